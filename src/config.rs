@@ -1,0 +1,494 @@
+//! The one typed configuration of the practice.
+//!
+//! Every setting is declared here once, with its default. Settings come from a TOML file (given by
+//! `--config`/`KAP_CONFIG`, or `kap-practice.toml` in the working directory when present) and then
+//! from the environment, which wins. `Config::load` validates everything and reports each problem
+//! as `file:line: what is wrong and how to fix it`, so `kap-practice check` and `serve` speak with
+//! the same voice. `config/example.toml` documents every setting for the clinician.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use crate::practice::us_states;
+
+/// The file looked for in the working directory when no config file is named.
+pub const DEFAULT_CONFIG_FILE: &str = "kap-practice.toml";
+
+/// Everything the program needs to know, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the config came from, for messages (`None`: built-in defaults only).
+    pub source: Option<PathBuf>,
+    pub server: ServerConfig,
+    pub practice: Practice,
+    /// A folder of content that replaces the built-in content.
+    pub content_dir: Option<PathBuf>,
+}
+
+/// How the server listens and where it keeps its files.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The public address of the site, without a trailing slash, e.g. `https://example.org`.
+    /// Canonical links, the sitemap and emails are built from it.
+    pub base_url: String,
+}
+
+impl ServerConfig {
+    /// True when the public address is https: enables HSTS and secure-only cookies.
+    pub fn https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+/// The practice's identity, shown on every page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Practice {
+    pub name: String,
+    pub clinician_name: String,
+    pub credentials: String,
+    /// Two-letter US state codes where the clinician is licensed.
+    pub licensed_states: Vec<String>,
+    pub email: String,
+    pub phone: String,
+    pub city: String,
+    pub time_zone: String,
+    /// `#rrggbb`, dark enough for white text on it (WCAG AA, 4.5:1).
+    pub accent_color: String,
+}
+
+impl Practice {
+    /// "Jordan Ellis, LCSW".
+    pub fn clinician_name_with_credentials(&self) -> String {
+        if self.credentials.is_empty() {
+            self.clinician_name.clone()
+        } else {
+            format!("{}, {}", self.clinician_name, self.credentials)
+        }
+    }
+
+    /// The phone number as a `tel:` URI (digits and a leading `+` only).
+    pub fn phone_uri(&self) -> String {
+        let digits: String = self
+            .phone
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        format!("tel:{digits}")
+    }
+
+    /// The full names of the licensed states, for people to read.
+    pub fn licensed_state_names(&self) -> Vec<&'static str> {
+        self.licensed_states
+            .iter()
+            .filter_map(|code| us_states::name(code))
+            .collect()
+    }
+}
+
+/// Values given on the command line or in the environment; they win over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub bind: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub content_dir: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// The settings that only the environment provides (the CLI reads its own through clap).
+    pub fn with_env(mut self) -> Self {
+        if let Some(v) = non_empty_env("KAP_BASE_URL") {
+            self.base_url = Some(v);
+        }
+        if let Some(v) = non_empty_env("KAP_CONTENT_DIR") {
+            self.content_dir = Some(PathBuf::from(v));
+        }
+        self
+    }
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+// ---- The file's shape ---------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: FileServer,
+    #[serde(default)]
+    practice: FilePractice,
+    #[serde(default)]
+    content: FileContent,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    bind: Option<Spanned<String>>,
+    data_dir: Option<String>,
+    base_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileContent {
+    dir: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilePractice {
+    name: Option<Spanned<String>>,
+    clinician_name: Option<Spanned<String>>,
+    credentials: Option<Spanned<String>>,
+    licensed_states: Option<Spanned<Vec<Spanned<String>>>>,
+    email: Option<Spanned<String>>,
+    phone: Option<Spanned<String>>,
+    city: Option<Spanned<String>>,
+    time_zone: Option<Spanned<String>>,
+    accent_color: Option<Spanned<String>>,
+}
+
+/// The built-in identity: an example practice, so the site runs with no setup at all.
+pub fn default_practice() -> Practice {
+    Practice {
+        name: "Clearwater Psychotherapy".into(),
+        clinician_name: "Jordan Ellis".into(),
+        credentials: "LCSW".into(),
+        licensed_states: vec!["CA".into()],
+        email: "hello@example.com".into(),
+        phone: "(555) 010-0100".into(),
+        city: "Oakland, California".into(),
+        time_zone: "America/Los_Angeles".into(),
+        accent_color: "#2f5d54".into(),
+    }
+}
+
+impl Config {
+    /// Reads the file (if any), applies the overrides and validates the result.
+    pub fn load(overrides: &Overrides) -> Result<Config, Diagnostics> {
+        let path = match &overrides.config_file {
+            Some(p) => Some(p.clone()),
+            None => {
+                let p = PathBuf::from(DEFAULT_CONFIG_FILE);
+                p.is_file().then_some(p)
+            }
+        };
+        let (text, name) = match &path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(t) => (t, p.display().to_string()),
+                Err(e) => {
+                    return Err(Diagnostics::one(Diagnostic::new(
+                        p.display().to_string(),
+                        0,
+                        format!("cannot read the config file: {e}"),
+                    )));
+                }
+            },
+            None => (String::new(), "(built-in defaults)".to_string()),
+        };
+        Self::from_toml(&text, &name, path.as_deref(), overrides)
+    }
+
+    /// Parses and validates config text; `name` is used in messages.
+    pub fn from_toml(
+        text: &str,
+        name: &str,
+        path: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Config, Diagnostics> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            Diagnostics::one(Diagnostic::new(name, line, toml_message(&e)))
+        })?;
+        let mut errors = Diagnostics::default();
+        let at = |s: &std::ops::Range<usize>| line_of(text, s.start);
+        let defaults = default_practice();
+
+        let text_setting = |v: Option<Spanned<String>>,
+                            default: String,
+                            key: &str,
+                            errors: &mut Diagnostics| {
+            match v {
+                None => default,
+                Some(s) => {
+                    let line = at(&s.span());
+                    let value = s.into_inner().trim().to_string();
+                    if value.is_empty() {
+                        errors.push(Diagnostic::new(name, line, format!("practice.{key} is empty: write a value or remove the line to use the default")));
+                    } else if value.chars().any(char::is_control) {
+                        errors.push(Diagnostic::new(
+                            name,
+                            line,
+                            format!(
+                                "practice.{key} contains a control character: keep it on one line"
+                            ),
+                        ));
+                    }
+                    value
+                }
+            }
+        };
+
+        let p = file.practice;
+        let practice_name = text_setting(p.name, defaults.name.clone(), "name", &mut errors);
+        let clinician_name = text_setting(
+            p.clinician_name,
+            defaults.clinician_name.clone(),
+            "clinician_name",
+            &mut errors,
+        );
+        let credentials = text_setting(
+            p.credentials,
+            defaults.credentials.clone(),
+            "credentials",
+            &mut errors,
+        );
+        let city = text_setting(p.city, defaults.city.clone(), "city", &mut errors);
+
+        let email = match p.email {
+            None => defaults.email.clone(),
+            Some(s) => {
+                let line = at(&s.span());
+                let v = s.into_inner().trim().to_string();
+                if !looks_like_email(&v) {
+                    errors.push(Diagnostic::new(name, line, format!("practice.email {v:?} is not an email address: write it like \"hello@yourpractice.com\"")));
+                }
+                v
+            }
+        };
+        let phone = match p.phone {
+            None => defaults.phone.clone(),
+            Some(s) => {
+                let line = at(&s.span());
+                let v = s.into_inner().trim().to_string();
+                let digits = v.chars().filter(char::is_ascii_digit).count();
+                let allowed = v
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+                if !allowed || !(7..=15).contains(&digits) {
+                    errors.push(Diagnostic::new(name, line, format!("practice.phone {v:?} is not a phone number: use digits, spaces, + - ( ) only, e.g. \"(510) 555-0123\"")));
+                }
+                v
+            }
+        };
+        let licensed_states = match p.licensed_states {
+            None => defaults.licensed_states.clone(),
+            Some(list) => {
+                let list_line = at(&list.span());
+                let list = list.into_inner();
+                if list.is_empty() {
+                    errors.push(Diagnostic::new(name, list_line, "practice.licensed_states is empty: list at least one two-letter state code, e.g. [\"CA\"]"));
+                }
+                let mut codes = Vec::new();
+                for item in list {
+                    let line = at(&item.span());
+                    let code = item.into_inner().trim().to_ascii_uppercase();
+                    if us_states::name(&code).is_none() {
+                        errors.push(Diagnostic::new(name, line, format!("practice.licensed_states: {code:?} is not a US state code: use two letters such as \"CA\" or \"NY\"")));
+                    } else if !codes.contains(&code) {
+                        codes.push(code);
+                    }
+                }
+                codes
+            }
+        };
+        let time_zone = match p.time_zone {
+            None => defaults.time_zone.clone(),
+            Some(s) => {
+                let line = at(&s.span());
+                let v = s.into_inner().trim().to_string();
+                if jiff::tz::TimeZone::get(&v).is_err() {
+                    errors.push(Diagnostic::new(name, line, format!("practice.time_zone {v:?} is not a known time zone: use an IANA name such as \"America/New_York\" or \"America/Los_Angeles\"")));
+                }
+                v
+            }
+        };
+        let accent_color = match p.accent_color {
+            None => defaults.accent_color.clone(),
+            Some(s) => {
+                let line = at(&s.span());
+                let v = s.into_inner().trim().to_ascii_lowercase();
+                match crate::site::colour::Rgb::parse(&v) {
+                    None => errors.push(Diagnostic::new(name, line, format!("practice.accent_color {v:?} is not a colour: write it as \"#rrggbb\", e.g. \"#2f5d54\""))),
+                    Some(rgb) => {
+                        let ratio = rgb.contrast(crate::site::colour::Rgb::WHITE);
+                        if ratio < 4.5 {
+                            errors.push(Diagnostic::new(name, line, format!("practice.accent_color {v} is too light for white text on it (contrast {ratio:.1}:1, at least 4.5:1 is needed): choose a darker shade")));
+                        }
+                    }
+                }
+                v
+            }
+        };
+
+        let s = file.server;
+        let bind = match (overrides.bind, s.bind) {
+            (Some(b), _) => b,
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            (None, Some(v)) => {
+                let line = at(&v.span());
+                match v.get_ref().trim().parse() {
+                    Ok(b) => b,
+                    Err(_) => {
+                        errors.push(Diagnostic::new(name, line, format!("server.bind {:?} is not an address: write it as \"127.0.0.1:8080\"", v.get_ref())));
+                        SocketAddr::from(([127, 0, 0, 1], 8080))
+                    }
+                }
+            }
+        };
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or(s.data_dir.map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let (base_url, base_line, base_name) = match (&overrides.base_url, s.base_url) {
+            (Some(v), _) => (v.clone(), 0, "KAP_BASE_URL".to_string()),
+            (None, Some(v)) => (v.get_ref().clone(), at(&v.span()), name.to_string()),
+            (None, None) => (format!("http://{bind}"), 0, name.to_string()),
+        };
+        let base_url = base_url.trim().trim_end_matches('/').to_string();
+        if !valid_base_url(&base_url) {
+            errors.push(Diagnostic::new(base_name, base_line, format!("server.base_url {base_url:?} is not a site address: write it as \"https://www.yourpractice.com\" (scheme and host, no path)")));
+        }
+        let content_dir = overrides.content_dir.clone().or(file
+            .content
+            .dir
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from));
+
+        errors.into_result(Config {
+            source: path.map(Path::to_path_buf),
+            server: ServerConfig {
+                bind,
+                data_dir,
+                base_url,
+            },
+            practice: Practice {
+                name: practice_name,
+                clinician_name,
+                credentials,
+                licensed_states,
+                email,
+                phone,
+                city,
+                time_zone,
+                accent_color,
+            },
+            content_dir,
+        })
+    }
+}
+
+fn toml_message(e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    if msg.starts_with("unknown field") {
+        format!("{msg}: check the spelling against config/example.toml")
+    } else {
+        format!("{msg} (see config/example.toml for the format)")
+    }
+}
+
+fn looks_like_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"".contains(c))
+        && !domain.contains('@')
+}
+
+fn valid_base_url(v: &str) -> bool {
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    match rest {
+        Some(host) => {
+            !host.is_empty()
+                && !host.contains('/')
+                && !host.contains('?')
+                && !host.contains('#')
+                && !host.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "config {} (site {}, data in {})",
+            self.source
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "built-in defaults".into()),
+            self.server.base_url,
+            self.server.data_dir.display()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, Diagnostics> {
+        Config::from_toml(text, "kap.toml", None, &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = load("").expect("defaults load");
+        assert_eq!(c.practice, default_practice());
+        assert_eq!(c.server.base_url, "http://127.0.0.1:8080");
+        assert!(!c.server.https());
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_fix() {
+        let text = "[practice]\nname = \"A\"\naccent_color = \"#eeeeee\"\nlicensed_states = [\"CA\", \"XX\"]\ntime_zone = \"Mars/Olympus\"\n";
+        let errs = load(text).expect_err("invalid").to_string();
+        assert!(
+            errs.contains("kap.toml:3: practice.accent_color #eeeeee is too light"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("kap.toml:4: practice.licensed_states: \"XX\""),
+            "{errs}"
+        );
+        assert!(errs.contains("kap.toml:5: practice.time_zone"), "{errs}");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_line() {
+        let errs = load("[server]\nbind = \"127.0.0.1:9\"\nbnid = 1\n")
+            .expect_err("typo")
+            .to_string();
+        assert!(errs.starts_with("kap.toml:3: unknown field"), "{errs}");
+    }
+
+    #[test]
+    fn https_base_url_turns_on_https() {
+        let c = load("[server]\nbase_url = \"https://example.org/\"\n").expect("valid");
+        assert_eq!(c.server.base_url, "https://example.org");
+        assert!(c.server.https());
+        assert!(load("[server]\nbase_url = \"example.org\"\n").is_err());
+    }
+}

@@ -1,0 +1,854 @@
+//! The practice's words: content files loaded and validated into a typed page model.
+//!
+//! Like a static site generator, content is checked as a whole at start (and on reload): every
+//! problem names its file and line and says how to fix it, and the server does not start on bad
+//! content. The repository's `content/` folder is built into the binary; a configured folder with
+//! the same layout replaces it. The format is documented for the clinician in `docs/content.md`.
+
+mod markdown;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use markdown::Origin;
+pub use model::*;
+
+/// The default content, built into the binary.
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/content");
+
+/// Where content comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContentSource {
+    /// The content built into the binary.
+    Embedded,
+    /// A folder laid out like the repository's `content/`.
+    Dir(PathBuf),
+}
+
+impl ContentSource {
+    pub fn from_config(dir: Option<&Path>) -> Self {
+        match dir {
+            Some(d) => ContentSource::Dir(d.to_path_buf()),
+            None => ContentSource::Embedded,
+        }
+    }
+}
+
+/// One file's text and the name used for it in messages.
+struct File {
+    name: String,
+    text: String,
+}
+
+/// Loads and validates all content from `source`.
+pub fn load(source: &ContentSource) -> Result<Content, Diagnostics> {
+    let (home, contact, privacy) = read_files(source)?;
+    let mut errors = Diagnostics::default();
+    let home = parse_home(&home, &mut errors);
+    let contact = parse_text_page(&contact, &mut errors);
+    let privacy = parse_text_page(&privacy, &mut errors);
+    match (home, contact, privacy) {
+        (Some(home), Some(contact), Some(privacy)) if errors.is_empty() => Ok(Content {
+            home,
+            contact,
+            privacy,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn read_files(source: &ContentSource) -> Result<(Vec<File>, File, File), Diagnostics> {
+    let mut errors = Diagnostics::default();
+    let mut home = Vec::new();
+    let (contact, privacy) = match source {
+        ContentSource::Embedded => {
+            let prefix = "content";
+            if let Some(dir) = EMBEDDED.get_dir("home") {
+                for f in dir.files() {
+                    let rel = f.path().to_string_lossy().to_string();
+                    if !is_content_file(&rel) {
+                        continue;
+                    }
+                    let name = format!("{prefix}/{rel}");
+                    match f.contents_utf8() {
+                        Some(text) => home.push(File {
+                            name,
+                            text: text.to_string(),
+                        }),
+                        None => errors.push(not_utf8(&name)),
+                    }
+                }
+            }
+            let one = |rel: &str, errors: &mut Diagnostics| {
+                let name = format!("{prefix}/{rel}");
+                match EMBEDDED.get_file(rel).and_then(|f| f.contents_utf8()) {
+                    Some(text) => Some(File {
+                        name,
+                        text: text.to_string(),
+                    }),
+                    None => {
+                        errors.push(Diagnostic::new(
+                            name,
+                            0,
+                            "missing from the built-in content",
+                        ));
+                        None
+                    }
+                }
+            };
+            (
+                one("contact.md", &mut errors),
+                one("privacy.md", &mut errors),
+            )
+        }
+        ContentSource::Dir(root) => {
+            let home_dir = root.join("home");
+            match std::fs::read_dir(&home_dir) {
+                Ok(entries) => {
+                    for entry in entries.flatten() {
+                        let path = entry.path();
+                        let file_name = entry.file_name().to_string_lossy().to_string();
+                        if !is_content_file(&file_name) || !path.is_file() {
+                            continue;
+                        }
+                        if let Some(f) = read_disk(&path, &mut errors) {
+                            home.push(f);
+                        }
+                    }
+                }
+                Err(e) => errors.push(Diagnostic::new(
+                    home_dir.display().to_string(),
+                    0,
+                    format!("cannot read the folder of the KAP page's sections: {e}; content_dir must hold home/, contact.md and privacy.md (see docs/content.md)"),
+                )),
+            }
+            (
+                read_disk(&root.join("contact.md"), &mut errors),
+                read_disk(&root.join("privacy.md"), &mut errors),
+            )
+        }
+    };
+    home.sort_by(|a, b| a.name.cmp(&b.name));
+    match (contact, privacy) {
+        (Some(c), Some(p)) if errors.is_empty() => Ok((home, c, p)),
+        _ => Err(errors),
+    }
+}
+
+fn is_content_file(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.ends_with(".md") && !base.starts_with('.') && !base.starts_with('_')
+}
+
+fn not_utf8(name: &str) -> Diagnostic {
+    Diagnostic::new(
+        name,
+        0,
+        "is not UTF-8 text: save it as UTF-8 in your editor",
+    )
+}
+
+fn read_disk(path: &Path, errors: &mut Diagnostics) -> Option<File> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(File { name, text }),
+            Err(_) => {
+                errors.push(not_utf8(&name));
+                None
+            }
+        },
+        Err(e) => {
+            errors.push(Diagnostic::new(name, 0, format!("cannot be read: {e}")));
+            None
+        }
+    }
+}
+
+// ---- Front matter --------------------------------------------------------------------------
+
+/// Settings between the `+++` lines. Unknown keys are errors (they are usually typos).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Option<Spanned<String>>,
+    layout: Option<Spanned<String>>,
+    anchor: Option<Spanned<String>>,
+    toc_title: Option<String>,
+    toc: Option<bool>,
+    cta_label: Option<String>,
+    cta_href: Option<Spanned<String>>,
+    subtitle: Option<Spanned<String>>,
+    lead: Option<Spanned<String>>,
+    description: Option<Spanned<String>>,
+    left: Option<Spanned<String>>,
+    hint: Option<Spanned<String>>,
+    disclaimer: Option<Spanned<String>>,
+}
+
+/// A file split into its settings and its Markdown body.
+struct Parsed<'a> {
+    file: &'a File,
+    fm: FrontMatter,
+    /// Byte offset of the front matter's TOML text in the file.
+    fm_offset: usize,
+    body: &'a str,
+    body_line: usize,
+}
+
+impl Parsed<'_> {
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            file: &self.file.name,
+            first_line: self.body_line,
+        }
+    }
+
+    fn line_of_span(&self, span: std::ops::Range<usize>) -> usize {
+        line_of(&self.file.text, self.fm_offset + span.start)
+    }
+
+    fn error(&self, line: usize, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(&self.file.name, line, message)
+    }
+}
+
+fn split_front_matter(file: &File) -> Result<Parsed<'_>, Diagnostic> {
+    let text = file.text.strip_prefix('\u{feff}').unwrap_or(&file.text);
+    let bom = file.text.len() - text.len();
+    let missing = || {
+        Diagnostic::new(
+            &file.name,
+            1,
+            "the file must start with settings between two `+++` lines, e.g. `+++` / `title = \"…\"` / `+++`",
+        )
+    };
+    let first_end = text.find('\n').ok_or_else(missing)?;
+    if text[..first_end].trim_end() != "+++" {
+        return Err(missing());
+    }
+    let fm_start = first_end + 1;
+    let mut pos = fm_start;
+    loop {
+        let end = text[pos..].find('\n').map(|i| pos + i);
+        let line = &text[pos..end.unwrap_or(text.len())];
+        if line.trim_end() == "+++" {
+            let body_start = end.map(|e| e + 1).unwrap_or(text.len());
+            let toml_text = &text[fm_start..pos];
+            let fm: FrontMatter = toml::from_str(toml_text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| line_of(&file.text, bom + fm_start + s.start))
+                    .unwrap_or(1);
+                Diagnostic::new(
+                    &file.name,
+                    line,
+                    format!(
+                        "{} (settings are TOML: key = \"value\")",
+                        e.message().trim()
+                    ),
+                )
+            })?;
+            return Ok(Parsed {
+                file,
+                fm,
+                fm_offset: bom + fm_start,
+                body: &text[body_start..],
+                body_line: line_of(&file.text, bom + body_start),
+            });
+        }
+        match end {
+            Some(e) => pos = e + 1,
+            None => {
+                return Err(Diagnostic::new(
+                    &file.name,
+                    1,
+                    "the settings that start on line 1 are never closed: add a line with only `+++` after them",
+                ));
+            }
+        }
+    }
+}
+
+// ---- Pages ---------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Layout {
+    Hero,
+    Text,
+    Compare,
+    Steps,
+    Myths,
+    Call,
+}
+
+impl Layout {
+    const NAMES: &'static str = "hero, text, compare, steps, myths or call";
+
+    fn parse(s: &str) -> Option<Layout> {
+        Some(match s {
+            "hero" => Layout::Hero,
+            "text" => Layout::Text,
+            "compare" => Layout::Compare,
+            "steps" => Layout::Steps,
+            "myths" => Layout::Myths,
+            "call" => Layout::Call,
+            _ => return None,
+        })
+    }
+}
+
+/// Anchors the page uses for itself.
+const RESERVED_ANCHORS: &[&str] = &["main", "contents", "top", "site-header", "site-footer"];
+
+fn parse_home(files: &[File], errors: &mut Diagnostics) -> Option<HomePage> {
+    let mut hero = None;
+    let mut sections: Vec<Section> = Vec::new();
+    let mut anchors: Vec<(String, String)> = Vec::new();
+    if files.is_empty() {
+        errors.push(Diagnostic::new(
+            "content/home",
+            0,
+            "has no sections: add Markdown files such as 00-hero.md (see docs/content.md)",
+        ));
+        return None;
+    }
+    for (index, file) in files.iter().enumerate() {
+        let p = match split_front_matter(file) {
+            Ok(p) => p,
+            Err(d) => {
+                errors.push(d);
+                continue;
+            }
+        };
+        let before = errors.0.len();
+        let layout = match &p.fm.layout {
+            None => Layout::Text,
+            Some(l) => match Layout::parse(l.get_ref().trim()) {
+                Some(layout) => layout,
+                None => {
+                    errors.push(p.error(
+                        p.line_of_span(l.span()),
+                        format!(
+                            "layout {:?} is not known: use {}",
+                            l.get_ref(),
+                            Layout::NAMES
+                        ),
+                    ));
+                    continue;
+                }
+            },
+        };
+        check_keys_fit_layout(&p, layout, errors);
+        let Some(title) = required_text(&p, &p.fm.title, "title", errors) else {
+            continue;
+        };
+        if layout == Layout::Hero {
+            if index != 0 {
+                errors.push(p.error(1, "the hero must be the first section: give its file the first name in order, e.g. 00-hero.md"));
+            }
+            if hero.is_some() {
+                errors.push(p.error(
+                    1,
+                    "there is already a hero section: only one file can use layout = \"hero\"",
+                ));
+            }
+            hero = parse_hero(&p, title, errors);
+            continue;
+        }
+        if index == 0 {
+            errors.push(p.error(1, "the first section must be the hero (layout = \"hero\"): it holds the page's main heading"));
+        }
+        let anchor = match &p.fm.anchor {
+            Some(a) => {
+                let v = a.get_ref().trim().to_string();
+                if v.is_empty()
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    errors.push(p.error(
+                        p.line_of_span(a.span()),
+                        format!("anchor {v:?} may only use lowercase letters, digits and -"),
+                    ));
+                }
+                v
+            }
+            None => markdown::slug(&title),
+        };
+        if anchor.is_empty() {
+            errors.push(p.error(
+                1,
+                "cannot make an anchor from this title: set anchor = \"a-short-name\"",
+            ));
+        }
+        if RESERVED_ANCHORS.contains(&anchor.as_str()) {
+            errors.push(p.error(1, format!("the anchor {anchor:?} is used by the page itself: set another one with anchor = \"…\"")));
+        }
+        if let Some((_, other)) = anchors.iter().find(|(a, _)| *a == anchor) {
+            errors.push(p.error(1, format!("the anchor {anchor:?} is already used by {other}: set a different anchor = \"…\"")));
+        }
+        anchors.push((anchor.clone(), file.name.clone()));
+        let body = match layout {
+            Layout::Text => render(&p, errors).map(|html| SectionBody::Text { html }),
+            Layout::Call => render(&p, errors).map(|html| SectionBody::Call { html }),
+            Layout::Compare => parse_compare(&p, errors).map(SectionBody::Compare),
+            Layout::Steps => parse_steps(&p, &anchor, errors),
+            Layout::Myths => parse_myths(&p, errors),
+            Layout::Hero => None,
+        };
+        let cta = p.fm.cta_label.as_ref().map(|label| Cta {
+            label: label.trim().to_string(),
+            href: p
+                .fm
+                .cta_href
+                .as_ref()
+                .map(|h| h.get_ref().trim().to_string())
+                .unwrap_or_else(|| "/contact".into()),
+        });
+        if let (Some(body), true) = (body, errors.0.len() == before) {
+            sections.push(Section {
+                toc_title: p
+                    .fm
+                    .toc_title
+                    .clone()
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_else(|| title.clone()),
+                in_toc: p.fm.toc.unwrap_or(layout != Layout::Call),
+                title,
+                anchor,
+                body,
+                cta,
+            });
+        }
+    }
+    match hero {
+        Some(hero) => Some(HomePage { hero, sections }),
+        None => {
+            if errors.is_empty() {
+                errors.push(Diagnostic::new(
+                    &files[0].name,
+                    1,
+                    "the KAP page needs a hero section (layout = \"hero\") as its first file",
+                ));
+            }
+            None
+        }
+    }
+}
+
+fn check_keys_fit_layout(p: &Parsed<'_>, layout: Layout, errors: &mut Diagnostics) {
+    let fm = &p.fm;
+    let only = |key: &str,
+                span: Option<std::ops::Range<usize>>,
+                allowed: &[Layout],
+                errors: &mut Diagnostics| {
+        if let Some(span) = span
+            && !allowed.contains(&layout)
+        {
+            let names: Vec<_> = allowed
+                .iter()
+                .map(|l| format!("{l:?}").to_lowercase())
+                .collect();
+            errors.push(p.error(
+                p.line_of_span(span),
+                format!(
+                    "{key} is only used with layout = {}: remove it or change the layout",
+                    names.join(" or ")
+                ),
+            ));
+        }
+    };
+    only(
+        "subtitle",
+        fm.subtitle.as_ref().map(|s| s.span()),
+        &[Layout::Hero],
+        errors,
+    );
+    only(
+        "lead",
+        fm.lead.as_ref().map(|s| s.span()),
+        &[Layout::Hero],
+        errors,
+    );
+    only(
+        "description",
+        fm.description.as_ref().map(|s| s.span()),
+        &[Layout::Hero],
+        errors,
+    );
+    only(
+        "left",
+        fm.left.as_ref().map(|s| s.span()),
+        &[Layout::Compare],
+        errors,
+    );
+    only(
+        "hint",
+        fm.hint.as_ref().map(|s| s.span()),
+        &[Layout::Compare],
+        errors,
+    );
+    only(
+        "disclaimer",
+        fm.disclaimer.as_ref().map(|s| s.span()),
+        &[Layout::Compare],
+        errors,
+    );
+    if let Some(href) = &fm.cta_href {
+        let h = href.get_ref().trim();
+        if !(h.starts_with('/')
+            || h.starts_with("https://")
+            || h.starts_with("mailto:")
+            || h.starts_with("tel:")
+            || h.starts_with('#'))
+        {
+            errors.push(p.error(
+                p.line_of_span(href.span()),
+                format!("cta_href {h:?} must start with /, #, https://, mailto: or tel:"),
+            ));
+        }
+        if fm.cta_label.is_none() {
+            errors.push(p.error(
+                p.line_of_span(href.span()),
+                "cta_href needs a cta_label: the words on the button",
+            ));
+        }
+    }
+}
+
+fn required_text(
+    p: &Parsed<'_>,
+    value: &Option<Spanned<String>>,
+    key: &str,
+    errors: &mut Diagnostics,
+) -> Option<String> {
+    match value {
+        None => {
+            errors.push(p.error(
+                1,
+                format!("{key} is missing: add {key} = \"…\" between the +++ lines"),
+            ));
+            None
+        }
+        Some(v) if v.get_ref().trim().is_empty() => {
+            errors.push(p.error(
+                p.line_of_span(v.span()),
+                format!("{key} is empty: write the words between the quotes"),
+            ));
+            None
+        }
+        Some(v) => Some(v.get_ref().trim().to_string()),
+    }
+}
+
+fn render(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<String> {
+    match markdown::render(p.body, p.origin()) {
+        Ok(html) => Some(html),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    }
+}
+
+fn split(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<markdown::Split> {
+    match markdown::split(p.body, p.origin()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    }
+}
+
+fn parse_hero(p: &Parsed<'_>, title: String, errors: &mut Diagnostics) -> Option<Hero> {
+    let subtitle = required_text(p, &p.fm.subtitle, "subtitle", errors);
+    let lead =
+        p.fm.lead
+            .as_ref()
+            .map(|l| l.get_ref().trim().to_string())
+            .unwrap_or_default();
+    let description = required_text(p, &p.fm.description, "description", errors);
+    if let (Some(d), Some(span)) = (&description, p.fm.description.as_ref().map(|d| d.span())) {
+        let n = d.chars().count();
+        if n > 160 {
+            errors.push(p.error(
+                p.line_of_span(span),
+                format!(
+                    "description is {n} characters: search engines show about 160, so shorten it"
+                ),
+            ));
+        }
+    }
+    let html = render(p, errors)?;
+    Some(Hero {
+        title,
+        subtitle: subtitle?,
+        lead,
+        description: description?,
+        html,
+        cta: p.fm.cta_label.as_ref().map(|label| Cta {
+            label: label.trim().to_string(),
+            href: p
+                .fm
+                .cta_href
+                .as_ref()
+                .map(|h| h.get_ref().trim().to_string())
+                .unwrap_or_else(|| "/contact".into()),
+        }),
+    })
+}
+
+fn parse_compare(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<Compare> {
+    let hint = required_text(p, &p.fm.hint, "hint", errors);
+    let disclaimer =
+        p.fm.disclaimer
+            .as_ref()
+            .map(|d| d.get_ref().trim().to_string())
+            .unwrap_or_default();
+    let left = required_text(p, &p.fm.left, "left", errors);
+    let s = split(p, errors)?;
+    if !s.intro_is_empty {
+        errors.push(p.error(p.body_line, "a compare panel has no text before its first `##` heading: start with the heading of one side"));
+    }
+    if s.parts.len() != 2 {
+        errors.push(p.error(p.body_line, format!("a compare panel has exactly two sides, each starting with a `##` heading; found {}", s.parts.len())));
+        return None;
+    }
+    let left = left?;
+    let mut parts = s.parts.into_iter();
+    let (Some(a), Some(b)) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    if a.heading != left && b.heading != left {
+        let line =
+            p.fm.left
+                .as_ref()
+                .map(|l| p.line_of_span(l.span()))
+                .unwrap_or(1);
+        errors.push(p.error(
+            line,
+            format!(
+                "left = {left:?} must be one of the two headings: {:?} or {:?}",
+                a.heading, b.heading
+            ),
+        ));
+        return None;
+    }
+    let side = |part: markdown::Part| CompareSide {
+        is_left: part.heading == left,
+        title: part.heading,
+        html: part.html,
+    };
+    Some(Compare {
+        hint: hint?,
+        disclaimer,
+        sides: [side(a), side(b)],
+    })
+}
+
+fn parse_steps(p: &Parsed<'_>, anchor: &str, errors: &mut Diagnostics) -> Option<SectionBody> {
+    let s = split(p, errors)?;
+    if s.parts.is_empty() {
+        errors.push(p.error(p.body_line, "a steps section needs steps: start each with a heading like `## 1. Initial Consultation`"));
+        return None;
+    }
+    let mut steps = Vec::new();
+    for (i, part) in s.parts.into_iter().enumerate() {
+        let expected = i as u32 + 1;
+        let parsed = part.heading.split_once(". ").and_then(|(n, rest)| {
+            n.trim()
+                .parse::<u32>()
+                .ok()
+                .map(|n| (n, rest.trim().to_string()))
+        });
+        match parsed {
+            Some((n, title)) if n == expected && !title.is_empty() => steps.push(Step {
+                number: n,
+                anchor: format!("{anchor}-{n}"),
+                title,
+                html: part.html,
+            }),
+            Some((n, _)) if n != expected => errors.push(p.error(part.line, format!("this step is numbered {n}, but step {expected} comes here: number the steps 1, 2, 3… in order"))),
+            _ => errors.push(p.error(part.line, format!("a step heading starts with its number and a full stop, e.g. `## {expected}. {}`", part.heading))),
+        }
+    }
+    Some(SectionBody::Steps {
+        intro_html: s.intro_html,
+        steps,
+    })
+}
+
+fn parse_myths(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<SectionBody> {
+    let s = split(p, errors)?;
+    if s.parts.is_empty() {
+        errors.push(p.error(
+            p.body_line,
+            "a myths section needs at least one misconception: start each with a `##` heading",
+        ));
+        return None;
+    }
+    let mut myths = Vec::new();
+    for part in s.parts {
+        if part.html.trim().is_empty() {
+            errors.push(p.error(
+                part.line,
+                format!(
+                    "the misconception {:?} has no answer: write it under the heading",
+                    part.heading
+                ),
+            ));
+        }
+        myths.push(Myth {
+            claim: part.heading,
+            html: part.html,
+        });
+    }
+    Some(SectionBody::Myths {
+        intro_html: s.intro_html,
+        myths,
+    })
+}
+
+fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<TextPage> {
+    let p = match split_front_matter(file) {
+        Ok(p) => p,
+        Err(d) => {
+            errors.push(d);
+            return None;
+        }
+    };
+    let fm = &p.fm;
+    for (key, span) in [
+        ("layout", fm.layout.as_ref().map(|s| s.span())),
+        ("subtitle", fm.subtitle.as_ref().map(|s| s.span())),
+        ("lead", fm.lead.as_ref().map(|s| s.span())),
+        ("left", fm.left.as_ref().map(|s| s.span())),
+        ("hint", fm.hint.as_ref().map(|s| s.span())),
+        ("disclaimer", fm.disclaimer.as_ref().map(|s| s.span())),
+        ("anchor", fm.anchor.as_ref().map(|s| s.span())),
+    ] {
+        if let Some(span) = span {
+            errors.push(p.error(
+                p.line_of_span(span),
+                format!("{key} is not used on this page: it takes title, description and text"),
+            ));
+        }
+    }
+    let title = required_text(&p, &fm.title, "title", errors);
+    let description = required_text(&p, &fm.description, "description", errors);
+    let html = render(&p, errors);
+    Some(TextPage {
+        title: title?,
+        description: description?,
+        html: html?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_content_is_valid() {
+        let c = load(&ContentSource::Embedded).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.home.hero.title, "Ketamine-Assisted Psychotherapy");
+        assert!(c.home.section("when-insight-alone-isnt-enough").is_some());
+        let steps = c
+            .home
+            .sections
+            .iter()
+            .find_map(|s| match &s.body {
+                SectionBody::Steps { steps, .. } => Some(steps.len()),
+                _ => None,
+            })
+            .expect("a steps section");
+        assert_eq!(steps, 6);
+        let myths = c
+            .home
+            .sections
+            .iter()
+            .find_map(|s| match &s.body {
+                SectionBody::Myths { myths, .. } => Some(myths.len()),
+                _ => None,
+            })
+            .expect("a myths section");
+        assert_eq!(myths, 8);
+    }
+
+    fn home_with(files: &[(&str, &str)]) -> Result<Content, Diagnostics> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("home")).expect("mkdir");
+        std::fs::write(dir.path().join("home/00-hero.md"), "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n").expect("write");
+        for (name, text) in files {
+            std::fs::write(dir.path().join("home").join(name), text).expect("write");
+        }
+        std::fs::write(
+            dir.path().join("contact.md"),
+            "+++\ntitle = \"Contact\"\ndescription = \"C\"\n+++\nWrite.\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("privacy.md"),
+            "+++\ntitle = \"Privacy\"\ndescription = \"P\"\n+++\nNone.\n",
+        )
+        .expect("write");
+        load(&ContentSource::Dir(dir.path().to_path_buf()))
+    }
+
+    #[test]
+    fn a_valid_folder_loads() {
+        let c = home_with(&[("01-a.md", "+++\ntitle = \"A b\"\n+++\nText\n")]).expect("valid");
+        assert_eq!(c.home.sections[0].anchor, "a-b");
+    }
+
+    #[test]
+    fn problems_name_file_and_line() {
+        let errs = home_with(&[
+            ("01-a.md", "+++\ntitle = \"A\"\nlayout = \"slides\"\n+++\n"),
+            (
+                "02-b.md",
+                "+++\ntitle = \"B\"\nlayout = \"steps\"\n+++\n## 1. One\n\nx\n\n## 3. Three\n\ny\n",
+            ),
+            ("03-c.md", "+++\ntitel = \"C\"\n+++\n"),
+            ("04-d.md", "no settings\n"),
+            ("05-e.md", "+++\ntitle = \"E\"\n+++\nok\n\n# Big\n"),
+        ])
+        .expect_err("invalid")
+        .to_string();
+        assert!(
+            errs.contains("01-a.md:3: layout \"slides\" is not known"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("02-b.md:9: this step is numbered 3"),
+            "{errs}"
+        );
+        assert!(errs.contains("03-c.md:2: unknown field `titel`"), "{errs}");
+        assert!(
+            errs.contains("04-d.md:1: the file must start with settings"),
+            "{errs}"
+        );
+        assert!(errs.contains("05-e.md:6: a `#` heading"), "{errs}");
+    }
+
+    #[test]
+    fn compare_needs_two_sides_and_a_known_left() {
+        let errs = home_with(&[(
+            "01-c.md",
+            "+++\ntitle = \"C\"\nlayout = \"compare\"\nhint = \"h\"\nleft = \"Nope\"\n+++\n## A\n\nx\n\n## B\n\ny\n",
+        )])
+        .expect_err("invalid")
+        .to_string();
+        assert!(
+            errs.contains("01-c.md:5: left = \"Nope\" must be one of"),
+            "{errs}"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! kap-practice: the website and consultation desk of a psychotherapy practice offering
+//! ketamine-assisted psychotherapy (KAP).
+//!
+//! [`run`] is the whole server: config ▶ content ▶ prepared site ▶ serve, with content reload on
+//! `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
+
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod diagnostics;
+pub mod practice;
+pub mod site;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Overrides};
+use crate::content::ContentSource;
+use crate::diagnostics::Diagnostics;
+use crate::web::AppState;
+
+/// Why the program could not start: each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    #[error(transparent)]
+    Render(#[from] site::RenderError),
+}
+
+/// Loads and checks config and content, and prepares the site.
+pub fn prepare(overrides: &Overrides) -> Result<(Config, site::PageCache), StartError> {
+    let config = Config::load(overrides);
+    let content = match &config {
+        Ok(c) => content::load(&ContentSource::from_config(c.content_dir.as_deref())),
+        // Check the content too, so one run reports every problem.
+        Err(_) => content::load(&ContentSource::from_config(
+            overrides.content_dir.as_deref(),
+        )),
+    };
+    match (config, content) {
+        (Ok(config), Ok(content)) => {
+            let site = site::build(&config, &content)?;
+            Ok((config, site))
+        }
+        (config, content) => {
+            let mut all = Diagnostics::default();
+            if let Err(e) = config {
+                all.extend(e);
+            }
+            if let Err(e) = content {
+                all.extend(e);
+            }
+            Err(StartError::Invalid(all))
+        }
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = web::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Runs the server with the process's signals: the `serve` command.
+pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
+    let (config, site) = prepare(&overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another program using it? Choose another with --bind",
+                config.server.bind
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(config, site);
+    tracing::info!(
+        address = %addr,
+        site = %state.config.server.base_url,
+        content = %match &state.config.content_dir { Some(d) => d.display().to_string(), None => "built-in".into() },
+        "serving"
+    );
+    spawn_reload_on_hangup(state.clone(), overrides);
+    serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Re-reads config identity and content on `SIGHUP`; on a problem the old site stays up.
+fn spawn_reload_on_hangup(state: AppState, overrides: Overrides) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: content reload is off");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            reload(&state, &overrides);
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (state, overrides);
+}
+
+/// Rebuilds the site from the files now on disk and swaps it in.
+pub fn reload(state: &AppState, overrides: &Overrides) {
+    match prepare(overrides) {
+        Ok((_, site)) => {
+            state.site.store(Arc::new(site));
+            tracing::info!("content reloaded");
+        }
+        Err(e) => {
+            for line in e.to_string().lines() {
+                tracing::error!(problem = %line, "content reload refused; still serving the previous content");
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

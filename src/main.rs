@@ -1,0 +1,44 @@
+//! The `kap-practice` binary: parse the command line, start logging, call into the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kap_practice::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = cli.overrides();
+    match cli.command {
+        Some(Command::Check) => kap_practice::cli::check(&overrides),
+        None | Some(Command::Serve { .. }) => {
+            init_tracing();
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(kap_practice::run(overrides)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kap-practice cannot start:\n{e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Logs go to standard error; `RUST_LOG` adjusts the level (default `info`).
+fn init_tracing() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,7 @@
+//! The rules of the practice, free of HTTP, SQL and templates.
+//!
+//! This is where a reader learns the business: which places the clinician may serve, and (as the
+//! consultation desk grows) what a consultation request is and how it moves through the KAP
+//! process.
+
+pub mod us_states;

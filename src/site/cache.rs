@@ -1,0 +1,281 @@
+//! Prepared responses: each public page and asset as bytes, in every encoding, with its ETag.
+//!
+//! Everything a visitor can fetch is prepared once (at start and on reload), so serving a request
+//! is a map lookup, a header comparison and a write. Brotli and gzip variants are made at the
+//! strongest settings, since the cost is paid once.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, StatusCode};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// How long browsers keep something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caching {
+    /// Pages: keep, but ask every time (a 304 answers quickly when nothing changed).
+    Revalidate,
+    /// Assets with a content hash in their URL: keep for a year without asking.
+    Immutable,
+    /// Error pages: never keep.
+    NoStore,
+}
+
+impl Caching {
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Caching::Revalidate => "no-cache",
+            Caching::Immutable => "public, max-age=31536000, immutable",
+            Caching::NoStore => "no-store",
+        })
+    }
+}
+
+/// One encoding of a response body.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+/// A response prepared in advance.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub content_type: HeaderValue,
+    pub cache_control: HeaderValue,
+    pub identity: Variant,
+    pub gzip: Option<Variant>,
+    pub br: Option<Variant>,
+}
+
+/// The encodings a client accepts that we prepare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Encoding {
+    pub fn header(self) -> Option<HeaderValue> {
+        match self {
+            Encoding::Brotli => Some(HeaderValue::from_static("br")),
+            Encoding::Gzip => Some(HeaderValue::from_static("gzip")),
+            Encoding::Identity => None,
+        }
+    }
+}
+
+impl Page {
+    /// Prepares `body` in every useful encoding.
+    pub fn new(
+        status: StatusCode,
+        content_type: &'static str,
+        caching: Caching,
+        body: Vec<u8>,
+    ) -> Page {
+        let hash = short_hash(&body);
+        let compressible = content_type.starts_with("text/")
+            || content_type.starts_with("application/json")
+            || content_type.starts_with("application/xml")
+            || content_type.starts_with("image/svg+xml")
+            || content_type.starts_with("application/javascript")
+            || content_type.starts_with("text/javascript");
+        let (gzip, br) = if compressible {
+            let g = gzip(&body);
+            let b = brotli(&body);
+            let keep = |encoded: Vec<u8>, suffix: &str| {
+                (encoded.len() < body.len()).then(|| Variant {
+                    etag: etag(&hash, suffix),
+                    body: Bytes::from(encoded),
+                })
+            };
+            (keep(g, "-gz"), keep(b, "-br"))
+        } else {
+            (None, None)
+        };
+        Page {
+            status,
+            content_type: HeaderValue::from_static(content_type),
+            cache_control: caching.header(),
+            identity: Variant {
+                etag: etag(&hash, ""),
+                body: Bytes::from(body),
+            },
+            gzip,
+            br,
+        }
+    }
+
+    /// The best variant for a request's `Accept-Encoding`.
+    pub fn variant(&self, accept_encoding: Option<&str>) -> (Encoding, &Variant) {
+        let accepted = negotiate(accept_encoding.unwrap_or(""));
+        for choice in accepted {
+            match choice {
+                Encoding::Brotli => {
+                    if let Some(v) = &self.br {
+                        return (Encoding::Brotli, v);
+                    }
+                }
+                Encoding::Gzip => {
+                    if let Some(v) = &self.gzip {
+                        return (Encoding::Gzip, v);
+                    }
+                }
+                Encoding::Identity => return (Encoding::Identity, &self.identity),
+            }
+        }
+        (Encoding::Identity, &self.identity)
+    }
+}
+
+/// Whether an `If-None-Match` header matches `etag` (weak comparison, as RFC 9110 asks for GET).
+pub fn etag_matches(if_none_match: &str, etag: &HeaderValue) -> bool {
+    let Ok(etag) = etag.to_str() else {
+        return false;
+    };
+    let ours = etag.trim_start_matches("W/");
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == ours)
+}
+
+/// Encodings in order of preference, as allowed by an `Accept-Encoding` header.
+///
+/// Brotli is preferred over gzip over identity when the client gives them equal weight; `q=0`
+/// refuses an encoding, `*` stands for any not named. Identity is always last unless refused.
+pub fn negotiate(header: &str) -> Vec<Encoding> {
+    let mut br = None;
+    let mut gz = None;
+    let mut id = None;
+    let mut star = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0_f32;
+        for param in parts {
+            let param = param.trim();
+            if let Some(v) = param
+                .strip_prefix("q=")
+                .or_else(|| param.strip_prefix("Q="))
+            {
+                q = v.trim().parse().unwrap_or(0.0);
+            }
+        }
+        match name.as_str() {
+            "br" => br = Some(q),
+            "gzip" | "x-gzip" => gz = Some(q),
+            "identity" => id = Some(q),
+            "*" => star = Some(q),
+            _ => {}
+        }
+    }
+    let mut ranked: Vec<(f32, u8, Encoding)> = Vec::with_capacity(3);
+    let br_q = br.or(star).unwrap_or(0.0);
+    let gz_q = gz.or(star).unwrap_or(0.0);
+    let id_q = id.or(star.filter(|q| *q == 0.0)).unwrap_or(0.001);
+    if br_q > 0.0 {
+        ranked.push((br_q, 0, Encoding::Brotli));
+    }
+    if gz_q > 0.0 {
+        ranked.push((gz_q, 1, Encoding::Gzip));
+    }
+    if id_q > 0.0 {
+        ranked.push((id_q, 2, Encoding::Identity));
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranked.into_iter().map(|(_, _, e)| e).collect()
+}
+
+/// The first 16 hex digits of the SHA-256 of `bytes`.
+pub fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn etag(hash: &str, suffix: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{hash}{suffix}\""))
+        .unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
+fn brotli(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    let mut input = body;
+    match brotli::BrotliCompress(&mut input, &mut out, &params) {
+        Ok(_) => out,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Every prepared response, by path, plus the error pages.
+#[derive(Debug)]
+pub struct PageCache {
+    pub pages: HashMap<String, Arc<Page>>,
+    pub not_found: Arc<Page>,
+    pub server_error: Arc<Page>,
+    pub unavailable: Arc<Page>,
+    pub method_not_allowed: Arc<Page>,
+}
+
+impl PageCache {
+    pub fn get(&self, path: &str) -> Option<&Arc<Page>> {
+        self.pages.get(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_prefers_brotli_and_honours_q() {
+        use Encoding::*;
+        assert_eq!(negotiate("gzip, deflate, br"), vec![Brotli, Gzip, Identity]);
+        assert_eq!(negotiate("gzip"), vec![Gzip, Identity]);
+        assert_eq!(negotiate(""), vec![Identity]);
+        assert_eq!(
+            negotiate("br;q=0.5, gzip;q=0.9"),
+            vec![Gzip, Brotli, Identity]
+        );
+        assert_eq!(negotiate("br;q=0, gzip"), vec![Gzip, Identity]);
+        assert_eq!(negotiate("*"), vec![Brotli, Gzip, Identity]);
+        assert_eq!(negotiate("gzip, identity;q=0"), vec![Gzip]);
+    }
+
+    #[test]
+    fn variants_and_etags() {
+        let page = Page::new(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Caching::Revalidate,
+            "hello ".repeat(200).into_bytes(),
+        );
+        let (enc, v) = page.variant(Some("br, gzip"));
+        assert_eq!(enc, Encoding::Brotli);
+        assert!(v.body.len() < page.identity.body.len());
+        assert_ne!(v.etag, page.identity.etag);
+        assert!(etag_matches(v.etag.to_str().expect("ascii"), &v.etag));
+        assert!(etag_matches(
+            &format!("\"x\", W/{}", v.etag.to_str().expect("ascii")),
+            &v.etag
+        ));
+        assert!(etag_matches("*", &v.etag));
+        assert!(!etag_matches("\"nope\"", &v.etag));
+    }
+}

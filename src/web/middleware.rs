@@ -1,0 +1,180 @@
+//! The middleware stack, in one place, with its order explained.
+//!
+//! From the outside in:
+//! 1. `respond` — gives the request an id, logs method, path (never the query string or body),
+//!    status and latency, sets the security headers on every response, and swaps marked error
+//!    responses for the prepared error pages. Outermost, so it sees everything, panics included.
+//! 2. catch-panic — a handler that panics becomes a 500 page instead of a dropped connection.
+//! 3. timeout — a request that takes longer than 30 s gets a 503 rather than hanging forever.
+//! 4. body limit — bodies past 64 KiB are refused with 413 before anything reads them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use super::AppState;
+use super::error::ErrorPage;
+use super::pages::page_response;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Headers sent on every response, prepared once.
+pub struct SecurityHeaders(Vec<(HeaderName, HeaderValue)>);
+
+/// The Content-Security-Policy: our own origin only, no inline code, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'; manifest-src 'self'";
+
+impl SecurityHeaders {
+    pub fn new(https: bool) -> Self {
+        let mut h = vec![
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_str(&if https {
+                    format!("{CSP}; upgrade-insecure-requests")
+                } else {
+                    CSP.to_string()
+                })
+                .unwrap_or(HeaderValue::from_static(CSP)),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static(
+                    "camera=(), microphone=(), geolocation=(), interest-cohort=(), browsing-topics=(), payment=(), usb=()",
+                ),
+            ),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+            (
+                HeaderName::from_static("cross-origin-resource-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+        ];
+        if https {
+            h.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+            ));
+        }
+        SecurityHeaders(h)
+    }
+
+    fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in &self.0 {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Adds the whole stack to `router`.
+pub fn stack(router: Router, state: AppState) -> Router {
+    router
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            r.extensions_mut().insert(ErrorPage::ServerError);
+            r
+        }))
+        .layer(axum::middleware::from_fn_with_state(state, respond))
+}
+
+async fn respond(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let is_head = method == axum::http::Method::HEAD;
+
+    let mut response = next.run(request).await;
+
+    let status = response.status();
+    let marker = response
+        .extensions()
+        .get::<ErrorPage>()
+        .copied()
+        .or_else(|| {
+            // A bare error from a layer (timeout, body limit) also gets a page a person can read.
+            match status {
+                StatusCode::SERVICE_UNAVAILABLE if response_is_empty(&response) => {
+                    Some(ErrorPage::Unavailable)
+                }
+                s if s.is_server_error() && response_is_empty(&response) => {
+                    Some(ErrorPage::ServerError)
+                }
+                _ => None,
+            }
+        });
+    if let Some(page) = marker {
+        let site = state.site.load();
+        let prepared = match page {
+            ErrorPage::NotFound => &site.not_found,
+            ErrorPage::ServerError => &site.server_error,
+            ErrorPage::Unavailable => &site.unavailable,
+        };
+        let mut replaced = page_response(prepared, None, is_head, status);
+        let keep: Vec<_> = response
+            .headers()
+            .iter()
+            .filter(|(n, _)| *n == header::ALLOW || *n == header::RETRY_AFTER)
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        for (n, v) in keep {
+            replaced.headers_mut().insert(n, v);
+        }
+        response = replaced;
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE && response_is_empty(&response) {
+        response = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "What you sent is too large. Please shorten it and try again.",
+        )
+            .into_response();
+    }
+
+    state.security_headers.apply(response.headers_mut());
+    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    let latency_us = started.elapsed().as_micros() as u64;
+    if response.status().is_server_error() {
+        tracing::warn!(request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
+    } else {
+        tracing::info!(request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
+    }
+    response
+}
+
+fn response_is_empty(response: &Response<Body>) -> bool {
+    use axum::body::HttpBody;
+    response.body().size_hint().exact() == Some(0)
+}
