@@ -1,1 +1,41 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's own tasks, with everything they need provisioned.
+//!
+//! - `test`: installs what the tests need when it is missing (Chromium and chromedriver, the npm
+//!   test tools), then runs formatting and lint checks and the whole test suite.
+//! - `bench`: measures the server beside nginx serving the same bytes and prints a report.
+//! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
+
+mod bench;
+mod screenshots;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) => (c.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "test" => test::run(rest),
+        "bench" => bench::run(rest),
+        "screenshots" => screenshots::run(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <test|bench|screenshots> [options]");
+            return if command == "help" || command == "--help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The test harness: a real server on 127.0.0.1:0 with its own data folder, and a plain HTTP
+//! client that shows exactly what went over the wire (no automatic decompression).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::HeaderMap;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kap_practice::config::Overrides;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A running server, stopped when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+    pub state: kap_practice::web::AppState,
+    pub overrides: Overrides,
+    stop: Option<oneshot::Sender<()>>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// The server with the built-in content and default identity.
+    pub async fn start() -> TestApp {
+        Self::start_with(Overrides::default(), None).await
+    }
+
+    /// The server with `overrides` and, if given, this config file text.
+    pub async fn start_with(mut overrides: Overrides, config_text: Option<&str>) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temporary data dir");
+        if let Some(text) = config_text {
+            let path = data_dir.path().join("kap-practice.toml");
+            std::fs::write(&path, text).expect("write config");
+            overrides.config_file = Some(path);
+        } else if overrides.config_file.is_none() {
+            // Never pick up a kap-practice.toml from the working directory in tests.
+            let path = data_dir.path().join("empty.toml");
+            std::fs::write(&path, "").expect("write config");
+            overrides.config_file = Some(path);
+        }
+        overrides.data_dir = Some(data_dir.path().join("data"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        if overrides.base_url.is_none() {
+            overrides.base_url = Some(format!("http://{addr}"));
+        }
+        let (config, site) = kap_practice::prepare(&overrides).expect("valid config and content");
+        let state = kap_practice::web::AppState::new(config, site);
+        let (tx, rx) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            kap_practice::serve(listener, serve_state, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        TestApp {
+            addr,
+            data_dir,
+            state,
+            overrides,
+            stop: Some(tx),
+            client,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], Bytes::new()).await
+    }
+
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Reply {
+        let mut req = Request::builder().method(method).uri(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(body.into())).expect("request");
+        let res = self.client.request(req).await.expect("response");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, body }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The practice's page copy, one line per entry, as the practice wrote it.
+pub fn seed_lines() -> Vec<String> {
+    let path = seed_path();
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .lines()
+        .map(|l| l.trim().trim_start_matches("- ").to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn seed_path() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [root.join("tests/fixtures/kap-page.txt")];
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("tests/fixtures/kap-page.txt")
+}
+
+/// Decodes HTML entities that the templates produce, and drops tags, for text comparisons.
+pub fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let decoded = out
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,5 @@
+//! TODO
+
+pub fn run(_args: &[String]) -> Result<(), String> {
+    Err("not written yet".into())
+}
