@@ -391,6 +391,22 @@ impl Config {
     }
 }
 
+/// The content folder a config names, read leniently: lets `check` report content problems even
+/// when the rest of the config is invalid.
+pub fn content_dir_hint(overrides: &Overrides) -> Option<PathBuf> {
+    if let Some(d) = &overrides.content_dir {
+        return Some(d.clone());
+    }
+    let path = overrides
+        .config_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    let dir = table.get("content")?.get("dir")?.as_str()?;
+    (!dir.trim().is_empty()).then(|| PathBuf::from(dir))
+}
+
 fn toml_message(e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
     if msg.starts_with("unknown field") {

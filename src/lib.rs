@@ -39,7 +39,7 @@ pub fn prepare(overrides: &Overrides) -> Result<(Config, site::PageCache), Start
         Ok(c) => content::load(&ContentSource::from_config(c.content_dir.as_deref())),
         // Check the content too, so one run reports every problem.
         Err(_) => content::load(&ContentSource::from_config(
-            overrides.content_dir.as_deref(),
+            config::content_dir_hint(overrides).as_deref(),
         )),
     };
     match (config, content) {
@@ -91,8 +91,9 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         content = %match &state.config.content_dir { Some(d) => d.display().to_string(), None => "built-in".into() },
         "serving"
     );
+    let shutdown = shutdown_signal();
     spawn_reload_on_hangup(state.clone(), overrides);
-    serve(listener, state, shutdown_signal()).await?;
+    serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -100,16 +101,19 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
 /// Re-reads config identity and content on `SIGHUP`; on a problem the old site stays up.
 fn spawn_reload_on_hangup(state: AppState, overrides: Overrides) {
     #[cfg(unix)]
-    tokio::spawn(async move {
+    {
         use tokio::signal::unix::{SignalKind, signal};
+        // Installed before serving starts, so an early SIGHUP does not end the process.
         let Ok(mut hangups) = signal(SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP: content reload is off");
             return;
         };
-        while hangups.recv().await.is_some() {
-            reload(&state, &overrides);
-        }
-    });
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                reload(&state, &overrides);
+            }
+        });
+    }
     #[cfg(not(unix))]
     let _ = (state, overrides);
 }
@@ -129,24 +133,28 @@ pub fn reload(state: &AppState, overrides: &Overrides) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or `SIGTERM`. The handlers are installed at once, before the first request
+/// can arrive, so a signal is never missed.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

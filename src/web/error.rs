@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorPage {
     NotFound,
+    MethodNotAllowed,
     ServerError,
     Unavailable,
 }

@@ -123,6 +123,9 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
         .or_else(|| {
             // A bare error from a layer (timeout, body limit) also gets a page a person can read.
             match status {
+                StatusCode::METHOD_NOT_ALLOWED if response_is_empty(&response) => {
+                    Some(ErrorPage::MethodNotAllowed)
+                }
                 StatusCode::SERVICE_UNAVAILABLE if response_is_empty(&response) => {
                     Some(ErrorPage::Unavailable)
                 }
@@ -136,6 +139,7 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
         let site = state.site.load();
         let prepared = match page {
             ErrorPage::NotFound => &site.not_found,
+            ErrorPage::MethodNotAllowed => &site.method_not_allowed,
             ErrorPage::ServerError => &site.server_error,
             ErrorPage::Unavailable => &site.unavailable,
         };
@@ -174,7 +178,10 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
+/// A bare status from a layer or the router, with nothing a person could read.
+///
+/// Every handler of ours sets a content type; the layers' and router's own errors do not. (The body's
+/// size hint is not reliable here: the layers wrap the body.)
 fn response_is_empty(response: &Response<Body>) -> bool {
-    use axum::body::HttpBody;
-    response.body().size_hint().exact() == Some(0)
+    !response.headers().contains_key(header::CONTENT_TYPE)
 }

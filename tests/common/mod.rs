@@ -65,7 +65,7 @@ impl TestApp {
         overrides.data_dir = Some(data_dir.path().join("data"));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        if overrides.base_url.is_none() {
+        if overrides.base_url.is_none() && !config_text.is_some_and(|t| t.contains("base_url")) {
             overrides.base_url = Some(format!("http://{addr}"));
         }
         let (config, site) = kap_practice::prepare(&overrides).expect("valid config and content");
@@ -98,7 +98,13 @@ impl TestApp {
         self.request("GET", path, &[], Bytes::new()).await
     }
 
-    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Reply {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(self.url(path));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -108,7 +114,11 @@ impl TestApp {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -164,4 +174,161 @@ pub fn visible_text(html: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&");
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The real binary, started as a process (for signals, exit codes and logs).
+pub struct Process {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    pub stderr_path: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Process {
+    /// Starts `kap-practice serve` with `extra` arguments and waits until it answers.
+    pub fn serve(extra: &[&str], env: &[(&str, &str)]) -> Process {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("kap-practice.toml");
+        if !extra.contains(&"--config") {
+            std::fs::write(&config, "").expect("config");
+        }
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let stderr_path = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).expect("log file");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+        cmd.arg("serve").arg("--bind").arg(addr.to_string());
+        if !extra.contains(&"--data-dir") {
+            cmd.arg("--data-dir").arg(dir.path().join("data"));
+        }
+        if !extra.contains(&"--config") {
+            cmd.arg("--config").arg(&config);
+        }
+        cmd.args(extra)
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr);
+        let child = cmd.spawn().expect("spawn kap-practice");
+        let mut p = Process {
+            child,
+            addr,
+            stderr_path,
+            dir,
+        };
+        p.wait_ready();
+        p
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("kap-practice exited early ({status}): {}", self.stderr());
+            }
+            if blocking_get(self.addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("kap-practice did not answer within 20 s: {}", self.stderr());
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> String {
+        blocking_get(self.addr, path).unwrap_or_default()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit and returns whether it succeeded.
+    pub fn wait_exit(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody is listening on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A minimal blocking HTTP/1.1 GET returning the raw response text.
+pub fn blocking_get(addr: SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Runs the binary with `args` to completion: (exit code, stdout, stderr).
+pub fn run_binary(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run kap-practice");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A copy of the built-in content in `dir/content`, to edit in a test.
+pub fn copy_content(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+    let dst = dir.join("content");
+    copy_dir(&src, &dst);
+    dst
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for entry in std::fs::read_dir(src).expect("read dir") {
+        let entry = entry.expect("entry");
+        let to = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).expect("copy");
+        }
+    }
 }

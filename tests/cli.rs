@@ -1,0 +1,195 @@
+//! The binary as the clinician and the operator use it: `check`, `serve`, signals and logs.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Process, copy_content, run_binary};
+
+#[test]
+fn check_accepts_the_built_in_content() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = run_binary(&["check"], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ok:"), "{out}");
+}
+
+#[test]
+fn check_names_the_file_and_line_of_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = copy_content(dir.path());
+    let safe = content.join("home/10-is-kap-safe.md");
+    let text = std::fs::read_to_string(&safe).expect("read");
+    std::fs::write(
+        &safe,
+        text.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1),
+    )
+    .expect("write");
+    let steps = content.join("home/07-what-the-process-with-me-may-look-like.md");
+    let text = std::fs::read_to_string(&steps).expect("read");
+    std::fs::write(
+        &steps,
+        text.replace("## 3. Preparation", "## 4. Preparation"),
+    )
+    .expect("write");
+    let config = dir.path().join("kap.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[content]\ndir = \"{}\"\n\n[practice]\naccent_color = \"#ffff00\"\n",
+            content.display()
+        ),
+    )
+    .expect("config");
+
+    let (code, out, err) = run_binary(
+        &["check", "--config", config.to_str().expect("utf-8")],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let safe_name = safe.display().to_string();
+    let steps_name = steps.display().to_string();
+    assert!(
+        err.contains(&format!("{safe_name}:2: layout \"carousel\" is not known")),
+        "{err}"
+    );
+    let step_line = std::fs::read_to_string(&steps)
+        .expect("read")
+        .lines()
+        .position(|l| l == "## 4. Preparation")
+        .expect("line")
+        + 1;
+    assert!(
+        err.contains(&format!(
+            "{steps_name}:{step_line}: this step is numbered 4"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("kap.toml:5: practice.accent_color #ffff00 is too light"),
+        "{err}"
+    );
+
+    // serve refuses to start on the same content, with the same messages.
+    let (code, _, serve_err) = run_binary(
+        &[
+            "serve",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--bind",
+            "127.0.0.1:0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        serve_err.contains(&format!("{safe_name}:2: layout \"carousel\" is not known")),
+        "{serve_err}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, _) = run_binary(&["--help"], dir.path());
+    assert_eq!(code, 0);
+    for word in ["serve", "check", "--data-dir", "--config"] {
+        assert!(out.contains(word), "{word} in help: {out}");
+    }
+    let (code, out, _) = run_binary(&["--version"], dir.path());
+    assert_eq!(code, 0);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn sighup_reloads_content_and_keeps_the_old_site_on_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = copy_content(dir.path());
+    let content_arg = content.display().to_string();
+    let p = Process::serve(&[], &[("KAP_CONTENT_DIR", content_arg.as_str())]);
+    assert!(p.get("/").contains("Is KAP Safe?"));
+
+    let safe = content.join("home/10-is-kap-safe.md");
+    let original = std::fs::read_to_string(&safe).expect("read");
+    std::fs::write(
+        &safe,
+        original.replace(
+            "title = \"Is KAP Safe?\"",
+            "title = \"Is KAP Safe for Me?\"",
+        ),
+    )
+    .expect("write");
+    p.signal("HUP");
+    wait_until(
+        || p.get("/").contains("Is KAP Safe for Me?"),
+        "the new title after SIGHUP",
+    );
+
+    std::fs::write(
+        &safe,
+        original.replace("+++\n", "+++\nlayout = \"carousel\"\n"),
+    )
+    .expect("write");
+    p.signal("HUP");
+    wait_until(
+        || p.stderr().contains("content reload refused"),
+        "the refusal in the log",
+    );
+    assert!(
+        p.get("/").contains("Is KAP Safe for Me?"),
+        "the previous content is still served"
+    );
+    assert!(
+        p.stderr().contains("layout \\\"carousel\\\" is not known")
+            || p.stderr().contains("layout \"carousel\" is not known"),
+        "{}",
+        p.stderr()
+    );
+}
+
+#[test]
+fn sigterm_stops_gracefully() {
+    let mut p = Process::serve(&[], &[]);
+    p.signal("TERM");
+    let status = p
+        .wait_exit(Duration::from_secs(10))
+        .expect("exits after SIGTERM");
+    assert!(status.success(), "{status}");
+    assert!(p.stderr().contains("shutting down"));
+}
+
+#[test]
+fn logs_name_method_path_status_and_latency_but_never_query_strings() {
+    let p = Process::serve(&[], &[]);
+    let reply = p.get("/privacy?email=someone%40example.com&note=secret-marker-7731");
+    assert!(reply.starts_with("HTTP/1.1 200"));
+    let _ = p.get("/missing?secret-marker-7731");
+    wait_until(
+        || p.stderr().contains("path=/missing"),
+        "the request in the log",
+    );
+    let log = p.stderr();
+    assert!(
+        log.contains("method=GET")
+            && log.contains("path=/privacy")
+            && log.contains("status=200")
+            && log.contains("latency_us="),
+        "{log}"
+    );
+    assert!(
+        !log.contains("secret-marker-7731"),
+        "query string leaked into the log: {log}"
+    );
+    assert!(!log.contains("someone"), "{log}");
+}
+
+fn wait_until(mut f: impl FnMut() -> bool, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -1,0 +1,430 @@
+//! The public site over HTTP: the practice's whole page, headers on every route, caching,
+//! compression, error pages and the small files crawlers read.
+
+mod common;
+
+use std::io::Read;
+
+use common::{TestApp, seed_lines, visible_text};
+use kap_practice::config::Overrides;
+
+/// Every route kind: pages, files for crawlers, health, an asset, a 404, a 405, a redirect.
+async fn every_route(app: &TestApp) -> Vec<(String, String)> {
+    let home = app.get("/").await.text();
+    let css = asset_url(&home, "/static/css/site.", ".css");
+    let js = asset_url(&home, "/static/js/compare.", ".js");
+    let icon = asset_url(&home, "/static/icons/favicon.", ".svg");
+    let mut routes: Vec<(String, String)> = [
+        "/",
+        "/contact",
+        "/privacy",
+        "/robots.txt",
+        "/sitemap.xml",
+        "/healthz",
+        "/no-such-page",
+        "/contact/",
+    ]
+    .iter()
+    .map(|p| ("GET".to_string(), p.to_string()))
+    .collect();
+    routes.extend([css, js, icon].into_iter().map(|p| ("GET".to_string(), p)));
+    routes.push(("POST".into(), "/".into()));
+    routes.push(("HEAD".into(), "/".into()));
+    routes.push(("DELETE".into(), "/healthz".into()));
+    routes
+}
+
+fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} linked from the page"));
+    let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
+    html[start..end].to_string()
+}
+
+#[tokio::test]
+async fn the_home_page_holds_every_line_of_the_practice_copy_in_order() {
+    let app = TestApp::start().await;
+    let reply = app.get("/").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let text = visible_text(&reply.text());
+    let mut from = 0;
+    for line in seed_lines() {
+        let wanted = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        match text[from..].find(&wanted) {
+            Some(at) => from += at + wanted.len(),
+            None => {
+                let anywhere = text.contains(&wanted);
+                panic!(
+                    "seed line not found {}: {wanted:?}",
+                    if anywhere { "in order" } else { "at all" }
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_home_page_is_structured_for_reading() {
+    let app = TestApp::start().await;
+    let html = app.get("/").await.text();
+    assert_eq!(html.matches("<h1").count(), 1, "one main heading");
+    assert!(
+        html.contains("<nav class=\"toc\" id=\"contents\""),
+        "table of contents"
+    );
+    // Every section in the table of contents links to an anchor that exists.
+    let toc = &html[html.find("id=\"contents\"").expect("toc")..];
+    let toc = &toc[..toc.find("</nav>").expect("toc end")];
+    let links: Vec<&str> = toc
+        .split("href=\"#")
+        .skip(1)
+        .map(|s| &s[..s.find('"').expect("quote")])
+        .collect();
+    assert!(links.len() >= 15, "toc lists the sections: {links:?}");
+    for anchor in &links {
+        assert!(
+            html.contains(&format!("<section class=\"section\" id=\"{anchor}\"")),
+            "section #{anchor}"
+        );
+    }
+    // The process is a numbered sequence of six steps.
+    let steps = &html[html.find("<ol class=\"steps\"").expect("steps")..];
+    let steps = &steps[..steps.find("</ol>").expect("end of steps")];
+    assert_eq!(steps.matches("<li class=\"step\"").count(), 6);
+    // The eight misconceptions are native disclosure widgets.
+    assert_eq!(html.matches("<details class=\"myth\">").count(), 8);
+    assert!(html.contains("<summary>“Ketamine is a miracle cure.”</summary>"));
+    // The compare panel with both sides, its hint and its disclaimer.
+    assert!(html.contains("data-compare"));
+    assert_eq!(html.matches("class=\"compare-side").count(), 2);
+    assert!(html.contains("Tap or Drag Anywhere to Compare"));
+    // Lists are lists.
+    assert!(html.contains("<li>dizziness</li>"));
+    assert!(html.contains("<li>persistent or treatment-resistant depression</li>"));
+    // Calls to action lead to /contact.
+    for label in ["Schedule a consultation", "Get in Touch"] {
+        assert!(
+            html.contains(&format!(
+                "<a class=\"button\" href=\"/contact\">{label}</a>"
+            )),
+            "{label}"
+        );
+    }
+    assert!(html.contains("<a href=\"/contact\">Contact me</a>"));
+}
+
+#[tokio::test]
+async fn the_head_describes_the_page_for_search_and_sharing() {
+    let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\n";
+    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let html = app.get("/").await.text();
+    assert!(
+        html.contains("<title>Ketamine-Assisted Psychotherapy · Harbor Light Therapy</title>"),
+        "title"
+    );
+    assert!(
+        html.contains("<meta name=\"description\" content=\"Ketamine-assisted psychotherapy (KAP)")
+    );
+    assert!(html.contains("<link rel=\"canonical\" href=\"https://kap.example.org/\">"));
+    assert!(html.contains("<meta property=\"og:url\" content=\"https://kap.example.org/\">"));
+    assert!(html.contains("<meta property=\"og:title\""));
+    assert!(html.contains("Licensed in New York and New Jersey."));
+    let start = html
+        .find("<script type=\"application/ld+json\">")
+        .expect("json-ld")
+        + 35;
+    let end = html[start..].find("</script>").expect("end") + start;
+    let ld: serde_json::Value = serde_json::from_str(&html[start..end]).expect("JSON-LD parses");
+    let graph = ld["@graph"].as_array().expect("graph");
+    assert_eq!(graph[0]["@type"], "MedicalBusiness");
+    assert_eq!(graph[0]["name"], "Harbor Light Therapy");
+    assert_eq!(graph[1]["@type"], "Person");
+    assert_eq!(graph[1]["name"], "Sam Rivera");
+    let contact = app.get("/contact").await.text();
+    assert!(contact.contains("<link rel=\"canonical\" href=\"https://kap.example.org/contact\">"));
+    let sitemap = app.get("/sitemap.xml").await.text();
+    assert!(sitemap.contains("<loc>https://kap.example.org/privacy</loc>"));
+    let robots = app.get("/robots.txt").await.text();
+    assert!(robots.contains("Sitemap: https://kap.example.org/sitemap.xml"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_no_cookie() {
+    let app = TestApp::start().await;
+    for (method, path) in every_route(&app).await {
+        let r = app.request(&method, &path, &[], "").await;
+        let csp = r
+            .header("content-security-policy")
+            .unwrap_or_else(|| panic!("CSP on {method} {path}"));
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        ] {
+            assert!(
+                csp.contains(directive),
+                "{directive} on {method} {path}: {csp}"
+            );
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            r.header("referrer-policy"),
+            Some("no-referrer"),
+            "{method} {path}"
+        );
+        let pp = r.header("permissions-policy").expect("permissions policy");
+        for feature in [
+            "camera=()",
+            "microphone=()",
+            "geolocation=()",
+            "interest-cohort=()",
+        ] {
+            assert!(pp.contains(feature), "{feature} on {method} {path}");
+        }
+        assert!(
+            r.header("set-cookie").is_none(),
+            "no cookie on {method} {path}"
+        );
+        assert!(
+            r.header("strict-transport-security").is_none(),
+            "no HSTS over plain http"
+        );
+        assert!(
+            r.header("x-request-id").is_some(),
+            "request id on {method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn https_sites_send_hsts() {
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some("[server]\nbase_url = \"https://kap.example.org\"\n"),
+    )
+    .await;
+    for (method, path) in every_route(&app).await {
+        let r = app.request(&method, &path, &[], "").await;
+        let hsts = r
+            .header("strict-transport-security")
+            .unwrap_or_else(|| panic!("HSTS on {method} {path}"));
+        assert!(hsts.contains("max-age=63072000"), "{hsts}");
+    }
+}
+
+#[tokio::test]
+async fn pages_revalidate_with_etags_and_assets_are_immutable() {
+    let app = TestApp::start().await;
+    for enc in ["br", "gzip", "identity"] {
+        let first = app
+            .request("GET", "/", &[("accept-encoding", enc)], "")
+            .await;
+        assert_eq!(first.status, 200);
+        assert_eq!(first.header("cache-control"), Some("no-cache"));
+        let etag = first.header("etag").expect("etag").to_string();
+        assert!(
+            etag.starts_with('"') && !etag.starts_with("W/"),
+            "strong etag {etag}"
+        );
+        let again = app
+            .request(
+                "GET",
+                "/",
+                &[("accept-encoding", enc), ("if-none-match", &etag)],
+                "",
+            )
+            .await;
+        assert_eq!(again.status, 304, "{enc}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header("etag"), Some(etag.as_str()));
+        let other = app
+            .request(
+                "GET",
+                "/",
+                &[
+                    ("accept-encoding", enc),
+                    ("if-none-match", "\"something-else\""),
+                ],
+                "",
+            )
+            .await;
+        assert_eq!(other.status, 200);
+    }
+    let home = app.get("/").await.text();
+    for (prefix, suffix, ty) in [
+        ("/static/css/site.", ".css", "text/css; charset=utf-8"),
+        (
+            "/static/js/compare.",
+            ".js",
+            "text/javascript; charset=utf-8",
+        ),
+        ("/static/icons/favicon.", ".svg", "image/svg+xml"),
+    ] {
+        let url = asset_url(&home, prefix, suffix);
+        let r = app.get(&url).await;
+        assert_eq!(r.status, 200, "{url}");
+        assert_eq!(r.header("content-type"), Some(ty));
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+    }
+}
+
+#[tokio::test]
+async fn compression_is_negotiated() {
+    let app = TestApp::start().await;
+    let plain = app.request("GET", "/", &[], "").await;
+    assert!(plain.header("content-encoding").is_none());
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+
+    let br = app
+        .request("GET", "/", &[("accept-encoding", "gzip, deflate, br")], "")
+        .await;
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&br.body[..], 4096)
+        .read_to_end(&mut decoded)
+        .expect("brotli");
+    assert_eq!(decoded, plain.body);
+    assert!(
+        br.body.len() * 3 < plain.body.len(),
+        "brotli shrinks the page"
+    );
+
+    let gz = app
+        .request("GET", "/", &[("accept-encoding", "gzip")], "")
+        .await;
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_end(&mut decoded)
+        .expect("gzip");
+    assert_eq!(decoded, plain.body);
+
+    let refused = app
+        .request("GET", "/", &[("accept-encoding", "br;q=0, gzip;q=0")], "")
+        .await;
+    assert!(refused.header("content-encoding").is_none());
+    assert_eq!(refused.body, plain.body);
+
+    let head = app
+        .request("HEAD", "/", &[("accept-encoding", "br")], "")
+        .await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(
+        head.header("content-length"),
+        Some(br.body.len().to_string().as_str())
+    );
+}
+
+#[tokio::test]
+async fn unknown_pages_and_wrong_methods_get_helpful_pages() {
+    let app = TestApp::start().await;
+    let r = app.get("/no-such-page?x=1").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let text = visible_text(&r.text());
+    assert!(text.contains("We can’t find that page"), "{text}");
+    assert!(r.text().contains("href=\"/contact\""), "a way on");
+    assert!(
+        r.text()
+            .contains("<meta name=\"robots\" content=\"noindex\">")
+    );
+
+    let r = app.request("POST", "/privacy", &[], "x=1").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    assert!(visible_text(&r.text()).contains("can only be read"));
+
+    let r = app.request("DELETE", "/healthz", &[], "").await;
+    assert_eq!(r.status, 405);
+    assert!(visible_text(&r.text()).contains("can only be read"));
+
+    let r = app.get("/contact/").await;
+    assert_eq!(r.status, 308);
+    assert_eq!(r.header("location"), Some("/contact"));
+}
+
+#[tokio::test]
+async fn health_reports_status_and_version() {
+    let app = TestApp::start().await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn contact_and_privacy_show_the_practice() {
+    let config = "[practice]\nemail = \"care@harbor.example\"\nphone = \"(212) 555-0199\"\ncity = \"Brooklyn, New York\"\nlicensed_states = [\"NY\"]\n";
+    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let contact = app.get("/contact").await;
+    assert_eq!(contact.status, 200);
+    let html = contact.text();
+    assert!(html.contains("<a href=\"mailto:care@harbor.example\">care@harbor.example</a>"));
+    assert!(html.contains("<a href=\"tel:2125550199\">(212) 555-0199</a>"));
+    assert!(html.contains("Brooklyn, New York"));
+    let text = visible_text(&html);
+    assert!(text.contains("Start with a Conversation"));
+    assert!(text.contains(
+        "You do not need to decide whether you want ketamine treatment before reaching out."
+    ));
+    let privacy = visible_text(&app.get("/privacy").await.text());
+    assert!(privacy.contains("cookies"), "{privacy}");
+    assert!(
+        privacy.to_lowercase().contains("tracker") || privacy.to_lowercase().contains("analytics")
+    );
+}
+
+#[tokio::test]
+async fn no_page_asks_for_anything_from_another_site() {
+    let app = TestApp::start().await;
+    for path in ["/", "/contact", "/privacy", "/no-such-page"] {
+        let html = app.get(path).await.text();
+        for attr in ["src=\"", "href=\""] {
+            for value in html
+                .split(attr)
+                .skip(1)
+                .map(|s| &s[..s.find('"').expect("quote")])
+            {
+                let external = value.starts_with("http") || value.starts_with("//");
+                // Links a person follows are fine; things the browser loads by itself are not.
+                let loaded = attr == "src=\""
+                    || html.contains(&format!("<link rel=\"stylesheet\" href=\"{value}\""))
+                    || html.contains(&format!("<link rel=\"icon\" href=\"{value}\""));
+                assert!(
+                    !(external && loaded),
+                    "{path} loads {value} from another site"
+                );
+            }
+        }
+        assert!(!html.contains("style=\""), "{path} has an inline style");
+        assert!(!html.contains("<style"), "{path} has a style element");
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        for s in scripts {
+            assert!(
+                s.starts_with(" src=\"/static/") || s.starts_with(" type=\"application/ld+json\""),
+                "{path} has an inline script: {s:.60}"
+            );
+        }
+    }
+}
