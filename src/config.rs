@@ -28,6 +28,54 @@ pub struct Config {
     pub practice: Practice,
     /// A folder of content that replaces the built-in content.
     pub content_dir: Option<PathBuf>,
+    pub mail: MailConfig,
+    pub form: FormConfig,
+}
+
+/// A value that must never be printed (a password inside a URL, say).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"(redacted)\"")
+    }
+}
+
+/// Email: where notifications go and how they are sent.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain, loopback only), `smtp://host?tls=required` (STARTTLS) or
+    /// `smtps://host` (TLS), optionally with `user:password@`. `None`: notifications are off.
+    pub smtp_url: Option<Secret>,
+    /// The practice's inbox for "a new request arrived" notices. Default: practice.email.
+    pub notify_email: String,
+    /// The sender of every email. Default: the practice's name and email.
+    pub from: String,
+    /// First retry delay; doubles on each attempt up to `retry_max_seconds`.
+    pub retry_base_seconds: u64,
+    pub retry_max_seconds: u64,
+    /// Give up on a message after this many permanent (5xx) refusals.
+    pub max_permanent_failures: i64,
+}
+
+/// The contact form's behaviour.
+#[derive(Clone, Debug)]
+pub struct FormConfig {
+    /// Forms sent faster than this after being served are treated as spam. 0 disables the check.
+    pub min_fill_seconds: u64,
+    /// A served form can be sent for this long.
+    pub token_max_age_minutes: u64,
+    /// Requests accepted per client address per hour (a burst of this many, refilled evenly).
+    pub rate_limit_per_hour: u32,
+    /// The crisis line shown above the form ("988" in the US).
+    pub crisis_line: String,
+    /// The emergency number shown above the form ("911" in the US).
+    pub emergency_number: String,
+    /// When people can expect a reply, as a phrase: "within two business days".
+    pub reply_time: String,
+    /// Send the person a short acknowledgement email (no echo of what they wrote).
+    pub acknowledge: bool,
 }
 
 /// How the server listens and where it keeps its files.
@@ -38,6 +86,8 @@ pub struct ServerConfig {
     /// The public address of the site, without a trailing slash, e.g. `https://example.org`.
     /// Canonical links, the sitemap and emails are built from it.
     pub base_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, for the client's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServerConfig {
@@ -100,6 +150,9 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub base_url: Option<String>,
     pub content_dir: Option<PathBuf>,
+    pub smtp_url: Option<String>,
+    pub notify_email: Option<String>,
+    pub min_fill_seconds: Option<u64>,
 }
 
 impl Overrides {
@@ -110,6 +163,15 @@ impl Overrides {
         }
         if let Some(v) = non_empty_env("KAP_CONTENT_DIR") {
             self.content_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = non_empty_env("KAP_SMTP_URL") {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = non_empty_env("KAP_NOTIFY_EMAIL") {
+            self.notify_email = Some(v);
+        }
+        if let Some(v) = non_empty_env("KAP_MIN_FILL_SECONDS").and_then(|v| v.trim().parse().ok()) {
+            self.min_fill_seconds = Some(v);
         }
         self
     }
@@ -130,6 +192,33 @@ struct FileConfig {
     practice: FilePractice,
     #[serde(default)]
     content: FileContent,
+    #[serde(default)]
+    mail: FileMail,
+    #[serde(default)]
+    contact_form: FileForm,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    smtp_url: Option<Spanned<String>>,
+    notify_email: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    retry_base_seconds: Option<u64>,
+    retry_max_seconds: Option<u64>,
+    max_permanent_failures: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileForm {
+    min_fill_seconds: Option<u64>,
+    token_max_age_minutes: Option<Spanned<u64>>,
+    rate_limit_per_hour: Option<Spanned<u32>>,
+    crisis_line: Option<String>,
+    emergency_number: Option<String>,
+    reply_time: Option<String>,
+    acknowledge: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -138,6 +227,7 @@ struct FileServer {
     bind: Option<Spanned<String>>,
     data_dir: Option<String>,
     base_url: Option<Spanned<String>>,
+    trusted_proxies: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -362,6 +452,91 @@ impl Config {
         if !valid_base_url(&base_url) {
             errors.push(Diagnostic::new(base_name, base_line, format!("server.base_url {base_url:?} is not a site address: write it as \"https://www.yourpractice.com\" (scheme and host, no path)")));
         }
+        let mut trusted_proxies = Vec::new();
+        if let Some(list) = s.trusted_proxies {
+            let line = at(&list.span());
+            for p in list.into_inner() {
+                match p.trim().parse() {
+                    Ok(ip) => trusted_proxies.push(ip),
+                    Err(_) => errors.push(Diagnostic::new(name, line, format!("server.trusted_proxies: {p:?} is not an IP address: write addresses like \"127.0.0.1\""))),
+                }
+            }
+        }
+
+        let m = file.mail;
+        let smtp_url = match (&overrides.smtp_url, m.smtp_url) {
+            (Some(v), _) => Some((v.clone(), 0, "KAP_SMTP_URL".to_string())),
+            (None, Some(v)) => Some((
+                v.get_ref().trim().to_string(),
+                at(&v.span()),
+                name.to_string(),
+            )),
+            (None, None) => None,
+        };
+        if let Some((url, line, file)) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            errors.push(Diagnostic::new(file.clone(), *line, "mail.smtp_url must start with smtp:// or smtps://, e.g. \"smtps://user:password@smtp.example.com\""));
+        }
+        let notify_email = match (&overrides.notify_email, m.notify_email) {
+            (Some(v), _) => (v.trim().to_string(), 0, "KAP_NOTIFY_EMAIL".to_string()),
+            (None, Some(v)) => (
+                v.get_ref().trim().to_string(),
+                at(&v.span()),
+                name.to_string(),
+            ),
+            (None, None) => (email.clone(), 0, name.to_string()),
+        };
+        if !looks_like_email(&notify_email.0) {
+            errors.push(Diagnostic::new(
+                notify_email.2.clone(),
+                notify_email.1,
+                format!("mail.notify_email {:?} is not an email address: write it like \"hello@yourpractice.com\"", notify_email.0),
+            ));
+        }
+        let from = match m.from {
+            Some(v) => {
+                let text = v.get_ref().trim().to_string();
+                if text.parse::<lettre::message::Mailbox>().is_err() {
+                    errors.push(Diagnostic::new(name, at(&v.span()), format!("mail.from {text:?} is not a sender: write it as \"Practice Name <hello@yourpractice.com>\"")));
+                }
+                text
+            }
+            None => format!(
+                "{} <{}>",
+                practice_name.replace(['<', '>', '"', ','], ""),
+                email
+            ),
+        };
+        let retry_base_seconds = m.retry_base_seconds.unwrap_or(5).max(1);
+        let retry_max_seconds = m.retry_max_seconds.unwrap_or(600).max(retry_base_seconds);
+
+        let f = file.contact_form;
+        let token_max_age_minutes = match f.token_max_age_minutes {
+            Some(v) if *v.get_ref() == 0 => {
+                errors.push(Diagnostic::new(
+                    name,
+                    at(&v.span()),
+                    "contact_form.token_max_age_minutes must be at least 1",
+                ));
+                120
+            }
+            Some(v) => v.into_inner(),
+            None => 120,
+        };
+        let rate_limit_per_hour = match f.rate_limit_per_hour {
+            Some(v) if *v.get_ref() == 0 => {
+                errors.push(Diagnostic::new(
+                    name,
+                    at(&v.span()),
+                    "contact_form.rate_limit_per_hour must be at least 1",
+                ));
+                10
+            }
+            Some(v) => v.into_inner(),
+            None => 10,
+        };
+
         let content_dir = overrides.content_dir.clone().or(file
             .content
             .dir
@@ -374,6 +549,7 @@ impl Config {
                 bind,
                 data_dir,
                 base_url,
+                trusted_proxies,
             },
             practice: Practice {
                 name: practice_name,
@@ -387,6 +563,35 @@ impl Config {
                 accent_color,
             },
             content_dir,
+            mail: MailConfig {
+                smtp_url: smtp_url.map(|(url, _, _)| Secret(url)),
+                notify_email: notify_email.0,
+                from,
+                retry_base_seconds,
+                retry_max_seconds,
+                max_permanent_failures: i64::from(m.max_permanent_failures.unwrap_or(5).max(1)),
+            },
+            form: FormConfig {
+                min_fill_seconds: overrides
+                    .min_fill_seconds
+                    .or(f.min_fill_seconds)
+                    .unwrap_or(3),
+                token_max_age_minutes,
+                rate_limit_per_hour,
+                crisis_line: f
+                    .crisis_line
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| "988".into()),
+                emergency_number: f
+                    .emergency_number
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| "911".into()),
+                reply_time: f
+                    .reply_time
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| "within two business days".into()),
+                acknowledge: f.acknowledge.unwrap_or(false),
+            },
         })
     }
 }

@@ -8,8 +8,10 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
+pub mod mail;
 pub mod practice;
 pub mod site;
+pub mod store;
 pub mod web;
 
 use std::future::Future;

@@ -4,4 +4,5 @@
 //! consultation desk grows) what a consultation request is and how it moves through the KAP
 //! process.
 
+pub mod consultation;
 pub mod us_states;

@@ -1,0 +1,140 @@
+//! Email: what the practice is sent, and how it leaves.
+//!
+//! Mail is never sent from a request handler. A request writes an outbox row in the same
+//! transaction as the data it is about; the [`outbox`] worker sends it afterwards, retries with
+//! backoff, and marks it sent only once the SMTP server has accepted it. No email carries a
+//! personal or health detail: the practice is told that a request arrived and where to read it;
+//! the person (if acknowledgements are on) is told that it arrived, with no echo of what they wrote.
+
+pub mod outbox;
+
+use jiff::Timestamp;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Config;
+use crate::store::{ClaimedMail, MailKind};
+
+/// Why a message was not sent, in words safe to store and show (never the server's own text,
+/// which may quote an address).
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The server refused it for good (5xx), or it cannot be built: retrying will not help.
+    #[error("{0}")]
+    Permanent(String),
+    /// The server was unreachable or asked us to try later.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// How mail leaves this server.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    /// The transport for the configured SMTP URL, or `None` when notifications are off.
+    pub fn from_config(config: &Config) -> Result<Option<Transport>, String> {
+        let Some(url) = &config.mail.smtp_url else {
+            return Ok(None);
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
+            .map_err(|e| format!("mail.smtp_url cannot be used: {e}"))?;
+        Ok(Some(Transport::Smtp(
+            builder
+                .timeout(Some(std::time::Duration::from_secs(20)))
+                .build(),
+        )))
+    }
+
+    pub async fn send(&self, message: Message) -> Result<(), SendError> {
+        match self {
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(classify),
+        }
+    }
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let code = e.status().map(|c| c.to_string());
+    if e.is_permanent() {
+        SendError::Permanent(format!(
+            "refused by the mail server (SMTP {})",
+            code.unwrap_or_default()
+        ))
+    } else if e.is_transient() {
+        SendError::Transient(format!(
+            "deferred by the mail server (SMTP {})",
+            code.unwrap_or_default()
+        ))
+    } else if e.is_timeout() {
+        SendError::Transient("the mail server did not answer in time".into())
+    } else if e.is_tls() {
+        SendError::Transient("a secure connection to the mail server failed".into())
+    } else {
+        SendError::Transient("cannot reach the mail server".into())
+    }
+}
+
+/// Builds the email for an outbox row.
+pub fn compose(config: &Config, mail: &ClaimedMail) -> Result<Message, SendError> {
+    let from: Mailbox = config
+        .mail
+        .from
+        .parse()
+        .map_err(|_| SendError::Permanent("the configured sender address is invalid".into()))?;
+    let practice = &config.practice;
+    let when = mail.received_at.unwrap_or_else(Timestamp::now);
+    let when = match when.in_tz(&practice.time_zone) {
+        Ok(zoned) => zoned.strftime("%A, %B %-d, %Y at %-I:%M %p %Z").to_string(),
+        Err(_) => when.to_string(),
+    };
+    let (to, subject, body) = match mail.kind {
+        MailKind::NewRequestNotice => {
+            let to: Mailbox = config.mail.notify_email.parse().map_err(|_| {
+                SendError::Permanent("the configured notification address is invalid".into())
+            })?;
+            let reference = mail.reference.as_deref().unwrap_or("");
+            (
+                to,
+                "New consultation request".to_string(),
+                format!(
+                    "A new consultation request arrived at {when}.\n\nSign in to read it: {}/admin\n\nReference: {reference}\n\nFor privacy, this email holds no details of the request.\n",
+                    config.server.base_url
+                ),
+            )
+        }
+        MailKind::Acknowledgement => {
+            let to: Mailbox = mail
+                .recipient
+                .as_deref()
+                .unwrap_or("")
+                .parse()
+                .map_err(|_| SendError::Permanent("the recipient address cannot be used".into()))?;
+            let form = &config.form;
+            (
+                to,
+                format!("We received your message — {}", practice.name),
+                format!(
+                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\nIf you are in crisis, please don’t wait for a reply: call or text {crisis} (Suicide & Crisis Lifeline) or call {emergency}.\n\n{name}\n{email} · {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn’t you, you can ignore this email.\n",
+                    name = practice.name,
+                    clinician = practice.clinician_name_with_credentials(),
+                    reply = form.reply_time,
+                    crisis = form.crisis_line,
+                    emergency = form.emergency_number,
+                    email = practice.email,
+                    phone = practice.phone,
+                    base = config.server.base_url,
+                ),
+            )
+        }
+    };
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|_| SendError::Permanent("the message cannot be built".into()))
+}

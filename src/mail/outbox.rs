@@ -1,0 +1,145 @@
+//! The outbox worker: sends queued mail, retries with exponential backoff, survives restarts.
+//!
+//! Each round claims the mail that is due (with a lease, so a second worker — on this server
+//! or another — never takes the same row at the same time), tries to send it, and records the
+//! outcome. A message is marked sent only after the SMTP server accepted it; if the process dies
+//! between those two steps the message is sent again after the lease ends (at least once, never
+//! lost). Permanent refusals are counted, and the message is given up after the configured
+//! number, kept with its reason for the inbox to show.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::Notify;
+
+use super::{SendError, Transport, compose};
+use crate::config::Config;
+use crate::store::{ClaimedMail, Delivery, Store};
+
+/// How long a claimed message is reserved for the worker that claimed it.
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// The longest the worker sleeps without looking again.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// The worker and what it needs.
+pub struct Outbox {
+    pub store: Store,
+    pub transport: Transport,
+    pub config: Arc<Config>,
+    /// Woken when new mail is queued, so it leaves at once.
+    pub wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.round().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox: cannot read queued mail; will retry"),
+            }
+            let sleep = match self.store.next_mail_due().await {
+                Ok(Some(due)) => {
+                    let wait = due.duration_since(Timestamp::now());
+                    Duration::try_from(wait).unwrap_or(Duration::ZERO).min(IDLE)
+                }
+                _ => IDLE,
+            };
+            tokio::select! {
+                () = tokio::time::sleep(sleep.max(Duration::from_millis(50))) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Sends what is due; returns whether anything was claimed.
+    pub async fn round(&self) -> Result<bool, crate::store::StoreError> {
+        let claimed = self
+            .store
+            .claim_due_mail(Timestamp::now(), LEASE, 10)
+            .await?;
+        let any = !claimed.is_empty();
+        for mail in claimed {
+            let outcome = self.deliver(&mail).await;
+            if let Err(e) = self
+                .store
+                .record_delivery(mail.id, &outcome, Timestamp::now())
+                .await
+            {
+                // The lease runs out and the message is tried again: sent at least once.
+                tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record the delivery");
+            }
+        }
+        Ok(any)
+    }
+
+    async fn deliver(&self, mail: &ClaimedMail) -> Delivery {
+        let result = match compose(&self.config, mail) {
+            Ok(message) => self.transport.send(message).await,
+            Err(e) => Err(e),
+        };
+        let attempt = mail.attempts + 1;
+        match result {
+            Ok(()) => {
+                tracing::info!(
+                    mail_id = mail.id,
+                    kind = mail.kind.as_str(),
+                    attempt,
+                    "mail sent"
+                );
+                Delivery::Sent
+            }
+            Err(SendError::Permanent(error))
+                if mail.permanent_failures + 1 >= self.config.mail.max_permanent_failures =>
+            {
+                tracing::error!(mail_id = mail.id, kind = mail.kind.as_str(), %error, "mail given up after permanent failures");
+                Delivery::Failed { error }
+            }
+            Err(e) => {
+                let permanent = matches!(e, SendError::Permanent(_));
+                let delay = backoff(&self.config, attempt);
+                tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
+                Delivery::Retry {
+                    next_attempt_at: Timestamp::now()
+                        .checked_add(
+                            SignedDuration::try_from(delay)
+                                .unwrap_or(SignedDuration::from_secs(60)),
+                        )
+                        .unwrap_or_else(|_| Timestamp::now()),
+                    permanent,
+                    error: e.to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// base × 2^(attempt−1), capped.
+pub fn backoff(config: &Config, attempt: i64) -> Duration {
+    let base = config.mail.retry_base_seconds;
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    Duration::from_secs(
+        base.saturating_mul(1u64 << exp)
+            .min(config.mail.retry_max_seconds),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let config = crate::config::Config::from_toml(
+            "[mail]\nretry_base_seconds = 5\nretry_max_seconds = 60\n",
+            "t.toml",
+            None,
+            &crate::config::Overrides::default(),
+        )
+        .expect("valid");
+        let secs: Vec<u64> = (1..=6)
+            .map(|a| super::backoff(&config, a).as_secs())
+            .collect();
+        assert_eq!(secs, vec![5, 10, 20, 40, 60, 60]);
+    }
+}

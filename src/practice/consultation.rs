@@ -1,0 +1,566 @@
+//! Consultation requests: what a person sends through the contact form, and what makes it valid.
+//!
+//! The form is the one thing the page asks a visitor to do, often at a hard moment. The rules
+//! here accept what a person can reasonably type, explain every problem in words they can act
+//! on, and never turn anyone away silently: someone outside the licensed states or under 18 is
+//! still heard, and the request is flagged for the clinician.
+
+use std::fmt;
+
+use super::us_states;
+
+/// Longest name, in characters.
+pub const NAME_MAX: usize = 200;
+/// Longest email address (RFC 5321).
+pub const EMAIL_MAX: usize = 254;
+pub const PHONE_MAX: usize = 40;
+/// Longest "What brings you to consider KAP?" answer.
+pub const MESSAGE_MAX: usize = 2000;
+pub const REFERRAL_MAX: usize = 200;
+
+/// The `state` value for "outside the US".
+pub const OUTSIDE_US: &str = "outside-us";
+
+/// How the person prefers to be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactMethod {
+    Email,
+    Phone,
+    Either,
+}
+
+impl ContactMethod {
+    pub const ALL: [ContactMethod; 3] = [
+        ContactMethod::Email,
+        ContactMethod::Phone,
+        ContactMethod::Either,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactMethod::Email => "email",
+            ContactMethod::Phone => "phone",
+            ContactMethod::Either => "either",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ContactMethod::Email => "Email",
+            ContactMethod::Phone => "Phone",
+            ContactMethod::Either => "Either is fine",
+        }
+    }
+}
+
+/// Whether the person is an adult, or a minor whose parent or guardian would take part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgeGroup {
+    Adult,
+    Minor,
+}
+
+impl AgeGroup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgeGroup::Adult => "adult",
+            AgeGroup::Minor => "minor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "adult" => Some(AgeGroup::Adult),
+            "minor" => Some(AgeGroup::Minor),
+            _ => None,
+        }
+    }
+}
+
+/// Where the person will be during sessions: a US state code, or outside the US.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    State(String),
+    OutsideUs,
+}
+
+impl Location {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Location::State(code) => code,
+            Location::OutsideUs => OUTSIDE_US,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == OUTSIDE_US {
+            Some(Location::OutsideUs)
+        } else {
+            us_states::name(s).map(|_| Location::State(s.to_ascii_uppercase()))
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            Location::State(code) => us_states::name(code).unwrap_or(code),
+            Location::OutsideUs => "Outside the US",
+        }
+    }
+}
+
+/// What the clinician should notice before replying.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// The person will be somewhere the clinician is not licensed.
+    pub outside_licensed_states: bool,
+    /// The person is under 18: a parent or guardian must take part.
+    pub minor: bool,
+}
+
+/// A valid request, ready to store. Personal fields are plaintext here and sealed by the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewConsultationRequest {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub contact_method: ContactMethod,
+    pub location: Location,
+    pub age_group: AgeGroup,
+    pub message: Option<String>,
+    pub referral_source: Option<String>,
+    pub flags: Flags,
+}
+
+/// Never prints personal fields, so a stray `{:?}` cannot leak them into a log.
+impl fmt::Debug for NewConsultationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewConsultationRequest")
+            .field("contact_method", &self.contact_method)
+            .field("flags", &self.flags)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The form as sent, every value a string (absent fields are empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsultationForm {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub contact_method: String,
+    pub state: String,
+    pub age_group: String,
+    pub message: String,
+    pub referral_source: String,
+    pub consent: String,
+}
+
+/// The form's fields, in the order they appear (for the error summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Name,
+    Email,
+    Phone,
+    ContactMethod,
+    State,
+    AgeGroup,
+    Message,
+    ReferralSource,
+    Consent,
+}
+
+impl Field {
+    /// The HTML name, which is also the id of the input the error summary links to.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::ContactMethod => "contact_method",
+            Field::State => "state",
+            Field::AgeGroup => "age_group",
+            Field::Message => "message",
+            Field::ReferralSource => "referral_source",
+            Field::Consent => "consent",
+        }
+    }
+
+    /// The id of the element the error summary links to (the first radio of a group).
+    pub fn target_id(self) -> &'static str {
+        match self {
+            Field::ContactMethod => "contact_method-email",
+            Field::AgeGroup => "age_group-adult",
+            f => f.name(),
+        }
+    }
+}
+
+/// One problem, worded for the person who made it (GOV.UK style: say what to do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+/// What the practice is licensed for, the only outside fact validation needs.
+pub struct Licence<'a> {
+    pub states: &'a [String],
+}
+
+impl ConsultationForm {
+    /// Checks every field; returns the request or every problem, in form order.
+    pub fn validate(
+        &self,
+        licence: &Licence<'_>,
+    ) -> Result<NewConsultationRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err = |field, message: &str| {
+            errors.push(FieldError {
+                field,
+                message: message.to_string(),
+            })
+        };
+
+        let name = clean_line(&self.name);
+        match check_text(&name, NAME_MAX, false) {
+            _ if name.is_empty() => err(Field::Name, "Enter your name"),
+            Err(TextProblem::TooLong) => err(Field::Name, "Name must be 200 characters or fewer"),
+            Err(TextProblem::LineBreak) => err(Field::Name, "Name must be on one line"),
+            Err(TextProblem::Control) => err(
+                Field::Name,
+                "Name must only include letters, spaces and punctuation",
+            ),
+            Ok(()) => {}
+        }
+
+        let email = self.email.trim().to_string();
+        match check_text(&email, EMAIL_MAX, false) {
+            _ if email.is_empty() => err(Field::Email, "Enter your email address"),
+            Err(TextProblem::TooLong) => err(
+                Field::Email,
+                "Email address must be 254 characters or fewer",
+            ),
+            Err(_) => err(
+                Field::Email,
+                "Enter an email address in the correct format, like name@example.com",
+            ),
+            Ok(()) if !valid_email(&email) => err(
+                Field::Email,
+                "Enter an email address in the correct format, like name@example.com",
+            ),
+            Ok(()) => {}
+        }
+
+        let phone = clean_line(&self.phone);
+        match check_text(&phone, PHONE_MAX, false) {
+            _ if phone.is_empty() => {}
+            Err(TextProblem::TooLong) => {
+                err(Field::Phone, "Phone number must be 40 characters or fewer")
+            }
+            Err(_) => err(Field::Phone, "Enter a phone number, like 555 010 0100"),
+            Ok(()) if !valid_phone(&phone) => {
+                err(Field::Phone, "Enter a phone number, like 555 010 0100")
+            }
+            Ok(()) => {}
+        }
+
+        let contact_method = ContactMethod::parse(self.contact_method.trim());
+        match contact_method {
+            None if self.contact_method.trim().is_empty() => err(
+                Field::ContactMethod,
+                "Choose how you would like to be contacted",
+            ),
+            None => err(Field::ContactMethod, "Choose email, phone, or either"),
+            Some(ContactMethod::Phone | ContactMethod::Either) if phone.is_empty() => err(
+                Field::Phone,
+                "Enter a phone number, or choose to be contacted by email",
+            ),
+            Some(_) => {}
+        }
+
+        let location = Location::parse(self.state.trim());
+        if location.is_none() {
+            if self.state.trim().is_empty() {
+                err(
+                    Field::State,
+                    "Choose the state you will be in during sessions, or “Outside the US”",
+                );
+            } else {
+                err(
+                    Field::State,
+                    "Choose a state from the list, or “Outside the US”",
+                );
+            }
+        }
+
+        let age_group = AgeGroup::parse(self.age_group.trim());
+        if age_group.is_none() {
+            if self.age_group.trim().is_empty() {
+                err(Field::AgeGroup, "Choose whether you are 18 or older");
+            } else {
+                err(Field::AgeGroup, "Choose “18 or older” or “Under 18”");
+            }
+        }
+
+        let message = clean_block(&self.message);
+        match check_text(&message, MESSAGE_MAX, true) {
+            Err(TextProblem::TooLong) => err(
+                Field::Message,
+                &format!(
+                    "Your message must be {MESSAGE_MAX} characters or fewer (it is {})",
+                    message.chars().count()
+                ),
+            ),
+            Err(_) => err(
+                Field::Message,
+                "Your message includes characters that cannot be saved; please remove them",
+            ),
+            Ok(()) => {}
+        }
+
+        let referral = clean_line(&self.referral_source);
+        match check_text(&referral, REFERRAL_MAX, false) {
+            Err(TextProblem::TooLong) => err(
+                Field::ReferralSource,
+                "This answer must be 200 characters or fewer",
+            ),
+            Err(TextProblem::LineBreak) => {
+                err(Field::ReferralSource, "This answer must be on one line")
+            }
+            Err(TextProblem::Control) => err(
+                Field::ReferralSource,
+                "This answer includes characters that cannot be saved; please remove them",
+            ),
+            Ok(()) => {}
+        }
+
+        if self.consent.trim() != "yes" {
+            err(
+                Field::Consent,
+                "Agree to the privacy notice to send your request",
+            );
+        }
+
+        match (contact_method, location, age_group) {
+            (Some(contact_method), Some(location), Some(age_group)) if errors.is_empty() => {
+                let outside_licensed_states = match &location {
+                    Location::OutsideUs => true,
+                    Location::State(code) => !licence.states.iter().any(|s| s == code),
+                };
+                Ok(NewConsultationRequest {
+                    name,
+                    email,
+                    phone: non_empty(phone),
+                    contact_method,
+                    location,
+                    age_group,
+                    message: non_empty(message),
+                    referral_source: non_empty(referral),
+                    flags: Flags {
+                        outside_licensed_states,
+                        minor: age_group == AgeGroup::Minor,
+                    },
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Trims a single-line value. Line breaks are kept, so that they can be refused.
+fn clean_line(s: &str) -> String {
+    s.trim().to_string()
+}
+
+/// Trims a multi-line value and normalises line endings to `\n`.
+fn clean_block(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .trim()
+        .to_string()
+}
+
+enum TextProblem {
+    TooLong,
+    LineBreak,
+    Control,
+}
+
+fn check_text(s: &str, max: usize, multiline: bool) -> Result<(), TextProblem> {
+    if s.chars().count() > max {
+        return Err(TextProblem::TooLong);
+    }
+    for c in s.chars() {
+        if c == '\n' || c == '\r' || c == '\u{2028}' || c == '\u{2029}' {
+            if !multiline {
+                return Err(TextProblem::LineBreak);
+            }
+        } else if (c.is_control() && c != '\t') || ('\u{fdd0}'..='\u{fdef}').contains(&c) {
+            return Err(TextProblem::Control);
+        }
+    }
+    Ok(())
+}
+
+/// A practical check: something@domain.tld, no spaces, no quotes or angle brackets.
+pub fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c))
+}
+
+/// Digits with the usual separators; between 7 and 15 digits (E.164 allows 15).
+pub fn valid_phone(s: &str) -> bool {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().ext".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> ConsultationForm {
+        ConsultationForm {
+            name: "  Ada Lovelace ".into(),
+            email: "ada@example.com".into(),
+            phone: "".into(),
+            contact_method: "email".into(),
+            state: "CA".into(),
+            age_group: "adult".into(),
+            message: "Feeling stuck.\r\nSecond line.".into(),
+            referral_source: "".into(),
+            consent: "yes".into(),
+        }
+    }
+
+    fn licence() -> Vec<String> {
+        vec!["CA".to_string()]
+    }
+
+    fn fields(r: Result<NewConsultationRequest, Vec<FieldError>>) -> Vec<Field> {
+        r.expect_err("invalid")
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_form_is_accepted_and_cleaned() {
+        let states = licence();
+        let r = good()
+            .validate(&Licence { states: &states })
+            .expect("valid");
+        assert_eq!(r.name, "Ada Lovelace");
+        assert_eq!(r.message.as_deref(), Some("Feeling stuck.\nSecond line."));
+        assert_eq!(r.phone, None);
+        assert_eq!(r.flags, Flags::default());
+        assert!(
+            !format!("{r:?}").contains("Ada"),
+            "Debug hides personal fields"
+        );
+    }
+
+    #[test]
+    fn outside_licensed_states_and_minors_are_accepted_and_flagged() {
+        let states = licence();
+        let mut f = good();
+        f.state = "NY".into();
+        f.age_group = "minor".into();
+        let r = f.validate(&Licence { states: &states }).expect("valid");
+        assert!(r.flags.outside_licensed_states && r.flags.minor);
+        f.state = OUTSIDE_US.into();
+        assert!(
+            f.validate(&Licence { states: &states })
+                .expect("valid")
+                .flags
+                .outside_licensed_states
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_form_order() {
+        let states = licence();
+        let f = ConsultationForm::default();
+        assert_eq!(
+            fields(f.validate(&Licence { states: &states })),
+            vec![
+                Field::Name,
+                Field::Email,
+                Field::ContactMethod,
+                Field::State,
+                Field::AgeGroup,
+                Field::Consent
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let states = licence();
+        let l = Licence { states: &states };
+        type Change = fn(&mut ConsultationForm);
+        let cases: Vec<(Change, Field)> = vec![
+            (|f| f.name = "a\nb".into(), Field::Name),
+            (|f| f.name = "a\0b".into(), Field::Name),
+            (|f| f.name = "x".repeat(201), Field::Name),
+            (|f| f.email = "not-an-email".into(), Field::Email),
+            (|f| f.email = "a@b.c\r\nBcc: x@y.z".into(), Field::Email),
+            (|f| f.phone = "call me".into(), Field::Phone),
+            (|f| f.contact_method = "pigeon".into(), Field::ContactMethod),
+            (|f| f.contact_method = "phone".into(), Field::Phone),
+            (|f| f.state = "ZZ".into(), Field::State),
+            (|f| f.age_group = "teen".into(), Field::AgeGroup),
+            (|f| f.message = "x".repeat(2001), Field::Message),
+            (|f| f.message = "bad \u{0} byte".into(), Field::Message),
+            (|f| f.referral_source = "a\rb".into(), Field::ReferralSource),
+            (|f| f.consent = "".into(), Field::Consent),
+        ];
+        for (change, field) in cases {
+            let mut f = good();
+            change(&mut f);
+            assert_eq!(fields(f.validate(&l)), vec![field], "{f:?}");
+        }
+    }
+
+    #[test]
+    fn markup_is_kept_as_text() {
+        let states = licence();
+        let mut f = good();
+        f.name = "\"><img src=x onerror=alert(1)>".into();
+        let r = f
+            .validate(&Licence { states: &states })
+            .expect("valid: markup is just text");
+        assert_eq!(r.name, "\"><img src=x onerror=alert(1)>");
+    }
+
+    #[test]
+    fn a_message_of_exactly_the_limit_is_fine() {
+        let states = licence();
+        let mut f = good();
+        f.message = "é".repeat(MESSAGE_MAX);
+        assert!(f.validate(&Licence { states: &states }).is_ok());
+    }
+}

@@ -1,0 +1,285 @@
+//! Storage: every query of the program lives below this module.
+//!
+//! Personal fields are sealed here on the way in and opened here on the way out, and nowhere
+//! else. Writes are durable before they are acknowledged: SQLite runs in WAL mode with
+//! `synchronous=FULL`, so a committed transaction survives a crash or power loss.
+//!
+//! The engine is SQLite in the data directory (no setup at all); the API is written so that a
+//! second engine can stand beside it with its own migrations.
+
+pub mod sealed;
+mod sqlite;
+
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use crate::practice::consultation::{
+    AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
+};
+pub use sealed::{Keyring, OpenError};
+pub use sqlite::SqliteStore;
+
+/// The file name of the SQLite database in the data directory.
+pub const DATABASE_FILE: &str = "kap-practice.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or refused the write (disk full, read-only, locked).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] sqlx::Error),
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value failed to open: tampering, damage, or a missing key.
+    #[error("a stored {field} cannot be opened: {source}")]
+    Sealed {
+        field: &'static str,
+        source: OpenError,
+    },
+    #[error(
+        "the data key (id {current}) is not the key this database was written with: start with the right KAP_DATA_KEY or data.key, or add the old key to KAP_DATA_KEYS_PREVIOUS"
+    )]
+    WrongKey { current: String },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Why a request was put in the spam folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpamReason {
+    /// The hidden field that people never see was filled in.
+    Honeypot,
+    /// The form was sent faster than a person can fill it in.
+    TooFast,
+}
+
+impl SpamReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpamReason::Honeypot => "honeypot",
+            SpamReason::TooFast => "too_fast",
+        }
+    }
+}
+
+/// What kind of mail an outbox row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailKind {
+    /// To the practice: "a new request arrived", with no personal detail.
+    NewRequestNotice,
+    /// To the person: "we received your request", with no echo of what they wrote.
+    Acknowledgement,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::NewRequestNotice => "new_request_notice",
+            MailKind::Acknowledgement => "acknowledgement",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "new_request_notice" => Some(MailKind::NewRequestNotice),
+            "acknowledgement" => Some(MailKind::Acknowledgement),
+            _ => None,
+        }
+    }
+}
+
+/// A consultation request as stored, opened for the clinician.
+#[derive(Clone)]
+pub struct StoredRequest {
+    pub id: i64,
+    pub reference: String,
+    pub received_at: Timestamp,
+    pub status: String,
+    pub spam: Option<String>,
+    pub contact_method: ContactMethod,
+    pub location: Location,
+    pub age_group: AgeGroup,
+    pub flags: Flags,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub message: Option<String>,
+    pub referral_source: Option<String>,
+}
+
+impl std::fmt::Debug for StoredRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRequest")
+            .field("id", &self.id)
+            .field("reference", &self.reference)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request accepted by the form, with what to send because of it.
+pub struct Submission<'a> {
+    pub request: &'a NewConsultationRequest,
+    pub spam: Option<SpamReason>,
+    /// Mail to queue in the same transaction.
+    pub mail: &'a [MailKind],
+}
+
+/// What `insert` returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inserted {
+    pub id: i64,
+    pub reference: String,
+}
+
+/// A piece of mail claimed by a worker for sending.
+#[derive(Clone)]
+pub struct ClaimedMail {
+    pub id: i64,
+    pub kind: MailKind,
+    pub recipient: Option<String>,
+    pub reference: Option<String>,
+    pub received_at: Option<Timestamp>,
+    pub attempts: i64,
+    pub permanent_failures: i64,
+}
+
+/// What happened when a worker tried to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Try again at `next_attempt_at`; `permanent` counts toward giving up.
+    Retry {
+        next_attempt_at: Timestamp,
+        permanent: bool,
+        error: String,
+    },
+    /// Given up: kept for the inbox to show.
+    Failed {
+        error: String,
+    },
+}
+
+/// Outbox rows by state, for health checks and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// The practice's storage.
+#[derive(Clone)]
+pub struct Store {
+    engine: SqliteStore,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database in `data_dir`, applies migrations, and
+    /// checks that `keys` is the key the data was written with.
+    pub async fn open_sqlite(data_dir: &Path, keys: Keyring) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let engine = SqliteStore::open(&data_dir.join(DATABASE_FILE), keys).await?;
+        engine.check_key().await?;
+        Ok(Store { engine })
+    }
+
+    pub fn keys(&self) -> &Keyring {
+        self.engine.keys()
+    }
+
+    /// Stores a request and its mail in one transaction; returns once it is durable.
+    pub async fn insert(
+        &self,
+        submission: &Submission<'_>,
+        now: Timestamp,
+    ) -> Result<Inserted, StoreError> {
+        self.engine.insert(submission, now).await
+    }
+
+    /// Every request, oldest first, opened.
+    pub async fn all_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        self.engine.all_requests().await
+    }
+
+    /// Claims up to `limit` pieces of mail that are due, leasing them for `lease`.
+    pub async fn claim_due_mail(
+        &self,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMail>, StoreError> {
+        self.engine.claim_due_mail(now, lease, limit).await
+    }
+
+    /// Records the outcome of one sending attempt.
+    pub async fn record_delivery(
+        &self,
+        id: i64,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.engine.record_delivery(id, delivery, now).await
+    }
+
+    /// When the next pending mail is due, if any.
+    pub async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.engine.next_mail_due().await
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        self.engine.outbox_counts().await
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.engine.ping().await
+    }
+
+    /// A consistent copy of the database, taken while it is in use.
+    pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        self.engine.backup_to(path).await
+    }
+
+    pub async fn close(&self) {
+        self.engine.close().await;
+    }
+}
+
+/// A short reference a person can read out, from an alphabet without look-alike characters.
+pub fn new_reference() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 8];
+    // The operating system's randomness is always available on the platforms we run on; if it
+    // were not, a time-based fallback still gives distinct references (uniqueness is enforced).
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let nanos = Timestamp::now().as_nanosecond();
+        bytes = (nanos as u64).to_le_bytes();
+    }
+    let mut s = String::with_capacity(9);
+    for (i, b) in bytes.iter().enumerate() {
+        if i == 4 {
+            s.push('-');
+        }
+        s.push(ALPHABET[usize::from(*b) % ALPHABET.len()] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn references_are_readable() {
+        let r = super::new_reference();
+        assert_eq!(r.len(), 9);
+        assert_eq!(&r[4..5], "-");
+        assert!(!r.contains('O') && !r.contains('0') && !r.contains('I') && !r.contains('1'));
+        assert_ne!(super::new_reference(), r);
+    }
+}
