@@ -42,6 +42,38 @@ pub enum Command {
     },
     /// Check the config and content, print every problem as file:line, and exit.
     Check,
+    /// Data keys for field encryption.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Consultation requests kept by the practice.
+    Inquiries {
+        #[command(subcommand)]
+        command: InquiriesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Print a new random data key (64 hex characters) for KAP_DATA_KEY.
+    Generate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InquiriesCommand {
+    /// Print every consultation request, decrypted, to standard output.
+    Export {
+        /// jsonl: one JSON object per line; csv: a spreadsheet-safe table.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
 }
 
 impl Cli {
@@ -78,6 +110,52 @@ pub fn check(overrides: &Overrides) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `kap-practice keys generate`.
+pub fn generate_key() -> ExitCode {
+    println!("{}", crate::store::sealed::generate_key_hex());
+    ExitCode::SUCCESS
+}
+
+/// `kap-practice inquiries export`: every request, decrypted, for the clinician's own records.
+pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
+    let config = match crate::config::Config::load(overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = async {
+        let keys = crate::store::Keyring::load(
+            &config.server.data_dir,
+            std::env::var("KAP_DATA_KEY").ok().as_deref(),
+            std::env::var("KAP_DATA_KEYS_PREVIOUS").ok().as_deref(),
+        )?;
+        let store = crate::store::Store::open_sqlite(&config.server.data_dir, keys).await?;
+        let requests = store.all_requests().await?;
+        store.close().await;
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        match format {
+            ExportFormat::Jsonl => crate::export::jsonl(&requests, &mut out)?,
+            ExportFormat::Csv => crate::export::csv(&requests, &mut out)?,
+        }
+        std::io::Write::flush(&mut out)?;
+        Ok::<usize, anyhow::Error>(requests.len())
+    }
+    .await;
+    match result {
+        Ok(n) => {
+            eprintln!("exported {n} consultation requests");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot export: {e}");
             ExitCode::FAILURE
         }
     }

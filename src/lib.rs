@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
+pub mod export;
 pub mod mail;
 pub mod practice;
 pub mod site;
@@ -32,10 +33,42 @@ pub enum StartError {
     Invalid(Diagnostics),
     #[error(transparent)]
     Render(#[from] site::RenderError),
+    #[error(transparent)]
+    Key(#[from] store::sealed::KeyError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Mail(String),
+}
+
+/// A server ready to serve: its state and, when mail is configured, the outbox worker.
+pub struct App {
+    pub state: AppState,
+    pub outbox: Option<mail::outbox::Outbox>,
+}
+
+/// Opens the data key and the database, and sets up mail.
+pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, StartError> {
+    let data_dir = &config.server.data_dir;
+    let keys = store::Keyring::load(
+        data_dir,
+        std::env::var("KAP_DATA_KEY").ok().as_deref(),
+        std::env::var("KAP_DATA_KEYS_PREVIOUS").ok().as_deref(),
+    )?;
+    let store = store::Store::open_sqlite(data_dir, keys).await?;
+    let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
+    let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
+    let outbox = transport.map(|transport| mail::outbox::Outbox {
+        store,
+        transport,
+        config,
+        wake: state.mail_wake.clone(),
+    });
+    Ok(App { state, outbox })
 }
 
 /// Loads and checks config and content, and prepares the site.
-pub fn prepare(overrides: &Overrides) -> Result<(Config, site::PageCache), StartError> {
+pub fn prepare(overrides: &Overrides) -> Result<(Arc<Config>, site::PageCache), StartError> {
     let config = Config::load(overrides);
     let content = match &config {
         Ok(c) => content::load(&ContentSource::from_config(c.content_dir.as_deref())),
@@ -46,7 +79,8 @@ pub fn prepare(overrides: &Overrides) -> Result<(Config, site::PageCache), Start
     };
     match (config, content) {
         (Ok(config), Ok(content)) => {
-            let site = site::build(&config, &content)?;
+            let config = Arc::new(config);
+            let site = site::build(config.clone(), Arc::new(content))?;
             Ok((config, site))
         }
         (config, content) => {
@@ -68,7 +102,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = web::router(state);
+    let app = web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -86,7 +120,18 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(config, site);
+    let App { state, outbox } = open(config, site)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outbox = match outbox {
+        Some(outbox) => Some(tokio::spawn(outbox.run())),
+        None => {
+            tracing::warn!(
+                "no SMTP server configured (KAP_SMTP_URL): requests are stored, but no notification emails are sent"
+            );
+            None
+        }
+    };
     tracing::info!(
         address = %addr,
         site = %state.config.server.base_url,
@@ -95,7 +140,12 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     );
     let shutdown = shutdown_signal();
     spawn_reload_on_hangup(state.clone(), overrides);
+    let store = state.store.clone();
     serve(listener, state, shutdown).await?;
+    if let Some(worker) = outbox {
+        worker.abort();
+    }
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }

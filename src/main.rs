@@ -3,13 +3,25 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kap_practice::cli::{Cli, Command};
+use kap_practice::cli::{Cli, Command, InquiriesCommand, KeysCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = cli.overrides();
     match cli.command {
         Some(Command::Check) => kap_practice::cli::check(&overrides),
+        Some(Command::Keys {
+            command: KeysCommand::Generate,
+        }) => kap_practice::cli::generate_key(),
+        Some(Command::Inquiries {
+            command: InquiriesCommand::Export { format },
+        }) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(kap_practice::cli::export(&overrides, format)),
+            Err(e) => {
+                eprintln!("cannot start: {e}");
+                ExitCode::FAILURE
+            }
+        },
         None | Some(Command::Serve { .. }) => {
             init_tracing();
             let runtime = match tokio::runtime::Runtime::new() {

@@ -202,6 +202,17 @@ fn etag(hash: &str, suffix: &str) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
+/// Fast compression for pages made per request (quality traded for latency).
+pub fn brotli_fast(body: &[u8]) -> Vec<u8> {
+    compress_brotli(body, 5)
+}
+
+pub fn gzip_fast(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
 fn gzip(body: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     // Writing to a Vec cannot fail.
@@ -210,9 +221,13 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 }
 
 fn brotli(body: &[u8]) -> Vec<u8> {
+    compress_brotli(body, 11)
+}
+
+fn compress_brotli(body: &[u8], quality: i32) -> Vec<u8> {
     let mut out = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
+        quality,
         lgwin: 22,
         ..Default::default()
     };
@@ -224,13 +239,20 @@ fn brotli(body: &[u8]) -> Vec<u8> {
 }
 
 /// Every prepared response, by path, plus the error pages.
-#[derive(Debug)]
 pub struct PageCache {
     pub pages: HashMap<String, Arc<Page>>,
     pub not_found: Arc<Page>,
     pub server_error: Arc<Page>,
     pub unavailable: Arc<Page>,
+    /// The form could not be saved: says plainly that the request did NOT arrive.
+    pub not_received: Arc<Page>,
     pub method_not_allowed: Arc<Page>,
+    /// The contact page, cut where each visitor's form token goes.
+    pub contact_form: super::SplitPage,
+    /// The thank-you page: plain, outside the licensed states, under 18, both.
+    pub thanks: [Arc<Page>; 4],
+    /// For the pages that depend on the request.
+    pub renderer: super::Renderer,
 }
 
 impl PageCache {

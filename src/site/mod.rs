@@ -6,7 +6,7 @@
 pub mod assets;
 pub mod cache;
 pub mod colour;
-mod views;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,8 +16,12 @@ use axum::http::StatusCode;
 
 use crate::config::Config;
 use crate::content::Content;
+use bytes::Bytes;
 pub use cache::{Caching, Encoding, Page, PageCache};
-use views::{Chrome, ContactView, Head, HomeView, StatusView, TextView};
+pub use views::FormView;
+use views::{Chrome, ContactView, Head, HomeView, StatusView, TextView, ThanksView};
+
+use crate::practice::consultation::ConsultationForm;
 
 /// The anchor of the KAP page's section repeated on `/contact`.
 pub const CONVERSATION_ANCHOR: &str = "start-with-a-conversation";
@@ -35,26 +39,136 @@ pub struct RenderError {
 
 const HTML: &str = "text/html; charset=utf-8";
 
+/// Where the token goes in the prepared contact page; never appears in real content.
+const TOKEN_SLOT: &str = "kap-form-token-slot";
+
+/// Renders pages from the config, the content and the assets. Kept in the [`PageCache`] for
+/// the few pages that depend on the request (the contact form with a fresh token or errors).
+pub struct Renderer {
+    pub config: Arc<Config>,
+    pub content: Arc<Content>,
+    pub assets: assets::Assets,
+}
+
+impl Renderer {
+    fn head(&self, path: &str, title: String, description: &str) -> Head {
+        Head {
+            title,
+            description: description.to_string(),
+            canonical: format!("{}{path}", self.config.server.base_url),
+            indexable: true,
+            script: false,
+            json_ld: None,
+        }
+    }
+
+    fn chrome<'a>(&'a self, current: &'a str) -> Chrome<'a> {
+        Chrome::new(&self.config.practice, &self.assets, current)
+    }
+
+    fn title(&self, page: &str) -> String {
+        let p = &self.config.practice;
+        format!(
+            "{page} · {} · {}",
+            p.name,
+            p.clinician_name_with_credentials()
+        )
+    }
+
+    /// The contact page with its form in the state given.
+    pub fn contact(&self, form: FormView) -> Result<String, RenderError> {
+        let content = &self.content;
+        let mut title = self.title(&content.contact.title);
+        if !form.errors.is_empty() || form.notice.is_some() {
+            title = format!("Error: {title}");
+        }
+        ContactView {
+            head: self.head("/contact", title, &content.contact.description),
+            chrome: self.chrome("/contact"),
+            page: &content.contact,
+            conversation: content.home.section(CONVERSATION_ANCHOR),
+            form,
+        }
+        .render()
+        .map_err(|source| RenderError {
+            page: "/contact",
+            source,
+        })
+    }
+
+    /// An empty contact form for this token.
+    pub fn empty_form(&self, token: String) -> FormView {
+        FormView::new(
+            &self.config.form,
+            ConsultationForm::default(),
+            &[],
+            None,
+            token,
+        )
+    }
+
+    /// A page that explains a status: not found, a refused request, an outage.
+    pub fn status(&self, heading: &str, paragraphs: &[&str]) -> Result<String, RenderError> {
+        let p = &self.config.practice;
+        let mut head = self.head("/", format!("{heading} · {}", p.name), heading);
+        head.indexable = false;
+        StatusView {
+            head,
+            chrome: self.chrome(""),
+            heading,
+            paragraphs,
+        }
+        .render()
+        .map_err(|source| RenderError {
+            page: "status",
+            source,
+        })
+    }
+
+    fn thanks(&self, outside_licensed_states: bool, minor: bool) -> Result<String, RenderError> {
+        let form = &self.config.form;
+        let mut head = self.head(
+            "/contact/thanks",
+            self.title("Thank you"),
+            "Your request has arrived.",
+        );
+        head.indexable = false;
+        ThanksView {
+            head,
+            chrome: self.chrome(""),
+            reply_time: &form.reply_time,
+            crisis_line: &form.crisis_line,
+            emergency_number: &form.emergency_number,
+            outside_licensed_states,
+            minor,
+        }
+        .render()
+        .map_err(|source| RenderError {
+            page: "/contact/thanks",
+            source,
+        })
+    }
+}
+
+/// The contact page cut where its token goes, so serving it is two copies and a token.
+#[derive(Debug)]
+pub struct SplitPage {
+    pub prefix: Bytes,
+    pub suffix: Bytes,
+}
+
 /// Renders every public page and asset.
-pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderError> {
-    let practice = &config.practice;
-    let base = &config.server.base_url;
-    let assets = assets::Assets::build(practice);
-    let title_suffix = format!(
-        "{} · {}",
-        practice.name,
-        practice.clinician_name_with_credentials()
-    );
-    let head = |path: &str, title: String, description: &str| Head {
-        title,
-        description: description.to_string(),
-        canonical: format!("{base}{path}"),
-        indexable: true,
-        script: false,
-        json_ld: None,
+pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, RenderError> {
+    let renderer = Renderer {
+        assets: assets::Assets::build(&config.practice),
+        config,
+        content,
     };
-    let render = |page: &'static str, r: Result<String, askama::Error>| {
-        r.map(String::into_bytes)
+    let r = &renderer;
+    let base = &r.config.server.base_url;
+    let render = |page: &'static str, result: Result<String, askama::Error>| {
+        result
+            .map(String::into_bytes)
             .map_err(|source| RenderError { page, source })
     };
 
@@ -66,51 +180,32 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
         );
     };
 
-    let home = &content.home;
-    let mut home_head = head(
+    let home = &r.content.home;
+    let mut home_head = r.head(
         "/",
-        format!("{} · {}", home.hero.title, practice.name),
+        format!("{} · {}", home.hero.title, r.config.practice.name),
         &home.hero.description,
     );
     home_head.script = true;
-    home_head.json_ld = Some(json_ld(config, &home.hero.description));
+    home_head.json_ld = Some(json_ld(&r.config, &home.hero.description));
     let html = render(
         "/",
         HomeView {
             head: home_head,
-            chrome: Chrome::new(practice, &assets, "/"),
+            chrome: r.chrome("/"),
             home,
         }
         .render(),
     )?;
     add("/", HTML, Caching::Revalidate, html);
 
-    let html = render(
-        "/contact",
-        ContactView {
-            head: head(
-                "/contact",
-                format!("{} · {title_suffix}", content.contact.title),
-                &content.contact.description,
-            ),
-            chrome: Chrome::new(practice, &assets, "/contact"),
-            page: &content.contact,
-            conversation: home.section(CONVERSATION_ANCHOR),
-        }
-        .render(),
-    )?;
-    add("/contact", HTML, Caching::Revalidate, html);
-
+    let privacy = &r.content.privacy;
     let html = render(
         "/privacy",
         TextView {
-            head: head(
-                "/privacy",
-                format!("{} · {title_suffix}", content.privacy.title),
-                &content.privacy.description,
-            ),
-            chrome: Chrome::new(practice, &assets, "/privacy"),
-            page: &content.privacy,
+            head: r.head("/privacy", r.title(&privacy.title), &privacy.description),
+            chrome: r.chrome("/privacy"),
+            page: privacy,
         }
         .render(),
     )?;
@@ -120,8 +215,7 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
         "/robots.txt",
         "text/plain; charset=utf-8",
         Caching::Revalidate,
-        format!("User-agent: *\nAllow: /\nDisallow: /admin\n\nSitemap: {base}/sitemap.xml\n")
-            .into_bytes(),
+        format!("User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /contact/thanks\n\nSitemap: {base}/sitemap.xml\n").into_bytes(),
     );
     add(
         "/sitemap.xml",
@@ -129,7 +223,7 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
         Caching::Revalidate,
         sitemap(base).into_bytes(),
     );
-    for asset in &assets.all {
+    for asset in &r.assets.all {
         add(
             &asset.url,
             asset.content_type,
@@ -138,25 +232,39 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
         );
     }
 
-    let status_page =
-        |status: StatusCode, name: &'static str, heading: &str, paragraphs: &[&str]| {
-            let mut h = head("/", format!("{heading} · {}", practice.name), heading);
-            h.indexable = false;
-            render(
-                name,
-                StatusView {
-                    head: h,
-                    chrome: Chrome::new(practice, &assets, ""),
-                    heading,
-                    paragraphs,
-                }
-                .render(),
-            )
-            .map(|body| Arc::new(Page::new(status, HTML, Caching::NoStore, body)))
-        };
+    let contact = r.contact(r.empty_form(TOKEN_SLOT.to_string()))?;
+    let (prefix, suffix) = contact.split_once(TOKEN_SLOT).ok_or(RenderError {
+        page: "/contact",
+        source: askama::Error::Custom("the form token slot is missing".into()),
+    })?;
+    let contact_form = SplitPage {
+        prefix: Bytes::copy_from_slice(prefix.as_bytes()),
+        suffix: Bytes::copy_from_slice(suffix.as_bytes()),
+    };
+
+    let thanks_page = |outside: bool, minor: bool| {
+        r.thanks(outside, minor).map(|html| {
+            Arc::new(Page::new(
+                StatusCode::OK,
+                HTML,
+                Caching::NoStore,
+                html.into_bytes(),
+            ))
+        })
+    };
+    let thanks = [
+        thanks_page(false, false)?,
+        thanks_page(true, false)?,
+        thanks_page(false, true)?,
+        thanks_page(true, true)?,
+    ];
+
+    let status_page = |status: StatusCode, heading: &str, paragraphs: &[&str]| {
+        r.status(heading, paragraphs)
+            .map(|html| Arc::new(Page::new(status, HTML, Caching::NoStore, html.into_bytes())))
+    };
     let not_found = status_page(
         StatusCode::NOT_FOUND,
-        "404",
         "We can’t find that page",
         &[
             "The address may be mistyped, or the page may have moved. Nothing is wrong on your side.",
@@ -164,7 +272,6 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
     )?;
     let server_error = status_page(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "500",
         "Something went wrong on our side",
         &[
             "This is our fault, not yours. Please try again in a few minutes.",
@@ -173,13 +280,19 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
     )?;
     let unavailable = status_page(
         StatusCode::SERVICE_UNAVAILABLE,
-        "503",
         "The site is briefly unavailable",
         &["We are working on it. Please try again in a few minutes, or write or call instead."],
     )?;
+    let not_received = status_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Your request was not received",
+        &[
+            "We are sorry: a problem on our side stopped your request from being saved, so it has NOT reached the practice. Nothing you did caused this.",
+            "Please try again in a few minutes, or contact the practice directly by email or phone (below). If you are in crisis, call or text 988 or call 911.",
+        ],
+    )?;
     let method_not_allowed = status_page(
         StatusCode::METHOD_NOT_ALLOWED,
-        "405",
         "That kind of request isn’t possible here",
         &["This address can only be read, not sent to. Try the links below."],
     )?;
@@ -189,7 +302,11 @@ pub fn build(config: &Config, content: &Content) -> Result<PageCache, RenderErro
         not_found,
         server_error,
         unavailable,
+        not_received,
         method_not_allowed,
+        contact_form,
+        thanks,
+        renderer,
     })
 }
 

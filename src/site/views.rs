@@ -2,8 +2,12 @@
 
 use askama::Template;
 
-use crate::config::Practice;
+use std::collections::HashMap;
+
+use crate::config::{FormConfig, Practice};
 use crate::content::{HomePage, Section, TextPage};
+use crate::practice::consultation::{ConsultationForm, ContactMethod, FieldError};
+use crate::practice::us_states;
 use crate::site::assets::Assets;
 
 /// The `<head>` of a page.
@@ -69,6 +73,81 @@ pub struct ContactView<'a> {
     pub page: &'a TextPage,
     /// The "Start with a Conversation" section of the KAP page, when there is one.
     pub conversation: Option<&'a Section>,
+    pub form: FormView,
+}
+
+/// One entry of the error summary: the message and the id of the field it links to.
+pub struct ErrorLink {
+    pub target: &'static str,
+    pub message: String,
+}
+
+/// The contact form as shown: what was typed, what is wrong, and its token.
+pub struct FormView {
+    pub values: ConsultationForm,
+    pub errors: Vec<ErrorLink>,
+    by_field: HashMap<&'static str, String>,
+    /// A problem that belongs to no single field (an expired form, say).
+    pub notice: Option<String>,
+    pub token: String,
+    pub crisis_line: String,
+    pub emergency_number: String,
+    pub reply_time: String,
+    pub contact_methods: Vec<(&'static str, &'static str)>,
+    pub states: &'static [(&'static str, &'static str)],
+}
+
+impl FormView {
+    pub fn new(
+        form: &FormConfig,
+        values: ConsultationForm,
+        errors: &[FieldError],
+        notice: Option<String>,
+        token: String,
+    ) -> Self {
+        FormView {
+            values,
+            errors: errors
+                .iter()
+                .map(|e| ErrorLink {
+                    target: e.field.target_id(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+            by_field: errors
+                .iter()
+                .map(|e| (e.field.name(), e.message.clone()))
+                .collect(),
+            notice,
+            token,
+            crisis_line: form.crisis_line.clone(),
+            emergency_number: form.emergency_number.clone(),
+            reply_time: form.reply_time.clone(),
+            contact_methods: ContactMethod::ALL
+                .iter()
+                .map(|m| (m.as_str(), m.label()))
+                .collect(),
+            states: us_states::ALL,
+        }
+    }
+
+    /// The message for a field, by its HTML name.
+    pub fn error(&self, name: &str) -> Option<&str> {
+        self.by_field.get(name).map(String::as_str)
+    }
+}
+
+/// The page after a request was sent.
+#[derive(Template)]
+#[template(path = "public/thanks.html")]
+pub struct ThanksView<'a> {
+    pub head: Head,
+    pub chrome: Chrome<'a>,
+    pub reply_time: &'a str,
+    pub crisis_line: &'a str,
+    pub emergency_number: &'a str,
+    pub outside_licensed_states: bool,
+    pub minor: bool,
 }
 
 #[derive(Template)]

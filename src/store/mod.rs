@@ -181,7 +181,7 @@ impl Store {
     /// Opens (creating if needed) the SQLite database in `data_dir`, applies migrations, and
     /// checks that `keys` is the key the data was written with.
     pub async fn open_sqlite(data_dir: &Path, keys: Keyring) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
@@ -250,6 +250,21 @@ impl Store {
     pub async fn close(&self) {
         self.engine.close().await;
     }
+}
+
+/// Creates the data directory readable by this user only (0700), if it does not exist.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// A short reference a person can read out, from an alphabet without look-alike characters.

@@ -172,7 +172,7 @@ impl Keyring {
                 path: path.display().to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(io)?;
+                super::create_private_dir(data_dir).map_err(io)?;
                 let key = generate_key_hex();
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);

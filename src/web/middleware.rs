@@ -154,11 +154,28 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
             replaced.headers_mut().insert(n, v);
         }
         response = replaced;
-    } else if status == StatusCode::PAYLOAD_TOO_LARGE && response_is_empty(&response) {
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE
+        && !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+    {
+        // The body limit's own answer is terse; give a page a person can act on.
+        let site = state.site.load();
+        let html = site
+            .renderer
+            .status(
+                "What you sent is too large",
+                &["Nothing was saved. Please shorten your message and try again."],
+            )
+            .unwrap_or_else(|_| "What you sent is too large. Nothing was saved.".into());
         response = (
             StatusCode::PAYLOAD_TOO_LARGE,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "What you sent is too large. Please shorten it and try again.",
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
         )
             .into_response();
     }

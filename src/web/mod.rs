@@ -4,7 +4,10 @@
 //! holds no business rules and writes no SQL. Public pages come from the prepared
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
+mod contact;
 pub mod error;
+pub mod form;
+pub mod form_token;
 mod health;
 pub mod middleware;
 mod pages;
@@ -14,9 +17,11 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::routing::get;
+use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::site::PageCache;
+use crate::store::Store;
 pub use error::AppError;
 
 /// What every handler can reach. Cheap to clone.
@@ -28,23 +33,44 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Headers every response carries, prepared from the config.
     pub security_headers: Arc<middleware::SecurityHeaders>,
+    /// Consultation requests and the outbox.
+    pub store: Store,
+    /// Wakes the outbox worker when mail is queued.
+    pub mail_wake: Arc<Notify>,
+    /// Whether an SMTP server is configured (otherwise no mail is queued).
+    pub mail_enabled: bool,
+    /// Signs and checks the contact form's tokens.
+    pub form_tokens: Arc<form_token::FormTokens>,
+    /// Per-address limit on sending the contact form.
+    pub form_limiter: Arc<contact::FormLimiter>,
 }
 
 impl AppState {
-    pub fn new(config: Config, site: PageCache) -> Self {
-        let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
+    pub fn new(config: Arc<Config>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
         AppState {
+            security_headers: Arc::new(middleware::SecurityHeaders::new(config.server.https())),
+            form_tokens: Arc::new(form_token::FormTokens::new(
+                store.keys().derive("form-token"),
+            )),
+            form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
             site: Arc::new(ArcSwap::from_pointee(site)),
-            config: Arc::new(config),
-            security_headers,
+            config,
+            store,
+            mail_wake: Arc::new(Notify::new()),
+            mail_enabled,
         }
     }
 }
+
+/// Pages with routes of their own (not in the prepared cache).
+pub const DYNAMIC_PAGES: &[&str] = &["/contact", "/contact/thanks", "/healthz"];
 
 /// The whole application: every route and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/contact", get(contact::show).post(contact::submit))
+        .route("/contact/thanks", get(contact::thanks))
         .fallback(pages::prepared)
         .with_state(state.clone());
     middleware::stack(routes, state)

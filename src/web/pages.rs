@@ -22,7 +22,7 @@ pub async fn prepared(
         // `/contact/` → `/contact`, keeping nothing of the query.
         if path.len() > 1
             && let Some(trimmed) = path.strip_suffix('/')
-            && site.get(trimmed).is_some()
+            && (site.get(trimmed).is_some() || super::DYNAMIC_PAGES.contains(&trimmed))
         {
             return (
                 StatusCode::PERMANENT_REDIRECT,

@@ -24,6 +24,7 @@ pub struct TestApp {
     pub overrides: Overrides,
     stop: Option<oneshot::Sender<()>>,
     client: Client<HttpConnector, Full<Bytes>>,
+    outbox: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A response, read whole.
@@ -68,8 +69,16 @@ impl TestApp {
         if overrides.base_url.is_none() && !config_text.is_some_and(|t| t.contains("base_url")) {
             overrides.base_url = Some(format!("http://{addr}"));
         }
+        if overrides.min_fill_seconds.is_none() {
+            // Tests post at machine speed; the minimum fill time has tests of its own.
+            overrides.min_fill_seconds = Some(0);
+        }
         let (config, site) = kap_practice::prepare(&overrides).expect("valid config and content");
-        let state = kap_practice::web::AppState::new(config, site);
+        let app = kap_practice::open(config, site)
+            .await
+            .expect("data key and database open");
+        let state = app.state.clone();
+        let outbox = app.outbox.map(|o| tokio::spawn(o.run()));
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
         tokio::spawn(async move {
@@ -87,6 +96,7 @@ impl TestApp {
             overrides,
             stop: Some(tx),
             client,
+            outbox,
         }
     }
 
@@ -98,6 +108,53 @@ impl TestApp {
         self.request("GET", path, &[], Bytes::new()).await
     }
 
+    /// A fresh contact form's token.
+    pub async fn token(&self) -> String {
+        token_in(&self.get("/contact").await.text())
+    }
+
+    /// Posts the contact form with `pairs` (add `form_token` yourself, or use `submit`).
+    pub async fn post_form(&self, pairs: &[(&str, &str)]) -> Reply {
+        self.request(
+            "POST",
+            "/contact",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form_body(pairs),
+        )
+        .await
+    }
+
+    /// Sends a valid request (changed by `changes`) with a fresh token.
+    pub async fn submit(&self, name: &str, changes: &[(&str, &str)]) -> Reply {
+        let token = self.token().await;
+        let mut fields: Vec<(&str, String)> = valid_fields(name);
+        for (k, v) in changes {
+            match fields.iter_mut().find(|(f, _)| f == k) {
+                Some(slot) => slot.1 = v.to_string(),
+                None => fields.push((k, v.to_string())),
+            }
+        }
+        let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        pairs.push(("form_token", &token));
+        self.post_form(&pairs).await
+    }
+
+    /// A request sent from another loopback address (127.0.0.2, …).
+    pub async fn request_from(
+        &self,
+        local: std::net::IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let mut connector = HttpConnector::new();
+        connector.set_local_address(Some(local));
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build(connector);
+        Self::send(&client, &self.url(path), method, headers, body.into()).await
+    }
+
     pub async fn request(
         &self,
         method: &str,
@@ -105,12 +162,22 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Reply {
-        let mut req = Request::builder().method(method).uri(self.url(path));
+        Self::send(&self.client, &self.url(path), method, headers, body.into()).await
+    }
+
+    async fn send(
+        client: &Client<HttpConnector, Full<Bytes>>,
+        url: &str,
+        method: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(Full::new(body.into())).expect("request");
-        let res = self.client.request(req).await.expect("response");
+        let req = req.body(Full::new(body)).expect("request");
+        let res = client.request(req).await.expect("response");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.expect("body").to_bytes();
@@ -126,6 +193,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
+        }
+        if let Some(worker) = self.outbox.take() {
+            worker.abort();
         }
     }
 }
@@ -152,17 +222,29 @@ fn seed_path() -> PathBuf {
 
 /// Decodes HTML entities that the templates produce, and drops tags, for text comparisons.
 pub fn visible_text(html: &str) -> String {
+    // Inline elements join their neighbours; block elements separate them.
+    const INLINE: &[&str] = &[
+        "a", "span", "em", "strong", "small", "b", "i", "code", "abbr",
+    ];
     let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
+    let mut tag: Option<String> = None;
     for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
+        match (&mut tag, c) {
+            (None, '<') => tag = Some(String::new()),
+            (Some(t), '>') => {
+                let name: String = t
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if !INLINE.contains(&name.as_str()) {
+                    out.push(' ');
+                }
+                tag = None;
             }
-            _ if !in_tag => out.push(c),
-            _ => {}
+            (Some(t), c) => t.push(c),
+            (None, c) => out.push(c),
         }
     }
     let decoded = out
@@ -331,4 +413,179 @@ fn copy_dir(src: &Path, dst: &Path) {
             std::fs::copy(entry.path(), to).expect("copy");
         }
     }
+}
+
+/// A real SMTP server on loopback (Debian's python3-aiosmtpd) that stores mail in a Maildir.
+pub struct SmtpServer {
+    child: std::process::Child,
+    pub port: u16,
+    pub maildir: PathBuf,
+}
+
+impl SmtpServer {
+    /// Starts on a free port with a new Maildir in `dir`.
+    pub fn start(dir: &Path) -> SmtpServer {
+        Self::start_on(free_port(), &dir.join("maildir"))
+    }
+
+    /// Starts on `port`, keeping mail in `maildir` (so a restarted server adds to the same box).
+    pub fn start_on(port: u16, maildir: &Path) -> SmtpServer {
+        let python = ["/usr/bin/python3", "python3"]
+            .into_iter()
+            .find(|p| {
+                std::process::Command::new(p)
+                    .args(["-c", "import aiosmtpd"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .expect("python3 with aiosmtpd (Debian's python3-aiosmtpd): run `cargo xtask test`, which installs it");
+        let child = std::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let server = SmtpServer {
+            child,
+            port,
+            maildir: maildir.to_path_buf(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            use std::io::Read;
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let mut banner = [0u8; 3];
+                if s.read_exact(&mut banner).is_ok() && &banner == b"220" {
+                    break;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in entries.flatten() {
+                    if let Ok(text) = std::fs::read_to_string(e.path()) {
+                        out.push(text);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits until at least `n` messages arrived (or the time is up) and returns them all.
+    pub fn wait_for(&self, n: usize, within: std::time::Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let m = self.messages();
+            if m.len() >= n || std::time::Instant::now() >= deadline {
+                return m;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `application/x-www-form-urlencoded` for `pairs`.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A valid request's fields (without the token).
+pub fn valid_fields(name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", name.to_string()),
+        ("email", "person@example.com".into()),
+        ("phone", "".into()),
+        ("contact_method", "email".into()),
+        ("state", "CA".into()),
+        ("age_group", "adult".into()),
+        ("message", "".into()),
+        ("referral_source", "".into()),
+        ("consent", "yes".into()),
+        ("website", "".into()),
+    ]
+}
+
+/// The token in a served contact page.
+pub fn token_in(html: &str) -> String {
+    let start = html
+        .find("name=\"form_token\" value=\"")
+        .expect("form token")
+        + 25;
+    html[start..start + html[start..].find('"').expect("end")].to_string()
+}
+
+/// A minimal blocking HTTP/1.1 POST: (status, raw head, body).
+pub fn blocking_post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Option<(u16, String, String)> {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .ok()?;
+    s.write_all(body).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.get(9..12)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Some((status, head.to_string(), body.to_string()))
 }

@@ -1,0 +1,421 @@
+//! `/contact`: the form a person sends to ask for a consultation, and the page after it.
+//!
+//! The order of a submission: rate limit ▶ content type ▶ body ▶ token ▶ spam signals ▶ the
+//! practice's rules ▶ one durable transaction (request + outbox) ▶ 303 to the thank-you page.
+//! A person's mistake gets the form back (422) with everything they typed and a summary of what
+//! to fix. Suspected spam gets the same thank-you page as everyone, is stored in the spam folder
+//! (when it can be) and causes no email. If the database fails, the person is told plainly that
+//! the request did NOT arrive, and how else to reach the practice.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use governor::{Quota, RateLimiter, clock::DefaultClock, state::keyed::DefaultKeyedStateStore};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use super::AppState;
+use super::form::{FormDecodeError, decode};
+use super::form_token::TokenError;
+use super::middleware::BODY_LIMIT;
+use super::pages::page_response;
+use crate::practice::consultation::{ConsultationForm, Licence};
+use crate::site::FormView;
+use crate::site::cache::{Encoding, negotiate};
+use crate::store::{MailKind, SpamReason, Submission};
+
+/// The form's field names, as the HTML sends them.
+const FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "contact_method",
+    "state",
+    "age_group",
+    "message",
+    "referral_source",
+    "consent",
+    "website",
+    "form_token",
+];
+
+/// Per-address limit on `POST /contact`. Kept in this server's memory: behind several servers
+/// each applies it on its own.
+pub struct FormLimiter {
+    limiter: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
+}
+
+impl FormLimiter {
+    pub fn new(per_hour: u32) -> Self {
+        let n = NonZeroU32::new(per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
+        FormLimiter {
+            limiter: RateLimiter::keyed(Quota::per_hour(n).allow_burst(n)),
+        }
+    }
+
+    fn allow(&self, ip: IpAddr) -> bool {
+        // Forget addresses that are back to a full allowance, so memory stays bounded under a
+        // flood from many addresses.
+        if self.limiter.len() > 10_000 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        self.limiter.check_key(&ip).is_ok()
+    }
+}
+
+/// The client's address: the peer, or — only behind a trusted proxy — the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// `GET /contact`: the prepared page with a fresh token, compressed for this client.
+pub async fn show(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+    let site = state.site.load();
+    let token = state.form_tokens.issue(Timestamp::now());
+    let split = &site.contact_form;
+    let mut html = Vec::with_capacity(split.prefix.len() + token.len() + split.suffix.len());
+    html.extend_from_slice(&split.prefix);
+    html.extend_from_slice(token.as_bytes());
+    html.extend_from_slice(&split.suffix);
+    html_response(StatusCode::OK, html, &headers, method == Method::HEAD)
+}
+
+/// An HTML response made for one request: compressed quickly, never cached.
+fn html_response(status: StatusCode, html: Vec<u8>, headers: &HeaderMap, head: bool) -> Response {
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let preferred = negotiate(accept)
+        .into_iter()
+        .next()
+        .unwrap_or(Encoding::Identity);
+    let (encoding, body) = match preferred {
+        Encoding::Brotli => (Encoding::Brotli, crate::site::cache::brotli_fast(&html)),
+        Encoding::Gzip => (Encoding::Gzip, crate::site::cache::gzip_fast(&html)),
+        Encoding::Identity => (Encoding::Identity, html),
+    };
+    let len = body.len();
+    let mut r = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(body)
+    });
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(e) = encoding.header() {
+        h.insert(header::CONTENT_ENCODING, e);
+    }
+    if head {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    r
+}
+
+/// A short page that explains why a request was refused.
+fn refusal(
+    state: &AppState,
+    status: StatusCode,
+    heading: &str,
+    paragraphs: &[&str],
+    headers: &HeaderMap,
+) -> Response {
+    let site = state.site.load();
+    match site.renderer.status(heading, paragraphs) {
+        Ok(html) => html_response(status, html.into_bytes(), headers, false),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render a refusal page");
+            (status, paragraphs.join(" ")).into_response()
+        }
+    }
+}
+
+/// `POST /contact`.
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let headers = request.headers().clone();
+    let config = state.config.clone();
+    let ip = client_ip(peer.ip(), &headers, &config.server.trusted_proxies);
+    if !state.form_limiter.allow(ip) {
+        let mut r = refusal(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests from your connection",
+            &[
+                "Several requests were sent from your connection in a short time, so this one was not accepted. Please wait a while and try again, or contact the practice directly by email or phone (below).",
+            ],
+            &headers,
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
+        return r;
+    }
+
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return refusal(
+            &state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "This form could not be read",
+            &[
+                "The request was not sent as a web form (application/x-www-form-urlencoded). Nothing was saved. Please use the form on the contact page.",
+            ],
+            &headers,
+        );
+    }
+
+    let body = match axum::body::to_bytes(request.into_body(), BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return refusal(
+                &state,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "What you sent is too long",
+                &[
+                    "The form was larger than it can be. Nothing was saved. Please shorten your message and try again.",
+                ],
+                &headers,
+            );
+        }
+    };
+    let fields = match decode(&body, FIELDS) {
+        Ok(f) => f,
+        Err(e) => return unreadable(&state, &e, &headers),
+    };
+    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let form = ConsultationForm {
+        name: get("name"),
+        email: get("email"),
+        phone: get("phone"),
+        contact_method: get("contact_method"),
+        state: get("state"),
+        age_group: get("age_group"),
+        message: get("message"),
+        referral_source: get("referral_source"),
+        consent: get("consent"),
+    };
+
+    let now = Timestamp::now();
+    let max_age =
+        SignedDuration::from_mins(i64::try_from(config.form.token_max_age_minutes).unwrap_or(120));
+    let token = get("form_token");
+    let (token, age, notice) = match state.form_tokens.verify(&token, now, max_age) {
+        Ok(age) => (token, Some(age), None),
+        Err(TokenError::Expired) => (
+            state.form_tokens.issue(now),
+            None,
+            Some("This page was open for a long time, so for your safety the form was not sent. Everything you typed is still here: please check it and send it again.".to_string()),
+        ),
+        Err(TokenError::Forged) => {
+            return refusal(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "This form could not be accepted",
+                &["The form’s security check did not match, which happens when a form comes from somewhere other than this site. Nothing was saved. Please open the contact page again and send your request from there."],
+                &headers,
+            );
+        }
+    };
+
+    let spam = if !get("website").trim().is_empty() {
+        Some(SpamReason::Honeypot)
+    } else if age.is_some_and(|a| {
+        a < SignedDuration::from_secs(i64::try_from(config.form.min_fill_seconds).unwrap_or(3))
+    }) {
+        Some(SpamReason::TooFast)
+    } else {
+        None
+    };
+
+    let licence = Licence {
+        states: &config.practice.licensed_states,
+    };
+    let request = match (form.validate(&licence), notice) {
+        (Ok(request), None) => request,
+        (Err(_), _) if spam.is_some() => {
+            tracing::info!(
+                reason = spam.map(SpamReason::as_str),
+                "suspected spam discarded: not a valid request"
+            );
+            return thanks_redirect(&state, None);
+        }
+        (result, notice) => {
+            let errors = result.err().unwrap_or_default();
+            let site = state.site.load();
+            let view = FormView::new(&config.form, form, &errors, notice, token);
+            return match site.renderer.contact(view) {
+                Ok(html) => html_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    html.into_bytes(),
+                    &headers,
+                    false,
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot render the contact form");
+                    super::AppError::Internal("render".into()).into_response()
+                }
+            };
+        }
+    };
+
+    let mut mail = Vec::new();
+    if spam.is_none() && state.mail_enabled {
+        mail.push(MailKind::NewRequestNotice);
+        if config.form.acknowledge {
+            mail.push(MailKind::Acknowledgement);
+        }
+    }
+    let submission = Submission {
+        request: &request,
+        spam,
+        mail: &mail,
+    };
+    match state.store.insert(&submission, now).await {
+        Ok(inserted) => {
+            tracing::info!(
+                stored_id = inserted.id,
+                spam = spam.map(SpamReason::as_str),
+                "consultation request stored"
+            );
+            if !mail.is_empty() {
+                state.mail_wake.notify_one();
+            }
+            if spam.is_some() {
+                thanks_redirect(&state, None)
+            } else {
+                thanks_redirect(
+                    &state,
+                    Some((request.flags.outside_licensed_states, request.flags.minor)),
+                )
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "consultation request NOT stored");
+            let site = state.site.load();
+            page_response(
+                &site.not_received,
+                None,
+                false,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    }
+}
+
+fn unreadable(state: &AppState, e: &FormDecodeError, headers: &HeaderMap) -> Response {
+    let reason = format!("The form could not be read because {e}. Nothing was saved.");
+    refusal(
+        state,
+        StatusCode::BAD_REQUEST,
+        "This form could not be read",
+        &[
+            &reason,
+            "Please open the contact page again and send your request from there.",
+        ],
+        headers,
+    )
+}
+
+/// 303 to the thank-you page; the notes to show travel sealed, so the URL reveals nothing.
+fn thanks_redirect(state: &AppState, notes: Option<(bool, bool)>) -> Response {
+    let location = match notes {
+        Some((outside, minor)) if outside || minor => {
+            let index = usize::from(outside) | (usize::from(minor) << 1);
+            let sealed = state.store.keys().seal("thanks", &index.to_string());
+            format!("/contact/thanks?n={}", crate::store::sealed::hex(&sealed))
+        }
+        _ => "/contact/thanks".to_string(),
+    };
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct ThanksQuery {
+    n: Option<String>,
+}
+
+/// `GET /contact/thanks`.
+pub async fn thanks(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Query(query): Query<ThanksQuery>,
+) -> Response {
+    let index = query
+        .n
+        .and_then(|n| crate::store::sealed::unhex(&n))
+        .and_then(|bytes| state.store.keys().open("thanks", &bytes).ok())
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|i| *i < 4)
+        .unwrap_or(0);
+    let site = state.site.load();
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    page_response(
+        &site.thanks[index],
+        accept,
+        method == Method::HEAD,
+        StatusCode::OK,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let client: IpAddr = "203.0.113.9".parse().expect("ip");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("198.51.100.1, 203.0.113.9"),
+        );
+        assert_eq!(client_ip(proxy, &h, &[]), proxy);
+        assert_eq!(client_ip(proxy, &h, &[proxy]), client);
+        assert_eq!(client_ip(client, &h, &[proxy]), client);
+    }
+
+    #[test]
+    fn the_limiter_allows_a_burst_then_refuses() {
+        let l = FormLimiter::new(3);
+        let a: IpAddr = "127.0.0.2".parse().expect("ip");
+        let b: IpAddr = "127.0.0.3".parse().expect("ip");
+        assert!(l.allow(a) && l.allow(a) && l.allow(a));
+        assert!(!l.allow(a));
+        assert!(l.allow(b));
+    }
+}

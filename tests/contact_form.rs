@@ -1,0 +1,456 @@
+//! The contact form over HTTP: what a person sees, what is stored, and every way a request can be
+//! wrong — each answered with a 4xx a person can read, and nothing stored.
+
+mod common;
+
+use common::{TestApp, form_body, valid_fields, visible_text};
+use kap_practice::config::Overrides;
+
+async fn stored(app: &TestApp) -> Vec<kap_practice::store::StoredRequest> {
+    app.state.store.all_requests().await.expect("read requests")
+}
+
+#[tokio::test]
+async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
+    let app = TestApp::start().await;
+    let r = app.get("/contact").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(r.header("set-cookie").is_none());
+    let html = r.text();
+    for name in [
+        "name",
+        "email",
+        "phone",
+        "contact_method",
+        "state",
+        "age_group",
+        "message",
+        "referral_source",
+        "consent",
+        "form_token",
+    ] {
+        assert!(html.contains(&format!("name=\"{name}\"")), "field {name}");
+    }
+    assert!(html.contains("<option value=\"outside-us\""));
+    assert!(html.contains("<option value=\"WY\">Wyoming</option>"));
+    let text = visible_text(&html);
+    assert!(
+        text.contains("This form is not watched around the clock"),
+        "{text}"
+    );
+    assert!(text.contains("988") && text.contains("911"));
+    let crisis = html.find("crisis-notice").expect("crisis notice");
+    assert!(
+        crisis < html.find("<form").expect("form"),
+        "the crisis notice comes before the form"
+    );
+    // Honeypot hidden with CSS, not type=hidden.
+    assert!(html.contains("name=\"website\" type=\"text\""));
+    // A fresh token each time.
+    assert_ne!(app.token().await, app.token().await);
+}
+
+#[tokio::test]
+async fn crisis_numbers_and_reply_time_are_configurable() {
+    let config = "[contact_form]\ncrisis_line = \"116 123\"\nemergency_number = \"999\"\nreply_time = \"within one working day\"\n";
+    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let text = visible_text(&app.get("/contact").await.text());
+    assert!(text.contains("116 123") && text.contains("999"), "{text}");
+    let r = app.submit("Ada", &[]).await;
+    assert_eq!(r.status, 303);
+    let thanks = visible_text(&app.get("/contact/thanks").await.text());
+    assert!(thanks.contains("within one working day"), "{thanks}");
+}
+
+#[tokio::test]
+async fn a_valid_request_is_stored_sealed_and_thanked() {
+    let app = TestApp::start().await;
+    let r = app
+        .submit(
+            "Ada Lovelace",
+            &[
+                ("phone", "(510) 555-0123"),
+                ("contact_method", "either"),
+                ("message", "Feeling stuck for years."),
+                ("referral_source", "A friend"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/contact/thanks"));
+    let all = stored(&app).await;
+    assert_eq!(all.len(), 1);
+    let req = &all[0];
+    assert_eq!(req.name, "Ada Lovelace");
+    assert_eq!(req.email, "person@example.com");
+    assert_eq!(req.phone.as_deref(), Some("(510) 555-0123"));
+    assert_eq!(req.message.as_deref(), Some("Feeling stuck for years."));
+    assert_eq!(req.referral_source.as_deref(), Some("A friend"));
+    assert_eq!(req.status, "new");
+    assert!(req.spam.is_none());
+    assert!(!req.flags.minor && !req.flags.outside_licensed_states);
+
+    let thanks = app.get("/contact/thanks").await;
+    assert_eq!(thanks.status, 200);
+    let text = visible_text(&thanks.text());
+    assert!(text.contains("What happens next"), "{text}");
+    assert!(text.contains("within two business days"));
+    assert!(!text.contains("About where you will be"));
+}
+
+#[tokio::test]
+async fn people_outside_the_licensed_states_or_under_18_are_heard_and_flagged() {
+    let app = TestApp::start().await;
+    let r = app
+        .submit("Sam", &[("state", "NY"), ("age_group", "minor")])
+        .await;
+    assert_eq!(r.status, 303);
+    let location = r.header("location").expect("location").to_string();
+    assert!(location.starts_with("/contact/thanks?n="));
+    for leak in ["NY", "minor", "outside", "Sam"] {
+        assert!(
+            !location.contains(leak),
+            "the URL reveals nothing: {location}"
+        );
+    }
+    let text = visible_text(&app.get(&location).await.text());
+    assert!(
+        text.contains("licensed to provide therapy in California"),
+        "{text}"
+    );
+    assert!(text.contains("parent or guardian"), "{text}");
+    let req = &stored(&app).await[0];
+    assert!(req.flags.outside_licensed_states && req.flags.minor);
+
+    let r = app.submit("Kim", &[("state", "outside-us")]).await;
+    let text = visible_text(
+        &app.get(r.header("location").expect("location"))
+            .await
+            .text(),
+    );
+    assert!(
+        text.contains("About where you will be") && !text.contains("For someone under 18"),
+        "{text}"
+    );
+    // A tampered note is simply the plain page.
+    let plain = visible_text(&app.get("/contact/thanks?n=00ff").await.text());
+    assert!(plain.contains("What happens next") && !plain.contains("About where you will be"));
+}
+
+#[tokio::test]
+async fn mistakes_bring_the_form_back_with_everything_typed_and_a_summary() {
+    let app = TestApp::start().await;
+    let token = app.token().await;
+    let message = "Some <b>bold</b> words & a \"quote\"";
+    let r = app
+        .post_form(&[
+            ("name", ""),
+            ("email", "not-an-email"),
+            ("phone", "(510) 555-0123"),
+            ("contact_method", "phone"),
+            ("state", "CA"),
+            ("age_group", "adult"),
+            ("message", message),
+            ("referral_source", "\"><img src=x onerror=alert(1)>"),
+            ("form_token", &token),
+        ])
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(
+        html.contains("<title>Error: "),
+        "the title says there is an error"
+    );
+    let summary = &html[html.find("class=\"error-summary\"").expect("summary")..];
+    let summary = &summary[..summary.find("</div>").expect("end")];
+    assert!(
+        summary.contains("<a href=\"#name\">Enter your name</a>"),
+        "{summary}"
+    );
+    assert!(summary.contains("<a href=\"#email\">"), "{summary}");
+    assert!(summary.contains("<a href=\"#consent\">"), "{summary}");
+    assert!(html.contains("id=\"name-error\""));
+    assert!(html.contains("aria-describedby=\"email-hint email-error\""));
+    // What was typed is kept, escaped.
+    assert!(html.contains("value=\"(510) 555-0123\""));
+    assert!(html.contains("id=\"contact_method-phone\" name=\"contact_method\" type=\"radio\" value=\"phone\" required checked"));
+    assert!(
+        html.contains("Some &#60;b&#62;bold&#60;/b&#62; words &#38; a &#34;quote&#34;")
+            || html.contains("Some &lt;b&gt;bold&lt;/b&gt; words &amp; a &quot;quote&quot;"),
+        "message kept and escaped"
+    );
+    assert!(!html.contains("<img src=x"), "markup is never rendered");
+    assert!(
+        html.contains(&format!("value=\"{token}\"")),
+        "the same token, so the fill time is not reset"
+    );
+    assert!(stored(&app).await.is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_input_gets_a_clear_4xx_and_stores_nothing() {
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some("[contact_form]\nrate_limit_per_hour = 1000\n"),
+    )
+    .await;
+    let token = app.token().await;
+    let fields = valid_fields("Ada");
+    let with = |changes: &[(&str, &str)]| {
+        let mut pairs: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        for (k, v) in changes {
+            match pairs.iter_mut().find(|(f, _)| f == k) {
+                Some(slot) => slot.1 = v.to_string(),
+                None => pairs.push((k.to_string(), v.to_string())),
+            }
+        }
+        pairs.push(("form_token".into(), token.clone()));
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        form_body(&refs).into_bytes()
+    };
+    let long = "x".repeat(2001);
+    let url_form = "application/x-www-form-urlencoded";
+    let mut duplicated = with(&[]);
+    duplicated.extend_from_slice(b"&name=Eve");
+    let mut bad_utf8 = with(&[("name", "")]);
+    bad_utf8.extend_from_slice(b"&referral_source=%C3%28");
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "missing fields",
+            url_form,
+            form_body(&[("form_token", &token)]).into_bytes(),
+            422,
+            "Enter your name",
+        ),
+        (
+            "duplicated field",
+            url_form,
+            duplicated,
+            400,
+            "more than once",
+        ),
+        (
+            "over-long message",
+            url_form,
+            with(&[("message", &long)]),
+            422,
+            "2000 characters or fewer",
+        ),
+        (
+            "over-long name",
+            url_form,
+            with(&[("name", &"n".repeat(201))]),
+            422,
+            "200 characters or fewer",
+        ),
+        ("invalid UTF-8", url_form, bad_utf8, 400, "not valid text"),
+        (
+            "raw invalid UTF-8",
+            url_form,
+            b"name=\xff\xfe&form_token=x".to_vec(),
+            400,
+            "not valid text",
+        ),
+        (
+            "NUL byte",
+            url_form,
+            with(&[("name", "Ada\0Lovelace")]),
+            422,
+            "Name must only include",
+        ),
+        (
+            "CR/LF in a single-line field",
+            url_form,
+            with(&[("email", "a@b.co\r\nBcc: x@y.z")]),
+            422,
+            "correct format",
+        ),
+        (
+            "line break in the name",
+            url_form,
+            with(&[("name", "Ada\nLovelace")]),
+            422,
+            "one line",
+        ),
+        (
+            "wrong content type",
+            "application/json",
+            b"{\"name\":\"Ada\"}".to_vec(),
+            415,
+            "not sent as a web form",
+        ),
+        (
+            "multipart",
+            "multipart/form-data; boundary=x",
+            b"--x--".to_vec(),
+            415,
+            "not sent as a web form",
+        ),
+        (
+            "unknown state",
+            url_form,
+            with(&[("state", "ZZ")]),
+            422,
+            "Choose a state from the list",
+        ),
+        (
+            "unknown age group",
+            url_form,
+            with(&[("age_group", "teen")]),
+            422,
+            "18 or older",
+        ),
+        (
+            "unknown contact method",
+            url_form,
+            with(&[("contact_method", "fax")]),
+            422,
+            "email, phone, or either",
+        ),
+        (
+            "no consent",
+            url_form,
+            with(&[("consent", "")]),
+            422,
+            "privacy notice",
+        ),
+        (
+            "forged token",
+            url_form,
+            form_body(&[("name", "Ada"), ("form_token", "00".repeat(32).as_str())]).into_bytes(),
+            400,
+            "security check",
+        ),
+        (
+            "no token",
+            url_form,
+            form_body(&[("name", "Ada")]).into_bytes(),
+            400,
+            "security check",
+        ),
+        (
+            "broken escape",
+            url_form,
+            b"name=%G1".to_vec(),
+            400,
+            "not encoded correctly",
+        ),
+        ("too large", url_form, vec![b'a'; 70 * 1024], 413, "too"),
+    ];
+    for (what, content_type, body, status, says) in cases {
+        let r = app
+            .request("POST", "/contact", &[("content-type", content_type)], body)
+            .await;
+        assert_eq!(r.status, status, "{what}: {}", visible_text(&r.text()));
+        let text = visible_text(&r.text());
+        assert!(text.contains(says), "{what}: expected {says:?} in {text}");
+        assert!(
+            r.header("content-type")
+                .is_some_and(|t| t.starts_with("text/")),
+            "{what}: a readable page"
+        );
+    }
+    assert!(stored(&app).await.is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn an_expired_form_comes_back_with_a_new_token_and_nothing_lost() {
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some("[contact_form]\ntoken_max_age_minutes = 1\n"),
+    )
+    .await;
+    let old = app
+        .state
+        .form_tokens
+        .issue(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5));
+    let fields = valid_fields("Grace Hopper");
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("form_token", &old));
+    let r = app.post_form(&pairs).await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(visible_text(&html).contains("open for a long time"));
+    assert!(html.contains("value=\"Grace Hopper\""));
+    assert!(!html.contains(&old), "a new token");
+    assert!(stored(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn suspected_spam_is_thanked_filed_as_spam_and_sends_no_mail() {
+    let overrides = Overrides {
+        min_fill_seconds: Some(3),
+        ..Overrides::default()
+    };
+    // Mail is configured (to a port nobody listens on): spam must not even queue a message.
+    let config = format!(
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n",
+        common::free_port()
+    );
+    let app = TestApp::start_with(overrides, Some(&config)).await;
+    let honeypot = app
+        .submit("Bot One", &[("website", "http://spam.example")])
+        .await;
+    assert_eq!(honeypot.status, 303);
+    assert_eq!(honeypot.header("location"), Some("/contact/thanks"));
+    let too_fast = app.submit("Bot Two", &[]).await;
+    assert_eq!(too_fast.status, 303);
+    let all = stored(&app).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].spam.as_deref(), Some("honeypot"));
+    assert_eq!(all[1].spam.as_deref(), Some("too_fast"));
+    let counts = app.state.store.outbox_counts().await.expect("counts");
+    assert_eq!(
+        counts.pending + counts.sent + counts.failed,
+        0,
+        "no mail for spam"
+    );
+    // Invalid spam is not stored at all, but still thanked.
+    let r = app.submit("", &[("website", "x")]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(stored(&app).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_flood_from_one_address_is_limited_and_others_still_get_through() {
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some("[contact_form]\nrate_limit_per_hour = 3\n"),
+    )
+    .await;
+    let flood: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(app.submit(&format!("Flood {i}"), &[]).await.status);
+    }
+    assert_eq!(statuses, vec![303, 303, 303, 429, 429, 429], "from {flood}");
+    let r = app.submit("Flood 7", &[]).await;
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    assert!(visible_text(&r.text()).contains("Too many requests"));
+
+    // Another address is unaffected.
+    let other: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let token = app.token().await;
+    let fields = valid_fields("Visitor");
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("form_token", &token));
+    let r = app
+        .request_from(
+            other,
+            "POST",
+            "/contact",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form_body(&pairs),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(stored(&app).await.len(), 4);
+}
