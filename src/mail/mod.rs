@@ -9,7 +9,8 @@
 pub mod outbox;
 
 use jiff::Timestamp;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
@@ -115,9 +116,9 @@ pub fn compose(config: &Config, mail: &ClaimedMail) -> Result<Message, SendError
             let form = &config.form;
             (
                 to,
-                format!("We received your message — {}", practice.name),
+                format!("We received your message - {}", practice.name),
                 format!(
-                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\nIf you are in crisis, please don’t wait for a reply: call or text {crisis} (Suicide & Crisis Lifeline) or call {emergency}.\n\n{name}\n{email} · {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn’t you, you can ignore this email.\n",
+                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\nIf you are in crisis, please don't wait for a reply: call or text {crisis} (Suicide & Crisis Lifeline) or call {emergency}.\n\n{name}\n{email} | {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn't you, you can ignore this email.\n",
                     name = practice.name,
                     clinician = practice.clinician_name_with_credentials(),
                     reply = form.reply_time,
@@ -135,6 +136,49 @@ pub fn compose(config: &Config, mail: &ClaimedMail) -> Result<Message, SendError
         .to(to)
         .subject(subject)
         .header(ContentType::TEXT_PLAIN)
-        .body(body)
+        // Plain 7-bit text when possible (it always is for our own words): readable as sent.
+        .body({
+            let body = wrap(&body, 72);
+            Body::new_with_encoding(body.clone(), ContentTransferEncoding::SevenBit)
+                .unwrap_or_else(|_| Body::new(body))
+        })
         .map_err(|_| SendError::Permanent("the message cannot be built".into()))
+}
+
+/// Wraps each line at `width` characters on spaces (plain-text mail keeps lines short).
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / width);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut len = 0;
+        for (j, word) in line.split(' ').enumerate() {
+            let w = word.chars().count();
+            if j > 0 {
+                if len + 1 + w > width {
+                    out.push('\n');
+                    len = 0;
+                } else {
+                    out.push(' ');
+                    len += 1;
+                }
+            }
+            out.push_str(word);
+            len += w;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wrapping_keeps_words_and_paragraphs() {
+        let text = "one two three four five six\n\nseven";
+        assert_eq!(
+            super::wrap(text, 9),
+            "one two\nthree\nfour five\nsix\n\nseven"
+        );
+    }
 }

@@ -1,0 +1,175 @@
+//! Notification mail through a real SMTP server on loopback (Debian's aiosmtpd): it arrives,
+//! says nothing personal, survives the mail server being down, and is never sent twice.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{SmtpServer, TestApp, free_port};
+use kap_practice::config::Overrides;
+
+fn mail_config(port: u16, extra: &str) -> String {
+    format!(
+        "[practice]\nemail = \"hello@practice.example\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nnotify_email = \"inbox@practice.example\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n{extra}"
+    )
+}
+
+const PERSONAL: &[(&str, &str)] = &[
+    ("phone", "(415) 555-0199"),
+    ("contact_method", "either"),
+    (
+        "message",
+        "I have felt stuck since the accident; marker-msg-5521",
+    ),
+    ("referral_source", "marker-ref-7781"),
+    ("email", "zephyrine.q@example.org"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = TestApp::start_with(Overrides::default(), Some(&mail_config(smtp.port, ""))).await;
+    let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
+    assert_eq!(r.status, 303);
+    let messages = smtp.wait_for(1, Duration::from_secs(15));
+    assert_eq!(messages.len(), 1, "one notification");
+    let m = &messages[0];
+    assert!(
+        !m.contains("base64") && !m.contains("quoted-printable"),
+        "readable as sent: {m}"
+    );
+    assert!(m.contains("To: inbox@practice.example"), "{m}");
+    assert!(m.contains("Subject: New consultation request"), "{m}");
+    assert!(m.contains("A new consultation request arrived at"), "{m}");
+    assert!(m.contains(&format!("{}/admin", app.url(""))), "{m}");
+    let reference = &app.state.store.all_requests().await.expect("stored")[0].reference;
+    assert!(m.contains(reference.as_str()), "{m}");
+    for value in [
+        "Zephyrine",
+        "Quillfeather",
+        "zephyrine.q",
+        "555-0199",
+        "marker-msg-5521",
+        "accident",
+        "marker-ref-7781",
+        "CA",
+        "California",
+    ] {
+        assert!(!m.contains(value), "the notification leaks {value:?}: {m}");
+    }
+    let counts = app.state.store.outbox_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.sent, counts.failed), (0, 1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let app = TestApp::start_with(Overrides::default(), Some(&mail_config(port, ""))).await;
+    // The mail server is down when the request comes: the request is still accepted.
+    let r = app.submit("Ada", &[]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        app.state.store.all_requests().await.expect("stored").len(),
+        1
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let counts = app.state.store.outbox_counts().await.expect("counts");
+    assert_eq!(counts.pending, 1, "still waiting, not given up");
+
+    let smtp = SmtpServer::start_on(port, &dir.path().join("maildir"));
+    let messages = smtp.wait_for(1, Duration::from_secs(15));
+    assert_eq!(
+        messages.len(),
+        1,
+        "delivered once the server is back, without a restart"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(smtp.messages().len(), 1, "never sent twice");
+    let counts = app.state.store.outbox_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.sent), (0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_gets_exactly_one_notification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some(&mail_config(
+            smtp.port,
+            "\n[contact_form]\nrate_limit_per_hour = 100\n",
+        )),
+    )
+    .await;
+    let n = 12;
+    let mut handles = Vec::new();
+    let app = std::sync::Arc::new(app);
+    for i in 0..n {
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            app.submit(&format!("Person {i}"), &[]).await.status
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.expect("task"), 303);
+    }
+    let messages = smtp.wait_for(n, Duration::from_secs(20));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages_after = smtp.messages();
+    assert_eq!(messages.len(), n);
+    assert_eq!(messages_after.len(), n, "none twice");
+    let mut references: Vec<String> = messages_after
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Reference: "))
+                .map(str::to_string)
+        })
+        .collect();
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), n, "one notice per request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_optional_acknowledgement_echoes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some(&mail_config(
+            smtp.port,
+            "\n[contact_form]\nacknowledge = true\n",
+        )),
+    )
+    .await;
+    let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
+    assert_eq!(r.status, 303);
+    let messages = smtp.wait_for(2, Duration::from_secs(15));
+    assert_eq!(messages.len(), 2);
+    let ack = messages
+        .iter()
+        .find(|m| m.contains("To: zephyrine.q@example.org"))
+        .expect("an acknowledgement to the person");
+    assert!(
+        !ack.contains("base64"),
+        "readable as sent, so the checks below mean something"
+    );
+    assert!(ack.contains("Thank you for reaching out"), "{ack}");
+    assert!(ack.contains("988"), "{ack}");
+    for value in [
+        "Zephyrine",
+        "Quillfeather",
+        "555-0199",
+        "marker-msg-5521",
+        "accident",
+        "marker-ref-7781",
+    ] {
+        assert!(
+            !ack.contains(value),
+            "the acknowledgement echoes {value:?}: {ack}"
+        );
+    }
+}
