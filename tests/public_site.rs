@@ -371,6 +371,8 @@ async fn health_reports_status_and_version() {
     let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
     assert_eq!(v["status"], "ok");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["database"], "up");
+    assert_eq!(v["mail"], "off");
 }
 
 #[tokio::test]
