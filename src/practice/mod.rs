@@ -5,4 +5,5 @@
 //! process.
 
 pub mod consultation;
+pub mod status;
 pub mod us_states;

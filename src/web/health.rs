@@ -20,7 +20,8 @@ struct Health {
 }
 
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
+    let database =
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     let up = matches!(database, Ok(Ok(())));
     (
         if up {

@@ -1,0 +1,7 @@
+//! Who may open the inbox: accounts, passwords, two-factor codes and sign-in throttling.
+//!
+//! There is no default account: the clinician creates one with `kap-practice admin add`. The
+//! rules here are plain Rust; accounts live in the store and sessions in the web layer.
+
+pub mod password;
+pub mod totp;
