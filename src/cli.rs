@@ -47,11 +47,28 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Accounts that may sign in to the inbox.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Consultation requests kept by the practice.
     Inquiries {
         #[command(subcommand)]
         command: InquiriesCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Add an account. The password is read from standard input, or asked for at a terminal.
+    Add { email: String },
+    /// Change an account's password.
+    Passwd { email: String },
+    /// Remove an account.
+    Remove { email: String },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,21 +140,16 @@ pub fn generate_key() -> ExitCode {
 
 /// `kap-practice inquiries export`: every request, decrypted, for the clinician's own records.
 pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
-    let config = match crate::config::Config::load(overrides) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let result = async {
-        let keys = crate::store::Keyring::load(
-            &config.server.data_dir,
-            std::env::var("KAP_DATA_KEY").ok().as_deref(),
-            std::env::var("KAP_DATA_KEYS_PREVIOUS").ok().as_deref(),
-        )?;
-        let store = crate::store::Store::open_sqlite(&config.server.data_dir, keys).await?;
+        let (_, store) = open_store(overrides).await?;
         let requests = store.all_requests().await?;
+        store
+            .audit(
+                &crate::audit::Entry::new("cli", crate::audit::Action::Export)
+                    .detail(format!("{} requests", requests.len())),
+                jiff::Timestamp::now(),
+            )
+            .await?;
         store.close().await;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
@@ -155,7 +167,132 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("cannot export: {e}");
+            eprintln!("cannot export: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the store for a command-line task.
+async fn open_store(
+    overrides: &Overrides,
+) -> anyhow::Result<(crate::config::Config, crate::store::Store)> {
+    let config = crate::config::Config::load(overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keys = crate::store::Keyring::load(
+        &config.server.data_dir,
+        std::env::var("KAP_DATA_KEY").ok().as_deref(),
+        std::env::var("KAP_DATA_KEYS_PREVIOUS").ok().as_deref(),
+    )?;
+    let store = crate::store::Store::open_sqlite(&config.server.data_dir, keys).await?;
+    Ok((config, store))
+}
+
+/// Reads a new password: prompted twice at a terminal, otherwise one line of standard input.
+fn read_new_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password (at least 12 characters): ")?;
+        let second = rpassword::prompt_password("The same password again: ")?;
+        anyhow::ensure!(
+            first == second,
+            "the two passwords differ; nothing was changed"
+        );
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+/// `kap-practice admin …`.
+pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
+    use crate::audit::{Action, Entry};
+    use crate::auth::password;
+    let result: anyhow::Result<String> = async {
+        let (config, store) = open_store(overrides).await?;
+        let now = jiff::Timestamp::now();
+        let new_hash = |email: &str| -> anyhow::Result<String> {
+            let pw = read_new_password()?;
+            let context = [
+                email,
+                config.practice.name.as_str(),
+                config.practice.clinician_name.as_str(),
+            ];
+            password::check_policy(&pw, &context)
+                .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
+            password::hash(&pw).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+        };
+        let message = match command {
+            AdminCommand::Add { email } => {
+                let email = email.trim();
+                anyhow::ensure!(
+                    crate::practice::consultation::valid_email(email),
+                    "{email:?} is not an email address"
+                );
+                let hash = new_hash(email)?;
+                let audit = Entry::new("cli", Action::AccountAdded).detail(email.to_string());
+                match store.add_account(email, &hash, now, &audit).await? {
+                    Some(_) => format!(
+                        "added {email}: sign in at {}/admin/login",
+                        config.server.base_url
+                    ),
+                    None => anyhow::bail!(
+                        "{email} already has an account; use `admin passwd` to change its password"
+                    ),
+                }
+            }
+            AdminCommand::Passwd { email } => {
+                let hash = new_hash(email)?;
+                let audit = Entry::new("cli", Action::PasswordChanged).detail(email.clone());
+                anyhow::ensure!(
+                    store.set_password(email, &hash, now, &audit).await?,
+                    "there is no account {email}"
+                );
+                format!("changed the password of {email}")
+            }
+            AdminCommand::Remove { email } => {
+                let audit = Entry::new("cli", Action::AccountRemoved).detail(email.clone());
+                anyhow::ensure!(
+                    store.remove_account(email, now, &audit).await?,
+                    "there is no account {email}"
+                );
+                format!("removed {email}")
+            }
+            AdminCommand::List => {
+                let accounts = store.list_accounts().await?;
+                if accounts.is_empty() {
+                    "no accounts yet: add one with `kap-practice admin add EMAIL`".to_string()
+                } else {
+                    accounts
+                        .iter()
+                        .map(|a| {
+                            format!(
+                                "{}\t{}",
+                                a.email,
+                                if a.two_factor {
+                                    "two-factor on"
+                                } else {
+                                    "two-factor off"
+                                }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+            }
+        };
+        store.close().await;
+        Ok(message)
+    }
+    .await;
+    match result {
+        Ok(m) => {
+            println!("{m}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
             ExitCode::FAILURE
         }
     }

@@ -4,6 +4,7 @@
 //! [`run`] is the whole server: config ▶ content ▶ prepared site ▶ serve, with content reload on
 //! `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -5,6 +5,17 @@ use std::process::ExitCode;
 use clap::Parser;
 use kap_practice::cli::{Cli, Command, InquiriesCommand, KeysCommand};
 
+/// Runs an async command-line task on a fresh runtime.
+fn block_on(task: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(task),
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = cli.overrides();
@@ -15,13 +26,10 @@ fn main() -> ExitCode {
         }) => kap_practice::cli::generate_key(),
         Some(Command::Inquiries {
             command: InquiriesCommand::Export { format },
-        }) => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(kap_practice::cli::export(&overrides, format)),
-            Err(e) => {
-                eprintln!("cannot start: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }) => block_on(kap_practice::cli::export(&overrides, format)),
+        Some(Command::Admin { command }) => {
+            block_on(kap_practice::cli::admin(&overrides, &command))
+        }
         None | Some(Command::Serve { .. }) => {
             init_tracing();
             let runtime = match tokio::runtime::Runtime::new() {

@@ -4,9 +4,12 @@
 //! else. Writes are durable before they are acknowledged: SQLite runs in WAL mode with
 //! `synchronous=FULL`, so a committed transaction survives a crash or power loss.
 //!
-//! The engine is SQLite in the data directory (no setup at all); the API is written so that a
-//! second engine can stand beside it with its own migrations.
+//! The engine is SQLite in the data directory (no setup at all): [`Store`] is implemented in
+//! `sqlite.rs`, with its migrations in `migrations/sqlite/`. Its API is engine-neutral (plain
+//! Rust types in and out), so a second engine can stand beside it with its own migrations.
 
+mod accounts;
+mod inbox;
 pub mod sealed;
 mod sqlite;
 
@@ -17,8 +20,10 @@ use jiff::Timestamp;
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
+pub use accounts::{Account, Credentials};
+pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use sealed::{Keyring, OpenError};
-pub use sqlite::SqliteStore;
+pub use sqlite::Store;
 
 /// The file name of the SQLite database in the data directory.
 pub const DATABASE_FILE: &str = "kap-practice.db";
@@ -98,6 +103,7 @@ pub struct StoredRequest {
     pub reference: String,
     pub received_at: Timestamp,
     pub status: String,
+    pub closed_reason: Option<String>,
     pub spam: Option<String>,
     pub contact_method: ContactMethod,
     pub location: Location,
@@ -169,87 +175,6 @@ pub struct OutboxCounts {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
-}
-
-/// The practice's storage.
-#[derive(Clone)]
-pub struct Store {
-    engine: SqliteStore,
-}
-
-impl Store {
-    /// Opens (creating if needed) the SQLite database in `data_dir`, applies migrations, and
-    /// checks that `keys` is the key the data was written with.
-    pub async fn open_sqlite(data_dir: &Path, keys: Keyring) -> Result<Store, StoreError> {
-        create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.display().to_string(),
-            source,
-        })?;
-        let engine = SqliteStore::open(&data_dir.join(DATABASE_FILE), keys).await?;
-        engine.check_key().await?;
-        Ok(Store { engine })
-    }
-
-    pub fn keys(&self) -> &Keyring {
-        self.engine.keys()
-    }
-
-    /// Stores a request and its mail in one transaction; returns once it is durable.
-    pub async fn insert(
-        &self,
-        submission: &Submission<'_>,
-        now: Timestamp,
-    ) -> Result<Inserted, StoreError> {
-        self.engine.insert(submission, now).await
-    }
-
-    /// Every request, oldest first, opened.
-    pub async fn all_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
-        self.engine.all_requests().await
-    }
-
-    /// Claims up to `limit` pieces of mail that are due, leasing them for `lease`.
-    pub async fn claim_due_mail(
-        &self,
-        now: Timestamp,
-        lease: jiff::SignedDuration,
-        limit: i64,
-    ) -> Result<Vec<ClaimedMail>, StoreError> {
-        self.engine.claim_due_mail(now, lease, limit).await
-    }
-
-    /// Records the outcome of one sending attempt.
-    pub async fn record_delivery(
-        &self,
-        id: i64,
-        delivery: &Delivery,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.engine.record_delivery(id, delivery, now).await
-    }
-
-    /// When the next pending mail is due, if any.
-    pub async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        self.engine.next_mail_due().await
-    }
-
-    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        self.engine.outbox_counts().await
-    }
-
-    /// Whether the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.engine.ping().await
-    }
-
-    /// A consistent copy of the database, taken while it is in use.
-    pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
-        self.engine.backup_to(path).await
-    }
-
-    pub async fn close(&self) {
-        self.engine.close().await;
-    }
 }
 
 /// Creates the data directory readable by this user only (0700), if it does not exist.

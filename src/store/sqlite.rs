@@ -24,22 +24,35 @@ use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
 /// The sealed marker that tells which key a database was written with.
 const KEY_CHECK: &str = "key_check";
 
+/// The practice's storage.
 #[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    keys: Keyring,
+pub struct Store {
+    pub(super) pool: SqlitePool,
+    pub(super) keys: Keyring,
 }
 
-fn ms(t: Timestamp) -> i64 {
+pub(super) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn from_ms(v: i64) -> Timestamp {
+pub(super) fn from_ms(v: i64) -> Timestamp {
     Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-impl SqliteStore {
-    pub async fn open(path: &Path, keys: Keyring) -> Result<SqliteStore, StoreError> {
+impl Store {
+    /// Opens (creating if needed) the SQLite database in `data_dir`, applies migrations, and
+    /// checks that `keys` is the key the data was written with.
+    pub async fn open_sqlite(data_dir: &Path, keys: Keyring) -> Result<Store, StoreError> {
+        super::create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let store = Self::open(&data_dir.join(super::DATABASE_FILE), keys).await?;
+        store.check_key().await?;
+        Ok(store)
+    }
+
+    async fn open(path: &Path, keys: Keyring) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -54,15 +67,20 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, keys })
+        Ok(Store { pool, keys })
     }
 
     pub fn keys(&self) -> &Keyring {
         &self.keys
     }
 
+    /// The connection pool, for the session store that shares this database.
+    pub fn sqlite_pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Refuses a key other than the one the database was written with.
-    pub async fn check_key(&self) -> Result<(), StoreError> {
+    async fn check_key(&self) -> Result<(), StoreError> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
             .bind(KEY_CHECK)
             .fetch_optional(&self.pool)
@@ -128,6 +146,11 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         };
+        sqlx::query("INSERT INTO request_history (request_id, at, actor, event) VALUES (?, ?, 'visitor', 'received')")
+            .bind(id)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
         for kind in s.mail {
             let recipient = match kind {
                 MailKind::Acknowledgement => Some(k.seal("recipient", &r.email)),
@@ -156,7 +179,7 @@ impl SqliteStore {
         rows.iter().map(|row| self.open_request(row)).collect()
     }
 
-    fn open_request(&self, row: &SqliteRow) -> Result<StoredRequest, StoreError> {
+    pub(super) fn open_request(&self, row: &SqliteRow) -> Result<StoredRequest, StoreError> {
         let open = |field: &'static str, column: &str| -> Result<String, StoreError> {
             let v: Vec<u8> = row.try_get(column)?;
             self.keys
@@ -182,6 +205,7 @@ impl SqliteStore {
             reference: row.try_get("reference")?,
             received_at: from_ms(row.try_get("received_at")?),
             status: row.try_get("status")?,
+            closed_reason: row.try_get("closed_reason")?,
             spam: spam.then(|| spam_reason.unwrap_or_else(|| "spam".into())),
             contact_method: ContactMethod::parse(&contact_method).unwrap_or(ContactMethod::Either),
             location: Location::parse(&location).unwrap_or(Location::OutsideUs),

@@ -1,0 +1,110 @@
+//! The audit log's vocabulary: who did what, when, to which request.
+//!
+//! Every action on a consultation request, every sign-in (and failed one), every export,
+//! deletion and automatic purge writes exactly one row, in the same transaction as the action
+//! itself. A row names the actor, the action, the request's id and a short detail such as
+//! "new → contacted" — never a personal field. The log is append-only in the database.
+
+/// What was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    SignIn,
+    SignInFailed,
+    SignOut,
+    TwoFactorEnrolled,
+    RecoveryCodeUsed,
+    ViewRequest,
+    StatusChange,
+    NoteAdded,
+    MarkedSpam,
+    MarkedNotSpam,
+    MailRetry,
+    Export,
+    Delete,
+    Purge,
+    AuditExport,
+    AccountAdded,
+    AccountRemoved,
+    PasswordChanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::SignIn => "sign_in",
+            Action::SignInFailed => "sign_in_failed",
+            Action::SignOut => "sign_out",
+            Action::TwoFactorEnrolled => "two_factor_enrolled",
+            Action::RecoveryCodeUsed => "recovery_code_used",
+            Action::ViewRequest => "view_request",
+            Action::StatusChange => "status_change",
+            Action::NoteAdded => "note_added",
+            Action::MarkedSpam => "marked_spam",
+            Action::MarkedNotSpam => "marked_not_spam",
+            Action::MailRetry => "mail_retry",
+            Action::Export => "export",
+            Action::Delete => "delete",
+            Action::Purge => "purge",
+            Action::AuditExport => "audit_export",
+            Action::AccountAdded => "account_added",
+            Action::AccountRemoved => "account_removed",
+            Action::PasswordChanged => "password_changed",
+        }
+    }
+
+    /// Words for the audit page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::SignIn => "Signed in",
+            Action::SignInFailed => "Sign-in failed",
+            Action::SignOut => "Signed out",
+            Action::TwoFactorEnrolled => "Two-factor sign-in turned on",
+            Action::RecoveryCodeUsed => "Recovery code used",
+            Action::ViewRequest => "Viewed a request",
+            Action::StatusChange => "Changed a status",
+            Action::NoteAdded => "Added a note",
+            Action::MarkedSpam => "Moved to spam",
+            Action::MarkedNotSpam => "Marked not spam",
+            Action::MailRetry => "Retried a notification",
+            Action::Export => "Exported requests",
+            Action::Delete => "Deleted a request",
+            Action::Purge => "Deleted by retention",
+            Action::AuditExport => "Exported the audit log",
+            Action::AccountAdded => "Account added",
+            Action::AccountRemoved => "Account removed",
+            Action::PasswordChanged => "Password changed",
+        }
+    }
+}
+
+/// One row to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The signed-in account's email, or `system` for automatic jobs, `cli` for the command line.
+    pub actor: String,
+    pub action: Action,
+    pub request_id: Option<i64>,
+    /// A short, non-personal detail.
+    pub detail: Option<String>,
+}
+
+impl Entry {
+    pub fn new(actor: &str, action: Action) -> Self {
+        Entry {
+            actor: actor.to_string(),
+            action,
+            request_id: None,
+            detail: None,
+        }
+    }
+
+    pub fn request(mut self, id: i64) -> Self {
+        self.request_id = Some(id);
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
