@@ -30,6 +30,20 @@ pub struct Config {
     pub content_dir: Option<PathBuf>,
     pub mail: MailConfig,
     pub form: FormConfig,
+    pub admin: AdminConfig,
+}
+
+/// The inbox: sign-in sessions and how long requests are kept.
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// A session ends after this long without a request.
+    pub idle_timeout_minutes: u64,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout_hours: u64,
+    /// Closed requests are deleted this many days after they were closed.
+    pub keep_closed_days: u64,
+    /// Spam is deleted this many days after it arrived.
+    pub keep_spam_days: u64,
 }
 
 /// A value that must never be printed (a password inside a URL, say).
@@ -196,6 +210,17 @@ struct FileConfig {
     mail: FileMail,
     #[serde(default)]
     contact_form: FileForm,
+    #[serde(default)]
+    admin: FileAdmin,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileAdmin {
+    idle_timeout_minutes: Option<Spanned<u64>>,
+    absolute_timeout_hours: Option<Spanned<u64>>,
+    keep_closed_days: Option<Spanned<u64>>,
+    keep_spam_days: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -537,6 +562,30 @@ impl Config {
             None => 10,
         };
 
+        let a = file.admin;
+        let mut positive = |v: Option<Spanned<u64>>, key: &str, default: u64| match v {
+            Some(v) if *v.get_ref() == 0 => {
+                errors.push(Diagnostic::new(
+                    name,
+                    at(&v.span()),
+                    format!("admin.{key} must be at least 1"),
+                ));
+                default
+            }
+            Some(v) => v.into_inner(),
+            None => default,
+        };
+        let admin = AdminConfig {
+            idle_timeout_minutes: positive(a.idle_timeout_minutes, "idle_timeout_minutes", 30),
+            absolute_timeout_hours: positive(
+                a.absolute_timeout_hours,
+                "absolute_timeout_hours",
+                12,
+            ),
+            keep_closed_days: positive(a.keep_closed_days, "keep_closed_days", 365),
+            keep_spam_days: positive(a.keep_spam_days, "keep_spam_days", 30),
+        };
+
         let content_dir = overrides.content_dir.clone().or(file
             .content
             .dir
@@ -592,6 +641,7 @@ impl Config {
                     .unwrap_or_else(|| "within two business days".into()),
                 acknowledge: f.acknowledge.unwrap_or(false),
             },
+            admin,
         })
     }
 }

@@ -60,6 +60,10 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     let store = store::Store::open_sqlite(data_dir, keys).await?;
     let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
     let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
+    web::admin::session_store(&state)
+        .migrate()
+        .await
+        .map_err(|e| StartError::Store(store::StoreError::Unavailable(e)))?;
     let outbox = transport.map(|transport| mail::outbox::Outbox {
         store,
         transport,
@@ -67,6 +71,41 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
         wake: state.mail_wake.clone(),
     });
     Ok(App { state, outbox })
+}
+
+/// Deletes what the practice no longer keeps: closed requests and spam past their retention
+/// periods (each deletion audited), and expired sign-in sessions. Returns the requests deleted.
+pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let now = jiff::Timestamp::now();
+    let days = |d: u64| jiff::SignedDuration::from_hours(24 * i64::try_from(d).unwrap_or(365));
+    let admin = &state.config.admin;
+    let closed_before = now.checked_sub(days(admin.keep_closed_days)).unwrap_or(now);
+    let spam_before = now.checked_sub(days(admin.keep_spam_days)).unwrap_or(now);
+    let purged = state.store.purge(closed_before, spam_before, now).await?;
+    if !purged.is_empty() {
+        tracing::info!(
+            count = purged.len(),
+            "deleted requests past their retention period"
+        );
+    }
+    if let Err(e) = web::admin::session_store(state).delete_expired().await {
+        tracing::warn!(error = %e, "cannot delete expired sessions");
+    }
+    Ok(purged.len())
+}
+
+/// Runs [`housekeeping`] at start and then every hour.
+fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = housekeeping(&state).await {
+                tracing::warn!(error = %e, "housekeeping failed; will try again in an hour");
+            }
+        }
+    })
 }
 
 /// Loads and checks config and content, and prepares the site.
@@ -142,11 +181,13 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     );
     let shutdown = shutdown_signal();
     spawn_reload_on_hangup(state.clone(), overrides);
+    let housekeeping = spawn_housekeeping(state.clone());
     let store = state.store.clone();
     serve(listener, state, shutdown).await?;
     if let Some(worker) = outbox {
         worker.abort();
     }
+    housekeeping.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

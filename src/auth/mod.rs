@@ -4,4 +4,5 @@
 //! rules here are plain Rust; accounts live in the store and sessions in the web layer.
 
 pub mod password;
+pub mod throttle;
 pub mod totp;

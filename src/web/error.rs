@@ -46,3 +46,14 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Unavailable(_) | crate::store::StoreError::DataDir { .. } => {
+                AppError::Unavailable(e.to_string())
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

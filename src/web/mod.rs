@@ -4,6 +4,7 @@
 //! holds no business rules and writes no SQL. Public pages come from the prepared
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
+pub mod admin;
 mod contact;
 pub mod error;
 pub mod form;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/contact", get(contact::show).post(contact::submit))
         .route("/contact/thanks", get(contact::thanks))
+        .merge(admin::router(&state))
         .fallback(pages::prepared)
         .with_state(state.clone());
     middleware::stack(routes, state)

@@ -1,0 +1,387 @@
+//! The list of requests, a request's page, and what the clinician can do with a request.
+
+use askama::Template;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::Admin;
+use super::sign_in::{chrome, render};
+use super::views::{DeleteView, InboxView, RequestView, Row, reason_options, status_options, when};
+use crate::practice::status::{ClosedReason, Status, StatusChange};
+use crate::store::{InboxFilter, StoredRequest};
+use crate::web::form::decode;
+use crate::web::{AppError, AppState};
+
+const PER_PAGE: usize = 25;
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    folder: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    outside: Option<String>,
+    minor: Option<String>,
+    page: Option<usize>,
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let spam = q.folder.as_deref() == Some("spam");
+    let status = q.status.as_deref().and_then(Status::parse);
+    let filter = InboxFilter {
+        spam,
+        status,
+        outside_licensed_states: q.outside.is_some(),
+        minor: q.minor.is_some(),
+        search: q.q.clone(),
+        page: q.page.unwrap_or(0),
+        per_page: PER_PAGE,
+    };
+    let page = state.store.list_requests(&filter).await?;
+    let tz = &state.config.practice.time_zone;
+    let mut filter_query = String::new();
+    if spam {
+        filter_query.push_str("folder=spam&");
+    }
+    if let Some(s) = status {
+        filter_query.push_str(&format!("status={}&", s.as_str()));
+    }
+    if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        filter_query.push_str(&format!("q={}&", enc(text)));
+    }
+    if filter.outside_licensed_states {
+        filter_query.push_str("outside=1&");
+    }
+    if filter.minor {
+        filter_query.push_str("minor=1&");
+    }
+    let view = InboxView {
+        chrome: chrome(
+            &state,
+            if spam { "Spam" } else { "Requests" },
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            if spam { "spam" } else { "inbox" },
+        ),
+        spam,
+        rows: page.requests.iter().map(|r| Row::new(r, tz)).collect(),
+        total: page.total,
+        page: filter.page,
+        pages: page.total.div_ceil(PER_PAGE),
+        status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        q: q.q.unwrap_or_default(),
+        outside: filter.outside_licensed_states,
+        minor: filter.minor,
+        statuses: status_options(),
+        filter_query,
+    };
+    Ok(render(StatusCode::OK, view.render()))
+}
+
+async fn request_page(
+    state: &AppState,
+    admin: &Admin,
+    r: StoredRequest,
+    error: Option<String>,
+    message: Option<String>,
+    status_code: StatusCode,
+) -> Result<Response, AppError> {
+    let tz = &state.config.practice.time_zone;
+    let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
+        let at = when(n.at, tz);
+        (n, at)
+    });
+    let history = state.store.history(r.id).await?.into_iter().map(|h| {
+        let at = when(h.at, tz);
+        (h, at)
+    });
+    let mail = state.store.mail_states(r.id).await?.into_iter().map(|m| {
+        let sent = m.sent_at.map(|t| when(t, tz)).unwrap_or_default();
+        (m, sent)
+    });
+    let status = Status::parse(&r.status).unwrap_or(Status::New);
+    let view = RequestView {
+        chrome: chrome(
+            state,
+            &r.reference,
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "inbox",
+        ),
+        row: Row::new(&r, tz),
+        received: when(r.received_at, tz),
+        contact_method: r.contact_method.label(),
+        location: r.location.label().to_string(),
+        age: match r.age_group {
+            crate::practice::consultation::AgeGroup::Adult => "18 or older",
+            crate::practice::consultation::AgeGroup::Minor => "Under 18, with a parent or guardian",
+        },
+        status,
+        closed_reason: r
+            .closed_reason
+            .as_deref()
+            .and_then(ClosedReason::parse)
+            .map(ClosedReason::label),
+        statuses: status_options(),
+        reasons: reason_options(),
+        notes: notes.collect(),
+        history: history.collect(),
+        mail: mail.collect(),
+        error,
+        message,
+        r,
+    };
+    Ok(render(status_code, view.render()))
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let r = state
+        .store
+        .view_request(id, &admin.email, Timestamp::now())
+        .await?
+        .ok_or_else(not_found)?;
+    request_page(&state, &admin, r, None, None, StatusCode::OK).await
+}
+
+fn field(body: &Bytes, name: &str) -> String {
+    decode(body, &[name])
+        .ok()
+        .and_then(|mut f| f.remove(name))
+        .unwrap_or_default()
+}
+
+/// After a change, back to the request's page (a GET: reloading repeats nothing).
+fn back_to(id: i64) -> Response {
+    Redirect::to(&format!("/admin/requests/{id}")).into_response()
+}
+
+pub async fn change_status(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let fields = decode(&body, &["status", "reason"]).unwrap_or_default();
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    match StatusChange::parse(&get("status"), &get("reason")) {
+        Ok(change) => {
+            if !state
+                .store
+                .change_status(id, change, &admin.email, Timestamp::now())
+                .await?
+            {
+                return Err(not_found());
+            }
+            Ok(back_to(id))
+        }
+        Err(e) => {
+            let r = state.store.request(id).await?.ok_or_else(not_found)?;
+            request_page(
+                &state,
+                &admin,
+                r,
+                Some(e.to_string()),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let note = field(&body, "note");
+    let note = note.trim();
+    let problem = if note.is_empty() {
+        Some("Write the note before adding it")
+    } else if note.chars().count() > 5000 {
+        Some("A note must be 5,000 characters or fewer")
+    } else if note
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        Some("The note includes characters that cannot be saved")
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        let r = state.store.request(id).await?.ok_or_else(not_found)?;
+        return request_page(
+            &state,
+            &admin,
+            r,
+            Some(p.to_string()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if !state
+        .store
+        .add_note(
+            id,
+            &admin.email,
+            &note.replace("\r\n", "\n"),
+            Timestamp::now(),
+        )
+        .await?
+    {
+        return Err(not_found());
+    }
+    Ok(back_to(id))
+}
+
+pub async fn set_spam(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let spam = match field(&body, "spam").as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Ok((StatusCode::BAD_REQUEST, "Choose spam=yes or spam=no.").into_response()),
+    };
+    if !state
+        .store
+        .set_spam(id, spam, &admin.email, Timestamp::now())
+        .await?
+    {
+        return Err(not_found());
+    }
+    Ok(back_to(id))
+}
+
+pub async fn retry_mail(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    if state.store.request(id).await?.is_none() {
+        return Err(not_found());
+    }
+    state
+        .store
+        .retry_mail(id, &admin.email, Timestamp::now())
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(back_to(id))
+}
+
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let r = state.store.request(id).await?.ok_or_else(not_found)?;
+    let view = DeleteView {
+        chrome: chrome(
+            &state,
+            "Delete a request",
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "inbox",
+        ),
+        id,
+        reference: r.reference,
+        name: r.name,
+    };
+    Ok(render(StatusCode::OK, view.render()))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    if !state
+        .store
+        .delete_request(id, &admin.email, Timestamp::now())
+        .await?
+    {
+        return Err(not_found());
+    }
+    Ok(Redirect::to("/admin").into_response())
+}
+
+/// `POST /admin/export`: the selected requests (`id` fields) or all, as a CSV download.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let all = body.split(|b| *b == b'&').any(|p| p == b"scope=all");
+    let ids: Vec<i64> = body
+        .split(|b| *b == b'&')
+        .filter_map(|p| p.strip_prefix(b"id="))
+        .filter_map(|v| std::str::from_utf8(v).ok()?.parse().ok())
+        .collect();
+    let requests = if all {
+        state.store.all_requests().await?
+    } else {
+        state.store.requests_by_id(&ids).await?
+    };
+    if requests.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Select at least one request to export, or export all.",
+        )
+            .into_response());
+    }
+    let mut out = Vec::new();
+    crate::export::csv(&requests, &mut out).map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    state
+        .store
+        .audit_export(&admin.email, requests.len(), Timestamp::now())
+        .await?;
+    let name = format!(
+        "consultation-requests-{}.csv",
+        Timestamp::now().strftime("%Y-%m-%d")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}

@@ -1,0 +1,369 @@
+//! `/admin`: the practice inbox, for the signed-in clinician only.
+//!
+//! Sessions live server-side in the practice's database (so several servers can share them) and
+//! are only ever created under `/admin`: visitors to the public pages get no cookie. The cookie is
+//! `HttpOnly`, `SameSite=Strict`, `Secure` and `__Host-` prefixed when the site is https, and the
+//! session id changes at sign-in. A session ends after the configured idle time and, however
+//! active, after the absolute limit; signing out deletes it on the server.
+//!
+//! Every route is declared once in [`route_table`], which both builds the router and lets the
+//! tests walk every route. Layers, from the outside in: admin headers (`no-store`, `noindex`) ▶
+//! sessions ▶ CSRF (a per-session token and a same-origin `Origin`/`Sec-Fetch-Site` on every
+//! state-changing request) ▶ for protected routes, the signed-in check.
+
+mod audit_log;
+mod inbox;
+mod sign_in;
+mod views;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::time::Duration as CookieDuration;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use super::AppState;
+use super::form::decode;
+use super::middleware::BODY_LIMIT;
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Sign-in pages.
+    Public,
+    /// Everything else: a completed sign-in is required.
+    SignedIn,
+}
+
+/// One admin route.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Every admin route with its handler. The single source of truth for the router and the tests.
+fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
+    use Access::*;
+    let r =
+        |method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>| {
+            (
+                Route {
+                    method,
+                    path,
+                    access,
+                },
+                handler,
+            )
+        };
+    vec![
+        r(
+            Method::GET,
+            "/admin/login",
+            Public,
+            get(sign_in::login_page),
+        ),
+        r(Method::POST, "/admin/login", Public, post(sign_in::login)),
+        r(
+            Method::GET,
+            "/admin/login/code",
+            Public,
+            get(sign_in::code_page),
+        ),
+        r(
+            Method::POST,
+            "/admin/login/code",
+            Public,
+            post(sign_in::code),
+        ),
+        r(
+            Method::POST,
+            "/admin/logout",
+            SignedIn,
+            post(sign_in::logout),
+        ),
+        r(Method::GET, "/admin", SignedIn, get(inbox::list)),
+        r(
+            Method::GET,
+            "/admin/requests/{id}",
+            SignedIn,
+            get(inbox::detail),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/status",
+            SignedIn,
+            post(inbox::change_status),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/notes",
+            SignedIn,
+            post(inbox::add_note),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/spam",
+            SignedIn,
+            post(inbox::set_spam),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/retry-mail",
+            SignedIn,
+            post(inbox::retry_mail),
+        ),
+        r(
+            Method::GET,
+            "/admin/requests/{id}/delete",
+            SignedIn,
+            get(inbox::confirm_delete),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/delete",
+            SignedIn,
+            post(inbox::delete),
+        ),
+        r(Method::POST, "/admin/export", SignedIn, post(inbox::export)),
+        r(Method::GET, "/admin/audit", SignedIn, get(audit_log::page)),
+        r(
+            Method::POST,
+            "/admin/audit/export",
+            SignedIn,
+            post(audit_log::export),
+        ),
+        r(
+            Method::GET,
+            "/admin/two-factor",
+            SignedIn,
+            get(sign_in::two_factor_page),
+        ),
+        r(
+            Method::POST,
+            "/admin/two-factor",
+            SignedIn,
+            post(sign_in::enable_two_factor),
+        ),
+    ]
+}
+
+/// Every admin route, for tests and documentation.
+pub fn route_table() -> Vec<Route> {
+    routes().into_iter().map(|(r, _)| r).collect()
+}
+
+/// What the session remembers, under one key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct SessionData {
+    /// The token every state-changing form carries.
+    pub csrf: String,
+    /// Set once sign-in is complete (password and, if enrolled, a code).
+    pub account_id: Option<i64>,
+    pub email: Option<String>,
+    pub signed_in_at: Option<i64>,
+    /// Password accepted, code still needed.
+    pub pending_account_id: Option<i64>,
+    pub pending_email: Option<String>,
+    pub pending_at: Option<i64>,
+    /// A two-factor secret being enrolled, sealed.
+    pub enrol_secret: Option<String>,
+}
+
+const SESSION_KEY: &str = "admin";
+
+impl SessionData {
+    pub(crate) async fn load(session: &Session) -> SessionData {
+        session
+            .get::<SessionData>(SESSION_KEY)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    pub(crate) async fn save(&self, session: &Session) -> Result<(), super::AppError> {
+        session
+            .insert(SESSION_KEY, self)
+            .await
+            .map_err(|e| super::AppError::Unavailable(format!("session store: {e}")))
+    }
+}
+
+/// The signed-in clinician, available to protected handlers.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    pub account_id: i64,
+    pub email: String,
+    pub csrf: String,
+}
+
+/// A fresh random token.
+pub(crate) fn new_token() -> String {
+    let mut b = [0u8; 32];
+    let _ = getrandom::getrandom(&mut b);
+    crate::store::sealed::hex(&b)
+}
+
+/// The admin area: its routes and layers.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut public = Router::new();
+    let mut protected = Router::new();
+    for (route, handler) in routes() {
+        match route.access {
+            Access::Public => public = public.route(route.path, handler),
+            Access::SignedIn => protected = protected.route(route.path, handler),
+        }
+    }
+    let protected = protected.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        require_sign_in,
+    ));
+    let config = &state.config;
+    let https = config.server.https();
+    let sessions = SessionManagerLayer::new(session_store(state))
+        .with_name(if https {
+            "__Host-kap_admin"
+        } else {
+            "kap_admin"
+        })
+        .with_path(if https { "/" } else { "/admin" })
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(CookieDuration::minutes(
+            i64::try_from(config.admin.idle_timeout_minutes).unwrap_or(30),
+        )));
+    public
+        .merge(protected)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf_guard,
+        ))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(admin_headers))
+}
+
+/// The session store on the practice's database.
+pub fn session_store(state: &AppState) -> SqliteStore {
+    SqliteStore::new(state.store.sqlite_pool().clone())
+        .with_table_name("admin_sessions")
+        .unwrap_or_else(|_| SqliteStore::new(state.store.sqlite_pool().clone()))
+}
+
+/// Every admin response: never cached, never indexed.
+async fn admin_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    response
+}
+
+/// Lets protected routes through only with a completed, unexpired sign-in.
+async fn require_sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let data = SessionData::load(&session).await;
+    let absolute =
+        i64::try_from(state.config.admin.absolute_timeout_hours).unwrap_or(12) * 3600 * 1000;
+    match (data.account_id, &data.email, data.signed_in_at) {
+        (Some(account_id), Some(email), Some(at))
+            if Timestamp::now().as_millisecond() - at < absolute =>
+        {
+            request.extensions_mut().insert(Admin {
+                account_id,
+                email: email.clone(),
+                csrf: data.csrf.clone(),
+            });
+            next.run(request).await
+        }
+        (Some(_), _, _) => {
+            // Past the absolute limit: end the session on the server.
+            let _ = session.flush().await;
+            Redirect::to("/admin/login?expired=1").into_response()
+        }
+        _ => Redirect::to("/admin/login").into_response(),
+    }
+}
+
+/// Refuses state-changing requests that are cross-site or lack the session's token.
+async fn csrf_guard(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let same_origin = match (site, origin) {
+        (Some(s), _) if s != "same-origin" => false,
+        (_, Some(o)) => o == state.config.server.base_url,
+        (Some(_), None) => true,
+        (None, None) => false,
+    };
+    if !same_origin {
+        return forbidden(
+            &state,
+            "This request came from outside the inbox, so it was refused for your safety.",
+        );
+    }
+    let data = SessionData::load(&session).await;
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "What you sent is too large.").into_response();
+    };
+    let token = decode(&bytes, &["csrf"])
+        .ok()
+        .and_then(|mut f| f.remove("csrf"))
+        .unwrap_or_default();
+    let valid = !data.csrf.is_empty()
+        && token.len() == data.csrf.len()
+        && token
+            .bytes()
+            .zip(data.csrf.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !valid {
+        return forbidden(
+            &state,
+            "This form has expired or did not come from the inbox. Go back, reload the page, and try again.",
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn forbidden(state: &AppState, message: &str) -> Response {
+    let site = state.site.load();
+    let html = site
+        .renderer
+        .status("That action was refused", &[message])
+        .unwrap_or_else(|_| message.to_string());
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}

@@ -1,0 +1,535 @@
+//! Signing in and out, and turning on two-factor sign-in.
+//!
+//! Answers never reveal whether an account exists: a wrong email and a wrong password get the
+//! same words, take the same time (a dummy hash is checked), and count toward the same throttle.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::views::{Chrome, CodeView, LoginView, TwoFactorView};
+use super::{Admin, SessionData, new_token};
+use crate::audit::{Action, Entry};
+use crate::auth::throttle::{self, Failures, Verdict};
+use crate::auth::{password, totp};
+use crate::web::contact::client_ip;
+use crate::web::form::decode;
+use crate::web::{AppError, AppState};
+
+/// How long a password-only sign-in waits for its code.
+const PENDING_FOR_MS: i64 = 5 * 60 * 1000;
+
+pub(super) fn chrome(
+    state: &AppState,
+    title: &str,
+    email: Option<String>,
+    csrf: &str,
+    new_count: i64,
+    current: &'static str,
+) -> Chrome {
+    let site = state.site.load();
+    Chrome {
+        title: title.to_string(),
+        css: site.renderer.assets.css.clone(),
+        favicon: site.renderer.assets.favicon.clone(),
+        practice: state.config.practice.name.clone(),
+        email,
+        csrf: csrf.to_string(),
+        new_count,
+        current,
+    }
+}
+
+pub(super) fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+    match page {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => AppError::Internal(format!("rendering an inbox page: {e}")).into_response(),
+    }
+}
+
+/// The session's data, with a CSRF token created if it has none yet.
+async fn with_token(session: &Session) -> Result<SessionData, AppError> {
+    let mut data = SessionData::load(session).await;
+    if data.csrf.is_empty() {
+        data.csrf = new_token();
+        data.save(session).await?;
+    }
+    Ok(data)
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    expired: Option<String>,
+    signed_out: Option<String>,
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let data = with_token(&session).await?;
+    if data.account_id.is_some() {
+        return Ok(Redirect::to("/admin").into_response());
+    }
+    let notice = if q.expired.is_some() {
+        Some("Your session ended, so you were signed out. Please sign in again.".to_string())
+    } else if q.signed_out.is_some() {
+        Some("You have signed out.".to_string())
+    } else {
+        None
+    };
+    Ok(login_form(
+        &state,
+        &data.csrf,
+        String::new(),
+        None,
+        notice,
+        StatusCode::OK,
+    ))
+}
+
+fn login_form(
+    state: &AppState,
+    csrf: &str,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let view = LoginView {
+        chrome: chrome(state, "Sign in", None, csrf, 0, ""),
+        email,
+        error,
+        notice,
+    };
+    render(status, view.render())
+}
+
+async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Failures, AppError> {
+    let since = now.checked_sub(throttle::WINDOW).unwrap_or(now);
+    let (count, latest) = state.store.sign_in_failures(subject, since).await?;
+    Ok(Failures { count, latest })
+}
+
+/// Applies the throttle; `Err` carries the locked-out answer.
+async fn throttled(
+    state: &AppState,
+    email: &str,
+    ip: std::net::IpAddr,
+    csrf: &str,
+    now: Timestamp,
+) -> Result<Option<Response>, AppError> {
+    let account = failures(state, &throttle::account_subject(email), now).await?;
+    let address = failures(state, &throttle::address_subject(ip), now).await?;
+    match throttle::verdict(account, address, now) {
+        Verdict::Locked(until) => {
+            state
+                .store
+                .audit(
+                    &Entry::new("unknown", Action::SignInFailed).detail("refused: sign-in paused"),
+                    now,
+                )
+                .await?;
+            let until = super::views::when(until, &state.config.practice.time_zone);
+            Ok(Some(login_form(
+                state,
+                csrf,
+                email.to_string(),
+                Some(format!(
+                    "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
+                )),
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+            )))
+        }
+        Verdict::Allow(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(None)
+        }
+    }
+}
+
+async fn record_failure(
+    state: &AppState,
+    email: &str,
+    ip: std::net::IpAddr,
+    actor: &str,
+    why: &str,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    state
+        .store
+        .record_sign_in_failure(
+            &[
+                throttle::account_subject(email),
+                throttle::address_subject(ip),
+            ],
+            now,
+        )
+        .await?;
+    state
+        .store
+        .audit(&Entry::new(actor, Action::SignInFailed).detail(why), now)
+        .await?;
+    Ok(())
+}
+
+/// Completes a sign-in: a new session id, the account in the session, a new CSRF token.
+async fn complete(
+    state: &AppState,
+    session: &Session,
+    account_id: i64,
+    email: &str,
+    detail: &str,
+    now: Timestamp,
+) -> Result<Response, AppError> {
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+    let data = SessionData {
+        csrf: new_token(),
+        account_id: Some(account_id),
+        email: Some(email.to_string()),
+        signed_in_at: Some(now.as_millisecond()),
+        ..SessionData::default()
+    };
+    data.save(session).await?;
+    state
+        .store
+        .clear_sign_in_failures(&throttle::account_subject(email))
+        .await?;
+    state
+        .store
+        .audit(&Entry::new(email, Action::SignIn).detail(detail), now)
+        .await?;
+    Ok(Redirect::to("/admin").into_response())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let now = Timestamp::now();
+    let data = with_token(&session).await?;
+    let fields = decode(&body, &["email", "password"]).unwrap_or_default();
+    let email = fields
+        .get("email")
+        .map(|e| e.trim().to_string())
+        .unwrap_or_default();
+    let pw = fields.get("password").cloned().unwrap_or_default();
+    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
+        return Ok(locked);
+    }
+    let account = if email.is_empty() {
+        None
+    } else {
+        state.store.credentials(&email).await?
+    };
+    let valid = match &account {
+        Some(a) => password::verify(&pw, &a.password_hash),
+        None => {
+            password::verify_dummy(&pw);
+            false
+        }
+    };
+    let Some(account) = account.filter(|_| valid) else {
+        let actor = if state.store.credentials(&email).await?.is_some() {
+            email.as_str()
+        } else {
+            "unknown"
+        };
+        record_failure(&state, &email, ip, actor, "wrong email or password", now).await?;
+        return Ok(login_form(
+            &state,
+            &data.csrf,
+            email,
+            Some("The email address or password is not right. Check them and try again.".into()),
+            None,
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    if account.totp_secret.is_some() {
+        session
+            .cycle_id()
+            .await
+            .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+        let pending = SessionData {
+            csrf: new_token(),
+            pending_account_id: Some(account.id),
+            pending_email: Some(account.email.clone()),
+            pending_at: Some(now.as_millisecond()),
+            ..SessionData::default()
+        };
+        pending.save(&session).await?;
+        return Ok(Redirect::to("/admin/login/code").into_response());
+    }
+    complete(
+        &state,
+        &session,
+        account.id,
+        &account.email,
+        "password",
+        now,
+    )
+    .await
+}
+
+fn code_form(state: &AppState, csrf: &str, error: Option<String>, status: StatusCode) -> Response {
+    let view = CodeView {
+        chrome: chrome(state, "Sign-in code", None, csrf, 0, ""),
+        error,
+    };
+    render(status, view.render())
+}
+
+fn pending(data: &SessionData, now: Timestamp) -> Option<(i64, String)> {
+    match (
+        data.pending_account_id,
+        &data.pending_email,
+        data.pending_at,
+    ) {
+        (Some(id), Some(email), Some(at)) if now.as_millisecond() - at < PENDING_FOR_MS => {
+            Some((id, email.clone()))
+        }
+        _ => None,
+    }
+}
+
+pub async fn code_page(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, AppError> {
+    let data = with_token(&session).await?;
+    if pending(&data, Timestamp::now()).is_none() {
+        return Ok(Redirect::to("/admin/login").into_response());
+    }
+    Ok(code_form(&state, &data.csrf, None, StatusCode::OK))
+}
+
+pub async fn code(
+    State(state): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let now = Timestamp::now();
+    let data = with_token(&session).await?;
+    let Some((account_id, email)) = pending(&data, now) else {
+        return Ok(Redirect::to("/admin/login").into_response());
+    };
+    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
+        return Ok(locked);
+    }
+    let code = decode(&body, &["code"])
+        .ok()
+        .and_then(|mut f| f.remove("code"))
+        .unwrap_or_default();
+    let Some(account) = state
+        .store
+        .credentials(&email)
+        .await?
+        .filter(|a| a.id == account_id)
+    else {
+        return Ok(Redirect::to("/admin/login").into_response());
+    };
+    if let Some(secret) = &account.totp_secret
+        && let Some(step) = totp::verify(secret, &code, now, account.totp_last_step)
+        && state.store.use_totp_step(account.id, step).await?
+    {
+        return complete(
+            &state,
+            &session,
+            account.id,
+            &account.email,
+            "password and code",
+            now,
+        )
+        .await;
+    }
+    if code.contains('-') || code.trim().len() >= 10 {
+        let hash = totp::recovery_code_hash(&code);
+        if state
+            .store
+            .use_recovery_code(account.id, &hash, now)
+            .await?
+        {
+            state
+                .store
+                .audit(&Entry::new(&account.email, Action::RecoveryCodeUsed), now)
+                .await?;
+            return complete(
+                &state,
+                &session,
+                account.id,
+                &account.email,
+                "password and recovery code",
+                now,
+            )
+            .await;
+        }
+    }
+    record_failure(&state, &email, ip, &account.email, "wrong code", now).await?;
+    Ok(code_form(
+        &state,
+        &data.csrf,
+        Some(
+            "That code is not right, or was used already. Enter the newest code from your app."
+                .into(),
+        ),
+        StatusCode::UNAUTHORIZED,
+    ))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+) -> Result<Response, AppError> {
+    state
+        .store
+        .audit(&Entry::new(&admin.email, Action::SignOut), Timestamp::now())
+        .await?;
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+    Ok(Redirect::to("/admin/login?signed_out=1").into_response())
+}
+
+async fn two_factor_view(
+    state: &AppState,
+    session: &Session,
+    admin: &Admin,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut data = SessionData::load(session).await;
+    let keys = state.store.keys();
+    let secret = match data
+        .enrol_secret
+        .as_deref()
+        .and_then(crate::store::sealed::unhex)
+        .and_then(|s| keys.open("enrol_secret", &s).ok())
+        .and_then(|h| crate::store::sealed::unhex(&h))
+    {
+        Some(s) => s,
+        None => {
+            let s = totp::new_secret();
+            data.enrol_secret = Some(crate::store::sealed::hex(
+                &keys.seal("enrol_secret", &crate::store::sealed::hex(&s)),
+            ));
+            data.save(session).await?;
+            s
+        }
+    };
+    let issuer = &state.config.practice.name;
+    let url = totp::otpauth_url(&secret, issuer, &admin.email).unwrap_or_default();
+    let account = state.store.credentials(&admin.email).await?;
+    let view = TwoFactorView {
+        chrome: chrome(
+            state,
+            "Two-factor sign-in",
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "two-factor",
+        ),
+        enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
+        qr_svg: totp::qr_svg(&url).unwrap_or_default(),
+        secret: totp::secret_base32(&secret, issuer, &admin.email).unwrap_or_default(),
+        error,
+        recovery_codes: Vec::new(),
+        unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
+    };
+    Ok(render(status, view.render()))
+}
+
+pub async fn two_factor_page(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+) -> Result<Response, AppError> {
+    two_factor_view(&state, &session, &admin, None, StatusCode::OK).await
+}
+
+pub async fn enable_two_factor(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let now = Timestamp::now();
+    let code = decode(&body, &["code"])
+        .ok()
+        .and_then(|mut f| f.remove("code"))
+        .unwrap_or_default();
+    let mut data = SessionData::load(&session).await;
+    let keys = state.store.keys();
+    let secret = data
+        .enrol_secret
+        .as_deref()
+        .and_then(crate::store::sealed::unhex)
+        .and_then(|s| keys.open("enrol_secret", &s).ok())
+        .and_then(|h| crate::store::sealed::unhex(&h));
+    let step = secret
+        .as_ref()
+        .and_then(|s| totp::verify(s, &code, now, None));
+    let (Some(secret), Some(step)) = (secret, step) else {
+        return two_factor_view(
+            &state,
+            &session,
+            &admin,
+            Some("That code is not right. Enter the six digits your app shows now.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
+    state
+        .store
+        .enable_two_factor(
+            admin.account_id,
+            &secret,
+            step,
+            &hashes,
+            now,
+            &Entry::new(&admin.email, Action::TwoFactorEnrolled),
+        )
+        .await?;
+    data.enrol_secret = None;
+    data.save(&session).await?;
+    let view = TwoFactorView {
+        chrome: chrome(
+            &state,
+            "Two-factor sign-in",
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "two-factor",
+        ),
+        enabled: true,
+        qr_svg: String::new(),
+        secret: String::new(),
+        error: None,
+        recovery_codes: codes,
+        unused_codes: 10,
+    };
+    Ok(render(StatusCode::OK, view.render()))
+}
