@@ -53,7 +53,16 @@ fn parse(body: &str) -> Vec<Spanned<'_>> {
 pub fn render(body: &str, origin: Origin<'_>) -> Result<String, Diagnostics> {
     let events = parse(body);
     let mut errors = Diagnostics::default();
-    let html = to_html(events, body, origin, &mut errors);
+    let html = to_html(events, body, origin, &mut errors, true);
+    errors.into_result(html)
+}
+
+/// Renders the body of a page of its own (privacy, contact): its `##` headings are `<h2>`, under
+/// the page's `<h1>` title.
+pub fn render_page(body: &str, origin: Origin<'_>) -> Result<String, Diagnostics> {
+    let events = parse(body);
+    let mut errors = Diagnostics::default();
+    let html = to_html(events, body, origin, &mut errors, false);
     errors.into_result(html)
 }
 
@@ -91,13 +100,13 @@ pub fn split(body: &str, origin: Origin<'_>) -> Result<Split, Diagnostics> {
         }
     }
     let intro_is_empty = intro.is_empty();
-    let intro_html = to_html(intro, body, origin, &mut errors);
+    let intro_html = to_html(intro, body, origin, &mut errors, true);
     let parts = parts
         .into_iter()
         .map(|(heading, line, events)| Part {
             heading,
             line,
-            html: to_html(events, body, origin, &mut errors),
+            html: to_html(events, body, origin, &mut errors, true),
         })
         .collect();
     errors.into_result(Split {
@@ -113,7 +122,9 @@ fn to_html(
     body: &str,
     origin: Origin<'_>,
     errors: &mut Diagnostics,
+    shift: bool,
 ) -> String {
+    let level_of = |l: HeadingLevel| if shift { deeper(l) } else { l };
     let mut out = Vec::with_capacity(events.len());
     for (event, range) in events {
         let line = origin.line(body, range.start);
@@ -133,13 +144,13 @@ fn to_html(
                     ));
                 }
                 Event::Start(Tag::Heading {
-                    level: deeper(level),
+                    level: level_of(level),
                     id,
                     classes,
                     attrs,
                 })
             }
-            Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(deeper(level))),
+            Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(level_of(level))),
             Event::Start(Tag::Image { ref dest_url, .. }) if !is_local(dest_url) => {
                 errors.push(Diagnostic::new(
                     origin.file,

@@ -743,7 +743,13 @@ fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<TextPage> {
     }
     let title = required_text(&p, &fm.title, "title", errors);
     let description = required_text(&p, &fm.description, "description", errors);
-    let html = render(&p, errors);
+    let html = match markdown::render_page(p.body, p.origin()) {
+        Ok(html) => Some(html),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
     Some(TextPage {
         title: title?,
         description: description?,

@@ -209,6 +209,12 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         }
         .render(),
     )?;
+    // The retention periods come from the config, so the notice always states the real ones.
+    let admin = &r.config.admin;
+    let html = String::from_utf8_lossy(&html)
+        .replace("{keep_closed_days}", &admin.keep_closed_days.to_string())
+        .replace("{keep_spam_days}", &admin.keep_spam_days.to_string())
+        .into_bytes();
     add("/privacy", HTML, Caching::Revalidate, html);
 
     add(

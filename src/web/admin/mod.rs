@@ -8,8 +8,8 @@
 //!
 //! Every route is declared once in [`route_table`], which both builds the router and lets the
 //! tests walk every route. Layers, from the outside in: admin headers (`no-store`, `noindex`) ▶
-//! sessions ▶ CSRF (a per-session token and a same-origin `Origin`/`Sec-Fetch-Site` on every
-//! state-changing request) ▶ for protected routes, the signed-in check.
+//! sessions ▶ for protected routes, the signed-in check ▶ CSRF (a per-session token and a
+//! same-origin `Origin`/`Sec-Fetch-Site` on every state-changing request).
 
 mod audit_log;
 mod inbox;
@@ -224,10 +224,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
             Access::SignedIn => protected = protected.route(route.path, handler),
         }
     }
-    let protected = protected.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        require_sign_in,
-    ));
+    // Protected routes check the sign-in first (no session: to the sign-in page), then CSRF.
+    let csrf = axum::middleware::from_fn_with_state(state.clone(), csrf_guard);
+    let public = public.route_layer(csrf.clone());
+    let protected = protected
+        .route_layer(csrf)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_sign_in,
+        ));
     let config = &state.config;
     let https = config.server.https();
     let sessions = SessionManagerLayer::new(session_store(state))
@@ -246,10 +251,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )));
     public
         .merge(protected)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            csrf_guard,
-        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn(admin_headers))
 }

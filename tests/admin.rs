@@ -1,0 +1,644 @@
+//! The practice inbox over HTTP: sign-in, sessions, CSRF, throttling, two-factor sign-in, the
+//! clinician's actions and the audit rows they leave.
+
+mod common;
+
+use common::{Reply, TestApp, visible_text};
+use kap_practice::audit::{Action, Entry};
+use kap_practice::auth::{password, totp};
+use kap_practice::config::Overrides;
+use kap_practice::web::admin::{Access, route_table};
+
+const EMAIL: &str = "clinician@practice.example";
+const PASSWORD: &str = "lantern orchard velvet tide";
+
+async fn app_with_account() -> TestApp {
+    app_with_account_config(None).await
+}
+
+async fn app_with_account_config(config: Option<&str>) -> TestApp {
+    let app = TestApp::start_with(Overrides::default(), config).await;
+    let hash = password::hash(PASSWORD).expect("hash");
+    app.state
+        .store
+        .add_account(
+            EMAIL,
+            &hash,
+            jiff::Timestamp::now(),
+            &Entry::new("test", Action::AccountAdded),
+        )
+        .await
+        .expect("store")
+        .expect("new account");
+    app
+}
+
+/// A browser-like client for the inbox: keeps the session cookie, sends the site's Origin.
+struct Clinician<'a> {
+    app: &'a TestApp,
+    cookie: Option<String>,
+}
+
+impl<'a> Clinician<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Clinician { app, cookie: None }
+    }
+
+    fn remember(&mut self, r: &Reply) {
+        if let Some(c) = r.header("set-cookie") {
+            self.cookie = Some(c.split(';').next().unwrap_or("").to_string());
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let cookie = self.cookie.clone().unwrap_or_default();
+        let r = self
+            .app
+            .request("GET", path, &[("cookie", &cookie)], "")
+            .await;
+        self.remember(&r);
+        r
+    }
+
+    async fn post(&mut self, path: &str, body: &str) -> Reply {
+        let origin = self.app.url("");
+        self.post_with(path, body, &[("origin", &origin)]).await
+    }
+
+    async fn post_with(&mut self, path: &str, body: &str, extra: &[(&str, &str)]) -> Reply {
+        let cookie = self.cookie.clone().unwrap_or_default();
+        let mut headers = vec![
+            ("cookie", cookie.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ];
+        headers.extend_from_slice(extra);
+        let r = self
+            .app
+            .request("POST", path, &headers, body.to_string())
+            .await;
+        self.remember(&r);
+        r
+    }
+
+    /// The CSRF token on a page.
+    async fn csrf(&mut self, path: &str) -> String {
+        let html = self.get(path).await.text();
+        let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+        html[start..start + 64].to_string()
+    }
+
+    async fn sign_in(&mut self, password: &str) -> Reply {
+        let csrf = self.csrf("/admin/login").await;
+        let body = common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", password)]);
+        self.post("/admin/login", &body).await
+    }
+
+    async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.csrf(page).await;
+        let mut pairs = vec![("csrf", csrf.as_str())];
+        pairs.extend_from_slice(fields);
+        self.post(path, &common::form_body(&pairs)).await
+    }
+}
+
+async fn audit_count(app: &TestApp) -> i64 {
+    app.state.store.audit_log(1, 0).await.expect("audit").1
+}
+
+async fn last_audit(app: &TestApp) -> kap_practice::store::AuditRow {
+    app.state
+        .store
+        .audit_log(1, 0)
+        .await
+        .expect("audit")
+        .0
+        .remove(0)
+}
+
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1")
+}
+
+#[tokio::test]
+async fn every_admin_route_sends_a_stranger_to_sign_in() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let routes = route_table();
+    assert!(routes.len() >= 15, "the table lists every route");
+    for route in routes.iter().filter(|r| r.access == Access::SignedIn) {
+        let r = app
+            .request(
+                route.method.as_str(),
+                &concrete(route.path),
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("origin", &app.url("")),
+                ],
+                "csrf=x",
+            )
+            .await;
+        assert_eq!(r.status, 303, "{} {}", route.method, route.path);
+        assert_eq!(
+            r.header("location"),
+            Some("/admin/login"),
+            "{} {}",
+            route.method,
+            route.path
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+    // The public pages never get a cookie.
+    for path in ["/", "/contact", "/privacy"] {
+        assert!(app.get(path).await.header("set-cookie").is_none(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
+    let app = app_with_account().await;
+    let mut c = Clinician::new(&app);
+    let first = c.get("/admin/login").await;
+    let before = first
+        .header("set-cookie")
+        .map(|s| s.split(';').next().unwrap_or("").to_string());
+    let r = c.sign_in(PASSWORD).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/admin"));
+    let cookie = r.header("set-cookie").expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/admin", "Max-Age=1800"] {
+        assert!(cookie.contains(attr), "{attr} in {cookie}");
+    }
+    assert_ne!(
+        Some(cookie.split(';').next().unwrap_or("").to_string()),
+        before,
+        "a new session id at sign-in"
+    );
+    let _ = app.submit("Ada", &[]).await;
+    for route in route_table()
+        .iter()
+        .filter(|r| r.method == axum::http::Method::GET)
+    {
+        let r = c.get(&concrete(route.path)).await;
+        assert!(r.status < 500, "{}", route.path);
+        assert_eq!(
+            r.header("cache-control"),
+            Some("no-store"),
+            "{}",
+            route.path
+        );
+        assert_eq!(
+            r.header("x-robots-tag"),
+            Some("noindex, nofollow"),
+            "{}",
+            route.path
+        );
+    }
+}
+
+#[tokio::test]
+async fn on_https_the_cookie_is_host_prefixed_and_secure() {
+    let app =
+        app_with_account_config(Some("[server]\nbase_url = \"https://kap.example.org\"\n")).await;
+    let r = app.get("/admin/login").await;
+    let cookie = r.header("set-cookie").expect("cookie");
+    assert!(cookie.starts_with("__Host-kap_admin="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn a_cookie_from_before_sign_out_is_refused_after() {
+    let app = app_with_account().await;
+    let mut c = Clinician::new(&app);
+    c.sign_in(PASSWORD).await;
+    assert_eq!(c.get("/admin").await.status, 200);
+    let old_cookie = c.cookie.clone();
+    let r = c.action("/admin", "/admin/logout", &[]).await;
+    assert_eq!(r.status, 303);
+    let mut replay = Clinician {
+        app: &app,
+        cookie: old_cookie,
+    };
+    let r = replay.get("/admin").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/admin/login"));
+    assert_eq!(last_audit(&app).await.action, "sign_out");
+}
+
+#[tokio::test]
+async fn state_changes_need_the_token_and_the_same_origin() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let mut c = Clinician::new(&app);
+    c.sign_in(PASSWORD).await;
+    let csrf = c.csrf("/admin/requests/1").await;
+    let body = common::form_body(&[("status", "contacted"), ("reason", "")]);
+    let r = c.post("/admin/requests/1/status", &body).await;
+    assert_eq!(r.status, 403, "no token");
+    assert!(visible_text(&r.text()).contains("refused"));
+    let with_token = common::form_body(&[("csrf", &csrf), ("status", "contacted"), ("reason", "")]);
+    let r = c
+        .post_with(
+            "/admin/requests/1/status",
+            &with_token,
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "cross-site origin");
+    let r = c
+        .post_with(
+            "/admin/requests/1/status",
+            &with_token,
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "cross-site fetch");
+    let r = c
+        .post_with("/admin/requests/1/status", &with_token, &[])
+        .await;
+    assert_eq!(r.status, 403, "neither origin nor fetch metadata");
+    let bad = common::form_body(&[
+        ("csrf", &"0".repeat(64)),
+        ("status", "contacted"),
+        ("reason", ""),
+    ]);
+    assert_eq!(
+        c.post("/admin/requests/1/status", &bad).await.status,
+        403,
+        "wrong token"
+    );
+    assert_eq!(
+        app.state
+            .store
+            .request(1)
+            .await
+            .expect("read")
+            .expect("exists")
+            .status,
+        "new",
+        "nothing changed"
+    );
+    let r = c
+        .post_with(
+            "/admin/requests/1/status",
+            &with_token,
+            &[("origin", &app.url("")), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        app.state
+            .store
+            .request(1)
+            .await
+            .expect("read")
+            .expect("exists")
+            .status,
+        "contacted"
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_reveal_nothing_and_repeated_failures_lock() {
+    let app = app_with_account().await;
+    let mut c = Clinician::new(&app);
+    let wrong_password = c.sign_in("not the password at all").await;
+    assert_eq!(wrong_password.status, 401);
+    let csrf = c.csrf("/admin/login").await;
+    let unknown = c
+        .post(
+            "/admin/login",
+            &common::form_body(&[
+                ("csrf", &csrf),
+                ("email", "nobody@practice.example"),
+                ("password", PASSWORD),
+            ]),
+        )
+        .await;
+    assert_eq!(unknown.status, 401);
+    let message = |r: &Reply| {
+        let t = visible_text(&r.text());
+        t[t.find("There is a problem").expect("error")..]
+            .split("Email address")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        message(&wrong_password),
+        message(&unknown),
+        "the same words either way"
+    );
+    assert_eq!(last_audit(&app).await.action, "sign_in_failed");
+    assert_eq!(last_audit(&app).await.actor, "unknown");
+
+    for _ in 0..4 {
+        assert_eq!(c.sign_in("still not the password").await.status, 401);
+    }
+    let locked = c.sign_in(PASSWORD).await;
+    assert_eq!(locked.status, 429, "locked even with the right password");
+    assert!(
+        visible_text(&locked.text()).contains("sign-in is paused"),
+        "{}",
+        visible_text(&locked.text())
+    );
+}
+
+#[tokio::test]
+async fn the_stored_hash_is_argon2id_with_owasp_parameters() {
+    let app = app_with_account().await;
+    let creds = app
+        .state
+        .store
+        .credentials(EMAIL)
+        .await
+        .expect("read")
+        .expect("account");
+    assert!(
+        creds
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        creds.password_hash
+    );
+}
+
+#[tokio::test]
+async fn markup_from_a_visitor_is_shown_as_text_in_the_list_and_the_page() {
+    let app = app_with_account().await;
+    let payload = "\"><img src=x onerror=alert(1)>";
+    assert_eq!(
+        app.submit(payload, &[("message", payload)]).await.status,
+        303
+    );
+    let mut c = Clinician::new(&app);
+    c.sign_in(PASSWORD).await;
+    for path in ["/admin", "/admin/requests/1"] {
+        let html = c.get(path).await.text();
+        assert!(!html.contains("<img src=x"), "{path} renders markup");
+        assert!(
+            html.contains("&#34;&#62;&#60;img src=x onerror=alert(1)&#62;")
+                || html.contains("&quot;&gt;&lt;img"),
+            "{path} shows it as text"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_action_writes_exactly_one_audit_row_without_personal_fields() {
+    let app = app_with_account().await;
+    assert_eq!(
+        app.submit("Grace Hopper", &[("message", "private words")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(app.submit("Alan Turing", &[]).await.status, 303);
+    let mut c = Clinician::new(&app);
+    let mut n = audit_count(&app).await;
+    let mut step = |expected: &str, count: i64| {
+        assert_eq!(count, n + 1, "{expected}: exactly one row");
+        n = count;
+    };
+    assert_eq!(c.sign_in(PASSWORD).await.status, 303);
+    step("sign_in", audit_count(&app).await);
+    assert_eq!(last_audit(&app).await.action, "sign_in");
+
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    step("view", audit_count(&app).await);
+    assert_eq!(last_audit(&app).await.action, "view_request");
+
+    let r = c
+        .action(
+            "/admin/requests/1",
+            "/admin/requests/1/notes",
+            &[("note", "Called, left a message.")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    // The page load for the token is a view: count it, then the note.
+    let after = audit_count(&app).await;
+    assert_eq!(after, n + 2);
+    n = after;
+    assert_eq!(last_audit(&app).await.action, "note_added");
+
+    let r = c
+        .action(
+            "/admin",
+            "/admin/requests/1/status",
+            &[("status", "contacted"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let after = audit_count(&app).await;
+    assert_eq!(after, n + 1);
+    n = after;
+    let row = last_audit(&app).await;
+    assert_eq!(
+        (row.action.as_str(), row.request_id, row.detail.as_deref()),
+        ("status_change", Some(1), Some("New → Contacted"))
+    );
+
+    let r = c
+        .action("/admin", "/admin/export", &[("scope", "all")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|t| t.starts_with("text/csv"))
+    );
+    assert!(r.text().contains("Grace Hopper"));
+    let after = audit_count(&app).await;
+    assert_eq!(after, n + 1);
+    n = after;
+    assert_eq!(last_audit(&app).await.action, "export");
+
+    let r = c
+        .action("/admin/requests/2/delete", "/admin/requests/2/delete", &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let after = audit_count(&app).await;
+    assert_eq!(after, n + 1);
+    assert_eq!(last_audit(&app).await.action, "delete");
+    assert!(
+        app.state.store.request(2).await.expect("read").is_none(),
+        "deleted for good"
+    );
+
+    let (rows, _) = app.state.store.audit_log(1000, 0).await.expect("audit");
+    for row in rows {
+        let text = format!("{} {} {:?}", row.actor, row.action, row.detail);
+        for personal in [
+            "Grace",
+            "Hopper",
+            "Turing",
+            "private words",
+            "person@example.com",
+        ] {
+            assert!(
+                !text.contains(personal),
+                "audit row holds {personal}: {text}"
+            );
+        }
+    }
+    // The audit page lists them, and the log refuses to be changed.
+    assert!(visible_text(&c.get("/admin/audit").await.text()).contains("Changed a status"));
+    let refused = sqlx::query("DELETE FROM audit_log")
+        .execute(app.state.store.sqlite_pool())
+        .await;
+    assert!(refused.is_err(), "append-only");
+}
+
+#[tokio::test]
+async fn retention_deletes_what_it_should_and_nothing_else() {
+    let app = app_with_account().await;
+    for name in ["Closed", "Open", "Spam", "New"] {
+        let website = if name == "Spam" { "x" } else { "" };
+        assert_eq!(app.submit(name, &[("website", website)]).await.status, 303);
+    }
+    let store = &app.state.store;
+    let now = jiff::Timestamp::now();
+    let change = |s: &str, r: &str| {
+        kap_practice::practice::status::StatusChange::parse(s, r).expect("valid")
+    };
+    assert!(
+        store
+            .change_status(1, change("closed", "completed"), EMAIL, now)
+            .await
+            .expect("close")
+    );
+    assert!(
+        store
+            .change_status(2, change("contacted", ""), EMAIL, now)
+            .await
+            .expect("move")
+    );
+    let later = now + jiff::SignedDuration::from_secs(1);
+    let earlier = now - jiff::SignedDuration::from_hours(1);
+    // Closed before `later` goes; spam is not yet old enough.
+    let purged = store.purge(later, earlier, now).await.expect("purge");
+    assert_eq!(purged, vec![1]);
+    // Now spam received before `later` goes too.
+    let purged = store.purge(earlier, later, now).await.expect("purge");
+    assert_eq!(purged, vec![3]);
+    let left: Vec<String> = store
+        .all_requests()
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(left, vec!["Open".to_string(), "New".to_string()]);
+    let (rows, _) = store.audit_log(2, 0).await.expect("audit");
+    assert!(
+        rows.iter()
+            .all(|r| r.action == "purge" && r.actor == "system")
+    );
+    // The privacy notice states the configured periods.
+    let privacy = visible_text(&app.get("/privacy").await.text());
+    assert!(
+        privacy.contains("deleted for good 365 days later") && privacy.contains("after 30 days"),
+        "{privacy}"
+    );
+}
+
+#[tokio::test]
+async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
+    let app = app_with_account().await;
+    let mut c = Clinician::new(&app);
+    c.sign_in(PASSWORD).await;
+    let page = c.get("/admin/two-factor").await.text();
+    assert!(page.contains("<svg role=\"img\""), "an inline SVG QR code");
+    let start =
+        page.find("<code class=\"secret\">").expect("secret") + "<code class=\"secret\">".len();
+    let secret_b32 = &page[start..start + page[start..].find('<').expect("end")];
+    let secret = base32_decode(secret_b32);
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let r = c
+        .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    let codes: Vec<String> = html
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find('<').expect("end")].to_string())
+        .collect();
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    assert_eq!(last_audit(&app).await.action, "two_factor_enrolled");
+    c.action("/admin", "/admin/logout", &[]).await;
+
+    // Password alone is not enough now.
+    let r = c.sign_in(PASSWORD).await;
+    assert_eq!(r.header("location"), Some("/admin/login/code"));
+    assert_eq!(
+        c.get("/admin").await.header("location"),
+        Some("/admin/login")
+    );
+    // The code that enrolled cannot be replayed.
+    let r = c
+        .action("/admin/login/code", "/admin/login/code", &[("code", &code)])
+        .await;
+    assert_eq!(r.status, 401, "no replay");
+    // A fresh code for the next step works.
+    let next = totp::current_code(
+        &secret,
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30),
+    )
+    .expect("code");
+    let r = c
+        .action("/admin/login/code", "/admin/login/code", &[("code", &next)])
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some("/admin"),
+        "signed in with a code"
+    );
+    assert_eq!(c.get("/admin").await.status, 200);
+    c.action("/admin", "/admin/logout", &[]).await;
+
+    // A recovery code works once.
+    c.sign_in(PASSWORD).await;
+    let r = c
+        .action(
+            "/admin/login/code",
+            "/admin/login/code",
+            &[("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some("/admin"),
+        "signed in with a recovery code"
+    );
+    c.action("/admin", "/admin/logout", &[]).await;
+    c.sign_in(PASSWORD).await;
+    let r = c
+        .action(
+            "/admin/login/code",
+            "/admin/login/code",
+            &[("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(r.status, 401, "a recovery code is single use");
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
