@@ -464,42 +464,17 @@ fn check_keys_fit_layout(p: &Parsed<'_>, layout: Layout, errors: &mut Diagnostic
             ));
         }
     };
-    only(
-        "subtitle",
-        fm.subtitle.as_ref().map(|s| s.span()),
-        &[Layout::Hero],
-        errors,
-    );
-    only(
-        "lead",
-        fm.lead.as_ref().map(|s| s.span()),
-        &[Layout::Hero],
-        errors,
-    );
-    only(
-        "description",
-        fm.description.as_ref().map(|s| s.span()),
-        &[Layout::Hero],
-        errors,
-    );
-    only(
-        "left",
-        fm.left.as_ref().map(|s| s.span()),
-        &[Layout::Compare],
-        errors,
-    );
-    only(
-        "hint",
-        fm.hint.as_ref().map(|s| s.span()),
-        &[Layout::Compare],
-        errors,
-    );
-    only(
-        "disclaimer",
-        fm.disclaimer.as_ref().map(|s| s.span()),
-        &[Layout::Compare],
-        errors,
-    );
+    let span = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.span());
+    for (key, at, allowed) in [
+        ("subtitle", span(&fm.subtitle), &[Layout::Hero][..]),
+        ("lead", span(&fm.lead), &[Layout::Hero]),
+        ("description", span(&fm.description), &[Layout::Hero]),
+        ("left", span(&fm.left), &[Layout::Compare]),
+        ("hint", span(&fm.hint), &[Layout::Compare]),
+        ("disclaimer", span(&fm.disclaimer), &[Layout::Compare]),
+    ] {
+        only(key, at, allowed, errors);
+    }
     if let Some(href) = &fm.cta_href {
         let h = href.get_ref().trim();
         if !(h.starts_with('/')

@@ -64,7 +64,14 @@ impl AppState {
 }
 
 /// Pages with routes of their own (not in the prepared cache).
-pub const DYNAMIC_PAGES: &[&str] = &["/contact", "/contact/thanks", "/healthz", "/admin", "/admin/login", "/admin/audit"];
+pub const DYNAMIC_PAGES: &[&str] = &[
+    "/contact",
+    "/contact/thanks",
+    "/healthz",
+    "/admin",
+    "/admin/login",
+    "/admin/audit",
+];
 
 /// The whole application: every route and the middleware stack.
 pub fn router(state: AppState) -> Router {

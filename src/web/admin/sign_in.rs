@@ -412,6 +412,13 @@ pub async fn logout(
     Ok(Redirect::to("/admin/login?signed_out=1").into_response())
 }
 
+/// The two-factor secret being enrolled, kept sealed in the session.
+fn enrol_secret(state: &AppState, data: &SessionData) -> Option<Vec<u8>> {
+    use crate::store::sealed::unhex;
+    let sealed = unhex(data.enrol_secret.as_deref()?)?;
+    unhex(&state.store.keys().open("enrol_secret", &sealed).ok()?)
+}
+
 async fn two_factor_view(
     state: &AppState,
     session: &Session,
@@ -421,13 +428,7 @@ async fn two_factor_view(
 ) -> Result<Response, AppError> {
     let mut data = SessionData::load(session).await;
     let keys = state.store.keys();
-    let secret = match data
-        .enrol_secret
-        .as_deref()
-        .and_then(crate::store::sealed::unhex)
-        .and_then(|s| keys.open("enrol_secret", &s).ok())
-        .and_then(|h| crate::store::sealed::unhex(&h))
-    {
+    let secret = match enrol_secret(state, &data) {
         Some(s) => s,
         None => {
             let s = totp::new_secret();
@@ -480,13 +481,7 @@ pub async fn enable_two_factor(
         .and_then(|mut f| f.remove("code"))
         .unwrap_or_default();
     let mut data = SessionData::load(&session).await;
-    let keys = state.store.keys();
-    let secret = data
-        .enrol_secret
-        .as_deref()
-        .and_then(crate::store::sealed::unhex)
-        .and_then(|s| keys.open("enrol_secret", &s).ok())
-        .and_then(|h| crate::store::sealed::unhex(&h));
+    let secret = enrol_secret(&state, &data);
     let step = secret
         .as_ref()
         .and_then(|s| totp::verify(s, &code, now, None));
