@@ -317,10 +317,11 @@ async fn csrf_guard(
     let headers = request.headers();
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    // Fetch metadata, when the browser sends it, is the surest signal (Chrome sends
+    // `Origin: null` on form posts from pages with `Referrer-Policy: no-referrer`).
     let same_origin = match (site, origin) {
-        (Some(s), _) if s != "same-origin" => false,
-        (_, Some(o)) => o == state.config.server.base_url,
-        (Some(_), None) => true,
+        (Some(s), _) => s == "same-origin",
+        (None, Some(o)) => o == state.config.server.base_url,
         (None, None) => false,
     };
     if !same_origin {
