@@ -4,6 +4,7 @@
 
 mod common;
 #[path = "browser/harness.rs"]
+#[allow(dead_code)] // Shared with tests/browser.rs, which uses the rest.
 mod harness;
 
 use std::time::Duration;
