@@ -1,5 +1,271 @@
-//! TODO
+//! `cargo xtask test`: the one test command. It installs what the tests need when it is missing
+//! (Chromium, chromedriver and fonts from Debian; axe-core from npm), then runs the format check,
+//! clippy and the whole test suite, and ends with a summary.
+//!
+//! Options: `--no-lint` skips the format check and clippy (for quick iterations); anything after
+//! `--` goes to `cargo test` (e.g. `cargo xtask test --no-lint -- --test browser`).
 
-pub fn run(_args: &[String]) -> Result<(), String> {
-    Err("not written yet".into())
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::tools;
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// A font for text in screenshots and layout (Chromium renders boxes without any).
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+const USAGE: &str = "usage: cargo xtask test [--no-lint] [-- <cargo test arguments>]";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut lint = true;
+    let mut test_args: Vec<String> = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--no-lint" => lint = false,
+            "--" => test_args.extend(iter.by_ref().cloned()),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+        }
+    }
+
+    let root = tools::root();
+    let mut steps = Steps::default();
+
+    steps.run("browser tools", ensure_browser)?;
+    let axe = steps.run("npm test tools", || ensure_npm_tools(&root))?;
+
+    if lint {
+        steps.run("cargo fmt --check", || {
+            cargo(&root)
+                .args(["fmt", "--all", "--", "--check"])
+                .status()
+                .map_err(|e| format!("cannot run cargo fmt: {e}"))
+                .and_then(|s| {
+                    if s.success() {
+                        Ok(())
+                    } else {
+                        Err("code is not formatted: run `cargo fmt --all` and look at the diff above".into())
+                    }
+                })
+        })?;
+        steps.run("cargo clippy", || {
+            tools::run(cargo(&root).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+            .map_err(|_| "clippy found problems (above); fix them, nothing is allowed".into())
+        })?;
+    }
+
+    let mut counts = Counts::default();
+    let tested = steps.run("cargo test", || {
+        let mut cmd = cargo(&root);
+        cmd.args(["test", "--workspace"])
+            .args(&test_args)
+            .env("AXE_PATH", &axe)
+            .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
+            .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER));
+        cargo_test(&mut cmd, &mut counts)
+    });
+    steps.summary(Some(&counts));
+    tested
+}
+
+/// `cargo` at the repository root, the same cargo that runs this task.
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    cmd
+}
+
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_string())
+}
+
+/// Chromium, chromedriver (both Debian's, so their versions match) and a font.
+pub fn ensure_browser() -> Result<(), String> {
+    tools::ensure_apt(&[
+        (CHROMIUM, "chromium"),
+        (CHROMEDRIVER, "chromium-driver"),
+        (FONT, "fonts-dejavu-core"),
+    ])?;
+    for program in [CHROMIUM, CHROMEDRIVER] {
+        if !Path::new(program).is_file() {
+            return Err(format!("{program} is missing after installing its package"));
+        }
+    }
+    Ok(())
+}
+
+/// Installs the npm packages pinned in tests/browser/package.json unless they are already there
+/// at that version; returns the absolute path of axe.min.js.
+pub fn ensure_npm_tools(root: &Path) -> Result<String, String> {
+    let dir = root.join("tests/browser");
+    let manifest = std::fs::read_to_string(dir.join("package.json"))
+        .map_err(|e| format!("reading tests/browser/package.json: {e}"))?;
+    let pinned = json_string(&manifest, "axe-core")
+        .ok_or("tests/browser/package.json does not pin axe-core")?;
+    let package = dir.join("node_modules/axe-core");
+    let axe = package.join("axe.min.js");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .ok()
+        .and_then(|text| json_string(&text, "version"));
+    if installed.as_deref() != Some(pinned.as_str()) || !axe.is_file() {
+        tools::ensure_apt(&[("npm", "npm")])?;
+        let mut cmd = Command::new("npm");
+        cmd.current_dir(&dir);
+        if dir.join("package-lock.json").is_file() {
+            cmd.arg("ci");
+        } else {
+            cmd.arg("install");
+        }
+        tools::run(cmd.args(["--no-audit", "--no-fund", "--loglevel=error"]))?;
+    }
+    if !axe.is_file() {
+        return Err(format!("{} is missing after npm install", axe.display()));
+    }
+    Ok(absolute(&axe).display().to_string())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The string value of the first `"key": "value"` in a JSON text (enough for package.json).
+fn json_string(text: &str, key: &str) -> Option<String> {
+    let at = text.find(&format!("\"{key}\""))?;
+    let rest = text[at + key.len() + 2..].trim_start().strip_prefix(':')?;
+    let rest = rest.trim_start().strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// What `cargo test` reported, added up over every test binary.
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    binaries: u64,
+}
+
+/// Runs `cargo test`, passing its output through while counting the `test result:` lines.
+fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<(), String> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        println!("{line}");
+        if let Some(result) = line.trim().strip_prefix("test result: ") {
+            counts.binaries += 1;
+            for part in result.split([';', '.']) {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match what {
+                        "passed" => counts.passed += n,
+                        "failed" => counts.failed += n,
+                        "ignored" => counts.ignored += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo test: {e}"))?;
+    if counts.failed > 0 {
+        Err(format!(
+            "{} test(s) failed (see `failures:` above)",
+            counts.failed
+        ))
+    } else if !status.success() {
+        Err(format!(
+            "cargo test failed ({status}) before every test ran: a build error or a crashed \
+             test binary (see above)"
+        ))
+    } else if counts.passed == 0 {
+        Err("cargo test ran no test".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The steps run so far, for the summary.
+#[derive(Default)]
+struct Steps {
+    done: Vec<(&'static str, Duration, Result<(), String>)>,
+    start: Option<Instant>,
+}
+
+impl Steps {
+    /// Runs one step; on failure prints the summary (but for the last step, whose caller
+    /// prints it with the test counts) and returns the error.
+    fn run<T>(
+        &mut self,
+        name: &'static str,
+        step: impl FnOnce() -> Result<T, String>,
+    ) -> Result<T, String> {
+        self.start.get_or_insert_with(Instant::now);
+        eprintln!("==> {name}");
+        let started = Instant::now();
+        let result = step();
+        let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        self.done.push((name, started.elapsed(), outcome));
+        if result.is_err() && name != "cargo test" {
+            self.summary(None);
+        }
+        result.map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn summary(&self, counts: Option<&Counts>) {
+        println!();
+        println!("summary of cargo xtask test:");
+        for (name, took, outcome) in &self.done {
+            let mark = match outcome {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("FAILED: {e}"),
+            };
+            println!("  {name:<20} {:>6.1}s  {mark}", took.as_secs_f64());
+        }
+        if let Some(start) = self.start {
+            println!("  {:<20} {:>6.1}s", "total", start.elapsed().as_secs_f64());
+        }
+        if let Some(c) = counts {
+            let skipped = if c.ignored > 0 {
+                format!(", {} skipped", c.ignored)
+            } else {
+                String::new()
+            };
+            println!("  ({} test binaries)", c.binaries);
+            println!("tests: {} passed, {} failed{skipped}", c.passed, c.failed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn reads_a_pinned_version() {
+        let text = r#"{ "devDependencies": { "axe-core" : "4.14.1" }, "version": "1.0.0" }"#;
+        assert_eq!(json_string(text, "axe-core").as_deref(), Some("4.14.1"));
+        assert_eq!(json_string(text, "version").as_deref(), Some("1.0.0"));
+        assert_eq!(json_string(text, "missing"), None);
+    }
 }

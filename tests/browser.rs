@@ -1,0 +1,731 @@
+//! The site in a real browser (Chromium through chromedriver): accessibility checked with
+//! axe-core on every public page, the compare panel driven by keyboard, mouse, pen and touch, the
+//! page without JavaScript, and the keyboard path into the content.
+//!
+//! Each test starts its own server and its own browser, so they run in parallel. The tools come
+//! from `cargo xtask test`; see `browser/harness.rs`.
+
+mod common;
+#[path = "browser/harness.rs"]
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use fantoccini::Locator;
+use fantoccini::actions::{
+    InputSource, MOUSE_BUTTON_LEFT, MouseActions, PenActions, PointerAction, TouchActions,
+};
+use fantoccini::key::Key;
+use harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Every public page, including the page for an unknown address.
+const PAGES: [&str; 4] = ["/", "/contact", "/privacy", "/no-such-page"];
+
+/// The WCAG 2.2 AA rules of axe-core (each level includes the rules added in earlier versions).
+const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility: axe-core on every page.
+
+#[derive(Debug, Deserialize)]
+struct AxeOutcome {
+    error: Option<String>,
+    #[serde(default)]
+    violations: Vec<Violation>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Violation {
+    id: String,
+    impact: Option<String>,
+    help: String,
+    #[serde(rename = "helpUrl")]
+    help_url: String,
+    nodes: Vec<ViolationNode>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ViolationNode {
+    target: Value,
+    html: String,
+    summary: Option<String>,
+}
+
+/// Injects axe-core into the open page (as a WebDriver script, which the site's CSP allows where
+/// a `<script>` element would be blocked) and runs the WCAG 2.2 AA rules on the whole document.
+async fn axe(browser: &Browser) -> Vec<Violation> {
+    let loaded: String = browser
+        .js(
+            &format!("{}\n;return typeof window.axe;", harness::axe_source()),
+            vec![],
+        )
+        .await;
+    assert_eq!(loaded, "object", "axe-core did not load into the page");
+    let outcome: AxeOutcome = browser
+        .js_async(
+            r#"
+            const [tags, done] = arguments;
+            axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+              .then(r => done({
+                violations: r.violations.map(v => ({
+                  id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                  nodes: v.nodes.map(n => ({ target: n.target, html: n.html, summary: n.failureSummary })),
+                })),
+              }))
+              .catch(e => done({ error: String(e && e.stack || e) }));
+            "#,
+            vec![json!(WCAG_TAGS)],
+        )
+        .await;
+    if let Some(error) = outcome.error {
+        panic!("axe-core failed: {error}");
+    }
+    outcome.violations
+}
+
+fn describe(violations: &[Violation]) -> String {
+    let mut out = String::new();
+    for v in violations {
+        out.push_str(&format!(
+            "  - {} ({}): {}\n    {}\n",
+            v.id,
+            v.impact.as_deref().unwrap_or("?"),
+            v.help,
+            v.help_url
+        ));
+        for n in &v.nodes {
+            out.push_str(&format!("      at {}: {}\n", n.target, n.html));
+            if let Some(summary) = &n.summary {
+                for line in summary.lines() {
+                    out.push_str(&format!("         {line}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// axe on every page at `options`; one report of every problem at the end.
+async fn check_pages(options: Options) {
+    let app = TestApp::start().await;
+    let browser = Browser::start(options).await;
+    let mut problems = String::new();
+    for page in PAGES {
+        browser.goto(&app.url(page)).await;
+        let violations = axe(&browser).await;
+        if !violations.is_empty() {
+            problems.push_str(&format!("{page}:\n{}", describe(&violations)));
+        }
+        // WCAG 1.4.10 Reflow: nothing scrolls sideways on a phone.
+        if options.viewport.touch {
+            let (scroll, client): (f64, f64) = browser
+                .js(
+                    "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];",
+                    vec![],
+                )
+                .await;
+            if scroll > client + 1.0 {
+                problems.push_str(&format!(
+                    "{page}: the page is {scroll} px wide in a {client} px viewport; it scrolls \
+                     sideways (WCAG 1.4.10 Reflow)\n"
+                ));
+            }
+        }
+    }
+    browser.close().await;
+    assert!(
+        problems.is_empty(),
+        "accessibility problems at {}×{}{}:\n{problems}",
+        options.viewport.width,
+        options.viewport.height,
+        if options.dark { " (dark)" } else { "" }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_on_a_phone() {
+    check_pages(Options::new(PHONE)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_on_a_desktop() {
+    check_pages(Options::new(DESKTOP)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_in_the_dark_colour_scheme() {
+    check_pages(Options {
+        dark: true,
+        ..Options::new(PHONE)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_passes_axe_with_every_misconception_open() {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    browser.goto(&app.url("/")).await;
+    let opened: u32 = browser
+        .js(
+            "const all = document.querySelectorAll('details.myth');\
+             all.forEach(d => d.open = true); return all.length;",
+            vec![],
+        )
+        .await;
+    assert!(
+        opened > 0,
+        "the home page has no misconception <details class=myth>"
+    );
+    let violations = axe(&browser).await;
+    browser.close().await;
+    assert!(
+        violations.is_empty(),
+        "accessibility problems on / with {opened} misconceptions open:\n{}",
+        describe(&violations)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compare panel ("Tap or Drag Anywhere to Compare").
+//
+// The contract with static/js/compare.js: inside `.compare-stage` a handle
+// `.compare-handle[role=slider]` whose `aria-valuenow` (an integer 0–100) is the divider's
+// position from the left in percent, and whose `aria-valuetext` names the side shown; it starts
+// at 50.
+
+const HANDLE: &str = ".compare-stage .compare-handle[role=slider]";
+const LEFT_TITLE: &str = "What It Can Feel Like";
+const RIGHT_TITLE: &str = "What KAP May Make Possible";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Slider {
+    now: Option<String>,
+    text: Option<String>,
+}
+
+impl Slider {
+    fn value(&self) -> Option<f64> {
+        self.now.as_deref().and_then(|v| v.trim().parse().ok())
+    }
+}
+
+/// The handle's state; `None` when there is no handle.
+async fn slider(browser: &Browser) -> Option<Slider> {
+    browser
+        .js(
+            "const h = document.querySelector(arguments[0]);\
+             return h && { now: h.getAttribute('aria-valuenow'), text: h.getAttribute('aria-valuetext') };",
+            vec![json!(HANDLE)],
+        )
+        .await
+}
+
+/// Waits up to a second for the handle's value to be `expected` (± `slack`) and returns the
+/// slider's state.
+async fn expect_value(browser: &Browser, expected: f64, slack: f64, after: &str) -> Slider {
+    let start = Instant::now();
+    loop {
+        let state = slider(browser)
+            .await
+            .unwrap_or_else(|| panic!("after {after}, there is no `{HANDLE}`"));
+        if let Some(v) = state.value() {
+            if (v - expected).abs() <= slack {
+                assert_eq!(
+                    state.now.as_deref().map(str::trim),
+                    Some(format!("{}", v as i64).as_str()),
+                    "aria-valuenow must be an integer"
+                );
+                return state;
+            }
+        }
+        if start.elapsed() > Duration::from_secs(1) {
+            panic!(
+                "after {after} ({}×{}), aria-valuenow should be {expected}{}, but the handle shows {state:?}",
+                browser.options.viewport.width,
+                browser.options.viewport.height,
+                if slack > 0.0 {
+                    format!(" ± {slack}")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Opens the home page and waits for the script to add the handle; checks it starts at 50.
+async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
+    browser.goto(&app.url("/")).await;
+    if browser
+        .wait_for(HANDLE, Duration::from_secs(5))
+        .await
+        .is_none()
+    {
+        panic!(
+            "the compare panel has no `{HANDLE}` after 5 s: static/js/compare.js should add it \
+             inside .compare-stage"
+        );
+    }
+    expect_value(browser, 50.0, 0.0, "loading the page").await
+}
+
+/// Scrolls the stage to the middle of the viewport; its rectangle, and the height at which to
+/// point (the middle of its visible part).
+async fn stage_in_view(browser: &Browser) -> (Rect, f64) {
+    let (rect, y): (Rect, f64) = browser
+        .js(
+            "const s = document.querySelector('.compare-stage');\
+             s.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });\
+             const r = s.getBoundingClientRect();\
+             const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, innerHeight);\
+             return [{ x: r.left, y: r.top, width: r.width, height: r.height }, (top + bottom) / 2];",
+            vec![],
+        )
+        .await;
+    assert!(
+        rect.width > 100.0 && rect.height > 20.0,
+        "the compare stage is too small to use: {rect:?}"
+    );
+    (rect, y)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pointer {
+    Mouse,
+    Pen,
+    Touch,
+}
+
+/// One pointer gesture: put down at `path[0]`, move through the rest, lift. Coordinates are in
+/// viewport pixels.
+async fn gesture(browser: &Browser, kind: Pointer, path: &[(f64, f64)], step: Duration) {
+    let (x0, y0) = path[0];
+    let mut actions = vec![
+        PointerAction::MoveTo {
+            duration: None,
+            x: x0.round(),
+            y: y0.round(),
+        },
+        PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        },
+    ];
+    for &(x, y) in &path[1..] {
+        actions.push(PointerAction::MoveTo {
+            duration: Some(step),
+            x: x.round(),
+            y: y.round(),
+        });
+    }
+    actions.push(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    let result = match kind {
+        Pointer::Mouse => {
+            let source = actions
+                .into_iter()
+                .fold(MouseActions::new("mouse".into()), |s, a| s.then(a));
+            browser.client.perform_actions(source).await
+        }
+        Pointer::Pen => {
+            let source = actions
+                .into_iter()
+                .fold(PenActions::new("pen".into()), |s, a| s.then(a));
+            browser.client.perform_actions(source).await
+        }
+        Pointer::Touch => {
+            let source = actions
+                .into_iter()
+                .fold(TouchActions::new("finger".into()), |s, a| s.then(a));
+            browser.client.perform_actions(source).await
+        }
+    };
+    result.unwrap_or_else(|e| panic!("{kind:?} gesture at {path:?}: {e}"));
+    browser
+        .client
+        .release_actions()
+        .await
+        .expect("release pointer");
+}
+
+/// A tap or click at `fraction` of the stage's width moves the divider there.
+async fn tap_at(browser: &Browser, kind: Pointer, fraction: f64) {
+    let (stage, y) = stage_in_view(browser).await;
+    let x = stage.x + stage.width * fraction;
+    gesture(browser, kind, &[(x, y)], Duration::ZERO).await;
+    let what = format!("a {kind:?} tap at {:.0}% of the stage", fraction * 100.0);
+    expect_value(browser, fraction * 100.0, 3.0, &what).await;
+}
+
+/// A drag from the middle to 80%, in steps: putting the pointer down moves the divider there (as a
+/// tap does), the value follows during the drag, and it ends at 80.
+async fn drag(browser: &Browser, kind: Pointer) {
+    let (stage, y) = stage_in_view(browser).await;
+    // Record every value the handle takes.
+    browser
+        .js::<Value>(
+            "const h = document.querySelector(arguments[0]);\
+             window.__kapSeen = [];\
+             if (window.__kapObserver) window.__kapObserver.disconnect();\
+             window.__kapObserver = new MutationObserver(() =>\
+               window.__kapSeen.push(Number(h.getAttribute('aria-valuenow'))));\
+             window.__kapObserver.observe(h, { attributes: true, attributeFilter: ['aria-valuenow'] });\
+             return null;",
+            vec![json!(HANDLE)],
+        )
+        .await;
+    let path: Vec<(f64, f64)> = (0..=6)
+        .map(|i| (stage.x + stage.width * (0.5 + 0.05 * i as f64), y))
+        .collect();
+    gesture(browser, kind, &path, Duration::from_millis(40)).await;
+    expect_value(
+        browser,
+        80.0,
+        3.0,
+        &format!("a {kind:?} drag from 50% to 80%"),
+    )
+    .await;
+    let seen: Vec<f64> = browser.js("return window.__kapSeen;", vec![]).await;
+    let mut between: Vec<i64> = seen
+        .iter()
+        .filter(|v| **v > 52.0 && **v < 77.0)
+        .map(|v| *v as i64)
+        .collect();
+    between.dedup();
+    assert!(
+        between.len() >= 2,
+        "during a {kind:?} drag from 50% to 80% the value should follow the pointer, but it took \
+         only these values: {seen:?}"
+    );
+}
+
+/// Keyboard: Tab reaches the handle; End, Home, arrows and Page Up move it; the spoken value
+/// names the side shown.
+async fn compare_keyboard(viewport: Viewport) {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(viewport)).await;
+    let middle = open_compare(&browser, &app).await;
+    let mut tabs = 0;
+    loop {
+        browser.press(Key::Tab).await;
+        tabs += 1;
+        if browser.focused().await.has_class("compare-handle") {
+            break;
+        }
+        assert!(
+            tabs < 300,
+            "300 presses of Tab never reached the compare handle"
+        );
+    }
+    browser.press(Key::End).await;
+    let end = expect_value(&browser, 100.0, 0.0, "End").await;
+    browser.press(Key::Home).await;
+    let home = expect_value(&browser, 0.0, 0.0, "Home").await;
+    browser.press(Key::Right).await;
+    expect_value(&browser, 5.0, 0.0, "Home, ArrowRight").await;
+    browser.press(Key::PageUp).await;
+    expect_value(&browser, 25.0, 0.0, "Home, ArrowRight, PageUp").await;
+    browser.press(Key::Left).await;
+    expect_value(&browser, 20.0, 0.0, "Home, ArrowRight, PageUp, ArrowLeft").await;
+    browser.close().await;
+
+    let text = |s: &Slider| s.text.clone().unwrap_or_default();
+    assert!(
+        text(&end).contains(LEFT_TITLE),
+        "at 100 the spoken value should name {LEFT_TITLE:?}: {:?}",
+        end.text
+    );
+    assert!(
+        text(&home).contains(RIGHT_TITLE),
+        "at 0 the spoken value should name {RIGHT_TITLE:?}: {:?}",
+        home.text
+    );
+    assert!(
+        !text(&middle).is_empty()
+            && text(&middle) != text(&end)
+            && text(&middle) != text(&home)
+            && text(&end) != text(&home),
+        "the spoken value (aria-valuetext) must differ at 0, 50 and 100: {:?}, {:?}, {:?}",
+        home.text,
+        middle.text,
+        end.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_works_with_the_keyboard_on_a_phone() {
+    compare_keyboard(PHONE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_works_with_the_keyboard_on_a_desktop() {
+    compare_keyboard(DESKTOP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_follows_taps_and_drags_on_a_phone() {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(PHONE)).await;
+    open_compare(&browser, &app).await;
+    tap_at(&browser, Pointer::Touch, 0.25).await;
+    tap_at(&browser, Pointer::Touch, 0.75).await;
+    drag(&browser, Pointer::Touch).await;
+    drag(&browser, Pointer::Pen).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_follows_clicks_and_drags_on_a_desktop() {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    open_compare(&browser, &app).await;
+    tap_at(&browser, Pointer::Mouse, 0.25).await;
+    tap_at(&browser, Pointer::Mouse, 0.75).await;
+    tap_at(&browser, Pointer::Pen, 0.25).await;
+    drag(&browser, Pointer::Mouse).await;
+    drag(&browser, Pointer::Pen).await;
+    browser.close().await;
+}
+
+/// The id of the home page section that holds the compare panel, read from the served page.
+async fn compare_section_anchor(app: &TestApp) -> String {
+    let html = app.get("/").await.text();
+    let at = html
+        .find("data-compare")
+        .expect("the home page has a compare panel (data-compare)");
+    let before = &html[..at];
+    let section = before
+        .rfind("<section")
+        .expect("the compare panel sits in a <section>");
+    let tag = &before[section..];
+    let id = tag
+        .split("id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the compare section has an id");
+    id.to_string()
+}
+
+#[derive(Debug, Deserialize)]
+struct Geometry {
+    stage: f64,
+    after: f64,
+}
+
+/// The script does not move the page: no layout shift with the panel in view from the start,
+/// and its size stays put once the page has loaded.
+async fn compare_does_not_shift(viewport: Viewport) {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(viewport)).await;
+    let anchor = compare_section_anchor(&app).await;
+    browser.goto(&app.url(&format!("/#{anchor}"))).await;
+    let handle = browser
+        .wait_for(HANDLE, Duration::from_secs(5))
+        .await
+        .is_some();
+    assert!(
+        handle,
+        "the compare panel has no `{HANDLE}` after 5 s: static/js/compare.js should add it"
+    );
+    browser
+        .js::<Value>(
+            "window.__kapShift = 0;\
+             new PerformanceObserver(list => {\
+               for (const e of list.getEntries()) if (!e.hadRecentInput) window.__kapShift += e.value;\
+             }).observe({ type: 'layout-shift', buffered: true });\
+             return null;",
+            vec![],
+        )
+        .await;
+    let measure = "const s = document.querySelector('.compare-stage').getBoundingClientRect();\
+         const next = document.querySelector('.compare').nextElementSibling\
+           || document.querySelector('.compare').parentElement.nextElementSibling;\
+         return { stage: s.height, after: next.getBoundingClientRect().top + scrollY };";
+    let before: Geometry = browser.js(measure, vec![]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later: Geometry = browser.js(measure, vec![]).await;
+    let shift: f64 = browser.js("return window.__kapShift;", vec![]).await;
+    browser.close().await;
+    assert!(
+        shift < 0.01,
+        "cumulative layout shift {shift:.4} at {}×{} with the compare panel in view (limit 0.01)",
+        viewport.width,
+        viewport.height
+    );
+    assert!(
+        (before.stage - later.stage).abs() < 0.5 && (before.after - later.after).abs() < 0.5,
+        "the compare panel changed size after loading: {before:?} then {later:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_does_not_shift_the_layout_on_a_phone() {
+    compare_does_not_shift(PHONE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_does_not_shift_the_layout_on_a_desktop() {
+    compare_does_not_shift(DESKTOP).await;
+}
+
+/// Without JavaScript both sides are readable in full, one after the other, and nothing asks
+/// to be tapped. Read through WebDriver element commands only.
+async fn compare_without_javascript(viewport: Viewport) {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options {
+        javascript: false,
+        ..Options::new(viewport)
+    })
+    .await;
+    browser.goto(&app.url("/")).await;
+    let c = &browser.client;
+    let handles = c
+        .find_all(Locator::Css(".compare-handle"))
+        .await
+        .expect("find");
+    assert!(
+        handles.is_empty(),
+        "a .compare-handle exists although JavaScript is off (is it in the template?)"
+    );
+    let stage_el = c
+        .find(Locator::Css(".compare-stage"))
+        .await
+        .expect("the home page has a .compare-stage");
+    let stage = Rect::from_tuple(stage_el.rectangle().await.expect("rect"));
+    let sides = c
+        .find_all(Locator::Css(".compare-side"))
+        .await
+        .expect("find");
+    assert_eq!(
+        sides.len(),
+        2,
+        "the compare panel should have two .compare-side"
+    );
+    let mut rects = Vec::new();
+    let page_width = viewport.width as f64;
+    for (i, side) in sides.iter().enumerate() {
+        assert!(
+            side.is_displayed().await.expect("displayed"),
+            "compare side {i} is not displayed without JavaScript"
+        );
+        let rect = Rect::from_tuple(side.rectangle().await.expect("rect"));
+        assert!(
+            rect.width > 50.0 && rect.height > 20.0,
+            "compare side {i} is too small to read without JavaScript: {rect:?}"
+        );
+        assert!(
+            rect.x >= -0.5 && rect.right() <= page_width + 0.5,
+            "compare side {i} extends beyond the {page_width} px page: {rect:?}"
+        );
+        assert!(
+            stage.contains(&rect, 1.0),
+            "compare side {i} ({rect:?}) is cut off by the stage ({stage:?})"
+        );
+        for part in side.find_all(Locator::Css("*")).await.expect("find") {
+            let r = Rect::from_tuple(part.rectangle().await.expect("rect"));
+            if r.width == 0.0 && r.height == 0.0 {
+                continue;
+            }
+            assert!(
+                rect.contains(&r, 1.0),
+                "part of compare side {i} ({}: {r:?}) lies outside the side ({rect:?}): clipped",
+                part.tag_name().await.unwrap_or_default()
+            );
+        }
+        rects.push(rect);
+    }
+    assert!(
+        !rects[0].overlaps(&rects[1]),
+        "the compare sides overlap without JavaScript: {:?} and {:?}",
+        rects[0],
+        rects[1]
+    );
+    if viewport.touch {
+        assert!(
+            rects[1].y >= rects[0].bottom() - 0.5 || rects[0].y >= rects[1].bottom() - 0.5,
+            "on a phone without JavaScript one compare side should follow the other: {:?} and {:?}",
+            rects[0],
+            rects[1]
+        );
+    }
+    let hint = c
+        .find(Locator::Css(".compare-hint"))
+        .await
+        .expect("the compare panel has a .compare-hint");
+    assert!(
+        !hint.is_displayed().await.expect("displayed"),
+        "the hint \"Tap or Drag Anywhere to Compare\" shows although JavaScript is off"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_reads_in_full_without_javascript_on_a_phone() {
+    compare_without_javascript(PHONE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_reads_in_full_without_javascript_on_a_desktop() {
+    compare_without_javascript(DESKTOP).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The keyboard path into the content.
+
+/// On every page the first Tab focuses the skip link, which shows in the viewport, and Enter on it
+/// moves focus to `#main`.
+async fn skip_link(viewport: Viewport) {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(viewport)).await;
+    for page in PAGES {
+        browser.goto(&app.url(page)).await;
+        browser.press(Key::Tab).await;
+        let focused = browser.focused().await;
+        assert!(
+            focused.tag == "a" && focused.has_class("skip-link"),
+            "{page}: the first Tab should focus the skip link, but focused {focused:?}"
+        );
+        let link = browser.client.active_element().await.expect("active");
+        let rect = Rect::from_tuple(link.rectangle().await.expect("rect"));
+        let (vw, vh) = (viewport.width as f64, viewport.height as f64);
+        assert!(
+            link.is_displayed().await.expect("displayed")
+                && rect.width >= 1.0
+                && rect.height >= 1.0
+                && rect.x >= 0.0
+                && rect.y >= 0.0
+                && rect.right() <= vw
+                && rect.bottom() <= vh,
+            "{page}: the focused skip link should be visible in the viewport: {rect:?}"
+        );
+        browser.press(Key::Enter).await;
+        let start = Instant::now();
+        loop {
+            let focused = browser.focused().await;
+            if focused.id == "main" {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "{page}: Enter on the skip link should move focus to #main, but focused {focused:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_tab_reaches_the_skip_link_and_enter_moves_to_main_on_a_phone() {
+    skip_link(PHONE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_tab_reaches_the_skip_link_and_enter_moves_to_main_on_a_desktop() {
+    skip_link(DESKTOP).await;
+}

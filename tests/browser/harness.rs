@@ -1,0 +1,447 @@
+//! One real browser per test: Debian's Chromium driven through its own chromedriver on a free
+//! loopback port, with a fresh profile, stopped (with every process it started) when dropped.
+//!
+//! The tools are found through `CHROMIUM`, `CHROMEDRIVER` and `AXE_PATH` (set by `cargo xtask
+//! test`) or at their usual places; when one is missing the test fails and says how to install
+//! it. A browser test is never skipped.
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::wd::{Capabilities, TimeoutConfiguration};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The size of the page area (CSS pixels, scale 1) and the kind of pointer the device has.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+    /// A phone: touch input, mobile viewport rules (the page's `<meta name=viewport>` applies).
+    pub touch: bool,
+}
+
+pub const PHONE: Viewport = Viewport {
+    width: 375,
+    height: 800,
+    touch: true,
+};
+
+pub const DESKTOP: Viewport = Viewport {
+    width: 1280,
+    height: 900,
+    touch: false,
+};
+
+/// How the browser is set up.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub viewport: Viewport,
+    pub javascript: bool,
+    /// `prefers-color-scheme: dark`.
+    pub dark: bool,
+}
+
+impl Options {
+    pub fn new(viewport: Viewport) -> Options {
+        Options {
+            viewport,
+            javascript: true,
+            dark: false,
+        }
+    }
+}
+
+const INSTALL_HINT: &str = "run `cargo xtask test`, which installs the browser test tools";
+
+fn tool(var: &str, default: &Path, what: &str) -> PathBuf {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default.to_path_buf());
+    assert!(
+        path.is_file(),
+        "{what} not found at {} (set {var} to its path, or {INSTALL_HINT})",
+        path.display()
+    );
+    path
+}
+
+pub fn chromium() -> PathBuf {
+    tool("CHROMIUM", Path::new("/usr/bin/chromium"), "Chromium")
+}
+
+pub fn chromedriver() -> PathBuf {
+    tool(
+        "CHROMEDRIVER",
+        Path::new("/usr/bin/chromedriver"),
+        "chromedriver",
+    )
+}
+
+/// The source of axe-core, read once.
+pub fn axe_source() -> &'static str {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let default = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser/node_modules/axe-core/axe.min.js");
+        let path = tool("AXE_PATH", &default, "axe-core (axe.min.js)");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    })
+}
+
+/// A chromedriver process in its own process group; dropping it kills the group, so a test that
+/// panics leaves no Chromium behind.
+struct Driver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Driver {
+    async fn start(dir: &Path) -> Driver {
+        use std::os::unix::process::CommandExt;
+        let program = chromedriver();
+        let mut last_error = String::new();
+        for attempt in 0..3 {
+            let port = free_port();
+            let log = dir.join(format!("chromedriver-{attempt}.log"));
+            let child = Command::new(&program)
+                .arg(format!("--port={port}"))
+                .arg(format!("--log-path={}", log.display()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+            let mut driver = Driver { child, port, log };
+            match driver.wait_ready(Duration::from_secs(15)).await {
+                Ok(()) => return driver,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("chromedriver did not start: {last_error}");
+    }
+
+    /// Waits until `GET /status` answers `"ready": true`.
+    async fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited ({status}); log:\n{}", self.log_tail()));
+            }
+            if driver_ready(self.port).await {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(format!(
+                    "no answer on port {} after {limit:?}; log:\n{}",
+                    self.port,
+                    self.log_tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+/// Whether chromedriver's `GET /status` says it is ready for a new session.
+async fn driver_ready(port: u16) -> bool {
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        let request =
+            format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            response.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&response);
+            if n == 0 || text.contains("\"ready\":") {
+                return std::io::Result::Ok(text.contains("\"ready\":true"));
+            }
+        }
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), ask).await,
+        Ok(Ok(true))
+    )
+}
+
+/// A Chromium session. Call [`Browser::close`] at the end of a test; if the test panics first,
+/// dropping it kills the browser.
+pub struct Browser {
+    pub client: Client,
+    pub options: Options,
+    // Dropped after the client: the driver (and its browser), then the profile folder.
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start(options: Options) -> Browser {
+        let profile = tempfile::tempdir().expect("temporary browser profile");
+        let driver = Driver::start(profile.path()).await;
+        let Viewport {
+            width,
+            height,
+            touch,
+        } = options.viewport;
+        let user_data = profile.path().join("chromium");
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", user_data.display()),
+        ];
+        if options.dark {
+            // Sets `prefers-color-scheme: dark` (checked in `start`).
+            args.push("--force-dark-mode".into());
+        }
+        let mut chrome = json!({
+            "binary": chromium(),
+            "args": args,
+            // Headless windows are at least 500 px wide and their viewport is smaller than the
+            // window; the emulated screen gives the page exactly the viewport we ask for.
+            "mobileEmulation": {
+                "deviceMetrics": {
+                    "width": width,
+                    "height": height,
+                    "pixelRatio": 1,
+                    "touch": touch,
+                    "mobile": touch,
+                }
+            },
+        });
+        if !options.javascript {
+            chrome["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".into(), chrome);
+        let url = format!("http://127.0.0.1:{}", driver.port);
+        let mut client = None;
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(e) => {
+                    last_error = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        let client = client.unwrap_or_else(|| {
+            panic!(
+                "Chromium did not start: {last_error}\nchromedriver log:\n{}",
+                driver.log_tail()
+            )
+        });
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(30)),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .expect("set timeouts");
+        Browser {
+            client,
+            options,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    /// Ends the session cleanly (the drop that follows kills whatever is left).
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+
+    /// Opens `url` and waits for its load event.
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        if self.options.dark {
+            let dark: bool = self
+                .js(
+                    "return matchMedia('(prefers-color-scheme: dark)').matches",
+                    vec![],
+                )
+                .await;
+            assert!(dark, "the browser did not switch to the dark colour scheme");
+        }
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and decodes what it returns.
+    pub async fn js<T: DeserializeOwned>(&self, script: &str, args: Vec<Value>) -> T {
+        let value = self
+            .client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
+        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+            panic!("script returned {value}, not the expected shape ({e})\n{script}")
+        })
+    }
+
+    /// Runs an async script: it must call `arguments[arguments.length - 1]` with its result.
+    pub async fn js_async<T: DeserializeOwned>(&self, script: &str, args: Vec<Value>) -> T {
+        let value = self
+            .client
+            .execute_async(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"));
+        serde_json::from_value(value.clone())
+            .unwrap_or_else(|e| panic!("script returned {value}, not the expected shape ({e})"))
+    }
+
+    /// Presses and releases one key, as a keyboard does (to the focused element).
+    pub async fn press(&self, key: Key) {
+        let c: char = key.into();
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: c })
+            .then(KeyAction::Up { value: c });
+        self.client
+            .perform_actions(keys)
+            .await
+            .unwrap_or_else(|e| panic!("pressing {key:?}: {e}"));
+        self.client.release_actions().await.expect("release keys");
+    }
+
+    /// The focused element's tag, `id` and class.
+    pub async fn focused(&self) -> Focused {
+        let element = self.client.active_element().await.expect("active element");
+        Focused {
+            tag: element.tag_name().await.unwrap_or_default(),
+            id: element.attr("id").await.ok().flatten().unwrap_or_default(),
+            class: element
+                .attr("class")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Waits up to `limit` for an element matching `css`.
+    pub async fn wait_for(
+        &self,
+        css: &str,
+        limit: Duration,
+    ) -> Option<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(limit)
+            .for_element(Locator::Css(css))
+            .await
+            .ok()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Focused {
+    pub tag: String,
+    pub id: String,
+    pub class: String,
+}
+
+impl Focused {
+    pub fn has_class(&self, class: &str) -> bool {
+        self.class.split_whitespace().any(|c| c == class)
+    }
+}
+
+/// A rectangle in CSS pixels, relative to the viewport unless said otherwise.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+pub struct Rect {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Rect {
+    pub fn from_tuple((x, y, width, height): (f64, f64, f64, f64)) -> Rect {
+        Rect {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+
+    pub fn right(&self) -> f64 {
+        self.x + self.width
+    }
+
+    pub fn bottom(&self) -> f64 {
+        self.y + self.height
+    }
+
+    /// Whether `other` lies inside this rectangle, with `slack` pixels to spare.
+    pub fn contains(&self, other: &Rect, slack: f64) -> bool {
+        other.x >= self.x - slack
+            && other.y >= self.y - slack
+            && other.right() <= self.right() + slack
+            && other.bottom() <= self.bottom() + slack
+    }
+
+    /// Whether the two rectangles share any area (touching edges do not count).
+    pub fn overlaps(&self, other: &Rect) -> bool {
+        const SLACK: f64 = 0.5;
+        self.x < other.right() - SLACK
+            && other.x < self.right() - SLACK
+            && self.y < other.bottom() - SLACK
+            && other.y < self.bottom() - SLACK
+    }
+}
