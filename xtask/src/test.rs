@@ -1,5 +1,5 @@
 //! `cargo xtask test`: the one test command. It installs what the tests need when it is missing
-//! (Chromium, chromedriver and fonts from Debian; axe-core from npm), then runs the format check,
+//! (Chromium, chromedriver, fonts and the aiosmtpd SMTP server from Debian; axe-core from npm), then runs the format check,
 //! clippy and the whole test suite, and ends with a summary.
 //!
 //! Options: `--no-lint` skips the format check and clippy (for quick iterations); anything after
@@ -14,6 +14,8 @@ use crate::tools;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Installed by python3-aiosmtpd, the SMTP server of the mail tests.
+const AIOSMTPD: &str = "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py";
 /// A font for text in screenshots and layout (Chromium renders boxes without any).
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
@@ -99,6 +101,8 @@ pub fn ensure_browser() -> Result<(), String> {
         (CHROMIUM, "chromium"),
         (CHROMEDRIVER, "chromium-driver"),
         (FONT, "fonts-dejavu-core"),
+        // The real SMTP server the mail tests deliver to (run with Debian's python3).
+        (AIOSMTPD, "python3-aiosmtpd"),
     ])?;
     for program in [CHROMIUM, CHROMEDRIVER] {
         if !Path::new(program).is_file() {
