@@ -5,11 +5,16 @@
 //!    status and latency, sets the security headers on every response, and swaps marked error
 //!    responses for the prepared error pages. Outermost, so it sees everything, panics included.
 //! 2. catch-panic — a handler that panics becomes a 500 page instead of a dropped connection.
-//! 3. timeout — a request that takes longer than 30 s gets a 503 rather than hanging forever.
-//! 4. body limit — bodies past 64 KiB are refused with 413 before anything reads them.
+//! 3. body limit — bodies past 64 KiB are refused with 413 before anything reads them.
+//!
+//! Routes that do real work (forms, the inbox, the database) also carry [`timeout`]: a request
+//! that takes longer than 30 s gets a 503 rather than hanging. Prepared pages do not: they
+//! cannot take long, and a timer per request would cost them a tenth of their time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use tower_http::timeout::TimeoutLayer as Timeout;
 
 use axum::Router;
 use axum::body::Body;
@@ -19,7 +24,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use super::AppState;
 use super::error::ErrorPage;
@@ -90,14 +94,15 @@ impl SecurityHeaders {
 
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The time limit for routes that do real work.
+pub fn timeout() -> Timeout {
+    Timeout::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))
+}
+
 /// Adds the whole stack to `router`.
 pub fn stack(router: Router, state: AppState) -> Router {
     router
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
             r.extensions_mut().insert(ErrorPage::ServerError);
@@ -110,7 +115,9 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     let started = Instant::now();
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // A clone of the URI shares its bytes; only the path is ever logged.
+    let uri = request.uri().clone();
+    let path = uri.path();
     let is_head = method == axum::http::Method::HEAD;
 
     let mut response = next.run(request).await;
@@ -181,16 +188,15 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     }
 
     state.security_headers.apply(response.headers_mut());
-    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), v);
-    }
+    response.headers_mut().insert(
+        HeaderName::from_static("x-request-id"),
+        HeaderValue::from(id),
+    );
     let latency_us = started.elapsed().as_micros() as u64;
     if response.status().is_server_error() {
-        tracing::warn!(request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
+        tracing::warn!(target: "access", request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
     } else {
-        tracing::info!(request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
+        tracing::info!(target: "access", request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
     }
     response
 }

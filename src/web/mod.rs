@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/contact", get(contact::show).post(contact::submit))
         .route("/contact/thanks", get(contact::thanks))
         .merge(admin::router(&state))
+        .route_layer(middleware::timeout())
         .fallback(pages::prepared)
         .with_state(state.clone());
     middleware::stack(routes, state)

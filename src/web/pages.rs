@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::site::Page;
+use crate::site::cache::Variant;
 use crate::site::cache::etag_matches;
 
 /// Every path not routed elsewhere: a prepared page, a redirect, a 405 or the 404 page.
@@ -51,7 +52,7 @@ pub async fn prepared(
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
-    let (encoding, variant) = page.variant(accept);
+    let (_, variant) = page.variant(accept);
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -64,9 +65,24 @@ pub async fn prepared(
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         return r;
     }
-    let mut r = page_response(page, accept, method == Method::HEAD, page.status);
-    if let Some(e) = encoding.header() {
-        r.headers_mut().insert(header::CONTENT_ENCODING, e);
+    variant_response(page.status, variant, method == Method::HEAD)
+}
+
+/// A prepared variant as a response: a clone of its body handle and its prepared headers.
+fn variant_response(status: StatusCode, variant: &Variant, head: bool) -> Response {
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::from(variant.body.clone())
+    };
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    *r.headers_mut() = variant.headers.clone();
+    if head {
+        r.headers_mut().insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from(variant.body.len()),
+        );
     }
     r
 }
@@ -78,29 +94,6 @@ pub fn page_response(
     head: bool,
     status: StatusCode,
 ) -> Response {
-    let (encoding, variant) = page.variant(accept);
-    let body = if head {
-        Body::empty()
-    } else {
-        Body::from(variant.body.clone())
-    };
-    let mut r = Response::new(body);
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, page.content_type.clone());
-    h.insert(header::CACHE_CONTROL, page.cache_control.clone());
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    if status.is_success() {
-        h.insert(header::ETAG, variant.etag.clone());
-    }
-    if let Some(e) = encoding.header() {
-        h.insert(header::CONTENT_ENCODING, e);
-    }
-    if head {
-        h.insert(
-            header::CONTENT_LENGTH,
-            HeaderValue::from(variant.body.len()),
-        );
-    }
-    r
+    let (_, variant) = page.variant(accept);
+    variant_response(status, variant, head)
 }
