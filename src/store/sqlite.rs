@@ -70,6 +70,7 @@ impl Store {
         Ok(Store { pool, keys })
     }
 
+    /// The data keys personal fields are sealed with.
     pub fn keys(&self) -> &Keyring {
         &self.keys
     }
@@ -106,6 +107,8 @@ impl Store {
         }
     }
 
+    /// Stores a request, its first history entry and its mail in one transaction; returns once
+    /// the commit is durable.
     pub async fn insert(&self, s: &Submission<'_>, now: Timestamp) -> Result<Inserted, StoreError> {
         let r = s.request;
         let k = &self.keys;
@@ -172,6 +175,7 @@ impl Store {
         Ok(Inserted { id, reference })
     }
 
+    /// Every request, oldest first, opened.
     pub async fn all_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
         let rows = sqlx::query("SELECT * FROM consultation_requests ORDER BY received_at, id")
             .fetch_all(&self.pool)
@@ -222,6 +226,8 @@ impl Store {
         })
     }
 
+    /// Claims up to `limit` pieces of mail that are due, leasing them for `lease` so no other
+    /// worker takes them meanwhile.
     pub async fn claim_due_mail(
         &self,
         now: Timestamp,
@@ -282,6 +288,7 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Records the outcome of one sending attempt.
     pub async fn record_delivery(
         &self,
         id: i64,
@@ -319,6 +326,7 @@ impl Store {
         Ok(())
     }
 
+    /// When the next pending mail is due, if any.
     pub async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let v: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, 0))) FROM outbox WHERE status = 'pending'",
@@ -328,6 +336,7 @@ impl Store {
         Ok(v.map(from_ms))
     }
 
+    /// Outbox rows by state.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
             .fetch_all(&self.pool)
@@ -346,11 +355,13 @@ impl Store {
         Ok(c)
     }
 
+    /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
+    /// A consistent copy of the database, taken while it is in use (`VACUUM INTO`).
     pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
         sqlx::query("VACUUM INTO ?")
             .bind(path.display().to_string())
@@ -359,6 +370,7 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the connection, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
     }
