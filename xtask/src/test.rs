@@ -108,6 +108,9 @@ pub fn ensure_browser() -> Result<(), String> {
         if !Path::new(program).is_file() {
             return Err(format!("{program} is missing after installing its package"));
         }
+        // The versions, for reading a CI log (Chromium and chromedriver must match).
+        let version = tools::output(Command::new(program).arg("--version"))?;
+        eprintln!("    {}", version.trim());
     }
     Ok(())
 }
