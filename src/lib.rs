@@ -143,8 +143,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(listener, web::front::FrontDoor::new(state))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -217,7 +216,7 @@ fn spawn_reload_on_hangup(state: AppState, overrides: Overrides) {
 pub fn reload(state: &AppState, overrides: &Overrides) {
     match prepare(overrides) {
         Ok((_, site)) => {
-            state.site.store(Arc::new(site));
+            state.replace_site(site);
             tracing::info!("content reloaded");
         }
         Err(e) => {

@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer as Timeout;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -85,7 +85,7 @@ impl SecurityHeaders {
         SecurityHeaders(h)
     }
 
-    fn apply(&self, headers: &mut HeaderMap) {
+    pub fn apply(&self, headers: &mut HeaderMap) {
         for (name, value) in &self.0 {
             headers.insert(name.clone(), value.clone());
         }
@@ -113,7 +113,7 @@ pub fn stack(router: Router, state: AppState) -> Router {
 
 async fn respond(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let id = next_request_id();
     let method = request.method().clone();
     // A clone of the URI shares its bytes; only the path is ever logged.
     let uri = request.uri().clone();
@@ -188,15 +188,33 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     }
 
     state.security_headers.apply(response.headers_mut());
+    finish(response, id, &method, path, started)
+}
+
+/// A number for the next request, shown in its `X-Request-Id` and its log line.
+pub fn next_request_id() -> u64 {
+    NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The last step of every response: its request id, and one log line with method, path (never
+/// the query string), status and latency.
+pub fn finish(
+    mut response: Response,
+    id: u64,
+    method: &Method,
+    path: &str,
+    started: Instant,
+) -> Response {
     response.headers_mut().insert(
         HeaderName::from_static("x-request-id"),
         HeaderValue::from(id),
     );
     let latency_us = started.elapsed().as_micros() as u64;
+    let status = response.status().as_u16();
     if response.status().is_server_error() {
-        tracing::warn!(target: "access", request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
+        tracing::warn!(target: "access", request_id = id, %method, path = %path, status, latency_us, "request");
     } else {
-        tracing::info!(target: "access", request_id = id, %method, path = %path, status = response.status().as_u16(), latency_us, "request");
+        tracing::info!(target: "access", request_id = id, %method, path = %path, status, latency_us, "request");
     }
     response
 }

@@ -9,6 +9,7 @@ mod contact;
 pub mod error;
 pub mod form;
 pub mod form_token;
+pub mod front;
 mod health;
 pub mod middleware;
 mod pages;
@@ -48,8 +49,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Arc<Config>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
+        let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
+        let site = with_security_headers(site, &security_headers);
         AppState {
-            security_headers: Arc::new(middleware::SecurityHeaders::new(config.server.https())),
+            security_headers,
             form_tokens: Arc::new(form_token::FormTokens::new(
                 store.keys().derive("form-token"),
             )),
@@ -61,6 +64,43 @@ impl AppState {
             mail_enabled,
         }
     }
+}
+
+impl AppState {
+    /// Serves a newly prepared site from now on (content reload).
+    pub fn replace_site(&self, site: PageCache) {
+        let site = with_security_headers(site, &self.security_headers);
+        self.site.store(Arc::new(site));
+    }
+}
+
+/// Adds the security headers to every prepared response, so serving one is a single clone.
+fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHeaders) -> PageCache {
+    let pages = site
+        .pages
+        .values_mut()
+        .chain([
+            &mut site.not_found,
+            &mut site.server_error,
+            &mut site.unavailable,
+            &mut site.not_received,
+            &mut site.method_not_allowed,
+        ])
+        .chain(site.thanks.iter_mut());
+    for page in pages {
+        let page = Arc::make_mut(page);
+        for variant in [
+            Some(&mut page.identity),
+            page.gzip.as_mut(),
+            page.br.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            headers.apply(&mut variant.headers);
+        }
+    }
+    site
 }
 
 /// Pages with routes of their own (not in the prepared cache).

@@ -58,18 +58,24 @@ pub async fn prepared(
         .and_then(|v| v.to_str().ok())
         && etag_matches(inm, &variant.etag)
     {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        let h = r.headers_mut();
-        h.insert(header::ETAG, variant.etag.clone());
-        h.insert(header::CACHE_CONTROL, page.cache_control.clone());
-        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        return r;
+        return not_modified(page, variant);
     }
     variant_response(page.status, variant, method == Method::HEAD)
 }
 
+/// 304 for a matching ETag: the variant's headers without the body's metadata.
+pub(super) fn not_modified(page: &Page, variant: &Variant) -> Response {
+    let mut r = StatusCode::NOT_MODIFIED.into_response();
+    let mut h = variant.headers.clone();
+    h.remove(header::CONTENT_TYPE);
+    h.remove(header::CONTENT_ENCODING);
+    h.insert(header::CACHE_CONTROL, page.cache_control.clone());
+    *r.headers_mut() = h;
+    r
+}
+
 /// A prepared variant as a response: a clone of its body handle and its prepared headers.
-fn variant_response(status: StatusCode, variant: &Variant, head: bool) -> Response {
+pub(super) fn variant_response(status: StatusCode, variant: &Variant, head: bool) -> Response {
     let body = if head {
         Body::empty()
     } else {
