@@ -2,10 +2,12 @@
 //!
 //! - `test`: installs what the tests need when it is missing (Chromium and chromedriver, the npm
 //!   test tools), then runs formatting and lint checks and the whole test suite.
+//! - `deny`: checks the dependency policy in deny.toml with cargo-deny (installed if missing).
 //! - `bench`: measures the server beside nginx serving the same bytes and prints a report.
 //! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
 
 mod bench;
+mod deny;
 mod screenshots;
 mod test;
 mod tools;
@@ -21,9 +23,10 @@ fn main() -> ExitCode {
     let result = match command {
         "test" => test::run(rest),
         "bench" => bench::run(rest),
+        "deny" => deny::run(rest),
         "screenshots" => screenshots::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|screenshots> [options]");
+            eprintln!("usage: cargo xtask <test|deny|bench|screenshots> [options]");
             return if command == "help" || command == "--help" {
                 ExitCode::SUCCESS
             } else {

@@ -1,8 +1,9 @@
 //! `cargo xtask test`: the one test command. It installs what the tests need when it is missing
 //! (Chromium, chromedriver, fonts and the aiosmtpd SMTP server from Debian; axe-core from npm), then runs the format check,
-//! clippy and the whole test suite, and ends with a summary.
+//! clippy, the dependency policy (`cargo xtask deny`) and the whole test suite, and ends with a
+//! summary.
 //!
-//! Options: `--no-lint` skips the format check and clippy (for quick iterations); anything after
+//! Options: `--no-lint` skips the format check, clippy and cargo deny (for quick iterations); anything after
 //! `--` goes to `cargo test` (e.g. `cargo xtask test --no-lint -- --test browser`).
 
 use std::io::{BufRead, BufReader};
@@ -68,6 +69,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ]))
             .map_err(|_| "clippy found problems (above); fix them, nothing is allowed".into())
         })?;
+        steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
 
     let mut counts = Counts::default();
