@@ -31,7 +31,8 @@ fn main() -> ExitCode {
             block_on(kap_practice::cli::admin(&overrides, &command))
         }
         None | Some(Command::Serve { .. }) => {
-            init_tracing();
+            // Kept until the end of main, so the last lines are flushed at exit.
+            let _log_guard = init_tracing();
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
                 Err(e) => {
@@ -50,15 +51,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to standard error; `RUST_LOG` adjusts the level (default `info`).
-fn init_tracing() {
+/// Logs go to standard error; `RUST_LOG` adjusts the level (default `info`). Lines are never
+/// dropped: when the queue is full, the request waits for the writer.
+fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
+    guard
 }
