@@ -475,6 +475,14 @@ fn check_keys_fit_layout(p: &Parsed<'_>, layout: Layout, errors: &mut Diagnostic
     ] {
         only(key, at, allowed, errors);
     }
+    for (key, value) in [("cta_label", &fm.cta_label), ("toc_title", &fm.toc_title)] {
+        if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+            errors.push(p.error(
+                1,
+                format!("{key} is empty: write the words between the quotes, or remove the line"),
+            ));
+        }
+    }
     if let Some(href) = &fm.cta_href {
         let h = href.get_ref().trim();
         if !(h.starts_with('/')

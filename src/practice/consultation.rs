@@ -403,11 +403,20 @@ fn check_text(s: &str, max: usize, multiline: bool) -> Result<(), TextProblem> {
             if !multiline {
                 return Err(TextProblem::LineBreak);
             }
-        } else if (c.is_control() && c != '\t') || ('\u{fdd0}'..='\u{fdef}').contains(&c) {
+        } else if (c.is_control() && c != '\t')
+            || ('\u{fdd0}'..='\u{fdef}').contains(&c)
+            || is_bidi_control(c)
+        {
             return Err(TextProblem::Control);
         }
     }
     Ok(())
+}
+
+/// Characters that reorder the text around them (they could disguise what a name or message
+/// says in the clinician's inbox).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
 /// A practical check: something@domain.tld, no spaces, no quotes or angle brackets.
@@ -535,6 +544,7 @@ mod tests {
             (|f| f.age_group = "teen".into(), Field::AgeGroup),
             (|f| f.message = "x".repeat(2001), Field::Message),
             (|f| f.message = "bad \u{0} byte".into(), Field::Message),
+            (|f| f.name = "Ada \u{202e}ecalevoL".into(), Field::Name),
             (|f| f.referral_source = "a\rb".into(), Field::ReferralSource),
             (|f| f.consent = "".into(), Field::Consent),
         ];

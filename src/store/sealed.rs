@@ -77,14 +77,7 @@ impl DataKey {
     }
 
     fn from_hex(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if s.len() != 64 {
-            return None;
-        }
-        let mut raw = [0u8; 32];
-        for (i, byte) in raw.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
-        }
+        let raw: [u8; 32] = unhex(s.trim())?.try_into().ok()?;
         Some(DataKey::new(raw))
     }
 }
@@ -117,13 +110,20 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Decodes hex digits only: no sign, no space, no other spelling of the same bytes, so one
+/// value has exactly one written form (a `+0` is not `00`).
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    let digits = s.as_bytes();
+    if digits.len() % 2 != 0 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let hi = char::from(pair[0]).to_digit(16)?;
+            let lo = char::from(pair[1]).to_digit(16)?;
+            u8::try_from(hi * 16 + lo).ok()
+        })
         .collect()
 }
 
@@ -265,6 +265,20 @@ mod tests {
 
     const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     const K2: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+
+    #[test]
+    fn hex_has_one_spelling() {
+        assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(
+            unhex("+0"),
+            None,
+            "found by fuzzing: from_str_radix accepts a sign"
+        );
+        assert_eq!(unhex("+5ff"), None);
+        assert_eq!(unhex(" 0"), None);
+        assert_eq!(unhex("0"), None);
+        assert!(Keyring::from_hex(&format!("+0{}", "0".repeat(62)), &[]).is_none());
+    }
 
     #[test]
     fn seals_and_opens() {

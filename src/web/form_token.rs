@@ -119,6 +119,25 @@ mod tests {
     }
 
     #[test]
+    fn a_token_has_one_spelling() {
+        // Found by fuzzing: "+0" used to decode like "00", so a genuine token could be rewritten.
+        let t = FormTokens::new([7; 32]);
+        let now = Timestamp::from_second(1_800_000_000).expect("ts");
+        let max = SignedDuration::from_mins(60);
+        let token = t.issue(now);
+        for i in (0..token.len()).step_by(2) {
+            if &token[i..i + 1] == "0" {
+                let rewritten = format!("{}+{}", &token[..i], &token[i + 1..]);
+                assert_eq!(
+                    t.verify(&rewritten, now, max),
+                    Err(TokenError::Forged),
+                    "{rewritten}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn forgeries_are_refused() {
         let t = FormTokens::new([7; 32]);
         let other = FormTokens::new([8; 32]);

@@ -3,11 +3,14 @@
 //! - `test`: installs what the tests need when it is missing (Chromium and chromedriver, the npm
 //!   test tools), then runs formatting and lint checks and the whole test suite.
 //! - `deny`: checks the dependency policy in deny.toml with cargo-deny (installed if missing).
+//! - `fuzz`: coverage-guided fuzzing of the form, the content parser and the form token (cargo-fuzz);
+//!   see docs/fuzzing.md.
 //! - `bench`: measures the server beside nginx serving the same bytes and prints a report.
 //! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
 
 mod bench;
 mod deny;
+mod fuzz;
 mod screenshots;
 mod test;
 mod tools;
@@ -24,9 +27,10 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "bench" => bench::run(rest),
         "deny" => deny::run(rest),
+        "fuzz" => fuzz::run(rest),
         "screenshots" => screenshots::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|deny|bench|screenshots> [options]");
+            eprintln!("usage: cargo xtask <test|deny|fuzz|bench|screenshots> [options]");
             return if command == "help" || command == "--help" {
                 ExitCode::SUCCESS
             } else {

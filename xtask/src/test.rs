@@ -72,6 +72,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
 
+    steps.run("fuzz smoke run (60 s per target)", || crate::fuzz::run(&[]))?;
+
     let mut counts = Counts::default();
     let tested = steps.run("cargo test", || {
         let mut cmd = cargo(&root);

@@ -1,0 +1,234 @@
+//! `cargo xtask fuzz [--seconds N] [TARGET...]`: coverage-guided fuzzing of the code that reads
+//! what strangers send us, with cargo-fuzz (libFuzzer). See docs/fuzzing.md.
+//!
+//! It installs cargo-fuzz when it is missing, then fuzzes each target (all of them by default)
+//! for N seconds (60 by default: a smoke run; use an hour or more to hunt). cargo-fuzz needs
+//! nightly compiler flags; `RUSTC_BOOTSTRAP=1` lets the stable toolchain accept them.
+//!
+//! Each target reads its committed seeds in `fuzz/corpus/TARGET/` and keeps what it discovers in
+//! `fuzz/work/TARGET/` (ignored by git), so the seeds stay small and reviewed while longer runs
+//! build on earlier ones. A crash fails the task and names the input libFuzzer saved in
+//! `fuzz/artifacts/TARGET/`; the rule is that it becomes a regression test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+use crate::tools;
+
+/// The fuzz targets, as named in `fuzz/Cargo.toml`.
+pub const TARGETS: &[&str] = &["form", "content", "token"];
+
+const DEFAULT_SECONDS: u64 = 60;
+/// Longer than any one input should take, even instrumented on a busy machine: past this,
+/// libFuzzer reports the input as a hang (its own default is 20 minutes).
+const TIMEOUT_SECONDS: u64 = 30;
+
+const USAGE: &str = "usage: cargo xtask fuzz [--seconds N] [TARGET...]\n\
+    targets: form, content, token (default: all); N seconds each (default: 60)";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut seconds = DEFAULT_SECONDS;
+    let mut targets: Vec<&str> = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                let value = iter
+                    .next()
+                    .ok_or_else(|| format!("--seconds needs a number\n{USAGE}"))?;
+                seconds = parse_seconds(value)?;
+            }
+            s if s.starts_with("--seconds=") => seconds = parse_seconds(&s["--seconds=".len()..])?,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            t if TARGETS.contains(&t) => {
+                if !targets.contains(&t) {
+                    targets.push(t);
+                }
+            }
+            other => return Err(format!("unknown target or option {other:?}\n{USAGE}")),
+        }
+    }
+    if targets.is_empty() {
+        targets = TARGETS.to_vec();
+    }
+
+    let root = tools::root();
+    ensure_cargo_fuzz(&root)?;
+
+    let mut crashes = Vec::new();
+    for target in &targets {
+        let started = Instant::now();
+        eprintln!("── fuzz {target}: {seconds} s ──");
+        match fuzz_one(&root, target, seconds) {
+            Ok(()) => eprintln!(
+                "── fuzz {target}: no crash ({} s with the build) ──",
+                started.elapsed().as_secs()
+            ),
+            Err(e) => {
+                eprintln!("── fuzz {target}: FAILED ──\n{e}");
+                crashes.push(e);
+            }
+        }
+    }
+    if crashes.is_empty() {
+        eprintln!(
+            "fuzz: {} ran {seconds} s each, no crash",
+            targets.join(", ")
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} fuzz targets failed:\n{}\n\
+             Make each crashing input a regression test before fixing it (docs/fuzzing.md).",
+            crashes.len(),
+            targets.len(),
+            crashes.join("\n")
+        ))
+    }
+}
+
+fn parse_seconds(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "--seconds takes a whole number of seconds above 0, not {value:?}\n{USAGE}"
+        )),
+    }
+}
+
+/// `cargo` at the repository root, the same cargo that runs this task.
+///
+/// Without the variables `cargo run` set for this task (`CARGO_MANIFEST_DIR=…/xtask`,
+/// `CARGO_PKG_NAME=xtask`, …): build scripts such as ring's rerun when those change, so passing
+/// them on would rebuild part of the fuzz crate at every switch between `cargo fuzz` by hand and
+/// this task.
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_MANIFEST_LINKS",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref())
+        {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd
+}
+
+/// Installs cargo-fuzz (about a minute to build) unless `cargo fuzz` already works.
+fn ensure_cargo_fuzz(root: &Path) -> Result<(), String> {
+    let present = cargo(root)
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if present {
+        return Ok(());
+    }
+    eprintln!("installing cargo-fuzz (cargo install cargo-fuzz --locked; about a minute)");
+    tools::run(cargo(root).args(["install", "cargo-fuzz", "--locked"]))
+        .map_err(|e| format!("cannot install cargo-fuzz: {e}"))
+}
+
+/// Fuzzes one target; an error names every input that made it fail.
+fn fuzz_one(root: &Path, target: &str, seconds: u64) -> Result<(), String> {
+    let fuzz = root.join("fuzz");
+    let seeds = fuzz.join("corpus").join(target);
+    let work = fuzz.join("work").join(target);
+    let artifacts = fuzz.join("artifacts").join(target);
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+
+    let started = SystemTime::now();
+    // libFuzzer writes what it finds into the first corpus folder and only reads the others.
+    let status = cargo(root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", target])
+        .arg(&work)
+        .arg(&seeds)
+        .arg("--")
+        .arg(format!("-max_total_time={seconds}"))
+        .arg(format!("-timeout={TIMEOUT_SECONDS}"))
+        .status()
+        .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+
+    let found = artifacts_since(&artifacts, started);
+    let (failing, slow): (Vec<_>, Vec<_>) = found.into_iter().partition(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| !n.starts_with("slow-unit-"))
+    });
+    for p in &slow {
+        eprintln!(
+            "note: {target}: a slow input (not a failure) was saved in {}",
+            relative(root, p)
+        );
+    }
+    if status.success() && failing.is_empty() {
+        return Ok(());
+    }
+    if failing.is_empty() {
+        return Err(format!(
+            "  {target}: cargo fuzz failed ({status}) without saving an input: see its output above \
+             (a build error, or a crash while loading the corpus)"
+        ));
+    }
+    let mut message = String::new();
+    for p in &failing {
+        let path = relative(root, p);
+        message.push_str(&format!(
+            "  {target}: {kind} input saved in {path}\n    reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run {target} {path}\n",
+            kind = kind_of(p),
+        ));
+    }
+    message.pop();
+    Err(message)
+}
+
+/// What libFuzzer's file-name prefix says about an input.
+fn kind_of(p: &Path) -> &'static str {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with("crash-") {
+        "a crashing"
+    } else if name.starts_with("leak-") {
+        "a leaking"
+    } else if name.starts_with("timeout-") {
+        "a hanging"
+    } else if name.starts_with("oom-") {
+        "an out-of-memory"
+    } else {
+        "a failing"
+    }
+}
+
+/// Inputs libFuzzer saved in `dir` since `since`, oldest first.
+fn artifacts_since(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let modified = e.metadata().ok()?.modified().ok()?;
+            (modified >= since).then(|| (modified, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
