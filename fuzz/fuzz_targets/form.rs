@@ -13,23 +13,9 @@ use kap_practice::practice::consultation::{
     AgeGroup, ConsultationForm, EMAIL_MAX, Field, Licence, Location, MESSAGE_MAX, NAME_MAX,
     PHONE_MAX, REFERRAL_MAX, valid_email, valid_phone,
 };
+use kap_practice::web::contact::FIELDS;
 use kap_practice::web::form::{FormDecodeError, decode};
 use libfuzzer_sys::fuzz_target;
-
-/// The field names `POST /contact` decodes (`src/web/contact.rs`).
-const FIELDS: &[&str] = &[
-    "name",
-    "email",
-    "phone",
-    "contact_method",
-    "state",
-    "age_group",
-    "message",
-    "referral_source",
-    "consent",
-    "website",
-    "form_token",
-];
 
 fuzz_target!(|body: &[u8]| {
     let fields = match decode(body, FIELDS) {

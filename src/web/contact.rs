@@ -29,7 +29,7 @@ use crate::site::cache::{Encoding, negotiate};
 use crate::store::{MailKind, SpamReason, Submission};
 
 /// The form's field names, as the HTML sends them.
-const FIELDS: &[&str] = &[
+pub const FIELDS: &[&str] = &[
     "name",
     "email",
     "phone",

@@ -5,7 +5,7 @@
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
 pub mod admin;
-mod contact;
+pub mod contact;
 pub mod error;
 pub mod form;
 pub mod form_token;
