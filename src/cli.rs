@@ -52,6 +52,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Copy the database, consistently, while the server runs (SQLite; on PostgreSQL use
+    /// pg_dump). Restore by stopping the server and putting the copy in place of the database.
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
+    },
     /// Consultation requests kept by the practice.
     Inquiries {
         #[command(subcommand)]
@@ -132,6 +138,38 @@ pub fn check(overrides: &Overrides) -> ExitCode {
     }
 }
 
+/// `kap-practice backup FILE`.
+pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
+    if file.exists() {
+        eprintln!(
+            "cannot back up: {} already exists; choose a new file name",
+            file.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let result = async {
+        let (_, store) = open_store(overrides).await?;
+        let copied = store.backup_to(file).await;
+        store.close().await;
+        copied?;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            eprintln!(
+                "backed up to {}: keep it with the data key (data.key or KAP_DATA_KEY), without which it cannot be read",
+                file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot back up: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `kap-practice keys generate`.
 pub fn generate_key() -> ExitCode {
     println!("{}", crate::store::sealed::generate_key_hex());
@@ -178,12 +216,7 @@ async fn open_store(
     overrides: &Overrides,
 ) -> anyhow::Result<(crate::config::Config, crate::store::Store)> {
     let config = crate::config::Config::load(overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let keys = crate::store::Keyring::load(
-        &config.server.data_dir,
-        std::env::var("KAP_DATA_KEY").ok().as_deref(),
-        std::env::var("KAP_DATA_KEYS_PREVIOUS").ok().as_deref(),
-    )?;
-    let store = crate::store::Store::open_sqlite(&config.server.data_dir, keys).await?;
+    let store = crate::open_store(&config).await?;
     Ok((config, store))
 }
 

@@ -31,6 +31,15 @@ pub struct Config {
     pub mail: MailConfig,
     pub form: FormConfig,
     pub admin: AdminConfig,
+    pub database: DatabaseConfig,
+}
+
+/// Where the practice's data lives.
+#[derive(Clone, Debug, Default)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host/db`: PostgreSQL, shared by several servers. `None`: SQLite
+    /// in the data directory (one server, no setup).
+    pub url: Option<Secret>,
 }
 
 /// The inbox: sign-in sessions and how long requests are kept.
@@ -167,6 +176,7 @@ pub struct Overrides {
     pub smtp_url: Option<String>,
     pub notify_email: Option<String>,
     pub min_fill_seconds: Option<u64>,
+    pub database_url: Option<String>,
 }
 
 impl Overrides {
@@ -177,6 +187,9 @@ impl Overrides {
         }
         if let Some(v) = non_empty_env("KAP_CONTENT_DIR") {
             self.content_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = non_empty_env("DATABASE_URL") {
+            self.database_url = Some(v);
         }
         if let Some(v) = non_empty_env("KAP_SMTP_URL") {
             self.smtp_url = Some(v);
@@ -212,6 +225,14 @@ struct FileConfig {
     contact_form: FileForm,
     #[serde(default)]
     admin: FileAdmin,
+    #[serde(default)]
+    database: FileDatabase,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -488,6 +509,21 @@ impl Config {
             }
         }
 
+        let database_url = match (&overrides.database_url, file.database.url) {
+            (Some(v), _) => Some((v.trim().to_string(), 0, "DATABASE_URL".to_string())),
+            (None, Some(v)) => Some((
+                v.get_ref().trim().to_string(),
+                at(&v.span()),
+                name.to_string(),
+            )),
+            (None, None) => None,
+        }
+        .filter(|(url, _, _)| !url.is_empty());
+        if let Some((url, line, file)) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            errors.push(Diagnostic::new(file.clone(), *line, "database.url must start with postgres:// (e.g. \"postgres://kap@localhost/kap\"); leave it out to keep the data in SQLite in the data directory"));
+        }
         let m = file.mail;
         let smtp_url = match (&overrides.smtp_url, m.smtp_url) {
             (Some(v), _) => Some((v.clone(), 0, "KAP_SMTP_URL".to_string())),
@@ -593,6 +629,9 @@ impl Config {
             .map(PathBuf::from));
 
         errors.into_result(Config {
+            database: DatabaseConfig {
+                url: database_url.map(|(url, _, _)| Secret(url)),
+            },
             source: path.map(Path::to_path_buf),
             server: ServerConfig {
                 bind,

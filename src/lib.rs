@@ -51,19 +51,9 @@ pub struct App {
 
 /// Opens the data key and the database, and sets up mail.
 pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, StartError> {
-    let data_dir = &config.server.data_dir;
-    let keys = store::Keyring::load(
-        data_dir,
-        std::env::var("KAP_DATA_KEY").ok().as_deref(),
-        std::env::var("KAP_DATA_KEYS_PREVIOUS").ok().as_deref(),
-    )?;
-    let store = store::Store::open_sqlite(data_dir, keys).await?;
+    let store = open_store(&config).await?;
     let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
     let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
-    web::admin::session_store(&state)
-        .migrate()
-        .await
-        .map_err(|e| StartError::Store(store::StoreError::Unavailable(e)))?;
     let outbox = transport.map(|transport| mail::outbox::Outbox {
         store,
         transport,
@@ -71,6 +61,21 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
         wake: state.mail_wake.clone(),
     });
     Ok(App { state, outbox })
+}
+
+/// Opens the data key and the database the config names: PostgreSQL when `database.url` (or
+/// `DATABASE_URL`) is set, else SQLite in the data directory. On PostgreSQL the key must be
+/// given, never generated, because every server must share it.
+pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
+    let data_dir = &config.server.data_dir;
+    let url = config.database.url.as_ref().map(|s| s.0.as_str());
+    let env = store::sealed::KeyEnv::read();
+    let keys = store::Keyring::load(&store::sealed::KeySource::from_env(
+        data_dir,
+        &env,
+        url.is_none(),
+    ))?;
+    Ok(store::Store::open(data_dir, url, keys).await?)
 }
 
 /// Deletes what the practice no longer keeps: closed requests and spam past their retention
@@ -89,20 +94,35 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
             "deleted requests past their retention period"
         );
     }
-    if let Err(e) = web::admin::session_store(state).delete_expired().await {
+    if let Err(e) = state.store.sessions().delete_expired().await {
         tracing::warn!(error = %e, "cannot delete expired sessions");
     }
     Ok(purged.len())
 }
 
-/// Runs [`housekeeping`] at start and then every hour.
+/// Runs [`housekeeping`] once an hour across all servers: each server looks every few
+/// minutes, and whichever first claims the hour does the work.
 fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             every.tick().await;
-            if let Err(e) = housekeeping(&state).await {
-                tracing::warn!(error = %e, "housekeeping failed; will try again in an hour");
+            let claimed = state
+                .store
+                .claim_job(
+                    store::Job::Housekeeping,
+                    jiff::SignedDuration::from_hours(1),
+                    jiff::Timestamp::now(),
+                )
+                .await;
+            match claimed {
+                Ok(true) => {
+                    if let Err(e) = housekeeping(&state).await {
+                        tracing::warn!(error = %e, "housekeeping failed; will try again in an hour");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot reach the database for housekeeping"),
             }
         }
     })

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Some(Command::Inquiries {
             command: InquiriesCommand::Export { format },
         }) => block_on(kap_practice::cli::export(&overrides, format)),
+        Some(Command::Backup { file }) => block_on(kap_practice::cli::backup(&overrides, &file)),
         Some(Command::Admin { command }) => {
             block_on(kap_practice::cli::admin(&overrides, &command))
         }

@@ -1,10 +1,10 @@
 //! Clinician accounts, two-factor secrets, recovery codes and sign-in throttling.
 
 use jiff::Timestamp;
-use sqlx::Row;
 
-use super::sqlite::{from_ms, ms};
-use super::{Store, StoreError};
+use super::engine::{Columns, on_db};
+use super::inbox::write_audit;
+use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
 /// An account as listed.
@@ -35,7 +35,6 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Store {
-    /// Adds an account; `Ok(None)` when the email is already taken.
     pub async fn add_account(
         &self,
         email: &str,
@@ -43,25 +42,36 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let result = sqlx::query("INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?)")
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM admin_accounts WHERE lower(email) = lower($1)")
+                    .bind(email)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_some() {
+                return Ok(None);
+            }
+            let result: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
+                 VALUES ($1, $2, $3, $3) RETURNING id",
+            )
             .bind(email)
             .bind(password_hash)
             .bind(ms(now))
-            .bind(ms(now))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await;
-        let id = match result {
-            Ok(done) => done.last_insert_rowid(),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        Self::write_audit(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(Some(id))
+            let id = match result {
+                Ok(id) => id,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        })
     }
 
-    /// Replaces an account's password; false when there is no such account.
     pub async fn set_password(
         &self,
         email: &str,
@@ -69,66 +79,84 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE admin_accounts SET password_hash = ?, password_changed_at = ? WHERE email = ?",
-        )
-        .bind(password_hash)
-        .bind(ms(now))
-        .bind(email)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        Self::write_audit(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2 WHERE lower(email) = lower($3)",
+            )
+            .bind(password_hash)
+            .bind(ms(now))
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
-    /// Removes an account; false when there is no such account.
     pub async fn remove_account(
         &self,
         email: &str,
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM admin_accounts WHERE email = ?")
-            .bind(email)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        Self::write_audit(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM admin_accounts WHERE lower(email) = lower($1)")
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let rows = sqlx::query("SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor FROM admin_accounts ORDER BY email")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Account {
-                    id: r.try_get("id")?,
-                    email: r.try_get("email")?,
-                    created_at: from_ms(r.try_get("created_at")?),
-                    two_factor: r.try_get("two_factor")?,
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor FROM admin_accounts ORDER BY email")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Account {
+                        id: r.col("id")?,
+                        email: r.col("email")?,
+                        created_at: from_ms(r.col("created_at")?),
+                        two_factor: r.col("two_factor")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        let row = sqlx::query("SELECT id, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE email = ?")
-            .bind(email.trim())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(r) = row else { return Ok(None) };
-        let sealed: Option<Vec<u8>> = r.try_get("totp_secret_sealed")?;
+        let found = on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT id, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE lower(email) = lower($1)")
+                .bind(email.trim())
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                Some(r) => Some((
+                    r.col::<i64>("id")?,
+                    r.col::<String>("email")?,
+                    r.col::<String>("password_hash")?,
+                    r.col::<Option<Vec<u8>>>("totp_secret_sealed")?,
+                    r.col::<Option<i64>>("totp_last_step")?,
+                )),
+                None => None,
+            }
+        });
+        let Some((id, email, password_hash, sealed, totp_last_step)) = found else {
+            return Ok(None);
+        };
         let totp_secret = sealed
             .map(|v| {
                 self.keys
@@ -146,15 +174,14 @@ impl Store {
             })
             .transpose()?;
         Ok(Some(Credentials {
-            id: r.try_get("id")?,
-            email: r.try_get("email")?,
-            password_hash: r.try_get("password_hash")?,
+            id,
+            email,
+            password_hash,
             totp_secret,
-            totp_last_step: r.try_get("totp_last_step")?,
+            totp_last_step,
         }))
     }
 
-    /// Turns on two-factor sign-in with `secret`, replacing any recovery codes.
     pub async fn enable_two_factor(
         &self,
         account_id: i64,
@@ -164,111 +191,114 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE admin_accounts SET totp_secret_sealed = ?, totp_last_step = ? WHERE id = ?",
-        )
-        .bind(self.keys.seal("totp_secret", &super::sealed::hex(secret)))
-        .bind(step)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+        let sealed = self.keys.seal("totp_secret", &super::sealed::hex(secret));
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2 WHERE id = $3",
+            )
+            .bind(&sealed)
+            .bind(step)
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
-        for h in recovery_hashes {
-            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)")
+            sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
                 .bind(account_id)
-                .bind(h)
                 .execute(&mut *tx)
                 .await?;
-        }
-        Self::write_audit(&mut tx, audit, now).await?;
-        tx.commit().await?;
+            for h in recovery_hashes {
+                sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)")
+                    .bind(account_id)
+                    .bind(h)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
-    /// Records the step of an accepted code; false if that step (or a later one) was used
-    /// already, which means the code is a replay.
     pub async fn use_totp_step(&self, account_id: i64, step: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE admin_accounts SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)")
+        let done = on_db!(&self.db, pool => sqlx::query("UPDATE admin_accounts SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
             .bind(step)
             .bind(account_id)
-            .bind(step)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
     }
 
-    /// Uses up a recovery code; false when it is unknown or used already.
     pub async fn use_recovery_code(
         &self,
         account_id: i64,
         code_hash: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at IS NULL")
+        let done = on_db!(&self.db, pool => sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL")
             .bind(ms(now))
             .bind(account_id)
             .bind(code_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() >= 1)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done >= 1)
     }
 
     pub async fn unused_recovery_codes(&self, account_id: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at IS NULL",
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
         )
         .bind(account_id)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await?))
     }
 
-    /// Records a failed sign-in against each subject (`account:…`, `ip:…`).
     pub async fn record_sign_in_failure(
         &self,
         subjects: &[String],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for s in subjects {
-            sqlx::query("INSERT INTO sign_in_failures (subject, at) VALUES (?, ?)")
-                .bind(s)
-                .bind(ms(now))
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for s in subjects {
+                sqlx::query("INSERT INTO sign_in_failures (subject, at) VALUES ($1, $2)")
+                    .bind(s)
+                    .bind(ms(now))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+                .bind(ms(now) - 24 * 3600 * 1000)
                 .execute(&mut *tx)
                 .await?;
-        }
-        // Old failures no longer matter.
-        sqlx::query("DELETE FROM sign_in_failures WHERE at < ?")
-            .bind(ms(now) - 24 * 3600 * 1000)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
-    /// Failures for `subject` since `since`, and the time of the latest.
     pub async fn sign_in_failures(
         &self,
         subject: &str,
         since: Timestamp,
     ) -> Result<(i64, Option<Timestamp>), StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM sign_in_failures WHERE subject = ? AND at >= ?")
-            .bind(subject)
-            .bind(ms(since))
-            .fetch_one(&self.pool)
-            .await?;
-        let latest: Option<i64> = row.try_get("latest")?;
-        Ok((row.try_get("n")?, latest.map(from_ms)))
+        let (n, latest): (i64, Option<i64>) = on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM sign_in_failures WHERE subject = $1 AND at >= $2")
+                .bind(subject)
+                .bind(ms(since))
+                .fetch_one(pool)
+                .await?;
+            (row.col("n")?, row.col("latest")?)
+        });
+        Ok((n, latest.map(from_ms)))
     }
 
     pub async fn clear_sign_in_failures(&self, subject: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE subject = ?")
+        on_db!(&self.db, pool => sqlx::query("DELETE FROM sign_in_failures WHERE subject = $1")
             .bind(subject)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }

@@ -2,11 +2,9 @@
 //! delivery state, deletion, retention, and the audit log.
 
 use jiff::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 
-use super::sqlite::{from_ms, ms};
-use super::{Store, StoreError, StoredRequest};
+use super::engine::{Columns, on_db};
+use super::{Store, StoreError, StoredRequest, from_ms, ms};
 use crate::audit;
 use crate::practice::status::{Status, StatusChange};
 
@@ -69,31 +67,50 @@ pub struct AuditRow {
     pub detail: Option<String>,
 }
 
-impl Store {
-    /// Appends one audit row inside `tx`.
-    pub(super) async fn write_audit(
-        tx: &mut Transaction<'_, Sqlite>,
-        entry: &audit::Entry,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, request_id, detail) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(ms(now))
-        .bind(&entry.actor)
-        .bind(entry.action.as_str())
-        .bind(entry.request_id)
-        .bind(&entry.detail)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
+/// Appends one audit row on `$conn` (inside the transaction whose change it records).
+macro_rules! write_audit {
+    ($conn:ident, $entry:expr, $now:expr) => {
+        async {
+            let entry: &$crate::audit::Entry = $entry;
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($crate::store::ms($now))
+            .bind(&entry.actor)
+            .bind(entry.action.as_str())
+            .bind(entry.request_id)
+            .bind(&entry.detail)
+            .execute(&mut *$conn)
+            .await
+            .map(|_| ())
+        }
+    };
+}
+pub(super) use write_audit;
 
+/// Appends one entry to a request's history on `$conn`.
+macro_rules! write_history {
+    ($conn:ident, $id:expr, $actor:expr, $event:expr, $detail:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($id)
+        .bind(ms($now))
+        .bind($actor)
+        .bind($event)
+        .bind($detail)
+        .execute(&mut *$conn)
+    };
+}
+
+impl Store {
     /// Writes one audit row on its own (sign-ins, views, exports).
     pub async fn audit(&self, entry: &audit::Entry, now: Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        Self::write_audit(&mut tx, entry, now).await?;
-        tx.commit().await?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            write_audit!(tx, entry, now).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -103,49 +120,46 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditRow>, i64), StoreError> {
-        let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?")
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = rows
-            .iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    id: r.try_get("id")?,
-                    at: from_ms(r.try_get("at")?),
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    request_id: r.try_get("request_id")?,
-                    detail: r.try_get("detail")?,
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2")
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+                .fetch_one(pool)
+                .await?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    Ok(AuditRow {
+                        id: r.col("id")?,
+                        at: from_ms(r.col("at")?),
+                        actor: r.col("actor")?,
+                        action: r.col("action")?,
+                        request_id: r.col("request_id")?,
+                        detail: r.col("detail")?,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok((rows, total))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((rows, total))
+        })
     }
 
     /// A page of requests. Name and email are sealed, so a search opens the candidates and
     /// matches in memory — fine for one practice's thousands of requests.
     pub async fn list_requests(&self, f: &InboxFilter) -> Result<InboxPage, StoreError> {
-        let mut sql = String::from("SELECT * FROM consultation_requests WHERE spam = ?");
+        let mut sql = String::from("SELECT * FROM consultation_requests WHERE spam = $1");
         if f.status.is_some() {
-            sql.push_str(" AND status = ?");
+            sql.push_str(" AND status = $2");
         }
         if f.outside_licensed_states {
-            sql.push_str(" AND outside_licensed_states = 1");
+            sql.push_str(" AND outside_licensed_states = TRUE");
         }
         if f.minor {
-            sql.push_str(" AND minor = 1");
+            sql.push_str(" AND minor = TRUE");
         }
         sql.push_str(" ORDER BY received_at DESC, id DESC");
-        let mut q = sqlx::query(&sql).bind(f.spam);
-        if let Some(s) = f.status {
-            q = q.bind(s.as_str());
-        }
-        let rows = q.fetch_all(&self.pool).await?;
         let per_page = f.per_page.max(1);
         let needle = f
             .search
@@ -155,19 +169,26 @@ impl Store {
             .map(str::to_lowercase);
         let mut matching = Vec::new();
         let mut total = 0;
-        for row in &rows {
-            let r = self.open_request(row)?;
-            if let Some(n) = &needle
-                && !r.name.to_lowercase().contains(n)
-                && !r.email.to_lowercase().contains(n)
-            {
-                continue;
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(&sql).bind(f.spam);
+            if let Some(s) = f.status {
+                q = q.bind(s.as_str());
             }
-            if total >= f.page * per_page && matching.len() < per_page {
-                matching.push(r);
+            let rows = q.fetch_all(pool).await?;
+            for row in &rows {
+                let r = self.open_request(row)?;
+                if let Some(n) = &needle
+                    && !r.name.to_lowercase().contains(n)
+                    && !r.email.to_lowercase().contains(n)
+                {
+                    continue;
+                }
+                if total >= f.page * per_page && matching.len() < per_page {
+                    matching.push(r);
+                }
+                total += 1;
             }
-            total += 1;
-        }
+        });
         Ok(InboxPage {
             requests: matching,
             total,
@@ -176,19 +197,21 @@ impl Store {
 
     /// New, non-spam requests.
     pub async fn count_new(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM consultation_requests WHERE spam = 0 AND status = 'new'",
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM consultation_requests WHERE spam = FALSE AND status = 'new'",
         )
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await?))
     }
 
     pub async fn request(&self, id: i64) -> Result<Option<StoredRequest>, StoreError> {
-        let row = sqlx::query("SELECT * FROM consultation_requests WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(|r| self.open_request(r)).transpose()
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT * FROM consultation_requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(|r| self.open_request(r)).transpose()
+        })
     }
 
     /// Requests by id, for exporting a selection.
@@ -220,25 +243,6 @@ impl Store {
         Ok(request)
     }
 
-    async fn history_row(
-        tx: &mut Transaction<'_, Sqlite>,
-        id: i64,
-        actor: &str,
-        event: &str,
-        detail: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO request_history (request_id, at, actor, event, detail) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(ms(now))
-            .bind(actor)
-            .bind(event)
-            .bind(detail)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
     /// Moves a request along the process; false when there is no such request.
     pub async fn change_status(
         &self,
@@ -247,37 +251,39 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let old: Option<String> =
-            sqlx::query_scalar("SELECT status FROM consultation_requests WHERE id = ?")
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT status FROM consultation_requests WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(old) = old else { return Ok(false) };
+            let closed_at = (change.to == Status::Closed).then(|| ms(now));
+            sqlx::query("UPDATE consultation_requests SET status = $1, closed_reason = $2, closed_at = $3 WHERE id = $4")
+                .bind(change.to.as_str())
+                .bind(change.reason.map(|r| r.as_str()))
+                .bind(closed_at)
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
                 .await?;
-        let Some(old) = old else { return Ok(false) };
-        let closed_at = (change.to == Status::Closed).then(|| ms(now));
-        sqlx::query("UPDATE consultation_requests SET status = ?, closed_reason = ?, closed_at = ? WHERE id = ?")
-            .bind(change.to.as_str())
-            .bind(change.reason.map(|r| r.as_str()))
-            .bind(closed_at)
-            .bind(id)
-            .execute(&mut *tx)
+            let old_label = Status::parse(&old).map(Status::label).unwrap_or("?");
+            let mut detail = format!("{old_label} → {}", change.to.label());
+            if let Some(r) = change.reason {
+                detail.push_str(&format!(" ({})", r.label()));
+            }
+            write_history!(tx, id, actor, "status", Some(&detail), now).await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::StatusChange)
+                    .request(id)
+                    .detail(detail),
+                now
+            )
             .await?;
-        let old_label = Status::parse(&old).map(Status::label).unwrap_or("?");
-        let mut detail = format!("{old_label} → {}", change.to.label());
-        if let Some(r) = change.reason {
-            detail.push_str(&format!(" ({})", r.label()));
-        }
-        Self::history_row(&mut tx, id, actor, "status", Some(&detail), now).await?;
-        Self::write_audit(
-            &mut tx,
-            &audit::Entry::new(actor, audit::Action::StatusChange)
-                .request(id)
-                .detail(detail),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Moves a request to or from the spam folder.
@@ -288,26 +294,29 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE consultation_requests SET spam = ?, spam_reason = ? WHERE id = ?")
-                .bind(spam)
-                .bind(spam.then_some("clinician"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
         let (event, action) = if spam {
             ("spam", audit::Action::MarkedSpam)
         } else {
             ("not_spam", audit::Action::MarkedNotSpam)
         };
-        Self::history_row(&mut tx, id, actor, event, None, now).await?;
-        Self::write_audit(&mut tx, &audit::Entry::new(actor, action).request(id), now).await?;
-        tx.commit().await?;
-        Ok(true)
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE consultation_requests SET spam = $1, spam_reason = $2 WHERE id = $3",
+            )
+            .bind(spam)
+            .bind(spam.then_some("clinician"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            write_history!(tx, id, actor, event, None::<&str>, now).await?;
+            write_audit!(tx, &audit::Entry::new(actor, action).request(id), now).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn add_note(
@@ -317,83 +326,92 @@ impl Store {
         body: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = ?")
+        let sealed = self.keys.seal("note", body);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            sqlx::query("INSERT INTO request_notes (request_id, author, created_at, body_sealed) VALUES ($1, $2, $3, $4)")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .bind(author)
+                .bind(ms(now))
+                .bind(&sealed)
+                .execute(&mut *tx)
                 .await?;
-        if exists.is_none() {
-            return Ok(false);
-        }
-        sqlx::query("INSERT INTO request_notes (request_id, author, created_at, body_sealed) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(author)
-            .bind(ms(now))
-            .bind(self.keys.seal("note", body))
-            .execute(&mut *tx)
+            write_history!(tx, id, author, "note", None::<&str>, now).await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(author, audit::Action::NoteAdded).request(id),
+                now
+            )
             .await?;
-        Self::history_row(&mut tx, id, author, "note", None, now).await?;
-        Self::write_audit(
-            &mut tx,
-            &audit::Entry::new(author, audit::Action::NoteAdded).request(id),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn notes(&self, id: i64) -> Result<Vec<Note>, StoreError> {
-        let rows = sqlx::query("SELECT author, created_at, body_sealed FROM request_notes WHERE request_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let sealed: Vec<u8> = r.try_get("body_sealed")?;
-                Ok(Note {
-                    author: r.try_get("author")?,
-                    at: from_ms(r.try_get("created_at")?),
-                    body: self
-                        .keys
-                        .open("note", &sealed)
-                        .map_err(|source| StoreError::Sealed {
-                            field: "note",
-                            source,
-                        })?,
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT author, created_at, body_sealed FROM request_notes WHERE request_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let sealed: Vec<u8> = r.col("body_sealed")?;
+                    Ok(Note {
+                        author: r.col("author")?,
+                        at: from_ms(r.col("created_at")?),
+                        body: self
+                            .keys
+                            .open("note", &sealed)
+                            .map_err(|source| StoreError::Sealed {
+                                field: "note",
+                                source,
+                            })?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, actor, event, detail FROM request_history WHERE request_id = ? ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(history_entry).collect()
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT at, actor, event, detail FROM request_history WHERE request_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(history_entry).collect()
+        })
     }
 
     pub async fn mail_states(&self, id: i64) -> Result<Vec<MailState>, StoreError> {
-        let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at FROM outbox WHERE request_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let sent_at: Option<i64> = r.try_get("sent_at")?;
-                Ok(MailState {
-                    kind: r.try_get("kind")?,
-                    status: r.try_get("status")?,
-                    attempts: r.try_get("attempts")?,
-                    last_error: r.try_get("last_error")?,
-                    sent_at: sent_at.map(from_ms),
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at FROM outbox WHERE request_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let sent_at: Option<i64> = r.col("sent_at")?;
+                    Ok(MailState {
+                        kind: r.col("kind")?,
+                        status: r.col("status")?,
+                        attempts: r.col("attempts")?,
+                        last_error: r.col("last_error")?,
+                        sent_at: sent_at.map(from_ms),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// Puts a request's unsent (or given-up) mail back in the queue, due now.
@@ -403,23 +421,25 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, permanent_failures = 0, claimed_until = NULL
-             WHERE request_id = ? AND status IN ('pending', 'failed')",
-        )
-        .bind(ms(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        Self::write_audit(
-            &mut tx,
-            &audit::Entry::new(actor, audit::Action::MailRetry).request(id),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, permanent_failures = 0, claimed_until = NULL
+                 WHERE request_id = $2 AND status IN ('pending', 'failed')",
+            )
+            .bind(ms(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::MailRetry).request(id),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// Deletes a request with its notes, history and mail, for good.
@@ -429,22 +449,24 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM consultation_requests WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM consultation_requests WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::Delete).request(id),
+                now
+            )
             .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        Self::write_audit(
-            &mut tx,
-            &audit::Entry::new(actor, audit::Action::Delete).request(id),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Deletes closed requests closed before `closed_before` and spam received before
@@ -455,40 +477,42 @@ impl Store {
         spam_before: Timestamp,
         now: Timestamp,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
-            "SELECT id, spam FROM consultation_requests
-             WHERE (spam = 0 AND status = 'closed' AND closed_at < ?) OR (spam = 1 AND received_at < ?)",
-        )
-        .bind(ms(closed_before))
-        .bind(ms(spam_before))
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.try_get("id")?;
-            let spam: bool = row.try_get("spam")?;
-            sqlx::query("DELETE FROM consultation_requests WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let why = if spam {
-                "spam past its retention period"
-            } else {
-                "closed past its retention period"
-            };
-            Self::write_audit(
-                &mut tx,
-                &audit::Entry::new("system", audit::Action::Purge)
-                    .request(id)
-                    .detail(why),
-                now,
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(
+                "SELECT id, spam FROM consultation_requests
+                 WHERE (spam = FALSE AND status = 'closed' AND closed_at < $1) OR (spam = TRUE AND received_at < $2)",
             )
+            .bind(ms(closed_before))
+            .bind(ms(spam_before))
+            .fetch_all(&mut *tx)
             .await?;
-            ids.push(id);
-        }
-        tx.commit().await?;
-        Ok(ids)
+            let mut ids = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: i64 = row.col("id")?;
+                let spam: bool = row.col("spam")?;
+                sqlx::query("DELETE FROM consultation_requests WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let why = if spam {
+                    "spam past its retention period"
+                } else {
+                    "closed past its retention period"
+                };
+                write_audit!(
+                    tx,
+                    &audit::Entry::new("system", audit::Action::Purge)
+                        .request(id)
+                        .detail(why),
+                    now
+                )
+                .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
     }
 
     /// Records that `actor` exported `count` requests.
@@ -506,11 +530,11 @@ impl Store {
     }
 }
 
-fn history_entry(r: &SqliteRow) -> Result<HistoryEntry, StoreError> {
+fn history_entry(r: &impl Columns) -> Result<HistoryEntry, StoreError> {
     Ok(HistoryEntry {
-        at: from_ms(r.try_get("at")?),
-        actor: r.try_get("actor")?,
-        event: r.try_get("event")?,
-        detail: r.try_get("detail")?,
+        at: from_ms(r.col("at")?),
+        actor: r.col("actor")?,
+        event: r.col("event")?,
+        detail: r.col("detail")?,
     })
 }

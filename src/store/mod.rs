@@ -4,26 +4,35 @@
 //! else. Writes are durable before they are acknowledged: SQLite runs in WAL mode with
 //! `synchronous=FULL`, so a committed transaction survives a crash or power loss.
 //!
-//! The engine is SQLite in the data directory (no setup at all): [`Store`] is implemented in
-//! `sqlite.rs`, with its migrations in `migrations/sqlite/`. Its API is engine-neutral (plain
-//! Rust types in and out), so a second engine can stand beside it with its own migrations.
+//! The engine is SQLite in the data directory (no setup at all) or, with `DATABASE_URL`,
+//! PostgreSQL shared by several servers. The practice's queries are written once and run on
+//! either (see `engine.rs`); each engine has its own migrations in `migrations/<engine>/`.
+//! The API is engine-neutral: plain Rust types in and out.
 
 mod accounts;
+pub(crate) mod engine;
 mod inbox;
+mod jobs;
+mod outbox;
+mod requests;
 pub mod sealed;
-mod sqlite;
+mod sessions;
 
 use std::path::Path;
 
 use jiff::Timestamp;
 
+use engine::{Db, on_db};
+
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
 pub use accounts::{Account, Credentials};
+pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
+pub use jobs::Job;
 pub use sealed::{Keyring, OpenError};
-pub use sqlite::Store;
+pub use sessions::SessionStore;
 
 /// The file name of the SQLite database in the data directory.
 pub const DATABASE_FILE: &str = "kap-practice.db";
@@ -45,11 +54,130 @@ pub enum StoreError {
         "the data key (id {current}) is not the key this database was written with: start with the right KAP_DATA_KEY or data.key, or add the old key to KAP_DATA_KEYS_PREVIOUS"
     )]
     WrongKey { current: String },
+    #[error(
+        "{0} cannot make a backup copy itself: use pg_dump (see docs/deployment.md, \"Backups\")"
+    )]
+    BackupUnsupported(&'static str),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// The sealed marker that tells which key a database was written with.
+const KEY_CHECK: &str = "key_check";
+
+/// The practice's storage, on SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    keys: Keyring,
+    /// SQLite only: the task that commits the form's requests in groups.
+    writer: Option<requests::Writer>,
+}
+
+pub(crate) fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+pub(crate) fn from_ms(v: i64) -> Timestamp {
+    Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl Store {
+    /// Opens the practice's database: PostgreSQL at `database_url` if given, else SQLite in
+    /// `data_dir` (created if needed, readable by this user only). Applies migrations and
+    /// checks that `keys` is the key the data was written with.
+    pub async fn open(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        keys: Keyring,
+    ) -> Result<Store, StoreError> {
+        let db = match database_url {
+            Some(url) => Db::open_postgres(url).await?,
+            None => {
+                create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
+                    path: data_dir.display().to_string(),
+                    source,
+                })?;
+                Db::open_sqlite(&data_dir.join(DATABASE_FILE)).await?
+            }
+        };
+        let writer = match &db {
+            Db::Sqlite(pool) => Some(requests::Writer::spawn(pool.clone())),
+            Db::Postgres(_) => None,
+        };
+        let store = Store { db, keys, writer };
+        store.check_key().await?;
+        Ok(store)
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        self.db.engine()
+    }
+
+    /// The data keys personal fields are sealed with.
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// Refuses a key other than the one the database was written with. The first server to
+    /// start records its key; a server starting at the same moment finds that record and
+    /// checks against it.
+    async fn check_key(&self) -> Result<(), StoreError> {
+        let marker = self.keys.seal(KEY_CHECK, "kap-practice");
+        let value: Vec<u8> = on_db!(&self.db, pool => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(KEY_CHECK)
+                .bind(marker)
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(KEY_CHECK)
+                .fetch_one(pool)
+                .await?
+        });
+        self.keys
+            .open(KEY_CHECK, &value)
+            .map(|_| ())
+            .map_err(|_| StoreError::WrongKey {
+                current: self.keys.current_id(),
+            })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => sqlx::query("SELECT 1").execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A consistent copy of the SQLite database, taken while it is in use (`VACUUM INTO`).
+    /// PostgreSQL has `pg_dump` for this.
+    pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path.display().to_string())
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(StoreError::BackupUnsupported(Engine::Postgres.name())),
+        }
+    }
+
+    /// Runs one SQL statement as it is: for tests that check what the database itself refuses.
+    #[doc(hidden)]
+    pub async fn execute_unchecked(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(on_db!(&self.db, pool => sqlx::query(sql).execute(pool).await?.rows_affected()))
+    }
+
+    /// Closes the connections (on SQLite, checkpointing the WAL).
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
 }
 
 /// Why a request was put in the spam folder.

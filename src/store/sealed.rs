@@ -37,6 +37,10 @@ pub enum KeyError {
         "{path} must hold 64 hexadecimal characters (32 bytes): it looks damaged; restore it from your backup or point KAP_DATA_KEY at the right key"
     )]
     BadKeyFile { path: String },
+    #[error(
+        "no data key: with PostgreSQL every server must use the same key, so none is generated. Set KAP_DATA_KEY, or KAP_DATA_KEY_FILE to a key file, or put the key in {path} (`kap-practice keys generate` prints a new one for the first server)"
+    )]
+    NotShared { path: String },
     #[error("KAP_DATA_KEYS_PREVIOUS holds a key that is not 64 hexadecimal characters")]
     BadPreviousKey,
     #[error("cannot read or create the data key at {path}: {source}")]
@@ -44,6 +48,57 @@ pub enum KeyError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// Where the data key comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySource<'a> {
+    pub data_dir: &'a Path,
+    /// `KAP_DATA_KEY`: the key itself, in hex.
+    pub env_key: Option<&'a str>,
+    /// `KAP_DATA_KEY_FILE`: a file holding the key.
+    pub key_file: Option<&'a Path>,
+    /// `KAP_DATA_KEYS_PREVIOUS`: older keys, still read, never written with.
+    pub env_previous: Option<&'a str>,
+    /// Whether a missing `data.key` may be created (one server on SQLite), or must already be
+    /// there (servers sharing PostgreSQL must share one key).
+    pub may_generate: bool,
+}
+
+impl<'a> KeySource<'a> {
+    /// The key for a server: from the environment, a file, or `data.key` in `data_dir`.
+    pub fn from_env(data_dir: &'a Path, env: &'a KeyEnv, may_generate: bool) -> Self {
+        KeySource {
+            data_dir,
+            env_key: env.key.as_deref(),
+            key_file: env.key_file.as_deref(),
+            env_previous: env.previous.as_deref(),
+            may_generate,
+        }
+    }
+}
+
+/// The key settings read from the environment.
+#[derive(Clone, Debug, Default)]
+pub struct KeyEnv {
+    pub key: Option<String>,
+    pub key_file: Option<std::path::PathBuf>,
+    pub previous: Option<String>,
+}
+
+impl KeyEnv {
+    pub fn read() -> KeyEnv {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        KeyEnv {
+            key: var("KAP_DATA_KEY"),
+            key_file: var("KAP_DATA_KEY_FILE").map(std::path::PathBuf::from),
+            previous: var("KAP_DATA_KEYS_PREVIOUS"),
+        }
+    }
 }
 
 /// A stored value could not be opened.
@@ -141,15 +196,16 @@ impl Keyring {
 
     /// The keyring for a server: `KAP_DATA_KEY` if set, else `data_dir/data.key`, created on first
     /// start.
-    pub fn load(
-        data_dir: &Path,
-        env_key: Option<&str>,
-        env_previous: Option<&str>,
-    ) -> Result<Keyring, KeyError> {
-        let current = match env_key.filter(|k| !k.trim().is_empty()) {
-            Some(k) => DataKey::from_hex(k).ok_or(KeyError::BadEnvKey)?,
-            None => Self::key_file(data_dir)?,
+    pub fn load(source: &KeySource<'_>) -> Result<Keyring, KeyError> {
+        let current = match (
+            source.env_key.filter(|k| !k.trim().is_empty()),
+            source.key_file,
+        ) {
+            (Some(k), _) => DataKey::from_hex(k).ok_or(KeyError::BadEnvKey)?,
+            (None, Some(path)) => Self::read_key_file(path)?,
+            (None, None) => Self::key_file(source.data_dir, source.may_generate)?,
         };
+        let env_previous = source.env_previous;
         let mut previous = Vec::new();
         for k in env_previous
             .unwrap_or("")
@@ -161,7 +217,18 @@ impl Keyring {
         Ok(Keyring { current, previous })
     }
 
-    fn key_file(data_dir: &Path) -> Result<DataKey, KeyError> {
+    /// A key file named by path must exist: it is never generated.
+    fn read_key_file(path: &Path) -> Result<DataKey, KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        DataKey::from_hex(&text).ok_or_else(|| KeyError::BadKeyFile {
+            path: path.display().to_string(),
+        })
+    }
+
+    fn key_file(data_dir: &Path, may_generate: bool) -> Result<DataKey, KeyError> {
         let path = data_dir.join(KEY_FILE);
         let io = |source| KeyError::Io {
             path: path.display().to_string(),
@@ -171,6 +238,11 @@ impl Keyring {
             Ok(text) => DataKey::from_hex(&text).ok_or_else(|| KeyError::BadKeyFile {
                 path: path.display().to_string(),
             }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_generate => {
+                Err(KeyError::NotShared {
+                    path: path.display().to_string(),
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 super::create_private_dir(data_dir).map_err(io)?;
                 let key = generate_key_hex();
@@ -318,11 +390,21 @@ mod tests {
         ));
     }
 
+    fn source<'a>(dir: &'a Path, env_key: Option<&'a str>, may_generate: bool) -> KeySource<'a> {
+        KeySource {
+            data_dir: dir,
+            env_key,
+            key_file: None,
+            env_previous: None,
+            may_generate,
+        }
+    }
+
     #[test]
     fn the_key_file_is_created_private_and_reused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let a = Keyring::load(dir.path(), None, None).expect("created");
-        let b = Keyring::load(dir.path(), None, None).expect("reused");
+        let a = Keyring::load(&source(dir.path(), None, true)).expect("created");
+        let b = Keyring::load(&source(dir.path(), None, true)).expect("reused");
         assert_eq!(a.current_id(), b.current_id());
         #[cfg(unix)]
         {
@@ -333,11 +415,38 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(Keyring::load(dir.path(), Some("abc"), None).is_err());
+        assert!(Keyring::load(&source(dir.path(), Some("abc"), true)).is_err());
         std::fs::write(dir.path().join(KEY_FILE), "damaged").expect("write");
         assert!(matches!(
-            Keyring::load(dir.path(), None, None),
+            Keyring::load(&source(dir.path(), None, true)),
             Err(KeyError::BadKeyFile { .. })
+        ));
+    }
+
+    #[test]
+    fn a_shared_key_is_never_generated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(
+            Keyring::load(&source(dir.path(), None, false)),
+            Err(KeyError::NotShared { .. })
+        ));
+        assert!(!dir.path().join(KEY_FILE).exists());
+        let file = dir.path().join("shared.key");
+        std::fs::write(&file, format!("{}\n", generate_key_hex())).expect("write");
+        let from_file = KeySource {
+            key_file: Some(&file),
+            ..source(dir.path(), None, false)
+        };
+        let a = Keyring::load(&from_file).expect("read from the file");
+        let b = Keyring::load(&from_file).expect("read again");
+        assert_eq!(a.current_id(), b.current_id());
+        let missing = dir.path().join("missing.key");
+        assert!(matches!(
+            Keyring::load(&KeySource {
+                key_file: Some(&missing),
+                ..source(dir.path(), None, true)
+            }),
+            Err(KeyError::Io { .. })
         ));
     }
 }

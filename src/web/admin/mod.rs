@@ -28,7 +28,6 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use super::AppState;
 use super::form::decode;
@@ -235,7 +234,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ));
     let config = &state.config;
     let https = config.server.https();
-    let sessions = SessionManagerLayer::new(session_store(state))
+    let sessions = SessionManagerLayer::new(state.store.sessions())
         .with_name(if https {
             "__Host-kap_admin"
         } else {
@@ -253,13 +252,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(protected)
         .layer(sessions)
         .layer(axum::middleware::from_fn(admin_headers))
-}
-
-/// The session store on the practice's database.
-pub fn session_store(state: &AppState) -> SqliteStore {
-    SqliteStore::new(state.store.sqlite_pool().clone())
-        .with_table_name("admin_sessions")
-        .unwrap_or_else(|_| SqliteStore::new(state.store.sqlite_pool().clone()))
 }
 
 /// Every admin response: never cached, never indexed.

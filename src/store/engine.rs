@@ -1,0 +1,152 @@
+//! The two database engines behind one store.
+//!
+//! Every query of the practice is written once, in SQL that both engines read the same way
+//! (`$1` placeholders, `TRUE`/`FALSE`, `RETURNING`, `ON CONFLICT`), and run on whichever engine
+//! the configuration chose: [`on_db!`] expands a block once per engine, so the same text is
+//! compiled against `SqlitePool` and `PgPool` with their own row types. What truly differs
+//! lives here and nowhere else: how to connect, the migrations folder, and the few clauses one
+//! engine has and the other lacks (`FOR UPDATE SKIP LOCKED`, `VACUUM INTO`).
+//!
+//! - **SQLite** (the default): one file in the data directory, WAL mode, `synchronous=FULL`,
+//!   one connection (SQLite has one writer anyway; one connection never meets "database is
+//!   locked").
+//! - **PostgreSQL** (`DATABASE_URL=postgres://…`): a pool shared by any number of servers;
+//!   migrations take an advisory lock, so servers starting together apply them once.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use super::StoreError;
+
+/// A connection pool on one of the two engines.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which engine a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of whichever engine `$db` is.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::engine::Db::Sqlite($pool) => $body,
+            $crate::store::engine::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+impl Db {
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Db::Sqlite(_) => Engine::Sqlite,
+            Db::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path` and applies its migrations.
+    pub(crate) async fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            // The one connection is local and always alive: no ping before each use.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// Connects to PostgreSQL at `url` and applies its migrations (under an advisory lock, so a
+    /// second server starting at the same moment waits, then finds nothing left to do).
+    pub(crate) async fn open_postgres(url: &str) -> Result<Db, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // While the database is down, a request waits this long before the honest 503.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    pub(crate) async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// A value that both engines' rows can hand back.
+pub(crate) trait Value: Sized {
+    fn from_sqlite(row: &SqliteRow, column: &str) -> Result<Self, sqlx::Error>;
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error>;
+}
+
+macro_rules! values {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            fn from_sqlite(row: &SqliteRow, column: &str) -> Result<Self, sqlx::Error> {
+                row.try_get(column)
+            }
+            fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+                row.try_get(column)
+            }
+        }
+    )*};
+}
+values!(
+    i64,
+    Option<i64>,
+    bool,
+    String,
+    Option<String>,
+    Vec<u8>,
+    Option<Vec<u8>>
+);
+
+/// Reads a column the same way from either engine's row.
+pub(crate) trait Columns {
+    fn col<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;
+}
+
+impl Columns for SqliteRow {
+    fn col<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        T::from_sqlite(self, column)
+    }
+}
+
+impl Columns for PgRow {
+    fn col<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        T::from_postgres(self, column)
+    }
+}

@@ -1,0 +1,162 @@
+//! The outbox: mail written in the same transaction as what caused it, claimed by workers.
+//!
+//! Any number of servers work the same outbox. A worker claims due rows by leasing them
+//! (`claimed_until`) in one transaction; on PostgreSQL the rows are also locked with
+//! `FOR UPDATE SKIP LOCKED`, so two workers never claim the same row — each takes what the
+//! other left. A worker that dies mid-send loses its lease when it runs out, and the mail is
+//! tried again: "at least once" to the SMTP server, and in practice exactly once, because a row
+//! is marked sent as soon as the server accepted it.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::engine::{Columns, Db, on_db};
+use super::{ClaimedMail, Delivery, MailKind, OutboxCounts, Store, StoreError, from_ms, ms};
+
+const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
+        r.reference, r.received_at
+ FROM outbox o LEFT JOIN consultation_requests r ON r.id = o.request_id
+ WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+   AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
+ ORDER BY o.next_attempt_at, o.id
+ LIMIT $2";
+
+impl Store {
+    /// Claims up to `limit` pieces of mail that are due, leasing them for `lease` so no other
+    /// worker takes them meanwhile.
+    pub async fn claim_due_mail(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMail>, StoreError> {
+        let sql = match &self.db {
+            Db::Sqlite(_) => DUE.to_string(),
+            Db::Postgres(_) => format!("{DUE} FOR UPDATE OF o SKIP LOCKED"),
+        };
+        let until = ms(now.checked_add(lease).unwrap_or(now));
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(&sql)
+                .bind(ms(now))
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: i64 = row.col("id")?;
+                sqlx::query("UPDATE outbox SET claimed_until = $1 WHERE id = $2")
+                    .bind(until)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(mail) = self.claimed(id, &row)? {
+                    claimed.push(mail);
+                }
+            }
+            tx.commit().await?;
+            Ok(claimed)
+        })
+    }
+
+    fn claimed(&self, id: i64, row: &impl Columns) -> Result<Option<ClaimedMail>, StoreError> {
+        let kind: String = row.col("kind")?;
+        let Some(kind) = MailKind::parse(&kind) else {
+            return Ok(None);
+        };
+        let recipient: Option<Vec<u8>> = row.col("recipient_sealed")?;
+        let recipient = recipient
+            .map(|v| {
+                self.keys
+                    .open("recipient", &v)
+                    .map_err(|source| StoreError::Sealed {
+                        field: "recipient",
+                        source,
+                    })
+            })
+            .transpose()?;
+        let received_at: Option<i64> = row.col("received_at")?;
+        Ok(Some(ClaimedMail {
+            id,
+            kind,
+            recipient,
+            reference: row.col("reference")?,
+            received_at: received_at.map(from_ms),
+            attempts: row.col("attempts")?,
+            permanent_failures: row.col("permanent_failures")?,
+        }))
+    }
+
+    /// Records the outcome of one sending attempt.
+    pub async fn record_delivery(
+        &self,
+        id: i64,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            let q = match delivery {
+                Delivery::Sent => sqlx::query(
+                    "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1,
+                     claimed_until = NULL, last_error = NULL WHERE id = $2",
+                )
+                .bind(ms(now))
+                .bind(id),
+                Delivery::Retry {
+                    next_attempt_at,
+                    permanent,
+                    error,
+                } => sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, permanent_failures = permanent_failures + $1,
+                     next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
+                )
+                .bind(i64::from(*permanent))
+                .bind(ms(*next_attempt_at))
+                .bind(error.clone())
+                .bind(id),
+                Delivery::Failed { error } => sqlx::query(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
+                     permanent_failures = permanent_failures + 1, claimed_until = NULL, last_error = $1
+                     WHERE id = $2",
+                )
+                .bind(error.clone())
+                .bind(id),
+            };
+            q.execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// When the next pending mail is due, if any.
+    pub async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let v: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt_at
+                             THEN claimed_until ELSE next_attempt_at END)
+             FROM outbox WHERE status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await?);
+        Ok(v.map(from_ms))
+    }
+
+    /// Outbox rows by state.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let counts: Vec<(String, i64)> = on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| Ok((row.col("status")?, row.col("n")?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
+        let mut c = OutboxCounts::default();
+        for (status, n) in counts {
+            match status.as_str() {
+                "pending" => c.pending = n,
+                "sent" => c.sent = n,
+                "failed" => c.failed = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}

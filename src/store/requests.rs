@@ -1,0 +1,272 @@
+//! Consultation requests: storing what the form accepted, and reading it back opened.
+//!
+//! A request, its first history entry (written by a trigger) and its mail go in one transaction,
+//! and the form's 303 waits for that transaction's commit. On SQLite the commit is an fsync of
+//! the WAL; rather than one fsync per request, a single writer task takes every request waiting
+//! at that moment and commits them together ("group commit"): each is acknowledged only after
+//! the commit that holds it, so durability is the same, and a burst costs one fsync instead of
+//! one each. If a group fails, each of its requests is retried alone, so one bad request never
+//! takes others down with it. PostgreSQL groups concurrent commits itself, so there each request
+//! is simply its own transaction.
+
+use jiff::Timestamp;
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::engine::{Columns, Db, on_db};
+use super::{
+    Inserted, MailKind, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_reference,
+};
+use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
+
+const INSERT_REQUEST: &str = "INSERT INTO consultation_requests
+     (reference, received_at, spam, spam_reason, contact_method, location, age_group,
+      outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
+      message_sealed, referral_source_sealed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     RETURNING id";
+
+const INSERT_MAIL: &str =
+    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $4)";
+
+/// The most requests committed together.
+const MAX_GROUP: usize = 256;
+
+/// A request ready to store: personal fields already sealed, so the writer only writes.
+struct SealedRequest {
+    received_at: i64,
+    spam_reason: Option<&'static str>,
+    contact_method: &'static str,
+    location: String,
+    age_group: &'static str,
+    flags: Flags,
+    name: Vec<u8>,
+    email: Vec<u8>,
+    phone: Option<Vec<u8>>,
+    message: Option<Vec<u8>>,
+    referral_source: Option<Vec<u8>>,
+    mail: Vec<(&'static str, Option<Vec<u8>>)>,
+}
+
+/// Inserts one request and its mail on `$conn` (a transaction or connection, either engine);
+/// evaluates to the new row's id.
+macro_rules! insert_request {
+    ($conn:ident, $row:expr, $reference:expr) => {
+        async {
+            let row: &SealedRequest = $row;
+            let id: i64 = sqlx::query_scalar(INSERT_REQUEST)
+                .bind($reference)
+                .bind(row.received_at)
+                .bind(row.spam_reason.is_some())
+                .bind(row.spam_reason)
+                .bind(row.contact_method)
+                .bind(&row.location)
+                .bind(row.age_group)
+                .bind(row.flags.outside_licensed_states)
+                .bind(row.flags.minor)
+                .bind(&row.name)
+                .bind(&row.email)
+                .bind(&row.phone)
+                .bind(&row.message)
+                .bind(&row.referral_source)
+                .fetch_one(&mut *$conn)
+                .await?;
+            for (kind, recipient) in &row.mail {
+                sqlx::query(INSERT_MAIL)
+                    .bind(*kind)
+                    .bind(id)
+                    .bind(recipient)
+                    .bind(row.received_at)
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+            Ok::<i64, sqlx::Error>(id)
+        }
+    };
+}
+
+/// One request waiting for the writer, and where to send its outcome.
+struct Waiting {
+    row: SealedRequest,
+    reference: String,
+    done: oneshot::Sender<Result<Inserted, StoreError>>,
+}
+
+/// The handle of the SQLite group-commit task.
+#[derive(Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Waiting>,
+}
+
+impl Writer {
+    pub(super) fn spawn(pool: SqlitePool) -> Writer {
+        let (queue, waiting) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(write_groups(pool, waiting));
+        Writer { queue }
+    }
+}
+
+/// Commits whatever is waiting, as one transaction, until every sender is gone.
+async fn write_groups(pool: SqlitePool, mut waiting: mpsc::Receiver<Waiting>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
+        match commit_group(&pool, &group).await {
+            Ok(ids) => {
+                for (w, id) in group.drain(..).zip(ids) {
+                    let _ = w.done.send(Ok(Inserted {
+                        id,
+                        reference: w.reference,
+                    }));
+                }
+            }
+            Err(e) => {
+                if group.len() > 1 {
+                    tracing::warn!(error = %e, size = group.len(), "a group commit failed; storing its requests one by one");
+                }
+                let db = Db::Sqlite(pool.clone());
+                for w in group.drain(..) {
+                    let outcome = insert_alone(&db, &w.row).await;
+                    let _ = w.done.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(pool: &SqlitePool, group: &[Waiting]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(group.len());
+    for w in group {
+        ids.push(insert_request!(tx, &w.row, &w.reference).await?);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Stores one request in its own transaction, drawing a new reference on the (one in a
+/// trillion) collision.
+async fn insert_alone(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let reference = new_reference();
+        let outcome: Result<i64, sqlx::Error> = on_db!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            let id = insert_request!(tx, row, &reference).await?;
+            tx.commit().await?;
+            Ok(id)
+        }
+        .await);
+        match outcome {
+            Ok(id) => return Ok(Inserted { id, reference }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempt < 3 => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+impl Store {
+    /// Stores a request, its first history entry and its mail in one transaction; returns once
+    /// the commit is durable.
+    pub async fn insert(&self, s: &Submission<'_>, now: Timestamp) -> Result<Inserted, StoreError> {
+        let row = self.seal(s, now);
+        let Some(writer) = &self.writer else {
+            return insert_alone(&self.db, &row).await;
+        };
+        let (done, outcome) = oneshot::channel();
+        let waiting = Waiting {
+            row,
+            reference: new_reference(),
+            done,
+        };
+        if writer.queue.send(waiting).await.is_err() {
+            return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
+        }
+        outcome
+            .await
+            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)))
+    }
+
+    fn seal(&self, s: &Submission<'_>, now: Timestamp) -> SealedRequest {
+        let r = s.request;
+        let k = &self.keys;
+        let seal_opt = |field: &str, v: &Option<String>| v.as_ref().map(|v| k.seal(field, v));
+        SealedRequest {
+            received_at: ms(now),
+            spam_reason: s.spam.map(|r| r.as_str()),
+            contact_method: r.contact_method.as_str(),
+            location: r.location.as_str().to_string(),
+            age_group: r.age_group.as_str(),
+            flags: r.flags,
+            name: k.seal("name", &r.name),
+            email: k.seal("email", &r.email),
+            phone: seal_opt("phone", &r.phone),
+            message: seal_opt("message", &r.message),
+            referral_source: seal_opt("referral_source", &r.referral_source),
+            mail: s
+                .mail
+                .iter()
+                .map(|kind| {
+                    let recipient = match kind {
+                        MailKind::Acknowledgement => Some(k.seal("recipient", &r.email)),
+                        MailKind::NewRequestNotice => None,
+                    };
+                    (kind.as_str(), recipient)
+                })
+                .collect(),
+        }
+    }
+
+    /// Every request, oldest first, opened.
+    pub async fn all_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT * FROM consultation_requests ORDER BY received_at, id")
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|row| self.open_request(row)).collect()
+        })
+    }
+
+    pub(super) fn open_request(&self, row: &impl Columns) -> Result<StoredRequest, StoreError> {
+        let open = |field: &'static str, column: &str| -> Result<String, StoreError> {
+            let v: Vec<u8> = row.col(column)?;
+            self.keys
+                .open(field, &v)
+                .map_err(|source| StoreError::Sealed { field, source })
+        };
+        let open_opt = |field: &'static str, column: &str| -> Result<Option<String>, StoreError> {
+            let v: Option<Vec<u8>> = row.col(column)?;
+            v.map(|v| {
+                self.keys
+                    .open(field, &v)
+                    .map_err(|source| StoreError::Sealed { field, source })
+            })
+            .transpose()
+        };
+        let spam: bool = row.col("spam")?;
+        let spam_reason: Option<String> = row.col("spam_reason")?;
+        let contact_method: String = row.col("contact_method")?;
+        let location: String = row.col("location")?;
+        let age_group: String = row.col("age_group")?;
+        Ok(StoredRequest {
+            id: row.col("id")?,
+            reference: row.col("reference")?,
+            received_at: from_ms(row.col("received_at")?),
+            status: row.col("status")?,
+            closed_reason: row.col("closed_reason")?,
+            spam: spam.then(|| spam_reason.unwrap_or_else(|| "spam".into())),
+            contact_method: ContactMethod::parse(&contact_method).unwrap_or(ContactMethod::Either),
+            location: Location::parse(&location).unwrap_or(Location::OutsideUs),
+            age_group: AgeGroup::parse(&age_group).unwrap_or(AgeGroup::Adult),
+            flags: Flags {
+                outside_licensed_states: row.col("outside_licensed_states")?,
+                minor: row.col("minor")?,
+            },
+            name: open("name", "name_sealed")?,
+            email: open("email", "email_sealed")?,
+            phone: open_opt("phone", "phone_sealed")?,
+            message: open_opt("message", "message_sealed")?,
+            referral_source: open_opt("referral_source", "referral_source_sealed")?,
+        })
+    }
+}
