@@ -2,6 +2,8 @@
 //! client that shows exactly what went over the wire (no automatic decompression).
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +66,20 @@ impl TestApp {
             overrides.config_file = Some(path);
         }
         overrides.data_dir = Some(data_dir.path().join("data"));
+        if let Some(admin) = postgres::admin_url()
+            && overrides.database_url.is_none()
+        {
+            // The PostgreSQL run: a database of its own, and the data key given, as every
+            // server sharing PostgreSQL must have it.
+            overrides.database_url = Some(postgres::fresh_database(&admin));
+            let data = data_dir.path().join("data");
+            std::fs::create_dir_all(&data).expect("data dir");
+            std::fs::write(
+                data.join("data.key"),
+                kap_practice::store::sealed::generate_key_hex(),
+            )
+            .expect("data key");
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         if overrides.base_url.is_none() && !config_text.is_some_and(|t| t.contains("base_url")) {
@@ -258,6 +274,38 @@ pub fn visible_text(html: &str) -> String {
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// In the PostgreSQL run: the environment that gives the binary the database belonging to
+/// `data_dir` (created on first use, the same on every later start) and, unless the caller
+/// gives one itself, the data key for it. Empty in the SQLite run.
+pub fn database_env(data_dir: &Path, has_key: bool) -> Vec<(String, String)> {
+    let Some(admin) = postgres::admin_url() else {
+        return Vec::new();
+    };
+    let side = |ext: &str| PathBuf::from(format!("{}.{ext}", data_dir.display()));
+    let url_file = side("database-url");
+    let url = match std::fs::read_to_string(&url_file) {
+        Ok(url) => url,
+        Err(_) => {
+            let url = postgres::fresh_database(&admin);
+            std::fs::write(&url_file, &url).expect("remember the database");
+            url
+        }
+    };
+    let mut env = vec![("DATABASE_URL".to_string(), url)];
+    if !has_key {
+        let key_file = side("key");
+        if !key_file.is_file() {
+            std::fs::write(&key_file, kap_practice::store::sealed::generate_key_hex())
+                .expect("data key");
+        }
+        env.push((
+            "KAP_DATA_KEY_FILE".to_string(),
+            key_file.display().to_string(),
+        ));
+    }
+    env
+}
+
 /// The real binary, started as a process (for signals, exit codes and logs).
 pub struct Process {
     pub child: std::process::Child,
@@ -285,6 +333,16 @@ impl Process {
         }
         if !extra.contains(&"--config") {
             cmd.arg("--config").arg(&config);
+        }
+        let data_dir = match extra.iter().position(|a| *a == "--data-dir") {
+            Some(i) => PathBuf::from(extra[i + 1]),
+            None => dir.path().join("data"),
+        };
+        if !env.iter().any(|(k, _)| *k == "DATABASE_URL") {
+            cmd.envs(database_env(
+                &data_dir,
+                env.iter().any(|(k, _)| *k == "KAP_DATA_KEY"),
+            ));
         }
         cmd.args(extra)
             .env_remove("RUST_LOG")
@@ -381,7 +439,14 @@ pub fn blocking_get(addr: SocketAddr, path: &str) -> Option<String> {
 
 /// Runs the binary with `args` to completion: (exit code, stdout, stderr).
 pub fn run_binary(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+    if let Some(i) = args.iter().position(|a| *a == "--data-dir")
+        && let Some(dir) = args.get(i + 1)
+        && Path::new(&format!("{dir}.database-url")).is_file()
+    {
+        cmd.envs(database_env(Path::new(dir), false));
+    }
+    let out = cmd
         .args(args)
         .current_dir(cwd)
         .env_remove("RUST_LOG")

@@ -11,6 +11,7 @@
 mod bench;
 mod deny;
 mod fuzz;
+mod postgres;
 mod screenshots;
 mod test;
 mod tools;

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the one test command. It installs what the tests need when it is missing
 //! (Chromium, chromedriver, fonts and the aiosmtpd SMTP server from Debian; axe-core from npm), then runs the format check,
-//! clippy, the dependency policy (`cargo xtask deny`) and the whole test suite, and ends with a
-//! summary.
+//! clippy, the dependency policy (`cargo xtask deny`) and the whole test suite — once on SQLite,
+//! once on a PostgreSQL server it starts (Debian's `postgresql`) — and ends with a summary.
 //!
 //! Options: `--no-lint` skips the format check, clippy and cargo deny (for quick iterations); anything after
 //! `--` goes to `cargo test` (e.g. `cargo xtask test --no-lint -- --test browser`).
@@ -74,18 +74,29 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     steps.run("fuzz smoke run (60 s per target)", || crate::fuzz::run(&[]))?;
 
+    // The whole suite runs twice: on SQLite (the default), then on PostgreSQL, each test with a
+    // database of its own on one server started for the run.
     let mut counts = Counts::default();
-    let tested = steps.run("cargo test", || {
+    let test = |counts: &mut Counts, env: &[(&'static str, String)]| {
         let mut cmd = cargo(&root);
         cmd.args(["test", "--workspace"])
             .args(&test_args)
             .env("AXE_PATH", &axe)
             .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
-            .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER));
-        cargo_test(&mut cmd, &mut counts)
-    });
+            .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        cargo_test(&mut cmd, counts)
+    };
+    let on_sqlite = steps.run("cargo test (SQLite)", || test(&mut counts, &[]));
+    let on_postgres = steps
+        .run("PostgreSQL server", crate::postgres::Server::start)
+        .and_then(|server| {
+            steps.run("cargo test (PostgreSQL)", || {
+                test(&mut counts, &server.test_env())
+            })
+        });
     steps.summary(Some(&counts));
-    tested
+    on_sqlite.and(on_postgres)
 }
 
 /// `cargo` at the repository root, the same cargo that runs this task.
@@ -237,7 +248,7 @@ impl Steps {
         let result = step();
         let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
         self.done.push((name, started.elapsed(), outcome));
-        if result.is_err() && name != "cargo test" {
+        if result.is_err() && !name.starts_with("cargo test") && name != "PostgreSQL server" {
             self.summary(None);
         }
         result.map_err(|e| format!("{name}: {e}"))

@@ -1,0 +1,199 @@
+//! PostgreSQL for the tests: a fresh database per test on the server the test command started
+//! (`KAP_TEST_POSTGRES`, an admin URL), and whole private clusters for the drills that stop
+//! their server.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The admin URL of the test server, when this run is the PostgreSQL run.
+pub fn admin_url() -> Option<String> {
+    std::env::var("KAP_TEST_POSTGRES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// A new, empty database on the server at `admin_url`; returns its URL.
+pub fn fresh_database(admin_url: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "kap_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        nanos
+    );
+    psql(admin_url, &format!("CREATE DATABASE {name}"));
+    with_database(admin_url, &name)
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("a database URL has a path");
+    format!("{base}/{name}")
+}
+
+/// Runs one SQL statement with psql; panics with psql's message on failure.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
+        .output()
+        .expect("run psql (Debian package postgresql-client)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Where PostgreSQL's programs are: `KAP_TEST_PG_BIN`, else Debian's newest.
+pub fn bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("KAP_TEST_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (Debian package postgresql); the test command installs it")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("pg_ctl").is_file())
+        .collect();
+    found.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    found
+        .pop()
+        .expect("a PostgreSQL server under /usr/lib/postgresql")
+}
+
+/// A private PostgreSQL cluster on loopback, for a drill that stops and starts its server.
+/// PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("kap-pg-")
+            .tempdir()
+            .expect("tempdir");
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("chown");
+            assert!(ok.success(), "chown the cluster folder to postgres");
+        }
+        let cluster = Cluster {
+            port: super::free_port(),
+            bin: bin_dir(),
+            dir,
+        };
+        let data = cluster.data();
+        cluster.run(
+            Command::new(cluster.bin.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", "kap", "--auth=trust", "-E", "UTF8"]),
+        );
+        cluster.start_server();
+        cluster
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, cmd: &mut Command) {
+        let mut full = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(cmd.get_program());
+            c.args(cmd.get_args());
+            c
+        } else {
+            let mut c = Command::new(cmd.get_program());
+            c.args(cmd.get_args());
+            c
+        };
+        let out = full.output().expect("run a PostgreSQL program");
+        assert!(
+            out.status.success(),
+            "{:?}: {}{}",
+            cmd.get_program(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts (or restarts) the server and waits until it accepts connections.
+    pub fn start_server(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c max_connections=200",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(
+            Command::new(self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.data())
+                .arg("-l")
+                .arg(self.dir.path().join("server.log"))
+                .args(["-w", "-o", &options, "start"]),
+        );
+    }
+
+    /// `pg_ctl stop -m immediate`: the server goes away at once, as in a crash.
+    pub fn stop_immediate(&self) {
+        self.run(
+            Command::new(self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.data())
+                .args(["-w", "-m", "immediate", "stop"]),
+        );
+    }
+
+    /// The admin URL (database `postgres`).
+    pub fn url(&self) -> String {
+        format!("postgres://kap@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut c = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let _ = c
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
