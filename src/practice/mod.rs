@@ -5,5 +5,6 @@
 //! process.
 
 pub mod consultation;
+pub mod open_times;
 pub mod status;
 pub mod us_states;
