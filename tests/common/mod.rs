@@ -53,7 +53,26 @@ impl TestApp {
     }
 
     /// The server with `overrides` and, if given, this config file text.
-    pub async fn start_with(mut overrides: Overrides, config_text: Option<&str>) -> TestApp {
+    pub async fn start_with(overrides: Overrides, config_text: Option<&str>) -> TestApp {
+        Self::launch(overrides, config_text, None).await
+    }
+
+    /// A server on the PostgreSQL database at `database_url`, with the data key `key_hex`:
+    /// several of these make the servers of one practice.
+    pub async fn start_on_database(
+        mut overrides: Overrides,
+        database_url: &str,
+        key_hex: &str,
+    ) -> TestApp {
+        overrides.database_url = Some(database_url.to_string());
+        Self::launch(overrides, None, Some(key_hex)).await
+    }
+
+    async fn launch(
+        mut overrides: Overrides,
+        config_text: Option<&str>,
+        key_hex: Option<&str>,
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         if let Some(text) = config_text {
             let path = data_dir.path().join("kap-practice.toml");
@@ -66,7 +85,11 @@ impl TestApp {
             overrides.config_file = Some(path);
         }
         overrides.data_dir = Some(data_dir.path().join("data"));
-        if let Some(admin) = postgres::admin_url()
+        if let Some(key) = key_hex {
+            let data = data_dir.path().join("data");
+            std::fs::create_dir_all(&data).expect("data dir");
+            std::fs::write(data.join("data.key"), key).expect("data key");
+        } else if let Some(admin) = postgres::admin_url()
             && overrides.database_url.is_none()
         {
             // The PostgreSQL run: a database of its own, and the data key given, as every

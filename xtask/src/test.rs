@@ -118,6 +118,13 @@ pub fn ensure_browser() -> Result<(), String> {
         (FONT, "fonts-dejavu-core"),
         // The real SMTP server the mail tests deliver to (run with Debian's python3).
         (AIOSMTPD, "python3-aiosmtpd"),
+        // An independent parser for the calendar files the practice sends.
+        (
+            "/usr/lib/python3/dist-packages/icalendar/__init__.py",
+            "python3-icalendar",
+        ),
+        // The IANA time-zone database the practice's time zone is read from.
+        ("/usr/share/zoneinfo/America/New_York", "tzdata"),
     ])?;
     for program in [CHROMIUM, CHROMEDRIVER] {
         if !Path::new(program).is_file() {
