@@ -26,9 +26,45 @@ pub enum Action {
     AccountAdded,
     AccountRemoved,
     PasswordChanged,
+    BookingRulesChanged,
+    CalendarLinkReplaced,
+    BookingHeld,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingDeclined,
+    BookingOtherTimeProposed,
 }
 
 impl Action {
+    /// Every action, for reading stored rows back.
+    pub const ALL: [Action; 25] = [
+        Action::SignIn,
+        Action::SignInFailed,
+        Action::SignOut,
+        Action::TwoFactorEnrolled,
+        Action::RecoveryCodeUsed,
+        Action::ViewRequest,
+        Action::StatusChange,
+        Action::NoteAdded,
+        Action::MarkedSpam,
+        Action::MarkedNotSpam,
+        Action::MailRetry,
+        Action::Export,
+        Action::Delete,
+        Action::Purge,
+        Action::AuditExport,
+        Action::AccountAdded,
+        Action::AccountRemoved,
+        Action::PasswordChanged,
+        Action::BookingRulesChanged,
+        Action::CalendarLinkReplaced,
+        Action::BookingHeld,
+        Action::BookingCancelled,
+        Action::BookingConfirmed,
+        Action::BookingDeclined,
+        Action::BookingOtherTimeProposed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::SignIn => "sign_in",
@@ -49,6 +85,13 @@ impl Action {
             Action::AccountAdded => "account_added",
             Action::AccountRemoved => "account_removed",
             Action::PasswordChanged => "password_changed",
+            Action::BookingRulesChanged => "booking_rules_changed",
+            Action::CalendarLinkReplaced => "calendar_link_replaced",
+            Action::BookingHeld => "booking_held",
+            Action::BookingCancelled => "booking_cancelled",
+            Action::BookingConfirmed => "booking_confirmed",
+            Action::BookingDeclined => "booking_declined",
+            Action::BookingOtherTimeProposed => "booking_other_time_proposed",
         }
     }
 
@@ -73,6 +116,13 @@ impl Action {
             Action::AccountAdded => "Account added",
             Action::AccountRemoved => "Account removed",
             Action::PasswordChanged => "Password changed",
+            Action::BookingRulesChanged => "Changed the booking settings",
+            Action::CalendarLinkReplaced => "Replaced the calendar feed link",
+            Action::BookingHeld => "A consultation time was held",
+            Action::BookingCancelled => "A consultation was cancelled",
+            Action::BookingConfirmed => "Confirmed a consultation",
+            Action::BookingDeclined => "Declined a consultation",
+            Action::BookingOtherTimeProposed => "Asked for another consultation time",
         }
     }
 }

@@ -167,6 +167,16 @@ impl CalendarSender {
     }
 }
 
+/// The host of a site's address: `https://www.example.com:8443/x` → `www.example.com`.
+pub fn host_of(base_url: &str) -> &str {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    authority.split(':').next().unwrap_or("")
+}
+
 /// A DNS name or IPv4 address: letters, digits and hyphens in dot-separated labels.
 fn is_host(host: &str) -> bool {
     !host.is_empty()

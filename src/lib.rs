@@ -60,6 +60,7 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
         transport,
         config,
         wake: state.mail_wake.clone(),
+        links: (*state.links).clone(),
     });
     Ok(App { state, outbox })
 }

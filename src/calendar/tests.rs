@@ -322,3 +322,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_host_is_read_from_the_sites_address() {
+    assert_eq!(host_of("https://www.example.com"), "www.example.com");
+    assert_eq!(host_of("http://127.0.0.1:8080/"), "127.0.0.1");
+    assert_eq!(
+        host_of("https://user@example.org:8443/path?q"),
+        "example.org"
+    );
+}

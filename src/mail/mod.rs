@@ -5,15 +5,19 @@
 //! backoff, and marks it sent only once the SMTP server has accepted it. No email carries a
 //! personal or health detail: the practice is told that a request arrived and where to read it;
 //! the person (if acknowledgements are on) is told that it arrived, with no echo of what they wrote.
+//! Emails about a consultation booking are written in [`booking`].
 
+pub mod booking;
 pub mod outbox;
 
 use jiff::Timestamp;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
+use crate::auth::link::LinkTokens;
+use crate::calendar::Method;
 use crate::config::Config;
 use crate::store::{ClaimedMail, MailKind};
 
@@ -78,71 +82,115 @@ fn classify(e: lettre::transport::smtp::Error) -> SendError {
     }
 }
 
-/// Builds the email for an outbox row.
-pub fn compose(config: &Config, mail: &ClaimedMail) -> Result<Message, SendError> {
+/// Builds the email for an outbox row. `links` signs the links back to a booking.
+pub fn compose(
+    config: &Config,
+    mail: &ClaimedMail,
+    links: &LinkTokens,
+) -> Result<Message, SendError> {
     let from: Mailbox = config
         .mail
         .from
         .parse()
         .map_err(|_| SendError::Permanent("the configured sender address is invalid".into()))?;
+    let practice_inbox = || -> Result<Mailbox, SendError> {
+        config.mail.notify_email.parse().map_err(|_| {
+            SendError::Permanent("the configured notification address is invalid".into())
+        })
+    };
+    let person = || -> Result<Mailbox, SendError> {
+        mail.recipient
+            .as_deref()
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| SendError::Permanent("the recipient address cannot be used".into()))
+    };
     let practice = &config.practice;
     let when = mail.received_at.unwrap_or_else(Timestamp::now);
     let when = match when.in_tz(&practice.time_zone) {
         Ok(zoned) => zoned.strftime("%A, %B %-d, %Y at %-I:%M %p %Z").to_string(),
         Err(_) => when.to_string(),
     };
-    let (to, subject, body) = match mail.kind {
+    let (to, subject, body, calendar) = match mail.kind {
         MailKind::NewRequestNotice => {
-            let to: Mailbox = config.mail.notify_email.parse().map_err(|_| {
-                SendError::Permanent("the configured notification address is invalid".into())
-            })?;
             let reference = mail.reference.as_deref().unwrap_or("");
             (
-                to,
+                practice_inbox()?,
                 "New consultation request".to_string(),
                 format!(
                     "A new consultation request arrived at {when}.\n\nSign in to read it: {}/admin\n\nReference: {reference}\n\nFor privacy, this email holds no details of the request.\n",
                     config.server.base_url
                 ),
+                None,
             )
         }
         MailKind::Acknowledgement => {
-            let to: Mailbox = mail
-                .recipient
-                .as_deref()
-                .unwrap_or("")
-                .parse()
-                .map_err(|_| SendError::Permanent("the recipient address cannot be used".into()))?;
             let form = &config.form;
             (
-                to,
+                person()?,
                 format!("We received your message - {}", practice.name),
                 format!(
-                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\nIf you are in crisis, please don't wait for a reply: call or text {crisis} (Suicide & Crisis Lifeline) or call {emergency}.\n\n{name}\n{email} | {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn't you, you can ignore this email.\n",
+                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\n{booking}If you are in crisis, please don't wait for a reply: call or text {crisis} (Suicide & Crisis Lifeline) or call {emergency}.\n\n{name}\n{email} | {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn't you, you can ignore this email.\n",
                     name = practice.name,
                     clinician = practice.clinician_name_with_credentials(),
                     reply = form.reply_time,
+                    booking = booking::acknowledgement_link(config, links, mail),
                     crisis = form.crisis_line,
                     emergency = form.emergency_number,
                     email = practice.email,
                     phone = practice.phone,
                     base = config.server.base_url,
                 ),
+                None,
+            )
+        }
+        _ => {
+            let written = booking::write(config, links, mail).ok_or_else(|| {
+                SendError::Permanent("the booking this email is about is gone".into())
+            })?;
+            let to = if written.to_practice {
+                practice_inbox()?
+            } else {
+                person()?
+            };
+            (to, written.subject, written.body, written.calendar)
+        }
+    };
+    let text = {
+        let body = wrap(&body, 72);
+        // Plain 7-bit text when possible (it always is for our own words): readable as sent.
+        Body::new_with_encoding(body.clone(), ContentTransferEncoding::SevenBit)
+            .unwrap_or_else(|_| Body::new(body))
+    };
+    let builder = Message::builder().from(from).to(to).subject(subject);
+    let built = match calendar {
+        None => builder.header(ContentType::TEXT_PLAIN).body(text),
+        Some((method, ics)) => {
+            let method = match method {
+                Method::Request => "REQUEST",
+                Method::Cancel => "CANCEL",
+                Method::Publish => "PUBLISH",
+            };
+            let calendar_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .map_err(|_| {
+                        SendError::Permanent("the calendar file cannot be attached".into())
+                    })?;
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(text),
+                    )
+                    .singlepart(
+                        Attachment::new("consultation.ics".to_string())
+                            .body(Body::new(ics), calendar_type),
+                    ),
             )
         }
     };
-    Message::builder()
-        .from(from)
-        .to(to)
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        // Plain 7-bit text when possible (it always is for our own words): readable as sent.
-        .body({
-            let body = wrap(&body, 72);
-            Body::new_with_encoding(body.clone(), ContentTransferEncoding::SevenBit)
-                .unwrap_or_else(|_| Body::new(body))
-        })
-        .map_err(|_| SendError::Permanent("the message cannot be built".into()))
+    built.map_err(|_| SendError::Permanent("the message cannot be built".into()))
 }
 
 /// Wraps each line at `width` characters on spaces (plain-text mail keeps lines short).

@@ -14,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
 
 use super::{SendError, Transport, compose};
+use crate::auth::link::LinkTokens;
 use crate::config::Config;
 use crate::store::{ClaimedMail, Delivery, Store};
 
@@ -29,6 +30,8 @@ pub struct Outbox {
     pub config: Arc<Config>,
     /// Woken when new mail is queued, so it leaves at once.
     pub wake: Arc<Notify>,
+    /// Signs the links in booking emails.
+    pub links: LinkTokens,
 }
 
 impl Outbox {
@@ -76,7 +79,7 @@ impl Outbox {
     }
 
     async fn deliver(&self, mail: &ClaimedMail) -> Delivery {
-        let result = match compose(&self.config, mail) {
+        let result = match compose(&self.config, mail, &self.links) {
             Ok(message) => self.transport.send(message).await,
             Err(e) => Err(e),
         };

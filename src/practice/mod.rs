@@ -2,8 +2,9 @@
 //!
 //! This is where a reader learns the business: which places the clinician may serve, and (as the
 //! consultation desk grows) what a consultation request is and how it moves through the KAP
-//! process.
+//! process, and how a person books the initial consultation.
 
+pub mod booking;
 pub mod consultation;
 pub mod open_times;
 pub mod status;

@@ -128,6 +128,7 @@ values!(
     i64,
     Option<i64>,
     bool,
+    Option<bool>,
     String,
     Option<String>,
     Vec<u8>,

@@ -10,6 +10,7 @@
 //! The API is engine-neutral: plain Rust types in and out.
 
 mod accounts;
+mod bookings;
 pub(crate) mod engine;
 mod inbox;
 mod jobs;
@@ -28,6 +29,7 @@ use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
 pub use accounts::{Account, Credentials};
+pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use jobs::Job;
@@ -58,6 +60,9 @@ pub enum StoreError {
         "{0} cannot make a backup copy itself: use pg_dump (see docs/deployment.md, \"Backups\")"
     )]
     BackupUnsupported(&'static str),
+    /// The operating system gave no randomness for a secret.
+    #[error("no randomness available from the operating system")]
+    NoRandomness,
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -205,22 +210,61 @@ pub enum MailKind {
     NewRequestNotice,
     /// To the person: "we received your request", with no echo of what they wrote.
     Acknowledgement,
+    /// To the person: the time they chose is held, with a tentative invitation.
+    BookingHeld,
+    /// To the practice: a time was chosen and waits for confirmation (no personal detail).
+    BookingHeldNotice,
+    /// To the person: the clinician confirmed the time, with the final invitation.
+    BookingConfirmed,
+    /// To the person: the clinician declined, with their message if they wrote one.
+    BookingDeclined,
+    /// To the person: the clinician asks them to choose another time.
+    BookingOtherTime,
+    /// To the person: their cancellation, with the calendar's cancellation.
+    BookingCancelled,
+    /// To the practice: a person cancelled (no personal detail).
+    BookingCancelledNotice,
 }
 
 impl MailKind {
+    pub const ALL: [MailKind; 9] = [
+        MailKind::NewRequestNotice,
+        MailKind::Acknowledgement,
+        MailKind::BookingHeld,
+        MailKind::BookingHeldNotice,
+        MailKind::BookingConfirmed,
+        MailKind::BookingDeclined,
+        MailKind::BookingOtherTime,
+        MailKind::BookingCancelled,
+        MailKind::BookingCancelledNotice,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::NewRequestNotice => "new_request_notice",
             MailKind::Acknowledgement => "acknowledgement",
+            MailKind::BookingHeld => "booking_held",
+            MailKind::BookingHeldNotice => "booking_held_notice",
+            MailKind::BookingConfirmed => "booking_confirmed",
+            MailKind::BookingDeclined => "booking_declined",
+            MailKind::BookingOtherTime => "booking_other_time",
+            MailKind::BookingCancelled => "booking_cancelled",
+            MailKind::BookingCancelledNotice => "booking_cancelled_notice",
         }
     }
 
     fn parse(s: &str) -> Option<Self> {
-        match s {
-            "new_request_notice" => Some(MailKind::NewRequestNotice),
-            "acknowledgement" => Some(MailKind::Acknowledgement),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether it goes to the person (else to the practice's notification address).
+    pub fn to_person(self) -> bool {
+        !matches!(
+            self,
+            MailKind::NewRequestNotice
+                | MailKind::BookingHeldNotice
+                | MailKind::BookingCancelledNotice
+        )
     }
 }
 
@@ -275,10 +319,29 @@ pub struct ClaimedMail {
     pub id: i64,
     pub kind: MailKind,
     pub recipient: Option<String>,
+    pub request_id: Option<i64>,
     pub reference: Option<String>,
     pub received_at: Option<Timestamp>,
     pub attempts: i64,
     pub permanent_failures: i64,
+    /// Whether the request may book its consultation online now (for the acknowledgement's
+    /// link): it is not spam nor flagged, and the practice offers times.
+    pub may_book: bool,
+    /// The change to a booking this mail is about.
+    pub booking: Option<BookingMail>,
+}
+
+/// A booking as it was when the change an email is about was made.
+#[derive(Clone)]
+pub struct BookingMail {
+    pub booking_id: i64,
+    pub status: crate::practice::booking::BookingStatus,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub format: crate::practice::open_times::ConsultationFormat,
+    pub sequence: i64,
+    /// The clinician's message to the person, with a decline.
+    pub message: Option<String>,
 }
 
 /// What happened when a worker tried to send.

@@ -10,11 +10,19 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, Db, on_db};
-use super::{ClaimedMail, Delivery, MailKind, OutboxCounts, Store, StoreError, from_ms, ms};
+use super::{
+    BookingMail, ClaimedMail, Delivery, MailKind, OutboxCounts, Store, StoreError, from_ms, ms,
+};
+use crate::practice::booking::BookingStatus;
+use crate::practice::open_times::ConsultationFormat;
 
 const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
-        r.reference, r.received_at
+        o.request_id, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
+        c.booking_id, c.status AS booking_status, c.start_at AS booking_start,
+        c.end_at AS booking_end, c.format AS booking_format, c.sequence AS booking_sequence,
+        c.message_sealed AS booking_message
  FROM outbox o LEFT JOIN consultation_requests r ON r.id = o.request_id
+      LEFT JOIN booking_changes c ON c.id = o.booking_change_id
  WHERE o.status = 'pending' AND o.next_attempt_at <= $1
    AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
  ORDER BY o.next_attempt_at, o.id
@@ -36,6 +44,11 @@ impl Store {
         let until = ms(now.checked_add(lease).unwrap_or(now));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            let windows: String =
+                sqlx::query_scalar("SELECT windows FROM booking_rules WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let offers_times = !windows.trim().is_empty();
             let rows = sqlx::query(&sql)
                 .bind(ms(now))
                 .bind(limit)
@@ -49,7 +62,7 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                if let Some(mail) = self.claimed(id, &row)? {
+                if let Some(mail) = self.claimed(id, &row, offers_times)? {
                     claimed.push(mail);
                 }
             }
@@ -58,7 +71,12 @@ impl Store {
         })
     }
 
-    fn claimed(&self, id: i64, row: &impl Columns) -> Result<Option<ClaimedMail>, StoreError> {
+    fn claimed(
+        &self,
+        id: i64,
+        row: &impl Columns,
+        offers_times: bool,
+    ) -> Result<Option<ClaimedMail>, StoreError> {
         let kind: String = row.col("kind")?;
         let Some(kind) = MailKind::parse(&kind) else {
             return Ok(None);
@@ -75,14 +93,56 @@ impl Store {
             })
             .transpose()?;
         let received_at: Option<i64> = row.col("received_at")?;
+        let flags: [Option<bool>; 3] = [
+            row.col("spam")?,
+            row.col("outside_licensed_states")?,
+            row.col("minor")?,
+        ];
+        let booking_id: Option<i64> = row.col("booking_id")?;
+        let booking = match booking_id {
+            None => None,
+            Some(booking_id) => {
+                let status: Option<String> = row.col("booking_status")?;
+                let format: Option<String> = row.col("booking_format")?;
+                let message: Option<Vec<u8>> = row.col("booking_message")?;
+                let message = message
+                    .map(|m| {
+                        self.keys
+                            .open("booking_message", &m)
+                            .map_err(|source| StoreError::Sealed {
+                                field: "booking message",
+                                source,
+                            })
+                    })
+                    .transpose()?;
+                Some(BookingMail {
+                    booking_id,
+                    status: status
+                        .as_deref()
+                        .and_then(BookingStatus::parse)
+                        .unwrap_or(BookingStatus::Held),
+                    start: from_ms(row.col::<Option<i64>>("booking_start")?.unwrap_or(0)),
+                    end: from_ms(row.col::<Option<i64>>("booking_end")?.unwrap_or(0)),
+                    format: format
+                        .as_deref()
+                        .and_then(ConsultationFormat::parse)
+                        .unwrap_or(ConsultationFormat::Video),
+                    sequence: row.col::<Option<i64>>("booking_sequence")?.unwrap_or(0),
+                    message,
+                })
+            }
+        };
         Ok(Some(ClaimedMail {
             id,
             kind,
             recipient,
+            request_id: row.col("request_id")?,
             reference: row.col("reference")?,
             received_at: received_at.map(from_ms),
             attempts: row.col("attempts")?,
             permanent_failures: row.col("permanent_failures")?,
+            may_book: offers_times && flags == [Some(false); 3],
+            booking,
         }))
     }
 

@@ -14,9 +14,7 @@ use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{Columns, Db, on_db};
-use super::{
-    Inserted, MailKind, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_reference,
-};
+use super::{Inserted, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_reference};
 use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
 
 const INSERT_REQUEST: &str = "INSERT INTO consultation_requests
@@ -207,10 +205,7 @@ impl Store {
                 .mail
                 .iter()
                 .map(|kind| {
-                    let recipient = match kind {
-                        MailKind::Acknowledgement => Some(k.seal("recipient", &r.email)),
-                        MailKind::NewRequestNotice => None,
-                    };
+                    let recipient = kind.to_person().then(|| k.seal("recipient", &r.email));
                     (kind.as_str(), recipient)
                 })
                 .collect(),

@@ -45,6 +45,10 @@ pub struct AppState {
     pub form_tokens: Arc<form_token::FormTokens>,
     /// Per-address limit on sending the contact form.
     pub form_limiter: Arc<contact::FormLimiter>,
+    /// Signs and checks the links back to a person's consultation booking.
+    pub links: Arc<crate::auth::link::LinkTokens>,
+    /// The practice's time zone (`practice.time_zone`, checked at start).
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl AppState {
@@ -57,6 +61,11 @@ impl AppState {
                 store.keys().derive("form-token"),
             )),
             form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
+            links: Arc::new(crate::auth::link::LinkTokens::new(
+                store.keys().derive("booking-link"),
+            )),
+            time_zone: jiff::tz::TimeZone::get(&config.practice.time_zone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
             site: Arc::new(ArcSwap::from_pointee(site)),
             config,
             store,

@@ -23,30 +23,11 @@ pub struct AuditQuery {
 }
 
 fn label(action: &str) -> String {
-    [
-        Action::SignIn,
-        Action::SignInFailed,
-        Action::SignOut,
-        Action::TwoFactorEnrolled,
-        Action::RecoveryCodeUsed,
-        Action::ViewRequest,
-        Action::StatusChange,
-        Action::NoteAdded,
-        Action::MarkedSpam,
-        Action::MarkedNotSpam,
-        Action::MailRetry,
-        Action::Export,
-        Action::Delete,
-        Action::Purge,
-        Action::AuditExport,
-        Action::AccountAdded,
-        Action::AccountRemoved,
-        Action::PasswordChanged,
-    ]
-    .into_iter()
-    .find(|a| a.as_str() == action)
-    .map(|a| a.label().to_string())
-    .unwrap_or_else(|| action.to_string())
+    Action::ALL
+        .into_iter()
+        .find(|a| a.as_str() == action)
+        .map(|a| a.label().to_string())
+        .unwrap_or_else(|| action.to_string())
 }
 
 pub async fn page(

@@ -1,0 +1,207 @@
+//! The emails about a consultation booking: to the person (with the calendar file) and the
+//! practice's notices.
+//!
+//! Each is written from the booking as it was when the change was made (the outbox row points at
+//! that change), at the moment it is sent. The person's emails say what happened, what happens
+//! next, and where to change or cancel (a signed link, see `auth/link.rs`); they repeat nothing
+//! the person wrote, and the attached calendar file is neutral by construction (see
+//! `calendar.rs`). The practice's notices say only that something happened, when, and where to
+//! sign in.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::auth::link::{self, LinkTokens};
+use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Method};
+use crate::config::Config;
+use crate::practice::booking::{long_time, zone_label};
+use crate::practice::open_times::ConsultationFormat;
+use crate::store::{BookingMail, ClaimedMail, MailKind};
+
+/// What a booking email says and carries.
+pub struct Written {
+    /// Whether it goes to the practice's notification address (else to the person).
+    pub to_practice: bool,
+    pub subject: String,
+    pub body: String,
+    /// The calendar file: its method and text.
+    pub calendar: Option<(Method, String)>,
+}
+
+/// The sender of calendar files: the practice's name and its site's host, with the practice's
+/// email as organizer when it is a plain address.
+pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::CalendarError> {
+    let sender = CalendarSender::new(
+        &config.practice.name,
+        calendar::host_of(&config.server.base_url),
+    )?;
+    Ok(sender
+        .clone()
+        .with_organizer(&config.practice.email)
+        .unwrap_or(sender))
+}
+
+/// "video call" or "phone call".
+fn by(format: ConsultationFormat) -> &'static str {
+    match format {
+        ConsultationFormat::Video => "video call",
+        ConsultationFormat::Phone => "phone call",
+    }
+}
+
+/// Writes the email for a booking mail, or `None` when the row is not about a booking.
+pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<Written> {
+    let b = mail.booking.as_ref()?;
+    let practice = &config.practice;
+    let tz = TimeZone::get(&practice.time_zone).unwrap_or(TimeZone::UTC);
+    let when = format!(
+        "{}\n(times are in {})",
+        long_time(b.start, &tz),
+        zone_label(&practice.time_zone)
+    );
+    let minutes = b.end.duration_since(b.start).as_mins();
+    let what = format!("{minutes} minutes, by {}", by(b.format));
+    let base = &config.server.base_url;
+    let now = Timestamp::now();
+    let link = mail.request_id.map(|id| {
+        format!(
+            "{base}/book/{}",
+            links.issue(id, link::expiry(now, Some(b.end)))
+        )
+    });
+    let link = link.as_deref().unwrap_or(base.as_str());
+    let clinician = &practice.clinician_name;
+    let signature = format!(
+        "{name}\n{email} | {phone}",
+        name = practice.name,
+        email = practice.email,
+        phone = practice.phone
+    );
+    let crisis = format!(
+        "If you are in crisis, please don't wait: call or text {} (Suicide & Crisis Lifeline) or call {}.",
+        config.form.crisis_line, config.form.emergency_number
+    );
+    let admin_link = match mail.request_id {
+        Some(id) => format!("{base}/admin/requests/{id}"),
+        None => format!("{base}/admin/bookings"),
+    };
+    let reference = mail.reference.as_deref().unwrap_or("");
+    let privacy = "For privacy, this email holds no details of the person.";
+    let (to_practice, subject, body, calendar) = match mail.kind {
+        MailKind::BookingHeld => (
+            false,
+            format!("Your consultation time is held - {}", practice.name),
+            format!(
+                "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n",
+                reply = config.form.reply_time,
+            ),
+            Some((Method::Request, EventStatus::Tentative)),
+        ),
+        MailKind::BookingConfirmed => (
+            false,
+            format!("Your consultation is confirmed - {}", practice.name),
+            format!(
+                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
+            ),
+            Some((Method::Request, EventStatus::Confirmed)),
+        ),
+        MailKind::BookingDeclined => {
+            let message = match &b.message {
+                Some(m) => format!("A message from {clinician}:\n\n{m}\n\n"),
+                None => String::new(),
+            };
+            (
+                false,
+                format!("About your consultation time - {}", practice.name),
+                format!(
+                    "{clinician} cannot meet at the time you chose:\n\n{when}\n\n{message}The practice will be in touch about what is possible. The calendar file attached removes the time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n"
+                ),
+                Some((Method::Cancel, EventStatus::Cancelled)),
+            )
+        }
+        MailKind::BookingOtherTime => (
+            false,
+            format!(
+                "Please choose another consultation time - {}",
+                practice.name
+            ),
+            format!(
+                "{clinician} asks you to choose another time for your initial consultation: the time you chose no longer works.\n\n{when}\n\nChoose a new time: {link}\n\nThe calendar file attached removes the earlier time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n"
+            ),
+            Some((Method::Cancel, EventStatus::Cancelled)),
+        ),
+        MailKind::BookingCancelled => (
+            false,
+            format!("Your consultation is cancelled - {}", practice.name),
+            format!(
+                "As you asked, your initial consultation is cancelled:\n\n{when}\n\nIf you would like another time, you can choose one here: {link}\n\nThe calendar file attached removes the time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n"
+            ),
+            Some((Method::Cancel, EventStatus::Cancelled)),
+        ),
+        MailKind::BookingHeldNotice => (
+            true,
+            "Consultation time chosen".to_string(),
+            format!(
+                "A consultation time was chosen and waits for your confirmation:\n\n{when}\n{what}\n\nSign in to confirm it: {admin_link}\n\nReference: {reference}\n\n{privacy}\n"
+            ),
+            None,
+        ),
+        MailKind::BookingCancelledNotice => (
+            true,
+            "Consultation cancelled".to_string(),
+            format!(
+                "A consultation was cancelled by the person who booked it:\n\n{when}\n\nThe time is open again. Sign in to see the request: {admin_link}\n\nReference: {reference}\n\n{privacy}\n"
+            ),
+            None,
+        ),
+        MailKind::NewRequestNotice | MailKind::Acknowledgement => return None,
+    };
+    let calendar = calendar.and_then(|(method, status)| {
+        match invitation(config, b, method, status, now) {
+            Ok(ics) => Some((method, ics)),
+            Err(e) => {
+                tracing::warn!(mail_id = mail.id, error = %e, "booking email sent without its calendar file");
+                None
+            }
+        }
+    });
+    Some(Written {
+        to_practice,
+        subject,
+        body,
+        calendar,
+    })
+}
+
+/// The calendar file for the booking as this change left it.
+fn invitation(
+    config: &Config,
+    b: &BookingMail,
+    method: Method,
+    status: EventStatus,
+    now: Timestamp,
+) -> Result<String, calendar::CalendarError> {
+    let sender = calendar_sender(config)?;
+    let event = ConsultationEvent {
+        reference: u64::try_from(b.booking_id).unwrap_or(0),
+        format: b.format,
+        start: b.start,
+        end: b.end,
+        sequence: u32::try_from(b.sequence).unwrap_or(u32::MAX),
+        status,
+    };
+    calendar::write(method, &sender, &[event], now)
+}
+
+/// The paragraph of the acknowledgement that offers the booking page, when the request may
+/// book online.
+pub fn acknowledgement_link(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> String {
+    match mail.request_id {
+        Some(id) if mail.may_book => format!(
+            "You can choose a time for your initial consultation now: {}/book/{}\n\n",
+            config.server.base_url,
+            links.issue(id, link::expiry(Timestamp::now(), None))
+        ),
+        _ => String::new(),
+    }
+}

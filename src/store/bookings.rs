@@ -1,0 +1,827 @@
+//! Bookings of the initial consultation: the clinician's booking rules, holding a time,
+//! the clinician's decisions, cancellations, the calendar feed's secret.
+//!
+//! Holding a time is one transaction: read the rules and the times already taken, re-check the
+//! chosen time with [`is_open`], write the booking, the change it records and the mail about
+//! it. Two people choosing the same time at the same moment cannot both have it: on SQLite the
+//! one connection runs one transaction at a time; on PostgreSQL every hold first locks the rules
+//! row, so holds run one after another there too. Behind both, the partial unique index
+//! `bookings_one_per_start` refuses a second held or confirmed booking at the same start; its
+//! refusal reads as "just taken".
+//!
+//! Each change to a booking is written to `booking_changes` as it was made, and the mail about
+//! it points there: the email says what happened at that moment, even when it leaves later and
+//! the booking has changed again since.
+
+use std::collections::BTreeSet;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::engine::{Columns, Db, on_db};
+use super::inbox::write_audit;
+use super::{MailKind, Store, StoreError, from_ms, ms};
+use crate::audit;
+use crate::practice::booking::{BookingStatus, ClinicianDecision, weekday_code, weekday_from_code};
+use crate::practice::open_times::{
+    AvailabilityWindow, Booking, BookingRules, ConsultationFormat, WhyNotOpen, is_open,
+};
+use crate::practice::status::Status;
+
+/// The settings key of the calendar feed's secret (sealed).
+const CALENDAR_FEED: &str = "calendar_feed";
+
+/// A booking as stored, with its request's reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBooking {
+    pub id: i64,
+    pub request_id: i64,
+    /// The request's reference ("ABCD-EFGH").
+    pub reference: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub format: ConsultationFormat,
+    pub status: BookingStatus,
+    pub sequence: i64,
+    pub updated_at: Timestamp,
+}
+
+/// A booking with the name on its request, for the inbox's list.
+#[derive(Clone)]
+pub struct ListedBooking {
+    pub booking: StoredBooking,
+    pub name: String,
+}
+
+impl std::fmt::Debug for ListedBooking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListedBooking")
+            .field("booking", &self.booking)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's choice of time.
+#[derive(Clone, Copy, Debug)]
+pub struct Hold<'a> {
+    pub request_id: i64,
+    pub start: Timestamp,
+    pub format: ConsultationFormat,
+    /// The practice's zone, in which the rules are read.
+    pub time_zone: &'a TimeZone,
+    /// Queue the emails (false when no mail server is configured).
+    pub mail: bool,
+}
+
+/// What became of a choice of time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HoldOutcome {
+    Held(StoredBooking),
+    /// The time cannot be booked (taken a moment earlier, too soon, …).
+    NotOpen(WhyNotOpen),
+    /// The rules do not offer that way of meeting.
+    FormatNotOffered,
+    /// The request is gone, or is not one that books online (spam, flagged, declined).
+    NotBookable,
+}
+
+/// What became of a decision or a cancellation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    Changed(StoredBooking),
+    /// No booking for that request.
+    NoBooking,
+    /// The booking stands where this change does not apply (already cancelled, in the past…).
+    NotApplicable(BookingStatus),
+}
+
+/// Whether a request may book online at all: it exists, is not spam, and is not flagged (a
+/// person outside the licensed states, or under 18, hears from the clinician instead).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bookable {
+    pub request_id: i64,
+}
+
+const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at";
+
+fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
+    let format: String = row.col("format")?;
+    let status: String = row.col("status")?;
+    Ok(StoredBooking {
+        id: row.col("id")?,
+        request_id: row.col("request_id")?,
+        reference: row.col("reference")?,
+        start: from_ms(row.col("start_at")?),
+        end: from_ms(row.col("end_at")?),
+        format: ConsultationFormat::parse(&format).unwrap_or(ConsultationFormat::Video),
+        status: BookingStatus::parse(&status).unwrap_or(BookingStatus::Cancelled),
+        sequence: row.col("sequence")?,
+        updated_at: from_ms(row.col("updated_at")?),
+    })
+}
+
+/// `mon 09:00-12:00,tue 13:00-17:00`.
+fn encode_windows(windows: &[AvailabilityWindow]) -> String {
+    windows
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {:02}:{:02}-{:02}:{:02}",
+                weekday_code(w.weekday),
+                w.start.hour(),
+                w.start.minute(),
+                w.end.hour(),
+                w.end.minute()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn decode_windows(text: &str) -> Option<Vec<AvailabilityWindow>> {
+    text.split(',')
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| {
+            let (day, hours) = w.trim().split_once(' ')?;
+            let (start, end) = hours.split_once('-')?;
+            Some(AvailabilityWindow {
+                weekday: weekday_from_code(day)?,
+                start: start.parse::<Time>().ok()?,
+                end: end.parse::<Time>().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn decode_days(text: &str) -> Option<BTreeSet<Date>> {
+    text.split(',')
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim().parse::<Date>().ok())
+        .collect()
+}
+
+fn rules_row(row: &impl Columns, time_zone: &TimeZone) -> Result<BookingRules, StoreError> {
+    let mut rules = BookingRules::new(time_zone.clone());
+    rules.length = SignedDuration::from_mins(row.col("length_minutes")?);
+    rules.buffer = SignedDuration::from_mins(row.col("buffer_minutes")?);
+    rules.notice = SignedDuration::from_mins(row.col("notice_minutes")?);
+    rules.horizon = SignedDuration::from_hours(24 * row.col::<i64>("horizon_days")?);
+    rules.step = SignedDuration::from_mins(row.col("step_minutes")?);
+    let cap: Option<i64> = row.col("daily_cap")?;
+    rules.daily_cap = cap.and_then(|c| u32::try_from(c).ok());
+    let formats: String = row.col("formats")?;
+    rules.formats = formats
+        .split(',')
+        .filter_map(ConsultationFormat::parse)
+        .collect();
+    let windows: String = row.col("windows")?;
+    let days_off: String = row.col("days_off")?;
+    match (decode_windows(&windows), decode_days(&days_off)) {
+        (Some(w), Some(d)) => {
+            rules.windows = w;
+            rules.days_off = d;
+        }
+        _ => {
+            // Only this program writes the row; if it cannot be read, offer nothing rather
+            // than times the clinician never gave.
+            tracing::error!("the stored booking rules cannot be read; no times are offered");
+            rules.windows.clear();
+        }
+    }
+    Ok(rules)
+}
+
+/// Every held or confirmed booking that may still matter for times from `now` on, except the
+/// request `except`'s own.
+macro_rules! taken_times {
+    ($conn:expr, $now:expr, $except:expr) => {
+        async {
+            let rows = sqlx::query(
+                "SELECT start_at, end_at FROM bookings
+                 WHERE status IN ('held', 'confirmed') AND end_at > $1 AND request_id <> $2",
+            )
+            // Buffers reach back at most a day: bookings that ended earlier take nothing.
+            .bind($crate::store::ms($now) - 24 * 3600 * 1000)
+            .bind($except)
+            .fetch_all($conn)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Booking {
+                        start: from_ms(r.col("start_at")?),
+                        end: from_ms(r.col("end_at")?),
+                    })
+                })
+                .collect::<Result<Vec<Booking>, sqlx::Error>>()
+        }
+    };
+}
+
+/// Records one change of a booking and the mail about it, on `$conn`.
+macro_rules! record_change {
+    ($conn:ident, $store:expr, $booking:expr, $actor:expr, $message:expr, $mail:expr, $now:expr) => {
+        async {
+            let b: &StoredBooking = $booking;
+            let message: Option<&str> = $message;
+            let sealed = message.map(|m| $store.keys.seal("booking_message", m));
+            let change_id: i64 = sqlx::query_scalar(
+                "INSERT INTO booking_changes (booking_id, at, actor, status, start_at, end_at, format, sequence, message_sealed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(b.id)
+            .bind(ms($now))
+            .bind($actor)
+            .bind(b.status.as_str())
+            .bind(ms(b.start))
+            .bind(ms(b.end))
+            .bind(b.format.as_str())
+            .bind(b.sequence)
+            .bind(sealed)
+            .fetch_one(&mut *$conn)
+            .await?;
+            let kinds: &[MailKind] = $mail;
+            if !kinds.is_empty() {
+                let email: Vec<u8> =
+                    sqlx::query_scalar("SELECT email_sealed FROM consultation_requests WHERE id = $1")
+                        .bind(b.request_id)
+                        .fetch_one(&mut *$conn)
+                        .await?;
+                let email = $store
+                    .keys
+                    .open("email", &email)
+                    .map_err(|source| StoreError::Sealed {
+                        field: "email",
+                        source,
+                    })?;
+                for kind in kinds {
+                    let recipient =
+                        kind.to_person().then(|| $store.keys.seal("recipient", &email));
+                    sqlx::query(
+                        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
+                         VALUES ($1, $2, $3, $4, $4, $5)",
+                    )
+                    .bind(kind.as_str())
+                    .bind(b.request_id)
+                    .bind(recipient)
+                    .bind(ms($now))
+                    .bind(change_id)
+                    .execute(&mut *$conn)
+                    .await?;
+                }
+            }
+            sqlx::query(
+                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'booking', $4)",
+            )
+            .bind(b.request_id)
+            .bind(ms($now))
+            .bind($actor)
+            .bind(b.status.label())
+            .execute(&mut *$conn)
+            .await?;
+            Ok::<(), StoreError>(())
+        }
+    };
+}
+
+/// Moves `$booking` to `$status` on `$conn`, raising its sequence; evaluates to the booking after.
+macro_rules! change_status {
+    ($conn:ident, $booking:expr, $status:expr, $now:expr) => {
+        async {
+            let mut b: StoredBooking = $booking;
+            let status: BookingStatus = $status;
+            sqlx::query(
+                "UPDATE bookings SET status = $1, sequence = sequence + 1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(status.as_str())
+            .bind(ms($now))
+            .bind(b.id)
+            .execute(&mut *$conn)
+            .await?;
+            b.status = status;
+            b.sequence += 1;
+            b.updated_at = $now;
+            Ok::<StoredBooking, sqlx::Error>(b)
+        }
+    };
+}
+
+/// Reads one booking by its request on `$conn`.
+macro_rules! booking_of_request {
+    ($conn:expr, $request_id:expr) => {
+        async {
+            let row = sqlx::query(&format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.request_id = $1"
+            ))
+            .bind($request_id)
+            .fetch_optional($conn)
+            .await?;
+            row.as_ref().map(booking_row).transpose()
+        }
+    };
+}
+
+impl Store {
+    /// The clinician's booking rules, read in `time_zone` (the practice's).
+    pub async fn booking_rules(&self, time_zone: &TimeZone) -> Result<BookingRules, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT * FROM booking_rules WHERE id = 1")
+                .fetch_one(pool)
+                .await?;
+            rules_row(&row, time_zone)
+        })
+    }
+
+    /// Saves the rules (checked by the caller) and audits the change.
+    pub async fn save_booking_rules(
+        &self,
+        rules: &BookingRules,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let formats = rules
+            .formats
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let days_off = rules
+            .days_off
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let detail = format!(
+            "{} min, {} weekly hours, {} days off",
+            rules.length.as_mins(),
+            rules.windows.len(),
+            rules.days_off.len()
+        );
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE booking_rules SET length_minutes = $1, formats = $2, buffer_minutes = $3,
+                 notice_minutes = $4, horizon_days = $5, daily_cap = $6, step_minutes = $7,
+                 windows = $8, days_off = $9, updated_at = $10 WHERE id = 1",
+            )
+            .bind(rules.length.as_mins())
+            .bind(formats)
+            .bind(rules.buffer.as_mins())
+            .bind(rules.notice.as_mins())
+            .bind(rules.horizon.as_hours() / 24)
+            .bind(rules.daily_cap.map(i64::from))
+            .bind(rules.step.as_mins())
+            .bind(encode_windows(&rules.windows))
+            .bind(days_off)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Whether request `id` may book online.
+    pub async fn bookable(&self, id: i64) -> Result<Option<Bookable>, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(
+                "SELECT spam, outside_licensed_states, minor FROM consultation_requests WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let (spam, outside, minor): (bool, bool, bool) = (
+                row.col("spam")?,
+                row.col("outside_licensed_states")?,
+                row.col("minor")?,
+            );
+            Ok((!spam && !outside && !minor).then_some(Bookable { request_id: id }))
+        })
+    }
+
+    /// The times held or confirmed by other requests than `except`, for listing open times.
+    pub async fn taken_times(
+        &self,
+        now: Timestamp,
+        except: i64,
+    ) -> Result<Vec<Booking>, StoreError> {
+        Ok(on_db!(&self.db, pool => taken_times!(pool, now, except).await?))
+    }
+
+    /// The booking of request `request_id`, if it has one.
+    pub async fn booking_for_request(
+        &self,
+        request_id: i64,
+    ) -> Result<Option<StoredBooking>, StoreError> {
+        on_db!(&self.db, pool => booking_of_request!(pool, request_id).await)
+    }
+
+    /// Holds a time for a person: a first choice, a change, or a new choice after a
+    /// cancellation or the clinician's request for another time.
+    pub async fn hold(&self, h: &Hold<'_>, now: Timestamp) -> Result<HoldOutcome, StoreError> {
+        let lock = match &self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE",
+        };
+        let mail: &[MailKind] = if h.mail {
+            &[MailKind::BookingHeld, MailKind::BookingHeldNotice]
+        } else {
+            &[]
+        };
+        let outcome: Result<HoldOutcome, StoreError> = on_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query(&format!("SELECT * FROM booking_rules WHERE id = 1{lock}"))
+                .fetch_one(&mut *tx)
+                .await?;
+            let rules = rules_row(&row, h.time_zone)?;
+            let request = sqlx::query(
+                "SELECT spam, outside_licensed_states, minor FROM consultation_requests WHERE id = $1",
+            )
+            .bind(h.request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(request) = request else {
+                return Ok(HoldOutcome::NotBookable);
+            };
+            let flagged: [bool; 3] = [
+                request.col("spam")?,
+                request.col("outside_licensed_states")?,
+                request.col("minor")?,
+            ];
+            if flagged.iter().any(|f| *f) {
+                return Ok(HoldOutcome::NotBookable);
+            }
+            let existing = booking_of_request!(&mut *tx, h.request_id).await?;
+            if existing.as_ref().is_some_and(|b| !b.status.person_may_choose()) {
+                return Ok(HoldOutcome::NotBookable);
+            }
+            if !rules.formats.contains(&h.format) {
+                return Ok(HoldOutcome::FormatNotOffered);
+            }
+            let taken = taken_times!(&mut *tx, now, h.request_id).await?;
+            let time = match is_open(&rules, &taken, now, h.start) {
+                Ok(time) => time,
+                Err(why) => return Ok(HoldOutcome::NotOpen(why)),
+            };
+            let written: Result<i64, sqlx::Error> = match &existing {
+                Some(b) => sqlx::query_scalar(
+                    "UPDATE bookings SET start_at = $1, end_at = $2, format = $3, status = 'held',
+                     sequence = sequence + 1, updated_at = $4 WHERE id = $5 RETURNING id",
+                )
+                .bind(ms(time.start))
+                .bind(ms(time.end))
+                .bind(h.format.as_str())
+                .bind(ms(now))
+                .bind(b.id)
+                .fetch_one(&mut *tx)
+                .await,
+                None => sqlx::query_scalar(
+                    "INSERT INTO bookings (request_id, start_at, end_at, format, status, sequence, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, 'held', 0, $5, $5) RETURNING id",
+                )
+                .bind(h.request_id)
+                .bind(ms(time.start))
+                .bind(ms(time.end))
+                .bind(h.format.as_str())
+                .bind(ms(now))
+                .fetch_one(&mut *tx)
+                .await,
+            };
+            let id = match written {
+                Ok(id) => id,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Ok(HoldOutcome::NotOpen(WhyNotOpen::Taken));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let booking = booking_of_request!(&mut *tx, h.request_id)
+                .await?
+                .filter(|b| b.id == id)
+                .ok_or(StoreError::Unavailable(sqlx::Error::RowNotFound))?;
+            record_change!(tx, self, &booking, "visitor", None, mail, now).await?;
+            let detail = if existing.is_some() { "time chosen again" } else { "time chosen" };
+            write_audit!(
+                tx,
+                &audit::Entry::new("visitor", audit::Action::BookingHeld)
+                    .request(h.request_id)
+                    .detail(detail),
+                now
+            )
+            .await?;
+            match tx.commit().await {
+                Ok(()) => Ok(HoldOutcome::Held(booking)),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    Ok(HoldOutcome::NotOpen(WhyNotOpen::Taken))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        .await);
+        outcome
+    }
+
+    /// The person cancels their booking (only before it starts).
+    pub async fn cancel_booking(
+        &self,
+        request_id: i64,
+        mail: bool,
+        now: Timestamp,
+    ) -> Result<ChangeOutcome, StoreError> {
+        let kinds: &[MailKind] = if mail {
+            &[MailKind::BookingCancelled, MailKind::BookingCancelledNotice]
+        } else {
+            &[]
+        };
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(booking) = booking_of_request!(&mut *tx, request_id).await? else {
+                return Ok(ChangeOutcome::NoBooking);
+            };
+            if !booking.status.takes_time() || booking.start <= now {
+                return Ok(ChangeOutcome::NotApplicable(booking.status));
+            }
+            let booking = change_status!(tx, booking, BookingStatus::Cancelled, now).await?;
+            record_change!(tx, self, &booking, "visitor", None, kinds, now).await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new("visitor", audit::Action::BookingCancelled).request(request_id),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(ChangeOutcome::Changed(booking))
+        })
+    }
+
+    /// The clinician confirms, declines (with an optional message for the person only), or asks
+    /// for another time. Confirming moves a new or contacted request to "Consultation scheduled".
+    pub async fn decide_booking(
+        &self,
+        request_id: i64,
+        decision: ClinicianDecision,
+        message: Option<&str>,
+        actor: &str,
+        mail: bool,
+        now: Timestamp,
+    ) -> Result<ChangeOutcome, StoreError> {
+        let (kind, action) = match decision {
+            ClinicianDecision::Confirm => {
+                (MailKind::BookingConfirmed, audit::Action::BookingConfirmed)
+            }
+            ClinicianDecision::Decline => {
+                (MailKind::BookingDeclined, audit::Action::BookingDeclined)
+            }
+            ClinicianDecision::ProposeOtherTime => (
+                MailKind::BookingOtherTime,
+                audit::Action::BookingOtherTimeProposed,
+            ),
+        };
+        let kinds: &[MailKind] = if mail {
+            std::slice::from_ref(&kind)
+        } else {
+            &[]
+        };
+        let message = if decision == ClinicianDecision::Decline {
+            message
+        } else {
+            None
+        };
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let Some(booking) = booking_of_request!(&mut *tx, request_id).await? else {
+                return Ok(ChangeOutcome::NoBooking);
+            };
+            if !decision.applies_to(booking.status) {
+                return Ok(ChangeOutcome::NotApplicable(booking.status));
+            }
+            let before = booking.status;
+            let booking = change_status!(tx, booking, decision.outcome(), now).await?;
+            record_change!(tx, self, &booking, actor, message, kinds, now).await?;
+            if decision == ClinicianDecision::Confirm {
+                let status: String =
+                    sqlx::query_scalar("SELECT status FROM consultation_requests WHERE id = $1")
+                        .bind(request_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let old = Status::parse(&status);
+                if matches!(old, Some(Status::New | Status::Contacted)) {
+                    sqlx::query("UPDATE consultation_requests SET status = $1 WHERE id = $2")
+                        .bind(Status::ConsultationScheduled.as_str())
+                        .bind(request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let detail = format!(
+                        "{} → {}",
+                        old.map(Status::label).unwrap_or("?"),
+                        Status::ConsultationScheduled.label()
+                    );
+                    sqlx::query(
+                        "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'status', $4)",
+                    )
+                    .bind(request_id)
+                    .bind(ms(now))
+                    .bind(actor)
+                    .bind(&detail)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, action)
+                    .request(request_id)
+                    .detail(format!("{} → {}", before.label(), booking.status.label())),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(ChangeOutcome::Changed(booking))
+        })
+    }
+
+    /// Bookings for the inbox's list: those not yet over (soonest first), then the `past` most
+    /// recent ones that are.
+    pub async fn list_bookings(
+        &self,
+        now: Timestamp,
+        past: i64,
+    ) -> Result<(Vec<ListedBooking>, Vec<ListedBooking>), StoreError> {
+        let sql = |condition: &str, order: &str| {
+            format!(
+                "SELECT {BOOKING_COLUMNS}, r.name_sealed FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+                 WHERE {condition} ORDER BY b.start_at {order}, b.id LIMIT $2"
+            )
+        };
+        let upcoming_sql = sql("b.end_at > $1", "ASC");
+        let past_sql = sql("b.end_at <= $1", "DESC");
+        on_db!(&self.db, pool => {
+            let mut lists = Vec::with_capacity(2);
+            for (sql, limit) in [(&upcoming_sql, 1000), (&past_sql, past)] {
+                let rows = sqlx::query(sql)
+                    .bind(ms(now))
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                let list = rows
+                    .iter()
+                    .map(|row| {
+                        let name: Vec<u8> = row.col("name_sealed")?;
+                        Ok(ListedBooking {
+                            booking: booking_row(row)?,
+                            name: self.keys.open("name", &name).map_err(|source| {
+                                StoreError::Sealed {
+                                    field: "name",
+                                    source,
+                                }
+                            })?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                lists.push(list);
+            }
+            let past = lists.pop().unwrap_or_default();
+            let upcoming = lists.pop().unwrap_or_default();
+            Ok((upcoming, past))
+        })
+    }
+
+    /// Confirmed bookings that end after `since`, for the calendar feed.
+    pub async fn confirmed_bookings(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<StoredBooking>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+                 WHERE b.status = 'confirmed' AND b.end_at > $1 ORDER BY b.start_at, b.id"
+            ))
+            .bind(ms(since))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(booking_row).collect()
+        })
+    }
+
+    /// The calendar feed's secret, created on first use.
+    pub async fn calendar_feed_secret(&self) -> Result<String, StoreError> {
+        let fresh = self.keys.seal(CALENDAR_FEED, &new_feed_secret()?);
+        let sealed: Vec<u8> = on_db!(&self.db, pool => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(CALENDAR_FEED)
+                .bind(fresh)
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(CALENDAR_FEED)
+                .fetch_one(pool)
+                .await?
+        });
+        self.keys
+            .open(CALENDAR_FEED, &sealed)
+            .map_err(|source| StoreError::Sealed {
+                field: "calendar feed",
+                source,
+            })
+    }
+
+    /// Replaces the calendar feed's secret: the old link stops working at once.
+    pub async fn replace_calendar_feed_secret(
+        &self,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<String, StoreError> {
+        let secret = new_feed_secret()?;
+        let sealed = self.keys.seal(CALENDAR_FEED, &secret);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(CALENDAR_FEED)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(secret)
+    }
+
+    /// Whether `candidate` is the calendar feed's secret (compared in constant time).
+    pub async fn is_calendar_feed_secret(&self, candidate: &str) -> Result<bool, StoreError> {
+        if candidate.len() != 64 {
+            return Ok(false);
+        }
+        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(CALENDAR_FEED)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(sealed) = sealed else {
+            return Ok(false);
+        };
+        let secret =
+            self.keys
+                .open(CALENDAR_FEED, &sealed)
+                .map_err(|source| StoreError::Sealed {
+                    field: "calendar feed",
+                    source,
+                })?;
+        Ok(secret.len() == candidate.len()
+            && secret
+                .bytes()
+                .zip(candidate.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0)
+    }
+}
+
+/// 256 random bits, hex: the calendar feed's secret.
+fn new_feed_secret() -> Result<String, StoreError> {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).map_err(|_| StoreError::NoRandomness)?;
+    Ok(super::sealed::hex(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{Weekday, time};
+
+    #[test]
+    fn windows_are_stored_as_text_and_read_back() {
+        let windows = vec![
+            AvailabilityWindow {
+                weekday: Weekday::Monday,
+                start: time(9, 0, 0, 0),
+                end: time(12, 30, 0, 0),
+            },
+            AvailabilityWindow {
+                weekday: Weekday::Sunday,
+                start: time(13, 5, 0, 0),
+                end: time(17, 0, 0, 0),
+            },
+        ];
+        let text = encode_windows(&windows);
+        assert_eq!(text, "mon 09:00-12:30,sun 13:05-17:00");
+        assert_eq!(decode_windows(&text), Some(windows));
+        assert_eq!(decode_windows(""), Some(vec![]));
+        assert_eq!(decode_windows("xyz 09:00-10:00"), None);
+        assert_eq!(decode_days(""), Some(BTreeSet::new()));
+        assert!(decode_days("2025-02-30").is_none());
+    }
+}
