@@ -21,6 +21,8 @@ pub struct Asset {
 pub struct Assets {
     pub css: String,
     pub js: String,
+    /// The booking page's script (times in the visitor's own zone).
+    pub booking_js: String,
     pub favicon: String,
     pub all: Vec<Asset>,
     /// The accent colour as the page's theme colour.
@@ -62,7 +64,8 @@ impl Assets {
         let mut all = Vec::new();
         let mut list = Vec::new();
         files(&STATIC, &mut list);
-        let (mut css, mut js, mut favicon) = (String::new(), String::new(), String::new());
+        let (mut css, mut js, mut booking_js, mut favicon) =
+            (String::new(), String::new(), String::new(), String::new());
         for file in list {
             let path = file.path().to_string_lossy().replace('\\', "/");
             let mut body = file.contents().to_vec();
@@ -78,6 +81,7 @@ impl Assets {
             match path.as_str() {
                 "css/site.css" => css = url.clone(),
                 "js/compare.js" => js = url.clone(),
+                "js/booking.js" => booking_js = url.clone(),
                 "icons/favicon.svg" => favicon = url.clone(),
                 _ => {}
             }
@@ -90,6 +94,7 @@ impl Assets {
         Assets {
             css,
             js,
+            booking_js,
             favicon,
             all,
             theme_color: accent.hex(),

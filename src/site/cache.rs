@@ -286,6 +286,9 @@ pub struct PageCache {
     pub contact_form: super::SplitPage,
     /// The thank-you page: plain, outside the licensed states, under 18, both.
     pub thanks: [Arc<Page>; 4],
+    /// The plain thank-you page with a link to choose a consultation time, cut where the link
+    /// goes.
+    pub thanks_booking: super::SplitPage,
     /// For the pages that depend on the request.
     pub renderer: super::Renderer,
 }

@@ -19,7 +19,10 @@ use crate::content::Content;
 use bytes::Bytes;
 pub use cache::{Caching, Encoding, Page, PageCache};
 pub use views::FormView;
-use views::{Chrome, ContactView, Head, HomeView, StatusView, TextView, ThanksView};
+pub use views::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
+use views::{
+    BookView, BookingView, Chrome, ContactView, Head, HomeView, StatusView, TextView, ThanksView,
+};
 
 use crate::practice::consultation::ConsultationForm;
 
@@ -41,6 +44,8 @@ const HTML: &str = "text/html; charset=utf-8";
 
 /// Where the token goes in the prepared contact page; never appears in real content.
 const TOKEN_SLOT: &str = "kap-form-token-slot";
+/// Where the booking link goes in the prepared thank-you page.
+const BOOKING_SLOT: &str = "/book/kap-booking-link-slot";
 
 /// Renders pages from the config, the content and the assets. Kept in the [`PageCache`] for
 /// the few pages that depend on the request (the contact form with a fresh token or errors).
@@ -58,6 +63,7 @@ impl Renderer {
             canonical: format!("{}{path}", self.config.server.base_url),
             indexable: true,
             script: false,
+            extra_script: None,
             json_ld: None,
         }
     }
@@ -125,7 +131,50 @@ impl Renderer {
         })
     }
 
-    fn thanks(&self, outside_licensed_states: bool, minor: bool) -> Result<String, RenderError> {
+    /// The page where a person chooses a consultation time (rendered per request: it shows
+    /// the open times of the moment). Not indexed.
+    pub fn book(&self, page: BookPage) -> Result<String, RenderError> {
+        let mut head = self.head("/book", page.title.clone(), "Choose a consultation time.");
+        head.indexable = false;
+        head.extra_script = Some(self.assets.booking_js.clone());
+        BookView {
+            head,
+            chrome: self.chrome(""),
+            page,
+            crisis_line: &self.config.form.crisis_line,
+            emergency_number: &self.config.form.emergency_number,
+        }
+        .render()
+        .map_err(|source| RenderError {
+            page: "/book",
+            source,
+        })
+    }
+
+    /// The page that shows a person where their booking stands. Not indexed.
+    pub fn booking(&self, page: BookingPage) -> Result<String, RenderError> {
+        let mut head = self.head("/book", self.title(&page.heading), &page.heading);
+        head.indexable = false;
+        BookingView {
+            head,
+            chrome: self.chrome(""),
+            page,
+            crisis_line: &self.config.form.crisis_line,
+            emergency_number: &self.config.form.emergency_number,
+        }
+        .render()
+        .map_err(|source| RenderError {
+            page: "/book",
+            source,
+        })
+    }
+
+    fn thanks(
+        &self,
+        outside_licensed_states: bool,
+        minor: bool,
+        booking_href: Option<&str>,
+    ) -> Result<String, RenderError> {
         let form = &self.config.form;
         let mut head = self.head(
             "/contact/thanks",
@@ -141,6 +190,7 @@ impl Renderer {
             emergency_number: &form.emergency_number,
             outside_licensed_states,
             minor,
+            booking_href,
         }
         .render()
         .map_err(|source| RenderError {
@@ -249,7 +299,7 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
     };
 
     let thanks_page = |outside: bool, minor: bool| {
-        r.thanks(outside, minor).map(|html| {
+        r.thanks(outside, minor, None).map(|html| {
             Arc::new(Page::new(
                 StatusCode::OK,
                 HTML,
@@ -264,6 +314,17 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         thanks_page(false, true)?,
         thanks_page(true, true)?,
     ];
+    // The thank-you page with the link to choose a consultation time, cut where the link goes
+    // (only a request with no flags books online).
+    let thanks_booking = r.thanks(false, false, Some(BOOKING_SLOT))?;
+    let (prefix, suffix) = thanks_booking.split_once(BOOKING_SLOT).ok_or(RenderError {
+        page: "/contact/thanks",
+        source: askama::Error::Custom("the booking link slot is missing".into()),
+    })?;
+    let thanks_booking = SplitPage {
+        prefix: Bytes::copy_from_slice(prefix.as_bytes()),
+        suffix: Bytes::copy_from_slice(suffix.as_bytes()),
+    };
 
     let status_page = |status: StatusCode, heading: &str, paragraphs: &[&str]| {
         r.status(heading, paragraphs)
@@ -312,6 +373,7 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         method_not_allowed,
         contact_form,
         thanks,
+        thanks_booking,
         renderer,
     })
 }

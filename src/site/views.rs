@@ -19,6 +19,8 @@ pub struct Head {
     pub indexable: bool,
     /// Whether the page loads the compare script.
     pub script: bool,
+    /// Another script the page loads (already a hashed asset URL).
+    pub extra_script: Option<String>,
     /// schema.org JSON-LD, already escaped for a `<script>` element.
     pub json_ld: Option<String>,
 }
@@ -78,7 +80,7 @@ pub struct ContactView<'a> {
 
 /// One entry of the error summary: the message and the id of the field it links to.
 pub struct ErrorLink {
-    pub target: &'static str,
+    pub target: String,
     pub message: String,
 }
 
@@ -110,7 +112,7 @@ impl FormView {
             errors: errors
                 .iter()
                 .map(|e| ErrorLink {
-                    target: e.field.target_id(),
+                    target: e.field.target_id().to_string(),
                     message: e.message.clone(),
                 })
                 .collect(),
@@ -148,6 +150,93 @@ pub struct ThanksView<'a> {
     pub emergency_number: &'a str,
     pub outside_licensed_states: bool,
     pub minor: bool,
+    /// The link to choose a consultation time, when the person may book online.
+    pub booking_href: Option<&'a str>,
+}
+
+/// One time a person may choose.
+pub struct TimeChoice {
+    /// The radio button's id.
+    pub id: String,
+    /// The instant, UTC (RFC 3339): what the form sends.
+    pub value: String,
+    /// "9:00 AM", on the practice's clocks.
+    pub label: String,
+    pub checked: bool,
+}
+
+/// The open times of one day.
+pub struct DayChoice {
+    /// The id of the day's legend, for the error summary.
+    pub id: String,
+    /// "Tuesday, March 11".
+    pub heading: String,
+    pub times: Vec<TimeChoice>,
+}
+
+/// A way to meet the person may choose.
+pub struct FormatChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// The page where a person chooses a consultation time: what varies from one to the next.
+pub struct BookPage {
+    pub title: String,
+    pub heading: String,
+    /// Why the person is choosing (again): a cancellation, the clinician's request.
+    pub notice: Option<String>,
+    /// The form's action: `/book/{token}`.
+    pub action: String,
+    /// On the "just taken" answer, which lists only the nearest times: the page with all.
+    pub all_times_href: Option<String>,
+    /// The practice's zone (IANA), for the script that adds the visitor's own times.
+    pub zone: String,
+    /// "Eastern Time (America/New_York)".
+    pub zone_label: String,
+    pub length_minutes: i64,
+    pub days: Vec<DayChoice>,
+    pub formats: Vec<FormatChoice>,
+    pub errors: Vec<ErrorLink>,
+    pub time_error: Option<String>,
+    pub format_error: Option<String>,
+    /// Where to go back to without changing anything (when changing a booked time).
+    pub back_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public/book.html")]
+pub struct BookView<'a> {
+    pub head: Head,
+    pub chrome: Chrome<'a>,
+    pub page: BookPage,
+    pub crisis_line: &'a str,
+    pub emergency_number: &'a str,
+}
+
+/// The page that shows a person where their booking stands.
+pub struct BookingPage {
+    pub heading: String,
+    /// Shown as a success panel (a time held or confirmed).
+    pub success: bool,
+    /// The booked time, in full, and how long and how.
+    pub when: Option<String>,
+    pub what: Option<String>,
+    pub zone_label: String,
+    pub paragraphs: Vec<String>,
+    pub change_href: Option<String>,
+    pub cancel_action: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public/booking.html")]
+pub struct BookingView<'a> {
+    pub head: Head,
+    pub chrome: Chrome<'a>,
+    pub page: BookingPage,
+    pub crisis_line: &'a str,
+    pub emergency_number: &'a str,
 }
 
 #[derive(Template)]

@@ -99,7 +99,7 @@ pub async fn show(State(state): State<AppState>, method: Method, headers: Header
 }
 
 /// An HTML response made for one request: compressed quickly, never cached.
-fn html_response(status: StatusCode, html: Vec<u8>, headers: &HeaderMap, head: bool) -> Response {
+pub(super) fn html_response(status: StatusCode, html: Vec<u8>, headers: &HeaderMap, head: bool) -> Response {
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -137,7 +137,7 @@ fn html_response(status: StatusCode, html: Vec<u8>, headers: &HeaderMap, head: b
 }
 
 /// A short page that explains why a request was refused.
-fn refusal(
+pub(super) fn refusal(
     state: &AppState,
     status: StatusCode,
     heading: &str,
@@ -268,7 +268,7 @@ pub async fn submit(
                 reason = spam.map(SpamReason::as_str),
                 "suspected spam discarded: not a valid request"
             );
-            return thanks_redirect(&state, None);
+            return thanks_redirect(&state, None, None);
         }
         (result, notice) => {
             let errors = result.err().unwrap_or_default();
@@ -311,12 +311,16 @@ pub async fn submit(
             if !mail.is_empty() {
                 state.mail_wake.notify_one();
             }
+            // When the practice offers times online, the thank-you page may link to them: the
+            // request travels (sealed) to it, for spam too, so the address looks the same.
+            let booking = offers_times(&state).await.then_some(inserted.id);
             if spam.is_some() {
-                thanks_redirect(&state, None)
+                thanks_redirect(&state, None, booking)
             } else {
                 thanks_redirect(
                     &state,
                     Some((request.flags.outside_licensed_states, request.flags.minor)),
+                    booking,
                 )
             }
         }
@@ -347,15 +351,25 @@ fn unreadable(state: &AppState, e: &FormDecodeError, headers: &HeaderMap) -> Res
     )
 }
 
-/// 303 to the thank-you page; the notes to show travel sealed, so the URL reveals nothing.
-fn thanks_redirect(state: &AppState, notes: Option<(bool, bool)>) -> Response {
-    let location = match notes {
-        Some((outside, minor)) if outside || minor => {
-            let index = usize::from(outside) | (usize::from(minor) << 1);
-            let sealed = state.store.keys().seal("thanks", &index.to_string());
+/// 303 to the thank-you page. What it shows travels sealed, so the URL reveals nothing: which
+/// notes (outside the licensed states, under 18) and, for a request that may book its
+/// consultation online, the request, for the link to choose a time.
+fn thanks_redirect(state: &AppState, notes: Option<(bool, bool)>, request: Option<i64>) -> Response {
+    let index = match notes {
+        Some((outside, minor)) => usize::from(outside) | (usize::from(minor) << 1),
+        None => 0,
+    };
+    let sealed = match (index, request) {
+        (0, Some(id)) => Some(format!("0:{id}")),
+        (0, None) => None,
+        (i, _) => Some(i.to_string()),
+    };
+    let location = match sealed {
+        Some(text) => {
+            let sealed = state.store.keys().seal("thanks", &text);
             format!("/contact/thanks?n={}", crate::store::sealed::hex(&sealed))
         }
-        _ => "/contact/thanks".to_string(),
+        None => "/contact/thanks".to_string(),
     };
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
@@ -372,23 +386,52 @@ pub async fn thanks(
     headers: HeaderMap,
     Query(query): Query<ThanksQuery>,
 ) -> Response {
-    let index = query
+    let opened = query
         .n
         .and_then(|n| crate::store::sealed::unhex(&n))
         .and_then(|bytes| state.store.keys().open("thanks", &bytes).ok())
-        .and_then(|s| s.parse::<usize>().ok())
-        .filter(|i| *i < 4)
-        .unwrap_or(0);
+        .unwrap_or_default();
+    let (index, request) = match opened.split_once(':') {
+        Some((i, id)) => (i, id.parse::<i64>().ok()),
+        None => (opened.as_str(), None),
+    };
+    let index = index.parse::<usize>().ok().filter(|i| *i < 4).unwrap_or(0);
+    let head = method == Method::HEAD;
+    if let Some(id) = request.filter(|_| index == 0)
+        && offers_booking(&state, id).await
+    {
+        let site = state.site.load();
+        let split = &site.thanks_booking;
+        let link = super::booking::link_for(&state, id);
+        let mut html = Vec::with_capacity(split.prefix.len() + link.len() + split.suffix.len());
+        html.extend_from_slice(&split.prefix);
+        html.extend_from_slice(link.as_bytes());
+        html.extend_from_slice(&split.suffix);
+        return html_response(StatusCode::OK, html, &headers, head);
+    }
     let site = state.site.load();
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
-    page_response(
-        &site.thanks[index],
-        accept,
-        method == Method::HEAD,
-        StatusCode::OK,
-    )
+    page_response(&site.thanks[index], accept, head, StatusCode::OK)
+}
+
+/// Whether the practice offers consultation times online (it has weekly hours, and its rules
+/// hold together). When the database cannot say: no.
+async fn offers_times(state: &AppState) -> bool {
+    match state.store.booking_rules(&state.time_zone).await {
+        Ok(rules) => !rules.windows.is_empty() && rules.validate().is_ok(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the booking rules");
+            false
+        }
+    }
+}
+
+/// Whether request `id` may choose its consultation time online now: the practice offers times
+/// and the request is one that books online.
+async fn offers_booking(state: &AppState, id: i64) -> bool {
+    offers_times(state).await && matches!(state.store.bookable(id).await, Ok(Some(_)))
 }
 
 #[cfg(test)]

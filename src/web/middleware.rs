@@ -117,7 +117,7 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     let method = request.method().clone();
     // A clone of the URI shares its bytes; only the path is ever logged.
     let uri = request.uri().clone();
-    let path = uri.path();
+    let path = loggable_path(uri.path());
     let is_head = method == axum::http::Method::HEAD;
 
     let mut response = next.run(request).await;
@@ -188,7 +188,19 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     }
 
     state.security_headers.apply(response.headers_mut());
-    finish(response, id, &method, path, started)
+    finish(response, id, &method, &path, started)
+}
+
+/// The path as logged. A booking link's token and a calendar feed's secret are keys, so they are
+/// left out: `/book/…/change`, `/calendar/…`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/book/", "/calendar/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return std::borrow::Cow::Owned(format!("{prefix}…{tail}"));
+        }
+    }
+    std::borrow::Cow::Borrowed(path)
 }
 
 /// A number for the next request, shown in its `X-Request-Id` and its log line.
@@ -225,4 +237,18 @@ pub fn finish(
 /// size hint is not reliable here: the layers wrap the body.)
 fn response_is_empty(response: &Response<Body>) -> bool {
     !response.headers().contains_key(header::CONTENT_TYPE)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_in_paths_are_not_logged() {
+        assert_eq!(super::loggable_path("/book/abc123"), "/book/…");
+        assert_eq!(
+            super::loggable_path("/book/abc123/cancel"),
+            "/book/…/cancel"
+        );
+        assert_eq!(super::loggable_path("/calendar/f00.ics"), "/calendar/…");
+        assert_eq!(super::loggable_path("/contact"), "/contact");
+    }
 }

@@ -5,6 +5,7 @@
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
 pub mod admin;
+pub mod booking;
 pub mod contact;
 pub mod error;
 pub mod form;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -128,6 +129,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/contact", get(contact::show).post(contact::submit))
         .route("/contact/thanks", get(contact::thanks))
+        .route("/book/{token}", get(booking::show).post(booking::choose))
+        .route("/book/{token}/change", get(booking::change))
+        .route("/book/{token}/cancel", post(booking::cancel))
+        .route("/calendar/{file}", get(booking::feed))
         .merge(admin::router(&state))
         .route_layer(middleware::timeout())
         .fallback(pages::prepared)

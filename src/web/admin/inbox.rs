@@ -98,7 +98,7 @@ pub async fn list(
     Ok(render(StatusCode::OK, view.render()))
 }
 
-async fn request_page(
+pub(super) async fn request_page(
     state: &AppState,
     admin: &Admin,
     r: StoredRequest,
@@ -120,6 +120,11 @@ async fn request_page(
         (m, sent)
     });
     let status = Status::parse(&r.status).unwrap_or(Status::New);
+    let booking = state
+        .store
+        .booking_for_request(r.id)
+        .await?
+        .map(|b| super::booking::panel(state, &b));
     let view = RequestView {
         chrome: chrome(
             state,
@@ -150,6 +155,7 @@ async fn request_page(
         mail: mail.collect(),
         error,
         message,
+        booking,
         r,
     };
     Ok(render(status_code, view.render()))

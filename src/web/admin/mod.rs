@@ -12,6 +12,7 @@
 //! same-origin `Origin`/`Sec-Fetch-Site` on every state-changing request).
 
 mod audit_log;
+mod booking;
 mod inbox;
 mod sign_in;
 mod views;
@@ -132,6 +133,31 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/requests/{id}/delete",
             SignedIn,
             post(inbox::delete),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/booking",
+            SignedIn,
+            post(booking::decide),
+        ),
+        r(Method::GET, "/admin/bookings", SignedIn, get(booking::list)),
+        r(
+            Method::GET,
+            "/admin/booking",
+            SignedIn,
+            get(booking::settings),
+        ),
+        r(
+            Method::POST,
+            "/admin/booking",
+            SignedIn,
+            post(booking::save_settings),
+        ),
+        r(
+            Method::POST,
+            "/admin/booking/calendar-link",
+            SignedIn,
+            post(booking::replace_feed),
         ),
         r(Method::POST, "/admin/export", SignedIn, post(inbox::export)),
         r(Method::GET, "/admin/audit", SignedIn, get(audit_log::page)),

@@ -3,6 +3,7 @@
 
 use askama::Template;
 
+use crate::practice::booking::{SettingsError, SettingsForm};
 use crate::practice::status::{ClosedReason, Status};
 use crate::store::{AuditRow, HistoryEntry, MailState, Note, StoredRequest};
 
@@ -16,7 +17,7 @@ pub struct Chrome {
     pub email: Option<String>,
     pub csrf: String,
     pub new_count: i64,
-    /// "inbox", "spam", "audit", "two-factor" or "".
+    /// "inbox", "spam", "bookings", "booking", "audit", "two-factor" or "".
     pub current: &'static str,
 }
 
@@ -113,6 +114,82 @@ pub struct RequestView {
     pub mail: Vec<(MailState, String)>,
     pub error: Option<String>,
     pub message: Option<String>,
+    /// The request's consultation booking, if a time was ever chosen.
+    pub booking: Option<BookingPanel>,
+}
+
+/// A request's booking as its page shows it, with what the clinician may do.
+pub struct BookingPanel {
+    pub when: String,
+    pub what: String,
+    pub status: &'static str,
+    pub can_confirm: bool,
+    pub can_decline: bool,
+    pub can_propose: bool,
+}
+
+/// One pair of hours on the settings form.
+pub struct SlotRow {
+    pub label: &'static str,
+    pub start_id: String,
+    pub end_id: String,
+    pub start: String,
+    pub end: String,
+    pub error: Option<String>,
+}
+
+/// A weekday's hours on the settings form.
+pub struct DayRow {
+    pub name: &'static str,
+    pub slots: Vec<SlotRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/booking.html")]
+pub struct BookingSettingsView {
+    pub chrome: Chrome,
+    pub form: SettingsForm,
+    pub days: Vec<DayRow>,
+    pub errors: Vec<SettingsError>,
+    pub saved: bool,
+    pub replaced: bool,
+    /// "Eastern Time (America/New_York)".
+    pub zone_label: String,
+    /// How many times the saved settings open now, in words.
+    pub open_summary: String,
+    pub feed_url: String,
+    /// Why calendar files cannot be written with the practice's name and address, if so.
+    pub calendar_problem: Option<String>,
+}
+
+impl BookingSettingsView {
+    /// The message for a field, by its id.
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+/// One booking in the inbox's list.
+pub struct BookingRow {
+    pub request_id: i64,
+    pub reference: String,
+    pub name: String,
+    pub when: String,
+    pub what: String,
+    pub status: &'static str,
+    pub waiting: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/bookings.html")]
+pub struct BookingsView {
+    pub chrome: Chrome,
+    pub upcoming: Vec<BookingRow>,
+    pub past: Vec<BookingRow>,
+    pub zone_label: String,
 }
 
 #[derive(Template)]
