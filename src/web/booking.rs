@@ -38,6 +38,26 @@ const NEAREST: usize = 6;
 /// The form's fields.
 const FIELDS: &[&str] = &["start", "format"];
 
+/// The token (or feed file name) from the path. An address whose part cannot be read at all
+/// (not UTF-8, say) reads as an empty token, which is simply not found.
+pub struct Token(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Token {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Token(
+            Path::<String>::from_request_parts(parts, state)
+                .await
+                .map(|Path(t)| t)
+                .unwrap_or_default(),
+        ))
+    }
+}
+
 /// The request a link's token is for, or the page to answer with.
 async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Result<i64, Response> {
     match state.links.verify(token, Timestamp::now()) {
@@ -237,8 +257,7 @@ fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp)
             page.heading = "Your consultation is confirmed".into();
             page.success = true;
             page.paragraphs.push(
-                "The confirmation email says how you will meet, with a calendar invitation."
-                    .into(),
+                "The confirmation email says how you will meet, with a calendar invitation.".into(),
             );
         }
         BookingStatus::Declined => {
@@ -263,7 +282,7 @@ fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp)
 /// `GET /book/{token}`: the booking, or the times to choose from.
 pub async fn show(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Token(token): Token,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
@@ -319,7 +338,7 @@ pub async fn show(
 /// `GET /book/{token}/change`: the times to choose from instead of the one held.
 pub async fn change(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Token(token): Token,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
@@ -386,7 +405,9 @@ async fn form_body(
             state,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "This form could not be read",
-            &["The request was not sent as a web form. Nothing was changed. Please use the form on the page."],
+            &[
+                "The request was not sent as a web form. Nothing was changed. Please use the form on the page.",
+            ],
             &headers,
         ));
     }
@@ -416,7 +437,7 @@ async fn form_body(
 /// `POST /book/{token}`: holds the chosen time.
 pub async fn choose(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Token(token): Token,
     request: Request,
 ) -> Response {
     let headers = request.headers().clone();
@@ -574,7 +595,7 @@ async fn again(
 /// `POST /book/{token}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Token(token): Token,
     headers: HeaderMap,
 ) -> Response {
     let id = match request_of(&state, &token, &headers).await {
@@ -603,7 +624,7 @@ pub async fn cancel(
 /// `GET /calendar/{secret}.ics`: confirmed consultations, neutral words only.
 pub async fn feed(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Token(file): Token,
     method: Method,
 ) -> Result<Response, AppError> {
     let Some(secret) = file.strip_suffix(".ics") else {

@@ -99,7 +99,12 @@ pub async fn show(State(state): State<AppState>, method: Method, headers: Header
 }
 
 /// An HTML response made for one request: compressed quickly, never cached.
-pub(super) fn html_response(status: StatusCode, html: Vec<u8>, headers: &HeaderMap, head: bool) -> Response {
+pub(super) fn html_response(
+    status: StatusCode,
+    html: Vec<u8>,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -354,7 +359,11 @@ fn unreadable(state: &AppState, e: &FormDecodeError, headers: &HeaderMap) -> Res
 /// 303 to the thank-you page. What it shows travels sealed, so the URL reveals nothing: which
 /// notes (outside the licensed states, under 18) and, for a request that may book its
 /// consultation online, the request, for the link to choose a time.
-fn thanks_redirect(state: &AppState, notes: Option<(bool, bool)>, request: Option<i64>) -> Response {
+fn thanks_redirect(
+    state: &AppState,
+    notes: Option<(bool, bool)>,
+    request: Option<i64>,
+) -> Response {
     let index = match notes {
         Some((outside, minor)) => usize::from(outside) | (usize::from(minor) << 1),
         None => 0,

@@ -298,7 +298,9 @@ pub async fn decide(
     };
     let message = decline_message(fields.get("message").map_or("", String::as_str));
     let problem = match (decision, &message) {
-        (None, _) => Some("Choose whether to confirm, decline, or ask for another time".to_string()),
+        (None, _) => {
+            Some("Choose whether to confirm, decline, or ask for another time".to_string())
+        }
         (Some(ClinicianDecision::Decline), Err(e)) => Some((*e).to_string()),
         _ => None,
     };

@@ -1,0 +1,1218 @@
+//! Booking the initial consultation, end to end over HTTP against the real server (a real
+//! SQLite file, or PostgreSQL in the second run) and a real SMTP server on loopback: the
+//! clinician's settings, the person's page of open times, holding a time (once, however many
+//! try at the same moment), the emails and their calendar files as Python's `icalendar` reads
+//! them, the signed links, the clinician's decisions and the private calendar feed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Reply, SmtpServer, TestApp, visible_text};
+use jiff::civil::{Weekday, time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use kap_practice::audit::{Action, Entry};
+use kap_practice::auth::password;
+use kap_practice::config::Overrides;
+use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules, open_times};
+use serde_json::Value;
+
+const EMAIL: &str = "clinician@practice.example";
+const PASSWORD: &str = "lantern orchard velvet tide";
+const ZONE: &str = "America/New_York";
+
+/// Words from the person's request that must never reach an email's calendar file, the feed,
+/// the audit log or the practice's notices.
+const NAME: &str = "Zephyrine Quillfeather";
+const MESSAGE: &str = "Since the accident nothing helps; marker-msg-5521";
+
+fn config(smtp_port: Option<u16>, extra: &str) -> String {
+    let mail = match smtp_port {
+        Some(port) => format!(
+            "\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nnotify_email = \"inbox@practice.example\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "[practice]\nemail = \"hello@practice.example\"\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 200\n{extra}\n{mail}"
+    )
+}
+
+async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
+    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp_port, extra))).await;
+    let hash = password::hash(PASSWORD).expect("hash");
+    app.state
+        .store
+        .add_account(
+            EMAIL,
+            &hash,
+            Timestamp::now(),
+            &Entry::new("test", Action::AccountAdded),
+        )
+        .await
+        .expect("store")
+        .expect("new account");
+    app
+}
+
+fn zone() -> TimeZone {
+    TimeZone::get(ZONE).expect("tzdata")
+}
+
+/// Mornings every day, 9:00 to 12:00, bookable a week ahead with the default notice.
+fn mornings() -> BookingRules {
+    let mut rules = BookingRules::new(zone());
+    rules.horizon = SignedDuration::from_hours(7 * 24);
+    for weekday in [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ] {
+        rules.windows.push(AvailabilityWindow {
+            weekday,
+            start: time(9, 0, 0, 0),
+            end: time(12, 0, 0, 0),
+        });
+    }
+    rules
+}
+
+async fn offer(app: &TestApp, rules: &BookingRules) {
+    app.state
+        .store
+        .save_booking_rules(rules, "test", Timestamp::now())
+        .await
+        .expect("rules saved");
+}
+
+/// Sends a request through the form and follows the thank-you page's link: (request id, path
+/// of the booking page).
+async fn request_and_link(app: &TestApp, name: &str, changes: &[(&str, &str)]) -> (i64, String) {
+    let r = app.submit(name, changes).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let thanks = app.get(r.header("location").expect("location")).await;
+    assert_eq!(thanks.status, 200);
+    let html = thanks.text();
+    let link = booking_link(&html).unwrap_or_else(|| panic!("a booking link on {html}"));
+    let id = app
+        .state
+        .store
+        .all_requests()
+        .await
+        .expect("read")
+        .last()
+        .expect("stored")
+        .id;
+    (id, link)
+}
+
+fn booking_link(html: &str) -> Option<String> {
+    let start = html.find("href=\"/book/")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].to_string())
+}
+
+/// The values of the time radio buttons on a page, in order.
+fn times_in(html: &str) -> Vec<String> {
+    html.match_indices("name=\"start\" type=\"radio\" value=\"")
+        .map(|(i, m)| {
+            let from = i + m.len();
+            html[from..from + html[from..].find('"').expect("end")].to_string()
+        })
+        .collect()
+}
+
+async fn post_form(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
+    app.request(
+        "POST",
+        path,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        common::form_body(pairs),
+    )
+    .await
+}
+
+async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
+    post_form(app, link, &[("start", start), ("format", "video")]).await
+}
+
+/// A browser-like client for the inbox: keeps the session cookie, sends the site's Origin.
+struct Clinician<'a> {
+    app: &'a TestApp,
+    cookie: String,
+}
+
+impl<'a> Clinician<'a> {
+    async fn sign_in(app: &'a TestApp) -> Clinician<'a> {
+        let mut c = Clinician {
+            app,
+            cookie: String::new(),
+        };
+        let csrf = c.csrf("/admin/login").await;
+        let body = common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]);
+        let r = c.post("/admin/login", &body).await;
+        assert_eq!(r.status, 303, "signed in");
+        c
+    }
+
+    fn remember(&mut self, r: &Reply) {
+        if let Some(c) = r.header("set-cookie") {
+            self.cookie = c.split(';').next().unwrap_or("").to_string();
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let cookie = self.cookie.clone();
+        let r = self
+            .app
+            .request("GET", path, &[("cookie", &cookie)], "")
+            .await;
+        self.remember(&r);
+        r
+    }
+
+    async fn post(&mut self, path: &str, body: &str) -> Reply {
+        let cookie = self.cookie.clone();
+        let origin = self.app.url("");
+        let r = self
+            .app
+            .request(
+                "POST",
+                path,
+                &[
+                    ("cookie", &cookie),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("origin", &origin),
+                ],
+                body.to_string(),
+            )
+            .await;
+        self.remember(&r);
+        r
+    }
+
+    async fn csrf(&mut self, path: &str) -> String {
+        let html = self.get(path).await.text();
+        let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+        html[start..start + 64].to_string()
+    }
+
+    async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.csrf(page).await;
+        let mut pairs = vec![("csrf", csrf.as_str())];
+        pairs.extend_from_slice(fields);
+        self.post(path, &common::form_body(&pairs)).await
+    }
+}
+
+/// An email as Python's `email` and `icalendar` packages read it.
+const READ_MAIL: &str = r#"
+import datetime, json, sys
+from email import policy
+from email.parser import BytesParser
+from icalendar import Calendar
+
+def when(ev, name):
+    dt = ev.decoded(name)
+    assert dt.utcoffset() == datetime.timedelta(0), name + ' is not UTC'
+    return dt.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+def events(cal):
+    return [{
+        'start': when(ev, 'DTSTART'), 'end': when(ev, 'DTEND'),
+        'uid': str(ev.get('UID')), 'sequence': int(ev.get('SEQUENCE')),
+        'status': str(ev.get('STATUS')), 'summary': str(ev.get('SUMMARY')),
+        'description': str(ev.get('DESCRIPTION')),
+    } for ev in cal.walk('VEVENT')]
+
+raw = open(sys.argv[1], 'rb').read()
+out = {}
+if sys.argv[2] == 'mail':
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    out['subject'] = str(msg['subject'])
+    out['to'] = str(msg['to'])
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == 'text/plain':
+            out['text'] = part.get_content()
+        elif kind == 'text/calendar':
+            out['method_param'] = part.get_param('method')
+            out['filename'] = part.get_filename()
+            ics = part.get_payload(decode=True)
+            out['ics'] = ics.decode('utf-8')
+            cal = Calendar.from_ical(ics)
+            out['method'] = str(cal.get('METHOD'))
+            out['events'] = events(cal)
+else:
+    cal = Calendar.from_ical(raw)
+    out['method'] = str(cal.get('METHOD'))
+    out['events'] = events(cal)
+print(json.dumps(out))
+"#;
+
+fn python_read(raw: &str, what: &str) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("item");
+    std::fs::write(&path, raw).expect("write");
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(READ_MAIL)
+        .arg(&path)
+        .arg(what)
+        .env("PYTHONIOENCODING", "utf-8")
+        .output()
+        .expect("/usr/bin/python3 runs (the test command installs python3-icalendar)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "Python could not read it: {stderr}\n{raw}"
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// Waits for the message whose subject starts with `subject` and reads it.
+fn wait_for_mail(smtp: &SmtpServer, subject: &str) -> (Value, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        for raw in smtp.messages() {
+            let read = python_read(&raw, "mail");
+            if read["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(subject))
+            {
+                return (read, raw);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no email \"{subject}\" arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn ms_string(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The link back to the booking in an email's text.
+fn link_in(text: &str, app: &TestApp) -> String {
+    let base = app.url("");
+    let start = text.find(&format!("{base}/book/")).expect("a booking link") + base.len();
+    let end = start
+        + text[start..]
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(text.len() - start);
+    text[start..end].to_string()
+}
+
+#[tokio::test]
+async fn the_clinician_sets_the_rules_in_the_inbox_and_mistakes_are_explained() {
+    let app = start(None, "").await;
+    let mut c = Clinician::sign_in(&app).await;
+    let page = c.get("/admin/booking").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    for default in [
+        "id=\"length\" name=\"length\" type=\"text\" inputmode=\"numeric\" value=\"20\"",
+        "id=\"notice\" name=\"notice\" type=\"text\" inputmode=\"numeric\" value=\"24\"",
+        "id=\"horizon\" name=\"horizon\" type=\"text\" inputmode=\"numeric\" value=\"21\"",
+        "id=\"format-video\" name=\"format-video\" type=\"checkbox\" value=\"yes\" checked",
+    ] {
+        assert!(html.contains(default), "{default}");
+    }
+    assert!(visible_text(&html).contains("Eastern Time (America/New_York)"));
+    assert!(visible_text(&html).contains("nobody can choose a time online yet"));
+
+    // Mistakes: a length that is not a number, hours that overlap, notice past the horizon.
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking",
+            &[
+                ("length", "twenty"),
+                ("step", "30"),
+                ("buffer", "10"),
+                ("notice", "24"),
+                ("horizon", "21"),
+                ("format-video", "yes"),
+                ("window-mon-1-start", "09:00"),
+                ("window-mon-1-end", "12:00"),
+                ("days_off", "2030-12-25\nnext Tuesday"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(html.contains("<title>Error: Booking settings"), "{html}");
+    assert!(html.contains("href=\"#length\""), "{html}");
+    assert!(html.contains("href=\"#days_off\""), "{html}");
+    assert!(html.contains("line 2 is not"), "{html}");
+    assert!(html.contains("value=\"twenty\""), "what was typed is kept");
+
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking",
+            &[
+                ("length", "20"),
+                ("step", "30"),
+                ("buffer", "10"),
+                ("notice", "600"),
+                ("horizon", "21"),
+                ("window-mon-1-start", "09:00"),
+                ("window-mon-1-end", "12:00"),
+                ("window-mon-2-start", "11:00"),
+                ("window-mon-2-end", "13:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    let text = visible_text(&html);
+    assert!(html.contains("href=\"#notice\""), "{text}");
+    assert!(
+        text.contains(
+            "The minimum notice (25 days) reaches past how far ahead people may book (21 days)"
+        ),
+        "{text}"
+    );
+    assert!(html.contains("href=\"#format-video\""), "{text}");
+    assert!(text.contains("Offer at least one way to meet"), "{text}");
+    assert!(html.contains("href=\"#window-mon-2-start\""), "{text}");
+    assert!(text.contains("overlap"), "{text}");
+    assert!(
+        app.state
+            .store
+            .booking_rules(&zone())
+            .await
+            .expect("rules")
+            .windows
+            .is_empty(),
+        "nothing saved"
+    );
+
+    // Without the session's token: refused, nothing saved.
+    let r = c
+        .post("/admin/booking", &common::form_body(&[("length", "30")]))
+        .await;
+    assert_eq!(r.status, 403);
+
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking",
+            &[
+                ("length", "25"),
+                ("step", "30"),
+                ("buffer", "5"),
+                ("notice", "48"),
+                ("horizon", "14"),
+                ("daily_cap", "3"),
+                ("format-phone", "yes"),
+                ("window-tue-1-start", "09:00"),
+                ("window-tue-1-end", "12:00"),
+                ("window-tue-2-start", "13:30"),
+                ("window-tue-2-end", "17:00"),
+                ("days_off", "2030-12-25\r\n2030-12-26"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/admin/booking?saved=1"));
+    let rules = app.state.store.booking_rules(&zone()).await.expect("rules");
+    assert_eq!(rules.length, SignedDuration::from_mins(25));
+    assert_eq!(rules.notice, SignedDuration::from_hours(48));
+    assert_eq!(rules.horizon, SignedDuration::from_hours(14 * 24));
+    assert_eq!(rules.daily_cap, Some(3));
+    assert_eq!(rules.formats.len(), 1);
+    assert_eq!(rules.windows.len(), 2);
+    assert_eq!(rules.days_off.len(), 2);
+    assert!(rules.validate().is_ok());
+    let saved = c.get("/admin/booking?saved=1").await.text();
+    assert!(saved.contains("Booking settings saved."));
+    assert!(saved.contains(
+        "id=\"window-tue-2-start\" name=\"window-tue-2-start\" type=\"time\" value=\"13:30\""
+    ));
+    let (rows, _) = app.state.store.audit_log(1, 0).await.expect("audit");
+    assert_eq!(rows[0].action, "booking_rules_changed");
+    assert_eq!(rows[0].actor, EMAIL);
+}
+
+#[tokio::test]
+async fn the_open_times_are_a_form_grouped_by_day_in_the_practices_zone() {
+    let app = start(None, "").await;
+    // Nothing offered yet: the thank-you page has no link.
+    let r = app.submit("Ada", &[]).await;
+    assert_eq!(r.header("location"), Some("/contact/thanks"));
+    assert!(booking_link(&app.get("/contact/thanks").await.text()).is_none());
+
+    let rules = mornings();
+    offer(&app, &rules).await;
+    let (_, link) = request_and_link(&app, NAME, &[("message", MESSAGE)]).await;
+    assert!(!link.contains("Zephyrine") && !link.contains("person"));
+    let open_now = || -> Vec<String> {
+        open_times(&rules, &[], Timestamp::now())
+            .iter()
+            .map(|t| t.start.to_string())
+            .collect()
+    };
+    let before = open_now();
+    let page = app.get(&link).await;
+    let after = open_now();
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("set-cookie").is_none(),
+        "no cookie for visitors"
+    );
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("x-robots-tag"), Some("noindex, nofollow"));
+    let html = page.text();
+    let text = visible_text(&html);
+    assert!(
+        text.contains("Times are in Eastern Time (America/New_York)."),
+        "{text}"
+    );
+    assert!(html.contains(&format!(
+        "<form class=\"request-form booking-form\" method=\"post\" action=\"{link}\""
+    )));
+    // Every open time is offered, in order, each a radio button with its label.
+    let offered = times_in(&html);
+    assert!(offered.len() >= 18, "{offered:?}");
+    assert!(
+        offered == before || offered == after,
+        "the page offers the open times: {offered:?} vs {before:?}"
+    );
+    for value in &offered {
+        let t: Timestamp = value.parse().expect("an instant");
+        let id = format!("start-{}", t.as_millisecond());
+        assert!(html.contains(&format!("<label class=\"radio-label\" for=\"{id}\">")));
+    }
+    // Grouped by day: one fieldset per day, with the day as its legend.
+    let first: Timestamp = offered[0].parse().expect("instant");
+    let day = first
+        .to_zoned_datetime(zone())
+        .strftime("%A, %B %-d")
+        .to_string();
+    assert!(
+        html.contains(&format!("\">{day}</legend>")),
+        "{day} in {html}"
+    );
+    assert!(
+        text.contains("9:00 AM") && text.contains("11:30 AM"),
+        "{text}"
+    );
+    // Works without JavaScript: the only scripts are files (the CSP forbids inline ones).
+    for (i, _) in html.match_indices("<script") {
+        assert!(
+            html[i..].starts_with("<script src=\"/static/js/booking."),
+            "{html}"
+        );
+    }
+    assert!(!text.contains("Zephyrine") && !text.contains("marker-msg"));
+    // The page's script is served from its hashed address.
+    let src_start = html.find("/static/js/booking.").expect("script");
+    let src = &html[src_start..src_start + html[src_start..].find('"').expect("end")];
+    let js = app.get(src).await;
+    assert_eq!(js.status, 200);
+    assert!(js.text().contains("Intl.DateTimeFormat"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holding_a_time_sends_an_invitation_that_icalendar_reads_at_the_chosen_instant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "acknowledge = true\n").await;
+    offer(&app, &mornings()).await;
+    let (id, link) = request_and_link(
+        &app,
+        NAME,
+        &[
+            ("message", MESSAGE),
+            ("email", "zephyrine.q@example.org"),
+            ("phone", "(415) 555-0199"),
+        ],
+    )
+    .await;
+    let times = times_in(&app.get(&link).await.text());
+    let chosen = &times[3];
+    let r = choose(&app, &link, chosen).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some(link.as_str()));
+    let held = app.get(&link).await;
+    assert_eq!(held.status, 200);
+    let text = visible_text(&held.text());
+    assert!(text.contains("Your consultation time is held"), "{text}");
+    let start: Timestamp = chosen.parse().expect("instant");
+    let long = start
+        .to_zoned_datetime(zone())
+        .strftime("%A, %B %-d, %Y at %-I:%M %p %Z")
+        .to_string();
+    assert!(text.contains(&long), "{long} in {text}");
+
+    let (mail, raw) = wait_for_mail(&smtp, "Your consultation time is held");
+    assert_eq!(mail["to"], "zephyrine.q@example.org");
+    assert_eq!(mail["method_param"], "REQUEST");
+    assert_eq!(mail["method"], "REQUEST");
+    assert_eq!(mail["filename"], "consultation.ics");
+    let events = mail["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1);
+    let ev = &events[0];
+    assert_eq!(ev["start"], ms_string(start));
+    assert_eq!(
+        ev["end"],
+        ms_string(
+            start
+                .checked_add(SignedDuration::from_mins(20))
+                .expect("end")
+        )
+    );
+    assert_eq!(ev["status"], "TENTATIVE");
+    assert_eq!(ev["sequence"], 0);
+    let booking = app
+        .state
+        .store
+        .booking_for_request(id)
+        .await
+        .expect("read")
+        .expect("booked");
+    assert_eq!(
+        ev["uid"],
+        format!("booking-{}@127.0.0.1", booking.id),
+        "a stable UID per booking"
+    );
+    assert_eq!(ev["summary"], "Consultation with Clearwater Psychotherapy");
+    let body = mail["text"].as_str().expect("text");
+    assert!(body.contains(&long), "{body}");
+    assert!(
+        body.contains("(times are in Eastern Time (America/New_York))"),
+        "{body}"
+    );
+    let from_email = link_in(body, &app);
+    let page = visible_text(&app.get(&from_email).await.text());
+    assert!(
+        page.contains("Your consultation time is held") && page.contains(&long),
+        "the email links back to the booking: {page}"
+    );
+    for leak in [
+        "Zephyrine",
+        "Quillfeather",
+        "marker-msg",
+        "accident",
+        "555-0199",
+    ] {
+        assert!(!raw.contains(leak), "the email leaks {leak:?}");
+    }
+    let ics = mail["ics"].as_str().expect("ics").to_lowercase();
+    for word in ["ketamine", "kap ", "zephyrine", "zephyrine.q@example.org"] {
+        assert!(!ics.contains(word), "the calendar file says {word:?}");
+    }
+
+    // The practice's notice says that a time was chosen, and nothing about the person.
+    let (notice, raw) = wait_for_mail(&smtp, "Consultation time chosen");
+    assert_eq!(notice["to"], "inbox@practice.example");
+    assert!(notice.get("ics").is_none());
+    let text = notice["text"].as_str().expect("text");
+    assert!(
+        text.contains(&format!("{}/admin/requests/{id}", app.url(""))),
+        "{text}"
+    );
+    for leak in ["Zephyrine", "zephyrine.q", "marker-msg", "555-0199"] {
+        assert!(!raw.contains(leak), "the notice leaks {leak:?}");
+    }
+    // The acknowledgement offers the same page.
+    let (ack, _) = wait_for_mail(&smtp, "We received your message");
+    let ack_link = link_in(ack["text"].as_str().expect("text"), &app);
+    assert_eq!(app.get(&ack_link).await.status, 200);
+
+    // The request's history and the audit log record it, in neutral words.
+    let history = app.state.store.history(id).await.expect("history");
+    assert!(history.iter().any(|h| h.event == "booking"));
+    let (rows, _) = app.state.store.audit_log(5, 0).await.expect("audit");
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "booking_held" && r.request_id == Some(id))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
+    let app = std::sync::Arc::new(start(None, "").await);
+    offer(&app, &mornings()).await;
+    let mut links = Vec::new();
+    for i in 0..50 {
+        let r = app.submit(&format!("Person {i}"), &[]).await;
+        assert_eq!(r.status, 303);
+    }
+    let until = Timestamp::now() + SignedDuration::from_hours(1);
+    for r in app.state.store.all_requests().await.expect("read") {
+        links.push(format!("/book/{}", app.state.links.issue(r.id, until)));
+    }
+    assert_eq!(links.len(), 50);
+    let times = times_in(&app.get(&links[0]).await.text());
+    let chosen = times[0].clone();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(links.len()));
+    let mut tasks = Vec::new();
+    for link in links {
+        let (app, chosen, barrier) = (app.clone(), chosen.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            choose(&app, &link, &chosen).await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        49,
+        "{statuses:?}"
+    );
+    let (upcoming, _) = app
+        .state
+        .store
+        .list_bookings(Timestamp::now(), 10)
+        .await
+        .expect("bookings");
+    assert_eq!(upcoming.len(), 1);
+    assert_eq!(upcoming[0].booking.start.to_string(), chosen);
+
+    // The database itself refuses a second booking holding the same start, whatever the
+    // program does.
+    let start: Timestamp = chosen.parse().expect("instant");
+    let other = app
+        .state
+        .store
+        .all_requests()
+        .await
+        .expect("read")
+        .into_iter()
+        .find(|r| r.id != upcoming[0].booking.request_id)
+        .expect("another request")
+        .id;
+    let sql = format!(
+        "INSERT INTO bookings (request_id, start_at, end_at, format, status, sequence, created_at, updated_at) VALUES ({other}, {s}, {e}, 'video', 'held', 0, 0, 0)",
+        s = start.as_millisecond(),
+        e = start.as_millisecond() + 20 * 60 * 1000
+    );
+    assert!(
+        app.state.store.execute_unchecked(&sql).await.is_err(),
+        "a second hold of the same start is refused by the database"
+    );
+    let cancelled = sql.replace("'held'", "'cancelled'");
+    assert_eq!(
+        app.state
+            .store
+            .execute_unchecked(&cancelled)
+            .await
+            .expect("a cancelled booking takes no time"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_time_taken_a_moment_earlier_gets_the_nearest_others() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (_, first) = request_and_link(&app, "Ada", &[]).await;
+    let (_, second) = request_and_link(&app, "Grace", &[]).await;
+    // Grace's page was served before Ada chose.
+    let times = times_in(&app.get(&second).await.text());
+    let wanted = times[8].clone();
+    assert_eq!(choose(&app, &first, &wanted).await.status, 303);
+    let r = choose(&app, &second, &wanted).await;
+    assert_eq!(r.status, 409);
+    let html = r.text();
+    let text = visible_text(&html);
+    assert!(text.contains("There is a problem"), "{text}");
+    assert!(text.contains("That time has just been taken"), "{text}");
+    assert!(
+        html.contains("<title>Error: Choose a consultation time"),
+        "{html}"
+    );
+    let nearest = times_in(&html);
+    assert!(
+        !nearest.is_empty() && nearest.len() <= 6,
+        "only the nearest: {nearest:?}"
+    );
+    assert!(!nearest.contains(&wanted));
+    // The nearest: those around the time wanted, skipping the buffers of Ada's booking.
+    let wanted_at: Timestamp = wanted.parse().expect("instant");
+    for t in &nearest {
+        let t: Timestamp = t.parse().expect("instant");
+        assert!(
+            t.duration_since(wanted_at).abs() <= SignedDuration::from_hours(24),
+            "{t} is near {wanted_at}"
+        );
+    }
+    assert!(html.contains(&format!("href=\"{second}\">See every open time")));
+    let r = choose(&app, &second, &nearest[0]).await;
+    assert_eq!(r.status, 303);
+}
+
+#[tokio::test]
+async fn wrong_answers_get_the_form_back_with_what_to_fix() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (_, link) = request_and_link(&app, "Ada", &[]).await;
+    let times = times_in(&app.get(&link).await.text());
+
+    let r = post_form(&app, &link, &[("format", "video")]).await;
+    assert_eq!(r.status, 422);
+    assert!(visible_text(&r.text()).contains("Choose a time"));
+    let r = post_form(&app, &link, &[("start", &times[0])]).await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(visible_text(&html).contains("Choose how you would like to meet"));
+    assert!(html.contains("checked>"), "the time chosen stays chosen");
+    let r = post_form(
+        &app,
+        &link,
+        &[("start", "tomorrow at noon"), ("format", "video")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(visible_text(&r.text()).contains("Choose a time from the list"));
+    // A time that is not on the grid, or long past.
+    let off_grid: Timestamp =
+        times[0].parse::<Timestamp>().expect("t") + SignedDuration::from_mins(7);
+    let r = choose(&app, &link, &off_grid.to_string()).await;
+    assert_eq!(r.status, 409);
+    assert!(visible_text(&r.text()).contains("not one of the times offered"));
+    let r = choose(&app, &link, "2001-01-01T15:00:00Z").await;
+    assert_eq!(r.status, 409);
+    assert!(visible_text(&r.text()).contains("too soon"));
+    let r = post_form(
+        &app,
+        &link,
+        &[("start", &times[0]), ("format", "carrier-pigeon")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    // Not a form, or a field twice.
+    let r = app
+        .request("POST", &link, &[("content-type", "application/json")], "{}")
+        .await;
+    assert_eq!(r.status, 415);
+    let r = app
+        .request(
+            "POST",
+            &link,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            format!("start={}&start={}&format=video", times[0], times[1]),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(visible_text(&r.text()).contains("sent more than once"));
+    assert!(
+        app.state
+            .store
+            .list_bookings(Timestamp::now(), 10)
+            .await
+            .expect("read")
+            .0
+            .is_empty(),
+        "nothing was held"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (id, link) = request_and_link(&app, NAME, &[]).await;
+    let times = times_in(&app.get(&link).await.text());
+    assert_eq!(choose(&app, &link, &times[2]).await.status, 303);
+    let (held, _) = wait_for_mail(&smtp, "Your consultation time is held");
+    let from_email = link_in(held["text"].as_str().expect("text"), &app);
+
+    let page = app.get(&from_email).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains(&format!("action=\"{from_email}/cancel\"")));
+    assert!(html.contains(&format!("href=\"{from_email}/change\"")));
+    let r = app
+        .request("POST", &format!("{from_email}/cancel"), &[], "")
+        .await;
+    assert_eq!(r.status, 303);
+    let booking = app
+        .state
+        .store
+        .booking_for_request(id)
+        .await
+        .expect("read")
+        .expect("booking");
+    assert_eq!(booking.status.as_str(), "cancelled");
+    assert!(
+        app.state
+            .store
+            .taken_times(Timestamp::now(), 0)
+            .await
+            .expect("read")
+            .is_empty(),
+        "the time is open again"
+    );
+    let after = visible_text(&app.get(&from_email).await.text());
+    assert!(after.contains("You cancelled the consultation"), "{after}");
+    assert!(
+        after.contains("Choose a time for your first conversation"),
+        "{after}"
+    );
+    let (cancelled, _) = wait_for_mail(&smtp, "Your consultation is cancelled");
+    assert_eq!(cancelled["method"], "CANCEL");
+    assert_eq!(cancelled["events"][0]["status"], "CANCELLED");
+    assert_eq!(cancelled["events"][0]["sequence"], 1);
+    assert_eq!(cancelled["events"][0]["uid"], held["events"][0]["uid"]);
+    let (notice, raw) = wait_for_mail(&smtp, "Consultation cancelled");
+    assert_eq!(notice["to"], "inbox@practice.example");
+    assert!(!raw.contains("Zephyrine"));
+
+    // A link with one character changed, a made-up one, and an expired one reveal nothing.
+    let token = &link["/book/".len()..];
+    let last = token.chars().last().expect("char");
+    let tampered = format!(
+        "/book/{}{}",
+        &token[..token.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let not_found = app.get("/no-such-page").await.text();
+    for path in [
+        tampered.clone(),
+        format!("{tampered}/change"),
+        "/book/00".to_string(),
+        "/book/%00%ff".to_string(),
+        format!("/book/{}", "a".repeat(5000)),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.text(), not_found, "the usual not-found page for {path}");
+    }
+    let r = app
+        .request("POST", &format!("{tampered}/cancel"), &[], "")
+        .await;
+    assert_eq!(r.status, 404);
+    let expired = format!(
+        "/book/{}",
+        app.state
+            .links
+            .issue(id, Timestamp::now() - SignedDuration::from_mins(1))
+    );
+    for path in [expired.clone(), format!("{expired}/change")] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status, 410, "{path}");
+        let text = visible_text(&r.text());
+        assert!(text.contains("This link has expired"), "{text}");
+        assert!(
+            !text.contains("Zephyrine") && !text.contains("cancelled"),
+            "{text}"
+        );
+    }
+    let r = choose(&app, &expired, &times[2]).await;
+    assert_eq!(r.status, 410);
+    // A link for a request that is gone is simply not found.
+    let gone = app
+        .state
+        .links
+        .issue(999_999, Timestamp::now() + SignedDuration::from_hours(1));
+    assert_eq!(app.get(&format!("/book/{gone}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn people_outside_the_licensed_states_or_under_18_are_not_offered_times_online() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    for changes in [&[("state", "NY")][..], &[("age_group", "minor")][..]] {
+        let r = app.submit("Sam", changes).await;
+        let html = app
+            .get(r.header("location").expect("location"))
+            .await
+            .text();
+        assert!(booking_link(&html).is_none(), "{changes:?}");
+        let id = app
+            .state
+            .store
+            .all_requests()
+            .await
+            .expect("read")
+            .last()
+            .expect("one")
+            .id;
+        let link = format!(
+            "/book/{}",
+            app.state
+                .links
+                .issue(id, Timestamp::now() + SignedDuration::from_hours(1))
+        );
+        assert_eq!(app.get(&link).await.status, 404);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person_hears_of_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (grace, grace_link) =
+        request_and_link(&app, "Grace Hopper", &[("email", "grace@example.org")]).await;
+    let times = times_in(&app.get(&ada_link).await.text());
+    assert_eq!(choose(&app, &ada_link, &times[0]).await.status, 303);
+    assert_eq!(choose(&app, &grace_link, &times[4]).await.status, 303);
+
+    let mut c = Clinician::sign_in(&app).await;
+    let list = c.get("/admin/bookings").await;
+    assert_eq!(list.status, 200);
+    let text = visible_text(&list.text());
+    assert!(
+        text.contains("Ada Lovelace") && text.contains("Grace Hopper"),
+        "{text}"
+    );
+    assert!(text.contains("Waiting for confirmation"), "{text}");
+
+    let page = format!("/admin/requests/{ada}");
+    let html = c.get(&page).await.text();
+    assert!(html.contains("id=\"confirm-booking\""), "{html}");
+    let r = c
+        .action(
+            &page,
+            &format!("{page}/booking"),
+            &[("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let (confirmed, _) = wait_for_mail(&smtp, "Your consultation is confirmed");
+    assert_eq!(confirmed["to"], "ada@example.org");
+    assert_eq!(confirmed["method"], "REQUEST");
+    assert_eq!(confirmed["events"][0]["status"], "CONFIRMED");
+    assert_eq!(confirmed["events"][0]["sequence"], 1, "SEQUENCE raised");
+    assert_eq!(confirmed["events"][0]["start"], times[0]);
+    let request = app
+        .state
+        .store
+        .request(ada)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(request.status, "consultation_scheduled");
+    let person = visible_text(&app.get(&ada_link).await.text());
+    assert!(
+        person.contains("Your consultation is confirmed"),
+        "{person}"
+    );
+    // Confirming twice is refused, politely.
+    let r = c
+        .action(
+            &page,
+            &format!("{page}/booking"),
+            &[("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(visible_text(&r.text()).contains("Nothing was changed"));
+
+    let page = format!("/admin/requests/{grace}");
+    let secret = "marker-decline-4471: I am away that week";
+    let r = c
+        .action(
+            &page,
+            &format!("{page}/booking"),
+            &[("decision", "decline"), ("message", secret)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let (declined, raw) = wait_for_mail(&smtp, "About your consultation time");
+    assert_eq!(declined["to"], "grace@example.org");
+    assert!(declined["text"].as_str().expect("text").contains(secret));
+    assert_eq!(declined["method"], "CANCEL");
+    assert!(
+        !declined["ics"]
+            .as_str()
+            .expect("ics")
+            .contains("marker-decline")
+    );
+    assert!(raw.contains("marker-decline-4471"));
+    let (rows, _) = app.state.store.audit_log(100, 0).await.expect("audit");
+    assert!(
+        rows.iter().any(|r| r.action == "booking_confirmed"
+            && r.request_id == Some(ada)
+            && r.actor == EMAIL)
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "booking_declined" && r.request_id == Some(grace))
+    );
+    for row in &rows {
+        let all = format!("{row:?}");
+        assert!(
+            !all.contains("marker-decline"),
+            "the audit log keeps the message: {all}"
+        );
+    }
+    for h in app.state.store.history(grace).await.expect("history") {
+        assert!(!format!("{h:?}").contains("marker-decline"));
+    }
+    let person = visible_text(&app.get(&grace_link).await.text());
+    assert!(person.contains("The practice will be in touch"), "{person}");
+    assert!(!person.contains("marker-decline"));
+    assert_eq!(
+        choose(&app, &grace_link, &times[5]).await.status,
+        303,
+        "a declined request cannot book again online"
+    );
+    assert_eq!(
+        app.state
+            .store
+            .booking_for_request(grace)
+            .await
+            .expect("read")
+            .expect("b")
+            .status
+            .as_str(),
+        "declined"
+    );
+
+    // Another time, please: the person's link offers the times again, with why.
+    let page = format!("/admin/requests/{ada}");
+    let r = c
+        .action(
+            &page,
+            &format!("{page}/booking"),
+            &[("decision", "other_time")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let (other, _) = wait_for_mail(&smtp, "Please choose another consultation time");
+    assert_eq!(other["method"], "CANCEL");
+    assert_eq!(other["events"][0]["sequence"], 2);
+    let again = link_in(other["text"].as_str().expect("text"), &app);
+    let html = app.get(&again).await.text();
+    assert!(visible_text(&html).contains("asked you to choose another time"));
+    let fresh = times_in(&html);
+    assert!(fresh.contains(&times[0]), "Ada's old time is open again");
+    assert_eq!(choose(&app, &again, &fresh[1]).await.status, 303);
+    let b = app
+        .state
+        .store
+        .booking_for_request(ada)
+        .await
+        .expect("read")
+        .expect("b");
+    assert_eq!((b.status.as_str(), b.sequence), ("held", 3));
+    assert!(app.state.store.audit_log(1, 0).await.expect("audit").0[0].action == "booking_held");
+    // A decline message that cannot be sent is explained.
+    let r = c
+        .action(
+            &page,
+            &format!("{page}/booking"),
+            &[("decision", "decline"), ("message", &"x".repeat(2001))],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(visible_text(&r.text()).contains("2,000 characters or fewer"));
+    let r = c
+        .action(&page, &format!("{page}/booking"), &[("decision", "shrug")])
+        .await;
+    assert_eq!(r.status, 422);
+}
+
+#[tokio::test]
+async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_its_link_is_replaced()
+ {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) = request_and_link(&app, NAME, &[("message", MESSAGE)]).await;
+    let (_, grace_link) = request_and_link(&app, "Grace Hopper", &[]).await;
+    let times = times_in(&app.get(&ada_link).await.text());
+    assert_eq!(choose(&app, &ada_link, &times[1]).await.status, 303);
+    assert_eq!(choose(&app, &grace_link, &times[6]).await.status, 303);
+    let mut c = Clinician::sign_in(&app).await;
+    let page = format!("/admin/requests/{ada}");
+    let r = c
+        .action(
+            &page,
+            &format!("{page}/booking"),
+            &[("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+
+    let settings = c.get("/admin/booking").await.text();
+    let base = app.url("");
+    let start = settings
+        .find(&format!("{base}/calendar/"))
+        .expect("feed address");
+    let end = start + settings[start..].find('"').expect("end");
+    let feed_url = settings[start..end].to_string();
+    let secret = &feed_url[base.len() + "/calendar/".len()..feed_url.len() - ".ics".len()];
+    assert_eq!(secret.len(), 64, "256 random bits");
+    let feed_path = &feed_url[base.len()..];
+    let feed = app.get(feed_path).await;
+    assert_eq!(feed.status, 200);
+    assert_eq!(
+        feed.header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    assert_eq!(feed.header("cache-control"), Some("no-store"));
+    assert!(feed.header("set-cookie").is_none());
+    let read = python_read(&feed.text(), "feed");
+    assert_eq!(read["method"], "PUBLISH");
+    let events = read["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "confirmed only: {read}");
+    assert_eq!(events[0]["start"], times[1]);
+    assert_eq!(events[0]["status"], "CONFIRMED");
+    let lower = feed.text().to_lowercase();
+    for word in [
+        "zephyrine",
+        "quillfeather",
+        "marker-msg",
+        "accident",
+        "ketamine",
+        "person@example.com",
+        "grace",
+    ] {
+        assert!(!lower.contains(word), "the feed says {word:?}");
+    }
+    assert!(feed.text().contains("Initial consultation by video call."));
+
+    // Wrong secrets find nothing.
+    for path in [
+        "/calendar/.ics".to_string(),
+        format!("/calendar/{}.ics", "0".repeat(64)),
+        format!("/calendar/{secret}"),
+        format!("/calendar/{secret}.ics.bak"),
+    ] {
+        assert_eq!(app.get(&path).await.status, 404, "{path}");
+    }
+
+    let r = c
+        .action("/admin/booking", "/admin/booking/calendar-link", &[])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(app.get(feed_path).await.status, 404, "the old link is gone");
+    let settings = c.get("/admin/booking?replaced=1").await.text();
+    assert!(settings.contains("The calendar feed has a new address"));
+    let start = settings
+        .find(&format!("{base}/calendar/"))
+        .expect("feed address");
+    let end = start + settings[start..].find('"').expect("end");
+    let new_path = settings[start + base.len()..end].to_string();
+    assert_ne!(new_path, feed_path);
+    assert_eq!(app.get(&new_path).await.status, 200);
+    let (rows, _) = app.state.store.audit_log(1, 0).await.expect("audit");
+    assert_eq!(rows[0].action, "calendar_link_replaced");
+}
