@@ -1216,3 +1216,39 @@ async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_
     let (rows, _) = app.state.store.audit_log(1, 0).await.expect("audit");
     assert_eq!(rows[0].action, "calendar_link_replaced");
 }
+
+#[tokio::test]
+async fn too_many_changes_from_one_address_are_refused_kindly() {
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some(&format!(
+            "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 2\n"
+        )),
+    )
+    .await;
+    offer(&app, &mornings()).await;
+    let (_, link) = request_and_link(&app, "Ada", &[]).await;
+    let times = times_in(&app.get(&link).await.text());
+    assert_eq!(choose(&app, &link, &times[0]).await.status, 303);
+    assert_eq!(choose(&app, &link, &times[1]).await.status, 303);
+    let r = choose(&app, &link, &times[2]).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("600"));
+    assert!(visible_text(&r.text()).contains("Too many changes from your connection"));
+    let r = app
+        .request("POST", &format!("{link}/cancel"), &[], "")
+        .await;
+    assert_eq!(r.status, 429);
+    let b = app
+        .state
+        .store
+        .taken_times(Timestamp::now(), 0)
+        .await
+        .expect("read");
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        b[0].start.to_string(),
+        times[1],
+        "the last change that was made"
+    );
+}

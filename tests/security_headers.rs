@@ -401,6 +401,8 @@ async fn every_route(app: &TestApp) -> Vec<Probe> {
         probe("GET", "/no-such-page", Some(404)),
         probe("GET", "/static/css/no-such-file.css", Some(404)),
         probe("GET", "/contact/", Some(308)),
+        probe("GET", "/book/00", Some(404)),
+        probe("GET", "/calendar/00.ics", Some(404)),
         probe("POST", "/", Some(405)),
         probe("DELETE", "/healthz", Some(405)),
     ];

@@ -271,7 +271,7 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         "/robots.txt",
         "text/plain; charset=utf-8",
         Caching::Revalidate,
-        format!("User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /contact/thanks\n\nSitemap: {base}/sitemap.xml\n").into_bytes(),
+        format!("User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /contact/thanks\nDisallow: /book/\nDisallow: /calendar/\n\nSitemap: {base}/sitemap.xml\n").into_bytes(),
     );
     add(
         "/sitemap.xml",

@@ -11,15 +11,16 @@
 //! of that moment). A time taken a moment earlier answers 409 with the nearest open times, so
 //! the person can choose again in one step.
 
+use std::net::SocketAddr;
 use std::str::FromStr;
 
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::contact::{html_response, refusal};
+use super::contact::{client_ip, html_response, refusal};
 use super::form::decode;
 use super::middleware::BODY_LIMIT;
 use super::{AppError, AppState};
@@ -56,6 +57,27 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Token {
                 .unwrap_or_default(),
         ))
     }
+}
+
+/// Refuses a client that chose or cancelled too often in the last hour (each change sends
+/// email); the page says when to try again.
+fn limited(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    let ip = client_ip(peer.ip(), headers, &state.config.server.trusted_proxies);
+    if state.booking_limiter.allow(ip) {
+        return None;
+    }
+    let mut r = refusal(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many changes from your connection",
+        &[
+            "Several changes were sent from your connection in a short time, so this one was not made. Please wait a while and try again, or contact the practice directly by email or phone (below).",
+        ],
+        headers,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
+    Some(r)
 }
 
 /// The request a link's token is for, or the page to answer with.
@@ -248,7 +270,7 @@ fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp)
             ));
             if state.mail_enabled {
                 page.paragraphs.push(
-                    "An email with a calendar invitation is on its way to you. It has a link back to this page, to change or cancel the time."
+                    "You are sent an email with a calendar invitation, and a link back to this page to change or cancel the time."
                         .into(),
                 );
             }
@@ -437,6 +459,7 @@ async fn form_body(
 /// `POST /book/{token}`: holds the chosen time.
 pub async fn choose(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Token(token): Token,
     request: Request,
 ) -> Response {
@@ -445,6 +468,9 @@ pub async fn choose(
         Ok(id) => id,
         Err(r) => return r,
     };
+    if let Some(r) = limited(&state, peer, &headers) {
+        return r;
+    }
     let fields = match form_body(&state, request, FIELDS).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -595,6 +621,7 @@ async fn again(
 /// `POST /book/{token}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Token(token): Token,
     headers: HeaderMap,
 ) -> Response {
@@ -602,6 +629,9 @@ pub async fn cancel(
         Ok(id) => id,
         Err(r) => return r,
     };
+    if let Some(r) = limited(&state, peer, &headers) {
+        return r;
+    }
     match state
         .store
         .cancel_booking(id, state.mail_enabled, Timestamp::now())

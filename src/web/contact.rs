@@ -57,7 +57,7 @@ impl FormLimiter {
         }
     }
 
-    fn allow(&self, ip: IpAddr) -> bool {
+    pub(super) fn allow(&self, ip: IpAddr) -> bool {
         // Forget addresses that are back to a full allowance, so memory stays bounded under a
         // flood from many addresses.
         if self.limiter.len() > 10_000 {

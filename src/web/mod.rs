@@ -46,6 +46,8 @@ pub struct AppState {
     pub form_tokens: Arc<form_token::FormTokens>,
     /// Per-address limit on sending the contact form.
     pub form_limiter: Arc<contact::FormLimiter>,
+    /// Per-address limit on choosing or cancelling a consultation time (each sends email).
+    pub booking_limiter: Arc<contact::FormLimiter>,
     /// Signs and checks the links back to a person's consultation booking.
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The practice's time zone (`practice.time_zone`, checked at start).
@@ -62,6 +64,7 @@ impl AppState {
                 store.keys().derive("form-token"),
             )),
             form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
+            booking_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
             links: Arc::new(crate::auth::link::LinkTokens::new(
                 store.keys().derive("booking-link"),
             )),
