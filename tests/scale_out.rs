@@ -75,8 +75,12 @@ async fn two_servers_share_requests_sessions_and_mail() {
     let key = kap_practice::store::sealed::generate_key_hex();
     let smtp_dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(smtp_dir.path());
-    let a = TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key).await;
-    let b = TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key).await;
+    // Both start at the same moment on an empty database: migrations are applied once, under
+    // PostgreSQL's lock, and both agree on the data key.
+    let (a, b) = tokio::join!(
+        TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key),
+        TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key)
+    );
     let hash = password::hash(PASSWORD).expect("hash");
     a.state
         .store
@@ -158,6 +162,38 @@ async fn two_servers_share_requests_sessions_and_mail() {
     assert_eq!(
         (counts.pending, counts.sent, counts.failed),
         (0, N as i64, 0)
+    );
+
+    // A periodic job is claimed by one server per period.
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let job = kap_practice::store::Job::Housekeeping;
+    let (ca, cb) = tokio::join!(
+        a.state.store.claim_job(job, hour, now),
+        b.state.store.claim_job(job, hour, now)
+    );
+    assert_eq!(
+        [ca.expect("claim"), cb.expect("claim")]
+            .iter()
+            .filter(|c| **c)
+            .count(),
+        1,
+        "exactly one server runs the job"
+    );
+    let later = now.checked_add(hour).expect("time");
+    assert!(
+        b.state
+            .store
+            .claim_job(job, hour, later)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !a.state
+            .store
+            .claim_job(job, hour, later)
+            .await
+            .expect("claim")
     );
 }
 
@@ -269,8 +305,8 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
             "the page says the request was not received: {text}"
         );
         assert!(
-            text.contains(&config.practice.email),
-            "the page offers the practice's email: {text}"
+            text.contains(&config.practice.email) && text.contains(&config.practice.phone),
+            "the page offers the practice's email and phone: {text}"
         );
     }
     eprintln!(
