@@ -301,6 +301,7 @@ pub async fn submit(
         spam,
         mail: &mail,
     };
+    super::store_guard::retire_if_confused(&state.store).await;
     match state.store.insert(&submission, now).await {
         Ok(inserted) => {
             state.storage.write_succeeded();

@@ -13,6 +13,7 @@ pub mod front;
 mod health;
 pub mod middleware;
 mod pages;
+mod store_guard;
 
 use std::sync::Arc;
 
