@@ -84,8 +84,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER));
         cargo_test(&mut cmd, &mut counts)
     });
+    let lighthouse = steps.run("lighthouse", || crate::lighthouse::run(&[]));
     steps.summary(Some(&counts));
-    tested
+    tested.and(lighthouse)
 }
 
 /// `cargo` at the repository root, the same cargo that runs this task.
@@ -237,7 +238,7 @@ impl Steps {
         let result = step();
         let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
         self.done.push((name, started.elapsed(), outcome));
-        if result.is_err() && name != "cargo test" {
+        if result.is_err() && !matches!(name, "cargo test" | "lighthouse") {
             self.summary(None);
         }
         result.map_err(|e| format!("{name}: {e}"))
