@@ -353,7 +353,7 @@ fn fill(path: &Path) -> u64 {
 
 #[test]
 fn a_disk_that_fills_while_serving_refuses_honestly_and_recovers_without_a_restart() {
-    let (p, data, data_path) = serve_on_tmpfs("8m");
+    let (mut p, data, data_path) = serve_on_tmpfs("8m");
     let token = token_in(&p.get("/contact"));
     let mut acknowledged: Vec<String> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
@@ -431,6 +431,11 @@ fn a_disk_that_fills_while_serving_refuses_honestly_and_recovers_without_a_resta
     let (status, v) = health(p.addr);
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["storage"], "ok");
+    assert!(
+        matches!(p.child.try_wait(), Ok(None)),
+        "the same process throughout: {}",
+        p.stderr()
+    );
 
     // Everything acknowledged is kept; nothing refused was kept behind the person's back.
     let names = exported_names(p.child.id(), &data_path);
