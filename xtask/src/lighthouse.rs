@@ -36,8 +36,8 @@ const PAGES: [(&str, &str); 3] = [
 /// Lighthouse's categories, in the order of its report.
 const CATEGORIES: [&str; 4] = ["performance", "accessibility", "best-practices", "seo"];
 
-/// The same flags as the browser tests: headless, no sandbox (root in CI), nothing in the
-/// background that could disturb a measurement.
+/// The same flags as the browser tests: headless, no sandbox (the tests may run as root),
+/// nothing in the background that could disturb a measurement.
 const CHROME_FLAGS: &str = "--headless=new --no-sandbox --disable-gpu \
     --disable-background-networking --disable-component-update --disable-sync --no-first-run";
 
