@@ -45,6 +45,8 @@ pub struct AppState {
     pub form_tokens: Arc<form_token::FormTokens>,
     /// Per-address limit on sending the contact form.
     pub form_limiter: Arc<contact::FormLimiter>,
+    /// The data directory's free space and read-only state, and how the last writes went.
+    pub storage: Arc<crate::data_dir::Watch>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
                 store.keys().derive("form-token"),
             )),
             form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
+            storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             site: Arc::new(ArcSwap::from_pointee(site)),
             config,
             store,
