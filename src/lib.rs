@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod data_dir;
 pub mod diagnostics;
 pub mod export;
 pub mod mail;
@@ -173,6 +174,7 @@ pub async fn serve(
 /// Runs the server with the process's signals: the `serve` command.
 pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let (config, site) = prepare(&overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    data_dir::check(&config.server.data_dir)?;
     let listener = TcpListener::bind(config.server.bind)
         .await
         .with_context(|| {

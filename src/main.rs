@@ -44,7 +44,10 @@ fn main() -> ExitCode {
             match runtime.block_on(kap_practice::run(overrides)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("kap-practice cannot start:\n{e:#}");
+                    // One problem fits on one line; a list (config, content) gets its own lines.
+                    let problem = format!("{e:#}");
+                    let sep = if problem.contains('\n') { "\n" } else { " " };
+                    eprintln!("kap-practice cannot start:{sep}{problem}");
                     ExitCode::FAILURE
                 }
             }

@@ -341,3 +341,53 @@ fn a_wrong_or_damaged_data_key_refuses_to_start_and_says_why() {
     );
     drop(p);
 }
+
+#[tokio::test]
+async fn backup_copies_a_running_sqlite_database_and_points_postgres_to_pg_dump() {
+    let p = Process::serve(&[], &[("KAP_MIN_FILL_SECONDS", "0")]);
+    let token = token(&p);
+    for name in ["Backed Up One", "Backed Up Two"] {
+        assert_eq!(
+            post_request(p.addr, &token, name, &[]).expect("response").0,
+            303
+        );
+    }
+    let data = p.dir.path().join("data");
+    let data_arg = data.to_str().expect("utf-8").to_string();
+    let out = tempfile::tempdir().expect("tempdir");
+    let copy = out.path().join("copy.db");
+    let copy_arg = copy.to_str().expect("utf-8").to_string();
+    let config = out.path().join("empty.toml");
+    std::fs::write(&config, "").expect("config");
+    let config_arg = config.to_str().expect("utf-8").to_string();
+    let args = [
+        "backup",
+        &copy_arg,
+        "--data-dir",
+        &data_arg,
+        "--config",
+        &config_arg,
+    ];
+    let (code, _, err) = run_binary(&args, out.path());
+    if common::postgres::admin_url().is_some() {
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("pg_dump"), "{err}");
+        assert!(!copy.exists());
+        return;
+    }
+    assert_eq!(code, 0, "{err}");
+    // The copy is a whole database: it passes SQLite's own check and, with the data key,
+    // opens to the same requests.
+    let restored = out.path().join("restored");
+    std::fs::create_dir_all(&restored).expect("dir");
+    std::fs::copy(&copy, restored.join("kap-practice.db")).expect("copy");
+    std::fs::copy(data.join("data.key"), restored.join("data.key")).expect("key");
+    assert_eq!(integrity_check(&restored).await, "ok");
+    let exported = export(&restored, "jsonl");
+    assert!(exported.contains("Backed Up One") && exported.contains("Backed Up Two"));
+    // It never overwrites.
+    let (code, _, err) = run_binary(&args, out.path());
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    drop(p);
+}

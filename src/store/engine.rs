@@ -82,6 +82,31 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             // The one connection is local and always alive: no ping before each use.
             .test_before_acquire(false)
+            // When SQLite cannot finish a COMMIT (disk full, I/O error) it rolls the transaction
+            // back itself; sqlx's own ROLLBACK then fails, and sqlx goes on believing a
+            // transaction is open, so every later transaction on the connection would be a
+            // SAVEPOINT inside one that never commits: "stored", then lost. A connection left
+            // in that state is closed instead of reused, and the pool opens a fresh one.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::{Connection, Database, Sqlite, TransactionManager};
+                    let depth = |c: &mut sqlx::SqliteConnection| {
+                        <Sqlite as Database>::TransactionManager::get_transaction_depth(c)
+                    };
+                    if depth(conn) == 0 {
+                        return Ok(true);
+                    }
+                    // A dropped transaction's ROLLBACK may still be queued: let it run first.
+                    conn.ping().await?;
+                    let clean = depth(conn) == 0;
+                    if !clean {
+                        tracing::warn!(
+                            "the database connection was left inside a failed transaction; opening a new one"
+                        );
+                    }
+                    Ok(clean)
+                })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

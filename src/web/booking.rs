@@ -515,7 +515,12 @@ pub async fn choose(
         time_zone: &state.time_zone,
         mail: state.mail_enabled,
     };
-    match state.store.hold(&hold, now).await {
+    let outcome = state.store.hold(&hold, now).await;
+    match &outcome {
+        Ok(_) => state.storage.write_succeeded(),
+        Err(_) => state.storage.write_failed(),
+    }
+    match outcome {
         Ok(HoldOutcome::Held(_)) => {
             if state.mail_enabled {
                 state.mail_wake.notify_one();
@@ -632,11 +637,15 @@ pub async fn cancel(
     if let Some(r) = limited(&state, peer, &headers) {
         return r;
     }
-    match state
+    let outcome = state
         .store
         .cancel_booking(id, state.mail_enabled, Timestamp::now())
-        .await
-    {
+        .await;
+    match &outcome {
+        Ok(_) => state.storage.write_succeeded(),
+        Err(_) => state.storage.write_failed(),
+    }
+    match outcome {
         Ok(ChangeOutcome::Changed(_)) => {
             if state.mail_enabled {
                 state.mail_wake.notify_one();

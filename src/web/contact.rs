@@ -308,6 +308,7 @@ pub async fn submit(
     };
     match state.store.insert(&submission, now).await {
         Ok(inserted) => {
+            state.storage.write_succeeded();
             tracing::info!(
                 stored_id = inserted.id,
                 spam = spam.map(SpamReason::as_str),
@@ -330,14 +331,18 @@ pub async fn submit(
             }
         }
         Err(e) => {
+            state.storage.write_failed();
             tracing::error!(error = %e, "consultation request NOT stored");
             let site = state.site.load();
-            page_response(
+            let mut r = page_response(
                 &site.not_received,
                 None,
                 false,
                 StatusCode::SERVICE_UNAVAILABLE,
-            )
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
+            r
         }
     }
 }

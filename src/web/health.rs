@@ -1,7 +1,10 @@
 //! `/healthz`: whether this server can serve, for load balancers and monitoring.
 //!
-//! 200 with `{"status":"ok"}` when the database answers; 503 with `"database":"down"` when it
-//! does not (the public pages still work, but requests cannot be received).
+//! 200 with `{"status":"ok"}` when the database answers and the data directory can take
+//! writes; 503 with `"status":"degraded"` otherwise. `"database":"down"` means the database does
+//! not answer; `"storage"` is `"full"` (less than 1 MiB free), `"read-only"`, `"failing"` (the
+//! last write of a request failed within the past minute) or `"unreachable"`. The public pages
+//! still work in every case, but requests cannot be received.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,12 +13,14 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 
 use super::AppState;
+use crate::data_dir::Storage;
 
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
     version: &'static str,
     database: &'static str,
+    storage: &'static str,
     mail: &'static str,
 }
 
@@ -23,17 +28,20 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database =
         tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     let up = matches!(database, Ok(Ok(())));
+    let storage = state.storage.status();
+    let ok = up && storage == Storage::Ok;
     (
-        if up {
+        if ok {
             StatusCode::OK
         } else {
             StatusCode::SERVICE_UNAVAILABLE
         },
         [(header::CACHE_CONTROL, "no-store")],
         Json(Health {
-            status: if up { "ok" } else { "degraded" },
+            status: if ok { "ok" } else { "degraded" },
             version: env!("CARGO_PKG_VERSION"),
             database: if up { "up" } else { "down" },
+            storage: storage.as_str(),
             mail: if state.mail_enabled { "on" } else { "off" },
         }),
     )

@@ -52,6 +52,8 @@ pub struct AppState {
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The practice's time zone (`practice.time_zone`, checked at start).
     pub time_zone: jiff::tz::TimeZone,
+    /// The data directory's free space and read-only state, and how the last writes went.
+    pub storage: Arc<crate::data_dir::Watch>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             )),
             time_zone: jiff::tz::TimeZone::get(&config.practice.time_zone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
+            storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             site: Arc::new(ArcSwap::from_pointee(site)),
             config,
             store,

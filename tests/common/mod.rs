@@ -61,11 +61,12 @@ impl TestApp {
     /// several of these make the servers of one practice.
     pub async fn start_on_database(
         mut overrides: Overrides,
+        config_text: Option<&str>,
         database_url: &str,
         key_hex: &str,
     ) -> TestApp {
         overrides.database_url = Some(database_url.to_string());
-        Self::launch(overrides, None, Some(key_hex)).await
+        Self::launch(overrides, config_text, Some(key_hex)).await
     }
 
     async fn launch(

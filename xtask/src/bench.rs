@@ -37,7 +37,7 @@ const COLD_START_RUNS: usize = 5;
 const COLD_START_TARGET_MS: f64 = 300.0;
 const PAGE_WEIGHT_TARGET: u64 = 30_000;
 const JS_TARGET: u64 = 3_000;
-const THROUGHPUT_TARGET: f64 = 0.9;
+const THROUGHPUT_TARGET: f64 = 1.0;
 const RSS_TARGET: u64 = 30_000_000;
 const RSS_MIN_REQUESTS: u64 = 100_000;
 const WARMUP_SECS: u64 = 2;
@@ -2620,16 +2620,17 @@ impl Report {
         let _ = writeln!(o, "## Durable form submissions\n");
         let _ = writeln!(
             o,
-            "Each accepted submission is one SQLite transaction (the request and its history line; no outbox \
-             row, as no mail server is configured) committed in WAL mode with `synchronous=FULL`: SQLite fsyncs \
-             the WAL before the commit returns, and only then is the `303` sent. The store writes through a \
-             single connection, so commits, and their fsyncs, follow one another: the disk's fsync rate, \
-             measured beside each run on the same filesystem, is the ceiling. sqlx runs every statement of \
-             that connection on one thread (`sqlx-sqlite-worker`); its time per submission, from \
+            "Each accepted submission is stored in a committed SQLite transaction (the request; its \
+             history line is written by a trigger; no outbox row, as no mail server is configured) in WAL \
+             mode with `synchronous=FULL`: SQLite fsyncs the WAL before the commit returns, and only then is \
+             the `303` sent. One writer task commits every submission waiting at that moment together \
+             (group commit): each is acknowledged only after the commit that holds it, and a burst costs \
+             one fsync, not one each — so the rate can pass the disk's fsync rate, measured beside each run \
+             on the same filesystem, without weakening durability. sqlx runs every statement of the \
+             connection on one thread (`sqlx-sqlite-worker`); its time per submission, from \
              `/proc/PID/task/TID/schedstat`, shows what the serial path is made of: on CPU (SQLite, and the \
              kernel's work for its writes and fsyncs), waiting for a CPU, and off CPU (blocked in fsync, or \
-             waiting for the next statement from a request's task; a submission is BEGIN, two INSERTs and \
-             COMMIT, each a hand-off between threads).\n"
+             waiting for the next statement).\n"
         );
         let _ = writeln!(
             o,

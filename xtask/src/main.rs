@@ -5,12 +5,15 @@
 //! - `deny`: checks the dependency policy in deny.toml with cargo-deny (installed if missing).
 //! - `fuzz`: coverage-guided fuzzing of the form, the content parser and the form token (cargo-fuzz);
 //!   see docs/fuzzing.md.
+//! - `lighthouse`: Lighthouse's performance, accessibility, best-practices and SEO scores of the
+//!   public pages on a simulated phone; anything below 100 fails.
 //! - `bench`: measures the server beside nginx serving the same bytes and prints a report.
 //! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
 
 mod bench;
 mod deny;
 mod fuzz;
+mod lighthouse;
 mod postgres;
 mod screenshots;
 mod test;
@@ -29,9 +32,10 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "deny" => deny::run(rest),
         "fuzz" => fuzz::run(rest),
+        "lighthouse" => lighthouse::run(rest),
         "screenshots" => screenshots::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|deny|fuzz|bench|screenshots> [options]");
+            eprintln!("usage: cargo xtask <test|deny|fuzz|lighthouse|bench|screenshots> [options]");
             return if command == "help" || command == "--help" {
                 ExitCode::SUCCESS
             } else {

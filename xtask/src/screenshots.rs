@@ -132,10 +132,10 @@ fn take_all(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// A child process in its own process group, killed with everything it started when dropped.
-struct Process(Child);
+pub(crate) struct Process(Child);
 
 impl Process {
-    fn spawn(cmd: &mut Command, what: &str) -> Result<Process, String> {
+    pub(crate) fn spawn(cmd: &mut Command, what: &str) -> Result<Process, String> {
         use std::os::unix::process::CommandExt;
         cmd.stdin(Stdio::null())
             .process_group(0)
@@ -166,14 +166,18 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| format!("no free port: {e}"))
 }
 
-fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) -> Result<(), String> {
+pub(crate) fn wait_until(
+    limit: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), String> {
     let start = Instant::now();
     while !ready() {
         if start.elapsed() > limit {
@@ -291,7 +295,12 @@ fn webdriver(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<
 }
 
 /// A small HTTP/1.1 client for loopback: sends one request, returns the body of the reply.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<String, String> {
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<String, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))

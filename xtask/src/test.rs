@@ -95,8 +95,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 test(&mut counts, &server.test_env())
             })
         });
+    let lighthouse = steps.run("lighthouse", || crate::lighthouse::run(&[]));
     steps.summary(Some(&counts));
-    on_sqlite.and(on_postgres)
+    on_sqlite.and(on_postgres).and(lighthouse)
 }
 
 /// `cargo` at the repository root, the same cargo that runs this task.
@@ -255,7 +256,10 @@ impl Steps {
         let result = step();
         let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
         self.done.push((name, started.elapsed(), outcome));
-        if result.is_err() && !name.starts_with("cargo test") && name != "PostgreSQL server" {
+        if result.is_err()
+            && !name.starts_with("cargo test")
+            && !matches!(name, "PostgreSQL server" | "lighthouse")
+        {
             self.summary(None);
         }
         result.map_err(|e| format!("{name}: {e}"))

@@ -1,0 +1,347 @@
+//! Several servers on one PostgreSQL database: what one server receives, every server shows;
+//! a sign-in on one is valid on all and a sign-out ends it on all; each request's notice is
+//! sent exactly once while every server's mail worker runs; and a database that goes away
+//! mid-burst loses nothing that was acknowledged, and comes back without a restart.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::postgres::{self, Cluster};
+use common::{Reply, SmtpServer, TestApp, visible_text};
+use kap_practice::audit::{Action, Entry};
+use kap_practice::auth::password;
+use kap_practice::config::Overrides;
+
+const EMAIL: &str = "clinician@practice.example";
+const PASSWORD: &str = "lantern orchard velvet tide";
+/// The one public address both servers stand behind (as behind a reverse proxy).
+const SITE: &str = "http://practice.test";
+/// Every request here comes from one address: no rate limit in the way.
+const GENEROUS: &str = "[contact_form]\nrate_limit_per_hour = 1000000\n";
+
+/// A database for this test: on the run's PostgreSQL server, or on a cluster of its own.
+fn database() -> (String, Option<Cluster>) {
+    match postgres::admin_url() {
+        Some(admin) => (postgres::fresh_database(&admin), None),
+        None => {
+            let cluster = Cluster::start();
+            (postgres::fresh_database(&cluster.url()), Some(cluster))
+        }
+    }
+}
+
+fn overrides(smtp: Option<&SmtpServer>) -> Overrides {
+    Overrides {
+        base_url: Some(SITE.into()),
+        smtp_url: smtp.map(SmtpServer::url),
+        ..Overrides::default()
+    }
+}
+
+/// The session cookie a response sets, if any.
+fn cookie_of(r: &Reply) -> Option<String> {
+    r.header("set-cookie")
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+}
+
+fn csrf_in(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[start..start + 64].to_string()
+}
+
+async fn get(app: &TestApp, path: &str, cookie: &str) -> Reply {
+    app.request("GET", path, &[("cookie", cookie)], "").await
+}
+
+async fn post(app: &TestApp, path: &str, cookie: &str, pairs: &[(&str, &str)]) -> Reply {
+    app.request(
+        "POST",
+        path,
+        &[
+            ("cookie", cookie),
+            ("origin", SITE),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        common::form_body(pairs),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_requests_sessions_and_mail() {
+    let (url, _cluster) = database();
+    let key = kap_practice::store::sealed::generate_key_hex();
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    // Both start at the same moment on an empty database: migrations are applied once, under
+    // PostgreSQL's lock, and both agree on the data key.
+    let (a, b) = tokio::join!(
+        TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key),
+        TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key)
+    );
+    let hash = password::hash(PASSWORD).expect("hash");
+    a.state
+        .store
+        .add_account(
+            EMAIL,
+            &hash,
+            jiff::Timestamp::now(),
+            &Entry::new("test", Action::AccountAdded),
+        )
+        .await
+        .expect("store")
+        .expect("new account");
+
+    // Requests through both servers at once, while both mail workers run.
+    const N: usize = 24;
+    let names: Vec<String> = (0..N).map(|i| format!("Person{i:02}")).collect();
+    let mut sent = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let app = if i % 2 == 0 { &a } else { &b };
+        sent.push(app.submit(name, &[]));
+    }
+    for r in futures_join(sent).await {
+        assert_eq!(r.status, 303, "{}", r.text());
+    }
+
+    // Sign in on A; the same cookie is valid on B.
+    let page = a.get("/admin/login").await;
+    let mut cookie = cookie_of(&page).unwrap_or_default();
+    let r = post(
+        &a,
+        "/admin/login",
+        &cookie,
+        &[
+            ("csrf", &csrf_in(&page.text())),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "signed in: {}", r.text());
+    cookie = cookie_of(&r).expect("a session cookie");
+    for app in [&a, &b] {
+        let mut shown = String::new();
+        for page in 0..3 {
+            let r = get(app, &format!("/admin?page={page}"), &cookie).await;
+            assert_eq!(r.status, 200, "the session is valid on both servers");
+            shown.push_str(&visible_text(&r.text()));
+        }
+        for i in 0..N {
+            assert!(
+                shown.contains(&format!("Person{i:02}")),
+                "Person{i:02} is in every server's inbox"
+            );
+        }
+    }
+
+    // Sign out on B ends the session on A too.
+    let inbox = get(&b, "/admin", &cookie).await;
+    let r = post(
+        &b,
+        "/admin/logout",
+        &cookie,
+        &[("csrf", &csrf_in(&inbox.text()))],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    for app in [&a, &b] {
+        let r = get(app, "/admin", &cookie).await;
+        assert_eq!(r.status, 303, "signed out everywhere");
+        assert_eq!(r.header("location"), Some("/admin/login"));
+    }
+
+    // Exactly one notice per request: none missing, none twice.
+    let messages = smtp.wait_for(N, Duration::from_secs(30));
+    assert_eq!(messages.len(), N, "every notice arrived");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(smtp.messages().len(), N, "no notice was sent twice");
+    let counts = a.state.store.outbox_counts().await.expect("counts");
+    assert_eq!(
+        (counts.pending, counts.sent, counts.failed),
+        (0, N as i64, 0)
+    );
+
+    // A periodic job is claimed by one server per period.
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let job = kap_practice::store::Job::Housekeeping;
+    let (ca, cb) = tokio::join!(
+        a.state.store.claim_job(job, hour, now),
+        b.state.store.claim_job(job, hour, now)
+    );
+    assert_eq!(
+        [ca.expect("claim"), cb.expect("claim")]
+            .iter()
+            .filter(|c| **c)
+            .count(),
+        1,
+        "exactly one server runs the job"
+    );
+    let later = now.checked_add(hour).expect("time");
+    assert!(
+        b.state
+            .store
+            .claim_job(job, hour, later)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !a.state
+            .store
+            .claim_job(job, hour, later)
+            .await
+            .expect("claim")
+    );
+}
+
+/// Waits for every future, running them together.
+async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::with_capacity(futures.len());
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    // Poll all of them concurrently on this task.
+    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(results.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.extend(results.into_iter().flatten());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_itself() {
+    // A cluster of this test's own: it is stopped and started again.
+    let cluster = Cluster::start();
+    let url = postgres::fresh_database(&cluster.url());
+    let key = kap_practice::store::sealed::generate_key_hex();
+    let mut o = overrides(None);
+    o.base_url = None;
+    let app = Arc::new(TestApp::start_on_database(o, Some(GENEROUS), &url, &key).await);
+    let config = app.state.config.clone();
+
+    let outcomes = Arc::new(Mutex::new(Vec::<(String, u16, String)>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let app = app.clone();
+        let outcomes = outcomes.clone();
+        let stop = stop.clone();
+        workers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let name = format!("Burst{w}x{i}");
+                let r = app.submit(&name, &[]).await;
+                outcomes
+                    .lock()
+                    .expect("lock")
+                    .push((name, r.status, r.text()));
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = outcomes.lock().expect("lock").len();
+    cluster.stop_immediate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status, 503, "health says the database is down");
+    assert!(
+        health.text().contains("\"database\":\"down\""),
+        "{}",
+        health.text()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.start_server();
+    // The servers recover by themselves: keep submitting until the form works again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = app.get("/healthz").await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.await.expect("worker");
+    }
+
+    let outcomes = outcomes.lock().expect("lock").clone();
+    assert!(before > 10, "the burst got going before the stop: {before}");
+    let acknowledged: Vec<&String> = outcomes
+        .iter()
+        .filter(|(_, s, _)| *s == 303)
+        .map(|(n, _, _)| n)
+        .collect();
+    let refused: Vec<&(String, u16, String)> =
+        outcomes.iter().filter(|(_, s, _)| *s != 303).collect();
+    assert!(!refused.is_empty(), "some requests met the outage");
+    for (_, status, body) in &refused {
+        assert_eq!(*status, 503, "only 503s during the outage: {body}");
+        let text = visible_text(body);
+        assert!(
+            text.contains("NOT received") || text.contains("not received"),
+            "the page says the request was not received: {text}"
+        );
+        assert!(
+            text.contains(&config.practice.email) && text.contains(&config.practice.phone),
+            "the page offers the practice's email and phone: {text}"
+        );
+    }
+    eprintln!(
+        "burst: {} sent, {} acknowledged (303), {} refused (503) while the database was down",
+        outcomes.len(),
+        acknowledged.len(),
+        refused.len()
+    );
+    let after_recovery = outcomes
+        .iter()
+        .rev()
+        .take_while(|(_, s, _)| *s == 303)
+        .count();
+    assert!(
+        after_recovery > 0,
+        "requests succeed again without a restart"
+    );
+
+    let stored: std::collections::HashSet<String> = app
+        .state
+        .store
+        .all_requests()
+        .await
+        .expect("requests")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|n| !stored.contains(n.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged requests lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+}
