@@ -5,6 +5,7 @@
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
 pub mod admin;
+pub mod connections;
 pub mod contact;
 pub mod error;
 pub mod form;
