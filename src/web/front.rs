@@ -11,6 +11,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -24,21 +25,34 @@ use tokio::net::TcpListener;
 use tower::Service;
 
 use super::AppState;
+use super::connections::Connections;
 use super::middleware::{finish, next_request_id};
 use crate::site::cache::etag_matches;
 
 /// Makes a [`Connection`] service for each accepted connection.
 #[derive(Clone)]
 pub struct FrontDoor {
+    shared: Arc<Shared>,
+}
+
+/// What every connection uses: one reference-counted pointer for all of it, because hyper
+/// clones the connection's service for each request.
+struct Shared {
     state: AppState,
     router: Router,
+    connections: Arc<Connections>,
 }
 
 impl FrontDoor {
     pub fn new(state: AppState) -> Self {
+        let connections = Arc::new(Connections::default());
+        super::connections::spawn_memory_return(&connections);
         FrontDoor {
-            router: super::router(state.clone()),
-            state,
+            shared: Arc::new(Shared {
+                router: super::router(state.clone()),
+                state,
+                connections,
+            }),
         }
     }
 }
@@ -53,10 +67,12 @@ impl<'a> Service<IncomingStream<'a, TcpListener>> for FrontDoor {
     }
 
     fn call(&mut self, stream: IncomingStream<'a, TcpListener>) -> Self::Future {
+        self.shared.connections.opened();
         std::future::ready(Ok(Connection {
-            state: self.state.clone(),
-            router: self.router.clone(),
-            peer: *stream.remote_addr(),
+            open: Arc::new(Open {
+                shared: self.shared.clone(),
+                peer: *stream.remote_addr(),
+            }),
         }))
     }
 }
@@ -64,9 +80,19 @@ impl<'a> Service<IncomingStream<'a, TcpListener>> for FrontDoor {
 /// The service for one connection.
 #[derive(Clone)]
 pub struct Connection {
-    state: AppState,
-    router: Router,
+    open: Arc<Open>,
+}
+
+/// One open connection; counted closed when hyper drops its last clone.
+struct Open {
+    shared: Arc<Shared>,
     peer: SocketAddr,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.shared.connections.closed();
+    }
 }
 
 /// Either a response already made, or the router at work.
@@ -99,11 +125,12 @@ impl Service<Request> for Connection {
     }
 
     fn call(&mut self, mut request: Request) -> Answer {
-        if let Some(response) = prepared(&self.state, &request) {
+        let shared = &self.open.shared;
+        if let Some(response) = prepared(&shared.state, &request) {
             return Answer::Ready(Some(response));
         }
-        request.extensions_mut().insert(ConnectInfo(self.peer));
-        Answer::Routed(Box::pin(self.router.call(request)))
+        request.extensions_mut().insert(ConnectInfo(self.open.peer));
+        Answer::Routed(Box::pin(shared.router.clone().call(request)))
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod booking;
+pub mod connections;
 pub mod contact;
 pub mod error;
 pub mod form;
