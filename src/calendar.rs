@@ -192,6 +192,11 @@ fn is_host(host: &str) -> bool {
         })
 }
 
+/// Whether `text` names the treatment (then it must not reach a calendar).
+pub fn names_treatment(text: &str) -> bool {
+    check_neutral(text).is_err()
+}
+
 fn check_neutral(text: &str) -> Result<(), CalendarError> {
     let lower = text.to_lowercase();
     let named = TREATMENT_WORDS

@@ -30,11 +30,26 @@ pub struct Written {
 
 /// The sender of calendar files: the practice's name and its site's host, with the practice's
 /// email as organizer when it is a plain address.
+///
+/// A practice whose name or address names the treatment still sends calendar files: the event
+/// then says "Consultation with the practice", and the events' unique ids use a stand-in for the
+/// host made from its hash (the ids must be unique, not readable).
 pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::CalendarError> {
-    let sender = CalendarSender::new(
-        &config.practice.name,
-        calendar::host_of(&config.server.base_url),
-    )?;
+    let name = if calendar::names_treatment(&config.practice.name) {
+        "the practice"
+    } else {
+        config.practice.name.as_str()
+    };
+    let host = calendar::host_of(&config.server.base_url);
+    let host = if calendar::names_treatment(host) || host.is_empty() {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(host.as_bytes());
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{hex}.practice")
+    } else {
+        host.to_string()
+    };
+    let sender = CalendarSender::new(name, &host)?;
     Ok(sender
         .clone()
         .with_organizer(&config.practice.email)
