@@ -55,6 +55,9 @@ pub struct AppState {
     pub time_zone: jiff::tz::TimeZone,
     /// The data directory's free space and read-only state, and how the last writes went.
     pub storage: Arc<crate::data_dir::Watch>,
+    /// Whether the practice offers consultation times online, as read a moment ago: every
+    /// accepted request asks, and the answer changes only when the clinician edits the rules.
+    pub booking_offer: Arc<booking::OfferCache>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
             time_zone: jiff::tz::TimeZone::get(&config.practice.time_zone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
+            booking_offer: Arc::new(booking::OfferCache::default()),
             site: Arc::new(ArcSwap::from_pointee(site)),
             config,
             store,
