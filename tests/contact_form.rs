@@ -454,3 +454,80 @@ async fn a_flood_from_one_address_is_limited_and_others_still_get_through() {
     assert_eq!(r.status, 303);
     assert_eq!(stored(&app).await.len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_stored_together_keeps_each_request_with_its_own_reference_and_mail() {
+    // Mail is on (to a port where nothing listens), so each request queues a notice and an
+    // acknowledgement; the burst makes the store commit requests together.
+    let port = common::free_port();
+    let app = std::sync::Arc::new(
+        TestApp::start_with(
+            Overrides::default(),
+            Some(&format!(
+                "[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\n[contact_form]\nacknowledge = true\nrate_limit_per_hour = 100000\n"
+            )),
+        )
+        .await,
+    );
+    let n = 80;
+    let mut handles = Vec::new();
+    for i in 0..n {
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            let email = format!("burst{i}@example.org");
+            let r = app
+                .submit(&format!("Burst Person {i}"), &[("email", email.as_str())])
+                .await;
+            (r.status, r.header("location").map(str::to_string))
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.expect("task").0, 303);
+    }
+    let store = &app.state.store;
+    let requests = store.all_requests().await.expect("requests");
+    assert_eq!(requests.len(), n);
+    let email_of: std::collections::HashMap<String, String> = requests
+        .iter()
+        .map(|r| (r.reference.clone(), r.email.clone()))
+        .collect();
+    assert_eq!(email_of.len(), n, "every reference is its own");
+    for r in &requests {
+        let i = r.name.trim_start_matches("Burst Person ");
+        assert_eq!(
+            r.email,
+            format!("burst{i}@example.org"),
+            "fields stay together"
+        );
+    }
+    // Every mail row belongs to its own request: the acknowledgement's recipient is the email of
+    // the request the row points at.
+    let later = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(48))
+        .expect("time");
+    // The server's own mail worker may hold a row for a moment: claim until every row is seen
+    // (a claimed row is leased past `later`, so no row is counted twice).
+    let mut mail = Vec::new();
+    for _ in 0..50 {
+        mail.extend(
+            store
+                .claim_due_mail(later, jiff::SignedDuration::from_mins(1), 10_000)
+                .await
+                .expect("claim"),
+        );
+        if mail.len() >= 2 * n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(mail.len(), 2 * n, "a notice and an acknowledgement each");
+    let mut acknowledged = std::collections::HashSet::new();
+    for m in mail {
+        let reference = m.reference.clone().expect("each mail names its request");
+        if let Some(to) = m.recipient {
+            assert_eq!(Some(&to), email_of.get(&reference), "the right person");
+            assert!(acknowledged.insert(to), "one acknowledgement each");
+        }
+    }
+    assert_eq!(acknowledged.len(), n);
+}

@@ -132,14 +132,103 @@ async fn write_groups(pool: SqlitePool, mut waiting: mpsc::Receiver<Waiting>) {
     }
 }
 
+/// Commits a group as one transaction of at most four statements, whatever its size: one
+/// multi-row insert of the requests, one of their mail. Each statement is a round trip to
+/// SQLite's thread, so a group costs about what a single request does.
 async fn commit_group(pool: &SqlitePool, group: &[Waiting]) -> Result<Vec<i64>, sqlx::Error> {
+    if group.len() == 1 {
+        let mut tx = pool.begin().await?;
+        let id = insert_request!(tx, &group[0].row, &group[0].reference).await?;
+        tx.commit().await?;
+        return Ok(vec![id]);
+    }
     let mut tx = pool.begin().await?;
+    let sql = format!(
+        "INSERT INTO consultation_requests
+         (reference, received_at, spam, spam_reason, contact_method, location, age_group,
+          outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
+          message_sealed, referral_source_sealed)
+         VALUES {} RETURNING id, reference",
+        placeholders(group.len(), 14)
+    );
+    let mut q = sqlx::query(&sql);
+    for w in group {
+        let row = &w.row;
+        q = q
+            .bind(&w.reference)
+            .bind(row.received_at)
+            .bind(row.spam_reason.is_some())
+            .bind(row.spam_reason)
+            .bind(row.contact_method)
+            .bind(&row.location)
+            .bind(row.age_group)
+            .bind(row.flags.outside_licensed_states)
+            .bind(row.flags.minor)
+            .bind(&row.name)
+            .bind(&row.email)
+            .bind(&row.phone)
+            .bind(&row.message)
+            .bind(&row.referral_source);
+    }
+    // RETURNING gives the rows in no promised order: match them by reference.
+    let mut by_reference = std::collections::HashMap::with_capacity(group.len());
+    for r in q.fetch_all(&mut *tx).await? {
+        let id: i64 = r.col("id")?;
+        let reference: String = r.col("reference")?;
+        by_reference.insert(reference, id);
+    }
     let mut ids = Vec::with_capacity(group.len());
     for w in group {
-        ids.push(insert_request!(tx, &w.row, &w.reference).await?);
+        let id = by_reference
+            .get(&w.reference)
+            .copied()
+            .ok_or_else(|| sqlx::Error::Protocol("a stored request was not returned".into()))?;
+        ids.push(id);
+    }
+    let mail: Vec<(i64, &SealedRequest, &(&'static str, Option<Vec<u8>>))> = group
+        .iter()
+        .zip(&ids)
+        .flat_map(|(w, id)| w.row.mail.iter().map(move |m| (*id, &w.row, m)))
+        .collect();
+    if !mail.is_empty() {
+        let sql = format!(
+            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+             VALUES {}",
+            placeholders(mail.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, row, (kind, recipient)) in &mail {
+            q = q
+                .bind(*kind)
+                .bind(*id)
+                .bind(recipient)
+                .bind(row.received_at)
+                .bind(row.received_at);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(ids)
+}
+
+/// `($1, $2, …), ($n+1, …)`: `rows` groups of `columns` numbered placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut s = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * columns + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
 }
 
 /// Stores one request in its own transaction, drawing a new reference on the (one in a
@@ -263,5 +352,14 @@ impl Store {
             message: open_opt("message", "message_sealed")?,
             referral_source: open_opt("referral_source", "referral_source_sealed")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_row_by_row() {
+        assert_eq!(super::placeholders(1, 2), "($1, $2)");
+        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }
