@@ -44,8 +44,12 @@ struct SealedRequest {
     phone: Option<Vec<u8>>,
     message: Option<Vec<u8>>,
     referral_source: Option<Vec<u8>>,
-    mail: Vec<(&'static str, Option<Vec<u8>>)>,
+    mail: Vec<QueuedMail>,
 }
+
+/// A mail row to queue with a request: its kind and, for mail to the person, the sealed
+/// recipient.
+type QueuedMail = (&'static str, Option<Vec<u8>>);
 
 /// Inserts one request and its mail on `$conn` (a transaction or connection, either engine);
 /// evaluates to the new row's id.
@@ -185,7 +189,7 @@ async fn commit_group(pool: &SqlitePool, group: &[Waiting]) -> Result<Vec<i64>, 
             .ok_or_else(|| sqlx::Error::Protocol("a stored request was not returned".into()))?;
         ids.push(id);
     }
-    let mail: Vec<(i64, &SealedRequest, &(&'static str, Option<Vec<u8>>))> = group
+    let mail: Vec<(i64, &SealedRequest, &QueuedMail)> = group
         .iter()
         .zip(&ids)
         .flat_map(|(w, id)| w.row.mail.iter().map(move |m| (*id, &w.row, m)))

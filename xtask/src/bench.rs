@@ -40,6 +40,9 @@ const JS_TARGET: u64 = 3_000;
 const THROUGHPUT_TARGET: f64 = 1.0;
 const RSS_TARGET: u64 = 30_000_000;
 const RSS_MIN_REQUESTS: u64 = 100_000;
+/// Seconds between the end of a round and reading memory: the load is over, its connections
+/// closed.
+const RSS_SETTLE_SECS: u64 = 2;
 const WARMUP_SECS: u64 = 2;
 const CONNECTIONS: [u32; 2] = [64, 1000];
 const FD_LIMIT: u64 = 65536;
@@ -323,6 +326,9 @@ fn measure_pages(
                 }
             }
         }
+        // Each server's memory is read once the round's connections have been closed and the
+        // server has had a moment to see them go.
+        std::thread::sleep(Duration::from_secs(RSS_SETTLE_SECS));
         for (s, w) in servers.iter_mut().zip(best) {
             if let Some(w) = w {
                 report.runs.push((s.kind, conns, w));
@@ -2467,7 +2473,7 @@ impl Report {
             }
             let _ = writeln!(
                 o,
-                "- Memory: VmRSS from `/proc/PID/status` right after start and after each round (requests counted from \
+                "- Memory: VmRSS from `/proc/PID/status` right after start and 2 s after each round (requests counted from \
              wrk's totals, warm-ups included; the target applies from {} requests on); peak is VmHWM at the end. \
              nginx's is summed over master and workers.",
                 thousands(RSS_MIN_REQUESTS as f64)
