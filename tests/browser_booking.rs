@@ -10,7 +10,7 @@ mod harness;
 
 use std::time::Duration;
 
-use common::TestApp;
+use common::{SmtpServer, TestApp};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use harness::{Browser, DESKTOP, Options, PHONE};
@@ -143,9 +143,10 @@ async fn click(browser: &Browser, css: &str) {
         .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
 }
 
-async fn start_app() -> TestApp {
+async fn start_app(smtp: &SmtpServer) -> TestApp {
     let config = format!(
-        "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n"
+        "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
+        smtp.url()
     );
     let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
     let mut rules = BookingRules::new(TimeZone::get(ZONE).expect("tzdata"));
@@ -192,7 +193,9 @@ async fn send_request(app: &TestApp, name: &str) -> (String, i64) {
 }
 
 async fn book_with_the_keyboard(options: Options) {
-    let app = start_app().await;
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    let app = start_app(&smtp).await;
     let (thanks, id) = send_request(&app, "Ada Lovelace").await;
     let browser = Browser::start(options).await;
     browser.goto(&app.url(&thanks)).await;
@@ -280,6 +283,40 @@ async fn book_with_the_keyboard(options: Options) {
     let chosen_ms: i64 = second["start-".len()..].parse().expect("ms");
     assert_eq!(booking.start.as_millisecond(), chosen_ms);
 
+    // The person receives the invitation (its instant is read by Python's icalendar in
+    // tests/booking.rs), then cancels through the page's own button, with the keyboard.
+    let invitation = wait_for_mail(&smtp, "method=REQUEST").await;
+    assert!(
+        invitation.contains("To: person@example.com"),
+        "{invitation}"
+    );
+    tab_to(&browser, "cancel-booking").await;
+    mark_page(&browser).await;
+    browser.press(Key::Enter).await;
+    let mut cancelled = false;
+    for _ in 0..100 {
+        let status = app
+            .state
+            .store
+            .booking_for_request(id)
+            .await
+            .expect("read")
+            .expect("booking")
+            .status;
+        if status.as_str() == "cancelled" {
+            cancelled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cancelled, "the cancel button cancelled the booking");
+    assert_accessible(&browser, "the page after cancelling").await;
+    let cancellation = wait_for_mail(&smtp, "method=CANCEL").await;
+    assert!(
+        cancellation.contains("To: person@example.com"),
+        "{cancellation}"
+    );
+
     // Another person's page, then someone else takes the time they choose: the answer offers
     // the nearest times, and it too passes axe.
     let (_, grace) = send_request(&app, "Grace Hopper").await;
@@ -339,8 +376,10 @@ async fn a_person_books_a_time_with_the_keyboard_on_a_desktop_without_javascript
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms() {
-    let app = start_app().await;
+async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_declines() {
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    let app = start_app(&smtp).await;
     let hash = password::hash(PASSWORD).expect("hash");
     app.state
         .store
@@ -444,5 +483,63 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms() {
         .status;
     assert_eq!(status.as_str(), "confirmed");
     assert_accessible(&browser, "a request with a confirmed booking").await;
+
+    // Another person's time, declined with a message: the person is told by email.
+    let (_, other) = send_request(&app, "Declined Person").await;
+    let until = Timestamp::now() + SignedDuration::from_hours(1);
+    let other_link = format!("/book/{}", app.state.links.issue(other, until));
+    let page = app.get(&other_link).await.text();
+    let start = page
+        .split("name=\"start\" type=\"radio\" value=\"")
+        .nth(2)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a second open time")
+        .to_string();
+    let r = app
+        .request(
+            "POST",
+            &other_link,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            common::form_body(&[("start", &start), ("format", "video")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    browser
+        .goto(&app.url(&format!("/admin/requests/{other}")))
+        .await;
+    let message = browser
+        .client
+        .find(Locator::Css("#decline-message"))
+        .await
+        .expect("the decline message field");
+    message
+        .send_keys("Those hours are taken; please choose another.")
+        .await
+        .expect("type");
+    click(&browser, "#decline-booking").await;
+    wait_for_path(&browser, &format!("/admin/requests/{other}")).await;
+    let status = app
+        .state
+        .store
+        .booking_for_request(other)
+        .await
+        .expect("read")
+        .expect("booking")
+        .status;
+    assert_eq!(status.as_str(), "declined");
+    assert_accessible(&browser, "a request with a declined booking").await;
+    let declined = wait_for_mail(&smtp, "Those hours are taken").await;
+    assert!(declined.contains("To: person@example.com"), "{declined}");
     browser.close().await;
+}
+
+/// The first message at the SMTP server that contains `needle`, waiting up to 20 s.
+async fn wait_for_mail(smtp: &SmtpServer, needle: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = smtp.messages().into_iter().find(|m| m.contains(needle)) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no message with {needle:?}: {:?}", smtp.messages());
 }
