@@ -79,7 +79,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut counts = Counts::default();
     let test = |counts: &mut Counts, env: &[(&'static str, String)]| {
         let mut cmd = cargo(&root);
-        cmd.args(["test", "--workspace"])
+        // Every test binary runs, even after one fails, so one run reports every failure.
+        cmd.args(["test", "--workspace", "--no-fail-fast"])
             .args(&test_args)
             .env("AXE_PATH", &axe)
             .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
