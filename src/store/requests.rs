@@ -51,27 +51,36 @@ struct SealedRequest {
 /// recipient.
 type QueuedMail = (&'static str, Option<Vec<u8>>);
 
+/// Binds one request's fourteen values, in the order of `INSERT_REQUEST`'s columns, to `$query`
+/// (a single-row or a multi-row insert).
+macro_rules! bind_request {
+    ($query:expr, $row:expr, $reference:expr) => {{
+        let row: &SealedRequest = $row;
+        $query
+            .bind($reference)
+            .bind(row.received_at)
+            .bind(row.spam_reason.is_some())
+            .bind(row.spam_reason)
+            .bind(row.contact_method)
+            .bind(&row.location)
+            .bind(row.age_group)
+            .bind(row.flags.outside_licensed_states)
+            .bind(row.flags.minor)
+            .bind(&row.name)
+            .bind(&row.email)
+            .bind(&row.phone)
+            .bind(&row.message)
+            .bind(&row.referral_source)
+    }};
+}
+
 /// Inserts one request and its mail on `$conn` (a transaction or connection, either engine);
 /// evaluates to the new row's id.
 macro_rules! insert_request {
     ($conn:ident, $row:expr, $reference:expr) => {
         async {
             let row: &SealedRequest = $row;
-            let id: i64 = sqlx::query_scalar(INSERT_REQUEST)
-                .bind($reference)
-                .bind(row.received_at)
-                .bind(row.spam_reason.is_some())
-                .bind(row.spam_reason)
-                .bind(row.contact_method)
-                .bind(&row.location)
-                .bind(row.age_group)
-                .bind(row.flags.outside_licensed_states)
-                .bind(row.flags.minor)
-                .bind(&row.name)
-                .bind(&row.email)
-                .bind(&row.phone)
-                .bind(&row.message)
-                .bind(&row.referral_source)
+            let id: i64 = bind_request!(sqlx::query_scalar(INSERT_REQUEST), row, $reference)
                 .fetch_one(&mut *$conn)
                 .await?;
             for (kind, recipient) in &row.mail {
@@ -157,22 +166,7 @@ async fn commit_group(pool: &SqlitePool, group: &[Waiting]) -> Result<Vec<i64>, 
     );
     let mut q = sqlx::query(&sql);
     for w in group {
-        let row = &w.row;
-        q = q
-            .bind(&w.reference)
-            .bind(row.received_at)
-            .bind(row.spam_reason.is_some())
-            .bind(row.spam_reason)
-            .bind(row.contact_method)
-            .bind(&row.location)
-            .bind(row.age_group)
-            .bind(row.flags.outside_licensed_states)
-            .bind(row.flags.minor)
-            .bind(&row.name)
-            .bind(&row.email)
-            .bind(&row.phone)
-            .bind(&row.message)
-            .bind(&row.referral_source);
+        q = bind_request!(q, &w.row, &w.reference);
     }
     // RETURNING gives the rows in no promised order: match them by reference.
     let mut by_reference = std::collections::HashMap::with_capacity(group.len());
