@@ -166,9 +166,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, web::front::FrontDoor::new(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    web::server::serve(listener, state, shutdown, &web::server::Options::default()).await
 }
 
 /// Runs the server with the process's signals: the `serve` command.

@@ -7,6 +7,8 @@
 //! to the full [`router`](super::router), with the client's address attached for the handlers
 //! that need it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,18 +18,20 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
-use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
 use tower::Service;
 
 use super::AppState;
 use super::connections::Connections;
 use super::middleware::{finish, next_request_id};
-use crate::site::cache::etag_matches;
+use super::server::Activity;
+use crate::site::PageCache;
+use crate::site::cache::{Page, etag_matches};
 
 /// Makes a [`Connection`] service for each accepted connection.
 #[derive(Clone)]
@@ -57,23 +61,17 @@ impl FrontDoor {
     }
 }
 
-impl<'a> Service<IncomingStream<'a, TcpListener>> for FrontDoor {
-    type Response = Connection;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Connection, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: IncomingStream<'a, TcpListener>) -> Self::Future {
+impl FrontDoor {
+    /// The service for a connection just accepted from `peer`.
+    pub fn connection(&self, peer: SocketAddr, activity: Arc<Activity>) -> Connection {
         self.shared.connections.opened();
-        std::future::ready(Ok(Connection {
+        Connection {
             open: Arc::new(Open {
                 shared: self.shared.clone(),
-                peer: *stream.remote_addr(),
+                peer,
+                activity,
             }),
-        }))
+        }
     }
 }
 
@@ -87,6 +85,8 @@ pub struct Connection {
 struct Open {
     shared: Arc<Shared>,
     peer: SocketAddr,
+    /// What the connection's watchdog reads: requests started and not yet answered.
+    activity: Arc<Activity>,
 }
 
 impl Drop for Open {
@@ -98,7 +98,16 @@ impl Drop for Open {
 /// Either a response already made, or the router at work.
 pub enum Answer {
     Ready(Option<Response>),
-    Routed(Pin<Box<RouteFuture<Infallible>>>),
+    Routed(Pin<Box<RouteFuture<Infallible>>>, InFlight),
+}
+
+/// A request being answered by the router; counted answered when dropped.
+pub struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.request_answered();
+    }
 }
 
 impl Future for Answer {
@@ -109,28 +118,31 @@ impl Future for Answer {
             Answer::Ready(response) => Poll::Ready(Ok(response
                 .take()
                 .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
-            Answer::Routed(future) => future.as_mut().poll(cx),
+            Answer::Routed(future, _) => future.as_mut().poll(cx),
         }
     }
 }
 
-impl Service<Request> for Connection {
+impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
     type Response = Response;
     type Error = Infallible;
     type Future = Answer;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The router is always ready.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut request: Request) -> Answer {
-        let shared = &self.open.shared;
-        if let Some(response) = prepared(&shared.state, &request) {
+    fn call(&self, request: hyper::Request<Incoming>) -> Answer {
+        let open = &self.open;
+        let mut request = request.map(Body::new);
+        if let Some(response) = prepared(&open.shared.state, &request) {
+            open.activity.request_started();
+            open.activity.request_answered();
             return Answer::Ready(Some(response));
         }
-        request.extensions_mut().insert(ConnectInfo(self.open.peer));
-        Answer::Routed(Box::pin(shared.router.clone().call(request)))
+        open.activity.request_started();
+        let in_flight = InFlight(open.activity.clone());
+        request.extensions_mut().insert(ConnectInfo(open.peer));
+        Answer::Routed(
+            Box::pin(open.shared.router.clone().call(request)),
+            in_flight,
+        )
     }
 }
 
@@ -141,23 +153,56 @@ fn prepared(state: &AppState, request: &Request) -> Option<Response> {
         return None;
     }
     let started = Instant::now();
-    let site = state.site.load();
     let path = request.uri().path();
-    let page = site.get(path)?;
-    let id = next_request_id();
-    let headers = request.headers();
-    let accept = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    let (_, variant) = page.variant(accept);
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|inm| etag_matches(inm, &variant.etag));
-    let response = if not_modified {
-        super::pages::not_modified(page, variant)
-    } else {
-        super::pages::variant_response(page.status, variant, method == Method::HEAD)
-    };
-    Some(finish(response, id, method, path, started))
+    let site = state.site.load();
+    THIS_THREADS_PAGES.with_borrow_mut(|copy| {
+        let pages = match copy {
+            Some(c) if Arc::ptr_eq(&c.of, &site) => c,
+            _ => copy.insert(PagesCopy::of(&site)),
+        };
+        let page = pages.pages.get(path)?;
+        let id = next_request_id();
+        let headers = request.headers();
+        let accept = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok());
+        let (_, variant) = page.variant(accept);
+        let not_modified = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|inm| etag_matches(inm, &variant.etag));
+        let response = if not_modified {
+            super::pages::not_modified(page, variant)
+        } else {
+            super::pages::variant_response(page.status, variant, method == Method::HEAD)
+        };
+        Some(finish(response, id, method, path, started))
+    })
+}
+
+thread_local! {
+    /// This thread's own copy of the prepared pages. Both threads serving the same bytes would
+    /// otherwise count references to them in the same memory, and each response would wait for
+    /// that memory to move between the cores' caches.
+    static THIS_THREADS_PAGES: RefCell<Option<PagesCopy>> = const { RefCell::new(None) };
+}
+
+/// The prepared pages of one site, copied for one thread.
+struct PagesCopy {
+    /// The site they were copied from: when it is replaced (content reload), so is the copy.
+    of: Arc<PageCache>,
+    pages: HashMap<String, Page>,
+}
+
+impl PagesCopy {
+    fn of(site: &Arc<PageCache>) -> Self {
+        PagesCopy {
+            of: site.clone(),
+            pages: site
+                .pages
+                .iter()
+                .map(|(path, page)| (path.clone(), page.private_copy()))
+                .collect(),
+        }
+    }
 }

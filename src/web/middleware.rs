@@ -92,6 +92,9 @@ impl SecurityHeaders {
     }
 }
 
+/// The header that carries a request's number, as in its log line.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The time limit for routes that do real work.
@@ -187,6 +190,13 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
             .into_response();
     }
 
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body is never read, so this connection cannot carry another request;
+        // saying so keeps the client from sending its next one on it.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     state.security_headers.apply(response.headers_mut());
     finish(response, id, &method, &path, started)
 }
@@ -204,8 +214,24 @@ pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A number for the next request, shown in its `X-Request-Id` and its log line.
+///
+/// Each thread takes numbers from the shared counter a block at a time, so that threads
+/// answering at the same moment do not contend for it: numbers stay unique, and in order
+/// within a thread.
 pub fn next_request_id() -> u64 {
-    NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed)
+    const BLOCK: u64 = 256;
+    thread_local! {
+        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_REQUEST_ID.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
 }
 
 /// The last step of every response: its request id, and one log line with method, path (never
@@ -217,16 +243,15 @@ pub fn finish(
     path: &str,
     started: Instant,
 ) -> Response {
-    response.headers_mut().insert(
-        HeaderName::from_static("x-request-id"),
-        HeaderValue::from(id),
-    );
+    response
+        .headers_mut()
+        .insert(REQUEST_ID, HeaderValue::from(id));
     let latency_us = started.elapsed().as_micros() as u64;
     let status = response.status().as_u16();
     if response.status().is_server_error() {
         tracing::warn!(target: "access", request_id = id, %method, path = %path, status, latency_us, "request");
     } else {
-        tracing::info!(target: "access", request_id = id, %method, path = %path, status, latency_us, "request");
+        super::access_log::record(id, method.as_str(), path, status, latency_us);
     }
     response
 }

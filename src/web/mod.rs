@@ -4,6 +4,7 @@
 //! holds no business rules and writes no SQL. Public pages come from the prepared
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
+pub mod access_log;
 pub mod admin;
 pub mod booking;
 pub mod connections;
@@ -15,6 +16,7 @@ pub mod front;
 mod health;
 pub mod middleware;
 mod pages;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -119,6 +121,12 @@ fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHead
         .flatten()
         {
             headers.apply(&mut variant.headers);
+            // Replaced by each response's own number: a value already there is overwritten in
+            // place, where adding one would grow the copied header map.
+            variant.headers.insert(
+                middleware::REQUEST_ID,
+                axum::http::HeaderValue::from_static("0"),
+            );
         }
     }
     site

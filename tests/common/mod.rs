@@ -69,10 +69,24 @@ impl TestApp {
         Self::launch(overrides, config_text, Some(key_hex)).await
     }
 
+    /// The server with the built-in content, run with these server options.
+    pub async fn start_serving_with(options: kap_practice::web::server::Options) -> TestApp {
+        Self::launch_with(Overrides::default(), None, None, options).await
+    }
+
     async fn launch(
+        overrides: Overrides,
+        config_text: Option<&str>,
+        key_hex: Option<&str>,
+    ) -> TestApp {
+        Self::launch_with(overrides, config_text, key_hex, Default::default()).await
+    }
+
+    async fn launch_with(
         mut overrides: Overrides,
         config_text: Option<&str>,
         key_hex: Option<&str>,
+        options: kap_practice::web::server::Options,
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         if let Some(text) = config_text {
@@ -122,9 +136,14 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
         tokio::spawn(async move {
-            kap_practice::serve(listener, serve_state, async {
-                let _ = rx.await;
-            })
+            kap_practice::web::server::serve(
+                listener,
+                serve_state,
+                async {
+                    let _ = rx.await;
+                },
+                &options,
+            )
             .await
             .expect("server runs");
         });

@@ -7,7 +7,7 @@
 //! precompressed body with the same headers, resident memory idle and after load, and the
 //! binary's size. Then the durable form submissions: the disk's fsync rate (4 KiB write +
 //! fdatasync, one thread) in the server's data directory, accepted `POST /contact` submissions
-//! per second and their latency under wrk (each one SQLite commit with `synchronous=FULL`),
+//! per second and their latency under wrk (each committed, `synchronous=FULL`, before its answer),
 //! probes and runs taking turns, and after a SIGTERM the stored requests counted against the
 //! `303`s wrk saw. Prints a Markdown report and writes it to `docs/benchmarks.md`.
 //!
@@ -2455,7 +2455,8 @@ impl Report {
             let _ = writeln!(
                 o,
                 "- kap-practice runs twice: with its default logging (a line per request to stderr, sent to /dev/null) and \
-             with `RUST_LOG=warn` (no per-request lines)."
+             with `RUST_LOG=warn` (no per-request lines). Like nginx's two worker processes here, it runs one event loop \
+             per core (`http-0`, `http-1`), each serving the connections it accepted."
             );
             if let Some(w) = self.runs.first() {
                 let _ = writeln!(
@@ -2569,8 +2570,8 @@ impl Report {
             }
             row(
                 &format!(
-                    "Accepted submissions/s, valid `POST /contact`, {conns} connections (each one SQLite \
-                     commit, WAL, `synchronous=FULL`)"
+                    "Accepted submissions/s, valid `POST /contact`, {conns} connections (each stored in a \
+                     committed SQLite transaction before its answer, WAL, `synchronous=FULL`)"
                 ),
                 ours,
                 match beside {

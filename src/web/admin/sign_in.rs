@@ -239,13 +239,7 @@ pub async fn login(
     } else {
         state.store.credentials(&email).await?
     };
-    let valid = match &account {
-        Some(a) => password::verify(&pw, &a.password_hash),
-        None => {
-            password::verify_dummy(&pw);
-            false
-        }
-    };
+    let valid = password::verify_aside(pw, account.as_ref().map(|a| a.password_hash.clone())).await;
     let Some(account) = account.filter(|_| valid) else {
         let actor = if state.store.credentials(&email).await?.is_some() {
             email.as_str()

@@ -1,0 +1,228 @@
+//! The HTTP server: one event loop per core, each accepting and serving its own connections.
+//!
+//! Every thread runs a single-threaded runtime and waits on the same listening socket; the one
+//! that accepts a connection serves it to the end. A connection therefore stays on one core, with
+//! its buffers and socket warm in that core's cache, and no request crosses threads on its way
+//! through — the way nginx's worker processes work. An idle thread wakes first for a new
+//! connection, so a busy one is not handed more. The rest of the program (the database writer,
+//! the outbox, periodic jobs) keeps running on the main runtime.
+//!
+//! Each connection has a watchdog instead of a timer per request: a connection that starts no
+//! request for [`Options::idle_timeout`] — an idle keep-alive connection, or one sending its
+//! headers a byte at a time — is closed, so slow or abandoned clients cannot hold connections
+//! open forever. A request being answered is never cut off here; routes that do real work have
+//! their own time limit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::AppState;
+use super::front::FrontDoor;
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Event loops, each on its own thread. Default: one per available core.
+    pub threads: usize,
+    /// A connection that starts no request for this long is closed (after between one and one
+    /// and a half times this).
+    pub idle_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then lets the requests in flight
+/// finish and returns when every connection has closed.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: &Options,
+) -> std::io::Result<()> {
+    let front = FrontDoor::new(state);
+    let listener = listener.into_std()?;
+    let (stop, stopped) = watch::channel(false);
+    let mut loops = Vec::with_capacity(options.threads.max(1));
+    for n in 0..options.threads.max(1) {
+        let listener = listener.try_clone()?;
+        let front = front.clone();
+        let stopped = stopped.clone();
+        let idle = options.idle_timeout;
+        let event_loop = std::thread::Builder::new()
+            .name(format!("http-{n}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(accept_loop(listener, front, stopped, idle))
+            })?;
+        loops.push(event_loop);
+    }
+    drop(listener);
+    shutdown.await;
+    let _ = stop.send(true);
+    // Joining blocks, so it waits on a thread of its own, not on this runtime.
+    tokio::task::spawn_blocking(move || {
+        for event_loop in loops {
+            match event_loop.join() {
+                Ok(result) => result?,
+                Err(_) => return Err(std::io::Error::other("an event loop panicked")),
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// Accepts connections until told to stop, then waits for this thread's connections to close.
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    front: FrontDoor,
+    mut stopped: watch::Receiver<bool>,
+    idle: Duration,
+) -> std::io::Result<()> {
+    let listener = TcpListener::from_std(listener)?;
+    let for_connections = stopped.clone();
+    let mut connections = tokio::task::JoinSet::new();
+    super::access_log::hold_on_this_thread();
+    let mut write_log = tokio::time::interval(super::access_log::FLUSH_EVERY);
+    write_log.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = write_log.tick() => super::access_log::flush(),
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection(stream, peer, front.clone(), for_connections.clone(), idle));
+                }
+                Err(e) => {
+                    // Out of file descriptors, or the client left before being accepted: wait a
+                    // moment instead of spinning, then go on.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            // Finished connections are collected as they end, so the set holds only open ones.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stopped.wait_for(|s| *s) => break,
+        }
+    }
+    drop(listener);
+    loop {
+        tokio::select! {
+            _ = write_log.tick() => super::access_log::flush(),
+            next = connections.join_next() => if next.is_none() { break },
+        }
+    }
+    super::access_log::flush();
+    Ok(())
+}
+
+/// What the watchdog looks at: requests started, and requests not yet answered.
+#[derive(Debug, Default)]
+pub struct Activity {
+    started: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    pub fn request_started(&self) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn request_answered(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one connection to its end.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    front: FrontDoor,
+    mut stopped: watch::Receiver<bool>,
+    idle: Duration,
+) {
+    // Responses are written whole; waiting to fill a packet would only delay them.
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::new(Activity::default());
+    let service = front.connection(peer, activity.clone());
+    let mut conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // Looked at twice per `idle`: closed when nothing started across a whole look.
+    let mut watchdog = tokio::time::interval((idle / 2).max(Duration::from_millis(1)));
+    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    watchdog.tick().await;
+    let mut seen = 0;
+    let mut quiet_looks = 0;
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break,
+            _ = watchdog.tick() => {
+                let started = activity.started.load(Ordering::Relaxed);
+                let busy = activity.in_flight.load(Ordering::Relaxed) > 0;
+                if started != seen || busy {
+                    seen = started;
+                    quiet_looks = 0;
+                    continue;
+                }
+                quiet_looks += 1;
+                if closing {
+                    // Asked to close and still here (a client that stopped reading, or half a
+                    // request never finished): let it go.
+                    return;
+                }
+                if quiet_looks >= 2 {
+                    std::pin::Pin::new(&mut conn).graceful_shutdown();
+                    closing = true;
+                }
+            }
+            _ = stopped.wait_for(|s| *s), if !closing => {
+                std::pin::Pin::new(&mut conn).graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+    linger(conn.into_parts().io.into_inner()).await;
+}
+
+/// Closes a connection the way that lets the client read our last answer.
+///
+/// When we close while the client is still sending (a body refused as too large, say), unread
+/// bytes make the system reset the connection, and a reset can destroy the answer before the
+/// client reads it. So the sending side is closed first, and what still arrives is read and
+/// dropped until the client closes too, for a few seconds at most.
+async fn linger(mut stream: TcpStream) {
+    const AT_MOST: Duration = Duration::from_secs(5);
+    const QUIET: Duration = Duration::from_secs(1);
+    const DISCARD_AT_MOST: usize = 1 << 20;
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let until = tokio::time::Instant::now() + AT_MOST;
+    let mut discarded = 0;
+    let mut sink = [0u8; 4096];
+    while discarded < DISCARD_AT_MOST {
+        let wait = QUIET.min(until.saturating_duration_since(tokio::time::Instant::now()));
+        match tokio::time::timeout(wait, stream.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => discarded += n,
+            _ => return,
+        }
+    }
+}
