@@ -4,13 +4,12 @@
 mod common;
 
 use common::{Reply, TestApp, visible_text};
+use common::clinician::{Clinician, EMAIL, PASSWORD};
 use kap_practice::audit::{Action, Entry};
 use kap_practice::auth::{password, totp};
 use kap_practice::config::Overrides;
 use kap_practice::web::admin::{Access, route_table};
 
-const EMAIL: &str = "clinician@practice.example";
-const PASSWORD: &str = "lantern orchard velvet tide";
 
 async fn app_with_account() -> TestApp {
     app_with_account_config(None).await
@@ -18,87 +17,8 @@ async fn app_with_account() -> TestApp {
 
 async fn app_with_account_config(config: Option<&str>) -> TestApp {
     let app = TestApp::start_with(Overrides::default(), config).await;
-    let hash = password::hash(PASSWORD).expect("hash");
-    app.state
-        .store
-        .add_account(
-            EMAIL,
-            &hash,
-            jiff::Timestamp::now(),
-            &Entry::new("test", Action::AccountAdded),
-        )
-        .await
-        .expect("store")
-        .expect("new account");
+    app.add_clinician().await;
     app
-}
-
-/// A browser-like client for the inbox: keeps the session cookie, sends the site's Origin.
-struct Clinician<'a> {
-    app: &'a TestApp,
-    cookie: Option<String>,
-}
-
-impl<'a> Clinician<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Clinician { app, cookie: None }
-    }
-
-    fn remember(&mut self, r: &Reply) {
-        if let Some(c) = r.header("set-cookie") {
-            self.cookie = Some(c.split(';').next().unwrap_or("").to_string());
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Reply {
-        let cookie = self.cookie.clone().unwrap_or_default();
-        let r = self
-            .app
-            .request("GET", path, &[("cookie", &cookie)], "")
-            .await;
-        self.remember(&r);
-        r
-    }
-
-    async fn post(&mut self, path: &str, body: &str) -> Reply {
-        let origin = self.app.url("");
-        self.post_with(path, body, &[("origin", &origin)]).await
-    }
-
-    async fn post_with(&mut self, path: &str, body: &str, extra: &[(&str, &str)]) -> Reply {
-        let cookie = self.cookie.clone().unwrap_or_default();
-        let mut headers = vec![
-            ("cookie", cookie.as_str()),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ];
-        headers.extend_from_slice(extra);
-        let r = self
-            .app
-            .request("POST", path, &headers, body.to_string())
-            .await;
-        self.remember(&r);
-        r
-    }
-
-    /// The CSRF token on a page.
-    async fn csrf(&mut self, path: &str) -> String {
-        let html = self.get(path).await.text();
-        let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-        html[start..start + 64].to_string()
-    }
-
-    async fn sign_in(&mut self, password: &str) -> Reply {
-        let csrf = self.csrf("/admin/login").await;
-        let body = common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", password)]);
-        self.post("/admin/login", &body).await
-    }
-
-    async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let csrf = self.csrf(page).await;
-        let mut pairs = vec![("csrf", csrf.as_str())];
-        pairs.extend_from_slice(fields);
-        self.post(path, &common::form_body(&pairs)).await
-    }
 }
 
 async fn audit_count(app: &TestApp) -> i64 {
@@ -217,10 +137,8 @@ async fn a_cookie_from_before_sign_out_is_refused_after() {
     let old_cookie = c.cookie.clone();
     let r = c.action("/admin", "/admin/logout", &[]).await;
     assert_eq!(r.status, 303);
-    let mut replay = Clinician {
-        app: &app,
-        cookie: old_cookie,
-    };
+    let mut replay = Clinician::new(&app);
+    replay.cookie = old_cookie;
     let r = replay.get("/admin").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/admin/login"));

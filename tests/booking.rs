@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Reply, SmtpServer, TestApp, visible_text};
+use common::clinician::{Clinician, EMAIL};
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -18,8 +19,6 @@ use kap_practice::config::Overrides;
 use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules, open_times};
 use serde_json::Value;
 
-const EMAIL: &str = "clinician@practice.example";
-const PASSWORD: &str = "lantern orchard velvet tide";
 const ZONE: &str = "America/New_York";
 
 /// Words from the person's request that must never reach an email's calendar file, the feed,
@@ -41,18 +40,7 @@ fn config(smtp_port: Option<u16>, extra: &str) -> String {
 
 async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
     let app = TestApp::start_with(Overrides::default(), Some(&config(smtp_port, extra))).await;
-    let hash = password::hash(PASSWORD).expect("hash");
-    app.state
-        .store
-        .add_account(
-            EMAIL,
-            &hash,
-            Timestamp::now(),
-            &Entry::new("test", Action::AccountAdded),
-        )
-        .await
-        .expect("store")
-        .expect("new account");
+    app.add_clinician().await;
     app
 }
 
@@ -141,75 +129,6 @@ async fn post_form(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
 
 async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
     post_form(app, link, &[("start", start), ("format", "video")]).await
-}
-
-/// A browser-like client for the inbox: keeps the session cookie, sends the site's Origin.
-struct Clinician<'a> {
-    app: &'a TestApp,
-    cookie: String,
-}
-
-impl<'a> Clinician<'a> {
-    async fn sign_in(app: &'a TestApp) -> Clinician<'a> {
-        let mut c = Clinician {
-            app,
-            cookie: String::new(),
-        };
-        let csrf = c.csrf("/admin/login").await;
-        let body = common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]);
-        let r = c.post("/admin/login", &body).await;
-        assert_eq!(r.status, 303, "signed in");
-        c
-    }
-
-    fn remember(&mut self, r: &Reply) {
-        if let Some(c) = r.header("set-cookie") {
-            self.cookie = c.split(';').next().unwrap_or("").to_string();
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Reply {
-        let cookie = self.cookie.clone();
-        let r = self
-            .app
-            .request("GET", path, &[("cookie", &cookie)], "")
-            .await;
-        self.remember(&r);
-        r
-    }
-
-    async fn post(&mut self, path: &str, body: &str) -> Reply {
-        let cookie = self.cookie.clone();
-        let origin = self.app.url("");
-        let r = self
-            .app
-            .request(
-                "POST",
-                path,
-                &[
-                    ("cookie", &cookie),
-                    ("content-type", "application/x-www-form-urlencoded"),
-                    ("origin", &origin),
-                ],
-                body.to_string(),
-            )
-            .await;
-        self.remember(&r);
-        r
-    }
-
-    async fn csrf(&mut self, path: &str) -> String {
-        let html = self.get(path).await.text();
-        let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-        html[start..start + 64].to_string()
-    }
-
-    async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let csrf = self.csrf(page).await;
-        let mut pairs = vec![("csrf", csrf.as_str())];
-        pairs.extend_from_slice(fields);
-        self.post(path, &common::form_body(&pairs)).await
-    }
 }
 
 /// An email as Python's `email` and `icalendar` packages read it.
@@ -316,7 +235,7 @@ fn link_in(text: &str, app: &TestApp) -> String {
 #[tokio::test]
 async fn the_clinician_sets_the_rules_in_the_inbox_and_mistakes_are_explained() {
     let app = start(None, "").await;
-    let mut c = Clinician::sign_in(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
     let page = c.get("/admin/booking").await;
     assert_eq!(page.status, 200);
     let html = page.text();
@@ -976,7 +895,7 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     assert_eq!(choose(&app, &ada_link, &times[1]).await.status, 303);
     assert_eq!(choose(&app, &grace_link, &times[4]).await.status, 303);
 
-    let mut c = Clinician::sign_in(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
     let list = c.get("/admin/bookings").await;
     assert_eq!(list.status, 200);
     let text = visible_text(&list.text());
@@ -1142,7 +1061,7 @@ async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_
     let times = times_in(&app.get(&ada_link).await.text());
     assert_eq!(choose(&app, &ada_link, &times[1]).await.status, 303);
     assert_eq!(choose(&app, &grace_link, &times[6]).await.status, 303);
-    let mut c = Clinician::sign_in(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
     let page = format!("/admin/requests/{ada}");
     let r = c
         .action(

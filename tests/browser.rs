@@ -17,15 +17,12 @@ use fantoccini::actions::{
     InputSource, MOUSE_BUTTON_LEFT, MouseActions, PenActions, PointerAction, TouchActions,
 };
 use fantoccini::key::Key;
-use harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport};
+use harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Every public page, including the page for an unknown address.
 const PAGES: [&str; 4] = ["/", "/contact", "/privacy", "/no-such-page"];
-
-/// The WCAG 2.2 AA rules of axe-core (each level includes the rules added in earlier versions).
-const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
 // ---------------------------------------------------------------------------------------------
 // Accessibility: axe-core on every page.

@@ -11,6 +11,7 @@ mod harness;
 use std::time::Duration;
 
 use common::{SmtpServer, TestApp};
+use common::clinician::{EMAIL, PASSWORD};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use harness::{Browser, DESKTOP, Options, PHONE};
@@ -23,125 +24,7 @@ use kap_practice::config::Overrides;
 use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
 use serde_json::json;
 
-const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
-const EMAIL: &str = "clinician@practice.example";
-const PASSWORD: &str = "lantern orchard velvet tide";
 const ZONE: &str = "America/New_York";
-
-/// axe-core's WCAG 2.2 AA violations on the open page, as readable lines.
-async fn axe_violations(browser: &Browser) -> Vec<String> {
-    let loaded: String = browser
-        .js(
-            &format!("{}\n;return typeof window.axe;", harness::axe_source()),
-            vec![],
-        )
-        .await;
-    assert_eq!(loaded, "object", "axe-core did not load into the page");
-    browser
-        .js_async(
-            r#"
-            const [tags, done] = arguments;
-            axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
-              .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
-              .catch(e => done(['axe failed: ' + e]));
-            "#,
-            vec![json!(WCAG_TAGS)],
-        )
-        .await
-}
-
-/// axe-core on the open page. axe runs as a script, so with JavaScript off the page is not
-/// checked here: every page checked without JavaScript is checked with it in another test.
-async fn assert_accessible(browser: &Browser, what: &str) {
-    if !browser.options.javascript {
-        return;
-    }
-    let v = axe_violations(browser).await;
-    assert!(v.is_empty(), "axe-core on {what}:\n{}", v.join("\n"));
-}
-
-async fn active_id(browser: &Browser) -> String {
-    browser
-        .js::<Option<String>>(
-            "return document.activeElement && document.activeElement.id || null",
-            vec![],
-        )
-        .await
-        .unwrap_or_default()
-}
-
-/// Presses Tab until an element whose id starts with `prefix` has focus; returns its id.
-async fn tab_to(browser: &Browser, prefix: &str) -> String {
-    for _ in 0..80 {
-        let id = active_id(browser).await;
-        if id.starts_with(prefix) {
-            return id;
-        }
-        browser.press(Key::Tab).await;
-    }
-    panic!("Tab never reached #{prefix}…");
-}
-
-async fn heading(browser: &Browser) -> String {
-    browser
-        .client
-        .find(Locator::Css("h1"))
-        .await
-        .expect("h1")
-        .text()
-        .await
-        .expect("text")
-}
-
-/// Marks the current document, so that a wait can tell when a new one has loaded.
-async fn mark_page(browser: &Browser) {
-    browser.js::<()>("window.kapOldPage = true", vec![]).await;
-}
-
-/// Waits until a new document at `path` has loaded (after [`mark_page`]).
-async fn wait_for_path(browser: &Browser, path: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let url = browser.client.current_url().await.expect("current url");
-        let ready: String = browser
-            .js(
-                "return window.kapOldPage ? 'old' : document.readyState",
-                vec![],
-            )
-            .await;
-        if url.path() == path && ready == "complete" {
-            return;
-        }
-        if std::time::Instant::now() >= deadline {
-            let text: String = browser
-                .js(
-                    "return document.body ? document.body.innerText : ''",
-                    vec![],
-                )
-                .await;
-            panic!("waiting for {path}, at {url}: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn click(browser: &Browser, css: &str) {
-    browser
-        .js::<()>(
-            "document.querySelector(arguments[0]).scrollIntoView({block: 'center', behavior: 'instant'})",
-            vec![json!(css)],
-        )
-        .await;
-    mark_page(browser).await;
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
-}
 
 async fn start_app(smtp: &SmtpServer) -> TestApp {
     let config = format!(
@@ -199,10 +82,10 @@ async fn book_with_the_keyboard(options: Options) {
     let (thanks, id) = send_request(&app, "Ada Lovelace").await;
     let browser = Browser::start(options).await;
     browser.goto(&app.url(&thanks)).await;
-    assert_accessible(&browser, "the thank-you page with the booking link").await;
+    browser.assert_accessible("the thank-you page with the booking link").await;
 
     // From the thank-you page to the times, by keyboard.
-    tab_to(&browser, "choose-a-time").await;
+    browser.tab_to_one_of("choose-a-time").await;
     let link: String = browser
         .js(
             "return document.getElementById('choose-a-time').getAttribute('href')",
@@ -210,11 +93,11 @@ async fn book_with_the_keyboard(options: Options) {
         )
         .await;
     assert!(link.starts_with("/book/"), "{link}");
-    mark_page(&browser).await;
+    browser.mark_page().await;
     browser.press(Key::Enter).await;
-    wait_for_path(&browser, &link).await;
-    assert!(heading(&browser).await.contains("Choose a time"));
-    assert_accessible(&browser, "the open times").await;
+    browser.wait_for_path(&link).await;
+    assert!(browser.heading().await.contains("Choose a time"));
+    browser.assert_accessible("the open times").await;
 
     if options.javascript {
         // The enhancement: each time on the visitor's own clocks too, when they differ.
@@ -246,9 +129,9 @@ async fn book_with_the_keyboard(options: Options) {
     }
 
     // Into the times: Tab reaches the first, the arrow key chooses the next.
-    let first = tab_to(&browser, "start-").await;
+    let first = browser.tab_to_one_of("start-").await;
     browser.press(Key::Down).await;
-    let second = active_id(&browser).await;
+    let second = browser.active_id().await;
     assert_ne!(first, second);
     assert!(second.starts_with("start-"), "{second}");
     let checked: bool = browser
@@ -259,20 +142,20 @@ async fn book_with_the_keyboard(options: Options) {
         .await;
     assert!(checked, "the arrow key chose the time");
     browser.press(Key::Tab).await;
-    assert_eq!(active_id(&browser).await, "format-video");
+    assert_eq!(browser.active_id().await, "format-video");
     browser.press(Key::Space).await;
-    tab_to(&browser, "choose-time").await;
-    mark_page(&browser).await;
+    browser.tab_to_one_of("choose-time").await;
+    browser.mark_page().await;
     browser.press(Key::Enter).await;
-    wait_for_path(&browser, &link).await;
+    browser.wait_for_path(&link).await;
     assert!(
-        heading(&browser)
+        browser.heading()
             .await
             .contains("Your consultation time is held"),
         "{}",
-        heading(&browser).await
+        browser.heading().await
     );
-    assert_accessible(&browser, "the held booking").await;
+    browser.assert_accessible("the held booking").await;
     let booking = app
         .state
         .store
@@ -290,8 +173,8 @@ async fn book_with_the_keyboard(options: Options) {
         invitation.contains("To: person@example.com"),
         "{invitation}"
     );
-    tab_to(&browser, "cancel-booking").await;
-    mark_page(&browser).await;
+    browser.tab_to_one_of("cancel-booking").await;
+    browser.mark_page().await;
     browser.press(Key::Enter).await;
     let mut cancelled = false;
     for _ in 0..100 {
@@ -310,7 +193,7 @@ async fn book_with_the_keyboard(options: Options) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(cancelled, "the cancel button cancelled the booking");
-    assert_accessible(&browser, "the page after cancelling").await;
+    browser.assert_accessible("the page after cancelling").await;
     let cancellation = wait_for_mail(&smtp, "method=CANCEL").await;
     assert!(
         cancellation.contains("To: person@example.com"),
@@ -325,9 +208,9 @@ async fn book_with_the_keyboard(options: Options) {
     let grace_link = format!("/book/{}", app.state.links.issue(grace, until));
     browser.goto(&app.url(&grace_link)).await;
     // The second time: the first may pass its minimum notice while the test runs.
-    tab_to(&browser, "start-").await;
+    browser.tab_to_one_of("start-").await;
     browser.press(Key::Down).await;
-    let wanted = active_id(&browser).await;
+    let wanted = browser.active_id().await;
     let value: String = browser
         .js(
             "return document.getElementById(arguments[0]).value",
@@ -346,10 +229,10 @@ async fn book_with_the_keyboard(options: Options) {
     assert_eq!(r.status, 303);
     browser.press(Key::Tab).await;
     browser.press(Key::Space).await;
-    tab_to(&browser, "choose-time").await;
-    mark_page(&browser).await;
+    browser.tab_to_one_of("choose-time").await;
+    browser.mark_page().await;
     browser.press(Key::Enter).await;
-    wait_for_path(&browser, &grace_link).await;
+    browser.wait_for_path(&grace_link).await;
     let summary = browser
         .client
         .find(Locator::Css(".error-summary"))
@@ -359,7 +242,7 @@ async fn book_with_the_keyboard(options: Options) {
         .await
         .expect("text");
     assert!(summary.contains("just been taken"), "{summary}");
-    assert_accessible(&browser, "the just-taken answer").await;
+    browser.assert_accessible("the just-taken answer").await;
     browser.close().await;
 }
 
@@ -380,18 +263,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     let smtp_dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(smtp_dir.path());
     let app = start_app(&smtp).await;
-    let hash = password::hash(PASSWORD).expect("hash");
-    app.state
-        .store
-        .add_account(
-            EMAIL,
-            &hash,
-            Timestamp::now(),
-            &Entry::new("test", Action::AccountAdded),
-        )
-        .await
-        .expect("store")
-        .expect("account");
+    app.add_clinician().await;
     let (thanks, id) = send_request(&app, "Grace Hopper").await;
     let until = Timestamp::now() + SignedDuration::from_hours(1);
     let link = format!("/book/{}", app.state.links.issue(id, until));
@@ -404,7 +276,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     )
     .await;
     browser.goto(&app.url(&link)).await;
-    assert_accessible(&browser, "the open times on a desktop").await;
+    browser.assert_accessible("the open times on a desktop").await;
     let page = app.get(&link).await.text();
     let start = page
         .find("name=\"start\" type=\"radio\" value=\"")
@@ -421,7 +293,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .await;
     assert_eq!(r.status, 303);
     browser.goto(&app.url(&link)).await;
-    assert_accessible(&browser, "a held booking on a desktop").await;
+    browser.assert_accessible("a held booking on a desktop").await;
 
     browser.goto(&app.url("/admin/login")).await;
     browser
@@ -440,17 +312,17 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .send_keys(PASSWORD)
         .await
         .expect("type");
-    click(&browser, "form.request-form button[type=submit]").await;
-    wait_for_path(&browser, "/admin").await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin").await;
 
     browser.goto(&app.url("/admin/booking")).await;
-    assert_accessible(&browser, "the booking settings").await;
+    browser.assert_accessible("the booking settings").await;
     // A mistake, shown GOV.UK-style, is accessible too.
     browser
         .js::<()>("document.getElementById('length').value = 'twenty'", vec![])
         .await;
-    click(&browser, "#save-booking-settings").await;
-    wait_for_path(&browser, "/admin/booking").await;
+    browser.click("#save-booking-settings").await;
+    browser.wait_for_path("/admin/booking").await;
     let summary = browser
         .client
         .find(Locator::Css(".error-summary"))
@@ -463,16 +335,16 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         summary.contains("how long a consultation lasts"),
         "{summary}"
     );
-    assert_accessible(&browser, "the booking settings with a mistake").await;
+    browser.assert_accessible("the booking settings with a mistake").await;
 
     browser.goto(&app.url("/admin/bookings")).await;
-    assert_accessible(&browser, "the list of bookings").await;
+    browser.assert_accessible("the list of bookings").await;
     browser
         .goto(&app.url(&format!("/admin/requests/{id}")))
         .await;
-    assert_accessible(&browser, "a request with a held booking").await;
-    click(&browser, "#confirm-booking").await;
-    wait_for_path(&browser, &format!("/admin/requests/{id}")).await;
+    browser.assert_accessible("a request with a held booking").await;
+    browser.click("#confirm-booking").await;
+    browser.wait_for_path(&format!("/admin/requests/{id}")).await;
     let status = app
         .state
         .store
@@ -482,7 +354,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .expect("booking")
         .status;
     assert_eq!(status.as_str(), "confirmed");
-    assert_accessible(&browser, "a request with a confirmed booking").await;
+    browser.assert_accessible("a request with a confirmed booking").await;
 
     // Another person's time, declined with a message: the person is told by email.
     let (_, other) = send_request(&app, "Declined Person").await;
@@ -516,8 +388,8 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .send_keys("Those hours are taken; please choose another.")
         .await
         .expect("type");
-    click(&browser, "#decline-booking").await;
-    wait_for_path(&browser, &format!("/admin/requests/{other}")).await;
+    browser.click("#decline-booking").await;
+    browser.wait_for_path(&format!("/admin/requests/{other}")).await;
     let status = app
         .state
         .store
@@ -527,7 +399,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .expect("booking")
         .status;
     assert_eq!(status.as_str(), "declined");
-    assert_accessible(&browser, "a request with a declined booking").await;
+    browser.assert_accessible("a request with a declined booking").await;
     let declined = wait_for_mail(&smtp, "Those hours are taken").await;
     assert!(declined.contains("To: person@example.com"), "{declined}");
     browser.close().await;

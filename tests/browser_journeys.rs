@@ -10,6 +10,7 @@ mod harness;
 use std::time::Duration;
 
 use common::TestApp;
+use common::clinician::{EMAIL, PASSWORD};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use harness::{Browser, DESKTOP, Options, PHONE};
@@ -18,107 +19,34 @@ use kap_practice::auth::password;
 use kap_practice::config::Overrides;
 use serde_json::json;
 
-const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
-
-/// axe-core's WCAG 2.2 AA violations on the open page, as readable lines.
-async fn axe_violations(browser: &Browser) -> Vec<String> {
-    let loaded: String = browser
-        .js(
-            &format!("{}\n;return typeof window.axe;", harness::axe_source()),
-            vec![],
-        )
-        .await;
-    assert_eq!(loaded, "object", "axe-core did not load into the page");
-    let found: Vec<String> = browser
-        .js_async(
-            r#"
-            const [tags, done] = arguments;
-            axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
-              .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
-              .catch(e => done(['axe failed: ' + e]));
-            "#,
-            vec![json!(WCAG_TAGS)],
-        )
-        .await;
-    found
-}
-
-async fn assert_accessible(browser: &Browser, what: &str) {
-    let v = axe_violations(browser).await;
-    assert!(v.is_empty(), "axe-core on {what}:\n{}", v.join("\n"));
-}
-
-async fn active_id(browser: &Browser) -> String {
-    browser
-        .js::<Option<String>>(
-            "return document.activeElement && document.activeElement.id || null",
-            vec![],
-        )
-        .await
-        .unwrap_or_default()
-}
-
-/// Presses Tab until the element with `id` has focus (a keyboard user's way there).
-async fn tab_to(browser: &Browser, id: &str) {
-    for _ in 0..60 {
-        if active_id(browser).await == id {
-            return;
-        }
-        browser.press(Key::Tab).await;
-    }
-    panic!("Tab never reached #{id}");
-}
-
-/// Types into whatever has focus.
-async fn type_text(browser: &Browser, text: &str) {
-    browser
-        .client
-        .active_element()
-        .await
-        .expect("focused element")
-        .send_keys(text)
-        .await
-        .expect("type");
-}
-
-async fn heading(browser: &Browser) -> String {
-    browser
-        .client
-        .find(Locator::Css("h1"))
-        .await
-        .expect("h1")
-        .text()
-        .await
-        .expect("text")
-}
 
 async fn contact_form_with_the_keyboard(options: Options) {
     let app = TestApp::start().await;
     let browser = Browser::start(options).await;
     browser.goto(&app.url("/contact")).await;
-    assert_accessible(&browser, "the contact form").await;
+    browser.assert_accessible("the contact form").await;
 
-    tab_to(&browser, "name").await;
-    type_text(&browser, "Ada Lovelace").await;
+    browser.tab_to("name").await;
+    browser.type_text("Ada Lovelace").await;
     browser.press(Key::Tab).await;
-    type_text(&browser, "ada@example.com").await;
+    browser.type_text("ada@example.com").await;
     browser.press(Key::Tab).await; // phone: left empty
     browser.press(Key::Tab).await; // into the contact-method radios
-    assert_eq!(active_id(&browser).await, "contact_method-email");
+    assert_eq!(browser.active_id().await, "contact_method-email");
     browser.press(Key::Right).await; // "Phone" — but no phone number was given
-    assert_eq!(active_id(&browser).await, "contact_method-phone");
+    assert_eq!(browser.active_id().await, "contact_method-phone");
     browser.press(Key::Tab).await;
-    assert_eq!(active_id(&browser).await, "state");
-    type_text(&browser, "California").await;
+    assert_eq!(browser.active_id().await, "state");
+    browser.type_text("California").await;
     browser.press(Key::Tab).await;
-    assert_eq!(active_id(&browser).await, "age_group-adult");
+    assert_eq!(browser.active_id().await, "age_group-adult");
     browser.press(Key::Space).await;
     browser.press(Key::Tab).await;
-    assert_eq!(active_id(&browser).await, "message");
-    type_text(&browser, "Feeling stuck for a long time.").await;
-    tab_to(&browser, "consent").await;
+    assert_eq!(browser.active_id().await, "message");
+    browser.type_text("Feeling stuck for a long time.").await;
+    browser.tab_to("consent").await;
     browser.press(Key::Space).await;
-    tab_to(&browser, "send-request").await;
+    browser.tab_to("send-request").await;
     let invalid: Vec<String> = browser
         .js("return [...document.querySelectorAll('form.request-form :invalid')].map(e => e.id || e.name)", vec![])
         .await;
@@ -145,7 +73,7 @@ async fn contact_form_with_the_keyboard(options: Options) {
         .js("return document.getElementById('name').value", vec![])
         .await;
     assert_eq!(kept, "Ada Lovelace");
-    assert_accessible(&browser, "the contact form with an error").await;
+    browser.assert_accessible("the contact form with an error").await;
 
     // Fix it: follow the summary's link to the field, type the number, send.
     let link = browser
@@ -160,14 +88,14 @@ async fn contact_form_with_the_keyboard(options: Options) {
         .js::<()>("document.querySelector('.error-summary a').focus()", vec![])
         .await;
     browser.press(Key::Enter).await;
-    assert_eq!(active_id(&browser).await, "phone");
-    type_text(&browser, "(510) 555-0123").await;
-    mark_page(&browser).await;
+    assert_eq!(browser.active_id().await, "phone");
+    browser.type_text("(510) 555-0123").await;
+    browser.mark_page().await;
     browser.press(Key::Enter).await;
 
-    wait_for_path(&browser, "/contact/thanks").await;
-    assert!(heading(&browser).await.contains("Thank you"));
-    assert_accessible(&browser, "the thank-you page").await;
+    browser.wait_for_path("/contact/thanks").await;
+    assert!(browser.heading().await.contains("Thank you"));
+    browser.assert_accessible("the thank-you page").await;
     let stored = app.state.store.all_requests().await.expect("stored");
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].phone.as_deref(), Some("(510) 555-0123"));
@@ -184,85 +112,11 @@ async fn a_person_sends_the_form_with_the_keyboard_on_a_desktop() {
     contact_form_with_the_keyboard(Options::new(DESKTOP)).await;
 }
 
-const EMAIL: &str = "clinician@practice.example";
-const PASSWORD: &str = "lantern orchard velvet tide";
-
-async fn click(browser: &Browser, css: &str) {
-    browser
-        .js::<()>(
-            "document.querySelector(arguments[0]).scrollIntoView({block: 'center', behavior: 'instant'})",
-            vec![json!(css)],
-        )
-        .await;
-    mark_page(browser).await;
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
-}
-
-async fn fill(browser: &Browser, css: &str, text: &str) {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .send_keys(text)
-        .await
-        .expect("type");
-}
-
-/// Marks the current document, so that a wait can tell when a new one has loaded.
-async fn mark_page(browser: &Browser) {
-    browser.js::<()>("window.kapOldPage = true", vec![]).await;
-}
-
-/// Waits until a new document at `path` has loaded (after [`mark_page`], if it was called).
-async fn wait_for_path(browser: &Browser, path: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let url = browser.client.current_url().await.expect("current url");
-        let ready: String = browser
-            .js(
-                "return window.kapOldPage ? 'old' : document.readyState",
-                vec![],
-            )
-            .await;
-        if url.path() == path && ready == "complete" {
-            return;
-        }
-        if std::time::Instant::now() >= deadline {
-            let text: String = browser
-                .js(
-                    "return document.body ? document.body.innerText : ''",
-                    vec![],
-                )
-                .await;
-            panic!("waiting for {path}, at {url}: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clinicians_working_day() {
     let app = TestApp::start_with(Overrides::default(), None).await;
-    let hash = password::hash(PASSWORD).expect("hash");
-    app.state
-        .store
-        .add_account(
-            EMAIL,
-            &hash,
-            jiff::Timestamp::now(),
-            &Entry::new("test", Action::AccountAdded),
-        )
-        .await
-        .expect("store")
-        .expect("account");
+    app.add_clinician().await;
     assert_eq!(
         app.submit(
             "Grace Hopper",
@@ -275,23 +129,23 @@ async fn the_clinicians_working_day() {
 
     let browser = Browser::start(Options::new(DESKTOP)).await;
     browser.goto(&app.url("/admin/login")).await;
-    assert_accessible(&browser, "the sign-in page").await;
-    fill(&browser, "#email", EMAIL).await;
-    fill(&browser, "#password", PASSWORD).await;
-    click(&browser, "form.request-form button[type=submit]").await;
-    wait_for_path(&browser, "/admin").await;
-    assert_accessible(&browser, "the inbox").await;
+    browser.assert_accessible("the sign-in page").await;
+    browser.fill("#email", EMAIL).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin").await;
+    browser.assert_accessible("the inbox").await;
 
     // Open the new request.
-    click(&browser, "table.requests a[href='/admin/requests/1']").await;
-    wait_for_path(&browser, "/admin/requests/1").await;
-    assert!(heading(&browser).await.contains("Grace Hopper"));
-    assert_accessible(&browser, "a request's page").await;
+    browser.click("table.requests a[href='/admin/requests/1']").await;
+    browser.wait_for_path("/admin/requests/1").await;
+    assert!(browser.heading().await.contains("Grace Hopper"));
+    browser.assert_accessible("a request's page").await;
 
     // Add a note.
-    fill(&browser, "#note", "Called; left a voicemail.").await;
-    click(&browser, "form[action='/admin/requests/1/notes'] button").await;
-    wait_for_path(&browser, "/admin/requests/1").await;
+    browser.fill("#note", "Called; left a voicemail.").await;
+    browser.click("form[action='/admin/requests/1/notes'] button").await;
+    browser.wait_for_path("/admin/requests/1").await;
     let notes = browser
         .client
         .find(Locator::Css("ol.notes"))
@@ -311,8 +165,8 @@ async fn the_clinicians_working_day() {
         .select_by_value("contacted")
         .await
         .expect("select");
-    click(&browser, "form[action='/admin/requests/1/status'] button").await;
-    wait_for_path(&browser, "/admin/requests/1").await;
+    browser.click("form[action='/admin/requests/1/status'] button").await;
+    browser.wait_for_path("/admin/requests/1").await;
     assert_eq!(
         app.state
             .store
@@ -335,7 +189,7 @@ async fn the_clinicians_working_day() {
 
     // Export everything (a download: the page stays where it is).
     browser.goto(&app.url("/admin")).await;
-    click(&browser, "button[name=scope][value=all]").await;
+    browser.click("button[name=scope][value=all]").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let (rows, _) = app.state.store.audit_log(1, 0).await.expect("audit");
@@ -351,11 +205,11 @@ async fn the_clinicians_working_day() {
 
     // Delete it, after the confirmation.
     browser.goto(&app.url("/admin/requests/1")).await;
-    click(&browser, "a[href='/admin/requests/1/delete']").await;
-    wait_for_path(&browser, "/admin/requests/1/delete").await;
-    assert_accessible(&browser, "the delete confirmation").await;
-    click(&browser, "form[action='/admin/requests/1/delete'] button").await;
-    wait_for_path(&browser, "/admin").await;
+    browser.click("a[href='/admin/requests/1/delete']").await;
+    browser.wait_for_path("/admin/requests/1/delete").await;
+    browser.assert_accessible("the delete confirmation").await;
+    browser.click("form[action='/admin/requests/1/delete'] button").await;
+    browser.wait_for_path("/admin").await;
     assert!(
         app.state
             .store
@@ -372,7 +226,7 @@ async fn the_clinicians_working_day() {
         ("/admin?folder=spam", "the spam folder"),
     ] {
         browser.goto(&app.url(path)).await;
-        assert_accessible(&browser, what).await;
+        browser.assert_accessible(what).await;
     }
     let phone = Browser::start(Options::new(PHONE)).await;
     phone.goto(&app.url("/admin/login")).await;

@@ -9,13 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::postgres::{self, Cluster};
+use common::clinician::{EMAIL, PASSWORD};
 use common::{Reply, SmtpServer, TestApp, visible_text};
 use kap_practice::audit::{Action, Entry};
 use kap_practice::auth::password;
 use kap_practice::config::Overrides;
 
-const EMAIL: &str = "clinician@practice.example";
-const PASSWORD: &str = "lantern orchard velvet tide";
 /// The one public address both servers stand behind (as behind a reverse proxy).
 const SITE: &str = "http://practice.test";
 /// Every request here comes from one address: no rate limit in the way.
@@ -81,18 +80,7 @@ async fn two_servers_share_requests_sessions_and_mail() {
         TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key),
         TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key)
     );
-    let hash = password::hash(PASSWORD).expect("hash");
-    a.state
-        .store
-        .add_account(
-            EMAIL,
-            &hash,
-            jiff::Timestamp::now(),
-            &Entry::new("test", Action::AccountAdded),
-        )
-        .await
-        .expect("store")
-        .expect("new account");
+    a.add_clinician().await;
 
     // Requests through both servers at once, while both mail workers run.
     const N: usize = 24;

@@ -388,6 +388,160 @@ impl Browser {
     }
 }
 
+/// The axe-core rule tags checked: WCAG 2.2 AA and everything below it.
+pub const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+/// The steps a person takes, as the journey tests write them.
+impl Browser {
+    /// axe-core's WCAG 2.2 AA violations on the open page, as readable lines.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let loaded: String = self
+            .js(
+                &format!("{}\n;return typeof window.axe;", axe_source()),
+                vec![],
+            )
+            .await;
+        assert_eq!(loaded, "object", "axe-core did not load into the page");
+        self.js_async(
+            r#"
+            const [tags, done] = arguments;
+            axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+              .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+              .catch(e => done(['axe failed: ' + e]));
+            "#,
+            vec![json!(WCAG_TAGS)],
+        )
+        .await
+    }
+
+    /// axe-core on the open page. axe runs as a script, so with JavaScript off the page is not
+    /// checked here: every page checked without JavaScript is checked with it in another test.
+    pub async fn assert_accessible(&self, what: &str) {
+        if !self.options.javascript {
+            return;
+        }
+        let v = self.axe_violations().await;
+        assert!(v.is_empty(), "axe-core on {what}:\n{}", v.join("\n"));
+    }
+
+    /// The `id` of the focused element ("" when it has none).
+    pub async fn active_id(&self) -> String {
+        self.js::<Option<String>>(
+            "return document.activeElement && document.activeElement.id || null",
+            vec![],
+        )
+        .await
+        .unwrap_or_default()
+    }
+
+    /// Presses Tab until the element with `id` has focus (a keyboard user's way there).
+    pub async fn tab_to(&self, id: &str) {
+        for _ in 0..80 {
+            if self.active_id().await == id {
+                return;
+            }
+            self.press(Key::Tab).await;
+        }
+        panic!("Tab never reached #{id}");
+    }
+
+    /// Presses Tab until an element whose id starts with `prefix` has focus; returns its id.
+    pub async fn tab_to_one_of(&self, prefix: &str) -> String {
+        for _ in 0..80 {
+            let id = self.active_id().await;
+            if id.starts_with(prefix) {
+                return id;
+            }
+            self.press(Key::Tab).await;
+        }
+        panic!("Tab never reached #{prefix}…");
+    }
+
+    /// Types into whatever has focus.
+    pub async fn type_text(&self, text: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("focused element")
+            .send_keys(text)
+            .await
+            .expect("type");
+    }
+
+    /// Types into the element matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .send_keys(text)
+            .await
+            .expect("type");
+    }
+
+    /// The page's `h1`.
+    pub async fn heading(&self) -> String {
+        self.client
+            .find(Locator::Css("h1"))
+            .await
+            .expect("h1")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Clicks the element matching `css` (scrolled into view first), marking the page so that
+    /// [`Browser::wait_for_path`] can tell when the next one has loaded.
+    pub async fn click(&self, css: &str) {
+        self.js::<()>(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center', behavior: 'instant'})",
+            vec![json!(css)],
+        )
+        .await;
+        self.mark_page().await;
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Marks the current document, so that a wait can tell when a new one has loaded.
+    pub async fn mark_page(&self) {
+        self.js::<()>("window.kapOldPage = true", vec![]).await;
+    }
+
+    /// Waits until a new document at `path` has loaded (after [`Browser::mark_page`], if it
+    /// was called).
+    pub async fn wait_for_path(&self, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = self.client.current_url().await.expect("current url");
+            let ready: String = self
+                .js(
+                    "return window.kapOldPage ? 'old' : document.readyState",
+                    vec![],
+                )
+                .await;
+            if url.path() == path && ready == "complete" {
+                return;
+            }
+            if Instant::now() >= deadline {
+                let text: String = self
+                    .js(
+                        "return document.body ? document.body.innerText : ''",
+                        vec![],
+                    )
+                    .await;
+                panic!("waiting for {path}, at {url}: {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Focused {
     pub tag: String,

@@ -2,6 +2,7 @@
 //! client that shows exactly what went over the wire (no automatic decompression).
 #![allow(dead_code)]
 
+pub mod clinician;
 pub mod postgres;
 
 use std::net::SocketAddr;

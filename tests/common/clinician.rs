@@ -1,0 +1,104 @@
+//! The clinician in tests: an account on the server, and a browser-like client for the inbox
+//! that keeps the session cookie and sends the site's Origin.
+
+use super::{Reply, TestApp, form_body};
+use kap_practice::audit::{Action, Entry};
+use kap_practice::auth::password;
+
+pub const EMAIL: &str = "clinician@practice.example";
+pub const PASSWORD: &str = "lantern orchard velvet tide";
+
+impl TestApp {
+    /// Adds the clinician's account ([`EMAIL`], [`PASSWORD`]).
+    pub async fn add_clinician(&self) {
+        let hash = password::hash(PASSWORD).expect("hash");
+        self.state
+            .store
+            .add_account(
+                EMAIL,
+                &hash,
+                jiff::Timestamp::now(),
+                &Entry::new("test", Action::AccountAdded),
+            )
+            .await
+            .expect("store")
+            .expect("new account");
+    }
+}
+
+pub struct Clinician<'a> {
+    app: &'a TestApp,
+    pub cookie: Option<String>,
+}
+
+impl<'a> Clinician<'a> {
+    /// Not signed in yet.
+    pub fn new(app: &'a TestApp) -> Self {
+        Clinician { app, cookie: None }
+    }
+
+    /// Signed in with the right password.
+    pub async fn signed_in(app: &'a TestApp) -> Clinician<'a> {
+        let mut c = Clinician::new(app);
+        let r = c.sign_in(PASSWORD).await;
+        assert_eq!(r.status, 303, "signed in");
+        c
+    }
+
+    fn remember(&mut self, r: &Reply) {
+        if let Some(c) = r.header("set-cookie") {
+            self.cookie = Some(c.split(';').next().unwrap_or("").to_string());
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let cookie = self.cookie.clone().unwrap_or_default();
+        let r = self
+            .app
+            .request("GET", path, &[("cookie", &cookie)], "")
+            .await;
+        self.remember(&r);
+        r
+    }
+
+    pub async fn post(&mut self, path: &str, body: &str) -> Reply {
+        let origin = self.app.url("");
+        self.post_with(path, body, &[("origin", &origin)]).await
+    }
+
+    pub async fn post_with(&mut self, path: &str, body: &str, extra: &[(&str, &str)]) -> Reply {
+        let cookie = self.cookie.clone().unwrap_or_default();
+        let mut headers = vec![
+            ("cookie", cookie.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ];
+        headers.extend_from_slice(extra);
+        let r = self
+            .app
+            .request("POST", path, &headers, body.to_string())
+            .await;
+        self.remember(&r);
+        r
+    }
+
+    /// The CSRF token on a page.
+    pub async fn csrf(&mut self, path: &str) -> String {
+        let html = self.get(path).await.text();
+        let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+        html[start..start + 64].to_string()
+    }
+
+    pub async fn sign_in(&mut self, password: &str) -> Reply {
+        let csrf = self.csrf("/admin/login").await;
+        let body = form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", password)]);
+        self.post("/admin/login", &body).await
+    }
+
+    /// Sends the form on `page` to `path`, with the page's CSRF token and `fields`.
+    pub async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.csrf(page).await;
+        let mut pairs = vec![("csrf", csrf.as_str())];
+        pairs.extend_from_slice(fields);
+        self.post(path, &form_body(&pairs)).await
+    }
+}
