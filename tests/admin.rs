@@ -3,13 +3,11 @@
 
 mod common;
 
-use common::{Reply, TestApp, visible_text};
 use common::clinician::{Clinician, EMAIL, PASSWORD};
-use kap_practice::audit::{Action, Entry};
-use kap_practice::auth::{password, totp};
+use common::{Reply, TestApp, visible_text};
+use kap_practice::auth::totp;
 use kap_practice::config::Overrides;
 use kap_practice::web::admin::{Access, route_table};
-
 
 async fn app_with_account() -> TestApp {
     app_with_account_config(None).await

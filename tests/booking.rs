@@ -8,13 +8,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Reply, SmtpServer, TestApp, visible_text};
 use common::clinician::{Clinician, EMAIL};
+use common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::audit::{Action, Entry};
-use kap_practice::auth::password;
 use kap_practice::config::Overrides;
 use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules, open_times};
 use serde_json::Value;

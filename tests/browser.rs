@@ -7,6 +7,7 @@
 
 mod common;
 #[path = "browser/harness.rs"]
+#[allow(dead_code)] // Shared with the journey tests, which use the steps a person takes.
 mod harness;
 
 use std::time::{Duration, Instant};

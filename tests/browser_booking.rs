@@ -10,16 +10,14 @@ mod harness;
 
 use std::time::Duration;
 
-use common::{SmtpServer, TestApp};
 use common::clinician::{EMAIL, PASSWORD};
+use common::{SmtpServer, TestApp};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use harness::{Browser, DESKTOP, Options, PHONE};
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::audit::{Action, Entry};
-use kap_practice::auth::password;
 use kap_practice::config::Overrides;
 use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
 use serde_json::json;
@@ -82,7 +80,9 @@ async fn book_with_the_keyboard(options: Options) {
     let (thanks, id) = send_request(&app, "Ada Lovelace").await;
     let browser = Browser::start(options).await;
     browser.goto(&app.url(&thanks)).await;
-    browser.assert_accessible("the thank-you page with the booking link").await;
+    browser
+        .assert_accessible("the thank-you page with the booking link")
+        .await;
 
     // From the thank-you page to the times, by keyboard.
     browser.tab_to_one_of("choose-a-time").await;
@@ -149,7 +149,8 @@ async fn book_with_the_keyboard(options: Options) {
     browser.press(Key::Enter).await;
     browser.wait_for_path(&link).await;
     assert!(
-        browser.heading()
+        browser
+            .heading()
             .await
             .contains("Your consultation time is held"),
         "{}",
@@ -270,13 +271,13 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     // The person's pages on a desktop, before and after choosing a time.
     let browser = Browser::start(Options::new(DESKTOP)).await;
     browser.goto(&app.url(&thanks)).await;
-    assert_accessible(
-        &browser,
-        "the thank-you page with the booking link on a desktop",
-    )
-    .await;
+    browser
+        .assert_accessible("the thank-you page with the booking link on a desktop")
+        .await;
     browser.goto(&app.url(&link)).await;
-    browser.assert_accessible("the open times on a desktop").await;
+    browser
+        .assert_accessible("the open times on a desktop")
+        .await;
     let page = app.get(&link).await.text();
     let start = page
         .find("name=\"start\" type=\"radio\" value=\"")
@@ -293,7 +294,9 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .await;
     assert_eq!(r.status, 303);
     browser.goto(&app.url(&link)).await;
-    browser.assert_accessible("a held booking on a desktop").await;
+    browser
+        .assert_accessible("a held booking on a desktop")
+        .await;
 
     browser.goto(&app.url("/admin/login")).await;
     browser
@@ -335,16 +338,22 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         summary.contains("how long a consultation lasts"),
         "{summary}"
     );
-    browser.assert_accessible("the booking settings with a mistake").await;
+    browser
+        .assert_accessible("the booking settings with a mistake")
+        .await;
 
     browser.goto(&app.url("/admin/bookings")).await;
     browser.assert_accessible("the list of bookings").await;
     browser
         .goto(&app.url(&format!("/admin/requests/{id}")))
         .await;
-    browser.assert_accessible("a request with a held booking").await;
+    browser
+        .assert_accessible("a request with a held booking")
+        .await;
     browser.click("#confirm-booking").await;
-    browser.wait_for_path(&format!("/admin/requests/{id}")).await;
+    browser
+        .wait_for_path(&format!("/admin/requests/{id}"))
+        .await;
     let status = app
         .state
         .store
@@ -354,7 +363,9 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .expect("booking")
         .status;
     assert_eq!(status.as_str(), "confirmed");
-    browser.assert_accessible("a request with a confirmed booking").await;
+    browser
+        .assert_accessible("a request with a confirmed booking")
+        .await;
 
     // Another person's time, declined with a message: the person is told by email.
     let (_, other) = send_request(&app, "Declined Person").await;
@@ -389,7 +400,9 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .await
         .expect("type");
     browser.click("#decline-booking").await;
-    browser.wait_for_path(&format!("/admin/requests/{other}")).await;
+    browser
+        .wait_for_path(&format!("/admin/requests/{other}"))
+        .await;
     let status = app
         .state
         .store
@@ -399,7 +412,9 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .expect("booking")
         .status;
     assert_eq!(status.as_str(), "declined");
-    browser.assert_accessible("a request with a declined booking").await;
+    browser
+        .assert_accessible("a request with a declined booking")
+        .await;
     let declined = wait_for_mail(&smtp, "Those hours are taken").await;
     assert!(declined.contains("To: person@example.com"), "{declined}");
     browser.close().await;

@@ -14,11 +14,7 @@ use common::clinician::{EMAIL, PASSWORD};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use harness::{Browser, DESKTOP, Options, PHONE};
-use kap_practice::audit::{Action, Entry};
-use kap_practice::auth::password;
 use kap_practice::config::Overrides;
-use serde_json::json;
-
 
 async fn contact_form_with_the_keyboard(options: Options) {
     let app = TestApp::start().await;
@@ -73,7 +69,9 @@ async fn contact_form_with_the_keyboard(options: Options) {
         .js("return document.getElementById('name').value", vec![])
         .await;
     assert_eq!(kept, "Ada Lovelace");
-    browser.assert_accessible("the contact form with an error").await;
+    browser
+        .assert_accessible("the contact form with an error")
+        .await;
 
     // Fix it: follow the summary's link to the field, type the number, send.
     let link = browser
@@ -112,7 +110,6 @@ async fn a_person_sends_the_form_with_the_keyboard_on_a_desktop() {
     contact_form_with_the_keyboard(Options::new(DESKTOP)).await;
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clinicians_working_day() {
     let app = TestApp::start_with(Overrides::default(), None).await;
@@ -137,14 +134,18 @@ async fn the_clinicians_working_day() {
     browser.assert_accessible("the inbox").await;
 
     // Open the new request.
-    browser.click("table.requests a[href='/admin/requests/1']").await;
+    browser
+        .click("table.requests a[href='/admin/requests/1']")
+        .await;
     browser.wait_for_path("/admin/requests/1").await;
     assert!(browser.heading().await.contains("Grace Hopper"));
     browser.assert_accessible("a request's page").await;
 
     // Add a note.
     browser.fill("#note", "Called; left a voicemail.").await;
-    browser.click("form[action='/admin/requests/1/notes'] button").await;
+    browser
+        .click("form[action='/admin/requests/1/notes'] button")
+        .await;
     browser.wait_for_path("/admin/requests/1").await;
     let notes = browser
         .client
@@ -165,7 +166,9 @@ async fn the_clinicians_working_day() {
         .select_by_value("contacted")
         .await
         .expect("select");
-    browser.click("form[action='/admin/requests/1/status'] button").await;
+    browser
+        .click("form[action='/admin/requests/1/status'] button")
+        .await;
     browser.wait_for_path("/admin/requests/1").await;
     assert_eq!(
         app.state
@@ -208,7 +211,9 @@ async fn the_clinicians_working_day() {
     browser.click("a[href='/admin/requests/1/delete']").await;
     browser.wait_for_path("/admin/requests/1/delete").await;
     browser.assert_accessible("the delete confirmation").await;
-    browser.click("form[action='/admin/requests/1/delete'] button").await;
+    browser
+        .click("form[action='/admin/requests/1/delete'] button")
+        .await;
     browser.wait_for_path("/admin").await;
     assert!(
         app.state
@@ -230,7 +235,7 @@ async fn the_clinicians_working_day() {
     }
     let phone = Browser::start(Options::new(PHONE)).await;
     phone.goto(&app.url("/admin/login")).await;
-    assert_accessible(&phone, "the sign-in page on a phone").await;
+    phone.assert_accessible("the sign-in page on a phone").await;
     phone.close().await;
     browser.close().await;
 }

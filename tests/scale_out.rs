@@ -8,11 +8,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::postgres::{self, Cluster};
 use common::clinician::{EMAIL, PASSWORD};
+use common::postgres::{self, Cluster};
 use common::{Reply, SmtpServer, TestApp, visible_text};
-use kap_practice::audit::{Action, Entry};
-use kap_practice::auth::password;
 use kap_practice::config::Overrides;
 
 /// The one public address both servers stand behind (as behind a reverse proxy).

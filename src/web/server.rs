@@ -1,11 +1,11 @@
 //! The HTTP server: one event loop per core, each accepting and serving its own connections.
 //!
-//! Every thread runs a single-threaded runtime and waits on the same listening socket; the one
-//! that accepts a connection serves it to the end. A connection therefore stays on one core, with
-//! its buffers and socket warm in that core's cache, and no request crosses threads on its way
-//! through — the way nginx's worker processes work. An idle thread wakes first for a new
-//! connection, so a busy one is not handed more. The rest of the program (the database writer,
-//! the outbox, periodic jobs) keeps running on the main runtime.
+//! Every thread runs a single-threaded runtime. New connections are accepted in one place and
+//! each is handed to the thread with the fewest open connections, which serves it to the end. A
+//! connection therefore stays on one core, with its buffers and socket warm in that core's cache,
+//! and no request crosses threads on its way through — the way nginx's worker processes work.
+//! The rest of the program (the database writer, the outbox, periodic jobs) keeps running on the
+//! main runtime.
 //!
 //! Each connection has a watchdog instead of a timer per request: a connection that starts no
 //! request for [`Options::idle_timeout`] — an idle keep-alive connection, or one sending its
@@ -21,7 +21,7 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::AppState;
 use super::front::FrontDoor;
@@ -54,31 +54,65 @@ pub async fn serve(
     options: &Options,
 ) -> std::io::Result<()> {
     let front = FrontDoor::new(state);
-    let listener = listener.into_std()?;
     let (stop, stopped) = watch::channel(false);
     let mut loops = Vec::with_capacity(options.threads.max(1));
     for n in 0..options.threads.max(1) {
-        let listener = listener.try_clone()?;
-        let front = front.clone();
-        let stopped = stopped.clone();
-        let idle = options.idle_timeout;
-        let event_loop = std::thread::Builder::new()
+        let (hand, handed) = mpsc::unbounded_channel();
+        let open = Arc::new(AtomicUsize::new(0));
+        let event_loop = EventLoop {
+            handed,
+            open: open.clone(),
+            front: front.clone(),
+            stopped: stopped.clone(),
+            idle: options.idle_timeout,
+        };
+        let thread = std::thread::Builder::new()
             .name(format!("http-{n}"))
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                runtime.block_on(accept_loop(listener, front, stopped, idle))
+                runtime.block_on(event_loop.run());
+                Ok::<(), std::io::Error>(())
             })?;
-        loops.push(event_loop);
+        loops.push((hand, open, thread));
+    }
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // To the loop with the fewest open connections, so that none is busier than
+                    // the others (on a burst of new connections, racing to accept them would
+                    // give most to whichever loop happened to be idle).
+                    let Some((hand, open, _)) =
+                        loops.iter().min_by_key(|(_, open, _)| open.load(Ordering::Relaxed))
+                    else {
+                        break;
+                    };
+                    let stream = stream.into_std()?;
+                    open.fetch_add(1, Ordering::Relaxed);
+                    if hand.send((stream, peer)).is_err() {
+                        open.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => {
+                    // Out of file descriptors, or the client left before being accepted: wait a
+                    // moment instead of spinning, then go on.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
     }
     drop(listener);
-    shutdown.await;
     let _ = stop.send(true);
+    let threads: Vec<_> = loops.into_iter().map(|(_, _, thread)| thread).collect();
     // Joining blocks, so it waits on a thread of its own, not on this runtime.
     tokio::task::spawn_blocking(move || {
-        for event_loop in loops {
-            match event_loop.join() {
+        for thread in threads {
+            match thread.join() {
                 Ok(result) => result?,
                 Err(_) => return Err(std::io::Error::other("an event loop panicked")),
             }
@@ -89,47 +123,58 @@ pub async fn serve(
     .map_err(std::io::Error::other)?
 }
 
-/// Accepts connections until told to stop, then waits for this thread's connections to close.
-async fn accept_loop(
-    listener: std::net::TcpListener,
+/// One event loop: serves the connections handed to it, on its own thread.
+struct EventLoop {
+    handed: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    /// Its open connections, for the acceptor to choose the least busy loop.
+    open: Arc<AtomicUsize>,
     front: FrontDoor,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
     idle: Duration,
-) -> std::io::Result<()> {
-    let listener = TcpListener::from_std(listener)?;
-    let for_connections = stopped.clone();
-    let mut connections = tokio::task::JoinSet::new();
-    super::access_log::hold_on_this_thread();
-    let mut write_log = tokio::time::interval(super::access_log::FLUSH_EVERY);
-    write_log.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = write_log.tick() => super::access_log::flush(),
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(connection(stream, peer, front.clone(), for_connections.clone(), idle));
-                }
-                Err(e) => {
-                    // Out of file descriptors, or the client left before being accepted: wait a
-                    // moment instead of spinning, then go on.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            // Finished connections are collected as they end, so the set holds only open ones.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stopped.wait_for(|s| *s) => break,
+}
+
+impl EventLoop {
+    /// Serves connections until the server stops, then waits for its connections to close.
+    async fn run(mut self) {
+        let mut connections = tokio::task::JoinSet::new();
+        let for_connections = self.stopped.clone();
+        super::access_log::hold_on_this_thread();
+        let mut write_log = tokio::time::interval(super::access_log::FLUSH_EVERY);
+        write_log.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = write_log.tick() => super::access_log::flush(),
+                handed = self.handed.recv() => match handed {
+                    Some((stream, peer)) => match TcpStream::from_std(stream) {
+                        Ok(stream) => {
+                            let open = self.open.clone();
+                            let served = connection(stream, peer, self.front.clone(), for_connections.clone(), self.idle);
+                            connections.spawn(async move {
+                                served.await;
+                                open.fetch_sub(1, Ordering::Relaxed);
+                            });
+                        }
+                        Err(e) => {
+                            self.open.fetch_sub(1, Ordering::Relaxed);
+                            tracing::warn!(error = %e, "cannot serve a connection");
+                        }
+                    },
+                    // The acceptor has stopped: the server is shutting down.
+                    None => break,
+                },
+                // Finished connections are collected as they end, so the set holds only open ones.
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                _ = self.stopped.wait_for(|s| *s) => break,
+            }
         }
-    }
-    drop(listener);
-    loop {
-        tokio::select! {
-            _ = write_log.tick() => super::access_log::flush(),
-            next = connections.join_next() => if next.is_none() { break },
+        loop {
+            tokio::select! {
+                _ = write_log.tick() => super::access_log::flush(),
+                next = connections.join_next() => if next.is_none() { break },
+            }
         }
+        super::access_log::flush();
     }
-    super::access_log::flush();
-    Ok(())
 }
 
 /// What the watchdog looks at: requests started, and requests not yet answered.
