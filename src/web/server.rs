@@ -90,7 +90,13 @@ pub async fn serve(
                     else {
                         break;
                     };
-                    let stream = stream.into_std()?;
+                    let stream = match stream.into_std() {
+                        Ok(stream) => stream,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot hand over a connection");
+                            continue;
+                        }
+                    };
                     open.fetch_add(1, Ordering::Relaxed);
                     if hand.send((stream, peer)).is_err() {
                         open.fetch_sub(1, Ordering::Relaxed);
