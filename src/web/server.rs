@@ -1,9 +1,13 @@
 //! The HTTP server: one event loop per core, each accepting and serving its own connections.
 //!
 //! Every thread runs a single-threaded runtime. New connections are accepted in one place and
-//! each is handed to the thread with the fewest open connections, which serves it to the end. A
-//! connection therefore stays on one core, with its buffers and socket warm in that core's cache,
-//! and no request crosses threads on its way through — the way nginx's worker processes work.
+//! each is handed to one thread, which serves it to the end: a connection stays on one core, with
+//! its buffers and socket warm in that core's cache, and no request crosses threads on its way
+//! through — the way nginx's worker processes work. When there is a loop for every core the
+//! process may use, each loop keeps to its own core, and a connection goes to the loop on the
+//! core where the system received it (`SO_INCOMING_CPU`), so that its packets and its answers are
+//! handled in one place, unless that loop already has clearly more connections than the others.
+//! Limiting the process's cores (`taskset`, systemd's `CPUAffinity=`) limits the loops with them.
 //! The rest of the program (the database writer, the outbox, periodic jobs) keeps running on the
 //! main runtime.
 //!
@@ -55,8 +59,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let front = FrontDoor::new(state);
     let (stop, stopped) = watch::channel(false);
-    let mut loops = Vec::with_capacity(options.threads.max(1));
-    for n in 0..options.threads.max(1) {
+    let threads = options.threads.max(1);
+    // With a loop for every core the process may use, each loop keeps to its own core.
+    let cores = placement::allowed_cores();
+    let pinned = cores.len() == threads;
+    let mut loops = Vec::with_capacity(threads);
+    for n in 0..threads {
+        let core = cores.get(n).copied().filter(|_| pinned);
         let (hand, handed) = mpsc::unbounded_channel();
         let open = Arc::new(AtomicUsize::new(0));
         let event_loop = EventLoop {
@@ -69,27 +78,31 @@ pub async fn serve(
         let thread = std::thread::Builder::new()
             .name(format!("http-{n}"))
             .spawn(move || {
+                if let Some(core) = core {
+                    placement::keep_this_thread_on(core);
+                }
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
                 runtime.block_on(event_loop.run());
                 Ok::<(), std::io::Error>(())
             })?;
-        loops.push((hand, open, thread));
+        loops.push(Loop {
+            hand,
+            open,
+            core,
+            thread,
+        });
     }
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    // To the loop with the fewest open connections, so that none is busier than
-                    // the others (on a burst of new connections, racing to accept them would
-                    // give most to whichever loop happened to be idle).
-                    let Some((hand, open, _)) =
-                        loops.iter().min_by_key(|(_, open, _)| open.load(Ordering::Relaxed))
-                    else {
+                    let Some(chosen) = choose(&loops, placement::incoming_core(&stream)) else {
                         break;
                     };
+                    let Loop { hand, open, .. } = chosen;
                     let stream = match stream.into_std() {
                         Ok(stream) => stream,
                         Err(e) => {
@@ -114,7 +127,7 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop.send(true);
-    let threads: Vec<_> = loops.into_iter().map(|(_, _, thread)| thread).collect();
+    let threads: Vec<_> = loops.into_iter().map(|l| l.thread).collect();
     // Joining blocks, so it waits on a thread of its own, not on this runtime.
     tokio::task::spawn_blocking(move || {
         for thread in threads {
@@ -127,6 +140,93 @@ pub async fn serve(
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+/// An event loop, as the acceptor sees it.
+struct Loop {
+    hand: mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
+    open: Arc<AtomicUsize>,
+    /// The core it keeps to, if it is pinned.
+    core: Option<usize>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+/// The loop for a new connection: the one on the core where the system received it (its
+/// packets and the loop then share that core's cache, and no core has to wake another), unless
+/// that loop already has clearly more connections than the least busy one, which gets it then.
+fn choose(loops: &[Loop], incoming: Option<usize>) -> Option<&Loop> {
+    let least = loops
+        .iter()
+        .min_by_key(|l| l.open.load(Ordering::Relaxed))?;
+    let fewest = least.open.load(Ordering::Relaxed);
+    let near = incoming.and_then(|core| loops.iter().find(|l| l.core == Some(core)));
+    match near {
+        Some(l) if l.open.load(Ordering::Relaxed) <= fewest + 8 + fewest / 8 => Some(l),
+        _ => Some(least),
+    }
+}
+
+/// Which core runs what: keeping a loop on one core, and the core a connection arrived on.
+#[cfg(target_os = "linux")]
+mod placement {
+    use std::os::fd::AsRawFd;
+
+    /// The cores this process may run on.
+    pub fn allowed_cores() -> Vec<usize> {
+        // SAFETY: cpu_set_t is plain data, zero is a valid empty set, and sched_getaffinity
+        // writes at most the size given.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return Vec::new();
+            }
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&core| libc::CPU_ISSET(core, &set))
+                .collect()
+        }
+    }
+
+    /// Keeps the calling thread on `core` (best effort: left as it is when refused).
+    pub fn keep_this_thread_on(core: usize) {
+        // SAFETY: as above; 0 names the calling thread.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core, &mut set);
+            let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+
+    /// The core that received the connection's packets, if the system says.
+    pub fn incoming_core(stream: &impl AsRawFd) -> Option<usize> {
+        let mut core: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the buffer and its length describe `core`, an int, as SO_INCOMING_CPU expects.
+        let got = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_INCOMING_CPU,
+                (&mut core as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        (got == 0)
+            .then_some(core)
+            .and_then(|c| usize::try_from(c).ok())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod placement {
+    pub fn allowed_cores() -> Vec<usize> {
+        Vec::new()
+    }
+
+    pub fn keep_this_thread_on(_: usize) {}
+
+    pub fn incoming_core<T>(_: &T) -> Option<usize> {
+        None
+    }
 }
 
 /// One event loop: serves the connections handed to it, on its own thread.
