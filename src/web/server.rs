@@ -155,13 +155,22 @@ struct Loop {
 /// packets and the loop then share that core's cache, and no core has to wake another), unless
 /// that loop already has clearly more connections than the least busy one, which gets it then.
 fn choose(loops: &[Loop], incoming: Option<usize>) -> Option<&Loop> {
-    let least = loops
+    let seen: Vec<(Option<usize>, usize)> = loops
         .iter()
-        .min_by_key(|l| l.open.load(Ordering::Relaxed))?;
-    let fewest = least.open.load(Ordering::Relaxed);
-    let near = incoming.and_then(|core| loops.iter().find(|l| l.core == Some(core)));
+        .map(|l| (l.core, l.open.load(Ordering::Relaxed)))
+        .collect();
+    loops.get(choice(&seen, incoming)?)
+}
+
+/// [`choose`] over each loop's core and open connections: the index of the loop chosen.
+fn choice(loops: &[(Option<usize>, usize)], incoming: Option<usize>) -> Option<usize> {
+    let (least, &(_, fewest)) = loops
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, (_, open))| *open)?;
+    let near = incoming.and_then(|core| loops.iter().position(|(c, _)| *c == Some(core)));
     match near {
-        Some(l) if l.open.load(Ordering::Relaxed) <= fewest + 8 + fewest / 8 => Some(l),
+        Some(i) if loops[i].1 <= fewest + 8 + fewest / 8 => Some(i),
         _ => Some(least),
     }
 }
@@ -375,5 +384,38 @@ async fn linger(mut stream: TcpStream) {
             Ok(Ok(n)) if n > 0 => discarded += n,
             _ => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choice;
+
+    #[test]
+    fn a_connection_goes_to_the_loop_on_its_core() {
+        let loops = [(Some(0), 10), (Some(1), 10)];
+        assert_eq!(choice(&loops, Some(1)), Some(1));
+        assert_eq!(choice(&loops, Some(0)), Some(0));
+    }
+
+    #[test]
+    fn unless_that_loop_is_clearly_busier() {
+        // Within the slack: locality wins.
+        assert_eq!(choice(&[(Some(0), 19), (Some(1), 10)], Some(0)), Some(0));
+        // Past it: the least busy loop.
+        assert_eq!(choice(&[(Some(0), 20), (Some(1), 10)], Some(0)), Some(1));
+        // The slack grows with the load, by an eighth.
+        assert_eq!(choice(&[(Some(0), 908), (Some(1), 800)], Some(0)), Some(0));
+        assert_eq!(choice(&[(Some(0), 909), (Some(1), 800)], Some(0)), Some(1));
+    }
+
+    #[test]
+    fn without_a_core_the_least_busy_loop() {
+        let loops = [(None, 3), (None, 1), (None, 2)];
+        assert_eq!(choice(&loops, None), Some(1));
+        assert_eq!(choice(&loops, Some(0)), Some(1), "no loop keeps to core 0");
+        let pinned = [(Some(0), 3), (Some(1), 1)];
+        assert_eq!(choice(&pinned, Some(7)), Some(1), "a core with no loop");
+        assert_eq!(choice(&[], Some(0)), None);
     }
 }
