@@ -20,7 +20,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
 use hyper::body::Incoming;
@@ -131,9 +131,16 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Connection {
     fn call(&self, request: hyper::Request<Incoming>) -> Answer {
         let open = &self.open;
         let mut request = request.map(Body::new);
-        if let Some(response) = prepared(&open.shared.state, &request) {
+        if let Some(mut response) = prepared(&open.shared.state, &request) {
             open.activity.request_started();
             open.activity.request_answered();
+            if open.activity.client_moved() {
+                // Answered in full; the client's next request comes on a new connection, which
+                // goes to the loop on the client's core now.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             return Answer::Ready(Some(response));
         }
         open.activity.request_started();

@@ -63,13 +63,20 @@ pub async fn serve(
     // With a loop for every core the process may use, each loop keeps to its own core.
     let cores = placement::allowed_cores();
     let pinned = cores.len() == threads;
+    let loads: Arc<[LoopLoad]> = (0..threads)
+        .map(|n| LoopLoad {
+            core: cores.get(n).copied().filter(|_| pinned),
+            open: Arc::new(AtomicUsize::new(0)),
+        })
+        .collect();
     let mut loops = Vec::with_capacity(threads);
     for n in 0..threads {
-        let core = cores.get(n).copied().filter(|_| pinned);
+        let LoopLoad { core, open } = loads[n].clone();
         let (hand, handed) = mpsc::unbounded_channel();
-        let open = Arc::new(AtomicUsize::new(0));
         let event_loop = EventLoop {
             handed,
+            core,
+            loads: loads.clone(),
             open: open.clone(),
             front: front.clone(),
             stopped: stopped.clone(),
@@ -99,7 +106,8 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let Some(chosen) = choose(&loops, placement::incoming_core(&stream)) else {
+                    let incoming = placement::incoming_core(std::os::fd::AsRawFd::as_raw_fd(&stream));
+                    let Some(chosen) = choose(&loops, incoming) else {
                         break;
                     };
                     let Loop { hand, open, .. } = chosen;
@@ -142,6 +150,13 @@ pub async fn serve(
     .map_err(std::io::Error::other)?
 }
 
+/// An event loop's core and open connections, as the others see them.
+#[derive(Clone, Debug)]
+struct LoopLoad {
+    core: Option<usize>,
+    open: Arc<AtomicUsize>,
+}
+
 /// An event loop, as the acceptor sees it.
 struct Loop {
     hand: mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
@@ -178,7 +193,7 @@ fn choice(loops: &[(Option<usize>, usize)], incoming: Option<usize>) -> Option<u
 /// Which core runs what: keeping a loop on one core, and the core a connection arrived on.
 #[cfg(target_os = "linux")]
 mod placement {
-    use std::os::fd::AsRawFd;
+    use std::os::fd::RawFd;
 
     /// The cores this process may run on.
     pub fn allowed_cores() -> Vec<usize> {
@@ -205,14 +220,14 @@ mod placement {
         }
     }
 
-    /// The core that received the connection's packets, if the system says.
-    pub fn incoming_core(stream: &impl AsRawFd) -> Option<usize> {
+    /// The core that received the connection's latest packet, if the system says.
+    pub fn incoming_core(fd: RawFd) -> Option<usize> {
         let mut core: libc::c_int = -1;
         let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
         // SAFETY: the buffer and its length describe `core`, an int, as SO_INCOMING_CPU expects.
         let got = unsafe {
             libc::getsockopt(
-                stream.as_raw_fd(),
+                fd,
                 libc::SOL_SOCKET,
                 libc::SO_INCOMING_CPU,
                 (&mut core as *mut libc::c_int).cast(),
@@ -233,7 +248,7 @@ mod placement {
 
     pub fn keep_this_thread_on(_: usize) {}
 
-    pub fn incoming_core<T>(_: &T) -> Option<usize> {
+    pub fn incoming_core(_: i32) -> Option<usize> {
         None
     }
 }
@@ -241,6 +256,10 @@ mod placement {
 /// One event loop: serves the connections handed to it, on its own thread.
 struct EventLoop {
     handed: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    /// The core it keeps to, if it is pinned.
+    core: Option<usize>,
+    /// Every loop's core and load, for telling a client to come back on its own core.
+    loads: Arc<[LoopLoad]>,
     /// Its open connections, for the acceptor to choose the least busy loop.
     open: Arc<AtomicUsize>,
     front: FrontDoor,
@@ -263,7 +282,12 @@ impl EventLoop {
                     Some((stream, peer)) => match TcpStream::from_std(stream) {
                         Ok(stream) => {
                             let open = self.open.clone();
-                            let served = connection(stream, peer, self.front.clone(), for_connections.clone(), self.idle);
+                            let place = self.core.map(|core| Place {
+                                fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
+                                core,
+                                loads: self.loads.clone(),
+                            });
+                            let served = connection(stream, peer, self.front.clone(), for_connections.clone(), self.idle, place);
                             connections.spawn(async move {
                                 served.await;
                                 open.fetch_sub(1, Ordering::Relaxed);
@@ -297,6 +321,16 @@ impl EventLoop {
 pub struct Activity {
     started: AtomicU64,
     in_flight: AtomicUsize,
+    /// Where the connection is served, when its loop keeps to a core.
+    place: Option<Place>,
+}
+
+/// A connection's socket and the core of the loop serving it.
+#[derive(Debug)]
+struct Place {
+    fd: std::os::fd::RawFd,
+    core: usize,
+    loads: Arc<[LoopLoad]>,
 }
 
 impl Activity {
@@ -308,6 +342,32 @@ impl Activity {
     pub fn request_answered(&self) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
+
+    /// Whether the client should open a new connection: its packets now arrive on another core
+    /// (the client moved there), whose loop is no busier than this one. A new connection goes to
+    /// that loop. Looked at every 32nd request: one system call, rarely.
+    pub fn client_moved(&self) -> bool {
+        let Some(place) = &self.place else {
+            return false;
+        };
+        if self.started.load(Ordering::Relaxed) % 32 != 0 {
+            return false;
+        }
+        let Some(now) = placement::incoming_core(place.fd) else {
+            return false;
+        };
+        if now == place.core {
+            return false;
+        }
+        let load = |core: usize| {
+            place
+                .loads
+                .iter()
+                .find(|l| l.core == Some(core))
+                .map(|l| l.open.load(Ordering::Relaxed))
+        };
+        matches!((load(now), load(place.core)), (Some(theirs), Some(mine)) if theirs <= mine)
+    }
 }
 
 /// Serves one connection to its end.
@@ -317,10 +377,14 @@ async fn connection(
     front: FrontDoor,
     mut stopped: watch::Receiver<bool>,
     idle: Duration,
+    place: Option<Place>,
 ) {
     // Responses are written whole; waiting to fill a packet would only delay them.
     let _ = stream.set_nodelay(true);
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity {
+        place,
+        ..Activity::default()
+    });
     let service = front.connection(peer, activity.clone());
     let mut conn =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
