@@ -7,6 +7,8 @@
 //! process may use, each loop keeps to its own core, and a connection goes to the loop on the
 //! core where the system received it (`SO_INCOMING_CPU`), so that its packets and its answers are
 //! handled in one place, unless that loop already has clearly more connections than the others.
+//! A client that later moves to another core (its packets arriving there) is asked, between
+//! requests, to open a new connection, which then goes to the loop on its new core.
 //! Limiting the process's cores (`taskset`, systemd's `CPUAffinity=`) limits the loops with them.
 //! The rest of the program (the database writer, the outbox, periodic jobs) keeps running on the
 //! main runtime.
