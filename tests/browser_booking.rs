@@ -57,6 +57,19 @@ async fn start_app(smtp: &SmtpServer) -> TestApp {
     app
 }
 
+/// The status of the booking of request `id`.
+async fn booking_status(app: &TestApp, id: i64) -> String {
+    app.state
+        .store
+        .booking_for_request(id)
+        .await
+        .expect("read")
+        .expect("booking")
+        .status
+        .as_str()
+        .to_string()
+}
+
 /// A request sent through the form: the thank-you page's address and the request's id.
 async fn send_request(app: &TestApp, name: &str) -> (String, i64) {
     let r = app.submit(name, &[]).await;
@@ -299,22 +312,8 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .await;
 
     browser.goto(&app.url("/admin/login")).await;
-    browser
-        .client
-        .find(Locator::Css("#email"))
-        .await
-        .expect("email")
-        .send_keys(EMAIL)
-        .await
-        .expect("type");
-    browser
-        .client
-        .find(Locator::Css("#password"))
-        .await
-        .expect("password")
-        .send_keys(PASSWORD)
-        .await
-        .expect("type");
+    browser.fill("#email", EMAIL).await;
+    browser.fill("#password", PASSWORD).await;
     browser.click("form.request-form button[type=submit]").await;
     browser.wait_for_path("/admin").await;
 
@@ -354,15 +353,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser
         .wait_for_path(&format!("/admin/requests/{id}"))
         .await;
-    let status = app
-        .state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("booking")
-        .status;
-    assert_eq!(status.as_str(), "confirmed");
+    assert_eq!(booking_status(&app, id).await, "confirmed");
     browser
         .assert_accessible("a request with a confirmed booking")
         .await;
@@ -390,28 +381,17 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser
         .goto(&app.url(&format!("/admin/requests/{other}")))
         .await;
-    let message = browser
-        .client
-        .find(Locator::Css("#decline-message"))
-        .await
-        .expect("the decline message field");
-    message
-        .send_keys("Those hours are taken; please choose another.")
-        .await
-        .expect("type");
+    browser
+        .fill(
+            "#decline-message",
+            "Those hours are taken; please choose another.",
+        )
+        .await;
     browser.click("#decline-booking").await;
     browser
         .wait_for_path(&format!("/admin/requests/{other}"))
         .await;
-    let status = app
-        .state
-        .store
-        .booking_for_request(other)
-        .await
-        .expect("read")
-        .expect("booking")
-        .status;
-    assert_eq!(status.as_str(), "declined");
+    assert_eq!(booking_status(&app, other).await, "declined");
     browser
         .assert_accessible("a request with a declined booking")
         .await;

@@ -96,12 +96,7 @@ pub async fn serve(
                 runtime.block_on(event_loop.run());
                 Ok::<(), std::io::Error>(())
             })?;
-        loops.push(Loop {
-            hand,
-            open,
-            core,
-            thread,
-        });
+        loops.push(Loop { hand, thread });
     }
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -109,10 +104,10 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let incoming = placement::incoming_core(std::os::fd::AsRawFd::as_raw_fd(&stream));
-                    let Some(chosen) = choose(&loops, incoming) else {
+                    let Some(chosen) = choose(&loads, incoming) else {
                         break;
                     };
-                    let Loop { hand, open, .. } = chosen;
+                    let (hand, open) = (&loops[chosen].hand, &loads[chosen].open);
                     let stream = match stream.into_std() {
                         Ok(stream) => stream,
                         Err(e) => {
@@ -159,24 +154,21 @@ struct LoopLoad {
     open: Arc<AtomicUsize>,
 }
 
-/// An event loop, as the acceptor sees it.
+/// An event loop, as the acceptor sees it (its load is beside it, in the same place in `loads`).
 struct Loop {
     hand: mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
-    open: Arc<AtomicUsize>,
-    /// The core it keeps to, if it is pinned.
-    core: Option<usize>,
     thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
 
 /// The loop for a new connection: the one on the core where the system received it (its
 /// packets and the loop then share that core's cache, and no core has to wake another), unless
 /// that loop already has clearly more connections than the least busy one, which gets it then.
-fn choose(loops: &[Loop], incoming: Option<usize>) -> Option<&Loop> {
-    let seen: Vec<(Option<usize>, usize)> = loops
+fn choose(loads: &[LoopLoad], incoming: Option<usize>) -> Option<usize> {
+    let seen: Vec<(Option<usize>, usize)> = loads
         .iter()
         .map(|l| (l.core, l.open.load(Ordering::Relaxed)))
         .collect();
-    loops.get(choice(&seen, incoming)?)
+    choice(&seen, incoming)
 }
 
 /// [`choose`] over each loop's core and open connections: the index of the loop chosen.
