@@ -560,3 +560,153 @@ fn base32_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Runs `kap-practice` with `args` against the test server's database, as an operator on the
+/// server would, feeding `stdin`: (exit code, stderr).
+fn admin_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+    cmd.args(args)
+        .env("KAP_DATA_DIR", app.data_dir.path().join("data"))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    if let Some(config) = &app.overrides.config_file {
+        cmd.env("KAP_CONFIG", config);
+    }
+    if let Some(url) = &app.overrides.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().expect("run kap-practice");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn account_id(app: &TestApp) -> i64 {
+    app.state
+        .store
+        .credentials(EMAIL)
+        .await
+        .expect("read")
+        .expect("account")
+        .id
+}
+
+/// A signed-in cookie from before a credential change reads nothing, changes nothing and
+/// exports nothing afterwards.
+async fn assert_session_ended(app: &TestApp, cookie: Option<String>, csrf: &str) {
+    let mut old = Clinician::new(app);
+    old.cookie = cookie;
+    let r = old.get("/admin/requests/1").await;
+    assert_eq!(r.status, 303, "the old session reads no request");
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with("/admin/login")),
+        "{:?}",
+        r.header("location")
+    );
+    let r = old
+        .post(
+            "/admin/export",
+            &common::form_body(&[("csrf", csrf), ("scope", "all")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "the old session exports nothing");
+    assert!(!r.text().contains("Ada"));
+    let r = old
+        .post(
+            "/admin/requests/1/notes",
+            &common::form_body(&[("csrf", csrf), ("note", "written after the change")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "the old session adds no note");
+}
+
+#[tokio::test]
+async fn changing_the_password_or_removing_the_account_ends_its_sessions() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let id = account_id(&app).await;
+
+    // `admin passwd` while signed in.
+    let mut c = Clinician::signed_in(&app).await;
+    let csrf = c.csrf("/admin/requests/1").await;
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    assert_eq!(
+        app.state.store.session_counts(id).await.expect("count").1,
+        1
+    );
+    let new_password = "quiet harbour lantern meadow";
+    let (code, err) = admin_cli(
+        &app,
+        &["admin", "passwd", EMAIL],
+        &format!("{new_password}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        app.state.store.session_counts(id).await.expect("count").1,
+        0,
+        "the account's session rows are deleted"
+    );
+    assert_session_ended(&app, c.cookie.clone(), &csrf).await;
+
+    // The new password signs in; `admin remove` ends that session too.
+    let mut c = Clinician::new(&app);
+    let csrf_page = c.csrf("/admin/login").await;
+    let r = c
+        .post(
+            "/admin/login",
+            &common::form_body(&[
+                ("csrf", &csrf_page),
+                ("email", EMAIL),
+                ("password", new_password),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "signed in with the new password");
+    let csrf = c.csrf("/admin/requests/1").await;
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    let (code, err) = admin_cli(&app, &["admin", "remove", EMAIL], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        app.state.store.session_counts(id).await.expect("count").1,
+        0
+    );
+    assert_session_ended(&app, c.cookie.clone(), &csrf).await;
+    let notes = app.state.store.notes(1).await.expect("notes");
+    assert!(notes.is_empty(), "no note was added by an ended session");
+}
+
+#[tokio::test]
+async fn turning_on_two_factor_ends_the_accounts_other_sessions() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let mut other = Clinician::signed_in(&app).await;
+    let other_csrf = other.csrf("/admin/requests/1").await;
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get("/admin/two-factor").await.text();
+    let start =
+        page.find("<code class=\"secret\">").expect("secret") + "<code class=\"secret\">".len();
+    let secret = base32_decode(&page[start..start + page[start..].find('<').expect("end")]);
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let r = c
+        .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        c.get("/admin/requests/1").await.status,
+        200,
+        "the session that turned it on carries on"
+    );
+    assert_session_ended(&app, other.cookie.clone(), &other_csrf).await;
+}

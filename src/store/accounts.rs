@@ -7,6 +7,15 @@ use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
+/// Deletes every session of an account, inside the transaction that changes its credentials.
+macro_rules! end_sessions {
+    ($tx:expr, $account_id:expr) => {
+        sqlx::query("DELETE FROM admin_sessions WHERE account_id = $1")
+            .bind($account_id)
+            .execute(&mut *$tx)
+    };
+}
+
 /// An account as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
@@ -20,6 +29,9 @@ pub struct Account {
 #[derive(Clone)]
 pub struct Credentials {
     pub id: i64,
+    /// Counts every change of password or two-factor sign-in; a session lives only while the
+    /// count it began under is still the account's.
+    pub credentials_version: i64,
     pub email: String,
     pub password_hash: String,
     pub totp_secret: Option<Vec<u8>>,
@@ -82,16 +94,19 @@ impl Store {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
-                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2 WHERE lower(email) = lower($3)",
+                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
+                 credentials_version = credentials_version + 1
+                 WHERE lower(email) = lower($3) RETURNING id",
             )
             .bind(password_hash)
             .bind(ms(now))
             .bind(email)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            if done.rows_affected() == 0 {
+            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
                 return Ok(false);
-            }
+            };
+            end_sessions!(tx, id).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(true)
@@ -106,13 +121,14 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM admin_accounts WHERE lower(email) = lower($1)")
+            let done = sqlx::query("DELETE FROM admin_accounts WHERE lower(email) = lower($1) RETURNING id")
                 .bind(email)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-            if done.rows_affected() == 0 {
+            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
                 return Ok(false);
-            }
+            };
+            end_sessions!(tx, id).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(true)
@@ -139,13 +155,14 @@ impl Store {
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let found = on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT id, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE lower(email) = lower($1)")
+            let row = sqlx::query("SELECT id, credentials_version, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE lower(email) = lower($1)")
                 .bind(email.trim())
                 .fetch_optional(pool)
                 .await?;
             match row {
                 Some(r) => Some((
                     r.col::<i64>("id")?,
+                    r.col::<i64>("credentials_version")?,
                     r.col::<String>("email")?,
                     r.col::<String>("password_hash")?,
                     r.col::<Option<Vec<u8>>>("totp_secret_sealed")?,
@@ -154,7 +171,8 @@ impl Store {
                 None => None,
             }
         });
-        let Some((id, email, password_hash, sealed, totp_last_step)) = found else {
+        let Some((id, credentials_version, email, password_hash, sealed, totp_last_step)) = found
+        else {
             return Ok(None);
         };
         let totp_secret = sealed
@@ -175,6 +193,7 @@ impl Store {
             .transpose()?;
         Ok(Some(Credentials {
             id,
+            credentials_version,
             email,
             password_hash,
             totp_secret,
@@ -190,18 +209,24 @@ impl Store {
         recovery_hashes: &[String],
         now: Timestamp,
         audit: &audit::Entry,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let sealed = self.keys.seal("totp_secret", &super::sealed::hex(secret));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2 WHERE id = $3",
+            let version: Option<i64> = sqlx::query_scalar(
+                "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2,
+                 credentials_version = credentials_version + 1
+                 WHERE id = $3 RETURNING credentials_version",
             )
             .bind(&sealed)
             .bind(step)
             .bind(account_id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some(version) = version else {
+                return Ok(None);
+            };
+            end_sessions!(tx, account_id).await?;
             sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
                 .bind(account_id)
                 .execute(&mut *tx)
@@ -215,8 +240,18 @@ impl Store {
             }
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(Some(version))
+        })
+    }
+
+    /// The account's count of credential changes, or `None` if the account is gone.
+    pub async fn credentials_version(&self, account_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT credentials_version FROM admin_accounts WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await?))
     }
 
     pub async fn use_totp_step(&self, account_id: i64, step: i64) -> Result<bool, StoreError> {

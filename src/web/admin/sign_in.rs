@@ -187,11 +187,11 @@ async fn record_failure(
 async fn complete(
     state: &AppState,
     session: &Session,
-    account_id: i64,
-    email: &str,
+    account: &crate::store::Credentials,
     detail: &str,
     now: Timestamp,
 ) -> Result<Response, AppError> {
+    let (account_id, email) = (account.id, account.email.as_str());
     session
         .cycle_id()
         .await
@@ -201,6 +201,7 @@ async fn complete(
         account_id: Some(account_id),
         email: Some(email.to_string()),
         signed_in_at: Some(now.as_millisecond()),
+        credentials_version: Some(account.credentials_version),
         ..SessionData::default()
     };
     data.save(session).await?;
@@ -266,20 +267,13 @@ pub async fn login(
             pending_account_id: Some(account.id),
             pending_email: Some(account.email.clone()),
             pending_at: Some(now.as_millisecond()),
+            credentials_version: Some(account.credentials_version),
             ..SessionData::default()
         };
         pending.save(&session).await?;
         return Ok(Redirect::to("/admin/login/code").into_response());
     }
-    complete(
-        &state,
-        &session,
-        account.id,
-        &account.email,
-        "password",
-        now,
-    )
-    .await
+    complete(&state, &session, &account, "password", now).await
 }
 
 fn code_form(state: &AppState, csrf: &str, error: Option<String>, status: StatusCode) -> Response {
@@ -334,11 +328,10 @@ pub async fn code(
         .ok()
         .and_then(|mut f| f.remove("code"))
         .unwrap_or_default();
-    let Some(account) = state
-        .store
-        .credentials(&email)
-        .await?
-        .filter(|a| a.id == account_id)
+    let Some(account) =
+        state.store.credentials(&email).await?.filter(|a| {
+            a.id == account_id && Some(a.credentials_version) == data.credentials_version
+        })
     else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
@@ -346,15 +339,7 @@ pub async fn code(
         && let Some(step) = totp::verify(secret, &code, now, account.totp_last_step)
         && state.store.use_totp_step(account.id, step).await?
     {
-        return complete(
-            &state,
-            &session,
-            account.id,
-            &account.email,
-            "password and code",
-            now,
-        )
-        .await;
+        return complete(&state, &session, &account, "password and code", now).await;
     }
     if code.contains('-') || code.trim().len() >= 10 {
         let hash = totp::recovery_code_hash(&code);
@@ -370,8 +355,7 @@ pub async fn code(
             return complete(
                 &state,
                 &session,
-                account.id,
-                &account.email,
+                &account,
                 "password and recovery code",
                 now,
             )
@@ -491,7 +475,8 @@ pub async fn enable_two_factor(
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
-    state
+    // The account's other sessions end; this one carries on under the new credentials.
+    let version = state
         .store
         .enable_two_factor(
             admin.account_id,
@@ -503,6 +488,7 @@ pub async fn enable_two_factor(
         )
         .await?;
     data.enrol_secret = None;
+    data.credentials_version = version;
     data.save(&session).await?;
     let view = TwoFactorView {
         chrome: chrome(
