@@ -117,8 +117,16 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
 async fn on_https_the_cookie_is_host_prefixed_and_secure() {
     let app =
         app_with_account_config(Some("[server]\nbase_url = \"https://kap.example.org\"\n")).await;
-    let r = app.get("/admin/login").await;
-    let cookie = r.header("set-cookie").expect("cookie");
+    let mut c = Clinician::new(&app);
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post_with(
+            "/admin/login",
+            &common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]),
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    let cookie = r.header("set-cookie").expect("cookie at sign-in");
     assert!(cookie.starts_with("__Host-kap_admin="), "{cookie}");
     assert!(
         cookie.contains("Secure") && cookie.contains("Path=/"),
@@ -709,4 +717,50 @@ async fn turning_on_two_factor_ends_the_accounts_other_sessions() {
         "the session that turned it on carries on"
     );
     assert_session_ended(&app, other.cookie.clone(), &other_csrf).await;
+}
+
+#[tokio::test]
+async fn the_sign_in_form_and_a_refused_sign_in_leave_nothing_on_the_server() {
+    let app = app_with_account().await;
+    let mut c = Clinician::new(&app);
+    let page = c.get("/admin/login").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("set-cookie").is_none(),
+        "no cookie for the form"
+    );
+    let r = c.sign_in("not the password at all").await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("set-cookie").is_none(), "no cookie for a refusal");
+    assert_eq!(
+        app.state.store.session_counts(0).await.expect("count").0,
+        0,
+        "no session rows before sign-in"
+    );
+    // The form's token is checked all the same: a forged one, or none, is refused.
+    for csrf in ["", &"0".repeat(64)] {
+        let r = c
+            .post(
+                "/admin/login",
+                &common::form_body(&[("csrf", csrf), ("email", EMAIL), ("password", PASSWORD)]),
+            )
+            .await;
+        assert_eq!(r.status, 403, "token {csrf:?}");
+    }
+    // And from another site, even with a genuine token.
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post_with(
+            "/admin/login",
+            &common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "cross-site");
+    assert_eq!(
+        c.sign_in(PASSWORD).await.status,
+        303,
+        "the real form signs in"
+    );
+    assert_eq!(app.state.store.session_counts(0).await.expect("count").0, 1);
 }

@@ -693,3 +693,45 @@ async fn a_flood_from_one_address_is_refused_while_people_get_through() {
     assert_eq!(flood_rows, limit, "only the flood's allowance is kept");
     assert_eq!(rows.len() as u64, u64::from(VISITORS) + limit);
 }
+
+/// The size of the SQLite database and its write-ahead log (nothing in the PostgreSQL run).
+fn database_bytes(app: &common::TestApp) -> u64 {
+    let data = app.data_dir.path().join("data");
+    ["kap-practice.db", "kap-practice.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(data.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifteen_seconds_of_sign_in_pages_leave_the_database_as_it_was() {
+    let app = common::TestApp::start().await;
+    app.add_clinician().await;
+    // Let start-up writes settle, then measure.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sessions_before = app.state.store.session_counts(0).await.expect("count").0;
+    let bytes_before = database_bytes(&app);
+    let until = Instant::now() + Duration::from_secs(15);
+    let served = AtomicU64::new(0);
+    let worker = || async {
+        while Instant::now() < until {
+            let r = app.get("/admin/login").await;
+            assert_eq!(r.status, 200);
+            assert!(r.header("set-cookie").is_none(), "no cookie before sign-in");
+            served.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    tokio::join!(worker(), worker(), worker(), worker());
+    assert!(served.load(Ordering::Relaxed) > 500, "the drill ran");
+    assert_eq!(
+        app.state.store.session_counts(0).await.expect("count").0,
+        sessions_before,
+        "no session rows"
+    );
+    assert_eq!(
+        database_bytes(&app),
+        bytes_before,
+        "the database did not grow"
+    );
+}

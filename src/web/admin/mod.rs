@@ -1,7 +1,8 @@
 //! `/admin`: the practice inbox, for the signed-in clinician only.
 //!
 //! Sessions live server-side in the practice's database (so several servers can share them) and
-//! are only ever created under `/admin`: visitors to the public pages get no cookie. The cookie is
+//! are only ever created under `/admin`, once a password is accepted: visitors to the public
+//! pages, and to the sign-in form, get no cookie. The cookie is
 //! `HttpOnly`, `SameSite=Strict`, `Secure` and `__Host-` prefixed when the site is https, and the
 //! session id changes at sign-in. A session ends after the configured idle time and, however
 //! active, after the absolute limit; signing out deletes it on the server. Every signed-in
@@ -11,7 +12,9 @@
 //! Every route is declared once in [`route_table`], which both builds the router and lets the
 //! tests walk every route. Layers, from the outside in: admin headers (`no-store`, `noindex`) ▶
 //! sessions ▶ for protected routes, the signed-in check ▶ CSRF (a per-session token and a
-//! same-origin `Origin`/`Sec-Fetch-Site` on every state-changing request).
+//! same-origin `Origin`/`Sec-Fetch-Site` on every state-changing request; the sign-in form,
+//! shown before any session exists, carries a signed short-lived token instead, so a visitor
+//! who has not signed in leaves nothing on the server).
 
 mod audit_log;
 mod booking;
@@ -365,6 +368,7 @@ async fn csrf_guard(
         );
     }
     let data = SessionData::load(&session).await;
+    let sign_in_form = request.uri().path() == "/admin/login";
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "What you sent is too large.").into_response();
@@ -380,6 +384,13 @@ async fn csrf_guard(
             .zip(data.csrf.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
+    // The sign-in form is shown before there is any session: its token is signed, not stored.
+    let valid = valid
+        || (sign_in_form
+            && state
+                .form_tokens
+                .verify(&token, Timestamp::now(), sign_in::SIGN_IN_FORM_AGE)
+                .is_ok());
     if !valid {
         return forbidden(
             &state,

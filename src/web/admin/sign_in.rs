@@ -71,12 +71,22 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
+/// The sign-in form's CSRF token: signed and short-lived rather than stored, so that showing the
+/// form (or refusing a sign-in) writes nothing on the server. With the same-origin check that
+/// every admin post passes, it keeps other sites from posting the form.
+pub(super) fn sign_in_token(state: &AppState) -> String {
+    state.form_tokens.issue(Timestamp::now())
+}
+
+/// How long a sign-in form may be left open before it is sent.
+pub(super) const SIGN_IN_FORM_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(2);
+
 pub async fn login_page(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, AppError> {
-    let data = with_token(&session).await?;
+    let data = SessionData::load(&session).await;
     if data.account_id.is_some() {
         return Ok(Redirect::to("/admin").into_response());
     }
@@ -89,7 +99,7 @@ pub async fn login_page(
     };
     Ok(login_form(
         &state,
-        &data.csrf,
+        &sign_in_token(&state),
         String::new(),
         None,
         notice,
@@ -224,7 +234,8 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
-    let data = with_token(&session).await?;
+    // Nothing is stored for this visitor until the password is right.
+    let csrf = sign_in_token(&state);
     let fields = decode(&body, &["email", "password"]).unwrap_or_default();
     let email = fields
         .get("email")
@@ -232,7 +243,7 @@ pub async fn login(
         .unwrap_or_default();
     let pw = fields.get("password").cloned().unwrap_or_default();
     let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
-    if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
+    if let Some(locked) = throttled(&state, &email, ip, &csrf, now).await? {
         return Ok(locked);
     }
     let account = if email.is_empty() {
@@ -250,7 +261,7 @@ pub async fn login(
         record_failure(&state, &email, ip, actor, "wrong email or password", now).await?;
         return Ok(login_form(
             &state,
-            &data.csrf,
+            &csrf,
             email,
             Some("The email address or password is not right. Check them and try again.".into()),
             None,
