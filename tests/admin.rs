@@ -764,3 +764,45 @@ async fn the_sign_in_form_and_a_refused_sign_in_leave_nothing_on_the_server() {
     );
     assert_eq!(app.state.store.session_counts(0).await.expect("count").0, 1);
 }
+
+#[tokio::test]
+async fn the_audit_export_streams_every_row() {
+    let app = app_with_account().await;
+    let now = jiff::Timestamp::now();
+    for i in 0..2500 {
+        app.state
+            .store
+            .audit(
+                &kap_practice::audit::Entry::new("system", kap_practice::audit::Action::Purge)
+                    .detail(format!("row {i}")),
+                now,
+            )
+            .await
+            .expect("audit");
+    }
+    let mut c = Clinician::signed_in(&app).await;
+    let total = audit_count(&app).await;
+    let r = c.action("/admin/audit", "/admin/audit/export", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        r.header("content-length").is_none(),
+        "sent as it is read, not built whole first"
+    );
+    let text = r.text();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,actor,action,request_id,detail"),
+        "one header line"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.len() as i64,
+        total + 1,
+        "every row, and the export's own"
+    );
+    for i in [0, 1234, 2499] {
+        assert!(text.contains(&format!("row {i}\n")), "row {i}");
+    }
+}

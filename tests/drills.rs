@@ -735,3 +735,61 @@ async fn fifteen_seconds_of_sign_in_pages_leave_the_database_as_it_was() {
         "the database did not grow"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_seconds_of_sign_in_posts_from_one_address_leave_a_handful_of_audit_rows() {
+    let app = common::TestApp::start().await;
+    app.add_clinician().await;
+    let audit_rows = || async { app.state.store.audit_log(1, 0).await.expect("audit").1 };
+    let before = audit_rows().await;
+    let page = app.get("/admin/login").await.text();
+    let csrf = token_in_form(&page);
+    let origin = app.url("");
+    let body = form_body(&[
+        ("csrf", &csrf),
+        ("email", common::clinician::EMAIL),
+        ("password", "a wrong password, again and again"),
+    ]);
+    let until = Instant::now() + Duration::from_secs(10);
+    let sent = AtomicU64::new(0);
+    let worker = || async {
+        while Instant::now() < until {
+            let r = app
+                .request(
+                    "POST",
+                    "/admin/login",
+                    &[
+                        ("origin", origin.as_str()),
+                        ("content-type", "application/x-www-form-urlencoded"),
+                    ],
+                    body.clone(),
+                )
+                .await;
+            assert!(matches!(r.status, 401 | 429), "{}", r.status);
+            sent.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    tokio::join!(worker(), worker(), worker(), worker());
+    assert!(sent.load(Ordering::Relaxed) > 100, "the drill ran");
+    let written = audit_rows().await - before;
+    // At most the per-minute allowance reaches the database (a burst of ten, then one every
+    // six seconds); everything else is refused in memory, and refusals while paused write nothing.
+    assert!(
+        (1..=12).contains(&written),
+        "{written} audit rows for {} posts",
+        sent.load(Ordering::Relaxed)
+    );
+    let (rows, _) = app.state.store.audit_log(written, 0).await.expect("audit");
+    assert!(
+        rows.iter().any(|r| r
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("sign-in paused"))),
+        "the pause is recorded once"
+    );
+}
+
+fn token_in_form(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[start..start + 64].to_string()
+}

@@ -4,7 +4,9 @@
 //! reveals nothing) and per client address, over a 15-minute window, in the database so that
 //! every server sees the same counts. From the third failure each attempt waits a little longer;
 //! at five for an email, or twenty from one address, sign-in pauses for 15 minutes after the
-//! last failure.
+//! last failure. The failure that starts a pause says so in the audit log; attempts refused
+//! while paused write nothing, and a per-address limit in memory (see [`ATTEMPTS_PER_MINUTE`])
+//! refuses a flood before it reaches the database.
 
 use std::time::Duration;
 
@@ -14,6 +16,10 @@ pub const WINDOW: SignedDuration = SignedDuration::from_mins(15);
 pub const LOCK_FOR: SignedDuration = SignedDuration::from_mins(15);
 pub const ACCOUNT_LIMIT: i64 = 5;
 pub const ADDRESS_LIMIT: i64 = 20;
+/// Attempts one address may make in a minute (a burst of this many, then one every few
+/// seconds), counted in each server's memory before the database is touched, so a flood of
+/// posts costs no writes.
+pub const ATTEMPTS_PER_MINUTE: u32 = 10;
 
 /// Failures in the window and when the latest was.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

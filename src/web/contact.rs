@@ -57,6 +57,14 @@ impl FormLimiter {
         }
     }
 
+    /// `per_minute` at once, then one more each `60 / per_minute` seconds.
+    pub fn per_minute(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        FormLimiter {
+            limiter: RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)),
+        }
+    }
+
     pub(super) fn allow(&self, ip: IpAddr) -> bool {
         // Forget addresses that are back to a full allowance, so memory stays bounded under a
         // flood from many addresses.

@@ -51,6 +51,8 @@ pub struct AppState {
     pub form_limiter: Arc<contact::FormLimiter>,
     /// Per-address limit on choosing or cancelling a consultation time (each sends email).
     pub booking_limiter: Arc<contact::FormLimiter>,
+    /// Per-address limit on sign-in attempts, applied before anything is read or written.
+    pub sign_in_limiter: Arc<contact::FormLimiter>,
     /// Signs and checks the links back to a person's consultation booking.
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The practice's time zone (`practice.time_zone`, checked at start).
@@ -73,6 +75,9 @@ impl AppState {
             )),
             form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
             booking_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
+            sign_in_limiter: Arc::new(contact::FormLimiter::per_minute(
+                crate::auth::throttle::ATTEMPTS_PER_MINUTE,
+            )),
             links: Arc::new(crate::auth::link::LinkTokens::new(
                 store.keys().derive("booking-link"),
             )),

@@ -142,13 +142,7 @@ async fn throttled(
     let address = failures(state, &throttle::address_subject(ip), now).await?;
     match throttle::verdict(account, address, now) {
         Verdict::Locked(until) => {
-            state
-                .store
-                .audit(
-                    &Entry::new("unknown", Action::SignInFailed).detail("refused: sign-in paused"),
-                    now,
-                )
-                .await?;
+            // Written once, by the failure that began the pause, not for each refusal.
             let until = super::views::when(until, &state.config.practice.time_zone);
             Ok(Some(login_form(
                 state,
@@ -186,11 +180,35 @@ async fn record_failure(
             now,
         )
         .await?;
+    let account = failures(state, &throttle::account_subject(email), now).await?;
+    let address = failures(state, &throttle::address_subject(ip), now).await?;
+    let detail =
+        if account.count == throttle::ACCOUNT_LIMIT || address.count == throttle::ADDRESS_LIMIT {
+            format!("{why}; sign-in paused")
+        } else {
+            why.to_string()
+        };
     state
         .store
-        .audit(&Entry::new(actor, Action::SignInFailed).detail(why), now)
+        .audit(&Entry::new(actor, Action::SignInFailed).detail(detail), now)
         .await?;
     Ok(())
+}
+
+/// Refuses, without touching the database, an address that has sent too many attempts in the
+/// last minute.
+fn too_fast(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
+    if state.sign_in_limiter.allow(ip) {
+        return None;
+    }
+    Some(login_form(
+        state,
+        &sign_in_token(state),
+        String::new(),
+        Some("Too many sign-in attempts came from your network just now. Wait a minute, then try again.".into()),
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+    ))
 }
 
 /// Completes a sign-in: a new session id, the account in the session, a new CSRF token.
@@ -243,6 +261,9 @@ pub async fn login(
         .unwrap_or_default();
     let pw = fields.get("password").cloned().unwrap_or_default();
     let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    if let Some(refused) = too_fast(&state, ip) {
+        return Ok(refused);
+    }
     if let Some(locked) = throttled(&state, &email, ip, &csrf, now).await? {
         return Ok(locked);
     }
@@ -332,6 +353,9 @@ pub async fn code(
         return Ok(Redirect::to("/admin/login").into_response());
     };
     let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    if let Some(refused) = too_fast(&state, ip) {
+        return Ok(refused);
+    }
     if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
         return Ok(locked);
     }
