@@ -806,3 +806,115 @@ async fn the_audit_export_streams_every_row() {
         assert!(text.contains(&format!("row {i}\n")), "row {i}");
     }
 }
+
+/// A sign-in attempt as if from `client` (the test server trusts 127.0.0.1 as its proxy).
+async fn sign_in_from(
+    app: &TestApp,
+    c: &mut Clinician<'_>,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> Reply {
+    let csrf = c.csrf("/admin/login").await;
+    let origin = app.url("");
+    c.post_with(
+        "/admin/login",
+        &common::form_body(&[("csrf", &csrf), ("email", email), ("password", password)]),
+        &[("origin", &origin), ("x-forwarded-for", client)],
+    )
+    .await
+}
+
+const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+
+#[tokio::test]
+async fn wrong_passwords_from_five_addresses_do_not_lock_out_the_owner() {
+    let app = app_with_account_config(Some(BEHIND_PROXY)).await;
+    let secret = totp::new_secret();
+    let now = jiff::Timestamp::now();
+    app.state
+        .store
+        .enable_two_factor(
+            account_id(&app).await,
+            &secret,
+            0,
+            &[],
+            now,
+            &kap_practice::audit::Entry::new(
+                "test",
+                kap_practice::audit::Action::TwoFactorEnrolled,
+            ),
+        )
+        .await
+        .expect("two-factor on");
+    let mut stranger = Clinician::new(&app);
+    for i in 1..=5 {
+        let r = sign_in_from(
+            &app,
+            &mut stranger,
+            &format!("203.0.113.{i}"),
+            EMAIL,
+            "a guess",
+        )
+        .await;
+        assert_eq!(r.status, 401, "guess {i}");
+    }
+    // The account is paused for strangers, right password or not...
+    let r = sign_in_from(&app, &mut stranger, "198.51.100.7", EMAIL, "another guess").await;
+    assert_eq!(r.status, 429);
+    assert!(visible_text(&r.text()).contains("sign-in is paused"));
+    // ...but its owner, with the password and a code, gets in.
+    let mut owner = Clinician::new(&app);
+    let r = sign_in_from(&app, &mut owner, "192.0.2.10", EMAIL, PASSWORD).await;
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/login/code"),
+        "{}",
+        r.status
+    );
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let csrf = owner.csrf("/admin/login/code").await;
+    let origin = app.url("");
+    let r = owner
+        .post_with(
+            "/admin/login/code",
+            &common::form_body(&[("csrf", &csrf), ("code", &code)]),
+            &[("origin", &origin), ("x-forwarded-for", "192.0.2.10")],
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/admin"), "{}", r.status);
+    assert_eq!(owner.get("/admin").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_ipv6_slash_64_is_limited_as_one_address() {
+    let app = app_with_account_config(Some(BEHIND_PROXY)).await;
+    let mut c = Clinician::new(&app);
+    let mut limited = false;
+    for i in 1..=12 {
+        // Other emails each time: the limit met is the address's, not an account's.
+        let r = sign_in_from(
+            &app,
+            &mut c,
+            &format!("2001:db8:1:2:{i:x}::1"),
+            &format!("nobody{i}@practice.example"),
+            "a guess",
+        )
+        .await;
+        if r.status == 429 {
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status, 401);
+    }
+    assert!(limited, "one /64 is one address");
+    let r = sign_in_from(
+        &app,
+        &mut c,
+        "2001:db8:1:3::1",
+        "someone@practice.example",
+        "a guess",
+    )
+    .await;
+    assert_eq!(r.status, 401, "the next /64 is another address");
+}

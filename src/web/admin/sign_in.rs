@@ -2,6 +2,8 @@
 //!
 //! Answers never reveal whether an account exists: a wrong email and a wrong password get the
 //! same words, take the same time (a dummy hash is checked), and count toward the same throttle.
+//! While an account is paused by failed attempts, its owner still signs in with the right
+//! password and a valid code; see [`crate::auth::throttle`].
 
 use std::net::SocketAddr;
 
@@ -130,34 +132,39 @@ async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Fai
     Ok(Failures { count, latest })
 }
 
-/// Applies the throttle; `Err` carries the locked-out answer.
+/// The answer while sign-in is paused.
+fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
+    let until = super::views::when(until, &state.config.practice.time_zone);
+    login_form(
+        state,
+        csrf,
+        email.to_string(),
+        Some(format!(
+            "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
+        )),
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+}
+
+/// Applies the throttle: `Err` carries the paused answer; `Ok(Some(until))` means the account
+/// (not the address) is paused, which only the right password with a second factor passes.
+/// A refusal writes nothing: the failure that began the pause is in the audit log already.
 async fn throttled(
     state: &AppState,
     email: &str,
     ip: std::net::IpAddr,
     csrf: &str,
     now: Timestamp,
-) -> Result<Option<Response>, AppError> {
+) -> Result<Result<Option<Timestamp>, Response>, AppError> {
     let account = failures(state, &throttle::account_subject(email), now).await?;
     let address = failures(state, &throttle::address_subject(ip), now).await?;
     match throttle::verdict(account, address, now) {
-        Verdict::Locked(until) => {
-            // Written once, by the failure that began the pause, not for each refusal.
-            let until = super::views::when(until, &state.config.practice.time_zone);
-            Ok(Some(login_form(
-                state,
-                csrf,
-                email.to_string(),
-                Some(format!(
-                    "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
-                )),
-                None,
-                StatusCode::TOO_MANY_REQUESTS,
-            )))
-        }
+        Verdict::Locked(until) => Ok(Err(paused(state, csrf, email, until))),
+        Verdict::AccountPaused(until) => Ok(Ok(Some(until))),
         Verdict::Allow(delay) => {
             tokio::time::sleep(delay).await;
-            Ok(None)
+            Ok(Ok(None))
         }
     }
 }
@@ -198,7 +205,7 @@ async fn record_failure(
 /// Refuses, without touching the database, an address that has sent too many attempts in the
 /// last minute.
 fn too_fast(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    if state.sign_in_limiter.allow(ip) {
+    if state.sign_in_limiter.allow(throttle::address_key(ip)) {
         return None;
     }
     Some(login_form(
@@ -264,9 +271,10 @@ pub async fn login(
     if let Some(refused) = too_fast(&state, ip) {
         return Ok(refused);
     }
-    if let Some(locked) = throttled(&state, &email, ip, &csrf, now).await? {
-        return Ok(locked);
-    }
+    let account_paused = match throttled(&state, &email, ip, &csrf, now).await? {
+        Ok(paused) => paused,
+        Err(refused) => return Ok(refused),
+    };
     let account = if email.is_empty() {
         None
     } else {
@@ -280,6 +288,9 @@ pub async fn login(
             "unknown"
         };
         record_failure(&state, &email, ip, actor, "wrong email or password", now).await?;
+        if let Some(until) = account_paused {
+            return Ok(paused(&state, &csrf, &email, until));
+        }
         return Ok(login_form(
             &state,
             &csrf,
@@ -289,6 +300,12 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         ));
     };
+    if let Some(until) = account_paused
+        && account.totp_secret.is_none()
+    {
+        // Without a second factor the owner cannot be told from a guesser: wait like everyone.
+        return Ok(paused(&state, &csrf, &email, until));
+    }
     if account.totp_secret.is_some() {
         session
             .cycle_id()
@@ -356,8 +373,9 @@ pub async fn code(
     if let Some(refused) = too_fast(&state, ip) {
         return Ok(refused);
     }
-    if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
-        return Ok(locked);
+    // A paused account still takes a code here: this is how its owner gets in.
+    if let Err(refused) = throttled(&state, &email, ip, &data.csrf, now).await? {
+        return Ok(refused);
     }
     let code = decode(&body, &["code"])
         .ok()
