@@ -918,3 +918,51 @@ async fn an_ipv6_slash_64_is_limited_as_one_address() {
     .await;
     assert_eq!(r.status, 401, "the next /64 is another address");
 }
+
+#[tokio::test]
+async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
+    let app = TestApp::start().await;
+    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let now = jiff::Timestamp::now();
+    let store = &app.state.store;
+    // "İ" lower-cases to "i̇" (i and a combining dot) in Unicode; SQLite's lower() leaves it
+    // and PostgreSQL's may give a plain "i".
+    let id = store
+        .add_account("İlkay@Practice.example", &hash, now, &entry)
+        .await
+        .expect("store")
+        .expect("new account");
+    assert_eq!(
+        store
+            .add_account("i\u{307}lkay@practice.example", &hash, now, &entry)
+            .await
+            .expect("store"),
+        None,
+        "the same address, differently cased, is not a second account"
+    );
+    for typed in ["İLKAY@PRACTICE.EXAMPLE", "i\u{307}lkay@practice.example"] {
+        assert_eq!(
+            store.credentials(typed).await.expect("read").map(|c| c.id),
+            Some(id),
+            "{typed}"
+        );
+        assert_eq!(
+            kap_practice::auth::throttle::account_subject(typed),
+            kap_practice::auth::throttle::account_subject("İlkay@Practice.example")
+        );
+    }
+    let mut c = Clinician::new(&app);
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post(
+            "/admin/login",
+            &common::form_body(&[
+                ("csrf", &csrf),
+                ("email", "i\u{307}lkay@practice.example"),
+                ("password", PASSWORD),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "signed in as typed in lower case");
+}

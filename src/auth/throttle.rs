@@ -45,7 +45,7 @@ pub enum Verdict {
 
 /// The subject under which failures for a typed email are counted.
 pub fn account_subject(email: &str) -> String {
-    format!("account:{}", email.trim().to_lowercase())
+    format!("account:{}", super::email_key(email))
 }
 
 /// The address that limits count against: an IPv4 address, or an IPv6 address's /64 (one

@@ -1,4 +1,7 @@
 //! Clinician accounts, two-factor secrets, recovery codes and sign-in throttling.
+//!
+//! An account is found by its email compared in Rust through [`email_key`], never by the
+//! database's `lower()`, which differs between the engines beyond ASCII.
 
 use jiff::Timestamp;
 
@@ -6,6 +9,7 @@ use super::engine::{Columns, on_db};
 use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
+use crate::auth::email_key;
 
 /// Deletes every session of an account, inside the transaction that changes its credentials.
 macro_rules! end_sessions {
@@ -47,6 +51,20 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Store {
+    /// The id of the account for `email`, compared by [`email_key`] (there are only a few).
+    async fn account_id(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        let key = email_key(email);
+        let all: Vec<(i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT id, email FROM admin_accounts",
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(all
+            .into_iter()
+            .find(|(_, e)| email_key(e) == key)
+            .map(|(id, _)| id))
+    }
+
     pub async fn add_account(
         &self,
         email: &str,
@@ -54,16 +72,12 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<Option<i64>, StoreError> {
+        if self.account_id(email).await?.is_some() {
+            return Ok(None);
+        }
+        let email = email_key(email);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM admin_accounts WHERE lower(email) = lower($1)")
-                    .bind(email)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if exists.is_some() {
-                return Ok(None);
-            }
             let result: Result<i64, sqlx::Error> = sqlx::query_scalar(
                 "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
                  VALUES ($1, $2, $3, $3) RETURNING id",
@@ -91,16 +105,19 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
+        let Some(id) = self.account_id(email).await? else {
+            return Ok(false);
+        };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
                  credentials_version = credentials_version + 1
-                 WHERE lower(email) = lower($3) RETURNING id",
+                 WHERE id = $3 RETURNING id",
             )
             .bind(password_hash)
             .bind(ms(now))
-            .bind(email)
+            .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
@@ -119,10 +136,13 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
+        let Some(id) = self.account_id(email).await? else {
+            return Ok(false);
+        };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM admin_accounts WHERE lower(email) = lower($1) RETURNING id")
-                .bind(email)
+            let done = sqlx::query("DELETE FROM admin_accounts WHERE id = $1 RETURNING id")
+                .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
@@ -154,9 +174,12 @@ impl Store {
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        let Some(account_id) = self.account_id(email).await? else {
+            return Ok(None);
+        };
         let found = on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT id, credentials_version, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE lower(email) = lower($1)")
-                .bind(email.trim())
+            let row = sqlx::query("SELECT id, credentials_version, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE id = $1")
+                .bind(account_id)
                 .fetch_optional(pool)
                 .await?;
             match row {
