@@ -331,3 +331,71 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
         lost.first()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
+    let (url, _cluster) = database();
+    let key = kap_practice::store::sealed::generate_key_hex();
+    let (a, b) = tokio::join!(
+        TestApp::start_on_database(overrides(None), None, &url, &key),
+        TestApp::start_on_database(overrides(None), None, &url, &key)
+    );
+    a.add_clinician().await;
+    let page = a.get("/admin/login").await;
+    let r = post(
+        &a,
+        "/admin/login",
+        "",
+        &[
+            ("csrf", &csrf_in(&page.text())),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "signed in: {}", r.text());
+    let cookie = cookie_of(&r).expect("a session cookie");
+    for app in [&a, &b] {
+        assert_eq!(get(app, "/admin", &cookie).await.status, 200);
+    }
+    // `admin passwd`, as run on the server, against the shared database.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_file = dir.path().join("data.key");
+    std::fs::write(&key_file, &key).expect("key");
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").expect("config");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
+        .args(["admin", "passwd", EMAIL])
+        .env("DATABASE_URL", &url)
+        .env("KAP_DATA_KEY_FILE", &key_file)
+        .env("KAP_DATA_DIR", dir.path().join("data"))
+        .env("KAP_CONFIG", &config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kap-practice");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"quiet harbour lantern meadow\n")
+            .expect("password");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for app in [&b, &a] {
+        let r = get(app, "/admin", &cookie).await;
+        assert_eq!(r.status, 303, "the old session is over on every server");
+        assert!(
+            r.header("location")
+                .is_some_and(|l| l.starts_with("/admin/login"))
+        );
+    }
+}
