@@ -172,7 +172,7 @@ pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
 
 /// `kap-practice keys generate`.
 pub fn generate_key() -> ExitCode {
-    println!("{}", crate::store::sealed::generate_key_hex());
+    println!("{}", crate::crypto::generate_key_hex());
     ExitCode::SUCCESS
 }
 

@@ -166,7 +166,7 @@ impl Store {
                         source,
                     })
                     .and_then(|hex| {
-                        super::sealed::unhex(&hex).ok_or(StoreError::Sealed {
+                        crate::crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
                             field: "totp_secret",
                             source: super::OpenError::Malformed,
                         })
@@ -191,7 +191,9 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<(), StoreError> {
-        let sealed = self.keys.seal("totp_secret", &super::sealed::hex(secret));
+        let sealed = self
+            .keys
+            .seal("totp_secret", &crate::crypto::hex::hex(secret));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(

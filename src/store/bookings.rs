@@ -794,7 +794,7 @@ impl Store {
 fn new_feed_secret() -> Result<String, StoreError> {
     let mut b = [0u8; 32];
     getrandom::getrandom(&mut b).map_err(|_| StoreError::NoRandomness)?;
-    Ok(super::sealed::hex(&b))
+    Ok(crate::crypto::hex::hex(&b))
 }
 
 #[cfg(test)]

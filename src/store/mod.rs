@@ -16,7 +16,6 @@ mod inbox;
 mod jobs;
 mod outbox;
 mod requests;
-pub mod sealed;
 mod sessions;
 
 use std::path::Path;
@@ -25,6 +24,7 @@ use jiff::Timestamp;
 
 use engine::{Db, on_db};
 
+pub use crate::crypto::{Keyring, OpenError};
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
@@ -33,7 +33,6 @@ pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, St
 pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use jobs::Job;
-pub use sealed::{Keyring, OpenError};
 pub use sessions::SessionStore;
 
 /// The file name of the SQLite database in the data directory.

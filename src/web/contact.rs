@@ -381,7 +381,7 @@ fn thanks_redirect(
     let location = match sealed {
         Some(text) => {
             let sealed = state.store.keys().seal("thanks", &text);
-            format!("/contact/thanks?n={}", crate::store::sealed::hex(&sealed))
+            format!("/contact/thanks?n={}", crate::crypto::hex::hex(&sealed))
         }
         None => "/contact/thanks".to_string(),
     };
@@ -402,7 +402,7 @@ pub async fn thanks(
 ) -> Response {
     let opened = query
         .n
-        .and_then(|n| crate::store::sealed::unhex(&n))
+        .and_then(|n| crate::crypto::hex::unhex(&n))
         .and_then(|bytes| state.store.keys().open("thanks", &bytes).ok())
         .unwrap_or_default();
     let (index, request) = match opened.split_once(':') {
