@@ -1171,3 +1171,35 @@ async fn too_many_changes_from_one_address_are_refused_kindly() {
         "the last change that was made"
     );
 }
+
+#[tokio::test]
+async fn a_closed_request_can_no_longer_book() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (id, link) = request_and_link(&app, NAME, &[]).await;
+    let times = times_in(&app.get(&link).await.text());
+    assert!(!times.is_empty(), "times are offered before closing");
+    let closed = app
+        .state
+        .store
+        .execute_unchecked(&format!(
+            "UPDATE consultation_requests SET status = 'closed', closed_reason = 'not_a_fit' WHERE id = {id}"
+        ))
+        .await
+        .expect("closed");
+    assert_eq!(closed, 1);
+    assert_eq!(app.get(&link).await.status, 404, "the page is refused");
+    assert_eq!(
+        choose(&app, &link, &times[0]).await.status,
+        404,
+        "no time is held"
+    );
+    assert!(
+        app.state
+            .store
+            .booking_for_request(id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
