@@ -1203,3 +1203,31 @@ async fn a_closed_request_can_no_longer_book() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn an_old_thank_you_url_says_the_request_arrived_and_mints_no_link() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (id, _) = request_and_link(&app, NAME, &[]).await;
+    let old = Timestamp::now() - jiff::SignedDuration::from_mins(61);
+    // One issued more than an hour ago, and one sealed before pages carried their time.
+    for text in [
+        format!("0:{id}:{}", old.as_millisecond()),
+        format!("0:{id}"),
+    ] {
+        let sealed = app.state.store.keys().seal("thanks", &text);
+        let page = app
+            .get(&format!(
+                "/contact/thanks?n={}",
+                kap_practice::crypto::hex::hex(&sealed)
+            ))
+            .await;
+        assert_eq!(page.status, 410, "{text}");
+        let html = page.text();
+        assert!(booking_link(&html).is_none(), "no new link for {text}");
+        assert!(
+            visible_text(&html).contains("Your request was received"),
+            "{html}"
+        );
+    }
+}
