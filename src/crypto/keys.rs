@@ -237,16 +237,34 @@ impl Keyring {
         hmac(&key.raw, &[b"kap-practice derive v1:", purpose.as_bytes()])
     }
 
-    /// The signer for tokens of `purpose`, tagged with `label`: its key is derived from the
-    /// current data key.
+    /// The signer for tokens of `purpose`, tagged with `label`: it signs with a key derived from
+    /// the current data key and also accepts tags made under the previous ones, so links and
+    /// forms sent before a key rotation keep working while the old key is kept.
     pub fn signer(&self, purpose: &str, label: &'static str) -> Signer {
-        Signer::with_keys(vec![Self::derive(&self.current, purpose)], label)
+        let keys = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|key| Self::derive(key, purpose))
+            .collect();
+        Signer::with_keys(keys, label)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_made_before_a_rotation_still_check() {
+        const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        const K2: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+        let old = Keyring::from_hex(K1, &[]).expect("key");
+        let tag = old.signer("link", "l:").sign(b"request 7");
+        let rotated = Keyring::from_hex(K2, &[K1]).expect("keys");
+        assert!(rotated.signer("link", "l:").verify(b"request 7", &tag));
+        assert!(!rotated.signer("form", "l:").verify(b"request 7", &tag));
+        let retired = Keyring::from_hex(K2, &[]).expect("key");
+        assert!(!retired.signer("link", "l:").verify(b"request 7", &tag));
+    }
 
     #[test]
     fn a_key_has_one_spelling() {
