@@ -112,7 +112,7 @@ impl Store {
                     sidecar(&database, "-wal"),
                     sidecar(&database, "-shm"),
                 ] {
-                    private_file(&path, &path == &database).map_err(|source| {
+                    private_file(&path, path == database).map_err(|source| {
                         StoreError::DataDir {
                             path: path.display().to_string(),
                             source,
