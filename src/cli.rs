@@ -129,6 +129,14 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                     None => "built-in".into(),
                 }
             );
+            let data_dir = &config.server.data_dir;
+            if crate::data_dir::open_to_others(data_dir) {
+                println!(
+                    "warning: the data directory {} can be read by other users of this machine: `chmod 700 {}` (the database and key files in it are 0600, but their names and sizes show)",
+                    data_dir.display(),
+                    data_dir.display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -172,7 +180,7 @@ pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
 
 /// `kap-practice keys generate`.
 pub fn generate_key() -> ExitCode {
-    println!("{}", crate::store::sealed::generate_key_hex());
+    println!("{}", crate::crypto::generate_key_hex());
     ExitCode::SUCCESS
 }
 

@@ -69,7 +69,7 @@ async fn post(app: &TestApp, path: &str, cookie: &str, pairs: &[(&str, &str)]) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_requests_sessions_and_mail() {
     let (url, _cluster) = database();
-    let key = kap_practice::store::sealed::generate_key_hex();
+    let key = kap_practice::crypto::generate_key_hex();
     let smtp_dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(smtp_dir.path());
     // Both start at the same moment on an empty database: migrations are applied once, under
@@ -215,7 +215,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
     // A cluster of this test's own: it is stopped and started again.
     let cluster = Cluster::start();
     let url = postgres::fresh_database(&cluster.url());
-    let key = kap_practice::store::sealed::generate_key_hex();
+    let key = kap_practice::crypto::generate_key_hex();
     let mut o = overrides(None);
     o.base_url = None;
     let app = Arc::new(TestApp::start_on_database(o, Some(GENEROUS), &url, &key).await);
@@ -335,7 +335,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
     let (url, _cluster) = database();
-    let key = kap_practice::store::sealed::generate_key_hex();
+    let key = kap_practice::crypto::generate_key_hex();
     let (a, b) = tokio::join!(
         TestApp::start_on_database(overrides(None), None, &url, &key),
         TestApp::start_on_database(overrides(None), None, &url, &key)

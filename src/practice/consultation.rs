@@ -419,7 +419,8 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
-/// A practical check: something@domain.tld, no spaces, no quotes or angle brackets.
+/// A practical check: something@domain.tld, no spaces, no quotes or angle brackets, and none of
+/// `%`, `?`, `&`, `#`, which would let an address add headers or a body to a `mailto:` link.
 pub fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
@@ -436,7 +437,7 @@ pub fn valid_email(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c))
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\%?&#".contains(c))
 }
 
 /// Digits with the usual separators; between 7 and 15 digits (E.164 allows 15).
@@ -537,6 +538,12 @@ mod tests {
             (|f| f.name = "x".repeat(201), Field::Name),
             (|f| f.email = "not-an-email".into(), Field::Email),
             (|f| f.email = "a@b.c\r\nBcc: x@y.z".into(), Field::Email),
+            (
+                |f| f.email = "victim%40gmail.com?bcc=attacker%40evil.com&body=@example.com".into(),
+                Field::Email,
+            ),
+            (|f| f.email = "a#b@example.com".into(), Field::Email),
+            (|f| f.email = "a&b@example.com".into(), Field::Email),
             (|f| f.phone = "call me".into(), Field::Phone),
             (|f| f.contact_method = "pigeon".into(), Field::ContactMethod),
             (|f| f.contact_method = "phone".into(), Field::Phone),

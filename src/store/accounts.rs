@@ -207,7 +207,7 @@ impl Store {
                         source,
                     })
                     .and_then(|hex| {
-                        super::sealed::unhex(&hex).ok_or(StoreError::Sealed {
+                        crate::crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
                             field: "totp_secret",
                             source: super::OpenError::Malformed,
                         })
@@ -233,7 +233,9 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<Option<i64>, StoreError> {
-        let sealed = self.keys.seal("totp_secret", &super::sealed::hex(secret));
+        let sealed = self
+            .keys
+            .seal("totp_secret", &crate::crypto::hex::hex(secret));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let version: Option<i64> = sqlx::query_scalar(

@@ -115,7 +115,7 @@ impl TestApp {
             std::fs::create_dir_all(&data).expect("data dir");
             std::fs::write(
                 data.join("data.key"),
-                kap_practice::store::sealed::generate_key_hex(),
+                kap_practice::crypto::generate_key_hex(),
             )
             .expect("data key");
         }
@@ -339,8 +339,7 @@ pub fn database_env(data_dir: &Path, has_key: bool) -> Vec<(String, String)> {
     if !has_key {
         let key_file = side("key");
         if !key_file.is_file() {
-            std::fs::write(&key_file, kap_practice::store::sealed::generate_key_hex())
-                .expect("data key");
+            std::fs::write(&key_file, kap_practice::crypto::generate_key_hex()).expect("data key");
         }
         env.push((
             "KAP_DATA_KEY_FILE".to_string(),

@@ -244,7 +244,7 @@ pub struct Admin {
 pub(crate) fn new_token() -> String {
     let mut b = [0u8; 32];
     let _ = getrandom::getrandom(&mut b);
-    crate::store::sealed::hex(&b)
+    crate::crypto::hex::hex(&b)
 }
 
 /// The admin area: its routes and layers.

@@ -445,7 +445,7 @@ pub async fn logout(
 
 /// The two-factor secret being enrolled, kept sealed in the session.
 fn enrol_secret(state: &AppState, data: &SessionData) -> Option<Vec<u8>> {
-    use crate::store::sealed::unhex;
+    use crate::crypto::hex::unhex;
     let sealed = unhex(data.enrol_secret.as_deref()?)?;
     unhex(&state.store.keys().open("enrol_secret", &sealed).ok()?)
 }
@@ -463,8 +463,8 @@ async fn two_factor_view(
         Some(s) => s,
         None => {
             let s = totp::new_secret();
-            data.enrol_secret = Some(crate::store::sealed::hex(
-                &keys.seal("enrol_secret", &crate::store::sealed::hex(&s)),
+            data.enrol_secret = Some(crate::crypto::hex::hex(
+                &keys.seal("enrol_secret", &crate::crypto::hex::hex(&s)),
             ));
             data.save(session).await?;
             s
