@@ -593,8 +593,7 @@ fn listed(text: &str, lead: &str) -> Vec<String> {
     let end = text[start..].find('.').expect("full stop") + start;
     text[start..end]
         .split("; ")
-        .flat_map(|s| s.split(" and "))
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim().trim_start_matches("and ").to_string())
         .collect()
 }
 
