@@ -120,6 +120,9 @@ impl Cli {
 pub fn check(overrides: &Overrides) -> ExitCode {
     match crate::prepare(overrides) {
         Ok((config, site)) => {
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "ok: {} — {} pages and assets ready, content {}",
                 config,

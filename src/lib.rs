@@ -169,6 +169,9 @@ pub async fn serve(
 /// Runs the server with the process's signals: the `serve` command.
 pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let (config, site) = prepare(&overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     data_dir::check(&config.server.data_dir)?;
     let listener = TcpListener::bind(config.server.bind)
         .await

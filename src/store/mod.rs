@@ -33,6 +33,7 @@ pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, St
 pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use jobs::Job;
+pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 
 /// The file name of the SQLite database in the data directory.

@@ -314,7 +314,10 @@ pub fn visible_text(html: &str) -> String {
         .replace("&#34;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
-        .replace("&amp;", "&");
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
