@@ -1,11 +1,10 @@
 //! Notification mail through a real SMTP server on loopback (Debian's aiosmtpd): it arrives,
 //! says nothing personal, survives the mail server being down, and is never sent twice.
 
-mod common;
 
 use std::time::Duration;
 
-use common::{SmtpServer, TestApp, free_port};
+use crate::common::{SmtpServer, TestApp, free_port};
 use kap_practice::config::Overrides;
 
 fn mail_config(port: u16, extra: &str) -> String {

@@ -1,11 +1,10 @@
 //! The public site over HTTP: the practice's whole page, headers on every route, caching,
 //! compression, error pages and the small files crawlers read.
 
-mod common;
 
 use std::io::Read;
 
-use common::{TestApp, seed_lines, visible_text};
+use crate::common::{TestApp, seed_lines, visible_text};
 use kap_practice::config::Overrides;
 
 /// Every route kind: pages, files for crawlers, health, an asset, a 404, a 405, a redirect.

@@ -31,9 +31,8 @@
 //! Beyond the rubric, the site's own policy is checked too: no `Access-Control-Allow-Origin: *`,
 //! and on HTTPS every cookie is `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Strict|Lax`.
 
-mod common;
 
-use common::{Reply, TestApp};
+use crate::common::{Reply, TestApp};
 use kap_practice::config::Overrides;
 
 /// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used.
