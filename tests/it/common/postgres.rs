@@ -3,7 +3,7 @@
 //! their server.
 
 #[cfg(feature = "slow-tests")]
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -178,10 +178,6 @@ impl Cluster {
     /// The admin URL (database `postgres`).
     pub fn url(&self) -> String {
         format!("postgres://kap@127.0.0.1:{}/postgres", self.port)
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 }
 
