@@ -3,22 +3,19 @@
 //! page without JavaScript, and the keyboard path into the content.
 //!
 //! Each test starts its own server and its own browser, so they run in parallel. The tools come
-//! from `cargo xtask test`; see `browser/harness.rs`.
+//! from `cargo xtask test`; see `harness.rs`.
 
-mod common;
-#[path = "browser/harness.rs"]
-#[allow(dead_code)] // Shared with the journey tests, which use the steps a person takes.
-mod harness;
+use crate::harness;
 
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use crate::common::TestApp;
+use crate::harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS};
 use fantoccini::Locator;
 use fantoccini::actions::{
     InputSource, MOUSE_BUTTON_LEFT, MouseActions, PenActions, PointerAction, TouchActions,
 };
 use fantoccini::key::Key;
-use harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -1,10 +1,10 @@
 //! The practice inbox over HTTP: sign-in, sessions, CSRF, throttling, two-factor sign-in, the
 //! clinician's actions and the audit rows they leave.
 
-mod common;
+use crate::common;
 
-use common::clinician::{Clinician, EMAIL, PASSWORD};
-use common::{Reply, TestApp, visible_text};
+use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
+use crate::common::{Reply, TestApp, visible_text};
 use kap_practice::auth::totp;
 use kap_practice::config::Overrides;
 use kap_practice::web::admin::{Access, route_table};

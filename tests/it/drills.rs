@@ -8,7 +8,7 @@
 //! process's own mounts. The disk drills are of SQLite in the data directory, in both test
 //! runs; PostgreSQL going away is drilled in `scale_out.rs`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -19,8 +19,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::{
+    Process, blocking_get, blocking_post, form_body, free_port, token_in, valid_fields,
+};
 use bytes::Bytes;
-use common::{Process, blocking_get, blocking_post, form_body, free_port, token_in, valid_fields};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;

@@ -4,12 +4,12 @@
 //! try at the same moment), the emails and their calendar files as Python's `icalendar` reads
 //! them, the signed links, the clinician's decisions and the private calendar feed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::clinician::{Clinician, EMAIL};
-use common::{Reply, SmtpServer, TestApp, visible_text};
+use crate::common::clinician::{Clinician, EMAIL};
+use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};

@@ -1,6 +1,5 @@
 //! The test harness: a real server on 127.0.0.1:0 with its own data folder, and a plain HTTP
 //! client that shows exactly what went over the wire (no automatic decompression).
-#![allow(dead_code)]
 
 pub mod clinician;
 pub mod postgres;
@@ -22,9 +21,9 @@ use tokio::sync::oneshot;
 /// A running server, stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub data_dir: tempfile::TempDir,
+    /// Held so that the server's data folder lives as long as the server.
+    _data_dir: tempfile::TempDir,
     pub state: kap_practice::web::AppState,
-    pub overrides: Overrides,
     stop: Option<oneshot::Sender<()>>,
     client: Client<HttpConnector, Full<Bytes>>,
     outbox: Option<tokio::task::JoinHandle<()>>,
@@ -58,6 +57,7 @@ impl TestApp {
         Self::launch(overrides, config_text, None).await
     }
 
+    #[cfg(feature = "slow-tests")]
     /// A server on the PostgreSQL database at `database_url`, with the data key `key_hex`:
     /// several of these make the servers of one practice.
     pub async fn start_on_database(
@@ -151,9 +151,8 @@ impl TestApp {
         let client = Client::builder(TokioExecutor::new()).build_http();
         TestApp {
             addr,
-            data_dir,
+            _data_dir: data_dir,
             state,
-            overrides,
             stop: Some(tx),
             client,
             outbox,
@@ -699,4 +698,14 @@ pub fn blocking_post(
     let status = text.get(9..12)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     Some((status, head.to_string(), body.to_string()))
+}
+
+/// The content-hashed URL of an asset the page links, e.g. `/static/css/site.<hash>.css` for
+/// `prefix` `/static/css/site.` and `suffix` `.css`.
+pub fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} linked from the page"));
+    let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
+    html[start..end].to_string()
 }

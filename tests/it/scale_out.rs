@@ -3,14 +3,14 @@
 //! sent exactly once while every server's mail worker runs; and a database that goes away
 //! mid-burst loses nothing that was acknowledged, and comes back without a restart.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::clinician::{EMAIL, PASSWORD};
-use common::postgres::{self, Cluster};
-use common::{Reply, SmtpServer, TestApp, visible_text};
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::common::postgres::{self, Cluster};
+use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use kap_practice::config::Overrides;
 
 /// The one public address both servers stand behind (as behind a reverse proxy).

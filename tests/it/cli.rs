@@ -1,10 +1,8 @@
 //! The binary as the clinician and the operator use it: `check`, `serve`, signals and logs.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Process, copy_content, run_binary};
+use crate::common::{Process, copy_content, run_binary};
 
 #[test]
 fn check_accepts_the_built_in_content() {

@@ -1,11 +1,9 @@
 //! The public site over HTTP: the practice's whole page, headers on every route, caching,
 //! compression, error pages and the small files crawlers read.
 
-mod common;
-
 use std::io::Read;
 
-use common::{TestApp, seed_lines, visible_text};
+use crate::common::{TestApp, asset_url, seed_lines, visible_text};
 use kap_practice::config::Overrides;
 
 /// Every route kind: pages, files for crawlers, health, an asset, a 404, a 405, a redirect.
@@ -32,14 +30,6 @@ async fn every_route(app: &TestApp) -> Vec<(String, String)> {
     routes.push(("HEAD".into(), "/".into()));
     routes.push(("DELETE".into(), "/healthz".into()));
     routes
-}
-
-fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
-    let start = html
-        .find(prefix)
-        .unwrap_or_else(|| panic!("{prefix} linked from the page"));
-    let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
-    html[start..end].to_string()
 }
 
 #[tokio::test]

@@ -1,11 +1,9 @@
 //! Connections: idle and slow clients are let go, a request being answered is not, and every
 //! event loop serves.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use crate::common::TestApp;
 use kap_practice::web::server::Options;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
