@@ -21,9 +21,11 @@ use tokio::sync::oneshot;
 /// A running server, stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
-    /// Held so that the server's data folder lives as long as the server.
-    _data_dir: tempfile::TempDir,
+    /// The server's folder (its data directory is `data` inside), alive as long as the server.
+    pub data_dir: tempfile::TempDir,
     pub state: kap_practice::web::AppState,
+    /// What the server was started with, for starting the command line on the same data.
+    pub overrides: Overrides,
     stop: Option<oneshot::Sender<()>>,
     client: Client<HttpConnector, Full<Bytes>>,
     outbox: Option<tokio::task::JoinHandle<()>>,
@@ -151,8 +153,9 @@ impl TestApp {
         let client = Client::builder(TokioExecutor::new()).build_http();
         TestApp {
             addr,
-            _data_dir: data_dir,
+            data_dir,
             state,
+            overrides,
             stop: Some(tx),
             client,
             outbox,
