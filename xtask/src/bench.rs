@@ -699,7 +699,8 @@ fn wrk(script: &Path, url: &str, connections: u32, secs: u32) -> Result<Wrk> {
 }
 
 /// The disk's fsync rate in `dir`: fio writing 4 KiB blocks with an fdatasync after each, over
-/// a 4 MiB file (the size SQLite's WAL reaches at its default checkpoint), one job.
+/// a 4 MiB file (the size SQLite's WAL reaches at its default checkpoint) that it writes out
+/// first, so each block overwrites written data as the WAL does after a checkpoint; one job.
 fn fsync_rate(dir: &Path) -> Result<f64> {
     let out = tools::output(
         Command::new("fio")
@@ -710,6 +711,7 @@ fn fsync_rate(dir: &Path) -> Result<f64> {
                 "--bs=4k",
                 "--size=4m",
                 "--fdatasync=1",
+                "--overwrite=1",
                 "--time_based",
                 "--output-format=json",
             ])
@@ -1032,7 +1034,7 @@ impl Report {
              - Submissions: wrk posts a valid consultation request (one form token, rate limit \
              lifted, minimum fill time 0) over {SUBMISSION_CONNECTIONS} connections for {d} s and \
              counts the `303` answers. fio measures the disk's fsync rate in the server's data \
-             folder before and after (`--rw=write --bs=4k --size=4m --fdatasync=1`, \
+             folder before and after (`--rw=write --bs=4k --size=4m --fdatasync=1 --overwrite=1`, \
              {FSYNC_PROBE_SECS} s); the better probe is the reference. The server then gets \
              SIGTERM and `kap-practice inquiries export` counts the stored requests.\n",
             c = o.connections,
