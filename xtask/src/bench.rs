@@ -704,6 +704,8 @@ fn wrk(script: &Path, url: &str, connections: u32, secs: u32) -> Result<Wrk> {
 fn fsync_rate(dir: &Path) -> Result<f64> {
     let out = tools::output(
         Command::new("fio")
+            // Before --filename: fio places only the files named after it in the directory.
+            .arg(format!("--directory={}", dir.display()))
             .args([
                 "--name=fsync-rate",
                 "--filename=bench-fsync-probe",
@@ -715,8 +717,7 @@ fn fsync_rate(dir: &Path) -> Result<f64> {
                 "--time_based",
                 "--output-format=json",
             ])
-            .arg(format!("--runtime={FSYNC_PROBE_SECS}"))
-            .arg(format!("--directory={}", dir.display())),
+            .arg(format!("--runtime={FSYNC_PROBE_SECS}")),
     )?;
     let _ = std::fs::remove_file(dir.join("bench-fsync-probe"));
     let json: Value = serde_json::from_str(&out).context("reading fio's JSON")?;
