@@ -759,11 +759,10 @@ pub fn is_example_address(email: &str) -> bool {
     };
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
     let labels: Vec<&str> = domain.rsplit('.').collect();
-    match labels.as_slice() {
-        ["example" | "test" | "invalid", ..] => true,
-        ["com" | "org" | "net", "example", ..] => true,
-        _ => false,
-    }
+    matches!(
+        labels.as_slice(),
+        ["example" | "test" | "invalid", ..] | ["com" | "org" | "net", "example", ..]
+    )
 }
 
 impl Config {
