@@ -76,6 +76,7 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        migrate_sqlite(&options).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -107,9 +108,8 @@ impl Db {
                     Ok(clean)
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Db::Sqlite(pool))
     }
 
@@ -128,6 +128,26 @@ impl Db {
 
     pub(crate) async fn close(&self) {
         on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Applies the SQLite migrations on a connection of their own with foreign keys off, as SQLite
+/// asks for schema changes that rebuild a table: with them on, dropping the old table would
+/// delete every row that refers to it (`ON DELETE CASCADE`). The pragma cannot be changed inside
+/// the transaction each migration runs in, so it is set when the connection opens. Afterwards
+/// every reference must still hold, or the server refuses to start.
+async fn migrate_sqlite(options: &SqliteConnectOptions) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = options.clone().foreign_keys(false).connect().await?;
+    sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut conn)
+        .await?;
+    conn.close().await?;
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::BrokenReferences(broken.len()))
     }
 }
 

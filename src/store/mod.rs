@@ -46,6 +46,11 @@ pub enum StoreError {
     Unavailable(#[from] sqlx::Error),
     #[error("cannot apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// After a migration, rows refer to rows that do not exist.
+    #[error(
+        "the database has {0} rows that refer to missing rows after its migrations: restore the last backup and report this"
+    )]
+    BrokenReferences(usize),
     /// A stored value failed to open: tampering, damage, or a missing key.
     #[error("a stored {field} cannot be opened: {source}")]
     Sealed {

@@ -1231,3 +1231,202 @@ async fn an_old_thank_you_url_says_the_request_arrived_and_mints_no_link() {
         );
     }
 }
+
+/// Counts the rows of `table` on a SQLite database.
+async fn rows_in(pool: &sqlx::SqlitePool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+/// A SQLite database written before ids were kept from reuse: every row that refers to a
+/// request or a booking survives the rebuild of their tables, and the id of a request deleted
+/// before the upgrade is never given again.
+#[tokio::test]
+async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The migrations as they were: the first six.
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).expect("dir");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&source).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        if name.get(..4).is_some_and(|v| v <= "0006") {
+            std::fs::copy(&path, old.join(name)).expect("copy");
+        }
+    }
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    let file = data.join(kap_practice::store::DATABASE_FILE);
+    let key = kap_practice::crypto::generate_key_hex();
+    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
+    {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&file)
+                    .create_if_missing(true)
+                    .foreign_keys(true),
+            )
+            .await
+            .expect("old database");
+        let migrator = sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .expect("old migrations");
+        assert_eq!(migrator.iter().last().map(|m| m.version), Some(6));
+        migrator.run(&pool).await.expect("migrated to 6");
+        for id in 1..=3i64 {
+            sqlx::query(
+                "INSERT INTO consultation_requests (id, reference, received_at, contact_method,
+                 location, age_group, outside_licensed_states, minor, name_sealed, email_sealed)
+                 VALUES ($1, $2, $3, 'email', 'ny', 'adult', 0, 0, $4, $5)",
+            )
+            .bind(id)
+            .bind(format!("REF-{id}"))
+            .bind(1_700_000_000_000 + id)
+            .bind(keys.seal("name", &format!("Person {id}")))
+            .bind(keys.seal("email", &format!("p{id}@example.com")))
+            .execute(&pool)
+            .await
+            .expect("request");
+            sqlx::query(
+                "INSERT INTO request_notes (request_id, author, created_at, body_sealed)
+                 VALUES ($1, 'c', 1, $2)",
+            )
+            .bind(id)
+            .bind(keys.seal("note", "a note"))
+            .execute(&pool)
+            .await
+            .expect("note");
+            sqlx::query(
+                "INSERT INTO bookings (id, request_id, start_at, end_at, format, status,
+                 created_at, updated_at) VALUES ($1, $1, $2, $3, 'video', 'held', 1, 1)",
+            )
+            .bind(id)
+            .bind(1_800_000_000_000 + id * 3_600_000)
+            .bind(1_800_000_000_000 + id * 3_600_000 + 1_200_000)
+            .execute(&pool)
+            .await
+            .expect("booking");
+            sqlx::query(
+                "INSERT INTO booking_changes (id, booking_id, at, actor, status, start_at, end_at,
+                 format, sequence) VALUES ($1, $1, 1, 'person', 'held', 1, 2, 'video', 0)",
+            )
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect("change");
+            sqlx::query(
+                "INSERT INTO outbox (kind, request_id, created_at, next_attempt_at,
+                 booking_change_id) VALUES ('booking_held_notice', $1, 1, 1, $1)",
+            )
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect("mail");
+        }
+        // The newest request deleted, as the inbox does: its id is in the audit log only.
+        sqlx::query("DELETE FROM consultation_requests WHERE id = 3")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, request_id) VALUES (2, 'c', 'delete', 3)",
+        )
+        .execute(&pool)
+        .await
+        .expect("audit");
+        pool.close().await;
+    }
+    let tables = [
+        ("consultation_requests", 2),
+        ("request_notes", 2),
+        ("request_history", 2),
+        ("outbox", 2),
+        ("bookings", 2),
+        ("booking_changes", 2),
+    ];
+    let store = kap_practice::store::Store::open(&data, None, keys)
+        .await
+        .expect("the application opens and upgrades the database");
+    let names: Vec<String> = store
+        .all_requests()
+        .await
+        .expect("requests open")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["Person 1", "Person 2"]);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&file)
+                .foreign_keys(true),
+        )
+        .await
+        .expect("open");
+    for (table, n) in tables {
+        assert_eq!(rows_in(&pool, table).await, n, "{table} keeps its rows");
+    }
+    let schema: String = sqlx::query_scalar(
+        "SELECT group_concat(sql, ';') FROM sqlite_master WHERE name IN ('consultation_requests', 'bookings')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("schema");
+    assert_eq!(schema.matches("AUTOINCREMENT").count(), 2, "{schema}");
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO consultation_requests (reference, received_at, contact_method, location,
+         age_group, outside_licensed_states, minor, name_sealed, email_sealed)
+         VALUES ('REF-new', 5, 'email', 'ny', 'adult', 0, 0, x'00', x'00') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("new request");
+    assert_eq!(id, 4, "the deleted request's id 3 is not given again");
+    assert_eq!(
+        rows_in(&pool, "request_history WHERE request_id = 4").await,
+        1,
+        "the trigger still writes the first history entry"
+    );
+    // The references point at the rebuilt tables: deleting a request still takes its rows.
+    sqlx::query("DELETE FROM consultation_requests WHERE id = 1")
+        .execute(&pool)
+        .await
+        .expect("delete");
+    for table in ["request_notes", "outbox", "bookings", "booking_changes"] {
+        assert_eq!(
+            rows_in(&pool, table).await,
+            1,
+            "{table} follows its request"
+        );
+    }
+    let mut booking_ids = Vec::new();
+    for _ in 0..2 {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO bookings (request_id, start_at, end_at, format, status, created_at,
+             updated_at) VALUES (4, 10, 20, 'phone', 'held', 1, 1) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("booking");
+        sqlx::query("DELETE FROM bookings WHERE id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect("delete booking");
+        booking_ids.push(id);
+    }
+    assert_eq!(
+        booking_ids,
+        [3, 4],
+        "a deleted booking's id is not given again"
+    );
+    pool.close().await;
+    store.close().await;
+}
