@@ -2,19 +2,30 @@
 //!
 //! The link to choose, change or cancel a consultation time carries a token: the request's id
 //! and an expiry, signed with HMAC-SHA256 under a key derived from the data key (so every server
-//! sharing the data key accepts the others' links). The token names no person and holds nothing
-//! they wrote; it only says "request N, until T". A guessed or altered token is refused as
-//! [`LinkError::Forged`], an old one as [`LinkError::Expired`]; pages say no more than that.
+//! sharing the data key accepts the others' links). The signature also covers the request's
+//! link secret, 128 random bits stored with the request and never sent anywhere: a token names
+//! one request row, not merely an id, so it opens nothing once that request is deleted, even if
+//! an id were ever given again. The token names no person and holds nothing they wrote. A
+//! guessed or altered token, or one for another request, is refused as [`LinkError::Forged`],
+//! an old one as [`LinkError::Expired`]; pages say no more than that.
 //!
-//! Layout, hex-encoded: `version (1) | request id (8) | expiry, ms since 1970 (8) | HMAC (16)`.
+//! Checking takes two steps because the secret lives in the store: [`LinkTokens::read`] gives
+//! the request a token claims to be for, and [`LinkTokens::verify`] checks it against that
+//! request's stored secret.
+//!
+//! Layout, hex-encoded: `version (2) | request id (8) | expiry, ms since 1970 (8) | HMAC (16)`,
+//! the HMAC over the first three and the link secret. Tokens of version 1, signed without a
+//! secret, are refused.
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::crypto::hex::{hex, unhex};
 use crate::crypto::{Keyring, Signer, TAG_LEN};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const PAYLOAD_LEN: usize = 17;
+/// The length of a link secret, in hex characters (128 bits).
+pub const SECRET_LEN: usize = 32;
 /// What the links' signing key is derived for, and the label signed with each link.
 const PURPOSE: &str = "booking-link";
 const LABEL: &str = "kap-practice booking link:";
@@ -25,11 +36,33 @@ pub const LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// Why a link was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
-    /// Malformed, altered, or signed with another key.
+    /// Malformed, altered, signed with another key, or for another request.
     #[error("the link is not genuine")]
     Forged,
     #[error("the link has expired")]
     Expired,
+}
+
+/// A token as presented, read but not yet checked against its request's secret.
+#[derive(Clone, Copy, Debug)]
+pub struct Presented {
+    payload: [u8; PAYLOAD_LEN],
+    tag: [u8; TAG_LEN],
+}
+
+impl Presented {
+    /// The request the token claims to be for (not yet proven).
+    pub fn request_id(&self) -> i64 {
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&self.payload[1..9]);
+        i64::from_be_bytes(id)
+    }
+
+    fn expires_ms(&self) -> i64 {
+        let mut expires = [0u8; 8];
+        expires.copy_from_slice(&self.payload[9..]);
+        i64::from_be_bytes(expires)
+    }
 }
 
 /// Issues and checks the links.
@@ -53,35 +86,63 @@ impl LinkTokens {
         }
     }
 
-    /// A token for request `request_id`, good until `expires`.
-    pub fn issue(&self, request_id: i64, expires: Timestamp) -> String {
+    fn signed(payload: &[u8], link_secret: &str) -> Vec<u8> {
+        let mut signed = Vec::with_capacity(payload.len() + link_secret.len());
+        signed.extend_from_slice(payload);
+        signed.extend_from_slice(link_secret.as_bytes());
+        signed
+    }
+
+    /// A token for request `request_id` whose stored link secret is `link_secret`, good until
+    /// `expires`.
+    pub fn issue(&self, request_id: i64, link_secret: &str, expires: Timestamp) -> String {
         let mut payload = [0u8; PAYLOAD_LEN];
         payload[0] = VERSION;
         payload[1..9].copy_from_slice(&request_id.to_be_bytes());
         payload[9..].copy_from_slice(&expires.as_millisecond().to_be_bytes());
         let mut token = hex(&payload);
-        token.push_str(&hex(&self.signer.sign(&payload)));
+        token.push_str(&hex(&self
+            .signer
+            .sign(&Self::signed(&payload, link_secret))));
         token
     }
 
-    /// The request a genuine, unexpired token is for.
-    pub fn verify(&self, token: &str, now: Timestamp) -> Result<i64, LinkError> {
+    /// Reads a token of the current version; which request it is for still needs
+    /// [`LinkTokens::verify`].
+    pub fn read(&self, token: &str) -> Result<Presented, LinkError> {
         let bytes = unhex(token).ok_or(LinkError::Forged)?;
-        if bytes.len() != PAYLOAD_LEN + TAG_LEN {
+        if bytes.len() != PAYLOAD_LEN + TAG_LEN || bytes[0] != VERSION {
             return Err(LinkError::Forged);
         }
-        let (payload, tag) = bytes.split_at(PAYLOAD_LEN);
-        if !self.signer.verify(payload, tag) || payload[0] != VERSION {
+        let mut presented = Presented {
+            payload: [0; PAYLOAD_LEN],
+            tag: [0; TAG_LEN],
+        };
+        presented.payload.copy_from_slice(&bytes[..PAYLOAD_LEN]);
+        presented.tag.copy_from_slice(&bytes[PAYLOAD_LEN..]);
+        Ok(presented)
+    }
+
+    /// The request a genuine, unexpired token is for, given that request's stored link secret.
+    pub fn verify(
+        &self,
+        presented: &Presented,
+        link_secret: &str,
+        now: Timestamp,
+    ) -> Result<i64, LinkError> {
+        // A request without a secret of the full length never has a genuine link.
+        if link_secret.len() != SECRET_LEN
+            || !self.signer.verify(
+                &Self::signed(&presented.payload, link_secret),
+                &presented.tag,
+            )
+        {
             return Err(LinkError::Forged);
         }
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&payload[1..9]);
-        let mut expires = [0u8; 8];
-        expires.copy_from_slice(&payload[9..]);
-        if now.as_millisecond() > i64::from_be_bytes(expires) {
+        if now.as_millisecond() > presented.expires_ms() {
             return Err(LinkError::Expired);
         }
-        Ok(i64::from_be_bytes(id))
+        Ok(presented.request_id())
     }
 }
 
@@ -96,43 +157,86 @@ pub fn expiry(now: Timestamp, end: Option<Timestamp>) -> Timestamp {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "00112233445566778899aabbccddeeff";
+    const OTHER: &str = "ffeeddccbbaa99887766554433221100";
+
     fn now() -> Timestamp {
         Timestamp::from_second(1_800_000_000).expect("ts")
+    }
+
+    fn check(t: &LinkTokens, token: &str, secret: &str, at: Timestamp) -> Result<i64, LinkError> {
+        t.verify(&t.read(token)?, secret, at)
     }
 
     #[test]
     fn a_link_names_its_request_until_it_expires() {
         let t = LinkTokens::with_key([3; 32]);
         let until = now() + SignedDuration::from_hours(1);
-        let token = t.issue(42, until);
+        let token = t.issue(42, SECRET, until);
         assert_eq!(token.len(), 66);
-        assert_eq!(t.verify(&token, now()), Ok(42));
-        assert_eq!(t.verify(&token, until), Ok(42));
+        assert_eq!(t.read(&token).map(|p| p.request_id()), Ok(42));
+        assert_eq!(check(&t, &token, SECRET, now()), Ok(42));
+        assert_eq!(check(&t, &token, SECRET, until), Ok(42));
         assert_eq!(
-            t.verify(&token, until + SignedDuration::from_millis(1)),
+            check(&t, &token, SECRET, until + SignedDuration::from_millis(1)),
             Err(LinkError::Expired)
         );
+    }
+
+    #[test]
+    fn a_link_opens_only_the_request_with_its_secret() {
+        let t = LinkTokens::with_key([3; 32]);
+        let until = now() + SignedDuration::from_hours(1);
+        let token = t.issue(42, SECRET, until);
+        assert_eq!(check(&t, &token, OTHER, now()), Err(LinkError::Forged));
+        assert_eq!(check(&t, &token, "", now()), Err(LinkError::Forged));
+        // Even expired, a link for another request says only "not genuine".
+        let later = until + SignedDuration::from_hours(1);
+        assert_eq!(check(&t, &token, OTHER, later), Err(LinkError::Forged));
+        // A link issued for a request without a secret opens nothing.
+        let bare = t.issue(42, "", until);
+        assert_eq!(check(&t, &bare, "", now()), Err(LinkError::Forged));
+    }
+
+    #[test]
+    fn links_of_the_first_version_are_refused() {
+        let t = LinkTokens::with_key([3; 32]);
+        let mut payload = [0u8; PAYLOAD_LEN];
+        payload[0] = 1;
+        payload[1..9].copy_from_slice(&42i64.to_be_bytes());
+        let until = now() + SignedDuration::from_hours(1);
+        payload[9..].copy_from_slice(&until.as_millisecond().to_be_bytes());
+        let mut old = hex(&payload);
+        old.push_str(&hex(&t.signer.sign(&payload)));
+        assert_eq!(t.read(&old).map(|p| p.request_id()), Err(LinkError::Forged));
     }
 
     #[test]
     fn altered_or_foreign_links_are_forged() {
         let t = LinkTokens::with_key([3; 32]);
         let until = now() + SignedDuration::from_hours(1);
-        let token = t.issue(42, until);
+        let token = t.issue(42, SECRET, until);
         assert_eq!(
-            LinkTokens::with_key([4; 32]).verify(&token, now()),
+            check(&LinkTokens::with_key([4; 32]), &token, SECRET, now()),
             Err(LinkError::Forged)
         );
         for i in 0..token.len() {
             let mut bytes = token.clone().into_bytes();
             bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
             let altered = String::from_utf8(bytes).expect("ascii");
-            assert_eq!(t.verify(&altered, now()), Err(LinkError::Forged), "{i}");
+            assert_eq!(
+                check(&t, &altered, SECRET, now()),
+                Err(LinkError::Forged),
+                "{i}"
+            );
         }
-        assert_eq!(t.verify("", now()), Err(LinkError::Forged));
-        assert_eq!(t.verify(&token[..64], now()), Err(LinkError::Forged));
+        assert_eq!(check(&t, "", SECRET, now()), Err(LinkError::Forged));
         assert_eq!(
-            t.verify(&format!("{token}00"), now()),
+            check(&t, &token[..64], SECRET, now()),
+            Err(LinkError::Forged)
+        );
+        assert_eq!(
+            check(&t, &format!("{token}00"), SECRET, now()),
             Err(LinkError::Forged)
         );
     }

@@ -78,12 +78,15 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     let what = format!("{minutes} minutes, by {}", by(b.format));
     let base = &config.server.base_url;
     let now = Timestamp::now();
-    let link = mail.request_id.map(|id| {
-        format!(
-            "{base}/book/{}",
-            links.issue(id, link::expiry(now, Some(b.end)))
-        )
-    });
+    let link = mail
+        .request_id
+        .zip(mail.link_secret.as_deref())
+        .map(|(id, secret)| {
+            format!(
+                "{base}/book/{}",
+                links.issue(id, secret, link::expiry(now, Some(b.end)))
+            )
+        });
     let link = link.as_deref().unwrap_or(base.as_str());
     let clinician = &practice.clinician_name;
     let signature = format!(
@@ -211,11 +214,11 @@ fn invitation(
 /// The paragraph of the acknowledgement that offers the booking page, when the request may
 /// book online.
 pub fn acknowledgement_link(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> String {
-    match mail.request_id {
-        Some(id) if mail.may_book => format!(
+    match (mail.request_id, &mail.link_secret) {
+        (Some(id), Some(secret)) if mail.may_book => format!(
             "You can choose a time for your initial consultation now: {}/book/{}\n\n",
             config.server.base_url,
-            links.issue(id, link::expiry(Timestamp::now(), None))
+            links.issue(id, secret, link::expiry(Timestamp::now(), None))
         ),
         _ => String::new(),
     }

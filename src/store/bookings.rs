@@ -98,9 +98,11 @@ pub enum ChangeOutcome {
 
 /// Whether a request may book online at all: it exists, is not spam, and is not flagged (a
 /// person outside the licensed states, or under 18, hears from the clinician instead).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bookable {
     pub request_id: i64,
+    /// The secret the request's booking links are bound to.
+    pub link_secret: String,
 }
 
 const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at";
@@ -392,7 +394,7 @@ impl Store {
     pub async fn bookable(&self, id: i64) -> Result<Option<Bookable>, StoreError> {
         on_db!(&self.db, pool => {
             let row = sqlx::query(
-                "SELECT spam, outside_licensed_states, minor, status FROM consultation_requests WHERE id = $1",
+                "SELECT spam, outside_licensed_states, minor, status, link_secret FROM consultation_requests WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -406,8 +408,23 @@ impl Store {
             // A closed request is finished: its links no longer hold or change a time.
             let status: String = row.col("status")?;
             let closed = status == Status::Closed.as_str();
-            Ok((!spam && !outside && !minor && !closed).then_some(Bookable { request_id: id }))
+            let link_secret: String = row.col("link_secret")?;
+            Ok((!spam && !outside && !minor && !closed).then_some(Bookable {
+                request_id: id,
+                link_secret,
+            }))
         })
+    }
+
+    /// The secret request `id`'s booking links are bound to, if the request exists (for
+    /// tools and tests that make a link themselves).
+    pub async fn link_secret(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT link_secret FROM consultation_requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }))
     }
 
     /// The times held or confirmed by other requests than `except`, for listing open times.

@@ -336,6 +336,8 @@ pub struct Submission<'a> {
 pub struct Inserted {
     pub id: i64,
     pub reference: String,
+    /// The secret the request's booking links are bound to.
+    pub link_secret: String,
 }
 
 /// A piece of mail claimed by a worker for sending.
@@ -345,6 +347,8 @@ pub struct ClaimedMail {
     pub kind: MailKind,
     pub recipient: Option<String>,
     pub request_id: Option<i64>,
+    /// The secret the request's booking links are bound to.
+    pub link_secret: Option<String>,
     pub reference: Option<String>,
     pub received_at: Option<Timestamp>,
     pub attempts: i64,
@@ -446,6 +450,13 @@ fn sidecar(database: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(suffix);
     std::path::PathBuf::from(name)
+}
+
+/// A new request's link secret: 128 bits from the operating system, as 32 hex characters.
+pub(crate) fn new_link_secret() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|_| StoreError::NoRandomness)?;
+    Ok(crate::crypto::hex::hex(&bytes))
 }
 
 /// A short reference a person can read out, from an alphabet without look-alike characters.

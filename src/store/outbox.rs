@@ -17,7 +17,7 @@ use crate::practice::booking::BookingStatus;
 use crate::practice::open_times::ConsultationFormat;
 
 const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
-        o.request_id, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
+        o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
         c.booking_id, c.status AS booking_status, c.start_at AS booking_start,
         c.end_at AS booking_end, c.format AS booking_format, c.sequence AS booking_sequence,
         c.message_sealed AS booking_message
@@ -137,6 +137,7 @@ impl Store {
             kind,
             recipient,
             request_id: row.col("request_id")?,
+            link_secret: row.col("link_secret")?,
             reference: row.col("reference")?,
             received_at: received_at.map(from_ms),
             attempts: row.col("attempts")?,

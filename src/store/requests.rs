@@ -14,7 +14,10 @@ use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{Columns, Db, on_db};
-use super::{Inserted, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_reference};
+use super::{
+    Inserted, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_link_secret,
+    new_reference,
+};
 use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
@@ -28,8 +31,8 @@ pub const SEALED_REQUEST_FIELDS: &[&str] =
 const INSERT_REQUEST: &str = "INSERT INTO consultation_requests
      (reference, received_at, spam, spam_reason, contact_method, location, age_group,
       outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
-      message_sealed, referral_source_sealed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+      message_sealed, referral_source_sealed, link_secret)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      RETURNING id";
 
 const INSERT_MAIL: &str =
@@ -52,6 +55,8 @@ struct SealedRequest {
     phone: Option<Vec<u8>>,
     message: Option<Vec<u8>>,
     referral_source: Option<Vec<u8>>,
+    /// What every booking link of the request is bound to (see `auth/link.rs`).
+    link_secret: String,
     mail: Vec<QueuedMail>,
 }
 
@@ -59,7 +64,7 @@ struct SealedRequest {
 /// recipient.
 type QueuedMail = (&'static str, Option<Vec<u8>>);
 
-/// Binds one request's fourteen values, in the order of `INSERT_REQUEST`'s columns, to `$query`
+/// Binds one request's fifteen values, in the order of `INSERT_REQUEST`'s columns, to `$query`
 /// (a single-row or a multi-row insert).
 macro_rules! bind_request {
     ($query:expr, $row:expr, $reference:expr) => {{
@@ -79,6 +84,7 @@ macro_rules! bind_request {
             .bind(&row.phone)
             .bind(&row.message)
             .bind(&row.referral_source)
+            .bind(&row.link_secret)
     }};
 }
 
@@ -136,6 +142,7 @@ async fn write_groups(pool: SqlitePool, mut waiting: mpsc::Receiver<Waiting>) {
                     let _ = w.done.send(Ok(Inserted {
                         id,
                         reference: w.reference,
+                        link_secret: w.row.link_secret,
                     }));
                 }
             }
@@ -168,9 +175,9 @@ async fn commit_group(pool: &SqlitePool, group: &[Waiting]) -> Result<Vec<i64>, 
         "INSERT INTO consultation_requests
          (reference, received_at, spam, spam_reason, contact_method, location, age_group,
           outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
-          message_sealed, referral_source_sealed)
+          message_sealed, referral_source_sealed, link_secret)
          VALUES {} RETURNING id, reference",
-        placeholders(group.len(), 14)
+        placeholders(group.len(), 15)
     );
     let mut q = sqlx::query(&sql);
     for w in group {
@@ -251,7 +258,13 @@ async fn insert_alone(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreErr
         }
         .await);
         match outcome {
-            Ok(id) => return Ok(Inserted { id, reference }),
+            Ok(id) => {
+                return Ok(Inserted {
+                    id,
+                    reference,
+                    link_secret: row.link_secret.clone(),
+                });
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempt < 3 => attempt += 1,
             Err(e) => return Err(e.into()),
         }
@@ -262,7 +275,7 @@ impl Store {
     /// Stores a request, its first history entry and its mail in one transaction; returns once
     /// the commit is durable.
     pub async fn insert(&self, s: &Submission<'_>, now: Timestamp) -> Result<Inserted, StoreError> {
-        let row = self.seal(s, now);
+        let row = self.seal(s, now)?;
         let Some(writer) = &self.writer else {
             return insert_alone(&self.db, &row).await;
         };
@@ -280,11 +293,11 @@ impl Store {
             .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)))
     }
 
-    fn seal(&self, s: &Submission<'_>, now: Timestamp) -> SealedRequest {
+    fn seal(&self, s: &Submission<'_>, now: Timestamp) -> Result<SealedRequest, StoreError> {
         let r = s.request;
         let k = &self.keys;
         let seal_opt = |field: &str, v: &Option<String>| v.as_ref().map(|v| k.seal(field, v));
-        SealedRequest {
+        Ok(SealedRequest {
             received_at: ms(now),
             spam_reason: s.spam.map(|r| r.as_str()),
             contact_method: r.contact_method.as_str(),
@@ -296,6 +309,7 @@ impl Store {
             phone: seal_opt("phone", &r.phone),
             message: seal_opt("message", &r.message),
             referral_source: seal_opt("referral_source", &r.referral_source),
+            link_secret: new_link_secret()?,
             mail: s
                 .mail
                 .iter()
@@ -304,7 +318,7 @@ impl Store {
                     (kind.as_str(), recipient)
                 })
                 .collect(),
-        }
+        })
     }
 
     /// Every request, oldest first, opened.

@@ -80,14 +80,24 @@ fn limited(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Re
     Some(r)
 }
 
-/// The request a link's token is for, or the page to answer with.
+/// The request a link's token is for, or the page to answer with. The token must be signed
+/// with the request's own link secret: a link for a deleted request, or for another, is simply
+/// not found.
 async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Result<i64, Response> {
-    match state.links.verify(token, Timestamp::now()) {
-        Ok(id) => match state.store.bookable(id).await {
-            Ok(Some(_)) => Ok(id),
-            Ok(None) => Err(AppError::NotFound.into_response()),
-            Err(e) => Err(AppError::from(e).into_response()),
-        },
+    let presented = match state.links.read(token) {
+        Ok(p) => p,
+        Err(_) => return Err(AppError::NotFound.into_response()),
+    };
+    let bookable = match state.store.bookable(presented.request_id()).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(AppError::NotFound.into_response()),
+        Err(e) => return Err(AppError::from(e).into_response()),
+    };
+    match state
+        .links
+        .verify(&presented, &bookable.link_secret, Timestamp::now())
+    {
+        Ok(id) => Ok(id),
         Err(LinkError::Forged) => Err(AppError::NotFound.into_response()),
         Err(LinkError::Expired) => Err(refusal(
             state,
@@ -714,11 +724,14 @@ pub async fn feed(
     Ok(r)
 }
 
-/// A booking link for request `id`, valid for the usual time from now.
-pub fn link_for(state: &AppState, id: i64) -> String {
+/// A booking link for request `id` with link secret `link_secret`, valid for the usual time
+/// from now.
+pub fn link_for(state: &AppState, id: i64, link_secret: &str) -> String {
     format!(
         "/book/{}",
-        state.links.issue(id, link::expiry(Timestamp::now(), None))
+        state
+            .links
+            .issue(id, link_secret, link::expiry(Timestamp::now(), None))
     )
 }
 

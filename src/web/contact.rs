@@ -329,7 +329,9 @@ pub async fn submit(
             }
             // When the practice offers times online, the thank-you page may link to them: the
             // request travels (sealed) to it, for spam too, so the address looks the same.
-            let booking = offers_times(&state).await.then_some(inserted.id);
+            let booking = offers_times(&state)
+                .await
+                .then_some((inserted.id, inserted.link_secret.as_str()));
             if spam.is_some() {
                 thanks_redirect(&state, None, booking)
             } else {
@@ -377,12 +379,13 @@ pub const THANKS_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hou
 
 /// 303 to the thank-you page. What it shows travels sealed, so the URL reveals nothing: which
 /// notes (outside the licensed states, under 18), for a request that may book its consultation
-/// online the request (for the link to choose a time), and when the page was first shown:
-/// `index:request:issued-ms`.
+/// online the request and its link secret (for the link to choose a time, which is only made
+/// while that request still has that secret), and when the page was first shown:
+/// `index:request:issued-ms:link-secret`.
 fn thanks_redirect(
     state: &AppState,
     notes: Option<(bool, bool)>,
-    request: Option<i64>,
+    request: Option<(i64, &str)>,
 ) -> Response {
     let index = match notes {
         Some((outside, minor)) => usize::from(outside) | (usize::from(minor) << 1),
@@ -390,7 +393,7 @@ fn thanks_redirect(
     };
     let issued = Timestamp::now().as_millisecond();
     let sealed = match (index, request) {
-        (0, Some(id)) => Some(format!("0:{id}:{issued}")),
+        (0, Some((id, secret))) => Some(format!("0:{id}:{issued}:{secret}")),
         (0, None) => None,
         (i, _) => Some(format!("{i}::{issued}")),
     };
@@ -422,8 +425,8 @@ pub async fn thanks(
         .and_then(|bytes| state.store.keys().open("thanks", &bytes).ok())
         .unwrap_or_default();
     let head = method == Method::HEAD;
-    let mut parts = opened.splitn(3, ':');
-    let (index, request, issued) = (parts.next(), parts.next(), parts.next());
+    let mut parts = opened.splitn(4, ':');
+    let (index, request, issued, secret) = (parts.next(), parts.next(), parts.next(), parts.next());
     if !opened.is_empty() {
         let fresh = issued
             .and_then(|ms| ms.parse::<i64>().ok())
@@ -439,11 +442,12 @@ pub async fn thanks(
         .filter(|i| *i < 4)
         .unwrap_or(0);
     if let Some(id) = request.filter(|_| index == 0)
-        && offers_booking(&state, id).await
+        && let Some(secret) = secret
+        && offers_booking(&state, id, secret).await
     {
         let site = state.site.load();
         let split = &site.thanks_booking;
-        let link = super::booking::link_for(&state, id);
+        let link = super::booking::link_for(&state, id, secret);
         let mut html = Vec::with_capacity(split.prefix.len() + link.len() + split.suffix.len());
         html.extend_from_slice(&split.prefix);
         html.extend_from_slice(link.as_bytes());
@@ -489,10 +493,15 @@ async fn offers_times(state: &AppState) -> bool {
     offers
 }
 
-/// Whether request `id` may choose its consultation time online now: the practice offers times
-/// and the request is one that books online.
-async fn offers_booking(state: &AppState, id: i64) -> bool {
-    offers_times(state).await && matches!(state.store.bookable(id).await, Ok(Some(_)))
+/// Whether request `id` may choose its consultation time online now: the practice offers times,
+/// the request is one that books online, and it is still the request whose link secret the
+/// thank-you page carries (not a later one that came to have its id).
+async fn offers_booking(state: &AppState, id: i64, link_secret: &str) -> bool {
+    offers_times(state).await
+        && matches!(
+            state.store.bookable(id).await,
+            Ok(Some(b)) if !b.link_secret.is_empty() && b.link_secret == link_secret
+        )
 }
 
 #[cfg(test)]

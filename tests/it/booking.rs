@@ -99,6 +99,18 @@ async fn request_and_link(app: &TestApp, name: &str, changes: &[(&str, &str)]) -
     (id, link)
 }
 
+/// A booking link for request `id`, signed with its link secret, good until `until`.
+pub(crate) async fn link_to(app: &TestApp, id: i64, until: Timestamp) -> String {
+    let secret = app
+        .state
+        .store
+        .link_secret(id)
+        .await
+        .expect("read")
+        .expect("the request exists");
+    format!("/book/{}", app.state.links.issue(id, &secret, until))
+}
+
 fn booking_link(html: &str) -> Option<String> {
     let start = html.find("href=\"/book/")? + 6;
     let end = start + html[start..].find('"')?;
@@ -570,7 +582,7 @@ async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
     }
     let until = Timestamp::now() + SignedDuration::from_hours(1);
     for r in app.state.store.all_requests().await.expect("read") {
-        links.push(format!("/book/{}", app.state.links.issue(r.id, until)));
+        links.push(link_to(&app, r.id, until).await);
     }
     assert_eq!(links.len(), 50);
     let times = times_in(&app.get(&links[0]).await.text());
@@ -823,12 +835,7 @@ async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() 
         .request("POST", &format!("{tampered}/cancel"), &[], "")
         .await;
     assert_eq!(r.status, 404);
-    let expired = format!(
-        "/book/{}",
-        app.state
-            .links
-            .issue(id, Timestamp::now() - SignedDuration::from_mins(1))
-    );
+    let expired = link_to(&app, id, Timestamp::now() - SignedDuration::from_mins(1)).await;
     for path in [expired.clone(), format!("{expired}/change")] {
         let r = app.get(&path).await;
         assert_eq!(r.status, 410, "{path}");
@@ -842,10 +849,11 @@ async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() 
     let r = choose(&app, &expired, &times[2]).await;
     assert_eq!(r.status, 410);
     // A link for a request that is gone is simply not found.
-    let gone = app
-        .state
-        .links
-        .issue(999_999, Timestamp::now() + SignedDuration::from_hours(1));
+    let gone = app.state.links.issue(
+        999_999,
+        "00112233445566778899aabbccddeeff",
+        Timestamp::now() + SignedDuration::from_hours(1),
+    );
     assert_eq!(app.get(&format!("/book/{gone}")).await.status, 404);
 }
 
@@ -869,12 +877,7 @@ async fn people_outside_the_licensed_states_or_under_18_are_not_offered_times_on
             .last()
             .expect("one")
             .id;
-        let link = format!(
-            "/book/{}",
-            app.state
-                .links
-                .issue(id, Timestamp::now() + SignedDuration::from_hours(1))
-        );
+        let link = link_to(&app, id, Timestamp::now() + SignedDuration::from_hours(1)).await;
         assert_eq!(app.get(&link).await.status, 404);
     }
 }
@@ -1429,4 +1432,144 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     );
     pool.close().await;
     store.close().await;
+}
+
+/// The newest request's id.
+async fn newest_id(app: &TestApp) -> i64 {
+    app.state
+        .store
+        .all_requests()
+        .await
+        .expect("read")
+        .iter()
+        .map(|r| r.id)
+        .max()
+        .expect("a request")
+}
+
+/// Alice's request is deleted in the inbox, then Bob sends his: nothing Alice kept (her
+/// booking link, her thank-you page's address) shows, holds or cancels anything of Bob's, and
+/// Bob's request has an id never used before.
+#[tokio::test]
+async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let sent = app.submit("Alice Example", &[]).await;
+    assert_eq!(sent.status, 303);
+    let alice_thanks = sent.header("location").expect("location").to_string();
+    let alice_link = booking_link(&app.get(&alice_thanks).await.text()).expect("a link");
+    let alice = newest_id(&app).await;
+    let times = times_in(&app.get(&alice_link).await.text());
+    assert_eq!(choose(&app, &alice_link, &times[0]).await.status, 303);
+
+    let mut clinician = Clinician::signed_in(&app).await;
+    let page = format!("/admin/requests/{alice}/delete");
+    assert_eq!(clinician.action(&page, &page, &[]).await.status, 303);
+    assert!(
+        app.state
+            .store
+            .request(alice)
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    let (bob, bob_link) = request_and_link(&app, "Bob Example", &[]).await;
+    assert!(
+        bob > alice,
+        "Bob's id {bob} was never used (Alice's was {alice})"
+    );
+    let bob_times = times_in(&app.get(&bob_link).await.text());
+    assert_eq!(choose(&app, &bob_link, &bob_times[1]).await.status, 303);
+    let held = app
+        .state
+        .store
+        .booking_for_request(bob)
+        .await
+        .expect("read")
+        .expect("Bob holds a time");
+
+    assert_eq!(app.get(&alice_link).await.status, 404, "shows nothing");
+    assert_eq!(
+        choose(&app, &alice_link, &bob_times[2]).await.status,
+        404,
+        "holds nothing"
+    );
+    for (method, action) in [("POST", "cancel"), ("GET", "change")] {
+        let r = app
+            .request(method, &format!("{alice_link}/{action}"), &[], "")
+            .await;
+        assert_eq!(r.status, 404, "{action}: nothing of Bob's");
+    }
+    let thanks = app.get(&alice_thanks).await;
+    assert_eq!(thanks.status, 200);
+    assert!(
+        booking_link(&thanks.text()).is_none(),
+        "the old thank-you page makes no link"
+    );
+    let after = app
+        .state
+        .store
+        .booking_for_request(bob)
+        .await
+        .expect("read")
+        .expect("Bob's booking");
+    assert_eq!(
+        (after.status, after.start, after.sequence),
+        (held.status, held.start, held.sequence),
+        "Bob's booking is untouched"
+    );
+    assert_eq!(app.get(&bob_link).await.status, 200, "Bob's own link works");
+}
+
+/// A link is bound to its request's stored secret, not to its id alone: once the secret is
+/// not the one it was made with, neither the link nor the thank-you page's address opens or
+/// makes anything.
+#[tokio::test]
+async fn a_link_opens_nothing_once_its_requests_secret_differs() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let sent = app.submit(NAME, &[]).await;
+    let thanks = sent.header("location").expect("location").to_string();
+    let link = booking_link(&app.get(&thanks).await.text()).expect("a link");
+    let id = newest_id(&app).await;
+    assert_eq!(app.get(&link).await.status, 200);
+    let secret = app
+        .state
+        .store
+        .link_secret(id)
+        .await
+        .expect("read")
+        .expect("a secret");
+    assert_eq!(secret.len(), 32);
+    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+    let changed = app
+        .state
+        .store
+        .execute_unchecked(&format!(
+            "UPDATE consultation_requests SET link_secret = '0123456789abcdef0123456789abcdef' WHERE id = {id}"
+        ))
+        .await
+        .expect("changed");
+    assert_eq!(changed, 1);
+    assert_eq!(app.get(&link).await.status, 404);
+    let times = times_in(
+        &app.get(&link_to(&app, id, Timestamp::now() + SignedDuration::from_hours(1)).await)
+            .await
+            .text(),
+    );
+    assert!(!times.is_empty(), "a link made with the new secret works");
+    assert_eq!(choose(&app, &link, &times[0]).await.status, 404);
+    assert!(
+        app.state
+            .store
+            .booking_for_request(id)
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing held"
+    );
+    let page = app.get(&thanks).await;
+    assert_eq!(page.status, 200);
+    assert!(booking_link(&page.text()).is_none(), "no link made");
 }

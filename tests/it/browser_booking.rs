@@ -7,6 +7,7 @@ use crate::common;
 
 use std::time::Duration;
 
+use crate::booking::link_to;
 use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
@@ -216,7 +217,7 @@ async fn book_with_the_keyboard(options: Options) {
     let (_, grace) = send_request(&app, "Grace Hopper").await;
     let (_, third) = send_request(&app, "Third Person").await;
     let until = Timestamp::now() + SignedDuration::from_hours(1);
-    let grace_link = format!("/book/{}", app.state.links.issue(grace, until));
+    let grace_link = link_to(&app, grace, until).await;
     browser.goto(&app.url(&grace_link)).await;
     // The second time: the first may pass its minimum notice while the test runs.
     browser.tab_to_one_of("start-").await;
@@ -228,7 +229,7 @@ async fn book_with_the_keyboard(options: Options) {
             vec![json!(wanted)],
         )
         .await;
-    let third_link = format!("/book/{}", app.state.links.issue(third, until));
+    let third_link = link_to(&app, third, until).await;
     let r = app
         .request(
             "POST",
@@ -277,7 +278,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     app.add_clinician().await;
     let (thanks, id) = send_request(&app, "Grace Hopper").await;
     let until = Timestamp::now() + SignedDuration::from_hours(1);
-    let link = format!("/book/{}", app.state.links.issue(id, until));
+    let link = link_to(&app, id, until).await;
     // The person's pages on a desktop, before and after choosing a time.
     let browser = Browser::start(Options::new(DESKTOP)).await;
     browser.goto(&app.url(&thanks)).await;
@@ -358,7 +359,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     // Another person's time, declined with a message: the person is told by email.
     let (_, other) = send_request(&app, "Declined Person").await;
     let until = Timestamp::now() + SignedDuration::from_hours(1);
-    let other_link = format!("/book/{}", app.state.links.issue(other, until));
+    let other_link = link_to(&app, other, until).await;
     let page = app.get(&other_link).await.text();
     let start = page
         .split("name=\"start\" type=\"radio\" value=\"")
