@@ -81,6 +81,9 @@ pub enum AdminCommand {
 pub enum KeysCommand {
     /// Print a new random data key (64 hex characters) for KAP_DATA_KEY.
     Generate,
+    /// Seal every stored value again under the current key (after a rotation, with the old
+    /// key still in KAP_DATA_KEYS_PREVIOUS); afterwards the old key can be removed.
+    Reseal,
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,6 +188,30 @@ pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
 pub fn generate_key() -> ExitCode {
     println!("{}", crate::crypto::generate_key_hex());
     ExitCode::SUCCESS
+}
+
+/// `kap-practice keys reseal`: every value sealed under a previous key, sealed again under the
+/// current one. Safe to run while servers run, and again.
+pub async fn reseal(overrides: &Overrides) -> ExitCode {
+    let result = async {
+        let (_, store) = open_store(overrides).await?;
+        let n = store.reseal_all().await;
+        store.close().await;
+        Ok::<u64, anyhow::Error>(n?)
+    }
+    .await;
+    match result {
+        Ok(n) => {
+            eprintln!(
+                "re-sealed {n} values under the current key; every stored value now opens with it alone, so the previous keys can be removed from KAP_DATA_KEYS_PREVIOUS (keep them with backups made before now)"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot re-seal: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `kap-practice inquiries export`: every request, decrypted, for the clinician's own records.

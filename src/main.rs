@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Some(Command::Keys {
             command: KeysCommand::Generate,
         }) => kap_practice::cli::generate_key(),
+        Some(Command::Keys {
+            command: KeysCommand::Reseal,
+        }) => block_on(kap_practice::cli::reseal(&overrides)),
         Some(Command::Inquiries {
             command: InquiriesCommand::Export { format },
         }) => block_on(kap_practice::cli::export(&overrides, format)),

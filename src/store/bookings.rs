@@ -30,7 +30,7 @@ use crate::practice::open_times::{
 use crate::practice::status::Status;
 
 /// The settings key of the calendar feed's secret (sealed).
-const CALENDAR_FEED: &str = "calendar_feed";
+pub(super) const CALENDAR_FEED: &str = "calendar_feed";
 
 /// A booking as stored, with its request's reference.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,6 +16,7 @@ mod inbox;
 mod jobs;
 mod outbox;
 mod requests;
+mod reseal;
 mod sessions;
 
 use std::path::Path;

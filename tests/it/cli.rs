@@ -261,3 +261,74 @@ fn check_and_serve_warn_about_an_example_notice_address() {
         "{log}"
     );
 }
+
+/// A key rotation finished: values sealed under key A, re-sealed by a server given B with A as
+/// a previous key, all open with B alone, and the store starts with B alone.
+#[tokio::test]
+async fn after_resealing_everything_opens_with_the_new_key_alone() {
+    use kap_practice::crypto::Keyring;
+    use kap_practice::store::Store;
+    let app = crate::common::TestApp::start().await;
+    app.add_clinician().await;
+    assert_eq!(app.submit("Ada Lovelace", &[]).await.status, 303);
+    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let noted = app
+        .state
+        .store
+        .add_note(id, "c", "a private note", jiff::Timestamp::now())
+        .await
+        .expect("note");
+    assert!(noted);
+    app.state
+        .store
+        .calendar_feed_secret()
+        .await
+        .expect("feed secret");
+    let data = app.data_dir.path().join("data");
+    let a = std::fs::read_to_string(data.join("data.key")).unwrap_or_else(|_| {
+        panic!("the test's data key");
+    });
+    let a = a.trim().to_string();
+    // The server stays up (its folder goes with it); the rotation happens beside it.
+    let url = app.overrides.database_url.clone();
+
+    let b = kap_practice::crypto::generate_key_hex();
+    let rotating = Store::open(
+        &data,
+        url.as_deref(),
+        Keyring::from_hex(&b, &[&a]).expect("keys"),
+    )
+    .await
+    .expect("opens with B and previous A");
+    let n = rotating.reseal_all().await.expect("reseal");
+    // At least the name, the email, the note and the two sealed settings.
+    assert!(n >= 5, "re-sealed {n}");
+    assert_eq!(rotating.reseal_all().await.expect("again"), 0, "idempotent");
+    rotating.close().await;
+
+    let only_b = Store::open(
+        &data,
+        url.as_deref(),
+        Keyring::from_hex(&b, &[]).expect("key"),
+    )
+    .await
+    .expect("starts with B alone");
+    let requests = only_b.all_requests().await.expect("every request opens");
+    assert_eq!(requests[0].name, "Ada Lovelace");
+    let notes = only_b.notes(id).await.expect("notes open");
+    assert_eq!(notes.len(), 1);
+    only_b
+        .calendar_feed_secret()
+        .await
+        .expect("feed secret opens");
+    only_b
+        .claim_due_mail(
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+            jiff::SignedDuration::from_mins(1),
+            100,
+        )
+        .await
+        .expect("mail opens");
+    only_b.close().await;
+    drop(app);
+}
