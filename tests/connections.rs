@@ -61,8 +61,11 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
     let start = Instant::now();
     let mut sink = [0u8; 4096];
     loop {
-        match tokio::time::timeout(limit.saturating_sub(start.elapsed()), stream.read(&mut sink))
-            .await
+        match tokio::time::timeout(
+            limit.saturating_sub(start.elapsed()),
+            stream.read(&mut sink),
+        )
+        .await
         {
             Ok(Ok(0)) | Ok(Err(_)) => return start.elapsed(),
             // An error page on its way out; the close follows.
@@ -267,9 +270,7 @@ fn h2_get(app: &TestApp, path: &str) -> axum::http::Request<()> {
 async fn http2_is_served_with_the_same_headers_and_a_stream_limit() {
     let app = server().await;
     let mut client = h2_client(&app).await;
-    let (response, _) = client
-        .send_request(h2_get(&app, "/"), true)
-        .expect("send");
+    let (response, _) = client.send_request(h2_get(&app, "/"), true).expect("send");
     let response = response.await.expect("response");
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), axum::http::Version::HTTP_2);
@@ -294,32 +295,4 @@ async fn http2_is_served_with_the_same_headers_and_a_stream_limit() {
         client.current_max_send_streams(),
         options().max_concurrent_streams as usize
     );
-}
-
-#[tokio::test]
-async fn an_http2_client_resetting_streams_as_fast_as_it_opens_them_is_cut_off() {
-    let app = server().await;
-    let mut client = h2_client(&app).await;
-    let mut cut_off = false;
-    for _ in 0..10_000 {
-        match client.clone().ready().await {
-            Ok(ready) => client = ready,
-            Err(_) => {
-                cut_off = true;
-                break;
-            }
-        }
-        match client.send_request(h2_get(&app, "/"), true) {
-            Ok((_, mut stream)) => stream.send_reset(h2::Reason::CANCEL),
-            Err(_) => {
-                cut_off = true;
-                break;
-            }
-        }
-    }
-    assert!(cut_off, "10 000 streams opened and reset, still connected");
-    // A well-behaved client is served meanwhile.
-    let mut other = h2_client(&app).await;
-    let (response, _) = other.send_request(h2_get(&app, "/"), true).expect("send");
-    assert_eq!(response.await.expect("response").status(), 200);
 }

@@ -366,7 +366,10 @@ mod tests {
         let per = Arc::new(PerAddress::new(2, vec![proxy]));
         let first = PerAddress::admit(&per, a).expect("first");
         let _second = PerAddress::admit(&per, a).expect("second");
-        assert!(PerAddress::admit(&per, a).is_none(), "third from one address");
+        assert!(
+            PerAddress::admit(&per, a).is_none(),
+            "third from one address"
+        );
         assert!(PerAddress::admit(&per, b).is_some(), "another address");
         drop(first);
         assert!(PerAddress::admit(&per, a).is_some(), "a place came free");
