@@ -120,6 +120,9 @@ impl Cli {
 pub fn check(overrides: &Overrides) -> ExitCode {
     match crate::prepare(overrides) {
         Ok((config, site)) => {
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "ok: {} — {} pages and assets ready, content {}",
                 config,
@@ -129,6 +132,14 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                     None => "built-in".into(),
                 }
             );
+            let data_dir = &config.server.data_dir;
+            if crate::data_dir::open_to_others(data_dir) {
+                println!(
+                    "warning: the data directory {} can be read by other users of this machine: `chmod 700 {}` (the database and key files in it are 0600, but their names and sizes show)",
+                    data_dir.display(),
+                    data_dir.display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -172,7 +183,7 @@ pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
 
 /// `kap-practice keys generate`.
 pub fn generate_key() -> ExitCode {
-    println!("{}", crate::store::sealed::generate_key_hex());
+    println!("{}", crate::crypto::generate_key_hex());
     ExitCode::SUCCESS
 }
 

@@ -73,6 +73,8 @@ pub struct MailConfig {
     pub smtp_url: Option<Secret>,
     /// The practice's inbox for "a new request arrived" notices. Default: practice.email.
     pub notify_email: String,
+    /// True when `notify_email` was not given and is practice.email.
+    pub notify_email_is_default: bool,
     /// The sender of every email. Default: the practice's name and email.
     pub from: String,
     /// First retry delay; doubles on each attempt up to `retry_max_seconds`.
@@ -91,9 +93,11 @@ pub struct FormConfig {
     pub token_max_age_minutes: u64,
     /// Requests accepted per client address per hour (a burst of this many, refilled evenly).
     pub rate_limit_per_hour: u32,
-    /// The crisis line shown above the form ("988" in the US).
+    /// The crisis line shown on every page ("988" in the US).
     pub crisis_line: String,
-    /// The emergency number shown above the form ("911" in the US).
+    /// What the crisis line is called ("Suicide & Crisis Lifeline" for 988).
+    pub crisis_line_name: String,
+    /// The emergency number shown on every page ("911" in the US).
     pub emergency_number: String,
     /// When people can expect a reply, as a phrase: "within two business days".
     pub reply_time: String,
@@ -265,6 +269,7 @@ struct FileForm {
     token_max_age_minutes: Option<Spanned<u64>>,
     rate_limit_per_hour: Option<Spanned<u32>>,
     crisis_line: Option<String>,
+    crisis_line_name: Option<String>,
     emergency_number: Option<String>,
     reply_time: Option<String>,
     acknowledge: Option<bool>,
@@ -555,6 +560,7 @@ impl Config {
         {
             errors.push(Diagnostic::new(file.clone(), *line, "mail.smtp_url must start with smtp:// or smtps://, e.g. \"smtps://user:password@smtp.example.com\""));
         }
+        let notify_email_is_default = overrides.notify_email.is_none() && m.notify_email.is_none();
         let notify_email = match (&overrides.notify_email, m.notify_email) {
             (Some(v), _) => (v.trim().to_string(), 0, "KAP_NOTIFY_EMAIL".to_string()),
             (None, Some(v)) => (
@@ -670,6 +676,7 @@ impl Config {
             content_dir,
             mail: MailConfig {
                 smtp_url: smtp_url.map(|(url, _, _)| Secret(url)),
+                notify_email_is_default,
                 notify_email: notify_email.0,
                 from,
                 retry_base_seconds,
@@ -687,6 +694,10 @@ impl Config {
                     .crisis_line
                     .map(|v| v.trim().to_string())
                     .unwrap_or_else(|| "988".into()),
+                crisis_line_name: f
+                    .crisis_line_name
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| "Suicide & Crisis Lifeline".into()),
                 emergency_number: f
                     .emergency_number
                     .map(|v| v.trim().to_string())
@@ -757,6 +768,58 @@ fn valid_base_url(v: &str) -> bool {
     }
 }
 
+/// True for addresses that can never reach anyone: the example domains reserved by RFC 2606 and
+/// RFC 6761 (`example.com`, `.org`, `.net`, `*.example`, `*.test`, `*.invalid`).
+pub fn is_example_address(email: &str) -> bool {
+    let Some((_, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = domain.rsplit('.').collect();
+    matches!(
+        labels.as_slice(),
+        ["example" | "test" | "invalid", ..] | ["com" | "org" | "net", "example", ..]
+    )
+}
+
+impl Config {
+    /// Settings that let the program run but would let the practice down: each names the
+    /// setting and the fix. `check` prints them and `serve` logs them at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mail = &self.mail;
+        let sending = mail.smtp_url.is_some();
+        if is_example_address(&self.practice.email) {
+            out.push(format!(
+                "practice.email {:?} is an example address, shown to visitors on every page: set practice.email to the practice's real address",
+                self.practice.email
+            ));
+        }
+        if is_example_address(&mail.notify_email) {
+            let setting = if mail.notify_email_is_default {
+                "practice.email (used because mail.notify_email is not set)"
+            } else {
+                "mail.notify_email"
+            };
+            out.push(format!(
+                "notices of new consultation requests go to {:?}, an example address, from {setting}: {} set mail.notify_email (or KAP_NOTIFY_EMAIL) to the inbox the practice reads",
+                mail.notify_email,
+                if sending {
+                    "real requests would arrive unannounced;"
+                } else {
+                    "once mail is on, real requests would arrive unannounced;"
+                }
+            ));
+        } else if sending && mail.notify_email_is_default {
+            out.push(format!(
+                "mail.smtp_url is set but mail.notify_email is not: notices of new consultation requests go to practice.email {:?}; set mail.notify_email (or KAP_NOTIFY_EMAIL) to the inbox the practice reads",
+                mail.notify_email
+            ));
+        }
+        out
+    }
+}
+
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -809,6 +872,57 @@ mod tests {
             .expect_err("typo")
             .to_string();
         assert!(errs.starts_with("kap.toml:3: unknown field"), "{errs}");
+    }
+
+    #[test]
+    fn example_addresses_are_recognised() {
+        for a in [
+            "hello@example.com",
+            "a@EXAMPLE.org",
+            "a@mail.example.net",
+            "a@practice.example",
+            "a@x.test",
+            "a@x.invalid",
+        ] {
+            assert!(is_example_address(a), "{a}");
+        }
+        for a in [
+            "a@example.co.uk",
+            "a@myexample.com",
+            "a@practice.org",
+            "a@test.com",
+        ] {
+            assert!(!is_example_address(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn warnings_name_the_setting_and_the_fix() {
+        let defaults = load("").expect("defaults");
+        let w = defaults.warnings().join("\n");
+        assert!(
+            w.contains("practice.email \"hello@example.com\" is an example address"),
+            "{w}"
+        );
+        assert!(
+            w.contains("from practice.email (used because mail.notify_email is not set)"),
+            "{w}"
+        );
+        let real = "[practice]\nemail = \"hello@practice.org\"\n";
+        assert!(load(real).expect("valid").warnings().is_empty());
+        let sending = format!("{real}[mail]\nsmtp_url = \"smtp://127.0.0.1:25\"\n");
+        let w = load(&sending).expect("valid").warnings().join("\n");
+        assert!(
+            w.contains("mail.smtp_url is set but mail.notify_email is not"),
+            "{w}"
+        );
+        let noted = format!("{sending}notify_email = \"inbox@practice.test\"\n");
+        let w = load(&noted).expect("valid").warnings().join("\n");
+        assert!(
+            w.contains("an example address, from mail.notify_email"),
+            "{w}"
+        );
+        assert!(w.contains("real requests would arrive unannounced"), "{w}");
     }
 
     #[test]

@@ -84,6 +84,20 @@ pub fn check(dir: &Path) -> Result<(), DataDirError> {
     Ok(())
 }
 
+/// Whether other users may read or enter `dir` (its mode grants group or others anything).
+pub fn open_to_others(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
+    }
+}
+
 /// `dir` itself or the nearest existing folder on its way, if that is not a folder.
 fn file_in_the_way(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()

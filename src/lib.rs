@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod crypto;
 pub mod data_dir;
 pub mod diagnostics;
 pub mod export;
@@ -38,7 +39,7 @@ pub enum StartError {
     #[error(transparent)]
     Render(#[from] site::RenderError),
     #[error(transparent)]
-    Key(#[from] store::sealed::KeyError),
+    Key(#[from] crypto::KeyError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("{0}")]
@@ -72,12 +73,8 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
 pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
     let data_dir = &config.server.data_dir;
     let url = config.database.url.as_ref().map(|s| s.0.as_str());
-    let env = store::sealed::KeyEnv::read();
-    let keys = store::Keyring::load(&store::sealed::KeySource::from_env(
-        data_dir,
-        &env,
-        url.is_none(),
-    ))?;
+    let env = crypto::KeyEnv::read();
+    let keys = crypto::Keyring::load(&crypto::KeySource::from_env(data_dir, &env, url.is_none()))?;
     Ok(store::Store::open(data_dir, url, keys).await?)
 }
 
@@ -173,6 +170,9 @@ pub async fn serve(
 /// Runs the server with the process's signals: the `serve` command.
 pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let (config, site) = prepare(&overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     data_dir::check(&config.server.data_dir)?;
     let listener = TcpListener::bind(config.server.bind)
         .await

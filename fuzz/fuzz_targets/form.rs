@@ -44,6 +44,7 @@ fuzz_target!(|body: &[u8]| {
         email: get("email"),
         phone: get("phone"),
         contact_method: get("contact_method"),
+        voicemail: get("voicemail"),
         state: get("state"),
         age_group: get("age_group"),
         message: get("message"),

@@ -32,7 +32,7 @@ struct Setup {
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let tokens = FormTokens::new(KEY);
+        let tokens = FormTokens::with_key(KEY);
         let issued_at = Timestamp::from_second(ISSUED_AT).expect("timestamp");
         let issued = tokens.issue(issued_at);
         let max = SignedDuration::from_mins(60);

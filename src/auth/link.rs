@@ -8,15 +8,16 @@
 //!
 //! Layout, hex-encoded: `version (1) | request id (8) | expiry, ms since 1970 (8) | HMAC (16)`.
 
-use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
-use sha2::Sha256;
 
-use crate::store::sealed::{hex, unhex};
+use crate::crypto::hex::{hex, unhex};
+use crate::crypto::{Keyring, Signer, TAG_LEN};
 
 const VERSION: u8 = 1;
 const PAYLOAD_LEN: usize = 17;
-const MAC_LEN: usize = 16;
+/// What the links' signing key is derived for, and the label signed with each link.
+const PURPOSE: &str = "booking-link";
+const LABEL: &str = "kap-practice booking link:";
 
 /// How long a link lasts at least: the one on the thank-you page and in emails.
 pub const LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(30 * 24);
@@ -34,23 +35,22 @@ pub enum LinkError {
 /// Issues and checks the links.
 #[derive(Clone)]
 pub struct LinkTokens {
-    key: [u8; 32],
+    signer: Signer,
 }
 
 impl LinkTokens {
-    pub fn new(key: [u8; 32]) -> Self {
-        LinkTokens { key }
+    /// The links of the servers sharing these data keys.
+    pub fn new(keys: &Keyring) -> Self {
+        LinkTokens {
+            signer: keys.signer(PURPOSE, LABEL),
+        }
     }
 
-    fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(b"kap-practice booking link:");
-        mac.update(payload);
-        let full = mac.finalize().into_bytes();
-        let mut out = [0u8; MAC_LEN];
-        out.copy_from_slice(&full[..MAC_LEN]);
-        out
+    /// Links signed with one given key (tests and tools).
+    pub fn with_key(key: [u8; 32]) -> Self {
+        LinkTokens {
+            signer: Signer::new(key, LABEL),
+        }
     }
 
     /// A token for request `request_id`, good until `expires`.
@@ -60,23 +60,18 @@ impl LinkTokens {
         payload[1..9].copy_from_slice(&request_id.to_be_bytes());
         payload[9..].copy_from_slice(&expires.as_millisecond().to_be_bytes());
         let mut token = hex(&payload);
-        token.push_str(&hex(&self.mac(&payload)));
+        token.push_str(&hex(&self.signer.sign(&payload)));
         token
     }
 
     /// The request a genuine, unexpired token is for.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<i64, LinkError> {
         let bytes = unhex(token).ok_or(LinkError::Forged)?;
-        if bytes.len() != PAYLOAD_LEN + MAC_LEN {
+        if bytes.len() != PAYLOAD_LEN + TAG_LEN {
             return Err(LinkError::Forged);
         }
-        let (payload, mac) = bytes.split_at(PAYLOAD_LEN);
-        let expected = self.mac(payload);
-        let differs = mac
-            .iter()
-            .zip(expected.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if differs != 0 || payload[0] != VERSION {
+        let (payload, tag) = bytes.split_at(PAYLOAD_LEN);
+        if !self.signer.verify(payload, tag) || payload[0] != VERSION {
             return Err(LinkError::Forged);
         }
         let mut id = [0u8; 8];
@@ -107,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_link_names_its_request_until_it_expires() {
-        let t = LinkTokens::new([3; 32]);
+        let t = LinkTokens::with_key([3; 32]);
         let until = now() + SignedDuration::from_hours(1);
         let token = t.issue(42, until);
         assert_eq!(token.len(), 66);
@@ -121,11 +116,11 @@ mod tests {
 
     #[test]
     fn altered_or_foreign_links_are_forged() {
-        let t = LinkTokens::new([3; 32]);
+        let t = LinkTokens::with_key([3; 32]);
         let until = now() + SignedDuration::from_hours(1);
         let token = t.issue(42, until);
         assert_eq!(
-            LinkTokens::new([4; 32]).verify(&token, now()),
+            LinkTokens::with_key([4; 32]).verify(&token, now()),
             Err(LinkError::Forged)
         );
         for i in 0..token.len() {

@@ -18,6 +18,11 @@ pub const PHONE_MAX: usize = 40;
 pub const MESSAGE_MAX: usize = 2000;
 pub const REFERRAL_MAX: usize = 200;
 
+/// The line kept at the top of the message when a call is wanted and a voicemail is all right.
+pub const VOICEMAIL_YES: &str = "Voicemail: all right to leave a message.";
+/// The line kept at the top of the message when a call is wanted and no voicemail is wanted.
+pub const VOICEMAIL_NO: &str = "Voicemail: please do not leave a message.";
+
 /// The `state` value for "outside the US".
 pub const OUTSIDE_US: &str = "outside-us";
 
@@ -152,6 +157,8 @@ pub struct ConsultationForm {
     pub email: String,
     pub phone: String,
     pub contact_method: String,
+    /// "yes" or "no": whether a voicemail is all right, asked when a call is wanted.
+    pub voicemail: String,
     pub state: String,
     pub age_group: String,
     pub message: String,
@@ -166,6 +173,7 @@ pub enum Field {
     Email,
     Phone,
     ContactMethod,
+    Voicemail,
     State,
     AgeGroup,
     Message,
@@ -181,6 +189,7 @@ impl Field {
             Field::Email => "email",
             Field::Phone => "phone",
             Field::ContactMethod => "contact_method",
+            Field::Voicemail => "voicemail",
             Field::State => "state",
             Field::AgeGroup => "age_group",
             Field::Message => "message",
@@ -193,6 +202,7 @@ impl Field {
     pub fn target_id(self) -> &'static str {
         match self {
             Field::ContactMethod => "contact_method-email",
+            Field::Voicemail => "voicemail-yes",
             Field::AgeGroup => "age_group-adult",
             f => f.name(),
         }
@@ -282,6 +292,18 @@ impl ConsultationForm {
             Some(_) => {}
         }
 
+        // Whether a voicemail is all right matters only when a call is wanted; it is kept at
+        // the top of the message, which is sealed like the other personal fields.
+        let voicemail = match (contact_method, self.voicemail.trim()) {
+            (Some(ContactMethod::Phone | ContactMethod::Either), "yes") => Some(VOICEMAIL_YES),
+            (Some(ContactMethod::Phone | ContactMethod::Either), "no") => Some(VOICEMAIL_NO),
+            (_, "" | "yes" | "no") => None,
+            (_, _) => {
+                err(Field::Voicemail, "Choose whether a voicemail is all right");
+                None
+            }
+        };
+
         let location = Location::parse(self.state.trim());
         if location.is_none() {
             if self.state.trim().is_empty() {
@@ -358,7 +380,11 @@ impl ConsultationForm {
                     contact_method,
                     location,
                     age_group,
-                    message: non_empty(message),
+                    message: match voicemail {
+                        Some(line) if message.is_empty() => Some(line.to_string()),
+                        Some(line) => Some(format!("{line}\n\n{message}")),
+                        None => non_empty(message),
+                    },
                     referral_source: non_empty(referral),
                     flags: Flags {
                         outside_licensed_states,
@@ -419,7 +445,8 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
-/// A practical check: something@domain.tld, no spaces, no quotes or angle brackets.
+/// A practical check: something@domain.tld, no spaces, no quotes or angle brackets, and none of
+/// `%`, `?`, `&`, `#`, which would let an address add headers or a body to a `mailto:` link.
 pub fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
@@ -436,7 +463,7 @@ pub fn valid_email(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c))
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\%?&#".contains(c))
 }
 
 /// Digits with the usual separators; between 7 and 15 digits (E.164 allows 15).
@@ -457,6 +484,7 @@ mod tests {
             email: "ada@example.com".into(),
             phone: "".into(),
             contact_method: "email".into(),
+            voicemail: "".into(),
             state: "CA".into(),
             age_group: "adult".into(),
             message: "Feeling stuck.\r\nSecond line.".into(),
@@ -537,6 +565,12 @@ mod tests {
             (|f| f.name = "x".repeat(201), Field::Name),
             (|f| f.email = "not-an-email".into(), Field::Email),
             (|f| f.email = "a@b.c\r\nBcc: x@y.z".into(), Field::Email),
+            (
+                |f| f.email = "victim%40gmail.com?bcc=attacker%40evil.com&body=@example.com".into(),
+                Field::Email,
+            ),
+            (|f| f.email = "a#b@example.com".into(), Field::Email),
+            (|f| f.email = "a&b@example.com".into(), Field::Email),
             (|f| f.phone = "call me".into(), Field::Phone),
             (|f| f.contact_method = "pigeon".into(), Field::ContactMethod),
             (|f| f.contact_method = "phone".into(), Field::Phone),
@@ -572,5 +606,37 @@ mod tests {
         let mut f = good();
         f.message = "é".repeat(MESSAGE_MAX);
         assert!(f.validate(&Licence { states: &states }).is_ok());
+    }
+
+    #[test]
+    fn the_voicemail_answer_is_kept_with_the_message_when_a_call_is_wanted() {
+        let lic = licence();
+        let call = |voicemail: &str, message: &str| ConsultationForm {
+            phone: "555 010 0100".into(),
+            contact_method: "phone".into(),
+            voicemail: voicemail.into(),
+            message: message.into(),
+            ..good()
+        };
+        let r = call("yes", "Hello").validate(&Licence { states: &lic });
+        assert_eq!(
+            r.expect("valid").message.as_deref(),
+            Some("Voicemail: all right to leave a message.\n\nHello")
+        );
+        let r = call("no", "").validate(&Licence { states: &lic });
+        assert_eq!(r.expect("valid").message.as_deref(), Some(VOICEMAIL_NO));
+        let r = call("", "Hello").validate(&Licence { states: &lic });
+        assert_eq!(r.expect("valid").message.as_deref(), Some("Hello"));
+        // Asked only for calls: with email, the answer is not kept.
+        let email = ConsultationForm {
+            voicemail: "yes".into(),
+            ..good()
+        };
+        let r = email.validate(&Licence { states: &lic }).expect("valid");
+        assert!(!r.message.unwrap_or_default().contains("Voicemail"));
+        assert_eq!(
+            fields(call("maybe", "").validate(&Licence { states: &lic })),
+            vec![Field::Voicemail]
+        );
     }
 }

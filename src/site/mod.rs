@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod cache;
 pub mod colour;
+pub mod privacy;
 pub mod views;
 
 use std::collections::HashMap;
@@ -21,13 +22,10 @@ pub use cache::{Caching, Encoding, Page, PageCache};
 pub use views::FormView;
 pub use views::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
 use views::{
-    BookView, BookingView, Chrome, ContactView, Head, HomeView, StatusView, TextView, ThanksView,
+    BookView, BookingView, Chrome, ContactView, Head, HomeView, PrivacyView, StatusView, ThanksView,
 };
 
 use crate::practice::consultation::ConsultationForm;
-
-/// The anchor of the KAP page's section repeated on `/contact`.
-pub const CONVERSATION_ANCHOR: &str = "start-with-a-conversation";
 
 /// The public pages, for the sitemap and for tests.
 pub const PAGES: &[&str] = &["/", "/contact", "/privacy"];
@@ -69,7 +67,7 @@ impl Renderer {
     }
 
     fn chrome<'a>(&'a self, current: &'a str) -> Chrome<'a> {
-        Chrome::new(&self.config.practice, &self.assets, current)
+        Chrome::new(&self.config, &self.assets, current)
     }
 
     fn title(&self, page: &str) -> String {
@@ -92,7 +90,6 @@ impl Renderer {
             head: self.head("/contact", title, &content.contact.description),
             chrome: self.chrome("/contact"),
             page: &content.contact,
-            conversation: content.home.section(CONVERSATION_ANCHOR),
             form,
         }
         .render()
@@ -252,14 +249,16 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
     let privacy = &r.content.privacy;
     let html = render(
         "/privacy",
-        TextView {
+        PrivacyView {
             head: r.head("/privacy", r.title(&privacy.title), &privacy.description),
             chrome: r.chrome("/privacy"),
             page: privacy,
+            facts: privacy::PrivacyFacts::from_config(&r.config),
         }
         .render(),
     )?;
-    // The retention periods come from the config, so the notice always states the real ones.
+    // A practice's own privacy.md may still name the retention periods: they come from the
+    // config, so the notice always states the real ones.
     let admin = &r.config.admin;
     let html = String::from_utf8_lossy(&html)
         .replace("{keep_closed_days}", &admin.keep_closed_days.to_string())
@@ -350,12 +349,17 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         "The site is briefly unavailable",
         &["We are working on it. Please try again in a few minutes, or write or call instead."],
     )?;
+    let form = &r.config.form;
+    let not_received_crisis = format!(
+        "Please try again in a few minutes, or contact the practice directly by email or phone (below). If you are in crisis, call or text {} or call {}.",
+        form.crisis_line, form.emergency_number
+    );
     let not_received = status_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Your request was not received",
         &[
             "We are sorry: a problem on our side stopped your request from being saved, so it has NOT reached the practice. Nothing you did caused this.",
-            "Please try again in a few minutes, or contact the practice directly by email or phone (below). If you are in crisis, call or text 988 or call 911.",
+            not_received_crisis.as_str(),
         ],
     )?;
     let method_not_allowed = status_page(
@@ -399,6 +403,35 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The clinician's job title as search engines read it: the licence the credentials name
+/// ("LCSW" ▶ "Licensed Clinical Social Worker"), else the credentials as written, else
+/// "Psychotherapist".
+pub fn job_title(credentials: &str) -> String {
+    const TITLES: &[(&str, &str)] = &[
+        ("LCSW", "Licensed Clinical Social Worker"),
+        ("LICSW", "Licensed Independent Clinical Social Worker"),
+        ("LMFT", "Licensed Marriage and Family Therapist"),
+        ("LPC", "Licensed Professional Counselor"),
+        ("LPCC", "Licensed Professional Clinical Counselor"),
+        ("LMHC", "Licensed Mental Health Counselor"),
+        ("PSYD", "Psychologist"),
+        ("PMHNP", "Psychiatric Mental Health Nurse Practitioner"),
+        ("MD", "Physician"),
+    ];
+    let first = credentials
+        .split([',', '/', ' '])
+        .map(|c| c.trim().replace('.', "").to_ascii_uppercase())
+        .find(|c| !c.is_empty());
+    match first {
+        None => "Psychotherapist".to_string(),
+        Some(code) => TITLES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, title)| (*title).to_string())
+            .unwrap_or_else(|| credentials.trim().to_string()),
+    }
+}
+
 /// schema.org data about the practice and the clinician, safe inside `<script>`.
 fn json_ld(config: &Config, description: &str) -> String {
     let p = &config.practice;
@@ -421,12 +454,14 @@ fn json_ld(config: &Config, description: &str) -> String {
                 "telephone": p.phone,
                 "address": {"@type": "PostalAddress", "addressLocality": p.city, "addressCountry": "US"},
                 "areaServed": states,
-                "medicalSpecialty": "Psychiatric",
-                "availableService": {
-                    "@type": "MedicalTherapy",
-                    "name": "Ketamine-assisted psychotherapy",
-                    "alternateName": "KAP"
-                },
+                "availableService": [
+                    {"@type": "MedicalTherapy", "name": "Psychotherapy"},
+                    {
+                        "@type": "MedicalTherapy",
+                        "name": "Ketamine-assisted psychotherapy",
+                        "alternateName": "KAP"
+                    }
+                ],
                 "employee": {"@id": format!("{base}/#clinician")}
             },
             {
@@ -434,7 +469,7 @@ fn json_ld(config: &Config, description: &str) -> String {
                 "@id": format!("{base}/#clinician"),
                 "name": p.clinician_name,
                 "honorificSuffix": p.credentials,
-                "jobTitle": "Licensed Clinical Social Worker",
+                "jobTitle": job_title(&p.credentials),
                 "worksFor": {"@id": format!("{base}/#practice")},
                 "knowsAbout": ["Ketamine-assisted psychotherapy", "Psychedelic-assisted therapy", "Psychotherapy"]
             }

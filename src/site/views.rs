@@ -4,8 +4,8 @@ use askama::Template;
 
 use std::collections::HashMap;
 
-use crate::config::{FormConfig, Practice};
-use crate::content::{HomePage, Section, TextPage};
+use crate::config::{Config, FormConfig, Practice};
+use crate::content::{HomePage, TextPage};
 use crate::practice::consultation::{ConsultationForm, ContactMethod, FieldError};
 use crate::practice::us_states;
 use crate::site::assets::Assets;
@@ -35,10 +35,13 @@ pub struct Chrome<'a> {
     pub licensed_states: String,
     pub phone_uri: String,
     pub theme_color: &'a str,
+    /// The configured crisis line and emergency number, shown on every page.
+    pub crisis: Crisis,
 }
 
 impl<'a> Chrome<'a> {
-    pub fn new(practice: &'a Practice, assets: &'a Assets, current: &'a str) -> Self {
+    pub fn new(config: &'a Config, assets: &'a Assets, current: &'a str) -> Self {
+        let practice = &config.practice;
         Chrome {
             practice,
             assets,
@@ -46,8 +49,42 @@ impl<'a> Chrome<'a> {
             licensed_states: join_names(&practice.licensed_state_names()),
             phone_uri: practice.phone_uri(),
             theme_color: &assets.theme_color,
+            crisis: Crisis::new(&config.form),
         }
     }
+}
+
+/// Where to turn in a crisis, as configured: the practice cannot respond to emergencies.
+pub struct Crisis {
+    /// "988".
+    pub line: String,
+    /// "Suicide & Crisis Lifeline".
+    pub line_name: String,
+    pub line_uri: String,
+    /// "911".
+    pub emergency: String,
+    pub emergency_uri: String,
+}
+
+impl Crisis {
+    pub fn new(form: &FormConfig) -> Self {
+        Crisis {
+            line: form.crisis_line.clone(),
+            line_name: form.crisis_line_name.clone(),
+            line_uri: tel_uri(&form.crisis_line),
+            emergency: form.emergency_number.clone(),
+            emergency_uri: tel_uri(&form.emergency_number),
+        }
+    }
+}
+
+/// A number as a `tel:` URI (digits and a leading `+` only).
+pub fn tel_uri(number: &str) -> String {
+    let digits: String = number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    format!("tel:{digits}")
 }
 
 /// "A", "A and B", "A, B and C".
@@ -73,8 +110,6 @@ pub struct ContactView<'a> {
     pub head: Head,
     pub chrome: Chrome<'a>,
     pub page: &'a TextPage,
-    /// The "Start with a Conversation" section of the KAP page, when there is one.
-    pub conversation: Option<&'a Section>,
     pub form: FormView,
 }
 
@@ -237,6 +272,17 @@ pub struct BookingView<'a> {
     pub page: BookingPage,
     pub crisis_line: &'a str,
     pub emergency_number: &'a str,
+}
+
+/// The privacy notice: the practice's words, then what the config in force does with a
+/// person's information.
+#[derive(Template)]
+#[template(path = "public/privacy.html")]
+pub struct PrivacyView<'a> {
+    pub head: Head,
+    pub chrome: Chrome<'a>,
+    pub page: &'a TextPage,
+    pub facts: crate::site::privacy::PrivacyFacts,
 }
 
 #[derive(Template)]

@@ -1,4 +1,7 @@
 //! Clinician accounts, two-factor secrets, recovery codes and sign-in throttling.
+//!
+//! An account is found by its email compared in Rust through [`email_key`], never by the
+//! database's `lower()`, which differs between the engines beyond ASCII.
 
 use jiff::Timestamp;
 
@@ -6,6 +9,16 @@ use super::engine::{Columns, on_db};
 use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
+use crate::auth::email_key;
+
+/// Deletes every session of an account, inside the transaction that changes its credentials.
+macro_rules! end_sessions {
+    ($tx:expr, $account_id:expr) => {
+        sqlx::query("DELETE FROM admin_sessions WHERE account_id = $1")
+            .bind($account_id)
+            .execute(&mut *$tx)
+    };
+}
 
 /// An account as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +33,9 @@ pub struct Account {
 #[derive(Clone)]
 pub struct Credentials {
     pub id: i64,
+    /// Counts every change of password or two-factor sign-in; a session lives only while the
+    /// count it began under is still the account's.
+    pub credentials_version: i64,
     pub email: String,
     pub password_hash: String,
     pub totp_secret: Option<Vec<u8>>,
@@ -35,6 +51,20 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Store {
+    /// The id of the account for `email`, compared by [`email_key`] (there are only a few).
+    async fn account_id(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        let key = email_key(email);
+        let all: Vec<(i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT id, email FROM admin_accounts",
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(all
+            .into_iter()
+            .find(|(_, e)| email_key(e) == key)
+            .map(|(id, _)| id))
+    }
+
     pub async fn add_account(
         &self,
         email: &str,
@@ -42,16 +72,12 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<Option<i64>, StoreError> {
+        if self.account_id(email).await?.is_some() {
+            return Ok(None);
+        }
+        let email = email_key(email);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM admin_accounts WHERE lower(email) = lower($1)")
-                    .bind(email)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if exists.is_some() {
-                return Ok(None);
-            }
             let result: Result<i64, sqlx::Error> = sqlx::query_scalar(
                 "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
                  VALUES ($1, $2, $3, $3) RETURNING id",
@@ -79,19 +105,25 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
+        let Some(id) = self.account_id(email).await? else {
+            return Ok(false);
+        };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
-                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2 WHERE lower(email) = lower($3)",
+                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
+                 credentials_version = credentials_version + 1
+                 WHERE id = $3 RETURNING id",
             )
             .bind(password_hash)
             .bind(ms(now))
-            .bind(email)
-            .execute(&mut *tx)
+            .bind(id)
+            .fetch_optional(&mut *tx)
             .await?;
-            if done.rows_affected() == 0 {
+            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
                 return Ok(false);
-            }
+            };
+            end_sessions!(tx, id).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(true)
@@ -104,15 +136,19 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
+        let Some(id) = self.account_id(email).await? else {
+            return Ok(false);
+        };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM admin_accounts WHERE lower(email) = lower($1)")
-                .bind(email)
-                .execute(&mut *tx)
+            let done = sqlx::query("DELETE FROM admin_accounts WHERE id = $1 RETURNING id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
                 .await?;
-            if done.rows_affected() == 0 {
+            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
                 return Ok(false);
-            }
+            };
+            end_sessions!(tx, id).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(true)
@@ -138,14 +174,18 @@ impl Store {
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        let Some(account_id) = self.account_id(email).await? else {
+            return Ok(None);
+        };
         let found = on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT id, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE lower(email) = lower($1)")
-                .bind(email.trim())
+            let row = sqlx::query("SELECT id, credentials_version, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE id = $1")
+                .bind(account_id)
                 .fetch_optional(pool)
                 .await?;
             match row {
                 Some(r) => Some((
                     r.col::<i64>("id")?,
+                    r.col::<i64>("credentials_version")?,
                     r.col::<String>("email")?,
                     r.col::<String>("password_hash")?,
                     r.col::<Option<Vec<u8>>>("totp_secret_sealed")?,
@@ -154,7 +194,8 @@ impl Store {
                 None => None,
             }
         });
-        let Some((id, email, password_hash, sealed, totp_last_step)) = found else {
+        let Some((id, credentials_version, email, password_hash, sealed, totp_last_step)) = found
+        else {
             return Ok(None);
         };
         let totp_secret = sealed
@@ -166,7 +207,7 @@ impl Store {
                         source,
                     })
                     .and_then(|hex| {
-                        super::sealed::unhex(&hex).ok_or(StoreError::Sealed {
+                        crate::crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
                             field: "totp_secret",
                             source: super::OpenError::Malformed,
                         })
@@ -175,6 +216,7 @@ impl Store {
             .transpose()?;
         Ok(Some(Credentials {
             id,
+            credentials_version,
             email,
             password_hash,
             totp_secret,
@@ -190,18 +232,26 @@ impl Store {
         recovery_hashes: &[String],
         now: Timestamp,
         audit: &audit::Entry,
-    ) -> Result<(), StoreError> {
-        let sealed = self.keys.seal("totp_secret", &super::sealed::hex(secret));
+    ) -> Result<Option<i64>, StoreError> {
+        let sealed = self
+            .keys
+            .seal("totp_secret", &crate::crypto::hex::hex(secret));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2 WHERE id = $3",
+            let version: Option<i64> = sqlx::query_scalar(
+                "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2,
+                 credentials_version = credentials_version + 1
+                 WHERE id = $3 RETURNING credentials_version",
             )
             .bind(&sealed)
             .bind(step)
             .bind(account_id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some(version) = version else {
+                return Ok(None);
+            };
+            end_sessions!(tx, account_id).await?;
             sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
                 .bind(account_id)
                 .execute(&mut *tx)
@@ -215,8 +265,18 @@ impl Store {
             }
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(Some(version))
+        })
+    }
+
+    /// The account's count of credential changes, or `None` if the account is gone.
+    pub async fn credentials_version(&self, account_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT credentials_version FROM admin_accounts WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await?))
     }
 
     pub async fn use_totp_step(&self, account_id: i64, step: i64) -> Result<bool, StoreError> {

@@ -387,11 +387,12 @@ impl Store {
         Ok(())
     }
 
-    /// Whether request `id` may book online.
+    /// Whether request `id` may book online: not spam, not one the practice cannot see, not
+    /// closed.
     pub async fn bookable(&self, id: i64) -> Result<Option<Bookable>, StoreError> {
         on_db!(&self.db, pool => {
             let row = sqlx::query(
-                "SELECT spam, outside_licensed_states, minor FROM consultation_requests WHERE id = $1",
+                "SELECT spam, outside_licensed_states, minor, status FROM consultation_requests WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -402,7 +403,10 @@ impl Store {
                 row.col("outside_licensed_states")?,
                 row.col("minor")?,
             );
-            Ok((!spam && !outside && !minor).then_some(Bookable { request_id: id }))
+            // A closed request is finished: its links no longer hold or change a time.
+            let status: String = row.col("status")?;
+            let closed = status == Status::Closed.as_str();
+            Ok((!spam && !outside && !minor && !closed).then_some(Bookable { request_id: id }))
         })
     }
 
@@ -794,7 +798,7 @@ impl Store {
 fn new_feed_secret() -> Result<String, StoreError> {
     let mut b = [0u8; 32];
     getrandom::getrandom(&mut b).map_err(|_| StoreError::NoRandomness)?;
-    Ok(super::sealed::hex(&b))
+    Ok(crate::crypto::hex::hex(&b))
 }
 
 #[cfg(test)]

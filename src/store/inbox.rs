@@ -115,6 +115,34 @@ impl Store {
     }
 
     /// The audit log, newest first.
+    /// Up to `limit` audit rows older than the row `before` (newest first): the export reads
+    /// the log in pages like this, so it never holds the whole log in memory.
+    pub async fn audit_rows_before(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditRow {
+                        id: r.col("id")?,
+                        at: from_ms(r.col("at")?),
+                        actor: r.col("actor")?,
+                        action: r.col("action")?,
+                        request_id: r.col("request_id")?,
+                        detail: r.col("detail")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
     pub async fn audit_log(
         &self,
         limit: i64,

@@ -16,7 +16,6 @@ mod inbox;
 mod jobs;
 mod outbox;
 mod requests;
-pub mod sealed;
 mod sessions;
 
 use std::path::Path;
@@ -25,6 +24,7 @@ use jiff::Timestamp;
 
 use engine::{Db, on_db};
 
+pub use crate::crypto::{Keyring, OpenError};
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
@@ -33,7 +33,7 @@ pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, St
 pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use jobs::Job;
-pub use sealed::{Keyring, OpenError};
+pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 
 /// The file name of the SQLite database in the data directory.
@@ -106,7 +106,21 @@ impl Store {
                     path: data_dir.display().to_string(),
                     source,
                 })?;
-                Db::open_sqlite(&data_dir.join(DATABASE_FILE)).await?
+                let database = data_dir.join(DATABASE_FILE);
+                // SQLite gives its WAL and shared-memory files the database file's mode.
+                for path in [
+                    database.clone(),
+                    sidecar(&database, "-wal"),
+                    sidecar(&database, "-shm"),
+                ] {
+                    private_file(&path, path == database).map_err(|source| {
+                        StoreError::DataDir {
+                            path: path.display().to_string(),
+                            source,
+                        }
+                    })?;
+                }
+                Db::open_sqlite(&database).await?
             }
         };
         let writer = match &db {
@@ -163,6 +177,12 @@ impl Store {
     pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(pool) => {
+                // An empty file is a valid target for VACUUM INTO; creating it first gives the
+                // copy this user's permissions only, whatever the umask.
+                private_file(path, true).map_err(|source| StoreError::DataDir {
+                    path: path.display().to_string(),
+                    source,
+                })?;
                 sqlx::query("VACUUM INTO $1")
                     .bind(path.display().to_string())
                     .execute(pool)
@@ -383,6 +403,46 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Makes the file at `path` readable and writable by this user only (0600): created empty so if
+/// `create` and missing, narrowed if it exists with wider permissions.
+pub fn private_file(path: &Path, create: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, create);
+    Ok(())
+}
+
+/// The file SQLite keeps beside `database` with `suffix` (`-wal`, `-shm`).
+fn sidecar(database: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
 /// A short reference a person can read out, from an alphabet without look-alike characters.
 pub fn new_reference() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -412,5 +472,53 @@ mod tests {
         assert_eq!(&r[4..5], "-");
         assert!(!r.contains('O') && !r.contains('0') && !r.contains('I') && !r.contains('1'));
         assert_ne!(super::new_reference(), r);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod file_mode_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).expect("meta").permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_its_journal_and_backups_are_private_in_an_open_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        assert!(crate::data_dir::open_to_others(dir.path()));
+        let keys = Keyring::from_hex(&"ab".repeat(32), &[]).expect("key");
+        let store = Store::open(dir.path(), None, keys).await.expect("open");
+        store
+            .execute_unchecked("INSERT INTO settings (key, value) VALUES ('mode-test', x'00')")
+            .await
+            .expect("write");
+        let database = dir.path().join(DATABASE_FILE);
+        for path in [
+            database.clone(),
+            sidecar(&database, "-wal"),
+            sidecar(&database, "-shm"),
+        ] {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+        let backup = dir.path().join("backup.db");
+        store.backup_to(&backup).await.expect("backup");
+        assert_eq!(mode(&backup), 0o600);
+        assert!(std::fs::metadata(&backup).expect("meta").len() > 0);
+        store.close().await;
+
+        // A database left 0644 by an older version is narrowed at the next start.
+        std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let keys = Keyring::from_hex(&"ab".repeat(32), &[]).expect("key");
+        let store = Store::open(dir.path(), None, keys).await.expect("reopen");
+        assert_eq!(mode(&database), 0o600);
+        store.close().await;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        assert!(!crate::data_dir::open_to_others(dir.path()));
     }
 }

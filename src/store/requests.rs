@@ -17,6 +17,14 @@ use super::engine::{Columns, Db, on_db};
 use super::{Inserted, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_reference};
 use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
 
+/// The fields of a consultation request the store seals (encrypts) before writing, by the names
+/// they are sealed under; each lives in the column `<name>_sealed`. The others (how the person
+/// prefers to be contacted, where they will be, whether they are 18 or older) stay plain text
+/// because the inbox sorts and flags requests by them. The privacy notice lists the encrypted
+/// fields from this list, so what the site says is what the store does.
+pub const SEALED_REQUEST_FIELDS: &[&str] =
+    &["name", "email", "phone", "message", "referral_source"];
+
 const INSERT_REQUEST: &str = "INSERT INTO consultation_requests
      (reference, received_at, spam, spam_reason, contact_method, location, age_group,
       outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
@@ -355,6 +363,16 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    /// The list the privacy notice reads is exactly the sealed columns the store writes.
+    #[test]
+    fn sealed_fields_are_the_sealed_columns_written() {
+        let columns = super::INSERT_REQUEST
+            .split(['(', ')', ',', ' ', '\n'])
+            .filter_map(|c| c.strip_suffix("_sealed"))
+            .collect::<Vec<_>>();
+        assert_eq!(columns, super::SEALED_REQUEST_FIELDS);
+    }
+
     #[test]
     fn placeholders_are_numbered_row_by_row() {
         assert_eq!(super::placeholders(1, 2), "($1, $2)");

@@ -3,8 +3,9 @@
 //! Any server can read a session another server wrote, and signing out deletes it for all of
 //! them. The session's record (who is signed in, when, the CSRF secret) is sealed like every
 //! other stored value; the expiry is kept in the clear so expired sessions can be deleted in
-//! one statement. This implements `tower_sessions`' store trait over both engines, so the
-//! sessions follow the practice's data to whichever engine it lives on.
+//! one statement, and the account's id so that changing its credentials deletes its sessions.
+//! This implements `tower_sessions`' store trait over both engines, so the sessions follow the
+//! practice's data to whichever engine it lives on.
 
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
@@ -34,10 +35,34 @@ impl Store {
             store: self.clone(),
         }
     }
+
+    /// How many session rows there are (expired or not), and how many belong to `account_id`.
+    pub async fn session_counts(&self, account_id: i64) -> Result<(i64, i64), super::StoreError> {
+        Ok(on_db!(&self.db, pool => {
+            let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_sessions")
+                .fetch_one(pool)
+                .await?;
+            let mine: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM admin_sessions WHERE account_id = $1")
+                    .bind(account_id)
+                    .fetch_one(pool)
+                    .await?;
+            (all, mine)
+        }))
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
+}
+
+/// The account a session belongs to (signed in, or waiting for its code), kept beside the sealed
+/// record so that changing the account's credentials can delete its sessions.
+fn account_of(record: &Record) -> Option<i64> {
+    let data = record.data.get("admin")?;
+    ["account_id", "pending_account_id"]
+        .into_iter()
+        .find_map(|k| data.get(k).and_then(serde_json::Value::as_i64))
 }
 
 fn expires_ms(record: &Record) -> i64 {
@@ -57,12 +82,13 @@ impl SessionStore {
         let id = record.id.to_string();
         let expires = expires_ms(record);
         Ok(on_db!(&self.store.db, pool => sqlx::query(
-            "INSERT INTO admin_sessions (id, record_sealed, expires_at) VALUES ($1, $2, $3)
+            "INSERT INTO admin_sessions (id, record_sealed, expires_at, account_id) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
         .bind(sealed)
         .bind(expires)
+        .bind(account_of(record))
         .execute(pool)
         .await
         .map_err(backend)?
@@ -89,12 +115,14 @@ impl session_store::SessionStore for SessionStore {
         let id = record.id.to_string();
         let expires = expires_ms(record);
         on_db!(&self.store.db, pool => sqlx::query(
-            "INSERT INTO admin_sessions (id, record_sealed, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET record_sealed = excluded.record_sealed, expires_at = excluded.expires_at",
+            "INSERT INTO admin_sessions (id, record_sealed, expires_at, account_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET record_sealed = excluded.record_sealed,
+             expires_at = excluded.expires_at, account_id = excluded.account_id",
         )
         .bind(id)
         .bind(sealed)
         .bind(expires)
+        .bind(account_of(record))
         .execute(pool)
         .await
         .map_err(backend)?

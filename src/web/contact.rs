@@ -34,6 +34,7 @@ pub const FIELDS: &[&str] = &[
     "email",
     "phone",
     "contact_method",
+    "voicemail",
     "state",
     "age_group",
     "message",
@@ -54,6 +55,14 @@ impl FormLimiter {
         let n = NonZeroU32::new(per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
         FormLimiter {
             limiter: RateLimiter::keyed(Quota::per_hour(n).allow_burst(n)),
+        }
+    }
+
+    /// `per_minute` at once, then one more each `60 / per_minute` seconds.
+    pub fn per_minute(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        FormLimiter {
+            limiter: RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)),
         }
     }
 
@@ -224,6 +233,7 @@ pub async fn submit(
         email: get("email"),
         phone: get("phone"),
         contact_method: get("contact_method"),
+        voicemail: get("voicemail"),
         state: get("state"),
         age_group: get("age_group"),
         message: get("message"),
@@ -361,9 +371,14 @@ fn unreadable(state: &AppState, e: &FormDecodeError, headers: &HeaderMap) -> Res
     )
 }
 
+/// How long the thank-you page's URL shows its notes and mints booking links: long enough to
+/// read it and come back to it, short enough that an old history entry does not.
+pub const THANKS_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
 /// 303 to the thank-you page. What it shows travels sealed, so the URL reveals nothing: which
-/// notes (outside the licensed states, under 18) and, for a request that may book its
-/// consultation online, the request, for the link to choose a time.
+/// notes (outside the licensed states, under 18), for a request that may book its consultation
+/// online the request (for the link to choose a time), and when the page was first shown:
+/// `index:request:issued-ms`.
 fn thanks_redirect(
     state: &AppState,
     notes: Option<(bool, bool)>,
@@ -373,15 +388,16 @@ fn thanks_redirect(
         Some((outside, minor)) => usize::from(outside) | (usize::from(minor) << 1),
         None => 0,
     };
+    let issued = Timestamp::now().as_millisecond();
     let sealed = match (index, request) {
-        (0, Some(id)) => Some(format!("0:{id}")),
+        (0, Some(id)) => Some(format!("0:{id}:{issued}")),
         (0, None) => None,
-        (i, _) => Some(i.to_string()),
+        (i, _) => Some(format!("{i}::{issued}")),
     };
     let location = match sealed {
         Some(text) => {
             let sealed = state.store.keys().seal("thanks", &text);
-            format!("/contact/thanks?n={}", crate::store::sealed::hex(&sealed))
+            format!("/contact/thanks?n={}", crate::crypto::hex::hex(&sealed))
         }
         None => "/contact/thanks".to_string(),
     };
@@ -402,15 +418,26 @@ pub async fn thanks(
 ) -> Response {
     let opened = query
         .n
-        .and_then(|n| crate::store::sealed::unhex(&n))
+        .and_then(|n| crate::crypto::hex::unhex(&n))
         .and_then(|bytes| state.store.keys().open("thanks", &bytes).ok())
         .unwrap_or_default();
-    let (index, request) = match opened.split_once(':') {
-        Some((i, id)) => (i, id.parse::<i64>().ok()),
-        None => (opened.as_str(), None),
-    };
-    let index = index.parse::<usize>().ok().filter(|i| *i < 4).unwrap_or(0);
     let head = method == Method::HEAD;
+    let mut parts = opened.splitn(3, ':');
+    let (index, request, issued) = (parts.next(), parts.next(), parts.next());
+    if !opened.is_empty() {
+        let fresh = issued
+            .and_then(|ms| ms.parse::<i64>().ok())
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .is_some_and(|at| Timestamp::now().duration_since(at) <= THANKS_LIFETIME);
+        if !fresh {
+            return thanks_expired(&state, &headers);
+        }
+    }
+    let request = request.and_then(|id| id.parse::<i64>().ok());
+    let index = index
+        .and_then(|i| i.parse::<usize>().ok())
+        .filter(|i| *i < 4)
+        .unwrap_or(0);
     if let Some(id) = request.filter(|_| index == 0)
         && offers_booking(&state, id).await
     {
@@ -428,6 +455,21 @@ pub async fn thanks(
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
     page_response(&site.thanks[index], accept, head, StatusCode::OK)
+}
+
+/// An old thank-you URL (from the browser's history, say): the request was received, and the
+/// page says so without showing notes or minting a new link.
+fn thanks_expired(state: &AppState, headers: &HeaderMap) -> Response {
+    refusal(
+        state,
+        StatusCode::GONE,
+        "Your request was received",
+        &[
+            "This thank-you page was for a request sent a while ago. The request itself arrived safely: there is no need to send it again.",
+            "To choose or change a consultation time, use the link in the latest email from the practice, or contact the practice by email or phone (below).",
+        ],
+        headers,
+    )
 }
 
 /// Whether the practice offers consultation times online (it has weekly hours, and its rules

@@ -48,6 +48,8 @@ pub struct AppState {
     pub form_limiter: Arc<contact::FormLimiter>,
     /// Per-address limit on choosing or cancelling a consultation time (each sends email).
     pub booking_limiter: Arc<contact::FormLimiter>,
+    /// Per-address limit on sign-in attempts, applied before anything is read or written.
+    pub sign_in_limiter: Arc<contact::FormLimiter>,
     /// Signs and checks the links back to a person's consultation booking.
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The practice's time zone (`practice.time_zone`, checked at start).
@@ -65,14 +67,13 @@ impl AppState {
         let site = with_security_headers(site, &security_headers);
         AppState {
             security_headers,
-            form_tokens: Arc::new(form_token::FormTokens::new(
-                store.keys().derive("form-token"),
-            )),
+            form_tokens: Arc::new(form_token::FormTokens::new(store.keys())),
             form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
             booking_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
-            links: Arc::new(crate::auth::link::LinkTokens::new(
-                store.keys().derive("booking-link"),
+            sign_in_limiter: Arc::new(contact::FormLimiter::per_minute(
+                crate::auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
+            links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
             time_zone: jiff::tz::TimeZone::get(&config.practice.time_zone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),

@@ -33,7 +33,8 @@
     grip.setAttribute('aria-hidden', 'true');
     handle.append(grip);
 
-    let pos = 50;
+    // Where the stylesheet puts the divider at first (the middle; one side whole on a phone).
+    let pos = parseFloat(getComputedStyle(root).getPropertyValue('--pos')) || 50;
     const set = (p) => {
       pos = Math.min(100, Math.max(0, p));
       const n = Math.round(pos);

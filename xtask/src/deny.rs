@@ -5,8 +5,9 @@
 //! is left out on purpose: it clones the RustSec advisory database from GitHub, which this
 //! project's machines and CI cannot reach. deny.toml says how to run it where they can.
 
-use std::process::Command;
 use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
 
 use crate::tools;
 
@@ -20,7 +21,7 @@ const CHECKS: &[&str] = &["licenses", "bans", "sources"];
 
 const USAGE: &str = "usage: cargo xtask deny";
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
         return match arg.as_str() {
             "-h" | "--help" => {
@@ -31,21 +32,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 );
                 Ok(())
             }
-            other => Err(format!("unknown option {other:?}\n{USAGE}")),
+            other => bail!("unknown option {other:?}\n{USAGE}"),
         };
     }
     ensure_cargo_deny()?;
-    let root = tools::root();
-    let status = cargo()
-        .current_dir(&root)
+    let status = tools::cargo()
         .args(["deny", "--workspace", "check"])
         .args(CHECKS)
         .status()
-        .map_err(|e| format!("cannot run cargo deny: {e}"))?;
+        .context("cannot run cargo deny")?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
+        Err(anyhow::anyhow!(
             "cargo deny check {} failed ({status}): a dependency breaks the policy in deny.toml \
              (a licence not on the list, a second version of a crate, a wildcard version, or a \
              crate from outside crates.io; the report above names it and who pulls it in). Fix \
@@ -57,7 +56,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Installs the pinned cargo-deny unless that version is already there.
-fn ensure_cargo_deny() -> Result<(), String> {
+fn ensure_cargo_deny() -> Result<()> {
     let installed = installed_version();
     if installed.as_deref() == Some(CARGO_DENY_VERSION) {
         return Ok(());
@@ -71,35 +70,34 @@ fn ensure_cargo_deny() -> Result<(), String> {
         ),
     }
     let started = Instant::now();
-    tools::run(cargo().args([
+    tools::run(tools::cargo().args([
         "install",
         "cargo-deny",
         "--version",
         &format!("={CARGO_DENY_VERSION}"),
         "--locked",
     ]))
-    .map_err(|e| format!("installing cargo-deny {CARGO_DENY_VERSION}: {e}"))?;
+    .with_context(|| format!("installing cargo-deny {CARGO_DENY_VERSION}"))?;
     eprintln!(
         "cargo-deny {CARGO_DENY_VERSION} installed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     match installed_version() {
         Some(v) if v == CARGO_DENY_VERSION => Ok(()),
-        Some(v) => Err(format!(
+        Some(v) => Err(anyhow::anyhow!(
             "`cargo deny` still runs version {v} after installing {CARGO_DENY_VERSION}: another \
              cargo-deny comes first on the PATH"
         )),
-        None => Err(
+        None => bail!(
             "`cargo deny` does not run after installing it: is $CARGO_HOME/bin missing \
              from the PATH?"
-                .into(),
         ),
     }
 }
 
 /// The version `cargo deny --version` reports ("cargo-deny 0.20.2"), if it runs.
 fn installed_version() -> Option<String> {
-    let out = cargo().args(["deny", "--version"]).output().ok()?;
+    let out = tools::cargo().args(["deny", "--version"]).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -111,11 +109,6 @@ fn parse_version(text: &str) -> Option<String> {
         .skip_while(|w| *w != "cargo-deny")
         .nth(1)
         .map(str::to_string)
-}
-
-/// The same cargo that runs this task.
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 #[cfg(test)]

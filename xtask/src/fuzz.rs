@@ -1,9 +1,11 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET...]`: coverage-guided fuzzing of the code that reads
 //! what strangers send us, with cargo-fuzz (libFuzzer). See docs/fuzzing.md.
 //!
-//! It installs cargo-fuzz when it is missing, then fuzzes each target (all of them by default)
-//! for N seconds (60 by default: a smoke run; use an hour or more to hunt). cargo-fuzz needs
-//! nightly compiler flags; `RUSTC_BOOTSTRAP=1` lets the stable toolchain accept them.
+//! It installs cargo-fuzz when it is missing, builds every target in one `cargo fuzz build` (the
+//! instrumented dependencies are compiled once for all of them), then fuzzes each target (all of
+//! them by default) for N seconds (60 by default; `cargo xtask test` runs a shorter smoke run,
+//! see [`SMOKE_SECONDS`]; use an hour or more to hunt). cargo-fuzz needs nightly compiler flags;
+//! `RUSTC_BOOTSTRAP=1` lets the stable toolchain accept them.
 //!
 //! Each target reads its committed seeds in `fuzz/corpus/TARGET/` and keeps what it discovers in
 //! `fuzz/work/TARGET/` (ignored by git), so the seeds stay small and reviewed while longer runs
@@ -14,12 +16,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
 
+use anyhow::{Context, Result, anyhow, bail};
+
 use crate::tools;
 
 /// The fuzz targets, as named in `fuzz/Cargo.toml`.
 pub const TARGETS: &[&str] = &["form", "content", "token"];
 
 const DEFAULT_SECONDS: u64 = 60;
+/// Seconds per target in `cargo xtask test`: enough for libFuzzer to load the seeds and try
+/// some hundred thousand mutations of each, a check that nothing obvious crashes. Hunting is
+/// a longer run of its own (docs/fuzzing.md).
+pub const SMOKE_SECONDS: u64 = 20;
 /// Longer than any one input should take, even instrumented on a busy machine: past this,
 /// libFuzzer reports the input as a hang (its own default is 20 minutes).
 const TIMEOUT_SECONDS: u64 = 30;
@@ -27,7 +35,7 @@ const TIMEOUT_SECONDS: u64 = 30;
 const USAGE: &str = "usage: cargo xtask fuzz [--seconds N] [TARGET...]\n\
     targets: form, content, token (default: all); N seconds each (default: 60)";
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<()> {
     let mut seconds = DEFAULT_SECONDS;
     let mut targets: Vec<&str> = Vec::new();
     let mut iter = args.iter();
@@ -36,7 +44,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--seconds" => {
                 let value = iter
                     .next()
-                    .ok_or_else(|| format!("--seconds needs a number\n{USAGE}"))?;
+                    .with_context(|| format!("--seconds needs a number\n{USAGE}"))?;
                 seconds = parse_seconds(value)?;
             }
             s if s.starts_with("--seconds=") => seconds = parse_seconds(&s["--seconds=".len()..])?,
@@ -49,28 +57,38 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     targets.push(t);
                 }
             }
-            other => return Err(format!("unknown target or option {other:?}\n{USAGE}")),
+            other => bail!("unknown target or option {other:?}\n{USAGE}"),
         }
     }
     if targets.is_empty() {
         targets = TARGETS.to_vec();
     }
+    fuzz(&targets, seconds)
+}
 
+/// Builds the targets once, then fuzzes each for `seconds`.
+pub fn fuzz(targets: &[&str], seconds: u64) -> Result<()> {
     let root = tools::root();
-    ensure_cargo_fuzz(&root)?;
+    ensure_cargo_fuzz()?;
+    let started = Instant::now();
+    eprintln!("── fuzz: building {} ──", targets.join(", "));
+    let mut build = cargo_fuzz();
+    build.arg("build");
+    // cargo fuzz builds one target or all of them.
+    if let [one] = targets {
+        build.arg(one);
+    }
+    tools::run(&mut build).context("building the fuzz targets")?;
+    eprintln!("── fuzz: built in {} s ──", started.elapsed().as_secs());
 
     let mut crashes = Vec::new();
-    for target in &targets {
-        let started = Instant::now();
+    for target in targets {
         eprintln!("── fuzz {target}: {seconds} s ──");
         match fuzz_one(&root, target, seconds) {
-            Ok(()) => eprintln!(
-                "── fuzz {target}: no crash ({} s with the build) ──",
-                started.elapsed().as_secs()
-            ),
+            Ok(()) => eprintln!("── fuzz {target}: no crash ──"),
             Err(e) => {
-                eprintln!("── fuzz {target}: FAILED ──\n{e}");
-                crashes.push(e);
+                eprintln!("── fuzz {target}: FAILED ──\n{e:#}");
+                crashes.push(format!("{e:#}"));
             }
         }
     }
@@ -81,7 +99,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         );
         Ok(())
     } else {
-        Err(format!(
+        Err(anyhow!(
             "{} of {} fuzz targets failed:\n{}\n\
              Make each crashing input a regression test before fixing it (docs/fuzzing.md).",
             crashes.len(),
@@ -91,47 +109,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn parse_seconds(value: &str) -> Result<u64, String> {
+fn parse_seconds(value: &str) -> Result<u64> {
     match value.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
+        _ => Err(anyhow!(
             "--seconds takes a whole number of seconds above 0, not {value:?}\n{USAGE}"
         )),
     }
 }
 
-/// `cargo` at the repository root, the same cargo that runs this task.
-///
-/// Without the variables `cargo run` set for this task (`CARGO_MANIFEST_DIR=…/xtask`,
-/// `CARGO_PKG_NAME=xtask`, …): build scripts such as ring's rerun when those change, so passing
-/// them on would rebuild part of the fuzz crate at every switch between `cargo fuzz` by hand and
-/// this task.
-fn cargo(root: &Path) -> Command {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(root);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_MANIFEST_LINKS",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-            ]
-            .contains(&name.as_ref())
-        {
-            cmd.env_remove(name.as_ref());
-        }
-    }
+/// `cargo fuzz` with the flags every call shares: the same for the build and the runs, so a
+/// run finds the build up to date.
+fn cargo_fuzz() -> Command {
+    let mut cmd = tools::cargo();
+    cmd.env("RUSTC_BOOTSTRAP", "1").arg("fuzz");
     cmd
 }
 
 /// Installs cargo-fuzz (about a minute to build) unless `cargo fuzz` already works.
-fn ensure_cargo_fuzz(root: &Path) -> Result<(), String> {
-    let present = cargo(root)
-        .args(["fuzz", "--version"])
+fn ensure_cargo_fuzz() -> Result<()> {
+    let present = cargo_fuzz()
+        .arg("--version")
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -139,30 +137,29 @@ fn ensure_cargo_fuzz(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     eprintln!("installing cargo-fuzz (cargo install cargo-fuzz --locked; about a minute)");
-    tools::run(cargo(root).args(["install", "cargo-fuzz", "--locked"]))
-        .map_err(|e| format!("cannot install cargo-fuzz: {e}"))
+    tools::run(tools::cargo().args(["install", "cargo-fuzz", "--locked"]))
+        .context("cannot install cargo-fuzz")
 }
 
 /// Fuzzes one target; an error names every input that made it fail.
-fn fuzz_one(root: &Path, target: &str, seconds: u64) -> Result<(), String> {
+fn fuzz_one(root: &Path, target: &str, seconds: u64) -> Result<()> {
     let fuzz = root.join("fuzz");
     let seeds = fuzz.join("corpus").join(target);
     let work = fuzz.join("work").join(target);
     let artifacts = fuzz.join("artifacts").join(target);
-    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
 
     let started = SystemTime::now();
     // libFuzzer writes what it finds into the first corpus folder and only reads the others.
-    let status = cargo(root)
-        .env("RUSTC_BOOTSTRAP", "1")
-        .args(["fuzz", "run", target])
+    let status = cargo_fuzz()
+        .args(["run", target])
         .arg(&work)
         .arg(&seeds)
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg(format!("-timeout={TIMEOUT_SECONDS}"))
         .status()
-        .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+        .context("cannot run cargo fuzz")?;
 
     let found = artifacts_since(&artifacts, started);
     let (failing, slow): (Vec<_>, Vec<_>) = found.into_iter().partition(|p| {
@@ -180,10 +177,10 @@ fn fuzz_one(root: &Path, target: &str, seconds: u64) -> Result<(), String> {
         return Ok(());
     }
     if failing.is_empty() {
-        return Err(format!(
+        bail!(
             "  {target}: cargo fuzz failed ({status}) without saving an input: see its output above \
              (a build error, or a crash while loading the corpus)"
-        ));
+        );
     }
     let mut message = String::new();
     for p in &failing {
@@ -194,7 +191,7 @@ fn fuzz_one(root: &Path, target: &str, seconds: u64) -> Result<(), String> {
         ));
     }
     message.pop();
-    Err(message)
+    Err(anyhow!(message))
 }
 
 /// What libFuzzer's file-name prefix says about an input.

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use crate::screenshots::{Process, free_port, http, wait_until};
 use crate::test::{CHROMIUM, ensure_browser};
-use crate::tools;
+use crate::tools::{self, Process};
 
 /// Runs per page at most. Performance is measured in time on a machine that may be busy with
 /// other work, and that can only ever add time; so a page gets up to this many runs and its
@@ -43,7 +43,7 @@ const CHROME_FLAGS: &str = "--headless=new --no-sandbox --disable-gpu \
 
 const USAGE: &str = "usage: cargo xtask lighthouse [--release]  (reports in target/lighthouse/)";
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<()> {
     let mut release = false;
     for arg in args {
         match arg.as_str() {
@@ -52,29 +52,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 println!("{USAGE}");
                 return Ok(());
             }
-            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+            other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
+    audit(release, &[])
+}
+
+/// Builds the server (with `cargo_args` added to `cargo build`, so a caller can match the
+/// features of a build it already has) and audits the pages.
+pub fn audit(release: bool, cargo_args: &[&str]) -> Result<()> {
     let root = tools::root();
     ensure_browser()?;
     let cli = ensure_lighthouse(&root)?;
 
     let profile = if release { "release" } else { "debug" };
     eprintln!("==> building the server ({profile})");
-    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut build = tools::cargo();
     build
-        .current_dir(&root)
-        .args(["build", "--quiet", "--bin", "kap-practice"]);
+        .args(["build", "--quiet", "--bin", "kap-practice"])
+        .args(cargo_args);
     if release {
         build.arg("--release");
     }
     tools::run(&mut build)?;
-    let binary = target_dir(&root).join(profile).join("kap-practice");
+    let binary = tools::target_dir().join(profile).join("kap-practice");
 
-    let out = target_dir(&root).join("lighthouse");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let out = tools::target_dir().join("lighthouse");
+    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
     let scratch = std::env::temp_dir().join(format!("kap-lighthouse-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    std::fs::create_dir_all(&scratch).with_context(|| scratch.display().to_string())?;
     let result = audit_all(&binary, &cli, &scratch, &out);
     let _ = std::fs::remove_dir_all(&scratch);
     let reports = result?;
@@ -88,7 +94,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         for f in &failures {
             println!("  {f}");
         }
-        Err(format!(
+        Err(anyhow!(
             "{} score(s) below 100 (above; full reports in {})",
             reports
                 .iter()
@@ -99,21 +105,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"))
-}
-
 /// Installs the npm packages of tests/browser unless Lighthouse is there at the pinned version;
 /// returns the path of its command-line script.
-fn ensure_lighthouse(root: &Path) -> Result<PathBuf, String> {
+fn ensure_lighthouse(root: &Path) -> Result<PathBuf> {
     let dir = root.join("tests/browser");
     let manifest = read_json(&dir.join("package.json"))?;
     let pinned = manifest["devDependencies"]["lighthouse"]
         .as_str()
-        .ok_or("tests/browser/package.json does not pin lighthouse")?
+        .context("tests/browser/package.json does not pin lighthouse")?
         .to_string();
     let package = dir.join("node_modules/lighthouse");
     let cli = package.join("cli/index.js");
@@ -131,16 +130,16 @@ fn ensure_lighthouse(root: &Path) -> Result<PathBuf, String> {
         ]))?;
     }
     if !cli.is_file() {
-        return Err(format!("{} is missing after npm ci", cli.display()));
+        bail!("{} is missing after npm ci", cli.display());
     }
     let node = tools::output(Command::new("node").arg("--version"))?;
     eprintln!("    lighthouse {pinned} on node {}", node.trim());
     Ok(cli)
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    serde_json::from_str(&text).with_context(|| path.display().to_string())
 }
 
 /// One page's result.
@@ -181,14 +180,15 @@ impl Report {
     }
 }
 
-fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Vec<Report>, String> {
+fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Vec<Report>> {
     // An empty config file, so no kap-practice.toml nearby is picked up.
     let config = scratch.join("kap-practice.toml");
-    std::fs::write(&config, "").map_err(|e| format!("{}: {e}", config.display()))?;
-    let port = free_port()?;
+    std::fs::write(&config, "").with_context(|| config.display().to_string())?;
+    let port = tools::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let log = scratch.join("server.log");
-    let server = Process::spawn(
+    let mut server = Process::spawn(
+        "the server",
         Command::new(binary)
             .current_dir(scratch)
             .arg("--config")
@@ -200,17 +200,19 @@ fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Ve
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::from(
-                std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?,
+                std::fs::File::create(&log).with_context(|| log.display().to_string())?,
             )),
-        "the server",
     )?;
-    wait_until(Duration::from_secs(30), "the server", || {
-        http(port, "GET", "/healthz", None).is_ok_and(|body| body.contains("\"status\":\"ok\""))
-    })
-    .map_err(|e| {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        format!("{e}\nserver log:\n{text}")
-    })?;
+    let healthz = format!("{base}/healthz");
+    server
+        .wait_until(Duration::from_secs(30), || {
+            tools::fetch("GET", &healthz, &[], None)
+                .is_ok_and(|r| r.text().contains("\"status\":\"ok\""))
+        })
+        .with_context(|| {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            format!("server log:\n{text}")
+        })?;
 
     let mut reports = Vec::new();
     for (path, name) in PAGES {
@@ -256,13 +258,13 @@ fn env_or(var: &str, default: &str) -> String {
 }
 
 /// The scores of a Lighthouse JSON report, and the audits that cost points.
-fn read_report(path: &'static str, report: &Value) -> Result<Report, String> {
+fn read_report(path: &'static str, report: &Value) -> Result<Report> {
     if let Some(error) = report.get("runtimeError") {
-        return Err(format!(
+        bail!(
             "lighthouse could not audit {path}: {} ({})",
             error["message"].as_str().unwrap_or("no message"),
             error["code"].as_str().unwrap_or("no code")
-        ));
+        );
     }
     for warning in report["runWarnings"].as_array().into_iter().flatten() {
         eprintln!("    {path}: {}", warning.as_str().unwrap_or_default());
@@ -272,7 +274,7 @@ fn read_report(path: &'static str, report: &Value) -> Result<Report, String> {
     for category in CATEGORIES {
         let c = &report["categories"][category];
         if c.is_null() {
-            return Err(format!("the report of {path} has no {category} category"));
+            bail!("the report of {path} has no {category} category");
         }
         let score = c["score"].as_f64();
         scores.push((category, score));

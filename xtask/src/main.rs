@@ -1,13 +1,15 @@
 //! `cargo xtask <command>`: the project's own tasks, with everything they need provisioned.
 //!
-//! - `test`: installs what the tests need when it is missing (Chromium and chromedriver, the npm
-//!   test tools), then runs formatting and lint checks and the whole test suite.
+//! - `test`: installs what the tests need when it is missing (Chromium and chromedriver, pebble,
+//!   the npm test tools…), then runs formatting and lint checks, a fuzzing smoke run and the whole
+//!   test suite (plain `cargo test` is the fast tier).
 //! - `deny`: checks the dependency policy in deny.toml with cargo-deny (installed if missing).
 //! - `fuzz`: coverage-guided fuzzing of the form, the content parser and the form token (cargo-fuzz);
 //!   see docs/fuzzing.md.
 //! - `lighthouse`: Lighthouse's performance, accessibility, best-practices and SEO scores of the
 //!   public pages on a simulated phone; anything below 100 fails.
-//! - `bench`: measures the server beside nginx serving the same bytes and prints a report.
+//! - `bench`: measures the release server with wrk, fio and curl, beside nginx serving the same
+//!   bytes, and writes docs/benchmarks.md.
 //! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
 
 mod bench;
@@ -46,7 +48,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("xtask {command}: {e}");
+            eprintln!("xtask {command}: {e:#}");
             ExitCode::FAILURE
         }
     }

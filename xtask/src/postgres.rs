@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use anyhow::{Context, Result};
+
 use crate::tools;
 
 pub struct Server {
@@ -33,12 +35,8 @@ fn bin_dir() -> Option<PathBuf> {
     found.pop().map(|(_, bin)| bin)
 }
 
-fn is_root() -> bool {
-    tools::output(Command::new("id").arg("-u")).is_ok_and(|o| o.trim() == "0")
-}
-
 impl Server {
-    pub fn start() -> Result<Server, String> {
+    pub fn start() -> Result<Server> {
         if bin_dir().is_none() || !tools::have("psql") {
             tools::ensure_apt(&[
                 ("/usr/lib/postgresql", "postgresql"),
@@ -46,11 +44,11 @@ impl Server {
             ])?;
         }
         let bin = bin_dir()
-            .ok_or("no PostgreSQL server under /usr/lib/postgresql after installing it")?;
-        let as_postgres = is_root();
+            .context("no PostgreSQL server under /usr/lib/postgresql after installing it")?;
+        let as_postgres = tools::is_root();
         let dir = std::env::temp_dir().join(format!("kap-practice-test-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         if as_postgres {
             tools::run(
                 Command::new("chown")
@@ -58,10 +56,7 @@ impl Server {
                     .arg(&dir),
             )?;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("finding a free port: {e}"))?
-            .port();
+        let port = tools::free_port()?;
         let server = Server {
             url: format!("postgres://kap@127.0.0.1:{port}/postgres"),
             dir,
@@ -94,7 +89,7 @@ impl Server {
         Ok(server)
     }
 
-    fn run(&self, cmd: &mut Command) -> Result<(), String> {
+    fn run(&self, cmd: &mut Command) -> Result<()> {
         if self.as_postgres {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"])

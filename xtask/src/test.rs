@@ -1,7 +1,14 @@
-//! `cargo xtask test`: the one test command. It installs what the tests need when it is missing
-//! (Chromium, chromedriver, fonts and the aiosmtpd SMTP server from Debian; axe-core from npm), then runs the format check,
-//! clippy, the dependency policy (`cargo xtask deny`) and the whole test suite — once on SQLite,
-//! once on a PostgreSQL server it starts (Debian's `postgresql`) — and ends with a summary.
+//! `cargo xtask test`: the whole suite, where plain `cargo test` is the fast tier. It installs
+//! what the tests need when it is missing (Chromium, chromedriver, fonts, the aiosmtpd SMTP
+//! server, pebble, openssl and fio from Debian; axe-core from npm), then runs the format check,
+//! clippy, the dependency policy (`cargo xtask deny`), a fuzzing smoke run and every test with
+//! the slow ones switched on (`--features slow-tests`: browser and other slow tests) — once on
+//! SQLite, once on a PostgreSQL server it starts (Debian's `postgresql`) — then Lighthouse, and
+//! ends with a summary whose last line (`tests: N passed, N failed`) CI reads.
+//!
+//! Compiled work is reused between the steps: clippy and the tests see the same features (all
+//! of them), so one build of the tests serves both engines and Lighthouse's server build finds
+//! it up to date; the fuzz targets are built together, once.
 //!
 //! Options: `--no-lint` skips the format check, clippy and cargo deny (for quick iterations); anything after
 //! `--` goes to `cargo test` (e.g. `cargo xtask test --no-lint -- --test browser`).
@@ -10,6 +17,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
 
 use crate::tools;
 
@@ -22,7 +31,10 @@ const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 const USAGE: &str = "usage: cargo xtask test [--no-lint] [-- <cargo test arguments>]";
 
-pub fn run(args: &[String]) -> Result<(), String> {
+/// The cargo feature that switches on the slow tests; the whole suite runs with it.
+const SLOW_TESTS: &str = "slow-tests";
+
+pub fn run(args: &[String]) -> Result<()> {
     let mut lint = true;
     let mut test_args: Vec<String> = Vec::new();
     let mut iter = args.iter();
@@ -34,58 +46,58 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 println!("{USAGE}");
                 return Ok(());
             }
-            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+            other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
 
     let root = tools::root();
     let mut steps = Steps::default();
 
-    steps.run("browser tools", ensure_browser)?;
+    steps.run("test tools", ensure_test_tools)?;
     let axe = steps.run("npm test tools", || ensure_npm_tools(&root))?;
 
     if lint {
         steps.run("cargo fmt --check", || {
-            cargo(&root)
-                .args(["fmt", "--all", "--", "--check"])
-                .status()
-                .map_err(|e| format!("cannot run cargo fmt: {e}"))
-                .and_then(|s| {
-                    if s.success() {
-                        Ok(())
-                    } else {
-                        Err("code is not formatted: run `cargo fmt --all` and look at the diff above".into())
-                    }
-                })
+            tools::run(tools::cargo().args(["fmt", "--all", "--", "--check"]))
+                .context("code is not formatted: run `cargo fmt --all` and look at the diff above")
         })?;
         steps.run("cargo clippy", || {
-            tools::run(cargo(&root).args([
+            tools::run(tools::cargo().args([
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
             ]))
-            .map_err(|_| "clippy found problems (above); fix them, nothing is allowed".into())
+            .context("clippy found problems (above); fix them, nothing is allowed")
         })?;
         steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
 
-    steps.run("fuzz smoke run (60 s per target)", || crate::fuzz::run(&[]))?;
+    steps.run("fuzz smoke run", || {
+        crate::fuzz::fuzz(crate::fuzz::TARGETS, crate::fuzz::SMOKE_SECONDS)
+    })?;
 
     // The whole suite runs twice: on SQLite (the default), then on PostgreSQL, each test with a
     // database of its own on one server started for the run.
     let mut counts = Counts::default();
     let test = |counts: &mut Counts, env: &[(&'static str, String)]| {
-        let mut cmd = cargo(&root);
+        let mut cmd = tools::cargo();
         // Every test binary runs, even after one fails, so one run reports every failure.
-        cmd.args(["test", "--workspace", "--no-fail-fast"])
-            .args(&test_args)
-            .env("AXE_PATH", &axe)
-            .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
-            .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.args([
+            "test",
+            "--workspace",
+            "--no-fail-fast",
+            "--features",
+            SLOW_TESTS,
+        ])
+        .args(&test_args)
+        .env("AXE_PATH", &axe)
+        .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
+        .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
         cargo_test(&mut cmd, counts)
     };
     let on_sqlite = steps.run("cargo test (SQLite)", || test(&mut counts, &[]));
@@ -96,24 +108,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 test(&mut counts, &server.test_env())
             })
         });
-    let lighthouse = steps.run("lighthouse", || crate::lighthouse::run(&[]));
+    // The same features as the tests, so the server they built is the one audited.
+    let lighthouse = steps.run("lighthouse", || {
+        crate::lighthouse::audit(false, &["--features", SLOW_TESTS])
+    });
     steps.summary(Some(&counts));
     on_sqlite.and(on_postgres).and(lighthouse)
-}
-
-/// `cargo` at the repository root, the same cargo that runs this task.
-fn cargo(root: &Path) -> Command {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(root);
-    cmd
 }
 
 fn env_or(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_string())
 }
 
+/// Everything the suite starts besides the browser: pebble (the ACME test server of the TLS
+/// tests), openssl (test certificates) and fio (the disk's fsync rate).
+fn ensure_test_tools() -> Result<()> {
+    ensure_browser()?;
+    tools::ensure_apt(&[("pebble", "pebble"), ("openssl", "openssl"), ("fio", "fio")])
+}
+
 /// Chromium, chromedriver (both Debian's, so their versions match) and a font.
-pub fn ensure_browser() -> Result<(), String> {
+pub fn ensure_browser() -> Result<()> {
     tools::ensure_apt(&[
         (CHROMIUM, "chromium"),
         (CHROMEDRIVER, "chromium-driver"),
@@ -130,7 +145,7 @@ pub fn ensure_browser() -> Result<(), String> {
     ])?;
     for program in [CHROMIUM, CHROMEDRIVER] {
         if !Path::new(program).is_file() {
-            return Err(format!("{program} is missing after installing its package"));
+            bail!("{program} is missing after installing its package");
         }
         // The versions, for reading a CI log (Chromium and chromedriver must match).
         let version = tools::output(Command::new(program).arg("--version"))?;
@@ -141,18 +156,16 @@ pub fn ensure_browser() -> Result<(), String> {
 
 /// Installs the npm packages pinned in tests/browser/package.json unless they are already there
 /// at that version; returns the absolute path of axe.min.js.
-pub fn ensure_npm_tools(root: &Path) -> Result<String, String> {
+pub fn ensure_npm_tools(root: &Path) -> Result<String> {
     let dir = root.join("tests/browser");
-    let manifest = std::fs::read_to_string(dir.join("package.json"))
-        .map_err(|e| format!("reading tests/browser/package.json: {e}"))?;
-    let pinned = json_string(&manifest, "axe-core")
-        .ok_or("tests/browser/package.json does not pin axe-core")?;
+    let manifest = read_json(&dir.join("package.json"))?;
+    let pinned = manifest["devDependencies"]["axe-core"]
+        .as_str()
+        .context("tests/browser/package.json does not pin axe-core")?;
     let package = dir.join("node_modules/axe-core");
     let axe = package.join("axe.min.js");
-    let installed = std::fs::read_to_string(package.join("package.json"))
-        .ok()
-        .and_then(|text| json_string(&text, "version"));
-    if installed.as_deref() != Some(pinned.as_str()) || !axe.is_file() {
+    let installed = read_json(&package.join("package.json")).ok();
+    if installed.as_ref().and_then(|p| p["version"].as_str()) != Some(pinned) || !axe.is_file() {
         tools::ensure_apt(&[("npm", "npm")])?;
         let mut cmd = Command::new("npm");
         cmd.current_dir(&dir);
@@ -164,7 +177,7 @@ pub fn ensure_npm_tools(root: &Path) -> Result<String, String> {
         tools::run(cmd.args(["--no-audit", "--no-fund", "--loglevel=error"]))?;
     }
     if !axe.is_file() {
-        return Err(format!("{} is missing after npm install", axe.display()));
+        bail!("{} is missing after npm install", axe.display());
     }
     Ok(absolute(&axe).display().to_string())
 }
@@ -173,12 +186,9 @@ fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The string value of the first `"key": "value"` in a JSON text (enough for package.json).
-fn json_string(text: &str, key: &str) -> Option<String> {
-    let at = text.find(&format!("\"{key}\""))?;
-    let rest = text[at + key.len() + 2..].trim_start().strip_prefix(':')?;
-    let rest = rest.trim_start().strip_prefix('"')?;
-    Some(rest[..rest.find('"')?].to_string())
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    serde_json::from_str(&text).with_context(|| path.display().to_string())
 }
 
 /// What `cargo test` reported, added up over every test binary.
@@ -191,14 +201,14 @@ struct Counts {
 }
 
 /// Runs `cargo test`, passing its output through while counting the `test result:` lines.
-fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<(), String> {
+fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<()> {
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run cargo test: {e}"))?;
-    let stdout = child.stdout.take().expect("piped stdout");
+        .context("cannot run cargo test")?;
+    let stdout = child.stdout.take().context("no output from cargo test")?;
     for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        let line = line.context("reading cargo test output")?;
         println!("{line}");
         if let Some(result) = line.trim().strip_prefix("test result: ") {
             counts.binaries += 1;
@@ -216,24 +226,20 @@ fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<(), String> {
             }
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| format!("waiting for cargo test: {e}"))?;
+    let status = child.wait().context("waiting for cargo test")?;
     if counts.failed > 0 {
-        Err(format!(
-            "{} test(s) failed (see `failures:` above)",
-            counts.failed
-        ))
-    } else if !status.success() {
-        Err(format!(
+        bail!("{} test(s) failed (see `failures:` above)", counts.failed);
+    }
+    if !status.success() {
+        bail!(
             "cargo test failed ({status}) before every test ran: a build error or a crashed \
              test binary (see above)"
-        ))
-    } else if counts.passed == 0 {
-        Err("cargo test ran no test".into())
-    } else {
-        Ok(())
+        );
     }
+    if counts.passed == 0 {
+        bail!("cargo test ran no test");
+    }
+    Ok(())
 }
 
 /// The steps run so far, for the summary.
@@ -246,16 +252,12 @@ struct Steps {
 impl Steps {
     /// Runs one step; on failure prints the summary (but for the last step, whose caller
     /// prints it with the test counts) and returns the error.
-    fn run<T>(
-        &mut self,
-        name: &'static str,
-        step: impl FnOnce() -> Result<T, String>,
-    ) -> Result<T, String> {
+    fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
         self.start.get_or_insert_with(Instant::now);
         eprintln!("==> {name}");
         let started = Instant::now();
         let result = step();
-        let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"));
         self.done.push((name, started.elapsed(), outcome));
         if result.is_err()
             && !name.starts_with("cargo test")
@@ -263,7 +265,7 @@ impl Steps {
         {
             self.summary(None);
         }
-        result.map_err(|e| format!("{name}: {e}"))
+        result.with_context(|| name)
     }
 
     fn summary(&self, counts: Option<&Counts>) {
@@ -288,18 +290,5 @@ impl Steps {
             println!("  ({} test binaries)", c.binaries);
             println!("tests: {} passed, {} failed{skipped}", c.passed, c.failed);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_string;
-
-    #[test]
-    fn reads_a_pinned_version() {
-        let text = r#"{ "devDependencies": { "axe-core" : "4.14.1" }, "version": "1.0.0" }"#;
-        assert_eq!(json_string(text, "axe-core").as_deref(), Some("4.14.1"));
-        assert_eq!(json_string(text, "version").as_deref(), Some("1.0.0"));
-        assert_eq!(json_string(text, "missing"), None);
     }
 }

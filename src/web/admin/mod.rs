@@ -1,15 +1,20 @@
 //! `/admin`: the practice inbox, for the signed-in clinician only.
 //!
 //! Sessions live server-side in the practice's database (so several servers can share them) and
-//! are only ever created under `/admin`: visitors to the public pages get no cookie. The cookie is
+//! are only ever created under `/admin`, once a password is accepted: visitors to the public
+//! pages, and to the sign-in form, get no cookie. The cookie is
 //! `HttpOnly`, `SameSite=Strict`, `Secure` and `__Host-` prefixed when the site is https, and the
 //! session id changes at sign-in. A session ends after the configured idle time and, however
-//! active, after the absolute limit; signing out deletes it on the server.
+//! active, after the absolute limit; signing out deletes it on the server. Every signed-in
+//! request checks that the account still exists and that its password and two-factor sign-in
+//! are those the session began under, so changing them ends the account's sessions everywhere.
 //!
 //! Every route is declared once in [`route_table`], which both builds the router and lets the
 //! tests walk every route. Layers, from the outside in: admin headers (`no-store`, `noindex`) ▶
 //! sessions ▶ for protected routes, the signed-in check ▶ CSRF (a per-session token and a
-//! same-origin `Origin`/`Sec-Fetch-Site` on every state-changing request).
+//! same-origin `Origin`/`Sec-Fetch-Site` on every state-changing request; the sign-in form,
+//! shown before any session exists, carries a signed short-lived token instead, so a visitor
+//! who has not signed in leaves nothing on the server).
 
 mod audit_log;
 mod booking;
@@ -196,6 +201,9 @@ pub(crate) struct SessionData {
     pub account_id: Option<i64>,
     pub email: Option<String>,
     pub signed_in_at: Option<i64>,
+    /// The account's count of credential changes when the password was accepted: once the
+    /// password or two-factor sign-in changes, the session no longer counts as signed in.
+    pub credentials_version: Option<i64>,
     /// Password accepted, code still needed.
     pub pending_account_id: Option<i64>,
     pub pending_email: Option<String>,
@@ -236,7 +244,7 @@ pub struct Admin {
 pub(crate) fn new_token() -> String {
     let mut b = [0u8; 32];
     let _ = getrandom::getrandom(&mut b);
-    crate::store::sealed::hex(&b)
+    crate::crypto::hex::hex(&b)
 }
 
 /// The admin area: its routes and layers.
@@ -302,9 +310,20 @@ async fn require_sign_in(
     let data = SessionData::load(&session).await;
     let absolute =
         i64::try_from(state.config.admin.absolute_timeout_hours).unwrap_or(12) * 3600 * 1000;
+    // The account must still exist with the credentials the session began under: a password or
+    // two-factor change, or removing the account, ends its sessions on every server at once.
+    let current = match data.account_id {
+        Some(id) => match state.store.credentials_version(id).await {
+            Ok(v) => v,
+            Err(e) => return super::AppError::from(e).into_response(),
+        },
+        None => None,
+    };
     match (data.account_id, &data.email, data.signed_in_at) {
         (Some(account_id), Some(email), Some(at))
-            if Timestamp::now().as_millisecond() - at < absolute =>
+            if Timestamp::now().as_millisecond() - at < absolute
+                && current.is_some()
+                && current == data.credentials_version =>
         {
             request.extensions_mut().insert(Admin {
                 account_id,
@@ -314,7 +333,7 @@ async fn require_sign_in(
             next.run(request).await
         }
         (Some(_), _, _) => {
-            // Past the absolute limit: end the session on the server.
+            // Past the absolute limit, or the credentials changed: end the session on the server.
             let _ = session.flush().await;
             Redirect::to("/admin/login?expired=1").into_response()
         }
@@ -349,6 +368,7 @@ async fn csrf_guard(
         );
     }
     let data = SessionData::load(&session).await;
+    let sign_in_form = request.uri().path() == "/admin/login";
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "What you sent is too large.").into_response();
@@ -364,6 +384,13 @@ async fn csrf_guard(
             .zip(data.csrf.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
+    // The sign-in form is shown before there is any session: its token is signed, not stored.
+    let valid = valid
+        || (sign_in_form
+            && state
+                .form_tokens
+                .verify(&token, Timestamp::now(), sign_in::SIGN_IN_FORM_AGE)
+                .is_ok());
     if !valid {
         return forbidden(
             &state,

@@ -2,6 +2,8 @@
 //!
 //! Answers never reveal whether an account exists: a wrong email and a wrong password get the
 //! same words, take the same time (a dummy hash is checked), and count toward the same throttle.
+//! While an account is paused by failed attempts, its owner still signs in with the right
+//! password and a valid code; see [`crate::auth::throttle`].
 
 use std::net::SocketAddr;
 
@@ -71,12 +73,22 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
+/// The sign-in form's CSRF token: signed and short-lived rather than stored, so that showing the
+/// form (or refusing a sign-in) writes nothing on the server. With the same-origin check that
+/// every admin post passes, it keeps other sites from posting the form.
+pub(super) fn sign_in_token(state: &AppState) -> String {
+    state.form_tokens.issue(Timestamp::now())
+}
+
+/// How long a sign-in form may be left open before it is sent.
+pub(super) const SIGN_IN_FORM_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(2);
+
 pub async fn login_page(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, AppError> {
-    let data = with_token(&session).await?;
+    let data = SessionData::load(&session).await;
     if data.account_id.is_some() {
         return Ok(Redirect::to("/admin").into_response());
     }
@@ -89,7 +101,7 @@ pub async fn login_page(
     };
     Ok(login_form(
         &state,
-        &data.csrf,
+        &sign_in_token(&state),
         String::new(),
         None,
         notice,
@@ -120,40 +132,39 @@ async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Fai
     Ok(Failures { count, latest })
 }
 
-/// Applies the throttle; `Err` carries the locked-out answer.
+/// The answer while sign-in is paused.
+fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
+    let until = super::views::when(until, &state.config.practice.time_zone);
+    login_form(
+        state,
+        csrf,
+        email.to_string(),
+        Some(format!(
+            "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
+        )),
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+}
+
+/// Applies the throttle: `Err` carries the paused answer; `Ok(Some(until))` means the account
+/// (not the address) is paused, which only the right password with a second factor passes.
+/// A refusal writes nothing: the failure that began the pause is in the audit log already.
 async fn throttled(
     state: &AppState,
     email: &str,
     ip: std::net::IpAddr,
     csrf: &str,
     now: Timestamp,
-) -> Result<Option<Response>, AppError> {
+) -> Result<Result<Option<Timestamp>, Response>, AppError> {
     let account = failures(state, &throttle::account_subject(email), now).await?;
     let address = failures(state, &throttle::address_subject(ip), now).await?;
     match throttle::verdict(account, address, now) {
-        Verdict::Locked(until) => {
-            state
-                .store
-                .audit(
-                    &Entry::new("unknown", Action::SignInFailed).detail("refused: sign-in paused"),
-                    now,
-                )
-                .await?;
-            let until = super::views::when(until, &state.config.practice.time_zone);
-            Ok(Some(login_form(
-                state,
-                csrf,
-                email.to_string(),
-                Some(format!(
-                    "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
-                )),
-                None,
-                StatusCode::TOO_MANY_REQUESTS,
-            )))
-        }
+        Verdict::Locked(until) => Ok(Err(paused(state, csrf, email, until))),
+        Verdict::AccountPaused(until) => Ok(Ok(Some(until))),
         Verdict::Allow(delay) => {
             tokio::time::sleep(delay).await;
-            Ok(None)
+            Ok(Ok(None))
         }
     }
 }
@@ -176,22 +187,46 @@ async fn record_failure(
             now,
         )
         .await?;
+    let account = failures(state, &throttle::account_subject(email), now).await?;
+    let address = failures(state, &throttle::address_subject(ip), now).await?;
+    let detail =
+        if account.count == throttle::ACCOUNT_LIMIT || address.count == throttle::ADDRESS_LIMIT {
+            format!("{why}; sign-in paused")
+        } else {
+            why.to_string()
+        };
     state
         .store
-        .audit(&Entry::new(actor, Action::SignInFailed).detail(why), now)
+        .audit(&Entry::new(actor, Action::SignInFailed).detail(detail), now)
         .await?;
     Ok(())
+}
+
+/// Refuses, without touching the database, an address that has sent too many attempts in the
+/// last minute.
+fn too_fast(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
+    if state.sign_in_limiter.allow(throttle::address_key(ip)) {
+        return None;
+    }
+    Some(login_form(
+        state,
+        &sign_in_token(state),
+        String::new(),
+        Some("Too many sign-in attempts came from your network just now. Wait a minute, then try again.".into()),
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+    ))
 }
 
 /// Completes a sign-in: a new session id, the account in the session, a new CSRF token.
 async fn complete(
     state: &AppState,
     session: &Session,
-    account_id: i64,
-    email: &str,
+    account: &crate::store::Credentials,
     detail: &str,
     now: Timestamp,
 ) -> Result<Response, AppError> {
+    let (account_id, email) = (account.id, account.email.as_str());
     session
         .cycle_id()
         .await
@@ -201,6 +236,7 @@ async fn complete(
         account_id: Some(account_id),
         email: Some(email.to_string()),
         signed_in_at: Some(now.as_millisecond()),
+        credentials_version: Some(account.credentials_version),
         ..SessionData::default()
     };
     data.save(session).await?;
@@ -223,7 +259,8 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
-    let data = with_token(&session).await?;
+    // Nothing is stored for this visitor until the password is right.
+    let csrf = sign_in_token(&state);
     let fields = decode(&body, &["email", "password"]).unwrap_or_default();
     let email = fields
         .get("email")
@@ -231,9 +268,13 @@ pub async fn login(
         .unwrap_or_default();
     let pw = fields.get("password").cloned().unwrap_or_default();
     let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
-    if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
-        return Ok(locked);
+    if let Some(refused) = too_fast(&state, ip) {
+        return Ok(refused);
     }
+    let account_paused = match throttled(&state, &email, ip, &csrf, now).await? {
+        Ok(paused) => paused,
+        Err(refused) => return Ok(refused),
+    };
     let account = if email.is_empty() {
         None
     } else {
@@ -247,15 +288,24 @@ pub async fn login(
             "unknown"
         };
         record_failure(&state, &email, ip, actor, "wrong email or password", now).await?;
+        if let Some(until) = account_paused {
+            return Ok(paused(&state, &csrf, &email, until));
+        }
         return Ok(login_form(
             &state,
-            &data.csrf,
+            &csrf,
             email,
             Some("The email address or password is not right. Check them and try again.".into()),
             None,
             StatusCode::UNAUTHORIZED,
         ));
     };
+    if let Some(until) = account_paused
+        && account.totp_secret.is_none()
+    {
+        // Without a second factor the owner cannot be told from a guesser: wait like everyone.
+        return Ok(paused(&state, &csrf, &email, until));
+    }
     if account.totp_secret.is_some() {
         session
             .cycle_id()
@@ -266,20 +316,13 @@ pub async fn login(
             pending_account_id: Some(account.id),
             pending_email: Some(account.email.clone()),
             pending_at: Some(now.as_millisecond()),
+            credentials_version: Some(account.credentials_version),
             ..SessionData::default()
         };
         pending.save(&session).await?;
         return Ok(Redirect::to("/admin/login/code").into_response());
     }
-    complete(
-        &state,
-        &session,
-        account.id,
-        &account.email,
-        "password",
-        now,
-    )
-    .await
+    complete(&state, &session, &account, "password", now).await
 }
 
 fn code_form(state: &AppState, csrf: &str, error: Option<String>, status: StatusCode) -> Response {
@@ -327,18 +370,21 @@ pub async fn code(
         return Ok(Redirect::to("/admin/login").into_response());
     };
     let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
-    if let Some(locked) = throttled(&state, &email, ip, &data.csrf, now).await? {
-        return Ok(locked);
+    if let Some(refused) = too_fast(&state, ip) {
+        return Ok(refused);
+    }
+    // A paused account still takes a code here: this is how its owner gets in.
+    if let Err(refused) = throttled(&state, &email, ip, &data.csrf, now).await? {
+        return Ok(refused);
     }
     let code = decode(&body, &["code"])
         .ok()
         .and_then(|mut f| f.remove("code"))
         .unwrap_or_default();
-    let Some(account) = state
-        .store
-        .credentials(&email)
-        .await?
-        .filter(|a| a.id == account_id)
+    let Some(account) =
+        state.store.credentials(&email).await?.filter(|a| {
+            a.id == account_id && Some(a.credentials_version) == data.credentials_version
+        })
     else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
@@ -346,15 +392,7 @@ pub async fn code(
         && let Some(step) = totp::verify(secret, &code, now, account.totp_last_step)
         && state.store.use_totp_step(account.id, step).await?
     {
-        return complete(
-            &state,
-            &session,
-            account.id,
-            &account.email,
-            "password and code",
-            now,
-        )
-        .await;
+        return complete(&state, &session, &account, "password and code", now).await;
     }
     if code.contains('-') || code.trim().len() >= 10 {
         let hash = totp::recovery_code_hash(&code);
@@ -370,8 +408,7 @@ pub async fn code(
             return complete(
                 &state,
                 &session,
-                account.id,
-                &account.email,
+                &account,
                 "password and recovery code",
                 now,
             )
@@ -408,7 +445,7 @@ pub async fn logout(
 
 /// The two-factor secret being enrolled, kept sealed in the session.
 fn enrol_secret(state: &AppState, data: &SessionData) -> Option<Vec<u8>> {
-    use crate::store::sealed::unhex;
+    use crate::crypto::hex::unhex;
     let sealed = unhex(data.enrol_secret.as_deref()?)?;
     unhex(&state.store.keys().open("enrol_secret", &sealed).ok()?)
 }
@@ -426,8 +463,8 @@ async fn two_factor_view(
         Some(s) => s,
         None => {
             let s = totp::new_secret();
-            data.enrol_secret = Some(crate::store::sealed::hex(
-                &keys.seal("enrol_secret", &crate::store::sealed::hex(&s)),
+            data.enrol_secret = Some(crate::crypto::hex::hex(
+                &keys.seal("enrol_secret", &crate::crypto::hex::hex(&s)),
             ));
             data.save(session).await?;
             s
@@ -491,7 +528,8 @@ pub async fn enable_two_factor(
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
-    state
+    // The account's other sessions end; this one carries on under the new credentials.
+    let version = state
         .store
         .enable_two_factor(
             admin.account_id,
@@ -503,6 +541,7 @@ pub async fn enable_two_factor(
         )
         .await?;
     data.enrol_secret = None;
+    data.credentials_version = version;
     data.save(&session).await?;
     let view = TwoFactorView {
         chrome: chrome(

@@ -95,6 +95,28 @@ pub struct InboxView {
     pub filter_query: String,
 }
 
+impl RequestView {
+    /// The `mailto:` link to the person: their address percent-encoded, so nothing stored in it
+    /// can add a recipient, header or body to the email.
+    pub fn mailto(&self) -> String {
+        mailto_href(&self.r.email)
+    }
+}
+
+/// `mailto:` and `address` with everything but letters, digits, `@`, `.`, `-`, `_` and `~`
+/// percent-encoded.
+pub fn mailto_href(address: &str) -> String {
+    let mut href = String::from("mailto:");
+    for b in address.bytes() {
+        if b.is_ascii_alphanumeric() || b"@.-_~".contains(&b) {
+            href.push(char::from(b));
+        } else {
+            href.push_str(&format!("%{b:02X}"));
+        }
+    }
+    href
+}
+
 #[derive(Template)]
 #[template(path = "admin/request.html")]
 pub struct RequestView {
@@ -235,4 +257,23 @@ pub fn reason_options() -> Vec<(&'static str, &'static str)> {
         .iter()
         .map(|r| (r.as_str(), r.label()))
         .collect()
+}
+
+#[cfg(test)]
+mod mailto_tests {
+    use super::mailto_href;
+
+    #[test]
+    fn a_stored_address_cannot_add_a_recipient() {
+        assert_eq!(
+            mailto_href("ada.l-b_x@example.com"),
+            "mailto:ada.l-b_x@example.com"
+        );
+        let href = mailto_href("victim%40gmail.com?bcc=attacker%40evil.com&body=@example.com");
+        assert!(!href.contains(['?', '&', '#']), "{href}");
+        assert_eq!(
+            href,
+            "mailto:victim%2540gmail.com%3Fbcc%3Dattacker%2540evil.com%26body%3D@example.com"
+        );
+    }
 }

@@ -3,22 +3,19 @@
 //! page without JavaScript, and the keyboard path into the content.
 //!
 //! Each test starts its own server and its own browser, so they run in parallel. The tools come
-//! from `cargo xtask test`; see `browser/harness.rs`.
+//! from `cargo xtask test`; see `harness.rs`.
 
-mod common;
-#[path = "browser/harness.rs"]
-#[allow(dead_code)] // Shared with the journey tests, which use the steps a person takes.
-mod harness;
+use crate::harness;
 
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use crate::common::TestApp;
+use crate::harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS};
 use fantoccini::Locator;
 use fantoccini::actions::{
     InputSource, MOUSE_BUTTON_LEFT, MouseActions, PenActions, PointerAction, TouchActions,
 };
 use fantoccini::key::Key;
-use harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -162,29 +159,181 @@ async fn every_page_passes_axe_in_the_dark_colour_scheme() {
     .await;
 }
 
+/// Each misconception is shown with its correction, with nothing to open, on a phone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn home_page_passes_axe_with_every_misconception_open() {
+async fn every_misconception_shows_its_correction_on_a_phone() {
     let app = TestApp::start().await;
-    let browser = Browser::start(Options::new(DESKTOP)).await;
+    let browser = Browser::start(Options::new(PHONE)).await;
     browser.goto(&app.url("/")).await;
-    let opened: u32 = browser
+    let shown: Vec<(String, f64, f64)> = browser
         .js(
-            "const all = document.querySelectorAll('details.myth');\
-             all.forEach(d => d.open = true); return all.length;",
+            "return [...document.querySelectorAll('.myth')].map(m => {\
+               const claim = m.querySelector('.myth-claim'), answer = m.querySelector('.myth-answer');\
+               return [claim.textContent.trim(), claim.getBoundingClientRect().height,\
+                       answer ? answer.getBoundingClientRect().height : 0];\
+             });",
             vec![],
         )
         .await;
+    let closed: u32 = browser
+        .js(
+            "return document.querySelectorAll('details').length;",
+            vec![],
+        )
+        .await;
+    let violations = axe(&browser).await;
+    browser.close().await;
+    assert_eq!(shown.len(), 8, "eight misconceptions: {shown:?}");
+    assert_eq!(closed, 0, "nothing on the page is collapsed");
+    for (claim, claim_height, answer_height) in &shown {
+        assert!(
+            *claim_height > 10.0 && *answer_height > 20.0,
+            "{claim:?} is not shown with its correction ({claim_height} / {answer_height} px)"
+        );
+    }
     assert!(
-        opened > 0,
-        "the home page has no misconception <details class=myth>"
+        violations.is_empty(),
+        "accessibility problems on / at 390 px:\n{}",
+        describe(&violations)
     );
+}
+
+#[derive(Debug, Deserialize)]
+struct SideView {
+    heading: String,
+    /// The visible part of the stage: from its left edge to the divider, or from the divider
+    /// to its right edge.
+    visible: Rect,
+    /// The heading and each item and paragraph of the side.
+    texts: Vec<(String, Rect)>,
+    handle: Rect,
+}
+
+/// The side of the compare panel shown whole at `value`, measured with the stage scrolled to
+/// the top of the viewport.
+async fn side_view(browser: &Browser, side: &str) -> SideView {
+    browser
+        .js(
+            "const stage = document.querySelector('.compare-stage');\
+             stage.scrollIntoView({ block: 'start', behavior: 'instant' });\
+             const handle = document.querySelector(arguments[1]);\
+             const pos = Number(handle.getAttribute('aria-valuenow')) / 100;\
+             const s = stage.getBoundingClientRect();\
+             const rect = r => ({ x: r.left, y: r.top, width: r.width, height: r.height });\
+             const cut = s.left + s.width * pos;\
+             const visible = arguments[0] === 'left'\
+               ? { x: s.left, y: s.top, width: cut - s.left, height: s.height }\
+               : { x: cut, y: s.top, width: s.right - cut, height: s.height };\
+             const side = stage.querySelector('.compare-' + arguments[0]);\
+             const texts = [...side.querySelectorAll('h3, li, p')].map(e => {\
+               const range = document.createRange(); range.selectNodeContents(e);\
+               return [e.textContent.trim(), rect(range.getBoundingClientRect())];\
+             });\
+             return { heading: side.querySelector('h3').textContent.trim(), visible, texts,\
+                      handle: rect(handle.getBoundingClientRect()) };",
+            vec![json!(side), json!(HANDLE)],
+        )
+        .await
+}
+
+fn assert_whole(view: &SideView, what: &str) {
+    assert!(view.texts.len() >= 3, "{what}: too little text: {view:?}");
+    for (text, rect) in &view.texts {
+        assert!(
+            view.visible.contains(rect, 1.0),
+            "{what}: {text:?} at {rect:?} is cut by the divider (visible part {:?})",
+            view.visible
+        );
+        assert!(
+            !view.handle.overlaps(rect),
+            "{what}: the handle at {:?} covers {text:?} at {rect:?}",
+            view.handle
+        );
+    }
+    assert!(
+        view.visible.width > 300.0,
+        "{what}: the visible side is only {} px wide",
+        view.visible.width
+    );
+}
+
+/// At 390 px the first view of the panel is one side whole — its heading and every item, none
+/// cut by the divider or under the handle — and Home shows the other side whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_first_view_on_a_phone_shows_a_whole_side() {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(PHONE)).await;
+    let first = open_compare(&browser, &app).await;
+    let left = side_view(&browser, "left").await;
+    browser
+        .js::<Value>(
+            "document.querySelector(arguments[0]).focus(); return null;",
+            vec![json!(HANDLE)],
+        )
+        .await;
+    browser.press(Key::Home).await;
+    expect_value(&browser, 0.0, 0.0, "Home").await;
+    let right = side_view(&browser, "right").await;
+    browser.close().await;
+    assert_eq!(left.heading, LEFT_TITLE);
+    assert!(
+        first
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .contains(LEFT_TITLE),
+        "the spoken value names the side shown: {first:?}"
+    );
+    assert_whole(&left, "first view at 390 px");
+    assert_eq!(right.heading, RIGHT_TITLE);
+    assert_whole(&right, "after Home at 390 px");
+}
+
+/// At 390 px the contact form's first field is within the first screen, and the phone and
+/// email are above it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_form_starts_within_the_first_screen_on_a_phone() {
+    let app = TestApp::start().await;
+    let browser = Browser::start(Options::new(PHONE)).await;
+    browser.goto(&app.url("/contact")).await;
+    let (name, direct, height): (Rect, Rect, f64) = browser
+        .js(
+            "const rect = e => { const r = e.getBoundingClientRect();\
+               return { x: r.left, y: r.top, width: r.width, height: r.height }; };\
+             return [rect(document.getElementById('name')),\
+                     rect(document.querySelector('.contact-direct')), innerHeight];",
+            vec![],
+        )
+        .await;
+    // The question about voicemail appears only for a call.
+    browser.click("#contact_method-email").await;
+    let with_email: f64 = browser
+        .js(
+            "return document.querySelector('.field-voicemail').getBoundingClientRect().height;",
+            vec![],
+        )
+        .await;
+    browser.click("#contact_method-phone").await;
+    let with_phone: f64 = browser
+        .js(
+            "return document.querySelector('.field-voicemail').getBoundingClientRect().height;",
+            vec![],
+        )
+        .await;
     let violations = axe(&browser).await;
     browser.close().await;
     assert!(
-        violations.is_empty(),
-        "accessibility problems on / with {opened} misconceptions open:\n{}",
-        describe(&violations)
+        name.bottom() <= height,
+        "the first field (name) ends at {} px, below the first screen ({height} px)",
+        name.bottom()
     );
+    assert!(
+        direct.bottom() <= name.y,
+        "phone and email come before the form: {direct:?}"
+    );
+    assert_eq!(with_email, 0.0, "no voicemail question for email");
+    assert!(with_phone > 40.0, "the voicemail question for a call");
+    assert!(violations.is_empty(), "{}", describe(&violations));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +405,13 @@ async fn expect_value(browser: &Browser, expected: f64, slack: f64, after: &str)
     }
 }
 
-/// Opens the home page and waits for the script to add the handle; checks it starts at 50.
+/// Where the divider starts: in the middle, or with the first side whole on a phone (narrower
+/// than 40em), where half a side is too narrow to read.
+fn compare_start(viewport: Viewport) -> f64 {
+    if viewport.width < 640 { 100.0 } else { 50.0 }
+}
+
+/// Opens the home page and waits for the script to add the handle; checks where it starts.
 async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
     browser.goto(&app.url("/")).await;
     if browser
@@ -269,7 +424,13 @@ async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
              inside .compare-stage"
         );
     }
-    expect_value(browser, 50.0, 0.0, "loading the page").await
+    expect_value(
+        browser,
+        compare_start(browser.options.viewport),
+        0.0,
+        "loading the page",
+    )
+    .await
 }
 
 /// Scrolls the stage to the middle of the viewport; its rectangle, and the height at which to
@@ -407,7 +568,7 @@ async fn drag(browser: &Browser, kind: Pointer) {
 async fn compare_keyboard(viewport: Viewport) {
     let app = TestApp::start().await;
     let browser = Browser::start(Options::new(viewport)).await;
-    let middle = open_compare(&browser, &app).await;
+    open_compare(&browser, &app).await;
     let mut tabs = 0;
     loop {
         browser.press(Key::Tab).await;
@@ -427,7 +588,7 @@ async fn compare_keyboard(viewport: Viewport) {
     browser.press(Key::Right).await;
     expect_value(&browser, 5.0, 0.0, "Home, ArrowRight").await;
     browser.press(Key::PageUp).await;
-    expect_value(&browser, 25.0, 0.0, "Home, ArrowRight, PageUp").await;
+    let middle = expect_value(&browser, 25.0, 0.0, "Home, ArrowRight, PageUp").await;
     browser.press(Key::Left).await;
     expect_value(&browser, 20.0, 0.0, "Home, ArrowRight, PageUp, ArrowLeft").await;
     browser.close().await;
@@ -448,7 +609,7 @@ async fn compare_keyboard(viewport: Viewport) {
             && text(&middle) != text(&end)
             && text(&middle) != text(&home)
             && text(&end) != text(&home),
-        "the spoken value (aria-valuetext) must differ at 0, 50 and 100: {:?}, {:?}, {:?}",
+        "the spoken value (aria-valuetext) must differ at 0, 25 and 100: {:?}, {:?}, {:?}",
         home.text,
         middle.text,
         end.text

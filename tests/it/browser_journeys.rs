@@ -2,18 +2,13 @@
 //! (making a mistake on the way), and the clinician's working day in the inbox. axe-core checks
 //! every page on the way, including the form in its error state.
 
-mod common;
-#[path = "browser/harness.rs"]
-#[allow(dead_code)] // Shared with tests/browser.rs, which uses the rest.
-mod harness;
-
 use std::time::Duration;
 
-use common::TestApp;
-use common::clinician::{EMAIL, PASSWORD};
+use crate::common::TestApp;
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use harness::{Browser, DESKTOP, Options, PHONE};
 use kap_practice::config::Overrides;
 
 async fn contact_form_with_the_keyboard(options: Options) {

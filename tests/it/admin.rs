@@ -1,10 +1,10 @@
 //! The practice inbox over HTTP: sign-in, sessions, CSRF, throttling, two-factor sign-in, the
 //! clinician's actions and the audit rows they leave.
 
-mod common;
+use crate::common;
 
-use common::clinician::{Clinician, EMAIL, PASSWORD};
-use common::{Reply, TestApp, visible_text};
+use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
+use crate::common::{Reply, TestApp, visible_text};
 use kap_practice::auth::totp;
 use kap_practice::config::Overrides;
 use kap_practice::web::admin::{Access, route_table};
@@ -117,8 +117,16 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
 async fn on_https_the_cookie_is_host_prefixed_and_secure() {
     let app =
         app_with_account_config(Some("[server]\nbase_url = \"https://kap.example.org\"\n")).await;
-    let r = app.get("/admin/login").await;
-    let cookie = r.header("set-cookie").expect("cookie");
+    let mut c = Clinician::new(&app);
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post_with(
+            "/admin/login",
+            &common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]),
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    let cookie = r.header("set-cookie").expect("cookie at sign-in");
     assert!(cookie.starts_with("__Host-kap_admin="), "{cookie}");
     assert!(
         cookie.contains("Secure") && cookie.contains("Path=/"),
@@ -559,4 +567,402 @@ fn base32_decode(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Runs `kap-practice` with `args` against the test server's database, as an operator on the
+/// server would, feeding `stdin`: (exit code, stderr).
+fn admin_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+    cmd.args(args)
+        .env("KAP_DATA_DIR", app.data_dir.path().join("data"))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    if let Some(config) = &app.overrides.config_file {
+        cmd.env("KAP_CONFIG", config);
+    }
+    if let Some(url) = &app.overrides.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().expect("run kap-practice");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn account_id(app: &TestApp) -> i64 {
+    app.state
+        .store
+        .credentials(EMAIL)
+        .await
+        .expect("read")
+        .expect("account")
+        .id
+}
+
+/// A signed-in cookie from before a credential change reads nothing, changes nothing and
+/// exports nothing afterwards.
+async fn assert_session_ended(app: &TestApp, cookie: Option<String>, csrf: &str) {
+    let mut old = Clinician::new(app);
+    old.cookie = cookie;
+    let r = old.get("/admin/requests/1").await;
+    assert_eq!(r.status, 303, "the old session reads no request");
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with("/admin/login")),
+        "{:?}",
+        r.header("location")
+    );
+    let r = old
+        .post(
+            "/admin/export",
+            &common::form_body(&[("csrf", csrf), ("scope", "all")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "the old session exports nothing");
+    assert!(!r.text().contains("Ada"));
+    let r = old
+        .post(
+            "/admin/requests/1/notes",
+            &common::form_body(&[("csrf", csrf), ("note", "written after the change")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "the old session adds no note");
+}
+
+#[tokio::test]
+async fn changing_the_password_or_removing_the_account_ends_its_sessions() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let id = account_id(&app).await;
+
+    // `admin passwd` while signed in.
+    let mut c = Clinician::signed_in(&app).await;
+    let csrf = c.csrf("/admin/requests/1").await;
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    assert_eq!(
+        app.state.store.session_counts(id).await.expect("count").1,
+        1
+    );
+    let new_password = "quiet harbour lantern meadow";
+    let (code, err) = admin_cli(
+        &app,
+        &["admin", "passwd", EMAIL],
+        &format!("{new_password}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        app.state.store.session_counts(id).await.expect("count").1,
+        0,
+        "the account's session rows are deleted"
+    );
+    assert_session_ended(&app, c.cookie.clone(), &csrf).await;
+
+    // The new password signs in; `admin remove` ends that session too.
+    let mut c = Clinician::new(&app);
+    let csrf_page = c.csrf("/admin/login").await;
+    let r = c
+        .post(
+            "/admin/login",
+            &common::form_body(&[
+                ("csrf", &csrf_page),
+                ("email", EMAIL),
+                ("password", new_password),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "signed in with the new password");
+    let csrf = c.csrf("/admin/requests/1").await;
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    let (code, err) = admin_cli(&app, &["admin", "remove", EMAIL], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        app.state.store.session_counts(id).await.expect("count").1,
+        0
+    );
+    assert_session_ended(&app, c.cookie.clone(), &csrf).await;
+    let notes = app.state.store.notes(1).await.expect("notes");
+    assert!(notes.is_empty(), "no note was added by an ended session");
+}
+
+#[tokio::test]
+async fn turning_on_two_factor_ends_the_accounts_other_sessions() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let mut other = Clinician::signed_in(&app).await;
+    let other_csrf = other.csrf("/admin/requests/1").await;
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get("/admin/two-factor").await.text();
+    let start =
+        page.find("<code class=\"secret\">").expect("secret") + "<code class=\"secret\">".len();
+    let secret = base32_decode(&page[start..start + page[start..].find('<').expect("end")]);
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let r = c
+        .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        c.get("/admin/requests/1").await.status,
+        200,
+        "the session that turned it on carries on"
+    );
+    assert_session_ended(&app, other.cookie.clone(), &other_csrf).await;
+}
+
+#[tokio::test]
+async fn the_sign_in_form_and_a_refused_sign_in_leave_nothing_on_the_server() {
+    let app = app_with_account().await;
+    let mut c = Clinician::new(&app);
+    let page = c.get("/admin/login").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("set-cookie").is_none(),
+        "no cookie for the form"
+    );
+    let r = c.sign_in("not the password at all").await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("set-cookie").is_none(), "no cookie for a refusal");
+    assert_eq!(
+        app.state.store.session_counts(0).await.expect("count").0,
+        0,
+        "no session rows before sign-in"
+    );
+    // The form's token is checked all the same: a forged one, or none, is refused.
+    for csrf in ["", &"0".repeat(64)] {
+        let r = c
+            .post(
+                "/admin/login",
+                &common::form_body(&[("csrf", csrf), ("email", EMAIL), ("password", PASSWORD)]),
+            )
+            .await;
+        assert_eq!(r.status, 403, "token {csrf:?}");
+    }
+    // And from another site, even with a genuine token.
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post_with(
+            "/admin/login",
+            &common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "cross-site");
+    assert_eq!(
+        c.sign_in(PASSWORD).await.status,
+        303,
+        "the real form signs in"
+    );
+    assert_eq!(app.state.store.session_counts(0).await.expect("count").0, 1);
+}
+
+#[tokio::test]
+async fn the_audit_export_streams_every_row() {
+    let app = app_with_account().await;
+    let now = jiff::Timestamp::now();
+    for i in 0..2500 {
+        app.state
+            .store
+            .audit(
+                &kap_practice::audit::Entry::new("system", kap_practice::audit::Action::Purge)
+                    .detail(format!("row {i}")),
+                now,
+            )
+            .await
+            .expect("audit");
+    }
+    let mut c = Clinician::signed_in(&app).await;
+    let total = audit_count(&app).await;
+    let r = c.action("/admin/audit", "/admin/audit/export", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        r.header("content-length").is_none(),
+        "sent as it is read, not built whole first"
+    );
+    let text = r.text();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,actor,action,request_id,detail"),
+        "one header line"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.len() as i64,
+        total + 1,
+        "every row, and the export's own"
+    );
+    for i in [0, 1234, 2499] {
+        assert!(text.contains(&format!("row {i}\n")), "row {i}");
+    }
+}
+
+/// A sign-in attempt as if from `client` (the test server trusts 127.0.0.1 as its proxy).
+async fn sign_in_from(
+    app: &TestApp,
+    c: &mut Clinician<'_>,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> Reply {
+    let csrf = c.csrf("/admin/login").await;
+    let origin = app.url("");
+    c.post_with(
+        "/admin/login",
+        &common::form_body(&[("csrf", &csrf), ("email", email), ("password", password)]),
+        &[("origin", &origin), ("x-forwarded-for", client)],
+    )
+    .await
+}
+
+const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+
+#[tokio::test]
+async fn wrong_passwords_from_five_addresses_do_not_lock_out_the_owner() {
+    let app = app_with_account_config(Some(BEHIND_PROXY)).await;
+    let secret = totp::new_secret();
+    let now = jiff::Timestamp::now();
+    app.state
+        .store
+        .enable_two_factor(
+            account_id(&app).await,
+            &secret,
+            0,
+            &[],
+            now,
+            &kap_practice::audit::Entry::new(
+                "test",
+                kap_practice::audit::Action::TwoFactorEnrolled,
+            ),
+        )
+        .await
+        .expect("two-factor on");
+    let mut stranger = Clinician::new(&app);
+    for i in 1..=5 {
+        let r = sign_in_from(
+            &app,
+            &mut stranger,
+            &format!("203.0.113.{i}"),
+            EMAIL,
+            "a guess",
+        )
+        .await;
+        assert_eq!(r.status, 401, "guess {i}");
+    }
+    // The account is paused for strangers, right password or not...
+    let r = sign_in_from(&app, &mut stranger, "198.51.100.7", EMAIL, "another guess").await;
+    assert_eq!(r.status, 429);
+    assert!(visible_text(&r.text()).contains("sign-in is paused"));
+    // ...but its owner, with the password and a code, gets in.
+    let mut owner = Clinician::new(&app);
+    let r = sign_in_from(&app, &mut owner, "192.0.2.10", EMAIL, PASSWORD).await;
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/login/code"),
+        "{}",
+        r.status
+    );
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let csrf = owner.csrf("/admin/login/code").await;
+    let origin = app.url("");
+    let r = owner
+        .post_with(
+            "/admin/login/code",
+            &common::form_body(&[("csrf", &csrf), ("code", &code)]),
+            &[("origin", &origin), ("x-forwarded-for", "192.0.2.10")],
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/admin"), "{}", r.status);
+    assert_eq!(owner.get("/admin").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_ipv6_slash_64_is_limited_as_one_address() {
+    let app = app_with_account_config(Some(BEHIND_PROXY)).await;
+    let mut c = Clinician::new(&app);
+    let mut limited = false;
+    for i in 1..=12 {
+        // Other emails each time: the limit met is the address's, not an account's.
+        let r = sign_in_from(
+            &app,
+            &mut c,
+            &format!("2001:db8:1:2:{i:x}::1"),
+            &format!("nobody{i}@practice.example"),
+            "a guess",
+        )
+        .await;
+        if r.status == 429 {
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status, 401);
+    }
+    assert!(limited, "one /64 is one address");
+    let r = sign_in_from(
+        &app,
+        &mut c,
+        "2001:db8:1:3::1",
+        "someone@practice.example",
+        "a guess",
+    )
+    .await;
+    assert_eq!(r.status, 401, "the next /64 is another address");
+}
+
+#[tokio::test]
+async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
+    let app = TestApp::start().await;
+    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let now = jiff::Timestamp::now();
+    let store = &app.state.store;
+    // "İ" lower-cases to "i̇" (i and a combining dot) in Unicode; SQLite's lower() leaves it
+    // and PostgreSQL's may give a plain "i".
+    let id = store
+        .add_account("İlkay@Practice.example", &hash, now, &entry)
+        .await
+        .expect("store")
+        .expect("new account");
+    assert_eq!(
+        store
+            .add_account("i\u{307}lkay@practice.example", &hash, now, &entry)
+            .await
+            .expect("store"),
+        None,
+        "the same address, differently cased, is not a second account"
+    );
+    for typed in ["İLKAY@PRACTICE.EXAMPLE", "i\u{307}lkay@practice.example"] {
+        assert_eq!(
+            store.credentials(typed).await.expect("read").map(|c| c.id),
+            Some(id),
+            "{typed}"
+        );
+        assert_eq!(
+            kap_practice::auth::throttle::account_subject(typed),
+            kap_practice::auth::throttle::account_subject("İlkay@Practice.example")
+        );
+    }
+    let mut c = Clinician::new(&app);
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post(
+            "/admin/login",
+            &common::form_body(&[
+                ("csrf", &csrf),
+                ("email", "i\u{307}lkay@practice.example"),
+                ("password", PASSWORD),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "signed in as typed in lower case");
 }

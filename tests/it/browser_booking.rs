@@ -3,18 +3,15 @@
 //! the "just taken" answer; and the clinician's booking pages. axe-core checks every page on
 //! the way against WCAG 2.2 AA.
 
-mod common;
-#[path = "browser/harness.rs"]
-#[allow(dead_code)] // Shared with tests/browser.rs, which uses the rest.
-mod harness;
+use crate::common;
 
 use std::time::Duration;
 
-use common::clinician::{EMAIL, PASSWORD};
-use common::{SmtpServer, TestApp};
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::common::{SmtpServer, TestApp};
+use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use harness::{Browser, DESKTOP, Options, PHONE};
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};

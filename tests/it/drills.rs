@@ -8,7 +8,7 @@
 //! process's own mounts. The disk drills are of SQLite in the data directory, in both test
 //! runs; PostgreSQL going away is drilled in `scale_out.rs`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -19,8 +19,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::{
+    Process, blocking_get, blocking_post, form_body, free_port, token_in, valid_fields,
+};
 use bytes::Bytes;
-use common::{Process, blocking_get, blocking_post, form_body, free_port, token_in, valid_fields};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -692,4 +694,104 @@ async fn a_flood_from_one_address_is_refused_while_people_get_through() {
     let flood_rows = rows.iter().filter(|r| r["name"] == "Flood Sender").count() as u64;
     assert_eq!(flood_rows, limit, "only the flood's allowance is kept");
     assert_eq!(rows.len() as u64, u64::from(VISITORS) + limit);
+}
+
+/// The size of the SQLite database and its write-ahead log (nothing in the PostgreSQL run).
+fn database_bytes(app: &common::TestApp) -> u64 {
+    let data = app.data_dir.path().join("data");
+    ["kap-practice.db", "kap-practice.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(data.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifteen_seconds_of_sign_in_pages_leave_the_database_as_it_was() {
+    let app = common::TestApp::start().await;
+    app.add_clinician().await;
+    // Let start-up writes settle, then measure.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sessions_before = app.state.store.session_counts(0).await.expect("count").0;
+    let bytes_before = database_bytes(&app);
+    let until = Instant::now() + Duration::from_secs(15);
+    let served = AtomicU64::new(0);
+    let worker = || async {
+        while Instant::now() < until {
+            let r = app.get("/admin/login").await;
+            assert_eq!(r.status, 200);
+            assert!(r.header("set-cookie").is_none(), "no cookie before sign-in");
+            served.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    tokio::join!(worker(), worker(), worker(), worker());
+    assert!(served.load(Ordering::Relaxed) > 500, "the drill ran");
+    assert_eq!(
+        app.state.store.session_counts(0).await.expect("count").0,
+        sessions_before,
+        "no session rows"
+    );
+    assert_eq!(
+        database_bytes(&app),
+        bytes_before,
+        "the database did not grow"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_seconds_of_sign_in_posts_from_one_address_leave_a_handful_of_audit_rows() {
+    let app = common::TestApp::start().await;
+    app.add_clinician().await;
+    let audit_rows = || async { app.state.store.audit_log(1, 0).await.expect("audit").1 };
+    let before = audit_rows().await;
+    let page = app.get("/admin/login").await.text();
+    let csrf = token_in_form(&page);
+    let origin = app.url("");
+    let body = form_body(&[
+        ("csrf", &csrf),
+        ("email", common::clinician::EMAIL),
+        ("password", "a wrong password, again and again"),
+    ]);
+    let until = Instant::now() + Duration::from_secs(10);
+    let sent = AtomicU64::new(0);
+    let worker = || async {
+        while Instant::now() < until {
+            let r = app
+                .request(
+                    "POST",
+                    "/admin/login",
+                    &[
+                        ("origin", origin.as_str()),
+                        ("content-type", "application/x-www-form-urlencoded"),
+                    ],
+                    body.clone(),
+                )
+                .await;
+            assert!(matches!(r.status, 401 | 429), "{}", r.status);
+            sent.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    tokio::join!(worker(), worker(), worker(), worker());
+    assert!(sent.load(Ordering::Relaxed) > 100, "the drill ran");
+    let written = audit_rows().await - before;
+    // At most the per-minute allowance reaches the database (a burst of ten, then one every
+    // six seconds); everything else is refused in memory, and refusals while paused write nothing.
+    assert!(
+        (1..=12).contains(&written),
+        "{written} audit rows for {} posts",
+        sent.load(Ordering::Relaxed)
+    );
+    let (rows, _) = app.state.store.audit_log(written, 0).await.expect("audit");
+    assert!(
+        rows.iter().any(|r| r
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("sign-in paused"))),
+        "the pause is recorded once"
+    );
+}
+
+fn token_in_form(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[start..start + 64].to_string()
 }

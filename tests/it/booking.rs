@@ -4,12 +4,12 @@
 //! try at the same moment), the emails and their calendar files as Python's `icalendar` reads
 //! them, the signed links, the clinician's decisions and the private calendar feed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::clinician::{Clinician, EMAIL};
-use common::{Reply, SmtpServer, TestApp, visible_text};
+use crate::common::clinician::{Clinician, EMAIL};
+use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -1170,4 +1170,64 @@ async fn too_many_changes_from_one_address_are_refused_kindly() {
         times[2],
         "the last change that was made"
     );
+}
+
+#[tokio::test]
+async fn a_closed_request_can_no_longer_book() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (id, link) = request_and_link(&app, NAME, &[]).await;
+    let times = times_in(&app.get(&link).await.text());
+    assert!(!times.is_empty(), "times are offered before closing");
+    let closed = app
+        .state
+        .store
+        .execute_unchecked(&format!(
+            "UPDATE consultation_requests SET status = 'closed', closed_reason = 'not_a_fit' WHERE id = {id}"
+        ))
+        .await
+        .expect("closed");
+    assert_eq!(closed, 1);
+    assert_eq!(app.get(&link).await.status, 404, "the page is refused");
+    assert_eq!(
+        choose(&app, &link, &times[0]).await.status,
+        404,
+        "no time is held"
+    );
+    assert!(
+        app.state
+            .store
+            .booking_for_request(id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_old_thank_you_url_says_the_request_arrived_and_mints_no_link() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (id, _) = request_and_link(&app, NAME, &[]).await;
+    let old = Timestamp::now() - jiff::SignedDuration::from_mins(61);
+    // One issued more than an hour ago, and one sealed before pages carried their time.
+    for text in [
+        format!("0:{id}:{}", old.as_millisecond()),
+        format!("0:{id}"),
+    ] {
+        let sealed = app.state.store.keys().seal("thanks", &text);
+        let page = app
+            .get(&format!(
+                "/contact/thanks?n={}",
+                kap_practice::crypto::hex::hex(&sealed)
+            ))
+            .await;
+        assert_eq!(page.status, 410, "{text}");
+        let html = page.text();
+        assert!(booking_link(&html).is_none(), "no new link for {text}");
+        assert!(
+            visible_text(&html).contains("Your request was received"),
+            "{html}"
+        );
+    }
 }

@@ -31,9 +31,7 @@
 //! Beyond the rubric, the site's own policy is checked too: no `Access-Control-Allow-Origin: *`,
 //! and on HTTPS every cookie is `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Strict|Lax`.
 
-mod common;
-
-use common::{Reply, TestApp};
+use crate::common::{Reply, TestApp, asset_url};
 use kap_practice::config::Overrides;
 
 /// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used.
@@ -447,14 +445,6 @@ async fn every_route(app: &TestApp) -> Vec<Probe> {
     }
     probes.push(probe("GET", "/admin", Some(303)));
     probes
-}
-
-fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
-    let start = html
-        .find(prefix)
-        .unwrap_or_else(|| panic!("{prefix} linked from the page"));
-    let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
-    html[start..end].to_string()
 }
 
 async fn send(app: &TestApp, probe: &Probe, extra: &[(&str, &str)]) -> Reply {

@@ -1,28 +1,21 @@
-//! Field encryption: personal data is sealed before it is stored and opened only to be shown to
-//! the clinician or exported by them.
-//!
-//! Each personal field is sealed on its own with XChaCha20-Poly1305 (random 192-bit nonce) under
-//! the practice's data key. A sealed value is `version (1) | key id (4) | nonce (24) | ciphertext
-//! and tag`; the key id is the first four bytes of the key's SHA-256, so after a rotation old
-//! values are still opened with the old key while new ones use the new key. The field's name is
-//! bound in as associated data, so a value moved to another column does not open. A value that
-//! fails authentication is an error, never shown as data.
+//! The data keys: the current one (sealing and signing) and previous ones (opening and checking
+//! only), read from the environment, a key file, or `data.key` in the data directory.
 //!
 //! The key comes from `KAP_DATA_KEY` (64 hex characters) or, on first start, is generated into
 //! `data.key` in the data directory with 0600 permissions. Older keys for reading only can be given
-//! in `KAP_DATA_KEYS_PREVIOUS` (comma-separated).
+//! in `KAP_DATA_KEYS_PREVIOUS` (comma-separated). A key's id is the first four bytes of its
+//! SHA-256: safe to log and stored with each sealed value.
 
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, Mac};
+use chacha20poly1305::aead::{KeyInit, OsRng};
+use chacha20poly1305::{Key, XChaCha20Poly1305};
 use sha2::{Digest, Sha256};
 
-const VERSION: u8 = 1;
-const HEADER: usize = 1 + 4 + 24;
+use super::hex::{hex, unhex};
+use super::sign::{Signer, hmac};
 
 /// The file name of the generated key in the data directory.
 pub const KEY_FILE: &str = "data.key";
@@ -101,22 +94,11 @@ impl KeyEnv {
     }
 }
 
-/// A stored value could not be opened.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum OpenError {
-    #[error("sealed value is malformed")]
-    Malformed,
-    #[error("sealed with a key this server does not have (key id {0})")]
-    UnknownKey(String),
-    #[error("sealed value failed authentication: it was altered or belongs elsewhere")]
-    Forged,
-}
-
 /// One 32-byte key.
 #[derive(Clone)]
-struct DataKey {
-    id: [u8; 4],
-    cipher: XChaCha20Poly1305,
+pub(super) struct DataKey {
+    pub(super) id: [u8; 4],
+    pub(super) cipher: XChaCha20Poly1305,
     raw: [u8; 32],
 }
 
@@ -140,8 +122,8 @@ impl DataKey {
 /// The current key (for sealing and opening) and any previous ones (for opening only).
 #[derive(Clone)]
 pub struct Keyring {
-    current: DataKey,
-    previous: Vec<DataKey>,
+    pub(super) current: DataKey,
+    pub(super) previous: Vec<DataKey>,
 }
 
 impl fmt::Debug for Keyring {
@@ -159,27 +141,6 @@ impl fmt::Debug for Keyring {
 pub fn generate_key_hex() -> String {
     let key = XChaCha20Poly1305::generate_key(&mut OsRng);
     hex(&key)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Decodes hex digits only: no sign, no space, no other spelling of the same bytes, so one
-/// value has exactly one written form (a `+0` is not `00`).
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    let digits = s.as_bytes();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let hi = char::from(pair[0]).to_digit(16)?;
-            let lo = char::from(pair[1]).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
 }
 
 impl Keyring {
@@ -244,7 +205,7 @@ impl Keyring {
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                super::create_private_dir(data_dir).map_err(io)?;
+                crate::store::create_private_dir(data_dir).map_err(io)?;
                 let key = generate_key_hex();
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
@@ -270,64 +231,21 @@ impl Keyring {
         hex(&self.current.id)
     }
 
-    /// Seals `plaintext` for the field named `field`.
-    pub fn seal(&self, field: &str, plaintext: &str) -> Vec<u8> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let payload = Payload {
-            msg: plaintext.as_bytes(),
-            aad: field.as_bytes(),
-        };
-        // Encryption into a Vec only fails on absurd lengths (more than 256 GiB).
-        let ciphertext = self
-            .current
-            .cipher
-            .encrypt(&nonce, payload)
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(HEADER + ciphertext.len());
-        out.push(VERSION);
-        out.extend_from_slice(&self.current.id);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ciphertext);
-        out
+    /// A secret for `purpose` derived from `key` (HMAC-SHA256), so every server that shares the
+    /// data key shares it too, and no second secret must be managed.
+    fn derive(key: &DataKey, purpose: &str) -> [u8; 32] {
+        hmac(&key.raw, &[b"kap-practice derive v1:", purpose.as_bytes()])
     }
 
-    /// Opens a value sealed for `field`.
-    pub fn open(&self, field: &str, sealed: &[u8]) -> Result<String, OpenError> {
-        if sealed.len() < HEADER + 16 || sealed[0] != VERSION {
-            return Err(OpenError::Malformed);
-        }
-        let id = &sealed[1..5];
-        let key = std::iter::once(&self.current)
+    /// The signer for tokens of `purpose`, tagged with `label`: it signs with a key derived from
+    /// the current data key and also accepts tags made under the previous ones, so links and
+    /// forms sent before a key rotation keep working while the old key is kept.
+    pub fn signer(&self, purpose: &str, label: &'static str) -> Signer {
+        let keys = std::iter::once(&self.current)
             .chain(&self.previous)
-            .find(|k| k.id == id)
-            .ok_or_else(|| OpenError::UnknownKey(hex(id)))?;
-        let nonce = XNonce::from_slice(&sealed[5..HEADER]);
-        let plain = key
-            .cipher
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: &sealed[HEADER..],
-                    aad: field.as_bytes(),
-                },
-            )
-            .map_err(|_| OpenError::Forged)?;
-        String::from_utf8(plain).map_err(|_| OpenError::Malformed)
-    }
-
-    /// Whether a value was sealed with a key other than the current one (for re-sealing).
-    pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
-        sealed.get(1..5).is_some_and(|id| id != self.current.id)
-    }
-
-    /// A secret for `purpose` derived from the current key (HMAC-SHA256), so every server that
-    /// shares the data key shares it too, and no second secret must be managed.
-    pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.current.raw)
-            .expect("HMAC takes any key length");
-        mac.update(b"kap-practice derive v1:");
-        mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+            .map(|key| Self::derive(key, purpose))
+            .collect();
+        Signer::with_keys(keys, label)
     }
 }
 
@@ -335,59 +253,22 @@ impl Keyring {
 mod tests {
     use super::*;
 
-    const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-    const K2: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-
     #[test]
-    fn hex_has_one_spelling() {
-        assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));
-        assert_eq!(
-            unhex("+0"),
-            None,
-            "found by fuzzing: from_str_radix accepts a sign"
-        );
-        assert_eq!(unhex("+5ff"), None);
-        assert_eq!(unhex(" 0"), None);
-        assert_eq!(unhex("0"), None);
-        assert!(Keyring::from_hex(&format!("+0{}", "0".repeat(62)), &[]).is_none());
-    }
-
-    #[test]
-    fn seals_and_opens() {
-        let k = Keyring::from_hex(K1, &[]).expect("key");
-        let a = k.seal("name", "Ada Lovelace");
-        let b = k.seal("name", "Ada Lovelace");
-        assert_ne!(a, b, "fresh nonce each time");
-        assert_eq!(k.open("name", &a).as_deref(), Ok("Ada Lovelace"));
-        assert!(
-            !a.windows(3).any(|w| w == b"Ada"),
-            "no plaintext in the sealed bytes"
-        );
-    }
-
-    #[test]
-    fn tampering_or_another_field_fails() {
-        let k = Keyring::from_hex(K1, &[]).expect("key");
-        let mut a = k.seal("email", "a@b.c");
-        assert_eq!(k.open("name", &a), Err(OpenError::Forged));
-        let last = a.len() - 1;
-        a[last] ^= 1;
-        assert_eq!(k.open("email", &a), Err(OpenError::Forged));
-        assert_eq!(k.open("email", b"short"), Err(OpenError::Malformed));
-    }
-
-    #[test]
-    fn rotation_keeps_old_values_readable() {
+    fn tags_made_before_a_rotation_still_check() {
+        const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        const K2: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
         let old = Keyring::from_hex(K1, &[]).expect("key");
-        let sealed = old.seal("message", "hello");
+        let tag = old.signer("link", "l:").sign(b"request 7");
         let rotated = Keyring::from_hex(K2, &[K1]).expect("keys");
-        assert_eq!(rotated.open("message", &sealed).as_deref(), Ok("hello"));
-        assert!(rotated.needs_reseal(&sealed));
-        let only_new = Keyring::from_hex(K2, &[]).expect("key");
-        assert!(matches!(
-            only_new.open("message", &sealed),
-            Err(OpenError::UnknownKey(_))
-        ));
+        assert!(rotated.signer("link", "l:").verify(b"request 7", &tag));
+        assert!(!rotated.signer("form", "l:").verify(b"request 7", &tag));
+        let retired = Keyring::from_hex(K2, &[]).expect("key");
+        assert!(!retired.signer("link", "l:").verify(b"request 7", &tag));
+    }
+
+    #[test]
+    fn a_key_has_one_spelling() {
+        assert!(Keyring::from_hex(&format!("+0{}", "0".repeat(62)), &[]).is_none());
     }
 
     fn source<'a>(dir: &'a Path, env_key: Option<&'a str>, may_generate: bool) -> KeySource<'a> {

@@ -3,14 +3,14 @@
 //! sent exactly once while every server's mail worker runs; and a database that goes away
 //! mid-burst loses nothing that was acknowledged, and comes back without a restart.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::clinician::{EMAIL, PASSWORD};
-use common::postgres::{self, Cluster};
-use common::{Reply, SmtpServer, TestApp, visible_text};
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::common::postgres::{self, Cluster};
+use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use kap_practice::config::Overrides;
 
 /// The one public address both servers stand behind (as behind a reverse proxy).
@@ -69,7 +69,7 @@ async fn post(app: &TestApp, path: &str, cookie: &str, pairs: &[(&str, &str)]) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_requests_sessions_and_mail() {
     let (url, _cluster) = database();
-    let key = kap_practice::store::sealed::generate_key_hex();
+    let key = kap_practice::crypto::generate_key_hex();
     let smtp_dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(smtp_dir.path());
     // Both start at the same moment on an empty database: migrations are applied once, under
@@ -215,7 +215,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
     // A cluster of this test's own: it is stopped and started again.
     let cluster = Cluster::start();
     let url = postgres::fresh_database(&cluster.url());
-    let key = kap_practice::store::sealed::generate_key_hex();
+    let key = kap_practice::crypto::generate_key_hex();
     let mut o = overrides(None);
     o.base_url = None;
     let app = Arc::new(TestApp::start_on_database(o, Some(GENEROUS), &url, &key).await);
@@ -330,4 +330,72 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
         lost.len(),
         lost.first()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
+    let (url, _cluster) = database();
+    let key = kap_practice::crypto::generate_key_hex();
+    let (a, b) = tokio::join!(
+        TestApp::start_on_database(overrides(None), None, &url, &key),
+        TestApp::start_on_database(overrides(None), None, &url, &key)
+    );
+    a.add_clinician().await;
+    let page = a.get("/admin/login").await;
+    let r = post(
+        &a,
+        "/admin/login",
+        "",
+        &[
+            ("csrf", &csrf_in(&page.text())),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "signed in: {}", r.text());
+    let cookie = cookie_of(&r).expect("a session cookie");
+    for app in [&a, &b] {
+        assert_eq!(get(app, "/admin", &cookie).await.status, 200);
+    }
+    // `admin passwd`, as run on the server, against the shared database.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_file = dir.path().join("data.key");
+    std::fs::write(&key_file, &key).expect("key");
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").expect("config");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
+        .args(["admin", "passwd", EMAIL])
+        .env("DATABASE_URL", &url)
+        .env("KAP_DATA_KEY_FILE", &key_file)
+        .env("KAP_DATA_DIR", dir.path().join("data"))
+        .env("KAP_CONFIG", &config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kap-practice");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"quiet harbour lantern meadow\n")
+            .expect("password");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for app in [&b, &a] {
+        let r = get(app, "/admin", &cookie).await;
+        assert_eq!(r.status, 303, "the old session is over on every server");
+        assert!(
+            r.header("location")
+                .is_some_and(|l| l.starts_with("/admin/login"))
+        );
+    }
 }

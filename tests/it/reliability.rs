@@ -1,12 +1,14 @@
 //! What is acknowledged is kept: SIGKILL in the middle of a burst, the database's integrity, the
 //! data key, and personal data never in plaintext on disk or in the logs.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Process, SmtpServer, blocking_post, form_body, run_binary, token_in, valid_fields};
+use crate::common::{
+    Process, SmtpServer, blocking_post, form_body, run_binary, token_in, valid_fields,
+};
 
 fn post_request(
     addr: std::net::SocketAddr,

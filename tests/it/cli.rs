@@ -1,10 +1,8 @@
 //! The binary as the clinician and the operator use it: `check`, `serve`, signals and logs.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Process, copy_content, run_binary};
+use crate::common::{Process, copy_content, run_binary};
 
 #[test]
 fn check_accepts_the_built_in_content() {
@@ -192,4 +190,74 @@ fn wait_until(mut f: impl FnMut() -> bool, what: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("timed out waiting for {what}");
+}
+
+/// An example address for new-request notices, or mail with no notice address, is named loudly
+/// by `check` and by `serve` at start, with the setting and the fix.
+#[test]
+fn check_and_serve_warn_about_an_example_notice_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("kap.toml");
+    let config_arg = config.to_str().expect("utf-8");
+    let write = |text: &str| std::fs::write(&config, text).expect("config");
+
+    // The built-in identity: the example address is shown and receives the notices.
+    write("");
+    let (code, out, err) = run_binary(&["check", "--config", config_arg], dir.path());
+    assert_eq!(code, 0, "a warning is not a failure: {out}{err}");
+    assert!(
+        err.contains("warning: practice.email \"hello@example.com\" is an example address"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: notices of new consultation requests go to \"hello@example.com\", an example address, from practice.email (used because mail.notify_email is not set)"
+        ) && err.contains("set mail.notify_email (or KAP_NOTIFY_EMAIL)"),
+        "{err}"
+    );
+
+    // A real practice address and mail on, but notices to a reserved test domain.
+    write(
+        "[practice]\nemail = \"hello@harbor-therapy.org\"\n[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nnotify_email = \"inbox@practice.test\"\n",
+    );
+    let (code, out, err) = run_binary(&["check", "--config", config_arg], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning: notices of new consultation requests go to \"inbox@practice.test\", an example address, from mail.notify_email: real requests would arrive unannounced"),
+        "{err}"
+    );
+    assert!(!err.contains("practice.email \""), "{err}");
+
+    // Mail on with no notice address of its own.
+    write(
+        "[practice]\nemail = \"hello@harbor-therapy.org\"\n[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\n",
+    );
+    let (_, _, err) = run_binary(&["check", "--config", config_arg], dir.path());
+    assert!(
+        err.contains("warning: mail.smtp_url is set but mail.notify_email is not"),
+        "{err}"
+    );
+
+    // Everything real: no warning.
+    write(
+        "[practice]\nemail = \"hello@harbor-therapy.org\"\n[mail]\nnotify_email = \"inbox@harbor-therapy.org\"\n",
+    );
+    let (_, out, err) = run_binary(&["check", "--config", config_arg], dir.path());
+    assert!(!err.contains("warning"), "{out}{err}");
+
+    // serve says the same at start.
+    write(
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nnotify_email = \"inbox@practice.invalid\"\n",
+    );
+    let p = Process::serve(&["--config", config_arg], &[]);
+    let log = p.stderr();
+    assert!(
+        log.contains("WARN")
+            && log.contains("notices of new consultation requests go to \"inbox@practice.invalid\", an example address, from mail.notify_email"),
+        "{log}"
+    );
+    assert!(
+        log.contains("practice.email \"hello@example.com\" is an example address"),
+        "{log}"
+    );
 }

@@ -2,12 +2,10 @@
 //! keep-alive, HTTP/2 streams and rapid reset, connections per address — holds, and a request
 //! being answered is not cut off by any of them.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use crate::common::TestApp;
 use kap_practice::web::server::Options;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

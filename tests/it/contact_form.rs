@@ -1,9 +1,9 @@
 //! The contact form over HTTP: what a person sees, what is stored, and every way a request can be
 //! wrong — each answered with a 4xx a person can read, and nothing stored.
 
-mod common;
+use crate::common;
 
-use common::{TestApp, form_body, valid_fields, visible_text};
+use crate::common::{TestApp, form_body, valid_fields, visible_text};
 use kap_practice::config::Overrides;
 
 async fn stored(app: &TestApp) -> Vec<kap_practice::store::StoredRequest> {

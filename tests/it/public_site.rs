@@ -1,11 +1,9 @@
 //! The public site over HTTP: the practice's whole page, headers on every route, caching,
 //! compression, error pages and the small files crawlers read.
 
-mod common;
-
 use std::io::Read;
 
-use common::{TestApp, seed_lines, visible_text};
+use crate::common::{TestApp, asset_url, seed_lines, visible_text};
 use kap_practice::config::Overrides;
 
 /// Every route kind: pages, files for crawlers, health, an asset, a 404, a 405, a redirect.
@@ -32,14 +30,6 @@ async fn every_route(app: &TestApp) -> Vec<(String, String)> {
     routes.push(("HEAD".into(), "/".into()));
     routes.push(("DELETE".into(), "/healthz".into()));
     routes
-}
-
-fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
-    let start = html
-        .find(prefix)
-        .unwrap_or_else(|| panic!("{prefix} linked from the page"));
-    let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
-    html[start..end].to_string()
 }
 
 #[tokio::test]
@@ -96,9 +86,21 @@ async fn the_home_page_is_structured_for_reading() {
     let steps = &html[html.find("<ol class=\"steps\"").expect("steps")..];
     let steps = &steps[..steps.find("</ol>").expect("end of steps")];
     assert_eq!(steps.matches("<li class=\"step\"").count(), 6);
-    // The eight misconceptions are native disclosure widgets.
-    assert_eq!(html.matches("<details class=\"myth\">").count(), 8);
-    assert!(html.contains("<summary>“Ketamine is a miracle cure.”</summary>"));
+    // The eight misconceptions are shown open, each myth with its correction, so a reader
+    // who skims never sees a myth alone.
+    assert_eq!(html.matches("<div class=\"myth\">").count(), 8);
+    assert!(!html.contains("<details"), "nothing is collapsed");
+    let myth = html
+        .find("<span class=\"myth-label\">Myth</span> “Ketamine is FDA-approved for depression.”</h3>")
+        .expect("the myth is a heading");
+    let answer = html[myth..]
+        .find("<div class=\"myth-answer\">")
+        .expect("its answer")
+        + myth;
+    assert!(
+        answer - myth < 200 && html[answer..].contains("off-label"),
+        "the correction follows the myth"
+    );
     // The compare panel with both sides, its hint and its disclaimer.
     assert!(html.contains("data-compare"));
     assert_eq!(html.matches("class=\"compare-side").count(), 2);
@@ -385,11 +387,28 @@ async fn contact_and_privacy_show_the_practice() {
     assert!(html.contains("<a href=\"mailto:care@harbor.example\">care@harbor.example</a>"));
     assert!(html.contains("<a href=\"tel:2125550199\">(212) 555-0199</a>"));
     assert!(html.contains("Brooklyn, New York"));
-    let text = visible_text(&html);
-    assert!(text.contains("Start with a Conversation"));
-    assert!(text.contains(
-        "You do not need to decide whether you want ketamine treatment before reaching out."
-    ));
+    // The form comes first, with the direct ways to reach the practice before and beside it,
+    // and no link from the page to itself.
+    let direct = html.find("class=\"contact-direct").expect("direct ways");
+    let form = html.find("<form class=\"request-form\"").expect("form");
+    let card = html.find("id=\"reach-title\"").expect("contact card");
+    assert!(direct < form && form < card, "intro, form, then the card");
+    assert!(html[direct..form].contains("tel:2125550199"));
+    assert!(html[direct..form].contains("mailto:care@harbor.example"));
+    assert!(!html.contains("Contact me"), "no self-link on /contact");
+    assert!(!html[html.find("<main").expect("main")..].contains("Start with a Conversation"));
+    // One voice: the clinician speaks as "I", never "we", in the form.
+    let form_html = &html[form..html[form..].find("</form>").expect("end") + form];
+    let form_text = visible_text(form_html);
+    assert!(form_text.contains("I will only use this to reply to you."));
+    assert!(form_text.contains("I will reply within two business days."));
+    assert!(form_text.contains("I am licensed in New York."));
+    for we in ["We will", "we will", " our ", "Jordan Ellis"] {
+        assert!(!form_text.contains(we), "{we:?} in the form: {form_text}");
+    }
+    // Asked about voicemail, for a call.
+    assert!(form_html.contains("name=\"voicemail\" type=\"radio\" value=\"yes\""));
+    assert!(form_text.contains("is a voicemail all right?"));
     let privacy = visible_text(&app.get("/privacy").await.text());
     assert!(privacy.contains("cookies"), "{privacy}");
     assert!(
@@ -429,4 +448,276 @@ async fn no_page_asks_for_anything_from_another_site() {
             );
         }
     }
+}
+
+/// Every number in the visible text, as written (digits only).
+fn numbers_in(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const UNUSUAL_CRISIS: &str = "[contact_form]\ncrisis_line = \"741741\"\ncrisis_line_name = \"Crisis Text Line\"\nemergency_number = \"112\"\n";
+
+#[tokio::test]
+async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() {
+    let app = TestApp::start_with(Overrides::default(), Some(UNUSUAL_CRISIS)).await;
+    let thanks = app.submit("Ada", &[]).await;
+    assert_eq!(thanks.status, 303);
+    let mut pages = Vec::new();
+    for path in ["/", "/contact", "/privacy", "/no-such-page"] {
+        pages.push((path.to_string(), app.get(path).await.text()));
+    }
+    if let Some(location) = thanks.header("location") {
+        pages.push((location.to_string(), app.get(location).await.text()));
+    }
+    assert_eq!(pages.len(), 5, "the thank-you page was reached");
+    for (path, html) in &pages {
+        let text = visible_text(html);
+        assert!(
+            text.contains("call or text 741741 (Crisis Text Line)") && text.contains("call 112"),
+            "{path} does not show the configured numbers: {text}"
+        );
+        assert!(html.contains("href=\"tel:741741\"") && html.contains("href=\"tel:112\""));
+        let numbers = numbers_in(&text);
+        for default in ["988", "911"] {
+            assert!(
+                !numbers.iter().any(|n| n == default) && !html.contains(&format!("tel:{default}")),
+                "{path} still shows {default}"
+            );
+        }
+        assert!(!text.contains("Suicide & Crisis Lifeline"), "{path}");
+    }
+    // Near the top of the KAP page, before its contents, a plain note.
+    let home = &pages[0].1;
+    let note = home
+        .find("I can’t respond to emergencies")
+        .expect("note on /");
+    assert!(note < home.find("id=\"contents\"").expect("contents"));
+    // Next to every listing of the phone and email: the contact card and the footer.
+    let contact = &pages[1].1;
+    let card = &contact[contact.find("id=\"reach-title\"").expect("card")..];
+    let card = &card[..card.find("</aside>").expect("end of card")];
+    assert!(card.contains("I can’t respond to emergencies") && card.contains("tel:741741"));
+    for (path, html) in &pages {
+        let footer = &html[html.find("<footer").expect("footer")..];
+        assert!(
+            footer.contains("I can’t respond to emergencies") && footer.contains("tel:741741"),
+            "{path}: the footer lists phone and email without the crisis note"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_search_data_describes_a_psychotherapy_practice_and_the_configured_title() {
+    for (credentials, title) in [
+        ("LMFT", "Licensed Marriage and Family Therapist"),
+        ("LCSW", "Licensed Clinical Social Worker"),
+        ("Psychotherapist, MA", "Psychotherapist, MA"),
+    ] {
+        let config = format!("[practice]\ncredentials = \"{credentials}\"\n");
+        let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+        let html = app.get("/").await.text();
+        let start = html
+            .find("<script type=\"application/ld+json\">")
+            .expect("json-ld")
+            + "<script type=\"application/ld+json\">".len();
+        let end = html[start..].find("</script>").expect("end") + start;
+        let data: serde_json::Value = serde_json::from_str(&html[start..end]).expect("json");
+        let graph = data["@graph"].as_array().expect("graph");
+        let person = graph
+            .iter()
+            .find(|n| n["@type"] == "Person")
+            .expect("person");
+        assert_eq!(person["jobTitle"], title, "for {credentials}");
+        assert_eq!(person["honorificSuffix"], credentials);
+        assert!(
+            !html[start..end].contains("Psychiatric"),
+            "no psychiatric specialty"
+        );
+        let practice = graph
+            .iter()
+            .find(|n| n["@type"] == "MedicalBusiness")
+            .expect("practice");
+        let services = practice["availableService"].to_string();
+        assert!(
+            services.contains("\"Psychotherapy\"")
+                && services.contains("Ketamine-assisted psychotherapy")
+        );
+    }
+}
+
+/// The privacy notice as built for this config text.
+fn privacy_for(config: &str) -> String {
+    use std::sync::Arc;
+    let config =
+        kap_practice::config::Config::from_toml(config, "test.toml", None, &Overrides::default())
+            .expect("valid config");
+    let content =
+        kap_practice::content::load(&kap_practice::content::ContentSource::from_config(None))
+            .expect("content");
+    let site = kap_practice::site::build(Arc::new(config), Arc::new(content)).expect("site");
+    let page = site.get("/privacy").expect("/privacy");
+    visible_text(&String::from_utf8_lossy(&page.identity.body))
+}
+
+/// How the notice names each field the store may seal, by the name it is sealed under.
+fn notice_label(field: &str) -> &'static str {
+    match field {
+        "name" => "your name",
+        "email" => "your email address",
+        "phone" => "your phone number, if you choose to give it",
+        "message" => "a message, if you choose to write one",
+        "referral_source" => "how you heard about the practice, if you choose to say",
+        other => panic!("the store seals {other:?}, which the notice does not know"),
+    }
+}
+
+/// The items of the sentence that starts with `lead` and ends at the next full stop.
+fn listed(text: &str, lead: &str) -> Vec<String> {
+    let start = text
+        .find(lead)
+        .unwrap_or_else(|| panic!("{lead:?} in {text}"))
+        + lead.len();
+    let end = text[start..].find('.').expect("full stop") + start;
+    text[start..end]
+        .split("; ")
+        .map(|s| s.trim().trim_start_matches("and ").to_string())
+        .collect()
+}
+
+#[test]
+fn the_privacy_notice_states_what_the_configuration_does() {
+    let mail =
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nnotify_email = \"inbox@practice.org\"\n";
+    let ack = "[contact_form]\nacknowledge = true\n";
+    let postgres = "[database]\nurl = \"postgres://kap@db.internal/kap\"\n";
+    let retention = "[admin]\nkeep_closed_days = 123\nkeep_spam_days = 17\n";
+    for with_mail in [false, true] {
+        for with_ack in [false, true] {
+            for with_pg in [false, true] {
+                let mut config = String::new();
+                if with_mail {
+                    config.push_str(mail);
+                }
+                if with_ack {
+                    config.push_str(ack);
+                }
+                if with_pg {
+                    config.push_str(postgres);
+                }
+                config.push_str(retention);
+                config.push_str("[practice]\nemail = \"hello@practice.org\"\n");
+                let text = privacy_for(&config);
+                let case =
+                    format!("mail {with_mail}, acknowledgement {with_ack}, PostgreSQL {with_pg}");
+
+                // Encrypted: exactly what the store seals; the rest said to be plain text.
+                let mut expected: Vec<String> = kap_practice::store::SEALED_REQUEST_FIELDS
+                    .iter()
+                    .map(|f| notice_label(f).to_string())
+                    .collect();
+                // The voicemail answer is kept inside the sealed message.
+                expected.insert(
+                    4,
+                    "whether a voicemail is all right, if you ask for a call".into(),
+                );
+                let mut encrypted = listed(&text, "These are stored encrypted: ");
+                encrypted.sort();
+                expected.sort();
+                assert_eq!(encrypted, expected, "{case}");
+                let plain = listed(
+                    &text,
+                    "so that requests can be sorted and flagged in the inbox: ",
+                );
+                for field in [
+                    "how you prefer to be contacted",
+                    "the US state you will be in during sessions",
+                    "whether you are 18 or older",
+                ] {
+                    assert!(plain.iter().any(|p| p == field), "{field} plain: {case}");
+                }
+                assert!(!text.contains("Only the clinician reads it"), "{case}");
+                assert!(
+                    text.contains("anyone else the practice gives an account"),
+                    "{case}"
+                );
+
+                // Emails.
+                assert_eq!(
+                    text.contains("I receive an email saying that a new request has arrived"),
+                    with_mail,
+                    "{case}"
+                );
+                assert_eq!(
+                    text.contains("This website sends no emails"),
+                    !with_mail,
+                    "{case}"
+                );
+                assert_eq!(
+                    text.contains("You receive a short email confirming that your request arrived")
+                        && text.contains(
+                            "your email address goes through the practice’s email provider"
+                        ),
+                    with_mail && with_ack,
+                    "{case}"
+                );
+                // Booking: what is stored, and the invitations only when mail is sent.
+                assert!(
+                    text.contains(
+                        "the time and the way of meeting you chose are stored with your request"
+                    ),
+                    "{case}"
+                );
+                assert_eq!(
+                    text.contains("with calendar invitations, are sent to you"),
+                    with_mail,
+                    "{case}"
+                );
+
+                // Where the data lives, and its copies.
+                assert_eq!(
+                    text.contains("PostgreSQL database") && text.contains("hosting provider"),
+                    with_pg,
+                    "{case}"
+                );
+                assert_eq!(
+                    text.contains("a database file on the server that runs this website"),
+                    !with_pg,
+                    "{case}"
+                );
+                assert!(!text.contains("the practice’s own server"), "{case}");
+                assert_eq!(
+                    text.contains("PostgreSQL’s own backup tools"),
+                    with_pg,
+                    "{case}"
+                );
+                assert_eq!(
+                    text.contains("the program’s backup command"),
+                    !with_pg,
+                    "{case}"
+                );
+                assert!(
+                    text.contains("remains in copies made before it was deleted"),
+                    "{case}"
+                );
+
+                // How long.
+                assert!(
+                    text.contains("a request that is never closed is kept until it is"),
+                    "{case}"
+                );
+                assert!(text.contains("deleted for good 123 days later"), "{case}");
+                assert!(text.contains("deleted after 17 days"), "{case}");
+                assert!(!text.contains("{keep_"), "{case}");
+            }
+        }
+    }
+    // The default retention periods too.
+    let text = privacy_for("");
+    assert!(
+        text.contains("deleted for good 365 days later") && text.contains("deleted after 30 days")
+    );
+    assert!(text.contains("call or text 988 (Suicide & Crisis Lifeline), or call 911"));
 }

@@ -1,11 +1,9 @@
 //! Notification mail through a real SMTP server on loopback (Debian's aiosmtpd): it arrives,
 //! says nothing personal, survives the mail server being down, and is never sent twice.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{SmtpServer, TestApp, free_port};
+use crate::common::{SmtpServer, TestApp, free_port};
 use kap_practice::config::Overrides;
 
 fn mail_config(port: u16, extra: &str) -> String {
@@ -74,7 +72,20 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
         app.state.store.all_requests().await.expect("stored").len(),
         1
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The worker has tried, failed and tried again while the server was down.
+    let id = app.state.store.all_requests().await.expect("stored")[0].id;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let states = app.state.store.mail_states(id).await.expect("mail states");
+        if states.iter().any(|m| m.attempts >= 2) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mail was not retried: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let counts = app.state.store.outbox_counts().await.expect("counts");
     assert_eq!(counts.pending, 1, "still waiting, not given up");
 
@@ -85,9 +96,9 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
         1,
         "delivered once the server is back, without a restart"
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Once the outbox has it as sent, nothing sends it again.
+    let counts = outbox_settled(&app, 1).await;
     assert_eq!(smtp.messages().len(), 1, "never sent twice");
-    let counts = app.state.store.outbox_counts().await.expect("counts");
     assert_eq!((counts.pending, counts.sent), (0, 1));
 }
 
@@ -116,7 +127,9 @@ async fn every_request_gets_exactly_one_notification() {
         assert_eq!(h.await.expect("task"), 303);
     }
     let messages = smtp.wait_for(n, Duration::from_secs(20));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the outbox has every one as sent, nothing sends one again.
+    let counts = outbox_settled(&app, n).await;
+    assert_eq!((counts.pending, counts.sent), (0, n as i64));
     let messages_after = smtp.messages();
     assert_eq!(messages.len(), n);
     assert_eq!(messages_after.len(), n, "none twice");
@@ -171,5 +184,19 @@ async fn the_optional_acknowledgement_echoes_nothing() {
             !ack.contains(value),
             "the acknowledgement echoes {value:?}: {ack}"
         );
+    }
+}
+
+/// The outbox counts once `sent` mails are marked sent and none is pending (or after 20 s).
+async fn outbox_settled(app: &TestApp, sent: usize) -> kap_practice::store::OutboxCounts {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = app.state.store.outbox_counts().await.expect("counts");
+        if (counts.pending == 0 && counts.sent >= sent as i64)
+            || std::time::Instant::now() >= deadline
+        {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

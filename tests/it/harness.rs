@@ -30,8 +30,8 @@ pub struct Viewport {
 }
 
 pub const PHONE: Viewport = Viewport {
-    width: 375,
-    height: 800,
+    width: 390,
+    height: 844,
     touch: true,
 };
 

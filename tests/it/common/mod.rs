@@ -1,6 +1,5 @@
 //! The test harness: a real server on 127.0.0.1:0 with its own data folder, and a plain HTTP
 //! client that shows exactly what went over the wire (no automatic decompression).
-#![allow(dead_code)]
 
 pub mod clinician;
 pub mod postgres;
@@ -22,8 +21,10 @@ use tokio::sync::oneshot;
 /// A running server, stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The server's folder (its data directory is `data` inside), alive as long as the server.
     pub data_dir: tempfile::TempDir,
     pub state: kap_practice::web::AppState,
+    /// What the server was started with, for starting the command line on the same data.
     pub overrides: Overrides,
     stop: Option<oneshot::Sender<()>>,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -58,6 +59,7 @@ impl TestApp {
         Self::launch(overrides, config_text, None).await
     }
 
+    #[cfg(feature = "slow-tests")]
     /// A server on the PostgreSQL database at `database_url`, with the data key `key_hex`:
     /// several of these make the servers of one practice.
     pub async fn start_on_database(
@@ -115,7 +117,7 @@ impl TestApp {
             std::fs::create_dir_all(&data).expect("data dir");
             std::fs::write(
                 data.join("data.key"),
-                kap_practice::store::sealed::generate_key_hex(),
+                kap_practice::crypto::generate_key_hex(),
             )
             .expect("data key");
         }
@@ -314,7 +316,10 @@ pub fn visible_text(html: &str) -> String {
         .replace("&#34;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
-        .replace("&amp;", "&");
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -339,8 +344,7 @@ pub fn database_env(data_dir: &Path, has_key: bool) -> Vec<(String, String)> {
     if !has_key {
         let key_file = side("key");
         if !key_file.is_file() {
-            std::fs::write(&key_file, kap_practice::store::sealed::generate_key_hex())
-                .expect("data key");
+            std::fs::write(&key_file, kap_practice::crypto::generate_key_hex()).expect("data key");
         }
         env.push((
             "KAP_DATA_KEY_FILE".to_string(),
@@ -697,4 +701,14 @@ pub fn blocking_post(
     let status = text.get(9..12)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     Some((status, head.to_string(), body.to_string()))
+}
+
+/// The content-hashed URL of an asset the page links, e.g. `/static/css/site.<hash>.css` for
+/// `prefix` `/static/css/site.` and `suffix` `.css`.
+pub fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} linked from the page"));
+    let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
+    html[start..end].to_string()
 }

@@ -1,0 +1,13 @@
+//! Keys and what is done with them: sealing personal fields, signing tokens and links, and the
+//! hex spelling of both. This is the only module that touches key material; the store seals and
+//! opens through [`Keyring`], and the web layer signs through [`Signer`]s it is handed, never
+//! seeing a key's bytes.
+
+pub mod hex;
+mod keys;
+mod seal;
+mod sign;
+
+pub use keys::{KEY_FILE, KeyEnv, KeyError, KeySource, Keyring, generate_key_hex};
+pub use seal::OpenError;
+pub use sign::{Signer, TAG_LEN};

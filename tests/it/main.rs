@@ -1,0 +1,33 @@
+//! The integration tests, one crate with a module per area, all sharing the helpers in `common`
+//! (a real server on loopback, its client, an SMTP server, a PostgreSQL database of its own) and
+//! the browser in `harness`.
+//!
+//! Plain `cargo test` is the fast tier: no Chromium, no PostgreSQL server of a test's own, no
+//! drills that take minutes. The feature `slow-tests` (turned on by `cargo xtask test`) compiles
+//! those in as well; nothing is skipped at run time.
+
+mod common;
+#[cfg(feature = "slow-tests")]
+mod harness;
+
+mod admin;
+mod booking;
+#[cfg(feature = "slow-tests")]
+mod browser;
+#[cfg(feature = "slow-tests")]
+mod browser_booking;
+#[cfg(feature = "slow-tests")]
+mod browser_journeys;
+mod calendar_file;
+mod cli;
+mod connections;
+mod contact_form;
+#[cfg(feature = "slow-tests")]
+mod drills;
+mod layers;
+mod mail;
+mod public_site;
+mod reliability;
+#[cfg(feature = "slow-tests")]
+mod scale_out;
+mod security_headers;
