@@ -170,10 +170,11 @@ pub async fn serve(
 /// Runs the server with the process's signals: the `serve` command.
 pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let (config, site) = prepare(&overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A start refused for the data directory says one line, the warnings only come with a start.
+    data_dir::check(&config.server.data_dir)?;
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    data_dir::check(&config.server.data_dir)?;
     let listener = TcpListener::bind(config.server.bind)
         .await
         .with_context(|| {
