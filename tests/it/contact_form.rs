@@ -36,7 +36,7 @@ async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
     assert!(html.contains("<option value=\"WY\">Wyoming</option>"));
     let text = visible_text(&html);
     assert!(
-        text.contains("This form is not watched around the clock"),
+        text.contains("This form, my email and my phone are not watched around the clock"),
         "{text}"
     );
     assert!(text.contains("988") && text.contains("911"));
