@@ -115,6 +115,9 @@ pub struct ServerConfig {
     pub base_url: String,
     /// Reverse proxies whose `X-Forwarded-For` is believed, for the client's address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Connections one client address may have open at once; past it a new one is closed at
+    /// once. Trusted proxies are not limited.
+    pub max_connections_per_address: usize,
 }
 
 impl ServerConfig {
@@ -279,6 +282,7 @@ struct FileServer {
     data_dir: Option<String>,
     base_url: Option<Spanned<String>>,
     trusted_proxies: Option<Spanned<Vec<String>>>,
+    max_connections_per_address: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -513,6 +517,18 @@ impl Config {
                 }
             }
         }
+        let max_connections_per_address = match s.max_connections_per_address {
+            Some(v) if *v.get_ref() == 0 => {
+                errors.push(Diagnostic::new(
+                    name,
+                    at(&v.span()),
+                    "server.max_connections_per_address must be at least 1: a browser opens a few connections at once (64 is the default)".to_string(),
+                ));
+                64
+            }
+            Some(v) => usize::try_from(v.into_inner()).unwrap_or(usize::MAX),
+            None => 64,
+        };
 
         let database_url = match (&overrides.database_url, file.database.url) {
             (Some(v), _) => Some((v.trim().to_string(), 0, "DATABASE_URL".to_string())),
@@ -644,6 +660,7 @@ impl Config {
                 data_dir,
                 base_url,
                 trusted_proxies,
+                max_connections_per_address,
             },
             practice: Practice {
                 name: practice_name,
@@ -914,5 +931,14 @@ mod tests {
         assert_eq!(c.server.base_url, "https://example.org");
         assert!(c.server.https());
         assert!(load("[server]\nbase_url = \"example.org\"\n").is_err());
+    }
+
+    #[test]
+    fn connections_per_address_are_capped_at_64_unless_set() {
+        let c = load("").expect("valid");
+        assert_eq!(c.server.max_connections_per_address, 64);
+        let c = load("[server]\nmax_connections_per_address = 8\n").expect("valid");
+        assert_eq!(c.server.max_connections_per_address, 8);
+        assert!(load("[server]\nmax_connections_per_address = 0\n").is_err());
     }
 }

@@ -163,7 +163,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    web::server::serve(listener, state, shutdown, &web::server::Options::default()).await
+    let options = web::server::Options::from_config(&state.config.server);
+    web::server::serve(listener, state, shutdown, &options).await
 }
 
 /// Runs the server with the process's signals: the `serve` command.

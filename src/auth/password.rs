@@ -77,7 +77,7 @@ pub fn verify(password: &str, hash: &str) -> bool {
 
 /// Verifies `password` against `hash`, or against a fixed hash when there is no account (so an
 /// unknown account takes as long as a known one), on a thread for blocking work: argon2 takes
-/// tens of milliseconds of CPU, which must not hold up the event loop serving other visitors.
+/// tens of milliseconds of CPU, which must not hold up the runtime threads serving other visitors.
 pub async fn verify_aside(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => verify(&password, &hash),

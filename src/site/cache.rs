@@ -43,26 +43,6 @@ pub struct Variant {
     pub headers: HeaderMap,
 }
 
-impl Variant {
-    /// A copy sharing nothing with this one: its own body and header bytes, so that a thread
-    /// serving from it never touches a reference count another thread touches.
-    pub fn private_copy(&self) -> Variant {
-        let copy = |v: &HeaderValue| {
-            HeaderValue::from_maybe_shared(Bytes::copy_from_slice(v.as_bytes()))
-                .unwrap_or_else(|_| v.clone())
-        };
-        let mut headers = HeaderMap::with_capacity(self.headers.capacity());
-        for (name, value) in &self.headers {
-            headers.append(name.clone(), copy(value));
-        }
-        Variant {
-            body: Bytes::copy_from_slice(&self.body),
-            etag: copy(&self.etag),
-            headers,
-        }
-    }
-}
-
 /// Room for the prepared headers plus the security headers and the request id.
 const HEADER_CAPACITY: usize = 24;
 
@@ -95,20 +75,6 @@ pub struct Page {
     pub identity: Variant,
     pub gzip: Option<Variant>,
     pub br: Option<Variant>,
-}
-
-impl Page {
-    /// A copy sharing nothing with this one (see [`Variant::private_copy`]).
-    pub fn private_copy(&self) -> Page {
-        Page {
-            status: self.status,
-            content_type: self.content_type.clone(),
-            cache_control: self.cache_control.clone(),
-            identity: self.identity.private_copy(),
-            gzip: self.gzip.as_ref().map(Variant::private_copy),
-            br: self.br.as_ref().map(Variant::private_copy),
-        }
-    }
 }
 
 /// The encodings a client accepts that we prepare.

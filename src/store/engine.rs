@@ -115,7 +115,26 @@ impl Db {
 
     /// Connects to PostgreSQL at `url` and applies its migrations (under an advisory lock, so a
     /// second server starting at the same moment waits, then finds nothing left to do).
+    ///
+    /// A server that starts while its database is still starting, or slow to answer, waits for
+    /// it for up to [`START_WAIT`] instead of giving up at the first timed-out connection.
     pub(crate) async fn open_postgres(url: &str) -> Result<Db, StoreError> {
+        let started = std::time::Instant::now();
+        loop {
+            match Self::try_open_postgres(url).await {
+                Err(StoreError::Unavailable(e))
+                    if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+                        && started.elapsed() < START_WAIT =>
+                {
+                    tracing::warn!(error = %e, "the database does not answer yet; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_open_postgres(url: &str) -> Result<Db, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             // While the database is down, a request waits this long before the honest 503.
@@ -150,6 +169,9 @@ async fn migrate_sqlite(options: &SqliteConnectOptions) -> Result<(), StoreError
         Err(StoreError::BrokenReferences(broken.len()))
     }
 }
+
+/// How long a starting server waits for a PostgreSQL database that does not answer yet.
+const START_WAIT: Duration = Duration::from_secs(30);
 
 /// A value that both engines' rows can hand back.
 pub(crate) trait Value: Sized {

@@ -8,8 +8,11 @@
 //! 3. body limit — bodies past 64 KiB are refused with 413 before anything reads them.
 //!
 //! Routes that do real work (forms, the inbox, the database) also carry [`timeout`]: a request
-//! that takes longer than 30 s gets a 503 rather than hanging. Prepared pages do not: they
-//! cannot take long, and a timer per request would cost them a tenth of their time.
+//! that takes longer than 30 s gets a 503 rather than hanging. Prepared pages (the fallback) do
+//! not: they are a lookup and a write, and cannot take long.
+//!
+//! Every response passes through this stack, prepared pages included: the server
+//! ([`server`](super::server)) hands every request to the router.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -214,28 +217,12 @@ pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A number for the next request, shown in its `X-Request-Id` and its log line.
-///
-/// Each thread takes numbers from the shared counter a block at a time, so that threads
-/// answering at the same moment do not contend for it: numbers stay unique, and in order
-/// within a thread.
 pub fn next_request_id() -> u64 {
-    const BLOCK: u64 = 256;
-    thread_local! {
-        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
-    }
-    IDS.with(|ids| {
-        let (mut next, mut end) = ids.get();
-        if next == end {
-            next = NEXT_REQUEST_ID.fetch_add(BLOCK, Ordering::Relaxed);
-            end = next + BLOCK;
-        }
-        ids.set((next + 1, end));
-        next
-    })
+    NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The last step of every response: its request id, and one log line with method, path (never
-/// the query string), status and latency.
+/// The last step of every response: its request id, and one log line (target `access`) with
+/// method, path (never the query string), status and latency.
 pub fn finish(
     mut response: Response,
     id: u64,
@@ -251,7 +238,7 @@ pub fn finish(
     if response.status().is_server_error() {
         tracing::warn!(target: "access", request_id = id, %method, path = %path, status, latency_us, "request");
     } else {
-        super::access_log::record(id, method.as_str(), path, status, latency_us);
+        tracing::info!(target: "access", request_id = id, %method, path = %path, status, latency_us, "request");
     }
     response
 }

@@ -4,15 +4,12 @@
 //! holds no business rules and writes no SQL. Public pages come from the prepared
 //! [`PageCache`](crate::site::PageCache); everything else has a route of its own.
 
-pub mod access_log;
 pub mod admin;
 pub mod booking;
-pub mod connections;
 pub mod contact;
 pub mod error;
 pub mod form;
 pub mod form_token;
-pub mod front;
 mod health;
 pub mod middleware;
 mod pages;

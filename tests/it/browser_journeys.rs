@@ -26,6 +26,9 @@ async fn contact_form_with_the_keyboard(options: Options) {
     assert_eq!(browser.active_id().await, "contact_method-email");
     browser.press(Key::Right).await; // "Phone" — but no phone number was given
     assert_eq!(browser.active_id().await, "contact_method-phone");
+    // Choosing the phone brings the voicemail question, next in the order; it is optional.
+    browser.press(Key::Tab).await;
+    assert_eq!(browser.active_id().await, "voicemail-yes");
     browser.press(Key::Tab).await;
     assert_eq!(browser.active_id().await, "state");
     browser.type_text("California").await;

@@ -36,7 +36,7 @@ async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
     assert!(html.contains("<option value=\"WY\">Wyoming</option>"));
     let text = visible_text(&html);
     assert!(
-        text.contains("This form is not watched around the clock"),
+        text.contains("This form, my email and my phone are not watched around the clock"),
         "{text}"
     );
     assert!(text.contains("988") && text.contains("911"));
@@ -464,7 +464,7 @@ async fn a_burst_stored_together_keeps_each_request_with_its_own_reference_and_m
         TestApp::start_with(
             Overrides::default(),
             Some(&format!(
-                "[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\n[contact_form]\nacknowledge = true\nrate_limit_per_hour = 100000\n"
+                "[server]\n# Eighty requests at once from one address, more than a person's browser opens.\nmax_connections_per_address = 128\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\n[contact_form]\nacknowledge = true\nrate_limit_per_hour = 100000\n"
             )),
         )
         .await,

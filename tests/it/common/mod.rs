@@ -74,7 +74,7 @@ impl TestApp {
 
     /// The server with the built-in content, run with these server options.
     pub async fn start_serving_with(options: kap_practice::web::server::Options) -> TestApp {
-        Self::launch_with(Overrides::default(), None, None, options).await
+        Self::launch_with(Overrides::default(), None, None, Some(options)).await
     }
 
     async fn launch(
@@ -82,14 +82,14 @@ impl TestApp {
         config_text: Option<&str>,
         key_hex: Option<&str>,
     ) -> TestApp {
-        Self::launch_with(overrides, config_text, key_hex, Default::default()).await
+        Self::launch_with(overrides, config_text, key_hex, None).await
     }
 
     async fn launch_with(
         mut overrides: Overrides,
         config_text: Option<&str>,
         key_hex: Option<&str>,
-        options: kap_practice::web::server::Options,
+        options: Option<kap_practice::web::server::Options>,
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         if let Some(text) = config_text {
@@ -138,6 +138,10 @@ impl TestApp {
         let outbox = app.outbox.map(|o| tokio::spawn(o.run()));
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
+        // The server options the config gives, as `serve` would use, unless the test sets its own.
+        let options = options.unwrap_or_else(|| {
+            kap_practice::web::server::Options::from_config(&state.config.server)
+        });
         tokio::spawn(async move {
             kap_practice::web::server::serve(
                 listener,
