@@ -120,6 +120,19 @@ impl Cli {
 pub fn check(overrides: &Overrides) -> ExitCode {
     match crate::prepare(overrides) {
         Ok((config, site)) => {
+            let mut failed = false;
+            for finding in crate::tls::diagnose(&config, jiff::Timestamp::now()) {
+                match finding {
+                    crate::tls::check::Finding::Error(m) => {
+                        failed = true;
+                        eprintln!("error: {m}");
+                    }
+                    crate::tls::check::Finding::Warning(m) => eprintln!("warning: {m}"),
+                }
+            }
+            if failed {
+                return ExitCode::FAILURE;
+            }
             println!(
                 "ok: {} — {} pages and assets ready, content {}",
                 config,
