@@ -18,6 +18,7 @@ pub mod mail;
 pub mod practice;
 pub mod site;
 pub mod store;
+pub mod tls;
 pub mod web;
 
 use std::future::Future;
@@ -174,6 +175,12 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     data_dir::check(&config.server.data_dir)?;
     for warning in config.warnings() {
         tracing::warn!("{warning}");
+    }
+    if config.tls.is_some() {
+        // Never serve plain HTTP when HTTPS was asked for.
+        anyhow::bail!(
+            "[tls] is set, but this server does not yet listen for HTTPS itself: leave [tls] out and terminate TLS at a reverse proxy (docs/deployment.md, section 2)"
+        );
     }
     let listener = TcpListener::bind(config.server.bind)
         .await
