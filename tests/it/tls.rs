@@ -43,8 +43,14 @@ impl TestCa {
 
     /// A certificate for `localhost` and its key, as PEM.
     fn issue(&self) -> (String, String) {
+        self.issue_for(&["localhost"])
+    }
+
+    /// A certificate for `names` (DNS names or IP addresses) and its key, as PEM.
+    fn issue_for(&self, names: &[&str]) -> (String, String) {
         let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let params = rcgen::CertificateParams::new(names).expect("params");
         let cert = params.signed_by(&key, &self.issuer).expect("certificate");
         (cert.pem(), key.serialize_pem())
     }
@@ -162,6 +168,11 @@ struct HttpsProcess {
 
 impl HttpsProcess {
     fn start(tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
+        Self::start_for("localhost", tls_section, env)
+    }
+
+    /// The same, for the site `https://{host}:{port}`.
+    fn start_for(host: &str, tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let plain: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
@@ -169,7 +180,7 @@ impl HttpsProcess {
         std::fs::write(
             &config,
             format!(
-                "[server]\nbind = \"{plain}\"\nbase_url = \"https://localhost:{}\"\n\n[tls]\nbind = \"{https}\"\n{tls_section}",
+                "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\n\n[tls]\nbind = \"{https}\"\n{tls_section}",
                 https.port()
             ),
         )
@@ -213,6 +224,11 @@ impl HttpsProcess {
         }
         HttpsProcess { process, https }
     }
+
+    #[cfg(feature = "slow-tests")]
+    fn data_dir(&self) -> std::path::PathBuf {
+        self.process.dir.path().join("data")
+    }
 }
 
 /// Waits up to `within` for `f` to hold.
@@ -227,6 +243,23 @@ where
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits up to `within` for `f` to give a value.
+#[cfg(feature = "slow-tests")]
+async fn until_some<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if let Some(value) = f().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("timed out waiting for {what}");
 }
@@ -444,6 +477,181 @@ async fn replaced_files_are_served_after_sighup_without_a_failed_request() {
         p.process.stderr().matches("certificate in use").count(),
         2,
         "the start and the reload: {}",
+        p.process.stderr()
+    );
+}
+
+/// Debian's `pebble` ACME test server on loopback ports of its own, its HTTPS certificate from
+/// `ca`, issuing certificates valid for `validity_seconds` and accepting every challenge.
+#[cfg(feature = "slow-tests")]
+struct Pebble {
+    child: std::process::Child,
+    directory: String,
+    management: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+#[cfg(feature = "slow-tests")]
+impl Pebble {
+    fn start(ca: &TestCa, validity_seconds: u64) -> Pebble {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = ca.issue_for(&["localhost", "127.0.0.1"]);
+        replace_file(&dir.path().join("cert.pem"), &cert);
+        replace_file(&dir.path().join("key.pem"), &key);
+        let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let management: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let config = serde_json::json!({
+            "pebble": {
+                "listenAddress": listen.to_string(),
+                "managementListenAddress": management.to_string(),
+                "certificate": dir.path().join("cert.pem"),
+                "privateKey": dir.path().join("key.pem"),
+                "httpPort": free_port(),
+                "tlsPort": free_port(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": false,
+                "certificateValidityPeriod": validity_seconds,
+            }
+        });
+        let config_path = dir.path().join("pebble.json");
+        std::fs::write(&config_path, config.to_string()).expect("pebble config");
+        let log = std::fs::File::create(dir.path().join("pebble.log")).expect("log");
+        let child = std::process::Command::new("/usr/bin/pebble")
+            .arg("-config")
+            .arg(&config_path)
+            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start /usr/bin/pebble (apt-get install pebble)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(listen).is_err()
+            || std::net::TcpStream::connect(management).is_err()
+        {
+            assert!(std::time::Instant::now() < deadline, "pebble did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Pebble {
+            child,
+            directory: format!("https://127.0.0.1:{}/dir", listen.port()),
+            management,
+            _dir: dir,
+        }
+    }
+
+    /// The root that signs pebble's certificates (its management API), as PEM.
+    async fn root(&self, ca: &TestCa) -> Vec<u8> {
+        let client = client_config(ca.pem.as_bytes());
+        let answer = https_get(&client, self.management, "127.0.0.1", "/roots/0")
+            .await
+            .expect("pebble's root");
+        assert_eq!(answer.status, 200);
+        answer.body.to_vec()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(feature = "slow-tests")]
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Automatic certificates from an ACME authority (pebble): obtained at first start and served
+/// over HTTP/2, renewed when due without a restart, and, with the authority gone, the last
+/// certificate keeps serving while `/healthz` and the log say renewal is failing.
+#[cfg(feature = "slow-tests")]
+#[tokio::test]
+async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fails() {
+    const SITE: &str = "practice.test";
+    let ca = TestCa::new();
+    // A day and 15 s: with renewal a day before expiry, each certificate is due 15 s after issue.
+    let mut pebble = Pebble::start(&ca, 86_400 + 15);
+    let ca_file = tempfile::NamedTempFile::new().expect("ca file");
+    std::fs::write(ca_file.path(), &ca.pem).expect("ca file");
+    let p = HttpsProcess::start_for(
+        SITE,
+        &format!(
+            "acme_domains = [\"{SITE}\"]\nacme_email = \"clinician@{SITE}\"\nacme_directory = \"{}\"\nacme_ca_file = \"{}\"\nacme_renew_days_before = 1\nacme_check_seconds = 1\n",
+            pebble.directory,
+            ca_file.path().display()
+        ),
+        &[],
+    );
+    let client = client_config(&pebble.root(&ca).await);
+
+    let first = until_some(Duration::from_secs(30), "the first certificate", || {
+        let client = client.clone();
+        async move { https_get(&client, p.https, SITE, "/").await.ok() }
+    })
+    .await;
+    assert_eq!(first.version, hyper::Version::HTTP_2);
+    assert_eq!(first.status, 200);
+    let info = kap_practice::tls::CertificateInfo::from_der(&first.certificate).expect("x509");
+    assert_eq!(info.names, vec![SITE.to_string()]);
+    let kept = p.data_dir().join("tls").join("certificate.pem");
+    assert!(
+        kept.is_file(),
+        "the certificate is kept in the data directory"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["certificate.pem", "key.pem", "account.json"] {
+            let mode = std::fs::metadata(p.data_dir().join("tls").join(file))
+                .expect(file)
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+
+    // Renewed when due, by the same process.
+    let renewed = until_some(Duration::from_secs(60), "a renewed certificate", || {
+        let client = client.clone();
+        let old = first.certificate.clone();
+        async move {
+            https_get(&client, p.https, SITE, "/")
+                .await
+                .ok()
+                .map(|a| a.certificate)
+                .filter(|c| *c != old)
+        }
+    })
+    .await;
+    let renewed_info = kap_practice::tls::CertificateInfo::from_der(&renewed).expect("x509");
+    assert_ne!(renewed_info.serial, info.serial);
+
+    // The authority goes away: renewal fails, the last certificate keeps serving.
+    pebble.kill();
+    until_some(Duration::from_secs(60), "renewal reported failing", || {
+        let client = client.clone();
+        async move {
+            https_get(&client, p.https, SITE, "/healthz")
+                .await
+                .ok()
+                .filter(|a| {
+                    String::from_utf8_lossy(&a.body).contains("\"certificate_renewal\":\"failing\"")
+                })
+        }
+    })
+    .await;
+    let last = https_get(&client, p.https, SITE, "/")
+        .await
+        .expect("still served after the authority failed");
+    assert_eq!(last.status, 200);
+    let last_info = kap_practice::tls::CertificateInfo::from_der(&last.certificate).expect("x509");
+    assert!(last_info.not_after > jiff::Timestamp::now());
+    assert!(
+        p.process.stderr().contains("cannot obtain a certificate"),
+        "{}",
         p.process.stderr()
     );
 }
