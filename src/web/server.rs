@@ -6,9 +6,9 @@
 //! [`router`](super::router) and its middleware: security headers, the access log and panic
 //! catching apply to every response. A prepared page is still only a lookup.
 //!
-//! [`serve`] accepts plain TCP connections; [`Server::serve_connection`] serves any stream that
-//! reads and writes, so a caller may hand it a connection it accepted and wrapped itself (in TLS,
-//! say).
+//! [`serve`] accepts plain TCP connections; [`serve_https`] accepts TLS connections (rustls, by
+//! tokio-rustls) beside a plain listener that redirects to them. [`Server::serve_connection`]
+//! serves any stream that reads and writes, so a TLS stream is served exactly as a TCP one.
 //!
 //! The bounds, each set here rather than left to a library's default (see [`Options`]):
 //! - headers: at most [`Options::max_header_bytes`] (HTTP/1.1 answers 431; HTTP/2 refuses the
