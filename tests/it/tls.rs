@@ -41,6 +41,25 @@ impl TestCa {
         }
     }
 
+    /// A certificate for `localhost`, valid until the day `days` from now, and its key, as PEM.
+    fn issue_expiring_in(&self, days: i64) -> (String, String) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        let day = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * days))
+            .expect("date")
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        params.not_after = rcgen::date_time_ymd(
+            i32::from(day.year()),
+            u8::try_from(day.month()).expect("month"),
+            u8::try_from(day.day()).expect("day"),
+        );
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A certificate for `localhost` and its key, as PEM.
     fn issue(&self) -> (String, String) {
         self.issue_for(&["localhost"])
@@ -653,5 +672,58 @@ async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fail
         p.process.stderr().contains("cannot obtain a certificate"),
         "{}",
         p.process.stderr()
+    );
+}
+
+/// A renewal that failed with the certificate expiring within 14 days is shown in the inbox,
+/// with the reason and what to check; `/healthz` says renewal is failing. Before the failure,
+/// neither says anything.
+#[tokio::test]
+async fn the_inbox_warns_when_renewal_fails_close_to_expiry() {
+    let ca = TestCa::new();
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = ca.issue_expiring_in(5);
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, &cert);
+    replace_file(&key_file, &key);
+    let tls = kap_practice::tls::Tls::start(
+        &kap_practice::config::TlsConfig {
+            bind: "127.0.0.1:0".parse().expect("addr"),
+            certificate: kap_practice::config::CertificateSource::Files {
+                cert_file,
+                key_file,
+            },
+        },
+        files.path(),
+    )
+    .expect("certificate files");
+    // Served over plain HTTP on loopback, so the test client can sign in; the state holds the
+    // certificate as the HTTPS server's does.
+    let app = crate::common::TestApp::start_with_tls("", tls.clone()).await;
+    app.add_clinician().await;
+    let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
+
+    let inbox = clinician.get("/admin").await;
+    assert_eq!(inbox.status, 200);
+    assert!(!inbox.text().contains("HTTPS certificate not renewed"));
+    let health = app.get("/healthz").await.text();
+    assert!(
+        health.contains("\"certificate_renewal\":\"ok\""),
+        "{health}"
+    );
+    assert!(health.contains("\"certificate_expires\":\""), "{health}");
+
+    tls.record_failure("the certificate authority cannot be reached".to_string());
+    let inbox = clinician.get("/admin").await.text();
+    assert!(inbox.contains("HTTPS certificate not renewed"), "{inbox}");
+    assert!(
+        inbox.contains("the certificate authority cannot be reached"),
+        "{inbox}"
+    );
+    assert!(inbox.contains("port 80 is open"), "{inbox}");
+    let health = app.get("/healthz").await.text();
+    assert!(
+        health.contains("\"certificate_renewal\":\"failing\""),
+        "{health}"
     );
 }
