@@ -727,3 +727,64 @@ async fn the_inbox_warns_when_renewal_fails_close_to_expiry() {
         "{health}"
     );
 }
+
+/// A client that connects to the HTTPS port and never starts the handshake is closed after the
+/// handshake timeout (10 s); `SIGTERM` then stops both listeners and the process exits cleanly.
+#[tokio::test]
+async fn a_silent_client_is_dropped_and_sigterm_stops_both_listeners() {
+    use tokio::io::AsyncReadExt;
+    let ca = TestCa::new();
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = ca.issue();
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, &cert);
+    replace_file(&key_file, &key);
+    let mut p = HttpsProcess::start(
+        &format!(
+            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+            cert_file.display(),
+            key_file.display()
+        ),
+        &[],
+    );
+    let started = std::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(p.https)
+        .await
+        .expect("connect");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(20), silent.read(&mut buf))
+        .await
+        .expect("closed by the server within 20 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9),
+        "closed only after the timeout: {waited:?}"
+    );
+
+    // Still serving others meanwhile.
+    let client = client_config(ca.pem.as_bytes());
+    assert_eq!(
+        https_get(&client, p.https, "localhost", "/")
+            .await
+            .expect("served")
+            .status,
+        200
+    );
+
+    p.process.signal("TERM");
+    let status = tokio::task::spawn_blocking(move || {
+        let status = p.process.wait_exit(Duration::from_secs(15));
+        (status, p)
+    })
+    .await
+    .expect("join");
+    let (status, p) = status;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}: {}",
+        p.process.stderr()
+    );
+    assert!(std::net::TcpStream::connect(p.https).is_err());
+    assert!(std::net::TcpStream::connect(p.process.addr).is_err());
+}
