@@ -126,6 +126,19 @@ pub fn check(overrides: &Overrides) -> ExitCode {
             for warning in config.warnings() {
                 eprintln!("warning: {warning}");
             }
+            let mut failed = false;
+            for finding in crate::tls::diagnose(&config, jiff::Timestamp::now()) {
+                match finding {
+                    crate::tls::check::Finding::Error(m) => {
+                        failed = true;
+                        eprintln!("error: {m}");
+                    }
+                    crate::tls::check::Finding::Warning(m) => eprintln!("warning: {m}"),
+                }
+            }
+            if failed {
+                return ExitCode::FAILURE;
+            }
             println!(
                 "ok: {} — {} pages and assets ready, content {}",
                 config,

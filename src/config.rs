@@ -32,7 +32,50 @@ pub struct Config {
     pub form: FormConfig,
     pub admin: AdminConfig,
     pub database: DatabaseConfig,
+    /// HTTPS served by the program itself; `None`: plain HTTP (behind a reverse proxy, say).
+    pub tls: Option<TlsConfig>,
 }
+
+/// HTTPS served by the program itself: where its certificate comes from and where it listens.
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    /// The HTTPS listener (HTTP/2 and HTTP/1.1, chosen by ALPN). `server.bind` then only
+    /// redirects to it.
+    pub bind: SocketAddr,
+    pub certificate: CertificateSource,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Clone, Debug)]
+pub enum CertificateSource {
+    /// PEM files, read at start and again on `SIGHUP`.
+    Files {
+        cert_file: PathBuf,
+        key_file: PathBuf,
+    },
+    /// Obtained and renewed automatically from an ACME certificate authority.
+    Acme(AcmeConfig),
+}
+
+/// Automatic certificates (ACME, RFC 8555) with the HTTP-01 challenge on the plain listener.
+#[derive(Clone, Debug)]
+pub struct AcmeConfig {
+    /// The names the certificate covers; the first is the site's host.
+    pub domains: Vec<String>,
+    /// The contact address given to the certificate authority (expiry notices).
+    pub email: String,
+    /// The certificate authority's directory URL.
+    pub directory: String,
+    /// A root certificate (PEM) to trust for the directory instead of the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// Renew when this many days remain, or at two thirds of the lifetime if that is sooner.
+    pub renew_days_before: u64,
+    /// How often the certificate's age is looked at (and the first retry after a failure).
+    pub check_seconds: u64,
+}
+
+/// Let's Encrypt's production directory, the default certificate authority.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 
 /// Where the practice's data lives.
 #[derive(Clone, Debug, Default)]
@@ -184,6 +227,14 @@ pub struct Overrides {
     pub notify_email: Option<String>,
     pub min_fill_seconds: Option<u64>,
     pub database_url: Option<String>,
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    /// Comma-separated.
+    pub tls_acme_domains: Option<String>,
+    pub tls_acme_email: Option<String>,
+    pub tls_acme_directory: Option<String>,
+    pub tls_acme_ca_file: Option<String>,
+    pub tls_bind: Option<String>,
 }
 
 impl Overrides {
@@ -207,6 +258,14 @@ impl Overrides {
         if let Some(v) = non_empty_env("KAP_MIN_FILL_SECONDS").and_then(|v| v.trim().parse().ok()) {
             self.min_fill_seconds = Some(v);
         }
+        self.tls_cert_file = non_empty_env("KAP_TLS_CERT_FILE").or(self.tls_cert_file);
+        self.tls_key_file = non_empty_env("KAP_TLS_KEY_FILE").or(self.tls_key_file);
+        self.tls_acme_domains = non_empty_env("KAP_TLS_ACME_DOMAINS").or(self.tls_acme_domains);
+        self.tls_acme_email = non_empty_env("KAP_TLS_ACME_EMAIL").or(self.tls_acme_email);
+        self.tls_acme_directory =
+            non_empty_env("KAP_TLS_ACME_DIRECTORY").or(self.tls_acme_directory);
+        self.tls_acme_ca_file = non_empty_env("KAP_TLS_ACME_CA_FILE").or(self.tls_acme_ca_file);
+        self.tls_bind = non_empty_env("KAP_TLS_BIND").or(self.tls_bind);
         self
     }
 }
@@ -234,6 +293,22 @@ struct FileConfig {
     admin: FileAdmin,
     #[serde(default)]
     database: FileDatabase,
+    #[serde(default)]
+    tls: FileTls,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert_file: Option<Spanned<String>>,
+    key_file: Option<Spanned<String>>,
+    acme_domains: Option<Spanned<Vec<String>>>,
+    acme_email: Option<Spanned<String>>,
+    acme_directory: Option<Spanned<String>>,
+    acme_ca_file: Option<Spanned<String>>,
+    acme_renew_days_before: Option<Spanned<u64>>,
+    acme_check_seconds: Option<Spanned<u64>>,
+    bind: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -644,6 +719,8 @@ impl Config {
             keep_spam_days: positive(a.keep_spam_days, "keep_spam_days", 30),
         };
 
+        let tls = tls_config(file.tls, overrides, name, text, &base_url, &mut errors);
+
         let content_dir = overrides.content_dir.clone().or(file
             .content
             .dir
@@ -709,7 +786,245 @@ impl Config {
                 acknowledge: f.acknowledge.unwrap_or(false),
             },
             admin,
+            tls,
         })
+    }
+}
+
+/// A setting from the environment (named `env`) or the file, with where it came from.
+fn setting(
+    env: &Option<String>,
+    env_name: &str,
+    file: Option<Spanned<String>>,
+    name: &str,
+    text: &str,
+) -> Option<(String, String, usize)> {
+    match (env, file) {
+        (Some(v), _) => Some((v.trim().to_string(), env_name.to_string(), 0)),
+        (None, Some(v)) => Some((
+            v.get_ref().trim().to_string(),
+            name.to_string(),
+            line_of(text, v.span().start),
+        )),
+        (None, None) => None,
+    }
+    .filter(|(v, _, _)| !v.is_empty())
+}
+
+/// Reads `[tls]`: certificate files or ACME, never both; the public address must be https on
+/// one of the certificate's names.
+fn tls_config(
+    t: FileTls,
+    overrides: &Overrides,
+    name: &str,
+    text: &str,
+    base_url: &str,
+    errors: &mut Diagnostics,
+) -> Option<TlsConfig> {
+    let at = |s: &std::ops::Range<usize>| line_of(text, s.start);
+    let cert_file = setting(
+        &overrides.tls_cert_file,
+        "KAP_TLS_CERT_FILE",
+        t.cert_file,
+        name,
+        text,
+    );
+    let key_file = setting(
+        &overrides.tls_key_file,
+        "KAP_TLS_KEY_FILE",
+        t.key_file,
+        name,
+        text,
+    );
+    let domains: Option<(Vec<String>, String, usize)> =
+        match (&overrides.tls_acme_domains, t.acme_domains) {
+            (Some(v), _) => Some((
+                v.split(',')
+                    .map(|d| d.trim().to_string())
+                    .collect::<Vec<String>>(),
+                "KAP_TLS_ACME_DOMAINS".to_string(),
+                0,
+            )),
+            (None, Some(v)) => {
+                let line = at(&v.span());
+                Some((
+                    v.into_inner()
+                        .into_iter()
+                        .map(|d| d.trim().to_string())
+                        .collect(),
+                    name.to_string(),
+                    line,
+                ))
+            }
+            (None, None) => None,
+        }
+        .map(|(d, f, l)| {
+            (
+                d.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>(),
+                f,
+                l,
+            )
+        })
+        .filter(|(d, _, _)| !d.is_empty());
+    let email = setting(
+        &overrides.tls_acme_email,
+        "KAP_TLS_ACME_EMAIL",
+        t.acme_email,
+        name,
+        text,
+    );
+    let directory = setting(
+        &overrides.tls_acme_directory,
+        "KAP_TLS_ACME_DIRECTORY",
+        t.acme_directory,
+        name,
+        text,
+    );
+    let ca_file = setting(
+        &overrides.tls_acme_ca_file,
+        "KAP_TLS_ACME_CA_FILE",
+        t.acme_ca_file,
+        name,
+        text,
+    );
+    let bind = setting(&overrides.tls_bind, "KAP_TLS_BIND", t.bind, name, text);
+
+    let certificate = match (cert_file, key_file, domains) {
+        (None, None, None) => {
+            if let Some((_, file, line)) = email.as_ref().or(directory.as_ref()).or(bind.as_ref()) {
+                errors.push(Diagnostic::new(file.clone(), *line, "[tls] is set without a certificate: give tls.cert_file and tls.key_file, or tls.acme_domains for automatic certificates"));
+            }
+            return None;
+        }
+        (Some(_), _, Some((_, file, line))) | (_, Some(_), Some((_, file, line))) => {
+            errors.push(Diagnostic::new(file, line, "tls.acme_domains and tls.cert_file/tls.key_file are both set: choose certificate files or automatic certificates, not both"));
+            return None;
+        }
+        (Some((cert, ..)), Some((key, ..)), None) => CertificateSource::Files {
+            cert_file: PathBuf::from(cert),
+            key_file: PathBuf::from(key),
+        },
+        (Some((_, file, line)), None, None) => {
+            errors.push(Diagnostic::new(
+                file,
+                line,
+                "tls.cert_file is set without tls.key_file: give both files (PEM)",
+            ));
+            return None;
+        }
+        (None, Some((_, file, line)), None) => {
+            errors.push(Diagnostic::new(
+                file,
+                line,
+                "tls.key_file is set without tls.cert_file: give both files (PEM)",
+            ));
+            return None;
+        }
+        (None, None, Some((domains, file, line))) => {
+            for d in &domains {
+                if !valid_dns_name(d) {
+                    errors.push(Diagnostic::new(file.clone(), line, format!("tls.acme_domains: {d:?} is not a domain name: write names like \"www.yourpractice.com\" (no scheme, no port)")));
+                }
+            }
+            let email = match email {
+                Some((e, file, line)) => {
+                    if !looks_like_email(&e) {
+                        errors.push(Diagnostic::new(file, line, format!("tls.acme_email {e:?} is not an email address: write it like \"you@yourpractice.com\"")));
+                    }
+                    e
+                }
+                None => {
+                    errors.push(Diagnostic::new(file.clone(), line, "tls.acme_domains needs tls.acme_email: the certificate authority writes there about expiring certificates"));
+                    String::new()
+                }
+            };
+            let directory = match directory {
+                Some((d, file, line)) => {
+                    if !d.starts_with("https://") {
+                        errors.push(Diagnostic::new(file, line, format!("tls.acme_directory {d:?} is not an https URL: leave it out for Let's Encrypt ({LETS_ENCRYPT})")));
+                    }
+                    d
+                }
+                None => LETS_ENCRYPT.to_string(),
+            };
+            let renew_days_before = match t.acme_renew_days_before {
+                Some(v) if *v.get_ref() == 0 => {
+                    errors.push(Diagnostic::new(
+                        name,
+                        at(&v.span()),
+                        "tls.acme_renew_days_before must be at least 1",
+                    ));
+                    30
+                }
+                Some(v) => v.into_inner(),
+                None => 30,
+            };
+            let check_seconds = match t.acme_check_seconds {
+                Some(v) if *v.get_ref() == 0 => {
+                    errors.push(Diagnostic::new(
+                        name,
+                        at(&v.span()),
+                        "tls.acme_check_seconds must be at least 1",
+                    ));
+                    3600
+                }
+                Some(v) => v.into_inner(),
+                None => 3600,
+            };
+            CertificateSource::Acme(AcmeConfig {
+                domains,
+                email,
+                directory,
+                ca_file: ca_file.map(|(f, _, _)| PathBuf::from(f)),
+                renew_days_before,
+                check_seconds,
+            })
+        }
+    };
+    let bind = match bind {
+        None => SocketAddr::from(([0, 0, 0, 0], 443)),
+        Some((v, file, line)) => v.parse().unwrap_or_else(|_| {
+            errors.push(Diagnostic::new(
+                file,
+                line,
+                format!("tls.bind {v:?} is not an address: write it as \"0.0.0.0:443\""),
+            ));
+            SocketAddr::from(([0, 0, 0, 0], 443))
+        }),
+    };
+    if !base_url.starts_with("https://") {
+        errors.push(Diagnostic::new(name, 0, format!("server.base_url {base_url:?} must start with https:// when [tls] is set: the site is served over HTTPS (e.g. \"https://www.yourpractice.com\")")));
+    }
+    Some(TlsConfig { bind, certificate })
+}
+
+/// A DNS name a certificate can be issued for (a leading `*.` allowed).
+fn valid_dns_name(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    name.contains('.')
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+impl ServerConfig {
+    /// The host of the public address, without port, lowercased (`www.example.org`).
+    pub fn host(&self) -> String {
+        let rest = self
+            .base_url
+            .split_once("://")
+            .map_or(self.base_url.as_str(), |(_, r)| r);
+        let host = if let Some(v6) = rest.strip_prefix('[') {
+            v6.split(']').next().unwrap_or(v6)
+        } else {
+            rest.rsplit_once(':').map_or(rest, |(h, _)| h)
+        };
+        host.to_ascii_lowercase()
     }
 }
 

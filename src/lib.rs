@@ -1,8 +1,9 @@
 //! kap-practice: the website and consultation desk of a psychotherapy practice offering
 //! ketamine-assisted psychotherapy (KAP).
 //!
-//! [`run`] is the whole server: config ▶ content ▶ prepared site ▶ serve, with content reload on
-//! `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
+//! [`run`] is the whole server: config ▶ content ▶ prepared site ▶ serve (plain HTTP, or HTTPS
+//! with a redirecting plain listener when `[tls]` is set), with content and certificate reload
+//! on `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
 
 pub mod audit;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod mail;
 pub mod practice;
 pub mod site;
 pub mod store;
+pub mod tls;
 pub mod web;
 
 use std::future::Future;
@@ -175,18 +177,26 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let listener = TcpListener::bind(config.server.bind)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}: is another program using it? Choose another with --bind",
-                config.server.bind
-            )
-        })?;
+    // The certificate first: with certificate files that cannot be used, nothing starts.
+    let tls = match &config.tls {
+        Some(t) => Some(tls::Tls::start(t, &config.server.data_dir).map_err(|e| {
+            anyhow::anyhow!("{e}\n(set in [tls] or KAP_TLS_CERT_FILE / KAP_TLS_KEY_FILE)")
+        })?),
+        None => None,
+    };
+    let listener = bind(config.server.bind, "--bind").await?;
+    let https = match &config.tls {
+        Some(t) => Some(bind(t.bind, "tls.bind (KAP_TLS_BIND)").await?),
+        None => None,
+    };
     let addr = listener.local_addr()?;
     let App { state, outbox } = open(config, site)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = match &tls {
+        Some(tls) => state.with_tls(tls.clone()),
+        None => state,
+    };
     let outbox = match outbox {
         Some(outbox) => Some(tokio::spawn(outbox.run())),
         None => {
@@ -198,6 +208,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     };
     tracing::info!(
         address = %addr,
+        https = %match &https { Some(l) => l.local_addr()?.to_string(), None => "off".into() },
         site = %state.config.server.base_url,
         content = %match &state.config.content_dir { Some(d) => d.display().to_string(), None => "built-in".into() },
         "serving"
@@ -205,8 +216,27 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     spawn_reload_on_hangup(state.clone(), overrides);
     let housekeeping = spawn_housekeeping(state.clone());
+    let acme = match (&tls, state.config.tls.as_ref().map(|t| &t.certificate)) {
+        (Some(tls), Some(config::CertificateSource::Acme(acme))) => {
+            Some(tokio::spawn(tls::acme::run(
+                tls.clone(),
+                acme.clone(),
+                state.config.server.data_dir.clone(),
+            )))
+        }
+        _ => None,
+    };
     let store = state.store.clone();
-    serve(listener, state, shutdown).await?;
+    match (https, tls) {
+        (Some(https), Some(tls)) => {
+            let options = web::server::Options::from_config(&state.config.server);
+            web::server::serve_https(https, listener, state, tls, shutdown, &options).await?;
+        }
+        _ => serve(listener, state, shutdown).await?,
+    }
+    if let Some(acme) = acme {
+        acme.abort();
+    }
     if let Some(worker) = outbox {
         worker.abort();
     }
@@ -214,6 +244,18 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Listens on `address`, or says which setting to change.
+async fn bind(address: std::net::SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| {
+        let privileged = if address.port() < 1024 {
+            " Ports below 1024 need the CAP_NET_BIND_SERVICE capability (AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit, see docs/deployment.md)."
+        } else {
+            ""
+        };
+        format!("cannot listen on {address}: is another program using it? Choose another with {setting}.{privileged}")
+    })
 }
 
 /// Re-reads config identity and content on `SIGHUP`; on a problem the old site stays up.
@@ -236,8 +278,12 @@ fn spawn_reload_on_hangup(state: AppState, overrides: Overrides) {
     let _ = (state, overrides);
 }
 
-/// Rebuilds the site from the files now on disk and swaps it in.
+/// Rebuilds the site from the files now on disk and swaps it in, and re-reads the certificate
+/// files when HTTPS is served from them (the next handshake uses the new certificate).
 pub fn reload(state: &AppState, overrides: &Overrides) {
+    if let Some(tls) = &state.tls {
+        tls.reload();
+    }
     match prepare(overrides) {
         Ok((_, site)) => {
             state.replace_site(site);

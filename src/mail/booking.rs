@@ -96,8 +96,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
         phone = practice.phone
     );
     let crisis = format!(
-        "If you are in crisis, please don't wait: call or text {} (Suicide & Crisis Lifeline) or call {}.",
-        config.form.crisis_line, config.form.emergency_number
+        "If you are in crisis, please don't wait: call or text {} ({}) or call {}.",
+        config.form.crisis_line, config.form.crisis_line_name, config.form.emergency_number
     );
     let admin_link = match mail.request_id {
         Some(id) => format!("{base}/admin/requests/{id}"),

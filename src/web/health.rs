@@ -4,7 +4,9 @@
 //! writes; 503 with `"status":"degraded"` otherwise. `"database":"down"` means the database does
 //! not answer; `"storage"` is `"full"` (less than 1 MiB free), `"read-only"`, `"failing"` (the
 //! last write of a request failed within the past minute) or `"unreachable"`. The public pages
-//! still work in every case, but requests cannot be received.
+//! still work in every case, but requests cannot be received. When the program serves HTTPS
+//! itself, `"certificate_expires"` is the serving certificate's expiry (RFC 3339) and
+//! `"certificate_renewal"` is `"failing"` after a failed renewal, else `"ok"`.
 
 use axum::Json;
 use axum::extract::State;
@@ -22,6 +24,10 @@ struct Health {
     database: &'static str,
     storage: &'static str,
     mail: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_renewal: Option<&'static str>,
 }
 
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
@@ -43,6 +49,18 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             database: if up { "up" } else { "down" },
             storage: storage.as_str(),
             mail: if state.mail_enabled { "on" } else { "off" },
+            certificate_expires: state
+                .tls
+                .as_ref()
+                .and_then(|t| t.expires())
+                .map(|t| t.to_string()),
+            certificate_renewal: state.tls.as_ref().map(|t| {
+                if t.failure().is_some() {
+                    "failing"
+                } else {
+                    "ok"
+                }
+            }),
         }),
     )
 }

@@ -59,6 +59,8 @@ pub struct AppState {
     /// Whether the practice offers consultation times online, as read a moment ago: every
     /// accepted request asks, and the answer changes only when the clinician edits the rules.
     pub booking_offer: Arc<booking::OfferCache>,
+    /// The HTTPS certificate and its renewal state, when the program serves HTTPS itself.
+    pub tls: Option<Arc<crate::tls::Tls>>,
 }
 
 impl AppState {
@@ -83,7 +85,14 @@ impl AppState {
             store,
             mail_wake: Arc::new(Notify::new()),
             mail_enabled,
+            tls: None,
         }
+    }
+
+    /// The same state, serving HTTPS with `tls`.
+    pub fn with_tls(mut self, tls: Arc<crate::tls::Tls>) -> Self {
+        self.tls = Some(tls);
+        self
     }
 }
 

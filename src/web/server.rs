@@ -6,9 +6,9 @@
 //! [`router`](super::router) and its middleware: security headers, the access log and panic
 //! catching apply to every response. A prepared page is still only a lookup.
 //!
-//! [`serve`] accepts plain TCP connections; [`Server::serve_connection`] serves any stream that
-//! reads and writes, so a caller may hand it a connection it accepted and wrapped itself (in TLS,
-//! say).
+//! [`serve`] accepts plain TCP connections; [`serve_https`] accepts TLS connections (rustls, by
+//! tokio-rustls) beside a plain listener that redirects to them. [`Server::serve_connection`]
+//! serves any stream that reads and writes, so a TLS stream is served exactly as a TCP one.
 //!
 //! The bounds, each set here rather than left to a library's default (see [`Options`]):
 //! - headers: at most [`Options::max_header_bytes`] (HTTP/1.1 answers 431; HTTP/2 refuses the
@@ -71,6 +71,8 @@ pub struct Options {
     pub unlimited_addresses: Vec<IpAddr>,
     /// On shutdown, how long requests in flight have to finish before their connections close.
     pub drain_timeout: Duration,
+    /// Time for a client to complete the TLS handshake; past it the connection is closed.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for Options {
@@ -85,6 +87,7 @@ impl Default for Options {
             max_connections_per_address: 64,
             unlimited_addresses: Vec::new(),
             drain_timeout: Duration::from_secs(35),
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -141,6 +144,78 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves `state` over HTTPS on `https` and redirects to it from the plain listener `plain`
+/// (which also answers the certificate authority's HTTP-01 challenges), until `shutdown`
+/// resolves; then both drain as [`serve`] does.
+///
+/// Each TLS connection is counted against its client's address before the handshake, which
+/// must finish within [`Options::tls_handshake_timeout`]; the certificate is the one `tls`
+/// holds at that handshake, so a new one is used from the next connection on.
+pub async fn serve_https(
+    https: TcpListener,
+    plain: TcpListener,
+    state: AppState,
+    tls: Arc<crate::tls::Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: &Options,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config());
+    let redirect = Server::with_router(
+        crate::tls::redirect::router(tls, &state.config.server.base_url),
+        options.clone(),
+    );
+    let server = Server::new(state, options.clone());
+    let handshake_timeout = options.tls_handshake_timeout;
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = https.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Some(admitted) = server.admit(peer.ip()) else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let connection = server.connection();
+                    let handshake = acceptor.accept(stream);
+                    tokio::spawn(async move {
+                        // A failed or slow handshake is the client's: nothing to log.
+                        if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, handshake).await {
+                            connection.serve(stream, peer).await;
+                        }
+                        drop(admitted);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            accepted = plain.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Some(admitted) = redirect.admit(peer.ip()) else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let served = redirect.serve_connection(stream, peer);
+                    tokio::spawn(async move {
+                        served.await;
+                        drop(admitted);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(https);
+    drop(plain);
+    tokio::join!(server.shutdown(), redirect.shutdown());
+    Ok(())
+}
+
 /// What serves connections: the application, hyper's connection settings, the connections
 /// open per client address, and the signal that asks them all to finish.
 pub struct Server {
@@ -153,8 +228,14 @@ pub struct Server {
 
 impl Server {
     pub fn new(state: AppState, options: Options) -> Self {
+        Self::with_router(super::router(state), options)
+    }
+
+    /// Serves `router` instead of the application (the plain listener's redirects, when the
+    /// program serves HTTPS itself).
+    pub fn with_router(router: Router, options: Options) -> Self {
         Server {
-            router: super::router(state),
+            router,
             builder: Arc::new(builder(&options)),
             per_address: Arc::new(PerAddress::new(
                 options.max_connections_per_address,
@@ -181,32 +262,18 @@ impl Server {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let activity = Arc::new(Activity::default());
-        let service = {
-            let router = self.router.clone();
-            let activity = activity.clone();
-            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                let answering = Answering::start(&activity);
-                let answer = router.clone().oneshot(request);
-                async move {
-                    let response = answer.await;
-                    drop(answering);
-                    response
-                }
-            })
-        };
-        let builder = self.builder.clone();
-        let watcher = self.graceful.watcher();
-        let idle = self.options.idle_timeout;
-        async move {
-            let connection = builder.serve_connection(TokioIo::new(io), service);
-            let connection = watcher.watch(connection);
-            tokio::select! {
-                // Errors here are the client's (reset, bad bytes, headers too slow): nothing to log.
-                _ = connection => {}
-                () = activity.idle_for(idle) => {}
-            }
+        self.connection().serve(io, peer)
+    }
+
+    /// What serves one connection, taken now: for a connection that must first be prepared
+    /// (a TLS handshake) in a task of its own. Shutdown waits for it, so take it only when the
+    /// connection has been accepted.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            router: self.router.clone(),
+            builder: self.builder.clone(),
+            watcher: self.graceful.watcher(),
+            idle: self.options.idle_timeout,
         }
     }
 
@@ -224,6 +291,52 @@ impl Server {
                 "requests still unanswered after {:?}: closing their connections",
                 options.drain_timeout
             );
+        }
+    }
+}
+
+/// One connection's share of a [`Server`]: see [`Server::connection`].
+pub struct Connection {
+    router: Router,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: hyper_util::server::graceful::Watcher,
+    idle: Duration,
+}
+
+impl Connection {
+    /// Serves `io`, accepted from `peer`, to its end.
+    pub fn serve<S>(self, io: S, peer: SocketAddr) -> impl Future<Output = ()> + Send + 'static
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            router,
+            builder,
+            watcher,
+            idle,
+        } = self;
+        let activity = Arc::new(Activity::default());
+        let service = {
+            let activity = activity.clone();
+            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let answering = Answering::start(&activity);
+                let answer = router.clone().oneshot(request);
+                async move {
+                    let response = answer.await;
+                    drop(answering);
+                    response
+                }
+            })
+        };
+        async move {
+            let connection = builder.serve_connection(TokioIo::new(io), service);
+            let connection = watcher.watch(connection);
+            tokio::select! {
+                // Errors here are the client's (reset, bad bytes, headers too slow): nothing to log.
+                _ = connection => {}
+                () = activity.idle_for(idle) => {}
+            }
         }
     }
 }

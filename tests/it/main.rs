@@ -31,3 +31,4 @@ mod reliability;
 #[cfg(feature = "slow-tests")]
 mod scale_out;
 mod security_headers;
+mod tls;

@@ -94,6 +94,10 @@ pub async fn list(
         minor: filter.minor,
         statuses: status_options(),
         filter_query,
+        certificate_warning: state
+            .tls
+            .as_ref()
+            .and_then(|t| t.warning(jiff::Timestamp::now())),
     };
     Ok(render(StatusCode::OK, view.render()))
 }

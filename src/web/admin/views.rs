@@ -93,6 +93,8 @@ pub struct InboxView {
     pub statuses: Vec<(&'static str, &'static str)>,
     /// The query string of the current filters, without the page, for paging links.
     pub filter_query: String,
+    /// Shown above the list when the HTTPS certificate could not be renewed and expires soon.
+    pub certificate_warning: Option<String>,
 }
 
 impl RequestView {

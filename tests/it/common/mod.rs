@@ -74,7 +74,23 @@ impl TestApp {
 
     /// The server with the built-in content, run with these server options.
     pub async fn start_serving_with(options: kap_practice::web::server::Options) -> TestApp {
-        Self::launch_with(Overrides::default(), None, None, Some(options)).await
+        Self::launch_with(Overrides::default(), None, None, Some(options), None).await
+    }
+
+    /// The server with this config file text, its state holding the HTTPS certificate `tls`
+    /// (for what the inbox and `/healthz` say about it); served over plain HTTP like the others.
+    pub async fn start_with_tls(
+        config_text: &str,
+        tls: std::sync::Arc<kap_practice::tls::Tls>,
+    ) -> TestApp {
+        Self::launch_with(
+            Overrides::default(),
+            Some(config_text),
+            None,
+            None,
+            Some(tls),
+        )
+        .await
     }
 
     async fn launch(
@@ -82,7 +98,7 @@ impl TestApp {
         config_text: Option<&str>,
         key_hex: Option<&str>,
     ) -> TestApp {
-        Self::launch_with(overrides, config_text, key_hex, None).await
+        Self::launch_with(overrides, config_text, key_hex, None, None).await
     }
 
     async fn launch_with(
@@ -90,6 +106,7 @@ impl TestApp {
         config_text: Option<&str>,
         key_hex: Option<&str>,
         options: Option<kap_practice::web::server::Options>,
+        tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         if let Some(text) = config_text {
@@ -134,7 +151,10 @@ impl TestApp {
         let app = kap_practice::open(config, site)
             .await
             .expect("data key and database open");
-        let state = app.state.clone();
+        let state = match tls {
+            Some(tls) => app.state.clone().with_tls(tls),
+            None => app.state.clone(),
+        };
         let outbox = app.outbox.map(|o| tokio::spawn(o.run()));
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();

@@ -1,0 +1,347 @@
+//! Automatic certificates from an ACME certificate authority (Let's Encrypt by default).
+//!
+//! One task per server: it looks at the serving certificate every `tls.acme_check_seconds` and
+//! orders a new one when it is due ([`renewal_due`]): when `tls.acme_renew_days_before` days
+//! remain (30 by default: a Let's Encrypt certificate lives 90), or at two thirds of the lifetime
+//! for certificates that live less than that. The HTTP-01 challenge is answered by the plain
+//! listener. A failure is retried with doubling delays (up to six hours) while the old
+//! certificate keeps serving, and is shown in the inbox when expiry is near. The account key and
+//! the certificate live in `tls/` in the data directory, readable by the owner only.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
+    NewOrder, OrderStatus, RetryPolicy,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{CertificateInfo, Loaded, Tls, load_pem};
+use crate::config::AcmeConfig;
+
+/// The longest wait between retries after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// Whether a certificate should be replaced now.
+pub fn renewal_due(info: &CertificateInfo, now: Timestamp, renew_days_before: u64) -> bool {
+    let days = SignedDuration::from_hours(24 * i64::try_from(renew_days_before).unwrap_or(30));
+    let lifetime = info.lifetime();
+    let before = if days < lifetime { days } else { lifetime / 3 };
+    info.not_after.duration_since(now) <= before
+}
+
+/// The wait before the next try after `failures` failures in a row.
+pub fn backoff(check: Duration, failures: u32) -> Duration {
+    let first = check.min(Duration::from_secs(60));
+    first
+        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(20)))
+        .min(MAX_BACKOFF)
+}
+
+/// The files in `tls/` of the data directory.
+pub struct Store {
+    dir: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredAccount {
+    directory: String,
+    credentials: AccountCredentials,
+}
+
+impl Store {
+    pub fn new(data_dir: &Path) -> Self {
+        Store {
+            dir: data_dir.join("tls"),
+        }
+    }
+
+    pub fn certificate_path(&self) -> PathBuf {
+        self.dir.join("certificate.pem")
+    }
+
+    pub fn key_path(&self) -> PathBuf {
+        self.dir.join("key.pem")
+    }
+
+    fn account_path(&self) -> PathBuf {
+        self.dir.join("account.json")
+    }
+
+    /// The certificate kept from an earlier run, if any.
+    pub fn load_certificate(&self) -> Result<Option<Loaded>, super::TlsError> {
+        let (cert, key) = (self.certificate_path(), self.key_path());
+        if !cert.exists() || !key.exists() {
+            return Ok(None);
+        }
+        super::load_files(&cert, &key).map(Some)
+    }
+
+    fn save_certificate(&self, chain_pem: &str, key_pem: &str) -> std::io::Result<()> {
+        write_private(&self.key_path(), key_pem.as_bytes())?;
+        write_private(&self.certificate_path(), chain_pem.as_bytes())
+    }
+
+    fn load_account(&self, directory: &str) -> Option<AccountCredentials> {
+        let text = std::fs::read(self.account_path()).ok()?;
+        let stored: StoredAccount = serde_json::from_slice(&text).ok()?;
+        (stored.directory == directory).then_some(stored.credentials)
+    }
+
+    fn save_account(
+        &self,
+        directory: &str,
+        credentials: AccountCredentials,
+    ) -> std::io::Result<()> {
+        let text = serde_json::to_vec(&StoredAccount {
+            directory: directory.to_string(),
+            credentials,
+        })
+        .map_err(std::io::Error::other)?;
+        write_private(&self.account_path(), &text)
+    }
+}
+
+/// Writes a file only its owner can read, all at once (a temporary file renamed into place).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Keeps a certificate for `config.domains` in `tls`, until the process ends.
+pub async fn run(tls: Arc<Tls>, config: AcmeConfig, data_dir: PathBuf) {
+    let store = Store::new(&data_dir);
+    let check = Duration::from_secs(config.check_seconds);
+    let mut account: Option<Account> = None;
+    let mut failures = 0u32;
+    loop {
+        let due = tls
+            .info()
+            .is_none_or(|info| renewal_due(&info, Timestamp::now(), config.renew_days_before));
+        if due {
+            match obtain(&tls, &config, &store, &mut account).await {
+                Ok(loaded) => {
+                    failures = 0;
+                    tls.clear_failure();
+                    tls.install(loaded);
+                }
+                Err(reason) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(
+                        problem = %reason,
+                        failures,
+                        "cannot obtain a certificate; the current one (if any) keeps serving"
+                    );
+                    tls.record_failure(reason);
+                }
+            }
+        }
+        let wait = if failures > 0 {
+            backoff(check, failures)
+        } else {
+            check
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The account, created on first use and kept in the data directory.
+async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, String> {
+    let builder = || match &config.ca_file {
+        Some(ca) => Account::builder_with_root(ca)
+            .map_err(|e| format!("tls.acme_ca_file {} cannot be used: {e}", ca.display())),
+        None => Account::builder().map_err(|e| e.to_string()),
+    };
+    if let Some(credentials) = store.load_account(&config.directory) {
+        return builder()?
+            .from_credentials(credentials)
+            .await
+            .map_err(|e| format!("the certificate authority cannot be reached: {e}"));
+    }
+    let contact = format!("mailto:{}", config.email);
+    let (account, credentials) = builder()?
+        .create(
+            &NewAccount {
+                contact: &[&contact],
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
+            config.directory.clone(),
+            None,
+        )
+        .await
+        .map_err(|e| format!("cannot open an account with the certificate authority: {e}"))?;
+    store
+        .save_account(&config.directory, credentials)
+        .map_err(|e| format!("cannot keep the account key in the data directory: {e}"))?;
+    tracing::info!(directory = %config.directory, "opened an account with the certificate authority");
+    Ok(account)
+}
+
+/// Orders, validates and downloads one certificate, and keeps it in the data directory.
+async fn obtain(
+    tls: &Tls,
+    config: &AcmeConfig,
+    store: &Store,
+    cached: &mut Option<Account>,
+) -> Result<Loaded, String> {
+    let account = match cached {
+        Some(a) => a.clone(),
+        None => {
+            let a = account(config, store).await?;
+            *cached = Some(a.clone());
+            a
+        }
+    };
+    let result = order(tls, config, &account).await;
+    tls.set_challenges(HashMap::new());
+    let (chain, key) = result?;
+    let loaded = load_pem(
+        chain.as_bytes(),
+        key.as_bytes(),
+        &store.certificate_path(),
+        &store.key_path(),
+    )
+    .map_err(|e| format!("the certificate authority sent an unusable certificate: {e}"))?;
+    store
+        .save_certificate(&chain, &key)
+        .map_err(|e| format!("cannot keep the certificate in the data directory: {e}"))?;
+    Ok(loaded)
+}
+
+async fn order(
+    tls: &Tls,
+    config: &AcmeConfig,
+    account: &Account,
+) -> Result<(String, String), String> {
+    let ca = |e: instant_acme::Error| format!("the certificate authority refused: {e}");
+    let identifiers: Vec<Identifier> = config
+        .domains
+        .iter()
+        .map(|d| Identifier::Dns(d.clone()))
+        .collect();
+    let mut order = account
+        .new_order(&NewOrder::new(&identifiers))
+        .await
+        .map_err(ca)?;
+    let mut answers = HashMap::new();
+    {
+        let mut authorizations = order.authorizations();
+        while let Some(authz) = authorizations.next().await {
+            let mut authz = authz.map_err(ca)?;
+            match authz.status {
+                AuthorizationStatus::Pending => {}
+                AuthorizationStatus::Valid => continue,
+                other => return Err(format!("the authorization is {other:?}")),
+            }
+            let challenge = authz
+                .challenge(ChallengeType::Http01)
+                .ok_or("the certificate authority offers no HTTP-01 challenge")?;
+            answers.insert(
+                challenge.token.clone(),
+                challenge.key_authorization().as_str().to_string(),
+            );
+            tls.set_challenges(answers.clone());
+            let mut challenge = challenge;
+            challenge.set_ready().await.map_err(ca)?;
+        }
+    }
+    let retry = RetryPolicy::new().timeout(Duration::from_secs(90));
+    let status = order.poll_ready(&retry).await.map_err(ca)?;
+    if status != OrderStatus::Ready {
+        return Err(format!(
+            "the certificate authority could not validate the domains ({status:?}): check that they point at this server and that port 80 is open"
+        ));
+    }
+    let key = order.finalize().await.map_err(ca)?;
+    let chain = order.poll_certificate(&retry).await.map_err(ca)?;
+    Ok((chain, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(not_before: &str, not_after: &str) -> CertificateInfo {
+        CertificateInfo {
+            not_before: not_before.parse().expect("time"),
+            not_after: not_after.parse().expect("time"),
+            names: vec!["practice.example".into()],
+            serial: "01".into(),
+        }
+    }
+
+    #[test]
+    fn ninety_day_certificates_renew_thirty_days_before_expiry() {
+        let c = info("2026-01-01T00:00:00Z", "2026-04-01T00:00:00Z");
+        assert!(!renewal_due(
+            &c,
+            "2026-03-01T00:00:00Z".parse().expect("t"),
+            30
+        ));
+        assert!(renewal_due(
+            &c,
+            "2026-03-03T00:00:00Z".parse().expect("t"),
+            30
+        ));
+    }
+
+    #[test]
+    fn short_certificates_renew_at_two_thirds_of_their_lifetime() {
+        let c = info("2026-01-01T00:00:00Z", "2026-01-07T00:00:00Z");
+        assert!(!renewal_due(
+            &c,
+            "2026-01-04T23:00:00Z".parse().expect("t"),
+            30
+        ));
+        assert!(renewal_due(
+            &c,
+            "2026-01-05T01:00:00Z".parse().expect("t"),
+            30
+        ));
+    }
+
+    #[test]
+    fn retries_back_off_to_six_hours() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(backoff(hour, 1), Duration::from_secs(60));
+        assert_eq!(backoff(hour, 2), Duration::from_secs(120));
+        assert_eq!(backoff(hour, 30), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::from_secs(1), 3), Duration::from_secs(4));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn kept_files_are_for_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tls").join("key.pem");
+        write_private(&path, b"secret").expect("write");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read(&path).expect("read"), b"secret");
+    }
+}
