@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
+use super::fields::TOTP_SECRET;
 use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
@@ -201,14 +202,14 @@ impl Store {
         let totp_secret = sealed
             .map(|v| {
                 self.keys
-                    .open("totp_secret", &v)
+                    .open(TOTP_SECRET.of(id), &v)
                     .map_err(|source| StoreError::Sealed {
-                        field: "totp_secret",
+                        field: TOTP_SECRET.name(),
                         source,
                     })
                     .and_then(|hex| {
                         crate::crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
-                            field: "totp_secret",
+                            field: TOTP_SECRET.name(),
                             source: super::OpenError::Malformed,
                         })
                     })
@@ -235,7 +236,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         let sealed = self
             .keys
-            .seal("totp_secret", &crate::crypto::hex::hex(secret));
+            .seal(TOTP_SECRET.of(account_id), &crate::crypto::hex::hex(secret));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let version: Option<i64> = sqlx::query_scalar(

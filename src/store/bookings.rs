@@ -20,6 +20,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, Db, on_db};
+use super::fields::{BOOKING_MESSAGE, EMAIL, NAME, RECIPIENT, setting};
 use super::inbox::write_audit;
 use super::{MailKind, Store, StoreError, from_ms, ms};
 use crate::audit;
@@ -31,6 +32,9 @@ use crate::practice::status::Status;
 
 /// The settings key of the calendar feed's secret (sealed).
 pub(super) const CALENDAR_FEED: &str = "calendar_feed";
+
+/// Where the calendar feed's secret is sealed.
+const CALENDAR_FEED_VALUE: crate::crypto::SealedField = setting(CALENDAR_FEED);
 
 /// A booking as stored, with its request's reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,7 +230,6 @@ macro_rules! record_change {
         async {
             let b: &StoredBooking = $booking;
             let message: Option<&str> = $message;
-            let sealed = message.map(|m| $store.keys.seal("booking_message", m));
             let change_id: i64 = sqlx::query_scalar(
                 "INSERT INTO booking_changes (booking_id, at, actor, status, start_at, end_at, format, sequence, message_sealed)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -239,26 +242,36 @@ macro_rules! record_change {
             .bind(ms(b.end))
             .bind(b.format.as_str())
             .bind(b.sequence)
-            .bind(sealed)
+            .bind(None::<Vec<u8>>)
             .fetch_one(&mut *$conn)
             .await?;
+            // The message is sealed for its own row, whose id the insert gives.
+            if let Some(m) = message {
+                sqlx::query("UPDATE booking_changes SET message_sealed = $1 WHERE id = $2")
+                    .bind($store.keys.seal(BOOKING_MESSAGE.of(change_id), m))
+                    .bind(change_id)
+                    .execute(&mut *$conn)
+                    .await?;
+            }
             let kinds: &[MailKind] = $mail;
             if !kinds.is_empty() {
-                let email: Vec<u8> =
-                    sqlx::query_scalar("SELECT email_sealed FROM consultation_requests WHERE id = $1")
-                        .bind(b.request_id)
-                        .fetch_one(&mut *$conn)
-                        .await?;
+                let (email, link_secret): (Vec<u8>, String) = sqlx::query_as(
+                    "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
+                )
+                .bind(b.request_id)
+                .fetch_one(&mut *$conn)
+                .await?;
                 let email = $store
                     .keys
-                    .open("email", &email)
+                    .open(EMAIL.of(link_secret.as_str()), &email)
                     .map_err(|source| StoreError::Sealed {
-                        field: "email",
+                        field: EMAIL.name(),
                         source,
                     })?;
                 for kind in kinds {
-                    let recipient =
-                        kind.to_person().then(|| $store.keys.seal("recipient", &email));
+                    let recipient = kind
+                        .to_person()
+                        .then(|| $store.keys.seal(RECIPIENT.of(link_secret.as_str()), &email));
                     sqlx::query(
                         "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
                          VALUES ($1, $2, $3, $4, $4, $5)",
@@ -676,7 +689,7 @@ impl Store {
     ) -> Result<(Vec<ListedBooking>, Vec<ListedBooking>), StoreError> {
         let sql = |condition: &str, order: &str| {
             format!(
-                "SELECT {BOOKING_COLUMNS}, r.name_sealed FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+                "SELECT {BOOKING_COLUMNS}, r.name_sealed, r.link_secret FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
                  WHERE {condition} ORDER BY b.start_at {order}, b.id LIMIT $2"
             )
         };
@@ -694,14 +707,16 @@ impl Store {
                     .iter()
                     .map(|row| {
                         let name: Vec<u8> = row.col("name_sealed")?;
+                        let link_secret: String = row.col("link_secret")?;
                         Ok(ListedBooking {
                             booking: booking_row(row)?,
-                            name: self.keys.open("name", &name).map_err(|source| {
-                                StoreError::Sealed {
-                                    field: "name",
+                            name: self
+                                .keys
+                                .open(NAME.of(link_secret.as_str()), &name)
+                                .map_err(|source| StoreError::Sealed {
+                                    field: NAME.name(),
                                     source,
-                                }
-                            })?,
+                                })?,
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
@@ -732,7 +747,9 @@ impl Store {
 
     /// The calendar feed's secret, created on first use.
     pub async fn calendar_feed_secret(&self) -> Result<String, StoreError> {
-        let fresh = self.keys.seal(CALENDAR_FEED, &new_feed_secret()?);
+        let fresh = self
+            .keys
+            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &new_feed_secret()?);
         let sealed: Vec<u8> = on_db!(&self.db, pool => {
             sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(CALENDAR_FEED)
@@ -745,7 +762,7 @@ impl Store {
                 .await?
         });
         self.keys
-            .open(CALENDAR_FEED, &sealed)
+            .open(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &sealed)
             .map_err(|source| StoreError::Sealed {
                 field: "calendar feed",
                 source,
@@ -759,7 +776,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<String, StoreError> {
         let secret = new_feed_secret()?;
-        let sealed = self.keys.seal(CALENDAR_FEED, &secret);
+        let sealed = self
+            .keys
+            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &secret);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -795,13 +814,13 @@ impl Store {
         let Some(sealed) = sealed else {
             return Ok(false);
         };
-        let secret =
-            self.keys
-                .open(CALENDAR_FEED, &sealed)
-                .map_err(|source| StoreError::Sealed {
-                    field: "calendar feed",
-                    source,
-                })?;
+        let secret = self
+            .keys
+            .open(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &sealed)
+            .map_err(|source| StoreError::Sealed {
+                field: "calendar feed",
+                source,
+            })?;
         Ok(secret.len() == candidate.len()
             && secret
                 .bytes()

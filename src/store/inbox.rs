@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
+use super::fields::NOTE;
 use super::{Store, StoreError, StoredRequest, from_ms, ms};
 use crate::audit;
 use crate::practice::status::{Status, StatusChange};
@@ -354,7 +355,6 @@ impl Store {
         body: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let sealed = self.keys.seal("note", body);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let exists: Option<i64> =
@@ -365,11 +365,17 @@ impl Store {
             if exists.is_none() {
                 return Ok(false);
             }
-            sqlx::query("INSERT INTO request_notes (request_id, author, created_at, body_sealed) VALUES ($1, $2, $3, $4)")
+            // The note is sealed for its own row, whose id the insert gives.
+            let note_id: i64 = sqlx::query_scalar("INSERT INTO request_notes (request_id, author, created_at, body_sealed) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(id)
                 .bind(author)
                 .bind(ms(now))
-                .bind(&sealed)
+                .bind(Vec::<u8>::new())
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE request_notes SET body_sealed = $1 WHERE id = $2")
+                .bind(self.keys.seal(NOTE.of(note_id), body))
+                .bind(note_id)
                 .execute(&mut *tx)
                 .await?;
             write_history!(tx, id, author, "note", None::<&str>, now).await?;
@@ -386,21 +392,22 @@ impl Store {
 
     pub async fn notes(&self, id: i64) -> Result<Vec<Note>, StoreError> {
         on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT author, created_at, body_sealed FROM request_notes WHERE request_id = $1 ORDER BY id")
+            let rows = sqlx::query("SELECT id, author, created_at, body_sealed FROM request_notes WHERE request_id = $1 ORDER BY id")
                 .bind(id)
                 .fetch_all(pool)
                 .await?;
             rows.iter()
                 .map(|r| {
                     let sealed: Vec<u8> = r.col("body_sealed")?;
+                    let note_id: i64 = r.col("id")?;
                     Ok(Note {
                         author: r.col("author")?,
                         at: from_ms(r.col("created_at")?),
                         body: self
                             .keys
-                            .open("note", &sealed)
+                            .open(NOTE.of(note_id), &sealed)
                             .map_err(|source| StoreError::Sealed {
-                                field: "note",
+                                field: NOTE.name(),
                                 source,
                             })?,
                     })

@@ -12,6 +12,7 @@
 mod accounts;
 mod bookings;
 pub(crate) mod engine;
+mod fields;
 mod inbox;
 mod jobs;
 mod outbox;
@@ -78,6 +79,9 @@ pub enum StoreError {
 
 /// The sealed marker that tells which key a database was written with.
 const KEY_CHECK: &str = "key_check";
+
+/// Where the key check's marker is sealed.
+const KEY_CHECK_VALUE: crate::crypto::SealedField = fields::setting(KEY_CHECK);
 
 /// The practice's storage, on SQLite or PostgreSQL.
 #[derive(Clone)]
@@ -152,7 +156,9 @@ impl Store {
     /// start records its key; a server starting at the same moment finds that record and
     /// checks against it.
     async fn check_key(&self) -> Result<(), StoreError> {
-        let marker = self.keys.seal(KEY_CHECK, "kap-practice");
+        let marker = self
+            .keys
+            .seal(KEY_CHECK_VALUE.of(KEY_CHECK), "kap-practice");
         let value: Vec<u8> = on_db!(&self.db, pool => {
             sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(KEY_CHECK)
@@ -165,7 +171,7 @@ impl Store {
                 .await?
         });
         self.keys
-            .open(KEY_CHECK, &value)
+            .open(KEY_CHECK_VALUE.of(KEY_CHECK), &value)
             .map(|_| ())
             .map_err(|_| StoreError::WrongKey {
                 current: self.keys.current_id(),

@@ -10,6 +10,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, Db, on_db};
+use super::fields::{BOOKING_MESSAGE, RECIPIENT};
 use super::{
     BookingMail, ClaimedMail, Delivery, MailKind, OutboxCounts, Store, StoreError, from_ms, ms,
 };
@@ -20,7 +21,7 @@ const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.perman
         o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
         c.booking_id, c.status AS booking_status, c.start_at AS booking_start,
         c.end_at AS booking_end, c.format AS booking_format, c.sequence AS booking_sequence,
-        c.message_sealed AS booking_message
+        c.message_sealed AS booking_message, o.booking_change_id
  FROM outbox o LEFT JOIN consultation_requests r ON r.id = o.request_id
       LEFT JOIN booking_changes c ON c.id = o.booking_change_id
  WHERE o.status = 'pending' AND o.next_attempt_at <= $1
@@ -82,12 +83,14 @@ impl Store {
             return Ok(None);
         };
         let recipient: Option<Vec<u8>> = row.col("recipient_sealed")?;
+        // Mail is bound to the request it is about (see `fields.rs`).
+        let link_secret: Option<String> = row.col("link_secret")?;
         let recipient = recipient
             .map(|v| {
                 self.keys
-                    .open("recipient", &v)
+                    .open(RECIPIENT.of(link_secret.as_deref().unwrap_or("")), &v)
                     .map_err(|source| StoreError::Sealed {
-                        field: "recipient",
+                        field: RECIPIENT.name(),
                         source,
                     })
             })
@@ -105,10 +108,11 @@ impl Store {
                 let status: Option<String> = row.col("booking_status")?;
                 let format: Option<String> = row.col("booking_format")?;
                 let message: Option<Vec<u8>> = row.col("booking_message")?;
+                let change_id: Option<i64> = row.col("booking_change_id")?;
                 let message = message
                     .map(|m| {
                         self.keys
-                            .open("booking_message", &m)
+                            .open(BOOKING_MESSAGE.of(change_id.unwrap_or(0)), &m)
                             .map_err(|source| StoreError::Sealed {
                                 field: "booking message",
                                 source,

@@ -14,10 +14,12 @@ use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{Columns, Db, on_db};
+use super::fields::{EMAIL, MESSAGE, NAME, PHONE, RECIPIENT, REFERRAL_SOURCE};
 use super::{
     Inserted, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_link_secret,
     new_reference,
 };
+use crate::crypto::{OpenError, SealedField};
 use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
@@ -296,7 +298,11 @@ impl Store {
     fn seal(&self, s: &Submission<'_>, now: Timestamp) -> Result<SealedRequest, StoreError> {
         let r = s.request;
         let k = &self.keys;
-        let seal_opt = |field: &str, v: &Option<String>| v.as_ref().map(|v| k.seal(field, v));
+        // Every value is bound to this request by its link secret, drawn before the insert.
+        let link_secret = new_link_secret()?;
+        let row = link_secret.as_str();
+        let seal_opt =
+            |field: SealedField, v: &Option<String>| v.as_ref().map(|v| k.seal(field.of(row), v));
         Ok(SealedRequest {
             received_at: ms(now),
             spam_reason: s.spam.map(|r| r.as_str()),
@@ -304,20 +310,22 @@ impl Store {
             location: r.location.as_str().to_string(),
             age_group: r.age_group.as_str(),
             flags: r.flags,
-            name: k.seal("name", &r.name),
-            email: k.seal("email", &r.email),
-            phone: seal_opt("phone", &r.phone),
-            message: seal_opt("message", &r.message),
-            referral_source: seal_opt("referral_source", &r.referral_source),
-            link_secret: new_link_secret()?,
+            name: k.seal(NAME.of(row), &r.name),
+            email: k.seal(EMAIL.of(row), &r.email),
+            phone: seal_opt(PHONE, &r.phone),
+            message: seal_opt(MESSAGE, &r.message),
+            referral_source: seal_opt(REFERRAL_SOURCE, &r.referral_source),
             mail: s
                 .mail
                 .iter()
                 .map(|kind| {
-                    let recipient = kind.to_person().then(|| k.seal("recipient", &r.email));
+                    let recipient = kind
+                        .to_person()
+                        .then(|| k.seal(RECIPIENT.of(row), &r.email));
                     (kind.as_str(), recipient)
                 })
                 .collect(),
+            link_secret,
         })
     }
 
@@ -332,20 +340,24 @@ impl Store {
     }
 
     pub(super) fn open_request(&self, row: &impl Columns) -> Result<StoredRequest, StoreError> {
-        let open = |field: &'static str, column: &str| -> Result<String, StoreError> {
-            let v: Vec<u8> = row.col(column)?;
-            self.keys
-                .open(field, &v)
-                .map_err(|source| StoreError::Sealed { field, source })
-        };
-        let open_opt = |field: &'static str, column: &str| -> Result<Option<String>, StoreError> {
-            let v: Option<Vec<u8>> = row.col(column)?;
+        let link_secret: String = row.col("link_secret")?;
+        let open_opt = |field: SealedField| -> Result<Option<String>, StoreError> {
+            let v: Option<Vec<u8>> = row.col(field.column())?;
             v.map(|v| {
                 self.keys
-                    .open(field, &v)
-                    .map_err(|source| StoreError::Sealed { field, source })
+                    .open(field.of(link_secret.as_str()), &v)
+                    .map_err(|source| StoreError::Sealed {
+                        field: field.name(),
+                        source,
+                    })
             })
             .transpose()
+        };
+        let open = |field: SealedField| -> Result<String, StoreError> {
+            open_opt(field)?.ok_or(StoreError::Sealed {
+                field: field.name(),
+                source: OpenError::Malformed,
+            })
         };
         let spam: bool = row.col("spam")?;
         let spam_reason: Option<String> = row.col("spam_reason")?;
@@ -366,11 +378,11 @@ impl Store {
                 outside_licensed_states: row.col("outside_licensed_states")?,
                 minor: row.col("minor")?,
             },
-            name: open("name", "name_sealed")?,
-            email: open("email", "email_sealed")?,
-            phone: open_opt("phone", "phone_sealed")?,
-            message: open_opt("message", "message_sealed")?,
-            referral_source: open_opt("referral_source", "referral_source_sealed")?,
+            name: open(NAME)?,
+            email: open(EMAIL)?,
+            phone: open_opt(PHONE)?,
+            message: open_opt(MESSAGE)?,
+            referral_source: open_opt(REFERRAL_SOURCE)?,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Re-sealing: after a key rotation, every sealed value is sealed again under the current key,
-//! so the previous key can be retired (`kap-practice keys reseal`).
+//! so the previous key can be retired (`kap-practice keys reseal`). Values sealed before values
+//! were bound to their rows (format 1) are sealed again too, bound to their rows.
 //!
 //! Values are read in batches by key, each batch in its own transaction, and only values sealed
 //! under another key than the current one are written (with their old bytes in the `WHERE`, so
@@ -7,51 +8,90 @@
 //! finds nothing to do; stopping it half-way loses nothing.
 
 use super::engine::{Columns, on_db};
+use super::fields::{
+    BOOKING_MESSAGE, EMAIL, MESSAGE, NAME, NOTE, PHONE, RECIPIENT, REFERRAL_SOURCE, SESSION,
+    TOTP_SECRET, setting,
+};
 use super::{KEY_CHECK, Store, StoreError};
+use crate::crypto::{RowKey, SealedField};
 
 /// How many rows are read and written per transaction.
 const BATCH: i64 = 500;
 
-/// A column of sealed values, in a table whose rows are found by an integer `id`.
-struct SealedColumn {
-    table: &'static str,
-    column: &'static str,
-    /// The name the values are sealed under.
-    field: &'static str,
+/// What a column's values are bound to (see `fields.rs`).
+enum BoundTo {
+    /// The row's own id.
+    Id,
+    /// The link secret of the request the row is, or is about: an SQL expression over the
+    /// table (`t`) and the join that reaches it.
+    Request {
+        link_secret: &'static str,
+        join: &'static str,
+    },
 }
 
-const fn col(table: &'static str, column: &'static str, field: &'static str) -> SealedColumn {
-    SealedColumn {
-        table,
-        column,
-        field,
-    }
+/// A column of sealed values, in a table whose rows are found by an integer `id`.
+struct SealedColumn {
+    field: SealedField,
+    bound_to: BoundTo,
 }
+
+const THE_REQUEST: BoundTo = BoundTo::Request {
+    link_secret: "t.link_secret",
+    join: "",
+};
 
 /// Every sealed column with an integer key.
 const COLUMNS: &[SealedColumn] = &[
-    col("consultation_requests", "name_sealed", "name"),
-    col("consultation_requests", "email_sealed", "email"),
-    col("consultation_requests", "phone_sealed", "phone"),
-    col("consultation_requests", "message_sealed", "message"),
-    col(
-        "consultation_requests",
-        "referral_source_sealed",
-        "referral_source",
-    ),
-    col("outbox", "recipient_sealed", "recipient"),
-    col("request_notes", "body_sealed", "note"),
-    col("booking_changes", "message_sealed", "booking_message"),
-    col("admin_accounts", "totp_secret_sealed", "totp_secret"),
+    SealedColumn {
+        field: NAME,
+        bound_to: THE_REQUEST,
+    },
+    SealedColumn {
+        field: EMAIL,
+        bound_to: THE_REQUEST,
+    },
+    SealedColumn {
+        field: PHONE,
+        bound_to: THE_REQUEST,
+    },
+    SealedColumn {
+        field: MESSAGE,
+        bound_to: THE_REQUEST,
+    },
+    SealedColumn {
+        field: REFERRAL_SOURCE,
+        bound_to: THE_REQUEST,
+    },
+    SealedColumn {
+        field: RECIPIENT,
+        bound_to: BoundTo::Request {
+            link_secret: "r.link_secret",
+            join: "LEFT JOIN consultation_requests r ON r.id = t.request_id",
+        },
+    },
+    SealedColumn {
+        field: NOTE,
+        bound_to: BoundTo::Id,
+    },
+    SealedColumn {
+        field: BOOKING_MESSAGE,
+        bound_to: BoundTo::Id,
+    },
+    SealedColumn {
+        field: TOTP_SECRET,
+        bound_to: BoundTo::Id,
+    },
 ];
 
-/// Settings whose value is sealed under the setting's own name.
+/// Settings whose value is sealed, bound to the setting's key.
 const SEALED_SETTINGS: &[&str] = &[KEY_CHECK, super::bookings::CALENDAR_FEED];
 
 impl Store {
-    /// Seals again, under the current key, every stored value sealed under a previous one:
-    /// requests, mail, notes, booking messages, two-factor secrets, sessions and sealed
-    /// settings. Returns how many values were re-sealed.
+    /// Seals again, under the current key and bound to its row, every stored value sealed
+    /// under a previous key or before values were bound to their rows: requests, mail, notes,
+    /// booking messages, two-factor secrets, sessions and sealed settings. Returns how many
+    /// values were re-sealed.
     pub async fn reseal_all(&self) -> Result<u64, StoreError> {
         let mut done = 0;
         for c in COLUMNS {
@@ -64,28 +104,42 @@ impl Store {
         Ok(done)
     }
 
-    /// The value sealed again under the current key, if it was sealed under another.
-    fn resealed(&self, field: &'static str, sealed: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The value sealed again under the current key for `field` in row `row`, if it was sealed
+    /// under another key or without its row.
+    fn resealed(
+        &self,
+        field: SealedField,
+        row: RowKey<'_>,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         if !self.keys.needs_reseal(sealed) {
             return Ok(None);
         }
         let plain = self
             .keys
-            .open(field, sealed)
-            .map_err(|source| StoreError::Sealed { field, source })?;
-        Ok(Some(self.keys.seal(field, &plain)))
+            .open(field.of(row), sealed)
+            .map_err(|source| StoreError::Sealed {
+                field: field.name(),
+                source,
+            })?;
+        Ok(Some(self.keys.seal(field.of(row), &plain)))
     }
 
     async fn reseal_column(&self, c: &SealedColumn) -> Result<u64, StoreError> {
+        let (row_key, join) = match c.bound_to {
+            BoundTo::Id => ("NULL", ""),
+            BoundTo::Request { link_secret, join } => (link_secret, join),
+        };
         let select = format!(
-            "SELECT id, {col} AS sealed FROM {table} WHERE id > $1 AND {col} IS NOT NULL ORDER BY id LIMIT $2",
-            col = c.column,
-            table = c.table
+            "SELECT t.id AS id, {row_key} AS row_key, t.{col} AS sealed FROM {table} t {join}
+             WHERE t.id > $1 AND t.{col} IS NOT NULL ORDER BY t.id LIMIT $2",
+            col = c.field.column(),
+            table = c.field.table()
         );
         let update = format!(
             "UPDATE {table} SET {col} = $1 WHERE id = $2 AND {col} = $3",
-            col = c.column,
-            table = c.table
+            col = c.field.column(),
+            table = c.field.table()
         );
         let mut after = 0i64;
         let mut done = 0;
@@ -103,7 +157,17 @@ impl Store {
                     let id: i64 = row.col("id")?;
                     let sealed: Vec<u8> = row.col("sealed")?;
                     last = Some(id);
-                    if let Some(fresh) = self.resealed(c.field, &sealed)? {
+                    let link_secret: Option<String> = match c.bound_to {
+                        BoundTo::Id => None,
+                        BoundTo::Request { .. } => {
+                            Some(row.col::<Option<String>>("row_key")?.unwrap_or_default())
+                        }
+                    };
+                    let key = match &link_secret {
+                        Some(secret) => RowKey::Text(secret),
+                        None => RowKey::Id(id),
+                    };
+                    if let Some(fresh) = self.resealed(c.field, key, &sealed)? {
                         n += sqlx::query(&update)
                             .bind(fresh)
                             .bind(id)
@@ -142,7 +206,7 @@ impl Store {
                 for row in &rows {
                     let id: String = row.col("id")?;
                     let sealed: Vec<u8> = row.col("record_sealed")?;
-                    if let Some(fresh) = self.resealed("session", &sealed)? {
+                    if let Some(fresh) = self.resealed(SESSION, RowKey::Text(&id), &sealed)? {
                         n += sqlx::query(
                             "UPDATE admin_sessions SET record_sealed = $1 WHERE id = $2 AND record_sealed = $3",
                         )
@@ -176,7 +240,7 @@ impl Store {
                     .await?;
             let mut n = 0;
             if let Some(sealed) = sealed
-                && let Some(fresh) = self.resealed(key, &sealed)?
+                && let Some(fresh) = self.resealed(setting(key), RowKey::Text(key), &sealed)?
             {
                 n = sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
                     .bind(fresh)

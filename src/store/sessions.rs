@@ -12,6 +12,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
 
 use super::engine::on_db;
+use super::fields::SESSION;
 use super::{Store, ms};
 
 /// The session store: a [`Store`] seen through `tower_sessions`' eyes.
@@ -73,7 +74,8 @@ impl SessionStore {
     fn seal(&self, record: &Record) -> session_store::Result<Vec<u8>> {
         let json = serde_json::to_string(record)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        Ok(self.store.keys.seal("session", &json))
+        let id = record.id.to_string();
+        Ok(self.store.keys.seal(SESSION.of(id.as_str()), &json))
     }
 
     /// Writes a new session; false if the id is taken.
@@ -146,7 +148,7 @@ impl session_store::SessionStore for SessionStore {
         let json = self
             .store
             .keys
-            .open("session", &sealed)
+            .open(SESSION.of(id.to_string().as_str()), &sealed)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let record =
             serde_json::from_str(&json).map_err(|e| session_store::Error::Decode(e.to_string()))?;

@@ -382,6 +382,10 @@ pub const THANKS_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hou
 /// online the request and its link secret (for the link to choose a time, which is only made
 /// while that request still has that secret), and when the page was first shown:
 /// `index:request:issued-ms:link-secret`.
+/// The thank-you page's token, sealed into its link: bound to that purpose, so no stored value
+/// opens as one.
+const THANKS_TOKEN: crate::crypto::SealedField = crate::crypto::SealedField::kept("thanks");
+
 fn thanks_redirect(
     state: &AppState,
     notes: Option<(bool, bool)>,
@@ -399,7 +403,7 @@ fn thanks_redirect(
     };
     let location = match sealed {
         Some(text) => {
-            let sealed = state.store.keys().seal("thanks", &text);
+            let sealed = state.store.keys().seal(THANKS_TOKEN.alone(), &text);
             format!("/contact/thanks?n={}", crate::crypto::hex::hex(&sealed))
         }
         None => "/contact/thanks".to_string(),
@@ -422,7 +426,7 @@ pub async fn thanks(
     let opened = query
         .n
         .and_then(|n| crate::crypto::hex::unhex(&n))
-        .and_then(|bytes| state.store.keys().open("thanks", &bytes).ok())
+        .and_then(|bytes| state.store.keys().open(THANKS_TOKEN.alone(), &bytes).ok())
         .unwrap_or_default();
     let head = method == Method::HEAD;
     let mut parts = opened.splitn(4, ':');

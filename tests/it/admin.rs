@@ -966,3 +966,80 @@ async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
         .await;
     assert_eq!(r.status, 303, "signed in as typed in lower case");
 }
+
+/// A request's sealed name and email copied into another request's row, with SQL on the
+/// database (as someone with the database but not the key could), do not open there: the
+/// request's page, the inbox and the exports fail with the plain error page and show the other
+/// person's details nowhere, and the copied-from request still reads as before.
+#[tokio::test]
+async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
+    use kap_practice::store::{OpenError, StoreError};
+    let app = app_with_account().await;
+    for (name, email) in [
+        ("Ada Lovelace", "ada@lovelace.example"),
+        ("Grace Hopper", "grace@hopper.example"),
+    ] {
+        assert_eq!(app.submit(name, &[("email", email)]).await.status, 303);
+    }
+    let all = app.state.store.all_requests().await.expect("read");
+    let id_of = |name: &str| all.iter().find(|r| r.name == name).expect("stored").id;
+    let (a, b) = (id_of("Ada Lovelace"), id_of("Grace Hopper"));
+    let copied = app
+        .database_write(
+            &format!(
+                "UPDATE consultation_requests SET
+                   name_sealed = (SELECT name_sealed FROM consultation_requests WHERE id = {a}),
+                   email_sealed = (SELECT email_sealed FROM consultation_requests WHERE id = {a})
+                 WHERE id = {b}"
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(copied, 1);
+
+    let leaks = |text: &str| {
+        ["Ada", "Lovelace", "ada@lovelace"]
+            .into_iter()
+            .any(|s| text.contains(s))
+    };
+    match app.state.store.request(b).await {
+        Err(StoreError::Sealed {
+            source: OpenError::Forged,
+            ..
+        }) => {}
+        other => panic!("the copy opened or failed otherwise: {other:?}"),
+    }
+    let own = app
+        .state
+        .store
+        .request(a)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(own.name, "Ada Lovelace", "the original still opens");
+
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get(&format!("/admin/requests/{b}")).await;
+    assert_eq!(page.status, 500);
+    assert!(!leaks(&page.text()), "{}", page.text());
+    let inbox = c.get("/admin").await;
+    assert_eq!(inbox.status, 500);
+    assert!(!leaks(&inbox.text()), "{}", inbox.text());
+    for fields in [[("id", b.to_string())], [("scope", "all".to_string())]] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let export = c
+            .action(&format!("/admin/requests/{a}"), "/admin/export", &fields)
+            .await;
+        assert_eq!(export.status, 500, "{fields:?}");
+        assert!(!leaks(&export.text()), "{}", export.text());
+    }
+    let page = c.get(&format!("/admin/requests/{a}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Ada Lovelace"));
+
+    // The operator's export stops with an error that names no one.
+    let (code, out, err) = app.cli(&["inquiries", "export", "--format", "jsonl"]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(!leaks(&out) && !leaks(&err), "{out}{err}");
+    assert!(err.contains("cannot be opened"), "{err}");
+}

@@ -1214,11 +1214,16 @@ async fn an_old_thank_you_url_says_the_request_arrived_and_mints_no_link() {
     let (id, _) = request_and_link(&app, NAME, &[]).await;
     let old = Timestamp::now() - jiff::SignedDuration::from_mins(61);
     // One issued more than an hour ago, and one sealed before pages carried their time.
-    for text in [
-        format!("0:{id}:{}", old.as_millisecond()),
-        format!("0:{id}"),
+    let thanks = kap_practice::crypto::SealedField::kept("thanks");
+    for (text, sealed_then) in [
+        (format!("0:{id}:{}", old.as_millisecond()), false),
+        (format!("0:{id}"), true),
     ] {
-        let sealed = app.state.store.keys().seal("thanks", &text);
+        let sealed = if sealed_then {
+            common::sealed_the_old_way(&app.data_key(), "thanks", &text)
+        } else {
+            app.state.store.keys().seal(thanks.alone(), &text)
+        };
         let page = app
             .get(&format!(
                 "/contact/thanks?n={}",
@@ -1266,6 +1271,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     let file = data.join(kap_practice::store::DATABASE_FILE);
     let key = kap_practice::crypto::generate_key_hex();
     let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
+    let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
     {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
@@ -1291,8 +1297,8 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
             .bind(id)
             .bind(format!("REF-{id}"))
             .bind(1_700_000_000_000 + id)
-            .bind(keys.seal("name", &format!("Person {id}")))
-            .bind(keys.seal("email", &format!("p{id}@example.com")))
+            .bind(old_seal("name", &format!("Person {id}")))
+            .bind(old_seal("email", &format!("p{id}@example.com")))
             .execute(&pool)
             .await
             .expect("request");
@@ -1301,7 +1307,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
                  VALUES ($1, 'c', 1, $2)",
             )
             .bind(id)
-            .bind(keys.seal("note", "a note"))
+            .bind(old_seal("note", "a note"))
             .execute(&pool)
             .await
             .expect("note");

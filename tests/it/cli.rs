@@ -332,3 +332,119 @@ async fn after_resealing_everything_opens_with_the_new_key_alone() {
     only_b.close().await;
     drop(app);
 }
+
+/// Values written before values were bound to their rows still open after the upgrade, and
+/// `kap-practice keys reseal` seals them again bound to their rows; afterwards they still open.
+#[tokio::test]
+async fn values_sealed_before_rows_were_bound_open_and_are_resealed() {
+    let app = crate::common::TestApp::start().await;
+    assert_eq!(
+        app.submit("Ada Lovelace", &[("email", "ada@lovelace.example")])
+            .await
+            .status,
+        303
+    );
+    let store = &app.state.store;
+    let id = store.all_requests().await.expect("read")[0].id;
+    assert!(
+        store
+            .add_note(id, "c", "a private note", jiff::Timestamp::now())
+            .await
+            .expect("note")
+    );
+    store.calendar_feed_secret().await.expect("feed secret");
+    let key = app.data_key();
+    let key = key.as_str();
+
+    // The database as the earlier version left it: every value in format 1.
+    let old = |field: &str, plain: &str| crate::common::sealed_the_old_way(key, field, plain);
+    let feed = "ab".repeat(32);
+    // An acknowledgement still waiting to be sent (this server sends no mail).
+    let queued_mail = format!(
+        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+         VALUES ('acknowledgement', {id}, $1, 1, 1)"
+    );
+    for (sql, value) in [
+        (
+            "UPDATE consultation_requests SET name_sealed = $1",
+            old("name", "Ada Lovelace"),
+        ),
+        (
+            "UPDATE consultation_requests SET email_sealed = $1",
+            old("email", "ada@lovelace.example"),
+        ),
+        (
+            "UPDATE request_notes SET body_sealed = $1",
+            old("note", "a private note"),
+        ),
+        (
+            queued_mail.as_str(),
+            old("recipient", "ada@lovelace.example"),
+        ),
+        (
+            "UPDATE settings SET value = $1 WHERE key = 'calendar_feed'",
+            old("calendar_feed", &feed),
+        ),
+        (
+            "UPDATE settings SET value = $1 WHERE key = 'key_check'",
+            old("key_check", "kap-practice"),
+        ),
+    ] {
+        assert!(app.database_write(sql, &[&value]).await >= 1, "{sql}");
+    }
+    let format_1 = |blobs: Vec<Vec<u8>>| blobs.iter().filter(|b| b.first() == Some(&1)).count();
+    let everything = "SELECT name_sealed FROM consultation_requests
+         UNION ALL SELECT email_sealed FROM consultation_requests
+         UNION ALL SELECT body_sealed FROM request_notes
+         UNION ALL SELECT recipient_sealed FROM outbox WHERE recipient_sealed IS NOT NULL
+         UNION ALL SELECT value FROM settings WHERE key IN ('calendar_feed', 'key_check')";
+    let before = app.database_blobs(everything).await;
+    assert_eq!(before.len(), 6, "name, email, note, mail and two settings");
+    assert_eq!(format_1(before.clone()), before.len(), "all format 1");
+
+    // They open as they are.
+    let request = &store.all_requests().await.expect("format 1 opens")[0];
+    assert_eq!(
+        (request.name.as_str(), request.email.as_str()),
+        ("Ada Lovelace", "ada@lovelace.example")
+    );
+    assert_eq!(
+        store.notes(id).await.expect("notes")[0].body,
+        "a private note"
+    );
+    assert!(store.is_calendar_feed_secret(&feed).await.expect("feed"));
+
+    let (code, out, err) = app.cli(&["keys", "reseal"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let after = app.database_blobs(everything).await;
+    assert_eq!(after.len(), before.len());
+    assert_eq!(
+        format_1(after),
+        0,
+        "every value sealed again, bound to its row"
+    );
+    let (code, out, err) = app.cli(&["keys", "reseal"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // And open bound to their rows, the server's mail included.
+    let request = &store.all_requests().await.expect("opens after")[0];
+    assert_eq!(request.name, "Ada Lovelace");
+    assert_eq!(
+        store.notes(id).await.expect("notes")[0].body,
+        "a private note"
+    );
+    assert!(store.is_calendar_feed_secret(&feed).await.expect("feed"));
+    let mail = store
+        .claim_due_mail(
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+            jiff::SignedDuration::from_mins(1),
+            100,
+        )
+        .await
+        .expect("mail opens");
+    assert!(
+        mail.iter()
+            .any(|m| m.recipient.as_deref() == Some("ada@lovelace.example")),
+        "the acknowledgement still goes to the person"
+    );
+}

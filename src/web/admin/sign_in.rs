@@ -443,11 +443,21 @@ pub async fn logout(
     Ok(Redirect::to("/admin/login?signed_out=1").into_response())
 }
 
-/// The two-factor secret being enrolled, kept sealed in the session.
-fn enrol_secret(state: &AppState, data: &SessionData) -> Option<Vec<u8>> {
+/// A two-factor secret being enrolled, kept sealed in the session: bound to the account it is
+/// enrolled for, so it serves no other account and no stored value opens as one.
+const ENROL_SECRET: crate::crypto::SealedField = crate::crypto::SealedField::kept("enrol_secret");
+
+/// The two-factor secret being enrolled for `admin`, kept sealed in the session.
+fn enrol_secret(state: &AppState, admin: &Admin, data: &SessionData) -> Option<Vec<u8>> {
     use crate::crypto::hex::unhex;
     let sealed = unhex(data.enrol_secret.as_deref()?)?;
-    unhex(&state.store.keys().open("enrol_secret", &sealed).ok()?)
+    unhex(
+        &state
+            .store
+            .keys()
+            .open(ENROL_SECRET.of(admin.account_id), &sealed)
+            .ok()?,
+    )
 }
 
 async fn two_factor_view(
@@ -459,13 +469,14 @@ async fn two_factor_view(
 ) -> Result<Response, AppError> {
     let mut data = SessionData::load(session).await;
     let keys = state.store.keys();
-    let secret = match enrol_secret(state, &data) {
+    let secret = match enrol_secret(state, admin, &data) {
         Some(s) => s,
         None => {
             let s = totp::new_secret();
-            data.enrol_secret = Some(crate::crypto::hex::hex(
-                &keys.seal("enrol_secret", &crate::crypto::hex::hex(&s)),
-            ));
+            data.enrol_secret = Some(crate::crypto::hex::hex(&keys.seal(
+                ENROL_SECRET.of(admin.account_id),
+                &crate::crypto::hex::hex(&s),
+            )));
             data.save(session).await?;
             s
         }
@@ -512,7 +523,7 @@ pub async fn enable_two_factor(
         .and_then(|mut f| f.remove("code"))
         .unwrap_or_default();
     let mut data = SessionData::load(&session).await;
-    let secret = enrol_secret(&state, &data);
+    let secret = enrol_secret(&state, &admin, &data);
     let step = secret
         .as_ref()
         .and_then(|s| totp::verify(s, &code, now, None));

@@ -190,6 +190,100 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Runs `sql` with `blobs` bound as `$1`, `$2`, ... on the server's database directly, as
+    /// someone with the database but not the key could; returns how many rows changed.
+    pub async fn database_write(&self, sql: &str, blobs: &[&[u8]]) -> u64 {
+        use sqlx::ConnectOptions;
+        match &self.overrides.database_url {
+            Some(url) => {
+                let mut conn = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .expect("database URL")
+                    .connect()
+                    .await
+                    .expect("connect to PostgreSQL");
+                let mut q = sqlx::query::<sqlx::Postgres>(sql);
+                for b in blobs {
+                    q = q.bind(b.to_vec());
+                }
+                q.execute(&mut conn).await.expect(sql).rows_affected()
+            }
+            None => {
+                let mut conn = self.sqlite().await;
+                let mut q = sqlx::query::<sqlx::Sqlite>(sql);
+                for b in blobs {
+                    q = q.bind(b.to_vec());
+                }
+                q.execute(&mut conn).await.expect(sql).rows_affected()
+            }
+        }
+    }
+
+    /// The first column of every row `sql` selects from the server's database, as bytes.
+    pub async fn database_blobs(&self, sql: &str) -> Vec<Vec<u8>> {
+        use sqlx::ConnectOptions;
+        match &self.overrides.database_url {
+            Some(url) => {
+                let mut conn = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .expect("database URL")
+                    .connect()
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query_scalar::<_, Vec<u8>>(sql)
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+            None => {
+                let mut conn = self.sqlite().await;
+                sqlx::query_scalar::<_, Vec<u8>>(sql)
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+        }
+    }
+
+    async fn sqlite(&self) -> sqlx::SqliteConnection {
+        use sqlx::ConnectOptions;
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir.path().join("data").join("kap-practice.db"))
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .connect()
+            .await
+            .expect("open the database")
+    }
+
+    /// The server's data key, as hex.
+    pub fn data_key(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("data").join("data.key"))
+            .expect("the test's data key")
+            .trim()
+            .to_string()
+    }
+
+    /// Runs `kap-practice` with `args` on this server's data, as an operator on the server
+    /// would: (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+        cmd.args(args)
+            .env("KAP_DATA_DIR", self.data_dir.path().join("data"))
+            .env_remove("RUST_LOG");
+        if let Some(config) = &self.overrides.config_file {
+            cmd.env("KAP_CONFIG", config);
+        }
+        if let Some(url) = &self.overrides.database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        let out = cmd.output().expect("run kap-practice");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], Bytes::new()).await
     }
@@ -735,4 +829,29 @@ pub fn asset_url(html: &str, prefix: &str, suffix: &str) -> String {
         .unwrap_or_else(|| panic!("{prefix} linked from the page"));
     let end = html[start..].find(suffix).expect("suffix") + start + suffix.len();
     html[start..end].to_string()
+}
+
+/// A value as the store sealed it before values were bound to their rows (format 1): version 1,
+/// the key's id, a nonce, and the ciphertext bound to the field's name only.
+pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8> {
+    use chacha20poly1305::XChaCha20Poly1305;
+    use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+    use sha2::Digest;
+    let key = kap_practice::crypto::hex::unhex(key_hex).expect("hex key");
+    let cipher = XChaCha20Poly1305::new_from_slice(&key).expect("32-byte key");
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let ciphertext = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: field.as_bytes(),
+            },
+        )
+        .expect("seal");
+    let mut out = vec![1];
+    out.extend_from_slice(&sha2::Sha256::digest(&key)[..4]);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ciphertext);
+    out
 }

@@ -1,0 +1,42 @@
+//! Where every sealed value the store writes belongs: one [`SealedField`] per sealed column, so
+//! sealing, opening and re-sealing name the same binding.
+//!
+//! A value is bound to its table, its column and its row (see `crypto/seal.rs`). The row is
+//! named by a key that is known before the row is written and never changes or passes to another
+//! row:
+//!
+//! - A consultation request, and the mail about it, by the request's link secret: 128 random
+//!   bits drawn for the request before its insert (requests are written many to a statement, so
+//!   their ids come only afterwards) and never changed. Mail is always to the request's person,
+//!   and its rows are written in the same statements, so it is bound to the request it is about.
+//! - A note, a booking change and an account by their ids, which are never used twice: a note's
+//!   and a change's value is sealed once the insert has given the id, in the same transaction.
+//! - A session by its id, a setting by its key.
+
+use crate::crypto::SealedField;
+
+const fn request(column: &'static str, name: &'static str) -> SealedField {
+    SealedField::stored("consultation_requests", column, name)
+}
+
+pub(super) const NAME: SealedField = request("name_sealed", "name");
+pub(super) const EMAIL: SealedField = request("email_sealed", "email");
+pub(super) const PHONE: SealedField = request("phone_sealed", "phone");
+pub(super) const MESSAGE: SealedField = request("message_sealed", "message");
+pub(super) const REFERRAL_SOURCE: SealedField =
+    request("referral_source_sealed", "referral_source");
+/// Bound to the request the mail is about, by its link secret.
+pub(super) const RECIPIENT: SealedField =
+    SealedField::stored("outbox", "recipient_sealed", "recipient");
+pub(super) const NOTE: SealedField = SealedField::stored("request_notes", "body_sealed", "note");
+pub(super) const BOOKING_MESSAGE: SealedField =
+    SealedField::stored("booking_changes", "message_sealed", "booking_message");
+pub(super) const TOTP_SECRET: SealedField =
+    SealedField::stored("admin_accounts", "totp_secret_sealed", "totp_secret");
+pub(super) const SESSION: SealedField =
+    SealedField::stored("admin_sessions", "record_sealed", "session");
+
+/// A setting's value; its row is the setting's key, and format-1 values were sealed under it.
+pub(super) const fn setting(key: &'static str) -> SealedField {
+    SealedField::stored("settings", "value", key)
+}
