@@ -203,8 +203,9 @@ pub fn generate_key() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `kap-practice keys reseal`: every value sealed under a previous key, sealed again under the
-/// current one. Safe to run while servers run, and again.
+/// `kap-practice keys reseal`: every value sealed under a previous key, or before values were
+/// bound to their rows, sealed again under the current key and bound to its row. Safe to run
+/// while servers run, and again.
 pub async fn reseal(overrides: &Overrides) -> ExitCode {
     let result = async {
         let (_, store) = open_store(overrides).await?;
@@ -216,7 +217,7 @@ pub async fn reseal(overrides: &Overrides) -> ExitCode {
     match result {
         Ok(n) => {
             eprintln!(
-                "re-sealed {n} values under the current key; every stored value now opens with it alone, so the previous keys can be removed from KAP_DATA_KEYS_PREVIOUS (keep them with backups made before now)"
+                "re-sealed {n} values under the current key, each bound to its row; every stored value now opens with it alone, so the previous keys can be removed from KAP_DATA_KEYS_PREVIOUS (keep them with backups made before now)"
             );
             ExitCode::SUCCESS
         }

@@ -197,6 +197,17 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         Some(tls) => state.with_tls(tls.clone()),
         None => state,
     };
+    // Values written before each was bound to its row still open; binding them is the
+    // operator's one run of `keys reseal`, not every start's work.
+    match state.store.has_unbound_values().await {
+        Ok(false) => {}
+        Ok(true) => tracing::warn!(
+            "some stored values were sealed before each value was bound to its row: run `kap-practice keys reseal` once to bind them (see docs/deployment.md, \"Upgrades\")"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check whether stored values are bound to their rows")
+        }
+    }
     let outbox = match outbox {
         Some(outbox) => Some(tokio::spawn(outbox.run())),
         None => {

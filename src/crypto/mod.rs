@@ -9,5 +9,5 @@ mod seal;
 mod sign;
 
 pub use keys::{KEY_FILE, KeyEnv, KeyError, KeySource, Keyring, generate_key_hex};
-pub use seal::{Binding, OpenError, RowKey, SealedField};
+pub use seal::{Binding, FIELD_BOUND, OpenError, RowKey, SealedField};
 pub use sign::{Signer, TAG_LEN};

@@ -27,8 +27,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use super::Keyring;
 use super::hex::hex;
 
-/// Format 1: bound to the field's name only. Opened, never written.
-const FIELD_BOUND: u8 = 1;
+/// Format 1: bound to the field's name only. Opened, never written. A sealed value's first
+/// byte is its format, so the store can find these without opening them.
+pub const FIELD_BOUND: u8 = 1;
 /// Format 2: bound to the table, column and row.
 const ROW_BOUND: u8 = 2;
 const HEADER: usize = 1 + 4 + 24;

@@ -13,7 +13,7 @@ use super::fields::{
     TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
-use crate::crypto::{RowKey, SealedField};
+use crate::crypto::{FIELD_BOUND, RowKey, SealedField};
 
 /// How many rows are read and written per transaction.
 const BATCH: i64 = 500;
@@ -102,6 +102,34 @@ impl Store {
             done += self.reseal_setting(key).await?;
         }
         Ok(done)
+    }
+
+    /// Whether any stored value was sealed before values were bound to their rows, so that
+    /// `kap-practice keys reseal` has format-1 values to bind. Reads only each value's first
+    /// byte (its format), opening nothing.
+    pub async fn has_unbound_values(&self) -> Result<bool, StoreError> {
+        let sealed_settings = format!("key IN ('{}') AND", SEALED_SETTINGS.join("', '"));
+        let columns = COLUMNS
+            .iter()
+            .map(|c| (c.field.table(), c.field.column(), ""))
+            .chain([
+                ("admin_sessions", "record_sealed", ""),
+                ("settings", "value", sealed_settings.as_str()),
+            ]);
+        for (table, column, only) in columns {
+            let sql =
+                format!("SELECT 1 FROM {table} WHERE {only} substr({column}, 1, 1) = $1 LIMIT 1");
+            let found: Option<i32> = on_db!(&self.db, pool => {
+                sqlx::query_scalar(&sql)
+                    .bind(vec![FIELD_BOUND])
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The value sealed again under the current key for `field` in row `row`, if it was sealed

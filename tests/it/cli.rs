@@ -401,6 +401,22 @@ async fn values_sealed_before_rows_were_bound_open_and_are_resealed() {
     let before = app.database_blobs(everything).await;
     assert_eq!(before.len(), 6, "name, email, note, mail and two settings");
     assert_eq!(format_1(before.clone()), before.len(), "all format 1");
+    assert!(store.has_unbound_values().await.expect("check"));
+    // A server starting on such a database says what to do.
+    let data = app.data_dir.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    let env: Vec<(&str, &str)> = app
+        .overrides
+        .database_url
+        .iter()
+        .map(|url| ("DATABASE_URL", url.as_str()))
+        .collect();
+    let asks_for_reseal = || {
+        Process::serve(&["--data-dir", data], &env)
+            .stderr()
+            .contains("run `kap-practice keys reseal` once to bind them")
+    };
+    assert!(asks_for_reseal(), "the server warns of unbound values");
 
     // They open as they are.
     let request = &store.all_requests().await.expect("format 1 opens")[0];
@@ -423,6 +439,8 @@ async fn values_sealed_before_rows_were_bound_open_and_are_resealed() {
         0,
         "every value sealed again, bound to its row"
     );
+    assert!(!store.has_unbound_values().await.expect("check"));
+    assert!(!asks_for_reseal(), "and is quiet once they are bound");
     let (code, out, err) = app.cli(&["keys", "reseal"]);
     assert_eq!(code, 0, "{out}{err}");
 
