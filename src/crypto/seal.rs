@@ -19,7 +19,9 @@
 //! Format 2 carries that binding. Format 1, written before it, bound only the field's name;
 //! such values still open (with the name each [`SealedField`] remembers), and
 //! [`Keyring::needs_reseal`] reports them, so `kap-practice keys reseal` seals them again as
-//! format 2.
+//! format 2. While format 1 is read, a format-1 value (from an old backup, say) put into another
+//! row of the same column still opens there; the server's warning at start and `keys reseal`
+//! keep the time values are stored that way short.
 
 use chacha20poly1305::aead::{Aead, AeadCore, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
