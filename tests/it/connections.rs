@@ -294,3 +294,68 @@ async fn http2_is_served_with_the_same_headers_and_a_stream_limit() {
         options().max_concurrent_streams as usize
     );
 }
+
+/// A client that opens HTTP/2 streams and resets them at once, faster than they can be
+/// served ("rapid reset"), has its connection closed with `ENHANCE_YOUR_CALM` (past
+/// [`Options::max_pending_accept_reset_streams`]); other clients are still served.
+///
+/// The frames are written by hand, all in one write, as an attacker's client would: a client
+/// library would not send them this way.
+#[tokio::test]
+async fn an_http2_client_resetting_streams_as_it_opens_them_is_closed() {
+    const STREAMS: u32 = 1000;
+    let app = server().await;
+    let frame = |kind: u8, flags: u8, stream: u32, payload: &[u8]| {
+        let length = u32::try_from(payload.len()).expect("length").to_be_bytes();
+        let mut f = vec![length[1], length[2], length[3], kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    };
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend(frame(0x4, 0, 0, &[])); // SETTINGS, none changed
+    for i in 0..STREAMS {
+        let stream = 2 * i + 1;
+        // HEADERS (END_STREAM | END_HEADERS): GET, http, / from HPACK's static table.
+        bytes.extend(frame(0x1, 0x5, stream, &[0x82, 0x86, 0x84]));
+        // RST_STREAM with CANCEL.
+        bytes.extend(frame(0x3, 0, stream, &0x8u32.to_be_bytes()));
+    }
+    let mut tcp = TcpStream::connect(app.addr).await.expect("connect");
+    // The server may close before reading everything; what it wrote before is still read.
+    let _ = tcp.write_all(&bytes).await;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline.into(), tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the connection is still open after 10 s"),
+        }
+    }
+    // The server's frames: a GOAWAY (type 7) with ENHANCE_YOUR_CALM (0xb).
+    let mut go_away = None;
+    let mut rest = &answer[..];
+    while rest.len() >= 9 {
+        let length = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        let Some(payload) = rest.get(9..9 + length) else {
+            break;
+        };
+        if rest[3] == 0x7 && payload.len() >= 8 {
+            go_away = Some(u32::from_be_bytes([
+                payload[4], payload[5], payload[6], payload[7],
+            ]));
+        }
+        rest = &rest[9 + length..];
+    }
+    assert_eq!(
+        go_away,
+        Some(0xb),
+        "GOAWAY with ENHANCE_YOUR_CALM after {STREAMS} streams opened and reset"
+    );
+
+    let mut other = h2_client(&app).await;
+    let (response, _) = other.send_request(h2_get(&app, "/"), true).expect("send");
+    assert_eq!(response.await.expect("response").status(), 200);
+}
