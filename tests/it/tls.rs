@@ -662,7 +662,8 @@ async fn a_silent_client_is_dropped_and_sigterm_stops_both_listeners() {
     assert!(std::net::TcpStream::connect(p.process.addr).is_err());
 }
 
-/// The security headers every response carries, and its request id, in a raw response.
+/// The security headers every plain-HTTP response carries, and its request id, in a raw
+/// response.
 fn assert_security_headers(response: &str, what: &str) {
     for (name, want) in [
         ("x-content-type-options", "nosniff"),
@@ -685,6 +686,12 @@ fn assert_security_headers(response: &str, what: &str) {
     assert!(
         raw_header(response, "x-request-id").is_some_and(|v| v.parse::<u64>().is_ok()),
         "{what}: request id\n{response}"
+    );
+    // HSTS must not be sent over plain HTTP (RFC 6797 §7.2).
+    assert_eq!(
+        raw_header(response, "strict-transport-security"),
+        None,
+        "{what}: no HSTS over plain HTTP\n{response}"
     );
 }
 
@@ -756,6 +763,12 @@ async fn every_answer_of_the_plain_port_passes_the_middleware() {
         "{health}"
     );
     assert_security_headers(&health, "/healthz");
+
+    // A method the plain port does not answer: the prepared page, without its HSTS.
+    let refused = plain_request(plain, "localhost", "DELETE /healthz", b"").await;
+    assert!(refused.starts_with("HTTP/1.1 405"), "{refused}");
+    assert!(refused.contains("<html"), "the prepared page: {refused}");
+    assert_security_headers(&refused, "the 405 page");
 
     // The body limit of the stack: 413 before anything reads the body.
     let large = plain_request(plain, "localhost", "POST /contact", &vec![b'a'; 70 * 1024]).await;
