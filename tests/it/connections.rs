@@ -1,6 +1,6 @@
 //! Connections: each bound the server sets on its clients — header size, slow headers, idle
-//! keep-alive, HTTP/2 streams and rapid reset, connections per address — holds, and a request
-//! being answered is not cut off by any of them.
+//! keep-alive, HTTP/2 streams and rapid reset, connections per address, request time — holds,
+//! and a request being answered is not cut off by any of them.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -358,4 +358,54 @@ async fn an_http2_client_resetting_streams_as_it_opens_them_is_closed() {
     let mut other = h2_client(&app).await;
     let (response, _) = other.send_request(h2_get(&app, "/"), true).expect("send");
     assert_eq!(response.await.expect("response").status(), 200);
+}
+
+/// A request that takes longer than the request time (30 s) on a route that does real work —
+/// here a form whose body arrives a byte a second — is answered 503 with the page a person can
+/// read, not left hanging; the connection is not held past it.
+#[cfg(feature = "slow-tests")]
+#[tokio::test]
+async fn a_request_past_the_request_time_is_answered_503() {
+    let app = server().await;
+    let mut tcp = TcpStream::connect(app.addr).await.expect("connect");
+    tcp.write_all(
+        format!(
+            "POST /contact HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+            app.addr
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("head");
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "no answer after 40 s"
+        );
+        // A byte of the body now and then; the server may stop reading once it has answered.
+        let _ = tcp.write_all(b"a").await;
+        if let Ok(read) = tokio::time::timeout(Duration::from_secs(1), tcp.read(&mut chunk)).await {
+            let n = read.expect("read");
+            assert!(n > 0, "closed without an answer");
+            got.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if text.contains("\r\n\r\n") {
+                break text;
+            }
+        }
+    };
+    let waited = started.elapsed();
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(
+        waited >= Duration::from_secs(29) && waited < Duration::from_secs(36),
+        "answered after {waited:?}, not at the 30 s request time"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{head}"
+    );
 }
