@@ -857,3 +857,50 @@ async fn the_http_01_challenge_is_answered_on_the_plain_port() {
     assert_eq!(home.status, 200);
     assert!(home.text().contains("<html"));
 }
+
+/// Certificate files replaced by ones that cannot be used (a key of another certificate) and
+/// `SIGHUP`: the reload is refused with the reason in the log, and the previous certificate
+/// keeps serving.
+#[tokio::test]
+async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
+    let ca = TestCa::new();
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = ca.issue();
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, &cert);
+    replace_file(&key_file, &key);
+    let p = HttpsProcess::start(
+        &format!(
+            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+            cert_file.display(),
+            key_file.display()
+        ),
+        &[],
+    );
+    let client = client_config(ca.pem.as_bytes());
+    let served = https_get(&client, p.https, "localhost", "/")
+        .await
+        .expect("served")
+        .certificate;
+
+    let (new_cert, _) = ca.issue();
+    let (_, other_key) = ca.issue();
+    replace_file(&cert_file, &new_cert);
+    replace_file(&key_file, &other_key);
+    p.process.signal("HUP");
+    eventually(Duration::from_secs(10), "the refused reload", || {
+        let refused = p.process.stderr().contains("certificate reload refused");
+        async move { refused }
+    })
+    .await;
+    let stderr = p.process.stderr();
+    assert!(
+        stderr.contains("does not belong to the certificate"),
+        "{stderr}"
+    );
+    let after = https_get(&client, p.https, "localhost", "/")
+        .await
+        .expect("still served");
+    assert_eq!(after.status, 200);
+    assert_eq!(after.certificate, served, "the previous certificate");
+}
