@@ -904,3 +904,58 @@ async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
     assert_eq!(after.status, 200);
     assert_eq!(after.certificate, served, "the previous certificate");
 }
+
+/// With the certificate authority gone and the certificate it issued expiring within 14 days
+/// (pebble's live a day), the inbox shows the warning with what to check; before, it shows
+/// none.
+#[cfg(feature = "slow-tests")]
+#[tokio::test]
+async fn the_inbox_warns_when_the_authority_fails() {
+    const SITE: &str = "practice.test";
+    let ca = TestCa::new();
+    // Due for renewal 15 s after issue, as in the test above.
+    let mut pebble = Pebble::start(&ca, 86_400 + 15);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).expect("ca file");
+    let acme = kap_practice::config::AcmeConfig {
+        domains: vec![SITE.to_string()],
+        email: format!("clinician@{SITE}"),
+        directory: pebble.directory.clone(),
+        ca_file: Some(ca_file),
+        renew_days_before: 1,
+        check_seconds: 1,
+    };
+    let data = dir.path().join("data");
+    let tls = kap_practice::tls::Tls::start(
+        &kap_practice::config::TlsConfig {
+            bind: "127.0.0.1:0".parse().expect("addr"),
+            certificate: kap_practice::config::CertificateSource::Acme(acme.clone()),
+        },
+        &data,
+    )
+    .expect("tls");
+    let renewal = tokio::spawn(kap_practice::tls::acme::run(tls.clone(), acme, data));
+    until_some(Duration::from_secs(30), "the first certificate", || {
+        let info = tls.info();
+        async move { info }
+    })
+    .await;
+
+    let app = crate::common::TestApp::start_with_tls("", tls.clone()).await;
+    app.add_clinician().await;
+    let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
+    let inbox = clinician.get("/admin").await.text();
+    assert!(!inbox.contains("HTTPS certificate not renewed"), "{inbox}");
+
+    pebble.kill();
+    until_some(Duration::from_secs(60), "renewal reported failing", || {
+        let failure = tls.failure();
+        async move { failure }
+    })
+    .await;
+    let inbox = clinician.get("/admin").await.text();
+    assert!(inbox.contains("HTTPS certificate not renewed"), "{inbox}");
+    assert!(inbox.contains("port 80 is open"), "{inbox}");
+    renewal.abort();
+}
