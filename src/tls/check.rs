@@ -95,12 +95,18 @@ fn privileged_port(setting: &str, addr: SocketAddr) -> Option<String> {
         return None;
     }
     match std::net::TcpListener::bind(addr) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
-            "{setting} {addr}: port {} is below 1024 and this user may not open it. Give the program that one privilege rather than running it as root: in the systemd unit, under [Service], add AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE (see docs/deployment.md); or for a one-off, sudo setcap cap_net_bind_service=+ep $(command -v kap-practice)",
-            addr.port()
-        )),
-        _ => None,
+        Err(e) => refused_port(setting, addr, &e),
+        Ok(_) => None,
     }
+}
+
+/// What to do when opening `addr` failed with `error`: something to say only when the port
+/// needs a privilege this user lacks.
+fn refused_port(setting: &str, addr: SocketAddr, error: &std::io::Error) -> Option<String> {
+    (error.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024).then(|| format!(
+        "{setting} {addr}: port {} is below 1024 and this user may not open it. Give the program that one privilege rather than running it as root: in the systemd unit, under [Service], add AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE (see docs/deployment.md); or for a one-off, sudo setcap cap_net_bind_service=+ep $(command -v kap-practice)",
+        addr.port()
+    ))
 }
 
 #[cfg(test)]
@@ -147,5 +153,88 @@ mod tests {
             matches!(&found[..], [Finding::Error(m)] if m.contains("cannot read /nonexistent/fullchain.pem")),
             "{found:?}"
         );
+    }
+
+    /// A self-signed certificate for `names` and its key, as PEM, valid from `from` to `until`
+    /// (years).
+    fn certificate(names: &[&str], from: i32, until: i32) -> (String, String) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("params");
+        params.not_before = rcgen::date_time_ymd(from, 1, 1);
+        params.not_after = rcgen::date_time_ymd(until, 1, 1);
+        let cert = params.self_signed(&key).expect("certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// What `check` finds with these certificate and key files for `https://practice.example`.
+    fn diagnose_files(cert: &str, key: &str) -> Vec<Finding> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert_file, cert).expect("cert");
+        std::fs::write(&key_file, key).expect("key");
+        let c = config(
+            &format!(
+                "[server]\nbase_url = \"https://practice.example\"\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\nbind = \"127.0.0.1:0\"\n",
+                cert_file.display(),
+                key_file.display()
+            ),
+            &Overrides::default(),
+        );
+        diagnose(&c, Timestamp::now())
+    }
+
+    #[test]
+    fn a_good_certificate_for_the_site_gives_nothing_to_say() {
+        let (cert, key) = certificate(&["practice.example"], 2020, 2090);
+        assert_eq!(diagnose_files(&cert, &key), Vec::new());
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_explained() {
+        let (cert, _) = certificate(&["practice.example"], 2020, 2090);
+        let (_, other_key) = certificate(&["practice.example"], 2020, 2090);
+        let found = diagnose_files(&cert, &other_key);
+        assert!(
+            matches!(&found[..], [Finding::Error(m)] if m.contains("does not belong to the certificate") && m.contains("give the key the certificate was issued for")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_for_another_name_is_explained() {
+        let (cert, key) = certificate(&["other.example"], 2020, 2090);
+        let found = diagnose_files(&cert, &key);
+        assert!(
+            matches!(&found[..], [Finding::Error(m)] if m.contains("is for other.example but the site's address (server.base_url) is https://practice.example") && m.contains("use a certificate for practice.example")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_expired_certificate_is_explained() {
+        let (cert, key) = certificate(&["practice.example"], 2019, 2020);
+        let found = diagnose_files(&cert, &key);
+        assert!(
+            matches!(&found[..], [Finding::Error(m)] if m.contains("expired on 2020-01-01") && m.contains("SIGHUP")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_privileged_port_names_the_capability() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let port_80: SocketAddr = "0.0.0.0:80".parse().expect("addr");
+        let message = refused_port("server.bind", port_80, &denied).expect("explained");
+        assert!(
+            message.contains("server.bind 0.0.0.0:80: port 80 is below 1024")
+                && message.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+            "{message}"
+        );
+        let in_use = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        assert_eq!(refused_port("server.bind", port_80, &in_use), None);
+        let high: SocketAddr = "0.0.0.0:8443".parse().expect("addr");
+        assert_eq!(refused_port("tls.bind", high, &denied), None);
     }
 }

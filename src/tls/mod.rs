@@ -351,7 +351,9 @@ impl Tls {
             .and_then(|c| c.get(token).cloned())
     }
 
-    fn set_challenges(&self, answers: HashMap<String, String>) {
+    /// Answers these HTTP-01 challenges (token ▶ key authorization) from now on, instead of
+    /// those before; set by the ACME client while an order is open.
+    pub fn set_challenges(&self, answers: HashMap<String, String>) {
         if let Ok(mut c) = self.challenges.lock() {
             *c = answers;
         }

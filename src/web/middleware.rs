@@ -36,7 +36,12 @@ use super::pages::page_response;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Headers sent on every response, prepared once.
-pub struct SecurityHeaders(Vec<(HeaderName, HeaderValue)>);
+pub struct SecurityHeaders {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Whether Strict-Transport-Security is among them; when it is not, it is also taken off a
+    /// prepared page that carries it (HSTS must not be sent over plain HTTP, RFC 6797 §7.2).
+    hsts: bool,
+}
 
 /// The Content-Security-Policy: our own origin only, no inline code, no framing.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -85,12 +90,18 @@ impl SecurityHeaders {
                 HeaderValue::from_static("max-age=63072000; includeSubDomains"),
             ));
         }
-        SecurityHeaders(h)
+        SecurityHeaders {
+            headers: h,
+            hsts: https,
+        }
     }
 
     pub fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in &self.0 {
+        for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
+        }
+        if !self.hsts {
+            headers.remove(header::STRICT_TRANSPORT_SECURITY);
         }
     }
 }

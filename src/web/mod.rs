@@ -165,3 +165,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     middleware::stack(routes, state)
 }
+
+/// The plain-HTTP listener's application when the program serves HTTPS itself: redirects to
+/// https and the certificate authority's HTTP-01 answers ([`crate::tls::redirect`]), and
+/// `/healthz` answered in place, so a load balancer's or monitor's plain check keeps working
+/// instead of getting a redirect. Every response passes the same middleware stack as the
+/// application's: security headers, request id, access log, panic catching, body limit. The
+/// headers are those of a plain-HTTP site: no HSTS, which must not be sent over plain HTTP
+/// (RFC 6797 §7.2), and no `upgrade-insecure-requests`.
+pub fn plain_router(state: AppState, tls: Arc<crate::tls::Tls>) -> Router {
+    let state = AppState {
+        security_headers: Arc::new(middleware::SecurityHeaders::new(false)),
+        ..state
+    };
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .with_state(state.clone())
+        .merge(crate::tls::redirect::router(tls, &state.config));
+    middleware::stack(routes, state)
+}

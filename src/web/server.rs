@@ -7,7 +7,8 @@
 //! catching apply to every response. A prepared page is still only a lookup.
 //!
 //! [`serve`] accepts plain TCP connections; [`serve_https`] accepts TLS connections (rustls, by
-//! tokio-rustls) beside a plain listener that redirects to them. [`Server::serve_connection`]
+//! tokio-rustls) beside a plain listener that redirects to them, whose responses pass the same
+//! middleware ([`plain_router`](super::plain_router)). [`Server::serve_connection`]
 //! serves any stream that reads and writes, so a TLS stream is served exactly as a TCP one.
 //!
 //! The bounds, each set here rather than left to a library's default (see [`Options`]):
@@ -160,10 +161,7 @@ pub async fn serve_https(
     options: &Options,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config());
-    let redirect = Server::with_router(
-        crate::tls::redirect::router(tls, &state.config.server.base_url),
-        options.clone(),
-    );
+    let redirect = Server::with_router(super::plain_router(state.clone(), tls), options.clone());
     let server = Server::new(state, options.clone());
     let handshake_timeout = options.tls_handshake_timeout;
     let mut shutdown = std::pin::pin!(shutdown);
@@ -231,8 +229,8 @@ impl Server {
         Self::with_router(super::router(state), options)
     }
 
-    /// Serves `router` instead of the application (the plain listener's redirects, when the
-    /// program serves HTTPS itself).
+    /// Serves `router` instead of the application (the plain listener's
+    /// [`plain_router`](super::plain_router), when the program serves HTTPS itself).
     pub fn with_router(router: Router, options: Options) -> Self {
         Server {
             router,

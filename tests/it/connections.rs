@@ -1,6 +1,6 @@
 //! Connections: each bound the server sets on its clients — header size, slow headers, idle
-//! keep-alive, HTTP/2 streams and rapid reset, connections per address — holds, and a request
-//! being answered is not cut off by any of them.
+//! keep-alive, HTTP/2 streams and rapid reset, connections per address, request time — holds,
+//! and a request being answered is not cut off by any of them.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -292,5 +292,120 @@ async fn http2_is_served_with_the_same_headers_and_a_stream_limit() {
     assert_eq!(
         client.current_max_send_streams(),
         options().max_concurrent_streams as usize
+    );
+}
+
+/// A client that opens HTTP/2 streams and resets them at once, faster than they can be
+/// served ("rapid reset"), has its connection closed with `ENHANCE_YOUR_CALM` (past
+/// [`Options::max_pending_accept_reset_streams`]); other clients are still served.
+///
+/// The frames are written by hand, all in one write, as an attacker's client would: a client
+/// library would not send them this way.
+#[tokio::test]
+async fn an_http2_client_resetting_streams_as_it_opens_them_is_closed() {
+    const STREAMS: u32 = 1000;
+    let app = server().await;
+    let frame = |kind: u8, flags: u8, stream: u32, payload: &[u8]| {
+        let length = u32::try_from(payload.len()).expect("length").to_be_bytes();
+        let mut f = vec![length[1], length[2], length[3], kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    };
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend(frame(0x4, 0, 0, &[])); // SETTINGS, none changed
+    for i in 0..STREAMS {
+        let stream = 2 * i + 1;
+        // HEADERS (END_STREAM | END_HEADERS): GET, http, / from HPACK's static table.
+        bytes.extend(frame(0x1, 0x5, stream, &[0x82, 0x86, 0x84]));
+        // RST_STREAM with CANCEL.
+        bytes.extend(frame(0x3, 0, stream, &0x8u32.to_be_bytes()));
+    }
+    let mut tcp = TcpStream::connect(app.addr).await.expect("connect");
+    // The server may close before reading everything; what it wrote before is still read.
+    let _ = tcp.write_all(&bytes).await;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline.into(), tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the connection is still open after 10 s"),
+        }
+    }
+    // The server's frames: a GOAWAY (type 7) with ENHANCE_YOUR_CALM (0xb).
+    let mut go_away = None;
+    let mut rest = &answer[..];
+    while rest.len() >= 9 {
+        let length = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        let Some(payload) = rest.get(9..9 + length) else {
+            break;
+        };
+        if rest[3] == 0x7 && payload.len() >= 8 {
+            go_away = Some(u32::from_be_bytes([
+                payload[4], payload[5], payload[6], payload[7],
+            ]));
+        }
+        rest = &rest[9 + length..];
+    }
+    assert_eq!(
+        go_away,
+        Some(0xb),
+        "GOAWAY with ENHANCE_YOUR_CALM after {STREAMS} streams opened and reset"
+    );
+
+    let mut other = h2_client(&app).await;
+    let (response, _) = other.send_request(h2_get(&app, "/"), true).expect("send");
+    assert_eq!(response.await.expect("response").status(), 200);
+}
+
+/// A request that takes longer than the request time (30 s) on a route that does real work —
+/// here a form whose body arrives a byte a second — is answered 503 with the page a person can
+/// read, not left hanging; the connection is not held past it.
+#[cfg(feature = "slow-tests")]
+#[tokio::test]
+async fn a_request_past_the_request_time_is_answered_503() {
+    let app = server().await;
+    let mut tcp = TcpStream::connect(app.addr).await.expect("connect");
+    tcp.write_all(
+        format!(
+            "POST /contact HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+            app.addr
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("head");
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "no answer after 40 s"
+        );
+        // A byte of the body now and then; the server may stop reading once it has answered.
+        let _ = tcp.write_all(b"a").await;
+        if let Ok(read) = tokio::time::timeout(Duration::from_secs(1), tcp.read(&mut chunk)).await {
+            let n = read.expect("read");
+            assert!(n > 0, "closed without an answer");
+            got.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if text.contains("\r\n\r\n") {
+                break text;
+            }
+        }
+    };
+    let waited = started.elapsed();
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(
+        waited >= Duration::from_secs(29) && waited < Duration::from_secs(36),
+        "answered after {waited:?}, not at the 30 s request time"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{head}"
     );
 }

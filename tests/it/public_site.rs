@@ -158,7 +158,23 @@ async fn the_head_describes_the_page_for_search_and_sharing() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers_and_no_cookie() {
     let app = TestApp::start().await;
-    for (method, path) in every_route(&app).await {
+    every_response_carries_the_security_headers(&app, None).await;
+}
+
+/// The same over HTTPS served by the program itself (HTTP/2 by ALPN), with HSTS on every
+/// response.
+#[tokio::test]
+async fn every_https_response_carries_the_security_headers_hsts_and_no_cookie() {
+    let app = TestApp::start_https("", "localhost").await;
+    every_response_carries_the_security_headers(&app, Some("max-age=63072000; includeSubDomains"))
+        .await;
+}
+
+/// Every route of `app` carries the security headers, no cookie, and `hsts` as its
+/// Strict-Transport-Security (none when `None`).
+async fn every_response_carries_the_security_headers(app: &TestApp, hsts: Option<&str>) {
+    let https = hsts.is_some();
+    for (method, path) in every_route(app).await {
         let r = app.request(&method, &path, &[], "").await;
         let csp = r
             .header("content-security-policy")
@@ -178,6 +194,11 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
         assert!(
             !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
             "{csp}"
+        );
+        assert_eq!(
+            csp.contains("upgrade-insecure-requests"),
+            https,
+            "upgrade-insecure-requests on {method} {path}: {csp}"
         );
         assert_eq!(
             r.header("x-content-type-options"),
@@ -202,9 +223,10 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
             r.header("set-cookie").is_none(),
             "no cookie on {method} {path}"
         );
-        assert!(
-            r.header("strict-transport-security").is_none(),
-            "no HSTS over plain http"
+        assert_eq!(
+            r.header("strict-transport-security"),
+            hsts,
+            "HSTS on {method} {path}"
         );
         assert!(
             r.header("x-request-id").is_some(),

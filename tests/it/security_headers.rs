@@ -17,11 +17,13 @@
 //! POSTs and the admin area — because an attacker picks the weakest response, not the front page.
 //!
 //! Where this differs from the scanner, on purpose:
-//! - Redirection (http:// → https:// on the same host) is not scored: the test server is plain
-//!   HTTP on loopback, and that redirect is the TLS-terminating proxy's job in deployment.
-//! - The server is configured for `https://kap.example.org` (behind that proxy), so its
-//!   responses are graded as the scanner's HTTPS responses: HSTS counts, `http:` sources count
-//!   as insecure. HSTS preloading is never assumed (the +5 needs the Chromium preload list).
+//! - Redirection (http:// → https:// on the same host) is not scored here: the plain port's
+//!   redirect is tested with the HTTPS server (`tls.rs`), and behind a proxy it is the proxy's.
+//! - The server is configured for `https://kap.example.org` and graded twice: over plain HTTP on
+//!   loopback (as behind a TLS-terminating proxy) and serving HTTPS itself; both are graded as
+//!   the scanner's HTTPS responses: HSTS counts, `http:` sources count as insecure, and the
+//!   headers must be the same on both. HSTS preloading is never assumed (the +5 needs the
+//!   Chromium preload list).
 //! - One Content-Security-Policy header is modelled; several are refused as invalid (the scanner
 //!   intersects them). `<meta http-equiv>` policies are not read (the site sends none).
 //! - Subresource Integrity reads `<script src>` with a small tag scanner instead of a DOM, and
@@ -43,7 +45,92 @@ const FOREIGN_ORIGIN: &str = "https://observatory.example.net";
 #[tokio::test]
 async fn every_route_earns_an_a_plus_from_the_observatory_rubric() {
     let app = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
-    let probes = every_route(&app).await;
+    every_route_earns_an_a_plus(&app).await;
+}
+
+/// The same site serving HTTPS itself (HTTP/2 by ALPN, its certificate from a test authority):
+/// every route earns the A+ over https too, carries HSTS with the two-year max-age, and sends
+/// exactly the headers it sends over plain HTTP behind a proxy (the deployment graded above),
+/// but for the ones that differ per request or per connection.
+#[tokio::test]
+async fn every_route_earns_an_a_plus_over_https_with_the_same_headers_as_over_http() {
+    let https = TestApp::start_https(HTTPS_CONFIG, SITE_HOST).await;
+    every_route_earns_an_a_plus(&https).await;
+
+    let http = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
+    let probes = every_route(&https).await;
+    assert_eq!(
+        probes.iter().map(|p| &p.path).collect::<Vec<_>>(),
+        every_route(&http)
+            .await
+            .iter()
+            .map(|p| &p.path)
+            .collect::<Vec<_>>(),
+        "the same routes on both"
+    );
+    let mut differences = Vec::new();
+    for probe in &probes {
+        let secure = send(&https, probe, &[]).await;
+        let plain = send(&http, probe, &[]).await;
+        let label = format!("{} {}", probe.method, probe.path);
+        assert_eq!(secure.status, plain.status, "{label}: status");
+        assert_eq!(
+            secure.header("strict-transport-security"),
+            Some("max-age=63072000; includeSubDomains"),
+            "{label}: HSTS over https"
+        );
+        let (secure, plain) = (comparable_headers(&secure), comparable_headers(&plain));
+        if secure != plain {
+            differences.push(format!(
+                "{label}:\n    https: {secure:?}\n    http:  {plain:?}"
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "headers differ between https and http:\n{}",
+        differences.join("\n")
+    );
+}
+
+/// A response's headers, sorted, without those that change per request (date, request id),
+/// describe the body rather than the response's policy (its length: `/healthz` says more over
+/// https, the certificate's expiry) or belong to one connection's protocol (HTTP/1.1's
+/// `connection` and `transfer-encoding`, which HTTP/2 does not carry).
+fn comparable_headers(reply: &Reply) -> Vec<(String, String)> {
+    const PER_REQUEST: &[&str] = &[
+        "date",
+        "x-request-id",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+    ];
+    let mut headers: Vec<(String, String)> = reply
+        .headers
+        .iter()
+        .filter(|(name, _)| !PER_REQUEST.contains(&name.as_str()))
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            // A cookie's value is new each time; its name and attributes are compared.
+            let value = match (name.as_str(), value.split_once('=')) {
+                ("set-cookie", Some((cookie, rest))) => {
+                    let attributes = rest.split_once(';').map_or("", |(_, a)| a);
+                    format!("{cookie}=…;{attributes}")
+                }
+                _ => value,
+            };
+            (name.as_str().to_string(), value)
+        })
+        .collect();
+    headers.sort();
+    headers
+}
+
+/// Grades every route of `app` with the rubric (and the site's own policy): each must earn
+/// the A+.
+async fn every_route_earns_an_a_plus(app: &TestApp) {
+    let probes = every_route(app).await;
     assert!(
         probes.len() >= 30,
         "the route list shrank: {}",
@@ -53,7 +140,7 @@ async fn every_route_earns_an_a_plus_from_the_observatory_rubric() {
     let mut report = String::new();
     let mut failures = Vec::new();
     for probe in &probes {
-        let reply = send(&app, probe, &[]).await;
+        let reply = send(app, probe, &[]).await;
         if let Some(want) = probe.status {
             assert_eq!(
                 reply.status, want,
@@ -62,10 +149,8 @@ async fn every_route_earns_an_a_plus_from_the_observatory_rubric() {
             );
         }
         // The Observatory's CORS test repeats the request with a foreign Origin.
-        let cors = Response::from_reply(
-            &send(&app, probe, &[("origin", FOREIGN_ORIGIN)]).await,
-            true,
-        );
+        let cors =
+            Response::from_reply(&send(app, probe, &[("origin", FOREIGN_ORIGIN)]).await, true);
         let response = Response::from_reply(&reply, true);
         let grade = grade(&response, &cors);
         let policy = site_policy(&response, &cors);
@@ -594,7 +679,7 @@ fn grade(response: &Response, cors: &Response) -> Grade {
         cross_origin_resource_sharing(cors),
         outcome(
             "redirection",
-            "not scored: plain HTTP on loopback (the TLS proxy redirects)",
+            "not scored here: the plain port's redirect is tested with the HTTPS server",
             0,
         ),
         referrer_policy(response),

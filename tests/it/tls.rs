@@ -14,168 +14,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use crate::common::tls::{TestCa, client_config, https_get};
 use crate::common::{Process, blocking_get, database_env, free_port};
-
-/// A private certificate authority for the test, and certificates it issues for `localhost`.
-struct TestCa {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pem: String,
-}
-
-impl TestCa {
-    fn new() -> TestCa {
-        let key = rcgen::KeyPair::generate().expect("CA key");
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "kap-practice test CA");
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-        ];
-        let cert = params.self_signed(&key).expect("CA certificate");
-        TestCa {
-            pem: cert.pem(),
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    /// A certificate for `localhost`, valid until the day `days` from now, and its key, as PEM.
-    fn issue_expiring_in(&self, days: i64) -> (String, String) {
-        let key = rcgen::KeyPair::generate().expect("key");
-        let mut params =
-            rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-        let day = jiff::Timestamp::now()
-            .checked_add(jiff::SignedDuration::from_hours(24 * days))
-            .expect("date")
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .date();
-        params.not_after = rcgen::date_time_ymd(
-            i32::from(day.year()),
-            u8::try_from(day.month()).expect("month"),
-            u8::try_from(day.day()).expect("day"),
-        );
-        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// A certificate for `localhost` and its key, as PEM.
-    fn issue(&self) -> (String, String) {
-        self.issue_for(&["localhost"])
-    }
-
-    /// A certificate for `names` (DNS names or IP addresses) and its key, as PEM.
-    fn issue_for(&self, names: &[&str]) -> (String, String) {
-        let key = rcgen::KeyPair::generate().expect("key");
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let params = rcgen::CertificateParams::new(names).expect("params");
-        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
-        (cert.pem(), key.serialize_pem())
-    }
-}
 
 /// Writes `bytes` to `path` in one step (a reader never sees half a file).
 fn replace_file(path: &Path, bytes: &str) {
     let tmp = path.with_extension("new");
     std::fs::write(&tmp, bytes).expect("write");
     std::fs::rename(&tmp, path).expect("rename");
-}
-
-/// A client that trusts only `roots_pem` and offers HTTP/2 and HTTP/1.1.
-fn client_config(roots_pem: &[u8]) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(roots_pem) {
-        roots.add(cert.expect("PEM certificate")).expect("root");
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    // A full handshake every time, so each connection shows the certificate served now (a
-    // resumed session keeps the one it began with).
-    config.resumption = rustls::client::Resumption::disabled();
-    Arc::new(config)
-}
-
-/// What one HTTPS request over a new connection brought back.
-struct Answer {
-    alpn: Option<Vec<u8>>,
-    version: hyper::Version,
-    status: u16,
-    headers: hyper::HeaderMap,
-    body: Bytes,
-    /// The serving certificate (DER).
-    certificate: Vec<u8>,
-}
-
-/// GET `path` from `addr` over a new TLS connection for `host`, with HTTP/2 when negotiated.
-async fn https_get(
-    config: &Arc<rustls::ClientConfig>,
-    addr: SocketAddr,
-    host: &str,
-    path: &str,
-) -> Result<Answer, String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let name =
-        rustls_pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(config.clone())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let (_, session) = tls.get_ref();
-    let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
-    let certificate = session
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| c.to_vec())
-        .unwrap_or_default();
-    let request = hyper::Request::get(format!("https://{host}{path}"))
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = if alpn.as_deref() == Some(b"h2") {
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
-                .await
-                .map_err(|e| format!("h2 handshake: {e}"))?;
-        tokio::spawn(connection);
-        sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("request: {e}"))?
-    } else {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| format!("http1 handshake: {e}"))?;
-        tokio::spawn(connection);
-        sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("request: {e}"))?
-    };
-    let version = response.version();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    Ok(Answer {
-        alpn,
-        version,
-        status,
-        headers,
-        body,
-        certificate,
-    })
 }
 
 /// The binary serving HTTPS on `https` and redirecting on `plain`, with `tls_section` as its
@@ -231,7 +77,8 @@ impl HttpsProcess {
             if let Ok(Some(status)) = process.child.try_wait() {
                 panic!("kap-practice exited early ({status}): {}", process.stderr());
             }
-            if blocking_get(plain, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 308")) {
+            // `/healthz` is answered on the plain port too (everything else is redirected).
+            if blocking_get(plain, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
                 break;
             }
             assert!(
@@ -248,6 +95,36 @@ impl HttpsProcess {
     fn data_dir(&self) -> std::path::PathBuf {
         self.process.dir.path().join("data")
     }
+}
+
+/// Sends `request_line` (method and target) with `Host: {host}` and `body` to the plain listener
+/// at `addr` over a new connection, and returns the whole response as text.
+async fn plain_request(addr: SocketAddr, host: &str, request_line: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the plain port");
+    let head = format!(
+        "{request_line} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("answered within 10 s")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of header `name` in a raw HTTP/1.1 response, if present.
+fn raw_header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next().unwrap_or_default();
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 /// Waits up to `within` for `f` to hold.
@@ -350,11 +227,7 @@ async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
             .is_err()
     );
 
-    let plain = p.process.addr;
-    let reply = tokio::task::spawn_blocking(move || blocking_get(plain, "/contact?from=home"))
-        .await
-        .expect("join")
-        .expect("plain answer");
+    let reply = plain_request(p.process.addr, "localhost", "GET /contact?from=home", b"").await;
     assert!(reply.starts_with("HTTP/1.1 308"), "{reply}");
     let location = format!(
         "location: https://localhost:{}/contact?from=home",
@@ -787,4 +660,302 @@ async fn a_silent_client_is_dropped_and_sigterm_stops_both_listeners() {
     );
     assert!(std::net::TcpStream::connect(p.https).is_err());
     assert!(std::net::TcpStream::connect(p.process.addr).is_err());
+}
+
+/// The security headers every plain-HTTP response carries, and its request id, in a raw
+/// response.
+fn assert_security_headers(response: &str, what: &str) {
+    for (name, want) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cross-origin-resource-policy", "same-origin"),
+    ] {
+        assert_eq!(
+            raw_header(response, name),
+            Some(want),
+            "{what}: {name}\n{response}"
+        );
+    }
+    assert!(
+        raw_header(response, "content-security-policy")
+            .is_some_and(|v| v.contains("default-src 'self'") && v.contains("frame-ancestors")),
+        "{what}: CSP\n{response}"
+    );
+    assert!(
+        raw_header(response, "x-request-id").is_some_and(|v| v.parse::<u64>().is_ok()),
+        "{what}: request id\n{response}"
+    );
+    // HSTS must not be sent over plain HTTP (RFC 6797 §7.2).
+    assert_eq!(
+        raw_header(response, "strict-transport-security"),
+        None,
+        "{what}: no HSTS over plain HTTP\n{response}"
+    );
+}
+
+/// Every answer of the plain port passes the same middleware as the site's: security headers,
+/// request id, the access log line (path without the query) and the body limit. The redirect
+/// keeps path and query and always goes to the configured public address; a host that is not
+/// the site's is refused with 421 and a plain message, not redirected; `/healthz` is answered
+/// in place for a load balancer's plain check, whatever host it names.
+#[tokio::test]
+async fn every_answer_of_the_plain_port_passes_the_middleware() {
+    let ca = TestCa::new();
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = ca.issue_for(&["localhost", "www.localhost"]);
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, &cert);
+    replace_file(&key_file, &key);
+    let p = HttpsProcess::start(
+        &format!(
+            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+            cert_file.display(),
+            key_file.display()
+        ),
+        &[],
+    );
+    let plain = p.process.addr;
+    let site = format!("https://localhost:{}", p.https.port());
+
+    // The site's host, in any case and with a port; the redirect keeps path and query.
+    let redirect =
+        plain_request(plain, "LocalHost:80", "GET /privacy?topic=fees&page=2", b"").await;
+    assert!(redirect.starts_with("HTTP/1.1 308"), "{redirect}");
+    let privacy = format!("{site}/privacy?topic=fees&page=2");
+    assert_eq!(raw_header(&redirect, "location"), Some(privacy.as_str()));
+    assert_security_headers(&redirect, "the redirect");
+    // Another of the certificate's names goes to the one public address too, a form's POST
+    // with it (308 keeps the method).
+    let post = plain_request(plain, "www.localhost", "POST /contact", b"name=x").await;
+    assert!(post.starts_with("HTTP/1.1 308"), "{post}");
+    let contact = format!("{site}/contact");
+    assert_eq!(raw_header(&post, "location"), Some(contact.as_str()));
+
+    // A host that is not the site's: refused, never redirected.
+    for host in [
+        "attacker.example",
+        "127.0.0.1",
+        "localhost.attacker.example",
+    ] {
+        let foreign = plain_request(plain, host, "GET /contact", b"").await;
+        assert!(foreign.starts_with("HTTP/1.1 421"), "{host}: {foreign}");
+        assert_eq!(raw_header(&foreign, "location"), None, "{foreign}");
+        assert_eq!(
+            raw_header(&foreign, "content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert!(
+            foreign.contains("This server does not serve the address you asked for")
+                && foreign.contains(&format!("The site is at {site}/")),
+            "{foreign}"
+        );
+        assert!(!foreign.contains(host), "the host is not echoed: {foreign}");
+        assert_security_headers(&foreign, "the refusal");
+    }
+
+    // /healthz in place, for a check by address.
+    let health = plain_request(plain, "10.0.0.7", "GET /healthz", b"").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(
+        health.contains("\"status\":\"ok\"") && health.contains("\"certificate_expires\":"),
+        "{health}"
+    );
+    assert_security_headers(&health, "/healthz");
+
+    // A method the plain port does not answer: the prepared page, without its HSTS.
+    let refused = plain_request(plain, "localhost", "DELETE /healthz", b"").await;
+    assert!(refused.starts_with("HTTP/1.1 405"), "{refused}");
+    assert!(refused.contains("<html"), "the prepared page: {refused}");
+    assert_security_headers(&refused, "the 405 page");
+
+    // The body limit of the stack: 413 before anything reads the body.
+    let large = plain_request(plain, "localhost", "POST /contact", &vec![b'a'; 70 * 1024]).await;
+    assert!(large.starts_with("HTTP/1.1 413"), "{large}");
+    assert_security_headers(&large, "the refused body");
+
+    // One access log line for each, with the path and never the query string.
+    let logged = |path: &str, status: u16| {
+        let stderr = p.process.stderr();
+        stderr.lines().any(|line| {
+            line.contains(&format!("path={path} "))
+                && line.contains(&format!("status={status} "))
+                && line.contains("request_id=")
+        })
+    };
+    eventually(Duration::from_secs(5), "the access log lines", || {
+        let all = logged("/privacy", 308)
+            && logged("/contact", 308)
+            && logged("/contact", 421)
+            && logged("/healthz", 200)
+            && logged("/contact", 413);
+        async move { all }
+    })
+    .await;
+    assert!(
+        !p.process.stderr().contains("topic=fees"),
+        "no query string in the log"
+    );
+}
+
+/// The certificate authority's HTTP-01 challenge is answered on the plain port (whatever name
+/// it asks with), through the same middleware; an unknown token gets a 404 with a message,
+/// and the rest of the port redirects to the https site, which serves the pages.
+#[tokio::test]
+async fn the_http_01_challenge_is_answered_on_the_plain_port() {
+    let app = crate::common::TestApp::start_https("", "localhost").await;
+    let plain = app.https.as_ref().expect("served over https").plain;
+    let tls = app.state.tls.clone().expect("the certificate state");
+    tls.set_challenges(std::collections::HashMap::from([(
+        "tok-3xY_9".to_string(),
+        "tok-3xY_9.thumbprint-of-the-account-key".to_string(),
+    )]));
+
+    for host in ["localhost", "practice.example"] {
+        let answer = plain_request(
+            plain,
+            host,
+            "GET /.well-known/acme-challenge/tok-3xY_9",
+            b"",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\ntok-3xY_9.thumbprint-of-the-account-key"),
+            "the key authorization, exactly: {answer}"
+        );
+        assert_security_headers(&answer, "the challenge's answer");
+    }
+    let unknown = plain_request(
+        plain,
+        "localhost",
+        "GET /.well-known/acme-challenge/other",
+        b"",
+    )
+    .await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    assert!(unknown.contains("No such challenge"), "{unknown}");
+    assert_security_headers(&unknown, "an unknown challenge");
+
+    // Once the order is done, the token is no longer answered.
+    tls.set_challenges(std::collections::HashMap::new());
+    let done = plain_request(
+        plain,
+        "localhost",
+        "GET /.well-known/acme-challenge/tok-3xY_9",
+        b"",
+    )
+    .await;
+    assert!(done.starts_with("HTTP/1.1 404"), "{done}");
+
+    let redirect = plain_request(plain, "localhost", "GET /?a=1", b"").await;
+    assert!(redirect.starts_with("HTTP/1.1 308"), "{redirect}");
+    let location = format!("https://localhost:{}/?a=1", app.addr.port());
+    assert_eq!(raw_header(&redirect, "location"), Some(location.as_str()));
+    let home = app.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("<html"));
+}
+
+/// Certificate files replaced by ones that cannot be used (a key of another certificate) and
+/// `SIGHUP`: the reload is refused with the reason in the log, and the previous certificate
+/// keeps serving.
+#[tokio::test]
+async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
+    let ca = TestCa::new();
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = ca.issue();
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, &cert);
+    replace_file(&key_file, &key);
+    let p = HttpsProcess::start(
+        &format!(
+            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+            cert_file.display(),
+            key_file.display()
+        ),
+        &[],
+    );
+    let client = client_config(ca.pem.as_bytes());
+    let served = https_get(&client, p.https, "localhost", "/")
+        .await
+        .expect("served")
+        .certificate;
+
+    let (new_cert, _) = ca.issue();
+    let (_, other_key) = ca.issue();
+    replace_file(&cert_file, &new_cert);
+    replace_file(&key_file, &other_key);
+    p.process.signal("HUP");
+    eventually(Duration::from_secs(10), "the refused reload", || {
+        let refused = p.process.stderr().contains("certificate reload refused");
+        async move { refused }
+    })
+    .await;
+    let stderr = p.process.stderr();
+    assert!(
+        stderr.contains("does not belong to the certificate"),
+        "{stderr}"
+    );
+    let after = https_get(&client, p.https, "localhost", "/")
+        .await
+        .expect("still served");
+    assert_eq!(after.status, 200);
+    assert_eq!(after.certificate, served, "the previous certificate");
+}
+
+/// With the certificate authority gone and the certificate it issued expiring within 14 days
+/// (pebble's live a day), the inbox shows the warning with what to check; before, it shows
+/// none.
+#[cfg(feature = "slow-tests")]
+#[tokio::test]
+async fn the_inbox_warns_when_the_authority_fails() {
+    const SITE: &str = "practice.test";
+    let ca = TestCa::new();
+    // Due for renewal 15 s after issue, as in the test above.
+    let mut pebble = Pebble::start(&ca, 86_400 + 15);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).expect("ca file");
+    let acme = kap_practice::config::AcmeConfig {
+        domains: vec![SITE.to_string()],
+        email: format!("clinician@{SITE}"),
+        directory: pebble.directory.clone(),
+        ca_file: Some(ca_file),
+        renew_days_before: 1,
+        check_seconds: 1,
+    };
+    let data = dir.path().join("data");
+    let tls = kap_practice::tls::Tls::start(
+        &kap_practice::config::TlsConfig {
+            bind: "127.0.0.1:0".parse().expect("addr"),
+            certificate: kap_practice::config::CertificateSource::Acme(acme.clone()),
+        },
+        &data,
+    )
+    .expect("tls");
+    let renewal = tokio::spawn(kap_practice::tls::acme::run(tls.clone(), acme, data));
+    until_some(Duration::from_secs(30), "the first certificate", || {
+        let info = tls.info();
+        async move { info }
+    })
+    .await;
+
+    let app = crate::common::TestApp::start_with_tls("", tls.clone()).await;
+    app.add_clinician().await;
+    let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
+    let inbox = clinician.get("/admin").await.text();
+    assert!(!inbox.contains("HTTPS certificate not renewed"), "{inbox}");
+
+    pebble.kill();
+    until_some(Duration::from_secs(60), "renewal reported failing", || {
+        let failure = tls.failure();
+        async move { failure }
+    })
+    .await;
+    let inbox = clinician.get("/admin").await.text();
+    assert!(inbox.contains("HTTPS certificate not renewed"), "{inbox}");
+    assert!(inbox.contains("port 80 is open"), "{inbox}");
+    renewal.abort();
 }

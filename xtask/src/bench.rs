@@ -454,9 +454,12 @@ impl Bench<'_> {
             if !p.alive() {
                 bail!("kap-practice exited when given a certificate (KAP_TLS_*)");
             }
-            // A plain `200` means the binary ignores the TLS settings (with TLS on, the plain
-            // listener redirects); give it a moment before concluding so.
-            if tools::status_of(port, "/healthz") == Some(200) {
+            // A plain `200` with the TLS port closed means the binary ignores the TLS settings
+            // (with TLS on, the plain listener answers `/healthz` too, but the TLS port is
+            // open); give it a moment before concluding so.
+            if tools::status_of(port, "/healthz") == Some(200)
+                && std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err()
+            {
                 let since = *plain_ok_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > Duration::from_secs(3) {
                     step("this binary does not serve TLS (KAP_TLS_* ignored)");

@@ -3,6 +3,7 @@
 
 pub mod clinician;
 pub mod postgres;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,17 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     client: Client<HttpConnector, Full<Bytes>>,
     outbox: Option<tokio::task::JoinHandle<()>>,
+    /// When the server serves HTTPS itself (`addr` is then its TLS listener): the client that
+    /// trusts its certificate, the host it asks for, and the plain listener that redirects.
+    pub https: Option<Https>,
+}
+
+/// How a test reaches a server that serves HTTPS itself.
+pub struct Https {
+    pub client: std::sync::Arc<rustls::ClientConfig>,
+    pub host: String,
+    /// The plain-HTTP listener (redirects, HTTP-01 answers, `/healthz`).
+    pub plain: SocketAddr,
 }
 
 /// A response, read whole.
@@ -93,6 +105,40 @@ impl TestApp {
         .await
     }
 
+    /// The server with this config file text, serving HTTPS itself as in production: a TLS
+    /// listener (HTTP/2 and HTTP/1.1 by ALPN) with a certificate for `host` from a private test
+    /// authority, beside the plain listener that redirects to it. Every request of
+    /// [`TestApp::request`] goes over a new TLS connection, asking for `host`; the public
+    /// address is `https://{host}:{port}` unless the config text sets one.
+    pub async fn start_https(config_text: &str, host: &str) -> TestApp {
+        let ca = tls::TestCa::new();
+        let files = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = ca.issue_for(&[host]);
+        let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+        std::fs::write(&cert_file, cert).expect("certificate");
+        std::fs::write(&key_file, key).expect("key");
+        let tls = kap_practice::tls::Tls::start(
+            &kap_practice::config::TlsConfig {
+                bind: "127.0.0.1:0".parse().expect("addr"),
+                certificate: kap_practice::config::CertificateSource::Files {
+                    cert_file,
+                    key_file,
+                },
+            },
+            files.path(),
+        )
+        .expect("certificate files");
+        Self::launch_serving(
+            Overrides::default(),
+            Some(config_text),
+            None,
+            None,
+            Some(tls),
+            Some((ca.client(), host.to_string())),
+        )
+        .await
+    }
+
     async fn launch(
         overrides: Overrides,
         config_text: Option<&str>,
@@ -102,11 +148,24 @@ impl TestApp {
     }
 
     async fn launch_with(
+        overrides: Overrides,
+        config_text: Option<&str>,
+        key_hex: Option<&str>,
+        options: Option<kap_practice::web::server::Options>,
+        tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
+    ) -> TestApp {
+        Self::launch_serving(overrides, config_text, key_hex, options, tls, None).await
+    }
+
+    /// As [`TestApp::launch_with`]; with `https` (a client and the host it asks for), the
+    /// server serves HTTPS with `tls` and redirects from a plain listener.
+    async fn launch_serving(
         mut overrides: Overrides,
         config_text: Option<&str>,
         key_hex: Option<&str>,
         options: Option<kap_practice::web::server::Options>,
         tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
+        https: Option<(std::sync::Arc<rustls::ClientConfig>, String)>,
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         if let Some(text) = config_text {
@@ -140,8 +199,15 @@ impl TestApp {
         }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let plain = match &https {
+            Some(_) => Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
+            None => None,
+        };
         if overrides.base_url.is_none() && !config_text.is_some_and(|t| t.contains("base_url")) {
-            overrides.base_url = Some(format!("http://{addr}"));
+            overrides.base_url = Some(match &https {
+                Some((_, host)) => format!("https://{host}:{}", addr.port()),
+                None => format!("http://{addr}"),
+            });
         }
         if overrides.min_fill_seconds.is_none() {
             // Tests post at machine speed; the minimum fill time has tests of its own.
@@ -151,8 +217,8 @@ impl TestApp {
         let app = kap_practice::open(config, site)
             .await
             .expect("data key and database open");
-        let state = match tls {
-            Some(tls) => app.state.clone().with_tls(tls),
+        let state = match &tls {
+            Some(tls) => app.state.clone().with_tls(tls.clone()),
             None => app.state.clone(),
         };
         let outbox = app.outbox.map(|o| tokio::spawn(o.run()));
@@ -162,18 +228,39 @@ impl TestApp {
         let options = options.unwrap_or_else(|| {
             kap_practice::web::server::Options::from_config(&state.config.server)
         });
-        tokio::spawn(async move {
-            kap_practice::web::server::serve(
-                listener,
-                serve_state,
-                async {
-                    let _ = rx.await;
-                },
-                &options,
-            )
-            .await
-            .expect("server runs");
-        });
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let https = match (plain, tls, https) {
+            (Some(plain), Some(tls), Some((client, host))) => {
+                let plain_addr = plain.local_addr().expect("addr");
+                tokio::spawn(async move {
+                    kap_practice::web::server::serve_https(
+                        listener,
+                        plain,
+                        serve_state,
+                        tls,
+                        stopped,
+                        &options,
+                    )
+                    .await
+                    .expect("server runs");
+                });
+                Some(Https {
+                    client,
+                    host,
+                    plain: plain_addr,
+                })
+            }
+            _ => {
+                tokio::spawn(async move {
+                    kap_practice::web::server::serve(listener, serve_state, stopped, &options)
+                        .await
+                        .expect("server runs");
+                });
+                None
+            }
+        };
         let client = Client::builder(TokioExecutor::new()).build_http();
         TestApp {
             addr,
@@ -183,6 +270,7 @@ impl TestApp {
             stop: Some(tx),
             client,
             outbox,
+            https,
         }
     }
 
@@ -342,6 +430,24 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Reply {
+        if let Some(https) = &self.https {
+            let answer = tls::https_request(
+                &https.client,
+                self.addr,
+                &https.host,
+                method,
+                path,
+                headers,
+                body.into(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} over HTTPS: {e}"));
+            return Reply {
+                status: answer.status,
+                headers: answer.headers,
+                body: answer.body,
+            };
+        }
         Self::send(&self.client, &self.url(path), method, headers, body.into()).await
     }
 
