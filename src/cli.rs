@@ -191,7 +191,7 @@ pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("cannot back up: {e:#}");
+            eprintln!("cannot back up: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -222,7 +222,7 @@ pub async fn reseal(overrides: &Overrides) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("cannot re-seal: {e:#}");
+            eprintln!("cannot re-seal: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -257,7 +257,7 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("cannot export: {e:#}");
+            eprintln!("cannot export: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -267,7 +267,7 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
 async fn open_store(
     overrides: &Overrides,
 ) -> anyhow::Result<(crate::config::Config, crate::store::Store)> {
-    let config = crate::config::Config::load(overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = crate::config::Config::load(overrides)?;
     let store = crate::open_store(&config).await?;
     Ok((config, store))
 }
@@ -377,8 +377,25 @@ pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{e:#}");
+            eprintln!("{}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line ("a: b: c"), without repeating a cause whose text the
+/// message before it already quotes.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

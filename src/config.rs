@@ -181,7 +181,11 @@ pub struct Practice {
     pub email: String,
     pub phone: String,
     pub city: String,
+    /// The IANA name, as written in the config ("America/Los_Angeles").
     pub time_zone: String,
+    /// The same zone, looked up once when the config is read (a name that is not a known zone
+    /// stops the start), so no later code needs a fallback.
+    pub zone: jiff::tz::TimeZone,
     /// `#rrggbb`, dark enough for white text on it (WCAG AA, 4.5:1).
     pub accent_color: String,
 }
@@ -391,6 +395,7 @@ pub fn default_practice() -> Practice {
         phone: "(555) 010-0100".into(),
         city: "Oakland, California".into(),
         time_zone: "America/Los_Angeles".into(),
+        zone: jiff::tz::TimeZone::get("America/Los_Angeles").unwrap_or(jiff::tz::TimeZone::UTC),
         accent_color: "#2f5d54".into(),
     }
 }
@@ -535,6 +540,8 @@ impl Config {
                 v
             }
         };
+        // Checked just above: an unknown name is already an error that stops the start.
+        let zone = jiff::tz::TimeZone::get(&time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let accent_color = match p.accent_color {
             None => defaults.accent_color.clone(),
             Some(s) => {
@@ -748,6 +755,7 @@ impl Config {
                 phone,
                 city,
                 time_zone,
+                zone,
                 accent_color,
             },
             content_dir,

@@ -31,7 +31,7 @@ fn row(r: &StoredRequest) -> Row<'_> {
     Row {
         reference: &r.reference,
         received_at: r.received_at.to_string(),
-        status: &r.status,
+        status: r.status.as_str(),
         spam: r.spam.as_deref(),
         name: &r.name,
         email: &r.email,

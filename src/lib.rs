@@ -171,7 +171,7 @@ pub async fn serve(
 
 /// Runs the server with the process's signals: the `serve` command.
 pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
-    let (config, site) = prepare(&overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (config, site) = prepare(&overrides)?;
     // A start refused for the data directory says one line, the warnings only come with a start.
     data_dir::check(&config.server.data_dir)?;
     for warning in config.warnings() {
@@ -190,9 +190,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         None => None,
     };
     let addr = listener.local_addr()?;
-    let App { state, outbox } = open(config, site)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let App { state, outbox } = open(config, site).await?;
     let state = match &tls {
         Some(tls) => state.with_tls(tls.clone()),
         None => state,

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     // One problem fits on one line; a list (config, content) gets its own lines.
-                    let problem = format!("{e:#}");
+                    let problem = kap_practice::cli::one_line(&e);
                     let sep = if problem.contains('\n') { "\n" } else { " " };
                     eprintln!("kap-practice cannot start:{sep}{problem}");
                     ExitCode::FAILURE

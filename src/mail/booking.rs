@@ -9,7 +9,6 @@
 //! sign in.
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 use crate::auth::link::{self, LinkTokens};
 use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Method};
@@ -68,10 +67,10 @@ fn by(format: ConsultationFormat) -> &'static str {
 pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<Written> {
     let b = mail.booking.as_ref()?;
     let practice = &config.practice;
-    let tz = TimeZone::get(&practice.time_zone).unwrap_or(TimeZone::UTC);
+    let tz = &practice.zone;
     let when = format!(
         "{}\n(times are in {})",
-        long_time(b.start, &tz),
+        long_time(b.start, tz),
         zone_label(&practice.time_zone)
     );
     let minutes = b.end.duration_since(b.start).as_mins();

@@ -166,7 +166,7 @@ impl Store {
                     Ok(Account {
                         id: r.col("id")?,
                         email: r.col("email")?,
-                        created_at: from_ms(r.col("created_at")?),
+                        created_at: r.time("created_at")?,
                         two_factor: r.col("two_factor")?,
                     })
                 })
@@ -351,7 +351,7 @@ impl Store {
                 .await?;
             (row.col("n")?, row.col("latest")?)
         });
-        Ok((n, latest.map(from_ms)))
+        Ok((n, latest.map(|v| from_ms("at", v)).transpose()?))
     }
 
     pub async fn clear_sign_in_failures(&self, subject: &str) -> Result<(), StoreError> {

@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::engine::{Columns, Db, on_db};
 use super::fields::{BOOKING_MESSAGE, EMAIL, NAME, RECIPIENT, setting};
 use super::inbox::write_audit;
-use super::{MailKind, Store, StoreError, from_ms, ms};
+use super::{MailKind, Store, StoreError, ms, parsed};
 use crate::audit;
 use crate::practice::booking::{BookingStatus, ClinicianDecision, weekday_code, weekday_from_code};
 use crate::practice::open_times::{
@@ -112,18 +112,16 @@ pub struct Bookable {
 const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at";
 
 fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
-    let format: String = row.col("format")?;
-    let status: String = row.col("status")?;
     Ok(StoredBooking {
         id: row.col("id")?,
         request_id: row.col("request_id")?,
         reference: row.col("reference")?,
-        start: from_ms(row.col("start_at")?),
-        end: from_ms(row.col("end_at")?),
-        format: ConsultationFormat::parse(&format).unwrap_or(ConsultationFormat::Video),
-        status: BookingStatus::parse(&status).unwrap_or(BookingStatus::Cancelled),
+        start: row.time("start_at")?,
+        end: row.time("end_at")?,
+        format: row.choice("format", ConsultationFormat::parse)?,
+        status: row.choice("status", BookingStatus::parse)?,
         sequence: row.col("sequence")?,
-        updated_at: from_ms(row.col("updated_at")?),
+        updated_at: row.time("updated_at")?,
     })
 }
 
@@ -179,8 +177,9 @@ fn rules_row(row: &impl Columns, time_zone: &TimeZone) -> Result<BookingRules, S
     let formats: String = row.col("formats")?;
     rules.formats = formats
         .split(',')
-        .filter_map(ConsultationFormat::parse)
-        .collect();
+        .filter(|f| !f.is_empty())
+        .map(|f| parsed("formats", f.to_string(), ConsultationFormat::parse))
+        .collect::<Result<_, _>>()?;
     let windows: String = row.col("windows")?;
     let days_off: String = row.col("days_off")?;
     match (decode_windows(&windows), decode_days(&days_off)) {
@@ -215,11 +214,11 @@ macro_rules! taken_times {
             rows.iter()
                 .map(|r| {
                     Ok(Booking {
-                        start: from_ms(r.col("start_at")?),
-                        end: from_ms(r.col("end_at")?),
+                        start: r.time("start_at")?,
+                        end: r.time("end_at")?,
                     })
                 })
-                .collect::<Result<Vec<Booking>, sqlx::Error>>()
+                .collect::<Result<Vec<Booking>, StoreError>>()
         }
     };
 }
@@ -644,8 +643,8 @@ impl Store {
                         .bind(request_id)
                         .fetch_one(&mut *tx)
                         .await?;
-                let old = Status::parse(&status);
-                if matches!(old, Some(Status::New | Status::Contacted)) {
+                let old = parsed("status", status, Status::parse)?;
+                if matches!(old, Status::New | Status::Contacted) {
                     sqlx::query("UPDATE consultation_requests SET status = $1 WHERE id = $2")
                         .bind(Status::ConsultationScheduled.as_str())
                         .bind(request_id)
@@ -653,7 +652,7 @@ impl Store {
                         .await?;
                     let detail = format!(
                         "{} → {}",
-                        old.map(Status::label).unwrap_or("?"),
+                        old.label(),
                         Status::ConsultationScheduled.label()
                     );
                     sqlx::query(

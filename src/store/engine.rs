@@ -205,6 +205,20 @@ values!(
 /// Reads a column the same way from either engine's row.
 pub(crate) trait Columns {
     fn col<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;
+
+    /// A time column, stored as milliseconds since 1970.
+    fn time(&self, column: &'static str) -> Result<jiff::Timestamp, StoreError> {
+        super::from_ms(column, self.col(column)?)
+    }
+
+    /// A column holding one of a fixed set of words, read with `parse`.
+    fn choice<T>(
+        &self,
+        column: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
+        super::parsed(column, self.col(column)?, parse)
+    }
 }
 
 impl Columns for SqliteRow {

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
 use super::fields::NOTE;
-use super::{Store, StoreError, StoredRequest, from_ms, ms};
+use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
 use crate::audit;
 use crate::practice::status::{Status, StatusChange};
 
@@ -133,7 +133,7 @@ impl Store {
                 .map(|r| {
                     Ok(AuditRow {
                         id: r.col("id")?,
-                        at: from_ms(r.col("at")?),
+                        at: r.time("at")?,
                         actor: r.col("actor")?,
                         action: r.col("action")?,
                         request_id: r.col("request_id")?,
@@ -163,7 +163,7 @@ impl Store {
                 .map(|r| {
                     Ok(AuditRow {
                         id: r.col("id")?,
-                        at: from_ms(r.col("at")?),
+                        at: r.time("at")?,
                         actor: r.col("actor")?,
                         action: r.col("action")?,
                         request_id: r.col("request_id")?,
@@ -296,8 +296,8 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let old_label = Status::parse(&old).map(Status::label).unwrap_or("?");
-            let mut detail = format!("{old_label} → {}", change.to.label());
+            let old = parsed("status", old, Status::parse)?;
+            let mut detail = format!("{} → {}", old.label(), change.to.label());
             if let Some(r) = change.reason {
                 detail.push_str(&format!(" ({})", r.label()));
             }
@@ -402,7 +402,7 @@ impl Store {
                     let note_id: i64 = r.col("id")?;
                     Ok(Note {
                         author: r.col("author")?,
-                        at: from_ms(r.col("created_at")?),
+                        at: r.time("created_at")?,
                         body: self
                             .keys
                             .open(NOTE.of(note_id), &sealed)
@@ -442,7 +442,7 @@ impl Store {
                         status: r.col("status")?,
                         attempts: r.col("attempts")?,
                         last_error: r.col("last_error")?,
-                        sent_at: sent_at.map(from_ms),
+                        sent_at: sent_at.map(|v| from_ms("sent_at", v)).transpose()?,
                     })
                 })
                 .collect()
@@ -567,7 +567,7 @@ impl Store {
 
 fn history_entry(r: &impl Columns) -> Result<HistoryEntry, StoreError> {
     Ok(HistoryEntry {
-        at: from_ms(r.col("at")?),
+        at: r.time("at")?,
         actor: r.col("actor")?,
         event: r.col("event")?,
         detail: r.col("detail")?,

@@ -30,6 +30,7 @@ pub use crate::crypto::{Keyring, OpenError};
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
+use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
@@ -70,6 +71,10 @@ pub enum StoreError {
     /// The operating system gave no randomness for a secret.
     #[error("no randomness available from the operating system")]
     NoRandomness,
+    /// A stored status, time or choice holds a value this version cannot read: damage, or a
+    /// database written by a newer version. Never replaced by a default.
+    #[error("the stored {column} holds {value:?}, which this version cannot read")]
+    Unreadable { column: &'static str, value: String },
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -96,8 +101,21 @@ pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-pub(crate) fn from_ms(v: i64) -> Timestamp {
-    Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH)
+/// Reads a stored time (milliseconds since 1970); a value out of range is an error.
+pub(crate) fn from_ms(column: &'static str, v: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(v).map_err(|_| StoreError::Unreadable {
+        column,
+        value: v.to_string(),
+    })
+}
+
+/// Reads a stored choice (a status, a format) with its parser; an unknown value is an error.
+pub(crate) fn parsed<T>(
+    column: &'static str,
+    value: String,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(&value).ok_or(StoreError::Unreadable { column, value })
 }
 
 impl Store {
@@ -306,8 +324,8 @@ pub struct StoredRequest {
     pub id: i64,
     pub reference: String,
     pub received_at: Timestamp,
-    pub status: String,
-    pub closed_reason: Option<String>,
+    pub status: Status,
+    pub closed_reason: Option<ClosedReason>,
     pub spam: Option<String>,
     pub contact_method: ContactMethod,
     pub location: Location,

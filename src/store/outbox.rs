@@ -13,6 +13,7 @@ use super::engine::{Columns, Db, on_db};
 use super::fields::{BOOKING_MESSAGE, RECIPIENT};
 use super::{
     BookingMail, ClaimedMail, Delivery, MailKind, OutboxCounts, Store, StoreError, from_ms, ms,
+    parsed,
 };
 use crate::practice::booking::BookingStatus;
 use crate::practice::open_times::ConsultationFormat;
@@ -63,8 +64,12 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                if let Some(mail) = self.claimed(id, &row, offers_times)? {
-                    claimed.push(mail);
+                // One unreadable row must not hold up the rest: it is logged and stays leased,
+                // to be tried again when its lease runs out.
+                match self.claimed(id, &row, offers_times) {
+                    Ok(Some(mail)) => claimed.push(mail),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(mail = id, error = %e, "a piece of mail cannot be read"),
                 }
             }
             tx.commit().await?;
@@ -105,8 +110,14 @@ impl Store {
         let booking = match booking_id {
             None => None,
             Some(booking_id) => {
+                // The join finds the booking change the mail was written for (it is deleted
+                // only with the mail), so these columns are present.
                 let status: Option<String> = row.col("booking_status")?;
                 let format: Option<String> = row.col("booking_format")?;
+                let missing = |column| StoreError::Unreadable {
+                    column,
+                    value: "nothing".into(),
+                };
                 let message: Option<Vec<u8>> = row.col("booking_message")?;
                 let change_id: Option<i64> = row.col("booking_change_id")?;
                 let message = message
@@ -121,17 +132,29 @@ impl Store {
                     .transpose()?;
                 Some(BookingMail {
                     booking_id,
-                    status: status
-                        .as_deref()
-                        .and_then(BookingStatus::parse)
-                        .unwrap_or(BookingStatus::Held),
-                    start: from_ms(row.col::<Option<i64>>("booking_start")?.unwrap_or(0)),
-                    end: from_ms(row.col::<Option<i64>>("booking_end")?.unwrap_or(0)),
-                    format: format
-                        .as_deref()
-                        .and_then(ConsultationFormat::parse)
-                        .unwrap_or(ConsultationFormat::Video),
-                    sequence: row.col::<Option<i64>>("booking_sequence")?.unwrap_or(0),
+                    status: parsed(
+                        "booking status",
+                        status.ok_or_else(|| missing("booking status"))?,
+                        BookingStatus::parse,
+                    )?,
+                    start: from_ms(
+                        "booking start",
+                        row.col::<Option<i64>>("booking_start")?
+                            .ok_or_else(|| missing("booking start"))?,
+                    )?,
+                    end: from_ms(
+                        "booking end",
+                        row.col::<Option<i64>>("booking_end")?
+                            .ok_or_else(|| missing("booking end"))?,
+                    )?,
+                    format: parsed(
+                        "booking format",
+                        format.ok_or_else(|| missing("booking format"))?,
+                        ConsultationFormat::parse,
+                    )?,
+                    sequence: row
+                        .col::<Option<i64>>("booking_sequence")?
+                        .ok_or_else(|| missing("booking sequence"))?,
                     message,
                 })
             }
@@ -143,7 +166,7 @@ impl Store {
             request_id: row.col("request_id")?,
             link_secret: row.col("link_secret")?,
             reference: row.col("reference")?,
-            received_at: received_at.map(from_ms),
+            received_at: received_at.map(|v| from_ms("received_at", v)).transpose()?,
             attempts: row.col("attempts")?,
             permanent_failures: row.col("permanent_failures")?,
             may_book: offers_times && flags == [Some(false); 3],
@@ -200,7 +223,7 @@ impl Store {
         )
         .fetch_one(pool)
         .await?);
-        Ok(v.map(from_ms))
+        v.map(|v| from_ms("next_attempt_at", v)).transpose()
     }
 
     /// Outbox rows by state.

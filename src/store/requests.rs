@@ -16,11 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 use super::engine::{Columns, Db, on_db};
 use super::fields::{EMAIL, MESSAGE, NAME, PHONE, RECIPIENT, REFERRAL_SOURCE};
 use super::{
-    Inserted, Store, StoreError, StoredRequest, Submission, from_ms, ms, new_link_secret,
-    new_reference,
+    Inserted, Store, StoreError, StoredRequest, Submission, ms, new_link_secret, new_reference,
+    parsed,
 };
 use crate::crypto::{OpenError, SealedField};
 use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
+use crate::practice::status::{ClosedReason, Status};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
 /// they are sealed under; each lives in the column `<name>_sealed`. The others (how the person
@@ -361,19 +362,19 @@ impl Store {
         };
         let spam: bool = row.col("spam")?;
         let spam_reason: Option<String> = row.col("spam_reason")?;
-        let contact_method: String = row.col("contact_method")?;
-        let location: String = row.col("location")?;
-        let age_group: String = row.col("age_group")?;
+        let closed_reason: Option<String> = row.col("closed_reason")?;
         Ok(StoredRequest {
             id: row.col("id")?,
             reference: row.col("reference")?,
-            received_at: from_ms(row.col("received_at")?),
-            status: row.col("status")?,
-            closed_reason: row.col("closed_reason")?,
+            received_at: row.time("received_at")?,
+            status: row.choice("status", Status::parse)?,
+            closed_reason: closed_reason
+                .map(|v| parsed("closed_reason", v, ClosedReason::parse))
+                .transpose()?,
             spam: spam.then(|| spam_reason.unwrap_or_else(|| "spam".into())),
-            contact_method: ContactMethod::parse(&contact_method).unwrap_or(ContactMethod::Either),
-            location: Location::parse(&location).unwrap_or(Location::OutsideUs),
-            age_group: AgeGroup::parse(&age_group).unwrap_or(AgeGroup::Adult),
+            contact_method: row.choice("contact_method", ContactMethod::parse)?,
+            location: row.choice("location", Location::parse)?,
+            age_group: row.choice("age_group", AgeGroup::parse)?,
             flags: Flags {
                 outside_licensed_states: row.col("outside_licensed_states")?,
                 minor: row.col("minor")?,

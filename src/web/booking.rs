@@ -127,7 +127,7 @@ fn render(
             );
             r
         }
-        Err(e) => AppError::Internal(format!("rendering a booking page: {e}")).into_response(),
+        Err(e) => AppError::from(e).into_response(),
     }
 }
 
@@ -698,10 +698,8 @@ pub async fn feed(
             status: EventStatus::Confirmed,
         })
         .collect();
-    let sender = crate::mail::booking::calendar_sender(&state.config)
-        .map_err(|e| AppError::Internal(format!("calendar feed: {e}")))?;
-    let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)
-        .map_err(|e| AppError::Internal(format!("calendar feed: {e}")))?;
+    let sender = crate::mail::booking::calendar_sender(&state.config)?;
+    let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)?;
     let len = ics.len();
     let mut r = Response::new(if method == Method::HEAD {
         Body::empty()

@@ -296,10 +296,7 @@ pub async fn submit(
                     &headers,
                     false,
                 ),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot render the contact form");
-                    super::AppError::Internal("render".into()).into_response()
-                }
+                Err(e) => super::AppError::from(e).into_response(),
             };
         }
     };

@@ -20,40 +20,72 @@ pub enum ErrorPage {
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    /// Something of ours failed; the message is for the log only and holds no personal data.
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// A part we depend on (database, disk) is unavailable for now.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    /// The store failed: unavailable for now (503) or something of ours (500).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The session store could not be read or written.
+    #[error("session store")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error("rendering a page")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Page(#[from] crate::site::RenderError),
+    #[error("writing the export")]
+    Export(#[source] std::io::Error),
+    #[error("writing the calendar")]
+    Calendar(#[from] crate::calendar::CalendarError),
+}
+
+/// An error with its whole source chain, for the log ("a: b: c"). No variant's message or
+/// source holds a personal detail.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.to_string();
+        write!(f, "{shown}")?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            // Messages that already quote their source ("database unavailable: {0}") are not
+            // repeated.
+            let text = e.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
+            source = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl AppError {
+    /// Whether a part we depend on is down for now (503) rather than broken (500).
+    fn unavailable(&self) -> bool {
+        use crate::store::StoreError;
+        matches!(
+            self,
+            AppError::Session(_)
+                | AppError::Store(StoreError::Unavailable(_) | StoreError::DataDir { .. })
+        )
+    }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, page) = match &self {
             AppError::NotFound => (StatusCode::NOT_FOUND, ErrorPage::NotFound),
-            AppError::Internal(msg) => {
-                tracing::error!(error = %msg, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, ErrorPage::ServerError)
-            }
-            AppError::Unavailable(msg) => {
-                tracing::error!(error = %msg, "dependency unavailable");
+            e if e.unavailable() => {
+                tracing::error!(error = %Chain(e), "dependency unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorPage::Unavailable)
+            }
+            e => {
+                tracing::error!(error = %Chain(e), "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorPage::ServerError)
             }
         };
         let mut response = status.into_response();
         response.extensions_mut().insert(page);
         response
-    }
-}
-
-impl From<crate::store::StoreError> for AppError {
-    fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::Unavailable(_) | crate::store::StoreError::DataDir { .. } => {
-                AppError::Unavailable(e.to_string())
-            }
-            other => AppError::Internal(other.to_string()),
-        }
     }
 }

@@ -76,8 +76,7 @@ impl AppState {
                 crate::auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
-            time_zone: jiff::tz::TimeZone::get(&config.practice.time_zone)
-                .unwrap_or(jiff::tz::TimeZone::UTC),
+            time_zone: config.practice.zone.clone(),
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: Arc::new(ArcSwap::from_pointee(site)),

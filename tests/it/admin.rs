@@ -2,6 +2,7 @@
 //! clinician's actions and the audit rows they leave.
 
 use crate::common;
+use kap_practice::practice::status::Status;
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
 use crate::common::{Reply, TestApp, visible_text};
@@ -201,7 +202,7 @@ async fn state_changes_need_the_token_and_the_same_origin() {
             .expect("read")
             .expect("exists")
             .status,
-        "new",
+        Status::New,
         "nothing changed"
     );
     let r = c
@@ -220,7 +221,7 @@ async fn state_changes_need_the_token_and_the_same_origin() {
             .expect("read")
             .expect("exists")
             .status,
-        "contacted"
+        Status::Contacted
     );
 }
 
@@ -1042,4 +1043,40 @@ async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
     assert_ne!(code, 0, "{out}{err}");
     assert!(!leaks(&out) && !leaks(&err), "{out}{err}");
     assert!(err.contains("cannot be opened"), "{err}");
+}
+
+#[tokio::test]
+async fn a_stored_value_this_version_cannot_read_is_an_error_not_a_default() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let changed = app
+        .state
+        .store
+        .execute_unchecked("UPDATE consultation_requests SET status = 'archived' WHERE id = 1")
+        .await
+        .expect("update");
+    assert_eq!(changed, 1);
+    let err = app
+        .state
+        .store
+        .request(1)
+        .await
+        .expect_err("an unknown status is not read as another one")
+        .to_string();
+    assert!(err.contains("status") && err.contains("archived"), "{err}");
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get("/admin/requests/1").await;
+    assert_eq!(
+        page.status, 500,
+        "the honest error page, not a guessed status"
+    );
+    assert!(
+        !visible_text(&page.text()).contains("Ada"),
+        "nothing of the request is shown"
+    );
+    let list = c.get("/admin").await;
+    assert_eq!(
+        list.status, 500,
+        "the inbox does not show the request as New"
+    );
 }

@@ -5,6 +5,7 @@
 //! them, the signed links, the clinician's decisions and the private calendar feed.
 
 use crate::common;
+use kap_practice::practice::status::Status;
 
 use std::time::Duration;
 
@@ -930,7 +931,7 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(request.status, "consultation_scheduled");
+    assert_eq!(request.status, Status::ConsultationScheduled);
     let person = visible_text(&app.get(&ada_link).await.text());
     assert!(
         person.contains("Your consultation is confirmed"),

@@ -2,6 +2,7 @@
 //! wrong — each answered with a 4xx a person can read, and nothing stored.
 
 use crate::common;
+use kap_practice::practice::status::Status;
 
 use crate::common::{TestApp, form_body, valid_fields, visible_text};
 use kap_practice::config::Overrides;
@@ -87,7 +88,7 @@ async fn a_valid_request_is_stored_sealed_and_thanked() {
     assert_eq!(req.phone.as_deref(), Some("(510) 555-0123"));
     assert_eq!(req.message.as_deref(), Some("Feeling stuck for years."));
     assert_eq!(req.referral_source.as_deref(), Some("A friend"));
-    assert_eq!(req.status, "new");
+    assert_eq!(req.status, Status::New);
     assert!(req.spam.is_none());
     assert!(!req.flags.minor && !req.flags.outside_licensed_states);
 

@@ -241,7 +241,7 @@ fn row(state: &AppState, l: &ListedBooking) -> BookingRow {
         request_id: b.request_id,
         reference: b.reference.clone(),
         name: l.name.clone(),
-        when: when(b.start, &state.config.practice.time_zone),
+        when: when(b.start, &state.time_zone),
         what: what(b),
         status: b.status.label(),
         waiting: b.status == BookingStatus::Held,

@@ -57,7 +57,7 @@ pub async fn list(
         per_page: PER_PAGE,
     };
     let page = state.store.list_requests(&filter).await?;
-    let tz = &state.config.practice.time_zone;
+    let tz = &state.time_zone;
     let mut filter_query = String::new();
     if spam {
         filter_query.push_str("folder=spam&");
@@ -110,7 +110,7 @@ pub(super) async fn request_page(
     message: Option<String>,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
-    let tz = &state.config.practice.time_zone;
+    let tz = &state.time_zone;
     let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
         let at = when(n.at, tz);
         (n, at)
@@ -123,7 +123,7 @@ pub(super) async fn request_page(
         let sent = m.sent_at.map(|t| when(t, tz)).unwrap_or_default();
         (m, sent)
     });
-    let status = Status::parse(&r.status).unwrap_or(Status::New);
+    let status = r.status;
     let booking = state
         .store
         .booking_for_request(r.id)
@@ -147,11 +147,7 @@ pub(super) async fn request_page(
             crate::practice::consultation::AgeGroup::Minor => "Under 18, with a parent or guardian",
         },
         status,
-        closed_reason: r
-            .closed_reason
-            .as_deref()
-            .and_then(ClosedReason::parse)
-            .map(ClosedReason::label),
+        closed_reason: r.closed_reason.map(ClosedReason::label),
         statuses: status_options(),
         reasons: reason_options(),
         notes: notes.collect(),
@@ -374,7 +370,7 @@ pub async fn export(
             .into_response());
     }
     let mut out = Vec::new();
-    crate::export::csv(&requests, &mut out).map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    crate::export::csv(&requests, &mut out).map_err(AppError::Export)?;
     state
         .store
         .audit_export(&admin.email, requests.len(), Timestamp::now())

@@ -228,7 +228,7 @@ impl SessionData {
         session
             .insert(SESSION_KEY, self)
             .await
-            .map_err(|e| super::AppError::Unavailable(format!("session store: {e}")))
+            .map_err(super::AppError::from)
     }
 }
 

@@ -53,7 +53,7 @@ pub(super) fn chrome(
 pub(super) fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     match page {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => AppError::Internal(format!("rendering an inbox page: {e}")).into_response(),
+        Err(e) => AppError::from(e).into_response(),
     }
 }
 
@@ -134,7 +134,7 @@ async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Fai
 
 /// The answer while sign-in is paused.
 fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
-    let until = super::views::when(until, &state.config.practice.time_zone);
+    let until = super::views::when(until, &state.time_zone);
     login_form(
         state,
         csrf,
@@ -227,10 +227,7 @@ async fn complete(
     now: Timestamp,
 ) -> Result<Response, AppError> {
     let (account_id, email) = (account.id, account.email.as_str());
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+    session.cycle_id().await?;
     let data = SessionData {
         csrf: new_token(),
         account_id: Some(account_id),
@@ -307,10 +304,7 @@ pub async fn login(
         return Ok(paused(&state, &csrf, &email, until));
     }
     if account.totp_secret.is_some() {
-        session
-            .cycle_id()
-            .await
-            .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+        session.cycle_id().await?;
         let pending = SessionData {
             csrf: new_token(),
             pending_account_id: Some(account.id),
@@ -436,10 +430,7 @@ pub async fn logout(
         .store
         .audit(&Entry::new(&admin.email, Action::SignOut), Timestamp::now())
         .await?;
-    session
-        .flush()
-        .await
-        .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+    session.flush().await?;
     Ok(Redirect::to("/admin/login?signed_out=1").into_response())
 }
 

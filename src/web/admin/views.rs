@@ -22,11 +22,10 @@ pub struct Chrome {
 }
 
 /// A time shown to the clinician, in the practice's zone.
-pub fn when(ts: jiff::Timestamp, tz: &str) -> String {
-    match ts.in_tz(tz) {
-        Ok(z) => z.strftime("%b %-d, %Y, %-I:%M %p %Z").to_string(),
-        Err(_) => ts.to_string(),
-    }
+pub fn when(ts: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    ts.to_zoned_datetime(tz.clone())
+        .strftime("%b %-d, %Y, %-I:%M %p %Z")
+        .to_string()
 }
 
 #[derive(Template)]
@@ -60,8 +59,8 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(r: &StoredRequest, tz: &str) -> Row {
-        let status = Status::parse(&r.status).unwrap_or(Status::New);
+    pub fn new(r: &StoredRequest, tz: &jiff::tz::TimeZone) -> Row {
+        let status = r.status;
         Row {
             id: r.id,
             reference: r.reference.clone(),
