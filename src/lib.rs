@@ -21,6 +21,7 @@ pub mod site;
 pub mod store;
 pub mod tls;
 pub mod web;
+pub mod wording;
 
 use std::future::Future;
 use std::sync::Arc;

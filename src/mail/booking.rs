@@ -13,9 +13,9 @@ use jiff::Timestamp;
 use crate::auth::link::{self, LinkTokens};
 use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Method};
 use crate::config::Config;
-use crate::practice::booking::{long_time, zone_label};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::{BookingMail, ClaimedMail, MailKind};
+use crate::wording::{long_time, zone_label};
 
 /// What a booking email says and carries.
 pub struct Written {

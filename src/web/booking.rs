@@ -20,18 +20,20 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::contact::{client_ip, html_response, refusal};
+use super::client::client_ip;
 use super::form::decode;
 use super::middleware::BODY_LIMIT;
+use super::respond::{html_response, refusal};
 use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
 use crate::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
-use crate::practice::booking::{BookingStatus, clock, day_heading, long_time, zone_label};
+use crate::practice::booking::BookingStatus;
 use crate::practice::open_times::{
     BookingRules, ConsultationFormat, OpenTime, WhyNotOpen, by_day, nearest_open, open_times,
 };
 use crate::site::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
 use crate::store::{ChangeOutcome, Hold, HoldOutcome, StoredBooking};
+use crate::wording::{clock, day_heading, long_time, zone_label};
 
 /// How many of the nearest open times the "just taken" answer offers.
 const NEAREST: usize = 6;

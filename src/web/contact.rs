@@ -7,25 +7,23 @@
 //! (when it can be) and causes no email. If the database fails, the person is told plainly that
 //! the request did NOT arrive, and how else to reach the practice.
 
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::net::SocketAddr;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use governor::{Quota, RateLimiter, clock::DefaultClock, state::keyed::DefaultKeyedStateStore};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::AppState;
+use super::client::client_ip;
 use super::form::{FormDecodeError, decode};
 use super::form_token::TokenError;
 use super::middleware::BODY_LIMIT;
 use super::pages::page_response;
+use super::respond::{html_response, refusal};
 use crate::practice::consultation::{ConsultationForm, Licence};
 use crate::site::FormView;
-use crate::site::cache::{Encoding, negotiate};
 use crate::store::{MailKind, SpamReason, Submission};
 
 /// The form's field names, as the HTML sends them.
@@ -44,57 +42,6 @@ pub const FIELDS: &[&str] = &[
     "form_token",
 ];
 
-/// Per-address limit on `POST /contact`. Kept in this server's memory: behind several servers
-/// each applies it on its own.
-pub struct FormLimiter {
-    limiter: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
-}
-
-impl FormLimiter {
-    pub fn new(per_hour: u32) -> Self {
-        let n = NonZeroU32::new(per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
-        FormLimiter {
-            limiter: RateLimiter::keyed(Quota::per_hour(n).allow_burst(n)),
-        }
-    }
-
-    /// `per_minute` at once, then one more each `60 / per_minute` seconds.
-    pub fn per_minute(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        FormLimiter {
-            limiter: RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)),
-        }
-    }
-
-    pub(super) fn allow(&self, ip: IpAddr) -> bool {
-        // Forget addresses that are back to a full allowance, so memory stays bounded under a
-        // flood from many addresses.
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-        }
-        self.limiter.check_key(&ip).is_ok()
-    }
-}
-
-/// The client's address: the peer, or — only behind a trusted proxy — the last address in
-/// `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter_map(|s| s.parse::<IpAddr>().ok())
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
-}
-
 /// `GET /contact`: the prepared page with a fresh token, compressed for this client.
 pub async fn show(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
     let site = state.site.load();
@@ -105,67 +52,6 @@ pub async fn show(State(state): State<AppState>, method: Method, headers: Header
     html.extend_from_slice(token.as_bytes());
     html.extend_from_slice(&split.suffix);
     html_response(StatusCode::OK, html, &headers, method == Method::HEAD)
-}
-
-/// An HTML response made for one request: compressed quickly, never cached.
-pub(super) fn html_response(
-    status: StatusCode,
-    html: Vec<u8>,
-    headers: &HeaderMap,
-    head: bool,
-) -> Response {
-    let accept = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let preferred = negotiate(accept)
-        .into_iter()
-        .next()
-        .unwrap_or(Encoding::Identity);
-    let (encoding, body) = match preferred {
-        Encoding::Brotli => (Encoding::Brotli, crate::site::cache::brotli_fast(&html)),
-        Encoding::Gzip => (Encoding::Gzip, crate::site::cache::gzip_fast(&html)),
-        Encoding::Identity => (Encoding::Identity, html),
-    };
-    let len = body.len();
-    let mut r = Response::new(if head {
-        Body::empty()
-    } else {
-        Body::from(body)
-    });
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    if let Some(e) = encoding.header() {
-        h.insert(header::CONTENT_ENCODING, e);
-    }
-    if head {
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    r
-}
-
-/// A short page that explains why a request was refused.
-pub(super) fn refusal(
-    state: &AppState,
-    status: StatusCode,
-    heading: &str,
-    paragraphs: &[&str],
-    headers: &HeaderMap,
-) -> Response {
-    let site = state.site.load();
-    match site.renderer.status(heading, paragraphs) {
-        Ok(html) => html_response(status, html.into_bytes(), headers, false),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot render a refusal page");
-            (status, paragraphs.join(" ")).into_response()
-        }
-    }
 }
 
 /// `POST /contact`.
@@ -503,33 +389,4 @@ async fn offers_booking(state: &AppState, id: i64, link_secret: &str) -> bool {
             state.store.bookable(id).await,
             Ok(Some(b)) if !b.link_secret.is_empty() && b.link_secret == link_secret
         )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
-        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
-        let client: IpAddr = "203.0.113.9".parse().expect("ip");
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("198.51.100.1, 203.0.113.9"),
-        );
-        assert_eq!(client_ip(proxy, &h, &[]), proxy);
-        assert_eq!(client_ip(proxy, &h, &[proxy]), client);
-        assert_eq!(client_ip(client, &h, &[proxy]), client);
-    }
-
-    #[test]
-    fn the_limiter_allows_a_burst_then_refuses() {
-        let l = FormLimiter::new(3);
-        let a: IpAddr = "127.0.0.2".parse().expect("ip");
-        let b: IpAddr = "127.0.0.3".parse().expect("ip");
-        assert!(l.allow(a) && l.allow(a) && l.allow(a));
-        assert!(!l.allow(a));
-        assert!(l.allow(b));
-    }
 }

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod booking;
+pub mod client;
 pub mod contact;
 pub mod error;
 pub mod form;
@@ -13,6 +14,7 @@ pub mod form_token;
 mod health;
 pub mod middleware;
 mod pages;
+pub mod respond;
 pub mod server;
 
 use std::sync::Arc;
@@ -45,11 +47,11 @@ pub struct AppState {
     /// Signs and checks the contact form's tokens.
     pub form_tokens: Arc<form_token::FormTokens>,
     /// Per-address limit on sending the contact form.
-    pub form_limiter: Arc<contact::FormLimiter>,
+    pub form_limiter: Arc<client::AddressLimiter>,
     /// Per-address limit on choosing or cancelling a consultation time (each sends email).
-    pub booking_limiter: Arc<contact::FormLimiter>,
+    pub booking_limiter: Arc<client::AddressLimiter>,
     /// Per-address limit on sign-in attempts, applied before anything is read or written.
-    pub sign_in_limiter: Arc<contact::FormLimiter>,
+    pub sign_in_limiter: Arc<client::AddressLimiter>,
     /// Signs and checks the links back to a person's consultation booking.
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The practice's time zone (`practice.time_zone`, checked at start).
@@ -70,9 +72,9 @@ impl AppState {
         AppState {
             security_headers,
             form_tokens: Arc::new(form_token::FormTokens::new(store.keys())),
-            form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
-            booking_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
-            sign_in_limiter: Arc::new(contact::FormLimiter::per_minute(
+            form_limiter: Arc::new(client::AddressLimiter::new(config.form.rate_limit_per_hour)),
+            booking_limiter: Arc::new(client::AddressLimiter::new(config.form.rate_limit_per_hour)),
+            sign_in_limiter: Arc::new(client::AddressLimiter::per_minute(
                 crate::auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),

@@ -12,19 +12,20 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
+use super::booking_form::{
+    DAY_NAMES, SettingsError, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field,
+};
 use super::inbox::request_page;
 use super::sign_in::{chrome, render};
 use super::views::{
     BookingPanel, BookingRow, BookingSettingsView, BookingsView, DayRow, SlotRow, when,
 };
-use crate::practice::booking::{
-    BookingStatus, ClinicianDecision, SettingsError, SettingsForm, WEEKDAYS, WINDOWS_PER_DAY,
-    WindowFields, decline_message, long_time, window_field, zone_label,
-};
+use crate::practice::booking::{BookingStatus, ClinicianDecision, decline_message};
 use crate::practice::open_times::{BookingRules, open_times};
 use crate::store::{ChangeOutcome, ListedBooking, StoredBooking};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
+use crate::wording::{long_time, zone_label};
 
 /// Every field of the settings form, by name (the same as its id).
 fn settings_fields() -> Vec<String> {
@@ -52,10 +53,10 @@ fn settings_fields() -> Vec<String> {
 }
 
 fn day_rows(form: &SettingsForm, errors: &[SettingsError]) -> Vec<DayRow> {
-    WEEKDAYS
+    DAY_NAMES
         .iter()
         .enumerate()
-        .map(|(day, (_, _, name))| DayRow {
+        .map(|(day, name)| DayRow {
             name,
             slots: (0..WINDOWS_PER_DAY)
                 .map(|slot| {

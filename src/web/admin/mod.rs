@@ -18,6 +18,7 @@
 
 mod audit_log;
 mod booking;
+mod booking_form;
 mod inbox;
 mod sign_in;
 mod views;

@@ -22,7 +22,7 @@ use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
 use crate::auth::throttle::{self, Failures, Verdict};
 use crate::auth::{password, totp};
-use crate::web::contact::client_ip;
+use crate::web::client::client_ip;
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 

@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::practice::booking::{SettingsError, SettingsForm};
+use super::booking_form::{SettingsError, SettingsForm};
 use crate::practice::status::{ClosedReason, Status};
 use crate::store::{AuditRow, HistoryEntry, MailState, Note, StoredRequest};
 

@@ -1,0 +1,70 @@
+//! Responses made for one request (pages that carry a fresh token or a refusal), as opposed to
+//! the prepared pages of `pages.rs`: compressed quickly for this client and never cached.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::site::cache::{Encoding, negotiate};
+
+/// An HTML response made for one request: compressed quickly, never cached.
+pub fn html_response(
+    status: StatusCode,
+    html: Vec<u8>,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let preferred = negotiate(accept)
+        .into_iter()
+        .next()
+        .unwrap_or(Encoding::Identity);
+    let (encoding, body) = match preferred {
+        Encoding::Brotli => (Encoding::Brotli, crate::site::cache::brotli_fast(&html)),
+        Encoding::Gzip => (Encoding::Gzip, crate::site::cache::gzip_fast(&html)),
+        Encoding::Identity => (Encoding::Identity, html),
+    };
+    let len = body.len();
+    let mut r = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(body)
+    });
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(e) = encoding.header() {
+        h.insert(header::CONTENT_ENCODING, e);
+    }
+    if head {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    r
+}
+
+/// A short page that explains why a request was refused.
+pub fn refusal(
+    state: &AppState,
+    status: StatusCode,
+    heading: &str,
+    paragraphs: &[&str],
+    headers: &HeaderMap,
+) -> Response {
+    let site = state.site.load();
+    match site.renderer.status(heading, paragraphs) {
+        Ok(html) => html_response(status, html.into_bytes(), headers, false),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render a refusal page");
+            (status, paragraphs.join(" ")).into_response()
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! How the practice writes times and time zones for people: pages and emails use the same
+//! words, so a time reads the same on the booking page, in the inbox and in the confirmation.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+/// "Eastern Time (America/New_York)": the practice's zone as people in the US name it.
+pub fn zone_label(iana: &str) -> String {
+    let common = match iana {
+        "America/New_York"
+        | "America/Detroit"
+        | "America/Indiana/Indianapolis"
+        | "America/Kentucky/Louisville" => Some("Eastern Time"),
+        "America/Chicago" => Some("Central Time"),
+        "America/Denver" | "America/Boise" | "America/Phoenix" => Some("Mountain Time"),
+        "America/Los_Angeles" => Some("Pacific Time"),
+        "America/Anchorage" => Some("Alaska Time"),
+        "Pacific/Honolulu" => Some("Hawaii Time"),
+        _ => None,
+    };
+    match common {
+        Some(name) => format!("{name} ({iana})"),
+        None => iana.to_string(),
+    }
+}
+
+/// "Tuesday, March 11, 2025 at 9:00 AM PDT": an instant on the practice's clocks, in full.
+pub fn long_time(t: Timestamp, time_zone: &TimeZone) -> String {
+    t.to_zoned_datetime(time_zone.clone())
+        .strftime("%A, %B %-d, %Y at %-I:%M %p %Z")
+        .to_string()
+}
+
+/// "Tuesday, March 11": a day's heading.
+pub fn day_heading(date: Date) -> String {
+    date.strftime("%A, %B %-d").to_string()
+}
+
+/// "9:00 AM": an instant on the practice's clocks.
+pub fn clock(t: Timestamp, time_zone: &TimeZone) -> String {
+    t.to_zoned_datetime(time_zone.clone())
+        .strftime("%-I:%M %p")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tz() -> TimeZone {
+        TimeZone::get("America/New_York").expect("tzdata")
+    }
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let t: Timestamp = "2025-03-11T16:00:00Z".parse().expect("ts");
+        assert_eq!(
+            long_time(t, &tz()),
+            "Tuesday, March 11, 2025 at 12:00 PM EDT"
+        );
+        assert_eq!(clock(t, &tz()), "12:00 PM");
+        assert_eq!(
+            day_heading(jiff::civil::date(2025, 3, 11)),
+            "Tuesday, March 11"
+        );
+    }
+
+    #[test]
+    fn zones_are_named_as_people_say_them() {
+        assert_eq!(
+            zone_label("America/New_York"),
+            "Eastern Time (America/New_York)"
+        );
+        assert_eq!(zone_label("Europe/Berlin"), "Europe/Berlin");
+    }
+}
