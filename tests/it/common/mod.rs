@@ -3,6 +3,7 @@
 
 pub mod clinician;
 pub mod postgres;
+pub mod routes;
 pub mod tls;
 
 use std::net::SocketAddr;
