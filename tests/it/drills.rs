@@ -203,7 +203,15 @@ fn a_read_only_data_directory_stops_the_start_with_one_line() {
         before,
         "the database is untouched"
     );
-    assert!(export(&data).contains("Kept Before"));
+    assert!(
+        common::export_with(
+            Command::new(env!("CARGO_BIN_EXE_kap-practice")),
+            &data,
+            "jsonl",
+            Some(KEY)
+        )
+        .contains("Kept Before")
+    );
 }
 
 #[test]
@@ -238,11 +246,6 @@ fn post(addr: SocketAddr, token: &str, name: &str) -> (u16, String, String) {
     .expect("a response")
 }
 
-/// Every request in `data`, decrypted by `kap-practice inquiries export`, as JSON lines.
-fn export(data: &Path) -> String {
-    export_with(Command::new(env!("CARGO_BIN_EXE_kap-practice")), data)
-}
-
 /// The same, run in the mount namespace of process `pid` (SQLite resolves the symbolic link
 /// `/proc/<pid>/root`, so the database must be opened from inside).
 fn export_in_namespace_of(pid: u32, data: &Path) -> String {
@@ -252,24 +255,7 @@ fn export_in_namespace_of(pid: u32, data: &Path) -> String {
         cmd.args(["--user", "--preserve-credentials"]);
     }
     cmd.arg("--mount").arg(env!("CARGO_BIN_EXE_kap-practice"));
-    export_with(cmd, data)
-}
-
-fn export_with(mut cmd: Command, data: &Path) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = empty_config(dir.path());
-    let out = cmd
-        .args(["inquiries", "export", "--format", "jsonl", "--data-dir"])
-        .arg(data)
-        .arg("--config")
-        .arg(&config)
-        .env("KAP_DATA_KEY", KEY)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the export");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "export failed: {stderr}");
-    String::from_utf8(out.stdout).expect("utf-8")
+    common::export_with(cmd, data, "jsonl", Some(KEY))
 }
 
 /// The `name` of every request kept by the server `pid` in `data`.
