@@ -574,6 +574,8 @@ async fn a_flood_from_one_address_is_refused_while_people_get_through() {
             let (status, _, page) = send(&client, addr, "GET", "/contact", None).await;
             assert_eq!(status, 200, "visitor {i} gets the form");
             let token = token_in(&String::from_utf8_lossy(&page));
+            // A deliberate wait: a person takes a while to fill in the form, longer than the
+            // 3 s minimum fill time below which a form counts as sent by a machine.
             tokio::time::sleep(Duration::from_millis(3300)).await;
             let name = format!("Visitor {i}");
             let sent = Instant::now();

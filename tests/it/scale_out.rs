@@ -35,6 +35,18 @@ fn overrides(smtp: Option<&SmtpServer>) -> Overrides {
     }
 }
 
+/// Waits (up to 30 s) until `condition` holds, asking again every 50 ms.
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, condition: impl Fn() -> F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited 30 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The clinician signed in on `app`, posting from the public address.
 async fn signed_in(app: &TestApp) -> Clinician<'_> {
     let mut clinician = Clinician::new(app);
@@ -100,6 +112,9 @@ async fn two_servers_share_requests_sessions_and_mail() {
     // Exactly one notice per request: none missing, none twice.
     let messages = smtp.wait_for(N, Duration::from_secs(30));
     assert_eq!(messages.len(), N, "every notice arrived");
+    // A deliberate wait, not for a condition: a duplicate would come from another server's
+    // worker picking up a notice already sent, so the box is looked at again 3 s later (several
+    // of the workers' rounds) to see that nothing more arrived.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(smtp.messages().len(), N, "no notice was sent twice");
     let counts = a.state.store.outbox_counts().await.expect("counts");
@@ -199,17 +214,18 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before = outcomes.lock().expect("lock").len();
+    // The burst gets going before the stop.
+    let answered = || outcomes.lock().expect("lock").len();
+    wait_until("the burst to get going", || async { answered() > 10 }).await;
+    let before = answered();
     cluster.stop_immediate();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let health = app.get("/healthz").await;
-    assert_eq!(health.status, 503, "health says the database is down");
-    assert!(
-        health.text().contains("\"database\":\"down\""),
-        "{}",
-        health.text()
-    );
+    wait_until("health to say the database is down", || async {
+        let health = app.get("/healthz").await;
+        health.status == 503 && health.text().contains("\"database\":\"down\"")
+    })
+    .await;
+    // A deliberate wait, not for a condition: the database stays away for 3 s while the burst
+    // goes on, so that requests arrive during the outage, not only at its edges.
     tokio::time::sleep(Duration::from_secs(3)).await;
     cluster.start_server();
     // The servers recover by themselves: keep submitting until the form works again.
@@ -225,7 +241,14 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // The burst goes on until requests are accepted again.
+    let recovered = answered();
+    wait_until("a request accepted after the recovery", || async {
+        outcomes.lock().expect("lock")[recovered..]
+            .iter()
+            .any(|(_, status, _)| *status == 303)
+    })
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {
         w.await.expect("worker");
