@@ -706,6 +706,8 @@ async fn compare_does_not_shift(viewport: Viewport) {
            || document.querySelector('.compare').parentElement.nextElementSibling;\
          return { stage: s.height, after: next.getBoundingClientRect().top + scrollY };";
     let before: Geometry = browser.js(measure, vec![]).await;
+    // A deliberate wait, not for a condition: a shift would come from something loading late,
+    // so the panel is measured again a second later.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let later: Geometry = browser.js(measure, vec![]).await;
     let shift: f64 = browser.js("return window.__kapShift;", vec![]).await;

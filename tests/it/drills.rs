@@ -203,7 +203,15 @@ fn a_read_only_data_directory_stops_the_start_with_one_line() {
         before,
         "the database is untouched"
     );
-    assert!(export(&data).contains("Kept Before"));
+    assert!(
+        common::export_with(
+            Command::new(env!("CARGO_BIN_EXE_kap-practice")),
+            &data,
+            "jsonl",
+            Some(KEY)
+        )
+        .contains("Kept Before")
+    );
 }
 
 #[test]
@@ -238,11 +246,6 @@ fn post(addr: SocketAddr, token: &str, name: &str) -> (u16, String, String) {
     .expect("a response")
 }
 
-/// Every request in `data`, decrypted by `kap-practice inquiries export`, as JSON lines.
-fn export(data: &Path) -> String {
-    export_with(Command::new(env!("CARGO_BIN_EXE_kap-practice")), data)
-}
-
 /// The same, run in the mount namespace of process `pid` (SQLite resolves the symbolic link
 /// `/proc/<pid>/root`, so the database must be opened from inside).
 fn export_in_namespace_of(pid: u32, data: &Path) -> String {
@@ -252,24 +255,7 @@ fn export_in_namespace_of(pid: u32, data: &Path) -> String {
         cmd.args(["--user", "--preserve-credentials"]);
     }
     cmd.arg("--mount").arg(env!("CARGO_BIN_EXE_kap-practice"));
-    export_with(cmd, data)
-}
-
-fn export_with(mut cmd: Command, data: &Path) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = empty_config(dir.path());
-    let out = cmd
-        .args(["inquiries", "export", "--format", "jsonl", "--data-dir"])
-        .arg(data)
-        .arg("--config")
-        .arg(&config)
-        .env("KAP_DATA_KEY", KEY)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the export");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "export failed: {stderr}");
-    String::from_utf8(out.stdout).expect("utf-8")
+    common::export_with(cmd, data, "jsonl", Some(KEY))
 }
 
 /// The `name` of every request kept by the server `pid` in `data`.
@@ -588,6 +574,8 @@ async fn a_flood_from_one_address_is_refused_while_people_get_through() {
             let (status, _, page) = send(&client, addr, "GET", "/contact", None).await;
             assert_eq!(status, 200, "visitor {i} gets the form");
             let token = token_in(&String::from_utf8_lossy(&page));
+            // A deliberate wait: a person takes a while to fill in the form, longer than the
+            // 3 s minimum fill time below which a form counts as sent by a machine.
             tokio::time::sleep(Duration::from_millis(3300)).await;
             let name = format!("Visitor {i}");
             let sent = Instant::now();

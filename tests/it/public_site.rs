@@ -1,36 +1,10 @@
-//! The public site over HTTP: the practice's whole page, headers on every route, caching,
+//! The public site over HTTP: the practice's whole page, caching,
 //! compression, error pages and the small files crawlers read.
 
 use std::io::Read;
 
 use crate::common::{TestApp, asset_url, seed_lines, visible_text};
 use kap_practice::config::Overrides;
-
-/// Every route kind: pages, files for crawlers, health, an asset, a 404, a 405, a redirect.
-async fn every_route(app: &TestApp) -> Vec<(String, String)> {
-    let home = app.get("/").await.text();
-    let css = asset_url(&home, "/static/css/site.", ".css");
-    let js = asset_url(&home, "/static/js/compare.", ".js");
-    let icon = asset_url(&home, "/static/icons/favicon.", ".svg");
-    let mut routes: Vec<(String, String)> = [
-        "/",
-        "/contact",
-        "/privacy",
-        "/robots.txt",
-        "/sitemap.xml",
-        "/healthz",
-        "/no-such-page",
-        "/contact/",
-    ]
-    .iter()
-    .map(|p| ("GET".to_string(), p.to_string()))
-    .collect();
-    routes.extend([css, js, icon].into_iter().map(|p| ("GET".to_string(), p)));
-    routes.push(("POST".into(), "/".into()));
-    routes.push(("HEAD".into(), "/".into()));
-    routes.push(("DELETE".into(), "/healthz".into()));
-    routes
-}
 
 #[tokio::test]
 async fn the_home_page_holds_every_line_of_the_practice_copy_in_order() {
@@ -153,102 +127,6 @@ async fn the_head_describes_the_page_for_search_and_sharing() {
     assert!(sitemap.contains("<loc>https://kap.example.org/privacy</loc>"));
     let robots = app.get("/robots.txt").await.text();
     assert!(robots.contains("Sitemap: https://kap.example.org/sitemap.xml"));
-}
-
-#[tokio::test]
-async fn every_response_carries_the_security_headers_and_no_cookie() {
-    let app = TestApp::start().await;
-    every_response_carries_the_security_headers(&app, None).await;
-}
-
-/// The same over HTTPS served by the program itself (HTTP/2 by ALPN), with HSTS on every
-/// response.
-#[tokio::test]
-async fn every_https_response_carries_the_security_headers_hsts_and_no_cookie() {
-    let app = TestApp::start_https("", "localhost").await;
-    every_response_carries_the_security_headers(&app, Some("max-age=63072000; includeSubDomains"))
-        .await;
-}
-
-/// Every route of `app` carries the security headers, no cookie, and `hsts` as its
-/// Strict-Transport-Security (none when `None`).
-async fn every_response_carries_the_security_headers(app: &TestApp, hsts: Option<&str>) {
-    let https = hsts.is_some();
-    for (method, path) in every_route(app).await {
-        let r = app.request(&method, &path, &[], "").await;
-        let csp = r
-            .header("content-security-policy")
-            .unwrap_or_else(|| panic!("CSP on {method} {path}"));
-        for directive in [
-            "default-src 'self'",
-            "frame-ancestors 'none'",
-            "form-action 'self'",
-            "base-uri 'none'",
-            "object-src 'none'",
-        ] {
-            assert!(
-                csp.contains(directive),
-                "{directive} on {method} {path}: {csp}"
-            );
-        }
-        assert!(
-            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
-            "{csp}"
-        );
-        assert_eq!(
-            csp.contains("upgrade-insecure-requests"),
-            https,
-            "upgrade-insecure-requests on {method} {path}: {csp}"
-        );
-        assert_eq!(
-            r.header("x-content-type-options"),
-            Some("nosniff"),
-            "{method} {path}"
-        );
-        assert_eq!(
-            r.header("referrer-policy"),
-            Some("no-referrer"),
-            "{method} {path}"
-        );
-        let pp = r.header("permissions-policy").expect("permissions policy");
-        for feature in [
-            "camera=()",
-            "microphone=()",
-            "geolocation=()",
-            "interest-cohort=()",
-        ] {
-            assert!(pp.contains(feature), "{feature} on {method} {path}");
-        }
-        assert!(
-            r.header("set-cookie").is_none(),
-            "no cookie on {method} {path}"
-        );
-        assert_eq!(
-            r.header("strict-transport-security"),
-            hsts,
-            "HSTS on {method} {path}"
-        );
-        assert!(
-            r.header("x-request-id").is_some(),
-            "request id on {method} {path}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn https_sites_send_hsts() {
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some("[server]\nbase_url = \"https://kap.example.org\"\n"),
-    )
-    .await;
-    for (method, path) in every_route(&app).await {
-        let r = app.request(&method, &path, &[], "").await;
-        let hsts = r
-            .header("strict-transport-security")
-            .unwrap_or_else(|| panic!("HSTS on {method} {path}"));
-        assert!(hsts.contains("max-age=63072000"), "{hsts}");
-    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::{
-    Process, SmtpServer, blocking_post, form_body, run_binary, token_in, valid_fields,
+    Process, SmtpServer, blocking_post, export, form_body, run_binary, token_in, valid_fields,
 };
 
 fn post_request(
@@ -35,27 +35,6 @@ fn post_request(
 fn token(p: &Process) -> String {
     let page = p.get("/contact");
     token_in(&page)
-}
-
-fn export(data_dir: &std::path::Path, format: &str) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("empty.toml");
-    std::fs::write(&config, "").expect("config");
-    let (code, out, err) = run_binary(
-        &[
-            "inquiries",
-            "export",
-            "--format",
-            format,
-            "--data-dir",
-            data_dir.to_str().expect("utf-8"),
-            "--config",
-            config.to_str().expect("utf-8"),
-        ],
-        dir.path(),
-    );
-    assert_eq!(code, 0, "export failed: {err}");
-    out
 }
 
 async fn integrity_check(data_dir: &std::path::Path) -> String {

@@ -3,14 +3,12 @@
 //! sent exactly once while every server's mail worker runs; and a database that goes away
 //! mid-burst loses nothing that was acknowledged, and comes back without a restart.
 
-use crate::common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
 use crate::common::postgres::{self, Cluster};
-use crate::common::{Reply, SmtpServer, TestApp, visible_text};
+use crate::common::{SmtpServer, TestApp, visible_text};
 use kap_practice::config::Overrides;
 
 /// The one public address both servers stand behind (as behind a reverse proxy).
@@ -37,33 +35,25 @@ fn overrides(smtp: Option<&SmtpServer>) -> Overrides {
     }
 }
 
-/// The session cookie a response sets, if any.
-fn cookie_of(r: &Reply) -> Option<String> {
-    r.header("set-cookie")
-        .map(|c| c.split(';').next().unwrap_or("").to_string())
+/// Waits (up to 30 s) until `condition` holds, asking again every 50 ms.
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, condition: impl Fn() -> F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited 30 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
-fn csrf_in(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[start..start + 64].to_string()
-}
-
-async fn get(app: &TestApp, path: &str, cookie: &str) -> Reply {
-    app.request("GET", path, &[("cookie", cookie)], "").await
-}
-
-async fn post(app: &TestApp, path: &str, cookie: &str, pairs: &[(&str, &str)]) -> Reply {
-    app.request(
-        "POST",
-        path,
-        &[
-            ("cookie", cookie),
-            ("origin", SITE),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        common::form_body(pairs),
-    )
-    .await
+/// The clinician signed in on `app`, posting from the public address.
+async fn signed_in(app: &TestApp) -> Clinician<'_> {
+    let mut clinician = Clinician::new(app);
+    clinician.origin = SITE.into();
+    let r = clinician.sign_in(PASSWORD).await;
+    assert_eq!(r.status, 303, "signed in: {}", r.text());
+    clinician
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,25 +83,12 @@ async fn two_servers_share_requests_sessions_and_mail() {
     }
 
     // Sign in on A; the same cookie is valid on B.
-    let page = a.get("/admin/login").await;
-    let mut cookie = cookie_of(&page).unwrap_or_default();
-    let r = post(
-        &a,
-        "/admin/login",
-        &cookie,
-        &[
-            ("csrf", &csrf_in(&page.text())),
-            ("email", EMAIL),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, 303, "signed in: {}", r.text());
-    cookie = cookie_of(&r).expect("a session cookie");
+    let on_a = signed_in(&a).await;
     for app in [&a, &b] {
+        let mut clinician = on_a.on(app);
         let mut shown = String::new();
         for page in 0..3 {
-            let r = get(app, &format!("/admin?page={page}"), &cookie).await;
+            let r = clinician.get(&format!("/admin?page={page}")).await;
             assert_eq!(r.status, 200, "the session is valid on both servers");
             shown.push_str(&visible_text(&r.text()));
         }
@@ -124,17 +101,10 @@ async fn two_servers_share_requests_sessions_and_mail() {
     }
 
     // Sign out on B ends the session on A too.
-    let inbox = get(&b, "/admin", &cookie).await;
-    let r = post(
-        &b,
-        "/admin/logout",
-        &cookie,
-        &[("csrf", &csrf_in(&inbox.text()))],
-    )
-    .await;
+    let r = on_a.on(&b).action("/admin", "/admin/logout", &[]).await;
     assert_eq!(r.status, 303);
     for app in [&a, &b] {
-        let r = get(app, "/admin", &cookie).await;
+        let r = on_a.on(app).get("/admin").await;
         assert_eq!(r.status, 303, "signed out everywhere");
         assert_eq!(r.header("location"), Some("/admin/login"));
     }
@@ -142,6 +112,9 @@ async fn two_servers_share_requests_sessions_and_mail() {
     // Exactly one notice per request: none missing, none twice.
     let messages = smtp.wait_for(N, Duration::from_secs(30));
     assert_eq!(messages.len(), N, "every notice arrived");
+    // A deliberate wait, not for a condition: a duplicate would come from another server's
+    // worker picking up a notice already sent, so the box is looked at again 3 s later (several
+    // of the workers' rounds) to see that nothing more arrived.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(smtp.messages().len(), N, "no notice was sent twice");
     let counts = a.state.store.outbox_counts().await.expect("counts");
@@ -241,17 +214,18 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before = outcomes.lock().expect("lock").len();
+    // The burst gets going before the stop.
+    let answered = || outcomes.lock().expect("lock").len();
+    wait_until("the burst to get going", || async { answered() > 10 }).await;
+    let before = answered();
     cluster.stop_immediate();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let health = app.get("/healthz").await;
-    assert_eq!(health.status, 503, "health says the database is down");
-    assert!(
-        health.text().contains("\"database\":\"down\""),
-        "{}",
-        health.text()
-    );
+    wait_until("health to say the database is down", || async {
+        let health = app.get("/healthz").await;
+        health.status == 503 && health.text().contains("\"database\":\"down\"")
+    })
+    .await;
+    // A deliberate wait, not for a condition: the database stays away for 3 s while the burst
+    // goes on, so that requests arrive during the outage, not only at its edges.
     tokio::time::sleep(Duration::from_secs(3)).await;
     cluster.start_server();
     // The servers recover by themselves: keep submitting until the form works again.
@@ -267,7 +241,14 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // The burst goes on until requests are accepted again.
+    let recovered = answered();
+    wait_until("a request accepted after the recovery", || async {
+        outcomes.lock().expect("lock")[recovered..]
+            .iter()
+            .any(|(_, status, _)| *status == 303)
+    })
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {
         w.await.expect("worker");
@@ -341,22 +322,9 @@ async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
         TestApp::start_on_database(overrides(None), None, &url, &key)
     );
     a.add_clinician().await;
-    let page = a.get("/admin/login").await;
-    let r = post(
-        &a,
-        "/admin/login",
-        "",
-        &[
-            ("csrf", &csrf_in(&page.text())),
-            ("email", EMAIL),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, 303, "signed in: {}", r.text());
-    let cookie = cookie_of(&r).expect("a session cookie");
+    let on_a = signed_in(&a).await;
     for app in [&a, &b] {
-        assert_eq!(get(app, "/admin", &cookie).await.status, 200);
+        assert_eq!(on_a.on(app).get("/admin").await.status, 200);
     }
     // `admin passwd`, as run on the server, against the shared database.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -391,7 +359,7 @@ async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     for app in [&b, &a] {
-        let r = get(app, "/admin", &cookie).await;
+        let r = on_a.on(app).get("/admin").await;
         assert_eq!(r.status, 303, "the old session is over on every server");
         assert!(
             r.header("location")

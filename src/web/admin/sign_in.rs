@@ -344,10 +344,12 @@ pub async fn code_page(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Response, AppError> {
-    let data = with_token(&session).await?;
-    if pending(&data, Timestamp::now()).is_none() {
+    // Checked before a token is stored, so that a visitor with no sign-in under way gets no
+    // session (and no cookie).
+    if pending(&SessionData::load(&session).await, Timestamp::now()).is_none() {
         return Ok(Redirect::to("/admin/login").into_response());
     }
+    let data = with_token(&session).await?;
     Ok(code_form(&state, &data.csrf, None, StatusCode::OK))
 }
 

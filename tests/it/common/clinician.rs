@@ -29,12 +29,29 @@ impl TestApp {
 pub struct Clinician<'a> {
     app: &'a TestApp,
     pub cookie: Option<String>,
+    /// The Origin its posts carry: the server's own address unless set (to the public address
+    /// several servers stand behind, say).
+    pub origin: String,
 }
 
 impl<'a> Clinician<'a> {
     /// Not signed in yet.
     pub fn new(app: &'a TestApp) -> Self {
-        Clinician { app, cookie: None }
+        Clinician {
+            app,
+            cookie: None,
+            origin: app.url(""),
+        }
+    }
+
+    /// The same browser (its cookie, its origin) talking to `app`, another server of the same
+    /// practice.
+    pub fn on<'b>(&self, app: &'b TestApp) -> Clinician<'b> {
+        Clinician {
+            app,
+            cookie: self.cookie.clone(),
+            origin: self.origin.clone(),
+        }
     }
 
     /// Signed in with the right password.
@@ -62,7 +79,7 @@ impl<'a> Clinician<'a> {
     }
 
     pub async fn post(&mut self, path: &str, body: &str) -> Reply {
-        let origin = self.app.url("");
+        let origin = self.origin.clone();
         self.post_with(path, body, &[("origin", &origin)]).await
     }
 

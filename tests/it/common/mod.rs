@@ -3,6 +3,7 @@
 
 pub mod clinician;
 pub mod postgres;
+pub mod routes;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -729,6 +730,43 @@ pub fn run_binary(args: &[&str], cwd: &Path) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Every request kept in `data`, decrypted by `kap-practice inquiries export` in `format`.
+pub fn export(data: &Path, format: &str) -> String {
+    let cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+    export_with(cmd, data, format, None)
+}
+
+/// The same, run by `cmd` (the binary, or a command that runs it, such as `nsenter`), with
+/// `key` as its data key if given. In the PostgreSQL run a data folder that has a database of
+/// its own (see [`database_env`]) is exported from it.
+pub fn export_with(
+    mut cmd: std::process::Command,
+    data: &Path,
+    format: &str,
+    key: Option<&str>,
+) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").expect("config");
+    if Path::new(&format!("{}.database-url", data.display())).is_file() {
+        cmd.envs(database_env(data, key.is_some()));
+    }
+    if let Some(key) = key {
+        cmd.env("KAP_DATA_KEY", key);
+    }
+    let out = cmd
+        .args(["inquiries", "export", "--format", format, "--data-dir"])
+        .arg(data)
+        .arg("--config")
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the export");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "export failed: {stderr}");
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// A copy of the built-in content in `dir/content`, to edit in a test.
