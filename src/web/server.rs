@@ -41,7 +41,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use super::AppState;
@@ -116,27 +116,11 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Some(admitted) = server.admit(peer.ip()) else {
-                        // Over its share: closed at once, before it costs more than this.
-                        continue;
-                    };
-                    // Responses are written whole; waiting to fill a packet would only delay them.
-                    let _ = stream.set_nodelay(true);
-                    let served = server.serve_connection(stream, peer);
-                    tokio::spawn(async move {
-                        served.await;
-                        drop(admitted);
-                    });
+            accepted = listener.accept() => {
+                if let Some(accepted) = server.admitted(accepted).await {
+                    server.spawn(accepted);
                 }
-                Err(e) => {
-                    // Out of file descriptors, or the client left before being accepted: wait a
-                    // moment instead of spinning, then go on.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+            }
             () = &mut shutdown => break,
         }
     }
@@ -167,12 +151,8 @@ pub async fn serve_https(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = https.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Some(admitted) = server.admit(peer.ip()) else {
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
+            accepted = https.accept() => {
+                if let Some(Accepted { stream, peer, admitted }) = server.admitted(accepted).await {
                     let connection = server.connection();
                     let handshake = acceptor.accept(stream);
                     tokio::spawn(async move {
@@ -183,28 +163,12 @@ pub async fn serve_https(
                         drop(admitted);
                     });
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            accepted = plain.accept() => {
+                if let Some(accepted) = redirect.admitted(accepted).await {
+                    redirect.spawn(accepted);
                 }
-            },
-            accepted = plain.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Some(admitted) = redirect.admit(peer.ip()) else {
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let served = redirect.serve_connection(stream, peer);
-                    tokio::spawn(async move {
-                        served.await;
-                        drop(admitted);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+            }
             () = &mut shutdown => break,
         }
     }
@@ -212,6 +176,13 @@ pub async fn serve_https(
     drop(plain);
     tokio::join!(server.shutdown(), redirect.shutdown());
     Ok(())
+}
+
+/// A connection taken from a listener and counted against its client's address.
+pub struct Accepted {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub admitted: Admitted,
 }
 
 /// What serves connections: the application, hyper's connection settings, the connections
@@ -248,6 +219,46 @@ impl Server {
     /// open (close the connection). The count drops when the returned value is dropped.
     pub fn admit(&self, address: IpAddr) -> Option<Admitted> {
         PerAddress::admit(&self.per_address, address)
+    }
+
+    /// Takes one result of `accept`. A connection over its address's share is closed at once,
+    /// before it costs more than this; an error (out of file descriptors, or a client that left
+    /// before being accepted) waits a moment instead of spinning. Either gives `None`.
+    pub async fn admitted(
+        &self,
+        accepted: std::io::Result<(TcpStream, SocketAddr)>,
+    ) -> Option<Accepted> {
+        match accepted {
+            Ok((stream, peer)) => {
+                let admitted = self.admit(peer.ip())?;
+                // Responses are written whole; waiting to fill a packet would only delay them.
+                let _ = stream.set_nodelay(true);
+                Some(Accepted {
+                    stream,
+                    peer,
+                    admitted,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                None
+            }
+        }
+    }
+
+    /// Serves an admitted plain connection in a task of its own, to its end.
+    pub fn spawn(&self, accepted: Accepted) {
+        let Accepted {
+            stream,
+            peer,
+            admitted,
+        } = accepted;
+        let served = self.serve_connection(stream, peer);
+        tokio::spawn(async move {
+            served.await;
+            drop(admitted);
+        });
     }
 
     /// Serves one accepted connection from `peer` to its end. `io` is any stream that reads and
