@@ -532,6 +532,7 @@ pub async fn choose(
     }
     match outcome {
         Ok(HoldOutcome::Held(_)) => {
+            state.insights.step(crate::insights::Step::TimeChosen);
             if state.mail_enabled {
                 state.mail_wake.notify_one();
             }

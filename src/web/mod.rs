@@ -61,13 +61,22 @@ pub struct AppState {
     pub booking_offer: Arc<booking::OfferCache>,
     /// The HTTPS certificate and its renewal state, when the program serves HTTPS itself.
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// This server's visit counter (`insights.enabled`), written to the store in batches.
+    pub insights: Arc<crate::insights::Insights>,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
         let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
         let site = with_security_headers(site, &security_headers);
+        let time_zone =
+            jiff::tz::TimeZone::get(&config.practice.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         AppState {
+            insights: Arc::new(crate::insights::Insights::new(
+                config.insights.enabled,
+                time_zone.clone(),
+                &config.server.base_url,
+            )),
             security_headers,
             form_tokens: Arc::new(form_token::FormTokens::new(store.keys())),
             form_limiter: Arc::new(contact::FormLimiter::new(config.form.rate_limit_per_hour)),
@@ -76,8 +85,7 @@ impl AppState {
                 crate::auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
-            time_zone: jiff::tz::TimeZone::get(&config.practice.time_zone)
-                .unwrap_or(jiff::tz::TimeZone::UTC),
+            time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: Arc::new(ArcSwap::from_pointee(site)),

@@ -24,6 +24,7 @@ mod connections;
 mod contact_form;
 #[cfg(feature = "slow-tests")]
 mod drills;
+mod insights;
 mod layers;
 mod mail;
 mod public_site;
