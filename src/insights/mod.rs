@@ -16,6 +16,7 @@
 //! by [`spawn_flusher`] every few seconds and at shutdown, off the request path. A crash loses
 //! at most those few seconds of counts, never a request.
 
+pub mod report;
 mod visit;
 
 use std::collections::{HashMap, HashSet};

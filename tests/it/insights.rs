@@ -309,8 +309,12 @@ pub(crate) async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
         assert_eq!(visit(app, "/contact", &ua).await, 200);
     }
     let mut links = Vec::new();
-    for name in ["Ada Lovelace", "Grace Hopper", "Mary Somerville"] {
-        let r = app.submit(name, &[]).await;
+    for (name, heard) in [
+        ("Ada Lovelace", "Psychology Today"),
+        ("Grace Hopper", "  psychology   today "),
+        ("Mary Somerville", ""),
+    ] {
+        let r = app.submit(name, &[("referral_source", heard)]).await;
         assert_eq!(r.status, 303, "{}", r.text());
         let thanks = app.get(r.header("location").expect("location")).await;
         links.push(booking_link(&thanks.text()));
@@ -506,4 +510,131 @@ fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
     ] {
         assert!(!log.contains(needle), "{needle} in the log: {log}");
     }
+}
+
+/// The numbers in a table's body (`<td>` cells only), row by row, from the table with `id`.
+fn table_numbers(html: &str, id: &str) -> Vec<Vec<i64>> {
+    let start = html
+        .find(&format!("<table id=\"{id}\""))
+        .unwrap_or_else(|| panic!("table {id}"));
+    let table = &html[start..start + html[start..].find("</table>").expect("end")];
+    let body = &table[table.find("<tbody>").expect("tbody")..];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .filter_map(|cell| {
+                    let from = cell.find('>')? + 1;
+                    let to = cell.find("</td>")?;
+                    cell[from..to].trim().parse().ok()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The `data-value`s of a chart's bars, in order.
+fn chart_values(html: &str, id: &str) -> Vec<i64> {
+    let start = html
+        .find(&format!("<svg id=\"{id}\""))
+        .unwrap_or_else(|| panic!("chart {id}"));
+    let svg = &html[start..start + html[start..].find("</svg>").expect("end")];
+    svg.match_indices("data-value=\"")
+        .map(|(i, m)| {
+            let from = i + m.len();
+            svg[from..from + svg[from..].find('"').expect("end")]
+                .parse()
+                .expect("a number")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_them() {
+    let app = TestApp::start_with(Overrides::default(), Some(FUNNEL_CONFIG)).await;
+    app.add_clinician().await;
+    let ua = ("user-agent", FIREFOX);
+    visit(
+        &app,
+        "/privacy",
+        &[ua, ("referer", "https://directory.test/list?q=x")],
+    )
+    .await;
+    visit(&app, "/?ref=-cmd|calc", &[ua]).await;
+    walk_the_funnel(&app).await;
+
+    // Signed out: to the sign-in page.
+    let r = app.get("/admin/insights").await;
+    assert_eq!(r.status, 303);
+    let r = app.get("/admin/insights.csv").await;
+    assert_eq!(r.status, 303);
+
+    let mut c = Clinician::signed_in(&app).await;
+    let inbox = c.get("/admin").await.text();
+    assert!(
+        inbox.contains("href=\"/admin/insights\""),
+        "linked from the navigation"
+    );
+    let r = c.get("/admin/insights").await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(!html.contains("<script"), "no JavaScript");
+    // The funnel: 5 views of `/` (one tagged), 3 of the contact form, 3 requests (the spam
+    // left out), 2 times chosen, 1 confirmed.
+    assert_eq!(
+        table_numbers(&html, "funnel-table"),
+        vec![vec![5], vec![3], vec![3], vec![2], vec![1]]
+    );
+    assert_eq!(chart_values(&html, "funnel-chart"), vec![5, 3, 3, 2, 1]);
+    let weeks = table_numbers(&html, "weeks-table");
+    let mut week_totals = [0i64; 5];
+    for w in &weeks {
+        for (t, n) in week_totals.iter_mut().zip(w) {
+            *t += n;
+        }
+    }
+    assert_eq!(week_totals, [5, 3, 3, 2, 1], "{weeks:?}");
+    // Visits per day: 30 days, today last, the chart's bars equal to the table's.
+    let days = table_numbers(&html, "visits-table");
+    assert_eq!(days.len(), 30);
+    let views: Vec<i64> = days.iter().map(|d| d[0]).collect();
+    assert_eq!(chart_values(&html, "visits-chart"), views);
+    assert_eq!(views[29], 9, "5 of /, 3 of the contact form, 1 of /privacy");
+    assert_eq!(days[29][1], 1, "one visitor: one address and browser");
+    let text = common::visible_text(&html);
+    assert!(text.contains("directory.test 1"), "{text}");
+    assert!(!text.contains("list?q"), "{text}");
+    assert!(text.contains("-cmdcalc 1"), "{text}");
+    assert!(text.contains("Psychology Today 2"), "{text}");
+    assert!(text.contains("Not answered 1"), "{text}");
+    assert!(!text.contains("Spam answer"), "{text}");
+
+    let year = c.get("/admin/insights?period=12m").await.text();
+    let months = table_numbers(&year, "visits-table");
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[11][0], 9);
+    assert_eq!(
+        table_numbers(&year, "funnel-table"),
+        vec![vec![5], vec![3], vec![3], vec![2], vec![1]]
+    );
+
+    let csv = c.get("/admin/insights.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.header("content-type")
+            .is_some_and(|t| t.starts_with("text/csv"))
+    );
+    let today = app.state.insights.today();
+    let body = csv.text();
+    assert!(body.starts_with("day,kind,subject,total\n"), "{body}");
+    assert!(body.contains(&format!("{today},view,/,5\n")), "{body}");
+    assert!(
+        body.contains(&format!("{today},step,confirmed,1\n")),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("{today},campaign,'-cmdcalc,1\n")),
+        "a cell a spreadsheet would run is made text: {body}"
+    );
 }

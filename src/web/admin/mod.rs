@@ -19,6 +19,7 @@
 mod audit_log;
 mod booking;
 mod inbox;
+mod insights;
 mod sign_in;
 mod views;
 
@@ -166,6 +167,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         ),
         r(Method::POST, "/admin/export", SignedIn, post(inbox::export)),
         r(Method::GET, "/admin/audit", SignedIn, get(audit_log::page)),
+        r(
+            Method::GET,
+            "/admin/insights",
+            SignedIn,
+            get(insights::page),
+        ),
+        r(
+            Method::GET,
+            "/admin/insights.csv",
+            SignedIn,
+            get(insights::export),
+        ),
         r(
             Method::POST,
             "/admin/audit/export",
