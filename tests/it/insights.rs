@@ -638,3 +638,37 @@ async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_
         "a cell a spreadsheet would run is made text: {body}"
     );
 }
+
+#[tokio::test]
+async fn the_privacy_notice_says_what_is_counted_and_what_is_not() {
+    let on = TestApp::start_with(
+        Overrides::default(),
+        Some("[insights]\nretention_months = 14\n"),
+    )
+    .await;
+    let html = on.get("/privacy").await.text();
+    let text = common::visible_text(&html);
+    assert!(html.contains("id=\"visits-counted\""), "{text}");
+    for said in [
+        "how many times each page was viewed",
+        "only that site’s name",
+        "replaced every day",
+        "only the day’s totals are stored",
+        "No cookies are set",
+        "nothing is shared with anyone",
+        "deleted after 14 months",
+    ] {
+        assert!(text.contains(said), "{said:?} missing: {text}");
+    }
+    let off =
+        TestApp::start_with(Overrides::default(), Some("[insights]\nenabled = false\n")).await;
+    let text = common::visible_text(&off.get("/privacy").await.text());
+    assert!(
+        text.contains("This website does not count visits"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("how many times each page was viewed"),
+        "{text}"
+    );
+}
