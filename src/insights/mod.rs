@@ -163,7 +163,11 @@ pub struct Insights {
     salt: Mutex<Salt>,
     /// Seconds added to the clock, so a test or drill can move to another day.
     shift_seconds: AtomicI64,
+    /// Tells this counter's per-thread copies (of today and the salt) from another's.
+    id: usize,
 }
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
@@ -186,6 +190,7 @@ impl Insights {
                 bytes: [0; 32],
             }),
             shift_seconds: AtomicI64::new(0),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -215,7 +220,39 @@ impl Insights {
 
     /// Today, in the practice's time zone.
     pub fn today(&self) -> Date {
-        self.day_of(self.now())
+        // Worked out once a day per thread: until the next midnight, a clock reading will do.
+        thread_local! {
+            static TODAY: std::cell::Cell<(i64, (usize, i64), Option<Date>)> =
+                const { std::cell::Cell::new((i64::MIN, (0, 0), None)) };
+        }
+        let now = self.now();
+        let now_ms = now.as_millisecond();
+        let (until_ms, zone_key, cached) = TODAY.with(std::cell::Cell::get);
+        let key = self.cache_key();
+        if let Some(day) = cached
+            && now_ms < until_ms
+            && zone_key == key
+        {
+            return day;
+        }
+        let day = self.day_of(now);
+        let until = day
+            .tomorrow()
+            .ok()
+            .and_then(|d| {
+                self.time_zone
+                    .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                    .ok()
+            })
+            .map_or(now_ms, |t| t.as_millisecond());
+        TODAY.with(|c| c.set((until, key, Some(day))));
+        day
+    }
+
+    /// Tells this counter's cached days from another's (tests run several in one process) and
+    /// from before a shift of the clock.
+    fn cache_key(&self) -> (usize, i64) {
+        (self.id, self.shift_seconds.load(Ordering::Relaxed))
     }
 
     fn with_tally(&self, f: impl FnOnce(&mut Tally)) {
@@ -278,25 +315,41 @@ impl Insights {
         seen.hashes.insert(hash)
     }
 
+    /// The salt of `day`, drawn when the day is first met; the previous day's is dropped.
+    fn salt_of(&self, day: Date) -> [u8; 32] {
+        let mut salt = match self.salt.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if salt.day != Some(day) {
+            let mut fresh = [0u8; 32];
+            if getrandom::getrandom(&mut fresh).is_err() {
+                // No randomness: the previous salt, unknown outside this process, rather than a
+                // guessable one.
+                tracing::warn!("no randomness for the visitor salt; keeping the previous one");
+            } else {
+                salt.bytes = fresh;
+            }
+            salt.day = Some(day);
+        }
+        salt.bytes
+    }
+
     /// The salted hash of a visitor, with the salt of `day` (drawn when the day is first met).
     fn visitor_hash(&self, day: Date, client: IpAddr, user_agent: &str) -> u64 {
-        let salt = {
-            let mut salt = match self.salt.lock() {
-                Ok(s) => s,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            if salt.day != Some(day) {
-                let mut fresh = [0u8; 32];
-                if getrandom::getrandom(&mut fresh).is_err() {
-                    // No randomness: a salt no one can know cannot be had, so the day's hashes
-                    // use the previous salt rather than a guessable one.
-                    tracing::warn!("no randomness for the visitor salt; keeping the previous one");
-                } else {
-                    salt.bytes = fresh;
-                }
-                salt.day = Some(day);
-            }
-            salt.bytes
+        // Each thread keeps a copy of the day's salt, so serving threads do not queue for it.
+        thread_local! {
+            static SALT: std::cell::Cell<(usize, Option<Date>, [u8; 32])> =
+                const { std::cell::Cell::new((0, None, [0; 32])) };
+        }
+        let me = self.id;
+        let (owner, salted_day, bytes) = SALT.with(std::cell::Cell::get);
+        let salt = if owner == me && salted_day == Some(day) {
+            bytes
+        } else {
+            let bytes = self.salt_of(day);
+            SALT.with(|c| c.set((me, Some(day), bytes)));
+            bytes
         };
         let mut h = Sha256::new();
         h.update(salt);

@@ -22,12 +22,34 @@ const BOT_WORDS: &[&str] = &[
 
 /// Whether a user agent says it is a bot, a monitor or a script (or says nothing at all).
 pub fn is_bot(user_agent: &str) -> bool {
-    let ua = user_agent.trim();
-    if ua.is_empty() {
-        return true;
+    // Most requests come with one of a few user agents: the last verdict of this thread is
+    // reused for the same string.
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, bool)> = const {
+            std::cell::RefCell::new((String::new(), true))
+        };
     }
-    let lower = ua.to_ascii_lowercase();
-    BOT_WORDS.iter().any(|w| lower.contains(w))
+    LAST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return says_bot(user_agent);
+        };
+        if last.0 != user_agent {
+            let verdict = says_bot(user_agent);
+            last.0.clear();
+            last.0.push_str(user_agent);
+            last.1 = verdict;
+        }
+        last.1
+    })
+}
+
+fn says_bot(user_agent: &str) -> bool {
+    let ua = user_agent.trim().as_bytes();
+    ua.is_empty()
+        || BOT_WORDS.iter().any(|w| {
+            ua.windows(w.len())
+                .any(|window| window.eq_ignore_ascii_case(w.as_bytes()))
+        })
 }
 
 /// Whether a request is a prefetch (`Sec-Purpose: prefetch` or the older `Purpose: prefetch`):
