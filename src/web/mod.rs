@@ -155,6 +155,7 @@ pub const DYNAMIC_PAGES: &[&str] = &[
     "/admin",
     "/admin/login",
     "/admin/audit",
+    "/admin/insights",
 ];
 
 /// The whole application: every route and the middleware stack.

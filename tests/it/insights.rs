@@ -469,10 +469,24 @@ fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
     let files = match common::postgres::admin_url() {
         None => walk(&p.dir.path().join("data")),
         Some(admin) => {
+            // This server's database files and the cluster's write-ahead log, after a
+            // checkpoint has written everything out.
             common::postgres::psql(&admin, "CHECKPOINT");
-            let cluster = std::env::var("KAP_TEST_POSTGRES_DATA")
-                .expect("the test command names the cluster's folder");
-            walk(std::path::Path::new(&cluster))
+            let cluster = std::path::PathBuf::from(
+                std::env::var("KAP_TEST_POSTGRES_DATA")
+                    .expect("the test command names the cluster's folder"),
+            );
+            let url = std::fs::read_to_string(p.dir.path().join("data.database-url"))
+                .expect("the server's database");
+            let name = url.trim().rsplit('/').next().expect("a database name");
+            let oid = common::postgres::psql(
+                &admin,
+                &format!("SELECT oid FROM pg_database WHERE datname = '{name}'"),
+            );
+            assert!(!oid.is_empty(), "the database {name} exists");
+            let mut files = walk(&cluster.join("base").join(&oid));
+            files.extend(walk(&cluster.join("pg_wal")));
+            files
         }
     };
     let mut host_found = false;
