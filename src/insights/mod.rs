@@ -39,6 +39,19 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// How many shards the in-memory tally has (a power of two, more than the serving threads).
 const SHARDS: usize = 16;
 
+/// At most this many different referring sites, and as many campaign tags, are kept per day;
+/// the rest are counted together as [`OTHER`]. Both come from request headers, so without a
+/// bound anyone could fill the database with made-up names.
+pub const SUBJECTS_PER_DAY: usize = 500;
+
+/// The subject that sources and tags past [`SUBJECTS_PER_DAY`] are counted under (no host or
+/// tag can be written so).
+pub const OTHER: &str = "(other)";
+
+/// At most this many visitors are remembered per shard and day (a million in all, some 16 MB);
+/// past that, visitors are no longer told apart and none is counted as new.
+const SEEN_PER_SHARD: usize = 65_536;
+
 /// What is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -146,6 +159,14 @@ struct Seen {
     hashes: HashSet<u64>,
 }
 
+/// The referring sites and campaign tags counted today.
+#[derive(Default)]
+struct Subjects {
+    day: Option<Date>,
+    sources: HashSet<String>,
+    campaigns: HashSet<String>,
+}
+
 /// Today's salt.
 struct Salt {
     day: Option<Date>,
@@ -160,6 +181,7 @@ pub struct Insights {
     own_host: Option<String>,
     tallies: Vec<Mutex<Tally>>,
     seen: Vec<Mutex<Seen>>,
+    subjects: Mutex<Subjects>,
     salt: Mutex<Salt>,
     /// Seconds added to the clock, so a test or drill can move to another day.
     shift_seconds: AtomicI64,
@@ -185,6 +207,7 @@ impl Insights {
             own_host: visit::host_of(base_url),
             tallies: (0..SHARDS).map(|_| Mutex::default()).collect(),
             seen: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            subjects: Mutex::default(),
             salt: Mutex::new(Salt {
                 day: None,
                 bytes: [0; 32],
@@ -274,8 +297,12 @@ impl Insights {
         let new_visitor = self.first_visit_today(day, view.client, view.user_agent);
         let source = view
             .referrer
-            .and_then(|r| referrer_host(r, view.host, self.own_host.as_deref()));
-        let campaign = view.query.and_then(campaign_tag);
+            .and_then(|r| referrer_host(r, view.host, self.own_host.as_deref()))
+            .map(|s| self.admit(day, Kind::Source, s));
+        let campaign = view
+            .query
+            .and_then(campaign_tag)
+            .map(|c| self.admit(day, Kind::Campaign, c));
         self.with_tally(|t| {
             t.add(day, Kind::View, view.path, 1);
             if new_visitor {
@@ -288,6 +315,33 @@ impl Insights {
                 t.add(day, Kind::Campaign, campaign, 1);
             }
         });
+    }
+
+    /// `subject` if it is among today's first [`SUBJECTS_PER_DAY`] of its kind, else [`OTHER`].
+    fn admit(&self, day: Date, kind: Kind, subject: String) -> String {
+        let mut known = match self.subjects.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if known.day != Some(day) {
+            *known = Subjects {
+                day: Some(day),
+                ..Subjects::default()
+            };
+        }
+        let set = if kind == Kind::Source {
+            &mut known.sources
+        } else {
+            &mut known.campaigns
+        };
+        if set.contains(&subject) {
+            subject
+        } else if set.len() < SUBJECTS_PER_DAY {
+            set.insert(subject.clone());
+            subject
+        } else {
+            OTHER.to_string()
+        }
     }
 
     /// Counts a step towards a consultation.
@@ -311,6 +365,9 @@ impl Insights {
             // A new day: yesterday's visitors are forgotten, in each shard as it meets the day.
             seen.day = Some(day);
             seen.hashes = HashSet::new();
+        }
+        if seen.hashes.len() >= SEEN_PER_SHARD {
+            return false;
         }
         seen.hashes.insert(hash)
     }
@@ -482,6 +539,36 @@ mod tests {
         let tomorrow = today.tomorrow().expect("a tomorrow");
         let c = i.visitor_hash(tomorrow, "192.0.2.1".parse().expect("ip"), "Firefox");
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn made_up_sources_and_tags_past_the_days_bound_are_counted_together() {
+        let i = Insights::new(true, TimeZone::UTC, "https://practice.test");
+        let n = SUBJECTS_PER_DAY + 20;
+        for k in 0..n {
+            let referrer = format!("https://site{k}.test/");
+            let query = format!("ref=tag{k}");
+            i.page_view(&PageView {
+                referrer: Some(&referrer),
+                query: Some(&query),
+                ..view("192.0.2.1", "Firefox")
+            });
+        }
+        // A source already known today is still counted under its name.
+        i.page_view(&PageView {
+            referrer: Some("https://site0.test/"),
+            ..view("192.0.2.1", "Firefox")
+        });
+        assert_eq!(total(&i, Kind::Source, "site0.test"), 2);
+        assert_eq!(total(&i, Kind::Source, OTHER), 20);
+        assert_eq!(total(&i, Kind::Campaign, OTHER), 20);
+        let t = i.take();
+        let sources =
+            t.0.iter()
+                .filter(|((_, k), _)| *k == Kind::Source)
+                .map(|(_, s)| s.len())
+                .sum::<usize>();
+        assert_eq!(sources, SUBJECTS_PER_DAY + 1);
     }
 
     #[test]
