@@ -34,6 +34,25 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// HTTPS served by the program itself; `None`: plain HTTP (behind a reverse proxy, say).
     pub tls: Option<TlsConfig>,
+    pub insights: InsightsConfig,
+}
+
+/// Counting visits for the clinician's insights page (see `src/insights/`).
+#[derive(Clone, Debug)]
+pub struct InsightsConfig {
+    /// Count page views, visitors, sources and the steps towards a consultation.
+    pub enabled: bool,
+    /// Counts older than this many months are deleted by the hourly housekeeping.
+    pub retention_months: u32,
+}
+
+impl Default for InsightsConfig {
+    fn default() -> Self {
+        InsightsConfig {
+            enabled: true,
+            retention_months: 25,
+        }
+    }
 }
 
 /// HTTPS served by the program itself: where its certificate comes from and where it listens.
@@ -299,6 +318,15 @@ struct FileConfig {
     database: FileDatabase,
     #[serde(default)]
     tls: FileTls,
+    #[serde(default)]
+    insights: FileInsights,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileInsights {
+    enabled: Option<bool>,
+    retention_months: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -728,6 +756,23 @@ impl Config {
 
         let tls = tls_config(file.tls, overrides, name, text, &base_url, &mut errors);
 
+        let defaults_insights = InsightsConfig::default();
+        let insights = InsightsConfig {
+            enabled: file.insights.enabled.unwrap_or(defaults_insights.enabled),
+            retention_months: match file.insights.retention_months {
+                Some(v) if *v.get_ref() == 0 => {
+                    errors.push(Diagnostic::new(
+                        name,
+                        at(&v.span()),
+                        "insights.retention_months must be at least 1 (25 is the default: two years and the month before, to compare a month with the same month a year earlier)",
+                    ));
+                    defaults_insights.retention_months
+                }
+                Some(v) => v.into_inner(),
+                None => defaults_insights.retention_months,
+            },
+        };
+
         let content_dir = overrides.content_dir.clone().or(file
             .content
             .dir
@@ -735,6 +780,7 @@ impl Config {
             .map(PathBuf::from));
 
         errors.into_result(Config {
+            insights,
             database: DatabaseConfig {
                 url: database_url.map(|(url, _, _)| Secret(url)),
             },
@@ -1172,6 +1218,23 @@ mod tests {
         assert_eq!(c.practice, default_practice());
         assert_eq!(c.server.base_url, "http://127.0.0.1:8080");
         assert!(!c.server.https());
+    }
+
+    #[test]
+    fn insights_are_on_by_default_and_their_retention_is_checked() {
+        let c = load("").expect("defaults load");
+        assert!(c.insights.enabled);
+        assert_eq!(c.insights.retention_months, 25);
+        let c = load("[insights]\nenabled = false\nretention_months = 13\n").expect("loads");
+        assert!(!c.insights.enabled);
+        assert_eq!(c.insights.retention_months, 13);
+        let e = load("[insights]\nretention_months = 0\n")
+            .expect_err("zero months refused")
+            .to_string();
+        assert!(
+            e.contains("insights.retention_months must be at least 1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod data_dir;
 pub mod diagnostics;
 pub mod export;
+pub mod insights;
 pub mod mail;
 pub mod practice;
 pub mod site;
@@ -99,6 +100,18 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     }
     if let Err(e) = state.store.sessions().delete_expired().await {
         tracing::warn!(error = %e, "cannot delete expired sessions");
+    }
+    let first_kept = state
+        .insights
+        .first_kept_day(state.config.insights.retention_months);
+    match state
+        .store
+        .delete_insight_counts_before(&first_kept.to_string())
+        .await
+    {
+        Ok(0) => {}
+        Ok(rows) => tracing::info!(rows, "deleted visit counts past their retention period"),
+        Err(e) => tracing::warn!(error = %e, "cannot delete old visit counts"),
     }
     Ok(purged.len())
 }
@@ -226,6 +239,8 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     spawn_reload_on_hangup(state.clone(), overrides);
     let housekeeping = spawn_housekeeping(state.clone());
+    let insights = state.insights.clone();
+    let flusher = insights::spawn_flusher(insights.clone(), state.store.clone());
     let acme = match (&tls, state.config.tls.as_ref().map(|t| &t.certificate)) {
         (Some(tls), Some(config::CertificateSource::Acme(acme))) => {
             Some(tokio::spawn(tls::acme::run(
@@ -251,6 +266,11 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         worker.abort();
     }
     housekeeping.abort();
+    // The counts gathered since the last batch: written before the database closes.
+    flusher.abort();
+    if let Err(e) = insights.flush(&store).await {
+        tracing::warn!(error = %e, "cannot write the last visit counts");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -76,6 +76,10 @@ pub struct PrivacyFacts {
     pub keep_spam_days: u64,
     pub crisis_line: String,
     pub emergency_number: String,
+    /// Visits are counted for the practice's own insights (`insights.enabled`).
+    pub insights: bool,
+    /// Counts of visits are deleted after this many months.
+    pub insights_retention_months: u32,
 }
 
 impl PrivacyFacts {
@@ -95,6 +99,8 @@ impl PrivacyFacts {
             keep_spam_days: config.admin.keep_spam_days,
             crisis_line: config.form.crisis_line.clone(),
             emergency_number: config.form.emergency_number.clone(),
+            insights: config.insights.enabled,
+            insights_retention_months: config.insights.retention_months,
         }
     }
 }

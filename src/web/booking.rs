@@ -533,7 +533,12 @@ pub async fn choose(
         Err(_) => state.storage.write_failed(),
     }
     match outcome {
-        Ok(HoldOutcome::Held(_)) => {
+        Ok(HoldOutcome::Held(booking)) => {
+            // A person's first choice is a step towards a consultation; a changed time is not
+            // another one.
+            if booking.sequence == 0 {
+                state.insights.step(crate::insights::Step::TimeChosen);
+            }
             if state.mail_enabled {
                 state.mail_wake.notify_one();
             }

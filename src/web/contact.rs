@@ -210,6 +210,9 @@ pub async fn submit(
             if !mail.is_empty() {
                 state.mail_wake.notify_one();
             }
+            if spam.is_none() {
+                state.insights.step(crate::insights::Step::RequestSent);
+            }
             // When the practice offers times online, the thank-you page may link to them: the
             // request travels (sealed) to it, for spam too, so the address looks the same.
             let booking = offers_times(&state)

@@ -136,8 +136,12 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     let uri = request.uri().clone();
     let path = loggable_path(uri.path());
     let is_head = method == axum::http::Method::HEAD;
+    let visit = Visit::read(&state, &request);
 
     let mut response = next.run(request).await;
+    if let Some(visit) = visit {
+        visit.count(&state, &uri, response.status());
+    }
 
     let status = response.status();
     let marker = response
@@ -213,6 +217,71 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     }
     state.security_headers.apply(response.headers_mut());
     finish(response, id, &method, &path, started)
+}
+
+/// What a possible page view needs from its request, taken before the request is handled: a
+/// `GET` that is no prefetch, while counting is on. Header values are shared, not copied.
+struct Visit {
+    client: std::net::IpAddr,
+    user_agent: Option<HeaderValue>,
+    referrer: Option<HeaderValue>,
+    host: Option<HeaderValue>,
+}
+
+impl Visit {
+    fn read(state: &AppState, request: &Request) -> Option<Visit> {
+        if !state.insights.enabled() || request.method() != Method::GET {
+            return None;
+        }
+        let headers = request.headers();
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if crate::insights::is_prefetch(text("sec-purpose"), text("purpose")) {
+            return None;
+        }
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+            .0;
+        Some(Visit {
+            client: super::client::client_ip(
+                peer.ip(),
+                headers,
+                &state.config.server.trusted_proxies,
+            ),
+            user_agent: headers.get(header::USER_AGENT).cloned(),
+            referrer: headers.get(header::REFERER).cloned(),
+            host: headers.get(header::HOST).cloned(),
+        })
+    }
+
+    /// Counts the view if it was of a public page, answered 200 or 304.
+    fn count(self, state: &AppState, uri: &axum::http::Uri, status: StatusCode) {
+        if status != StatusCode::OK && status != StatusCode::NOT_MODIFIED {
+            return;
+        }
+        let path = uri.path();
+        let public_page = path == "/contact" || {
+            let site = state.site.load();
+            site.get(path).is_some_and(|page| {
+                page.status == StatusCode::OK
+                    && page.content_type.as_bytes().starts_with(b"text/html")
+            })
+        };
+        if !public_page {
+            return;
+        }
+        fn text(v: &Option<HeaderValue>) -> Option<&str> {
+            v.as_ref().and_then(|v| v.to_str().ok())
+        }
+        state.insights.page_view(&crate::insights::PageView {
+            path,
+            query: uri.query(),
+            client: self.client,
+            user_agent: text(&self.user_agent).unwrap_or(""),
+            referrer: text(&self.referrer),
+            host: text(&self.host).or(uri.host()),
+        });
+    }
 }
 
 /// The path as logged. A booking link's token and a calendar feed's secret are keys, so they are

@@ -63,13 +63,21 @@ pub struct AppState {
     pub booking_offer: Arc<booking::OfferCache>,
     /// The HTTPS certificate and its renewal state, when the program serves HTTPS itself.
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// This server's visit counter (`insights.enabled`), written to the store in batches.
+    pub insights: Arc<crate::insights::Insights>,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
         let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
         let site = with_security_headers(site, &security_headers);
+        let time_zone = config.practice.zone.clone();
         AppState {
+            insights: Arc::new(crate::insights::Insights::new(
+                config.insights.enabled,
+                time_zone.clone(),
+                &config.server.base_url,
+            )),
             security_headers,
             form_tokens: Arc::new(form_token::FormTokens::new(store.keys())),
             form_limiter: Arc::new(client::AddressLimiter::new(config.form.rate_limit_per_hour)),
@@ -78,7 +86,7 @@ impl AppState {
                 crate::auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
-            time_zone: config.practice.zone.clone(),
+            time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: Arc::new(ArcSwap::from_pointee(site)),
@@ -148,6 +156,7 @@ pub const DYNAMIC_PAGES: &[&str] = &[
     "/admin",
     "/admin/login",
     "/admin/audit",
+    "/admin/insights",
 ];
 
 /// The whole application: every route and the middleware stack.

@@ -17,6 +17,8 @@ mod browser;
 #[cfg(feature = "slow-tests")]
 mod browser_booking;
 #[cfg(feature = "slow-tests")]
+mod browser_insights;
+#[cfg(feature = "slow-tests")]
 mod browser_journeys;
 mod calendar_file;
 mod cli;
@@ -24,6 +26,7 @@ mod connections;
 mod contact_form;
 #[cfg(feature = "slow-tests")]
 mod drills;
+mod insights;
 mod layers;
 mod mail;
 mod public_site;

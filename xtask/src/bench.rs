@@ -34,13 +34,15 @@ use crate::tools::{self, Process};
 
 const USAGE: &str =
     "usage: cargo xtask bench [--duration SECS] [--rounds N] [--connections N] [--no-write]
+                         [--only insights]
 
   --duration SECS   length of each measured wrk run (default 10)
   --rounds N        turns each page server gets; the best requests/s and the median p99 count
                     (default 3)
   --connections N   wrk's open connections for GET / (default 64)
   --binary PATH     measure this kap-practice binary instead of building the release one
-  --no-write        print the report only; by default it also goes to docs/benchmarks.md";
+  --no-write        print the report only; by default it also goes to docs/benchmarks.md
+  --only insights   measure only GET / with visit counting on against off (implies --no-write)";
 
 const COLD_START_RUNS: usize = 5;
 const COLD_START_TARGET_MS: f64 = 300.0;
@@ -54,6 +56,12 @@ const SUBMISSION_CONNECTIONS: u32 = 16;
 const FSYNC_PROBE_SECS: u32 = 5;
 /// The submissions server's config: a rate limit that never refuses.
 const SUBMISSION_CONFIG: &str = "[contact_form]\nrate_limit_per_hour = 4000000000\n";
+/// Requests/s on `/` with visit counting on at least this share of counting off.
+const INSIGHTS_TARGET: f64 = 0.95;
+/// A browser's user agent: without one a request is not counted, and the comparison would
+/// measure nothing.
+const BROWSER_AGENT: &str =
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 /// A valid consultation request, as the form sends it; the form token follows.
 const SUBMISSION_BODY: &str = "name=Bench+Person&email=bench%40example.com&phone=&contact_method=email\
      &state=CA&age_group=adult&message=&referral_source=&consent=yes&website=&form_token=";
@@ -109,6 +117,8 @@ struct Options {
     connections: u32,
     binary: Option<PathBuf>,
     write: bool,
+    /// Only the comparison of visit counting on and off.
+    only_insights: bool,
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -118,6 +128,7 @@ pub fn run(args: &[String]) -> Result<()> {
         connections: 64,
         binary: None,
         write: true,
+        only_insights: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -133,6 +144,13 @@ pub fn run(args: &[String]) -> Result<()> {
             "--connections" => o.connections = number("--connections")?,
             "--binary" => o.binary = Some(it.next().context("--binary needs a path")?.into()),
             "--no-write" => o.write = false,
+            "--only" => match it.next().map(String::as_str) {
+                Some("insights") => {
+                    o.only_insights = true;
+                    o.write = false;
+                }
+                _ => bail!("--only takes \"insights\"\n{USAGE}"),
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -172,10 +190,17 @@ pub fn run(args: &[String]) -> Result<()> {
         tmp: &tmp.0,
         o: &o,
     };
-    bench.cold_start(&mut report);
-    bench.first_view(&mut report)?;
-    bench.load(&mut report)?;
-    if let Err(e) = bench.submissions(&mut report) {
+    if !o.only_insights {
+        bench.cold_start(&mut report);
+        bench.first_view(&mut report)?;
+        bench.load(&mut report)?;
+    }
+    if let Err(e) = bench.insights(&mut report) {
+        report.fail("GET / with visit counting on and off", e);
+    }
+    if !o.only_insights
+        && let Err(e) = bench.submissions(&mut report)
+    {
         report.fail("durable form submissions", e);
     }
     report.load_after = loadavg();
@@ -435,7 +460,9 @@ impl Bench<'_> {
     /// does not serve TLS (its plain listener answers 200 and the TLS port stays closed).
     fn start_kap_tls(&self, cert: &Path, key: &Path) -> Result<Option<(Process, u16)>> {
         let (port, tls_port) = (tools::free_port()?, tools::free_port()?);
-        let mut cmd = self.kap("load-tls", port, "")?;
+        // With TLS on, the public address must be https (the server refuses to start otherwise).
+        let config = format!("[server]\nbase_url = \"https://localhost:{tls_port}\"\n");
+        let mut cmd = self.kap("load-tls", port, &config)?;
         cmd.env("KAP_TLS_CERT_FILE", cert)
             .env("KAP_TLS_KEY_FILE", key)
             .env("KAP_TLS_BIND", format!("127.0.0.1:{tls_port}"));
@@ -539,6 +566,67 @@ impl Bench<'_> {
                 Some(kap_p99 <= P99_TARGET * p99(nginx)),
             );
         }
+    }
+
+    /// GET / as a browser asks for it, from one server counting visits and one not, in
+    /// alternating rounds of the same run: what counting costs serving.
+    fn insights(&self, report: &mut Report) -> Result<()> {
+        step("visit counting: starting kap-practice with counting on and off");
+        let (mut on, on_port) = self.start_kap("insights-on", "[insights]\nenabled = true\n")?;
+        let (mut off, off_port) =
+            self.start_kap("insights-off", "[insights]\nenabled = false\n")?;
+        let script = self.tmp.join("done.lua");
+        std::fs::write(&script, DONE_HOOK)?;
+        let mut servers = [
+            Target::new("counting on", format!("http://127.0.0.1:{on_port}/")),
+            Target::new("counting off", format!("http://127.0.0.1:{off_port}/")),
+        ];
+        let c = self.o.connections;
+        for s in &mut servers {
+            step(&format!("warm-up: {}", s.name));
+            wrk_with(&script, &s.url, c, 1, &[BROWSER_AGENT])?;
+        }
+        for round in 1..=self.o.rounds {
+            for s in &mut servers {
+                step(&format!(
+                    "wrk -c{c} GET / as a browser, {}, round {round} of {}",
+                    s.name, self.o.rounds
+                ));
+                s.runs.push(wrk_with(
+                    &script,
+                    &s.url,
+                    c,
+                    self.o.duration,
+                    &[BROWSER_AGENT],
+                )?);
+            }
+        }
+        if !on.alive() || !off.alive() {
+            bail!("a server exited during the rounds");
+        }
+        let (Some(on_best), Some(off_best)) = (servers[0].best(), servers[1].best()) else {
+            bail!("no completed run");
+        };
+        let ratio = on_best.rps() / off_best.rps();
+        report.row(
+            &format!(
+                "GET / at {c} connections, HTTP/1.1, as a browser: requests/s with visit counting on (best round)"
+            ),
+            format!(
+                "{} ({:.1}% of counting off){}",
+                thousands(on_best.rps()),
+                ratio * 100.0,
+                on_best.errors_note()
+            ),
+            format!(
+                "counting off {}{}; target ≥ {:.0}% of off",
+                thousands(off_best.rps()),
+                off_best.errors_note(),
+                INSIGHTS_TARGET * 100.0
+            ),
+            Some(ratio >= INSIGHTS_TARGET),
+        );
+        Ok(())
     }
 
     /// Durable submissions beside fio's fsync rate, then SIGTERM and the stored count.
@@ -684,15 +772,26 @@ impl Wrk {
 
 /// One wrk run of `secs` seconds with two threads; its summary from the `done()` hook.
 fn wrk(script: &Path, url: &str, connections: u32, secs: u32) -> Result<Wrk> {
-    let out = tools::output(
-        Command::new("wrk")
-            .arg(format!("-t{}", connections.min(2)))
-            .arg(format!("-c{connections}"))
-            .arg(format!("-d{secs}s"))
-            .args(["--timeout", "5s", "-H", "Accept-Encoding: br", "-s"])
-            .arg(script)
-            .arg(url),
-    )?;
+    wrk_with(script, url, connections, secs, &[])
+}
+
+/// [`wrk`] with more request headers (`"Name: value"`).
+fn wrk_with(
+    script: &Path,
+    url: &str,
+    connections: u32,
+    secs: u32,
+    headers: &[&str],
+) -> Result<Wrk> {
+    let mut cmd = Command::new("wrk");
+    cmd.arg(format!("-t{}", connections.min(2)))
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{secs}s"))
+        .args(["--timeout", "5s", "-H", "Accept-Encoding: br"]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    let out = tools::output(cmd.arg("-s").arg(script).arg(url))?;
     let line = out
         .lines()
         .rev()

@@ -335,6 +335,9 @@ pub async fn decide(
         .await?;
     match outcome {
         ChangeOutcome::Changed(_) => {
+            if decision == ClinicianDecision::Confirm {
+                state.insights.step(crate::insights::Step::Confirmed);
+            }
             if state.mail_enabled {
                 state.mail_wake.notify_one();
             }

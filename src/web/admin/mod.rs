@@ -20,6 +20,7 @@ mod audit_log;
 mod booking;
 mod booking_form;
 mod inbox;
+mod insights;
 mod sign_in;
 mod views;
 
@@ -167,6 +168,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         ),
         r(Method::POST, "/admin/export", SignedIn, post(inbox::export)),
         r(Method::GET, "/admin/audit", SignedIn, get(audit_log::page)),
+        r(
+            Method::GET,
+            "/admin/insights",
+            SignedIn,
+            get(insights::page),
+        ),
+        r(
+            Method::GET,
+            "/admin/insights.csv",
+            SignedIn,
+            get(insights::export),
+        ),
         r(
             Method::POST,
             "/admin/audit/export",

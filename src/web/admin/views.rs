@@ -17,7 +17,7 @@ pub struct Chrome {
     pub email: Option<String>,
     pub csrf: String,
     pub new_count: i64,
-    /// "inbox", "spam", "bookings", "booking", "audit", "two-factor" or "".
+    /// "inbox", "spam", "bookings", "booking", "insights", "audit", "two-factor" or "".
     pub current: &'static str,
 }
 
