@@ -3,7 +3,7 @@
 //! from Debian's `pebble` ACME test server on loopback.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -22,6 +22,25 @@ fn replace_file(path: &Path, bytes: &str) {
     let tmp = path.with_extension("new");
     std::fs::write(&tmp, bytes).expect("write");
     std::fs::rename(&tmp, path).expect("rename");
+}
+
+/// Writes a certificate and its key as PEM files in a folder of their own, removed with the
+/// returned folder.
+fn certificate_files(cert: &str, key: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, cert);
+    replace_file(&key_file, key);
+    (files, cert_file, key_file)
+}
+
+/// The `[tls]` lines that serve these certificate files.
+fn files_section(cert_file: &Path, key_file: &Path) -> String {
+    format!(
+        "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+        cert_file.display(),
+        key_file.display()
+    )
 }
 
 /// The binary serving HTTPS on `https` and redirecting on `plain`, with `tls_section` as its
@@ -166,19 +185,9 @@ where
 #[tokio::test]
 async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
     let ca = TestCa::new();
-    let files = tempfile::tempdir().expect("tempdir");
     let (cert, key) = ca.issue();
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, &cert);
-    replace_file(&key_file, &key);
-    let p = HttpsProcess::start(
-        &format!(
-            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
-            cert_file.display(),
-            key_file.display()
-        ),
-        &[],
-    );
+    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
+    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
     let client = client_config(ca.pem.as_bytes());
 
     let home = https_get(&client, p.https, "localhost", "/")
@@ -241,19 +250,9 @@ async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
 #[tokio::test]
 async fn replaced_files_are_served_after_sighup_without_a_failed_request() {
     let ca = TestCa::new();
-    let files = tempfile::tempdir().expect("tempdir");
     let (cert, key) = ca.issue();
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, &cert);
-    replace_file(&key_file, &key);
-    let p = HttpsProcess::start(
-        &format!(
-            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
-            cert_file.display(),
-            key_file.display()
-        ),
-        &[],
-    );
+    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
+    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
     let client = client_config(ca.pem.as_bytes());
     let first_der = CertificateDer::from_pem_slice(cert.as_bytes())
         .expect("PEM")
@@ -554,11 +553,8 @@ async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fail
 #[tokio::test]
 async fn the_inbox_warns_when_renewal_fails_close_to_expiry() {
     let ca = TestCa::new();
-    let files = tempfile::tempdir().expect("tempdir");
     let (cert, key) = ca.issue_expiring_in(5);
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, &cert);
-    replace_file(&key_file, &key);
+    let (files, cert_file, key_file) = certificate_files(&cert, &key);
     let tls = kap_practice::tls::Tls::start(
         &kap_practice::config::TlsConfig {
             bind: "127.0.0.1:0".parse().expect("addr"),
@@ -607,19 +603,9 @@ async fn the_inbox_warns_when_renewal_fails_close_to_expiry() {
 async fn a_silent_client_is_dropped_and_sigterm_stops_both_listeners() {
     use tokio::io::AsyncReadExt;
     let ca = TestCa::new();
-    let files = tempfile::tempdir().expect("tempdir");
     let (cert, key) = ca.issue();
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, &cert);
-    replace_file(&key_file, &key);
-    let mut p = HttpsProcess::start(
-        &format!(
-            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
-            cert_file.display(),
-            key_file.display()
-        ),
-        &[],
-    );
+    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
+    let mut p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
     let started = std::time::Instant::now();
     let mut silent = tokio::net::TcpStream::connect(p.https)
         .await
@@ -703,19 +689,9 @@ fn assert_security_headers(response: &str, what: &str) {
 #[tokio::test]
 async fn every_answer_of_the_plain_port_passes_the_middleware() {
     let ca = TestCa::new();
-    let files = tempfile::tempdir().expect("tempdir");
     let (cert, key) = ca.issue_for(&["localhost", "www.localhost"]);
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, &cert);
-    replace_file(&key_file, &key);
-    let p = HttpsProcess::start(
-        &format!(
-            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
-            cert_file.display(),
-            key_file.display()
-        ),
-        &[],
-    );
+    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
+    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
     let plain = p.process.addr;
     let site = format!("https://localhost:{}", p.https.port());
 
@@ -864,19 +840,9 @@ async fn the_http_01_challenge_is_answered_on_the_plain_port() {
 #[tokio::test]
 async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
     let ca = TestCa::new();
-    let files = tempfile::tempdir().expect("tempdir");
     let (cert, key) = ca.issue();
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, &cert);
-    replace_file(&key_file, &key);
-    let p = HttpsProcess::start(
-        &format!(
-            "cert_file = \"{}\"\nkey_file = \"{}\"\n",
-            cert_file.display(),
-            key_file.display()
-        ),
-        &[],
-    );
+    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
+    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
     let client = client_config(ca.pem.as_bytes());
     let served = https_get(&client, p.https, "localhost", "/")
         .await
