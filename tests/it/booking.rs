@@ -49,7 +49,12 @@ fn zone() -> TimeZone {
 
 /// Mornings every day, 9:00 to 12:00, bookable a week ahead with the default notice.
 fn mornings() -> BookingRules {
-    let mut rules = BookingRules::new(zone());
+    mornings_in(zone())
+}
+
+/// The same mornings in `time_zone`.
+pub(crate) fn mornings_in(time_zone: TimeZone) -> BookingRules {
+    let mut rules = BookingRules::new(time_zone);
     rules.horizon = SignedDuration::from_hours(7 * 24);
     for weekday in [
         Weekday::Monday,
@@ -112,14 +117,15 @@ pub(crate) async fn link_to(app: &TestApp, id: i64, until: Timestamp) -> String 
     format!("/book/{}", app.state.links.issue(id, &secret, until))
 }
 
-fn booking_link(html: &str) -> Option<String> {
+/// The path of the booking page a thank-you page links to.
+pub(crate) fn booking_link(html: &str) -> Option<String> {
     let start = html.find("href=\"/book/")? + 6;
     let end = start + html[start..].find('"')?;
     Some(html[start..end].to_string())
 }
 
 /// The values of the time radio buttons on a page, in order.
-fn times_in(html: &str) -> Vec<String> {
+pub(crate) fn times_in(html: &str) -> Vec<String> {
     html.match_indices("name=\"start\" type=\"radio\" value=\"")
         .map(|(i, m)| {
             let from = i + m.len();

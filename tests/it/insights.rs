@@ -3,6 +3,7 @@
 //! referrers reduced to their host, campaign tags, the steps towards a consultation against
 //! the requests and bookings actually made, and nothing identifying on disk or in the log.
 
+use crate::booking::{booking_link, mornings_in, times_in};
 use crate::common;
 
 use std::collections::BTreeMap;
@@ -10,11 +11,9 @@ use std::time::Duration;
 
 use crate::common::clinician::Clinician;
 use crate::common::{Process, TestApp};
-use jiff::civil::{Weekday, time};
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
 use kap_practice::config::Overrides;
-use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
@@ -250,45 +249,6 @@ async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
     assert_eq!(kept, vec![day(2), day(1)]);
 }
 
-/// Mornings every day, bookable a week ahead.
-fn mornings() -> BookingRules {
-    let mut rules = BookingRules::new(TimeZone::UTC);
-    rules.horizon = SignedDuration::from_hours(7 * 24);
-    for weekday in [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ] {
-        rules.windows.push(AvailabilityWindow {
-            weekday,
-            start: time(9, 0, 0, 0),
-            end: time(12, 0, 0, 0),
-        });
-    }
-    rules
-}
-
-/// The path of the booking page a thank-you page links to.
-fn booking_link(html: &str) -> String {
-    let start = html.find("href=\"/book/").expect("a booking link") + 6;
-    let end = start + html[start..].find('"').expect("end");
-    html[start..end].to_string()
-}
-
-/// The values of the time radio buttons on a booking page.
-fn times_in(html: &str) -> Vec<String> {
-    html.match_indices("name=\"start\" type=\"radio\" value=\"")
-        .map(|(i, m)| {
-            let from = i + m.len();
-            html[from..from + html[from..].find('"').expect("end")].to_string()
-        })
-        .collect()
-}
-
 /// Config for the funnel: enough form sends from one address.
 pub(crate) const FUNNEL_CONFIG: &str = "[contact_form]\nrate_limit_per_hour = 200\n";
 
@@ -298,7 +258,7 @@ pub(crate) const FUNNEL_CONFIG: &str = "[contact_form]\nrate_limit_per_hour = 20
 pub(crate) async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
     app.state
         .store
-        .save_booking_rules(&mornings(), "test", Timestamp::now())
+        .save_booking_rules(&mornings_in(TimeZone::UTC), "test", Timestamp::now())
         .await
         .expect("rules saved");
     app.state.booking_offer.forget();
@@ -318,7 +278,7 @@ pub(crate) async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
         let r = app.submit(name, &[("referral_source", heard)]).await;
         assert_eq!(r.status, 303, "{}", r.text());
         let thanks = app.get(r.header("location").expect("location")).await;
-        links.push(booking_link(&thanks.text()));
+        links.push(booking_link(&thanks.text()).expect("a booking link"));
     }
     // Spam (the hidden field filled in) is stored in the spam folder, not counted.
     let r = app
