@@ -372,9 +372,11 @@ impl Store {
                 .map(|v| parsed("closed_reason", v, ClosedReason::parse))
                 .transpose()?,
             spam: spam.then(|| spam_reason.unwrap_or_else(|| "spam".into())),
-            contact_method: row.choice("contact_method", ContactMethod::parse)?,
-            location: row.choice("location", Location::parse)?,
-            age_group: row.choice("age_group", AgeGroup::parse)?,
+            contact_method: row
+                .choice("contact_method", ContactMethod::parse)
+                .map_err(unshown)?,
+            location: row.choice("location", Location::parse).map_err(unshown)?,
+            age_group: row.choice("age_group", AgeGroup::parse).map_err(unshown)?,
             flags: Flags {
                 outside_licensed_states: row.col("outside_licensed_states")?,
                 minor: row.col("minor")?,
@@ -388,8 +390,32 @@ impl Store {
     }
 }
 
+/// The person's own answers (where they live, their age group, how to reach them) are not
+/// sealed, since the inbox filters on them, but an unreadable one is still not written into an
+/// error that reaches the log.
+fn unshown(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Unreadable { column, .. } => StoreError::Unreadable {
+            column,
+            value: "(a value not shown here)".into(),
+        },
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unreadable_answer_of_the_person_is_not_quoted_in_the_error() {
+        let e = super::unshown(super::StoreError::Unreadable {
+            column: "location",
+            value: "a place of the person's".into(),
+        })
+        .to_string();
+        assert!(e.contains("location"), "{e}");
+        assert!(!e.contains("a place of the person's"), "{e}");
+    }
+
     /// The list the privacy notice reads is exactly the sealed columns the store writes.
     #[test]
     fn sealed_fields_are_the_sealed_columns_written() {
