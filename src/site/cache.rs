@@ -2,7 +2,10 @@
 //!
 //! Everything a visitor can fetch is prepared once (at start and on reload), so serving a request
 //! is a map lookup, a header comparison and a write. Brotli and gzip variants are made at the
-//! strongest settings, since the cost is paid once.
+//! strongest settings, since the cost is paid once. Gzip takes milliseconds and is made with the
+//! page; brotli at its strongest takes about a quarter of a second for the whole site, so a new
+//! site is served with gzip at once and its brotli variants are added by
+//! [`PageCache::with_brotli`] on a thread of its own (see `web::AppState::replace_site`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -74,7 +77,10 @@ pub struct Page {
     pub cache_control: HeaderValue,
     pub identity: Variant,
     pub gzip: Option<Variant>,
+    /// Made after the page, by [`Page::with_brotli`].
     pub br: Option<Variant>,
+    /// Text worth compressing, as opposed to images and the like.
+    compressible: bool,
 }
 
 /// The encodings a client accepts that we prepare.
@@ -96,7 +102,8 @@ impl Encoding {
 }
 
 impl Page {
-    /// Prepares `body` in every useful encoding.
+    /// Prepares `body` as it is and gzipped; the brotli variant follows from
+    /// [`Page::with_brotli`].
     pub fn new(
         status: StatusCode,
         content_type: &'static str,
@@ -120,27 +127,49 @@ impl Page {
                 body: Bytes::from(encoded),
             }
         };
-        let (gzip, br) = if compressible {
-            let g = gzip(&body);
-            let b = brotli(&body);
-            let keep = |encoded: Vec<u8>, suffix: &str, encoding: Encoding| {
-                (encoded.len() < body.len()).then(|| variant(encoded, suffix, encoding))
-            };
-            (
-                keep(g, "-gz", Encoding::Gzip),
-                keep(b, "-br", Encoding::Brotli),
-            )
-        } else {
-            (None, None)
-        };
+        let gzip = compressible
+            .then(|| gzip(&body))
+            .filter(|encoded| encoded.len() < body.len())
+            .map(|encoded| variant(encoded, "-gz", Encoding::Gzip));
         Page {
             status,
             identity: variant(body, "", Encoding::Identity),
             content_type,
             cache_control,
             gzip,
-            br,
+            br: None,
+            compressible,
         }
+    }
+
+    /// The same page with its brotli variant, or `None` when there is nothing to add (not text,
+    /// already made, or no smaller than the page itself). The variant's headers are the page's
+    /// own, as served (security headers included), with its ETag and content encoding.
+    pub fn with_brotli(&self) -> Option<Page> {
+        if !self.compressible || self.br.is_some() {
+            return None;
+        }
+        let body = &self.identity.body;
+        let encoded = brotli(body);
+        if encoded.len() >= body.len() {
+            return None;
+        }
+        let etag = etag(&short_hash(body), "-br");
+        let mut headers = self.identity.headers.clone();
+        if self.status.is_success() {
+            headers.insert(header::ETAG, etag.clone());
+        }
+        if let Some(e) = Encoding::Brotli.header() {
+            headers.insert(header::CONTENT_ENCODING, e);
+        }
+        Some(Page {
+            br: Some(Variant {
+                body: Bytes::from(encoded),
+                etag,
+                headers,
+            }),
+            ..self.clone()
+        })
     }
 
     /// The best variant for a request's `Accept-Encoding`.
@@ -274,6 +303,7 @@ fn compress_brotli(body: &[u8], quality: i32) -> Vec<u8> {
 }
 
 /// Every prepared response, by path, plus the error pages.
+#[derive(Clone)]
 pub struct PageCache {
     pub pages: HashMap<String, Arc<Page>>,
     pub not_found: Arc<Page>,
@@ -290,12 +320,40 @@ pub struct PageCache {
     /// goes.
     pub thanks_booking: super::SplitPage,
     /// For the pages that depend on the request.
-    pub renderer: super::Renderer,
+    pub renderer: Arc<super::Renderer>,
+    /// Whether the brotli variants have been made ([`PageCache::with_brotli`]).
+    pub complete: bool,
 }
 
 impl PageCache {
     pub fn get(&self, path: &str) -> Option<&Arc<Page>> {
         self.pages.get(path)
+    }
+
+    /// Every prepared page: by path, the error pages and the thank-you pages.
+    pub fn all_pages_mut(&mut self) -> impl Iterator<Item = &mut Arc<Page>> {
+        self.pages
+            .values_mut()
+            .chain([
+                &mut self.not_found,
+                &mut self.server_error,
+                &mut self.unavailable,
+                &mut self.not_received,
+                &mut self.method_not_allowed,
+            ])
+            .chain(self.thanks.iter_mut())
+    }
+
+    /// The same site with the brotli variant of every page that gains from one.
+    pub fn with_brotli(&self) -> PageCache {
+        let mut site = self.clone();
+        for page in site.all_pages_mut() {
+            if let Some(with) = page.with_brotli() {
+                *page = Arc::new(with);
+            }
+        }
+        site.complete = true;
+        site
     }
 }
 
@@ -326,8 +384,20 @@ mod tests {
             Caching::Revalidate,
             "hello ".repeat(200).into_bytes(),
         );
+        let (enc, gz) = page.variant(Some("br, gzip"));
+        assert_eq!(enc, Encoding::Gzip, "gzip until the brotli variant is made");
+        let page = page.with_brotli().expect("text compresses");
+        assert!(page.with_brotli().is_none(), "made once");
         let (enc, v) = page.variant(Some("br, gzip"));
         assert_eq!(enc, Encoding::Brotli);
+        assert_eq!(
+            v.headers
+                .get(header::CONTENT_ENCODING)
+                .map(|h| h.as_bytes()),
+            Some(&b"br"[..])
+        );
+        assert_eq!(v.headers.get(header::ETAG), Some(&v.etag));
+        assert_ne!(v.etag, gz.etag);
         assert!(v.body.len() < page.identity.body.len());
         assert_ne!(v.etag, page.identity.etag);
         assert!(etag_matches(v.etag.to_str().expect("ascii"), &v.etag));

@@ -198,7 +198,7 @@ impl Renderer {
 }
 
 /// The contact page cut where its token goes, so serving it is two copies and a token.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SplitPage {
     pub prefix: Bytes,
     pub suffix: Bytes,
@@ -378,7 +378,8 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         contact_form,
         thanks,
         thanks_booking,
-        renderer,
+        renderer: Arc::new(renderer),
+        complete: false,
     })
 }
 

@@ -70,8 +70,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Arc<Config>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
         let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
-        let site = with_security_headers(site, &security_headers);
+        let site = Arc::new(with_security_headers(site, &security_headers));
         let time_zone = config.practice.zone.clone();
+        let served = Arc::new(ArcSwap::new(site.clone()));
+        add_brotli(&served, site);
         AppState {
             insights: Arc::new(crate::insights::Insights::new(
                 config.insights.enabled,
@@ -89,7 +91,7 @@ impl AppState {
             time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             booking_offer: Arc::new(booking::OfferCache::default()),
-            site: Arc::new(ArcSwap::from_pointee(site)),
+            site: served,
             config,
             store,
             mail_wake: Arc::new(Notify::new()),
@@ -108,25 +110,41 @@ impl AppState {
 impl AppState {
     /// Serves a newly prepared site from now on (content reload).
     pub fn replace_site(&self, site: PageCache) {
-        let site = with_security_headers(site, &self.security_headers);
-        self.site.store(Arc::new(site));
+        let site = Arc::new(with_security_headers(site, &self.security_headers));
+        self.site.store(site.clone());
+        add_brotli(&self.site, site);
+    }
+
+    /// Whether the site being served has all its encodings (brotli follows a new site by a
+    /// moment; see [`crate::site::cache`]).
+    pub fn site_complete(&self) -> bool {
+        self.site.load().complete
+    }
+}
+
+/// Makes `site`'s brotli variants on a thread of their own and serves them, unless a newer site
+/// has replaced it meanwhile. Until then its pages go out with gzip, so the server answers at
+/// once after a start or a content change.
+fn add_brotli(slot: &Arc<ArcSwap<PageCache>>, site: Arc<PageCache>) {
+    if site.complete {
+        return;
+    }
+    let slot = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("brotli".into())
+        .spawn(move || {
+            let complete = Arc::new(site.with_brotli());
+            // Swapped only if `site` is still the one served.
+            slot.compare_and_swap(&site, complete);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start compressing the pages with brotli; they go out with gzip");
     }
 }
 
 /// Adds the security headers to every prepared response, so serving one is a single clone.
 fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHeaders) -> PageCache {
-    let pages = site
-        .pages
-        .values_mut()
-        .chain([
-            &mut site.not_found,
-            &mut site.server_error,
-            &mut site.unavailable,
-            &mut site.not_received,
-            &mut site.method_not_allowed,
-        ])
-        .chain(site.thanks.iter_mut());
-    for page in pages {
+    for page in site.all_pages_mut() {
         let page = Arc::make_mut(page);
         for variant in [
             Some(&mut page.identity),

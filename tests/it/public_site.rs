@@ -236,6 +236,61 @@ async fn compression_is_negotiated() {
     );
 }
 
+/// A new site is served with gzip at once and with brotli a moment later; a site replaced while
+/// its brotli variants are being made stays replaced.
+#[tokio::test]
+async fn brotli_follows_a_new_site_and_never_brings_back_an_older_one() {
+    let app = TestApp::start().await;
+    let site_at = |base: &str| {
+        let mut overrides = app.overrides.clone();
+        overrides.base_url = Some(base.to_string());
+        kap_practice::prepare(&overrides)
+            .expect("valid config and content")
+            .1
+    };
+    let (first, second) = (
+        site_at("https://first.test"),
+        site_at("https://second.test"),
+    );
+    let replaced = std::time::Instant::now();
+    app.state.replace_site(first);
+    app.state.replace_site(second);
+    let before = app
+        .request("GET", "/", &[("accept-encoding", "br, gzip")], "")
+        .await;
+    assert_eq!(before.status, 200);
+    // Whichever encoding this request got, it is the newest site.
+    let encoding = before.header("content-encoding").map(str::to_string);
+    let mut decoded = Vec::new();
+    match encoding.as_deref() {
+        Some("gzip") => flate2::read::GzDecoder::new(&before.body[..])
+            .read_to_end(&mut decoded)
+            .map(|_| ()),
+        Some("br") => brotli::Decompressor::new(&before.body[..], 4096)
+            .read_to_end(&mut decoded)
+            .map(|_| ()),
+        other => panic!("compressed with gzip or brotli, not {other:?}"),
+    }
+    .expect("decodes");
+    assert!(String::from_utf8_lossy(&decoded).contains("https://second.test/"));
+
+    crate::common::until_site_complete(&app.state).await;
+    // The first site's variants were started first and take as long: by twice the time the
+    // second's took, they are done too, and must not have replaced the second site.
+    tokio::time::sleep(replaced.elapsed() + std::time::Duration::from_millis(200)).await;
+    let after = app
+        .request("GET", "/", &[("accept-encoding", "br, gzip")], "")
+        .await;
+    assert_eq!(after.header("content-encoding"), Some("br"));
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&after.body[..], 4096)
+        .read_to_end(&mut decoded)
+        .expect("brotli");
+    let page = String::from_utf8_lossy(&decoded);
+    assert!(page.contains("https://second.test/"));
+    assert!(!page.contains("https://first.test/"));
+}
+
 #[tokio::test]
 async fn unknown_pages_and_wrong_methods_get_helpful_pages() {
     let app = TestApp::start().await;

@@ -46,6 +46,7 @@ impl<'a> Clinician<'a> {
 
     /// The same browser (its cookie, its origin) talking to `app`, another server of the same
     /// practice.
+    #[cfg(feature = "slow-tests")]
     pub fn on<'b>(&self, app: &'b TestApp) -> Clinician<'b> {
         Clinician {
             app,

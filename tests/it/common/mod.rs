@@ -218,6 +218,9 @@ impl TestApp {
         let app = kap_practice::open(config, site)
             .await
             .expect("data key and database open");
+        // Tests compare encodings and ETags from the first request on: serve them the finished
+        // site (brotli follows a start by a moment).
+        until_site_complete(&app.state).await;
         let state = match &tls {
             Some(tls) => app.state.clone().with_tls(tls.clone()),
             None => app.state.clone(),
@@ -998,4 +1001,16 @@ pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ciphertext);
     out
+}
+
+/// Waits until `state` serves its site with every encoding made.
+pub async fn until_site_complete(state: &kap_practice::web::AppState) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !state.site_complete() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the brotli variants were not made within a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
