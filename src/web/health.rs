@@ -6,7 +6,9 @@
 //! last write of a request failed within the past minute) or `"unreachable"`. The public pages
 //! still work in every case, but requests cannot be received. When the program serves HTTPS
 //! itself, `"certificate_expires"` is the serving certificate's expiry (RFC 3339) and
-//! `"certificate_renewal"` is `"failing"` after a failed renewal, else `"ok"`.
+//! `"certificate_renewal"` is `"failing"` after a failed renewal, else `"ok"`. `"pages"` is
+//! `"ready"` once every prepared page has all its encodings, `"compressing"` for the moment after
+//! a start or a content change while the brotli variants are made (gzip is served meanwhile).
 
 use axum::Json;
 use axum::extract::State;
@@ -24,6 +26,7 @@ struct Health {
     database: &'static str,
     storage: &'static str,
     mail: &'static str,
+    pages: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     certificate_expires: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +52,11 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             database: if up { "up" } else { "down" },
             storage: storage.as_str(),
             mail: if state.mail_enabled { "on" } else { "off" },
+            pages: if state.site_complete() {
+                "ready"
+            } else {
+                "compressing"
+            },
             certificate_expires: state
                 .tls
                 .as_ref()

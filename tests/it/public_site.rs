@@ -255,6 +255,10 @@ async fn brotli_follows_a_new_site_and_never_brings_back_an_older_one() {
     let replaced = std::time::Instant::now();
     app.state.replace_site(first);
     app.state.replace_site(second);
+    // The strongest brotli takes a good part of a second for the whole site: not done yet.
+    let health: serde_json::Value =
+        serde_json::from_slice(&app.get("/healthz").await.body).expect("json");
+    assert_eq!(health["pages"], "compressing");
     let before = app
         .request("GET", "/", &[("accept-encoding", "br, gzip")], "")
         .await;
@@ -275,6 +279,9 @@ async fn brotli_follows_a_new_site_and_never_brings_back_an_older_one() {
     assert!(String::from_utf8_lossy(&decoded).contains("https://second.test/"));
 
     crate::common::until_site_complete(&app.state).await;
+    let health: serde_json::Value =
+        serde_json::from_slice(&app.get("/healthz").await.body).expect("json");
+    assert_eq!(health["pages"], "ready");
     // The first site's variants were started first and take as long: by twice the time the
     // second's took, they are done too, and must not have replaced the second site.
     tokio::time::sleep(replaced.elapsed() + std::time::Duration::from_millis(200)).await;
@@ -330,6 +337,7 @@ async fn health_reports_status_and_version() {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(v["database"], "up");
     assert_eq!(v["mail"], "off");
+    assert_eq!(v["pages"], "ready");
 }
 
 #[tokio::test]

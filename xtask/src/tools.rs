@@ -223,6 +223,25 @@ pub fn status_of(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
+/// Whether the kap-practice on `port` answers `/healthz` with `200` and every page prepared in
+/// every encoding (`"pages":"ready"`), as the load rounds should find it.
+pub fn pages_ready(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    if stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .is_err()
+        || write!(stream, "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).is_ok()
+        && answer.get(8..13) == Some(" 200 ")
+        && answer.contains("\"pages\":\"ready\"")
+}
+
 /// An answer fetched with curl.
 pub struct Reply {
     pub status: u16,
