@@ -33,6 +33,10 @@ pub enum ReminderFate {
     Dropped,
 }
 
+/// A booking as read in the transaction that queues its reminder: status, start, its last
+/// change, and its request's sealed email and link secret.
+type CurrentBooking = (String, i64, Option<i64>, Vec<u8>, String);
+
 fn encode_reminders(minutes: &[i64]) -> String {
     minutes
         .iter()
@@ -155,7 +159,7 @@ impl Store {
                 }
                 let mut tx = pool.begin().await?;
                 // Still confirmed at this time, read in the transaction that queues.
-                let current: Option<(String, i64, Option<i64>, Vec<u8>, String)> = sqlx::query_as(
+                let current: Option<CurrentBooking> = sqlx::query_as(
                     "SELECT b.status, b.start_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
                             r.email_sealed, r.link_secret
                      FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",

@@ -31,6 +31,7 @@ mod layers;
 mod mail;
 mod public_site;
 mod reliability;
+mod reminders;
 #[cfg(feature = "slow-tests")]
 mod scale_out;
 mod security_headers;
