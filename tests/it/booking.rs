@@ -25,7 +25,7 @@ const ZONE: &str = "America/New_York";
 pub(crate) const NAME: &str = "Zephyrine Quillfeather";
 pub(crate) const MESSAGE: &str = "Since the accident nothing helps; marker-msg-5521";
 
-fn config(smtp_port: Option<u16>, extra: &str) -> String {
+pub(crate) fn config(smtp_port: Option<u16>, extra: &str) -> String {
     let mail = match smtp_port {
         Some(port) => format!(
             "\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nnotify_email = \"inbox@practice.example\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n"

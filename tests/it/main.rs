@@ -34,5 +34,7 @@ mod reliability;
 mod reminders;
 #[cfg(feature = "slow-tests")]
 mod scale_out;
+#[cfg(feature = "slow-tests")]
+mod scale_out_reminders;
 mod security_headers;
 mod tls;

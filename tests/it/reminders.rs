@@ -25,13 +25,13 @@ use kap_practice::practice::booking::ClinicianDecision;
 use kap_practice::practice::meeting::MeetingDetails;
 use kap_practice::wording::long_time;
 
-const VIDEO: &str = "https://meet.example.com/clearwater-room-7";
+pub(crate) const VIDEO: &str = "https://meet.example.com/clearwater-room-7";
 
-fn hours(h: i64) -> SignedDuration {
+pub(crate) fn hours(h: i64) -> SignedDuration {
     SignedDuration::from_hours(h)
 }
 
-async fn meet_by_video(app: &TestApp) {
+pub(crate) async fn meet_by_video(app: &TestApp) {
     let details = MeetingDetails {
         video_address: Some(VIDEO.into()),
         ..MeetingDetails::default()
@@ -45,7 +45,7 @@ async fn meet_by_video(app: &TestApp) {
 
 /// Open times at least two days ahead, so that both reminders' moments come after the
 /// confirmation.
-async fn later_times(app: &TestApp, link: &str) -> Vec<Timestamp> {
+pub(crate) async fn later_times(app: &TestApp, link: &str) -> Vec<Timestamp> {
     let html = app.get(link).await.text();
     let soonest = Timestamp::now() + hours(48);
     crate::booking::times_in(&html)
@@ -55,7 +55,7 @@ async fn later_times(app: &TestApp, link: &str) -> Vec<Timestamp> {
         .collect()
 }
 
-async fn confirm(app: &TestApp, id: i64) {
+pub(crate) async fn confirm(app: &TestApp, id: i64) {
     let outcome = app
         .state
         .store
@@ -80,7 +80,7 @@ async fn confirm(app: &TestApp, id: i64) {
 /// An outbox worker for `app`'s database sending through `smtp`, whose rounds the test runs at
 /// instants of its choosing (the server's own worker goes by the real clock, so it leaves the
 /// mail queued at the test's later instants alone).
-fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
+pub(crate) fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
     let mut config = (*app.state.config).clone();
     config.mail.smtp_url = Some(kap_practice::config::Secret(smtp.url()));
     Outbox {
@@ -96,7 +96,7 @@ fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
 
 /// Runs `outbox`'s rounds at `now` until nothing due waits (a row the server's own worker holds
 /// locked for a moment is taken in a later round).
-async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
+pub(crate) async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         outbox.round_at(now).await.expect("round");
@@ -133,7 +133,7 @@ fn reminders(smtp: &SmtpServer) -> Vec<(String, Value, String)> {
 }
 
 /// Waits until `n` reminders arrived, then a little longer to see that no more come.
-fn exactly_reminders(smtp: &SmtpServer, n: usize) -> Vec<(String, Value, String)> {
+pub(crate) fn exactly_reminders(smtp: &SmtpServer, n: usize) -> Vec<(String, Value, String)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while reminders(smtp).len() < n && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
