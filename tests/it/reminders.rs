@@ -510,3 +510,42 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
         assert!(!raw.contains(leak), "the agenda says {leak:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    assert_eq!(choose(&app, &ada_link, &at_(later[0])).await.status, 303);
+    assert_eq!(choose(&app, &bo_link, &at_(later[1])).await.status, 303);
+    confirm(&app, ada).await;
+    confirm(&app, bo).await;
+    // Both day-before reminders are queued while the outbox has not yet run at that moment.
+    let t = later[1] - hours(24);
+    assert_eq!(look(&app.state, t).await.expect("look"), 2);
+    // Then Ada cancels and Bo moves to another time.
+    app.state
+        .store
+        .cancel_booking(ada, true, Timestamp::now())
+        .await
+        .expect("cancelled");
+    assert_eq!(choose(&app, &bo_link, &at_(later[3])).await.status, 303);
+    deliver_at(&app, &outbox_to(&app, &smtp), t).await;
+    exactly_reminders(&smtp, 0);
+    for id in [ada, bo] {
+        let history = app.state.store.history(id).await.expect("history");
+        assert!(
+            !history.iter().any(|h| h.event == "reminder"),
+            "a reminder that no longer fits is not noted as missed"
+        );
+    }
+}
+
+fn at_(t: Timestamp) -> String {
+    t.to_string()
+}
