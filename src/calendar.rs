@@ -75,7 +75,7 @@ impl EventStatus {
 
 /// One booked consultation, as a calendar event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConsultationEvent {
+pub struct ConsultationEvent<'a> {
     /// The booking's reference number: it makes the event's UID, so every version of the file
     /// for one booking updates the same calendar entry.
     pub reference: u64,
@@ -86,6 +86,18 @@ pub struct ConsultationEvent {
     /// Raised by one with each change sent for the booking (a new time, a cancellation).
     pub sequence: u32,
     pub status: EventStatus,
+    /// How to join: the clinician's video room address (written as LOCATION and URL) or the
+    /// number the person calls (LOCATION). Checked to name no treatment, like the sender.
+    pub join: Option<Join<'a>>,
+}
+
+/// Where a consultation takes place, as a calendar shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Join<'a> {
+    /// An https address of the clinician's video room.
+    Video(&'a str),
+    /// A phone number the person calls.
+    Call(&'a str),
 }
 
 /// Who the calendar files come from: the practice's name and its web host, checked.
@@ -225,7 +237,7 @@ fn check_neutral(text: &str) -> Result<(), CalendarError> {
 pub fn write(
     method: Method,
     sender: &CalendarSender,
-    events: &[ConsultationEvent],
+    events: &[ConsultationEvent<'_>],
     stamp: Timestamp,
 ) -> Result<String, CalendarError> {
     if method != Method::Publish && events.len() != 1 {
@@ -250,6 +262,9 @@ pub fn write(
             return Err(CalendarError::EndNotAfterStart {
                 reference: e.reference,
             });
+        }
+        if let Some(Join::Video(place) | Join::Call(place)) = e.join {
+            check_neutral(place)?;
         }
     }
     let mut out = Lines::default();
@@ -279,10 +294,15 @@ pub fn write(
         out.line("SEQUENCE", &e.sequence.to_string());
         out.line("STATUS", e.status.as_str());
         out.text("SUMMARY", &format!("Consultation with {}", sender.name));
+        let join = match e.join {
+            Some(Join::Video(address)) => format!("\nJoin the video call: {address}"),
+            Some(Join::Call(number)) => format!("\nCall {number} at the time of the consultation."),
+            None => String::new(),
+        };
         out.text(
             "DESCRIPTION",
             &format!(
-                "Initial consultation by {}.\nReference: {}",
+                "Initial consultation by {}.{join}\nReference: {}",
                 match e.format {
                     ConsultationFormat::Video => "video call",
                     ConsultationFormat::Phone => "phone call",
@@ -290,6 +310,15 @@ pub fn write(
                 e.reference
             ),
         );
+        match e.join {
+            Some(Join::Video(address)) => {
+                out.text("LOCATION", address);
+                // A URI value: the address was checked to hold no spaces, quotes or controls.
+                out.line("URL", address);
+            }
+            Some(Join::Call(number)) => out.text("LOCATION", &format!("Phone: {number}")),
+            None => {}
+        }
         out.line("CLASS", "PRIVATE");
         out.line("TRANSP", "OPAQUE");
         if let Some(email) = &sender.organizer {

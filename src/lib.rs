@@ -220,6 +220,10 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "cannot check whether stored values are bound to their rows")
         }
     }
+    // Reminders and the daily agenda are queued only where mail can leave.
+    let reminders = outbox
+        .as_ref()
+        .map(|_| mail::reminders::spawn(state.clone()));
     let outbox = match outbox {
         Some(outbox) => Some(tokio::spawn(outbox.run())),
         None => {
@@ -263,6 +267,9 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         acme.abort();
     }
     if let Some(worker) = outbox {
+        worker.abort();
+    }
+    if let Some(worker) = reminders {
         worker.abort();
     }
     housekeeping.abort();

@@ -7,7 +7,7 @@ fn sender() -> CalendarSender {
     CalendarSender::new("Clearwater Psychotherapy", "www.example.com").expect("neutral")
 }
 
-fn event(status: EventStatus) -> ConsultationEvent {
+fn event(status: EventStatus) -> ConsultationEvent<'static> {
     ConsultationEvent {
         reference: 1042,
         format: ConsultationFormat::Video,
@@ -15,6 +15,7 @@ fn event(status: EventStatus) -> ConsultationEvent {
         end: "2025-03-09T07:20:00Z".parse().unwrap(),
         sequence: 0,
         status,
+        join: None,
     }
 }
 
@@ -307,6 +308,7 @@ proptest! {
             end: start.checked_add(jiff::SignedDuration::from_mins(minutes)).unwrap(),
             sequence,
             status: EventStatus::Confirmed,
+            join: None,
         };
         let cancelled = ConsultationEvent { status: EventStatus::Cancelled, ..e };
         let s = sender().with_organizer("hello@example.com").unwrap();
@@ -331,4 +333,36 @@ fn the_host_is_read_from_the_sites_address() {
         host_of("https://user@example.org:8443/path?q"),
         "example.org"
     );
+}
+
+#[test]
+fn a_confirmed_invitation_says_where_to_join_and_refuses_a_place_naming_the_treatment() {
+    let mut e = event(EventStatus::Confirmed);
+    e.join = Some(Join::Video("https://meet.example.com/room-7"));
+    let ics = unfold(&write(Method::Request, &sender(), &[e], stamp()).unwrap());
+    assert!(
+        ics.contains("\r\nLOCATION:https://meet.example.com/room-7\r\n"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("\r\nURL:https://meet.example.com/room-7\r\n"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("Join the video call: https://meet.example.com/room-7"),
+        "{ics}"
+    );
+    e.format = ConsultationFormat::Phone;
+    e.join = Some(Join::Call("(510) 555-0123"));
+    let ics = unfold(&write(Method::Request, &sender(), &[e], stamp()).unwrap());
+    assert!(
+        ics.contains("\r\nLOCATION:Phone: (510) 555-0123\r\n"),
+        "{ics}"
+    );
+    assert!(!ics.contains("\r\nURL:"), "{ics}");
+    e.join = Some(Join::Video("https://meet.example.com/ketamine"));
+    assert!(matches!(
+        write(Method::Request, &sender(), &[e], stamp()),
+        Err(CalendarError::NamesTreatment { .. })
+    ));
 }

@@ -11,11 +11,12 @@
 use jiff::Timestamp;
 
 use crate::auth::link::{self, LinkTokens};
-use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Method};
+use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use crate::config::Config;
+use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::{BookingMail, ClaimedMail, MailKind};
-use crate::wording::{long_time, zone_label};
+use crate::wording::{clock, day_heading, long_time, zone_label};
 
 /// What a booking email says and carries.
 pub struct Written {
@@ -104,6 +105,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     };
     let reference = mail.reference.as_deref().unwrap_or("");
     let privacy = "For privacy, this email holds no details of the person.";
+    let meeting = mail.at_sending.meeting.clone().unwrap_or_default();
+    let join = meeting.how_to_join(b.format);
     let (to_practice, subject, body, calendar) = match mail.kind {
         MailKind::BookingHeld => (
             false,
@@ -118,7 +121,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             false,
             format!("Your consultation is confirmed - {}", practice.name),
             format!(
-                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
+                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nHow to join: {join}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
             ),
             Some((Method::Request, EventStatus::Confirmed)),
         ),
@@ -171,10 +174,26 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             ),
             None,
         ),
-        MailKind::NewRequestNotice | MailKind::Acknowledgement => return None,
+        MailKind::BookingReminder => {
+            let soon = match mail.at_sending.minutes_before {
+                Some(m) => format!("in about {}", meeting::before(m)),
+                None => "soon".to_string(),
+            };
+            (
+                false,
+                format!("Reminder: your consultation {soon} - {}", practice.name),
+                format!(
+                    "A reminder of your initial consultation with {clinician}:\n\n{when}\n{what}\n\nHow to join: {join}\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
+                ),
+                None,
+            )
+        }
+        MailKind::NewRequestNotice | MailKind::Acknowledgement | MailKind::DailyAgenda => {
+            return None;
+        }
     };
     let calendar = calendar.and_then(|(method, status)| {
-        match invitation(config, b, method, status, now) {
+        match invitation(config, b, method, status, &meeting, now) {
             Ok(ics) => Some((method, ics)),
             Err(e) => {
                 tracing::warn!(mail_id = mail.id, error = %e, "booking email sent without its calendar file");
@@ -196,9 +215,20 @@ fn invitation(
     b: &BookingMail,
     method: Method,
     status: EventStatus,
+    meeting: &MeetingDetails,
     now: Timestamp,
 ) -> Result<String, calendar::CalendarError> {
     let sender = calendar_sender(config)?;
+    // Only a confirmed consultation says how to join; a held time does not yet.
+    let join = match (status, b.format) {
+        (EventStatus::Confirmed, ConsultationFormat::Video) => {
+            meeting.video_address.as_deref().map(Join::Video)
+        }
+        (EventStatus::Confirmed, ConsultationFormat::Phone) => {
+            meeting.phone_number.as_deref().map(Join::Call)
+        }
+        _ => None,
+    };
     let event = ConsultationEvent {
         reference: u64::try_from(b.booking_id).unwrap_or(0),
         format: b.format,
@@ -206,6 +236,7 @@ fn invitation(
         end: b.end,
         sequence: u32::try_from(b.sequence).unwrap_or(u32::MAX),
         status,
+        join,
     };
     calendar::write(method, &sender, &[event], now)
 }
@@ -221,4 +252,34 @@ pub fn acknowledgement_link(config: &Config, links: &LinkTokens, mail: &ClaimedM
         ),
         _ => String::new(),
     }
+}
+
+/// The clinician's agenda for a day: each confirmed consultation's time, way of meeting and
+/// reference number, and where to sign in. No names: the email passes through mail servers
+/// and may be read on a phone's lock screen.
+pub fn agenda(config: &Config, mail: &ClaimedMail) -> Option<(String, String)> {
+    let (day, bookings) = mail.at_sending.agenda.as_ref()?;
+    let tz = &config.practice.zone;
+    let heading = day_heading(*day);
+    let mut lines = String::new();
+    for b in bookings {
+        lines.push_str(&format!(
+            "{} - {} minutes by {} - reference {}\n",
+            clock(b.start, tz),
+            b.end.duration_since(b.start).as_mins(),
+            by(b.format),
+            b.reference
+        ));
+    }
+    if bookings.is_empty() {
+        lines.push_str("No confirmed consultations are left today.\n");
+    }
+    Some((
+        format!("Today's consultations: {heading}"),
+        format!(
+            "Your confirmed consultations for {heading} (times are in {zone}):\n\n{lines}\nSign in to see each request: {base}/admin/bookings\n\nFor privacy, this email holds no names or details of the people.\n",
+            zone = zone_label(&config.practice.time_zone),
+            base = config.server.base_url,
+        ),
+    ))
 }

@@ -9,6 +9,7 @@
 
 pub mod booking;
 pub mod outbox;
+pub mod reminders;
 
 use jiff::Timestamp;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
@@ -144,6 +145,12 @@ pub fn compose(
                 ),
                 None,
             )
+        }
+        MailKind::DailyAgenda => {
+            let (subject, body) = booking::agenda(config, mail).ok_or_else(|| {
+                SendError::Permanent("the day this agenda is about is gone".into())
+            })?;
+            (practice_inbox()?, subject, body, None)
         }
         _ => {
             let written = booking::write(config, links, mail).ok_or_else(|| {

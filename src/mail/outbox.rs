@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use super::{SendError, Transport, compose};
 use crate::auth::link::LinkTokens;
 use crate::config::Config;
-use crate::store::{ClaimedMail, Delivery, Store};
+use crate::store::{ClaimedMail, Delivery, MailKind, ReminderFate, Store};
 
 /// How long a claimed message is reserved for the worker that claimed it.
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -59,18 +59,26 @@ impl Outbox {
 
     /// Sends what is due; returns whether anything was claimed.
     pub async fn round(&self) -> Result<bool, crate::store::StoreError> {
-        let claimed = self
-            .store
-            .claim_due_mail(Timestamp::now(), LEASE, 10)
-            .await?;
+        self.round_at(Timestamp::now()).await
+    }
+
+    /// Sends what is due at `now` (the present, except in tests that move the clock).
+    pub async fn round_at(&self, now: Timestamp) -> Result<bool, crate::store::StoreError> {
+        let claimed = self.store.claim_due_mail(now, LEASE, 10).await?;
         let any = !claimed.is_empty();
-        for mail in claimed {
-            let outcome = self.deliver(&mail).await;
-            if let Err(e) = self
-                .store
-                .record_delivery(mail.id, &outcome, Timestamp::now())
-                .await
-            {
+        for mut mail in claimed {
+            match self.read_at_sending(&mut mail, now).await {
+                Ok(true) => {}
+                // A reminder that no longer fits: taken out of the outbox, not sent.
+                Ok(false) => continue,
+                Err(e) => {
+                    // The lease runs out and the message is looked at again.
+                    tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot read what the mail says");
+                    continue;
+                }
+            }
+            let outcome = self.deliver(&mail, now).await;
+            if let Err(e) = self.store.record_delivery(mail.id, &outcome, now).await {
                 // The lease runs out and the message is tried again: sent at least once.
                 tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record the delivery");
             }
@@ -78,7 +86,43 @@ impl Outbox {
         Ok(any)
     }
 
-    async fn deliver(&self, mail: &ClaimedMail) -> Delivery {
+    /// Reads what `mail` says that is decided as it leaves; false when it is not to be sent.
+    async fn read_at_sending(
+        &self,
+        mail: &mut ClaimedMail,
+        now: Timestamp,
+    ) -> Result<bool, crate::store::StoreError> {
+        match mail.kind {
+            MailKind::BookingReminder => match self.store.settle_reminder(mail.id, now).await? {
+                ReminderFate::Send { minutes_before } => {
+                    mail.at_sending.minutes_before = Some(minutes_before);
+                }
+                ReminderFate::Dropped => {
+                    tracing::info!(
+                        mail_id = mail.id,
+                        "reminder not sent: the booking changed or the consultation began"
+                    );
+                    return Ok(false);
+                }
+            },
+            MailKind::DailyAgenda => {
+                mail.at_sending.agenda = self
+                    .store
+                    .agenda_of_mail(mail.id, &self.config.practice.zone)
+                    .await?;
+            }
+            _ => {}
+        }
+        if matches!(
+            mail.kind,
+            MailKind::BookingConfirmed | MailKind::BookingReminder
+        ) {
+            mail.at_sending.meeting = Some(self.store.meeting_details().await?);
+        }
+        Ok(true)
+    }
+
+    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> Delivery {
         let result = match compose(&self.config, mail, &self.links) {
             Ok(message) => self.transport.send(message).await,
             Err(e) => Err(e),
@@ -105,12 +149,12 @@ impl Outbox {
                 let delay = backoff(&self.config, attempt);
                 tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
                 Delivery::Retry {
-                    next_attempt_at: Timestamp::now()
+                    next_attempt_at: now
                         .checked_add(
                             SignedDuration::try_from(delay)
                                 .unwrap_or(SignedDuration::from_secs(60)),
                         )
-                        .unwrap_or_else(|_| Timestamp::now()),
+                        .unwrap_or(now),
                     permanent,
                     error: e.to_string(),
                 }

@@ -109,9 +109,9 @@ pub struct Bookable {
     pub link_secret: String,
 }
 
-const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at";
+pub(super) const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at";
 
-fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
+pub(super) fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
     Ok(StoredBooking {
         id: row.col("id")?,
         request_id: row.col("request_id")?,

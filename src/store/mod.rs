@@ -16,6 +16,7 @@ mod fields;
 mod inbox;
 mod insights;
 mod jobs;
+mod meeting;
 mod outbox;
 mod requests;
 mod reseal;
@@ -38,6 +39,7 @@ pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use insights::InsightCount;
 pub use jobs::Job;
+pub use meeting::ReminderFate;
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 
@@ -276,10 +278,14 @@ pub enum MailKind {
     BookingCancelled,
     /// To the practice: a person cancelled (no personal detail).
     BookingCancelledNotice,
+    /// To the person: a reminder of their confirmed consultation, with how to join.
+    BookingReminder,
+    /// To the practice: the day's consultations (times, ways of meeting, references; no names).
+    DailyAgenda,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 11] = [
         MailKind::NewRequestNotice,
         MailKind::Acknowledgement,
         MailKind::BookingHeld,
@@ -289,6 +295,8 @@ impl MailKind {
         MailKind::BookingOtherTime,
         MailKind::BookingCancelled,
         MailKind::BookingCancelledNotice,
+        MailKind::BookingReminder,
+        MailKind::DailyAgenda,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -302,6 +310,8 @@ impl MailKind {
             MailKind::BookingOtherTime => "booking_other_time",
             MailKind::BookingCancelled => "booking_cancelled",
             MailKind::BookingCancelledNotice => "booking_cancelled_notice",
+            MailKind::BookingReminder => "booking_reminder",
+            MailKind::DailyAgenda => "daily_agenda",
         }
     }
 
@@ -316,6 +326,7 @@ impl MailKind {
             MailKind::NewRequestNotice
                 | MailKind::BookingHeldNotice
                 | MailKind::BookingCancelledNotice
+                | MailKind::DailyAgenda
         )
     }
 }
@@ -385,6 +396,19 @@ pub struct ClaimedMail {
     pub may_book: bool,
     /// The change to a booking this mail is about.
     pub booking: Option<BookingMail>,
+    /// What the outbox worker reads just before sending, for the kinds that need it.
+    pub at_sending: AtSending,
+}
+
+/// What some mail says that is read as it leaves rather than when it was queued: how to join
+/// (the clinician may have changed it since), which reminder it is, the day's agenda.
+#[derive(Clone, Debug, Default)]
+pub struct AtSending {
+    pub meeting: Option<crate::practice::meeting::MeetingDetails>,
+    /// For a reminder: how long before the start it was set for.
+    pub minutes_before: Option<i64>,
+    /// For the daily agenda: the day and its confirmed consultations.
+    pub agenda: Option<(jiff::civil::Date, Vec<StoredBooking>)>,
 }
 
 /// A booking as it was when the change an email is about was made.

@@ -171,6 +171,7 @@ impl Store {
             permanent_failures: row.col("permanent_failures")?,
             may_book: offers_times && flags == [Some(false); 3],
             booking,
+            at_sending: Default::default(),
         }))
     }
 

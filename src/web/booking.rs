@@ -703,6 +703,7 @@ pub async fn feed(
             end: b.end,
             sequence: u32::try_from(b.sequence).unwrap_or(u32::MAX),
             status: EventStatus::Confirmed,
+            join: None,
         })
         .collect();
     let sender = crate::mail::booking::calendar_sender(&state.config)?;

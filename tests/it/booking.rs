@@ -22,10 +22,10 @@ const ZONE: &str = "America/New_York";
 
 /// Words from the person's request that must never reach an email's calendar file, the feed,
 /// the audit log or the practice's notices.
-const NAME: &str = "Zephyrine Quillfeather";
-const MESSAGE: &str = "Since the accident nothing helps; marker-msg-5521";
+pub(crate) const NAME: &str = "Zephyrine Quillfeather";
+pub(crate) const MESSAGE: &str = "Since the accident nothing helps; marker-msg-5521";
 
-fn config(smtp_port: Option<u16>, extra: &str) -> String {
+pub(crate) fn config(smtp_port: Option<u16>, extra: &str) -> String {
     let mail = match smtp_port {
         Some(port) => format!(
             "\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nnotify_email = \"inbox@practice.example\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n"
@@ -37,18 +37,18 @@ fn config(smtp_port: Option<u16>, extra: &str) -> String {
     )
 }
 
-async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
+pub(crate) async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
     let app = TestApp::start_with(Overrides::default(), Some(&config(smtp_port, extra))).await;
     app.add_clinician().await;
     app
 }
 
-fn zone() -> TimeZone {
+pub(crate) fn zone() -> TimeZone {
     TimeZone::get(ZONE).expect("tzdata")
 }
 
 /// Mornings every day, 9:00 to 12:00, bookable a week ahead with the default notice.
-fn mornings() -> BookingRules {
+pub(crate) fn mornings() -> BookingRules {
     mornings_in(zone())
 }
 
@@ -74,7 +74,7 @@ pub(crate) fn mornings_in(time_zone: TimeZone) -> BookingRules {
     rules
 }
 
-async fn offer(app: &TestApp, rules: &BookingRules) {
+pub(crate) async fn offer(app: &TestApp, rules: &BookingRules) {
     app.state
         .store
         .save_booking_rules(rules, "test", Timestamp::now())
@@ -86,7 +86,11 @@ async fn offer(app: &TestApp, rules: &BookingRules) {
 
 /// Sends a request through the form and follows the thank-you page's link: (request id, path
 /// of the booking page).
-async fn request_and_link(app: &TestApp, name: &str, changes: &[(&str, &str)]) -> (i64, String) {
+pub(crate) async fn request_and_link(
+    app: &TestApp,
+    name: &str,
+    changes: &[(&str, &str)],
+) -> (i64, String) {
     let r = app.submit(name, changes).await;
     assert_eq!(r.status, 303, "{}", r.text());
     let thanks = app.get(r.header("location").expect("location")).await;
@@ -144,7 +148,7 @@ async fn post_form(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
     .await
 }
 
-async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
+pub(crate) async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
     post_form(app, link, &[("start", start), ("format", "video")]).await
 }
 
@@ -166,6 +170,8 @@ def events(cal):
         'uid': str(ev.get('UID')), 'sequence': int(ev.get('SEQUENCE')),
         'status': str(ev.get('STATUS')), 'summary': str(ev.get('SUMMARY')),
         'description': str(ev.get('DESCRIPTION')),
+        'location': str(ev.get('LOCATION')) if ev.get('LOCATION') is not None else None,
+        'url': str(ev.get('URL')) if ev.get('URL') is not None else None,
     } for ev in cal.walk('VEVENT')]
 
 raw = open(sys.argv[1], 'rb').read()
@@ -193,7 +199,7 @@ else:
 print(json.dumps(out))
 "#;
 
-fn python_read(raw: &str, what: &str) -> Value {
+pub(crate) fn python_read(raw: &str, what: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("item");
     std::fs::write(&path, raw).expect("write");
@@ -214,7 +220,7 @@ fn python_read(raw: &str, what: &str) -> Value {
 }
 
 /// Waits for the message whose subject starts with `subject` and reads it.
-fn wait_for_mail(smtp: &SmtpServer, subject: &str) -> (Value, String) {
+pub(crate) fn wait_for_mail(smtp: &SmtpServer, subject: &str) -> (Value, String) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         for raw in smtp.messages() {
@@ -239,7 +245,7 @@ fn ms_string(t: Timestamp) -> String {
 }
 
 /// The link back to the booking in an email's text.
-fn link_in(text: &str, app: &TestApp) -> String {
+pub(crate) fn link_in(text: &str, app: &TestApp) -> String {
     let base = app.url("");
     let start = text.find(&format!("{base}/book/")).expect("a booking link") + base.len();
     let end = start

@@ -117,6 +117,7 @@ fn an_invitation_just_after_spring_forward_is_read_at_the_booked_instant() {
         end: start.checked_add(SignedDuration::from_mins(20)).unwrap(),
         sequence: 1,
         status: EventStatus::Confirmed,
+        join: None,
     };
     let stamp: Timestamp = "2025-03-01T17:04:05Z".parse().unwrap();
     let ics = calendar::write(Method::Request, &sender, &[event], stamp).unwrap();
@@ -156,6 +157,7 @@ fn a_feed_across_fall_back_and_a_cancellation_are_read_as_written() {
         end: start.checked_add(SignedDuration::from_mins(20)).unwrap(),
         sequence: 0,
         status,
+        join: None,
     };
     let stamp: Timestamp = "2025-10-30T09:00:00Z".parse().unwrap();
     let feed = calendar::write(

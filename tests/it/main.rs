@@ -20,6 +20,8 @@ mod browser_booking;
 mod browser_insights;
 #[cfg(feature = "slow-tests")]
 mod browser_journeys;
+#[cfg(feature = "slow-tests")]
+mod browser_meeting;
 mod calendar_file;
 mod cli;
 mod connections;
@@ -31,7 +33,10 @@ mod layers;
 mod mail;
 mod public_site;
 mod reliability;
+mod reminders;
 #[cfg(feature = "slow-tests")]
 mod scale_out;
+#[cfg(feature = "slow-tests")]
+mod scale_out_reminders;
 mod security_headers;
 mod tls;

@@ -21,6 +21,7 @@ mod booking;
 mod booking_form;
 mod inbox;
 mod insights;
+mod meeting;
 mod sign_in;
 mod views;
 
@@ -159,6 +160,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/booking",
             SignedIn,
             post(booking::save_settings),
+        ),
+        r(
+            Method::GET,
+            "/admin/booking/meeting",
+            SignedIn,
+            get(meeting::page),
+        ),
+        r(
+            Method::POST,
+            "/admin/booking/meeting",
+            SignedIn,
+            post(meeting::save),
         ),
         r(
             Method::POST,

@@ -1,0 +1,49 @@
+//! The worker that queues reminders and the clinician's daily agenda when their moment comes.
+//!
+//! Every server runs it; the database decides which one queues each email (see
+//! `store/meeting.rs`), and the outbox sends it. It looks once a minute, so a reminder leaves
+//! within about a minute of its moment; after a restart it catches up on what came due meanwhile.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::web::AppState;
+
+/// How often the worker looks.
+const EVERY: Duration = Duration::from_secs(60);
+/// The hour, on the practice's clocks, after which the day's agenda leaves.
+pub const AGENDA_HOUR: i8 = 7;
+
+/// Queues what is due at `now`; returns how many emails were queued.
+pub async fn look(state: &AppState, now: Timestamp) -> Result<usize, crate::store::StoreError> {
+    let mut queued = state.store.queue_due_reminders(now).await?;
+    if state
+        .store
+        .queue_daily_agenda(now, &state.config.practice.zone, AGENDA_HOUR)
+        .await?
+    {
+        queued += 1;
+    }
+    if queued > 0 {
+        state.mail_wake.notify_one();
+    }
+    Ok(queued)
+}
+
+/// Runs [`look`] every minute until the task is dropped.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(EVERY);
+        loop {
+            every.tick().await;
+            match look(&state, Timestamp::now()).await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(queued, "reminders queued"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot look for reminders due; will look again")
+                }
+            }
+        }
+    })
+}

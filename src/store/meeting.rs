@@ -1,0 +1,387 @@
+//! The clinician's meeting details, the reminders before confirmed consultations, and the
+//! clinician's daily agenda.
+//!
+//! Every server looks for reminders that are due; each reminder of one booking at one start time
+//! is a row of `booking_reminders` under a unique key, and only the server whose insert made the
+//! row queues the email, in the same transaction. So each reminder is queued exactly once however
+//! many servers look, and the outbox then sends it once. A reminder's email is checked again
+//! just before it leaves ([`Store::settle_reminder`]): a booking cancelled, declined or moved
+//! since gets nothing, and a consultation that began while the mail server was unreachable gets
+//! no late reminder; that one is recorded on the request's history instead.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::bookings::{BOOKING_COLUMNS, booking_row};
+use super::engine::{Columns, on_db};
+use super::fields::{EMAIL, RECIPIENT};
+use super::inbox::write_audit;
+use super::{MailKind, Store, StoreError, StoredBooking, ms};
+use crate::audit;
+use crate::practice::meeting::{self, MeetingDetails};
+
+/// What becomes of a reminder about to leave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReminderFate {
+    /// Send it: the consultation is still confirmed at that time and has not begun.
+    Send {
+        /// How long before the start this reminder was set for.
+        minutes_before: i64,
+    },
+    /// Not sent: the booking changed, or the consultation began; its outbox row is gone.
+    Dropped,
+}
+
+/// A booking as read in the transaction that queues its reminder: status, start, its last
+/// change, and its request's sealed email and link secret.
+type CurrentBooking = (String, i64, Option<i64>, Vec<u8>, String);
+
+fn encode_reminders(minutes: &[i64]) -> String {
+    minutes
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn decode_reminders(text: &str) -> Option<Vec<i64>> {
+    text.split(',')
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| m.trim().parse::<i64>().ok().filter(|m| *m > 0))
+        .collect()
+}
+
+impl Store {
+    /// The meeting details and reminder times.
+    pub async fn meeting_details(&self) -> Result<MeetingDetails, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT * FROM meeting_details WHERE id = 1")
+                .fetch_one(pool)
+                .await?;
+            let text = |column: &str| -> Result<Option<String>, sqlx::Error> {
+                let v: String = row.col(column)?;
+                Ok(Some(v).filter(|v| !v.is_empty()))
+            };
+            let reminders: String = row.col("reminders")?;
+            let reminders = match decode_reminders(&reminders) {
+                Some(r) => r,
+                None => {
+                    // Only this program writes the row: if it cannot be read, send no reminder
+                    // rather than at times the clinician never set.
+                    tracing::error!("the stored reminder times cannot be read; no reminders are sent");
+                    Vec::new()
+                }
+            };
+            Ok(MeetingDetails {
+                video_address: text("video_address")?,
+                phone_number: text("phone_number")?,
+                reminders,
+                daily_agenda: row.col("daily_agenda")?,
+            })
+        })
+    }
+
+    /// Saves the meeting details (checked by the caller) and audits the change.
+    pub async fn save_meeting_details(
+        &self,
+        details: &MeetingDetails,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let detail = format!(
+            "meeting details: video room {}, number to call {}, reminders {}, daily agenda {}",
+            if details.video_address.is_some() {
+                "set"
+            } else {
+                "not set"
+            },
+            if details.phone_number.is_some() {
+                "set"
+            } else {
+                "not set"
+            },
+            details.reminders_in_words(),
+            if details.daily_agenda { "on" } else { "off" },
+        );
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE meeting_details SET video_address = $1, phone_number = $2, reminders = $3,
+                 daily_agenda = $4, updated_at = $5 WHERE id = 1",
+            )
+            .bind(details.video_address.clone().unwrap_or_default())
+            .bind(details.phone_number.clone().unwrap_or_default())
+            .bind(encode_reminders(&details.reminders))
+            .bind(details.daily_agenda)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Queues every reminder due at `now` that no server has queued yet; returns how many
+    /// emails were queued.
+    pub async fn queue_due_reminders(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let details = self.meeting_details().await?;
+        let Some(furthest) = details.reminders.iter().max().copied() else {
+            return Ok(0);
+        };
+        let until = now
+            .checked_add(SignedDuration::from_mins(furthest))
+            .unwrap_or(now);
+        let mut queued = 0;
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+                 WHERE b.status = 'confirmed' AND b.start_at > $1 AND b.start_at <= $2
+                 ORDER BY b.start_at, b.id"
+            ))
+            .bind(ms(now))
+            .bind(ms(until))
+            .fetch_all(pool)
+            .await?;
+            let bookings = rows.iter().map(booking_row).collect::<Result<Vec<_>, _>>()?;
+            for b in bookings {
+                // The booking's last change is its confirmation: reminders whose moment came
+                // before it are not sent.
+                let due = meeting::due_reminders(&details.reminders, b.start, b.updated_at, now);
+                if due.is_empty() {
+                    continue;
+                }
+                let mut tx = pool.begin().await?;
+                // Still confirmed at this time, read in the transaction that queues.
+                let current: Option<CurrentBooking> = sqlx::query_as(
+                    "SELECT b.status, b.start_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
+                            r.email_sealed, r.link_secret
+                     FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",
+                )
+                .bind(b.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((status, start_at, change_id, email, link_secret)) = current else {
+                    continue;
+                };
+                if status != "confirmed" || start_at != ms(b.start) {
+                    continue;
+                }
+                for (minutes, send) in due {
+                    let status = if send { "queued" } else { "skipped" };
+                    let claimed: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO booking_reminders (booking_id, start_at, minutes_before, status, at)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (booking_id, start_at, minutes_before) DO NOTHING RETURNING id",
+                    )
+                    .bind(b.id)
+                    .bind(ms(b.start))
+                    .bind(minutes)
+                    .bind(status)
+                    .bind(ms(now))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let (Some(reminder_id), true) = (claimed, send) else {
+                        continue;
+                    };
+                    let email = self
+                        .keys
+                        .open(EMAIL.of(link_secret.as_str()), &email)
+                        .map_err(|source| StoreError::Sealed {
+                            field: EMAIL.name(),
+                            source,
+                        })?;
+                    let recipient = self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email);
+                    let outbox_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
+                         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                    )
+                    .bind(MailKind::BookingReminder.as_str())
+                    .bind(b.request_id)
+                    .bind(recipient)
+                    .bind(ms(now))
+                    .bind(change_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE booking_reminders SET outbox_id = $1 WHERE id = $2")
+                        .bind(outbox_id)
+                        .bind(reminder_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    queued += 1;
+                }
+                tx.commit().await?;
+            }
+        });
+        Ok(queued)
+    }
+
+    /// Decides, just before it leaves, whether the reminder in outbox row `mail_id` still goes.
+    /// One that no longer fits is taken out of the outbox; one whose consultation has begun is
+    /// also recorded on the request's history.
+    pub async fn settle_reminder(
+        &self,
+        mail_id: i64,
+        now: Timestamp,
+    ) -> Result<ReminderFate, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let row: Option<(i64, i64, i64, i64, String, i64)> = sqlx::query_as(
+                "SELECT br.id, br.start_at, br.minutes_before, b.request_id, b.status, b.start_at
+                 FROM booking_reminders br JOIN bookings b ON b.id = br.booking_id
+                 WHERE br.outbox_id = $1",
+            )
+            .bind(mail_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let fate = match row {
+                Some((_, start, minutes_before, _, status, current))
+                    if status == "confirmed" && current == start && ms(now) < start =>
+                {
+                    return Ok(ReminderFate::Send { minutes_before });
+                }
+                Some((id, start, minutes_before, request_id, status, current)) => {
+                    let began = status == "confirmed" && current == start;
+                    let new_status = if began { "dropped" } else { "skipped" };
+                    sqlx::query("UPDATE booking_reminders SET status = $1, outbox_id = NULL, at = $2 WHERE id = $3")
+                        .bind(new_status)
+                        .bind(ms(now))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if began {
+                        sqlx::query(
+                            "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'reminder', $3)",
+                        )
+                        .bind(request_id)
+                        .bind(ms(now))
+                        .bind(format!(
+                            "Reminder ({} before) not sent: the mail server could not be reached before the consultation began",
+                            meeting::before(minutes_before)
+                        ))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    ReminderFate::Dropped
+                }
+                None => ReminderFate::Dropped,
+            };
+            sqlx::query("DELETE FROM outbox WHERE id = $1")
+                .bind(mail_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(fate)
+        })
+    }
+
+    /// Queues today's agenda for the clinician if it is on, it is past `hour` on the practice's
+    /// clocks, today has a confirmed consultation, and no server queued it yet. True when this
+    /// call queued it.
+    pub async fn queue_daily_agenda(
+        &self,
+        now: Timestamp,
+        time_zone: &TimeZone,
+        hour: i8,
+    ) -> Result<bool, StoreError> {
+        let local = now.to_zoned_datetime(time_zone.clone());
+        if local.hour() < hour || !self.meeting_details().await?.daily_agenda {
+            return Ok(false);
+        }
+        let day = local.date();
+        if self.agenda_bookings(day, time_zone).await?.is_empty() {
+            return Ok(false);
+        }
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO daily_agendas (day, at) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
+            )
+            .bind(day.to_string())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed != 1 {
+                return Ok(false);
+            }
+            let outbox_id: i64 = sqlx::query_scalar(
+                "INSERT INTO outbox (kind, created_at, next_attempt_at) VALUES ($1, $2, $2) RETURNING id",
+            )
+            .bind(MailKind::DailyAgenda.as_str())
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE daily_agendas SET outbox_id = $1 WHERE day = $2")
+                .bind(outbox_id)
+                .bind(day.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The day and the consultations of the agenda in outbox row `mail_id`, read as they stand
+    /// when it leaves.
+    pub async fn agenda_of_mail(
+        &self,
+        mail_id: i64,
+        time_zone: &TimeZone,
+    ) -> Result<Option<(Date, Vec<StoredBooking>)>, StoreError> {
+        let day: Option<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT day FROM daily_agendas WHERE outbox_id = $1")
+                .bind(mail_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(day) = day.and_then(|d| d.parse::<Date>().ok()) else {
+            return Ok(None);
+        };
+        Ok(Some((day, self.agenda_bookings(day, time_zone).await?)))
+    }
+
+    /// The confirmed consultations starting on `day` on the practice's clocks.
+    async fn agenda_bookings(
+        &self,
+        day: Date,
+        time_zone: &TimeZone,
+    ) -> Result<Vec<StoredBooking>, StoreError> {
+        let (Ok(from), Ok(to)) = (
+            day.to_zoned_datetime(time_zone.clone()),
+            day.tomorrow()
+                .and_then(|d| d.to_zoned_datetime(time_zone.clone())),
+        ) else {
+            return Ok(Vec::new());
+        };
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+                 WHERE b.status = 'confirmed' AND b.start_at >= $1 AND b.start_at < $2 ORDER BY b.start_at, b.id"
+            ))
+            .bind(ms(from.timestamp()))
+            .bind(ms(to.timestamp()))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(booking_row).collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reminder_times_are_stored_as_text_and_read_back() {
+        assert_eq!(super::encode_reminders(&[1440, 60]), "1440,60");
+        assert_eq!(super::decode_reminders("1440,60"), Some(vec![1440, 60]));
+        assert_eq!(super::decode_reminders(""), Some(vec![]));
+        assert_eq!(super::decode_reminders("x"), None);
+        assert_eq!(super::decode_reminders("-5"), None);
+    }
+}

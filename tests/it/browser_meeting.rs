@@ -1,0 +1,76 @@
+//! The meeting details and reminders page in a real browser (Chromium through chromedriver):
+//! reached from the booking settings, a mistake shown GOV.UK-style, then saved; axe-core checks
+//! each state against WCAG 2.2 AA.
+
+use crate::common::TestApp;
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::harness::{Browser, DESKTOP, Options};
+use fantoccini::Locator;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
+    let app = TestApp::start().await;
+    app.add_clinician().await;
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    browser.goto(&app.url("/admin/login")).await;
+    browser.fill("#email", EMAIL).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin").await;
+
+    browser.goto(&app.url("/admin/booking")).await;
+    browser.click("#meeting-link").await;
+    browser.wait_for_path("/admin/booking/meeting").await;
+    assert_eq!(browser.heading().await, "Meeting details and reminders");
+    browser
+        .assert_accessible("the meeting details and reminders")
+        .await;
+
+    browser
+        .fill("#video_address", "meet.example.com/clearwater")
+        .await;
+    browser.click("#save-meeting").await;
+    browser.wait_for_path("/admin/booking/meeting").await;
+    let summary = browser
+        .client
+        .find(Locator::Css(".error-summary"))
+        .await
+        .expect("the error summary")
+        .text()
+        .await
+        .expect("text");
+    assert!(summary.contains("with https://"), "{summary}");
+    browser
+        .assert_accessible("the meeting details with a mistake")
+        .await;
+
+    browser
+        .js::<()>(
+            "document.getElementById('video_address').value = 'https://meet.example.com/clearwater'",
+            vec![],
+        )
+        .await;
+    browser.click("#phone_way-person-calls").await;
+    browser.fill("#phone_number", "(510) 555-0123").await;
+    browser.click("#save-meeting").await;
+    browser.wait_for_path("/admin/booking/meeting").await;
+    let notice = browser
+        .client
+        .find(Locator::Css(".notice"))
+        .await
+        .expect("saved")
+        .text()
+        .await
+        .expect("text");
+    assert!(notice.contains("saved"), "{notice}");
+    browser
+        .assert_accessible("the meeting details after saving")
+        .await;
+    let details = app.state.store.meeting_details().await.expect("read");
+    assert_eq!(
+        details.video_address.as_deref(),
+        Some("https://meet.example.com/clearwater")
+    );
+    assert_eq!(details.phone_number.as_deref(), Some("(510) 555-0123"));
+    browser.close().await;
+}

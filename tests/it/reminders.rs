@@ -1,0 +1,551 @@
+//! Meeting details and reminders, end to end against the real server (SQLite, or PostgreSQL in
+//! the second run) and a real SMTP server on loopback, with the clock moved by the test: the
+//! reminder worker's look and the outbox's round both take the present as an argument.
+//!
+//! The confirmation's invitation is read by Python's `icalendar` (a parser that shares nothing
+//! with our writer) and carries the video room's address; reminders leave once at each set time,
+//! never for cancelled or declined bookings, and at the new time for a moved one; a reminder whose
+//! moment passed while the mail server was down leaves late if the consultation has not begun,
+//! and is dropped and noted on the request's history if it has.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use crate::booking::{
+    MESSAGE, NAME, choose, link_in, mornings, offer, python_read, request_and_link, start,
+    wait_for_mail, zone,
+};
+use crate::common::clinician::Clinician;
+use crate::common::{SmtpServer, TestApp, free_port, visible_text};
+use kap_practice::mail::outbox::Outbox;
+use kap_practice::mail::reminders::look;
+use kap_practice::practice::booking::ClinicianDecision;
+use kap_practice::practice::meeting::MeetingDetails;
+use kap_practice::wording::long_time;
+
+pub(crate) const VIDEO: &str = "https://meet.example.com/clearwater-room-7";
+
+pub(crate) fn hours(h: i64) -> SignedDuration {
+    SignedDuration::from_hours(h)
+}
+
+pub(crate) async fn meet_by_video(app: &TestApp) {
+    let details = MeetingDetails {
+        video_address: Some(VIDEO.into()),
+        ..MeetingDetails::default()
+    };
+    app.state
+        .store
+        .save_meeting_details(&details, "test", Timestamp::now())
+        .await
+        .expect("saved");
+}
+
+/// Open times at least two days ahead, so that both reminders' moments come after the
+/// confirmation.
+pub(crate) async fn later_times(app: &TestApp, link: &str) -> Vec<Timestamp> {
+    let html = app.get(link).await.text();
+    let soonest = Timestamp::now() + hours(48);
+    crate::booking::times_in(&html)
+        .iter()
+        .map(|t| t.parse::<Timestamp>().expect("instant"))
+        .filter(|t| *t > soonest)
+        .collect()
+}
+
+pub(crate) async fn confirm(app: &TestApp, id: i64) {
+    let outcome = app
+        .state
+        .store
+        .decide_booking(
+            id,
+            ClinicianDecision::Confirm,
+            None,
+            "test",
+            true,
+            Timestamp::now(),
+        )
+        .await
+        .expect("decided");
+    assert!(
+        matches!(outcome, kap_practice::store::ChangeOutcome::Changed(_)),
+        "{outcome:?}"
+    );
+    // As the inbox does after a decision: the mail leaves at once.
+    app.state.mail_wake.notify_one();
+}
+
+/// An outbox worker for `app`'s database sending through `smtp`, whose rounds the test runs at
+/// instants of its choosing (the server's own worker goes by the real clock, so it leaves the
+/// mail queued at the test's later instants alone).
+pub(crate) fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
+    let mut config = (*app.state.config).clone();
+    config.mail.smtp_url = Some(kap_practice::config::Secret(smtp.url()));
+    Outbox {
+        store: app.state.store.clone(),
+        transport: kap_practice::mail::Transport::from_config(&config)
+            .expect("transport")
+            .expect("configured"),
+        config: std::sync::Arc::new(config),
+        wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        links: (*app.state.links).clone(),
+    }
+}
+
+/// Runs `outbox`'s rounds at `now` until nothing due waits (a row the server's own worker holds
+/// locked for a moment is taken in a later round).
+pub(crate) async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        outbox.round_at(now).await.expect("round");
+        let pending = app
+            .state
+            .store
+            .outbox_counts()
+            .await
+            .expect("counts")
+            .pending;
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} mails still wait"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The reminders received so far, read by Python: (recipient, message as read, raw).
+fn reminders(smtp: &SmtpServer) -> Vec<(String, Value, String)> {
+    smtp.messages()
+        .into_iter()
+        .map(|raw| (python_read(&raw, "mail"), raw))
+        .filter(|(m, _)| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Reminder: your consultation"))
+        })
+        .map(|(m, raw)| (m["to"].as_str().unwrap_or("").to_string(), m, raw))
+        .collect()
+}
+
+/// Waits until `n` reminders arrived, then a little longer to see that no more come.
+pub(crate) fn exactly_reminders(smtp: &SmtpServer, n: usize) -> Vec<(String, Value, String)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while reminders(smtp).len() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A deliberate wait, not for a condition: a second copy would come from a later round.
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = reminders(smtp);
+    assert_eq!(got.len(), n, "exactly {n} reminders");
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_each_set_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    meet_by_video(&app).await;
+    let (ada, ada_link) = request_and_link(
+        &app,
+        NAME,
+        &[("email", "ada@example.org"), ("message", MESSAGE)],
+    )
+    .await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let (cy, cy_link) = request_and_link(&app, "Cy Cole", &[("email", "cy@example.org")]).await;
+    let (di, di_link) = request_and_link(&app, "Di Dane", &[("email", "di@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    assert!(later.len() >= 5, "enough open times: {later:?}");
+    let at = |i: usize| later[i].to_string();
+    for (id, link, i) in [
+        (ada, &ada_link, 0),
+        (bo, &bo_link, 1),
+        (cy, &cy_link, 2),
+        (di, &di_link, 3),
+    ] {
+        assert_eq!(choose(&app, link, &at(i)).await.status, 303);
+        confirm(&app, id).await;
+    }
+
+    // The confirmation, as an independent parser reads it: the video room is the event's
+    // place and address, and the email says how to join.
+    // Four each of: the practice's notice, the hold, the practice's hold notice, the confirmation.
+    assert_eq!(smtp.wait_for(16, Duration::from_secs(30)).len(), 16);
+    let (confirmed, raw) = wait_for_mail(&smtp, "Your consultation is confirmed");
+    let event = &confirmed["events"][0];
+    assert_eq!(event["status"], "CONFIRMED");
+    assert_eq!(event["location"], VIDEO);
+    assert_eq!(event["url"], VIDEO);
+    assert!(
+        event["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(VIDEO)),
+        "{event}"
+    );
+    // Lines are wrapped at 72 characters: read as one.
+    let text = confirmed["text"].as_str().expect("text").replace('\n', " ");
+    assert!(
+        text.contains(&format!("How to join: Join the video call at {VIDEO}")),
+        "{text}"
+    );
+    let ics = confirmed["ics"].as_str().expect("ics").to_lowercase();
+    for leak in [
+        "ketamine",
+        "zephyrine",
+        "quillfeather",
+        "marker-msg",
+        "bo brant",
+    ] {
+        assert!(!ics.contains(leak), "the invitation says {leak:?}");
+        assert!(
+            !raw.to_lowercase().contains(leak),
+            "the email says {leak:?}"
+        );
+    }
+
+    // Bo cancels, Cy is declined, Di moves to another time (and is confirmed again).
+    app.state
+        .store
+        .cancel_booking(bo, true, Timestamp::now())
+        .await
+        .expect("cancelled");
+    app.state
+        .store
+        .decide_booking(
+            cy,
+            ClinicianDecision::Decline,
+            None,
+            "test",
+            true,
+            Timestamp::now(),
+        )
+        .await
+        .expect("declined");
+    assert_eq!(choose(&app, &di_link, &at(4)).await.status, 303);
+    confirm(&app, di).await;
+
+    // Ada's first reminder: not a second early, once at its moment, never again.
+    let ada_start = later[0];
+    let day_before = ada_start - hours(24);
+    assert_eq!(
+        look(&app.state, day_before - SignedDuration::from_secs(1))
+            .await
+            .expect("look"),
+        0
+    );
+    assert_eq!(look(&app.state, day_before).await.expect("look"), 1);
+    assert_eq!(look(&app.state, day_before).await.expect("look"), 0);
+    let outbox = outbox_to(&app, &smtp);
+    deliver_at(&app, &outbox, day_before).await;
+    let first = exactly_reminders(&smtp, 1);
+    let (to, mail, raw) = &first[0];
+    assert_eq!(to, "ada@example.org");
+    assert!(
+        mail["subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Reminder: your consultation in about 24 hours")),
+        "{mail}"
+    );
+    assert!(
+        mail.get("ics").is_none(),
+        "a reminder carries no invitation"
+    );
+    let body = mail["text"].as_str().expect("text");
+    assert!(body.contains(&long_time(ada_start, &zone())), "{body}");
+    assert!(
+        body.contains("(times are in Eastern Time (America/New_York))"),
+        "{body}"
+    );
+    assert!(body.contains(VIDEO), "how to join: {body}");
+    let page = visible_text(&app.get(&link_in(body, &app)).await.text());
+    assert!(
+        page.contains("Your consultation is confirmed"),
+        "the link changes or cancels: {page}"
+    );
+    for leak in [
+        "Zephyrine",
+        "Quillfeather",
+        "marker-msg",
+        "accident",
+        "etamine",
+    ] {
+        assert!(!raw.contains(leak), "the reminder says {leak:?}");
+    }
+
+    // Every other moment, in order, each looked at twice: Ada's hour-before reminder and Di's
+    // two at her new time; nothing for Bo, Cy, or Di's old time.
+    let mut moments: Vec<Timestamp> = later
+        .iter()
+        .take(5)
+        .flat_map(|s| [*s - hours(24), *s - hours(1), *s])
+        .filter(|t| *t > day_before)
+        .collect();
+    moments.sort();
+    let mut queued = 0;
+    for t in moments {
+        queued += look(&app.state, t).await.expect("look");
+        queued += look(&app.state, t).await.expect("look");
+        deliver_at(&app, &outbox, t).await;
+    }
+    assert_eq!(queued, 3);
+    let all = exactly_reminders(&smtp, 4);
+    let to: Vec<&str> = all.iter().map(|(to, _, _)| to.as_str()).collect();
+    assert_eq!(to.iter().filter(|t| **t == "ada@example.org").count(), 2);
+    assert_eq!(to.iter().filter(|t| **t == "di@example.org").count(), 2);
+    for (to, mail, _) in &all {
+        if to == "di@example.org" {
+            let body = mail["text"].as_str().expect("text");
+            assert!(body.contains(&long_time(later[4], &zone())), "{body}");
+            assert!(!body.contains(&long_time(later[3], &zone())), "{body}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_before_the_start() {
+    // The server's mail goes to a port where nothing listens: the mail server is down.
+    let down = free_port();
+    let app = start(Some(down), "").await;
+    offer(&app, &mornings()).await;
+    meet_by_video(&app).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    // Bo's consultation first; Ada's begins between two hours and a day after his.
+    let bo_start = later[0];
+    let ada_start = *later
+        .iter()
+        .find(|t| **t >= bo_start + hours(2) && **t <= bo_start + hours(24))
+        .expect("a time the next morning");
+    assert_eq!(
+        choose(&app, &ada_link, &ada_start.to_string()).await.status,
+        303
+    );
+    assert_eq!(
+        choose(&app, &bo_link, &bo_start.to_string()).await.status,
+        303
+    );
+    confirm(&app, ada).await;
+    confirm(&app, bo).await;
+
+    // While the mail server is down: both day-before reminders come due, then Bo's hour-before.
+    assert_eq!(
+        look(&app.state, ada_start - hours(24)).await.expect("look"),
+        2
+    );
+    assert_eq!(
+        look(&app.state, bo_start - hours(1)).await.expect("look"),
+        1
+    );
+
+    // The mail server is back a minute after Bo's consultation began, before Ada's.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let back = bo_start + SignedDuration::from_mins(1);
+    deliver_at(&app, &outbox_to(&app, &smtp), back).await;
+    let sent = exactly_reminders(&smtp, 1);
+    assert_eq!(sent[0].0, "ada@example.org", "Ada's reminder leaves late");
+    let history = app.state.store.history(bo).await.expect("history");
+    let notes: Vec<&str> = history
+        .iter()
+        .filter(|h| h.event == "reminder")
+        .filter_map(|h| h.detail.as_deref())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "Reminder (24 hours before) not sent: the mail server could not be reached before the consultation began",
+            "Reminder (1 hour before) not sent: the mail server could not be reached before the consultation began",
+        ]
+    );
+    // The clinician sees it on the request's page.
+    let mut c = Clinician::signed_in(&app).await;
+    let page = visible_text(&c.get(&format!("/admin/requests/{bo}")).await.text());
+    assert!(page.contains("Reminder (1 hour before) not sent"), "{page}");
+    // Nothing is left to send later, and looking again queues nothing for Bo.
+    assert_eq!(look(&app.state, back).await.expect("look"), 0);
+    assert_eq!(
+        app.state
+            .store
+            .outbox_counts()
+            .await
+            .expect("counts")
+            .pending,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
+    let app = start(None, "").await;
+    let mut c = Clinician::signed_in(&app).await;
+    let page = "/admin/booking/meeting";
+    let r = c.get(page).await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(
+        html.contains("value=\"24\"") && html.contains("value=\"1\""),
+        "{html}"
+    );
+    let r = c
+        .action(
+            page,
+            page,
+            &[
+                ("video_address", "meet.example.com/room"),
+                ("phone_way", "person-calls"),
+                ("phone_number", ""),
+                ("first_reminder", "twenty"),
+                ("second_reminder", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let text = visible_text(&r.text());
+    assert!(text.contains("There is a problem"), "{text}");
+    assert!(text.contains("with https://"), "{text}");
+    assert!(text.contains("Enter the number people call"), "{text}");
+    assert!(text.contains("whole hours"), "{text}");
+    assert!(r.text().contains("href=\"#video_address\""));
+    let r = c
+        .action(
+            page,
+            page,
+            &[
+                ("video_address", VIDEO),
+                ("phone_way", "person-calls"),
+                ("phone_number", "(510) 555-0123"),
+                ("first_reminder", "48"),
+                ("second_reminder", ""),
+                ("daily_agenda", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let details = app.state.store.meeting_details().await.expect("read");
+    assert_eq!(
+        details,
+        MeetingDetails {
+            video_address: Some(VIDEO.into()),
+            phone_number: Some("(510) 555-0123".into()),
+            reminders: vec![48 * 60],
+            daily_agenda: true,
+        }
+    );
+    let (rows, _) = app.state.store.audit_log(5, 0).await.expect("audit");
+    assert!(
+        rows.iter().any(|r| r
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("meeting details"))),
+        "audited"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_agenda_lists_the_days_consultations_without_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let details = MeetingDetails {
+        daily_agenda: true,
+        reminders: Vec::new(),
+        ..MeetingDetails::default()
+    };
+    app.state
+        .store
+        .save_meeting_details(&details, "test", Timestamp::now())
+        .await
+        .expect("saved");
+    let (ada, ada_link) = request_and_link(&app, NAME, &[("email", "ada@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    assert_eq!(
+        choose(&app, &ada_link, &later[0].to_string()).await.status,
+        303
+    );
+    confirm(&app, ada).await;
+    let booking = app
+        .state
+        .store
+        .booking_for_request(ada)
+        .await
+        .expect("read")
+        .expect("booked");
+    // 6:59 on the practice's clocks that day: too early; 7:00: queued once, however often looked.
+    let day = later[0].to_zoned_datetime(zone()).date();
+    let seven = day
+        .at(7, 0, 0, 0)
+        .to_zoned_datetime(zone())
+        .expect("7:00")
+        .timestamp();
+    assert_eq!(
+        look(&app.state, seven - SignedDuration::from_mins(1))
+            .await
+            .expect("look"),
+        0
+    );
+    assert_eq!(look(&app.state, seven).await.expect("look"), 1);
+    assert_eq!(look(&app.state, seven + hours(1)).await.expect("look"), 0);
+    deliver_at(&app, &outbox_to(&app, &smtp), seven).await;
+    let (agenda, raw) = wait_for_mail(&smtp, "Today's consultations");
+    assert_eq!(agenda["to"], "inbox@practice.example");
+    let text = agenda["text"].as_str().expect("text");
+    assert!(text.contains(&booking.reference), "{text}");
+    assert!(text.contains("by video call"), "{text}");
+    assert!(
+        text.contains(&kap_practice::wording::clock(later[0], &zone())),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{}/admin", app.url(""))), "{text}");
+    for leak in ["Zephyrine", "Quillfeather", "ada@example.org"] {
+        assert!(!raw.contains(leak), "the agenda says {leak:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    assert_eq!(choose(&app, &ada_link, &at_(later[0])).await.status, 303);
+    assert_eq!(choose(&app, &bo_link, &at_(later[1])).await.status, 303);
+    confirm(&app, ada).await;
+    confirm(&app, bo).await;
+    // Both day-before reminders are queued while the outbox has not yet run at that moment.
+    let t = later[1] - hours(24);
+    assert_eq!(look(&app.state, t).await.expect("look"), 2);
+    // Then Ada cancels and Bo moves to another time.
+    app.state
+        .store
+        .cancel_booking(ada, true, Timestamp::now())
+        .await
+        .expect("cancelled");
+    assert_eq!(choose(&app, &bo_link, &at_(later[3])).await.status, 303);
+    deliver_at(&app, &outbox_to(&app, &smtp), t).await;
+    exactly_reminders(&smtp, 0);
+    for id in [ada, bo] {
+        let history = app.state.store.history(id).await.expect("history");
+        assert!(
+            !history.iter().any(|h| h.event == "reminder"),
+            "a reminder that no longer fits is not noted as missed"
+        );
+    }
+}
+
+fn at_(t: Timestamp) -> String {
+    t.to_string()
+}
