@@ -6,6 +6,7 @@
 
 pub mod booking;
 pub mod consultation;
+pub mod measures;
 pub mod open_times;
 pub mod status;
 pub mod us_states;
