@@ -171,7 +171,10 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             ),
             None,
         ),
-        MailKind::NewRequestNotice | MailKind::Acknowledgement => return None,
+        MailKind::NewRequestNotice
+        | MailKind::Acknowledgement
+        | MailKind::QuestionnaireLink
+        | MailKind::QuestionnaireAttentionNotice => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, now) {

@@ -8,5 +8,6 @@ pub mod booking;
 pub mod consultation;
 pub mod measures;
 pub mod open_times;
+pub mod questionnaire;
 pub mod status;
 pub mod us_states;

@@ -17,6 +17,7 @@ mod inbox;
 mod insights;
 mod jobs;
 mod outbox;
+mod questionnaires;
 mod requests;
 mod reseal;
 mod sessions;
@@ -38,6 +39,7 @@ pub use engine::Engine;
 pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
 pub use insights::InsightCount;
 pub use jobs::Job;
+pub use questionnaires::{AttentionItem, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 
@@ -276,10 +278,14 @@ pub enum MailKind {
     BookingCancelled,
     /// To the practice: a person cancelled (no personal detail).
     BookingCancelledNotice,
+    /// To the person: the clinician asks them to answer the measures again, with the link.
+    QuestionnaireLink,
+    /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
+    QuestionnaireAttentionNotice,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 11] = [
         MailKind::NewRequestNotice,
         MailKind::Acknowledgement,
         MailKind::BookingHeld,
@@ -289,6 +295,8 @@ impl MailKind {
         MailKind::BookingOtherTime,
         MailKind::BookingCancelled,
         MailKind::BookingCancelledNotice,
+        MailKind::QuestionnaireLink,
+        MailKind::QuestionnaireAttentionNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -302,6 +310,8 @@ impl MailKind {
             MailKind::BookingOtherTime => "booking_other_time",
             MailKind::BookingCancelled => "booking_cancelled",
             MailKind::BookingCancelledNotice => "booking_cancelled_notice",
+            MailKind::QuestionnaireLink => "questionnaire_link",
+            MailKind::QuestionnaireAttentionNotice => "questionnaire_attention_notice",
         }
     }
 
@@ -316,6 +326,7 @@ impl MailKind {
             MailKind::NewRequestNotice
                 | MailKind::BookingHeldNotice
                 | MailKind::BookingCancelledNotice
+                | MailKind::QuestionnaireAttentionNotice
         )
     }
 }
