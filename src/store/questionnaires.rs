@@ -212,6 +212,21 @@ impl Store {
         })
     }
 
+    /// The questionnaires of each of `requests`, for an export.
+    pub async fn questionnaires_of(
+        &self,
+        requests: &[super::StoredRequest],
+    ) -> Result<crate::export::Questionnaires, StoreError> {
+        let mut all = crate::export::Questionnaires::new();
+        for r in requests {
+            let qs = self.questionnaires(r.id).await?;
+            if !qs.is_empty() {
+                all.insert(r.id, qs);
+            }
+        }
+        Ok(all)
+    }
+
     /// Saves the answers of questionnaire `id` (of request `request_id`) as they now stand,
     /// and marks it complete if `complete`. Answers that newly need attention set the flag
     /// and queue the urgent email to the practice, in the same transaction. False if the

@@ -378,7 +378,8 @@ pub async fn export(
             .into_response());
     }
     let mut out = Vec::new();
-    crate::export::csv(&requests, &mut out).map_err(AppError::Export)?;
+    let questionnaires = state.store.questionnaires_of(&requests).await?;
+    crate::export::csv(&requests, &questionnaires, &mut out).map_err(AppError::Export)?;
     state
         .store
         .audit_export(&admin.email, requests.len(), Timestamp::now())
