@@ -160,7 +160,7 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         Ok(on_db!(&self.db, pool => {
             sqlx::query_scalar(
-                "SELECT link_secret FROM consultation_requests WHERE id = $1 AND spam IS NULL",
+                "SELECT link_secret FROM consultation_requests WHERE id = $1 AND spam = FALSE",
             )
             .bind(request_id)
             .fetch_optional(pool)

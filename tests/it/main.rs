@@ -30,6 +30,7 @@ mod insights;
 mod layers;
 mod mail;
 mod public_site;
+mod questionnaire;
 mod reliability;
 #[cfg(feature = "slow-tests")]
 mod scale_out;
