@@ -20,6 +20,8 @@ mod browser_booking;
 mod browser_insights;
 #[cfg(feature = "slow-tests")]
 mod browser_journeys;
+#[cfg(feature = "slow-tests")]
+mod browser_questionnaire;
 mod calendar_file;
 mod cli;
 mod connections;
