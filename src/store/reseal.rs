@@ -98,8 +98,8 @@ const SEALED_SETTINGS: &[&str] = &[
 impl Store {
     /// Seals again, under the current key and bound to its row, every stored value sealed
     /// under a previous key or before values were bound to their rows: requests, mail, notes,
-    /// booking messages, two-factor secrets, sessions and sealed settings. Returns how many
-    /// values were re-sealed.
+    /// booking messages, questionnaire answers, two-factor secrets, sessions and sealed
+    /// settings. Returns how many values were re-sealed.
     pub async fn reseal_all(&self) -> Result<u64, StoreError> {
         let mut done = 0;
         for c in COLUMNS {

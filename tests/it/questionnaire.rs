@@ -442,9 +442,18 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     assert!(messages.len() >= 4, "{}", messages.len());
     let log = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
     assert!(
-        log.contains("/questionnaire/"),
+        log.contains("path=/questionnaire/…/gad7"),
         "the log holds the server's lines"
     );
+    for token in [
+        q.trim_start_matches("/questionnaire/"),
+        link.trim_start_matches("/questionnaire/"),
+    ] {
+        assert!(
+            !log.contains(token),
+            "a link's token is a key: it is not logged"
+        );
+    }
     for marker in [MEDS_MARKER, PRESCRIBER_MARKER, "quetiapine", "Marker-presc"] {
         for m in &messages {
             assert!(!m.contains(marker), "an email holds {marker:?}: {m}");
