@@ -104,12 +104,21 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     };
     let reference = mail.reference.as_deref().unwrap_or("");
     let privacy = "For privacy, this email holds no details of the person.";
+    // The questionnaire before the consultation, by the same signed link.
+    let questionnaire = if mail.questionnaire_offered && link.contains("/book/") {
+        format!(
+            "Before we meet, {clinician} asks a few optional questions (about ten minutes): {}\n\n",
+            link.replacen("/book/", "/questionnaire/", 1)
+        )
+    } else {
+        String::new()
+    };
     let (to_practice, subject, body, calendar) = match mail.kind {
         MailKind::BookingHeld => (
             false,
             format!("Your consultation time is held - {}", practice.name),
             format!(
-                "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n",
+                "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{questionnaire}{crisis}\n\n{signature}\n",
                 reply = config.form.reply_time,
             ),
             Some((Method::Request, EventStatus::Tentative)),
@@ -118,7 +127,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             false,
             format!("Your consultation is confirmed - {}", practice.name),
             format!(
-                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
+                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{questionnaire}{crisis}\n\n{signature}\n"
             ),
             Some((Method::Request, EventStatus::Confirmed)),
         ),

@@ -396,6 +396,9 @@ pub struct ClaimedMail {
     pub may_book: bool,
     /// The change to a booking this mail is about.
     pub booking: Option<BookingMail>,
+    /// Whether the practice offers the questionnaire before a consultation (for the link in
+    /// the booking emails).
+    pub questionnaire_offered: bool,
 }
 
 /// A booking as it was when the change an email is about was made.

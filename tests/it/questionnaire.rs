@@ -544,6 +544,21 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
         .expect("on");
     let (_, q) = held(&app).await;
 
+    // The email about the held time carries the questionnaire's signed link too.
+    let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
+    let base = app.url("");
+    let at = held_mail
+        .find(&format!("{base}/questionnaire/"))
+        .unwrap_or_else(|| panic!("a questionnaire link in {held_mail}"))
+        + base.len();
+    let emailed: String = held_mail[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let start = app.get(&emailed).await;
+    assert_eq!(start.status, 200);
+    assert!(start.text().contains("A few questions before we meet"));
+
     // An answer that is not one of the four choices: the GOV.UK error pattern, nothing saved.
     let r = post(
         &app,
