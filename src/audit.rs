@@ -33,11 +33,15 @@ pub enum Action {
     BookingConfirmed,
     BookingDeclined,
     BookingOtherTimeProposed,
+    QuestionnairesTurnedOn,
+    QuestionnairesTurnedOff,
+    MeasuresSent,
+    AttentionFollowedUp,
 }
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 29] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -63,6 +67,10 @@ impl Action {
         Action::BookingConfirmed,
         Action::BookingDeclined,
         Action::BookingOtherTimeProposed,
+        Action::QuestionnairesTurnedOn,
+        Action::QuestionnairesTurnedOff,
+        Action::MeasuresSent,
+        Action::AttentionFollowedUp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +100,10 @@ impl Action {
             Action::BookingConfirmed => "booking_confirmed",
             Action::BookingDeclined => "booking_declined",
             Action::BookingOtherTimeProposed => "booking_other_time_proposed",
+            Action::QuestionnairesTurnedOn => "questionnaires_turned_on",
+            Action::QuestionnairesTurnedOff => "questionnaires_turned_off",
+            Action::MeasuresSent => "measures_sent",
+            Action::AttentionFollowedUp => "attention_followed_up",
         }
     }
 
@@ -123,6 +135,10 @@ impl Action {
             Action::BookingConfirmed => "Confirmed a consultation",
             Action::BookingDeclined => "Declined a consultation",
             Action::BookingOtherTimeProposed => "Asked for another consultation time",
+            Action::QuestionnairesTurnedOn => "Turned the questionnaire on",
+            Action::QuestionnairesTurnedOff => "Turned the questionnaire off",
+            Action::MeasuresSent => "Sent the measures again",
+            Action::AttentionFollowedUp => "Marked a questionnaire as followed up",
         }
     }
 }

@@ -233,6 +233,7 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
     let result = async {
         let (_, store) = open_store(overrides).await?;
         let requests = store.all_requests().await?;
+        let questionnaires = store.questionnaires_of(&requests).await?;
         store
             .audit(
                 &crate::audit::Entry::new("cli", crate::audit::Action::Export)
@@ -244,8 +245,8 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         match format {
-            ExportFormat::Jsonl => crate::export::jsonl(&requests, &mut out)?,
-            ExportFormat::Csv => crate::export::csv(&requests, &mut out)?,
+            ExportFormat::Jsonl => crate::export::jsonl(&requests, &questionnaires, &mut out)?,
+            ExportFormat::Csv => crate::export::csv(&requests, &questionnaires, &mut out)?,
         }
         std::io::Write::flush(&mut out)?;
         Ok::<usize, anyhow::Error>(requests.len())

@@ -1,5 +1,8 @@
 //! Exports of consultation requests for the clinician's own records: JSON Lines and CSV.
 //!
+//! Each request comes with its questionnaires (answers, scores and bands): in JSON Lines as a
+//! list, in the CSV as one cell holding that list as JSON.
+//!
 //! The CSV is safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab or
 //! a carriage return is prefixed with `'`, so it is shown as text and never run as a formula.
 
@@ -7,7 +10,49 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::store::StoredRequest;
+use crate::practice::measures::Measure;
+use crate::store::{StoredQuestionnaire, StoredRequest};
+
+/// Each exported request's questionnaires, by request id (a request without any is absent).
+pub type Questionnaires = std::collections::HashMap<i64, Vec<StoredQuestionnaire>>;
+
+#[derive(Serialize)]
+struct QuestionnaireRow<'a> {
+    kind: &'static str,
+    sent_at: String,
+    completed_at: Option<String>,
+    needs_attention: bool,
+    phq9_total: Option<u8>,
+    phq9_band: Option<&'static str>,
+    gad7_total: Option<u8>,
+    gad7_band: Option<&'static str>,
+    phq9: &'a [Option<u8>],
+    gad7: &'a [Option<u8>],
+    screening: &'a [crate::practice::questionnaire::ScreeningItem],
+    medications: Option<&'a str>,
+    prescriber: Option<&'a str>,
+}
+
+fn questionnaire_row(q: &StoredQuestionnaire) -> QuestionnaireRow<'_> {
+    let a = &q.answers;
+    let phq9 = a.score(Measure::Phq9);
+    let gad7 = a.score(Measure::Gad7);
+    QuestionnaireRow {
+        kind: q.kind.as_str(),
+        sent_at: q.sent_at.to_string(),
+        completed_at: q.completed_at.map(|t| t.to_string()),
+        needs_attention: q.needs_attention,
+        phq9_total: phq9.map(|s| s.total),
+        phq9_band: phq9.map(|s| s.band.label()),
+        gad7_total: gad7.map(|s| s.total),
+        gad7_band: gad7.map(|s| s.band.label()),
+        phq9: &a.phq9,
+        gad7: &a.gad7,
+        screening: &a.screening,
+        medications: a.medications.as_deref(),
+        prescriber: a.prescriber.as_deref(),
+    }
+}
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -25,9 +70,10 @@ struct Row<'a> {
     minor: bool,
     message: Option<&'a str>,
     referral_source: Option<&'a str>,
+    questionnaires: Vec<QuestionnaireRow<'a>>,
 }
 
-fn row(r: &StoredRequest) -> Row<'_> {
+fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires) -> Row<'a> {
     Row {
         reference: &r.reference,
         received_at: r.received_at.to_string(),
@@ -43,20 +89,32 @@ fn row(r: &StoredRequest) -> Row<'_> {
         minor: r.flags.minor,
         message: r.message.as_deref(),
         referral_source: r.referral_source.as_deref(),
+        questionnaires: qs
+            .get(&r.id)
+            .map(|v| v.iter().map(questionnaire_row).collect())
+            .unwrap_or_default(),
     }
 }
 
 /// One JSON object per line.
-pub fn jsonl(requests: &[StoredRequest], out: &mut impl Write) -> std::io::Result<()> {
+pub fn jsonl(
+    requests: &[StoredRequest],
+    qs: &Questionnaires,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     for r in requests {
-        serde_json::to_writer(&mut *out, &row(r))?;
+        serde_json::to_writer(&mut *out, &row(r, qs))?;
         out.write_all(b"\n")?;
     }
     Ok(())
 }
 
 /// A CSV table with a header row, safe against formula injection.
-pub fn csv(requests: &[StoredRequest], out: &mut impl Write) -> std::io::Result<()> {
+pub fn csv(
+    requests: &[StoredRequest],
+    qs: &Questionnaires,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record([
         "reference",
@@ -73,9 +131,15 @@ pub fn csv(requests: &[StoredRequest], out: &mut impl Write) -> std::io::Result<
         "minor",
         "message",
         "referral_source",
+        "questionnaires",
     ])?;
     for r in requests {
-        let x = row(r);
+        let x = row(r, qs);
+        let questionnaires = if x.questionnaires.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&x.questionnaires).map_err(std::io::Error::other)?
+        };
         let flag = |b: bool| if b { "yes" } else { "no" };
         w.write_record([
             safe_cell(x.reference),
@@ -92,6 +156,7 @@ pub fn csv(requests: &[StoredRequest], out: &mut impl Write) -> std::io::Result<
             flag(x.minor).into(),
             safe_cell(x.message.unwrap_or("")),
             safe_cell(x.referral_source.unwrap_or("")),
+            safe_cell(&questionnaires),
         ])?;
     }
     w.flush()

@@ -52,12 +52,17 @@ pub fn load(source: &ContentSource) -> Result<Content, Diagnostics> {
     let home = parse_home(&home, &mut errors);
     let contact = parse_text_page(&contact, &mut errors);
     let privacy = parse_text_page(&privacy, &mut errors);
-    match (home, contact, privacy) {
-        (Some(home), Some(contact), Some(privacy)) if errors.is_empty() => Ok(Content {
-            home,
-            contact,
-            privacy,
-        }),
+    let screening = read_one(source, "screening.md", &mut errors)
+        .and_then(|f| parse_screening(&f, &mut errors));
+    match (home, contact, privacy, screening) {
+        (Some(home), Some(contact), Some(privacy), Some(screening)) if errors.is_empty() => {
+            Ok(Content {
+                home,
+                contact,
+                privacy,
+                screening,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -137,6 +142,31 @@ fn read_files(source: &ContentSource) -> Result<(Vec<File>, File, File), Diagnos
     match (contact, privacy) {
         (Some(c), Some(p)) if errors.is_empty() => Ok((home, c, p)),
         _ => Err(errors),
+    }
+}
+
+/// One file at `rel` in the content's folder; a folder without it (one laid out before the file
+/// existed) gets the built-in one.
+fn read_one(source: &ContentSource, rel: &str, errors: &mut Diagnostics) -> Option<File> {
+    match source {
+        ContentSource::Dir(root) if root.join(rel).exists() => read_disk(&root.join(rel), errors),
+        _ => {
+            let name = format!("content/{rel}");
+            match EMBEDDED.get_file(rel).and_then(|f| f.contents_utf8()) {
+                Some(text) => Some(File {
+                    name,
+                    text: text.to_string(),
+                }),
+                None => {
+                    errors.push(Diagnostic::new(
+                        name,
+                        0,
+                        "missing from the built-in content",
+                    ));
+                    None
+                }
+            }
+        }
     }
 }
 
@@ -699,6 +729,92 @@ fn parse_myths(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<SectionBody> 
     })
 }
 
+/// The longest screening question, in characters.
+const MAX_QUESTION: usize = 300;
+
+/// `screening.md`: a title and description, optional words, then the questions as a list, one
+/// `- ` line each.
+fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
+    let p = match split_front_matter(file) {
+        Ok(p) => p,
+        Err(d) => {
+            errors.push(d);
+            return None;
+        }
+    };
+    let fm = &p.fm;
+    for (key, span) in [
+        ("layout", fm.layout.as_ref().map(|s| s.span())),
+        ("subtitle", fm.subtitle.as_ref().map(|s| s.span())),
+        ("lead", fm.lead.as_ref().map(|s| s.span())),
+        ("left", fm.left.as_ref().map(|s| s.span())),
+        ("hint", fm.hint.as_ref().map(|s| s.span())),
+        ("disclaimer", fm.disclaimer.as_ref().map(|s| s.span())),
+        ("anchor", fm.anchor.as_ref().map(|s| s.span())),
+    ] {
+        if let Some(span) = span {
+            errors.push(p.error(
+                p.line_of_span(span),
+                format!("{key} is not used for the screening questions: they take title, description, words and a list of questions"),
+            ));
+        }
+    }
+    let title = required_text(&p, &fm.title, "title", errors);
+    let description = required_text(&p, &fm.description, "description", errors);
+    let mut intro = String::new();
+    let mut questions: Vec<String> = Vec::new();
+    let mut bad_question = false;
+    for (i, line) in p.body.lines().enumerate() {
+        let line_no = p.body_line + i;
+        let Some(q) = line.trim_start().strip_prefix("- ") else {
+            if questions.is_empty() {
+                intro.push_str(line);
+                intro.push('\n');
+            } else if !line.trim().is_empty() {
+                errors.push(p.error(
+                    line_no,
+                    "only questions may follow the list: start the line with `- ` or move the words above the questions",
+                ));
+            }
+            continue;
+        };
+        let q = q.trim();
+        if q.is_empty() {
+            bad_question = true;
+            errors.push(p.error(line_no, "this question is empty: write it after the `- `"));
+        } else if q.chars().count() > MAX_QUESTION {
+            bad_question = true;
+            errors.push(p.error(
+                line_no,
+                format!("this question is longer than {MAX_QUESTION} characters: shorten it"),
+            ));
+        } else if questions.iter().any(|x| x == q) {
+            errors.push(p.error(line_no, "this question is asked twice: remove one"));
+        } else {
+            questions.push(q.to_string());
+        }
+    }
+    if questions.is_empty() && !bad_question {
+        errors.push(p.error(
+            p.body_line,
+            "there are no questions: write each as a list line starting with `- `",
+        ));
+    }
+    let html = match markdown::render_page(&intro, p.origin()) {
+        Ok(html) => Some(html),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
+    Some(Screening {
+        title: title?,
+        description: description?,
+        html: html?,
+        questions,
+    })
+}
+
 fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<TextPage> {
     let p = match split_front_matter(file) {
         Ok(p) => p,
@@ -825,6 +941,71 @@ mod tests {
             "{errs}"
         );
         assert!(errs.contains("05-e.md:6: a `#` heading"), "{errs}");
+    }
+
+    #[test]
+    fn screening_questions_are_a_list_checked_like_the_rest() {
+        let c = load(&ContentSource::Embedded).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.screening.questions.len() >= 8);
+        assert!(c.screening.questions.iter().any(|q| q.contains("pregnan")));
+        // A folder without screening.md gets the built-in questions.
+        let c = home_with(&[]).expect("valid");
+        assert_eq!(c.screening.questions.len(), 9);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        };
+        std::fs::create_dir(dir.path().join("home")).expect("mkdir");
+        write(
+            "home/00-hero.md",
+            "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n",
+        );
+        write(
+            "contact.md",
+            "+++\ntitle = \"C\"\ndescription = \"C\"\n+++\nW\n",
+        );
+        write(
+            "privacy.md",
+            "+++\ntitle = \"P\"\ndescription = \"P\"\n+++\nN\n",
+        );
+        write(
+            "screening.md",
+            "+++\ntitle = \"S\"\ndescription = \"Why\"\n+++\nHave you:\n\n- Heart problems?\n- Heart problems?\n- \nafter\n",
+        );
+        let errs = load(&ContentSource::Dir(dir.path().to_path_buf()))
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            errs.contains("screening.md:8: this question is asked twice"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("screening.md:9: this question is empty"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("screening.md:10: only questions may follow"),
+            "{errs}"
+        );
+        write(
+            "screening.md",
+            "+++\ntitle = \"S\"\ndescription = \"Why\"\n+++\nNo list.\n",
+        );
+        let errs = load(&ContentSource::Dir(dir.path().to_path_buf()))
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            errs.contains("screening.md:5: there are no questions"),
+            "{errs}"
+        );
+        write(
+            "screening.md",
+            "+++\ntitle = \"S\"\ndescription = \"Why\"\n+++\nHave you:\n\n- Heart problems?\n- Pregnancy?\n",
+        );
+        let c = load(&ContentSource::Dir(dir.path().to_path_buf())).expect("valid");
+        assert_eq!(c.screening.questions, ["Heart problems?", "Pregnancy?"]);
+        assert!(c.screening.html.contains("Have you:"));
     }
 
     #[test]

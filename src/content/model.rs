@@ -9,6 +9,8 @@ pub struct Content {
     pub home: HomePage,
     pub contact: TextPage,
     pub privacy: TextPage,
+    /// The screening questions of the questionnaire before a consultation.
+    pub screening: Screening,
 }
 
 /// The KAP page at `/`.
@@ -178,4 +180,16 @@ pub struct TextPage {
     pub title: String,
     pub description: String,
     pub html: String,
+}
+
+/// The screening questions a person may answer before the consultation (yes / no / not sure):
+/// the topics of the page's "not appropriate for everyone" section, in the practice's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Screening {
+    pub title: String,
+    /// Said above the questions: why they are asked.
+    pub description: String,
+    /// The words above the list, as HTML (may be empty).
+    pub html: String,
+    pub questions: Vec<String>,
 }

@@ -107,12 +107,21 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     let privacy = "For privacy, this email holds no details of the person.";
     let meeting = mail.at_sending.meeting.clone().unwrap_or_default();
     let join = meeting.how_to_join(b.format);
+    // The questionnaire before the consultation, by the same signed link.
+    let questionnaire = if mail.questionnaire_offered && link.contains("/book/") {
+        format!(
+            "Before we meet, {clinician} asks a few optional questions (about ten minutes): {}\n\n",
+            link.replacen("/book/", "/questionnaire/", 1)
+        )
+    } else {
+        String::new()
+    };
     let (to_practice, subject, body, calendar) = match mail.kind {
         MailKind::BookingHeld => (
             false,
             format!("Your consultation time is held - {}", practice.name),
             format!(
-                "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n",
+                "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{questionnaire}{crisis}\n\n{signature}\n",
                 reply = config.form.reply_time,
             ),
             Some((Method::Request, EventStatus::Tentative)),
@@ -121,7 +130,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             false,
             format!("Your consultation is confirmed - {}", practice.name),
             format!(
-                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nHow to join: {join}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
+                "{clinician} confirmed your initial consultation:\n\n{when}\n{what}\n\nHow to join: {join}\n\nThe calendar invitation attached replaces the tentative one.\n\nTo choose a different time or cancel: {link}\n\n{questionnaire}{crisis}\n\n{signature}\n"
             ),
             Some((Method::Request, EventStatus::Confirmed)),
         ),
@@ -188,9 +197,11 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
                 None,
             )
         }
-        MailKind::NewRequestNotice | MailKind::Acknowledgement | MailKind::DailyAgenda => {
-            return None;
-        }
+        MailKind::NewRequestNotice
+        | MailKind::Acknowledgement
+        | MailKind::DailyAgenda
+        | MailKind::QuestionnaireLink
+        | MailKind::QuestionnaireAttentionNotice => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

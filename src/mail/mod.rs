@@ -5,11 +5,13 @@
 //! backoff, and marks it sent only once the SMTP server has accepted it. No email carries a
 //! personal or health detail: the practice is told that a request arrived and where to read it;
 //! the person (if acknowledgements are on) is told that it arrived, with no echo of what they wrote.
-//! Emails about a consultation booking are written in [`booking`].
+//! Emails about a consultation booking are written in [`booking`], about questionnaires in
+//! [`questionnaire`].
 
 pub mod booking;
 pub mod outbox;
 pub mod reminders;
+pub mod questionnaire;
 
 use jiff::Timestamp;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
@@ -152,6 +154,17 @@ pub fn compose(
             })?;
             (practice_inbox()?, subject, body, None)
         }
+        MailKind::QuestionnaireLink | MailKind::QuestionnaireAttentionNotice => {
+            let written = questionnaire::write(config, links, mail).ok_or_else(|| {
+                SendError::Permanent("the request this email is about is gone".into())
+            })?;
+            let to = if written.to_practice {
+                practice_inbox()?
+            } else {
+                person()?
+            };
+            (to, written.subject, written.body, None)
+        }
         _ => {
             let written = booking::write(config, links, mail).ok_or_else(|| {
                 SendError::Permanent("the booking this email is about is gone".into())
@@ -170,7 +183,19 @@ pub fn compose(
         Body::new_with_encoding(body.clone(), ContentTransferEncoding::SevenBit)
             .unwrap_or_else(|_| Body::new(body))
     };
-    let builder = Message::builder().from(from).to(to).subject(subject);
+    let mut builder = Message::builder().from(from).to(to).subject(subject);
+    if questionnaire::urgent(mail.kind) {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Importance"),
+                "high".into(),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("X-Priority"),
+                "1 (Highest)".into(),
+            ));
+    }
     let built = match calendar {
         None => builder.header(ContentType::TEXT_PLAIN).body(text),
         Some((method, ics)) => {

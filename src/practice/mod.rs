@@ -7,6 +7,8 @@
 pub mod booking;
 pub mod consultation;
 pub mod meeting;
+pub mod measures;
 pub mod open_times;
+pub mod questionnaire;
 pub mod status;
 pub mod us_states;

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod cache;
 pub mod colour;
 pub mod privacy;
+pub mod questionnaire;
 pub mod views;
 
 use std::collections::HashMap;

@@ -262,6 +262,8 @@ pub struct BookingPage {
     pub paragraphs: Vec<String>,
     pub change_href: Option<String>,
     pub cancel_action: Option<String>,
+    /// The questionnaire before the consultation, when the practice offers it.
+    pub questionnaire_href: Option<String>,
 }
 
 #[derive(Template)]

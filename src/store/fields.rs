@@ -9,7 +9,7 @@
 //!   bits drawn for the request before its insert (requests are written many to a statement, so
 //!   their ids come only afterwards) and never changed. Mail is always to the request's person,
 //!   and its rows are written in the same statements, so it is bound to the request it is about.
-//! - A note, a booking change and an account by their ids, which are never used twice: a note's
+//! - A note, a booking change, a questionnaire and an account by their ids, which are never used twice: a note's
 //!   and a change's value is sealed once the insert has given the id, in the same transaction.
 //! - A session by its id, a setting by its key.
 
@@ -33,6 +33,9 @@ pub(super) const BOOKING_MESSAGE: SealedField =
     SealedField::stored("booking_changes", "message_sealed", "booking_message");
 pub(super) const TOTP_SECRET: SealedField =
     SealedField::stored("admin_accounts", "totp_secret_sealed", "totp_secret");
+/// Everything a person answered in one questionnaire, bound to the questionnaire's id.
+pub(super) const QUESTIONNAIRE_ANSWERS: SealedField =
+    SealedField::stored("questionnaires", "answers_sealed", "questionnaire_answers");
 pub(super) const SESSION: SealedField =
     SealedField::stored("admin_sessions", "record_sealed", "session");
 

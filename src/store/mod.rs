@@ -18,6 +18,7 @@ mod insights;
 mod jobs;
 mod meeting;
 mod outbox;
+mod questionnaires;
 mod requests;
 mod reseal;
 mod sessions;
@@ -40,6 +41,7 @@ pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note}
 pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
+pub use questionnaires::{AttentionItem, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 
@@ -282,10 +284,14 @@ pub enum MailKind {
     BookingReminder,
     /// To the practice: the day's consultations (times, ways of meeting, references; no names).
     DailyAgenda,
+    /// To the person: the clinician asks them to answer the measures again, with the link.
+    QuestionnaireLink,
+    /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
+    QuestionnaireAttentionNotice,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 11] = [
+    pub const ALL: [MailKind; 13] = [
         MailKind::NewRequestNotice,
         MailKind::Acknowledgement,
         MailKind::BookingHeld,
@@ -297,6 +303,8 @@ impl MailKind {
         MailKind::BookingCancelledNotice,
         MailKind::BookingReminder,
         MailKind::DailyAgenda,
+        MailKind::QuestionnaireLink,
+        MailKind::QuestionnaireAttentionNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -312,6 +320,8 @@ impl MailKind {
             MailKind::BookingCancelledNotice => "booking_cancelled_notice",
             MailKind::BookingReminder => "booking_reminder",
             MailKind::DailyAgenda => "daily_agenda",
+            MailKind::QuestionnaireLink => "questionnaire_link",
+            MailKind::QuestionnaireAttentionNotice => "questionnaire_attention_notice",
         }
     }
 
@@ -327,6 +337,7 @@ impl MailKind {
                 | MailKind::BookingHeldNotice
                 | MailKind::BookingCancelledNotice
                 | MailKind::DailyAgenda
+                | MailKind::QuestionnaireAttentionNotice
         )
     }
 }
@@ -398,6 +409,9 @@ pub struct ClaimedMail {
     pub booking: Option<BookingMail>,
     /// What the outbox worker reads just before sending, for the kinds that need it.
     pub at_sending: AtSending,
+    /// Whether the practice offers the questionnaire before a consultation (for the link in
+    /// the booking emails).
+    pub questionnaire_offered: bool,
 }
 
 /// What some mail says that is read as it leaves rather than when it was queued: how to join

@@ -44,6 +44,7 @@ impl Store {
             Db::Postgres(_) => format!("{DUE} FOR UPDATE OF o SKIP LOCKED"),
         };
         let until = ms(now.checked_add(lease).unwrap_or(now));
+        let questionnaire_offered = self.questionnaires_offered().await?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let windows: String =
@@ -67,7 +68,10 @@ impl Store {
                 // One unreadable row must not hold up the rest: it is logged and stays leased,
                 // to be tried again when its lease runs out.
                 match self.claimed(id, &row, offers_times) {
-                    Ok(Some(mail)) => claimed.push(mail),
+                    Ok(Some(mut mail)) => {
+                        mail.questionnaire_offered = questionnaire_offered;
+                        claimed.push(mail);
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::error!(mail = id, error = %e, "a piece of mail cannot be read"),
                 }
@@ -172,6 +176,7 @@ impl Store {
             may_book: offers_times && flags == [Some(false); 3],
             booking,
             at_sending: Default::default(),
+            questionnaire_offered: false,
         }))
     }
 

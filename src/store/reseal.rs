@@ -9,8 +9,8 @@
 
 use super::engine::{Columns, on_db};
 use super::fields::{
-    BOOKING_MESSAGE, EMAIL, MESSAGE, NAME, NOTE, PHONE, RECIPIENT, REFERRAL_SOURCE, SESSION,
-    TOTP_SECRET, setting,
+    BOOKING_MESSAGE, EMAIL, MESSAGE, NAME, NOTE, PHONE, QUESTIONNAIRE_ANSWERS, RECIPIENT,
+    REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
 use crate::crypto::{FIELD_BOUND, RowKey, SealedField};
@@ -82,16 +82,24 @@ const COLUMNS: &[SealedColumn] = &[
         field: TOTP_SECRET,
         bound_to: BoundTo::Id,
     },
+    SealedColumn {
+        field: QUESTIONNAIRE_ANSWERS,
+        bound_to: BoundTo::Id,
+    },
 ];
 
 /// Settings whose value is sealed, bound to the setting's key.
-const SEALED_SETTINGS: &[&str] = &[KEY_CHECK, super::bookings::CALENDAR_FEED];
+const SEALED_SETTINGS: &[&str] = &[
+    KEY_CHECK,
+    super::bookings::CALENDAR_FEED,
+    super::questionnaires::OFFERED,
+];
 
 impl Store {
     /// Seals again, under the current key and bound to its row, every stored value sealed
     /// under a previous key or before values were bound to their rows: requests, mail, notes,
-    /// booking messages, two-factor secrets, sessions and sealed settings. Returns how many
-    /// values were re-sealed.
+    /// booking messages, questionnaire answers, two-factor secrets, sessions and sealed
+    /// settings. Returns how many values were re-sealed.
     pub async fn reseal_all(&self) -> Result<u64, StoreError> {
         let mut done = 0;
         for c in COLUMNS {

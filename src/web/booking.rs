@@ -271,6 +271,7 @@ fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp)
         paragraphs: Vec::new(),
         change_href: ahead.then(|| format!("/book/{token}/change")),
         cancel_action: ahead.then(|| format!("/book/{token}/cancel")),
+        questionnaire_href: None,
     };
     match b.status {
         BookingStatus::Held => {
@@ -333,7 +334,15 @@ pub async fn show(
     let site = state.site.load();
     let notice = match &booking {
         Some(b) if b.status.takes_time() || b.status == BookingStatus::Declined => {
-            let page = status_page(&state, &token, b, now);
+            let mut page = status_page(&state, &token, b, now);
+            // Offered right after a time is held, and whenever the person comes back.
+            if b.status.takes_time() && b.start > now {
+                match state.store.questionnaires_offered().await {
+                    Ok(true) => page.questionnaire_href = Some(format!("/questionnaire/{token}")),
+                    Ok(false) => {}
+                    Err(e) => return AppError::from(e).into_response(),
+                }
+            }
             return render(StatusCode::OK, site.renderer.booking(page), &headers, head);
         }
         Some(b) if b.status == BookingStatus::Cancelled => Some(format!(

@@ -284,10 +284,10 @@ impl Visit {
     }
 }
 
-/// The path as logged. A booking link's token and a calendar feed's secret are keys, so they are
-/// left out: `/book/…/change`, `/calendar/…`.
+/// The path as logged. A booking or questionnaire link's token and a calendar feed's secret are
+/// keys, so they are left out: `/book/…/change`, `/questionnaire/…/phq9`, `/calendar/…`.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/book/", "/calendar/"] {
+    for prefix in ["/book/", "/questionnaire/", "/calendar/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return std::borrow::Cow::Owned(format!("{prefix}…{tail}"));
@@ -341,6 +341,10 @@ mod tests {
             "/book/…/cancel"
         );
         assert_eq!(super::loggable_path("/calendar/f00.ics"), "/calendar/…");
+        assert_eq!(
+            super::loggable_path("/questionnaire/abc123/gad7"),
+            "/questionnaire/…/gad7"
+        );
         assert_eq!(super::loggable_path("/contact"), "/contact");
     }
 }

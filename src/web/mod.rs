@@ -14,6 +14,7 @@ pub mod form_token;
 mod health;
 pub mod middleware;
 mod pages;
+pub mod questionnaire;
 pub mod respond;
 pub mod server;
 
@@ -187,6 +188,11 @@ pub fn router(state: AppState) -> Router {
         .route("/book/{token}/change", get(booking::change))
         .route("/book/{token}/cancel", post(booking::cancel))
         .route("/calendar/{file}", get(booking::feed))
+        .route("/questionnaire/{token}", get(questionnaire::start))
+        .route(
+            "/questionnaire/{token}/{page}",
+            get(questionnaire::show).post(questionnaire::save),
+        )
         .merge(admin::router(&state))
         .route_layer(middleware::timeout())
         .fallback(pages::prepared)

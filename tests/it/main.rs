@@ -22,6 +22,8 @@ mod browser_insights;
 mod browser_journeys;
 #[cfg(feature = "slow-tests")]
 mod browser_meeting;
+#[cfg(feature = "slow-tests")]
+mod browser_questionnaire;
 mod calendar_file;
 mod cli;
 mod connections;
@@ -32,6 +34,7 @@ mod insights;
 mod layers;
 mod mail;
 mod public_site;
+mod questionnaire;
 mod reliability;
 mod reminders;
 #[cfg(feature = "slow-tests")]

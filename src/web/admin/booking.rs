@@ -140,6 +140,7 @@ async fn settings_view(
         calendar_problem: crate::mail::booking::calendar_sender(&state.config)
             .err()
             .map(|e| e.to_string()),
+        questionnaires_offered: state.store.questionnaires_offered().await?,
     })
 }
 

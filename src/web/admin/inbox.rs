@@ -98,6 +98,13 @@ pub async fn list(
             .tls
             .as_ref()
             .and_then(|t| t.warning(jiff::Timestamp::now())),
+        attention: state
+            .store
+            .needing_attention()
+            .await?
+            .into_iter()
+            .map(|a| (a.request_id, a.reference, when(a.since, tz)))
+            .collect(),
     };
     Ok(render(StatusCode::OK, view.render()))
 }
@@ -156,6 +163,7 @@ pub(super) async fn request_page(
         error,
         message,
         booking,
+        questionnaires: super::questionnaires::panel(state, r.id).await?,
         r,
     };
     Ok(render(status_code, view.render()))
@@ -370,7 +378,8 @@ pub async fn export(
             .into_response());
     }
     let mut out = Vec::new();
-    crate::export::csv(&requests, &mut out).map_err(AppError::Export)?;
+    let questionnaires = state.store.questionnaires_of(&requests).await?;
+    crate::export::csv(&requests, &questionnaires, &mut out).map_err(AppError::Export)?;
     state
         .store
         .audit_export(&admin.email, requests.len(), Timestamp::now())

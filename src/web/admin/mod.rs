@@ -22,6 +22,7 @@ mod booking_form;
 mod inbox;
 mod insights;
 mod meeting;
+mod questionnaires;
 mod sign_in;
 mod views;
 
@@ -147,6 +148,24 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/requests/{id}/booking",
             SignedIn,
             post(booking::decide),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/measures",
+            SignedIn,
+            post(questionnaires::send_measures),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/attention",
+            SignedIn,
+            post(questionnaires::followed_up),
+        ),
+        r(
+            Method::POST,
+            "/admin/booking/questionnaire",
+            SignedIn,
+            post(questionnaires::set_offered),
         ),
         r(Method::GET, "/admin/bookings", SignedIn, get(booking::list)),
         r(

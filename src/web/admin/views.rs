@@ -94,6 +94,8 @@ pub struct InboxView {
     pub filter_query: String,
     /// Shown above the list when the HTTPS certificate could not be renewed and expires soon.
     pub certificate_warning: Option<String>,
+    /// Requests whose questionnaire needs attention: (id, reference, since), shown first.
+    pub attention: Vec<(i64, String, String)>,
 }
 
 impl RequestView {
@@ -139,6 +141,8 @@ pub struct RequestView {
     pub message: Option<String>,
     /// The request's consultation booking, if a time was ever chosen.
     pub booking: Option<BookingPanel>,
+    /// The request's questionnaires and measures.
+    pub questionnaires: super::questionnaires::QuestionnairesPanel,
 }
 
 /// A request's booking as its page shows it, with what the clinician may do.
@@ -183,6 +187,8 @@ pub struct BookingSettingsView {
     pub feed_url: String,
     /// Why calendar files cannot be written with the practice's name and address, if so.
     pub calendar_problem: Option<String>,
+    /// Whether the questionnaire is offered after a time is held.
+    pub questionnaires_offered: bool,
 }
 
 impl BookingSettingsView {

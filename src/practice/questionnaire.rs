@@ -1,0 +1,241 @@
+//! A questionnaire a person answers before the consultation (the intake: screening questions,
+//! medications, and the two measures) or between sessions (the measures again), page by page.
+//!
+//! Every answer is optional and each page is kept as soon as it is sent, so a person who stops
+//! finds their answers again when they come back. Screening answers of "yes" are topics for the
+//! consultation: nothing here refuses anyone. The measures' scoring is in `measures.rs`.
+
+use serde::{Deserialize, Serialize};
+
+use super::measures::{self, Measure, Responses, ScreeningAnswer};
+
+/// Which questionnaire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Before the first consultation: everything.
+    Intake,
+    /// Sent again by the clinician: the two measures only.
+    Measures,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Intake => "intake",
+            Kind::Measures => "measures",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "intake" => Some(Kind::Intake),
+            "measures" => Some(Kind::Measures),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Intake => "Before the consultation",
+            Kind::Measures => "Measures",
+        }
+    }
+
+    /// Its pages, in order.
+    pub fn pages(self) -> &'static [Page] {
+        match self {
+            Kind::Intake => &[Page::Screening, Page::Medications, Page::Phq9, Page::Gad7],
+            Kind::Measures => &[Page::Phq9, Page::Gad7],
+        }
+    }
+}
+
+/// One page of a questionnaire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Screening,
+    Medications,
+    Phq9,
+    Gad7,
+}
+
+impl Page {
+    pub fn slug(self) -> &'static str {
+        match self {
+            Page::Screening => "screening",
+            Page::Medications => "medications",
+            Page::Phq9 => "phq9",
+            Page::Gad7 => "gad7",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Page::Screening, Page::Medications, Page::Phq9, Page::Gad7]
+            .into_iter()
+            .find(|p| p.slug() == s)
+    }
+}
+
+/// A screening question as it was asked, with the answer given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreeningItem {
+    /// The question's words when it was asked (the content may change later).
+    pub question: String,
+    /// `yes`, `no` or `not_sure`.
+    pub answer: String,
+}
+
+impl ScreeningItem {
+    pub fn answer(&self) -> Option<ScreeningAnswer> {
+        ScreeningAnswer::parse(&self.answer)
+    }
+}
+
+/// Everything answered so far. Sealed as one value (see `store/questionnaires.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answers {
+    #[serde(default)]
+    pub screening: Vec<ScreeningItem>,
+    #[serde(default)]
+    pub medications: Option<String>,
+    #[serde(default)]
+    pub prescriber: Option<String>,
+    #[serde(default)]
+    pub phq9: Vec<Option<u8>>,
+    #[serde(default)]
+    pub gad7: Vec<Option<u8>>,
+    /// The pages sent so far (by slug), answered or left blank.
+    #[serde(default)]
+    pub pages_sent: Vec<String>,
+}
+
+/// The longest free-text answer kept, in characters.
+pub const MAX_TEXT: usize = 2000;
+
+impl Answers {
+    pub fn responses(&self, measure: Measure) -> Responses {
+        let v = match measure {
+            Measure::Phq9 => &self.phq9,
+            Measure::Gad7 => &self.gad7,
+        };
+        Responses(v.clone())
+    }
+
+    pub fn score(&self, measure: Measure) -> Option<measures::Score> {
+        measures::score(measure, &self.responses(measure))
+    }
+
+    /// Whether the answers need the clinician's attention soon (see `measures.rs`).
+    pub fn needs_attention(&self) -> bool {
+        measures::needs_attention(&self.responses(Measure::Phq9))
+    }
+
+    /// Screening questions answered "yes": topics for the consultation.
+    pub fn to_discuss(&self) -> impl Iterator<Item = &ScreeningItem> {
+        self.screening
+            .iter()
+            .filter(|s| s.answer().is_some_and(ScreeningAnswer::to_discuss))
+    }
+
+    pub fn sent(&self, page: Page) -> bool {
+        self.pages_sent.iter().any(|p| p == page.slug())
+    }
+
+    pub fn mark_sent(&mut self, page: Page) {
+        if !self.sent(page) {
+            self.pages_sent.push(page.slug().to_string());
+        }
+    }
+
+    /// The first page of `kind` not yet sent, if any.
+    pub fn next_page(&self, kind: Kind) -> Option<Page> {
+        kind.pages().iter().copied().find(|p| !self.sent(*p))
+    }
+}
+
+/// A free-text answer as kept: trimmed, line ends made plain, control characters refused,
+/// at most [`MAX_TEXT`] characters. Empty is no answer.
+pub fn text_answer(value: &str) -> Result<Option<String>, TextError> {
+    let v = value.trim().replace("\r\n", "\n");
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(TextError::TooLong);
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(TextError::Control);
+    }
+    Ok(Some(v))
+}
+
+/// Why a free-text answer was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("must be 2,000 characters or fewer")]
+    TooLong,
+    #[error("includes characters that cannot be saved")]
+    Control,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_come_in_order_and_progress_is_kept() {
+        let mut a = Answers::default();
+        assert_eq!(a.next_page(Kind::Intake), Some(Page::Screening));
+        assert_eq!(a.next_page(Kind::Measures), Some(Page::Phq9));
+        a.mark_sent(Page::Screening);
+        a.mark_sent(Page::Screening);
+        assert_eq!(a.pages_sent.len(), 1);
+        assert_eq!(a.next_page(Kind::Intake), Some(Page::Medications));
+        a.mark_sent(Page::Medications);
+        a.mark_sent(Page::Phq9);
+        a.mark_sent(Page::Gad7);
+        assert_eq!(a.next_page(Kind::Intake), None);
+        for p in Kind::Intake.pages() {
+            assert_eq!(Page::parse(p.slug()), Some(*p));
+        }
+        assert_eq!(Kind::parse("measures"), Some(Kind::Measures));
+        assert_eq!(Kind::parse("other"), None);
+    }
+
+    #[test]
+    fn yes_answers_are_topics_and_item_nine_raises_attention() {
+        let a = Answers {
+            screening: vec![
+                ScreeningItem {
+                    question: "Q1".into(),
+                    answer: "yes".into(),
+                },
+                ScreeningItem {
+                    question: "Q2".into(),
+                    answer: "not_sure".into(),
+                },
+            ],
+            phq9: vec![Some(0), None, None, None, None, None, None, None, Some(2)],
+            ..Answers::default()
+        };
+        assert_eq!(
+            a.to_discuss()
+                .map(|s| s.question.as_str())
+                .collect::<Vec<_>>(),
+            ["Q1"]
+        );
+        assert!(a.needs_attention());
+        assert_eq!(a.score(Measure::Phq9), None);
+    }
+
+    #[test]
+    fn free_text_is_tidied_and_bounded() {
+        assert_eq!(text_answer("  "), Ok(None));
+        assert_eq!(text_answer(" a\r\nb "), Ok(Some("a\nb".into())));
+        assert_eq!(
+            text_answer(&"x".repeat(MAX_TEXT + 1)),
+            Err(TextError::TooLong)
+        );
+        assert_eq!(text_answer("a\u{0}b"), Err(TextError::Control));
+    }
+}

@@ -1,0 +1,419 @@
+//! Questionnaires: whether the practice offers them, each person's answers (sealed), the
+//! "needs attention" flag with its urgent email, and the measures sent again.
+//!
+//! A questionnaire's answers are one sealed value bound to the questionnaire's id (see
+//! `fields.rs`): every answer, free text and (derived from them) every score stays encrypted at
+//! rest. Only `needs_attention` is plain, so that the inbox can raise it without opening
+//! anything; it says nothing more than that. Rows go with their request, by the database's
+//! `ON DELETE CASCADE`: deleting a request, or retention deleting it, deletes its
+//! questionnaires.
+
+use jiff::Timestamp;
+
+use super::engine::{Columns, on_db};
+use super::fields::{EMAIL, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
+use super::inbox::write_audit;
+use super::{MailKind, Store, StoreError, ms};
+use crate::audit;
+use crate::practice::questionnaire::{Answers, Kind};
+
+/// The settings key of whether questionnaires are offered (sealed, as every setting).
+pub(super) const OFFERED: &str = "questionnaire_offered";
+
+const OFFERED_VALUE: crate::crypto::SealedField = setting(OFFERED);
+
+/// A questionnaire as stored, opened for the person it is for or the clinician.
+#[derive(Clone)]
+pub struct StoredQuestionnaire {
+    pub id: i64,
+    pub request_id: i64,
+    pub kind: Kind,
+    pub sent_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub needs_attention: bool,
+    pub attention_seen_at: Option<Timestamp>,
+    pub answers: Answers,
+}
+
+impl std::fmt::Debug for StoredQuestionnaire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredQuestionnaire")
+            .field("id", &self.id)
+            .field("request_id", &self.request_id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request with a questionnaire that needs attention, for the top of the inbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttentionItem {
+    pub request_id: i64,
+    pub reference: String,
+    pub since: Timestamp,
+}
+
+const COLUMNS: &str = "id, request_id, kind, sent_at, updated_at, completed_at, answers_sealed, needs_attention, attention_seen_at";
+
+/// What saving a page did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// This save raised the "needs attention" flag (and queued the urgent email).
+    pub attention_raised: bool,
+}
+
+impl Store {
+    fn questionnaire_row(&self, row: &impl Columns) -> Result<StoredQuestionnaire, StoreError> {
+        let id: i64 = row.col("id")?;
+        let sealed: Option<Vec<u8>> = row.col("answers_sealed")?;
+        let answers = match sealed {
+            None => Answers::default(),
+            Some(s) => {
+                let text = self
+                    .keys
+                    .open(QUESTIONNAIRE_ANSWERS.of(id), &s)
+                    .map_err(|source| StoreError::Sealed {
+                        field: QUESTIONNAIRE_ANSWERS.name(),
+                        source,
+                    })?;
+                serde_json::from_str(&text).map_err(|_| StoreError::Unreadable {
+                    column: "questionnaires.answers_sealed",
+                    value: "(sealed answers)".into(),
+                })?
+            }
+        };
+        let opt_time = |c: &'static str| -> Result<Option<Timestamp>, StoreError> {
+            row.col::<Option<i64>>(c)?
+                .map(|v| super::from_ms(c, v))
+                .transpose()
+        };
+        Ok(StoredQuestionnaire {
+            id,
+            request_id: row.col("request_id")?,
+            kind: row.choice("kind", Kind::parse)?,
+            sent_at: row.time("sent_at")?,
+            updated_at: opt_time("updated_at")?,
+            completed_at: opt_time("completed_at")?,
+            needs_attention: row.col("needs_attention")?,
+            attention_seen_at: opt_time("attention_seen_at")?,
+            answers,
+        })
+    }
+
+    /// Whether the practice offers the questionnaire after a time is held (off until turned on).
+    pub async fn questionnaires_offered(&self) -> Result<bool, StoreError> {
+        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(OFFERED)
+                .fetch_optional(pool)
+                .await?
+        });
+        match sealed {
+            None => Ok(false),
+            Some(s) => self
+                .keys
+                .open(OFFERED_VALUE.of(OFFERED), &s)
+                .map(|v| v == "on")
+                .map_err(|source| StoreError::Sealed {
+                    field: "questionnaire setting",
+                    source,
+                }),
+        }
+    }
+
+    /// Turns the questionnaire on or off, with an audit line.
+    pub async fn set_questionnaires_offered(
+        &self,
+        on: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let sealed = self
+            .keys
+            .seal(OFFERED_VALUE.of(OFFERED), if on { "on" } else { "off" });
+        let action = if on {
+            audit::Action::QuestionnairesTurnedOn
+        } else {
+            audit::Action::QuestionnairesTurnedOff
+        };
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(OFFERED)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(tx, &audit::Entry::new(actor, action), now).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The secret a request's links are bound to, if the request exists and is not spam.
+    pub async fn questionnaire_link_secret(
+        &self,
+        request_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT link_secret FROM consultation_requests WHERE id = $1 AND spam = FALSE",
+            )
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// The questionnaire a person's link opens: the request's newest. With `offer_intake`
+    /// and none yet, the intake questionnaire is created first (once, however many ask).
+    pub async fn current_questionnaire(
+        &self,
+        request_id: i64,
+        offer_intake: bool,
+        now: Timestamp,
+    ) -> Result<Option<StoredQuestionnaire>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM questionnaires WHERE request_id = $1 ORDER BY id DESC LIMIT 1"
+        );
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(&sql).bind(request_id).fetch_optional(pool).await?;
+            if let Some(row) = row {
+                return Ok(Some(self.questionnaire_row(&row)?));
+            }
+            if !offer_intake {
+                return Ok(None);
+            }
+            sqlx::query(
+                "INSERT INTO questionnaires (request_id, kind, sent_at) VALUES ($1, 'intake', $2)
+                 ON CONFLICT (request_id) WHERE kind = 'intake' DO NOTHING",
+            )
+            .bind(request_id)
+            .bind(ms(now))
+            .execute(pool)
+            .await?;
+            let row = sqlx::query(&sql).bind(request_id).fetch_optional(pool).await?;
+            row.map(|r| self.questionnaire_row(&r)).transpose()
+        })
+    }
+
+    /// Every questionnaire of a request, oldest first.
+    pub async fn questionnaires(
+        &self,
+        request_id: i64,
+    ) -> Result<Vec<StoredQuestionnaire>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM questionnaires WHERE request_id = $1 ORDER BY id");
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(&sql).bind(request_id).fetch_all(pool).await?;
+            rows.iter().map(|r| self.questionnaire_row(r)).collect()
+        })
+    }
+
+    /// The questionnaires of each of `requests`, for an export.
+    pub async fn questionnaires_of(
+        &self,
+        requests: &[super::StoredRequest],
+    ) -> Result<crate::export::Questionnaires, StoreError> {
+        let mut all = crate::export::Questionnaires::new();
+        for r in requests {
+            let qs = self.questionnaires(r.id).await?;
+            if !qs.is_empty() {
+                all.insert(r.id, qs);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Saves the answers of questionnaire `id` (of request `request_id`) as they now stand,
+    /// and marks it complete if `complete`. Answers that newly need attention set the flag
+    /// and queue the urgent email to the practice, in the same transaction. False if the
+    /// questionnaire is gone.
+    pub async fn save_answers(
+        &self,
+        id: i64,
+        request_id: i64,
+        answers: &Answers,
+        complete: bool,
+        now: Timestamp,
+    ) -> Result<Option<Saved>, StoreError> {
+        let json = serde_json::to_string(answers).map_err(|_| StoreError::Unreadable {
+            column: "questionnaires.answers_sealed",
+            value: "(answers)".into(),
+        })?;
+        let sealed = self.keys.seal(QUESTIONNAIRE_ANSWERS.of(id), &json);
+        let attention = answers.needs_attention();
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let was: Option<bool> = sqlx::query_scalar(
+                "SELECT needs_attention FROM questionnaires WHERE id = $1 AND request_id = $2",
+            )
+            .bind(id)
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(was) = was else {
+                return Ok(None);
+            };
+            let raised = attention && !was;
+            sqlx::query(
+                "UPDATE questionnaires SET answers_sealed = $1, updated_at = $2,
+                 completed_at = CASE WHEN $3 THEN COALESCE(completed_at, $2) ELSE completed_at END,
+                 needs_attention = (needs_attention OR $4)
+                 WHERE id = $5",
+            )
+            .bind(sealed)
+            .bind(ms(now))
+            .bind(complete)
+            .bind(attention)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if raised {
+                sqlx::query(
+                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+                     VALUES ($1, $2, NULL, $3, $3)",
+                )
+                .bind(MailKind::QuestionnaireAttentionNotice.as_str())
+                .bind(request_id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'questionnaire', 'needs attention')",
+                )
+                .bind(request_id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(Saved {
+                attention_raised: raised,
+            }))
+        })
+    }
+
+    /// Sends the measures again: a new questionnaire for request `request_id` and the email
+    /// with its link, with an audit line (which names the request only). False if the request
+    /// is gone.
+    pub async fn send_measures(
+        &self,
+        request_id: i64,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let found: Option<(Vec<u8>, String)> = sqlx::query_as(
+                "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
+            )
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((email, link_secret)) = found else {
+                return Ok(false);
+            };
+            let email = self
+                .keys
+                .open(EMAIL.of(link_secret.as_str()), &email)
+                .map_err(|source| StoreError::Sealed {
+                    field: EMAIL.name(),
+                    source,
+                })?;
+            sqlx::query(
+                "INSERT INTO questionnaires (request_id, kind, sent_at) VALUES ($1, 'measures', $2)",
+            )
+            .bind(request_id)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(MailKind::QuestionnaireLink.as_str())
+            .bind(request_id)
+            .bind(self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'questionnaire', 'measures sent')",
+            )
+            .bind(request_id)
+            .bind(ms(now))
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Requests with a questionnaire that needs attention and is not yet followed up, oldest
+    /// first.
+    pub async fn needing_attention(&self) -> Result<Vec<AttentionItem>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT q.request_id, r.reference, MIN(q.updated_at) AS since
+                 FROM questionnaires q JOIN consultation_requests r ON r.id = q.request_id
+                 WHERE q.needs_attention AND q.attention_seen_at IS NULL
+                 GROUP BY q.request_id, r.reference
+                 ORDER BY since, q.request_id",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AttentionItem {
+                        request_id: r.col("request_id")?,
+                        reference: r.col("reference")?,
+                        since: r.time("since")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The clinician followed up the request's questionnaires that needed attention. False if
+    /// none did.
+    pub async fn attention_followed_up(
+        &self,
+        request_id: i64,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE questionnaires SET attention_seen_at = $1
+                 WHERE request_id = $2 AND needs_attention AND attention_seen_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}

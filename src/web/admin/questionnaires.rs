@@ -1,0 +1,364 @@
+//! Questionnaires on the clinician's side: turning them on, a request's results (every score
+//! with its band, a server-rendered chart of the PHQ-9 and GAD-7 over time with the same numbers
+//! in a table, the screening answers to raise at the consultation), sending the measures again,
+//! and marking a questionnaire that needed attention as followed up.
+//!
+//! The answers appear on the request's page only. The actions' audit lines name the request and
+//! never an answer.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::Admin;
+use super::views::when;
+use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
+use crate::store::StoredQuestionnaire;
+use crate::web::form::decode;
+use crate::web::{AppError, AppState};
+
+/// One questionnaire's results as the request's page shows them.
+pub struct ResultView {
+    pub id: i64,
+    pub label: &'static str,
+    pub sent: String,
+    /// "Completed …", "Started, not finished (last saved …)" or "Not started".
+    pub progress: String,
+    pub needs_attention: bool,
+    /// (measure, "12", "Moderate") or (measure, "Not complete (5 of 9 answered)", "").
+    pub scores: Vec<(&'static str, String, &'static str)>,
+    /// The PHQ-9's item 9 in words, when answered.
+    pub item9: Option<&'static str>,
+    /// (question, answer) in the order asked; "yes" answers are marked for discussion.
+    pub screening: Vec<(String, &'static str, bool)>,
+    pub medications: Option<String>,
+    pub prescriber: Option<String>,
+}
+
+/// A point of the chart.
+pub struct ChartPoint {
+    pub x: i64,
+    pub y: i64,
+    pub value: u8,
+    pub title: String,
+}
+
+/// One measure's line.
+pub struct ChartLine {
+    pub name: &'static str,
+    pub class: &'static str,
+    pub points: Vec<ChartPoint>,
+    /// The SVG polyline's points.
+    pub path: String,
+}
+
+/// The chart of scores over time, and its table's rows.
+pub struct ScoreChart {
+    pub width: i64,
+    pub height: i64,
+    pub left: i64,
+    pub baseline: i64,
+    /// Gridlines: (y, label).
+    pub ticks: Vec<(i64, u8)>,
+    pub lines: Vec<ChartLine>,
+    /// (date, PHQ-9 "12 (Moderate)" or "—", GAD-7 likewise).
+    pub rows: Vec<(String, String, String)>,
+}
+
+/// The questionnaires panel of a request's page.
+pub struct QuestionnairesPanel {
+    pub results: Vec<ResultView>,
+    pub chart: Option<ScoreChart>,
+    pub needs_attention: bool,
+    /// Whether the measures can be sent (email is configured).
+    pub can_send: bool,
+}
+
+fn result_view(q: &StoredQuestionnaire, tz: &TimeZone) -> ResultView {
+    let a = &q.answers;
+    let progress = match (q.completed_at, q.updated_at) {
+        (Some(t), _) => format!("Completed {}", when(t, tz)),
+        (None, Some(t)) => format!("Started, not finished (last saved {})", when(t, tz)),
+        (None, None) => "Not started".to_string(),
+    };
+    let scores = Measure::ALL
+        .into_iter()
+        .filter(|m| q.kind.pages().iter().any(|p| p.slug() == m.key()))
+        .map(|m| match a.score(m) {
+            Some(s) => (m.name(), s.total.to_string(), s.band.label()),
+            None => {
+                let answered = a.responses(m).0.iter().filter(|v| v.is_some()).count();
+                (
+                    m.name(),
+                    format!("Not complete ({answered} of {} answered)", m.items().len()),
+                    "",
+                )
+            }
+        })
+        .collect();
+    let item9 = a
+        .phq9
+        .get(crate::practice::measures::PHQ9_SAFETY_ITEM)
+        .copied()
+        .flatten()
+        .and_then(|v| OPTIONS.get(usize::from(v)).copied());
+    ResultView {
+        id: q.id,
+        label: q.kind.label(),
+        sent: when(q.sent_at, tz),
+        progress,
+        needs_attention: q.needs_attention,
+        scores,
+        item9,
+        screening: a
+            .screening
+            .iter()
+            .map(|s| {
+                let answer = s.answer();
+                (
+                    s.question.clone(),
+                    answer.map(ScreeningAnswer::label).unwrap_or(""),
+                    answer.is_some_and(ScreeningAnswer::to_discuss),
+                )
+            })
+            .collect(),
+        medications: a.medications.clone(),
+        prescriber: a.prescriber.clone(),
+    }
+}
+
+const CHART_WIDTH: i64 = 600;
+const CHART_HEIGHT: i64 = 240;
+const LEFT: i64 = 36;
+const TOP: i64 = 12;
+const BASELINE: i64 = 210;
+/// The y axis runs to the PHQ-9's maximum, so both measures share it.
+const MAX: i64 = 27;
+
+fn y_of(score: u8) -> i64 {
+    BASELINE - (i64::from(score) * (BASELINE - TOP)) / MAX
+}
+
+/// The chart of completed measures in the order they were answered, or `None` if none is.
+fn chart(qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<ScoreChart> {
+    let done: Vec<&StoredQuestionnaire> = qs
+        .iter()
+        .filter(|q| Measure::ALL.iter().any(|m| q.answers.score(*m).is_some()))
+        .collect();
+    if done.is_empty() {
+        return None;
+    }
+    let n = i64::try_from(done.len()).unwrap_or(1);
+    let span = CHART_WIDTH - LEFT - 24;
+    let x_of = |i: usize| {
+        let i = i64::try_from(i).unwrap_or(0);
+        if n == 1 {
+            LEFT + span / 2
+        } else {
+            LEFT + 12 + (i * (span - 12)) / (n - 1)
+        }
+    };
+    let date = |q: &StoredQuestionnaire| when(q.updated_at.unwrap_or(q.sent_at), tz);
+    let lines = Measure::ALL
+        .into_iter()
+        .map(|m| {
+            let points: Vec<ChartPoint> = done
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| {
+                    q.answers.score(m).map(|s| ChartPoint {
+                        x: x_of(i),
+                        y: y_of(s.total),
+                        value: s.total,
+                        title: format!(
+                            "{} {}: {} ({})",
+                            m.name(),
+                            date(q),
+                            s.total,
+                            s.band.label()
+                        ),
+                    })
+                })
+                .collect();
+            let path = points
+                .iter()
+                .map(|p| format!("{},{}", p.x, p.y))
+                .collect::<Vec<_>>()
+                .join(" ");
+            ChartLine {
+                name: m.name(),
+                class: m.key(),
+                points,
+                path,
+            }
+        })
+        .collect();
+    let cell = |q: &StoredQuestionnaire, m: Measure| match q.answers.score(m) {
+        Some(s) => format!("{} ({})", s.total, s.band.label()),
+        None => "Not answered".to_string(),
+    };
+    Some(ScoreChart {
+        width: CHART_WIDTH,
+        height: CHART_HEIGHT,
+        left: LEFT,
+        baseline: BASELINE,
+        ticks: [0u8, 5, 10, 15, 20, 27]
+            .into_iter()
+            .map(|t| (y_of(t), t))
+            .collect(),
+        lines,
+        rows: done
+            .iter()
+            .map(|q| (date(q), cell(q, Measure::Phq9), cell(q, Measure::Gad7)))
+            .collect(),
+    })
+}
+
+/// The questionnaires panel of request `id`.
+pub async fn panel(state: &AppState, id: i64) -> Result<QuestionnairesPanel, AppError> {
+    let qs = state.store.questionnaires(id).await?;
+    let tz = &state.time_zone;
+    Ok(QuestionnairesPanel {
+        needs_attention: qs
+            .iter()
+            .any(|q| q.needs_attention && q.attention_seen_at.is_none()),
+        chart: chart(&qs, tz),
+        results: qs.iter().rev().map(|q| result_view(q, tz)).collect(),
+        can_send: state.mail_enabled,
+    })
+}
+
+/// `POST /admin/requests/{id}/measures`: sends the measures again, by email.
+pub async fn send_measures(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    if !state.mail_enabled {
+        return Ok((
+            StatusCode::CONFLICT,
+            "Email is not configured, so the measures cannot be sent. Set up [mail] first.",
+        )
+            .into_response());
+    }
+    if !state
+        .store
+        .send_measures(id, &admin.email, Timestamp::now())
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    state.mail_wake.notify_one();
+    Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
+}
+
+/// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention.
+pub async fn followed_up(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    state
+        .store
+        .attention_followed_up(id, &admin.email, Timestamp::now())
+        .await?;
+    Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
+}
+
+/// `POST /admin/booking/questionnaire`: turns the questionnaire on or off.
+pub async fn set_offered(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let on = match decode(&body, &["questionnaire"]) {
+        Ok(f) => match f.get("questionnaire").map(String::as_str) {
+            Some("on") => true,
+            Some("off") => false,
+            _ => {
+                return Ok((
+                    StatusCode::BAD_REQUEST,
+                    "Choose whether to offer the questionnaire (on or off). Nothing was saved.",
+                )
+                    .into_response());
+            }
+        },
+        Err(e) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                format!("The form could not be read because {e}. Nothing was saved."),
+            )
+                .into_response());
+        }
+    };
+    state
+        .store
+        .set_questionnaires_offered(on, &admin.email, Timestamp::now())
+        .await?;
+    Ok(Redirect::to("/admin/booking?saved=1").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::practice::questionnaire::{Answers, Kind};
+
+    fn answered(phq9: Vec<Option<u8>>, gad7: Vec<Option<u8>>, at_ms: i64) -> StoredQuestionnaire {
+        let at = Timestamp::from_millisecond(at_ms).expect("time");
+        StoredQuestionnaire {
+            id: at_ms,
+            request_id: 1,
+            kind: Kind::Measures,
+            sent_at: at,
+            updated_at: Some(at),
+            completed_at: Some(at),
+            needs_attention: false,
+            attention_seen_at: None,
+            answers: Answers {
+                phq9,
+                gad7,
+                ..Answers::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_chart_places_each_complete_measure_and_its_table_says_the_same() {
+        assert_eq!(y_of(0), BASELINE);
+        assert_eq!(y_of(27), TOP);
+        assert!(y_of(10) > y_of(11), "higher scores are drawn higher");
+        let qs = [
+            answered(vec![Some(3); 9], vec![Some(1); 7], 1_700_000_000_000),
+            // An incomplete PHQ-9 has no point; the GAD-7 of the same set has one.
+            answered(
+                vec![Some(1), None, None, None, None, None, None, None, None],
+                vec![Some(0); 7],
+                1_700_100_000_000,
+            ),
+            answered(Vec::new(), Vec::new(), 1_700_200_000_000),
+        ];
+        let c = chart(&qs, &TimeZone::UTC).expect("a chart");
+        let phq: Vec<u8> = c.lines[0].points.iter().map(|p| p.value).collect();
+        let gad: Vec<u8> = c.lines[1].points.iter().map(|p| p.value).collect();
+        assert_eq!((phq, gad), (vec![27], vec![7, 0]));
+        assert!(
+            c.lines[1].points[0].x < c.lines[1].points[1].x,
+            "in order of answering"
+        );
+        assert_eq!(
+            c.rows.len(),
+            2,
+            "a set with no complete measure is not a row"
+        );
+        assert_eq!(
+            (c.rows[0].1.as_str(), c.rows[0].2.as_str()),
+            ("27 (Severe)", "7 (Mild)")
+        );
+        assert_eq!(c.rows[1].1, "Not answered");
+        assert!(chart(&qs[2..], &TimeZone::UTC).is_none(), "nothing to draw");
+    }
+}

@@ -1,0 +1,550 @@
+//! `/questionnaire/{token}`: a person answers the questionnaire before their consultation, or
+//! the measures the clinician sent again, one part per page.
+//!
+//! The token is the person's signed link to their own request (the same link as their booking's,
+//! see `auth/link.rs`); it opens the request's newest questionnaire. Every part is saved as soon
+//! as it is sent, so a person who stops finds their answers again from the same link; every
+//! question is optional. When the PHQ-9's item 9 is answered above "Not at all", the next page
+//! opens with the crisis resources, and the store flags the request and queues the urgent email
+//! to the clinician. Answers go into the store sealed and appear only on these pages and the
+//! clinician's: never in a log line, an address or an email.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+
+use super::form::decode;
+use super::respond::{html_response, refusal};
+use super::{AppError, AppState};
+use crate::auth::link::LinkError;
+use crate::practice::measures::{self, Measure, OPTIONS, STEM, ScreeningAnswer};
+use crate::practice::questionnaire::{Answers, Kind, Page, ScreeningItem, text_answer};
+use crate::site::ErrorLink;
+use crate::site::questionnaire::{
+    ChoiceOption, ChoiceQuestion, QuestionForm, QuestionnairePage, TextQuestion,
+};
+use crate::store::StoredQuestionnaire;
+
+/// The request a token is for, or the page to answer with.
+async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Result<i64, Response> {
+    let presented = match state.links.read(token) {
+        Ok(p) => p,
+        Err(_) => return Err(AppError::NotFound.into_response()),
+    };
+    let secret = match state
+        .store
+        .questionnaire_link_secret(presented.request_id())
+        .await
+    {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(AppError::NotFound.into_response()),
+        Err(e) => return Err(AppError::from(e).into_response()),
+    };
+    match state.links.verify(&presented, &secret, Timestamp::now()) {
+        Ok(id) => Ok(id),
+        Err(LinkError::Forged) => Err(AppError::NotFound.into_response()),
+        Err(LinkError::Expired) => Err(refusal(
+            state,
+            StatusCode::GONE,
+            "This link has expired",
+            &[
+                "For your safety, links to the questionnaire only work for a while.",
+                "Please use the link in the latest email from the practice, or contact the practice by email or phone (below).",
+            ],
+            headers,
+        )),
+    }
+}
+
+/// The questionnaire the link opens (the intake one is created on first visit when the
+/// practice offers it), or "not found".
+async fn questionnaire_of(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+) -> Result<StoredQuestionnaire, Response> {
+    let id = request_of(state, token, headers).await?;
+    let offered = state
+        .store
+        .questionnaires_offered()
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    match state
+        .store
+        .current_questionnaire(id, offered, Timestamp::now())
+        .await
+    {
+        Ok(Some(q)) => Ok(q),
+        Ok(None) => Err(AppError::NotFound.into_response()),
+        Err(e) => Err(AppError::from(e).into_response()),
+    }
+}
+
+fn render(
+    state: &AppState,
+    status: StatusCode,
+    page: QuestionnairePage,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    let site = state.site.load();
+    match site.renderer.questionnaire(page) {
+        Ok(html) => {
+            let mut r = html_response(status, html.into_bytes(), headers, head);
+            r.headers_mut().insert(
+                "x-robots-tag",
+                HeaderValue::from_static("noindex, nofollow"),
+            );
+            r
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+fn redirect(to: String) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+fn base(token: &str) -> String {
+    format!("/questionnaire/{token}")
+}
+
+fn empty_page(heading: String) -> QuestionnairePage {
+    QuestionnairePage {
+        heading,
+        caption: None,
+        crisis: false,
+        paragraphs: Vec::new(),
+        intro_html: None,
+        errors: Vec::new(),
+        form: None,
+        next: None,
+        back_href: None,
+    }
+}
+
+/// `GET /questionnaire/{token}`: what the questionnaire is, and where to start or go on.
+pub async fn start(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let q = match questionnaire_of(&state, &token, &headers).await {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let head = method == Method::HEAD;
+    if q.completed_at.is_some() {
+        return done_page(&state, &token, &q, &headers, head);
+    }
+    let clinician = &state.config.practice.clinician_name;
+    let mut page = empty_page(match q.kind {
+        Kind::Intake => "A few questions before we meet".into(),
+        Kind::Measures => "Two short questionnaires".into(),
+    });
+    page.paragraphs = match q.kind {
+        Kind::Intake => vec![
+            format!("{clinician} asks everyone the same questions before a first consultation, so that your time together can go to what matters to you. It takes about ten minutes."),
+            "There are four short parts: some yes or no questions about your health, the medications you take, and two standard questionnaires about mood and anxiety (the PHQ-9 and the GAD-7).".into(),
+        ],
+        Kind::Measures => vec![
+            format!("{clinician} asks you to answer two standard questionnaires about how you have been over the last 2 weeks (the PHQ-9 and the GAD-7), so that you can both see how things change over time. It takes about five minutes."),
+        ],
+    };
+    page.paragraphs.push(format!("Every question is optional. No answer rules anything out. Your answers are encrypted and only {clinician} sees them."));
+    let next = q.answers.next_page(q.kind).unwrap_or(q.kind.pages()[0]);
+    let started = !q.answers.pages_sent.is_empty();
+    page.next = Some((
+        format!("{}/{}", base(&token), next.slug()),
+        if started {
+            "Continue where you stopped"
+        } else {
+            "Start"
+        }
+        .into(),
+    ));
+    render(&state, StatusCode::OK, page, &headers, head)
+}
+
+fn done_page(
+    state: &AppState,
+    token: &str,
+    q: &StoredQuestionnaire,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    let clinician = &state.config.practice.clinician_name;
+    let mut page = empty_page("Thank you".into());
+    page.crisis = q.answers.needs_attention();
+    page.paragraphs = vec![
+        format!(
+            "Your answers are saved and only {clinician} sees them. You can talk about anything in them when you meet."
+        ),
+        "You can still change an answer from the same link until you meet.".into(),
+    ];
+    page.next = Some((
+        format!("{}/{}", base(token), q.kind.pages()[0].slug()),
+        "Look over your answers".into(),
+    ));
+    render(state, StatusCode::OK, page, headers, head)
+}
+
+/// The form's fields of one page.
+fn field_names(page: Page, screening_len: usize) -> Vec<String> {
+    match page {
+        Page::Screening => (0..screening_len).map(|i| format!("s{i}")).collect(),
+        Page::Medications => vec!["medications".into(), "prescriber".into()],
+        Page::Phq9 => (0..9).map(|i| format!("phq9-{i}")).collect(),
+        Page::Gad7 => (0..7).map(|i| format!("gad7-{i}")).collect(),
+    }
+}
+
+/// What was sent on a page, or typed before an error.
+type Sent = std::collections::HashMap<String, String>;
+
+/// A page of questions, with what is stored (or was just sent) filled in.
+fn question_page(
+    state: &AppState,
+    token: &str,
+    q: &StoredQuestionnaire,
+    page: Page,
+    sent: Option<&Sent>,
+    errors: Vec<(String, String)>,
+) -> QuestionnairePage {
+    let pages = q.kind.pages();
+    let index = pages.iter().position(|p| *p == page).unwrap_or(0);
+    let last = index + 1 == pages.len();
+    let content = &state.site.load().renderer.content;
+    let a = &q.answers;
+    let error_of = |name: &str| {
+        errors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m.clone())
+    };
+    let (heading, intro_html, stem, choices, texts) = match page {
+        Page::Screening => {
+            let s = &content.screening;
+            let choices = s
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(i, question)| {
+                    let name = format!("s{i}");
+                    let current = match sent {
+                        Some(f) => f.get(&name).cloned().unwrap_or_default(),
+                        None => a
+                            .screening
+                            .iter()
+                            .find(|x| &x.question == question)
+                            .map(|x| x.answer.clone())
+                            .unwrap_or_default(),
+                    };
+                    ChoiceQuestion {
+                        options: ScreeningAnswer::ALL
+                            .iter()
+                            .map(|o| ChoiceOption {
+                                id: format!("{name}-{}", o.as_str()),
+                                value: o.as_str().into(),
+                                label: o.label().into(),
+                                checked: current == o.as_str(),
+                            })
+                            .collect(),
+                        error: error_of(&name),
+                        legend: question.clone(),
+                        name,
+                    }
+                })
+                .collect();
+            let intro = format!(
+                "<p>{}</p>{}",
+                askama::filters::escape(&s.description, askama::filters::Html)
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+                s.html
+            );
+            (s.title.clone(), Some(intro), None, choices, Vec::new())
+        }
+        Page::Medications => {
+            let value = |name: &str, stored: &Option<String>| match sent {
+                Some(f) => f.get(name).cloned().unwrap_or_default(),
+                None => stored.clone().unwrap_or_default(),
+            };
+            let texts = vec![
+                TextQuestion {
+                    name: "medications".into(),
+                    label: "What medications, supplements or other substances do you take now?".into(),
+                    hint: "Include the dose if you know it. Leave this empty if you take none or would rather talk about it when you meet.".into(),
+                    value: value("medications", &a.medications),
+                    error: error_of("medications"),
+                },
+                TextQuestion {
+                    name: "prescriber".into(),
+                    label: "Who prescribes them?".into(),
+                    hint: "For example, the name of your doctor or psychiatrist and their practice.".into(),
+                    value: value("prescriber", &a.prescriber),
+                    error: error_of("prescriber"),
+                },
+            ];
+            (
+                "Your medications".to_string(),
+                None,
+                None,
+                Vec::new(),
+                texts,
+            )
+        }
+        Page::Phq9 | Page::Gad7 => {
+            let measure = if page == Page::Phq9 {
+                Measure::Phq9
+            } else {
+                Measure::Gad7
+            };
+            let stored = a.responses(measure).0;
+            let choices = measure
+                .items()
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let name = format!("{}-{i}", measure.key());
+                    let current = match sent {
+                        Some(f) => f.get(&name).cloned().unwrap_or_default(),
+                        None => stored
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .map(|v| v.to_string())
+                            .unwrap_or_default(),
+                    };
+                    ChoiceQuestion {
+                        options: OPTIONS
+                            .iter()
+                            .enumerate()
+                            .map(|(v, label)| ChoiceOption {
+                                id: format!("{name}-{v}"),
+                                value: v.to_string(),
+                                label: (*label).into(),
+                                checked: current == v.to_string(),
+                            })
+                            .collect(),
+                        error: error_of(&name),
+                        legend: format!("{}. {item}", i + 1),
+                        name,
+                    }
+                })
+                .collect();
+            let heading = match measure {
+                Measure::Phq9 => "Mood over the last 2 weeks (PHQ-9)",
+                Measure::Gad7 => "Anxiety over the last 2 weeks (GAD-7)",
+            };
+            (
+                heading.to_string(),
+                None,
+                Some(STEM.to_string()),
+                choices,
+                Vec::new(),
+            )
+        }
+    };
+    let mut p = empty_page(heading);
+    p.caption = Some(format!("Part {} of {}", index + 1, pages.len()));
+    // The crisis resources open every page after the PHQ-9 once item 9 is above "Not at all".
+    p.crisis = page == Page::Gad7 && a.needs_attention();
+    p.intro_html = intro_html;
+    p.errors = errors
+        .iter()
+        .map(|(n, m)| ErrorLink {
+            target: match page {
+                Page::Medications => n.clone(),
+                _ => format!("{n}-{}", if page == Page::Screening { "yes" } else { "0" }),
+            },
+            message: m.clone(),
+        })
+        .collect();
+    p.form = Some(QuestionForm {
+        action: format!("{}/{}", base(token), page.slug()),
+        stem,
+        choices,
+        texts,
+        submit: if last {
+            "Save and finish"
+        } else {
+            "Save and continue"
+        }
+        .into(),
+    });
+    p.back_href = Some(if index == 0 {
+        base(token)
+    } else {
+        format!("{}/{}", base(token), pages[index - 1].slug())
+    });
+    p
+}
+
+/// The page of `kind` named in the address, if it has one.
+fn page_of(kind: Kind, slug: &str) -> Option<Page> {
+    Page::parse(slug).filter(|p| kind.pages().contains(p))
+}
+
+/// `GET /questionnaire/{token}/{page}`: one part, with the answers kept so far.
+pub async fn show(
+    State(state): State<AppState>,
+    Path((token, slug)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let q = match questionnaire_of(&state, &token, &headers).await {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let head = method == Method::HEAD;
+    if slug == "done" {
+        return done_page(&state, &token, &q, &headers, head);
+    }
+    let Some(page) = page_of(q.kind, &slug) else {
+        return AppError::NotFound.into_response();
+    };
+    let view = question_page(&state, &token, &q, page, None, Vec::new());
+    render(&state, StatusCode::OK, view, &headers, head)
+}
+
+/// `POST /questionnaire/{token}/{page}`: saves the part and goes on to the next.
+pub async fn save(
+    State(state): State<AppState>,
+    Path((token, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let q = match questionnaire_of(&state, &token, &headers).await {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let Some(page) = page_of(q.kind, &slug) else {
+        return AppError::NotFound.into_response();
+    };
+    let questions = state
+        .site
+        .load()
+        .renderer
+        .content
+        .screening
+        .questions
+        .clone();
+    let names = field_names(page, questions.len());
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    let sent = match decode(&body, &known) {
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("The answers could not be read because {e}. Nothing was saved."),
+            )
+                .into_response();
+        }
+    };
+    let get = |k: &str| sent.get(k).map(String::as_str).unwrap_or("");
+    let mut answers: Answers = q.answers.clone();
+    let mut errors: Vec<(String, String)> = Vec::new();
+    match page {
+        Page::Screening => {
+            let mut items = Vec::new();
+            for (i, question) in questions.iter().enumerate() {
+                let name = format!("s{i}");
+                match get(&name) {
+                    "" => {}
+                    v => match ScreeningAnswer::parse(v) {
+                        Some(a) => items.push(ScreeningItem {
+                            question: question.clone(),
+                            answer: a.as_str().into(),
+                        }),
+                        None => errors.push((
+                            name,
+                            format!("Choose yes, no or not sure for question {}", i + 1),
+                        )),
+                    },
+                }
+            }
+            answers.screening = items;
+        }
+        Page::Medications => {
+            for (name, what) in [
+                ("medications", "Your medications"),
+                ("prescriber", "Who prescribes them"),
+            ] {
+                match text_answer(get(name)) {
+                    Ok(v) => {
+                        if name == "medications" {
+                            answers.medications = v;
+                        } else {
+                            answers.prescriber = v;
+                        }
+                    }
+                    Err(e) => errors.push((name.into(), format!("{what} {e}"))),
+                }
+            }
+        }
+        Page::Phq9 | Page::Gad7 => {
+            let measure = if page == Page::Phq9 {
+                Measure::Phq9
+            } else {
+                Measure::Gad7
+            };
+            let mut values = Vec::with_capacity(measure.items().len());
+            for i in 0..measure.items().len() {
+                let name = format!("{}-{i}", measure.key());
+                match measures::parse_answer(get(&name)) {
+                    Ok(v) => values.push(v),
+                    Err(_) => {
+                        values.push(None);
+                        errors.push((
+                            name,
+                            format!("Choose one of the four answers for question {}", i + 1),
+                        ));
+                    }
+                }
+            }
+            match measure {
+                Measure::Phq9 => answers.phq9 = values,
+                Measure::Gad7 => answers.gad7 = values,
+            }
+        }
+    }
+    if !errors.is_empty() {
+        let view = question_page(&state, &token, &q, page, Some(&sent), errors);
+        return render(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            view,
+            &headers,
+            false,
+        );
+    }
+    answers.mark_sent(page);
+    let pages = q.kind.pages();
+    let last = pages.last() == Some(&page);
+    let complete = last || answers.next_page(q.kind).is_none();
+    match state
+        .store
+        .save_answers(q.id, q.request_id, &answers, complete, Timestamp::now())
+        .await
+    {
+        Ok(Some(saved)) => {
+            if saved.attention_raised {
+                state.mail_wake.notify_one();
+            }
+        }
+        Ok(None) => return AppError::NotFound.into_response(),
+        Err(e) => return AppError::from(e).into_response(),
+    }
+    let next = pages
+        .iter()
+        .position(|p| *p == page)
+        .and_then(|i| pages.get(i + 1));
+    match next {
+        Some(p) => redirect(format!("{}/{}", base(&token), p.slug())),
+        None => redirect(format!("{}/done", base(&token))),
+    }
+}

@@ -1,0 +1,369 @@
+//! Questionnaires in a real browser (Chromium through chromedriver): a person holds a time and
+//! answers the questionnaire with the keyboard alone on a phone, an item 9 answer above "Not at
+//! all" opening the next page with the crisis resources; the clinician sees the scores, bands,
+//! the "needs attention" flag and the chart, and sends the measures again, whose answers show as
+//! a second point. axe-core checks every new page and state against WCAG 2.2 AA.
+
+use std::time::Duration;
+
+use crate::booking::link_to;
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::common::{SmtpServer, TestApp};
+use crate::harness::{Browser, DESKTOP, Options, PHONE};
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use jiff::civil::{Weekday, time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use kap_practice::config::Overrides;
+use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
+
+const ZONE: &str = "America/New_York";
+const MEDS: &str = "sertraline-marker-5520";
+
+async fn start_app(smtp: &SmtpServer) -> TestApp {
+    let config = format!(
+        "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
+        smtp.url()
+    );
+    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    app.add_clinician().await;
+    let mut rules = BookingRules::new(TimeZone::get(ZONE).expect("tzdata"));
+    rules.horizon = SignedDuration::from_hours(5 * 24);
+    for weekday in [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ] {
+        rules.windows.push(AvailabilityWindow {
+            weekday,
+            start: time(9, 0, 0, 0),
+            end: time(11, 0, 0, 0),
+        });
+    }
+    app.state
+        .store
+        .save_booking_rules(&rules, "test", Timestamp::now())
+        .await
+        .expect("rules");
+    app.state.booking_offer.forget();
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("questionnaire on");
+    app
+}
+
+/// Answers a measure's page with the keyboard: each item's group reached with Tab, the answer
+/// chosen with Space (the first, "Not at all") and the arrow key (the next ones).
+async fn answer_measure(browser: &Browser, key: &str, values: &[u8]) {
+    for (i, v) in values.iter().enumerate() {
+        let id = browser.tab_to_one_of(&format!("{key}-{i}-")).await;
+        assert_eq!(
+            id,
+            format!("{key}-{i}-0"),
+            "Tab enters the group at its first answer"
+        );
+        browser.press(Key::Space).await;
+        for _ in 0..*v {
+            browser.press(Key::Down).await;
+        }
+        assert_eq!(browser.active_id().await, format!("{key}-{i}-{v}"));
+    }
+}
+
+/// Presses the page's "Save and …" button with the keyboard and waits for `path`.
+async fn save_and_go(browser: &Browser, path: &str) {
+    browser.tab_to("save-continue").await;
+    browser.mark_page().await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path(path).await;
+}
+
+/// A message at the SMTP server containing `needle`, as its text reads.
+async fn wait_for_mail(smtp: &SmtpServer, needle: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = smtp
+            .messages()
+            .into_iter()
+            .map(|m| {
+                m.replace("=\r\n", "")
+                    .replace("=\n", "")
+                    .replace("=3D", "=")
+            })
+            .find(|m| m.contains(needle))
+        {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no message with {needle:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores() {
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    let app = start_app(&smtp).await;
+    let r = app.submit("Ada Lovelace", &[]).await;
+    assert_eq!(r.status, 303);
+    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let book = link_to(&app, id, Timestamp::now() + SignedDuration::from_hours(2)).await;
+    let q = book.replace("/book/", "/questionnaire/");
+
+    // The person holds a time with the keyboard, on a phone.
+    let browser = Browser::start(Options::new(PHONE)).await;
+    browser.goto(&app.url(&book)).await;
+    browser.tab_to_one_of("start-").await;
+    browser.press(Key::Down).await;
+    browser.tab_to("format-video").await;
+    browser.press(Key::Space).await;
+    browser.tab_to("choose-time").await;
+    browser.mark_page().await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path(&book).await;
+    assert!(
+        browser
+            .heading()
+            .await
+            .contains("Your consultation time is held")
+    );
+    browser
+        .assert_accessible("the held booking offering the questionnaire")
+        .await;
+
+    // Offered at once: into the questionnaire.
+    browser.tab_to("questionnaire-start").await;
+    browser.mark_page().await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path(&q).await;
+    assert_eq!(browser.heading().await, "A few questions before we meet");
+    browser.assert_accessible("the questionnaire's start").await;
+    browser.tab_to("questionnaire-next").await;
+    browser.mark_page().await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path(&format!("{q}/screening")).await;
+    browser.assert_accessible("the screening questions").await;
+    // The first question "yes" (Space), the second "no" (Space then Down): the rest skipped.
+    browser.tab_to("s0-yes").await;
+    browser.press(Key::Space).await;
+    browser.tab_to("s1-yes").await;
+    browser.press(Key::Space).await;
+    browser.press(Key::Down).await;
+    assert_eq!(browser.active_id().await, "s1-no");
+    save_and_go(&browser, &format!("{q}/medications")).await;
+    browser.assert_accessible("the medications").await;
+
+    // Too long an answer: the GOV.UK error pattern, accessible too.
+    browser
+        .js::<()>(
+            "document.getElementById('medications').value = 'x'.repeat(2001)",
+            vec![],
+        )
+        .await;
+    browser.click("#save-continue").await;
+    browser.wait_for_path(&format!("{q}/medications")).await;
+    let summary = browser
+        .client
+        .find(Locator::Css(".error-summary"))
+        .await
+        .expect("the error summary")
+        .text()
+        .await
+        .expect("text");
+    assert!(summary.contains("2,000 characters or fewer"), "{summary}");
+    browser
+        .assert_accessible("the medications with a mistake")
+        .await;
+    browser
+        .js::<()>("document.getElementById('medications').value = ''", vec![])
+        .await;
+    browser.tab_to("medications").await;
+    browser.type_text(MEDS).await;
+    save_and_go(&browser, &format!("{q}/phq9")).await;
+    browser.assert_accessible("the PHQ-9").await;
+
+    // Item 9 "Several days": the next page opens with the crisis resources.
+    answer_measure(&browser, "phq9", &[2, 2, 1, 1, 1, 1, 1, 0, 1]).await;
+    save_and_go(&browser, &format!("{q}/gad7")).await;
+    assert_eq!(
+        browser.heading().await,
+        "You don’t have to carry this alone"
+    );
+    let panel = browser
+        .client
+        .find(Locator::Css("#support"))
+        .await
+        .expect("the crisis resources")
+        .text()
+        .await
+        .expect("text");
+    assert!(panel.contains("988") && panel.contains("911"), "{panel}");
+    browser
+        .assert_accessible("the GAD-7 opening with the crisis resources")
+        .await;
+    answer_measure(&browser, "gad7", &[1, 1, 1, 1, 1, 1, 0]).await;
+    browser.tab_to("save-continue").await;
+    browser.mark_page().await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path(&format!("{q}/done")).await;
+    browser
+        .assert_accessible("the end of the questionnaire")
+        .await;
+    wait_for_mail(&smtp, "Urgent: a questionnaire needs your attention").await;
+
+    // The clinician: the flag at the top of the inbox, then scores, bands and the chart.
+    browser.goto(&app.url("/admin/login")).await;
+    browser.fill("#email", EMAIL).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin").await;
+    let flag = browser
+        .client
+        .find(Locator::Css("#needs-attention"))
+        .await
+        .expect("needs attention at the top")
+        .text()
+        .await
+        .expect("text");
+    assert!(flag.contains("Needs attention"), "{flag}");
+    browser
+        .assert_accessible("the inbox with a questionnaire needing attention")
+        .await;
+    browser
+        .goto(&app.url(&format!("/admin/requests/{id}")))
+        .await;
+    let panel = browser
+        .client
+        .find(Locator::Css(
+            "section[aria-labelledby=questionnaires-title]",
+        ))
+        .await
+        .expect("the questionnaires")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        panel.contains("PHQ-9\n10 — Moderate") || panel.contains("10 — Moderate"),
+        "{panel}"
+    );
+    assert!(panel.contains("6 — Mild"), "{panel}");
+    assert!(
+        panel.contains("Needs attention") && panel.contains(MEDS),
+        "{panel}"
+    );
+    let points: usize = browser
+        .js(
+            "return document.querySelectorAll('#scores-chart .chart-point').length",
+            vec![],
+        )
+        .await;
+    assert_eq!(points, 2, "one PHQ-9 and one GAD-7 point");
+    browser
+        .assert_accessible("a request with questionnaire results")
+        .await;
+
+    // The measures again, from the request's page.
+    browser.click("#send-measures").await;
+    browser
+        .wait_for_path(&format!("/admin/requests/{id}"))
+        .await;
+    let mail = wait_for_mail(&smtp, "Two short questionnaires").await;
+    let base = app.url("");
+    let at = mail.find(&format!("{base}/questionnaire/")).expect("link") + base.len();
+    let link: String = mail[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    browser.goto(&app.url(&link)).await;
+    assert_eq!(browser.heading().await, "Two short questionnaires");
+    browser.assert_accessible("the measures sent again").await;
+    browser.goto(&app.url(&format!("{link}/phq9"))).await;
+    answer_measure(&browser, "phq9", &[1, 1, 0, 0, 0, 0, 0, 0, 0]).await;
+    save_and_go(&browser, &format!("{link}/gad7")).await;
+    answer_measure(&browser, "gad7", &[1, 0, 0, 0, 0, 0, 0]).await;
+    save_and_go(&browser, &format!("{link}/done")).await;
+
+    browser
+        .goto(&app.url(&format!("/admin/requests/{id}")))
+        .await;
+    let points: usize = browser
+        .js(
+            "return document.querySelectorAll('#scores-chart .chart-point').length",
+            vec![],
+        )
+        .await;
+    assert_eq!(points, 4, "a second point for each measure");
+    let table = browser
+        .client
+        .find(Locator::Css("#scores-table"))
+        .await
+        .expect("the table")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        table.contains("2 (Minimal)") && table.contains("1 (Minimal)"),
+        "{table}"
+    );
+    browser
+        .assert_accessible("a request with two sets of measures")
+        .await;
+    browser.click("#attention-followed-up").await;
+    browser
+        .wait_for_path(&format!("/admin/requests/{id}"))
+        .await;
+    browser.goto(&app.url("/admin")).await;
+    let flagged: usize = browser
+        .js(
+            "return document.querySelectorAll('#needs-attention').length",
+            vec![],
+        )
+        .await;
+    assert_eq!(flagged, 0);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    let app = start_app(&smtp).await;
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    browser.goto(&app.url("/admin/login")).await;
+    browser.fill("#email", EMAIL).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin").await;
+    browser.goto(&app.url("/admin/booking")).await;
+    browser.click("#questionnaire-off").await;
+    browser.click("#save-questionnaire-setting").await;
+    browser.wait_for_path("/admin/booking").await;
+    assert!(
+        !app.state
+            .store
+            .questionnaires_offered()
+            .await
+            .expect("read")
+    );
+    browser
+        .assert_accessible("the booking settings with the questionnaire setting")
+        .await;
+    browser.goto(&app.url("/privacy")).await;
+    let text = browser
+        .client
+        .find(Locator::Css("#questionnaires-who"))
+        .await
+        .expect("the privacy notice's questionnaire part")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("encrypted"), "{text}");
+    browser.assert_accessible("the privacy notice").await;
+    browser.close().await;
+}

@@ -1,0 +1,676 @@
+//! Questionnaires end to end over HTTP against the real server (a real SQLite file, or
+//! PostgreSQL in the second run) and a real SMTP server on loopback: offered after a time is
+//! held, answered part by part, item 9 of the PHQ-9 raising the crisis resources, the flag and
+//! the urgent email; the clinician's scores, bands, chart and table; the measures sent again;
+//! export and deletion; and the person's free-text answers nowhere at rest, in a log line or in
+//! an email.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use kap_practice::config::Overrides;
+
+use crate::booking::{link_to, mornings_in, times_in};
+use crate::common::clinician::Clinician;
+use crate::common::{Reply, SmtpServer, TestApp, form_body};
+
+const ZONE: &str = "America/New_York";
+/// Typed into every free-text answer.
+const MEDS_MARKER: &str = "quetiapine-marker-medq-6143";
+const PRESCRIBER_MARKER: &str = "Dr Marker-presc-8820";
+
+/// Everything the server logs, for every test in this process (the markers are unique to
+/// this file, so other tests' lines do no harm).
+fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let installed = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .try_init();
+        assert!(
+            installed.is_ok(),
+            "no other test sets the global log subscriber"
+        );
+        buffer
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn config(smtp_port: u16) -> String {
+    format!(
+        "[practice]\nemail = \"hello@practice.example\"\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 200\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nnotify_email = \"inbox@practice.example\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n"
+    )
+}
+
+async fn start(smtp: &SmtpServer) -> TestApp {
+    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp.port))).await;
+    app.add_clinician().await;
+    let rules = mornings_in(jiff::tz::TimeZone::get(ZONE).expect("tzdata"));
+    app.state
+        .store
+        .save_booking_rules(&rules, "test", Timestamp::now())
+        .await
+        .expect("rules saved");
+    app.state.booking_offer.forget();
+    app
+}
+
+async fn post(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
+    app.request(
+        "POST",
+        path,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form_body(pairs),
+    )
+    .await
+}
+
+/// The answers of a measure's page: item `i` answered `values[i]`.
+fn measure(key: &str, values: &[u8]) -> Vec<(String, String)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("{key}-{i}"), v.to_string()))
+        .collect()
+}
+
+async fn post_owned(app: &TestApp, path: &str, pairs: &[(String, String)]) -> Reply {
+    let borrowed: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    post(app, path, &borrowed).await
+}
+
+/// A request that held a time: (request id, the path of its questionnaire).
+async fn held(app: &TestApp) -> (i64, String) {
+    let r = app.submit("Oriel Vantasse", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let book = link_to(app, id, Timestamp::now() + SignedDuration::from_hours(24)).await;
+    let times = times_in(&app.get(&book).await.text());
+    let r = post(app, &book, &[("start", &times[0]), ("format", "video")]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let token = book.trim_start_matches("/book/").to_string();
+    (id, format!("/questionnaire/{token}"))
+}
+
+/// A message as its text reads: quoted-printable's soft line breaks undone.
+fn unfold(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// Waits for a message whose subject line starts with `subject`.
+fn wait_for_subject(smtp: &SmtpServer, subject: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(m) = smtp
+            .messages()
+            .into_iter()
+            .find(|m| m.contains(&format!("Subject: {subject}")))
+        {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no email \"{subject}\" arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
+    let logs = logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    let mut c = Clinician::signed_in(&app).await;
+
+    // Off by default: the booking page offers nothing and the link opens nothing.
+    let (id, q) = held(&app).await;
+    let book = q.replace("/questionnaire/", "/book/");
+    assert!(!app.get(&book).await.text().contains("/questionnaire/"));
+    assert_eq!(app.get(&q).await.status, 404);
+
+    // The clinician turns it on in the booking settings.
+    let csrf = c.csrf("/admin/booking").await;
+    let r = c
+        .post(
+            "/admin/booking/questionnaire",
+            &form_body(&[("csrf", &csrf), ("questionnaire", "on")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains(
+            "id=\"questionnaire-on\" name=\"questionnaire\" type=\"radio\" value=\"on\" checked"
+        ),
+        "{settings}"
+    );
+
+    // Offered right after the time is held.
+    let page = app.get(&book).await.text();
+    assert!(page.contains(&format!("href=\"{q}\"")), "{page}");
+    let start = app.get(&q).await;
+    assert_eq!(start.status, 200);
+    assert!(start.text().contains(&format!("href=\"{q}/screening\"")));
+
+    // Screening: the content's questions, each a fieldset with a legend.
+    let screening = app.get(&format!("{q}/screening")).await.text();
+    assert!(
+        screening
+            .contains("<legend class=\"legend\">Heart problems or high blood pressure?</legend>"),
+        "{screening}"
+    );
+    let r = post(
+        &app,
+        &format!("{q}/screening"),
+        &[("s0", "yes"), ("s1", "no"), ("s3", "not_sure")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{q}/medications").as_str())
+    );
+
+    // Stopping here keeps what was sent: coming back continues.
+    let again = app.get(&q).await.text();
+    assert!(
+        again.contains("Continue where you stopped") && again.contains(&format!("{q}/medications")),
+        "{again}"
+    );
+    let screening = app.get(&format!("{q}/screening")).await.text();
+    assert!(screening.contains("id=\"s0-yes\" name=\"s0\" type=\"radio\" value=\"yes\" checked"));
+
+    let r = post(
+        &app,
+        &format!("{q}/medications"),
+        &[
+            ("medications", MEDS_MARKER),
+            ("prescriber", PRESCRIBER_MARKER),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+
+    // The PHQ-9 with its published stem; item 9 answered "Several days".
+    let phq = app.get(&format!("{q}/phq9")).await.text();
+    assert!(phq.contains(
+        "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
+    ));
+    assert!(phq.contains(
+        "9. Thoughts that you would be better off dead or of hurting yourself in some way"
+    ));
+    assert!(!phq.contains("You don’t have to carry this alone"));
+    let r = post_owned(
+        &app,
+        &format!("{q}/phq9"),
+        &measure("phq9", &[2, 2, 2, 1, 1, 1, 1, 1, 1]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some(format!("{q}/gad7").as_str()));
+    // The next page opens with the crisis resources.
+    let gad = app.get(&format!("{q}/gad7")).await.text();
+    let support = gad
+        .find("You don’t have to carry this alone")
+        .expect("crisis resources");
+    let form = gad.find("<form").expect("the form");
+    assert!(support < form, "the crisis resources come first");
+    assert!(
+        gad.contains("href=\"tel:988\"") && gad.contains("href=\"tel:911\""),
+        "{gad}"
+    );
+
+    // The clinician is emailed, marked urgent, with nothing but where to sign in.
+    let urgent = wait_for_subject(&smtp, "Urgent: a questionnaire needs your attention");
+    assert!(urgent.contains("Importance: high"), "{urgent}");
+    assert!(urgent.contains("X-Priority: 1"), "{urgent}");
+    assert!(
+        urgent.contains(&format!("{}/admin/requests/{id}", app.url(""))),
+        "{urgent}"
+    );
+    for word in ["PHQ", "item", "Oriel", "dead", "hurting", MEDS_MARKER] {
+        assert!(
+            !urgent.contains(word),
+            "the urgent email says {word:?}: {urgent}"
+        );
+    }
+
+    let r = post_owned(
+        &app,
+        &format!("{q}/gad7"),
+        &measure("gad7", &[3, 2, 2, 2, 2, 2, 2]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some(format!("{q}/done").as_str()));
+    let done = app.get(&format!("{q}/done")).await.text();
+    assert!(done.contains("Thank you") && done.contains("You don’t have to carry this alone"));
+
+    // The inbox raises it at the top; the request shows scores, bands, answers and the chart.
+    let inbox = c.get("/admin").await.text();
+    let flag = inbox
+        .find("id=\"needs-attention\"")
+        .expect("needs attention");
+    assert!(flag < inbox.find("<form class=\"filters\"").expect("filters"));
+    let reference = app
+        .state
+        .store
+        .request(id)
+        .await
+        .expect("read")
+        .expect("exists")
+        .reference;
+    assert!(inbox[flag..].contains(&reference));
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("<dt>PHQ-9</dt><dd class=\"score\">12 — Moderate</dd>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<dt>GAD-7</dt><dd class=\"score\">15 — Severe</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("<dt>PHQ-9 item 9</dt><dd>Several days</dd>"));
+    assert!(page.contains(MEDS_MARKER) && page.contains(PRESCRIBER_MARKER));
+    assert!(page.contains("Heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    assert_eq!(
+        page.matches("class=\"chart-point chart-point-phq9\"")
+            .count(),
+        1
+    );
+    assert!(page.contains("data-measure=\"PHQ-9\" data-value=\"12\""));
+    assert!(
+        page.contains("<td>12 (Moderate)</td><td>15 (Severe)</td>"),
+        "{page}"
+    );
+
+    // The measures again, from the request's page: a signed link by email.
+    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+    let r = c
+        .post(&format!("/admin/requests/{id}/measures"), &form_body(&[]))
+        .await;
+    assert_eq!(r.status, 403, "the action needs the CSRF token");
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/measures"),
+            &form_body(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let mail = wait_for_subject(&smtp, "Two short questionnaires");
+    assert!(mail.contains("To: person@example.com"), "{mail}");
+    // Undo quoted-printable's soft line breaks, where the mail server's copy has them.
+    let mail = unfold(&mail);
+    let base = app.url("");
+    let at = mail
+        .find(&format!("{base}/questionnaire/"))
+        .expect("the link")
+        + base.len();
+    let link: String = mail[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let intro = app.get(&link).await.text();
+    assert!(
+        intro.contains("Two short questionnaires") && intro.contains(&format!("{link}/phq9")),
+        "{link}: {intro}"
+    );
+    assert_eq!(
+        app.get(&format!("{link}/screening")).await.status,
+        404,
+        "the measures only"
+    );
+    let r = post_owned(
+        &app,
+        &format!("{link}/phq9"),
+        &measure("phq9", &[1, 1, 1, 1, 0, 0, 0, 0, 0]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        !app.get(&format!("{link}/gad7"))
+            .await
+            .text()
+            .contains("carry this alone")
+    );
+    let r = post_owned(
+        &app,
+        &format!("{link}/gad7"),
+        &measure("gad7", &[1, 1, 1, 1, 1, 1, 1]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert_eq!(
+        page.matches("class=\"chart-point chart-point-phq9\"")
+            .count(),
+        2,
+        "a second point"
+    );
+    assert_eq!(
+        page.matches("class=\"chart-point chart-point-gad7\"")
+            .count(),
+        2
+    );
+    assert!(page.contains("class=\"chart-line chart-line-phq9\""));
+    assert!(
+        page.contains("<td>4 (Minimal)</td><td>7 (Mild)</td>"),
+        "{page}"
+    );
+
+    // Followed up: no longer at the top of the inbox.
+    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/attention"),
+            &form_body(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        !c.get("/admin")
+            .await
+            .text()
+            .contains("id=\"needs-attention\"")
+    );
+
+    // The audit log names the request, never an answer.
+    let (rows, _) = app.state.store.audit_log(100, 0).await.expect("audit");
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "measures_sent" && r.request_id == Some(id))
+    );
+    assert!(rows.iter().any(|r| r.action == "questionnaires_turned_on"));
+
+    // The export carries the answers and scores.
+    let csrf = c.csrf("/admin").await;
+    let export = c
+        .post(
+            "/admin/export",
+            &form_body(&[("csrf", &csrf), ("scope", "all")]),
+        )
+        .await
+        .text();
+    assert!(
+        export.contains("questionnaires") && export.contains("\"\"phq9_total\"\":12"),
+        "{export}"
+    );
+    assert!(export.contains(MEDS_MARKER));
+
+    // Every email has left: the markers are in none, in no log line, and nowhere at rest.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app
+        .state
+        .store
+        .outbox_counts()
+        .await
+        .expect("counts")
+        .pending
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "mail still pending");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let messages: Vec<String> = smtp.messages().iter().map(|m| unfold(m)).collect();
+    assert!(messages.len() >= 4, "{}", messages.len());
+    let log = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
+    assert!(
+        log.contains("path=/questionnaire/…/gad7"),
+        "the log holds the server's lines"
+    );
+    for token in [
+        q.trim_start_matches("/questionnaire/"),
+        link.trim_start_matches("/questionnaire/"),
+    ] {
+        assert!(
+            !log.contains(token),
+            "a link's token is a key: it is not logged"
+        );
+    }
+    for marker in [MEDS_MARKER, PRESCRIBER_MARKER, "quetiapine", "Marker-presc"] {
+        for m in &messages {
+            assert!(!m.contains(marker), "an email holds {marker:?}: {m}");
+        }
+        assert!(!log.contains(marker), "the log holds {marker:?}");
+    }
+    at_rest_nowhere(&app, id, &[MEDS_MARKER, PRESCRIBER_MARKER]).await;
+
+    // Deleting the request deletes its questionnaires.
+    let csrf = c.csrf(&format!("/admin/requests/{id}/delete")).await;
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/delete"),
+            &form_body(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        app.state
+            .store
+            .questionnaires(id)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        app.database_blobs(
+            "SELECT answers_sealed FROM questionnaires WHERE answers_sealed IS NOT NULL"
+        )
+        .await
+        .is_empty()
+    );
+}
+
+/// The database holds none of `markers`: on SQLite, not in any byte of its files; on either
+/// engine, not in any sealed answer, history or audit detail.
+async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
+    let answers = app
+        .database_blobs(
+            "SELECT answers_sealed FROM questionnaires WHERE answers_sealed IS NOT NULL",
+        )
+        .await;
+    assert!(!answers.is_empty(), "answers are stored");
+    let (audit, _) = app.state.store.audit_log(1000, 0).await.expect("audit");
+    let history = app.state.store.history(id).await.expect("history");
+    let text: Vec<Vec<u8>> = audit
+        .iter()
+        .map(|r| r.detail.clone().unwrap_or_default().into_bytes())
+        .chain(
+            history
+                .iter()
+                .map(|h| h.detail.clone().unwrap_or_default().into_bytes()),
+        )
+        .collect();
+    assert!(!history.is_empty());
+    if app.overrides.database_url.is_none() {
+        let data = app.data_dir.path().join("data");
+        for entry in std::fs::read_dir(&data).expect("data dir").flatten() {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            for m in markers {
+                assert!(
+                    !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                    "{m:?} is in {} as written",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    for blob in answers.iter().chain(&text) {
+        for m in markers {
+            assert!(
+                !blob.windows(m.len()).any(|w| w == m.as_bytes()),
+                "{m:?} stored in plain"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_answers_are_explained_and_only_genuine_links_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    let (_, q) = held(&app).await;
+
+    // The email about the held time carries the questionnaire's signed link too.
+    let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
+    let base = app.url("");
+    let at = held_mail
+        .find(&format!("{base}/questionnaire/"))
+        .unwrap_or_else(|| panic!("a questionnaire link in {held_mail}"))
+        + base.len();
+    let emailed: String = held_mail[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let start = app.get(&emailed).await;
+    assert_eq!(start.status, 200);
+    assert!(start.text().contains("A few questions before we meet"));
+
+    // An answer that is not one of the four choices: the GOV.UK error pattern, nothing saved.
+    let r = post(
+        &app,
+        &format!("{q}/phq9"),
+        &[("phq9-0", "7"), ("phq9-1", "2")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(html.contains("There is a problem"), "{html}");
+    assert!(
+        html.contains("href=\"#phq9-0-0\">Choose one of the four answers for question 1</a>"),
+        "{html}"
+    );
+    assert!(html.contains("<title>Error:"));
+    assert!(
+        html.contains("id=\"phq9-1-2\" name=\"phq9-1\" type=\"radio\" value=\"2\" checked"),
+        "what was chosen stays chosen"
+    );
+    let long = "x".repeat(2001);
+    let r = post(&app, &format!("{q}/medications"), &[("medications", &long)]).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text()
+            .contains("Your medications must be 2,000 characters or fewer")
+    );
+    let r = post(&app, &format!("{q}/screening"), &[("s0", "perhaps")]).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text()
+            .contains("Choose yes, no or not sure for question 1")
+    );
+    let r = post(
+        &app,
+        &format!("{q}/screening"),
+        &[("s0", "yes"), ("s0", "no")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("was sent more than once"));
+    assert_eq!(app.get(&format!("{q}/elsewhere")).await.status, 404);
+
+    // Nothing was saved by those, and no flag or email came of them.
+    assert!(
+        app.state
+            .store
+            .needing_attention()
+            .await
+            .expect("read")
+            .is_empty()
+    );
+
+    // Altered, foreign or expired links open nothing.
+    let mut altered = q.clone();
+    let last = altered.pop().expect("a character");
+    altered.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(app.get(&altered).await.status, 404);
+    assert_eq!(app.get("/questionnaire/not-a-token").await.status, 404);
+    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let old = link_to(&app, id, Timestamp::now() - SignedDuration::from_hours(1)).await;
+    let r = app.get(&old.replace("/book/", "/questionnaire/")).await;
+    assert_eq!(r.status, 410);
+    assert!(r.text().contains("This link has expired"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_questionnaires_with_their_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    let (id, q) = held(&app).await;
+    let r = post_owned(&app, &format!("{q}/phq9"), &measure("phq9", &[0; 9])).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        app.state
+            .store
+            .questionnaires(id)
+            .await
+            .expect("read")
+            .len(),
+        1
+    );
+    let now = Timestamp::now();
+    app.state
+        .store
+        .change_status(
+            id,
+            kap_practice::practice::status::StatusChange::parse("closed", "not_a_fit")
+                .expect("a change"),
+            "test",
+            now,
+        )
+        .await
+        .expect("closed");
+    let purged = app
+        .state
+        .store
+        .purge(now + SignedDuration::from_secs(1), now, now)
+        .await
+        .expect("purge");
+    assert_eq!(purged, [id]);
+    assert!(
+        app.state
+            .store
+            .questionnaires(id)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
