@@ -404,7 +404,7 @@ fn a_disk_that_fills_while_serving_refuses_honestly_and_recovers_without_a_resta
     assert_eq!(v["storage"], "full");
     // The public pages are still served.
     assert!(p.get("/").starts_with("HTTP/1.1 200"));
-    let log = p.stderr();
+    let log = p.log_with("consultation request NOT stored");
     assert!(log.contains("consultation request NOT stored"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
 

@@ -193,7 +193,7 @@ fn personal_data_is_never_in_plaintext_on_disk_or_in_the_logs() {
         checked >= 3,
         "the database, its WAL and the key file were checked"
     );
-    let log = p.stderr();
+    let log = p.log_with("consultation request stored");
     assert!(log.contains("consultation request stored"), "{log}");
     assert!(
         !log.contains(marker) && !log.contains("555-0142"),

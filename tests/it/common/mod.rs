@@ -642,7 +642,11 @@ impl Process {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("kap-practice exited early ({status}): {}", self.stderr());
             }
-            if blocking_get(self.addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            // The log is written by a thread of its own: the line that ends the start, logged
+            // after every warning of the start, says they are all in the file.
+            if blocking_get(self.addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+                && self.stderr().contains("serving address=")
+            {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -652,6 +656,19 @@ impl Process {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The log once it holds `line` (lines reach the file a moment after they are logged), or
+    /// as it is after 10 seconds, for the assertion to show.
+    pub fn log_with(&self, line: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = self.stderr();
+            if log.contains(line) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     pub fn get(&self, path: &str) -> String {
