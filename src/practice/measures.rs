@@ -11,9 +11,13 @@
 //! Every item is optional. A total is given only for a complete measure: a sum over some items
 //! would read as a lower score than the person has.
 
-/// The stem shared by both measures.
-pub const STEM: &str =
+/// The PHQ-9's stem, as published.
+pub const PHQ9_STEM: &str =
     "Over the last 2 weeks, how often have you been bothered by any of the following problems?";
+
+/// The GAD-7's stem, as published: it differs from the PHQ-9's by "any of".
+pub const GAD7_STEM: &str =
+    "Over the last 2 weeks, how often have you been bothered by the following problems?";
 
 /// The four answers of every item, scored 0 to 3 in this order.
 pub const OPTIONS: [&str; 4] = [
@@ -72,6 +76,14 @@ impl Measure {
         match self {
             Measure::Phq9 => "phq9",
             Measure::Gad7 => "gad7",
+        }
+    }
+
+    /// The question that opens the measure's items.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Measure::Phq9 => PHQ9_STEM,
+            Measure::Gad7 => GAD7_STEM,
         }
     }
 
@@ -251,8 +263,12 @@ mod tests {
         assert_eq!(PHQ9_ITEMS.len(), 9);
         assert_eq!(GAD7_ITEMS.len(), 7);
         assert_eq!(
-            STEM,
+            Measure::Phq9.stem(),
             "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
+        );
+        assert_eq!(
+            Measure::Gad7.stem(),
+            "Over the last 2 weeks, how often have you been bothered by the following problems?"
         );
         assert_eq!(
             OPTIONS,

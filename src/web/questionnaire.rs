@@ -19,7 +19,7 @@ use super::form::decode;
 use super::respond::{html_response, refusal};
 use super::{AppError, AppState};
 use crate::auth::link::LinkError;
-use crate::practice::measures::{self, Measure, OPTIONS, STEM, ScreeningAnswer};
+use crate::practice::measures::{self, Measure, OPTIONS, ScreeningAnswer};
 use crate::practice::questionnaire::{Answers, Kind, Page, ScreeningItem, text_answer};
 use crate::site::ErrorLink;
 use crate::site::questionnaire::{
@@ -343,7 +343,7 @@ fn question_page(
             (
                 heading.to_string(),
                 None,
-                Some(STEM.to_string()),
+                Some(measure.stem().to_string()),
                 choices,
                 Vec::new(),
             )

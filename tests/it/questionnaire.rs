@@ -242,6 +242,11 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .expect("crisis resources");
     let form = gad.find("<form").expect("the form");
     assert!(support < form, "the crisis resources come first");
+    // The GAD-7 with its own published stem, not the PHQ-9's.
+    assert!(gad.contains(
+        "Over the last 2 weeks, how often have you been bothered by the following problems?"
+    ));
+    assert!(!gad.contains("bothered by any of the following"));
     assert!(
         gad.contains("href=\"tel:988\"") && gad.contains("href=\"tel:911\""),
         "{gad}"
