@@ -194,6 +194,15 @@ pub fn needs_attention(phq9: &Responses) -> bool {
         .is_some_and(|v| v > 0)
 }
 
+/// Whether new PHQ-9 answers need the clinician's attention again compared with the answers
+/// stored before: item 9 goes from "Not at all" or unanswered to above it, or rises. A flag the
+/// clinician has followed up is raised again by this, so a worse answer never goes unseen; the
+/// same or a lower answer leaves it as it was.
+pub fn attention_rises(before: &Responses, after: &Responses) -> bool {
+    let item9 = |r: &Responses| r.0.get(PHQ9_SAFETY_ITEM).copied().flatten().unwrap_or(0);
+    needs_attention(after) && item9(after) > item9(before)
+}
+
 /// A screening answer: yes, no or not sure. A "yes" is raised at the consultation; it never
 /// decides anything by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -409,6 +418,32 @@ mod tests {
         let mut only = Responses(vec![None; 9]);
         only.0[PHQ9_SAFETY_ITEM] = Some(1);
         assert!(needs_attention(&only));
+    }
+
+    #[test]
+    fn item_nine_rising_needs_attention_again() {
+        let with = |v: Option<u8>| {
+            let mut r = all(Measure::Phq9, 1);
+            r.0[PHQ9_SAFETY_ITEM] = v;
+            r
+        };
+        for before in [None, Some(0)] {
+            for after in 1..=3 {
+                assert!(attention_rises(&with(before), &with(Some(after))));
+            }
+        }
+        assert!(attention_rises(&Responses::default(), &with(Some(1))));
+        assert!(attention_rises(&with(Some(1)), &with(Some(2))));
+        assert!(attention_rises(&with(Some(2)), &with(Some(3))));
+        assert!(!attention_rises(&with(Some(2)), &with(Some(2))), "the same");
+        assert!(!attention_rises(&with(Some(3)), &with(Some(1))), "lower");
+        assert!(!attention_rises(&with(Some(1)), &with(Some(0))));
+        assert!(!attention_rises(&with(Some(1)), &with(None)));
+        assert!(!attention_rises(&with(None), &with(Some(0))));
+        // Other items rising do not raise it.
+        let mut higher = all(Measure::Phq9, 3);
+        higher.0[PHQ9_SAFETY_ITEM] = Some(0);
+        assert!(!attention_rises(&with(Some(0)), &higher));
     }
 
     #[test]

@@ -130,6 +130,15 @@ impl Answers {
         measures::needs_attention(&self.responses(Measure::Phq9))
     }
 
+    /// Whether these answers need the clinician's attention again compared with `before`
+    /// (see `measures::attention_rises`).
+    pub fn attention_rises_from(&self, before: &Answers) -> bool {
+        measures::attention_rises(
+            &before.responses(Measure::Phq9),
+            &self.responses(Measure::Phq9),
+        )
+    }
+
     /// Screening questions answered "yes": topics for the consultation.
     pub fn to_discuss(&self) -> impl Iterator<Item = &ScreeningItem> {
         self.screening

@@ -228,9 +228,11 @@ impl Store {
     }
 
     /// Saves the answers of questionnaire `id` (of request `request_id`) as they now stand,
-    /// and marks it complete if `complete`. Answers that newly need attention set the flag
-    /// and queue the urgent email to the practice, in the same transaction. False if the
-    /// questionnaire is gone.
+    /// and marks it complete if `complete`. Answers that newly need attention, or need it
+    /// again because PHQ-9 item 9 rose since the answers stored before (even after the
+    /// clinician followed the flag up), set the flag, show it again in the inbox and queue the
+    /// urgent email to the practice, in the same transaction. None if the questionnaire is
+    /// gone.
     pub async fn save_answers(
         &self,
         id: i64,
@@ -245,29 +247,32 @@ impl Store {
         })?;
         let sealed = self.keys.seal(QUESTIONNAIRE_ANSWERS.of(id), &json);
         let attention = answers.needs_attention();
+        let sql = format!("SELECT {COLUMNS} FROM questionnaires WHERE id = $1 AND request_id = $2");
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let was: Option<bool> = sqlx::query_scalar(
-                "SELECT needs_attention FROM questionnaires WHERE id = $1 AND request_id = $2",
-            )
-            .bind(id)
-            .bind(request_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(was) = was else {
+            let row = sqlx::query(&sql)
+                .bind(id)
+                .bind(request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
                 return Ok(None);
             };
-            let raised = attention && !was;
+            let before = self.questionnaire_row(&row)?;
+            let raised =
+                attention && (!before.needs_attention || answers.attention_rises_from(&before.answers));
             sqlx::query(
                 "UPDATE questionnaires SET answers_sealed = $1, updated_at = $2,
                  completed_at = CASE WHEN $3 THEN COALESCE(completed_at, $2) ELSE completed_at END,
-                 needs_attention = (needs_attention OR $4)
-                 WHERE id = $5",
+                 needs_attention = (needs_attention OR $4),
+                 attention_seen_at = CASE WHEN $5 THEN NULL ELSE attention_seen_at END
+                 WHERE id = $6",
             )
             .bind(sealed)
             .bind(ms(now))
             .bind(complete)
             .bind(attention)
+            .bind(raised)
             .bind(id)
             .execute(&mut *tx)
             .await?;

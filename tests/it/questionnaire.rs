@@ -679,3 +679,89 @@ async fn retention_deletes_questionnaires_with_their_request() {
             .is_empty()
     );
 }
+
+/// How many emails with a subject starting `subject` have arrived, waiting up to a while for
+/// `at_least` of them.
+fn count_subject(smtp: &SmtpServer, subject: &str, at_least: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let n = smtp
+            .messages()
+            .iter()
+            .filter(|m| m.contains(&format!("Subject: {subject}")))
+            .count();
+        if n >= at_least || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    let mut c = Clinician::signed_in(&app).await;
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    let (id, q) = held(&app).await;
+    const URGENT: &str = "Urgent: a questionnaire needs your attention";
+    let flagged =
+        |items: Vec<kap_practice::store::AttentionItem>| items.iter().any(|a| a.request_id == id);
+
+    let r = post_owned(
+        &app,
+        &format!("{q}/phq9"),
+        &measure("phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(count_subject(&smtp, URGENT, 1), 1);
+    assert!(flagged(
+        app.state.store.needing_attention().await.expect("read")
+    ));
+
+    // The clinician follows it up.
+    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/attention"),
+            &form_body(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(!flagged(
+        app.state.store.needing_attention().await.expect("read")
+    ));
+
+    // The same answer sent again raises nothing new.
+    let r = post_owned(
+        &app,
+        &format!("{q}/phq9"),
+        &measure("phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(!flagged(
+        app.state.store.needing_attention().await.expect("read")
+    ));
+
+    // A higher item 9: flagged again at the top of the inbox, and a second urgent email.
+    let r = post_owned(
+        &app,
+        &format!("{q}/phq9"),
+        &measure("phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(flagged(
+        app.state.store.needing_attention().await.expect("read")
+    ));
+    let inbox = c.get("/admin").await.text();
+    assert!(inbox.contains("id=\"needs-attention\""), "{inbox}");
+    assert_eq!(count_subject(&smtp, URGENT, 2), 2);
+}
