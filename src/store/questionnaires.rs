@@ -200,6 +200,23 @@ impl Store {
         })
     }
 
+    /// Questionnaire `id` if it is one of request `request_id`'s: the one a page was shown for.
+    pub async fn questionnaire_of_request(
+        &self,
+        request_id: i64,
+        id: i64,
+    ) -> Result<Option<StoredQuestionnaire>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM questionnaires WHERE id = $1 AND request_id = $2");
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(&sql)
+                .bind(id)
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| self.questionnaire_row(&r)).transpose()
+        })
+    }
+
     /// Every questionnaire of a request, oldest first.
     pub async fn questionnaires(
         &self,

@@ -2,7 +2,10 @@
 //! the measures the clinician sent again, one part per page.
 //!
 //! The token is the person's signed link to their own request (the same link as their booking's,
-//! see `auth/link.rs`); it opens the request's newest questionnaire. Every part is saved as soon
+//! see `auth/link.rs`); it opens the request's newest questionnaire. Every page after that names
+//! the questionnaire it belongs to (`?q=` with its number, checked against the link's request),
+//! so a person still answering the intake when the clinician sends the measures again goes on
+//! with the intake, and each form saves into the questionnaire it was shown for. Every part is saved as soon
 //! as it is sent, so a person who stops finds their answers again from the same link; every
 //! question is optional. When the PHQ-9's item 9 is answered above "Not at all", the next page
 //! opens with the crisis resources, and the store flags the request and queues the urgent email
@@ -10,7 +13,7 @@
 //! clinician's: never in a log line, an address or an email.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -58,28 +61,70 @@ async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Resul
     }
 }
 
-/// The questionnaire the link opens (the intake one is created on first visit when the
-/// practice offers it), or "not found".
+/// The questionnaire named by `?q=` in the address, if any: `Ok(None)` when none is named,
+/// `Err` when what is named cannot be a questionnaire.
+fn named(query: Option<&str>) -> Result<Option<i64>, ()> {
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    let mut named = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("q", v)) if named.is_none() => named = Some(v.parse::<i64>().map_err(|_| ())?),
+            Some(("q", _)) => return Err(()),
+            _ => {}
+        }
+    }
+    Ok(named)
+}
+
+/// The questionnaire a page is for: the one named in the address (`?q=`) if it is one of the
+/// link's request's, else (nothing named) the one the link opens: the newest, the intake one
+/// being created on first visit when the practice offers it. Otherwise "not found".
 async fn questionnaire_of(
     state: &AppState,
     token: &str,
+    query: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<StoredQuestionnaire, Response> {
     let id = request_of(state, token, headers).await?;
-    let offered = state
-        .store
-        .questionnaires_offered()
-        .await
-        .map_err(|e| AppError::from(e).into_response())?;
-    match state
-        .store
-        .current_questionnaire(id, offered, Timestamp::now())
-        .await
-    {
+    let found = match named(query) {
+        Err(()) => return Err(not_this_questionnaire(state, headers)),
+        Ok(Some(qid)) => match state.store.questionnaire_of_request(id, qid).await {
+            Ok(None) => return Err(not_this_questionnaire(state, headers)),
+            other => other,
+        },
+        Ok(None) => {
+            let offered = state
+                .store
+                .questionnaires_offered()
+                .await
+                .map_err(|e| AppError::from(e).into_response())?;
+            state
+                .store
+                .current_questionnaire(id, offered, Timestamp::now())
+                .await
+        }
+    };
+    match found {
         Ok(Some(q)) => Ok(q),
         Ok(None) => Err(AppError::NotFound.into_response()),
         Err(e) => Err(AppError::from(e).into_response()),
     }
+}
+
+/// A page's address names a questionnaire that is not the link's.
+fn not_this_questionnaire(state: &AppState, headers: &HeaderMap) -> Response {
+    refusal(
+        state,
+        StatusCode::NOT_FOUND,
+        "This questionnaire was not found",
+        &[
+            "The address does not match a questionnaire of yours.",
+            "Please open the questionnaire from the link in the latest email from the practice.",
+        ],
+        headers,
+    )
 }
 
 fn render(
@@ -111,6 +156,11 @@ fn base(token: &str) -> String {
     format!("/questionnaire/{token}")
 }
 
+/// The address of a page (a part's slug, or `done`) of questionnaire `q`.
+fn part(token: &str, q: &StoredQuestionnaire, slug: &str) -> String {
+    format!("/questionnaire/{token}/{slug}?q={}", q.id)
+}
+
 fn empty_page(heading: String) -> QuestionnairePage {
     QuestionnairePage {
         heading,
@@ -129,10 +179,11 @@ fn empty_page(heading: String) -> QuestionnairePage {
 pub async fn start(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let q = match questionnaire_of(&state, &token, &headers).await {
+    let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
         Ok(q) => q,
         Err(r) => return r,
     };
@@ -158,7 +209,7 @@ pub async fn start(
     let next = q.answers.next_page(q.kind).unwrap_or(q.kind.pages()[0]);
     let started = !q.answers.pages_sent.is_empty();
     page.next = Some((
-        format!("{}/{}", base(&token), next.slug()),
+        part(&token, &q, next.slug()),
         if started {
             "Continue where you stopped"
         } else {
@@ -186,7 +237,7 @@ fn done_page(
         "You can still change an answer from the same link until you meet.".into(),
     ];
     page.next = Some((
-        format!("{}/{}", base(token), q.kind.pages()[0].slug()),
+        part(token, q, q.kind.pages()[0].slug()),
         "Look over your answers".into(),
     ));
     render(state, StatusCode::OK, page, headers, head)
@@ -365,7 +416,7 @@ fn question_page(
         })
         .collect();
     p.form = Some(QuestionForm {
-        action: format!("{}/{}", base(token), page.slug()),
+        action: part(token, q, page.slug()),
         stem,
         choices,
         texts,
@@ -377,9 +428,9 @@ fn question_page(
         .into(),
     });
     p.back_href = Some(if index == 0 {
-        base(token)
+        format!("{}?q={}", base(token), q.id)
     } else {
-        format!("{}/{}", base(token), pages[index - 1].slug())
+        part(token, q, pages[index - 1].slug())
     });
     p
 }
@@ -393,10 +444,11 @@ fn page_of(kind: Kind, slug: &str) -> Option<Page> {
 pub async fn show(
     State(state): State<AppState>,
     Path((token, slug)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let q = match questionnaire_of(&state, &token, &headers).await {
+    let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
         Ok(q) => q,
         Err(r) => return r,
     };
@@ -415,10 +467,11 @@ pub async fn show(
 pub async fn save(
     State(state): State<AppState>,
     Path((token, slug)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let q = match questionnaire_of(&state, &token, &headers).await {
+    let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
         Ok(q) => q,
         Err(r) => return r,
     };
@@ -544,7 +597,7 @@ pub async fn save(
         .position(|p| *p == page)
         .and_then(|i| pages.get(i + 1));
     match next {
-        Some(p) => redirect(format!("{}/{}", base(&token), p.slug())),
-        None => redirect(format!("{}/done", base(&token))),
+        Some(p) => redirect(part(&token, &q, p.slug())),
+        None => redirect(part(&token, &q, "done")),
     }
 }

@@ -177,7 +177,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     assert!(page.contains(&format!("href=\"{q}\"")), "{page}");
     let start = app.get(&q).await;
     assert_eq!(start.status, 200);
-    assert!(start.text().contains(&format!("href=\"{q}/screening\"")));
+    assert!(start.text().contains(&format!("href=\"{q}/screening?q=")));
 
     // Screening: the content's questions, each a fieldset with a legend.
     let screening = app.get(&format!("{q}/screening")).await.text();
@@ -193,9 +193,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     )
     .await;
     assert_eq!(r.status, 303);
-    assert_eq!(
-        r.header("location"),
-        Some(format!("{q}/medications").as_str())
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with(&format!("{q}/medications?q=")))
     );
 
     // Stopping here keeps what was sent: coming back continues.
@@ -234,7 +234,10 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     )
     .await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.header("location"), Some(format!("{q}/gad7").as_str()));
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with(&format!("{q}/gad7?q=")))
+    );
     // The next page opens with the crisis resources.
     let gad = app.get(&format!("{q}/gad7")).await.text();
     let support = gad
@@ -274,7 +277,10 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     )
     .await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.header("location"), Some(format!("{q}/done").as_str()));
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with(&format!("{q}/done?q=")))
+    );
     let done = app.get(&format!("{q}/done")).await.text();
     assert!(done.contains("Thank you") && done.contains("You don’t have to carry this alone"));
 
@@ -764,4 +770,143 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     let inbox = c.get("/admin").await.text();
     assert!(inbox.contains("id=\"needs-attention\""), "{inbox}");
     assert_eq!(count_subject(&smtp, URGENT, 2), 2);
+}
+
+/// The address a page's form sends to.
+fn action_of(html: &str) -> String {
+    let at = html.find("action=\"").expect("a form") + "action=\"".len();
+    html[at..].chars().take_while(|c| *c != '"').collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    let (id, q) = held(&app).await;
+
+    // Half the intake: screening sent, the medications page open in the person's browser.
+    let screening = app.get(&format!("{q}/screening")).await.text();
+    let r = post(&app, &action_of(&screening), &[("s0", "yes")]).await;
+    assert_eq!(r.status, 303);
+    let medications = r.header("location").expect("next").to_string();
+    let page = app.get(&medications).await.text();
+    assert!(page.contains("Your medications"), "{page}");
+
+    // Meanwhile the clinician sends the measures again.
+    assert!(
+        app.state
+            .store
+            .send_measures(id, "clinician", Timestamp::now())
+            .await
+            .expect("sent")
+    );
+
+    // The open page still saves into the intake, and the intake goes on to its end.
+    let r = post(
+        &app,
+        &action_of(&page),
+        &[("medications", "none"), ("prescriber", "")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let phq = app.get(r.header("location").expect("next")).await;
+    assert_eq!(phq.status, 200);
+    assert!(phq.text().contains("Part 3 of 4"), "{}", phq.text());
+    let phq9 = [1, 1, 1, 1, 1, 1, 1, 1, 0];
+    let r = post_owned(&app, &action_of(&phq.text()), &measure("phq9", &phq9)).await;
+    assert_eq!(r.status, 303);
+    let gad = app.get(r.header("location").expect("next")).await.text();
+    assert!(gad.contains("Part 4 of 4"), "{gad}");
+    let r = post_owned(&app, &action_of(&gad), &measure("gad7", &[2; 7])).await;
+    assert_eq!(r.status, 303);
+    let done = app.get(r.header("location").expect("next")).await.text();
+    assert!(done.contains("Thank you"), "{done}");
+
+    let qs = app.state.store.questionnaires(id).await.expect("read");
+    assert_eq!(qs.len(), 2);
+    let (intake, again) = (&qs[0], &qs[1]);
+    assert_eq!(intake.kind.as_str(), "intake");
+    assert!(intake.completed_at.is_some());
+    assert_eq!(intake.answers.medications.as_deref(), Some("none"));
+    assert_eq!(intake.answers.phq9, phq9.map(Some).to_vec());
+    assert_eq!(intake.answers.gad7, vec![Some(2); 7]);
+    assert_eq!(intake.answers.screening.len(), 1);
+    assert_eq!(again.kind.as_str(), "measures");
+    assert!(again.completed_at.is_none());
+    assert!(again.answers.phq9.is_empty() && again.answers.gad7.is_empty());
+
+    // The link itself opens the new measures, whose pages save into them.
+    let intro = app.get(&q).await.text();
+    assert!(intro.contains("Two short questionnaires"), "{intro}");
+    let r = post_owned(
+        &app,
+        &format!("{q}/phq9?q={}", again.id),
+        &measure("phq9", &[0; 9]),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let qs = app.state.store.questionnaires(id).await.expect("read");
+    assert_eq!(qs[1].answers.phq9, vec![Some(0); 9]);
+    assert_eq!(
+        qs[0].answers.phq9,
+        phq9.map(Some).to_vec(),
+        "the intake kept"
+    );
+
+    // A questionnaire that is not this link's, or no number at all: not found, plainly said.
+    let other = app.submit("Tamsin Orchard", &[]).await;
+    assert_eq!(other.status, 303);
+    let other = app
+        .state
+        .store
+        .all_requests()
+        .await
+        .expect("read")
+        .into_iter()
+        .find(|r| r.id != id)
+        .expect("the other request")
+        .id;
+    assert!(
+        app.state
+            .store
+            .send_measures(other, "clinician", Timestamp::now())
+            .await
+            .expect("sent")
+    );
+    let foreign = app.state.store.questionnaires(other).await.expect("read")[0].id;
+    for bad in [
+        format!("{q}/phq9?q={foreign}"),
+        format!("{q}/phq9?q=first"),
+        format!("{q}/gad7?q={}&q={}", again.id, foreign),
+    ] {
+        let r = app.get(&bad).await;
+        assert_eq!(r.status, 404, "{bad}");
+        assert!(
+            r.text().contains("This questionnaire was not found"),
+            "{bad}"
+        );
+        let r = post_owned(&app, &bad, &measure("phq9", &[3; 9])).await;
+        assert_eq!(r.status, 404, "{bad}");
+    }
+    assert_eq!(app.get(&format!("{q}?q=-1")).await.status, 404);
+    assert!(
+        app.state.store.questionnaires(other).await.expect("read")[0]
+            .answers
+            .phq9
+            .is_empty()
+    );
+    assert!(
+        app.state
+            .store
+            .needing_attention()
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
