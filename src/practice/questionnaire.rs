@@ -160,6 +160,28 @@ impl Answers {
     pub fn next_page(&self, kind: Kind) -> Option<Page> {
         kind.pages().iter().copied().find(|p| !self.sent(*p))
     }
+
+    /// Takes `page`'s answers from `sent` (what the page's form sent) and marks the page sent,
+    /// leaving every other page's answers as they are: two pages saved at once from two tabs
+    /// both keep their answers.
+    pub fn take_page(&mut self, page: Page, sent: &Answers) {
+        match page {
+            Page::Screening => self.screening = sent.screening.clone(),
+            Page::Medications => {
+                self.medications = sent.medications.clone();
+                self.prescriber = sent.prescriber.clone();
+            }
+            Page::Phq9 => self.phq9 = sent.phq9.clone(),
+            Page::Gad7 => self.gad7 = sent.gad7.clone(),
+        }
+        self.mark_sent(page);
+    }
+
+    /// Whether `kind` is complete once `page` is saved: it was the last page, or every page
+    /// has been sent.
+    pub fn complete_after(&self, kind: Kind, page: Page) -> bool {
+        kind.pages().last() == Some(&page) || self.next_page(kind).is_none()
+    }
 }
 
 /// A free-text answer as kept: trimmed, line ends made plain, control characters refused,
@@ -190,6 +212,38 @@ pub enum TextError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_takes_only_its_own_answers() {
+        let mut stored = Answers {
+            medications: Some("kept".into()),
+            phq9: vec![Some(1); 9],
+            ..Answers::default()
+        };
+        stored.mark_sent(Page::Medications);
+        stored.mark_sent(Page::Phq9);
+        // A stale copy with the GAD-7 answered and nothing else.
+        let sent = Answers {
+            gad7: vec![Some(2); 7],
+            ..Answers::default()
+        };
+        stored.take_page(Page::Gad7, &sent);
+        assert_eq!(stored.medications.as_deref(), Some("kept"));
+        assert_eq!(stored.phq9, vec![Some(1); 9]);
+        assert_eq!(stored.gad7, vec![Some(2); 7]);
+        assert!(stored.sent(Page::Gad7) && stored.sent(Page::Phq9));
+        assert!(stored.complete_after(Kind::Measures, Page::Gad7));
+        assert!(!stored.complete_after(Kind::Intake, Page::Phq9));
+        assert!(
+            stored.complete_after(Kind::Intake, Page::Gad7),
+            "the last page"
+        );
+        stored.take_page(Page::Medications, &Answers::default());
+        assert_eq!(
+            stored.medications, None,
+            "a page sent empty clears its answers"
+        );
+    }
 
     #[test]
     fn pages_come_in_order_and_progress_is_kept() {

@@ -10,12 +10,12 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, Db, on_db};
 use super::fields::{EMAIL, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
 use super::inbox::write_audit;
 use super::{MailKind, Store, StoreError, ms};
 use crate::audit;
-use crate::practice::questionnaire::{Answers, Kind};
+use crate::practice::questionnaire::{Answers, Kind, Page};
 
 /// The settings key of whether questionnaires are offered (sealed, as every setting).
 pub(super) const OFFERED: &str = "questionnaire_offered";
@@ -244,27 +244,28 @@ impl Store {
         Ok(all)
     }
 
-    /// Saves the answers of questionnaire `id` (of request `request_id`) as they now stand,
-    /// and marks it complete if `complete`. Answers that newly need attention, or need it
-    /// again because PHQ-9 item 9 rose since the answers stored before (even after the
-    /// clinician followed the flag up), set the flag, show it again in the inbox and queue the
-    /// urgent email to the practice, in the same transaction. None if the questionnaire is
-    /// gone.
-    pub async fn save_answers(
+    /// Saves one page of questionnaire `id` (of request `request_id`): takes `page`'s answers
+    /// from `sent` into the answers as they stand now, read again inside the saving
+    /// transaction (locked on PostgreSQL; SQLite has one writer on one connection), so two
+    /// pages saved at once from two tabs both keep their answers. Marks the questionnaire
+    /// complete after its last page. Answers that newly need attention, or need it again
+    /// because PHQ-9 item 9 rose since the answers stored before (even after the clinician
+    /// followed the flag up), set the flag, show it again in the inbox and queue the urgent
+    /// email to the practice, in the same transaction. None if the questionnaire is gone.
+    pub async fn save_page(
         &self,
         id: i64,
         request_id: i64,
-        answers: &Answers,
-        complete: bool,
+        page: Page,
+        sent: &Answers,
         now: Timestamp,
     ) -> Result<Option<Saved>, StoreError> {
-        let json = serde_json::to_string(answers).map_err(|_| StoreError::Unreadable {
-            column: "questionnaires.answers_sealed",
-            value: "(answers)".into(),
-        })?;
-        let sealed = self.keys.seal(QUESTIONNAIRE_ANSWERS.of(id), &json);
-        let attention = answers.needs_attention();
-        let sql = format!("SELECT {COLUMNS} FROM questionnaires WHERE id = $1 AND request_id = $2");
+        let lock = match &self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE",
+        };
+        let sql =
+            format!("SELECT {COLUMNS} FROM questionnaires WHERE id = $1 AND request_id = $2{lock}");
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let row = sqlx::query(&sql)
@@ -276,6 +277,15 @@ impl Store {
                 return Ok(None);
             };
             let before = self.questionnaire_row(&row)?;
+            let mut answers = before.answers.clone();
+            answers.take_page(page, sent);
+            let complete = answers.complete_after(before.kind, page);
+            let json = serde_json::to_string(&answers).map_err(|_| StoreError::Unreadable {
+                column: "questionnaires.answers_sealed",
+                value: "(answers)".into(),
+            })?;
+            let sealed = self.keys.seal(QUESTIONNAIRE_ANSWERS.of(id), &json);
+            let attention = answers.needs_attention();
             let raised =
                 attention && (!before.needs_attention || answers.attention_rises_from(&before.answers));
             sqlx::query(

@@ -499,7 +499,8 @@ pub async fn save(
         }
     };
     let get = |k: &str| sent.get(k).map(String::as_str).unwrap_or("");
-    let mut answers: Answers = q.answers.clone();
+    // Only this page's answers: the store takes them into the answers as they stand when saved.
+    let mut answers = Answers::default();
     let mut errors: Vec<(String, String)> = Vec::new();
     match page {
         Page::Screening => {
@@ -575,13 +576,10 @@ pub async fn save(
             false,
         );
     }
-    answers.mark_sent(page);
     let pages = q.kind.pages();
-    let last = pages.last() == Some(&page);
-    let complete = last || answers.next_page(q.kind).is_none();
     match state
         .store
-        .save_answers(q.id, q.request_id, &answers, complete, Timestamp::now())
+        .save_page(q.id, q.request_id, page, &answers, Timestamp::now())
         .await
     {
         Ok(Some(saved)) => {

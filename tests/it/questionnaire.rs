@@ -910,3 +910,86 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
+    use kap_practice::practice::questionnaire::Page;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    let (id, q) = held(&app).await;
+    assert_eq!(app.get(&q).await.status, 200, "the intake is created");
+    let store = &app.state.store;
+
+    // Two tabs read the questionnaire as it stands, then each saves a different page.
+    let tab_a = store.questionnaires(id).await.expect("read").remove(0);
+    let tab_b = store.questionnaires(id).await.expect("read").remove(0);
+    let mut a = tab_a.answers.clone();
+    a.phq9 = vec![Some(2); 9];
+    a.phq9[8] = Some(0);
+    let mut b = tab_b.answers.clone();
+    b.gad7 = vec![Some(1); 7];
+    b.medications = Some("not this page's".into());
+    store
+        .save_page(tab_a.id, id, Page::Phq9, &a, Timestamp::now())
+        .await
+        .expect("saved")
+        .expect("found");
+    store
+        .save_page(tab_b.id, id, Page::Gad7, &b, Timestamp::now())
+        .await
+        .expect("saved")
+        .expect("found");
+    let now = store.questionnaires(id).await.expect("read").remove(0);
+    assert_eq!(now.answers.phq9, a.phq9, "the first tab's page is kept");
+    assert_eq!(now.answers.gad7, b.gad7);
+    assert_eq!(now.answers.medications, None, "only the page sent is taken");
+    assert!(now.answers.sent(Page::Phq9) && now.answers.sent(Page::Gad7));
+    assert!(now.completed_at.is_some(), "the last page was sent");
+
+    // The same over HTTP, many pairs at once: every page keeps its answers.
+    let (id2, q2) = {
+        let r = app.submit("Wren Halloway", &[]).await;
+        assert_eq!(r.status, 303);
+        let id2 = store
+            .all_requests()
+            .await
+            .expect("read")
+            .into_iter()
+            .find(|r| r.id != id)
+            .expect("the second request")
+            .id;
+        let book = link_to(&app, id2, Timestamp::now() + SignedDuration::from_hours(24)).await;
+        (id2, book.replace("/book/", "/questionnaire/"))
+    };
+    assert_eq!(app.get(&q2).await.status, 200);
+    for round in 0..10u8 {
+        let v = round % 4;
+        let phq = measure("phq9", &[v, v, v, v, v, v, v, v, 0]);
+        let gad = measure("gad7", &[v; 7]);
+        let meds = [("medications".to_string(), format!("round {round}"))];
+        let (p1, p2, p3) = (
+            format!("{q2}/phq9"),
+            format!("{q2}/gad7"),
+            format!("{q2}/medications"),
+        );
+        let (r1, r2, r3) = tokio::join!(
+            post_owned(&app, &p1, &phq),
+            post_owned(&app, &p2, &gad),
+            post_owned(&app, &p3, &meds),
+        );
+        assert_eq!((r1.status, r2.status, r3.status), (303, 303, 303));
+        let now = store.questionnaires(id2).await.expect("read").remove(0);
+        assert_eq!(now.answers.phq9[0], Some(v), "round {round}");
+        assert_eq!(now.answers.gad7, vec![Some(v); 7], "round {round}");
+        assert_eq!(
+            now.answers.medications.as_deref(),
+            Some(format!("round {round}").as_str())
+        );
+    }
+}
