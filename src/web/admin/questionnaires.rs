@@ -78,6 +78,18 @@ pub struct QuestionnairesPanel {
     pub can_send: bool,
 }
 
+/// What stands for a measure without a total, in the results and the chart's table alike.
+fn not_complete(q: &StoredQuestionnaire, m: Measure) -> String {
+    let answered = q
+        .answers
+        .responses(m)
+        .0
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+    format!("Not complete ({answered} of {} answered)", m.items().len())
+}
+
 fn result_view(q: &StoredQuestionnaire, tz: &TimeZone) -> ResultView {
     let a = &q.answers;
     let progress = match (q.completed_at, q.updated_at) {
@@ -90,14 +102,7 @@ fn result_view(q: &StoredQuestionnaire, tz: &TimeZone) -> ResultView {
         .filter(|m| q.kind.pages().iter().any(|p| p.slug() == m.key()))
         .map(|m| match a.score(m) {
             Some(s) => (m.name(), s.total.to_string(), s.band.label()),
-            None => {
-                let answered = a.responses(m).0.iter().filter(|v| v.is_some()).count();
-                (
-                    m.name(),
-                    format!("Not complete ({answered} of {} answered)", m.items().len()),
-                    "",
-                )
-            }
+            None => (m.name(), not_complete(q, m), ""),
         })
         .collect();
     let item9 = a
@@ -199,7 +204,7 @@ fn chart(qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<ScoreChart> {
         .collect();
     let cell = |q: &StoredQuestionnaire, m: Measure| match q.answers.score(m) {
         Some(s) => format!("{} ({})", s.total, s.band.label()),
-        None => "Not answered".to_string(),
+        None => not_complete(q, m),
     };
     Some(ScoreChart {
         width: CHART_WIDTH,
@@ -358,7 +363,12 @@ mod tests {
             (c.rows[0].1.as_str(), c.rows[0].2.as_str()),
             ("27 (Severe)", "7 (Mild)")
         );
-        assert_eq!(c.rows[1].1, "Not answered");
+        assert_eq!(c.rows[1].1, "Not complete (1 of 9 answered)");
+        assert_eq!(
+            c.rows[1].1,
+            result_view(&qs[1], &TimeZone::UTC).scores[0].1,
+            "the table and the results say the same"
+        );
         assert!(chart(&qs[2..], &TimeZone::UTC).is_none(), "nothing to draw");
     }
 }
