@@ -209,6 +209,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         Some(tls) => state.with_tls(tls.clone()),
         None => state,
     };
+    announce_setup_address(&state).await;
     // Values written before each was bound to its row still open; binding them is the
     // operator's one run of `keys reseal`, not every start's work.
     match state.store.has_unbound_values().await {
@@ -274,6 +275,25 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// While the practice has no account, draws a new one-time setup address and shows it: printed
+/// once on standard output and logged, for whoever started the server.
+async fn announce_setup_address(state: &AppState) {
+    match state.store.issue_setup_token(jiff::Timestamp::now()).await {
+        Ok(Some(token)) => {
+            let address = format!("{}/admin/setup/{token}", state.config.server.base_url);
+            println!(
+                "No account exists yet. Open this address to set up the site (it works once, for 24 hours):\n{address}"
+            );
+            tracing::warn!(
+                setup_address = %address,
+                "no account exists yet: open the setup address to create the first account (it works once, for 24 hours; a restart gives a new one)"
+            );
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot prepare the setup address"),
+    }
 }
 
 /// Listens on `address`, or says which setting to change.

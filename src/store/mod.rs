@@ -20,6 +20,7 @@ mod outbox;
 mod requests;
 mod reseal;
 mod sessions;
+mod setup;
 
 use std::path::Path;
 
@@ -40,6 +41,7 @@ pub use insights::InsightCount;
 pub use jobs::Job;
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
+pub use setup::{FirstAccount, SETUP_VALID_FOR};
 
 /// The file name of the SQLite database in the data directory.
 pub const DATABASE_FILE: &str = "kap-practice.db";

@@ -16,6 +16,7 @@ pub mod middleware;
 mod pages;
 pub mod respond;
 pub mod server;
+pub mod setup;
 
 use std::sync::Arc;
 
@@ -65,6 +66,8 @@ pub struct AppState {
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// This server's visit counter (`insights.enabled`), written to the store in batches.
     pub insights: Arc<crate::insights::Insights>,
+    /// Whether visitors get the "being set up" page instead of the example practice.
+    pub setup: Arc<setup::SetupGate>,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
             time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
+            setup: Arc::new(setup::SetupGate::new(&config)),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: Arc::new(ArcSwap::from_pointee(site)),
             config,
@@ -172,6 +176,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(&state))
         .route_layer(middleware::timeout())
         .fallback(pages::prepared)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            setup::gate,
+        ))
         .with_state(state.clone());
     middleware::stack(routes, state)
 }

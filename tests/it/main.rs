@@ -26,6 +26,7 @@ mod connections;
 mod contact_form;
 #[cfg(feature = "slow-tests")]
 mod drills;
+mod first_run;
 mod insights;
 mod layers;
 mod mail;
