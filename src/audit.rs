@@ -33,11 +33,12 @@ pub enum Action {
     BookingConfirmed,
     BookingDeclined,
     BookingOtherTimeProposed,
+    PracticeDetailsSaved,
 }
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -63,6 +64,7 @@ impl Action {
         Action::BookingConfirmed,
         Action::BookingDeclined,
         Action::BookingOtherTimeProposed,
+        Action::PracticeDetailsSaved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl Action {
             Action::BookingConfirmed => "booking_confirmed",
             Action::BookingDeclined => "booking_declined",
             Action::BookingOtherTimeProposed => "booking_other_time_proposed",
+            Action::PracticeDetailsSaved => "practice_details_saved",
         }
     }
 
@@ -123,6 +126,7 @@ impl Action {
             Action::BookingConfirmed => "Confirmed a consultation",
             Action::BookingDeclined => "Declined a consultation",
             Action::BookingOtherTimeProposed => "Asked for another consultation time",
+            Action::PracticeDetailsSaved => "Saved the practice's details",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod content;
 pub mod crypto;
 pub mod data_dir;
+pub mod details;
 pub mod diagnostics;
 pub mod export;
 pub mod insights;
@@ -61,6 +62,11 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     let store = open_store(&config).await?;
     let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
     let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
+    // The details saved in the inbox, before the first request; then every few seconds.
+    if let Err(e) = web::live::refresh(&state, true).await {
+        tracing::warn!(error = %e, "cannot prepare the pages with the details saved in the inbox");
+    }
+    web::live::spawn_poller(state.clone());
     let outbox = transport.map(|transport| mail::outbox::Outbox {
         store,
         transport,
@@ -335,9 +341,14 @@ pub fn reload(state: &AppState, overrides: &Overrides) {
         tls.reload();
     }
     match prepare(overrides) {
-        Ok((_, site)) => {
-            state.replace_site(site);
-            tracing::info!("content reloaded");
+        Ok((config, site)) => {
+            let content = site.renderer.content.clone();
+            match web::live::rebuild(state, &config, content) {
+                Ok(()) => tracing::info!("content reloaded"),
+                Err(e) => {
+                    tracing::error!(problem = %e, "content reload refused; still serving the previous content")
+                }
+            }
         }
         Err(e) => {
             for line in e.to_string().lines() {

@@ -7,3 +7,21 @@ CREATE TABLE setup_tokens (
     token_hash  TEXT    NOT NULL,
     created_at  INTEGER NOT NULL
 );
+
+-- The practice's details as saved in the inbox: one row, the values as a JSON object by field
+-- name, with a version that each save raises (a save from an older version is refused).
+CREATE TABLE practice_details (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    fields    TEXT    NOT NULL,
+    version   INTEGER NOT NULL,
+    saved_at  INTEGER NOT NULL,
+    saved_by  TEXT    NOT NULL
+);
+
+-- Raised by every change to what the public site shows (details, words, pages), in the same
+-- transaction: each server looks at it every few seconds and rebuilds its pages when it moved.
+CREATE TABLE site_version (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    version  INTEGER NOT NULL
+);
+INSERT INTO site_version (id, version) VALUES (1, 0);

@@ -21,6 +21,7 @@ mod requests;
 mod reseal;
 mod sessions;
 mod setup;
+mod site_details;
 
 use std::path::Path;
 
@@ -42,6 +43,7 @@ pub use jobs::Job;
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
+pub use site_details::SavedDetails;
 
 /// The file name of the SQLite database in the data directory.
 pub const DATABASE_FILE: &str = "kap-practice.db";

@@ -12,6 +12,7 @@ pub mod error;
 pub mod form;
 pub mod form_token;
 mod health;
+pub mod live;
 pub mod middleware;
 mod pages;
 pub mod respond;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub insights: Arc<crate::insights::Insights>,
     /// Whether visitors get the "being set up" page instead of the example practice.
     pub setup: Arc<setup::SetupGate>,
+    /// What the prepared pages were last built from: the site's version and stored details.
+    pub live: Arc<live::Live>,
 }
 
 impl AppState {
@@ -92,6 +95,7 @@ impl AppState {
             time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             setup: Arc::new(setup::SetupGate::new(&config)),
+            live: Arc::new(live::Live::new()),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: Arc::new(ArcSwap::from_pointee(site)),
             config,

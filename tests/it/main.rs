@@ -30,6 +30,7 @@ mod first_run;
 mod insights;
 mod layers;
 mod mail;
+mod practice_details;
 mod public_site;
 mod reliability;
 #[cfg(feature = "slow-tests")]

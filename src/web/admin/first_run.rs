@@ -24,7 +24,7 @@ use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
 /// Where the practice's details are entered after the account.
-pub const DETAILS_PAGE: &str = "/admin";
+pub const DETAILS_PAGE: &str = "/admin/details";
 
 #[derive(Template)]
 #[template(path = "admin/setup.html")]

@@ -19,6 +19,7 @@
 mod audit_log;
 mod booking;
 mod booking_form;
+mod details;
 mod field_error;
 mod first_run;
 mod inbox;
@@ -93,6 +94,13 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/setup/{token}",
             Public,
             post(first_run::create),
+        ),
+        r(Method::GET, "/admin/details", SignedIn, get(details::show)),
+        r(
+            Method::POST,
+            "/admin/details",
+            SignedIn,
+            post(details::save),
         ),
         r(
             Method::GET,

@@ -46,7 +46,7 @@ pub(super) fn chrome(
         practice: if state.setup.closed() {
             "New practice".to_string()
         } else {
-            state.config.practice.name.clone()
+            site.renderer.config.practice.name.clone()
         },
         email,
         csrf: csrf.to_string(),

@@ -1,0 +1,118 @@
+//! The live site: the prepared pages follow what the clinician saves in the inbox.
+//!
+//! The config file and the built-in (or `content.dir`) words are where a site starts; what the
+//! clinician saves in the inbox (the practice's details) is stored in the database and raises
+//! the site's version in the same transaction. Every server looks at that version every
+//! [`POLL_EVERY`] and, when it moved, prepares its pages again from the config and the stored
+//! values (in the background: compressing the whole site takes a moment) and swaps them in. On
+//! PostgreSQL this is how a change made on one server reaches the others within seconds; on
+//! the server that saved, the change is prepared at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::AppState;
+use crate::config::Config;
+use crate::details::{self, Values};
+use crate::site::PageCache;
+
+/// How often each server asks the database whether the site changed.
+pub const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// What this server last prepared its pages from.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// The site version the pages were prepared at (`-1`: not yet looked).
+    seen: AtomicI64,
+    /// The practice's details from the database, if saved.
+    details: ArcSwap<Option<Values>>,
+    /// Only one rebuild at a time on this server.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl Live {
+    pub fn new() -> Live {
+        Live {
+            seen: AtomicI64::new(-1),
+            ..Live::default()
+        }
+    }
+
+    /// The stored details this server shows, if any.
+    pub fn details(&self) -> Option<Values> {
+        self.details.load().as_ref().clone()
+    }
+}
+
+/// `config` as the public site uses it: with the stored details in place.
+pub fn effective_config(config: &Config, details: Option<&Values>) -> Config {
+    match details {
+        Some(values) => details::apply(config, values),
+        None => config.clone(),
+    }
+}
+
+/// Prepares the pages again from the database's current state if the site's version moved
+/// since this server last looked (or always, with `force`).
+pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::AppError> {
+    let _one = state.live.building.lock().await;
+    let version = state.store.site_version().await?;
+    if !force && version == state.live.seen.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let saved = state.store.practice_details().await?.map(|d| d.values);
+    if saved.is_none() && state.live.details().is_none() {
+        // Nothing stored yet: the pages prepared at start are the site.
+        state.live.seen.store(version, Ordering::Relaxed);
+        return Ok(());
+    }
+    let config = Arc::new(effective_config(&state.config, saved.as_ref()));
+    let content = state.site.load().renderer.content.clone();
+    let built = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || crate::site::build(config, content)).await??
+    };
+    state.live.details.store(Arc::new(saved));
+    swap_in(state, &config, built);
+    state.live.seen.store(version, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Serves `site`, prepared from `config`, from now on; opens the public site once the
+/// practice's own details are in place.
+fn swap_in(state: &AppState, config: &Config, site: PageCache) {
+    state.replace_site(site);
+    if !super::setup::SetupGate::new(config).closed() {
+        state.setup.open();
+    }
+}
+
+/// Rebuilds the pages from `config` and `content` with the stored details this server knows
+/// (content reload on `SIGHUP`).
+pub fn rebuild(
+    state: &AppState,
+    config: &Config,
+    content: Arc<crate::content::Content>,
+) -> Result<(), crate::site::RenderError> {
+    let config = effective_config(config, state.live.details().as_ref());
+    let site = crate::site::build(Arc::new(config.clone()), content)?;
+    swap_in(state, &config, site);
+    Ok(())
+}
+
+/// Looks at the site's version every [`POLL_EVERY`] for as long as the server runs.
+pub fn spawn_poller(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(POLL_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = refresh(&state, false).await {
+                tracing::warn!(error = %e, "cannot check for changes to the site; will try again");
+            }
+        }
+    })
+}
