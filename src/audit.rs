@@ -34,11 +34,13 @@ pub enum Action {
     BookingDeclined,
     BookingOtherTimeProposed,
     PracticeDetailsSaved,
+    WordsPublished,
+    WordsRestored,
 }
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 28] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -65,6 +67,8 @@ impl Action {
         Action::BookingDeclined,
         Action::BookingOtherTimeProposed,
         Action::PracticeDetailsSaved,
+        Action::WordsPublished,
+        Action::WordsRestored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +99,8 @@ impl Action {
             Action::BookingDeclined => "booking_declined",
             Action::BookingOtherTimeProposed => "booking_other_time_proposed",
             Action::PracticeDetailsSaved => "practice_details_saved",
+            Action::WordsPublished => "words_published",
+            Action::WordsRestored => "words_restored",
         }
     }
 
@@ -127,6 +133,8 @@ impl Action {
             Action::BookingDeclined => "Declined a consultation",
             Action::BookingOtherTimeProposed => "Asked for another consultation time",
             Action::PracticeDetailsSaved => "Saved the practice's details",
+            Action::WordsPublished => "Published the page's words",
+            Action::WordsRestored => "Restored earlier words",
         }
     }
 }

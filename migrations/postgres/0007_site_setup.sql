@@ -25,3 +25,16 @@ CREATE TABLE site_version (
     version  BIGINT NOT NULL
 );
 INSERT INTO site_version (id, version) VALUES (1, 0);
+
+-- The page's words: every publish of a content file's text (by its path inside content/, such
+-- as home/10-is-kap-safe.md) is a revision. The newest revision of a file is what the site
+-- shows; a file with none shows the built-in words.
+CREATE TABLE content_revisions (
+    id            BIGSERIAL PRIMARY KEY,
+    section       TEXT   NOT NULL,
+    body          TEXT   NOT NULL,
+    published_at  BIGINT NOT NULL,
+    published_by  TEXT   NOT NULL,
+    restored_from BIGINT
+);
+CREATE INDEX content_revisions_section ON content_revisions (section, id);

@@ -5,6 +5,7 @@
 //! content. The repository's `content/` folder is built into the binary; a configured folder with
 //! the same layout replaces it. The format is documented for the clinician in `docs/content.md`.
 
+pub mod diff;
 mod markdown;
 pub mod model;
 
@@ -48,6 +49,43 @@ struct File {
 /// Loads and validates all content from `source`.
 pub fn load(source: &ContentSource) -> Result<Content, Diagnostics> {
     let (home, contact, privacy) = read_files(source)?;
+    parse_all(home, contact, privacy)
+}
+
+/// Every file of the built-in content by its path inside `content/` (`home/00-hero.md`,
+/// `contact.md`…) with its text: the words the site starts from, in page order. This is the
+/// list of what the clinician can edit in the inbox: a file the loader reads is editable.
+pub fn built_in_files() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    if let Ok((home, contact, privacy)) = read_files(&ContentSource::Embedded) {
+        for f in home.into_iter().chain([contact, privacy]) {
+            let rel = f
+                .name
+                .strip_prefix("content/")
+                .unwrap_or(&f.name)
+                .to_string();
+            files.push((rel, f.text));
+        }
+    }
+    files
+}
+
+/// Loads and validates the built-in content with the texts in `edited` (by path inside
+/// `content/`) in place of the built-in ones; problems name the file and line as [`load`] does.
+pub fn load_edited(
+    edited: &std::collections::BTreeMap<String, String>,
+) -> Result<Content, Diagnostics> {
+    let (mut home, mut contact, mut privacy) = read_files(&ContentSource::Embedded)?;
+    for f in home.iter_mut().chain([&mut contact, &mut privacy]) {
+        let rel = f.name.strip_prefix("content/").unwrap_or(&f.name);
+        if let Some(text) = edited.get(rel) {
+            f.text = text.clone();
+        }
+    }
+    parse_all(home, contact, privacy)
+}
+
+fn parse_all(home: Vec<File>, contact: File, privacy: File) -> Result<Content, Diagnostics> {
     let mut errors = Diagnostics::default();
     let home = parse_home(&home, &mut errors);
     let contact = parse_text_page(&contact, &mut errors);

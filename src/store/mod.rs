@@ -22,6 +22,7 @@ mod reseal;
 mod sessions;
 mod setup;
 mod site_details;
+mod words;
 
 use std::path::Path;
 
@@ -44,6 +45,7 @@ pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
 pub use site_details::SavedDetails;
+pub use words::Revision;
 
 /// The file name of the SQLite database in the data directory.
 pub const DATABASE_FILE: &str = "kap-practice.db";

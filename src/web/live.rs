@@ -1,13 +1,14 @@
 //! The live site: the prepared pages follow what the clinician saves in the inbox.
 //!
 //! The config file and the built-in (or `content.dir`) words are where a site starts; what the
-//! clinician saves in the inbox (the practice's details) is stored in the database and raises
+//! clinician saves in the inbox (the practice's details, the published words) is stored in the database and raises
 //! the site's version in the same transaction. Every server looks at that version every
 //! [`POLL_EVERY`] and, when it moved, prepares its pages again from the config and the stored
 //! values (in the background: compressing the whole site takes a moment) and swaps them in. On
 //! PostgreSQL this is how a change made on one server reaches the others within seconds; on
 //! the server that saved, the change is prepared at once.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -20,7 +21,7 @@ use crate::details::{self, Values};
 use crate::site::PageCache;
 
 /// How often each server asks the database whether the site changed.
-pub const POLL_EVERY: Duration = Duration::from_secs(2);
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// What this server last prepared its pages from.
 #[derive(Debug, Default)]
@@ -29,6 +30,8 @@ pub struct Live {
     seen: AtomicI64,
     /// The practice's details from the database, if saved.
     details: ArcSwap<Option<Values>>,
+    /// The published words by content file, where they differ from the built-in ones.
+    words: ArcSwap<BTreeMap<String, String>>,
     /// Only one rebuild at a time on this server.
     building: tokio::sync::Mutex<()>,
 }
@@ -39,6 +42,11 @@ impl Live {
             seen: AtomicI64::new(-1),
             ..Live::default()
         }
+    }
+
+    /// The published words this server shows, by content file.
+    pub fn words(&self) -> Arc<BTreeMap<String, String>> {
+        self.words.load_full()
     }
 
     /// The stored details this server shows, if any.
@@ -64,21 +72,55 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
         return Ok(());
     }
     let saved = state.store.practice_details().await?.map(|d| d.values);
-    if saved.is_none() && state.live.details().is_none() {
+    let words: BTreeMap<String, String> = state
+        .store
+        .published_words()
+        .await?
+        .into_iter()
+        .map(|(section, r)| (section, r.body))
+        .collect();
+    if saved.is_none()
+        && state.live.details().is_none()
+        && words.is_empty()
+        && state.live.words().is_empty()
+    {
         // Nothing stored yet: the pages prepared at start are the site.
         state.live.seen.store(version, Ordering::Relaxed);
         return Ok(());
     }
     let config = Arc::new(effective_config(&state.config, saved.as_ref()));
-    let content = state.site.load().renderer.content.clone();
+    let content = content_with(state, &words);
     let built = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || crate::site::build(config, content)).await??
     };
     state.live.details.store(Arc::new(saved));
+    state.live.words.store(Arc::new(words));
     swap_in(state, &config, built);
     state.live.seen.store(version, Ordering::Relaxed);
     Ok(())
+}
+
+/// The words the site shows: the built-in ones with the published revisions in place. With
+/// `content.dir` set the files are the words, and the inbox does not change them.
+fn content_with(
+    state: &AppState,
+    words: &BTreeMap<String, String>,
+) -> Arc<crate::content::Content> {
+    let current = state.site.load().renderer.content.clone();
+    if state.config.content_dir.is_some() {
+        return current;
+    }
+    match crate::content::load_edited(words) {
+        Ok(content) => Arc::new(content),
+        Err(e) => {
+            // Checked when published; a later version may read words more strictly.
+            for line in e.to_string().lines() {
+                tracing::error!(problem = %line, "published words cannot be used; showing the previous words");
+            }
+            current
+        }
+    }
 }
 
 /// Serves `site`, prepared from `config`, from now on; opens the public site once the
@@ -98,6 +140,12 @@ pub fn rebuild(
     content: Arc<crate::content::Content>,
 ) -> Result<(), crate::site::RenderError> {
     let config = effective_config(config, state.live.details().as_ref());
+    let words = state.live.words();
+    let content = if config.content_dir.is_none() && !words.is_empty() {
+        crate::content::load_edited(&words).map_or(content, Arc::new)
+    } else {
+        content
+    };
     let site = crate::site::build(Arc::new(config.clone()), content)?;
     swap_in(state, &config, site);
     Ok(())

@@ -30,8 +30,11 @@ mod first_run;
 mod insights;
 mod layers;
 mod mail;
+mod page_words;
 mod practice_details;
 mod public_site;
+#[cfg(feature = "slow-tests")]
+mod publish_everywhere;
 mod reliability;
 #[cfg(feature = "slow-tests")]
 mod scale_out;

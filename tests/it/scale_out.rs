@@ -18,7 +18,7 @@ const SITE: &str = "http://practice.test";
 const GENEROUS: &str = "[contact_form]\nrate_limit_per_hour = 1000000\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
 
 /// A database for this test: on the run's PostgreSQL server, or on a cluster of its own.
-fn database() -> (String, Option<Cluster>) {
+pub(crate) fn database() -> (String, Option<Cluster>) {
     match postgres::admin_url() {
         Some(admin) => (postgres::fresh_database(&admin), None),
         None => {

@@ -26,6 +26,7 @@ mod inbox;
 mod insights;
 mod sign_in;
 mod views;
+mod words;
 
 use axum::Router;
 use axum::body::Body;
@@ -101,6 +102,25 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/details",
             SignedIn,
             post(details::save),
+        ),
+        r(Method::GET, "/admin/words", SignedIn, get(words::list)),
+        r(
+            Method::GET,
+            "/admin/words/{section}",
+            SignedIn,
+            get(words::edit),
+        ),
+        r(
+            Method::POST,
+            "/admin/words/{section}",
+            SignedIn,
+            post(words::save),
+        ),
+        r(
+            Method::POST,
+            "/admin/words/{section}/restore",
+            SignedIn,
+            post(words::restore),
         ),
         r(
             Method::GET,

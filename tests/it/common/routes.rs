@@ -162,7 +162,8 @@ pub async fn every_route(app: &TestApp) -> Vec<Probe> {
         let path = route
             .path
             .replace("{id}", &id.to_string())
-            .replace("{token}", "00");
+            .replace("{token}", "00")
+            .replace("{section}", "privacy");
         match route.method.as_str() {
             "GET" => {
                 probes.push(Probe::new("GET", &path, None, Admin));

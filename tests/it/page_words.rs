@@ -1,0 +1,241 @@
+//! The page's words edited in the inbox: checked as `check` checks files, previewed without
+//! publishing, published live without a restart, refused when another tab published first,
+//! and restorable to any revision, the built-in words included.
+
+use crate::common::TestApp;
+use crate::common::clinician::Clinician;
+use kap_practice::config::Overrides;
+
+const SAFE: &str = "/admin/words/home-10-is-kap-safe";
+
+/// The text area's words on an edit page (as the browser would send them back).
+fn text_area(html: &str) -> String {
+    let start = html.find("name=\"body\"").expect("text area");
+    let start = html[start..].find('>').expect("tag end") + start + 1;
+    let end = html[start..].find("</textarea>").expect("text area end") + start;
+    html[start..end]
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker).expect(name) + marker.len();
+    html[at..].split('"').next().expect("value").to_string()
+}
+
+async fn app_and_clinician(app: &TestApp) -> Clinician<'_> {
+    app.add_clinician().await;
+    Clinician::signed_in(app).await
+}
+
+#[tokio::test]
+async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_live() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let list = c.get("/admin/words").await.text();
+    assert!(list.contains("href=\"/admin/words/home-10-is-kap-safe\">KAP page: Is kap safe"));
+    assert!(list.contains("href=\"/admin/words/privacy\">The privacy page"));
+    let page = c.get(SAFE).await.text();
+    let original = text_area(&page);
+    assert!(original.contains("it is not risk-free"));
+    assert_eq!(field(&page, "base"), "0");
+
+    // A mistake in the settings: named by its line, the text kept, nothing published.
+    let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
+    let refused = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &broken), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(html.contains("<title>Error: KAP page"), "{html}");
+    assert!(
+        html.contains("href=\"#body\">Line 2: layout &#34;carousel&#34; is not known")
+            || html.contains("href=\"#body\">Line 2: layout &quot;carousel&quot; is not known"),
+        "{html}"
+    );
+    assert!(
+        text_area(&html).contains("layout = \"carousel\""),
+        "the text is kept"
+    );
+
+    // A preview shows the page as published would, and publishes nothing.
+    let edited = original.replace("it is not risk-free", "it is never without risk");
+    let preview = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &edited), ("base", "0"), ("action", "preview")],
+        )
+        .await;
+    assert_eq!(preview.status, 200);
+    let html = preview.text();
+    assert!(html.contains("Preview (not published yet)"));
+    assert!(html.contains("it is never without risk"));
+    assert!(!html.contains("<script"), "the preview needs no script");
+    assert!(app.get("/").await.text().contains("it is not risk-free"));
+
+    let published = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &edited), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(published.status, 303, "{}", published.text());
+    let home = app.get("/").await;
+    let html = home.text();
+    assert!(
+        html.contains("it is never without risk"),
+        "live without a restart"
+    );
+    assert!(!html.contains("it is not risk-free"));
+    // Still prepared: compressed and with a strong ETag.
+    let br = app
+        .request("GET", "/", &[("accept-encoding", "br")], "")
+        .await;
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert!(br.header("etag").is_some_and(|e| e.starts_with('"')));
+
+    // The history: who, when, what changed word by word.
+    let page = c.get(&format!("{SAFE}?published=1")).await.text();
+    assert!(page.contains("Published: the public site shows these words now."));
+    assert!(page.contains("by clinician@practice.example"));
+    assert!(
+        page.contains("<del>risk-free.</del>") || page.contains("<del>not risk-free.</del>"),
+        "{page}"
+    );
+    assert!(page.contains("<ins>never without risk.</ins>"), "{page}");
+    assert!(page.contains("The built-in words"));
+    let (rows, _) = app.state.store.audit_log(10, 0).await.expect("audit");
+    assert!(
+        rows.iter().any(|r| r.action == "words_published"
+            && r.detail.as_deref() == Some("home/10-is-kap-safe.md"))
+    );
+}
+
+#[tokio::test]
+async fn a_publish_from_an_older_page_is_refused_and_the_built_in_words_can_be_restored() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let privacy = "/admin/words/privacy";
+    let original = text_area(&c.get(privacy).await.text());
+    let first = original.replace("in plain language", "in everyday words");
+    assert_eq!(
+        c.action(
+            privacy,
+            privacy,
+            &[("body", &first), ("base", "0"), ("action", "publish")]
+        )
+        .await
+        .status,
+        303
+    );
+    // Another tab, opened before that publish.
+    let second = original.replace("in plain language", "simply");
+    let refused = c
+        .action(
+            privacy,
+            privacy,
+            &[("body", &second), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    let html = refused.text();
+    assert!(html.contains("Someone published these words after you opened this page"));
+    assert!(
+        text_area(&html).contains("This notice explains, simply,"),
+        "their text is kept"
+    );
+    assert!(
+        app.get("/privacy")
+            .await
+            .text()
+            .contains("in everyday words")
+    );
+
+    // Restore the built-in words: a revision of its own, live at once.
+    let page = c.get(privacy).await.text();
+    let base = field(&page, "base");
+    let restored = c
+        .action(
+            privacy,
+            &format!("{privacy}/restore"),
+            &[("base", &base), ("revision", "0")],
+        )
+        .await;
+    assert_eq!(restored.status, 303, "{}", restored.text());
+    let public = app.get("/privacy").await.text();
+    assert!(public.contains("in plain language"));
+    assert!(!public.contains("in everyday words"));
+    let page = c.get(privacy).await.text();
+    assert!(page.contains("The built-in words restored"));
+    // And the edited version can come back too.
+    let revisions = app
+        .state
+        .store
+        .revisions("privacy.md")
+        .await
+        .expect("store");
+    assert_eq!(revisions.len(), 2);
+    let earlier = revisions[1].id.to_string();
+    let base = field(&page, "base");
+    assert_eq!(
+        c.action(
+            privacy,
+            &format!("{privacy}/restore"),
+            &[("base", &base), ("revision", &earlier)]
+        )
+        .await
+        .status,
+        303
+    );
+    assert!(
+        app.get("/privacy")
+            .await
+            .text()
+            .contains("in everyday words")
+    );
+}
+
+#[tokio::test]
+async fn with_content_files_the_editor_is_read_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = crate::common::copy_content(dir.path());
+    let config = format!("[content]\ndir = \"{}\"\n", content.display());
+    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let mut c = app_and_clinician(&app).await;
+    let list = c.get("/admin/words").await.text();
+    assert!(list.contains("The words come from the files in"));
+    let page = c.get(SAFE).await.text();
+    assert!(page.contains(" readonly>"));
+    assert!(!page.contains("value=\"publish\""));
+    let refused = c
+        .action(
+            SAFE,
+            SAFE,
+            &[
+                ("body", "+++\ntitle = \"x\"\n+++\nx"),
+                ("base", "0"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        app.state
+            .store
+            .revisions("home/10-is-kap-safe.md")
+            .await
+            .expect("store")
+            .is_empty()
+    );
+}
