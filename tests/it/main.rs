@@ -17,6 +17,8 @@ mod browser;
 #[cfg(feature = "slow-tests")]
 mod browser_booking;
 #[cfg(feature = "slow-tests")]
+mod browser_editor;
+#[cfg(feature = "slow-tests")]
 mod browser_insights;
 #[cfg(feature = "slow-tests")]
 mod browser_journeys;
