@@ -36,11 +36,13 @@ pub enum Action {
     PracticeDetailsSaved,
     WordsPublished,
     WordsRestored,
+    PageAdded,
+    PageRemoved,
 }
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -69,6 +71,8 @@ impl Action {
         Action::PracticeDetailsSaved,
         Action::WordsPublished,
         Action::WordsRestored,
+        Action::PageAdded,
+        Action::PageRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +105,8 @@ impl Action {
             Action::PracticeDetailsSaved => "practice_details_saved",
             Action::WordsPublished => "words_published",
             Action::WordsRestored => "words_restored",
+            Action::PageAdded => "page_added",
+            Action::PageRemoved => "page_removed",
         }
     }
 
@@ -135,6 +141,8 @@ impl Action {
             Action::PracticeDetailsSaved => "Saved the practice's details",
             Action::WordsPublished => "Published the page's words",
             Action::WordsRestored => "Restored earlier words",
+            Action::PageAdded => "Added a page",
+            Action::PageRemoved => "Removed a page",
         }
     }
 }

@@ -38,3 +38,16 @@ CREATE TABLE content_revisions (
     restored_from BIGINT
 );
 CREATE INDEX content_revisions_section ON content_revisions (section, id);
+
+-- Simple pages of the clinician's own (About, Fees…). A removed page keeps its row, so its
+-- address answers 410 Gone and is not given to another page.
+CREATE TABLE own_pages (
+    id          BIGSERIAL PRIMARY KEY,
+    path        TEXT   NOT NULL UNIQUE,
+    title       TEXT   NOT NULL,
+    body        TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    changed_at  BIGINT NOT NULL,
+    changed_by  TEXT   NOT NULL,
+    removed_at  BIGINT
+);

@@ -85,6 +85,34 @@ pub fn load_edited(
     parse_all(home, contact, privacy)
 }
 
+/// A page of the clinician's own: its Markdown rendered as the privacy page's is, with the
+/// same checks; a problem names the line of `markdown`.
+pub fn own_page(path: &str, title: &str, markdown: &str) -> Result<OwnPage, Diagnostics> {
+    let html = markdown::render_page(
+        markdown,
+        Origin {
+            file: path,
+            first_line: 1,
+        },
+    )?;
+    let description: String = markdown
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or(title)
+        .chars()
+        .take(160)
+        .collect();
+    Ok(OwnPage {
+        path: path.to_string(),
+        page: TextPage {
+            title: title.to_string(),
+            description,
+            html,
+        },
+    })
+}
+
 fn parse_all(home: Vec<File>, contact: File, privacy: File) -> Result<Content, Diagnostics> {
     let mut errors = Diagnostics::default();
     let home = parse_home(&home, &mut errors);
@@ -95,6 +123,8 @@ fn parse_all(home: Vec<File>, contact: File, privacy: File) -> Result<Content, D
             home,
             contact,
             privacy,
+            own_pages: Vec::new(),
+            removed_pages: Vec::new(),
         }),
         _ => Err(errors),
     }

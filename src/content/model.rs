@@ -9,6 +9,10 @@ pub struct Content {
     pub home: HomePage,
     pub contact: TextPage,
     pub privacy: TextPage,
+    /// Simple pages the clinician added in the inbox (About, Fees…), in navigation order.
+    pub own_pages: Vec<OwnPage>,
+    /// Addresses of pages the clinician removed: they answer 410 Gone.
+    pub removed_pages: Vec<String>,
 }
 
 /// The KAP page at `/`.
@@ -170,6 +174,13 @@ pub struct Step {
 pub struct Myth {
     pub claim: String,
     pub html: String,
+}
+
+/// A page of the clinician's own at an address of its own (`/fees`).
+#[derive(Clone, Debug)]
+pub struct OwnPage {
+    pub path: String,
+    pub page: TextPage,
 }
 
 /// A simple page of Markdown: contact words, the privacy notice.

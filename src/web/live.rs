@@ -19,6 +19,7 @@ use super::AppState;
 use crate::config::Config;
 use crate::details::{self, Values};
 use crate::site::PageCache;
+use crate::store::StoredPage;
 
 /// How often each server asks the database whether the site changed.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -32,6 +33,10 @@ pub struct Live {
     details: ArcSwap<Option<Values>>,
     /// The published words by content file, where they differ from the built-in ones.
     words: ArcSwap<BTreeMap<String, String>>,
+    /// The clinician's own pages as last read.
+    pages: ArcSwap<Vec<StoredPage>>,
+    /// Whether the pages include any of the clinician's own pages (shown or removed).
+    own_pages: std::sync::atomic::AtomicBool,
     /// Only one rebuild at a time on this server.
     building: tokio::sync::Mutex<()>,
 }
@@ -79,23 +84,31 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
         .into_iter()
         .map(|(section, r)| (section, r.body))
         .collect();
+    let own_pages = state.store.own_pages().await?;
     if saved.is_none()
         && state.live.details().is_none()
         && words.is_empty()
         && state.live.words().is_empty()
+        && own_pages.is_empty()
+        && !state.live.own_pages.load(Ordering::Relaxed)
     {
         // Nothing stored yet: the pages prepared at start are the site.
         state.live.seen.store(version, Ordering::Relaxed);
         return Ok(());
     }
     let config = Arc::new(effective_config(&state.config, saved.as_ref()));
-    let content = content_with(state, &words);
+    let content = with_own_pages(content_with(state, &words), &own_pages);
     let built = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || crate::site::build(config, content)).await??
     };
     state.live.details.store(Arc::new(saved));
     state.live.words.store(Arc::new(words));
+    state
+        .live
+        .own_pages
+        .store(!own_pages.is_empty(), Ordering::Relaxed);
+    state.live.pages.store(Arc::new(own_pages));
     swap_in(state, &config, built);
     state.live.seen.store(version, Ordering::Relaxed);
     Ok(())
@@ -123,6 +136,33 @@ fn content_with(
     }
 }
 
+/// `content` with the clinician's own pages: those shown in the navigation and those removed
+/// (410). A page whose Markdown no longer passes the checks is left out and logged.
+fn with_own_pages(
+    content: Arc<crate::content::Content>,
+    pages: &[StoredPage],
+) -> Arc<crate::content::Content> {
+    if pages.is_empty() && content.own_pages.is_empty() && content.removed_pages.is_empty() {
+        return content;
+    }
+    let mut content = (*content).clone();
+    content.own_pages.clear();
+    content.removed_pages.clear();
+    for p in pages {
+        if p.removed {
+            content.removed_pages.push(p.path.clone());
+            continue;
+        }
+        match crate::content::own_page(&p.path, &p.title, &p.body) {
+            Ok(page) => content.own_pages.push(page),
+            Err(e) => {
+                tracing::error!(path = %p.path, problem = %e, "a page of the practice's own cannot be shown")
+            }
+        }
+    }
+    Arc::new(content)
+}
+
 /// Serves `site`, prepared from `config`, from now on; opens the public site once the
 /// practice's own details are in place.
 fn swap_in(state: &AppState, config: &Config, site: PageCache) {
@@ -146,6 +186,7 @@ pub fn rebuild(
     } else {
         content
     };
+    let content = with_own_pages(content, &state.live.pages.load());
     let site = crate::site::build(Arc::new(config.clone()), content)?;
     swap_in(state, &config, site);
     Ok(())

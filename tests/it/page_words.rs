@@ -239,3 +239,101 @@ async fn with_content_files_the_editor_is_read_only() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let fees = [
+        ("title", "Fees and insurance"),
+        ("path", "/fees"),
+        (
+            "body",
+            "A 50-minute session is **$200**.\n\n- Sliding scale on request\n",
+        ),
+    ];
+    // Addresses of the site itself are refused.
+    let taken = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[("title", "Admin"), ("path", "/admin"), ("body", "Hello")],
+        )
+        .await;
+    assert_eq!(taken.status, 422);
+    let html = taken.text();
+    assert!(
+        html.contains("href=\"#path\">/admin belongs to the site itself"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Admin\""), "the title is kept");
+    let scripted = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[
+                ("title", "About"),
+                ("path", "/about"),
+                ("body", "Fine.\n\n<script>alert(1)</script>\n"),
+            ],
+        )
+        .await;
+    // Raw HTML is text, as on every page: escaped, never run.
+    assert_eq!(scripted.status, 303, "{}", scripted.text());
+    let about = app.get("/about").await.text();
+    assert!(!about.contains("<script>alert"));
+    assert!(
+        about.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{about}"
+    );
+
+    let added = c.action("/admin/pages", "/admin/pages", &fees).await;
+    assert_eq!(added.status, 303, "{}", added.text());
+    let page = app.get("/fees").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("etag").is_some(), "prepared like every page");
+    let html = page.text();
+    assert!(html.contains("<h1>Fees and insurance</h1>"));
+    assert!(html.contains("<strong>$200</strong>"));
+    assert!(html.contains("<a href=\"/fees\" aria-current=\"page\">Fees and insurance</a>"));
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .contains("<a href=\"/fees\">Fees and insurance</a>")
+    );
+    assert!(app.get("/sitemap.xml").await.text().contains("/fees</loc>"));
+    // The same address again is refused.
+    assert_eq!(
+        c.action("/admin/pages", "/admin/pages", &fees).await.status,
+        409
+    );
+
+    // Removed: the address answers 410, the navigation and sitemap forget it.
+    let list = c.get("/admin/pages").await.text();
+    let marker = "action=\"/admin/pages/";
+    let after = list.find("<code>/fees</code>").expect("the page listed");
+    let at = list[after..].find(marker).expect("remove form") + after + marker.len();
+    let id: String = list[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let removed = c
+        .action("/admin/pages", &format!("/admin/pages/{id}/remove"), &[])
+        .await;
+    assert_eq!(removed.status, 303);
+    let gone = app.get("/fees").await;
+    assert_eq!(gone.status, 410);
+    assert!(gone.text().contains("This page has been removed"));
+    assert!(!app.get("/").await.text().contains("href=\"/fees\""));
+    assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));
+    let (rows, _) = app.state.store.audit_log(20, 0).await.expect("audit");
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "page_added" && r.detail.as_deref() == Some("/fees"))
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "page_removed" && r.detail.as_deref() == Some("/fees"))
+    );
+}

@@ -24,6 +24,7 @@ mod field_error;
 mod first_run;
 mod inbox;
 mod insights;
+mod own_pages;
 mod sign_in;
 mod views;
 mod words;
@@ -104,6 +105,14 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             post(details::save),
         ),
         r(Method::GET, "/admin/words", SignedIn, get(words::list)),
+        r(Method::GET, "/admin/pages", SignedIn, get(own_pages::list)),
+        r(Method::POST, "/admin/pages", SignedIn, post(own_pages::add)),
+        r(
+            Method::POST,
+            "/admin/pages/{id}/remove",
+            SignedIn,
+            post(own_pages::remove),
+        ),
         r(
             Method::GET,
             "/admin/words/{section}",
