@@ -1,7 +1,8 @@
 //! Running the site from the browser, in a real browser (Chromium through chromedriver): the
 //! first run from the setup address through the account and the practice's details to the
 //! public page showing them; an edit of the page's words with a mistake, a preview, a publish
-//! that changes the public page without a restart, and restoring the built-in words. axe-core
+//! that changes the public page without a restart, and restoring the built-in words; a page of
+//! the practice's own in the navigation and sitemap, then removed (410). axe-core
 //! checks every new page, in its error state too.
 
 use crate::common::TestApp;
@@ -185,5 +186,38 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let home: String = browser.js("return document.body.innerText", vec![]).await;
     assert!(home.contains("it is not risk-free"));
     assert!(!home.contains("it is never free of risk"));
+
+    // A page of the practice's own: a refused address first, then /fees, then removed.
+    browser.goto(&app.url("/admin/pages")).await;
+    browser.assert_accessible("the practice's own pages").await;
+    set_value(&browser, "title", "Fees and insurance").await;
+    set_value(&browser, "path", "/contact").await;
+    set_value(&browser, "body", "A session is **$200**.").await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/pages").await;
+    let summary = text_of(&browser, ".error-summary").await;
+    assert!(
+        summary.contains("/contact belongs to the site itself"),
+        "{summary}"
+    );
+    browser
+        .assert_accessible("the practice's own pages with a mistake")
+        .await;
+    set_value(&browser, "path", "/fees").await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/pages").await;
+    browser.goto(&app.url("/")).await;
+    browser.click("nav a[href='/fees']").await;
+    browser.wait_for_path("/fees").await;
+    assert_eq!(browser.heading().await, "Fees and insurance");
+    browser
+        .assert_accessible("a page of the practice's own")
+        .await;
+    assert!(app.get("/sitemap.xml").await.text().contains("/fees</loc>"));
+    browser.goto(&app.url("/admin/pages")).await;
+    browser.click("ul.own-pages form button[type=submit]").await;
+    browser.wait_for_path("/admin/pages").await;
+    assert_eq!(app.get("/fees").await.status, 410);
+    assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));
     browser.close().await;
 }
