@@ -337,3 +337,47 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
             .any(|r| r.action == "page_removed" && r.detail.as_deref() == Some("/fees"))
     );
 }
+
+#[tokio::test]
+async fn the_published_words_export_as_the_folder_content_dir_expects() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let privacy = "/admin/words/privacy";
+    let original = text_area(&c.get(privacy).await.text());
+    let edited = original.replace("in plain language", "in everyday words");
+    assert_eq!(
+        c.action(
+            privacy,
+            privacy,
+            &[("body", &edited), ("base", "0"), ("action", "publish")]
+        )
+        .await
+        .status,
+        303
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let folder = out.path().join("words");
+    let folder_arg = folder.to_str().expect("utf-8");
+    let (code, _, err) = app.cli(&["words", "export", folder_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(1 as published in the inbox)"), "{err}");
+    let privacy_file = std::fs::read_to_string(folder.join("privacy.md")).expect("privacy.md");
+    assert!(privacy_file.contains("in everyday words"));
+    assert!(folder.join("contact.md").is_file());
+    assert!(folder.join("home/10-is-kap-safe.md").is_file());
+    // The folder is one `check` accepts as content.dir, and an existing folder is refused.
+    let config = out.path().join("kap.toml");
+    std::fs::write(
+        &config,
+        format!("[content]\ndir = \"{}\"\n", folder.display()),
+    )
+    .expect("config");
+    let (code, stdout, err) = crate::common::run_binary(
+        &["check", "--config", config.to_str().expect("utf-8")],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let (code, _, err) = app.cli(&["words", "export", folder_arg]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+}
