@@ -37,11 +37,16 @@ pub enum Action {
     QuestionnairesTurnedOff,
     MeasuresSent,
     AttentionFollowedUp,
+    PracticeDetailsSaved,
+    WordsPublished,
+    WordsRestored,
+    PageAdded,
+    PageRemoved,
 }
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 34] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -71,6 +76,11 @@ impl Action {
         Action::QuestionnairesTurnedOff,
         Action::MeasuresSent,
         Action::AttentionFollowedUp,
+        Action::PracticeDetailsSaved,
+        Action::WordsPublished,
+        Action::WordsRestored,
+        Action::PageAdded,
+        Action::PageRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +114,11 @@ impl Action {
             Action::QuestionnairesTurnedOff => "questionnaires_turned_off",
             Action::MeasuresSent => "measures_sent",
             Action::AttentionFollowedUp => "attention_followed_up",
+            Action::PracticeDetailsSaved => "practice_details_saved",
+            Action::WordsPublished => "words_published",
+            Action::WordsRestored => "words_restored",
+            Action::PageAdded => "page_added",
+            Action::PageRemoved => "page_removed",
         }
     }
 
@@ -139,6 +154,11 @@ impl Action {
             Action::QuestionnairesTurnedOff => "Turned the questionnaire off",
             Action::MeasuresSent => "Sent the measures again",
             Action::AttentionFollowedUp => "Marked a questionnaire as followed up",
+            Action::PracticeDetailsSaved => "Saved the practice's details",
+            Action::WordsPublished => "Published the page's words",
+            Action::WordsRestored => "Restored earlier words",
+            Action::PageAdded => "Added a page",
+            Action::PageRemoved => "Removed a page",
         }
     }
 }

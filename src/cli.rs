@@ -63,6 +63,21 @@ pub enum Command {
         #[command(subcommand)]
         command: InquiriesCommand,
     },
+    /// The page's words as published in the inbox.
+    Words {
+        #[command(subcommand)]
+        command: WordsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WordsCommand {
+    /// Write the words the site shows (the built-in ones with every publish from the inbox in
+    /// place) as the folder that content.dir expects: home/, contact.md and privacy.md.
+    Export {
+        /// The folder to create; it must not exist yet.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +274,45 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
         }
         Err(e) => {
             eprintln!("cannot export: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `kap-practice words export DIR`: the published words as the folder `content.dir` expects.
+pub async fn export_words(overrides: &Overrides, dir: &std::path::Path) -> ExitCode {
+    let result = async {
+        anyhow::ensure!(
+            !dir.exists(),
+            "{} already exists: name a new folder, so nothing is overwritten",
+            dir.display()
+        );
+        let (_, store) = open_store(overrides).await?;
+        let published = store.published_words().await?;
+        store.close().await;
+        let mut count = 0;
+        for (rel, built_in) in crate::content::built_in_files() {
+            let text = published.get(&rel).map_or(built_in, |r| r.body.clone());
+            let path = dir.join(&rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, text)?;
+            count += 1;
+        }
+        Ok::<(usize, usize), anyhow::Error>((count, published.len()))
+    }
+    .await;
+    match result {
+        Ok((files, edited)) => {
+            eprintln!(
+                "wrote {files} files ({edited} as published in the inbox) to {}: set content.dir to it to edit them as files",
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot export the words: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }

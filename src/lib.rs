@@ -13,6 +13,7 @@ pub mod config;
 pub mod content;
 pub mod crypto;
 pub mod data_dir;
+pub mod details;
 pub mod diagnostics;
 pub mod export;
 pub mod insights;
@@ -61,6 +62,11 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     let store = open_store(&config).await?;
     let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
     let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
+    // The details saved in the inbox, before the first request; then every few seconds.
+    if let Err(e) = web::live::refresh(&state, true).await {
+        tracing::warn!(error = %e, "cannot prepare the pages with the details saved in the inbox");
+    }
+    web::live::spawn_poller(state.clone());
     let outbox = transport.map(|transport| mail::outbox::Outbox {
         store,
         transport,
@@ -209,6 +215,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         Some(tls) => state.with_tls(tls.clone()),
         None => state,
     };
+    announce_setup_address(&state).await;
     // Values written before each was bound to its row still open; binding them is the
     // operator's one run of `keys reseal`, not every start's work.
     match state.store.has_unbound_values().await {
@@ -283,6 +290,25 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// While the practice has no account, draws a new one-time setup address and shows it: printed
+/// once on standard output and logged, for whoever started the server.
+async fn announce_setup_address(state: &AppState) {
+    match state.store.issue_setup_token(jiff::Timestamp::now()).await {
+        Ok(Some(token)) => {
+            let address = format!("{}/admin/setup/{token}", state.config.server.base_url);
+            println!(
+                "No account exists yet. Open this address to set up the site (it works once, for 24 hours):\n{address}"
+            );
+            tracing::warn!(
+                setup_address = %address,
+                "no account exists yet: open the setup address to create the first account (it works once, for 24 hours; a restart gives a new one)"
+            );
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot prepare the setup address"),
+    }
+}
+
 /// Listens on `address`, or says which setting to change.
 async fn bind(address: std::net::SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address).await.with_context(|| {
@@ -322,9 +348,14 @@ pub fn reload(state: &AppState, overrides: &Overrides) {
         tls.reload();
     }
     match prepare(overrides) {
-        Ok((_, site)) => {
-            state.replace_site(site);
-            tracing::info!("content reloaded");
+        Ok((config, site)) => {
+            let content = site.renderer.content.clone();
+            match web::live::rebuild(state, &config, content) {
+                Ok(()) => tracing::info!("content reloaded"),
+                Err(e) => {
+                    tracing::error!(problem = %e, "content reload refused; still serving the previous content")
+                }
+            }
         }
         Err(e) => {
             for line in e.to_string().lines() {

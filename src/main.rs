@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kap_practice::cli::{Cli, Command, InquiriesCommand, KeysCommand};
+use kap_practice::cli::{Cli, Command, InquiriesCommand, KeysCommand, WordsCommand};
 
 /// Runs an async command-line task on a fresh runtime.
 fn block_on(task: impl std::future::Future<Output = ExitCode>) -> ExitCode {
@@ -30,6 +30,9 @@ fn main() -> ExitCode {
         Some(Command::Inquiries {
             command: InquiriesCommand::Export { format },
         }) => block_on(kap_practice::cli::export(&overrides, format)),
+        Some(Command::Words {
+            command: WordsCommand::Export { dir },
+        }) => block_on(kap_practice::cli::export_words(&overrides, &dir)),
         Some(Command::Backup { file }) => block_on(kap_practice::cli::backup(&overrides, &file)),
         Some(Command::Admin { command }) => {
             block_on(kap_practice::cli::admin(&overrides, &command))

@@ -5,6 +5,7 @@
 //! content. The repository's `content/` folder is built into the binary; a configured folder with
 //! the same layout replaces it. The format is documented for the clinician in `docs/content.md`.
 
+pub mod diff;
 mod markdown;
 pub mod model;
 
@@ -45,15 +46,96 @@ struct File {
     text: String,
 }
 
+/// Every content file, as read.
+struct Files {
+    home: Vec<File>,
+    contact: File,
+    privacy: File,
+    screening: File,
+}
+
+impl Files {
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut File> {
+        self.home.iter_mut().chain([
+            &mut self.contact,
+            &mut self.privacy,
+            &mut self.screening,
+        ])
+    }
+}
+
 /// Loads and validates all content from `source`.
 pub fn load(source: &ContentSource) -> Result<Content, Diagnostics> {
-    let (home, contact, privacy) = read_files(source)?;
+    parse_all(read_files(source)?)
+}
+
+/// Every file of the built-in content by its path inside `content/` (`home/00-hero.md`,
+/// `contact.md`…) with its text: the words the site starts from, in page order. This is the
+/// list of what the clinician can edit in the inbox: a file the loader reads is editable.
+pub fn built_in_files() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    if let Ok(mut all) = read_files(&ContentSource::Embedded) {
+        for f in all.iter_mut() {
+            let rel = f
+                .name
+                .strip_prefix("content/")
+                .unwrap_or(&f.name)
+                .to_string();
+            files.push((rel, std::mem::take(&mut f.text)));
+        }
+    }
+    files
+}
+
+/// Loads and validates the built-in content with the texts in `edited` (by path inside
+/// `content/`) in place of the built-in ones; problems name the file and line as [`load`] does.
+pub fn load_edited(
+    edited: &std::collections::BTreeMap<String, String>,
+) -> Result<Content, Diagnostics> {
+    let mut all = read_files(&ContentSource::Embedded)?;
+    for f in all.iter_mut() {
+        let rel = f.name.strip_prefix("content/").unwrap_or(&f.name);
+        if let Some(text) = edited.get(rel) {
+            f.text = text.clone();
+        }
+    }
+    parse_all(all)
+}
+
+/// A page of the clinician's own: its Markdown rendered as the privacy page's is, with the
+/// same checks; a problem names the line of `markdown`.
+pub fn own_page(path: &str, title: &str, markdown: &str) -> Result<OwnPage, Diagnostics> {
+    let html = markdown::render_page(
+        markdown,
+        Origin {
+            file: path,
+            first_line: 1,
+        },
+    )?;
+    let description: String = markdown
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or(title)
+        .chars()
+        .take(160)
+        .collect();
+    Ok(OwnPage {
+        path: path.to_string(),
+        page: TextPage {
+            title: title.to_string(),
+            description,
+            html,
+        },
+    })
+}
+
+fn parse_all(files: Files) -> Result<Content, Diagnostics> {
     let mut errors = Diagnostics::default();
-    let home = parse_home(&home, &mut errors);
-    let contact = parse_text_page(&contact, &mut errors);
-    let privacy = parse_text_page(&privacy, &mut errors);
-    let screening = read_one(source, "screening.md", &mut errors)
-        .and_then(|f| parse_screening(&f, &mut errors));
+    let home = parse_home(&files.home, &mut errors);
+    let contact = parse_text_page(&files.contact, &mut errors);
+    let privacy = parse_text_page(&files.privacy, &mut errors);
+    let screening = parse_screening(&files.screening, &mut errors);
     match (home, contact, privacy, screening) {
         (Some(home), Some(contact), Some(privacy), Some(screening)) if errors.is_empty() => {
             Ok(Content {
@@ -61,13 +143,15 @@ pub fn load(source: &ContentSource) -> Result<Content, Diagnostics> {
                 contact,
                 privacy,
                 screening,
+                own_pages: Vec::new(),
+                removed_pages: Vec::new(),
             })
         }
         _ => Err(errors),
     }
 }
 
-fn read_files(source: &ContentSource) -> Result<(Vec<File>, File, File), Diagnostics> {
+fn read_files(source: &ContentSource) -> Result<Files, Diagnostics> {
     let mut errors = Diagnostics::default();
     let mut home = Vec::new();
     let (contact, privacy) = match source {
@@ -139,8 +223,14 @@ fn read_files(source: &ContentSource) -> Result<(Vec<File>, File, File), Diagnos
         }
     };
     home.sort_by(|a, b| a.name.cmp(&b.name));
-    match (contact, privacy) {
-        (Some(c), Some(p)) if errors.is_empty() => Ok((home, c, p)),
+    let screening = read_one(source, "screening.md", &mut errors);
+    match (contact, privacy, screening) {
+        (Some(contact), Some(privacy), Some(screening)) if errors.is_empty() => Ok(Files {
+            home,
+            contact,
+            privacy,
+            screening,
+        }),
         _ => Err(errors),
     }
 }

@@ -11,6 +11,10 @@ pub struct Content {
     pub privacy: TextPage,
     /// The screening questions of the questionnaire before a consultation.
     pub screening: Screening,
+    /// Simple pages the clinician added in the inbox (About, Fees…), in navigation order.
+    pub own_pages: Vec<OwnPage>,
+    /// Addresses of pages the clinician removed: they answer 410 Gone.
+    pub removed_pages: Vec<String>,
 }
 
 /// The KAP page at `/`.
@@ -172,6 +176,13 @@ pub struct Step {
 pub struct Myth {
     pub claim: String,
     pub html: String,
+}
+
+/// A page of the clinician's own at an address of its own (`/fees`).
+#[derive(Clone, Debug)]
+pub struct OwnPage {
+    pub path: String,
+    pub page: TextPage,
 }
 
 /// A simple page of Markdown: contact words, the privacy notice.

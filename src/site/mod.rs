@@ -23,7 +23,8 @@ pub use cache::{Caching, Encoding, Page, PageCache};
 pub use views::FormView;
 pub use views::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
 use views::{
-    BookView, BookingView, Chrome, ContactView, Head, HomeView, PrivacyView, StatusView, ThanksView,
+    BookView, BookingView, Chrome, ContactView, Head, HomeView, PrivacyView, StatusView, TextView,
+    ThanksView,
 };
 
 use crate::practice::consultation::ConsultationForm;
@@ -68,7 +69,9 @@ impl Renderer {
     }
 
     fn chrome<'a>(&'a self, current: &'a str) -> Chrome<'a> {
-        Chrome::new(&self.config, &self.assets, current)
+        let mut chrome = Chrome::new(&self.config, &self.assets, current);
+        chrome.own_pages = &self.content.own_pages;
+        chrome
     }
 
     fn title(&self, page: &str) -> String {
@@ -267,6 +270,44 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         .into_bytes();
     add("/privacy", HTML, Caching::Revalidate, html);
 
+    for own in &r.content.own_pages {
+        let html = render(
+            "own page",
+            TextView {
+                head: r.head(&own.path, r.title(&own.page.title), &own.page.description),
+                chrome: r.chrome(&own.path),
+                page: &own.page,
+            }
+            .render(),
+        )?;
+        add(&own.path, HTML, Caching::Revalidate, html);
+    }
+    let mut gone = Vec::new();
+    for path in &r.content.removed_pages {
+        let mut head = r.head(
+            path,
+            format!("Page removed · {}", r.config.practice.name),
+            "Page removed",
+        );
+        head.indexable = false;
+        let html = render(
+            "removed page",
+            StatusView {
+                head,
+                chrome: r.chrome(""),
+                heading: "This page has been removed",
+                paragraphs: &["The practice took this page down. Everything else is still here."],
+            }
+            .render(),
+        )?;
+        gone.push((path.clone(), html));
+    }
+    let own_paths: Vec<&str> = r
+        .content
+        .own_pages
+        .iter()
+        .map(|p| p.path.as_str())
+        .collect();
     add(
         "/robots.txt",
         "text/plain; charset=utf-8",
@@ -277,7 +318,7 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         "/sitemap.xml",
         "application/xml; charset=utf-8",
         Caching::Revalidate,
-        sitemap(base).into_bytes(),
+        sitemap(base, &own_paths).into_bytes(),
     );
     for asset in &r.assets.all {
         add(
@@ -285,6 +326,14 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
             asset.content_type,
             Caching::Immutable,
             asset.body.clone(),
+        );
+    }
+
+    // Removed pages answer 410 Gone, prepared like the rest.
+    for (path, html) in gone {
+        pages.insert(
+            path,
+            Arc::new(Page::new(StatusCode::GONE, HTML, Caching::Revalidate, html)),
         );
     }
 
@@ -384,11 +433,11 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
     })
 }
 
-fn sitemap(base: &str) -> String {
+fn sitemap(base: &str, own_pages: &[&str]) -> String {
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for path in PAGES {
+    for path in PAGES.iter().chain(own_pages) {
         s.push_str(&format!(
             "<url><loc>{}</loc></url>\n",
             xml_escape(&format!("{base}{path}"))

@@ -37,6 +37,8 @@ pub struct Chrome<'a> {
     pub theme_color: &'a str,
     /// The configured crisis line and emergency number, shown on every page.
     pub crisis: Crisis,
+    /// The clinician's own pages, linked from the navigation.
+    pub own_pages: &'a [crate::content::OwnPage],
 }
 
 impl<'a> Chrome<'a> {
@@ -50,6 +52,7 @@ impl<'a> Chrome<'a> {
             phone_uri: practice.phone_uri(),
             theme_color: &assets.theme_color,
             crisis: Crisis::new(&config.form),
+            own_pages: &[],
         }
     }
 }

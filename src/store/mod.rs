@@ -19,9 +19,13 @@ mod jobs;
 mod meeting;
 mod outbox;
 mod questionnaires;
+mod own_pages;
 mod requests;
 mod reseal;
 mod sessions;
+mod setup;
+mod site_details;
+mod words;
 
 use std::path::Path;
 
@@ -42,8 +46,12 @@ pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
 pub use questionnaires::{AttentionItem, StoredQuestionnaire};
+pub use own_pages::{PageAdded, StoredPage};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
+pub use setup::{FirstAccount, SETUP_VALID_FOR};
+pub use site_details::SavedDetails;
+pub use words::Revision;
 
 /// The file name of the SQLite database in the data directory.
 pub const DATABASE_FILE: &str = "kap-practice.db";

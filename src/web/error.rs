@@ -30,6 +30,9 @@ pub enum AppError {
     Render(#[from] askama::Error),
     #[error(transparent)]
     Page(#[from] crate::site::RenderError),
+    /// Preparing the public pages again stopped before it finished.
+    #[error("preparing the pages: {0}")]
+    Rebuild(#[from] tokio::task::JoinError),
     #[error("writing the export")]
     Export(#[source] std::io::Error),
     #[error("writing the calendar")]

@@ -284,10 +284,11 @@ impl Visit {
     }
 }
 
-/// The path as logged. A booking or questionnaire link's token and a calendar feed's secret are
-/// keys, so they are left out: `/book/…/change`, `/questionnaire/…/phq9`, `/calendar/…`.
+/// The path as logged. A booking or questionnaire link's token, a calendar feed's secret and the
+/// setup address's token are keys, so they are left out: `/book/…/change`,
+/// `/questionnaire/…/phq9`, `/calendar/…`, `/admin/setup/…`.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/book/", "/questionnaire/", "/calendar/"] {
+    for prefix in ["/book/", "/questionnaire/", "/calendar/", "/admin/setup/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return std::borrow::Cow::Owned(format!("{prefix}…{tail}"));

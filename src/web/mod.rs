@@ -12,11 +12,13 @@ pub mod error;
 pub mod form;
 pub mod form_token;
 mod health;
+pub mod live;
 pub mod middleware;
 mod pages;
 pub mod questionnaire;
 pub mod respond;
 pub mod server;
+pub mod setup;
 
 use std::sync::Arc;
 
@@ -66,6 +68,10 @@ pub struct AppState {
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// This server's visit counter (`insights.enabled`), written to the store in batches.
     pub insights: Arc<crate::insights::Insights>,
+    /// Whether visitors get the "being set up" page instead of the example practice.
+    pub setup: Arc<setup::SetupGate>,
+    /// What the prepared pages were last built from: the site's version and stored details.
+    pub live: Arc<live::Live>,
 }
 
 impl AppState {
@@ -91,6 +97,8 @@ impl AppState {
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
             time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
+            setup: Arc::new(setup::SetupGate::new(&config)),
+            live: Arc::new(live::Live::new()),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: served,
             config,
@@ -196,6 +204,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(&state))
         .route_layer(middleware::timeout())
         .fallback(pages::prepared)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            setup::gate,
+        ))
         .with_state(state.clone());
     middleware::stack(routes, state)
 }

@@ -36,6 +36,8 @@ async fn last_audit(app: &TestApp) -> kap_practice::store::AuditRow {
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
+        .replace("{token}", "00")
+        .replace("{section}", "privacy")
 }
 
 #[tokio::test]

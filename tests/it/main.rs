@@ -17,6 +17,8 @@ mod browser;
 #[cfg(feature = "slow-tests")]
 mod browser_booking;
 #[cfg(feature = "slow-tests")]
+mod browser_editor;
+#[cfg(feature = "slow-tests")]
 mod browser_insights;
 #[cfg(feature = "slow-tests")]
 mod browser_journeys;
@@ -30,11 +32,16 @@ mod connections;
 mod contact_form;
 #[cfg(feature = "slow-tests")]
 mod drills;
+mod first_run;
 mod insights;
 mod layers;
 mod mail;
+mod page_words;
+mod practice_details;
 mod public_site;
 mod questionnaire;
+#[cfg(feature = "slow-tests")]
+mod publish_everywhere;
 mod reliability;
 mod reminders;
 #[cfg(feature = "slow-tests")]

@@ -96,7 +96,7 @@ async fn the_home_page_is_structured_for_reading() {
 
 #[tokio::test]
 async fn the_head_describes_the_page_for_search_and_sharing() {
-    let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\n";
+    let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
     let app = TestApp::start_with(Overrides::default(), Some(config)).await;
     let html = app.get("/").await.text();
     assert!(

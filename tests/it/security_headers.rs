@@ -11,8 +11,9 @@ use crate::common::routes::{Kind, every_route};
 use crate::common::{Reply, routes::Probe};
 use kap_practice::config::Overrides;
 
-/// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used.
-const HTTPS_CONFIG: &str = "[server]\nbase_url = \"https://kap.example.org\"\n";
+/// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used, with the
+/// practice's own details (a public address never shows the example practice).
+const HTTPS_CONFIG: &str = "[server]\nbase_url = \"https://kap.example.org\"\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
 const SITE_HOST: &str = "kap.example.org";
 /// Another site's origin, sent with every GET a second time: no response may grant it access.
 const FOREIGN_ORIGIN: &str = "https://elsewhere.example.net";

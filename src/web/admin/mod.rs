@@ -19,12 +19,17 @@
 mod audit_log;
 mod booking;
 mod booking_form;
+mod details;
+mod field_error;
+mod first_run;
 mod inbox;
 mod insights;
 mod meeting;
 mod questionnaires;
+mod own_pages;
 mod sign_in;
 mod views;
+mod words;
 
 use axum::Router;
 use axum::body::Body;
@@ -82,6 +87,58 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             get(sign_in::login_page),
         ),
         r(Method::POST, "/admin/login", Public, post(sign_in::login)),
+        r(
+            Method::GET,
+            "/admin/setup/{token}",
+            Public,
+            get(first_run::show),
+        ),
+        r(
+            Method::POST,
+            "/admin/setup/{token}",
+            Public,
+            post(first_run::create),
+        ),
+        r(Method::GET, "/admin/details", SignedIn, get(details::show)),
+        r(
+            Method::POST,
+            "/admin/details",
+            SignedIn,
+            post(details::save),
+        ),
+        r(Method::GET, "/admin/words", SignedIn, get(words::list)),
+        r(Method::GET, "/admin/pages", SignedIn, get(own_pages::list)),
+        r(Method::POST, "/admin/pages", SignedIn, post(own_pages::add)),
+        r(
+            Method::POST,
+            "/admin/pages/{id}/remove",
+            SignedIn,
+            post(own_pages::remove),
+        ),
+        r(
+            Method::GET,
+            "/admin/words/{section}",
+            SignedIn,
+            get(words::edit),
+        ),
+        r(
+            Method::POST,
+            "/admin/words/{section}",
+            SignedIn,
+            post(words::save),
+        ),
+        r(
+            Method::POST,
+            "/admin/words/{section}/restore",
+            SignedIn,
+            post(words::restore),
+        ),
+        r(
+            Method::GET,
+            "/admin/welcome",
+            SignedIn,
+            get(first_run::welcome),
+        ),
         r(
             Method::GET,
             "/admin/login/code",
@@ -414,7 +471,9 @@ async fn csrf_guard(
         );
     }
     let data = SessionData::load(&session).await;
-    let sign_in_form = request.uri().path() == "/admin/login";
+    // So is the first-run setup form.
+    let path = request.uri().path();
+    let sign_in_form = path == "/admin/login" || path.starts_with("/admin/setup/");
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "What you sent is too large.").into_response();
@@ -448,6 +507,14 @@ async fn csrf_guard(
 }
 
 fn forbidden(state: &AppState, message: &str) -> Response {
+    if state.setup.closed() {
+        return super::setup::neutral_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "That action was refused",
+            &[message],
+        );
+    }
     let site = state.site.load();
     let html = site
         .renderer

@@ -42,7 +42,12 @@ pub(super) fn chrome(
         title: title.to_string(),
         css: site.renderer.assets.css.clone(),
         favicon: site.renderer.assets.favicon.clone(),
-        practice: state.config.practice.name.clone(),
+        // While the site is being set up, the example practice's name is not shown here either.
+        practice: if state.setup.closed() {
+            "New practice".to_string()
+        } else {
+            site.renderer.config.practice.name.clone()
+        },
         email,
         csrf: csrf.to_string(),
         new_count,
@@ -219,7 +224,7 @@ fn too_fast(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
 }
 
 /// Completes a sign-in: a new session id, the account in the session, a new CSRF token.
-async fn complete(
+pub(super) async fn complete(
     state: &AppState,
     session: &Session,
     account: &crate::store::Credentials,

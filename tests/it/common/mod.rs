@@ -593,13 +593,19 @@ pub struct Process {
 impl Process {
     /// Starts `kap-practice serve` with `extra` arguments and waits until it answers.
     pub fn serve(extra: &[&str], env: &[(&str, &str)]) -> Process {
+        Self::serve_on([127, 0, 0, 1], extra, env)
+    }
+
+    /// As [`Process::serve`], bound to `ip` (another loopback address stands for a network
+    /// address in tests).
+    pub fn serve_on(ip: [u8; 4], extra: &[&str], env: &[(&str, &str)]) -> Process {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("kap-practice.toml");
         if !extra.contains(&"--config") {
             std::fs::write(&config, "").expect("config");
         }
         let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let addr = SocketAddr::from((ip, port));
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("log file");
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));

@@ -159,7 +159,11 @@ pub async fn every_route(app: &TestApp) -> Vec<Probe> {
     assert_eq!(signed_in.status, 303, "signed in: {}", signed_in.text());
     let cookie = clinician.cookie.clone().expect("a session cookie");
     for route in kap_practice::web::admin::route_table() {
-        let path = route.path.replace("{id}", &id.to_string());
+        let path = route
+            .path
+            .replace("{id}", &id.to_string())
+            .replace("{token}", "00")
+            .replace("{section}", "privacy");
         match route.method.as_str() {
             "GET" => {
                 probes.push(Probe::new("GET", &path, None, Admin));

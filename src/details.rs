@@ -1,0 +1,357 @@
+//! The practice's details as the clinician keeps them in the inbox: name, clinician, licensed
+//! states, how to reach the practice, time zone, accent colour, reply time, crisis and
+//! emergency numbers.
+//!
+//! They are stored in the database (with a version, so two tabs cannot overwrite each other)
+//! and checked by the very code that checks the config file, so the inbox and `kap-practice
+//! check` say the same thing about the same value. A setting written in the config file wins:
+//! [`Field::set_in_file`] tells the inbox to show it read-only and say where it comes from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::config::{Config, Overrides};
+
+/// One detail the clinician can set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The form field's name and the key in storage.
+    pub name: &'static str,
+    /// The config file's table and key.
+    pub table: &'static str,
+    pub key: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+}
+
+/// Every detail, in the order the form shows them.
+pub const FIELDS: &[Field] = &[
+    field("name", "practice", "Practice name", ""),
+    field("clinician_name", "practice", "Clinician's name", ""),
+    field(
+        "credentials",
+        "practice",
+        "Credentials",
+        "Shown after the name, such as LCSW or PsyD.",
+    ),
+    field(
+        "licensed_states",
+        "practice",
+        "States where you are licensed",
+        "Two-letter codes separated by commas, such as CA, NY.",
+    ),
+    field("email", "practice", "Email address", ""),
+    field("phone", "practice", "Phone number", ""),
+    field("city", "practice", "City", "Such as Oakland, California."),
+    field(
+        "time_zone",
+        "practice",
+        "Time zone",
+        "A name such as America/New_York or America/Los_Angeles.",
+    ),
+    field(
+        "accent_color",
+        "practice",
+        "Accent colour",
+        "Written as #rrggbb. White text must be readable on it.",
+    ),
+    field(
+        "reply_time",
+        "contact_form",
+        "When people can expect a reply",
+        "A phrase such as: within two business days.",
+    ),
+    field(
+        "crisis_line",
+        "contact_form",
+        "Crisis line number",
+        "988 in the United States.",
+    ),
+    field(
+        "crisis_line_name",
+        "contact_form",
+        "Crisis line name",
+        "Suicide & Crisis Lifeline for 988.",
+    ),
+    field(
+        "emergency_number",
+        "contact_form",
+        "Emergency number",
+        "911 in the United States.",
+    ),
+];
+
+const fn field(
+    name: &'static str,
+    table: &'static str,
+    label: &'static str,
+    hint: &'static str,
+) -> Field {
+    Field {
+        name,
+        table,
+        key: name,
+        label,
+        hint,
+    }
+}
+
+/// Values by field name.
+pub type Values = BTreeMap<String, String>;
+
+/// The value of each field in `config`, as the form shows it.
+pub fn values_of(config: &Config) -> Values {
+    let p = &config.practice;
+    let f = &config.form;
+    let mut v = Values::new();
+    for (name, value) in [
+        ("name", p.name.clone()),
+        ("clinician_name", p.clinician_name.clone()),
+        ("credentials", p.credentials.clone()),
+        ("licensed_states", p.licensed_states.join(", ")),
+        ("email", p.email.clone()),
+        ("phone", p.phone.clone()),
+        ("city", p.city.clone()),
+        ("time_zone", p.time_zone.clone()),
+        ("accent_color", p.accent_color.clone()),
+        ("reply_time", f.reply_time.clone()),
+        ("crisis_line", f.crisis_line.clone()),
+        ("crisis_line_name", f.crisis_line_name.clone()),
+        ("emergency_number", f.emergency_number.clone()),
+    ] {
+        v.insert(name.to_string(), value);
+    }
+    v
+}
+
+/// The fields the config file sets (they win over the database), read from the file the
+/// config came from.
+pub fn set_in_file(config: &Config) -> Vec<&'static str> {
+    let Some(path) = &config.source else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    FIELDS
+        .iter()
+        .filter(|f| {
+            table
+                .get(f.table)
+                .and_then(|t| t.as_table())
+                .is_some_and(|t| t.contains_key(f.key))
+        })
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Where the config came from, for "set in …".
+pub fn source_name(config: &Config) -> String {
+    config
+        .source
+        .as_deref()
+        .map(Path::display)
+        .map_or_else(|| "the config file".to_string(), |p| p.to_string())
+}
+
+/// A TOML basic string holding `s`.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The TOML line for `field` holding `value`.
+fn toml_line(field: &Field, value: &str) -> String {
+    if field.name == "licensed_states" {
+        let items: Vec<String> = value
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(toml_string)
+            .collect();
+        format!("{} = [{}]", field.key, items.join(", "))
+    } else {
+        format!("{} = {}", field.key, toml_string(value))
+    }
+}
+
+/// Checks `values` with the config's own checks; every problem is named by its field, in the
+/// words `kap-practice check` uses.
+pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
+    let mut problems = Vec::new();
+    for field in FIELDS {
+        let value = values.get(field.name).map_or("", |v| v.trim());
+        if field.table == "contact_form" {
+            // The config reads these as free text; the inbox asks for a value on one line.
+            if value.is_empty() {
+                problems.push((
+                    field.name,
+                    format!("contact_form.{} is empty: write a value", field.key),
+                ));
+            } else if value.chars().any(char::is_control) || value.chars().count() > 200 {
+                problems.push((
+                    field.name,
+                    format!(
+                        "contact_form.{} must be one line of at most 200 characters",
+                        field.key
+                    ),
+                ));
+            }
+            continue;
+        }
+        let text = format!("[{}]\n{}\n", field.table, toml_line(field, value));
+        if let Err(found) = Config::from_toml(&text, "inbox", None, &Overrides::default()) {
+            for d in found.0 {
+                problems.push((field.name, d.message));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// `config` with the stored `values` in place of its own, except where the config file sets
+/// a value (that wins). Values that do not pass [`check`] are left out.
+pub fn apply(config: &Config, values: &Values) -> Config {
+    let from_file = set_in_file(config);
+    let mut text = String::from("[practice]\n");
+    let mut form = String::from("[contact_form]\n");
+    for field in FIELDS {
+        if from_file.contains(&field.name) {
+            continue;
+        }
+        let Some(value) = values.get(field.name).map(|v| v.trim()) else {
+            continue;
+        };
+        let mut one = Values::new();
+        one.insert(field.name.to_string(), value.to_string());
+        let alone = FIELDS
+            .iter()
+            .filter(|f| f.name != field.name)
+            .map(|f| (f.name.to_string(), values_of(config)[f.name].clone()));
+        one.extend(alone);
+        if check(&one).is_err() {
+            continue;
+        }
+        let line = toml_line(field, value);
+        if field.table == "practice" {
+            text.push_str(&line);
+            text.push('\n');
+        } else {
+            form.push_str(&line);
+            form.push('\n');
+        }
+    }
+    text.push_str(&form);
+    let Ok(parsed) = Config::from_toml(&text, "inbox", None, &Overrides::default()) else {
+        return config.clone();
+    };
+    let mut merged = config.clone();
+    merged.practice = parsed.practice;
+    for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
+        copy_practice_field(&mut merged, config, field.name);
+    }
+    merged.form.reply_time = parsed.form.reply_time;
+    merged.form.crisis_line = parsed.form.crisis_line;
+    merged.form.crisis_line_name = parsed.form.crisis_line_name;
+    merged.form.emergency_number = parsed.form.emergency_number;
+    for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
+        match field.name {
+            "reply_time" => merged.form.reply_time = config.form.reply_time.clone(),
+            "crisis_line" => merged.form.crisis_line = config.form.crisis_line.clone(),
+            "crisis_line_name" => {
+                merged.form.crisis_line_name = config.form.crisis_line_name.clone()
+            }
+            "emergency_number" => {
+                merged.form.emergency_number = config.form.emergency_number.clone()
+            }
+            _ => {}
+        }
+    }
+    merged
+}
+
+/// Puts `from`'s value of practice field `name` into `to`.
+fn copy_practice_field(to: &mut Config, from: &Config, name: &str) {
+    let (t, f) = (&mut to.practice, &from.practice);
+    match name {
+        "name" => t.name = f.name.clone(),
+        "clinician_name" => t.clinician_name = f.clinician_name.clone(),
+        "credentials" => t.credentials = f.credentials.clone(),
+        "licensed_states" => t.licensed_states = f.licensed_states.clone(),
+        "email" => t.email = f.email.clone(),
+        "phone" => t.phone = f.phone.clone(),
+        "city" => t.city = f.city.clone(),
+        "time_zone" => {
+            t.time_zone = f.time_zone.clone();
+            t.zone = f.zone.clone();
+        }
+        "accent_color" => t.accent_color = f.accent_color.clone(),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Values {
+        values_of(&Config::from_toml("", "t", None, &Overrides::default()).expect("defaults"))
+            .into_iter()
+            .chain([
+                ("name".to_string(), "Harbor Light Therapy".to_string()),
+                ("phone".to_string(), "(212) 555-0188".to_string()),
+                ("licensed_states".to_string(), "ny, NJ".to_string()),
+            ])
+            .collect()
+    }
+
+    #[test]
+    fn the_checks_and_words_are_the_configs() {
+        assert!(check(&good()).is_ok());
+        let mut bad = good();
+        bad.insert("phone".into(), "call me".into());
+        bad.insert("accent_color".into(), "#ffff00".into());
+        bad.insert("licensed_states".into(), "CA, ZZ".into());
+        bad.insert("crisis_line".into(), " ".into());
+        let problems = check(&bad).expect_err("problems");
+        let named = |f: &str| {
+            problems
+                .iter()
+                .find(|(n, _)| *n == f)
+                .map(|(_, m)| m.clone())
+        };
+        assert!(named("phone").is_some_and(|m| m.contains("is not a phone number")));
+        assert!(named("accent_color").is_some_and(|m| m.contains("too light for white text")));
+        assert!(named("licensed_states").is_some_and(|m| m.contains("\"ZZ\" is not a US state")));
+        assert!(named("crisis_line").is_some_and(|m| m.contains("is empty")));
+        assert_eq!(problems.len(), 4);
+    }
+
+    #[test]
+    fn stored_values_replace_the_defaults_and_quotes_stay_text() {
+        let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+        let mut values = good();
+        values.insert("city".into(), "Say \"hi\" \\ Brooklyn".into());
+        let merged = apply(&config, &values);
+        assert_eq!(merged.practice.name, "Harbor Light Therapy");
+        assert_eq!(merged.practice.licensed_states, vec!["NY", "NJ"]);
+        assert_eq!(merged.practice.city, "Say \"hi\" \\ Brooklyn");
+        assert_eq!(merged.form.reply_time, config.form.reply_time);
+    }
+}

@@ -1,0 +1,126 @@
+//! The clinician's own pages: added, and removed (the address then answers 410 for good).
+
+use jiff::Timestamp;
+
+use super::engine::on_db;
+use super::inbox::write_audit;
+use super::{Store, StoreError, from_ms, ms};
+use crate::audit;
+
+/// One page as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPage {
+    pub id: i64,
+    pub path: String,
+    pub title: String,
+    pub body: String,
+    pub changed_at: Timestamp,
+    pub changed_by: String,
+    pub removed: bool,
+}
+
+/// What became of a new page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageAdded {
+    Added(i64),
+    /// Another page has (or had) this address.
+    AddressTaken,
+}
+
+/// id, path, title, body, changed_at, changed_by, removed_at.
+type PageRow = (i64, String, String, String, i64, String, Option<i64>);
+
+impl Store {
+    /// Every page, removed ones too, in the order they were added.
+    pub async fn own_pages(&self) -> Result<Vec<StoredPage>, StoreError> {
+        let rows: Vec<PageRow> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT id, path, title, body, changed_at, changed_by, removed_at
+                 FROM own_pages ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?);
+        rows.into_iter()
+            .map(|(id, path, title, body, at, by, removed)| {
+                Ok(StoredPage {
+                    id,
+                    path,
+                    title,
+                    body,
+                    changed_at: from_ms("own_pages.changed_at", at)?,
+                    changed_by: by,
+                    removed: removed.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a page at `path`, audited, raising the site's version.
+    pub async fn add_own_page(
+        &self,
+        path: &str,
+        title: &str,
+        body: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<PageAdded, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                "INSERT INTO own_pages (path, title, body, created_at, changed_at, changed_by)
+                 VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+            )
+            .bind(path)
+            .bind(title)
+            .bind(body)
+            .bind(ms(now))
+            .bind(&audit.actor)
+            .fetch_one(&mut *tx)
+            .await;
+            let id = match inserted {
+                Ok(id) => id,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Ok(PageAdded::AddressTaken)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(PageAdded::Added(id))
+        })
+    }
+
+    /// Removes page `id` (its address answers 410 from now on); false if there is no such
+    /// page still shown.
+    pub async fn remove_own_page(
+        &self,
+        id: i64,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<bool, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let removed = sqlx::query(
+                "UPDATE own_pages SET removed_at = $1, changed_at = $1, changed_by = $2
+                 WHERE id = $3 AND removed_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(&audit.actor)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if removed != 1 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! The first-run setup address: while the practice has no account, one secret address lets
+//! whoever started the server create the first one from the browser.
+//!
+//! Only the SHA-256 of the token is stored, so the database alone does not open the address,
+//! and it is kept in the database rather than in one server's memory, so any server of the
+//! practice accepts it. There is one at a time: each start of a server without accounts draws
+//! a new one, replacing the last.
+
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+use super::engine::on_db;
+use super::inbox::write_audit;
+use super::{Store, StoreError, ms};
+use crate::audit;
+use crate::auth::email_key;
+
+/// How long a setup address stays valid when unused.
+pub const SETUP_VALID_FOR: SignedDuration = SignedDuration::from_hours(24);
+
+/// What happened to a request to create the first account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FirstAccount {
+    /// Created, with this id; the setup address no longer works.
+    Added(i64),
+    /// The address is unknown, used or past its 24 hours.
+    AddressInvalid,
+}
+
+/// [`SETUP_VALID_FOR`] in milliseconds, as stored times are.
+const VALID_MS: i64 = 24 * 3600 * 1000;
+
+fn token_hash(token: &str) -> String {
+    crate::crypto::hex::hex(&Sha256::digest(token.as_bytes()))
+}
+
+impl Store {
+    /// Whether any clinician account exists.
+    pub async fn has_accounts(&self) -> Result<bool, StoreError> {
+        let n: i64 = on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_accounts",
+        )
+        .fetch_one(pool)
+        .await?);
+        Ok(n > 0)
+    }
+
+    /// Draws a new setup token when no account exists (replacing any earlier one) and returns
+    /// it; with accounts, forgets any left over and returns `None`.
+    pub async fn issue_setup_token(&self, now: Timestamp) -> Result<Option<String>, StoreError> {
+        if self.has_accounts().await? {
+            on_db!(&self.db, pool => sqlx::query("DELETE FROM setup_tokens")
+                .execute(pool)
+                .await?
+                .rows_affected());
+            return Ok(None);
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes).map_err(|_| StoreError::NoRandomness)?;
+        let token = crate::crypto::hex::hex(&bytes);
+        on_db!(&self.db, pool => sqlx::query(
+            "INSERT INTO setup_tokens (id, token_hash, created_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,
+             created_at = excluded.created_at",
+        )
+        .bind(token_hash(&token))
+        .bind(ms(now))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(Some(token))
+    }
+
+    /// Whether `token` opens the setup page now: it is the current one, unused, under 24
+    /// hours old, and no account exists yet.
+    pub async fn setup_token_valid(&self, token: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let since = ms(now) - VALID_MS;
+        let found: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT id FROM setup_tokens WHERE token_hash = $1 AND created_at >= $2
+             AND NOT EXISTS (SELECT 1 FROM admin_accounts)",
+        )
+        .bind(token_hash(token))
+        .bind(since)
+        .fetch_optional(pool)
+        .await?);
+        Ok(found.is_some())
+    }
+
+    /// Uses `token` to create the first account, in one transaction with its audit line: of
+    /// two requests at once, exactly one can use the address.
+    pub async fn add_first_account(
+        &self,
+        token: &str,
+        email: &str,
+        password_hash: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<FirstAccount, StoreError> {
+        let since = ms(now) - VALID_MS;
+        let email = email_key(email);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let used = sqlx::query(
+                "DELETE FROM setup_tokens WHERE token_hash = $1 AND created_at >= $2",
+            )
+            .bind(token_hash(token))
+            .bind(since)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_accounts")
+                .fetch_one(&mut *tx)
+                .await?;
+            if used != 1 || accounts > 0 {
+                return Ok(FirstAccount::AddressInvalid);
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
+                 VALUES ($1, $2, $3, $3) RETURNING id",
+            )
+            .bind(email)
+            .bind(password_hash)
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(FirstAccount::Added(id))
+        })
+    }
+}

@@ -1,0 +1,296 @@
+//! `/admin/pages`: simple pages of the clinician's own (About, Fees and insurance…).
+//!
+//! A page has a title, an address of one segment (`/fees`) and Markdown, checked like the
+//! privacy page's. It is published at once, linked in the navigation and listed in the
+//! sitemap; removing it makes its address answer 410 Gone for good. Addresses that belong to
+//! the site itself are refused. Every change is audited.
+
+use askama::Template;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::Admin;
+use super::field_error::{FieldError, message_for};
+use super::sign_in::{chrome, render};
+use crate::audit::{Action, Entry};
+use crate::store::{PageAdded, StoredPage};
+use crate::web::form::decode;
+use crate::web::{AppError, AppState};
+
+/// First segments the site itself answers: never a page of the clinician's.
+const SYSTEM: &[&str] = &[
+    "admin",
+    "static",
+    "book",
+    "calendar",
+    "contact",
+    "privacy",
+    "healthz",
+    "robots.txt",
+    "sitemap.xml",
+    "favicon.ico",
+    "questionnaire",
+    "questionnaires",
+];
+
+#[derive(Template)]
+#[template(path = "admin/pages.html")]
+struct PagesView {
+    chrome: super::views::Chrome,
+    pages: Vec<StoredPage>,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+    title: String,
+    path: String,
+    body: String,
+}
+
+impl PagesView {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PagesQuery {
+    added: Option<String>,
+    removed: Option<String>,
+}
+
+struct Form {
+    title: String,
+    path: String,
+    body: String,
+}
+
+async fn page(
+    state: &AppState,
+    admin: &Admin,
+    form: Form,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let pages = state
+        .store
+        .own_pages()
+        .await?
+        .into_iter()
+        .filter(|p| !p.removed)
+        .collect();
+    let title = if errors.is_empty() {
+        "Your pages"
+    } else {
+        "Error: Your pages"
+    };
+    let view = PagesView {
+        chrome: chrome(
+            state,
+            title,
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "pages",
+        ),
+        pages,
+        errors,
+        notice,
+        title: form.title,
+        path: form.path,
+        body: form.body,
+    };
+    Ok(render(status, view.render()))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Query(q): Query<PagesQuery>,
+) -> Result<Response, AppError> {
+    let notice = if q.added.is_some() {
+        Some("The page is published and linked in the navigation.".to_string())
+    } else if q.removed.is_some() {
+        Some("The page is removed: its address now says it is gone.".to_string())
+    } else {
+        None
+    };
+    let empty = Form {
+        title: String::new(),
+        path: String::new(),
+        body: String::new(),
+    };
+    page(&state, &admin, empty, Vec::new(), notice, StatusCode::OK).await
+}
+
+/// The problem with `path` as a page's address, if any.
+fn path_problem(path: &str) -> Option<String> {
+    let Some(name) = path.strip_prefix('/') else {
+        return Some("Start the address with a slash, such as /fees".to_string());
+    };
+    let well_formed = !name.is_empty()
+        && name.len() <= 60
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !well_formed {
+        return Some(
+            "Use one short name of lowercase letters, digits and dashes after the slash, such as /fees-and-insurance"
+                .to_string(),
+        );
+    }
+    if SYSTEM.contains(&name) {
+        return Some(format!(
+            "{path} belongs to the site itself: choose another address"
+        ));
+    }
+    None
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let mut fields = match decode(&body, &["title", "path", "body"]) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                format!("The form could not be read because {e}. Nothing was published."),
+            )
+                .into_response());
+        }
+    };
+    let form = Form {
+        title: fields
+            .remove("title")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        path: fields.remove("path").unwrap_or_default().trim().to_string(),
+        body: fields
+            .remove("body")
+            .unwrap_or_default()
+            .replace("\r\n", "\n"),
+    };
+    let mut errors = Vec::new();
+    if form.title.is_empty() {
+        errors.push(FieldError::new("title", "Enter a title"));
+    } else if form.title.chars().count() > 80 || form.title.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "title",
+            "Keep the title to one line of at most 80 characters",
+        ));
+    }
+    if let Some(problem) = path_problem(&form.path) {
+        errors.push(FieldError::new("path", problem));
+    }
+    if form.body.trim().is_empty() {
+        errors.push(FieldError::new("body", "Write the page's words"));
+    } else if let Err(found) = crate::content::own_page(&form.path, &form.title, &form.body) {
+        for d in found.0 {
+            let message = if d.line > 0 {
+                format!("Line {}: {}", d.line, d.message)
+            } else {
+                d.message
+            };
+            errors.push(FieldError::new("body", message));
+        }
+    }
+    if !errors.is_empty() {
+        return page(
+            &state,
+            &admin,
+            form,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let audit = Entry::new(&admin.email, Action::PageAdded).detail(form.path.clone());
+    match state
+        .store
+        .add_own_page(
+            &form.path,
+            &form.title,
+            &form.body,
+            Timestamp::now(),
+            &audit,
+        )
+        .await?
+    {
+        PageAdded::AddressTaken => {
+            let message = format!(
+                "{} is or was the address of another page: choose another address",
+                form.path
+            );
+            page(
+                &state,
+                &admin,
+                form,
+                vec![FieldError::new("path", message)],
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        PageAdded::Added(_) => {
+            crate::web::live::refresh(&state, false).await?;
+            Ok(Redirect::to("/admin/pages?added=1").into_response())
+        }
+    }
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let pages = state.store.own_pages().await?;
+    let Some(found) = pages.iter().find(|p| p.id == id && !p.removed) else {
+        return Err(AppError::NotFound);
+    };
+    let audit = Entry::new(&admin.email, Action::PageRemoved).detail(found.path.clone());
+    if !state
+        .store
+        .remove_own_page(id, Timestamp::now(), &audit)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    crate::web::live::refresh(&state, false).await?;
+    Ok(Redirect::to("/admin/pages?removed=1").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_problem;
+
+    #[test]
+    fn addresses_of_the_site_itself_and_odd_ones_are_refused() {
+        assert_eq!(path_problem("/fees"), None);
+        assert_eq!(path_problem("/fees-and-insurance2"), None);
+        for bad in [
+            "/admin",
+            "/contact",
+            "/static",
+            "/book",
+            "/",
+            "fees",
+            "/Fees",
+            "/a/b",
+            "/-x",
+            "/sitemap.xml",
+        ] {
+            assert!(path_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! `/admin/words`: the page's words, edited in the inbox.
+//!
+//! Every file of the content (each section of the KAP page, the contact page, the privacy
+//! page) can be edited as the Markdown it is written in. "Preview" checks the text with the
+//! loader `check` uses, naming the line of a mistake, and shows the page as the public site
+//! would (the same pipeline and stylesheet, no script needed); nothing is stored. "Publish"
+//! checks again and stores the text as a new revision, audited; the site follows at once on
+//! this server and within seconds on the others ([`crate::web::live`]). The form carries the
+//! revision it was opened at: when someone published in between, the publish is refused and
+//! the text kept. Every revision can be restored, the built-in words too. With `content.dir`
+//! set the files are the words: the editor shows them read-only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::Admin;
+use super::sign_in::{chrome, render};
+use super::views::when;
+use crate::audit::{Action, Entry};
+use crate::content::diff::{self, Change};
+use crate::store::Revision;
+use crate::web::form::decode;
+use crate::web::{AppError, AppState};
+
+/// One editable file.
+struct Section {
+    /// Its path inside `content/`: `home/10-is-kap-safe.md`.
+    rel: String,
+    /// Its address in the inbox: `home-10-is-kap-safe`.
+    slug: String,
+    title: String,
+    built_in: String,
+}
+
+/// Every editable file, in page order: the built-in content's files.
+fn sections() -> Vec<Section> {
+    crate::content::built_in_files()
+        .into_iter()
+        .map(|(rel, text)| {
+            let stem = rel.strip_suffix(".md").unwrap_or(&rel);
+            let slug = stem.replace('/', "-");
+            let title = match stem {
+                "contact" => "The contact page".to_string(),
+                "privacy" => "The privacy page".to_string(),
+                s => {
+                    let name = s.rsplit('/').next().unwrap_or(s);
+                    let words = name
+                        .trim_start_matches(|c: char| c.is_ascii_digit())
+                        .trim_start_matches('-')
+                        .replace('-', " ");
+                    let mut c = words.chars();
+                    let words = match c.next() {
+                        Some(f) => f.to_uppercase().chain(c).collect(),
+                        None => words,
+                    };
+                    format!("KAP page: {words}")
+                }
+            };
+            Section {
+                rel,
+                slug,
+                title,
+                built_in: text,
+            }
+        })
+        .collect()
+}
+
+fn find(slug: &str) -> Option<Section> {
+    sections().into_iter().find(|s| s.slug == slug)
+}
+
+/// The public page a file's words appear on.
+fn page_of(rel: &str) -> &'static str {
+    match rel {
+        "contact.md" => "/contact",
+        "privacy.md" => "/privacy",
+        _ => "/",
+    }
+}
+
+struct Listed {
+    slug: String,
+    title: String,
+    edited: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/words.html")]
+struct ListView {
+    chrome: super::views::Chrome,
+    files_dir: Option<String>,
+    sections: Vec<Listed>,
+}
+
+struct HistoryEntry {
+    id: i64,
+    label: String,
+    current: bool,
+    changes: Vec<Change>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/word_edit.html")]
+struct EditView {
+    chrome: super::views::Chrome,
+    slug: String,
+    title: String,
+    body: String,
+    base: i64,
+    read_only: bool,
+    errors: Vec<String>,
+    notice: Option<String>,
+    preview: Option<String>,
+    history: Vec<HistoryEntry>,
+}
+
+fn files_dir(state: &AppState) -> Option<std::path::PathBuf> {
+    state.config.content_dir.clone()
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+) -> Result<Response, AppError> {
+    let published = state.store.published_words().await?;
+    let view = ListView {
+        chrome: chrome(
+            &state,
+            "The page's words",
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "words",
+        ),
+        files_dir: files_dir(&state).map(|d| d.display().to_string()),
+        sections: sections()
+            .into_iter()
+            .map(|s| Listed {
+                edited: published.contains_key(&s.rel),
+                slug: s.slug,
+                title: s.title,
+            })
+            .collect(),
+    };
+    Ok(render(StatusCode::OK, view.render()))
+}
+
+/// What the edit page shows besides the section itself.
+#[derive(Default)]
+struct Shown {
+    body: Option<String>,
+    base: Option<i64>,
+    errors: Vec<String>,
+    notice: Option<String>,
+    preview: Option<String>,
+}
+
+async fn edit_page(
+    state: &AppState,
+    admin: &Admin,
+    section: &Section,
+    shown: Shown,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let revisions = state.store.revisions(&section.rel).await?;
+    let newest = revisions.first().map_or(0, |r| r.id);
+    let dir = files_dir(state);
+    let current_text = match &dir {
+        Some(d) => std::fs::read_to_string(d.join(&section.rel)).unwrap_or_default(),
+        None => revisions
+            .first()
+            .map_or_else(|| section.built_in.clone(), |r| r.body.clone()),
+    };
+    let history = history(state, section, &revisions);
+    let title = if shown.errors.is_empty() {
+        section.title.clone()
+    } else {
+        format!("Error: {}", section.title)
+    };
+    let view = EditView {
+        chrome: chrome(
+            state,
+            &title,
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "words",
+        ),
+        slug: section.slug.clone(),
+        title: section.title.clone(),
+        body: shown.body.unwrap_or(current_text),
+        base: shown.base.unwrap_or(newest),
+        read_only: dir.is_some(),
+        errors: shown.errors,
+        notice: shown.notice,
+        preview: shown.preview,
+        history: if dir.is_some() { Vec::new() } else { history },
+    };
+    Ok(render(status, view.render()))
+}
+
+/// The revisions newest first, then the built-in words, each with what it changed.
+fn history(state: &AppState, section: &Section, revisions: &[Revision]) -> Vec<HistoryEntry> {
+    let mut entries = Vec::new();
+    for (i, r) in revisions.iter().enumerate() {
+        let before = revisions
+            .get(i + 1)
+            .map_or(section.built_in.as_str(), |p| p.body.as_str());
+        let how = match r.restored_from {
+            Some(0) => "The built-in words restored".to_string(),
+            Some(_) => "An earlier version restored".to_string(),
+            None => "Published".to_string(),
+        };
+        entries.push(HistoryEntry {
+            id: r.id,
+            label: format!(
+                "{how} {} by {}",
+                when(r.published_at, &state.time_zone),
+                r.published_by
+            ),
+            current: i == 0,
+            changes: changes(before, &r.body),
+        });
+    }
+    entries.push(HistoryEntry {
+        id: 0,
+        label: "The built-in words".to_string(),
+        current: revisions.is_empty(),
+        changes: Vec::new(),
+    });
+    entries
+}
+
+/// The word-level changes from `before` to `after`, with long unchanged runs shortened to
+/// their ends; empty when nothing changed.
+fn changes(before: &str, after: &str) -> Vec<Change> {
+    let all = diff::words(before, after);
+    if all.iter().all(|c| matches!(c, Change::Same(_))) {
+        return Vec::new();
+    }
+    all.into_iter()
+        .map(|c| match c {
+            Change::Same(run) => {
+                let words: Vec<&str> = run.split(' ').collect();
+                if words.len() > 16 {
+                    Change::Same(format!(
+                        "{} … {}",
+                        words[..8].join(" "),
+                        words[words.len() - 8..].join(" ")
+                    ))
+                } else {
+                    Change::Same(run)
+                }
+            }
+            other => other,
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct EditQuery {
+    published: Option<String>,
+    restored: Option<String>,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(slug): Path<String>,
+    Query(q): Query<EditQuery>,
+) -> Result<Response, AppError> {
+    let Some(section) = find(&slug) else {
+        return Err(AppError::NotFound);
+    };
+    let notice = if q.published.is_some() {
+        Some("Published: the public site shows these words now.".to_string())
+    } else if q.restored.is_some() {
+        Some("Restored: the public site shows these words now.".to_string())
+    } else {
+        None
+    };
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    edit_page(&state, &admin, &section, shown, StatusCode::OK).await
+}
+
+/// The words as they would be with `text` for `section`: checked like `check` checks files.
+async fn with_text(
+    state: &AppState,
+    section: &Section,
+    text: &str,
+) -> Result<Result<crate::content::Content, Vec<String>>, AppError> {
+    let mut words: BTreeMap<String, String> = state
+        .store
+        .published_words()
+        .await?
+        .into_iter()
+        .map(|(k, r)| (k, r.body))
+        .collect();
+    words.insert(section.rel.clone(), text.to_string());
+    Ok(crate::content::load_edited(&words).map_err(|found| {
+        let own = format!("content/{}", section.rel);
+        found
+            .0
+            .into_iter()
+            .map(|d| {
+                if d.file == own && d.line > 0 {
+                    format!("Line {}: {}", d.line, d.message)
+                } else if d.file == own {
+                    capitalised(&d.message)
+                } else {
+                    d.to_string()
+                }
+            })
+            .collect()
+    }))
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The `<main>` of `path` as the public site would show it with `content`.
+async fn preview_of(
+    state: &AppState,
+    content: crate::content::Content,
+    path: &'static str,
+) -> Result<String, AppError> {
+    let config = state.site.load().renderer.config.clone();
+    let site = tokio::task::spawn_blocking(move || crate::site::build(config, Arc::new(content)))
+        .await??;
+    let html = match site.get(path) {
+        Some(page) => String::from_utf8_lossy(&page.identity.body).into_owned(),
+        None => site
+            .renderer
+            .contact(site.renderer.empty_form(String::new()))?,
+    };
+    let start = html
+        .find("<main")
+        .and_then(|i| html[i..].find('>').map(|j| i + j + 1));
+    let end = html.rfind("</main>");
+    Ok(match (start, end) {
+        (Some(s), Some(e)) if s <= e => html[s..e].to_string(),
+        _ => String::new(),
+    })
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Some(section) = find(&slug) else {
+        return Err(AppError::NotFound);
+    };
+    if files_dir(&state).is_some() {
+        return read_only(&state, &admin, &section).await;
+    }
+    let mut form = match decode(&body, &["body", "base", "action"]) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                format!("The form could not be read because {e}. Nothing was published."),
+            )
+                .into_response());
+        }
+    };
+    // Browsers send CR LF line ends from a text area; the files use LF.
+    let text = form
+        .remove("body")
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    let base: i64 = form
+        .remove("base")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1);
+    let publish = form.remove("action").as_deref() == Some("publish");
+    let content = match with_text(&state, &section, &text).await? {
+        Ok(c) => c,
+        Err(errors) => {
+            let shown = Shown {
+                body: Some(text),
+                base: Some(base),
+                errors,
+                ..Shown::default()
+            };
+            return edit_page(
+                &state,
+                &admin,
+                &section,
+                shown,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    if !publish {
+        let preview = preview_of(&state, content, page_of(&section.rel)).await?;
+        let shown = Shown {
+            body: Some(text),
+            base: Some(base),
+            preview: Some(preview),
+            ..Shown::default()
+        };
+        return edit_page(&state, &admin, &section, shown, StatusCode::OK).await;
+    }
+    let audit = Entry::new(&admin.email, Action::WordsPublished).detail(section.rel.clone());
+    let published = state
+        .store
+        .publish_words(&section.rel, &text, base, None, Timestamp::now(), &audit)
+        .await?;
+    if published.is_none() {
+        return stale(&state, &admin, &section, text).await;
+    }
+    crate::web::live::refresh(&state, false).await?;
+    Ok(Redirect::to(&format!("/admin/words/{}?published=1", section.slug)).into_response())
+}
+
+async fn stale(
+    state: &AppState,
+    admin: &Admin,
+    section: &Section,
+    text: String,
+) -> Result<Response, AppError> {
+    let newest = state.store.revisions(&section.rel).await?;
+    let who = newest
+        .first()
+        .map(|r| {
+            format!(
+                " ({} by {})",
+                when(r.published_at, &state.time_zone),
+                r.published_by
+            )
+        })
+        .unwrap_or_default();
+    let shown = Shown {
+        body: Some(text),
+        base: Some(newest.first().map_or(0, |r| r.id)),
+        errors: vec![format!(
+            "Someone published these words after you opened this page{who}, so yours were not published, to keep their change. Your text is still here: compare it with the newest version below, then publish again."
+        )],
+        ..Shown::default()
+    };
+    edit_page(state, admin, section, shown, StatusCode::CONFLICT).await
+}
+
+async fn read_only(
+    state: &AppState,
+    admin: &Admin,
+    section: &Section,
+) -> Result<Response, AppError> {
+    let shown = Shown {
+        errors: vec!["The words come from files (content.dir), so they cannot be changed here: change the file, then reload the server.".to_string()],
+        ..Shown::default()
+    };
+    edit_page(state, admin, section, shown, StatusCode::CONFLICT).await
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Some(section) = find(&slug) else {
+        return Err(AppError::NotFound);
+    };
+    if files_dir(&state).is_some() {
+        return read_only(&state, &admin, &section).await;
+    }
+    let form = decode(&body, &["base", "revision"]).unwrap_or_default();
+    let number = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i64>().ok());
+    let (Some(base), Some(id)) = (number("base"), number("revision")) else {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            "The form could not be read. Nothing was restored.",
+        )
+            .into_response());
+    };
+    let revisions = state.store.revisions(&section.rel).await?;
+    let text = if id == 0 {
+        section.built_in.clone()
+    } else {
+        match revisions.iter().find(|r| r.id == id) {
+            Some(r) => r.body.clone(),
+            None => return Err(AppError::NotFound),
+        }
+    };
+    let audit = Entry::new(&admin.email, Action::WordsRestored).detail(format!(
+        "{} from {}",
+        section.rel,
+        if id == 0 {
+            "the built-in words".to_string()
+        } else {
+            format!("revision {id}")
+        }
+    ));
+    let published = state
+        .store
+        .publish_words(
+            &section.rel,
+            &text,
+            base,
+            Some(id),
+            Timestamp::now(),
+            &audit,
+        )
+        .await?;
+    if published.is_none() {
+        return stale(&state, &admin, &section, text).await;
+    }
+    crate::web::live::refresh(&state, false).await?;
+    Ok(Redirect::to(&format!("/admin/words/{}?restored=1", section.slug)).into_response())
+}

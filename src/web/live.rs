@@ -1,0 +1,207 @@
+//! The live site: the prepared pages follow what the clinician saves in the inbox.
+//!
+//! The config file and the built-in (or `content.dir`) words are where a site starts; what the
+//! clinician saves in the inbox (the practice's details, the published words) is stored in the database and raises
+//! the site's version in the same transaction. Every server looks at that version every
+//! [`POLL_EVERY`] and, when it moved, prepares its pages again from the config and the stored
+//! values (in the background: compressing the whole site takes a moment) and swaps them in. On
+//! PostgreSQL this is how a change made on one server reaches the others within seconds; on
+//! the server that saved, the change is prepared at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::AppState;
+use crate::config::Config;
+use crate::details::{self, Values};
+use crate::site::PageCache;
+use crate::store::StoredPage;
+
+/// How often each server asks the database whether the site changed.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// What this server last prepared its pages from.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// The site version the pages were prepared at (`-1`: not yet looked).
+    seen: AtomicI64,
+    /// The practice's details from the database, if saved.
+    details: ArcSwap<Option<Values>>,
+    /// The published words by content file, where they differ from the built-in ones.
+    words: ArcSwap<BTreeMap<String, String>>,
+    /// The clinician's own pages as last read.
+    pages: ArcSwap<Vec<StoredPage>>,
+    /// Whether the pages include any of the clinician's own pages (shown or removed).
+    own_pages: std::sync::atomic::AtomicBool,
+    /// Only one rebuild at a time on this server.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl Live {
+    pub fn new() -> Live {
+        Live {
+            seen: AtomicI64::new(-1),
+            ..Live::default()
+        }
+    }
+
+    /// The published words this server shows, by content file.
+    pub fn words(&self) -> Arc<BTreeMap<String, String>> {
+        self.words.load_full()
+    }
+
+    /// The stored details this server shows, if any.
+    pub fn details(&self) -> Option<Values> {
+        self.details.load().as_ref().clone()
+    }
+}
+
+/// `config` as the public site uses it: with the stored details in place.
+pub fn effective_config(config: &Config, details: Option<&Values>) -> Config {
+    match details {
+        Some(values) => details::apply(config, values),
+        None => config.clone(),
+    }
+}
+
+/// Prepares the pages again from the database's current state if the site's version moved
+/// since this server last looked (or always, with `force`).
+pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::AppError> {
+    let _one = state.live.building.lock().await;
+    let version = state.store.site_version().await?;
+    if !force && version == state.live.seen.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let saved = state.store.practice_details().await?.map(|d| d.values);
+    let words: BTreeMap<String, String> = state
+        .store
+        .published_words()
+        .await?
+        .into_iter()
+        .map(|(section, r)| (section, r.body))
+        .collect();
+    let own_pages = state.store.own_pages().await?;
+    if saved.is_none()
+        && state.live.details().is_none()
+        && words.is_empty()
+        && state.live.words().is_empty()
+        && own_pages.is_empty()
+        && !state.live.own_pages.load(Ordering::Relaxed)
+    {
+        // Nothing stored yet: the pages prepared at start are the site.
+        state.live.seen.store(version, Ordering::Relaxed);
+        return Ok(());
+    }
+    let config = Arc::new(effective_config(&state.config, saved.as_ref()));
+    let content = with_own_pages(content_with(state, &words), &own_pages);
+    let built = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || crate::site::build(config, content)).await??
+    };
+    state.live.details.store(Arc::new(saved));
+    state.live.words.store(Arc::new(words));
+    state
+        .live
+        .own_pages
+        .store(!own_pages.is_empty(), Ordering::Relaxed);
+    state.live.pages.store(Arc::new(own_pages));
+    swap_in(state, &config, built);
+    state.live.seen.store(version, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The words the site shows: the built-in ones with the published revisions in place. With
+/// `content.dir` set the files are the words, and the inbox does not change them.
+fn content_with(
+    state: &AppState,
+    words: &BTreeMap<String, String>,
+) -> Arc<crate::content::Content> {
+    let current = state.site.load().renderer.content.clone();
+    if state.config.content_dir.is_some() {
+        return current;
+    }
+    match crate::content::load_edited(words) {
+        Ok(content) => Arc::new(content),
+        Err(e) => {
+            // Checked when published; a later version may read words more strictly.
+            for line in e.to_string().lines() {
+                tracing::error!(problem = %line, "published words cannot be used; showing the previous words");
+            }
+            current
+        }
+    }
+}
+
+/// `content` with the clinician's own pages: those shown in the navigation and those removed
+/// (410). A page whose Markdown no longer passes the checks is left out and logged.
+fn with_own_pages(
+    content: Arc<crate::content::Content>,
+    pages: &[StoredPage],
+) -> Arc<crate::content::Content> {
+    if pages.is_empty() && content.own_pages.is_empty() && content.removed_pages.is_empty() {
+        return content;
+    }
+    let mut content = (*content).clone();
+    content.own_pages.clear();
+    content.removed_pages.clear();
+    for p in pages {
+        if p.removed {
+            content.removed_pages.push(p.path.clone());
+            continue;
+        }
+        match crate::content::own_page(&p.path, &p.title, &p.body) {
+            Ok(page) => content.own_pages.push(page),
+            Err(e) => {
+                tracing::error!(path = %p.path, problem = %e, "a page of the practice's own cannot be shown")
+            }
+        }
+    }
+    Arc::new(content)
+}
+
+/// Serves `site`, prepared from `config`, from now on; opens the public site once the
+/// practice's own details are in place.
+fn swap_in(state: &AppState, config: &Config, site: PageCache) {
+    state.replace_site(site);
+    if !super::setup::SetupGate::new(config).closed() {
+        state.setup.open();
+    }
+}
+
+/// Rebuilds the pages from `config` and `content` with the stored details this server knows
+/// (content reload on `SIGHUP`).
+pub fn rebuild(
+    state: &AppState,
+    config: &Config,
+    content: Arc<crate::content::Content>,
+) -> Result<(), crate::site::RenderError> {
+    let config = effective_config(config, state.live.details().as_ref());
+    let words = state.live.words();
+    let content = if config.content_dir.is_none() && !words.is_empty() {
+        crate::content::load_edited(&words).map_or(content, Arc::new)
+    } else {
+        content
+    };
+    let content = with_own_pages(content, &state.live.pages.load());
+    let site = crate::site::build(Arc::new(config.clone()), content)?;
+    swap_in(state, &config, site);
+    Ok(())
+}
+
+/// Looks at the site's version every [`POLL_EVERY`] for as long as the server runs.
+pub fn spawn_poller(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(POLL_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = refresh(&state, false).await {
+                tracing::warn!(error = %e, "cannot check for changes to the site; will try again");
+            }
+        }
+    })
+}

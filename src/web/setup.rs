@@ -1,0 +1,214 @@
+//! "This site is being set up": what a server open to the world shows before the practice's
+//! details exist.
+//!
+//! A fresh install carries an example practice (a name, a clinician, an email and a phone
+//! number) so that it runs with no setup at all on a laptop. A server reachable by others, whose
+//! bind address or public address is not loopback, must never show those to a visitor: someone
+//! could call the example number or write to the example address. Until the practice's details
+//! are saved, such a server answers every public page with a short, calm page that names no one
+//! (`noindex`, `503` with `Retry-After`, so search engines come back later). `/healthz`, the
+//! stylesheet and the inbox (where the setup happens) keep working; the inbox's error pages are
+//! neutral too. On loopback the example site is still shown, so a trial run shows the whole page.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::ErrorPage;
+use crate::config::{Config, Practice, default_practice};
+
+/// Whether this server still hides the example practice from visitors.
+#[derive(Debug)]
+pub struct SetupGate {
+    closed: AtomicBool,
+}
+
+impl SetupGate {
+    /// Closed when the server is reachable beyond this machine and the practice's identity is
+    /// still (even in part) the example's.
+    pub fn new(config: &Config) -> SetupGate {
+        let closed = !local_only(config) && shows_example(&config.practice);
+        SetupGate {
+            closed: AtomicBool::new(closed),
+        }
+    }
+
+    /// True while visitors get the "being set up" page.
+    pub fn closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Opens the public site: the practice's own details are now in place.
+    pub fn open(&self) {
+        self.closed.store(false, Ordering::Relaxed);
+    }
+}
+
+/// True when the example practice's name, clinician, email or phone number is still in use.
+pub fn shows_example(practice: &Practice) -> bool {
+    let example = default_practice();
+    practice.name == example.name
+        || practice.clinician_name == example.clinician_name
+        || practice.email == example.email
+        || practice.phone == example.phone
+}
+
+/// True when both the bind address and the public address are loopback: no one else can be
+/// sent to this site.
+pub fn local_only(config: &Config) -> bool {
+    let host = config.server.host();
+    let host_local = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    config.server.bind.ip().is_loopback() && host_local
+}
+
+#[derive(Template)]
+#[template(path = "public/setting_up.html")]
+struct SettingUpView<'a> {
+    css: &'a str,
+    favicon: &'a str,
+    heading: &'a str,
+    paragraphs: &'a [&'a str],
+}
+
+/// A page that names no practice, with `status`.
+pub fn neutral_page(
+    state: &AppState,
+    status: StatusCode,
+    heading: &str,
+    paragraphs: &[&str],
+) -> Response {
+    let site = state.site.load();
+    let assets = &site.renderer.assets;
+    let html = SettingUpView {
+        css: &assets.css,
+        favicon: &assets.favicon,
+        heading,
+        paragraphs,
+    }
+    .render()
+    .unwrap_or_else(|_| heading.to_string());
+    let mut r = (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    r
+}
+
+/// The page every public address answers while the site is being set up.
+fn being_set_up(state: &AppState) -> Response {
+    let mut r = neutral_page(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "This site is being set up",
+        &["The practice is preparing its website. Please come back soon."],
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+    r
+}
+
+/// Paths that keep working while the site is being set up.
+fn always_served(path: &str) -> bool {
+    path == "/healthz" || path.starts_with("/static/")
+}
+
+fn is_inbox(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// The layer: public pages become the "being set up" page while the gate is closed, and the
+/// inbox's error pages (filled in later from the public site's prepared pages) a neutral one.
+pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !state.setup.closed() {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    if always_served(path) {
+        return next.run(request).await;
+    }
+    if !is_inbox(path) {
+        return being_set_up(&state);
+    }
+    let response = next.run(request).await;
+    let Some(page) = response.extensions().get::<ErrorPage>().copied() else {
+        return response;
+    };
+    let (heading, text) = match page {
+        ErrorPage::NotFound => ("Page not found", "There is nothing at this address."),
+        ErrorPage::MethodNotAllowed => (
+            "That did not work",
+            "This address does not accept that kind of request.",
+        ),
+        ErrorPage::ServerError => (
+            "Something went wrong",
+            "Nothing was changed. Please try again in a moment.",
+        ),
+        ErrorPage::Unavailable => (
+            "Not available just now",
+            "Please try again in a few minutes.",
+        ),
+    };
+    let mut neutral = neutral_page(&state, response.status(), heading, &[text]);
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = response.headers().get(&name) {
+            neutral.headers_mut().insert(name, v.clone());
+        }
+    }
+    neutral
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config(bind: &str, base_url: &str, practice: &str) -> Config {
+        let overrides = Overrides {
+            bind: Some(bind.parse().expect("addr")),
+            base_url: Some(base_url.into()),
+            ..Overrides::default()
+        };
+        Config::from_toml(practice, "test.toml", None, &overrides).expect("valid")
+    }
+
+    const OWN: &str = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.org\"\nphone = \"(212) 555-0188\"\n";
+
+    #[test]
+    fn closed_only_when_reachable_and_still_the_example() {
+        let gate = |bind, url, practice| SetupGate::new(&config(bind, url, practice)).closed();
+        assert!(!gate("127.0.0.1:8080", "http://127.0.0.1:8080", ""));
+        assert!(!gate("127.0.0.1:8080", "http://localhost:8080", ""));
+        assert!(!gate("[::1]:8080", "http://[::1]:8080", ""));
+        assert!(gate("127.0.0.1:8080", "https://practice.test", ""));
+        assert!(gate("0.0.0.0:8080", "http://127.0.0.1:8080", ""));
+        assert!(!gate("0.0.0.0:8080", "https://harborlight.org", OWN));
+        // One example value left is enough to keep the site closed.
+        let partly = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.org\"\n";
+        assert!(gate("0.0.0.0:8080", "https://harborlight.org", partly));
+    }
+
+    #[test]
+    fn opening_the_gate_is_seen_at_once() {
+        let g = SetupGate::new(&config("127.0.0.2:8080", "https://practice.test", ""));
+        assert!(g.closed());
+        g.open();
+        assert!(!g.closed());
+    }
+}

@@ -1,0 +1,223 @@
+//! Running the site from the browser, in a real browser (Chromium through chromedriver): the
+//! first run from the setup address through the account and the practice's details to the
+//! public page showing them; an edit of the page's words with a mistake, a preview, a publish
+//! that changes the public page without a restart, and restoring the built-in words; a page of
+//! the practice's own in the navigation and sitemap, then removed (410). axe-core
+//! checks every new page, in its error state too.
+
+use crate::common::TestApp;
+use crate::common::clinician::{EMAIL, PASSWORD};
+use crate::harness::{Browser, DESKTOP, Options};
+use fantoccini::Locator;
+use serde_json::json;
+
+/// The text of the element matching `css`.
+async fn text_of(browser: &Browser, css: &str) -> String {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Sets a form field's value as typing would.
+async fn set_value(browser: &Browser, id: &str, value: &str) {
+    browser
+        .js::<()>(
+            "document.getElementById(arguments[0]).value = arguments[1]",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
+    let app = TestApp::start().await;
+    let token = app
+        .state
+        .store
+        .issue_setup_token(jiff::Timestamp::now())
+        .await
+        .expect("store")
+        .expect("no account yet");
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    let setup = format!("/admin/setup/{token}");
+    browser.goto(&app.url(&setup)).await;
+    assert_eq!(browser.heading().await, "Set up your practice's website");
+    browser.assert_accessible("the setup page").await;
+
+    // With the keyboard: a password too short first.
+    browser.tab_to("email").await;
+    browser.type_text(EMAIL).await;
+    browser.tab_to("password").await;
+    browser.type_text("too short").await;
+    browser.tab_to("password_again").await;
+    browser.type_text("too short").await;
+    browser.mark_page().await;
+    browser.press(fantoccini::key::Key::Enter).await;
+    browser.wait_for_path(&setup).await;
+    let summary = text_of(&browser, ".error-summary").await;
+    assert!(summary.contains("at least 12 characters"), "{summary}");
+    browser
+        .assert_accessible("the setup page with a mistake")
+        .await;
+    set_value(&browser, "password", PASSWORD).await;
+    set_value(&browser, "password_again", PASSWORD).await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/welcome").await;
+    assert_eq!(browser.heading().await, "Your account is ready");
+    browser.assert_accessible("the welcome page").await;
+
+    // Two-factor sign-in is offered; then the practice's details.
+    browser.click("a[href='/admin/two-factor']").await;
+    browser.wait_for_path("/admin/two-factor").await;
+    browser.assert_accessible("the two-factor page").await;
+    browser.goto(&app.url("/admin/welcome")).await;
+    browser.click("a[href='/admin/details']").await;
+    browser.wait_for_path("/admin/details").await;
+    browser.assert_accessible("the practice's details").await;
+    for (id, value) in [
+        ("name", "Harbor Light Therapy"),
+        ("clinician_name", "Sam Rivera"),
+        ("credentials", "LMFT"),
+        ("licensed_states", "NY"),
+        ("email", "sam@harborlight.example.org"),
+        ("phone", "not a number"),
+        ("city", "Brooklyn, New York"),
+    ] {
+        set_value(&browser, id, value).await;
+    }
+    browser
+        .click("form.settings-form button[type=submit]")
+        .await;
+    browser.wait_for_path("/admin/details").await;
+    let summary = text_of(&browser, ".error-summary").await;
+    assert!(summary.contains("is not a phone number"), "{summary}");
+    browser
+        .assert_accessible("the practice's details with a mistake")
+        .await;
+    set_value(&browser, "phone", "(212) 555-0188").await;
+    browser
+        .click("form.settings-form button[type=submit]")
+        .await;
+    browser.wait_for_path("/admin/details").await;
+    assert!(text_of(&browser, ".notice").await.contains("are saved"));
+
+    browser.goto(&app.url("/contact")).await;
+    let page: String = browser.js("return document.body.innerText", vec![]).await;
+    assert!(page.contains("Harbor Light Therapy"), "{page}");
+    assert!(page.contains("(212) 555-0188"));
+    assert!(!page.contains("Clearwater"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
+    let app = TestApp::start().await;
+    app.add_clinician().await;
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    browser.goto(&app.url("/admin/login")).await;
+    browser.fill("#email", EMAIL).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin").await;
+
+    browser.goto(&app.url("/admin/words")).await;
+    browser
+        .assert_accessible("the list of the page's words")
+        .await;
+    let path = "/admin/words/home-10-is-kap-safe";
+    browser.click(&format!("a[href='{path}']")).await;
+    browser.wait_for_path(path).await;
+    browser.assert_accessible("a section's words").await;
+    let original: String = browser
+        .js("return document.getElementById('body').value", vec![])
+        .await;
+
+    // A Markdown mistake: named by its line, the text kept.
+    let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
+    set_value(&browser, "body", &broken).await;
+    browser.click("button[value=publish]").await;
+    browser.wait_for_path(path).await;
+    let summary = text_of(&browser, ".error-summary").await;
+    assert!(
+        summary.contains("Line 2: layout \"carousel\" is not known"),
+        "{summary}"
+    );
+    let kept: String = browser
+        .js("return document.getElementById('body').value", vec![])
+        .await;
+    assert!(kept.contains("carousel"), "the text is kept");
+    browser
+        .assert_accessible("a section's words with a mistake")
+        .await;
+
+    // A preview, then a publish that changes the public page.
+    let edited = original.replace("it is not risk-free", "it is never free of risk");
+    set_value(&browser, "body", &edited).await;
+    browser.click("button[value=preview]").await;
+    browser.wait_for_path(path).await;
+    assert!(
+        text_of(&browser, ".preview")
+            .await
+            .contains("it is never free of risk")
+    );
+    browser.assert_accessible("a preview").await;
+    assert!(app.get("/").await.text().contains("it is not risk-free"));
+    browser.click("button[value=publish]").await;
+    browser.wait_for_path(path).await;
+    browser
+        .assert_accessible("the words with their history")
+        .await;
+    browser.goto(&app.url("/")).await;
+    let home: String = browser.js("return document.body.innerText", vec![]).await;
+    assert!(home.contains("it is never free of risk"));
+
+    // Restore the built-in words (the last entry of the history).
+    browser.goto(&app.url(path)).await;
+    browser
+        .click("ol.history li:last-child form button[type=submit]")
+        .await;
+    browser.wait_for_path(path).await;
+    browser.goto(&app.url("/")).await;
+    let home: String = browser.js("return document.body.innerText", vec![]).await;
+    assert!(home.contains("it is not risk-free"));
+    assert!(!home.contains("it is never free of risk"));
+
+    // A page of the practice's own: a refused address first, then /fees, then removed.
+    browser.goto(&app.url("/admin/pages")).await;
+    browser.assert_accessible("the practice's own pages").await;
+    set_value(&browser, "title", "Fees and insurance").await;
+    set_value(&browser, "path", "/contact").await;
+    set_value(&browser, "body", "A session is **$200**.").await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/pages").await;
+    let summary = text_of(&browser, ".error-summary").await;
+    assert!(
+        summary.contains("/contact belongs to the site itself"),
+        "{summary}"
+    );
+    browser
+        .assert_accessible("the practice's own pages with a mistake")
+        .await;
+    set_value(&browser, "path", "/fees").await;
+    browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/pages").await;
+    browser.goto(&app.url("/")).await;
+    browser.click("nav a[href='/fees']").await;
+    browser.wait_for_path("/fees").await;
+    assert_eq!(browser.heading().await, "Fees and insurance");
+    browser
+        .assert_accessible("a page of the practice's own")
+        .await;
+    assert!(app.get("/sitemap.xml").await.text().contains("/fees</loc>"));
+    browser.goto(&app.url("/admin/pages")).await;
+    browser.click("ul.own-pages form button[type=submit]").await;
+    browser.wait_for_path("/admin/pages").await;
+    assert_eq!(app.get("/fees").await.status, 410);
+    assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));
+    browser.close().await;
+}

@@ -1,0 +1,304 @@
+//! The first run: the one-time setup address that creates the first account, and the "being
+//! set up" page a server open to others shows instead of the example practice.
+
+use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
+use crate::common::{Process, TestApp, form_body};
+
+/// What only the example practice shows: its names, its email, its phone number.
+const EXAMPLE_IDENTITY: &[&str] = &[
+    "Clearwater",
+    "Jordan Ellis",
+    "hello@example.com",
+    "010-0100",
+    "Oakland",
+];
+
+/// The setup address's token in a log.
+fn setup_token(log: &str) -> Option<String> {
+    let at = log.rfind("/admin/setup/")? + "/admin/setup/".len();
+    let token: String = log[at..].chars().take(64).collect();
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
+}
+
+/// The body of a raw HTTP response.
+fn body(raw: &str) -> &str {
+    raw.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+#[test]
+fn serve_logs_a_setup_address_while_no_account_exists_and_a_new_one_each_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    let first = Process::serve(&["--data-dir", data], &[]);
+    let old = setup_token(&first.stderr()).expect("a setup address in the log");
+    let page = first.get(&format!("/admin/setup/{old}"));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Set up your practice"), "{page}");
+    drop(first);
+
+    let second = Process::serve(&["--data-dir", data], &[]);
+    let new = setup_token(&second.stderr()).expect("a new setup address");
+    assert_ne!(old, new, "each start draws a new address");
+    let stale = second.get(&format!("/admin/setup/{old}"));
+    assert!(stale.starts_with("HTTP/1.1 404"), "{stale}");
+    assert!(
+        stale.contains("This setup address does not work"),
+        "{stale}"
+    );
+    assert!(
+        second
+            .get(&format!("/admin/setup/{new}"))
+            .starts_with("HTTP/1.1 200")
+    );
+    // Logged once per start; the access log leaves the token out.
+    assert_eq!(
+        second.stderr().matches(new.as_str()).count(),
+        1,
+        "{}",
+        second.stderr()
+    );
+}
+
+#[test]
+fn a_server_others_can_reach_never_shows_the_example_practice() {
+    // 127.0.0.2 is not the loopback address people type, and the public address is a real
+    // name: this server stands for one on the network.
+    let p = Process::serve_on(
+        [127, 0, 0, 2],
+        &[],
+        &[("KAP_BASE_URL", "https://practice.test")],
+    );
+    for path in [
+        "/",
+        "/contact",
+        "/privacy",
+        "/sitemap.xml",
+        "/robots.txt",
+        "/no-such-page",
+        "/book/00",
+    ] {
+        let raw = p.get(path);
+        assert!(raw.starts_with("HTTP/1.1 503"), "{path}: {raw}");
+        assert!(raw.contains("This site is being set up"), "{path}");
+        assert!(
+            raw.contains("<meta name=\"robots\" content=\"noindex"),
+            "{path}"
+        );
+        assert!(
+            raw.to_ascii_lowercase().contains("x-robots-tag: noindex"),
+            "{path}"
+        );
+        for shown in EXAMPLE_IDENTITY {
+            assert!(!body(&raw).contains(shown), "{path} shows {shown}");
+        }
+    }
+    for path in [
+        "/admin/login",
+        "/admin/requests/1/delete",
+        "/admin/setup/00",
+    ] {
+        let raw = p.get(path);
+        assert!(!raw.starts_with("HTTP/1.1 5"), "{path}: {raw}");
+        for shown in EXAMPLE_IDENTITY {
+            assert!(!body(&raw).contains(shown), "{path} shows {shown}");
+        }
+    }
+    let health = p.get("/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    // The stylesheet the page links to is served.
+    let page = p.get("/");
+    let css = page
+        .split("href=\"")
+        .find_map(|s| s.strip_prefix("/static/css/"))
+        .and_then(|s| s.split('"').next())
+        .expect("stylesheet link");
+    assert!(
+        p.get(&format!("/static/css/{css}"))
+            .starts_with("HTTP/1.1 200")
+    );
+}
+
+#[tokio::test]
+async fn on_loopback_the_example_site_is_still_shown() {
+    let app = TestApp::start().await;
+    let home = app.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("Clearwater Psychotherapy"));
+}
+
+/// A server with a fresh setup address.
+async fn with_setup_address() -> (TestApp, String) {
+    let app = TestApp::start().await;
+    let token = app
+        .state
+        .store
+        .issue_setup_token(jiff::Timestamp::now())
+        .await
+        .expect("store")
+        .expect("no account yet");
+    (app, token)
+}
+
+#[tokio::test]
+async fn the_setup_address_creates_the_first_account_once() {
+    let (app, token) = with_setup_address().await;
+    let path = format!("/admin/setup/{token}");
+    let mut c = Clinician::new(&app);
+
+    // The account's rules are those of `admin add`, each named by its field.
+    let weak = c
+        .action(
+            &path,
+            &path,
+            &[
+                ("email", EMAIL),
+                ("password", "short"),
+                ("password_again", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    let html = weak.text();
+    assert!(html.contains("<title>Error: Set up"), "{html}");
+    assert!(html.contains("href=\"#password\">The password must be at least 12 characters"));
+    assert!(
+        html.contains(&format!("value=\"{EMAIL}\"")),
+        "the email is kept"
+    );
+    let bad = c
+        .action(
+            &path,
+            &path,
+            &[
+                ("email", "not an address"),
+                ("password", PASSWORD),
+                ("password_again", "lantern orchard velvet"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let html = bad.text();
+    assert!(html.contains("href=\"#email\">Enter an email address in the right form"));
+    assert!(html.contains("href=\"#password_again\">The two passwords are not the same"));
+    assert!(!app.state.store.has_accounts().await.expect("store"));
+
+    let made = c
+        .action(
+            &path,
+            &path,
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    assert_eq!(made.header("location"), Some("/admin/welcome"));
+    // Signed in at once, and offered two-factor sign-in, then the practice's details.
+    let welcome = c.get("/admin/welcome").await;
+    assert_eq!(welcome.status, 200);
+    let html = welcome.text();
+    assert!(html.contains("Your account is ready"));
+    assert!(html.contains("href=\"/admin/two-factor\""));
+    assert_eq!(c.get("/admin/two-factor").await.status, 200);
+
+    // The address is spent.
+    let again = app.get(&path).await;
+    assert_eq!(again.status, 404);
+    assert!(again.text().contains("This setup address does not work"));
+    let mut other = Clinician::new(&app);
+    let csrf = other.csrf("/admin/login").await;
+    let reuse = other
+        .post(
+            &path,
+            &form_body(&[
+                ("csrf", &csrf),
+                ("email", "someone@else.example"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ]),
+        )
+        .await;
+    assert_eq!(reuse.status, 404);
+    let accounts = app.state.store.list_accounts().await.expect("store");
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].email, EMAIL);
+    // The account signs in like any other, and the audit log says how it was made.
+    let mut again = Clinician::new(&app);
+    assert_eq!(again.sign_in(PASSWORD).await.status, 303);
+    let (rows, _) = app.state.store.audit_log(10, 0).await.expect("audit");
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "account_added" && r.actor == EMAIL)
+    );
+    // With an account, no setup address is drawn at the next start.
+    assert_eq!(
+        app.state
+            .store
+            .issue_setup_token(jiff::Timestamp::now())
+            .await
+            .expect("store"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_setup_address_lasts_a_day_and_only_the_newest_works() {
+    let app = TestApp::start().await;
+    let store = &app.state.store;
+    let now = jiff::Timestamp::now();
+    let day_old = store
+        .issue_setup_token(now - jiff::SignedDuration::from_hours(25))
+        .await
+        .expect("store")
+        .expect("token");
+    assert!(!store.setup_token_valid(&day_old, now).await.expect("store"));
+    assert_eq!(
+        app.get(&format!("/admin/setup/{day_old}")).await.status,
+        404
+    );
+    let older = store
+        .issue_setup_token(now)
+        .await
+        .expect("store")
+        .expect("token");
+    let newer = store
+        .issue_setup_token(now)
+        .await
+        .expect("store")
+        .expect("token");
+    assert!(!store.setup_token_valid(&older, now).await.expect("store"));
+    assert!(store.setup_token_valid(&newer, now).await.expect("store"));
+    assert_eq!(app.get("/admin/setup/not-a-token").await.status, 404);
+}
+
+#[tokio::test]
+async fn two_uses_of_the_address_at_once_make_one_account() {
+    let (app, token) = with_setup_address().await;
+    let path = format!("/admin/setup/{token}");
+    let mut a = Clinician::new(&app);
+    let mut b = Clinician::new(&app);
+    let (ca, cb) = (a.csrf(&path).await, b.csrf(&path).await);
+    let body = |csrf: &str, email: &str| {
+        form_body(&[
+            ("csrf", csrf),
+            ("email", email),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+        ])
+    };
+    let (first, second) = (
+        body(&ca, "first@practice.example"),
+        body(&cb, "second@practice.example"),
+    );
+    let (ra, rb) = tokio::join!(a.post(&path, &first), b.post(&path, &second));
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 404]);
+    assert_eq!(
+        app.state.store.list_accounts().await.expect("store").len(),
+        1
+    );
+}

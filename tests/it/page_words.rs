@@ -1,0 +1,388 @@
+//! The page's words edited in the inbox: checked as `check` checks files, previewed without
+//! publishing, published live without a restart, refused when another tab published first,
+//! and restorable to any revision, the built-in words included.
+
+use crate::common::TestApp;
+use crate::common::clinician::Clinician;
+use kap_practice::config::Overrides;
+
+const SAFE: &str = "/admin/words/home-10-is-kap-safe";
+
+/// The text area's words on an edit page (as the browser would send them back).
+fn text_area(html: &str) -> String {
+    let start = html.find("name=\"body\"").expect("text area");
+    let start = html[start..].find('>').expect("tag end") + start + 1;
+    let end = html[start..].find("</textarea>").expect("text area end") + start;
+    html[start..end]
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker).expect(name) + marker.len();
+    html[at..].split('"').next().expect("value").to_string()
+}
+
+async fn app_and_clinician(app: &TestApp) -> Clinician<'_> {
+    app.add_clinician().await;
+    Clinician::signed_in(app).await
+}
+
+#[tokio::test]
+async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_live() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let list = c.get("/admin/words").await.text();
+    assert!(list.contains("href=\"/admin/words/home-10-is-kap-safe\">KAP page: Is kap safe"));
+    assert!(list.contains("href=\"/admin/words/privacy\">The privacy page"));
+    let page = c.get(SAFE).await.text();
+    let original = text_area(&page);
+    assert!(original.contains("it is not risk-free"));
+    assert_eq!(field(&page, "base"), "0");
+
+    // A mistake in the settings: named by its line, the text kept, nothing published.
+    let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
+    let refused = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &broken), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(html.contains("<title>Error: KAP page"), "{html}");
+    assert!(
+        html.contains("href=\"#body\">Line 2: layout &#34;carousel&#34; is not known")
+            || html.contains("href=\"#body\">Line 2: layout &quot;carousel&quot; is not known"),
+        "{html}"
+    );
+    assert!(
+        text_area(&html).contains("layout = \"carousel\""),
+        "the text is kept"
+    );
+
+    // A preview shows the page as published would, and publishes nothing.
+    let edited = original.replace("it is not risk-free", "it is never without risk");
+    let preview = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &edited), ("base", "0"), ("action", "preview")],
+        )
+        .await;
+    assert_eq!(preview.status, 200);
+    let html = preview.text();
+    assert!(html.contains("Preview (not published yet)"));
+    assert!(html.contains("it is never without risk"));
+    assert!(!html.contains("<script"), "the preview needs no script");
+    assert!(app.get("/").await.text().contains("it is not risk-free"));
+
+    let published = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &edited), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(published.status, 303, "{}", published.text());
+    let home = app.get("/").await;
+    let html = home.text();
+    assert!(
+        html.contains("it is never without risk"),
+        "live without a restart"
+    );
+    assert!(!html.contains("it is not risk-free"));
+    // Still prepared: compressed and with a strong ETag; gzip at once, brotli a moment later.
+    let gz = app
+        .request("GET", "/", &[("accept-encoding", "gzip")], "")
+        .await;
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    crate::common::until_site_complete(&app.state).await;
+    let br = app
+        .request("GET", "/", &[("accept-encoding", "br")], "")
+        .await;
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert!(br.header("etag").is_some_and(|e| e.starts_with('"')));
+
+    // The history: who, when, what changed word by word.
+    let page = c.get(&format!("{SAFE}?published=1")).await.text();
+    assert!(page.contains("Published: the public site shows these words now."));
+    assert!(page.contains("by clinician@practice.example"));
+    assert!(
+        page.contains("<del>risk-free.</del>") || page.contains("<del>not risk-free.</del>"),
+        "{page}"
+    );
+    assert!(page.contains("<ins>never without risk.</ins>"), "{page}");
+    assert!(page.contains("The built-in words"));
+    let (rows, _) = app.state.store.audit_log(10, 0).await.expect("audit");
+    assert!(
+        rows.iter().any(|r| r.action == "words_published"
+            && r.detail.as_deref() == Some("home/10-is-kap-safe.md"))
+    );
+}
+
+#[tokio::test]
+async fn a_publish_from_an_older_page_is_refused_and_the_built_in_words_can_be_restored() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let privacy = "/admin/words/privacy";
+    let original = text_area(&c.get(privacy).await.text());
+    let first = original.replace("in plain language", "in everyday words");
+    assert_eq!(
+        c.action(
+            privacy,
+            privacy,
+            &[("body", &first), ("base", "0"), ("action", "publish")]
+        )
+        .await
+        .status,
+        303
+    );
+    // Another tab, opened before that publish.
+    let second = original.replace("in plain language", "simply");
+    let refused = c
+        .action(
+            privacy,
+            privacy,
+            &[("body", &second), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    let html = refused.text();
+    assert!(html.contains("Someone published these words after you opened this page"));
+    assert!(
+        text_area(&html).contains("This notice explains, simply,"),
+        "their text is kept"
+    );
+    assert!(
+        app.get("/privacy")
+            .await
+            .text()
+            .contains("in everyday words")
+    );
+
+    // Restore the built-in words: a revision of its own, live at once.
+    let page = c.get(privacy).await.text();
+    let base = field(&page, "base");
+    let restored = c
+        .action(
+            privacy,
+            &format!("{privacy}/restore"),
+            &[("base", &base), ("revision", "0")],
+        )
+        .await;
+    assert_eq!(restored.status, 303, "{}", restored.text());
+    let public = app.get("/privacy").await.text();
+    assert!(public.contains("in plain language"));
+    assert!(!public.contains("in everyday words"));
+    let page = c.get(privacy).await.text();
+    assert!(page.contains("The built-in words restored"));
+    // And the edited version can come back too.
+    let revisions = app
+        .state
+        .store
+        .revisions("privacy.md")
+        .await
+        .expect("store");
+    assert_eq!(revisions.len(), 2);
+    let earlier = revisions[1].id.to_string();
+    let base = field(&page, "base");
+    assert_eq!(
+        c.action(
+            privacy,
+            &format!("{privacy}/restore"),
+            &[("base", &base), ("revision", &earlier)]
+        )
+        .await
+        .status,
+        303
+    );
+    assert!(
+        app.get("/privacy")
+            .await
+            .text()
+            .contains("in everyday words")
+    );
+}
+
+#[tokio::test]
+async fn with_content_files_the_editor_is_read_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = crate::common::copy_content(dir.path());
+    let config = format!("[content]\ndir = \"{}\"\n", content.display());
+    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let mut c = app_and_clinician(&app).await;
+    let list = c.get("/admin/words").await.text();
+    assert!(list.contains("The words come from the files in"));
+    let page = c.get(SAFE).await.text();
+    assert!(page.contains(" readonly>"));
+    assert!(!page.contains("value=\"publish\""));
+    let refused = c
+        .action(
+            SAFE,
+            SAFE,
+            &[
+                ("body", "+++\ntitle = \"x\"\n+++\nx"),
+                ("base", "0"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        app.state
+            .store
+            .revisions("home/10-is-kap-safe.md")
+            .await
+            .expect("store")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let fees = [
+        ("title", "Fees and insurance"),
+        ("path", "/fees"),
+        (
+            "body",
+            "A 50-minute session is **$200**.\n\n- Sliding scale on request\n",
+        ),
+    ];
+    // Addresses of the site itself are refused.
+    let taken = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[("title", "Admin"), ("path", "/admin"), ("body", "Hello")],
+        )
+        .await;
+    assert_eq!(taken.status, 422);
+    let html = taken.text();
+    assert!(
+        html.contains("href=\"#path\">/admin belongs to the site itself"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Admin\""), "the title is kept");
+    let scripted = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[
+                ("title", "About"),
+                ("path", "/about"),
+                ("body", "Fine.\n\n<script>alert(1)</script>\n"),
+            ],
+        )
+        .await;
+    // Raw HTML is text, as on every page: escaped, never run.
+    assert_eq!(scripted.status, 303, "{}", scripted.text());
+    let about = app.get("/about").await.text();
+    assert!(!about.contains("<script>alert"));
+    assert!(
+        about.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{about}"
+    );
+
+    let added = c.action("/admin/pages", "/admin/pages", &fees).await;
+    assert_eq!(added.status, 303, "{}", added.text());
+    let page = app.get("/fees").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("etag").is_some(), "prepared like every page");
+    let html = page.text();
+    assert!(html.contains("<h1>Fees and insurance</h1>"));
+    assert!(html.contains("<strong>$200</strong>"));
+    assert!(html.contains("<a href=\"/fees\" aria-current=\"page\">Fees and insurance</a>"));
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .contains("<a href=\"/fees\">Fees and insurance</a>")
+    );
+    assert!(app.get("/sitemap.xml").await.text().contains("/fees</loc>"));
+    // The same address again is refused.
+    assert_eq!(
+        c.action("/admin/pages", "/admin/pages", &fees).await.status,
+        409
+    );
+
+    // Removed: the address answers 410, the navigation and sitemap forget it.
+    let list = c.get("/admin/pages").await.text();
+    let marker = "action=\"/admin/pages/";
+    let after = list.find("<code>/fees</code>").expect("the page listed");
+    let at = list[after..].find(marker).expect("remove form") + after + marker.len();
+    let id: String = list[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let removed = c
+        .action("/admin/pages", &format!("/admin/pages/{id}/remove"), &[])
+        .await;
+    assert_eq!(removed.status, 303);
+    let gone = app.get("/fees").await;
+    assert_eq!(gone.status, 410);
+    assert!(gone.text().contains("This page has been removed"));
+    assert!(!app.get("/").await.text().contains("href=\"/fees\""));
+    assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));
+    let (rows, _) = app.state.store.audit_log(20, 0).await.expect("audit");
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "page_added" && r.detail.as_deref() == Some("/fees"))
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "page_removed" && r.detail.as_deref() == Some("/fees"))
+    );
+}
+
+#[tokio::test]
+async fn the_published_words_export_as_the_folder_content_dir_expects() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let privacy = "/admin/words/privacy";
+    let original = text_area(&c.get(privacy).await.text());
+    let edited = original.replace("in plain language", "in everyday words");
+    assert_eq!(
+        c.action(
+            privacy,
+            privacy,
+            &[("body", &edited), ("base", "0"), ("action", "publish")]
+        )
+        .await
+        .status,
+        303
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let folder = out.path().join("words");
+    let folder_arg = folder.to_str().expect("utf-8");
+    let (code, _, err) = app.cli(&["words", "export", folder_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(1 as published in the inbox)"), "{err}");
+    let privacy_file = std::fs::read_to_string(folder.join("privacy.md")).expect("privacy.md");
+    assert!(privacy_file.contains("in everyday words"));
+    assert!(folder.join("contact.md").is_file());
+    assert!(folder.join("home/10-is-kap-safe.md").is_file());
+    // The folder is one `check` accepts as content.dir, and an existing folder is refused.
+    let config = out.path().join("kap.toml");
+    std::fs::write(
+        &config,
+        format!("[content]\ndir = \"{}\"\n", folder.display()),
+    )
+    .expect("config");
+    let (code, stdout, err) = crate::common::run_binary(
+        &["check", "--config", config.to_str().expect("utf-8")],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let (code, _, err) = app.cli(&["words", "export", folder_arg]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+}

@@ -1,0 +1,174 @@
+//! The practice's details kept in the inbox: checked as `check` checks them, live without a
+//! restart, refused when another tab saved first, and outranked by the config file.
+
+use crate::common::TestApp;
+use crate::common::clinician::{Clinician, PASSWORD};
+use kap_practice::config::Overrides;
+
+/// A site at a public address, so the example practice is hidden until the details are saved.
+const PUBLIC: &str = "[server]\nbase_url = \"https://practice.test\"\n";
+
+/// The form's fields as saved by a new practice.
+fn own_details() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("name", "Harbor Light Therapy"),
+        ("clinician_name", "Sam Rivera"),
+        ("credentials", "LMFT"),
+        ("licensed_states", "NY, nj"),
+        ("email", "sam@harborlight.example.org"),
+        ("phone", "(212) 555-0188"),
+        ("city", "Brooklyn, New York"),
+        ("time_zone", "America/New_York"),
+        ("accent_color", "#1d4e6b"),
+        ("reply_time", "within one business day"),
+        ("crisis_line", "988"),
+        ("crisis_line_name", "Suicide & Crisis Lifeline"),
+        ("emergency_number", "911"),
+    ]
+}
+
+/// The form's version field on the details page.
+fn version_on(html: &str) -> String {
+    let at = html
+        .find("name=\"version\" value=\"")
+        .expect("version field")
+        + 22;
+    html[at..].split('"').next().expect("value").to_string()
+}
+
+async fn signed_in_app(config: &str) -> TestApp {
+    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    app.add_clinician().await;
+    app
+}
+
+/// The clinician signed in, posting from the site's public address.
+async fn clinician(app: &TestApp) -> Clinician<'_> {
+    let mut c = Clinician::new(app);
+    c.origin = "https://practice.test".into();
+    let r = c.sign_in(PASSWORD).await;
+    assert_eq!(r.status, 303, "signed in: {}", r.text());
+    c
+}
+
+#[tokio::test]
+async fn saved_details_replace_the_example_practice_at_once() {
+    let app = signed_in_app(PUBLIC).await;
+    assert_eq!(app.get("/").await.status, 503, "being set up");
+    let mut c = clinician(&app).await;
+    let page = c.get("/admin/details").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("<label class=\"label\" for=\"phone\">Phone number</label>"));
+    let version = version_on(&html);
+    assert_eq!(version, "0");
+
+    // Mistakes are named in the config's words, by field, and the text is kept.
+    let mut fields = own_details();
+    fields.retain(|(k, _)| *k != "phone" && *k != "accent_color");
+    fields.push(("phone", "call me"));
+    fields.push(("accent_color", "#ffff00"));
+    fields.push(("version", "0"));
+    let refused = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(html.contains("<title>Error: The practice"));
+    assert!(
+        html.contains("href=\"#phone\">practice.phone &#34;call me&#34; is not a phone number")
+            || html.contains(
+                "href=\"#phone\">practice.phone &quot;call me&quot; is not a phone number"
+            ),
+        "{html}"
+    );
+    assert!(html.contains("href=\"#accent_color\">practice.accent_color #ffff00 is too light"));
+    assert!(
+        html.contains("value=\"Harbor Light Therapy\""),
+        "the text is kept"
+    );
+    assert_eq!(app.get("/").await.status, 503, "nothing saved");
+
+    let mut fields = own_details();
+    fields.push(("version", "0"));
+    let saved = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    assert_eq!(saved.header("location"), Some("/admin/details?saved=1"));
+    // Live without a restart: the public pages name the practice and no example is left.
+    let home = app.get("/").await;
+    assert_eq!(home.status, 200);
+    let html = home.text();
+    assert!(html.contains("Harbor Light Therapy"));
+    assert!(html.contains("Sam Rivera, LMFT"));
+    assert!(!html.contains("Clearwater"));
+    let contact = app.get("/contact").await.text();
+    assert!(contact.contains("(212) 555-0188"));
+    assert!(contact.contains("within one business day"));
+    assert!(!contact.contains("010-0100"));
+    // Saved by whom, and in the audit log.
+    let again = c.get("/admin/details?saved=1").await.text();
+    assert!(again.contains("The practice's details are saved"));
+    assert!(again.contains("by clinician@practice.example"));
+    assert_eq!(version_on(&again), "1");
+    let (rows, _) = app.state.store.audit_log(10, 0).await.expect("audit");
+    assert!(rows.iter().any(|r| r.action == "practice_details_saved"));
+}
+
+#[tokio::test]
+async fn a_save_from_an_older_page_is_refused_and_its_text_kept() {
+    let app = signed_in_app(PUBLIC).await;
+    let mut c = clinician(&app).await;
+    let mut first = own_details();
+    first.push(("version", "0"));
+    assert_eq!(
+        c.action("/admin/details", "/admin/details", &first)
+            .await
+            .status,
+        303
+    );
+    // The second tab was opened at version 0, before that save.
+    let mut second = own_details();
+    second.retain(|(k, _)| *k != "city");
+    second.push(("city", "Queens, New York"));
+    second.push(("version", "0"));
+    let refused = c.action("/admin/details", "/admin/details", &second).await;
+    assert_eq!(refused.status, 409);
+    let html = refused.text();
+    assert!(html.contains("Someone saved these details after you opened this page"));
+    assert!(
+        html.contains("value=\"Queens, New York\""),
+        "their text is kept"
+    );
+    assert_eq!(version_on(&html), "1", "a second save goes through");
+    let saved = app
+        .state
+        .store
+        .practice_details()
+        .await
+        .expect("store")
+        .expect("saved");
+    assert_eq!(saved.values["city"], "Brooklyn, New York");
+    assert_eq!(saved.version, 1);
+}
+
+#[tokio::test]
+async fn a_value_in_the_config_file_wins_and_is_shown_read_only() {
+    let config = format!("{PUBLIC}\n[practice]\nname = \"Harbor Light Therapy\"\n");
+    let app = signed_in_app(&config).await;
+    let mut c = clinician(&app).await;
+    let html = c.get("/admin/details").await.text();
+    assert!(html.contains("value=\"Harbor Light Therapy\" readonly"));
+    assert!(html.contains("id=\"name-source\">Set in "));
+    assert!(html.contains("kap-practice.toml, which wins over this page"));
+    let mut fields = own_details();
+    fields.retain(|(k, _)| *k != "name");
+    fields.push(("name", "Another Name"));
+    fields.push(("version", "0"));
+    assert_eq!(
+        c.action("/admin/details", "/admin/details", &fields)
+            .await
+            .status,
+        303
+    );
+    let home = app.get("/").await.text();
+    assert!(home.contains("Harbor Light Therapy"));
+    assert!(!home.contains("Another Name"));
+}

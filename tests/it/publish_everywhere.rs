@@ -1,0 +1,102 @@
+//! Two servers on one PostgreSQL database: what the clinician publishes on one is served by
+//! the other within 5 seconds, without a restart.
+
+use std::time::{Duration, Instant};
+
+use crate::common::TestApp;
+use crate::common::clinician::{Clinician, PASSWORD};
+use kap_practice::config::Overrides;
+
+const SITE: &str = "http://practice.test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_on_one_server_is_served_by_the_other_within_five_seconds() {
+    let (url, _cluster) = crate::scale_out::database();
+    let key = kap_practice::crypto::generate_key_hex();
+    let overrides = || Overrides {
+        base_url: Some(SITE.into()),
+        ..Overrides::default()
+    };
+    let (a, b) = tokio::join!(
+        TestApp::start_on_database(overrides(), None, &url, &key),
+        TestApp::start_on_database(overrides(), None, &url, &key)
+    );
+    a.add_clinician().await;
+    // Both show "being set up" at a public address until the details are saved.
+    assert_eq!(b.get("/").await.status, 503);
+    let mut c = Clinician::new(&a);
+    c.origin = SITE.into();
+    assert_eq!(c.sign_in(PASSWORD).await.status, 303);
+
+    let details = [
+        ("name", "Harbor Light Therapy"),
+        ("clinician_name", "Sam Rivera"),
+        ("credentials", "LMFT"),
+        ("licensed_states", "NY"),
+        ("email", "sam@harborlight.example.org"),
+        ("phone", "(212) 555-0188"),
+        ("city", "Brooklyn, New York"),
+        ("time_zone", "America/New_York"),
+        ("accent_color", "#1d4e6b"),
+        ("reply_time", "within one business day"),
+        ("crisis_line", "988"),
+        ("crisis_line_name", "Suicide & Crisis Lifeline"),
+        ("emergency_number", "911"),
+        ("version", "0"),
+    ];
+    let saved = Instant::now();
+    assert_eq!(
+        c.action("/admin/details", "/admin/details", &details)
+            .await
+            .status,
+        303
+    );
+    wait_for(&b, "/", "Harbor Light Therapy", saved).await;
+
+    let privacy = "/admin/words/privacy";
+    let page = c.get(privacy).await.text();
+    let start = page.find("name=\"body\"").expect("text area");
+    let start = page[start..].find('>').expect("tag") + start + 1;
+    let end = page[start..].find("</textarea>").expect("end") + start;
+    let text = page[start..end]
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&amp;", "&")
+        .replace("in plain language", "in words anyone can follow");
+    let published = Instant::now();
+    assert_eq!(
+        c.action(
+            privacy,
+            privacy,
+            &[("body", &text), ("base", "0"), ("action", "publish")]
+        )
+        .await
+        .status,
+        303
+    );
+    assert!(
+        a.get("/privacy")
+            .await
+            .text()
+            .contains("in words anyone can follow")
+    );
+    wait_for(&b, "/privacy", "in words anyone can follow", published).await;
+}
+
+/// Waits until `app` serves `path` containing `words`, failing past 5 s after `since`.
+async fn wait_for(app: &TestApp, path: &str, words: &str, since: Instant) {
+    loop {
+        let r = app.get(path).await;
+        if r.status == 200 && r.text().contains(words) {
+            return;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(5),
+            "the other server did not serve {words:?} on {path} within 5 s: {} at version {:?}, {}",
+            r.status,
+            app.state.store.site_version().await,
+            r.text().chars().take(300).collect::<String>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
