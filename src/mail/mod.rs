@@ -10,8 +10,8 @@
 
 pub mod booking;
 pub mod outbox;
-pub mod reminders;
 pub mod questionnaire;
+pub mod reminders;
 
 use jiff::Timestamp;
 use lettre::message::header::{ContentTransferEncoding, ContentType};

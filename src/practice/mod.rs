@@ -6,8 +6,8 @@
 
 pub mod booking;
 pub mod consultation;
-pub mod meeting;
 pub mod measures;
+pub mod meeting;
 pub mod open_times;
 pub mod questionnaire;
 pub mod status;
