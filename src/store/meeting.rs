@@ -1,10 +1,12 @@
 //! The clinician's meeting details, the reminders before confirmed consultations, and the
 //! clinician's daily agenda.
 //!
-//! Every server looks for reminders that are due; each reminder of one booking at one start time
-//! is a row of `booking_reminders` under a unique key, and only the server whose insert made the
-//! row queues the email, in the same transaction. So each reminder is queued exactly once however
-//! many servers look, and the outbox then sends it once. A reminder's email is checked again
+//! Every server looks for reminders that are due; each reminder of one confirmation of a booking
+//! (the booking change that confirmed it) is a row of `booking_reminders` under a unique key, and
+//! only the server whose insert made the row queues the email, in the same transaction. So each
+//! reminder is queued exactly once however many servers look, and the outbox then sends it once;
+//! a booking confirmed again (after a move, or a cancellation and the same time chosen again)
+//! has a new confirming change, so it is reminded again. A reminder's email is checked again
 //! just before it leaves ([`Store::settle_reminder`]): a booking cancelled, declined or moved
 //! since gets nothing, and a consultation that began while the mail server was unreachable gets
 //! no late reminder; that one is recorded on the request's history instead.
@@ -33,9 +35,10 @@ pub enum ReminderFate {
     Dropped,
 }
 
-/// A booking as read in the transaction that queues its reminder: status, start, its last
-/// change, and its request's sealed email and link secret.
-type CurrentBooking = (String, i64, Option<i64>, Vec<u8>, String);
+/// A booking as read in the transaction that queues its reminder: status, start, when it last
+/// changed, its last change (the one that confirmed it), and its request's sealed email and link
+/// secret.
+type CurrentBooking = (String, i64, i64, Option<i64>, Vec<u8>, String);
 
 fn encode_reminders(minutes: &[i64]) -> String {
     minutes
@@ -160,27 +163,30 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 // Still confirmed at this time, read in the transaction that queues.
                 let current: Option<CurrentBooking> = sqlx::query_as(
-                    "SELECT b.status, b.start_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
+                    "SELECT b.status, b.start_at, b.updated_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
                             r.email_sealed, r.link_secret
                      FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",
                 )
                 .bind(b.id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((status, start_at, change_id, email, link_secret)) = current else {
+                let Some((status, start_at, updated_at, Some(change_id), email, link_secret)) = current
+                else {
                     continue;
                 };
-                if status != "confirmed" || start_at != ms(b.start) {
+                // Unchanged since it was read above (else it is looked at again next time).
+                if status != "confirmed" || start_at != ms(b.start) || updated_at != ms(b.updated_at) {
                     continue;
                 }
                 for (minutes, send) in due {
                     let status = if send { "queued" } else { "skipped" };
                     let claimed: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO booking_reminders (booking_id, start_at, minutes_before, status, at)
-                         VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (booking_id, start_at, minutes_before) DO NOTHING RETURNING id",
+                        "INSERT INTO booking_reminders (booking_id, booking_change_id, start_at, minutes_before, status, at)
+                         VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (booking_id, booking_change_id, minutes_before) DO NOTHING RETURNING id",
                     )
                     .bind(b.id)
+                    .bind(change_id)
                     .bind(ms(b.start))
                     .bind(minutes)
                     .bind(status)
@@ -232,22 +238,27 @@ impl Store {
     ) -> Result<ReminderFate, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let row: Option<(i64, i64, i64, i64, String, i64)> = sqlx::query_as(
-                "SELECT br.id, br.start_at, br.minutes_before, b.request_id, b.status, b.start_at
+            // The reminder still fits while the change that confirmed the booking is its last.
+            let row: Option<(i64, i64, i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT br.id, br.start_at, br.minutes_before, b.request_id, b.status, br.booking_change_id,
+                        (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id)
                  FROM booking_reminders br JOIN bookings b ON b.id = br.booking_id
                  WHERE br.outbox_id = $1",
             )
             .bind(mail_id)
             .fetch_optional(&mut *tx)
             .await?;
+            let row = row.map(|(id, start, minutes_before, request_id, status, confirmed_by, last)| {
+                (id, start, minutes_before, request_id, status, last == Some(confirmed_by))
+            });
             let fate = match row {
                 Some((_, start, minutes_before, _, status, current))
-                    if status == "confirmed" && current == start && ms(now) < start =>
+                    if status == "confirmed" && current && ms(now) < start =>
                 {
                     return Ok(ReminderFate::Send { minutes_before });
                 }
-                Some((id, start, minutes_before, request_id, status, current)) => {
-                    let began = status == "confirmed" && current == start;
+                Some((id, _, minutes_before, request_id, status, current)) => {
+                    let began = status == "confirmed" && current;
                     let new_status = if began { "dropped" } else { "skipped" };
                     sqlx::query("UPDATE booking_reminders SET status = $1, outbox_id = NULL, at = $2 WHERE id = $3")
                         .bind(new_status)

@@ -549,3 +549,48 @@ async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
 fn at_(t: Timestamp) -> String {
     t.to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    let t = later[0];
+    assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
+    confirm(&app, ada).await;
+    let outbox = outbox_to(&app, &smtp);
+    // The day-before reminder is queued; Ada cancels before it leaves, so it does not.
+    assert_eq!(look(&app.state, t - hours(24)).await.expect("look"), 1);
+    app.state
+        .store
+        .cancel_booking(ada, true, Timestamp::now())
+        .await
+        .expect("cancelled");
+    deliver_at(&app, &outbox, t - hours(24)).await;
+    exactly_reminders(&smtp, 0);
+    // She chooses the same time again and it is confirmed: both reminders come for it.
+    let page = app.get(&ada_link).await.text();
+    assert!(
+        crate::booking::times_in(&page)
+            .iter()
+            .any(|s| s.parse::<Timestamp>().ok() == Some(t)),
+        "the time is open again"
+    );
+    assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
+    confirm(&app, ada).await;
+    assert_eq!(look(&app.state, t - hours(24)).await.expect("look"), 1);
+    deliver_at(&app, &outbox, t - hours(24)).await;
+    assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 1);
+    deliver_at(&app, &outbox, t - hours(1)).await;
+    let sent = exactly_reminders(&smtp, 2);
+    for (to, mail, _) in &sent {
+        assert_eq!(to, "ada@example.org");
+        let body = mail["text"].as_str().expect("text");
+        assert!(body.contains(&long_time(t, &zone())), "{body}");
+    }
+    assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 0);
+}
