@@ -88,6 +88,19 @@ pub fn before(minutes: i64) -> String {
     }
 }
 
+/// The time left before a consultation as a reminder says it, to the nearest hour from an
+/// hour and a half on ("24 hours", "3 hours"), else "1 hour" from 55 minutes, else in minutes.
+pub fn time_left(left: SignedDuration) -> String {
+    let secs = left.as_secs().max(0);
+    // Whole minutes, rounded up: "in about 0 minutes" would say nothing.
+    let minutes = (secs + 59) / 60;
+    match minutes {
+        m if m >= 90 => before((m + 30) / 60 * 60),
+        m if m >= 55 => before(60),
+        m => before(m.max(1)),
+    }
+}
+
 /// Checks a video room address as typed; `Ok(None)` when it is empty.
 pub fn video_address(text: &str) -> Result<Option<String>, &'static str> {
     let text = text.trim();
@@ -251,6 +264,24 @@ mod tests {
             due_reminders(&r, start, late, at("2030-05-02T14:00:00Z")),
             vec![(60, true)]
         );
+    }
+
+    #[test]
+    fn the_time_left_is_said_as_a_person_would() {
+        let said = |secs: i64| time_left(SignedDuration::from_secs(secs));
+        assert_eq!(said(24 * 3600), "24 hours");
+        assert_eq!(said(24 * 3600 - 50), "24 hours");
+        assert_eq!(said(2 * 3600 + 29 * 60), "2 hours");
+        assert_eq!(said(2 * 3600 + 30 * 60), "3 hours");
+        assert_eq!(said(90 * 60), "2 hours");
+        assert_eq!(said(89 * 60), "1 hour");
+        assert_eq!(said(3600), "1 hour");
+        assert_eq!(said(55 * 60), "1 hour");
+        assert_eq!(said(54 * 60), "54 minutes");
+        assert_eq!(said(30 * 60 - 20), "30 minutes");
+        assert_eq!(said(61), "2 minutes");
+        assert_eq!(said(1), "1 minute");
+        assert_eq!(said(0), "1 minute");
     }
 
     #[test]

@@ -26,12 +26,14 @@ use crate::practice::meeting::{self, MeetingDetails};
 /// What becomes of a reminder about to leave.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReminderFate {
-    /// Send it: the consultation is still confirmed at that time and has not begun.
+    /// Send it: the consultation is still confirmed at that time, has not begun, and no nearer
+    /// reminder has come due.
     Send {
-        /// How long before the start this reminder was set for.
-        minutes_before: i64,
+        /// How long until the consultation begins, as the reminder leaves.
+        time_left: SignedDuration,
     },
-    /// Not sent: the booking changed, or the consultation began; its outbox row is gone.
+    /// Not sent: the booking changed, the consultation began, or a nearer reminder came due
+    /// while this one waited; its outbox row is gone.
     Dropped,
 }
 
@@ -229,13 +231,16 @@ impl Store {
     }
 
     /// Decides, just before it leaves, whether the reminder in outbox row `mail_id` still goes.
-    /// One that no longer fits is taken out of the outbox; one whose consultation has begun is
-    /// also recorded on the request's history.
+    /// One that no longer fits is taken out of the outbox. One whose consultation has begun, or
+    /// whose place a nearer reminder took while it waited (the mail server was unreachable from
+    /// a day before until an hour before), is also recorded on the request's history: the
+    /// person gets one reminder that says the time left, not a "tomorrow" one minutes before.
     pub async fn settle_reminder(
         &self,
         mail_id: i64,
         now: Timestamp,
     ) -> Result<ReminderFate, StoreError> {
+        let reminders = self.meeting_details().await?.reminders;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // The reminder still fits while the change that confirmed the booking is its last.
@@ -252,28 +257,38 @@ impl Store {
                 (id, start, minutes_before, request_id, status, last == Some(confirmed_by))
             });
             let fate = match row {
-                Some((_, start, minutes_before, _, status, current))
-                    if status == "confirmed" && current && ms(now) < start =>
-                {
-                    return Ok(ReminderFate::Send { minutes_before });
-                }
-                Some((id, _, minutes_before, request_id, status, current)) => {
-                    let began = status == "confirmed" && current;
-                    let new_status = if began { "dropped" } else { "skipped" };
+                Some((id, start, minutes_before, request_id, status, current)) => {
+                    let fits = status == "confirmed" && current;
+                    // A set reminder nearer the start whose moment has come: it goes instead.
+                    let nearer_due = reminders
+                        .iter()
+                        .filter(|m| **m < minutes_before)
+                        .any(|m| start.saturating_sub(m.saturating_mul(60_000)) <= ms(now));
+                    let (new_status, why) = if !fits {
+                        ("skipped", None)
+                    } else if ms(now) >= start {
+                        ("dropped", Some("the mail server could not be reached before the consultation began"))
+                    } else if nearer_due {
+                        ("skipped", Some("the mail server could not be reached until a nearer reminder was due"))
+                    } else {
+                        return Ok(ReminderFate::Send {
+                            time_left: SignedDuration::from_millis(start - ms(now)),
+                        });
+                    };
                     sqlx::query("UPDATE booking_reminders SET status = $1, outbox_id = NULL, at = $2 WHERE id = $3")
                         .bind(new_status)
                         .bind(ms(now))
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    if began {
+                    if let Some(why) = why {
                         sqlx::query(
                             "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'reminder', $3)",
                         )
                         .bind(request_id)
                         .bind(ms(now))
                         .bind(format!(
-                            "Reminder ({} before) not sent: the mail server could not be reached before the consultation began",
+                            "Reminder ({} before) not sent: {why}",
                             meeting::before(minutes_before)
                         ))
                         .execute(&mut *tx)
