@@ -42,6 +42,15 @@ pub enum ReminderFate {
 /// secret.
 type CurrentBooking = (String, i64, i64, Option<i64>, Vec<u8>, String);
 
+/// What kind of problem `e` is, in words that hold no stored value (for the log).
+fn unreadable(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Sealed { .. } => "a sealed field cannot be opened",
+        StoreError::Unreadable { .. } => "a stored value cannot be read",
+        _ => "the database failed",
+    }
+}
+
 fn encode_reminders(minutes: &[i64]) -> String {
     minutes
         .iter()
@@ -154,7 +163,18 @@ impl Store {
             .bind(ms(until))
             .fetch_all(pool)
             .await?;
-            let bookings = rows.iter().map(booking_row).collect::<Result<Vec<_>, _>>()?;
+            // One unreadable booking must not hold up the others' reminders: it is logged by
+            // its id alone and looked at again next time.
+            let mut bookings = Vec::with_capacity(rows.len());
+            for row in &rows {
+                match booking_row(row) {
+                    Ok(b) => bookings.push(b),
+                    Err(e) => {
+                        let booking: Option<i64> = row.col("id").ok();
+                        tracing::error!(booking, problem = unreadable(&e), "reminders: a booking cannot be read; its reminders wait");
+                    }
+                }
+            }
             for b in bookings {
                 // The booking's last change is its confirmation: reminders whose moment came
                 // before it are not sent.
@@ -162,69 +182,82 @@ impl Store {
                 if due.is_empty() {
                     continue;
                 }
-                let mut tx = pool.begin().await?;
-                // Still confirmed at this time, read in the transaction that queues.
-                let current: Option<CurrentBooking> = sqlx::query_as(
-                    "SELECT b.status, b.start_at, b.updated_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
-                            r.email_sealed, r.link_secret
-                     FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",
-                )
-                .bind(b.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((status, start_at, updated_at, Some(change_id), email, link_secret)) = current
-                else {
-                    continue;
-                };
-                // Unchanged since it was read above (else it is looked at again next time).
-                if status != "confirmed" || start_at != ms(b.start) || updated_at != ms(b.updated_at) {
-                    continue;
-                }
-                for (minutes, send) in due {
-                    let status = if send { "queued" } else { "skipped" };
-                    let claimed: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO booking_reminders (booking_id, booking_change_id, start_at, minutes_before, status, at)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (booking_id, booking_change_id, minutes_before) DO NOTHING RETURNING id",
+                let done: Result<usize, StoreError> = async {
+                    let mut this_booking = 0;
+                    let mut tx = pool.begin().await?;
+                    // Still confirmed at this time, read in the transaction that queues.
+                    let current: Option<CurrentBooking> = sqlx::query_as(
+                        "SELECT b.status, b.start_at, b.updated_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
+                                r.email_sealed, r.link_secret
+                         FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",
                     )
                     .bind(b.id)
-                    .bind(change_id)
-                    .bind(ms(b.start))
-                    .bind(minutes)
-                    .bind(status)
-                    .bind(ms(now))
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let (Some(reminder_id), true) = (claimed, send) else {
-                        continue;
+                    let Some((status, start_at, updated_at, Some(change_id), email, link_secret)) = current
+                    else {
+                        return Ok(0);
                     };
-                    let email = self
-                        .keys
-                        .open(EMAIL.of(link_secret.as_str()), &email)
-                        .map_err(|source| StoreError::Sealed {
-                            field: EMAIL.name(),
-                            source,
-                        })?;
-                    let recipient = self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email);
-                    let outbox_id: i64 = sqlx::query_scalar(
-                        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
-                         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
-                    )
-                    .bind(MailKind::BookingReminder.as_str())
-                    .bind(b.request_id)
-                    .bind(recipient)
-                    .bind(ms(now))
-                    .bind(change_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query("UPDATE booking_reminders SET outbox_id = $1 WHERE id = $2")
-                        .bind(outbox_id)
-                        .bind(reminder_id)
-                        .execute(&mut *tx)
+                    // Unchanged since it was read above (else it is looked at again next time).
+                    if status != "confirmed" || start_at != ms(b.start) || updated_at != ms(b.updated_at) {
+                        return Ok(0);
+                    }
+                    for (minutes, send) in due {
+                        let status = if send { "queued" } else { "skipped" };
+                        let claimed: Option<i64> = sqlx::query_scalar(
+                            "INSERT INTO booking_reminders (booking_id, booking_change_id, start_at, minutes_before, status, at)
+                             VALUES ($1, $2, $3, $4, $5, $6)
+                             ON CONFLICT (booking_id, booking_change_id, minutes_before) DO NOTHING RETURNING id",
+                        )
+                        .bind(b.id)
+                        .bind(change_id)
+                        .bind(ms(b.start))
+                        .bind(minutes)
+                        .bind(status)
+                        .bind(ms(now))
+                        .fetch_optional(&mut *tx)
                         .await?;
-                    queued += 1;
+                        let (Some(reminder_id), true) = (claimed, send) else {
+                            continue;
+                        };
+                        let email = self
+                            .keys
+                            .open(EMAIL.of(link_secret.as_str()), &email)
+                            .map_err(|source| StoreError::Sealed {
+                                field: EMAIL.name(),
+                                source,
+                            })?;
+                        let recipient = self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email);
+                        let outbox_id: i64 = sqlx::query_scalar(
+                            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
+                             VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                        )
+                        .bind(MailKind::BookingReminder.as_str())
+                        .bind(b.request_id)
+                        .bind(recipient)
+                        .bind(ms(now))
+                        .bind(change_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        sqlx::query("UPDATE booking_reminders SET outbox_id = $1 WHERE id = $2")
+                            .bind(outbox_id)
+                            .bind(reminder_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        this_booking += 1;
+                    }
+                    tx.commit().await?;
+                    Ok(this_booking)
                 }
-                tx.commit().await?;
+                .await;
+                match done {
+                    Ok(n) => queued += n,
+                    Err(e) => tracing::error!(
+                        booking = b.id,
+                        problem = unreadable(&e),
+                        "reminders: a booking's reminders cannot be queued; they wait"
+                    ),
+                }
             }
         });
         Ok(queued)

@@ -650,3 +650,40 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     }
     assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    // Ada's consultation comes first, so hers is looked at first.
+    assert_eq!(choose(&app, &ada_link, &at_(later[0])).await.status, 303);
+    assert_eq!(choose(&app, &bo_link, &at_(later[1])).await.status, 303);
+    confirm(&app, ada).await;
+    confirm(&app, bo).await;
+    // Ada's sealed email is damaged, as someone with the database but not the key could.
+    assert_eq!(
+        app.database_write(
+            &format!("UPDATE consultation_requests SET email_sealed = $1 WHERE id = {ada}"),
+            &[b"damaged beyond opening".as_slice()],
+        )
+        .await,
+        1
+    );
+    let t = later[1] - hours(24);
+    assert_eq!(
+        look(&app.state, t).await.expect("look"),
+        1,
+        "Bo's is queued"
+    );
+    // Looked at again, Ada's still cannot be queued and nothing fails.
+    assert_eq!(look(&app.state, t).await.expect("look"), 0);
+    deliver_at(&app, &outbox_to(&app, &smtp), t).await;
+    let sent = exactly_reminders(&smtp, 1);
+    assert_eq!(sent[0].0, "bo@example.org");
+}
