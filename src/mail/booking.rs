@@ -106,7 +106,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     let reference = mail.reference.as_deref().unwrap_or("");
     let privacy = "For privacy, this email holds no details of the person.";
     let meeting = mail.at_sending.meeting.clone().unwrap_or_default();
-    let join = meeting.how_to_join(b.format);
+    let join = meeting.how_to_join(b.format, mail.at_sending.phone_given);
     // The questionnaire before the consultation, by the same signed link.
     let questionnaire = if mail.questionnaire_offered && link.contains("/book/") {
         format!(

@@ -118,6 +118,9 @@ impl Outbox {
             MailKind::BookingConfirmed | MailKind::BookingReminder
         ) {
             mail.at_sending.meeting = Some(self.store.meeting_details().await?);
+            if let Some(request_id) = mail.request_id {
+                mail.at_sending.phone_given = self.store.phone_given(request_id).await?;
+            }
         }
         Ok(true)
     }

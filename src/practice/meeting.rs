@@ -45,8 +45,10 @@ impl Default for MeetingDetails {
 }
 
 impl MeetingDetails {
-    /// How the person joins a consultation by `format`, in one or two sentences.
-    pub fn how_to_join(&self, format: ConsultationFormat) -> String {
+    /// How the person joins a consultation by `format`, in one or two sentences;
+    /// `phone_given` says whether the person gave a phone number with their request (the
+    /// clinician who calls needs one, and a phone consultation may be booked without).
+    pub fn how_to_join(&self, format: ConsultationFormat, phone_given: bool) -> String {
         match format {
             ConsultationFormat::Video => match &self.video_address {
                 Some(address) => format!("Join the video call at {address}"),
@@ -55,7 +57,10 @@ impl MeetingDetails {
             },
             ConsultationFormat::Phone => match &self.phone_number {
                 Some(number) => format!("Please call {number} at the time of the consultation."),
-                None => "You will be called at the phone number you gave.".to_string(),
+                None if phone_given => {
+                    "You will be called at the phone number you gave.".to_string()
+                }
+                None => "The practice will contact you about how to join.".to_string(),
             },
         }
     }
@@ -289,8 +294,12 @@ mod tests {
         let mut d = MeetingDetails::default();
         assert_eq!(d.reminders_in_words(), "24 hours and 1 hour before");
         assert!(
-            d.how_to_join(ConsultationFormat::Phone)
+            d.how_to_join(ConsultationFormat::Phone, true)
                 .contains("number you gave")
+        );
+        assert_eq!(
+            d.how_to_join(ConsultationFormat::Phone, false),
+            "The practice will contact you about how to join."
         );
         d.video_address = Some("https://meet.example.com/r".into());
         d.phone_number = Some("(510) 555-0123".into());
@@ -299,7 +308,7 @@ mod tests {
             Some("https://meet.example.com/r")
         );
         assert!(
-            d.how_to_join(ConsultationFormat::Phone)
+            d.how_to_join(ConsultationFormat::Phone, false)
                 .contains("(510) 555-0123")
         );
         d.reminders.clear();

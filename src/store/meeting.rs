@@ -96,6 +96,17 @@ impl Store {
         })
     }
 
+    /// Whether request `request_id` gave a phone number (without opening it).
+    pub async fn phone_given(&self, request_id: i64) -> Result<bool, StoreError> {
+        let sealed: Option<Option<Vec<u8>>> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT phone_sealed FROM consultation_requests WHERE id = $1")
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(sealed.flatten().is_some_and(|v| !v.is_empty()))
+    }
+
     /// Saves the meeting details (checked by the caller) and audits the change.
     pub async fn save_meeting_details(
         &self,

@@ -421,6 +421,9 @@ pub struct AtSending {
     pub meeting: Option<crate::practice::meeting::MeetingDetails>,
     /// For a reminder: how long until the consultation begins, as it leaves.
     pub time_left: Option<jiff::SignedDuration>,
+    /// For a confirmation or a reminder: whether the person gave a phone number with their
+    /// request (how a phone consultation is joined when the clinician calls).
+    pub phone_given: bool,
     /// For the daily agenda: the day and its confirmed consultations.
     pub agenda: Option<(jiff::civil::Date, Vec<StoredBooking>)>,
 }

@@ -687,3 +687,73 @@ async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
     let sent = exactly_reminders(&smtp, 1);
     assert_eq!(sent[0].0, "bo@example.org");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    // The clinician calls (no number for people to call); Ada gave no phone number, Bo did.
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(
+        &app,
+        "Bo Brant",
+        &[
+            ("email", "bo@example.org"),
+            ("phone", "555 010 0100"),
+            ("contact_method", "either"),
+        ],
+    )
+    .await;
+    let later = later_times(&app, &ada_link).await;
+    for (id, link, t) in [(ada, &ada_link, later[0]), (bo, &bo_link, later[1])] {
+        let r = app
+            .request(
+                "POST",
+                link,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                crate::common::form_body(&[("start", &at_(t)), ("format", "phone")]),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        confirm(&app, id).await;
+    }
+    // The practice's notice, the hold, the practice's hold notice and the confirmation, twice.
+    let mails = smtp.wait_for(8, Duration::from_secs(30));
+    let join = |to: &str| -> String {
+        mails
+            .iter()
+            .map(|raw| python_read(raw, "mail"))
+            .find(|m| {
+                m["to"] == to
+                    && m["subject"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("Your consultation is confirmed"))
+            })
+            .and_then(|m| m["text"].as_str().map(|t| t.replace('\n', " ")))
+            .unwrap_or_else(|| panic!("a confirmation to {to}"))
+    };
+    let ada_text = join("ada@example.org");
+    assert!(
+        ada_text.contains("How to join: The practice will contact you about how to join."),
+        "{ada_text}"
+    );
+    assert!(!ada_text.contains("number you gave"), "{ada_text}");
+    let bo_text = join("bo@example.org");
+    assert!(
+        bo_text.contains("How to join: You will be called at the phone number you gave."),
+        "{bo_text}"
+    );
+    // The reminder says the same.
+    let t = later[0] - hours(24);
+    assert_eq!(look(&app.state, t).await.expect("look"), 1);
+    deliver_at(&app, &outbox_to(&app, &smtp), t).await;
+    let sent = exactly_reminders(&smtp, 1);
+    let text = sent[0].1["text"].as_str().expect("text").replace('\n', " ");
+    assert!(
+        text.contains("How to join: The practice will contact you about how to join."),
+        "{text}"
+    );
+}
