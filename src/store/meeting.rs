@@ -42,6 +42,11 @@ pub enum ReminderFate {
 /// secret.
 type CurrentBooking = (String, i64, i64, Option<i64>, Vec<u8>, String);
 
+/// A queued reminder as read just before it leaves: its row, the start it was for, how long
+/// before it, the request, the booking's status now, the change that confirmed it, and the
+/// booking's last change.
+type QueuedReminder = (i64, i64, i64, i64, String, i64, Option<i64>);
+
 /// What kind of problem `e` is, in words that hold no stored value (for the log).
 fn unreadable(e: &StoreError) -> &'static str {
     match e {
@@ -288,7 +293,7 @@ impl Store {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // The reminder still fits while the change that confirmed the booking is its last.
-            let row: Option<(i64, i64, i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
+            let row: Option<QueuedReminder> = sqlx::query_as(
                 "SELECT br.id, br.start_at, br.minutes_before, b.request_id, b.status, br.booking_change_id,
                         (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id)
                  FROM booking_reminders br JOIN bookings b ON b.id = br.booking_id
