@@ -14,12 +14,13 @@ INSERT INTO meeting_details (id, updated_at) VALUES (1, 0);
 CREATE TABLE booking_reminders (
     id              BIGSERIAL PRIMARY KEY,
     booking_id      BIGINT  NOT NULL REFERENCES bookings (id) ON DELETE CASCADE,
+    booking_change_id BIGINT NOT NULL REFERENCES booking_changes (id) ON DELETE CASCADE,
     start_at        BIGINT  NOT NULL,
     minutes_before  BIGINT  NOT NULL,
     status          TEXT    NOT NULL CHECK (status IN ('queued', 'skipped', 'dropped')),
     outbox_id       BIGINT  REFERENCES outbox (id) ON DELETE SET NULL,
     at              BIGINT  NOT NULL,
-    UNIQUE (booking_id, start_at, minutes_before)
+    UNIQUE (booking_id, booking_change_id, minutes_before)
 );
 CREATE INDEX booking_reminders_outbox ON booking_reminders (outbox_id);
 

@@ -44,20 +44,23 @@ CREATE TABLE meeting_details (
 );
 INSERT INTO meeting_details (id, updated_at) VALUES (1, 0);
 
--- Each reminder for one booking at one start time, claimed once by whichever server first
--- inserts it: the unique key is what makes "exactly once" hold across servers. A moved booking
--- has a new start, so its reminders are new rows.
+-- Each reminder of one confirmation of a booking, claimed once by whichever server first
+-- inserts it: the unique key is what makes "exactly once" hold across servers. A booking is one
+-- row changed in place, so the key is the change that confirmed it, not its start: a moved
+-- booking, or one cancelled and chosen again at the same time (or moved away and back), is
+-- confirmed by a new change, and its reminders are new rows.
 CREATE TABLE booking_reminders (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     booking_id      INTEGER NOT NULL REFERENCES bookings (id) ON DELETE CASCADE,
+    booking_change_id INTEGER NOT NULL REFERENCES booking_changes (id) ON DELETE CASCADE,
     start_at        INTEGER NOT NULL,
     minutes_before  INTEGER NOT NULL,
-    -- queued: in the outbox; skipped: a later reminder went instead; dropped: the consultation
-    -- began before the mail could leave.
+    -- queued: in the outbox; skipped: the booking changed, or a nearer reminder went instead;
+    -- dropped: the consultation began before the mail could leave.
     status          TEXT    NOT NULL CHECK (status IN ('queued', 'skipped', 'dropped')),
     outbox_id       INTEGER REFERENCES outbox (id) ON DELETE SET NULL,
     at              INTEGER NOT NULL,
-    UNIQUE (booking_id, start_at, minutes_before)
+    UNIQUE (booking_id, booking_change_id, minutes_before)
 );
 CREATE INDEX booking_reminders_outbox ON booking_reminders (outbox_id);
 

@@ -106,7 +106,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     let reference = mail.reference.as_deref().unwrap_or("");
     let privacy = "For privacy, this email holds no details of the person.";
     let meeting = mail.at_sending.meeting.clone().unwrap_or_default();
-    let join = meeting.how_to_join(b.format);
+    let join = meeting.how_to_join(b.format, mail.at_sending.phone_given);
     // The questionnaire before the consultation, by the same signed link.
     let questionnaire = if mail.questionnaire_offered && link.contains("/book/") {
         format!(
@@ -184,15 +184,16 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             None,
         ),
         MailKind::BookingReminder => {
-            let soon = match mail.at_sending.minutes_before {
-                Some(m) => format!("in about {}", meeting::before(m)),
+            // The time really left: a reminder that waited for the mail server says so.
+            let soon = match mail.at_sending.time_left {
+                Some(left) => format!("in about {}", meeting::time_left(left)),
                 None => "soon".to_string(),
             };
             (
                 false,
                 format!("Reminder: your consultation {soon} - {}", practice.name),
                 format!(
-                    "A reminder of your initial consultation with {clinician}:\n\n{when}\n{what}\n\nHow to join: {join}\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
+                    "A reminder of your initial consultation with {clinician}, which begins {soon}:\n\n{when}\n{what}\n\nHow to join: {join}\n\nTo choose a different time or cancel: {link}\n\n{crisis}\n\n{signature}\n"
                 ),
                 None,
             )

@@ -94,13 +94,13 @@ impl Outbox {
     ) -> Result<bool, crate::store::StoreError> {
         match mail.kind {
             MailKind::BookingReminder => match self.store.settle_reminder(mail.id, now).await? {
-                ReminderFate::Send { minutes_before } => {
-                    mail.at_sending.minutes_before = Some(minutes_before);
+                ReminderFate::Send { time_left } => {
+                    mail.at_sending.time_left = Some(time_left);
                 }
                 ReminderFate::Dropped => {
                     tracing::info!(
                         mail_id = mail.id,
-                        "reminder not sent: the booking changed or the consultation began"
+                        "reminder not sent: the booking changed, the consultation began, or a nearer reminder went instead"
                     );
                     return Ok(false);
                 }
@@ -118,6 +118,9 @@ impl Outbox {
             MailKind::BookingConfirmed | MailKind::BookingReminder
         ) {
             mail.at_sending.meeting = Some(self.store.meeting_details().await?);
+            if let Some(request_id) = mail.request_id {
+                mail.at_sending.phone_given = self.store.phone_given(request_id).await?;
+            }
         }
         Ok(true)
     }

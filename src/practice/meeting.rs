@@ -45,8 +45,10 @@ impl Default for MeetingDetails {
 }
 
 impl MeetingDetails {
-    /// How the person joins a consultation by `format`, in one or two sentences.
-    pub fn how_to_join(&self, format: ConsultationFormat) -> String {
+    /// How the person joins a consultation by `format`, in one or two sentences;
+    /// `phone_given` says whether the person gave a phone number with their request (the
+    /// clinician who calls needs one, and a phone consultation may be booked without).
+    pub fn how_to_join(&self, format: ConsultationFormat, phone_given: bool) -> String {
         match format {
             ConsultationFormat::Video => match &self.video_address {
                 Some(address) => format!("Join the video call at {address}"),
@@ -55,7 +57,10 @@ impl MeetingDetails {
             },
             ConsultationFormat::Phone => match &self.phone_number {
                 Some(number) => format!("Please call {number} at the time of the consultation."),
-                None => "You will be called at the phone number you gave.".to_string(),
+                None if phone_given => {
+                    "You will be called at the phone number you gave.".to_string()
+                }
+                None => "The practice will contact you about how to join.".to_string(),
             },
         }
     }
@@ -85,6 +90,19 @@ pub fn before(minutes: i64) -> String {
         m if m % 60 == 0 => format!("{} hours", m / 60),
         1 => "1 minute".into(),
         m => format!("{m} minutes"),
+    }
+}
+
+/// The time left before a consultation as a reminder says it, to the nearest hour from an
+/// hour and a half on ("24 hours", "3 hours"), else "1 hour" from 55 minutes, else in minutes.
+pub fn time_left(left: SignedDuration) -> String {
+    let secs = left.as_secs().max(0);
+    // Whole minutes, rounded up: "in about 0 minutes" would say nothing.
+    let minutes = (secs + 59) / 60;
+    match minutes {
+        m if m >= 90 => before((m + 30) / 60 * 60),
+        m if m >= 55 => before(60),
+        m => before(m.max(1)),
     }
 }
 
@@ -254,12 +272,34 @@ mod tests {
     }
 
     #[test]
+    fn the_time_left_is_said_as_a_person_would() {
+        let said = |secs: i64| time_left(SignedDuration::from_secs(secs));
+        assert_eq!(said(24 * 3600), "24 hours");
+        assert_eq!(said(24 * 3600 - 50), "24 hours");
+        assert_eq!(said(2 * 3600 + 29 * 60), "2 hours");
+        assert_eq!(said(2 * 3600 + 30 * 60), "3 hours");
+        assert_eq!(said(90 * 60), "2 hours");
+        assert_eq!(said(89 * 60), "1 hour");
+        assert_eq!(said(3600), "1 hour");
+        assert_eq!(said(55 * 60), "1 hour");
+        assert_eq!(said(54 * 60), "54 minutes");
+        assert_eq!(said(30 * 60 - 20), "30 minutes");
+        assert_eq!(said(61), "2 minutes");
+        assert_eq!(said(1), "1 minute");
+        assert_eq!(said(0), "1 minute");
+    }
+
+    #[test]
     fn details_say_how_to_join() {
         let mut d = MeetingDetails::default();
         assert_eq!(d.reminders_in_words(), "24 hours and 1 hour before");
         assert!(
-            d.how_to_join(ConsultationFormat::Phone)
+            d.how_to_join(ConsultationFormat::Phone, true)
                 .contains("number you gave")
+        );
+        assert_eq!(
+            d.how_to_join(ConsultationFormat::Phone, false),
+            "The practice will contact you about how to join."
         );
         d.video_address = Some("https://meet.example.com/r".into());
         d.phone_number = Some("(510) 555-0123".into());
@@ -268,7 +308,7 @@ mod tests {
             Some("https://meet.example.com/r")
         );
         assert!(
-            d.how_to_join(ConsultationFormat::Phone)
+            d.how_to_join(ConsultationFormat::Phone, false)
                 .contains("(510) 555-0123")
         );
         d.reminders.clear();

@@ -1,10 +1,12 @@
 //! The clinician's meeting details, the reminders before confirmed consultations, and the
 //! clinician's daily agenda.
 //!
-//! Every server looks for reminders that are due; each reminder of one booking at one start time
-//! is a row of `booking_reminders` under a unique key, and only the server whose insert made the
-//! row queues the email, in the same transaction. So each reminder is queued exactly once however
-//! many servers look, and the outbox then sends it once. A reminder's email is checked again
+//! Every server looks for reminders that are due; each reminder of one confirmation of a booking
+//! (the booking change that confirmed it) is a row of `booking_reminders` under a unique key, and
+//! only the server whose insert made the row queues the email, in the same transaction. So each
+//! reminder is queued exactly once however many servers look, and the outbox then sends it once;
+//! a booking confirmed again (after a move, or a cancellation and the same time chosen again)
+//! has a new confirming change, so it is reminded again. A reminder's email is checked again
 //! just before it leaves ([`Store::settle_reminder`]): a booking cancelled, declined or moved
 //! since gets nothing, and a consultation that began while the mail server was unreachable gets
 //! no late reminder; that one is recorded on the request's history instead.
@@ -24,18 +26,35 @@ use crate::practice::meeting::{self, MeetingDetails};
 /// What becomes of a reminder about to leave.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReminderFate {
-    /// Send it: the consultation is still confirmed at that time and has not begun.
+    /// Send it: the consultation is still confirmed at that time, has not begun, and no nearer
+    /// reminder has come due.
     Send {
-        /// How long before the start this reminder was set for.
-        minutes_before: i64,
+        /// How long until the consultation begins, as the reminder leaves.
+        time_left: SignedDuration,
     },
-    /// Not sent: the booking changed, or the consultation began; its outbox row is gone.
+    /// Not sent: the booking changed, the consultation began, or a nearer reminder came due
+    /// while this one waited; its outbox row is gone.
     Dropped,
 }
 
-/// A booking as read in the transaction that queues its reminder: status, start, its last
-/// change, and its request's sealed email and link secret.
-type CurrentBooking = (String, i64, Option<i64>, Vec<u8>, String);
+/// A booking as read in the transaction that queues its reminder: status, start, when it last
+/// changed, its last change (the one that confirmed it), and its request's sealed email and link
+/// secret.
+type CurrentBooking = (String, i64, i64, Option<i64>, Vec<u8>, String);
+
+/// A queued reminder as read just before it leaves: its row, the start it was for, how long
+/// before it, the request, the booking's status now, the change that confirmed it, and the
+/// booking's last change.
+type QueuedReminder = (i64, i64, i64, i64, String, i64, Option<i64>);
+
+/// What kind of problem `e` is, in words that hold no stored value (for the log).
+fn unreadable(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Sealed { .. } => "a sealed field cannot be opened",
+        StoreError::Unreadable { .. } => "a stored value cannot be read",
+        _ => "the database failed",
+    }
+}
 
 fn encode_reminders(minutes: &[i64]) -> String {
     minutes
@@ -80,6 +99,17 @@ impl Store {
                 daily_agenda: row.col("daily_agenda")?,
             })
         })
+    }
+
+    /// Whether request `request_id` gave a phone number (without opening it).
+    pub async fn phone_given(&self, request_id: i64) -> Result<bool, StoreError> {
+        let sealed: Option<Option<Vec<u8>>> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT phone_sealed FROM consultation_requests WHERE id = $1")
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(sealed.flatten().is_some_and(|v| !v.is_empty()))
     }
 
     /// Saves the meeting details (checked by the caller) and audits the change.
@@ -149,7 +179,18 @@ impl Store {
             .bind(ms(until))
             .fetch_all(pool)
             .await?;
-            let bookings = rows.iter().map(booking_row).collect::<Result<Vec<_>, _>>()?;
+            // One unreadable booking must not hold up the others' reminders: it is logged by
+            // its id alone and looked at again next time.
+            let mut bookings = Vec::with_capacity(rows.len());
+            for row in &rows {
+                match booking_row(row) {
+                    Ok(b) => bookings.push(b),
+                    Err(e) => {
+                        let booking: Option<i64> = row.col("id").ok();
+                        tracing::error!(booking, problem = unreadable(&e), "reminders: a booking cannot be read; its reminders wait");
+                    }
+                }
+            }
             for b in bookings {
                 // The booking's last change is its confirmation: reminders whose moment came
                 // before it are not sent.
@@ -157,112 +198,146 @@ impl Store {
                 if due.is_empty() {
                     continue;
                 }
-                let mut tx = pool.begin().await?;
-                // Still confirmed at this time, read in the transaction that queues.
-                let current: Option<CurrentBooking> = sqlx::query_as(
-                    "SELECT b.status, b.start_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
-                            r.email_sealed, r.link_secret
-                     FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",
-                )
-                .bind(b.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((status, start_at, change_id, email, link_secret)) = current else {
-                    continue;
-                };
-                if status != "confirmed" || start_at != ms(b.start) {
-                    continue;
-                }
-                for (minutes, send) in due {
-                    let status = if send { "queued" } else { "skipped" };
-                    let claimed: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO booking_reminders (booking_id, start_at, minutes_before, status, at)
-                         VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (booking_id, start_at, minutes_before) DO NOTHING RETURNING id",
+                let done: Result<usize, StoreError> = async {
+                    let mut this_booking = 0;
+                    let mut tx = pool.begin().await?;
+                    // Still confirmed at this time, read in the transaction that queues.
+                    let current: Option<CurrentBooking> = sqlx::query_as(
+                        "SELECT b.status, b.start_at, b.updated_at, (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id),
+                                r.email_sealed, r.link_secret
+                         FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.id = $1",
                     )
                     .bind(b.id)
-                    .bind(ms(b.start))
-                    .bind(minutes)
-                    .bind(status)
-                    .bind(ms(now))
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let (Some(reminder_id), true) = (claimed, send) else {
-                        continue;
+                    let Some((status, start_at, updated_at, Some(change_id), email, link_secret)) = current
+                    else {
+                        return Ok(0);
                     };
-                    let email = self
-                        .keys
-                        .open(EMAIL.of(link_secret.as_str()), &email)
-                        .map_err(|source| StoreError::Sealed {
-                            field: EMAIL.name(),
-                            source,
-                        })?;
-                    let recipient = self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email);
-                    let outbox_id: i64 = sqlx::query_scalar(
-                        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
-                         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
-                    )
-                    .bind(MailKind::BookingReminder.as_str())
-                    .bind(b.request_id)
-                    .bind(recipient)
-                    .bind(ms(now))
-                    .bind(change_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query("UPDATE booking_reminders SET outbox_id = $1 WHERE id = $2")
-                        .bind(outbox_id)
-                        .bind(reminder_id)
-                        .execute(&mut *tx)
+                    // Unchanged since it was read above (else it is looked at again next time).
+                    if status != "confirmed" || start_at != ms(b.start) || updated_at != ms(b.updated_at) {
+                        return Ok(0);
+                    }
+                    for (minutes, send) in due {
+                        let status = if send { "queued" } else { "skipped" };
+                        let claimed: Option<i64> = sqlx::query_scalar(
+                            "INSERT INTO booking_reminders (booking_id, booking_change_id, start_at, minutes_before, status, at)
+                             VALUES ($1, $2, $3, $4, $5, $6)
+                             ON CONFLICT (booking_id, booking_change_id, minutes_before) DO NOTHING RETURNING id",
+                        )
+                        .bind(b.id)
+                        .bind(change_id)
+                        .bind(ms(b.start))
+                        .bind(minutes)
+                        .bind(status)
+                        .bind(ms(now))
+                        .fetch_optional(&mut *tx)
                         .await?;
-                    queued += 1;
+                        let (Some(reminder_id), true) = (claimed, send) else {
+                            continue;
+                        };
+                        let email = self
+                            .keys
+                            .open(EMAIL.of(link_secret.as_str()), &email)
+                            .map_err(|source| StoreError::Sealed {
+                                field: EMAIL.name(),
+                                source,
+                            })?;
+                        let recipient = self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email);
+                        let outbox_id: i64 = sqlx::query_scalar(
+                            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
+                             VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                        )
+                        .bind(MailKind::BookingReminder.as_str())
+                        .bind(b.request_id)
+                        .bind(recipient)
+                        .bind(ms(now))
+                        .bind(change_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        sqlx::query("UPDATE booking_reminders SET outbox_id = $1 WHERE id = $2")
+                            .bind(outbox_id)
+                            .bind(reminder_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        this_booking += 1;
+                    }
+                    tx.commit().await?;
+                    Ok(this_booking)
                 }
-                tx.commit().await?;
+                .await;
+                match done {
+                    Ok(n) => queued += n,
+                    Err(e) => tracing::error!(
+                        booking = b.id,
+                        problem = unreadable(&e),
+                        "reminders: a booking's reminders cannot be queued; they wait"
+                    ),
+                }
             }
         });
         Ok(queued)
     }
 
     /// Decides, just before it leaves, whether the reminder in outbox row `mail_id` still goes.
-    /// One that no longer fits is taken out of the outbox; one whose consultation has begun is
-    /// also recorded on the request's history.
+    /// One that no longer fits is taken out of the outbox. One whose consultation has begun, or
+    /// whose place a nearer reminder took while it waited (the mail server was unreachable from
+    /// a day before until an hour before), is also recorded on the request's history: the
+    /// person gets one reminder that says the time left, not a "tomorrow" one minutes before.
     pub async fn settle_reminder(
         &self,
         mail_id: i64,
         now: Timestamp,
     ) -> Result<ReminderFate, StoreError> {
+        let reminders = self.meeting_details().await?.reminders;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let row: Option<(i64, i64, i64, i64, String, i64)> = sqlx::query_as(
-                "SELECT br.id, br.start_at, br.minutes_before, b.request_id, b.status, b.start_at
+            // The reminder still fits while the change that confirmed the booking is its last.
+            let row: Option<QueuedReminder> = sqlx::query_as(
+                "SELECT br.id, br.start_at, br.minutes_before, b.request_id, b.status, br.booking_change_id,
+                        (SELECT MAX(c.id) FROM booking_changes c WHERE c.booking_id = b.id)
                  FROM booking_reminders br JOIN bookings b ON b.id = br.booking_id
                  WHERE br.outbox_id = $1",
             )
             .bind(mail_id)
             .fetch_optional(&mut *tx)
             .await?;
+            let row = row.map(|(id, start, minutes_before, request_id, status, confirmed_by, last)| {
+                (id, start, minutes_before, request_id, status, last == Some(confirmed_by))
+            });
             let fate = match row {
-                Some((_, start, minutes_before, _, status, current))
-                    if status == "confirmed" && current == start && ms(now) < start =>
-                {
-                    return Ok(ReminderFate::Send { minutes_before });
-                }
                 Some((id, start, minutes_before, request_id, status, current)) => {
-                    let began = status == "confirmed" && current == start;
-                    let new_status = if began { "dropped" } else { "skipped" };
+                    let fits = status == "confirmed" && current;
+                    // A set reminder nearer the start whose moment has come: it goes instead.
+                    let nearer_due = reminders
+                        .iter()
+                        .filter(|m| **m < minutes_before)
+                        .any(|m| start.saturating_sub(m.saturating_mul(60_000)) <= ms(now));
+                    let (new_status, why) = if !fits {
+                        ("skipped", None)
+                    } else if ms(now) >= start {
+                        ("dropped", Some("the mail server could not be reached before the consultation began"))
+                    } else if nearer_due {
+                        ("skipped", Some("the mail server could not be reached until a nearer reminder was due"))
+                    } else {
+                        return Ok(ReminderFate::Send {
+                            time_left: SignedDuration::from_millis(start - ms(now)),
+                        });
+                    };
                     sqlx::query("UPDATE booking_reminders SET status = $1, outbox_id = NULL, at = $2 WHERE id = $3")
                         .bind(new_status)
                         .bind(ms(now))
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    if began {
+                    if let Some(why) = why {
                         sqlx::query(
                             "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'reminder', $3)",
                         )
                         .bind(request_id)
                         .bind(ms(now))
                         .bind(format!(
-                            "Reminder ({} before) not sent: the mail server could not be reached before the consultation began",
+                            "Reminder ({} before) not sent: {why}",
                             meeting::before(minutes_before)
                         ))
                         .execute(&mut *tx)

@@ -427,8 +427,11 @@ pub struct ClaimedMail {
 #[derive(Clone, Debug, Default)]
 pub struct AtSending {
     pub meeting: Option<crate::practice::meeting::MeetingDetails>,
-    /// For a reminder: how long before the start it was set for.
-    pub minutes_before: Option<i64>,
+    /// For a reminder: how long until the consultation begins, as it leaves.
+    pub time_left: Option<jiff::SignedDuration>,
+    /// For a confirmation or a reminder: whether the person gave a phone number with their
+    /// request (how a phone consultation is joined when the clinician calls).
+    pub phone_given: bool,
     /// For the daily agenda: the day and its confirmed consultations.
     pub agenda: Option<(jiff::civil::Date, Vec<StoredBooking>)>,
 }

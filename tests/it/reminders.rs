@@ -308,69 +308,125 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     }
 }
 
+/// The subject of a reminder to `to` among `sent`.
+fn subject_to<'a>(sent: &'a [(String, Value, String)], to: &str) -> &'a str {
+    sent.iter()
+        .find(|(t, _, _)| t == to)
+        .and_then(|(_, m, _)| m["subject"].as_str())
+        .unwrap_or_else(|| panic!("a reminder to {to}"))
+}
+
+/// The reminder notes on request `id`'s history.
+async fn reminder_notes(app: &TestApp, id: i64) -> Vec<String> {
+    let history = app.state.store.history(id).await.expect("history");
+    history
+        .iter()
+        .filter(|h| h.event == "reminder")
+        .filter_map(|h| h.detail.clone())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_before_the_start() {
     // The server's mail goes to a port where nothing listens: the mail server is down.
     let down = free_port();
     let app = start(Some(down), "").await;
-    offer(&app, &mornings()).await;
+    // Open 8:00 to 20:00, so that three consultations fit within a day.
+    let mut rules = mornings();
+    for w in &mut rules.windows {
+        w.start = jiff::civil::time(8, 0, 0, 0);
+        w.end = jiff::civil::time(20, 0, 0, 0);
+    }
+    offer(&app, &rules).await;
     meet_by_video(&app).await;
     let (ada, ada_link) =
         request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
     let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let (cy, cy_link) = request_and_link(&app, "Cy Cole", &[("email", "cy@example.org")]).await;
     let later = later_times(&app, &ada_link).await;
-    // Bo's consultation first; Ada's begins between two hours and a day after his.
+    // Bo's consultation first, Cy's at least two hours later, Ada's at least two hours after
+    // Cy's and less than 23 hours after Bo's (so no hour-before moment comes before the first
+    // look below).
     let bo_start = later[0];
+    let cy_start = *later
+        .iter()
+        .find(|t| **t >= bo_start + hours(2))
+        .expect("a time for Cy");
     let ada_start = *later
         .iter()
-        .find(|t| **t >= bo_start + hours(2) && **t <= bo_start + hours(24))
-        .expect("a time the next morning");
-    assert_eq!(
-        choose(&app, &ada_link, &ada_start.to_string()).await.status,
-        303
-    );
-    assert_eq!(
-        choose(&app, &bo_link, &bo_start.to_string()).await.status,
-        303
-    );
-    confirm(&app, ada).await;
-    confirm(&app, bo).await;
+        .find(|t| **t >= cy_start + hours(2))
+        .expect("a time for Ada");
+    assert!(ada_start < bo_start + hours(23), "{bo_start} {ada_start}");
+    for (id, link, t) in [
+        (ada, &ada_link, ada_start),
+        (bo, &bo_link, bo_start),
+        (cy, &cy_link, cy_start),
+    ] {
+        assert_eq!(choose(&app, link, &t.to_string()).await.status, 303);
+        confirm(&app, id).await;
+    }
 
-    // While the mail server is down: both day-before reminders come due, then Bo's hour-before.
+    // While the mail server is down: the three day-before reminders come due, then Bo's and
+    // Cy's hour-before ones.
     assert_eq!(
         look(&app.state, ada_start - hours(24)).await.expect("look"),
-        2
+        3
     );
     assert_eq!(
         look(&app.state, bo_start - hours(1)).await.expect("look"),
         1
     );
+    assert_eq!(
+        look(&app.state, cy_start - hours(1)).await.expect("look"),
+        1
+    );
 
-    // The mail server is back a minute after Bo's consultation began, before Ada's.
+    // The mail server is back half an hour before Cy's consultation: Bo's has begun, Ada's is
+    // hours away.
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let back = bo_start + SignedDuration::from_mins(1);
+    let back = cy_start - SignedDuration::from_mins(30);
     deliver_at(&app, &outbox_to(&app, &smtp), back).await;
-    let sent = exactly_reminders(&smtp, 1);
-    assert_eq!(sent[0].0, "ada@example.org", "Ada's reminder leaves late");
-    let history = app.state.store.history(bo).await.expect("history");
-    let notes: Vec<&str> = history
-        .iter()
-        .filter(|h| h.event == "reminder")
-        .filter_map(|h| h.detail.as_deref())
-        .collect();
+    // One reminder each for Ada and Cy, none for Bo; each says the time really left.
+    let sent = exactly_reminders(&smtp, 2);
+    let mut to: Vec<&str> = sent.iter().map(|(to, _, _)| to.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["ada@example.org", "cy@example.org"]);
+    assert!(
+        subject_to(&sent, "cy@example.org")
+            .starts_with("Reminder: your consultation in about 30 minutes"),
+        "Cy's hour-before reminder goes, not the day-before one: {sent:?}"
+    );
+    // Ada's day-before reminder leaves late and says how many hours are left, not 24.
+    let left = (ada_start - back).as_mins();
+    let expected = format!(
+        "Reminder: your consultation in about {} hours",
+        (left + 30) / 60
+    );
+    assert!(left < 22 * 60, "{left}");
+    assert!(
+        subject_to(&sent, "ada@example.org").starts_with(&expected),
+        "{expected}: {sent:?}"
+    );
     assert_eq!(
-        notes,
+        reminder_notes(&app, bo).await,
         [
             "Reminder (24 hours before) not sent: the mail server could not be reached before the consultation began",
             "Reminder (1 hour before) not sent: the mail server could not be reached before the consultation began",
         ]
     );
+    assert_eq!(
+        reminder_notes(&app, cy).await,
+        [
+            "Reminder (24 hours before) not sent: the mail server could not be reached until a nearer reminder was due"
+        ]
+    );
+    assert!(reminder_notes(&app, ada).await.is_empty());
     // The clinician sees it on the request's page.
     let mut c = Clinician::signed_in(&app).await;
     let page = visible_text(&c.get(&format!("/admin/requests/{bo}")).await.text());
     assert!(page.contains("Reminder (1 hour before) not sent"), "{page}");
-    // Nothing is left to send later, and looking again queues nothing for Bo.
+    // Nothing is left to send later, and looking again queues nothing for Bo or Cy.
     assert_eq!(look(&app.state, back).await.expect("look"), 0);
     assert_eq!(
         app.state
@@ -548,4 +604,156 @@ async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
 
 fn at_(t: Timestamp) -> String {
     t.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    let t = later[0];
+    assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
+    confirm(&app, ada).await;
+    let outbox = outbox_to(&app, &smtp);
+    // The day-before reminder is queued; Ada cancels before it leaves, so it does not.
+    assert_eq!(look(&app.state, t - hours(24)).await.expect("look"), 1);
+    app.state
+        .store
+        .cancel_booking(ada, true, Timestamp::now())
+        .await
+        .expect("cancelled");
+    deliver_at(&app, &outbox, t - hours(24)).await;
+    exactly_reminders(&smtp, 0);
+    // She chooses the same time again and it is confirmed: both reminders come for it.
+    let page = app.get(&ada_link).await.text();
+    assert!(
+        crate::booking::times_in(&page)
+            .iter()
+            .any(|s| s.parse::<Timestamp>().ok() == Some(t)),
+        "the time is open again"
+    );
+    assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
+    confirm(&app, ada).await;
+    assert_eq!(look(&app.state, t - hours(24)).await.expect("look"), 1);
+    deliver_at(&app, &outbox, t - hours(24)).await;
+    assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 1);
+    deliver_at(&app, &outbox, t - hours(1)).await;
+    let sent = exactly_reminders(&smtp, 2);
+    for (to, mail, _) in &sent {
+        assert_eq!(to, "ada@example.org");
+        let body = mail["text"].as_str().expect("text");
+        assert!(body.contains(&long_time(t, &zone())), "{body}");
+    }
+    assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    // Ada's consultation comes first, so hers is looked at first.
+    assert_eq!(choose(&app, &ada_link, &at_(later[0])).await.status, 303);
+    assert_eq!(choose(&app, &bo_link, &at_(later[1])).await.status, 303);
+    confirm(&app, ada).await;
+    confirm(&app, bo).await;
+    // Ada's sealed email is damaged, as someone with the database but not the key could.
+    assert_eq!(
+        app.database_write(
+            &format!("UPDATE consultation_requests SET email_sealed = $1 WHERE id = {ada}"),
+            &[b"damaged beyond opening".as_slice()],
+        )
+        .await,
+        1
+    );
+    let t = later[1] - hours(24);
+    assert_eq!(
+        look(&app.state, t).await.expect("look"),
+        1,
+        "Bo's is queued"
+    );
+    // Looked at again, Ada's still cannot be queued and nothing fails.
+    assert_eq!(look(&app.state, t).await.expect("look"), 0);
+    deliver_at(&app, &outbox_to(&app, &smtp), t).await;
+    let sent = exactly_reminders(&smtp, 1);
+    assert_eq!(sent[0].0, "bo@example.org");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    // The clinician calls (no number for people to call); Ada gave no phone number, Bo did.
+    let (ada, ada_link) =
+        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(
+        &app,
+        "Bo Brant",
+        &[
+            ("email", "bo@example.org"),
+            ("phone", "555 010 0100"),
+            ("contact_method", "either"),
+        ],
+    )
+    .await;
+    let later = later_times(&app, &ada_link).await;
+    for (id, link, t) in [(ada, &ada_link, later[0]), (bo, &bo_link, later[1])] {
+        let r = app
+            .request(
+                "POST",
+                link,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                crate::common::form_body(&[("start", &at_(t)), ("format", "phone")]),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        confirm(&app, id).await;
+    }
+    // The practice's notice, the hold, the practice's hold notice and the confirmation, twice.
+    let mails = smtp.wait_for(8, Duration::from_secs(30));
+    let join = |to: &str| -> String {
+        mails
+            .iter()
+            .map(|raw| python_read(raw, "mail"))
+            .find(|m| {
+                m["to"] == to
+                    && m["subject"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("Your consultation is confirmed"))
+            })
+            .and_then(|m| m["text"].as_str().map(|t| t.replace('\n', " ")))
+            .unwrap_or_else(|| panic!("a confirmation to {to}"))
+    };
+    let ada_text = join("ada@example.org");
+    assert!(
+        ada_text.contains("How to join: The practice will contact you about how to join."),
+        "{ada_text}"
+    );
+    assert!(!ada_text.contains("number you gave"), "{ada_text}");
+    let bo_text = join("bo@example.org");
+    assert!(
+        bo_text.contains("How to join: You will be called at the phone number you gave."),
+        "{bo_text}"
+    );
+    // The reminder says the same.
+    let t = later[0] - hours(24);
+    assert_eq!(look(&app.state, t).await.expect("look"), 1);
+    deliver_at(&app, &outbox_to(&app, &smtp), t).await;
+    let sent = exactly_reminders(&smtp, 1);
+    let text = sent[0].1["text"].as_str().expect("text").replace('\n', " ");
+    assert!(
+        text.contains("How to join: The practice will contact you about how to join."),
+        "{text}"
+    );
 }
