@@ -56,11 +56,9 @@ struct Files {
 
 impl Files {
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut File> {
-        self.home.iter_mut().chain([
-            &mut self.contact,
-            &mut self.privacy,
-            &mut self.screening,
-        ])
+        self.home
+            .iter_mut()
+            .chain([&mut self.contact, &mut self.privacy, &mut self.screening])
     }
 }
 

@@ -39,9 +39,9 @@ mod mail;
 mod page_words;
 mod practice_details;
 mod public_site;
-mod questionnaire;
 #[cfg(feature = "slow-tests")]
 mod publish_everywhere;
+mod questionnaire;
 mod reliability;
 mod reminders;
 #[cfg(feature = "slow-tests")]
