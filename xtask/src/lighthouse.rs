@@ -1,11 +1,13 @@
 //! `cargo xtask lighthouse [--release]`: Lighthouse's four scores — performance,
-//! accessibility, best practices, SEO — for the home, contact and privacy pages, as a phone sees
-//! them (Lighthouse's default: a mid-range phone on a slow 4G connection, simulated). Every score
+//! accessibility, best practices, SEO — for the home, contact and privacy pages and a page the
+//! clinician made in the inbox, as a phone sees them (Lighthouse's default: a mid-range phone on a slow 4G connection, simulated). Every score
 //! must be 100; anything less fails the task and names the audits that cost points.
 //!
 //! It installs what is missing (Debian's Chromium; Lighthouse from npm, pinned in
 //! tests/browser/package.json), builds the server (debug, or release with `--release`), starts
-//! it on a free loopback port with a temporary data folder, runs Lighthouse on each page with
+//! it on a free loopback port with a temporary data folder, makes a page of the clinician's own
+//! the way a clinician does (an account added with `admin add`, then signing in and sending the
+//! form of `/admin/pages`, see [`add_own_page`]), runs Lighthouse on each page with
 //! Debian's Chromium (again, up to three runs, if the performance score of a run is below 100:
 //! see [`RUNS`]), and prints a table. The full reports go to target/lighthouse/ (HTML to read,
 //! JSON for tools).
@@ -27,11 +29,35 @@ use crate::tools::{self, Process};
 const RUNS: u32 = 3;
 
 /// The pages, and the name of each report.
-const PAGES: [(&str, &str); 3] = [
+const PAGES: [(&str, &str); 4] = [
     ("/", "home"),
     ("/contact", "contact"),
     ("/privacy", "privacy"),
+    (OWN_PAGE.0, "own-page"),
 ];
+
+/// The clinician-made page: its address, title and words (a few paragraphs and a list, as a
+/// practice's fees page would have).
+const OWN_PAGE: (&str, &str, &str) = (
+    "/fees",
+    "Fees and insurance",
+    "A first consultation of twenty minutes is **free of charge**. After it, each session is \
+billed at the practice's standard rate.\n\n\
+Most sessions are paid at the end of the session; a receipt you can send to your insurer \
+follows by email.\n\n\
+What is included:\n\n\
+- preparation sessions before the first dosing session\n\
+- the dosing session itself, with the clinician present throughout\n\
+- integration sessions in the weeks after\n\n\
+The practice is out of network for most plans. Ask your insurer whether they reimburse \
+psychotherapy from an out-of-network provider, and how much.\n",
+);
+
+/// The account that makes [`OWN_PAGE`], and its password (long enough for the password rules).
+const CLINICIAN: (&str, &str) = (
+    "lighthouse@practice.example",
+    "quiet harbour lantern meadow",
+);
 
 /// Lighthouse's categories, in the order of its report.
 const CATEGORIES: [&str; 4] = ["performance", "accessibility", "best-practices", "seo"];
@@ -187,6 +213,25 @@ fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Ve
     let port = tools::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let log = scratch.join("server.log");
+    // The account, added as a practice adds its first one from the command line.
+    let mut add = Command::new(binary);
+    add.current_dir(scratch)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(scratch.join("data"))
+        .args(["admin", "add", CLINICIAN.0])
+        .env("KAP_BASE_URL", &base)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    let mut child = add.spawn().context("cannot run kap-practice admin add")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        writeln!(stdin, "{}", CLINICIAN.1)?;
+    }
+    if !child.wait()?.success() {
+        bail!("kap-practice admin add {} failed", CLINICIAN.0);
+    }
     let mut server = Process::spawn(
         "the server",
         Command::new(binary)
@@ -213,6 +258,7 @@ fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Ve
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             format!("server log:\n{text}")
         })?;
+    add_own_page(&base, scratch)?;
 
     let mut reports = Vec::new();
     for (path, name) in PAGES {
@@ -251,6 +297,69 @@ fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Ve
     }
     drop(server);
     Ok(reports)
+}
+
+/// Signs in as [`CLINICIAN`] and adds [`OWN_PAGE`] with the form of `/admin/pages`, as a
+/// browser would (the session cookie in a jar, the page's CSRF token, the site's Origin); then
+/// checks that the page is served.
+fn add_own_page(base: &str, scratch: &Path) -> Result<()> {
+    let jar = scratch.join("cookies.txt");
+    let jar = jar
+        .to_str()
+        .context("the scratch folder's path is not UTF-8")?;
+    let origin = format!("Origin: {base}");
+    let browser = ["--cookie", jar, "--cookie-jar", jar, "--header", &origin];
+    let csrf = |path: &str| -> Result<String> {
+        let page = tools::fetch("GET", &format!("{base}{path}"), &browser, None)?.text();
+        let start = page
+            .find("name=\"csrf\" value=\"")
+            .with_context(|| format!("{path} has no CSRF field"))?
+            + 19;
+        let end = page[start..]
+            .find('"')
+            .with_context(|| format!("{path}: the CSRF field does not end"))?;
+        Ok(page[start..start + end].to_string())
+    };
+    let post = |path: &str, fields: &[(&str, &str)]| -> Result<u16> {
+        let mut options: Vec<String> = browser.iter().map(|s| s.to_string()).collect();
+        for (name, value) in fields {
+            options.push("--data-urlencode".into());
+            options.push(format!("{name}={value}"));
+        }
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        Ok(tools::fetch("POST", &format!("{base}{path}"), &options, None)?.status)
+    };
+    let token = csrf("/admin/login")?;
+    let status = post(
+        "/admin/login",
+        &[
+            ("csrf", &token),
+            ("email", CLINICIAN.0),
+            ("password", CLINICIAN.1),
+        ],
+    )?;
+    if status != 303 {
+        bail!("signing in answered {status}, not 303");
+    }
+    let token = csrf("/admin/pages")?;
+    let (path, title, words) = OWN_PAGE;
+    let status = post(
+        "/admin/pages",
+        &[
+            ("csrf", &token),
+            ("title", title),
+            ("path", path),
+            ("body", words),
+        ],
+    )?;
+    if status != 303 {
+        bail!("adding {path} in /admin/pages answered {status}, not 303");
+    }
+    let page = tools::fetch("GET", &format!("{base}{path}"), &[], None)?;
+    if page.status != 200 || !page.text().contains(title) {
+        bail!("{path} answered {} without its title", page.status);
+    }
+    Ok(())
 }
 
 fn env_or(var: &str, default: &str) -> String {
