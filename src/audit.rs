@@ -41,12 +41,13 @@ pub enum Action {
     WordsPublished,
     WordsRestored,
     PageAdded,
+    PageChanged,
     PageRemoved,
 }
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -80,6 +81,7 @@ impl Action {
         Action::WordsPublished,
         Action::WordsRestored,
         Action::PageAdded,
+        Action::PageChanged,
         Action::PageRemoved,
     ];
 
@@ -118,6 +120,7 @@ impl Action {
             Action::WordsPublished => "words_published",
             Action::WordsRestored => "words_restored",
             Action::PageAdded => "page_added",
+            Action::PageChanged => "page_changed",
             Action::PageRemoved => "page_removed",
         }
     }
@@ -158,6 +161,7 @@ impl Action {
             Action::WordsPublished => "Published the page's words",
             Action::WordsRestored => "Restored earlier words",
             Action::PageAdded => "Added a page",
+            Action::PageChanged => "Changed a page",
             Action::PageRemoved => "Removed a page",
         }
     }

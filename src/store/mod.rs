@@ -45,7 +45,7 @@ pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note}
 pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
-pub use own_pages::{PageAdded, StoredPage};
+pub use own_pages::{PageAdded, PageChanged, StoredPage};
 pub use questionnaires::{AttentionItem, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;

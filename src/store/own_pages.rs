@@ -1,4 +1,4 @@
-//! The clinician's own pages: added, and removed (the address then answers 410 for good).
+//! The clinician's own pages: added, changed, and removed (the address then answers 410 for good).
 
 use jiff::Timestamp;
 
@@ -25,6 +25,14 @@ pub enum PageAdded {
     Added(i64),
     /// Another page has (or had) this address.
     AddressTaken,
+}
+
+/// What became of a change to a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageChanged {
+    Changed,
+    /// The page changed (or was removed) after the version the change was made on.
+    Stale,
 }
 
 /// id, path, title, body, changed_at, changed_by, removed_at.
@@ -89,6 +97,48 @@ impl Store {
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(PageAdded::Added(id))
+        })
+    }
+
+    /// Gives page `id` a new title and words, if it is still as it was at `seen` (its
+    /// `changed_at`, as shown with the form): a change made on an older version is refused, never
+    /// applied over the newer one. Audited, raising the site's version.
+    pub async fn change_own_page(
+        &self,
+        id: i64,
+        seen: Timestamp,
+        title: &str,
+        body: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<PageChanged, StoreError> {
+        // Each change moves `changed_at` forward, even within one millisecond, so that it
+        // tells versions apart.
+        let at = ms(now).max(ms(seen) + 1);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE own_pages SET title = $1, body = $2, changed_at = $3, changed_by = $4
+                 WHERE id = $5 AND changed_at = $6 AND removed_at IS NULL",
+            )
+            .bind(title)
+            .bind(body)
+            .bind(at)
+            .bind(&audit.actor)
+            .bind(id)
+            .bind(ms(seen))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Ok(PageChanged::Stale);
+            }
+            sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            write_audit!(tx, audit, now).await?;
+            tx.commit().await?;
+            Ok(PageChanged::Changed)
         })
     }
 

@@ -95,6 +95,15 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
         "a new session id at sign-in"
     );
     let _ = app.submit("Ada", &[]).await;
+    // A page of the practice's own, so that its page in the inbox (`{id}` = 1) is there.
+    let added = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[("title", "Fees"), ("path", "/fees"), ("body", "Fees.")],
+        )
+        .await;
+    assert_eq!(added.status, 303);
     for route in route_table()
         .iter()
         .filter(|r| r.method == axum::http::Method::GET)

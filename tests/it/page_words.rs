@@ -386,3 +386,140 @@ async fn the_published_words_export_as_the_folder_content_dir_expects() {
     assert_eq!(code, 1);
     assert!(err.contains("already exists"), "{err}");
 }
+
+#[tokio::test]
+async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_refused() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let added = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[
+                ("title", "Fees"),
+                ("path", "/fees"),
+                ("body", "A session is **$200**.\n"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.text());
+    let list = c.get("/admin/pages").await.text();
+    let marker = "href=\"/admin/pages/";
+    let at = list.find(marker).expect("a change link") + marker.len();
+    let id: String = list[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let edit = format!("/admin/pages/{id}");
+    let page = c.get(&edit).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains("name=\"title\" type=\"text\" value=\"Fees\""),
+        "{html}"
+    );
+    assert_eq!(text_area(&html), "A session is **$200**.\n");
+    let seen = field(&html, "seen");
+
+    // A mistake: named by its field, the text kept, nothing published.
+    let refused = c
+        .action(
+            &edit,
+            &edit,
+            &[
+                ("title", ""),
+                ("body", "Sessions are **$220** from May.\n"),
+                ("seen", &seen),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(html.contains("href=\"#title\">Enter a title"), "{html}");
+    assert!(text_area(&html).contains("**$220** from May"));
+    assert!(app.get("/fees").await.text().contains("<h1>Fees</h1>"));
+
+    // A preview shows the page as the site would, and publishes nothing.
+    let changed = [
+        ("title", "Fees and insurance"),
+        (
+            "body",
+            "Sessions are **$220** from May.\n\n- Superbills on request\n",
+        ),
+        ("seen", seen.as_str()),
+    ];
+    let mut preview = changed.to_vec();
+    preview.push(("action", "preview"));
+    let shown = c.action(&edit, &edit, &preview).await;
+    assert_eq!(shown.status, 200);
+    let html = shown.text();
+    assert!(html.contains("Preview (not published yet)"), "{html}");
+    assert!(html.contains("<h1>Fees and insurance</h1>"), "{html}");
+    assert!(html.contains("<strong>$220</strong>"), "{html}");
+    let public = app.get("/fees").await.text();
+    assert!(public.contains("<strong>$200</strong>") && !public.contains("$220"));
+
+    // Published: live at once, under the same address, with the new title in the navigation.
+    let mut publish = changed.to_vec();
+    publish.push(("action", "publish"));
+    let done = c.action(&edit, &edit, &publish).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(
+        done.header("location"),
+        Some(format!("/admin/pages/{id}?changed=1").as_str())
+    );
+    let public = app.get("/fees").await.text();
+    assert!(public.contains("<h1>Fees and insurance</h1>"), "{public}");
+    assert!(
+        public.contains("<li>Superbills on request</li>"),
+        "{public}"
+    );
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .contains("<a href=\"/fees\">Fees and insurance</a>")
+    );
+
+    // The same form again (another tab opened before that publish): refused, the text kept.
+    let mut stale = vec![
+        ("title", "Fees"),
+        ("body", "Sessions are **$250**.\n"),
+        ("seen", seen.as_str()),
+    ];
+    stale.push(("action", "publish"));
+    let refused = c.action(&edit, &edit, &stale).await;
+    assert_eq!(refused.status, 409);
+    let html = refused.text();
+    assert!(
+        html.contains("Someone changed this page after you opened it"),
+        "{html}"
+    );
+    assert_eq!(text_area(&html), "Sessions are **$250**.\n");
+    assert_ne!(
+        field(&html, "seen"),
+        seen,
+        "the form is now on the newest version"
+    );
+    assert!(app.get("/fees").await.text().contains("$220"));
+
+    let (rows, _) = app.state.store.audit_log(20, 0).await.expect("audit");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.action == "page_changed" && r.detail.as_deref() == Some("/fees"))
+            .count(),
+        1
+    );
+
+    // A removed page cannot be changed.
+    let removed = c
+        .action("/admin/pages", &format!("/admin/pages/{id}/remove"), &[])
+        .await;
+    assert_eq!(removed.status, 303);
+    assert_eq!(c.get(&edit).await.status, 404);
+    let mut late = changed.to_vec();
+    late.push(("action", "publish"));
+    assert_eq!(c.action("/admin/pages", &edit, &late).await.status, 404);
+    assert_eq!(app.get("/fees").await.status, 410);
+}

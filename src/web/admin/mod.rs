@@ -110,6 +110,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::GET, "/admin/pages", SignedIn, get(own_pages::list)),
         r(Method::POST, "/admin/pages", SignedIn, post(own_pages::add)),
         r(
+            Method::GET,
+            "/admin/pages/{id}",
+            SignedIn,
+            get(own_pages::edit),
+        ),
+        r(
+            Method::POST,
+            "/admin/pages/{id}",
+            SignedIn,
+            post(own_pages::change),
+        ),
+        r(
             Method::POST,
             "/admin/pages/{id}/remove",
             SignedIn,

@@ -3,7 +3,9 @@
 //! A page has a title, an address of one segment (`/fees`) and Markdown, checked like the
 //! privacy page's. It is published at once, linked in the navigation and listed in the
 //! sitemap; removing it makes its address answer 410 Gone for good. Addresses that belong to
-//! the site itself are refused. Every change is audited.
+//! the site itself are refused. A page's title and words can be changed later (its address
+//! stays), with a preview first; a change made on a version someone else has changed since is
+//! refused with the text kept. Every change is audited.
 
 use askama::Template;
 use axum::Extension;
@@ -18,7 +20,7 @@ use super::Admin;
 use super::field_error::{FieldError, message_for};
 use super::sign_in::{chrome, render};
 use crate::audit::{Action, Entry};
-use crate::store::{PageAdded, StoredPage};
+use crate::store::{PageAdded, PageChanged, StoredPage};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -153,6 +155,32 @@ fn path_problem(path: &str) -> Option<String> {
     None
 }
 
+/// The problems with a page's title and words: the same checks as the privacy page's.
+fn words_problems(form: &Form) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if form.title.is_empty() {
+        errors.push(FieldError::new("title", "Enter a title"));
+    } else if form.title.chars().count() > 80 || form.title.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "title",
+            "Keep the title to one line of at most 80 characters",
+        ));
+    }
+    if form.body.trim().is_empty() {
+        errors.push(FieldError::new("body", "Write the page's words"));
+    } else if let Err(found) = crate::content::own_page(&form.path, &form.title, &form.body) {
+        for d in found.0 {
+            let message = if d.line > 0 {
+                format!("Line {}: {}", d.line, d.message)
+            } else {
+                d.message
+            };
+            errors.push(FieldError::new("body", message));
+        }
+    }
+    errors
+}
+
 pub async fn add(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
@@ -180,29 +208,11 @@ pub async fn add(
             .unwrap_or_default()
             .replace("\r\n", "\n"),
     };
-    let mut errors = Vec::new();
-    if form.title.is_empty() {
-        errors.push(FieldError::new("title", "Enter a title"));
-    } else if form.title.chars().count() > 80 || form.title.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            "title",
-            "Keep the title to one line of at most 80 characters",
-        ));
-    }
+    let mut errors = words_problems(&form);
     if let Some(problem) = path_problem(&form.path) {
-        errors.push(FieldError::new("path", problem));
-    }
-    if form.body.trim().is_empty() {
-        errors.push(FieldError::new("body", "Write the page's words"));
-    } else if let Err(found) = crate::content::own_page(&form.path, &form.title, &form.body) {
-        for d in found.0 {
-            let message = if d.line > 0 {
-                format!("Line {}: {}", d.line, d.message)
-            } else {
-                d.message
-            };
-            errors.push(FieldError::new("body", message));
-        }
+        // In the order of the form: title, address, words.
+        let after_title = errors.iter().filter(|e| e.field == "title").count();
+        errors.insert(after_title, FieldError::new("path", problem));
     }
     if !errors.is_empty() {
         return page(
@@ -268,6 +278,207 @@ pub async fn remove(
     }
     crate::web::live::refresh(&state, false).await?;
     Ok(Redirect::to("/admin/pages?removed=1").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/page_edit.html")]
+struct EditView {
+    chrome: super::views::Chrome,
+    id: i64,
+    path: String,
+    /// The version the form was opened on (`changed_at` in milliseconds).
+    seen: i64,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+    title: String,
+    body: String,
+    preview: Option<String>,
+}
+
+impl EditView {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EditQuery {
+    changed: Option<String>,
+}
+
+/// The page `id`, if it is still shown.
+async fn shown_page(state: &AppState, id: i64) -> Result<StoredPage, AppError> {
+    state
+        .store
+        .own_pages()
+        .await?
+        .into_iter()
+        .find(|p| p.id == id && !p.removed)
+        .ok_or(AppError::NotFound)
+}
+
+async fn edit_page(
+    state: &AppState,
+    admin: &Admin,
+    view: EditParts,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let heading = if view.errors.is_empty() {
+        format!("Change {}", view.path)
+    } else {
+        format!("Error: Change {}", view.path)
+    };
+    let view = EditView {
+        chrome: chrome(
+            state,
+            &heading,
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "pages",
+        ),
+        id: view.id,
+        path: view.path,
+        seen: view.seen,
+        errors: view.errors,
+        notice: view.notice,
+        title: view.title,
+        body: view.body,
+        preview: view.preview,
+    };
+    Ok(render(status, view.render()))
+}
+
+/// What the edit page shows.
+struct EditParts {
+    id: i64,
+    path: String,
+    seen: i64,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+    title: String,
+    body: String,
+    preview: Option<String>,
+}
+
+impl EditParts {
+    fn of(page: StoredPage) -> Self {
+        EditParts {
+            id: page.id,
+            path: page.path,
+            seen: page.changed_at.as_millisecond(),
+            errors: Vec::new(),
+            notice: None,
+            title: page.title,
+            body: page.body,
+            preview: None,
+        }
+    }
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    Query(q): Query<EditQuery>,
+) -> Result<Response, AppError> {
+    let mut parts = EditParts::of(shown_page(&state, id).await?);
+    if q.changed.is_some() {
+        parts.notice = Some("The change is published.".to_string());
+    }
+    edit_page(&state, &admin, parts, StatusCode::OK).await
+}
+
+/// Previews or publishes a new title and words for page `id`.
+pub async fn change(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let mut fields = match decode(&body, &["title", "body", "seen", "action"]) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                format!("The form could not be read because {e}. Nothing was published."),
+            )
+                .into_response());
+        }
+    };
+    let stored = shown_page(&state, id).await?;
+    let form = Form {
+        title: fields
+            .remove("title")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        path: stored.path.clone(),
+        body: fields
+            .remove("body")
+            .unwrap_or_default()
+            .replace("\r\n", "\n"),
+    };
+    let seen: i64 = fields
+        .remove("seen")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1);
+    let publish = fields.remove("action").as_deref() == Some("publish");
+    let mut parts = EditParts {
+        id,
+        path: stored.path.clone(),
+        seen,
+        errors: words_problems(&form),
+        notice: None,
+        title: form.title.clone(),
+        body: form.body.clone(),
+        preview: None,
+    };
+    if !parts.errors.is_empty() {
+        return edit_page(&state, &admin, parts, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if !publish {
+        let mut content = (*state.site.load().renderer.content).clone();
+        // Checked above, so the page is there to show.
+        if let Ok(edited) = crate::content::own_page(&form.path, &form.title, &form.body) {
+            match content.own_pages.iter_mut().find(|p| p.path == form.path) {
+                Some(shown) => *shown = edited,
+                None => content.own_pages.push(edited),
+            }
+        }
+        parts.preview = Some(super::words::preview_of(&state, content, &form.path).await?);
+        return edit_page(&state, &admin, parts, StatusCode::OK).await;
+    }
+    let audit = Entry::new(&admin.email, Action::PageChanged).detail(form.path.clone());
+    let changed = match Timestamp::from_millisecond(seen) {
+        Ok(seen) => {
+            state
+                .store
+                .change_own_page(id, seen, &form.title, &form.body, Timestamp::now(), &audit)
+                .await?
+        }
+        Err(_) => PageChanged::Stale,
+    };
+    match changed {
+        PageChanged::Changed => {
+            crate::web::live::refresh(&state, false).await?;
+            Ok(Redirect::to(&format!("/admin/pages/{id}?changed=1")).into_response())
+        }
+        PageChanged::Stale => {
+            // Shown again on the newest version, with the text that was sent.
+            let newest = shown_page(&state, id).await?;
+            parts.seen = newest.changed_at.as_millisecond();
+            parts.errors = vec![FieldError::new(
+                "body",
+                format!(
+                    "Someone changed this page after you opened it ({} by {}), so your change was not published, to keep theirs. Your text is still here: compare it with the page, then publish again.",
+                    super::views::when(newest.changed_at, &state.time_zone),
+                    newest.changed_by
+                ),
+            )];
+            edit_page(&state, &admin, parts, StatusCode::CONFLICT).await
+        }
+    }
 }
 
 #[cfg(test)]

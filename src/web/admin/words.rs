@@ -337,10 +337,10 @@ fn capitalised(s: &str) -> String {
 }
 
 /// The `<main>` of `path` as the public site would show it with `content`.
-async fn preview_of(
+pub(super) async fn preview_of(
     state: &AppState,
     content: crate::content::Content,
-    path: &'static str,
+    path: &str,
 ) -> Result<String, AppError> {
     let config = state.site.load().renderer.config.clone();
     let site = tokio::task::spawn_blocking(move || crate::site::build(config, Arc::new(content)))

@@ -158,7 +158,29 @@ pub async fn every_route(app: &TestApp) -> Vec<Probe> {
         .await;
     assert_eq!(signed_in.status, 303, "signed in: {}", signed_in.text());
     let cookie = clinician.cookie.clone().expect("a session cookie");
+    // A page of the practice's own, for the routes of one such page.
+    let page = match app
+        .state
+        .store
+        .add_own_page(
+            "/fees",
+            "Fees",
+            "Fees.",
+            jiff::Timestamp::now(),
+            &kap_practice::audit::Entry::new("test", kap_practice::audit::Action::PageAdded),
+        )
+        .await
+        .expect("store")
+    {
+        kap_practice::store::PageAdded::Added(page) => page,
+        other => panic!("the page was not added: {other:?}"),
+    };
     for route in kap_practice::web::admin::route_table() {
+        let id = if route.path.starts_with("/admin/pages/") {
+            page
+        } else {
+            id
+        };
         let path = route
             .path
             .replace("{id}", &id.to_string())
