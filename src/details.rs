@@ -47,7 +47,7 @@ pub const FIELDS: &[Field] = &[
         "time_zone",
         "practice",
         "Time zone",
-        "A name such as America/New_York or America/Los_Angeles.",
+        "A name such as America/New_York or America/Los_Angeles. The public pages use a new time zone at once; open times, bookings, reminders, emails and the calendar use it after the server is next restarted.",
     ),
     field(
         "accent_color",

@@ -60,6 +60,7 @@ pub struct App {
 /// Opens the data key and the database, and sets up mail.
 pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, StartError> {
     let store = open_store(&config).await?;
+    let config = with_saved_time_zone(config, &store).await;
     let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
     let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
     // The details saved in the inbox, before the first request; then every few seconds.
@@ -75,6 +76,28 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
         links: (*state.links).clone(),
     });
     Ok(App { state, outbox })
+}
+
+/// `config` with the time zone saved in the inbox, if one is (and the config file does not set
+/// it). Open times, bookings, reminders, emails and the calendar read the zone from the state
+/// and config made here, once per start; the public pages follow a saved zone at once.
+async fn with_saved_time_zone(config: Arc<Config>, store: &store::Store) -> Arc<Config> {
+    let saved = match store.practice_details().await {
+        Ok(Some(details)) => details.values,
+        Ok(None) => return config,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the time zone saved in the inbox; using the configured one");
+            return config;
+        }
+    };
+    let effective = web::live::effective_config(&config, Some(&saved));
+    if effective.practice.time_zone == config.practice.time_zone {
+        return config;
+    }
+    let mut config = (*config).clone();
+    config.practice.time_zone = effective.practice.time_zone;
+    config.practice.zone = effective.practice.zone;
+    Arc::new(config)
 }
 
 /// Opens the data key and the database the config names: PostgreSQL when `database.url` (or

@@ -172,3 +172,45 @@ async fn a_value_in_the_config_file_wins_and_is_shown_read_only() {
     assert!(home.contains("Harbor Light Therapy"));
     assert!(!home.contains("Another Name"));
 }
+
+#[tokio::test]
+async fn a_saved_time_zone_reaches_bookings_with_the_next_start_and_the_page_says_so() {
+    let app = signed_in_app(PUBLIC).await;
+    let mut c = clinician(&app).await;
+    let page = c.get("/admin/details").await.text();
+    assert!(
+        page.contains("use it after the server is next restarted"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"zone-restart\""), "nothing saved yet");
+
+    let mut fields = own_details();
+    fields.push(("version", "0"));
+    let saved = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    // This server keeps booking in the zone it started with, and says so plainly.
+    assert_eq!(app.state.time_zone.iana_name(), Some("America/Los_Angeles"));
+    let page = c.get("/admin/details?saved=1").await.text();
+    assert!(
+        page.contains(
+            "The time zone America/New_York is saved and the public pages use it. Open times, bookings, reminders, emails and the calendar still use America/Los_Angeles until the server is restarted"
+        ),
+        "{page}"
+    );
+
+    // The next start, on the same data: bookings, emails and the calendar use the saved zone.
+    let (config, site) = kap_practice::prepare(&app.overrides).expect("valid config");
+    let restarted = kap_practice::open(config, site).await.expect("opens");
+    assert_eq!(
+        restarted.state.time_zone.iana_name(),
+        Some("America/New_York")
+    );
+    assert_eq!(
+        restarted.state.config.practice.time_zone,
+        "America/New_York"
+    );
+    assert_eq!(
+        restarted.state.config.practice.zone.iana_name(),
+        Some("America/New_York")
+    );
+}

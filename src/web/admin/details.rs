@@ -46,6 +46,8 @@ struct DetailsView {
     saved: bool,
     stale: Option<String>,
     last_saved: Option<String>,
+    /// A saved time zone the public pages use but bookings do not yet: (saved, in use).
+    zone_pending: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -123,8 +125,18 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
         stale: shown.stale,
         last_saved: stored
             .map(|d| format!("{} by {}", when(d.saved_at, &state.time_zone), d.saved_by)),
+        zone_pending: zone_pending(state),
     };
     Ok(render(shown.status, view.render()))
+}
+
+/// The time zone the public pages use, and the one bookings, reminders, emails and the
+/// calendar use (read once at start), when the two differ: a zone saved here reaches the
+/// second only with the next start.
+fn zone_pending(state: &AppState) -> Option<(String, String)> {
+    let shown = state.site.load().renderer.config.practice.time_zone.clone();
+    let running = state.config.practice.time_zone.clone();
+    (shown != running).then_some((shown, running))
 }
 
 pub async fn show(
