@@ -2,8 +2,8 @@
 //! first run from the setup address through the account and the practice's details to the
 //! public page showing them; an edit of the page's words with a mistake, a preview, a publish
 //! that changes the public page without a restart, and restoring the built-in words; a page of
-//! the practice's own in the navigation and sitemap, then removed (410). axe-core
-//! checks every new page, in its error state too.
+//! the practice's own in the navigation and sitemap, changed in place, then removed (410).
+//! axe-core checks every new page, in its error state too.
 
 use crate::common::TestApp;
 use crate::common::clinician::{EMAIL, PASSWORD};
@@ -214,6 +214,52 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .assert_accessible("a page of the practice's own")
         .await;
     assert!(app.get("/sitemap.xml").await.text().contains("/fees</loc>"));
+
+    // Changed in place: a mistake (the text kept), a preview, a publish.
+    browser.goto(&app.url("/admin/pages")).await;
+    let edit: String = browser
+        .js(
+            "return new URL(document.querySelector('ul.own-pages a.button').href).pathname",
+            vec![],
+        )
+        .await;
+    browser.click("ul.own-pages a.button").await;
+    browser.wait_for_path(&edit).await;
+    browser
+        .assert_accessible("changing a page of the practice's own")
+        .await;
+    set_value(&browser, "title", "").await;
+    set_value(&browser, "body", "Sessions are **$220** from May.").await;
+    browser.click("button[value=publish]").await;
+    browser.wait_for_path(&edit).await;
+    let summary = text_of(&browser, ".error-summary").await;
+    assert!(summary.contains("Enter a title"), "{summary}");
+    let kept: String = browser
+        .js("return document.getElementById('body').value", vec![])
+        .await;
+    assert_eq!(kept, "Sessions are **$220** from May.");
+    browser
+        .assert_accessible("changing a page of the practice's own, with a mistake")
+        .await;
+    set_value(&browser, "title", "Fees").await;
+    browser.click("button[value=preview]").await;
+    browser.wait_for_path(&edit).await;
+    assert!(
+        text_of(&browser, ".preview")
+            .await
+            .contains("$220 from May")
+    );
+    browser
+        .assert_accessible("a preview of a page of the practice's own")
+        .await;
+    assert!(app.get("/fees").await.text().contains("$200"));
+    browser.click("button[value=publish]").await;
+    browser.wait_for_path(&edit).await;
+    browser.goto(&app.url("/fees")).await;
+    assert_eq!(browser.heading().await, "Fees");
+    let page: String = browser.js("return document.body.innerText", vec![]).await;
+    assert!(page.contains("$220 from May"), "{page}");
+
     browser.goto(&app.url("/admin/pages")).await;
     browser.click("ul.own-pages form button[type=submit]").await;
     browser.wait_for_path("/admin/pages").await;
