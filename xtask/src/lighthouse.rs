@@ -1,7 +1,8 @@
 //! `cargo xtask lighthouse [--release]`: Lighthouse's four scores — performance,
 //! accessibility, best practices, SEO — for the home, contact and privacy pages and a page the
-//! clinician made in the inbox, as a phone sees them (Lighthouse's default: a mid-range phone on a slow 4G connection, simulated). Every score
-//! must be 100; anything less fails the task and names the audits that cost points.
+//! clinician made in the inbox, as a phone sees them (Lighthouse's default: a mid-range phone on
+//! a slow 4G connection, simulated). Every score must be 100; anything less fails the task and
+//! names the audits that cost points.
 //!
 //! It installs what is missing (Debian's Chromium; Lighthouse from npm, pinned in
 //! tests/browser/package.json), builds the server (debug, or release with `--release`), starts
