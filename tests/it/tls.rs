@@ -64,8 +64,9 @@ impl HttpsProcess {
         std::fs::write(
             &config,
             format!(
-                "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\n\n[tls]\nbind = \"{https}\"\n{tls_section}",
-                https.port()
+                "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\n\n{}\n[tls]\nbind = \"{https}\"\n{tls_section}",
+                https.port(),
+                crate::common::OWN_PRACTICE
             ),
         )
         .expect("config");

@@ -20,6 +20,10 @@ use kap_practice::config::Overrides;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// The practice's own details, for servers at a public address: until they are given, such a
+/// server shows the "being set up" page instead of the example practice.
+pub const OWN_PRACTICE: &str = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
+
 /// A running server, stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
