@@ -468,6 +468,12 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
     assert!(text.contains("Enter the number people call"), "{text}");
     assert!(text.contains("whole hours"), "{text}");
     assert!(r.text().contains("href=\"#video_address\""));
+    assert!(
+        r.text()
+            .contains("<title>Error: Meeting details and reminders"),
+        "{}",
+        r.text()
+    );
     let r = c
         .action(
             page,
