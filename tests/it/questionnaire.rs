@@ -102,6 +102,13 @@ async fn post_owned(app: &TestApp, path: &str, pairs: &[(String, String)]) -> Re
     post(app, path, &borrowed).await
 }
 
+/// Answers the measure `key` (phq9 or gad7) on the questionnaire link `q`, and the answer is
+/// taken.
+async fn answer(app: &TestApp, q: &str, key: &str, values: &[u8]) {
+    let r = post_owned(app, &format!("{q}/{key}"), &measure(key, values)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+}
+
 /// A request that held a time: (request id, the path of its questionnaire).
 async fn held(app: &TestApp) -> (i64, String) {
     let r = app.submit("Oriel Vantasse", &[]).await;
@@ -384,13 +391,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         404,
         "the measures only"
     );
-    let r = post_owned(
-        &app,
-        &format!("{link}/phq9"),
-        &measure("phq9", &[1, 1, 1, 1, 0, 0, 0, 0, 0]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &link, "phq9", &[1, 1, 1, 1, 0, 0, 0, 0, 0]).await;
     assert!(
         !app.get(&format!("{link}/gad7"))
             .await
@@ -649,8 +650,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
     let app = start(&smtp).await;
     offer_questionnaires(&app).await;
     let (id, q) = held(&app).await;
-    let r = post_owned(&app, &format!("{q}/phq9"), &measure("phq9", &[0; 9])).await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[0; 9]).await;
     assert_eq!(
         app.state
             .store
@@ -718,13 +718,7 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     let flagged =
         |items: Vec<kap_practice::store::AttentionItem>| items.iter().any(|a| a.request_id == id);
 
-    let r = post_owned(
-        &app,
-        &format!("{q}/phq9"),
-        &measure("phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert_eq!(count_subject(&smtp, URGENT, 1), 1);
     assert!(flagged(
         app.state.store.needing_attention().await.expect("read")
@@ -737,25 +731,13 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     ));
 
     // The same answer sent again raises nothing new.
-    let r = post_owned(
-        &app,
-        &format!("{q}/phq9"),
-        &measure("phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert!(!flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
 
     // A higher item 9: flagged again at the top of the inbox, and a second urgent email.
-    let r = post_owned(
-        &app,
-        &format!("{q}/phq9"),
-        &measure("phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]).await;
     assert!(flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
