@@ -817,12 +817,14 @@ fn parse_myths(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<SectionBody> 
     })
 }
 
-/// The longest screening question, in characters.
-const MAX_QUESTION: usize = 300;
-
-/// `screening.md`: a title and description, optional words, then the questions as a list, one
-/// `- ` line each.
-fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
+/// The front matter of a page that stands alone (screening questions, a text page): only
+/// title and description are taken, and every key a home page section uses is reported as
+/// not used `where_and_what`.
+fn page_front_matter<'a>(
+    file: &'a File,
+    where_and_what: &str,
+    errors: &mut Diagnostics,
+) -> Option<Parsed<'a>> {
     let p = match split_front_matter(file) {
         Ok(p) => p,
         Err(d) => {
@@ -843,10 +845,36 @@ fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
         if let Some(span) = span {
             errors.push(p.error(
                 p.line_of_span(span),
-                format!("{key} is not used for the screening questions: they take title, description, words and a list of questions"),
+                format!("{key} is not used {where_and_what}"),
             ));
         }
     }
+    Some(p)
+}
+
+/// `text` rendered as a whole page's Markdown, its mistakes added to `errors`.
+fn render_page(text: &str, p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<String> {
+    match markdown::render_page(text, p.origin()) {
+        Ok(html) => Some(html),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    }
+}
+
+/// The longest screening question, in characters.
+const MAX_QUESTION: usize = 300;
+
+/// `screening.md`: a title and description, optional words, then the questions as a list, one
+/// `- ` line each.
+fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
+    let p = page_front_matter(
+        file,
+        "for the screening questions: they take title, description, words and a list of questions",
+        errors,
+    )?;
+    let fm = &p.fm;
     let title = required_text(&p, &fm.title, "title", errors);
     let description = required_text(&p, &fm.description, "description", errors);
     let mut intro = String::new();
@@ -888,13 +916,7 @@ fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
             "there are no questions: write each as a list line starting with `- `",
         ));
     }
-    let html = match markdown::render_page(&intro, p.origin()) {
-        Ok(html) => Some(html),
-        Err(e) => {
-            errors.extend(e);
-            None
-        }
-    };
+    let html = render_page(&intro, &p, errors);
     Some(Screening {
         title: title?,
         description: description?,
@@ -904,39 +926,15 @@ fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
 }
 
 fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<TextPage> {
-    let p = match split_front_matter(file) {
-        Ok(p) => p,
-        Err(d) => {
-            errors.push(d);
-            return None;
-        }
-    };
+    let p = page_front_matter(
+        file,
+        "on this page: it takes title, description and text",
+        errors,
+    )?;
     let fm = &p.fm;
-    for (key, span) in [
-        ("layout", fm.layout.as_ref().map(|s| s.span())),
-        ("subtitle", fm.subtitle.as_ref().map(|s| s.span())),
-        ("lead", fm.lead.as_ref().map(|s| s.span())),
-        ("left", fm.left.as_ref().map(|s| s.span())),
-        ("hint", fm.hint.as_ref().map(|s| s.span())),
-        ("disclaimer", fm.disclaimer.as_ref().map(|s| s.span())),
-        ("anchor", fm.anchor.as_ref().map(|s| s.span())),
-    ] {
-        if let Some(span) = span {
-            errors.push(p.error(
-                p.line_of_span(span),
-                format!("{key} is not used on this page: it takes title, description and text"),
-            ));
-        }
-    }
     let title = required_text(&p, &fm.title, "title", errors);
     let description = required_text(&p, &fm.description, "description", errors);
-    let html = match markdown::render_page(p.body, p.origin()) {
-        Ok(html) => Some(html),
-        Err(e) => {
-            errors.extend(e);
-            None
-        }
-    };
+    let html = render_page(p.body, &p, errors);
     Some(TextPage {
         title: title?,
         description: description?,
@@ -1029,6 +1027,44 @@ mod tests {
             "{errs}"
         );
         assert!(errs.contains("05-e.md:6: a `#` heading"), "{errs}");
+    }
+
+    #[test]
+    fn a_home_page_key_on_a_page_that_stands_alone_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        };
+        std::fs::create_dir(dir.path().join("home")).expect("mkdir");
+        write(
+            "home/00-hero.md",
+            "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n",
+        );
+        write(
+            "contact.md",
+            "+++\ntitle = \"C\"\ndescription = \"C\"\nlead = \"L\"\n+++\nW\n",
+        );
+        write(
+            "privacy.md",
+            "+++\ntitle = \"P\"\ndescription = \"P\"\n+++\nN\n",
+        );
+        write(
+            "screening.md",
+            "+++\ntitle = \"S\"\ndescription = \"Why\"\nanchor = \"a\"\n+++\n- Heart problems?\n",
+        );
+        let errs = load(&ContentSource::Dir(dir.path().to_path_buf()))
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            errs.contains(
+                "contact.md:4: lead is not used on this page: it takes title, description and text"
+            ),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("screening.md:4: anchor is not used for the screening questions: they take title, description, words and a list of questions"),
+            "{errs}"
+        );
     }
 
     #[test]

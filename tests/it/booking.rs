@@ -43,6 +43,16 @@ pub(crate) async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
     app
 }
 
+/// The server with its mail going to a real SMTP server on loopback, offering the mornings;
+/// the folder holds the mail server's messages and is kept as long as the test keeps it.
+pub(crate) async fn offering_with_mail() -> (tempfile::TempDir, SmtpServer, TestApp) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    offer(&app, &mornings()).await;
+    (dir, smtp, app)
+}
+
 pub(crate) fn zone() -> TimeZone {
     TimeZone::get(ZONE).expect("tzdata")
 }
@@ -773,10 +783,7 @@ async fn wrong_answers_get_the_form_back_with_what_to_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     let (id, link) = request_and_link(&app, NAME, &[]).await;
     let times = times_in(&app.get(&link).await.text());
     assert_eq!(choose(&app, &link, &times[2]).await.status, 303);
@@ -897,10 +904,7 @@ async fn people_outside_the_licensed_states_or_under_18_are_not_offered_times_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person_hears_of_each() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     let (ada, ada_link) =
         request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
     let (grace, grace_link) =

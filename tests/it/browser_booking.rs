@@ -8,10 +8,8 @@ use crate::common;
 use std::time::Duration;
 
 use crate::booking::link_to;
-use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
-use fantoccini::Locator;
 use fantoccini::key::Key;
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
@@ -22,7 +20,8 @@ use serde_json::json;
 
 const ZONE: &str = "America/New_York";
 
-async fn start_app(smtp: &SmtpServer) -> TestApp {
+/// The server with its mail going to `smtp`, open two hours every morning for five days.
+pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
     let config = format!(
         "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
         smtp.url()
@@ -245,14 +244,7 @@ async fn book_with_the_keyboard(options: Options) {
     browser.mark_page().await;
     browser.press(Key::Enter).await;
     browser.wait_for_path(&grace_link).await;
-    let summary = browser
-        .client
-        .find(Locator::Css(".error-summary"))
-        .await
-        .expect("the error summary")
-        .text()
-        .await
-        .expect("text");
+    let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("just been taken"), "{summary}");
     browser.assert_accessible("the just-taken answer").await;
     browser.close().await;
@@ -309,11 +301,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .assert_accessible("a held booking on a desktop")
         .await;
 
-    browser.goto(&app.url("/admin/login")).await;
-    browser.fill("#email", EMAIL).await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
+    browser.sign_in(&app).await;
 
     browser.goto(&app.url("/admin/booking")).await;
     browser.assert_accessible("the booking settings").await;
@@ -323,14 +311,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .await;
     browser.click("#save-booking-settings").await;
     browser.wait_for_path("/admin/booking").await;
-    let summary = browser
-        .client
-        .find(Locator::Css(".error-summary"))
-        .await
-        .expect("the error summary")
-        .text()
-        .await
-        .expect("text");
+    let summary = browser.text_of(".error-summary").await;
     assert!(
         summary.contains("how long a consultation lasts"),
         "{summary}"

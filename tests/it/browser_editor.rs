@@ -8,21 +8,9 @@
 use crate::common::TestApp;
 use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::harness::{Browser, DESKTOP, Options};
-use fantoccini::Locator;
 use serde_json::json;
 
 /// The text of the element matching `css`.
-async fn text_of(browser: &Browser, css: &str) -> String {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("text")
-}
-
 /// Sets a form field's value as typing would.
 async fn set_value(browser: &Browser, id: &str, value: &str) {
     browser
@@ -59,7 +47,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     browser.mark_page().await;
     browser.press(fantoccini::key::Key::Enter).await;
     browser.wait_for_path(&setup).await;
-    let summary = text_of(&browser, ".error-summary").await;
+    let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("at least 12 characters"), "{summary}");
     browser
         .assert_accessible("the setup page with a mistake")
@@ -94,7 +82,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         .click("form.settings-form button[type=submit]")
         .await;
     browser.wait_for_path("/admin/details").await;
-    let summary = text_of(&browser, ".error-summary").await;
+    let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("is not a phone number"), "{summary}");
     browser
         .assert_accessible("the practice's details with a mistake")
@@ -104,7 +92,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         .click("form.settings-form button[type=submit]")
         .await;
     browser.wait_for_path("/admin/details").await;
-    assert!(text_of(&browser, ".notice").await.contains("are saved"));
+    assert!(browser.text_of(".notice").await.contains("are saved"));
 
     browser.goto(&app.url("/contact")).await;
     let page: String = browser.js("return document.body.innerText", vec![]).await;
@@ -119,11 +107,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let app = TestApp::start().await;
     app.add_clinician().await;
     let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.goto(&app.url("/admin/login")).await;
-    browser.fill("#email", EMAIL).await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
+    browser.sign_in(&app).await;
 
     browser.goto(&app.url("/admin/words")).await;
     browser
@@ -142,7 +126,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", &broken).await;
     browser.click("button[value=publish]").await;
     browser.wait_for_path(path).await;
-    let summary = text_of(&browser, ".error-summary").await;
+    let summary = browser.text_of(".error-summary").await;
     assert!(
         summary.contains("Line 2: layout \"carousel\" is not known"),
         "{summary}"
@@ -161,7 +145,8 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     browser.click("button[value=preview]").await;
     browser.wait_for_path(path).await;
     assert!(
-        text_of(&browser, ".preview")
+        browser
+            .text_of(".preview")
             .await
             .contains("it is never free of risk")
     );
@@ -195,7 +180,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", "A session is **$200**.").await;
     browser.click("form.request-form button[type=submit]").await;
     browser.wait_for_path("/admin/pages").await;
-    let summary = text_of(&browser, ".error-summary").await;
+    let summary = browser.text_of(".error-summary").await;
     assert!(
         summary.contains("/contact belongs to the site itself"),
         "{summary}"
@@ -232,7 +217,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", "Sessions are **$220** from May.").await;
     browser.click("button[value=publish]").await;
     browser.wait_for_path(&edit).await;
-    let summary = text_of(&browser, ".error-summary").await;
+    let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("Enter a title"), "{summary}");
     let kept: String = browser
         .js("return document.getElementById('body').value", vec![])
@@ -244,11 +229,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "title", "Fees").await;
     browser.click("button[value=preview]").await;
     browser.wait_for_path(&edit).await;
-    assert!(
-        text_of(&browser, ".preview")
-            .await
-            .contains("$220 from May")
-    );
+    assert!(browser.text_of(".preview").await.contains("$220 from May"));
     browser
         .assert_accessible("a preview of a page of the practice's own")
         .await;

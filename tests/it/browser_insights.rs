@@ -2,7 +2,6 @@
 //! for both periods, and every chart showing exactly the numbers of its table.
 
 use crate::common::TestApp;
-use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::harness::{Browser, DESKTOP, Options};
 use crate::insights::{FUNNEL_CONFIG, walk_the_funnel};
 use kap_practice::config::Overrides;
@@ -68,11 +67,7 @@ async fn the_insights_page_is_accessible_and_its_charts_say_what_its_tables_say(
     walk_the_funnel(&app).await;
 
     let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.goto(&app.url("/admin/login")).await;
-    browser.fill("#email", EMAIL).await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
+    browser.sign_in(&app).await;
     for path in ["/admin/insights", "/admin/insights?period=12m"] {
         browser.goto(&app.url(path)).await;
         browser.assert_accessible(path).await;

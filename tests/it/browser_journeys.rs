@@ -146,14 +146,7 @@ async fn the_clinicians_working_day() {
         .click("form[action='/admin/requests/1/notes'] button")
         .await;
     browser.wait_for_path("/admin/requests/1").await;
-    let notes = browser
-        .client
-        .find(Locator::Css("ol.notes"))
-        .await
-        .expect("notes")
-        .text()
-        .await
-        .expect("text");
+    let notes = browser.text_of("ol.notes").await;
     assert!(notes.contains("Called; left a voicemail."), "{notes}");
 
     // Move it to Contacted.
@@ -179,14 +172,7 @@ async fn the_clinicians_working_day() {
             .status,
         Status::Contacted
     );
-    let history = browser
-        .client
-        .find(Locator::Css("ol.history"))
-        .await
-        .expect("history")
-        .text()
-        .await
-        .expect("text");
+    let history = browser.text_of("ol.history").await;
     assert!(history.contains("New → Contacted"), "{history}");
 
     // Export everything (a download: the page stays where it is).

@@ -3,20 +3,14 @@
 //! each state against WCAG 2.2 AA.
 
 use crate::common::TestApp;
-use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::harness::{Browser, DESKTOP, Options};
-use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
     let app = TestApp::start().await;
     app.add_clinician().await;
     let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.goto(&app.url("/admin/login")).await;
-    browser.fill("#email", EMAIL).await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
+    browser.sign_in(&app).await;
 
     browser.goto(&app.url("/admin/booking")).await;
     browser.click("#meeting-link").await;
@@ -31,14 +25,7 @@ async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
         .await;
     browser.click("#save-meeting").await;
     browser.wait_for_path("/admin/booking/meeting").await;
-    let summary = browser
-        .client
-        .find(Locator::Css(".error-summary"))
-        .await
-        .expect("the error summary")
-        .text()
-        .await
-        .expect("text");
+    let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("with https://"), "{summary}");
     browser
         .assert_accessible("the meeting details with a mistake")
@@ -54,14 +41,7 @@ async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
     browser.fill("#phone_number", "(510) 555-0123").await;
     browser.click("#save-meeting").await;
     browser.wait_for_path("/admin/booking/meeting").await;
-    let notice = browser
-        .client
-        .find(Locator::Css(".notice"))
-        .await
-        .expect("saved")
-        .text()
-        .await
-        .expect("text");
+    let notice = browser.text_of(".notice").await;
     assert!(notice.contains("saved"), "{notice}");
     browser
         .assert_accessible("the meeting details after saving")

@@ -7,50 +7,16 @@
 use std::time::Duration;
 
 use crate::booking::link_to;
-use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
-use fantoccini::Locator;
 use fantoccini::key::Key;
-use jiff::civil::{Weekday, time};
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::config::Overrides;
-use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
 
-const ZONE: &str = "America/New_York";
 const MEDS: &str = "sertraline-marker-5520";
 
 async fn start_app(smtp: &SmtpServer) -> TestApp {
-    let config = format!(
-        "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
-        smtp.url()
-    );
-    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let app = crate::browser_booking::start_app(smtp).await;
     app.add_clinician().await;
-    let mut rules = BookingRules::new(TimeZone::get(ZONE).expect("tzdata"));
-    rules.horizon = SignedDuration::from_hours(5 * 24);
-    for weekday in [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ] {
-        rules.windows.push(AvailabilityWindow {
-            weekday,
-            start: time(9, 0, 0, 0),
-            end: time(11, 0, 0, 0),
-        });
-    }
-    app.state
-        .store
-        .save_booking_rules(&rules, "test", Timestamp::now())
-        .await
-        .expect("rules");
-    app.state.booking_offer.forget();
     app.state
         .store
         .set_questionnaires_offered(true, "test", Timestamp::now())
@@ -168,14 +134,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
     browser.click("#save-continue").await;
     browser.wait_for_path(&format!("{q}/medications")).await;
-    let summary = browser
-        .client
-        .find(Locator::Css(".error-summary"))
-        .await
-        .expect("the error summary")
-        .text()
-        .await
-        .expect("text");
+    let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("2,000 characters or fewer"), "{summary}");
     browser
         .assert_accessible("the medications with a mistake")
@@ -195,14 +154,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         browser.heading().await,
         "You don’t have to carry this alone"
     );
-    let panel = browser
-        .client
-        .find(Locator::Css("#support"))
-        .await
-        .expect("the crisis resources")
-        .text()
-        .await
-        .expect("text");
+    let panel = browser.text_of("#support").await;
     assert!(panel.contains("988") && panel.contains("911"), "{panel}");
     browser
         .assert_accessible("the GAD-7 opening with the crisis resources")
@@ -218,19 +170,8 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     wait_for_mail(&smtp, "Urgent: a questionnaire needs your attention").await;
 
     // The clinician: the flag at the top of the inbox, then scores, bands and the chart.
-    browser.goto(&app.url("/admin/login")).await;
-    browser.fill("#email", EMAIL).await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
-    let flag = browser
-        .client
-        .find(Locator::Css("#needs-attention"))
-        .await
-        .expect("needs attention at the top")
-        .text()
-        .await
-        .expect("text");
+    browser.sign_in(&app).await;
+    let flag = browser.text_of("#needs-attention").await;
     assert!(flag.contains("Needs attention"), "{flag}");
     browser
         .assert_accessible("the inbox with a questionnaire needing attention")
@@ -239,15 +180,8 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .goto(&app.url(&format!("/admin/requests/{id}")))
         .await;
     let panel = browser
-        .client
-        .find(Locator::Css(
-            "section[aria-labelledby=questionnaires-title]",
-        ))
-        .await
-        .expect("the questionnaires")
-        .text()
-        .await
-        .expect("text");
+        .text_of("section[aria-labelledby=questionnaires-title]")
+        .await;
     assert!(
         panel.contains("PHQ-9\n10 — Moderate") || panel.contains("10 — Moderate"),
         "{panel}"
@@ -299,14 +233,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         )
         .await;
     assert_eq!(points, 4, "a second point for each measure");
-    let table = browser
-        .client
-        .find(Locator::Css("#scores-table"))
-        .await
-        .expect("the table")
-        .text()
-        .await
-        .expect("text");
+    let table = browser.text_of("#scores-table").await;
     assert!(
         table.contains("2 (Minimal)") && table.contains("1 (Minimal)"),
         "{table}"
@@ -335,11 +262,7 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
     let smtp = SmtpServer::start(smtp_dir.path());
     let app = start_app(&smtp).await;
     let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.goto(&app.url("/admin/login")).await;
-    browser.fill("#email", EMAIL).await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
+    browser.sign_in(&app).await;
     browser.goto(&app.url("/admin/booking")).await;
     browser.click("#questionnaire-off").await;
     browser.click("#save-questionnaire-setting").await;
@@ -355,14 +278,7 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
         .assert_accessible("the booking settings with the questionnaire setting")
         .await;
     browser.goto(&app.url("/privacy")).await;
-    let text = browser
-        .client
-        .find(Locator::Css("#questionnaires-who"))
-        .await
-        .expect("the privacy notice's questionnaire part")
-        .text()
-        .await
-        .expect("text");
+    let text = browser.text_of("#questionnaires-who").await;
     assert!(text.contains("encrypted"), "{text}");
     browser.assert_accessible("the privacy notice").await;
     browser.close().await;

@@ -20,6 +20,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::common::TestApp;
+use crate::common::clinician::{EMAIL, PASSWORD};
+
 /// The size of the page area (CSS pixels, scale 1) and the kind of pointer the device has.
 #[derive(Clone, Copy, Debug)]
 pub struct Viewport {
@@ -488,6 +491,26 @@ impl Browser {
             .text()
             .await
             .expect("text")
+    }
+
+    /// The text of the element matching `css`.
+    pub async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Signs the clinician in through the sign-in form and waits for the inbox.
+    pub async fn sign_in(&self, app: &TestApp) {
+        self.goto(&app.url("/admin/login")).await;
+        self.fill("#email", EMAIL).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form.request-form button[type=submit]").await;
+        self.wait_for_path("/admin").await;
     }
 
     /// Clicks the element matching `css` (scrolled into view first), marking the page so that

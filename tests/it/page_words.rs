@@ -272,6 +272,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
         "{html}"
     );
     assert!(html.contains("value=\"Admin\""), "the title is kept");
+    assert!(html.contains("<title>Error: Your pages"), "{html}");
     let scripted = c
         .action(
             "/admin/pages",
@@ -437,6 +438,7 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
     assert_eq!(refused.status, 422);
     let html = refused.text();
     assert!(html.contains("href=\"#title\">Enter a title"), "{html}");
+    assert!(html.contains("<title>Error: Change /fees"), "{html}");
     assert!(text_area(&html).contains("**$220** from May"));
     assert!(app.get("/fees").await.text().contains("<h1>Fees</h1>"));
 

@@ -102,6 +102,13 @@ async fn post_owned(app: &TestApp, path: &str, pairs: &[(String, String)]) -> Re
     post(app, path, &borrowed).await
 }
 
+/// Answers the measure `key` (phq9 or gad7) on the questionnaire link `q`, and the answer is
+/// taken.
+async fn answer(app: &TestApp, q: &str, key: &str, values: &[u8]) {
+    let r = post_owned(app, &format!("{q}/{key}"), &measure(key, values)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+}
+
 /// A request that held a time: (request id, the path of its questionnaire).
 async fn held(app: &TestApp) -> (i64, String) {
     let r = app.submit("Oriel Vantasse", &[]).await;
@@ -120,6 +127,42 @@ fn unfold(raw: &str) -> String {
     raw.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=")
+}
+
+/// Turns the questionnaires on, as the booking settings do.
+async fn offer_questionnaires(app: &TestApp) {
+    app.state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+}
+
+/// The signed questionnaire link an email carries, with quoted-printable's soft line breaks
+/// undone where the mail server's copy has them.
+fn questionnaire_link(app: &TestApp, mail: &str) -> String {
+    let mail = unfold(mail);
+    let base = app.url("");
+    let at = mail
+        .find(&format!("{base}/questionnaire/"))
+        .unwrap_or_else(|| panic!("a questionnaire link in {mail}"))
+        + base.len();
+    mail[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// The clinician marks the request followed up from its page.
+async fn follow_up(c: &mut Clinician<'_>, id: i64) {
+    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/attention"),
+            &form_body(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
 }
 
 /// Waits for a message whose subject line starts with `subject`.
@@ -337,17 +380,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     assert_eq!(r.status, 303, "{}", r.text());
     let mail = wait_for_subject(&smtp, "Two short questionnaires");
     assert!(mail.contains("To: person@example.com"), "{mail}");
-    // Undo quoted-printable's soft line breaks, where the mail server's copy has them.
-    let mail = unfold(&mail);
-    let base = app.url("");
-    let at = mail
-        .find(&format!("{base}/questionnaire/"))
-        .expect("the link")
-        + base.len();
-    let link: String = mail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let link = questionnaire_link(&app, &mail);
     let intro = app.get(&link).await.text();
     assert!(
         intro.contains("Two short questionnaires") && intro.contains(&format!("{link}/phq9")),
@@ -358,13 +391,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         404,
         "the measures only"
     );
-    let r = post_owned(
-        &app,
-        &format!("{link}/phq9"),
-        &measure("phq9", &[1, 1, 1, 1, 0, 0, 0, 0, 0]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &link, "phq9", &[1, 1, 1, 1, 0, 0, 0, 0, 0]).await;
     assert!(
         !app.get(&format!("{link}/gad7"))
             .await
@@ -397,14 +424,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     );
 
     // Followed up: no longer at the top of the inbox.
-    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
-    let r = c
-        .post(
-            &format!("/admin/requests/{id}/attention"),
-            &form_body(&[("csrf", &csrf)]),
-        )
-        .await;
-    assert_eq!(r.status, 303);
+    follow_up(&mut c, id).await;
     assert!(
         !c.get("/admin")
             .await
@@ -548,24 +568,12 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = start(&smtp).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("on");
+    offer_questionnaires(&app).await;
     let (_, q) = held(&app).await;
 
     // The email about the held time carries the questionnaire's signed link too.
-    let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
-    let base = app.url("");
-    let at = held_mail
-        .find(&format!("{base}/questionnaire/"))
-        .unwrap_or_else(|| panic!("a questionnaire link in {held_mail}"))
-        + base.len();
-    let emailed: String = held_mail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let held_mail = wait_for_subject(&smtp, "Your consultation time is held");
+    let emailed = questionnaire_link(&app, &held_mail);
     let start = app.get(&emailed).await;
     assert_eq!(start.status, 200);
     assert!(start.text().contains("A few questions before we meet"));
@@ -640,14 +648,9 @@ async fn retention_deletes_questionnaires_with_their_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = start(&smtp).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("on");
+    offer_questionnaires(&app).await;
     let (id, q) = held(&app).await;
-    let r = post_owned(&app, &format!("{q}/phq9"), &measure("phq9", &[0; 9])).await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[0; 9]).await;
     assert_eq!(
         app.state
             .store
@@ -709,61 +712,32 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     let smtp = SmtpServer::start(dir.path());
     let app = start(&smtp).await;
     let mut c = Clinician::signed_in(&app).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("on");
+    offer_questionnaires(&app).await;
     let (id, q) = held(&app).await;
     const URGENT: &str = "Urgent: a questionnaire needs your attention";
     let flagged =
         |items: Vec<kap_practice::store::AttentionItem>| items.iter().any(|a| a.request_id == id);
 
-    let r = post_owned(
-        &app,
-        &format!("{q}/phq9"),
-        &measure("phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert_eq!(count_subject(&smtp, URGENT, 1), 1);
     assert!(flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
 
     // The clinician follows it up.
-    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
-    let r = c
-        .post(
-            &format!("/admin/requests/{id}/attention"),
-            &form_body(&[("csrf", &csrf)]),
-        )
-        .await;
-    assert_eq!(r.status, 303);
+    follow_up(&mut c, id).await;
     assert!(!flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
 
     // The same answer sent again raises nothing new.
-    let r = post_owned(
-        &app,
-        &format!("{q}/phq9"),
-        &measure("phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert!(!flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
 
     // A higher item 9: flagged again at the top of the inbox, and a second urgent email.
-    let r = post_owned(
-        &app,
-        &format!("{q}/phq9"),
-        &measure("phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]),
-    )
-    .await;
-    assert_eq!(r.status, 303);
+    answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]).await;
     assert!(flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
@@ -783,11 +757,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = start(&smtp).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("on");
+    offer_questionnaires(&app).await;
     let (id, q) = held(&app).await;
 
     // Half the intake: screening sent, the medications page open in the person's browser.
@@ -917,11 +887,7 @@ async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = start(&smtp).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("on");
+    offer_questionnaires(&app).await;
     let (id, q) = held(&app).await;
     assert_eq!(app.get(&q).await.status, 200, "the intake is created");
     let store = &app.state.store;

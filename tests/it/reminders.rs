@@ -14,8 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::booking::{
-    MESSAGE, NAME, choose, link_in, mornings, offer, python_read, request_and_link, start,
-    wait_for_mail, zone,
+    MESSAGE, NAME, choose, link_in, mornings, offer, offering_with_mail, python_read,
+    request_and_link, start, wait_for_mail, zone,
 };
 use crate::common::clinician::Clinician;
 use crate::common::{SmtpServer, TestApp, free_port, visible_text};
@@ -147,10 +147,7 @@ pub(crate) fn exactly_reminders(smtp: &SmtpServer, n: usize) -> Vec<(String, Val
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_each_set_time() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     meet_by_video(&app).await;
     let (ada, ada_link) = request_and_link(
         &app,
@@ -471,6 +468,12 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
     assert!(text.contains("Enter the number people call"), "{text}");
     assert!(text.contains("whole hours"), "{text}");
     assert!(r.text().contains("href=\"#video_address\""));
+    assert!(
+        r.text()
+            .contains("<title>Error: Meeting details and reminders"),
+        "{}",
+        r.text()
+    );
     let r = c
         .action(
             page,
@@ -508,10 +511,7 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_agenda_lists_the_days_consultations_without_names() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     let details = MeetingDetails {
         daily_agenda: true,
         reminders: Vec::new(),
@@ -569,18 +569,13 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
-    let (ada, ada_link) =
-        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
-    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
-    let later = later_times(&app, &ada_link).await;
-    assert_eq!(choose(&app, &ada_link, &at_(later[0])).await.status, 303);
-    assert_eq!(choose(&app, &bo_link, &at_(later[1])).await.status, 303);
-    confirm(&app, ada).await;
-    confirm(&app, bo).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
+    let AdaAndBo {
+        ada,
+        bo,
+        bo_link,
+        later,
+    } = ada_and_bo_confirmed(&app).await;
     // Both day-before reminders are queued while the outbox has not yet run at that moment.
     let t = later[1] - hours(24);
     assert_eq!(look(&app.state, t).await.expect("look"), 2);
@@ -602,16 +597,38 @@ async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
     }
 }
 
+/// Two people with confirmed consultations: Ada at the first of the later times, Bo at the second.
+struct AdaAndBo {
+    ada: i64,
+    bo: i64,
+    bo_link: String,
+    later: Vec<Timestamp>,
+}
+
+async fn ada_and_bo_confirmed(app: &TestApp) -> AdaAndBo {
+    let (ada, ada_link) =
+        request_and_link(app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let later = later_times(app, &ada_link).await;
+    assert_eq!(choose(app, &ada_link, &at_(later[0])).await.status, 303);
+    assert_eq!(choose(app, &bo_link, &at_(later[1])).await.status, 303);
+    confirm(app, ada).await;
+    confirm(app, bo).await;
+    AdaAndBo {
+        ada,
+        bo,
+        bo_link,
+        later,
+    }
+}
+
 fn at_(t: Timestamp) -> String {
     t.to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     let (ada, ada_link) =
         request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
     let later = later_times(&app, &ada_link).await;
@@ -653,19 +670,9 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
-    let (ada, ada_link) =
-        request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;
-    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
-    let later = later_times(&app, &ada_link).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     // Ada's consultation comes first, so hers is looked at first.
-    assert_eq!(choose(&app, &ada_link, &at_(later[0])).await.status, 303);
-    assert_eq!(choose(&app, &bo_link, &at_(later[1])).await.status, 303);
-    confirm(&app, ada).await;
-    confirm(&app, bo).await;
+    let AdaAndBo { ada, later, .. } = ada_and_bo_confirmed(&app).await;
     // Ada's sealed email is damaged, as someone with the database but not the key could.
     assert_eq!(
         app.database_write(
@@ -690,10 +697,7 @@ async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
+    let (_dir, smtp, app) = offering_with_mail().await;
     // The clinician calls (no number for people to call); Ada gave no phone number, Bo did.
     let (ada, ada_link) =
         request_and_link(&app, "Ada Lovelace", &[("email", "ada@example.org")]).await;

@@ -16,7 +16,7 @@ use super::booking_form::{
     DAY_NAMES, SettingsError, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field,
 };
 use super::inbox::request_page;
-use super::sign_in::{chrome, render};
+use super::sign_in::{chrome, form_chrome, render};
 use super::views::{
     BookingPanel, BookingRow, BookingSettingsView, BookingsView, DayRow, SlotRow, when,
 };
@@ -115,20 +115,15 @@ async fn settings_view(
     let rules = state.store.booking_rules(&state.time_zone).await?;
     let taken = state.store.taken_times(Timestamp::now(), 0).await?;
     let secret = state.store.calendar_feed_secret().await?;
-    let title = if errors.is_empty() {
-        "Booking settings".to_string()
-    } else {
-        "Error: Booking settings".to_string()
-    };
     Ok(BookingSettingsView {
-        chrome: chrome(
+        chrome: form_chrome(
             state,
-            &title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
+            admin,
+            "Booking settings",
+            !errors.is_empty(),
             "booking",
-        ),
+        )
+        .await?,
         days: day_rows(&form, &errors),
         form,
         errors,

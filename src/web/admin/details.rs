@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::field_error::FieldError;
-use super::sign_in::{chrome, render};
+use super::sign_in::{form_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
 use crate::details::{self, FIELDS, Values};
@@ -104,20 +104,15 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
             }
         })
         .collect();
-    let title = if shown.errors.is_empty() {
-        "The practice's details"
-    } else {
-        "Error: The practice's details"
-    };
     let view = DetailsView {
-        chrome: chrome(
+        chrome: form_chrome(
             state,
-            title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
+            admin,
+            "The practice's details",
+            !shown.errors.is_empty(),
             "details",
-        ),
+        )
+        .await?,
         fields,
         errors: shown.errors,
         version: shown.version,

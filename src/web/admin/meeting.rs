@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::sign_in::{chrome, render};
+use super::sign_in::{form_chrome, render};
 use super::views::Chrome;
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::web::form::decode;
@@ -156,20 +156,15 @@ async fn view(
     errors: Vec<FieldError>,
     saved: bool,
 ) -> Result<MeetingView, AppError> {
-    let title = if errors.is_empty() {
-        "Meeting details and reminders"
-    } else {
-        "Error: Meeting details and reminders"
-    };
     Ok(MeetingView {
-        chrome: chrome(
+        chrome: form_chrome(
             state,
-            title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
+            admin,
+            "Meeting details and reminders",
+            !errors.is_empty(),
             "booking",
-        ),
+        )
+        .await?,
         form,
         errors,
         saved,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::field_error::{FieldError, message_for};
-use super::sign_in::{chrome, render};
+use super::sign_in::{form_chrome, render};
 use crate::audit::{Action, Entry};
 use crate::store::{PageAdded, PageChanged, StoredPage};
 use crate::web::form::decode;
@@ -85,20 +85,8 @@ async fn page(
         .into_iter()
         .filter(|p| !p.removed)
         .collect();
-    let title = if errors.is_empty() {
-        "Your pages"
-    } else {
-        "Error: Your pages"
-    };
     let view = PagesView {
-        chrome: chrome(
-            state,
-            title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "pages",
-        ),
+        chrome: form_chrome(state, admin, "Your pages", !errors.is_empty(), "pages").await?,
         pages,
         errors,
         notice,
@@ -323,20 +311,15 @@ async fn edit_page(
     view: EditParts,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let heading = if view.errors.is_empty() {
-        format!("Change {}", view.path)
-    } else {
-        format!("Error: Change {}", view.path)
-    };
     let view = EditView {
-        chrome: chrome(
+        chrome: form_chrome(
             state,
-            &heading,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
+            admin,
+            &format!("Change {}", view.path),
+            !view.errors.is_empty(),
             "pages",
-        ),
+        )
+        .await?,
         id: view.id,
         path: view.path,
         seen: view.seen,

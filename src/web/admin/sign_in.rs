@@ -55,6 +55,30 @@ pub(super) fn chrome(
     }
 }
 
+/// The chrome of a signed-in page with a form: when the form has mistakes the title starts
+/// with "Error: ", as the GOV.UK error pattern asks.
+pub(super) async fn form_chrome(
+    state: &AppState,
+    admin: &Admin,
+    title: &str,
+    has_errors: bool,
+    current: &'static str,
+) -> Result<Chrome, AppError> {
+    let title = if has_errors {
+        format!("Error: {title}")
+    } else {
+        title.to_string()
+    };
+    Ok(chrome(
+        state,
+        &title,
+        Some(admin.email.clone()),
+        &admin.csrf,
+        state.store.count_new().await?,
+        current,
+    ))
+}
+
 pub(super) fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     match page {
         Ok(html) => (status, Html(html)).into_response(),

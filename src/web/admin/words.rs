@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::sign_in::{chrome, render};
+use super::sign_in::{chrome, form_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
 use crate::content::diff::{self, Change};
@@ -182,20 +182,15 @@ async fn edit_page(
             .map_or_else(|| section.built_in.clone(), |r| r.body.clone()),
     };
     let history = history(state, section, &revisions);
-    let title = if shown.errors.is_empty() {
-        section.title.clone()
-    } else {
-        format!("Error: {}", section.title)
-    };
     let view = EditView {
-        chrome: chrome(
+        chrome: form_chrome(
             state,
-            &title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
+            admin,
+            &section.title,
+            !shown.errors.is_empty(),
             "words",
-        ),
+        )
+        .await?,
         slug: section.slug.clone(),
         title: section.title.clone(),
         body: shown.body.unwrap_or(current_text),
