@@ -204,8 +204,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(&state))
         .route_layer(middleware::timeout())
         .fallback(pages::prepared)
+        // The gate's state is one `Arc`: cloned for every request, a whole `AppState` would be
+        // two dozen.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::new(state.clone()),
             setup::gate,
         ))
         .with_state(state.clone());
