@@ -9,8 +9,8 @@
 //! it on a free loopback port with a temporary data folder, makes a page of the clinician's own
 //! the way a clinician does (an account added with `admin add`, then signing in and sending the
 //! form of `/admin/pages`, see [`add_own_page`]), runs Lighthouse on each page with
-//! Debian's Chromium (again, up to three runs, if the performance score of a run is below 100:
-//! see [`RUNS`]), and prints a table. The full reports go to target/lighthouse/ (HTML to read,
+//! Debian's Chromium (again, up to three runs, if the performance score of a run is below 100 or
+//! Lighthouse could not record the page load: see [`RUNS`]), and prints a table. The full reports go to target/lighthouse/ (HTML to read,
 //! JSON for tools).
 
 use std::path::{Path, PathBuf};
@@ -264,26 +264,21 @@ fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Ve
     let mut reports = Vec::new();
     for (path, name) in PAGES {
         let mut best: Option<Report> = None;
+        let mut last_error = None;
         for attempt in 1..=RUNS {
             eprintln!("==> lighthouse {path} (run {attempt})");
             let base_name = out.join(format!("{name}-{attempt}"));
-            tools::run(
-                Command::new("node")
-                    .arg(cli)
-                    .arg(format!("{base}{path}"))
-                    .args([
-                        "--output=json",
-                        "--output=html",
-                        "--quiet",
-                        "--only-categories=performance,accessibility,best-practices,seo",
-                    ])
-                    .arg(format!("--output-path={}", base_name.display()))
-                    .arg(format!("--chrome-flags={CHROME_FLAGS}"))
-                    .env("CHROME_PATH", env_or("CHROMIUM", CHROMIUM)),
-            )?;
-            let json = PathBuf::from(format!("{}.report.json", base_name.display()));
-            let mut report = read_report(path, &read_json(&json)?)?;
-            report.file = json;
+            let mut report = match audit_once(cli, &format!("{base}{path}"), path, &base_name) {
+                Ok(report) => report,
+                // Lighthouse's own trace errors (NO_NAVSTART, NO_FCP and the like) say "please
+                // run Lighthouse again": the run measured nothing, so it is one more of the
+                // page's runs, and the page fails only if none of them could audit it.
+                Err(e) => {
+                    eprintln!("    run {attempt} of {path} could not audit the page: {e:#}");
+                    last_error = Some(e);
+                    continue;
+                }
+            };
             report.runs = attempt;
             if best.as_ref().is_none_or(|b| report.total() > b.total()) {
                 best = Some(report);
@@ -294,10 +289,49 @@ fn audit_all(binary: &Path, cli: &Path, scratch: &Path, out: &Path) -> Result<Ve
                 break;
             }
         }
-        reports.extend(best);
+        let Some(best) = best else {
+            let e = last_error.unwrap_or_else(|| anyhow!("lighthouse did not run"));
+            return Err(e.context(format!("no run of {RUNS} could audit {path}")));
+        };
+        reports.push(best);
     }
     drop(server);
     Ok(reports)
+}
+
+/// One Lighthouse run on `url`, its reports written next to `base_name`. Lighthouse writes its
+/// report even when it ends with a runtime error, and that error names the cause better than
+/// the exit status, so the report is read first.
+fn audit_once(cli: &Path, url: &str, path: &'static str, base_name: &Path) -> Result<Report> {
+    let json = PathBuf::from(format!("{}.report.json", base_name.display()));
+    // A report left by an earlier audit must not stand in for this run's.
+    let _ = std::fs::remove_file(&json);
+    let ran = tools::run(
+        Command::new("node")
+            .arg(cli)
+            .arg(url)
+            .args([
+                "--output=json",
+                "--output=html",
+                "--quiet",
+                "--only-categories=performance,accessibility,best-practices,seo",
+            ])
+            .arg(format!("--output-path={}", base_name.display()))
+            .arg(format!("--chrome-flags={CHROME_FLAGS}"))
+            .env("CHROME_PATH", env_or("CHROMIUM", CHROMIUM)),
+    );
+    let value = match read_json(&json) {
+        Ok(value) => value,
+        Err(e) => return Err(ran.err().unwrap_or(e)),
+    };
+    // A runtime error in the report is the clearer message; a report from a run that failed
+    // for another reason is still a failed run.
+    let report = read_report(path, &value)?;
+    ran?;
+    Ok(Report {
+        file: json,
+        ..report
+    })
 }
 
 /// Signs in as [`CLINICIAN`] and adds [`OWN_PAGE`] with the form of `/admin/pages`, as a
