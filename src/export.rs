@@ -28,6 +28,9 @@ struct QuestionnaireRow<'a> {
     gad7_band: Option<&'static str>,
     phq9: &'a [Option<u8>],
     gad7: &'a [Option<u8>],
+    /// The unscored closing question of each measure, in words.
+    phq9_difficulty: Option<&'static str>,
+    gad7_difficulty: Option<&'static str>,
     screening: &'a [crate::practice::questionnaire::ScreeningItem],
     medications: Option<&'a str>,
     prescriber: Option<&'a str>,
@@ -48,6 +51,8 @@ fn questionnaire_row(q: &StoredQuestionnaire) -> QuestionnaireRow<'_> {
         gad7_band: gad7.map(|s| s.band.label()),
         phq9: &a.phq9,
         gad7: &a.gad7,
+        phq9_difficulty: a.difficulty(Measure::Phq9),
+        gad7_difficulty: a.difficulty(Measure::Gad7),
         screening: &a.screening,
         medications: a.medications.as_deref(),
         prescriber: a.prescriber.as_deref(),

@@ -51,6 +51,22 @@ pub const GAD7_ITEMS: [&str; 7] = [
     "Feeling afraid, as if something awful might happen",
 ];
 
+/// The question that closes the PHQ-9, as published. It is not scored: it tells the clinician
+/// how much the problems weigh on daily life.
+pub const PHQ9_DIFFICULTY: &str = "If you checked off any problems, how difficult have these problems made it for you to do your work, take care of things at home, or get along with other people?";
+
+/// The question that closes the GAD-7, as published ("these", where the PHQ-9 has "these
+/// problems"). Not scored either.
+pub const GAD7_DIFFICULTY: &str = "If you checked off any problems, how difficult have these made it for you to do your work, take care of things at home, or get along with other people?";
+
+/// The four answers of the closing question, in order (kept as 0 to 3, never added to a total).
+pub const DIFFICULTY_OPTIONS: [&str; 4] = [
+    "Not difficult at all",
+    "Somewhat difficult",
+    "Very difficult",
+    "Extremely difficult",
+];
+
 /// The PHQ-9's item about thoughts of death or self-harm (item 9), as an index.
 pub const PHQ9_SAFETY_ITEM: usize = 8;
 
@@ -84,6 +100,14 @@ impl Measure {
         match self {
             Measure::Phq9 => PHQ9_STEM,
             Measure::Gad7 => GAD7_STEM,
+        }
+    }
+
+    /// The unscored question after the items ([`PHQ9_DIFFICULTY`], [`GAD7_DIFFICULTY`]).
+    pub fn difficulty_question(self) -> &'static str {
+        match self {
+            Measure::Phq9 => PHQ9_DIFFICULTY,
+            Measure::Gad7 => GAD7_DIFFICULTY,
         }
     }
 
@@ -290,6 +314,24 @@ mod tests {
         );
         assert!(
             PHQ9_ITEMS[PHQ9_SAFETY_ITEM].starts_with("Thoughts that you would be better off dead")
+        );
+        assert_eq!(
+            Measure::Phq9.difficulty_question(),
+            "If you checked off any problems, how difficult have these problems made it for you to do your work, take care of things at home, or get along with other people?"
+        );
+        assert!(
+            Measure::Gad7
+                .difficulty_question()
+                .contains("how difficult have these made it")
+        );
+        assert_eq!(
+            DIFFICULTY_OPTIONS,
+            [
+                "Not difficult at all",
+                "Somewhat difficult",
+                "Very difficult",
+                "Extremely difficult"
+            ]
         );
     }
 

@@ -104,6 +104,11 @@ pub struct Answers {
     pub phq9: Vec<Option<u8>>,
     #[serde(default)]
     pub gad7: Vec<Option<u8>>,
+    /// The unscored closing question of each measure, 0–3 ([`measures::DIFFICULTY_OPTIONS`]).
+    #[serde(default)]
+    pub phq9_difficulty: Option<u8>,
+    #[serde(default)]
+    pub gad7_difficulty: Option<u8>,
     /// The pages sent so far (by slug), answered or left blank.
     #[serde(default)]
     pub pages_sent: Vec<String>,
@@ -119,6 +124,15 @@ impl Answers {
             Measure::Gad7 => &self.gad7,
         };
         Responses(v.clone())
+    }
+
+    /// The answer to `measure`'s closing "how difficult" question, in words.
+    pub fn difficulty(&self, measure: Measure) -> Option<&'static str> {
+        let v = match measure {
+            Measure::Phq9 => self.phq9_difficulty,
+            Measure::Gad7 => self.gad7_difficulty,
+        }?;
+        measures::DIFFICULTY_OPTIONS.get(usize::from(v)).copied()
     }
 
     pub fn score(&self, measure: Measure) -> Option<measures::Score> {
@@ -171,8 +185,14 @@ impl Answers {
                 self.medications = sent.medications.clone();
                 self.prescriber = sent.prescriber.clone();
             }
-            Page::Phq9 => self.phq9 = sent.phq9.clone(),
-            Page::Gad7 => self.gad7 = sent.gad7.clone(),
+            Page::Phq9 => {
+                self.phq9 = sent.phq9.clone();
+                self.phq9_difficulty = sent.phq9_difficulty;
+            }
+            Page::Gad7 => {
+                self.gad7 = sent.gad7.clone();
+                self.gad7_difficulty = sent.gad7_difficulty;
+            }
         }
         self.mark_sent(page);
     }
@@ -225,12 +245,20 @@ mod tests {
         // A stale copy with the GAD-7 answered and nothing else.
         let sent = Answers {
             gad7: vec![Some(2); 7],
+            gad7_difficulty: Some(1),
+            phq9_difficulty: Some(3),
             ..Answers::default()
         };
         stored.take_page(Page::Gad7, &sent);
         assert_eq!(stored.medications.as_deref(), Some("kept"));
         assert_eq!(stored.phq9, vec![Some(1); 9]);
         assert_eq!(stored.gad7, vec![Some(2); 7]);
+        assert_eq!(stored.difficulty(Measure::Gad7), Some("Somewhat difficult"));
+        assert_eq!(
+            stored.difficulty(Measure::Phq9),
+            None,
+            "another page's answer"
+        );
         assert!(stored.sent(Page::Gad7) && stored.sent(Page::Phq9));
         assert!(stored.complete_after(Kind::Measures, Page::Gad7));
         assert!(!stored.complete_after(Kind::Intake, Page::Phq9));

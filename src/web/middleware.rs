@@ -106,6 +106,9 @@ impl SecurityHeaders {
     }
 }
 
+/// Search engines' instructions for one response (the inbox's pages: `noindex, nofollow`).
+pub const X_ROBOTS_TAG: HeaderName = HeaderName::from_static("x-robots-tag");
+
 /// The header that carries a request's number, as in its log line.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -172,10 +175,20 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
             ErrorPage::Unavailable => &site.unavailable,
         };
         let mut replaced = page_response(prepared, None, is_head, status);
+        // What the answer said about itself stays: the methods allowed, when to come back, and
+        // an inbox page's "never cache, never index".
         let keep: Vec<_> = response
             .headers()
             .iter()
-            .filter(|(n, _)| *n == header::ALLOW || *n == header::RETRY_AFTER)
+            .filter(|(n, _)| {
+                [
+                    header::ALLOW,
+                    header::RETRY_AFTER,
+                    header::CACHE_CONTROL,
+                    X_ROBOTS_TAG,
+                ]
+                .contains(n)
+            })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         for (n, v) in keep {

@@ -32,9 +32,22 @@ use crate::site::PageCache;
 use crate::store::Store;
 pub use error::AppError;
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach: one `Arc`, so the clone that each request makes (for every
+/// extractor and middleware that takes the state) is one counter, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone)]
+pub struct Shared {
     /// The prepared public site; replaced whole when content is reloaded.
     pub site: Arc<ArcSwap<PageCache>>,
     /// The validated configuration the server started with.
@@ -81,7 +94,7 @@ impl AppState {
         let time_zone = config.practice.zone.clone();
         let served = Arc::new(ArcSwap::new(site.clone()));
         add_brotli(&served, site);
-        AppState {
+        AppState(Arc::new(Shared {
             insights: Arc::new(crate::insights::Insights::new(
                 config.insights.enabled,
                 time_zone.clone(),
@@ -106,13 +119,15 @@ impl AppState {
             mail_wake: Arc::new(Notify::new()),
             mail_enabled,
             tls: None,
-        }
+        }))
     }
 
     /// The same state, serving HTTPS with `tls`.
-    pub fn with_tls(mut self, tls: Arc<crate::tls::Tls>) -> Self {
-        self.tls = Some(tls);
-        self
+    pub fn with_tls(self, tls: Arc<crate::tls::Tls>) -> Self {
+        AppState(Arc::new(Shared {
+            tls: Some(tls),
+            ..(*self.0).clone()
+        }))
     }
 }
 
@@ -204,10 +219,8 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(&state))
         .route_layer(middleware::timeout())
         .fallback(pages::prepared)
-        // The gate's state is one `Arc`: cloned for every request, a whole `AppState` would be
-        // two dozen.
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(state.clone()),
+            state.clone(),
             setup::gate,
         ))
         .with_state(state.clone());
@@ -222,10 +235,10 @@ pub fn router(state: AppState) -> Router {
 /// headers are those of a plain-HTTP site: no HSTS, which must not be sent over plain HTTP
 /// (RFC 6797 §7.2), and no `upgrade-insecure-requests`.
 pub fn plain_router(state: AppState, tls: Arc<crate::tls::Tls>) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         security_headers: Arc::new(middleware::SecurityHeaders::new(false)),
-        ..state
-    };
+        ..(*state).clone()
+    }));
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .with_state(state.clone())

@@ -248,8 +248,14 @@ fn field_names(page: Page, screening_len: usize) -> Vec<String> {
     match page {
         Page::Screening => (0..screening_len).map(|i| format!("s{i}")).collect(),
         Page::Medications => vec!["medications".into(), "prescriber".into()],
-        Page::Phq9 => (0..9).map(|i| format!("phq9-{i}")).collect(),
-        Page::Gad7 => (0..7).map(|i| format!("gad7-{i}")).collect(),
+        Page::Phq9 | Page::Gad7 => {
+            let key = if page == Page::Phq9 { "phq9" } else { "gad7" };
+            let items = if page == Page::Phq9 { 9 } else { 7 };
+            (0..items)
+                .map(|i| format!("{key}-{i}"))
+                .chain([format!("{key}-difficulty")])
+                .collect()
+        }
     }
 }
 
@@ -355,23 +361,37 @@ fn question_page(
                 Measure::Gad7
             };
             let stored = a.responses(measure).0;
-            let choices = measure
+            let difficulty = match measure {
+                Measure::Phq9 => a.phq9_difficulty,
+                Measure::Gad7 => a.gad7_difficulty,
+            };
+            // The numbered items, then the published, unscored "how difficult" question.
+            let questions = measure
                 .items()
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let name = format!("{}-{i}", measure.key());
+                    (
+                        format!("{}-{i}", measure.key()),
+                        format!("{}. {item}", i + 1),
+                        stored.get(i).copied().flatten(),
+                        &OPTIONS,
+                    )
+                })
+                .chain([(
+                    format!("{}-difficulty", measure.key()),
+                    measure.difficulty_question().to_string(),
+                    difficulty,
+                    &measures::DIFFICULTY_OPTIONS,
+                )]);
+            let choices = questions
+                .map(|(name, legend, stored, labels)| {
                     let current = match sent {
                         Some(f) => f.get(&name).cloned().unwrap_or_default(),
-                        None => stored
-                            .get(i)
-                            .copied()
-                            .flatten()
-                            .map(|v| v.to_string())
-                            .unwrap_or_default(),
+                        None => stored.map(|v| v.to_string()).unwrap_or_default(),
                     };
                     ChoiceQuestion {
-                        options: OPTIONS
+                        options: labels
                             .iter()
                             .enumerate()
                             .map(|(v, label)| ChoiceOption {
@@ -382,7 +402,7 @@ fn question_page(
                             })
                             .collect(),
                         error: error_of(&name),
-                        legend: format!("{}. {item}", i + 1),
+                        legend,
                         name,
                     }
                 })
@@ -560,9 +580,26 @@ pub async fn save(
                     }
                 }
             }
+            let name = format!("{}-difficulty", measure.key());
+            let difficulty = match measures::parse_answer(get(&name)) {
+                Ok(v) => v,
+                Err(_) => {
+                    errors.push((
+                        name,
+                        "Choose one of the four answers for the last question".into(),
+                    ));
+                    None
+                }
+            };
             match measure {
-                Measure::Phq9 => answers.phq9 = values,
-                Measure::Gad7 => answers.gad7 = values,
+                Measure::Phq9 => {
+                    answers.phq9 = values;
+                    answers.phq9_difficulty = difficulty;
+                }
+                Measure::Gad7 => {
+                    answers.gad7 = values;
+                    answers.gad7_difficulty = difficulty;
+                }
             }
         }
     }

@@ -11,7 +11,6 @@
 //! neutral too. On loopback the example site is still shown, so a trial run shows the whole page.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use askama::Template;
@@ -136,7 +135,7 @@ fn is_inbox(path: &str) -> bool {
 
 /// The layer: public pages become the "being set up" page while the gate is closed, and the
 /// inbox's error pages (filled in later from the public site's prepared pages) a neutral one.
-pub async fn gate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !state.setup.closed() {
         return next.run(request).await;
     }

@@ -123,6 +123,13 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
             route.path
         );
     }
+    // The inbox's own "not found" (a page of the practice's that does not exist) is the
+    // site's 404 page, and still private.
+    let missing = c.get("/admin/pages/999").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("<html"), "the 404 page");
+    assert_eq!(missing.header("cache-control"), Some("no-store"));
+    assert_eq!(missing.header("x-robots-tag"), Some("noindex, nofollow"));
 }
 
 #[tokio::test]

@@ -29,18 +29,23 @@ async fn start_app(smtp: &SmtpServer) -> TestApp {
 /// chosen with Space (the first, "Not at all") and the arrow key (the next ones).
 async fn answer_measure(browser: &Browser, key: &str, values: &[u8]) {
     for (i, v) in values.iter().enumerate() {
-        let id = browser.tab_to_one_of(&format!("{key}-{i}-")).await;
-        assert_eq!(
-            id,
-            format!("{key}-{i}-0"),
-            "Tab enters the group at its first answer"
-        );
-        browser.press(Key::Space).await;
-        for _ in 0..*v {
-            browser.press(Key::Down).await;
-        }
-        assert_eq!(browser.active_id().await, format!("{key}-{i}-{v}"));
+        choose(browser, &format!("{key}-{i}"), *v).await;
     }
+}
+
+/// Chooses answer `v` of the radio group `name` with the keyboard.
+async fn choose(browser: &Browser, name: &str, v: u8) {
+    let id = browser.tab_to_one_of(&format!("{name}-")).await;
+    assert_eq!(
+        id,
+        format!("{name}-0"),
+        "Tab enters the group at its first answer"
+    );
+    browser.press(Key::Space).await;
+    for _ in 0..v {
+        browser.press(Key::Down).await;
+    }
+    assert_eq!(browser.active_id().await, format!("{name}-{v}"));
 }
 
 /// Presses the page's "Save and …" button with the keyboard and waits for `path`.
@@ -149,6 +154,8 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
 
     // Item 9 "Several days": the next page opens with the crisis resources.
     answer_measure(&browser, "phq9", &[2, 2, 1, 1, 1, 1, 1, 0, 1]).await;
+    // The published, unscored closing question: "Somewhat difficult".
+    choose(&browser, "phq9-difficulty", 1).await;
     save_and_go(&browser, &format!("{q}/gad7")).await;
     assert_eq!(
         browser.heading().await,
@@ -187,6 +194,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         "{panel}"
     );
     assert!(panel.contains("6 — Mild"), "{panel}");
+    assert!(panel.contains("Somewhat difficult"), "{panel}");
     assert!(
         panel.contains("Needs attention") && panel.contains(MEDS),
         "{panel}"

@@ -293,6 +293,21 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "Over the last 2 weeks, how often have you been bothered by the following problems?"
     ));
     assert!(!gad.contains("bothered by any of the following"));
+    // Each measure closes with its published, unscored "how difficult" question.
+    assert!(gad.contains(
+        "If you checked off any problems, how difficult have these made it for you to do your work"
+    ));
+    assert!(phq.contains(
+        "If you checked off any problems, how difficult have these problems made it for you"
+    ));
+    assert!(
+        gad.contains(
+            "id=\"gad7-difficulty-3\" name=\"gad7-difficulty\" type=\"radio\" value=\"3\""
+        )
+    );
+    assert!(gad.contains(
+        "<label class=\"radio-label\" for=\"gad7-difficulty-1\">Somewhat difficult</label>"
+    ));
     assert!(
         gad.contains("href=\"tel:988\"") && gad.contains("href=\"tel:911\""),
         "{gad}"
@@ -313,12 +328,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         );
     }
 
-    let r = post_owned(
-        &app,
-        &format!("{q}/gad7"),
-        &measure("gad7", &[3, 2, 2, 2, 2, 2, 2]),
-    )
-    .await;
+    let mut gad7 = measure("gad7", &[3, 2, 2, 2, 2, 2, 2]);
+    gad7.push(("gad7-difficulty".into(), "2".into()));
+    let r = post_owned(&app, &format!("{q}/gad7"), &gad7).await;
     assert_eq!(r.status, 303);
     assert!(
         r.header("location")
@@ -352,6 +364,14 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "{page}"
     );
     assert!(page.contains("<dt>PHQ-9 item 9</dt><dd>Several days</dd>"));
+    assert!(
+        page.contains("<dt>GAD-7: how difficult daily life has been</dt><dd>Very difficult</dd>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("PHQ-9: how difficult"),
+        "left unanswered, it is not shown"
+    );
     assert!(page.contains(MEDS_MARKER) && page.contains(PRESCRIBER_MARKER));
     assert!(page.contains("Heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
     assert_eq!(
@@ -454,6 +474,10 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "{export}"
     );
     assert!(export.contains(MEDS_MARKER));
+    assert!(
+        export.contains("\"\"gad7_difficulty\"\":\"\"Very difficult\"\""),
+        "{export}"
+    );
 
     // Every email has left: the markers are in none, in no log line, and nowhere at rest.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -582,7 +606,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     let r = post(
         &app,
         &format!("{q}/phq9"),
-        &[("phq9-0", "7"), ("phq9-1", "2")],
+        &[("phq9-0", "7"), ("phq9-1", "2"), ("phq9-difficulty", "4")],
     )
     .await;
     assert_eq!(r.status, 422);
@@ -590,6 +614,12 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     assert!(html.contains("There is a problem"), "{html}");
     assert!(
         html.contains("href=\"#phq9-0-0\">Choose one of the four answers for question 1</a>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "href=\"#phq9-difficulty-0\">Choose one of the four answers for the last question</a>"
+        ),
         "{html}"
     );
     assert!(html.contains("<title>Error:"));

@@ -33,6 +33,8 @@ pub struct ResultView {
     pub scores: Vec<(&'static str, String, &'static str)>,
     /// The PHQ-9's item 9 in words, when answered.
     pub item9: Option<&'static str>,
+    /// (measure, answer) to each measure's unscored "how difficult" question, when answered.
+    pub difficulty: Vec<(&'static str, &'static str)>,
     /// (question, answer) in the order asked; "yes" answers are marked for discussion.
     pub screening: Vec<(String, &'static str, bool)>,
     pub medications: Option<String>,
@@ -119,6 +121,10 @@ fn result_view(q: &StoredQuestionnaire, tz: &TimeZone) -> ResultView {
         needs_attention: q.needs_attention,
         scores,
         item9,
+        difficulty: Measure::ALL
+            .into_iter()
+            .filter_map(|m| a.difficulty(m).map(|d| (m.name(), d)))
+            .collect(),
         screening: a
             .screening
             .iter()
