@@ -79,6 +79,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
     assert_eq!(preview.status, 200);
     let html = preview.text();
     assert!(html.contains("Preview (not published yet)"));
+    assert!(html.contains("<aside class=\"markdown-guide\" id=\"markdown-guide\""));
     assert!(html.contains("it is never without risk"));
     assert!(!html.contains("<script"), "the preview needs no script");
     assert!(app.get("/").await.text().contains("it is not risk-free"));
@@ -457,6 +458,7 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
     assert_eq!(shown.status, 200);
     let html = shown.text();
     assert!(html.contains("Preview (not published yet)"), "{html}");
+    assert!(html.contains("<h2 id=\"guide-title\">Writing in Markdown</h2>"));
     assert!(html.contains("<h1>Fees and insurance</h1>"), "{html}");
     assert!(html.contains("<strong>$220</strong>"), "{html}");
     let public = app.get("/fees").await.text();
