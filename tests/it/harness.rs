@@ -44,6 +44,33 @@ pub const DESKTOP: Viewport = Viewport {
     touch: false,
 };
 
+/// A DevTools protocol command, sent through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()),
+        )
+    }
+}
+
 /// How the browser is set up.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -419,12 +446,53 @@ impl Browser {
 
     /// axe-core on the open page. axe runs as a script, so with JavaScript off the page is not
     /// checked here: every page checked without JavaScript is checked with it in another test.
+    ///
+    /// The page is checked in both colour schemes: as the browser shows it, then (unless the
+    /// browser is dark already) with `prefers-color-scheme: dark` emulated, and motion reduced
+    /// so that no colour is read halfway through a transition; then it is put back.
     pub async fn assert_accessible(&self, what: &str) {
         if !self.options.javascript {
             return;
         }
-        let v = self.axe_violations().await;
+        let mut v = self.axe_violations().await;
+        if !self.options.dark {
+            self.emulate_media(&[
+                ("prefers-color-scheme", "dark"),
+                ("prefers-reduced-motion", "reduce"),
+            ])
+            .await;
+            let dark: bool = self
+                .js(
+                    "return matchMedia('(prefers-color-scheme: dark)').matches",
+                    vec![],
+                )
+                .await;
+            assert!(dark, "the page did not switch to the dark colour scheme");
+            v.extend(
+                self.axe_violations()
+                    .await
+                    .into_iter()
+                    .map(|line| format!("(dark) {line}")),
+            );
+            self.emulate_media(&[]).await;
+        }
         assert!(v.is_empty(), "axe-core on {what}:\n{}", v.join("\n"));
+    }
+
+    /// Emulates CSS media `features` (name, value) on the open tab through the DevTools
+    /// protocol (chromedriver's `goog/cdp/execute`); none puts the browser's own back.
+    pub async fn emulate_media(&self, features: &[(&str, &str)]) {
+        let features: Vec<Value> = features
+            .iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect();
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params: json!({ "features": features }),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("cannot emulate {features:?}: {e}"));
     }
 
     /// The `id` of the focused element ("" when it has none).
