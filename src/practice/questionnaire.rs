@@ -126,12 +126,17 @@ impl Answers {
         Responses(v.clone())
     }
 
-    /// The answer to `measure`'s closing "how difficult" question, in words.
-    pub fn difficulty(&self, measure: Measure) -> Option<&'static str> {
-        let v = match measure {
+    /// The answer (0–3) to `measure`'s closing "how difficult" question.
+    pub fn difficulty_answer(&self, measure: Measure) -> Option<u8> {
+        match measure {
             Measure::Phq9 => self.phq9_difficulty,
             Measure::Gad7 => self.gad7_difficulty,
-        }?;
+        }
+    }
+
+    /// The answer to `measure`'s closing "how difficult" question, in words.
+    pub fn difficulty(&self, measure: Measure) -> Option<&'static str> {
+        let v = self.difficulty_answer(measure)?;
         measures::DIFFICULTY_OPTIONS.get(usize::from(v)).copied()
     }
 

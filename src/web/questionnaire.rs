@@ -248,15 +248,17 @@ fn field_names(page: Page, screening_len: usize) -> Vec<String> {
     match page {
         Page::Screening => (0..screening_len).map(|i| format!("s{i}")).collect(),
         Page::Medications => vec!["medications".into(), "prescriber".into()],
-        Page::Phq9 | Page::Gad7 => {
-            let key = if page == Page::Phq9 { "phq9" } else { "gad7" };
-            let items = if page == Page::Phq9 { 9 } else { 7 };
-            (0..items)
-                .map(|i| format!("{key}-{i}"))
-                .chain([format!("{key}-difficulty")])
-                .collect()
-        }
+        Page::Phq9 => measure_fields(Measure::Phq9),
+        Page::Gad7 => measure_fields(Measure::Gad7),
     }
+}
+
+/// A measure page's fields: one per item, then the closing "how difficult" question.
+fn measure_fields(m: Measure) -> Vec<String> {
+    (0..m.items().len())
+        .map(|i| format!("{}-{i}", m.key()))
+        .chain([format!("{}-difficulty", m.key())])
+        .collect()
 }
 
 /// What was sent on a page, or typed before an error.
@@ -361,10 +363,7 @@ fn question_page(
                 Measure::Gad7
             };
             let stored = a.responses(measure).0;
-            let difficulty = match measure {
-                Measure::Phq9 => a.phq9_difficulty,
-                Measure::Gad7 => a.gad7_difficulty,
-            };
+            let difficulty = a.difficulty_answer(measure);
             // The numbered items, then the published, unscored "how difficult" question.
             let questions = measure
                 .items()

@@ -342,13 +342,10 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("opening {url}: {e}"));
         if self.options.dark {
-            let dark: bool = self
-                .js(
-                    "return matchMedia('(prefers-color-scheme: dark)').matches",
-                    vec![],
-                )
-                .await;
-            assert!(dark, "the browser did not switch to the dark colour scheme");
+            assert!(
+                self.is_dark().await,
+                "the browser did not switch to the dark colour scheme"
+            );
         }
     }
 
@@ -461,13 +458,10 @@ impl Browser {
                 ("prefers-reduced-motion", "reduce"),
             ])
             .await;
-            let dark: bool = self
-                .js(
-                    "return matchMedia('(prefers-color-scheme: dark)').matches",
-                    vec![],
-                )
-                .await;
-            assert!(dark, "the page did not switch to the dark colour scheme");
+            assert!(
+                self.is_dark().await,
+                "the page did not switch to the dark colour scheme"
+            );
             v.extend(
                 self.axe_violations()
                     .await
@@ -477,6 +471,15 @@ impl Browser {
             self.emulate_media(&[]).await;
         }
         assert!(v.is_empty(), "axe-core on {what}:\n{}", v.join("\n"));
+    }
+
+    /// Whether the open page is in the dark colour scheme.
+    pub async fn is_dark(&self) -> bool {
+        self.js(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
     }
 
     /// Emulates CSS media `features` (name, value) on the open tab through the DevTools
