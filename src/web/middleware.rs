@@ -259,7 +259,7 @@ impl Visit {
             client: super::client::client_ip(
                 peer.ip(),
                 headers,
-                &state.config.server.trusted_proxies,
+                &state.config().server.trusted_proxies,
             ),
             user_agent: headers.get(header::USER_AGENT).cloned(),
             referrer: headers.get(header::REFERER).cloned(),

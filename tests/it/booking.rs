@@ -182,6 +182,7 @@ def events(cal):
         'description': str(ev.get('DESCRIPTION')),
         'location': str(ev.get('LOCATION')) if ev.get('LOCATION') is not None else None,
         'url': str(ev.get('URL')) if ev.get('URL') is not None else None,
+        'organizer': str(ev.get('ORGANIZER')) if ev.get('ORGANIZER') is not None else None,
     } for ev in cal.walk('VEVENT')]
 
 raw = open(sys.argv[1], 'rb').read()
@@ -190,6 +191,7 @@ if sys.argv[2] == 'mail':
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     out['subject'] = str(msg['subject'])
     out['to'] = str(msg['to'])
+    out['from'] = str(msg['from'])
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == 'text/plain':
@@ -205,6 +207,7 @@ if sys.argv[2] == 'mail':
 else:
     cal = Calendar.from_ical(raw)
     out['method'] = str(cal.get('METHOD'))
+    out['name'] = str(cal.get('X-WR-CALNAME'))
     out['events'] = events(cal)
 print(json.dumps(out))
 "#;

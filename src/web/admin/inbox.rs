@@ -57,7 +57,7 @@ pub async fn list(
         per_page: PER_PAGE,
     };
     let page = state.store.list_requests(&filter).await?;
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     let mut filter_query = String::new();
     if spam {
         filter_query.push_str("folder=spam&");
@@ -117,7 +117,7 @@ pub(super) async fn request_page(
     message: Option<String>,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
         let at = when(n.at, tz);
         (n, at)

@@ -46,7 +46,7 @@ pub(super) fn chrome(
         practice: if state.setup.closed() {
             "New practice".to_string()
         } else {
-            site.renderer.config.practice.name.clone()
+            state.config().practice.name.clone()
         },
         email,
         csrf: csrf.to_string(),
@@ -163,7 +163,7 @@ async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Fai
 
 /// The answer while sign-in is paused.
 fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
-    let until = super::views::when(until, &state.time_zone);
+    let until = super::views::when(until, &state.time_zone());
     login_form(
         state,
         csrf,
@@ -293,7 +293,7 @@ pub async fn login(
         .map(|e| e.trim().to_string())
         .unwrap_or_default();
     let pw = fields.get("password").cloned().unwrap_or_default();
-    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    let ip = client_ip(peer.ip(), &headers, &state.config().server.trusted_proxies);
     if let Some(refused) = too_fast(&state, ip) {
         return Ok(refused);
     }
@@ -394,7 +394,7 @@ pub async fn code(
     let Some((account_id, email)) = pending(&data, now) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
-    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    let ip = client_ip(peer.ip(), &headers, &state.config().server.trusted_proxies);
     if let Some(refused) = too_fast(&state, ip) {
         return Ok(refused);
     }
@@ -503,8 +503,8 @@ async fn two_factor_view(
             s
         }
     };
-    let issuer = &state.config.practice.name;
-    let url = totp::otpauth_url(&secret, issuer, &admin.email).unwrap_or_default();
+    let issuer = state.config().practice.name.clone();
+    let url = totp::otpauth_url(&secret, &issuer, &admin.email).unwrap_or_default();
     let account = state.store.credentials(&admin.email).await?;
     let view = TwoFactorView {
         chrome: chrome(
@@ -517,7 +517,9 @@ async fn two_factor_view(
         ),
         enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
         qr_svg: totp::qr_svg(&url).unwrap_or_default(),
-        secret: totp::secret_base32(&secret, issuer, &admin.email).unwrap_or_default(),
+        secret: totp::secret_base32(&secret, &issuer, &admin.email).unwrap_or_default(),
+        otpauth_url: url,
+        issuer,
         error,
         recovery_codes: Vec::new(),
         unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
@@ -588,6 +590,8 @@ pub async fn enable_two_factor(
         enabled: true,
         qr_svg: String::new(),
         secret: String::new(),
+        otpauth_url: String::new(),
+        issuer: String::new(),
         error: None,
         recovery_codes: codes,
         unused_codes: 10,

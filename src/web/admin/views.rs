@@ -246,6 +246,10 @@ pub struct TwoFactorView {
     pub enabled: bool,
     pub qr_svg: String,
     pub secret: String,
+    /// The `otpauth://` address the QR code holds, as a link for an app on the same phone.
+    pub otpauth_url: String,
+    /// The name the authenticator app lists the account under: the practice's name in force.
+    pub issuer: String,
     pub error: Option<String>,
     /// Shown once, right after enrolment.
     pub recovery_codes: Vec<String>,

@@ -234,7 +234,7 @@ impl TestApp {
         let serve_state = state.clone();
         // The server options the config gives, as `serve` would use, unless the test sets its own.
         let options = options.unwrap_or_else(|| {
-            kap_practice::web::server::Options::from_config(&state.config.server)
+            kap_practice::web::server::Options::from_config(&state.config().server)
         });
         let stopped = async {
             let _ = rx.await;
