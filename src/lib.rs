@@ -19,7 +19,8 @@ pub mod export;
 pub mod in_force;
 pub mod insights;
 pub mod mail;
-pub mod practice;
+/// The practice's rules, from their own crate (`crates/practice`).
+pub use practice;
 pub mod site;
 pub mod store;
 pub mod tls;

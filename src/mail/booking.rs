@@ -35,13 +35,13 @@ pub struct Written {
 /// then says "Consultation with the practice", and the events' unique ids use a stand-in for the
 /// host made from its hash (the ids must be unique, not readable).
 pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::CalendarError> {
-    let name = if calendar::names_treatment(&config.practice.name) {
+    let name = if crate::practice::neutral::names_treatment(&config.practice.name) {
         "the practice"
     } else {
         config.practice.name.as_str()
     };
-    let host = calendar::host_of(&config.server.base_url);
-    let host = if calendar::names_treatment(host) || host.is_empty() {
+    let host = crate::practice::neutral::host_of(&config.server.base_url);
+    let host = if crate::practice::neutral::names_treatment(host) || host.is_empty() {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(host.as_bytes());
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
