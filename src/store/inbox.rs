@@ -273,11 +273,16 @@ impl Store {
     }
 
     /// Moves a request along the process; false when there is no such request.
+    ///
+    /// Closing it also cancels its booking, in the same transaction, when the time has not begun
+    /// (see `cancel_on_closing!` in `bookings.rs`); with `mail`, the person is sent the
+    /// cancellation.
     pub async fn change_status(
         &self,
         id: i64,
         change: StatusChange,
         actor: &str,
+        mail: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
@@ -310,6 +315,9 @@ impl Store {
                 now
             )
             .await?;
+            if change.to == Status::Closed {
+                super::bookings::cancel_on_closing!(tx, self, id, actor, mail, now).await?;
+            }
             tx.commit().await?;
             Ok(true)
         })

@@ -447,6 +447,9 @@ pub struct BookingMail {
     pub sequence: i64,
     /// The clinician's message to the person, with a decline.
     pub message: Option<String>,
+    /// Whether the person made the change themselves (else the practice did: a decision, or a
+    /// cancellation because the request was closed).
+    pub by_person: bool,
 }
 
 /// What happened when a worker tried to send.

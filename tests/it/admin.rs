@@ -450,13 +450,13 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
     };
     assert!(
         store
-            .change_status(1, change("closed", "completed"), EMAIL, now)
+            .change_status(1, change("closed", "completed"), EMAIL, false, now)
             .await
             .expect("close")
     );
     assert!(
         store
-            .change_status(2, change("contacted", ""), EMAIL, now)
+            .change_status(2, change("contacted", ""), EMAIL, false, now)
             .await
             .expect("move")
     );

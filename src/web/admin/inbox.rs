@@ -204,16 +204,27 @@ pub async fn change_status(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let fields = decode(&body, &["status", "reason"]).unwrap_or_default();
+    let fields = decode(
+        &body,
+        &["status", "reason", "tell_person", "tell_person_offered"],
+    )
+    .unwrap_or_default();
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    // Closing cancels a booking that has not begun; the person is told unless the clinician
+    // unticked the box. A form from before the person chose a time had no box: they are told.
+    let tell_person = !fields.contains_key("tell_person_offered") || get("tell_person") == "yes";
     match StatusChange::parse(&get("status"), &get("reason")) {
         Ok(change) => {
+            let mail = tell_person && state.mail_enabled;
             if !state
                 .store
-                .change_status(id, change, &admin.email, Timestamp::now())
+                .change_status(id, change, &admin.email, mail, Timestamp::now())
                 .await?
             {
                 return Err(not_found());
+            }
+            if mail {
+                state.mail_wake.notify_one();
             }
             Ok(back_to(id))
         }

@@ -153,6 +153,10 @@ pub struct BookingPanel {
     pub can_confirm: bool,
     pub can_decline: bool,
     pub can_propose: bool,
+    /// Whether closing the request would cancel the booking (a time that has not begun).
+    pub closing_cancels: bool,
+    /// Whether email is set up, so the person can be told of a cancellation.
+    pub mail_enabled: bool,
 }
 
 /// One pair of hours on the settings form.
