@@ -41,7 +41,10 @@ use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
-pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
+pub use inbox::{
+    AuditRow, FoundRequest, HistoryEntry, InboxFilter, InboxPage, MailState, Note,
+    UnreadableRequest,
+};
 pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
