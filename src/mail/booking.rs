@@ -159,11 +159,21 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             ),
             Some((Method::Cancel, EventStatus::Cancelled)),
         ),
-        MailKind::BookingCancelled => (
+        MailKind::BookingCancelled if b.by_person => (
             false,
             format!("Your consultation is cancelled - {}", practice.name),
             format!(
                 "As you asked, your initial consultation is cancelled:\n\n{when}\n\nIf you would like another time, you can choose one here: {link}\n\nThe calendar file attached removes the time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n"
+            ),
+            Some((Method::Cancel, EventStatus::Cancelled)),
+        ),
+        // The practice closed the request: no link to choose again (it no longer books).
+        MailKind::BookingCancelled => (
+            false,
+            format!("Your consultation is cancelled - {}", practice.name),
+            format!(
+                "{clinician} has cancelled your initial consultation:\n\n{when}\n\nThe consultation will not take place at this time. If you have a question about it, please reply to this email or call {phone}.\n\nThe calendar file attached removes the time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n",
+                phone = practice.phone,
             ),
             Some((Method::Cancel, EventStatus::Cancelled)),
         ),

@@ -276,6 +276,8 @@ pub(super) fn panel(state: &AppState, b: &StoredBooking) -> BookingPanel {
         can_confirm: ClinicianDecision::Confirm.applies_to(b.status),
         can_decline: ClinicianDecision::Decline.applies_to(b.status),
         can_propose: ClinicianDecision::ProposeOtherTime.applies_to(b.status),
+        closing_cancels: b.status.cancelled_by_closing(b.start, Timestamp::now()),
+        mail_enabled: state.mail_enabled,
     }
 }
 
