@@ -222,7 +222,7 @@ async fn unreadable_page(
         title,
         received: u
             .received_at
-            .map(|t| when(t, &state.time_zone))
+            .map(|t| when(t, &state.time_zone()))
             .unwrap_or_default(),
     };
     Ok(render(StatusCode::OK, view.render()))
