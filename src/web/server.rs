@@ -14,9 +14,12 @@
 //! The bounds, each set here rather than left to a library's default (see [`Options`]):
 //! - headers: at most [`Options::max_header_bytes`] (HTTP/1.1 answers 431; HTTP/2 refuses the
 //!   stream) and [`Options::header_read_timeout`] to send them, which also closes an HTTP/1.1
-//!   keep-alive connection that starts no new request in that time (slow or idle clients);
+//!   keep-alive connection that starts no new request in that time (slow or idle clients),
+//!   and any connection on which no request has started that long after it opened (a client
+//!   that never speaks, or sends only part or all of HTTP/2's preface and then nothing: hyper's
+//!   own timeout starts only once it knows the protocol);
 //! - a connection on which no request starts for [`Options::idle_timeout`] is closed, whatever
-//!   its protocol (an HTTP/2 connection with nothing to ask, or a client that never speaks);
+//!   its protocol (an HTTP/2 connection with nothing more to ask);
 //! - HTTP/2: [`Options::max_concurrent_streams`] per connection, and a connection whose client
 //!   resets streams as fast as it opens them ("rapid reset") is closed;
 //! - connections per client address: [`Options::max_connections_per_address`]; past it a new
@@ -50,10 +53,13 @@ use super::AppState;
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Time for a client to send a request's headers, from the moment the server waits for them
-    /// (HTTP/1.1). Also how long an HTTP/1.1 connection may stay idle between requests.
+    /// (HTTP/1.1). Also how long an HTTP/1.1 connection may stay idle between requests, and how
+    /// long any connection (either protocol: silent, a partial or bare HTTP/2 preface) may go
+    /// from its start without a request.
     pub header_read_timeout: Duration,
     /// A connection on which no request starts (and none is being answered) for this long is
-    /// closed: idle HTTP/2 connections, and connections that never send a request.
+    /// closed: idle HTTP/2 connections. (One that never sends a request goes after
+    /// [`Options::header_read_timeout`].)
     pub idle_timeout: Duration,
     /// The largest request head (HTTP/1.1) or header list (HTTP/2) accepted.
     pub max_header_bytes: usize,
@@ -283,6 +289,7 @@ impl Server {
             builder: self.builder.clone(),
             watcher: self.graceful.watcher(),
             idle: self.options.idle_timeout,
+            first_request: self.options.header_read_timeout,
         }
     }
 
@@ -310,6 +317,8 @@ pub struct Connection {
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,
     idle: Duration,
+    /// Time from the connection's start for its first request to begin.
+    first_request: Duration,
 }
 
 impl Connection {
@@ -323,6 +332,7 @@ impl Connection {
             builder,
             watcher,
             idle,
+            first_request,
         } = self;
         let activity = Arc::new(Activity::default());
         let service = {
@@ -345,6 +355,7 @@ impl Connection {
                 // Errors here are the client's (reset, bad bytes, headers too slow): nothing to log.
                 _ = connection => {}
                 () = activity.idle_for(idle) => {}
+                () = activity.no_request_within(first_request) => {}
             }
         }
     }
@@ -435,6 +446,16 @@ struct Activity {
 }
 
 impl Activity {
+    /// Resolves after `limit` if no request has started by then; never otherwise. Covers the
+    /// time before hyper knows the protocol (it waits for the first bytes, and for HTTP/2's
+    /// whole preface and settings, with no timeout of its own).
+    async fn no_request_within(&self, limit: Duration) {
+        tokio::time::sleep(limit).await;
+        if self.started.load(Ordering::Relaxed) > 0 {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Resolves once no request has started, and none has been in flight, for about `idle`
     /// (between one and one and a half times it: looked at twice per `idle`).
     async fn idle_for(&self, idle: Duration) {
