@@ -23,7 +23,8 @@
 //! - HTTP/2: [`Options::max_concurrent_streams`] per connection, and a connection whose client
 //!   resets streams as fast as it opens them ("rapid reset") is closed;
 //! - connections per client address: [`Options::max_connections_per_address`]; past it a new
-//!   connection is closed at once, so one client cannot use up the process's open files;
+//!   connection is closed at once, so one client cannot use up the process's open files (an
+//!   IPv6 client counts as its /64, as every limit counts it: [`ClientKey`]);
 //! - bodies and request time are bounded by the middleware (413 past 64 KiB; 503 past 30 s on
 //!   routes that do real work).
 //!
@@ -48,6 +49,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use super::AppState;
+use super::client::ClientKey;
 
 /// How the server treats connections. Every bound is set explicitly from here.
 #[derive(Clone, Debug)]
@@ -71,8 +73,9 @@ pub struct Options {
     /// HTTP/2 streams the server may have to reset because of a client's mistakes before its
     /// connection is closed.
     pub max_local_error_reset_streams: usize,
-    /// Open connections from one client address; past it a new one is closed at once. Trusted
-    /// proxies (`server.trusted_proxies`) are not limited: every visitor comes through them.
+    /// Open connections from one client address (an IPv6 /64 is one); past it a new one is
+    /// closed at once. Trusted proxies (`server.trusted_proxies`) are not limited: every
+    /// visitor comes through them.
     pub max_connections_per_address: usize,
     /// Addresses whose connections are not counted (the reverse proxies in front).
     pub unlimited_addresses: Vec<IpAddr>,
@@ -385,12 +388,12 @@ fn builder(options: &Options) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Open connections per client address.
+/// Open connections per client (an IPv4 address or an IPv6 /64).
 #[derive(Debug)]
 struct PerAddress {
     limit: usize,
     unlimited: Vec<IpAddr>,
-    open: Mutex<HashMap<IpAddr, usize>>,
+    open: Mutex<HashMap<ClientKey, usize>>,
 }
 
 impl PerAddress {
@@ -406,34 +409,35 @@ impl PerAddress {
         if this.unlimited.contains(&address) {
             return Some(Admitted(None));
         }
+        let client = ClientKey::of(address);
         let mut open = this.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(address).or_insert(0);
+        let count = open.entry(client).or_insert(0);
         if *count >= this.limit {
             return None;
         }
         *count += 1;
-        Some(Admitted(Some((this.clone(), address))))
+        Some(Admitted(Some((this.clone(), client))))
     }
 
-    fn release(&self, address: IpAddr) {
+    fn release(&self, client: ClientKey) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&address) {
+        if let Some(count) = open.get_mut(&client) {
             *count -= 1;
             if *count == 0 {
-                open.remove(&address);
+                open.remove(&client);
             }
         }
     }
 }
 
-/// A connection counted against its client's address, until dropped.
+/// A connection counted against its client, until dropped.
 #[derive(Debug)]
-pub struct Admitted(Option<(Arc<PerAddress>, IpAddr)>);
+pub struct Admitted(Option<(Arc<PerAddress>, ClientKey)>);
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        if let Some((per_address, address)) = &self.0 {
-            per_address.release(*address);
+        if let Some((per_address, client)) = &self.0 {
+            per_address.release(*client);
         }
     }
 }
@@ -518,5 +522,24 @@ mod tests {
         assert!(PerAddress::admit(&per, a).is_some(), "a place came free");
         let proxied: Vec<_> = (0..10).map(|_| PerAddress::admit(&per, proxy)).collect();
         assert!(proxied.iter().all(Option::is_some), "a trusted proxy");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let per = Arc::new(PerAddress::new(2, Vec::new()));
+        let in_64 = |last: u16| IpAddr::from([0x2001, 0xdb8, 7, 9, last, 0, 0, last]);
+        let _first = PerAddress::admit(&per, in_64(1)).expect("first");
+        let second = PerAddress::admit(&per, in_64(2)).expect("second");
+        assert!(
+            PerAddress::admit(&per, in_64(3)).is_none(),
+            "a third address of the same /64"
+        );
+        let next_64 = IpAddr::from([0x2001, 0xdb8, 7, 10, 0, 0, 0, 1]);
+        assert!(PerAddress::admit(&per, next_64).is_some(), "the next /64");
+        drop(second);
+        assert!(
+            PerAddress::admit(&per, in_64(4)).is_some(),
+            "a place came free"
+        );
     }
 }
