@@ -2,7 +2,8 @@
 //! set up" page a server open to others shows instead of the example practice.
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
-use crate::common::{Process, TestApp, form_body};
+use crate::common::{OWN_PRACTICE, Process, TestApp, form_body};
+use kap_practice::config::Overrides;
 
 /// What only the example practice shows: its names, its email, its phone number.
 const EXAMPLE_IDENTITY: &[&str] = &[
@@ -117,6 +118,33 @@ fn a_server_others_can_reach_never_shows_the_example_practice() {
         p.get(&format!("/static/css/{css}"))
             .starts_with("HTTP/1.1 200")
     );
+}
+
+/// Behind a reverse proxy the server listens on loopback and its public address may be left
+/// unset, yet the proxy brings the world to it: with trusted proxies, the example practice is
+/// hidden as on any public server, until the practice's own details are given.
+#[tokio::test]
+async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
+    const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+    let app = TestApp::start_with(Overrides::default(), Some(BEHIND_PROXY)).await;
+    assert!(app.addr.ip().is_loopback());
+    for path in ["/", "/contact", "/privacy"] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, 503, "{path}");
+        let html = page.text();
+        assert!(html.contains("This site is being set up"), "{path}");
+        for shown in EXAMPLE_IDENTITY {
+            assert!(!html.contains(shown), "{path} shows {shown}");
+        }
+    }
+    let own = TestApp::start_with(
+        Overrides::default(),
+        Some(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}")),
+    )
+    .await;
+    let home = own.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("Harbor Light Therapy"));
 }
 
 #[tokio::test]
