@@ -9,9 +9,12 @@
 //! bring the world in, whatever the bind address says) and no HTTPS of its own (`[tls]`). Until
 //! the practice's details are saved, any other server answers every public page with a short,
 //! calm page that names no one (`noindex`, `503` with `Retry-After`, so search engines come back
-//! later). `/healthz`, the stylesheet and the inbox (where the setup happens) keep working; the
-//! inbox's error pages are neutral too. On a purely local server the example site is still
-//! shown, so a trial run shows the whole page.
+//! later). `/healthz`, the stylesheet and the inbox (where the setup happens) keep working.
+//! Every error page of such a server, on every listener (a missing asset or inbox page, a
+//! method not taken, a body too large, a failure of ours), names no one either: the middleware
+//! asks [`error_page`] for it instead of the prepared pages, which carry the example practice.
+//! On a purely local server the example site is still shown, so a trial run shows the whole
+//! page.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,28 +142,30 @@ fn is_inbox(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
-/// The layer: public pages become the "being set up" page while the gate is closed, and the
-/// inbox's error pages (filled in later from the public site's prepared pages) a neutral one.
+/// The layer: public pages become the "being set up" page while the gate is closed. (Error
+/// pages, the inbox's and the assets' included, are made neutral by the middleware.)
 pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !state.setup.closed() {
         return next.run(request).await;
     }
     let path = request.uri().path();
-    if always_served(path) {
+    if always_served(path) || is_inbox(path) {
         return next.run(request).await;
     }
-    if !is_inbox(path) {
-        return being_set_up(&state);
-    }
-    let response = next.run(request).await;
-    let Some(page) = response.extensions().get::<ErrorPage>().copied() else {
-        return response;
-    };
-    let (heading, text) = match page {
+    being_set_up(&state)
+}
+
+/// The heading and sentence of an error page that names no one.
+pub fn words(page: ErrorPage) -> (&'static str, &'static str) {
+    match page {
         ErrorPage::NotFound => ("Page not found", "There is nothing at this address."),
         ErrorPage::MethodNotAllowed => (
             "That did not work",
             "This address does not accept that kind of request.",
+        ),
+        ErrorPage::TooLarge => (
+            "What you sent is too large",
+            "Nothing was saved. Please shorten your message and try again.",
         ),
         ErrorPage::ServerError => (
             "Something went wrong",
@@ -170,14 +175,14 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
             "Not available just now",
             "Please try again in a few minutes.",
         ),
-    };
-    let mut neutral = neutral_page(&state, response.status(), heading, &[text]);
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(v) = response.headers().get(&name) {
-            neutral.headers_mut().insert(name, v.clone());
-        }
     }
-    neutral
+}
+
+/// The error page `page`, answered with `status`, that names no one: what every error of a
+/// server being set up shows.
+pub fn error_page(state: &AppState, page: ErrorPage, status: StatusCode) -> Response {
+    let (heading, text) = words(page);
+    neutral_page(state, status, heading, &[text])
 }
 
 #[cfg(test)]

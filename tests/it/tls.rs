@@ -119,7 +119,12 @@ impl HttpsProcess {
 
 /// Sends `request_line` (method and target) with `Host: {host}` and `body` to the plain listener
 /// at `addr` over a new connection, and returns the whole response as text.
-async fn plain_request(addr: SocketAddr, host: &str, request_line: &str, body: &[u8]) -> String {
+pub(crate) async fn plain_request(
+    addr: SocketAddr,
+    host: &str,
+    request_line: &str,
+    body: &[u8],
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
