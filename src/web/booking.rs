@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::client::client_ip;
+use super::client::client_key;
 use super::form::decode;
 use super::middleware::BODY_LIMIT;
 use super::respond::{html_response, refusal};
@@ -64,8 +64,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Token {
 /// Refuses a client that chose or cancelled too often in the last hour (each change sends
 /// email); the page says when to try again.
 fn limited(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
-    let ip = client_ip(peer.ip(), headers, &state.config().server.trusted_proxies);
-    if state.booking_limiter.allow(ip) {
+    let client = client_key(peer.ip(), headers, &state.config().server.trusted_proxies);
+    if state.booking_limiter.allow(client) {
         return None;
     }
     let mut r = refusal(

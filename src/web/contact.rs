@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::AppState;
-use super::client::client_ip;
+use super::client::client_key;
 use super::form::{FormDecodeError, decode};
 use super::form_token::TokenError;
 use super::middleware::BODY_LIMIT;
@@ -62,8 +62,8 @@ pub async fn submit(
 ) -> Response {
     let headers = request.headers().clone();
     let config = state.config().clone();
-    let ip = client_ip(peer.ip(), &headers, &config.server.trusted_proxies);
-    if !state.form_limiter.allow(ip) {
+    let client = client_key(peer.ip(), &headers, &config.server.trusted_proxies);
+    if !state.form_limiter.allow(client) {
         let mut r = refusal(
             &state,
             StatusCode::TOO_MANY_REQUESTS,

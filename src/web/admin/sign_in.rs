@@ -22,7 +22,7 @@ use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
 use crate::auth::throttle::{self, Failures, Verdict};
 use crate::auth::{password, totp};
-use crate::web::client::client_ip;
+use crate::web::client::{ClientKey, client_key};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -182,12 +182,12 @@ fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Respon
 async fn throttled(
     state: &AppState,
     email: &str,
-    ip: std::net::IpAddr,
+    client: ClientKey,
     csrf: &str,
     now: Timestamp,
 ) -> Result<Result<Option<Timestamp>, Response>, AppError> {
     let account = failures(state, &throttle::account_subject(email), now).await?;
-    let address = failures(state, &throttle::address_subject(ip), now).await?;
+    let address = failures(state, &throttle::address_subject(client), now).await?;
     match throttle::verdict(account, address, now) {
         Verdict::Locked(until) => Ok(Err(paused(state, csrf, email, until))),
         Verdict::AccountPaused(until) => Ok(Ok(Some(until))),
@@ -201,7 +201,7 @@ async fn throttled(
 async fn record_failure(
     state: &AppState,
     email: &str,
-    ip: std::net::IpAddr,
+    client: ClientKey,
     actor: &str,
     why: &str,
     now: Timestamp,
@@ -211,13 +211,13 @@ async fn record_failure(
         .record_sign_in_failure(
             &[
                 throttle::account_subject(email),
-                throttle::address_subject(ip),
+                throttle::address_subject(client),
             ],
             now,
         )
         .await?;
     let account = failures(state, &throttle::account_subject(email), now).await?;
-    let address = failures(state, &throttle::address_subject(ip), now).await?;
+    let address = failures(state, &throttle::address_subject(client), now).await?;
     let detail =
         if account.count == throttle::ACCOUNT_LIMIT || address.count == throttle::ADDRESS_LIMIT {
             format!("{why}; sign-in paused")
@@ -233,8 +233,8 @@ async fn record_failure(
 
 /// Refuses, without touching the database, an address that has sent too many attempts in the
 /// last minute.
-fn too_fast(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    if state.sign_in_limiter.allow(throttle::address_key(ip)) {
+fn too_fast(state: &AppState, client: ClientKey) -> Option<Response> {
+    if state.sign_in_limiter.allow(client) {
         return None;
     }
     Some(login_form(
@@ -293,11 +293,11 @@ pub async fn login(
         .map(|e| e.trim().to_string())
         .unwrap_or_default();
     let pw = fields.get("password").cloned().unwrap_or_default();
-    let ip = client_ip(peer.ip(), &headers, &state.config().server.trusted_proxies);
-    if let Some(refused) = too_fast(&state, ip) {
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
     }
-    let account_paused = match throttled(&state, &email, ip, &csrf, now).await? {
+    let account_paused = match throttled(&state, &email, client, &csrf, now).await? {
         Ok(paused) => paused,
         Err(refused) => return Ok(refused),
     };
@@ -313,7 +313,15 @@ pub async fn login(
         } else {
             "unknown"
         };
-        record_failure(&state, &email, ip, actor, "wrong email or password", now).await?;
+        record_failure(
+            &state,
+            &email,
+            client,
+            actor,
+            "wrong email or password",
+            now,
+        )
+        .await?;
         if let Some(until) = account_paused {
             return Ok(paused(&state, &csrf, &email, until));
         }
@@ -394,12 +402,12 @@ pub async fn code(
     let Some((account_id, email)) = pending(&data, now) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
-    let ip = client_ip(peer.ip(), &headers, &state.config().server.trusted_proxies);
-    if let Some(refused) = too_fast(&state, ip) {
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
     }
     // A paused account still takes a code here: this is how its owner gets in.
-    if let Err(refused) = throttled(&state, &email, ip, &data.csrf, now).await? {
+    if let Err(refused) = throttled(&state, &email, client, &data.csrf, now).await? {
         return Ok(refused);
     }
     let code = decode(&body, &["code"])
@@ -440,7 +448,7 @@ pub async fn code(
             .await;
         }
     }
-    record_failure(&state, &email, ip, &account.email, "wrong code", now).await?;
+    record_failure(&state, &email, client, &account.email, "wrong code", now).await?;
     Ok(code_form(
         &state,
         &data.csrf,
