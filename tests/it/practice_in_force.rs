@@ -336,3 +336,49 @@ async fn details_saved_on_one_server_reach_the_others_mail_and_flags() {
         "{ack}"
     );
 }
+
+/// The details form filled in a real browser (Chromium), as the clinician does: the notice of
+/// the next request and the person's acknowledgement carry what was typed.
+#[cfg(feature = "slow-tests")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
+    use crate::harness::{Browser, DESKTOP, Options};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp.port))).await;
+    app.add_clinician().await;
+    let browser = Browser::start(Options::new(DESKTOP)).await;
+    browser.sign_in(&app).await;
+    browser.goto(&app.url("/admin/details")).await;
+    for (id, value) in SAVED {
+        browser
+            .js::<()>(
+                "document.getElementById(arguments[0]).value = arguments[1]",
+                vec![serde_json::json!(id), serde_json::json!(value)],
+            )
+            .await;
+    }
+    browser
+        .click("form.settings-form button[type=submit]")
+        .await;
+    browser.wait_for_path("/admin/details").await;
+    assert!(browser.text_of(".notice").await.contains("are saved"));
+    browser.close().await;
+
+    let r = app
+        .submit("Fay Lindqvist", &[("state", "NY"), ("email", "fay@example.org")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let mail = all_mail(&smtp, &["New consultation request", "We received your message"]);
+    let notice = with_subject(&mail, "New consultation request");
+    assert_eq!(notice["to"], "sam@harborlight.org");
+    assert_eq!(notice["from"], SENDER);
+    let ack = text_of(with_subject(&mail, "We received your message - Harbor Light"));
+    assert!(ack.contains("Sam Rivera, LCSW will reply within one business day"), "{ack}");
+    assert!(ack.contains("call or text 741741 (Crisis Text Line) or call 112"), "{ack}");
+    for (_, raw) in &mail {
+        for leak in EXAMPLE {
+            assert!(!raw.contains(leak), "an email says {leak:?}");
+        }
+    }
+}
