@@ -34,9 +34,9 @@ pub struct Account {
 #[derive(Clone)]
 pub struct Credentials {
     pub id: i64,
-    /// Counts every change of password or two-factor sign-in; a session lives only while the
-    /// count it began under is still the account's.
-    pub credentials_version: i64,
+    /// Random, drawn anew with every change of password or two-factor sign-in and never the
+    /// same twice; a session lives only while the stamp it began under is still the account's.
+    pub credentials_stamp: String,
     pub email: String,
     pub password_hash: String,
     pub totp_secret: Option<Vec<u8>>,
@@ -49,6 +49,13 @@ impl std::fmt::Debug for Credentials {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
+}
+
+/// A new credentials stamp: 128 bits from the operating system, as 32 hex characters. It is
+/// only ever compared, never kept secret; what matters is that it does not repeat (new rows get
+/// theirs from the database, see the migration that added it).
+fn new_credentials_stamp() -> Result<String, StoreError> {
+    super::new_link_secret()
 }
 
 impl Store {
@@ -109,16 +116,18 @@ impl Store {
         let Some(id) = self.account_id(email).await? else {
             return Ok(false);
         };
+        let stamp = new_credentials_stamp()?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
-                 credentials_version = credentials_version + 1
+                 credentials_stamp = $4
                  WHERE id = $3 RETURNING id",
             )
             .bind(password_hash)
             .bind(ms(now))
             .bind(id)
+            .bind(&stamp)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
@@ -179,14 +188,14 @@ impl Store {
             return Ok(None);
         };
         let found = on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT id, credentials_version, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE id = $1")
+            let row = sqlx::query("SELECT id, credentials_stamp, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE id = $1")
                 .bind(account_id)
                 .fetch_optional(pool)
                 .await?;
             match row {
                 Some(r) => Some((
                     r.col::<i64>("id")?,
-                    r.col::<i64>("credentials_version")?,
+                    r.col::<String>("credentials_stamp")?,
                     r.col::<String>("email")?,
                     r.col::<String>("password_hash")?,
                     r.col::<Option<Vec<u8>>>("totp_secret_sealed")?,
@@ -195,7 +204,7 @@ impl Store {
                 None => None,
             }
         });
-        let Some((id, credentials_version, email, password_hash, sealed, totp_last_step)) = found
+        let Some((id, credentials_stamp, email, password_hash, sealed, totp_last_step)) = found
         else {
             return Ok(None);
         };
@@ -217,7 +226,7 @@ impl Store {
             .transpose()?;
         Ok(Some(Credentials {
             id,
-            credentials_version,
+            credentials_stamp,
             email,
             password_hash,
             totp_secret,
@@ -233,23 +242,25 @@ impl Store {
         recovery_hashes: &[String],
         now: Timestamp,
         audit: &audit::Entry,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let sealed = self
             .keys
             .seal(TOTP_SECRET.of(account_id), &crate::crypto::hex::hex(secret));
+        let stamp = new_credentials_stamp()?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let version: Option<i64> = sqlx::query_scalar(
+            let stamp: Option<String> = sqlx::query_scalar(
                 "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2,
-                 credentials_version = credentials_version + 1
-                 WHERE id = $3 RETURNING credentials_version",
+                 credentials_stamp = $4
+                 WHERE id = $3 RETURNING credentials_stamp",
             )
             .bind(&sealed)
             .bind(step)
             .bind(account_id)
+            .bind(&stamp)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(version) = version else {
+            let Some(stamp) = stamp else {
                 return Ok(None);
             };
             end_sessions!(tx, account_id).await?;
@@ -266,14 +277,14 @@ impl Store {
             }
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
-            Ok(Some(version))
+            Ok(Some(stamp))
         })
     }
 
-    /// The account's count of credential changes, or `None` if the account is gone.
-    pub async fn credentials_version(&self, account_id: i64) -> Result<Option<i64>, StoreError> {
+    /// The account's credentials stamp, or `None` if the account is gone.
+    pub async fn credentials_stamp(&self, account_id: i64) -> Result<Option<String>, StoreError> {
         Ok(on_db!(&self.db, pool => sqlx::query_scalar(
-            "SELECT credentials_version FROM admin_accounts WHERE id = $1",
+            "SELECT credentials_stamp FROM admin_accounts WHERE id = $1",
         )
         .bind(account_id)
         .fetch_optional(pool)

@@ -1098,3 +1098,257 @@ async fn a_stored_value_this_version_cannot_read_is_an_error_not_a_default() {
         "the inbox does not show the request as New"
     );
 }
+
+/// The session id in a clinician's cookie.
+fn session_id(c: &Clinician<'_>) -> tower_sessions::session::Id {
+    let cookie = c.cookie.as_deref().expect("a session cookie");
+    let (_, value) = cookie.split_once('=').expect("name=value");
+    value.parse().expect("a session id")
+}
+
+#[tokio::test]
+async fn a_session_saved_after_its_account_was_removed_does_not_open_the_next_account() {
+    use tower_sessions::SessionStore as _;
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let mut c = Clinician::signed_in(&app).await;
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    let store = &app.state.store;
+    let now = jiff::Timestamp::now();
+    // A slow request in flight has read the session...
+    let sessions = store.sessions();
+    let record = sessions
+        .load(&session_id(&c))
+        .await
+        .expect("load")
+        .expect("the session");
+    // ...when `admin remove` runs...
+    let entry =
+        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    assert!(
+        store
+            .remove_account(EMAIL, now, &entry)
+            .await
+            .expect("remove")
+    );
+    // ...and writes the session back as it ends.
+    sessions.save(&record).await.expect("save");
+    // `admin add` then makes someone else's account.
+    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    store
+        .add_account("next@practice.example", &hash, now, &entry)
+        .await
+        .expect("store")
+        .expect("new account");
+    let r = c.get("/admin/requests/1").await;
+    assert_eq!(r.status, 303, "the removed account's cookie opens nothing");
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with("/admin/login")),
+        "{:?}",
+        r.header("location")
+    );
+}
+
+#[tokio::test]
+async fn saving_a_session_updates_it_but_never_brings_back_a_deleted_one() {
+    use tower_sessions::SessionStore as _;
+    use tower_sessions::session::{Id, Record};
+    let app = TestApp::start().await;
+    let sessions = app.state.store.sessions();
+    let mut record = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: tower_sessions::cookie::time::OffsetDateTime::now_utc()
+            + tower_sessions::cookie::time::Duration::minutes(30),
+    };
+    sessions.create(&mut record).await.expect("create");
+    record
+        .data
+        .insert("note".to_string(), serde_json::json!("changed"));
+    sessions.save(&record).await.expect("save");
+    let loaded = sessions
+        .load(&record.id)
+        .await
+        .expect("load")
+        .expect("kept");
+    assert_eq!(loaded.data.get("note"), Some(&serde_json::json!("changed")));
+    sessions.delete(&record.id).await.expect("delete");
+    sessions
+        .save(&record)
+        .await
+        .expect("a late save is not an error");
+    assert!(
+        sessions.load(&record.id).await.expect("load").is_none(),
+        "a deleted session stays deleted"
+    );
+    assert_eq!(app.state.store.session_counts(0).await.expect("count").0, 0);
+}
+
+#[tokio::test]
+async fn account_ids_are_never_given_again() {
+    let app = TestApp::start().await;
+    let store = &app.state.store;
+    let now = jiff::Timestamp::now();
+    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let added = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let removed =
+        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    let first = store
+        .add_account("first@practice.example", &hash, now, &added)
+        .await
+        .expect("store")
+        .expect("new account");
+    assert!(
+        store
+            .remove_account("first@practice.example", now, &removed)
+            .await
+            .expect("remove")
+    );
+    let second = store
+        .add_account("second@practice.example", &hash, now, &added)
+        .await
+        .expect("store")
+        .expect("new account");
+    assert!(second > first, "{second} follows {first}");
+}
+
+#[tokio::test]
+async fn a_session_does_not_open_an_account_made_again_under_its_id() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let id = account_id(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    // The account's row replaced by another under the same id, behind the program's back (a
+    // restored backup, a hand-made row): the session's credentials are not the new row's.
+    app.database_write(&format!("DELETE FROM admin_accounts WHERE id = {id}"), &[])
+        .await;
+    app.database_write(
+        &format!(
+            "INSERT INTO admin_accounts (id, email, password_hash, created_at, password_changed_at)
+             VALUES ({id}, 'next@practice.example', 'not a hash', 0, 0)"
+        ),
+        &[],
+    )
+    .await;
+    let r = c.get("/admin/requests/1").await;
+    assert_eq!(r.status, 303, "the old session opens nothing");
+}
+
+/// A SQLite database written before account ids were kept from reuse: its accounts, their
+/// recovery codes and the references between them survive the rebuild, every account gets a
+/// stamp of its own, and the id of an account removed before the upgrade (its session row still
+/// naming it) is not given again.
+#[tokio::test]
+async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The migrations as they were before this change.
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).expect("dir");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&source).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        if name.get(..4).is_some_and(|v| v <= "0012") {
+            std::fs::copy(&path, old.join(name)).expect("copy");
+        }
+    }
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    let file = data.join(kap_practice::store::DATABASE_FILE);
+    let key = kap_practice::crypto::generate_key_hex();
+    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
+    let options = SqliteConnectOptions::new()
+        .filename(&file)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .expect("old database");
+        let migrator = sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .expect("old migrations");
+        assert_eq!(migrator.iter().last().map(|m| m.version), Some(12));
+        migrator.run(&pool).await.expect("migrated to 12");
+        let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+        for (id, email) in [(1i64, EMAIL), (2, "second@practice.example")] {
+            sqlx::query(
+                "INSERT INTO admin_accounts (id, email, password_hash, created_at,
+                 password_changed_at) VALUES ($1, $2, $3, 1, 1)",
+            )
+            .bind(id)
+            .bind(email)
+            .bind(&hash)
+            .execute(&pool)
+            .await
+            .expect("account");
+        }
+        for code in ["a", "b"] {
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES (2, $1)")
+                .bind(code)
+                .execute(&pool)
+                .await
+                .expect("recovery code");
+        }
+        // Account 5 was removed; a session written back late still names it.
+        sqlx::query(
+            "INSERT INTO admin_sessions (id, record_sealed, expires_at, account_id)
+             VALUES ('old', x'00', 1, 5)",
+        )
+        .execute(&pool)
+        .await
+        .expect("session");
+        pool.close().await;
+    }
+    let store = kap_practice::store::Store::open(&data, None, keys)
+        .await
+        .expect("the application opens and upgrades the database");
+    let mut stamps = Vec::new();
+    for (id, email) in [(1i64, EMAIL), (2, "second@practice.example")] {
+        let account = store.credentials(email).await.expect("read").expect("kept");
+        assert_eq!(account.id, id);
+        assert_eq!(account.credentials_stamp.len(), 32);
+        stamps.push(account.credentials_stamp);
+    }
+    assert_ne!(stamps[0], stamps[1], "a stamp of its own");
+    assert_eq!(store.unused_recovery_codes(2).await.expect("codes"), 2);
+    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let id = store
+        .add_account(
+            "third@practice.example",
+            &hash,
+            jiff::Timestamp::now(),
+            &entry,
+        )
+        .await
+        .expect("store")
+        .expect("new account");
+    assert_eq!(id, 6, "the removed account's id 5 is not given again");
+    // The recovery codes still follow their account.
+    let removed =
+        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    assert!(
+        store
+            .remove_account("second@practice.example", jiff::Timestamp::now(), &removed)
+            .await
+            .expect("remove")
+    );
+    store.close().await;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("open");
+    let codes: i64 = sqlx::query_scalar("SELECT count(*) FROM recovery_codes")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(codes, 0, "removing the account took its recovery codes");
+}

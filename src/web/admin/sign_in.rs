@@ -262,7 +262,7 @@ pub(super) async fn complete(
         account_id: Some(account_id),
         email: Some(email.to_string()),
         signed_in_at: Some(now.as_millisecond()),
-        credentials_version: Some(account.credentials_version),
+        credentials_stamp: Some(account.credentials_stamp.clone()),
         ..SessionData::default()
     };
     data.save(session).await?;
@@ -339,7 +339,7 @@ pub async fn login(
             pending_account_id: Some(account.id),
             pending_email: Some(account.email.clone()),
             pending_at: Some(now.as_millisecond()),
-            credentials_version: Some(account.credentials_version),
+            credentials_stamp: Some(account.credentials_stamp.clone()),
             ..SessionData::default()
         };
         pending.save(&session).await?;
@@ -406,11 +406,9 @@ pub async fn code(
         .ok()
         .and_then(|mut f| f.remove("code"))
         .unwrap_or_default();
-    let Some(account) =
-        state.store.credentials(&email).await?.filter(|a| {
-            a.id == account_id && Some(a.credentials_version) == data.credentials_version
-        })
-    else {
+    let Some(account) = state.store.credentials(&email).await?.filter(|a| {
+        a.id == account_id && data.credentials_stamp.as_ref() == Some(&a.credentials_stamp)
+    }) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
     if let Some(secret) = &account.totp_secret
@@ -562,7 +560,7 @@ pub async fn enable_two_factor(
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
     // The account's other sessions end; this one carries on under the new credentials.
-    let version = state
+    let stamp = state
         .store
         .enable_two_factor(
             admin.account_id,
@@ -573,8 +571,11 @@ pub async fn enable_two_factor(
             &Entry::new(&admin.email, Action::TwoFactorEnrolled),
         )
         .await?;
+    // Its row went with the others; a new id gives it a new one (a save only ever updates an
+    // existing session, see store/sessions.rs).
+    session.cycle_id().await?;
     data.enrol_secret = None;
-    data.credentials_version = version;
+    data.credentials_stamp = stamp;
     data.save(&session).await?;
     let view = TwoFactorView {
         chrome: chrome(
