@@ -100,6 +100,7 @@ impl Store {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
+            super::setup::accounts_begin!(tx, now).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(Some(id))

@@ -1237,45 +1237,63 @@ async fn a_session_does_not_open_an_account_made_again_under_its_id() {
     assert_eq!(r.status, 303, "the old session opens nothing");
 }
 
+/// A SQLite database in `dir`, written by the migrations up to `version` only, open on the
+/// returned pool; and the keys the program will open it with.
+async fn sqlite_database_at(
+    dir: &std::path::Path,
+    version: i64,
+) -> (
+    std::path::PathBuf,
+    sqlx::SqlitePool,
+    kap_practice::crypto::Keyring,
+) {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let old = dir.join("migrations");
+    std::fs::create_dir(&old).expect("dir");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&source).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        if name
+            .get(..4)
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|v| v <= version)
+        {
+            std::fs::copy(&path, old.join(name)).expect("copy");
+        }
+    }
+    let data = dir.join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(data.join(kap_practice::store::DATABASE_FILE))
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .expect("old database");
+    let migrator = sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("old migrations");
+    assert_eq!(migrator.iter().last().map(|m| m.version), Some(version));
+    migrator.run(&pool).await.expect("old migrations run");
+    let key = kap_practice::crypto::generate_key_hex();
+    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
+    (data, pool, keys)
+}
+
 /// A SQLite database written before account ids were kept from reuse: its accounts, their
 /// recovery codes and the references between them survive the rebuild, every account gets a
 /// stamp of its own, and the id of an account removed before the upgrade (its session row still
 /// naming it) is not given again.
 #[tokio::test]
 async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     let dir = tempfile::tempdir().expect("tempdir");
     // The migrations as they were before this change.
-    let old = dir.path().join("migrations");
-    std::fs::create_dir(&old).expect("dir");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    for entry in std::fs::read_dir(&source).expect("migrations") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-        if name.get(..4).is_some_and(|v| v <= "0012") {
-            std::fs::copy(&path, old.join(name)).expect("copy");
-        }
-    }
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
-    let file = data.join(kap_practice::store::DATABASE_FILE);
-    let key = kap_practice::crypto::generate_key_hex();
-    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
-    let options = SqliteConnectOptions::new()
-        .filename(&file)
-        .create_if_missing(true)
-        .foreign_keys(true);
+    let (data, pool, keys) = sqlite_database_at(dir.path(), 12).await;
     {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .expect("old database");
-        let migrator = sqlx::migrate::Migrator::new(old.as_path())
-            .await
-            .expect("old migrations");
-        assert_eq!(migrator.iter().last().map(|m| m.version), Some(12));
-        migrator.run(&pool).await.expect("migrated to 12");
         let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
         for (id, email) in [(1i64, EMAIL), (2, "second@practice.example")] {
             sqlx::query(
@@ -1341,14 +1359,50 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
             .expect("remove")
     );
     store.close().await;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .expect("open");
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(data.join(kap_practice::store::DATABASE_FILE))
+            .foreign_keys(true),
+    )
+    .await
+    .expect("open");
     let codes: i64 = sqlx::query_scalar("SELECT count(*) FROM recovery_codes")
         .fetch_one(&pool)
         .await
         .expect("count");
     assert_eq!(codes, 0, "removing the account took its recovery codes");
+}
+
+/// A SQLite database whose every account was removed before the upgrade (the audit log says
+/// one was added) and that still holds an unexpired setup address: the address stays dead.
+#[tokio::test]
+async fn upgrading_a_database_that_had_an_account_keeps_the_setup_address_dead() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, pool, keys) = sqlite_database_at(dir.path(), 12).await;
+    let now = jiff::Timestamp::now();
+    let token = "ab".repeat(32);
+    let hash = {
+        use sha2::Digest;
+        kap_practice::crypto::hex::hex(&sha2::Sha256::digest(token.as_bytes()))
+    };
+    sqlx::query("INSERT INTO setup_tokens (id, token_hash, created_at) VALUES (1, $1, $2)")
+        .bind(hash)
+        .bind(now.as_millisecond())
+        .execute(&pool)
+        .await
+        .expect("setup address");
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action) VALUES (1, 'someone@practice.example', 'account_added')",
+    )
+    .execute(&pool)
+    .await
+    .expect("audit");
+    pool.close().await;
+    let store = kap_practice::store::Store::open(&data, None, keys)
+        .await
+        .expect("the application opens and upgrades the database");
+    assert!(!store.has_accounts().await.expect("store"));
+    assert!(store.accounts_began().await.expect("store"));
+    assert!(!store.setup_token_valid(&token, now).await.expect("store"));
+    assert_eq!(store.issue_setup_token(now).await.expect("store"), None);
 }
