@@ -2,8 +2,8 @@
 //!
 //! Answers never reveal whether an account exists: a wrong email and a wrong password get the
 //! same words, take the same time (a dummy hash is checked), and count toward the same throttle.
-//! While an account is paused by failed attempts, its owner still signs in with the right
-//! password and a valid code; see [`crate::auth::throttle`].
+//! Each attempt is counted before its password or code is checked, and while sign-in is paused
+//! nothing is checked; see [`crate::auth::throttle`].
 
 use std::net::SocketAddr;
 
@@ -20,8 +20,9 @@ use tower_sessions::Session;
 use super::views::{Chrome, CodeView, LoginView, TwoFactorView};
 use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
-use crate::auth::throttle::{self, Failures, Verdict};
+use crate::auth::throttle;
 use crate::auth::{password, totp};
+use crate::store::SignInClaim;
 use crate::web::client::client_ip;
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
@@ -155,12 +156,6 @@ fn login_form(
     render(status, view.render())
 }
 
-async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Failures, AppError> {
-    let since = now.checked_sub(throttle::WINDOW).unwrap_or(now);
-    let (count, latest) = state.store.sign_in_failures(subject, since).await?;
-    Ok(Failures { count, latest })
-}
-
 /// The answer while sign-in is paused.
 fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
     let until = super::views::when(until, &state.time_zone);
@@ -176,54 +171,54 @@ fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Respon
     )
 }
 
-/// Applies the throttle: `Err` carries the paused answer; `Ok(Some(until))` means the account
-/// (not the address) is paused, which only the right password with a second factor passes.
-/// A refusal writes nothing: the failure that began the pause is in the audit log already.
-async fn throttled(
+/// Counts this attempt against its email's and its address's counters before its password or
+/// code is checked. `Err` carries the paused answer: nothing may be checked, and nothing was
+/// counted (the failure that began the pause is in the audit log already). `Ok` says whether
+/// this attempt began a pause, once it has waited as long as the counts ask.
+async fn claim(
     state: &AppState,
     email: &str,
     ip: std::net::IpAddr,
     csrf: &str,
     now: Timestamp,
-) -> Result<Result<Option<Timestamp>, Response>, AppError> {
-    let account = failures(state, &throttle::account_subject(email), now).await?;
-    let address = failures(state, &throttle::address_subject(ip), now).await?;
-    match throttle::verdict(account, address, now) {
-        Verdict::Locked(until) => Ok(Err(paused(state, csrf, email, until))),
-        Verdict::AccountPaused(until) => Ok(Ok(Some(until))),
-        Verdict::Allow(delay) => {
-            tokio::time::sleep(delay).await;
-            Ok(Ok(None))
+) -> Result<Result<bool, Response>, AppError> {
+    let counters = [throttle::account(email), throttle::address(ip)];
+    match state.store.claim_sign_in_attempt(&counters, now).await? {
+        SignInClaim::Paused(until) => Ok(Err(paused(state, csrf, email, until))),
+        SignInClaim::Counted {
+            attempts,
+            began_pause,
+        } => {
+            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
+            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            Ok(Ok(began_pause))
         }
     }
 }
 
+/// Gives back an attempt that was right but is not a whole sign-in yet (the password, with a
+/// code still to come): the email's earlier failures still count.
+async fn give_back(state: &AppState, email: &str, ip: std::net::IpAddr) -> Result<(), AppError> {
+    for counter in [throttle::account(email), throttle::address(ip)] {
+        state.store.give_back_sign_in_attempt(&counter).await?;
+    }
+    Ok(())
+}
+
+/// Writes a failed attempt in the audit log, saying so when it began a pause (exactly one
+/// attempt does: the one whose count reached the limit).
 async fn record_failure(
     state: &AppState,
-    email: &str,
-    ip: std::net::IpAddr,
     actor: &str,
     why: &str,
+    began_pause: bool,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    state
-        .store
-        .record_sign_in_failure(
-            &[
-                throttle::account_subject(email),
-                throttle::address_subject(ip),
-            ],
-            now,
-        )
-        .await?;
-    let account = failures(state, &throttle::account_subject(email), now).await?;
-    let address = failures(state, &throttle::address_subject(ip), now).await?;
-    let detail =
-        if account.count == throttle::ACCOUNT_LIMIT || address.count == throttle::ADDRESS_LIMIT {
-            format!("{why}; sign-in paused")
-        } else {
-            why.to_string()
-        };
+    let detail = if began_pause {
+        format!("{why}; sign-in paused")
+    } else {
+        why.to_string()
+    };
     state
         .store
         .audit(&Entry::new(actor, Action::SignInFailed).detail(detail), now)
@@ -297,8 +292,8 @@ pub async fn login(
     if let Some(refused) = too_fast(&state, ip) {
         return Ok(refused);
     }
-    let account_paused = match throttled(&state, &email, ip, &csrf, now).await? {
-        Ok(paused) => paused,
+    let began_pause = match claim(&state, &email, ip, &csrf, now).await? {
+        Ok(began_pause) => began_pause,
         Err(refused) => return Ok(refused),
     };
     let account = if email.is_empty() {
@@ -313,10 +308,7 @@ pub async fn login(
         } else {
             "unknown"
         };
-        record_failure(&state, &email, ip, actor, "wrong email or password", now).await?;
-        if let Some(until) = account_paused {
-            return Ok(paused(&state, &csrf, &email, until));
-        }
+        record_failure(&state, actor, "wrong email or password", began_pause, now).await?;
         return Ok(login_form(
             &state,
             &csrf,
@@ -326,13 +318,8 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    if let Some(until) = account_paused
-        && account.totp_secret.is_none()
-    {
-        // Without a second factor the owner cannot be told from a guesser: wait like everyone.
-        return Ok(paused(&state, &csrf, &email, until));
-    }
     if account.totp_secret.is_some() {
+        give_back(&state, &email, ip).await?;
         session.cycle_id().await?;
         let pending = SessionData {
             csrf: new_token(),
@@ -345,6 +332,11 @@ pub async fn login(
         pending.save(&session).await?;
         return Ok(Redirect::to("/admin/login/code").into_response());
     }
+    // A whole sign-in: the address's attempt is given back, the email's count cleared.
+    state
+        .store
+        .give_back_sign_in_attempt(&throttle::address(ip))
+        .await?;
     complete(&state, &session, &account, "password", now).await
 }
 
@@ -398,10 +390,11 @@ pub async fn code(
     if let Some(refused) = too_fast(&state, ip) {
         return Ok(refused);
     }
-    // A paused account still takes a code here: this is how its owner gets in.
-    if let Err(refused) = throttled(&state, &email, ip, &data.csrf, now).await? {
-        return Ok(refused);
-    }
+    // A code is an attempt like a password: counted first, and not checked while paused.
+    let began_pause = match claim(&state, &email, ip, &data.csrf, now).await? {
+        Ok(began_pause) => began_pause,
+        Err(refused) => return Ok(refused),
+    };
     let code = decode(&body, &["code"])
         .ok()
         .and_then(|mut f| f.remove("code"))
@@ -415,6 +408,10 @@ pub async fn code(
         && let Some(step) = totp::verify(secret, &code, now, account.totp_last_step)
         && state.store.use_totp_step(account.id, step).await?
     {
+        state
+            .store
+            .give_back_sign_in_attempt(&throttle::address(ip))
+            .await?;
         return complete(&state, &session, &account, "password and code", now).await;
     }
     if code.contains('-') || code.trim().len() >= 10 {
@@ -428,6 +425,10 @@ pub async fn code(
                 .store
                 .audit(&Entry::new(&account.email, Action::RecoveryCodeUsed), now)
                 .await?;
+            state
+                .store
+                .give_back_sign_in_attempt(&throttle::address(ip))
+                .await?;
             return complete(
                 &state,
                 &session,
@@ -438,7 +439,7 @@ pub async fn code(
             .await;
         }
     }
-    record_failure(&state, &email, ip, &account.email, "wrong code", now).await?;
+    record_failure(&state, &account.email, "wrong code", began_pause, now).await?;
     Ok(code_form(
         &state,
         &data.csrf,
