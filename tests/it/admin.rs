@@ -502,7 +502,11 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     let secret = base32_decode(secret_b32);
     let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
     let r = c
-        .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
+        .action(
+            "/admin/two-factor",
+            "/admin/two-factor",
+            &[("password", PASSWORD), ("code", &code)],
+        )
         .await;
     assert_eq!(r.status, 200);
     let html = r.text();
@@ -727,7 +731,11 @@ async fn turning_on_two_factor_ends_the_accounts_other_sessions() {
     let secret = base32_decode(&page[start..start + page[start..].find('<').expect("end")]);
     let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
     let r = c
-        .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
+        .action(
+            "/admin/two-factor",
+            "/admin/two-factor",
+            &[("password", PASSWORD), ("code", &code)],
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -1536,4 +1544,132 @@ async fn wrong_passwords_at_once_stop_at_the_limit_and_the_pause_is_audited_once
         })
         .count();
     assert_eq!(pauses, 1, "the pause is written once");
+}
+
+/// The enrolment key the two-factor page offers.
+fn offered_secret(page: &str) -> Vec<u8> {
+    let start =
+        page.find("<code class=\"secret\">").expect("secret") + "<code class=\"secret\">".len();
+    base32_decode(&page[start..start + page[start..].find('<').expect("end")])
+}
+
+/// The recovery codes on the page shown right after enrolment.
+fn recovery_codes(html: &str) -> Vec<String> {
+    html.split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find('<').expect("end")].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
+    let app = app_with_account().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let secret = offered_secret(&c.get("/admin/two-factor").await.text());
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    // Turning it on asks for the password too.
+    let r = c
+        .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("href=\"#password\">Enter your password"));
+    let r = c
+        .action(
+            "/admin/two-factor",
+            "/admin/two-factor",
+            &[("password", PASSWORD), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let codes = recovery_codes(&r.text());
+    assert_eq!(codes.len(), 10);
+    let enrolled = app
+        .state
+        .store
+        .credentials(EMAIL)
+        .await
+        .expect("read")
+        .expect("account")
+        .totp_secret;
+    let mut other = Clinician::signed_in_with_code(&app, &codes[1]).await;
+
+    // Someone with the session alone, not the password nor the phone, cannot replace it.
+    let page = c.get("/admin/two-factor").await.text();
+    let theirs = offered_secret(&page);
+    let their_code = totp::current_code(&theirs, jiff::Timestamp::now()).expect("code");
+    let attempts: [(&[(&str, &str)], &str); 3] = [
+        (&[("code", &their_code)], "password"),
+        (
+            &[
+                ("password", "not the password"),
+                ("current_code", &codes[0]),
+                ("code", &their_code),
+            ],
+            "password",
+        ),
+        (
+            &[
+                ("password", PASSWORD),
+                ("current_code", "000000"),
+                ("code", &their_code),
+            ],
+            "current_code",
+        ),
+    ];
+    for (fields, field) in attempts {
+        let r = c
+            .action("/admin/two-factor", "/admin/two-factor", fields)
+            .await;
+        assert!((400..500).contains(&r.status), "{fields:?}: {}", r.status);
+        let html = r.text();
+        assert!(html.contains("<title>Error: "), "{html}");
+        assert!(html.contains("There is a problem"), "{html}");
+        assert!(
+            html.contains(&format!("href=\"#{field}\"")),
+            "the summary links to {field}: {html}"
+        );
+        assert!(recovery_codes(&html).is_empty(), "no new recovery codes");
+    }
+    assert_eq!(
+        app.state
+            .store
+            .credentials(EMAIL)
+            .await
+            .expect("read")
+            .expect("account")
+            .totp_secret,
+        enrolled,
+        "the second factor is unchanged"
+    );
+    assert_eq!(
+        other.get("/admin").await.status,
+        200,
+        "the owner's other session carries on"
+    );
+    let failed = last_audit(&app).await;
+    assert_eq!(failed.action, "sign_in_failed");
+    assert_eq!(
+        failed.detail.as_deref(),
+        Some("wrong code on the two-factor page")
+    );
+
+    // With the password and a current code (here a recovery code), it is replaced.
+    let r = c
+        .action(
+            "/admin/two-factor",
+            "/admin/two-factor",
+            &[
+                ("password", PASSWORD),
+                ("current_code", &codes[0]),
+                ("code", &their_code),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(recovery_codes(&r.text()).len(), 10);
+    assert_eq!(
+        c.get("/admin").await.status,
+        200,
+        "the session that replaced it carries on"
+    );
 }

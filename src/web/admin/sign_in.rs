@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::field_error::FieldError;
 use super::views::{Chrome, CodeView, LoginView, TwoFactorView};
 use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
@@ -340,6 +341,38 @@ pub async fn login(
     complete(&state, &session, &account, "password", now).await
 }
 
+/// Uses `code` as the account's second factor, once: a code from its authenticator app (a step
+/// not used before) or one of its unused recovery codes (written in the audit log). Returns
+/// how the sign-in was made, or `None` when the code is not right.
+async fn second_factor(
+    state: &AppState,
+    account: &crate::store::Credentials,
+    code: &str,
+    now: Timestamp,
+) -> Result<Option<&'static str>, AppError> {
+    if let Some(secret) = &account.totp_secret
+        && let Some(step) = totp::verify(secret, code, now, account.totp_last_step)
+        && state.store.use_totp_step(account.id, step).await?
+    {
+        return Ok(Some("password and code"));
+    }
+    if account.totp_secret.is_some() && (code.contains('-') || code.trim().len() >= 10) {
+        let hash = totp::recovery_code_hash(code);
+        if state
+            .store
+            .use_recovery_code(account.id, &hash, now)
+            .await?
+        {
+            state
+                .store
+                .audit(&Entry::new(&account.email, Action::RecoveryCodeUsed), now)
+                .await?;
+            return Ok(Some("password and recovery code"));
+        }
+    }
+    Ok(None)
+}
+
 fn code_form(state: &AppState, csrf: &str, error: Option<String>, status: StatusCode) -> Response {
     let view = CodeView {
         chrome: chrome(state, "Sign-in code", None, csrf, 0, ""),
@@ -404,40 +437,12 @@ pub async fn code(
     }) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
-    if let Some(secret) = &account.totp_secret
-        && let Some(step) = totp::verify(secret, &code, now, account.totp_last_step)
-        && state.store.use_totp_step(account.id, step).await?
-    {
+    if let Some(how) = second_factor(&state, &account, &code, now).await? {
         state
             .store
             .give_back_sign_in_attempt(&throttle::address(ip))
             .await?;
-        return complete(&state, &session, &account, "password and code", now).await;
-    }
-    if code.contains('-') || code.trim().len() >= 10 {
-        let hash = totp::recovery_code_hash(&code);
-        if state
-            .store
-            .use_recovery_code(account.id, &hash, now)
-            .await?
-        {
-            state
-                .store
-                .audit(&Entry::new(&account.email, Action::RecoveryCodeUsed), now)
-                .await?;
-            state
-                .store
-                .give_back_sign_in_attempt(&throttle::address(ip))
-                .await?;
-            return complete(
-                &state,
-                &session,
-                &account,
-                "password and recovery code",
-                now,
-            )
-            .await;
-        }
+        return complete(&state, &session, &account, how, now).await;
     }
     record_failure(&state, &account.email, "wrong code", began_pause, now).await?;
     Ok(code_form(
@@ -481,18 +486,28 @@ fn enrol_secret(state: &AppState, admin: &Admin, data: &SessionData) -> Option<V
     )
 }
 
+/// What the two-factor page shows besides its enrolment key: mistakes in the form sent, or
+/// the recovery codes of an enrolment just made.
+#[derive(Default)]
+struct TwoFactorOutcome {
+    errors: Vec<FieldError>,
+    recovery_codes: Vec<String>,
+}
+
 async fn two_factor_view(
     state: &AppState,
     session: &Session,
     admin: &Admin,
-    error: Option<String>,
+    outcome: TwoFactorOutcome,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let enrolled = !outcome.recovery_codes.is_empty();
     let mut data = SessionData::load(session).await;
     let keys = state.store.keys();
-    let secret = match enrol_secret(state, admin, &data) {
-        Some(s) => s,
-        None => {
+    let secret = match (enrolled, enrol_secret(state, admin, &data)) {
+        (true, _) => Vec::new(),
+        (false, Some(s)) => s,
+        (false, None) => {
             let s = totp::new_secret();
             data.enrol_secret = Some(crate::crypto::hex::hex(&keys.seal(
                 ENROL_SECRET.of(admin.account_id),
@@ -503,22 +518,35 @@ async fn two_factor_view(
         }
     };
     let issuer = &state.config.practice.name;
-    let url = totp::otpauth_url(&secret, issuer, &admin.email).unwrap_or_default();
+    let (qr_svg, secret) = if enrolled {
+        (String::new(), String::new())
+    } else {
+        let url = totp::otpauth_url(&secret, issuer, &admin.email).unwrap_or_default();
+        (
+            totp::qr_svg(&url).unwrap_or_default(),
+            totp::secret_base32(&secret, issuer, &admin.email).unwrap_or_default(),
+        )
+    };
     let account = state.store.credentials(&admin.email).await?;
+    let title = if outcome.errors.is_empty() {
+        "Two-factor sign-in"
+    } else {
+        "Error: Two-factor sign-in"
+    };
     let view = TwoFactorView {
         chrome: chrome(
             state,
-            "Two-factor sign-in",
+            title,
             Some(admin.email.clone()),
             &admin.csrf,
             state.store.count_new().await?,
             "two-factor",
         ),
         enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
-        qr_svg: totp::qr_svg(&url).unwrap_or_default(),
-        secret: totp::secret_base32(&secret, issuer, &admin.email).unwrap_or_default(),
-        error,
-        recovery_codes: Vec::new(),
+        qr_svg,
+        secret,
+        errors: outcome.errors,
+        recovery_codes: outcome.recovery_codes,
         unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
     };
     Ok(render(status, view.render()))
@@ -529,48 +557,167 @@ pub async fn two_factor_page(
     session: Session,
     Extension(admin): Extension<Admin>,
 ) -> Result<Response, AppError> {
-    two_factor_view(&state, &session, &admin, None, StatusCode::OK).await
+    two_factor_view(
+        &state,
+        &session,
+        &admin,
+        TwoFactorOutcome::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
+/// Turns on two-factor sign-in, or replaces it (a new phone, new recovery codes).
+///
+/// A signed-in session alone is not enough: someone who took over a session, without the
+/// password or the phone, could otherwise put their own app in the owner's place, end the
+/// owner's other sessions and keep ten recovery codes. So the form asks for the account's
+/// password every time and, when two-factor sign-in is on, a current code (from the app as it
+/// is set up now, or a recovery code). These checks count as sign-in attempts: counted before
+/// they are made, not made while sign-in is paused, and audited when wrong.
 pub async fn enable_two_factor(
     State(state): State<AppState>,
     session: Session,
     Extension(admin): Extension<Admin>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
-    let code = decode(&body, &["code"])
-        .ok()
-        .and_then(|mut f| f.remove("code"))
-        .unwrap_or_default();
+    let mut form = decode(&body, &["password", "current_code", "code"]).unwrap_or_default();
+    let pw = form.remove("password").unwrap_or_default();
+    let current_code = form.remove("current_code").unwrap_or_default();
+    let code = form.remove("code").unwrap_or_default();
+    let Some(account) = state
+        .store
+        .credentials(&admin.email)
+        .await?
+        .filter(|a| a.id == admin.account_id)
+    else {
+        return Ok(Redirect::to("/admin/login?expired=1").into_response());
+    };
+    let enabled = account.totp_secret.is_some();
     let mut data = SessionData::load(&session).await;
     let secret = enrol_secret(&state, &admin, &data);
     let step = secret
         .as_ref()
         .and_then(|s| totp::verify(s, &code, now, None));
-    let (Some(secret), Some(step)) = (secret, step) else {
-        return two_factor_view(
+    let refuse = |errors: Vec<FieldError>, status: StatusCode| {
+        two_factor_view(
             &state,
             &session,
             &admin,
-            Some("That code is not right. Enter the six digits your app shows now.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            TwoFactorOutcome {
+                errors,
+                ..TwoFactorOutcome::default()
+            },
+            status,
         )
-        .await;
+    };
+    let mut errors = Vec::new();
+    if pw.is_empty() {
+        errors.push(FieldError::new("password", "Enter your password"));
+    }
+    if enabled && current_code.trim().is_empty() {
+        errors.push(FieldError::new(
+            "current_code",
+            "Enter the code your app shows now, or one of your recovery codes",
+        ));
+    }
+    if code.trim().is_empty() {
+        errors.push(FieldError::new(
+            "code",
+            "Enter the six-digit code your app shows for the new key",
+        ));
+    } else if step.is_none() {
+        // Checked first, as it tells nothing about the account: nothing is used up yet.
+        errors.push(FieldError::new(
+            "code",
+            "That code is not right. Enter the six digits your app shows now for the new key",
+        ));
+    }
+    if !errors.is_empty() {
+        return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
+    if !state.sign_in_limiter.allow(throttle::address_key(ip)) {
+        let error = FieldError::new(
+            "password",
+            "Too many attempts came from your network just now. Wait a minute, then try again",
+        );
+        return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let counters = [throttle::account(&admin.email), throttle::address(ip)];
+    let began_pause = match state.store.claim_sign_in_attempt(&counters, now).await? {
+        SignInClaim::Paused(until) => {
+            let until = super::views::when(until, &state.time_zone);
+            let error = FieldError::new(
+                "password",
+                format!(
+                    "Too many failed attempts, so checking your password is paused for a while. Try again after {until}"
+                ),
+            );
+            return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
+        }
+        SignInClaim::Counted {
+            attempts,
+            began_pause,
+        } => {
+            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
+            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            began_pause
+        }
+    };
+    if !password::verify_aside(pw, Some(account.password_hash.clone())).await {
+        record_failure(
+            &state,
+            &admin.email,
+            "wrong password on the two-factor page",
+            began_pause,
+            now,
+        )
+        .await?;
+        let error = FieldError::new(
+            "password",
+            "The password is not right. Enter the password you sign in with",
+        );
+        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if enabled
+        && second_factor(&state, &account, &current_code, now)
+            .await?
+            .is_none()
+    {
+        record_failure(
+            &state,
+            &admin.email,
+            "wrong code on the two-factor page",
+            began_pause,
+            now,
+        )
+        .await?;
+        let error = FieldError::new(
+            "current_code",
+            "That code is not right, or was used already. Enter the newest code from your app as it is set up now, or an unused recovery code",
+        );
+        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    give_back(&state, &admin.email, ip).await?;
+    let (Some(secret), Some(step)) = (secret, step) else {
+        return Err(AppError::NotFound);
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
+    let entry = Entry::new(&admin.email, Action::TwoFactorEnrolled);
+    let entry = if enabled {
+        entry.detail("replaced the earlier one")
+    } else {
+        entry
+    };
     // The account's other sessions end; this one carries on under the new credentials.
     let stamp = state
         .store
-        .enable_two_factor(
-            admin.account_id,
-            &secret,
-            step,
-            &hashes,
-            now,
-            &Entry::new(&admin.email, Action::TwoFactorEnrolled),
-        )
+        .enable_two_factor(admin.account_id, &secret, step, &hashes, now, &entry)
         .await?;
     // Its row went with the others; a new id gives it a new one (a save only ever updates an
     // existing session, see store/sessions.rs).
@@ -578,21 +725,15 @@ pub async fn enable_two_factor(
     data.enrol_secret = None;
     data.credentials_stamp = stamp;
     data.save(&session).await?;
-    let view = TwoFactorView {
-        chrome: chrome(
-            &state,
-            "Two-factor sign-in",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "two-factor",
-        ),
-        enabled: true,
-        qr_svg: String::new(),
-        secret: String::new(),
-        error: None,
-        recovery_codes: codes,
-        unused_codes: 10,
-    };
-    Ok(render(StatusCode::OK, view.render()))
+    two_factor_view(
+        &state,
+        &session,
+        &admin,
+        TwoFactorOutcome {
+            recovery_codes: codes,
+            ..TwoFactorOutcome::default()
+        },
+        StatusCode::OK,
+    )
+    .await
 }

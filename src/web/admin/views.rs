@@ -246,10 +246,17 @@ pub struct TwoFactorView {
     pub enabled: bool,
     pub qr_svg: String,
     pub secret: String,
-    pub error: Option<String>,
+    /// Mistakes in the form sent, each by its field.
+    pub errors: Vec<super::field_error::FieldError>,
     /// Shown once, right after enrolment.
     pub recovery_codes: Vec<String>,
     pub unused_codes: i64,
+}
+
+impl TwoFactorView {
+    fn error(&self, field: &str) -> Option<&str> {
+        super::field_error::message_for(&self.errors, field)
+    }
 }
 
 pub fn status_options() -> Vec<(&'static str, &'static str)> {
