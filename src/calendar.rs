@@ -25,11 +25,6 @@ use crate::practice::open_times::ConsultationFormat;
 #[cfg(test)]
 mod tests;
 
-/// Words that name the treatment, and so never appear in a calendar file (compared without
-/// regard to case; "ketamine" also catches "esketamine" and "ketamine-assisted").
-const TREATMENT_WORDS: [&str; 3] = ["ketamine", "spravato", "psychedelic"];
-/// Abbreviations that name the treatment when they stand as a word ("KAP").
-const TREATMENT_ABBREVIATIONS: [&str; 1] = ["kap"];
 /// Longest practice name, in characters.
 pub const NAME_MAX: usize = 100;
 
@@ -179,16 +174,6 @@ impl CalendarSender {
     }
 }
 
-/// The host of a site's address: `https://www.example.com:8443/x` → `www.example.com`.
-pub fn host_of(base_url: &str) -> &str {
-    let rest = base_url
-        .split_once("://")
-        .map_or(base_url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    authority.split(':').next().unwrap_or("")
-}
-
 /// A DNS name or IPv4 address: letters, digits and hyphens in dot-separated labels.
 fn is_host(host: &str) -> bool {
     !host.is_empty()
@@ -204,26 +189,11 @@ fn is_host(host: &str) -> bool {
         })
 }
 
-/// Whether `text` names the treatment (then it must not reach a calendar).
-pub fn names_treatment(text: &str) -> bool {
-    check_neutral(text).is_err()
-}
-
+/// Refuses what names the treatment (the rule is the practice's: `practice::neutral`).
 fn check_neutral(text: &str) -> Result<(), CalendarError> {
-    let lower = text.to_lowercase();
-    let named = TREATMENT_WORDS
-        .iter()
-        .find(|w| lower.contains(*w))
-        .or_else(|| {
-            TREATMENT_ABBREVIATIONS.iter().find(|a| {
-                lower
-                    .split(|c: char| !c.is_alphanumeric())
-                    .any(|t| t == **a)
-            })
-        });
-    match named {
+    match crate::practice::neutral::treatment_named_in(text) {
         Some(word) => Err(CalendarError::NamesTreatment {
-            word: (*word).to_owned(),
+            word: word.to_owned(),
         }),
         None => Ok(()),
     }

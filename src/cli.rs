@@ -318,12 +318,14 @@ pub async fn export_words(overrides: &Overrides, dir: &std::path::Path) -> ExitC
     }
 }
 
-/// Opens the store for a command-line task.
+/// Opens the store for a command-line task, with the practice in force on it (the details
+/// saved in the inbox where the config file does not set them).
 async fn open_store(
     overrides: &Overrides,
-) -> anyhow::Result<(crate::config::Config, crate::store::Store)> {
-    let config = crate::config::Config::load(overrides)?;
+) -> anyhow::Result<(std::sync::Arc<crate::config::Config>, crate::store::Store)> {
+    let config = std::sync::Arc::new(crate::config::Config::load(overrides)?);
     let store = crate::open_store(&config).await?;
+    let config = crate::in_force(config, &store).await.get();
     Ok((config, store))
 }
 

@@ -24,6 +24,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "kap-practice.toml";
 pub struct Config {
     /// Where the config came from, for messages (`None`: built-in defaults only).
     pub source: Option<PathBuf>,
+    /// The `[practice]` and `[contact_form]` keys the file sets, as `table.key`: those values
+    /// win over what the clinician saves in the inbox (see `details`).
+    pub file_keys: std::collections::BTreeSet<String>,
     pub server: ServerConfig,
     pub practice: Practice,
     /// A folder of content that replaces the built-in content.
@@ -139,6 +142,9 @@ pub struct MailConfig {
     pub notify_email_is_default: bool,
     /// The sender of every email. Default: the practice's name and email.
     pub from: String,
+    /// True when `from` was not given and is made from the practice's name and email, so it
+    /// follows them when the clinician changes them in the inbox.
+    pub from_is_default: bool,
     /// First retry delay; doubles on each attempt up to `retry_max_seconds`.
     pub retry_base_seconds: u64,
     pub retry_max_seconds: u64,
@@ -236,6 +242,28 @@ impl Practice {
             .filter_map(|code| us_states::name(code))
             .collect()
     }
+}
+
+/// The `table.key` names the file sets in the tables the inbox can also set.
+fn file_keys(text: &str) -> std::collections::BTreeSet<String> {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Default::default();
+    };
+    ["practice", "contact_form"]
+        .into_iter()
+        .filter_map(|name| Some((name, table.get(name)?.as_table()?)))
+        .flat_map(|(name, t)| t.keys().map(move |k| format!("{name}.{k}")))
+        .collect()
+}
+
+/// The sender made from the practice's name and email when `mail.from` is not set:
+/// `Practice Name <hello@practice.org>`.
+pub fn default_sender(practice_name: &str, email: &str) -> String {
+    format!(
+        "{} <{}>",
+        practice_name.replace(['<', '>', '"', ','], ""),
+        email
+    )
 }
 
 /// Values given on the command line or in the environment; they win over the file.
@@ -465,6 +493,7 @@ impl Config {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
             Diagnostics::one(Diagnostic::new(name, line, toml_message(&e)))
         })?;
+        let file_keys = file_keys(text);
         let mut errors = Diagnostics::default();
         let at = |s: &std::ops::Range<usize>| line_of(text, s.start);
         let defaults = default_practice();
@@ -687,6 +716,7 @@ impl Config {
                 format!("mail.notify_email {:?} is not an email address: write it like \"hello@yourpractice.com\"", notify_email.0),
             ));
         }
+        let from_is_default = m.from.is_none();
         let from = match m.from {
             Some(v) => {
                 let text = v.get_ref().trim().to_string();
@@ -695,11 +725,7 @@ impl Config {
                 }
                 text
             }
-            None => format!(
-                "{} <{}>",
-                practice_name.replace(['<', '>', '"', ','], ""),
-                email
-            ),
+            None => default_sender(&practice_name, &email),
         };
         let retry_base_seconds = m.retry_base_seconds.unwrap_or(5).max(1);
         let retry_max_seconds = m.retry_max_seconds.unwrap_or(600).max(retry_base_seconds);
@@ -785,6 +811,7 @@ impl Config {
                 url: database_url.map(|(url, _, _)| Secret(url)),
             },
             source: path.map(Path::to_path_buf),
+            file_keys,
             server: ServerConfig {
                 bind,
                 data_dir,
@@ -810,6 +837,7 @@ impl Config {
                 notify_email_is_default,
                 notify_email: notify_email.0,
                 from,
+                from_is_default,
                 retry_base_seconds,
                 retry_max_seconds,
                 max_permanent_failures: i64::from(m.max_permanent_failures.unwrap_or(5).max(1)),

@@ -47,7 +47,7 @@ pub const FIELDS: &[Field] = &[
         "time_zone",
         "practice",
         "Time zone",
-        "A name such as America/New_York or America/Los_Angeles. The public pages use a new time zone at once; open times, bookings, reminders, emails and the calendar use it after the server is next restarted.",
+        "A name such as America/New_York or America/Los_Angeles.",
     ),
     field(
         "accent_color",
@@ -124,26 +124,11 @@ pub fn values_of(config: &Config) -> Values {
     v
 }
 
-/// The fields the config file sets (they win over the database), read from the file the
-/// config came from.
+/// The fields the config file sets (they win over the database).
 pub fn set_in_file(config: &Config) -> Vec<&'static str> {
-    let Some(path) = &config.source else {
-        return Vec::new();
-    };
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return Vec::new();
-    };
     FIELDS
         .iter()
-        .filter(|f| {
-            table
-                .get(f.table)
-                .and_then(|t| t.as_table())
-                .is_some_and(|t| t.contains_key(f.key))
-        })
+        .filter(|f| config.file_keys.contains(&format!("{}.{}", f.table, f.key)))
         .map(|f| f.name)
         .collect()
 }
@@ -282,6 +267,14 @@ pub fn apply(config: &Config, values: &Values) -> Config {
             }
             _ => {}
         }
+    }
+    // The notices and the sender follow the practice's email and name unless set on their own.
+    if merged.mail.notify_email_is_default {
+        merged.mail.notify_email = merged.practice.email.clone();
+    }
+    if merged.mail.from_is_default {
+        merged.mail.from =
+            crate::config::default_sender(&merged.practice.name, &merged.practice.email);
     }
     merged
 }

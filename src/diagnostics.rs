@@ -87,9 +87,26 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// What the owner wrote, in double quotes, for a message about it: their own characters, with
+/// a line break or other control character shown as a space so the message stays on its line.
+/// (Never Rust's debug notation, which would show `Borrowed("…")` or escapes to the owner.)
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    out.extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_is_the_owners_text_in_quotes() {
+        assert_eq!(quoted("javascript:alert(1)"), "\"javascript:alert(1)\"");
+        assert_eq!(quoted("Isn’t it\nfine"), "\"Isn’t it fine\"");
+    }
 
     #[test]
     fn lines_are_counted_from_one() {

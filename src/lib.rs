@@ -16,9 +16,11 @@ pub mod data_dir;
 pub mod details;
 pub mod diagnostics;
 pub mod export;
+pub mod in_force;
 pub mod insights;
 pub mod mail;
-pub mod practice;
+/// The practice's rules, from their own crate (`crates/practice`).
+pub use practice;
 pub mod site;
 pub mod store;
 pub mod tls;
@@ -57,13 +59,19 @@ pub struct App {
     pub outbox: Option<mail::outbox::Outbox>,
 }
 
-/// Opens the data key and the database, and sets up mail.
+/// Opens the data key and the database, puts the practice in force (the file's settings with
+/// the details saved in the inbox), and sets up mail.
 pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, StartError> {
     let store = open_store(&config).await?;
-    let config = with_saved_time_zone(config, &store).await;
+    let in_force = Arc::new(in_force(config, &store).await);
+    let config = in_force.get();
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
-    let state = AppState::new(config.clone(), site, store.clone(), transport.is_some());
-    // The details saved in the inbox, before the first request; then every few seconds.
+    let state = AppState::new(in_force.clone(), site, store.clone(), transport.is_some());
+    // The pages with the details saved in the inbox, before the first request; then every
+    // second, for changes saved on any server.
     if let Err(e) = web::live::refresh(&state, true).await {
         tracing::warn!(error = %e, "cannot prepare the pages with the details saved in the inbox");
     }
@@ -71,33 +79,24 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     let outbox = transport.map(|transport| mail::outbox::Outbox {
         store,
         transport,
-        config,
+        in_force,
         wake: state.mail_wake.clone(),
         links: (*state.links).clone(),
     });
     Ok(App { state, outbox })
 }
 
-/// `config` with the time zone saved in the inbox, if one is (and the config file does not set
-/// it). Open times, bookings, reminders, emails and the calendar read the zone from the state
-/// and config made here, once per start; the public pages follow a saved zone at once.
-async fn with_saved_time_zone(config: Arc<Config>, store: &store::Store) -> Arc<Config> {
+/// The practice in force on `store`: `config` with the details saved in the inbox where the
+/// config file does not set them.
+pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::InForce {
     let saved = match store.practice_details().await {
-        Ok(Some(details)) => details.values,
-        Ok(None) => return config,
+        Ok(details) => details.map(|d| d.values),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot read the time zone saved in the inbox; using the configured one");
-            return config;
+            tracing::warn!(error = %e, "cannot read the details saved in the inbox; using the configured ones until they can be read");
+            None
         }
     };
-    let effective = web::live::effective_config(&config, Some(&saved));
-    if effective.practice.time_zone == config.practice.time_zone {
-        return config;
-    }
-    let mut config = (*config).clone();
-    config.practice.time_zone = effective.practice.time_zone;
-    config.practice.zone = effective.practice.zone;
-    Arc::new(config)
+    in_force::InForce::new(config, saved)
 }
 
 /// Opens the data key and the database the config names: PostgreSQL when `database.url` (or
@@ -118,7 +117,8 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     use tower_sessions::session_store::ExpiredDeletion;
     let now = jiff::Timestamp::now();
     let days = |d: u64| jiff::SignedDuration::from_hours(24 * i64::try_from(d).unwrap_or(365));
-    let admin = &state.config.admin;
+    let config = state.config();
+    let admin = &config.admin;
     let closed_before = now.checked_sub(days(admin.keep_closed_days)).unwrap_or(now);
     let spam_before = now.checked_sub(days(admin.keep_spam_days)).unwrap_or(now);
     let purged = state.store.purge(closed_before, spam_before, now).await?;
@@ -136,7 +136,7 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     }
     let first_kept = state
         .insights
-        .first_kept_day(state.config.insights.retention_months);
+        .first_kept_day(config.insights.retention_months);
     match state
         .store
         .delete_insight_counts_before(&first_kept.to_string())
@@ -212,7 +212,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let options = web::server::Options::from_config(&state.config.server);
+    let options = web::server::Options::from_config(&state.config().server);
     web::server::serve(listener, state, shutdown, &options).await
 }
 
@@ -221,9 +221,6 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let (config, site) = prepare(&overrides)?;
     // A start refused for the data directory says one line, the warnings only come with a start.
     data_dir::check(&config.server.data_dir)?;
-    for warning in config.warnings() {
-        tracing::warn!("{warning}");
-    }
     // The certificate first: with certificate files that cannot be used, nothing starts.
     let tls = match &config.tls {
         Some(t) => Some(tls::Tls::start(t, &config.server.data_dir).map_err(|e| {
@@ -270,8 +267,8 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     tracing::info!(
         address = %addr,
         https = %match &https { Some(l) => l.local_addr()?.to_string(), None => "off".into() },
-        site = %state.config.server.base_url,
-        content = %match &state.config.content_dir { Some(d) => d.display().to_string(), None => "built-in".into() },
+        site = %state.config().server.base_url,
+        content = %match &state.config().content_dir { Some(d) => d.display().to_string(), None => "built-in".into() },
         "serving"
     );
     let shutdown = shutdown_signal();
@@ -279,12 +276,12 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let housekeeping = spawn_housekeeping(state.clone());
     let insights = state.insights.clone();
     let flusher = insights::spawn_flusher(insights.clone(), state.store.clone());
-    let acme = match (&tls, state.config.tls.as_ref().map(|t| &t.certificate)) {
+    let acme = match (&tls, state.config().tls.as_ref().map(|t| &t.certificate)) {
         (Some(tls), Some(config::CertificateSource::Acme(acme))) => {
             Some(tokio::spawn(tls::acme::run(
                 tls.clone(),
                 acme.clone(),
-                state.config.server.data_dir.clone(),
+                state.config().server.data_dir.clone(),
             )))
         }
         _ => None,
@@ -292,7 +289,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let store = state.store.clone();
     match (https, tls) {
         (Some(https), Some(tls)) => {
-            let options = web::server::Options::from_config(&state.config.server);
+            let options = web::server::Options::from_config(&state.config().server);
             web::server::serve_https(https, listener, state, tls, shutdown, &options).await?;
         }
         _ => serve(listener, state, shutdown).await?,
@@ -322,7 +319,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
 async fn announce_setup_address(state: &AppState) {
     match state.store.issue_setup_token(jiff::Timestamp::now()).await {
         Ok(Some(token)) => {
-            let address = format!("{}/admin/setup/{token}", state.config.server.base_url);
+            let address = format!("{}/admin/setup/{token}", state.config().server.base_url);
             println!(
                 "No account exists yet. Open this address to set up the site (it works once, for 24 hours):\n{address}"
             );
@@ -377,7 +374,7 @@ pub fn reload(state: &AppState, overrides: &Overrides) {
     match prepare(overrides) {
         Ok((config, site)) => {
             let content = site.renderer.content.clone();
-            match web::live::rebuild(state, &config, content) {
+            match web::live::rebuild(state, config, content) {
                 Ok(()) => tracing::info!("content reloaded"),
                 Err(e) => {
                     tracing::error!(problem = %e, "content reload refused; still serving the previous content")

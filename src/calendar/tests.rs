@@ -326,16 +326,6 @@ proptest! {
 }
 
 #[test]
-fn the_host_is_read_from_the_sites_address() {
-    assert_eq!(host_of("https://www.example.com"), "www.example.com");
-    assert_eq!(host_of("http://127.0.0.1:8080/"), "127.0.0.1");
-    assert_eq!(
-        host_of("https://user@example.org:8443/path?q"),
-        "example.org"
-    );
-}
-
-#[test]
 fn a_confirmed_invitation_says_where_to_join_and_refuses_a_place_naming_the_treatment() {
     let mut e = event(EventStatus::Confirmed);
     e.join = Some(Join::Video("https://meet.example.com/room-7"));

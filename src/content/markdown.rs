@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use crate::diagnostics::{Diagnostic, Diagnostics, line_of, quoted};
 
 /// Where a body sits in its file, so problems can name the right line.
 #[derive(Clone, Copy, Debug)]
@@ -155,7 +155,10 @@ fn to_html(
                 errors.push(Diagnostic::new(
                     origin.file,
                     line,
-                    format!("the image {dest_url:?} is on another site: visitors' browsers must not contact other sites; put the image in the site's own files and link it with a path starting with /"),
+                    format!(
+                        "the image {} is on another site: visitors' browsers must not contact other sites; put the image in the site's own files and link it with a path starting with /",
+                        quoted(dest_url)
+                    ),
                 ));
                 event
             }
@@ -163,7 +166,10 @@ fn to_html(
                 errors.push(Diagnostic::new(
                     origin.file,
                     line,
-                    format!("the link {dest_url:?} is not allowed: links start with /, #, https://, http://, mailto: or tel:"),
+                    format!(
+                        "the link {} is not allowed: links must start with https://, http://, mailto:, tel:, / or #",
+                        quoted(dest_url)
+                    ),
                 ));
                 event
             }
@@ -237,7 +243,11 @@ mod tests {
     #[test]
     fn remote_images_and_script_links_are_refused() {
         assert!(render("![x](https://cdn.example/x.png)\n", AT).is_err());
-        assert!(render("[x](javascript:alert(1))\n", AT).is_err());
+        let err = render("[x](javascript:alert(1))\n", AT).expect_err("refused");
+        assert_eq!(
+            err.0[0].message,
+            "the link \"javascript:alert(1)\" is not allowed: links must start with https://, http://, mailto:, tel:, / or #"
+        );
         assert!(render("[x](/contact) [y](mailto:a@b.c)\n", AT).is_ok());
     }
 

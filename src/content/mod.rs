@@ -15,7 +15,7 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use crate::diagnostics::{Diagnostic, Diagnostics, line_of, quoted};
 use markdown::Origin;
 pub use model::*;
 
@@ -408,6 +408,18 @@ enum Layout {
 impl Layout {
     const NAMES: &'static str = "hero, text, compare, steps, myths or call";
 
+    /// The name a file gives it (`layout = "…"`).
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Hero => "hero",
+            Layout::Text => "text",
+            Layout::Compare => "compare",
+            Layout::Steps => "steps",
+            Layout::Myths => "myths",
+            Layout::Call => "call",
+        }
+    }
+
     fn parse(s: &str) -> Option<Layout> {
         Some(match s {
             "hero" => Layout::Hero,
@@ -453,8 +465,8 @@ fn parse_home(files: &[File], errors: &mut Diagnostics) -> Option<HomePage> {
                     errors.push(p.error(
                         p.line_of_span(l.span()),
                         format!(
-                            "layout {:?} is not known: use {}",
-                            l.get_ref(),
+                            "layout {} is not known: use {}",
+                            quoted(l.get_ref()),
                             Layout::NAMES
                         ),
                     ));
@@ -492,7 +504,10 @@ fn parse_home(files: &[File], errors: &mut Diagnostics) -> Option<HomePage> {
                 {
                     errors.push(p.error(
                         p.line_of_span(a.span()),
-                        format!("anchor {v:?} may only use lowercase letters, digits and -"),
+                        format!(
+                            "anchor {} may only use lowercase letters, digits and -",
+                            quoted(&v)
+                        ),
                     ));
                 }
                 v
@@ -506,10 +521,22 @@ fn parse_home(files: &[File], errors: &mut Diagnostics) -> Option<HomePage> {
             ));
         }
         if RESERVED_ANCHORS.contains(&anchor.as_str()) {
-            errors.push(p.error(1, format!("the anchor {anchor:?} is used by the page itself: set another one with anchor = \"…\"")));
+            errors.push(p.error(
+                1,
+                format!(
+                    "the anchor {} is used by the page itself: set another one with anchor = \"…\"",
+                    quoted(&anchor)
+                ),
+            ));
         }
         if let Some((_, other)) = anchors.iter().find(|(a, _)| *a == anchor) {
-            errors.push(p.error(1, format!("the anchor {anchor:?} is already used by {other}: set a different anchor = \"…\"")));
+            errors.push(p.error(
+                1,
+                format!(
+                    "the anchor {} is already used by {other}: set a different anchor = \"…\"",
+                    quoted(&anchor)
+                ),
+            ));
         }
         anchors.push((anchor.clone(), file.name.clone()));
         let body = match layout {
@@ -569,10 +596,7 @@ fn check_keys_fit_layout(p: &Parsed<'_>, layout: Layout, errors: &mut Diagnostic
         if let Some(span) = span
             && !allowed.contains(&layout)
         {
-            let names: Vec<_> = allowed
-                .iter()
-                .map(|l| format!("{l:?}").to_lowercase())
-                .collect();
+            let names: Vec<_> = allowed.iter().map(|l| l.name()).collect();
             errors.push(p.error(
                 p.line_of_span(span),
                 format!(
@@ -611,7 +635,10 @@ fn check_keys_fit_layout(p: &Parsed<'_>, layout: Layout, errors: &mut Diagnostic
         {
             errors.push(p.error(
                 p.line_of_span(href.span()),
-                format!("cta_href {h:?} must start with /, #, https://, mailto: or tel:"),
+                format!(
+                    "cta_href {} must start with /, #, https://, mailto: or tel:",
+                    quoted(h)
+                ),
             ));
         }
         if fm.cta_label.is_none() {
@@ -736,8 +763,10 @@ fn parse_compare(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<Compare> {
         errors.push(p.error(
             line,
             format!(
-                "left = {left:?} must be one of the two headings: {:?} or {:?}",
-                a.heading, b.heading
+                "left = {} must be one of the two headings: {} or {}",
+                quoted(&left),
+                quoted(&a.heading),
+                quoted(&b.heading)
             ),
         ));
         return None;
@@ -801,8 +830,8 @@ fn parse_myths(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<SectionBody> 
             errors.push(p.error(
                 part.line,
                 format!(
-                    "the misconception {:?} has no answer: write it under the heading",
-                    part.heading
+                    "the misconception {} has no answer: write it under the heading",
+                    quoted(&part.heading)
                 ),
             ));
         }

@@ -35,13 +35,13 @@ pub struct Written {
 /// then says "Consultation with the practice", and the events' unique ids use a stand-in for the
 /// host made from its hash (the ids must be unique, not readable).
 pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::CalendarError> {
-    let name = if calendar::names_treatment(&config.practice.name) {
+    let name = if crate::practice::neutral::names_treatment(&config.practice.name) {
         "the practice"
     } else {
         config.practice.name.as_str()
     };
-    let host = calendar::host_of(&config.server.base_url);
-    let host = if calendar::names_treatment(host) || host.is_empty() {
+    let host = crate::practice::neutral::host_of(&config.server.base_url);
+    let host = if crate::practice::neutral::names_treatment(host) || host.is_empty() {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(host.as_bytes());
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -159,11 +159,21 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             ),
             Some((Method::Cancel, EventStatus::Cancelled)),
         ),
-        MailKind::BookingCancelled => (
+        MailKind::BookingCancelled if b.by_person => (
             false,
             format!("Your consultation is cancelled - {}", practice.name),
             format!(
                 "As you asked, your initial consultation is cancelled:\n\n{when}\n\nIf you would like another time, you can choose one here: {link}\n\nThe calendar file attached removes the time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n"
+            ),
+            Some((Method::Cancel, EventStatus::Cancelled)),
+        ),
+        // The practice closed the request: no link to choose again (it no longer books).
+        MailKind::BookingCancelled => (
+            false,
+            format!("Your consultation is cancelled - {}", practice.name),
+            format!(
+                "{clinician} has cancelled your initial consultation:\n\n{when}\n\nThe consultation will not take place at this time. If you have a question about it, please reply to this email or call {phone}.\n\nThe calendar file attached removes the time from your calendar if you added it.\n\n{crisis}\n\n{signature}\n",
+                phone = practice.phone,
             ),
             Some((Method::Cancel, EventStatus::Cancelled)),
         ),

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use super::{SendError, Transport, compose};
 use crate::auth::link::LinkTokens;
 use crate::config::Config;
+use crate::in_force::InForce;
 use crate::store::{ClaimedMail, Delivery, MailKind, ReminderFate, Store};
 
 /// How long a claimed message is reserved for the worker that claimed it.
@@ -27,7 +28,9 @@ const IDLE: Duration = Duration::from_secs(30);
 pub struct Outbox {
     pub store: Store,
     pub transport: Transport,
-    pub config: Arc<Config>,
+    /// The practice in force: read for every message, so details saved in the inbox (its
+    /// name, email, numbers, where notices go) reach the next email.
+    pub in_force: Arc<InForce>,
     /// Woken when new mail is queued, so it leaves at once.
     pub wake: Arc<Notify>,
     /// Signs the links in booking emails.
@@ -108,7 +111,7 @@ impl Outbox {
             MailKind::DailyAgenda => {
                 mail.at_sending.agenda = self
                     .store
-                    .agenda_of_mail(mail.id, &self.config.practice.zone)
+                    .agenda_of_mail(mail.id, &self.in_force.get().practice.zone)
                     .await?;
             }
             _ => {}
@@ -126,7 +129,8 @@ impl Outbox {
     }
 
     async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> Delivery {
-        let result = match compose(&self.config, mail, &self.links) {
+        let config = self.in_force.get();
+        let result = match compose(&config, mail, &self.links) {
             Ok(message) => self.transport.send(message).await,
             Err(e) => Err(e),
         };
@@ -142,14 +146,14 @@ impl Outbox {
                 Delivery::Sent
             }
             Err(SendError::Permanent(error))
-                if mail.permanent_failures + 1 >= self.config.mail.max_permanent_failures =>
+                if mail.permanent_failures + 1 >= config.mail.max_permanent_failures =>
             {
                 tracing::error!(mail_id = mail.id, kind = mail.kind.as_str(), %error, "mail given up after permanent failures");
                 Delivery::Failed { error }
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
-                let delay = backoff(&self.config, attempt);
+                let delay = backoff(&config, attempt);
                 tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
                 Delivery::Retry {
                     next_attempt_at: now

@@ -20,7 +20,7 @@ pub async fn look(state: &AppState, now: Timestamp) -> Result<usize, crate::stor
     let mut queued = state.store.queue_due_reminders(now).await?;
     if state
         .store
-        .queue_daily_agenda(now, &state.config.practice.zone, AGENDA_HOUR)
+        .queue_daily_agenda(now, &state.time_zone(), AGENDA_HOUR)
         .await?
     {
         queued += 1;

@@ -42,11 +42,6 @@ pub struct RenderError {
 
 const HTML: &str = "text/html; charset=utf-8";
 
-/// Where the token goes in the prepared contact page; never appears in real content.
-const TOKEN_SLOT: &str = "kap-form-token-slot";
-/// Where the booking link goes in the prepared thank-you page.
-const BOOKING_SLOT: &str = "/book/kap-booking-link-slot";
-
 /// Renders pages from the config, the content and the assets. Kept in the [`PageCache`] for
 /// the few pages that depend on the request (the contact form with a fresh token or errors).
 pub struct Renderer {
@@ -208,6 +203,44 @@ pub struct SplitPage {
     pub suffix: Bytes,
 }
 
+impl SplitPage {
+    /// Cuts the page `render` makes at the place its template writes the one value given to
+    /// it (the form's token, the booking link).
+    ///
+    /// The page is rendered twice, with `0` and then `1` as the value, and cut at the one byte
+    /// where the two differ: the position of the value itself, whatever the practice's words
+    /// around it say. (Searching the page for a marker instead would cut at the first place the
+    /// marker's text appears, which can be in the practice's own words.) Anything but exactly
+    /// one differing byte is refused, so a template that writes the value twice, or not at
+    /// all, fails at start rather than serving a broken page.
+    fn at_value(
+        page: &'static str,
+        render: impl Fn(&str) -> Result<String, RenderError>,
+    ) -> Result<SplitPage, RenderError> {
+        let (zero, one) = (render("0")?, render("1")?);
+        let (zero, one) = (zero.as_bytes(), one.as_bytes());
+        let at = zero.iter().zip(one).position(|(a, b)| a != b);
+        match at {
+            Some(at)
+                if zero.len() == one.len()
+                    && zero[at] == b'0'
+                    && zero[at + 1..] == one[at + 1..] =>
+            {
+                Ok(SplitPage {
+                    prefix: Bytes::copy_from_slice(&zero[..at]),
+                    suffix: Bytes::copy_from_slice(&zero[at + 1..]),
+                })
+            }
+            _ => Err(RenderError {
+                page,
+                source: askama::Error::Custom(
+                    "the page does not write its value exactly once".into(),
+                ),
+            }),
+        }
+    }
+}
+
 /// Renders every public page and asset.
 pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, RenderError> {
     let renderer = Renderer {
@@ -337,15 +370,8 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
         );
     }
 
-    let contact = r.contact(r.empty_form(TOKEN_SLOT.to_string()))?;
-    let (prefix, suffix) = contact.split_once(TOKEN_SLOT).ok_or(RenderError {
-        page: "/contact",
-        source: askama::Error::Custom("the form token slot is missing".into()),
-    })?;
-    let contact_form = SplitPage {
-        prefix: Bytes::copy_from_slice(prefix.as_bytes()),
-        suffix: Bytes::copy_from_slice(suffix.as_bytes()),
-    };
+    let contact_form =
+        SplitPage::at_value("/contact", |token| r.contact(r.empty_form(token.into())))?;
 
     let thanks_page = |outside: bool, minor: bool| {
         r.thanks(outside, minor, None).map(|html| {
@@ -365,15 +391,8 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
     ];
     // The thank-you page with the link to choose a consultation time, cut where the link goes
     // (only a request with no flags books online).
-    let thanks_booking = r.thanks(false, false, Some(BOOKING_SLOT))?;
-    let (prefix, suffix) = thanks_booking.split_once(BOOKING_SLOT).ok_or(RenderError {
-        page: "/contact/thanks",
-        source: askama::Error::Custom("the booking link slot is missing".into()),
-    })?;
-    let thanks_booking = SplitPage {
-        prefix: Bytes::copy_from_slice(prefix.as_bytes()),
-        suffix: Bytes::copy_from_slice(suffix.as_bytes()),
-    };
+    let thanks_booking =
+        SplitPage::at_value("/contact/thanks", |link| r.thanks(false, false, Some(link)))?;
 
     let status_page = |status: StatusCode, heading: &str, paragraphs: &[&str]| {
         r.status(heading, paragraphs)

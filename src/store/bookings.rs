@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, Db, on_db};
-use super::fields::{BOOKING_MESSAGE, EMAIL, NAME, RECIPIENT, setting};
+use super::fields::{NAME, setting};
 use super::inbox::write_audit;
 use super::{MailKind, Store, StoreError, ms, parsed};
 use crate::audit;
@@ -32,6 +32,9 @@ use crate::practice::status::Status;
 
 /// The settings key of the calendar feed's secret (sealed).
 pub(super) const CALENDAR_FEED: &str = "calendar_feed";
+
+/// Who the person is in a booking's changes and the audit log (they have no account).
+pub(super) const PERSON: &str = "visitor";
 
 /// Where the calendar feed's secret is sealed.
 const CALENDAR_FEED_VALUE: crate::crypto::SealedField = setting(CALENDAR_FEED);
@@ -227,18 +230,18 @@ macro_rules! taken_times {
 macro_rules! record_change {
     ($conn:ident, $store:expr, $booking:expr, $actor:expr, $message:expr, $mail:expr, $now:expr) => {
         async {
-            let b: &StoredBooking = $booking;
+            let b: &$crate::store::StoredBooking = $booking;
             let message: Option<&str> = $message;
             let change_id: i64 = sqlx::query_scalar(
                 "INSERT INTO booking_changes (booking_id, at, actor, status, start_at, end_at, format, sequence, message_sealed)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(b.id)
-            .bind(ms($now))
+            .bind($crate::store::ms($now))
             .bind($actor)
             .bind(b.status.as_str())
-            .bind(ms(b.start))
-            .bind(ms(b.end))
+            .bind($crate::store::ms(b.start))
+            .bind($crate::store::ms(b.end))
             .bind(b.format.as_str())
             .bind(b.sequence)
             .bind(None::<Vec<u8>>)
@@ -247,12 +250,12 @@ macro_rules! record_change {
             // The message is sealed for its own row, whose id the insert gives.
             if let Some(m) = message {
                 sqlx::query("UPDATE booking_changes SET message_sealed = $1 WHERE id = $2")
-                    .bind($store.keys.seal(BOOKING_MESSAGE.of(change_id), m))
+                    .bind($store.keys.seal($crate::store::fields::BOOKING_MESSAGE.of(change_id), m))
                     .bind(change_id)
                     .execute(&mut *$conn)
                     .await?;
             }
-            let kinds: &[MailKind] = $mail;
+            let kinds: &[$crate::store::MailKind] = $mail;
             if !kinds.is_empty() {
                 let (email, link_secret): (Vec<u8>, String) = sqlx::query_as(
                     "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
@@ -262,15 +265,15 @@ macro_rules! record_change {
                 .await?;
                 let email = $store
                     .keys
-                    .open(EMAIL.of(link_secret.as_str()), &email)
-                    .map_err(|source| StoreError::Sealed {
-                        field: EMAIL.name(),
+                    .open($crate::store::fields::EMAIL.of(link_secret.as_str()), &email)
+                    .map_err(|source| $crate::store::StoreError::Sealed {
+                        field: $crate::store::fields::EMAIL.name(),
                         source,
                     })?;
                 for kind in kinds {
                     let recipient = kind
                         .to_person()
-                        .then(|| $store.keys.seal(RECIPIENT.of(link_secret.as_str()), &email));
+                        .then(|| $store.keys.seal($crate::store::fields::RECIPIENT.of(link_secret.as_str()), &email));
                     sqlx::query(
                         "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
                          VALUES ($1, $2, $3, $4, $4, $5)",
@@ -278,7 +281,7 @@ macro_rules! record_change {
                     .bind(kind.as_str())
                     .bind(b.request_id)
                     .bind(recipient)
-                    .bind(ms($now))
+                    .bind($crate::store::ms($now))
                     .bind(change_id)
                     .execute(&mut *$conn)
                     .await?;
@@ -288,12 +291,12 @@ macro_rules! record_change {
                 "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'booking', $4)",
             )
             .bind(b.request_id)
-            .bind(ms($now))
+            .bind($crate::store::ms($now))
             .bind($actor)
             .bind(b.status.label())
             .execute(&mut *$conn)
             .await?;
-            Ok::<(), StoreError>(())
+            Ok::<(), $crate::store::StoreError>(())
         }
     };
 }
@@ -302,20 +305,20 @@ macro_rules! record_change {
 macro_rules! change_status {
     ($conn:ident, $booking:expr, $status:expr, $now:expr) => {
         async {
-            let mut b: StoredBooking = $booking;
-            let status: BookingStatus = $status;
+            let mut b: $crate::store::StoredBooking = $booking;
+            let status: $crate::practice::booking::BookingStatus = $status;
             sqlx::query(
                 "UPDATE bookings SET status = $1, sequence = sequence + 1, updated_at = $2 WHERE id = $3",
             )
             .bind(status.as_str())
-            .bind(ms($now))
+            .bind($crate::store::ms($now))
             .bind(b.id)
             .execute(&mut *$conn)
             .await?;
             b.status = status;
             b.sequence += 1;
             b.updated_at = $now;
-            Ok::<StoredBooking, sqlx::Error>(b)
+            Ok::<$crate::store::StoredBooking, sqlx::Error>(b)
         }
     };
 }
@@ -325,15 +328,67 @@ macro_rules! booking_of_request {
     ($conn:expr, $request_id:expr) => {
         async {
             let row = sqlx::query(&format!(
-                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.request_id = $1"
+                "SELECT {} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.request_id = $1",
+                $crate::store::bookings::BOOKING_COLUMNS
             ))
             .bind($request_id)
             .fetch_optional($conn)
             .await?;
-            row.as_ref().map(booking_row).transpose()
+            row.as_ref().map($crate::store::bookings::booking_row).transpose()
         }
     };
 }
+
+/// Cancels request `$request_id`'s booking on `$conn` (a transaction) when closing the request
+/// ends it: a held or confirmed time that has not begun (see
+/// [`BookingStatus::cancelled_by_closing`]). With `$mail`, the person is sent the cancellation.
+/// Evaluates to the booking as cancelled, if one was.
+///
+/// It runs in the transaction that closes the request, so from that commit on the time is open
+/// again, the calendar feed no longer lists it, no reminder is queued for it, and one already
+/// queued no longer fits and is not sent (see `meeting.rs`).
+macro_rules! cancel_on_closing {
+    ($conn:ident, $store:expr, $request_id:expr, $actor:expr, $mail:expr, $now:expr) => {
+        async {
+            let now: jiff::Timestamp = $now;
+            let request_id: i64 = $request_id;
+            let Some(booking) =
+                $crate::store::bookings::booking_of_request!(&mut *$conn, request_id).await?
+            else {
+                return Ok::<_, $crate::store::StoreError>(None);
+            };
+            if !booking.status.cancelled_by_closing(booking.start, now) {
+                return Ok(None);
+            }
+            let booking = $crate::store::bookings::change_status!(
+                $conn,
+                booking,
+                $crate::practice::booking::BookingStatus::Cancelled,
+                now
+            )
+            .await?;
+            let kinds: &[$crate::store::MailKind] = if $mail {
+                &[$crate::store::MailKind::BookingCancelled]
+            } else {
+                &[]
+            };
+            $crate::store::bookings::record_change!(
+                $conn, $store, &booking, $actor, None, kinds, now
+            )
+            .await?;
+            $crate::store::inbox::write_audit!(
+                $conn,
+                &$crate::audit::Entry::new($actor, $crate::audit::Action::BookingCancelled)
+                    .request(request_id)
+                    .detail("the request was closed"),
+                now
+            )
+            .await?;
+            Ok(Some(booking))
+        }
+    };
+}
+pub(super) use {booking_of_request, cancel_on_closing, change_status, record_change};
 
 impl Store {
     /// The clinician's booking rules, read in `time_zone` (the practice's).
@@ -538,11 +593,11 @@ impl Store {
                 .await?
                 .filter(|b| b.id == id)
                 .ok_or(StoreError::Unavailable(sqlx::Error::RowNotFound))?;
-            record_change!(tx, self, &booking, "visitor", None, mail, now).await?;
+            record_change!(tx, self, &booking, PERSON, None, mail, now).await?;
             let detail = if existing.is_some() { "time chosen again" } else { "time chosen" };
             write_audit!(
                 tx,
-                &audit::Entry::new("visitor", audit::Action::BookingHeld)
+                &audit::Entry::new(PERSON, audit::Action::BookingHeld)
                     .request(h.request_id)
                     .detail(detail),
                 now
@@ -581,10 +636,10 @@ impl Store {
                 return Ok(ChangeOutcome::NotApplicable(booking.status));
             }
             let booking = change_status!(tx, booking, BookingStatus::Cancelled, now).await?;
-            record_change!(tx, self, &booking, "visitor", None, kinds, now).await?;
+            record_change!(tx, self, &booking, PERSON, None, kinds, now).await?;
             write_audit!(
                 tx,
-                &audit::Entry::new("visitor", audit::Action::BookingCancelled).request(request_id),
+                &audit::Entry::new(PERSON, audit::Action::BookingCancelled).request(request_id),
                 now
             )
             .await?;

@@ -26,8 +26,25 @@ pub struct InboxFilter {
 
 /// A page of the list and how many match in all.
 pub struct InboxPage {
-    pub requests: Vec<StoredRequest>,
+    pub requests: Vec<FoundRequest>,
     pub total: usize,
+}
+
+/// A request as the inbox finds it: opened, or one that cannot be read.
+#[derive(Clone, Debug)]
+pub enum FoundRequest {
+    Readable(StoredRequest),
+    Unreadable(UnreadableRequest),
+}
+
+/// A request that cannot be read (a sealed field that does not open with the key, a damaged
+/// value, a value this version cannot read), with what of it can: enough to list it, say that
+/// it cannot be read, and delete it. Nothing of the person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableRequest {
+    pub id: i64,
+    pub reference: Option<String>,
+    pub received_at: Option<Timestamp>,
 }
 
 /// A private note on a request.
@@ -205,12 +222,18 @@ impl Store {
             }
             let rows = q.fetch_all(pool).await?;
             for row in &rows {
-                let r = self.open_request(row)?;
-                if let Some(n) = &needle
-                    && !r.name.to_lowercase().contains(n)
-                    && !r.email.to_lowercase().contains(n)
-                {
-                    continue;
+                // One request that cannot be read is listed as such; the others as always.
+                let r = self.open_or_unreadable(row)?;
+                if let Some(n) = &needle {
+                    let found = match &r {
+                        FoundRequest::Readable(r) => {
+                            r.name.to_lowercase().contains(n) || r.email.to_lowercase().contains(n)
+                        }
+                        FoundRequest::Unreadable(_) => false,
+                    };
+                    if !found {
+                        continue;
+                    }
                 }
                 if total >= f.page * per_page && matching.len() < per_page {
                     matching.push(r);
@@ -243,6 +266,39 @@ impl Store {
         })
     }
 
+    /// Request `id` as the inbox shows it: opened, or, when it cannot be read, what can be.
+    pub async fn find_request(&self, id: i64) -> Result<Option<FoundRequest>, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT * FROM consultation_requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(|r| self.open_or_unreadable(r)).transpose()
+        })
+    }
+
+    /// Opens a request's row; one that cannot be read is logged by its id alone and given as
+    /// what can be read of it. A failing database is still an error.
+    fn open_or_unreadable(&self, row: &impl Columns) -> Result<FoundRequest, StoreError> {
+        match self.open_request(row) {
+            Ok(r) => Ok(FoundRequest::Readable(r)),
+            Err(e @ (StoreError::Sealed { .. } | StoreError::Unreadable { .. })) => {
+                let id: i64 = row.col("id")?;
+                tracing::error!(
+                    request = id,
+                    problem = super::meeting::unreadable(&e),
+                    "a consultation request cannot be read; the inbox shows it as such"
+                );
+                Ok(FoundRequest::Unreadable(UnreadableRequest {
+                    id,
+                    reference: row.col("reference").ok(),
+                    received_at: row.time("received_at").ok(),
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Requests by id, for exporting a selection.
     pub async fn requests_by_id(&self, ids: &[i64]) -> Result<Vec<StoredRequest>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
@@ -260,8 +316,8 @@ impl Store {
         id: i64,
         actor: &str,
         now: Timestamp,
-    ) -> Result<Option<StoredRequest>, StoreError> {
-        let request = self.request(id).await?;
+    ) -> Result<Option<FoundRequest>, StoreError> {
+        let request = self.find_request(id).await?;
         if request.is_some() {
             self.audit(
                 &audit::Entry::new(actor, audit::Action::ViewRequest).request(id),
@@ -273,11 +329,16 @@ impl Store {
     }
 
     /// Moves a request along the process; false when there is no such request.
+    ///
+    /// Closing it also cancels its booking, in the same transaction, when the time has not begun
+    /// (see `cancel_on_closing!` in `bookings.rs`); with `mail`, the person is sent the
+    /// cancellation.
     pub async fn change_status(
         &self,
         id: i64,
         change: StatusChange,
         actor: &str,
+        mail: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
@@ -310,6 +371,9 @@ impl Store {
                 now
             )
             .await?;
+            if change.to == Status::Closed {
+                super::bookings::cancel_on_closing!(tx, self, id, actor, mail, now).await?;
+            }
             tx.commit().await?;
             Ok(true)
         })

@@ -48,7 +48,7 @@ type CurrentBooking = (String, i64, i64, Option<i64>, Vec<u8>, String);
 type QueuedReminder = (i64, i64, i64, i64, String, i64, Option<i64>);
 
 /// What kind of problem `e` is, in words that hold no stored value (for the log).
-fn unreadable(e: &StoreError) -> &'static str {
+pub(super) fn unreadable(e: &StoreError) -> &'static str {
     match e {
         StoreError::Sealed { .. } => "a sealed field cannot be opened",
         StoreError::Unreadable { .. } => "a stored value cannot be read",

@@ -41,7 +41,10 @@ use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials, SignInClaim};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
-pub use inbox::{AuditRow, HistoryEntry, InboxFilter, InboxPage, MailState, Note};
+pub use inbox::{
+    AuditRow, FoundRequest, HistoryEntry, InboxFilter, InboxPage, MailState, Note,
+    UnreadableRequest,
+};
 pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
@@ -447,6 +450,9 @@ pub struct BookingMail {
     pub sequence: i64,
     /// The clinician's message to the person, with a decline.
     pub message: Option<String>,
+    /// Whether the person made the change themselves (else the practice did: a decision, or a
+    /// cancellation because the request was closed).
+    pub by_person: bool,
 }
 
 /// What happened when a worker tried to send.

@@ -22,7 +22,7 @@ const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.perman
         o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
         c.booking_id, c.status AS booking_status, c.start_at AS booking_start,
         c.end_at AS booking_end, c.format AS booking_format, c.sequence AS booking_sequence,
-        c.message_sealed AS booking_message, o.booking_change_id
+        c.message_sealed AS booking_message, c.actor AS booking_actor, o.booking_change_id
  FROM outbox o LEFT JOIN consultation_requests r ON r.id = o.request_id
       LEFT JOIN booking_changes c ON c.id = o.booking_change_id
  WHERE o.status = 'pending' AND o.next_attempt_at <= $1
@@ -160,6 +160,8 @@ impl Store {
                         .col::<Option<i64>>("booking_sequence")?
                         .ok_or_else(|| missing("booking sequence"))?,
                     message,
+                    by_person: row.col::<Option<String>>("booking_actor")?.as_deref()
+                        == Some(super::bookings::PERSON),
                 })
             }
         };

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::client::client_ip;
+use super::client::client_key;
 use super::form::decode;
 use super::middleware::BODY_LIMIT;
 use super::respond::{html_response, refusal};
@@ -64,8 +64,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Token {
 /// Refuses a client that chose or cancelled too often in the last hour (each change sends
 /// email); the page says when to try again.
 fn limited(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
-    let ip = client_ip(peer.ip(), headers, &state.config.server.trusted_proxies);
-    if state.booking_limiter.allow(ip) {
+    let client = client_key(peer.ip(), headers, &state.config().server.trusted_proxies);
+    if state.booking_limiter.allow(client) {
         return None;
     }
     let mut r = refusal(
@@ -159,7 +159,7 @@ struct TimesForm<'a> {
 }
 
 fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     let days: Vec<DayChoice> = by_day(tz, f.open)
         .into_iter()
         .map(|day| DayChoice {
@@ -204,7 +204,7 @@ fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
             message: e.clone(),
         });
     }
-    let practice = &state.config.practice;
+    let practice = &state.config().practice;
     let title = if errors.is_empty() {
         format!("Choose a consultation time · {}", practice.name)
     } else {
@@ -243,7 +243,7 @@ async fn open_for(
     id: i64,
     now: Timestamp,
 ) -> Result<(BookingRules, Vec<OpenTime>), AppError> {
-    let rules = state.store.booking_rules(&state.time_zone).await?;
+    let rules = state.store.booking_rules(&state.time_zone()).await?;
     let taken = state.store.taken_times(now, id).await?;
     let open = open_times(&rules, &taken, now);
     Ok((rules, open))
@@ -259,13 +259,13 @@ fn what(b: &StoredBooking) -> String {
 
 /// Where a booking stands, for the person.
 fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp) -> BookingPage {
-    let practice = &state.config.practice;
+    let practice = &state.config().practice;
     let clinician = &practice.clinician_name;
     let ahead = b.start > now;
     let mut page = BookingPage {
         heading: String::new(),
         success: false,
-        when: Some(long_time(b.start, &state.time_zone)),
+        when: Some(long_time(b.start, &state.time_zone())),
         what: Some(what(b)),
         zone_label: zone_label(&practice.time_zone),
         paragraphs: Vec::new(),
@@ -279,7 +279,7 @@ fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp)
             page.success = true;
             page.paragraphs.push(format!(
                 "{clinician} will confirm it {}, by email.",
-                state.config.form.reply_time
+                state.config().form.reply_time
             ));
             if state.mail_enabled {
                 page.paragraphs.push(
@@ -347,12 +347,12 @@ pub async fn show(
         }
         Some(b) if b.status == BookingStatus::Cancelled => Some(format!(
             "You cancelled the consultation that was on {}. If you would like another time, choose one below.",
-            long_time(b.start, &state.time_zone)
+            long_time(b.start, &state.time_zone())
         )),
         Some(b) => Some(format!(
             "{} asked you to choose another time: the time you chose before ({}) is no longer held.",
-            state.config.practice.clinician_name,
-            long_time(b.start, &state.time_zone)
+            state.config().practice.clinician_name,
+            long_time(b.start, &state.time_zone())
         )),
         None => None,
     };
@@ -411,8 +411,8 @@ pub async fn change(
             heading: "Choose a different time",
             notice: Some(format!(
                 "Your time now is {}. A new time replaces it, and {} confirms the new time by email.",
-                long_time(b.start, &state.time_zone),
-                state.config.practice.clinician_name
+                long_time(b.start, &state.time_zone()),
+                state.config().practice.clinician_name
             )),
             time_error: None,
             format_error: None,
@@ -533,7 +533,7 @@ pub async fn choose(
         request_id: id,
         start,
         format,
-        time_zone: &state.time_zone,
+        time_zone: &state.time_zone(),
         mail: state.mail_enabled,
     };
     let outcome = state.store.hold(&hold, now).await;
@@ -605,7 +605,7 @@ async fn again(
     near: Option<Timestamp>,
 ) -> Response {
     let now = Timestamp::now();
-    let rules = match state.store.booking_rules(&state.time_zone).await {
+    let rules = match state.store.booking_rules(&state.time_zone()).await {
         Ok(r) => r,
         Err(e) => return AppError::from(e).into_response(),
     };
@@ -715,7 +715,7 @@ pub async fn feed(
             join: None,
         })
         .collect();
-    let sender = crate::mail::booking::calendar_sender(&state.config)?;
+    let sender = crate::mail::booking::calendar_sender(&state.config())?;
     let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)?;
     let len = ics.len();
     let mut r = Response::new(if method == Method::HEAD {

@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::AppState;
-use super::client::client_ip;
+use super::client::client_key;
 use super::form::{FormDecodeError, decode};
 use super::form_token::TokenError;
 use super::middleware::BODY_LIMIT;
@@ -61,9 +61,9 @@ pub async fn submit(
     request: Request,
 ) -> Response {
     let headers = request.headers().clone();
-    let config = state.config.clone();
-    let ip = client_ip(peer.ip(), &headers, &config.server.trusted_proxies);
-    if !state.form_limiter.allow(ip) {
+    let config = state.config().clone();
+    let client = client_key(peer.ip(), &headers, &config.server.trusted_proxies);
+    if !state.form_limiter.allow(client) {
         let mut r = refusal(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
@@ -372,7 +372,7 @@ async fn offers_times(state: &AppState) -> bool {
     if let Some(offers) = state.booking_offer.fresh() {
         return offers;
     }
-    let offers = match state.store.booking_rules(&state.time_zone).await {
+    let offers = match state.store.booking_rules(&state.time_zone()).await {
         Ok(rules) => !rules.windows.is_empty() && rules.validate().is_ok(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the booking rules");

@@ -7,13 +7,25 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-/// Marks a response whose body the middleware replaces with a prepared error page.
+/// Marks a response whose body the middleware replaces with an error page: the prepared one,
+/// or, while the site is being set up, one that names no one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorPage {
     NotFound,
     MethodNotAllowed,
+    /// The body was past the limit (413).
+    TooLarge,
     ServerError,
     Unavailable,
+}
+
+impl ErrorPage {
+    /// A marked response with `status` and nothing else: the middleware gives it its page.
+    pub fn response(self, status: StatusCode) -> Response {
+        let mut response = status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,8 +99,6 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorPage::ServerError)
             }
         };
-        let mut response = status.into_response();
-        response.extensions_mut().insert(page);
-        response
+        page.response(status)
     }
 }

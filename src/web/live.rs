@@ -17,7 +17,6 @@ use arc_swap::ArcSwap;
 
 use super::AppState;
 use crate::config::Config;
-use crate::details::{self, Values};
 use crate::site::PageCache;
 use crate::store::StoredPage;
 
@@ -29,8 +28,6 @@ pub const POLL_EVERY: Duration = Duration::from_secs(1);
 pub struct Live {
     /// The site version the pages were prepared at (`-1`: not yet looked).
     seen: AtomicI64,
-    /// The practice's details from the database, if saved.
-    details: ArcSwap<Option<Values>>,
     /// The published words by content file, where they differ from the built-in ones.
     words: ArcSwap<BTreeMap<String, String>>,
     /// The clinician's own pages as last read.
@@ -53,19 +50,6 @@ impl Live {
     pub fn words(&self) -> Arc<BTreeMap<String, String>> {
         self.words.load_full()
     }
-
-    /// The stored details this server shows, if any.
-    pub fn details(&self) -> Option<Values> {
-        self.details.load().as_ref().clone()
-    }
-}
-
-/// `config` as the public site uses it: with the stored details in place.
-pub fn effective_config(config: &Config, details: Option<&Values>) -> Config {
-    match details {
-        Some(values) => details::apply(config, values),
-        None => config.clone(),
-    }
 }
 
 /// Prepares the pages again from the database's current state if the site's version moved
@@ -86,7 +70,7 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
         .collect();
     let own_pages = state.store.own_pages().await?;
     if saved.is_none()
-        && state.live.details().is_none()
+        && state.in_force.saved().is_none()
         && words.is_empty()
         && state.live.words().is_empty()
         && own_pages.is_empty()
@@ -96,13 +80,13 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
         state.live.seen.store(version, Ordering::Relaxed);
         return Ok(());
     }
-    let config = Arc::new(effective_config(&state.config, saved.as_ref()));
+    // Emails, flags and workers follow the saved details from here on; the pages once built.
+    let config = state.in_force.set_saved(saved);
     let content = with_own_pages(content_with(state, &words), &own_pages);
     let built = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || crate::site::build(config, content)).await??
     };
-    state.live.details.store(Arc::new(saved));
     state.live.words.store(Arc::new(words));
     state
         .live
@@ -121,7 +105,7 @@ fn content_with(
     words: &BTreeMap<String, String>,
 ) -> Arc<crate::content::Content> {
     let current = state.site.load().renderer.content.clone();
-    if state.config.content_dir.is_some() {
+    if state.config().content_dir.is_some() {
         return current;
     }
     match crate::content::load_edited(words) {
@@ -172,14 +156,14 @@ fn swap_in(state: &AppState, config: &Config, site: PageCache) {
     }
 }
 
-/// Rebuilds the pages from `config` and `content` with the stored details this server knows
-/// (content reload on `SIGHUP`).
+/// Rebuilds the pages from `config` (re-read from the file) and `content` with the stored
+/// details this server knows, and puts that config in force (content reload on `SIGHUP`).
 pub fn rebuild(
     state: &AppState,
-    config: &Config,
+    config: Arc<Config>,
     content: Arc<crate::content::Content>,
 ) -> Result<(), crate::site::RenderError> {
-    let config = effective_config(config, state.live.details().as_ref());
+    let config = state.in_force.set_file(config);
     let words = state.live.words();
     let content = if config.content_dir.is_none() && !words.is_empty() {
         crate::content::load_edited(&words).map_or(content, Arc::new)
@@ -187,7 +171,7 @@ pub fn rebuild(
         content
     };
     let content = with_own_pages(content, &state.live.pages.load());
-    let site = crate::site::build(Arc::new(config.clone()), content)?;
+    let site = crate::site::build(config.clone(), content)?;
     swap_in(state, &config, site);
     Ok(())
 }

@@ -2,8 +2,10 @@
 //!
 //! From the outside in:
 //! 1. `respond` — gives the request an id, logs method, path (never the query string or body),
-//!    status and latency, sets the security headers on every response, and swaps marked error
-//!    responses for the prepared error pages. Outermost, so it sees everything, panics included.
+//!    status and latency, sets the security headers on every response, and swaps marked or bare
+//!    error responses for the error pages (the prepared ones; while the site is being set up,
+//!    ones that name no one: [`setup`](super::setup)). Outermost, so it sees everything, panics
+//!    included, on the redirecting plain listener too.
 //! 2. catch-panic — a handler that panics becomes a 500 page instead of a dropped connection.
 //! 3. body limit — bodies past 64 KiB are refused with 413 before anything reads them.
 //!
@@ -31,6 +33,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use super::AppState;
 use super::error::ErrorPage;
 use super::pages::page_response;
+use super::setup;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -163,18 +166,20 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
                 s if s.is_server_error() && response_is_empty(&response) => {
                     Some(ErrorPage::ServerError)
                 }
+                // The body limit's own answer is terse; give a page a person can act on.
+                StatusCode::PAYLOAD_TOO_LARGE
+                    if !response
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .is_some_and(|t| t.as_bytes().starts_with(b"text/html")) =>
+                {
+                    Some(ErrorPage::TooLarge)
+                }
                 _ => None,
             }
         });
     if let Some(page) = marker {
-        let site = state.site.load();
-        let prepared = match page {
-            ErrorPage::NotFound => &site.not_found,
-            ErrorPage::MethodNotAllowed => &site.method_not_allowed,
-            ErrorPage::ServerError => &site.server_error,
-            ErrorPage::Unavailable => &site.unavailable,
-        };
-        let mut replaced = page_response(prepared, None, is_head, status);
+        let mut replaced = error_page(&state, page, status, is_head);
         // What the answer said about itself stays: the methods allowed, when to come back, and
         // an inbox page's "never cache, never index".
         let keep: Vec<_> = response
@@ -195,30 +200,6 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
             replaced.headers_mut().insert(n, v);
         }
         response = replaced;
-    } else if status == StatusCode::PAYLOAD_TOO_LARGE
-        && !response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
-    {
-        // The body limit's own answer is terse; give a page a person can act on.
-        let site = state.site.load();
-        let html = site
-            .renderer
-            .status(
-                "What you sent is too large",
-                &["Nothing was saved. Please shorten your message and try again."],
-            )
-            .unwrap_or_else(|_| "What you sent is too large. Nothing was saved.".into());
-        response = (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html,
-        )
-            .into_response();
     }
 
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -230,6 +211,38 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     }
     state.security_headers.apply(response.headers_mut());
     finish(response, id, &method, &path, started)
+}
+
+/// The page for an error `page` answered with `status`: the prepared page, or, while the site
+/// is being set up, one that names no one (the prepared pages carry the example practice).
+fn error_page(state: &AppState, page: ErrorPage, status: StatusCode, head: bool) -> Response {
+    if state.setup.closed() {
+        return setup::error_page(state, page, status);
+    }
+    let site = state.site.load();
+    let prepared = match page {
+        ErrorPage::NotFound => &site.not_found,
+        ErrorPage::MethodNotAllowed => &site.method_not_allowed,
+        ErrorPage::ServerError => &site.server_error,
+        ErrorPage::Unavailable => &site.unavailable,
+        ErrorPage::TooLarge => {
+            let (heading, text) = setup::words(page);
+            let html = site
+                .renderer
+                .status(heading, &[text])
+                .unwrap_or_else(|_| format!("{heading}. {text}"));
+            return (
+                status,
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                html,
+            )
+                .into_response();
+        }
+    };
+    page_response(prepared, None, head, status)
 }
 
 /// What a possible page view needs from its request, taken before the request is handled: a
@@ -259,7 +272,7 @@ impl Visit {
             client: super::client::client_ip(
                 peer.ip(),
                 headers,
-                &state.config.server.trusted_proxies,
+                &state.config().server.trusted_proxies,
             ),
             user_agent: headers.get(header::USER_AGENT).cloned(),
             referrer: headers.get(header::REFERER).cloned(),

@@ -28,6 +28,7 @@ use axum::routing::{get, post};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::in_force::InForce;
 use crate::site::PageCache;
 use crate::store::Store;
 pub use error::AppError;
@@ -50,8 +51,9 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// The prepared public site; replaced whole when content is reloaded.
     pub site: Arc<ArcSwap<PageCache>>,
-    /// The validated configuration the server started with.
-    pub config: Arc<Config>,
+    /// The practice in force: the config file's settings with the details saved in the inbox.
+    /// Read it with [`AppState::config`]; nothing reads the file's values directly.
+    pub in_force: Arc<InForce>,
     /// Headers every response carries, prepared from the config.
     pub security_headers: Arc<middleware::SecurityHeaders>,
     /// Consultation requests and the outbox.
@@ -70,8 +72,6 @@ pub struct Shared {
     pub sign_in_limiter: Arc<client::AddressLimiter>,
     /// Signs and checks the links back to a person's consultation booking.
     pub links: Arc<crate::auth::link::LinkTokens>,
-    /// The practice's time zone (`practice.time_zone`, checked at start).
-    pub time_zone: jiff::tz::TimeZone,
     /// The data directory's free space and read-only state, and how the last writes went.
     pub storage: Arc<crate::data_dir::Watch>,
     /// Whether the practice offers consultation times online, as read a moment ago: every
@@ -88,7 +88,8 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
+    pub fn new(in_force: Arc<InForce>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
+        let config = in_force.get();
         let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
         let site = Arc::new(with_security_headers(site, &security_headers));
         let time_zone = config.practice.zone.clone();
@@ -108,13 +109,12 @@ impl AppState {
                 crate::auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
-            time_zone,
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             setup: Arc::new(setup::SetupGate::new(&config)),
             live: Arc::new(live::Live::new()),
             booking_offer: Arc::new(booking::OfferCache::default()),
             site: served,
-            config,
+            in_force,
             store,
             mail_wake: Arc::new(Notify::new()),
             mail_enabled,
@@ -132,6 +132,17 @@ impl AppState {
 }
 
 impl AppState {
+    /// The practice in force: the file's value where set, else the one saved in the inbox,
+    /// else the built-in.
+    pub fn config(&self) -> Arc<Config> {
+        self.in_force.get()
+    }
+
+    /// The practice's time zone in force.
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        self.in_force.get().practice.zone.clone()
+    }
+
     /// Serves a newly prepared site from now on (content reload).
     pub fn replace_site(&self, site: PageCache) {
         let site = Arc::new(with_security_headers(site, &self.security_headers));
@@ -242,6 +253,6 @@ pub fn plain_router(state: AppState, tls: Arc<crate::tls::Tls>) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .with_state(state.clone())
-        .merge(crate::tls::redirect::router(tls, &state.config));
+        .merge(crate::tls::redirect::router(tls, &state.config()));
     middleware::stack(routes, state)
 }

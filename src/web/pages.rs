@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::error::ErrorPage;
 use crate::site::Page;
 use crate::site::cache::Variant;
 use crate::site::cache::etag_matches;
@@ -31,20 +32,11 @@ pub async fn prepared(
             )
                 .into_response();
         }
-        return page_response(
-            &site.not_found,
-            None,
-            method == Method::HEAD,
-            StatusCode::NOT_FOUND,
-        );
+        // The middleware gives it its page (neutral while the site is being set up).
+        return ErrorPage::NotFound.response(StatusCode::NOT_FOUND);
     };
     if method != Method::GET && method != Method::HEAD {
-        let mut r = page_response(
-            &site.method_not_allowed,
-            None,
-            false,
-            StatusCode::METHOD_NOT_ALLOWED,
-        );
+        let mut r = ErrorPage::MethodNotAllowed.response(StatusCode::METHOD_NOT_ALLOWED);
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;

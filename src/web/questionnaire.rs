@@ -191,7 +191,7 @@ pub async fn start(
     if q.completed_at.is_some() {
         return done_page(&state, &token, &q, &headers, head);
     }
-    let clinician = &state.config.practice.clinician_name;
+    let clinician = &state.config().practice.clinician_name;
     let mut page = empty_page(match q.kind {
         Kind::Intake => "A few questions before we meet".into(),
         Kind::Measures => "Two short questionnaires".into(),
@@ -227,7 +227,7 @@ fn done_page(
     headers: &HeaderMap,
     head: bool,
 ) -> Response {
-    let clinician = &state.config.practice.clinician_name;
+    let clinician = &state.config().practice.clinician_name;
     let mut page = empty_page("Thank you".into());
     page.crisis = q.answers.needs_attention();
     page.paragraphs = vec![

@@ -51,7 +51,8 @@ pub fn html_response(
     r
 }
 
-/// A short page that explains why a request was refused.
+/// A short page that explains why a request was refused (naming no one while the site is being
+/// set up).
 pub fn refusal(
     state: &AppState,
     status: StatusCode,
@@ -59,6 +60,9 @@ pub fn refusal(
     paragraphs: &[&str],
     headers: &HeaderMap,
 ) -> Response {
+    if state.setup.closed() {
+        return super::setup::neutral_page(state, status, heading, paragraphs);
+    }
     let site = state.site.load();
     match site.renderer.status(heading, paragraphs) {
         Ok(html) => html_response(status, html.into_bytes(), headers, false),

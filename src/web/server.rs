@@ -14,13 +14,17 @@
 //! The bounds, each set here rather than left to a library's default (see [`Options`]):
 //! - headers: at most [`Options::max_header_bytes`] (HTTP/1.1 answers 431; HTTP/2 refuses the
 //!   stream) and [`Options::header_read_timeout`] to send them, which also closes an HTTP/1.1
-//!   keep-alive connection that starts no new request in that time (slow or idle clients);
+//!   keep-alive connection that starts no new request in that time (slow or idle clients),
+//!   and any connection on which no request has started that long after it opened (a client
+//!   that never speaks, or sends only part or all of HTTP/2's preface and then nothing: hyper's
+//!   own timeout starts only once it knows the protocol);
 //! - a connection on which no request starts for [`Options::idle_timeout`] is closed, whatever
-//!   its protocol (an HTTP/2 connection with nothing to ask, or a client that never speaks);
+//!   its protocol (an HTTP/2 connection with nothing more to ask);
 //! - HTTP/2: [`Options::max_concurrent_streams`] per connection, and a connection whose client
 //!   resets streams as fast as it opens them ("rapid reset") is closed;
 //! - connections per client address: [`Options::max_connections_per_address`]; past it a new
-//!   connection is closed at once, so one client cannot use up the process's open files;
+//!   connection is closed at once, so one client cannot use up the process's open files (an
+//!   IPv6 client counts as its /64, as every limit counts it: [`ClientKey`]);
 //! - bodies and request time are bounded by the middleware (413 past 64 KiB; 503 past 30 s on
 //!   routes that do real work).
 //!
@@ -45,15 +49,19 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use super::AppState;
+use super::client::ClientKey;
 
 /// How the server treats connections. Every bound is set explicitly from here.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Time for a client to send a request's headers, from the moment the server waits for them
-    /// (HTTP/1.1). Also how long an HTTP/1.1 connection may stay idle between requests.
+    /// (HTTP/1.1). Also how long an HTTP/1.1 connection may stay idle between requests, and how
+    /// long any connection (either protocol: silent, a partial or bare HTTP/2 preface) may go
+    /// from its start without a request.
     pub header_read_timeout: Duration,
     /// A connection on which no request starts (and none is being answered) for this long is
-    /// closed: idle HTTP/2 connections, and connections that never send a request.
+    /// closed: idle HTTP/2 connections. (One that never sends a request goes after
+    /// [`Options::header_read_timeout`].)
     pub idle_timeout: Duration,
     /// The largest request head (HTTP/1.1) or header list (HTTP/2) accepted.
     pub max_header_bytes: usize,
@@ -65,8 +73,9 @@ pub struct Options {
     /// HTTP/2 streams the server may have to reset because of a client's mistakes before its
     /// connection is closed.
     pub max_local_error_reset_streams: usize,
-    /// Open connections from one client address; past it a new one is closed at once. Trusted
-    /// proxies (`server.trusted_proxies`) are not limited: every visitor comes through them.
+    /// Open connections from one client address (an IPv6 /64 is one); past it a new one is
+    /// closed at once. Trusted proxies (`server.trusted_proxies`) are not limited: every
+    /// visitor comes through them.
     pub max_connections_per_address: usize,
     /// Addresses whose connections are not counted (the reverse proxies in front).
     pub unlimited_addresses: Vec<IpAddr>,
@@ -283,6 +292,7 @@ impl Server {
             builder: self.builder.clone(),
             watcher: self.graceful.watcher(),
             idle: self.options.idle_timeout,
+            first_request: self.options.header_read_timeout,
         }
     }
 
@@ -310,6 +320,8 @@ pub struct Connection {
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,
     idle: Duration,
+    /// Time from the connection's start for its first request to begin.
+    first_request: Duration,
 }
 
 impl Connection {
@@ -323,6 +335,7 @@ impl Connection {
             builder,
             watcher,
             idle,
+            first_request,
         } = self;
         let activity = Arc::new(Activity::default());
         let service = {
@@ -345,6 +358,7 @@ impl Connection {
                 // Errors here are the client's (reset, bad bytes, headers too slow): nothing to log.
                 _ = connection => {}
                 () = activity.idle_for(idle) => {}
+                () = activity.no_request_within(first_request) => {}
             }
         }
     }
@@ -374,12 +388,12 @@ fn builder(options: &Options) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Open connections per client address.
+/// Open connections per client (an IPv4 address or an IPv6 /64).
 #[derive(Debug)]
 struct PerAddress {
     limit: usize,
     unlimited: Vec<IpAddr>,
-    open: Mutex<HashMap<IpAddr, usize>>,
+    open: Mutex<HashMap<ClientKey, usize>>,
 }
 
 impl PerAddress {
@@ -395,34 +409,35 @@ impl PerAddress {
         if this.unlimited.contains(&address) {
             return Some(Admitted(None));
         }
+        let client = ClientKey::of(address);
         let mut open = this.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(address).or_insert(0);
+        let count = open.entry(client).or_insert(0);
         if *count >= this.limit {
             return None;
         }
         *count += 1;
-        Some(Admitted(Some((this.clone(), address))))
+        Some(Admitted(Some((this.clone(), client))))
     }
 
-    fn release(&self, address: IpAddr) {
+    fn release(&self, client: ClientKey) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&address) {
+        if let Some(count) = open.get_mut(&client) {
             *count -= 1;
             if *count == 0 {
-                open.remove(&address);
+                open.remove(&client);
             }
         }
     }
 }
 
-/// A connection counted against its client's address, until dropped.
+/// A connection counted against its client, until dropped.
 #[derive(Debug)]
-pub struct Admitted(Option<(Arc<PerAddress>, IpAddr)>);
+pub struct Admitted(Option<(Arc<PerAddress>, ClientKey)>);
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        if let Some((per_address, address)) = &self.0 {
-            per_address.release(*address);
+        if let Some((per_address, client)) = &self.0 {
+            per_address.release(*client);
         }
     }
 }
@@ -435,6 +450,16 @@ struct Activity {
 }
 
 impl Activity {
+    /// Resolves after `limit` if no request has started by then; never otherwise. Covers the
+    /// time before hyper knows the protocol (it waits for the first bytes, and for HTTP/2's
+    /// whole preface and settings, with no timeout of its own).
+    async fn no_request_within(&self, limit: Duration) {
+        tokio::time::sleep(limit).await;
+        if self.started.load(Ordering::Relaxed) > 0 {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Resolves once no request has started, and none has been in flight, for about `idle`
     /// (between one and one and a half times it: looked at twice per `idle`).
     async fn idle_for(&self, idle: Duration) {
@@ -497,5 +522,24 @@ mod tests {
         assert!(PerAddress::admit(&per, a).is_some(), "a place came free");
         let proxied: Vec<_> = (0..10).map(|_| PerAddress::admit(&per, proxy)).collect();
         assert!(proxied.iter().all(Option::is_some), "a trusted proxy");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let per = Arc::new(PerAddress::new(2, Vec::new()));
+        let in_64 = |last: u16| IpAddr::from([0x2001, 0xdb8, 7, 9, last, 0, 0, last]);
+        let _first = PerAddress::admit(&per, in_64(1)).expect("first");
+        let second = PerAddress::admit(&per, in_64(2)).expect("second");
+        assert!(
+            PerAddress::admit(&per, in_64(3)).is_none(),
+            "a third address of the same /64"
+        );
+        let next_64 = IpAddr::from([0x2001, 0xdb8, 7, 10, 0, 0, 0, 1]);
+        assert!(PerAddress::admit(&per, next_64).is_some(), "the next /64");
+        drop(second);
+        assert!(
+            PerAddress::admit(&per, in_64(4)).is_some(),
+            "a place came free"
+        );
     }
 }

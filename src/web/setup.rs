@@ -2,13 +2,19 @@
 //! details exist.
 //!
 //! A fresh install carries an example practice (a name, a clinician, an email and a phone
-//! number) so that it runs with no setup at all on a laptop. A server reachable by others, whose
-//! bind address or public address is not loopback, must never show those to a visitor: someone
-//! could call the example number or write to the example address. Until the practice's details
-//! are saved, such a server answers every public page with a short, calm page that names no one
-//! (`noindex`, `503` with `Retry-After`, so search engines come back later). `/healthz`, the
-//! stylesheet and the inbox (where the setup happens) keep working; the inbox's error pages are
-//! neutral too. On loopback the example site is still shown, so a trial run shows the whole page.
+//! number) so that it runs with no setup at all on a laptop. A server others may reach must
+//! never show those to a visitor: someone could call the example number or write to the example
+//! address. Only a purely local server counts as unreachable: bound to loopback, with a loopback
+//! public address, no reverse proxy in front (`server.trusted_proxies`: a proxy is there to
+//! bring the world in, whatever the bind address says) and no HTTPS of its own (`[tls]`). Until
+//! the practice's details are saved, any other server answers every public page with a short,
+//! calm page that names no one (`noindex`, `503` with `Retry-After`, so search engines come back
+//! later). `/healthz`, the stylesheet and the inbox (where the setup happens) keep working.
+//! Every error page of such a server, on every listener (a missing asset or inbox page, a
+//! method not taken, a body too large, a failure of ours), names no one either: the middleware
+//! asks [`error_page`] for it instead of the prepared pages, which carry the example practice.
+//! On a purely local server the example site is still shown, so a trial run shows the whole
+//! page.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,14 +65,17 @@ pub fn shows_example(practice: &Practice) -> bool {
         || practice.phone == example.phone
 }
 
-/// True when both the bind address and the public address are loopback: no one else can be
-/// sent to this site.
+/// True when no one else can be sent to this site: the bind address and the public address are
+/// loopback, no reverse proxy is trusted and no HTTPS is served. Anything else may be public.
 pub fn local_only(config: &Config) -> bool {
     let host = config.server.host();
     let host_local = host == "localhost"
         || host.ends_with(".localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    config.server.bind.ip().is_loopback() && host_local
+    config.server.bind.ip().is_loopback()
+        && host_local
+        && config.server.trusted_proxies.is_empty()
+        && config.tls.is_none()
 }
 
 #[derive(Template)]
@@ -133,28 +142,30 @@ fn is_inbox(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
-/// The layer: public pages become the "being set up" page while the gate is closed, and the
-/// inbox's error pages (filled in later from the public site's prepared pages) a neutral one.
+/// The layer: public pages become the "being set up" page while the gate is closed. (Error
+/// pages, the inbox's and the assets' included, are made neutral by the middleware.)
 pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !state.setup.closed() {
         return next.run(request).await;
     }
     let path = request.uri().path();
-    if always_served(path) {
+    if always_served(path) || is_inbox(path) {
         return next.run(request).await;
     }
-    if !is_inbox(path) {
-        return being_set_up(&state);
-    }
-    let response = next.run(request).await;
-    let Some(page) = response.extensions().get::<ErrorPage>().copied() else {
-        return response;
-    };
-    let (heading, text) = match page {
+    being_set_up(&state)
+}
+
+/// The heading and sentence of an error page that names no one.
+pub fn words(page: ErrorPage) -> (&'static str, &'static str) {
+    match page {
         ErrorPage::NotFound => ("Page not found", "There is nothing at this address."),
         ErrorPage::MethodNotAllowed => (
             "That did not work",
             "This address does not accept that kind of request.",
+        ),
+        ErrorPage::TooLarge => (
+            "What you sent is too large",
+            "Nothing was saved. Please shorten your message and try again.",
         ),
         ErrorPage::ServerError => (
             "Something went wrong",
@@ -164,14 +175,14 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
             "Not available just now",
             "Please try again in a few minutes.",
         ),
-    };
-    let mut neutral = neutral_page(&state, response.status(), heading, &[text]);
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(v) = response.headers().get(&name) {
-            neutral.headers_mut().insert(name, v.clone());
-        }
     }
-    neutral
+}
+
+/// The error page `page`, answered with `status`, that names no one: what every error of a
+/// server being set up shows.
+pub fn error_page(state: &AppState, page: ErrorPage, status: StatusCode) -> Response {
+    let (heading, text) = words(page);
+    neutral_page(state, status, heading, &[text])
 }
 
 #[cfg(test)]
@@ -202,6 +213,22 @@ mod tests {
         // One example value left is enough to keep the site closed.
         let partly = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.org\"\n";
         assert!(gate("0.0.0.0:8080", "https://harborlight.org", partly));
+    }
+
+    #[test]
+    fn a_proxy_or_https_of_its_own_means_others_may_reach_it() {
+        let closed = |text: &str| {
+            SetupGate::new(&config("127.0.0.1:8080", "https://localhost:8443", text)).closed()
+        };
+        assert!(!closed(""), "purely local");
+        assert!(closed("[server]\ntrusted_proxies = [\"127.0.0.1\"]\n"));
+        assert!(closed("[server]\ntrusted_proxies = [\"::1\"]\n"));
+        let tls =
+            "[tls]\nbind = \"127.0.0.1:8443\"\ncert_file = \"cert.pem\"\nkey_file = \"key.pem\"\n";
+        assert!(closed(tls));
+        assert!(!closed(&format!(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n\n{tls}\n{OWN}"
+        )));
     }
 
     #[test]

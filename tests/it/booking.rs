@@ -182,6 +182,7 @@ def events(cal):
         'description': str(ev.get('DESCRIPTION')),
         'location': str(ev.get('LOCATION')) if ev.get('LOCATION') is not None else None,
         'url': str(ev.get('URL')) if ev.get('URL') is not None else None,
+        'organizer': str(ev.get('ORGANIZER')) if ev.get('ORGANIZER') is not None else None,
     } for ev in cal.walk('VEVENT')]
 
 raw = open(sys.argv[1], 'rb').read()
@@ -190,6 +191,7 @@ if sys.argv[2] == 'mail':
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     out['subject'] = str(msg['subject'])
     out['to'] = str(msg['to'])
+    out['from'] = str(msg['from'])
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == 'text/plain':
@@ -205,6 +207,7 @@ if sys.argv[2] == 'mail':
 else:
     cal = Calendar.from_ical(raw)
     out['method'] = str(cal.get('METHOD'))
+    out['name'] = str(cal.get('X-WR-CALNAME'))
     out['events'] = events(cal)
 print(json.dumps(out))
 "#;
@@ -1595,4 +1598,196 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
     let page = app.get(&thanks).await;
     assert_eq!(page.status, 200);
     assert!(booking_link(&page.text()).is_none(), "no link made");
+}
+
+/// The reminders that reached the mail server so far, by recipient.
+fn reminders_to(smtp: &SmtpServer, to: &str) -> usize {
+    smtp.messages()
+        .iter()
+        .map(|raw| python_read(raw, "mail"))
+        .filter(|m| {
+            m["to"] == to
+                && m["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Reminder: your consultation"))
+        })
+        .count()
+}
+
+/// Closing a request cancels its consultation in the same step, whether the time was confirmed
+/// or only held: the calendar feed drops it, the time is offered to others again, no reminder
+/// leaves for it (neither one queued before the closing nor one due after), and the person is
+/// told by email, or not, as the clinician chose on the close form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() {
+    use crate::reminders::{confirm, deliver_at, hours, later_times, meet_by_video, outbox_to};
+    use kap_practice::mail::reminders::look;
+    use kap_practice::practice::booking::BookingStatus;
+
+    let (_dir, smtp, app) = offering_with_mail().await;
+    meet_by_video(&app).await;
+    let (ada, ada_link) = request_and_link(&app, NAME, &[("email", "ada@example.org")]).await;
+    let (bo, bo_link) = request_and_link(&app, "Bo Brant", &[("email", "bo@example.org")]).await;
+    let (cy, cy_link) = request_and_link(&app, "Cy Cole", &[("email", "cy@example.org")]).await;
+    let later = later_times(&app, &ada_link).await;
+    assert!(later.len() >= 3, "enough open times: {later:?}");
+    let (ada_start, bo_start, cy_start) = (later[0], later[1], later[2]);
+    // Ada's and Cy's times are confirmed; Bo's is held, waiting for the clinician.
+    for (link, t) in [
+        (&ada_link, ada_start),
+        (&bo_link, bo_start),
+        (&cy_link, cy_start),
+    ] {
+        assert_eq!(choose(&app, link, &t.to_string()).await.status, 303);
+    }
+    confirm(&app, ada).await;
+    confirm(&app, cy).await;
+    // Each: the practice's notice, the hold and its notice to the practice; Ada and Cy the
+    // confirmation as well.
+    assert_eq!(smtp.wait_for(11, Duration::from_secs(30)).len(), 11);
+
+    let feed_path = format!(
+        "/calendar/{}.ics",
+        app.state
+            .store
+            .calendar_feed_secret()
+            .await
+            .expect("secret")
+    );
+    let feed_starts = |feed: Reply| -> Vec<String> {
+        assert_eq!(feed.status, 200);
+        python_read(&feed.text(), "feed")["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["start"].as_str().expect("start").to_string())
+            .collect()
+    };
+    assert_eq!(
+        feed_starts(app.get(&feed_path).await),
+        [ada_start.to_string(), cy_start.to_string()]
+    );
+    // Another person is offered neither Ada's nor Bo's time.
+    let (_, di_link) = request_and_link(&app, "Di Dane", &[("email", "di@example.org")]).await;
+    let offered = times_in(&app.get(&di_link).await.text());
+    assert!(!offered.contains(&ada_start.to_string()), "{offered:?}");
+    assert!(!offered.contains(&bo_start.to_string()), "{offered:?}");
+    // Ada's day-before reminder is queued before her request is closed.
+    assert_eq!(
+        look(&app.state, ada_start - hours(24)).await.expect("look"),
+        1
+    );
+
+    // The clinician closes both requests from their pages: Ada is told, Bo is not (the box
+    // unticked, so the browser does not send it).
+    let mut c = Clinician::signed_in(&app).await;
+    let ada_page = format!("/admin/requests/{ada}");
+    let ada_form = c.get(&ada_page).await.text();
+    let closed = c
+        .action(
+            &ada_page,
+            &format!("{ada_page}/status"),
+            &[
+                ("status", "closed"),
+                ("reason", "not_a_fit"),
+                ("tell_person_offered", "1"),
+                ("tell_person", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(closed.status, 303, "{}", closed.text());
+    let bo_page = format!("/admin/requests/{bo}");
+    let closed = c
+        .action(
+            &bo_page,
+            &format!("{bo_page}/status"),
+            &[
+                ("status", "closed"),
+                ("reason", "no_response"),
+                ("tell_person_offered", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(closed.status, 303, "{}", closed.text());
+
+    // Both bookings are cancelled, in the same step as the closing.
+    for id in [ada, bo] {
+        let booking = app
+            .state
+            .store
+            .booking_for_request(id)
+            .await
+            .expect("read")
+            .expect("a booking");
+        assert_eq!(booking.status, BookingStatus::Cancelled, "request {id}");
+    }
+    // The feed lists only Cy's consultation; both times are offered again.
+    assert_eq!(
+        feed_starts(app.get(&feed_path).await),
+        [cy_start.to_string()]
+    );
+    let offered = times_in(&app.get(&di_link).await.text());
+    assert!(offered.contains(&ada_start.to_string()), "{offered:?}");
+    assert!(offered.contains(&bo_start.to_string()), "{offered:?}");
+
+    // Every reminder moment in turn: the one queued for Ada does not leave, none is queued for
+    // her or Bo, and Cy gets both of hers.
+    let outbox = outbox_to(&app, &smtp);
+    let mut moments: Vec<Timestamp> = [ada_start, bo_start, cy_start]
+        .iter()
+        .flat_map(|s| [*s - hours(24), *s - hours(1)])
+        .collect();
+    moments.sort();
+    for t in moments {
+        look(&app.state, t).await.expect("look");
+        deliver_at(&app, &outbox, t).await;
+    }
+    assert_eq!(reminders_to(&smtp, "ada@example.org"), 0);
+    assert_eq!(reminders_to(&smtp, "bo@example.org"), 0);
+    assert_eq!(reminders_to(&smtp, "cy@example.org"), 2);
+
+    // Ada is told, in words that do not say she asked for it, with the calendar's cancellation
+    // and no link to choose again (her request no longer books).
+    let (told, _) = wait_for_mail(&smtp, "Your consultation is cancelled");
+    assert_eq!(told["to"], "ada@example.org");
+    let text = told["text"].as_str().expect("text").replace('\n', " ");
+    assert!(
+        text.contains("has cancelled your initial consultation"),
+        "{text}"
+    );
+    assert!(!text.contains("As you asked"), "{text}");
+    assert!(!text.contains("/book/"), "{text}");
+    assert_eq!(told["method"], "CANCEL");
+    assert_eq!(told["events"][0]["start"], ada_start.to_string());
+    // Bo is not: no such mail was queued for him, and none reached the mail server.
+    let queued: Vec<String> = app
+        .state
+        .store
+        .mail_states(bo)
+        .await
+        .expect("mail")
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    assert!(
+        !queued.iter().any(|k| k.starts_with("booking_cancelled")),
+        "{queued:?}"
+    );
+    let cancellations: Vec<Value> = smtp
+        .messages()
+        .iter()
+        .map(|raw| python_read(raw, "mail"))
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Your consultation is cancelled"))
+        })
+        .collect();
+    assert_eq!(cancellations.len(), 1, "Ada's only: {cancellations:?}");
+
+    // The close form offered the choice, ticked by default.
+    assert!(
+        ada_form.contains("name=\"tell_person\" type=\"checkbox\" value=\"yes\" checked"),
+        "{ada_form}"
+    );
 }

@@ -101,12 +101,31 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_time() {
     );
 }
 
+/// A client that opens a connection and then sends nothing, half of HTTP/2's opening
+/// ("preface"), or the whole preface and nothing after it, is let go after the header time,
+/// long before the idle time: the header time counts from the connection's first moment,
+/// whichever protocol it turns out to speak.
 #[tokio::test]
-async fn a_client_that_never_sends_anything_is_let_go() {
-    let app = server().await;
-    let mut stream = TcpStream::connect(app.addr).await.expect("connect");
-    let waited = closed_within(&mut stream, IDLE * 3).await;
-    assert!(waited >= IDLE.mul_f32(0.9), "closed after {waited:?}");
+async fn a_client_that_never_sends_a_request_is_let_go_after_the_header_time() {
+    let app = TestApp::start_serving_with(Options {
+        idle_timeout: Duration::from_secs(60),
+        ..options()
+    })
+    .await;
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    for (what, sent) in [
+        ("nothing", &b""[..]),
+        ("half the HTTP/2 preface", &PREFACE[..10]),
+        ("the whole HTTP/2 preface", PREFACE),
+    ] {
+        let mut stream = TcpStream::connect(app.addr).await.expect("connect");
+        stream.write_all(sent).await.expect("send");
+        let waited = closed_within(&mut stream, HEADERS * 4).await;
+        assert!(
+            waited >= HEADERS.mul_f32(0.9),
+            "{what}: closed after {waited:?}, before the header time"
+        );
+    }
 }
 
 #[tokio::test]

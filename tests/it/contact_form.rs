@@ -456,6 +456,47 @@ async fn a_flood_from_one_address_is_limited_and_others_still_get_through() {
     assert_eq!(stored(&app).await.len(), 4);
 }
 
+/// Behind a proxy, an IPv6 client is its /64: a household or server is given a whole /64, so
+/// changing the last 64 bits costs nothing and must not buy a new allowance.
+#[tokio::test]
+async fn an_ipv6_client_changing_addresses_within_its_slash_64_shares_one_limit() {
+    let config = format!(
+        "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n\n[contact_form]\nrate_limit_per_hour = 3\n\n{}",
+        common::OWN_PRACTICE
+    );
+    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let token = app.token().await;
+    let fields = valid_fields("Visitor");
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("form_token", &token));
+    let body = form_body(&pairs);
+    let from = |client: String| {
+        let body = body.clone();
+        let app = &app;
+        async move {
+            app.request(
+                "POST",
+                "/contact",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("x-forwarded-for", &client),
+                ],
+                body,
+            )
+            .await
+            .status
+        }
+    };
+    let mut statuses = Vec::new();
+    for i in 1..=6 {
+        statuses.push(from(format!("2001:db8:7:9:{i:x}::{i:x}")).await);
+    }
+    assert_eq!(statuses, vec![303, 303, 303, 429, 429, 429]);
+    // The next /64 is another client.
+    assert_eq!(from("2001:db8:7:a::1".to_string()).await, 303);
+    assert_eq!(stored(&app).await.len(), 4);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_stored_together_keeps_each_request_with_its_own_reference_and_mail() {
     // Mail is on (to a port where nothing listens), so each request queues a notice and an

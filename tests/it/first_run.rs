@@ -2,7 +2,8 @@
 //! set up" page a server open to others shows instead of the example practice.
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
-use crate::common::{Process, TestApp, form_body};
+use crate::common::{OWN_PRACTICE, Process, TestApp, form_body};
+use kap_practice::config::Overrides;
 
 /// What only the example practice shows: its names, its email, its phone number.
 const EXAMPLE_IDENTITY: &[&str] = &[
@@ -21,7 +22,7 @@ fn setup_token(log: &str) -> Option<String> {
 }
 
 /// The body of a raw HTTP response.
-fn body(raw: &str) -> &str {
+fn body_of(raw: &str) -> &str {
     raw.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }
 
@@ -90,7 +91,7 @@ fn a_server_others_can_reach_never_shows_the_example_practice() {
             "{path}"
         );
         for shown in EXAMPLE_IDENTITY {
-            assert!(!body(&raw).contains(shown), "{path} shows {shown}");
+            assert!(!body_of(&raw).contains(shown), "{path} shows {shown}");
         }
     }
     for path in [
@@ -101,7 +102,7 @@ fn a_server_others_can_reach_never_shows_the_example_practice() {
         let raw = p.get(path);
         assert!(!raw.starts_with("HTTP/1.1 5"), "{path}: {raw}");
         for shown in EXAMPLE_IDENTITY {
-            assert!(!body(&raw).contains(shown), "{path} shows {shown}");
+            assert!(!body_of(&raw).contains(shown), "{path} shows {shown}");
         }
     }
     let health = p.get("/healthz");
@@ -117,6 +118,92 @@ fn a_server_others_can_reach_never_shows_the_example_practice() {
         p.get(&format!("/static/css/{css}"))
             .starts_with("HTTP/1.1 200")
     );
+}
+
+/// Nothing a server being set up answers names anyone, its error pages included: a missing
+/// asset or inbox page (404), a method an address does not take (405), a body past the limit
+/// (413); over plain HTTP, over HTTPS, and on the plain port that redirects to HTTPS.
+#[tokio::test]
+async fn the_error_pages_of_a_site_being_set_up_name_no_one() {
+    let http = TestApp::start_with(
+        Overrides {
+            base_url: Some("https://practice.test".into()),
+            ..Overrides::default()
+        },
+        None,
+    )
+    .await;
+    let https = TestApp::start_https("", "practice.test").await;
+    let large = vec![b'a'; 70 * 1024];
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    for (how, app) in [("http", &http), ("https", &https)] {
+        assert!(app.state.setup.closed(), "{how}: being set up");
+        for (method, path, body, status) in [
+            ("GET", "/static/x", &b""[..], 404),
+            ("GET", "/static/css/none.css", b"", 404),
+            ("GET", "/admin/nope", b"", 404),
+            ("POST", "/healthz", b"", 405),
+            ("POST", "/", &large, 413),
+            ("POST", "/contact", &large, 413),
+            ("POST", "/admin/login", &large, 413),
+        ] {
+            let what = format!("{how}: {method} {path}");
+            let reply = app
+                .request(method, path, &form, bytes::Bytes::copy_from_slice(body))
+                .await;
+            assert_eq!(reply.status, status, "{what}: {}", reply.text());
+            let html = reply.text();
+            assert!(html.contains("<html"), "{what}: a page a person can read");
+            for shown in EXAMPLE_IDENTITY {
+                assert!(!html.contains(shown), "{what} shows {shown}");
+            }
+        }
+    }
+    let plain = https.https.as_ref().expect("served over https").plain;
+    for (request, body, status) in [
+        ("POST /healthz", &b""[..], "405"),
+        ("DELETE /healthz", b"", "405"),
+        ("POST /contact", &large, "413"),
+    ] {
+        let raw = crate::tls::plain_request(plain, "practice.test", request, body).await;
+        assert!(
+            raw.starts_with(&format!("HTTP/1.1 {status}")),
+            "plain port: {request}: {raw}"
+        );
+        for shown in EXAMPLE_IDENTITY {
+            assert!(
+                !body_of(&raw).contains(shown),
+                "plain port: {request} shows {shown}"
+            );
+        }
+    }
+}
+
+/// Behind a reverse proxy the server listens on loopback and its public address may be left
+/// unset, yet the proxy brings the world to it: with trusted proxies, the example practice is
+/// hidden as on any public server, until the practice's own details are given.
+#[tokio::test]
+async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
+    const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+    let app = TestApp::start_with(Overrides::default(), Some(BEHIND_PROXY)).await;
+    assert!(app.addr.ip().is_loopback());
+    for path in ["/", "/contact", "/privacy"] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, 503, "{path}");
+        let html = page.text();
+        assert!(html.contains("This site is being set up"), "{path}");
+        for shown in EXAMPLE_IDENTITY {
+            assert!(!html.contains(shown), "{path} shows {shown}");
+        }
+    }
+    let own = TestApp::start_with(
+        Overrides::default(),
+        Some(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}")),
+    )
+    .await;
+    let home = own.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("Harbor Light Therapy"));
 }
 
 #[tokio::test]

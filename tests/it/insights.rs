@@ -407,7 +407,16 @@ fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
     // The client's address comes from a trusted proxy's header, so it can carry a marker.
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("kap.toml");
-    std::fs::write(&config, "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n").expect("config");
+    // Behind a proxy a server is public: the practice's own details, or it shows only the
+    // "being set up" page.
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n\n{}",
+            common::OWN_PRACTICE
+        ),
+    )
+    .expect("config");
     let config = config.display().to_string();
     let mut p = Process::serve(&["--config", &config], &[]);
     let address = "203.0.113.197";

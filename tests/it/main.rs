@@ -38,6 +38,7 @@ mod layers;
 mod mail;
 mod page_words;
 mod practice_details;
+mod practice_in_force;
 mod public_site;
 #[cfg(feature = "slow-tests")]
 mod publish_everywhere;

@@ -527,3 +527,121 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
     assert_eq!(c.action("/admin/pages", &edit, &late).await.status, 404);
     assert_eq!(app.get("/fees").await.status, 410);
 }
+
+/// The contact page is prepared once with a hole where each visitor's form token goes. Words of
+/// the practice that happen to contain the text the page was once cut at cannot move that hole:
+/// the token goes into the form, the words are shown as written, and the form still submits.
+#[tokio::test]
+async fn contact_words_cannot_reach_the_form_token() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let contact = "/admin/words/contact";
+    let page = c.get(contact).await.text();
+    let original = text_area(&page);
+    let words =
+        "Write to me about kap-form-token-slot and /book/kap-booking-link-slot, as written.";
+    let edited = original.replacen(
+        "You are welcome to reach out",
+        &format!("{words}\n\nYou are welcome to reach out"),
+        1,
+    );
+    assert_ne!(edited, original);
+    let published = c
+        .action(
+            contact,
+            contact,
+            &[
+                ("body", &edited),
+                ("base", &field(&page, "base")),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status, 303, "{}", published.text());
+
+    let form = app.get("/contact").await.text();
+    let token = crate::common::token_in(&form);
+    assert!(
+        !token.contains("slot"),
+        "the form holds a real token: {token}"
+    );
+    assert!(
+        crate::common::visible_text(&form).contains(words),
+        "the words are shown as written: {form}"
+    );
+    let sent = app.submit("Ada Lovelace", &[]).await;
+    assert_eq!(sent.status, 303, "{}", sent.text());
+    let stored = app.state.store.all_requests().await.expect("read");
+    assert_eq!(stored.len(), 1);
+}
+
+/// A link or image the site refuses is explained in the owner's words: the line, the address
+/// as written in quotes, and the rule, never the program's own notation.
+#[tokio::test]
+async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader() {
+    const LINK: &str = "the link \"javascript:alert(1)\" is not allowed: links must start with https://, http://, mailto:, tel:, / or #";
+    const IMAGE: &str = "the image \"https://cdn.example/x.png\" is on another site";
+    let bad = "Call [me](javascript:alert(1)) today.\n\n![a view](https://cdn.example/x.png)\n";
+
+    // The words editor's publish.
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let privacy = "/admin/words/privacy";
+    let page = c.get(privacy).await.text();
+    let original = text_area(&page);
+    let edited = format!("{original}\n{bad}");
+    let line = edited
+        .lines()
+        .position(|l| l.starts_with("Call [me]"))
+        .expect("line")
+        + 1;
+    let refused = c
+        .action(
+            privacy,
+            privacy,
+            &[
+                ("body", &edited),
+                ("base", &field(&page, "base")),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    let text = crate::common::visible_text(&refused.text());
+    assert!(text.contains(&format!("Line {line}: {LINK}")), "{text}");
+    assert!(
+        text.contains(&format!("Line {}: {IMAGE}", line + 2)),
+        "{text}"
+    );
+    for internal in ["Borrowed(", "Boxed(", "Inlined("] {
+        assert!(!text.contains(internal), "{text}");
+    }
+
+    // The content loader, as `check` and `serve` read a folder.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = crate::common::copy_content(dir.path());
+    let file = content.join("privacy.md");
+    let original = std::fs::read_to_string(&file).expect("read");
+    let edited = format!("{original}\n{bad}");
+    let line = edited
+        .lines()
+        .position(|l| l.starts_with("Call [me]"))
+        .expect("line")
+        + 1;
+    std::fs::write(&file, &edited).expect("write");
+    let errors = kap_practice::content::load(&kap_practice::content::ContentSource::Dir(content))
+        .expect_err("refused")
+        .to_string();
+    let name = file.display().to_string();
+    assert!(
+        errors.contains(&format!("{name}:{line}: {LINK}")),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!("{name}:{}: {IMAGE}", line + 2)),
+        "{errors}"
+    );
+    for internal in ["Borrowed(", "Boxed(", "Inlined("] {
+        assert!(!errors.contains(internal), "{errors}");
+    }
+}

@@ -698,6 +698,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
             kap_practice::practice::status::StatusChange::parse("closed", "not_a_fit")
                 .expect("a change"),
             "test",
+            false,
             now,
         )
         .await

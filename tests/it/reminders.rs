@@ -81,14 +81,16 @@ pub(crate) async fn confirm(app: &TestApp, id: i64) {
 /// instants of its choosing (the server's own worker goes by the real clock, so it leaves the
 /// mail queued at the test's later instants alone).
 pub(crate) fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
-    let mut config = (*app.state.config).clone();
+    let mut config = (*app.state.config()).clone();
     config.mail.smtp_url = Some(kap_practice::config::Secret(smtp.url()));
     Outbox {
         store: app.state.store.clone(),
         transport: kap_practice::mail::Transport::from_config(&config)
             .expect("transport")
             .expect("configured"),
-        config: std::sync::Arc::new(config),
+        // The server's own practice in force, so details saved in the inbox reach this worker's
+        // mail as they reach the server's.
+        in_force: app.state.in_force.clone(),
         wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         links: (*app.state.links).clone(),
     }

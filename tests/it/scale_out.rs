@@ -193,7 +193,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
     let mut o = overrides(None);
     o.base_url = None;
     let app = Arc::new(TestApp::start_on_database(o, Some(GENEROUS), &url, &key).await);
-    let config = app.state.config.clone();
+    let config = app.state.config().clone();
 
     let outcomes = Arc::new(Mutex::new(Vec::<(String, u16, String)>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -119,7 +119,12 @@ impl HttpsProcess {
 
 /// Sends `request_line` (method and target) with `Host: {host}` and `body` to the plain listener
 /// at `addr` over a new connection, and returns the whole response as text.
-async fn plain_request(addr: SocketAddr, host: &str, request_line: &str, body: &[u8]) -> String {
+pub(crate) async fn plain_request(
+    addr: SocketAddr,
+    host: &str,
+    request_line: &str,
+    body: &[u8],
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
@@ -781,7 +786,7 @@ async fn every_answer_of_the_plain_port_passes_the_middleware() {
 /// and the rest of the port redirects to the https site, which serves the pages.
 #[tokio::test]
 async fn the_http_01_challenge_is_answered_on_the_plain_port() {
-    let app = crate::common::TestApp::start_https("", "localhost").await;
+    let app = crate::common::TestApp::start_https(crate::common::OWN_PRACTICE, "localhost").await;
     let plain = app.https.as_ref().expect("served over https").plain;
     let tls = app.state.tls.clone().expect("the certificate state");
     tls.set_challenges(std::collections::HashMap::from([(

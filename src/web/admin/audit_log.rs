@@ -42,7 +42,7 @@ pub async fn page(
         .store
         .audit_log(PER_PAGE, i64::try_from(page).unwrap_or(0) * PER_PAGE)
         .await?;
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     let view = AuditView {
         chrome: chrome(
             &state,

@@ -112,7 +112,7 @@ async fn settings_view(
     errors: Vec<SettingsError>,
     flags: (bool, bool),
 ) -> Result<BookingSettingsView, AppError> {
-    let rules = state.store.booking_rules(&state.time_zone).await?;
+    let rules = state.store.booking_rules(&state.time_zone()).await?;
     let taken = state.store.taken_times(Timestamp::now(), 0).await?;
     let secret = state.store.calendar_feed_secret().await?;
     Ok(BookingSettingsView {
@@ -129,10 +129,10 @@ async fn settings_view(
         errors,
         saved: flags.0,
         replaced: flags.1,
-        zone_label: zone_label(&state.config.practice.time_zone),
+        zone_label: zone_label(&state.config().practice.time_zone),
         open_summary: open_summary(&rules, &taken),
-        feed_url: format!("{}/calendar/{secret}.ics", state.config.server.base_url),
-        calendar_problem: crate::mail::booking::calendar_sender(&state.config)
+        feed_url: format!("{}/calendar/{secret}.ics", state.config().server.base_url),
+        calendar_problem: crate::mail::booking::calendar_sender(&state.config())
             .err()
             .map(|e| e.to_string()),
         questionnaires_offered: state.store.questionnaires_offered().await?,
@@ -145,7 +145,7 @@ pub async fn settings(
     Extension(admin): Extension<Admin>,
     Query(q): Query<SettingsQuery>,
 ) -> Result<Response, AppError> {
-    let rules = state.store.booking_rules(&state.time_zone).await?;
+    let rules = state.store.booking_rules(&state.time_zone()).await?;
     let view = settings_view(
         &state,
         &admin,
@@ -196,7 +196,7 @@ pub async fn save_settings(
             };
         }
     }
-    match form.to_rules(state.time_zone.clone()) {
+    match form.to_rules(state.time_zone().clone()) {
         Ok(rules) => {
             state
                 .store
@@ -238,7 +238,7 @@ fn row(state: &AppState, l: &ListedBooking) -> BookingRow {
         request_id: b.request_id,
         reference: b.reference.clone(),
         name: l.name.clone(),
-        when: when(b.start, &state.time_zone),
+        when: when(b.start, &state.time_zone()),
         what: what(b),
         status: b.status.label(),
         waiting: b.status == BookingStatus::Held,
@@ -262,7 +262,7 @@ pub async fn list(
         ),
         upcoming: upcoming.iter().map(|l| row(&state, l)).collect(),
         past: past.iter().map(|l| row(&state, l)).collect(),
-        zone_label: zone_label(&state.config.practice.time_zone),
+        zone_label: zone_label(&state.config().practice.time_zone),
     };
     Ok(render(StatusCode::OK, view.render()))
 }
@@ -270,12 +270,14 @@ pub async fn list(
 /// The booking section of a request's page.
 pub(super) fn panel(state: &AppState, b: &StoredBooking) -> BookingPanel {
     BookingPanel {
-        when: long_time(b.start, &state.time_zone),
+        when: long_time(b.start, &state.time_zone()),
         what: what(b),
         status: b.status.label(),
         can_confirm: ClinicianDecision::Confirm.applies_to(b.status),
         can_decline: ClinicianDecision::Decline.applies_to(b.status),
         can_propose: ClinicianDecision::ProposeOtherTime.applies_to(b.status),
+        closing_cancels: b.status.cancelled_by_closing(b.start, Timestamp::now()),
+        mail_enabled: state.mail_enabled,
     }
 }
 

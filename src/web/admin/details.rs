@@ -46,8 +46,6 @@ struct DetailsView {
     saved: bool,
     stale: Option<String>,
     last_saved: Option<String>,
-    /// A saved time zone the public pages use but bookings do not yet: (saved, in use).
-    zone_pending: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -65,9 +63,10 @@ struct Shown {
 }
 
 async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response, AppError> {
-    let from_file = details::set_in_file(&state.config);
-    let source = details::source_name(&state.config);
-    let file_values = details::values_of(&state.config);
+    let file = state.in_force.file();
+    let from_file = details::set_in_file(&file);
+    let source = details::source_name(&file);
+    let file_values = details::values_of(&file);
     let stored = state.store.practice_details().await?;
     let fields = FIELDS
         .iter()
@@ -119,19 +118,9 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
         saved: shown.saved,
         stale: shown.stale,
         last_saved: stored
-            .map(|d| format!("{} by {}", when(d.saved_at, &state.time_zone), d.saved_by)),
-        zone_pending: zone_pending(state),
+            .map(|d| format!("{} by {}", when(d.saved_at, &state.time_zone()), d.saved_by)),
     };
     Ok(render(shown.status, view.render()))
-}
-
-/// The time zone the public pages use, and the one bookings, reminders, emails and the
-/// calendar use (read once at start), when the two differ: a zone saved here reaches the
-/// second only with the next start.
-fn zone_pending(state: &AppState) -> Option<(String, String)> {
-    let shown = state.site.load().renderer.config.practice.time_zone.clone();
-    let running = state.config.practice.time_zone.clone();
-    (shown != running).then_some((shown, running))
 }
 
 pub async fn show(
@@ -141,7 +130,7 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let stored = state.store.practice_details().await?;
     let version = stored.as_ref().map_or(0, |d| d.version);
-    let values = details::values_of(&state.site.load().renderer.config);
+    let values = details::values_of(&state.config());
     page(
         &state,
         &admin,
@@ -179,8 +168,9 @@ pub async fn save(
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(-1);
     // Settings from the config file are not the form's to change.
-    let from_file = details::set_in_file(&state.config);
-    let file_values = details::values_of(&state.config);
+    let file = state.in_force.file();
+    let from_file = details::set_in_file(&file);
+    let file_values = details::values_of(&file);
     let values: Values = FIELDS
         .iter()
         .map(|f| {
@@ -225,7 +215,7 @@ pub async fn save(
                 .as_ref()
                 .map(|d| format!(
                     " ({} by {})",
-                    when(d.saved_at, &state.time_zone),
+                    when(d.saved_at, &state.time_zone()),
                     d.saved_by
                 ))
                 .unwrap_or_default()

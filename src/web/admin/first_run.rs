@@ -138,10 +138,11 @@ pub async fn create(
             "Enter an email address in the right form, like name@example.com",
         ));
     }
+    let config = state.config();
     let context = [
         email.as_str(),
-        state.config.practice.name.as_str(),
-        state.config.practice.clinician_name.as_str(),
+        config.practice.name.as_str(),
+        config.practice.clinician_name.as_str(),
     ];
     if pw.is_empty() {
         errors.push(FieldError::new("password", "Choose a password"));

@@ -11,9 +11,12 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::sign_in::{chrome, render};
-use super::views::{DeleteView, InboxView, RequestView, Row, reason_options, status_options, when};
+use super::views::{
+    DeleteView, InboxView, RequestView, Row, UnreadableView, reason_options, status_options,
+    unreadable_reference, unreadable_title, when,
+};
 use crate::practice::status::{ClosedReason, Status, StatusChange};
-use crate::store::{InboxFilter, StoredRequest};
+use crate::store::{FoundRequest, InboxFilter, StoredRequest, UnreadableRequest};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -57,7 +60,7 @@ pub async fn list(
         per_page: PER_PAGE,
     };
     let page = state.store.list_requests(&filter).await?;
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     let mut filter_query = String::new();
     if spam {
         filter_query.push_str("folder=spam&");
@@ -84,7 +87,14 @@ pub async fn list(
             if spam { "spam" } else { "inbox" },
         ),
         spam,
-        rows: page.requests.iter().map(|r| Row::new(r, tz)).collect(),
+        rows: page
+            .requests
+            .iter()
+            .map(|r| match r {
+                FoundRequest::Readable(r) => Row::new(r, tz),
+                FoundRequest::Unreadable(u) => Row::unreadable(u, tz),
+            })
+            .collect(),
         total: page.total,
         page: filter.page,
         pages: page.total.div_ceil(PER_PAGE),
@@ -117,7 +127,7 @@ pub(super) async fn request_page(
     message: Option<String>,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
         let at = when(n.at, tz);
         (n, at)
@@ -178,12 +188,44 @@ pub async fn detail(
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let r = state
+    match state
         .store
         .view_request(id, &admin.email, Timestamp::now())
         .await?
-        .ok_or_else(not_found)?;
-    request_page(&state, &admin, r, None, None, StatusCode::OK).await
+        .ok_or_else(not_found)?
+    {
+        FoundRequest::Readable(r) => {
+            request_page(&state, &admin, r, None, None, StatusCode::OK).await
+        }
+        FoundRequest::Unreadable(u) => unreadable_page(&state, &admin, &u).await,
+    }
+}
+
+/// The page of a request that cannot be read: says so plainly, shows nothing of it, and
+/// offers what the clinician can do.
+async fn unreadable_page(
+    state: &AppState,
+    admin: &Admin,
+    u: &UnreadableRequest,
+) -> Result<Response, AppError> {
+    let title = unreadable_title(u);
+    let view = UnreadableView {
+        chrome: chrome(
+            state,
+            &title,
+            Some(admin.email.clone()),
+            &admin.csrf,
+            state.store.count_new().await?,
+            "inbox",
+        ),
+        id: u.id,
+        title,
+        received: u
+            .received_at
+            .map(|t| when(t, &state.time_zone()))
+            .unwrap_or_default(),
+    };
+    Ok(render(StatusCode::OK, view.render()))
 }
 
 fn field(body: &Bytes, name: &str) -> String {
@@ -204,16 +246,27 @@ pub async fn change_status(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let fields = decode(&body, &["status", "reason"]).unwrap_or_default();
+    let fields = decode(
+        &body,
+        &["status", "reason", "tell_person", "tell_person_offered"],
+    )
+    .unwrap_or_default();
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    // Closing cancels a booking that has not begun; the person is told unless the clinician
+    // unticked the box. A form from before the person chose a time had no box: they are told.
+    let tell_person = !fields.contains_key("tell_person_offered") || get("tell_person") == "yes";
     match StatusChange::parse(&get("status"), &get("reason")) {
         Ok(change) => {
+            let mail = tell_person && state.mail_enabled;
             if !state
                 .store
-                .change_status(id, change, &admin.email, Timestamp::now())
+                .change_status(id, change, &admin.email, mail, Timestamp::now())
                 .await?
             {
                 return Err(not_found());
+            }
+            if mail {
+                state.mail_wake.notify_one();
             }
             Ok(back_to(id))
         }
@@ -321,7 +374,14 @@ pub async fn confirm_delete(
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let r = state.store.request(id).await?.ok_or_else(not_found)?;
+    // A request that cannot be read can still be deleted.
+    let (reference, name) = match state.store.find_request(id).await?.ok_or_else(not_found)? {
+        FoundRequest::Readable(r) => (r.reference, r.name),
+        FoundRequest::Unreadable(u) => (
+            unreadable_reference(&u),
+            "a person whose details cannot be read".to_string(),
+        ),
+    };
     let view = DeleteView {
         chrome: chrome(
             &state,
@@ -332,8 +392,8 @@ pub async fn confirm_delete(
             "inbox",
         ),
         id,
-        reference: r.reference,
-        name: r.name,
+        reference,
+        name,
     };
     Ok(render(StatusCode::OK, view.render()))
 }

@@ -171,7 +171,7 @@ async fn report(state: &AppState, period: Period) -> Result<Report, AppError> {
     let first = period.first_day(today);
     let counts = state.store.insight_counts_since(&first.to_string()).await?;
     let since = state
-        .time_zone
+        .time_zone()
         .to_timestamp(first.to_datetime(jiff::civil::Time::midnight()))
         .unwrap_or_else(|_| jiff::Timestamp::now());
     let answers = state.store.referral_answers_since(since).await?;

@@ -383,7 +383,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             state.clone(),
             require_sign_in,
         ));
-    let config = &state.config;
+    let config = &state.config();
     let https = config.server.https();
     let sessions = SessionManagerLayer::new(state.store.sessions())
         .with_name(if https {
@@ -426,7 +426,7 @@ async fn require_sign_in(
 ) -> Response {
     let data = SessionData::load(&session).await;
     let absolute =
-        i64::try_from(state.config.admin.absolute_timeout_hours).unwrap_or(12) * 3600 * 1000;
+        i64::try_from(state.config().admin.absolute_timeout_hours).unwrap_or(12) * 3600 * 1000;
     // The account must still exist with the credentials the session began under: a password or
     // two-factor change, or removing the account, ends its sessions on every server at once.
     let current = match data.account_id {
@@ -475,7 +475,7 @@ async fn csrf_guard(
     // `Origin: null` on form posts from pages with `Referrer-Policy: no-referrer`).
     let same_origin = match (site, origin) {
         (Some(s), _) => s == "same-origin",
-        (None, Some(o)) => o == state.config.server.base_url,
+        (None, Some(o)) => o == state.config().server.base_url,
         (None, None) => false,
     };
     if !same_origin {

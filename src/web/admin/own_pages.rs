@@ -455,7 +455,7 @@ pub async fn change(
                 "body",
                 format!(
                     "Someone changed this page after you opened it ({} by {}), so your change was not published, to keep theirs. Your text is still here: compare it with the page, then publish again.",
-                    super::views::when(newest.changed_at, &state.time_zone),
+                    super::views::when(newest.changed_at, &state.time_zone()),
                     newest.changed_by
                 ),
             )];

@@ -232,7 +232,7 @@ fn chart(qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<ScoreChart> {
 /// The questionnaires panel of request `id`.
 pub async fn panel(state: &AppState, id: i64) -> Result<QuestionnairesPanel, AppError> {
     let qs = state.store.questionnaires(id).await?;
-    let tz = &state.time_zone;
+    let tz = &state.time_zone();
     Ok(QuestionnairesPanel {
         needs_attention: qs
             .iter()

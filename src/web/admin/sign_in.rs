@@ -24,7 +24,7 @@ use crate::audit::{Action, Entry};
 use crate::auth::throttle;
 use crate::auth::{password, totp};
 use crate::store::SignInClaim;
-use crate::web::client::client_ip;
+use crate::web::client::{ClientKey, client_key};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -48,7 +48,7 @@ pub(super) fn chrome(
         practice: if state.setup.closed() {
             "New practice".to_string()
         } else {
-            site.renderer.config.practice.name.clone()
+            state.config().practice.name.clone()
         },
         email,
         csrf: csrf.to_string(),
@@ -159,7 +159,7 @@ fn login_form(
 
 /// The answer while sign-in is paused.
 fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
-    let until = super::views::when(until, &state.time_zone);
+    let until = super::views::when(until, &state.time_zone());
     login_form(
         state,
         csrf,
@@ -179,11 +179,11 @@ fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Respon
 async fn claim(
     state: &AppState,
     email: &str,
-    ip: std::net::IpAddr,
+    client: ClientKey,
     csrf: &str,
     now: Timestamp,
 ) -> Result<Result<bool, Response>, AppError> {
-    let counters = [throttle::account(email), throttle::address(ip)];
+    let counters = [throttle::account(email), throttle::address(client)];
     match state.store.claim_sign_in_attempt(&counters, now).await? {
         SignInClaim::Paused(until) => Ok(Err(paused(state, csrf, email, until))),
         SignInClaim::Counted {
@@ -199,8 +199,8 @@ async fn claim(
 
 /// Gives back an attempt that was right but is not a whole sign-in yet (the password, with a
 /// code still to come): the email's earlier failures still count.
-async fn give_back(state: &AppState, email: &str, ip: std::net::IpAddr) -> Result<(), AppError> {
-    for counter in [throttle::account(email), throttle::address(ip)] {
+async fn give_back(state: &AppState, email: &str, client: ClientKey) -> Result<(), AppError> {
+    for counter in [throttle::account(email), throttle::address(client)] {
         state.store.give_back_sign_in_attempt(&counter).await?;
     }
     Ok(())
@@ -229,8 +229,8 @@ async fn record_failure(
 
 /// Refuses, without touching the database, an address that has sent too many attempts in the
 /// last minute.
-fn too_fast(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    if state.sign_in_limiter.allow(throttle::address_key(ip)) {
+fn too_fast(state: &AppState, client: ClientKey) -> Option<Response> {
+    if state.sign_in_limiter.allow(client) {
         return None;
     }
     Some(login_form(
@@ -289,11 +289,11 @@ pub async fn login(
         .map(|e| e.trim().to_string())
         .unwrap_or_default();
     let pw = fields.get("password").cloned().unwrap_or_default();
-    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
-    if let Some(refused) = too_fast(&state, ip) {
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
     }
-    let began_pause = match claim(&state, &email, ip, &csrf, now).await? {
+    let began_pause = match claim(&state, &email, client, &csrf, now).await? {
         Ok(began_pause) => began_pause,
         Err(refused) => return Ok(refused),
     };
@@ -320,7 +320,7 @@ pub async fn login(
         ));
     };
     if account.totp_secret.is_some() {
-        give_back(&state, &email, ip).await?;
+        give_back(&state, &email, client).await?;
         session.cycle_id().await?;
         let pending = SessionData {
             csrf: new_token(),
@@ -336,7 +336,7 @@ pub async fn login(
     // A whole sign-in: the address's attempt is given back, the email's count cleared.
     state
         .store
-        .give_back_sign_in_attempt(&throttle::address(ip))
+        .give_back_sign_in_attempt(&throttle::address(client))
         .await?;
     complete(&state, &session, &account, "password", now).await
 }
@@ -419,12 +419,12 @@ pub async fn code(
     let Some((account_id, email)) = pending(&data, now) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
-    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
-    if let Some(refused) = too_fast(&state, ip) {
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
     }
     // A code is an attempt like a password: counted first, and not checked while paused.
-    let began_pause = match claim(&state, &email, ip, &data.csrf, now).await? {
+    let began_pause = match claim(&state, &email, client, &data.csrf, now).await? {
         Ok(began_pause) => began_pause,
         Err(refused) => return Ok(refused),
     };
@@ -440,7 +440,7 @@ pub async fn code(
     if let Some(how) = second_factor(&state, &account, &code, now).await? {
         state
             .store
-            .give_back_sign_in_attempt(&throttle::address(ip))
+            .give_back_sign_in_attempt(&throttle::address(client))
             .await?;
         return complete(&state, &session, &account, how, now).await;
     }
@@ -517,14 +517,15 @@ async fn two_factor_view(
             s
         }
     };
-    let issuer = &state.config.practice.name;
-    let (qr_svg, secret) = if enrolled {
-        (String::new(), String::new())
+    let issuer = state.config().practice.name.clone();
+    let (qr_svg, secret, otpauth_url) = if enrolled {
+        (String::new(), String::new(), String::new())
     } else {
-        let url = totp::otpauth_url(&secret, issuer, &admin.email).unwrap_or_default();
+        let url = totp::otpauth_url(&secret, &issuer, &admin.email).unwrap_or_default();
         (
             totp::qr_svg(&url).unwrap_or_default(),
-            totp::secret_base32(&secret, issuer, &admin.email).unwrap_or_default(),
+            totp::secret_base32(&secret, &issuer, &admin.email).unwrap_or_default(),
+            url,
         )
     };
     let account = state.store.credentials(&admin.email).await?;
@@ -545,6 +546,8 @@ async fn two_factor_view(
         enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
         qr_svg,
         secret,
+        otpauth_url,
+        issuer: if enrolled { String::new() } else { issuer },
         errors: outcome.errors,
         recovery_codes: outcome.recovery_codes,
         unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
@@ -639,18 +642,18 @@ pub async fn enable_two_factor(
     if !errors.is_empty() {
         return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let ip = client_ip(peer.ip(), &headers, &state.config.server.trusted_proxies);
-    if !state.sign_in_limiter.allow(throttle::address_key(ip)) {
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if !state.sign_in_limiter.allow(client) {
         let error = FieldError::new(
             "password",
             "Too many attempts came from your network just now. Wait a minute, then try again",
         );
         return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
     }
-    let counters = [throttle::account(&admin.email), throttle::address(ip)];
+    let counters = [throttle::account(&admin.email), throttle::address(client)];
     let began_pause = match state.store.claim_sign_in_attempt(&counters, now).await? {
         SignInClaim::Paused(until) => {
-            let until = super::views::when(until, &state.time_zone);
+            let until = super::views::when(until, &state.time_zone());
             let error = FieldError::new(
                 "password",
                 format!(
@@ -702,7 +705,7 @@ pub async fn enable_two_factor(
         );
         return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    give_back(&state, &admin.email, ip).await?;
+    give_back(&state, &admin.email, client).await?;
     let (Some(secret), Some(step)) = (secret, step) else {
         return Err(AppError::NotFound);
     };

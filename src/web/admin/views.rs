@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::booking_form::{SettingsError, SettingsForm};
 use crate::practice::status::{ClosedReason, Status};
-use crate::store::{AuditRow, HistoryEntry, MailState, Note, StoredRequest};
+use crate::store::{AuditRow, HistoryEntry, MailState, Note, StoredRequest, UnreadableRequest};
 
 /// What every inbox page shows around its content.
 pub struct Chrome {
@@ -56,6 +56,8 @@ pub struct Row {
     pub outside: bool,
     pub minor: bool,
     pub spam_reason: Option<String>,
+    /// The request cannot be read: `name` says so, and nothing of the person is shown.
+    pub unreadable: bool,
 }
 
 impl Row {
@@ -72,8 +74,48 @@ impl Row {
             outside: r.flags.outside_licensed_states,
             minor: r.flags.minor,
             spam_reason: r.spam.clone(),
+            unreadable: false,
         }
     }
+
+    /// The row of a request that cannot be read.
+    pub fn unreadable(u: &UnreadableRequest, tz: &jiff::tz::TimeZone) -> Row {
+        Row {
+            id: u.id,
+            reference: unreadable_reference(u),
+            received: u.received_at.map(|t| when(t, tz)).unwrap_or_default(),
+            name: unreadable_title(u),
+            email: String::new(),
+            status: "",
+            is_new: false,
+            outside: false,
+            minor: false,
+            spam_reason: None,
+            unreadable: true,
+        }
+    }
+}
+
+/// How a request that cannot be read is named: its reference, or its number.
+pub fn unreadable_reference(u: &UnreadableRequest) -> String {
+    u.reference
+        .clone()
+        .unwrap_or_else(|| format!("number {}", u.id))
+}
+
+/// "Request ABCD-EFGH cannot be read".
+pub fn unreadable_title(u: &UnreadableRequest) -> String {
+    format!("Request {} cannot be read", unreadable_reference(u))
+}
+
+/// The page of a request that cannot be read: what happened and what the clinician can do.
+#[derive(Template)]
+#[template(path = "admin/unreadable.html")]
+pub struct UnreadableView {
+    pub chrome: Chrome,
+    pub id: i64,
+    pub title: String,
+    pub received: String,
 }
 
 #[derive(Template)]
@@ -153,6 +195,10 @@ pub struct BookingPanel {
     pub can_confirm: bool,
     pub can_decline: bool,
     pub can_propose: bool,
+    /// Whether closing the request would cancel the booking (a time that has not begun).
+    pub closing_cancels: bool,
+    /// Whether email is set up, so the person can be told of a cancellation.
+    pub mail_enabled: bool,
 }
 
 /// One pair of hours on the settings form.
@@ -246,6 +292,10 @@ pub struct TwoFactorView {
     pub enabled: bool,
     pub qr_svg: String,
     pub secret: String,
+    /// The `otpauth://` address the QR code holds, as a link for an app on the same phone.
+    pub otpauth_url: String,
+    /// The name the authenticator app lists the account under: the practice's name in force.
+    pub issuer: String,
     /// Mistakes in the form sent, each by its field.
     pub errors: Vec<super::field_error::FieldError>,
     /// Shown once, right after enrolment.

@@ -125,7 +125,7 @@ struct EditView {
 }
 
 fn files_dir(state: &AppState) -> Option<std::path::PathBuf> {
-    state.config.content_dir.clone()
+    state.config().content_dir.clone()
 }
 
 pub async fn list(
@@ -220,7 +220,7 @@ fn history(state: &AppState, section: &Section, revisions: &[Revision]) -> Vec<H
             id: r.id,
             label: format!(
                 "{how} {} by {}",
-                when(r.published_at, &state.time_zone),
+                when(r.published_at, &state.time_zone()),
                 r.published_by
             ),
             current: i == 0,
@@ -337,7 +337,7 @@ pub(super) async fn preview_of(
     content: crate::content::Content,
     path: &str,
 ) -> Result<String, AppError> {
-    let config = state.site.load().renderer.config.clone();
+    let config = state.config();
     let site = tokio::task::spawn_blocking(move || crate::site::build(config, Arc::new(content)))
         .await??;
     let html = match site.get(path) {
@@ -441,7 +441,7 @@ async fn stale(
         .map(|r| {
             format!(
                 " ({} by {})",
-                when(r.published_at, &state.time_zone),
+                when(r.published_at, &state.time_zone()),
                 r.published_by
             )
         })

@@ -114,7 +114,8 @@ impl TestApp {
     /// listener (HTTP/2 and HTTP/1.1 by ALPN) with a certificate for `host` from a private test
     /// authority, beside the plain listener that redirects to it. Every request of
     /// [`TestApp::request`] goes over a new TLS connection, asking for `host`; the public
-    /// address is `https://{host}:{port}` unless the config text sets one.
+    /// address is `https://{host}:{port}` unless the config text sets one. The configuration
+    /// names the certificate files (`[tls]`), as a server that serves HTTPS itself does.
     pub async fn start_https(config_text: &str, host: &str) -> TestApp {
         let ca = tls::TestCa::new();
         let files = tempfile::tempdir().expect("tempdir");
@@ -122,6 +123,12 @@ impl TestApp {
         let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
         std::fs::write(&cert_file, cert).expect("certificate");
         std::fs::write(&key_file, key).expect("key");
+        let overrides = Overrides {
+            tls_cert_file: Some(cert_file.display().to_string()),
+            tls_key_file: Some(key_file.display().to_string()),
+            tls_bind: Some("127.0.0.1:0".into()),
+            ..Overrides::default()
+        };
         let tls = kap_practice::tls::Tls::start(
             &kap_practice::config::TlsConfig {
                 bind: "127.0.0.1:0".parse().expect("addr"),
@@ -134,7 +141,7 @@ impl TestApp {
         )
         .expect("certificate files");
         Self::launch_serving(
-            Overrides::default(),
+            overrides,
             Some(config_text),
             None,
             None,
@@ -234,7 +241,7 @@ impl TestApp {
         let serve_state = state.clone();
         // The server options the config gives, as `serve` would use, unless the test sets its own.
         let options = options.unwrap_or_else(|| {
-            kap_practice::web::server::Options::from_config(&state.config.server)
+            kap_practice::web::server::Options::from_config(&state.config().server)
         });
         let stopped = async {
             let _ = rx.await;

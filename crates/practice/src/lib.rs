@@ -1,5 +1,9 @@
 //! The rules of the practice, free of HTTP, SQL and templates.
 //!
+//! A crate of its own so that the compiler keeps it that way: it depends on no runtime,
+//! database, web or template crate, and nothing here may do I/O, format a page or parse a form.
+//! The store, the mail and the web depend on it; it depends on none of them.
+//!
 //! This is where a reader learns the business: which places the clinician may serve, and (as the
 //! consultation desk grows) what a consultation request is and how it moves through the KAP
 //! process, and how a person books the initial consultation.
@@ -8,6 +12,7 @@ pub mod booking;
 pub mod consultation;
 pub mod measures;
 pub mod meeting;
+pub mod neutral;
 pub mod open_times;
 pub mod questionnaire;
 pub mod status;

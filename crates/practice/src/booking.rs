@@ -2,10 +2,12 @@
 //!
 //! A consultation request has at most one booking, which moves as things change: the person
 //! chooses a time (held), the clinician confirms it, declines it, or asks for another time; the
-//! person may cancel, or choose again after cancelling or being asked. Only a held or confirmed
-//! booking takes its time: the database itself refuses two of them at the same start.
+//! person may cancel, or choose again after cancelling or being asked. Closing the request
+//! cancels a time that has not begun. Only a held or confirmed booking takes its time: the
+//! database itself refuses two of them at the same start.
 //!
 
+use jiff::Timestamp;
 use jiff::civil::Weekday;
 
 /// Where a booking stands.
@@ -16,7 +18,7 @@ pub enum BookingStatus {
     Confirmed,
     /// The clinician cannot meet at that time, and does not ask for another online.
     Declined,
-    /// Cancelled by the person.
+    /// Cancelled: by the person, or because the clinician closed the request.
     Cancelled,
     /// The clinician asked the person to choose another time.
     ProposedOtherTime,
@@ -52,7 +54,7 @@ impl BookingStatus {
             BookingStatus::Held => "Waiting for confirmation",
             BookingStatus::Confirmed => "Confirmed",
             BookingStatus::Declined => "Declined",
-            BookingStatus::Cancelled => "Cancelled by the person",
+            BookingStatus::Cancelled => "Cancelled",
             BookingStatus::ProposedOtherTime => "Asked to choose another time",
         }
     }
@@ -65,6 +67,13 @@ impl BookingStatus {
     /// Whether the person may choose a time now (a first time, a new one, or a change).
     pub fn person_may_choose(self) -> bool {
         self != BookingStatus::Declined
+    }
+
+    /// Whether closing the request cancels a booking that stands here and starts at `start`: a
+    /// held or confirmed time that has not begun. A consultation that has begun or taken place
+    /// stays as it was.
+    pub fn cancelled_by_closing(self, start: Timestamp, now: Timestamp) -> bool {
+        self.takes_time() && start > now
     }
 }
 
@@ -152,6 +161,15 @@ mod tests {
         assert!(ClinicianDecision::Decline.applies_to(BookingStatus::Confirmed));
         assert!(!ClinicianDecision::ProposeOtherTime.applies_to(BookingStatus::Cancelled));
         assert_eq!(decline_message("  "), Ok(None));
+        let now = Timestamp::from_second(1_000_000).expect("instant");
+        let later = Timestamp::from_second(1_000_060).expect("instant");
+        assert!(BookingStatus::Confirmed.cancelled_by_closing(later, now));
+        assert!(BookingStatus::Held.cancelled_by_closing(later, now));
+        assert!(
+            !BookingStatus::Confirmed.cancelled_by_closing(now, now),
+            "it has begun"
+        );
+        assert!(!BookingStatus::ProposedOtherTime.cancelled_by_closing(later, now));
         assert!(decline_message("a\u{7}b").is_err());
     }
 }

@@ -126,7 +126,7 @@ pub fn video_address(text: &str) -> Result<Option<String>, &'static str> {
     {
         return Err("The video room address cannot contain spaces or quotation marks");
     }
-    let host = crate::calendar::host_of(text);
+    let host = crate::neutral::host_of(text);
     let host_ok = !host.is_empty()
         && host.contains('.')
         && host
@@ -137,7 +137,7 @@ pub fn video_address(text: &str) -> Result<Option<String>, &'static str> {
             "Enter a video room address with a web address after https://, like https://meet.example.com/your-room",
         );
     }
-    if crate::calendar::names_treatment(text) {
+    if crate::neutral::names_treatment(text) {
         return Err(
             "The video room address appears in people’s calendars and emails, so it must not name the treatment: use a neutral room name",
         );
