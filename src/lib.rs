@@ -111,7 +111,8 @@ pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
 }
 
 /// Deletes what the practice no longer keeps: closed requests and spam past their retention
-/// periods (each deletion audited), and expired sign-in sessions. Returns the requests deleted.
+/// periods (each deletion audited), expired sign-in sessions and sign-in counts past their
+/// window. Returns the requests deleted.
 pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> {
     use tower_sessions::session_store::ExpiredDeletion;
     let now = jiff::Timestamp::now();
@@ -129,6 +130,9 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     }
     if let Err(e) = state.store.sessions().delete_expired().await {
         tracing::warn!(error = %e, "cannot delete expired sessions");
+    }
+    if let Err(e) = state.store.forget_old_sign_in_attempts(now).await {
+        tracing::warn!(error = %e, "cannot delete old sign-in counts");
     }
     let first_kept = state
         .insights

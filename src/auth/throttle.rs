@@ -1,48 +1,80 @@
 //! Sign-in throttling: repeated failures slow down, then pause sign-in for a while.
 //!
-//! Failures are counted per typed email (whether or not such an account exists, so the answer
-//! reveals nothing) and per client address (an IPv6 client counts as its /64), over a 15-minute
-//! window, in the database so that every server sees the same counts. From the third failure
-//! each attempt waits a little longer. At twenty from one address, sign-in from it pauses for
-//! 15 minutes after the last failure. At five for an email the account pauses, but not for its
-//! owner: the right password with a valid second factor still signs in, so strangers' wrong
-//! guesses cannot lock the clinician out (an account without a second factor waits like
-//! everyone else). The failure that starts a pause says so in the audit log; attempts refused
-//! while paused write nothing, and a per-address limit in memory ([`ATTEMPTS_PER_MINUTE`])
-//! refuses a flood before it reaches the database.
+//! Attempts are counted per typed email (whether or not such an account exists, so the answer
+//! reveals nothing) and per client address (an IPv6 client counts as its /64), in the database
+//! so that every server sees the same counts. An attempt is counted *before* its password or
+//! code is checked, in one statement that also refuses it while its counter is paused: the
+//! database hands out the attempts one by one, so attempts sent together cannot get past the
+//! limit, and while a counter is paused nothing is checked at all — the right password gets the
+//! same "paused" answer as a wrong one. A right answer gives its attempt back; a full sign-in
+//! clears its email's count. From the third failure each attempt waits a little longer.
+//!
+//! **Per address**, the limit does the heavy lifting: at twenty failures within 15 minutes,
+//! sign-in from that address pauses for 15 minutes, and a limit in each server's memory
+//! ([`ATTEMPTS_PER_MINUTE`]) refuses a flood before it reaches the database.
+//!
+//! **Per account**, the pause only slows: at five failures in a row the email pauses for one
+//! minute ([`ACCOUNT_PAUSE`]), then has five attempts again. Anyone who knows the clinician's
+//! email can cause that pause, and while it lasts the owner cannot be told from a guesser (no
+//! password is looked at, so a right one cannot open it). A long pause would let a stranger
+//! keep the owner out for as long as they liked, above all an account without a second factor
+//! (as every account is right after setup); a minute costs the owner little, and leaves a
+//! guesser who spreads attempts over many addresses about five guesses a minute against a
+//! password the strength check accepted (and a code besides, with two-factor sign-in).
+//!
+//! The attempt that begins a pause writes it in the audit log, exactly once; attempts refused
+//! while paused write nothing.
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 
+/// A run of failures that began longer ago than this is forgotten.
 pub const WINDOW: SignedDuration = SignedDuration::from_mins(15);
-pub const LOCK_FOR: SignedDuration = SignedDuration::from_mins(15);
+/// Failures in a row for one email that pause it.
 pub const ACCOUNT_LIMIT: i64 = 5;
+/// How long an email's pause lasts (see the module's comment for why it is short).
+pub const ACCOUNT_PAUSE: SignedDuration = SignedDuration::from_mins(1);
+/// Failures from one address within [`WINDOW`] that pause it.
 pub const ADDRESS_LIMIT: i64 = 20;
+/// How long an address's pause lasts.
+pub const ADDRESS_PAUSE: SignedDuration = SignedDuration::from_mins(15);
 /// Attempts one address may make in a minute (a burst of this many, then one every few
 /// seconds), counted in each server's memory before the database is touched, so a flood of
 /// posts costs no writes.
 pub const ATTEMPTS_PER_MINUTE: u32 = 10;
 
-/// Failures in the window and when the latest was.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Failures {
-    pub count: i64,
-    pub latest: Option<Timestamp>,
+/// One count of attempts the database keeps: for an email or for an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counter {
+    /// What is counted: `account:<email>` or `ip:<address>`.
+    pub subject: String,
+    /// Attempts that begin a pause.
+    pub limit: i64,
+    /// How long the pause lasts.
+    pub pause: SignedDuration,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Go ahead, after waiting this long.
-    Allow(Duration),
-    /// Refused until then.
-    Locked(Timestamp),
-    /// The account is paused until then, but not the address: only the right password with a
-    /// second factor gets in (the owner, not whoever tried five passwords).
-    AccountPaused(Timestamp),
+/// The counter for sign-in attempts with a typed email.
+pub fn account(email: &str) -> Counter {
+    Counter {
+        subject: account_subject(email),
+        limit: ACCOUNT_LIMIT,
+        pause: ACCOUNT_PAUSE,
+    }
 }
 
-/// The subject under which failures for a typed email are counted.
+/// The counter for sign-in attempts from a client: `client` is its key as every limit counts
+/// it (`web::client::ClientKey`).
+pub fn address(client: impl std::fmt::Display) -> Counter {
+    Counter {
+        subject: address_subject(client),
+        limit: ADDRESS_LIMIT,
+        pause: ADDRESS_PAUSE,
+    }
+}
+
+/// The subject under which attempts with a typed email are counted.
 pub fn account_subject(email: &str) -> String {
     format!("account:{}", super::email_key(email))
 }
@@ -53,62 +85,40 @@ pub fn address_subject(client: impl std::fmt::Display) -> String {
     format!("ip:{client}")
 }
 
-fn paused_until(f: Failures, limit: i64, now: Timestamp) -> Option<Timestamp> {
-    let latest = f.latest.filter(|_| f.count >= limit)?;
-    let until = latest.checked_add(LOCK_FOR).unwrap_or(latest);
-    (until > now).then_some(until)
-}
-
-pub fn verdict(account: Failures, address: Failures, now: Timestamp) -> Verdict {
-    if let Some(until) = paused_until(address, ADDRESS_LIMIT, now) {
-        return Verdict::Locked(until);
-    }
-    if let Some(until) = paused_until(account, ACCOUNT_LIMIT, now) {
-        return Verdict::AccountPaused(until);
-    }
-    let n = account.count.max(address.count / 4);
-    let delay = if n >= 2 {
-        Duration::from_millis(500 * u64::try_from(n - 1).unwrap_or(1)).min(Duration::from_secs(3))
+/// How long an attempt waits before it is checked, given the counts its claim returned (this
+/// attempt included) for its email and its address: nothing for the first two failures, then
+/// half a second more for each, up to three seconds.
+pub fn delay(account_attempts: i64, address_attempts: i64) -> Duration {
+    let before = (account_attempts - 1).max((address_attempts - 1) / 4);
+    if before >= 2 {
+        Duration::from_millis(500 * u64::try_from(before - 1).unwrap_or(1))
+            .min(Duration::from_secs(3))
     } else {
         Duration::ZERO
-    };
-    Verdict::Allow(delay)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn at(s: i64) -> Timestamp {
-        Timestamp::from_second(1_800_000_000 + s).expect("ts")
+    #[test]
+    fn failures_slow_down() {
+        assert_eq!(delay(1, 1), Duration::ZERO);
+        assert_eq!(delay(2, 2), Duration::ZERO);
+        assert_eq!(delay(3, 1), Duration::from_millis(500));
+        assert_eq!(delay(4, 1), Duration::from_millis(1000));
+        assert_eq!(delay(1, 13), Duration::from_millis(1000));
+        assert_eq!(delay(20, 1), Duration::from_secs(3));
     }
 
     #[test]
-    fn failures_slow_down_then_lock() {
-        let none = Failures::default();
-        assert_eq!(verdict(none, none, at(0)), Verdict::Allow(Duration::ZERO));
-        let three = Failures {
-            count: 3,
-            latest: Some(at(0)),
-        };
-        assert_eq!(
-            verdict(three, none, at(1)),
-            Verdict::Allow(Duration::from_millis(1000))
-        );
-        let five = Failures {
-            count: 5,
-            latest: Some(at(0)),
-        };
-        assert_eq!(verdict(five, none, at(60)), Verdict::AccountPaused(at(900)));
-        assert_eq!(
-            verdict(five, none, at(901)),
-            Verdict::Allow(Duration::from_secs(2))
-        );
-        let many = Failures {
-            count: 20,
-            latest: Some(at(0)),
-        };
-        assert_eq!(verdict(none, many, at(10)), Verdict::Locked(at(900)));
-        assert_eq!(verdict(five, many, at(10)), Verdict::Locked(at(900)));
+    fn an_accounts_pause_is_short_and_an_addresss_long() {
+        let a = account("Clinician@Practice.example");
+        assert_eq!(a.subject, "account:clinician@practice.example");
+        assert!(a.pause <= SignedDuration::from_mins(1));
+        let b = address("192.0.2.7");
+        assert_eq!(b.subject, "ip:192.0.2.7");
+        assert!(b.limit > a.limit && b.pause > a.pause);
     }
 }

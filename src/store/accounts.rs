@@ -11,6 +11,21 @@ use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 use crate::auth::email_key;
+use crate::auth::throttle::{self, Counter};
+
+/// What happened to a sign-in attempt's claim: counted (go on and check it), or refused
+/// because sign-in is paused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInClaim {
+    /// Counted: each counter's attempts in its run, this one included, in the order given;
+    /// and whether this attempt reached a limit and so began a pause.
+    Counted {
+        attempts: Vec<i64>,
+        began_pause: bool,
+    },
+    /// Paused until then; nothing was counted and nothing may be checked.
+    Paused(Timestamp),
+}
 
 /// Deletes every session of an account, inside the transaction that changes its credentials.
 macro_rules! end_sessions {
@@ -34,9 +49,9 @@ pub struct Account {
 #[derive(Clone)]
 pub struct Credentials {
     pub id: i64,
-    /// Counts every change of password or two-factor sign-in; a session lives only while the
-    /// count it began under is still the account's.
-    pub credentials_version: i64,
+    /// Random, drawn anew with every change of password or two-factor sign-in and never the
+    /// same twice; a session lives only while the stamp it began under is still the account's.
+    pub credentials_stamp: String,
     pub email: String,
     pub password_hash: String,
     pub totp_secret: Option<Vec<u8>>,
@@ -49,6 +64,13 @@ impl std::fmt::Debug for Credentials {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
+}
+
+/// A new credentials stamp: 128 bits from the operating system, as 32 hex characters. It is
+/// only ever compared, never kept secret; what matters is that it does not repeat (new rows get
+/// theirs from the database, see the migration that added it).
+fn new_credentials_stamp() -> Result<String, StoreError> {
+    super::new_link_secret()
 }
 
 impl Store {
@@ -93,6 +115,7 @@ impl Store {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
+            super::setup::accounts_begin!(tx, now).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(Some(id))
@@ -109,16 +132,18 @@ impl Store {
         let Some(id) = self.account_id(email).await? else {
             return Ok(false);
         };
+        let stamp = new_credentials_stamp()?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
-                 credentials_version = credentials_version + 1
+                 credentials_stamp = $4
                  WHERE id = $3 RETURNING id",
             )
             .bind(password_hash)
             .bind(ms(now))
             .bind(id)
+            .bind(&stamp)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
@@ -179,14 +204,14 @@ impl Store {
             return Ok(None);
         };
         let found = on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT id, credentials_version, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE id = $1")
+            let row = sqlx::query("SELECT id, credentials_stamp, email, password_hash, totp_secret_sealed, totp_last_step FROM admin_accounts WHERE id = $1")
                 .bind(account_id)
                 .fetch_optional(pool)
                 .await?;
             match row {
                 Some(r) => Some((
                     r.col::<i64>("id")?,
-                    r.col::<i64>("credentials_version")?,
+                    r.col::<String>("credentials_stamp")?,
                     r.col::<String>("email")?,
                     r.col::<String>("password_hash")?,
                     r.col::<Option<Vec<u8>>>("totp_secret_sealed")?,
@@ -195,7 +220,7 @@ impl Store {
                 None => None,
             }
         });
-        let Some((id, credentials_version, email, password_hash, sealed, totp_last_step)) = found
+        let Some((id, credentials_stamp, email, password_hash, sealed, totp_last_step)) = found
         else {
             return Ok(None);
         };
@@ -217,7 +242,7 @@ impl Store {
             .transpose()?;
         Ok(Some(Credentials {
             id,
-            credentials_version,
+            credentials_stamp,
             email,
             password_hash,
             totp_secret,
@@ -233,23 +258,25 @@ impl Store {
         recovery_hashes: &[String],
         now: Timestamp,
         audit: &audit::Entry,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let sealed = self
             .keys
             .seal(TOTP_SECRET.of(account_id), &crate::crypto::hex::hex(secret));
+        let stamp = new_credentials_stamp()?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let version: Option<i64> = sqlx::query_scalar(
+            let stamp: Option<String> = sqlx::query_scalar(
                 "UPDATE admin_accounts SET totp_secret_sealed = $1, totp_last_step = $2,
-                 credentials_version = credentials_version + 1
-                 WHERE id = $3 RETURNING credentials_version",
+                 credentials_stamp = $4
+                 WHERE id = $3 RETURNING credentials_stamp",
             )
             .bind(&sealed)
             .bind(step)
             .bind(account_id)
+            .bind(&stamp)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(version) = version else {
+            let Some(stamp) = stamp else {
                 return Ok(None);
             };
             end_sessions!(tx, account_id).await?;
@@ -266,14 +293,14 @@ impl Store {
             }
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
-            Ok(Some(version))
+            Ok(Some(stamp))
         })
     }
 
-    /// The account's count of credential changes, or `None` if the account is gone.
-    pub async fn credentials_version(&self, account_id: i64) -> Result<Option<i64>, StoreError> {
+    /// The account's credentials stamp, or `None` if the account is gone.
+    pub async fn credentials_stamp(&self, account_id: i64) -> Result<Option<String>, StoreError> {
         Ok(on_db!(&self.db, pool => sqlx::query_scalar(
-            "SELECT credentials_version FROM admin_accounts WHERE id = $1",
+            "SELECT credentials_stamp FROM admin_accounts WHERE id = $1",
         )
         .bind(account_id)
         .fetch_optional(pool)
@@ -315,51 +342,108 @@ impl Store {
         .await?))
     }
 
-    pub async fn record_sign_in_failure(
+    /// Counts one sign-in attempt against every counter in `counters`, before it is checked,
+    /// unless one of them is paused. One transaction: either every counter takes the attempt,
+    /// or none does and the answer is when the pause ends. Each counter takes it in one
+    /// statement that refuses it while paused, so attempts made together are handed out one by
+    /// one and never get past a limit, on either engine.
+    pub async fn claim_sign_in_attempt(
         &self,
-        subjects: &[String],
+        counters: &[Counter],
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SignInClaim, StoreError> {
+        let window_start = ms(now.checked_sub(throttle::WINDOW).unwrap_or(now));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            for s in subjects {
-                sqlx::query("INSERT INTO sign_in_failures (subject, at) VALUES ($1, $2)")
-                    .bind(s)
-                    .bind(ms(now))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
-                .bind(ms(now) - 24 * 3600 * 1000)
-                .execute(&mut *tx)
+            let mut attempts = Vec::with_capacity(counters.len());
+            let mut began_pause = false;
+            for c in counters {
+                let paused_until = ms(now.checked_add(c.pause).unwrap_or(now));
+                // A run restarts when it began before the window, or after a pause that ended.
+                let taken = sqlx::query(
+                    "INSERT INTO sign_in_throttle (subject, attempts, started_at, paused_until)
+                     VALUES ($1, 1, $2, CASE WHEN $3 <= 1 THEN $4 END)
+                     ON CONFLICT (subject) DO UPDATE SET
+                     attempts = CASE WHEN sign_in_throttle.started_at < $5
+                                      OR sign_in_throttle.paused_until IS NOT NULL
+                                     THEN 1 ELSE sign_in_throttle.attempts + 1 END,
+                     started_at = CASE WHEN sign_in_throttle.started_at < $5
+                                        OR sign_in_throttle.paused_until IS NOT NULL
+                                       THEN $2 ELSE sign_in_throttle.started_at END,
+                     paused_until = CASE WHEN (CASE WHEN sign_in_throttle.started_at < $5
+                                                     OR sign_in_throttle.paused_until IS NOT NULL
+                                                    THEN 1 ELSE sign_in_throttle.attempts + 1 END) >= $3
+                                         THEN $4 END
+                     WHERE sign_in_throttle.paused_until IS NULL
+                        OR sign_in_throttle.paused_until <= $2
+                     RETURNING attempts, paused_until",
+                )
+                .bind(&c.subject)
+                .bind(ms(now))
+                .bind(c.limit)
+                .bind(paused_until)
+                .bind(window_start)
+                .fetch_optional(&mut *tx)
                 .await?;
+                let Some(row) = taken else {
+                    // Paused: nothing is counted (the transaction is dropped, so neither are the
+                    // counters before this one).
+                    let until: i64 = sqlx::query_scalar(
+                        "SELECT paused_until FROM sign_in_throttle WHERE subject = $1",
+                    )
+                    .bind(&c.subject)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    return Ok(SignInClaim::Paused(from_ms("paused_until", until)?));
+                };
+                attempts.push(row.col::<i64>("attempts")?);
+                began_pause |= row.col::<Option<i64>>("paused_until")?.is_some();
+            }
             tx.commit().await?;
-        });
+            Ok(SignInClaim::Counted {
+                attempts,
+                began_pause,
+            })
+        })
+    }
+
+    /// Gives back an attempt counted by [`Store::claim_sign_in_attempt`] that turned out right
+    /// (a right password before its code, say), lifting a pause it began.
+    pub async fn give_back_sign_in_attempt(&self, counter: &Counter) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => sqlx::query(
+            "UPDATE sign_in_throttle SET attempts = attempts - 1,
+             paused_until = CASE WHEN attempts - 1 >= $2 THEN paused_until END
+             WHERE subject = $1 AND attempts > 0",
+        )
+        .bind(&counter.subject)
+        .bind(counter.limit)
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
-    pub async fn sign_in_failures(
-        &self,
-        subject: &str,
-        since: Timestamp,
-    ) -> Result<(i64, Option<Timestamp>), StoreError> {
-        let (n, latest): (i64, Option<i64>) = on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM sign_in_failures WHERE subject = $1 AND at >= $2")
-                .bind(subject)
-                .bind(ms(since))
-                .fetch_one(pool)
-                .await?;
-            (row.col("n")?, row.col("latest")?)
-        });
-        Ok((n, latest.map(|v| from_ms("at", v)).transpose()?))
-    }
-
     pub async fn clear_sign_in_failures(&self, subject: &str) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => sqlx::query("DELETE FROM sign_in_failures WHERE subject = $1")
+        on_db!(&self.db, pool => sqlx::query("DELETE FROM sign_in_throttle WHERE subject = $1")
             .bind(subject)
             .execute(pool)
             .await?
             .rows_affected());
         Ok(())
+    }
+
+    /// Deletes the counts that no longer matter: runs that began before the window and are not
+    /// paused (the next attempt would start afresh anyway).
+    pub async fn forget_old_sign_in_attempts(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let window_start = ms(now.checked_sub(throttle::WINDOW).unwrap_or(now));
+        Ok(on_db!(&self.db, pool => sqlx::query(
+            "DELETE FROM sign_in_throttle WHERE started_at < $1
+             AND (paused_until IS NULL OR paused_until <= $2)",
+        )
+        .bind(window_start)
+        .bind(ms(now))
+        .execute(pool)
+        .await?
+        .rows_affected()))
     }
 }

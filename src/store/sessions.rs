@@ -6,6 +6,11 @@
 //! one statement, and the account's id so that changing its credentials deletes its sessions.
 //! This implements `tower_sessions`' store trait over both engines, so the sessions follow the
 //! practice's data to whichever engine it lives on.
+//!
+//! Only `create` inserts a row. `save`, which runs at the end of every admin request, updates
+//! the row if it is still there and otherwise does nothing: a slow request that began before
+//! its session was deleted (signed out elsewhere, its account removed or its credentials
+//! changed) must not write the session back as it ends.
 
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
@@ -112,14 +117,15 @@ impl session_store::SessionStore for SessionStore {
         Err(backend("cannot draw an unused session id"))
     }
 
+    /// Updates an existing session; one whose row is gone stays gone (see the module's
+    /// comment). The request still gets its answer; its cookie opens nothing afterwards.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let sealed = self.seal(record)?;
         let id = record.id.to_string();
         let expires = expires_ms(record);
         on_db!(&self.store.db, pool => sqlx::query(
-            "INSERT INTO admin_sessions (id, record_sealed, expires_at, account_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET record_sealed = excluded.record_sealed,
-             expires_at = excluded.expires_at, account_id = excluded.account_id",
+            "UPDATE admin_sessions SET record_sealed = $2, expires_at = $3, account_id = $4
+             WHERE id = $1",
         )
         .bind(id)
         .bind(sealed)

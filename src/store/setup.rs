@@ -1,10 +1,16 @@
-//! The first-run setup address: while the practice has no account, one secret address lets
-//! whoever started the server create the first one from the browser.
+//! The first-run setup address: while the practice has never had an account, one secret
+//! address lets whoever started the server create the first one from the browser.
 //!
 //! Only the SHA-256 of the token is stored, so the database alone does not open the address,
 //! and it is kept in the database rather than in one server's memory, so any server of the
 //! practice accepts it. There is one at a time: each start of a server without accounts draws
 //! a new one, replacing the last.
+//!
+//! Once any account has been made (from the address or with `admin add`), the address is dead
+//! for good, even if every account is removed later: the database remembers that accounts
+//! began ([`ACCOUNTS_BEGAN`] in `settings`, written in the transaction that makes an account),
+//! and from then on accounts are made with `admin add` on the server only. Otherwise removing
+//! the last account would open the address again to whoever had seen it.
 
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
@@ -30,6 +36,30 @@ pub enum FirstAccount {
 /// [`SETUP_VALID_FOR`] in milliseconds, as stored times are.
 const VALID_MS: i64 = 24 * 3600 * 1000;
 
+/// The `settings` key whose row says that the practice has had an account (its value: when
+/// the first was made, in milliseconds as text). Never deleted.
+pub(crate) const ACCOUNTS_BEGAN: &str = "accounts_began";
+
+/// Records, inside the transaction that makes an account, that accounts began, and forgets
+/// any setup address: from now on it opens nothing.
+macro_rules! accounts_begin {
+    ($tx:expr, $now:expr) => {
+        async {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind($crate::store::setup::ACCOUNTS_BEGAN)
+            .bind($crate::store::ms($now).to_string().into_bytes())
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query("DELETE FROM setup_tokens")
+                .execute(&mut *$tx)
+                .await
+        }
+    };
+}
+pub(crate) use accounts_begin;
+
 fn token_hash(token: &str) -> String {
     crate::crypto::hex::hex(&Sha256::digest(token.as_bytes()))
 }
@@ -45,10 +75,21 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Draws a new setup token when no account exists (replacing any earlier one) and returns
-    /// it; with accounts, forgets any left over and returns `None`.
+    /// Whether the practice has ever had an account (some may exist now, or none).
+    pub async fn accounts_began(&self) -> Result<bool, StoreError> {
+        let n: i64 = on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM settings WHERE key = $1",
+        )
+        .bind(ACCOUNTS_BEGAN)
+        .fetch_one(pool)
+        .await?);
+        Ok(n > 0 || self.has_accounts().await?)
+    }
+
+    /// Draws a new setup token while the practice has never had an account (replacing any
+    /// earlier one) and returns it; otherwise forgets any left over and returns `None`.
     pub async fn issue_setup_token(&self, now: Timestamp) -> Result<Option<String>, StoreError> {
-        if self.has_accounts().await? {
+        if self.accounts_began().await? {
             on_db!(&self.db, pool => sqlx::query("DELETE FROM setup_tokens")
                 .execute(pool)
                 .await?
@@ -72,15 +113,17 @@ impl Store {
     }
 
     /// Whether `token` opens the setup page now: it is the current one, unused, under 24
-    /// hours old, and no account exists yet.
+    /// hours old, and the practice has never had an account.
     pub async fn setup_token_valid(&self, token: &str, now: Timestamp) -> Result<bool, StoreError> {
         let since = ms(now) - VALID_MS;
         let found: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
             "SELECT id FROM setup_tokens WHERE token_hash = $1 AND created_at >= $2
-             AND NOT EXISTS (SELECT 1 FROM admin_accounts)",
+             AND NOT EXISTS (SELECT 1 FROM admin_accounts)
+             AND NOT EXISTS (SELECT 1 FROM settings WHERE key = $3)",
         )
         .bind(token_hash(token))
         .bind(since)
+        .bind(ACCOUNTS_BEGAN)
         .fetch_optional(pool)
         .await?);
         Ok(found.is_some())
@@ -108,9 +151,13 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_accounts")
-                .fetch_one(&mut *tx)
-                .await?;
+            let accounts: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM admin_accounts)
+                      + (SELECT COUNT(*) FROM settings WHERE key = $1)",
+            )
+            .bind(ACCOUNTS_BEGAN)
+            .fetch_one(&mut *tx)
+            .await?;
             if used != 1 || accounts > 0 {
                 return Ok(FirstAccount::AddressInvalid);
             }
@@ -123,6 +170,7 @@ impl Store {
             .bind(ms(now))
             .fetch_one(&mut *tx)
             .await?;
+            accounts_begin!(tx, now).await?;
             write_audit!(tx, audit, now).await?;
             tx.commit().await?;
             Ok(FirstAccount::Added(id))

@@ -389,3 +389,49 @@ async fn two_uses_of_the_address_at_once_make_one_account() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_setup_address_stays_dead_once_an_account_has_existed() {
+    let (app, token) = with_setup_address().await;
+    let path = format!("/admin/setup/{token}");
+    assert_eq!(app.get(&path).await.status, 200);
+    // `admin add` on the server makes an account; the address no longer works...
+    app.add_clinician().await;
+    assert_eq!(app.get(&path).await.status, 404);
+    // ...nor once that account is removed, within the address's 24 hours.
+    let removed =
+        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    let store = &app.state.store;
+    assert!(
+        store
+            .remove_account(EMAIL, jiff::Timestamp::now(), &removed)
+            .await
+            .expect("remove")
+    );
+    let again = app.get(&path).await;
+    assert_eq!(again.status, 404);
+    assert!(again.text().contains("This setup address does not work"));
+    let mut c = Clinician::new(&app);
+    let csrf = c.csrf("/admin/login").await;
+    let r = c
+        .post(
+            &path,
+            &form_body(&[
+                ("csrf", &csrf),
+                ("email", "someone@else.example"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(store.list_accounts().await.expect("store").is_empty());
+    // A restart draws no new address either: accounts are made with `admin add` from now on.
+    assert_eq!(
+        store
+            .issue_setup_token(jiff::Timestamp::now())
+            .await
+            .expect("store"),
+        None
+    );
+}

@@ -316,9 +316,11 @@ pub(crate) struct SessionData {
     pub account_id: Option<i64>,
     pub email: Option<String>,
     pub signed_in_at: Option<i64>,
-    /// The account's count of credential changes when the password was accepted: once the
-    /// password or two-factor sign-in changes, the session no longer counts as signed in.
-    pub credentials_version: Option<i64>,
+    /// The account's credentials stamp when the password was accepted: once the password or
+    /// two-factor sign-in changes, or the account is removed, no account has this stamp again,
+    /// so the session no longer counts as signed in (even for an account made later under the
+    /// same id).
+    pub credentials_stamp: Option<String>,
     /// Password accepted, code still needed.
     pub pending_account_id: Option<i64>,
     pub pending_email: Option<String>,
@@ -428,7 +430,7 @@ async fn require_sign_in(
     // The account must still exist with the credentials the session began under: a password or
     // two-factor change, or removing the account, ends its sessions on every server at once.
     let current = match data.account_id {
-        Some(id) => match state.store.credentials_version(id).await {
+        Some(id) => match state.store.credentials_stamp(id).await {
             Ok(v) => v,
             Err(e) => return super::AppError::from(e).into_response(),
         },
@@ -438,7 +440,7 @@ async fn require_sign_in(
         (Some(account_id), Some(email), Some(at))
             if Timestamp::now().as_millisecond() - at < absolute
                 && current.is_some()
-                && current == data.credentials_version =>
+                && current == data.credentials_stamp =>
         {
             request.extensions_mut().insert(Admin {
                 account_id,

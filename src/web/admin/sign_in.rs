@@ -2,8 +2,8 @@
 //!
 //! Answers never reveal whether an account exists: a wrong email and a wrong password get the
 //! same words, take the same time (a dummy hash is checked), and count toward the same throttle.
-//! While an account is paused by failed attempts, its owner still signs in with the right
-//! password and a valid code; see [`crate::auth::throttle`].
+//! Each attempt is counted before its password or code is checked, and while sign-in is paused
+//! nothing is checked; see [`crate::auth::throttle`].
 
 use std::net::SocketAddr;
 
@@ -17,11 +17,13 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::field_error::FieldError;
 use super::views::{Chrome, CodeView, LoginView, TwoFactorView};
 use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
-use crate::auth::throttle::{self, Failures, Verdict};
+use crate::auth::throttle;
 use crate::auth::{password, totp};
+use crate::store::SignInClaim;
 use crate::web::client::{ClientKey, client_key};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
@@ -155,12 +157,6 @@ fn login_form(
     render(status, view.render())
 }
 
-async fn failures(state: &AppState, subject: &str, now: Timestamp) -> Result<Failures, AppError> {
-    let since = now.checked_sub(throttle::WINDOW).unwrap_or(now);
-    let (count, latest) = state.store.sign_in_failures(subject, since).await?;
-    Ok(Failures { count, latest })
-}
-
 /// The answer while sign-in is paused.
 fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Response {
     let until = super::views::when(until, &state.time_zone());
@@ -176,54 +172,54 @@ fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Respon
     )
 }
 
-/// Applies the throttle: `Err` carries the paused answer; `Ok(Some(until))` means the account
-/// (not the address) is paused, which only the right password with a second factor passes.
-/// A refusal writes nothing: the failure that began the pause is in the audit log already.
-async fn throttled(
+/// Counts this attempt against its email's and its address's counters before its password or
+/// code is checked. `Err` carries the paused answer: nothing may be checked, and nothing was
+/// counted (the failure that began the pause is in the audit log already). `Ok` says whether
+/// this attempt began a pause, once it has waited as long as the counts ask.
+async fn claim(
     state: &AppState,
     email: &str,
     client: ClientKey,
     csrf: &str,
     now: Timestamp,
-) -> Result<Result<Option<Timestamp>, Response>, AppError> {
-    let account = failures(state, &throttle::account_subject(email), now).await?;
-    let address = failures(state, &throttle::address_subject(client), now).await?;
-    match throttle::verdict(account, address, now) {
-        Verdict::Locked(until) => Ok(Err(paused(state, csrf, email, until))),
-        Verdict::AccountPaused(until) => Ok(Ok(Some(until))),
-        Verdict::Allow(delay) => {
-            tokio::time::sleep(delay).await;
-            Ok(Ok(None))
+) -> Result<Result<bool, Response>, AppError> {
+    let counters = [throttle::account(email), throttle::address(client)];
+    match state.store.claim_sign_in_attempt(&counters, now).await? {
+        SignInClaim::Paused(until) => Ok(Err(paused(state, csrf, email, until))),
+        SignInClaim::Counted {
+            attempts,
+            began_pause,
+        } => {
+            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
+            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            Ok(Ok(began_pause))
         }
     }
 }
 
+/// Gives back an attempt that was right but is not a whole sign-in yet (the password, with a
+/// code still to come): the email's earlier failures still count.
+async fn give_back(state: &AppState, email: &str, client: ClientKey) -> Result<(), AppError> {
+    for counter in [throttle::account(email), throttle::address(client)] {
+        state.store.give_back_sign_in_attempt(&counter).await?;
+    }
+    Ok(())
+}
+
+/// Writes a failed attempt in the audit log, saying so when it began a pause (exactly one
+/// attempt does: the one whose count reached the limit).
 async fn record_failure(
     state: &AppState,
-    email: &str,
-    client: ClientKey,
     actor: &str,
     why: &str,
+    began_pause: bool,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    state
-        .store
-        .record_sign_in_failure(
-            &[
-                throttle::account_subject(email),
-                throttle::address_subject(client),
-            ],
-            now,
-        )
-        .await?;
-    let account = failures(state, &throttle::account_subject(email), now).await?;
-    let address = failures(state, &throttle::address_subject(client), now).await?;
-    let detail =
-        if account.count == throttle::ACCOUNT_LIMIT || address.count == throttle::ADDRESS_LIMIT {
-            format!("{why}; sign-in paused")
-        } else {
-            why.to_string()
-        };
+    let detail = if began_pause {
+        format!("{why}; sign-in paused")
+    } else {
+        why.to_string()
+    };
     state
         .store
         .audit(&Entry::new(actor, Action::SignInFailed).detail(detail), now)
@@ -262,7 +258,7 @@ pub(super) async fn complete(
         account_id: Some(account_id),
         email: Some(email.to_string()),
         signed_in_at: Some(now.as_millisecond()),
-        credentials_version: Some(account.credentials_version),
+        credentials_stamp: Some(account.credentials_stamp.clone()),
         ..SessionData::default()
     };
     data.save(session).await?;
@@ -297,8 +293,8 @@ pub async fn login(
     if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
     }
-    let account_paused = match throttled(&state, &email, client, &csrf, now).await? {
-        Ok(paused) => paused,
+    let began_pause = match claim(&state, &email, client, &csrf, now).await? {
+        Ok(began_pause) => began_pause,
         Err(refused) => return Ok(refused),
     };
     let account = if email.is_empty() {
@@ -313,18 +309,7 @@ pub async fn login(
         } else {
             "unknown"
         };
-        record_failure(
-            &state,
-            &email,
-            client,
-            actor,
-            "wrong email or password",
-            now,
-        )
-        .await?;
-        if let Some(until) = account_paused {
-            return Ok(paused(&state, &csrf, &email, until));
-        }
+        record_failure(&state, actor, "wrong email or password", began_pause, now).await?;
         return Ok(login_form(
             &state,
             &csrf,
@@ -334,26 +319,58 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    if let Some(until) = account_paused
-        && account.totp_secret.is_none()
-    {
-        // Without a second factor the owner cannot be told from a guesser: wait like everyone.
-        return Ok(paused(&state, &csrf, &email, until));
-    }
     if account.totp_secret.is_some() {
+        give_back(&state, &email, client).await?;
         session.cycle_id().await?;
         let pending = SessionData {
             csrf: new_token(),
             pending_account_id: Some(account.id),
             pending_email: Some(account.email.clone()),
             pending_at: Some(now.as_millisecond()),
-            credentials_version: Some(account.credentials_version),
+            credentials_stamp: Some(account.credentials_stamp.clone()),
             ..SessionData::default()
         };
         pending.save(&session).await?;
         return Ok(Redirect::to("/admin/login/code").into_response());
     }
+    // A whole sign-in: the address's attempt is given back, the email's count cleared.
+    state
+        .store
+        .give_back_sign_in_attempt(&throttle::address(client))
+        .await?;
     complete(&state, &session, &account, "password", now).await
+}
+
+/// Uses `code` as the account's second factor, once: a code from its authenticator app (a step
+/// not used before) or one of its unused recovery codes (written in the audit log). Returns
+/// how the sign-in was made, or `None` when the code is not right.
+async fn second_factor(
+    state: &AppState,
+    account: &crate::store::Credentials,
+    code: &str,
+    now: Timestamp,
+) -> Result<Option<&'static str>, AppError> {
+    if let Some(secret) = &account.totp_secret
+        && let Some(step) = totp::verify(secret, code, now, account.totp_last_step)
+        && state.store.use_totp_step(account.id, step).await?
+    {
+        return Ok(Some("password and code"));
+    }
+    if account.totp_secret.is_some() && (code.contains('-') || code.trim().len() >= 10) {
+        let hash = totp::recovery_code_hash(code);
+        if state
+            .store
+            .use_recovery_code(account.id, &hash, now)
+            .await?
+        {
+            state
+                .store
+                .audit(&Entry::new(&account.email, Action::RecoveryCodeUsed), now)
+                .await?;
+            return Ok(Some("password and recovery code"));
+        }
+    }
+    Ok(None)
 }
 
 fn code_form(state: &AppState, csrf: &str, error: Option<String>, status: StatusCode) -> Response {
@@ -406,49 +423,28 @@ pub async fn code(
     if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
     }
-    // A paused account still takes a code here: this is how its owner gets in.
-    if let Err(refused) = throttled(&state, &email, client, &data.csrf, now).await? {
-        return Ok(refused);
-    }
+    // A code is an attempt like a password: counted first, and not checked while paused.
+    let began_pause = match claim(&state, &email, client, &data.csrf, now).await? {
+        Ok(began_pause) => began_pause,
+        Err(refused) => return Ok(refused),
+    };
     let code = decode(&body, &["code"])
         .ok()
         .and_then(|mut f| f.remove("code"))
         .unwrap_or_default();
-    let Some(account) =
-        state.store.credentials(&email).await?.filter(|a| {
-            a.id == account_id && Some(a.credentials_version) == data.credentials_version
-        })
-    else {
+    let Some(account) = state.store.credentials(&email).await?.filter(|a| {
+        a.id == account_id && data.credentials_stamp.as_ref() == Some(&a.credentials_stamp)
+    }) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
-    if let Some(secret) = &account.totp_secret
-        && let Some(step) = totp::verify(secret, &code, now, account.totp_last_step)
-        && state.store.use_totp_step(account.id, step).await?
-    {
-        return complete(&state, &session, &account, "password and code", now).await;
-    }
-    if code.contains('-') || code.trim().len() >= 10 {
-        let hash = totp::recovery_code_hash(&code);
-        if state
+    if let Some(how) = second_factor(&state, &account, &code, now).await? {
+        state
             .store
-            .use_recovery_code(account.id, &hash, now)
-            .await?
-        {
-            state
-                .store
-                .audit(&Entry::new(&account.email, Action::RecoveryCodeUsed), now)
-                .await?;
-            return complete(
-                &state,
-                &session,
-                &account,
-                "password and recovery code",
-                now,
-            )
-            .await;
-        }
+            .give_back_sign_in_attempt(&throttle::address(client))
+            .await?;
+        return complete(&state, &session, &account, how, now).await;
     }
-    record_failure(&state, &email, client, &account.email, "wrong code", now).await?;
+    record_failure(&state, &account.email, "wrong code", began_pause, now).await?;
     Ok(code_form(
         &state,
         &data.csrf,
@@ -490,18 +486,28 @@ fn enrol_secret(state: &AppState, admin: &Admin, data: &SessionData) -> Option<V
     )
 }
 
+/// What the two-factor page shows besides its enrolment key: mistakes in the form sent, or
+/// the recovery codes of an enrolment just made.
+#[derive(Default)]
+struct TwoFactorOutcome {
+    errors: Vec<FieldError>,
+    recovery_codes: Vec<String>,
+}
+
 async fn two_factor_view(
     state: &AppState,
     session: &Session,
     admin: &Admin,
-    error: Option<String>,
+    outcome: TwoFactorOutcome,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let enrolled = !outcome.recovery_codes.is_empty();
     let mut data = SessionData::load(session).await;
     let keys = state.store.keys();
-    let secret = match enrol_secret(state, admin, &data) {
-        Some(s) => s,
-        None => {
+    let secret = match (enrolled, enrol_secret(state, admin, &data)) {
+        (true, _) => Vec::new(),
+        (false, Some(s)) => s,
+        (false, None) => {
             let s = totp::new_secret();
             data.enrol_secret = Some(crate::crypto::hex::hex(&keys.seal(
                 ENROL_SECRET.of(admin.account_id),
@@ -512,24 +518,38 @@ async fn two_factor_view(
         }
     };
     let issuer = state.config().practice.name.clone();
-    let url = totp::otpauth_url(&secret, &issuer, &admin.email).unwrap_or_default();
+    let (qr_svg, secret, otpauth_url) = if enrolled {
+        (String::new(), String::new(), String::new())
+    } else {
+        let url = totp::otpauth_url(&secret, &issuer, &admin.email).unwrap_or_default();
+        (
+            totp::qr_svg(&url).unwrap_or_default(),
+            totp::secret_base32(&secret, &issuer, &admin.email).unwrap_or_default(),
+            url,
+        )
+    };
     let account = state.store.credentials(&admin.email).await?;
+    let title = if outcome.errors.is_empty() {
+        "Two-factor sign-in"
+    } else {
+        "Error: Two-factor sign-in"
+    };
     let view = TwoFactorView {
         chrome: chrome(
             state,
-            "Two-factor sign-in",
+            title,
             Some(admin.email.clone()),
             &admin.csrf,
             state.store.count_new().await?,
             "two-factor",
         ),
         enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
-        qr_svg: totp::qr_svg(&url).unwrap_or_default(),
-        secret: totp::secret_base32(&secret, &issuer, &admin.email).unwrap_or_default(),
-        otpauth_url: url,
-        issuer,
-        error,
-        recovery_codes: Vec::new(),
+        qr_svg,
+        secret,
+        otpauth_url,
+        issuer: if enrolled { String::new() } else { issuer },
+        errors: outcome.errors,
+        recovery_codes: outcome.recovery_codes,
         unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
     };
     Ok(render(status, view.render()))
@@ -540,69 +560,183 @@ pub async fn two_factor_page(
     session: Session,
     Extension(admin): Extension<Admin>,
 ) -> Result<Response, AppError> {
-    two_factor_view(&state, &session, &admin, None, StatusCode::OK).await
+    two_factor_view(
+        &state,
+        &session,
+        &admin,
+        TwoFactorOutcome::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
+/// Turns on two-factor sign-in, or replaces it (a new phone, new recovery codes).
+///
+/// A signed-in session alone is not enough: someone who took over a session, without the
+/// password or the phone, could otherwise put their own app in the owner's place, end the
+/// owner's other sessions and keep ten recovery codes. So the form asks for the account's
+/// password every time and, when two-factor sign-in is on, a current code (from the app as it
+/// is set up now, or a recovery code). These checks count as sign-in attempts: counted before
+/// they are made, not made while sign-in is paused, and audited when wrong.
 pub async fn enable_two_factor(
     State(state): State<AppState>,
     session: Session,
     Extension(admin): Extension<Admin>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
-    let code = decode(&body, &["code"])
-        .ok()
-        .and_then(|mut f| f.remove("code"))
-        .unwrap_or_default();
+    let mut form = decode(&body, &["password", "current_code", "code"]).unwrap_or_default();
+    let pw = form.remove("password").unwrap_or_default();
+    let current_code = form.remove("current_code").unwrap_or_default();
+    let code = form.remove("code").unwrap_or_default();
+    let Some(account) = state
+        .store
+        .credentials(&admin.email)
+        .await?
+        .filter(|a| a.id == admin.account_id)
+    else {
+        return Ok(Redirect::to("/admin/login?expired=1").into_response());
+    };
+    let enabled = account.totp_secret.is_some();
     let mut data = SessionData::load(&session).await;
     let secret = enrol_secret(&state, &admin, &data);
     let step = secret
         .as_ref()
         .and_then(|s| totp::verify(s, &code, now, None));
-    let (Some(secret), Some(step)) = (secret, step) else {
-        return two_factor_view(
+    let refuse = |errors: Vec<FieldError>, status: StatusCode| {
+        two_factor_view(
             &state,
             &session,
             &admin,
-            Some("That code is not right. Enter the six digits your app shows now.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            TwoFactorOutcome {
+                errors,
+                ..TwoFactorOutcome::default()
+            },
+            status,
         )
-        .await;
+    };
+    let mut errors = Vec::new();
+    if pw.is_empty() {
+        errors.push(FieldError::new("password", "Enter your password"));
+    }
+    if enabled && current_code.trim().is_empty() {
+        errors.push(FieldError::new(
+            "current_code",
+            "Enter the code your app shows now, or one of your recovery codes",
+        ));
+    }
+    if code.trim().is_empty() {
+        errors.push(FieldError::new(
+            "code",
+            "Enter the six-digit code your app shows for the new key",
+        ));
+    } else if step.is_none() {
+        // Checked first, as it tells nothing about the account: nothing is used up yet.
+        errors.push(FieldError::new(
+            "code",
+            "That code is not right. Enter the six digits your app shows now for the new key",
+        ));
+    }
+    if !errors.is_empty() {
+        return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if !state.sign_in_limiter.allow(client) {
+        let error = FieldError::new(
+            "password",
+            "Too many attempts came from your network just now. Wait a minute, then try again",
+        );
+        return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let counters = [throttle::account(&admin.email), throttle::address(client)];
+    let began_pause = match state.store.claim_sign_in_attempt(&counters, now).await? {
+        SignInClaim::Paused(until) => {
+            let until = super::views::when(until, &state.time_zone());
+            let error = FieldError::new(
+                "password",
+                format!(
+                    "Too many failed attempts, so checking your password is paused for a while. Try again after {until}"
+                ),
+            );
+            return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
+        }
+        SignInClaim::Counted {
+            attempts,
+            began_pause,
+        } => {
+            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
+            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            began_pause
+        }
+    };
+    if !password::verify_aside(pw, Some(account.password_hash.clone())).await {
+        record_failure(
+            &state,
+            &admin.email,
+            "wrong password on the two-factor page",
+            began_pause,
+            now,
+        )
+        .await?;
+        let error = FieldError::new(
+            "password",
+            "The password is not right. Enter the password you sign in with",
+        );
+        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if enabled
+        && second_factor(&state, &account, &current_code, now)
+            .await?
+            .is_none()
+    {
+        record_failure(
+            &state,
+            &admin.email,
+            "wrong code on the two-factor page",
+            began_pause,
+            now,
+        )
+        .await?;
+        let error = FieldError::new(
+            "current_code",
+            "That code is not right, or was used already. Enter the newest code from your app as it is set up now, or an unused recovery code",
+        );
+        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    give_back(&state, &admin.email, client).await?;
+    let (Some(secret), Some(step)) = (secret, step) else {
+        return Err(AppError::NotFound);
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
-    // The account's other sessions end; this one carries on under the new credentials.
-    let version = state
-        .store
-        .enable_two_factor(
-            admin.account_id,
-            &secret,
-            step,
-            &hashes,
-            now,
-            &Entry::new(&admin.email, Action::TwoFactorEnrolled),
-        )
-        .await?;
-    data.enrol_secret = None;
-    data.credentials_version = version;
-    data.save(&session).await?;
-    let view = TwoFactorView {
-        chrome: chrome(
-            &state,
-            "Two-factor sign-in",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "two-factor",
-        ),
-        enabled: true,
-        qr_svg: String::new(),
-        secret: String::new(),
-        otpauth_url: String::new(),
-        issuer: String::new(),
-        error: None,
-        recovery_codes: codes,
-        unused_codes: 10,
+    let entry = Entry::new(&admin.email, Action::TwoFactorEnrolled);
+    let entry = if enabled {
+        entry.detail("replaced the earlier one")
+    } else {
+        entry
     };
-    Ok(render(StatusCode::OK, view.render()))
+    // The account's other sessions end; this one carries on under the new credentials.
+    let stamp = state
+        .store
+        .enable_two_factor(admin.account_id, &secret, step, &hashes, now, &entry)
+        .await?;
+    // Its row went with the others; a new id gives it a new one (a save only ever updates an
+    // existing session, see store/sessions.rs).
+    session.cycle_id().await?;
+    data.enrol_secret = None;
+    data.credentials_stamp = stamp;
+    data.save(&session).await?;
+    two_factor_view(
+        &state,
+        &session,
+        &admin,
+        TwoFactorOutcome {
+            recovery_codes: codes,
+            ..TwoFactorOutcome::default()
+        },
+        StatusCode::OK,
+    )
+    .await
 }

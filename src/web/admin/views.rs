@@ -296,10 +296,17 @@ pub struct TwoFactorView {
     pub otpauth_url: String,
     /// The name the authenticator app lists the account under: the practice's name in force.
     pub issuer: String,
-    pub error: Option<String>,
+    /// Mistakes in the form sent, each by its field.
+    pub errors: Vec<super::field_error::FieldError>,
     /// Shown once, right after enrolment.
     pub recovery_codes: Vec<String>,
     pub unused_codes: i64,
+}
+
+impl TwoFactorView {
+    fn error(&self, field: &str) -> Option<&str> {
+        super::field_error::message_for(&self.errors, field)
+    }
 }
 
 pub fn status_options() -> Vec<(&'static str, &'static str)> {

@@ -63,6 +63,27 @@ impl<'a> Clinician<'a> {
         c
     }
 
+    /// Signed in with the right password and `code`: one from the authenticator app, or a
+    /// recovery code.
+    pub async fn signed_in_with_code(app: &'a TestApp, code: &str) -> Clinician<'a> {
+        let mut c = Clinician::new(app);
+        let r = c.sign_in(PASSWORD).await;
+        assert_eq!(
+            r.header("location"),
+            Some("/admin/login/code"),
+            "a code is asked for"
+        );
+        let r = c
+            .action("/admin/login/code", "/admin/login/code", &[("code", code)])
+            .await;
+        assert_eq!(
+            r.header("location"),
+            Some("/admin"),
+            "signed in with a code"
+        );
+        c
+    }
+
     fn remember(&mut self, r: &Reply) {
         if let Some(c) = r.header("set-cookie") {
             self.cookie = Some(c.split(';').next().unwrap_or("").to_string());
