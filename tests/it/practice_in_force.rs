@@ -366,16 +366,31 @@ async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
     browser.close().await;
 
     let r = app
-        .submit("Fay Lindqvist", &[("state", "NY"), ("email", "fay@example.org")])
+        .submit(
+            "Fay Lindqvist",
+            &[("state", "NY"), ("email", "fay@example.org")],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.text());
-    let mail = all_mail(&smtp, &["New consultation request", "We received your message"]);
+    let mail = all_mail(
+        &smtp,
+        &["New consultation request", "We received your message"],
+    );
     let notice = with_subject(&mail, "New consultation request");
     assert_eq!(notice["to"], "sam@harborlight.org");
     assert_eq!(notice["from"], SENDER);
-    let ack = text_of(with_subject(&mail, "We received your message - Harbor Light"));
-    assert!(ack.contains("Sam Rivera, LCSW will reply within one business day"), "{ack}");
-    assert!(ack.contains("call or text 741741 (Crisis Text Line) or call 112"), "{ack}");
+    let ack = text_of(with_subject(
+        &mail,
+        "We received your message - Harbor Light",
+    ));
+    assert!(
+        ack.contains("Sam Rivera, LCSW will reply within one business day"),
+        "{ack}"
+    );
+    assert!(
+        ack.contains("call or text 741741 (Crisis Text Line) or call 112"),
+        "{ack}"
+    );
     for (_, raw) in &mail {
         for leak in EXAMPLE {
             assert!(!raw.contains(leak), "an email says {leak:?}");
