@@ -150,7 +150,8 @@ fn with_own_pages(
 /// Serves `site`, prepared from `config`, from now on; opens the public site once the
 /// practice's own details are in place.
 fn swap_in(state: &AppState, config: &Config, site: PageCache) {
-    state.replace_site(site);
+    // The brotli variants follow on their own thread; nothing here waits for them.
+    drop(state.replace_site(site));
     if !super::setup::SetupGate::new(config).closed() {
         state.setup.open();
     }

@@ -94,7 +94,8 @@ impl AppState {
         let site = Arc::new(with_security_headers(site, &security_headers));
         let time_zone = config.practice.zone.clone();
         let served = Arc::new(ArcSwap::new(site.clone()));
-        add_brotli(&served, site);
+        // Detached: the served site shows when it is complete.
+        drop(add_brotli(&served, site));
         AppState(Arc::new(Shared {
             insights: Arc::new(crate::insights::Insights::new(
                 config.insights.enabled,
@@ -143,11 +144,13 @@ impl AppState {
         self.in_force.get().practice.zone.clone()
     }
 
-    /// Serves a newly prepared site from now on (content reload).
-    pub fn replace_site(&self, site: PageCache) {
+    /// Serves a newly prepared site from now on (content reload). Returns the thread that makes
+    /// its brotli variants, if one was started, for a caller that waits for it (tests do);
+    /// dropping it lets the thread finish on its own.
+    pub fn replace_site(&self, site: PageCache) -> Option<std::thread::JoinHandle<()>> {
         let site = Arc::new(with_security_headers(site, &self.security_headers));
         self.site.store(site.clone());
-        add_brotli(&self.site, site);
+        add_brotli(&self.site, site)
     }
 
     /// Whether the site being served has all its encodings (brotli follows a new site by a
@@ -160,9 +163,12 @@ impl AppState {
 /// Makes `site`'s brotli variants on a thread of their own and serves them, unless a newer site
 /// has replaced it meanwhile. Until then its pages go out with gzip, so the server answers at
 /// once after a start or a content change.
-fn add_brotli(slot: &Arc<ArcSwap<PageCache>>, site: Arc<PageCache>) {
+fn add_brotli(
+    slot: &Arc<ArcSwap<PageCache>>,
+    site: Arc<PageCache>,
+) -> Option<std::thread::JoinHandle<()>> {
     if site.complete {
-        return;
+        return None;
     }
     let slot = slot.clone();
     let spawned = std::thread::Builder::new()
@@ -172,8 +178,12 @@ fn add_brotli(slot: &Arc<ArcSwap<PageCache>>, site: Arc<PageCache>) {
             // Swapped only if `site` is still the one served.
             slot.compare_and_swap(&site, complete);
         });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start compressing the pages with brotli; they go out with gzip");
+    match spawned {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start compressing the pages with brotli; they go out with gzip");
+            None
+        }
     }
 }
 

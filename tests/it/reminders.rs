@@ -134,14 +134,28 @@ fn reminders(smtp: &SmtpServer) -> Vec<(String, Value, String)> {
         .collect()
 }
 
-/// Waits until `n` reminders arrived, then a little longer to see that no more come.
-pub(crate) fn exactly_reminders(smtp: &SmtpServer, n: usize) -> Vec<(String, Value, String)> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while reminders(smtp).len() < n && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // A deliberate wait, not for a condition: a second copy would come from a later round.
-    std::thread::sleep(Duration::from_millis(1500));
+/// The reminders sent, once [`deliver_at`] has left nothing pending: exactly `n`. No waiting
+/// to see whether more come: the outbox marks a row sent only after the mail server accepted
+/// it (and the test's mail server files a message before it accepts it), so with nothing
+/// pending nothing more is on its way. A second copy would be a second row, or a second
+/// attempt on one row (`attempts` counts each), so the outbox's rows of reminders say it: `n`
+/// sent, each at its first attempt, none waiting or failed.
+pub(crate) async fn exactly_reminders(
+    app: &TestApp,
+    smtp: &SmtpServer,
+    n: usize,
+) -> Vec<(String, Value, String)> {
+    let rows = app
+        .database_texts(
+            "SELECT status || ' after ' || CAST(attempts AS TEXT) FROM outbox
+             WHERE kind = 'booking_reminder' ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        vec!["sent after 1"; n],
+        "the outbox holds exactly {n} reminders, each sent once"
+    );
     let got = reminders(smtp);
     assert_eq!(got.len(), n, "exactly {n} reminders");
     got
@@ -243,7 +257,7 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     assert_eq!(look(&app.state, day_before).await.expect("look"), 0);
     let outbox = outbox_to(&app, &smtp);
     deliver_at(&app, &outbox, day_before).await;
-    let first = exactly_reminders(&smtp, 1);
+    let first = exactly_reminders(&app, &smtp, 1).await;
     let (to, mail, raw) = &first[0];
     assert_eq!(to, "ada@example.org");
     assert!(
@@ -294,7 +308,7 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
         deliver_at(&app, &outbox, t).await;
     }
     assert_eq!(queued, 3);
-    let all = exactly_reminders(&smtp, 4);
+    let all = exactly_reminders(&app, &smtp, 4).await;
     let to: Vec<&str> = all.iter().map(|(to, _, _)| to.as_str()).collect();
     assert_eq!(to.iter().filter(|t| **t == "ada@example.org").count(), 2);
     assert_eq!(to.iter().filter(|t| **t == "di@example.org").count(), 2);
@@ -387,7 +401,7 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
     let back = cy_start - SignedDuration::from_mins(30);
     deliver_at(&app, &outbox_to(&app, &smtp), back).await;
     // One reminder each for Ada and Cy, none for Bo; each says the time really left.
-    let sent = exactly_reminders(&smtp, 2);
+    let sent = exactly_reminders(&app, &smtp, 2).await;
     let mut to: Vec<&str> = sent.iter().map(|(to, _, _)| to.as_str()).collect();
     to.sort_unstable();
     assert_eq!(to, ["ada@example.org", "cy@example.org"]);
@@ -589,7 +603,7 @@ async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
         .expect("cancelled");
     assert_eq!(choose(&app, &bo_link, &at_(later[3])).await.status, 303);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
-    exactly_reminders(&smtp, 0);
+    exactly_reminders(&app, &smtp, 0).await;
     for id in [ada, bo] {
         let history = app.state.store.history(id).await.expect("history");
         assert!(
@@ -646,7 +660,7 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
         .await
         .expect("cancelled");
     deliver_at(&app, &outbox, t - hours(24)).await;
-    exactly_reminders(&smtp, 0);
+    exactly_reminders(&app, &smtp, 0).await;
     // She chooses the same time again and it is confirmed: both reminders come for it.
     let page = app.get(&ada_link).await.text();
     assert!(
@@ -661,7 +675,7 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     deliver_at(&app, &outbox, t - hours(24)).await;
     assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 1);
     deliver_at(&app, &outbox, t - hours(1)).await;
-    let sent = exactly_reminders(&smtp, 2);
+    let sent = exactly_reminders(&app, &smtp, 2).await;
     for (to, mail, _) in &sent {
         assert_eq!(to, "ada@example.org");
         let body = mail["text"].as_str().expect("text");
@@ -693,7 +707,7 @@ async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
     // Looked at again, Ada's still cannot be queued and nothing fails.
     assert_eq!(look(&app.state, t).await.expect("look"), 0);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
-    let sent = exactly_reminders(&smtp, 1);
+    let sent = exactly_reminders(&app, &smtp, 1).await;
     assert_eq!(sent[0].0, "bo@example.org");
 }
 
@@ -756,7 +770,7 @@ async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given
     let t = later[0] - hours(24);
     assert_eq!(look(&app.state, t).await.expect("look"), 1);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
-    let sent = exactly_reminders(&smtp, 1);
+    let sent = exactly_reminders(&app, &smtp, 1).await;
     let text = sent[0].1["text"].as_str().expect("text").replace('\n', " ");
     assert!(
         text.contains("How to join: The practice will contact you about how to join."),

@@ -58,7 +58,7 @@ async fn two_servers_queue_and_send_each_reminder_once() {
         tokio::join!(deliver_at(&a, &to_a, t), deliver_at(&b, &to_b, t));
     }
     assert_eq!(queued, 6, "two reminders for each of three consultations");
-    let got = exactly_reminders(&smtp, 6);
+    let got = exactly_reminders(&a, &smtp, 6).await;
     for email in ["ada@example.org", "bo@example.org", "cy@example.org"] {
         assert_eq!(
             got.iter().filter(|(to, _, _)| to == email).count(),

@@ -348,6 +348,32 @@ impl TestApp {
         }
     }
 
+    /// The first column of every row `sql` selects from the server's database, as text.
+    pub async fn database_texts(&self, sql: &str) -> Vec<String> {
+        use sqlx::ConnectOptions;
+        match &self.overrides.database_url {
+            Some(url) => {
+                let mut conn = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .expect("database URL")
+                    .connect()
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query_scalar::<_, String>(sql)
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+            None => {
+                let mut conn = self.sqlite().await;
+                sqlx::query_scalar::<_, String>(sql)
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+        }
+    }
+
     async fn sqlite(&self) -> sqlx::SqliteConnection {
         use sqlx::ConnectOptions;
         sqlx::sqlite::SqliteConnectOptions::new()
