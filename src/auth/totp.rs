@@ -17,9 +17,7 @@ const STEP: u64 = 30;
 
 /// A new random secret.
 pub fn new_secret() -> Vec<u8> {
-    let mut s = vec![0u8; SECRET_LEN];
-    let _ = getrandom::getrandom(&mut s);
-    s
+    crate::crypto::random::bytes::<SECRET_LEN>().to_vec()
 }
 
 fn totp(secret: &[u8], issuer: &str, account: &str) -> Option<TOTP> {
@@ -106,8 +104,7 @@ pub fn new_recovery_codes() -> Vec<String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..10)
         .map(|_| {
-            let mut bytes = [0u8; 10];
-            let _ = getrandom::getrandom(&mut bytes);
+            let bytes: [u8; 10] = crate::crypto::random::bytes();
             let chars: String = bytes
                 .iter()
                 .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)

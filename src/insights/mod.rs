@@ -379,14 +379,7 @@ impl Insights {
             Err(poisoned) => poisoned.into_inner(),
         };
         if salt.day != Some(day) {
-            let mut fresh = [0u8; 32];
-            if getrandom::getrandom(&mut fresh).is_err() {
-                // No randomness: the previous salt, unknown outside this process, rather than a
-                // guessable one.
-                tracing::warn!("no randomness for the visitor salt; keeping the previous one");
-            } else {
-                salt.bytes = fresh;
-            }
+            salt.bytes = crate::crypto::random::bytes();
             salt.day = Some(day);
         }
         salt.bytes

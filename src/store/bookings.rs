@@ -886,9 +886,9 @@ impl Store {
 
 /// 256 random bits, hex: the calendar feed's secret.
 fn new_feed_secret() -> Result<String, StoreError> {
-    let mut b = [0u8; 32];
-    getrandom::getrandom(&mut b).map_err(|_| StoreError::NoRandomness)?;
-    Ok(crate::crypto::hex::hex(&b))
+    Ok(crate::crypto::hex::hex(
+        &crate::crypto::random::bytes::<32>(),
+    ))
 }
 
 #[cfg(test)]

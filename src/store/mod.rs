@@ -536,21 +536,15 @@ fn sidecar(database: &Path, suffix: &str) -> std::path::PathBuf {
 
 /// A new request's link secret: 128 bits from the operating system, as 32 hex characters.
 pub(crate) fn new_link_secret() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|_| StoreError::NoRandomness)?;
-    Ok(crate::crypto::hex::hex(&bytes))
+    Ok(crate::crypto::hex::hex(
+        &crate::crypto::random::bytes::<16>(),
+    ))
 }
 
 /// A short reference a person can read out, from an alphabet without look-alike characters.
 pub fn new_reference() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 8];
-    // The operating system's randomness is always available on the platforms we run on; if it
-    // were not, a time-based fallback still gives distinct references (uniqueness is enforced).
-    if getrandom::getrandom(&mut bytes).is_err() {
-        let nanos = Timestamp::now().as_nanosecond();
-        bytes = (nanos as u64).to_le_bytes();
-    }
+    let bytes: [u8; 8] = crate::crypto::random::bytes();
     let mut s = String::with_capacity(9);
     for (i, b) in bytes.iter().enumerate() {
         if i == 4 {

@@ -96,9 +96,7 @@ impl Store {
                 .rows_affected());
             return Ok(None);
         }
-        let mut bytes = [0u8; 32];
-        getrandom::getrandom(&mut bytes).map_err(|_| StoreError::NoRandomness)?;
-        let token = crate::crypto::hex::hex(&bytes);
+        let token = crate::crypto::hex::hex(&crate::crypto::random::bytes::<32>());
         on_db!(&self.db, pool => sqlx::query(
             "INSERT INTO setup_tokens (id, token_hash, created_at) VALUES (1, $1, $2)
              ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,

@@ -49,7 +49,7 @@ impl FormTokens {
     pub fn issue(&self, now: Timestamp) -> String {
         let mut payload = [0u8; PAYLOAD_LEN];
         payload[..8].copy_from_slice(&now.as_millisecond().to_be_bytes());
-        let _ = getrandom::getrandom(&mut payload[8..]);
+        crate::crypto::random::fill(&mut payload[8..]);
         let mut token = hex(&payload);
         token.push_str(&hex(&self.signer.sign(&payload)));
         token

@@ -359,9 +359,7 @@ pub struct Admin {
 
 /// A fresh random token.
 pub(crate) fn new_token() -> String {
-    let mut b = [0u8; 32];
-    let _ = getrandom::getrandom(&mut b);
-    crate::crypto::hex::hex(&b)
+    crate::crypto::hex::hex(&crate::crypto::random::bytes::<32>())
 }
 
 /// The admin area: its routes and layers.
