@@ -83,12 +83,7 @@ pub fn verify(
         })
         .find(|step| {
             let generated = t.generate(step * STEP);
-            generated.len() == code.len()
-                && generated
-                    .bytes()
-                    .zip(code.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
+            crate::crypto::equal(generated.as_bytes(), code.as_bytes())
         })
         .and_then(|step| i64::try_from(step).ok())
 }
@@ -121,10 +116,7 @@ pub fn recovery_code_hash(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    Sha256::digest(normal.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::crypto::hex::hex(&Sha256::digest(normal.as_bytes()))
 }
 
 #[cfg(test)]

@@ -12,3 +12,10 @@ mod sign;
 pub use keys::{KEY_FILE, KeyEnv, KeyError, KeySource, Keyring, generate_key_hex};
 pub use seal::{Binding, FIELD_BOUND, OpenError, RowKey, SealedField};
 pub use sign::{Signer, TAG_LEN};
+
+/// Whether `a` and `b` are the same bytes, compared in constant time (for tokens, tags, codes
+/// and secrets a client supplies). Lengths are not secret.
+pub fn equal(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}

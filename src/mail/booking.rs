@@ -44,8 +44,7 @@ pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::Cale
     let host = if crate::practice::neutral::names_treatment(host) || host.is_empty() {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(host.as_bytes());
-        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        format!("{hex}.practice")
+        format!("{}.practice", crate::crypto::hex::hex(&digest[..8]))
     } else {
         host.to_string()
     };

@@ -255,8 +255,7 @@ pub fn negotiate(header: &str) -> Vec<Encoding> {
 
 /// The first 16 hex digits of the SHA-256 of `bytes`.
 pub fn short_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::crypto::hex::hex(&Sha256::digest(bytes)[..8])
 }
 
 fn etag(hash: &str, suffix: &str) -> HeaderValue {

@@ -875,12 +875,10 @@ impl Store {
                 field: "calendar feed",
                 source,
             })?;
-        Ok(secret.len() == candidate.len()
-            && secret
-                .bytes()
-                .zip(candidate.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0)
+        Ok(crate::crypto::equal(
+            secret.as_bytes(),
+            candidate.as_bytes(),
+        ))
     }
 }
 

@@ -90,12 +90,7 @@ impl CertificateInfo {
                 .collect(),
             _ => Vec::new(),
         };
-        let serial = tbs
-            .serial_number
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let serial = crate::crypto::hex::hex(tbs.serial_number.as_bytes());
         Ok(CertificateInfo {
             not_before: time(tbs.validity.not_before),
             not_after: time(tbs.validity.not_after),

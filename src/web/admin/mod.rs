@@ -494,13 +494,8 @@ async fn csrf_guard(
         .ok()
         .and_then(|mut f| f.remove("csrf"))
         .unwrap_or_default();
-    let valid = !data.csrf.is_empty()
-        && token.len() == data.csrf.len()
-        && token
-            .bytes()
-            .zip(data.csrf.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let valid =
+        !data.csrf.is_empty() && crate::crypto::equal(token.as_bytes(), data.csrf.as_bytes());
     // The sign-in form is shown before there is any session: its token is signed, not stored.
     let valid = valid
         || (sign_in_form
