@@ -30,6 +30,8 @@ pub struct QuestionForm {
     pub action: String,
     /// Said once above the questions (the measures' stem).
     pub stem: Option<String>,
+    /// Said once below the questions (the measures' published attribution).
+    pub attribution: Option<&'static str>,
     pub choices: Vec<ChoiceQuestion>,
     pub texts: Vec<TextQuestion>,
     pub submit: String,

@@ -436,6 +436,10 @@ fn question_page(
         .collect();
     p.form = Some(QuestionForm {
         action: part(token, q, page.slug()),
+        // A measure's page carries the line its published form carries.
+        attribution: stem
+            .is_some()
+            .then_some(crate::practice::measures::ATTRIBUTION),
         stem,
         choices,
         texts,

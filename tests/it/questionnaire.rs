@@ -270,6 +270,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "9. Thoughts that you would be better off dead or of hurting yourself in some way"
     ));
     assert!(!phq.contains("You don’t have to carry this alone"));
+    // With the attribution line its published form carries.
+    let attribution = "Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke and colleagues, with an educational grant from Pfizer Inc.";
+    assert!(phq.contains(attribution), "{phq}");
     let r = post_owned(
         &app,
         &format!("{q}/phq9"),
@@ -288,6 +291,8 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .expect("crisis resources");
     let form = gad.find("<form").expect("the form");
     assert!(support < form, "the crisis resources come first");
+    assert!(gad.contains(attribution));
+    assert!(gad.contains("7. Feeling afraid as if something awful might happen"));
     // The GAD-7 with its own published stem, not the PHQ-9's.
     assert!(gad.contains(
         "Over the last 2 weeks, how often have you been bothered by the following problems?"

@@ -19,6 +19,9 @@ pub const PHQ9_STEM: &str =
 pub const GAD7_STEM: &str =
     "Over the last 2 weeks, how often have you been bothered by the following problems?";
 
+/// The line both published forms carry under their questions, shown with each measure.
+pub const ATTRIBUTION: &str = "Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke and colleagues, with an educational grant from Pfizer Inc.";
+
 /// The four answers of every item, scored 0 to 3 in this order.
 pub const OPTIONS: [&str; 4] = [
     "Not at all",
@@ -48,7 +51,7 @@ pub const GAD7_ITEMS: [&str; 7] = [
     "Trouble relaxing",
     "Being so restless that it is hard to sit still",
     "Becoming easily annoyed or irritable",
-    "Feeling afraid, as if something awful might happen",
+    "Feeling afraid as if something awful might happen",
 ];
 
 /// The question that closes the PHQ-9, as published. It is not scored: it tells the clinician
@@ -293,6 +296,13 @@ mod tests {
 
     #[test]
     fn the_published_wording_is_kept() {
+        // The GAD-7's last item has no comma after "afraid" on the published form.
+        assert_eq!(
+            GAD7_ITEMS[6],
+            "Feeling afraid as if something awful might happen"
+        );
+        assert!(ATTRIBUTION.starts_with("Developed by Drs. Robert L. Spitzer"));
+        assert!(ATTRIBUTION.ends_with("with an educational grant from Pfizer Inc."));
         assert_eq!(PHQ9_ITEMS.len(), 9);
         assert_eq!(GAD7_ITEMS.len(), 7);
         assert_eq!(
