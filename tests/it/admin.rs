@@ -574,7 +574,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     assert_eq!(r.status, 401, "a recovery code is single use");
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut n = 0;

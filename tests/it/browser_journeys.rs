@@ -224,3 +224,31 @@ async fn the_clinicians_working_day() {
     phone.close().await;
     browser.close().await;
 }
+
+/// The recovery codes shown once after turning on two-factor sign-in are readable (axe's
+/// contrast check, light and dark) on a phone and a desktop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
+    for viewport in [PHONE, DESKTOP] {
+        let app = TestApp::start().await;
+        app.add_clinician().await;
+        let browser = Browser::start(Options::new(viewport)).await;
+        browser.sign_in(&app).await;
+        browser.goto(&app.url("/admin/two-factor")).await;
+        let secret = crate::admin::base32_decode(&browser.text_of("code.secret").await);
+        let code = kap_practice::auth::totp::current_code(&secret, jiff::Timestamp::now())
+            .expect("a code");
+        browser.fill("#password", PASSWORD).await;
+        browser.fill("#code", &code).await;
+        browser
+            .click("form[action='/admin/two-factor'] button[type=submit]")
+            .await;
+        browser.wait_for_path("/admin/two-factor").await;
+        let codes = browser.text_of(".recovery-codes").await;
+        assert_eq!(codes.lines().count(), 10, "{codes}");
+        browser
+            .assert_accessible("the recovery codes shown once")
+            .await;
+        browser.close().await;
+    }
+}
