@@ -379,6 +379,12 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     );
     assert!(page.contains(MEDS_MARKER) && page.contains(PRESCRIBER_MARKER));
     assert!(page.contains("Heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    // "Not sure" is raised as "Yes" is; "No" is not.
+    assert!(page.contains("Bipolar disorder, or periods of mania? <strong>Not sure</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    assert!(
+        !page.contains("in the last month? <strong>No</strong> <span"),
+        "{page}"
+    );
     assert_eq!(
         page.matches("class=\"chart-point chart-point-phq9\"")
             .count(),

@@ -266,9 +266,10 @@ impl ScreeningAnswer {
         Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
-    /// Whether to raise it at the consultation.
+    /// Whether to raise it at the consultation: a "Yes", and a "Not sure" as much (the
+    /// person could not rule it out).
     pub fn to_discuss(self) -> bool {
-        self == ScreeningAnswer::Yes
+        matches!(self, ScreeningAnswer::Yes | ScreeningAnswer::NotSure)
     }
 }
 
@@ -499,13 +500,13 @@ mod tests {
     }
 
     #[test]
-    fn screening_answers_read_back_and_only_yes_is_raised() {
+    fn screening_answers_read_back_and_yes_or_not_sure_is_raised() {
         for a in ScreeningAnswer::ALL {
             assert_eq!(ScreeningAnswer::parse(a.as_str()), Some(a));
         }
         assert_eq!(ScreeningAnswer::parse("maybe"), None);
         assert!(ScreeningAnswer::Yes.to_discuss());
         assert!(!ScreeningAnswer::No.to_discuss());
-        assert!(!ScreeningAnswer::NotSure.to_discuss());
+        assert!(ScreeningAnswer::NotSure.to_discuss());
     }
 }
