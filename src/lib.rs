@@ -26,6 +26,7 @@ pub mod store;
 pub mod tls;
 pub mod web;
 pub mod wording;
+pub mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -53,9 +54,11 @@ pub enum StartError {
     Mail(String),
 }
 
-/// A server ready to serve: its state and, when mail is configured, the outbox worker.
+/// A server ready to serve: its state, its background workers (the poll for changes saved on
+/// other servers already runs) and, when mail is configured, the outbox worker to start.
 pub struct App {
     pub state: AppState,
+    pub workers: workers::Workers,
     pub outbox: Option<mail::outbox::Outbox>,
 }
 
@@ -75,7 +78,8 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     if let Err(e) = web::live::refresh(&state, true).await {
         tracing::warn!(error = %e, "cannot prepare the pages with the details saved in the inbox");
     }
-    web::live::spawn_poller(state.clone());
+    let workers = workers::Workers::new();
+    web::live::poll(&workers, state.clone());
     let outbox = transport.map(|transport| mail::outbox::Outbox {
         store,
         transport,
@@ -83,7 +87,11 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
         wake: state.mail_wake.clone(),
         links: (*state.links).clone(),
     });
-    Ok(App { state, outbox })
+    Ok(App {
+        state,
+        workers,
+        outbox,
+    })
 }
 
 /// The practice in force on `store`: `config` with the details saved in the inbox where the
@@ -151,11 +159,10 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
 
 /// Runs [`housekeeping`] once an hour across all servers: each server looks every few
 /// minutes, and whichever first claims the hour does the work.
-fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
-        loop {
-            every.tick().await;
+fn housekeeping_every_hour(workers: &workers::Workers, state: AppState) {
+    workers.every(std::time::Duration::from_secs(300), move || {
+        let state = state.clone();
+        async move {
             let claimed = state
                 .store
                 .claim_job(
@@ -174,7 +181,7 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "cannot reach the database for housekeeping"),
             }
         }
-    })
+    });
 }
 
 /// Loads and checks config and content, and prepares the site.
@@ -234,7 +241,11 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         None => None,
     };
     let addr = listener.local_addr()?;
-    let App { state, outbox } = open(config, site).await?;
+    let App {
+        state,
+        workers,
+        outbox,
+    } = open(config, site).await?;
     let state = match &tls {
         Some(tls) => state.with_tls(tls.clone()),
         None => state,
@@ -252,18 +263,15 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         }
     }
     // Reminders and the daily agenda are queued only where mail can leave.
-    let reminders = outbox
-        .as_ref()
-        .map(|_| mail::reminders::spawn(state.clone()));
-    let outbox = match outbox {
-        Some(outbox) => Some(tokio::spawn(outbox.run())),
-        None => {
-            tracing::warn!(
-                "no SMTP server configured (KAP_SMTP_URL): requests are stored, but no notification emails are sent"
-            );
-            None
+    match outbox {
+        Some(outbox) => {
+            mail::reminders::look_every_minute(&workers, state.clone());
+            workers.spawn(outbox.run(workers.stopping()));
         }
-    };
+        None => tracing::warn!(
+            "no SMTP server configured (KAP_SMTP_URL): requests are stored, but no notification emails are sent"
+        ),
+    }
     tracing::info!(
         address = %addr,
         https = %match &https { Some(l) => l.local_addr()?.to_string(), None => "off".into() },
@@ -272,20 +280,28 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         "serving"
     );
     let shutdown = shutdown_signal();
-    spawn_reload_on_hangup(state.clone(), overrides);
-    let housekeeping = spawn_housekeeping(state.clone());
+    reload_on_hangup(&workers, state.clone(), overrides);
+    housekeeping_every_hour(&workers, state.clone());
     let insights = state.insights.clone();
-    let flusher = insights::spawn_flusher(insights.clone(), state.store.clone());
-    let acme = match (&tls, state.config().tls.as_ref().map(|t| &t.certificate)) {
-        (Some(tls), Some(config::CertificateSource::Acme(acme))) => {
-            Some(tokio::spawn(tls::acme::run(
-                tls.clone(),
-                acme.clone(),
-                state.config().server.data_dir.clone(),
-            )))
-        }
-        _ => None,
-    };
+    insights::flush_every_few_seconds(&workers, insights.clone(), state.store.clone());
+    if let (Some(tls), Some(config::CertificateSource::Acme(acme))) =
+        (&tls, state.config().tls.as_ref().map(|t| &t.certificate))
+    {
+        // Renewal ends where it is when the server stops: an order left half-way is
+        // started again at the next start.
+        let renewal = tls::acme::run(
+            tls.clone(),
+            acme.clone(),
+            state.config().server.data_dir.clone(),
+        );
+        let stop = workers.stopping();
+        workers.spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = renewal => {}
+            }
+        });
+    }
     let store = state.store.clone();
     match (https, tls) {
         (Some(https), Some(tls)) => {
@@ -294,18 +310,9 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
         }
         _ => serve(listener, state, shutdown).await?,
     }
-    if let Some(acme) = acme {
-        acme.abort();
-    }
-    if let Some(worker) = outbox {
-        worker.abort();
-    }
-    if let Some(worker) = reminders {
-        worker.abort();
-    }
-    housekeeping.abort();
-    // The counts gathered since the last batch: written before the database closes.
-    flusher.abort();
+    // Every worker ends its round in progress and stops; then the counts gathered since the
+    // last batch are written, before the database closes.
+    workers.stop().await;
     if let Err(e) = insights.flush(&store).await {
         tracing::warn!(error = %e, "cannot write the last visit counts");
     }
@@ -346,7 +353,7 @@ async fn bind(address: std::net::SocketAddr, setting: &str) -> anyhow::Result<Tc
 }
 
 /// Re-reads config identity and content on `SIGHUP`; on a problem the old site stays up.
-fn spawn_reload_on_hangup(state: AppState, overrides: Overrides) {
+fn reload_on_hangup(workers: &workers::Workers, state: AppState, overrides: Overrides) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -355,14 +362,21 @@ fn spawn_reload_on_hangup(state: AppState, overrides: Overrides) {
             tracing::warn!("cannot listen for SIGHUP: content reload is off");
             return;
         };
-        tokio::spawn(async move {
-            while hangups.recv().await.is_some() {
-                reload(&state, &overrides);
+        let stop = workers.stopping();
+        workers.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    signal = hangups.recv() => match signal {
+                        Some(()) => reload(&state, &overrides),
+                        None => break,
+                    },
+                }
             }
         });
     }
     #[cfg(not(unix))]
-    let _ = (state, overrides);
+    let _ = (workers, state, overrides);
 }
 
 /// Rebuilds the site from the files now on disk and swaps it in, and re-reads the certificate

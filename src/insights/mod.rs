@@ -466,20 +466,19 @@ impl Insights {
 
 /// Writes `insights`'s counts to `store` every [`FLUSH_EVERY`], until the task is stopped
 /// (then [`Insights::flush`] once more, at shutdown).
-pub fn spawn_flusher(
+pub fn flush_every_few_seconds(
+    workers: &crate::workers::Workers,
     insights: std::sync::Arc<Insights>,
     store: Store,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(FLUSH_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+) {
+    workers.every(FLUSH_EVERY, move || {
+        let (insights, store) = (insights.clone(), store.clone());
+        async move {
             if let Err(e) = insights.flush(&store).await {
                 tracing::warn!(error = %e, "cannot write visit counts; keeping them for the next try");
             }
         }
-    })
+    });
 }
 
 #[cfg(test)]

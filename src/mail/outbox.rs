@@ -38,8 +38,8 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Runs until the task is dropped.
-    pub async fn run(self) {
+    /// Sends mail as it comes due until `stop` is cancelled; a round in progress finishes.
+    pub async fn run(self, stop: tokio_util::sync::CancellationToken) {
         loop {
             match self.round().await {
                 Ok(true) => continue,
@@ -54,6 +54,7 @@ impl Outbox {
                 _ => IDLE,
             };
             tokio::select! {
+                () = stop.cancelled() => break,
                 () = tokio::time::sleep(sleep.max(Duration::from_millis(50))) => {}
                 () = self.wake.notified() => {}
             }

@@ -31,12 +31,11 @@ pub async fn look(state: &AppState, now: Timestamp) -> Result<usize, crate::stor
     Ok(queued)
 }
 
-/// Runs [`look`] every minute until the task is dropped.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(EVERY);
-        loop {
-            every.tick().await;
+/// Runs [`look`] every minute until the server stops.
+pub fn look_every_minute(workers: &crate::workers::Workers, state: AppState) {
+    workers.every(EVERY, move || {
+        let state = state.clone();
+        async move {
             match look(&state, Timestamp::now()).await {
                 Ok(0) => {}
                 Ok(queued) => tracing::info!(queued, "reminders queued"),
@@ -45,5 +44,5 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
             }
         }
-    })
+    });
 }

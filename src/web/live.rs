@@ -177,16 +177,14 @@ pub fn rebuild(
     Ok(())
 }
 
-/// Looks at the site's version every [`POLL_EVERY`] for as long as the server runs.
-pub fn spawn_poller(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(POLL_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+/// Looks at the site's version every [`POLL_EVERY`] until the server stops.
+pub fn poll(workers: &crate::workers::Workers, state: AppState) {
+    workers.every(POLL_EVERY, move || {
+        let state = state.clone();
+        async move {
             if let Err(e) = refresh(&state, false).await {
                 tracing::warn!(error = %e, "cannot check for changes to the site; will try again");
             }
         }
-    })
+    });
 }

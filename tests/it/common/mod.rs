@@ -236,7 +236,9 @@ impl TestApp {
             Some(tls) => app.state.clone().with_tls(tls.clone()),
             None => app.state.clone(),
         };
-        let outbox = app.outbox.map(|o| tokio::spawn(o.run()));
+        let outbox = app
+            .outbox
+            .map(|o| tokio::spawn(o.run(tokio_util::sync::CancellationToken::new())));
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
         // The server options the config gives, as `serve` would use, unless the test sets its own.
