@@ -2,7 +2,7 @@
 //! medications, and the two measures) or between sessions (the measures again), page by page.
 //!
 //! Every answer is optional and each page is kept as soon as it is sent, so a person who stops
-//! finds their answers again when they come back. Screening answers of "yes" are topics for the
+//! finds their answers again when they come back. Screening answers of "yes" or "not sure" are topics for the
 //! consultation: nothing here refuses anyone. The measures' scoring is in `measures.rs`.
 
 use serde::{Deserialize, Serialize};
@@ -158,7 +158,7 @@ impl Answers {
         )
     }
 
-    /// Screening questions answered "yes": topics for the consultation.
+    /// Screening questions answered "yes" or "not sure": topics for the consultation.
     pub fn to_discuss(&self) -> impl Iterator<Item = &ScreeningItem> {
         self.screening
             .iter()
@@ -299,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn yes_answers_are_topics_and_item_nine_raises_attention() {
+    fn yes_and_not_sure_answers_are_topics_and_item_nine_raises_attention() {
         let a = Answers {
             screening: vec![
                 ScreeningItem {
@@ -318,7 +318,7 @@ mod tests {
             a.to_discuss()
                 .map(|s| s.question.as_str())
                 .collect::<Vec<_>>(),
-            ["Q1"]
+            ["Q1", "Q2"]
         );
         assert!(a.needs_attention());
         assert_eq!(a.score(Measure::Phq9), None);
