@@ -33,6 +33,7 @@ mod contact_form;
 #[cfg(feature = "slow-tests")]
 mod drills;
 mod first_run;
+mod fuzz;
 mod insights;
 mod layers;
 mod mail;
