@@ -1,14 +1,18 @@
 //! `cargo xtask test`: the whole suite, where plain `cargo test` is the fast tier. It installs
 //! what the tests need when it is missing (Chromium, chromedriver, fonts, the aiosmtpd SMTP
 //! server, pebble, openssl and fio from Debian; axe-core from npm), then runs the format check,
-//! clippy, the dependency policy (`cargo xtask deny`), a fuzzing smoke run and every test with
-//! the slow ones switched on (`--features slow-tests`: browser and other slow tests) — once on
-//! SQLite, once on a PostgreSQL server it starts (Debian's `postgresql`) — then Lighthouse, and
-//! ends with a summary whose last line (`tests: N passed, N failed`) CI reads.
+//! clippy, the dependency policy (`cargo xtask deny`) and every test with the slow ones switched
+//! on (`--features slow-tests`: browser and other slow tests) — once on SQLite, once on a
+//! PostgreSQL server it starts (Debian's `postgresql`) — then Lighthouse, and ends with a summary
+//! whose last line (`tests: N passed, N failed`) CI reads.
 //!
 //! Compiled work is reused between the steps: clippy and the tests see the same features (all
 //! of them), so one build of the tests serves both engines and Lighthouse's server build finds
-//! it up to date; the fuzz targets are built together, once.
+//! it up to date.
+//!
+//! The fuzz targets' bodies run among the tests, over their corpus and generated inputs
+//! (tests/it/fuzz/); the instrumented fuzz build is not part of the suite. Coverage-guided
+//! hunts are `cargo xtask fuzz`, run on their own (docs/fuzzing.md).
 //!
 //! Options: `--no-lint` skips the format check, clippy and cargo deny (for quick iterations); anything after
 //! `--` goes to `cargo test` (e.g. `cargo xtask test --no-lint -- --test browser`).
@@ -75,10 +79,6 @@ pub fn run(args: &[String]) -> Result<()> {
         })?;
         steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
-
-    steps.run("fuzz smoke run", || {
-        crate::fuzz::fuzz(crate::fuzz::TARGETS, crate::fuzz::SMOKE_SECONDS)
-    })?;
 
     // The whole suite runs twice: on SQLite (the default), then on PostgreSQL, each test with a
     // database of its own on one server started for the run.
