@@ -128,7 +128,7 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     corpus
 }
 
-/// One change to a corpus input; positions are taken modulo the input's length.
+/// One change to a corpus input; positions are proportions of the input's length (`Index`).
 #[derive(Debug, Clone)]
 enum Edit {
     Set(Index, u8),
