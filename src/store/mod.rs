@@ -110,8 +110,6 @@ const KEY_CHECK_VALUE: crate::crypto::SealedField = fields::setting(KEY_CHECK);
 pub struct Store {
     db: Db,
     keys: Keyring,
-    /// SQLite only: the task that commits the form's requests in groups.
-    writer: Option<requests::Writer>,
 }
 
 pub(crate) fn ms(t: Timestamp) -> i64 {
@@ -168,11 +166,7 @@ impl Store {
                 Db::open_sqlite(&database).await?
             }
         };
-        let writer = match &db {
-            Db::Sqlite(pool) => Some(requests::Writer::spawn(pool.clone())),
-            Db::Postgres(_) => None,
-        };
-        let store = Store { db, keys, writer };
+        let store = Store { db, keys };
         store.check_key().await?;
         Ok(store)
     }

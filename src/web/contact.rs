@@ -369,18 +369,13 @@ fn thanks_expired(state: &AppState, headers: &HeaderMap) -> Response {
 /// Whether the practice offers consultation times online (it has weekly hours, and its rules
 /// hold together). When the database cannot say: no.
 async fn offers_times(state: &AppState) -> bool {
-    if let Some(offers) = state.booking_offer.fresh() {
-        return offers;
-    }
-    let offers = match state.store.booking_rules(&state.time_zone()).await {
+    match state.store.booking_rules(&state.time_zone()).await {
         Ok(rules) => !rules.windows.is_empty() && rules.validate().is_ok(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the booking rules");
-            return false;
+            false
         }
-    };
-    state.booking_offer.remember(offers);
-    offers
+    }
 }
 
 /// Whether request `id` may choose its consultation time online now: the practice offers times,
