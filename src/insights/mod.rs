@@ -48,65 +48,33 @@ pub const OTHER: &str = "(other)";
 /// longer told apart and none is counted as new.
 const VISITORS_PER_DAY: usize = 1 << 20;
 
-/// What is counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// A page view; the subject is the page's path.
-    View,
-    /// A unique visitor of the day; the subject is empty.
-    Visitor,
-    /// A visit referred by another site; the subject is that site's host.
-    Source,
-    /// A visit by a link with a campaign tag; the subject is the tag.
-    Campaign,
-    /// A step towards a consultation; the subject is the step.
-    Step,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::View,
-        Kind::Visitor,
-        Kind::Source,
-        Kind::Campaign,
-        Kind::Step,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::View => "view",
-            Kind::Visitor => "visitor",
-            Kind::Source => "source",
-            Kind::Campaign => "campaign",
-            Kind::Step => "step",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+practice::text_forms! {
+    /// What is counted.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Kind {
+        /// A page view; the subject is the page's path.
+        View = "view",
+        /// A unique visitor of the day; the subject is empty.
+        Visitor = "visitor",
+        /// A visit referred by another site; the subject is that site's host.
+        Source = "source",
+        /// A visit by a link with a campaign tag; the subject is the tag.
+        Campaign = "campaign",
+        /// A step towards a consultation; the subject is the step.
+        Step = "step",
     }
 }
 
-/// A step towards a consultation that happens off the public pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// A consultation request was sent and stored (spam is not counted).
-    RequestSent,
-    /// The person chose a consultation time.
-    TimeChosen,
-    /// The clinician confirmed the consultation.
-    Confirmed,
-}
-
-impl Step {
-    pub const ALL: [Step; 3] = [Step::RequestSent, Step::TimeChosen, Step::Confirmed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::RequestSent => "request_sent",
-            Step::TimeChosen => "time_chosen",
-            Step::Confirmed => "confirmed",
-        }
+practice::text_forms! {
+    /// A step towards a consultation that happens off the public pages.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Step {
+        /// A consultation request was sent and stored (spam is not counted).
+        RequestSent = "request_sent",
+        /// The person chose a consultation time.
+        TimeChosen = "time_chosen",
+        /// The clinician confirmed the consultation.
+        Confirmed = "confirmed",
     }
 }
 

@@ -246,94 +246,51 @@ impl Store {
     }
 }
 
-/// Why a request was put in the spam folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpamReason {
-    /// The hidden field that people never see was filled in.
-    Honeypot,
-    /// The form was sent faster than a person can fill it in.
-    TooFast,
-}
-
-impl SpamReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SpamReason::Honeypot => "honeypot",
-            SpamReason::TooFast => "too_fast",
-        }
+practice::text_forms! {
+    /// Why a request was put in the spam folder.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SpamReason {
+        /// The hidden field that people never see was filled in.
+        Honeypot = "honeypot",
+        /// The form was sent faster than a person can fill it in.
+        TooFast = "too_fast",
     }
 }
 
-/// What kind of mail an outbox row is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MailKind {
-    /// To the practice: "a new request arrived", with no personal detail.
-    NewRequestNotice,
-    /// To the person: "we received your request", with no echo of what they wrote.
-    Acknowledgement,
-    /// To the person: the time they chose is held, with a tentative invitation.
-    BookingHeld,
-    /// To the practice: a time was chosen and waits for confirmation (no personal detail).
-    BookingHeldNotice,
-    /// To the person: the clinician confirmed the time, with the final invitation.
-    BookingConfirmed,
-    /// To the person: the clinician declined, with their message if they wrote one.
-    BookingDeclined,
-    /// To the person: the clinician asks them to choose another time.
-    BookingOtherTime,
-    /// To the person: their cancellation, with the calendar's cancellation.
-    BookingCancelled,
-    /// To the practice: a person cancelled (no personal detail).
-    BookingCancelledNotice,
-    /// To the person: a reminder of their confirmed consultation, with how to join.
-    BookingReminder,
-    /// To the practice: the day's consultations (times, ways of meeting, references; no names).
-    DailyAgenda,
-    /// To the person: the clinician asks them to answer the measures again, with the link.
-    QuestionnaireLink,
-    /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
-    QuestionnaireAttentionNotice,
+practice::text_forms! {
+    /// What kind of mail an outbox row is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum MailKind {
+        /// To the practice: "a new request arrived", with no personal detail.
+        NewRequestNotice = "new_request_notice",
+        /// To the person: "we received your request", with no echo of what they wrote.
+        Acknowledgement = "acknowledgement",
+        /// To the person: the time they chose is held, with a tentative invitation.
+        BookingHeld = "booking_held",
+        /// To the practice: a time was chosen and waits for confirmation (no personal detail).
+        BookingHeldNotice = "booking_held_notice",
+        /// To the person: the clinician confirmed the time, with the final invitation.
+        BookingConfirmed = "booking_confirmed",
+        /// To the person: the clinician declined, with their message if they wrote one.
+        BookingDeclined = "booking_declined",
+        /// To the person: the clinician asks them to choose another time.
+        BookingOtherTime = "booking_other_time",
+        /// To the person: their cancellation, with the calendar's cancellation.
+        BookingCancelled = "booking_cancelled",
+        /// To the practice: a person cancelled (no personal detail).
+        BookingCancelledNotice = "booking_cancelled_notice",
+        /// To the person: a reminder of their confirmed consultation, with how to join.
+        BookingReminder = "booking_reminder",
+        /// To the practice: the day's consultations (times, ways of meeting, references; no names).
+        DailyAgenda = "daily_agenda",
+        /// To the person: the clinician asks them to answer the measures again, with the link.
+        QuestionnaireLink = "questionnaire_link",
+        /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
+        QuestionnaireAttentionNotice = "questionnaire_attention_notice",
+    }
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 13] = [
-        MailKind::NewRequestNotice,
-        MailKind::Acknowledgement,
-        MailKind::BookingHeld,
-        MailKind::BookingHeldNotice,
-        MailKind::BookingConfirmed,
-        MailKind::BookingDeclined,
-        MailKind::BookingOtherTime,
-        MailKind::BookingCancelled,
-        MailKind::BookingCancelledNotice,
-        MailKind::BookingReminder,
-        MailKind::DailyAgenda,
-        MailKind::QuestionnaireLink,
-        MailKind::QuestionnaireAttentionNotice,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::NewRequestNotice => "new_request_notice",
-            MailKind::Acknowledgement => "acknowledgement",
-            MailKind::BookingHeld => "booking_held",
-            MailKind::BookingHeldNotice => "booking_held_notice",
-            MailKind::BookingConfirmed => "booking_confirmed",
-            MailKind::BookingDeclined => "booking_declined",
-            MailKind::BookingOtherTime => "booking_other_time",
-            MailKind::BookingCancelled => "booking_cancelled",
-            MailKind::BookingCancelledNotice => "booking_cancelled_notice",
-            MailKind::BookingReminder => "booking_reminder",
-            MailKind::DailyAgenda => "daily_agenda",
-            MailKind::QuestionnaireLink => "questionnaire_link",
-            MailKind::QuestionnaireAttentionNotice => "questionnaire_attention_notice",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// Whether it goes to the person (else to the practice's notification address).
     pub fn to_person(self) -> bool {
         !matches!(
