@@ -13,7 +13,7 @@ use super::{
     parsed,
 };
 use crate::crypto::{OpenError, SealedField};
-use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location};
+use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location, SpamReason};
 use crate::practice::status::{ClosedReason, Status};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
@@ -181,7 +181,10 @@ impl Store {
             })
         };
         let spam: bool = row.col("spam")?;
-        let spam_reason: Option<String> = row.col("spam_reason")?;
+        // A request is in the spam folder with the reason it was put there.
+        let spam = spam
+            .then(|| row.choice("spam_reason", SpamReason::parse))
+            .transpose()?;
         let closed_reason: Option<String> = row.col("closed_reason")?;
         Ok(StoredRequest {
             id: row.col("id")?,
@@ -191,7 +194,7 @@ impl Store {
             closed_reason: closed_reason
                 .map(|v| parsed("closed_reason", v, ClosedReason::parse))
                 .transpose()?,
-            spam: spam.then(|| spam_reason.unwrap_or_else(|| "spam".into())),
+            spam,
             contact_method: row
                 .choice("contact_method", ContactMethod::parse)
                 .map_err(unshown)?,

@@ -22,9 +22,11 @@ use super::form_token::TokenError;
 use super::middleware::BODY_LIMIT;
 use super::pages::page_response;
 use super::respond::{html_response, refusal};
+use crate::mail::MailKind;
+use crate::practice::consultation::SpamReason;
 use crate::practice::consultation::{ConsultationForm, Licence};
 use crate::site::FormView;
-use crate::store::{MailKind, SpamReason, Submission};
+use crate::store::Submission;
 
 /// The form's field names, as the HTML sends them.
 pub const FIELDS: &[&str] = &[
@@ -370,7 +372,7 @@ fn thanks_expired(state: &AppState, headers: &HeaderMap) -> Response {
 /// hold together). When the database cannot say: no.
 async fn offers_times(state: &AppState) -> bool {
     match state.store.booking_rules(&state.time_zone()).await {
-        Ok(rules) => !rules.windows.is_empty() && rules.validate().is_ok(),
+        Ok(rules) => rules.offers_times(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the booking rules");
             false

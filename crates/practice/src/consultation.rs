@@ -55,6 +55,19 @@ crate::text_forms! {
     }
 }
 
+crate::text_forms! {
+    /// Why a request was put in the spam folder.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SpamReason {
+        /// The hidden field that people never see was filled in.
+        Honeypot = "honeypot",
+        /// The form was sent faster than a person can fill it in.
+        TooFast = "too_fast",
+        /// The clinician moved it there.
+        Clinician = "clinician",
+    }
+}
+
 /// Where the person will be during sessions: a US state code, or outside the US.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {

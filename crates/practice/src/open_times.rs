@@ -144,6 +144,12 @@ impl BookingRules {
         }
     }
 
+    /// Whether consultation times are offered online: there are weekly hours, and the rules
+    /// hold together.
+    pub fn offers_times(&self) -> bool {
+        !self.windows.is_empty() && self.validate().is_ok()
+    }
+
     /// Every problem with these settings, each in words the clinician can act on.
     pub fn validate(&self) -> Result<(), Vec<RulesError>> {
         let mut problems = Vec::new();
