@@ -41,6 +41,13 @@ pub enum SendError {
     Transient(String),
 }
 
+/// Why mail cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("mail.smtp_url cannot be used: {0}")]
+    SmtpUrl(lettre::transport::smtp::Error),
+}
+
 /// How mail leaves this server.
 #[derive(Clone)]
 pub enum Transport {
@@ -49,12 +56,12 @@ pub enum Transport {
 
 impl Transport {
     /// The transport for the configured SMTP URL, or `None` when notifications are off.
-    pub fn from_config(config: &Config) -> Result<Option<Transport>, String> {
+    pub fn from_config(config: &Config) -> Result<Option<Transport>, TransportError> {
         let Some(url) = &config.mail.smtp_url else {
             return Ok(None);
         };
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
-            .map_err(|e| format!("mail.smtp_url cannot be used: {e}"))?;
+            .map_err(TransportError::SmtpUrl)?;
         Ok(Some(Transport::Smtp(
             builder
                 .timeout(Some(std::time::Duration::from_secs(20)))
