@@ -8,9 +8,9 @@
 //! `calendar.rs`). The practice's notices say only that something happened, when, and where to
 //! sign in.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
-use super::{BookingMail, Mail, MailKind, RequestLink};
+use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
 use crate::auth::link::{self, LinkTokens};
 use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use crate::config::Config;
@@ -68,51 +68,47 @@ fn by(format: ConsultationFormat) -> &'static str {
 pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written> {
     // The booking, the request (a link back for the person, a page in the inbox for a
     // notice), and how to join, as this kind of mail has them.
+    type About<'a> = (
+        &'a BookingMail,
+        Option<&'a RequestLink>,
+        Option<i64>,
+        &'a str,
+        bool,
+        Option<&'a Joining>,
+        Option<SignedDuration>,
+    );
+    fn to_person<'a>(
+        p: &'a ToPerson,
+        joining: Option<&'a Joining>,
+        time_left: Option<SignedDuration>,
+    ) -> About<'a> {
+        let q = p.questionnaire_offered;
+        (
+            &p.booking,
+            p.request.as_ref(),
+            None,
+            "",
+            q,
+            joining,
+            time_left,
+        )
+    }
     let (b, request, request_id, reference, questionnaire_offered, joining, time_left) = match mail
     {
         Mail::BookingHeld(p)
         | Mail::BookingDeclined(p)
         | Mail::BookingOtherTime(p)
-        | Mail::BookingCancelled(p) => (
-            &p.booking,
-            p.request.as_ref(),
-            None,
-            "",
-            p.questionnaire_offered,
-            None,
-            None,
-        ),
-        Mail::BookingConfirmed(p, joining) => (
-            &p.booking,
-            p.request.as_ref(),
-            None,
-            "",
-            p.questionnaire_offered,
-            Some(joining),
-            None,
-        ),
+        | Mail::BookingCancelled(p) => to_person(p, None, None),
+        Mail::BookingConfirmed(p, joining) => to_person(p, Some(joining), None),
         Mail::BookingReminder {
-            person: p,
+            person,
             joining,
             time_left,
-        } => (
-            &p.booking,
-            p.request.as_ref(),
-            None,
-            "",
-            p.questionnaire_offered,
-            Some(joining),
-            *time_left,
-        ),
-        Mail::BookingHeldNotice(n) | Mail::BookingCancelledNotice(n) => (
-            &n.booking,
-            None,
-            n.request_id,
-            n.reference.as_str(),
-            false,
-            None,
-            None,
-        ),
+        } => to_person(person, Some(joining), *time_left),
+        Mail::BookingHeldNotice(n) | Mail::BookingCancelledNotice(n) => {
+            let r = n.reference.as_str();
+            (&n.booking, None, n.request_id, r, false, None, None)
+        }
         _ => return None,
     };
     let practice = &config.practice;
