@@ -145,28 +145,18 @@ fn classify(what: &'static str, path: &Path, reason: std::io::Error) -> DataDirE
     }
 }
 
-/// The data directory's health, as `/healthz` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Storage {
-    Ok,
-    /// Less than [`RESERVE_BYTES`] free.
-    Full,
-    ReadOnly,
-    /// The last write of a request failed, recently, and none has succeeded since.
-    Failing,
-    /// The directory cannot be examined at all (removed, unmounted).
-    Unreachable,
-}
-
-impl Storage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Storage::Ok => "ok",
-            Storage::Full => "full",
-            Storage::ReadOnly => "read-only",
-            Storage::Failing => "failing",
-            Storage::Unreachable => "unreachable",
-        }
+practice::text_forms! {
+    /// The data directory's health, as `/healthz` reports it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Storage {
+        Ok = "ok",
+        /// Less than [`RESERVE_BYTES`] free.
+        Full = "full",
+        ReadOnly = "read-only",
+        /// The last write of a request failed, recently, and none has succeeded since.
+        Failing = "failing",
+        /// The directory cannot be examined at all (removed, unmounted).
+        Unreachable = "unreachable",
     }
 }
 

@@ -50,8 +50,8 @@ pub enum StartError {
     Key(#[from] crypto::KeyError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error("{0}")]
-    Mail(String),
+    #[error(transparent)]
+    Mail(#[from] mail::TransportError),
 }
 
 /// A server ready to serve: its state, its background workers (the poll for changes saved on
@@ -71,7 +71,7 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
+    let transport = mail::Transport::from_config(&config)?;
     let state = AppState::new(in_force.clone(), site, store.clone(), transport.is_some());
     // The pages with the details saved in the inbox, before the first request; then every
     // second, for changes saved on any server.

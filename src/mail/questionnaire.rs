@@ -7,9 +7,9 @@
 
 use jiff::Timestamp;
 
+use super::{Mail, MailKind};
 use crate::auth::link::{self, LinkTokens};
 use crate::config::Config;
-use crate::store::{ClaimedMail, MailKind};
 
 /// What a questionnaire email says.
 pub struct Written {
@@ -25,13 +25,16 @@ pub fn urgent(kind: MailKind) -> bool {
 }
 
 /// Writes the email for a questionnaire mail, or `None` when the row is not about one.
-pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<Written> {
+pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written> {
     let practice = &config.practice;
     let base = &config.server.base_url;
-    match mail.kind {
-        MailKind::QuestionnaireLink => {
-            let (id, secret) = mail.request_id.zip(mail.link_secret.as_deref())?;
-            let token = links.issue(id, secret, link::expiry(Timestamp::now(), None));
+    match mail {
+        Mail::QuestionnaireLink { request, .. } => {
+            let token = links.issue(
+                request.id,
+                &request.link_secret,
+                link::expiry(Timestamp::now(), None),
+            );
             Some(Written {
                 to_practice: false,
                 subject: format!("Two short questionnaires - {}", practice.name),
@@ -47,8 +50,11 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
                 ),
             })
         }
-        MailKind::QuestionnaireAttentionNotice => {
-            let link = match mail.request_id {
+        Mail::QuestionnaireAttentionNotice {
+            request_id,
+            reference,
+        } => {
+            let link = match request_id {
                 Some(id) => format!("{base}/admin/requests/{id}"),
                 None => format!("{base}/admin"),
             };
@@ -57,7 +63,6 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
                 subject: "Urgent: a questionnaire needs your attention".to_string(),
                 body: format!(
                     "A questionnaire needs your attention soon.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
-                    reference = mail.reference.as_deref().unwrap_or(""),
                 ),
             })
         }

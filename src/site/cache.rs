@@ -41,13 +41,9 @@ impl Caching {
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
-    /// Content type, caching, `Vary`, ETag (for 2xx) and content encoding, with room for the
-    /// headers the middleware adds, so a response is one clone and no rehashing.
+    /// Content type, caching, `Vary`, ETag (for 2xx) and content encoding.
     pub headers: HeaderMap,
 }
-
-/// Room for the prepared headers plus the security headers and the request id.
-const HEADER_CAPACITY: usize = 24;
 
 fn prepared_headers(
     status: StatusCode,
@@ -56,7 +52,7 @@ fn prepared_headers(
     etag: &HeaderValue,
     encoding: Encoding,
 ) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(HEADER_CAPACITY);
+    let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, content_type.clone());
     h.insert(header::CACHE_CONTROL, cache_control.clone());
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));

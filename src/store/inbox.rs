@@ -7,6 +7,8 @@ use super::engine::{Columns, on_db};
 use super::fields::NOTE;
 use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
 use crate::audit;
+use crate::mail::OutboxStatus;
+use crate::practice::consultation::SpamReason;
 use crate::practice::status::{Status, StatusChange};
 
 /// Which requests to list.
@@ -398,7 +400,7 @@ impl Store {
                 "UPDATE consultation_requests SET spam = $1, spam_reason = $2 WHERE id = $3",
             )
             .bind(spam)
-            .bind(spam.then_some("clinician"))
+            .bind(spam.then_some(SpamReason::Clinician.as_str()))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -523,11 +525,13 @@ impl Store {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, permanent_failures = 0, claimed_until = NULL
-                 WHERE request_id = $2 AND status IN ('pending', 'failed')",
+                "UPDATE outbox SET status = $3, next_attempt_at = $1, permanent_failures = 0, claimed_until = NULL
+                 WHERE request_id = $2 AND status IN ($3, $4)",
             )
             .bind(ms(now))
             .bind(id)
+            .bind(OutboxStatus::Pending.as_str())
+            .bind(OutboxStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
             write_audit!(

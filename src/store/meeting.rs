@@ -19,8 +19,9 @@ use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
 use super::fields::{EMAIL, RECIPIENT};
 use super::inbox::write_audit;
-use super::{MailKind, Store, StoreError, StoredBooking, ms};
+use super::{Store, StoreError, StoredBooking, ms};
 use crate::audit;
+use crate::mail::MailKind;
 use crate::practice::meeting::{self, MeetingDetails};
 
 /// What becomes of a reminder about to leave.

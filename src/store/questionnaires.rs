@@ -13,8 +13,9 @@ use jiff::Timestamp;
 use super::engine::{Columns, Db, on_db};
 use super::fields::{EMAIL, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
 use super::inbox::write_audit;
-use super::{MailKind, Store, StoreError, ms};
+use super::{Store, StoreError, ms};
 use crate::audit;
+use crate::mail::MailKind;
 use crate::practice::questionnaire::{Answers, Kind, Page};
 
 /// The settings key of whether questionnaires are offered (sealed, as every setting).

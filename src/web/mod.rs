@@ -74,9 +74,6 @@ pub struct Shared {
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The data directory's free space and read-only state, and how the last writes went.
     pub storage: Arc<crate::data_dir::Watch>,
-    /// Whether the practice offers consultation times online, as read a moment ago: every
-    /// accepted request asks, and the answer changes only when the clinician edits the rules.
-    pub booking_offer: Arc<booking::OfferCache>,
     /// The HTTPS certificate and its renewal state, when the program serves HTTPS itself.
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// This server's visit counter (`insights.enabled`), written to the store in batches.
@@ -91,7 +88,7 @@ impl AppState {
     pub fn new(in_force: Arc<InForce>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
         let config = in_force.get();
         let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
-        let site = Arc::new(with_security_headers(site, &security_headers));
+        let site = Arc::new(site);
         let time_zone = config.practice.zone.clone();
         let served = Arc::new(ArcSwap::new(site.clone()));
         // Detached: the served site shows when it is complete.
@@ -113,7 +110,6 @@ impl AppState {
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             setup: Arc::new(setup::SetupGate::new(&config)),
             live: Arc::new(live::Live::new()),
-            booking_offer: Arc::new(booking::OfferCache::default()),
             site: served,
             in_force,
             store,
@@ -148,7 +144,7 @@ impl AppState {
     /// its brotli variants, if one was started, for a caller that waits for it (tests do);
     /// dropping it lets the thread finish on its own.
     pub fn replace_site(&self, site: PageCache) -> Option<std::thread::JoinHandle<()>> {
-        let site = Arc::new(with_security_headers(site, &self.security_headers));
+        let site = Arc::new(site);
         self.site.store(site.clone());
         add_brotli(&self.site, site)
     }
@@ -185,30 +181,6 @@ fn add_brotli(
             None
         }
     }
-}
-
-/// Adds the security headers to every prepared response, so serving one is a single clone.
-fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHeaders) -> PageCache {
-    for page in site.all_pages_mut() {
-        let page = Arc::make_mut(page);
-        for variant in [
-            Some(&mut page.identity),
-            page.gzip.as_mut(),
-            page.br.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            headers.apply(&mut variant.headers);
-            // Replaced by each response's own number: a value already there is overwritten in
-            // place, where adding one would grow the copied header map.
-            variant.headers.insert(
-                middleware::REQUEST_ID,
-                axum::http::HeaderValue::from_static("0"),
-            );
-        }
-    }
-    site
 }
 
 /// Pages with routes of their own (not in the prepared cache).

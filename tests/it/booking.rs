@@ -90,8 +90,6 @@ pub(crate) async fn offer(app: &TestApp, rules: &BookingRules) {
         .save_booking_rules(rules, "test", Timestamp::now())
         .await
         .expect("rules saved");
-    // As the settings page does after saving: the server forgets what it remembered.
-    app.state.booking_offer.forget();
 }
 
 /// Sends a request through the form and follows the thank-you page's link: (request id, path

@@ -49,8 +49,6 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
         .save_booking_rules(&rules, "test", Timestamp::now())
         .await
         .expect("rules");
-    // As the settings page does after saving: the server forgets what it remembered.
-    app.state.booking_offer.forget();
     app
 }
 

@@ -2,6 +2,7 @@
 //! wrong — each answered with a 4xx a person can read, and nothing stored.
 
 use crate::common;
+use kap_practice::practice::consultation::SpamReason;
 use kap_practice::practice::status::Status;
 
 use crate::common::{TestApp, form_body, valid_fields, visible_text};
@@ -405,8 +406,8 @@ async fn suspected_spam_is_thanked_filed_as_spam_and_sends_no_mail() {
     assert_eq!(too_fast.status, 303);
     let all = stored(&app).await;
     assert_eq!(all.len(), 2);
-    assert_eq!(all[0].spam.as_deref(), Some("honeypot"));
-    assert_eq!(all[1].spam.as_deref(), Some("too_fast"));
+    assert_eq!(all[0].spam, Some(SpamReason::Honeypot));
+    assert_eq!(all[1].spam, Some(SpamReason::TooFast));
     let counts = app.state.store.outbox_counts().await.expect("counts");
     assert_eq!(
         counts.pending + counts.sent + counts.failed,

@@ -261,7 +261,6 @@ pub(crate) async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
         .save_booking_rules(&mornings_in(TimeZone::UTC), "test", Timestamp::now())
         .await
         .expect("rules saved");
-    app.state.booking_offer.forget();
     let ua = [("user-agent", FIREFOX)];
     for _ in 0..4 {
         assert_eq!(visit(app, "/", &ua).await, 200);

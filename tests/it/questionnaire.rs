@@ -71,7 +71,6 @@ async fn start(smtp: &SmtpServer) -> TestApp {
         .save_booking_rules(&rules, "test", Timestamp::now())
         .await
         .expect("rules saved");
-    app.state.booking_offer.forget();
     app
 }
 

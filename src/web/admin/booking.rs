@@ -202,7 +202,6 @@ pub async fn save_settings(
                 .store
                 .save_booking_rules(&rules, &admin.email, Timestamp::now())
                 .await?;
-            state.booking_offer.forget();
             Ok(Redirect::to("/admin/booking?saved=1").into_response())
         }
         Err(errors) => {

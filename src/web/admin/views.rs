@@ -73,7 +73,7 @@ impl Row {
             is_new: status == Status::New,
             outside: r.flags.outside_licensed_states,
             minor: r.flags.minor,
-            spam_reason: r.spam.clone(),
+            spam_reason: r.spam.map(|s| s.as_str().to_string()),
             unreadable: false,
         }
     }
