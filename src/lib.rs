@@ -265,7 +265,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     // Reminders and the daily agenda are queued only where mail can leave.
     match outbox {
         Some(outbox) => {
-            mail::reminders::look_every_minute(&workers, state.clone());
+            state.reminders().look_every_minute(&workers);
             workers.spawn(outbox.run(workers.stopping()));
         }
         None => tracing::warn!(
