@@ -5,6 +5,7 @@
 
 pub mod hex;
 mod keys;
+pub mod private;
 pub mod random;
 mod seal;
 mod sign;

@@ -1316,7 +1316,7 @@ async fn sqlite_database_at(
         .max_connections(1)
         .connect_with(
             SqliteConnectOptions::new()
-                .filename(data.join(kap_practice::store::DATABASE_FILE))
+                .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
                 .create_if_missing(true)
                 .foreign_keys(true),
         )
@@ -1409,7 +1409,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     store.close().await;
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(data.join(kap_practice::store::DATABASE_FILE))
+            .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
             .foreign_keys(true),
     )
     .await

@@ -1288,7 +1288,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     }
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("data dir");
-    let file = data.join(kap_practice::store::DATABASE_FILE);
+    let file = data.join(kap_practice::data_dir::DATABASE_FILE);
     let key = kap_practice::crypto::generate_key_hex();
     let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
     let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
