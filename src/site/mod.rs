@@ -5,7 +5,6 @@
 
 pub mod assets;
 pub mod cache;
-pub mod colour;
 pub mod privacy;
 pub mod questionnaire;
 pub mod views;
