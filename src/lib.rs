@@ -197,7 +197,11 @@ pub fn prepare(overrides: &Overrides) -> Result<(Arc<Config>, site::PageCache), 
     match (config, content) {
         (Ok(config), Ok(content)) => {
             let config = Arc::new(config);
-            let site = site::build(config.clone(), Arc::new(content))?;
+            let site = site::build(
+                config.clone(),
+                Arc::new(content),
+                store::SEALED_REQUEST_FIELDS,
+            )?;
             Ok((config, site))
         }
         (config, content) => {
