@@ -139,7 +139,9 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     if let Err(e) = state.store.sessions().delete_expired().await {
         tracing::warn!(error = %e, "cannot delete expired sessions");
     }
-    if let Err(e) = state.store.forget_old_sign_in_attempts(now).await {
+    if let Err(e) = state
+        .store
+        .forget_old_sign_in_attempts(auth::throttle::WINDOW, now).await {
         tracing::warn!(error = %e, "cannot delete old sign-in counts");
     }
     let first_kept = state

@@ -40,7 +40,7 @@ use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
 };
 use crate::practice::status::{ClosedReason, Status};
-pub use accounts::{Account, Credentials, SignInClaim};
+pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
 pub use inbox::{

@@ -930,7 +930,7 @@ async fn strangers_wrong_passwords_pause_an_account_for_a_minute_only() {
     }
     // Housekeeping forgets runs that began before the window: the strangers' five addresses
     // first, then the email's and the owner's address.
-    let forget = |t: i64| store.forget_old_sign_in_attempts(at(t));
+    let forget = |t: i64| store.forget_old_sign_in_attempts(throttle::WINDOW, at(t));
     assert_eq!(forget(62).await.expect("forget"), 0);
     assert_eq!(forget(901).await.expect("forget"), 5);
     assert_eq!(forget(962).await.expect("forget"), 2);
