@@ -11,7 +11,8 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod content;
-pub mod crypto;
+/// Keys, sealing and signing, from their own crate (`crates/crypto`).
+pub use crypto;
 pub mod data_dir;
 pub mod details;
 pub mod diagnostics;
@@ -141,7 +142,9 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     }
     if let Err(e) = state
         .store
-        .forget_old_sign_in_attempts(auth::throttle::WINDOW, now).await {
+        .forget_old_sign_in_attempts(auth::throttle::WINDOW, now)
+        .await
+    {
         tracing::warn!(error = %e, "cannot delete old sign-in counts");
     }
     let first_kept = state

@@ -33,8 +33,8 @@ use jiff::Timestamp;
 
 use engine::{Db, on_db};
 
-pub use crate::crypto::{Keyring, OpenError};
 use crate::crypto::private;
+pub use crate::crypto::{Keyring, OpenError};
 use crate::data_dir::DATABASE_FILE;
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,

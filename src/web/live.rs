@@ -85,7 +85,10 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
     let content = with_own_pages(content_with(state, &words), &own_pages);
     let built = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || crate::site::build(config, content, SEALED_REQUEST_FIELDS)).await??
+        tokio::task::spawn_blocking(move || {
+            crate::site::build(config, content, SEALED_REQUEST_FIELDS)
+        })
+        .await??
     };
     state.live.words.store(Arc::new(words));
     state

@@ -1673,7 +1673,11 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     assert!(!offered.contains(&bo_start.to_string()), "{offered:?}");
     // Ada's day-before reminder is queued before her request is closed.
     assert_eq!(
-        app.state.reminders().look(ada_start - hours(24)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(ada_start - hours(24))
+            .await
+            .expect("look"),
         1
     );
 

@@ -247,13 +247,21 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     let ada_start = later[0];
     let day_before = ada_start - hours(24);
     assert_eq!(
-        app.state.reminders().look(day_before - SignedDuration::from_secs(1))
+        app.state
+            .reminders()
+            .look(day_before - SignedDuration::from_secs(1))
             .await
             .expect("look"),
         0
     );
-    assert_eq!(app.state.reminders().look(day_before).await.expect("look"), 1);
-    assert_eq!(app.state.reminders().look(day_before).await.expect("look"), 0);
+    assert_eq!(
+        app.state.reminders().look(day_before).await.expect("look"),
+        1
+    );
+    assert_eq!(
+        app.state.reminders().look(day_before).await.expect("look"),
+        0
+    );
     let outbox = outbox_to(&app, &smtp);
     deliver_at(&app, &outbox, day_before).await;
     let first = exactly_reminders(&app, &smtp, 1).await;
@@ -381,15 +389,27 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
     // While the mail server is down: the three day-before reminders come due, then Bo's and
     // Cy's hour-before ones.
     assert_eq!(
-        app.state.reminders().look(ada_start - hours(24)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(ada_start - hours(24))
+            .await
+            .expect("look"),
         3
     );
     assert_eq!(
-        app.state.reminders().look(bo_start - hours(1)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(bo_start - hours(1))
+            .await
+            .expect("look"),
         1
     );
     assert_eq!(
-        app.state.reminders().look(cy_start - hours(1)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(cy_start - hours(1))
+            .await
+            .expect("look"),
         1
     );
 
@@ -559,13 +579,22 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
         .expect("7:00")
         .timestamp();
     assert_eq!(
-        app.state.reminders().look(seven - SignedDuration::from_mins(1))
+        app.state
+            .reminders()
+            .look(seven - SignedDuration::from_mins(1))
             .await
             .expect("look"),
         0
     );
     assert_eq!(app.state.reminders().look(seven).await.expect("look"), 1);
-    assert_eq!(app.state.reminders().look(seven + hours(1)).await.expect("look"), 0);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(seven + hours(1))
+            .await
+            .expect("look"),
+        0
+    );
     deliver_at(&app, &outbox_to(&app, &smtp), seven).await;
     let (agenda, raw) = wait_for_mail(&smtp, "Today's consultations");
     assert_eq!(agenda["to"], "inbox@practice.example");
@@ -652,7 +681,14 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     confirm(&app, ada).await;
     let outbox = outbox_to(&app, &smtp);
     // The day-before reminder is queued; Ada cancels before it leaves, so it does not.
-    assert_eq!(app.state.reminders().look(t - hours(24)).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(24))
+            .await
+            .expect("look"),
+        1
+    );
     app.state
         .store
         .cancel_booking(ada, true, Timestamp::now())
@@ -670,9 +706,23 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     );
     assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
     confirm(&app, ada).await;
-    assert_eq!(app.state.reminders().look(t - hours(24)).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(24))
+            .await
+            .expect("look"),
+        1
+    );
     deliver_at(&app, &outbox, t - hours(24)).await;
-    assert_eq!(app.state.reminders().look(t - hours(1)).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(1))
+            .await
+            .expect("look"),
+        1
+    );
     deliver_at(&app, &outbox, t - hours(1)).await;
     let sent = exactly_reminders(&app, &smtp, 2).await;
     for (to, mail, _) in &sent {
@@ -680,7 +730,14 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
         let body = mail["text"].as_str().expect("text");
         assert!(body.contains(&long_time(t, &zone())), "{body}");
     }
-    assert_eq!(app.state.reminders().look(t - hours(1)).await.expect("look"), 0);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(1))
+            .await
+            .expect("look"),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
