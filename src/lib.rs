@@ -10,12 +10,14 @@ pub mod auth;
 pub mod calendar;
 pub mod cli;
 pub mod config;
-pub mod content;
+/// The practice's words, loaded and checked, from their own crate (`crates/content`).
+pub use content;
 /// Keys, sealing and signing, from their own crate (`crates/crypto`).
 pub use crypto;
 pub mod data_dir;
 pub mod details;
-pub mod diagnostics;
+/// Problems found in the config and content files, from their own crate (`crates/diagnostics`).
+pub use diagnostics;
 pub mod export;
 pub mod in_force;
 pub mod insights;
