@@ -16,6 +16,8 @@ use toml::Spanned;
 use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
 use crate::practice::us_states;
 
+pub mod colour;
+
 /// The file looked for in the working directory when no config file is named.
 pub const DEFAULT_CONFIG_FILE: &str = "kap-practice.toml";
 
@@ -604,10 +606,10 @@ impl Config {
             Some(s) => {
                 let line = at(&s.span());
                 let v = s.into_inner().trim().to_ascii_lowercase();
-                match crate::site::colour::Rgb::parse(&v) {
+                match colour::Rgb::parse(&v) {
                     None => errors.push(Diagnostic::new(name, line, format!("practice.accent_color {v:?} is not a colour: write it as \"#rrggbb\", e.g. \"#2f5d54\""))),
                     Some(rgb) => {
-                        let ratio = rgb.contrast(crate::site::colour::Rgb::WHITE);
+                        let ratio = rgb.contrast(colour::Rgb::WHITE);
                         if ratio < 4.5 {
                             errors.push(Diagnostic::new(name, line, format!("practice.accent_color {v} is too light for white text on it (contrast {ratio:.1}:1, at least 4.5:1 is needed): choose a darker shade")));
                         }

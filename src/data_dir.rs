@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The file name of the SQLite database in the data directory.
+pub const DATABASE_FILE: &str = "kap-practice.db";
+
 /// Less free space than this, and the data directory counts as full: a request with its
 /// history and mail is a few pages of the database, but the write-ahead log and checkpoints
 /// need room beyond that.
@@ -72,9 +75,9 @@ pub fn check(dir: &Path) -> Result<(), DataDirError> {
             file,
         });
     }
-    crate::store::create_private_dir(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
+    crate::crypto::private::create_dir(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
     probe(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
-    let database = dir.join(crate::store::DATABASE_FILE);
+    let database = dir.join(DATABASE_FILE);
     if database.exists() {
         std::fs::OpenOptions::new()
             .write(true)

@@ -6,7 +6,7 @@
 use include_dir::{Dir, include_dir};
 
 use crate::config::Practice;
-use crate::site::colour::Rgb;
+use crate::config::colour::Rgb;
 
 static STATIC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static");
 

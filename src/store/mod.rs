@@ -33,13 +33,15 @@ use jiff::Timestamp;
 
 use engine::{Db, on_db};
 
+use crate::crypto::private;
 pub use crate::crypto::{Keyring, OpenError};
+use crate::data_dir::DATABASE_FILE;
 use crate::mail::MailKind;
 use crate::practice::consultation::{
     AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest, SpamReason,
 };
 use crate::practice::status::{ClosedReason, Status};
-pub use accounts::{Account, Credentials, SignInClaim};
+pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
 pub use inbox::{
@@ -57,9 +59,6 @@ pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
 pub use site_details::SavedDetails;
 pub use words::Revision;
-
-/// The file name of the SQLite database in the data directory.
-pub const DATABASE_FILE: &str = "kap-practice.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -147,7 +146,7 @@ impl Store {
         let db = match database_url {
             Some(url) => Db::open_postgres(url).await?,
             None => {
-                create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
+                private::create_dir(data_dir).map_err(|source| StoreError::DataDir {
                     path: data_dir.display().to_string(),
                     source,
                 })?;
@@ -158,7 +157,7 @@ impl Store {
                     sidecar(&database, "-wal"),
                     sidecar(&database, "-shm"),
                 ] {
-                    private_file(&path, path == database).map_err(|source| {
+                    private::file(&path, path == database).map_err(|source| {
                         StoreError::DataDir {
                             path: path.display().to_string(),
                             source,
@@ -222,7 +221,7 @@ impl Store {
             Db::Sqlite(pool) => {
                 // An empty file is a valid target for VACUUM INTO; creating it first gives the
                 // copy this user's permissions only, whatever the umask.
-                private_file(path, true).map_err(|source| StoreError::DataDir {
+                private::file(path, true).map_err(|source| StoreError::DataDir {
                     path: path.display().to_string(),
                     source,
                 })?;
@@ -301,54 +300,6 @@ pub struct OutboxCounts {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
-}
-
-/// Creates the data directory readable by this user only (0700), if it does not exist.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// Makes the file at `path` readable and writable by this user only (0600): created empty so if
-/// `create` and missing, narrowed if it exists with wider permissions.
-pub fn private_file(path: &Path, create: bool) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                if meta.permissions().mode() & 0o077 != 0 {
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (path, create);
-    Ok(())
 }
 
 /// The file SQLite keeps beside `database` with `suffix` (`-wal`, `-shm`).

@@ -230,12 +230,13 @@ impl Store {
         })
     }
 
-    /// The questionnaires of each of `requests`, for an export.
+    /// The questionnaires of each of `requests`, by request id (a request without any is
+    /// absent).
     pub async fn questionnaires_of(
         &self,
         requests: &[super::StoredRequest],
-    ) -> Result<crate::export::Questionnaires, StoreError> {
-        let mut all = crate::export::Questionnaires::new();
+    ) -> Result<std::collections::HashMap<i64, Vec<StoredQuestionnaire>>, StoreError> {
+        let mut all = std::collections::HashMap::new();
         for r in requests {
             let qs = self.questionnaires(r.id).await?;
             if !qs.is_empty() {

@@ -140,6 +140,16 @@ impl AppState {
         self.in_force.get().practice.zone.clone()
     }
 
+    /// The worker that queues reminders and the daily agenda, with this state's store, practice
+    /// and outbox wake-up.
+    pub fn reminders(&self) -> crate::mail::reminders::Reminders {
+        crate::mail::reminders::Reminders {
+            store: self.store.clone(),
+            in_force: self.in_force.clone(),
+            wake: self.mail_wake.clone(),
+        }
+    }
+
     /// Serves a newly prepared site from now on (content reload). Returns the thread that makes
     /// its brotli variants, if one was started, for a caller that waits for it (tests do);
     /// dropping it lets the thread finish on its own.

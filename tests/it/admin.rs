@@ -930,7 +930,7 @@ async fn strangers_wrong_passwords_pause_an_account_for_a_minute_only() {
     }
     // Housekeeping forgets runs that began before the window: the strangers' five addresses
     // first, then the email's and the owner's address.
-    let forget = |t: i64| store.forget_old_sign_in_attempts(at(t));
+    let forget = |t: i64| store.forget_old_sign_in_attempts(throttle::WINDOW, at(t));
     assert_eq!(forget(62).await.expect("forget"), 0);
     assert_eq!(forget(901).await.expect("forget"), 5);
     assert_eq!(forget(962).await.expect("forget"), 2);
@@ -1316,7 +1316,7 @@ async fn sqlite_database_at(
         .max_connections(1)
         .connect_with(
             SqliteConnectOptions::new()
-                .filename(data.join(kap_practice::store::DATABASE_FILE))
+                .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
                 .create_if_missing(true)
                 .foreign_keys(true),
         )
@@ -1409,7 +1409,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     store.close().await;
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(data.join(kap_practice::store::DATABASE_FILE))
+            .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
             .foreign_keys(true),
     )
     .await

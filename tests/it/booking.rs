@@ -1286,7 +1286,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     }
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("data dir");
-    let file = data.join(kap_practice::store::DATABASE_FILE);
+    let file = data.join(kap_practice::data_dir::DATABASE_FILE);
     let key = kap_practice::crypto::generate_key_hex();
     let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
     let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
@@ -1619,7 +1619,6 @@ fn reminders_to(smtp: &SmtpServer, to: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() {
     use crate::reminders::{confirm, deliver_at, hours, later_times, meet_by_video, outbox_to};
-    use kap_practice::mail::reminders::look;
     use kap_practice::practice::booking::BookingStatus;
 
     let (_dir, smtp, app) = offering_with_mail().await;
@@ -1672,7 +1671,11 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     assert!(!offered.contains(&bo_start.to_string()), "{offered:?}");
     // Ada's day-before reminder is queued before her request is closed.
     assert_eq!(
-        look(&app.state, ada_start - hours(24)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(ada_start - hours(24))
+            .await
+            .expect("look"),
         1
     );
 
@@ -1737,7 +1740,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
         .collect();
     moments.sort();
     for t in moments {
-        look(&app.state, t).await.expect("look");
+        app.state.reminders().look(t).await.expect("look");
         deliver_at(&app, &outbox, t).await;
     }
     assert_eq!(reminders_to(&smtp, "ada@example.org"), 0);

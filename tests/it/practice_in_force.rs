@@ -13,7 +13,6 @@ use crate::common::clinician::Clinician;
 use crate::common::{SmtpServer, TestApp};
 use crate::reminders::{confirm, deliver_at, hours, later_times, meet_by_video, outbox_to};
 use kap_practice::config::Overrides;
-use kap_practice::mail::reminders::look;
 
 /// The details the clinician saves in the inbox (the config file names no practice).
 const SAVED: &[(&str, &str)] = &[
@@ -178,7 +177,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
     // The reminder a day before, from a worker on the same practice in force.
     let outbox = outbox_to(&app, &smtp);
     let day_before = start - hours(24) + SignedDuration::from_secs(1);
-    assert!(look(&app.state, day_before).await.expect("look") >= 1);
+    assert!(app.state.reminders().look(day_before).await.expect("look") >= 1);
     deliver_at(&app, &outbox, day_before).await;
 
     let mail = all_mail(

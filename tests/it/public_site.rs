@@ -529,7 +529,12 @@ fn privacy_for(config: &str) -> String {
     let content =
         kap_practice::content::load(&kap_practice::content::ContentSource::from_config(None))
             .expect("content");
-    let site = kap_practice::site::build(Arc::new(config), Arc::new(content)).expect("site");
+    let site = kap_practice::site::build(
+        Arc::new(config),
+        Arc::new(content),
+        kap_practice::store::SEALED_REQUEST_FIELDS,
+    )
+    .expect("site");
     let page = site.get("/privacy").expect("/privacy");
     visible_text(&String::from_utf8_lossy(&page.identity.body))
 }

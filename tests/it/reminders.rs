@@ -20,7 +20,6 @@ use crate::booking::{
 use crate::common::clinician::Clinician;
 use crate::common::{SmtpServer, TestApp, free_port, visible_text};
 use kap_practice::mail::outbox::Outbox;
-use kap_practice::mail::reminders::look;
 use kap_practice::practice::booking::ClinicianDecision;
 use kap_practice::practice::meeting::MeetingDetails;
 use kap_practice::wording::long_time;
@@ -248,13 +247,21 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     let ada_start = later[0];
     let day_before = ada_start - hours(24);
     assert_eq!(
-        look(&app.state, day_before - SignedDuration::from_secs(1))
+        app.state
+            .reminders()
+            .look(day_before - SignedDuration::from_secs(1))
             .await
             .expect("look"),
         0
     );
-    assert_eq!(look(&app.state, day_before).await.expect("look"), 1);
-    assert_eq!(look(&app.state, day_before).await.expect("look"), 0);
+    assert_eq!(
+        app.state.reminders().look(day_before).await.expect("look"),
+        1
+    );
+    assert_eq!(
+        app.state.reminders().look(day_before).await.expect("look"),
+        0
+    );
     let outbox = outbox_to(&app, &smtp);
     deliver_at(&app, &outbox, day_before).await;
     let first = exactly_reminders(&app, &smtp, 1).await;
@@ -303,8 +310,8 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     moments.sort();
     let mut queued = 0;
     for t in moments {
-        queued += look(&app.state, t).await.expect("look");
-        queued += look(&app.state, t).await.expect("look");
+        queued += app.state.reminders().look(t).await.expect("look");
+        queued += app.state.reminders().look(t).await.expect("look");
         deliver_at(&app, &outbox, t).await;
     }
     assert_eq!(queued, 3);
@@ -382,15 +389,27 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
     // While the mail server is down: the three day-before reminders come due, then Bo's and
     // Cy's hour-before ones.
     assert_eq!(
-        look(&app.state, ada_start - hours(24)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(ada_start - hours(24))
+            .await
+            .expect("look"),
         3
     );
     assert_eq!(
-        look(&app.state, bo_start - hours(1)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(bo_start - hours(1))
+            .await
+            .expect("look"),
         1
     );
     assert_eq!(
-        look(&app.state, cy_start - hours(1)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(cy_start - hours(1))
+            .await
+            .expect("look"),
         1
     );
 
@@ -421,26 +440,24 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
         subject_to(&sent, "ada@example.org").starts_with(&expected),
         "{expected}: {sent:?}"
     );
-    assert_eq!(
-        reminder_notes(&app, bo).await,
-        [
-            "Reminder (24 hours before) not sent: the mail server could not be reached before the consultation began",
-            "Reminder (1 hour before) not sent: the mail server could not be reached before the consultation began",
-        ]
-    );
-    assert_eq!(
-        reminder_notes(&app, cy).await,
-        [
-            "Reminder (24 hours before) not sent: the mail server could not be reached until a nearer reminder was due"
-        ]
-    );
+    // The history keeps what happened (the kind and the reminder's set time), not a sentence.
+    assert_eq!(reminder_notes(&app, bo).await, ["began 1440", "began 60"]);
+    assert_eq!(reminder_notes(&app, cy).await, ["nearer-due 1440"]);
     assert!(reminder_notes(&app, ada).await.is_empty());
-    // The clinician sees it on the request's page.
+    // The clinician reads it in words on the request's page.
     let mut c = Clinician::signed_in(&app).await;
     let page = visible_text(&c.get(&format!("/admin/requests/{bo}")).await.text());
-    assert!(page.contains("Reminder (1 hour before) not sent"), "{page}");
+    for said in [
+        "Reminder (24 hours before) not sent: the mail server could not be reached before the consultation began",
+        "Reminder (1 hour before) not sent: the mail server could not be reached before the consultation began",
+    ] {
+        assert!(page.contains(said), "{said}: {page}");
+    }
+    let page = visible_text(&c.get(&format!("/admin/requests/{cy}")).await.text());
+    let said = "Reminder (24 hours before) not sent: the mail server could not be reached until a nearer reminder was due";
+    assert!(page.contains(said), "{said}: {page}");
     // Nothing is left to send later, and looking again queues nothing for Bo or Cy.
-    assert_eq!(look(&app.state, back).await.expect("look"), 0);
+    assert_eq!(app.state.reminders().look(back).await.expect("look"), 0);
     assert_eq!(
         app.state
             .store
@@ -560,13 +577,22 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
         .expect("7:00")
         .timestamp();
     assert_eq!(
-        look(&app.state, seven - SignedDuration::from_mins(1))
+        app.state
+            .reminders()
+            .look(seven - SignedDuration::from_mins(1))
             .await
             .expect("look"),
         0
     );
-    assert_eq!(look(&app.state, seven).await.expect("look"), 1);
-    assert_eq!(look(&app.state, seven + hours(1)).await.expect("look"), 0);
+    assert_eq!(app.state.reminders().look(seven).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(seven + hours(1))
+            .await
+            .expect("look"),
+        0
+    );
     deliver_at(&app, &outbox_to(&app, &smtp), seven).await;
     let (agenda, raw) = wait_for_mail(&smtp, "Today's consultations");
     assert_eq!(agenda["to"], "inbox@practice.example");
@@ -594,7 +620,7 @@ async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
     } = ada_and_bo_confirmed(&app).await;
     // Both day-before reminders are queued while the outbox has not yet run at that moment.
     let t = later[1] - hours(24);
-    assert_eq!(look(&app.state, t).await.expect("look"), 2);
+    assert_eq!(app.state.reminders().look(t).await.expect("look"), 2);
     // Then Ada cancels and Bo moves to another time.
     app.state
         .store
@@ -653,7 +679,14 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     confirm(&app, ada).await;
     let outbox = outbox_to(&app, &smtp);
     // The day-before reminder is queued; Ada cancels before it leaves, so it does not.
-    assert_eq!(look(&app.state, t - hours(24)).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(24))
+            .await
+            .expect("look"),
+        1
+    );
     app.state
         .store
         .cancel_booking(ada, true, Timestamp::now())
@@ -671,9 +704,23 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     );
     assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
     confirm(&app, ada).await;
-    assert_eq!(look(&app.state, t - hours(24)).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(24))
+            .await
+            .expect("look"),
+        1
+    );
     deliver_at(&app, &outbox, t - hours(24)).await;
-    assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(1))
+            .await
+            .expect("look"),
+        1
+    );
     deliver_at(&app, &outbox, t - hours(1)).await;
     let sent = exactly_reminders(&app, &smtp, 2).await;
     for (to, mail, _) in &sent {
@@ -681,7 +728,14 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
         let body = mail["text"].as_str().expect("text");
         assert!(body.contains(&long_time(t, &zone())), "{body}");
     }
-    assert_eq!(look(&app.state, t - hours(1)).await.expect("look"), 0);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(t - hours(1))
+            .await
+            .expect("look"),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -700,12 +754,12 @@ async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
     );
     let t = later[1] - hours(24);
     assert_eq!(
-        look(&app.state, t).await.expect("look"),
+        app.state.reminders().look(t).await.expect("look"),
         1,
         "Bo's is queued"
     );
     // Looked at again, Ada's still cannot be queued and nothing fails.
-    assert_eq!(look(&app.state, t).await.expect("look"), 0);
+    assert_eq!(app.state.reminders().look(t).await.expect("look"), 0);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
     let sent = exactly_reminders(&app, &smtp, 1).await;
     assert_eq!(sent[0].0, "bo@example.org");
@@ -768,7 +822,7 @@ async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given
     );
     // The reminder says the same.
     let t = later[0] - hours(24);
-    assert_eq!(look(&app.state, t).await.expect("look"), 1);
+    assert_eq!(app.state.reminders().look(t).await.expect("look"), 1);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
     let sent = exactly_reminders(&app, &smtp, 1).await;
     let text = sent[0].1["text"].as_str().expect("text").replace('\n', " ");

@@ -10,7 +10,6 @@ use crate::reminders::{
     confirm, deliver_at, exactly_reminders, hours, later_times, meet_by_video, outbox_to,
 };
 use kap_practice::config::Overrides;
-use kap_practice::mail::reminders::look;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_queue_and_send_each_reminder_once() {
@@ -45,13 +44,14 @@ async fn two_servers_queue_and_send_each_reminder_once() {
         .collect();
     moments.sort();
     let (to_a, to_b) = (outbox_to(&a, &smtp), outbox_to(&b, &smtp));
+    let (reminders_a, reminders_b) = (a.state.reminders(), b.state.reminders());
     let mut queued = 0;
     for t in moments {
         let (n1, n2, n3, n4) = tokio::join!(
-            look(&a.state, t),
-            look(&b.state, t),
-            look(&a.state, t),
-            look(&b.state, t)
+            reminders_a.look(t),
+            reminders_b.look(t),
+            reminders_a.look(t),
+            reminders_b.look(t)
         );
         queued += n1.expect("look") + n2.expect("look") + n3.expect("look") + n4.expect("look");
         // Both servers' workers send what is due, at the same moment.

@@ -132,8 +132,9 @@ pub(super) async fn request_page(
         let at = when(n.at, tz);
         (n, at)
     });
-    let history = state.store.history(r.id).await?.into_iter().map(|h| {
+    let history = state.store.history(r.id).await?.into_iter().map(|mut h| {
         let at = when(h.at, tz);
+        h.detail = h.detail.map(|d| history_detail(&h.event, d));
         (h, at)
     });
     let mail = state.store.mail_states(r.id).await?.into_iter().map(|m| {
@@ -459,4 +460,20 @@ pub async fn export(
         out,
     )
         .into_response())
+}
+/// A history entry's detail in words: the events the store keeps typed are worded here; the
+/// others (and rows older versions wrote as sentences) are shown as kept.
+fn history_detail(event: &str, detail: String) -> String {
+    use crate::practice::meeting::{ReminderNotSent, before};
+    match (event, ReminderNotSent::decode(&detail)) {
+        ("reminder", Some(ReminderNotSent::Began { minutes_before })) => format!(
+            "Reminder ({} before) not sent: the mail server could not be reached before the consultation began",
+            before(minutes_before)
+        ),
+        ("reminder", Some(ReminderNotSent::NearerDue { minutes_before })) => format!(
+            "Reminder ({} before) not sent: the mail server could not be reached until a nearer reminder was due",
+            before(minutes_before)
+        ),
+        _ => detail,
+    }
 }
