@@ -4,12 +4,11 @@
 
 use jiff::Timestamp;
 
-use crate::booking::{choose, config, mornings, offer, request_and_link};
-use crate::common::{SmtpServer, TestApp};
-use crate::reminders::{
+use crate::common::booking::{choose, config, mornings, offer, request_and_link};
+use crate::common::reminders::{
     confirm, deliver_at, exactly_reminders, hours, later_times, meet_by_video, outbox_to,
 };
-use kap_practice::config::Overrides;
+use crate::common::{SmtpServer, TestApp};
 use kap_practice::mail::reminders::look;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,8 +19,14 @@ async fn two_servers_queue_and_send_each_reminder_once() {
     let smtp = SmtpServer::start(dir.path());
     let text = config(Some(smtp.port), "");
     let (a, b) = tokio::join!(
-        TestApp::start_on_database(Overrides::default(), Some(&text), &url, &key),
-        TestApp::start_on_database(Overrides::default(), Some(&text), &url, &key)
+        TestApp::builder()
+            .config(&text)
+            .database(&url, &key)
+            .build(),
+        TestApp::builder()
+            .config(&text)
+            .database(&url, &key)
+            .build()
     );
     offer(&a, &mornings()).await;
     meet_by_video(&a).await;
