@@ -1420,7 +1420,10 @@ mod tests {
             "tls_handshake_timeout_seconds = 0",
         ] {
             let err = load(&format!("[server]\n{bad}\n")).expect_err(bad);
-            assert!(err.to_string().contains("between 1 and 3600 seconds"), "{err}");
+            assert!(
+                err.to_string().contains("between 1 and 3600 seconds"),
+                "{err}"
+            );
         }
     }
 }
