@@ -1,7 +1,8 @@
 //! The practice in force: details saved in the inbox's form reach every email (read from a real
 //! SMTP server), the licensed-state flag, the calendar invitation and feed, the booking and
-//! questionnaire pages and the two-factor issuer — on SQLite, on PostgreSQL, and on a second
-//! server of the same practice.
+//! questionnaire pages and the two-factor issuer — on SQLite and on PostgreSQL. A second server
+//! of the same practice and the form filled in a browser are in the slow tier
+//! (tests/slow/practice_in_force.rs).
 
 use jiff::{SignedDuration, Timestamp};
 

@@ -1,6 +1,6 @@
 //! HTTPS served by the binary itself: certificate files (served over HTTP/2 by ALPN, the plain
-//! port redirecting, the files replaced on `SIGHUP` mid-traffic), and automatic certificates
-//! from Debian's `pebble` ACME test server on loopback.
+//! port redirecting, the files replaced on `SIGHUP` mid-traffic). Automatic certificates from
+//! Debian's `pebble` ACME test server are in the slow tier (tests/slow/tls.rs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
