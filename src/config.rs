@@ -188,6 +188,17 @@ pub struct ServerConfig {
     /// Connections one client address may have open at once; past it a new one is closed at
     /// once. Trusted proxies are not limited.
     pub max_connections_per_address: usize,
+    /// How long a request to a route that does real work may take before it is answered 503.
+    pub request_timeout: std::time::Duration,
+    /// How long a client has to send a request's head, from the connection's start or the
+    /// previous answer; past it the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// How long a client has to finish the TLS handshake; past it the connection is closed.
+    pub tls_handshake_timeout: std::time::Duration,
+    /// The brotli quality the prepared pages are compressed with once, after a start or a
+    /// content change: 11, the smallest. Only tests set another ([`Overrides::brotli_quality`]),
+    /// to start servers without waiting for the best compression.
+    pub brotli_quality: u32,
 }
 
 impl ServerConfig {
@@ -288,6 +299,9 @@ pub struct Overrides {
     pub tls_acme_directory: Option<String>,
     pub tls_acme_ca_file: Option<String>,
     pub tls_bind: Option<String>,
+    /// The brotli quality of the prepared pages instead of 11 (1 to 11): for tests, which start
+    /// many servers; no flag or setting gives it.
+    pub brotli_quality: Option<u32>,
 }
 
 impl Overrides {
@@ -420,6 +434,9 @@ struct FileServer {
     base_url: Option<Spanned<String>>,
     trusted_proxies: Option<Spanned<Vec<String>>>,
     max_connections_per_address: Option<Spanned<u64>>,
+    request_timeout_seconds: Option<Spanned<u64>>,
+    header_timeout_seconds: Option<Spanned<u64>>,
+    tls_handshake_timeout_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -670,6 +687,28 @@ impl Config {
             Some(v) => usize::try_from(v.into_inner()).unwrap_or(usize::MAX),
             None => 64,
         };
+        // Time limits in whole seconds, at least 1 and at most an hour.
+        let mut seconds = |value: Option<Spanned<u64>>, key: &str, default: u64| match value {
+            Some(v) if !(1..=3600).contains(v.get_ref()) => {
+                errors.push(Diagnostic::new(
+                    name,
+                    at(&v.span()),
+                    format!(
+                        "server.{key} must be between 1 and 3600 seconds ({default} is the default)"
+                    ),
+                ));
+                std::time::Duration::from_secs(default)
+            }
+            Some(v) => std::time::Duration::from_secs(v.into_inner()),
+            None => std::time::Duration::from_secs(default),
+        };
+        let request_timeout = seconds(s.request_timeout_seconds, "request_timeout_seconds", 30);
+        let header_timeout = seconds(s.header_timeout_seconds, "header_timeout_seconds", 10);
+        let tls_handshake_timeout = seconds(
+            s.tls_handshake_timeout_seconds,
+            "tls_handshake_timeout_seconds",
+            10,
+        );
 
         let database_url = match (&overrides.database_url, file.database.url) {
             (Some(v), _) => Some((v.trim().to_string(), 0, "DATABASE_URL".to_string())),
@@ -820,6 +859,10 @@ impl Config {
                 base_url,
                 trusted_proxies,
                 max_connections_per_address,
+                request_timeout,
+                header_timeout,
+                tls_handshake_timeout,
+                brotli_quality: overrides.brotli_quality.unwrap_or(11).clamp(1, 11),
             },
             practice: Practice {
                 name: practice_name,
@@ -1356,5 +1399,33 @@ mod tests {
         let c = load("[server]\nmax_connections_per_address = 8\n").expect("valid");
         assert_eq!(c.server.max_connections_per_address, 8);
         assert!(load("[server]\nmax_connections_per_address = 0\n").is_err());
+    }
+
+    #[test]
+    fn time_limits_default_to_production_and_can_be_set_in_whole_seconds() {
+        use std::time::Duration;
+        let c = load("").expect("valid");
+        assert_eq!(c.server.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.server.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.tls_handshake_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.brotli_quality, 11);
+        let c = load(
+            "[server]\nrequest_timeout_seconds = 2\nheader_timeout_seconds = 1\ntls_handshake_timeout_seconds = 3\n",
+        )
+        .expect("valid");
+        assert_eq!(c.server.request_timeout, Duration::from_secs(2));
+        assert_eq!(c.server.header_timeout, Duration::from_secs(1));
+        assert_eq!(c.server.tls_handshake_timeout, Duration::from_secs(3));
+        for bad in [
+            "request_timeout_seconds = 0",
+            "header_timeout_seconds = 3601",
+            "tls_handshake_timeout_seconds = 0",
+        ] {
+            let err = load(&format!("[server]\n{bad}\n")).expect_err(bad);
+            assert!(
+                err.to_string().contains("between 1 and 3600 seconds"),
+                "{err}"
+            );
+        }
     }
 }

@@ -117,9 +117,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The time limit for routes that do real work.
-pub fn timeout() -> Timeout {
-    Timeout::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))
+/// The time limit for routes that do real work (`server.request_timeout_seconds`).
+pub fn timeout(limit: Duration) -> Timeout {
+    Timeout::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
 }
 
 /// Adds the whole stack to `router`.

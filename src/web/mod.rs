@@ -92,7 +92,7 @@ impl AppState {
         let time_zone = config.practice.zone.clone();
         let served = Arc::new(ArcSwap::new(site.clone()));
         // Detached: the served site shows when it is complete.
-        drop(add_brotli(&served, site));
+        drop(add_brotli(&served, site, config.server.brotli_quality));
         AppState(Arc::new(Shared {
             insights: Arc::new(crate::insights::Insights::new(
                 config.insights.enabled,
@@ -156,7 +156,7 @@ impl AppState {
     pub fn replace_site(&self, site: PageCache) -> Option<std::thread::JoinHandle<()>> {
         let site = Arc::new(site);
         self.site.store(site.clone());
-        add_brotli(&self.site, site)
+        add_brotli(&self.site, site, self.config().server.brotli_quality)
     }
 
     /// Whether the site being served has all its encodings (brotli follows a new site by a
@@ -172,6 +172,7 @@ impl AppState {
 fn add_brotli(
     slot: &Arc<ArcSwap<PageCache>>,
     site: Arc<PageCache>,
+    quality: u32,
 ) -> Option<std::thread::JoinHandle<()>> {
     if site.complete {
         return None;
@@ -180,7 +181,7 @@ fn add_brotli(
     let spawned = std::thread::Builder::new()
         .name("brotli".into())
         .spawn(move || {
-            let complete = Arc::new(site.with_brotli());
+            let complete = Arc::new(site.with_brotli(quality));
             // Swapped only if `site` is still the one served.
             slot.compare_and_swap(&site, complete);
         });
@@ -220,7 +221,7 @@ pub fn router(state: AppState) -> Router {
             get(questionnaire::show).post(questionnaire::save),
         )
         .merge(admin::router(&state))
-        .route_layer(middleware::timeout())
+        .route_layer(middleware::timeout(state.config().server.request_timeout))
         .fallback(pages::prepared)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -4,10 +4,9 @@
 use crate::common;
 use kap_practice::practice::status::Status;
 
-use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
+use crate::common::clinician::{Clinician, EMAIL, PASSWORD, base32_decode};
 use crate::common::{Reply, TestApp, visible_text};
 use kap_practice::auth::totp;
-use kap_practice::config::Overrides;
 use kap_practice::web::admin::{Access, route_table};
 
 async fn app_with_account() -> TestApp {
@@ -15,7 +14,11 @@ async fn app_with_account() -> TestApp {
 }
 
 async fn app_with_account_config(config: Option<&str>) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), config).await;
+    let mut builder = TestApp::builder();
+    if let Some(text) = config {
+        builder = builder.config(text);
+    }
+    let app = builder.build().await;
     app.add_clinician().await;
     app
 }
@@ -572,24 +575,6 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
         )
         .await;
     assert_eq!(r.status, 401, "a recovery code is single use");
-}
-
-pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
 }
 
 /// Runs `kap-practice` with `args` against the test server's database, as an operator on the

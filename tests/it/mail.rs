@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use crate::common::{SmtpServer, TestApp, free_port};
-use kap_practice::config::Overrides;
 
 fn mail_config(port: u16, extra: &str) -> String {
     format!(
@@ -27,7 +26,10 @@ const PERSONAL: &[(&str, &str)] = &[
 async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::start_with(Overrides::default(), Some(&mail_config(smtp.port, ""))).await;
+    let app = TestApp::builder()
+        .config(&mail_config(smtp.port, ""))
+        .build()
+        .await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
     let messages = smtp.wait_for(1, Duration::from_secs(15));
@@ -66,7 +68,10 @@ async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
 async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let app = TestApp::start_with(Overrides::default(), Some(&mail_config(port, ""))).await;
+    let app = TestApp::builder()
+        .config(&mail_config(port, ""))
+        .build()
+        .await;
     // The mail server is down when the request comes: the request is still accepted.
     let r = app.submit("Ada", &[]).await;
     assert_eq!(r.status, 303);
@@ -108,14 +113,13 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
 async fn every_request_gets_exactly_one_notification() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some(&mail_config(
+    let app = TestApp::builder()
+        .config(&mail_config(
             smtp.port,
             "\n[contact_form]\nrate_limit_per_hour = 100\n",
-        )),
-    )
-    .await;
+        ))
+        .build()
+        .await;
     let n = 12;
     let mut handles = Vec::new();
     let app = std::sync::Arc::new(app);
@@ -152,14 +156,13 @@ async fn every_request_gets_exactly_one_notification() {
 async fn the_optional_acknowledgement_echoes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some(&mail_config(
+    let app = TestApp::builder()
+        .config(&mail_config(
             smtp.port,
             "\n[contact_form]\nacknowledge = true\n",
-        )),
-    )
-    .await;
+        ))
+        .build()
+        .await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
     let messages = smtp.wait_for(2, Duration::from_secs(15));

@@ -97,7 +97,7 @@ async fn the_home_page_is_structured_for_reading() {
 #[tokio::test]
 async fn the_head_describes_the_page_for_search_and_sharing() {
     let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     let html = app.get("/").await.text();
     assert!(
         html.contains("<title>Ketamine-Assisted Psychotherapy · Harbor Light Therapy</title>"),
@@ -240,7 +240,15 @@ async fn compression_is_negotiated() {
 /// its brotli variants are being made stays replaced.
 #[tokio::test]
 async fn brotli_follows_a_new_site_and_never_brings_back_an_older_one() {
-    let app = TestApp::start().await;
+    // Production's brotli, the slowest, so that the first site's is still being made when the
+    // second replaces it.
+    let app = TestApp::builder()
+        .overrides(kap_practice::config::Overrides {
+            brotli_quality: Some(11),
+            ..Default::default()
+        })
+        .build()
+        .await;
     let site_at = |base: &str| {
         let mut overrides = app.overrides.clone();
         overrides.base_url = Some(base.to_string());
@@ -352,7 +360,7 @@ async fn health_reports_status_and_version() {
 #[tokio::test]
 async fn contact_and_privacy_show_the_practice() {
     let config = "[practice]\nemail = \"care@harbor.example\"\nphone = \"(212) 555-0199\"\ncity = \"Brooklyn, New York\"\nlicensed_states = [\"NY\"]\n";
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     let contact = app.get("/contact").await;
     assert_eq!(contact.status, 200);
     let html = contact.text();
@@ -434,7 +442,7 @@ const UNUSUAL_CRISIS: &str = "[contact_form]\ncrisis_line = \"741741\"\ncrisis_l
 
 #[tokio::test]
 async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() {
-    let app = TestApp::start_with(Overrides::default(), Some(UNUSUAL_CRISIS)).await;
+    let app = TestApp::builder().config(UNUSUAL_CRISIS).build().await;
     let thanks = app.submit("Ada", &[]).await;
     assert_eq!(thanks.status, 303);
     let mut pages = Vec::new();
@@ -489,7 +497,7 @@ async fn the_search_data_describes_a_psychotherapy_practice_and_the_configured_t
         ("Psychotherapist, MA", "Psychotherapist, MA"),
     ] {
         let config = format!("[practice]\ncredentials = \"{credentials}\"\n");
-        let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+        let app = TestApp::builder().config(&config).build().await;
         let html = app.get("/").await.text();
         let start = html
             .find("<script type=\"application/ld+json\">")

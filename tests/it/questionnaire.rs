@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::config::Overrides;
 
-use crate::booking::{link_to, mornings_in, times_in};
+use crate::common::booking::{link_to, mornings_in, times_in};
 use crate::common::clinician::Clinician;
 use crate::common::{Reply, SmtpServer, TestApp, form_body};
 
@@ -63,7 +62,7 @@ fn config(smtp_port: u16) -> String {
 }
 
 async fn start(smtp: &SmtpServer) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp.port))).await;
+    let app = TestApp::builder().config(&config(smtp.port)).build().await;
     app.add_clinician().await;
     let rules = mornings_in(jiff::tz::TimeZone::get(ZONE).expect("tzdata"));
     app.state

@@ -9,7 +9,6 @@
 use crate::common::TestApp;
 use crate::common::routes::{Kind, every_route};
 use crate::common::{Reply, routes::Probe};
-use kap_practice::config::Overrides;
 
 /// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used, with the
 /// practice's own details (a public address never shows the example practice).
@@ -219,9 +218,13 @@ async fn every_route_over_plain_http_carries_its_kinds_headers_and_no_hsts() {
 /// or per connection.
 #[tokio::test]
 async fn every_route_over_https_carries_its_kinds_headers_the_same_as_behind_a_proxy() {
-    let https = TestApp::start_https(HTTPS_CONFIG, SITE_HOST).await;
+    let https = TestApp::builder()
+        .config(HTTPS_CONFIG)
+        .https(SITE_HOST)
+        .build()
+        .await;
     let secure = every_route_keeps_the_table(&https, true).await;
-    let http = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
+    let http = TestApp::builder().config(HTTPS_CONFIG).build().await;
     let plain = every_route_keeps_the_table(&http, true).await;
     assert_eq!(
         secure.iter().map(|(p, _)| &p.label).collect::<Vec<_>>(),
@@ -287,7 +290,7 @@ fn comparable_headers(reply: &Reply) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_response_without_the_csp_fails_the_table() {
-    let app = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
+    let app = TestApp::builder().config(HTTPS_CONFIG).build().await;
     let mut reply = app.get("/").await;
     assert_eq!(breaches(&reply, Kind::Page, true), Vec::<String>::new());
     reply.headers.remove("content-security-policy");

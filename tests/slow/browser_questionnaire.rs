@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::booking::link_to;
+use crate::common::booking::link_to;
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::key::Key;
