@@ -37,6 +37,7 @@ pub enum Action {
     QuestionnairesTurnedOff,
     MeasuresSent,
     AttentionFollowedUp,
+    QuestionnaireMailConfirmed,
     PracticeDetailsSaved,
     WordsPublished,
     WordsRestored,
@@ -47,7 +48,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for reading stored rows back.
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -77,6 +78,7 @@ impl Action {
         Action::QuestionnairesTurnedOff,
         Action::MeasuresSent,
         Action::AttentionFollowedUp,
+        Action::QuestionnaireMailConfirmed,
         Action::PracticeDetailsSaved,
         Action::WordsPublished,
         Action::WordsRestored,
@@ -116,6 +118,7 @@ impl Action {
             Action::QuestionnairesTurnedOff => "questionnaires_turned_off",
             Action::MeasuresSent => "measures_sent",
             Action::AttentionFollowedUp => "attention_followed_up",
+            Action::QuestionnaireMailConfirmed => "questionnaire_mail_confirmed",
             Action::PracticeDetailsSaved => "practice_details_saved",
             Action::WordsPublished => "words_published",
             Action::WordsRestored => "words_restored",
@@ -157,6 +160,9 @@ impl Action {
             Action::QuestionnairesTurnedOff => "Turned the questionnaire off",
             Action::MeasuresSent => "Sent the measures again",
             Action::AttentionFollowedUp => "Marked a questionnaire as followed up",
+            Action::QuestionnaireMailConfirmed => {
+                "Confirmed that urgent questionnaire notices reach the notice address"
+            }
             Action::PracticeDetailsSaved => "Saved the practice's details",
             Action::WordsPublished => "Published the page's words",
             Action::WordsRestored => "Restored earlier words",

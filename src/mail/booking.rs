@@ -211,7 +211,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
         | MailKind::Acknowledgement
         | MailKind::DailyAgenda
         | MailKind::QuestionnaireLink
-        | MailKind::QuestionnaireAttentionNotice => return None,
+        | MailKind::QuestionnaireAttentionNotice
+        | MailKind::QuestionnaireMailCheck => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

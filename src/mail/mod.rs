@@ -154,9 +154,11 @@ pub fn compose(
             })?;
             (practice_inbox()?, subject, body, None)
         }
-        MailKind::QuestionnaireLink | MailKind::QuestionnaireAttentionNotice => {
+        MailKind::QuestionnaireLink
+        | MailKind::QuestionnaireAttentionNotice
+        | MailKind::QuestionnaireMailCheck => {
             let written = questionnaire::write(config, links, mail).ok_or_else(|| {
-                SendError::Permanent("the request this email is about is gone".into())
+                SendError::Permanent("the request or test this email is about is gone".into())
             })?;
             let to = if written.to_practice {
                 practice_inbox()?

@@ -109,6 +109,9 @@ impl Outbox {
                     return Ok(false);
                 }
             },
+            MailKind::QuestionnaireMailCheck => {
+                mail.at_sending.check_code = self.store.mail_check_code().await?;
+            }
             MailKind::DailyAgenda => {
                 mail.at_sending.agenda = self
                     .store
@@ -117,6 +120,11 @@ impl Outbox {
             }
             _ => {}
         }
+        // The link to the questionnaire goes with booking emails only while it is offered.
+        mail.questionnaire_offered = self
+            .store
+            .questionnaires_offered(Some(&self.in_force.get().mail.notify_email))
+            .await?;
         if matches!(
             mail.kind,
             MailKind::BookingConfirmed | MailKind::BookingReminder

@@ -61,6 +61,17 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
                 ),
             })
         }
+        MailKind::QuestionnaireMailCheck => {
+            let code = mail.at_sending.check_code.as_deref()?;
+            Some(Written {
+                to_practice: true,
+                subject: format!("Test of urgent notices - {}", practice.name),
+                body: format!(
+                    "This is a test from the website of {name}. It was sent so that you know urgent notices about questionnaires reach this address.\n\nTo confirm that they do, enter this code in the booking settings ({base}/admin/booking): {code}\n\nUntil a test is confirmed, the questionnaire is not offered.\n",
+                    name = practice.name,
+                ),
+            })
+        }
         _ => None,
     }
 }

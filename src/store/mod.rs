@@ -49,7 +49,7 @@ pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
 pub use own_pages::{PageAdded, PageChanged, StoredPage};
-pub use questionnaires::{AttentionItem, StoredQuestionnaire};
+pub use questionnaires::{AttentionItem, MailCheck, MailCheckAnswer, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
@@ -299,10 +299,13 @@ pub enum MailKind {
     QuestionnaireLink,
     /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
     QuestionnaireAttentionNotice,
+    /// To the practice: a test that urgent notices reach the notice address, with the code
+    /// that confirms it (no personal detail).
+    QuestionnaireMailCheck,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 13] = [
+    pub const ALL: [MailKind; 14] = [
         MailKind::NewRequestNotice,
         MailKind::Acknowledgement,
         MailKind::BookingHeld,
@@ -316,6 +319,7 @@ impl MailKind {
         MailKind::DailyAgenda,
         MailKind::QuestionnaireLink,
         MailKind::QuestionnaireAttentionNotice,
+        MailKind::QuestionnaireMailCheck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -333,6 +337,7 @@ impl MailKind {
             MailKind::DailyAgenda => "daily_agenda",
             MailKind::QuestionnaireLink => "questionnaire_link",
             MailKind::QuestionnaireAttentionNotice => "questionnaire_attention_notice",
+            MailKind::QuestionnaireMailCheck => "questionnaire_mail_check",
         }
     }
 
@@ -349,6 +354,7 @@ impl MailKind {
                 | MailKind::BookingCancelledNotice
                 | MailKind::DailyAgenda
                 | MailKind::QuestionnaireAttentionNotice
+                | MailKind::QuestionnaireMailCheck
         )
     }
 }
@@ -437,6 +443,8 @@ pub struct AtSending {
     pub phone_given: bool,
     /// For the daily agenda: the day and its confirmed consultations.
     pub agenda: Option<(jiff::civil::Date, Vec<StoredBooking>)>,
+    /// For the test of the notice address: the code that confirms it.
+    pub check_code: Option<String>,
 }
 
 /// A booking as it was when the change an email is about was made.

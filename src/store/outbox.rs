@@ -44,7 +44,6 @@ impl Store {
             Db::Postgres(_) => format!("{DUE} FOR UPDATE OF o SKIP LOCKED"),
         };
         let until = ms(now.checked_add(lease).unwrap_or(now));
-        let questionnaire_offered = self.questionnaires_offered().await?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let windows: String =
@@ -68,10 +67,7 @@ impl Store {
                 // One unreadable row must not hold up the rest: it is logged and stays leased,
                 // to be tried again when its lease runs out.
                 match self.claimed(id, &row, offers_times) {
-                    Ok(Some(mut mail)) => {
-                        mail.questionnaire_offered = questionnaire_offered;
-                        claimed.push(mail);
-                    }
+                    Ok(Some(mail)) => claimed.push(mail),
                     Ok(None) => {}
                     Err(e) => tracing::error!(mail = id, error = %e, "a piece of mail cannot be read"),
                 }

@@ -93,6 +93,7 @@ const SEALED_SETTINGS: &[&str] = &[
     KEY_CHECK,
     super::bookings::CALENDAR_FEED,
     super::questionnaires::OFFERED,
+    super::questionnaires::MAIL_CHECK,
 ];
 
 impl Store {

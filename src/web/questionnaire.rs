@@ -96,7 +96,6 @@ async fn questionnaire_of(
         },
         Ok(None) => {
             let offered = state
-                .store
                 .questionnaires_offered()
                 .await
                 .map_err(|e| AppError::from(e).into_response())?;

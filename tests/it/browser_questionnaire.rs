@@ -17,11 +17,7 @@ const MEDS: &str = "sertraline-marker-5520";
 async fn start_app(smtp: &SmtpServer) -> TestApp {
     let app = crate::browser_booking::start_app(smtp).await;
     app.add_clinician().await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("questionnaire on");
+    crate::questionnaire::offer_questionnaires(&app).await;
     app
 }
 
@@ -275,13 +271,7 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
     browser.click("#questionnaire-off").await;
     browser.click("#save-questionnaire-setting").await;
     browser.wait_for_path("/admin/booking").await;
-    assert!(
-        !app.state
-            .store
-            .questionnaires_offered()
-            .await
-            .expect("read")
-    );
+    assert!(!app.state.questionnaires_offered().await.expect("read"));
     browser
         .assert_accessible("the booking settings with the questionnaire setting")
         .await;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use serde_json::Value;
 
 use crate::booking::{NAME, booking_link, choose, mornings, offer, python_read, request_and_link};
@@ -16,7 +16,7 @@ use kap_practice::config::Overrides;
 use kap_practice::mail::reminders::look;
 
 /// The details the clinician saves in the inbox (the config file names no practice).
-const SAVED: &[(&str, &str)] = &[
+pub(crate) const SAVED: &[(&str, &str)] = &[
     ("name", "Harbor Light"),
     ("clinician_name", "Sam Rivera"),
     ("credentials", "LCSW"),
@@ -114,11 +114,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
     save_details(&mut c).await;
     offer(&app, &mornings()).await;
     meet_by_video(&app).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("questionnaires on");
+    crate::questionnaire::offer_questionnaires(&app).await;
 
     // The licensed states are the saved ones: California is now outside them, New York inside.
     let r = app

@@ -63,7 +63,12 @@ fn config(smtp_port: u16) -> String {
 }
 
 async fn start(smtp: &SmtpServer) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp.port))).await;
+    start_on(&config(smtp.port)).await
+}
+
+/// The server with `config`, a clinician and open times.
+async fn start_on(config: &str) -> TestApp {
+    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
     app.add_clinician().await;
     let rules = mornings_in(jiff::tz::TimeZone::get(ZONE).expect("tzdata"));
     app.state
@@ -129,13 +134,29 @@ fn unfold(raw: &str) -> String {
         .replace("=3D", "=")
 }
 
-/// Turns the questionnaires on, as the booking settings do.
-async fn offer_questionnaires(app: &TestApp) {
+/// Turns the questionnaires on, as the booking settings do once a test email to the notice
+/// address is confirmed (the code taken from the store, as the email carries it).
+pub(crate) async fn offer_questionnaires(app: &TestApp) {
+    let to = app.state.notices_to().expect("mail is set up");
+    let code = app
+        .state
+        .store
+        .send_mail_check(&to, Timestamp::now())
+        .await
+        .expect("test queued");
+    let answer = app
+        .state
+        .store
+        .confirm_mail_check(&code, &to, "test", Timestamp::now())
+        .await
+        .expect("confirmed");
+    assert_eq!(answer, kap_practice::store::MailCheckAnswer::Confirmed);
     app.state
         .store
         .set_questionnaires_offered(true, "test", Timestamp::now())
         .await
         .expect("on");
+    assert!(app.state.questionnaires_offered().await.expect("read"));
 }
 
 /// The signed questionnaire link an email carries, with quoted-printable's soft line breaks
@@ -151,6 +172,97 @@ fn questionnaire_link(app: &TestApp, mail: &str) -> String {
         .chars()
         .take_while(|c| !c.is_whitespace())
         .collect()
+}
+
+/// The code a test email of the notice address carries.
+fn code_in(mail: &str) -> String {
+    let mail = unfold(mail);
+    let at = mail
+        .find("code in the booking settings")
+        .expect("the code's sentence");
+    let code: String = mail[at..]
+        .split(": ")
+        .nth(1)
+        .expect("a code")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{mail}");
+    code
+}
+
+/// The clinician tries to turn the questionnaire on and is told why not; sends a test email to
+/// the notice address `to` from the booking settings, enters a wrong code and then the one the
+/// email carries: the notices are confirmed to reach `to`.
+async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer, to: &str) {
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire",
+            &[("questionnaire", "on")],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text()
+            .contains(&format!("until you confirm that urgent notices reach {to}")),
+        "{}",
+        r.text()
+    );
+    let before: Vec<String> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains("Subject: Test of urgent notices"))
+        .collect();
+    let r = c
+        .action("/admin/booking", "/admin/booking/questionnaire/test", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        if let Some(new) = smtp
+            .messages()
+            .into_iter()
+            .find(|m| m.contains("Subject: Test of urgent notices") && !before.contains(m))
+        {
+            break new;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no test email arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(mail.contains(&format!("To: {to}")), "{mail}");
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains(&format!("A test email was sent to {to}")),
+        "{settings}"
+    );
+    let code = code_in(&mail);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire/confirm",
+            &[("code", wrong)],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("does not match"), "{}", r.text());
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire/confirm",
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains(&format!("Urgent notices reach {to}: confirmed")),
+        "{settings}"
+    );
 }
 
 /// The clinician marks the request followed up from its page.
@@ -198,7 +310,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     assert!(!app.get(&book).await.text().contains("/questionnaire/"));
     assert_eq!(app.get(&q).await.status, 404);
 
-    // The clinician turns it on in the booking settings.
+    // The clinician turns it on in the booking settings, once a test email proves that the
+    // urgent notice reaches the notice address.
+    confirm_notices_by_test_email(&mut c, &smtp, "inbox@practice.example").await;
     let csrf = c.csrf("/admin/booking").await;
     let r = c
         .post(
@@ -1000,4 +1114,95 @@ async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
             Some(format!("round {round}").as_str())
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_arrive() {
+    // Without email, it cannot be turned on, no test can be sent, and it is never offered.
+    let quiet = TestApp::start().await;
+    quiet.add_clinician().await;
+    let mut c = Clinician::signed_in(&quiet).await;
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains("This website sends no email, so the questionnaire cannot be offered"),
+        "{settings}"
+    );
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire",
+            &[("questionnaire", "on")],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text().contains("this website sends no email"),
+        "{}",
+        r.text()
+    );
+    let r = c
+        .action("/admin/booking", "/admin/booking/questionnaire/test", &[])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    quiet
+        .state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    assert!(!quiet.state.questionnaires_offered().await.expect("read"));
+
+    // With email: where notices go follows the practice's email (no `notify_email`).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start_on(&format!(
+        "[contact_form]\nrate_limit_per_hour = 200\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
+        smtp.port
+    ))
+    .await;
+    let mut c = Clinician::signed_in(&app).await;
+    confirm_notices_by_test_email(&mut c, &smtp, "hello@example.com").await;
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire",
+            &[("questionnaire", "on")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (_, q) = held(&app).await;
+    let book = q.replace("/questionnaire/", "/book/");
+    assert!(
+        app.get(&book)
+            .await
+            .text()
+            .contains(&format!("href=\"{q}\""))
+    );
+
+    // The practice's email changes in the browser: notices go there now, unconfirmed, so the
+    // questionnaire is no longer offered until a test to the new address is confirmed.
+    let mut fields = crate::practice_in_force::SAVED.to_vec();
+    fields.push(("version", "0"));
+    let r = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        app.state.notices_to().as_deref(),
+        Some("sam@harborlight.org")
+    );
+    assert!(!app.state.questionnaires_offered().await.expect("read"));
+    assert!(!app.get(&book).await.text().contains("/questionnaire/"));
+    assert_eq!(app.get(&q).await.status, 404, "the link opens nothing new");
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains("The questionnaire is on but not offered until a test is confirmed"),
+        "{settings}"
+    );
+    confirm_notices_by_test_email(&mut c, &smtp, "sam@harborlight.org").await;
+    assert!(app.state.questionnaires_offered().await.expect("read"));
+    assert!(
+        app.get(&book)
+            .await
+            .text()
+            .contains(&format!("href=\"{q}\""))
+    );
 }

@@ -17,7 +17,7 @@ use jiff::tz::TimeZone;
 use super::Admin;
 use super::views::when;
 use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
-use crate::store::StoredQuestionnaire;
+use crate::store::{MailCheckAnswer, StoredQuestionnaire};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -280,7 +280,119 @@ pub async fn followed_up(
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
 
-/// `POST /admin/booking/questionnaire`: turns the questionnaire on or off.
+/// Whether urgent notices are known to reach the notice address, for the booking settings.
+pub struct NoticeCheck {
+    /// Whether this server sends email at all.
+    pub mail_enabled: bool,
+    /// Where urgent notices go now.
+    pub to: String,
+    /// When a test to that address was confirmed, if one was.
+    pub confirmed: Option<String>,
+    /// When the latest test to that address was sent, if it waits for its code.
+    pub waiting: Option<String>,
+}
+
+/// The state of the test of the notice address now.
+pub async fn notice_check(state: &AppState) -> Result<NoticeCheck, AppError> {
+    let to = state.config().mail.notify_email.clone();
+    let tz = state.time_zone();
+    let check = state
+        .store
+        .mail_check()
+        .await?
+        .filter(|c| state.mail_enabled && c.to.eq_ignore_ascii_case(to.trim()));
+    let confirmed = check
+        .as_ref()
+        .filter(|c| c.confirms(&to))
+        .and_then(|c| c.confirmed_at())
+        .map(|t| when(t, &tz));
+    let waiting = check
+        .filter(|c| !c.confirms(&to))
+        .and_then(|c| c.sent_at())
+        .map(|t| when(t, &tz));
+    Ok(NoticeCheck {
+        mail_enabled: state.mail_enabled,
+        to,
+        confirmed,
+        waiting,
+    })
+}
+
+/// Why the questionnaire cannot be turned on now, in words the owner can act on.
+fn cannot_offer(check: &NoticeCheck) -> Option<String> {
+    if !check.mail_enabled {
+        Some("The questionnaire cannot be turned on: this website sends no email, so the urgent notice of an answer about thoughts of self-harm could not reach you. Set up email ([mail] in the config file) first. Nothing was saved.".into())
+    } else if check.confirmed.is_none() {
+        Some(format!(
+            "The questionnaire cannot be turned on until you confirm that urgent notices reach {}: send a test email from the booking settings and enter the code it carries. Nothing was saved.",
+            check.to
+        ))
+    } else {
+        None
+    }
+}
+
+/// `POST /admin/booking/questionnaire/test`: sends a test email with a code to the address
+/// urgent notices go to.
+pub async fn send_notice_test(State(state): State<AppState>) -> Result<Response, AppError> {
+    let Some(to) = state.notices_to() else {
+        return Ok((
+            StatusCode::CONFLICT,
+            "This website sends no email, so no test can be sent. Set up email ([mail] in the config file) first.",
+        )
+            .into_response());
+    };
+    state.store.send_mail_check(&to, Timestamp::now()).await?;
+    state.mail_wake.notify_one();
+    Ok(Redirect::to("/admin/booking#questionnaire-setting-title").into_response())
+}
+
+/// `POST /admin/booking/questionnaire/confirm`: the owner enters the test email's code.
+pub async fn confirm_notice_test(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let code = match decode(&body, &["code"]) {
+        Ok(f) => f.get("code").cloned().unwrap_or_default(),
+        Err(e) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                format!("The form could not be read because {e}. Nothing was saved."),
+            )
+                .into_response());
+        }
+    };
+    let Some(to) = state.notices_to() else {
+        return Ok((
+            StatusCode::CONFLICT,
+            "This website sends no email, so there is no test to confirm. Set up email ([mail] in the config file) first.",
+        )
+            .into_response());
+    };
+    let answer = state
+        .store
+        .confirm_mail_check(&code, &to, &admin.email, Timestamp::now())
+        .await?;
+    match answer {
+        MailCheckAnswer::Confirmed => {
+            Ok(Redirect::to("/admin/booking#questionnaire-setting-title").into_response())
+        }
+        MailCheckAnswer::WrongCode => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "That code does not match the latest test email. Check the code in the newest test email, or send a new test. Nothing was saved.",
+        )
+            .into_response()),
+        MailCheckAnswer::NoTest => Ok((
+            StatusCode::CONFLICT,
+            format!("No test email was sent to {to}, where urgent notices go now. Send a test from the booking settings first. Nothing was saved."),
+        )
+            .into_response()),
+    }
+}
+
+/// `POST /admin/booking/questionnaire`: turns the questionnaire on or off; on only while its
+/// urgent notice is known to arrive.
 pub async fn set_offered(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
@@ -306,6 +418,9 @@ pub async fn set_offered(
                 .into_response());
         }
     };
+    if on && let Some(why) = cannot_offer(&notice_check(&state).await?) {
+        return Ok((StatusCode::CONFLICT, why).into_response());
+    }
     state
         .store
         .set_questionnaires_offered(on, &admin.email, Timestamp::now())

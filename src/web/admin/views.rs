@@ -233,8 +233,12 @@ pub struct BookingSettingsView {
     pub feed_url: String,
     /// Why calendar files cannot be written with the practice's name and address, if so.
     pub calendar_problem: Option<String>,
-    /// Whether the questionnaire is offered after a time is held.
+    /// Whether the owner turned the questionnaire on.
+    pub questionnaires_turned_on: bool,
+    /// Whether it is offered now (turned on, and its urgent notice known to arrive).
     pub questionnaires_offered: bool,
+    /// Whether urgent notices are known to reach the notice address.
+    pub questionnaire_mail: super::questionnaires::NoticeCheck,
 }
 
 impl BookingSettingsView {
