@@ -464,6 +464,10 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .find("id=\"needs-attention\"")
         .expect("needs attention");
     assert!(flag < inbox.find("<form class=\"filters\"").expect("filters"));
+    assert!(
+        flag < inbox.find("<h1>").expect("the heading"),
+        "the alert is the first thing in the inbox"
+    );
     let reference = app
         .state
         .store
@@ -474,6 +478,23 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .reference;
     assert!(inbox[flag..].contains(&reference));
     let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    // The alert is the first thing on the request's page, before the person's details and the
+    // booking's buttons, on every screen (the page's order, not only its style).
+    let main = &page[page.find("<main").expect("the main part")..];
+    let first = main[main.find('>').expect("the main tag") + 1..].trim_start();
+    assert!(
+        first.starts_with("<section class=\"attention-panel\" id=\"attention\""),
+        "nothing comes before the alert: {first}"
+    );
+    let alert = page.find("id=\"attention\"").expect("the alert");
+    for later in [
+        "<h1>",
+        "<dl class=\"details\">",
+        "id=\"booking-title\"",
+        "id=\"questionnaires-title\"",
+    ] {
+        assert!(alert < page.find(later).expect(later), "{later} comes first");
+    }
     assert!(
         page.contains("<dt>PHQ-9</dt><dd class=\"score\">12 — Moderate</dd>"),
         "{page}"
