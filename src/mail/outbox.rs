@@ -81,10 +81,14 @@ impl Outbox {
                     continue;
                 }
             }
-            let outcome = self.deliver(&mail, now).await;
+            let (outcome, to) = self.deliver(&mail, now).await;
             if let Err(e) = self.store.record_delivery(mail.id, &outcome, now).await {
                 // The lease runs out and the message is tried again: sent at least once.
                 tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record the delivery");
+            } else if let (Delivery::Sent, Some(to)) = (&outcome, to)
+                && let Err(e) = self.store.record_sent_to(mail.id, &to).await
+            {
+                tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record where the mail went");
             }
         }
         Ok(any)
@@ -137,12 +141,25 @@ impl Outbox {
         Ok(true)
     }
 
-    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> Delivery {
+    /// Tries to send `mail`; with the outcome, the practice's address it went to when it is
+    /// mail to the practice.
+    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> (Delivery, Option<String>) {
         let config = self.in_force.get();
+        let to = (!mail.kind.to_person()).then(|| config.mail.notify_email.clone());
         let result = match compose(&config, mail, &self.links) {
             Ok(message) => self.transport.send(message).await,
             Err(e) => Err(e),
         };
+        (self.outcome(mail, now, &config, result), to)
+    }
+
+    fn outcome(
+        &self,
+        mail: &ClaimedMail,
+        now: Timestamp,
+        config: &Config,
+        result: Result<(), SendError>,
+    ) -> Delivery {
         let attempt = mail.attempts + 1;
         match result {
             Ok(()) => {
@@ -162,7 +179,7 @@ impl Outbox {
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
-                let delay = backoff(&config, attempt);
+                let delay = backoff(config, attempt);
                 tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
                 Delivery::Retry {
                     next_attempt_at: now

@@ -72,6 +72,12 @@ pub struct MailState {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<Timestamp>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it is tried next, while it waits.
+    pub next_attempt_at: Timestamp,
+    /// For mail to the practice, the address it went to once sent.
+    pub sent_to: Option<String>,
 }
 
 /// A row of the audit log.
@@ -494,7 +500,7 @@ impl Store {
 
     pub async fn mail_states(&self, id: i64) -> Result<Vec<MailState>, StoreError> {
         on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at FROM outbox WHERE request_id = $1 ORDER BY id")
+            let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at, created_at, next_attempt_at, sent_to FROM outbox WHERE request_id = $1 ORDER BY id")
                 .bind(id)
                 .fetch_all(pool)
                 .await?;
@@ -507,6 +513,9 @@ impl Store {
                         attempts: r.col("attempts")?,
                         last_error: r.col("last_error")?,
                         sent_at: sent_at.map(|v| from_ms("sent_at", v)).transpose()?,
+                        created_at: r.time("created_at")?,
+                        next_attempt_at: r.time("next_attempt_at")?,
+                        sent_to: r.col("sent_to")?,
                     })
                 })
                 .collect()

@@ -265,6 +265,27 @@ async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer,
     );
 }
 
+/// Waits until the outbox has tried request `id`'s latest urgent notice and left it `status`
+/// ("sent", or "pending" after a failed attempt).
+async fn notice_attempted(app: &TestApp, id: i64, status: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let states = app.state.store.mail_states(id).await.expect("states");
+        let latest = states
+            .iter()
+            .rev()
+            .find(|m| m.kind == "questionnaire_attention_notice");
+        if latest.is_some_and(|m| m.status == status && m.attempts > 0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the urgent notice is not {status}: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The clinician marks the request followed up from its page.
 async fn follow_up(c: &mut Clinician<'_>, id: i64) {
     let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
@@ -477,7 +498,14 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .expect("exists")
         .reference;
     assert!(inbox[flag..].contains(&reference));
+    // Where and when the urgent notice went, in plain words (once the outbox recorded it).
+    notice_attempted(&app, id, "sent").await;
     let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("Urgent notice sent to inbox@practice.example at "),
+        "{page}"
+    );
+    assert!(!page.contains("questionnaire_attention_notice"), "{page}");
     // The alert is the first thing on the request's page, before the person's details and the
     // booking's buttons, on every screen (the page's order, not only its style).
     let main = &page[page.find("<main").expect("the main part")..];
@@ -493,7 +521,10 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "id=\"booking-title\"",
         "id=\"questionnaires-title\"",
     ] {
-        assert!(alert < page.find(later).expect(later), "{later} comes first");
+        assert!(
+            alert < page.find(later).expect(later),
+            "{later} comes first"
+        );
     }
     assert!(
         page.contains("<dt>PHQ-9</dt><dd class=\"score\">12 — Moderate</dd>"),
@@ -1226,4 +1257,41 @@ async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_a
             .text()
             .contains(&format!("href=\"{q}\""))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clinician_is_told_when_the_urgent_notice_does_not_go_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+    let (id, q) = held(&app).await;
+
+    // The mail server stops; then item 9 is answered above "Not at all".
+    smtp.stop();
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 2]).await;
+    notice_attempted(&app, id, "pending").await;
+    let said = "Urgent notice has not gone out yet: cannot reach the mail server. Trying again at ";
+    let inbox = c.get("/admin").await.text();
+    let flag = inbox.find("id=\"needs-attention\"").expect("the alert");
+    assert!(inbox[flag..].contains(said), "{inbox}");
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains(&format!(
+            "<p id=\"attention-notice\" class=\"error-message\"><strong>{said}"
+        )),
+        "{page}"
+    );
+
+    // The mail server is back: the notice leaves, and the page says where and when.
+    let again = SmtpServer::start_on(smtp.port, &dir.path().join("after"));
+    wait_for_subject(&again, "Urgent: a questionnaire needs your attention");
+    notice_attempted(&app, id, "sent").await;
+    let inbox = c.get("/admin").await.text();
+    assert!(
+        inbox.contains("Urgent notice sent to inbox@practice.example at "),
+        "{inbox}"
+    );
+    assert!(!inbox.contains("has not gone out"), "{inbox}");
 }

@@ -15,9 +15,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::Admin;
-use super::views::when;
+use super::views::{mail_line, when};
 use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
-use crate::store::{MailCheckAnswer, StoredQuestionnaire};
+use crate::store::{MailCheckAnswer, MailKind, MailState, StoredQuestionnaire};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -76,8 +76,41 @@ pub struct QuestionnairesPanel {
     pub results: Vec<ResultView>,
     pub chart: Option<ScoreChart>,
     pub needs_attention: bool,
+    /// While it needs attention: what became of the urgent notice.
+    pub notice: Option<NoticeState>,
     /// Whether the measures can be sent (email is configured).
     pub can_send: bool,
+}
+
+/// What became of a request's urgent notice, in plain words.
+pub struct NoticeState {
+    pub words: String,
+    /// It did not reach the practice (given up, failing, or no email at all).
+    pub trouble: bool,
+}
+
+/// What became of the latest urgent notice among a request's `mail`.
+pub fn notice_state(state: &AppState, mail: &[MailState], tz: &TimeZone) -> NoticeState {
+    if !state.mail_enabled {
+        return NoticeState {
+            words: "No urgent notice was sent: this website sends no email".into(),
+            trouble: true,
+        };
+    }
+    let latest = mail
+        .iter()
+        .rev()
+        .find(|m| m.kind == MailKind::QuestionnaireAttentionNotice.as_str());
+    match latest {
+        Some(m) => NoticeState {
+            words: mail_line(m, tz),
+            trouble: m.status == "failed" || (m.status == "pending" && m.attempts > 0),
+        },
+        None => NoticeState {
+            words: "No urgent notice was queued for this request".into(),
+            trouble: true,
+        },
+    }
 }
 
 /// What stands for a measure without a total, in the results and the chart's table alike.
@@ -229,14 +262,20 @@ fn chart(qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<ScoreChart> {
     })
 }
 
-/// The questionnaires panel of request `id`.
-pub async fn panel(state: &AppState, id: i64) -> Result<QuestionnairesPanel, AppError> {
+/// The questionnaires panel of request `id`, whose emails are `mail`.
+pub async fn panel(
+    state: &AppState,
+    id: i64,
+    mail: &[MailState],
+) -> Result<QuestionnairesPanel, AppError> {
     let qs = state.store.questionnaires(id).await?;
     let tz = &state.time_zone();
+    let needs_attention = qs
+        .iter()
+        .any(|q| q.needs_attention && q.attention_seen_at.is_none());
     Ok(QuestionnairesPanel {
-        needs_attention: qs
-            .iter()
-            .any(|q| q.needs_attention && q.attention_seen_at.is_none()),
+        needs_attention,
+        notice: needs_attention.then(|| notice_state(state, mail, tz)),
         chart: chart(&qs, tz),
         results: qs.iter().rev().map(|q| result_view(q, tz)).collect(),
         can_send: state.mail_enabled,
