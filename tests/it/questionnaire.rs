@@ -116,7 +116,12 @@ async fn answer(app: &TestApp, q: &str, key: &str, values: &[u8]) {
 
 /// A request that held a time: (request id, the path of its questionnaire).
 async fn held(app: &TestApp) -> (i64, String) {
-    let r = app.submit("Oriel Vantasse", &[]).await;
+    held_with(app, &[]).await
+}
+
+/// As [`held`], with `changes` to the form's usual answers.
+async fn held_with(app: &TestApp, changes: &[(&str, &str)]) -> (i64, String) {
+    let r = app.submit("Oriel Vantasse", changes).await;
     assert_eq!(r.status, 303, "{}", r.text());
     let id = app.state.store.all_requests().await.expect("read")[0].id;
     let book = link_to(app, id, Timestamp::now() + SignedDuration::from_hours(24)).await;
@@ -427,6 +432,11 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     let form = gad.find("<form").expect("the form");
     assert!(support < form, "the crisis resources come first");
     assert!(gad.contains(attribution));
+    // With when the clinician will get in touch (the built-in 24 hours).
+    assert!(
+        gad.contains("will see your answers and get in touch with you within 24 hours"),
+        "{gad}"
+    );
     assert!(gad.contains("7. Feeling afraid as if something awful might happen"));
     // The GAD-7 with its own published stem, not the PHQ-9's.
     assert!(gad.contains(
@@ -1203,6 +1213,14 @@ async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_a
         .await
         .expect("on");
     assert!(!quiet.state.questionnaires_offered().await.expect("read"));
+    // The privacy notice says so, and promises no email.
+    let privacy = quiet.get("/privacy").await.text();
+    assert!(
+        privacy.contains("This website sends no emails")
+            && privacy.contains("The practice does not offer a questionnaire on this website"),
+        "{privacy}"
+    );
+    assert!(!privacy.contains("asking me to sign in"), "{privacy}");
 
     // With email: where notices go follows the practice's email (no `notify_email`).
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1294,4 +1312,59 @@ async fn the_clinician_is_told_when_the_urgent_notice_does_not_go_out() {
         "{inbox}"
     );
     assert!(!inbox.contains("has not gone out"), "{inbox}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+
+    // The clinician sets the time frame in the practice details; a wrong one is explained.
+    let mut fields = crate::practice_in_force::SAVED.to_vec();
+    fields.extend([("version", "0"), ("urgent_reply_hours", "0")]);
+    let r = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("urgent_reply_hours must be a whole number of hours from 1 to 72"),
+        "{}",
+        r.text()
+    );
+    fields.pop();
+    fields.push(("urgent_reply_hours", "6"));
+    let r = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(app.state.config().form.urgent_reply_hours, 6);
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains("The person is told you will get in touch within 6 hours"),
+        "{settings}"
+    );
+
+    // The crisis resources say it, and so does the privacy notice.
+    let (_, q) = held_with(&app, &[("state", "NY")]).await;
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
+    let gad = app.get(&format!("{q}/gad7")).await.text();
+    assert!(
+        gad.contains("will see your answers and get in touch with you within 6 hours"),
+        "{gad}"
+    );
+    let done = app.get(&format!("{q}/done")).await.text();
+    assert!(done.contains("within 6 hours"), "{done}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let privacy = app.get("/privacy").await.text();
+        if privacy.contains("I will get in touch with you within 6 hours") {
+            assert!(!privacy.contains("This website sends no emails"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the privacy notice does not say it: {privacy}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -138,6 +138,7 @@ async fn settings_view(
         questionnaires_turned_on: state.store.questionnaires_turned_on().await?,
         questionnaires_offered: state.questionnaires_offered().await?,
         questionnaire_mail: super::questionnaires::notice_check(state).await?,
+        urgent_reply: crate::wording::within_hours(state.config().form.urgent_reply_hours),
     })
 }
 

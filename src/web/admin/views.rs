@@ -294,6 +294,8 @@ pub struct BookingSettingsView {
     pub questionnaires_offered: bool,
     /// Whether urgent notices are known to reach the notice address.
     pub questionnaire_mail: super::questionnaires::NoticeCheck,
+    /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
+    pub urgent_reply: String,
 }
 
 impl BookingSettingsView {
