@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
-use super::fields::NOTE;
+use super::fields::{HISTORY_NOTE, NOTE};
 use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
 use crate::audit;
 use crate::practice::status::{Status, StatusChange};
@@ -62,6 +62,8 @@ pub struct HistoryEntry {
     pub actor: String,
     pub event: String,
     pub detail: Option<String>,
+    /// The note written with it (a follow-up's), opened.
+    pub note: Option<String>,
 }
 
 /// The delivery state of one email about a request.
@@ -489,12 +491,27 @@ impl Store {
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
         on_db!(&self.db, pool => {
             let rows = sqlx::query(
-                "SELECT at, actor, event, detail FROM request_history WHERE request_id = $1 ORDER BY id",
+                "SELECT id, at, actor, event, detail, note_sealed FROM request_history WHERE request_id = $1 ORDER BY id",
             )
             .bind(id)
             .fetch_all(pool)
             .await?;
-            rows.iter().map(history_entry).collect()
+            rows.iter()
+                .map(|r| {
+                    let mut entry = history_entry(r)?;
+                    let sealed: Option<Vec<u8>> = r.col("note_sealed")?;
+                    if let Some(sealed) = sealed {
+                        let row: i64 = r.col("id")?;
+                        entry.note = Some(self.keys.open(HISTORY_NOTE.of(row), &sealed).map_err(
+                            |source| StoreError::Sealed {
+                                field: HISTORY_NOTE.name(),
+                                source,
+                            },
+                        )?);
+                    }
+                    Ok(entry)
+                })
+                .collect()
         })
     }
 
@@ -644,5 +661,6 @@ fn history_entry(r: &impl Columns) -> Result<HistoryEntry, StoreError> {
         actor: r.col("actor")?,
         event: r.col("event")?,
         detail: r.col("detail")?,
+        note: None,
     })
 }

@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, Db, on_db};
-use super::fields::{EMAIL, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
+use super::fields::{EMAIL, HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
 use super::inbox::write_audit;
 use super::{MailKind, Store, StoreError, ms};
 use crate::audit;
@@ -609,11 +609,13 @@ impl Store {
         })
     }
 
-    /// The clinician followed up the request's questionnaires that needed attention. False if
-    /// none did.
+    /// The clinician followed up the request's questionnaires that needed attention, and
+    /// wrote `note` of what they did: kept sealed with the request's history line. False if
+    /// none needed it.
     pub async fn attention_followed_up(
         &self,
         request_id: i64,
+        note: &str,
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -631,6 +633,20 @@ impl Store {
             if n == 0 {
                 return Ok(false);
             }
+            // The note is sealed for its own history row, whose id the insert gives.
+            let row: i64 = sqlx::query_scalar(
+                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'questionnaire', 'followed up') RETURNING id",
+            )
+            .bind(request_id)
+            .bind(ms(now))
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE request_history SET note_sealed = $1 WHERE id = $2")
+                .bind(self.keys.seal(HISTORY_NOTE.of(row), note))
+                .bind(row)
+                .execute(&mut *tx)
+                .await?;
             write_audit!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),

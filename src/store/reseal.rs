@@ -9,8 +9,8 @@
 
 use super::engine::{Columns, on_db};
 use super::fields::{
-    BOOKING_MESSAGE, EMAIL, MESSAGE, NAME, NOTE, PHONE, QUESTIONNAIRE_ANSWERS, RECIPIENT,
-    REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
+    BOOKING_MESSAGE, EMAIL, HISTORY_NOTE, MESSAGE, NAME, NOTE, PHONE, QUESTIONNAIRE_ANSWERS,
+    RECIPIENT, REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
 use crate::crypto::{FIELD_BOUND, RowKey, SealedField};
@@ -84,6 +84,10 @@ const COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         field: QUESTIONNAIRE_ANSWERS,
+        bound_to: BoundTo::Id,
+    },
+    SealedColumn {
+        field: HISTORY_NOTE,
         bound_to: BoundTo::Id,
     },
 ];

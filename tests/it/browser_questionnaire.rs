@@ -245,6 +245,9 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser
         .assert_accessible("a request with two sets of measures")
         .await;
+    browser
+        .fill("#attention-note", "Spoke with them by phone.")
+        .await;
     browser.click("#attention-followed-up").await;
     browser
         .wait_for_path(&format!("/admin/requests/{id}"))

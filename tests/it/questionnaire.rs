@@ -20,6 +20,8 @@ const ZONE: &str = "America/New_York";
 /// Typed into every free-text answer.
 const MEDS_MARKER: &str = "quetiapine-marker-medq-6143";
 const PRESCRIBER_MARKER: &str = "Dr Marker-presc-8820";
+/// Written as the follow-up's note.
+const FOLLOW_UP_MARKER: &str = "Reached by phone followup-marker-7731";
 
 /// Everything the server logs, for every test in this process (the markers are unique to
 /// this file, so other tests' lines do no harm).
@@ -291,16 +293,22 @@ async fn notice_attempted(app: &TestApp, id: i64, status: &str) {
     }
 }
 
-/// The clinician marks the request followed up from its page.
-async fn follow_up(c: &mut Clinician<'_>, id: i64) {
-    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
-    let r = c
-        .post(
-            &format!("/admin/requests/{id}/attention"),
-            &form_body(&[("csrf", &csrf)]),
-        )
-        .await;
-    assert_eq!(r.status, 303);
+/// The clinician marks the request followed up from its page, with `note`: first without
+/// one, which is refused with a message by the field.
+async fn follow_up(c: &mut Clinician<'_>, id: i64, note: &str) {
+    let page = format!("/admin/requests/{id}");
+    let path = format!("/admin/requests/{id}/attention");
+    let r = c.action(&page, &path, &[("note", "  ")]).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("<span class=\"visually-hidden\">Error:</span> Write a short note of what you did to follow it up"),
+        "{text}"
+    );
+    assert!(text.contains("aria-invalid=\"true\""), "{text}");
+    assert!(text.contains("id=\"attention\""), "still needs attention");
+    let r = c.action(&page, &path, &[("note", note)]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
 }
 
 /// Waits for a message whose subject line starts with `subject`.
@@ -631,7 +639,16 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     );
 
     // Followed up: no longer at the top of the inbox.
-    follow_up(&mut c, id).await;
+    follow_up(&mut c, id, FOLLOW_UP_MARKER).await;
+    // The note is in the request's history, by who wrote it.
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    let line = page
+        .find("questionnaire: followed up")
+        .expect("the history line");
+    assert!(
+        page[line..].contains(&format!("<p class=\"message\">{FOLLOW_UP_MARKER}</p>")),
+        "{page}"
+    );
     assert!(
         !c.get("/admin")
             .await
@@ -696,13 +713,24 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
             "a link's token is a key: it is not logged"
         );
     }
-    for marker in [MEDS_MARKER, PRESCRIBER_MARKER, "quetiapine", "Marker-presc"] {
+    for marker in [
+        MEDS_MARKER,
+        PRESCRIBER_MARKER,
+        "quetiapine",
+        "Marker-presc",
+        "followup-marker",
+    ] {
         for m in &messages {
             assert!(!m.contains(marker), "an email holds {marker:?}: {m}");
         }
         assert!(!log.contains(marker), "the log holds {marker:?}");
     }
-    at_rest_nowhere(&app, id, &[MEDS_MARKER, PRESCRIBER_MARKER]).await;
+    at_rest_nowhere(
+        &app,
+        id,
+        &[MEDS_MARKER, PRESCRIBER_MARKER, FOLLOW_UP_MARKER],
+    )
+    .await;
 
     // Deleting the request deletes its questionnaires.
     let csrf = c.csrf(&format!("/admin/requests/{id}/delete")).await;
@@ -739,6 +767,10 @@ async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
         )
         .await;
     assert!(!answers.is_empty(), "answers are stored");
+    let notes = app
+        .database_blobs("SELECT note_sealed FROM request_history WHERE note_sealed IS NOT NULL")
+        .await;
+    assert!(!notes.is_empty(), "the follow-up's note is stored");
     let (audit, _) = app.state.store.audit_log(1000, 0).await.expect("audit");
     let history = app.state.store.history(id).await.expect("history");
     let text: Vec<Vec<u8>> = audit
@@ -764,7 +796,7 @@ async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
             }
         }
     }
-    for blob in answers.iter().chain(&text) {
+    for blob in answers.iter().chain(&notes).chain(&text) {
         for m in markers {
             assert!(
                 !blob.windows(m.len()).any(|w| w == m.as_bytes()),
@@ -943,7 +975,7 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     ));
 
     // The clinician follows it up.
-    follow_up(&mut c, id).await;
+    follow_up(&mut c, id, "Spoke with them by phone.").await;
     assert!(!flagged(
         app.state.store.needing_attention().await.expect("read")
     ));

@@ -127,6 +127,19 @@ pub(super) async fn request_page(
     message: Option<String>,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
+    request_page_with(state, admin, r, error, message, status_code, None).await
+}
+
+/// The request's page; `note_error` is the message by the follow-up note's field.
+pub(super) async fn request_page_with(
+    state: &AppState,
+    admin: &Admin,
+    r: StoredRequest,
+    error: Option<String>,
+    message: Option<String>,
+    status_code: StatusCode,
+    note_error: Option<String>,
+) -> Result<Response, AppError> {
     let tz = &state.time_zone();
     let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
         let at = when(n.at, tz);
@@ -170,7 +183,7 @@ pub(super) async fn request_page(
         error,
         message,
         booking,
-        questionnaires: super::questionnaires::panel(state, r.id, &mail).await?,
+        questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
         r,
     };
     Ok(render(status_code, view.render()))

@@ -78,6 +78,8 @@ pub struct QuestionnairesPanel {
     pub needs_attention: bool,
     /// While it needs attention: what became of the urgent notice.
     pub notice: Option<NoticeState>,
+    /// Why the follow-up was not saved, by its note's field.
+    pub note_error: Option<String>,
     /// Whether the measures can be sent (email is configured).
     pub can_send: bool,
 }
@@ -267,6 +269,7 @@ pub async fn panel(
     state: &AppState,
     id: i64,
     mail: &[MailState],
+    note_error: Option<String>,
 ) -> Result<QuestionnairesPanel, AppError> {
     let qs = state.store.questionnaires(id).await?;
     let tz = &state.time_zone();
@@ -276,6 +279,7 @@ pub async fn panel(
     Ok(QuestionnairesPanel {
         needs_attention,
         notice: needs_attention.then(|| notice_state(state, mail, tz)),
+        note_error,
         chart: chart(&qs, tz),
         results: qs.iter().rev().map(|q| result_view(q, tz)).collect(),
         can_send: state.mail_enabled,
@@ -306,15 +310,55 @@ pub async fn send_measures(
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
 
-/// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention.
+/// The longest follow-up note.
+const NOTE_MAX: usize = 2000;
+
+/// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention,
+/// with a short note of what they did (required).
 pub async fn followed_up(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
+    body: Bytes,
 ) -> Result<Response, AppError> {
+    let note = match decode(&body, &["note"]) {
+        Ok(f) => f
+            .get("note")
+            .map(|n| n.trim().to_string())
+            .unwrap_or_default(),
+        Err(e) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                format!("The form could not be read because {e}. Nothing was saved."),
+            )
+                .into_response());
+        }
+    };
+    let problem = if note.is_empty() {
+        Some("Write a short note of what you did to follow it up")
+    } else if note.chars().count() > NOTE_MAX {
+        Some("The note must be 2000 characters or fewer")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let Some(r) = state.store.request(id).await? else {
+            return Err(AppError::NotFound);
+        };
+        return super::inbox::request_page_with(
+            &state,
+            &admin,
+            r,
+            Some(format!("{problem}. It was not marked as followed up.")),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(problem.to_string()),
+        )
+        .await;
+    }
     state
         .store
-        .attention_followed_up(id, &admin.email, Timestamp::now())
+        .attention_followed_up(id, &note, &admin.email, Timestamp::now())
         .await?;
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
