@@ -212,7 +212,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
         | MailKind::DailyAgenda
         | MailKind::QuestionnaireLink
         | MailKind::QuestionnaireAttentionNotice
-        | MailKind::QuestionnaireMailCheck => return None,
+        | MailKind::QuestionnaireMailCheck
+        | MailKind::QuestionnaireAttentionOverdue => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

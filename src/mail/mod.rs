@@ -156,7 +156,8 @@ pub fn compose(
         }
         MailKind::QuestionnaireLink
         | MailKind::QuestionnaireAttentionNotice
-        | MailKind::QuestionnaireMailCheck => {
+        | MailKind::QuestionnaireMailCheck
+        | MailKind::QuestionnaireAttentionOverdue => {
             let written = questionnaire::write(config, links, mail).ok_or_else(|| {
                 SendError::Permanent("the request or test this email is about is gone".into())
             })?;

@@ -302,10 +302,13 @@ pub enum MailKind {
     /// To the practice: a test that urgent notices reach the notice address, with the code
     /// that confirms it (no personal detail).
     QuestionnaireMailCheck,
+    /// To the practice, marked urgent: an answer that needed attention was not followed up
+    /// within the time the person was told (no detail).
+    QuestionnaireAttentionOverdue,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 14] = [
+    pub const ALL: [MailKind; 15] = [
         MailKind::NewRequestNotice,
         MailKind::Acknowledgement,
         MailKind::BookingHeld,
@@ -320,6 +323,7 @@ impl MailKind {
         MailKind::QuestionnaireLink,
         MailKind::QuestionnaireAttentionNotice,
         MailKind::QuestionnaireMailCheck,
+        MailKind::QuestionnaireAttentionOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -338,6 +342,7 @@ impl MailKind {
             MailKind::QuestionnaireLink => "questionnaire_link",
             MailKind::QuestionnaireAttentionNotice => "questionnaire_attention_notice",
             MailKind::QuestionnaireMailCheck => "questionnaire_mail_check",
+            MailKind::QuestionnaireAttentionOverdue => "questionnaire_attention_overdue",
         }
     }
 
@@ -355,6 +360,7 @@ impl MailKind {
                 | MailKind::DailyAgenda
                 | MailKind::QuestionnaireAttentionNotice
                 | MailKind::QuestionnaireMailCheck
+                | MailKind::QuestionnaireAttentionOverdue
         )
     }
 }

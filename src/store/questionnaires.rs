@@ -95,6 +95,8 @@ pub struct StoredQuestionnaire {
     pub completed_at: Option<Timestamp>,
     pub needs_attention: bool,
     pub attention_seen_at: Option<Timestamp>,
+    /// When the answers last raised "needs attention".
+    pub attention_raised_at: Option<Timestamp>,
     pub answers: Answers,
 }
 
@@ -116,7 +118,7 @@ pub struct AttentionItem {
     pub since: Timestamp,
 }
 
-const COLUMNS: &str = "id, request_id, kind, sent_at, updated_at, completed_at, answers_sealed, needs_attention, attention_seen_at";
+const COLUMNS: &str = "id, request_id, kind, sent_at, updated_at, completed_at, answers_sealed, needs_attention, attention_seen_at, attention_raised_at";
 
 /// What saving a page did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +161,7 @@ impl Store {
             completed_at: opt_time("completed_at")?,
             needs_attention: row.col("needs_attention")?,
             attention_seen_at: opt_time("attention_seen_at")?,
+            attention_raised_at: opt_time("attention_raised_at")?,
             answers,
         })
     }
@@ -485,7 +488,9 @@ impl Store {
                 "UPDATE questionnaires SET answers_sealed = $1, updated_at = $2,
                  completed_at = CASE WHEN $3 THEN COALESCE(completed_at, $2) ELSE completed_at END,
                  needs_attention = (needs_attention OR $4),
-                 attention_seen_at = CASE WHEN $5 THEN NULL ELSE attention_seen_at END
+                 attention_seen_at = CASE WHEN $5 THEN NULL ELSE attention_seen_at END,
+                 attention_raised_at = CASE WHEN $5 THEN $2 ELSE attention_raised_at END,
+                 attention_overdue_at = CASE WHEN $5 THEN NULL ELSE attention_overdue_at END
                  WHERE id = $6",
             )
             .bind(sealed)
@@ -589,7 +594,7 @@ impl Store {
     pub async fn needing_attention(&self) -> Result<Vec<AttentionItem>, StoreError> {
         on_db!(&self.db, pool => {
             let rows = sqlx::query(
-                "SELECT q.request_id, r.reference, MIN(q.updated_at) AS since
+                "SELECT q.request_id, r.reference, MIN(COALESCE(q.attention_raised_at, q.updated_at)) AS since
                  FROM questionnaires q JOIN consultation_requests r ON r.id = q.request_id
                  WHERE q.needs_attention AND q.attention_seen_at IS NULL
                  GROUP BY q.request_id, r.reference
@@ -606,6 +611,65 @@ impl Store {
                     })
                 })
                 .collect()
+        })
+    }
+
+    /// Queues the second urgent notice of every answer that raised "needs attention" at or
+    /// before `raised_by` (the time frame the person was told, before `now`) and is still not
+    /// followed up: once per raise, however many servers look, with a line in the request's
+    /// history. Returns how many were queued.
+    pub async fn queue_overdue_attention(
+        &self,
+        raised_by: Timestamp,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let due: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT id, request_id FROM questionnaires
+                 WHERE needs_attention AND attention_seen_at IS NULL
+                   AND attention_overdue_at IS NULL
+                   AND attention_raised_at IS NOT NULL AND attention_raised_at <= $1
+                 ORDER BY id",
+            )
+            .bind(ms(raised_by))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut queued = 0;
+            for (id, request_id) in due {
+                // Claimed by the one update that finds it still unclaimed.
+                let claimed = sqlx::query(
+                    "UPDATE questionnaires SET attention_overdue_at = $1
+                     WHERE id = $2 AND attention_overdue_at IS NULL AND attention_seen_at IS NULL",
+                )
+                .bind(ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+                     VALUES ($1, $2, NULL, $3, $3)",
+                )
+                .bind(MailKind::QuestionnaireAttentionOverdue.as_str())
+                .bind(request_id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'questionnaire', 'not followed up in time: second urgent notice')",
+                )
+                .bind(request_id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+                queued += 1;
+            }
+            tx.commit().await?;
+            Ok(queued)
         })
     }
 

@@ -125,7 +125,16 @@ async fn held(app: &TestApp) -> (i64, String) {
 async fn held_with(app: &TestApp, changes: &[(&str, &str)]) -> (i64, String) {
     let r = app.submit("Oriel Vantasse", changes).await;
     assert_eq!(r.status, 303, "{}", r.text());
-    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let id = app
+        .state
+        .store
+        .all_requests()
+        .await
+        .expect("read")
+        .iter()
+        .map(|r| r.id)
+        .max()
+        .expect("a request");
     let book = link_to(app, id, Timestamp::now() + SignedDuration::from_hours(24)).await;
     let times = times_in(&app.get(&book).await.text());
     let r = post(app, &book, &[("start", &times[0]), ("format", "video")]).await;
@@ -885,7 +894,16 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     altered.push(if last == '0' { '1' } else { '0' });
     assert_eq!(app.get(&altered).await.status, 404);
     assert_eq!(app.get("/questionnaire/not-a-token").await.status, 404);
-    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let id = app
+        .state
+        .store
+        .all_requests()
+        .await
+        .expect("read")
+        .iter()
+        .map(|r| r.id)
+        .max()
+        .expect("a request");
     let old = link_to(&app, id, Timestamp::now() - SignedDuration::from_hours(1)).await;
     let r = app.get(&old.replace("/book/", "/questionnaire/")).await;
     assert_eq!(r.status, 410);
@@ -1399,4 +1417,74 @@ async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_not_followed_up_in_time_sends_one_more_urgent_notice() {
+    use crate::reminders::{deliver_at, outbox_to};
+    use kap_practice::mail::reminders::look;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+    let raised = Timestamp::now();
+    let (id, q) = held(&app).await;
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 3]).await;
+    // Another alert, followed up in time: it sends nothing more.
+    let (done, q2) = held(&app).await;
+    answer(&app, &q2, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
+    follow_up(&mut c, done, "Spoke with them by phone.").await;
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("The person was told you will get in touch within 24 hours: by "),
+        "{page}"
+    );
+
+    // Within the 24 hours the person was told, nothing; once they pass, one more notice, once.
+    let hours = |h: i64| SignedDuration::from_hours(h);
+    assert_eq!(look(&app.state, raised + hours(23)).await.expect("look"), 0);
+    let later = Timestamp::now() + hours(24) + SignedDuration::from_mins(1);
+    assert_eq!(look(&app.state, later).await.expect("look"), 1);
+    assert_eq!(look(&app.state, later + hours(1)).await.expect("look"), 0);
+    assert_eq!(look(&app.state, later + hours(48)).await.expect("look"), 0);
+    let outbox = outbox_to(&app, &smtp);
+    deliver_at(&app, &outbox, later).await;
+    let second = wait_for_subject(
+        &smtp,
+        "Urgent, not yet followed up: a questionnaire needs your attention",
+    );
+    assert!(second.contains("Importance: high"), "{second}");
+    assert!(
+        unfold(&second).contains(&format!("{}/admin/requests/{id}", app.url(""))),
+        "{second}"
+    );
+    for word in ["PHQ", "item", "Oriel", "dead", "hurting"] {
+        assert!(!second.contains(word), "the email says {word:?}: {second}");
+    }
+    let overdue: Vec<String> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains("Subject: Urgent, not yet followed up"))
+        .collect();
+    assert_eq!(
+        overdue.len(),
+        1,
+        "one more notice, for the alert not followed up"
+    );
+
+    // The inbox and the request's history say it.
+    let inbox = c.get("/admin").await.text();
+    assert!(
+        inbox.contains("Second urgent notice sent to inbox@practice.example at "),
+        "{inbox}"
+    );
+    let history = app.state.store.history(id).await.expect("history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.detail.as_deref() == Some("not followed up in time: second urgent notice")),
+        "{history:?}"
+    );
 }

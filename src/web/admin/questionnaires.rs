@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::Admin;
-use super::views::{mail_line, when};
+use super::views::{at_time, mail_line, when};
 use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
 use crate::store::{MailCheckAnswer, MailKind, MailState, StoredQuestionnaire};
 use crate::web::form::decode;
@@ -80,6 +80,8 @@ pub struct QuestionnairesPanel {
     pub notice: Option<NoticeState>,
     /// Why the follow-up was not saved, by its note's field.
     pub note_error: Option<String>,
+    /// While it needs attention: what the person was told, and by when that is.
+    pub promise: Option<String>,
     /// Whether the measures can be sent (email is configured).
     pub can_send: bool,
 }
@@ -91,6 +93,29 @@ pub struct NoticeState {
     pub trouble: bool,
 }
 
+/// What the person whose answers need attention was told, and by when that is.
+fn promise(state: &AppState, qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<String> {
+    let raised = qs
+        .iter()
+        .filter(|q| q.needs_attention && q.attention_seen_at.is_none())
+        .filter_map(|q| q.attention_raised_at)
+        .min()?;
+    let hours = state.config().form.urgent_reply_hours;
+    let by = raised
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(hours)))
+        .ok()?;
+    let late = if by <= Timestamp::now() {
+        " That time has passed."
+    } else {
+        ""
+    };
+    Some(format!(
+        "The person was told you will get in touch {}: by {}.{late}",
+        crate::wording::within_hours(hours),
+        at_time(by, tz)
+    ))
+}
+
 /// What became of the latest urgent notice among a request's `mail`.
 pub fn notice_state(state: &AppState, mail: &[MailState], tz: &TimeZone) -> NoticeState {
     if !state.mail_enabled {
@@ -99,10 +124,10 @@ pub fn notice_state(state: &AppState, mail: &[MailState], tz: &TimeZone) -> Noti
             trouble: true,
         };
     }
-    let latest = mail
-        .iter()
-        .rev()
-        .find(|m| m.kind == MailKind::QuestionnaireAttentionNotice.as_str());
+    let latest = mail.iter().rev().find(|m| {
+        m.kind == MailKind::QuestionnaireAttentionNotice.as_str()
+            || m.kind == MailKind::QuestionnaireAttentionOverdue.as_str()
+    });
     match latest {
         Some(m) => NoticeState {
             words: mail_line(m, tz),
@@ -279,6 +304,7 @@ pub async fn panel(
     Ok(QuestionnairesPanel {
         needs_attention,
         notice: needs_attention.then(|| notice_state(state, mail, tz)),
+        promise: promise(state, &qs, tz),
         note_error,
         chart: chart(&qs, tz),
         results: qs.iter().rev().map(|q| result_view(q, tz)).collect(),
@@ -527,6 +553,7 @@ mod tests {
             completed_at: Some(at),
             needs_attention: false,
             attention_seen_at: None,
+            attention_raised_at: None,
             answers: Answers {
                 phq9,
                 gad7,
