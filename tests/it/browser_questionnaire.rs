@@ -284,3 +284,66 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
     browser.assert_accessible("the privacy notice").await;
     browser.close().await;
 }
+
+/// The needs-attention alert is the first thing on the request's page and in the inbox, in the
+/// page's order and on the screen, at a phone's width and a desktop's, in the light and the dark
+/// colour scheme; axe-core finds nothing there, and the alert says where its urgent notice went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alert_comes_first_on_every_screen_and_in_both_colour_schemes() {
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    let app = start_app(&smtp).await;
+    // The person's side in the browser is checked above; here their answers go over HTTP.
+    let (id, q) = crate::questionnaire::held(&app).await;
+    crate::questionnaire::answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 2]).await;
+    crate::questionnaire::notice_attempted(&app, id, "sent").await;
+    for viewport in [PHONE, DESKTOP] {
+        for dark in [false, true] {
+            let scheme = if dark { "dark" } else { "light" };
+            let browser = Browser::start(Options {
+                viewport,
+                javascript: true,
+                dark,
+            })
+            .await;
+            assert_eq!(browser.is_dark().await, dark);
+            browser.sign_in(&app).await;
+            for (path, alert) in [
+                (format!("/admin/requests/{id}"), "attention"),
+                ("/admin".to_string(), "needs-attention"),
+            ] {
+                browser.goto(&app.url(&path)).await;
+                let first: String = browser
+                    .js(
+                        "return document.querySelector('main').firstElementChild.id",
+                        vec![],
+                    )
+                    .await;
+                assert_eq!(first, alert, "{path} at {}px", viewport.width);
+                let (top, heading): (f64, f64) = browser
+                    .js(
+                        "return [document.getElementById(arguments[0]).getBoundingClientRect().top, document.querySelector('main h1').getBoundingClientRect().top]",
+                        vec![serde_json::json!(alert)],
+                    )
+                    .await;
+                assert!(
+                    top < heading,
+                    "{path} at {}px: the alert is above the heading on the screen",
+                    viewport.width
+                );
+                browser
+                    .assert_accessible(&format!(
+                        "{path} with its alert at {}px, {scheme}",
+                        viewport.width
+                    ))
+                    .await;
+            }
+            let said = browser.text_of("#needs-attention").await;
+            assert!(
+                said.contains("Urgent notice sent to hello@example.com at "),
+                "{said}"
+            );
+            browser.close().await;
+        }
+    }
+}

@@ -111,13 +111,13 @@ async fn post_owned(app: &TestApp, path: &str, pairs: &[(String, String)]) -> Re
 
 /// Answers the measure `key` (phq9 or gad7) on the questionnaire link `q`, and the answer is
 /// taken.
-async fn answer(app: &TestApp, q: &str, key: &str, values: &[u8]) {
+pub(crate) async fn answer(app: &TestApp, q: &str, key: &str, values: &[u8]) {
     let r = post_owned(app, &format!("{q}/{key}"), &measure(key, values)).await;
     assert_eq!(r.status, 303, "{}", r.text());
 }
 
 /// A request that held a time: (request id, the path of its questionnaire).
-async fn held(app: &TestApp) -> (i64, String) {
+pub(crate) async fn held(app: &TestApp) -> (i64, String) {
     held_with(app, &[]).await
 }
 
@@ -283,7 +283,7 @@ async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer,
 
 /// Waits until the outbox has tried request `id`'s latest urgent notice and left it `status`
 /// ("sent", or "pending" after a failed attempt).
-async fn notice_attempted(app: &TestApp, id: i64, status: &str) {
+pub(crate) async fn notice_attempted(app: &TestApp, id: i64, status: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let states = app.state.store.mail_states(id).await.expect("states");
