@@ -128,6 +128,7 @@ macro_rules! write_history {
         .execute(&mut *$conn)
     };
 }
+pub(super) use write_history;
 
 impl Store {
     /// Writes one audit row on its own (sign-ins, views, exports).

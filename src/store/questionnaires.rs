@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{EMAIL, HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
-use super::inbox::write_audit;
+use super::inbox::{write_audit, write_history};
 use super::{MailKind, Store, StoreError, ms};
 use crate::audit;
 use crate::practice::questionnaire::{Answers, Kind, Page};
@@ -26,6 +26,10 @@ const OFFERED_VALUE: crate::crypto::SealedField = setting(OFFERED);
 pub(super) const MAIL_CHECK: &str = "questionnaire_mail_check";
 
 const MAIL_CHECK_VALUE: crate::crypto::SealedField = setting(MAIL_CHECK);
+
+/// Writes a setting's sealed value.
+const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 /// The latest test email to the notice address, and whether its code came back.
 ///
@@ -82,6 +86,31 @@ pub enum MailCheckAnswer {
     /// No test was sent, or it went to another address than notices go to now.
     NoTest,
     WrongCode,
+}
+
+/// Queues the urgent email `$kind` about request `$request_id` to the practice on `$tx`, with
+/// the line `$detail` in the request's history.
+macro_rules! queue_urgent {
+    ($tx:ident, $kind:expr, $request_id:expr, $detail:expr, $now:expr) => {{
+        sqlx::query(
+            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+             VALUES ($1, $2, NULL, $3, $3)",
+        )
+        .bind($kind.as_str())
+        .bind($request_id)
+        .bind(ms($now))
+        .execute(&mut *$tx)
+        .await?;
+        write_history!(
+            $tx,
+            $request_id,
+            "system",
+            "questionnaire",
+            Some($detail),
+            $now
+        )
+        .await?;
+    }};
 }
 
 /// A questionnaire as stored, opened for the person it is for or the clinician.
@@ -219,10 +248,7 @@ impl Store {
         };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
+            sqlx::query(PUT_SETTING)
             .bind(OFFERED)
             .bind(sealed)
             .execute(&mut *tx)
@@ -313,10 +339,7 @@ impl Store {
         let sealed = self.keys.seal(MAIL_CHECK_VALUE.of(MAIL_CHECK), &json);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
+            sqlx::query(PUT_SETTING)
             .bind(MAIL_CHECK)
             .bind(sealed)
             .execute(&mut *tx)
@@ -502,22 +525,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if raised {
-                sqlx::query(
-                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                     VALUES ($1, $2, NULL, $3, $3)",
-                )
-                .bind(MailKind::QuestionnaireAttentionNotice.as_str())
-                .bind(request_id)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'questionnaire', 'needs attention')",
-                )
-                .bind(request_id)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
+                queue_urgent!(
+                    tx,
+                    MailKind::QuestionnaireAttentionNotice,
+                    request_id,
+                    "needs attention",
+                    now
+                );
             }
             tx.commit().await?;
             Ok(Some(Saved {
@@ -650,22 +664,13 @@ impl Store {
                 if claimed == 0 {
                     continue;
                 }
-                sqlx::query(
-                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                     VALUES ($1, $2, NULL, $3, $3)",
-                )
-                .bind(MailKind::QuestionnaireAttentionOverdue.as_str())
-                .bind(request_id)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'questionnaire', 'not followed up in time: second urgent notice')",
-                )
-                .bind(request_id)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
+                queue_urgent!(
+                    tx,
+                    MailKind::QuestionnaireAttentionOverdue,
+                    request_id,
+                    "not followed up in time: second urgent notice",
+                    now
+                );
                 queued += 1;
             }
             tx.commit().await?;

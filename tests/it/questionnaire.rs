@@ -121,20 +121,17 @@ pub(crate) async fn held(app: &TestApp) -> (i64, String) {
     held_with(app, &[]).await
 }
 
+/// The id of the request received last.
+async fn newest_request(app: &TestApp) -> i64 {
+    let requests = app.state.store.all_requests().await.expect("read");
+    requests.iter().map(|r| r.id).max().expect("a request")
+}
+
 /// As [`held`], with `changes` to the form's usual answers.
 async fn held_with(app: &TestApp, changes: &[(&str, &str)]) -> (i64, String) {
     let r = app.submit("Oriel Vantasse", changes).await;
     assert_eq!(r.status, 303, "{}", r.text());
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .iter()
-        .map(|r| r.id)
-        .max()
-        .expect("a request");
+    let id = newest_request(app).await;
     let book = link_to(app, id, Timestamp::now() + SignedDuration::from_hours(24)).await;
     let times = times_in(&app.get(&book).await.text());
     let r = post(app, &book, &[("start", &times[0]), ("format", "video")]).await;
@@ -207,17 +204,21 @@ fn code_in(mail: &str) -> String {
     code
 }
 
+/// The clinician turns the questionnaire on in the booking settings.
+async fn turn_on(c: &mut Clinician<'_>) -> Reply {
+    c.action(
+        "/admin/booking",
+        "/admin/booking/questionnaire",
+        &[("questionnaire", "on")],
+    )
+    .await
+}
+
 /// The clinician tries to turn the questionnaire on and is told why not; sends a test email to
 /// the notice address `to` from the booking settings, enters a wrong code and then the one the
 /// email carries: the notices are confirmed to reach `to`.
 async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer, to: &str) {
-    let r = c
-        .action(
-            "/admin/booking",
-            "/admin/booking/questionnaire",
-            &[("questionnaire", "on")],
-        )
-        .await;
+    let r = turn_on(c).await;
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(
         r.text()
@@ -894,16 +895,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     altered.push(if last == '0' { '1' } else { '0' });
     assert_eq!(app.get(&altered).await.status, 404);
     assert_eq!(app.get("/questionnaire/not-a-token").await.status, 404);
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .iter()
-        .map(|r| r.id)
-        .max()
-        .expect("a request");
+    let id = newest_request(&app).await;
     let old = link_to(&app, id, Timestamp::now() - SignedDuration::from_hours(1)).await;
     let r = app.get(&old.replace("/book/", "/questionnaire/")).await;
     assert_eq!(r.status, 410);
@@ -1239,13 +1231,7 @@ async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_a
         settings.contains("This website sends no email, so the questionnaire cannot be offered"),
         "{settings}"
     );
-    let r = c
-        .action(
-            "/admin/booking",
-            "/admin/booking/questionnaire",
-            &[("questionnaire", "on")],
-        )
-        .await;
+    let r = turn_on(&mut c).await;
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(
         r.text().contains("this website sends no email"),
@@ -1282,13 +1268,7 @@ async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_a
     .await;
     let mut c = Clinician::signed_in(&app).await;
     confirm_notices_by_test_email(&mut c, &smtp, "hello@example.com").await;
-    let r = c
-        .action(
-            "/admin/booking",
-            "/admin/booking/questionnaire",
-            &[("questionnaire", "on")],
-        )
-        .await;
+    let r = turn_on(&mut c).await;
     assert_eq!(r.status, 303, "{}", r.text());
     let (_, q) = held(&app).await;
     let book = q.replace("/questionnaire/", "/book/");

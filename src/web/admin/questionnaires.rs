@@ -336,6 +336,15 @@ pub async fn send_measures(
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
 
+/// The answer to a form whose body cannot be read.
+fn unreadable(e: crate::web::form::FormDecodeError) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        format!("The form could not be read because {e}. Nothing was saved."),
+    )
+        .into_response()
+}
+
 /// The longest follow-up note.
 const NOTE_MAX: usize = 2000;
 
@@ -352,13 +361,7 @@ pub async fn followed_up(
             .get("note")
             .map(|n| n.trim().to_string())
             .unwrap_or_default(),
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
+        Err(e) => return Ok(unreadable(e)),
     };
     let problem = if note.is_empty() {
         Some("Write a short note of what you did to follow it up")
@@ -464,13 +467,7 @@ pub async fn confirm_notice_test(
 ) -> Result<Response, AppError> {
     let code = match decode(&body, &["code"]) {
         Ok(f) => f.get("code").cloned().unwrap_or_default(),
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
+        Err(e) => return Ok(unreadable(e)),
     };
     let Some(to) = state.notices_to() else {
         return Ok((
@@ -519,13 +516,7 @@ pub async fn set_offered(
                     .into_response());
             }
         },
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
+        Err(e) => return Ok(unreadable(e)),
     };
     if on && let Some(why) = cannot_offer(&notice_check(&state).await?) {
         return Ok((StatusCode::CONFLICT, why).into_response());
