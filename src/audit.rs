@@ -38,6 +38,7 @@ practice::text_forms! {
         QuestionnairesTurnedOff = "questionnaires_turned_off",
         MeasuresSent = "measures_sent",
         AttentionFollowedUp = "attention_followed_up",
+        QuestionnaireMailConfirmed = "questionnaire_mail_confirmed",
         PracticeDetailsSaved = "practice_details_saved",
         WordsPublished = "words_published",
         WordsRestored = "words_restored",
@@ -80,6 +81,9 @@ impl Action {
             Action::QuestionnairesTurnedOff => "Turned the questionnaire off",
             Action::MeasuresSent => "Sent the measures again",
             Action::AttentionFollowedUp => "Marked a questionnaire as followed up",
+            Action::QuestionnaireMailConfirmed => {
+                "Confirmed that urgent questionnaire notices reach the notice address"
+            }
             Action::PracticeDetailsSaved => "Saved the practice's details",
             Action::WordsPublished => "Published the page's words",
             Action::WordsRestored => "Restored earlier words",

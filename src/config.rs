@@ -171,6 +171,10 @@ pub struct FormConfig {
     pub emergency_number: String,
     /// When people can expect a reply, as a phrase: "within two business days".
     pub reply_time: String,
+    /// Within how many hours the clinician gets in touch after a questionnaire answer about
+    /// self-harm: the person is told so with the crisis resources, and a second urgent notice
+    /// leaves if the answer is not followed up by then.
+    pub urgent_reply_hours: u32,
     /// Send the person a short acknowledgement email (no echo of what they wrote).
     pub acknowledge: bool,
 }
@@ -423,6 +427,7 @@ struct FileForm {
     crisis_line_name: Option<String>,
     emergency_number: Option<String>,
     reply_time: Option<String>,
+    urgent_reply_hours: Option<Spanned<u32>>,
     acknowledge: Option<bool>,
 }
 
@@ -784,6 +789,16 @@ impl Config {
             Some(v) => v.into_inner(),
             None => 120,
         };
+        let urgent_reply_hours = match f.urgent_reply_hours {
+            Some(v) => match urgent_reply_hours(&v.get_ref().to_string()) {
+                Ok(h) => h,
+                Err(message) => {
+                    errors.push(Diagnostic::new(name, at(&v.span()), message));
+                    DEFAULT_URGENT_REPLY_HOURS
+                }
+            },
+            None => DEFAULT_URGENT_REPLY_HOURS,
+        };
         let rate_limit_per_hour = match f.rate_limit_per_hour {
             Some(v) if *v.get_ref() == 0 => {
                 errors.push(Diagnostic::new(
@@ -910,11 +925,30 @@ impl Config {
                     .reply_time
                     .map(|v| v.trim().to_string())
                     .unwrap_or_else(|| "within two business days".into()),
+                urgent_reply_hours,
                 acknowledge: f.acknowledge.unwrap_or(false),
             },
             admin,
             tls,
         })
+    }
+}
+
+/// `contact_form.urgent_reply_hours` when none is set.
+pub const DEFAULT_URGENT_REPLY_HOURS: u32 = 24;
+
+/// Reads `contact_form.urgent_reply_hours` (from the file or the inbox): a whole number of
+/// hours from 1 to 72; an empty value is the default.
+pub fn urgent_reply_hours(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(DEFAULT_URGENT_REPLY_HOURS);
+    }
+    match text.parse::<u32>() {
+        Ok(h) if (1..=72).contains(&h) => Ok(h),
+        _ => Err(
+            "contact_form.urgent_reply_hours must be a whole number of hours from 1 to 72".into(),
+        ),
     }
 }
 

@@ -252,7 +252,9 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         | MailKind::Acknowledgement
         | MailKind::DailyAgenda
         | MailKind::QuestionnaireLink
-        | MailKind::QuestionnaireAttentionNotice => return None,
+        | MailKind::QuestionnaireAttentionNotice
+        | MailKind::QuestionnaireMailCheck
+        | MailKind::QuestionnaireAttentionOverdue => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

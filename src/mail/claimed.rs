@@ -93,6 +93,15 @@ pub enum Mail {
         request_id: Option<i64>,
         reference: String,
     },
+    /// The second urgent notice, once the time the person was told has passed.
+    QuestionnaireAttentionOverdue {
+        request_id: Option<i64>,
+        reference: String,
+    },
+    QuestionnaireMailCheck {
+        /// The code that confirms the notice address, read as it leaves.
+        code: Option<String>,
+    },
 }
 
 impl Mail {
@@ -125,6 +134,8 @@ impl Mail {
             Mail::DailyAgenda { .. } => MailKind::DailyAgenda,
             Mail::QuestionnaireLink { .. } => MailKind::QuestionnaireLink,
             Mail::QuestionnaireAttentionNotice { .. } => MailKind::QuestionnaireAttentionNotice,
+            Mail::QuestionnaireAttentionOverdue { .. } => MailKind::QuestionnaireAttentionOverdue,
+            Mail::QuestionnaireMailCheck { .. } => MailKind::QuestionnaireMailCheck,
         }
     }
 }
@@ -223,6 +234,11 @@ impl ClaimedMail {
                 request_id,
                 reference: reference.clone().unwrap_or_default(),
             }),
+            MailKind::QuestionnaireAttentionOverdue => Ok(Mail::QuestionnaireAttentionOverdue {
+                request_id,
+                reference: reference.clone().unwrap_or_default(),
+            }),
+            MailKind::QuestionnaireMailCheck => Ok(Mail::QuestionnaireMailCheck { code: None }),
         };
         ClaimedMail {
             id,

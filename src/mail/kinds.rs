@@ -33,6 +33,12 @@ practice::text_forms! {
         QuestionnaireLink = "questionnaire_link",
         /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
         QuestionnaireAttentionNotice = "questionnaire_attention_notice",
+        /// To the practice: a test that urgent notices reach the notice address, with the code
+        /// that confirms it (no personal detail).
+        QuestionnaireMailCheck = "questionnaire_mail_check",
+        /// To the practice, marked urgent: an answer that needed attention was not followed up
+        /// within the time the person was told (no detail).
+        QuestionnaireAttentionOverdue = "questionnaire_attention_overdue",
     }
 }
 
@@ -46,6 +52,8 @@ impl MailKind {
                 | MailKind::BookingCancelledNotice
                 | MailKind::DailyAgenda
                 | MailKind::QuestionnaireAttentionNotice
+                | MailKind::QuestionnaireMailCheck
+                | MailKind::QuestionnaireAttentionOverdue
         )
     }
 }

@@ -168,9 +168,12 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
             })?;
             (practice_inbox()?, subject, body, None)
         }
-        Mail::QuestionnaireLink { .. } | Mail::QuestionnaireAttentionNotice { .. } => {
+        Mail::QuestionnaireLink { .. }
+        | Mail::QuestionnaireAttentionNotice { .. }
+        | Mail::QuestionnaireAttentionOverdue { .. }
+        | Mail::QuestionnaireMailCheck { .. } => {
             let written = questionnaire::write(config, links, mail).ok_or_else(|| {
-                SendError::Permanent("the request this email is about is gone".into())
+                SendError::Permanent("the request or test this email is about is gone".into())
             })?;
             let to = if written.to_practice {
                 practice_inbox()?

@@ -78,7 +78,11 @@ impl Outbox {
                 .booking_rules(&self.in_force.get().practice.zone)
                 .await?
                 .offers_times(),
-            questionnaire: self.store.questionnaires_offered().await?,
+            // The link to the questionnaire goes with booking emails only while it is offered.
+            questionnaire: self
+                .store
+                .questionnaires_offered(Some(&self.in_force.get().mail.notify_email))
+                .await?,
         };
         for row in rows {
             let mut mail = ClaimedMail::from_row(row, offers);
@@ -94,10 +98,14 @@ impl Outbox {
                     }
                 }
             }
-            let outcome = self.deliver(&mail, now).await;
+            let (outcome, to) = self.deliver(&mail, now).await;
             if let Err(e) = self.store.record_delivery(mail.id, &outcome, now).await {
                 // The lease runs out and the message is tried again: sent at least once.
                 tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record the delivery");
+            } else if let (Delivery::Sent, Some(to)) = (&outcome, to)
+                && let Err(e) = self.store.record_sent_to(mail.id, &to).await
+            {
+                tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record where the mail went");
             }
         }
         Ok(true)
@@ -123,6 +131,9 @@ impl Outbox {
                     }
                 }
             }
+            Mail::QuestionnaireMailCheck { code } => {
+                *code = self.store.mail_check_code().await?;
+            }
             Mail::DailyAgenda { agenda } => {
                 *agenda = self
                     .store
@@ -144,8 +155,11 @@ impl Outbox {
         Ok(true)
     }
 
-    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> Delivery {
+    /// Tries to send `mail`; with the outcome, the practice's address it went to when it is
+    /// mail to the practice.
+    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> (Delivery, Option<String>) {
         let config = self.in_force.get();
+        let to = (!mail.kind.to_person()).then(|| config.mail.notify_email.clone());
         let result = match &mail.mail {
             Ok(m) => match compose(&config, m, &self.links) {
                 Ok(message) => self.transport.send(message).await,
@@ -153,6 +167,16 @@ impl Outbox {
             },
             Err(why) => Err(SendError::Permanent((*why).to_string())),
         };
+        (self.outcome(mail, now, &config, result), to)
+    }
+
+    fn outcome(
+        &self,
+        mail: &ClaimedMail,
+        now: Timestamp,
+        config: &Config,
+        result: Result<(), SendError>,
+    ) -> Delivery {
         let attempt = mail.attempts + 1;
         match result {
             Ok(()) => {
@@ -172,7 +196,7 @@ impl Outbox {
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
-                let delay = backoff(&config, attempt);
+                let delay = backoff(config, attempt);
                 tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
                 Delivery::Retry {
                     next_attempt_at: now

@@ -1,5 +1,6 @@
 //! The emails about questionnaires: to the person, the link to answer the measures again; to the
-//! practice, marked urgent, that a questionnaire needs attention soon.
+//! practice, marked urgent, that a questionnaire needs attention soon (and once more if it is
+//! not followed up in time), and the test that those notices reach the notice address.
 //!
 //! Neither carries an answer, a score, a name or a word about what needs attention: the person's
 //! email says that the clinician asks them to answer two short questionnaires and where; the
@@ -21,7 +22,10 @@ pub struct Written {
 
 /// Whether an email is marked urgent (`Importance: high`, `X-Priority: 1`).
 pub fn urgent(kind: MailKind) -> bool {
-    kind == MailKind::QuestionnaireAttentionNotice
+    matches!(
+        kind,
+        MailKind::QuestionnaireAttentionNotice | MailKind::QuestionnaireAttentionOverdue
+    )
 }
 
 /// Writes the email for a questionnaire mail, or `None` when the row is not about one.
@@ -53,16 +57,46 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         Mail::QuestionnaireAttentionNotice {
             request_id,
             reference,
+        }
+        | Mail::QuestionnaireAttentionOverdue {
+            request_id,
+            reference,
         } => {
             let link = match request_id {
                 Some(id) => format!("{base}/admin/requests/{id}"),
                 None => format!("{base}/admin"),
             };
+            let within = crate::wording::within_hours(config.form.urgent_reply_hours);
+            Some(
+                if matches!(mail, Mail::QuestionnaireAttentionNotice { .. }) {
+                    Written {
+                        to_practice: true,
+                        subject: "Urgent: a questionnaire needs your attention".to_string(),
+                        body: format!(
+                            "A questionnaire needs your attention soon. The person was told you will get in touch {within}.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
+                        ),
+                    }
+                } else {
+                    Written {
+                        to_practice: true,
+                        subject:
+                            "Urgent, not yet followed up: a questionnaire needs your attention"
+                                .to_string(),
+                        body: format!(
+                            "A questionnaire that needs your attention has not been marked as followed up. The person was told you will get in touch {within}, and that time has passed.\n\nSign in to see it and mark it followed up: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details. This is the last reminder about it.\n",
+                        ),
+                    }
+                },
+            )
+        }
+        Mail::QuestionnaireMailCheck { code } => {
+            let code = code.as_deref()?;
             Some(Written {
                 to_practice: true,
-                subject: "Urgent: a questionnaire needs your attention".to_string(),
+                subject: format!("Test of urgent notices - {}", practice.name),
                 body: format!(
-                    "A questionnaire needs your attention soon.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
+                    "This is a test from the website of {name}. It was sent so that you know urgent notices about questionnaires reach this address.\n\nTo confirm that they do, enter this code in the booking settings ({base}/admin/booking): {code}\n\nUntil a test is confirmed, the questionnaire is not offered.\n",
+                    name = practice.name,
                 ),
             })
         }

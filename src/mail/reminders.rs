@@ -1,4 +1,5 @@
-//! The worker that queues reminders and the clinician's daily agenda when their moment comes.
+//! The worker that queues reminders, the clinician's daily agenda and the second urgent notice
+//! of an answer not followed up in time, when their moment comes.
 //!
 //! Every server runs it; the database decides which one queues each email (see
 //! `store/meeting.rs`), and the outbox sends it. It looks once a minute, so a reminder leaves
@@ -29,10 +30,20 @@ pub struct Reminders {
 }
 
 impl Reminders {
-    /// Queues what is due at `now`; returns how many emails were queued.
+    /// Queues what is due at `now`: reminders, the day's agenda, and the second urgent notice of
+    /// an answer not followed up within the time the person was told. Returns how many emails
+    /// were queued.
     pub async fn look(&self, now: Timestamp) -> Result<usize, StoreError> {
         let mut queued = self.store.queue_due_reminders(now).await?;
-        let zone = self.in_force.get().practice.zone.clone();
+        let config = self.in_force.get();
+        // The second urgent notice of an answer not followed up within the time the person
+        // was told.
+        let hours = i64::from(config.form.urgent_reply_hours);
+        let raised_by = now
+            .checked_sub(jiff::SignedDuration::from_hours(hours))
+            .unwrap_or(now);
+        queued += self.store.queue_overdue_attention(raised_by, now).await?;
+        let zone = config.practice.zone.clone();
         if self
             .store
             .queue_daily_agenda(now, &zone, AGENDA_HOUR)

@@ -75,6 +75,8 @@ pub struct PrivacyFacts {
     pub keep_spam_days: u64,
     pub crisis_line: String,
     pub emergency_number: String,
+    /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
+    pub urgent_reply: String,
     /// Visits are counted for the practice's own insights (`insights.enabled`).
     pub insights: bool,
     /// Counts of visits are deleted after this many months.
@@ -99,6 +101,7 @@ impl PrivacyFacts {
             keep_spam_days: config.admin.keep_spam_days,
             crisis_line: config.form.crisis_line.clone(),
             emergency_number: config.form.emergency_number.clone(),
+            urgent_reply: crate::wording::within_hours(config.form.urgent_reply_hours),
             insights: config.insights.enabled,
             insights_retention_months: config.insights.retention_months,
         }

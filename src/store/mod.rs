@@ -53,7 +53,7 @@ pub use jobs::Job;
 pub use meeting::ReminderFate;
 pub use outbox::OutboxRow;
 pub use own_pages::{PageAdded, PageChanged, StoredPage};
-pub use questionnaires::{AttentionItem, StoredQuestionnaire};
+pub use questionnaires::{AttentionItem, MailCheck, MailCheckAnswer, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};

@@ -222,6 +222,18 @@ impl Store {
         Ok(())
     }
 
+    /// Mail `id` to the practice went to `address` (its notice address as it was at sending).
+    pub async fn record_sent_to(&self, id: i64, address: &str) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query("UPDATE outbox SET sent_to = $1 WHERE id = $2")
+                .bind(address)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// When the next pending mail is due, if any.
     pub async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let v: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(

@@ -337,7 +337,7 @@ pub async fn show(
             let mut page = status_page(&state, &token, b, now);
             // Offered right after a time is held, and whenever the person comes back.
             if b.status.takes_time() && b.start > now {
-                match state.store.questionnaires_offered().await {
+                match state.questionnaires_offered().await {
                     Ok(true) => page.questionnaire_href = Some(format!("/questionnaire/{token}")),
                     Ok(false) => {}
                     Err(e) => return AppError::from(e).into_response(),

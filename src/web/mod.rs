@@ -150,6 +150,20 @@ impl AppState {
         }
     }
 
+    /// Where urgent notices go now, or `None` when this server sends no email.
+    pub fn notices_to(&self) -> Option<String> {
+        self.mail_enabled
+            .then(|| self.in_force.get().mail.notify_email.clone())
+    }
+
+    /// Whether the questionnaire is offered now: turned on, and its urgent notice known to
+    /// reach the notice address in force.
+    pub async fn questionnaires_offered(&self) -> Result<bool, crate::store::StoreError> {
+        self.store
+            .questionnaires_offered(self.notices_to().as_deref())
+            .await
+    }
+
     /// Serves a newly prepared site from now on (content reload). Returns the thread that makes
     /// its brotli variants, if one was started, for a caller that waits for it (tests do);
     /// dropping it lets the thread finish on its own.

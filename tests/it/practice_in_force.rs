@@ -4,7 +4,7 @@
 //! of the same practice and the form filled in a browser are in the slow tier
 //! (tests/slow/practice_in_force.rs).
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 
 use crate::common::booking::{
     NAME, booking_link, choose, mornings, offer, python_read, request_and_link,
@@ -24,11 +24,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
     save_details(&mut c).await;
     offer(&app, &mornings()).await;
     meet_by_video(&app).await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("questionnaires on");
+    crate::common::questionnaire::offer_questionnaires(&app).await;
 
     // The licensed states are the saved ones: California is now outside them, New York inside.
     let r = app

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::Admin;
 use super::sign_in::{chrome, render};
 use super::views::{
-    DeleteView, InboxView, RequestView, Row, UnreadableView, reason_options, status_options,
-    unreadable_reference, unreadable_title, when,
+    DeleteView, InboxView, RequestView, Row, UnreadableView, mail_line, reason_options,
+    status_options, unreadable_reference, unreadable_title, when,
 };
 use crate::practice::status::{ClosedReason, Status, StatusChange};
 use crate::store::{FoundRequest, InboxFilter, StoredRequest, UnreadableRequest};
@@ -77,6 +77,12 @@ pub async fn list(
     if filter.minor {
         filter_query.push_str("minor=1&");
     }
+    let mut attention = Vec::new();
+    for a in state.store.needing_attention().await? {
+        let mail = state.store.mail_states(a.request_id).await?;
+        let notice = super::questionnaires::notice_state(&state, &mail, tz);
+        attention.push((a.request_id, a.reference, when(a.since, tz), notice.words));
+    }
     let view = InboxView {
         chrome: chrome(
             &state,
@@ -108,13 +114,7 @@ pub async fn list(
             .tls
             .as_ref()
             .and_then(|t| t.warning(jiff::Timestamp::now())),
-        attention: state
-            .store
-            .needing_attention()
-            .await?
-            .into_iter()
-            .map(|a| (a.request_id, a.reference, when(a.since, tz)))
-            .collect(),
+        attention,
     };
     Ok(render(StatusCode::OK, view.render()))
 }
@@ -127,6 +127,19 @@ pub(super) async fn request_page(
     message: Option<String>,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
+    request_page_with(state, admin, r, error, message, status_code, None).await
+}
+
+/// The request's page; `note_error` is the message by the follow-up note's field.
+pub(super) async fn request_page_with(
+    state: &AppState,
+    admin: &Admin,
+    r: StoredRequest,
+    error: Option<String>,
+    message: Option<String>,
+    status_code: StatusCode,
+    note_error: Option<String>,
+) -> Result<Response, AppError> {
     let tz = &state.time_zone();
     let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
         let at = when(n.at, tz);
@@ -137,10 +150,7 @@ pub(super) async fn request_page(
         h.detail = h.detail.map(|d| history_detail(&h.event, d));
         (h, at)
     });
-    let mail = state.store.mail_states(r.id).await?.into_iter().map(|m| {
-        let sent = m.sent_at.map(|t| when(t, tz)).unwrap_or_default();
-        (m, sent)
-    });
+    let mail = state.store.mail_states(r.id).await?;
     let status = r.status;
     let booking = state
         .store
@@ -170,11 +180,11 @@ pub(super) async fn request_page(
         reasons: reason_options(),
         notes: notes.collect(),
         history: history.collect(),
-        mail: mail.collect(),
+        mail: mail.iter().map(|m| mail_line(m, tz)).collect(),
         error,
         message,
         booking,
-        questionnaires: super::questionnaires::panel(state, r.id).await?,
+        questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
         r,
     };
     Ok(render(status_code, view.render()))

@@ -6,6 +6,7 @@ pub mod clinician;
 pub mod details;
 pub mod insights;
 pub mod postgres;
+pub mod questionnaire;
 pub mod reminders;
 pub mod routes;
 pub mod tls;
