@@ -189,6 +189,7 @@ fn add_brotli(
 
 /// Adds the security headers to every prepared response, so serving one is a single clone.
 fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHeaders) -> PageCache {
+    let style_hash = site.renderer.assets.critical_css_hash.clone();
     for page in site.all_pages_mut() {
         let page = Arc::make_mut(page);
         for variant in [
@@ -199,7 +200,7 @@ fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHead
         .into_iter()
         .flatten()
         {
-            headers.apply(&mut variant.headers);
+            headers.apply(&mut variant.headers, &style_hash);
             // Replaced by each response's own number: a value already there is overwritten in
             // place, where adding one would grow the copied header map.
             variant.headers.insert(
