@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn the_first_view_leaves_out_the_marked_parts_and_the_comments() {
         let sheet = "/* the sheet */\n:root {\n  --a: 1;\n}\n/* first view: skip { */\n.admin {\n  color: red;\n}\n/* } first view: skip */\n\n.page { /* why */\n  margin: 0;\n}\n";
-        assert_eq!(critical_css(sheet), ":root {\n--a: 1;\n}\n.page {\nmargin: 0;\n}");
+        assert_eq!(
+            critical_css(sheet),
+            ":root {\n--a: 1;\n}\n.page {\nmargin: 0;\n}"
+        );
         assert_eq!(critical_css("a{}\n/* first view: skip { */\nb{}"), "a{}");
     }
 
@@ -197,7 +200,13 @@ mod tests {
             rest = &after[end..];
         }
         let critical = critical_css(sheet);
-        for kept in [".site-header", ".hero", ".request-form", ".site-footer", ".booking-offer"] {
+        for kept in [
+            ".site-header",
+            ".hero",
+            ".request-form",
+            ".site-footer",
+            ".booking-offer",
+        ] {
             assert!(critical.contains(kept), "{kept} is in the first view");
         }
         for left in [".myth-claim", ".chart-bar", "@media print"] {

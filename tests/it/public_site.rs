@@ -415,7 +415,9 @@ async fn no_page_asks_for_anything_from_another_site() {
         // their hash alone; they load nothing from anywhere.
         let styles = first_view_styles(&html, path);
         assert!(
-            !styles.contains("@import") && !styles.contains("url(http") && !styles.contains("url(//"),
+            !styles.contains("@import")
+                && !styles.contains("url(http")
+                && !styles.contains("url(//"),
             "{path}: its inline styles load something"
         );
         let scripts: Vec<&str> = html.split("<script").skip(1).collect();
@@ -706,14 +708,20 @@ const FIRST_ROUND_TRIP: usize = 14 * 1024;
 /// The first view of `html`: its inline styles and whether no stylesheet blocks its first paint
 /// (none is linked in the head; the whole sheet is linked at the end of the body).
 fn first_view_styles(html: &str, path: &str) -> String {
-    let body = html.find("<body").unwrap_or_else(|| panic!("{path} has a body"));
+    let body = html
+        .find("<body")
+        .unwrap_or_else(|| panic!("{path} has a body"));
     let (head, rest) = html.split_at(body);
     assert!(
         !head.contains("rel=\"stylesheet\""),
         "{path} links a stylesheet in its head, which blocks its first paint"
     );
     assert_eq!(head.matches("<style>").count(), 1, "{path}: one <style>");
-    assert_eq!(rest.matches("<style").count(), 0, "{path}: styles in the body");
+    assert_eq!(
+        rest.matches("<style").count(),
+        0,
+        "{path}: styles in the body"
+    );
     let sheet = rest
         .find("<link rel=\"stylesheet\" href=\"/static/css/site.")
         .unwrap_or_else(|| panic!("{path} links the whole stylesheet in its body"));
@@ -744,14 +752,24 @@ async fn every_first_view_arrives_in_one_round_trip() {
             &[
                 ("title", "Fees and insurance"),
                 ("path", "/fees"),
-                ("body", "A first consultation is **free of charge**.\n\n- preparation\n- integration\n"),
+                (
+                    "body",
+                    "A first consultation is **free of charge**.\n\n- preparation\n- integration\n",
+                ),
             ],
         )
         .await;
     assert_eq!(made.status, 303, "{}", made.text());
     crate::common::until_site_complete(&app.state).await;
     let mut styles = Vec::new();
-    for path in ["/", "/contact", "/privacy", "/fees", &booking, "/no-such-page"] {
+    for path in [
+        "/",
+        "/contact",
+        "/privacy",
+        "/fees",
+        &booking,
+        "/no-such-page",
+    ] {
         let plain = app.get(path).await;
         styles.push(first_view_styles(&plain.text(), path));
         let sent = app

@@ -101,10 +101,13 @@ async fn style_hash(app: &TestApp) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
     let html = app.get("/").await.text();
-    let start = html.find("<style>").expect("the home page has inline styles") + 7;
+    let start = html
+        .find("<style>")
+        .expect("the home page has inline styles")
+        + 7;
     let end = start + html[start..].find("</style>").expect("the styles end");
     assert_eq!(html.matches("<style").count(), 1, "one <style> element");
-    let digest = sha2::Sha256::digest(html[start..end].as_bytes());
+    let digest = sha2::Sha256::digest(&html.as_bytes()[start..end]);
     format!(
         "'sha256-{}'",
         base64::engine::general_purpose::STANDARD.encode(digest)
@@ -310,7 +313,10 @@ async fn a_response_without_the_csp_fails_the_table() {
     let app = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
     let mut reply = app.get("/").await;
     let hash = style_hash(&app).await;
-    assert_eq!(breaches(&reply, Kind::Page, true, &hash), Vec::<String>::new());
+    assert_eq!(
+        breaches(&reply, Kind::Page, true, &hash),
+        Vec::<String>::new()
+    );
     // Styles other than the page's own would not be allowed.
     let other = "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='";
     assert_eq!(breaches(&reply, Kind::Page, true, other).len(), 1);

@@ -268,7 +268,9 @@ fn median_run(mut runs: Vec<Report>) -> Option<Report> {
                 -r.metrics.lcp.unwrap_or(f64::MAX),
             )
         };
-        key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal)
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
     let middle = runs.len().checked_sub(1)? / 2;
     let recorded = runs.len() as u32;
@@ -590,7 +592,12 @@ fn print_table(reports: &[Report], reference: Option<&Report>) {
             Some(f) if r.path != REFERENCE => (
                 delta(m.fcp, f.fcp),
                 delta(m.lcp, f.lcp),
-                if m.within_budget(&f) { "within" } else { "over" }.to_string(),
+                if m.within_budget(&f) {
+                    "within"
+                } else {
+                    "over"
+                }
+                .to_string(),
             ),
             _ => ("".into(), "".into(), "".into()),
         };
