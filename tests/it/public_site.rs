@@ -419,7 +419,15 @@ async fn no_page_asks_for_anything_from_another_site() {
             }
         }
         assert!(!html.contains("style=\""), "{path} has an inline style");
-        assert!(!html.contains("<style"), "{path} has a style element");
+        // One style element, in the head: the first view's styles, which the CSP allows by
+        // their hash alone; they load nothing from anywhere.
+        let styles = first_view_styles(&html, path);
+        assert!(
+            !styles.contains("@import")
+                && !styles.contains("url(http")
+                && !styles.contains("url(//"),
+            "{path}: its inline styles load something"
+        );
         let scripts: Vec<&str> = html.split("<script").skip(1).collect();
         for s in scripts {
             assert!(
@@ -705,4 +713,104 @@ fn the_privacy_notice_states_what_the_configuration_does() {
         text.contains("deleted for good 365 days later") && text.contains("deleted after 30 days")
     );
     assert!(text.contains("call or text 988 (Suicide & Crisis Lifeline), or call 911"));
+}
+
+/// What a first round trip carries: TCP's initial window of ten segments, about 14 KB.
+const FIRST_ROUND_TRIP: usize = 14 * 1024;
+
+/// The first view of `html`: its inline styles and whether no stylesheet blocks its first paint
+/// (none is linked in the head; the whole sheet is linked at the end of the body).
+fn first_view_styles(html: &str, path: &str) -> String {
+    let body = html
+        .find("<body")
+        .unwrap_or_else(|| panic!("{path} has a body"));
+    let (head, rest) = html.split_at(body);
+    assert!(
+        !head.contains("rel=\"stylesheet\""),
+        "{path} links a stylesheet in its head, which blocks its first paint"
+    );
+    assert_eq!(head.matches("<style>").count(), 1, "{path}: one <style>");
+    assert_eq!(
+        rest.matches("<style").count(),
+        0,
+        "{path}: styles in the body"
+    );
+    let sheet = rest
+        .find("<link rel=\"stylesheet\" href=\"/static/css/site.")
+        .unwrap_or_else(|| panic!("{path} links the whole stylesheet in its body"));
+    assert!(
+        rest[sheet..].trim_end().ends_with("</body>\n</html>")
+            && !rest[sheet..].contains("<main")
+            && rest[..sheet].contains("</footer>"),
+        "{path}: the stylesheet is linked after the page's content"
+    );
+    let start = head.find("<style>").unwrap_or_default() + 7;
+    head[start..start + head[start..].find("</style>").unwrap_or_default()].to_string()
+}
+
+/// Every public page a visitor may open first (the home page, the contact and privacy pages, a
+/// clinician-made page, a booking page, a missing page) needs one round trip for its first
+/// screen: the page, compressed, with the first screen's styles inline, within 14 KB, and no
+/// stylesheet that blocks its paint. The inline styles are the same on every page.
+#[tokio::test]
+async fn every_first_view_arrives_in_one_round_trip() {
+    // Production's brotli: what a visitor's phone receives.
+    let app = TestApp::builder()
+        .config(&crate::common::booking::config(None, ""))
+        .overrides(kap_practice::config::Overrides {
+            brotli_quality: Some(11),
+            ..Default::default()
+        })
+        .build()
+        .await;
+    app.add_clinician().await;
+    crate::common::booking::offer(&app, &crate::common::booking::mornings()).await;
+    let (_, booking) = crate::common::booking::request_and_link(&app, "Ilse Marrow", &[]).await;
+    let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
+    let made = clinician
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[
+                ("title", "Fees and insurance"),
+                ("path", "/fees"),
+                (
+                    "body",
+                    "A first consultation is **free of charge**.\n\n- preparation\n- integration\n",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    crate::common::until_site_complete(&app.state).await;
+    let mut styles = Vec::new();
+    for path in [
+        "/",
+        "/contact",
+        "/privacy",
+        "/fees",
+        &booking,
+        "/no-such-page",
+    ] {
+        let plain = app.get(path).await;
+        styles.push(first_view_styles(&plain.text(), path));
+        let sent = app
+            .request("GET", path, &[("accept-encoding", "br, gzip")], "")
+            .await;
+        assert!(
+            matches!(sent.header("content-encoding"), Some("br" | "gzip")),
+            "{path} goes out compressed: {:?}",
+            sent.header("content-encoding")
+        );
+        assert!(
+            sent.body.len() <= FIRST_ROUND_TRIP,
+            "{path} is {} bytes compressed; its first view must fit in {FIRST_ROUND_TRIP}",
+            sent.body.len()
+        );
+    }
+    assert!(styles[0].contains(".site-header") && styles[0].contains(".request-form"));
+    assert!(
+        styles.iter().all(|s| *s == styles[0]),
+        "every page inlines the same styles (one hash in the CSP)"
+    );
 }
