@@ -62,16 +62,34 @@ pub const FIELDS: &[Field] = &[
         "A phrase such as: within two business days.",
     ),
     field(
-        "crisis_line",
+        "crisis_call",
         "contact_form",
-        "Crisis line number",
-        "988 in the United States.",
+        "Crisis line to call",
+        "988 in the United States. Leave empty if the line takes only texts.",
     ),
     field(
-        "crisis_line_name",
+        "crisis_call_name",
         "contact_form",
-        "Crisis line name",
+        "Name of the line to call",
         "Suicide & Crisis Lifeline for 988.",
+    ),
+    field(
+        "crisis_text",
+        "contact_form",
+        "Crisis line to text",
+        "988 takes texts too; 741741 is the Crisis Text Line. Leave empty if there is none.",
+    ),
+    field(
+        "crisis_text_keyword",
+        "contact_form",
+        "Word to text",
+        "HOME for the Crisis Text Line. Leave empty if any message will do.",
+    ),
+    field(
+        "crisis_text_name",
+        "contact_form",
+        "Name of the line to text",
+        "Crisis Text Line for 741741.",
     ),
     field(
         "emergency_number",
@@ -115,8 +133,11 @@ pub fn values_of(config: &Config) -> Values {
         ("time_zone", p.time_zone.clone()),
         ("accent_color", p.accent_color.clone()),
         ("reply_time", f.reply_time.clone()),
-        ("crisis_line", f.crisis_line.clone()),
-        ("crisis_line_name", f.crisis_line_name.clone()),
+        ("crisis_call", f.crisis_call.clone()),
+        ("crisis_call_name", f.crisis_call_name.clone()),
+        ("crisis_text", f.crisis_text.clone()),
+        ("crisis_text_keyword", f.crisis_text_keyword.clone()),
+        ("crisis_text_name", f.crisis_text_name.clone()),
         ("emergency_number", f.emergency_number.clone()),
     ] {
         v.insert(name.to_string(), value);
@@ -124,13 +145,52 @@ pub fn values_of(config: &Config) -> Values {
     v
 }
 
-/// The fields the config file sets (they win over the database).
+/// The fields the config file sets (they win over the database). The older single
+/// `crisis_line` (and its name) sets both the line to call and the line to text.
 pub fn set_in_file(config: &Config) -> Vec<&'static str> {
+    let in_file = |table: &str, key: &str| config.file_keys.contains(&format!("{table}.{key}"));
     FIELDS
         .iter()
-        .filter(|f| config.file_keys.contains(&format!("{}.{}", f.table, f.key)))
+        .filter(|f| {
+            in_file(f.table, f.key)
+                || OLDER_NAMES
+                    .iter()
+                    .any(|(old, new)| new.contains(&f.name) && in_file(f.table, old))
+        })
         .map(|f| f.name)
         .collect()
+}
+
+/// Details stored or written under an older name, and the fields that took their place.
+const OLDER_NAMES: &[(&str, &[&str])] = &[
+    ("crisis_line", &["crisis_call", "crisis_text"]),
+    (
+        "crisis_line_name",
+        &["crisis_call_name", "crisis_text_name"],
+    ),
+];
+
+/// Details that may be left empty.
+const OPTIONAL: &[&str] = &[
+    "crisis_call",
+    "crisis_call_name",
+    "crisis_text",
+    "crisis_text_keyword",
+    "crisis_text_name",
+];
+
+/// `values` with details stored under an older name moved to the fields that took their place
+/// (a single crisis line saved before the call and text lines were apart is both).
+pub fn upgraded(values: &Values) -> Values {
+    let mut out = values.clone();
+    for (old, new) in OLDER_NAMES {
+        if let Some(v) = out.remove(*old) {
+            for name in *new {
+                out.entry((*name).to_string()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Where the config came from, for "set in …".
@@ -180,6 +240,9 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
         let value = values.get(field.name).map_or("", |v| v.trim());
         if field.table == "contact_form" {
             // The config reads these as free text; the inbox asks for a value on one line.
+            if value.is_empty() && OPTIONAL.contains(&field.name) {
+                continue;
+            }
             if value.is_empty() {
                 problems.push((
                     field.name,
@@ -203,6 +266,14 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
             }
         }
     }
+    let given = |name: &str| values.get(name).is_some_and(|v| !v.trim().is_empty());
+    if given("crisis_text_keyword") && !given("crisis_text") {
+        problems.push((
+            "crisis_text_keyword",
+            "Word to text: give the number it is texted to as well, under “Crisis line to text”"
+                .to_string(),
+        ));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -213,6 +284,7 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
 /// `config` with the stored `values` in place of its own, except where the config file sets
 /// a value (that wins). Values that do not pass [`check`] are left out.
 pub fn apply(config: &Config, values: &Values) -> Config {
+    let values = &upgraded(values);
     let from_file = set_in_file(config);
     let mut text = String::from("[practice]\n");
     let mut form = String::from("[contact_form]\n");
@@ -251,20 +323,23 @@ pub fn apply(config: &Config, values: &Values) -> Config {
     for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
         copy_practice_field(&mut merged, config, field.name);
     }
-    merged.form.reply_time = parsed.form.reply_time;
-    merged.form.crisis_line = parsed.form.crisis_line;
-    merged.form.crisis_line_name = parsed.form.crisis_line_name;
-    merged.form.emergency_number = parsed.form.emergency_number;
+    let (m, p, c) = (&mut merged.form, &parsed.form, &config.form);
+    m.reply_time = p.reply_time.clone();
+    m.emergency_number = p.emergency_number.clone();
+    m.crisis_call = p.crisis_call.clone();
+    m.crisis_call_name = p.crisis_call_name.clone();
+    m.crisis_text = p.crisis_text.clone();
+    m.crisis_text_keyword = p.crisis_text_keyword.clone();
+    m.crisis_text_name = p.crisis_text_name.clone();
     for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
         match field.name {
-            "reply_time" => merged.form.reply_time = config.form.reply_time.clone(),
-            "crisis_line" => merged.form.crisis_line = config.form.crisis_line.clone(),
-            "crisis_line_name" => {
-                merged.form.crisis_line_name = config.form.crisis_line_name.clone()
-            }
-            "emergency_number" => {
-                merged.form.emergency_number = config.form.emergency_number.clone()
-            }
+            "reply_time" => m.reply_time = c.reply_time.clone(),
+            "crisis_call" => m.crisis_call = c.crisis_call.clone(),
+            "crisis_call_name" => m.crisis_call_name = c.crisis_call_name.clone(),
+            "crisis_text" => m.crisis_text = c.crisis_text.clone(),
+            "crisis_text_keyword" => m.crisis_text_keyword = c.crisis_text_keyword.clone(),
+            "crisis_text_name" => m.crisis_text_name = c.crisis_text_name.clone(),
+            "emergency_number" => m.emergency_number = c.emergency_number.clone(),
             _ => {}
         }
     }
@@ -321,7 +396,7 @@ mod tests {
         bad.insert("phone".into(), "call me".into());
         bad.insert("accent_color".into(), "#ffff00".into());
         bad.insert("licensed_states".into(), "CA, ZZ".into());
-        bad.insert("crisis_line".into(), " ".into());
+        bad.insert("reply_time".into(), " ".into());
         let problems = check(&bad).expect_err("problems");
         let named = |f: &str| {
             problems
@@ -332,8 +407,45 @@ mod tests {
         assert!(named("phone").is_some_and(|m| m.contains("is not a phone number")));
         assert!(named("accent_color").is_some_and(|m| m.contains("too light for white text")));
         assert!(named("licensed_states").is_some_and(|m| m.contains("\"ZZ\" is not a US state")));
-        assert!(named("crisis_line").is_some_and(|m| m.contains("is empty")));
+        assert!(named("reply_time").is_some_and(|m| m.contains("is empty")));
         assert_eq!(problems.len(), 4);
+    }
+
+    #[test]
+    fn crisis_lines_are_optional_but_a_word_to_text_needs_its_number() {
+        let mut text_only = good();
+        text_only.insert("crisis_call".into(), "".into());
+        text_only.insert("crisis_call_name".into(), "".into());
+        text_only.insert("crisis_text".into(), "741741".into());
+        text_only.insert("crisis_text_keyword".into(), "HOME".into());
+        assert!(check(&text_only).is_ok());
+        let mut no_number = text_only;
+        no_number.insert("crisis_text".into(), "".into());
+        let problems = check(&no_number).expect_err("a word with no number");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, "crisis_text_keyword");
+    }
+
+    #[test]
+    fn a_single_crisis_line_saved_before_is_both_a_line_to_call_and_to_text() {
+        let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+        let mut values = good();
+        for name in [
+            "crisis_call",
+            "crisis_call_name",
+            "crisis_text",
+            "crisis_text_keyword",
+            "crisis_text_name",
+        ] {
+            values.remove(name);
+        }
+        values.insert("crisis_line".into(), "741741".into());
+        values.insert("crisis_line_name".into(), "Crisis Text Line".into());
+        let merged = apply(&config, &values);
+        assert_eq!(
+            crate::crisis::Crisis::new(&merged.form).sentence(),
+            "call or text 741741 (Crisis Text Line), or call 911"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod crisis;
 pub mod crypto;
 pub mod data_dir;
 pub mod details;

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use crate::auth::link::{self, LinkTokens};
 use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use crate::config::Config;
+use crate::crisis::Crisis;
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::{BookingMail, ClaimedMail, MailKind};
@@ -95,8 +96,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
         phone = practice.phone
     );
     let crisis = format!(
-        "If you are in crisis, please don't wait: call or text {} ({}) or call {}.",
-        config.form.crisis_line, config.form.crisis_line_name, config.form.emergency_number
+        "If you are in crisis, please don't wait: {}.",
+        Crisis::for_reader(&config.form, mail.outside_us).sentence()
     );
     let admin_link = match mail.request_id {
         Some(id) => format!("{base}/admin/requests/{id}"),

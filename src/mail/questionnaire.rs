@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::auth::link::{self, LinkTokens};
 use crate::config::Config;
+use crate::crisis::Crisis;
 use crate::store::{ClaimedMail, MailKind};
 
 /// What a questionnaire email says.
@@ -36,11 +37,9 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
                 to_practice: false,
                 subject: format!("Two short questionnaires - {}", practice.name),
                 body: format!(
-                    "{clinician} asks you to answer two short questionnaires, about how you have been over the last 2 weeks. They take about five minutes, every question is optional, and your answers go only to {clinician}.\n\n{base}/questionnaire/{token}\n\nIf you are in crisis, please don't wait: call or text {crisis} ({crisis_name}) or call {emergency}.\n\n{name}\n{email} | {phone}\n",
+                    "{clinician} asks you to answer two short questionnaires, about how you have been over the last 2 weeks. They take about five minutes, every question is optional, and your answers go only to {clinician}.\n\n{base}/questionnaire/{token}\n\nIf you are in crisis, please don't wait: {crisis}.\n\n{name}\n{email} | {phone}\n",
                     clinician = practice.clinician_name,
-                    crisis = config.form.crisis_line,
-                    crisis_name = config.form.crisis_line_name,
-                    emergency = config.form.emergency_number,
+                    crisis = Crisis::for_reader(&config.form, mail.outside_us).sentence(),
                     name = practice.name,
                     email = practice.email,
                     phone = practice.phone,

@@ -74,8 +74,6 @@ pub struct PrivacyFacts {
     pub acknowledge: bool,
     pub keep_closed_days: u64,
     pub keep_spam_days: u64,
-    pub crisis_line: String,
-    pub emergency_number: String,
     /// Visits are counted for the practice's own insights (`insights.enabled`).
     pub insights: bool,
     /// Counts of visits are deleted after this many months.
@@ -97,8 +95,6 @@ impl PrivacyFacts {
             acknowledge: mail && config.form.acknowledge,
             keep_closed_days: config.admin.keep_closed_days,
             keep_spam_days: config.admin.keep_spam_days,
-            crisis_line: config.form.crisis_line.clone(),
-            emergency_number: config.form.emergency_number.clone(),
             insights: config.insights.enabled,
             insights_retention_months: config.insights.retention_months,
         }

@@ -416,6 +416,8 @@ pub struct ClaimedMail {
     /// Whether the request may book its consultation online now (for the acknowledgement's
     /// link): it is not spam nor flagged, and the practice offers times.
     pub may_book: bool,
+    /// The person said they will be outside the US: their crisis numbers are local ones.
+    pub outside_us: bool,
     /// The change to a booking this mail is about.
     pub booking: Option<BookingMail>,
     /// What the outbox worker reads just before sending, for the kinds that need it.

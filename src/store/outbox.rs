@@ -20,6 +20,7 @@ use crate::practice::open_times::ConsultationFormat;
 
 const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
         o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
+        r.location,
         c.booking_id, c.status AS booking_status, c.start_at AS booking_start,
         c.end_at AS booking_end, c.format AS booking_format, c.sequence AS booking_sequence,
         c.message_sealed AS booking_message, c.actor AS booking_actor, o.booking_change_id
@@ -176,6 +177,8 @@ impl Store {
             attempts: row.col("attempts")?,
             permanent_failures: row.col("permanent_failures")?,
             may_book: offers_times && flags == [Some(false); 3],
+            outside_us: row.col::<Option<String>>("location")?.as_deref()
+                == Some(crate::practice::consultation::OUTSIDE_US),
             booking,
             at_sending: Default::default(),
             questionnaire_offered: false,

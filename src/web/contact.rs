@@ -22,7 +22,7 @@ use super::form_token::TokenError;
 use super::middleware::BODY_LIMIT;
 use super::pages::page_response;
 use super::respond::{html_response, refusal};
-use crate::practice::consultation::{ConsultationForm, Licence};
+use crate::practice::consultation::{ConsultationForm, Licence, Location};
 use crate::site::FormView;
 use crate::store::{MailKind, SpamReason, Submission};
 
@@ -223,7 +223,11 @@ pub async fn submit(
             } else {
                 thanks_redirect(
                     &state,
-                    Some((request.flags.outside_licensed_states, request.flags.minor)),
+                    Some(crate::site::ThanksNotes {
+                        outside_licensed_states: request.flags.outside_licensed_states,
+                        minor: request.flags.minor,
+                        outside_us: request.location == Location::OutsideUs,
+                    }),
                     booking,
                 )
             }
@@ -274,13 +278,10 @@ const THANKS_TOKEN: crate::crypto::SealedField = crate::crypto::SealedField::kep
 
 fn thanks_redirect(
     state: &AppState,
-    notes: Option<(bool, bool)>,
+    notes: Option<crate::site::ThanksNotes>,
     request: Option<(i64, &str)>,
 ) -> Response {
-    let index = match notes {
-        Some((outside, minor)) => usize::from(outside) | (usize::from(minor) << 1),
-        None => 0,
-    };
+    let index = notes.map_or(0, crate::site::ThanksNotes::index);
     let issued = Timestamp::now().as_millisecond();
     let sealed = match (index, request) {
         (0, Some((id, secret))) => Some(format!("0:{id}:{issued}:{secret}")),
@@ -329,7 +330,7 @@ pub async fn thanks(
     let request = request.and_then(|id| id.parse::<i64>().ok());
     let index = index
         .and_then(|i| i.parse::<usize>().ok())
-        .filter(|i| *i < 4)
+        .filter(|i| *i < 8)
         .unwrap_or(0);
     if let Some(id) = request.filter(|_| index == 0)
         && let Some(secret) = secret

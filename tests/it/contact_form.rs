@@ -65,6 +65,36 @@ async fn crisis_numbers_and_reply_time_are_configurable() {
 }
 
 #[tokio::test]
+async fn a_person_outside_the_us_is_pointed_to_local_emergency_services() {
+    let app = TestApp::start().await;
+    let r = app.submit("Kim", &[("state", "outside-us")]).await;
+    let location = r.header("location").expect("thank-you page").to_string();
+    let html = app.get(&location).await.text();
+    let text = visible_text(&html);
+    assert!(
+        text.contains("please don’t wait for a reply: contact your local emergency services."),
+        "{text}"
+    );
+    for us in ["988", "911"] {
+        assert!(
+            !text.contains(us) && !html.contains(&format!("tel:{us}")),
+            "{text}"
+        );
+    }
+    // Someone in a US state is still given the US numbers.
+    let r = app.submit("Lee", &[("state", "CA")]).await;
+    let text = visible_text(
+        &app.get(r.header("location").unwrap_or("/contact/thanks"))
+            .await
+            .text(),
+    );
+    assert!(
+        text.contains("call or text 988 (Suicide & Crisis Lifeline), or call 911"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_valid_request_is_stored_sealed_and_thanked() {
     let app = TestApp::start().await;
     let r = app

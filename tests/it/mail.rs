@@ -189,6 +189,38 @@ async fn the_optional_acknowledgement_echoes_nothing() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = TestApp::start_with(
+        Overrides::default(),
+        Some(&mail_config(
+            smtp.port,
+            "\n[contact_form]\nacknowledge = true\n",
+        )),
+    )
+    .await;
+    let r = app
+        .submit(
+            "Kim",
+            &[("state", "outside-us"), ("email", "kim@example.org")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let messages = smtp.wait_for(2, Duration::from_secs(15));
+    let ack = messages
+        .iter()
+        .find(|m| m.contains("To: kim@example.org"))
+        .expect("an acknowledgement to the person");
+    let words = ack.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("If you are in crisis, please don't wait for a reply: contact your local emergency services."),
+        "{ack}"
+    );
+    assert!(!ack.contains("988") && !ack.contains("911"), "{ack}");
+}
+
 /// The outbox counts once `sent` mails are marked sent and none is pending (or after 20 s).
 async fn outbox_settled(app: &TestApp, sent: usize) -> kap_practice::store::OutboxCounts {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

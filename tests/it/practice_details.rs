@@ -21,8 +21,11 @@ fn own_details() -> Vec<(&'static str, &'static str)> {
         ("time_zone", "America/New_York"),
         ("accent_color", "#1d4e6b"),
         ("reply_time", "within one business day"),
-        ("crisis_line", "988"),
-        ("crisis_line_name", "Suicide & Crisis Lifeline"),
+        ("crisis_call", "988"),
+        ("crisis_call_name", "Suicide & Crisis Lifeline"),
+        ("crisis_text", "988"),
+        ("crisis_text_keyword", ""),
+        ("crisis_text_name", "Suicide & Crisis Lifeline"),
         ("emergency_number", "911"),
     ]
 }

@@ -27,8 +27,11 @@ const SAVED: &[(&str, &str)] = &[
     ("time_zone", "America/New_York"),
     ("accent_color", "#1d4e6b"),
     ("reply_time", "within one business day"),
-    ("crisis_line", "741741"),
-    ("crisis_line_name", "Crisis Text Line"),
+    ("crisis_call", ""),
+    ("crisis_call_name", ""),
+    ("crisis_text", "741741"),
+    ("crisis_text_keyword", "HOME"),
+    ("crisis_text_name", "Crisis Text Line"),
     ("emergency_number", "112"),
 ];
 
@@ -222,7 +225,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
     let held = with_subject(&mail, "Your consultation time is held - Harbor Light");
     let text = text_of(held);
     assert!(
-        text.contains("call or text 741741 (Crisis Text Line) or call 112"),
+        text.contains("text HOME to 741741 (Crisis Text Line), or call 112"),
         "{text}"
     );
     assert!(text.contains("(212) 555-0147"), "{text}");
@@ -387,7 +390,7 @@ fn the_next_request_is_announced_as_saved(smtp: &SmtpServer) {
         "{ack}"
     );
     assert!(
-        ack.contains("call or text 741741 (Crisis Text Line) or call 112"),
+        ack.contains("text HOME to 741741 (Crisis Text Line), or call 112"),
         "{ack}"
     );
     for (_, raw) in &mail {

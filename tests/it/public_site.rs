@@ -448,7 +448,7 @@ async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() 
     for (path, html) in &pages {
         let text = visible_text(html);
         assert!(
-            text.contains("call or text 741741 (Crisis Text Line)") && text.contains("call 112"),
+            text.contains("call or text 741741 (Crisis Text Line), or call 112"),
             "{path} does not show the configured numbers: {text}"
         );
         assert!(html.contains("href=\"tel:741741\"") && html.contains("href=\"tel:112\""));
@@ -478,6 +478,37 @@ async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() 
             footer.contains("I can’t respond to emergencies") && footer.contains("tel:741741"),
             "{path}: the footer lists phone and email without the crisis note"
         );
+    }
+}
+
+/// The Crisis Text Line takes texts only, with a keyword, and no call.
+const TEXT_ONLY_CRISIS: &str = "[contact_form]\ncrisis_call = \"\"\ncrisis_text = \"741741\"\ncrisis_text_keyword = \"HOME\"\ncrisis_text_name = \"Crisis Text Line\"\n";
+
+#[tokio::test]
+async fn a_line_that_only_takes_texts_is_never_offered_as_a_call() {
+    let app = TestApp::start_with(Overrides::default(), Some(TEXT_ONLY_CRISIS)).await;
+    let thanks = app.submit("Ada", &[]).await;
+    let location = thanks
+        .header("location")
+        .expect("thank-you page")
+        .to_string();
+    for path in ["/", "/contact", "/privacy", "/no-such-page", &location] {
+        let html = app.get(path).await.text();
+        let text = visible_text(&html);
+        assert!(
+            text.contains("text HOME to 741741 (Crisis Text Line), or call 911"),
+            "{path}: {text}"
+        );
+        // The link opens a text to 741741 with HOME written (`&` escaped as HTML).
+        assert!(
+            ["&amp;", "&#38;"]
+                .iter()
+                .any(|amp| html.contains(&format!("href=\"sms:741741?{amp}body=HOME\""))),
+            "{path}"
+        );
+        assert!(!text.contains("call or text"), "{path}: {text}");
+        assert!(!html.contains("tel:741741"), "{path}");
+        assert!(!text.contains("988"), "{path}");
     }
 }
 
