@@ -226,7 +226,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     let screening = app.get(&format!("{q}/screening")).await.text();
     assert!(
         screening
-            .contains("<legend class=\"legend\">Heart problems or high blood pressure?</legend>"),
+            .contains("<legend class=\"legend\">Do you have, or have you had, heart problems or high blood pressure?</legend>"),
         "{screening}"
     );
     let r = post(
@@ -378,9 +378,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "left unanswered, it is not shown"
     );
     assert!(page.contains(MEDS_MARKER) && page.contains(PRESCRIBER_MARKER));
-    assert!(page.contains("Heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    assert!(page.contains("Do you have, or have you had, heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
     // "Not sure" is raised as "Yes" is; "No" is not.
-    assert!(page.contains("Bipolar disorder, or periods of mania? <strong>Not sure</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    assert!(page.contains("Have you ever had bipolar disorder, or periods of mania? <strong>Not sure</strong> <span class=\"tag\">To discuss</span>"), "{page}");
     assert!(
         !page.contains("in the last month? <strong>No</strong> <span"),
         "{page}"
