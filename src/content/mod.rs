@@ -994,7 +994,10 @@ mod tests {
             );
             let lower = q.to_lowercase();
             for negative in ["no one", "not ", "never", "without"] {
-                assert!(!lower.contains(negative), "a \"yes\" must mean a concern: {q}");
+                assert!(
+                    !lower.contains(negative),
+                    "a \"yes\" must mean a concern: {q}"
+                );
             }
         }
         // The page's screening topics ("Screening may explore: …"), each asked on its own.

@@ -314,8 +314,9 @@ pub struct PageCache {
     /// The contact page, cut where each visitor's form token goes.
     pub contact_form: super::SplitPage,
     /// The thank-you page for each set of notes, indexed by their bits: 1 outside the
-    /// licensed states, 2 under 18, 4 outside the US (crisis numbers for where they are).
-    pub thanks: [Arc<Page>; 8],
+    /// licensed states, 2 under 18, 4 outside the US (crisis numbers for where they are), 8
+    /// someone under 18 writing for themselves. [`super::ThanksNotes::PAGES`] of them.
+    pub thanks: Vec<Arc<Page>>,
     /// The plain thank-you page with a link to choose a consultation time, cut where the link
     /// goes.
     pub thanks_booking: super::SplitPage,

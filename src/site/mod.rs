@@ -170,6 +170,7 @@ impl Renderer {
             outside_licensed_states,
             minor,
             outside_us,
+            minor_alone,
         } = notes;
         let form = &self.config.form;
         let mut head = self.head(
@@ -186,6 +187,7 @@ impl Renderer {
             reply_time: &form.reply_time,
             outside_licensed_states,
             minor,
+            minor_alone,
             booking_href,
         }
         .render()
@@ -203,6 +205,9 @@ pub struct ThanksNotes {
     pub minor: bool,
     /// The person will be outside the US: the crisis notes name local emergency services.
     pub outside_us: bool,
+    /// Someone under 18 wrote for themselves: told kindly what involving a parent or
+    /// guardian means, never refused.
+    pub minor_alone: bool,
 }
 
 impl ThanksNotes {
@@ -211,13 +216,18 @@ impl ThanksNotes {
         usize::from(self.outside_licensed_states)
             | (usize::from(self.minor) << 1)
             | (usize::from(self.outside_us) << 2)
+            | (usize::from(self.minor_alone) << 3)
     }
+
+    /// How many sets of notes there are.
+    pub const PAGES: usize = 16;
 
     pub fn from_index(index: usize) -> Self {
         ThanksNotes {
             outside_licensed_states: index & 1 != 0,
             minor: index & 2 != 0,
             outside_us: index & 4 != 0,
+            minor_alone: index & 8 != 0,
         }
     }
 }
@@ -410,16 +420,9 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
             ))
         })
     };
-    let thanks = [
-        thanks_page(0)?,
-        thanks_page(1)?,
-        thanks_page(2)?,
-        thanks_page(3)?,
-        thanks_page(4)?,
-        thanks_page(5)?,
-        thanks_page(6)?,
-        thanks_page(7)?,
-    ];
+    let thanks = (0..ThanksNotes::PAGES)
+        .map(thanks_page)
+        .collect::<Result<Vec<_>, _>>()?;
     // The thank-you page with the link to choose a consultation time, cut where the link goes
     // (only a request with no flags books online).
     let thanks_booking = SplitPage::at_value("/contact/thanks", |link| {

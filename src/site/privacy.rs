@@ -44,8 +44,12 @@ pub const COLLECTED: &[Collected] = &[
         label: "the US state you will be in during sessions",
     },
     Collected {
+        stored_in: "for_whom",
+        label: "whether the consultation is for you or for someone you care for",
+    },
+    Collected {
         stored_in: "age_group",
-        label: "whether you are 18 or older",
+        label: "whether the person the consultation is for is 18 or older",
     },
     Collected {
         stored_in: "message",

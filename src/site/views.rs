@@ -151,6 +151,8 @@ pub struct ThanksView<'a> {
     pub reply_time: &'a str,
     pub outside_licensed_states: bool,
     pub minor: bool,
+    /// Someone under 18 wrote for themselves.
+    pub minor_alone: bool,
     /// The link to choose a consultation time, when the person may book online.
     pub booking_href: Option<&'a str>,
 }

@@ -35,7 +35,7 @@ use engine::{Db, on_db};
 
 pub use crate::crypto::{Keyring, OpenError};
 use crate::practice::consultation::{
-    AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest,
+    AgeGroup, ContactMethod, Flags, ForWhom, Location, NewConsultationRequest,
 };
 use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials, SignInClaim};
@@ -364,7 +364,10 @@ pub struct StoredRequest {
     pub spam: Option<String>,
     pub contact_method: ContactMethod,
     pub location: Location,
+    /// The age of the person the consultation is for.
     pub age_group: AgeGroup,
+    /// Whom the consultation is for; `None` for a request sent before the form asked.
+    pub for_whom: Option<ForWhom>,
     pub flags: Flags,
     pub name: String,
     pub email: String,

@@ -34,6 +34,7 @@ pub const FIELDS: &[&str] = &[
     "contact_method",
     "voicemail",
     "state",
+    "for_whom",
     "age_group",
     "message",
     "referral_source",
@@ -121,6 +122,7 @@ pub async fn submit(
         contact_method: get("contact_method"),
         voicemail: get("voicemail"),
         state: get("state"),
+        for_whom: get("for_whom"),
         age_group: get("age_group"),
         message: get("message"),
         referral_source: get("referral_source"),
@@ -227,6 +229,7 @@ pub async fn submit(
                         outside_licensed_states: request.flags.outside_licensed_states,
                         minor: request.flags.minor,
                         outside_us: request.location == Location::OutsideUs,
+                        minor_alone: request.minor_writing_alone(),
                     }),
                     booking,
                 )
@@ -330,7 +333,7 @@ pub async fn thanks(
     let request = request.and_then(|id| id.parse::<i64>().ok());
     let index = index
         .and_then(|i| i.parse::<usize>().ok())
-        .filter(|i| *i < 8)
+        .filter(|i| *i < crate::site::ThanksNotes::PAGES)
         .unwrap_or(0);
     if let Some(id) = request.filter(|_| index == 0)
         && let Some(secret) = secret
