@@ -17,7 +17,7 @@ use crate::crisis::Crisis;
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::{BookingMail, ClaimedMail, MailKind};
-use crate::wording::{clock, day_heading, long_time, zone_label};
+use crate::wording::{clock, confirm_by, day_heading, long_time, zone_label};
 
 /// What a booking email says and carries.
 pub struct Written {
@@ -122,7 +122,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
             format!("Your consultation time is held - {}", practice.name),
             format!(
                 "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{questionnaire}{crisis}\n\n{signature}\n",
-                reply = config.form.reply_time,
+                reply = confirm_by(b.start, now, &config.form.reply_time),
             ),
             Some((Method::Request, EventStatus::Tentative)),
         ),
