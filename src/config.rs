@@ -225,8 +225,16 @@ pub struct Practice {
 
 impl Practice {
     /// "Jordan Ellis, LCSW".
+    /// When the name already ends with the credentials ("Maya Okafor, LCSW" with "LCSW"), they
+    /// are not written twice.
     pub fn clinician_name_with_credentials(&self) -> String {
-        if self.credentials.is_empty() {
+        let (name, credentials) = (self.clinician_name.trim(), self.credentials.trim());
+        let written = name
+            .len()
+            .checked_sub(credentials.len())
+            .and_then(|at| name.get(at..))
+            .is_some_and(|end| end.eq_ignore_ascii_case(credentials));
+        if credentials.is_empty() || written {
             self.clinician_name.clone()
         } else {
             format!("{}, {}", self.clinician_name, self.credentials)

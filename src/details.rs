@@ -244,17 +244,11 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
                 continue;
             }
             if value.is_empty() {
-                problems.push((
-                    field.name,
-                    format!("contact_form.{} is empty: write a value", field.key),
-                ));
+                problems.push((field.name, format!("{}: write a value", field.label)));
             } else if value.chars().any(char::is_control) || value.chars().count() > 200 {
                 problems.push((
                     field.name,
-                    format!(
-                        "contact_form.{} must be one line of at most 200 characters",
-                        field.key
-                    ),
+                    format!("{}: write one line of at most 200 characters", field.label),
                 ));
             }
             continue;
@@ -262,7 +256,7 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
         let text = format!("[{}]\n{}\n", field.table, toml_line(field, value));
         if let Err(found) = Config::from_toml(&text, "inbox", None, &Overrides::default()) {
             for d in found.0 {
-                problems.push((field.name, d.message));
+                problems.push((field.name, plain_message(field, &d.message)));
             }
         }
     }
@@ -278,6 +272,21 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// A message of the config's checks in the form's words: "practice.licensed_states: \"ZZ\" is
+/// not a US state code…" becomes "States where you are licensed: \"ZZ\" is not a US state
+/// code…", since the person at the form never saw the setting's name.
+fn plain_message(field: &Field, message: &str) -> String {
+    let setting = format!("{}.{}", field.table, field.key);
+    match message.strip_prefix(&setting) {
+        Some(rest) => format!(
+            "{}: {}",
+            field.label,
+            rest.trim_start_matches(':').trim_start()
+        ),
+        None => message.to_string(),
     }
 }
 
@@ -407,7 +416,24 @@ mod tests {
         assert!(named("phone").is_some_and(|m| m.contains("is not a phone number")));
         assert!(named("accent_color").is_some_and(|m| m.contains("too light for white text")));
         assert!(named("licensed_states").is_some_and(|m| m.contains("\"ZZ\" is not a US state")));
-        assert!(named("reply_time").is_some_and(|m| m.contains("is empty")));
+        assert!(named("reply_time").is_some_and(|m| m.contains("write a value")));
+        // In the form's words, never the setting's name.
+        assert_eq!(
+            named("licensed_states").as_deref(),
+            Some(
+                "States where you are licensed: \"ZZ\" is not a US state code: use two letters such as \"CA\" or \"NY\""
+            )
+        );
+        assert!(named("phone").is_some_and(|m| m.starts_with("Phone number: \"call me\"")));
+        assert!(
+            named("reply_time").is_some_and(|m| m.starts_with("When people can expect a reply: "))
+        );
+        for (_, m) in &problems {
+            assert!(
+                !m.contains("practice.") && !m.contains("contact_form."),
+                "{m}"
+            );
+        }
         assert_eq!(problems.len(), 4);
     }
 

@@ -357,7 +357,7 @@ async fn contact_and_privacy_show_the_practice() {
     assert_eq!(contact.status, 200);
     let html = contact.text();
     assert!(html.contains("<a href=\"mailto:care@harbor.example\">care@harbor.example</a>"));
-    assert!(html.contains("<a href=\"tel:2125550199\">(212) 555-0199</a>"));
+    assert!(html.contains("<a class=\"phone-number\" href=\"tel:2125550199\">(212) 555-0199</a>"));
     assert!(html.contains("Brooklyn, New York"));
     // The form comes first, with the direct ways to reach the practice before and beside it,
     // and no link from the page to itself.
@@ -478,6 +478,40 @@ async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() 
             footer.contains("I can’t respond to emergencies") && footer.contains("tel:741741"),
             "{path}: the footer lists phone and email without the crisis note"
         );
+    }
+}
+
+#[tokio::test]
+async fn phone_numbers_keep_to_one_line() {
+    let app = TestApp::start().await;
+    let html = app.get("/contact").await.text();
+    let phone = "(555) 010-0100";
+    let links: Vec<&str> = html
+        .match_indices(&format!(">{phone}</a>"))
+        .map(|(i, _)| &html[html[..i].rfind("<a ").expect("link")..i])
+        .collect();
+    assert!(links.len() >= 2, "{html}");
+    for link in links {
+        assert!(link.contains("class=\"phone-number\""), "{link}");
+    }
+    let css_at = html.find("/static/css/site.").expect("stylesheet");
+    let css_path = &html[css_at..css_at + html[css_at..].find('"').expect("end")];
+    let css = app.get(css_path).await.text();
+    let rule = &css[css.find(".phone-number").expect("a rule for phone numbers")..];
+    assert!(
+        rule[..rule.find('}').expect("end of rule")].contains("white-space: nowrap"),
+        "{rule}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_already_in_the_clinicians_name_are_not_written_twice() {
+    let config = "[practice]\nclinician_name = \"Maya Okafor, LCSW\"\ncredentials = \"LCSW\"\n";
+    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    for path in ["/", "/contact"] {
+        let text = visible_text(&app.get(path).await.text());
+        assert!(text.contains("Maya Okafor, LCSW"), "{path}: {text}");
+        assert!(!text.contains("LCSW, LCSW"), "{path}: {text}");
     }
 }
 
@@ -637,7 +671,8 @@ fn the_privacy_notice_states_what_the_configuration_does() {
                 for field in [
                     "how you prefer to be contacted",
                     "the US state you will be in during sessions",
-                    "whether you are 18 or older",
+                    "whether the consultation is for you or for someone you care for",
+                    "whether the person the consultation is for is 18 or older",
                 ] {
                     assert!(plain.iter().any(|p| p == field), "{field} plain: {case}");
                 }
