@@ -221,6 +221,25 @@ async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
     assert!(!ack.contains("988") && !ack.contains("911"), "{ack}");
 }
 
+#[tokio::test]
+async fn the_inbox_names_each_email_and_its_delivery_in_words() {
+    // Mail on, its server not there: the notice waits in the outbox.
+    let app = TestApp::start_with(Overrides::default(), Some(&mail_config(free_port(), ""))).await;
+    app.add_clinician().await;
+    assert_eq!(app.submit("Ada", &[]).await.status, 303);
+    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let mut c = crate::common::clinician::Clinician::signed_in(&app).await;
+    let page = crate::common::visible_text(&c.get(&format!("/admin/requests/{id}")).await.text());
+    assert!(
+        page.contains("Notice to you of the new request: waiting to be sent"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("new_request_notice") && !page.contains("pending"),
+        "{page}"
+    );
+}
+
 /// The outbox counts once `sent` mails are marked sent and none is pending (or after 20 s).
 async fn outbox_settled(app: &TestApp, sent: usize) -> kap_practice::store::OutboxCounts {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

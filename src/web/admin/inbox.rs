@@ -136,10 +136,17 @@ pub(super) async fn request_page(
         let at = when(h.at, tz);
         (h, at)
     });
-    let mail = state.store.mail_states(r.id).await?.into_iter().map(|m| {
-        let sent = m.sent_at.map(|t| when(t, tz)).unwrap_or_default();
-        (m, sent)
-    });
+    let mail = state
+        .store
+        .mail_states(r.id)
+        .await?
+        .into_iter()
+        .map(|mut m| {
+            let sent = m.sent_at.map(|t| when(t, tz)).unwrap_or_default();
+            m.kind = mail_kind_label(&m.kind).to_string();
+            m.status = mail_status_label(&m.status).to_string();
+            (m, sent)
+        });
     let status = r.status;
     let booking = state
         .store
@@ -462,4 +469,37 @@ pub async fn export(
         out,
     )
         .into_response())
+}
+
+/// An email's kind as the clinician reads it (the outbox stores `new_request_notice`).
+fn mail_kind_label(kind: &str) -> &str {
+    use crate::store::MailKind;
+    match MailKind::parse(kind) {
+        Some(MailKind::NewRequestNotice) => "Notice to you of the new request",
+        Some(MailKind::Acknowledgement) => "Acknowledgement to the person",
+        Some(MailKind::BookingHeld) => "Time held, to the person",
+        Some(MailKind::BookingHeldNotice) => "Notice to you of the time chosen",
+        Some(MailKind::BookingConfirmed) => "Confirmation to the person",
+        Some(MailKind::BookingDeclined) => "Decline to the person",
+        Some(MailKind::BookingOtherTime) => "Request for another time, to the person",
+        Some(MailKind::BookingCancelled) => "Cancellation to the person",
+        Some(MailKind::BookingCancelledNotice) => "Notice to you of the cancellation",
+        Some(MailKind::BookingReminder) => "Reminder to the person",
+        Some(MailKind::DailyAgenda) => "Daily agenda to you",
+        Some(MailKind::QuestionnaireLink) => "Questionnaire link to the person",
+        Some(MailKind::QuestionnaireAttentionNotice) => {
+            "Urgent notice to you about a questionnaire"
+        }
+        None => kind,
+    }
+}
+
+/// An email's delivery state as the clinician reads it.
+fn mail_status_label(status: &str) -> &str {
+    match status {
+        "pending" => "waiting to be sent",
+        "sent" => "sent",
+        "failed" => "could not be sent",
+        other => other,
+    }
 }
