@@ -107,8 +107,11 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     let privacy = "For privacy, this email holds no details of the person.";
     let meeting = mail.at_sending.meeting.clone().unwrap_or_default();
     let join = meeting.how_to_join(b.format, mail.at_sending.phone_given);
-    // The questionnaire before the consultation, by the same signed link.
-    let questionnaire = if mail.questionnaire_offered && link.contains("/book/") {
+    // The questionnaire before the consultation, by the same signed link, unless it is done.
+    let questionnaire = if mail.questionnaire_offered
+        && !mail.at_sending.questionnaire_done
+        && link.contains("/book/")
+    {
         format!(
             "Before we meet, {clinician} asks a few optional questions (about ten minutes): {}\n\n",
             link.replacen("/book/", "/questionnaire/", 1)

@@ -126,6 +126,23 @@ impl Outbox {
                 mail.at_sending.phone_given = self.store.phone_given(request_id).await?;
             }
         }
+        if mail.questionnaire_offered
+            && matches!(
+                mail.kind,
+                MailKind::BookingHeld | MailKind::BookingConfirmed
+            )
+            && let Some(request_id) = mail.request_id
+        {
+            mail.at_sending.questionnaire_done = self
+                .store
+                .questionnaires(request_id)
+                .await?
+                .iter()
+                .any(|q| {
+                    q.kind == crate::practice::questionnaire::Kind::Intake
+                        && q.completed_at.is_some()
+                });
+        }
         Ok(true)
     }
 

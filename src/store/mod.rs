@@ -440,6 +440,9 @@ pub struct AtSending {
     /// For a confirmation or a reminder: whether the person gave a phone number with their
     /// request (how a phone consultation is joined when the clinician calls).
     pub phone_given: bool,
+    /// For a booking email: whether the person already finished the questionnaire before the
+    /// consultation (so the email does not invite them to it again).
+    pub questionnaire_done: bool,
     /// For the daily agenda: the day and its confirmed consultations.
     pub agenda: Option<(jiff::civil::Date, Vec<StoredBooking>)>,
 }

@@ -794,6 +794,42 @@ fn action_of(html: &str) -> String {
     html[at..].chars().take_while(|c| *c != '"').collect()
 }
 
+/// The confirmation does not invite a person to a questionnaire they already finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let (id, q) = held(&app).await;
+    let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
+    assert!(held_mail.contains("Before we meet"), "{held_mail}");
+
+    // Every page of the intake, to its end.
+    let screening = app.get(&format!("{q}/screening")).await.text();
+    let r = post(&app, &action_of(&screening), &[("s0", "no")]).await;
+    let meds = app.get(r.header("location").expect("next")).await.text();
+    let r = post(
+        &app,
+        &action_of(&meds),
+        &[("medications", "none"), ("prescriber", "")],
+    )
+    .await;
+    let phq = app.get(r.header("location").expect("next")).await.text();
+    let r = post_owned(&app, &action_of(&phq), &measure("phq9", &[0; 9])).await;
+    let gad = app.get(r.header("location").expect("next")).await.text();
+    let r = post_owned(&app, &action_of(&gad), &measure("gad7", &[0; 7])).await;
+    assert_eq!(r.status, 303);
+    let qs = app.state.store.questionnaires(id).await.expect("read");
+    assert!(qs[0].completed_at.is_some(), "the intake is finished");
+
+    crate::reminders::confirm(&app, id).await;
+    let confirmed = unfold(&wait_for_subject(&smtp, "Your consultation is confirmed"));
+    assert!(confirmed.contains("How to join"), "{confirmed}");
+    assert!(!confirmed.contains("Before we meet"), "{confirmed}");
+    assert!(!confirmed.contains("/questionnaire/"), "{confirmed}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     let dir = tempfile::tempdir().expect("tempdir");
