@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, FormConfig, Overrides};
 
 /// One detail the clinician can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,25 +332,13 @@ pub fn apply(config: &Config, values: &Values) -> Config {
     for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
         copy_practice_field(&mut merged, config, field.name);
     }
-    let (m, p, c) = (&mut merged.form, &parsed.form, &config.form);
-    m.reply_time = p.reply_time.clone();
-    m.emergency_number = p.emergency_number.clone();
-    m.crisis_call = p.crisis_call.clone();
-    m.crisis_call_name = p.crisis_call_name.clone();
-    m.crisis_text = p.crisis_text.clone();
-    m.crisis_text_keyword = p.crisis_text_keyword.clone();
-    m.crisis_text_name = p.crisis_text_name.clone();
-    for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
-        match field.name {
-            "reply_time" => m.reply_time = c.reply_time.clone(),
-            "crisis_call" => m.crisis_call = c.crisis_call.clone(),
-            "crisis_call_name" => m.crisis_call_name = c.crisis_call_name.clone(),
-            "crisis_text" => m.crisis_text = c.crisis_text.clone(),
-            "crisis_text_keyword" => m.crisis_text_keyword = c.crisis_text_keyword.clone(),
-            "crisis_text_name" => m.crisis_text_name = c.crisis_text_name.clone(),
-            "emergency_number" => m.emergency_number = c.emergency_number.clone(),
-            _ => {}
-        }
+    for field in FIELDS.iter().filter(|f| f.table == "contact_form") {
+        let from = if from_file.contains(&field.name) {
+            &config.form
+        } else {
+            &parsed.form
+        };
+        copy_form_field(&mut merged.form, from, field.name);
     }
     // The notices and the sender follow the practice's email and name unless set on their own.
     if merged.mail.notify_email_is_default {
@@ -361,6 +349,20 @@ pub fn apply(config: &Config, values: &Values) -> Config {
             crate::config::default_sender(&merged.practice.name, &merged.practice.email);
     }
     merged
+}
+
+/// Puts `from`'s value of contact-form field `name` into `to`.
+fn copy_form_field(to: &mut FormConfig, from: &FormConfig, name: &str) {
+    match name {
+        "reply_time" => to.reply_time = from.reply_time.clone(),
+        "crisis_call" => to.crisis_call = from.crisis_call.clone(),
+        "crisis_call_name" => to.crisis_call_name = from.crisis_call_name.clone(),
+        "crisis_text" => to.crisis_text = from.crisis_text.clone(),
+        "crisis_text_keyword" => to.crisis_text_keyword = from.crisis_text_keyword.clone(),
+        "crisis_text_name" => to.crisis_text_name = from.crisis_text_name.clone(),
+        "emergency_number" => to.emergency_number = from.emergency_number.clone(),
+        _ => {}
+    }
 }
 
 /// Puts `from`'s value of practice field `name` into `to`.

@@ -12,6 +12,18 @@ fn mail_config(port: u16, extra: &str) -> String {
     )
 }
 
+/// The server with mail to `smtp` and the person's acknowledgement on.
+async fn acknowledging(smtp: &SmtpServer) -> TestApp {
+    TestApp::start_with(
+        Overrides::default(),
+        Some(&mail_config(
+            smtp.port,
+            "\n[contact_form]\nacknowledge = true\n",
+        )),
+    )
+    .await
+}
+
 const PERSONAL: &[(&str, &str)] = &[
     ("phone", "(415) 555-0199"),
     ("contact_method", "either"),
@@ -152,14 +164,7 @@ async fn every_request_gets_exactly_one_notification() {
 async fn the_optional_acknowledgement_echoes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some(&mail_config(
-            smtp.port,
-            "\n[contact_form]\nacknowledge = true\n",
-        )),
-    )
-    .await;
+    let app = acknowledging(&smtp).await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
     let messages = smtp.wait_for(2, Duration::from_secs(15));
@@ -193,14 +198,7 @@ async fn the_optional_acknowledgement_echoes_nothing() {
 async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some(&mail_config(
-            smtp.port,
-            "\n[contact_form]\nacknowledge = true\n",
-        )),
-    )
-    .await;
+    let app = acknowledging(&smtp).await;
     let r = app
         .submit(
             "Kim",
