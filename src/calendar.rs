@@ -28,43 +28,27 @@ mod tests;
 /// Longest practice name, in characters.
 pub const NAME_MAX: usize = 100;
 
-/// What the file asks of the calendar that opens it (iTIP, RFC 5546).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// An invitation or a hold: add this event, or update it (same UID, higher SEQUENCE).
-    Request,
-    /// Remove this event (same UID, higher SEQUENCE, status cancelled).
-    Cancel,
-    /// A feed to subscribe to: the clinician's bookings.
-    Publish,
-}
-
-impl Method {
-    fn as_str(self) -> &'static str {
-        match self {
-            Method::Request => "REQUEST",
-            Method::Cancel => "CANCEL",
-            Method::Publish => "PUBLISH",
-        }
+practice::text_forms! {
+    /// What the file asks of the calendar that opens it (iTIP, RFC 5546).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Method {
+        /// An invitation or a hold: add this event, or update it (same UID, higher SEQUENCE).
+        Request = "REQUEST",
+        /// Remove this event (same UID, higher SEQUENCE, status cancelled).
+        Cancel = "CANCEL",
+        /// A feed to subscribe to: the clinician's bookings.
+        Publish = "PUBLISH",
     }
 }
 
-/// Where a booking stands, as calendars understand it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventStatus {
-    /// Held for the person, not yet confirmed by the clinician.
-    Tentative,
-    Confirmed,
-    Cancelled,
-}
-
-impl EventStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            EventStatus::Tentative => "TENTATIVE",
-            EventStatus::Confirmed => "CONFIRMED",
-            EventStatus::Cancelled => "CANCELLED",
-        }
+practice::text_forms! {
+    /// Where a booking stands, as calendars understand it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum EventStatus {
+        /// Held for the person, not yet confirmed by the clinician.
+        Tentative = "TENTATIVE",
+        Confirmed = "CONFIRMED",
+        Cancelled = "CANCELLED",
     }
 }
 

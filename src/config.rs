@@ -16,6 +16,8 @@ use toml::Spanned;
 use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
 use crate::practice::us_states;
 
+pub mod colour;
+
 /// The file looked for in the working directory when no config file is named.
 pub const DEFAULT_CONFIG_FILE: &str = "kap-practice.toml";
 
@@ -177,6 +179,10 @@ pub struct FormConfig {
     pub emergency_number: String,
     /// When people can expect a reply, as a phrase: "within two business days".
     pub reply_time: String,
+    /// Within how many hours the clinician gets in touch after a questionnaire answer about
+    /// self-harm: the person is told so with the crisis resources, and a second urgent notice
+    /// leaves if the answer is not followed up by then.
+    pub urgent_reply_hours: u32,
     /// Send the person a short acknowledgement email (no echo of what they wrote).
     pub acknowledge: bool,
 }
@@ -194,6 +200,17 @@ pub struct ServerConfig {
     /// Connections one client address may have open at once; past it a new one is closed at
     /// once. Trusted proxies are not limited.
     pub max_connections_per_address: usize,
+    /// How long a request to a route that does real work may take before it is answered 503.
+    pub request_timeout: std::time::Duration,
+    /// How long a client has to send a request's head, from the connection's start or the
+    /// previous answer; past it the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// How long a client has to finish the TLS handshake; past it the connection is closed.
+    pub tls_handshake_timeout: std::time::Duration,
+    /// The brotli quality the prepared pages are compressed with once, after a start or a
+    /// content change: 11, the smallest. Only tests set another ([`Overrides::brotli_quality`]),
+    /// to start servers without waiting for the best compression.
+    pub brotli_quality: u32,
 }
 
 impl ServerConfig {
@@ -342,6 +359,9 @@ pub struct Overrides {
     pub tls_acme_directory: Option<String>,
     pub tls_acme_ca_file: Option<String>,
     pub tls_bind: Option<String>,
+    /// The brotli quality of the prepared pages instead of 11 (1 to 11): for tests, which start
+    /// many servers; no flag or setting gives it.
+    pub brotli_quality: Option<u32>,
 }
 
 impl Overrides {
@@ -469,6 +489,7 @@ struct FileForm {
     crisis_text_name: Option<String>,
     emergency_number: Option<String>,
     reply_time: Option<String>,
+    urgent_reply_hours: Option<Spanned<u32>>,
     acknowledge: Option<bool>,
 }
 
@@ -480,6 +501,9 @@ struct FileServer {
     base_url: Option<Spanned<String>>,
     trusted_proxies: Option<Spanned<Vec<String>>>,
     max_connections_per_address: Option<Spanned<u64>>,
+    request_timeout_seconds: Option<Spanned<u64>>,
+    header_timeout_seconds: Option<Spanned<u64>>,
+    tls_handshake_timeout_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -666,10 +690,10 @@ impl Config {
             Some(s) => {
                 let line = at(&s.span());
                 let v = s.into_inner().trim().to_ascii_lowercase();
-                match crate::site::colour::Rgb::parse(&v) {
+                match colour::Rgb::parse(&v) {
                     None => errors.push(Diagnostic::new(name, line, format!("practice.accent_color {v:?} is not a colour: write it as \"#rrggbb\", e.g. \"#2f5d54\""))),
                     Some(rgb) => {
-                        let ratio = rgb.contrast(crate::site::colour::Rgb::WHITE);
+                        let ratio = rgb.contrast(colour::Rgb::WHITE);
                         if ratio < 4.5 {
                             errors.push(Diagnostic::new(name, line, format!("practice.accent_color {v} is too light for white text on it (contrast {ratio:.1}:1, at least 4.5:1 is needed): choose a darker shade")));
                         }
@@ -730,6 +754,28 @@ impl Config {
             Some(v) => usize::try_from(v.into_inner()).unwrap_or(usize::MAX),
             None => 64,
         };
+        // Time limits in whole seconds, at least 1 and at most an hour.
+        let mut seconds = |value: Option<Spanned<u64>>, key: &str, default: u64| match value {
+            Some(v) if !(1..=3600).contains(v.get_ref()) => {
+                errors.push(Diagnostic::new(
+                    name,
+                    at(&v.span()),
+                    format!(
+                        "server.{key} must be between 1 and 3600 seconds ({default} is the default)"
+                    ),
+                ));
+                std::time::Duration::from_secs(default)
+            }
+            Some(v) => std::time::Duration::from_secs(v.into_inner()),
+            None => std::time::Duration::from_secs(default),
+        };
+        let request_timeout = seconds(s.request_timeout_seconds, "request_timeout_seconds", 30);
+        let header_timeout = seconds(s.header_timeout_seconds, "header_timeout_seconds", 10);
+        let tls_handshake_timeout = seconds(
+            s.tls_handshake_timeout_seconds,
+            "tls_handshake_timeout_seconds",
+            10,
+        );
 
         let database_url = match (&overrides.database_url, file.database.url) {
             (Some(v), _) => Some((v.trim().to_string(), 0, "DATABASE_URL".to_string())),
@@ -804,6 +850,16 @@ impl Config {
             }
             Some(v) => v.into_inner(),
             None => 120,
+        };
+        let urgent_reply_hours = match f.urgent_reply_hours {
+            Some(v) => match urgent_reply_hours(&v.get_ref().to_string()) {
+                Ok(h) => h,
+                Err(message) => {
+                    errors.push(Diagnostic::new(name, at(&v.span()), message));
+                    DEFAULT_URGENT_REPLY_HOURS
+                }
+            },
+            None => DEFAULT_URGENT_REPLY_HOURS,
         };
         let rate_limit_per_hour = match f.rate_limit_per_hour {
             Some(v) if *v.get_ref() == 0 => {
@@ -885,6 +941,10 @@ impl Config {
                 base_url,
                 trusted_proxies,
                 max_connections_per_address,
+                request_timeout,
+                header_timeout,
+                tls_handshake_timeout,
+                brotli_quality: overrides.brotli_quality.unwrap_or(11).clamp(1, 11),
             },
             practice: Practice {
                 name: practice_name,
@@ -929,11 +989,30 @@ impl Config {
                     .reply_time
                     .map(|v| v.trim().to_string())
                     .unwrap_or_else(|| "within two business days".into()),
+                urgent_reply_hours,
                 acknowledge: f.acknowledge.unwrap_or(false),
             },
             admin,
             tls,
         })
+    }
+}
+
+/// `contact_form.urgent_reply_hours` when none is set.
+pub const DEFAULT_URGENT_REPLY_HOURS: u32 = 24;
+
+/// Reads `contact_form.urgent_reply_hours` (from the file or the inbox): a whole number of
+/// hours from 1 to 72; an empty value is the default.
+pub fn urgent_reply_hours(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(DEFAULT_URGENT_REPLY_HOURS);
+    }
+    match text.parse::<u32>() {
+        Ok(h) if (1..=72).contains(&h) => Ok(h),
+        _ => Err(
+            "contact_form.urgent_reply_hours must be a whole number of hours from 1 to 72".into(),
+        ),
     }
 }
 
@@ -1418,5 +1497,33 @@ mod tests {
         let c = load("[server]\nmax_connections_per_address = 8\n").expect("valid");
         assert_eq!(c.server.max_connections_per_address, 8);
         assert!(load("[server]\nmax_connections_per_address = 0\n").is_err());
+    }
+
+    #[test]
+    fn time_limits_default_to_production_and_can_be_set_in_whole_seconds() {
+        use std::time::Duration;
+        let c = load("").expect("valid");
+        assert_eq!(c.server.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.server.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.tls_handshake_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.brotli_quality, 11);
+        let c = load(
+            "[server]\nrequest_timeout_seconds = 2\nheader_timeout_seconds = 1\ntls_handshake_timeout_seconds = 3\n",
+        )
+        .expect("valid");
+        assert_eq!(c.server.request_timeout, Duration::from_secs(2));
+        assert_eq!(c.server.header_timeout, Duration::from_secs(1));
+        assert_eq!(c.server.tls_handshake_timeout, Duration::from_secs(3));
+        for bad in [
+            "request_timeout_seconds = 0",
+            "header_timeout_seconds = 3601",
+            "tls_handshake_timeout_seconds = 0",
+        ] {
+            let err = load(&format!("[server]\n{bad}\n")).expect_err(bad);
+            assert!(
+                err.to_string().contains("between 1 and 3600 seconds"),
+                "{err}"
+            );
+        }
     }
 }

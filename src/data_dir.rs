@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The file name of the SQLite database in the data directory.
+pub const DATABASE_FILE: &str = "kap-practice.db";
+
 /// Less free space than this, and the data directory counts as full: a request with its
 /// history and mail is a few pages of the database, but the write-ahead log and checkpoints
 /// need room beyond that.
@@ -72,9 +75,9 @@ pub fn check(dir: &Path) -> Result<(), DataDirError> {
             file,
         });
     }
-    crate::store::create_private_dir(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
+    crate::crypto::private::create_dir(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
     probe(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
-    let database = dir.join(crate::store::DATABASE_FILE);
+    let database = dir.join(DATABASE_FILE);
     if database.exists() {
         std::fs::OpenOptions::new()
             .write(true)
@@ -145,28 +148,18 @@ fn classify(what: &'static str, path: &Path, reason: std::io::Error) -> DataDirE
     }
 }
 
-/// The data directory's health, as `/healthz` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Storage {
-    Ok,
-    /// Less than [`RESERVE_BYTES`] free.
-    Full,
-    ReadOnly,
-    /// The last write of a request failed, recently, and none has succeeded since.
-    Failing,
-    /// The directory cannot be examined at all (removed, unmounted).
-    Unreachable,
-}
-
-impl Storage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Storage::Ok => "ok",
-            Storage::Full => "full",
-            Storage::ReadOnly => "read-only",
-            Storage::Failing => "failing",
-            Storage::Unreachable => "unreachable",
-        }
+practice::text_forms! {
+    /// The data directory's health, as `/healthz` reports it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Storage {
+        Ok = "ok",
+        /// Less than [`RESERVE_BYTES`] free.
+        Full = "full",
+        ReadOnly = "read-only",
+        /// The last write of a request failed, recently, and none has succeeded since.
+        Failing = "failing",
+        /// The directory cannot be examined at all (removed, unmounted).
+        Unreachable = "unreachable",
     }
 }
 

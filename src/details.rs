@@ -62,6 +62,12 @@ pub const FIELDS: &[Field] = &[
         "A phrase such as: within two business days.",
     ),
     field(
+        "urgent_reply_hours",
+        "contact_form",
+        "Hours within which you get in touch after an answer about self-harm",
+        "A whole number from 1 to 72. A person whose questionnaire answer says they may be thinking of hurting themselves is told you will get in touch within this many hours; if you have not marked it followed up by then, a second urgent email is sent.",
+    ),
+    field(
         "crisis_call",
         "contact_form",
         "Crisis line to call",
@@ -114,6 +120,10 @@ const fn field(
     }
 }
 
+/// The field of the hours within which the clinician gets in touch after an answer about
+/// self-harm (a number, where the other contact-form fields are phrases).
+const URGENT_REPLY_HOURS: &str = "urgent_reply_hours";
+
 /// Values by field name.
 pub type Values = BTreeMap<String, String>;
 
@@ -133,6 +143,7 @@ pub fn values_of(config: &Config) -> Values {
         ("time_zone", p.time_zone.clone()),
         ("accent_color", p.accent_color.clone()),
         ("reply_time", f.reply_time.clone()),
+        ("urgent_reply_hours", f.urgent_reply_hours.to_string()),
         ("crisis_call", f.crisis_call.clone()),
         ("crisis_call_name", f.crisis_call_name.clone()),
         ("crisis_text", f.crisis_text.clone()),
@@ -219,7 +230,12 @@ fn toml_string(s: &str) -> String {
 
 /// The TOML line for `field` holding `value`.
 fn toml_line(field: &Field, value: &str) -> String {
-    if field.name == "licensed_states" {
+    if field.name == URGENT_REPLY_HOURS {
+        // A number once checked ([`check`]); the default when left empty.
+        let hours = crate::config::urgent_reply_hours(value)
+            .unwrap_or(crate::config::DEFAULT_URGENT_REPLY_HOURS);
+        format!("{} = {hours}", field.key)
+    } else if field.name == "licensed_states" {
         let items: Vec<String> = value
             .split([',', ' '])
             .map(str::trim)
@@ -238,6 +254,12 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
     let mut problems = Vec::new();
     for field in FIELDS {
         let value = values.get(field.name).map_or("", |v| v.trim());
+        if field.name == URGENT_REPLY_HOURS {
+            if let Err(message) = crate::config::urgent_reply_hours(value) {
+                problems.push((field.name, message));
+            }
+            continue;
+        }
         if field.table == "contact_form" {
             // The config reads these as free text; the inbox asks for a value on one line.
             if value.is_empty() && OPTIONAL.contains(&field.name) {
@@ -355,6 +377,7 @@ pub fn apply(config: &Config, values: &Values) -> Config {
 fn copy_form_field(to: &mut FormConfig, from: &FormConfig, name: &str) {
     match name {
         "reply_time" => to.reply_time = from.reply_time.clone(),
+        URGENT_REPLY_HOURS => to.urgent_reply_hours = from.urgent_reply_hours,
         "crisis_call" => to.crisis_call = from.crisis_call.clone(),
         "crisis_call_name" => to.crisis_call_name = from.crisis_call_name.clone(),
         "crisis_text" => to.crisis_text = from.crisis_text.clone(),

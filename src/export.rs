@@ -85,7 +85,7 @@ fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires) -> Row<'a> {
         reference: &r.reference,
         received_at: r.received_at.to_string(),
         status: r.status.as_str(),
-        spam: r.spam.as_deref(),
+        spam: r.spam.map(|s| s.as_str()),
         name: &r.name,
         email: &r.email,
         phone: r.phone.as_deref(),

@@ -10,12 +10,15 @@ pub mod auth;
 pub mod calendar;
 pub mod cli;
 pub mod config;
-pub mod content;
+/// The practice's words, loaded and checked, from their own crate (`crates/content`).
+pub use content;
 pub mod crisis;
-pub mod crypto;
+/// Keys, sealing and signing, from their own crate (`crates/crypto`).
+pub use crypto;
 pub mod data_dir;
 pub mod details;
-pub mod diagnostics;
+/// Problems found in the config and content files, from their own crate (`crates/diagnostics`).
+pub use diagnostics;
 pub mod export;
 pub mod in_force;
 pub mod insights;
@@ -51,8 +54,8 @@ pub enum StartError {
     Key(#[from] crypto::KeyError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error("{0}")]
-    Mail(String),
+    #[error(transparent)]
+    Mail(#[from] mail::TransportError),
 }
 
 /// A server ready to serve: its state, its background workers (the poll for changes saved on
@@ -72,7 +75,7 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let transport = mail::Transport::from_config(&config).map_err(StartError::Mail)?;
+    let transport = mail::Transport::from_config(&config)?;
     let state = AppState::new(in_force.clone(), site, store.clone(), transport.is_some());
     // The pages with the details saved in the inbox, before the first request; then every
     // second, for changes saved on any server.
@@ -140,7 +143,11 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
     if let Err(e) = state.store.sessions().delete_expired().await {
         tracing::warn!(error = %e, "cannot delete expired sessions");
     }
-    if let Err(e) = state.store.forget_old_sign_in_attempts(now).await {
+    if let Err(e) = state
+        .store
+        .forget_old_sign_in_attempts(auth::throttle::WINDOW, now)
+        .await
+    {
         tracing::warn!(error = %e, "cannot delete old sign-in counts");
     }
     let first_kept = state
@@ -198,7 +205,11 @@ pub fn prepare(overrides: &Overrides) -> Result<(Arc<Config>, site::PageCache), 
     match (config, content) {
         (Ok(config), Ok(content)) => {
             let config = Arc::new(config);
-            let site = site::build(config.clone(), Arc::new(content))?;
+            let site = site::build(
+                config.clone(),
+                Arc::new(content),
+                store::SEALED_REQUEST_FIELDS,
+            )?;
             Ok((config, site))
         }
         (config, content) => {
@@ -266,7 +277,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     // Reminders and the daily agenda are queued only where mail can leave.
     match outbox {
         Some(outbox) => {
-            mail::reminders::look_every_minute(&workers, state.clone());
+            state.reminders().look_every_minute(&workers);
             workers.spawn(outbox.run(workers.stopping()));
         }
         None => tracing::warn!(

@@ -37,6 +37,16 @@ pub fn day_heading(date: Date) -> String {
     date.strftime("%A, %B %-d").to_string()
 }
 
+/// "within 24 hours", "within 1 hour": when the clinician gets in touch after an answer about
+/// self-harm.
+pub fn within_hours(hours: u32) -> String {
+    if hours == 1 {
+        "within 1 hour".to_string()
+    } else {
+        format!("within {hours} hours")
+    }
+}
+
 /// "9:00 AM": an instant on the practice's clocks.
 pub fn clock(t: Timestamp, time_zone: &TimeZone) -> String {
     t.to_zoned_datetime(time_zone.clone())

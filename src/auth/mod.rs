@@ -9,9 +9,6 @@ pub mod password;
 pub mod throttle;
 pub mod totp;
 
-/// The one form of an email address that accounts and sign-in throttling compare: trimmed and
-/// lower-cased by Rust's full Unicode rules. The databases are never asked to lower-case (SQLite
-/// folds only ASCII, PostgreSQL follows its collation), so one address is one name everywhere.
-pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
+/// The one form of an email address that accounts and sign-in throttling compare (the store's:
+/// it compares accounts by it).
+pub use crate::store::email_key;

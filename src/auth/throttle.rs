@@ -45,15 +45,7 @@ pub const ADDRESS_PAUSE: SignedDuration = SignedDuration::from_mins(15);
 pub const ATTEMPTS_PER_MINUTE: u32 = 10;
 
 /// One count of attempts the database keeps: for an email or for an address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Counter {
-    /// What is counted: `account:<email>` or `ip:<address>`.
-    pub subject: String,
-    /// Attempts that begin a pause.
-    pub limit: i64,
-    /// How long the pause lasts.
-    pub pause: SignedDuration,
-}
+pub use crate::store::SignInCounter as Counter;
 
 /// The counter for sign-in attempts with a typed email.
 pub fn account(email: &str) -> Counter {
@@ -61,6 +53,7 @@ pub fn account(email: &str) -> Counter {
         subject: account_subject(email),
         limit: ACCOUNT_LIMIT,
         pause: ACCOUNT_PAUSE,
+        window: WINDOW,
     }
 }
 
@@ -71,6 +64,7 @@ pub fn address(client: impl std::fmt::Display) -> Counter {
         subject: address_subject(client),
         limit: ADDRESS_LIMIT,
         pause: ADDRESS_PAUSE,
+        window: WINDOW,
     }
 }
 

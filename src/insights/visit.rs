@@ -22,28 +22,6 @@ const BOT_WORDS: &[&str] = &[
 
 /// Whether a user agent says it is a bot, a monitor or a script (or says nothing at all).
 pub fn is_bot(user_agent: &str) -> bool {
-    // Most requests come with one of a few user agents: the last verdict of this thread is
-    // reused for the same string.
-    thread_local! {
-        static LAST: std::cell::RefCell<(String, bool)> = const {
-            std::cell::RefCell::new((String::new(), true))
-        };
-    }
-    LAST.with(|last| {
-        let Ok(mut last) = last.try_borrow_mut() else {
-            return says_bot(user_agent);
-        };
-        if last.0 != user_agent {
-            let verdict = says_bot(user_agent);
-            last.0.clear();
-            last.0.push_str(user_agent);
-            last.1 = verdict;
-        }
-        last.1
-    })
-}
-
-fn says_bot(user_agent: &str) -> bool {
     let ua = user_agent.trim().as_bytes();
     ua.is_empty()
         || BOT_WORDS.iter().any(|w| {

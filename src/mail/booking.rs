@@ -8,15 +8,16 @@
 //! `calendar.rs`). The practice's notices say only that something happened, when, and where to
 //! sign in.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
+use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
 use crate::auth::link::{self, LinkTokens};
 use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use crate::config::Config;
 use crate::crisis::Crisis;
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
-use crate::store::{BookingMail, ClaimedMail, MailKind};
+use crate::store::StoredBooking;
 use crate::wording::{clock, confirm_by, day_heading, long_time, zone_label};
 
 /// What a booking email says and carries.
@@ -65,8 +66,52 @@ fn by(format: ConsultationFormat) -> &'static str {
 }
 
 /// Writes the email for a booking mail, or `None` when the row is not about a booking.
-pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<Written> {
-    let b = mail.booking.as_ref()?;
+pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written> {
+    // The booking, the request (a link back for the person, a page in the inbox for a
+    // notice), and how to join, as this kind of mail has them.
+    type About<'a> = (
+        &'a BookingMail,
+        Option<&'a RequestLink>,
+        Option<i64>,
+        &'a str,
+        bool,
+        Option<&'a Joining>,
+        Option<SignedDuration>,
+    );
+    fn to_person<'a>(
+        p: &'a ToPerson,
+        joining: Option<&'a Joining>,
+        time_left: Option<SignedDuration>,
+    ) -> About<'a> {
+        let q = p.questionnaire_offered && !p.questionnaire_done;
+        (
+            &p.booking,
+            p.request.as_ref(),
+            None,
+            "",
+            q,
+            joining,
+            time_left,
+        )
+    }
+    let (b, request, request_id, reference, questionnaire_offered, joining, time_left) = match mail
+    {
+        Mail::BookingHeld(p)
+        | Mail::BookingDeclined(p)
+        | Mail::BookingOtherTime(p)
+        | Mail::BookingCancelled(p) => to_person(p, None, None),
+        Mail::BookingConfirmed(p, joining) => to_person(p, Some(joining), None),
+        Mail::BookingReminder {
+            person,
+            joining,
+            time_left,
+        } => to_person(person, Some(joining), *time_left),
+        Mail::BookingHeldNotice(n) | Mail::BookingCancelledNotice(n) => {
+            let r = n.reference.as_str();
+            (&n.booking, None, n.request_id, r, false, None, None)
+        }
+        _ => return None,
+    };
     let practice = &config.practice;
     let tz = &practice.zone;
     let when = format!(
@@ -78,15 +123,12 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     let what = format!("{minutes} minutes, by {}", by(b.format));
     let base = &config.server.base_url;
     let now = Timestamp::now();
-    let link = mail
-        .request_id
-        .zip(mail.link_secret.as_deref())
-        .map(|(id, secret)| {
-            format!(
-                "{base}/book/{}",
-                links.issue(id, secret, link::expiry(now, Some(b.end)))
-            )
-        });
+    let link = request.map(|r| {
+        format!(
+            "{base}/book/{}",
+            links.issue(r.id, &r.link_secret, link::expiry(now, Some(b.end)))
+        )
+    });
     let link = link.as_deref().unwrap_or(base.as_str());
     let clinician = &practice.clinician_name;
     let signature = format!(
@@ -97,21 +139,17 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     );
     let crisis = format!(
         "If you are in crisis, please don't wait: {}.",
-        Crisis::for_reader(&config.form, mail.outside_us).sentence()
+        Crisis::for_reader(&config.form, mail.person().is_some_and(|p| p.outside_us)).sentence()
     );
-    let admin_link = match mail.request_id {
+    let admin_link = match request_id {
         Some(id) => format!("{base}/admin/requests/{id}"),
         None => format!("{base}/admin/bookings"),
     };
-    let reference = mail.reference.as_deref().unwrap_or("");
     let privacy = "For privacy, this email holds no details of the person.";
-    let meeting = mail.at_sending.meeting.clone().unwrap_or_default();
-    let join = meeting.how_to_join(b.format, mail.at_sending.phone_given);
+    let meeting = joining.map(|j| j.meeting.clone()).unwrap_or_default();
+    let join = meeting.how_to_join(b.format, joining.is_some_and(|j| j.phone_given));
     // The questionnaire before the consultation, by the same signed link, unless it is done.
-    let questionnaire = if mail.questionnaire_offered
-        && !mail.at_sending.questionnaire_done
-        && link.contains("/book/")
-    {
+    let questionnaire = if questionnaire_offered && link.contains("/book/") {
         format!(
             "Before we meet, {clinician} asks a few optional questions (about ten minutes): {}\n\n",
             link.replacen("/book/", "/questionnaire/", 1)
@@ -119,7 +157,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
     } else {
         String::new()
     };
-    let (to_practice, subject, body, calendar) = match mail.kind {
+    let (to_practice, subject, body, calendar) = match mail.kind() {
         MailKind::BookingHeld => (
             false,
             format!("Your consultation time is held - {}", practice.name),
@@ -198,7 +236,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
         ),
         MailKind::BookingReminder => {
             // The time really left: a reminder that waited for the mail server says so.
-            let soon = match mail.at_sending.time_left {
+            let soon = match time_left {
                 Some(left) => format!("in about {}", meeting::time_left(left)),
                 None => "soon".to_string(),
             };
@@ -215,13 +253,15 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<
         | MailKind::Acknowledgement
         | MailKind::DailyAgenda
         | MailKind::QuestionnaireLink
-        | MailKind::QuestionnaireAttentionNotice => return None,
+        | MailKind::QuestionnaireAttentionNotice
+        | MailKind::QuestionnaireMailCheck
+        | MailKind::QuestionnaireAttentionOverdue => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {
             Ok(ics) => Some((method, ics)),
             Err(e) => {
-                tracing::warn!(mail_id = mail.id, error = %e, "booking email sent without its calendar file");
+                tracing::warn!(kind = mail.kind().as_str(), error = %e, "booking email sent without its calendar file");
                 None
             }
         }
@@ -268,22 +308,29 @@ fn invitation(
 
 /// The paragraph of the acknowledgement that offers the booking page, when the request may
 /// book online.
-pub fn acknowledgement_link(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> String {
-    match (mail.request_id, &mail.link_secret) {
-        (Some(id), Some(secret)) if mail.may_book => format!(
+pub fn acknowledgement_link(
+    config: &Config,
+    links: &LinkTokens,
+    booking_link: Option<&RequestLink>,
+) -> String {
+    match booking_link {
+        Some(r) => format!(
             "You can choose a time for your initial consultation now: {}/book/{}\n\n",
             config.server.base_url,
-            links.issue(id, secret, link::expiry(Timestamp::now(), None))
+            links.issue(r.id, &r.link_secret, link::expiry(Timestamp::now(), None))
         ),
-        _ => String::new(),
+        None => String::new(),
     }
 }
 
 /// The clinician's agenda for a day: each confirmed consultation's time, way of meeting and
 /// reference number, and where to sign in. No names: the email passes through mail servers
 /// and may be read on a phone's lock screen.
-pub fn agenda(config: &Config, mail: &ClaimedMail) -> Option<(String, String)> {
-    let (day, bookings) = mail.at_sending.agenda.as_ref()?;
+pub fn agenda(
+    config: &Config,
+    agenda: Option<&(jiff::civil::Date, Vec<StoredBooking>)>,
+) -> Option<(String, String)> {
+    let (day, bookings) = agenda?;
     let tz = &config.practice.zone;
     let heading = day_heading(*day);
     let mut lines = String::new();

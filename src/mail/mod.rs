@@ -9,9 +9,16 @@
 //! [`questionnaire`].
 
 pub mod booking;
+mod claimed;
+mod kinds;
 pub mod outbox;
 pub mod questionnaire;
 pub mod reminders;
+
+pub use claimed::{
+    BookingNotice, ClaimedMail, Joining, Mail, Offers, RequestLink, ToPerson, Unsendable,
+};
+pub use kinds::{BookingMail, Delivery, MailKind, OutboxStatus};
 
 use jiff::Timestamp;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
@@ -20,10 +27,8 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
 use crate::auth::link::LinkTokens;
-use crate::calendar::Method;
 use crate::config::Config;
 use crate::crisis::Crisis;
-use crate::store::{ClaimedMail, MailKind};
 
 /// Why a message was not sent, in words safe to store and show (never the server's own text,
 /// which may quote an address).
@@ -37,6 +42,13 @@ pub enum SendError {
     Transient(String),
 }
 
+/// Why mail cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("mail.smtp_url cannot be used: {0}")]
+    SmtpUrl(lettre::transport::smtp::Error),
+}
+
 /// How mail leaves this server.
 #[derive(Clone)]
 pub enum Transport {
@@ -45,12 +57,12 @@ pub enum Transport {
 
 impl Transport {
     /// The transport for the configured SMTP URL, or `None` when notifications are off.
-    pub fn from_config(config: &Config) -> Result<Option<Transport>, String> {
+    pub fn from_config(config: &Config) -> Result<Option<Transport>, TransportError> {
         let Some(url) = &config.mail.smtp_url else {
             return Ok(None);
         };
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
-            .map_err(|e| format!("mail.smtp_url cannot be used: {e}"))?;
+            .map_err(TransportError::SmtpUrl)?;
         Ok(Some(Transport::Smtp(
             builder
                 .timeout(Some(std::time::Duration::from_secs(20)))
@@ -87,11 +99,7 @@ fn classify(e: lettre::transport::smtp::Error) -> SendError {
 }
 
 /// Builds the email for an outbox row. `links` signs the links back to a booking.
-pub fn compose(
-    config: &Config,
-    mail: &ClaimedMail,
-    links: &LinkTokens,
-) -> Result<Message, SendError> {
+pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Message, SendError> {
     let from: Mailbox = config
         .mail
         .from
@@ -103,21 +111,22 @@ pub fn compose(
         })
     };
     let person = || -> Result<Mailbox, SendError> {
-        mail.recipient
-            .as_deref()
+        mail.recipient()
             .unwrap_or("")
             .parse()
             .map_err(|_| SendError::Permanent("the recipient address cannot be used".into()))
     };
     let practice = &config.practice;
-    let when = mail.received_at.unwrap_or_else(Timestamp::now);
-    let when = match when.in_tz(&practice.time_zone) {
+    let when = |at: &Timestamp| match at.in_tz(&practice.time_zone) {
         Ok(zoned) => zoned.strftime("%A, %B %-d, %Y at %-I:%M %p %Z").to_string(),
-        Err(_) => when.to_string(),
+        Err(_) => at.to_string(),
     };
-    let (to, subject, body, calendar) = match mail.kind {
-        MailKind::NewRequestNotice => {
-            let reference = mail.reference.as_deref().unwrap_or("");
+    let (to, subject, body, calendar) = match mail {
+        Mail::NewRequestNotice {
+            reference,
+            received_at,
+        } => {
+            let when = when(received_at);
             (
                 practice_inbox()?,
                 "New consultation request".to_string(),
@@ -128,7 +137,13 @@ pub fn compose(
                 None,
             )
         }
-        MailKind::Acknowledgement => {
+        Mail::Acknowledgement {
+            received_at,
+            booking_link,
+            outside_us,
+            ..
+        } => {
+            let when = when(received_at);
             let form = &config.form;
             (
                 person()?,
@@ -138,8 +153,8 @@ pub fn compose(
                     name = practice.name,
                     clinician = practice.clinician_name_with_credentials(),
                     reply = form.reply_time,
-                    booking = booking::acknowledgement_link(config, links, mail),
-                    crisis = Crisis::for_reader(form, mail.outside_us).sentence(),
+                    booking = booking::acknowledgement_link(config, links, booking_link.as_ref()),
+                    crisis = Crisis::for_reader(form, *outside_us).sentence(),
                     email = practice.email,
                     phone = practice.phone,
                     base = config.server.base_url,
@@ -147,15 +162,18 @@ pub fn compose(
                 None,
             )
         }
-        MailKind::DailyAgenda => {
-            let (subject, body) = booking::agenda(config, mail).ok_or_else(|| {
+        Mail::DailyAgenda { agenda } => {
+            let (subject, body) = booking::agenda(config, agenda.as_ref()).ok_or_else(|| {
                 SendError::Permanent("the day this agenda is about is gone".into())
             })?;
             (practice_inbox()?, subject, body, None)
         }
-        MailKind::QuestionnaireLink | MailKind::QuestionnaireAttentionNotice => {
+        Mail::QuestionnaireLink { .. }
+        | Mail::QuestionnaireAttentionNotice { .. }
+        | Mail::QuestionnaireAttentionOverdue { .. }
+        | Mail::QuestionnaireMailCheck { .. } => {
             let written = questionnaire::write(config, links, mail).ok_or_else(|| {
-                SendError::Permanent("the request this email is about is gone".into())
+                SendError::Permanent("the request or test this email is about is gone".into())
             })?;
             let to = if written.to_practice {
                 practice_inbox()?
@@ -183,7 +201,7 @@ pub fn compose(
             .unwrap_or_else(|_| Body::new(body))
     };
     let mut builder = Message::builder().from(from).to(to).subject(subject);
-    if questionnaire::urgent(mail.kind) {
+    if questionnaire::urgent(mail.kind()) {
         use lettre::message::header::{HeaderName, HeaderValue};
         builder = builder
             .raw_header(HeaderValue::new(
@@ -198,16 +216,11 @@ pub fn compose(
     let built = match calendar {
         None => builder.header(ContentType::TEXT_PLAIN).body(text),
         Some((method, ics)) => {
-            let method = match method {
-                Method::Request => "REQUEST",
-                Method::Cancel => "CANCEL",
-                Method::Publish => "PUBLISH",
-            };
-            let calendar_type =
-                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
-                    .map_err(|_| {
-                        SendError::Permanent("the calendar file cannot be attached".into())
-                    })?;
+            let calendar_type = ContentType::parse(&format!(
+                "text/calendar; charset=utf-8; method={}",
+                method.as_str()
+            ))
+            .map_err(|_| SendError::Permanent("the calendar file cannot be attached".into()))?;
             builder.multipart(
                 MultiPart::mixed()
                     .singlepart(

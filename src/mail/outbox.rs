@@ -13,11 +13,11 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
 
-use super::{SendError, Transport, compose};
+use super::{ClaimedMail, Delivery, Mail, Offers, SendError, Transport, compose};
 use crate::auth::link::LinkTokens;
 use crate::config::Config;
 use crate::in_force::InForce;
-use crate::store::{ClaimedMail, Delivery, MailKind, ReminderFate, Store};
+use crate::store::{ReminderFate, Store};
 
 /// How long a claimed message is reserved for the worker that claimed it.
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -68,90 +68,129 @@ impl Outbox {
 
     /// Sends what is due at `now` (the present, except in tests that move the clock).
     pub async fn round_at(&self, now: Timestamp) -> Result<bool, crate::store::StoreError> {
-        let claimed = self.store.claim_due_mail(now, LEASE, 10).await?;
-        let any = !claimed.is_empty();
-        for mut mail in claimed {
-            match self.read_at_sending(&mut mail, now).await {
-                Ok(true) => {}
-                // A reminder that no longer fits: taken out of the outbox, not sent.
-                Ok(false) => continue,
-                Err(e) => {
-                    // The lease runs out and the message is looked at again.
-                    tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot read what the mail says");
-                    continue;
+        let rows = self.store.claim_due_mail(now, LEASE, 10).await?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let offers = Offers {
+            times: self
+                .store
+                .booking_rules(&self.in_force.get().practice.zone)
+                .await?
+                .offers_times(),
+            // The link to the questionnaire goes with booking emails only while it is offered.
+            questionnaire: self
+                .store
+                .questionnaires_offered(Some(&self.in_force.get().mail.notify_email))
+                .await?,
+        };
+        for row in rows {
+            let mut mail = ClaimedMail::from_row(row, offers);
+            if let Ok(m) = &mut mail.mail {
+                match self.read_at_sending(mail.id, m, now).await {
+                    Ok(true) => {}
+                    // A reminder that no longer fits: taken out of the outbox, not sent.
+                    Ok(false) => continue,
+                    Err(e) => {
+                        // The lease runs out and the message is looked at again.
+                        tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot read what the mail says");
+                        continue;
+                    }
                 }
             }
-            let outcome = self.deliver(&mail, now).await;
+            let (outcome, to) = self.deliver(&mail, now).await;
             if let Err(e) = self.store.record_delivery(mail.id, &outcome, now).await {
                 // The lease runs out and the message is tried again: sent at least once.
                 tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record the delivery");
+            } else if let (Delivery::Sent, Some(to)) = (&outcome, to)
+                && let Err(e) = self.store.record_sent_to(mail.id, &to).await
+            {
+                tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record where the mail went");
             }
         }
-        Ok(any)
+        Ok(true)
     }
 
     /// Reads what `mail` says that is decided as it leaves; false when it is not to be sent.
     async fn read_at_sending(
         &self,
-        mail: &mut ClaimedMail,
+        id: i64,
+        mail: &mut Mail,
         now: Timestamp,
     ) -> Result<bool, crate::store::StoreError> {
-        match mail.kind {
-            MailKind::BookingReminder => match self.store.settle_reminder(mail.id, now).await? {
-                ReminderFate::Send { time_left } => {
-                    mail.at_sending.time_left = Some(time_left);
+        match mail {
+            Mail::BookingReminder { time_left, .. } => {
+                match self.store.settle_reminder(id, now).await? {
+                    ReminderFate::Send { time_left: left } => *time_left = Some(left),
+                    ReminderFate::Dropped => {
+                        tracing::info!(
+                            mail_id = id,
+                            "reminder not sent: the booking changed, the consultation began, or a nearer reminder went instead"
+                        );
+                        return Ok(false);
+                    }
                 }
-                ReminderFate::Dropped => {
-                    tracing::info!(
-                        mail_id = mail.id,
-                        "reminder not sent: the booking changed, the consultation began, or a nearer reminder went instead"
-                    );
-                    return Ok(false);
-                }
-            },
-            MailKind::DailyAgenda => {
-                mail.at_sending.agenda = self
+            }
+            Mail::QuestionnaireMailCheck { code } => {
+                *code = self.store.mail_check_code().await?;
+            }
+            Mail::DailyAgenda { agenda } => {
+                *agenda = self
                     .store
-                    .agenda_of_mail(mail.id, &self.in_force.get().practice.zone)
+                    .agenda_of_mail(id, &self.in_force.get().practice.zone)
                     .await?;
             }
             _ => {}
         }
-        if matches!(
-            mail.kind,
-            MailKind::BookingConfirmed | MailKind::BookingReminder
-        ) {
-            mail.at_sending.meeting = Some(self.store.meeting_details().await?);
-            if let Some(request_id) = mail.request_id {
-                mail.at_sending.phone_given = self.store.phone_given(request_id).await?;
+        if let Mail::BookingConfirmed(person, joining)
+        | Mail::BookingReminder {
+            person, joining, ..
+        } = mail
+        {
+            joining.meeting = self.store.meeting_details().await?;
+            if let Some(request) = &person.request {
+                joining.phone_given = self.store.phone_given(request.id).await?;
             }
         }
-        if mail.questionnaire_offered
-            && matches!(
-                mail.kind,
-                MailKind::BookingHeld | MailKind::BookingConfirmed
-            )
-            && let Some(request_id) = mail.request_id
+        if let Mail::BookingHeld(person) | Mail::BookingConfirmed(person, _) = mail
+            && person.questionnaire_offered
+            && let Some(request) = &person.request
         {
-            mail.at_sending.questionnaire_done = self
-                .store
-                .questionnaires(request_id)
-                .await?
-                .iter()
-                .any(|q| {
-                    q.kind == crate::practice::questionnaire::Kind::Intake
-                        && q.completed_at.is_some()
-                });
+            person.questionnaire_done =
+                self.store
+                    .questionnaires(request.id)
+                    .await?
+                    .iter()
+                    .any(|q| {
+                        q.kind == crate::practice::questionnaire::Kind::Intake
+                            && q.completed_at.is_some()
+                    });
         }
         Ok(true)
     }
 
-    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> Delivery {
+    /// Tries to send `mail`; with the outcome, the practice's address it went to when it is
+    /// mail to the practice.
+    async fn deliver(&self, mail: &ClaimedMail, now: Timestamp) -> (Delivery, Option<String>) {
         let config = self.in_force.get();
-        let result = match compose(&config, mail, &self.links) {
-            Ok(message) => self.transport.send(message).await,
-            Err(e) => Err(e),
+        let to = (!mail.kind.to_person()).then(|| config.mail.notify_email.clone());
+        let result = match &mail.mail {
+            Ok(m) => match compose(&config, m, &self.links) {
+                Ok(message) => self.transport.send(message).await,
+                Err(e) => Err(e),
+            },
+            Err(why) => Err(SendError::Permanent((*why).to_string())),
         };
+        (self.outcome(mail, now, &config, result), to)
+    }
+
+    fn outcome(
+        &self,
+        mail: &ClaimedMail,
+        now: Timestamp,
+        config: &Config,
+        result: Result<(), SendError>,
+    ) -> Delivery {
         let attempt = mail.attempts + 1;
         match result {
             Ok(()) => {
@@ -171,7 +210,7 @@ impl Outbox {
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
-                let delay = backoff(&config, attempt);
+                let delay = backoff(config, attempt);
                 tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
                 Delivery::Retry {
                     next_attempt_at: now

@@ -1,5 +1,6 @@
 //! The emails about questionnaires: to the person, the link to answer the measures again; to the
-//! practice, marked urgent, that a questionnaire needs attention soon.
+//! practice, marked urgent, that a questionnaire needs attention soon (and once more if it is
+//! not followed up in time), and the test that those notices reach the notice address.
 //!
 //! Neither carries an answer, a score, a name or a word about what needs attention: the person's
 //! email says that the clinician asks them to answer two short questionnaires and where; the
@@ -7,10 +8,10 @@
 
 use jiff::Timestamp;
 
+use super::{Mail, MailKind};
 use crate::auth::link::{self, LinkTokens};
 use crate::config::Config;
 use crate::crisis::Crisis;
-use crate::store::{ClaimedMail, MailKind};
 
 /// What a questionnaire email says.
 pub struct Written {
@@ -22,41 +23,83 @@ pub struct Written {
 
 /// Whether an email is marked urgent (`Importance: high`, `X-Priority: 1`).
 pub fn urgent(kind: MailKind) -> bool {
-    kind == MailKind::QuestionnaireAttentionNotice
+    matches!(
+        kind,
+        MailKind::QuestionnaireAttentionNotice | MailKind::QuestionnaireAttentionOverdue
+    )
 }
 
 /// Writes the email for a questionnaire mail, or `None` when the row is not about one.
-pub fn write(config: &Config, links: &LinkTokens, mail: &ClaimedMail) -> Option<Written> {
+pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written> {
     let practice = &config.practice;
     let base = &config.server.base_url;
-    match mail.kind {
-        MailKind::QuestionnaireLink => {
-            let (id, secret) = mail.request_id.zip(mail.link_secret.as_deref())?;
-            let token = links.issue(id, secret, link::expiry(Timestamp::now(), None));
+    match mail {
+        Mail::QuestionnaireLink {
+            request,
+            outside_us,
+            ..
+        } => {
+            let token = links.issue(
+                request.id,
+                &request.link_secret,
+                link::expiry(Timestamp::now(), None),
+            );
             Some(Written {
                 to_practice: false,
                 subject: format!("Two short questionnaires - {}", practice.name),
                 body: format!(
                     "{clinician} asks you to answer two short questionnaires, about how you have been over the last 2 weeks. They take about five minutes, every question is optional, and your answers go only to {clinician}.\n\n{base}/questionnaire/{token}\n\nIf you are in crisis, please don't wait: {crisis}.\n\n{name}\n{email} | {phone}\n",
                     clinician = practice.clinician_name,
-                    crisis = Crisis::for_reader(&config.form, mail.outside_us).sentence(),
+                    crisis = Crisis::for_reader(&config.form, *outside_us).sentence(),
                     name = practice.name,
                     email = practice.email,
                     phone = practice.phone,
                 ),
             })
         }
-        MailKind::QuestionnaireAttentionNotice => {
-            let link = match mail.request_id {
+        Mail::QuestionnaireAttentionNotice {
+            request_id,
+            reference,
+        }
+        | Mail::QuestionnaireAttentionOverdue {
+            request_id,
+            reference,
+        } => {
+            let link = match request_id {
                 Some(id) => format!("{base}/admin/requests/{id}"),
                 None => format!("{base}/admin"),
             };
+            let within = crate::wording::within_hours(config.form.urgent_reply_hours);
+            Some(
+                if matches!(mail, Mail::QuestionnaireAttentionNotice { .. }) {
+                    Written {
+                        to_practice: true,
+                        subject: "Urgent: a questionnaire needs your attention".to_string(),
+                        body: format!(
+                            "A questionnaire needs your attention soon. The person was told you will get in touch {within}.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
+                        ),
+                    }
+                } else {
+                    Written {
+                        to_practice: true,
+                        subject:
+                            "Urgent, not yet followed up: a questionnaire needs your attention"
+                                .to_string(),
+                        body: format!(
+                            "A questionnaire that needs your attention has not been marked as followed up. The person was told you will get in touch {within}, and that time has passed.\n\nSign in to see it and mark it followed up: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details. This is the last reminder about it.\n",
+                        ),
+                    }
+                },
+            )
+        }
+        Mail::QuestionnaireMailCheck { code } => {
+            let code = code.as_deref()?;
             Some(Written {
                 to_practice: true,
-                subject: "Urgent: a questionnaire needs your attention".to_string(),
+                subject: format!("Test of urgent notices - {}", practice.name),
                 body: format!(
-                    "A questionnaire needs your attention soon.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
-                    reference = mail.reference.as_deref().unwrap_or(""),
+                    "This is a test from the website of {name}. It was sent so that you know urgent notices about questionnaires reach this address.\n\nTo confirm that they do, enter this code in the booking settings ({base}/admin/booking): {code}\n\nUntil a test is confirmed, the questionnaire is not offered.\n",
+                    name = practice.name,
                 ),
             })
         }

@@ -1,48 +1,75 @@
-//! The worker that queues reminders and the clinician's daily agenda when their moment comes.
+//! The worker that queues reminders, the clinician's daily agenda and the second urgent notice
+//! of an answer not followed up in time, when their moment comes.
 //!
 //! Every server runs it; the database decides which one queues each email (see
 //! `store/meeting.rs`), and the outbox sends it. It looks once a minute, so a reminder leaves
 //! within about a minute of its moment; after a restart it catches up on what came due meanwhile.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio::sync::Notify;
 
-use crate::web::AppState;
+use crate::in_force::InForce;
+use crate::store::{Store, StoreError};
 
 /// How often the worker looks.
 const EVERY: Duration = Duration::from_secs(60);
 /// The hour, on the practice's clocks, after which the day's agenda leaves.
 pub const AGENDA_HOUR: i8 = 7;
 
-/// Queues what is due at `now`; returns how many emails were queued.
-pub async fn look(state: &AppState, now: Timestamp) -> Result<usize, crate::store::StoreError> {
-    let mut queued = state.store.queue_due_reminders(now).await?;
-    if state
-        .store
-        .queue_daily_agenda(now, &state.time_zone(), AGENDA_HOUR)
-        .await?
-    {
-        queued += 1;
-    }
-    if queued > 0 {
-        state.mail_wake.notify_one();
-    }
-    Ok(queued)
+/// The worker and what it needs.
+#[derive(Clone)]
+pub struct Reminders {
+    pub store: Store,
+    /// The practice in force: its time zone says when the day's agenda is due.
+    pub in_force: Arc<InForce>,
+    /// The outbox's wake-up, rung when mail was queued so it leaves at once.
+    pub wake: Arc<Notify>,
 }
 
-/// Runs [`look`] every minute until the server stops.
-pub fn look_every_minute(workers: &crate::workers::Workers, state: AppState) {
-    workers.every(EVERY, move || {
-        let state = state.clone();
-        async move {
-            match look(&state, Timestamp::now()).await {
-                Ok(0) => {}
-                Ok(queued) => tracing::info!(queued, "reminders queued"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot look for reminders due; will look again")
+impl Reminders {
+    /// Queues what is due at `now`: reminders, the day's agenda, and the second urgent notice of
+    /// an answer not followed up within the time the person was told. Returns how many emails
+    /// were queued.
+    pub async fn look(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let mut queued = self.store.queue_due_reminders(now).await?;
+        let config = self.in_force.get();
+        // The second urgent notice of an answer not followed up within the time the person
+        // was told.
+        let hours = i64::from(config.form.urgent_reply_hours);
+        let raised_by = now
+            .checked_sub(jiff::SignedDuration::from_hours(hours))
+            .unwrap_or(now);
+        queued += self.store.queue_overdue_attention(raised_by, now).await?;
+        let zone = config.practice.zone.clone();
+        if self
+            .store
+            .queue_daily_agenda(now, &zone, AGENDA_HOUR)
+            .await?
+        {
+            queued += 1;
+        }
+        if queued > 0 {
+            self.wake.notify_one();
+        }
+        Ok(queued)
+    }
+
+    /// Runs [`Reminders::look`] every minute until the server stops.
+    pub fn look_every_minute(self, workers: &crate::workers::Workers) {
+        workers.every(EVERY, move || {
+            let reminders = self.clone();
+            async move {
+                match reminders.look(Timestamp::now()).await {
+                    Ok(0) => {}
+                    Ok(queued) => tracing::info!(queued, "reminders queued"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot look for reminders due; will look again")
+                    }
                 }
             }
-        }
-    });
+        });
+    }
 }

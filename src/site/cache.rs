@@ -41,13 +41,9 @@ impl Caching {
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
-    /// Content type, caching, `Vary`, ETag (for 2xx) and content encoding, with room for the
-    /// headers the middleware adds, so a response is one clone and no rehashing.
+    /// Content type, caching, `Vary`, ETag (for 2xx) and content encoding.
     pub headers: HeaderMap,
 }
-
-/// Room for the prepared headers plus the security headers and the request id.
-const HEADER_CAPACITY: usize = 24;
 
 fn prepared_headers(
     status: StatusCode,
@@ -56,7 +52,7 @@ fn prepared_headers(
     etag: &HeaderValue,
     encoding: Encoding,
 ) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(HEADER_CAPACITY);
+    let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, content_type.clone());
     h.insert(header::CACHE_CONTROL, cache_control.clone());
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -145,12 +141,12 @@ impl Page {
     /// The same page with its brotli variant, or `None` when there is nothing to add (not text,
     /// already made, or no smaller than the page itself). The variant's headers are the page's
     /// own, as served (security headers included), with its ETag and content encoding.
-    pub fn with_brotli(&self) -> Option<Page> {
+    pub fn with_brotli(&self, quality: u32) -> Option<Page> {
         if !self.compressible || self.br.is_some() {
             return None;
         }
         let body = &self.identity.body;
-        let encoded = brotli(body);
+        let encoded = compress_brotli(body, quality.clamp(1, 11) as i32);
         if encoded.len() >= body.len() {
             return None;
         }
@@ -281,10 +277,6 @@ fn gzip(body: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-fn brotli(body: &[u8]) -> Vec<u8> {
-    compress_brotli(body, 11)
-}
-
 fn compress_brotli(body: &[u8], quality: i32) -> Vec<u8> {
     let mut out = Vec::new();
     // A window just large enough for the body: the same output, less memory and time.
@@ -345,11 +337,12 @@ impl PageCache {
             .chain(self.thanks.iter_mut())
     }
 
-    /// The same site with the brotli variant of every page that gains from one.
-    pub fn with_brotli(&self) -> PageCache {
+    /// The same site with the brotli variant, at `quality` (11 in production), of every page
+    /// that gains from one.
+    pub fn with_brotli(&self, quality: u32) -> PageCache {
         let mut site = self.clone();
         for page in site.all_pages_mut() {
-            if let Some(with) = page.with_brotli() {
+            if let Some(with) = page.with_brotli(quality) {
                 *page = Arc::new(with);
             }
         }
@@ -387,8 +380,8 @@ mod tests {
         );
         let (enc, gz) = page.variant(Some("br, gzip"));
         assert_eq!(enc, Encoding::Gzip, "gzip until the brotli variant is made");
-        let page = page.with_brotli().expect("text compresses");
-        assert!(page.with_brotli().is_none(), "made once");
+        let page = page.with_brotli(11).expect("text compresses");
+        assert!(page.with_brotli(11).is_none(), "made once");
         let (enc, v) = page.variant(Some("br, gzip"));
         assert_eq!(enc, Encoding::Brotli);
         assert_eq!(

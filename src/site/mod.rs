@@ -5,7 +5,6 @@
 
 pub mod assets;
 pub mod cache;
-pub mod colour;
 pub mod privacy;
 pub mod questionnaire;
 pub mod views;
@@ -277,8 +276,13 @@ impl SplitPage {
     }
 }
 
-/// Renders every public page and asset.
-pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, RenderError> {
+/// Renders every public page and asset. `sealed_fields` are the fields of a consultation request
+/// the store seals, by name, for the privacy notice to list (`store::SEALED_REQUEST_FIELDS`).
+pub fn build(
+    config: Arc<Config>,
+    content: Arc<Content>,
+    sealed_fields: &[&str],
+) -> Result<PageCache, RenderError> {
     let renderer = Renderer {
         assets: assets::Assets::build(&config.practice),
         config,
@@ -326,7 +330,7 @@ pub fn build(config: Arc<Config>, content: Arc<Content>) -> Result<PageCache, Re
             head: r.head("/privacy", r.title(&privacy.title), &privacy.description),
             chrome: r.chrome("/privacy"),
             page: privacy,
-            facts: privacy::PrivacyFacts::from_config(&r.config),
+            facts: privacy::PrivacyFacts::from_config(&r.config, sealed_fields),
         }
         .render(),
     )?;

@@ -4,11 +4,10 @@
 //! A privacy notice that describes features the practice has not turned on, or leaves out ones it
 //! has, misleads the people it is written for. So the practice's own words (`privacy.md`) say
 //! what does not change with the setup — visits, logs — and the rest is stated here from the
-//! config: which fields are encrypted (from the store's own list), where the database lives,
+//! config: which fields are encrypted (from the store's own list, handed in), where the database lives,
 //! which emails are sent, how long requests are kept, and the crisis numbers.
 
 use crate::config::Config;
-use crate::store::SEALED_REQUEST_FIELDS;
 
 /// One thing the contact form collects: the name it is stored under and how the notice says it.
 pub struct Collected {
@@ -78,6 +77,8 @@ pub struct PrivacyFacts {
     pub acknowledge: bool,
     pub keep_closed_days: u64,
     pub keep_spam_days: u64,
+    /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
+    pub urgent_reply: String,
     /// Visits are counted for the practice's own insights (`insights.enabled`).
     pub insights: bool,
     /// Counts of visits are deleted after this many months.
@@ -85,10 +86,11 @@ pub struct PrivacyFacts {
 }
 
 impl PrivacyFacts {
-    pub fn from_config(config: &Config) -> Self {
+    /// The facts of `config`, with `sealed_fields` (the names of the fields the store seals).
+    pub fn from_config(config: &Config, sealed_fields: &[&str]) -> Self {
         let (encrypted, plain) = COLLECTED
             .iter()
-            .partition::<Vec<_>, _>(|c| SEALED_REQUEST_FIELDS.contains(&c.stored_in));
+            .partition::<Vec<_>, _>(|c| sealed_fields.contains(&c.stored_in));
         let mail = config.mail.smtp_url.is_some();
         PrivacyFacts {
             collected: COLLECTED.iter().map(|c| c.label).collect(),
@@ -99,23 +101,9 @@ impl PrivacyFacts {
             acknowledge: mail && config.form.acknowledge,
             keep_closed_days: config.admin.keep_closed_days,
             keep_spam_days: config.admin.keep_spam_days,
+            urgent_reply: crate::wording::within_hours(config.form.urgent_reply_hours),
             insights: config.insights.enabled,
             insights_retention_months: config.insights.retention_months,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_sealed_field_is_something_the_form_collects() {
-        for field in SEALED_REQUEST_FIELDS {
-            assert!(
-                COLLECTED.iter().any(|c| c.stored_in == *field),
-                "{field} is sealed but not listed in the notice"
-            );
         }
     }
 }

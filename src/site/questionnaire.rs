@@ -15,6 +15,9 @@ pub struct QuestionnairePage {
     pub caption: Option<String>,
     /// Open with the crisis resources (the PHQ-9's item 9 was answered above "Not at all").
     pub crisis: bool,
+    /// When the clinician gets in touch after such an answer: "within 24 hours" (the practice
+    /// in force's `contact_form.urgent_reply_hours`).
+    pub follow_up: String,
     pub paragraphs: Vec<String>,
     /// The practice's words from the content (already HTML).
     pub intro_html: Option<String>,

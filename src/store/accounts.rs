@@ -3,15 +3,34 @@
 //! An account is found by its email compared in Rust through [`email_key`], never by the
 //! database's `lower()`, which differs between the engines beyond ASCII.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, on_db};
 use super::fields::TOTP_SECRET;
 use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
-use crate::auth::email_key;
-use crate::auth::throttle::{self, Counter};
+
+/// The one form of an email address that accounts and sign-in throttling compare: trimmed and
+/// lower-cased by Rust's full Unicode rules. The databases are never asked to lower-case (SQLite
+/// folds only ASCII, PostgreSQL follows its collation), so one address is one name everywhere.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// One count of sign-in attempts the database keeps (`auth::throttle` decides what is counted
+/// and the limits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInCounter {
+    /// What is counted: `account:<email>` or `ip:<address>`.
+    pub subject: String,
+    /// Attempts that begin a pause.
+    pub limit: i64,
+    /// How long the pause lasts.
+    pub pause: SignedDuration,
+    /// A run of failures that began longer ago than this is forgotten.
+    pub window: SignedDuration,
+}
 
 /// What happened to a sign-in attempt's claim: counted (go on and check it), or refused
 /// because sign-in is paused.
@@ -349,15 +368,15 @@ impl Store {
     /// one and never get past a limit, on either engine.
     pub async fn claim_sign_in_attempt(
         &self,
-        counters: &[Counter],
+        counters: &[SignInCounter],
         now: Timestamp,
     ) -> Result<SignInClaim, StoreError> {
-        let window_start = ms(now.checked_sub(throttle::WINDOW).unwrap_or(now));
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut attempts = Vec::with_capacity(counters.len());
             let mut began_pause = false;
             for c in counters {
+                let window_start = ms(now.checked_sub(c.window).unwrap_or(now));
                 let paused_until = ms(now.checked_add(c.pause).unwrap_or(now));
                 // A run restarts when it began before the window, or after a pause that ended.
                 let taken = sqlx::query(
@@ -409,7 +428,10 @@ impl Store {
 
     /// Gives back an attempt counted by [`Store::claim_sign_in_attempt`] that turned out right
     /// (a right password before its code, say), lifting a pause it began.
-    pub async fn give_back_sign_in_attempt(&self, counter: &Counter) -> Result<(), StoreError> {
+    pub async fn give_back_sign_in_attempt(
+        &self,
+        counter: &SignInCounter,
+    ) -> Result<(), StoreError> {
         on_db!(&self.db, pool => sqlx::query(
             "UPDATE sign_in_throttle SET attempts = attempts - 1,
              paused_until = CASE WHEN attempts - 1 >= $2 THEN paused_until END
@@ -432,10 +454,14 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the counts that no longer matter: runs that began before the window and are not
-    /// paused (the next attempt would start afresh anyway).
-    pub async fn forget_old_sign_in_attempts(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let window_start = ms(now.checked_sub(throttle::WINDOW).unwrap_or(now));
+    /// Deletes the counts that no longer matter: runs that began more than `window` before `now`
+    /// and are not paused (the next attempt would start afresh anyway).
+    pub async fn forget_old_sign_in_attempts(
+        &self,
+        window: SignedDuration,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let window_start = ms(now.checked_sub(window).unwrap_or(now));
         Ok(on_db!(&self.db, pool => sqlx::query(
             "DELETE FROM sign_in_throttle WHERE started_at < $1
              AND (paused_until IS NULL OR paused_until <= $2)",

@@ -22,8 +22,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::engine::{Columns, Db, on_db};
 use super::fields::{NAME, setting};
 use super::inbox::write_audit;
-use super::{MailKind, Store, StoreError, ms, parsed};
+use super::{Store, StoreError, ms, parsed};
 use crate::audit;
+use crate::mail::MailKind;
 use crate::practice::booking::{BookingStatus, ClinicianDecision, weekday_code, weekday_from_code};
 use crate::practice::open_times::{
     AvailabilityWindow, Booking, BookingRules, ConsultationFormat, WhyNotOpen, is_open,
@@ -255,7 +256,7 @@ macro_rules! record_change {
                     .execute(&mut *$conn)
                     .await?;
             }
-            let kinds: &[$crate::store::MailKind] = $mail;
+            let kinds: &[$crate::mail::MailKind] = $mail;
             if !kinds.is_empty() {
                 let (email, link_secret): (Vec<u8>, String) = sqlx::query_as(
                     "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
@@ -367,8 +368,8 @@ macro_rules! cancel_on_closing {
                 now
             )
             .await?;
-            let kinds: &[$crate::store::MailKind] = if $mail {
-                &[$crate::store::MailKind::BookingCancelled]
+            let kinds: &[$crate::mail::MailKind] = if $mail {
+                &[$crate::mail::MailKind::BookingCancelled]
             } else {
                 &[]
             };

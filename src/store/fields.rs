@@ -36,6 +36,9 @@ pub(super) const TOTP_SECRET: SealedField =
 /// Everything a person answered in one questionnaire, bound to the questionnaire's id.
 pub(super) const QUESTIONNAIRE_ANSWERS: SealedField =
     SealedField::stored("questionnaires", "answers_sealed", "questionnaire_answers");
+/// The note written with an event of a request's history (a follow-up), bound to the row's id.
+pub(super) const HISTORY_NOTE: SealedField =
+    SealedField::stored("request_history", "note_sealed", "history_note");
 pub(super) const SESSION: SealedField =
     SealedField::stored("admin_sessions", "record_sealed", "session");
 

@@ -4,9 +4,11 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
-use super::fields::NOTE;
+use super::fields::{HISTORY_NOTE, NOTE};
 use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
 use crate::audit;
+use crate::mail::OutboxStatus;
+use crate::practice::consultation::SpamReason;
 use crate::practice::status::{Status, StatusChange};
 
 /// Which requests to list.
@@ -62,6 +64,8 @@ pub struct HistoryEntry {
     pub actor: String,
     pub event: String,
     pub detail: Option<String>,
+    /// The note written with it (a follow-up's), opened.
+    pub note: Option<String>,
 }
 
 /// The delivery state of one email about a request.
@@ -72,6 +76,12 @@ pub struct MailState {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<Timestamp>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it is tried next, while it waits.
+    pub next_attempt_at: Timestamp,
+    /// For mail to the practice, the address it went to once sent.
+    pub sent_to: Option<String>,
 }
 
 /// A row of the audit log.
@@ -120,6 +130,7 @@ macro_rules! write_history {
         .execute(&mut *$conn)
     };
 }
+pub(super) use write_history;
 
 impl Store {
     /// Writes one audit row on its own (sign-ins, views, exports).
@@ -398,7 +409,7 @@ impl Store {
                 "UPDATE consultation_requests SET spam = $1, spam_reason = $2 WHERE id = $3",
             )
             .bind(spam)
-            .bind(spam.then_some("clinician"))
+            .bind(spam.then_some(SpamReason::Clinician.as_str()))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -483,18 +494,33 @@ impl Store {
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
         on_db!(&self.db, pool => {
             let rows = sqlx::query(
-                "SELECT at, actor, event, detail FROM request_history WHERE request_id = $1 ORDER BY id",
+                "SELECT id, at, actor, event, detail, note_sealed FROM request_history WHERE request_id = $1 ORDER BY id",
             )
             .bind(id)
             .fetch_all(pool)
             .await?;
-            rows.iter().map(history_entry).collect()
+            rows.iter()
+                .map(|r| {
+                    let mut entry = history_entry(r)?;
+                    let sealed: Option<Vec<u8>> = r.col("note_sealed")?;
+                    if let Some(sealed) = sealed {
+                        let row: i64 = r.col("id")?;
+                        entry.note = Some(self.keys.open(HISTORY_NOTE.of(row), &sealed).map_err(
+                            |source| StoreError::Sealed {
+                                field: HISTORY_NOTE.name(),
+                                source,
+                            },
+                        )?);
+                    }
+                    Ok(entry)
+                })
+                .collect()
         })
     }
 
     pub async fn mail_states(&self, id: i64) -> Result<Vec<MailState>, StoreError> {
         on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at FROM outbox WHERE request_id = $1 ORDER BY id")
+            let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at, created_at, next_attempt_at, sent_to FROM outbox WHERE request_id = $1 ORDER BY id")
                 .bind(id)
                 .fetch_all(pool)
                 .await?;
@@ -507,6 +533,9 @@ impl Store {
                         attempts: r.col("attempts")?,
                         last_error: r.col("last_error")?,
                         sent_at: sent_at.map(|v| from_ms("sent_at", v)).transpose()?,
+                        created_at: r.time("created_at")?,
+                        next_attempt_at: r.time("next_attempt_at")?,
+                        sent_to: r.col("sent_to")?,
                     })
                 })
                 .collect()
@@ -523,11 +552,13 @@ impl Store {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, permanent_failures = 0, claimed_until = NULL
-                 WHERE request_id = $2 AND status IN ('pending', 'failed')",
+                "UPDATE outbox SET status = $3, next_attempt_at = $1, permanent_failures = 0, claimed_until = NULL
+                 WHERE request_id = $2 AND status IN ($3, $4)",
             )
             .bind(ms(now))
             .bind(id)
+            .bind(OutboxStatus::Pending.as_str())
+            .bind(OutboxStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
             write_audit!(
@@ -635,5 +666,6 @@ fn history_entry(r: &impl Columns) -> Result<HistoryEntry, StoreError> {
         actor: r.col("actor")?,
         event: r.col("event")?,
         detail: r.col("detail")?,
+        note: None,
     })
 }

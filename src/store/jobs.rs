@@ -8,18 +8,12 @@ use jiff::{SignedDuration, Timestamp};
 use super::engine::on_db;
 use super::{Store, StoreError, ms};
 
-/// A job the servers share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Job {
-    /// Retention: deleting closed requests and spam past their periods, and expired sessions.
-    Housekeeping,
-}
-
-impl Job {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Job::Housekeeping => "housekeeping",
-        }
+practice::text_forms! {
+    /// A job the servers share.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Job {
+        /// Retention: deleting closed requests and spam past their periods, and expired sessions.
+        Housekeeping = "housekeeping",
     }
 }
 

@@ -9,7 +9,8 @@
 //! has a new confirming change, so it is reminded again. A reminder's email is checked again
 //! just before it leaves ([`Store::settle_reminder`]): a booking cancelled, declined or moved
 //! since gets nothing, and a consultation that began while the mail server was unreachable gets
-//! no late reminder; that one is recorded on the request's history instead.
+//! no late reminder; that one is recorded on the request's history instead (as a typed
+//! [`ReminderNotSent`], worded by the inbox).
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -19,9 +20,10 @@ use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
 use super::fields::{EMAIL, RECIPIENT};
 use super::inbox::write_audit;
-use super::{MailKind, Store, StoreError, StoredBooking, ms};
+use super::{Store, StoreError, StoredBooking, ms};
 use crate::audit;
-use crate::practice::meeting::{self, MeetingDetails};
+use crate::mail::MailKind;
+use crate::practice::meeting::{self, MeetingDetails, ReminderNotSent};
 
 /// What becomes of a reminder about to leave.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -316,9 +318,9 @@ impl Store {
                     let (new_status, why) = if !fits {
                         ("skipped", None)
                     } else if ms(now) >= start {
-                        ("dropped", Some("the mail server could not be reached before the consultation began"))
+                        ("dropped", Some(ReminderNotSent::Began { minutes_before }))
                     } else if nearer_due {
-                        ("skipped", Some("the mail server could not be reached until a nearer reminder was due"))
+                        ("skipped", Some(ReminderNotSent::NearerDue { minutes_before }))
                     } else {
                         return Ok(ReminderFate::Send {
                             time_left: SignedDuration::from_millis(start - ms(now)),
@@ -336,10 +338,7 @@ impl Store {
                         )
                         .bind(request_id)
                         .bind(ms(now))
-                        .bind(format!(
-                            "Reminder ({} before) not sent: {why}",
-                            meeting::before(minutes_before)
-                        ))
+                        .bind(why.encode())
                         .execute(&mut *tx)
                         .await?;
                     }

@@ -33,12 +33,15 @@ use jiff::Timestamp;
 
 use engine::{Db, on_db};
 
+use crate::crypto::private;
 pub use crate::crypto::{Keyring, OpenError};
+use crate::data_dir::DATABASE_FILE;
+use crate::mail::MailKind;
 use crate::practice::consultation::{
-    AgeGroup, ContactMethod, Flags, ForWhom, Location, NewConsultationRequest,
+    AgeGroup, ContactMethod, Flags, ForWhom, Location, NewConsultationRequest, SpamReason,
 };
 use crate::practice::status::{ClosedReason, Status};
-pub use accounts::{Account, Credentials, SignInClaim};
+pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
 pub use inbox::{
@@ -48,16 +51,14 @@ pub use inbox::{
 pub use insights::InsightCount;
 pub use jobs::Job;
 pub use meeting::ReminderFate;
+pub use outbox::OutboxRow;
 pub use own_pages::{PageAdded, PageChanged, StoredPage};
-pub use questionnaires::{AttentionItem, StoredQuestionnaire};
+pub use questionnaires::{AttentionItem, MailCheck, MailCheckAnswer, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
 pub use site_details::SavedDetails;
 pub use words::Revision;
-
-/// The file name of the SQLite database in the data directory.
-pub const DATABASE_FILE: &str = "kap-practice.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -110,8 +111,6 @@ const KEY_CHECK_VALUE: crate::crypto::SealedField = fields::setting(KEY_CHECK);
 pub struct Store {
     db: Db,
     keys: Keyring,
-    /// SQLite only: the task that commits the form's requests in groups.
-    writer: Option<requests::Writer>,
 }
 
 pub(crate) fn ms(t: Timestamp) -> i64 {
@@ -147,7 +146,7 @@ impl Store {
         let db = match database_url {
             Some(url) => Db::open_postgres(url).await?,
             None => {
-                create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
+                private::create_dir(data_dir).map_err(|source| StoreError::DataDir {
                     path: data_dir.display().to_string(),
                     source,
                 })?;
@@ -158,7 +157,7 @@ impl Store {
                     sidecar(&database, "-wal"),
                     sidecar(&database, "-shm"),
                 ] {
-                    private_file(&path, path == database).map_err(|source| {
+                    private::file(&path, path == database).map_err(|source| {
                         StoreError::DataDir {
                             path: path.display().to_string(),
                             source,
@@ -168,11 +167,7 @@ impl Store {
                 Db::open_sqlite(&database).await?
             }
         };
-        let writer = match &db {
-            Db::Sqlite(pool) => Some(requests::Writer::spawn(pool.clone())),
-            Db::Postgres(_) => None,
-        };
-        let store = Store { db, keys, writer };
+        let store = Store { db, keys };
         store.check_key().await?;
         Ok(store)
     }
@@ -226,7 +221,7 @@ impl Store {
             Db::Sqlite(pool) => {
                 // An empty file is a valid target for VACUUM INTO; creating it first gives the
                 // copy this user's permissions only, whatever the umask.
-                private_file(path, true).map_err(|source| StoreError::DataDir {
+                private::file(path, true).map_err(|source| StoreError::DataDir {
                     path: path.display().to_string(),
                     source,
                 })?;
@@ -252,107 +247,6 @@ impl Store {
     }
 }
 
-/// Why a request was put in the spam folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpamReason {
-    /// The hidden field that people never see was filled in.
-    Honeypot,
-    /// The form was sent faster than a person can fill it in.
-    TooFast,
-}
-
-impl SpamReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SpamReason::Honeypot => "honeypot",
-            SpamReason::TooFast => "too_fast",
-        }
-    }
-}
-
-/// What kind of mail an outbox row is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MailKind {
-    /// To the practice: "a new request arrived", with no personal detail.
-    NewRequestNotice,
-    /// To the person: "we received your request", with no echo of what they wrote.
-    Acknowledgement,
-    /// To the person: the time they chose is held, with a tentative invitation.
-    BookingHeld,
-    /// To the practice: a time was chosen and waits for confirmation (no personal detail).
-    BookingHeldNotice,
-    /// To the person: the clinician confirmed the time, with the final invitation.
-    BookingConfirmed,
-    /// To the person: the clinician declined, with their message if they wrote one.
-    BookingDeclined,
-    /// To the person: the clinician asks them to choose another time.
-    BookingOtherTime,
-    /// To the person: their cancellation, with the calendar's cancellation.
-    BookingCancelled,
-    /// To the practice: a person cancelled (no personal detail).
-    BookingCancelledNotice,
-    /// To the person: a reminder of their confirmed consultation, with how to join.
-    BookingReminder,
-    /// To the practice: the day's consultations (times, ways of meeting, references; no names).
-    DailyAgenda,
-    /// To the person: the clinician asks them to answer the measures again, with the link.
-    QuestionnaireLink,
-    /// To the practice, marked urgent: a questionnaire needs attention soon (no detail).
-    QuestionnaireAttentionNotice,
-}
-
-impl MailKind {
-    pub const ALL: [MailKind; 13] = [
-        MailKind::NewRequestNotice,
-        MailKind::Acknowledgement,
-        MailKind::BookingHeld,
-        MailKind::BookingHeldNotice,
-        MailKind::BookingConfirmed,
-        MailKind::BookingDeclined,
-        MailKind::BookingOtherTime,
-        MailKind::BookingCancelled,
-        MailKind::BookingCancelledNotice,
-        MailKind::BookingReminder,
-        MailKind::DailyAgenda,
-        MailKind::QuestionnaireLink,
-        MailKind::QuestionnaireAttentionNotice,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::NewRequestNotice => "new_request_notice",
-            MailKind::Acknowledgement => "acknowledgement",
-            MailKind::BookingHeld => "booking_held",
-            MailKind::BookingHeldNotice => "booking_held_notice",
-            MailKind::BookingConfirmed => "booking_confirmed",
-            MailKind::BookingDeclined => "booking_declined",
-            MailKind::BookingOtherTime => "booking_other_time",
-            MailKind::BookingCancelled => "booking_cancelled",
-            MailKind::BookingCancelledNotice => "booking_cancelled_notice",
-            MailKind::BookingReminder => "booking_reminder",
-            MailKind::DailyAgenda => "daily_agenda",
-            MailKind::QuestionnaireLink => "questionnaire_link",
-            MailKind::QuestionnaireAttentionNotice => "questionnaire_attention_notice",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Whether it goes to the person (else to the practice's notification address).
-    pub fn to_person(self) -> bool {
-        !matches!(
-            self,
-            MailKind::NewRequestNotice
-                | MailKind::BookingHeldNotice
-                | MailKind::BookingCancelledNotice
-                | MailKind::DailyAgenda
-                | MailKind::QuestionnaireAttentionNotice
-        )
-    }
-}
-
 /// A consultation request as stored, opened for the clinician.
 #[derive(Clone)]
 pub struct StoredRequest {
@@ -361,7 +255,7 @@ pub struct StoredRequest {
     pub received_at: Timestamp,
     pub status: Status,
     pub closed_reason: Option<ClosedReason>,
-    pub spam: Option<String>,
+    pub spam: Option<SpamReason>,
     pub contact_method: ContactMethod,
     pub location: Location,
     /// The age of the person the consultation is for.
@@ -403,136 +297,12 @@ pub struct Inserted {
     pub link_secret: String,
 }
 
-/// A piece of mail claimed by a worker for sending.
-#[derive(Clone)]
-pub struct ClaimedMail {
-    pub id: i64,
-    pub kind: MailKind,
-    pub recipient: Option<String>,
-    pub request_id: Option<i64>,
-    /// The secret the request's booking links are bound to.
-    pub link_secret: Option<String>,
-    pub reference: Option<String>,
-    pub received_at: Option<Timestamp>,
-    pub attempts: i64,
-    pub permanent_failures: i64,
-    /// Whether the request may book its consultation online now (for the acknowledgement's
-    /// link): it is not spam nor flagged, and the practice offers times.
-    pub may_book: bool,
-    /// The person said they will be outside the US: their crisis numbers are local ones.
-    pub outside_us: bool,
-    /// The change to a booking this mail is about.
-    pub booking: Option<BookingMail>,
-    /// What the outbox worker reads just before sending, for the kinds that need it.
-    pub at_sending: AtSending,
-    /// Whether the practice offers the questionnaire before a consultation (for the link in
-    /// the booking emails).
-    pub questionnaire_offered: bool,
-}
-
-/// What some mail says that is read as it leaves rather than when it was queued: how to join
-/// (the clinician may have changed it since), which reminder it is, the day's agenda.
-#[derive(Clone, Debug, Default)]
-pub struct AtSending {
-    pub meeting: Option<crate::practice::meeting::MeetingDetails>,
-    /// For a reminder: how long until the consultation begins, as it leaves.
-    pub time_left: Option<jiff::SignedDuration>,
-    /// For a confirmation or a reminder: whether the person gave a phone number with their
-    /// request (how a phone consultation is joined when the clinician calls).
-    pub phone_given: bool,
-    /// For a booking email: whether the person already finished the questionnaire before the
-    /// consultation (so the email does not invite them to it again).
-    pub questionnaire_done: bool,
-    /// For the daily agenda: the day and its confirmed consultations.
-    pub agenda: Option<(jiff::civil::Date, Vec<StoredBooking>)>,
-}
-
-/// A booking as it was when the change an email is about was made.
-#[derive(Clone)]
-pub struct BookingMail {
-    pub booking_id: i64,
-    pub status: crate::practice::booking::BookingStatus,
-    pub start: Timestamp,
-    pub end: Timestamp,
-    pub format: crate::practice::open_times::ConsultationFormat,
-    pub sequence: i64,
-    /// The clinician's message to the person, with a decline.
-    pub message: Option<String>,
-    /// Whether the person made the change themselves (else the practice did: a decision, or a
-    /// cancellation because the request was closed).
-    pub by_person: bool,
-}
-
-/// What happened when a worker tried to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    Sent,
-    /// Try again at `next_attempt_at`; `permanent` counts toward giving up.
-    Retry {
-        next_attempt_at: Timestamp,
-        permanent: bool,
-        error: String,
-    },
-    /// Given up: kept for the inbox to show.
-    Failed {
-        error: String,
-    },
-}
-
 /// Outbox rows by state, for health checks and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
-}
-
-/// Creates the data directory readable by this user only (0700), if it does not exist.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// Makes the file at `path` readable and writable by this user only (0600): created empty so if
-/// `create` and missing, narrowed if it exists with wider permissions.
-pub fn private_file(path: &Path, create: bool) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                if meta.permissions().mode() & 0o077 != 0 {
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (path, create);
-    Ok(())
 }
 
 /// The file SQLite keeps beside `database` with `suffix` (`-wal`, `-shm`).

@@ -11,10 +11,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{BOOKING_MESSAGE, RECIPIENT};
-use super::{
-    BookingMail, ClaimedMail, Delivery, MailKind, OutboxCounts, Store, StoreError, from_ms, ms,
-    parsed,
-};
+use super::{OutboxCounts, Store, StoreError, from_ms, ms, parsed};
+use crate::mail::{BookingMail, Delivery, MailKind, OutboxStatus};
 use crate::practice::booking::BookingStatus;
 use crate::practice::open_times::ConsultationFormat;
 
@@ -26,10 +24,34 @@ const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.perman
         c.message_sealed AS booking_message, c.actor AS booking_actor, o.booking_change_id
  FROM outbox o LEFT JOIN consultation_requests r ON r.id = o.request_id
       LEFT JOIN booking_changes c ON c.id = o.booking_change_id
- WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+ WHERE o.status = $3 AND o.next_attempt_at <= $1
    AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
  ORDER BY o.next_attempt_at, o.id
  LIMIT $2";
+
+/// A due outbox row, leased to the worker that claimed it, with what it is about, opened. The
+/// mail module makes the email of it.
+#[derive(Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: MailKind,
+    pub attempts: i64,
+    pub permanent_failures: i64,
+    pub recipient: Option<String>,
+    /// The request the mail is about, if any (and while it exists).
+    pub request_id: Option<i64>,
+    /// The secret the request's booking links are bound to.
+    pub link_secret: Option<String>,
+    pub reference: Option<String>,
+    pub received_at: Option<Timestamp>,
+    pub spam: Option<bool>,
+    pub outside_licensed_states: Option<bool>,
+    pub minor: Option<bool>,
+    /// The person said they will be outside the US: their crisis numbers are local ones.
+    pub outside_us: bool,
+    /// The change to a booking this mail is about.
+    pub booking: Option<BookingMail>,
+}
 
 impl Store {
     /// Claims up to `limit` pieces of mail that are due, leasing them for `lease` so no other
@@ -39,23 +61,18 @@ impl Store {
         now: Timestamp,
         lease: SignedDuration,
         limit: i64,
-    ) -> Result<Vec<ClaimedMail>, StoreError> {
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = match &self.db {
             Db::Sqlite(_) => DUE.to_string(),
             Db::Postgres(_) => format!("{DUE} FOR UPDATE OF o SKIP LOCKED"),
         };
         let until = ms(now.checked_add(lease).unwrap_or(now));
-        let questionnaire_offered = self.questionnaires_offered().await?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let windows: String =
-                sqlx::query_scalar("SELECT windows FROM booking_rules WHERE id = 1")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let offers_times = !windows.trim().is_empty();
             let rows = sqlx::query(&sql)
                 .bind(ms(now))
                 .bind(limit)
+                .bind(OutboxStatus::Pending.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
             let mut claimed = Vec::with_capacity(rows.len());
@@ -68,12 +85,8 @@ impl Store {
                     .await?;
                 // One unreadable row must not hold up the rest: it is logged and stays leased,
                 // to be tried again when its lease runs out.
-                match self.claimed(id, &row, offers_times) {
-                    Ok(Some(mut mail)) => {
-                        mail.questionnaire_offered = questionnaire_offered;
-                        claimed.push(mail);
-                    }
-                    Ok(None) => {}
+                match self.claimed(id, &row) {
+                    Ok(mail) => claimed.push(mail),
                     Err(e) => tracing::error!(mail = id, error = %e, "a piece of mail cannot be read"),
                 }
             }
@@ -82,16 +95,8 @@ impl Store {
         })
     }
 
-    fn claimed(
-        &self,
-        id: i64,
-        row: &impl Columns,
-        offers_times: bool,
-    ) -> Result<Option<ClaimedMail>, StoreError> {
-        let kind: String = row.col("kind")?;
-        let Some(kind) = MailKind::parse(&kind) else {
-            return Ok(None);
-        };
+    fn claimed(&self, id: i64, row: &impl Columns) -> Result<OutboxRow, StoreError> {
+        let kind = row.choice("kind", MailKind::parse)?;
         let recipient: Option<Vec<u8>> = row.col("recipient_sealed")?;
         // Mail is bound to the request it is about (see `fields.rs`).
         let link_secret: Option<String> = row.col("link_secret")?;
@@ -106,11 +111,6 @@ impl Store {
             })
             .transpose()?;
         let received_at: Option<i64> = row.col("received_at")?;
-        let flags: [Option<bool>; 3] = [
-            row.col("spam")?,
-            row.col("outside_licensed_states")?,
-            row.col("minor")?,
-        ];
         let booking_id: Option<i64> = row.col("booking_id")?;
         let booking = match booking_id {
             None => None,
@@ -166,23 +166,23 @@ impl Store {
                 })
             }
         };
-        Ok(Some(ClaimedMail {
+        Ok(OutboxRow {
             id,
             kind,
-            recipient,
-            request_id: row.col("request_id")?,
-            link_secret: row.col("link_secret")?,
-            reference: row.col("reference")?,
-            received_at: received_at.map(|v| from_ms("received_at", v)).transpose()?,
             attempts: row.col("attempts")?,
             permanent_failures: row.col("permanent_failures")?,
-            may_book: offers_times && flags == [Some(false); 3],
+            recipient,
+            request_id: row.col("request_id")?,
+            link_secret,
+            reference: row.col("reference")?,
+            received_at: received_at.map(|v| from_ms("received_at", v)).transpose()?,
+            spam: row.col("spam")?,
+            outside_licensed_states: row.col("outside_licensed_states")?,
+            minor: row.col("minor")?,
             outside_us: row.col::<Option<String>>("location")?.as_deref()
                 == Some(crate::practice::consultation::OUTSIDE_US),
             booking,
-            at_sending: Default::default(),
-            questionnaire_offered: false,
-        }))
+        })
     }
 
     /// Records the outcome of one sending attempt.
@@ -195,11 +195,12 @@ impl Store {
         on_db!(&self.db, pool => {
             let q = match delivery {
                 Delivery::Sent => sqlx::query(
-                    "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1,
+                    "UPDATE outbox SET status = $3, sent_at = $1, attempts = attempts + 1,
                      claimed_until = NULL, last_error = NULL WHERE id = $2",
                 )
                 .bind(ms(now))
-                .bind(id),
+                .bind(id)
+                .bind(OutboxStatus::Sent.as_str()),
                 Delivery::Retry {
                     next_attempt_at,
                     permanent,
@@ -213,14 +214,27 @@ impl Store {
                 .bind(error.clone())
                 .bind(id),
                 Delivery::Failed { error } => sqlx::query(
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
+                    "UPDATE outbox SET status = $3, attempts = attempts + 1,
                      permanent_failures = permanent_failures + 1, claimed_until = NULL, last_error = $1
                      WHERE id = $2",
                 )
                 .bind(error.clone())
-                .bind(id),
+                .bind(id)
+                .bind(OutboxStatus::Failed.as_str()),
             };
             q.execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Mail `id` to the practice went to `address` (its notice address as it was at sending).
+    pub async fn record_sent_to(&self, id: i64, address: &str) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query("UPDATE outbox SET sent_to = $1 WHERE id = $2")
+                .bind(address)
+                .bind(id)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -230,8 +244,9 @@ impl Store {
         let v: Option<i64> = on_db!(&self.db, pool => sqlx::query_scalar(
             "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt_at
                              THEN claimed_until ELSE next_attempt_at END)
-             FROM outbox WHERE status = 'pending'",
+             FROM outbox WHERE status = $1",
         )
+        .bind(OutboxStatus::Pending.as_str())
         .fetch_one(pool)
         .await?);
         v.map(|v| from_ms("next_attempt_at", v)).transpose()
@@ -239,21 +254,20 @@ impl Store {
 
     /// Outbox rows by state.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        let counts: Vec<(String, i64)> = on_db!(&self.db, pool => {
+        let counts: Vec<(OutboxStatus, i64)> = on_db!(&self.db, pool => {
             let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
                 .fetch_all(pool)
                 .await?;
             rows.iter()
-                .map(|row| Ok((row.col("status")?, row.col("n")?)))
-                .collect::<Result<_, sqlx::Error>>()?
+                .map(|row| Ok((row.choice("status", OutboxStatus::parse)?, row.col("n")?)))
+                .collect::<Result<_, StoreError>>()?
         });
         let mut c = OutboxCounts::default();
         for (status, n) in counts {
-            match status.as_str() {
-                "pending" => c.pending = n,
-                "sent" => c.sent = n,
-                "failed" => c.failed = n,
-                _ => {}
+            match status {
+                OutboxStatus::Pending => c.pending = n,
+                OutboxStatus::Sent => c.sent = n,
+                OutboxStatus::Failed => c.failed = n,
             }
         }
         Ok(c)

@@ -11,16 +11,108 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, Db, on_db};
-use super::fields::{EMAIL, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
-use super::inbox::write_audit;
-use super::{MailKind, Store, StoreError, ms};
+use super::fields::{EMAIL, HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
+use super::inbox::{write_audit, write_history};
+use super::{Store, StoreError, ms};
 use crate::audit;
+use crate::mail::MailKind;
 use crate::practice::questionnaire::{Answers, Kind, Page};
 
 /// The settings key of whether questionnaires are offered (sealed, as every setting).
 pub(super) const OFFERED: &str = "questionnaire_offered";
 
 const OFFERED_VALUE: crate::crypto::SealedField = setting(OFFERED);
+
+/// The settings key of the test that urgent notices reach the notice address (sealed).
+pub(super) const MAIL_CHECK: &str = "questionnaire_mail_check";
+
+const MAIL_CHECK_VALUE: crate::crypto::SealedField = setting(MAIL_CHECK);
+
+/// Writes a setting's sealed value.
+const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// The latest test email to the notice address, and whether its code came back.
+///
+/// The questionnaire asks about thoughts of self-harm, so the practice offers it only while
+/// the urgent notice is known to arrive: the owner sends a test to the notice address and
+/// enters the code it carries. A test confirms that address only; when the notices go
+/// elsewhere, the questionnaire stops being offered until a test to the new address is
+/// confirmed.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct MailCheck {
+    /// Where the test went.
+    pub to: String,
+    code: String,
+    /// When the test was queued (ms since the epoch).
+    sent_at: i64,
+    /// When its code was entered (ms since the epoch), if it was.
+    confirmed_at: Option<i64>,
+}
+
+impl std::fmt::Debug for MailCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailCheck")
+            .field("confirmed", &self.confirmed_at.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MailCheck {
+    /// When the test was queued.
+    pub fn sent_at(&self) -> Option<Timestamp> {
+        Timestamp::from_millisecond(self.sent_at).ok()
+    }
+
+    /// When the code came back, if it did.
+    pub fn confirmed_at(&self) -> Option<Timestamp> {
+        self.confirmed_at
+            .and_then(|v| Timestamp::from_millisecond(v).ok())
+    }
+
+    /// Whether the test confirmed that notices reach `address`.
+    pub fn confirms(&self, address: &str) -> bool {
+        self.confirmed_at.is_some() && same_address(&self.to, address)
+    }
+}
+
+fn same_address(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// What entering a test's code did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailCheckAnswer {
+    Confirmed,
+    /// No test was sent, or it went to another address than notices go to now.
+    NoTest,
+    WrongCode,
+}
+
+/// Queues the urgent email `$kind` about request `$request_id` to the practice on `$tx`, with
+/// the line `$detail` in the request's history.
+macro_rules! queue_urgent {
+    ($tx:ident, $kind:expr, $request_id:expr, $detail:expr, $now:expr) => {{
+        sqlx::query(
+            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+             VALUES ($1, $2, NULL, $3, $3)",
+        )
+        .bind($kind.as_str())
+        .bind($request_id)
+        .bind(ms($now))
+        .execute(&mut *$tx)
+        .await?;
+        write_history!(
+            $tx,
+            $request_id,
+            "system",
+            "questionnaire",
+            Some($detail),
+            $now
+        )
+        .await?;
+    }};
+}
 
 /// A questionnaire as stored, opened for the person it is for or the clinician.
 #[derive(Clone)]
@@ -33,6 +125,8 @@ pub struct StoredQuestionnaire {
     pub completed_at: Option<Timestamp>,
     pub needs_attention: bool,
     pub attention_seen_at: Option<Timestamp>,
+    /// When the answers last raised "needs attention".
+    pub attention_raised_at: Option<Timestamp>,
     pub answers: Answers,
 }
 
@@ -54,7 +148,7 @@ pub struct AttentionItem {
     pub since: Timestamp,
 }
 
-const COLUMNS: &str = "id, request_id, kind, sent_at, updated_at, completed_at, answers_sealed, needs_attention, attention_seen_at";
+const COLUMNS: &str = "id, request_id, kind, sent_at, updated_at, completed_at, answers_sealed, needs_attention, attention_seen_at, attention_raised_at";
 
 /// What saving a page did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,12 +191,28 @@ impl Store {
             completed_at: opt_time("completed_at")?,
             needs_attention: row.col("needs_attention")?,
             attention_seen_at: opt_time("attention_seen_at")?,
+            attention_raised_at: opt_time("attention_raised_at")?,
             answers,
         })
     }
 
-    /// Whether the practice offers the questionnaire after a time is held (off until turned on).
-    pub async fn questionnaires_offered(&self) -> Result<bool, StoreError> {
+    /// Whether the practice offers the questionnaire after a time is held: turned on, and the
+    /// urgent notice known to reach `notices_to`, where notices go now (`None` when the server
+    /// sends no email, and so never offers it).
+    pub async fn questionnaires_offered(
+        &self,
+        notices_to: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let Some(to) = notices_to else {
+            return Ok(false);
+        };
+        Ok(self.questionnaires_turned_on().await?
+            && self.mail_check().await?.is_some_and(|c| c.confirms(to)))
+    }
+
+    /// Whether the owner turned the questionnaire on (it is offered only while its notice is
+    /// known to arrive: [`Store::questionnaires_offered`]).
+    pub async fn questionnaires_turned_on(&self) -> Result<bool, StoreError> {
         let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
             sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                 .bind(OFFERED)
@@ -139,10 +249,7 @@ impl Store {
         };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
+            sqlx::query(PUT_SETTING)
             .bind(OFFERED)
             .bind(sealed)
             .execute(&mut *tx)
@@ -151,6 +258,119 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// The latest test email to the notice address, if one was sent.
+    pub async fn mail_check(&self) -> Result<Option<MailCheck>, StoreError> {
+        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(MAIL_CHECK)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let text = self
+            .keys
+            .open(MAIL_CHECK_VALUE.of(MAIL_CHECK), &sealed)
+            .map_err(|source| StoreError::Sealed {
+                field: "questionnaire mail check",
+                source,
+            })?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| StoreError::Unreadable {
+                column: "settings.value",
+                value: "(questionnaire mail check)".into(),
+            })
+    }
+
+    /// Queues a test email to `to`, the address urgent notices go to now, with a new code that
+    /// replaces any earlier test's; returns the code (which only the email carries).
+    pub async fn send_mail_check(&self, to: &str, now: Timestamp) -> Result<String, StoreError> {
+        let n = u32::from_le_bytes(crate::crypto::random::bytes::<4>()) % 1_000_000;
+        let check = MailCheck {
+            to: to.trim().to_string(),
+            code: format!("{n:06}"),
+            sent_at: ms(now),
+            confirmed_at: None,
+        };
+        self.put_mail_check(&check, Some(now), None).await?;
+        Ok(check.code)
+    }
+
+    /// The owner entered `code` from the test email; it confirms notices reach `to` (where
+    /// they go now) if it is the latest test's code and that test went to `to`.
+    pub async fn confirm_mail_check(
+        &self,
+        code: &str,
+        to: &str,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<MailCheckAnswer, StoreError> {
+        let Some(mut check) = self.mail_check().await? else {
+            return Ok(MailCheckAnswer::NoTest);
+        };
+        if !same_address(&check.to, to) {
+            return Ok(MailCheckAnswer::NoTest);
+        }
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if !crate::crypto::equal(code.as_bytes(), check.code.as_bytes()) {
+            return Ok(MailCheckAnswer::WrongCode);
+        }
+        check.confirmed_at = Some(ms(now));
+        self.put_mail_check(&check, None, Some((actor, now)))
+            .await?;
+        Ok(MailCheckAnswer::Confirmed)
+    }
+
+    /// Stores `check`; with `queue_at`, queues its email; with `audit`, writes the
+    /// confirmation's audit line.
+    async fn put_mail_check(
+        &self,
+        check: &MailCheck,
+        queue_at: Option<Timestamp>,
+        audit: Option<(&str, Timestamp)>,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(check).map_err(|_| StoreError::Unreadable {
+            column: "settings.value",
+            value: "(questionnaire mail check)".into(),
+        })?;
+        let sealed = self.keys.seal(MAIL_CHECK_VALUE.of(MAIL_CHECK), &json);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(PUT_SETTING)
+            .bind(MAIL_CHECK)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(at) = queue_at {
+                sqlx::query(
+                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+                     VALUES ($1, NULL, NULL, $2, $2)",
+                )
+                .bind(MailKind::QuestionnaireMailCheck.as_str())
+                .bind(ms(at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some((actor, at)) = audit {
+                write_audit!(
+                    tx,
+                    &audit::Entry::new(actor, audit::Action::QuestionnaireMailConfirmed),
+                    at
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The code of the latest test email, for the outbox to write it.
+    pub async fn mail_check_code(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.mail_check().await?.map(|c| c.code))
     }
 
     /// The secret a request's links are bound to, if the request exists and is not spam.
@@ -229,12 +449,13 @@ impl Store {
         })
     }
 
-    /// The questionnaires of each of `requests`, for an export.
+    /// The questionnaires of each of `requests`, by request id (a request without any is
+    /// absent).
     pub async fn questionnaires_of(
         &self,
         requests: &[super::StoredRequest],
-    ) -> Result<crate::export::Questionnaires, StoreError> {
-        let mut all = crate::export::Questionnaires::new();
+    ) -> Result<std::collections::HashMap<i64, Vec<StoredQuestionnaire>>, StoreError> {
+        let mut all = std::collections::HashMap::new();
         for r in requests {
             let qs = self.questionnaires(r.id).await?;
             if !qs.is_empty() {
@@ -292,7 +513,9 @@ impl Store {
                 "UPDATE questionnaires SET answers_sealed = $1, updated_at = $2,
                  completed_at = CASE WHEN $3 THEN COALESCE(completed_at, $2) ELSE completed_at END,
                  needs_attention = (needs_attention OR $4),
-                 attention_seen_at = CASE WHEN $5 THEN NULL ELSE attention_seen_at END
+                 attention_seen_at = CASE WHEN $5 THEN NULL ELSE attention_seen_at END,
+                 attention_raised_at = CASE WHEN $5 THEN $2 ELSE attention_raised_at END,
+                 attention_overdue_at = CASE WHEN $5 THEN NULL ELSE attention_overdue_at END
                  WHERE id = $6",
             )
             .bind(sealed)
@@ -304,22 +527,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if raised {
-                sqlx::query(
-                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                     VALUES ($1, $2, NULL, $3, $3)",
-                )
-                .bind(MailKind::QuestionnaireAttentionNotice.as_str())
-                .bind(request_id)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'questionnaire', 'needs attention')",
-                )
-                .bind(request_id)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
+                queue_urgent!(
+                    tx,
+                    MailKind::QuestionnaireAttentionNotice,
+                    request_id,
+                    "needs attention",
+                    now
+                );
             }
             tx.commit().await?;
             Ok(Some(Saved {
@@ -396,7 +610,7 @@ impl Store {
     pub async fn needing_attention(&self) -> Result<Vec<AttentionItem>, StoreError> {
         on_db!(&self.db, pool => {
             let rows = sqlx::query(
-                "SELECT q.request_id, r.reference, MIN(q.updated_at) AS since
+                "SELECT q.request_id, r.reference, MIN(COALESCE(q.attention_raised_at, q.updated_at)) AS since
                  FROM questionnaires q JOIN consultation_requests r ON r.id = q.request_id
                  WHERE q.needs_attention AND q.attention_seen_at IS NULL
                  GROUP BY q.request_id, r.reference
@@ -416,11 +630,63 @@ impl Store {
         })
     }
 
-    /// The clinician followed up the request's questionnaires that needed attention. False if
-    /// none did.
+    /// Queues the second urgent notice of every answer that raised "needs attention" at or
+    /// before `raised_by` (the time frame the person was told, before `now`) and is still not
+    /// followed up: once per raise, however many servers look, with a line in the request's
+    /// history. Returns how many were queued.
+    pub async fn queue_overdue_attention(
+        &self,
+        raised_by: Timestamp,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let due: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT id, request_id FROM questionnaires
+                 WHERE needs_attention AND attention_seen_at IS NULL
+                   AND attention_overdue_at IS NULL
+                   AND attention_raised_at IS NOT NULL AND attention_raised_at <= $1
+                 ORDER BY id",
+            )
+            .bind(ms(raised_by))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut queued = 0;
+            for (id, request_id) in due {
+                // Claimed by the one update that finds it still unclaimed.
+                let claimed = sqlx::query(
+                    "UPDATE questionnaires SET attention_overdue_at = $1
+                     WHERE id = $2 AND attention_overdue_at IS NULL AND attention_seen_at IS NULL",
+                )
+                .bind(ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    continue;
+                }
+                queue_urgent!(
+                    tx,
+                    MailKind::QuestionnaireAttentionOverdue,
+                    request_id,
+                    "not followed up in time: second urgent notice",
+                    now
+                );
+                queued += 1;
+            }
+            tx.commit().await?;
+            Ok(queued)
+        })
+    }
+
+    /// The clinician followed up the request's questionnaires that needed attention, and
+    /// wrote `note` of what they did: kept sealed with the request's history line. False if
+    /// none needed it.
     pub async fn attention_followed_up(
         &self,
         request_id: i64,
+        note: &str,
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -438,6 +704,20 @@ impl Store {
             if n == 0 {
                 return Ok(false);
             }
+            // The note is sealed for its own history row, whose id the insert gives.
+            let row: i64 = sqlx::query_scalar(
+                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'questionnaire', 'followed up') RETURNING id",
+            )
+            .bind(request_id)
+            .bind(ms(now))
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE request_history SET note_sealed = $1 WHERE id = $2")
+                .bind(self.keys.seal(HISTORY_NOTE.of(row), note))
+                .bind(row)
+                .execute(&mut *tx)
+                .await?;
             write_audit!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),

@@ -1,17 +1,10 @@
 //! Consultation requests: storing what the form accepted, and reading it back opened.
 //!
 //! A request, its first history entry (written by a trigger) and its mail go in one transaction,
-//! and the form's 303 waits for that transaction's commit. On SQLite the commit is an fsync of
-//! the WAL; rather than one fsync per request, a single writer task takes every request waiting
-//! at that moment and commits them together ("group commit"): each is acknowledged only after
-//! the commit that holds it, so durability is the same, and a burst costs one fsync instead of
-//! one each. If a group fails, each of its requests is retried alone, so one bad request never
-//! takes others down with it. PostgreSQL groups concurrent commits itself, so there each request
-//! is simply its own transaction.
+//! and the form's 303 waits for that transaction's commit (on SQLite an fsync of the WAL, with
+//! `synchronous=FULL`): a request is acknowledged only once it is on disk.
 
 use jiff::Timestamp;
-use sqlx::sqlite::SqlitePool;
-use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{EMAIL, MESSAGE, NAME, PHONE, RECIPIENT, REFERRAL_SOURCE};
@@ -20,7 +13,9 @@ use super::{
     parsed,
 };
 use crate::crypto::{OpenError, SealedField};
-use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, ForWhom, Location};
+use crate::practice::consultation::{
+    AgeGroup, ContactMethod, Flags, ForWhom, Location, SpamReason,
+};
 use crate::practice::status::{ClosedReason, Status};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
@@ -42,10 +37,7 @@ const INSERT_MAIL: &str =
     "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
      VALUES ($1, $2, $3, $4, $4)";
 
-/// The most requests committed together.
-const MAX_GROUP: usize = 256;
-
-/// A request ready to store: personal fields already sealed, so the writer only writes.
+/// A request ready to store: personal fields already sealed.
 struct SealedRequest {
     received_at: i64,
     spam_reason: Option<&'static str>,
@@ -61,46 +53,37 @@ struct SealedRequest {
     referral_source: Option<Vec<u8>>,
     /// What every booking link of the request is bound to (see `auth/link.rs`).
     link_secret: String,
-    mail: Vec<QueuedMail>,
+    /// The mail to queue with the request: its kind and, for mail to the person, the sealed
+    /// recipient.
+    mail: Vec<(&'static str, Option<Vec<u8>>)>,
 }
 
-/// A mail row to queue with a request: its kind and, for mail to the person, the sealed
-/// recipient.
-type QueuedMail = (&'static str, Option<Vec<u8>>);
-
-/// Binds one request's sixteen values, in the order of `INSERT_REQUEST`'s columns, to `$query`
-/// (a single-row or a multi-row insert).
-macro_rules! bind_request {
-    ($query:expr, $row:expr, $reference:expr) => {{
-        let row: &SealedRequest = $row;
-        $query
-            .bind($reference)
-            .bind(row.received_at)
-            .bind(row.spam_reason.is_some())
-            .bind(row.spam_reason)
-            .bind(row.contact_method)
-            .bind(&row.location)
-            .bind(row.age_group)
-            .bind(row.for_whom)
-            .bind(row.flags.outside_licensed_states)
-            .bind(row.flags.minor)
-            .bind(&row.name)
-            .bind(&row.email)
-            .bind(&row.phone)
-            .bind(&row.message)
-            .bind(&row.referral_source)
-            .bind(&row.link_secret)
-    }};
-}
-
-/// Inserts one request and its mail on `$conn` (a transaction or connection, either engine);
-/// evaluates to the new row's id.
-macro_rules! insert_request {
-    ($conn:ident, $row:expr, $reference:expr) => {
-        async {
-            let row: &SealedRequest = $row;
-            let id: i64 = bind_request!(sqlx::query_scalar(INSERT_REQUEST), row, $reference)
-                .fetch_one(&mut *$conn)
+/// Stores one request in its own transaction, drawing a new reference on the (one in a
+/// trillion) collision.
+async fn insert(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let reference = new_reference();
+        let outcome: Result<i64, sqlx::Error> = on_db!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(INSERT_REQUEST)
+                .bind(&reference)
+                .bind(row.received_at)
+                .bind(row.spam_reason.is_some())
+                .bind(row.spam_reason)
+                .bind(row.contact_method)
+                .bind(&row.location)
+                .bind(row.age_group)
+                .bind(row.for_whom)
+                .bind(row.flags.outside_licensed_states)
+                .bind(row.flags.minor)
+                .bind(&row.name)
+                .bind(&row.email)
+                .bind(&row.phone)
+                .bind(&row.message)
+                .bind(&row.referral_source)
+                .bind(&row.link_secret)
+                .fetch_one(&mut *tx)
                 .await?;
             for (kind, recipient) in &row.mail {
                 sqlx::query(INSERT_MAIL)
@@ -108,156 +91,9 @@ macro_rules! insert_request {
                     .bind(id)
                     .bind(recipient)
                     .bind(row.received_at)
-                    .execute(&mut *$conn)
+                    .execute(&mut *tx)
                     .await?;
             }
-            Ok::<i64, sqlx::Error>(id)
-        }
-    };
-}
-
-/// One request waiting for the writer, and where to send its outcome.
-struct Waiting {
-    row: SealedRequest,
-    reference: String,
-    done: oneshot::Sender<Result<Inserted, StoreError>>,
-}
-
-/// The handle of the SQLite group-commit task.
-#[derive(Clone)]
-pub(super) struct Writer {
-    queue: mpsc::Sender<Waiting>,
-}
-
-impl Writer {
-    pub(super) fn spawn(pool: SqlitePool) -> Writer {
-        let (queue, waiting) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(write_groups(pool, waiting));
-        Writer { queue }
-    }
-}
-
-/// Commits whatever is waiting, as one transaction, until every sender is gone.
-async fn write_groups(pool: SqlitePool, mut waiting: mpsc::Receiver<Waiting>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-        match commit_group(&pool, &group).await {
-            Ok(ids) => {
-                for (w, id) in group.drain(..).zip(ids) {
-                    let _ = w.done.send(Ok(Inserted {
-                        id,
-                        reference: w.reference,
-                        link_secret: w.row.link_secret,
-                    }));
-                }
-            }
-            Err(e) => {
-                if group.len() > 1 {
-                    tracing::warn!(error = %e, size = group.len(), "a group commit failed; storing its requests one by one");
-                }
-                let db = Db::Sqlite(pool.clone());
-                for w in group.drain(..) {
-                    let outcome = insert_alone(&db, &w.row).await;
-                    let _ = w.done.send(outcome);
-                }
-            }
-        }
-    }
-}
-
-/// Commits a group as one transaction of at most four statements, whatever its size: one
-/// multi-row insert of the requests, one of their mail. Each statement is a round trip to
-/// SQLite's thread, so a group costs about what a single request does.
-async fn commit_group(pool: &SqlitePool, group: &[Waiting]) -> Result<Vec<i64>, sqlx::Error> {
-    if group.len() == 1 {
-        let mut tx = pool.begin().await?;
-        let id = insert_request!(tx, &group[0].row, &group[0].reference).await?;
-        tx.commit().await?;
-        return Ok(vec![id]);
-    }
-    let mut tx = pool.begin().await?;
-    let sql = format!(
-        "INSERT INTO consultation_requests
-         (reference, received_at, spam, spam_reason, contact_method, location, age_group,
-          for_whom, outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
-          message_sealed, referral_source_sealed, link_secret)
-         VALUES {} RETURNING id, reference",
-        placeholders(group.len(), 16)
-    );
-    let mut q = sqlx::query(&sql);
-    for w in group {
-        q = bind_request!(q, &w.row, &w.reference);
-    }
-    // RETURNING gives the rows in no promised order: match them by reference.
-    let mut by_reference = std::collections::HashMap::with_capacity(group.len());
-    for r in q.fetch_all(&mut *tx).await? {
-        let id: i64 = r.col("id")?;
-        let reference: String = r.col("reference")?;
-        by_reference.insert(reference, id);
-    }
-    let mut ids = Vec::with_capacity(group.len());
-    for w in group {
-        let id = by_reference
-            .get(&w.reference)
-            .copied()
-            .ok_or_else(|| sqlx::Error::Protocol("a stored request was not returned".into()))?;
-        ids.push(id);
-    }
-    let mail: Vec<(i64, &SealedRequest, &QueuedMail)> = group
-        .iter()
-        .zip(&ids)
-        .flat_map(|(w, id)| w.row.mail.iter().map(move |m| (*id, &w.row, m)))
-        .collect();
-    if !mail.is_empty() {
-        let sql = format!(
-            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-             VALUES {}",
-            placeholders(mail.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, row, (kind, recipient)) in &mail {
-            q = q
-                .bind(*kind)
-                .bind(*id)
-                .bind(recipient)
-                .bind(row.received_at)
-                .bind(row.received_at);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(ids)
-}
-
-/// `($1, $2, …), ($n+1, …)`: `rows` groups of `columns` numbered placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let mut s = String::with_capacity(rows * columns * 5);
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            s.push('$');
-            s.push_str(&(r * columns + c + 1).to_string());
-        }
-        s.push(')');
-    }
-    s
-}
-
-/// Stores one request in its own transaction, drawing a new reference on the (one in a
-/// trillion) collision.
-async fn insert_alone(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreError> {
-    let mut attempt = 0;
-    loop {
-        let reference = new_reference();
-        let outcome: Result<i64, sqlx::Error> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            let id = insert_request!(tx, row, &reference).await?;
             tx.commit().await?;
             Ok(id)
         }
@@ -281,21 +117,7 @@ impl Store {
     /// the commit is durable.
     pub async fn insert(&self, s: &Submission<'_>, now: Timestamp) -> Result<Inserted, StoreError> {
         let row = self.seal(s, now)?;
-        let Some(writer) = &self.writer else {
-            return insert_alone(&self.db, &row).await;
-        };
-        let (done, outcome) = oneshot::channel();
-        let waiting = Waiting {
-            row,
-            reference: new_reference(),
-            done,
-        };
-        if writer.queue.send(waiting).await.is_err() {
-            return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
-        }
-        outcome
-            .await
-            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)))
+        insert(&self.db, &row).await
     }
 
     fn seal(&self, s: &Submission<'_>, now: Timestamp) -> Result<SealedRequest, StoreError> {
@@ -364,7 +186,10 @@ impl Store {
             })
         };
         let spam: bool = row.col("spam")?;
-        let spam_reason: Option<String> = row.col("spam_reason")?;
+        // A request is in the spam folder with the reason it was put there.
+        let spam = spam
+            .then(|| row.choice("spam_reason", SpamReason::parse))
+            .transpose()?;
         let closed_reason: Option<String> = row.col("closed_reason")?;
         Ok(StoredRequest {
             id: row.col("id")?,
@@ -374,7 +199,7 @@ impl Store {
             closed_reason: closed_reason
                 .map(|v| parsed("closed_reason", v, ClosedReason::parse))
                 .transpose()?,
-            spam: spam.then(|| spam_reason.unwrap_or_else(|| "spam".into())),
+            spam,
             contact_method: row
                 .choice("contact_method", ContactMethod::parse)
                 .map_err(unshown)?,
@@ -433,11 +258,5 @@ mod tests {
             .filter_map(|c| c.strip_suffix("_sealed"))
             .collect::<Vec<_>>();
         assert_eq!(columns, super::SEALED_REQUEST_FIELDS);
-    }
-
-    #[test]
-    fn placeholders_are_numbered_row_by_row() {
-        assert_eq!(super::placeholders(1, 2), "($1, $2)");
-        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }

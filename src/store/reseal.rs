@@ -9,8 +9,8 @@
 
 use super::engine::{Columns, on_db};
 use super::fields::{
-    BOOKING_MESSAGE, EMAIL, MESSAGE, NAME, NOTE, PHONE, QUESTIONNAIRE_ANSWERS, RECIPIENT,
-    REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
+    BOOKING_MESSAGE, EMAIL, HISTORY_NOTE, MESSAGE, NAME, NOTE, PHONE, QUESTIONNAIRE_ANSWERS,
+    RECIPIENT, REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
 use crate::crypto::{FIELD_BOUND, RowKey, SealedField};
@@ -86,6 +86,10 @@ const COLUMNS: &[SealedColumn] = &[
         field: QUESTIONNAIRE_ANSWERS,
         bound_to: BoundTo::Id,
     },
+    SealedColumn {
+        field: HISTORY_NOTE,
+        bound_to: BoundTo::Id,
+    },
 ];
 
 /// Settings whose value is sealed, bound to the setting's key.
@@ -93,6 +97,7 @@ const SEALED_SETTINGS: &[&str] = &[
     KEY_CHECK,
     super::bookings::CALENDAR_FEED,
     super::questionnaires::OFFERED,
+    super::questionnaires::MAIL_CHECK,
 ];
 
 impl Store {

@@ -19,7 +19,6 @@ use super::engine::on_db;
 use super::inbox::write_audit;
 use super::{Store, StoreError, ms};
 use crate::audit;
-use crate::auth::email_key;
 
 /// How long a setup address stays valid when unused.
 pub const SETUP_VALID_FOR: SignedDuration = SignedDuration::from_hours(24);
@@ -138,7 +137,7 @@ impl Store {
         audit: &audit::Entry,
     ) -> Result<FirstAccount, StoreError> {
         let since = ms(now) - VALID_MS;
-        let email = email_key(email);
+        let email = super::email_key(email);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let used = sqlx::query(

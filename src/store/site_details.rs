@@ -1,13 +1,18 @@
 //! The practice's details saved in the inbox, and the site's version counter that tells every
 //! server when the public pages must be prepared again.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
 use super::engine::on_db;
 use super::inbox::write_audit;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
-use crate::details::Values;
+
+/// The details' values by field name (`details::Values`: the details module reads and checks
+/// them; the store keeps them as they are).
+type Values = BTreeMap<String, String>;
 
 /// The details as last saved.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -155,7 +155,7 @@ pub async fn run(tls: Arc<Tls>, config: AcmeConfig, data_dir: PathBuf) {
                         failures,
                         "cannot obtain a certificate; the current one (if any) keeps serving"
                     );
-                    tls.record_failure(reason);
+                    tls.record_failure(reason.to_string());
                 }
             }
         }
@@ -168,18 +168,52 @@ pub async fn run(tls: Arc<Tls>, config: AcmeConfig, data_dir: PathBuf) {
     }
 }
 
+/// Why a certificate could not be obtained, in words for the log and the health check.
+#[derive(Debug, thiserror::Error)]
+pub enum AcmeError {
+    #[error("tls.acme_ca_file {path} cannot be used: {source}")]
+    CaFile {
+        path: String,
+        source: instant_acme::Error,
+    },
+    #[error("{0}")]
+    Client(instant_acme::Error),
+    #[error("the certificate authority cannot be reached: {0}")]
+    Unreachable(instant_acme::Error),
+    #[error("cannot open an account with the certificate authority: {0}")]
+    NewAccount(instant_acme::Error),
+    #[error("cannot keep the account key in the data directory: {0}")]
+    SaveAccount(std::io::Error),
+    #[error("the certificate authority refused: {0}")]
+    Refused(#[from] instant_acme::Error),
+    #[error("the authorization is {0:?}")]
+    Authorization(AuthorizationStatus),
+    #[error("the certificate authority offers no HTTP-01 challenge")]
+    NoHttp01,
+    #[error(
+        "the certificate authority could not validate the domains ({0:?}): check that they point at this server and that port 80 is open"
+    )]
+    NotValidated(OrderStatus),
+    #[error("the certificate authority sent an unusable certificate: {0}")]
+    Unusable(super::TlsError),
+    #[error("cannot keep the certificate in the data directory: {0}")]
+    SaveCertificate(std::io::Error),
+}
+
 /// The account, created on first use and kept in the data directory.
-async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, String> {
+async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, AcmeError> {
     let builder = || match &config.ca_file {
-        Some(ca) => Account::builder_with_root(ca)
-            .map_err(|e| format!("tls.acme_ca_file {} cannot be used: {e}", ca.display())),
-        None => Account::builder().map_err(|e| e.to_string()),
+        Some(ca) => Account::builder_with_root(ca).map_err(|source| AcmeError::CaFile {
+            path: ca.display().to_string(),
+            source,
+        }),
+        None => Account::builder().map_err(AcmeError::Client),
     };
     if let Some(credentials) = store.load_account(&config.directory) {
         return builder()?
             .from_credentials(credentials)
             .await
-            .map_err(|e| format!("the certificate authority cannot be reached: {e}"));
+            .map_err(AcmeError::Unreachable);
     }
     let contact = format!("mailto:{}", config.email);
     let (account, credentials) = builder()?
@@ -193,10 +227,10 @@ async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, String> 
             None,
         )
         .await
-        .map_err(|e| format!("cannot open an account with the certificate authority: {e}"))?;
+        .map_err(AcmeError::NewAccount)?;
     store
         .save_account(&config.directory, credentials)
-        .map_err(|e| format!("cannot keep the account key in the data directory: {e}"))?;
+        .map_err(AcmeError::SaveAccount)?;
     tracing::info!(directory = %config.directory, "opened an account with the certificate authority");
     Ok(account)
 }
@@ -207,7 +241,7 @@ async fn obtain(
     config: &AcmeConfig,
     store: &Store,
     cached: &mut Option<Account>,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, AcmeError> {
     let account = match cached {
         Some(a) => a.clone(),
         None => {
@@ -225,10 +259,10 @@ async fn obtain(
         &store.certificate_path(),
         &store.key_path(),
     )
-    .map_err(|e| format!("the certificate authority sent an unusable certificate: {e}"))?;
+    .map_err(AcmeError::Unusable)?;
     store
         .save_certificate(&chain, &key)
-        .map_err(|e| format!("cannot keep the certificate in the data directory: {e}"))?;
+        .map_err(AcmeError::SaveCertificate)?;
     Ok(loaded)
 }
 
@@ -236,48 +270,42 @@ async fn order(
     tls: &Tls,
     config: &AcmeConfig,
     account: &Account,
-) -> Result<(String, String), String> {
-    let ca = |e: instant_acme::Error| format!("the certificate authority refused: {e}");
+) -> Result<(String, String), AcmeError> {
     let identifiers: Vec<Identifier> = config
         .domains
         .iter()
         .map(|d| Identifier::Dns(d.clone()))
         .collect();
-    let mut order = account
-        .new_order(&NewOrder::new(&identifiers))
-        .await
-        .map_err(ca)?;
+    let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
     let mut answers = HashMap::new();
     {
         let mut authorizations = order.authorizations();
         while let Some(authz) = authorizations.next().await {
-            let mut authz = authz.map_err(ca)?;
+            let mut authz = authz?;
             match authz.status {
                 AuthorizationStatus::Pending => {}
                 AuthorizationStatus::Valid => continue,
-                other => return Err(format!("the authorization is {other:?}")),
+                other => return Err(AcmeError::Authorization(other)),
             }
             let challenge = authz
                 .challenge(ChallengeType::Http01)
-                .ok_or("the certificate authority offers no HTTP-01 challenge")?;
+                .ok_or(AcmeError::NoHttp01)?;
             answers.insert(
                 challenge.token.clone(),
                 challenge.key_authorization().as_str().to_string(),
             );
             tls.set_challenges(answers.clone());
             let mut challenge = challenge;
-            challenge.set_ready().await.map_err(ca)?;
+            challenge.set_ready().await?;
         }
     }
     let retry = RetryPolicy::new().timeout(Duration::from_secs(90));
-    let status = order.poll_ready(&retry).await.map_err(ca)?;
+    let status = order.poll_ready(&retry).await?;
     if status != OrderStatus::Ready {
-        return Err(format!(
-            "the certificate authority could not validate the domains ({status:?}): check that they point at this server and that port 80 is open"
-        ));
+        return Err(AcmeError::NotValidated(status));
     }
-    let key = order.finalize().await.map_err(ca)?;
-    let chain = order.poll_certificate(&retry).await.map_err(ca)?;
+    let key = order.finalize().await?;
+    let chain = order.poll_certificate(&retry).await?;
     Ok((chain, key))
 }
 

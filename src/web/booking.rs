@@ -337,7 +337,7 @@ pub async fn show(
             let mut page = status_page(&state, &token, b, now);
             // Offered right after a time is held, and whenever the person comes back.
             if b.status.takes_time() && b.start > now {
-                match state.store.questionnaires_offered().await {
+                match state.questionnaires_offered().await {
                     Ok(true) => page.questionnaire_href = Some(format!("/questionnaire/{token}")),
                     Ok(false) => {}
                     Err(e) => return AppError::from(e).into_response(),
@@ -748,36 +748,4 @@ pub fn link_for(state: &AppState, id: i64, link_secret: &str) -> String {
             .links
             .issue(id, link_secret, link::expiry(Timestamp::now(), None))
     )
-}
-
-/// Whether times are offered online, remembered for a few seconds. The server where the
-/// clinician saves the rules forgets it at once; other servers sharing the database see the
-/// change within [`OfferCache::FOR`].
-#[derive(Debug, Default)]
-pub struct OfferCache {
-    known: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
-}
-
-impl OfferCache {
-    pub const FOR: std::time::Duration = std::time::Duration::from_secs(5);
-
-    /// The remembered answer, if it is recent.
-    pub fn fresh(&self) -> Option<bool> {
-        let known = self.known.lock().ok()?;
-        known
-            .filter(|(at, _)| at.elapsed() < Self::FOR)
-            .map(|(_, offers)| offers)
-    }
-
-    pub fn remember(&self, offers: bool) {
-        if let Ok(mut known) = self.known.lock() {
-            *known = Some((std::time::Instant::now(), offers));
-        }
-    }
-
-    pub fn forget(&self) {
-        if let Ok(mut known) = self.known.lock() {
-            *known = None;
-        }
-    }
 }

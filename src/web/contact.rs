@@ -22,9 +22,11 @@ use super::form_token::TokenError;
 use super::middleware::BODY_LIMIT;
 use super::pages::page_response;
 use super::respond::{html_response, refusal};
+use crate::mail::MailKind;
+use crate::practice::consultation::SpamReason;
 use crate::practice::consultation::{ConsultationForm, Licence, Location};
 use crate::site::FormView;
-use crate::store::{MailKind, SpamReason, Submission};
+use crate::store::Submission;
 
 /// The form's field names, as the HTML sends them.
 pub const FIELDS: &[&str] = &[
@@ -373,18 +375,13 @@ fn thanks_expired(state: &AppState, headers: &HeaderMap) -> Response {
 /// Whether the practice offers consultation times online (it has weekly hours, and its rules
 /// hold together). When the database cannot say: no.
 async fn offers_times(state: &AppState) -> bool {
-    if let Some(offers) = state.booking_offer.fresh() {
-        return offers;
-    }
-    let offers = match state.store.booking_rules(&state.time_zone()).await {
-        Ok(rules) => !rules.windows.is_empty() && rules.validate().is_ok(),
+    match state.store.booking_rules(&state.time_zone()).await {
+        Ok(rules) => rules.offers_times(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the booking rules");
-            return false;
+            false
         }
-    };
-    state.booking_offer.remember(offers);
-    offers
+    }
 }
 
 /// Whether request `id` may choose its consultation time online now: the practice offers times,

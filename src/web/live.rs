@@ -18,7 +18,7 @@ use arc_swap::ArcSwap;
 use super::AppState;
 use crate::config::Config;
 use crate::site::PageCache;
-use crate::store::StoredPage;
+use crate::store::{SEALED_REQUEST_FIELDS, StoredPage};
 
 /// How often each server asks the database whether the site changed.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -85,7 +85,10 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
     let content = with_own_pages(content_with(state, &words), &own_pages);
     let built = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || crate::site::build(config, content)).await??
+        tokio::task::spawn_blocking(move || {
+            crate::site::build(config, content, SEALED_REQUEST_FIELDS)
+        })
+        .await??
     };
     state.live.words.store(Arc::new(words));
     state
@@ -172,7 +175,7 @@ pub fn rebuild(
         content
     };
     let content = with_own_pages(content, &state.live.pages.load());
-    let site = crate::site::build(config.clone(), content)?;
+    let site = crate::site::build(config.clone(), content, SEALED_REQUEST_FIELDS)?;
     swap_in(state, &config, site);
     Ok(())
 }

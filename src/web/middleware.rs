@@ -16,11 +16,13 @@
 //! Every response passes through this stack, prepared pages included: the server
 //! ([`server`](super::server)) hands every request to the router.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tower_http::timeout::TimeoutLayer as Timeout;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -44,25 +46,40 @@ pub struct SecurityHeaders {
     /// Whether Strict-Transport-Security is among them; when it is not, it is also taken off a
     /// prepared page that carries it (HSTS must not be sent over plain HTTP, RFC 6797 §7.2).
     hsts: bool,
+    /// The Content-Security-Policy for the inline styles last asked for: their hash, and the
+    /// header. The styles follow the practice's accent colour, so a rebuilt site may bring new
+    /// ones; the header is made again only then.
+    csp: ArcSwap<(String, HeaderValue)>,
 }
 
-/// The Content-Security-Policy: our own origin only, no inline code, no framing.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+/// The Content-Security-Policy: our own origin only, no inline code but the first view's styles
+/// named by their hash (`style_hash`, `'sha256-…'`; see [`crate::site::assets`]), no framing.
+pub fn csp(https: bool, style_hash: &str) -> String {
+    let styles = if style_hash.is_empty() {
+        String::new()
+    } else {
+        format!(" {style_hash}")
+    };
+    let upgrade = if https {
+        "; upgrade-insecure-requests"
+    } else {
+        ""
+    };
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-frame-ancestors 'none'; manifest-src 'self'";
+frame-ancestors 'none'; manifest-src 'self'{upgrade}"
+    )
+}
+
+fn csp_header(https: bool, style_hash: &str) -> HeaderValue {
+    HeaderValue::from_str(&csp(https, style_hash))
+        .unwrap_or(HeaderValue::from_static("default-src 'self'"))
+}
 
 impl SecurityHeaders {
     pub fn new(https: bool) -> Self {
         let mut h = vec![
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_str(&if https {
-                    format!("{CSP}; upgrade-insecure-requests")
-                } else {
-                    CSP.to_string()
-                })
-                .unwrap_or(HeaderValue::from_static(CSP)),
-            ),
             (
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
@@ -96,13 +113,28 @@ impl SecurityHeaders {
         SecurityHeaders {
             headers: h,
             hsts: https,
+            csp: ArcSwap::from_pointee((String::new(), csp_header(https, ""))),
         }
     }
 
-    pub fn apply(&self, headers: &mut HeaderMap) {
+    /// The Content-Security-Policy header that allows the inline styles hashed `style_hash`.
+    fn csp_for(&self, style_hash: &str) -> HeaderValue {
+        let last = self.csp.load();
+        if last.0 == style_hash {
+            return last.1.clone();
+        }
+        let value = csp_header(self.hsts, style_hash);
+        self.csp
+            .store(Arc::new((style_hash.to_string(), value.clone())));
+        value
+    }
+
+    /// Sets the headers on a response of a site whose inline styles hash to `style_hash`.
+    pub fn apply(&self, headers: &mut HeaderMap, style_hash: &str) {
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
         }
+        headers.insert(header::CONTENT_SECURITY_POLICY, self.csp_for(style_hash));
         if !self.hsts {
             headers.remove(header::STRICT_TRANSPORT_SECURITY);
         }
@@ -117,9 +149,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The time limit for routes that do real work.
-pub fn timeout() -> Timeout {
-    Timeout::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))
+/// The time limit for routes that do real work (`server.request_timeout_seconds`).
+pub fn timeout(limit: Duration) -> Timeout {
+    Timeout::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
 }
 
 /// Adds the whole stack to `router`.
@@ -143,6 +175,9 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
     let path = loggable_path(uri.path());
     let is_head = method == axum::http::Method::HEAD;
     let visit = Visit::read(&state, &request);
+    // For an error page, which goes out compressed like any prepared page (it carries the first
+    // view's styles).
+    let accept = request.headers().get(header::ACCEPT_ENCODING).cloned();
 
     let mut response = next.run(request).await;
     if let Some(visit) = visit {
@@ -179,7 +214,8 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
             }
         });
     if let Some(page) = marker {
-        let mut replaced = error_page(&state, page, status, is_head);
+        let accept = accept.as_ref().and_then(|v| v.to_str().ok());
+        let mut replaced = error_page(&state, page, status, is_head, accept);
         // What the answer said about itself stays: the methods allowed, when to come back, and
         // an inbox page's "never cache, never index".
         let keep: Vec<_> = response
@@ -209,13 +245,22 @@ async fn respond(State(state): State<AppState>, request: Request, next: Next) ->
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    state.security_headers.apply(response.headers_mut());
+    let style_hash = &state.site.load().renderer.assets.critical_css_hash;
+    state
+        .security_headers
+        .apply(response.headers_mut(), style_hash);
     finish(response, id, &method, &path, started)
 }
 
 /// The page for an error `page` answered with `status`: the prepared page, or, while the site
 /// is being set up, one that names no one (the prepared pages carry the example practice).
-fn error_page(state: &AppState, page: ErrorPage, status: StatusCode, head: bool) -> Response {
+fn error_page(
+    state: &AppState,
+    page: ErrorPage,
+    status: StatusCode,
+    head: bool,
+    accept: Option<&str>,
+) -> Response {
     if state.setup.closed() {
         return setup::error_page(state, page, status);
     }
@@ -242,7 +287,7 @@ fn error_page(state: &AppState, page: ErrorPage, status: StatusCode, head: bool)
                 .into_response();
         }
     };
-    page_response(prepared, None, head, status)
+    page_response(prepared, accept, head, status)
 }
 
 /// What a possible page view needs from its request, taken before the request is handled: a

@@ -74,9 +74,6 @@ pub struct Shared {
     pub links: Arc<crate::auth::link::LinkTokens>,
     /// The data directory's free space and read-only state, and how the last writes went.
     pub storage: Arc<crate::data_dir::Watch>,
-    /// Whether the practice offers consultation times online, as read a moment ago: every
-    /// accepted request asks, and the answer changes only when the clinician edits the rules.
-    pub booking_offer: Arc<booking::OfferCache>,
     /// The HTTPS certificate and its renewal state, when the program serves HTTPS itself.
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// This server's visit counter (`insights.enabled`), written to the store in batches.
@@ -91,11 +88,11 @@ impl AppState {
     pub fn new(in_force: Arc<InForce>, site: PageCache, store: Store, mail_enabled: bool) -> Self {
         let config = in_force.get();
         let security_headers = Arc::new(middleware::SecurityHeaders::new(config.server.https()));
-        let site = Arc::new(with_security_headers(site, &security_headers));
+        let site = Arc::new(site);
         let time_zone = config.practice.zone.clone();
         let served = Arc::new(ArcSwap::new(site.clone()));
         // Detached: the served site shows when it is complete.
-        drop(add_brotli(&served, site));
+        drop(add_brotli(&served, site, config.server.brotli_quality));
         AppState(Arc::new(Shared {
             insights: Arc::new(crate::insights::Insights::new(
                 config.insights.enabled,
@@ -113,7 +110,6 @@ impl AppState {
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             setup: Arc::new(setup::SetupGate::new(&config)),
             live: Arc::new(live::Live::new()),
-            booking_offer: Arc::new(booking::OfferCache::default()),
             site: served,
             in_force,
             store,
@@ -144,13 +140,37 @@ impl AppState {
         self.in_force.get().practice.zone.clone()
     }
 
+    /// The worker that queues reminders and the daily agenda, with this state's store, practice
+    /// and outbox wake-up.
+    pub fn reminders(&self) -> crate::mail::reminders::Reminders {
+        crate::mail::reminders::Reminders {
+            store: self.store.clone(),
+            in_force: self.in_force.clone(),
+            wake: self.mail_wake.clone(),
+        }
+    }
+
+    /// Where urgent notices go now, or `None` when this server sends no email.
+    pub fn notices_to(&self) -> Option<String> {
+        self.mail_enabled
+            .then(|| self.in_force.get().mail.notify_email.clone())
+    }
+
+    /// Whether the questionnaire is offered now: turned on, and its urgent notice known to
+    /// reach the notice address in force.
+    pub async fn questionnaires_offered(&self) -> Result<bool, crate::store::StoreError> {
+        self.store
+            .questionnaires_offered(self.notices_to().as_deref())
+            .await
+    }
+
     /// Serves a newly prepared site from now on (content reload). Returns the thread that makes
     /// its brotli variants, if one was started, for a caller that waits for it (tests do);
     /// dropping it lets the thread finish on its own.
     pub fn replace_site(&self, site: PageCache) -> Option<std::thread::JoinHandle<()>> {
-        let site = Arc::new(with_security_headers(site, &self.security_headers));
+        let site = Arc::new(site);
         self.site.store(site.clone());
-        add_brotli(&self.site, site)
+        add_brotli(&self.site, site, self.config().server.brotli_quality)
     }
 
     /// Whether the site being served has all its encodings (brotli follows a new site by a
@@ -166,6 +186,7 @@ impl AppState {
 fn add_brotli(
     slot: &Arc<ArcSwap<PageCache>>,
     site: Arc<PageCache>,
+    quality: u32,
 ) -> Option<std::thread::JoinHandle<()>> {
     if site.complete {
         return None;
@@ -174,7 +195,7 @@ fn add_brotli(
     let spawned = std::thread::Builder::new()
         .name("brotli".into())
         .spawn(move || {
-            let complete = Arc::new(site.with_brotli());
+            let complete = Arc::new(site.with_brotli(quality));
             // Swapped only if `site` is still the one served.
             slot.compare_and_swap(&site, complete);
         });
@@ -185,30 +206,6 @@ fn add_brotli(
             None
         }
     }
-}
-
-/// Adds the security headers to every prepared response, so serving one is a single clone.
-fn with_security_headers(mut site: PageCache, headers: &middleware::SecurityHeaders) -> PageCache {
-    for page in site.all_pages_mut() {
-        let page = Arc::make_mut(page);
-        for variant in [
-            Some(&mut page.identity),
-            page.gzip.as_mut(),
-            page.br.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            headers.apply(&mut variant.headers);
-            // Replaced by each response's own number: a value already there is overwritten in
-            // place, where adding one would grow the copied header map.
-            variant.headers.insert(
-                middleware::REQUEST_ID,
-                axum::http::HeaderValue::from_static("0"),
-            );
-        }
-    }
-    site
 }
 
 /// Pages with routes of their own (not in the prepared cache).
@@ -238,7 +235,7 @@ pub fn router(state: AppState) -> Router {
             get(questionnaire::show).post(questionnaire::save),
         )
         .merge(admin::router(&state))
-        .route_layer(middleware::timeout())
+        .route_layer(middleware::timeout(state.config().server.request_timeout))
         .fallback(pages::prepared)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -96,7 +96,6 @@ async fn questionnaire_of(
         },
         Ok(None) => {
             let offered = state
-                .store
                 .questionnaires_offered()
                 .await
                 .map_err(|e| AppError::from(e).into_response())?;
@@ -130,10 +129,11 @@ fn not_this_questionnaire(state: &AppState, headers: &HeaderMap) -> Response {
 fn render(
     state: &AppState,
     status: StatusCode,
-    page: QuestionnairePage,
+    mut page: QuestionnairePage,
     headers: &HeaderMap,
     head: bool,
 ) -> Response {
+    page.follow_up = crate::wording::within_hours(state.config().form.urgent_reply_hours);
     let site = state.site.load();
     match site.renderer.questionnaire(page) {
         Ok(html) => {
@@ -166,6 +166,7 @@ fn empty_page(heading: String) -> QuestionnairePage {
         heading,
         caption: None,
         crisis: false,
+        follow_up: String::new(),
         paragraphs: Vec::new(),
         intro_html: None,
         errors: Vec::new(),

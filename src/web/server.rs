@@ -108,6 +108,8 @@ impl Options {
         Options {
             max_connections_per_address: server.max_connections_per_address,
             unlimited_addresses: server.trusted_proxies.clone(),
+            header_read_timeout: server.header_timeout,
+            tls_handshake_timeout: server.tls_handshake_timeout,
             ..Options::default()
         }
     }

@@ -1,6 +1,8 @@
 // The compare panel: tap or drag anywhere on the stage (or use the keyboard on the handle) to
 // move the divider between the two sides. The layered layout itself comes from the stylesheet
 // (`@media (scripting: enabled)`), so this script only adds the handle and moves `--pos`.
+// It does nothing while the page loads: a panel is set up (its handle added, its listeners
+// attached, the stylesheet's `--pos` read) only when it comes near the screen.
 (() => {
   'use strict';
   if (!window.matchMedia || !matchMedia('(scripting: enabled)').matches) return;
@@ -99,5 +101,17 @@
     });
   };
 
-  document.querySelectorAll('[data-compare]').forEach(setUp);
+  const panels = document.querySelectorAll('[data-compare]');
+  if (!('IntersectionObserver' in window)) {
+    panels.forEach(setUp);
+    return;
+  }
+  const near = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      near.unobserve(entry.target);
+      setUp(entry.target);
+    }
+  }, { rootMargin: '100% 0px' });
+  panels.forEach((panel) => near.observe(panel));
 })();

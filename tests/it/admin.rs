@@ -4,10 +4,9 @@
 use crate::common;
 use kap_practice::practice::status::Status;
 
-use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
+use crate::common::clinician::{Clinician, EMAIL, PASSWORD, base32_decode};
 use crate::common::{Reply, TestApp, visible_text};
 use kap_practice::auth::totp;
-use kap_practice::config::Overrides;
 use kap_practice::web::admin::{Access, route_table};
 
 async fn app_with_account() -> TestApp {
@@ -15,7 +14,11 @@ async fn app_with_account() -> TestApp {
 }
 
 async fn app_with_account_config(config: Option<&str>) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), config).await;
+    let mut builder = TestApp::builder();
+    if let Some(text) = config {
+        builder = builder.config(text);
+    }
+    let app = builder.build().await;
     app.add_clinician().await;
     app
 }
@@ -574,24 +577,6 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     assert_eq!(r.status, 401, "a recovery code is single use");
 }
 
-pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
-}
-
 /// Runs `kap-practice` with `args` against the test server's database, as an operator on the
 /// server would, feeding `stdin`: (exit code, stderr).
 fn admin_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
@@ -930,7 +915,7 @@ async fn strangers_wrong_passwords_pause_an_account_for_a_minute_only() {
     }
     // Housekeeping forgets runs that began before the window: the strangers' five addresses
     // first, then the email's and the owner's address.
-    let forget = |t: i64| store.forget_old_sign_in_attempts(at(t));
+    let forget = |t: i64| store.forget_old_sign_in_attempts(throttle::WINDOW, at(t));
     assert_eq!(forget(62).await.expect("forget"), 0);
     assert_eq!(forget(901).await.expect("forget"), 5);
     assert_eq!(forget(962).await.expect("forget"), 2);
@@ -1316,7 +1301,7 @@ async fn sqlite_database_at(
         .max_connections(1)
         .connect_with(
             SqliteConnectOptions::new()
-                .filename(data.join(kap_practice::store::DATABASE_FILE))
+                .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
                 .create_if_missing(true)
                 .foreign_keys(true),
         )
@@ -1409,7 +1394,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     store.close().await;
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(data.join(kap_practice::store::DATABASE_FILE))
+            .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
             .foreign_keys(true),
     )
     .await

@@ -5,268 +5,18 @@
 //! them, the signed links, the clinician's decisions and the private calendar feed.
 
 use crate::common;
+use crate::common::booking::*;
 use kap_practice::practice::status::Status;
 
 use std::time::Duration;
 
 use crate::common::clinician::{Clinician, EMAIL};
 use crate::common::{Reply, SmtpServer, TestApp, visible_text};
-use jiff::civil::{Weekday, time};
+use jiff::civil::time;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::config::Overrides;
-use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules, open_times};
+use kap_practice::practice::open_times::open_times;
 use serde_json::Value;
-
-const ZONE: &str = "America/New_York";
-
-/// Words from the person's request that must never reach an email's calendar file, the feed,
-/// the audit log or the practice's notices.
-pub(crate) const NAME: &str = "Zephyrine Quillfeather";
-pub(crate) const MESSAGE: &str = "Since the accident nothing helps; marker-msg-5521";
-
-pub(crate) fn config(smtp_port: Option<u16>, extra: &str) -> String {
-    let mail = match smtp_port {
-        Some(port) => format!(
-            "\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nnotify_email = \"inbox@practice.example\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n"
-        ),
-        None => String::new(),
-    };
-    format!(
-        "[practice]\nemail = \"hello@practice.example\"\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 200\n{extra}\n{mail}"
-    )
-}
-
-pub(crate) async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp_port, extra))).await;
-    app.add_clinician().await;
-    app
-}
-
-/// The server with its mail going to a real SMTP server on loopback, offering the mornings;
-/// the folder holds the mail server's messages and is kept as long as the test keeps it.
-pub(crate) async fn offering_with_mail() -> (tempfile::TempDir, SmtpServer, TestApp) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(Some(smtp.port), "").await;
-    offer(&app, &mornings()).await;
-    (dir, smtp, app)
-}
-
-pub(crate) fn zone() -> TimeZone {
-    TimeZone::get(ZONE).expect("tzdata")
-}
-
-/// Mornings every day, 9:00 to 12:00, bookable a week ahead with the default notice.
-pub(crate) fn mornings() -> BookingRules {
-    mornings_in(zone())
-}
-
-/// The same mornings in `time_zone`.
-pub(crate) fn mornings_in(time_zone: TimeZone) -> BookingRules {
-    let mut rules = BookingRules::new(time_zone);
-    rules.horizon = SignedDuration::from_hours(7 * 24);
-    for weekday in [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ] {
-        rules.windows.push(AvailabilityWindow {
-            weekday,
-            start: time(9, 0, 0, 0),
-            end: time(12, 0, 0, 0),
-        });
-    }
-    rules
-}
-
-pub(crate) async fn offer(app: &TestApp, rules: &BookingRules) {
-    app.state
-        .store
-        .save_booking_rules(rules, "test", Timestamp::now())
-        .await
-        .expect("rules saved");
-    // As the settings page does after saving: the server forgets what it remembered.
-    app.state.booking_offer.forget();
-}
-
-/// Sends a request through the form and follows the thank-you page's link: (request id, path
-/// of the booking page).
-pub(crate) async fn request_and_link(
-    app: &TestApp,
-    name: &str,
-    changes: &[(&str, &str)],
-) -> (i64, String) {
-    let r = app.submit(name, changes).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let thanks = app.get(r.header("location").expect("location")).await;
-    assert_eq!(thanks.status, 200);
-    let html = thanks.text();
-    let link = booking_link(&html).unwrap_or_else(|| panic!("a booking link on {html}"));
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .last()
-        .expect("stored")
-        .id;
-    (id, link)
-}
-
-/// A booking link for request `id`, signed with its link secret, good until `until`.
-pub(crate) async fn link_to(app: &TestApp, id: i64, until: Timestamp) -> String {
-    let secret = app
-        .state
-        .store
-        .link_secret(id)
-        .await
-        .expect("read")
-        .expect("the request exists");
-    format!("/book/{}", app.state.links.issue(id, &secret, until))
-}
-
-/// The path of the booking page a thank-you page links to.
-pub(crate) fn booking_link(html: &str) -> Option<String> {
-    let start = html.find("href=\"/book/")? + 6;
-    let end = start + html[start..].find('"')?;
-    Some(html[start..end].to_string())
-}
-
-/// The values of the time radio buttons on a page, in order.
-pub(crate) fn times_in(html: &str) -> Vec<String> {
-    html.match_indices("name=\"start\" type=\"radio\" value=\"")
-        .map(|(i, m)| {
-            let from = i + m.len();
-            html[from..from + html[from..].find('"').expect("end")].to_string()
-        })
-        .collect()
-}
-
-async fn post_form(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
-    app.request(
-        "POST",
-        path,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        common::form_body(pairs),
-    )
-    .await
-}
-
-pub(crate) async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
-    post_form(app, link, &[("start", start), ("format", "video")]).await
-}
-
-/// An email as Python's `email` and `icalendar` packages read it.
-const READ_MAIL: &str = r#"
-import datetime, json, sys
-from email import policy
-from email.parser import BytesParser
-from icalendar import Calendar
-
-def when(ev, name):
-    dt = ev.decoded(name)
-    assert dt.utcoffset() == datetime.timedelta(0), name + ' is not UTC'
-    return dt.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-def events(cal):
-    return [{
-        'start': when(ev, 'DTSTART'), 'end': when(ev, 'DTEND'),
-        'uid': str(ev.get('UID')), 'sequence': int(ev.get('SEQUENCE')),
-        'status': str(ev.get('STATUS')), 'summary': str(ev.get('SUMMARY')),
-        'description': str(ev.get('DESCRIPTION')),
-        'location': str(ev.get('LOCATION')) if ev.get('LOCATION') is not None else None,
-        'url': str(ev.get('URL')) if ev.get('URL') is not None else None,
-        'organizer': str(ev.get('ORGANIZER')) if ev.get('ORGANIZER') is not None else None,
-    } for ev in cal.walk('VEVENT')]
-
-raw = open(sys.argv[1], 'rb').read()
-out = {}
-if sys.argv[2] == 'mail':
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    out['subject'] = str(msg['subject'])
-    out['to'] = str(msg['to'])
-    out['from'] = str(msg['from'])
-    for part in msg.walk():
-        kind = part.get_content_type()
-        if kind == 'text/plain':
-            out['text'] = part.get_content()
-        elif kind == 'text/calendar':
-            out['method_param'] = part.get_param('method')
-            out['filename'] = part.get_filename()
-            ics = part.get_payload(decode=True)
-            out['ics'] = ics.decode('utf-8')
-            cal = Calendar.from_ical(ics)
-            out['method'] = str(cal.get('METHOD'))
-            out['events'] = events(cal)
-else:
-    cal = Calendar.from_ical(raw)
-    out['method'] = str(cal.get('METHOD'))
-    out['name'] = str(cal.get('X-WR-CALNAME'))
-    out['events'] = events(cal)
-print(json.dumps(out))
-"#;
-
-pub(crate) fn python_read(raw: &str, what: &str) -> Value {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("item");
-    std::fs::write(&path, raw).expect("write");
-    let out = std::process::Command::new("/usr/bin/python3")
-        .arg("-c")
-        .arg(READ_MAIL)
-        .arg(&path)
-        .arg(what)
-        .env("PYTHONIOENCODING", "utf-8")
-        .output()
-        .expect("/usr/bin/python3 runs (the test command installs python3-icalendar)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "Python could not read it: {stderr}\n{raw}"
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
-
-/// Waits for the message whose subject starts with `subject` and reads it.
-pub(crate) fn wait_for_mail(smtp: &SmtpServer, subject: &str) -> (Value, String) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        for raw in smtp.messages() {
-            let read = python_read(&raw, "mail");
-            if read["subject"]
-                .as_str()
-                .is_some_and(|s| s.starts_with(subject))
-            {
-                return (read, raw);
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no email \"{subject}\" arrived"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn ms_string(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// The link back to the booking in an email's text.
-pub(crate) fn link_in(text: &str, app: &TestApp) -> String {
-    let base = app.url("");
-    let start = text.find(&format!("{base}/book/")).expect("a booking link") + base.len();
-    let end = start
-        + text[start..]
-            .find(|c: char| c.is_whitespace())
-            .unwrap_or(text.len() - start);
-    text[start..end].to_string()
-}
 
 #[tokio::test]
 async fn the_clinician_sets_the_rules_in_the_inbox_and_mistakes_are_explained() {
@@ -1195,13 +945,12 @@ async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_
 
 #[tokio::test]
 async fn too_many_changes_from_one_address_are_refused_kindly() {
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some(&format!(
+    let app = TestApp::builder()
+        .config(&format!(
             "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 2\n"
-        )),
-    )
-    .await;
+        ))
+        .build()
+        .await;
     offer(&app, &mornings()).await;
     let (_, link) = request_and_link(&app, "Ada", &[]).await;
     let times = times_in(&app.get(&link).await.text());
@@ -1322,7 +1071,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     }
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("data dir");
-    let file = data.join(kap_practice::store::DATABASE_FILE);
+    let file = data.join(kap_practice::data_dir::DATABASE_FILE);
     let key = kap_practice::crypto::generate_key_hex();
     let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
     let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
@@ -1636,15 +1385,9 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
 
 /// The reminders that reached the mail server so far, by recipient.
 fn reminders_to(smtp: &SmtpServer, to: &str) -> usize {
-    smtp.messages()
+    read_mail_with_subject(smtp, "Reminder: your consultation")
         .iter()
-        .map(|raw| python_read(raw, "mail"))
-        .filter(|m| {
-            m["to"] == to
-                && m["subject"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("Reminder: your consultation"))
-        })
+        .filter(|m| m["to"] == to)
         .count()
 }
 
@@ -1654,8 +1397,9 @@ fn reminders_to(smtp: &SmtpServer, to: &str) -> usize {
 /// told by email, or not, as the clinician chose on the close form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() {
-    use crate::reminders::{confirm, deliver_at, hours, later_times, meet_by_video, outbox_to};
-    use kap_practice::mail::reminders::look;
+    use crate::common::reminders::{
+        confirm, deliver_at, hours, later_times, meet_by_video, outbox_to,
+    };
     use kap_practice::practice::booking::BookingStatus;
 
     let (_dir, smtp, app) = offering_with_mail().await;
@@ -1708,7 +1452,11 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     assert!(!offered.contains(&bo_start.to_string()), "{offered:?}");
     // Ada's day-before reminder is queued before her request is closed.
     assert_eq!(
-        look(&app.state, ada_start - hours(24)).await.expect("look"),
+        app.state
+            .reminders()
+            .look(ada_start - hours(24))
+            .await
+            .expect("look"),
         1
     );
 
@@ -1773,7 +1521,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
         .collect();
     moments.sort();
     for t in moments {
-        look(&app.state, t).await.expect("look");
+        app.state.reminders().look(t).await.expect("look");
         deliver_at(&app, &outbox, t).await;
     }
     assert_eq!(reminders_to(&smtp, "ada@example.org"), 0);
@@ -1807,16 +1555,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
         !queued.iter().any(|k| k.starts_with("booking_cancelled")),
         "{queued:?}"
     );
-    let cancellations: Vec<Value> = smtp
-        .messages()
-        .iter()
-        .map(|raw| python_read(raw, "mail"))
-        .filter(|m| {
-            m["subject"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("Your consultation is cancelled"))
-        })
-        .collect();
+    let cancellations: Vec<Value> = read_mail_with_subject(&smtp, "Your consultation is cancelled");
     assert_eq!(cancellations.len(), 1, "Ada's only: {cancellations:?}");
 
     // The close form offered the choice, ticked by default.

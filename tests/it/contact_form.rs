@@ -2,6 +2,7 @@
 //! wrong — each answered with a 4xx a person can read, and nothing stored.
 
 use crate::common;
+use kap_practice::practice::consultation::SpamReason;
 use kap_practice::practice::status::Status;
 
 use crate::common::{TestApp, form_body, valid_fields, visible_text};
@@ -56,7 +57,7 @@ async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
 #[tokio::test]
 async fn crisis_numbers_and_reply_time_are_configurable() {
     let config = "[contact_form]\ncrisis_line = \"116 123\"\nemergency_number = \"999\"\nreply_time = \"within one working day\"\n";
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     let text = visible_text(&app.get("/contact").await.text());
     assert!(text.contains("116 123") && text.contains("999"), "{text}");
     let r = app.submit("Ada", &[]).await;
@@ -308,11 +309,10 @@ async fn mistakes_bring_the_form_back_with_everything_typed_and_a_summary() {
 
 #[tokio::test]
 async fn every_kind_of_bad_input_gets_a_clear_4xx_and_stores_nothing() {
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some("[contact_form]\nrate_limit_per_hour = 1000\n"),
-    )
-    .await;
+    let app = TestApp::builder()
+        .config("[contact_form]\nrate_limit_per_hour = 1000\n")
+        .build()
+        .await;
     let token = app.token().await;
     let fields = valid_fields("Ada");
     let with = |changes: &[(&str, &str)]| {
@@ -480,11 +480,10 @@ async fn every_kind_of_bad_input_gets_a_clear_4xx_and_stores_nothing() {
 
 #[tokio::test]
 async fn an_expired_form_comes_back_with_a_new_token_and_nothing_lost() {
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some("[contact_form]\ntoken_max_age_minutes = 1\n"),
-    )
-    .await;
+    let app = TestApp::builder()
+        .config("[contact_form]\ntoken_max_age_minutes = 1\n")
+        .build()
+        .await;
     let old = app
         .state
         .form_tokens
@@ -512,7 +511,11 @@ async fn suspected_spam_is_thanked_filed_as_spam_and_sends_no_mail() {
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n",
         common::free_port()
     );
-    let app = TestApp::start_with(overrides, Some(&config)).await;
+    let app = TestApp::builder()
+        .overrides(overrides)
+        .config(&config)
+        .build()
+        .await;
     let honeypot = app
         .submit("Bot One", &[("website", "http://spam.example")])
         .await;
@@ -522,8 +525,8 @@ async fn suspected_spam_is_thanked_filed_as_spam_and_sends_no_mail() {
     assert_eq!(too_fast.status, 303);
     let all = stored(&app).await;
     assert_eq!(all.len(), 2);
-    assert_eq!(all[0].spam.as_deref(), Some("honeypot"));
-    assert_eq!(all[1].spam.as_deref(), Some("too_fast"));
+    assert_eq!(all[0].spam, Some(SpamReason::Honeypot));
+    assert_eq!(all[1].spam, Some(SpamReason::TooFast));
     let counts = app.state.store.outbox_counts().await.expect("counts");
     assert_eq!(
         counts.pending + counts.sent + counts.failed,
@@ -538,11 +541,10 @@ async fn suspected_spam_is_thanked_filed_as_spam_and_sends_no_mail() {
 
 #[tokio::test]
 async fn a_flood_from_one_address_is_limited_and_others_still_get_through() {
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some("[contact_form]\nrate_limit_per_hour = 3\n"),
-    )
-    .await;
+    let app = TestApp::builder()
+        .config("[contact_form]\nrate_limit_per_hour = 3\n")
+        .build()
+        .await;
     let flood: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
     let mut statuses = Vec::new();
     for i in 0..6 {
@@ -581,7 +583,7 @@ async fn an_ipv6_client_changing_addresses_within_its_slash_64_shares_one_limit(
         "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n\n[contact_form]\nrate_limit_per_hour = 3\n\n{}",
         common::OWN_PRACTICE
     );
-    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let app = TestApp::builder().config(&config).build().await;
     let token = app.token().await;
     let fields = valid_fields("Visitor");
     let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -620,12 +622,9 @@ async fn a_burst_stored_together_keeps_each_request_with_its_own_reference_and_m
     // acknowledgement; the burst makes the store commit requests together.
     let port = common::free_port();
     let app = std::sync::Arc::new(
-        TestApp::start_with(
-            Overrides::default(),
-            Some(&format!(
+        TestApp::builder().config(&format!(
                 "[server]\n# Eighty people at once from one address: the test client opens a connection for each request\n# in flight and more while its pool refills, far past what one person's browser opens.\nmax_connections_per_address = 100000\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\n[contact_form]\nacknowledge = true\nrate_limit_per_hour = 100000\n"
-            )),
-        )
+            )).build()
         .await,
     );
     let n = 80;

@@ -125,15 +125,14 @@ fn a_server_others_can_reach_never_shows_the_example_practice() {
 /// (413); over plain HTTP, over HTTPS, and on the plain port that redirects to HTTPS.
 #[tokio::test]
 async fn the_error_pages_of_a_site_being_set_up_name_no_one() {
-    let http = TestApp::start_with(
-        Overrides {
+    let http = TestApp::builder()
+        .overrides(Overrides {
             base_url: Some("https://practice.test".into()),
             ..Overrides::default()
-        },
-        None,
-    )
-    .await;
-    let https = TestApp::start_https("", "practice.test").await;
+        })
+        .build()
+        .await;
+    let https = TestApp::builder().https("practice.test").build().await;
     let large = vec![b'a'; 70 * 1024];
     let form = [("content-type", "application/x-www-form-urlencoded")];
     for (how, app) in [("http", &http), ("https", &https)] {
@@ -165,7 +164,7 @@ async fn the_error_pages_of_a_site_being_set_up_name_no_one() {
         ("DELETE /healthz", b"", "405"),
         ("POST /contact", &large, "413"),
     ] {
-        let raw = crate::tls::plain_request(plain, "practice.test", request, body).await;
+        let raw = crate::common::tls::plain_request(plain, "practice.test", request, body).await;
         assert!(
             raw.starts_with(&format!("HTTP/1.1 {status}")),
             "plain port: {request}: {raw}"
@@ -185,7 +184,7 @@ async fn the_error_pages_of_a_site_being_set_up_name_no_one() {
 #[tokio::test]
 async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
     const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
-    let app = TestApp::start_with(Overrides::default(), Some(BEHIND_PROXY)).await;
+    let app = TestApp::builder().config(BEHIND_PROXY).build().await;
     assert!(app.addr.ip().is_loopback());
     for path in ["/", "/contact", "/privacy"] {
         let page = app.get(path).await;
@@ -196,11 +195,10 @@ async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
             assert!(!html.contains(shown), "{path} shows {shown}");
         }
     }
-    let own = TestApp::start_with(
-        Overrides::default(),
-        Some(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}")),
-    )
-    .await;
+    let own = TestApp::builder()
+        .config(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}"))
+        .build()
+        .await;
     let home = own.get("/").await;
     assert_eq!(home.status, 200);
     assert!(home.text().contains("Harbor Light Therapy"));

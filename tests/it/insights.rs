@@ -3,8 +3,8 @@
 //! referrers reduced to their host, campaign tags, the steps towards a consultation against
 //! the requests and bookings actually made, and nothing identifying on disk or in the log.
 
-use crate::booking::{booking_link, mornings_in, times_in};
 use crate::common;
+use crate::common::insights::*;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,48 +12,6 @@ use std::time::Duration;
 use crate::common::clinician::Clinician;
 use crate::common::{Process, TestApp};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use kap_practice::config::Overrides;
-
-const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
-
-/// A page as a browser asks for it.
-async fn visit(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> u16 {
-    app.request("GET", path, headers, "").await.status
-}
-
-/// Writes this server's counts and reads every stored count of today, as
-/// `kind → subject → total`.
-async fn counts(app: &TestApp) -> BTreeMap<String, BTreeMap<String, i64>> {
-    app.state
-        .insights
-        .flush(&app.state.store)
-        .await
-        .expect("counts written");
-    let today = app.state.insights.today().to_string();
-    let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for c in app
-        .state
-        .store
-        .insight_counts_since(&today)
-        .await
-        .expect("counts read")
-    {
-        if c.day == today {
-            *out.entry(c.kind).or_default().entry(c.subject).or_default() += c.total;
-        }
-    }
-    out
-}
-
-fn total(counts: &BTreeMap<String, BTreeMap<String, i64>>, kind: &str, subject: &str) -> i64 {
-    counts
-        .get(kind)
-        .and_then(|s| s.get(subject))
-        .copied()
-        .unwrap_or(0)
-}
 
 #[tokio::test]
 async fn page_views_of_public_pages_are_counted_and_nothing_else() {
@@ -202,8 +160,10 @@ async fn a_referrer_counts_as_its_host_and_a_campaign_tag_is_counted() {
 
 #[tokio::test]
 async fn nothing_is_counted_when_insights_are_off() {
-    let app =
-        TestApp::start_with(Overrides::default(), Some("[insights]\nenabled = false\n")).await;
+    let app = TestApp::builder()
+        .config("[insights]\nenabled = false\n")
+        .build()
+        .await;
     visit(&app, "/", &[("user-agent", FIREFOX)]).await;
     let c = counts(&app).await;
     assert!(c.is_empty(), "{c:?}");
@@ -211,11 +171,10 @@ async fn nothing_is_counted_when_insights_are_off() {
 
 #[tokio::test]
 async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
-    let app = TestApp::start_with(
-        Overrides::default(),
-        Some("[insights]\nretention_months = 2\n"),
-    )
-    .await;
+    let app = TestApp::builder()
+        .config("[insights]\nretention_months = 2\n")
+        .build()
+        .await;
     let today = app.state.insights.today();
     let day = |months: i64| {
         today
@@ -249,87 +208,9 @@ async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
     assert_eq!(kept, vec![day(2), day(1)]);
 }
 
-/// Config for the funnel: enough form sends from one address.
-pub(crate) const FUNNEL_CONFIG: &str = "[contact_form]\nrate_limit_per_hour = 200\n";
-
-/// Walks `app` through a known funnel: 4 views of `/`, 3 of the contact form, 3 requests sent
-/// (and one spam), 2 times chosen (one then changed), 1 consultation confirmed. Returns the
-/// request ids.
-pub(crate) async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
-    app.state
-        .store
-        .save_booking_rules(&mornings_in(TimeZone::UTC), "test", Timestamp::now())
-        .await
-        .expect("rules saved");
-    app.state.booking_offer.forget();
-    let ua = [("user-agent", FIREFOX)];
-    for _ in 0..4 {
-        assert_eq!(visit(app, "/", &ua).await, 200);
-    }
-    for _ in 0..3 {
-        assert_eq!(visit(app, "/contact", &ua).await, 200);
-    }
-    let mut links = Vec::new();
-    for (name, heard) in [
-        ("Ada Lovelace", "Psychology Today"),
-        ("Grace Hopper", "  psychology   today "),
-        ("Mary Somerville", ""),
-    ] {
-        let r = app.submit(name, &[("referral_source", heard)]).await;
-        assert_eq!(r.status, 303, "{}", r.text());
-        let thanks = app.get(r.header("location").expect("location")).await;
-        links.push(booking_link(&thanks.text()).expect("a booking link"));
-    }
-    // Spam (the hidden field filled in) is stored in the spam folder, not counted.
-    let r = app
-        .submit("Spam Bot", &[("website", "http://spam.test")])
-        .await;
-    assert_eq!(r.status, 303);
-    let times = times_in(&app.get(&links[0]).await.text());
-    // Two people choose a time; the first then changes it, which is no new step.
-    for (link, time) in links
-        .iter()
-        .take(2)
-        .chain(links.iter().take(1))
-        .zip([&times[0], &times[3], &times[5]])
-    {
-        let r = app
-            .request(
-                "POST",
-                link,
-                &[("content-type", "application/x-www-form-urlencoded")],
-                common::form_body(&[("start", time), ("format", "video")]),
-            )
-            .await;
-        assert_eq!(r.status, 303, "{}", r.text());
-    }
-    let ids: Vec<i64> = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .filter(|r| r.spam.is_none())
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(ids.len(), 3);
-    let mut c = Clinician::signed_in(app).await;
-    let page = format!("/admin/requests/{}", ids[0]);
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
-    assert_eq!(r.status, 303);
-    ids
-}
-
 #[tokio::test]
 async fn the_steps_towards_a_consultation_match_the_requests_and_bookings_made() {
-    let app = TestApp::start_with(Overrides::default(), Some(FUNNEL_CONFIG)).await;
+    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
     app.add_clinician().await;
     walk_the_funnel(&app).await;
     let c = counts(&app).await;
@@ -542,7 +423,7 @@ fn chart_values(html: &str, id: &str) -> Vec<i64> {
 
 #[tokio::test]
 async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_them() {
-    let app = TestApp::start_with(Overrides::default(), Some(FUNNEL_CONFIG)).await;
+    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
     app.add_clinician().await;
     let ua = ("user-agent", FIREFOX);
     visit(
@@ -631,11 +512,10 @@ async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_
 
 #[tokio::test]
 async fn the_privacy_notice_says_what_is_counted_and_what_is_not() {
-    let on = TestApp::start_with(
-        Overrides::default(),
-        Some("[insights]\nretention_months = 14\n"),
-    )
-    .await;
+    let on = TestApp::builder()
+        .config("[insights]\nretention_months = 14\n")
+        .build()
+        .await;
     let html = on.get("/privacy").await.text();
     let text = common::visible_text(&html);
     assert!(html.contains("id=\"visits-counted\""), "{text}");
@@ -650,8 +530,10 @@ async fn the_privacy_notice_says_what_is_counted_and_what_is_not() {
     ] {
         assert!(text.contains(said), "{said:?} missing: {text}");
     }
-    let off =
-        TestApp::start_with(Overrides::default(), Some("[insights]\nenabled = false\n")).await;
+    let off = TestApp::builder()
+        .config("[insights]\nenabled = false\n")
+        .build()
+        .await;
     let text = common::visible_text(&off.get("/privacy").await.text());
     assert!(
         text.contains("This website does not count visits"),
@@ -661,54 +543,4 @@ async fn the_privacy_notice_says_what_is_counted_and_what_is_not() {
         !text.contains("how many times each page was viewed"),
         "{text}"
     );
-}
-
-/// Two servers on one PostgreSQL database, each counting its own visitors and writing its own
-/// batches at the same moment: the stored numbers are their sums, and either server's page
-/// shows them.
-#[cfg(feature = "slow-tests")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_on_postgresql_add_up_to_one_set_of_numbers() {
-    use crate::common::postgres::{self, Cluster};
-    let (url, _cluster) = match postgres::admin_url() {
-        Some(admin) => (postgres::fresh_database(&admin), None),
-        None => {
-            let cluster = Cluster::start();
-            (postgres::fresh_database(&cluster.url()), Some(cluster))
-        }
-    };
-    let key = kap_practice::crypto::generate_key_hex();
-    let (a, b) = tokio::join!(
-        TestApp::start_on_database(Overrides::default(), None, &url, &key),
-        TestApp::start_on_database(Overrides::default(), None, &url, &key)
-    );
-    a.add_clinician().await;
-    let ua = ("user-agent", FIREFOX);
-    let referred = ("referer", "https://directory.test/listing");
-    for round in 0..3 {
-        for _ in 0..(round + 1) {
-            visit(&a, "/", &[ua, referred]).await;
-            visit(&b, "/", &[ua, referred]).await;
-            visit(&b, "/privacy", &[("user-agent", CHROME)]).await;
-        }
-        // Both write their batches at once, adding to the same rows.
-        let (x, y) = tokio::join!(
-            a.state.insights.flush(&a.state.store),
-            b.state.insights.flush(&b.state.store)
-        );
-        x.expect("a's batch");
-        y.expect("b's batch");
-    }
-    // 1 + 2 + 3 rounds on each server.
-    let stored = counts(&a).await;
-    assert_eq!(total(&stored, "view", "/"), 12, "{stored:?}");
-    assert_eq!(total(&stored, "view", "/privacy"), 6, "{stored:?}");
-    assert_eq!(total(&stored, "source", "directory.test"), 12, "{stored:?}");
-    // Each server knows its own visitors only (its salt never leaves it): one browser on a,
-    // two on b.
-    assert_eq!(total(&stored, "visitor", ""), 3, "{stored:?}");
-    let mut c = Clinician::signed_in(&a).await;
-    let text = common::visible_text(&c.get("/admin/insights").await.text());
-    assert!(text.contains(": 18 page views."), "{text}");
-    assert!(text.contains("directory.test 12"), "{text}");
 }

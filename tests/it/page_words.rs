@@ -4,7 +4,6 @@
 
 use crate::common::TestApp;
 use crate::common::clinician::Clinician;
-use kap_practice::config::Overrides;
 
 const SAFE: &str = "/admin/words/home-10-is-kap-safe";
 
@@ -217,7 +216,7 @@ async fn with_content_files_the_editor_is_read_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let content = crate::common::copy_content(dir.path());
     let config = format!("[content]\ndir = \"{}\"\n", content.display());
-    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let app = TestApp::builder().config(&config).build().await;
     let mut c = app_and_clinician(&app).await;
     let list = c.get("/admin/words").await.text();
     assert!(list.contains("The words come from the files in"));

@@ -3,7 +3,6 @@
 
 use crate::common::TestApp;
 use crate::common::clinician::{Clinician, PASSWORD};
-use kap_practice::config::Overrides;
 
 /// A site at a public address, so the example practice is hidden until the details are saved.
 const PUBLIC: &str = "[server]\nbase_url = \"https://practice.test\"\n";
@@ -40,7 +39,7 @@ fn version_on(html: &str) -> String {
 }
 
 async fn signed_in_app(config: &str) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     app.add_clinician().await;
     app
 }

@@ -97,7 +97,7 @@ async fn the_home_page_is_structured_for_reading() {
 #[tokio::test]
 async fn the_head_describes_the_page_for_search_and_sharing() {
     let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     let html = app.get("/").await.text();
     assert!(
         html.contains("<title>Ketamine-Assisted Psychotherapy · Harbor Light Therapy</title>"),
@@ -240,7 +240,15 @@ async fn compression_is_negotiated() {
 /// its brotli variants are being made stays replaced.
 #[tokio::test]
 async fn brotli_follows_a_new_site_and_never_brings_back_an_older_one() {
-    let app = TestApp::start().await;
+    // Production's brotli, the slowest, so that the first site's is still being made when the
+    // second replaces it.
+    let app = TestApp::builder()
+        .overrides(kap_practice::config::Overrides {
+            brotli_quality: Some(11),
+            ..Default::default()
+        })
+        .build()
+        .await;
     let site_at = |base: &str| {
         let mut overrides = app.overrides.clone();
         overrides.base_url = Some(base.to_string());
@@ -352,7 +360,7 @@ async fn health_reports_status_and_version() {
 #[tokio::test]
 async fn contact_and_privacy_show_the_practice() {
     let config = "[practice]\nemail = \"care@harbor.example\"\nphone = \"(212) 555-0199\"\ncity = \"Brooklyn, New York\"\nlicensed_states = [\"NY\"]\n";
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     let contact = app.get("/contact").await;
     assert_eq!(contact.status, 200);
     let html = contact.text();
@@ -411,7 +419,15 @@ async fn no_page_asks_for_anything_from_another_site() {
             }
         }
         assert!(!html.contains("style=\""), "{path} has an inline style");
-        assert!(!html.contains("<style"), "{path} has a style element");
+        // One style element, in the head: the first view's styles, which the CSP allows by
+        // their hash alone; they load nothing from anywhere.
+        let styles = first_view_styles(&html, path);
+        assert!(
+            !styles.contains("@import")
+                && !styles.contains("url(http")
+                && !styles.contains("url(//"),
+            "{path}: its inline styles load something"
+        );
         let scripts: Vec<&str> = html.split("<script").skip(1).collect();
         for s in scripts {
             assert!(
@@ -434,7 +450,7 @@ const UNUSUAL_CRISIS: &str = "[contact_form]\ncrisis_line = \"741741\"\ncrisis_l
 
 #[tokio::test]
 async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() {
-    let app = TestApp::start_with(Overrides::default(), Some(UNUSUAL_CRISIS)).await;
+    let app = TestApp::builder().config(UNUSUAL_CRISIS).build().await;
     let thanks = app.submit("Ada", &[]).await;
     assert_eq!(thanks.status, 303);
     let mut pages = Vec::new();
@@ -507,7 +523,7 @@ async fn phone_numbers_keep_to_one_line() {
 #[tokio::test]
 async fn credentials_already_in_the_clinicians_name_are_not_written_twice() {
     let config = "[practice]\nclinician_name = \"Maya Okafor, LCSW\"\ncredentials = \"LCSW\"\n";
-    let app = TestApp::start_with(Overrides::default(), Some(config)).await;
+    let app = TestApp::builder().config(config).build().await;
     for path in ["/", "/contact"] {
         let text = visible_text(&app.get(path).await.text());
         assert!(text.contains("Maya Okafor, LCSW"), "{path}: {text}");
@@ -520,7 +536,7 @@ const TEXT_ONLY_CRISIS: &str = "[contact_form]\ncrisis_call = \"\"\ncrisis_text 
 
 #[tokio::test]
 async fn a_line_that_only_takes_texts_is_never_offered_as_a_call() {
-    let app = TestApp::start_with(Overrides::default(), Some(TEXT_ONLY_CRISIS)).await;
+    let app = TestApp::builder().config(TEXT_ONLY_CRISIS).build().await;
     let thanks = app.submit("Ada", &[]).await;
     let location = thanks
         .header("location")
@@ -554,7 +570,7 @@ async fn the_search_data_describes_a_psychotherapy_practice_and_the_configured_t
         ("Psychotherapist, MA", "Psychotherapist, MA"),
     ] {
         let config = format!("[practice]\ncredentials = \"{credentials}\"\n");
-        let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+        let app = TestApp::builder().config(&config).build().await;
         let html = app.get("/").await.text();
         let start = html
             .find("<script type=\"application/ld+json\">")
@@ -594,7 +610,12 @@ fn privacy_for(config: &str) -> String {
     let content =
         kap_practice::content::load(&kap_practice::content::ContentSource::from_config(None))
             .expect("content");
-    let site = kap_practice::site::build(Arc::new(config), Arc::new(content)).expect("site");
+    let site = kap_practice::site::build(
+        Arc::new(config),
+        Arc::new(content),
+        kap_practice::store::SEALED_REQUEST_FIELDS,
+    )
+    .expect("site");
     let page = site.get("/privacy").expect("/privacy");
     visible_text(&String::from_utf8_lossy(&page.identity.body))
 }
@@ -758,4 +779,104 @@ fn the_privacy_notice_states_what_the_configuration_does() {
         text.contains("deleted for good 365 days later") && text.contains("deleted after 30 days")
     );
     assert!(text.contains("call or text 988 (Suicide & Crisis Lifeline), or call 911"));
+}
+
+/// What a first round trip carries: TCP's initial window of ten segments, about 14 KB.
+const FIRST_ROUND_TRIP: usize = 14 * 1024;
+
+/// The first view of `html`: its inline styles and whether no stylesheet blocks its first paint
+/// (none is linked in the head; the whole sheet is linked at the end of the body).
+fn first_view_styles(html: &str, path: &str) -> String {
+    let body = html
+        .find("<body")
+        .unwrap_or_else(|| panic!("{path} has a body"));
+    let (head, rest) = html.split_at(body);
+    assert!(
+        !head.contains("rel=\"stylesheet\""),
+        "{path} links a stylesheet in its head, which blocks its first paint"
+    );
+    assert_eq!(head.matches("<style>").count(), 1, "{path}: one <style>");
+    assert_eq!(
+        rest.matches("<style").count(),
+        0,
+        "{path}: styles in the body"
+    );
+    let sheet = rest
+        .find("<link rel=\"stylesheet\" href=\"/static/css/site.")
+        .unwrap_or_else(|| panic!("{path} links the whole stylesheet in its body"));
+    assert!(
+        rest[sheet..].trim_end().ends_with("</body>\n</html>")
+            && !rest[sheet..].contains("<main")
+            && rest[..sheet].contains("</footer>"),
+        "{path}: the stylesheet is linked after the page's content"
+    );
+    let start = head.find("<style>").unwrap_or_default() + 7;
+    head[start..start + head[start..].find("</style>").unwrap_or_default()].to_string()
+}
+
+/// Every public page a visitor may open first (the home page, the contact and privacy pages, a
+/// clinician-made page, a booking page, a missing page) needs one round trip for its first
+/// screen: the page, compressed, with the first screen's styles inline, within 14 KB, and no
+/// stylesheet that blocks its paint. The inline styles are the same on every page.
+#[tokio::test]
+async fn every_first_view_arrives_in_one_round_trip() {
+    // Production's brotli: what a visitor's phone receives.
+    let app = TestApp::builder()
+        .config(&crate::common::booking::config(None, ""))
+        .overrides(kap_practice::config::Overrides {
+            brotli_quality: Some(11),
+            ..Default::default()
+        })
+        .build()
+        .await;
+    app.add_clinician().await;
+    crate::common::booking::offer(&app, &crate::common::booking::mornings()).await;
+    let (_, booking) = crate::common::booking::request_and_link(&app, "Ilse Marrow", &[]).await;
+    let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
+    let made = clinician
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[
+                ("title", "Fees and insurance"),
+                ("path", "/fees"),
+                (
+                    "body",
+                    "A first consultation is **free of charge**.\n\n- preparation\n- integration\n",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    crate::common::until_site_complete(&app.state).await;
+    let mut styles = Vec::new();
+    for path in [
+        "/",
+        "/contact",
+        "/privacy",
+        "/fees",
+        &booking,
+        "/no-such-page",
+    ] {
+        let plain = app.get(path).await;
+        styles.push(first_view_styles(&plain.text(), path));
+        let sent = app
+            .request("GET", path, &[("accept-encoding", "br, gzip")], "")
+            .await;
+        assert!(
+            matches!(sent.header("content-encoding"), Some("br" | "gzip")),
+            "{path} goes out compressed: {:?}",
+            sent.header("content-encoding")
+        );
+        assert!(
+            sent.body.len() <= FIRST_ROUND_TRIP,
+            "{path} is {} bytes compressed; its first view must fit in {FIRST_ROUND_TRIP}",
+            sent.body.len()
+        );
+    }
+    assert!(styles[0].contains(".site-header") && styles[0].contains(".request-form"));
+    assert!(
+        styles.iter().all(|s| *s == styles[0]),
+        "every page inlines the same styles (one hash in the CSP)"
+    );
 }

@@ -10,16 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::config::Overrides;
 
-use crate::booking::{link_to, mornings_in, times_in};
+use crate::common::booking::{link_to, mornings_in};
 use crate::common::clinician::Clinician;
+use crate::common::questionnaire::*;
 use crate::common::{Reply, SmtpServer, TestApp, form_body};
 
 const ZONE: &str = "America/New_York";
 /// Typed into every free-text answer.
 const MEDS_MARKER: &str = "quetiapine-marker-medq-6143";
 const PRESCRIBER_MARKER: &str = "Dr Marker-presc-8820";
+/// Written as the follow-up's note.
+const FOLLOW_UP_MARKER: &str = "Reached by phone followup-marker-7731";
 
 /// Everything the server logs, for every test in this process (the markers are unique to
 /// this file, so other tests' lines do no harm).
@@ -63,7 +65,12 @@ fn config(smtp_port: u16) -> String {
 }
 
 async fn start(smtp: &SmtpServer) -> TestApp {
-    let app = TestApp::start_with(Overrides::default(), Some(&config(smtp.port))).await;
+    start_on(&config(smtp.port)).await
+}
+
+/// The server with `config`, a clinician and open times.
+async fn start_on(config: &str) -> TestApp {
+    let app = TestApp::builder().config(config).build().await;
     app.add_clinician().await;
     let rules = mornings_in(jiff::tz::TimeZone::get(ZONE).expect("tzdata"));
     app.state
@@ -71,55 +78,7 @@ async fn start(smtp: &SmtpServer) -> TestApp {
         .save_booking_rules(&rules, "test", Timestamp::now())
         .await
         .expect("rules saved");
-    app.state.booking_offer.forget();
     app
-}
-
-async fn post(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
-    app.request(
-        "POST",
-        path,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        form_body(pairs),
-    )
-    .await
-}
-
-/// The answers of a measure's page: item `i` answered `values[i]`.
-fn measure(key: &str, values: &[u8]) -> Vec<(String, String)> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (format!("{key}-{i}"), v.to_string()))
-        .collect()
-}
-
-async fn post_owned(app: &TestApp, path: &str, pairs: &[(String, String)]) -> Reply {
-    let borrowed: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    post(app, path, &borrowed).await
-}
-
-/// Answers the measure `key` (phq9 or gad7) on the questionnaire link `q`, and the answer is
-/// taken.
-async fn answer(app: &TestApp, q: &str, key: &str, values: &[u8]) {
-    let r = post_owned(app, &format!("{q}/{key}"), &measure(key, values)).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-}
-
-/// A request that held a time: (request id, the path of its questionnaire).
-async fn held(app: &TestApp) -> (i64, String) {
-    let r = app.submit("Oriel Vantasse", &[]).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let id = app.state.store.all_requests().await.expect("read")[0].id;
-    let book = link_to(app, id, Timestamp::now() + SignedDuration::from_hours(24)).await;
-    let times = times_in(&app.get(&book).await.text());
-    let r = post(app, &book, &[("start", &times[0]), ("format", "video")]).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let token = book.trim_start_matches("/book/").to_string();
-    (id, format!("/questionnaire/{token}"))
 }
 
 /// A message as its text reads: quoted-printable's soft line breaks undone.
@@ -127,15 +86,6 @@ fn unfold(raw: &str) -> String {
     raw.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=")
-}
-
-/// Turns the questionnaires on, as the booking settings do.
-async fn offer_questionnaires(app: &TestApp) {
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("on");
 }
 
 /// The signed questionnaire link an email carries, with quoted-printable's soft line breaks
@@ -153,16 +103,117 @@ fn questionnaire_link(app: &TestApp, mail: &str) -> String {
         .collect()
 }
 
-/// The clinician marks the request followed up from its page.
-async fn follow_up(c: &mut Clinician<'_>, id: i64) {
-    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+/// The code a test email of the notice address carries.
+fn code_in(mail: &str) -> String {
+    let mail = unfold(mail);
+    let at = mail
+        .find("code in the booking settings")
+        .expect("the code's sentence");
+    let code: String = mail[at..]
+        .split(": ")
+        .nth(1)
+        .expect("a code")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{mail}");
+    code
+}
+
+/// The clinician turns the questionnaire on in the booking settings.
+async fn turn_on(c: &mut Clinician<'_>) -> Reply {
+    c.action(
+        "/admin/booking",
+        "/admin/booking/questionnaire",
+        &[("questionnaire", "on")],
+    )
+    .await
+}
+
+/// The clinician tries to turn the questionnaire on and is told why not; sends a test email to
+/// the notice address `to` from the booking settings, enters a wrong code and then the one the
+/// email carries: the notices are confirmed to reach `to`.
+async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer, to: &str) {
+    let r = turn_on(c).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text()
+            .contains(&format!("until you confirm that urgent notices reach {to}")),
+        "{}",
+        r.text()
+    );
+    let before: Vec<String> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains("Subject: Test of urgent notices"))
+        .collect();
     let r = c
-        .post(
-            &format!("/admin/requests/{id}/attention"),
-            &form_body(&[("csrf", &csrf)]),
+        .action("/admin/booking", "/admin/booking/questionnaire/test", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        if let Some(new) = smtp
+            .messages()
+            .into_iter()
+            .find(|m| m.contains("Subject: Test of urgent notices") && !before.contains(m))
+        {
+            break new;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no test email arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(mail.contains(&format!("To: {to}")), "{mail}");
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains(&format!("A test email was sent to {to}")),
+        "{settings}"
+    );
+    let code = code_in(&mail);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire/confirm",
+            &[("code", wrong)],
         )
         .await;
-    assert_eq!(r.status, 303);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("does not match"), "{}", r.text());
+    let r = c
+        .action(
+            "/admin/booking",
+            "/admin/booking/questionnaire/confirm",
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains(&format!("Urgent notices reach {to}: confirmed")),
+        "{settings}"
+    );
+}
+
+/// The clinician marks the request followed up from its page, with `note`: first without
+/// one, which is refused with a message by the field.
+async fn follow_up(c: &mut Clinician<'_>, id: i64, note: &str) {
+    let page = format!("/admin/requests/{id}");
+    let path = format!("/admin/requests/{id}/attention");
+    let r = c.action(&page, &path, &[("note", "  ")]).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("<span class=\"visually-hidden\">Error:</span> Write a short note of what you did to follow it up"),
+        "{text}"
+    );
+    assert!(text.contains("aria-invalid=\"true\""), "{text}");
+    assert!(text.contains("id=\"attention\""), "still needs attention");
+    let r = c.action(&page, &path, &[("note", note)]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
 }
 
 /// Waits for a message whose subject line starts with `subject`.
@@ -198,7 +249,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     assert!(!app.get(&book).await.text().contains("/questionnaire/"));
     assert_eq!(app.get(&q).await.status, 404);
 
-    // The clinician turns it on in the booking settings.
+    // The clinician turns it on in the booking settings, once a test email proves that the
+    // urgent notice reaches the notice address.
+    confirm_notices_by_test_email(&mut c, &smtp, "inbox@practice.example").await;
     let csrf = c.csrf("/admin/booking").await;
     let r = c
         .post(
@@ -292,6 +345,11 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     let form = gad.find("<form").expect("the form");
     assert!(support < form, "the crisis resources come first");
     assert!(gad.contains(attribution));
+    // With when the clinician will get in touch (the built-in 24 hours).
+    assert!(
+        gad.contains("will see your answers and get in touch with you within 24 hours"),
+        "{gad}"
+    );
     assert!(gad.contains("7. Feeling afraid as if something awful might happen"));
     // The GAD-7 with its own published stem, not the PHQ-9's.
     assert!(gad.contains(
@@ -350,6 +408,10 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .find("id=\"needs-attention\"")
         .expect("needs attention");
     assert!(flag < inbox.find("<form class=\"filters\"").expect("filters"));
+    assert!(
+        flag < inbox.find("<h1>").expect("the heading"),
+        "the alert is the first thing in the inbox"
+    );
     let reference = app
         .state
         .store
@@ -359,7 +421,34 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         .expect("exists")
         .reference;
     assert!(inbox[flag..].contains(&reference));
+    // Where and when the urgent notice went, in plain words (once the outbox recorded it).
+    notice_attempted(&app, id, "sent").await;
     let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("Urgent notice sent to inbox@practice.example at "),
+        "{page}"
+    );
+    assert!(!page.contains("questionnaire_attention_notice"), "{page}");
+    // The alert is the first thing on the request's page, before the person's details and the
+    // booking's buttons, on every screen (the page's order, not only its style).
+    let main = &page[page.find("<main").expect("the main part")..];
+    let first = main[main.find('>').expect("the main tag") + 1..].trim_start();
+    assert!(
+        first.starts_with("<section class=\"attention-panel\" id=\"attention\""),
+        "nothing comes before the alert: {first}"
+    );
+    let alert = page.find("id=\"attention\"").expect("the alert");
+    for later in [
+        "<h1>",
+        "<dl class=\"details\">",
+        "id=\"booking-title\"",
+        "id=\"questionnaires-title\"",
+    ] {
+        assert!(
+            alert < page.find(later).expect(later),
+            "{later} comes first"
+        );
+    }
     assert!(
         page.contains("<dt>PHQ-9</dt><dd class=\"score\">12 — Moderate</dd>"),
         "{page}"
@@ -455,7 +544,16 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     );
 
     // Followed up: no longer at the top of the inbox.
-    follow_up(&mut c, id).await;
+    follow_up(&mut c, id, FOLLOW_UP_MARKER).await;
+    // The note is in the request's history, by who wrote it.
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    let line = page
+        .find("questionnaire: followed up")
+        .expect("the history line");
+    assert!(
+        page[line..].contains(&format!("<p class=\"message\">{FOLLOW_UP_MARKER}</p>")),
+        "{page}"
+    );
     assert!(
         !c.get("/admin")
             .await
@@ -520,13 +618,24 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
             "a link's token is a key: it is not logged"
         );
     }
-    for marker in [MEDS_MARKER, PRESCRIBER_MARKER, "quetiapine", "Marker-presc"] {
+    for marker in [
+        MEDS_MARKER,
+        PRESCRIBER_MARKER,
+        "quetiapine",
+        "Marker-presc",
+        "followup-marker",
+    ] {
         for m in &messages {
             assert!(!m.contains(marker), "an email holds {marker:?}: {m}");
         }
         assert!(!log.contains(marker), "the log holds {marker:?}");
     }
-    at_rest_nowhere(&app, id, &[MEDS_MARKER, PRESCRIBER_MARKER]).await;
+    at_rest_nowhere(
+        &app,
+        id,
+        &[MEDS_MARKER, PRESCRIBER_MARKER, FOLLOW_UP_MARKER],
+    )
+    .await;
 
     // Deleting the request deletes its questionnaires.
     let csrf = c.csrf(&format!("/admin/requests/{id}/delete")).await;
@@ -563,6 +672,10 @@ async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
         )
         .await;
     assert!(!answers.is_empty(), "answers are stored");
+    let notes = app
+        .database_blobs("SELECT note_sealed FROM request_history WHERE note_sealed IS NOT NULL")
+        .await;
+    assert!(!notes.is_empty(), "the follow-up's note is stored");
     let (audit, _) = app.state.store.audit_log(1000, 0).await.expect("audit");
     let history = app.state.store.history(id).await.expect("history");
     let text: Vec<Vec<u8>> = audit
@@ -588,7 +701,7 @@ async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
             }
         }
     }
-    for blob in answers.iter().chain(&text) {
+    for blob in answers.iter().chain(&notes).chain(&text) {
         for m in markers {
             assert!(
                 !blob.windows(m.len()).any(|w| w == m.as_bytes()),
@@ -677,7 +790,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     altered.push(if last == '0' { '1' } else { '0' });
     assert_eq!(app.get(&altered).await.status, 404);
     assert_eq!(app.get("/questionnaire/not-a-token").await.status, 404);
-    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let id = newest_request(&app).await;
     let old = link_to(&app, id, Timestamp::now() - SignedDuration::from_hours(1)).await;
     let r = app.get(&old.replace("/book/", "/questionnaire/")).await;
     assert_eq!(r.status, 410);
@@ -767,7 +880,7 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     ));
 
     // The clinician follows it up.
-    follow_up(&mut c, id).await;
+    follow_up(&mut c, id, "Spoke with them by phone.").await;
     assert!(!flagged(
         app.state.store.needing_attention().await.expect("read")
     ));
@@ -823,7 +936,7 @@ async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
     let qs = app.state.store.questionnaires(id).await.expect("read");
     assert!(qs[0].completed_at.is_some(), "the intake is finished");
 
-    crate::reminders::confirm(&app, id).await;
+    crate::common::reminders::confirm(&app, id).await;
     let confirmed = unfold(&wait_for_subject(&smtp, "Your consultation is confirmed"));
     assert!(confirmed.contains("How to join"), "{confirmed}");
     assert!(!confirmed.contains("Before we meet"), "{confirmed}");
@@ -1036,4 +1149,273 @@ async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
             Some(format!("round {round}").as_str())
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_arrive() {
+    // Without email, it cannot be turned on, no test can be sent, and it is never offered.
+    let quiet = TestApp::start().await;
+    quiet.add_clinician().await;
+    let mut c = Clinician::signed_in(&quiet).await;
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains("This website sends no email, so the questionnaire cannot be offered"),
+        "{settings}"
+    );
+    let r = turn_on(&mut c).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text().contains("this website sends no email"),
+        "{}",
+        r.text()
+    );
+    let r = c
+        .action("/admin/booking", "/admin/booking/questionnaire/test", &[])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    quiet
+        .state
+        .store
+        .set_questionnaires_offered(true, "test", Timestamp::now())
+        .await
+        .expect("on");
+    assert!(!quiet.state.questionnaires_offered().await.expect("read"));
+    // The privacy notice says so, and promises no email.
+    let privacy = quiet.get("/privacy").await.text();
+    assert!(
+        privacy.contains("This website sends no emails")
+            && privacy.contains("The practice does not offer a questionnaire on this website"),
+        "{privacy}"
+    );
+    assert!(!privacy.contains("asking me to sign in"), "{privacy}");
+
+    // With email: where notices go follows the practice's email (no `notify_email`).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start_on(&format!(
+        "[contact_form]\nrate_limit_per_hour = 200\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
+        smtp.port
+    ))
+    .await;
+    let mut c = Clinician::signed_in(&app).await;
+    confirm_notices_by_test_email(&mut c, &smtp, "hello@example.com").await;
+    let r = turn_on(&mut c).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (_, q) = held(&app).await;
+    let book = q.replace("/questionnaire/", "/book/");
+    assert!(
+        app.get(&book)
+            .await
+            .text()
+            .contains(&format!("href=\"{q}\""))
+    );
+
+    // The practice's email changes in the browser: notices go there now, unconfirmed, so the
+    // questionnaire is no longer offered until a test to the new address is confirmed.
+    let mut fields = crate::common::details::SAVED.to_vec();
+    fields.push(("version", "0"));
+    let r = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        app.state.notices_to().as_deref(),
+        Some("sam@harborlight.org")
+    );
+    assert!(!app.state.questionnaires_offered().await.expect("read"));
+    assert!(!app.get(&book).await.text().contains("/questionnaire/"));
+    assert_eq!(app.get(&q).await.status, 404, "the link opens nothing new");
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains("The questionnaire is on but not offered until a test is confirmed"),
+        "{settings}"
+    );
+    confirm_notices_by_test_email(&mut c, &smtp, "sam@harborlight.org").await;
+    assert!(app.state.questionnaires_offered().await.expect("read"));
+    assert!(
+        app.get(&book)
+            .await
+            .text()
+            .contains(&format!("href=\"{q}\""))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clinician_is_told_when_the_urgent_notice_does_not_go_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+    let (id, q) = held(&app).await;
+
+    // The mail server stops; then item 9 is answered above "Not at all".
+    smtp.stop();
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 2]).await;
+    notice_attempted(&app, id, "pending").await;
+    let said = "Urgent notice has not gone out yet: cannot reach the mail server. Trying again at ";
+    let inbox = c.get("/admin").await.text();
+    let flag = inbox.find("id=\"needs-attention\"").expect("the alert");
+    assert!(inbox[flag..].contains(said), "{inbox}");
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains(&format!(
+            "<p id=\"attention-notice\" class=\"error-message\"><strong>{said}"
+        )),
+        "{page}"
+    );
+
+    // The mail server is back: the notice leaves, and the page says where and when.
+    let again = SmtpServer::start_on(smtp.port, &dir.path().join("after"));
+    wait_for_subject(&again, "Urgent: a questionnaire needs your attention");
+    notice_attempted(&app, id, "sent").await;
+    let inbox = c.get("/admin").await.text();
+    assert!(
+        inbox.contains("Urgent notice sent to inbox@practice.example at "),
+        "{inbox}"
+    );
+    assert!(!inbox.contains("has not gone out"), "{inbox}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+
+    // The clinician sets the time frame in the practice details; a wrong one is explained.
+    let mut fields = crate::common::details::SAVED.to_vec();
+    fields.extend([("version", "0"), ("urgent_reply_hours", "0")]);
+    let r = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("urgent_reply_hours must be a whole number of hours from 1 to 72"),
+        "{}",
+        r.text()
+    );
+    fields.pop();
+    fields.push(("urgent_reply_hours", "6"));
+    let r = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(app.state.config().form.urgent_reply_hours, 6);
+    let settings = c.get("/admin/booking").await.text();
+    assert!(
+        settings.contains("The person is told you will get in touch within 6 hours"),
+        "{settings}"
+    );
+
+    // The crisis resources say it, and so does the privacy notice.
+    let (_, q) = held_with(&app, &[("state", "NY")]).await;
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
+    let gad = app.get(&format!("{q}/gad7")).await.text();
+    assert!(
+        gad.contains("will see your answers and get in touch with you within 6 hours"),
+        "{gad}"
+    );
+    let done = app.get(&format!("{q}/done")).await.text();
+    assert!(done.contains("within 6 hours"), "{done}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let privacy = app.get("/privacy").await.text();
+        if privacy.contains("I will get in touch with you within 6 hours") {
+            assert!(!privacy.contains("This website sends no emails"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the privacy notice does not say it: {privacy}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_not_followed_up_in_time_sends_one_more_urgent_notice() {
+    use crate::common::reminders::{deliver_at, outbox_to};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+    let raised = Timestamp::now();
+    let (id, q) = held(&app).await;
+    answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 3]).await;
+    // Another alert, followed up in time: it sends nothing more.
+    let (done, q2) = held(&app).await;
+    answer(&app, &q2, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
+    follow_up(&mut c, done, "Spoke with them by phone.").await;
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("The person was told you will get in touch within 24 hours: by "),
+        "{page}"
+    );
+
+    // Within the 24 hours the person was told, nothing; once they pass, one more notice, once.
+    let hours = |h: i64| SignedDuration::from_hours(h);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(raised + hours(23))
+            .await
+            .expect("look"),
+        0
+    );
+    let later = Timestamp::now() + hours(24) + SignedDuration::from_mins(1);
+    assert_eq!(app.state.reminders().look(later).await.expect("look"), 1);
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(later + hours(1))
+            .await
+            .expect("look"),
+        0
+    );
+    assert_eq!(
+        app.state
+            .reminders()
+            .look(later + hours(48))
+            .await
+            .expect("look"),
+        0
+    );
+    let outbox = outbox_to(&app, &smtp);
+    deliver_at(&app, &outbox, later).await;
+    let second = wait_for_subject(
+        &smtp,
+        "Urgent, not yet followed up: a questionnaire needs your attention",
+    );
+    assert!(second.contains("Importance: high"), "{second}");
+    assert!(
+        unfold(&second).contains(&format!("{}/admin/requests/{id}", app.url(""))),
+        "{second}"
+    );
+    for word in ["PHQ", "item", "Oriel", "dead", "hurting"] {
+        assert!(!second.contains(word), "the email says {word:?}: {second}");
+    }
+    let overdue: Vec<String> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains("Subject: Urgent, not yet followed up"))
+        .collect();
+    assert_eq!(
+        overdue.len(),
+        1,
+        "one more notice, for the alert not followed up"
+    );
+
+    // The inbox and the request's history say it.
+    let inbox = c.get("/admin").await.text();
+    assert!(
+        inbox.contains("Second urgent notice sent to inbox@practice.example at "),
+        "{inbox}"
+    );
+    let history = app.state.store.history(id).await.expect("history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.detail.as_deref() == Some("not followed up in time: second urgent notice")),
+        "{history:?}"
+    );
 }

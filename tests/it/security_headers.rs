@@ -9,7 +9,6 @@
 use crate::common::TestApp;
 use crate::common::routes::{Kind, every_route};
 use crate::common::{Reply, routes::Probe};
-use kap_practice::config::Overrides;
 
 /// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used, with the
 /// practice's own details (a public address never shows the example practice).
@@ -18,8 +17,9 @@ const SITE_HOST: &str = "kap.example.org";
 /// Another site's origin, sent with every GET a second time: no response may grant it access.
 const FOREIGN_ORIGIN: &str = "https://elsewhere.example.net";
 
-/// Our own origin only, no inline code, no plugins, no framing, forms only to ourselves.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+/// Our own origin only, no inline code but the first view's styles named by their hash
+/// (`STYLE_HASH`, filled in from the page), no plugins, no framing, forms only to ourselves.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' STYLE_HASH; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'; manifest-src 'self'";
 const PERMISSIONS: &str = "camera=(), microphone=(), geolocation=(), interest-cohort=(), \
@@ -28,14 +28,15 @@ browsing-topics=(), payment=(), usb=()";
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// Headers every response carries, with their exact values.
-fn every_response(https: bool) -> Vec<(&'static str, String)> {
+fn every_response(https: bool, style_hash: &str) -> Vec<(&'static str, String)> {
+    let csp = CSP.replace("STYLE_HASH", style_hash);
     let mut headers = vec![
         (
             "content-security-policy",
             if https {
-                format!("{CSP}; upgrade-insecure-requests")
+                format!("{csp}; upgrade-insecure-requests")
             } else {
-                CSP.to_string()
+                csp
             },
         ),
         ("x-content-type-options", "nosniff".into()),
@@ -93,11 +94,31 @@ const NEVER: &[&str] = &[
     "access-control-allow-credentials",
 ];
 
-/// Every way `reply`, a response of `kind`, breaks the table (empty when it keeps it).
-fn breaches(reply: &Reply, kind: Kind, https: bool) -> Vec<String> {
+/// The CSP source of the inline styles of `app`'s home page: `'sha256-…'` of the exact text of
+/// its one `<style>` element.
+async fn style_hash(app: &TestApp) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let html = app.get("/").await.text();
+    let start = html
+        .find("<style>")
+        .expect("the home page has inline styles")
+        + 7;
+    let end = start + html[start..].find("</style>").expect("the styles end");
+    assert_eq!(html.matches("<style").count(), 1, "one <style> element");
+    let digest = sha2::Sha256::digest(&html.as_bytes()[start..end]);
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// Every way `reply`, a response of `kind`, breaks the table (empty when it keeps it); the
+/// site's inline styles hash to `style_hash`.
+fn breaches(reply: &Reply, kind: Kind, https: bool, style_hash: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let (exact, present) = by_kind(kind);
-    let exact = every_response(https)
+    let exact = every_response(https, style_hash)
         .into_iter()
         .chain(exact.iter().map(|(n, v)| (*n, v.to_string())));
     for (name, want) in exact {
@@ -169,6 +190,7 @@ async fn every_route_keeps_the_table(app: &TestApp, https: bool) -> Vec<(Probe, 
         "the route list shrank: {}",
         probes.len()
     );
+    let style_hash = style_hash(app).await;
     let mut failures = Vec::new();
     let mut replies = Vec::new();
     for probe in probes {
@@ -182,11 +204,11 @@ async fn every_route_keeps_the_table(app: &TestApp, https: bool) -> Vec<(Probe, 
                 reply.text()
             );
         }
-        let mut problems = breaches(&reply, probe.kind, https);
+        let mut problems = breaches(&reply, probe.kind, https, &style_hash);
         if probe.method == "GET" {
             let foreign = probe.send(app, &[("origin", FOREIGN_ORIGIN)]).await;
             problems.extend(
-                breaches(&foreign, probe.kind, https)
+                breaches(&foreign, probe.kind, https, &style_hash)
                     .into_iter()
                     .map(|p| format!("with a foreign Origin: {p}")),
             );
@@ -219,9 +241,13 @@ async fn every_route_over_plain_http_carries_its_kinds_headers_and_no_hsts() {
 /// or per connection.
 #[tokio::test]
 async fn every_route_over_https_carries_its_kinds_headers_the_same_as_behind_a_proxy() {
-    let https = TestApp::start_https(HTTPS_CONFIG, SITE_HOST).await;
+    let https = TestApp::builder()
+        .config(HTTPS_CONFIG)
+        .https(SITE_HOST)
+        .build()
+        .await;
     let secure = every_route_keeps_the_table(&https, true).await;
-    let http = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
+    let http = TestApp::builder().config(HTTPS_CONFIG).build().await;
     let plain = every_route_keeps_the_table(&http, true).await;
     assert_eq!(
         secure.iter().map(|(p, _)| &p.label).collect::<Vec<_>>(),
@@ -287,11 +313,18 @@ fn comparable_headers(reply: &Reply) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_response_without_the_csp_fails_the_table() {
-    let app = TestApp::start_with(Overrides::default(), Some(HTTPS_CONFIG)).await;
+    let app = TestApp::builder().config(HTTPS_CONFIG).build().await;
     let mut reply = app.get("/").await;
-    assert_eq!(breaches(&reply, Kind::Page, true), Vec::<String>::new());
+    let hash = style_hash(&app).await;
+    assert_eq!(
+        breaches(&reply, Kind::Page, true, &hash),
+        Vec::<String>::new()
+    );
+    // Styles other than the page's own would not be allowed.
+    let other = "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='";
+    assert_eq!(breaches(&reply, Kind::Page, true, other).len(), 1);
     reply.headers.remove("content-security-policy");
-    let problems = breaches(&reply, Kind::Page, true);
+    let problems = breaches(&reply, Kind::Page, true, &hash);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].starts_with("content-security-policy: want"),

@@ -1,9 +1,7 @@
 //! HTTPS served by the binary itself: certificate files (served over HTTP/2 by ALPN, the plain
-//! port redirecting, the files replaced on `SIGHUP` mid-traffic), and automatic certificates
-//! from Debian's `pebble` ACME test server on loopback.
+//! port redirecting, the files replaced on `SIGHUP` mid-traffic). Automatic certificates from
+//! Debian's `pebble` ACME test server are in the slow tier (tests/slow/tls.rs).
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,176 +12,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::common::tls::{TestCa, client_config, https_get};
-use crate::common::{Process, blocking_get, database_env, free_port};
-
-/// Writes `bytes` to `path` in one step (a reader never sees half a file).
-fn replace_file(path: &Path, bytes: &str) {
-    let tmp = path.with_extension("new");
-    std::fs::write(&tmp, bytes).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
-
-/// Writes a certificate and its key as PEM files in a folder of their own, removed with the
-/// returned folder.
-fn certificate_files(cert: &str, key: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let files = tempfile::tempdir().expect("tempdir");
-    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-    replace_file(&cert_file, cert);
-    replace_file(&key_file, key);
-    (files, cert_file, key_file)
-}
-
-/// The `[tls]` lines that serve these certificate files.
-fn files_section(cert_file: &Path, key_file: &Path) -> String {
-    format!(
-        "cert_file = \"{}\"\nkey_file = \"{}\"\n",
-        cert_file.display(),
-        key_file.display()
-    )
-}
-
-/// The binary serving HTTPS on `https` and redirecting on `plain`, with `tls_section` as its
-/// `[tls]` (without `bind`, which is added).
-struct HttpsProcess {
-    process: Process,
-    https: SocketAddr,
-}
-
-impl HttpsProcess {
-    fn start(tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
-        Self::start_for("localhost", tls_section, env)
-    }
-
-    /// The same, for the site `https://{host}:{port}`.
-    fn start_for(host: &str, tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let plain: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let config = dir.path().join("kap-practice.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\n\n{}\n[tls]\nbind = \"{https}\"\n{tls_section}",
-                https.port(),
-                crate::common::OWN_PRACTICE
-            ),
-        )
-        .expect("config");
-        let data_dir = dir.path().join("data");
-        let stderr_path = dir.path().join("stderr.log");
-        let stderr = std::fs::File::create(&stderr_path).expect("log file");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .envs(database_env(&data_dir, false))
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn kap-practice");
-        let mut process = Process {
-            child,
-            addr: plain,
-            stderr_path,
-            dir,
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = process.child.try_wait() {
-                panic!("kap-practice exited early ({status}): {}", process.stderr());
-            }
-            // `/healthz` is answered on the plain port too (everything else is redirected).
-            if blocking_get(plain, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "kap-practice did not answer within 20 s: {}",
-                process.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        HttpsProcess { process, https }
-    }
-
-    #[cfg(feature = "slow-tests")]
-    fn data_dir(&self) -> std::path::PathBuf {
-        self.process.dir.path().join("data")
-    }
-}
-
-/// Sends `request_line` (method and target) with `Host: {host}` and `body` to the plain listener
-/// at `addr` over a new connection, and returns the whole response as text.
-pub(crate) async fn plain_request(
-    addr: SocketAddr,
-    host: &str,
-    request_line: &str,
-    body: &[u8],
-) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the plain port");
-    let head = format!(
-        "{request_line} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    stream.write_all(body).await.expect("write");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
-        .await
-        .expect("answered within 10 s")
-        .expect("read");
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The value of header `name` in a raw HTTP/1.1 response, if present.
-fn raw_header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
-    let head = response.split("\r\n\r\n").next().unwrap_or_default();
-    head.lines().skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// Waits up to `within` for `f` to hold.
-async fn eventually<F, Fut>(within: Duration, what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// Waits up to `within` for `f` to give a value.
-#[cfg(feature = "slow-tests")]
-async fn until_some<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        if let Some(value) = f().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+use crate::common::tls::{
+    HttpsProcess, TLS_HANDSHAKE, TestCa, certificate_files, client_config, eventually,
+    files_section, https_get, plain_request, raw_header, replace_file,
+};
 
 /// Certificate files: `/` is served over HTTP/2 (chosen by ALPN) to a client trusting the
 /// practice's CA, with the security headers and HSTS; plain HTTP is redirected to https with
@@ -378,181 +210,6 @@ async fn replaced_files_are_served_after_sighup_without_a_failed_request() {
     );
 }
 
-/// Debian's `pebble` ACME test server on loopback ports of its own, its HTTPS certificate from
-/// `ca`, issuing certificates valid for `validity_seconds` and accepting every challenge.
-#[cfg(feature = "slow-tests")]
-struct Pebble {
-    child: std::process::Child,
-    directory: String,
-    management: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-#[cfg(feature = "slow-tests")]
-impl Pebble {
-    fn start(ca: &TestCa, validity_seconds: u64) -> Pebble {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (cert, key) = ca.issue_for(&["localhost", "127.0.0.1"]);
-        replace_file(&dir.path().join("cert.pem"), &cert);
-        replace_file(&dir.path().join("key.pem"), &key);
-        let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let management: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let config = serde_json::json!({
-            "pebble": {
-                "listenAddress": listen.to_string(),
-                "managementListenAddress": management.to_string(),
-                "certificate": dir.path().join("cert.pem"),
-                "privateKey": dir.path().join("key.pem"),
-                "httpPort": free_port(),
-                "tlsPort": free_port(),
-                "ocspResponderURL": "",
-                "externalAccountBindingRequired": false,
-                "certificateValidityPeriod": validity_seconds,
-            }
-        });
-        let config_path = dir.path().join("pebble.json");
-        std::fs::write(&config_path, config.to_string()).expect("pebble config");
-        let log = std::fs::File::create(dir.path().join("pebble.log")).expect("log");
-        let child = std::process::Command::new("/usr/bin/pebble")
-            .arg("-config")
-            .arg(&config_path)
-            .env("PEBBLE_VA_ALWAYS_VALID", "1")
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", "0")
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start /usr/bin/pebble (apt-get install pebble)");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(listen).is_err()
-            || std::net::TcpStream::connect(management).is_err()
-        {
-            assert!(std::time::Instant::now() < deadline, "pebble did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Pebble {
-            child,
-            directory: format!("https://127.0.0.1:{}/dir", listen.port()),
-            management,
-            _dir: dir,
-        }
-    }
-
-    /// The root that signs pebble's certificates (its management API), as PEM.
-    async fn root(&self, ca: &TestCa) -> Vec<u8> {
-        let client = client_config(ca.pem.as_bytes());
-        let answer = https_get(&client, self.management, "127.0.0.1", "/roots/0")
-            .await
-            .expect("pebble's root");
-        assert_eq!(answer.status, 200);
-        answer.body.to_vec()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[cfg(feature = "slow-tests")]
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Automatic certificates from an ACME authority (pebble): obtained at first start and served
-/// over HTTP/2, renewed when due without a restart, and, with the authority gone, the last
-/// certificate keeps serving while `/healthz` and the log say renewal is failing.
-#[cfg(feature = "slow-tests")]
-#[tokio::test]
-async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fails() {
-    const SITE: &str = "practice.test";
-    let ca = TestCa::new();
-    // A day and 15 s: with renewal a day before expiry, each certificate is due 15 s after issue.
-    let mut pebble = Pebble::start(&ca, 86_400 + 15);
-    let ca_file = tempfile::NamedTempFile::new().expect("ca file");
-    std::fs::write(ca_file.path(), &ca.pem).expect("ca file");
-    let p = HttpsProcess::start_for(
-        SITE,
-        &format!(
-            "acme_domains = [\"{SITE}\"]\nacme_email = \"clinician@{SITE}\"\nacme_directory = \"{}\"\nacme_ca_file = \"{}\"\nacme_renew_days_before = 1\nacme_check_seconds = 1\n",
-            pebble.directory,
-            ca_file.path().display()
-        ),
-        &[],
-    );
-    let client = client_config(&pebble.root(&ca).await);
-
-    let first = until_some(Duration::from_secs(30), "the first certificate", || {
-        let client = client.clone();
-        async move { https_get(&client, p.https, SITE, "/").await.ok() }
-    })
-    .await;
-    assert_eq!(first.version, hyper::Version::HTTP_2);
-    assert_eq!(first.status, 200);
-    let info = kap_practice::tls::CertificateInfo::from_der(&first.certificate).expect("x509");
-    assert_eq!(info.names, vec![SITE.to_string()]);
-    let kept = p.data_dir().join("tls").join("certificate.pem");
-    assert!(
-        kept.is_file(),
-        "the certificate is kept in the data directory"
-    );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for file in ["certificate.pem", "key.pem", "account.json"] {
-            let mode = std::fs::metadata(p.data_dir().join("tls").join(file))
-                .expect(file)
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600, "{file}");
-        }
-    }
-
-    // Renewed when due, by the same process.
-    let renewed = until_some(Duration::from_secs(60), "a renewed certificate", || {
-        let client = client.clone();
-        let old = first.certificate.clone();
-        async move {
-            https_get(&client, p.https, SITE, "/")
-                .await
-                .ok()
-                .map(|a| a.certificate)
-                .filter(|c| *c != old)
-        }
-    })
-    .await;
-    let renewed_info = kap_practice::tls::CertificateInfo::from_der(&renewed).expect("x509");
-    assert_ne!(renewed_info.serial, info.serial);
-
-    // The authority goes away: renewal fails, the last certificate keeps serving.
-    pebble.kill();
-    until_some(Duration::from_secs(60), "renewal reported failing", || {
-        let client = client.clone();
-        async move {
-            https_get(&client, p.https, SITE, "/healthz")
-                .await
-                .ok()
-                .filter(|a| {
-                    String::from_utf8_lossy(&a.body).contains("\"certificate_renewal\":\"failing\"")
-                })
-        }
-    })
-    .await;
-    let last = https_get(&client, p.https, SITE, "/")
-        .await
-        .expect("still served after the authority failed");
-    assert_eq!(last.status, 200);
-    let last_info = kap_practice::tls::CertificateInfo::from_der(&last.certificate).expect("x509");
-    assert!(last_info.not_after > jiff::Timestamp::now());
-    assert!(
-        p.process.stderr().contains("cannot obtain a certificate"),
-        "{}",
-        p.process.stderr()
-    );
-}
-
 /// A renewal that failed with the certificate expiring within 14 days is shown in the inbox,
 /// with the reason and what to check; `/healthz` says renewal is failing. Before the failure,
 /// neither says anything.
@@ -574,7 +231,10 @@ async fn the_inbox_warns_when_renewal_fails_close_to_expiry() {
     .expect("certificate files");
     // Served over plain HTTP on loopback, so the test client can sign in; the state holds the
     // certificate as the HTTPS server's does.
-    let app = crate::common::TestApp::start_with_tls("", tls.clone()).await;
+    let app = crate::common::TestApp::builder()
+        .tls_state(tls.clone())
+        .build()
+        .await;
     app.add_clinician().await;
     let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
 
@@ -623,8 +283,8 @@ async fn a_silent_client_is_dropped_and_sigterm_stops_both_listeners() {
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_secs(9),
-        "closed only after the timeout: {waited:?}"
+        waited >= TLS_HANDSHAKE - Duration::from_millis(250),
+        "closed only after the handshake time: {waited:?}"
     );
 
     // Still serving others meanwhile.
@@ -786,7 +446,11 @@ async fn every_answer_of_the_plain_port_passes_the_middleware() {
 /// and the rest of the port redirects to the https site, which serves the pages.
 #[tokio::test]
 async fn the_http_01_challenge_is_answered_on_the_plain_port() {
-    let app = crate::common::TestApp::start_https(crate::common::OWN_PRACTICE, "localhost").await;
+    let app = crate::common::TestApp::builder()
+        .config(crate::common::OWN_PRACTICE)
+        .https("localhost")
+        .build()
+        .await;
     let plain = app.https.as_ref().expect("served over https").plain;
     let tls = app.state.tls.clone().expect("the certificate state");
     tls.set_challenges(std::collections::HashMap::from([(
@@ -875,59 +539,4 @@ async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
         .expect("still served");
     assert_eq!(after.status, 200);
     assert_eq!(after.certificate, served, "the previous certificate");
-}
-
-/// With the certificate authority gone and the certificate it issued expiring within 14 days
-/// (pebble's live a day), the inbox shows the warning with what to check; before, it shows
-/// none.
-#[cfg(feature = "slow-tests")]
-#[tokio::test]
-async fn the_inbox_warns_when_the_authority_fails() {
-    const SITE: &str = "practice.test";
-    let ca = TestCa::new();
-    // Due for renewal 15 s after issue, as in the test above.
-    let mut pebble = Pebble::start(&ca, 86_400 + 15);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, &ca.pem).expect("ca file");
-    let acme = kap_practice::config::AcmeConfig {
-        domains: vec![SITE.to_string()],
-        email: format!("clinician@{SITE}"),
-        directory: pebble.directory.clone(),
-        ca_file: Some(ca_file),
-        renew_days_before: 1,
-        check_seconds: 1,
-    };
-    let data = dir.path().join("data");
-    let tls = kap_practice::tls::Tls::start(
-        &kap_practice::config::TlsConfig {
-            bind: "127.0.0.1:0".parse().expect("addr"),
-            certificate: kap_practice::config::CertificateSource::Acme(acme.clone()),
-        },
-        &data,
-    )
-    .expect("tls");
-    let renewal = tokio::spawn(kap_practice::tls::acme::run(tls.clone(), acme, data));
-    until_some(Duration::from_secs(30), "the first certificate", || {
-        let info = tls.info();
-        async move { info }
-    })
-    .await;
-
-    let app = crate::common::TestApp::start_with_tls("", tls.clone()).await;
-    app.add_clinician().await;
-    let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
-    let inbox = clinician.get("/admin").await.text();
-    assert!(!inbox.contains("HTTPS certificate not renewed"), "{inbox}");
-
-    pebble.kill();
-    until_some(Duration::from_secs(60), "renewal reported failing", || {
-        let failure = tls.failure();
-        async move { failure }
-    })
-    .await;
-    let inbox = clinician.get("/admin").await.text();
-    assert!(inbox.contains("HTTPS certificate not renewed"), "{inbox}");
-    assert!(inbox.contains("port 80 is open"), "{inbox}");
-    renewal.abort();
 }

@@ -34,7 +34,7 @@ use crate::tools::{self, Process};
 
 const USAGE: &str =
     "usage: cargo xtask bench [--duration SECS] [--rounds N] [--connections N] [--no-write]
-                         [--only insights]
+                         [--only insights|first-view]
 
   --duration SECS   length of each measured wrk run (default 10)
   --rounds N        turns each page server gets; the best requests/s and the median p99 count
@@ -42,7 +42,8 @@ const USAGE: &str =
   --connections N   wrk's open connections for GET / (default 64)
   --binary PATH     measure this kap-practice binary instead of building the release one
   --no-write        print the report only; by default it also goes to docs/benchmarks.md
-  --only insights   measure only GET / with visit counting on against off (implies --no-write)";
+  --only insights   measure only GET / with visit counting on against off (implies --no-write)
+  --only first-view measure only the first-view bytes of the public pages (implies --no-write)";
 
 const COLD_START_RUNS: usize = 5;
 const COLD_START_TARGET_MS: f64 = 300.0;
@@ -119,6 +120,8 @@ struct Options {
     write: bool,
     /// Only the comparison of visit counting on and off.
     only_insights: bool,
+    /// Only the first-view bytes of the public pages.
+    only_first_view: bool,
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -129,6 +132,7 @@ pub fn run(args: &[String]) -> Result<()> {
         binary: None,
         write: true,
         only_insights: false,
+        only_first_view: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -149,7 +153,11 @@ pub fn run(args: &[String]) -> Result<()> {
                     o.only_insights = true;
                     o.write = false;
                 }
-                _ => bail!("--only takes \"insights\"\n{USAGE}"),
+                Some("first-view") => {
+                    o.only_first_view = true;
+                    o.write = false;
+                }
+                _ => bail!("--only takes \"insights\" or \"first-view\"\n{USAGE}"),
             },
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -190,15 +198,20 @@ pub fn run(args: &[String]) -> Result<()> {
         tmp: &tmp.0,
         o: &o,
     };
-    if !o.only_insights {
+    if o.only_first_view {
+        bench.first_view(&mut report)?;
+    } else if !o.only_insights {
         bench.cold_start(&mut report);
         bench.first_view(&mut report)?;
         bench.load(&mut report)?;
     }
-    if let Err(e) = bench.insights(&mut report) {
+    if !o.only_first_view
+        && let Err(e) = bench.insights(&mut report)
+    {
         report.fail("GET / with visit counting on and off", e);
     }
     if !o.only_insights
+        && !o.only_first_view
         && let Err(e) = bench.submissions(&mut report)
     {
         report.fail("durable form submissions", e);
@@ -368,6 +381,21 @@ impl Bench<'_> {
             format!("{} requests: {}", parts.len(), detail.join(" + ")),
             None,
         );
+        for path in FIRST_VIEW_PAGES {
+            let (html, css) = first_view_bytes(&base, path)?;
+            let total = html + css;
+            report.row(
+                &format!(
+                    "First view of `{path}`: the page and its render-blocking stylesheets, brotli, bodies only"
+                ),
+                format!("{:.1} kB ({total} B)", total as f64 / 1000.0),
+                format!(
+                    "page {html} + blocking CSS {css}; one round trip carries {:.1} kB",
+                    FIRST_ROUND_TRIP as f64 / 1000.0
+                ),
+                Some(total <= FIRST_ROUND_TRIP),
+            );
+        }
         if let Some((bytes, when)) = lighthouse_weight() {
             report.row(
                 "First-view weight of `/`, Lighthouse's total byte weight (headers included, simulated phone)",
@@ -880,6 +908,45 @@ fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 type Headers = Vec<(String, String)>;
 
 /// The headers and brotli body kap-practice sends for `/`.
+/// The public pages a visitor may open first that need no link from an email (the booking and
+/// questionnaire pages do; the integration tests hold those to the same budget).
+const FIRST_VIEW_PAGES: [&str; 4] = ["/", "/contact", "/privacy", "/no-such-page"];
+
+/// What a first round trip can carry: TCP's initial window of ten segments, about 14 KB.
+const FIRST_ROUND_TRIP: usize = 14 * 1024;
+
+/// The brotli bytes of `path` and of the stylesheets that block its first paint (those linked in
+/// its head; a stylesheet linked in the body blocks nothing before it).
+fn first_view_bytes(base: &str, path: &str) -> Result<(usize, usize)> {
+    let br = ["--header", "Accept-Encoding: br"];
+    let page = tools::fetch("GET", &format!("{base}{path}"), &br, None)?;
+    let html = tools::fetch("GET", &format!("{base}{path}"), &[], None)?.text();
+    let mut css = 0;
+    for url in blocking_stylesheets(&html) {
+        let r = tools::fetch("GET", &format!("{base}{url}"), &br, None)?;
+        if r.status != 200 {
+            bail!("{url} (linked from {path}) answered {}", r.status);
+        }
+        css += r.body.len();
+    }
+    Ok((page.body.len(), css))
+}
+
+/// The addresses of the stylesheets linked in `html`'s head.
+fn blocking_stylesheets(html: &str) -> Vec<&str> {
+    let head = &html[..html.find("<body").unwrap_or(html.len())];
+    head.split("<link ")
+        .skip(1)
+        .map(|tag| &tag[..tag.find('>').unwrap_or(tag.len())])
+        .filter(|tag| tag.contains("rel=\"stylesheet\""))
+        .filter_map(|tag| {
+            let start = tag.find("href=\"")? + 6;
+            let end = tag[start..].find('"')? + start;
+            Some(&tag[start..end])
+        })
+        .collect()
+}
+
 fn page_as_sent(port: u16, tmp: &Path) -> Result<(Headers, Vec<u8>)> {
     let dump = tmp.join("page-headers.txt");
     let dump_arg = dump.display().to_string();
@@ -1149,7 +1216,10 @@ impl Report {
              nginx, fio, openssl and curl are Debian's.\n\
              - First view: curl fetches `/` and every `/static/` asset it links with \
              `Accept-Encoding: br` and the bodies are added up; Lighthouse's figure (when a report \
-             is there) also counts headers.\n\
+             is there) also counts headers. Each public page's first view is the page and the \
+             stylesheets linked in its head, which block its first paint (one linked in the body \
+             blocks none), with `Accept-Encoding: br`, against 14 KiB, what TCP's initial window \
+             of ten segments carries in the first round trip.\n\
              - Cold start: the time from spawning the binary to the first `200` from `/healthz`, \
              polled every millisecond, {COLD_START_RUNS} starts, each on a fresh data folder; \
              then on to `\"pages\":\"ready\"` there, when the brotli variants made after the \
@@ -1199,6 +1269,14 @@ impl Drop for TempDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_stylesheets_that_block_the_first_paint() {
+        let html = "<head><link rel=\"icon\" href=\"/i.svg\"><link rel=\"stylesheet\" href=\"/static/a.css\">\
+                    <style>p{}</style></head><body><p>x</p><link rel=\"stylesheet\" href=\"/static/b.css\"></body>";
+        assert_eq!(blocking_stylesheets(html), ["/static/a.css"]);
+        assert!(blocking_stylesheets("<body><link rel=\"stylesheet\" href=\"/b.css\">").is_empty());
+    }
 
     #[test]
     fn reads_the_form_token() {

@@ -3,14 +3,17 @@
 //!
 //! It installs cargo-fuzz when it is missing, builds every target in one `cargo fuzz build` (the
 //! instrumented dependencies are compiled once for all of them), then fuzzes each target (all of
-//! them by default) for N seconds (60 by default; `cargo xtask test` runs a shorter smoke run,
-//! see [`SMOKE_SECONDS`]; use an hour or more to hunt). cargo-fuzz needs nightly compiler flags;
-//! `RUSTC_BOOTSTRAP=1` lets the stable toolchain accept them.
+//! them by default) for N seconds (60 by default; use an hour or more to hunt). cargo-fuzz needs
+//! nightly compiler flags; `RUSTC_BOOTSTRAP=1` lets the stable toolchain accept them.
+//!
+//! `cargo xtask test` does not run this: the targets' bodies (tests/it/fuzz/) run in `cargo test`
+//! over the corpus and a bounded number of generated inputs, without the instrumented build.
 //!
 //! Each target reads its committed seeds in `fuzz/corpus/TARGET/` and keeps what it discovers in
 //! `fuzz/work/TARGET/` (ignored by git), so the seeds stay small and reviewed while longer runs
 //! build on earlier ones. A crash fails the task and names the input libFuzzer saved in
-//! `fuzz/artifacts/TARGET/`; the rule is that it becomes a regression test.
+//! `fuzz/artifacts/TARGET/`; the rule is that it becomes a regression test (a corpus entry,
+//! which `cargo test` then runs, and a unit test beside the code at fault).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,13 +24,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::tools;
 
 /// The fuzz targets, as named in `fuzz/Cargo.toml`.
-pub const TARGETS: &[&str] = &["form", "content", "token"];
+const TARGETS: &[&str] = &["form", "content", "token"];
 
 const DEFAULT_SECONDS: u64 = 60;
-/// Seconds per target in `cargo xtask test`: enough for libFuzzer to load the seeds and try
-/// some hundred thousand mutations of each, a check that nothing obvious crashes. Hunting is
-/// a longer run of its own (docs/fuzzing.md).
-pub const SMOKE_SECONDS: u64 = 20;
 /// Longer than any one input should take, even instrumented on a busy machine: past this,
 /// libFuzzer reports the input as a hang (its own default is 20 minutes).
 const TIMEOUT_SECONDS: u64 = 30;
@@ -67,7 +66,7 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// Builds the targets once, then fuzzes each for `seconds`.
-pub fn fuzz(targets: &[&str], seconds: u64) -> Result<()> {
+fn fuzz(targets: &[&str], seconds: u64) -> Result<()> {
     let root = tools::root();
     ensure_cargo_fuzz()?;
     let started = Instant::now();

@@ -1,11 +1,11 @@
 //! `cargo xtask <command>`: the project's own tasks, with everything they need provisioned.
 //!
 //! - `test`: installs what the tests need when it is missing (Chromium and chromedriver, pebble,
-//!   the npm test tools…), then runs formatting and lint checks, a fuzzing smoke run and the whole
-//!   test suite (plain `cargo test` is the fast tier).
+//!   the npm test tools…), then runs formatting and lint checks and the whole test suite (plain
+//!   `cargo test` is the fast tier).
 //! - `deny`: checks the dependency policy in deny.toml with cargo-deny (installed if missing).
-//! - `fuzz`: coverage-guided fuzzing of the form, the content parser and the form token (cargo-fuzz);
-//!   see docs/fuzzing.md.
+//! - `fuzz`: coverage-guided fuzzing of the form, the content parser and the form token (cargo-fuzz),
+//!   for as long as one likes; see docs/fuzzing.md.
 //! - `lighthouse`: Lighthouse's performance, accessibility, best-practices and SEO scores of the
 //!   public pages on a simulated phone; anything below 100 fails.
 //! - `bench`: measures the release server with wrk, fio and curl, beside nginx serving the same

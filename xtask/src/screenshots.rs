@@ -189,14 +189,30 @@ impl Session {
         )
     }
 
-    /// Opens `url`, waits for its fonts, and captures the whole page as PNG.
+    /// Opens `url`, waits for its fonts, and captures the whole page as PNG. Parts of a page that
+    /// lay out only when they come near the screen (`content-visibility: auto`) are drawn as a
+    /// reader scrolling to them sees them: shown, with the same containment (and so the same
+    /// clipping), since a capture beyond the screen would leave them blank; and the page is
+    /// scrolled through once, so what a script sets up as it comes near (the compare panel's
+    /// handle) is there.
     fn full_page(&self, url: &str) -> Result<Vec<u8>> {
         self.call("POST", "/url", Some(&json!({ "url": url })))?;
         let script = "const done = arguments[arguments.length - 1];\
-            document.fonts.ready.then(() => requestAnimationFrame(() => {\
+            const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));\
+            (async () => {\
+              await document.fonts.ready;\
+              for (const el of document.querySelectorAll('body *')) {\
+                if (getComputedStyle(el).contentVisibility === 'auto') {\
+                  el.style.contentVisibility = 'visible';\
+                  el.style.contain = 'layout style paint';\
+                }\
+              }\
               const e = document.documentElement;\
+              for (let y = 0; y < e.scrollHeight; y += innerHeight) { scrollTo({ top: y, behavior: 'instant' }); await frame(); }\
+              scrollTo({ top: 0, behavior: 'instant' });\
+              await frame();\
               done([Math.ceil(e.scrollWidth), Math.ceil(e.scrollHeight)]);\
-            }));";
+            })();";
         let reply = self.call(
             "POST",
             "/execute/async",

@@ -1,17 +1,23 @@
 //! `cargo xtask test`: the whole suite, where plain `cargo test` is the fast tier. It installs
 //! what the tests need when it is missing (Chromium, chromedriver, fonts, the aiosmtpd SMTP
 //! server, pebble, openssl and fio from Debian; axe-core from npm), then runs the format check,
-//! clippy, the dependency policy (`cargo xtask deny`), a fuzzing smoke run and every test with
-//! the slow ones switched on (`--features slow-tests`: browser and other slow tests) — once on
-//! SQLite, once on a PostgreSQL server it starts (Debian's `postgresql`) — then Lighthouse, and
-//! ends with a summary whose last line (`tests: N passed, N failed`) CI reads.
+//! clippy, the dependency policy (`cargo xtask deny`) and every test, the fast tier (`cargo test
+//! --workspace`) and the slow one (`cargo test --bench slow`: browser and other slow tests,
+//! tests/slow) — once on SQLite, once on a PostgreSQL server it starts (Debian's `postgresql`) —
+//! then Lighthouse, and ends with a summary whose last line (`tests: N passed, N failed`) CI
+//! reads.
 //!
-//! Compiled work is reused between the steps: clippy and the tests see the same features (all
-//! of them), so one build of the tests serves both engines and Lighthouse's server build finds
-//! it up to date; the fuzz targets are built together, once.
+//! Compiled work is reused between the steps: no feature tells the tiers apart, so the library
+//! and the binary are built once for both tiers and both engines, and Lighthouse's server build
+//! finds them up to date.
+//!
+//! The fuzz targets' bodies run among the tests, over their corpus and generated inputs
+//! (tests/it/fuzz/); the instrumented fuzz build is not part of the suite. Coverage-guided
+//! hunts are `cargo xtask fuzz`, run on their own (docs/fuzzing.md).
 //!
 //! Options: `--no-lint` skips the format check, clippy and cargo deny (for quick iterations); anything after
-//! `--` goes to `cargo test` (e.g. `cargo xtask test --no-lint -- --test browser`).
+//! `--` goes to `cargo test` instead of the two tiers (e.g. `cargo xtask test --no-lint --
+//! --bench slow browser::`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -31,8 +37,9 @@ const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 const USAGE: &str = "usage: cargo xtask test [--no-lint] [-- <cargo test arguments>]";
 
-/// The cargo feature that switches on the slow tests; the whole suite runs with it.
-const SLOW_TESTS: &str = "slow-tests";
+/// The test crate of the slow tests (tests/slow), a bench target so that plain `cargo test`
+/// leaves it out; `cargo test --bench slow` runs it on the same build as the fast tier.
+const SLOW_TESTS: &str = "slow";
 
 pub fn run(args: &[String]) -> Result<()> {
     let mut lint = true;
@@ -76,29 +83,40 @@ pub fn run(args: &[String]) -> Result<()> {
         steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
 
-    steps.run("fuzz smoke run", || {
-        crate::fuzz::fuzz(crate::fuzz::TARGETS, crate::fuzz::SMOKE_SECONDS)
-    })?;
-
     // The whole suite runs twice: on SQLite (the default), then on PostgreSQL, each test with a
     // database of its own on one server started for the run.
     let mut counts = Counts::default();
+    // Each run: the fast tier (every crate's `cargo test`), then the slow tier (tests/slow, the
+    // bench target `slow`), both on the same build; or only the cargo arguments given.
+    let runs: Vec<Vec<String>> = if test_args.is_empty() {
+        vec![
+            vec!["--workspace".to_string()],
+            vec!["--bench".to_string(), SLOW_TESTS.to_string()],
+        ]
+    } else {
+        vec![test_args.clone()]
+    };
     let test = |counts: &mut Counts, env: &[(&'static str, String)]| {
-        let mut cmd = tools::cargo();
-        // Every test binary runs, even after one fails, so one run reports every failure.
-        cmd.args([
-            "test",
-            "--workspace",
-            "--no-fail-fast",
-            "--features",
-            SLOW_TESTS,
-        ])
-        .args(&test_args)
-        .env("AXE_PATH", &axe)
-        .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
-        .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        cargo_test(&mut cmd, counts)
+        let mut failures = Vec::new();
+        for run in &runs {
+            let mut cmd = tools::cargo();
+            // Every test binary runs, even after one fails, so one run reports every failure.
+            cmd.args(["test", "--no-fail-fast"])
+                .args(run)
+                .env("AXE_PATH", &axe)
+                .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
+                .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+            // The slow tier runs even when the fast one failed: one run reports every failure.
+            if let Err(e) = cargo_test(&mut cmd, counts) {
+                failures.push(format!("cargo test {}: {e:#}", run.join(" ")));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            bail!("{}", failures.join("\n"))
+        }
     };
     let on_sqlite = steps.run("cargo test (SQLite)", || test(&mut counts, &[]));
     let on_postgres = steps
@@ -108,10 +126,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 test(&mut counts, &server.test_env())
             })
         });
-    // The same features as the tests, so the server they built is the one audited.
-    let lighthouse = steps.run("lighthouse", || {
-        crate::lighthouse::audit(false, &["--features", SLOW_TESTS])
-    });
+    // The server the tests built is the one audited.
+    let lighthouse = steps.run("lighthouse", || crate::lighthouse::audit(false, &[]));
     steps.summary(Some(&counts));
     on_sqlite.and(on_postgres).and(lighthouse)
 }

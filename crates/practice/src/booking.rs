@@ -10,44 +10,23 @@
 use jiff::Timestamp;
 use jiff::civil::Weekday;
 
-/// Where a booking stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BookingStatus {
-    /// Chosen by the person, waiting for the clinician.
-    Held,
-    Confirmed,
-    /// The clinician cannot meet at that time, and does not ask for another online.
-    Declined,
-    /// Cancelled: by the person, or because the clinician closed the request.
-    Cancelled,
-    /// The clinician asked the person to choose another time.
-    ProposedOtherTime,
+crate::text_forms! {
+    /// Where a booking stands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum BookingStatus {
+        /// Chosen by the person, waiting for the clinician.
+        Held = "held",
+        Confirmed = "confirmed",
+        /// The clinician cannot meet at that time, and does not ask for another online.
+        Declined = "declined",
+        /// Cancelled: by the person, or because the clinician closed the request.
+        Cancelled = "cancelled",
+        /// The clinician asked the person to choose another time.
+        ProposedOtherTime = "proposed_other_time",
+    }
 }
 
 impl BookingStatus {
-    pub const ALL: [BookingStatus; 5] = [
-        BookingStatus::Held,
-        BookingStatus::Confirmed,
-        BookingStatus::Declined,
-        BookingStatus::Cancelled,
-        BookingStatus::ProposedOtherTime,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookingStatus::Held => "held",
-            BookingStatus::Confirmed => "confirmed",
-            BookingStatus::Declined => "declined",
-            BookingStatus::Cancelled => "cancelled",
-            BookingStatus::ProposedOtherTime => "proposed_other_time",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// The clinician's word for it.
     pub fn label(self) -> &'static str {
         match self {

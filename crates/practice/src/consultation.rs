@@ -26,33 +26,17 @@ pub const VOICEMAIL_NO: &str = "Voicemail: please do not leave a message.";
 /// The `state` value for "outside the US".
 pub const OUTSIDE_US: &str = "outside-us";
 
-/// How the person prefers to be reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContactMethod {
-    Email,
-    Phone,
-    Either,
+crate::text_forms! {
+    /// How the person prefers to be reached.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ContactMethod {
+        Email = "email",
+        Phone = "phone",
+        Either = "either",
+    }
 }
 
 impl ContactMethod {
-    pub const ALL: [ContactMethod; 3] = [
-        ContactMethod::Email,
-        ContactMethod::Phone,
-        ContactMethod::Either,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactMethod::Email => "email",
-            ContactMethod::Phone => "phone",
-            ContactMethod::Either => "either",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             ContactMethod::Email => "Email",
@@ -62,54 +46,39 @@ impl ContactMethod {
     }
 }
 
-/// Whether the person is an adult, or a minor whose parent or guardian would take part.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AgeGroup {
-    Adult,
-    Minor,
-}
-
-impl AgeGroup {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgeGroup::Adult => "adult",
-            AgeGroup::Minor => "minor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "adult" => Some(AgeGroup::Adult),
-            "minor" => Some(AgeGroup::Minor),
-            _ => None,
-        }
+crate::text_forms! {
+    /// Whether the person is an adult, or a minor whose parent or guardian would take part.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum AgeGroup {
+        Adult = "adult",
+        Minor = "minor",
     }
 }
 
-/// Whom the consultation is for: the person writing, or someone they care for (such as a
-/// parent writing for their child).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ForWhom {
-    Myself,
-    SomeoneElse,
+crate::text_forms! {
+    /// Why a request was put in the spam folder.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SpamReason {
+        /// The hidden field that people never see was filled in.
+        Honeypot = "honeypot",
+        /// The form was sent faster than a person can fill it in.
+        TooFast = "too_fast",
+        /// The clinician moved it there.
+        Clinician = "clinician",
+    }
+}
+
+crate::text_forms! {
+    /// Whom the consultation is for: the person writing, or someone they care for (such as a
+    /// parent writing for their child).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ForWhom {
+        Myself = "myself",
+        SomeoneElse = "someone_else",
+    }
 }
 
 impl ForWhom {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ForWhom::Myself => "myself",
-            ForWhom::SomeoneElse => "someone_else",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "myself" => Some(ForWhom::Myself),
-            "someone_else" => Some(ForWhom::SomeoneElse),
-            _ => None,
-        }
-    }
-
     /// How the inbox names it.
     pub fn label(self) -> &'static str {
         match self {

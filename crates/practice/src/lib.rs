@@ -16,4 +16,5 @@ pub mod neutral;
 pub mod open_times;
 pub mod questionnaire;
 pub mod status;
+mod text_forms;
 pub mod us_states;

@@ -230,40 +230,24 @@ pub fn attention_rises(before: &Responses, after: &Responses) -> bool {
     needs_attention(after) && item9(after) > item9(before)
 }
 
-/// A screening answer: yes, no or not sure. A "yes" is raised at the consultation; it never
-/// decides anything by itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScreeningAnswer {
-    Yes,
-    No,
-    NotSure,
+crate::text_forms! {
+    /// A screening answer: yes, no or not sure. A "yes" is raised at the consultation; it never
+    /// decides anything by itself.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ScreeningAnswer {
+        Yes = "yes",
+        No = "no",
+        NotSure = "not_sure",
+    }
 }
 
 impl ScreeningAnswer {
-    pub const ALL: [ScreeningAnswer; 3] = [
-        ScreeningAnswer::Yes,
-        ScreeningAnswer::No,
-        ScreeningAnswer::NotSure,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScreeningAnswer::Yes => "yes",
-            ScreeningAnswer::No => "no",
-            ScreeningAnswer::NotSure => "not_sure",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             ScreeningAnswer::Yes => "Yes",
             ScreeningAnswer::No => "No",
             ScreeningAnswer::NotSure => "Not sure",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
     /// Whether to raise it at the consultation: a "Yes", and a "Not sure" as much (the

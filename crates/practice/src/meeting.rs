@@ -83,6 +83,38 @@ impl MeetingDetails {
     }
 }
 
+/// A reminder that was taken out of the outbox without being sent, as a request's history keeps
+/// it: the kind and the reminder's set time, never a sentence (the inbox words it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReminderNotSent {
+    /// The mail server could not be reached before the consultation began.
+    Began { minutes_before: i64 },
+    /// The mail server could not be reached until a nearer reminder was due, which went instead.
+    NearerDue { minutes_before: i64 },
+}
+
+impl ReminderNotSent {
+    /// The form kept in the history's detail: `began 1440`, `nearer-due 60`.
+    pub fn encode(self) -> String {
+        match self {
+            ReminderNotSent::Began { minutes_before } => format!("began {minutes_before}"),
+            ReminderNotSent::NearerDue { minutes_before } => format!("nearer-due {minutes_before}"),
+        }
+    }
+
+    /// Reads [`ReminderNotSent::encode`]'s form back; `None` for anything else (such as the
+    /// sentences older versions kept).
+    pub fn decode(detail: &str) -> Option<Self> {
+        let (kind, minutes) = detail.split_once(' ')?;
+        let minutes_before = minutes.parse().ok()?;
+        match kind {
+            "began" => Some(ReminderNotSent::Began { minutes_before }),
+            "nearer-due" => Some(ReminderNotSent::NearerDue { minutes_before }),
+            _ => None,
+        }
+    }
+}
+
 /// "24 hours", "1 hour", "90 minutes".
 pub fn before(minutes: i64) -> String {
     match minutes {
@@ -210,6 +242,26 @@ pub fn due_reminders(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reminder_not_sent_is_kept_as_its_kind_and_set_time() {
+        for e in [
+            ReminderNotSent::Began {
+                minutes_before: 1440,
+            },
+            ReminderNotSent::NearerDue { minutes_before: 60 },
+        ] {
+            assert_eq!(ReminderNotSent::decode(&e.encode()), Some(e));
+        }
+        assert_eq!(
+            ReminderNotSent::Began { minutes_before: 60 }.encode(),
+            "began 60"
+        );
+        assert_eq!(
+            ReminderNotSent::decode("Reminder (1 hour before) not sent: the mail server"),
+            None
+        );
+    }
 
     fn at(s: &str) -> Timestamp {
         s.parse().expect("instant")

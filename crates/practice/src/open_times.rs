@@ -74,28 +74,16 @@ pub const BUFFER_MAX_MINUTES: i64 = 8 * 60;
 /// Furthest horizon, in days.
 pub const HORIZON_MAX_DAYS: i64 = 366;
 
-/// How the first conversation takes place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ConsultationFormat {
-    Video,
-    Phone,
+crate::text_forms! {
+    /// How the first conversation takes place.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ConsultationFormat {
+        Video = "video",
+        Phone = "phone",
+    }
 }
 
 impl ConsultationFormat {
-    pub const ALL: [ConsultationFormat; 2] = [ConsultationFormat::Video, ConsultationFormat::Phone];
-
-    /// The stored and form value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsultationFormat::Video => "video",
-            ConsultationFormat::Phone => "phone",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             ConsultationFormat::Video => "Video call",
@@ -154,6 +142,12 @@ impl BookingRules {
             daily_cap: None,
             step: DEFAULT_STEP,
         }
+    }
+
+    /// Whether consultation times are offered online: there are weekly hours, and the rules
+    /// hold together.
+    pub fn offers_times(&self) -> bool {
+        !self.windows.is_empty() && self.validate().is_ok()
     }
 
     /// Every problem with these settings, each in words the clinician can act on.

@@ -9,31 +9,18 @@ use serde::{Deserialize, Serialize};
 
 use super::measures::{self, Measure, Responses, ScreeningAnswer};
 
-/// Which questionnaire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Before the first consultation: everything.
-    Intake,
-    /// Sent again by the clinician: the two measures only.
-    Measures,
+crate::text_forms! {
+    /// Which questionnaire.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// Before the first consultation: everything.
+        Intake = "intake",
+        /// Sent again by the clinician: the two measures only.
+        Measures = "measures",
+    }
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Intake => "intake",
-            Kind::Measures => "measures",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "intake" => Some(Kind::Intake),
-            "measures" => Some(Kind::Measures),
-            _ => None,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Kind::Intake => "Before the consultation",

@@ -5,49 +5,22 @@
 //! not always follow the path in order); closing needs a reason. Every change is recorded in
 //! the request's history and the audit log.
 
-/// A request's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    New,
-    Contacted,
-    ConsultationScheduled,
-    MedicalEvaluation,
-    Preparation,
-    MedicationSessions,
-    Integration,
-    Closed,
+crate::text_forms! {
+    /// A request's status.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Status {
+        New = "new",
+        Contacted = "contacted",
+        ConsultationScheduled = "consultation_scheduled",
+        MedicalEvaluation = "medical_evaluation",
+        Preparation = "preparation",
+        MedicationSessions = "medication_sessions",
+        Integration = "integration",
+        Closed = "closed",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::New,
-        Status::Contacted,
-        Status::ConsultationScheduled,
-        Status::MedicalEvaluation,
-        Status::Preparation,
-        Status::MedicationSessions,
-        Status::Integration,
-        Status::Closed,
-    ];
-
-    /// The stored and URL form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Contacted => "contacted",
-            Status::ConsultationScheduled => "consultation_scheduled",
-            Status::MedicalEvaluation => "medical_evaluation",
-            Status::Preparation => "preparation",
-            Status::MedicationSessions => "medication_sessions",
-            Status::Integration => "integration",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// The clinician's word for it.
     pub fn label(self) -> &'static str {
         match self {
@@ -63,36 +36,18 @@ impl Status {
     }
 }
 
-/// Why a request was closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ClosedReason {
-    NotAFit,
-    NoResponse,
-    ReferredElsewhere,
-    Completed,
+crate::text_forms! {
+    /// Why a request was closed.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum ClosedReason {
+        NotAFit = "not_a_fit",
+        NoResponse = "no_response",
+        ReferredElsewhere = "referred_elsewhere",
+        Completed = "completed",
+    }
 }
 
 impl ClosedReason {
-    pub const ALL: [ClosedReason; 4] = [
-        ClosedReason::NotAFit,
-        ClosedReason::NoResponse,
-        ClosedReason::ReferredElsewhere,
-        ClosedReason::Completed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClosedReason::NotAFit => "not_a_fit",
-            ClosedReason::NoResponse => "no_response",
-            ClosedReason::ReferredElsewhere => "referred_elsewhere",
-            ClosedReason::Completed => "completed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ClosedReason> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             ClosedReason::NotAFit => "Not a fit",

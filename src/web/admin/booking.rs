@@ -135,7 +135,10 @@ async fn settings_view(
         calendar_problem: crate::mail::booking::calendar_sender(&state.config())
             .err()
             .map(|e| e.to_string()),
-        questionnaires_offered: state.store.questionnaires_offered().await?,
+        questionnaires_turned_on: state.store.questionnaires_turned_on().await?,
+        questionnaires_offered: state.questionnaires_offered().await?,
+        questionnaire_mail: super::questionnaires::notice_check(state).await?,
+        urgent_reply: crate::wording::within_hours(state.config().form.urgent_reply_hours),
     })
 }
 
@@ -202,7 +205,6 @@ pub async fn save_settings(
                 .store
                 .save_booking_rules(&rules, &admin.email, Timestamp::now())
                 .await?;
-            state.booking_offer.forget();
             Ok(Redirect::to("/admin/booking?saved=1").into_response())
         }
         Err(errors) => {

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::Admin;
 use super::sign_in::{chrome, render};
 use super::views::{
-    DeleteView, InboxView, RequestView, Row, UnreadableView, reason_options, status_options,
-    unreadable_reference, unreadable_title, when,
+    DeleteView, InboxView, RequestView, Row, UnreadableView, mail_line, reason_options,
+    status_options, unreadable_reference, unreadable_title, when,
 };
 use crate::practice::status::{ClosedReason, Status, StatusChange};
 use crate::store::{FoundRequest, InboxFilter, StoredRequest, UnreadableRequest};
@@ -77,6 +77,12 @@ pub async fn list(
     if filter.minor {
         filter_query.push_str("minor=1&");
     }
+    let mut attention = Vec::new();
+    for a in state.store.needing_attention().await? {
+        let mail = state.store.mail_states(a.request_id).await?;
+        let notice = super::questionnaires::notice_state(&state, &mail, tz);
+        attention.push((a.request_id, a.reference, when(a.since, tz), notice.words));
+    }
     let view = InboxView {
         chrome: chrome(
             &state,
@@ -108,13 +114,7 @@ pub async fn list(
             .tls
             .as_ref()
             .and_then(|t| t.warning(jiff::Timestamp::now())),
-        attention: state
-            .store
-            .needing_attention()
-            .await?
-            .into_iter()
-            .map(|a| (a.request_id, a.reference, when(a.since, tz)))
-            .collect(),
+        attention,
     };
     Ok(render(StatusCode::OK, view.render()))
 }
@@ -127,26 +127,30 @@ pub(super) async fn request_page(
     message: Option<String>,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
+    request_page_with(state, admin, r, error, message, status_code, None).await
+}
+
+/// The request's page; `note_error` is the message by the follow-up note's field.
+pub(super) async fn request_page_with(
+    state: &AppState,
+    admin: &Admin,
+    r: StoredRequest,
+    error: Option<String>,
+    message: Option<String>,
+    status_code: StatusCode,
+    note_error: Option<String>,
+) -> Result<Response, AppError> {
     let tz = &state.time_zone();
     let notes = state.store.notes(r.id).await?.into_iter().map(|n| {
         let at = when(n.at, tz);
         (n, at)
     });
-    let history = state.store.history(r.id).await?.into_iter().map(|h| {
+    let history = state.store.history(r.id).await?.into_iter().map(|mut h| {
         let at = when(h.at, tz);
+        h.detail = h.detail.map(|d| history_detail(&h.event, d));
         (h, at)
     });
-    let mail = state
-        .store
-        .mail_states(r.id)
-        .await?
-        .into_iter()
-        .map(|mut m| {
-            let sent = m.sent_at.map(|t| when(t, tz)).unwrap_or_default();
-            m.kind = mail_kind_label(&m.kind).to_string();
-            m.status = mail_status_label(&m.status).to_string();
-            (m, sent)
-        });
+    let mail = state.store.mail_states(r.id).await?;
     let status = r.status;
     let booking = state
         .store
@@ -179,11 +183,11 @@ pub(super) async fn request_page(
         reasons: reason_options(),
         notes: notes.collect(),
         history: history.collect(),
-        mail: mail.collect(),
+        mail: mail.iter().map(|m| mail_line(m, tz)).collect(),
         error,
         message,
         booking,
-        questionnaires: super::questionnaires::panel(state, r.id).await?,
+        questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
         r,
     };
     Ok(render(status_code, view.render()))
@@ -470,36 +474,19 @@ pub async fn export(
     )
         .into_response())
 }
-
-/// An email's kind as the clinician reads it (the outbox stores `new_request_notice`).
-fn mail_kind_label(kind: &str) -> &str {
-    use crate::store::MailKind;
-    match MailKind::parse(kind) {
-        Some(MailKind::NewRequestNotice) => "Notice to you of the new request",
-        Some(MailKind::Acknowledgement) => "Acknowledgement to the person",
-        Some(MailKind::BookingHeld) => "Time held, to the person",
-        Some(MailKind::BookingHeldNotice) => "Notice to you of the time chosen",
-        Some(MailKind::BookingConfirmed) => "Confirmation to the person",
-        Some(MailKind::BookingDeclined) => "Decline to the person",
-        Some(MailKind::BookingOtherTime) => "Request for another time, to the person",
-        Some(MailKind::BookingCancelled) => "Cancellation to the person",
-        Some(MailKind::BookingCancelledNotice) => "Notice to you of the cancellation",
-        Some(MailKind::BookingReminder) => "Reminder to the person",
-        Some(MailKind::DailyAgenda) => "Daily agenda to you",
-        Some(MailKind::QuestionnaireLink) => "Questionnaire link to the person",
-        Some(MailKind::QuestionnaireAttentionNotice) => {
-            "Urgent notice to you about a questionnaire"
-        }
-        None => kind,
-    }
-}
-
-/// An email's delivery state as the clinician reads it.
-fn mail_status_label(status: &str) -> &str {
-    match status {
-        "pending" => "waiting to be sent",
-        "sent" => "sent",
-        "failed" => "could not be sent",
-        other => other,
+/// A history entry's detail in words: the events the store keeps typed are worded here; the
+/// others (and rows older versions wrote as sentences) are shown as kept.
+fn history_detail(event: &str, detail: String) -> String {
+    use crate::practice::meeting::{ReminderNotSent, before};
+    match (event, ReminderNotSent::decode(&detail)) {
+        ("reminder", Some(ReminderNotSent::Began { minutes_before })) => format!(
+            "Reminder ({} before) not sent: the mail server could not be reached before the consultation began",
+            before(minutes_before)
+        ),
+        ("reminder", Some(ReminderNotSent::NearerDue { minutes_before })) => format!(
+            "Reminder ({} before) not sent: the mail server could not be reached until a nearer reminder was due",
+            before(minutes_before)
+        ),
+        _ => detail,
     }
 }

@@ -236,6 +236,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             SignedIn,
             post(questionnaires::set_offered),
         ),
+        r(
+            Method::POST,
+            "/admin/booking/questionnaire/test",
+            SignedIn,
+            post(questionnaires::send_notice_test),
+        ),
+        r(
+            Method::POST,
+            "/admin/booking/questionnaire/confirm",
+            SignedIn,
+            post(questionnaires::confirm_notice_test),
+        ),
         r(Method::GET, "/admin/bookings", SignedIn, get(booking::list)),
         r(
             Method::GET,

@@ -15,9 +15,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::Admin;
-use super::views::when;
+use super::views::{at_time, mail_line, when};
+use crate::mail::MailKind;
 use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
-use crate::store::StoredQuestionnaire;
+use crate::store::{MailCheckAnswer, MailState, StoredQuestionnaire};
 use crate::web::form::decode;
 use crate::web::{AppError, AppState};
 
@@ -76,8 +77,68 @@ pub struct QuestionnairesPanel {
     pub results: Vec<ResultView>,
     pub chart: Option<ScoreChart>,
     pub needs_attention: bool,
+    /// While it needs attention: what became of the urgent notice.
+    pub notice: Option<NoticeState>,
+    /// Why the follow-up was not saved, by its note's field.
+    pub note_error: Option<String>,
+    /// While it needs attention: what the person was told, and by when that is.
+    pub promise: Option<String>,
     /// Whether the measures can be sent (email is configured).
     pub can_send: bool,
+}
+
+/// What became of a request's urgent notice, in plain words.
+pub struct NoticeState {
+    pub words: String,
+    /// It did not reach the practice (given up, failing, or no email at all).
+    pub trouble: bool,
+}
+
+/// What the person whose answers need attention was told, and by when that is.
+fn promise(state: &AppState, qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<String> {
+    let raised = qs
+        .iter()
+        .filter(|q| q.needs_attention && q.attention_seen_at.is_none())
+        .filter_map(|q| q.attention_raised_at)
+        .min()?;
+    let hours = state.config().form.urgent_reply_hours;
+    let by = raised
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(hours)))
+        .ok()?;
+    let late = if by <= Timestamp::now() {
+        " That time has passed."
+    } else {
+        ""
+    };
+    Some(format!(
+        "The person was told you will get in touch {}: by {}.{late}",
+        crate::wording::within_hours(hours),
+        at_time(by, tz)
+    ))
+}
+
+/// What became of the latest urgent notice among a request's `mail`.
+pub fn notice_state(state: &AppState, mail: &[MailState], tz: &TimeZone) -> NoticeState {
+    if !state.mail_enabled {
+        return NoticeState {
+            words: "No urgent notice was sent: this website sends no email".into(),
+            trouble: true,
+        };
+    }
+    let latest = mail.iter().rev().find(|m| {
+        m.kind == MailKind::QuestionnaireAttentionNotice.as_str()
+            || m.kind == MailKind::QuestionnaireAttentionOverdue.as_str()
+    });
+    match latest {
+        Some(m) => NoticeState {
+            words: mail_line(m, tz),
+            trouble: m.status == "failed" || (m.status == "pending" && m.attempts > 0),
+        },
+        None => NoticeState {
+            words: "No urgent notice was queued for this request".into(),
+            trouble: true,
+        },
+    }
 }
 
 /// What stands for a measure without a total, in the results and the chart's table alike.
@@ -229,14 +290,23 @@ fn chart(qs: &[StoredQuestionnaire], tz: &TimeZone) -> Option<ScoreChart> {
     })
 }
 
-/// The questionnaires panel of request `id`.
-pub async fn panel(state: &AppState, id: i64) -> Result<QuestionnairesPanel, AppError> {
+/// The questionnaires panel of request `id`, whose emails are `mail`.
+pub async fn panel(
+    state: &AppState,
+    id: i64,
+    mail: &[MailState],
+    note_error: Option<String>,
+) -> Result<QuestionnairesPanel, AppError> {
     let qs = state.store.questionnaires(id).await?;
     let tz = &state.time_zone();
+    let needs_attention = qs
+        .iter()
+        .any(|q| q.needs_attention && q.attention_seen_at.is_none());
     Ok(QuestionnairesPanel {
-        needs_attention: qs
-            .iter()
-            .any(|q| q.needs_attention && q.attention_seen_at.is_none()),
+        needs_attention,
+        notice: needs_attention.then(|| notice_state(state, mail, tz)),
+        promise: promise(state, &qs, tz),
+        note_error,
         chart: chart(&qs, tz),
         results: qs.iter().rev().map(|q| result_view(q, tz)).collect(),
         can_send: state.mail_enabled,
@@ -267,20 +337,169 @@ pub async fn send_measures(
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
 
-/// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention.
+/// The answer to a form whose body cannot be read.
+fn unreadable(e: crate::web::form::FormDecodeError) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        format!("The form could not be read because {e}. Nothing was saved."),
+    )
+        .into_response()
+}
+
+/// The longest follow-up note.
+const NOTE_MAX: usize = 2000;
+
+/// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention,
+/// with a short note of what they did (required).
 pub async fn followed_up(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
+    body: Bytes,
 ) -> Result<Response, AppError> {
+    let note = match decode(&body, &["note"]) {
+        Ok(f) => f
+            .get("note")
+            .map(|n| n.trim().to_string())
+            .unwrap_or_default(),
+        Err(e) => return Ok(unreadable(e)),
+    };
+    let problem = if note.is_empty() {
+        Some("Write a short note of what you did to follow it up")
+    } else if note.chars().count() > NOTE_MAX {
+        Some("The note must be 2000 characters or fewer")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let Some(r) = state.store.request(id).await? else {
+            return Err(AppError::NotFound);
+        };
+        return super::inbox::request_page_with(
+            &state,
+            &admin,
+            r,
+            Some(format!("{problem}. It was not marked as followed up.")),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(problem.to_string()),
+        )
+        .await;
+    }
     state
         .store
-        .attention_followed_up(id, &admin.email, Timestamp::now())
+        .attention_followed_up(id, &note, &admin.email, Timestamp::now())
         .await?;
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
 
-/// `POST /admin/booking/questionnaire`: turns the questionnaire on or off.
+/// Whether urgent notices are known to reach the notice address, for the booking settings.
+pub struct NoticeCheck {
+    /// Whether this server sends email at all.
+    pub mail_enabled: bool,
+    /// Where urgent notices go now.
+    pub to: String,
+    /// When a test to that address was confirmed, if one was.
+    pub confirmed: Option<String>,
+    /// When the latest test to that address was sent, if it waits for its code.
+    pub waiting: Option<String>,
+}
+
+/// The state of the test of the notice address now.
+pub async fn notice_check(state: &AppState) -> Result<NoticeCheck, AppError> {
+    let to = state.config().mail.notify_email.clone();
+    let tz = state.time_zone();
+    let check = state
+        .store
+        .mail_check()
+        .await?
+        .filter(|c| state.mail_enabled && c.to.eq_ignore_ascii_case(to.trim()));
+    let confirmed = check
+        .as_ref()
+        .filter(|c| c.confirms(&to))
+        .and_then(|c| c.confirmed_at())
+        .map(|t| when(t, &tz));
+    let waiting = check
+        .filter(|c| !c.confirms(&to))
+        .and_then(|c| c.sent_at())
+        .map(|t| when(t, &tz));
+    Ok(NoticeCheck {
+        mail_enabled: state.mail_enabled,
+        to,
+        confirmed,
+        waiting,
+    })
+}
+
+/// Why the questionnaire cannot be turned on now, in words the owner can act on.
+fn cannot_offer(check: &NoticeCheck) -> Option<String> {
+    if !check.mail_enabled {
+        Some("The questionnaire cannot be turned on: this website sends no email, so the urgent notice of an answer about thoughts of self-harm could not reach you. Set up email ([mail] in the config file) first. Nothing was saved.".into())
+    } else if check.confirmed.is_none() {
+        Some(format!(
+            "The questionnaire cannot be turned on until you confirm that urgent notices reach {}: send a test email from the booking settings and enter the code it carries. Nothing was saved.",
+            check.to
+        ))
+    } else {
+        None
+    }
+}
+
+/// `POST /admin/booking/questionnaire/test`: sends a test email with a code to the address
+/// urgent notices go to.
+pub async fn send_notice_test(State(state): State<AppState>) -> Result<Response, AppError> {
+    let Some(to) = state.notices_to() else {
+        return Ok((
+            StatusCode::CONFLICT,
+            "This website sends no email, so no test can be sent. Set up email ([mail] in the config file) first.",
+        )
+            .into_response());
+    };
+    state.store.send_mail_check(&to, Timestamp::now()).await?;
+    state.mail_wake.notify_one();
+    Ok(Redirect::to("/admin/booking#questionnaire-setting-title").into_response())
+}
+
+/// `POST /admin/booking/questionnaire/confirm`: the owner enters the test email's code.
+pub async fn confirm_notice_test(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let code = match decode(&body, &["code"]) {
+        Ok(f) => f.get("code").cloned().unwrap_or_default(),
+        Err(e) => return Ok(unreadable(e)),
+    };
+    let Some(to) = state.notices_to() else {
+        return Ok((
+            StatusCode::CONFLICT,
+            "This website sends no email, so there is no test to confirm. Set up email ([mail] in the config file) first.",
+        )
+            .into_response());
+    };
+    let answer = state
+        .store
+        .confirm_mail_check(&code, &to, &admin.email, Timestamp::now())
+        .await?;
+    match answer {
+        MailCheckAnswer::Confirmed => {
+            Ok(Redirect::to("/admin/booking#questionnaire-setting-title").into_response())
+        }
+        MailCheckAnswer::WrongCode => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "That code does not match the latest test email. Check the code in the newest test email, or send a new test. Nothing was saved.",
+        )
+            .into_response()),
+        MailCheckAnswer::NoTest => Ok((
+            StatusCode::CONFLICT,
+            format!("No test email was sent to {to}, where urgent notices go now. Send a test from the booking settings first. Nothing was saved."),
+        )
+            .into_response()),
+    }
+}
+
+/// `POST /admin/booking/questionnaire`: turns the questionnaire on or off; on only while its
+/// urgent notice is known to arrive.
 pub async fn set_offered(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
@@ -298,14 +517,11 @@ pub async fn set_offered(
                     .into_response());
             }
         },
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
+        Err(e) => return Ok(unreadable(e)),
     };
+    if on && let Some(why) = cannot_offer(&notice_check(&state).await?) {
+        return Ok((StatusCode::CONFLICT, why).into_response());
+    }
     state
         .store
         .set_questionnaires_offered(on, &admin.email, Timestamp::now())
@@ -329,6 +545,7 @@ mod tests {
             completed_at: Some(at),
             needs_attention: false,
             attention_seen_at: None,
+            attention_raised_at: None,
             answers: Answers {
                 phq9,
                 gad7,

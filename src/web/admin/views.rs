@@ -28,6 +28,59 @@ pub fn when(ts: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
         .to_string()
 }
 
+/// "3:10 PM EST on Dec 6, 2026": an instant after "at".
+pub fn at_time(ts: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    ts.to_zoned_datetime(tz.clone())
+        .strftime("%-I:%M %p %Z on %b %-d, %Y")
+        .to_string()
+}
+
+/// What an email about a request is, in words.
+fn mail_label(kind: &str) -> &'static str {
+    match kind {
+        "new_request_notice" => "Notice of this request to you",
+        "acknowledgement" => "Acknowledgement to the person",
+        "booking_held" => "Held time, to the person",
+        "booking_held_notice" => "Notice of the held time to you",
+        "booking_confirmed" => "Confirmation to the person",
+        "booking_declined" => "Decline to the person",
+        "booking_other_time" => "Request for another time, to the person",
+        "booking_cancelled" => "Cancellation to the person",
+        "booking_cancelled_notice" => "Notice of the cancellation to you",
+        "booking_reminder" => "Reminder to the person",
+        "daily_agenda" => "Daily agenda to you",
+        "questionnaire_link" => "Questionnaire link to the person",
+        "questionnaire_attention_notice" => "Urgent notice",
+        "questionnaire_attention_overdue" => "Second urgent notice",
+        _ => "Email",
+    }
+}
+
+/// What became of an email about a request, in plain words: "Urgent notice sent to
+/// sam@example.org at 3:10 PM EST on Dec 6, 2026", or that it did not go out or waits.
+pub fn mail_line(m: &MailState, tz: &jiff::tz::TimeZone) -> String {
+    let what = mail_label(&m.kind);
+    let error = m.last_error.as_deref().unwrap_or("no reason was given");
+    match (m.status.as_str(), m.sent_at) {
+        ("sent", Some(at)) => match &m.sent_to {
+            Some(to) => format!("{what} sent to {to} at {}", at_time(at, tz)),
+            None => format!("{what} sent at {}", at_time(at, tz)),
+        },
+        ("failed", _) => format!(
+            "{what} did not go out: {error}. It was given up after {} attempts; check the mail settings, then retry sending",
+            m.attempts
+        ),
+        _ if m.attempts > 0 => format!(
+            "{what} has not gone out yet: {error}. Trying again at {}",
+            at_time(m.next_attempt_at, tz)
+        ),
+        _ => format!(
+            "{what} is waiting to be sent (queued at {})",
+            at_time(m.created_at, tz)
+        ),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/login.html")]
 pub struct LoginView {
@@ -73,7 +126,7 @@ impl Row {
             is_new: status == Status::New,
             outside: r.flags.outside_licensed_states,
             minor: r.flags.minor,
-            spam_reason: r.spam.clone(),
+            spam_reason: r.spam.map(|s| s.as_str().to_string()),
             unreadable: false,
         }
     }
@@ -136,8 +189,9 @@ pub struct InboxView {
     pub filter_query: String,
     /// Shown above the list when the HTTPS certificate could not be renewed and expires soon.
     pub certificate_warning: Option<String>,
-    /// Requests whose questionnaire needs attention: (id, reference, since), shown first.
-    pub attention: Vec<(i64, String, String)>,
+    /// Requests whose questionnaire needs attention: (id, reference, since, what became of
+    /// the urgent notice), shown first.
+    pub attention: Vec<(i64, String, String, String)>,
 }
 
 impl RequestView {
@@ -180,7 +234,8 @@ pub struct RequestView {
     pub reasons: Vec<(&'static str, &'static str)>,
     pub notes: Vec<(Note, String)>,
     pub history: Vec<(HistoryEntry, String)>,
-    pub mail: Vec<(MailState, String)>,
+    /// Each email about the request and what became of it, in words.
+    pub mail: Vec<String>,
     pub error: Option<String>,
     pub message: Option<String>,
     /// The request's consultation booking, if a time was ever chosen.
@@ -235,8 +290,14 @@ pub struct BookingSettingsView {
     pub feed_url: String,
     /// Why calendar files cannot be written with the practice's name and address, if so.
     pub calendar_problem: Option<String>,
-    /// Whether the questionnaire is offered after a time is held.
+    /// Whether the owner turned the questionnaire on.
+    pub questionnaires_turned_on: bool,
+    /// Whether it is offered now (turned on, and its urgent notice known to arrive).
     pub questionnaires_offered: bool,
+    /// Whether urgent notices are known to reach the notice address.
+    pub questionnaire_mail: super::questionnaires::NoticeCheck,
+    /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
+    pub urgent_reply: String,
 }
 
 impl BookingSettingsView {

@@ -338,8 +338,14 @@ pub(super) async fn preview_of(
     path: &str,
 ) -> Result<String, AppError> {
     let config = state.config();
-    let site = tokio::task::spawn_blocking(move || crate::site::build(config, Arc::new(content)))
-        .await??;
+    let site = tokio::task::spawn_blocking(move || {
+        crate::site::build(
+            config,
+            Arc::new(content),
+            crate::store::SEALED_REQUEST_FIELDS,
+        )
+    })
+    .await??;
     let html = match site.get(path) {
         Some(page) => String::from_utf8_lossy(&page.identity.body).into_owned(),
         None => site

@@ -46,7 +46,6 @@ impl<'a> Clinician<'a> {
 
     /// The same browser (its cookie, its origin) talking to `app`, another server of the same
     /// practice.
-    #[cfg(feature = "slow-tests")]
     pub fn on<'b>(&self, app: &'b TestApp) -> Clinician<'b> {
         Clinician {
             app,
@@ -140,4 +139,23 @@ impl<'a> Clinician<'a> {
         pairs.extend_from_slice(fields);
         self.post(path, &form_body(&pairs)).await
     }
+}
+
+/// The bytes of a two-factor secret as the enrolment page shows it (RFC 4648 base32).
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
 }

@@ -1,8 +1,13 @@
 //! The test harness: a real server on 127.0.0.1:0 with its own data folder, and a plain HTTP
 //! client that shows exactly what went over the wire (no automatic decompression).
 
+pub mod booking;
 pub mod clinician;
+pub mod details;
+pub mod insights;
 pub mod postgres;
+pub mod questionnaire;
+pub mod reminders;
 pub mod routes;
 pub mod tls;
 
@@ -24,6 +29,9 @@ use tokio::sync::oneshot;
 /// server shows the "being set up" page instead of the example practice.
 pub const OWN_PRACTICE: &str = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
 
+/// The brotli quality of the test servers' prepared pages (production's is 11).
+pub const TEST_BROTLI_QUALITY: u32 = 5;
+
 /// A running server, stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -38,6 +46,7 @@ pub struct TestApp {
     /// When the server serves HTTPS itself (`addr` is then its TLS listener): the client that
     /// trusts its certificate, the host it asks for, and the plain listener that redirects.
     pub https: Option<Https>,
+    _certificate_files: Option<tempfile::TempDir>,
 }
 
 /// How a test reaches a server that serves HTTPS itself.
@@ -65,120 +74,111 @@ impl Reply {
     }
 }
 
-impl TestApp {
-    /// The server with the built-in content and default identity.
-    pub async fn start() -> TestApp {
-        Self::start_with(Overrides::default(), None).await
+/// How a test server is started: `TestApp::builder()`, then what the test needs, then
+/// [`Builder::build`]. Unset, it is the built-in content with the default identity, on SQLite
+/// (or a database of its own in the PostgreSQL run), served over plain HTTP.
+#[derive(Default)]
+pub struct Builder {
+    overrides: Overrides,
+    config: Option<String>,
+    database: Option<(String, String)>,
+    options: Option<kap_practice::web::server::Options>,
+    tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
+    https_host: Option<String>,
+}
+
+impl Builder {
+    /// The command-line overrides the server starts with.
+    pub fn overrides(mut self, overrides: Overrides) -> Builder {
+        self.overrides = overrides;
+        self
     }
 
-    /// The server with `overrides` and, if given, this config file text.
-    pub async fn start_with(overrides: Overrides, config_text: Option<&str>) -> TestApp {
-        Self::launch(overrides, config_text, None).await
+    /// The text of the server's config file.
+    pub fn config(mut self, text: &str) -> Builder {
+        self.config = Some(text.to_string());
+        self
     }
 
-    #[cfg(feature = "slow-tests")]
-    /// A server on the PostgreSQL database at `database_url`, with the data key `key_hex`:
-    /// several of these make the servers of one practice.
-    pub async fn start_on_database(
-        mut overrides: Overrides,
-        config_text: Option<&str>,
-        database_url: &str,
-        key_hex: &str,
-    ) -> TestApp {
-        overrides.database_url = Some(database_url.to_string());
-        Self::launch(overrides, config_text, Some(key_hex)).await
+    /// The PostgreSQL database at `url` with the data key `key_hex`: several servers built
+    /// with the same make the servers of one practice.
+    pub fn database(mut self, url: &str, key_hex: &str) -> Builder {
+        self.database = Some((url.to_string(), key_hex.to_string()));
+        self
     }
 
-    /// The server with the built-in content, run with these server options.
-    pub async fn start_serving_with(options: kap_practice::web::server::Options) -> TestApp {
-        Self::launch_with(Overrides::default(), None, None, Some(options), None).await
+    /// These server options instead of the ones the config gives.
+    pub fn server_options(mut self, options: kap_practice::web::server::Options) -> Builder {
+        self.options = Some(options);
+        self
     }
 
-    /// The server with this config file text, its state holding the HTTPS certificate `tls`
-    /// (for what the inbox and `/healthz` say about it); served over plain HTTP like the others.
-    pub async fn start_with_tls(
-        config_text: &str,
-        tls: std::sync::Arc<kap_practice::tls::Tls>,
-    ) -> TestApp {
-        Self::launch_with(
-            Overrides::default(),
-            Some(config_text),
-            None,
-            None,
-            Some(tls),
-        )
-        .await
+    /// The server's state holds the HTTPS certificate `tls` (for what the inbox and `/healthz`
+    /// say about it); it is still served over plain HTTP.
+    pub fn tls_state(mut self, tls: std::sync::Arc<kap_practice::tls::Tls>) -> Builder {
+        self.tls = Some(tls);
+        self
     }
 
-    /// The server with this config file text, serving HTTPS itself as in production: a TLS
-    /// listener (HTTP/2 and HTTP/1.1 by ALPN) with a certificate for `host` from a private test
-    /// authority, beside the plain listener that redirects to it. Every request of
-    /// [`TestApp::request`] goes over a new TLS connection, asking for `host`; the public
-    /// address is `https://{host}:{port}` unless the config text sets one. The configuration
-    /// names the certificate files (`[tls]`), as a server that serves HTTPS itself does.
-    pub async fn start_https(config_text: &str, host: &str) -> TestApp {
-        let ca = tls::TestCa::new();
-        let files = tempfile::tempdir().expect("tempdir");
-        let (cert, key) = ca.issue_for(&[host]);
-        let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
-        std::fs::write(&cert_file, cert).expect("certificate");
-        std::fs::write(&key_file, key).expect("key");
-        let overrides = Overrides {
-            tls_cert_file: Some(cert_file.display().to_string()),
-            tls_key_file: Some(key_file.display().to_string()),
-            tls_bind: Some("127.0.0.1:0".into()),
-            ..Overrides::default()
+    /// The server serves HTTPS itself as in production: a TLS listener (HTTP/2 and HTTP/1.1
+    /// by ALPN) with a certificate for `host` from a private test authority, beside the plain
+    /// listener that redirects to it. Every request of [`TestApp::request`] goes over a new
+    /// TLS connection, asking for `host`; the public address is `https://{host}:{port}` unless
+    /// the config text sets one. The configuration names the certificate files (`[tls]`), as a
+    /// server that serves HTTPS itself does.
+    pub fn https(mut self, host: &str) -> Builder {
+        self.https_host = Some(host.to_string());
+        self
+    }
+
+    /// Starts the server and waits until it serves its finished site.
+    pub async fn build(self) -> TestApp {
+        let Builder {
+            mut overrides,
+            config,
+            database,
+            options,
+            mut tls,
+            https_host,
+        } = self;
+        let config_text = config.as_deref();
+        let mut https = None;
+        // Kept as long as the server: the certificate files it was started with.
+        let mut certificate_files = None;
+        if let Some(host) = https_host {
+            let ca = tls::TestCa::new();
+            let files = tempfile::tempdir().expect("tempdir");
+            let (cert, key) = ca.issue_for(&[host.as_str()]);
+            let (cert_file, key_file) =
+                (files.path().join("cert.pem"), files.path().join("key.pem"));
+            std::fs::write(&cert_file, cert).expect("certificate");
+            std::fs::write(&key_file, key).expect("key");
+            overrides.tls_cert_file = Some(cert_file.display().to_string());
+            overrides.tls_key_file = Some(key_file.display().to_string());
+            overrides.tls_bind = Some("127.0.0.1:0".into());
+            tls = Some(
+                kap_practice::tls::Tls::start(
+                    &kap_practice::config::TlsConfig {
+                        bind: "127.0.0.1:0".parse().expect("addr"),
+                        certificate: kap_practice::config::CertificateSource::Files {
+                            cert_file,
+                            key_file,
+                        },
+                    },
+                    files.path(),
+                )
+                .expect("certificate files"),
+            );
+            https = Some((ca.client(), host));
+            certificate_files = Some(files);
+        }
+        let key_hex = match database {
+            Some((url, key)) => {
+                overrides.database_url = Some(url);
+                Some(key)
+            }
+            None => None,
         };
-        let tls = kap_practice::tls::Tls::start(
-            &kap_practice::config::TlsConfig {
-                bind: "127.0.0.1:0".parse().expect("addr"),
-                certificate: kap_practice::config::CertificateSource::Files {
-                    cert_file,
-                    key_file,
-                },
-            },
-            files.path(),
-        )
-        .expect("certificate files");
-        Self::launch_serving(
-            overrides,
-            Some(config_text),
-            None,
-            None,
-            Some(tls),
-            Some((ca.client(), host.to_string())),
-        )
-        .await
-    }
-
-    async fn launch(
-        overrides: Overrides,
-        config_text: Option<&str>,
-        key_hex: Option<&str>,
-    ) -> TestApp {
-        Self::launch_with(overrides, config_text, key_hex, None, None).await
-    }
-
-    async fn launch_with(
-        overrides: Overrides,
-        config_text: Option<&str>,
-        key_hex: Option<&str>,
-        options: Option<kap_practice::web::server::Options>,
-        tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
-    ) -> TestApp {
-        Self::launch_serving(overrides, config_text, key_hex, options, tls, None).await
-    }
-
-    /// As [`TestApp::launch_with`]; with `https` (a client and the host it asks for), the
-    /// server serves HTTPS with `tls` and redirects from a plain listener.
-    async fn launch_serving(
-        mut overrides: Overrides,
-        config_text: Option<&str>,
-        key_hex: Option<&str>,
-        options: Option<kap_practice::web::server::Options>,
-        tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
-        https: Option<(std::sync::Arc<rustls::ClientConfig>, String)>,
-    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         if let Some(text) = config_text {
             let path = data_dir.path().join("kap-practice.toml");
@@ -220,6 +220,11 @@ impl TestApp {
                 Some((_, host)) => format!("https://{host}:{}", addr.port()),
                 None => format!("http://{addr}"),
             });
+        }
+        if overrides.brotli_quality.is_none() {
+            // Tests start hundreds of servers and wait for their finished site: a quick brotli,
+            // not the smallest (11, as in production, where a test needs the real one).
+            overrides.brotli_quality = Some(TEST_BROTLI_QUALITY);
         }
         if overrides.min_fill_seconds.is_none() {
             // Tests post at machine speed; the minimum fill time has tests of its own.
@@ -288,7 +293,20 @@ impl TestApp {
             client,
             outbox,
             https,
+            _certificate_files: certificate_files,
         }
+    }
+}
+
+impl TestApp {
+    /// The server with the built-in content and default identity: `TestApp::builder().build()`.
+    pub async fn start() -> TestApp {
+        Self::builder().build().await
+    }
+
+    /// A server to start: see [`Builder`].
+    pub fn builder() -> Builder {
+        Builder::default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -930,6 +948,31 @@ impl SmtpServer {
             }
         }
         out
+    }
+
+    /// The subject of every message received so far, with the message raw: read here, by
+    /// mail-parser, so that waiting for a message starts no process. (What a real reader makes
+    /// of a message is Python's to say: [`booking::python_read`].)
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        self.messages()
+            .into_iter()
+            .map(|raw| {
+                let subject = mail_parser::MessageParser::new()
+                    .parse_headers(raw.as_bytes())
+                    .and_then(|m| m.subject().map(str::to_string))
+                    .unwrap_or_default();
+                (subject, raw)
+            })
+            .collect()
+    }
+
+    /// The raw messages whose subject starts with `subject`.
+    pub fn with_subject(&self, subject: &str) -> Vec<String> {
+        self.subjects()
+            .into_iter()
+            .filter(|(s, _)| s.starts_with(subject))
+            .map(|(_, raw)| raw)
+            .collect()
     }
 
     /// Waits until at least `n` messages arrived (or the time is up) and returns them all.

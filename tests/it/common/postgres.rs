@@ -2,7 +2,6 @@
 //! (`KAP_TEST_POSTGRES`, an admin URL), and whole private clusters for the drills that stop
 //! their server.
 
-#[cfg(feature = "slow-tests")]
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -51,7 +50,6 @@ pub fn psql(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-#[cfg(feature = "slow-tests")]
 /// Where PostgreSQL's programs are: `KAP_TEST_PG_BIN`, else Debian's newest.
 pub fn bin_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("KAP_TEST_PG_BIN") {
@@ -74,7 +72,6 @@ pub fn bin_dir() -> PathBuf {
         .expect("a PostgreSQL server under /usr/lib/postgresql")
 }
 
-#[cfg(feature = "slow-tests")]
 /// A private PostgreSQL cluster on loopback, for a drill that stops and starts its server.
 /// PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
 pub struct Cluster {
@@ -83,7 +80,6 @@ pub struct Cluster {
     bin: PathBuf,
 }
 
-#[cfg(feature = "slow-tests")]
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -92,7 +88,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-#[cfg(feature = "slow-tests")]
 impl Cluster {
     pub fn start() -> Cluster {
         let dir = tempfile::Builder::new()
@@ -181,7 +176,6 @@ impl Cluster {
     }
 }
 
-#[cfg(feature = "slow-tests")]
 impl Drop for Cluster {
     fn drop(&mut self) {
         let pg_ctl = self.bin.join("pg_ctl");

@@ -139,7 +139,7 @@ pub async fn every_route(app: &TestApp) -> Vec<Probe> {
         .last()
         .expect("stored")
         .id;
-    let link = crate::booking::link_to(
+    let link = crate::common::booking::link_to(
         app,
         id,
         jiff::Timestamp::now() + jiff::Span::new().hours(24),

@@ -2,7 +2,9 @@
 //! one request over a new TLS connection, HTTP/2 or HTTP/1.1 as ALPN chooses.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -186,4 +188,179 @@ pub async fn https_get(
     path: &str,
 ) -> Result<Answer, String> {
     https_request(config, addr, host, "GET", path, &[], Bytes::new()).await
+}
+
+// The binary serving HTTPS itself, and waiting on it.
+
+use super::{Process, blocking_get, database_env, free_port};
+
+/// Writes `bytes` to `path` in one step (a reader never sees half a file).
+pub fn replace_file(path: &Path, bytes: &str) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, bytes).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+/// Writes a certificate and its key as PEM files in a folder of their own, removed with the
+/// returned folder.
+pub fn certificate_files(cert: &str, key: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    replace_file(&cert_file, cert);
+    replace_file(&key_file, key);
+    (files, cert_file, key_file)
+}
+
+/// The `[tls]` lines that serve these certificate files.
+pub fn files_section(cert_file: &Path, key_file: &Path) -> String {
+    format!(
+        "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+        cert_file.display(),
+        key_file.display()
+    )
+}
+
+/// The TLS handshake time of [`HttpsProcess`] (`server.tls_handshake_timeout_seconds`; 10 s in
+/// production): a test waits it out.
+pub const TLS_HANDSHAKE: Duration = Duration::from_secs(3);
+
+/// The binary serving HTTPS on `https` and redirecting on `plain`, with `tls_section` as its
+/// `[tls]` (without `bind`, which is added).
+pub struct HttpsProcess {
+    pub process: Process,
+    pub https: SocketAddr,
+}
+
+impl HttpsProcess {
+    pub fn start(tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
+        Self::start_for("localhost", tls_section, env)
+    }
+
+    /// The same, for the site `https://{host}:{port}`.
+    pub fn start_for(host: &str, tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let config = dir.path().join("kap-practice.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\ntls_handshake_timeout_seconds = {}\n\n{}\n[tls]\nbind = \"{https}\"\n{tls_section}",
+                https.port(),
+                TLS_HANDSHAKE.as_secs(),
+                crate::common::OWN_PRACTICE
+            ),
+        )
+        .expect("config");
+        let data_dir = dir.path().join("data");
+        let stderr_path = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .envs(database_env(&data_dir, false))
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn kap-practice");
+        let mut process = Process {
+            child,
+            addr: plain,
+            stderr_path,
+            dir,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("kap-practice exited early ({status}): {}", process.stderr());
+            }
+            // `/healthz` is answered on the plain port too (everything else is redirected).
+            if blocking_get(plain, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "kap-practice did not answer within 20 s: {}",
+                process.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HttpsProcess { process, https }
+    }
+
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.process.dir.path().join("data")
+    }
+}
+
+/// Sends `request_line` (method and target) with `Host: {host}` and `body` to the plain listener
+/// at `addr` over a new connection, and returns the whole response as text.
+pub async fn plain_request(
+    addr: SocketAddr,
+    host: &str,
+    request_line: &str,
+    body: &[u8],
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the plain port");
+    let head = format!(
+        "{request_line} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("answered within 10 s")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of header `name` in a raw HTTP/1.1 response, if present.
+pub fn raw_header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next().unwrap_or_default();
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Waits up to `within` for `f` to hold.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits up to `within` for `f` to give a value.
+pub async fn until_some<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if let Some(value) = f().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting for {what}");
 }

@@ -4,13 +4,11 @@
 
 use jiff::Timestamp;
 
-use crate::booking::{choose, config, mornings, offer, request_and_link};
-use crate::common::{SmtpServer, TestApp};
-use crate::reminders::{
+use crate::common::booking::{choose, config, mornings, offer, request_and_link};
+use crate::common::reminders::{
     confirm, deliver_at, exactly_reminders, hours, later_times, meet_by_video, outbox_to,
 };
-use kap_practice::config::Overrides;
-use kap_practice::mail::reminders::look;
+use crate::common::{SmtpServer, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_queue_and_send_each_reminder_once() {
@@ -20,8 +18,14 @@ async fn two_servers_queue_and_send_each_reminder_once() {
     let smtp = SmtpServer::start(dir.path());
     let text = config(Some(smtp.port), "");
     let (a, b) = tokio::join!(
-        TestApp::start_on_database(Overrides::default(), Some(&text), &url, &key),
-        TestApp::start_on_database(Overrides::default(), Some(&text), &url, &key)
+        TestApp::builder()
+            .config(&text)
+            .database(&url, &key)
+            .build(),
+        TestApp::builder()
+            .config(&text)
+            .database(&url, &key)
+            .build()
     );
     offer(&a, &mornings()).await;
     meet_by_video(&a).await;
@@ -45,13 +49,14 @@ async fn two_servers_queue_and_send_each_reminder_once() {
         .collect();
     moments.sort();
     let (to_a, to_b) = (outbox_to(&a, &smtp), outbox_to(&b, &smtp));
+    let (looks_a, looks_b) = (a.state.reminders(), b.state.reminders());
     let mut queued = 0;
     for t in moments {
         let (n1, n2, n3, n4) = tokio::join!(
-            look(&a.state, t),
-            look(&b.state, t),
-            look(&a.state, t),
-            look(&b.state, t)
+            looks_a.look(t),
+            looks_b.look(t),
+            looks_a.look(t),
+            looks_b.look(t)
         );
         queued += n1.expect("look") + n2.expect("look") + n3.expect("look") + n4.expect("look");
         // Both servers' workers send what is due, at the same moment.

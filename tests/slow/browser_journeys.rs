@@ -10,7 +10,6 @@ use crate::common::clinician::{EMAIL, PASSWORD};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use kap_practice::config::Overrides;
 
 async fn contact_form_with_the_keyboard(options: Options) {
     let app = TestApp::start().await;
@@ -114,7 +113,7 @@ async fn a_person_sends_the_form_with_the_keyboard_on_a_desktop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clinicians_working_day() {
-    let app = TestApp::start_with(Overrides::default(), None).await;
+    let app = TestApp::builder().build().await;
     app.add_clinician().await;
     assert_eq!(
         app.submit(
@@ -238,7 +237,7 @@ async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
         let browser = Browser::start(Options::new(viewport)).await;
         browser.sign_in(&app).await;
         browser.goto(&app.url("/admin/two-factor")).await;
-        let secret = crate::admin::base32_decode(&browser.text_of("code.secret").await);
+        let secret = crate::common::clinician::base32_decode(&browser.text_of("code.secret").await);
         let code = kap_practice::auth::totp::current_code(&secret, jiff::Timestamp::now())
             .expect("a code");
         browser.fill("#password", PASSWORD).await;

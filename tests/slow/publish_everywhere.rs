@@ -19,8 +19,14 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
         ..Overrides::default()
     };
     let (a, b) = tokio::join!(
-        TestApp::start_on_database(overrides(), None, &url, &key),
-        TestApp::start_on_database(overrides(), None, &url, &key)
+        TestApp::builder()
+            .overrides(overrides())
+            .database(&url, &key)
+            .build(),
+        TestApp::builder()
+            .overrides(overrides())
+            .database(&url, &key)
+            .build()
     );
     a.add_clinician().await;
     // Both show "being set up" at a public address until the details are saved.

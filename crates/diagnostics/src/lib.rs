@@ -3,6 +3,9 @@
 //! Config and content are checked like source code: every problem is collected (not just the
 //! first), each names the file and line and says how to fix it, and the same text is printed by
 //! `kap-practice check`, by `serve` when it refuses to start, and in the log on a failed reload.
+//!
+//! A crate of its own, below the config and the content that both report through it; it depends
+//! on nothing of the program.
 
 use std::fmt;
 

@@ -205,7 +205,7 @@ impl Keyring {
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                crate::store::create_private_dir(data_dir).map_err(io)?;
+                super::private::create_dir(data_dir).map_err(io)?;
                 let key = generate_key_hex();
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);

@@ -2,9 +2,8 @@
 //! for both periods, and every chart showing exactly the numbers of its table.
 
 use crate::common::TestApp;
+use crate::common::insights::{FUNNEL_CONFIG, walk_the_funnel};
 use crate::harness::{Browser, DESKTOP, Options};
-use crate::insights::{FUNNEL_CONFIG, walk_the_funnel};
-use kap_practice::config::Overrides;
 
 /// The numbers a chart draws (its bars' values and, if it writes them, its labels) and those in
 /// the table that repeats it.
@@ -62,7 +61,7 @@ fn check(what: &str, c: &Compared) {
 
 #[tokio::test]
 async fn the_insights_page_is_accessible_and_its_charts_say_what_its_tables_say() {
-    let app = TestApp::start_with(Overrides::default(), Some(FUNNEL_CONFIG)).await;
+    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
     app.add_clinician().await;
     walk_the_funnel(&app).await;
 

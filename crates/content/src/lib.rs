@@ -4,6 +4,11 @@
 //! problem names its file and line and says how to fix it, and the server does not start on bad
 //! content. The repository's `content/` folder is built into the binary; a configured folder with
 //! the same layout replaces it. The format is documented for the clinician in `docs/content.md`.
+//!
+//! A crate of its own so that the compiler keeps it below everything that shows the words: it
+//! reads files and checks them into a page model, and must never know of the config, a
+//! database, the web or how a page is rendered (the site renders the model; the store keeps the
+//! words edited in the browser and hands them in).
 
 pub mod diff;
 mod markdown;
@@ -15,12 +20,12 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of, quoted};
+use diagnostics::{Diagnostic, Diagnostics, line_of, quoted};
 use markdown::Origin;
 pub use model::*;
 
 /// The default content, built into the binary.
-static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/content");
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../content");
 
 /// Where content comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]

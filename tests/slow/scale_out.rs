@@ -66,8 +66,16 @@ async fn two_servers_share_requests_sessions_and_mail() {
     // Both start at the same moment on an empty database: migrations are applied once, under
     // PostgreSQL's lock, and both agree on the data key.
     let (a, b) = tokio::join!(
-        TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key),
-        TestApp::start_on_database(overrides(Some(&smtp)), Some(GENEROUS), &url, &key)
+        TestApp::builder()
+            .overrides(overrides(Some(&smtp)))
+            .config(GENEROUS)
+            .database(&url, &key)
+            .build(),
+        TestApp::builder()
+            .overrides(overrides(Some(&smtp)))
+            .config(GENEROUS)
+            .database(&url, &key)
+            .build()
     );
     a.add_clinician().await;
 
@@ -134,8 +142,8 @@ async fn two_servers_share_requests_sessions_and_mail() {
     // And neither server's worker takes up a notice already sent: a round of each, at once,
     // finds nothing to send.
     let (to_a, to_b) = (
-        crate::reminders::outbox_to(&a, &smtp),
-        crate::reminders::outbox_to(&b, &smtp),
+        crate::common::reminders::outbox_to(&a, &smtp),
+        crate::common::reminders::outbox_to(&b, &smtp),
     );
     let now = jiff::Timestamp::now();
     let (on_a, on_b) = tokio::join!(to_a.round_at(now), to_b.round_at(now));
@@ -213,7 +221,14 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
     let key = kap_practice::crypto::generate_key_hex();
     let mut o = overrides(None);
     o.base_url = None;
-    let app = Arc::new(TestApp::start_on_database(o, Some(GENEROUS), &url, &key).await);
+    let app = Arc::new(
+        TestApp::builder()
+            .overrides(o)
+            .config(GENEROUS)
+            .database(&url, &key)
+            .build()
+            .await,
+    );
     let config = app.state.config().clone();
 
     let outcomes = Arc::new(Mutex::new(Vec::<(String, u16, String)>::new()));
@@ -341,8 +356,14 @@ async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
     let (url, _cluster) = database();
     let key = kap_practice::crypto::generate_key_hex();
     let (a, b) = tokio::join!(
-        TestApp::start_on_database(overrides(None), None, &url, &key),
-        TestApp::start_on_database(overrides(None), None, &url, &key)
+        TestApp::builder()
+            .overrides(overrides(None))
+            .database(&url, &key)
+            .build(),
+        TestApp::builder()
+            .overrides(overrides(None))
+            .database(&url, &key)
+            .build()
     );
     a.add_clinician().await;
     let on_a = signed_in(&a).await;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::booking::link_to;
+use crate::common::booking::link_to;
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::key::Key;
@@ -17,11 +17,7 @@ const MEDS: &str = "sertraline-marker-5520";
 async fn start_app(smtp: &SmtpServer) -> TestApp {
     let app = crate::browser_booking::start_app(smtp).await;
     app.add_clinician().await;
-    app.state
-        .store
-        .set_questionnaires_offered(true, "test", Timestamp::now())
-        .await
-        .expect("questionnaire on");
+    crate::common::questionnaire::offer_questionnaires(&app).await;
     app
 }
 
@@ -249,6 +245,9 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser
         .assert_accessible("a request with two sets of measures")
         .await;
+    browser
+        .fill("#attention-note", "Spoke with them by phone.")
+        .await;
     browser.click("#attention-followed-up").await;
     browser
         .wait_for_path(&format!("/admin/requests/{id}"))
@@ -275,13 +274,7 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
     browser.click("#questionnaire-off").await;
     browser.click("#save-questionnaire-setting").await;
     browser.wait_for_path("/admin/booking").await;
-    assert!(
-        !app.state
-            .store
-            .questionnaires_offered()
-            .await
-            .expect("read")
-    );
+    assert!(!app.state.questionnaires_offered().await.expect("read"));
     browser
         .assert_accessible("the booking settings with the questionnaire setting")
         .await;
@@ -290,4 +283,67 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
     assert!(text.contains("encrypted"), "{text}");
     browser.assert_accessible("the privacy notice").await;
     browser.close().await;
+}
+
+/// The needs-attention alert is the first thing on the request's page and in the inbox, in the
+/// page's order and on the screen, at a phone's width and a desktop's, in the light and the dark
+/// colour scheme; axe-core finds nothing there, and the alert says where its urgent notice went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alert_comes_first_on_every_screen_and_in_both_colour_schemes() {
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
+    let app = start_app(&smtp).await;
+    // The person's side in the browser is checked above; here their answers go over HTTP.
+    let (id, q) = crate::common::questionnaire::held(&app).await;
+    crate::common::questionnaire::answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 2]).await;
+    crate::common::questionnaire::notice_attempted(&app, id, "sent").await;
+    for viewport in [PHONE, DESKTOP] {
+        for dark in [false, true] {
+            let scheme = if dark { "dark" } else { "light" };
+            let browser = Browser::start(Options {
+                viewport,
+                javascript: true,
+                dark,
+            })
+            .await;
+            assert_eq!(browser.is_dark().await, dark);
+            browser.sign_in(&app).await;
+            for (path, alert) in [
+                (format!("/admin/requests/{id}"), "attention"),
+                ("/admin".to_string(), "needs-attention"),
+            ] {
+                browser.goto(&app.url(&path)).await;
+                let first: String = browser
+                    .js(
+                        "return document.querySelector('main').firstElementChild.id",
+                        vec![],
+                    )
+                    .await;
+                assert_eq!(first, alert, "{path} at {}px", viewport.width);
+                let (top, heading): (f64, f64) = browser
+                    .js(
+                        "return [document.getElementById(arguments[0]).getBoundingClientRect().top, document.querySelector('main h1').getBoundingClientRect().top]",
+                        vec![serde_json::json!(alert)],
+                    )
+                    .await;
+                assert!(
+                    top < heading,
+                    "{path} at {}px: the alert is above the heading on the screen",
+                    viewport.width
+                );
+                browser
+                    .assert_accessible(&format!(
+                        "{path} with its alert at {}px, {scheme}",
+                        viewport.width
+                    ))
+                    .await;
+            }
+            let said = browser.text_of("#needs-attention").await;
+            assert!(
+                said.contains("Urgent notice sent to hello@example.com at "),
+                "{said}"
+            );
+            browser.close().await;
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of, quoted};
+use diagnostics::{Diagnostic, Diagnostics, line_of, quoted};
 
 /// Where a body sits in its file, so problems can name the right line.
 #[derive(Clone, Copy, Debug)]

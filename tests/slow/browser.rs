@@ -413,9 +413,16 @@ fn compare_start(viewport: Viewport) -> f64 {
     if viewport.width < 640 { 100.0 } else { 50.0 }
 }
 
-/// Opens the home page and waits for the script to add the handle; checks where it starts.
+/// Opens the home page, brings the panel on screen (the script sets a panel up only when it
+/// comes near) and waits for the script to add the handle; checks where it starts.
 async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
     browser.goto(&app.url("/")).await;
+    browser
+        .js::<Value>(
+            "document.querySelector('.compare').scrollIntoView({ block: 'center' }); return null;",
+            vec![],
+        )
+        .await;
     if browser
         .wait_for(HANDLE, Duration::from_secs(5))
         .await

@@ -7,14 +7,13 @@ use crate::common;
 
 use std::time::Duration;
 
-use crate::booking::link_to;
+use crate::common::booking::link_to;
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::key::Key;
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::config::Overrides;
 use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
 use serde_json::json;
 
@@ -26,7 +25,7 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
         "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
         smtp.url()
     );
-    let app = TestApp::start_with(Overrides::default(), Some(&config)).await;
+    let app = TestApp::builder().config(&config).build().await;
     let mut rules = BookingRules::new(TimeZone::get(ZONE).expect("tzdata"));
     rules.horizon = SignedDuration::from_hours(5 * 24);
     for weekday in [
@@ -49,8 +48,6 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
         .save_booking_rules(&rules, "test", Timestamp::now())
         .await
         .expect("rules");
-    // As the settings page does after saving: the server forgets what it remembered.
-    app.state.booking_offer.forget();
     app
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The clinician picks one colour in the config. We check it is dark enough for white text (the
 //! buttons) and derive a lighter shade that stays readable on the dark-mode background, so any
-//! accepted colour keeps the site at WCAG 2.2 AA contrast.
+//! accepted colour keeps the site at WCAG 2.2 AA contrast. The config checks the colour when it
+//! is read; the site draws its stylesheet with it.
 
 /// A colour in sRGB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

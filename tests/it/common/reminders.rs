@@ -1,0 +1,144 @@
+//! Reminders for the tests: video meetings, confirmed bookings, and an outbox worker whose
+//! rounds run at instants the test chooses.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use kap_practice::mail::outbox::Outbox;
+use kap_practice::practice::booking::ClinicianDecision;
+use kap_practice::practice::meeting::MeetingDetails;
+use serde_json::Value;
+
+use super::booking::python_read;
+use super::{SmtpServer, TestApp};
+
+pub const VIDEO: &str = "https://meet.example.com/clearwater-room-7";
+
+pub fn hours(h: i64) -> SignedDuration {
+    SignedDuration::from_hours(h)
+}
+
+pub async fn meet_by_video(app: &TestApp) {
+    let details = MeetingDetails {
+        video_address: Some(VIDEO.into()),
+        ..MeetingDetails::default()
+    };
+    app.state
+        .store
+        .save_meeting_details(&details, "test", Timestamp::now())
+        .await
+        .expect("saved");
+}
+
+/// Open times at least two days ahead, so that both reminders' moments come after the
+/// confirmation.
+pub async fn later_times(app: &TestApp, link: &str) -> Vec<Timestamp> {
+    let html = app.get(link).await.text();
+    let soonest = Timestamp::now() + hours(48);
+    super::booking::times_in(&html)
+        .iter()
+        .map(|t| t.parse::<Timestamp>().expect("instant"))
+        .filter(|t| *t > soonest)
+        .collect()
+}
+
+pub async fn confirm(app: &TestApp, id: i64) {
+    let outcome = app
+        .state
+        .store
+        .decide_booking(
+            id,
+            ClinicianDecision::Confirm,
+            None,
+            "test",
+            true,
+            Timestamp::now(),
+        )
+        .await
+        .expect("decided");
+    assert!(
+        matches!(outcome, kap_practice::store::ChangeOutcome::Changed(_)),
+        "{outcome:?}"
+    );
+    // As the inbox does after a decision: the mail leaves at once.
+    app.state.mail_wake.notify_one();
+}
+
+/// An outbox worker for `app`'s database sending through `smtp`, whose rounds the test runs at
+/// instants of its choosing (the server's own worker goes by the real clock, so it leaves the
+/// mail queued at the test's later instants alone).
+pub fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
+    let mut config = (*app.state.config()).clone();
+    config.mail.smtp_url = Some(kap_practice::config::Secret(smtp.url()));
+    Outbox {
+        store: app.state.store.clone(),
+        transport: kap_practice::mail::Transport::from_config(&config)
+            .expect("transport")
+            .expect("configured"),
+        // The server's own practice in force, so details saved in the inbox reach this worker's
+        // mail as they reach the server's.
+        in_force: app.state.in_force.clone(),
+        wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        links: (*app.state.links).clone(),
+    }
+}
+
+/// Runs `outbox`'s rounds at `now` until nothing due waits (a row the server's own worker holds
+/// locked for a moment is taken in a later round).
+pub async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        outbox.round_at(now).await.expect("round");
+        let pending = app
+            .state
+            .store
+            .outbox_counts()
+            .await
+            .expect("counts")
+            .pending;
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} mails still wait"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The reminders received so far, read by Python: (recipient, message as read, raw).
+pub fn reminders(smtp: &SmtpServer) -> Vec<(String, Value, String)> {
+    smtp.with_subject("Reminder: your consultation")
+        .into_iter()
+        .map(|raw| (python_read(&raw, "mail"), raw))
+        .map(|(m, raw)| (m["to"].as_str().unwrap_or("").to_string(), m, raw))
+        .collect()
+}
+
+/// The reminders sent, once [`deliver_at`] has left nothing pending: exactly `n`. No waiting
+/// to see whether more come: the outbox marks a row sent only after the mail server accepted
+/// it (and the test's mail server files a message before it accepts it), so with nothing
+/// pending nothing more is on its way. A second copy would be a second row, or a second
+/// attempt on one row (`attempts` counts each), so the outbox's rows of reminders say it: `n`
+/// sent, each at its first attempt, none waiting or failed.
+pub async fn exactly_reminders(
+    app: &TestApp,
+    smtp: &SmtpServer,
+    n: usize,
+) -> Vec<(String, Value, String)> {
+    let rows = app
+        .database_texts(
+            "SELECT status || ' after ' || CAST(attempts AS TEXT) FROM outbox
+             WHERE kind = 'booking_reminder' ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        vec!["sent after 1"; n],
+        "the outbox holds exactly {n} reminders, each sent once"
+    );
+    let got = reminders(smtp);
+    assert_eq!(got.len(), n, "exactly {n} reminders");
+    got
+}
