@@ -163,10 +163,18 @@ pub struct FormConfig {
     pub token_max_age_minutes: u64,
     /// Requests accepted per client address per hour (a burst of this many, refilled evenly).
     pub rate_limit_per_hour: u32,
-    /// The crisis line shown on every page ("988" in the US).
-    pub crisis_line: String,
-    /// What the crisis line is called ("Suicide & Crisis Lifeline" for 988).
-    pub crisis_line_name: String,
+    /// The crisis line to call ("988" in the US); empty when there is none. Words and links
+    /// are made by `crisis::Crisis`.
+    pub crisis_call: String,
+    /// What it is called ("Suicide & Crisis Lifeline" for 988); may be empty.
+    pub crisis_call_name: String,
+    /// The crisis line to text ("988", or "741741" for the Crisis Text Line); empty when there
+    /// is none. The same number and name as the call line make one "call or text" line.
+    pub crisis_text: String,
+    /// The word to text to it ("HOME" for the Crisis Text Line); may be empty.
+    pub crisis_text_keyword: String,
+    /// What the text line is called ("Crisis Text Line"); may be empty.
+    pub crisis_text_name: String,
     /// The emergency number shown on every page ("911" in the US).
     pub emergency_number: String,
     /// When people can expect a reply, as a phrase: "within two business days".
@@ -234,8 +242,16 @@ pub struct Practice {
 
 impl Practice {
     /// "Jordan Ellis, LCSW".
+    /// When the name already ends with the credentials ("Maya Okafor, LCSW" with "LCSW"), they
+    /// are not written twice.
     pub fn clinician_name_with_credentials(&self) -> String {
-        if self.credentials.is_empty() {
+        let (name, credentials) = (self.clinician_name.trim(), self.credentials.trim());
+        let written = name
+            .len()
+            .checked_sub(credentials.len())
+            .and_then(|at| name.get(at..))
+            .is_some_and(|end| end.eq_ignore_ascii_case(credentials));
+        if credentials.is_empty() || written {
             self.clinician_name.clone()
         } else {
             format!("{}, {}", self.clinician_name, self.credentials)
@@ -258,6 +274,46 @@ impl Practice {
             .iter()
             .filter_map(|code| us_states::name(code))
             .collect()
+    }
+}
+
+/// The crisis lines as the file gives them.
+struct CrisisLines {
+    call: String,
+    call_name: String,
+    text: String,
+    text_keyword: String,
+    text_name: String,
+}
+
+impl CrisisLines {
+    /// From `[line, call, text]` numbers and their names: the older single `crisis_line` is
+    /// both a line to call and one to text, and the newer keys win over it. With none of the
+    /// numbers set, the line is 988, the Suicide & Crisis Lifeline (calls and texts).
+    fn resolve(
+        numbers: [Option<String>; 3],
+        names: [Option<String>; 3],
+        text_keyword: Option<String>,
+    ) -> Self {
+        let trim = |v: Option<String>| v.map(|v| v.trim().to_string());
+        let none_set = numbers.iter().all(Option::is_none);
+        let [line, call, text] = numbers.map(trim);
+        let [line_name, call_name, text_name] = names.map(trim);
+        let (line, line_name) = if none_set {
+            (
+                Some("988".to_string()),
+                line_name.or_else(|| Some("Suicide & Crisis Lifeline".to_string())),
+            )
+        } else {
+            (line, line_name)
+        };
+        CrisisLines {
+            call: call.or_else(|| line.clone()).unwrap_or_default(),
+            call_name: call_name.or_else(|| line_name.clone()).unwrap_or_default(),
+            text: text.or(line).unwrap_or_default(),
+            text_keyword: trim(text_keyword).unwrap_or_default(),
+            text_name: text_name.or(line_name).unwrap_or_default(),
+        }
     }
 }
 
@@ -423,8 +479,14 @@ struct FileForm {
     min_fill_seconds: Option<u64>,
     token_max_age_minutes: Option<Spanned<u64>>,
     rate_limit_per_hour: Option<Spanned<u32>>,
+    /// One line to call or text (the older setting): both `crisis_call` and `crisis_text`.
     crisis_line: Option<String>,
     crisis_line_name: Option<String>,
+    crisis_call: Option<String>,
+    crisis_call_name: Option<String>,
+    crisis_text: Option<String>,
+    crisis_text_keyword: Option<String>,
+    crisis_text_name: Option<String>,
     emergency_number: Option<String>,
     reply_time: Option<String>,
     urgent_reply_hours: Option<Spanned<u32>>,
@@ -811,6 +873,11 @@ impl Config {
             Some(v) => v.into_inner(),
             None => 10,
         };
+        let crisis = CrisisLines::resolve(
+            [f.crisis_line, f.crisis_call, f.crisis_text],
+            [f.crisis_line_name, f.crisis_call_name, f.crisis_text_name],
+            f.crisis_text_keyword,
+        );
 
         let a = file.admin;
         let mut positive = |v: Option<Spanned<u64>>, key: &str, default: u64| match v {
@@ -909,14 +976,11 @@ impl Config {
                     .unwrap_or(3),
                 token_max_age_minutes,
                 rate_limit_per_hour,
-                crisis_line: f
-                    .crisis_line
-                    .map(|v| v.trim().to_string())
-                    .unwrap_or_else(|| "988".into()),
-                crisis_line_name: f
-                    .crisis_line_name
-                    .map(|v| v.trim().to_string())
-                    .unwrap_or_else(|| "Suicide & Crisis Lifeline".into()),
+                crisis_call: crisis.call,
+                crisis_call_name: crisis.call_name,
+                crisis_text: crisis.text,
+                crisis_text_keyword: crisis.text_keyword,
+                crisis_text_name: crisis.text_name,
                 emergency_number: f
                     .emergency_number
                     .map(|v| v.trim().to_string())

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, FormConfig, Overrides};
 
 /// One detail the clinician can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,16 +68,34 @@ pub const FIELDS: &[Field] = &[
         "A whole number from 1 to 72. A person whose questionnaire answer says they may be thinking of hurting themselves is told you will get in touch within this many hours; if you have not marked it followed up by then, a second urgent email is sent.",
     ),
     field(
-        "crisis_line",
+        "crisis_call",
         "contact_form",
-        "Crisis line number",
-        "988 in the United States.",
+        "Crisis line to call",
+        "988 in the United States. Leave empty if the line takes only texts.",
     ),
     field(
-        "crisis_line_name",
+        "crisis_call_name",
         "contact_form",
-        "Crisis line name",
+        "Name of the line to call",
         "Suicide & Crisis Lifeline for 988.",
+    ),
+    field(
+        "crisis_text",
+        "contact_form",
+        "Crisis line to text",
+        "988 takes texts too; 741741 is the Crisis Text Line. Leave empty if there is none.",
+    ),
+    field(
+        "crisis_text_keyword",
+        "contact_form",
+        "Word to text",
+        "HOME for the Crisis Text Line. Leave empty if any message will do.",
+    ),
+    field(
+        "crisis_text_name",
+        "contact_form",
+        "Name of the line to text",
+        "Crisis Text Line for 741741.",
     ),
     field(
         "emergency_number",
@@ -126,8 +144,11 @@ pub fn values_of(config: &Config) -> Values {
         ("accent_color", p.accent_color.clone()),
         ("reply_time", f.reply_time.clone()),
         ("urgent_reply_hours", f.urgent_reply_hours.to_string()),
-        ("crisis_line", f.crisis_line.clone()),
-        ("crisis_line_name", f.crisis_line_name.clone()),
+        ("crisis_call", f.crisis_call.clone()),
+        ("crisis_call_name", f.crisis_call_name.clone()),
+        ("crisis_text", f.crisis_text.clone()),
+        ("crisis_text_keyword", f.crisis_text_keyword.clone()),
+        ("crisis_text_name", f.crisis_text_name.clone()),
         ("emergency_number", f.emergency_number.clone()),
     ] {
         v.insert(name.to_string(), value);
@@ -135,13 +156,52 @@ pub fn values_of(config: &Config) -> Values {
     v
 }
 
-/// The fields the config file sets (they win over the database).
+/// The fields the config file sets (they win over the database). The older single
+/// `crisis_line` (and its name) sets both the line to call and the line to text.
 pub fn set_in_file(config: &Config) -> Vec<&'static str> {
+    let in_file = |table: &str, key: &str| config.file_keys.contains(&format!("{table}.{key}"));
     FIELDS
         .iter()
-        .filter(|f| config.file_keys.contains(&format!("{}.{}", f.table, f.key)))
+        .filter(|f| {
+            in_file(f.table, f.key)
+                || OLDER_NAMES
+                    .iter()
+                    .any(|(old, new)| new.contains(&f.name) && in_file(f.table, old))
+        })
         .map(|f| f.name)
         .collect()
+}
+
+/// Details stored or written under an older name, and the fields that took their place.
+const OLDER_NAMES: &[(&str, &[&str])] = &[
+    ("crisis_line", &["crisis_call", "crisis_text"]),
+    (
+        "crisis_line_name",
+        &["crisis_call_name", "crisis_text_name"],
+    ),
+];
+
+/// Details that may be left empty.
+const OPTIONAL: &[&str] = &[
+    "crisis_call",
+    "crisis_call_name",
+    "crisis_text",
+    "crisis_text_keyword",
+    "crisis_text_name",
+];
+
+/// `values` with details stored under an older name moved to the fields that took their place
+/// (a single crisis line saved before the call and text lines were apart is both).
+pub fn upgraded(values: &Values) -> Values {
+    let mut out = values.clone();
+    for (old, new) in OLDER_NAMES {
+        if let Some(v) = out.remove(*old) {
+            for name in *new {
+                out.entry((*name).to_string()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Where the config came from, for "set in …".
@@ -202,18 +262,15 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
         }
         if field.table == "contact_form" {
             // The config reads these as free text; the inbox asks for a value on one line.
+            if value.is_empty() && OPTIONAL.contains(&field.name) {
+                continue;
+            }
             if value.is_empty() {
-                problems.push((
-                    field.name,
-                    format!("contact_form.{} is empty: write a value", field.key),
-                ));
+                problems.push((field.name, format!("{}: write a value", field.label)));
             } else if value.chars().any(char::is_control) || value.chars().count() > 200 {
                 problems.push((
                     field.name,
-                    format!(
-                        "contact_form.{} must be one line of at most 200 characters",
-                        field.key
-                    ),
+                    format!("{}: write one line of at most 200 characters", field.label),
                 ));
             }
             continue;
@@ -221,9 +278,17 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
         let text = format!("[{}]\n{}\n", field.table, toml_line(field, value));
         if let Err(found) = Config::from_toml(&text, "inbox", None, &Overrides::default()) {
             for d in found.0 {
-                problems.push((field.name, d.message));
+                problems.push((field.name, plain_message(field, &d.message)));
             }
         }
+    }
+    let given = |name: &str| values.get(name).is_some_and(|v| !v.trim().is_empty());
+    if given("crisis_text_keyword") && !given("crisis_text") {
+        problems.push((
+            "crisis_text_keyword",
+            "Word to text: give the number it is texted to as well, under “Crisis line to text”"
+                .to_string(),
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -232,9 +297,25 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
     }
 }
 
+/// A message of the config's checks in the form's words: "practice.licensed_states: \"ZZ\" is
+/// not a US state code…" becomes "States where you are licensed: \"ZZ\" is not a US state
+/// code…", since the person at the form never saw the setting's name.
+fn plain_message(field: &Field, message: &str) -> String {
+    let setting = format!("{}.{}", field.table, field.key);
+    match message.strip_prefix(&setting) {
+        Some(rest) => format!(
+            "{}: {}",
+            field.label,
+            rest.trim_start_matches(':').trim_start()
+        ),
+        None => message.to_string(),
+    }
+}
+
 /// `config` with the stored `values` in place of its own, except where the config file sets
 /// a value (that wins). Values that do not pass [`check`] are left out.
 pub fn apply(config: &Config, values: &Values) -> Config {
+    let values = &upgraded(values);
     let from_file = set_in_file(config);
     let mut text = String::from("[practice]\n");
     let mut form = String::from("[contact_form]\n");
@@ -273,24 +354,13 @@ pub fn apply(config: &Config, values: &Values) -> Config {
     for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
         copy_practice_field(&mut merged, config, field.name);
     }
-    merged.form.reply_time = parsed.form.reply_time;
-    merged.form.urgent_reply_hours = parsed.form.urgent_reply_hours;
-    merged.form.crisis_line = parsed.form.crisis_line;
-    merged.form.crisis_line_name = parsed.form.crisis_line_name;
-    merged.form.emergency_number = parsed.form.emergency_number;
-    for field in FIELDS.iter().filter(|f| from_file.contains(&f.name)) {
-        match field.name {
-            "reply_time" => merged.form.reply_time = config.form.reply_time.clone(),
-            URGENT_REPLY_HOURS => merged.form.urgent_reply_hours = config.form.urgent_reply_hours,
-            "crisis_line" => merged.form.crisis_line = config.form.crisis_line.clone(),
-            "crisis_line_name" => {
-                merged.form.crisis_line_name = config.form.crisis_line_name.clone()
-            }
-            "emergency_number" => {
-                merged.form.emergency_number = config.form.emergency_number.clone()
-            }
-            _ => {}
-        }
+    for field in FIELDS.iter().filter(|f| f.table == "contact_form") {
+        let from = if from_file.contains(&field.name) {
+            &config.form
+        } else {
+            &parsed.form
+        };
+        copy_form_field(&mut merged.form, from, field.name);
     }
     // The notices and the sender follow the practice's email and name unless set on their own.
     if merged.mail.notify_email_is_default {
@@ -301,6 +371,21 @@ pub fn apply(config: &Config, values: &Values) -> Config {
             crate::config::default_sender(&merged.practice.name, &merged.practice.email);
     }
     merged
+}
+
+/// Puts `from`'s value of contact-form field `name` into `to`.
+fn copy_form_field(to: &mut FormConfig, from: &FormConfig, name: &str) {
+    match name {
+        "reply_time" => to.reply_time = from.reply_time.clone(),
+        URGENT_REPLY_HOURS => to.urgent_reply_hours = from.urgent_reply_hours,
+        "crisis_call" => to.crisis_call = from.crisis_call.clone(),
+        "crisis_call_name" => to.crisis_call_name = from.crisis_call_name.clone(),
+        "crisis_text" => to.crisis_text = from.crisis_text.clone(),
+        "crisis_text_keyword" => to.crisis_text_keyword = from.crisis_text_keyword.clone(),
+        "crisis_text_name" => to.crisis_text_name = from.crisis_text_name.clone(),
+        "emergency_number" => to.emergency_number = from.emergency_number.clone(),
+        _ => {}
+    }
 }
 
 /// Puts `from`'s value of practice field `name` into `to`.
@@ -345,7 +430,7 @@ mod tests {
         bad.insert("phone".into(), "call me".into());
         bad.insert("accent_color".into(), "#ffff00".into());
         bad.insert("licensed_states".into(), "CA, ZZ".into());
-        bad.insert("crisis_line".into(), " ".into());
+        bad.insert("reply_time".into(), " ".into());
         let problems = check(&bad).expect_err("problems");
         let named = |f: &str| {
             problems
@@ -356,8 +441,62 @@ mod tests {
         assert!(named("phone").is_some_and(|m| m.contains("is not a phone number")));
         assert!(named("accent_color").is_some_and(|m| m.contains("too light for white text")));
         assert!(named("licensed_states").is_some_and(|m| m.contains("\"ZZ\" is not a US state")));
-        assert!(named("crisis_line").is_some_and(|m| m.contains("is empty")));
+        assert!(named("reply_time").is_some_and(|m| m.contains("write a value")));
+        // In the form's words, never the setting's name.
+        assert_eq!(
+            named("licensed_states").as_deref(),
+            Some(
+                "States where you are licensed: \"ZZ\" is not a US state code: use two letters such as \"CA\" or \"NY\""
+            )
+        );
+        assert!(named("phone").is_some_and(|m| m.starts_with("Phone number: \"call me\"")));
+        assert!(
+            named("reply_time").is_some_and(|m| m.starts_with("When people can expect a reply: "))
+        );
+        for (_, m) in &problems {
+            assert!(
+                !m.contains("practice.") && !m.contains("contact_form."),
+                "{m}"
+            );
+        }
         assert_eq!(problems.len(), 4);
+    }
+
+    #[test]
+    fn crisis_lines_are_optional_but_a_word_to_text_needs_its_number() {
+        let mut text_only = good();
+        text_only.insert("crisis_call".into(), "".into());
+        text_only.insert("crisis_call_name".into(), "".into());
+        text_only.insert("crisis_text".into(), "741741".into());
+        text_only.insert("crisis_text_keyword".into(), "HOME".into());
+        assert!(check(&text_only).is_ok());
+        let mut no_number = text_only;
+        no_number.insert("crisis_text".into(), "".into());
+        let problems = check(&no_number).expect_err("a word with no number");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, "crisis_text_keyword");
+    }
+
+    #[test]
+    fn a_single_crisis_line_saved_before_is_both_a_line_to_call_and_to_text() {
+        let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+        let mut values = good();
+        for name in [
+            "crisis_call",
+            "crisis_call_name",
+            "crisis_text",
+            "crisis_text_keyword",
+            "crisis_text_name",
+        ] {
+            values.remove(name);
+        }
+        values.insert("crisis_line".into(), "741741".into());
+        values.insert("crisis_line_name".into(), "Crisis Text Line".into());
+        let merged = apply(&config, &values);
+        assert_eq!(
+            crate::crisis::Crisis::new(&merged.form).sentence(),
+            "call or text 741741 (Crisis Text Line), or call 911"
+        );
     }
 
     #[test]

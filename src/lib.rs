@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 /// The practice's words, loaded and checked, from their own crate (`crates/content`).
 pub use content;
+pub mod crisis;
 /// Keys, sealing and signing, from their own crate (`crates/crypto`).
 pub use crypto;
 pub mod data_dir;

@@ -54,9 +54,40 @@ pub fn clock(t: Timestamp, time_zone: &TimeZone) -> String {
         .to_string()
 }
 
+/// When the clinician will confirm a held time, as it reads after "will confirm it": the
+/// practice's usual reply time, unless the time begins sooner than that could be kept. The
+/// reply time is the owner's phrase ("within two business days"), so its length is not known:
+/// a time within a day is confirmed "before it begins"; within a week (when two business days
+/// may run past it, over a weekend), the usual time "and always before it begins".
+pub fn confirm_by(start: Timestamp, now: Timestamp, reply_time: &str) -> String {
+    let ahead = start.duration_since(now);
+    if ahead <= jiff::SignedDuration::from_hours(24) {
+        "before it begins".to_string()
+    } else if ahead <= jiff::SignedDuration::from_hours(7 * 24) {
+        format!("{reply_time}, and always before it begins")
+    } else {
+        reply_time.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_sooner_than_the_usual_reply_is_confirmed_before_it_begins() {
+        let now: Timestamp = "2026-03-06T15:00:00Z".parse().expect("now");
+        let at = |hours: i64| now + jiff::SignedDuration::from_hours(hours);
+        let usual = "within two business days";
+        // Held 2.5 hours ahead: "within two business days" would come after the time.
+        let soon = now + jiff::SignedDuration::from_mins(150);
+        assert_eq!(confirm_by(soon, now, usual), "before it begins");
+        assert_eq!(
+            confirm_by(at(72), now, usual),
+            "within two business days, and always before it begins"
+        );
+        assert_eq!(confirm_by(at(10 * 24), now, usual), usual);
+    }
 
     fn tz() -> TimeZone {
         TimeZone::get("America/New_York").expect("tzdata")

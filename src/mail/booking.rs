@@ -14,10 +14,11 @@ use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
 use crate::auth::link::{self, LinkTokens};
 use crate::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use crate::config::Config;
+use crate::crisis::Crisis;
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::StoredBooking;
-use crate::wording::{clock, day_heading, long_time, zone_label};
+use crate::wording::{clock, confirm_by, day_heading, long_time, zone_label};
 
 /// What a booking email says and carries.
 pub struct Written {
@@ -82,7 +83,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         joining: Option<&'a Joining>,
         time_left: Option<SignedDuration>,
     ) -> About<'a> {
-        let q = p.questionnaire_offered;
+        let q = p.questionnaire_offered && !p.questionnaire_done;
         (
             &p.booking,
             p.request.as_ref(),
@@ -137,8 +138,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         phone = practice.phone
     );
     let crisis = format!(
-        "If you are in crisis, please don't wait: call or text {} ({}) or call {}.",
-        config.form.crisis_line, config.form.crisis_line_name, config.form.emergency_number
+        "If you are in crisis, please don't wait: {}.",
+        Crisis::for_reader(&config.form, mail.person().is_some_and(|p| p.outside_us)).sentence()
     );
     let admin_link = match request_id {
         Some(id) => format!("{base}/admin/requests/{id}"),
@@ -147,7 +148,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
     let privacy = "For privacy, this email holds no details of the person.";
     let meeting = joining.map(|j| j.meeting.clone()).unwrap_or_default();
     let join = meeting.how_to_join(b.format, joining.is_some_and(|j| j.phone_given));
-    // The questionnaire before the consultation, by the same signed link.
+    // The questionnaire before the consultation, by the same signed link, unless it is done.
     let questionnaire = if questionnaire_offered && link.contains("/book/") {
         format!(
             "Before we meet, {clinician} asks a few optional questions (about ten minutes): {}\n\n",
@@ -162,7 +163,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
             format!("Your consultation time is held - {}", practice.name),
             format!(
                 "Thank you for choosing a time for your initial consultation with {clinician}.\n\nThis time is held for you:\n\n{when}\n{what}\n\nWhat happens next: {clinician} will confirm the time {reply}, and you will get another email then. The calendar invitation attached is marked tentative until the time is confirmed. The confirmation will say how you will meet.\n\nTo choose a different time or cancel: {link}\n\n{questionnaire}{crisis}\n\n{signature}\n",
-                reply = config.form.reply_time,
+                reply = confirm_by(b.start, now, &config.form.reply_time),
             ),
             Some((Method::Request, EventStatus::Tentative)),
         ),

@@ -36,6 +36,11 @@ pub struct ToPerson {
     pub booking: BookingMail,
     /// Whether the practice offers the questionnaire before a consultation.
     pub questionnaire_offered: bool,
+    /// Whether the person already finished the questionnaire before the consultation (so the
+    /// email does not invite them to it again); read as it leaves.
+    pub questionnaire_done: bool,
+    /// The person said they will be outside the US: their crisis numbers are local ones.
+    pub outside_us: bool,
 }
 
 /// A notice to the practice about a booking (no personal detail).
@@ -67,6 +72,8 @@ pub enum Mail {
         received_at: Timestamp,
         /// The link to choose a time, when the request may book online now.
         booking_link: Option<RequestLink>,
+        /// The person said they will be outside the US.
+        outside_us: bool,
     },
     BookingHeld(ToPerson),
     BookingConfirmed(ToPerson, Joining),
@@ -88,6 +95,8 @@ pub enum Mail {
     QuestionnaireLink {
         to: String,
         request: RequestLink,
+        /// The person said they will be outside the US.
+        outside_us: bool,
     },
     QuestionnaireAttentionNotice {
         request_id: Option<i64>,
@@ -109,12 +118,19 @@ impl Mail {
     pub fn recipient(&self) -> Option<&str> {
         match self {
             Mail::Acknowledgement { to, .. } | Mail::QuestionnaireLink { to, .. } => Some(to),
+            _ => self.person().map(|p| p.to.as_str()),
+        }
+    }
+
+    /// The booking email to the person, for the kinds that are one.
+    pub fn person(&self) -> Option<&ToPerson> {
+        match self {
             Mail::BookingHeld(p)
             | Mail::BookingConfirmed(p, _)
             | Mail::BookingDeclined(p)
             | Mail::BookingOtherTime(p)
             | Mail::BookingCancelled(p)
-            | Mail::BookingReminder { person: p, .. } => Some(&p.to),
+            | Mail::BookingReminder { person: p, .. } => Some(p),
             _ => None,
         }
     }
@@ -167,6 +183,7 @@ impl ClaimedMail {
             spam,
             outside_licensed_states,
             minor,
+            outside_us,
             booking,
         } = row;
         let link = request_id
@@ -185,6 +202,8 @@ impl ClaimedMail {
                 request: link.clone(),
                 booking: booking.ok_or(booking_gone)?,
                 questionnaire_offered: offers.questionnaire,
+                questionnaire_done: false,
+                outside_us,
             })
         };
         let notice = |booking: Option<BookingMail>| -> Result<BookingNotice, Unsendable> {
@@ -208,6 +227,7 @@ impl ClaimedMail {
                     to,
                     received_at: received_at.unwrap_or_else(Timestamp::now),
                     booking_link: link.clone().filter(|_| may_book),
+                    outside_us,
                 })
             }
             MailKind::BookingHeld => person(booking).map(Mail::BookingHeld),
@@ -226,7 +246,11 @@ impl ClaimedMail {
             MailKind::BookingCancelledNotice => notice(booking).map(Mail::BookingCancelledNotice),
             MailKind::DailyAgenda => Ok(Mail::DailyAgenda { agenda: None }),
             MailKind::QuestionnaireLink => match (to(), link.clone()) {
-                (Ok(to), Some(request)) => Ok(Mail::QuestionnaireLink { to, request }),
+                (Ok(to), Some(request)) => Ok(Mail::QuestionnaireLink {
+                    to,
+                    request,
+                    outside_us,
+                }),
                 (Err(e), _) => Err(e),
                 (_, None) => Err(request_gone),
             },

@@ -28,6 +28,7 @@ use lettre::{AsyncTransport, Message, Tokio1Executor};
 
 use crate::auth::link::LinkTokens;
 use crate::config::Config;
+use crate::crisis::Crisis;
 
 /// Why a message was not sent, in words safe to store and show (never the server's own text,
 /// which may quote an address).
@@ -139,6 +140,7 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
         Mail::Acknowledgement {
             received_at,
             booking_link,
+            outside_us,
             ..
         } => {
             let when = when(received_at);
@@ -147,14 +149,12 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
                 person()?,
                 format!("We received your message - {}", practice.name),
                 format!(
-                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\n{booking}If you are in crisis, please don't wait for a reply: call or text {crisis} ({crisis_name}) or call {emergency}.\n\n{name}\n{email} | {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn't you, you can ignore this email.\n",
+                    "Thank you for reaching out to {name}.\n\nYour message arrived on {when}. {clinician} will reply {reply}.\n\n{booking}If you are in crisis, please don't wait for a reply: {crisis}.\n\n{name}\n{email} | {phone}\n\nYou are receiving this because someone used this address on the contact form at {base}. If that wasn't you, you can ignore this email.\n",
                     name = practice.name,
                     clinician = practice.clinician_name_with_credentials(),
                     reply = form.reply_time,
                     booking = booking::acknowledgement_link(config, links, booking_link.as_ref()),
-                    crisis = form.crisis_line,
-                    crisis_name = form.crisis_line_name,
-                    emergency = form.emergency_number,
+                    crisis = Crisis::for_reader(form, *outside_us).sentence(),
                     email = practice.email,
                     phone = practice.phone,
                     base = config.server.base_url,

@@ -152,6 +152,20 @@ impl Outbox {
                 joining.phone_given = self.store.phone_given(request.id).await?;
             }
         }
+        if let Mail::BookingHeld(person) | Mail::BookingConfirmed(person, _) = mail
+            && person.questionnaire_offered
+            && let Some(request) = &person.request
+        {
+            person.questionnaire_done =
+                self.store
+                    .questionnaires(request.id)
+                    .await?
+                    .iter()
+                    .any(|q| {
+                        q.kind == crate::practice::questionnaire::Kind::Intake
+                            && q.completed_at.is_some()
+                    });
+        }
         Ok(true)
     }
 

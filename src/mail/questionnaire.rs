@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use super::{Mail, MailKind};
 use crate::auth::link::{self, LinkTokens};
 use crate::config::Config;
+use crate::crisis::Crisis;
 
 /// What a questionnaire email says.
 pub struct Written {
@@ -33,7 +34,11 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
     let practice = &config.practice;
     let base = &config.server.base_url;
     match mail {
-        Mail::QuestionnaireLink { request, .. } => {
+        Mail::QuestionnaireLink {
+            request,
+            outside_us,
+            ..
+        } => {
             let token = links.issue(
                 request.id,
                 &request.link_secret,
@@ -43,11 +48,9 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                 to_practice: false,
                 subject: format!("Two short questionnaires - {}", practice.name),
                 body: format!(
-                    "{clinician} asks you to answer two short questionnaires, about how you have been over the last 2 weeks. They take about five minutes, every question is optional, and your answers go only to {clinician}.\n\n{base}/questionnaire/{token}\n\nIf you are in crisis, please don't wait: call or text {crisis} ({crisis_name}) or call {emergency}.\n\n{name}\n{email} | {phone}\n",
+                    "{clinician} asks you to answer two short questionnaires, about how you have been over the last 2 weeks. They take about five minutes, every question is optional, and your answers go only to {clinician}.\n\n{base}/questionnaire/{token}\n\nIf you are in crisis, please don't wait: {crisis}.\n\n{name}\n{email} | {phone}\n",
                     clinician = practice.clinician_name,
-                    crisis = config.form.crisis_line,
-                    crisis_name = config.form.crisis_line_name,
-                    emergency = config.form.emergency_number,
+                    crisis = Crisis::for_reader(&config.form, *outside_us).sentence(),
                     name = practice.name,
                     email = practice.email,
                     phone = practice.phone,

@@ -305,8 +305,10 @@ pub struct PageCache {
     pub method_not_allowed: Arc<Page>,
     /// The contact page, cut where each visitor's form token goes.
     pub contact_form: super::SplitPage,
-    /// The thank-you page: plain, outside the licensed states, under 18, both.
-    pub thanks: [Arc<Page>; 4],
+    /// The thank-you page for each set of notes, indexed by their bits: 1 outside the
+    /// licensed states, 2 under 18, 4 outside the US (crisis numbers for where they are), 8
+    /// someone under 18 writing for themselves. [`super::ThanksNotes::PAGES`] of them.
+    pub thanks: Vec<Arc<Page>>,
     /// The plain thank-you page with a link to choose a consultation time, cut where the link
     /// goes.
     pub thanks_booking: super::SplitPage,

@@ -136,8 +136,6 @@ impl Renderer {
             head,
             chrome: self.chrome(""),
             page,
-            crisis_line: &self.config.form.crisis_line,
-            emergency_number: &self.config.form.emergency_number,
         }
         .render()
         .map_err(|source| RenderError {
@@ -154,8 +152,6 @@ impl Renderer {
             head,
             chrome: self.chrome(""),
             page,
-            crisis_line: &self.config.form.crisis_line,
-            emergency_number: &self.config.form.emergency_number,
         }
         .render()
         .map_err(|source| RenderError {
@@ -166,10 +162,15 @@ impl Renderer {
 
     fn thanks(
         &self,
-        outside_licensed_states: bool,
-        minor: bool,
+        notes: ThanksNotes,
         booking_href: Option<&str>,
     ) -> Result<String, RenderError> {
+        let ThanksNotes {
+            outside_licensed_states,
+            minor,
+            outside_us,
+            minor_alone,
+        } = notes;
         let form = &self.config.form;
         let mut head = self.head(
             "/contact/thanks",
@@ -177,14 +178,15 @@ impl Renderer {
             "Your request has arrived.",
         );
         head.indexable = false;
+        let mut chrome = self.chrome("");
+        chrome.crisis = crate::crisis::Crisis::for_reader(form, outside_us);
         ThanksView {
             head,
-            chrome: self.chrome(""),
+            chrome,
             reply_time: &form.reply_time,
-            crisis_line: &form.crisis_line,
-            emergency_number: &form.emergency_number,
             outside_licensed_states,
             minor,
+            minor_alone,
             booking_href,
         }
         .render()
@@ -192,6 +194,40 @@ impl Renderer {
             page: "/contact/thanks",
             source,
         })
+    }
+}
+
+/// What the thank-you page notes about a request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThanksNotes {
+    pub outside_licensed_states: bool,
+    pub minor: bool,
+    /// The person will be outside the US: the crisis notes name local emergency services.
+    pub outside_us: bool,
+    /// Someone under 18 wrote for themselves: told kindly what involving a parent or
+    /// guardian means, never refused.
+    pub minor_alone: bool,
+}
+
+impl ThanksNotes {
+    /// The index of its prepared page in [`PageCache::thanks`].
+    pub fn index(self) -> usize {
+        usize::from(self.outside_licensed_states)
+            | (usize::from(self.minor) << 1)
+            | (usize::from(self.outside_us) << 2)
+            | (usize::from(self.minor_alone) << 3)
+    }
+
+    /// How many sets of notes there are.
+    pub const PAGES: usize = 16;
+
+    pub fn from_index(index: usize) -> Self {
+        ThanksNotes {
+            outside_licensed_states: index & 1 != 0,
+            minor: index & 2 != 0,
+            outside_us: index & 4 != 0,
+            minor_alone: index & 8 != 0,
+        }
     }
 }
 
@@ -377,8 +413,9 @@ pub fn build(
     let contact_form =
         SplitPage::at_value("/contact", |token| r.contact(r.empty_form(token.into())))?;
 
-    let thanks_page = |outside: bool, minor: bool| {
-        r.thanks(outside, minor, None).map(|html| {
+    let thanks_page = |index: usize| {
+        let notes = ThanksNotes::from_index(index);
+        r.thanks(notes, None).map(|html| {
             Arc::new(Page::new(
                 StatusCode::OK,
                 HTML,
@@ -387,16 +424,14 @@ pub fn build(
             ))
         })
     };
-    let thanks = [
-        thanks_page(false, false)?,
-        thanks_page(true, false)?,
-        thanks_page(false, true)?,
-        thanks_page(true, true)?,
-    ];
+    let thanks = (0..ThanksNotes::PAGES)
+        .map(thanks_page)
+        .collect::<Result<Vec<_>, _>>()?;
     // The thank-you page with the link to choose a consultation time, cut where the link goes
     // (only a request with no flags books online).
-    let thanks_booking =
-        SplitPage::at_value("/contact/thanks", |link| r.thanks(false, false, Some(link)))?;
+    let thanks_booking = SplitPage::at_value("/contact/thanks", |link| {
+        r.thanks(ThanksNotes::default(), Some(link))
+    })?;
 
     let status_page = |status: StatusCode, heading: &str, paragraphs: &[&str]| {
         r.status(heading, paragraphs)
@@ -424,8 +459,8 @@ pub fn build(
     )?;
     let form = &r.config.form;
     let not_received_crisis = format!(
-        "Please try again in a few minutes, or contact the practice directly by email or phone (below). If you are in crisis, call or text {} or call {}.",
-        form.crisis_line, form.emergency_number
+        "Please try again in a few minutes, or contact the practice directly by email or phone (below). If you are in crisis, {}.",
+        crate::crisis::Crisis::new(form).sentence()
     );
     let not_received = status_page(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -43,8 +43,12 @@ pub const COLLECTED: &[Collected] = &[
         label: "the US state you will be in during sessions",
     },
     Collected {
+        stored_in: "for_whom",
+        label: "whether the consultation is for you or for someone you care for",
+    },
+    Collected {
         stored_in: "age_group",
-        label: "whether you are 18 or older",
+        label: "whether the person the consultation is for is 18 or older",
     },
     Collected {
         stored_in: "message",
@@ -73,8 +77,6 @@ pub struct PrivacyFacts {
     pub acknowledge: bool,
     pub keep_closed_days: u64,
     pub keep_spam_days: u64,
-    pub crisis_line: String,
-    pub emergency_number: String,
     /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
     pub urgent_reply: String,
     /// Visits are counted for the practice's own insights (`insights.enabled`).
@@ -99,8 +101,6 @@ impl PrivacyFacts {
             acknowledge: mail && config.form.acknowledge,
             keep_closed_days: config.admin.keep_closed_days,
             keep_spam_days: config.admin.keep_spam_days,
-            crisis_line: config.form.crisis_line.clone(),
-            emergency_number: config.form.emergency_number.clone(),
             urgent_reply: crate::wording::within_hours(config.form.urgent_reply_hours),
             insights: config.insights.enabled,
             insights_retention_months: config.insights.retention_months,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::config::{Config, FormConfig, Practice};
 use crate::content::{HomePage, TextPage};
+use crate::crisis::Crisis;
 use crate::practice::consultation::{ConsultationForm, ContactMethod, FieldError};
 use crate::practice::us_states;
 use crate::site::assets::Assets;
@@ -35,7 +36,8 @@ pub struct Chrome<'a> {
     pub licensed_states: String,
     pub phone_uri: String,
     pub theme_color: &'a str,
-    /// The configured crisis line and emergency number, shown on every page.
+    /// The configured crisis lines and emergency number, shown on every page (on a page for
+    /// one person, the ones for where they said they are).
     pub crisis: Crisis,
     /// The clinician's own pages, linked from the navigation.
     pub own_pages: &'a [crate::content::OwnPage],
@@ -55,39 +57,6 @@ impl<'a> Chrome<'a> {
             own_pages: &[],
         }
     }
-}
-
-/// Where to turn in a crisis, as configured: the practice cannot respond to emergencies.
-pub struct Crisis {
-    /// "988".
-    pub line: String,
-    /// "Suicide & Crisis Lifeline".
-    pub line_name: String,
-    pub line_uri: String,
-    /// "911".
-    pub emergency: String,
-    pub emergency_uri: String,
-}
-
-impl Crisis {
-    pub fn new(form: &FormConfig) -> Self {
-        Crisis {
-            line: form.crisis_line.clone(),
-            line_name: form.crisis_line_name.clone(),
-            line_uri: tel_uri(&form.crisis_line),
-            emergency: form.emergency_number.clone(),
-            emergency_uri: tel_uri(&form.emergency_number),
-        }
-    }
-}
-
-/// A number as a `tel:` URI (digits and a leading `+` only).
-pub fn tel_uri(number: &str) -> String {
-    let digits: String = number
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect();
-    format!("tel:{digits}")
 }
 
 /// "A", "A and B", "A, B and C".
@@ -130,8 +99,6 @@ pub struct FormView {
     /// A problem that belongs to no single field (an expired form, say).
     pub notice: Option<String>,
     pub token: String,
-    pub crisis_line: String,
-    pub emergency_number: String,
     pub reply_time: String,
     pub contact_methods: Vec<(&'static str, &'static str)>,
     pub states: &'static [(&'static str, &'static str)],
@@ -160,8 +127,6 @@ impl FormView {
                 .collect(),
             notice,
             token,
-            crisis_line: form.crisis_line.clone(),
-            emergency_number: form.emergency_number.clone(),
             reply_time: form.reply_time.clone(),
             contact_methods: ContactMethod::ALL
                 .iter()
@@ -184,10 +149,10 @@ pub struct ThanksView<'a> {
     pub head: Head,
     pub chrome: Chrome<'a>,
     pub reply_time: &'a str,
-    pub crisis_line: &'a str,
-    pub emergency_number: &'a str,
     pub outside_licensed_states: bool,
     pub minor: bool,
+    /// Someone under 18 wrote for themselves.
+    pub minor_alone: bool,
     /// The link to choose a consultation time, when the person may book online.
     pub booking_href: Option<&'a str>,
 }
@@ -249,8 +214,6 @@ pub struct BookView<'a> {
     pub head: Head,
     pub chrome: Chrome<'a>,
     pub page: BookPage,
-    pub crisis_line: &'a str,
-    pub emergency_number: &'a str,
 }
 
 /// The page that shows a person where their booking stands.
@@ -275,8 +238,6 @@ pub struct BookingView<'a> {
     pub head: Head,
     pub chrome: Chrome<'a>,
     pub page: BookingPage,
-    pub crisis_line: &'a str,
-    pub emergency_number: &'a str,
 }
 
 /// The privacy notice: the practice's words, then what the config in force does with a

@@ -38,7 +38,7 @@ pub use crate::crypto::{Keyring, OpenError};
 use crate::data_dir::DATABASE_FILE;
 use crate::mail::MailKind;
 use crate::practice::consultation::{
-    AgeGroup, ContactMethod, Flags, Location, NewConsultationRequest, SpamReason,
+    AgeGroup, ContactMethod, Flags, ForWhom, Location, NewConsultationRequest, SpamReason,
 };
 use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
@@ -258,7 +258,10 @@ pub struct StoredRequest {
     pub spam: Option<SpamReason>,
     pub contact_method: ContactMethod,
     pub location: Location,
+    /// The age of the person the consultation is for.
     pub age_group: AgeGroup,
+    /// Whom the consultation is for; `None` for a request sent before the form asked.
+    pub for_whom: Option<ForWhom>,
     pub flags: Flags,
     pub name: String,
     pub email: String,

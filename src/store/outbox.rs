@@ -18,6 +18,7 @@ use crate::practice::open_times::ConsultationFormat;
 
 const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
         o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
+        r.location,
         c.booking_id, c.status AS booking_status, c.start_at AS booking_start,
         c.end_at AS booking_end, c.format AS booking_format, c.sequence AS booking_sequence,
         c.message_sealed AS booking_message, c.actor AS booking_actor, o.booking_change_id
@@ -46,6 +47,8 @@ pub struct OutboxRow {
     pub spam: Option<bool>,
     pub outside_licensed_states: Option<bool>,
     pub minor: Option<bool>,
+    /// The person said they will be outside the US: their crisis numbers are local ones.
+    pub outside_us: bool,
     /// The change to a booking this mail is about.
     pub booking: Option<BookingMail>,
 }
@@ -176,6 +179,8 @@ impl Store {
             spam: row.col("spam")?,
             outside_licensed_states: row.col("outside_licensed_states")?,
             minor: row.col("minor")?,
+            outside_us: row.col::<Option<String>>("location")?.as_deref()
+                == Some(crate::practice::consultation::OUTSIDE_US),
             booking,
         })
     }

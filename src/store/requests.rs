@@ -13,7 +13,9 @@ use super::{
     parsed,
 };
 use crate::crypto::{OpenError, SealedField};
-use crate::practice::consultation::{AgeGroup, ContactMethod, Flags, Location, SpamReason};
+use crate::practice::consultation::{
+    AgeGroup, ContactMethod, Flags, ForWhom, Location, SpamReason,
+};
 use crate::practice::status::{ClosedReason, Status};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
@@ -26,9 +28,9 @@ pub const SEALED_REQUEST_FIELDS: &[&str] =
 
 const INSERT_REQUEST: &str = "INSERT INTO consultation_requests
      (reference, received_at, spam, spam_reason, contact_method, location, age_group,
-      outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
+      for_whom, outside_licensed_states, minor, name_sealed, email_sealed, phone_sealed,
       message_sealed, referral_source_sealed, link_secret)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      RETURNING id";
 
 const INSERT_MAIL: &str =
@@ -42,6 +44,7 @@ struct SealedRequest {
     contact_method: &'static str,
     location: String,
     age_group: &'static str,
+    for_whom: &'static str,
     flags: Flags,
     name: Vec<u8>,
     email: Vec<u8>,
@@ -71,6 +74,7 @@ async fn insert(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreError> {
                 .bind(row.contact_method)
                 .bind(&row.location)
                 .bind(row.age_group)
+                .bind(row.for_whom)
                 .bind(row.flags.outside_licensed_states)
                 .bind(row.flags.minor)
                 .bind(&row.name)
@@ -130,6 +134,7 @@ impl Store {
             contact_method: r.contact_method.as_str(),
             location: r.location.as_str().to_string(),
             age_group: r.age_group.as_str(),
+            for_whom: r.for_whom.as_str(),
             flags: r.flags,
             name: k.seal(NAME.of(row), &r.name),
             email: k.seal(EMAIL.of(row), &r.email),
@@ -200,6 +205,12 @@ impl Store {
                 .map_err(unshown)?,
             location: row.choice("location", Location::parse).map_err(unshown)?,
             age_group: row.choice("age_group", AgeGroup::parse).map_err(unshown)?,
+            // Requests sent before the form asked whom they are for have none.
+            for_whom: row
+                .col::<Option<String>>("for_whom")?
+                .map(|v| parsed("for_whom", v, ForWhom::parse))
+                .transpose()
+                .map_err(unshown)?,
             flags: Flags {
                 outside_licensed_states: row.col("outside_licensed_states")?,
                 minor: row.col("minor")?,

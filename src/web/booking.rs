@@ -279,7 +279,7 @@ fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp)
             page.success = true;
             page.paragraphs.push(format!(
                 "{clinician} will confirm it {}, by email.",
-                state.config().form.reply_time
+                crate::wording::confirm_by(b.start, now, &state.config().form.reply_time)
             ));
             if state.mail_enabled {
                 page.paragraphs.push(

@@ -24,7 +24,7 @@ use super::pages::page_response;
 use super::respond::{html_response, refusal};
 use crate::mail::MailKind;
 use crate::practice::consultation::SpamReason;
-use crate::practice::consultation::{ConsultationForm, Licence};
+use crate::practice::consultation::{ConsultationForm, Licence, Location};
 use crate::site::FormView;
 use crate::store::Submission;
 
@@ -36,6 +36,7 @@ pub const FIELDS: &[&str] = &[
     "contact_method",
     "voicemail",
     "state",
+    "for_whom",
     "age_group",
     "message",
     "referral_source",
@@ -123,6 +124,7 @@ pub async fn submit(
         contact_method: get("contact_method"),
         voicemail: get("voicemail"),
         state: get("state"),
+        for_whom: get("for_whom"),
         age_group: get("age_group"),
         message: get("message"),
         referral_source: get("referral_source"),
@@ -225,7 +227,12 @@ pub async fn submit(
             } else {
                 thanks_redirect(
                     &state,
-                    Some((request.flags.outside_licensed_states, request.flags.minor)),
+                    Some(crate::site::ThanksNotes {
+                        outside_licensed_states: request.flags.outside_licensed_states,
+                        minor: request.flags.minor,
+                        outside_us: request.location == Location::OutsideUs,
+                        minor_alone: request.minor_writing_alone(),
+                    }),
                     booking,
                 )
             }
@@ -276,13 +283,10 @@ const THANKS_TOKEN: crate::crypto::SealedField = crate::crypto::SealedField::kep
 
 fn thanks_redirect(
     state: &AppState,
-    notes: Option<(bool, bool)>,
+    notes: Option<crate::site::ThanksNotes>,
     request: Option<(i64, &str)>,
 ) -> Response {
-    let index = match notes {
-        Some((outside, minor)) => usize::from(outside) | (usize::from(minor) << 1),
-        None => 0,
-    };
+    let index = notes.map_or(0, crate::site::ThanksNotes::index);
     let issued = Timestamp::now().as_millisecond();
     let sealed = match (index, request) {
         (0, Some((id, secret))) => Some(format!("0:{id}:{issued}:{secret}")),
@@ -331,7 +335,7 @@ pub async fn thanks(
     let request = request.and_then(|id| id.parse::<i64>().ok());
     let index = index
         .and_then(|i| i.parse::<usize>().ok())
-        .filter(|i| *i < 4)
+        .filter(|i| *i < crate::site::ThanksNotes::PAGES)
         .unwrap_or(0);
     if let Some(id) = request.filter(|_| index == 0)
         && let Some(secret) = secret

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use crate::common::clinician::{Clinician, EMAIL};
 use crate::common::{Reply, SmtpServer, TestApp, visible_text};
+use jiff::civil::time;
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use kap_practice::practice::open_times::open_times;
 use serde_json::Value;
@@ -226,6 +228,40 @@ async fn the_open_times_are_a_form_grouped_by_day_in_the_practices_zone() {
     let js = app.get(src).await;
     assert_eq!(js.status, 200);
     assert!(js.text().contains("Intl.DateTimeFormat"));
+}
+
+/// A time held a few hours ahead is not promised a confirmation "within two business days".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_held_hours_ahead_is_promised_confirmation_before_it_begins() {
+    let (_dir, smtp, app) = offering_with_mail().await;
+    let mut rules = mornings_in(TimeZone::UTC);
+    for w in &mut rules.windows {
+        w.start = time(0, 0, 0, 0);
+        w.end = time(23, 59, 0, 0);
+    }
+    rules.notice = SignedDuration::from_hours(2);
+    offer(&app, &rules).await;
+    let (_, link) = request_and_link(&app, NAME, &[]).await;
+    let times = times_in(&app.get(&link).await.text());
+    let soonest = &times[0];
+    let start: Timestamp = soonest.parse().expect("instant");
+    assert!(start.duration_since(Timestamp::now()) < SignedDuration::from_hours(4));
+    assert_eq!(choose(&app, &link, soonest).await.status, 303);
+    let text = visible_text(&app.get(&link).await.text());
+    assert!(
+        text.contains("will confirm it before it begins, by email"),
+        "{text}"
+    );
+    assert!(!text.contains("within two business days"), "{text}");
+    let (_, raw) = wait_for_mail(&smtp, "Your consultation time is held");
+    let words = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(
+            "will confirm the time before it begins, and you will get another email then"
+        ),
+        "{raw}"
+    );
+    assert!(!words.contains("within two business days"), "{raw}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

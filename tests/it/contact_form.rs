@@ -26,6 +26,7 @@ async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
         "phone",
         "contact_method",
         "state",
+        "for_whom",
         "age_group",
         "message",
         "referral_source",
@@ -63,6 +64,122 @@ async fn crisis_numbers_and_reply_time_are_configurable() {
     assert_eq!(r.status, 303);
     let thanks = visible_text(&app.get("/contact/thanks").await.text());
     assert!(thanks.contains("within one working day"), "{thanks}");
+}
+
+#[tokio::test]
+async fn the_form_asks_whom_the_consultation_is_for_and_the_minor_flag_follows_their_age() {
+    let app = TestApp::start().await;
+    let form = visible_text(&app.get("/contact").await.text());
+    assert!(form.contains("Who is the consultation for?"), "{form}");
+    assert!(
+        form.contains("Someone I care for, such as my child"),
+        "{form}"
+    );
+    assert!(!form.contains("Are you 18 or older?"), "{form}");
+
+    // A parent writing for their 16-year-old.
+    let r = app
+        .submit(
+            "Pat",
+            &[("for_whom", "someone_else"), ("age_group", "minor")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let parent = visible_text(
+        &app.get(r.header("location").expect("location"))
+            .await
+            .text(),
+    );
+    assert!(parent.contains("For someone under 18"), "{parent}");
+    assert!(!parent.contains("Because you are under 18"), "{parent}");
+    // A 16-year-old writing alone: heard, flagged, and told kindly what happens.
+    let r = app
+        .submit("Jo", &[("for_whom", "myself"), ("age_group", "minor")])
+        .await;
+    assert_eq!(r.status, 303);
+    let teen = visible_text(
+        &app.get(r.header("location").expect("location"))
+            .await
+            .text(),
+    );
+    assert!(
+        teen.contains("your request is welcome. Because you are under 18, a parent or guardian will need to be involved"),
+        "{teen}"
+    );
+    // An adult writing for an adult they care for: not flagged.
+    let r = app
+        .submit(
+            "Lou",
+            &[("for_whom", "someone_else"), ("age_group", "adult")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+
+    let requests = stored(&app).await;
+    let by_name = |n: &str| {
+        requests
+            .iter()
+            .find(|r| r.name == n)
+            .unwrap_or_else(|| panic!("{n} stored"))
+    };
+    use kap_practice::practice::consultation::ForWhom;
+    assert_eq!(by_name("Pat").for_whom, Some(ForWhom::SomeoneElse));
+    assert!(by_name("Pat").flags.minor);
+    assert_eq!(by_name("Jo").for_whom, Some(ForWhom::Myself));
+    assert!(by_name("Jo").flags.minor);
+    assert!(!by_name("Lou").flags.minor);
+
+    // Without an answer, the form says what to choose.
+    let r = app.submit("Ann", &[("for_whom", "")]).await;
+    assert_eq!(r.status, 422);
+    assert!(visible_text(&r.text()).contains("Choose whom the consultation is for"));
+
+    // A request stored before the form asked stays readable, and says so in the inbox.
+    app.state
+        .store
+        .execute_unchecked("UPDATE consultation_requests SET for_whom = NULL")
+        .await
+        .expect("an older request");
+    let requests = stored(&app).await;
+    assert!(requests.iter().all(|r| r.for_whom.is_none()));
+    let id = requests[0].id;
+    app.add_clinician().await;
+    let mut c = crate::common::clinician::Clinician::signed_in(&app).await;
+    let page = visible_text(&c.get(&format!("/admin/requests/{id}")).await.text());
+    assert!(
+        page.contains("Not asked (sent before the form asked)"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_person_outside_the_us_is_pointed_to_local_emergency_services() {
+    let app = TestApp::start().await;
+    let r = app.submit("Kim", &[("state", "outside-us")]).await;
+    let location = r.header("location").expect("thank-you page").to_string();
+    let html = app.get(&location).await.text();
+    let text = visible_text(&html);
+    assert!(
+        text.contains("please don’t wait for a reply: contact your local emergency services."),
+        "{text}"
+    );
+    for us in ["988", "911"] {
+        assert!(
+            !text.contains(us) && !html.contains(&format!("tel:{us}")),
+            "{text}"
+        );
+    }
+    // Someone in a US state is still given the US numbers.
+    let r = app.submit("Lee", &[("state", "CA")]).await;
+    let text = visible_text(
+        &app.get(r.header("location").unwrap_or("/contact/thanks"))
+            .await
+            .text(),
+    );
+    assert!(
+        text.contains("call or text 988 (Suicide & Crisis Lifeline), or call 911"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -11,6 +11,17 @@ fn mail_config(port: u16, extra: &str) -> String {
     )
 }
 
+/// The server with mail to `smtp` and the person's acknowledgement on.
+async fn acknowledging(smtp: &SmtpServer) -> TestApp {
+    TestApp::builder()
+        .config(&mail_config(
+            smtp.port,
+            "\n[contact_form]\nacknowledge = true\n",
+        ))
+        .build()
+        .await
+}
+
 const PERSONAL: &[(&str, &str)] = &[
     ("phone", "(415) 555-0199"),
     ("contact_method", "either"),
@@ -156,13 +167,7 @@ async fn every_request_gets_exactly_one_notification() {
 async fn the_optional_acknowledgement_echoes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&mail_config(
-            smtp.port,
-            "\n[contact_form]\nacknowledge = true\n",
-        ))
-        .build()
-        .await;
+    let app = acknowledging(&smtp).await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
     let messages = smtp.wait_for(2, Duration::from_secs(15));
@@ -190,6 +195,55 @@ async fn the_optional_acknowledgement_echoes_nothing() {
             "the acknowledgement echoes {value:?}: {ack}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = acknowledging(&smtp).await;
+    let r = app
+        .submit(
+            "Kim",
+            &[("state", "outside-us"), ("email", "kim@example.org")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let messages = smtp.wait_for(2, Duration::from_secs(15));
+    let ack = messages
+        .iter()
+        .find(|m| m.contains("To: kim@example.org"))
+        .expect("an acknowledgement to the person");
+    let words = ack.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("If you are in crisis, please don't wait for a reply: contact your local emergency services."),
+        "{ack}"
+    );
+    assert!(!ack.contains("988") && !ack.contains("911"), "{ack}");
+}
+
+#[tokio::test]
+async fn the_inbox_names_each_email_and_its_delivery_in_words() {
+    // Mail on, its server not there: the notice waits in the outbox.
+    let app = TestApp::builder()
+        .config(&mail_config(free_port(), ""))
+        .build()
+        .await;
+    app.add_clinician().await;
+    assert_eq!(app.submit("Ada", &[]).await.status, 303);
+    let id = app.state.store.all_requests().await.expect("read")[0].id;
+    let mut c = crate::common::clinician::Clinician::signed_in(&app).await;
+    let page = crate::common::visible_text(&c.get(&format!("/admin/requests/{id}")).await.text());
+    // Waiting, or (once the worker has tried) not gone out yet: either way in words.
+    assert!(
+        page.contains("Notice of this request to you is waiting to be sent")
+            || page.contains("Notice of this request to you has not gone out yet"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("new_request_notice") && !page.contains("pending"),
+        "{page}"
+    );
 }
 
 /// The outbox counts once `sent` mails are marked sent and none is pending (or after 20 s).

@@ -20,8 +20,11 @@ fn own_details() -> Vec<(&'static str, &'static str)> {
         ("time_zone", "America/New_York"),
         ("accent_color", "#1d4e6b"),
         ("reply_time", "within one business day"),
-        ("crisis_line", "988"),
-        ("crisis_line_name", "Suicide & Crisis Lifeline"),
+        ("crisis_call", "988"),
+        ("crisis_call_name", "Suicide & Crisis Lifeline"),
+        ("crisis_text", "988"),
+        ("crisis_text_keyword", ""),
+        ("crisis_text_name", "Suicide & Crisis Lifeline"),
         ("emergency_number", "911"),
     ]
 }
@@ -72,14 +75,16 @@ async fn saved_details_replace_the_example_practice_at_once() {
     assert_eq!(refused.status, 422);
     let html = refused.text();
     assert!(html.contains("<title>Error: The practice"));
+    // In the form's words: the setting's internal name means nothing to the person at the form.
     assert!(
-        html.contains("href=\"#phone\">practice.phone &#34;call me&#34; is not a phone number")
+        html.contains("href=\"#phone\">Phone number: &#34;call me&#34; is not a phone number")
             || html.contains(
-                "href=\"#phone\">practice.phone &quot;call me&quot; is not a phone number"
+                "href=\"#phone\">Phone number: &quot;call me&quot; is not a phone number"
             ),
         "{html}"
     );
-    assert!(html.contains("href=\"#accent_color\">practice.accent_color #ffff00 is too light"));
+    assert!(html.contains("href=\"#accent_color\">Accent colour: #ffff00 is too light"));
+    assert!(!html.contains("practice.phone") && !html.contains("practice.accent_color"));
     assert!(
         html.contains("value=\"Harbor Light Therapy\""),
         "the text is kept"

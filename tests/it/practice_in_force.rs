@@ -128,7 +128,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
     let held = with_subject(&mail, "Your consultation time is held - Harbor Light");
     let text = text_of(held);
     assert!(
-        text.contains("call or text 741741 (Crisis Text Line) or call 112"),
+        text.contains("text HOME to 741741 (Crisis Text Line), or call 112"),
         "{text}"
     );
     assert!(text.contains("(212) 555-0147"), "{text}");

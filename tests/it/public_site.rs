@@ -365,7 +365,7 @@ async fn contact_and_privacy_show_the_practice() {
     assert_eq!(contact.status, 200);
     let html = contact.text();
     assert!(html.contains("<a href=\"mailto:care@harbor.example\">care@harbor.example</a>"));
-    assert!(html.contains("<a href=\"tel:2125550199\">(212) 555-0199</a>"));
+    assert!(html.contains("<a class=\"phone-number\" href=\"tel:2125550199\">(212) 555-0199</a>"));
     assert!(html.contains("Brooklyn, New York"));
     // The form comes first, with the direct ways to reach the practice before and beside it,
     // and no link from the page to itself.
@@ -464,7 +464,7 @@ async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() 
     for (path, html) in &pages {
         let text = visible_text(html);
         assert!(
-            text.contains("call or text 741741 (Crisis Text Line)") && text.contains("call 112"),
+            text.contains("call or text 741741 (Crisis Text Line), or call 112"),
             "{path} does not show the configured numbers: {text}"
         );
         assert!(html.contains("href=\"tel:741741\"") && html.contains("href=\"tel:112\""));
@@ -494,6 +494,71 @@ async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() 
             footer.contains("I can’t respond to emergencies") && footer.contains("tel:741741"),
             "{path}: the footer lists phone and email without the crisis note"
         );
+    }
+}
+
+#[tokio::test]
+async fn phone_numbers_keep_to_one_line() {
+    let app = TestApp::start().await;
+    let html = app.get("/contact").await.text();
+    let phone = "(555) 010-0100";
+    let links: Vec<&str> = html
+        .match_indices(&format!(">{phone}</a>"))
+        .map(|(i, _)| &html[html[..i].rfind("<a ").expect("link")..i])
+        .collect();
+    assert!(links.len() >= 2, "{html}");
+    for link in links {
+        assert!(link.contains("class=\"phone-number\""), "{link}");
+    }
+    let css_at = html.find("/static/css/site.").expect("stylesheet");
+    let css_path = &html[css_at..css_at + html[css_at..].find('"').expect("end")];
+    let css = app.get(css_path).await.text();
+    let rule = &css[css.find(".phone-number").expect("a rule for phone numbers")..];
+    assert!(
+        rule[..rule.find('}').expect("end of rule")].contains("white-space: nowrap"),
+        "{rule}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_already_in_the_clinicians_name_are_not_written_twice() {
+    let config = "[practice]\nclinician_name = \"Maya Okafor, LCSW\"\ncredentials = \"LCSW\"\n";
+    let app = TestApp::builder().config(config).build().await;
+    for path in ["/", "/contact"] {
+        let text = visible_text(&app.get(path).await.text());
+        assert!(text.contains("Maya Okafor, LCSW"), "{path}: {text}");
+        assert!(!text.contains("LCSW, LCSW"), "{path}: {text}");
+    }
+}
+
+/// The Crisis Text Line takes texts only, with a keyword, and no call.
+const TEXT_ONLY_CRISIS: &str = "[contact_form]\ncrisis_call = \"\"\ncrisis_text = \"741741\"\ncrisis_text_keyword = \"HOME\"\ncrisis_text_name = \"Crisis Text Line\"\n";
+
+#[tokio::test]
+async fn a_line_that_only_takes_texts_is_never_offered_as_a_call() {
+    let app = TestApp::builder().config(TEXT_ONLY_CRISIS).build().await;
+    let thanks = app.submit("Ada", &[]).await;
+    let location = thanks
+        .header("location")
+        .expect("thank-you page")
+        .to_string();
+    for path in ["/", "/contact", "/privacy", "/no-such-page", &location] {
+        let html = app.get(path).await.text();
+        let text = visible_text(&html);
+        assert!(
+            text.contains("text HOME to 741741 (Crisis Text Line), or call 911"),
+            "{path}: {text}"
+        );
+        // The link opens a text to 741741 with HOME written (`&` escaped as HTML).
+        assert!(
+            ["&amp;", "&#38;"]
+                .iter()
+                .any(|amp| html.contains(&format!("href=\"sms:741741?{amp}body=HOME\""))),
+            "{path}"
+        );
+        assert!(!text.contains("call or text"), "{path}: {text}");
+        assert!(!html.contains("tel:741741"), "{path}");
+        assert!(!text.contains("988"), "{path}");
     }
 }
 
@@ -627,7 +692,8 @@ fn the_privacy_notice_states_what_the_configuration_does() {
                 for field in [
                     "how you prefer to be contacted",
                     "the US state you will be in during sessions",
-                    "whether you are 18 or older",
+                    "whether the consultation is for you or for someone you care for",
+                    "whether the person the consultation is for is 18 or older",
                 ] {
                     assert!(plain.iter().any(|p| p == field), "{field} plain: {case}");
                 }

@@ -279,7 +279,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     let screening = app.get(&format!("{q}/screening")).await.text();
     assert!(
         screening
-            .contains("<legend class=\"legend\">Heart problems or high blood pressure?</legend>"),
+            .contains("<legend class=\"legend\">Do you have, or have you had, heart problems or high blood pressure?</legend>"),
         "{screening}"
     );
     let r = post(
@@ -467,9 +467,9 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "left unanswered, it is not shown"
     );
     assert!(page.contains(MEDS_MARKER) && page.contains(PRESCRIBER_MARKER));
-    assert!(page.contains("Heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    assert!(page.contains("Do you have, or have you had, heart problems or high blood pressure? <strong>Yes</strong> <span class=\"tag\">To discuss</span>"), "{page}");
     // "Not sure" is raised as "Yes" is; "No" is not.
-    assert!(page.contains("Bipolar disorder, or periods of mania? <strong>Not sure</strong> <span class=\"tag\">To discuss</span>"), "{page}");
+    assert!(page.contains("Have you ever had bipolar disorder, or periods of mania? <strong>Not sure</strong> <span class=\"tag\">To discuss</span>"), "{page}");
     assert!(
         !page.contains("in the last month? <strong>No</strong> <span"),
         "{page}"
@@ -905,6 +905,42 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
 fn action_of(html: &str) -> String {
     let at = html.find("action=\"").expect("a form") + "action=\"".len();
     html[at..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// The confirmation does not invite a person to a questionnaire they already finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    let (id, q) = held(&app).await;
+    let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
+    assert!(held_mail.contains("Before we meet"), "{held_mail}");
+
+    // Every page of the intake, to its end.
+    let screening = app.get(&format!("{q}/screening")).await.text();
+    let r = post(&app, &action_of(&screening), &[("s0", "no")]).await;
+    let meds = app.get(r.header("location").expect("next")).await.text();
+    let r = post(
+        &app,
+        &action_of(&meds),
+        &[("medications", "none"), ("prescriber", "")],
+    )
+    .await;
+    let phq = app.get(r.header("location").expect("next")).await.text();
+    let r = post_owned(&app, &action_of(&phq), &measure("phq9", &[0; 9])).await;
+    let gad = app.get(r.header("location").expect("next")).await.text();
+    let r = post_owned(&app, &action_of(&gad), &measure("gad7", &[0; 7])).await;
+    assert_eq!(r.status, 303);
+    let qs = app.state.store.questionnaires(id).await.expect("read");
+    assert!(qs[0].completed_at.is_some(), "the intake is finished");
+
+    crate::common::reminders::confirm(&app, id).await;
+    let confirmed = unfold(&wait_for_subject(&smtp, "Your consultation is confirmed"));
+    assert!(confirmed.contains("How to join"), "{confirmed}");
+    assert!(!confirmed.contains("Before we meet"), "{confirmed}");
+    assert!(!confirmed.contains("/questionnaire/"), "{confirmed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,9 @@ async fn contact_form_with_the_keyboard(options: Options) {
     assert_eq!(browser.active_id().await, "state");
     browser.type_text("California").await;
     browser.press(Key::Tab).await;
+    assert_eq!(browser.active_id().await, "for_whom-myself");
+    browser.press(Key::Space).await;
+    browser.press(Key::Tab).await;
     assert_eq!(browser.active_id().await, "age_group-adult");
     browser.press(Key::Space).await;
     browser.press(Key::Tab).await;

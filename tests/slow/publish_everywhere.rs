@@ -46,8 +46,11 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
         ("time_zone", "America/New_York"),
         ("accent_color", "#1d4e6b"),
         ("reply_time", "within one business day"),
-        ("crisis_line", "988"),
-        ("crisis_line_name", "Suicide & Crisis Lifeline"),
+        ("crisis_call", "988"),
+        ("crisis_call_name", "Suicide & Crisis Lifeline"),
+        ("crisis_text", "988"),
+        ("crisis_text_keyword", ""),
+        ("crisis_text_name", "Suicide & Crisis Lifeline"),
         ("emergency_number", "911"),
         ("version", "0"),
     ];

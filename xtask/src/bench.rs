@@ -65,7 +65,7 @@ const BROWSER_AGENT: &str =
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 /// A valid consultation request, as the form sends it; the form token follows.
 const SUBMISSION_BODY: &str = "name=Bench+Person&email=bench%40example.com&phone=&contact_method=email\
-     &state=CA&age_group=adult&message=&referral_source=&consent=yes&website=&form_token=";
+     &state=CA&for_whom=myself&age_group=adult&message=&referral_source=&consent=yes&website=&form_token=";
 /// The environment the server reads; cleared so it cannot change the settings behind the report.
 const KAP_ENV: &[&str] = &[
     "KAP_CONFIG",

@@ -980,6 +980,60 @@ fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<TextPage> {
 mod tests {
     use super::*;
 
+    /// Each screening question reads alone as a question whose "yes" is something to discuss,
+    /// and together they ask about each topic of the KAP page's screening section.
+    #[test]
+    fn the_screening_questions_each_ask_one_thing_and_yes_means_a_concern() {
+        let c = load(&ContentSource::Embedded).unwrap_or_else(|e| panic!("{e}"));
+        let s = &c.screening;
+        assert!(
+            !s.html.trim_end().trim_end_matches("</p>").ends_with(':'),
+            "the words above the list are not the start of every question: {}",
+            s.html
+        );
+        for q in &s.questions {
+            let first = q.split_whitespace().next().unwrap_or("");
+            assert!(
+                ["Do", "Have", "Are", "Would", "Is"].contains(&first) && q.ends_with('?'),
+                "not a question of its own: {q}"
+            );
+            let lower = q.to_lowercase();
+            for negative in ["no one", "not ", "never", "without"] {
+                assert!(
+                    !lower.contains(negative),
+                    "a \"yes\" must mean a concern: {q}"
+                );
+            }
+        }
+        // The page's screening topics ("Screening may explore: …"), each asked on its own.
+        let asks = |words: &[&str]| {
+            s.questions
+                .iter()
+                .filter(|q| words.iter().all(|w| q.to_lowercase().contains(w)))
+                .count()
+        };
+        for topic in [
+            &["blood pressure"][..],
+            &["medications"],
+            &["psychosis", "dissociation"],
+            &["bipolar", "mania"],
+            &["currently use", "alcohol"],
+            &["misused ketamine"],
+            &["pregnant"],
+            &["medical condition"],
+            &["safety instructions"],
+            &["ride home"],
+            &["support during and after treatment"],
+        ] {
+            assert!(asks(topic) >= 1, "no question asks about {topic:?}");
+        }
+        assert_eq!(
+            asks(&["alcohol", "ketamine"]),
+            0,
+            "current use and past misuse are separate questions"
+        );
+    }
+
     #[test]
     fn the_built_in_content_is_valid() {
         let c = load(&ContentSource::Embedded).unwrap_or_else(|e| panic!("{e}"));
@@ -1106,9 +1160,10 @@ mod tests {
         let c = load(&ContentSource::Embedded).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.screening.questions.len() >= 8);
         assert!(c.screening.questions.iter().any(|q| q.contains("pregnan")));
+        let built_in = c.screening.questions.len();
         // A folder without screening.md gets the built-in questions.
         let c = home_with(&[]).expect("valid");
-        assert_eq!(c.screening.questions.len(), 9);
+        assert_eq!(c.screening.questions.len(), built_in);
 
         let dir = tempfile::tempdir().expect("tempdir");
         let write = |name: &str, text: &str| {

@@ -68,6 +68,26 @@ crate::text_forms! {
     }
 }
 
+crate::text_forms! {
+    /// Whom the consultation is for: the person writing, or someone they care for (such as a
+    /// parent writing for their child).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ForWhom {
+        Myself = "myself",
+        SomeoneElse = "someone_else",
+    }
+}
+
+impl ForWhom {
+    /// How the inbox names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ForWhom::Myself => "The person writing",
+            ForWhom::SomeoneElse => "Someone the person writing cares for",
+        }
+    }
+}
+
 /// Where the person will be during sessions: a US state code, or outside the US.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
@@ -104,7 +124,7 @@ impl Location {
 pub struct Flags {
     /// The person will be somewhere the clinician is not licensed.
     pub outside_licensed_states: bool,
-    /// The person is under 18: a parent or guardian must take part.
+    /// The person the consultation is for is under 18: a parent or guardian must take part.
     pub minor: bool,
 }
 
@@ -116,10 +136,20 @@ pub struct NewConsultationRequest {
     pub phone: Option<String>,
     pub contact_method: ContactMethod,
     pub location: Location,
+    pub for_whom: ForWhom,
+    /// The age of the person the consultation is for.
     pub age_group: AgeGroup,
     pub message: Option<String>,
     pub referral_source: Option<String>,
     pub flags: Flags,
+}
+
+impl NewConsultationRequest {
+    /// Someone under 18 wrote for themselves: they are heard, and told a parent or guardian
+    /// will need to be involved.
+    pub fn minor_writing_alone(&self) -> bool {
+        self.for_whom == ForWhom::Myself && self.age_group == AgeGroup::Minor
+    }
 }
 
 /// Never prints personal fields, so a stray `{:?}` cannot leak them into a log.
@@ -142,6 +172,8 @@ pub struct ConsultationForm {
     /// "yes" or "no": whether a voicemail is all right, asked when a call is wanted.
     pub voicemail: String,
     pub state: String,
+    /// "myself" or "someone_else".
+    pub for_whom: String,
     pub age_group: String,
     pub message: String,
     pub referral_source: String,
@@ -157,6 +189,7 @@ pub enum Field {
     ContactMethod,
     Voicemail,
     State,
+    ForWhom,
     AgeGroup,
     Message,
     ReferralSource,
@@ -173,6 +206,7 @@ impl Field {
             Field::ContactMethod => "contact_method",
             Field::Voicemail => "voicemail",
             Field::State => "state",
+            Field::ForWhom => "for_whom",
             Field::AgeGroup => "age_group",
             Field::Message => "message",
             Field::ReferralSource => "referral_source",
@@ -185,6 +219,7 @@ impl Field {
         match self {
             Field::ContactMethod => "contact_method-email",
             Field::Voicemail => "voicemail-yes",
+            Field::ForWhom => "for_whom-myself",
             Field::AgeGroup => "age_group-adult",
             f => f.name(),
         }
@@ -301,10 +336,25 @@ impl ConsultationForm {
             }
         }
 
+        let for_whom = ForWhom::parse(self.for_whom.trim());
+        if for_whom.is_none() {
+            if self.for_whom.trim().is_empty() {
+                err(Field::ForWhom, "Choose whom the consultation is for");
+            } else {
+                err(
+                    Field::ForWhom,
+                    "Choose “Myself” or “Someone I care for, such as my child”",
+                );
+            }
+        }
+
         let age_group = AgeGroup::parse(self.age_group.trim());
         if age_group.is_none() {
             if self.age_group.trim().is_empty() {
-                err(Field::AgeGroup, "Choose whether you are 18 or older");
+                err(
+                    Field::AgeGroup,
+                    "Choose whether the person the consultation is for is 18 or older",
+                );
             } else {
                 err(Field::AgeGroup, "Choose “18 or older” or “Under 18”");
             }
@@ -349,8 +399,10 @@ impl ConsultationForm {
             );
         }
 
-        match (contact_method, location, age_group) {
-            (Some(contact_method), Some(location), Some(age_group)) if errors.is_empty() => {
+        match (contact_method, location, for_whom, age_group) {
+            (Some(contact_method), Some(location), Some(for_whom), Some(age_group))
+                if errors.is_empty() =>
+            {
                 let outside_licensed_states = match &location {
                     Location::OutsideUs => true,
                     Location::State(code) => !licence.states.iter().any(|s| s == code),
@@ -361,6 +413,7 @@ impl ConsultationForm {
                     phone: non_empty(phone),
                     contact_method,
                     location,
+                    for_whom,
                     age_group,
                     message: match voicemail {
                         Some(line) if message.is_empty() => Some(line.to_string()),
@@ -468,6 +521,7 @@ mod tests {
             contact_method: "email".into(),
             voicemail: "".into(),
             state: "CA".into(),
+            for_whom: "myself".into(),
             age_group: "adult".into(),
             message: "Feeling stuck.\r\nSecond line.".into(),
             referral_source: "".into(),
@@ -520,6 +574,26 @@ mod tests {
     }
 
     #[test]
+    fn the_minor_flag_follows_the_age_of_the_person_the_consultation_is_for() {
+        let states = licence();
+        let valid = |for_whom: &str, age: &str| {
+            let mut f = good();
+            f.for_whom = for_whom.into();
+            f.age_group = age.into();
+            f.validate(&Licence { states: &states }).expect("valid")
+        };
+        // A parent (an adult) writing for their 16-year-old.
+        let parent = valid("someone_else", "minor");
+        assert!(parent.flags.minor && !parent.minor_writing_alone());
+        // A teen writing alone is heard, flagged, and told about a parent or guardian.
+        let teen = valid("myself", "minor");
+        assert!(teen.flags.minor && teen.minor_writing_alone());
+        // An adult writing for an adult they care for.
+        let adult = valid("someone_else", "adult");
+        assert!(!adult.flags.minor && !adult.minor_writing_alone());
+    }
+
+    #[test]
     fn every_problem_is_reported_in_form_order() {
         let states = licence();
         let f = ConsultationForm::default();
@@ -530,6 +604,7 @@ mod tests {
                 Field::Email,
                 Field::ContactMethod,
                 Field::State,
+                Field::ForWhom,
                 Field::AgeGroup,
                 Field::Consent
             ]

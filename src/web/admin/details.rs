@@ -89,7 +89,7 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
                 hint: f.hint,
                 input_type: match f.name {
                     "email" => "email",
-                    "phone" | "crisis_line" | "emergency_number" => "tel",
+                    "phone" | "crisis_call" | "crisis_text" | "emergency_number" => "tel",
                     _ => "text",
                 },
                 value: if in_file {

@@ -172,8 +172,11 @@ pub(super) async fn request_page_with(
         location: r.location.label().to_string(),
         age: match r.age_group {
             crate::practice::consultation::AgeGroup::Adult => "18 or older",
-            crate::practice::consultation::AgeGroup::Minor => "Under 18, with a parent or guardian",
+            crate::practice::consultation::AgeGroup::Minor => "Under 18",
         },
+        for_whom: r
+            .for_whom
+            .map_or("Not asked (sent before the form asked)", |f| f.label()),
         status,
         closed_reason: r.closed_reason.map(ClosedReason::label),
         statuses: status_options(),

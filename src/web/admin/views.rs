@@ -226,6 +226,8 @@ pub struct RequestView {
     pub contact_method: &'static str,
     pub location: String,
     pub age: &'static str,
+    /// Whom the consultation is for.
+    pub for_whom: &'static str,
     pub status: Status,
     pub closed_reason: Option<&'static str>,
     pub statuses: Vec<(&'static str, &'static str)>,

@@ -21,8 +21,11 @@ pub const SAVED: &[(&str, &str)] = &[
     ("time_zone", "America/New_York"),
     ("accent_color", "#1d4e6b"),
     ("reply_time", "within one business day"),
-    ("crisis_line", "741741"),
-    ("crisis_line_name", "Crisis Text Line"),
+    ("crisis_call", ""),
+    ("crisis_call_name", ""),
+    ("crisis_text", "741741"),
+    ("crisis_text_keyword", "HOME"),
+    ("crisis_text_name", "Crisis Text Line"),
     ("emergency_number", "112"),
 ];
 
@@ -113,7 +116,7 @@ pub fn the_next_request_is_announced_as_saved(smtp: &SmtpServer) {
         "{ack}"
     );
     assert!(
-        ack.contains("call or text 741741 (Crisis Text Line) or call 112"),
+        ack.contains("text HOME to 741741 (Crisis Text Line), or call 112"),
         "{ack}"
     );
     for (_, raw) in &mail {

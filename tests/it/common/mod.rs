@@ -1029,6 +1029,7 @@ pub fn valid_fields(name: &str) -> Vec<(&'static str, String)> {
         ("phone", "".into()),
         ("contact_method", "email".into()),
         ("state", "CA".into()),
+        ("for_whom", "myself".into()),
         ("age_group", "adult".into()),
         ("message", "".into()),
         ("referral_source", "".into()),

@@ -46,6 +46,7 @@ pub fn check(body: &[u8]) {
         contact_method: get("contact_method"),
         voicemail: get("voicemail"),
         state: get("state"),
+        for_whom: get("for_whom"),
         age_group: get("age_group"),
         message: get("message"),
         referral_source: get("referral_source"),
