@@ -99,13 +99,13 @@ impl Outbox {
                 }
             }
             let (outcome, to) = self.deliver(&mail, now).await;
-            if let Err(e) = self.store.record_delivery(mail.id, &outcome, now).await {
+            if let Err(e) = self
+                .store
+                .record_delivery(mail.id, &outcome, to.as_deref(), now)
+                .await
+            {
                 // The lease runs out and the message is tried again: sent at least once.
                 tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record the delivery");
-            } else if let (Delivery::Sent, Some(to)) = (&outcome, to)
-                && let Err(e) = self.store.record_sent_to(mail.id, &to).await
-            {
-                tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot record where the mail went");
             }
         }
         Ok(true)

@@ -185,22 +185,25 @@ impl Store {
         })
     }
 
-    /// Records the outcome of one sending attempt.
+    /// Records the outcome of one sending attempt; for mail to the practice, `sent_to` is the
+    /// notice address it went to (kept with a sent mail, in the same write).
     pub async fn record_delivery(
         &self,
         id: i64,
         delivery: &Delivery,
+        sent_to: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
             let q = match delivery {
                 Delivery::Sent => sqlx::query(
                     "UPDATE outbox SET status = $3, sent_at = $1, attempts = attempts + 1,
-                     claimed_until = NULL, last_error = NULL WHERE id = $2",
+                     claimed_until = NULL, last_error = NULL, sent_to = $4 WHERE id = $2",
                 )
                 .bind(ms(now))
                 .bind(id)
-                .bind(OutboxStatus::Sent.as_str()),
+                .bind(OutboxStatus::Sent.as_str())
+                .bind(sent_to),
                 Delivery::Retry {
                     next_attempt_at,
                     permanent,
@@ -223,18 +226,6 @@ impl Store {
                 .bind(OutboxStatus::Failed.as_str()),
             };
             q.execute(pool).await?;
-        });
-        Ok(())
-    }
-
-    /// Mail `id` to the practice went to `address` (its notice address as it was at sending).
-    pub async fn record_sent_to(&self, id: i64, address: &str) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => {
-            sqlx::query("UPDATE outbox SET sent_to = $1 WHERE id = $2")
-                .bind(address)
-                .bind(id)
-                .execute(pool)
-                .await?;
         });
         Ok(())
     }
