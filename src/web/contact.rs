@@ -45,6 +45,24 @@ pub const FIELDS: &[&str] = &[
     "form_token",
 ];
 
+/// The form's answers from its decoded fields (a field not sent is empty).
+pub fn form_of(fields: &std::collections::HashMap<String, String>) -> ConsultationForm {
+    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    ConsultationForm {
+        name: get("name"),
+        email: get("email"),
+        phone: get("phone"),
+        contact_method: get("contact_method"),
+        voicemail: get("voicemail"),
+        state: get("state"),
+        for_whom: get("for_whom"),
+        age_group: get("age_group"),
+        message: get("message"),
+        referral_source: get("referral_source"),
+        consent: get("consent"),
+    }
+}
+
 /// `GET /contact`: the prepared page with a fresh token, compressed for this client.
 pub async fn show(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
     let site = state.site.load();
@@ -117,19 +135,7 @@ pub async fn submit(
         Err(e) => return unreadable(&state, &e, &headers),
     };
     let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    let form = ConsultationForm {
-        name: get("name"),
-        email: get("email"),
-        phone: get("phone"),
-        contact_method: get("contact_method"),
-        voicemail: get("voicemail"),
-        state: get("state"),
-        for_whom: get("for_whom"),
-        age_group: get("age_group"),
-        message: get("message"),
-        referral_source: get("referral_source"),
-        consent: get("consent"),
-    };
+    let form = form_of(&fields);
 
     let now = Timestamp::now();
     let max_age =

@@ -11,10 +11,10 @@
 //! per problem, in form order, one per field.
 
 use kap_practice::practice::consultation::{
-    AgeGroup, ConsultationForm, EMAIL_MAX, Field, Licence, Location, MESSAGE_MAX, NAME_MAX,
-    PHONE_MAX, REFERRAL_MAX, valid_email, valid_phone,
+    AgeGroup, EMAIL_MAX, Field, Licence, Location, MESSAGE_MAX, NAME_MAX, PHONE_MAX, REFERRAL_MAX,
+    valid_email, valid_phone,
 };
-use kap_practice::web::contact::FIELDS;
+use kap_practice::web::contact::{FIELDS, form_of};
 use kap_practice::web::form::{FormDecodeError, decode};
 
 pub fn check(body: &[u8]) {
@@ -38,20 +38,7 @@ pub fn check(body: &[u8]) {
         );
     }
 
-    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    let form = ConsultationForm {
-        name: get("name"),
-        email: get("email"),
-        phone: get("phone"),
-        contact_method: get("contact_method"),
-        voicemail: get("voicemail"),
-        state: get("state"),
-        for_whom: get("for_whom"),
-        age_group: get("age_group"),
-        message: get("message"),
-        referral_source: get("referral_source"),
-        consent: get("consent"),
-    };
+    let form = form_of(&fields);
     let licensed = ["CA".to_string()];
     match form.validate(&Licence { states: &licensed }) {
         Ok(request) => {
