@@ -43,6 +43,18 @@ practice::text_forms! {
 }
 
 impl MailKind {
+    /// The name the server's log gives this kind of mail. Every mail to the practice is logged
+    /// as `practice_notice`: the log (kept in plain text, often by a hosting provider) must not
+    /// say that someone's answers asked for the clinician's prompt attention, which the
+    /// urgent notices' own kinds would.
+    pub fn log_name(self) -> &'static str {
+        if self.to_person() {
+            self.as_str()
+        } else {
+            "practice_notice"
+        }
+    }
+
     /// Whether it goes to the person (else to the practice's notification address).
     pub fn to_person(self) -> bool {
         !matches!(

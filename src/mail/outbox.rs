@@ -196,7 +196,7 @@ impl Outbox {
             Ok(()) => {
                 tracing::info!(
                     mail_id = mail.id,
-                    kind = mail.kind.as_str(),
+                    kind = mail.kind.log_name(),
                     attempt,
                     "mail sent"
                 );
@@ -205,13 +205,13 @@ impl Outbox {
             Err(SendError::Permanent(error))
                 if mail.permanent_failures + 1 >= config.mail.max_permanent_failures =>
             {
-                tracing::error!(mail_id = mail.id, kind = mail.kind.as_str(), %error, "mail given up after permanent failures");
+                tracing::error!(mail_id = mail.id, kind = mail.kind.log_name(), %error, "mail given up after permanent failures");
                 Delivery::Failed { error }
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
                 let delay = backoff(config, attempt);
-                tracing::warn!(mail_id = mail.id, kind = mail.kind.as_str(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
+                tracing::warn!(mail_id = mail.id, kind = mail.kind.log_name(), attempt, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
                 Delivery::Retry {
                     next_attempt_at: now
                         .checked_add(
