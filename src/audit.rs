@@ -45,6 +45,7 @@ practice::text_forms! {
         PageAdded = "page_added",
         PageChanged = "page_changed",
         PageRemoved = "page_removed",
+        GoingLiveReviewed = "going_live_reviewed",
     }
 }
 
@@ -90,6 +91,7 @@ impl Action {
             Action::PageAdded => "Added a page",
             Action::PageChanged => "Changed a page",
             Action::PageRemoved => "Removed a page",
+            Action::GoingLiveReviewed => "Confirmed a part of the site as reviewed",
         }
     }
 }

@@ -26,8 +26,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "kap-practice.toml";
 pub struct Config {
     /// Where the config came from, for messages (`None`: built-in defaults only).
     pub source: Option<PathBuf>,
-    /// The `[practice]` and `[contact_form]` keys the file sets, as `table.key`: those values
-    /// win over what the clinician saves in the inbox (see `details`).
+    /// The `[practice]`, `[contact_form]` and `[admin]` keys the file sets, as `table.key`:
+    /// those values win over what the clinician saves in the inbox (see `details`).
     pub file_keys: std::collections::BTreeSet<String>,
     pub server: ServerConfig,
     pub practice: Practice,
@@ -40,6 +40,9 @@ pub struct Config {
     /// HTTPS served by the program itself; `None`: plain HTTP (behind a reverse proxy, say).
     pub tls: Option<TlsConfig>,
     pub insights: InsightsConfig,
+    /// The going-live items the file confirms as reviewed (`going_live.reviewed`), with those
+    /// confirmed in the inbox (see [`crate::going_live`]).
+    pub going_live_reviewed: Vec<String>,
 }
 
 /// Counting visits for the clinician's insights page (see `src/insights/`).
@@ -116,11 +119,24 @@ pub struct AdminConfig {
     pub idle_timeout_minutes: u64,
     /// A session ends this long after sign-in, however active.
     pub absolute_timeout_hours: u64,
-    /// Closed requests are deleted this many days after they were closed.
+    /// Closed requests that never reached a consultation are deleted this many days after they
+    /// were closed.
     pub keep_closed_days: u64,
+    /// Closed requests that reached a consultation or went further (the start of a clinical
+    /// record, which state rules keep for years) are deleted this many days after they were
+    /// closed: seven years by default.
+    pub keep_consulted_days: u64,
     /// Spam is deleted this many days after it arrived.
     pub keep_spam_days: u64,
 }
+
+/// Days a closed request that never reached a consultation is kept: a year.
+pub const DEFAULT_KEEP_CLOSED_DAYS: u64 = 365;
+
+/// Days a closed request that reached a consultation is kept by default: seven years (with
+/// their leap days). How long clinical records must be kept depends on the state: the
+/// practice checks it with its counsel and sets it here or in the inbox.
+pub const DEFAULT_KEEP_CONSULTED_DAYS: u64 = 2557;
 
 /// A value that must never be printed (a password inside a URL, say).
 #[derive(Clone, PartialEq, Eq)]
@@ -245,17 +261,23 @@ impl Practice {
     /// When the name already ends with the credentials ("Maya Okafor, LCSW" with "LCSW"), they
     /// are not written twice.
     pub fn clinician_name_with_credentials(&self) -> String {
-        let (name, credentials) = (self.clinician_name.trim(), self.credentials.trim());
-        let written = name
-            .len()
-            .checked_sub(credentials.len())
-            .and_then(|at| name.get(at..))
-            .is_some_and(|end| end.eq_ignore_ascii_case(credentials));
-        if credentials.is_empty() || written {
+        if self.credentials.trim().is_empty() || self.name_repeats_credentials() {
             self.clinician_name.clone()
         } else {
             format!("{}, {}", self.clinician_name, self.credentials)
         }
+    }
+
+    /// Whether the clinician's name already ends with the credentials ("Maya Okafor, LCSW" with
+    /// "LCSW"): shown once, and sent back by the going-live checklist to be written once.
+    pub fn name_repeats_credentials(&self) -> bool {
+        let (name, credentials) = (self.clinician_name.trim(), self.credentials.trim());
+        !credentials.is_empty()
+            && name
+                .len()
+                .checked_sub(credentials.len())
+                .and_then(|at| name.get(at..))
+                .is_some_and(|end| end.eq_ignore_ascii_case(credentials))
     }
 
     /// The phone number as a `tel:` URI (digits and a leading `+` only).
@@ -322,7 +344,7 @@ fn file_keys(text: &str) -> std::collections::BTreeSet<String> {
     let Ok(table) = text.parse::<toml::Table>() else {
         return Default::default();
     };
-    ["practice", "contact_form"]
+    ["practice", "contact_form", "admin"]
         .into_iter()
         .filter_map(|name| Some((name, table.get(name)?.as_table()?)))
         .flat_map(|(name, t)| t.keys().map(move |k| format!("{name}.{k}")))
@@ -424,6 +446,14 @@ struct FileConfig {
     tls: FileTls,
     #[serde(default)]
     insights: FileInsights,
+    #[serde(default)]
+    going_live: FileGoingLive,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileGoingLive {
+    reviewed: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -459,6 +489,7 @@ struct FileAdmin {
     idle_timeout_minutes: Option<Spanned<u64>>,
     absolute_timeout_hours: Option<Spanned<u64>>,
     keep_closed_days: Option<Spanned<u64>>,
+    keep_consulted_days: Option<Spanned<u64>>,
     keep_spam_days: Option<Spanned<u64>>,
 }
 
@@ -899,7 +930,16 @@ impl Config {
                 "absolute_timeout_hours",
                 12,
             ),
-            keep_closed_days: positive(a.keep_closed_days, "keep_closed_days", 365),
+            keep_closed_days: positive(
+                a.keep_closed_days,
+                "keep_closed_days",
+                DEFAULT_KEEP_CLOSED_DAYS,
+            ),
+            keep_consulted_days: positive(
+                a.keep_consulted_days,
+                "keep_consulted_days",
+                DEFAULT_KEEP_CONSULTED_DAYS,
+            ),
             keep_spam_days: positive(a.keep_spam_days, "keep_spam_days", 30),
         };
 
@@ -922,6 +962,28 @@ impl Config {
             },
         };
 
+        let mut going_live_reviewed = Vec::new();
+        for item in file
+            .going_live
+            .reviewed
+            .map(Spanned::into_inner)
+            .unwrap_or_default()
+        {
+            match crate::going_live::Item::parse(item.get_ref().trim()) {
+                Some(i) if i.may_be_confirmed_in_the_file() => {
+                    going_live_reviewed.push(i.as_str().to_string())
+                }
+                _ => errors.push(Diagnostic::new(
+                    name,
+                    at(&item.span()),
+                    format!(
+                        "going_live.reviewed: \"{}\" is not an item that can be confirmed: use \"about\" (only when the built-in words are about you), \"credentials\", \"privacy\" or \"crisis\" (the details and the city are confirmed by writing your own in [practice])",
+                        item.get_ref()
+                    ),
+                )),
+            }
+        }
+
         let content_dir = overrides.content_dir.clone().or(file
             .content
             .dir
@@ -930,6 +992,7 @@ impl Config {
 
         errors.into_result(Config {
             insights,
+            going_live_reviewed,
             database: DatabaseConfig {
                 url: database_url.map(|(url, _, _)| Secret(url)),
             },

@@ -103,7 +103,33 @@ pub const FIELDS: &[Field] = &[
         "Emergency number",
         "911 in the United States.",
     ),
+    field(
+        KEEP_CLOSED_DAYS,
+        "admin",
+        "Days a closed request is kept when it never reached a consultation",
+        "A whole number of days, 365 by default. The request, its notes, history and answers are then deleted for good; the inbox lists what is due within 30 days, with an export.",
+    ),
+    field(
+        KEEP_CONSULTED_DAYS,
+        "admin",
+        "Days a closed request is kept when it reached a consultation or went further",
+        "A whole number of days, 2557 (seven years) by default. These are clinical records: how long your state requires them to be kept is for you to check with your counsel.",
+    ),
 ];
+
+/// The fields of how long closed requests are kept (numbers of days).
+const KEEP_CLOSED_DAYS: &str = "keep_closed_days";
+const KEEP_CONSULTED_DAYS: &str = "keep_consulted_days";
+
+/// A number of days a closed request is kept, as the form gives it.
+fn days(value: &str, label: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(d) if (1..=36_500).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{label}: write a whole number of days from 1 to 36500, such as 365"
+        )),
+    }
+}
 
 const fn field(
     name: &'static str,
@@ -150,6 +176,11 @@ pub fn values_of(config: &Config) -> Values {
         ("crisis_text_keyword", f.crisis_text_keyword.clone()),
         ("crisis_text_name", f.crisis_text_name.clone()),
         ("emergency_number", f.emergency_number.clone()),
+        (KEEP_CLOSED_DAYS, config.admin.keep_closed_days.to_string()),
+        (
+            KEEP_CONSULTED_DAYS,
+            config.admin.keep_consulted_days.to_string(),
+        ),
     ] {
         v.insert(name.to_string(), value);
     }
@@ -260,6 +291,16 @@ pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
             }
             continue;
         }
+        if field.table == "admin" {
+            // Left empty: the period in force stays as it is.
+            if value.is_empty() {
+                continue;
+            }
+            if let Err(message) = days(value, field.label) {
+                problems.push((field.name, message));
+            }
+            continue;
+        }
         if field.table == "contact_form" {
             // The config reads these as free text; the inbox asks for a value on one line.
             if value.is_empty() && OPTIONAL.contains(&field.name) {
@@ -336,6 +377,9 @@ pub fn apply(config: &Config, values: &Values) -> Config {
         if check(&one).is_err() {
             continue;
         }
+        if field.table == "admin" {
+            continue;
+        }
         let line = toml_line(field, value);
         if field.table == "practice" {
             text.push_str(&line);
@@ -361,6 +405,16 @@ pub fn apply(config: &Config, values: &Values) -> Config {
             &parsed.form
         };
         copy_form_field(&mut merged.form, from, field.name);
+    }
+    for field in FIELDS.iter().filter(|f| f.table == "admin") {
+        let given = values.get(field.name).map(|v| days(v, field.label));
+        if let (false, Some(Ok(d))) = (from_file.contains(&field.name), given) {
+            match field.name {
+                KEEP_CLOSED_DAYS => merged.admin.keep_closed_days = d,
+                KEEP_CONSULTED_DAYS => merged.admin.keep_consulted_days = d,
+                _ => {}
+            }
+        }
     }
     // The notices and the sender follow the practice's email and name unless set on their own.
     if merged.mail.notify_email_is_default {

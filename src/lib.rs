@@ -20,6 +20,7 @@ pub mod details;
 /// Problems found in the config and content files, from their own crate (`crates/diagnostics`).
 pub use diagnostics;
 pub mod export;
+pub mod going_live;
 pub mod in_force;
 pub mod insights;
 pub mod mail;
@@ -126,14 +127,35 @@ pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
 /// periods (each deletion audited), expired sign-in sessions and sign-in counts past their
 /// window. Returns the requests deleted.
 pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> {
+    housekeeping_at(state, jiff::Timestamp::now()).await
+}
+
+/// The instants before which requests are past their retention periods at `now`, under the
+/// periods in force (the config file's, else the inbox's).
+pub fn retention_cutoffs(admin: &config::AdminConfig, now: jiff::Timestamp) -> store::Cutoffs {
+    let before = |d: u64| {
+        let hours = i64::try_from(d).unwrap_or(i64::MAX / 24).saturating_mul(24);
+        now.checked_sub(jiff::SignedDuration::from_hours(hours))
+            .unwrap_or(jiff::Timestamp::MIN)
+    };
+    store::Cutoffs {
+        closed: before(admin.keep_closed_days),
+        consulted: before(admin.keep_consulted_days),
+        spam: before(admin.keep_spam_days),
+    }
+}
+
+/// [`housekeeping`] as of `now` (tests drive the clock with it).
+pub async fn housekeeping_at(
+    state: &AppState,
+    now: jiff::Timestamp,
+) -> Result<usize, store::StoreError> {
     use tower_sessions::session_store::ExpiredDeletion;
-    let now = jiff::Timestamp::now();
-    let days = |d: u64| jiff::SignedDuration::from_hours(24 * i64::try_from(d).unwrap_or(365));
     let config = state.config();
-    let admin = &config.admin;
-    let closed_before = now.checked_sub(days(admin.keep_closed_days)).unwrap_or(now);
-    let spam_before = now.checked_sub(days(admin.keep_spam_days)).unwrap_or(now);
-    let purged = state.store.purge(closed_before, spam_before, now).await?;
+    let purged = state
+        .store
+        .purge(&retention_cutoffs(&config.admin, now), now)
+        .await?;
     if !purged.is_empty() {
         tracing::info!(
             count = purged.len(),

@@ -339,6 +339,10 @@ pub fn build(
     let admin = &r.config.admin;
     let html = String::from_utf8_lossy(&html)
         .replace("{keep_closed_days}", &admin.keep_closed_days.to_string())
+        .replace(
+            "{keep_consulted_days}",
+            &admin.keep_consulted_days.to_string(),
+        )
         .replace("{keep_spam_days}", &admin.keep_spam_days.to_string())
         .into_bytes();
     add("/privacy", HTML, Caching::Revalidate, html);

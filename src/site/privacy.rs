@@ -60,6 +60,148 @@ pub const COLLECTED: &[Collected] = &[
     },
 ];
 
+/// One thing kept with a request as plain text, besides the form's answers in [`COLLECTED`]:
+/// the columns that hold it (`table.column`) and how the notice says it.
+pub struct PlainRecord {
+    pub columns: &'static [&'static str],
+    pub label: &'static str,
+}
+
+/// Everything kept with a request as plain text besides the form's answers listed in
+/// [`COLLECTED`]: what the inbox sorts, filters, flags and reminds by without opening anything.
+/// The notice lists these word for word, and a test holds every plain column of the tables
+/// about a request to this list (or to [`COLLECTED`], or to [`NOT_ABOUT_THE_PERSON`]), so a
+/// column added in plain text must be named here, or the notice would stop telling the truth.
+pub const KEPT_PLAIN: &[PlainRecord] = &[
+    PlainRecord {
+        columns: &[
+            "consultation_requests.received_at",
+            "consultation_requests.reference",
+        ],
+        label: "when the request arrived, and its reference number",
+    },
+    PlainRecord {
+        columns: &[
+            "consultation_requests.status",
+            "consultation_requests.closed_at",
+            "consultation_requests.closed_reason",
+            "consultation_requests.reached_consultation",
+        ],
+        label: "where the request stands along the practice’s process, such as “Consultation scheduled” or “Medication sessions”, which can show that you became a client; whether it ever reached a consultation (which decides how long it is kept); when it was closed, and why (such as “Completed” or “Not a fit”)",
+    },
+    PlainRecord {
+        columns: &[
+            "consultation_requests.spam",
+            "consultation_requests.spam_reason",
+        ],
+        label: "whether it was filed as spam, and why",
+    },
+    PlainRecord {
+        columns: &[
+            "consultation_requests.outside_licensed_states",
+            "consultation_requests.minor",
+        ],
+        label: "whether you will be outside the states where I am licensed, and whether the consultation is for someone under 18",
+    },
+    PlainRecord {
+        columns: &[
+            "bookings.start_at",
+            "bookings.end_at",
+            "bookings.format",
+            "bookings.status",
+            "bookings.created_at",
+            "bookings.updated_at",
+            "booking_changes.at",
+            "booking_changes.actor",
+            "booking_changes.status",
+            "booking_changes.start_at",
+            "booking_changes.end_at",
+            "booking_changes.format",
+            "booking_reminders.start_at",
+            "booking_reminders.minutes_before",
+            "booking_reminders.status",
+            "booking_reminders.at",
+        ],
+        label: "the time of a consultation you choose, the way of meeting you chose (video or phone), whether that time is held, confirmed, declined or cancelled, each change to it, and the reminders sent",
+    },
+    PlainRecord {
+        columns: &[
+            "questionnaires.kind",
+            "questionnaires.sent_at",
+            "questionnaires.updated_at",
+            "questionnaires.completed_at",
+            "questionnaires.needs_attention",
+            "questionnaires.attention_raised_at",
+            "questionnaires.attention_seen_at",
+            "questionnaires.attention_overdue_at",
+        ],
+        label: "which questionnaire was sent, and when it was sent, saved and finished; whether an answer asked for my prompt attention (a yes or no, never the answer itself), and when I followed it up",
+    },
+    PlainRecord {
+        columns: &[
+            "request_history.at",
+            "request_history.actor",
+            "request_history.event",
+            "request_history.detail",
+            "request_notes.author",
+            "request_notes.created_at",
+        ],
+        label: "the request’s history: what happened to it, when and by whom, such as a change of status, a booking, a reminder sent, a questionnaire needing attention, or a note written (never what the note says)",
+    },
+    PlainRecord {
+        columns: &[
+            "outbox.kind",
+            "outbox.created_at",
+            "outbox.status",
+            "outbox.sent_at",
+            "outbox.last_error",
+        ],
+        label: "which emails were sent about the request, and when (never what they say); when one could not be delivered, the mail server’s answer, which may repeat the address it was sent to",
+    },
+    PlainRecord {
+        columns: &[
+            "audit_log.at",
+            "audit_log.actor",
+            "audit_log.action",
+            "audit_log.request_id",
+            "audit_log.detail",
+        ],
+        label: "the practice’s audit log: who did what to which request and when, such as a change of status; it is kept after the request is deleted, without your name or anything you wrote",
+    },
+];
+
+/// The plain columns of the tables about a request that say nothing about the person: ids,
+/// keys that join rows, the link's random secret, and the mail queue's own bookkeeping.
+pub const NOT_ABOUT_THE_PERSON: &[&str] = &[
+    "consultation_requests.id",
+    "consultation_requests.link_secret",
+    "request_history.id",
+    "request_history.request_id",
+    "request_notes.id",
+    "request_notes.request_id",
+    "bookings.id",
+    "bookings.request_id",
+    "bookings.sequence",
+    "booking_changes.id",
+    "booking_changes.booking_id",
+    "booking_changes.sequence",
+    "booking_reminders.id",
+    "booking_reminders.booking_id",
+    "booking_reminders.booking_change_id",
+    "booking_reminders.outbox_id",
+    "questionnaires.id",
+    "questionnaires.request_id",
+    "outbox.id",
+    "outbox.request_id",
+    "outbox.booking_change_id",
+    "outbox.attempts",
+    "outbox.permanent_failures",
+    "outbox.next_attempt_at",
+    "outbox.claimed_until",
+    "outbox.sent_to",
+    "audit_log.id",
+];
+
 /// What the notice states, decided from the config.
 pub struct PrivacyFacts {
     /// Everything the form collects, in the form's order.
@@ -68,6 +210,8 @@ pub struct PrivacyFacts {
     pub encrypted: Vec<&'static str>,
     /// What the form collects and is stored as plain text.
     pub plain: Vec<&'static str>,
+    /// What else is kept with a request as plain text ([`KEPT_PLAIN`]).
+    pub kept_plain: Vec<&'static str>,
     /// The database is PostgreSQL (possibly hosted by a provider) rather than SQLite on the
     /// server itself.
     pub postgres: bool,
@@ -75,7 +219,10 @@ pub struct PrivacyFacts {
     pub mail: bool,
     /// The person gets an acknowledgement email (mail on and `contact_form.acknowledge`).
     pub acknowledge: bool,
+    /// Days a closed request that never reached a consultation is kept.
     pub keep_closed_days: u64,
+    /// Days a closed request that reached a consultation or went further is kept.
+    pub keep_consulted_days: u64,
     pub keep_spam_days: u64,
     /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
     pub urgent_reply: String,
@@ -96,10 +243,12 @@ impl PrivacyFacts {
             collected: COLLECTED.iter().map(|c| c.label).collect(),
             encrypted: encrypted.into_iter().map(|c| c.label).collect(),
             plain: plain.into_iter().map(|c| c.label).collect(),
+            kept_plain: KEPT_PLAIN.iter().map(|r| r.label).collect(),
             postgres: config.database.url.is_some(),
             mail,
             acknowledge: mail && config.form.acknowledge,
             keep_closed_days: config.admin.keep_closed_days,
+            keep_consulted_days: config.admin.keep_consulted_days,
             keep_spam_days: config.admin.keep_spam_days,
             urgent_reply: crate::wording::within_hours(config.form.urgent_reply_hours),
             insights: config.insights.enabled,

@@ -694,6 +694,11 @@ impl Store {
             let booking = change_status!(tx, booking, decision.outcome(), now).await?;
             record_change!(tx, self, &booking, actor, message, kinds, now).await?;
             if decision == ClinicianDecision::Confirm {
+                // A confirmed consultation makes the request the start of a clinical record.
+                sqlx::query("UPDATE consultation_requests SET reached_consultation = TRUE WHERE id = $1")
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
                 let status: String =
                     sqlx::query_scalar("SELECT status FROM consultation_requests WHERE id = $1")
                         .bind(request_id)

@@ -11,6 +11,31 @@ use crate::mail::OutboxStatus;
 use crate::practice::consultation::SpamReason;
 use crate::practice::status::{Status, StatusChange};
 
+/// The instants before which closed requests, and spam, are past their retention periods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// Closed requests that never reached a consultation, closed before this.
+    pub closed: Timestamp,
+    /// Closed requests that reached a consultation or went further, closed before this.
+    pub consulted: Timestamp,
+    /// Spam received before this.
+    pub spam: Timestamp,
+}
+
+/// A closed request retention is about to delete.
+#[derive(Clone, Debug)]
+pub struct DueForDeletion {
+    pub id: i64,
+    pub reference: String,
+    pub closed_at: Timestamp,
+    /// Kept for the longer period, as the start of a clinical record.
+    pub reached_consultation: bool,
+}
+
+/// The closed requests (not spam) past their retention, given the closed and consulted
+/// cutoffs as `$1` and `$2`.
+const PAST_RETENTION: &str = "(spam = FALSE AND status = 'closed' AND ((reached_consultation = FALSE AND closed_at < $1) OR (reached_consultation = TRUE AND closed_at < $2)))";
+
 /// Which requests to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InboxFilter {
@@ -361,10 +386,11 @@ impl Store {
                     .await?;
             let Some(old) = old else { return Ok(false) };
             let closed_at = (change.to == Status::Closed).then(|| ms(now));
-            sqlx::query("UPDATE consultation_requests SET status = $1, closed_reason = $2, closed_at = $3 WHERE id = $4")
+            sqlx::query("UPDATE consultation_requests SET status = $1, closed_reason = $2, closed_at = $3, reached_consultation = (reached_consultation OR $4) WHERE id = $5")
                 .bind(change.to.as_str())
                 .bind(change.reason.map(|r| r.as_str()))
                 .bind(closed_at)
+                .bind(change.to.reaches_consultation())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -599,22 +625,17 @@ impl Store {
         })
     }
 
-    /// Deletes closed requests closed before `closed_before` and spam received before
-    /// `spam_before`; one audit row per deletion. Returns the ids deleted.
-    pub async fn purge(
-        &self,
-        closed_before: Timestamp,
-        spam_before: Timestamp,
-        now: Timestamp,
-    ) -> Result<Vec<i64>, StoreError> {
+    /// Deletes the closed requests and spam past their retention periods ([`Cutoffs`]); one
+    /// audit row per deletion. Returns the ids deleted.
+    pub async fn purge(&self, before: &Cutoffs, now: Timestamp) -> Result<Vec<i64>, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let rows = sqlx::query(
-                "SELECT id, spam FROM consultation_requests
-                 WHERE (spam = FALSE AND status = 'closed' AND closed_at < $1) OR (spam = TRUE AND received_at < $2)",
-            )
-            .bind(ms(closed_before))
-            .bind(ms(spam_before))
+            let rows = sqlx::query(&format!(
+                "SELECT id, spam FROM consultation_requests WHERE {PAST_RETENTION} OR (spam = TRUE AND received_at < $3)"
+            ))
+            .bind(ms(before.closed))
+            .bind(ms(before.consulted))
+            .bind(ms(before.spam))
             .fetch_all(&mut *tx)
             .await?;
             let mut ids = Vec::with_capacity(rows.len());
@@ -642,6 +663,34 @@ impl Store {
             }
             tx.commit().await?;
             Ok(ids)
+        })
+    }
+
+    /// The closed requests (not spam) that [`Store::purge`] with `before` would delete, oldest
+    /// closing first: what the inbox offers to export before it is gone.
+    pub async fn due_for_deletion(
+        &self,
+        before: &Cutoffs,
+    ) -> Result<Vec<DueForDeletion>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT id, reference, closed_at, reached_consultation FROM consultation_requests
+                 WHERE {PAST_RETENTION} ORDER BY closed_at, id"
+            ))
+            .bind(ms(before.closed))
+            .bind(ms(before.consulted))
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DueForDeletion {
+                        id: r.col("id")?,
+                        reference: r.col("reference")?,
+                        closed_at: r.time("closed_at")?,
+                        reached_consultation: r.col("reached_consultation")?,
+                    })
+                })
+                .collect()
         })
     }
 

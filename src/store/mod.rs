@@ -13,6 +13,7 @@ mod accounts;
 mod bookings;
 pub(crate) mod engine;
 mod fields;
+mod going_live;
 mod inbox;
 mod insights;
 mod jobs;
@@ -44,9 +45,10 @@ use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
+pub use going_live::Review;
 pub use inbox::{
-    AuditRow, FoundRequest, HistoryEntry, InboxFilter, InboxPage, MailState, Note,
-    UnreadableRequest,
+    AuditRow, Cutoffs, DueForDeletion, FoundRequest, HistoryEntry, InboxFilter, InboxPage,
+    MailState, Note, UnreadableRequest,
 };
 pub use insights::InsightCount;
 pub use jobs::Job;

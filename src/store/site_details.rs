@@ -31,6 +31,7 @@ macro_rules! bump_site_version {
         sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1").execute(&mut *$tx)
     };
 }
+pub(super) use bump_site_version;
 
 impl Store {
     /// The details saved in the inbox, if they ever were.

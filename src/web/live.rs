@@ -34,6 +34,8 @@ pub struct Live {
     pages: ArcSwap<Vec<StoredPage>>,
     /// Whether the pages include any of the clinician's own pages (shown or removed).
     own_pages: std::sync::atomic::AtomicBool,
+    /// The going-live checklist's items confirmed as reviewed, as last read.
+    reviews: ArcSwap<Vec<String>>,
     /// Only one rebuild at a time on this server.
     building: tokio::sync::Mutex<()>,
 }
@@ -50,6 +52,37 @@ impl Live {
     pub fn words(&self) -> Arc<BTreeMap<String, String>> {
         self.words.load_full()
     }
+
+    /// The going-live items confirmed as reviewed, as this server last read them.
+    pub fn reviews(&self) -> Arc<Vec<String>> {
+        self.reviews.load_full()
+    }
+}
+
+/// The going-live checklist of the practice in force on this server.
+pub fn checklist(state: &AppState) -> Vec<crate::going_live::Entry> {
+    let config = state.config();
+    let words = state.live.words();
+    let reviewed = state.live.reviews();
+    crate::going_live::checklist(&crate::going_live::Facts {
+        config: &config,
+        words: &words,
+        reviewed: &reviewed,
+    })
+}
+
+/// Closes or opens the public site as the practice in force and the checklist say.
+fn set_gate(state: &AppState, config: &Config) {
+    let words = state.live.words();
+    let reviewed = state.live.reviews();
+    let done = crate::going_live::complete(&crate::going_live::Facts {
+        config,
+        words: &words,
+        reviewed: &reviewed,
+    });
+    state
+        .setup
+        .set_closed(super::setup::closed_with(config, done));
 }
 
 /// Prepares the pages again from the database's current state if the site's version moved
@@ -69,6 +102,14 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
         .map(|(section, r)| (section, r.body))
         .collect();
     let own_pages = state.store.own_pages().await?;
+    let reviews: Vec<String> = state
+        .store
+        .going_live_reviews()
+        .await?
+        .into_iter()
+        .map(|r| r.item)
+        .collect();
+    state.live.reviews.store(Arc::new(reviews));
     if saved.is_none()
         && state.in_force.saved().is_none()
         && words.is_empty()
@@ -77,6 +118,7 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
         && !state.live.own_pages.load(Ordering::Relaxed)
     {
         // Nothing stored yet: the pages prepared at start are the site.
+        set_gate(state, &state.config());
         state.live.seen.store(version, Ordering::Relaxed);
         return Ok(());
     }
@@ -151,13 +193,12 @@ fn with_own_pages(
 }
 
 /// Serves `site`, prepared from `config`, from now on; opens the public site once the
-/// practice's own details are in place.
+/// practice's own details are in place and the going-live checklist is done (and closes it
+/// again should an item come undone, such as the example's words restored).
 fn swap_in(state: &AppState, config: &Config, site: PageCache) {
     // The brotli variants follow on their own thread; nothing here waits for them.
     drop(state.replace_site(site));
-    if !super::setup::SetupGate::new(config).closed() {
-        state.setup.open();
-    }
+    set_gate(state, config);
 }
 
 /// Rebuilds the pages from `config` (re-read from the file) and `content` with the stored

@@ -1,5 +1,5 @@
 //! "This site is being set up": what a server open to the world shows before the practice's
-//! details exist.
+//! details exist and the going-live checklist ([`crate::going_live`]) is done.
 //!
 //! A fresh install carries an example practice (a name, a clinician, an email and a phone
 //! number) so that it runs with no setup at all on a laptop. A server others may reach must
@@ -54,6 +54,17 @@ impl SetupGate {
     pub fn open(&self) {
         self.closed.store(false, Ordering::Relaxed);
     }
+
+    /// Closes or opens the public site as `closed` says.
+    pub fn set_closed(&self, closed: bool) {
+        self.closed.store(closed, Ordering::Relaxed);
+    }
+}
+
+/// Whether a server with `config` shows "being set up": it may be reached by others and the
+/// practice is still (even in part) the example's, or the going-live checklist is not done.
+pub fn closed_with(config: &Config, checklist_done: bool) -> bool {
+    !local_only(config) && (shows_example(&config.practice) || !checklist_done)
 }
 
 /// True when the example practice's name, clinician, email or phone number is still in use.

@@ -442,7 +442,7 @@ async fn each_action_writes_exactly_one_audit_row_without_personal_fields() {
 #[tokio::test]
 async fn retention_deletes_what_it_should_and_nothing_else() {
     let app = app_with_account().await;
-    for name in ["Closed", "Open", "Spam", "New"] {
+    for name in ["Closed", "Open", "Spam", "New", "Treated"] {
         let website = if name == "Spam" { "x" } else { "" };
         assert_eq!(app.submit(name, &[("website", website)]).await.status, 303);
     }
@@ -451,43 +451,56 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
     let change = |s: &str, r: &str| {
         kap_practice::practice::status::StatusChange::parse(s, r).expect("valid")
     };
-    assert!(
-        store
-            .change_status(1, change("closed", "completed"), EMAIL, false, now)
+    for (id, status, reason) in [
+        (1, "closed", "not_a_fit"),
+        (2, "contacted", ""),
+        (5, "medication_sessions", ""),
+        (5, "closed", "completed"),
+    ] {
+        assert!(
+            store
+                .change_status(id, change(status, reason), EMAIL, false, now)
+                .await
+                .expect("change")
+        );
+    }
+    // The clock moves on: housekeeping as it runs that many days from now.
+    let days = |d: i64| now + jiff::SignedDuration::from_hours(24 * d);
+    let left = || async {
+        let mut names: Vec<String> = store
+            .all_requests()
             .await
-            .expect("close")
-    );
-    assert!(
-        store
-            .change_status(2, change("contacted", ""), EMAIL, false, now)
-            .await
-            .expect("move")
-    );
-    let later = now + jiff::SignedDuration::from_secs(1);
-    let earlier = now - jiff::SignedDuration::from_hours(1);
-    // Closed before `later` goes; spam is not yet old enough.
-    let purged = store.purge(later, earlier, now).await.expect("purge");
-    assert_eq!(purged, vec![1]);
-    // Now spam received before `later` goes too.
-    let purged = store.purge(earlier, later, now).await.expect("purge");
-    assert_eq!(purged, vec![3]);
-    let left: Vec<String> = store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    assert_eq!(left, vec!["Open".to_string(), "New".to_string()]);
-    let (rows, _) = store.audit_log(2, 0).await.expect("audit");
+            .expect("read")
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    };
+    let housekeeping = |at| kap_practice::housekeeping_at(&app.state, at);
+    assert_eq!(housekeeping(days(29)).await.expect("housekeeping"), 0);
+    // Spam goes after 30 days.
+    assert_eq!(housekeeping(days(31)).await.expect("housekeeping"), 1);
+    assert_eq!(left().await, ["Closed", "New", "Open", "Treated"]);
+    assert_eq!(housekeeping(days(364)).await.expect("housekeeping"), 0);
+    // A request closed before it reached a consultation goes a year after closing…
+    assert_eq!(housekeeping(days(366)).await.expect("housekeeping"), 1);
+    assert_eq!(left().await, ["New", "Open", "Treated"]);
+    // …one that reached treatment is a clinical record, kept seven years.
+    assert_eq!(housekeeping(days(2556)).await.expect("housekeeping"), 0);
+    assert_eq!(housekeeping(days(2558)).await.expect("housekeeping"), 1);
+    assert_eq!(left().await, ["New", "Open"]);
+    let (rows, _) = store.audit_log(3, 0).await.expect("audit");
     assert!(
         rows.iter()
             .all(|r| r.action == "purge" && r.actor == "system")
     );
-    // The privacy notice states the configured periods.
+    // The privacy notice states the periods in force.
     let privacy = visible_text(&app.get("/privacy").await.text());
     assert!(
-        privacy.contains("deleted for good 365 days later") && privacy.contains("after 30 days"),
+        privacy.contains("if it never reached a consultation, it is deleted for good 365 days after it was closed")
+            && privacy.contains("it is kept as the start of a clinical record: it is deleted for good 2557 days after it was closed")
+            && privacy.contains("after 30 days"),
         "{privacy}"
     );
 }

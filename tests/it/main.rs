@@ -26,6 +26,7 @@ mod practice_details;
 mod practice_in_force;
 mod public_site;
 mod questionnaire;
+mod records;
 mod reliability;
 mod reminders;
 mod security_headers;

@@ -4,8 +4,9 @@
 use crate::common::TestApp;
 use crate::common::clinician::{Clinician, PASSWORD};
 
-/// A site at a public address, so the example practice is hidden until the details are saved.
-const PUBLIC: &str = "[server]\nbase_url = \"https://practice.test\"\n";
+/// A site at a public address, so the example practice is hidden until the details are saved
+/// (the rest of the going-live checklist is done by the file; see tests/it/records.rs).
+const PUBLIC: &str = "[server]\nbase_url = \"https://practice.test\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
 
 /// The form's fields as saved by a new practice.
 fn own_details() -> Vec<(&'static str, &'static str)> {

@@ -96,7 +96,7 @@ async fn the_home_page_is_structured_for_reading() {
 
 #[tokio::test]
 async fn the_head_describes_the_page_for_search_and_sharing() {
-    let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
+    let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\ncity = \"Brooklyn, New York\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
     let app = TestApp::builder().config(config).build().await;
     let html = app.get("/").await.text();
     assert!(
@@ -651,7 +651,8 @@ fn the_privacy_notice_states_what_the_configuration_does() {
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nnotify_email = \"inbox@practice.org\"\n";
     let ack = "[contact_form]\nacknowledge = true\n";
     let postgres = "[database]\nurl = \"postgres://kap@db.internal/kap\"\n";
-    let retention = "[admin]\nkeep_closed_days = 123\nkeep_spam_days = 17\n";
+    let retention =
+        "[admin]\nkeep_closed_days = 123\nkeep_consulted_days = 3000\nkeep_spam_days = 17\n";
     for with_mail in [false, true] {
         for with_ack in [false, true] {
             for with_pg in [false, true] {
@@ -767,7 +768,11 @@ fn the_privacy_notice_states_what_the_configuration_does() {
                     text.contains("a request that is never closed is kept until it is"),
                     "{case}"
                 );
-                assert!(text.contains("deleted for good 123 days later"), "{case}");
+                assert!(
+                    text.contains("deleted for good 123 days after it was closed")
+                        && text.contains("deleted for good 3000 days after it was closed"),
+                    "{case}"
+                );
                 assert!(text.contains("deleted after 17 days"), "{case}");
                 assert!(!text.contains("{keep_"), "{case}");
             }
@@ -776,7 +781,9 @@ fn the_privacy_notice_states_what_the_configuration_does() {
     // The default retention periods too.
     let text = privacy_for("");
     assert!(
-        text.contains("deleted for good 365 days later") && text.contains("deleted after 30 days")
+        text.contains("deleted for good 365 days after it was closed")
+            && text.contains("deleted for good 2557 days after it was closed")
+            && text.contains("deleted after 30 days")
     );
     assert!(text.contains("call or text 988 (Suicide & Crisis Lifeline), or call 911"));
 }

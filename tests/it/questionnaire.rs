@@ -609,6 +609,23 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         log.contains("path=/questionnaire/…/gad7"),
         "the log holds the server's lines"
     );
+    // The urgent notice was sent and logged, but as mail to the practice, not by its kind.
+    let outbox_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("kap_practice::mail::outbox"))
+        .collect();
+    assert!(
+        outbox_lines
+            .iter()
+            .any(|l| l.contains("mail sent") && l.contains("kind=\"practice_notice\"")),
+        "{outbox_lines:?}"
+    );
+    for line in &outbox_lines {
+        assert!(
+            !line.contains("questionnaire_attention"),
+            "the log names the urgent notice's kind: {line}"
+        );
+    }
     for token in [
         q.trim_start_matches("/questionnaire/"),
         link.trim_start_matches("/questionnaire/"),
@@ -830,7 +847,14 @@ async fn retention_deletes_questionnaires_with_their_request() {
     let purged = app
         .state
         .store
-        .purge(now + SignedDuration::from_secs(1), now, now)
+        .purge(
+            &kap_practice::store::Cutoffs {
+                closed: now + SignedDuration::from_secs(1),
+                consulted: now,
+                spam: now,
+            },
+            now,
+        )
         .await
         .expect("purge");
     assert_eq!(purged, [id]);

@@ -12,7 +12,7 @@ use crate::common::{Reply, routes::Probe};
 
 /// The site as deployed: behind TLS, so HSTS is sent and secure cookies are used, with the
 /// practice's own details (a public address never shows the example practice).
-const HTTPS_CONFIG: &str = "[server]\nbase_url = \"https://kap.example.org\"\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
+const HTTPS_CONFIG: &str = "[server]\nbase_url = \"https://kap.example.org\"\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\ncity = \"Brooklyn, New York\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
 const SITE_HOST: &str = "kap.example.org";
 /// Another site's origin, sent with every GET a second time: no response may grant it access.
 const FOREIGN_ORIGIN: &str = "https://elsewhere.example.net";

@@ -14,8 +14,9 @@ use kap_practice::config::Overrides;
 /// The one public address both servers stand behind (as behind a reverse proxy).
 const SITE: &str = "http://practice.test";
 /// Every request here comes from one address: no rate limit in the way. The practice's own
-/// details, as a site at a public address must have before it shows its pages.
-const GENEROUS: &str = "[contact_form]\nrate_limit_per_hour = 1000000\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
+/// details and its going-live checklist done, as a site at a public address must have before
+/// it shows its pages.
+const GENEROUS: &str = "[contact_form]\nrate_limit_per_hour = 1000000\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\ncity = \"Brooklyn, New York\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
 
 /// A database for this test: on the run's PostgreSQL server, or on a cluster of its own.
 pub(crate) fn database() -> (String, Option<Cluster>) {

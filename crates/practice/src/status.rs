@@ -21,6 +21,19 @@ crate::text_forms! {
 }
 
 impl Status {
+    /// Whether a request at this status has reached a consultation (scheduled or further): from
+    /// then on it is the start of a clinical record, kept for the longer retention period.
+    pub fn reaches_consultation(self) -> bool {
+        matches!(
+            self,
+            Status::ConsultationScheduled
+                | Status::MedicalEvaluation
+                | Status::Preparation
+                | Status::MedicationSessions
+                | Status::Integration
+        )
+    }
+
     /// The clinician's word for it.
     pub fn label(self) -> &'static str {
         match self {

@@ -44,6 +44,8 @@ struct DetailsView {
     errors: Vec<FieldError>,
     version: i64,
     saved: bool,
+    /// Visitors still see "being set up" (the checklist is not done).
+    being_set_up: bool,
     stale: Option<String>,
     last_saved: Option<String>,
 }
@@ -116,6 +118,7 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
         errors: shown.errors,
         version: shown.version,
         saved: shown.saved,
+        being_set_up: state.setup.closed(),
         stale: shown.stale,
         last_saved: stored
             .map(|d| format!("{} by {}", when(d.saved_at, &state.time_zone()), d.saved_by)),

@@ -115,8 +115,50 @@ pub async fn list(
             .as_ref()
             .and_then(|t| t.warning(jiff::Timestamp::now())),
         attention,
+        going_live: super::going_live::rows(&state),
+        due_for_deletion: if spam {
+            Vec::new()
+        } else {
+            due_for_deletion(&state, tz).await?
+        },
     };
     Ok(render(StatusCode::OK, view.render()))
+}
+
+/// How far ahead the inbox lists what retention is about to delete.
+const DELETION_NOTICE_DAYS: i64 = 30;
+
+/// The closed requests retention deletes within [`DELETION_NOTICE_DAYS`], under the periods in
+/// force: (id, reference, the moment after which it is deleted).
+async fn due_for_deletion(
+    state: &AppState,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<(i64, String, String)>, AppError> {
+    let admin = state.config().admin.clone();
+    let now = Timestamp::now();
+    let soon = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * DELETION_NOTICE_DAYS))
+        .unwrap_or(now);
+    let due = state
+        .store
+        .due_for_deletion(&crate::retention_cutoffs(&admin, soon))
+        .await?;
+    Ok(due
+        .into_iter()
+        .map(|d| {
+            let days = if d.reached_consultation {
+                admin.keep_consulted_days
+            } else {
+                admin.keep_closed_days
+            };
+            let hours = i64::try_from(days).unwrap_or(0).saturating_mul(24);
+            let at = d
+                .closed_at
+                .checked_add(jiff::SignedDuration::from_hours(hours))
+                .unwrap_or(d.closed_at);
+            (d.id, d.reference, when(at, tz))
+        })
+        .collect())
 }
 
 pub(super) async fn request_page(

@@ -22,6 +22,7 @@ mod booking_form;
 mod details;
 mod field_error;
 mod first_run;
+mod going_live;
 mod inbox;
 mod insights;
 mod meeting;
@@ -170,6 +171,12 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             post(sign_in::logout),
         ),
         r(Method::GET, "/admin", SignedIn, get(inbox::list)),
+        r(
+            Method::POST,
+            "/admin/going-live",
+            SignedIn,
+            post(going_live::review),
+        ),
         r(
             Method::GET,
             "/admin/requests/{id}",

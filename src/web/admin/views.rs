@@ -192,6 +192,12 @@ pub struct InboxView {
     /// Requests whose questionnaire needs attention: (id, reference, since, what became of
     /// the urgent notice), shown first.
     pub attention: Vec<(i64, String, String, String)>,
+    /// The going-live checklist while any item is left, with whether the public sees "being
+    /// set up".
+    pub going_live: Option<(Vec<super::going_live::ChecklistRow>, bool)>,
+    /// Closed requests retention deletes within 30 days: (id, reference, deleted after), with
+    /// an export offered first.
+    pub due_for_deletion: Vec<(i64, String, String)>,
 }
 
 impl RequestView {

@@ -118,6 +118,8 @@ struct EditView {
     body: String,
     base: i64,
     read_only: bool,
+    /// The privacy page: most of it is written from the settings, not from these words.
+    generated_below: bool,
     errors: Vec<String>,
     notice: Option<String>,
     preview: Option<String>,
@@ -196,6 +198,7 @@ async fn edit_page(
         body: shown.body.unwrap_or(current_text),
         base: shown.base.unwrap_or(newest),
         read_only: dir.is_some(),
+        generated_below: section.rel == "privacy.md",
         errors: shown.errors,
         notice: shown.notice,
         preview: shown.preview,

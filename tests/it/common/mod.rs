@@ -25,9 +25,10 @@ use kap_practice::config::Overrides;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-/// The practice's own details, for servers at a public address: until they are given, such a
-/// server shows the "being set up" page instead of the example practice.
-pub const OWN_PRACTICE: &str = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\n";
+/// The practice's own details, for servers at a public address: until they are given and the
+/// going-live checklist is done (here by the config file), such a server shows the "being set
+/// up" page instead of the example practice.
+pub const OWN_PRACTICE: &str = "[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\ncity = \"Brooklyn, New York\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
 
 /// The brotli quality of the test servers' prepared pages (production's is 11).
 pub const TEST_BROTLI_QUALITY: u32 = 5;
