@@ -554,6 +554,36 @@ mod tests {
     }
 
     #[test]
+    fn retention_periods_are_days_and_the_file_wins() {
+        let mut values = good();
+        values.insert("keep_closed_days".into(), "0".into());
+        values.insert("keep_consulted_days".into(), "seven years".into());
+        let problems = check(&values).expect_err("not days");
+        assert_eq!(problems.len(), 2);
+        assert!(
+            problems[0]
+                .1
+                .contains("a whole number of days from 1 to 36500")
+        );
+        values.insert("keep_closed_days".into(), "90".into());
+        values.insert("keep_consulted_days".into(), "".into());
+        assert!(check(&values).is_ok(), "empty keeps the period in force");
+        let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+        let merged = apply(&config, &values);
+        assert_eq!(merged.admin.keep_closed_days, 90);
+        assert_eq!(merged.admin.keep_consulted_days, 2557);
+        let filed = Config::from_toml(
+            "[admin]\nkeep_closed_days = 30\n",
+            "t",
+            None,
+            &Overrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(set_in_file(&filed), ["keep_closed_days"]);
+        assert_eq!(apply(&filed, &values).admin.keep_closed_days, 30);
+    }
+
+    #[test]
     fn stored_values_replace_the_defaults_and_quotes_stay_text() {
         let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
         let mut values = good();

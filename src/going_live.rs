@@ -244,3 +244,96 @@ fn crisis_changed(form: &FormConfig) -> bool {
         || form.crisis_text_name != built_in.crisis_text_name
         || form.emergency_number != built_in.emergency_number
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config(text: &str) -> Config {
+        Config::from_toml(text, "t", None, &Overrides::default()).expect("valid config")
+    }
+
+    const OWN: &str = "[practice]\nname = \"Harbor Light\"\nclinician_name = \"Maya Okafor\"\nemail = \"maya@harborlight.org\"\nphone = \"(212) 555-0147\"\ncity = \"Brooklyn, New York\"\n";
+
+    fn left(config: &Config, words: &BTreeMap<String, String>, reviewed: &[&str]) -> Vec<Item> {
+        let reviewed: Vec<String> = reviewed.iter().map(|r| r.to_string()).collect();
+        checklist(&Facts {
+            config,
+            words,
+            reviewed: &reviewed,
+        })
+        .into_iter()
+        .filter(|e| !e.done)
+        .map(|e| e.item)
+        .collect()
+    }
+
+    #[test]
+    fn the_example_city_and_biography_are_never_done_by_a_review() {
+        let none = BTreeMap::new();
+        let example = config("");
+        assert_eq!(left(&example, &none, &[]), Item::ALL);
+        // Reviews in the inbox cannot make the example's city or words the owner's.
+        let all: Vec<&str> = Item::ALL.iter().map(|i| i.as_str()).collect();
+        let mut city = OWN.replace("Brooklyn, New York", "Oakland, California");
+        assert_eq!(
+            left(&config(&city), &none, &["credentials", "privacy", "crisis"]),
+            [Item::City, Item::About]
+        );
+        city.push_str("\n[going_live]\nreviewed = [\"credentials\", \"privacy\", \"crisis\"]\n");
+        assert_eq!(left(&config(&city), &none, &[]), [Item::City, Item::About]);
+        assert!(left(&config(OWN), &none, &all).is_empty(), "reviewed");
+        // The built-in words published again are still the example's.
+        let (rel, text) = crate::content::built_in_files()
+            .into_iter()
+            .find(|(rel, _)| rel == ABOUT_FILE)
+            .expect("the section");
+        let mut words = BTreeMap::from([(rel.clone(), text)]);
+        let kept = ["credentials", "privacy", "crisis"];
+        assert_eq!(left(&config(OWN), &words, &kept), [Item::About]);
+        words.insert(
+            rel,
+            "+++\ntitle = \"Why Work with Me?\"\n+++\nMine.\n".into(),
+        );
+        assert!(left(&config(OWN), &words, &kept).is_empty());
+    }
+
+    #[test]
+    fn a_name_ending_with_the_credentials_is_sent_back_even_when_reviewed() {
+        let none = BTreeMap::new();
+        let twice = OWN.replace("Maya Okafor", "Maya Okafor, LCSW");
+        let c = config(&format!("{twice}credentials = \"LCSW\"\n"));
+        let entries = checklist(&Facts {
+            config: &c,
+            words: &none,
+            reviewed: &["credentials".to_string()],
+        });
+        let credentials = entries
+            .iter()
+            .find(|e| e.item == Item::Credentials)
+            .expect("item");
+        assert!(!credentials.done);
+        assert!(credentials.words.contains("“Maya Okafor, LCSW, LCSW”"));
+        // The example's credentials need a review; the owner's own do not.
+        let own = config(&format!("{OWN}credentials = \"PsyD\"\n"));
+        assert!(!left(&own, &none, &[]).contains(&Item::Credentials));
+        assert!(left(&config(OWN), &none, &[]).contains(&Item::Credentials));
+    }
+
+    #[test]
+    fn the_file_may_confirm_the_reviews_but_not_the_city() {
+        assert!(
+            config("[going_live]\nreviewed = [\"about\", \"privacy\"]\n")
+                .going_live_reviewed
+                .contains(&"about".to_string())
+        );
+        for refused in ["city", "details", "everything"] {
+            let text = format!("[going_live]\nreviewed = [\"{refused}\"]\n");
+            let e = Config::from_toml(&text, "t", None, &Overrides::default())
+                .expect_err("refused")
+                .to_string();
+            assert!(e.contains("is not an item that can be confirmed"), "{e}");
+        }
+    }
+}

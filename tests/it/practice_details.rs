@@ -2,7 +2,7 @@
 //! restart, refused when another tab saved first, and outranked by the config file.
 
 use crate::common::TestApp;
-use crate::common::clinician::{Clinician, PASSWORD};
+use crate::common::clinician::Clinician;
 
 /// A site at a public address, so the example practice is hidden until the details are saved
 /// (the rest of the going-live checklist is done by the file; see tests/it/records.rs).
@@ -47,11 +47,7 @@ async fn signed_in_app(config: &str) -> TestApp {
 
 /// The clinician signed in, posting from the site's public address.
 async fn clinician(app: &TestApp) -> Clinician<'_> {
-    let mut c = Clinician::new(app);
-    c.origin = "https://practice.test".into();
-    let r = c.sign_in(PASSWORD).await;
-    assert_eq!(r.status, 303, "signed in: {}", r.text());
-    c
+    Clinician::signed_in_from(app, "https://practice.test").await
 }
 
 #[tokio::test]

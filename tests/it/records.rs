@@ -5,7 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::common::clinician::{Clinician, PASSWORD};
+use crate::common::clinician::Clinician;
 use crate::common::{TestApp, visible_text};
 use kap_practice::practice::status::StatusChange;
 
@@ -53,15 +53,6 @@ fn with(
     fields
 }
 
-/// The clinician signed in, posting from the site's public address.
-async fn clinician(app: &TestApp) -> Clinician<'_> {
-    let mut c = Clinician::new(app);
-    c.origin = "https://practice.test".into();
-    let r = c.sign_in(PASSWORD).await;
-    assert_eq!(r.status, 303, "signed in: {}", r.text());
-    c
-}
-
 async fn save_details(c: &mut Clinician<'_>, fields: &[(&str, &str)], version: &str) {
     let mut fields = fields.to_vec();
     fields.push(("version", version));
@@ -94,7 +85,7 @@ fn item<'h>(inbox: &'h str, key: &str) -> &'h str {
 async fn the_site_goes_live_only_once_every_item_of_the_checklist_is_done() {
     let app = TestApp::builder().config(PUBLIC).build().await;
     app.add_clinician().await;
-    let mut c = clinician(&app).await;
+    let mut c = Clinician::signed_in_from(&app, "https://practice.test").await;
 
     // Name, clinician, email and phone are the practice's own: not enough to go live.
     save_details(&mut c, &first_save(), "0").await;

@@ -62,6 +62,15 @@ impl<'a> Clinician<'a> {
         c
     }
 
+    /// Signed in with the right password, posting from `origin` (the site's public address).
+    pub async fn signed_in_from(app: &'a TestApp, origin: &str) -> Clinician<'a> {
+        let mut c = Clinician::new(app);
+        c.origin = origin.into();
+        let r = c.sign_in(PASSWORD).await;
+        assert_eq!(r.status, 303, "signed in: {}", r.text());
+        c
+    }
+
     /// Signed in with the right password and `code`: one from the authenticator app, or a
     /// recovery code.
     pub async fn signed_in_with_code(app: &'a TestApp, code: &str) -> Clinician<'a> {
