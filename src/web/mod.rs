@@ -108,7 +108,7 @@ impl AppState {
             )),
             links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
-            setup: Arc::new(setup::SetupGate::new(&config)),
+            setup: Arc::new(setup::SetupGate::until_checked(&config)),
             live: Arc::new(live::Live::new()),
             site: served,
             in_force,

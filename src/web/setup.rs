@@ -36,23 +36,18 @@ pub struct SetupGate {
 }
 
 impl SetupGate {
-    /// Closed when the server is reachable beyond this machine and the practice's identity is
-    /// still (even in part) the example's.
-    pub fn new(config: &Config) -> SetupGate {
-        let closed = !local_only(config) && shows_example(&config.practice);
+    /// Closed whenever others may reach the server, until the going-live checklist has been
+    /// read from the database ([`crate::web::live`] opens it then): a server that cannot read
+    /// it at start never shows the example practice meanwhile.
+    pub fn until_checked(config: &Config) -> SetupGate {
         SetupGate {
-            closed: AtomicBool::new(closed),
+            closed: AtomicBool::new(!local_only(config)),
         }
     }
 
     /// True while visitors get the "being set up" page.
     pub fn closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
-    }
-
-    /// Opens the public site: the practice's own details are now in place.
-    pub fn open(&self) {
-        self.closed.store(false, Ordering::Relaxed);
     }
 
     /// Closes or opens the public site as `closed` says.
@@ -214,7 +209,8 @@ mod tests {
 
     #[test]
     fn closed_only_when_reachable_and_still_the_example() {
-        let gate = |bind, url, practice| SetupGate::new(&config(bind, url, practice)).closed();
+        // With the going-live checklist done: what the server and the details decide.
+        let gate = |bind, url, practice| closed_with(&config(bind, url, practice), true);
         assert!(!gate("127.0.0.1:8080", "http://127.0.0.1:8080", ""));
         assert!(!gate("127.0.0.1:8080", "http://localhost:8080", ""));
         assert!(!gate("[::1]:8080", "http://[::1]:8080", ""));
@@ -229,7 +225,10 @@ mod tests {
     #[test]
     fn a_proxy_or_https_of_its_own_means_others_may_reach_it() {
         let closed = |text: &str| {
-            SetupGate::new(&config("127.0.0.1:8080", "https://localhost:8443", text)).closed()
+            closed_with(
+                &config("127.0.0.1:8080", "https://localhost:8443", text),
+                true,
+            )
         };
         assert!(!closed(""), "purely local");
         assert!(closed("[server]\ntrusted_proxies = [\"127.0.0.1\"]\n"));
@@ -243,10 +242,18 @@ mod tests {
     }
 
     #[test]
-    fn opening_the_gate_is_seen_at_once() {
-        let g = SetupGate::new(&config("127.0.0.2:8080", "https://practice.test", ""));
-        assert!(g.closed());
-        g.open();
+    fn closed_until_the_checklist_is_read_and_opening_is_seen_at_once() {
+        let c = config("127.0.0.2:8080", "https://practice.test", OWN);
+        let g = SetupGate::until_checked(&c);
+        assert!(g.closed(), "own details, checklist not read yet");
+        assert!(closed_with(&c, false), "own details, checklist not done");
+        g.set_closed(closed_with(&c, true));
         assert!(!g.closed());
+        let local = config("127.0.0.1:8080", "http://127.0.0.1:8080", "");
+        assert!(!SetupGate::until_checked(&local).closed());
+        assert!(
+            !closed_with(&local, false),
+            "a local server shows the example"
+        );
     }
 }
