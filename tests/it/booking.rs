@@ -8,7 +8,6 @@ use crate::common;
 use crate::common::booking::*;
 use kap_practice::practice::status::Status;
 
-
 use crate::common::clinician::{Clinician, EMAIL};
 use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::time;

@@ -8,7 +8,6 @@
 //! moment passed while the mail server was down leaves late if the consultation has not begun,
 //! and is dropped and noted on the request's history if it has.
 
-
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
