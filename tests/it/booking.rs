@@ -432,16 +432,7 @@ async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
     // The database itself refuses a second booking holding the same start, whatever the
     // program does.
     let start: Timestamp = chosen.parse().expect("instant");
-    let other = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .find(|r| r.id != upcoming[0].booking.request_id)
-        .expect("another request")
-        .id;
+    let other = app.other_request_id(upcoming[0].booking.request_id).await;
     let sql = format!(
         "INSERT INTO bookings (request_id, start_at, end_at, format, status, sequence, created_at, updated_at) VALUES ({other}, {s}, {e}, 'video', 'held', 0, 0, 0)",
         s = start.as_millisecond(),
@@ -675,15 +666,7 @@ async fn people_outside_the_licensed_states_or_under_18_are_not_offered_times_on
             .await
             .text();
         assert!(booking_link(&html).is_none(), "{changes:?}");
-        let id = app
-            .state
-            .store
-            .all_requests()
-            .await
-            .expect("read")
-            .last()
-            .expect("one")
-            .id;
+        let id = app.last_request_id().await;
         let link = link_to(&app, id, Timestamp::now() + SignedDuration::from_hours(1)).await;
         assert_eq!(app.get(&link).await.status, 404);
     }
@@ -1343,13 +1326,7 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
     let link = booking_link(&app.get(&thanks).await.text()).expect("a link");
     let id = newest_id(&app).await;
     assert_eq!(app.get(&link).await.status, 200);
-    let secret = app
-        .state
-        .store
-        .link_secret(id)
-        .await
-        .expect("read")
-        .expect("a secret");
+    let secret = link_secret(&app, id).await;
     assert_eq!(secret.len(), 32);
     assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
     let changed = app

@@ -3,23 +3,9 @@
 //! and restorable to any revision, the built-in words included.
 
 use crate::common::TestApp;
-use crate::common::clinician::Clinician;
+use crate::common::clinician::{Clinician, text_area};
 
 const SAFE: &str = "/admin/words/home-10-is-kap-safe";
-
-/// The text area's words on an edit page (as the browser would send them back).
-fn text_area(html: &str) -> String {
-    let start = html.find("name=\"body\"").expect("text area");
-    let start = html[start..].find('>').expect("tag end") + start + 1;
-    let end = html[start..].find("</textarea>").expect("text area end") + start;
-    html[start..end]
-        .replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
 
 fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -46,13 +32,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
 
     // A mistake in the settings: named by its line, the text kept, nothing published.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
-    let refused = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &broken), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let refused = c.publish_words(SAFE, &broken).await;
     assert_eq!(refused.status, 422);
     let html = refused.text();
     assert!(html.contains("<title>Error: KAP page"), "{html}");
@@ -83,13 +63,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
     assert!(!html.contains("<script"), "the preview needs no script");
     assert!(app.get("/").await.text().contains("it is not risk-free"));
 
-    let published = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &edited), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let published = c.publish_words(SAFE, &edited).await;
     assert_eq!(published.status, 303, "{}", published.text());
     let home = app.get("/").await;
     let html = home.text();
@@ -134,25 +108,10 @@ async fn a_publish_from_an_older_page_is_refused_and_the_built_in_words_can_be_r
     let privacy = "/admin/words/privacy";
     let original = text_area(&c.get(privacy).await.text());
     let first = original.replace("in plain language", "in everyday words");
-    assert_eq!(
-        c.action(
-            privacy,
-            privacy,
-            &[("body", &first), ("base", "0"), ("action", "publish")]
-        )
-        .await
-        .status,
-        303
-    );
+    assert_eq!(c.publish_words(privacy, &first).await.status, 303);
     // Another tab, opened before that publish.
     let second = original.replace("in plain language", "simply");
-    let refused = c
-        .action(
-            privacy,
-            privacy,
-            &[("body", &second), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let refused = c.publish_words(privacy, &second).await;
     assert_eq!(refused.status, 409);
     let html = refused.text();
     assert!(html.contains("Someone published these words after you opened this page"));
@@ -223,17 +182,7 @@ async fn with_content_files_the_editor_is_read_only() {
     let page = c.get(SAFE).await.text();
     assert!(page.contains(" readonly>"));
     assert!(!page.contains("value=\"publish\""));
-    let refused = c
-        .action(
-            SAFE,
-            SAFE,
-            &[
-                ("body", "+++\ntitle = \"x\"\n+++\nx"),
-                ("base", "0"),
-                ("action", "publish"),
-            ],
-        )
-        .await;
+    let refused = c.publish_words(SAFE, "+++\ntitle = \"x\"\n+++\nx").await;
     assert_eq!(refused.status, 409);
     assert!(
         app.state
@@ -351,16 +300,7 @@ async fn the_published_words_export_as_the_folder_content_dir_expects() {
     let privacy = "/admin/words/privacy";
     let original = text_area(&c.get(privacy).await.text());
     let edited = original.replace("in plain language", "in everyday words");
-    assert_eq!(
-        c.action(
-            privacy,
-            privacy,
-            &[("body", &edited), ("base", "0"), ("action", "publish")]
-        )
-        .await
-        .status,
-        303
-    );
+    assert_eq!(c.publish_words(privacy, &edited).await.status, 303);
     let out = tempfile::tempdir().expect("tempdir");
     let folder = out.path().join("words");
     let folder_arg = folder.to_str().expect("utf-8");

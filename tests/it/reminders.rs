@@ -409,16 +409,15 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_agenda_lists_the_days_consultations_without_names() {
     let (_dir, smtp, app) = offering_with_mail().await;
-    let details = MeetingDetails {
-        daily_agenda: true,
-        reminders: Vec::new(),
-        ..MeetingDetails::default()
-    };
-    app.state
-        .store
-        .save_meeting_details(&details, "test", Timestamp::now())
-        .await
-        .expect("saved");
+    save_meeting(
+        &app,
+        MeetingDetails {
+            daily_agenda: true,
+            reminders: Vec::new(),
+            ..MeetingDetails::default()
+        },
+    )
+    .await;
     let (ada, ada_link) = request_and_link(&app, NAME, &[("email", "ada@example.org")]).await;
     let later = later_times(&app, &ada_link).await;
     assert_eq!(

@@ -68,15 +68,7 @@ async fn booking_status(app: &TestApp, id: i64) -> String {
 async fn send_request(app: &TestApp, name: &str) -> (String, i64) {
     let r = app.submit(name, &[]).await;
     assert_eq!(r.status, 303);
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .last()
-        .expect("stored")
-        .id;
+    let id = app.last_request_id().await;
     (r.header("location").expect("location").to_string(), id)
 }
 

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::TestApp;
-use crate::common::clinician::{Clinician, PASSWORD};
+use crate::common::clinician::{Clinician, PASSWORD, text_area};
+use crate::common::details::new_practice;
 use kap_practice::config::Overrides;
 
 const SITE: &str = "http://practice.test";
@@ -35,25 +36,8 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     c.origin = SITE.into();
     assert_eq!(c.sign_in(PASSWORD).await.status, 303);
 
-    let details = [
-        ("name", "Harbor Light Therapy"),
-        ("clinician_name", "Sam Rivera"),
-        ("credentials", "LMFT"),
-        ("licensed_states", "NY"),
-        ("email", "sam@harborlight.example.org"),
-        ("phone", "(212) 555-0188"),
-        ("city", "Brooklyn, New York"),
-        ("time_zone", "America/New_York"),
-        ("accent_color", "#1d4e6b"),
-        ("reply_time", "within one business day"),
-        ("crisis_call", "988"),
-        ("crisis_call_name", "Suicide & Crisis Lifeline"),
-        ("crisis_text", "988"),
-        ("crisis_text_keyword", ""),
-        ("crisis_text_name", "Suicide & Crisis Lifeline"),
-        ("emergency_number", "911"),
-        ("version", "0"),
-    ];
+    let mut details = new_practice();
+    details.push(("version", "0"));
     assert_eq!(
         c.action("/admin/details", "/admin/details", &details)
             .await
@@ -63,25 +47,9 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     wait_for(&b, "/", "Harbor Light Therapy").await;
 
     let privacy = "/admin/words/privacy";
-    let page = c.get(privacy).await.text();
-    let start = page.find("name=\"body\"").expect("text area");
-    let start = page[start..].find('>').expect("tag") + start + 1;
-    let end = page[start..].find("</textarea>").expect("end") + start;
-    let text = page[start..end]
-        .replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&amp;", "&")
+    let text = text_area(&c.get(privacy).await.text())
         .replace("in plain language", "in words anyone can follow");
-    assert_eq!(
-        c.action(
-            privacy,
-            privacy,
-            &[("body", &text), ("base", "0"), ("action", "publish")]
-        )
-        .await
-        .status,
-        303
-    );
+    assert_eq!(c.publish_words(privacy, &text).await.status, 303);
     assert!(
         a.get("/privacy")
             .await

@@ -102,28 +102,24 @@ pub async fn request_and_link(
     assert_eq!(thanks.status, 200);
     let html = thanks.text();
     let link = booking_link(&html).unwrap_or_else(|| panic!("a booking link on {html}"));
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .last()
-        .expect("stored")
-        .id;
+    let id = app.last_request_id().await;
     (id, link)
 }
 
 /// A booking link for request `id`, signed with its link secret, good until `until`.
 pub async fn link_to(app: &TestApp, id: i64, until: Timestamp) -> String {
-    let secret = app
-        .state
+    let secret = link_secret(app, id).await;
+    format!("/book/{}", app.state.links.issue(id, &secret, until))
+}
+
+/// The link secret of request `id`, which must exist.
+pub async fn link_secret(app: &TestApp, id: i64) -> String {
+    app.state
         .store
         .link_secret(id)
         .await
         .expect("read")
-        .expect("the request exists");
-    format!("/book/{}", app.state.links.issue(id, &secret, until))
+        .expect("the request exists")
 }
 
 /// The path of the booking page a thank-you page links to.

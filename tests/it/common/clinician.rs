@@ -132,6 +132,16 @@ impl<'a> Clinician<'a> {
         self.post("/admin/login", &body).await
     }
 
+    /// Publishes `body` as the words edited on `page`, from the page's first revision (base 0).
+    pub async fn publish_words(&mut self, page: &str, body: &str) -> Reply {
+        self.action(
+            page,
+            page,
+            &[("body", body), ("base", "0"), ("action", "publish")],
+        )
+        .await
+    }
+
     /// Sends the form on `page` to `path`, with the page's CSRF token and `fields`.
     pub async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
         let csrf = self.csrf(page).await;
@@ -139,6 +149,20 @@ impl<'a> Clinician<'a> {
         pairs.extend_from_slice(fields);
         self.post(path, &form_body(&pairs)).await
     }
+}
+
+/// The text area's words on an edit page (as the browser would send them back).
+pub fn text_area(html: &str) -> String {
+    let start = html.find("name=\"body\"").expect("text area");
+    let start = html[start..].find('>').expect("tag end") + start + 1;
+    let end = html[start..].find("</textarea>").expect("text area end") + start;
+    html[start..end]
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The bytes of a two-factor secret as the enrolment page shows it (RFC 4648 base32).

@@ -29,6 +29,28 @@ pub const SAVED: &[(&str, &str)] = &[
     ("emergency_number", "112"),
 ];
 
+/// The details form's fields as a new practice saves them (the config file names none).
+pub fn new_practice() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("name", "Harbor Light Therapy"),
+        ("clinician_name", "Sam Rivera"),
+        ("credentials", "LMFT"),
+        ("licensed_states", "NY, nj"),
+        ("email", "sam@harborlight.example.org"),
+        ("phone", "(212) 555-0188"),
+        ("city", "Brooklyn, New York"),
+        ("time_zone", "America/New_York"),
+        ("accent_color", "#1d4e6b"),
+        ("reply_time", "within one business day"),
+        ("crisis_call", "988"),
+        ("crisis_call_name", "Suicide & Crisis Lifeline"),
+        ("crisis_text", "988"),
+        ("crisis_text_keyword", ""),
+        ("crisis_text_name", "Suicide & Crisis Lifeline"),
+        ("emergency_number", "911"),
+    ]
+}
+
 pub const SENDER: &str = "Harbor Light <sam@harborlight.org>";
 
 /// What the built-in example practice would have said.

@@ -147,28 +147,12 @@ impl Builder {
         let mut certificate_files = None;
         if let Some(host) = https_host {
             let ca = tls::TestCa::new();
-            let files = tempfile::tempdir().expect("tempdir");
             let (cert, key) = ca.issue_for(&[host.as_str()]);
-            let (cert_file, key_file) =
-                (files.path().join("cert.pem"), files.path().join("key.pem"));
-            std::fs::write(&cert_file, cert).expect("certificate");
-            std::fs::write(&key_file, key).expect("key");
+            let (files, cert_file, key_file) = tls::certificate_files(&cert, &key);
             overrides.tls_cert_file = Some(cert_file.display().to_string());
             overrides.tls_key_file = Some(key_file.display().to_string());
             overrides.tls_bind = Some("127.0.0.1:0".into());
-            tls = Some(
-                kap_practice::tls::Tls::start(
-                    &kap_practice::config::TlsConfig {
-                        bind: "127.0.0.1:0".parse().expect("addr"),
-                        certificate: kap_practice::config::CertificateSource::Files {
-                            cert_file,
-                            key_file,
-                        },
-                    },
-                    files.path(),
-                )
-                .expect("certificate files"),
-            );
+            tls = Some(tls::from_files(cert_file, key_file, files.path()));
             https = Some((ca.client(), host));
             certificate_files = Some(files);
         }
@@ -451,6 +435,41 @@ impl TestApp {
             form_body(pairs),
         )
         .await
+    }
+
+    /// The id of the request stored last.
+    pub async fn last_request_id(&self) -> i64 {
+        self.state
+            .store
+            .all_requests()
+            .await
+            .expect("read")
+            .last()
+            .expect("stored")
+            .id
+    }
+
+    /// The id of a stored request other than `id` (where two are stored).
+    pub async fn other_request_id(&self, id: i64) -> i64 {
+        self.state
+            .store
+            .all_requests()
+            .await
+            .expect("read")
+            .into_iter()
+            .find(|r| r.id != id)
+            .expect("another request")
+            .id
+    }
+
+    /// A first-run setup token issued now (the practice has no account yet).
+    pub async fn setup_token(&self) -> String {
+        self.state
+            .store
+            .issue_setup_token(jiff::Timestamp::now())
+            .await
+            .expect("store")
+            .expect("no account yet")
     }
 
     /// Sends a valid request (changed by `changes`) with a fresh token.
