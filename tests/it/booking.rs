@@ -6,6 +6,7 @@
 
 use crate::common;
 use crate::common::booking::*;
+use crate::common::old_database::sqlite_database_at;
 use kap_practice::practice::status::Status;
 
 use std::time::Duration;
@@ -315,13 +316,7 @@ async fn holding_a_time_sends_an_invitation_that_icalendar_reads_at_the_chosen_i
     );
     assert_eq!(ev["status"], "TENTATIVE");
     assert_eq!(ev["sequence"], 0);
-    let booking = app
-        .state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("booked");
+    let booking = booking_of(&app, id).await;
     assert_eq!(
         ev["uid"],
         format!("booking-{}@127.0.0.1", booking.id),
@@ -577,13 +572,7 @@ async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() 
         .request("POST", &format!("{from_email}/cancel"), &[], "")
         .await;
     assert_eq!(r.status, 303);
-    let booking = app
-        .state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("booking");
+    let booking = booking_of(&app, id).await;
     assert_eq!(booking.status.as_str(), "cancelled");
     assert!(
         app.state
@@ -696,13 +685,7 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     let page = format!("/admin/requests/{ada}");
     let html = c.get(&page).await.text();
     assert!(html.contains("id=\"confirm-booking\""), "{html}");
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 303);
     let (confirmed, _) = wait_for_mail(&smtp, "Your consultation is confirmed");
     assert_eq!(confirmed["to"], "ada@example.org");
@@ -710,13 +693,7 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     assert_eq!(confirmed["events"][0]["status"], "CONFIRMED");
     assert_eq!(confirmed["events"][0]["sequence"], 1, "SEQUENCE raised");
     assert_eq!(confirmed["events"][0]["start"], times[1]);
-    let request = app
-        .state
-        .store
-        .request(ada)
-        .await
-        .expect("read")
-        .expect("exists");
+    let request = app.stored_request(ada).await;
     assert_eq!(request.status, Status::ConsultationScheduled);
     let person = visible_text(&app.get(&ada_link).await.text());
     assert!(
@@ -724,24 +701,14 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
         "{person}"
     );
     // Confirming twice is refused, politely.
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 409);
     assert!(visible_text(&r.text()).contains("Nothing was changed"));
 
     let page = format!("/admin/requests/{grace}");
     let secret = "marker-decline-4471: I am away that week";
     let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "decline"), ("message", secret)],
-        )
+        .decide_booking(&page, &[("decision", "decline"), ("message", secret)])
         .await;
     assert_eq!(r.status, 303);
     let (declined, raw) = wait_for_mail(&smtp, "About your consultation time");
@@ -783,27 +750,11 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
         303,
         "a declined request cannot book again online"
     );
-    assert_eq!(
-        app.state
-            .store
-            .booking_for_request(grace)
-            .await
-            .expect("read")
-            .expect("b")
-            .status
-            .as_str(),
-        "declined"
-    );
+    assert_eq!(booking_of(&app, grace).await.status.as_str(), "declined");
 
     // Another time, please: the person's link offers the times again, with why.
     let page = format!("/admin/requests/{ada}");
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "other_time")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "other_time")]).await;
     assert_eq!(r.status, 303);
     let (other, _) = wait_for_mail(&smtp, "Please choose another consultation time");
     assert_eq!(other["method"], "CANCEL");
@@ -814,28 +765,19 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     let fresh = times_in(&html);
     assert!(fresh.contains(&times[1]), "Ada's old time is open again");
     assert_eq!(choose(&app, &again, &fresh[1]).await.status, 303);
-    let b = app
-        .state
-        .store
-        .booking_for_request(ada)
-        .await
-        .expect("read")
-        .expect("b");
+    let b = booking_of(&app, ada).await;
     assert_eq!((b.status.as_str(), b.sequence), ("held", 3));
     assert!(app.state.store.audit_log(1, 0).await.expect("audit").0[0].action == "booking_held");
     // A decline message that cannot be sent is explained.
     let r = c
-        .action(
+        .decide_booking(
             &page,
-            &format!("{page}/booking"),
             &[("decision", "decline"), ("message", &"x".repeat(2001))],
         )
         .await;
     assert_eq!(r.status, 422);
     assert!(visible_text(&r.text()).contains("2,000 characters or fewer"));
-    let r = c
-        .action(&page, &format!("{page}/booking"), &[("decision", "shrug")])
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "shrug")]).await;
     assert_eq!(r.status, 422);
 }
 
@@ -851,13 +793,7 @@ async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_
     assert_eq!(choose(&app, &grace_link, &times[6]).await.status, 303);
     let mut c = Clinician::signed_in(&app).await;
     let page = format!("/admin/requests/{ada}");
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 303);
 
     let settings = c.get("/admin/booking").await.text();
@@ -1042,38 +978,10 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     let dir = tempfile::tempdir().expect("tempdir");
     // The migrations as they were: the first six.
-    let old = dir.path().join("migrations");
-    std::fs::create_dir(&old).expect("dir");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    for entry in std::fs::read_dir(&source).expect("migrations") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-        if name.get(..4).is_some_and(|v| v <= "0006") {
-            std::fs::copy(&path, old.join(name)).expect("copy");
-        }
-    }
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    let (data, pool, keys, key) = sqlite_database_at(dir.path(), 6).await;
     let file = data.join(kap_practice::data_dir::DATABASE_FILE);
-    let key = kap_practice::crypto::generate_key_hex();
-    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
     let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
     {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(
-                SqliteConnectOptions::new()
-                    .filename(&file)
-                    .create_if_missing(true)
-                    .foreign_keys(true),
-            )
-            .await
-            .expect("old database");
-        let migrator = sqlx::migrate::Migrator::new(old.as_path())
-            .await
-            .expect("old migrations");
-        assert_eq!(migrator.iter().last().map(|m| m.version), Some(6));
-        migrator.run(&pool).await.expect("migrated to 6");
         for id in 1..=3i64 {
             sqlx::query(
                 "INSERT INTO consultation_requests (id, reference, received_at, contact_method,
@@ -1273,13 +1181,7 @@ async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
     );
     let bob_times = times_in(&app.get(&bob_link).await.text());
     assert_eq!(choose(&app, &bob_link, &bob_times[1]).await.status, 303);
-    let held = app
-        .state
-        .store
-        .booking_for_request(bob)
-        .await
-        .expect("read")
-        .expect("Bob holds a time");
+    let held = booking_of(&app, bob).await;
 
     assert_eq!(app.get(&alice_link).await.status, 404, "shows nothing");
     assert_eq!(
@@ -1299,13 +1201,7 @@ async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
         booking_link(&thanks.text()).is_none(),
         "the old thank-you page makes no link"
     );
-    let after = app
-        .state
-        .store
-        .booking_for_request(bob)
-        .await
-        .expect("read")
-        .expect("Bob's booking");
+    let after = booking_of(&app, bob).await;
     assert_eq!(
         (after.status, after.start, after.sequence),
         (held.status, held.start, held.sequence),
@@ -1471,13 +1367,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
 
     // Both bookings are cancelled, in the same step as the closing.
     for id in [ada, bo] {
-        let booking = app
-            .state
-            .store
-            .booking_for_request(id)
-            .await
-            .expect("read")
-            .expect("a booking");
+        let booking = booking_of(&app, id).await;
         assert_eq!(booking.status, BookingStatus::Cancelled, "request {id}");
     }
     // The feed lists only Cy's consultation; both times are offered again.

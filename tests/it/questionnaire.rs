@@ -412,14 +412,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         flag < inbox.find("<h1>").expect("the heading"),
         "the alert is the first thing in the inbox"
     );
-    let reference = app
-        .state
-        .store
-        .request(id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .reference;
+    let reference = app.stored_request(id).await.reference;
     assert!(inbox[flag..].contains(&reference));
     // Where and when the urgent notice went, in plain words (once the outbox recorded it).
     notice_attempted(&app, id, "sent").await;

@@ -14,8 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::common::booking::{
-    MESSAGE, NAME, choose, link_in, mornings, offer, offering_with_mail, read_mail_with_subject,
-    request_and_link, start, wait_for_mail, zone,
+    MESSAGE, NAME, booking_of, choose, link_in, mornings, offer, offering_with_mail,
+    read_mail_with_subject, request_and_link, start, wait_for_mail, zone,
 };
 use crate::common::clinician::Clinician;
 use crate::common::reminders::*;
@@ -425,13 +425,7 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
         303
     );
     confirm(&app, ada).await;
-    let booking = app
-        .state
-        .store
-        .booking_for_request(ada)
-        .await
-        .expect("read")
-        .expect("booked");
+    let booking = booking_of(&app, ada).await;
     // 6:59 on the practice's clocks that day: too early; 7:00: queued once, however often looked.
     let day = later[0].to_zoned_datetime(zone()).date();
     let seven = day

@@ -19,16 +19,12 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
         base_url: Some(SITE.into()),
         ..Overrides::default()
     };
-    let (a, b) = tokio::join!(
+    let (a, b) = crate::scale_out::two_servers(|| {
         TestApp::builder()
             .overrides(overrides())
             .database(&url, &key)
-            .build(),
-        TestApp::builder()
-            .overrides(overrides())
-            .database(&url, &key)
-            .build()
-    );
+    })
+    .await;
     a.add_clinician().await;
     // Both show "being set up" at a public address until the details are saved.
     assert_eq!(b.get("/").await.status, 503);

@@ -142,6 +142,12 @@ impl<'a> Clinician<'a> {
         .await
     }
 
+    /// Sends the booking decision `fields` from the request's page `page` (as
+    /// `/admin/requests/{id}`).
+    pub async fn decide_booking(&mut self, page: &str, fields: &[(&str, &str)]) -> Reply {
+        self.action(page, &format!("{page}/booking"), fields).await
+    }
+
     /// Sends the form on `page` to `path`, with the page's CSRF token and `fields`.
     pub async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
         let csrf = self.csrf(page).await;

@@ -119,6 +119,20 @@ pub fn text_of(m: &Value) -> String {
     m["text"].as_str().unwrap_or("").replace('\n', " ")
 }
 
+/// The text of the person's acknowledgement in `mail`, sent in the saved practice's name and
+/// naming the saved clinician and reply time.
+pub fn acknowledgement_in_saved_words(mail: &[(Value, String)]) -> String {
+    let ack = text_of(with_subject(
+        mail,
+        "We received your message - Harbor Light",
+    ));
+    assert!(
+        ack.contains("Sam Rivera, LCSW will reply within one business day"),
+        "{ack}"
+    );
+    ack
+}
+
 /// The notice of the request just sent goes to the saved email in the saved name, and the
 /// person's acknowledgement names the saved clinician and crisis numbers, nothing of the example.
 pub fn the_next_request_is_announced_as_saved(smtp: &SmtpServer) {
@@ -129,14 +143,7 @@ pub fn the_next_request_is_announced_as_saved(smtp: &SmtpServer) {
     let notice = with_subject(&mail, "New consultation request");
     assert_eq!(notice["to"], "sam@harborlight.org");
     assert_eq!(notice["from"], SENDER);
-    let ack = text_of(with_subject(
-        &mail,
-        "We received your message - Harbor Light",
-    ));
-    assert!(
-        ack.contains("Sam Rivera, LCSW will reply within one business day"),
-        "{ack}"
-    );
+    let ack = acknowledgement_in_saved_words(&mail);
     assert!(
         ack.contains("text HOME to 741741 (Crisis Text Line), or call 112"),
         "{ack}"

@@ -5,6 +5,7 @@ pub mod booking;
 pub mod clinician;
 pub mod details;
 pub mod insights;
+pub mod old_database;
 pub mod postgres;
 pub mod questionnaire;
 pub mod reminders;
@@ -300,27 +301,21 @@ impl TestApp {
     /// Runs `sql` with `blobs` bound as `$1`, `$2`, ... on the server's database directly, as
     /// someone with the database but not the key could; returns how many rows changed.
     pub async fn database_write(&self, sql: &str, blobs: &[&[u8]]) -> u64 {
-        use sqlx::ConnectOptions;
         match &self.overrides.database_url {
             Some(url) => {
-                let mut conn = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .expect("database URL")
-                    .connect()
-                    .await
-                    .expect("connect to PostgreSQL");
                 let mut q = sqlx::query::<sqlx::Postgres>(sql);
                 for b in blobs {
                     q = q.bind(b.to_vec());
                 }
+                let mut conn = postgres_connection(url).await;
                 q.execute(&mut conn).await.expect(sql).rows_affected()
             }
             None => {
-                let mut conn = self.sqlite().await;
                 let mut q = sqlx::query::<sqlx::Sqlite>(sql);
                 for b in blobs {
                     q = q.bind(b.to_vec());
                 }
+                let mut conn = self.sqlite().await;
                 q.execute(&mut conn).await.expect(sql).rows_affected()
             }
         }
@@ -328,53 +323,30 @@ impl TestApp {
 
     /// The first column of every row `sql` selects from the server's database, as bytes.
     pub async fn database_blobs(&self, sql: &str) -> Vec<Vec<u8>> {
-        use sqlx::ConnectOptions;
-        match &self.overrides.database_url {
-            Some(url) => {
-                let mut conn = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .expect("database URL")
-                    .connect()
-                    .await
-                    .expect("connect to PostgreSQL");
-                sqlx::query_scalar::<_, Vec<u8>>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
-            None => {
-                let mut conn = self.sqlite().await;
-                sqlx::query_scalar::<_, Vec<u8>>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
-        }
+        self.database_column(sql).await
     }
 
     /// The first column of every row `sql` selects from the server's database, as text.
     pub async fn database_texts(&self, sql: &str) -> Vec<String> {
-        use sqlx::ConnectOptions;
+        self.database_column(sql).await
+    }
+
+    /// The first column of every row `sql` selects from the server's database, read directly.
+    async fn database_column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
         match &self.overrides.database_url {
-            Some(url) => {
-                let mut conn = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .expect("database URL")
-                    .connect()
-                    .await
-                    .expect("connect to PostgreSQL");
-                sqlx::query_scalar::<_, String>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
-            None => {
-                let mut conn = self.sqlite().await;
-                sqlx::query_scalar::<_, String>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
+            Some(url) => sqlx::query_scalar(sql)
+                .fetch_all(&mut postgres_connection(url).await)
+                .await
+                .expect(sql),
+            None => sqlx::query_scalar(sql)
+                .fetch_all(&mut self.sqlite().await)
+                .await
+                .expect(sql),
         }
     }
 
@@ -447,6 +419,16 @@ impl TestApp {
             .last()
             .expect("stored")
             .id
+    }
+
+    /// Request `id` as stored, which must exist.
+    pub async fn stored_request(&self, id: i64) -> kap_practice::store::StoredRequest {
+        self.state
+            .store
+            .request(id)
+            .await
+            .expect("read")
+            .expect("exists")
     }
 
     /// The id of a stored request other than `id` (where two are stored).
@@ -564,6 +546,16 @@ impl Drop for TestApp {
             worker.abort();
         }
     }
+}
+
+/// A connection of its own to the PostgreSQL database at `url`.
+async fn postgres_connection(url: &str) -> sqlx::PgConnection {
+    use sqlx::ConnectOptions;
+    url.parse::<sqlx::postgres::PgConnectOptions>()
+        .expect("database URL")
+        .connect()
+        .await
+        .expect("connect to PostgreSQL")
 }
 
 /// The practice's page copy, one line per entry, as the practice wrote it.
