@@ -100,13 +100,7 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
     );
     let _ = app.submit("Ada", &[]).await;
     // A page of the practice's own, so that its page in the inbox (`{id}` = 1) is there.
-    let added = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[("title", "Fees"), ("path", "/fees"), ("body", "Fees.")],
-        )
-        .await;
+    let added = c.add_page("Fees", "/fees", "Fees.").await;
     assert_eq!(added.status, 303);
     for route in route_table()
         .iter()
@@ -457,13 +451,7 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
     // Now spam received before `later` goes too.
     let purged = store.purge(earlier, later, now).await.expect("purge");
     assert_eq!(purged, vec![3]);
-    let left: Vec<String> = store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let left = common::request_names(store).await;
     assert_eq!(left, vec!["Open".to_string(), "New".to_string()]);
     let (rows, _) = store.audit_log(2, 0).await.expect("audit");
     assert!(

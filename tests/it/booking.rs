@@ -1056,13 +1056,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     let store = kap_practice::store::Store::open(&data, None, keys)
         .await
         .expect("the application opens and upgrades the database");
-    let names: Vec<String> = store
-        .all_requests()
-        .await
-        .expect("requests open")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let names = common::request_names(&store).await;
     assert_eq!(names, ["Person 1", "Person 2"]);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -1134,19 +1128,6 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     store.close().await;
 }
 
-/// The newest request's id.
-async fn newest_id(app: &TestApp) -> i64 {
-    app.state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .iter()
-        .map(|r| r.id)
-        .max()
-        .expect("a request")
-}
-
 /// Alice's request is deleted in the inbox, then Bob sends his: nothing Alice kept (her
 /// booking link, her thank-you page's address) shows, holds or cancels anything of Bob's, and
 /// Bob's request has an id never used before.
@@ -1158,7 +1139,7 @@ async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
     assert_eq!(sent.status, 303);
     let alice_thanks = sent.header("location").expect("location").to_string();
     let alice_link = booking_link(&app.get(&alice_thanks).await.text()).expect("a link");
-    let alice = newest_id(&app).await;
+    let alice = app.last_request_id().await;
     let times = times_in(&app.get(&alice_link).await.text());
     assert_eq!(choose(&app, &alice_link, &times[0]).await.status, 303);
 
@@ -1220,7 +1201,7 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
     let sent = app.submit(NAME, &[]).await;
     let thanks = sent.header("location").expect("location").to_string();
     let link = booking_link(&app.get(&thanks).await.text()).expect("a link");
-    let id = newest_id(&app).await;
+    let id = app.last_request_id().await;
     assert_eq!(app.get(&link).await.status, 200);
     let secret = link_secret(&app, id).await;
     assert_eq!(secret.len(), 32);

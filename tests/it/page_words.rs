@@ -207,13 +207,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
         ),
     ];
     // Addresses of the site itself are refused.
-    let taken = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[("title", "Admin"), ("path", "/admin"), ("body", "Hello")],
-        )
-        .await;
+    let taken = c.add_page("Admin", "/admin", "Hello").await;
     assert_eq!(taken.status, 422);
     let html = taken.text();
     assert!(
@@ -223,15 +217,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
     assert!(html.contains("value=\"Admin\""), "the title is kept");
     assert!(html.contains("<title>Error: Your pages"), "{html}");
     let scripted = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[
-                ("title", "About"),
-                ("path", "/about"),
-                ("body", "Fine.\n\n<script>alert(1)</script>\n"),
-            ],
-        )
+        .add_page("About", "/about", "Fine.\n\n<script>alert(1)</script>\n")
         .await;
     // Raw HTML is text, as on every page: escaped, never run.
     assert_eq!(scripted.status, 303, "{}", scripted.text());
@@ -333,15 +319,7 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let added = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[
-                ("title", "Fees"),
-                ("path", "/fees"),
-                ("body", "A session is **$200**.\n"),
-            ],
-        )
+        .add_page("Fees", "/fees", "A session is **$200**.\n")
         .await;
     assert_eq!(added.status, 303, "{}", added.text());
     let list = c.get("/admin/pages").await.text();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::TestApp;
 use crate::common::clinician::{Clinician, PASSWORD, text_area};
-use crate::common::details::new_practice;
+use crate::common::details::{new_practice, save_first};
 use kap_practice::config::Overrides;
 
 const SITE: &str = "http://practice.test";
@@ -32,14 +32,7 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     c.origin = SITE.into();
     assert_eq!(c.sign_in(PASSWORD).await.status, 303);
 
-    let mut details = new_practice();
-    details.push(("version", "0"));
-    assert_eq!(
-        c.action("/admin/details", "/admin/details", &details)
-            .await
-            .status,
-        303
-    );
+    save_first(&mut c, &new_practice()).await;
     wait_for(&b, "/", "Harbor Light Therapy").await;
 
     let privacy = "/admin/words/privacy";

@@ -331,15 +331,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
         after.text()
     );
 
-    let stored: std::collections::HashSet<String> = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("requests")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let stored: std::collections::HashSet<String> = app.request_names().await.into_iter().collect();
     let lost: Vec<_> = acknowledged
         .iter()
         .filter(|n| !stored.contains(n.as_str()))

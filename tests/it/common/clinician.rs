@@ -142,6 +142,16 @@ impl<'a> Clinician<'a> {
         .await
     }
 
+    /// Adds a page of the practice's own at `path` with the form of `/admin/pages`.
+    pub async fn add_page(&mut self, title: &str, path: &str, body: &str) -> Reply {
+        self.action(
+            "/admin/pages",
+            "/admin/pages",
+            &[("title", title), ("path", path), ("body", body)],
+        )
+        .await
+    }
+
     /// Sends the booking decision `fields` from the request's page `page` (as
     /// `/admin/requests/{id}`).
     pub async fn decide_booking(&mut self, page: &str, fields: &[(&str, &str)]) -> Reply {

@@ -73,7 +73,12 @@ pub fn config(smtp_port: u16) -> String {
 
 /// Saves [`SAVED`] through the details form, as the clinician does in the browser.
 pub async fn save_details(c: &mut Clinician<'_>) {
-    let mut fields = SAVED.to_vec();
+    save_first(c, SAVED).await;
+}
+
+/// Saves `fields` as the practice's first details (version 0) in the inbox.
+pub async fn save_first(c: &mut Clinician<'_>, fields: &[(&str, &str)]) {
+    let mut fields = fields.to_vec();
     fields.push(("version", "0"));
     let r = c.action("/admin/details", "/admin/details", &fields).await;
     assert_eq!(r.status, 303, "{}", r.text());

@@ -444,6 +444,11 @@ impl TestApp {
             .id
     }
 
+    /// The names of the stored requests, in the order received.
+    pub async fn request_names(&self) -> Vec<String> {
+        request_names(&self.state.store).await
+    }
+
     /// A first-run setup token issued now (the practice has no account yet).
     pub async fn setup_token(&self) -> String {
         self.state
@@ -546,6 +551,17 @@ impl Drop for TestApp {
             worker.abort();
         }
     }
+}
+
+/// The names of the requests in `store`, in the order received.
+pub async fn request_names(store: &kap_practice::store::Store) -> Vec<String> {
+    store
+        .all_requests()
+        .await
+        .expect("requests open")
+        .into_iter()
+        .map(|r| r.name)
+        .collect()
 }
 
 /// A connection of its own to the PostgreSQL database at `url`.
