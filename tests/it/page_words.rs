@@ -13,6 +13,15 @@ fn field(html: &str, name: &str) -> String {
     html[at..].split('"').next().expect("value").to_string()
 }
 
+/// Publishes the words on `page` (the privacy notice's) with "in everyday words" for "in plain
+/// language"; returns the words as they were.
+async fn publish_everyday_words(c: &mut Clinician<'_>, page: &str) -> String {
+    let original = text_area(&c.get(page).await.text());
+    let edited = original.replace("in plain language", "in everyday words");
+    assert_eq!(c.publish_words(page, &edited, "0").await.status, 303);
+    original
+}
+
 async fn app_and_clinician(app: &TestApp) -> Clinician<'_> {
     app.add_clinician().await;
     Clinician::signed_in(app).await
@@ -32,7 +41,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
 
     // A mistake in the settings: named by its line, the text kept, nothing published.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
-    let refused = c.publish_words(SAFE, &broken).await;
+    let refused = c.publish_words(SAFE, &broken, "0").await;
     assert_eq!(refused.status, 422);
     let html = refused.text();
     assert!(html.contains("<title>Error: KAP page"), "{html}");
@@ -63,7 +72,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
     assert!(!html.contains("<script"), "the preview needs no script");
     assert!(app.get("/").await.text().contains("it is not risk-free"));
 
-    let published = c.publish_words(SAFE, &edited).await;
+    let published = c.publish_words(SAFE, &edited, "0").await;
     assert_eq!(published.status, 303, "{}", published.text());
     let home = app.get("/").await;
     let html = home.text();
@@ -106,12 +115,10 @@ async fn a_publish_from_an_older_page_is_refused_and_the_built_in_words_can_be_r
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let privacy = "/admin/words/privacy";
-    let original = text_area(&c.get(privacy).await.text());
-    let first = original.replace("in plain language", "in everyday words");
-    assert_eq!(c.publish_words(privacy, &first).await.status, 303);
+    let original = publish_everyday_words(&mut c, privacy).await;
     // Another tab, opened before that publish.
     let second = original.replace("in plain language", "simply");
-    let refused = c.publish_words(privacy, &second).await;
+    let refused = c.publish_words(privacy, &second, "0").await;
     assert_eq!(refused.status, 409);
     let html = refused.text();
     assert!(html.contains("Someone published these words after you opened this page"));
@@ -182,7 +189,9 @@ async fn with_content_files_the_editor_is_read_only() {
     let page = c.get(SAFE).await.text();
     assert!(page.contains(" readonly>"));
     assert!(!page.contains("value=\"publish\""));
-    let refused = c.publish_words(SAFE, "+++\ntitle = \"x\"\n+++\nx").await;
+    let refused = c
+        .publish_words(SAFE, "+++\ntitle = \"x\"\n+++\nx", "0")
+        .await;
     assert_eq!(refused.status, 409);
     assert!(
         app.state
@@ -283,10 +292,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
 async fn the_published_words_export_as_the_folder_content_dir_expects() {
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
-    let privacy = "/admin/words/privacy";
-    let original = text_area(&c.get(privacy).await.text());
-    let edited = original.replace("in plain language", "in everyday words");
-    assert_eq!(c.publish_words(privacy, &edited).await.status, 303);
+    publish_everyday_words(&mut c, "/admin/words/privacy").await;
     let out = tempfile::tempdir().expect("tempdir");
     let folder = out.path().join("words");
     let folder_arg = folder.to_str().expect("utf-8");
@@ -464,15 +470,7 @@ async fn contact_words_cannot_reach_the_form_token() {
     );
     assert_ne!(edited, original);
     let published = c
-        .action(
-            contact,
-            contact,
-            &[
-                ("body", &edited),
-                ("base", &field(&page, "base")),
-                ("action", "publish"),
-            ],
-        )
+        .publish_words(contact, &edited, &field(&page, "base"))
         .await;
     assert_eq!(published.status, 303, "{}", published.text());
 
@@ -513,15 +511,7 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
         .expect("line")
         + 1;
     let refused = c
-        .action(
-            privacy,
-            privacy,
-            &[
-                ("body", &edited),
-                ("base", &field(&page, "base")),
-                ("action", "publish"),
-            ],
-        )
+        .publish_words(privacy, &edited, &field(&page, "base"))
         .await;
     assert_eq!(refused.status, 422);
     let text = crate::common::visible_text(&refused.text());

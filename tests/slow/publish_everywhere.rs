@@ -38,7 +38,7 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     let privacy = "/admin/words/privacy";
     let text = text_area(&c.get(privacy).await.text())
         .replace("in plain language", "in words anyone can follow");
-    assert_eq!(c.publish_words(privacy, &text).await.status, 303);
+    assert_eq!(c.publish_words(privacy, &text, "0").await.status, 303);
     assert!(
         a.get("/privacy")
             .await

@@ -132,12 +132,13 @@ impl<'a> Clinician<'a> {
         self.post("/admin/login", &body).await
     }
 
-    /// Publishes `body` as the words edited on `page`, from the page's first revision (base 0).
-    pub async fn publish_words(&mut self, page: &str, body: &str) -> Reply {
+    /// Publishes `body` as the words edited on `page`, from the revision `base` (the page's
+    /// first is "0").
+    pub async fn publish_words(&mut self, page: &str, body: &str, base: &str) -> Reply {
         self.action(
             page,
             page,
-            &[("body", body), ("base", "0"), ("action", "publish")],
+            &[("body", body), ("base", base), ("action", "publish")],
         )
         .await
     }
