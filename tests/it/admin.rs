@@ -5,6 +5,7 @@ use crate::common;
 use kap_practice::practice::status::Status;
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD, base32_decode};
+use crate::common::old_database::sqlite_database_at;
 use crate::common::{Reply, TestApp, visible_text};
 use kap_practice::auth::totp;
 use kap_practice::web::admin::{Access, route_table};
@@ -99,13 +100,7 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
     );
     let _ = app.submit("Ada", &[]).await;
     // A page of the practice's own, so that its page in the inbox (`{id}` = 1) is there.
-    let added = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[("title", "Fees"), ("path", "/fees"), ("body", "Fees.")],
-        )
-        .await;
+    let added = c.add_page("Fees", "/fees", "Fees.").await;
     assert_eq!(added.status, 303);
     for route in route_table()
         .iter()
@@ -216,13 +211,7 @@ async fn state_changes_need_the_token_and_the_same_origin() {
         "wrong token"
     );
     assert_eq!(
-        app.state
-            .store
-            .request(1)
-            .await
-            .expect("read")
-            .expect("exists")
-            .status,
+        app.stored_request(1).await.status,
         Status::New,
         "nothing changed"
     );
@@ -234,16 +223,7 @@ async fn state_changes_need_the_token_and_the_same_origin() {
         )
         .await;
     assert_eq!(r.status, 303);
-    assert_eq!(
-        app.state
-            .store
-            .request(1)
-            .await
-            .expect("read")
-            .expect("exists")
-            .status,
-        Status::Contacted
-    );
+    assert_eq!(app.stored_request(1).await.status, Status::Contacted);
 }
 
 #[tokio::test]
@@ -1058,13 +1038,7 @@ async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
         }) => {}
         other => panic!("the copy opened or failed otherwise: {other:?}"),
     }
-    let own = app
-        .state
-        .store
-        .request(a)
-        .await
-        .expect("read")
-        .expect("stored");
+    let own = app.stored_request(a).await;
     assert_eq!(own.name, "Ada Lovelace", "the original still opens");
 
     let mut c = Clinician::signed_in(&app).await;
@@ -1283,53 +1257,6 @@ async fn a_session_does_not_open_an_account_made_again_under_its_id() {
     assert_eq!(r.status, 303, "the old session opens nothing");
 }
 
-/// A SQLite database in `dir`, written by the migrations up to `version` only, open on the
-/// returned pool; and the keys the program will open it with.
-async fn sqlite_database_at(
-    dir: &std::path::Path,
-    version: i64,
-) -> (
-    std::path::PathBuf,
-    sqlx::SqlitePool,
-    kap_practice::crypto::Keyring,
-) {
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-    let old = dir.join("migrations");
-    std::fs::create_dir(&old).expect("dir");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    for entry in std::fs::read_dir(&source).expect("migrations") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-        if name
-            .get(..4)
-            .and_then(|v| v.parse::<i64>().ok())
-            .is_some_and(|v| v <= version)
-        {
-            std::fs::copy(&path, old.join(name)).expect("copy");
-        }
-    }
-    let data = dir.join("data");
-    std::fs::create_dir(&data).expect("data dir");
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
-                .create_if_missing(true)
-                .foreign_keys(true),
-        )
-        .await
-        .expect("old database");
-    let migrator = sqlx::migrate::Migrator::new(old.as_path())
-        .await
-        .expect("old migrations");
-    assert_eq!(migrator.iter().last().map(|m| m.version), Some(version));
-    migrator.run(&pool).await.expect("old migrations run");
-    let key = kap_practice::crypto::generate_key_hex();
-    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
-    (data, pool, keys)
-}
-
 /// A SQLite database written before account ids were kept from reuse: its accounts, their
 /// recovery codes and the references between them survive the rebuild, every account gets a
 /// stamp of its own, and the id of an account removed before the upgrade (its session row still
@@ -1338,7 +1265,7 @@ async fn sqlite_database_at(
 async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The migrations as they were before this change.
-    let (data, pool, keys) = sqlite_database_at(dir.path(), 12).await;
+    let (data, pool, keys, _) = sqlite_database_at(dir.path(), 12).await;
     {
         let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
         for (id, email) in [(1i64, EMAIL), (2, "second@practice.example")] {
@@ -1424,7 +1351,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
 #[tokio::test]
 async fn upgrading_a_database_that_had_an_account_keeps_the_setup_address_dead() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (data, pool, keys) = sqlite_database_at(dir.path(), 12).await;
+    let (data, pool, keys, _) = sqlite_database_at(dir.path(), 12).await;
     let now = jiff::Timestamp::now();
     let token = "ab".repeat(32);
     let hash = {

@@ -6,6 +6,7 @@
 
 use crate::common;
 use crate::common::booking::*;
+use crate::common::old_database::sqlite_database_at;
 use kap_practice::practice::status::Status;
 
 use crate::common::clinician::{Clinician, EMAIL};
@@ -318,13 +319,7 @@ async fn holding_a_time_sends_an_invitation_that_icalendar_reads_at_the_chosen_i
     );
     assert_eq!(ev["status"], "TENTATIVE");
     assert_eq!(ev["sequence"], 0);
-    let booking = app
-        .state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("booked");
+    let booking = booking_of(&app, id).await;
     assert_eq!(
         ev["uid"],
         format!("booking-{}@127.0.0.1", booking.id),
@@ -435,16 +430,7 @@ async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
     // The database itself refuses a second booking holding the same start, whatever the
     // program does.
     let start: Timestamp = chosen.parse().expect("instant");
-    let other = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .find(|r| r.id != upcoming[0].booking.request_id)
-        .expect("another request")
-        .id;
+    let other = app.other_request_id(upcoming[0].booking.request_id).await;
     let sql = format!(
         "INSERT INTO bookings (request_id, start_at, end_at, format, status, sequence, created_at, updated_at) VALUES ({other}, {s}, {e}, 'video', 'held', 0, 0, 0)",
         s = start.as_millisecond(),
@@ -589,13 +575,7 @@ async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() 
         .request("POST", &format!("{from_email}/cancel"), &[], "")
         .await;
     assert_eq!(r.status, 303);
-    let booking = app
-        .state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("booking");
+    let booking = booking_of(&app, id).await;
     assert_eq!(booking.status.as_str(), "cancelled");
     assert!(
         app.state
@@ -678,15 +658,7 @@ async fn people_outside_the_licensed_states_or_under_18_are_not_offered_times_on
             .await
             .text();
         assert!(booking_link(&html).is_none(), "{changes:?}");
-        let id = app
-            .state
-            .store
-            .all_requests()
-            .await
-            .expect("read")
-            .last()
-            .expect("one")
-            .id;
+        let id = app.last_request_id().await;
         let link = link_to(&app, id, Timestamp::now() + SignedDuration::from_hours(1)).await;
         assert_eq!(app.get(&link).await.status, 404);
     }
@@ -716,13 +688,7 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     let page = format!("/admin/requests/{ada}");
     let html = c.get(&page).await.text();
     assert!(html.contains("id=\"confirm-booking\""), "{html}");
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 303);
     let (confirmed, _) = wait_for_mail(&smtp, "Your consultation is confirmed");
     assert_eq!(confirmed["to"], "ada@example.org");
@@ -730,13 +696,7 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     assert_eq!(confirmed["events"][0]["status"], "CONFIRMED");
     assert_eq!(confirmed["events"][0]["sequence"], 1, "SEQUENCE raised");
     assert_eq!(confirmed["events"][0]["start"], times[1]);
-    let request = app
-        .state
-        .store
-        .request(ada)
-        .await
-        .expect("read")
-        .expect("exists");
+    let request = app.stored_request(ada).await;
     assert_eq!(request.status, Status::ConsultationScheduled);
     let person = visible_text(&app.get(&ada_link).await.text());
     assert!(
@@ -744,24 +704,14 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
         "{person}"
     );
     // Confirming twice is refused, politely.
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 409);
     assert!(visible_text(&r.text()).contains("Nothing was changed"));
 
     let page = format!("/admin/requests/{grace}");
     let secret = "marker-decline-4471: I am away that week";
     let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "decline"), ("message", secret)],
-        )
+        .decide_booking(&page, &[("decision", "decline"), ("message", secret)])
         .await;
     assert_eq!(r.status, 303);
     let (declined, raw) = wait_for_mail(&smtp, "About your consultation time");
@@ -803,27 +753,11 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
         303,
         "a declined request cannot book again online"
     );
-    assert_eq!(
-        app.state
-            .store
-            .booking_for_request(grace)
-            .await
-            .expect("read")
-            .expect("b")
-            .status
-            .as_str(),
-        "declined"
-    );
+    assert_eq!(booking_of(&app, grace).await.status.as_str(), "declined");
 
     // Another time, please: the person's link offers the times again, with why.
     let page = format!("/admin/requests/{ada}");
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "other_time")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "other_time")]).await;
     assert_eq!(r.status, 303);
     let (other, _) = wait_for_mail(&smtp, "Please choose another consultation time");
     assert_eq!(other["method"], "CANCEL");
@@ -834,28 +768,19 @@ async fn the_clinician_confirms_declines_or_asks_for_another_time_and_the_person
     let fresh = times_in(&html);
     assert!(fresh.contains(&times[1]), "Ada's old time is open again");
     assert_eq!(choose(&app, &again, &fresh[1]).await.status, 303);
-    let b = app
-        .state
-        .store
-        .booking_for_request(ada)
-        .await
-        .expect("read")
-        .expect("b");
+    let b = booking_of(&app, ada).await;
     assert_eq!((b.status.as_str(), b.sequence), ("held", 3));
     assert!(app.state.store.audit_log(1, 0).await.expect("audit").0[0].action == "booking_held");
     // A decline message that cannot be sent is explained.
     let r = c
-        .action(
+        .decide_booking(
             &page,
-            &format!("{page}/booking"),
             &[("decision", "decline"), ("message", &"x".repeat(2001))],
         )
         .await;
     assert_eq!(r.status, 422);
     assert!(visible_text(&r.text()).contains("2,000 characters or fewer"));
-    let r = c
-        .action(&page, &format!("{page}/booking"), &[("decision", "shrug")])
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "shrug")]).await;
     assert_eq!(r.status, 422);
 }
 
@@ -871,13 +796,7 @@ async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_
     assert_eq!(choose(&app, &grace_link, &times[6]).await.status, 303);
     let mut c = Clinician::signed_in(&app).await;
     let page = format!("/admin/requests/{ada}");
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 303);
 
     let settings = c.get("/admin/booking").await.text();
@@ -1062,38 +981,10 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     let dir = tempfile::tempdir().expect("tempdir");
     // The migrations as they were: the first six.
-    let old = dir.path().join("migrations");
-    std::fs::create_dir(&old).expect("dir");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    for entry in std::fs::read_dir(&source).expect("migrations") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-        if name.get(..4).is_some_and(|v| v <= "0006") {
-            std::fs::copy(&path, old.join(name)).expect("copy");
-        }
-    }
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    let (data, pool, keys, key) = sqlite_database_at(dir.path(), 6).await;
     let file = data.join(kap_practice::data_dir::DATABASE_FILE);
-    let key = kap_practice::crypto::generate_key_hex();
-    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
     let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
     {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(
-                SqliteConnectOptions::new()
-                    .filename(&file)
-                    .create_if_missing(true)
-                    .foreign_keys(true),
-            )
-            .await
-            .expect("old database");
-        let migrator = sqlx::migrate::Migrator::new(old.as_path())
-            .await
-            .expect("old migrations");
-        assert_eq!(migrator.iter().last().map(|m| m.version), Some(6));
-        migrator.run(&pool).await.expect("migrated to 6");
         for id in 1..=3i64 {
             sqlx::query(
                 "INSERT INTO consultation_requests (id, reference, received_at, contact_method,
@@ -1168,13 +1059,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     let store = kap_practice::store::Store::open(&data, None, keys)
         .await
         .expect("the application opens and upgrades the database");
-    let names: Vec<String> = store
-        .all_requests()
-        .await
-        .expect("requests open")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let names = common::request_names(&store).await;
     assert_eq!(names, ["Person 1", "Person 2"]);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -1246,19 +1131,6 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     store.close().await;
 }
 
-/// The newest request's id.
-async fn newest_id(app: &TestApp) -> i64 {
-    app.state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .iter()
-        .map(|r| r.id)
-        .max()
-        .expect("a request")
-}
-
 /// Alice's request is deleted in the inbox, then Bob sends his: nothing Alice kept (her
 /// booking link, her thank-you page's address) shows, holds or cancels anything of Bob's, and
 /// Bob's request has an id never used before.
@@ -1270,7 +1142,7 @@ async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
     assert_eq!(sent.status, 303);
     let alice_thanks = sent.header("location").expect("location").to_string();
     let alice_link = booking_link(&app.get(&alice_thanks).await.text()).expect("a link");
-    let alice = newest_id(&app).await;
+    let alice = app.last_request_id().await;
     let times = times_in(&app.get(&alice_link).await.text());
     assert_eq!(choose(&app, &alice_link, &times[0]).await.status, 303);
 
@@ -1293,13 +1165,7 @@ async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
     );
     let bob_times = times_in(&app.get(&bob_link).await.text());
     assert_eq!(choose(&app, &bob_link, &bob_times[1]).await.status, 303);
-    let held = app
-        .state
-        .store
-        .booking_for_request(bob)
-        .await
-        .expect("read")
-        .expect("Bob holds a time");
+    let held = booking_of(&app, bob).await;
 
     assert_eq!(app.get(&alice_link).await.status, 404, "shows nothing");
     assert_eq!(
@@ -1319,13 +1185,7 @@ async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
         booking_link(&thanks.text()).is_none(),
         "the old thank-you page makes no link"
     );
-    let after = app
-        .state
-        .store
-        .booking_for_request(bob)
-        .await
-        .expect("read")
-        .expect("Bob's booking");
+    let after = booking_of(&app, bob).await;
     assert_eq!(
         (after.status, after.start, after.sequence),
         (held.status, held.start, held.sequence),
@@ -1344,15 +1204,9 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
     let sent = app.submit(NAME, &[]).await;
     let thanks = sent.header("location").expect("location").to_string();
     let link = booking_link(&app.get(&thanks).await.text()).expect("a link");
-    let id = newest_id(&app).await;
+    let id = app.last_request_id().await;
     assert_eq!(app.get(&link).await.status, 200);
-    let secret = app
-        .state
-        .store
-        .link_secret(id)
-        .await
-        .expect("read")
-        .expect("a secret");
+    let secret = link_secret(&app, id).await;
     assert_eq!(secret.len(), 32);
     assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
     let changed = app
@@ -1497,13 +1351,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
 
     // Both bookings are cancelled, in the same step as the closing.
     for id in [ada, bo] {
-        let booking = app
-            .state
-            .store
-            .booking_for_request(id)
-            .await
-            .expect("read")
-            .expect("a booking");
+        let booking = booking_of(&app, id).await;
         assert_eq!(booking.status, BookingStatus::Cancelled, "request {id}");
     }
     // The feed lists only Cy's consultation; both times are offered again.

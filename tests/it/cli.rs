@@ -262,6 +262,20 @@ fn check_and_serve_warn_about_an_example_notice_address() {
     );
 }
 
+/// The outbox's mail due within the hour, claimed (each row opened with the store's keys).
+async fn claim_due_within_the_hour(
+    store: &kap_practice::store::Store,
+) -> Vec<kap_practice::store::OutboxRow> {
+    store
+        .claim_due_mail(
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+            jiff::SignedDuration::from_mins(1),
+            100,
+        )
+        .await
+        .expect("mail opens")
+}
+
 /// A key rotation finished: values sealed under key A, re-sealed by a server given B with A as
 /// a previous key, all open with B alone, and the store starts with B alone.
 #[tokio::test]
@@ -321,14 +335,7 @@ async fn after_resealing_everything_opens_with_the_new_key_alone() {
         .calendar_feed_secret()
         .await
         .expect("feed secret opens");
-    only_b
-        .claim_due_mail(
-            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
-            jiff::SignedDuration::from_mins(1),
-            100,
-        )
-        .await
-        .expect("mail opens");
+    claim_due_within_the_hour(&only_b).await;
     only_b.close().await;
     drop(app);
 }
@@ -452,14 +459,7 @@ async fn values_sealed_before_rows_were_bound_open_and_are_resealed() {
         "a private note"
     );
     assert!(store.is_calendar_feed_secret(&feed).await.expect("feed"));
-    let mail = store
-        .claim_due_mail(
-            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
-            jiff::SignedDuration::from_mins(1),
-            100,
-        )
-        .await
-        .expect("mail opens");
+    let mail = claim_due_within_the_hour(store).await;
     assert!(
         mail.iter()
             .any(|m| m.recipient.as_deref() == Some("ada@lovelace.example")),

@@ -215,14 +215,29 @@ async fn on_loopback_the_example_site_is_still_shown() {
 /// A server with a fresh setup address.
 async fn with_setup_address() -> (TestApp, String) {
     let app = TestApp::start().await;
-    let token = app
-        .state
-        .store
-        .issue_setup_token(jiff::Timestamp::now())
-        .await
-        .expect("store")
-        .expect("no account yet");
+    let token = app.setup_token().await;
     (app, token)
+}
+
+/// The setup address at `path` is refused, plainly said, and makes no account when sent.
+async fn assert_setup_address_dead(app: &TestApp, path: &str) {
+    let again = app.get(path).await;
+    assert_eq!(again.status, 404);
+    assert!(again.text().contains("This setup address does not work"));
+    let mut other = Clinician::new(app);
+    let csrf = other.csrf("/admin/login").await;
+    let reuse = other
+        .post(
+            path,
+            &form_body(&[
+                ("csrf", &csrf),
+                ("email", "someone@else.example"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ]),
+        )
+        .await;
+    assert_eq!(reuse.status, 404);
 }
 
 #[tokio::test]
@@ -290,23 +305,7 @@ async fn the_setup_address_creates_the_first_account_once() {
     assert_eq!(c.get("/admin/two-factor").await.status, 200);
 
     // The address is spent.
-    let again = app.get(&path).await;
-    assert_eq!(again.status, 404);
-    assert!(again.text().contains("This setup address does not work"));
-    let mut other = Clinician::new(&app);
-    let csrf = other.csrf("/admin/login").await;
-    let reuse = other
-        .post(
-            &path,
-            &form_body(&[
-                ("csrf", &csrf),
-                ("email", "someone@else.example"),
-                ("password", PASSWORD),
-                ("password_again", PASSWORD),
-            ]),
-        )
-        .await;
-    assert_eq!(reuse.status, 404);
+    assert_setup_address_dead(&app, &path).await;
     let accounts = app.state.store.list_accounts().await.expect("store");
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].email, EMAIL);
@@ -406,23 +405,7 @@ async fn the_setup_address_stays_dead_once_an_account_has_existed() {
             .await
             .expect("remove")
     );
-    let again = app.get(&path).await;
-    assert_eq!(again.status, 404);
-    assert!(again.text().contains("This setup address does not work"));
-    let mut c = Clinician::new(&app);
-    let csrf = c.csrf("/admin/login").await;
-    let r = c
-        .post(
-            &path,
-            &form_body(&[
-                ("csrf", &csrf),
-                ("email", "someone@else.example"),
-                ("password", PASSWORD),
-                ("password_again", PASSWORD),
-            ]),
-        )
-        .await;
-    assert_eq!(r.status, 404);
+    assert_setup_address_dead(&app, &path).await;
     assert!(store.list_accounts().await.expect("store").is_empty());
     // A restart draws no new address either: accounts are made with `admin add` from now on.
     assert_eq!(

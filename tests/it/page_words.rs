@@ -3,28 +3,23 @@
 //! and restorable to any revision, the built-in words included.
 
 use crate::common::TestApp;
-use crate::common::clinician::Clinician;
+use crate::common::clinician::{Clinician, text_area};
 
 const SAFE: &str = "/admin/words/home-10-is-kap-safe";
-
-/// The text area's words on an edit page (as the browser would send them back).
-fn text_area(html: &str) -> String {
-    let start = html.find("name=\"body\"").expect("text area");
-    let start = html[start..].find('>').expect("tag end") + start + 1;
-    let end = html[start..].find("</textarea>").expect("text area end") + start;
-    html[start..end]
-        .replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
 
 fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let at = html.find(&marker).expect(name) + marker.len();
     html[at..].split('"').next().expect("value").to_string()
+}
+
+/// Publishes the words on `page` (the privacy notice's) with "in everyday words" for "in plain
+/// language"; returns the words as they were.
+async fn publish_everyday_words(c: &mut Clinician<'_>, page: &str) -> String {
+    let original = text_area(&c.get(page).await.text());
+    let edited = original.replace("in plain language", "in everyday words");
+    assert_eq!(c.publish_words(page, &edited, "0").await.status, 303);
+    original
 }
 
 async fn app_and_clinician(app: &TestApp) -> Clinician<'_> {
@@ -46,13 +41,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
 
     // A mistake in the settings: named by its line, the text kept, nothing published.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
-    let refused = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &broken), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let refused = c.publish_words(SAFE, &broken, "0").await;
     assert_eq!(refused.status, 422);
     let html = refused.text();
     assert!(html.contains("<title>Error: KAP page"), "{html}");
@@ -83,13 +72,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
     assert!(!html.contains("<script"), "the preview needs no script");
     assert!(app.get("/").await.text().contains("it is not risk-free"));
 
-    let published = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &edited), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let published = c.publish_words(SAFE, &edited, "0").await;
     assert_eq!(published.status, 303, "{}", published.text());
     let home = app.get("/").await;
     let html = home.text();
@@ -132,27 +115,10 @@ async fn a_publish_from_an_older_page_is_refused_and_the_built_in_words_can_be_r
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let privacy = "/admin/words/privacy";
-    let original = text_area(&c.get(privacy).await.text());
-    let first = original.replace("in plain language", "in everyday words");
-    assert_eq!(
-        c.action(
-            privacy,
-            privacy,
-            &[("body", &first), ("base", "0"), ("action", "publish")]
-        )
-        .await
-        .status,
-        303
-    );
+    let original = publish_everyday_words(&mut c, privacy).await;
     // Another tab, opened before that publish.
     let second = original.replace("in plain language", "simply");
-    let refused = c
-        .action(
-            privacy,
-            privacy,
-            &[("body", &second), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let refused = c.publish_words(privacy, &second, "0").await;
     assert_eq!(refused.status, 409);
     let html = refused.text();
     assert!(html.contains("Someone published these words after you opened this page"));
@@ -224,15 +190,7 @@ async fn with_content_files_the_editor_is_read_only() {
     assert!(page.contains(" readonly>"));
     assert!(!page.contains("value=\"publish\""));
     let refused = c
-        .action(
-            SAFE,
-            SAFE,
-            &[
-                ("body", "+++\ntitle = \"x\"\n+++\nx"),
-                ("base", "0"),
-                ("action", "publish"),
-            ],
-        )
+        .publish_words(SAFE, "+++\ntitle = \"x\"\n+++\nx", "0")
         .await;
     assert_eq!(refused.status, 409);
     assert!(
@@ -258,13 +216,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
         ),
     ];
     // Addresses of the site itself are refused.
-    let taken = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[("title", "Admin"), ("path", "/admin"), ("body", "Hello")],
-        )
-        .await;
+    let taken = c.add_page("Admin", "/admin", "Hello").await;
     assert_eq!(taken.status, 422);
     let html = taken.text();
     assert!(
@@ -274,15 +226,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
     assert!(html.contains("value=\"Admin\""), "the title is kept");
     assert!(html.contains("<title>Error: Your pages"), "{html}");
     let scripted = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[
-                ("title", "About"),
-                ("path", "/about"),
-                ("body", "Fine.\n\n<script>alert(1)</script>\n"),
-            ],
-        )
+        .add_page("About", "/about", "Fine.\n\n<script>alert(1)</script>\n")
         .await;
     // Raw HTML is text, as on every page: escaped, never run.
     assert_eq!(scripted.status, 303, "{}", scripted.text());
@@ -348,19 +292,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
 async fn the_published_words_export_as_the_folder_content_dir_expects() {
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
-    let privacy = "/admin/words/privacy";
-    let original = text_area(&c.get(privacy).await.text());
-    let edited = original.replace("in plain language", "in everyday words");
-    assert_eq!(
-        c.action(
-            privacy,
-            privacy,
-            &[("body", &edited), ("base", "0"), ("action", "publish")]
-        )
-        .await
-        .status,
-        303
-    );
+    publish_everyday_words(&mut c, "/admin/words/privacy").await;
     let out = tempfile::tempdir().expect("tempdir");
     let folder = out.path().join("words");
     let folder_arg = folder.to_str().expect("utf-8");
@@ -393,15 +325,7 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let added = c
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[
-                ("title", "Fees"),
-                ("path", "/fees"),
-                ("body", "A session is **$200**.\n"),
-            ],
-        )
+        .add_page("Fees", "/fees", "A session is **$200**.\n")
         .await;
     assert_eq!(added.status, 303, "{}", added.text());
     let list = c.get("/admin/pages").await.text();
@@ -546,15 +470,7 @@ async fn contact_words_cannot_reach_the_form_token() {
     );
     assert_ne!(edited, original);
     let published = c
-        .action(
-            contact,
-            contact,
-            &[
-                ("body", &edited),
-                ("base", &field(&page, "base")),
-                ("action", "publish"),
-            ],
-        )
+        .publish_words(contact, &edited, &field(&page, "base"))
         .await;
     assert_eq!(published.status, 303, "{}", published.text());
 
@@ -595,15 +511,7 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
         .expect("line")
         + 1;
     let refused = c
-        .action(
-            privacy,
-            privacy,
-            &[
-                ("body", &edited),
-                ("base", &field(&page, "base")),
-                ("action", "publish"),
-            ],
-        )
+        .publish_words(privacy, &edited, &field(&page, "base"))
         .await;
     assert_eq!(refused.status, 422);
     let text = crate::common::visible_text(&refused.text());

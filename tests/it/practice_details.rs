@@ -3,32 +3,11 @@
 
 use crate::common::TestApp;
 use crate::common::clinician::Clinician;
+use crate::common::details::{new_practice, save_first};
 
 /// A site at a public address, so the example practice is hidden until the details are saved
 /// (the rest of the going-live checklist is done by the file; see tests/it/records.rs).
 const PUBLIC: &str = "[server]\nbase_url = \"https://practice.test\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
-
-/// The form's fields as saved by a new practice.
-fn own_details() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("name", "Harbor Light Therapy"),
-        ("clinician_name", "Sam Rivera"),
-        ("credentials", "LMFT"),
-        ("licensed_states", "NY, nj"),
-        ("email", "sam@harborlight.example.org"),
-        ("phone", "(212) 555-0188"),
-        ("city", "Brooklyn, New York"),
-        ("time_zone", "America/New_York"),
-        ("accent_color", "#1d4e6b"),
-        ("reply_time", "within one business day"),
-        ("crisis_call", "988"),
-        ("crisis_call_name", "Suicide & Crisis Lifeline"),
-        ("crisis_text", "988"),
-        ("crisis_text_keyword", ""),
-        ("crisis_text_name", "Suicide & Crisis Lifeline"),
-        ("emergency_number", "911"),
-    ]
-}
 
 /// The form's version field on the details page.
 fn version_on(html: &str) -> String {
@@ -63,7 +42,7 @@ async fn saved_details_replace_the_example_practice_at_once() {
     assert_eq!(version, "0");
 
     // Mistakes are named in the config's words, by field, and the text is kept.
-    let mut fields = own_details();
+    let mut fields = new_practice();
     fields.retain(|(k, _)| *k != "phone" && *k != "accent_color");
     fields.push(("phone", "call me"));
     fields.push(("accent_color", "#ffff00"));
@@ -88,7 +67,7 @@ async fn saved_details_replace_the_example_practice_at_once() {
     );
     assert_eq!(app.get("/").await.status, 503, "nothing saved");
 
-    let mut fields = own_details();
+    let mut fields = new_practice();
     fields.push(("version", "0"));
     let saved = c.action("/admin/details", "/admin/details", &fields).await;
     assert_eq!(saved.status, 303, "{}", saved.text());
@@ -117,16 +96,9 @@ async fn saved_details_replace_the_example_practice_at_once() {
 async fn a_save_from_an_older_page_is_refused_and_its_text_kept() {
     let app = signed_in_app(PUBLIC).await;
     let mut c = clinician(&app).await;
-    let mut first = own_details();
-    first.push(("version", "0"));
-    assert_eq!(
-        c.action("/admin/details", "/admin/details", &first)
-            .await
-            .status,
-        303
-    );
+    save_first(&mut c, &new_practice()).await;
     // The second tab was opened at version 0, before that save.
-    let mut second = own_details();
+    let mut second = new_practice();
     second.retain(|(k, _)| *k != "city");
     second.push(("city", "Queens, New York"));
     second.push(("version", "0"));
@@ -159,7 +131,7 @@ async fn a_value_in_the_config_file_wins_and_is_shown_read_only() {
     assert!(html.contains("value=\"Harbor Light Therapy\" readonly"));
     assert!(html.contains("id=\"name-source\">Set in "));
     assert!(html.contains("kap-practice.toml, which wins over this page"));
-    let mut fields = own_details();
+    let mut fields = new_practice();
     fields.retain(|(k, _)| *k != "name");
     fields.push(("name", "Another Name"));
     fields.push(("version", "0"));
@@ -185,7 +157,7 @@ async fn a_saved_time_zone_reaches_bookings_at_once_and_after_the_next_start() {
         Some("America/Los_Angeles")
     );
 
-    let mut fields = own_details();
+    let mut fields = new_practice();
     fields.push(("version", "0"));
     let saved = c.action("/admin/details", "/admin/details", &fields).await;
     assert_eq!(saved.status, 303, "{}", saved.text());

@@ -862,17 +862,10 @@ async fn every_first_view_arrives_in_one_round_trip() {
     let (_, booking) = crate::common::booking::request_and_link(&app, "Ilse Marrow", &[]).await;
     let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
     let made = clinician
-        .action(
-            "/admin/pages",
-            "/admin/pages",
-            &[
-                ("title", "Fees and insurance"),
-                ("path", "/fees"),
-                (
-                    "body",
-                    "A first consultation is **free of charge**.\n\n- preparation\n- integration\n",
-                ),
-            ],
+        .add_page(
+            "Fees and insurance",
+            "/fees",
+            "A first consultation is **free of charge**.\n\n- preparation\n- integration\n",
         )
         .await;
     assert_eq!(made.status, 303, "{}", made.text());

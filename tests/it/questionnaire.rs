@@ -412,14 +412,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         flag < inbox.find("<h1>").expect("the heading"),
         "the alert is the first thing in the inbox"
     );
-    let reference = app
-        .state
-        .store
-        .request(id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .reference;
+    let reference = app.stored_request(id).await.reference;
     assert!(inbox[flag..].contains(&reference));
     // Where and when the urgent notice went, in plain words (once the outbox recorded it).
     notice_attempted(&app, id, "sent").await;
@@ -1047,16 +1040,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     // A questionnaire that is not this link's, or no number at all: not found, plainly said.
     let other = app.submit("Tamsin Orchard", &[]).await;
     assert_eq!(other.status, 303);
-    let other = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .find(|r| r.id != id)
-        .expect("the other request")
-        .id;
+    let other = app.other_request_id(id).await;
     assert!(
         app.state
             .store
@@ -1137,14 +1121,7 @@ async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
     let (id2, q2) = {
         let r = app.submit("Wren Halloway", &[]).await;
         assert_eq!(r.status, 303);
-        let id2 = store
-            .all_requests()
-            .await
-            .expect("read")
-            .into_iter()
-            .find(|r| r.id != id)
-            .expect("the second request")
-            .id;
+        let id2 = app.other_request_id(id).await;
         let book = link_to(&app, id2, Timestamp::now() + SignedDuration::from_hours(24)).await;
         (id2, book.replace("/book/", "/questionnaire/"))
     };

@@ -12,8 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::common::booking::{
-    MESSAGE, NAME, choose, link_in, mornings, offer, offering_with_mail, read_mail_with_subject,
-    request_and_link, start, wait_for_mail, zone,
+    MESSAGE, NAME, booking_of, choose, link_in, mornings, offer, offering_with_mail,
+    read_mail_with_subject, request_and_link, start, wait_for_mail, zone,
 };
 use crate::common::clinician::Clinician;
 use crate::common::reminders::*;
@@ -407,16 +407,15 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_agenda_lists_the_days_consultations_without_names() {
     let (_dir, smtp, app) = offering_with_mail().await;
-    let details = MeetingDetails {
-        daily_agenda: true,
-        reminders: Vec::new(),
-        ..MeetingDetails::default()
-    };
-    app.state
-        .store
-        .save_meeting_details(&details, "test", Timestamp::now())
-        .await
-        .expect("saved");
+    save_meeting(
+        &app,
+        MeetingDetails {
+            daily_agenda: true,
+            reminders: Vec::new(),
+            ..MeetingDetails::default()
+        },
+    )
+    .await;
     let (ada, ada_link) = request_and_link(&app, NAME, &[("email", "ada@example.org")]).await;
     let later = later_times(&app, &ada_link).await;
     assert_eq!(
@@ -424,13 +423,7 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
         303
     );
     confirm(&app, ada).await;
-    let booking = app
-        .state
-        .store
-        .booking_for_request(ada)
-        .await
-        .expect("read")
-        .expect("booked");
+    let booking = booking_of(&app, ada).await;
     // 6:59 on the practice's clocks that day: too early; 7:00: queued once, however often looked.
     let day = later[0].to_zoned_datetime(zone()).date();
     let seven = day

@@ -218,24 +218,8 @@ async fn the_inbox_warns_when_renewal_fails_close_to_expiry() {
     let ca = TestCa::new();
     let (cert, key) = ca.issue_expiring_in(5);
     let (files, cert_file, key_file) = certificate_files(&cert, &key);
-    let tls = kap_practice::tls::Tls::start(
-        &kap_practice::config::TlsConfig {
-            bind: "127.0.0.1:0".parse().expect("addr"),
-            certificate: kap_practice::config::CertificateSource::Files {
-                cert_file,
-                key_file,
-            },
-        },
-        files.path(),
-    )
-    .expect("certificate files");
-    // Served over plain HTTP on loopback, so the test client can sign in; the state holds the
-    // certificate as the HTTPS server's does.
-    let app = crate::common::TestApp::builder()
-        .tls_state(tls.clone())
-        .build()
-        .await;
-    app.add_clinician().await;
+    let tls = crate::common::tls::from_files(cert_file, key_file, files.path());
+    let app = crate::common::tls::app_holding(tls.clone()).await;
     let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
 
     let inbox = clinician.get("/admin").await;

@@ -7,14 +7,12 @@ use crate::common;
 
 use std::time::Duration;
 
-use crate::common::booking::link_to;
+use crate::common::booking::{booking_of, every_day, link_to, offer};
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::key::Key;
-use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
 use serde_json::json;
 
 const ZONE: &str = "America/New_York";
@@ -26,57 +24,21 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
         smtp.url()
     );
     let app = TestApp::builder().config(&config).build().await;
-    let mut rules = BookingRules::new(TimeZone::get(ZONE).expect("tzdata"));
-    rules.horizon = SignedDuration::from_hours(5 * 24);
-    for weekday in [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ] {
-        rules.windows.push(AvailabilityWindow {
-            weekday,
-            start: time(9, 0, 0, 0),
-            end: time(11, 0, 0, 0),
-        });
-    }
-    app.state
-        .store
-        .save_booking_rules(&rules, "test", Timestamp::now())
-        .await
-        .expect("rules");
+    let rules = every_day(TimeZone::get(ZONE).expect("tzdata"), (9, 11), 5);
+    offer(&app, &rules).await;
     app
 }
 
 /// The status of the booking of request `id`.
 async fn booking_status(app: &TestApp, id: i64) -> String {
-    app.state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("booking")
-        .status
-        .as_str()
-        .to_string()
+    booking_of(app, id).await.status.as_str().to_string()
 }
 
 /// A request sent through the form: the thank-you page's address and the request's id.
 async fn send_request(app: &TestApp, name: &str) -> (String, i64) {
     let r = app.submit(name, &[]).await;
     assert_eq!(r.status, 303);
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .last()
-        .expect("stored")
-        .id;
+    let id = app.last_request_id().await;
     (r.header("location").expect("location").to_string(), id)
 }
 
@@ -164,13 +126,7 @@ async fn book_with_the_keyboard(options: Options) {
         browser.heading().await
     );
     browser.assert_accessible("the held booking").await;
-    let booking = app
-        .state
-        .store
-        .booking_for_request(id)
-        .await
-        .expect("read")
-        .expect("held");
+    let booking = booking_of(&app, id).await;
     let chosen_ms: i64 = second["start-".len()..].parse().expect("ms");
     assert_eq!(booking.start.as_millisecond(), chosen_ms);
 
@@ -186,14 +142,7 @@ async fn book_with_the_keyboard(options: Options) {
     browser.press(Key::Enter).await;
     let mut cancelled = false;
     for _ in 0..100 {
-        let status = app
-            .state
-            .store
-            .booking_for_request(id)
-            .await
-            .expect("read")
-            .expect("booking")
-            .status;
+        let status = booking_of(&app, id).await.status;
         if status.as_str() == "cancelled" {
             cancelled = true;
             break;

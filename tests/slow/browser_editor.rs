@@ -29,13 +29,7 @@ async fn set_value(browser: &Browser, id: &str, value: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     let app = TestApp::start().await;
-    let token = app
-        .state
-        .store
-        .issue_setup_token(jiff::Timestamp::now())
-        .await
-        .expect("store")
-        .expect("no account yet");
+    let token = app.setup_token().await;
     let browser = Browser::start(Options::new(DESKTOP)).await;
     let setup = format!("/admin/setup/{token}");
     browser.goto(&app.url(&setup)).await;

@@ -164,16 +164,7 @@ async fn the_clinicians_working_day() {
         .click("form[action='/admin/requests/1/status'] button")
         .await;
     browser.wait_for_path("/admin/requests/1").await;
-    assert_eq!(
-        app.state
-            .store
-            .request(1)
-            .await
-            .expect("read")
-            .expect("exists")
-            .status,
-        Status::Contacted
-    );
+    assert_eq!(app.stored_request(1).await.status, Status::Contacted);
     let history = browser.text_of("ol.history").await;
     assert!(history.contains("New → Contacted"), "{history}");
 

@@ -61,6 +61,16 @@ fn in_namespace(setup: &str, data: &Path, args: &[&OsStr]) -> Command {
     cmd
 }
 
+/// Serving `data` with `config` after `setup` (as in [`in_namespace`]) stops at the start with
+/// one line that says `expected`.
+fn start_refused_after(setup: &str, data: &Path, config: &Path, expected: &str) {
+    let (code, stderr) = run_to_exit(
+        &mut in_namespace(setup, data, &serve_args(data, config, "127.0.0.1:0")),
+        Duration::from_secs(20),
+    );
+    assert_refused(code, &stderr, data, expected);
+}
+
 /// Explains a namespace that could not be made.
 const NEEDS: &str = "this drill mounts a small tmpfs in a private mount namespace (unshare and \
 mount from util-linux): it needs root, or unprivileged user namespaces for other users";
@@ -160,15 +170,12 @@ fn a_read_only_data_directory_stops_the_start_with_one_line() {
     let config = empty_config(dir.path());
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("mount point");
-    let (code, stderr) = run_to_exit(
-        &mut in_namespace(
-            "mount -t tmpfs -o ro,size=1m,mode=0700 kap-drill \"$DATA\"",
-            &data,
-            &serve_args(&data, &config, "127.0.0.1:0"),
-        ),
-        Duration::from_secs(20),
+    start_refused_after(
+        "mount -t tmpfs -o ro,size=1m,mode=0700 kap-drill \"$DATA\"",
+        &data,
+        &config,
+        "is on a read-only file system",
     );
-    assert_refused(code, &stderr, &data, "is on a read-only file system");
 
     // A working data directory (database, key) that is later mounted read-only, as a disk is
     // after errors: the server refuses to start, and leaves the data as it was.
@@ -189,15 +196,12 @@ fn a_read_only_data_directory_stops_the_start_with_one_line() {
         assert_eq!(post(p.addr, &token, "Kept Before").0, 303);
     }
     let before = std::fs::read(data.join("kap-practice.db")).expect("database");
-    let (code, stderr) = run_to_exit(
-        &mut in_namespace(
-            "mount --bind \"$DATA\" \"$DATA\"; mount -o remount,bind,ro \"$DATA\"",
-            &data,
-            &serve_args(&data, &config, "127.0.0.1:0"),
-        ),
-        Duration::from_secs(20),
+    start_refused_after(
+        "mount --bind \"$DATA\" \"$DATA\"; mount -o remount,bind,ro \"$DATA\"",
+        &data,
+        &config,
+        "is on a read-only file system",
     );
-    assert_refused(code, &stderr, &data, "is on a read-only file system");
     assert_eq!(
         std::fs::read(data.join("kap-practice.db")).expect("database"),
         before,
@@ -220,16 +224,13 @@ fn a_full_disk_stops_the_start_with_one_line() {
     let config = empty_config(dir.path());
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("mount point");
-    let (code, stderr) = run_to_exit(
-        &mut in_namespace(
-            "mount -t tmpfs -o size=1m,mode=0700 kap-drill \"$DATA\"; \
-             dd if=/dev/zero of=\"$DATA/filler\" bs=64k 2>/dev/null || true",
-            &data,
-            &serve_args(&data, &config, "127.0.0.1:0"),
-        ),
-        Duration::from_secs(20),
+    start_refused_after(
+        "mount -t tmpfs -o size=1m,mode=0700 kap-drill \"$DATA\"; \
+         dd if=/dev/zero of=\"$DATA/filler\" bs=64k 2>/dev/null || true",
+        &data,
+        &config,
+        "is full; free some space",
     );
-    assert_refused(code, &stderr, &data, "is full; free some space");
 }
 
 /// Posts a valid request named `name` with `token`: (status, head, body).

@@ -252,18 +252,11 @@ impl Browser {
             touch,
         } = options.viewport;
         let user_data = profile.path().join("chromium");
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--no-first-run".into(),
+        let mut args = crate::chromium_flags::HEADLESS.map(String::from).to_vec();
+        args.extend([
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", user_data.display()),
-        ];
+        ]);
         if options.dark {
             // Sets `prefers-color-scheme: dark` (checked in `start`).
             args.push("--force-dark-mode".into());

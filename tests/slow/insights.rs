@@ -10,19 +10,9 @@ use crate::common::insights::{CHROME, FIREFOX, counts, total, visit};
 /// shows them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_postgresql_add_up_to_one_set_of_numbers() {
-    use crate::common::postgres::{self, Cluster};
-    let (url, _cluster) = match postgres::admin_url() {
-        Some(admin) => (postgres::fresh_database(&admin), None),
-        None => {
-            let cluster = Cluster::start();
-            (postgres::fresh_database(&cluster.url()), Some(cluster))
-        }
-    };
+    let (url, _cluster) = crate::scale_out::database();
     let key = kap_practice::crypto::generate_key_hex();
-    let (a, b) = tokio::join!(
-        TestApp::builder().database(&url, &key).build(),
-        TestApp::builder().database(&url, &key).build()
-    );
+    let (a, b) = crate::scale_out::two_servers(|| TestApp::builder().database(&url, &key)).await;
     a.add_clinician().await;
     let ua = ("user-agent", FIREFOX);
     let referred = ("referer", "https://directory.test/listing");

@@ -9,6 +9,9 @@
 #[path = "../it/common/mod.rs"]
 mod common;
 mod harness;
+// Shared with `cargo xtask screenshots` and `lighthouse`, which start Chromium the same way.
+#[path = "../browser/chromium_flags.rs"]
+mod chromium_flags;
 
 mod browser;
 mod browser_booking;

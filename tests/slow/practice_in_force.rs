@@ -17,16 +17,9 @@ async fn details_saved_on_one_server_reach_the_others_mail_and_flags() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let text = config(smtp.port);
-    let (a, b) = tokio::join!(
-        TestApp::builder()
-            .config(&text)
-            .database(&url, &key)
-            .build(),
-        TestApp::builder()
-            .config(&text)
-            .database(&url, &key)
-            .build()
-    );
+    let (a, b) =
+        crate::scale_out::two_servers(|| TestApp::builder().config(&text).database(&url, &key))
+            .await;
     a.add_clinician().await;
     let mut c = Clinician::signed_in(&a).await;
     save_details(&mut c).await;

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::TestApp;
-use crate::common::clinician::{Clinician, PASSWORD};
+use crate::common::clinician::{Clinician, PASSWORD, text_area};
+use crate::common::details::{new_practice, save_first};
 use kap_practice::config::Overrides;
 
 const SITE: &str = "http://practice.test";
@@ -21,18 +22,13 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     // The going-live checklist done by the file but for the details (see `going_live`).
     let reviewed =
         "[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
-    let (a, b) = tokio::join!(
+    let (a, b) = crate::scale_out::two_servers(|| {
         TestApp::builder()
             .config(reviewed)
             .overrides(overrides())
             .database(&url, &key)
-            .build(),
-        TestApp::builder()
-            .config(reviewed)
-            .overrides(overrides())
-            .database(&url, &key)
-            .build()
-    );
+    })
+    .await;
     a.add_clinician().await;
     // Both show "being set up" at a public address until the details are saved.
     assert_eq!(b.get("/").await.status, 503);
@@ -40,53 +36,13 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     c.origin = SITE.into();
     assert_eq!(c.sign_in(PASSWORD).await.status, 303);
 
-    let details = [
-        ("name", "Harbor Light Therapy"),
-        ("clinician_name", "Sam Rivera"),
-        ("credentials", "LMFT"),
-        ("licensed_states", "NY"),
-        ("email", "sam@harborlight.example.org"),
-        ("phone", "(212) 555-0188"),
-        ("city", "Brooklyn, New York"),
-        ("time_zone", "America/New_York"),
-        ("accent_color", "#1d4e6b"),
-        ("reply_time", "within one business day"),
-        ("crisis_call", "988"),
-        ("crisis_call_name", "Suicide & Crisis Lifeline"),
-        ("crisis_text", "988"),
-        ("crisis_text_keyword", ""),
-        ("crisis_text_name", "Suicide & Crisis Lifeline"),
-        ("emergency_number", "911"),
-        ("version", "0"),
-    ];
-    assert_eq!(
-        c.action("/admin/details", "/admin/details", &details)
-            .await
-            .status,
-        303
-    );
+    save_first(&mut c, &new_practice()).await;
     wait_for(&b, "/", "Harbor Light Therapy").await;
 
     let privacy = "/admin/words/privacy";
-    let page = c.get(privacy).await.text();
-    let start = page.find("name=\"body\"").expect("text area");
-    let start = page[start..].find('>').expect("tag") + start + 1;
-    let end = page[start..].find("</textarea>").expect("end") + start;
-    let text = page[start..end]
-        .replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&amp;", "&")
+    let text = text_area(&c.get(privacy).await.text())
         .replace("in plain language", "in words anyone can follow");
-    assert_eq!(
-        c.action(
-            privacy,
-            privacy,
-            &[("body", &text), ("base", "0"), ("action", "publish")]
-        )
-        .await
-        .status,
-        303
-    );
+    assert_eq!(c.publish_words(privacy, &text, "0").await.status, 303);
     assert!(
         a.get("/privacy")
             .await

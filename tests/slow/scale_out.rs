@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
 use crate::common::postgres::{self, Cluster};
-use crate::common::{SmtpServer, TestApp, visible_text};
+use crate::common::{Builder, SmtpServer, TestApp, visible_text};
 use kap_practice::config::Overrides;
 
 /// The one public address both servers stand behind (as behind a reverse proxy).
@@ -27,6 +27,12 @@ pub(crate) fn database() -> (String, Option<Cluster>) {
             (postgres::fresh_database(&cluster.url()), Some(cluster))
         }
     }
+}
+
+/// Two servers of one practice, each built by `builder` (on the same database), started at
+/// the same moment.
+pub(crate) async fn two_servers(builder: impl Fn() -> Builder) -> (TestApp, TestApp) {
+    tokio::join!(builder().build(), builder().build())
 }
 
 fn overrides(smtp: Option<&SmtpServer>) -> Overrides {
@@ -66,18 +72,13 @@ async fn two_servers_share_requests_sessions_and_mail() {
     let smtp = SmtpServer::start(smtp_dir.path());
     // Both start at the same moment on an empty database: migrations are applied once, under
     // PostgreSQL's lock, and both agree on the data key.
-    let (a, b) = tokio::join!(
+    let (a, b) = two_servers(|| {
         TestApp::builder()
             .overrides(overrides(Some(&smtp)))
             .config(GENEROUS)
             .database(&url, &key)
-            .build(),
-        TestApp::builder()
-            .overrides(overrides(Some(&smtp)))
-            .config(GENEROUS)
-            .database(&url, &key)
-            .build()
-    );
+    })
+    .await;
     a.add_clinician().await;
 
     // Requests through both servers at once, while both mail workers run.
@@ -331,15 +332,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
         after.text()
     );
 
-    let stored: std::collections::HashSet<String> = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("requests")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let stored: std::collections::HashSet<String> = app.request_names().await.into_iter().collect();
     let lost: Vec<_> = acknowledged
         .iter()
         .filter(|n| !stored.contains(n.as_str()))

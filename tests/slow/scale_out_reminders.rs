@@ -17,16 +17,9 @@ async fn two_servers_queue_and_send_each_reminder_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let text = config(Some(smtp.port), "");
-    let (a, b) = tokio::join!(
-        TestApp::builder()
-            .config(&text)
-            .database(&url, &key)
-            .build(),
-        TestApp::builder()
-            .config(&text)
-            .database(&url, &key)
-            .build()
-    );
+    let (a, b) =
+        crate::scale_out::two_servers(|| TestApp::builder().config(&text).database(&url, &key))
+            .await;
     offer(&a, &mornings()).await;
     meet_by_video(&a).await;
     let mut starts: Vec<Timestamp> = Vec::new();

@@ -216,11 +216,7 @@ async fn the_inbox_warns_when_the_authority_fails() {
     })
     .await;
 
-    let app = crate::common::TestApp::builder()
-        .tls_state(tls.clone())
-        .build()
-        .await;
-    app.add_clinician().await;
+    let app = crate::common::tls::app_holding(tls.clone()).await;
     let mut clinician = crate::common::clinician::Clinician::signed_in(&app).await;
     let inbox = clinician.get("/admin").await.text();
     assert!(!inbox.contains("HTTPS certificate not renewed"), "{inbox}");

@@ -83,11 +83,6 @@ const CLINICIAN: (&str, &str) = (
 /// Lighthouse's categories, in the order of its report.
 const CATEGORIES: [&str; 4] = ["performance", "accessibility", "best-practices", "seo"];
 
-/// The same flags as the browser tests: headless, no sandbox (the tests may run as root),
-/// nothing in the background that could disturb a measurement.
-const CHROME_FLAGS: &str = "--headless=new --no-sandbox --disable-gpu \
-    --disable-background-networking --disable-component-update --disable-sync --no-first-run";
-
 const USAGE: &str = "usage: cargo xtask lighthouse [--release]  (reports in target/lighthouse/)";
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -353,13 +348,8 @@ fn audit_all(
     let base = format!("http://127.0.0.1:{port}");
     let log = scratch.join("server.log");
     // The account, added as a practice adds its first one from the command line.
-    let mut add = Command::new(binary);
-    add.current_dir(scratch)
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(scratch.join("data"))
-        .args(["admin", "add", CLINICIAN.0])
+    let mut add = tools::kap_practice(binary, scratch, &config);
+    add.args(["admin", "add", CLINICIAN.0])
         .env("KAP_BASE_URL", &base)
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
@@ -373,12 +363,7 @@ fn audit_all(
     }
     let mut server = Process::spawn(
         "the server",
-        Command::new(binary)
-            .current_dir(scratch)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(scratch.join("data"))
+        tools::kap_practice(binary, scratch, &config)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("KAP_BASE_URL", &base)
             .env("RUST_LOG", "warn")
@@ -437,7 +422,10 @@ fn audit_once(cli: &Path, url: &str, path: &'static str, base_name: &Path) -> Re
                 "--disable-full-page-screenshot",
             ])
             .arg(format!("--output-path={}", base_name.display()))
-            .arg(format!("--chrome-flags={CHROME_FLAGS}"))
+            .arg(format!(
+                "--chrome-flags={}",
+                crate::chromium_flags::HEADLESS.join(" ")
+            ))
             .env("CHROME_PATH", env_or("CHROMIUM", CHROMIUM)),
     );
     let value = match read_json(&json) {

@@ -13,6 +13,9 @@
 //! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
 
 mod bench;
+// Shared with the browser tests, which start Chromium with the same flags.
+#[path = "../../tests/browser/chromium_flags.rs"]
+mod chromium_flags;
 mod deny;
 mod fuzz;
 mod lighthouse;

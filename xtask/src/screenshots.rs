@@ -64,12 +64,7 @@ fn take_all(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>> {
     let log = scratch.join("server.log");
     let mut server = Process::spawn(
         "the server",
-        Command::new(&binary)
-            .current_dir(scratch)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(scratch.join("data"))
+        tools::kap_practice(&binary, scratch, &config)
             .args(["serve", "--bind", &format!("127.0.0.1:{site_port}")])
             .env("KAP_BASE_URL", format!("http://127.0.0.1:{site_port}"))
             .stdout(Stdio::null())
@@ -140,19 +135,12 @@ impl Session {
         dark: bool,
         profile: &Path,
     ) -> Result<Session> {
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--no-first-run".into(),
+        let mut args = crate::chromium_flags::HEADLESS.map(String::from).to_vec();
+        args.extend([
             "--hide-scrollbars".into(),
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.display()),
-        ];
+        ]);
         if dark {
             // Makes `prefers-color-scheme: dark` match.
             args.push("--force-dark-mode".into());

@@ -30,6 +30,18 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
+/// The server's `binary` run in `scratch` with the config file `config` and the data folder
+/// `scratch/data`; the caller adds the command and its arguments.
+pub fn kap_practice(binary: &Path, scratch: &Path, config: &Path) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(scratch)
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(scratch.join("data"));
+    cmd
+}
+
 /// `cargo` at the repository root, the same cargo that runs this task.
 ///
 /// Without the variables `cargo run` set for this task (`CARGO_MANIFEST_DIR=…/xtask`,

@@ -8,6 +8,7 @@ use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
+use kap_practice::store::StoredBooking;
 use serde_json::Value;
 
 use super::{Reply, SmtpServer, TestApp};
@@ -61,8 +62,14 @@ pub fn mornings() -> BookingRules {
 
 /// The same mornings in `time_zone`.
 pub fn mornings_in(time_zone: TimeZone) -> BookingRules {
+    every_day(time_zone, (9, 12), 7)
+}
+
+/// Open every day from the first to the second hour of `hours`, bookable `days` ahead with the
+/// default notice.
+pub fn every_day(time_zone: TimeZone, hours: (i8, i8), days: i64) -> BookingRules {
     let mut rules = BookingRules::new(time_zone);
-    rules.horizon = SignedDuration::from_hours(7 * 24);
+    rules.horizon = SignedDuration::from_hours(days * 24);
     for weekday in [
         Weekday::Monday,
         Weekday::Tuesday,
@@ -74,8 +81,8 @@ pub fn mornings_in(time_zone: TimeZone) -> BookingRules {
     ] {
         rules.windows.push(AvailabilityWindow {
             weekday,
-            start: time(9, 0, 0, 0),
-            end: time(12, 0, 0, 0),
+            start: time(hours.0, 0, 0, 0),
+            end: time(hours.1, 0, 0, 0),
         });
     }
     rules
@@ -102,28 +109,34 @@ pub async fn request_and_link(
     assert_eq!(thanks.status, 200);
     let html = thanks.text();
     let link = booking_link(&html).unwrap_or_else(|| panic!("a booking link on {html}"));
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .last()
-        .expect("stored")
-        .id;
+    let id = app.last_request_id().await;
     (id, link)
 }
 
 /// A booking link for request `id`, signed with its link secret, good until `until`.
 pub async fn link_to(app: &TestApp, id: i64, until: Timestamp) -> String {
-    let secret = app
-        .state
+    let secret = link_secret(app, id).await;
+    format!("/book/{}", app.state.links.issue(id, &secret, until))
+}
+
+/// The link secret of request `id`, which must exist.
+pub async fn link_secret(app: &TestApp, id: i64) -> String {
+    app.state
         .store
         .link_secret(id)
         .await
         .expect("read")
-        .expect("the request exists");
-    format!("/book/{}", app.state.links.issue(id, &secret, until))
+        .expect("the request exists")
+}
+
+/// The booking of request `id`, which must have one.
+pub async fn booking_of(app: &TestApp, id: i64) -> StoredBooking {
+    app.state
+        .store
+        .booking_for_request(id)
+        .await
+        .expect("read")
+        .expect("booked")
 }
 
 /// The path of the booking page a thank-you page links to.

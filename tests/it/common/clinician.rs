@@ -141,6 +141,33 @@ impl<'a> Clinician<'a> {
         self.post("/admin/login", &body).await
     }
 
+    /// Publishes `body` as the words edited on `page`, from the revision `base` (the page's
+    /// first is "0").
+    pub async fn publish_words(&mut self, page: &str, body: &str, base: &str) -> Reply {
+        self.action(
+            page,
+            page,
+            &[("body", body), ("base", base), ("action", "publish")],
+        )
+        .await
+    }
+
+    /// Adds a page of the practice's own at `path` with the form of `/admin/pages`.
+    pub async fn add_page(&mut self, title: &str, path: &str, body: &str) -> Reply {
+        self.action(
+            "/admin/pages",
+            "/admin/pages",
+            &[("title", title), ("path", path), ("body", body)],
+        )
+        .await
+    }
+
+    /// Sends the booking decision `fields` from the request's page `page` (as
+    /// `/admin/requests/{id}`).
+    pub async fn decide_booking(&mut self, page: &str, fields: &[(&str, &str)]) -> Reply {
+        self.action(page, &format!("{page}/booking"), fields).await
+    }
+
     /// Sends the form on `page` to `path`, with the page's CSRF token and `fields`.
     pub async fn action(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
         let csrf = self.csrf(page).await;
@@ -148,6 +175,20 @@ impl<'a> Clinician<'a> {
         pairs.extend_from_slice(fields);
         self.post(path, &form_body(&pairs)).await
     }
+}
+
+/// The text area's words on an edit page (as the browser would send them back).
+pub fn text_area(html: &str) -> String {
+    let start = html.find("name=\"body\"").expect("text area");
+    let start = html[start..].find('>').expect("tag end") + start + 1;
+    let end = html[start..].find("</textarea>").expect("text area end") + start;
+    html[start..end]
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The bytes of a two-factor secret as the enrolment page shows it (RFC 4648 base32).

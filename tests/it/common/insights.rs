@@ -116,13 +116,7 @@ pub async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
     assert_eq!(ids.len(), 3);
     let mut c = Clinician::signed_in(app).await;
     let page = format!("/admin/requests/{}", ids[0]);
-    let r = c
-        .action(
-            &page,
-            &format!("{page}/booking"),
-            &[("decision", "confirm")],
-        )
-        .await;
+    let r = c.decide_booking(&page, &[("decision", "confirm")]).await;
     assert_eq!(r.status, 303);
     ids
 }

@@ -5,6 +5,7 @@ pub mod booking;
 pub mod clinician;
 pub mod details;
 pub mod insights;
+pub mod old_database;
 pub mod postgres;
 pub mod questionnaire;
 pub mod reminders;
@@ -148,28 +149,12 @@ impl Builder {
         let mut certificate_files = None;
         if let Some(host) = https_host {
             let ca = tls::TestCa::new();
-            let files = tempfile::tempdir().expect("tempdir");
             let (cert, key) = ca.issue_for(&[host.as_str()]);
-            let (cert_file, key_file) =
-                (files.path().join("cert.pem"), files.path().join("key.pem"));
-            std::fs::write(&cert_file, cert).expect("certificate");
-            std::fs::write(&key_file, key).expect("key");
+            let (files, cert_file, key_file) = tls::certificate_files(&cert, &key);
             overrides.tls_cert_file = Some(cert_file.display().to_string());
             overrides.tls_key_file = Some(key_file.display().to_string());
             overrides.tls_bind = Some("127.0.0.1:0".into());
-            tls = Some(
-                kap_practice::tls::Tls::start(
-                    &kap_practice::config::TlsConfig {
-                        bind: "127.0.0.1:0".parse().expect("addr"),
-                        certificate: kap_practice::config::CertificateSource::Files {
-                            cert_file,
-                            key_file,
-                        },
-                    },
-                    files.path(),
-                )
-                .expect("certificate files"),
-            );
+            tls = Some(tls::from_files(cert_file, key_file, files.path()));
             https = Some((ca.client(), host));
             certificate_files = Some(files);
         }
@@ -317,27 +302,21 @@ impl TestApp {
     /// Runs `sql` with `blobs` bound as `$1`, `$2`, ... on the server's database directly, as
     /// someone with the database but not the key could; returns how many rows changed.
     pub async fn database_write(&self, sql: &str, blobs: &[&[u8]]) -> u64 {
-        use sqlx::ConnectOptions;
         match &self.overrides.database_url {
             Some(url) => {
-                let mut conn = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .expect("database URL")
-                    .connect()
-                    .await
-                    .expect("connect to PostgreSQL");
                 let mut q = sqlx::query::<sqlx::Postgres>(sql);
                 for b in blobs {
                     q = q.bind(b.to_vec());
                 }
+                let mut conn = postgres_connection(url).await;
                 q.execute(&mut conn).await.expect(sql).rows_affected()
             }
             None => {
-                let mut conn = self.sqlite().await;
                 let mut q = sqlx::query::<sqlx::Sqlite>(sql);
                 for b in blobs {
                     q = q.bind(b.to_vec());
                 }
+                let mut conn = self.sqlite().await;
                 q.execute(&mut conn).await.expect(sql).rows_affected()
             }
         }
@@ -345,53 +324,30 @@ impl TestApp {
 
     /// The first column of every row `sql` selects from the server's database, as bytes.
     pub async fn database_blobs(&self, sql: &str) -> Vec<Vec<u8>> {
-        use sqlx::ConnectOptions;
-        match &self.overrides.database_url {
-            Some(url) => {
-                let mut conn = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .expect("database URL")
-                    .connect()
-                    .await
-                    .expect("connect to PostgreSQL");
-                sqlx::query_scalar::<_, Vec<u8>>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
-            None => {
-                let mut conn = self.sqlite().await;
-                sqlx::query_scalar::<_, Vec<u8>>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
-        }
+        self.database_column(sql).await
     }
 
     /// The first column of every row `sql` selects from the server's database, as text.
     pub async fn database_texts(&self, sql: &str) -> Vec<String> {
-        use sqlx::ConnectOptions;
+        self.database_column(sql).await
+    }
+
+    /// The first column of every row `sql` selects from the server's database, read directly.
+    async fn database_column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
         match &self.overrides.database_url {
-            Some(url) => {
-                let mut conn = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .expect("database URL")
-                    .connect()
-                    .await
-                    .expect("connect to PostgreSQL");
-                sqlx::query_scalar::<_, String>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
-            None => {
-                let mut conn = self.sqlite().await;
-                sqlx::query_scalar::<_, String>(sql)
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect(sql)
-            }
+            Some(url) => sqlx::query_scalar(sql)
+                .fetch_all(&mut postgres_connection(url).await)
+                .await
+                .expect(sql),
+            None => sqlx::query_scalar(sql)
+                .fetch_all(&mut self.sqlite().await)
+                .await
+                .expect(sql),
         }
     }
 
@@ -452,6 +408,56 @@ impl TestApp {
             form_body(pairs),
         )
         .await
+    }
+
+    /// The id of the request stored last.
+    pub async fn last_request_id(&self) -> i64 {
+        self.state
+            .store
+            .all_requests()
+            .await
+            .expect("read")
+            .last()
+            .expect("stored")
+            .id
+    }
+
+    /// Request `id` as stored, which must exist.
+    pub async fn stored_request(&self, id: i64) -> kap_practice::store::StoredRequest {
+        self.state
+            .store
+            .request(id)
+            .await
+            .expect("read")
+            .expect("exists")
+    }
+
+    /// The id of a stored request other than `id` (where two are stored).
+    pub async fn other_request_id(&self, id: i64) -> i64 {
+        self.state
+            .store
+            .all_requests()
+            .await
+            .expect("read")
+            .into_iter()
+            .find(|r| r.id != id)
+            .expect("another request")
+            .id
+    }
+
+    /// The names of the stored requests, in the order received.
+    pub async fn request_names(&self) -> Vec<String> {
+        request_names(&self.state.store).await
+    }
+
+    /// A first-run setup token issued now (the practice has no account yet).
+    pub async fn setup_token(&self) -> String {
+        self.state
+            .store
+            .issue_setup_token(jiff::Timestamp::now())
+            .await
+            .expect("store")
+            .expect("no account yet")
     }
 
     /// Sends a valid request (changed by `changes`) with a fresh token.
@@ -546,6 +552,27 @@ impl Drop for TestApp {
             worker.abort();
         }
     }
+}
+
+/// The names of the requests in `store`, in the order received.
+pub async fn request_names(store: &kap_practice::store::Store) -> Vec<String> {
+    store
+        .all_requests()
+        .await
+        .expect("requests open")
+        .into_iter()
+        .map(|r| r.name)
+        .collect()
+}
+
+/// A connection of its own to the PostgreSQL database at `url`.
+async fn postgres_connection(url: &str) -> sqlx::PgConnection {
+    use sqlx::ConnectOptions;
+    url.parse::<sqlx::postgres::PgConnectOptions>()
+        .expect("database URL")
+        .connect()
+        .await
+        .expect("connect to PostgreSQL")
 }
 
 /// The practice's page copy, one line per entry, as the practice wrote it.

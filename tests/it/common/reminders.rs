@@ -19,10 +19,18 @@ pub fn hours(h: i64) -> SignedDuration {
 }
 
 pub async fn meet_by_video(app: &TestApp) {
-    let details = MeetingDetails {
-        video_address: Some(VIDEO.into()),
-        ..MeetingDetails::default()
-    };
+    save_meeting(
+        app,
+        MeetingDetails {
+            video_address: Some(VIDEO.into()),
+            ..MeetingDetails::default()
+        },
+    )
+    .await;
+}
+
+/// Saves `details` as the practice's meeting details, as the clinician would in the inbox.
+pub async fn save_meeting(app: &TestApp, details: MeetingDetails) {
     app.state
         .store
         .save_meeting_details(&details, "test", Timestamp::now())

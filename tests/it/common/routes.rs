@@ -130,15 +130,7 @@ pub async fn every_route(app: &TestApp) -> Vec<Probe> {
     assert_eq!(sent.status, 303, "a request sent: {}", sent.text());
     let thanks = sent.header("location").expect("thank-you page").to_string();
     probes.push(Probe::new("GET", &thanks, 200, Fresh).labelled("/contact/thanks?…"));
-    let id = app
-        .state
-        .store
-        .all_requests()
-        .await
-        .expect("read")
-        .last()
-        .expect("stored")
-        .id;
+    let id = app.last_request_id().await;
     let link = crate::common::booking::link_to(
         app,
         id,

@@ -12,6 +12,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use kap_practice::tls::Tls;
+
+use super::TestApp;
+
 /// A private certificate authority for the test, and certificates it issues.
 pub struct TestCa {
     issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
@@ -199,6 +203,30 @@ pub fn replace_file(path: &Path, bytes: &str) {
     let tmp = path.with_extension("new");
     std::fs::write(&tmp, bytes).expect("write");
     std::fs::rename(&tmp, path).expect("rename");
+}
+
+/// The server's certificate state, started from the PEM files `cert_file` and `key_file` with
+/// `data_dir` as its folder.
+pub fn from_files(cert_file: PathBuf, key_file: PathBuf, data_dir: &Path) -> Arc<Tls> {
+    Tls::start(
+        &kap_practice::config::TlsConfig {
+            bind: "127.0.0.1:0".parse().expect("addr"),
+            certificate: kap_practice::config::CertificateSource::Files {
+                cert_file,
+                key_file,
+            },
+        },
+        data_dir,
+    )
+    .expect("certificate files")
+}
+
+/// A server over plain HTTP on loopback (so the test client can sign in) whose state holds
+/// `tls` as the HTTPS server's does, with the clinician's account added.
+pub async fn app_holding(tls: Arc<Tls>) -> TestApp {
+    let app = TestApp::builder().tls_state(tls).build().await;
+    app.add_clinician().await;
+    app
 }
 
 /// Writes a certificate and its key as PEM files in a folder of their own, removed with the
