@@ -15,14 +15,13 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::client::client_key;
-use super::form::decode;
-use super::middleware::BODY_LIMIT;
+use super::form::{Posted, PostedForm, Refusal, RefusalWords};
 use super::respond::{html_response, refusal};
 use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
@@ -37,9 +36,6 @@ use crate::wording::{clock, day_heading, long_time, zone_label};
 
 /// How many of the nearest open times the "just taken" answer offers.
 const NEAREST: usize = 6;
-
-/// The form's fields.
-const FIELDS: &[&str] = &["start", "format"];
 
 /// The token (or feed file name) from the path. An address whose part cannot be read at all
 /// (not UTF-8, say) reads as an empty token, which is simply not found.
@@ -138,10 +134,28 @@ fn redirect(to: String) -> Response {
 }
 
 /// What the person chose, as sent.
-#[derive(Default)]
-struct Choice {
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Choice {
     start: String,
     format: String,
+}
+
+impl PostedForm for Choice {
+    const FIELDS: &'static [&'static str] = &["start", "format"];
+
+    fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
+        RefusalWords {
+            nothing: "Nothing was changed.",
+            use_the_form: "Please use the form on the page.",
+            too_large: (
+                "What you sent is too large",
+                "Nothing was changed. Please use the form on the page.",
+            ),
+            again: "Please open the page again and choose from there.",
+        }
+        .page(state, why, headers)
+    }
 }
 
 /// The form with `open` times, in the state given.
@@ -429,62 +443,14 @@ pub async fn change(
     )
 }
 
-/// Reads a form body, or the page that explains why it cannot be read.
-async fn form_body(
-    state: &AppState,
-    request: Request,
-    fields: &[&str],
-) -> Result<std::collections::HashMap<String, String>, Response> {
-    let headers = request.headers().clone();
-    let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/x-www-form-urlencoded" {
-        return Err(refusal(
-            state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "This form could not be read",
-            &[
-                "The request was not sent as a web form. Nothing was changed. Please use the form on the page.",
-            ],
-            &headers,
-        ));
-    }
-    let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|_| {
-            refusal(
-                state,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "What you sent is too large",
-                &["Nothing was changed. Please use the form on the page."],
-                &headers,
-            )
-        })?;
-    decode(&body, fields).map_err(|e| {
-        let reason = format!("The form could not be read because {e}. Nothing was changed.");
-        refusal(
-            state,
-            StatusCode::BAD_REQUEST,
-            "This form could not be read",
-            &[&reason, "Please open the page again and choose from there."],
-            &headers,
-        )
-    })
-}
-
 /// `POST /book/{token}`: holds the chosen time.
 pub async fn choose(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Token(token): Token,
-    request: Request,
+    headers: HeaderMap,
+    Posted(choice): Posted<Choice>,
 ) -> Response {
-    let headers = request.headers().clone();
     let id = match request_of(&state, &token, &headers).await {
         Ok(id) => id,
         Err(r) => return r,
@@ -492,14 +458,6 @@ pub async fn choose(
     if let Some(r) = limited(&state, peer, &headers) {
         return r;
     }
-    let fields = match form_body(&state, request, FIELDS).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let choice = Choice {
-        start: fields.get("start").cloned().unwrap_or_default(),
-        format: fields.get("format").cloned().unwrap_or_default(),
-    };
     let now = Timestamp::now();
     let start = Timestamp::from_str(choice.start.trim()).ok();
     let format = ConsultationFormat::parse(choice.format.trim());

@@ -12,13 +12,12 @@
 //! to the clinician. Answers go into the store sealed and appear only on these pages and the
 //! clinician's: never in a log line, an address or an email.
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::form::decode;
+use super::form::{Posted, PostedForm, Refusal, RefusalWords};
 use super::respond::{html_response, refusal};
 use super::{AppError, AppState};
 use crate::auth::link::LinkError;
@@ -244,26 +243,44 @@ fn done_page(
     render(state, StatusCode::OK, page, headers, head)
 }
 
-/// The form's fields of one page.
-fn field_names(page: Page, screening_len: usize) -> Vec<String> {
-    match page {
-        Page::Screening => (0..screening_len).map(|i| format!("s{i}")).collect(),
-        Page::Medications => vec!["medications".into(), "prescriber".into()],
-        Page::Phq9 => measure_fields(Measure::Phq9),
-        Page::Gad7 => measure_fields(Measure::Gad7),
-    }
-}
-
-/// A measure page's fields: one per item, then the closing "how difficult" question.
-fn measure_fields(m: Measure) -> Vec<String> {
-    (0..m.items().len())
-        .map(|i| format!("{}-{i}", m.key()))
-        .chain([format!("{}-difficulty", m.key())])
-        .collect()
-}
-
 /// What was sent on a page, or typed before an error.
 type Sent = std::collections::HashMap<String, String>;
+
+/// A page of answers as posted: the fields of any page (the handler reads its page's own).
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct AnswersPost(Sent);
+
+impl PostedForm for AnswersPost {
+    const FIELDS: &'static [&'static str] = &["medications", "prescriber"];
+
+    fn reads(name: &str) -> bool {
+        let numbered = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .is_some_and(|n| n == "difficulty" || n.parse::<usize>().is_ok())
+        };
+        Self::FIELDS.contains(&name)
+            || name
+                .strip_prefix('s')
+                .is_some_and(|n| n.parse::<usize>().is_ok())
+            || [Measure::Phq9, Measure::Gad7]
+                .iter()
+                .any(|m| numbered(&format!("{}-", m.key())))
+    }
+
+    fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
+        RefusalWords {
+            nothing: "Nothing was saved.",
+            use_the_form: "Please use the form on the page.",
+            too_large: (
+                "What you sent is too long",
+                "Your answers were longer than they can be. Nothing was saved. Please shorten them and try again.",
+            ),
+            again: "Please open the page again and answer from there.",
+        }
+        .page(state, why, headers)
+    }
+}
 
 /// A page of questions, with what is stored (or was just sent) filled in.
 fn question_page(
@@ -493,7 +510,7 @@ pub async fn save(
     Path((token, slug)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(AnswersPost(sent)): Posted<AnswersPost>,
 ) -> Response {
     let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
         Ok(q) => q,
@@ -510,18 +527,6 @@ pub async fn save(
         .screening
         .questions
         .clone();
-    let names = field_names(page, questions.len());
-    let known: Vec<&str> = names.iter().map(String::as_str).collect();
-    let sent = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("The answers could not be read because {e}. Nothing was saved."),
-            )
-                .into_response();
-        }
-    };
     let get = |k: &str| sent.get(k).map(String::as_str).unwrap_or("");
     // Only this page's answers: the store takes them into the answers as they stand when saved.
     let mut answers = Answers::default();
