@@ -45,6 +45,12 @@ pub trait PostedForm: DeserializeOwned + Send + Sized {
         Self::FIELDS.contains(&name)
     }
 
+    /// Whether the form may send the field `name` more than once (its values then arrive one
+    /// a line).
+    fn repeats(_name: &str) -> bool {
+        false
+    }
+
     /// Checks the form's token, once decoded (by default the form has none).
     fn check(
         &mut self,
@@ -143,7 +149,7 @@ impl<F: PostedForm> FromRequest<AppState> for Posted<F> {
         let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
             return Err(refuse(Refusal::TooLarge, &parts));
         };
-        let mut form = decode_with(&body, F::reads)
+        let mut form = decode_with(&body, F::reads, F::repeats)
             .and_then(|fields| {
                 F::deserialize(serde::de::value::MapDeserializer::new(fields.into_iter()))
                     .map_err(|_: serde::de::value::Error| FormDecodeError::Shape)
@@ -171,13 +177,15 @@ pub enum FormDecodeError {
 
 /// Decodes a body into field values, refusing duplicates of the `known` fields.
 pub fn decode(body: &[u8], known: &[&str]) -> Result<HashMap<String, String>, FormDecodeError> {
-    decode_with(body, |name| known.contains(&name))
+    decode_with(body, |name| known.contains(&name), |_| false)
 }
 
-/// Decodes a body into the values of the fields `reads` names, refusing duplicates of them.
+/// Decodes a body into the values of the fields `reads` names, refusing duplicates of them
+/// but of those that `repeats` names, whose values are kept one a line.
 pub fn decode_with(
     body: &[u8],
     reads: impl Fn(&str) -> bool,
+    repeats: impl Fn(&str) -> bool,
 ) -> Result<HashMap<String, String>, FormDecodeError> {
     let mut fields = HashMap::new();
     for pair in body.split(|b| *b == b'&') {
@@ -193,7 +201,13 @@ pub fn decode_with(
             continue;
         }
         let value = unescape(value)?;
-        if fields.insert(name.clone(), value).is_some() {
+        if repeats(&name) {
+            let values: &mut String = fields.entry(name).or_default();
+            if !values.is_empty() {
+                values.push('\n');
+            }
+            values.push_str(&value);
+        } else if fields.insert(name.clone(), value).is_some() {
             return Err(FormDecodeError::Duplicate(name));
         }
     }

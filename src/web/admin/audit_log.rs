@@ -71,6 +71,7 @@ pub async fn page(
 pub async fn export(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
+    _: crate::web::form::Posted<super::posted::Button>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
     state
