@@ -34,6 +34,12 @@ use crate::site::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, Tim
 use crate::store::{ChangeOutcome, Hold, HoldOutcome, StoredBooking};
 use crate::wording::{clock, day_heading, long_time, zone_label};
 
+mod feed;
+mod pages;
+
+pub use feed::feed;
+use pages::{TimesForm, open_for, status_page, times_page};
+
 /// How many of the nearest open times the "just taken" answer offers.
 const NEAREST: usize = 6;
 
@@ -156,176 +162,6 @@ impl PostedForm for Choice {
         }
         .page(state, why, headers)
     }
-}
-
-/// The form with `open` times, in the state given.
-struct TimesForm<'a> {
-    token: &'a str,
-    rules: &'a BookingRules,
-    open: &'a [OpenTime],
-    choice: &'a Choice,
-    heading: &'a str,
-    notice: Option<String>,
-    time_error: Option<String>,
-    format_error: Option<String>,
-    nearest_only: bool,
-    back: bool,
-}
-
-fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
-    let tz = &state.time_zone();
-    let days: Vec<DayChoice> = by_day(tz, f.open)
-        .into_iter()
-        .map(|day| DayChoice {
-            id: format!("day-{}", day.date),
-            heading: day_heading(day.date),
-            times: day
-                .times
-                .iter()
-                .map(|t| {
-                    let value = t.start.to_string();
-                    TimeChoice {
-                        id: format!("start-{}", t.start.as_millisecond()),
-                        checked: value == f.choice.start,
-                        label: clock(t.start, tz),
-                        value,
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let first_time = days
-        .first()
-        .and_then(|d| d.times.first())
-        .map(|t| t.id.clone())
-        .unwrap_or_else(|| "main".into());
-    let mut errors = Vec::new();
-    if let Some(e) = &f.time_error {
-        errors.push(ErrorLink {
-            target: first_time,
-            message: e.clone(),
-        });
-    }
-    if let Some(e) = &f.format_error {
-        let target = f
-            .rules
-            .formats
-            .first()
-            .map(|x| format!("format-{}", x.as_str()))
-            .unwrap_or_default();
-        errors.push(ErrorLink {
-            target,
-            message: e.clone(),
-        });
-    }
-    let practice = &state.config().practice;
-    let title = if errors.is_empty() {
-        format!("Choose a consultation time · {}", practice.name)
-    } else {
-        format!("Error: Choose a consultation time · {}", practice.name)
-    };
-    BookPage {
-        title,
-        heading: f.heading.to_string(),
-        notice: f.notice,
-        action: format!("/book/{}", f.token),
-        all_times_href: f.nearest_only.then(|| format!("/book/{}", f.token)),
-        zone: practice.time_zone.clone(),
-        zone_label: zone_label(&practice.time_zone),
-        length_minutes: f.rules.length.as_mins(),
-        days,
-        formats: f
-            .rules
-            .formats
-            .iter()
-            .map(|x| FormatChoice {
-                value: x.as_str(),
-                label: x.label(),
-                checked: x.as_str() == f.choice.format,
-            })
-            .collect(),
-        errors,
-        time_error: f.time_error,
-        format_error: f.format_error,
-        back_href: f.back.then(|| format!("/book/{}", f.token)),
-    }
-}
-
-/// The rules and the times open to request `id` now.
-async fn open_for(
-    state: &AppState,
-    id: i64,
-    now: Timestamp,
-) -> Result<(BookingRules, Vec<OpenTime>), AppError> {
-    let rules = state.store.booking_rules(&state.time_zone()).await?;
-    let taken = state.store.taken_times(now, id).await?;
-    let open = open_times(&rules, &taken, now);
-    Ok((rules, open))
-}
-
-fn what(b: &StoredBooking) -> String {
-    format!(
-        "{} minutes, by {}",
-        b.end.duration_since(b.start).as_mins(),
-        b.format.label().to_lowercase()
-    )
-}
-
-/// Where a booking stands, for the person.
-fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp) -> BookingPage {
-    let practice = &state.config().practice;
-    let clinician = &practice.clinician_name;
-    let ahead = b.start > now;
-    let mut page = BookingPage {
-        heading: String::new(),
-        success: false,
-        when: Some(long_time(b.start, &state.time_zone())),
-        what: Some(what(b)),
-        zone_label: zone_label(&practice.time_zone),
-        paragraphs: Vec::new(),
-        change_href: ahead.then(|| format!("/book/{token}/change")),
-        cancel_action: ahead.then(|| format!("/book/{token}/cancel")),
-        questionnaire_href: None,
-    };
-    match b.status {
-        BookingStatus::Held => {
-            page.heading = "Your consultation time is held".into();
-            page.success = true;
-            page.paragraphs.push(format!(
-                "{clinician} will confirm it {}, by email.",
-                crate::wording::confirm_by(b.start, now, &state.config().form.reply_time)
-            ));
-            if state.mail_enabled {
-                page.paragraphs.push(
-                    "You are sent an email with a calendar invitation, and a link back to this page to change or cancel the time."
-                        .into(),
-                );
-            }
-        }
-        BookingStatus::Confirmed => {
-            page.heading = "Your consultation is confirmed".into();
-            page.success = true;
-            page.paragraphs.push(
-                "The confirmation email says how you will meet, with a calendar invitation.".into(),
-            );
-        }
-        BookingStatus::Declined => {
-            page.heading = "The practice will be in touch".into();
-            page.when = None;
-            page.what = None;
-            page.change_href = None;
-            page.cancel_action = None;
-            page.paragraphs.push(format!(
-                "{clinician} cannot meet at the time you chose, and will get in touch about what is possible."
-            ));
-        }
-        BookingStatus::Cancelled | BookingStatus::ProposedOtherTime => {}
-    }
-    if !ahead && b.status.takes_time() {
-        page.paragraphs
-            .push("This time has passed, so it can no longer be changed here.".into());
-    }
-    page
 }
 
 /// `GET /book/{token}`: the booking, or the times to choose from.
@@ -642,59 +478,6 @@ pub async fn cancel(
         }
         Err(e) => AppError::from(e).into_response(),
     }
-}
-
-/// `GET /calendar/{secret}.ics`: confirmed consultations, neutral words only.
-pub async fn feed(
-    State(state): State<AppState>,
-    Token(file): Token,
-    method: Method,
-) -> Result<Response, AppError> {
-    let Some(secret) = file.strip_suffix(".ics") else {
-        return Err(AppError::NotFound);
-    };
-    if !state.store.is_calendar_feed_secret(secret).await? {
-        return Err(AppError::NotFound);
-    }
-    let now = Timestamp::now();
-    let since = now
-        .checked_sub(jiff::SignedDuration::from_hours(24 * 90))
-        .unwrap_or(now);
-    let bookings = state.store.confirmed_bookings(since).await?;
-    let events: Vec<ConsultationEvent> = bookings
-        .iter()
-        .map(|b| ConsultationEvent {
-            reference: u64::try_from(b.id).unwrap_or(0),
-            format: b.format,
-            start: b.start,
-            end: b.end,
-            sequence: u32::try_from(b.sequence).unwrap_or(u32::MAX),
-            status: EventStatus::Confirmed,
-            join: None,
-        })
-        .collect();
-    let sender = crate::mail::booking::calendar_sender(&state.config())?;
-    let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)?;
-    let len = ics.len();
-    let mut r = Response::new(if method == Method::HEAD {
-        Body::empty()
-    } else {
-        Body::from(ics)
-    });
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/calendar; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
-    if method == Method::HEAD {
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    Ok(r)
 }
 
 /// A booking link for request `id` with link secret `link_secret`, valid for the usual time
