@@ -1,7 +1,9 @@
 //! `/contact`: the form a person sends to ask for a consultation, and the page after it.
 //!
-//! The order of a submission: rate limit ▶ content type ▶ body ▶ token ▶ spam signals ▶ the
-//! practice's rules ▶ one durable transaction (request + outbox) ▶ 303 to the thank-you page.
+//! The order of a submission: rate limit ▶ the form, read by the one extractor (content type,
+//! body, token: [`Posted`]) ▶ the practice's decision ([`consultation::decide`]: spam signals,
+//! the rules, which mail) ▶ one durable transaction (request + outbox) ▶ 303 to the thank-you
+//! page.
 //! A person's mistake gets the form back (422) with everything they typed and a summary of what
 //! to fix. Suspected spam gets the same thank-you page as everyone, is stored in the spam folder
 //! (when it can be) and causes no email. If the database fails, the person is told plainly that
@@ -181,33 +183,10 @@ pub async fn submit(
             return thanks_redirect(&state, ThanksToken::new(0, None));
         }
         Decision::Correct { errors, expired } => {
-            let (notice, token) = if expired {
-                (
-                    Some("This page was open for a long time, so for your safety the form was not sent. Everything you typed is still here: please check it and send it again.".to_string()),
-                    state.form_tokens.issue(Timestamp::now()),
-                )
-            } else {
-                (None, post.form_token)
-            };
-            let view = FormView::new(&config.form, post.form, &errors, notice, token);
-            return match state.site.load().renderer.contact(view) {
-                Ok(html) => html_response(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    html.into_bytes(),
-                    &headers,
-                    false,
-                ),
-                Err(e) => super::AppError::from(e).into_response(),
-            };
+            return correct(&state, post, &errors, expired, &headers);
         }
     };
-    let mail: Vec<MailKind> = [
-        (store.notify_practice, MailKind::NewRequestNotice),
-        (store.acknowledge, MailKind::Acknowledgement),
-    ]
-    .into_iter()
-    .filter_map(|(goes, kind)| goes.then_some(kind))
-    .collect();
+    let mail = mail_of(&store);
     let submission = Submission {
         request: &store.request,
         spam: store.spam,
@@ -224,39 +203,90 @@ pub async fn submit(
             if !mail.is_empty() {
                 state.mail_wake.notify_one();
             }
-            let request = &store.request;
-            let notes = crate::site::ThanksNotes {
-                outside_licensed_states: request.flags.outside_licensed_states,
-                minor: request.flags.minor,
-                outside_us: request.location == Location::OutsideUs,
-                minor_alone: request.minor_writing_alone(),
-            };
-            let notes = if store.spam.is_none() {
+            if store.spam.is_none() {
                 state.insights.step(crate::insights::Step::RequestSent);
-                notes.index()
-            } else {
-                0
-            };
+            }
             let booking = store
                 .offer_times
                 .then(|| (inserted.id, inserted.link_secret.clone()));
-            thanks_redirect(&state, ThanksToken::new(notes, booking))
+            thanks_redirect(&state, ThanksToken::new(notes_of(&store), booking))
         }
         Err(e) => {
             state.storage.write_failed();
             tracing::error!(error = %e, "consultation request NOT stored");
-            let site = state.site.load();
-            let mut r = page_response(
-                &site.not_received,
-                None,
-                false,
-                StatusCode::SERVICE_UNAVAILABLE,
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
-            r
+            not_received(&state)
         }
     }
+}
+
+/// The form again (422) with what the person typed, its problems, and, when the page had been
+/// open too long, a note and a fresh token.
+fn correct(
+    state: &AppState,
+    post: ContactPost,
+    errors: &[consultation::FieldError],
+    expired: bool,
+    headers: &HeaderMap,
+) -> Response {
+    let (notice, token) = if expired {
+        (
+            Some("This page was open for a long time, so for your safety the form was not sent. Everything you typed is still here: please check it and send it again.".to_string()),
+            state.form_tokens.issue(Timestamp::now()),
+        )
+    } else {
+        (None, post.form_token)
+    };
+    let view = FormView::new(&state.config().form, post.form, errors, notice, token);
+    match state.site.load().renderer.contact(view) {
+        Ok(html) => html_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html.into_bytes(),
+            headers,
+            false,
+        ),
+        Err(e) => super::AppError::from(e).into_response(),
+    }
+}
+
+/// The mail the decision sends.
+fn mail_of(store: &consultation::Store) -> Vec<MailKind> {
+    [
+        (store.notify_practice, MailKind::NewRequestNotice),
+        (store.acknowledge, MailKind::Acknowledgement),
+    ]
+    .into_iter()
+    .filter_map(|(goes, kind)| goes.then_some(kind))
+    .collect()
+}
+
+/// The thank-you page's notes for a stored request (none for spam: it looks like any other).
+fn notes_of(store: &consultation::Store) -> usize {
+    let request = &store.request;
+    let notes = crate::site::ThanksNotes {
+        outside_licensed_states: request.flags.outside_licensed_states,
+        minor: request.flags.minor,
+        outside_us: request.location == Location::OutsideUs,
+        minor_alone: request.minor_writing_alone(),
+    };
+    if store.spam.is_none() {
+        notes.index()
+    } else {
+        0
+    }
+}
+
+/// The request did NOT arrive (503): said plainly, with how else to reach the practice.
+fn not_received(state: &AppState) -> Response {
+    let site = state.site.load();
+    let mut r = page_response(
+        &site.not_received,
+        None,
+        false,
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
+    r
 }
 
 /// How long the thank-you page's URL shows its notes and mints booking links: long enough to

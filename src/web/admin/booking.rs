@@ -16,7 +16,7 @@ use super::booking_form::{
 };
 use super::inbox::request_page;
 use super::posted::{Button, InboxForm, inbox_form};
-use super::sign_in::{chrome, form_chrome, render};
+use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::{
     BookingPanel, BookingRow, BookingSettingsView, BookingsView, DayRow, SlotRow, when,
 };
@@ -264,14 +264,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let (upcoming, past) = state.store.list_bookings(Timestamp::now(), 50).await?;
     let view = BookingsView {
-        chrome: chrome(
-            &state,
-            "Bookings",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "bookings",
-        ),
+        chrome: page_chrome(&state, &admin, "Bookings", "bookings").await?,
         upcoming: upcoming.iter().map(|l| row(&state, l)).collect(),
         past: past.iter().map(|l| row(&state, l)).collect(),
         zone_label: zone_label(&state.config().practice.time_zone),

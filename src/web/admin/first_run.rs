@@ -16,7 +16,7 @@ use tower_sessions::Session;
 
 use super::field_error::{FieldError, message_for};
 use super::posted::inbox_form;
-use super::sign_in::{chrome, complete, render, sign_in_token};
+use super::sign_in::{chrome, complete, page_chrome, render, sign_in_token};
 use crate::audit::{Action, Entry};
 use crate::auth::password;
 use crate::store::FirstAccount;
@@ -197,14 +197,7 @@ pub async fn welcome(
     axum::Extension(admin): axum::Extension<super::Admin>,
 ) -> Result<Response, AppError> {
     let view = WelcomeView {
-        chrome: chrome(
-            &state,
-            "Your account is ready",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "",
-        ),
+        chrome: page_chrome(&state, &admin, "Your account is ready", "").await?,
         details_href: DETAILS_PAGE,
     };
     Ok(render(StatusCode::OK, view.render()))

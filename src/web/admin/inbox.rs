@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::posted::{Button, InboxForm, inbox_form};
-use super::sign_in::{chrome, render};
+use super::sign_in::{page_chrome, render};
 use super::views::{
     DeleteView, InboxView, RequestView, Row, UnreadableView, mail_line, reason_options,
     status_options, unreadable_reference, unreadable_title, when,
@@ -84,14 +84,13 @@ pub async fn list(
         attention.push((a.request_id, a.reference, when(a.since, tz), notice.words));
     }
     let view = InboxView {
-        chrome: chrome(
+        chrome: page_chrome(
             &state,
+            &admin,
             if spam { "Spam" } else { "Requests" },
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
             if spam { "spam" } else { "inbox" },
-        ),
+        )
+        .await?,
         spam,
         rows: page
             .requests
@@ -158,14 +157,7 @@ pub(super) async fn request_page_with(
         .await?
         .map(|b| super::booking::panel(state, &b));
     let view = RequestView {
-        chrome: chrome(
-            state,
-            &r.reference,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "inbox",
-        ),
+        chrome: page_chrome(state, &admin, &r.reference, "inbox").await?,
         row: Row::new(&r, tz),
         received: when(r.received_at, tz),
         contact_method: r.contact_method.label(),
@@ -224,14 +216,7 @@ async fn unreadable_page(
 ) -> Result<Response, AppError> {
     let title = unreadable_title(u);
     let view = UnreadableView {
-        chrome: chrome(
-            state,
-            &title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "inbox",
-        ),
+        chrome: page_chrome(state, &admin, &title, "inbox").await?,
         id: u.id,
         title,
         received: u
@@ -425,14 +410,7 @@ pub async fn confirm_delete(
         ),
     };
     let view = DeleteView {
-        chrome: chrome(
-            &state,
-            "Delete a request",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "inbox",
-        ),
+        chrome: page_chrome(&state, &admin, "Delete a request", "inbox").await?,
         id,
         reference,
         name,

@@ -70,9 +70,19 @@ pub(super) async fn form_chrome(
     } else {
         title.to_string()
     };
+    page_chrome(state, admin, &title, current).await
+}
+
+/// The chrome of a signed-in page: the clinician, the form token and the count of new requests.
+pub(super) async fn page_chrome(
+    state: &AppState,
+    admin: &Admin,
+    title: &str,
+    current: &'static str,
+) -> Result<Chrome, AppError> {
     Ok(chrome(
         state,
-        &title,
+        title,
         Some(admin.email.clone()),
         &admin.csrf,
         state.store.count_new().await?,

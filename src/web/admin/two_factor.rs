@@ -2,7 +2,7 @@
 
 use super::field_error::FieldError;
 use super::posted::inbox_form;
-use super::sign_in::{chrome, give_back, record_failure, render, second_factor};
+use super::sign_in::{give_back, page_chrome, record_failure, render, second_factor};
 use super::views::TwoFactorView;
 use super::{Admin, SessionData};
 use crate::audit::{Action, Entry};
@@ -87,14 +87,7 @@ async fn two_factor_view(
         "Error: Two-factor sign-in"
     };
     let view = TwoFactorView {
-        chrome: chrome(
-            state,
-            title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "two-factor",
-        ),
+        chrome: page_chrome(state, &admin, title, "two-factor").await?,
         enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
         qr_svg,
         secret,

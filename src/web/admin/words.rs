@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::posted::inbox_form;
-use super::sign_in::{chrome, form_chrome, render};
+use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
 use crate::content::diff::{self, Change};
@@ -134,14 +134,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let published = state.store.published_words().await?;
     let view = ListView {
-        chrome: chrome(
-            &state,
-            "The page's words",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "words",
-        ),
+        chrome: page_chrome(&state, &admin, "The page's words", "words").await?,
         files_dir: files_dir(&state).map(|d| d.display().to_string()),
         sections: sections()
             .into_iter()
