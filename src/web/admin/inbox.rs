@@ -157,7 +157,7 @@ pub(super) async fn request_page_with(
         .await?
         .map(|b| super::booking::panel(state, &b));
     let view = RequestView {
-        chrome: page_chrome(state, &admin, &r.reference, "inbox").await?,
+        chrome: page_chrome(state, admin, &r.reference, "inbox").await?,
         row: Row::new(&r, tz),
         received: when(r.received_at, tz),
         contact_method: r.contact_method.label(),
@@ -216,7 +216,7 @@ async fn unreadable_page(
 ) -> Result<Response, AppError> {
     let title = unreadable_title(u);
     let view = UnreadableView {
-        chrome: page_chrome(state, &admin, &title, "inbox").await?,
+        chrome: page_chrome(state, admin, &title, "inbox").await?,
         id: u.id,
         title,
         received: u

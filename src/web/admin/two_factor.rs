@@ -87,7 +87,7 @@ async fn two_factor_view(
         "Error: Two-factor sign-in"
     };
     let view = TwoFactorView {
-        chrome: page_chrome(state, &admin, title, "two-factor").await?,
+        chrome: page_chrome(state, admin, title, "two-factor").await?,
         enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
         qr_svg,
         secret,
