@@ -15,14 +15,13 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::client::client_key;
-use super::form::decode;
-use super::middleware::BODY_LIMIT;
+use super::form::{Posted, PostedForm, Refusal, RefusalWords};
 use super::respond::{html_response, refusal};
 use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
@@ -35,11 +34,14 @@ use crate::site::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, Tim
 use crate::store::{ChangeOutcome, Hold, HoldOutcome, StoredBooking};
 use crate::wording::{clock, day_heading, long_time, zone_label};
 
+mod feed;
+mod pages;
+
+pub use feed::feed;
+use pages::{TimesForm, open_for, status_page, times_page};
+
 /// How many of the nearest open times the "just taken" answer offers.
 const NEAREST: usize = 6;
-
-/// The form's fields.
-const FIELDS: &[&str] = &["start", "format"];
 
 /// The token (or feed file name) from the path. An address whose part cannot be read at all
 /// (not UTF-8, say) reads as an empty token, which is simply not found.
@@ -138,180 +140,28 @@ fn redirect(to: String) -> Response {
 }
 
 /// What the person chose, as sent.
-#[derive(Default)]
-struct Choice {
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Choice {
     start: String,
     format: String,
 }
 
-/// The form with `open` times, in the state given.
-struct TimesForm<'a> {
-    token: &'a str,
-    rules: &'a BookingRules,
-    open: &'a [OpenTime],
-    choice: &'a Choice,
-    heading: &'a str,
-    notice: Option<String>,
-    time_error: Option<String>,
-    format_error: Option<String>,
-    nearest_only: bool,
-    back: bool,
-}
+impl PostedForm for Choice {
+    const FIELDS: &'static [&'static str] = &["start", "format"];
 
-fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
-    let tz = &state.time_zone();
-    let days: Vec<DayChoice> = by_day(tz, f.open)
-        .into_iter()
-        .map(|day| DayChoice {
-            id: format!("day-{}", day.date),
-            heading: day_heading(day.date),
-            times: day
-                .times
-                .iter()
-                .map(|t| {
-                    let value = t.start.to_string();
-                    TimeChoice {
-                        id: format!("start-{}", t.start.as_millisecond()),
-                        checked: value == f.choice.start,
-                        label: clock(t.start, tz),
-                        value,
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let first_time = days
-        .first()
-        .and_then(|d| d.times.first())
-        .map(|t| t.id.clone())
-        .unwrap_or_else(|| "main".into());
-    let mut errors = Vec::new();
-    if let Some(e) = &f.time_error {
-        errors.push(ErrorLink {
-            target: first_time,
-            message: e.clone(),
-        });
-    }
-    if let Some(e) = &f.format_error {
-        let target = f
-            .rules
-            .formats
-            .first()
-            .map(|x| format!("format-{}", x.as_str()))
-            .unwrap_or_default();
-        errors.push(ErrorLink {
-            target,
-            message: e.clone(),
-        });
-    }
-    let practice = &state.config().practice;
-    let title = if errors.is_empty() {
-        format!("Choose a consultation time · {}", practice.name)
-    } else {
-        format!("Error: Choose a consultation time · {}", practice.name)
-    };
-    BookPage {
-        title,
-        heading: f.heading.to_string(),
-        notice: f.notice,
-        action: format!("/book/{}", f.token),
-        all_times_href: f.nearest_only.then(|| format!("/book/{}", f.token)),
-        zone: practice.time_zone.clone(),
-        zone_label: zone_label(&practice.time_zone),
-        length_minutes: f.rules.length.as_mins(),
-        days,
-        formats: f
-            .rules
-            .formats
-            .iter()
-            .map(|x| FormatChoice {
-                value: x.as_str(),
-                label: x.label(),
-                checked: x.as_str() == f.choice.format,
-            })
-            .collect(),
-        errors,
-        time_error: f.time_error,
-        format_error: f.format_error,
-        back_href: f.back.then(|| format!("/book/{}", f.token)),
-    }
-}
-
-/// The rules and the times open to request `id` now.
-async fn open_for(
-    state: &AppState,
-    id: i64,
-    now: Timestamp,
-) -> Result<(BookingRules, Vec<OpenTime>), AppError> {
-    let rules = state.store.booking_rules(&state.time_zone()).await?;
-    let taken = state.store.taken_times(now, id).await?;
-    let open = open_times(&rules, &taken, now);
-    Ok((rules, open))
-}
-
-fn what(b: &StoredBooking) -> String {
-    format!(
-        "{} minutes, by {}",
-        b.end.duration_since(b.start).as_mins(),
-        b.format.label().to_lowercase()
-    )
-}
-
-/// Where a booking stands, for the person.
-fn status_page(state: &AppState, token: &str, b: &StoredBooking, now: Timestamp) -> BookingPage {
-    let practice = &state.config().practice;
-    let clinician = &practice.clinician_name;
-    let ahead = b.start > now;
-    let mut page = BookingPage {
-        heading: String::new(),
-        success: false,
-        when: Some(long_time(b.start, &state.time_zone())),
-        what: Some(what(b)),
-        zone_label: zone_label(&practice.time_zone),
-        paragraphs: Vec::new(),
-        change_href: ahead.then(|| format!("/book/{token}/change")),
-        cancel_action: ahead.then(|| format!("/book/{token}/cancel")),
-        questionnaire_href: None,
-    };
-    match b.status {
-        BookingStatus::Held => {
-            page.heading = "Your consultation time is held".into();
-            page.success = true;
-            page.paragraphs.push(format!(
-                "{clinician} will confirm it {}, by email.",
-                crate::wording::confirm_by(b.start, now, &state.config().form.reply_time)
-            ));
-            if state.mail_enabled {
-                page.paragraphs.push(
-                    "You are sent an email with a calendar invitation, and a link back to this page to change or cancel the time."
-                        .into(),
-                );
-            }
+    fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
+        RefusalWords {
+            nothing: "Nothing was changed.",
+            use_the_form: "Please use the form on the page.",
+            too_large: (
+                "What you sent is too large",
+                "Nothing was changed. Please use the form on the page.",
+            ),
+            again: "Please open the page again and choose from there.",
         }
-        BookingStatus::Confirmed => {
-            page.heading = "Your consultation is confirmed".into();
-            page.success = true;
-            page.paragraphs.push(
-                "The confirmation email says how you will meet, with a calendar invitation.".into(),
-            );
-        }
-        BookingStatus::Declined => {
-            page.heading = "The practice will be in touch".into();
-            page.when = None;
-            page.what = None;
-            page.change_href = None;
-            page.cancel_action = None;
-            page.paragraphs.push(format!(
-                "{clinician} cannot meet at the time you chose, and will get in touch about what is possible."
-            ));
-        }
-        BookingStatus::Cancelled | BookingStatus::ProposedOtherTime => {}
+        .page(state, why, headers)
     }
-    if !ahead && b.status.takes_time() {
-        page.paragraphs
-            .push("This time has passed, so it can no longer be changed here.".into());
-    }
-    page
 }
 
 /// `GET /book/{token}`: the booking, or the times to choose from.
@@ -429,62 +279,14 @@ pub async fn change(
     )
 }
 
-/// Reads a form body, or the page that explains why it cannot be read.
-async fn form_body(
-    state: &AppState,
-    request: Request,
-    fields: &[&str],
-) -> Result<std::collections::HashMap<String, String>, Response> {
-    let headers = request.headers().clone();
-    let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/x-www-form-urlencoded" {
-        return Err(refusal(
-            state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "This form could not be read",
-            &[
-                "The request was not sent as a web form. Nothing was changed. Please use the form on the page.",
-            ],
-            &headers,
-        ));
-    }
-    let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|_| {
-            refusal(
-                state,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "What you sent is too large",
-                &["Nothing was changed. Please use the form on the page."],
-                &headers,
-            )
-        })?;
-    decode(&body, fields).map_err(|e| {
-        let reason = format!("The form could not be read because {e}. Nothing was changed.");
-        refusal(
-            state,
-            StatusCode::BAD_REQUEST,
-            "This form could not be read",
-            &[&reason, "Please open the page again and choose from there."],
-            &headers,
-        )
-    })
-}
-
 /// `POST /book/{token}`: holds the chosen time.
 pub async fn choose(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Token(token): Token,
-    request: Request,
+    headers: HeaderMap,
+    Posted(choice): Posted<Choice>,
 ) -> Response {
-    let headers = request.headers().clone();
     let id = match request_of(&state, &token, &headers).await {
         Ok(id) => id,
         Err(r) => return r,
@@ -492,14 +294,6 @@ pub async fn choose(
     if let Some(r) = limited(&state, peer, &headers) {
         return r;
     }
-    let fields = match form_body(&state, request, FIELDS).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let choice = Choice {
-        start: fields.get("start").cloned().unwrap_or_default(),
-        format: fields.get("format").cloned().unwrap_or_default(),
-    };
     let now = Timestamp::now();
     let start = Timestamp::from_str(choice.start.trim()).ok();
     let format = ConsultationFormat::parse(choice.format.trim());
@@ -684,59 +478,6 @@ pub async fn cancel(
         }
         Err(e) => AppError::from(e).into_response(),
     }
-}
-
-/// `GET /calendar/{secret}.ics`: confirmed consultations, neutral words only.
-pub async fn feed(
-    State(state): State<AppState>,
-    Token(file): Token,
-    method: Method,
-) -> Result<Response, AppError> {
-    let Some(secret) = file.strip_suffix(".ics") else {
-        return Err(AppError::NotFound);
-    };
-    if !state.store.is_calendar_feed_secret(secret).await? {
-        return Err(AppError::NotFound);
-    }
-    let now = Timestamp::now();
-    let since = now
-        .checked_sub(jiff::SignedDuration::from_hours(24 * 90))
-        .unwrap_or(now);
-    let bookings = state.store.confirmed_bookings(since).await?;
-    let events: Vec<ConsultationEvent> = bookings
-        .iter()
-        .map(|b| ConsultationEvent {
-            reference: u64::try_from(b.id).unwrap_or(0),
-            format: b.format,
-            start: b.start,
-            end: b.end,
-            sequence: u32::try_from(b.sequence).unwrap_or(u32::MAX),
-            status: EventStatus::Confirmed,
-            join: None,
-        })
-        .collect();
-    let sender = crate::mail::booking::calendar_sender(&state.config())?;
-    let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)?;
-    let len = ics.len();
-    let mut r = Response::new(if method == Method::HEAD {
-        Body::empty()
-    } else {
-        Body::from(ics)
-    });
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/calendar; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
-    if method == Method::HEAD {
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    Ok(r)
 }
 
 /// A booking link for request `id` with link secret `link_secret`, valid for the usual time

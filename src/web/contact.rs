@@ -1,7 +1,9 @@
 //! `/contact`: the form a person sends to ask for a consultation, and the page after it.
 //!
-//! The order of a submission: rate limit ▶ content type ▶ body ▶ token ▶ spam signals ▶ the
-//! practice's rules ▶ one durable transaction (request + outbox) ▶ 303 to the thank-you page.
+//! The order of a submission: rate limit ▶ the form, read by the one extractor (content type,
+//! body, token: [`Posted`]) ▶ the practice's decision ([`consultation::decide`]: spam signals,
+//! the rules, which mail) ▶ one durable transaction (request + outbox) ▶ 303 to the thank-you
+//! page.
 //! A person's mistake gets the form back (422) with everything they typed and a summary of what
 //! to fix. Suspected spam gets the same thank-you page as everyone, is stored in the spam folder
 //! (when it can be) and causes no email. If the database fails, the person is told plainly that
@@ -9,22 +11,23 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::client::client_key;
-use super::form::{FormDecodeError, decode};
+use super::form::{Posted, PostedForm, Refusal, RefusalWords};
 use super::form_token::TokenError;
-use super::middleware::BODY_LIMIT;
 use super::pages::page_response;
 use super::respond::{html_response, refusal};
 use crate::mail::MailKind;
-use crate::practice::consultation::SpamReason;
-use crate::practice::consultation::{ConsultationForm, Licence, Location};
+use crate::practice::consultation::{
+    self, ConsultationForm, Decision, FormAge, Location, Rules, Sent, SpamReason,
+};
 use crate::site::FormView;
 use crate::store::Submission;
 
@@ -45,21 +48,94 @@ pub const FIELDS: &[&str] = &[
     "form_token",
 ];
 
-/// The form's answers from its decoded fields (a field not sent is empty).
+/// The contact form as posted: the person's answers, the field people never see, and the
+/// token that says when the form was served.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct ContactPost {
+    #[serde(flatten)]
+    pub form: ConsultationForm,
+    /// The honeypot: hidden from people, filled in by bots.
+    pub website: String,
+    pub form_token: String,
+    /// When the form was served, as its token says (set by the token check).
+    #[serde(skip)]
+    pub age: Option<FormAge>,
+}
+
+impl PostedForm for ContactPost {
+    const FIELDS: &'static [&'static str] = FIELDS;
+
+    async fn check(&mut self, state: &AppState, _parts: &mut Parts) -> Result<(), Refusal> {
+        let max_age = SignedDuration::from_mins(
+            i64::try_from(state.config().form.token_max_age_minutes).unwrap_or(120),
+        );
+        self.age = match state
+            .form_tokens
+            .verify(&self.form_token, Timestamp::now(), max_age)
+        {
+            Ok(age) => Some(FormAge::Served(age)),
+            Err(TokenError::Expired) => Some(FormAge::Expired),
+            Err(TokenError::Forged) => return Err(Refusal::Forged),
+        };
+        Ok(())
+    }
+
+    fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
+        RefusalWords {
+            nothing: "Nothing was saved.",
+            use_the_form: "Please use the form on the contact page.",
+            too_large: (
+                "What you sent is too long",
+                "The form was larger than it can be. Nothing was saved. Please shorten your message and try again.",
+            ),
+            again: "Please open the contact page again and send your request from there.",
+        }
+        .page(state, why, headers)
+    }
+}
+
+/// The form's answers from its decoded fields (a field not sent is empty), read as
+/// [`ContactPost`] reads them.
 pub fn form_of(fields: &std::collections::HashMap<String, String>) -> ConsultationForm {
-    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    ConsultationForm {
-        name: get("name"),
-        email: get("email"),
-        phone: get("phone"),
-        contact_method: get("contact_method"),
-        voicemail: get("voicemail"),
-        state: get("state"),
-        for_whom: get("for_whom"),
-        age_group: get("age_group"),
-        message: get("message"),
-        referral_source: get("referral_source"),
-        consent: get("consent"),
+    let fields = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    ContactPost::deserialize(serde::de::value::MapDeserializer::<
+        _,
+        serde::de::value::Error,
+    >::new(fields))
+    .map(|post| post.form)
+    .unwrap_or_default()
+}
+
+/// The contact form's rate limit, per client address: checked before the body is read.
+pub struct FormRate;
+
+impl FromRequestParts<AppState> for FormRate {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        let trusted = &state.config().server.trusted_proxies;
+        match peer.map(|ip| client_key(ip, &parts.headers, trusted)) {
+            Some(client) if !state.form_limiter.allow(client) => {
+                let mut r = refusal(
+                    state,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests from your connection",
+                    &[
+                        "Several requests were sent from your connection in a short time, so this one was not accepted. Please wait a while and try again, or contact the practice directly by email or phone (below).",
+                    ],
+                    &parts.headers,
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
+                Err(r)
+            }
+            _ => Ok(FormRate),
+        }
     }
 }
 
@@ -75,235 +151,204 @@ pub async fn show(State(state): State<AppState>, method: Method, headers: Header
     html_response(StatusCode::OK, html, &headers, method == Method::HEAD)
 }
 
-/// `POST /contact`.
+/// `POST /contact`: the practice's rules decide; the handler carries the decision out.
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    _: FormRate,
+    headers: HeaderMap,
+    Posted(post): Posted<ContactPost>,
 ) -> Response {
-    let headers = request.headers().clone();
-    let config = state.config().clone();
-    let client = client_key(peer.ip(), &headers, &config.server.trusted_proxies);
-    if !state.form_limiter.allow(client) {
-        let mut r = refusal(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests from your connection",
-            &[
-                "Several requests were sent from your connection in a short time, so this one was not accepted. Please wait a while and try again, or contact the practice directly by email or phone (below).",
-            ],
-            &headers,
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
-        return r;
-    }
-
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return refusal(
-            &state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "This form could not be read",
-            &[
-                "The request was not sent as a web form (application/x-www-form-urlencoded). Nothing was saved. Please use the form on the contact page.",
-            ],
-            &headers,
-        );
-    }
-
-    let body = match axum::body::to_bytes(request.into_body(), BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => {
-            return refusal(
-                &state,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "What you sent is too long",
-                &[
-                    "The form was larger than it can be. Nothing was saved. Please shorten your message and try again.",
-                ],
-                &headers,
-            );
-        }
+    let config = state.config();
+    let sent = Sent {
+        form: &post.form,
+        honeypot: &post.website,
+        age: post.age.unwrap_or(FormAge::Expired),
     };
-    let fields = match decode(&body, FIELDS) {
-        Ok(f) => f,
-        Err(e) => return unreadable(&state, &e, &headers),
-    };
-    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    let form = form_of(&fields);
-
-    let now = Timestamp::now();
-    let max_age =
-        SignedDuration::from_mins(i64::try_from(config.form.token_max_age_minutes).unwrap_or(120));
-    let token = get("form_token");
-    let (token, age, notice) = match state.form_tokens.verify(&token, now, max_age) {
-        Ok(age) => (token, Some(age), None),
-        Err(TokenError::Expired) => (
-            state.form_tokens.issue(now),
-            None,
-            Some("This page was open for a long time, so for your safety the form was not sent. Everything you typed is still here: please check it and send it again.".to_string()),
+    let rules = Rules {
+        licensed_states: &config.practice.licensed_states,
+        min_fill: SignedDuration::from_secs(
+            i64::try_from(config.form.min_fill_seconds).unwrap_or(3),
         ),
-        Err(TokenError::Forged) => {
-            return refusal(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "This form could not be accepted",
-                &["The form’s security check did not match, which happens when a form comes from somewhere other than this site. Nothing was saved. Please open the contact page again and send your request from there."],
-                &headers,
-            );
-        }
+        mail: state.mail_enabled,
+        acknowledge: config.form.acknowledge,
+        offers_times: offers_times(&state).await,
     };
-
-    let spam = if !get("website").trim().is_empty() {
-        Some(SpamReason::Honeypot)
-    } else if age.is_some_and(|a| {
-        a < SignedDuration::from_secs(i64::try_from(config.form.min_fill_seconds).unwrap_or(3))
-    }) {
-        Some(SpamReason::TooFast)
-    } else {
-        None
-    };
-
-    let licence = Licence {
-        states: &config.practice.licensed_states,
-    };
-    let request = match (form.validate(&licence), notice) {
-        (Ok(request), None) => request,
-        (Err(_), _) if spam.is_some() => {
+    let store = match consultation::decide(&sent, &rules) {
+        Decision::Store(store) => store,
+        Decision::Discard(reason) => {
             tracing::info!(
-                reason = spam.map(SpamReason::as_str),
+                reason = reason.as_str(),
                 "suspected spam discarded: not a valid request"
             );
-            return thanks_redirect(&state, None, None);
+            return thanks_redirect(&state, ThanksToken::new(0, None));
         }
-        (result, notice) => {
-            let errors = result.err().unwrap_or_default();
-            let site = state.site.load();
-            let view = FormView::new(&config.form, form, &errors, notice, token);
-            return match site.renderer.contact(view) {
-                Ok(html) => html_response(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    html.into_bytes(),
-                    &headers,
-                    false,
-                ),
-                Err(e) => super::AppError::from(e).into_response(),
-            };
+        Decision::Correct { errors, expired } => {
+            return correct(&state, post, &errors, expired, &headers);
         }
     };
-
-    let mut mail = Vec::new();
-    if spam.is_none() && state.mail_enabled {
-        mail.push(MailKind::NewRequestNotice);
-        if config.form.acknowledge {
-            mail.push(MailKind::Acknowledgement);
-        }
-    }
+    let mail = mail_of(&store);
     let submission = Submission {
-        request: &request,
-        spam,
+        request: &store.request,
+        spam: store.spam,
         mail: &mail,
     };
-    match state.store.insert(&submission, now).await {
+    match state.store.insert(&submission, Timestamp::now()).await {
         Ok(inserted) => {
             state.storage.write_succeeded();
             tracing::info!(
                 stored_id = inserted.id,
-                spam = spam.map(SpamReason::as_str),
+                spam = store.spam.map(SpamReason::as_str),
                 "consultation request stored"
             );
             if !mail.is_empty() {
                 state.mail_wake.notify_one();
             }
-            if spam.is_none() {
+            if store.spam.is_none() {
                 state.insights.step(crate::insights::Step::RequestSent);
             }
-            // When the practice offers times online, the thank-you page may link to them: the
-            // request travels (sealed) to it, for spam too, so the address looks the same.
-            let booking = offers_times(&state)
-                .await
-                .then_some((inserted.id, inserted.link_secret.as_str()));
-            if spam.is_some() {
-                thanks_redirect(&state, None, booking)
-            } else {
-                thanks_redirect(
-                    &state,
-                    Some(crate::site::ThanksNotes {
-                        outside_licensed_states: request.flags.outside_licensed_states,
-                        minor: request.flags.minor,
-                        outside_us: request.location == Location::OutsideUs,
-                        minor_alone: request.minor_writing_alone(),
-                    }),
-                    booking,
-                )
-            }
+            let booking = store
+                .offer_times
+                .then(|| (inserted.id, inserted.link_secret.clone()));
+            thanks_redirect(&state, ThanksToken::new(notes_of(&store), booking))
         }
         Err(e) => {
             state.storage.write_failed();
             tracing::error!(error = %e, "consultation request NOT stored");
-            let site = state.site.load();
-            let mut r = page_response(
-                &site.not_received,
-                None,
-                false,
-                StatusCode::SERVICE_UNAVAILABLE,
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
-            r
+            not_received(&state)
         }
     }
 }
 
-fn unreadable(state: &AppState, e: &FormDecodeError, headers: &HeaderMap) -> Response {
-    let reason = format!("The form could not be read because {e}. Nothing was saved.");
-    refusal(
-        state,
-        StatusCode::BAD_REQUEST,
-        "This form could not be read",
-        &[
-            &reason,
-            "Please open the contact page again and send your request from there.",
-        ],
-        headers,
-    )
+/// The form again (422) with what the person typed, its problems, and, when the page had been
+/// open too long, a note and a fresh token.
+fn correct(
+    state: &AppState,
+    post: ContactPost,
+    errors: &[consultation::FieldError],
+    expired: bool,
+    headers: &HeaderMap,
+) -> Response {
+    let (notice, token) = if expired {
+        (
+            Some("This page was open for a long time, so for your safety the form was not sent. Everything you typed is still here: please check it and send it again.".to_string()),
+            state.form_tokens.issue(Timestamp::now()),
+        )
+    } else {
+        (None, post.form_token)
+    };
+    let view = FormView::new(&state.config().form, post.form, errors, notice, token);
+    match state.site.load().renderer.contact(view) {
+        Ok(html) => html_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html.into_bytes(),
+            headers,
+            false,
+        ),
+        Err(e) => super::AppError::from(e).into_response(),
+    }
+}
+
+/// The mail the decision sends.
+fn mail_of(store: &consultation::Store) -> Vec<MailKind> {
+    [
+        (store.notify_practice, MailKind::NewRequestNotice),
+        (store.acknowledge, MailKind::Acknowledgement),
+    ]
+    .into_iter()
+    .filter_map(|(goes, kind)| goes.then_some(kind))
+    .collect()
+}
+
+/// The thank-you page's notes for a stored request (none for spam: it looks like any other).
+fn notes_of(store: &consultation::Store) -> usize {
+    let request = &store.request;
+    let notes = crate::site::ThanksNotes {
+        outside_licensed_states: request.flags.outside_licensed_states,
+        minor: request.flags.minor,
+        outside_us: request.location == Location::OutsideUs,
+        minor_alone: request.minor_writing_alone(),
+    };
+    if store.spam.is_none() {
+        notes.index()
+    } else {
+        0
+    }
+}
+
+/// The request did NOT arrive (503): said plainly, with how else to reach the practice.
+fn not_received(state: &AppState) -> Response {
+    let site = state.site.load();
+    let mut r = page_response(
+        &site.not_received,
+        None,
+        false,
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
+    r
 }
 
 /// How long the thank-you page's URL shows its notes and mints booking links: long enough to
 /// read it and come back to it, short enough that an old history entry does not.
 pub const THANKS_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
-/// 303 to the thank-you page. What it shows travels sealed, so the URL reveals nothing: which
-/// notes (outside the licensed states, under 18), for a request that may book its consultation
+/// What the thank-you page shows, sealed into its link so the URL reveals nothing: which notes
+/// (outside the licensed states, under 18), for a request that may book its consultation
 /// online the request and its link secret (for the link to choose a time, which is only made
-/// while that request still has that secret), and when the page was first shown:
-/// `index:request:issued-ms:link-secret`.
+/// while that request still has that secret), and when the page was first shown.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct ThanksToken {
+    /// The index of the notes' prepared page ([`crate::site::ThanksNotes::index`]).
+    notes: usize,
+    /// The request and its link secret, when the page may link to its times (no notes then).
+    booking: Option<(i64, String)>,
+    /// When the page was first shown, in milliseconds since the epoch.
+    issued: i64,
+}
+
+impl ThanksToken {
+    fn new(notes: usize, booking: Option<(i64, String)>) -> Self {
+        ThanksToken {
+            booking: booking.filter(|_| notes == 0),
+            notes,
+            issued: Timestamp::now().as_millisecond(),
+        }
+    }
+
+    /// Whether the page says anything beyond the plain thank-you.
+    fn says_more(&self) -> bool {
+        self.notes != 0 || self.booking.is_some()
+    }
+
+    fn seal(&self, state: &AppState) -> Option<String> {
+        let text = serde_json::to_string(self).ok()?;
+        let sealed = state.store.keys().seal(THANKS_TOKEN.alone(), &text);
+        Some(crate::crypto::hex::hex(&sealed))
+    }
+
+    /// The token sealed in a link, if it opens: `Some(None)` for one sealed by this site in an
+    /// earlier shape, which is old by now.
+    fn open(state: &AppState, sealed: &str) -> Option<Option<Self>> {
+        let bytes = crate::crypto::hex::unhex(sealed)?;
+        let text = state.store.keys().open(THANKS_TOKEN.alone(), &bytes).ok()?;
+        Some(serde_json::from_str(&text).ok())
+    }
+
+    fn fresh(&self) -> bool {
+        Timestamp::from_millisecond(self.issued)
+            .is_ok_and(|at| Timestamp::now().duration_since(at) <= THANKS_LIFETIME)
+    }
+}
+
 /// The thank-you page's token, sealed into its link: bound to that purpose, so no stored value
 /// opens as one.
 const THANKS_TOKEN: crate::crypto::SealedField = crate::crypto::SealedField::kept("thanks");
 
-fn thanks_redirect(
-    state: &AppState,
-    notes: Option<crate::site::ThanksNotes>,
-    request: Option<(i64, &str)>,
-) -> Response {
-    let index = notes.map_or(0, crate::site::ThanksNotes::index);
-    let issued = Timestamp::now().as_millisecond();
-    let sealed = match (index, request) {
-        (0, Some((id, secret))) => Some(format!("0:{id}:{issued}:{secret}")),
-        (0, None) => None,
-        (i, _) => Some(format!("{i}::{issued}")),
-    };
-    let location = match sealed {
-        Some(text) => {
-            let sealed = state.store.keys().seal(THANKS_TOKEN.alone(), &text);
-            format!("/contact/thanks?n={}", crate::crypto::hex::hex(&sealed))
-        }
+/// 303 to the thank-you page, with its token sealed into the link when it says more than thanks.
+fn thanks_redirect(state: &AppState, token: ThanksToken) -> Response {
+    let location = match token.says_more().then(|| token.seal(state)).flatten() {
+        Some(sealed) => format!("/contact/thanks?n={sealed}"),
         None => "/contact/thanks".to_string(),
     };
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
@@ -321,35 +366,26 @@ pub async fn thanks(
     headers: HeaderMap,
     Query(query): Query<ThanksQuery>,
 ) -> Response {
-    let opened = query
-        .n
-        .and_then(|n| crate::crypto::hex::unhex(&n))
-        .and_then(|bytes| state.store.keys().open(THANKS_TOKEN.alone(), &bytes).ok())
-        .unwrap_or_default();
     let head = method == Method::HEAD;
-    let mut parts = opened.splitn(4, ':');
-    let (index, request, issued, secret) = (parts.next(), parts.next(), parts.next(), parts.next());
-    if !opened.is_empty() {
-        let fresh = issued
-            .and_then(|ms| ms.parse::<i64>().ok())
-            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
-            .is_some_and(|at| Timestamp::now().duration_since(at) <= THANKS_LIFETIME);
-        if !fresh {
-            return thanks_expired(&state, &headers);
-        }
-    }
-    let request = request.and_then(|id| id.parse::<i64>().ok());
-    let index = index
-        .and_then(|i| i.parse::<usize>().ok())
-        .filter(|i| *i < crate::site::ThanksNotes::PAGES)
-        .unwrap_or(0);
-    if let Some(id) = request.filter(|_| index == 0)
-        && let Some(secret) = secret
-        && offers_booking(&state, id, secret).await
+    // A link that does not open is the plain thank-you; one that opens but is old, the note
+    // that the request arrived.
+    let token = match query.n.and_then(|n| ThanksToken::open(&state, &n)) {
+        Some(Some(token)) if token.fresh() => Some(token),
+        Some(_) => return thanks_expired(&state, &headers),
+        None => None,
+    };
+    let (index, booking) = token.map_or((0, None), |t| (t.notes, t.booking));
+    let index = if index < crate::site::ThanksNotes::PAGES {
+        index
+    } else {
+        0
+    };
+    if let Some((id, secret)) = booking.filter(|_| index == 0)
+        && offers_booking(&state, id, &secret).await
     {
         let site = state.site.load();
         let split = &site.thanks_booking;
-        let link = super::booking::link_for(&state, id, secret);
+        let link = super::booking::link_for(&state, id, &secret);
         let mut html = Vec::with_capacity(split.prefix.len() + link.len() + split.suffix.len());
         html.extend_from_slice(&split.prefix);
         html.extend_from_slice(link.as_bytes());

@@ -165,10 +165,10 @@ pub fn stack(router: Router, state: AppState) -> Router {
             r.extensions_mut().insert(ErrorPage::ServerError);
             r
         }))
-        .layer(axum::middleware::from_fn_with_state(state, respond))
+        .layer(axum::middleware::from_fn_with_state(state, every_response))
 }
 
-async fn respond(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn every_response(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = next_request_id();
     let method = request.method().clone();

@@ -12,13 +12,12 @@
 //! to the clinician. Answers go into the store sealed and appear only on these pages and the
 //! clinician's: never in a log line, an address or an email.
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::form::decode;
+use super::form::{Posted, PostedForm, Refusal, RefusalWords};
 use super::respond::{html_response, refusal};
 use super::{AppError, AppState};
 use crate::auth::link::LinkError;
@@ -29,6 +28,10 @@ use crate::site::questionnaire::{
     ChoiceOption, ChoiceQuestion, QuestionForm, QuestionnairePage, TextQuestion,
 };
 use crate::store::StoredQuestionnaire;
+
+mod questions;
+
+use questions::question_page;
 
 /// The request a token is for, or the page to answer with.
 async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Result<i64, Response> {
@@ -244,219 +247,43 @@ fn done_page(
     render(state, StatusCode::OK, page, headers, head)
 }
 
-/// The form's fields of one page.
-fn field_names(page: Page, screening_len: usize) -> Vec<String> {
-    match page {
-        Page::Screening => (0..screening_len).map(|i| format!("s{i}")).collect(),
-        Page::Medications => vec!["medications".into(), "prescriber".into()],
-        Page::Phq9 => measure_fields(Measure::Phq9),
-        Page::Gad7 => measure_fields(Measure::Gad7),
-    }
-}
-
-/// A measure page's fields: one per item, then the closing "how difficult" question.
-fn measure_fields(m: Measure) -> Vec<String> {
-    (0..m.items().len())
-        .map(|i| format!("{}-{i}", m.key()))
-        .chain([format!("{}-difficulty", m.key())])
-        .collect()
-}
-
 /// What was sent on a page, or typed before an error.
 type Sent = std::collections::HashMap<String, String>;
 
-/// A page of questions, with what is stored (or was just sent) filled in.
-fn question_page(
-    state: &AppState,
-    token: &str,
-    q: &StoredQuestionnaire,
-    page: Page,
-    sent: Option<&Sent>,
-    errors: Vec<(String, String)>,
-) -> QuestionnairePage {
-    let pages = q.kind.pages();
-    let index = pages.iter().position(|p| *p == page).unwrap_or(0);
-    let last = index + 1 == pages.len();
-    let content = &state.site.load().renderer.content;
-    let a = &q.answers;
-    let error_of = |name: &str| {
-        errors
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, m)| m.clone())
-    };
-    let (heading, intro_html, stem, choices, texts) = match page {
-        Page::Screening => {
-            let s = &content.screening;
-            let choices = s
-                .questions
+/// A page of answers as posted: the fields of any page (the handler reads its page's own).
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct AnswersPost(Sent);
+
+impl PostedForm for AnswersPost {
+    const FIELDS: &'static [&'static str] = &["medications", "prescriber"];
+
+    fn reads(name: &str) -> bool {
+        let numbered = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .is_some_and(|n| n == "difficulty" || n.parse::<usize>().is_ok())
+        };
+        Self::FIELDS.contains(&name)
+            || name
+                .strip_prefix('s')
+                .is_some_and(|n| n.parse::<usize>().is_ok())
+            || [Measure::Phq9, Measure::Gad7]
                 .iter()
-                .enumerate()
-                .map(|(i, question)| {
-                    let name = format!("s{i}");
-                    let current = match sent {
-                        Some(f) => f.get(&name).cloned().unwrap_or_default(),
-                        None => a
-                            .screening
-                            .iter()
-                            .find(|x| &x.question == question)
-                            .map(|x| x.answer.clone())
-                            .unwrap_or_default(),
-                    };
-                    ChoiceQuestion {
-                        options: ScreeningAnswer::ALL
-                            .iter()
-                            .map(|o| ChoiceOption {
-                                id: format!("{name}-{}", o.as_str()),
-                                value: o.as_str().into(),
-                                label: o.label().into(),
-                                checked: current == o.as_str(),
-                            })
-                            .collect(),
-                        error: error_of(&name),
-                        legend: question.clone(),
-                        name,
-                    }
-                })
-                .collect();
-            let intro = format!(
-                "<p>{}</p>{}",
-                askama::filters::escape(&s.description, askama::filters::Html)
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
-                s.html
-            );
-            (s.title.clone(), Some(intro), None, choices, Vec::new())
+                .any(|m| numbered(&format!("{}-", m.key())))
+    }
+
+    fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
+        RefusalWords {
+            nothing: "Nothing was saved.",
+            use_the_form: "Please use the form on the page.",
+            too_large: (
+                "What you sent is too long",
+                "Your answers were longer than they can be. Nothing was saved. Please shorten them and try again.",
+            ),
+            again: "Please open the page again and answer from there.",
         }
-        Page::Medications => {
-            let value = |name: &str, stored: &Option<String>| match sent {
-                Some(f) => f.get(name).cloned().unwrap_or_default(),
-                None => stored.clone().unwrap_or_default(),
-            };
-            let texts = vec![
-                TextQuestion {
-                    name: "medications".into(),
-                    label: "What medications, supplements or other substances do you take now?".into(),
-                    hint: "Include the dose if you know it. Leave this empty if you take none or would rather talk about it when you meet.".into(),
-                    value: value("medications", &a.medications),
-                    error: error_of("medications"),
-                },
-                TextQuestion {
-                    name: "prescriber".into(),
-                    label: "Who prescribes them?".into(),
-                    hint: "For example, the name of your doctor or psychiatrist and their practice.".into(),
-                    value: value("prescriber", &a.prescriber),
-                    error: error_of("prescriber"),
-                },
-            ];
-            (
-                "Your medications".to_string(),
-                None,
-                None,
-                Vec::new(),
-                texts,
-            )
-        }
-        Page::Phq9 | Page::Gad7 => {
-            let measure = if page == Page::Phq9 {
-                Measure::Phq9
-            } else {
-                Measure::Gad7
-            };
-            let stored = a.responses(measure).0;
-            let difficulty = a.difficulty_answer(measure);
-            // The numbered items, then the published, unscored "how difficult" question.
-            let questions = measure
-                .items()
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    (
-                        format!("{}-{i}", measure.key()),
-                        format!("{}. {item}", i + 1),
-                        stored.get(i).copied().flatten(),
-                        &OPTIONS,
-                    )
-                })
-                .chain([(
-                    format!("{}-difficulty", measure.key()),
-                    measure.difficulty_question().to_string(),
-                    difficulty,
-                    &measures::DIFFICULTY_OPTIONS,
-                )]);
-            let choices = questions
-                .map(|(name, legend, stored, labels)| {
-                    let current = match sent {
-                        Some(f) => f.get(&name).cloned().unwrap_or_default(),
-                        None => stored.map(|v| v.to_string()).unwrap_or_default(),
-                    };
-                    ChoiceQuestion {
-                        options: labels
-                            .iter()
-                            .enumerate()
-                            .map(|(v, label)| ChoiceOption {
-                                id: format!("{name}-{v}"),
-                                value: v.to_string(),
-                                label: (*label).into(),
-                                checked: current == v.to_string(),
-                            })
-                            .collect(),
-                        error: error_of(&name),
-                        legend,
-                        name,
-                    }
-                })
-                .collect();
-            let heading = match measure {
-                Measure::Phq9 => "Mood over the last 2 weeks (PHQ-9)",
-                Measure::Gad7 => "Anxiety over the last 2 weeks (GAD-7)",
-            };
-            (
-                heading.to_string(),
-                None,
-                Some(measure.stem().to_string()),
-                choices,
-                Vec::new(),
-            )
-        }
-    };
-    let mut p = empty_page(heading);
-    p.caption = Some(format!("Part {} of {}", index + 1, pages.len()));
-    // The crisis resources open every page after the PHQ-9 once item 9 is above "Not at all".
-    p.crisis = page == Page::Gad7 && a.needs_attention();
-    p.intro_html = intro_html;
-    p.errors = errors
-        .iter()
-        .map(|(n, m)| ErrorLink {
-            target: match page {
-                Page::Medications => n.clone(),
-                _ => format!("{n}-{}", if page == Page::Screening { "yes" } else { "0" }),
-            },
-            message: m.clone(),
-        })
-        .collect();
-    p.form = Some(QuestionForm {
-        action: part(token, q, page.slug()),
-        // A measure's page carries the line its published form carries.
-        attribution: stem
-            .is_some()
-            .then_some(crate::practice::measures::ATTRIBUTION),
-        stem,
-        choices,
-        texts,
-        submit: if last {
-            "Save and finish"
-        } else {
-            "Save and continue"
-        }
-        .into(),
-    });
-    p.back_href = Some(if index == 0 {
-        format!("{}?q={}", base(token), q.id)
-    } else {
-        part(token, q, pages[index - 1].slug())
-    });
-    p
+        .page(state, why, headers)
+    }
 }
 
 /// The page of `kind` named in the address, if it has one.
@@ -493,7 +320,7 @@ pub async fn save(
     Path((token, slug)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(AnswersPost(sent)): Posted<AnswersPost>,
 ) -> Response {
     let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
         Ok(q) => q,
@@ -510,18 +337,6 @@ pub async fn save(
         .screening
         .questions
         .clone();
-    let names = field_names(page, questions.len());
-    let known: Vec<&str> = names.iter().map(String::as_str).collect();
-    let sent = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("The answers could not be read because {e}. Nothing was saved."),
-            )
-                .into_response();
-        }
-    };
     let get = |k: &str| sent.get(k).map(String::as_str).unwrap_or("");
     // Only this page's answers: the store takes them into the answers as they stand when saved.
     let mut answers = Answers::default();

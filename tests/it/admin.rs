@@ -168,6 +168,26 @@ async fn a_cookie_from_before_sign_out_is_refused_after() {
     assert_eq!(last_audit(&app).await.action, "sign_out");
 }
 
+/// Every form of the inbox checks its token where the form is read: a post to any route
+/// without it, or with a wrong one, changes nothing and is refused.
+#[tokio::test]
+async fn every_inbox_form_refuses_a_post_without_its_token() {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    let mut c = Clinician::signed_in(&app).await;
+    let audited = audit_count(&app).await;
+    for route in route_table()
+        .iter()
+        .filter(|r| r.method == axum::http::Method::POST)
+    {
+        for body in ["", "csrf=0000"] {
+            let r = c.post(&concrete(route.path), body).await;
+            assert_eq!(r.status, 403, "{} {body:?}", route.path);
+        }
+    }
+    assert_eq!(audit_count(&app).await, audited, "nothing was done");
+}
+
 #[tokio::test]
 async fn state_changes_need_the_token_and_the_same_origin() {
     let app = app_with_account().await;

@@ -9,6 +9,9 @@ use std::fmt;
 
 use super::us_states;
 
+mod decide;
+pub use decide::{Decision, FormAge, Rules, Sent, Store, decide};
+
 /// Longest name, in characters.
 pub const NAME_MAX: usize = 200;
 /// Longest email address (RFC 5321).
@@ -163,7 +166,8 @@ impl fmt::Debug for NewConsultationRequest {
 }
 
 /// The form as sent, every value a string (absent fields are empty).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct ConsultationForm {
     pub name: String,
     pub email: String,

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::sign_in::{chrome, render};
+use super::sign_in::{page_chrome, render};
 use super::views::{AuditView, when};
 use crate::audit::{Action, Entry};
 use crate::export::safe_cell;
@@ -44,14 +44,7 @@ pub async fn page(
         .await?;
     let tz = &state.time_zone();
     let view = AuditView {
-        chrome: chrome(
-            &state,
-            "Audit log",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "audit",
-        ),
+        chrome: page_chrome(&state, &admin, "Audit log", "audit").await?,
         rows: rows
             .into_iter()
             .map(|r| {
@@ -71,6 +64,7 @@ pub async fn page(
 pub async fn export(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
+    _: crate::web::form::Posted<super::posted::Button>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
     state

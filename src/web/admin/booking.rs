@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,14 +15,15 @@ use super::booking_form::{
     DAY_NAMES, SettingsError, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field,
 };
 use super::inbox::request_page;
-use super::sign_in::{chrome, form_chrome, render};
+use super::posted::{Button, InboxForm, inbox_form};
+use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::{
     BookingPanel, BookingRow, BookingSettingsView, BookingsView, DayRow, SlotRow, when,
 };
 use crate::practice::booking::{BookingStatus, ClinicianDecision, decline_message};
 use crate::practice::open_times::{BookingRules, open_times};
 use crate::store::{ChangeOutcome, ListedBooking, StoredBooking};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 use crate::wording::{long_time, zone_label};
 
@@ -160,24 +160,33 @@ pub async fn settings(
     Ok(render(StatusCode::OK, view.render()))
 }
 
+/// The booking settings' form: a week of opening hours and the rules, by field name.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsPost {
+    csrf: String,
+    #[serde(flatten)]
+    fields: std::collections::HashMap<String, String>,
+}
+
+impl InboxForm for SettingsPost {
+    const FIELDS: &'static [&'static str] = &[];
+
+    fn reads(name: &str) -> bool {
+        settings_fields().iter().any(|f| f == name)
+    }
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/booking`: checks and saves the settings.
 pub async fn save_settings(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(SettingsPost { fields, .. }): Posted<SettingsPost>,
 ) -> Result<Response, AppError> {
-    let names = settings_fields();
-    let known: Vec<&str> = names.iter().map(String::as_str).collect();
-    let fields = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
-    };
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let mut form = SettingsForm {
         length: get("length"),
@@ -218,6 +227,7 @@ pub async fn save_settings(
 pub async fn replace_feed(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     state
         .store
@@ -254,14 +264,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let (upcoming, past) = state.store.list_bookings(Timestamp::now(), 50).await?;
     let view = BookingsView {
-        chrome: chrome(
-            &state,
-            "Bookings",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "bookings",
-        ),
+        chrome: page_chrome(&state, &admin, "Bookings", "bookings").await?,
         upcoming: upcoming.iter().map(|l| row(&state, l)).collect(),
         past: past.iter().map(|l| row(&state, l)).collect(),
         zone_label: zone_label(&state.config().practice.time_zone),
@@ -283,22 +286,26 @@ pub(super) fn panel(state: &AppState, b: &StoredBooking) -> BookingPanel {
     }
 }
 
+inbox_form!(
+    /// The clinician's decision about a held time.
+    DecisionForm { decision, message }
+);
+
 /// `POST /admin/requests/{id}/booking`: confirm, decline (with an optional message to the person
 /// only), or ask for another time.
 pub async fn decide(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(form): Posted<DecisionForm>,
 ) -> Result<Response, AppError> {
-    let fields = decode(&body, &["decision", "message"]).unwrap_or_default();
-    let decision = match fields.get("decision").map(String::as_str) {
-        Some("confirm") => Some(ClinicianDecision::Confirm),
-        Some("decline") => Some(ClinicianDecision::Decline),
-        Some("other_time") => Some(ClinicianDecision::ProposeOtherTime),
+    let decision = match form.decision.as_str() {
+        "confirm" => Some(ClinicianDecision::Confirm),
+        "decline" => Some(ClinicianDecision::Decline),
+        "other_time" => Some(ClinicianDecision::ProposeOtherTime),
         _ => None,
     };
-    let message = decline_message(fields.get("message").map_or("", String::as_str));
+    let message = decline_message(&form.message);
     let problem = match (decision, &message) {
         (None, _) => {
             Some("Choose whether to confirm, decline, or ask for another time".to_string())

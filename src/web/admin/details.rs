@@ -8,7 +8,6 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,11 +16,12 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::field_error::FieldError;
+use super::posted::InboxForm;
 use super::sign_in::{form_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
 use crate::details::{self, FIELDS, Values};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// One input as the template shows it.
@@ -149,27 +149,39 @@ pub async fn show(
     .await
 }
 
+/// The details form: the version it was shown at and each detail by name.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct DetailsPost {
+    csrf: String,
+    version: String,
+    #[serde(flatten)]
+    values: std::collections::HashMap<String, String>,
+}
+
+impl InboxForm for DetailsPost {
+    const FIELDS: &'static [&'static str] = &["version"];
+
+    fn reads(name: &str) -> bool {
+        name == "version" || FIELDS.iter().any(|f| f.name == name)
+    }
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn save(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(post): Posted<DetailsPost>,
 ) -> Result<Response, AppError> {
-    let mut known: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
-    known.push("version");
-    let mut form = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
-    };
-    let version: i64 = form
-        .remove("version")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1);
+    let DetailsPost {
+        version,
+        values: mut form,
+        ..
+    } = post;
+    let version: i64 = version.trim().parse().unwrap_or(-1);
     // Settings from the config file are not the form's to change.
     let file = state.in_force.file();
     let from_file = details::set_in_file(&file);

@@ -8,7 +8,6 @@
 //! against cross-site posts, and a visitor who only looks at it leaves nothing on the server.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,11 +15,12 @@ use jiff::Timestamp;
 use tower_sessions::Session;
 
 use super::field_error::{FieldError, message_for};
-use super::sign_in::{chrome, complete, render, sign_in_token};
+use super::posted::inbox_form;
+use super::sign_in::{chrome, complete, page_chrome, render, sign_in_token};
 use crate::audit::{Action, Entry};
 use crate::auth::password;
 use crate::store::FirstAccount;
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// Where the practice's details are entered after the account.
@@ -115,20 +115,24 @@ pub async fn show(
     ))
 }
 
+inbox_form!(
+    /// The first account's form.
+    FirstAccountForm { email, password, password_again }
+);
+
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
     Path(token): Path<String>,
-    body: Bytes,
+    Posted(form): Posted<FirstAccountForm>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
     if !well_formed(&token) || !state.store.setup_token_valid(&token, now).await? {
         return Ok(invalid(&state));
     }
-    let mut form = decode(&body, &["email", "password", "password_again"]).unwrap_or_default();
-    let email = form.remove("email").unwrap_or_default().trim().to_string();
-    let pw = form.remove("password").unwrap_or_default();
-    let again = form.remove("password_again").unwrap_or_default();
+    let email = form.email.trim().to_string();
+    let pw = form.password;
+    let again = form.password_again;
     let mut errors = Vec::new();
     if email.is_empty() {
         errors.push(FieldError::new("email", "Enter your email address"));
@@ -193,14 +197,7 @@ pub async fn welcome(
     axum::Extension(admin): axum::Extension<super::Admin>,
 ) -> Result<Response, AppError> {
     let view = WelcomeView {
-        chrome: chrome(
-            &state,
-            "Your account is ready",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "",
-        ),
+        chrome: page_chrome(&state, &admin, "Your account is ready", "").await?,
         details_href: DETAILS_PAGE,
     };
     Ok(render(StatusCode::OK, view.render()))

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,14 +9,15 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::sign_in::{chrome, render};
+use super::posted::{Button, InboxForm, inbox_form};
+use super::sign_in::{page_chrome, render};
 use super::views::{
     DeleteView, InboxView, RequestView, Row, UnreadableView, mail_line, reason_options,
     status_options, unreadable_reference, unreadable_title, when,
 };
 use crate::practice::status::{ClosedReason, Status, StatusChange};
 use crate::store::{FoundRequest, InboxFilter, StoredRequest, UnreadableRequest};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 const PER_PAGE: usize = 25;
@@ -84,14 +84,13 @@ pub async fn list(
         attention.push((a.request_id, a.reference, when(a.since, tz), notice.words));
     }
     let view = InboxView {
-        chrome: chrome(
+        chrome: page_chrome(
             &state,
+            &admin,
             if spam { "Spam" } else { "Requests" },
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
             if spam { "spam" } else { "inbox" },
-        ),
+        )
+        .await?,
         spam,
         rows: page
             .requests
@@ -200,14 +199,7 @@ pub(super) async fn request_page_with(
         .await?
         .map(|b| super::booking::panel(state, &b));
     let view = RequestView {
-        chrome: chrome(
-            state,
-            &r.reference,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "inbox",
-        ),
+        chrome: page_chrome(state, admin, &r.reference, "inbox").await?,
         row: Row::new(&r, tz),
         received: when(r.received_at, tz),
         contact_method: r.contact_method.label(),
@@ -266,14 +258,7 @@ async fn unreadable_page(
 ) -> Result<Response, AppError> {
     let title = unreadable_title(u);
     let view = UnreadableView {
-        chrome: chrome(
-            state,
-            &title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "inbox",
-        ),
+        chrome: page_chrome(state, admin, &title, "inbox").await?,
         id: u.id,
         title,
         received: u
@@ -284,11 +269,45 @@ async fn unreadable_page(
     Ok(render(StatusCode::OK, view.render()))
 }
 
-fn field(body: &Bytes, name: &str) -> String {
-    decode(body, &[name])
-        .ok()
-        .and_then(|mut f| f.remove(name))
-        .unwrap_or_default()
+inbox_form!(
+    /// A change of a request's status.
+    StatusForm {
+        status,
+        reason,
+        tell_person,
+        /// Sent when the form offered the box (a form from before the person chose a time
+        /// had none).
+        tell_person_offered,
+    }
+);
+
+inbox_form!(
+    /// A note on a request.
+    NoteForm { note }
+);
+
+inbox_form!(
+    /// Moving a request into or out of the spam folder.
+    SpamForm { spam }
+);
+
+/// The export's form: every request, or those ticked.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct ExportForm {
+    csrf: String,
+    scope: String,
+    /// The ticked requests' ids, one a line.
+    id: String,
+}
+
+impl InboxForm for ExportForm {
+    const FIELDS: &'static [&'static str] = &[];
+    const LISTS: &'static [&'static str] = &["scope", "id"];
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// After a change, back to the request's page (a GET: reloading repeats nothing).
@@ -300,18 +319,12 @@ pub async fn change_status(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(form): Posted<StatusForm>,
 ) -> Result<Response, AppError> {
-    let fields = decode(
-        &body,
-        &["status", "reason", "tell_person", "tell_person_offered"],
-    )
-    .unwrap_or_default();
-    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     // Closing cancels a booking that has not begun; the person is told unless the clinician
     // unticked the box. A form from before the person chose a time had no box: they are told.
-    let tell_person = !fields.contains_key("tell_person_offered") || get("tell_person") == "yes";
-    match StatusChange::parse(&get("status"), &get("reason")) {
+    let tell_person = form.tell_person_offered.is_empty() || form.tell_person == "yes";
+    match StatusChange::parse(&form.status, &form.reason) {
         Ok(change) => {
             let mail = tell_person && state.mail_enabled;
             if !state
@@ -345,9 +358,8 @@ pub async fn add_note(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(NoteForm { note, .. }): Posted<NoteForm>,
 ) -> Result<Response, AppError> {
-    let note = field(&body, "note");
     let note = note.trim();
     let problem = if note.is_empty() {
         Some("Write the note before adding it")
@@ -392,9 +404,9 @@ pub async fn set_spam(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(SpamForm { spam, .. }): Posted<SpamForm>,
 ) -> Result<Response, AppError> {
-    let spam = match field(&body, "spam").as_str() {
+    let spam = match spam.as_str() {
         "yes" => true,
         "no" => false,
         _ => return Ok((StatusCode::BAD_REQUEST, "Choose spam=yes or spam=no.").into_response()),
@@ -413,6 +425,7 @@ pub async fn retry_mail(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     if state.store.request(id).await?.is_none() {
         return Err(not_found());
@@ -439,14 +452,7 @@ pub async fn confirm_delete(
         ),
     };
     let view = DeleteView {
-        chrome: chrome(
-            &state,
-            "Delete a request",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "inbox",
-        ),
+        chrome: page_chrome(&state, &admin, "Delete a request", "inbox").await?,
         id,
         reference,
         name,
@@ -458,6 +464,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     if !state
         .store
@@ -473,14 +480,10 @@ pub async fn delete(
 pub async fn export(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(form): Posted<ExportForm>,
 ) -> Result<Response, AppError> {
-    let all = body.split(|b| *b == b'&').any(|p| p == b"scope=all");
-    let ids: Vec<i64> = body
-        .split(|b| *b == b'&')
-        .filter_map(|p| p.strip_prefix(b"id="))
-        .filter_map(|v| std::str::from_utf8(v).ok()?.parse().ok())
-        .collect();
+    let all = form.scope.lines().any(|v| v == "all");
+    let ids: Vec<i64> = form.id.lines().filter_map(|v| v.parse().ok()).collect();
     let requests = if all {
         state.store.all_requests().await?
     } else {

@@ -14,7 +14,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use super::Admin;
-use super::sign_in::{chrome, render};
+use super::sign_in::{page_chrome, render};
 use super::views::Chrome;
 use crate::export::safe_cell;
 use crate::insights::report::{FUNNEL_STEPS, Period, Report};
@@ -200,14 +200,7 @@ pub async fn page(
     let funnel_values: Vec<(String, i64)> =
         funnel.iter().map(|(s, n)| (s.to_string(), *n)).collect();
     let view = InsightsView {
-        chrome: chrome(
-            &state,
-            "Insights",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "insights",
-        ),
+        chrome: page_chrome(&state, &admin, "Insights", "insights").await?,
         enabled: state.insights.enabled(),
         period: period.as_str(),
         range: format!(

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,10 +11,11 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
+use super::posted::inbox_form;
 use super::sign_in::{form_chrome, render};
 use super::views::Chrome;
 use crate::practice::meeting::{self, MeetingDetails};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// How a phone consultation works, as the form's radios name it.
@@ -191,38 +191,32 @@ pub async fn page(
     Ok(render(StatusCode::OK, v.render()))
 }
 
+inbox_form!(
+    /// The meeting details' form, as sent.
+    MeetingPost {
+        video_address,
+        phone_way,
+        phone_number,
+        first_reminder,
+        second_reminder,
+        daily_agenda,
+    }
+);
+
 /// `POST /admin/booking/meeting`: checks and saves.
 pub async fn save(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(post): Posted<MeetingPost>,
 ) -> Result<Response, AppError> {
-    let known = [
-        "video_address",
-        "phone_way",
-        "phone_number",
-        "first_reminder",
-        "second_reminder",
-        "daily_agenda",
-    ];
-    let fields = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
-    };
-    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let form = MeetingForm {
-        video_address: get("video_address"),
-        phone_way: get("phone_way"),
-        phone_number: get("phone_number"),
-        first_reminder: get("first_reminder"),
-        second_reminder: get("second_reminder"),
-        daily_agenda: fields.contains_key("daily_agenda"),
+        video_address: post.video_address,
+        phone_way: post.phone_way,
+        phone_number: post.phone_number,
+        first_reminder: post.first_reminder,
+        second_reminder: post.second_reminder,
+        // A ticked box sends a value.
+        daily_agenda: !post.daily_agenda.is_empty(),
     };
     match form.to_details() {
         Ok(details) => {

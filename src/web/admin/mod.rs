@@ -27,13 +27,14 @@ mod inbox;
 mod insights;
 mod meeting;
 mod own_pages;
+pub(crate) mod posted;
 mod questionnaires;
 mod sign_in;
+mod two_factor;
 mod views;
 mod words;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -46,8 +47,6 @@ use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use super::AppState;
-use super::form::decode;
-use super::middleware::BODY_LIMIT;
 
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,13 +309,13 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             Method::GET,
             "/admin/two-factor",
             SignedIn,
-            get(sign_in::two_factor_page),
+            get(two_factor::two_factor_page),
         ),
         r(
             Method::POST,
             "/admin/two-factor",
             SignedIn,
-            post(sign_in::enable_two_factor),
+            post(two_factor::enable_two_factor),
         ),
     ]
 }
@@ -475,13 +474,9 @@ async fn require_sign_in(
     }
 }
 
-/// Refuses state-changing requests that are cross-site or lack the session's token.
-async fn csrf_guard(
-    State(state): State<AppState>,
-    session: Session,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Refuses state-changing requests that are cross-site (their forms' tokens are checked by
+/// [`posted::InboxForm`]).
+async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
@@ -501,35 +496,8 @@ async fn csrf_guard(
             "This request came from outside the inbox, so it was refused for your safety.",
         );
     }
-    let data = SessionData::load(&session).await;
-    // So is the first-run setup form.
-    let path = request.uri().path();
-    let sign_in_form = path == "/admin/login" || path.starts_with("/admin/setup/");
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "What you sent is too large.").into_response();
-    };
-    let token = decode(&bytes, &["csrf"])
-        .ok()
-        .and_then(|mut f| f.remove("csrf"))
-        .unwrap_or_default();
-    let valid =
-        !data.csrf.is_empty() && crate::crypto::equal(token.as_bytes(), data.csrf.as_bytes());
-    // The sign-in form is shown before there is any session: its token is signed, not stored.
-    let valid = valid
-        || (sign_in_form
-            && state
-                .form_tokens
-                .verify(&token, Timestamp::now(), sign_in::SIGN_IN_FORM_AGE)
-                .is_ok());
-    if !valid {
-        return forbidden(
-            &state,
-            "This form has expired or did not come from the inbox. Go back, reload the page, and try again.",
-        );
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    // The form's token is checked where the form is read (`posted.rs`).
+    next.run(request).await
 }
 
 fn forbidden(state: &AppState, message: &str) -> Response {

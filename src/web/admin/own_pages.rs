@@ -9,7 +9,6 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,10 +17,11 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::field_error::{FieldError, message_for};
+use super::posted::{Button, inbox_form};
 use super::sign_in::{form_chrome, render};
 use crate::audit::{Action, Entry};
 use crate::store::{PageAdded, PageChanged, StoredPage};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// First segments the site itself answers: never a page of the clinician's.
@@ -169,32 +169,26 @@ fn words_problems(form: &Form) -> Vec<FieldError> {
     errors
 }
 
+inbox_form!(
+    /// A new page, as sent.
+    NewPagePost { title, path, body } "Nothing was published."
+);
+
+inbox_form!(
+    /// A page's new title and words, as sent: previewed or published (`action`), over the
+    /// version shown (`seen`).
+    PageChangePost { title, body, seen, action } "Nothing was published."
+);
+
 pub async fn add(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(post): Posted<NewPagePost>,
 ) -> Result<Response, AppError> {
-    let mut fields = match decode(&body, &["title", "path", "body"]) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was published."),
-            )
-                .into_response());
-        }
-    };
     let form = Form {
-        title: fields
-            .remove("title")
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-        path: fields.remove("path").unwrap_or_default().trim().to_string(),
-        body: fields
-            .remove("body")
-            .unwrap_or_default()
-            .replace("\r\n", "\n"),
+        title: post.title.trim().to_string(),
+        path: post.path.trim().to_string(),
+        body: post.body.replace("\r\n", "\n"),
     };
     let mut errors = words_problems(&form);
     if let Some(problem) = path_problem(&form.path) {
@@ -251,6 +245,7 @@ pub async fn remove(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let pages = state.store.own_pages().await?;
     let Some(found) = pages.iter().find(|p| p.id == id && !p.removed) else {
@@ -377,36 +372,16 @@ pub async fn change(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(post): Posted<PageChangePost>,
 ) -> Result<Response, AppError> {
-    let mut fields = match decode(&body, &["title", "body", "seen", "action"]) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was published."),
-            )
-                .into_response());
-        }
-    };
     let stored = shown_page(&state, id).await?;
     let form = Form {
-        title: fields
-            .remove("title")
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        title: post.title.trim().to_string(),
         path: stored.path.clone(),
-        body: fields
-            .remove("body")
-            .unwrap_or_default()
-            .replace("\r\n", "\n"),
+        body: post.body.replace("\r\n", "\n"),
     };
-    let seen: i64 = fields
-        .remove("seen")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1);
-    let publish = fields.remove("action").as_deref() == Some("publish");
+    let seen: i64 = post.seen.trim().parse().unwrap_or(-1);
+    let publish = post.action == "publish";
     let mut parts = EditParts {
         id,
         path: stored.path.clone(),

@@ -7,7 +7,6 @@
 //! never an answer.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,11 +14,12 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::Admin;
+use super::posted::{Button, inbox_form};
 use super::views::{at_time, mail_line, when};
 use crate::mail::MailKind;
 use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
 use crate::store::{MailCheckAnswer, MailState, StoredQuestionnaire};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// One questionnaire's results as the request's page shows them.
@@ -318,6 +318,7 @@ pub async fn send_measures(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     if !state.mail_enabled {
         return Ok((
@@ -337,14 +338,20 @@ pub async fn send_measures(
     Ok(Redirect::to(&format!("/admin/requests/{id}")).into_response())
 }
 
-/// The answer to a form whose body cannot be read.
-fn unreadable(e: crate::web::form::FormDecodeError) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        format!("The form could not be read because {e}. Nothing was saved."),
-    )
-        .into_response()
-}
+inbox_form!(
+    /// What the clinician did to follow up an urgent answer.
+    FollowUpForm { note }
+);
+
+inbox_form!(
+    /// The code from the test notice.
+    NoticeCodeForm { code }
+);
+
+inbox_form!(
+    /// Whether the questionnaire is offered: `on` or `off`.
+    OfferedForm { questionnaire }
+);
 
 /// The longest follow-up note.
 const NOTE_MAX: usize = 2000;
@@ -355,15 +362,9 @@ pub async fn followed_up(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(FollowUpForm { note, .. }): Posted<FollowUpForm>,
 ) -> Result<Response, AppError> {
-    let note = match decode(&body, &["note"]) {
-        Ok(f) => f
-            .get("note")
-            .map(|n| n.trim().to_string())
-            .unwrap_or_default(),
-        Err(e) => return Ok(unreadable(e)),
-    };
+    let note = note.trim().to_string();
     let problem = if note.is_empty() {
         Some("Write a short note of what you did to follow it up")
     } else if note.chars().count() > NOTE_MAX {
@@ -447,7 +448,10 @@ fn cannot_offer(check: &NoticeCheck) -> Option<String> {
 
 /// `POST /admin/booking/questionnaire/test`: sends a test email with a code to the address
 /// urgent notices go to.
-pub async fn send_notice_test(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn send_notice_test(
+    State(state): State<AppState>,
+    _: Posted<Button>,
+) -> Result<Response, AppError> {
     let Some(to) = state.notices_to() else {
         return Ok((
             StatusCode::CONFLICT,
@@ -464,12 +468,8 @@ pub async fn send_notice_test(State(state): State<AppState>) -> Result<Response,
 pub async fn confirm_notice_test(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(NoticeCodeForm { code, .. }): Posted<NoticeCodeForm>,
 ) -> Result<Response, AppError> {
-    let code = match decode(&body, &["code"]) {
-        Ok(f) => f.get("code").cloned().unwrap_or_default(),
-        Err(e) => return Ok(unreadable(e)),
-    };
     let Some(to) = state.notices_to() else {
         return Ok((
             StatusCode::CONFLICT,
@@ -503,21 +503,18 @@ pub async fn confirm_notice_test(
 pub async fn set_offered(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(OfferedForm { questionnaire, .. }): Posted<OfferedForm>,
 ) -> Result<Response, AppError> {
-    let on = match decode(&body, &["questionnaire"]) {
-        Ok(f) => match f.get("questionnaire").map(String::as_str) {
-            Some("on") => true,
-            Some("off") => false,
-            _ => {
-                return Ok((
-                    StatusCode::BAD_REQUEST,
-                    "Choose whether to offer the questionnaire (on or off). Nothing was saved.",
-                )
-                    .into_response());
-            }
-        },
-        Err(e) => return Ok(unreadable(e)),
+    let on = match questionnaire.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                "Choose whether to offer the questionnaire (on or off). Nothing was saved.",
+            )
+                .into_response());
+        }
     };
     if on && let Some(why) = cannot_offer(&notice_check(&state).await?) {
         return Ok((StatusCode::CONFLICT, why).into_response());

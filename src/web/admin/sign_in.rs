@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -17,15 +16,15 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::field_error::FieldError;
-use super::views::{Chrome, CodeView, LoginView, TwoFactorView};
+use super::posted::{Button, inbox_form};
+use super::views::{Chrome, CodeView, LoginView};
 use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
 use crate::auth::throttle;
 use crate::auth::{password, totp};
 use crate::store::SignInClaim;
 use crate::web::client::{ClientKey, client_key};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// How long a password-only sign-in waits for its code.
@@ -71,9 +70,19 @@ pub(super) async fn form_chrome(
     } else {
         title.to_string()
     };
+    page_chrome(state, admin, &title, current).await
+}
+
+/// The chrome of a signed-in page: the clinician, the form token and the count of new requests.
+pub(super) async fn page_chrome(
+    state: &AppState,
+    admin: &Admin,
+    title: &str,
+    current: &'static str,
+) -> Result<Chrome, AppError> {
     Ok(chrome(
         state,
-        &title,
+        title,
         Some(admin.email.clone()),
         &admin.csrf,
         state.store.count_new().await?,
@@ -199,7 +208,11 @@ async fn claim(
 
 /// Gives back an attempt that was right but is not a whole sign-in yet (the password, with a
 /// code still to come): the email's earlier failures still count.
-async fn give_back(state: &AppState, email: &str, client: ClientKey) -> Result<(), AppError> {
+pub(super) async fn give_back(
+    state: &AppState,
+    email: &str,
+    client: ClientKey,
+) -> Result<(), AppError> {
     for counter in [throttle::account(email), throttle::address(client)] {
         state.store.give_back_sign_in_attempt(&counter).await?;
     }
@@ -208,7 +221,7 @@ async fn give_back(state: &AppState, email: &str, client: ClientKey) -> Result<(
 
 /// Writes a failed attempt in the audit log, saying so when it began a pause (exactly one
 /// attempt does: the one whose count reached the limit).
-async fn record_failure(
+pub(super) async fn record_failure(
     state: &AppState,
     actor: &str,
     why: &str,
@@ -273,22 +286,23 @@ pub(super) async fn complete(
     Ok(Redirect::to("/admin").into_response())
 }
 
+inbox_form!(
+    /// The sign-in form.
+    SignInForm { email, password }
+);
+
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(form): Posted<SignInForm>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
     // Nothing is stored for this visitor until the password is right.
     let csrf = sign_in_token(&state);
-    let fields = decode(&body, &["email", "password"]).unwrap_or_default();
-    let email = fields
-        .get("email")
-        .map(|e| e.trim().to_string())
-        .unwrap_or_default();
-    let pw = fields.get("password").cloned().unwrap_or_default();
+    let email = form.email.trim().to_string();
+    let pw = form.password;
     let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
     if let Some(refused) = too_fast(&state, client) {
         return Ok(refused);
@@ -344,7 +358,7 @@ pub async fn login(
 /// Uses `code` as the account's second factor, once: a code from its authenticator app (a step
 /// not used before) or one of its unused recovery codes (written in the audit log). Returns
 /// how the sign-in was made, or `None` when the code is not right.
-async fn second_factor(
+pub(super) async fn second_factor(
     state: &AppState,
     account: &crate::store::Credentials,
     code: &str,
@@ -407,12 +421,17 @@ pub async fn code_page(
     Ok(code_form(&state, &data.csrf, None, StatusCode::OK))
 }
 
+inbox_form!(
+    /// The sign-in code's form.
+    CodeForm { code }
+);
+
 pub async fn code(
     State(state): State<AppState>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(CodeForm { code, .. }): Posted<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();
     let data = with_token(&session).await?;
@@ -428,10 +447,6 @@ pub async fn code(
         Ok(began_pause) => began_pause,
         Err(refused) => return Ok(refused),
     };
-    let code = decode(&body, &["code"])
-        .ok()
-        .and_then(|mut f| f.remove("code"))
-        .unwrap_or_default();
     let Some(account) = state.store.credentials(&email).await?.filter(|a| {
         a.id == account_id && data.credentials_stamp.as_ref() == Some(&a.credentials_stamp)
     }) else {
@@ -460,6 +475,7 @@ pub async fn logout(
     State(state): State<AppState>,
     session: Session,
     Extension(admin): Extension<Admin>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     state
         .store
@@ -467,276 +483,4 @@ pub async fn logout(
         .await?;
     session.flush().await?;
     Ok(Redirect::to("/admin/login?signed_out=1").into_response())
-}
-
-/// A two-factor secret being enrolled, kept sealed in the session: bound to the account it is
-/// enrolled for, so it serves no other account and no stored value opens as one.
-const ENROL_SECRET: crate::crypto::SealedField = crate::crypto::SealedField::kept("enrol_secret");
-
-/// The two-factor secret being enrolled for `admin`, kept sealed in the session.
-fn enrol_secret(state: &AppState, admin: &Admin, data: &SessionData) -> Option<Vec<u8>> {
-    use crate::crypto::hex::unhex;
-    let sealed = unhex(data.enrol_secret.as_deref()?)?;
-    unhex(
-        &state
-            .store
-            .keys()
-            .open(ENROL_SECRET.of(admin.account_id), &sealed)
-            .ok()?,
-    )
-}
-
-/// What the two-factor page shows besides its enrolment key: mistakes in the form sent, or
-/// the recovery codes of an enrolment just made.
-#[derive(Default)]
-struct TwoFactorOutcome {
-    errors: Vec<FieldError>,
-    recovery_codes: Vec<String>,
-}
-
-async fn two_factor_view(
-    state: &AppState,
-    session: &Session,
-    admin: &Admin,
-    outcome: TwoFactorOutcome,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let enrolled = !outcome.recovery_codes.is_empty();
-    let mut data = SessionData::load(session).await;
-    let keys = state.store.keys();
-    let secret = match (enrolled, enrol_secret(state, admin, &data)) {
-        (true, _) => Vec::new(),
-        (false, Some(s)) => s,
-        (false, None) => {
-            let s = totp::new_secret();
-            data.enrol_secret = Some(crate::crypto::hex::hex(&keys.seal(
-                ENROL_SECRET.of(admin.account_id),
-                &crate::crypto::hex::hex(&s),
-            )));
-            data.save(session).await?;
-            s
-        }
-    };
-    let issuer = state.config().practice.name.clone();
-    let (qr_svg, secret, otpauth_url) = if enrolled {
-        (String::new(), String::new(), String::new())
-    } else {
-        let url = totp::otpauth_url(&secret, &issuer, &admin.email).unwrap_or_default();
-        (
-            totp::qr_svg(&url).unwrap_or_default(),
-            totp::secret_base32(&secret, &issuer, &admin.email).unwrap_or_default(),
-            url,
-        )
-    };
-    let account = state.store.credentials(&admin.email).await?;
-    let title = if outcome.errors.is_empty() {
-        "Two-factor sign-in"
-    } else {
-        "Error: Two-factor sign-in"
-    };
-    let view = TwoFactorView {
-        chrome: chrome(
-            state,
-            title,
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "two-factor",
-        ),
-        enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
-        qr_svg,
-        secret,
-        otpauth_url,
-        issuer: if enrolled { String::new() } else { issuer },
-        errors: outcome.errors,
-        recovery_codes: outcome.recovery_codes,
-        unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
-    };
-    Ok(render(status, view.render()))
-}
-
-pub async fn two_factor_page(
-    State(state): State<AppState>,
-    session: Session,
-    Extension(admin): Extension<Admin>,
-) -> Result<Response, AppError> {
-    two_factor_view(
-        &state,
-        &session,
-        &admin,
-        TwoFactorOutcome::default(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-/// Turns on two-factor sign-in, or replaces it (a new phone, new recovery codes).
-///
-/// A signed-in session alone is not enough: someone who took over a session, without the
-/// password or the phone, could otherwise put their own app in the owner's place, end the
-/// owner's other sessions and keep ten recovery codes. So the form asks for the account's
-/// password every time and, when two-factor sign-in is on, a current code (from the app as it
-/// is set up now, or a recovery code). These checks count as sign-in attempts: counted before
-/// they are made, not made while sign-in is paused, and audited when wrong.
-pub async fn enable_two_factor(
-    State(state): State<AppState>,
-    session: Session,
-    Extension(admin): Extension<Admin>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    let now = Timestamp::now();
-    let mut form = decode(&body, &["password", "current_code", "code"]).unwrap_or_default();
-    let pw = form.remove("password").unwrap_or_default();
-    let current_code = form.remove("current_code").unwrap_or_default();
-    let code = form.remove("code").unwrap_or_default();
-    let Some(account) = state
-        .store
-        .credentials(&admin.email)
-        .await?
-        .filter(|a| a.id == admin.account_id)
-    else {
-        return Ok(Redirect::to("/admin/login?expired=1").into_response());
-    };
-    let enabled = account.totp_secret.is_some();
-    let mut data = SessionData::load(&session).await;
-    let secret = enrol_secret(&state, &admin, &data);
-    let step = secret
-        .as_ref()
-        .and_then(|s| totp::verify(s, &code, now, None));
-    let refuse = |errors: Vec<FieldError>, status: StatusCode| {
-        two_factor_view(
-            &state,
-            &session,
-            &admin,
-            TwoFactorOutcome {
-                errors,
-                ..TwoFactorOutcome::default()
-            },
-            status,
-        )
-    };
-    let mut errors = Vec::new();
-    if pw.is_empty() {
-        errors.push(FieldError::new("password", "Enter your password"));
-    }
-    if enabled && current_code.trim().is_empty() {
-        errors.push(FieldError::new(
-            "current_code",
-            "Enter the code your app shows now, or one of your recovery codes",
-        ));
-    }
-    if code.trim().is_empty() {
-        errors.push(FieldError::new(
-            "code",
-            "Enter the six-digit code your app shows for the new key",
-        ));
-    } else if step.is_none() {
-        // Checked first, as it tells nothing about the account: nothing is used up yet.
-        errors.push(FieldError::new(
-            "code",
-            "That code is not right. Enter the six digits your app shows now for the new key",
-        ));
-    }
-    if !errors.is_empty() {
-        return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
-    if !state.sign_in_limiter.allow(client) {
-        let error = FieldError::new(
-            "password",
-            "Too many attempts came from your network just now. Wait a minute, then try again",
-        );
-        return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
-    }
-    let counters = [throttle::account(&admin.email), throttle::address(client)];
-    let began_pause = match state.store.claim_sign_in_attempt(&counters, now).await? {
-        SignInClaim::Paused(until) => {
-            let until = super::views::when(until, &state.time_zone());
-            let error = FieldError::new(
-                "password",
-                format!(
-                    "Too many failed attempts, so checking your password is paused for a while. Try again after {until}"
-                ),
-            );
-            return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
-        }
-        SignInClaim::Counted {
-            attempts,
-            began_pause,
-        } => {
-            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
-            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
-            began_pause
-        }
-    };
-    if !password::verify_aside(pw, Some(account.password_hash.clone())).await {
-        record_failure(
-            &state,
-            &admin.email,
-            "wrong password on the two-factor page",
-            began_pause,
-            now,
-        )
-        .await?;
-        let error = FieldError::new(
-            "password",
-            "The password is not right. Enter the password you sign in with",
-        );
-        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    if enabled
-        && second_factor(&state, &account, &current_code, now)
-            .await?
-            .is_none()
-    {
-        record_failure(
-            &state,
-            &admin.email,
-            "wrong code on the two-factor page",
-            began_pause,
-            now,
-        )
-        .await?;
-        let error = FieldError::new(
-            "current_code",
-            "That code is not right, or was used already. Enter the newest code from your app as it is set up now, or an unused recovery code",
-        );
-        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    give_back(&state, &admin.email, client).await?;
-    let (Some(secret), Some(step)) = (secret, step) else {
-        return Err(AppError::NotFound);
-    };
-    let codes = totp::new_recovery_codes();
-    let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
-    let entry = Entry::new(&admin.email, Action::TwoFactorEnrolled);
-    let entry = if enabled {
-        entry.detail("replaced the earlier one")
-    } else {
-        entry
-    };
-    // The account's other sessions end; this one carries on under the new credentials.
-    let stamp = state
-        .store
-        .enable_two_factor(admin.account_id, &secret, step, &hashes, now, &entry)
-        .await?;
-    // Its row went with the others; a new id gives it a new one (a save only ever updates an
-    // existing session, see store/sessions.rs).
-    session.cycle_id().await?;
-    data.enrol_secret = None;
-    data.credentials_stamp = stamp;
-    data.save(&session).await?;
-    two_factor_view(
-        &state,
-        &session,
-        &admin,
-        TwoFactorOutcome {
-            recovery_codes: codes,
-            ..TwoFactorOutcome::default()
-        },
-        StatusCode::OK,
-    )
-    .await
 }

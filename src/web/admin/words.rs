@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,12 +22,13 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::sign_in::{chrome, form_chrome, render};
+use super::posted::inbox_form;
+use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
 use crate::content::diff::{self, Change};
 use crate::store::Revision;
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// One editable file.
@@ -136,14 +136,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let published = state.store.published_words().await?;
     let view = ListView {
-        chrome: chrome(
-            &state,
-            "The page's words",
-            Some(admin.email.clone()),
-            &admin.csrf,
-            state.store.count_new().await?,
-            "words",
-        ),
+        chrome: page_chrome(&state, &admin, "The page's words", "words").await?,
         files_dir: files_dir(&state).map(|d| d.display().to_string()),
         sections: sections()
             .into_iter()
@@ -365,11 +358,22 @@ pub(super) async fn preview_of(
     })
 }
 
+inbox_form!(
+    /// New words for a section, as sent: previewed or published (`action`), over the version
+    /// they were written from (`base`).
+    WordsPost { body, base, action } "Nothing was published."
+);
+
+inbox_form!(
+    /// An earlier version of a section to restore, over the version shown.
+    RestorePost { base, revision } "Nothing was restored."
+);
+
 pub async fn save(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(slug): Path<String>,
-    body: Bytes,
+    Posted(form): Posted<WordsPost>,
 ) -> Result<Response, AppError> {
     let Some(section) = find(&slug) else {
         return Err(AppError::NotFound);
@@ -377,26 +381,10 @@ pub async fn save(
     if files_dir(&state).is_some() {
         return read_only(&state, &admin, &section).await;
     }
-    let mut form = match decode(&body, &["body", "base", "action"]) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was published."),
-            )
-                .into_response());
-        }
-    };
     // Browsers send CR LF line ends from a text area; the files use LF.
-    let text = form
-        .remove("body")
-        .unwrap_or_default()
-        .replace("\r\n", "\n");
-    let base: i64 = form
-        .remove("base")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1);
-    let publish = form.remove("action").as_deref() == Some("publish");
+    let text = form.body.replace("\r\n", "\n");
+    let base: i64 = form.base.trim().parse().unwrap_or(-1);
+    let publish = form.action == "publish";
     let content = match with_text(&state, &section, &text).await? {
         Ok(c) => c,
         Err(errors) => {
@@ -482,7 +470,7 @@ pub async fn restore(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(slug): Path<String>,
-    body: Bytes,
+    Posted(form): Posted<RestorePost>,
 ) -> Result<Response, AppError> {
     let Some(section) = find(&slug) else {
         return Err(AppError::NotFound);
@@ -490,9 +478,8 @@ pub async fn restore(
     if files_dir(&state).is_some() {
         return read_only(&state, &admin, &section).await;
     }
-    let form = decode(&body, &["base", "revision"]).unwrap_or_default();
-    let number = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i64>().ok());
-    let (Some(base), Some(id)) = (number("base"), number("revision")) else {
+    let number = |v: &str| v.trim().parse::<i64>().ok();
+    let (Some(base), Some(id)) = (number(&form.base), number(&form.revision)) else {
         return Ok((
             StatusCode::BAD_REQUEST,
             "The form could not be read. Nothing was restored.",

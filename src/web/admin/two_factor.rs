@@ -1,0 +1,294 @@
+//! `/admin/two-factor`: turning on two-factor sign-in (TOTP) for the signed-in account.
+
+use super::field_error::FieldError;
+use super::posted::inbox_form;
+use super::sign_in::{give_back, page_chrome, record_failure, render, second_factor};
+use super::views::TwoFactorView;
+use super::{Admin, SessionData};
+use crate::audit::{Action, Entry};
+use crate::auth::throttle;
+use crate::auth::{password, totp};
+use crate::store::SignInClaim;
+use crate::web::client::client_key;
+use crate::web::form::Posted;
+use crate::web::{AppError, AppState};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+/// A two-factor secret being enrolled, kept sealed in the session: bound to the account it is
+/// enrolled for, so it serves no other account and no stored value opens as one.
+const ENROL_SECRET: crate::crypto::SealedField = crate::crypto::SealedField::kept("enrol_secret");
+
+/// The two-factor secret being enrolled for `admin`, kept sealed in the session.
+fn enrol_secret(state: &AppState, admin: &Admin, data: &SessionData) -> Option<Vec<u8>> {
+    use crate::crypto::hex::unhex;
+    let sealed = unhex(data.enrol_secret.as_deref()?)?;
+    unhex(
+        &state
+            .store
+            .keys()
+            .open(ENROL_SECRET.of(admin.account_id), &sealed)
+            .ok()?,
+    )
+}
+
+/// What the two-factor page shows besides its enrolment key: mistakes in the form sent, or
+/// the recovery codes of an enrolment just made.
+#[derive(Default)]
+struct TwoFactorOutcome {
+    errors: Vec<FieldError>,
+    recovery_codes: Vec<String>,
+}
+
+async fn two_factor_view(
+    state: &AppState,
+    session: &Session,
+    admin: &Admin,
+    outcome: TwoFactorOutcome,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let enrolled = !outcome.recovery_codes.is_empty();
+    let mut data = SessionData::load(session).await;
+    let keys = state.store.keys();
+    let secret = match (enrolled, enrol_secret(state, admin, &data)) {
+        (true, _) => Vec::new(),
+        (false, Some(s)) => s,
+        (false, None) => {
+            let s = totp::new_secret();
+            data.enrol_secret = Some(crate::crypto::hex::hex(&keys.seal(
+                ENROL_SECRET.of(admin.account_id),
+                &crate::crypto::hex::hex(&s),
+            )));
+            data.save(session).await?;
+            s
+        }
+    };
+    let issuer = state.config().practice.name.clone();
+    let (qr_svg, secret, otpauth_url) = if enrolled {
+        (String::new(), String::new(), String::new())
+    } else {
+        let url = totp::otpauth_url(&secret, &issuer, &admin.email).unwrap_or_default();
+        (
+            totp::qr_svg(&url).unwrap_or_default(),
+            totp::secret_base32(&secret, &issuer, &admin.email).unwrap_or_default(),
+            url,
+        )
+    };
+    let account = state.store.credentials(&admin.email).await?;
+    let title = if outcome.errors.is_empty() {
+        "Two-factor sign-in"
+    } else {
+        "Error: Two-factor sign-in"
+    };
+    let view = TwoFactorView {
+        chrome: page_chrome(state, admin, title, "two-factor").await?,
+        enabled: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
+        qr_svg,
+        secret,
+        otpauth_url,
+        issuer: if enrolled { String::new() } else { issuer },
+        errors: outcome.errors,
+        recovery_codes: outcome.recovery_codes,
+        unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
+    };
+    Ok(render(status, view.render()))
+}
+
+pub async fn two_factor_page(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+) -> Result<Response, AppError> {
+    two_factor_view(
+        &state,
+        &session,
+        &admin,
+        TwoFactorOutcome::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+inbox_form!(
+    /// The form that turns on two-factor sign-in.
+    TwoFactorForm { password, current_code, code }
+);
+
+/// Turns on two-factor sign-in, or replaces it (a new phone, new recovery codes).
+///
+/// A signed-in session alone is not enough: someone who took over a session, without the
+/// password or the phone, could otherwise put their own app in the owner's place, end the
+/// owner's other sessions and keep ten recovery codes. So the form asks for the account's
+/// password every time and, when two-factor sign-in is on, a current code (from the app as it
+/// is set up now, or a recovery code). These checks count as sign-in attempts: counted before
+/// they are made, not made while sign-in is paused, and audited when wrong.
+pub async fn enable_two_factor(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Posted(form): Posted<TwoFactorForm>,
+) -> Result<Response, AppError> {
+    let now = Timestamp::now();
+    let TwoFactorForm {
+        password: pw,
+        current_code,
+        code,
+        ..
+    } = form;
+    let Some(account) = state
+        .store
+        .credentials(&admin.email)
+        .await?
+        .filter(|a| a.id == admin.account_id)
+    else {
+        return Ok(Redirect::to("/admin/login?expired=1").into_response());
+    };
+    let enabled = account.totp_secret.is_some();
+    let mut data = SessionData::load(&session).await;
+    let secret = enrol_secret(&state, &admin, &data);
+    let step = secret
+        .as_ref()
+        .and_then(|s| totp::verify(s, &code, now, None));
+    let refuse = |errors: Vec<FieldError>, status: StatusCode| {
+        two_factor_view(
+            &state,
+            &session,
+            &admin,
+            TwoFactorOutcome {
+                errors,
+                ..TwoFactorOutcome::default()
+            },
+            status,
+        )
+    };
+    let mut errors = Vec::new();
+    if pw.is_empty() {
+        errors.push(FieldError::new("password", "Enter your password"));
+    }
+    if enabled && current_code.trim().is_empty() {
+        errors.push(FieldError::new(
+            "current_code",
+            "Enter the code your app shows now, or one of your recovery codes",
+        ));
+    }
+    if code.trim().is_empty() {
+        errors.push(FieldError::new(
+            "code",
+            "Enter the six-digit code your app shows for the new key",
+        ));
+    } else if step.is_none() {
+        // Checked first, as it tells nothing about the account: nothing is used up yet.
+        errors.push(FieldError::new(
+            "code",
+            "That code is not right. Enter the six digits your app shows now for the new key",
+        ));
+    }
+    if !errors.is_empty() {
+        return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
+    if !state.sign_in_limiter.allow(client) {
+        let error = FieldError::new(
+            "password",
+            "Too many attempts came from your network just now. Wait a minute, then try again",
+        );
+        return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let counters = [throttle::account(&admin.email), throttle::address(client)];
+    let began_pause = match state.store.claim_sign_in_attempt(&counters, now).await? {
+        SignInClaim::Paused(until) => {
+            let until = super::views::when(until, &state.time_zone());
+            let error = FieldError::new(
+                "password",
+                format!(
+                    "Too many failed attempts, so checking your password is paused for a while. Try again after {until}"
+                ),
+            );
+            return refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await;
+        }
+        SignInClaim::Counted {
+            attempts,
+            began_pause,
+        } => {
+            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
+            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            began_pause
+        }
+    };
+    if !password::verify_aside(pw, Some(account.password_hash.clone())).await {
+        record_failure(
+            &state,
+            &admin.email,
+            "wrong password on the two-factor page",
+            began_pause,
+            now,
+        )
+        .await?;
+        let error = FieldError::new(
+            "password",
+            "The password is not right. Enter the password you sign in with",
+        );
+        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if enabled
+        && second_factor(&state, &account, &current_code, now)
+            .await?
+            .is_none()
+    {
+        record_failure(
+            &state,
+            &admin.email,
+            "wrong code on the two-factor page",
+            began_pause,
+            now,
+        )
+        .await?;
+        let error = FieldError::new(
+            "current_code",
+            "That code is not right, or was used already. Enter the newest code from your app as it is set up now, or an unused recovery code",
+        );
+        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    give_back(&state, &admin.email, client).await?;
+    let (Some(secret), Some(step)) = (secret, step) else {
+        return Err(AppError::NotFound);
+    };
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
+    let entry = Entry::new(&admin.email, Action::TwoFactorEnrolled);
+    let entry = if enabled {
+        entry.detail("replaced the earlier one")
+    } else {
+        entry
+    };
+    // The account's other sessions end; this one carries on under the new credentials.
+    let stamp = state
+        .store
+        .enable_two_factor(admin.account_id, &secret, step, &hashes, now, &entry)
+        .await?;
+    // Its row went with the others; a new id gives it a new one (a save only ever updates an
+    // existing session, see store/sessions.rs).
+    session.cycle_id().await?;
+    data.enrol_secret = None;
+    data.credentials_stamp = stamp;
+    data.save(&session).await?;
+    two_factor_view(
+        &state,
+        &session,
+        &admin,
+        TwoFactorOutcome {
+            recovery_codes: codes,
+            ..TwoFactorOutcome::default()
+        },
+        StatusCode::OK,
+    )
+    .await
+}
