@@ -107,6 +107,11 @@ pub enum Mail {
         request_id: Option<i64>,
         reference: String,
     },
+    /// The practice's documents to read and sign.
+    DocumentsLink {
+        to: String,
+        request: RequestLink,
+    },
     QuestionnaireMailCheck {
         /// The code that confirms the notice address, read as it leaves.
         code: Option<String>,
@@ -117,7 +122,9 @@ impl Mail {
     /// The person's address, for the kinds that go to the person.
     pub fn recipient(&self) -> Option<&str> {
         match self {
-            Mail::Acknowledgement { to, .. } | Mail::QuestionnaireLink { to, .. } => Some(to),
+            Mail::Acknowledgement { to, .. }
+            | Mail::QuestionnaireLink { to, .. }
+            | Mail::DocumentsLink { to, .. } => Some(to),
             _ => self.person().map(|p| p.to.as_str()),
         }
     }
@@ -152,6 +159,7 @@ impl Mail {
             Mail::QuestionnaireAttentionNotice { .. } => MailKind::QuestionnaireAttentionNotice,
             Mail::QuestionnaireAttentionOverdue { .. } => MailKind::QuestionnaireAttentionOverdue,
             Mail::QuestionnaireMailCheck { .. } => MailKind::QuestionnaireMailCheck,
+            Mail::DocumentsLink { .. } => MailKind::DocumentsLink,
         }
     }
 }
@@ -263,6 +271,11 @@ impl ClaimedMail {
                 reference: reference.clone().unwrap_or_default(),
             }),
             MailKind::QuestionnaireMailCheck => Ok(Mail::QuestionnaireMailCheck { code: None }),
+            MailKind::DocumentsLink => match (to(), link.clone()) {
+                (Ok(to), Some(request)) => Ok(Mail::DocumentsLink { to, request }),
+                (Err(e), _) => Err(e),
+                (_, None) => Err(request_gone),
+            },
         };
         ClaimedMail {
             id,

@@ -39,6 +39,9 @@ practice::text_forms! {
         /// To the practice, marked urgent: an answer that needed attention was not followed up
         /// within the time the person was told (no detail).
         QuestionnaireAttentionOverdue = "questionnaire_attention_overdue",
+        /// To the person: the practice's documents to read and sign, with the link (no detail
+        /// of who they are or which documents).
+        DocumentsLink = "documents_link",
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod booking;
 mod claimed;
+mod documents;
 mod kinds;
 pub mod outbox;
 pub mod questionnaire;
@@ -167,6 +168,10 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
                 SendError::Permanent("the day this agenda is about is gone".into())
             })?;
             (practice_inbox()?, subject, body, None)
+        }
+        Mail::DocumentsLink { request, .. } => {
+            let (subject, body) = documents::write(config, links, request);
+            (person()?, subject, body, None)
         }
         Mail::QuestionnaireLink { .. }
         | Mail::QuestionnaireAttentionNotice { .. }

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod bookings;
+mod documents;
 pub(crate) mod engine;
 mod fields;
 mod inbox;
@@ -43,6 +44,9 @@ use crate::practice::consultation::{
 use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
+pub use documents::{
+    DocumentsLink, NewPacketDocument, Packet, PacketDocument, Signature, SignerRole, sha256,
+};
 pub use engine::Engine;
 pub use inbox::{
     AuditRow, FoundRequest, HistoryEntry, InboxFilter, InboxPage, MailState, Note,

@@ -188,6 +188,7 @@ pub(super) async fn request_page_with(
         message,
         booking,
         questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
+        documents: super::documents::panel(state, &r).await?,
         r,
     };
     Ok(render(status_code, view.render()))

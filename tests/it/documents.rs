@@ -1,0 +1,487 @@
+//! The practice's documents: reviewed and published before they can be sent, sent from a
+//! request's page, opened and signed from the person's link, downloaded as a PDF whose text is
+//! the revision signed, revoked, and refused through a forged, expired or closed link; nothing
+//! personal in the emails, their addresses or the audit log.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::common::booking::{link_to, start};
+use crate::common::clinician::Clinician;
+use crate::common::questionnaire::{newest_request, post};
+use crate::common::{SmtpServer, TestApp, form_body};
+
+const PERSON: &str = "Oriel Vantasse";
+const PRESCRIBER: &str = "Dr Quillon Marbeck";
+const GUARDIAN: &str = "Tamsin Oakhurst-Vale";
+
+const ESIGN: &str = "documents/00-esign-consent.md";
+const CONSENT: &str = "documents/10-kap-informed-consent.md";
+const RELEASE: &str = "documents/40-prescriber-release.md";
+
+fn built_in(rel: &str) -> String {
+    kap_practice::content::documents::built_in_documents()
+        .into_iter()
+        .find(|(r, _)| r == rel)
+        .map(|(_, t)| t)
+        .expect("a built-in document")
+}
+
+fn slug(rel: &str) -> String {
+    rel.trim_end_matches(".md").replace('/', "-")
+}
+
+/// Publishes `text` as document `rel` in the words editor.
+async fn publish(c: &mut Clinician<'_>, rel: &str, text: &str) {
+    let page = format!("/admin/words/{}", slug(rel));
+    let html = c.get(&page).await.text();
+    let base = html
+        .split("name=\"base\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("base")
+        .to_string();
+    let csrf = c.csrf(&page).await;
+    let r = c
+        .post(
+            &page,
+            &form_body(&[
+                ("csrf", &csrf),
+                ("base", &base),
+                ("body", text),
+                ("action", "publish"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+}
+
+fn unfold(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+fn wait_for(smtp: &SmtpServer, subject: &str, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found: Vec<String> = smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains(&format!("Subject: {subject}")))
+            .collect();
+        if found.len() >= n {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no email \"{subject}\": {:?}",
+            smtp.subjects()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn link_in(app: &TestApp, mail: &str) -> String {
+    let mail = unfold(mail);
+    let base = app.url("");
+    let at = mail
+        .find(&format!("{base}/documents/"))
+        .unwrap_or_else(|| panic!("a documents link in {mail}"))
+        + base.len();
+    mail[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// The ids of the checkboxes of a signing page, in order.
+fn boxes(html: &str) -> Vec<String> {
+    html.split("name=\"sign-")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn send(c: &mut Clinician<'_>, id: i64, fields: &[(&str, &str)]) -> crate::common::Reply {
+    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    c.post(&format!("/admin/requests/{id}/documents"), &form_body(&all))
+        .await
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("signed.pdf");
+    std::fs::write(&path, bytes).expect("write");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, installed by cargo xtask test)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("text")
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    let r = app.submit(PERSON, &[]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let id = newest_request(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+
+    // Nothing can be sent before it is reviewed and published.
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("review and publish the consent to sign electronically"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"send-documents\""));
+    let r = send(&mut c, id, &[("send-10-kap-informed-consent", "yes")]).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text().contains("has not been reviewed and published yet"),
+        "{}",
+        r.text()
+    );
+    publish(&mut c, ESIGN, &built_in(ESIGN)).await;
+    let r = send(&mut c, id, &[("send-10-kap-informed-consent", "yes")]).await;
+    assert_eq!(r.status, 422, "the consent itself is not published yet");
+    assert!(app.state.store.packets(id).await.expect("read").is_empty());
+
+    publish(&mut c, CONSENT, &built_in(CONSENT)).await;
+    publish(&mut c, RELEASE, &built_in(RELEASE)).await;
+    // The release needs the prescriber.
+    let r = send(&mut c, id, &[("send-40-prescriber-release", "yes")]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("Give the prescriber"), "{}", r.text());
+    let r = send(
+        &mut c,
+        id,
+        &[
+            ("send-10-kap-informed-consent", "yes"),
+            ("send-40-prescriber-release", "yes"),
+            ("prescriber_name", PRESCRIBER),
+            ("prescriber_practice", "Marbeck Family Medicine"),
+            ("prescriber_contact", "555-0100"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let mail = wait_for(&smtp, "Documents to read and sign", 1).remove(0);
+    let body = unfold(&mail);
+    for marker in [
+        PERSON,
+        PRESCRIBER,
+        "person@example.com\n",
+        "Informed consent",
+    ] {
+        assert!(
+            !body.split("\r\n\r\n").skip(1).any(|b| b.contains(marker)),
+            "{marker} in {body}"
+        );
+    }
+    let link = link_in(&app, &mail);
+    for marker in ["Oriel", "Quillon", "consent"] {
+        assert!(!link.contains(marker));
+    }
+
+    // Opened: the request's page says so.
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(
+        page.contains("Not signed yet") || page.contains("not signed yet"),
+        "{page}"
+    );
+    assert!(!page.contains("opened"), "{page}");
+    let html = app.get(&link).await;
+    assert_eq!(html.status, 200);
+    let html = html.text();
+    assert!(html.contains("Consent to receive and sign documents electronically"));
+    assert!(html.contains(PRESCRIBER), "the release is filled in");
+    assert!(!html.contains("{{"), "every field filled in");
+    assert!(
+        !html.contains("Your full name, as the parent"),
+        "an adult signs"
+    );
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(page.contains("opened"), "{page}");
+
+    // The clinician edits the consent after sending: what the person signs is what was sent.
+    publish(
+        &mut c,
+        CONSENT,
+        &built_in(CONSENT).replace(
+            "## What ketamine is",
+            "## What ketamine is\n\nEDITED AFTER SENDING.",
+        ),
+    )
+    .await;
+
+    // Signing without the consent to sign electronically, or without a name, is refused.
+    let ids = boxes(&html);
+    assert_eq!(ids.len(), 3, "{html}");
+    let r = post(
+        &app,
+        &link,
+        &[(&format!("sign-{}", ids[1]), "yes"), ("name", PERSON)],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("consent to sign electronically too"));
+    let r = post(
+        &app,
+        &link,
+        &[(&format!("sign-{}", ids[0]), "yes"), ("name", " ")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("Type your full name"));
+    let all: Vec<String> = ids.iter().map(|i| format!("sign-{i}")).collect();
+    let r = post(
+        &app,
+        &link,
+        &[
+            (&all[0], "yes"),
+            (&all[1], "yes"),
+            (&all[2], "yes"),
+            ("name", PERSON),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let html = app.get(&link).await.text();
+    assert!(!html.contains("id=\"sign-button\""), "everything is signed");
+    assert!(!html.contains("EDITED AFTER SENDING"), "the text as sent");
+
+    // The signatures: the text as sent, its hash, the name, the role.
+    let packets = app.state.store.packets(id).await.expect("read");
+    let consent = packets[0]
+        .documents
+        .iter()
+        .find(|d| d.document == CONSENT)
+        .expect("consent")
+        .clone();
+    let signature = consent.signature.clone().expect("signed");
+    assert_eq!(signature.name, PERSON);
+    assert_eq!(signature.role, kap_practice::store::SignerRole::Person);
+    assert_eq!(signature.sha256, kap_practice::store::sha256(&consent.text));
+    assert!(signature.esign_sha256.is_some());
+    let revisions = app.state.store.revisions(CONSENT).await.expect("read");
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        consent.revision_id, revisions[1].id,
+        "the revision as it was when sent"
+    );
+    assert!(!consent.text.contains("EDITED AFTER SENDING"));
+
+    // The PDF, the person's and the clinician's: the revision signed, the signer, the hash.
+    let pdf_href = format!("{link}/pdf/{}", consent.id);
+    assert!(html.contains(&pdf_href), "{html}");
+    let pdf = app.get(&pdf_href).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let text = pdf_text(&pdf.body);
+    let signed = kap_practice::content::documents::sent(CONSENT, &consent.text).expect("reads");
+    let expected = words(&signed.plain.join("\n"));
+    let got = words(&text);
+    assert_eq!(
+        &got[..expected.len()],
+        &expected[..],
+        "the text of the revision signed"
+    );
+    assert!(
+        text.contains(&format!("Signed electronically by: {PERSON}")),
+        "{text}"
+    );
+    assert!(text.contains(&signature.sha256), "{text}");
+    assert!(!text.contains("EDITED AFTER SENDING"));
+    let clinician_pdf = c
+        .get(&format!(
+            "/admin/requests/{id}/documents/{}/pdf",
+            consent.id
+        ))
+        .await;
+    assert_eq!(clinician_pdf.status, 200);
+    assert_eq!(pdf_text(&clinician_pdf.body), text);
+
+    // The release is revoked from the same link; the clinician sees it at once.
+    let release = packets[0]
+        .documents
+        .iter()
+        .find(|d| d.document == RELEASE)
+        .expect("release");
+    assert!(release.text.contains(PRESCRIBER));
+    let r = post(&app, &format!("{link}/revoke/{}", consent.id), &[]).await;
+    assert_eq!(r.status, 404, "only the authorization can be revoked");
+    let r = post(&app, &format!("{link}/revoke/{}", release.id), &[]).await;
+    assert_eq!(r.status, 303);
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(page.contains("revoked"), "{page}");
+    let after = app.state.store.packets(id).await.expect("read");
+    let release_after = after[0]
+        .documents
+        .iter()
+        .find(|d| d.id == release.id)
+        .expect("kept");
+    assert!(release_after.revoked_at.is_some());
+    assert_eq!(
+        release_after.signature, release.signature,
+        "the signature unchanged"
+    );
+
+    // Forged, expired and closed links are refused with a page that says so.
+    let mut forged = link.clone();
+    let last = forged.pop().expect("a character");
+    forged.push(if last == '0' { '1' } else { '0' });
+    let r = app.get(&forged).await;
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("This link does not work"));
+    assert_eq!(app.get("/documents/nonsense").await.status, 404);
+    let expired = link_to(&app, id, Timestamp::now() - SignedDuration::from_hours(1))
+        .await
+        .replace("/book/", "/documents/");
+    let r = app.get(&expired).await;
+    assert_eq!(r.status, 410);
+    assert!(r.text().contains("This link has expired"));
+    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/status"),
+            &form_body(&[
+                ("csrf", &csrf),
+                ("status", "closed"),
+                ("reason", "not_a_fit"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let r = app.get(&link).await;
+    assert_eq!(r.status, 410);
+    assert!(r.text().contains("no longer open"));
+    assert_eq!(app.get(&pdf_href).await.status, 410);
+
+    // Nothing personal in the audit log or the history.
+    let (audit, _) = app.state.store.audit_log(1000, 0).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "documents_sent" && r.request_id == Some(id))
+    );
+    let history = app.state.store.history(id).await.expect("history");
+    for text in audit
+        .iter()
+        .filter_map(|r| r.detail.clone())
+        .chain(history.iter().filter_map(|h| h.detail.clone()))
+    {
+        for marker in [PERSON, PRESCRIBER, "Marbeck"] {
+            assert!(!text.contains(marker), "{marker} in {text}");
+        }
+    }
+    // Sealed at rest: on SQLite, no byte of the database holds a name.
+    if app.overrides.database_url.is_none() {
+        let data = app.data_dir.path().join("data");
+        for entry in std::fs::read_dir(&data).expect("data dir").flatten() {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            for m in [PRESCRIBER, "Marbeck Family"] {
+                assert!(
+                    !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                    "{m} at rest"
+                );
+            }
+        }
+    }
+
+    // Deleted with the request.
+    let csrf = c.csrf(&format!("/admin/requests/{id}/delete")).await;
+    let r = c
+        .post(
+            &format!("/admin/requests/{id}/delete"),
+            &form_body(&[("csrf", &csrf), ("confirm", "yes")]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(app.state.store.request(id).await.expect("read").is_none());
+    assert!(app.state.store.packets(id).await.expect("read").is_empty());
+    assert_eq!(app.get(&link).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_or_guardian_signs_for_a_person_under_18() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(Some(smtp.port), "").await;
+    let r = app
+        .submit(
+            PERSON,
+            &[("age_group", "minor"), ("for_whom", "someone_else")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let id = newest_request(&app).await;
+    let mut c = Clinician::signed_in(&app).await;
+    publish(&mut c, ESIGN, &built_in(ESIGN)).await;
+    publish(&mut c, CONSENT, &built_in(CONSENT)).await;
+    let r = send(&mut c, id, &[("send-10-kap-informed-consent", "yes")]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let link = link_in(&app, &wait_for(&smtp, "Documents to read and sign", 1)[0]);
+    let html = app.get(&link).await.text();
+    assert!(
+        html.contains("Your full name, as the parent or legal guardian"),
+        "{html}"
+    );
+    let ids = boxes(&html);
+    let fields: Vec<(String, &str)> = ids.iter().map(|i| (format!("sign-{i}"), "yes")).collect();
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    pairs.push(("name", GUARDIAN));
+    let r = post(&app, &link, &pairs).await;
+    assert_eq!(
+        r.status, 422,
+        "the signer says they are the parent or guardian"
+    );
+    assert!(
+        r.text()
+            .contains("Confirm that you are the parent or legal guardian")
+    );
+    pairs.push(("guardian", "yes"));
+    let r = post(&app, &link, &pairs).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let packets = app.state.store.packets(id).await.expect("read");
+    for d in &packets[0].documents {
+        let s = d.signature.as_ref().expect("signed");
+        assert_eq!(s.name, GUARDIAN);
+        assert_eq!(s.role, kap_practice::store::SignerRole::ParentOrGuardian);
+    }
+    let html = app.get(&link).await.text();
+    assert!(
+        html.contains(&format!("by {GUARDIAN}, parent or legal guardian")),
+        "{html}"
+    );
+    let consent = packets[0]
+        .documents
+        .iter()
+        .find(|d| d.document == CONSENT)
+        .expect("consent");
+    let text = pdf_text(&app.get(&format!("{link}/pdf/{}", consent.id)).await.body);
+    assert!(
+        text.contains("Signing as: Parent or legal guardian, for a person under 18"),
+        "{text}"
+    );
+}
