@@ -316,6 +316,21 @@ impl Store {
         })
     }
 
+    /// The packets of each of `requests`, by request id (a request without any is absent).
+    pub async fn packets_of(
+        &self,
+        requests: &[super::StoredRequest],
+    ) -> Result<std::collections::HashMap<i64, Vec<Packet>>, StoreError> {
+        let mut all = std::collections::HashMap::new();
+        for r in requests {
+            let packets = self.packets(r.id).await?;
+            if !packets.is_empty() {
+                all.insert(r.id, packets);
+            }
+        }
+        Ok(all)
+    }
+
     /// The person opened packet `packet_id` of request `request_id`: noted the first time, with
     /// a line in the history.
     pub async fn packet_opened(

@@ -347,6 +347,31 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
         "the signature unchanged"
     );
 
+    // The request's export carries each document as signed.
+    let csrf = c.csrf("/admin").await;
+    let export = c
+        .post(
+            "/admin/export",
+            &form_body(&[("csrf", &csrf), ("id", &id.to_string())]),
+        )
+        .await;
+    assert_eq!(export.status, 200);
+    let csv = export.text();
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.ends_with(",documents")),
+        "{csv}"
+    );
+    for expected in [
+        signature.sha256.as_str(),
+        CONSENT,
+        "\"\"signer_role\"\":\"\"person\"\"",
+        "\"\"revoked_at\"\":\"\"",
+    ] {
+        assert!(csv.contains(expected), "{expected} in {csv}");
+    }
+
     // Forged, expired and closed links are refused with a page that says so.
     let mut forged = link.clone();
     let last = forged.pop().expect("a character");

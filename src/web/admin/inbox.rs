@@ -454,7 +454,9 @@ pub async fn export(
     }
     let mut out = Vec::new();
     let questionnaires = state.store.questionnaires_of(&requests).await?;
-    crate::export::csv(&requests, &questionnaires, &mut out).map_err(AppError::Export)?;
+    let documents = state.store.packets_of(&requests).await?;
+    crate::export::csv(&requests, &questionnaires, &documents, &mut out)
+        .map_err(AppError::Export)?;
     state
         .store
         .audit_export(&admin.email, requests.len(), Timestamp::now())
