@@ -256,7 +256,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         | MailKind::QuestionnaireAttentionNotice
         | MailKind::QuestionnaireMailCheck
         | MailKind::QuestionnaireAttentionOverdue
-        | MailKind::DocumentsLink => return None,
+        | MailKind::DocumentsLink
+        | MailKind::DocumentsReminder => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

@@ -111,6 +111,8 @@ pub enum Mail {
     DocumentsLink {
         to: String,
         request: RequestLink,
+        /// The one reminder of documents still unsigned.
+        reminder: bool,
     },
     QuestionnaireMailCheck {
         /// The code that confirms the notice address, read as it leaves.
@@ -159,7 +161,10 @@ impl Mail {
             Mail::QuestionnaireAttentionNotice { .. } => MailKind::QuestionnaireAttentionNotice,
             Mail::QuestionnaireAttentionOverdue { .. } => MailKind::QuestionnaireAttentionOverdue,
             Mail::QuestionnaireMailCheck { .. } => MailKind::QuestionnaireMailCheck,
-            Mail::DocumentsLink { .. } => MailKind::DocumentsLink,
+            Mail::DocumentsLink {
+                reminder: false, ..
+            } => MailKind::DocumentsLink,
+            Mail::DocumentsLink { reminder: true, .. } => MailKind::DocumentsReminder,
         }
     }
 }
@@ -271,8 +276,12 @@ impl ClaimedMail {
                 reference: reference.clone().unwrap_or_default(),
             }),
             MailKind::QuestionnaireMailCheck => Ok(Mail::QuestionnaireMailCheck { code: None }),
-            MailKind::DocumentsLink => match (to(), link.clone()) {
-                (Ok(to), Some(request)) => Ok(Mail::DocumentsLink { to, request }),
+            MailKind::DocumentsLink | MailKind::DocumentsReminder => match (to(), link.clone()) {
+                (Ok(to), Some(request)) => Ok(Mail::DocumentsLink {
+                    to,
+                    request,
+                    reminder: kind == MailKind::DocumentsReminder,
+                }),
                 (Err(e), _) => Err(e),
                 (_, None) => Err(request_gone),
             },

@@ -8,14 +8,33 @@ use super::claimed::RequestLink;
 use crate::auth::link::{self, LinkTokens};
 use crate::config::Config;
 
-/// The subject and body of the email with the link to `request`'s documents.
-pub fn write(config: &Config, links: &LinkTokens, request: &RequestLink) -> (String, String) {
+/// The subject and body of the email with the link to `request`'s documents, or of its one
+/// reminder.
+pub fn write(
+    config: &Config,
+    links: &LinkTokens,
+    request: &RequestLink,
+    reminder: bool,
+) -> (String, String) {
     let practice = &config.practice;
     let token = links.issue(
         request.id,
         &request.link_secret,
         link::expiry(Timestamp::now(), None),
     );
+    if reminder {
+        return (
+            format!("Reminder: documents to read and sign - {}", practice.name),
+            format!(
+                "A reminder: some of the documents {clinician} sent you are not signed yet. They are needed before your sessions can begin.\n\n{base}/documents/{token}\n\nIf you have a question about a document, or would rather have it on paper, reply to this email or call {phone}. This is the only reminder.\n\n{name}\n{email} | {phone}\n",
+                clinician = practice.clinician_name,
+                base = config.server.base_url,
+                name = practice.name,
+                email = practice.email,
+                phone = practice.phone,
+            ),
+        );
+    }
     (
         format!("Documents to read and sign - {}", practice.name),
         format!(

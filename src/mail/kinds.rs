@@ -42,6 +42,9 @@ practice::text_forms! {
         /// To the person: the practice's documents to read and sign, with the link (no detail
         /// of who they are or which documents).
         DocumentsLink = "documents_link",
+        /// To the person: the one reminder of documents still unsigned a few days after they
+        /// were sent, with the same link.
+        DocumentsReminder = "documents_reminder",
     }
 }
 

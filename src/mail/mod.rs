@@ -169,8 +169,10 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
             })?;
             (practice_inbox()?, subject, body, None)
         }
-        Mail::DocumentsLink { request, .. } => {
-            let (subject, body) = documents::write(config, links, request);
+        Mail::DocumentsLink {
+            request, reminder, ..
+        } => {
+            let (subject, body) = documents::write(config, links, request, *reminder);
             (person()?, subject, body, None)
         }
         Mail::QuestionnaireLink { .. }

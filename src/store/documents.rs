@@ -331,6 +331,68 @@ impl Store {
         Ok(all)
     }
 
+    /// Queues the one reminder of each packet sent at or before `sent_by` with a document still
+    /// unsigned, the request's newest and the request open: once per packet, however many
+    /// servers look, with a line in the request's history. Returns how many were queued.
+    pub async fn queue_documents_reminders(
+        &self,
+        sent_by: Timestamp,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let due: Vec<(i64, i64, Vec<u8>, String)> = sqlx::query_as(
+                "SELECT p.id, p.request_id, r.email_sealed, r.link_secret
+                 FROM document_packets p JOIN consultation_requests r ON r.id = p.request_id
+                 WHERE p.reminded_at IS NULL AND p.sent_at <= $1 AND r.status <> 'closed'
+                   AND p.id = (SELECT MAX(n.id) FROM document_packets n WHERE n.request_id = p.request_id)
+                   AND EXISTS (SELECT 1 FROM packet_documents d
+                               WHERE d.packet_id = p.id AND d.signed_at IS NULL)
+                 ORDER BY p.id",
+            )
+            .bind(ms(sent_by))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut queued = 0;
+            for (packet, request_id, email, link_secret) in due {
+                // Claimed by the one update that finds it still unclaimed.
+                let claimed = sqlx::query(
+                    "UPDATE document_packets SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL",
+                )
+                .bind(ms(now))
+                .bind(packet)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    continue;
+                }
+                let email = self
+                    .keys
+                    .open(EMAIL.of(link_secret.as_str()), &email)
+                    .map_err(|source| StoreError::Sealed {
+                        field: EMAIL.name(),
+                        source,
+                    })?;
+                sqlx::query(
+                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+                     VALUES ($1, $2, $3, $4, $4)",
+                )
+                .bind(MailKind::DocumentsReminder.as_str())
+                .bind(request_id)
+                .bind(self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email))
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+                write_history!(tx, request_id, "system", "documents", Some("reminder sent"), now)
+                    .await?;
+                queued += 1;
+            }
+            tx.commit().await?;
+            Ok(queued)
+        })
+    }
+
     /// The person opened packet `packet_id` of request `request_id`: noted the first time, with
     /// a line in the history.
     pub async fn packet_opened(
