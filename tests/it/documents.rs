@@ -3,140 +3,20 @@
 //! the revision signed, revoked, and refused through a forged, expired or closed link; nothing
 //! personal in the emails, their addresses or the audit log.
 
-use std::time::Duration;
-
 use jiff::{SignedDuration, Timestamp};
 
 use crate::common::booking::{link_to, start};
 use crate::common::clinician::Clinician;
+use crate::common::documents::{
+    CONSENT, ESIGN, RELEASE, boxes, built_in, link_in, pdf_text, publish, send, unfold, wait_for,
+    words,
+};
 use crate::common::questionnaire::{newest_request, post};
-use crate::common::{SmtpServer, TestApp, form_body};
+use crate::common::{SmtpServer, form_body};
 
 const PERSON: &str = "Oriel Vantasse";
 const PRESCRIBER: &str = "Dr Quillon Marbeck";
 const GUARDIAN: &str = "Tamsin Oakhurst-Vale";
-
-const ESIGN: &str = "documents/00-esign-consent.md";
-const CONSENT: &str = "documents/10-kap-informed-consent.md";
-const RELEASE: &str = "documents/40-prescriber-release.md";
-
-fn built_in(rel: &str) -> String {
-    kap_practice::content::documents::built_in_documents()
-        .into_iter()
-        .find(|(r, _)| r == rel)
-        .map(|(_, t)| t)
-        .expect("a built-in document")
-}
-
-fn slug(rel: &str) -> String {
-    rel.trim_end_matches(".md").replace('/', "-")
-}
-
-/// Publishes `text` as document `rel` in the words editor.
-async fn publish(c: &mut Clinician<'_>, rel: &str, text: &str) {
-    let page = format!("/admin/words/{}", slug(rel));
-    let html = c.get(&page).await.text();
-    let base = html
-        .split("name=\"base\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("base")
-        .to_string();
-    let csrf = c.csrf(&page).await;
-    let r = c
-        .post(
-            &page,
-            &form_body(&[
-                ("csrf", &csrf),
-                ("base", &base),
-                ("body", text),
-                ("action", "publish"),
-            ]),
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.text());
-}
-
-fn unfold(raw: &str) -> String {
-    raw.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
-}
-
-fn wait_for(smtp: &SmtpServer, subject: &str, n: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found: Vec<String> = smtp
-            .messages()
-            .into_iter()
-            .filter(|m| m.contains(&format!("Subject: {subject}")))
-            .collect();
-        if found.len() >= n {
-            return found;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no email \"{subject}\": {:?}",
-            smtp.subjects()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn link_in(app: &TestApp, mail: &str) -> String {
-    let mail = unfold(mail);
-    let base = app.url("");
-    let at = mail
-        .find(&format!("{base}/documents/"))
-        .unwrap_or_else(|| panic!("a documents link in {mail}"))
-        + base.len();
-    mail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect()
-}
-
-/// The ids of the checkboxes of a signing page, in order.
-fn boxes(html: &str) -> Vec<String> {
-    html.split("name=\"sign-")
-        .skip(1)
-        .filter_map(|s| s.split('"').next())
-        .map(str::to_string)
-        .collect()
-}
-
-async fn send(c: &mut Clinician<'_>, id: i64, fields: &[(&str, &str)]) -> crate::common::Reply {
-    let csrf = c.csrf(&format!("/admin/requests/{id}")).await;
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    c.post(&format!("/admin/requests/{id}/documents"), &form_body(&all))
-        .await
-}
-
-fn pdf_text(bytes: &[u8]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("signed.pdf");
-    std::fs::write(&path, bytes).expect("write");
-    let out = std::process::Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils, installed by cargo xtask test)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("text")
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace().map(str::to_string).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {

@@ -12,6 +12,7 @@ mod harness;
 
 mod browser;
 mod browser_booking;
+mod browser_documents;
 mod browser_editor;
 mod browser_insights;
 mod browser_journeys;
