@@ -390,3 +390,28 @@ async fn a_parent_or_guardian_signs_for_a_person_under_18() {
         "{text}"
     );
 }
+
+#[test]
+fn the_documents_link_is_never_logged() {
+    // A link's token is a key to a person's documents: the access log leaves it out.
+    let token = "d0c5marker0000000000000000000000000000000000000000000000000000000000";
+    let p = crate::common::Process::serve(&[], &[]);
+    for path in [
+        format!("/documents/{token}"),
+        format!("/documents/{token}/pdf/1"),
+    ] {
+        let reply = p.get(&path);
+        assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
+        assert!(reply.contains("This link does not work"), "{reply}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !p.stderr().contains("/documents/…/pdf/1") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the access log line: {}",
+            p.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!p.stderr().contains("d0c5marker"), "{}", p.stderr());
+}
