@@ -22,15 +22,17 @@ pub fn write(
         &request.link_secret,
         link::expiry(Timestamp::now(), None),
     );
+    let signature = format!(
+        "{}\n{} | {}\n",
+        practice.name, practice.email, practice.phone
+    );
     if reminder {
         return (
             format!("Reminder: documents to read and sign - {}", practice.name),
             format!(
-                "A reminder: some of the documents {clinician} sent you are not signed yet. They are needed before your sessions can begin.\n\n{base}/documents/{token}\n\nIf you have a question about a document, or would rather have it on paper, reply to this email or call {phone}. This is the only reminder.\n\n{name}\n{email} | {phone}\n",
+                "A reminder: some of the documents {clinician} sent you are not signed yet. They are needed before your sessions can begin.\n\n{base}/documents/{token}\n\nIf you have a question about a document, or would rather have it on paper, reply to this email or call {phone}. This is the only reminder.\n\n{signature}",
                 clinician = practice.clinician_name,
                 base = config.server.base_url,
-                name = practice.name,
-                email = practice.email,
                 phone = practice.phone,
             ),
         );
@@ -38,11 +40,9 @@ pub fn write(
     (
         format!("Documents to read and sign - {}", practice.name),
         format!(
-            "{clinician} has sent you the practice's documents to read and sign before your sessions. Reading them takes about fifteen minutes; you can sign on a phone or a computer, and download a copy of each one you sign.\n\n{base}/documents/{token}\n\nThe link works for 30 days. If you have a question about a document, or would rather have it on paper, reply to this email or call {phone}.\n\n{name}\n{email} | {phone}\n",
+            "{clinician} has sent you the practice's documents to read and sign before your sessions. Reading them takes about fifteen minutes; you can sign on a phone or a computer, and download a copy of each one you sign.\n\n{base}/documents/{token}\n\nThe link works for 30 days. If you have a question about a document, or would rather have it on paper, reply to this email or call {phone}.\n\n{signature}",
             clinician = practice.clinician_name,
             base = config.server.base_url,
-            name = practice.name,
-            email = practice.email,
             phone = practice.phone,
         ),
     )

@@ -119,6 +119,16 @@ pub fn sha256(text: &str) -> String {
     crate::crypto::hex::hex(&Sha256::digest(text.as_bytes()))
 }
 
+/// The documents of packets, with their packet to filter on (`p`).
+const DOCUMENT_ROWS: &str = "SELECT d.id, d.packet_id, d.document, d.revision_id, d.text_sealed,
+        d.signed_at, d.signature_sealed, d.revoked_at
+     FROM packet_documents d JOIN document_packets p ON p.id = d.packet_id";
+
+/// Queues an email of kind `$1` about request `$2` to the person (`$3`, sealed) at `$4`.
+const QUEUE_TO_PERSON: &str =
+    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $4)";
+
 fn unreadable(column: &'static str) -> StoreError {
     StoreError::Unreadable {
         column,
@@ -251,8 +261,7 @@ impl Store {
                     .await?;
             }
             sqlx::query(
-                "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                 VALUES ($1, $2, $3, $4, $4)",
+                QUEUE_TO_PERSON,
             )
             .bind(MailKind::DocumentsLink.as_str())
             .bind(request_id)
@@ -284,10 +293,7 @@ impl Store {
             .fetch_all(pool)
             .await?;
             let docs = sqlx::query(
-                "SELECT d.id, d.packet_id, d.document, d.revision_id, d.text_sealed, d.signed_at,
-                        d.signature_sealed, d.revoked_at
-                 FROM packet_documents d JOIN document_packets p ON p.id = d.packet_id
-                 WHERE p.request_id = $1 ORDER BY d.id",
+                &format!("{DOCUMENT_ROWS} WHERE p.request_id = $1 ORDER BY d.id"),
             )
             .bind(request_id)
             .fetch_all(pool)
@@ -375,8 +381,7 @@ impl Store {
                         source,
                     })?;
                 sqlx::query(
-                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                     VALUES ($1, $2, $3, $4, $4)",
+                    QUEUE_TO_PERSON,
                 )
                 .bind(MailKind::DocumentsReminder.as_str())
                 .bind(request_id)
@@ -439,10 +444,7 @@ impl Store {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let rows = sqlx::query(
-                "SELECT d.id, d.packet_id, d.document, d.revision_id, d.text_sealed, d.signed_at,
-                        d.signature_sealed, d.revoked_at
-                 FROM packet_documents d JOIN document_packets p ON p.id = d.packet_id
-                 WHERE d.packet_id = $1 AND p.request_id = $2 ORDER BY d.id",
+                &format!("{DOCUMENT_ROWS} WHERE d.packet_id = $1 AND p.request_id = $2 ORDER BY d.id"),
             )
             .bind(packet_id)
             .bind(request_id)

@@ -101,6 +101,18 @@ async fn packet_of(state: &AppState, id: i64, headers: &HeaderMap) -> Result<Pac
     }
 }
 
+/// The request a token is for, whether it is for a person under 18, and its newest packet; or
+/// the page to answer with.
+async fn opened(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+) -> Result<(i64, bool, Packet), Response> {
+    let (id, minor) = request_of(state, token, headers).await?;
+    let packet = packet_of(state, id, headers).await?;
+    Ok((id, minor, packet))
+}
+
 /// A document as sent, read for showing (its title and HTML), or a stand-in when its stored
 /// text cannot be read as a document any more.
 pub(crate) fn read(d: &PacketDocument) -> text::Document {
@@ -261,12 +273,8 @@ pub async fn show(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (id, minor) = match request_of(&state, &token, &headers).await {
+    let (id, minor, packet) = match opened(&state, &token, &headers).await {
         Ok(r) => r,
-        Err(r) => return r,
-    };
-    let packet = match packet_of(&state, id, &headers).await {
-        Ok(p) => p,
         Err(r) => return r,
     };
     if packet.opened_at.is_none()
@@ -296,12 +304,8 @@ pub async fn sign(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (id, minor) = match request_of(&state, &token, &headers).await {
+    let (id, minor, packet) = match opened(&state, &token, &headers).await {
         Ok(r) => r,
-        Err(r) => return r,
-    };
-    let packet = match packet_of(&state, id, &headers).await {
-        Ok(p) => p,
         Err(r) => return r,
     };
     let names: Vec<String> = packet
@@ -399,12 +403,8 @@ pub async fn revoke(
     Path((token, doc)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Response {
-    let (id, _) = match request_of(&state, &token, &headers).await {
+    let (id, _, packet) = match opened(&state, &token, &headers).await {
         Ok(r) => r,
-        Err(r) => return r,
-    };
-    let packet = match packet_of(&state, id, &headers).await {
-        Ok(p) => p,
         Err(r) => return r,
     };
     let revocable = packet
@@ -450,12 +450,8 @@ pub async fn pdf(
     Path((token, doc)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Response {
-    let (id, _) = match request_of(&state, &token, &headers).await {
+    let (_, _, packet) = match opened(&state, &token, &headers).await {
         Ok(r) => r,
-        Err(r) => return r,
-    };
-    let packet = match packet_of(&state, id, &headers).await {
-        Ok(p) => p,
         Err(r) => return r,
     };
     match packet

@@ -8,10 +8,11 @@ use jiff::{SignedDuration, Timestamp};
 use crate::common::booking::{link_to, start};
 use crate::common::clinician::Clinician;
 use crate::common::documents::{
-    CONSENT, ESIGN, RELEASE, boxes, built_in, link_in, pdf_text, publish, send, unfold, wait_for,
-    words,
+    CONSENT, ESIGN, RELEASE, boxes, built_in, consent_sent, link_in, pdf_text, publish, send,
+    unfold, wait_for, words,
 };
 use crate::common::questionnaire::{newest_request, post};
+use crate::common::reminders::{deliver_at, outbox_to};
 use crate::common::{SmtpServer, form_body};
 
 const PERSON: &str = "Oriel Vantasse";
@@ -341,12 +342,41 @@ async fn a_parent_or_guardian_signs_for_a_person_under_18() {
         .await;
     assert_eq!(r.status, 303, "{}", r.text());
     let id = newest_request(&app).await;
-    let mut c = Clinician::signed_in(&app).await;
-    publish(&mut c, ESIGN, &built_in(ESIGN)).await;
-    publish(&mut c, CONSENT, &built_in(CONSENT)).await;
-    let r = send(&mut c, id, &[("send-10-kap-informed-consent", "yes")]).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let link = link_in(&app, &wait_for(&smtp, "Documents to read and sign", 1)[0]);
+    let link = consent_sent(&app, &smtp, id).await;
+
+    // One reminder of unsigned documents, a few days after they were sent.
+    let reminders = || async {
+        app.state
+            .store
+            .mail_states(id)
+            .await
+            .expect("read")
+            .iter()
+            .filter(|m| m.kind == "documents_reminder")
+            .count()
+    };
+    let sent = Timestamp::now();
+    let worker = app.state.reminders();
+    worker
+        .look(sent + SignedDuration::from_hours(2 * 24))
+        .await
+        .expect("look");
+    assert_eq!(reminders().await, 0, "not yet");
+    for _ in 0..2 {
+        worker
+            .look(sent + SignedDuration::from_hours(3 * 24 + 1))
+            .await
+            .expect("look");
+    }
+    assert_eq!(reminders().await, 1, "once");
+    let outbox = outbox_to(&app, &smtp);
+    deliver_at(&app, &outbox, sent + SignedDuration::from_hours(3 * 24 + 1)).await;
+    let reminder = wait_for(&smtp, "Reminder: documents to read and sign", 1).remove(0);
+    let again = app.get(&link_in(&app, &reminder)).await;
+    assert_eq!(again.status, 200, "a link to the same documents");
+    assert!(again.text().contains("Documents to read and sign"));
+    assert!(!unfold(&reminder).contains(PERSON));
+
     let html = app.get(&link).await.text();
     assert!(
         html.contains("Your full name, as the parent or legal guardian"),

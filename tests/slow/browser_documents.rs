@@ -6,8 +6,7 @@
 use fantoccini::key::Key;
 
 use crate::common::SmtpServer;
-use crate::common::clinician::Clinician;
-use crate::common::documents::{CONSENT, ESIGN, boxes, built_in, link_in, publish, send, wait_for};
+use crate::common::documents::{boxes, consent_sent};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,12 +18,7 @@ async fn a_person_signs_on_a_phone_with_the_keyboard() {
     let r = app.submit("Ada Lovelace", &[]).await;
     assert_eq!(r.status, 303);
     let id = app.state.store.all_requests().await.expect("read")[0].id;
-    let mut c = Clinician::signed_in(&app).await;
-    publish(&mut c, ESIGN, &built_in(ESIGN)).await;
-    publish(&mut c, CONSENT, &built_in(CONSENT)).await;
-    let r = send(&mut c, id, &[("send-10-kap-informed-consent", "yes")]).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let link = link_in(&app, &wait_for(&smtp, "Documents to read and sign", 1)[0]);
+    let link = consent_sent(&app, &smtp, id).await;
     let ids = boxes(&app.get(&link).await.text());
     assert_eq!(ids.len(), 2);
 

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 
 use super::Admin;
 use super::views::when;
-use super::words::{Shown, edit_page, find, stale};
+use super::words::{Shown, capitalised, edit_page, find, stale};
 use crate::audit::{Action, Entry};
 use crate::content::documents::{self as text, DocumentKind};
 use crate::store::{NewPacketDocument, StoredRequest};
@@ -54,10 +54,7 @@ pub(super) async fn save(
                     if d.line > 0 {
                         format!("Line {}: {}", d.line, d.message)
                     } else {
-                        let mut c = d.message.chars();
-                        c.next()
-                            .map(|f| f.to_uppercase().chain(c).collect())
-                            .unwrap_or_default()
+                        capitalised(&d.message)
                     }
                 })
                 .collect();
@@ -179,13 +176,6 @@ pub async fn panel(state: &AppState, r: &StoredRequest) -> Result<DocumentsPanel
         esign_ready,
         sent,
     })
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 fn slug_of(rel: &str) -> String {

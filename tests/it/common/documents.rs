@@ -128,3 +128,14 @@ pub fn pdf_text(bytes: &[u8]) -> String {
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
 }
+
+/// Publishes the consent to sign electronically and the informed consent as built in, sends
+/// the consent to request `id`, and returns the link its email carries.
+pub async fn consent_sent(app: &TestApp, smtp: &SmtpServer, id: i64) -> String {
+    let mut c = Clinician::signed_in(app).await;
+    publish(&mut c, ESIGN, &built_in(ESIGN)).await;
+    publish(&mut c, CONSENT, &built_in(CONSENT)).await;
+    let r = send(&mut c, id, &[("send-10-kap-informed-consent", "yes")]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    link_in(app, &wait_for(smtp, "Documents to read and sign", 1)[0])
+}
