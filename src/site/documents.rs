@@ -45,6 +45,16 @@ pub struct SignForm {
     pub guardian_error: Option<String>,
     /// Today, in the practice's time zone, as the signature's date.
     pub date: String,
+    /// With the telehealth consent unsigned: the question of where the person will be during
+    /// sessions, with the licensed states named, and the answer chosen.
+    pub location: Option<LocationQuestion>,
+}
+
+pub struct LocationQuestion {
+    pub licensed: String,
+    pub states: &'static [(&'static str, &'static str)],
+    pub chosen: String,
+    pub error: Option<String>,
 }
 
 #[derive(Template)]

@@ -50,6 +50,10 @@ pub struct Signature {
     /// The SHA-256 of the consent to sign electronically the signature was given under, in hex
     /// (the consent itself: none).
     pub esign_sha256: Option<String>,
+    /// With the telehealth consent: where the person said they will be during sessions (a
+    /// state's code, or `outside-us`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl std::fmt::Debug for Signature {
@@ -428,7 +432,8 @@ impl Store {
 
     /// Signs documents `ids` of packet `packet_id` (of request `request_id`) as `name` in
     /// `role`, under the packet's consent to sign electronically (`esign`, one of `ids` or
-    /// already signed). Each signature holds the SHA-256 of the text as stored, read in this
+    /// already signed); the telehealth consent (`location.0`) with where the person will be
+    /// during sessions (`location.1`). Each signature holds the SHA-256 of the text as stored, read in this
     /// transaction. Documents already signed are left as they are. Returns how many were signed.
     #[allow(clippy::too_many_arguments)]
     pub async fn sign_documents(
@@ -439,6 +444,7 @@ impl Store {
         esign: i64,
         name: &str,
         role: SignerRole,
+        location: Option<(i64, &str)>,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         on_db!(&self.db, pool => {
@@ -465,6 +471,9 @@ impl Store {
                     role,
                     sha256: sha256(&d.text),
                     esign_sha256: (d.id != esign).then(|| esign_sha256.clone()),
+                    location: location
+                        .filter(|(id, _)| *id == d.id)
+                        .map(|(_, l)| l.to_string()),
                 };
                 let json = serde_json::to_string(&signature)
                     .map_err(|_| unreadable("packet_documents.signature_sealed"))?;

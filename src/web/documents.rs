@@ -23,7 +23,7 @@ use super::{AppError, AppState};
 use crate::auth::link::LinkError;
 use crate::content::documents::{self as text, DocumentKind};
 use crate::site::ErrorLink;
-use crate::site::documents::{DocumentsPage, ShownDocument, SignForm};
+use crate::site::documents::{DocumentsPage, LocationQuestion, ShownDocument, SignForm};
 use crate::store::{Packet, PacketDocument, SignerRole, sha256};
 
 /// The longest name a signer may type.
@@ -172,6 +172,7 @@ struct Sent {
     ticked: Vec<i64>,
     name: String,
     guardian: bool,
+    location: String,
 }
 
 fn page(
@@ -240,6 +241,15 @@ fn page(
             .to_zoned_datetime(tz.clone())
             .strftime("%B %-d, %Y")
             .to_string(),
+        location: unsigned
+            .iter()
+            .any(|d| DocumentKind::of(&d.document) == DocumentKind::Telehealth)
+            .then(|| LocationQuestion {
+                licensed: state.config().practice.licensed_state_names().join(", "),
+                states: crate::practice::us_states::ALL,
+                chosen: sent.location.clone(),
+                error: error_for("location"),
+            }),
     });
     DocumentsPage {
         errors,
@@ -312,7 +322,7 @@ pub async fn sign(
         .documents
         .iter()
         .map(|d| format!("sign-{}", d.id))
-        .chain(["name".to_string(), "guardian".to_string()])
+        .chain(["name", "guardian", "location"].map(String::from))
         .collect();
     let known: Vec<&str> = names.iter().map(String::as_str).collect();
     let form = match decode(&body, &known) {
@@ -337,6 +347,7 @@ pub async fn sign(
             .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_default(),
         guardian: form.contains_key("guardian"),
+        location: form.get("location").cloned().unwrap_or_default(),
     };
     let esign = packet
         .documents
@@ -357,6 +368,19 @@ pub async fn sign(
         errors.push(error(
             "boxes",
             "Tick the consent to sign electronically too: documents can be signed here only with it",
+        ));
+    }
+    // Where the person will be is asked with the telehealth consent; a state outside the
+    // licensed ones is flagged to the clinician, never refused.
+    let telehealth = packet.documents.iter().find(|d| {
+        DocumentKind::of(&d.document) == DocumentKind::Telehealth && sent.ticked.contains(&d.id)
+    });
+    if telehealth.is_some()
+        && crate::practice::consultation::Location::parse(&sent.location).is_none()
+    {
+        errors.push(error(
+            "location",
+            "Choose where the person will be during sessions",
         ));
     }
     if minor && !sent.guardian {
@@ -388,6 +412,7 @@ pub async fn sign(
             esign.id,
             &sent.name,
             role,
+            telehealth.map(|d| (d.id, sent.location.as_str())),
             Timestamp::now(),
         )
         .await

@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use crate::common::booking::{link_to, start};
 use crate::common::clinician::Clinician;
 use crate::common::documents::{
-    CONSENT, ESIGN, RELEASE, boxes, built_in, consent_sent, link_in, pdf_text, publish, send,
-    unfold, wait_for, words,
+    CONSENT, ESIGN, RELEASE, TELEHEALTH, boxes, built_in, consent_sent, link_in, pdf_text, publish,
+    send, unfold, wait_for, words,
 };
 use crate::common::questionnaire::{newest_request, post};
 use crate::common::reminders::{deliver_at, outbox_to};
@@ -50,6 +50,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
 
     publish(&mut c, CONSENT, &built_in(CONSENT)).await;
     publish(&mut c, RELEASE, &built_in(RELEASE)).await;
+    publish(&mut c, TELEHEALTH, &built_in(TELEHEALTH)).await;
     // The release needs the prescriber.
     let r = send(&mut c, id, &[("send-40-prescriber-release", "yes")]).await;
     assert_eq!(r.status, 422);
@@ -60,6 +61,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
         &[
             ("send-10-kap-informed-consent", "yes"),
             ("send-40-prescriber-release", "yes"),
+            ("send-20-telehealth-consent", "yes"),
             ("prescriber_name", PRESCRIBER),
             ("prescriber_practice", "Marbeck Family Medicine"),
             ("prescriber_contact", "555-0100"),
@@ -118,7 +120,11 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
 
     // Signing without the consent to sign electronically, or without a name, is refused.
     let ids = boxes(&html);
-    assert_eq!(ids.len(), 3, "{html}");
+    assert_eq!(ids.len(), 4, "{html}");
+    assert!(
+        html.contains("where will the person be during sessions?"),
+        "{html}"
+    );
     let r = post(
         &app,
         &link,
@@ -136,18 +142,25 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
     assert_eq!(r.status, 422);
     assert!(r.text().contains("Type your full name"));
     let all: Vec<String> = ids.iter().map(|i| format!("sign-{i}")).collect();
-    let r = post(
-        &app,
-        &link,
-        &[
-            (&all[0], "yes"),
-            (&all[1], "yes"),
-            (&all[2], "yes"),
-            ("name", PERSON),
-        ],
-    )
-    .await;
+    let mut every: Vec<(&str, &str)> = all.iter().map(|k| (k.as_str(), "yes")).collect();
+    every.push(("name", PERSON));
+    // The telehealth consent asks where the person will be during sessions.
+    let r = post(&app, &link, &every).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text()
+            .contains("Choose where the person will be during sessions")
+    );
+    // A state outside the licensed ones is taken, and flagged to the clinician.
+    every.push(("location", "TX"));
+    let r = post(&app, &link, &every).await;
     assert_eq!(r.status, 303, "{}", r.text());
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(page.contains("will be in Texas during sessions"), "{page}");
+    assert!(
+        page.contains("<span class=\"tag\">Outside licensed states</span> Sent"),
+        "{page}"
+    );
     let html = app.get(&link).await.text();
     assert!(!html.contains("id=\"sign-button\""), "everything is signed");
     assert!(!html.contains("EDITED AFTER SENDING"), "the text as sent");

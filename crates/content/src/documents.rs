@@ -41,6 +41,8 @@ pub enum DocumentKind {
     Esign,
     /// A consent or acknowledgement the person signs.
     Consent,
+    /// The consent to telehealth: signed with where the person will be during sessions.
+    Telehealth,
     /// The authorization to exchange information with the prescriber: filled in per person,
     /// and revocable.
     Release,
@@ -53,6 +55,8 @@ impl DocumentKind {
             DocumentKind::Esign
         } else if rel.contains("release") {
             DocumentKind::Release
+        } else if rel.contains("telehealth") {
+            DocumentKind::Telehealth
         } else {
             DocumentKind::Consent
         }

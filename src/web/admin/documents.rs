@@ -108,6 +108,8 @@ pub struct SentDocument {
     /// "Sent …; opened …; signed …; revoked …".
     pub state: String,
     pub signed: bool,
+    /// Signed with a place outside the licensed states (flagged, not refused).
+    pub outside: bool,
 }
 
 /// A document that can be chosen for a packet.
@@ -162,11 +164,24 @@ pub async fn panel(state: &AppState, r: &StoredRequest) -> Result<DocumentsPanel
             if let Some(at) = d.revoked_at {
                 steps.push(format!("revoked {}", when(at, &tz)));
             }
+            let location = d.signature.as_ref().and_then(|s| s.location.as_deref());
+            let outside = location.is_some_and(|l| {
+                !state
+                    .config()
+                    .practice
+                    .licensed_states
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(l))
+            });
+            if let Some(l) = location.and_then(crate::practice::consultation::Location::parse) {
+                steps.push(format!("will be in {} during sessions", l.label()));
+            }
             sent.push(SentDocument {
                 id: d.id,
                 title: crate::web::documents::read(d).title,
                 state: capitalised(&steps.join("; ")),
                 signed: d.signed_at.is_some(),
+                outside,
             });
         }
     }
