@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use crate::common::booking::{link_to, start};
 use crate::common::clinician::Clinician;
 use crate::common::documents::{
-    CONSENT, ESIGN, RELEASE, TELEHEALTH, boxes, built_in, consent_sent, link_in, pdf_text, publish,
-    send, unfold, wait_for, words,
+    ACKNOWLEDGEMENT, CONSENT, ESIGN, RELEASE, TELEHEALTH, boxes, built_in, consent_sent, link_in,
+    pdf_text, publish, send, unfold, wait_for, words,
 };
 use crate::common::questionnaire::{newest_request, post};
 use crate::common::reminders::{deliver_at, outbox_to};
@@ -51,6 +51,33 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
     publish(&mut c, CONSENT, &built_in(CONSENT)).await;
     publish(&mut c, RELEASE, &built_in(RELEASE)).await;
     publish(&mut c, TELEHEALTH, &built_in(TELEHEALTH)).await;
+    // The acknowledgement needs the Notice of Privacy Practices published at its address.
+    publish(&mut c, ACKNOWLEDGEMENT, &built_in(ACKNOWLEDGEMENT)).await;
+    let r = send(
+        &mut c,
+        id,
+        &[("send-30-privacy-notice-acknowledgement", "yes")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text()
+            .contains("add it under Pages at that address first"),
+        "{}",
+        r.text()
+    );
+    let r = c
+        .action(
+            "/admin/pages",
+            "/admin/pages",
+            &[
+                ("title", "Notice of Privacy Practices"),
+                ("path", "/notice-of-privacy-practices"),
+                ("body", "How health information about you may be used."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
     // The release needs the prescriber.
     let r = send(&mut c, id, &[("send-40-prescriber-release", "yes")]).await;
     assert_eq!(r.status, 422);
@@ -62,6 +89,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
             ("send-10-kap-informed-consent", "yes"),
             ("send-40-prescriber-release", "yes"),
             ("send-20-telehealth-consent", "yes"),
+            ("send-30-privacy-notice-acknowledgement", "yes"),
             ("prescriber_name", PRESCRIBER),
             ("prescriber_practice", "Marbeck Family Medicine"),
             ("prescriber_contact", "555-0100"),
@@ -120,7 +148,11 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
 
     // Signing without the consent to sign electronically, or without a name, is refused.
     let ids = boxes(&html);
-    assert_eq!(ids.len(), 4, "{html}");
+    assert_eq!(ids.len(), 5, "{html}");
+    assert!(
+        html.contains(&app.url("/notice-of-privacy-practices")),
+        "the acknowledgement names the notice's address"
+    );
     assert!(
         html.contains("where will the person be during sessions?"),
         "{html}"

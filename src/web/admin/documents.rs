@@ -304,6 +304,18 @@ pub async fn send(
             ));
             continue;
         };
+        if rel.contains("privacy-notice")
+            && !state
+                .store
+                .own_pages()
+                .await?
+                .iter()
+                .any(|p| p.path == NOTICE_PATH && !p.removed)
+        {
+            problems.push(format!(
+                "The acknowledgement names your Notice of Privacy Practices at {NOTICE_PATH}: add it under Pages at that address first"
+            ));
+        }
         if kind == DocumentKind::Release {
             for (field, value) in &prescriber {
                 if value.is_empty() {

@@ -10,6 +10,7 @@ use crate::common::{SmtpServer, TestApp, form_body};
 pub const ESIGN: &str = "documents/00-esign-consent.md";
 pub const CONSENT: &str = "documents/10-kap-informed-consent.md";
 pub const RELEASE: &str = "documents/40-prescriber-release.md";
+pub const ACKNOWLEDGEMENT: &str = "documents/30-privacy-notice-acknowledgement.md";
 pub const TELEHEALTH: &str = "documents/20-telehealth-consent.md";
 
 pub fn built_in(rel: &str) -> String {
