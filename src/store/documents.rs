@@ -128,10 +128,30 @@ const DOCUMENT_ROWS: &str = "SELECT d.id, d.packet_id, d.document, d.revision_id
         d.signed_at, d.signature_sealed, d.revoked_at
      FROM packet_documents d JOIN document_packets p ON p.id = d.packet_id";
 
-/// Queues an email of kind `$1` about request `$2` to the person (`$3`, sealed) at `$4`.
-const QUEUE_TO_PERSON: &str =
-    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-     VALUES ($1, $2, $3, $4, $4)";
+/// Queues the email `$kind` about request `$request_id` on `$tx` to the person, whose address
+/// is `$email` as sealed with the request (bound to its link secret `$link_secret`).
+macro_rules! queue_to_person {
+    ($store:ident, $tx:ident, $kind:expr, $request_id:expr, $link_secret:expr, $email:expr, $now:expr) => {{
+        let link_secret: &str = $link_secret;
+        let email = $store
+            .keys
+            .open(EMAIL.of(link_secret), &$email)
+            .map_err(|source| StoreError::Sealed {
+                field: EMAIL.name(),
+                source,
+            })?;
+        sqlx::query(
+            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind($kind.as_str())
+        .bind($request_id)
+        .bind($store.keys.seal(RECIPIENT.of(link_secret), &email))
+        .bind(ms($now))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
 
 fn unreadable(column: &'static str) -> StoreError {
     StoreError::Unreadable {
@@ -231,13 +251,6 @@ impl Store {
             let Some((email, link_secret)) = found else {
                 return Ok(None);
             };
-            let email = self
-                .keys
-                .open(EMAIL.of(link_secret.as_str()), &email)
-                .map_err(|source| StoreError::Sealed {
-                    field: EMAIL.name(),
-                    source,
-                })?;
             let packet: i64 = sqlx::query_scalar(
                 "INSERT INTO document_packets (request_id, sent_at, sent_by) VALUES ($1, $2, $3)
                  RETURNING id",
@@ -264,15 +277,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(
-                QUEUE_TO_PERSON,
-            )
-            .bind(MailKind::DocumentsLink.as_str())
-            .bind(request_id)
-            .bind(self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email))
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
+            queue_to_person!(self, tx, MailKind::DocumentsLink, request_id, &link_secret, email, now);
             let detail = format!("{} sent to sign", documents.len());
             write_history!(tx, request_id, actor, "documents", Some(detail.as_str()), now).await?;
             write_audit!(
@@ -377,22 +382,15 @@ impl Store {
                 if claimed == 0 {
                     continue;
                 }
-                let email = self
-                    .keys
-                    .open(EMAIL.of(link_secret.as_str()), &email)
-                    .map_err(|source| StoreError::Sealed {
-                        field: EMAIL.name(),
-                        source,
-                    })?;
-                sqlx::query(
-                    QUEUE_TO_PERSON,
-                )
-                .bind(MailKind::DocumentsReminder.as_str())
-                .bind(request_id)
-                .bind(self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email))
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
+                queue_to_person!(
+                    self,
+                    tx,
+                    MailKind::DocumentsReminder,
+                    request_id,
+                    &link_secret,
+                    email,
+                    now
+                );
                 write_history!(tx, request_id, "system", "documents", Some("reminder sent"), now)
                     .await?;
                 queued += 1;
