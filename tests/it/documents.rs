@@ -479,7 +479,7 @@ fn the_documents_link_is_never_logged() {
         assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
         assert!(reply.contains("This link does not work"), "{reply}");
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     while !p.stderr().contains("/documents/…/pdf/1") {
         assert!(
             std::time::Instant::now() < deadline,

@@ -57,7 +57,7 @@ pub fn unfold(raw: &str) -> String {
 }
 
 pub fn wait_for(smtp: &SmtpServer, subject: &str, n: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let found: Vec<String> = smtp
             .messages()

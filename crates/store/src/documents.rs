@@ -20,7 +20,7 @@ use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
 use super::inbox::{write_audit, write_history};
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
-use crate::mail::MailKind;
+use practice::mail::MailKind;
 
 /// Who signed: the person, or a parent or legal guardian for a person under 18.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,7 +120,7 @@ pub struct DocumentsLink {
 
 /// The SHA-256 of `text`, in hex: what a signature and its PDF name the text by.
 pub fn sha256(text: &str) -> String {
-    crate::crypto::hex::hex(&Sha256::digest(text.as_bytes()))
+    crypto::hex::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The documents of packets, with their packet to filter on (`p`).
@@ -225,7 +225,7 @@ impl Store {
         });
         Ok(row.map(|(link_secret, status, age)| DocumentsLink {
             link_secret,
-            closed: status == crate::practice::status::Status::Closed.as_str(),
+            closed: status == practice::status::Status::Closed.as_str(),
             minor: age == "minor",
         }))
     }
