@@ -1,7 +1,9 @@
 //! Exports of consultation requests for the clinician's own records: JSON Lines and CSV.
 //!
-//! Each request comes with its questionnaires (answers, scores and bands): in JSON Lines as a
-//! list, in the CSV as one cell holding that list as JSON.
+//! Each request comes with its questionnaires (answers, scores and bands) and the documents sent
+//! to it to sign (each with the exact text sent, its revision and SHA-256, and the signature:
+//! the name typed, the role, when; revoked when): in JSON Lines as lists, in the CSV as one
+//! cell each holding that list as JSON.
 //!
 //! The CSV is safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab or
 //! a carriage return is prefixed with `'`, so it is shown as text and never run as a formula.
@@ -11,10 +13,49 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::practice::measures::Measure;
-use crate::store::{StoredQuestionnaire, StoredRequest};
+use crate::store::{Packet, StoredQuestionnaire, StoredRequest};
 
 /// Each exported request's questionnaires, by request id (a request without any is absent).
 pub type Questionnaires = std::collections::HashMap<i64, Vec<StoredQuestionnaire>>;
+
+/// Each exported request's packets of documents, by request id (a request without any is
+/// absent).
+pub type Documents = std::collections::HashMap<i64, Vec<Packet>>;
+
+#[derive(Serialize)]
+struct DocumentRow<'a> {
+    document: &'a str,
+    revision_id: i64,
+    sent_at: String,
+    opened_at: Option<String>,
+    /// The exact text sent, as signed.
+    text: &'a str,
+    sha256: String,
+    signed_at: Option<String>,
+    signer_name: Option<&'a str>,
+    signer_role: Option<crate::store::SignerRole>,
+    revoked_at: Option<String>,
+}
+
+fn document_rows(packets: &[Packet]) -> Vec<DocumentRow<'_>> {
+    packets
+        .iter()
+        .flat_map(|p| {
+            p.documents.iter().map(move |d| DocumentRow {
+                document: &d.document,
+                revision_id: d.revision_id,
+                sent_at: p.sent_at.to_string(),
+                opened_at: p.opened_at.map(|t| t.to_string()),
+                text: &d.text,
+                sha256: crate::store::sha256(&d.text),
+                signed_at: d.signed_at.map(|t| t.to_string()),
+                signer_name: d.signature.as_ref().map(|s| s.name.as_str()),
+                signer_role: d.signature.as_ref().map(|s| s.role),
+                revoked_at: d.revoked_at.map(|t| t.to_string()),
+            })
+        })
+        .collect()
+}
 
 #[derive(Serialize)]
 struct QuestionnaireRow<'a> {
@@ -78,9 +119,10 @@ struct Row<'a> {
     message: Option<&'a str>,
     referral_source: Option<&'a str>,
     questionnaires: Vec<QuestionnaireRow<'a>>,
+    documents: Vec<DocumentRow<'a>>,
 }
 
-fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires) -> Row<'a> {
+fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires, docs: &'a Documents) -> Row<'a> {
     Row {
         reference: &r.reference,
         received_at: r.received_at.to_string(),
@@ -101,6 +143,10 @@ fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires) -> Row<'a> {
             .get(&r.id)
             .map(|v| v.iter().map(questionnaire_row).collect())
             .unwrap_or_default(),
+        documents: docs
+            .get(&r.id)
+            .map(|p| document_rows(p))
+            .unwrap_or_default(),
     }
 }
 
@@ -108,10 +154,11 @@ fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires) -> Row<'a> {
 pub fn jsonl(
     requests: &[StoredRequest],
     qs: &Questionnaires,
+    docs: &Documents,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     for r in requests {
-        serde_json::to_writer(&mut *out, &row(r, qs))?;
+        serde_json::to_writer(&mut *out, &row(r, qs, docs))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -121,6 +168,7 @@ pub fn jsonl(
 pub fn csv(
     requests: &[StoredRequest],
     qs: &Questionnaires,
+    docs: &Documents,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
@@ -141,13 +189,19 @@ pub fn csv(
         "message",
         "referral_source",
         "questionnaires",
+        "documents",
     ])?;
     for r in requests {
-        let x = row(r, qs);
+        let x = row(r, qs, docs);
         let questionnaires = if x.questionnaires.is_empty() {
             String::new()
         } else {
             serde_json::to_string(&x.questionnaires).map_err(std::io::Error::other)?
+        };
+        let documents = if x.documents.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&x.documents).map_err(std::io::Error::other)?
         };
         let flag = |b: bool| if b { "yes" } else { "no" };
         w.write_record([
@@ -167,6 +221,7 @@ pub fn csv(
             safe_cell(x.message.unwrap_or("")),
             safe_cell(x.referral_source.unwrap_or("")),
             safe_cell(&questionnaires),
+            safe_cell(&documents),
         ])?;
     }
     w.flush()

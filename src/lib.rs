@@ -22,6 +22,7 @@ pub mod going_live;
 pub mod in_force;
 pub mod insights;
 pub mod mail;
+pub mod pdf;
 /// The practice's rules, from their own crate (`crates/practice`).
 pub use practice;
 pub mod site;

@@ -255,7 +255,9 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         | MailKind::QuestionnaireLink
         | MailKind::QuestionnaireAttentionNotice
         | MailKind::QuestionnaireMailCheck
-        | MailKind::QuestionnaireAttentionOverdue => return None,
+        | MailKind::QuestionnaireAttentionOverdue
+        | MailKind::DocumentsLink
+        | MailKind::DocumentsReminder => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

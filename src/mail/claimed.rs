@@ -107,6 +107,13 @@ pub enum Mail {
         request_id: Option<i64>,
         reference: String,
     },
+    /// The practice's documents to read and sign.
+    DocumentsLink {
+        to: String,
+        request: RequestLink,
+        /// The one reminder of documents still unsigned.
+        reminder: bool,
+    },
     QuestionnaireMailCheck {
         /// The code that confirms the notice address, read as it leaves.
         code: Option<String>,
@@ -117,7 +124,9 @@ impl Mail {
     /// The person's address, for the kinds that go to the person.
     pub fn recipient(&self) -> Option<&str> {
         match self {
-            Mail::Acknowledgement { to, .. } | Mail::QuestionnaireLink { to, .. } => Some(to),
+            Mail::Acknowledgement { to, .. }
+            | Mail::QuestionnaireLink { to, .. }
+            | Mail::DocumentsLink { to, .. } => Some(to),
             _ => self.person().map(|p| p.to.as_str()),
         }
     }
@@ -152,6 +161,10 @@ impl Mail {
             Mail::QuestionnaireAttentionNotice { .. } => MailKind::QuestionnaireAttentionNotice,
             Mail::QuestionnaireAttentionOverdue { .. } => MailKind::QuestionnaireAttentionOverdue,
             Mail::QuestionnaireMailCheck { .. } => MailKind::QuestionnaireMailCheck,
+            Mail::DocumentsLink {
+                reminder: false, ..
+            } => MailKind::DocumentsLink,
+            Mail::DocumentsLink { reminder: true, .. } => MailKind::DocumentsReminder,
         }
     }
 }
@@ -263,6 +276,15 @@ impl ClaimedMail {
                 reference: reference.clone().unwrap_or_default(),
             }),
             MailKind::QuestionnaireMailCheck => Ok(Mail::QuestionnaireMailCheck { code: None }),
+            MailKind::DocumentsLink | MailKind::DocumentsReminder => match (to(), link.clone()) {
+                (Ok(to), Some(request)) => Ok(Mail::DocumentsLink {
+                    to,
+                    request,
+                    reminder: kind == MailKind::DocumentsReminder,
+                }),
+                (Err(e), _) => Err(e),
+                (_, None) => Err(request_gone),
+            },
         };
         ClaimedMail {
             id,

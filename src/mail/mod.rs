@@ -10,6 +10,7 @@
 
 pub mod booking;
 mod claimed;
+mod documents;
 /// The outbox's words, which the store reads and writes too: kept with the practice's rules
 /// (`crates/practice/src/mail.rs`), below the store.
 use practice::mail as kinds;
@@ -169,6 +170,12 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
                 SendError::Permanent("the day this agenda is about is gone".into())
             })?;
             (practice_inbox()?, subject, body, None)
+        }
+        Mail::DocumentsLink {
+            request, reminder, ..
+        } => {
+            let (subject, body) = documents::write(config, links, request, *reminder);
+            (person()?, subject, body, None)
         }
         Mail::QuestionnaireLink { .. }
         | Mail::QuestionnaireAttentionNotice { .. }

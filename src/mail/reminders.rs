@@ -16,6 +16,8 @@ use crate::store::{Store, StoreError};
 
 /// How often the worker looks.
 const EVERY: Duration = Duration::from_secs(60);
+/// How long after documents were sent their one reminder leaves, if some are still unsigned.
+pub const DOCUMENTS_REMINDER_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(3 * 24);
 /// The hour, on the practice's clocks, after which the day's agenda leaves.
 pub const AGENDA_HOUR: i8 = 7;
 
@@ -30,8 +32,9 @@ pub struct Reminders {
 }
 
 impl Reminders {
-    /// Queues what is due at `now`: reminders, the day's agenda, and the second urgent notice of
-    /// an answer not followed up within the time the person was told. Returns how many emails
+    /// Queues what is due at `now`: reminders, the day's agenda, the second urgent notice of
+    /// an answer not followed up within the time the person was told, and the one reminder of
+    /// documents still unsigned. Returns how many emails
     /// were queued.
     pub async fn look(&self, now: Timestamp) -> Result<usize, StoreError> {
         let mut queued = self.store.queue_due_reminders(now).await?;
@@ -43,6 +46,9 @@ impl Reminders {
             .checked_sub(jiff::SignedDuration::from_hours(hours))
             .unwrap_or(now);
         queued += self.store.queue_overdue_attention(raised_by, now).await?;
+        // The one reminder of documents still unsigned a few days after they were sent.
+        let sent_by = now.checked_sub(DOCUMENTS_REMINDER_AFTER).unwrap_or(now);
+        queued += self.store.queue_documents_reminders(sent_by, now).await?;
         let zone = config.practice.zone.clone();
         if self
             .store

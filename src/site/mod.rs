@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod cache;
+pub mod documents;
 pub mod privacy;
 pub mod questionnaire;
 pub mod views;

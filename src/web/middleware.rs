@@ -357,11 +357,17 @@ impl Visit {
     }
 }
 
-/// The path as logged. A booking or questionnaire link's token, a calendar feed's secret and the
-/// setup address's token are keys, so they are left out: `/book/…/change`,
-/// `/questionnaire/…/phq9`, `/calendar/…`, `/admin/setup/…`.
+/// The path as logged. A booking, questionnaire or documents link's token, a calendar feed's
+/// secret and the setup address's token are keys, so they are left out: `/book/…/change`,
+/// `/questionnaire/…/phq9`, `/documents/…/pdf/3`, `/calendar/…`, `/admin/setup/…`.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/book/", "/questionnaire/", "/calendar/", "/admin/setup/"] {
+    for prefix in [
+        "/book/",
+        "/questionnaire/",
+        "/documents/",
+        "/calendar/",
+        "/admin/setup/",
+    ] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return std::borrow::Cow::Owned(format!("{prefix}…{tail}"));
@@ -418,6 +424,10 @@ mod tests {
         assert_eq!(
             super::loggable_path("/questionnaire/abc123/gad7"),
             "/questionnaire/…/gad7"
+        );
+        assert_eq!(
+            super::loggable_path("/documents/abc123/pdf/7"),
+            "/documents/…/pdf/7"
         );
         assert_eq!(super::loggable_path("/contact"), "/contact");
     }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod booking;
 pub mod client;
 pub mod contact;
+pub mod documents;
 pub mod error;
 pub mod form;
 pub mod form_token;
@@ -230,6 +231,15 @@ pub fn router(state: AppState) -> Router {
         .route("/book/{token}/cancel", post(booking::cancel))
         .route("/calendar/{file}", get(booking::feed))
         .route("/questionnaire/{token}", get(questionnaire::start))
+        .route(
+            "/documents/{token}",
+            get(documents::show).post(documents::sign),
+        )
+        .route(
+            "/documents/{token}/revoke/{document}",
+            post(documents::revoke),
+        )
+        .route("/documents/{token}/pdf/{document}", get(documents::pdf))
         .route(
             "/questionnaire/{token}/{page}",
             get(questionnaire::show).post(questionnaire::save),

@@ -16,6 +16,7 @@ mod calendar_file;
 mod cli;
 mod connections;
 mod contact_form;
+mod documents;
 mod first_run;
 mod fuzz;
 mod insights;

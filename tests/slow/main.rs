@@ -15,6 +15,7 @@ mod chromium_flags;
 
 mod browser;
 mod browser_booking;
+mod browser_documents;
 mod browser_editor;
 mod browser_insights;
 mod browser_journeys;

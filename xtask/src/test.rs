@@ -172,10 +172,16 @@ fn env_or(var: &str, default: &str) -> String {
 }
 
 /// Everything the suite starts besides the browser: pebble (the ACME test server of the TLS
-/// tests), openssl (test certificates) and fio (the disk's fsync rate).
+/// tests), openssl (test certificates), fio (the disk's fsync rate) and pdftotext (an
+/// independent reader of the signed documents' PDFs).
 fn ensure_test_tools() -> Result<()> {
     ensure_browser()?;
-    tools::ensure_apt(&[("pebble", "pebble"), ("openssl", "openssl"), ("fio", "fio")])
+    tools::ensure_apt(&[
+        ("pebble", "pebble"),
+        ("openssl", "openssl"),
+        ("fio", "fio"),
+        ("pdftotext", "poppler-utils"),
+    ])
 }
 
 /// Chromium, chromedriver (both Debian's, so their versions match) and a font.

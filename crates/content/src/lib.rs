@@ -11,6 +11,7 @@
 //! words edited in the browser and hands them in).
 
 pub mod diff;
+pub mod documents;
 mod markdown;
 pub mod model;
 

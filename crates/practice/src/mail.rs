@@ -40,6 +40,12 @@ crate::text_forms! {
         /// To the practice, marked urgent: an answer that needed attention was not followed up
         /// within the time the person was told (no detail).
         QuestionnaireAttentionOverdue = "questionnaire_attention_overdue",
+        /// To the person: the practice's documents to read and sign, with the link (no detail
+        /// of who they are or which documents).
+        DocumentsLink = "documents_link",
+        /// To the person: the one reminder of documents still unsigned a few days after they
+        /// were sent, with the same link.
+        DocumentsReminder = "documents_reminder",
     }
 }
 

@@ -37,6 +37,7 @@ practice::text_forms! {
         QuestionnairesTurnedOn = "questionnaires_turned_on",
         QuestionnairesTurnedOff = "questionnaires_turned_off",
         MeasuresSent = "measures_sent",
+        DocumentsSent = "documents_sent",
         AttentionFollowedUp = "attention_followed_up",
         QuestionnaireMailConfirmed = "questionnaire_mail_confirmed",
         PracticeDetailsSaved = "practice_details_saved",
@@ -81,6 +82,7 @@ impl Action {
             Action::QuestionnairesTurnedOn => "Turned the questionnaire on",
             Action::QuestionnairesTurnedOff => "Turned the questionnaire off",
             Action::MeasuresSent => "Sent the measures again",
+            Action::DocumentsSent => "Sent documents to sign",
             Action::AttentionFollowedUp => "Marked a questionnaire as followed up",
             Action::QuestionnaireMailConfirmed => {
                 "Confirmed that urgent questionnaire notices reach the notice address"

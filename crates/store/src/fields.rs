@@ -39,6 +39,12 @@ pub(super) const QUESTIONNAIRE_ANSWERS: SealedField =
 /// The note written with an event of a request's history (a follow-up), bound to the row's id.
 pub(super) const HISTORY_NOTE: SealedField =
     SealedField::stored("request_history", "note_sealed", "history_note");
+/// The exact text of a document as sent to be signed, bound to its row's id.
+pub(super) const DOCUMENT_TEXT: SealedField =
+    SealedField::stored("packet_documents", "text_sealed", "document_text");
+/// A signature (the name typed, the role, the hashes), bound to its document's row id.
+pub(super) const SIGNATURE: SealedField =
+    SealedField::stored("packet_documents", "signature_sealed", "signature");
 pub(super) const SESSION: SealedField =
     SealedField::stored("admin_sessions", "record_sealed", "session");
 

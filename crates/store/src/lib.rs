@@ -22,6 +22,7 @@ mod accounts;
 pub mod audit;
 mod bookings;
 pub mod data_dir;
+mod documents;
 pub(crate) mod engine;
 mod fields;
 mod going_live;
@@ -51,6 +52,9 @@ use crate::data_dir::private;
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use crypto::{Keyring, OpenError};
+pub use documents::{
+    DocumentsLink, NewPacketDocument, Packet, PacketDocument, Signature, SignerRole, sha256,
+};
 pub use engine::Engine;
 pub use going_live::Review;
 pub use inbox::{

@@ -9,8 +9,8 @@
 
 use super::engine::{Columns, on_db};
 use super::fields::{
-    BOOKING_MESSAGE, EMAIL, HISTORY_NOTE, MESSAGE, NAME, NOTE, PHONE, QUESTIONNAIRE_ANSWERS,
-    RECIPIENT, REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
+    BOOKING_MESSAGE, DOCUMENT_TEXT, EMAIL, HISTORY_NOTE, MESSAGE, NAME, NOTE, PHONE,
+    QUESTIONNAIRE_ANSWERS, RECIPIENT, REFERRAL_SOURCE, SESSION, SIGNATURE, TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
 use crypto::{FIELD_BOUND, RowKey, SealedField};
@@ -88,6 +88,14 @@ const COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         field: HISTORY_NOTE,
+        bound_to: BoundTo::Id,
+    },
+    SealedColumn {
+        field: DOCUMENT_TEXT,
+        bound_to: BoundTo::Id,
+    },
+    SealedColumn {
+        field: SIGNATURE,
         bound_to: BoundTo::Id,
     },
 ];

@@ -222,6 +222,7 @@ pub(super) async fn request_page_with(
         message,
         booking,
         questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
+        documents: super::documents::panel(state, &r).await?,
         r,
     };
     Ok(render(status_code, view.render()))
@@ -498,7 +499,9 @@ pub async fn export(
     }
     let mut out = Vec::new();
     let questionnaires = state.store.questionnaires_of(&requests).await?;
-    crate::export::csv(&requests, &questionnaires, &mut out).map_err(AppError::Export)?;
+    let documents = state.store.packets_of(&requests).await?;
+    crate::export::csv(&requests, &questionnaires, &documents, &mut out)
+        .map_err(AppError::Export)?;
     state
         .store
         .audit_export(&admin.email, requests.len(), Timestamp::now())

@@ -20,6 +20,7 @@ mod audit_log;
 mod booking;
 mod booking_form;
 mod details;
+mod documents;
 mod field_error;
 mod first_run;
 mod going_live;
@@ -229,6 +230,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/requests/{id}/measures",
             SignedIn,
             post(questionnaires::send_measures),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/documents",
+            SignedIn,
+            post(documents::send),
+        ),
+        r(
+            Method::GET,
+            "/admin/requests/{id}/documents/{document}/pdf",
+            SignedIn,
+            get(documents::pdf),
         ),
         r(
             Method::POST,

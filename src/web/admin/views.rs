@@ -248,6 +248,8 @@ pub struct RequestView {
     pub booking: Option<BookingPanel>,
     /// The request's questionnaires and measures.
     pub questionnaires: super::questionnaires::QuestionnairesPanel,
+    /// The documents sent to sign, and the form to send more.
+    pub documents: super::documents::DocumentsPanel,
 }
 
 /// A request's booking as its page shows it, with what the clinician may do.

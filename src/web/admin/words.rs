@@ -32,17 +32,35 @@ use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// One editable file.
-struct Section {
+pub(super) struct Section {
     /// Its path inside `content/`: `home/10-is-kap-safe.md`.
     rel: String,
     /// Its address in the inbox: `home-10-is-kap-safe`.
     slug: String,
     title: String,
     built_in: String,
+    /// One of the practice's documents to sign (`documents/…`), not a file of the site.
+    document: bool,
 }
 
-/// Every editable file, in page order: the built-in content's files.
+/// Every editable file, in page order: the built-in content's files, then the practice's
+/// documents to sign.
 fn sections() -> Vec<Section> {
+    let documents = crate::content::documents::built_in_documents()
+        .into_iter()
+        .map(|(rel, text)| {
+            let slug = rel.strip_suffix(".md").unwrap_or(&rel).replace('/', "-");
+            let title = crate::content::documents::document(&rel, &text)
+                .map(|d| format!("Document: {}", d.title))
+                .unwrap_or_else(|_| slug.clone());
+            Section {
+                rel,
+                slug,
+                title,
+                built_in: text,
+                document: true,
+            }
+        });
     crate::content::built_in_files()
         .into_iter()
         .map(|(rel, text)| {
@@ -70,12 +88,14 @@ fn sections() -> Vec<Section> {
                 slug,
                 title,
                 built_in: text,
+                document: false,
             }
         })
+        .chain(documents)
         .collect()
 }
 
-fn find(slug: &str) -> Option<Section> {
+pub(super) fn find(slug: &str) -> Option<Section> {
     sections().into_iter().find(|s| s.slug == slug)
 }
 
@@ -92,6 +112,7 @@ struct Listed {
     slug: String,
     title: String,
     edited: bool,
+    document: bool,
 }
 
 #[derive(Template)]
@@ -142,6 +163,7 @@ pub async fn list(
             .into_iter()
             .map(|s| Listed {
                 edited: published.contains_key(&s.rel),
+                document: s.document,
                 slug: s.slug,
                 title: s.title,
             })
@@ -152,15 +174,15 @@ pub async fn list(
 
 /// What the edit page shows besides the section itself.
 #[derive(Default)]
-struct Shown {
-    body: Option<String>,
-    base: Option<i64>,
-    errors: Vec<String>,
-    notice: Option<String>,
-    preview: Option<String>,
+pub(super) struct Shown {
+    pub(super) body: Option<String>,
+    pub(super) base: Option<i64>,
+    pub(super) errors: Vec<String>,
+    pub(super) notice: Option<String>,
+    pub(super) preview: Option<String>,
 }
 
-async fn edit_page(
+pub(super) async fn edit_page(
     state: &AppState,
     admin: &Admin,
     section: &Section,
@@ -169,7 +191,7 @@ async fn edit_page(
 ) -> Result<Response, AppError> {
     let revisions = state.store.revisions(&section.rel).await?;
     let newest = revisions.first().map_or(0, |r| r.id);
-    let dir = files_dir(state);
+    let dir = files_dir(state).filter(|_| !section.document);
     let current_text = match &dir {
         Some(d) => std::fs::read_to_string(d.join(&section.rel)).unwrap_or_default(),
         None => revisions
@@ -273,7 +295,9 @@ pub async fn edit(
     let Some(section) = find(&slug) else {
         return Err(AppError::NotFound);
     };
-    let notice = if q.published.is_some() {
+    let notice = if q.published.is_some() && section.document {
+        Some("Published: this text is the one sent from now on.".to_string())
+    } else if q.published.is_some() {
         Some("Published: the public site shows these words now.".to_string())
     } else if q.restored.is_some() {
         Some("Restored: the public site shows these words now.".to_string())
@@ -319,7 +343,7 @@ async fn with_text(
     }))
 }
 
-fn capitalised(s: &str) -> String {
+pub(super) fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -378,13 +402,25 @@ pub async fn save(
     let Some(section) = find(&slug) else {
         return Err(AppError::NotFound);
     };
-    if files_dir(&state).is_some() {
+    if files_dir(&state).is_some() && !section.document {
         return read_only(&state, &admin, &section).await;
     }
     // Browsers send CR LF line ends from a text area; the files use LF.
     let text = form.body.replace("\r\n", "\n");
     let base: i64 = form.base.trim().parse().unwrap_or(-1);
     let publish = form.action == "publish";
+    if section.document {
+        return super::documents::save(
+            &state,
+            &admin,
+            &section.rel,
+            &section.slug,
+            text,
+            base,
+            publish,
+        )
+        .await;
+    }
     let content = match with_text(&state, &section, &text).await? {
         Ok(c) => c,
         Err(errors) => {
@@ -426,7 +462,7 @@ pub async fn save(
     Ok(Redirect::to(&format!("/admin/words/{}?published=1", section.slug)).into_response())
 }
 
-async fn stale(
+pub(super) async fn stale(
     state: &AppState,
     admin: &Admin,
     section: &Section,
@@ -475,7 +511,7 @@ pub async fn restore(
     let Some(section) = find(&slug) else {
         return Err(AppError::NotFound);
     };
-    if files_dir(&state).is_some() {
+    if files_dir(&state).is_some() && !section.document {
         return read_only(&state, &admin, &section).await;
     }
     let number = |v: &str| v.trim().parse::<i64>().ok();
@@ -518,6 +554,8 @@ pub async fn restore(
     if published.is_none() {
         return stale(&state, &admin, &section, text).await;
     }
-    crate::web::live::refresh(&state, false).await?;
+    if !section.document {
+        crate::web::live::refresh(&state, false).await?;
+    }
     Ok(Redirect::to(&format!("/admin/words/{}?restored=1", section.slug)).into_response())
 }

@@ -4,6 +4,7 @@
 pub mod booking;
 pub mod clinician;
 pub mod details;
+pub mod documents;
 pub mod insights;
 pub mod old_database;
 pub mod postgres;

@@ -1,0 +1,49 @@
+//! The email that brings a person their documents to read and sign: a signed link to their
+//! own page (the same link as their booking's, see `auth/link.rs`) and nothing else. It names
+//! no person, no document and no prescriber: the page shows them once the link is opened.
+
+use jiff::Timestamp;
+
+use super::claimed::RequestLink;
+use crate::auth::link::{self, LinkTokens};
+use crate::config::Config;
+
+/// The subject and body of the email with the link to `request`'s documents, or of its one
+/// reminder.
+pub fn write(
+    config: &Config,
+    links: &LinkTokens,
+    request: &RequestLink,
+    reminder: bool,
+) -> (String, String) {
+    let practice = &config.practice;
+    let token = links.issue(
+        request.id,
+        &request.link_secret,
+        link::expiry(Timestamp::now(), None),
+    );
+    let signature = format!(
+        "{}\n{} | {}\n",
+        practice.name, practice.email, practice.phone
+    );
+    if reminder {
+        return (
+            format!("Reminder: documents to read and sign - {}", practice.name),
+            format!(
+                "A reminder: some of the documents {clinician} sent you are not signed yet. They are needed before your sessions can begin.\n\n{base}/documents/{token}\n\nIf you have a question about a document, or would rather have it on paper, reply to this email or call {phone}. This is the only reminder.\n\n{signature}",
+                clinician = practice.clinician_name,
+                base = config.server.base_url,
+                phone = practice.phone,
+            ),
+        );
+    }
+    (
+        format!("Documents to read and sign - {}", practice.name),
+        format!(
+            "{clinician} has sent you the practice's documents to read and sign before your sessions. Reading them takes about fifteen minutes; you can sign on a phone or a computer, and download a copy of each one you sign.\n\n{base}/documents/{token}\n\nThe link works for 30 days. If you have a question about a document, or would rather have it on paper, reply to this email or call {phone}.\n\n{signature}",
+            clinician = practice.clinician_name,
+            base = config.server.base_url,
+            phone = practice.phone,
+        ),
+    )
+}
