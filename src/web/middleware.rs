@@ -359,7 +359,13 @@ impl Visit {
 /// setup address's token are keys, so they are left out: `/book/…/change`,
 /// `/questionnaire/…/phq9`, `/calendar/…`, `/admin/setup/…`.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/book/", "/questionnaire/", "/calendar/", "/admin/setup/"] {
+    for prefix in [
+        "/book/",
+        "/questionnaire/",
+        "/calendar/",
+        "/admin/setup/",
+        "/admin/login/reset/",
+    ] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return std::borrow::Cow::Owned(format!("{prefix}…{tail}"));

@@ -1930,11 +1930,15 @@ async fn admin_add_prints_the_public_address_and_the_steps_that_follow() {
         "{out}"
     );
     assert!(
-        out.contains("turn on two-factor sign-in at https://www.harborlight.example/admin/two-factor"),
+        out.contains(
+            "turn on two-factor sign-in at https://www.harborlight.example/admin/two-factor"
+        ),
         "{out}"
     );
     assert!(
-        out.contains("enter the practice's details at https://www.harborlight.example/admin/details"),
+        out.contains(
+            "enter the practice's details at https://www.harborlight.example/admin/details"
+        ),
         "{out}"
     );
     assert!(!out.contains(":8080") && !out.contains("Note:"), "{out}");
@@ -1954,7 +1958,175 @@ async fn admin_add_prints_the_public_address_and_the_steps_that_follow() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("/admin/details"), "{out}");
     assert!(
-        out.contains("Note: server.base_url is not set, so this is the address the server listens on"),
+        out.contains(
+            "Note: server.base_url is not set, so this is the address the server listens on"
+        ),
         "{out}"
     );
+}
+
+/// The link in a reset email, from its raw text (soft line breaks of quoted-printable undone).
+fn reset_link(raw: &str) -> String {
+    let parsed = mail_parser::MessageParser::new()
+        .parse(raw.as_bytes())
+        .expect("a message");
+    let body = parsed.body_text(0).expect("text").to_string();
+    let at = body.find("/admin/login/reset/").expect("a link");
+    body[at..]
+        .split_whitespace()
+        .next()
+        .expect("link")
+        .to_string()
+}
+
+/// "Forgot your password?": the same answer whether or not an account uses the address; an
+/// emailed link (the token and nothing personal) that works once, for a short while; a new
+/// password under the usual rules that ends the account's sessions; and the second factor is
+/// still asked for at the next sign-in. Each step is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_still_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = crate::common::SmtpServer::start(dir.path());
+    let app = TestApp::builder()
+        .config(&format!(
+            "[practice]\nemail = \"hello@practice.example\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nnotify_email = \"inbox@practice.example\"\n",
+            smtp.port
+        ))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut signed_in = Clinician::signed_in(&app).await;
+    assert_eq!(signed_in.get("/admin").await.status, 200);
+
+    let mut c = Clinician::new(&app);
+    let login = c.get("/admin/login").await.text();
+    assert!(login.contains("<a href=\"/admin/login/forgot\">Forgot your password?</a>"));
+    let mut answers = Vec::new();
+    for email in ["nobody@practice.example", EMAIL] {
+        let r = c
+            .action(
+                "/admin/login/forgot",
+                "/admin/login/forgot",
+                &[("email", email)],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        answers.push(r.text());
+    }
+    let strip = |html: &str| {
+        html.split("name=\"csrf\" value=\"")
+            .map(|part| part.get(64..).unwrap_or(part).to_string())
+            .collect::<String>()
+    };
+    assert_eq!(
+        strip(&answers[0]),
+        strip(&answers[1]),
+        "the same answer either way"
+    );
+    assert!(answers[1].contains("If an account uses that address"));
+    let messages = smtp.wait_for(1, std::time::Duration::from_secs(15));
+    assert_eq!(messages.len(), 1, "one email: to the account only");
+    let raw = &messages[0];
+    assert!(raw.contains(&format!("To: {EMAIL}")), "{raw}");
+    assert!(raw.contains("Subject: Choose a new password"), "{raw}");
+    let link = reset_link(raw);
+    let token = link.trim_start_matches("/admin/login/reset/");
+    assert!(
+        token.chars().all(|ch| ch.is_ascii_hexdigit()),
+        "the address holds the token alone: {link}"
+    );
+    assert!(!raw.contains(PASSWORD) && !raw.contains("clinician@practice.example/"));
+
+    // The new password follows the usual rules.
+    let weak = c
+        .action(
+            &link,
+            &link,
+            &[
+                ("password", "password1234"),
+                ("password_again", "password1234"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422, "{}", weak.text());
+    let new_password = "harbour quietly lantern meadow";
+    let r = c
+        .action(
+            &link,
+            &link,
+            &[("password", new_password), ("password_again", new_password)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/admin/login?reset=1"));
+    // Not signed in by it, and every other session ended.
+    assert_eq!(
+        c.get("/admin").await.header("location"),
+        Some("/admin/login")
+    );
+    assert!(
+        signed_in
+            .get("/admin")
+            .await
+            .header("location")
+            .is_some_and(|l| l.starts_with("/admin/login"))
+    );
+    // The link works once.
+    let again = c.get(&link).await;
+    assert_eq!(again.status, 404);
+    assert!(again.text().contains("That link does not work"));
+    // The old password no longer signs in; the new one asks for the code.
+    let r = c.sign_in_password_only(PASSWORD).await;
+    assert_eq!(r.status, 401);
+    let r = c.sign_in_password_only(new_password).await;
+    assert_eq!(r.header("location"), Some("/admin/login/code"));
+    let code = app.authenticator_code().await;
+    let r = c
+        .action("/admin/login/code", "/admin/login/code", &[("code", &code)])
+        .await;
+    assert_eq!(r.header("location"), Some("/admin"));
+
+    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
+    assert!(rows.iter().any(|r| r.action == "password_reset_requested"
+        && r.actor == "unknown"
+        && r.detail.as_deref() == Some("no account uses that address; nothing sent")));
+    assert!(rows.iter().any(|r| r.action == "password_reset_requested"
+        && r.actor == EMAIL
+        && r.detail.as_deref() == Some("link sent")));
+    assert!(rows.iter().any(|r| r.action == "password_changed"
+        && r.detail.as_deref() == Some("reset from an emailed link")));
+    // The link's token is not in the access log's form of the address.
+    assert_eq!(
+        kap_practice::web::middleware::loggable_path(&link),
+        "/admin/login/reset/…"
+    );
+}
+
+/// A reset link is asked for at most a few times per email in a quarter of an hour: past it,
+/// the answer is the same and nothing more is sent.
+#[tokio::test]
+async fn reset_links_are_limited_per_email_with_the_same_answer() {
+    let app = TestApp::builder()
+        .config("[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n")
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::new(&app);
+    for _ in 0..5 {
+        let r = c
+            .action(
+                "/admin/login/forgot",
+                "/admin/login/forgot",
+                &[("email", EMAIL)],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("If an account uses that address"));
+    }
+    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
+    let sent = rows
+        .iter()
+        .filter(|r| r.action == "password_reset_requested")
+        .count();
+    assert_eq!(sent, 3, "three links, then none for a while");
 }

@@ -497,7 +497,9 @@ async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_
         .max()
         .expect("days");
     assert!(
-        html.contains(&format!("<text class=\"chart-scale\" x=\"2\" y=\"24\">{most}</text>")),
+        html.contains(&format!(
+            "<text class=\"chart-scale\" x=\"2\" y=\"24\">{most}</text>"
+        )),
         "the chart's scale"
     );
     let weeks = table_numbers(&html, "weeks-table");

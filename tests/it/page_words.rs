@@ -326,11 +326,16 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
         .collect();
     // "Remove" asks first, on a page of its own (no script), saying what it does.
     let remove = format!("/admin/pages/{id}/remove");
-    assert!(list.contains(&format!("<a class=\"button button-secondary\" href=\"{remove}\">Remove")));
+    assert!(list.contains(&format!(
+        "<a class=\"button button-secondary\" href=\"{remove}\">Remove"
+    )));
     let ask = c.get(&remove).await;
     assert_eq!(ask.status, 200);
     let ask = ask.text();
-    assert!(ask.contains("<h1>Remove “Fees and insurance”?</h1>"), "{ask}");
+    assert!(
+        ask.contains("<h1>Remove “Fees and insurance”?</h1>"),
+        "{ask}"
+    );
     assert!(ask.contains("You can use the address again"), "{ask}");
     assert!(!ask.contains("<script"));
     assert_eq!(app.get("/fees").await.status, 200, "asking removes nothing");
@@ -668,7 +673,10 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     let list = c.get("/admin/words").await.text();
     assert!(list.contains("KAP page: Is KAP Safe?"), "{list}");
     assert!(!list.contains("Is kap safe"), "{list}");
-    assert!(list.contains(">KAP page: When Insight Alone Isn’t Enough<"), "{list}");
+    assert!(
+        list.contains(">KAP page: When Insight Alone Isn’t Enough<"),
+        "{list}"
+    );
     assert!(!list.contains("isnt enough<"), "{list}");
 
     let page = c.get(SAFE).await.text();
@@ -684,7 +692,9 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
         )
         .await
         .text();
-    let shown = &preview[preview.find("<div class=\"preview-page\">").expect("preview")..];
+    let shown = &preview[preview
+        .find("<div class=\"preview-page\">")
+        .expect("preview")..];
     assert!(shown.contains("it is never without risk"));
     assert!(
         shown.starts_with("<div class=\"preview-page\"><section class=\"section\" id=\""),
@@ -710,8 +720,16 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     assert_eq!(look.status, 200);
     let look = look.text();
     assert!(look.contains("Restore this version?"));
-    assert!(look.contains("it is not risk-free"), "the preview of the built-in words");
-    assert!(app.get("/").await.text().contains("it is never without risk"));
+    assert!(
+        look.contains("it is not risk-free"),
+        "the preview of the built-in words"
+    );
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .contains("it is never without risk")
+    );
     let restored = c
         .action(
             &format!("{SAFE}?restore=0"),

@@ -222,11 +222,23 @@ async fn the_time_zone_is_chosen_from_a_list_with_the_united_states_first() {
         .nth(1)
         .and_then(|s| s.split("</select>").next())
         .unwrap_or_else(|| panic!("a list of time zones: {page}"));
-    let us = select.find("<optgroup label=\"United States\">").expect("US group");
-    let others = select.find("<optgroup label=\"Other time zones\">").expect("others");
+    let us = select
+        .find("<optgroup label=\"United States\">")
+        .expect("US group");
+    let others = select
+        .find("<optgroup label=\"Other time zones\">")
+        .expect("others");
     assert!(us < others, "the United States first");
-    assert!(select[us..others].contains("<option value=\"America/New_York\">Eastern (New York): America/New_York</option>"), "{select}");
-    assert!(select[others..].contains("<option value=\"Europe/Berlin\">"), "{select}");
+    assert!(
+        select[us..others].contains(
+            "<option value=\"America/New_York\">Eastern (New York): America/New_York</option>"
+        ),
+        "{select}"
+    );
+    assert!(
+        select[others..].contains("<option value=\"Europe/Berlin\">"),
+        "{select}"
+    );
     assert!(
         select.contains("<option value=\"America/Los_Angeles\" selected>"),
         "the zone in force is selected: {select}"

@@ -27,6 +27,7 @@ mod insights;
 mod meeting;
 mod own_pages;
 mod questionnaires;
+mod reset;
 mod sign_in;
 mod views;
 mod words;
@@ -87,6 +88,30 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             get(sign_in::login_page),
         ),
         r(Method::POST, "/admin/login", Public, post(sign_in::login)),
+        r(
+            Method::GET,
+            "/admin/login/forgot",
+            Public,
+            get(reset::forgot),
+        ),
+        r(
+            Method::POST,
+            "/admin/login/forgot",
+            Public,
+            post(reset::ask),
+        ),
+        r(
+            Method::GET,
+            "/admin/login/reset/{token}",
+            Public,
+            get(reset::show),
+        ),
+        r(
+            Method::POST,
+            "/admin/login/reset/{token}",
+            Public,
+            post(reset::choose),
+        ),
         r(
             Method::GET,
             "/admin/setup/{token}",
@@ -544,7 +569,10 @@ async fn csrf_guard(
     let data = SessionData::load(&session).await;
     // So is the first-run setup form.
     let path = request.uri().path();
-    let sign_in_form = path == "/admin/login" || path.starts_with("/admin/setup/");
+    let sign_in_form = path == "/admin/login"
+        || path == "/admin/login/forgot"
+        || path.starts_with("/admin/login/reset/")
+        || path.starts_with("/admin/setup/");
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "What you sent is too large.").into_response();

@@ -102,6 +102,7 @@ async fn with_token(session: &Session) -> Result<SessionData, AppError> {
 pub struct LoginQuery {
     expired: Option<String>,
     signed_out: Option<String>,
+    reset: Option<String>,
 }
 
 /// The sign-in form's CSRF token: signed and short-lived rather than stored, so that showing the
@@ -127,6 +128,8 @@ pub async fn login_page(
         Some("Your session ended, so you were signed out. Please sign in again.".to_string())
     } else if q.signed_out.is_some() {
         Some("You have signed out.".to_string())
+    } else if q.reset.is_some() {
+        Some("Your new password is saved, and every session of the account has ended. Sign in with it; your sign-in code is still asked for.".to_string())
     } else {
         None
     };
@@ -165,7 +168,7 @@ fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Respon
         csrf,
         email.to_string(),
         Some(format!(
-            "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
+            "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, choose \"Forgot your password?\" below."
         )),
         None,
         StatusCode::TOO_MANY_REQUESTS,
@@ -843,12 +846,11 @@ pub async fn enable_two_factor(
     data.enrol_secret = None;
     data.credentials_stamp = stamp;
     data.two_factor = Some(true);
-    data.recovery_codes = Some(crate::crypto::hex::hex(
-        &state
-            .store
-            .keys()
-            .seal(RECOVERY_CODES.of(admin.account_id), &codes.join("\n")),
-    ));
+    data.recovery_codes =
+        Some(crate::crypto::hex::hex(&state.store.keys().seal(
+            RECOVERY_CODES.of(admin.account_id),
+            &codes.join("\n"),
+        )));
     data.recovery_codes_at = Some(now.as_millisecond());
     data.save(&session).await?;
     two_factor_view(

@@ -348,7 +348,10 @@ fn version_text(section: &Section, revisions: &[Revision], id: i64) -> Option<St
     if id == 0 {
         return Some(section.built_in.clone());
     }
-    revisions.iter().find(|r| r.id == id).map(|r| r.body.clone())
+    revisions
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.body.clone())
 }
 
 /// The words as they would be with `text` for `section`: checked like `check` checks files.
@@ -420,7 +423,11 @@ impl Part {
     /// The part's element in a page's `<main>`, whole.
     fn cut(&self, main: &str) -> Option<String> {
         let (start, open, close) = match self {
-            Part::Top => (main.find("<header class=\"hero\">")?, "<header", "</header>"),
+            Part::Top => (
+                main.find("<header class=\"hero\">")?,
+                "<header",
+                "</header>",
+            ),
             Part::Section(anchor) => {
                 let at = main.find(&format!(" id=\"{anchor}\""))?;
                 (main[..at].rfind("<section")?, "<section", "</section>")
@@ -533,10 +540,7 @@ pub async fn save(
     if !publish {
         let part = part_of(&content, &section.rel, &text);
         let page = preview_of(&state, content, page_of(&section.rel)).await?;
-        let preview = part
-            .as_ref()
-            .and_then(|p| p.cut(&page))
-            .unwrap_or(page);
+        let preview = part.as_ref().and_then(|p| p.cut(&page)).unwrap_or(page);
         let shown = Shown {
             body: Some(text),
             base: Some(base),
