@@ -546,13 +546,10 @@ pub async fn choose(
             // A person's first choice is a step towards a consultation; a changed time is not
             // another one.
             if booking.sequence == 0 {
-                let agent = headers
-                    .get(axum::http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                state
-                    .insights
-                    .visitor_step(crate::insights::Step::TimeChosen, agent);
+                state.insights.visitor_step(
+                    crate::insights::Step::TimeChosen,
+                    crate::web::client::user_agent(&headers),
+                );
             }
             if state.mail_enabled {
                 state.mail_wake.notify_one();

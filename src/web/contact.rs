@@ -221,13 +221,10 @@ pub async fn submit(
                 state.mail_wake.notify_one();
             }
             if spam.is_none() {
-                let agent = headers
-                    .get(axum::http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                state
-                    .insights
-                    .visitor_step(crate::insights::Step::RequestSent, agent);
+                state.insights.visitor_step(
+                    crate::insights::Step::RequestSent,
+                    crate::web::client::user_agent(&headers),
+                );
             }
             // When the practice offers times online, the thank-you page may link to them: the
             // request travels (sealed) to it, for spam too, so the address looks the same.

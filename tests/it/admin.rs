@@ -1771,6 +1771,21 @@ async fn one_unreadable_request_leaves_the_rest_of_the_inbox_usable() {
     assert!(page.text().contains("Ada Lovelace"));
 }
 
+/// Turns on two-factor sign-in from its page, with the key it offers: the page then shown.
+async fn enrol(c: &mut Clinician<'_>) -> Reply {
+    let secret = offered_secret(&c.get("/admin/two-factor").await.text());
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let r = c
+        .action(
+            "/admin/two-factor",
+            "/admin/two-factor",
+            &[("password", PASSWORD), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    r
+}
+
 /// Two-factor sign-in is required: an account without it is sent to turn it on before any
 /// other inbox page opens (the welcome page and signing out excepted), and once it is on the
 /// inbox opens.
@@ -1810,16 +1825,7 @@ async fn every_account_turns_on_two_factor_before_the_inbox_opens() {
         "{page}"
     );
 
-    let secret = offered_secret(&page);
-    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
-    let r = c
-        .action(
-            "/admin/two-factor",
-            "/admin/two-factor",
-            &[("password", PASSWORD), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    let r = enrol(&mut c).await;
     // The practice's details were never saved: they come next.
     assert!(
         r.text()
@@ -1844,17 +1850,7 @@ async fn the_recovery_codes_can_be_downloaded_and_printed() {
             .header("location"),
         Some("/admin/two-factor")
     );
-    let secret = offered_secret(&c.get("/admin/two-factor").await.text());
-    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
-    let r = c
-        .action(
-            "/admin/two-factor",
-            "/admin/two-factor",
-            &[("password", PASSWORD), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    let html = r.text();
+    let html = enrol(&mut c).await.text();
     let codes = recovery_codes(&html);
     assert_eq!(codes.len(), 10);
     assert!(html.contains("href=\"/admin/two-factor/recovery-codes.txt\" download"));

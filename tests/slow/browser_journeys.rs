@@ -131,6 +131,10 @@ async fn the_clinicians_working_day() {
     browser.fill("#email", EMAIL).await;
     browser.fill("#password", PASSWORD).await;
     browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/login/code").await;
+    browser.assert_accessible("the sign-in code page").await;
+    browser.fill("#code", &app.authenticator_code().await).await;
+    browser.click("form.request-form button[type=submit]").await;
     browser.wait_for_path("/admin").await;
     browser.assert_accessible("the inbox").await;
 
@@ -223,6 +227,11 @@ async fn the_clinicians_working_day() {
     let phone = Browser::start(Options::new(PHONE)).await;
     phone.goto(&app.url("/admin/login")).await;
     phone.assert_accessible("the sign-in page on a phone").await;
+    phone.click("a[href='/admin/login/forgot']").await;
+    phone.wait_for_path("/admin/login/forgot").await;
+    phone
+        .assert_accessible("\"Forgot your password?\" on a phone")
+        .await;
     phone.close().await;
     browser.close().await;
 }

@@ -492,7 +492,12 @@ const RECOVERY_CODES: crate::crypto::SealedField =
 const RECOVERY_CODES_FOR_MS: i64 = 15 * 60 * 1000;
 
 /// The recovery codes of the enrolment just made in this session, while they are kept.
-fn kept_recovery_codes(state: &AppState, admin: &Admin, data: &SessionData) -> Option<Vec<String>> {
+async fn kept_recovery_codes(
+    state: &AppState,
+    admin: &Admin,
+    session: &Session,
+) -> Option<Vec<String>> {
+    let data = SessionData::load(session).await;
     let at = data.recovery_codes_at?;
     if Timestamp::now().as_millisecond() - at >= RECOVERY_CODES_FOR_MS {
         return None;
@@ -523,8 +528,7 @@ pub async fn recovery_codes_file(
     session: Session,
     Extension(admin): Extension<Admin>,
 ) -> Result<Response, AppError> {
-    let data = SessionData::load(&session).await;
-    let Some(codes) = kept_recovery_codes(&state, &admin, &data) else {
+    let Some(codes) = kept_recovery_codes(&state, &admin, &session).await else {
         return Ok(codes_gone());
     };
     let text = recovery_codes_text(&state.config().practice.name, &admin.email, &codes);
@@ -562,8 +566,7 @@ pub async fn recovery_codes_print(
     session: Session,
     Extension(admin): Extension<Admin>,
 ) -> Result<Response, AppError> {
-    let data = SessionData::load(&session).await;
-    let Some(codes) = kept_recovery_codes(&state, &admin, &data) else {
+    let Some(codes) = kept_recovery_codes(&state, &admin, &session).await else {
         return Ok(codes_gone());
     };
     let view = super::views::RecoveryCodesView {
