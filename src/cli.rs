@@ -352,6 +352,37 @@ fn read_new_password() -> anyhow::Result<String> {
     }
 }
 
+/// The site's public address, `server.base_url`, or, where it is not set, the address the
+/// server listens on, with a warning that it is only that (with `[tls]` it must be set).
+fn public_address(config: &crate::config::Config) -> (String, Option<&'static str>) {
+    let server = &config.server;
+    let unset = server.base_url == format!("http://{}", server.bind);
+    (
+        server.base_url.clone(),
+        unset.then_some(
+            "server.base_url is not set, so this is the address the server listens on, which may not be the one people reach: set server.base_url (or KAP_BASE_URL) to the site's public address",
+        ),
+    )
+}
+
+/// What `admin add` tells the operator: where the new account signs in, that it turns on
+/// two-factor sign-in first, and, while the practice's details were never saved, where they go.
+fn signed_in_next(config: &crate::config::Config, email: &str, details_saved: bool) -> String {
+    let (base, warning) = public_address(config);
+    let mut out = format!(
+        "added {email}: sign in at {base}/admin/login\nAt the first sign-in, turn on two-factor sign-in at {base}/admin/two-factor: the inbox opens once it is on."
+    );
+    if !details_saved {
+        out.push_str(&format!(
+            "\nThen enter the practice's details at {base}/admin/details: until then the public site says it is being set up."
+        ));
+    }
+    if let Some(w) = warning {
+        out.push_str(&format!("\nNote: {w}."));
+    }
+    out
+}
+
 /// `kap-practice admin …`.
 pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
     use crate::audit::{Action, Entry};
@@ -380,10 +411,10 @@ pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
                 let hash = new_hash(email)?;
                 let audit = Entry::new("cli", Action::AccountAdded).detail(email.to_string());
                 match store.add_account(email, &hash, now, &audit).await? {
-                    Some(_) => format!(
-                        "added {email}: sign in at {}/admin/login",
-                        config.server.base_url
-                    ),
+                    Some(_) => {
+                        let details_saved = store.practice_details().await?.is_some();
+                        signed_in_next(&config, email, details_saved)
+                    }
                     None => anyhow::bail!(
                         "{email} already has an account; use `admin passwd` to change its password"
                     ),

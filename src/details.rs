@@ -47,7 +47,7 @@ pub const FIELDS: &[Field] = &[
         "time_zone",
         "practice",
         "Time zone",
-        "A name such as America/New_York or America/Los_Angeles.",
+        "The zone your hours and appointment times are kept in.",
     ),
     field(
         "accent_color",

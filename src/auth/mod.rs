@@ -6,6 +6,7 @@
 
 pub mod link;
 pub mod password;
+pub mod reset;
 pub mod throttle;
 pub mod totp;
 

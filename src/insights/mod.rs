@@ -286,7 +286,17 @@ impl Insights {
         }
     }
 
-    /// Counts a step towards a consultation.
+    /// Counts a step a visitor took (a request sent, a time chosen) by the rule their page
+    /// views are counted by: a browser whose views are left out (a bot, a script, no user agent
+    /// at all) has its steps left out too, so no step outnumbers the views that lead to it.
+    pub fn visitor_step(&self, step: Step, user_agent: &str) {
+        if is_bot(user_agent) {
+            return;
+        }
+        self.step(step);
+    }
+
+    /// Counts a step towards a consultation taken in the inbox (the clinician's confirmation).
     pub fn step(&self, step: Step) {
         if !self.enabled {
             return;
@@ -454,5 +464,15 @@ mod tests {
         ));
         i.page_view(&view("192.0.2.1", ""));
         assert!(i.take().0.is_empty());
+    }
+
+    #[test]
+    fn a_visitor_step_is_counted_by_the_rule_of_its_views() {
+        let i = Insights::new(true, TimeZone::UTC, "https://practice.test");
+        i.visitor_step(Step::RequestSent, "curl/8.5.0");
+        i.visitor_step(Step::RequestSent, "");
+        assert!(i.take().0.is_empty(), "a script's request is not counted");
+        i.visitor_step(Step::RequestSent, "Mozilla/5.0 Firefox/128.0");
+        assert_eq!(total(&i, Kind::Step, Step::RequestSent.as_str()), 1);
     }
 }

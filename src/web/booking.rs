@@ -340,7 +340,10 @@ pub async fn choose(
             // A person's first choice is a step towards a consultation; a changed time is not
             // another one.
             if booking.sequence == 0 {
-                state.insights.step(crate::insights::Step::TimeChosen);
+                state.insights.visitor_step(
+                    crate::insights::Step::TimeChosen,
+                    crate::web::client::user_agent(&headers),
+                );
             }
             if state.mail_enabled {
                 state.mail_wake.notify_one();

@@ -14,6 +14,14 @@ use governor::{Quota, RateLimiter, clock::DefaultClock, state::keyed::DefaultKey
 
 /// The client's address: the peer, or — only behind a trusted proxy — the last address in
 /// `X-Forwarded-For` that is not itself a trusted proxy.
+/// The request's `User-Agent`, or nothing.
+pub fn user_agent(headers: &HeaderMap) -> &str {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;

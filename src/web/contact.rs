@@ -204,7 +204,10 @@ pub async fn submit(
                 state.mail_wake.notify_one();
             }
             if store.spam.is_none() {
-                state.insights.step(crate::insights::Step::RequestSent);
+                state.insights.visitor_step(
+                    crate::insights::Step::RequestSent,
+                    crate::web::client::user_agent(&headers),
+                );
             }
             let booking = store
                 .offer_times

@@ -367,6 +367,7 @@ pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
         "/documents/",
         "/calendar/",
         "/admin/setup/",
+        "/admin/login/reset/",
     ] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);

@@ -14,6 +14,13 @@ async fn app_with_account() -> TestApp {
     app_with_account_config(None).await
 }
 
+/// An account as the first run or `admin add` leaves it: no two-factor sign-in yet.
+async fn app_without_two_factor() -> TestApp {
+    let app = TestApp::builder().build().await;
+    app.add_clinician_without_two_factor().await;
+    app
+}
+
 async fn app_with_account_config(config: Option<&str>) -> TestApp {
     let mut builder = TestApp::builder();
     if let Some(text) = config {
@@ -507,7 +514,7 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
 
 #[tokio::test]
 async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
-    let app = app_with_account().await;
+    let app = app_without_two_factor().await;
     let mut c = Clinician::new(&app);
     c.sign_in(PASSWORD).await;
     let page = c.get("/admin/two-factor").await.text();
@@ -536,7 +543,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     c.action("/admin", "/admin/logout", &[]).await;
 
     // Password alone is not enough now.
-    let r = c.sign_in(PASSWORD).await;
+    let r = c.sign_in_password_only(PASSWORD).await;
     assert_eq!(r.header("location"), Some("/admin/login/code"));
     assert_eq!(
         c.get("/admin").await.header("location"),
@@ -565,7 +572,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     c.action("/admin", "/admin/logout", &[]).await;
 
     // A recovery code works once.
-    c.sign_in(PASSWORD).await;
+    c.sign_in_password_only(PASSWORD).await;
     let r = c
         .action(
             "/admin/login/code",
@@ -579,7 +586,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
         "signed in with a recovery code"
     );
     c.action("/admin", "/admin/logout", &[]).await;
-    c.sign_in(PASSWORD).await;
+    c.sign_in_password_only(PASSWORD).await;
     let r = c
         .action(
             "/admin/login/code",
@@ -593,13 +600,26 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
 /// Runs `kap-practice` with `args` against the test server's database, as an operator on the
 /// server would, feeding `stdin`: (exit code, stderr).
 fn admin_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
+    let (code, _, err) = admin_cli_with(app, args, stdin, &[]);
+    (code, err)
+}
+
+/// The same, with `env` set: (exit code, stdout, stderr).
+fn admin_cli_with(
+    app: &TestApp,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     use std::io::Write;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
     cmd.args(args)
         .env("KAP_DATA_DIR", app.data_dir.path().join("data"))
         .env_remove("RUST_LOG")
+        .env_remove("KAP_BASE_URL")
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     if let Some(config) = &app.overrides.config_file {
         cmd.env("KAP_CONFIG", config);
@@ -617,6 +637,7 @@ fn admin_cli(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String) {
     let out = child.wait_with_output().expect("wait");
     (
         out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
@@ -691,18 +712,9 @@ async fn changing_the_password_or_removing_the_account_ends_its_sessions() {
 
     // The new password signs in; `admin remove` ends that session too.
     let mut c = Clinician::new(&app);
-    let csrf_page = c.csrf("/admin/login").await;
-    let r = c
-        .post(
-            "/admin/login",
-            &common::form_body(&[
-                ("csrf", &csrf_page),
-                ("email", EMAIL),
-                ("password", new_password),
-            ]),
-        )
-        .await;
+    let r = c.sign_in(new_password).await;
     assert_eq!(r.status, 303, "signed in with the new password");
+    assert_eq!(r.header("location"), Some("/admin"));
     let csrf = c.csrf("/admin/requests/1").await;
     assert_eq!(c.get("/admin/requests/1").await.status, 200);
     let (code, err) = admin_cli(&app, &["admin", "remove", EMAIL], "");
@@ -718,10 +730,10 @@ async fn changing_the_password_or_removing_the_account_ends_its_sessions() {
 
 #[tokio::test]
 async fn turning_on_two_factor_ends_the_accounts_other_sessions() {
-    let app = app_with_account().await;
+    let app = app_without_two_factor().await;
     let _ = app.submit("Ada", &[]).await;
     let mut other = Clinician::signed_in(&app).await;
-    let other_csrf = other.csrf("/admin/requests/1").await;
+    let other_csrf = other.csrf("/admin/two-factor").await;
     let mut c = Clinician::signed_in(&app).await;
     let page = c.get("/admin/two-factor").await.text();
     let start =
@@ -1533,7 +1545,7 @@ fn recovery_codes(html: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
-    let app = app_with_account().await;
+    let app = app_without_two_factor().await;
     let mut c = Clinician::signed_in(&app).await;
     let secret = offered_secret(&c.get("/admin/two-factor").await.text());
     let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
@@ -1717,4 +1729,360 @@ async fn one_unreadable_request_leaves_the_rest_of_the_inbox_usable() {
     let page = c.get(&format!("/admin/requests/{ada}")).await;
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Ada Lovelace"));
+}
+
+/// Turns on two-factor sign-in from its page, with the key it offers: the page then shown.
+async fn enrol(c: &mut Clinician<'_>) -> Reply {
+    let secret = offered_secret(&c.get("/admin/two-factor").await.text());
+    let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    let r = c
+        .action(
+            "/admin/two-factor",
+            "/admin/two-factor",
+            &[("password", PASSWORD), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    r
+}
+
+/// Two-factor sign-in is required: an account without it is sent to turn it on before any
+/// other inbox page opens (the welcome page and signing out excepted), and once it is on the
+/// inbox opens.
+#[tokio::test]
+async fn every_account_turns_on_two_factor_before_the_inbox_opens() {
+    let app = app_without_two_factor().await;
+    let _ = app.submit("Ada", &[]).await;
+    let mut c = Clinician::new(&app);
+    let r = c.sign_in(PASSWORD).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/admin/two-factor"));
+    for path in [
+        "/admin",
+        "/admin/requests/1",
+        "/admin/details",
+        "/admin/words",
+        "/admin/audit",
+    ] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, 303, "{path}");
+        assert_eq!(r.header("location"), Some("/admin/two-factor"), "{path}");
+    }
+    // A state-changing request is refused the same way, and changes nothing.
+    let csrf = c.csrf("/admin/two-factor").await;
+    let r = c
+        .post(
+            "/admin/requests/1/notes",
+            &common::form_body(&[("csrf", &csrf), ("note", "before two-factor")]),
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/admin/two-factor"));
+    assert!(app.state.store.notes(1).await.expect("notes").is_empty());
+    assert_eq!(c.get("/admin/welcome").await.status, 200);
+    let page = c.get("/admin/two-factor").await.text();
+    assert!(
+        page.contains("Two-factor sign-in is required for every account"),
+        "{page}"
+    );
+
+    let r = enrol(&mut c).await;
+    // The practice's details were never saved: they come next.
+    assert!(
+        r.text()
+            .contains("<a class=\"button\" href=\"/admin/details\">Next: enter the practice"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(c.get("/admin/requests/1").await.status, 200);
+    assert_eq!(c.get("/admin").await.status, 200);
+}
+
+/// The recovery codes can be kept: downloaded as a plain-text file or opened on a page of their
+/// own to print (no script needed), by the session that made them only.
+#[tokio::test]
+async fn the_recovery_codes_can_be_downloaded_and_printed() {
+    let app = app_without_two_factor().await;
+    let mut c = Clinician::signed_in(&app).await;
+    // Before an enrolment there are none to give: the account is sent to enrol.
+    assert_eq!(
+        c.get("/admin/two-factor/recovery-codes.txt")
+            .await
+            .header("location"),
+        Some("/admin/two-factor")
+    );
+    let html = enrol(&mut c).await.text();
+    let codes = recovery_codes(&html);
+    assert_eq!(codes.len(), 10);
+    assert!(html.contains("href=\"/admin/two-factor/recovery-codes.txt\" download"));
+    assert!(html.contains("href=\"/admin/two-factor/recovery-codes\""));
+    assert!(!html.contains("They are shown only now"));
+
+    let file = c.get("/admin/two-factor/recovery-codes.txt").await;
+    assert_eq!(file.status, 200);
+    assert_eq!(
+        file.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        file.header("content-disposition"),
+        Some("attachment; filename=\"recovery-codes.txt\"")
+    );
+    assert_eq!(file.header("cache-control"), Some("no-store"));
+    let text = file.text();
+    let lines: Vec<&str> = text.lines().collect();
+    for code in &codes {
+        assert!(lines.contains(&code.as_str()), "{code} in {text}");
+    }
+    assert!(text.contains(EMAIL));
+
+    let print = c.get("/admin/two-factor/recovery-codes").await;
+    assert_eq!(print.status, 200);
+    let page = print.text();
+    assert_eq!(recovery_codes(&page), codes);
+    assert!(page.contains("class=\"narrow printable\""));
+    assert!(page.contains("use your browser's Print command"));
+    assert!(!page.contains("<script"));
+
+    // Another session of the same account gets none of them.
+    let mut other = Clinician::new(&app);
+    let r = other.sign_in_password_only(PASSWORD).await;
+    assert_eq!(r.header("location"), Some("/admin/login/code"));
+    let r = other
+        .action(
+            "/admin/login/code",
+            "/admin/login/code",
+            &[("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/admin"));
+    for path in [
+        "/admin/two-factor/recovery-codes.txt",
+        "/admin/two-factor/recovery-codes",
+    ] {
+        let r = other.get(path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.text().contains(&codes[1]));
+    }
+}
+
+/// `admin add` prints where the new account signs in at the site's public address (not the
+/// listening address, `…:8080`), that two-factor sign-in comes first, and where the practice's
+/// details go while they were never saved; without `server.base_url` it says what it printed.
+#[tokio::test]
+async fn admin_add_prints_the_public_address_and_the_steps_that_follow() {
+    let app = TestApp::builder()
+        .config("[server]\nbase_url = \"https://www.harborlight.example\"\n")
+        .build()
+        .await;
+    let (code, out, err) = admin_cli_with(
+        &app,
+        &["admin", "add", "sam@harborlight.example"],
+        &format!("{PASSWORD}\n"),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("sign in at https://www.harborlight.example/admin/login\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "turn on two-factor sign-in at https://www.harborlight.example/admin/two-factor"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "enter the practice's details at https://www.harborlight.example/admin/details"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains(":8080") && !out.contains("Note:"), "{out}");
+
+    // Once the details are saved, they are not asked for again; with no public address set,
+    // the listening address is printed and said to be only that.
+    let app = TestApp::builder().build().await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    crate::common::details::save_details(&mut c).await;
+    let (code, out, err) = admin_cli_with(
+        &app,
+        &["admin", "add", "second@harborlight.example"],
+        &format!("{PASSWORD}\n"),
+        &[("KAP_BASE_URL", "")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("/admin/details"), "{out}");
+    assert!(
+        out.contains(
+            "Note: server.base_url is not set, so this is the address the server listens on"
+        ),
+        "{out}"
+    );
+}
+
+/// The link in a reset email, from its raw text (soft line breaks of quoted-printable undone).
+fn reset_link(raw: &str) -> String {
+    let parsed = mail_parser::MessageParser::new()
+        .parse(raw.as_bytes())
+        .expect("a message");
+    let body = parsed.body_text(0).expect("text").to_string();
+    let at = body.find("/admin/login/reset/").expect("a link");
+    body[at..]
+        .split_whitespace()
+        .next()
+        .expect("link")
+        .to_string()
+}
+
+/// "Forgot your password?": the same answer whether or not an account uses the address; an
+/// emailed link (the token and nothing personal) that works once, for a short while; a new
+/// password under the usual rules that ends the account's sessions; and the second factor is
+/// still asked for at the next sign-in. Each step is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_still_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = crate::common::SmtpServer::start(dir.path());
+    let app = TestApp::builder()
+        .config(&format!(
+            "[practice]\nemail = \"hello@practice.example\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nnotify_email = \"inbox@practice.example\"\n",
+            smtp.port
+        ))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut signed_in = Clinician::signed_in(&app).await;
+    assert_eq!(signed_in.get("/admin").await.status, 200);
+
+    let mut c = Clinician::new(&app);
+    let login = c.get("/admin/login").await.text();
+    assert!(login.contains("<a href=\"/admin/login/forgot\">Forgot your password?</a>"));
+    let mut answers = Vec::new();
+    for email in ["nobody@practice.example", EMAIL] {
+        let r = c
+            .action(
+                "/admin/login/forgot",
+                "/admin/login/forgot",
+                &[("email", email)],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        answers.push(r.text());
+    }
+    let strip = |html: &str| {
+        html.split("name=\"csrf\" value=\"")
+            .map(|part| part.get(64..).unwrap_or(part).to_string())
+            .collect::<String>()
+    };
+    assert_eq!(
+        strip(&answers[0]),
+        strip(&answers[1]),
+        "the same answer either way"
+    );
+    assert!(answers[1].contains("If an account uses that address"));
+    let messages = smtp.wait_for(1);
+    assert_eq!(messages.len(), 1, "one email: to the account only");
+    let raw = &messages[0];
+    assert!(raw.contains(&format!("To: {EMAIL}")), "{raw}");
+    assert!(raw.contains("Subject: Choose a new password"), "{raw}");
+    let link = reset_link(raw);
+    let token = link.trim_start_matches("/admin/login/reset/");
+    assert!(
+        token.chars().all(|ch| ch.is_ascii_hexdigit()),
+        "the address holds the token alone: {link}"
+    );
+    assert!(!raw.contains(PASSWORD) && !raw.contains("clinician@practice.example/"));
+
+    // The new password follows the usual rules.
+    let weak = c
+        .action(
+            &link,
+            &link,
+            &[
+                ("password", "password1234"),
+                ("password_again", "password1234"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422, "{}", weak.text());
+    let new_password = "harbour quietly lantern meadow";
+    let r = c
+        .action(
+            &link,
+            &link,
+            &[("password", new_password), ("password_again", new_password)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/admin/login?reset=1"));
+    // Not signed in by it, and every other session ended.
+    assert_eq!(
+        c.get("/admin").await.header("location"),
+        Some("/admin/login")
+    );
+    assert!(
+        signed_in
+            .get("/admin")
+            .await
+            .header("location")
+            .is_some_and(|l| l.starts_with("/admin/login"))
+    );
+    // The link works once.
+    let again = c.get(&link).await;
+    assert_eq!(again.status, 404);
+    assert!(again.text().contains("That link does not work"));
+    // The old password no longer signs in; the new one asks for the code.
+    let r = c.sign_in_password_only(PASSWORD).await;
+    assert_eq!(r.status, 401);
+    let r = c.sign_in_password_only(new_password).await;
+    assert_eq!(r.header("location"), Some("/admin/login/code"));
+    let code = app.authenticator_code().await;
+    let r = c
+        .action("/admin/login/code", "/admin/login/code", &[("code", &code)])
+        .await;
+    assert_eq!(r.header("location"), Some("/admin"));
+
+    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
+    assert!(rows.iter().any(|r| r.action == "password_reset_requested"
+        && r.actor == "unknown"
+        && r.detail.as_deref() == Some("no account uses that address; nothing sent")));
+    assert!(rows.iter().any(|r| r.action == "password_reset_requested"
+        && r.actor == EMAIL
+        && r.detail.as_deref() == Some("link sent")));
+    assert!(rows.iter().any(|r| r.action == "password_changed"
+        && r.detail.as_deref() == Some("reset from an emailed link")));
+    // The link's token is not in the access log's form of the address.
+    assert_eq!(
+        kap_practice::web::middleware::loggable_path(&link),
+        "/admin/login/reset/…"
+    );
+}
+
+/// A reset link is asked for at most a few times per email in a quarter of an hour: past it,
+/// the answer is the same and nothing more is sent.
+#[tokio::test]
+async fn reset_links_are_limited_per_email_with_the_same_answer() {
+    let app = TestApp::builder()
+        .config("[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n")
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::new(&app);
+    for _ in 0..5 {
+        let r = c
+            .action(
+                "/admin/login/forgot",
+                "/admin/login/forgot",
+                &[("email", EMAIL)],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("If an account uses that address"));
+    }
+    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
+    let sent = rows
+        .iter()
+        .filter(|r| r.action == "password_reset_requested")
+        .count();
+    assert_eq!(sent, 3, "three links, then none for a while");
 }

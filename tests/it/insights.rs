@@ -208,6 +208,38 @@ async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
     assert_eq!(kept, vec![day(2), day(1)]);
 }
 
+/// "Contact form opened 1 → Requests sent 5": a browser whose views are left out (a script,
+/// a headless browser) had its requests counted. Both are now counted by the same rule.
+#[tokio::test]
+async fn the_form_opened_and_the_requests_sent_are_counted_by_the_same_rule() {
+    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
+    for agent in [
+        "",
+        "curl/8.5.0",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0 Safari/537.36",
+        FIREFOX,
+    ] {
+        let ua = [("user-agent", agent)];
+        let headers: &[(&str, &str)] = if agent.is_empty() { &[] } else { &ua };
+        let form = app.request("GET", "/contact", headers, "").await;
+        assert_eq!(form.status, 200);
+        let token = common::token_in(&form.text());
+        let mut pairs: Vec<(&str, String)> = common::valid_fields("Ada Lovelace");
+        pairs.push(("form_token", token));
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut post = vec![("content-type", "application/x-www-form-urlencoded")];
+        post.extend_from_slice(headers);
+        let sent = app
+            .request("POST", "/contact", &post, common::form_body(&pairs))
+            .await;
+        assert_eq!(sent.status, 303, "{}", sent.text());
+    }
+    assert_eq!(app.state.store.all_requests().await.expect("read").len(), 4);
+    let c = counts(&app).await;
+    assert_eq!(total(&c, "view", "/contact"), 1, "{c:?}");
+    assert_eq!(total(&c, "step", "request_sent"), 1, "{c:?}");
+}
+
 #[tokio::test]
 async fn the_steps_towards_a_consultation_match_the_requests_and_bookings_made() {
     let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
@@ -458,6 +490,18 @@ async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_
         vec![vec![5], vec![3], vec![3], vec![2], vec![1]]
     );
     assert_eq!(chart_values(&html, "funnel-chart"), vec![5, 3, 3, 2, 1]);
+    // The page views' chart writes its scale: the most views in one day, as in its table.
+    let most = table_numbers(&html, "visits-table")
+        .iter()
+        .filter_map(|row| row.first().copied())
+        .max()
+        .expect("days");
+    assert!(
+        html.contains(&format!(
+            "<text class=\"chart-scale\" x=\"2\" y=\"24\">{most}</text>"
+        )),
+        "the chart's scale"
+    );
     let weeks = table_numbers(&html, "weeks-table");
     let mut week_totals = [0i64; 5];
     for w in &weeks {

@@ -32,7 +32,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let list = c.get("/admin/words").await.text();
-    assert!(list.contains("href=\"/admin/words/home-10-is-kap-safe\">KAP page: Is kap safe"));
+    assert!(list.contains("href=\"/admin/words/home-10-is-kap-safe\">KAP page: Is KAP Safe?"));
     assert!(list.contains("href=\"/admin/words/privacy\">The privacy page"));
     let page = c.get(SAFE).await.text();
     let original = text_area(&page);
@@ -261,16 +261,29 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
 
     // Removed: the address answers 410, the navigation and sitemap forget it.
     let list = c.get("/admin/pages").await.text();
-    let marker = "action=\"/admin/pages/";
+    let marker = "href=\"/admin/pages/";
     let after = list.find("<code>/fees</code>").expect("the page listed");
-    let at = list[after..].find(marker).expect("remove form") + after + marker.len();
+    let at = list[after..].find(marker).expect("change link") + after + marker.len();
     let id: String = list[at..]
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    let removed = c
-        .action("/admin/pages", &format!("/admin/pages/{id}/remove"), &[])
-        .await;
+    // "Remove" asks first, on a page of its own (no script), saying what it does.
+    let remove = format!("/admin/pages/{id}/remove");
+    assert!(list.contains(&format!(
+        "<a class=\"button button-secondary\" href=\"{remove}\">Remove"
+    )));
+    let ask = c.get(&remove).await;
+    assert_eq!(ask.status, 200);
+    let ask = ask.text();
+    assert!(
+        ask.contains("<h1>Remove “Fees and insurance”?</h1>"),
+        "{ask}"
+    );
+    assert!(ask.contains("You can use the address again"), "{ask}");
+    assert!(!ask.contains("<script"));
+    assert_eq!(app.get("/fees").await.status, 200, "asking removes nothing");
+    let removed = c.action(&remove, &remove, &[]).await;
     assert_eq!(removed.status, 303);
     let gone = app.get("/fees").await;
     assert_eq!(gone.status, 410);
@@ -286,6 +299,12 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
         rows.iter()
             .any(|r| r.action == "page_removed" && r.detail.as_deref() == Some("/fees"))
     );
+
+    // The address can be given to a new page.
+    let again = c.action("/admin/pages", "/admin/pages", &fees).await;
+    assert_eq!(again.status, 303, "{}", again.text());
+    assert_eq!(app.get("/fees").await.status, 200);
+    assert!(app.get("/sitemap.xml").await.text().contains("/fees</loc>"));
 }
 
 #[tokio::test]
@@ -551,4 +570,82 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
     for internal in ["Borrowed(", "Boxed(", "Inlined("] {
         assert!(!errors.contains(internal), "{errors}");
     }
+}
+
+/// The editor names each section by its title, previews the changed section alone (the form
+/// lands on it), and shows a version before restoring it.
+#[tokio::test]
+async fn the_editor_names_sections_by_title_previews_the_change_and_restores_after_a_look() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let list = c.get("/admin/words").await.text();
+    assert!(list.contains("KAP page: Is KAP Safe?"), "{list}");
+    assert!(!list.contains("Is kap safe"), "{list}");
+    assert!(
+        list.contains(">KAP page: When Insight Alone Isn’t Enough<"),
+        "{list}"
+    );
+    assert!(!list.contains("isnt enough<"), "{list}");
+
+    let page = c.get(SAFE).await.text();
+    assert!(page.contains("<h1>KAP page: Is KAP Safe?</h1>"));
+    assert!(page.contains(&format!("action=\"{SAFE}#preview\"")));
+    let original = text_area(&page);
+    let edited = original.replace("it is not risk-free", "it is never without risk");
+    let preview = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &edited), ("base", "0"), ("action", "preview")],
+        )
+        .await
+        .text();
+    let shown = &preview[preview
+        .find("<div class=\"preview-page\">")
+        .expect("preview")..];
+    assert!(shown.contains("it is never without risk"));
+    assert!(
+        shown.starts_with("<div class=\"preview-page\"><section class=\"section\" id=\""),
+        "the changed section alone: {:.300}",
+        shown
+    );
+    assert!(!shown.contains("On this page"), "not the whole page");
+    assert!(!shown.contains("<header class=\"hero\">"));
+
+    let published = c
+        .action(
+            SAFE,
+            SAFE,
+            &[("body", &edited), ("base", "0"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(published.status, 303);
+    // "Restore" shows the version first and publishes nothing.
+    let history = c.get(SAFE).await.text();
+    let look = format!("href=\"{SAFE}?restore=0#preview\"");
+    assert!(history.contains(&look), "{history}");
+    let look = c.get(&format!("{SAFE}?restore=0")).await;
+    assert_eq!(look.status, 200);
+    let look = look.text();
+    assert!(look.contains("Restore this version?"));
+    assert!(
+        look.contains("it is not risk-free"),
+        "the preview of the built-in words"
+    );
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .contains("it is never without risk")
+    );
+    let restored = c
+        .action(
+            &format!("{SAFE}?restore=0"),
+            &format!("{SAFE}/restore"),
+            &[("base", "1"), ("revision", "0")],
+        )
+        .await;
+    assert_eq!(restored.status, 303, "{}", restored.text());
+    assert!(app.get("/").await.text().contains("it is not risk-free"));
+    assert_eq!(c.get(&format!("{SAFE}?restore=99")).await.status, 404);
 }

@@ -178,3 +178,49 @@ async fn a_saved_time_zone_reaches_bookings_at_once_and_after_the_next_start() {
         "America/New_York"
     );
 }
+
+/// The time zone is picked from a list (the United States' zones first), not typed as an IANA
+/// name; the saved zone is the one selected.
+#[tokio::test]
+async fn the_time_zone_is_chosen_from_a_list_with_the_united_states_first() {
+    let app = signed_in_app(PUBLIC).await;
+    let mut c = clinician(&app).await;
+    let page = c.get("/admin/details").await.text();
+    let select = page
+        .split("<select class=\"select\" id=\"time_zone\" name=\"time_zone\"")
+        .nth(1)
+        .and_then(|s| s.split("</select>").next())
+        .unwrap_or_else(|| panic!("a list of time zones: {page}"));
+    let us = select
+        .find("<optgroup label=\"United States\">")
+        .expect("US group");
+    let others = select
+        .find("<optgroup label=\"Other time zones\">")
+        .expect("others");
+    assert!(us < others, "the United States first");
+    assert!(
+        select[us..others].contains(
+            "<option value=\"America/New_York\">Eastern (New York): America/New_York</option>"
+        ),
+        "{select}"
+    );
+    assert!(
+        select[others..].contains("<option value=\"Europe/Berlin\">"),
+        "{select}"
+    );
+    assert!(
+        select.contains("<option value=\"America/Los_Angeles\" selected>"),
+        "the zone in force is selected: {select}"
+    );
+    assert!(!page.contains("America/New_York or America/Los_Angeles"));
+
+    let mut fields = new_practice();
+    fields.retain(|(k, _)| *k != "time_zone");
+    fields.push(("time_zone", "America/Chicago"));
+    fields.push(("version", "0"));
+    let saved = c.action("/admin/details", "/admin/details", &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let page = c.get("/admin/details?saved=1").await.text();
+    assert!(page.contains("<option value=\"America/Chicago\" selected>"));
+    assert_eq!(app.state.time_zone().iana_name(), Some("America/Chicago"));
+}

@@ -58,12 +58,20 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     assert_eq!(browser.heading().await, "Your account is ready");
     browser.assert_accessible("the welcome page").await;
 
-    // Two-factor sign-in is offered; then the practice's details.
+    // Two-factor sign-in is required before anything else; then the practice's details.
     browser.click("a[href='/admin/two-factor']").await;
     browser.wait_for_path("/admin/two-factor").await;
     browser.assert_accessible("the two-factor page").await;
-    browser.goto(&app.url("/admin/welcome")).await;
-    browser.click("a[href='/admin/details']").await;
+    let secret = crate::common::clinician::base32_decode(&browser.text_of("code.secret").await);
+    let code =
+        kap_practice::auth::totp::current_code(&secret, jiff::Timestamp::now()).expect("a code");
+    set_value(&browser, "password", PASSWORD).await;
+    set_value(&browser, "code", &code).await;
+    browser
+        .click("form[action='/admin/two-factor'] button[type=submit]")
+        .await;
+    browser.wait_for_path("/admin/two-factor").await;
+    browser.click("a.button[href='/admin/details']").await;
     browser.wait_for_path("/admin/details").await;
     browser.assert_accessible("the practice's details").await;
     for (id, value) in [
@@ -160,10 +168,21 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let home: String = browser.js(MAIN_WORDS, vec![]).await;
     assert!(home.contains("it is never free of risk"));
 
-    // Restore the built-in words (the last entry of the history).
+    // Restore the built-in words (the last entry of the history): shown first, then restored.
     browser.goto(&app.url(path)).await;
+    browser.click("ol.history li:last-child a.button").await;
+    browser.wait_for_path(path).await;
+    assert!(
+        browser
+            .text_of(".preview")
+            .await
+            .contains("it is not risk-free")
+    );
     browser
-        .click("ol.history li:last-child form button[type=submit]")
+        .assert_accessible("a version shown before it is restored")
+        .await;
+    browser
+        .click("form[action$='/restore'] button[type=submit]")
         .await;
     browser.wait_for_path(path).await;
     browser.goto(&app.url("/")).await;
@@ -241,7 +260,17 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     assert!(page.contains("$220 from May"), "{page}");
 
     browser.goto(&app.url("/admin/pages")).await;
-    browser.click("ul.own-pages form button[type=submit]").await;
+    let remove = format!("{edit}/remove");
+    browser
+        .click(&format!("ul.own-pages a[href='{remove}']"))
+        .await;
+    browser.wait_for_path(&remove).await;
+    browser
+        .assert_accessible("removing a page asks first")
+        .await;
+    browser
+        .click(&format!("form[action='{remove}'] button[type=submit]"))
+        .await;
     browser.wait_for_path("/admin/pages").await;
     assert_eq!(app.get("/fees").await.status, 410);
     assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));

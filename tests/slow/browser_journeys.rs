@@ -131,6 +131,10 @@ async fn the_clinicians_working_day() {
     browser.fill("#email", EMAIL).await;
     browser.fill("#password", PASSWORD).await;
     browser.click("form.request-form button[type=submit]").await;
+    browser.wait_for_path("/admin/login/code").await;
+    browser.assert_accessible("the sign-in code page").await;
+    browser.fill("#code", &app.authenticator_code().await).await;
+    browser.click("form.request-form button[type=submit]").await;
     browser.wait_for_path("/admin").await;
     browser.assert_accessible("the inbox").await;
 
@@ -214,6 +218,11 @@ async fn the_clinicians_working_day() {
     let phone = Browser::start(Options::new(PHONE)).await;
     phone.goto(&app.url("/admin/login")).await;
     phone.assert_accessible("the sign-in page on a phone").await;
+    phone.click("a[href='/admin/login/forgot']").await;
+    phone.wait_for_path("/admin/login/forgot").await;
+    phone
+        .assert_accessible("\"Forgot your password?\" on a phone")
+        .await;
     phone.close().await;
     browser.close().await;
 }
@@ -224,10 +233,13 @@ async fn the_clinicians_working_day() {
 async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
     for viewport in [PHONE, DESKTOP] {
         let app = TestApp::start().await;
-        app.add_clinician().await;
+        app.add_clinician_without_two_factor().await;
         let browser = Browser::start(Options::new(viewport)).await;
-        browser.sign_in(&app).await;
-        browser.goto(&app.url("/admin/two-factor")).await;
+        // An account without two-factor sign-in is sent to turn it on first.
+        browser.sign_in_password(&app, "/admin/two-factor").await;
+        browser
+            .assert_accessible("two-factor sign-in, required before the inbox")
+            .await;
         let secret = crate::common::clinician::base32_decode(&browser.text_of("code.secret").await);
         let code = kap_practice::auth::totp::current_code(&secret, jiff::Timestamp::now())
             .expect("a code");
@@ -241,6 +253,18 @@ async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
         assert_eq!(codes.lines().count(), 10, "{codes}");
         browser
             .assert_accessible("the recovery codes shown once")
+            .await;
+        // Their page to print, without the inbox's navigation.
+        browser
+            .click("a[href='/admin/two-factor/recovery-codes']")
+            .await;
+        browser
+            .wait_for_path("/admin/two-factor/recovery-codes")
+            .await;
+        let printed = browser.text_of(".recovery-codes").await;
+        assert_eq!(printed, codes);
+        browser
+            .assert_accessible("the recovery codes' page to print")
             .await;
         browser.close().await;
     }

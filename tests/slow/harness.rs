@@ -596,12 +596,21 @@ impl Browser {
     }
 
     /// Signs the clinician in through the sign-in form and waits for the inbox.
+    /// Signs in as the clinician: the password, then the authenticator app's code.
     pub async fn sign_in(&self, app: &TestApp) {
+        self.sign_in_password(app, "/admin/login/code").await;
+        self.fill("#code", &app.authenticator_code().await).await;
+        self.click("form.request-form button[type=submit]").await;
+        self.wait_for_path("/admin").await;
+    }
+
+    /// Sends the sign-in form with the clinician's password, and waits for `next`.
+    pub async fn sign_in_password(&self, app: &TestApp, next: &str) {
         self.goto(&app.url("/admin/login")).await;
         self.fill("#email", EMAIL).await;
         self.fill("#password", PASSWORD).await;
         self.click("form.request-form button[type=submit]").await;
-        self.wait_for_path("/admin").await;
+        self.wait_for_path(next).await;
     }
 
     /// Clicks the element matching `css` (scrolled into view first), marking the page so that

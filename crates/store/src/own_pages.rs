@@ -1,4 +1,4 @@
-//! The clinician's own pages: added, changed, and removed (the address then answers 410 for good).
+//! The clinician's own pages: added, changed, and removed (the address then answers 410 until a new page takes it).
 
 use jiff::Timestamp;
 
@@ -73,6 +73,12 @@ impl Store {
     ) -> Result<PageAdded, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            // A removed page's address can be given to a new page: the old row, kept only so
+            // that the address said "removed", goes (the audit log keeps its removal).
+            sqlx::query("DELETE FROM own_pages WHERE path = $1 AND removed_at IS NOT NULL")
+                .bind(path)
+                .execute(&mut *tx)
+                .await?;
             let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
                 "INSERT INTO own_pages (path, title, body, created_at, changed_at, changed_by)
                  VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
@@ -142,8 +148,8 @@ impl Store {
         })
     }
 
-    /// Removes page `id` (its address answers 410 from now on); false if there is no such
-    /// page still shown.
+    /// Removes page `id` (its address answers 410 until a new page is added there); false if
+    /// there is no such page still shown.
     pub async fn remove_own_page(
         &self,
         id: i64,

@@ -34,6 +34,70 @@ struct FieldView {
     from_file: Option<String>,
     error: Option<String>,
     described_by: String,
+    /// The choices of a field picked from a list (the time zone), in groups; empty for a
+    /// field typed in.
+    choices: Vec<ChoiceGroup>,
+}
+
+/// A group of choices in a list (an `<optgroup>`).
+struct ChoiceGroup {
+    label: &'static str,
+    /// Each choice's value and the words shown for it.
+    choices: Vec<(String, String)>,
+}
+
+/// The time zones of the United States, east to west, named as people know them.
+const US_ZONES: &[(&str, &str)] = &[
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Mountain, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+    ("Pacific/Guam", "Chamorro (Guam)"),
+];
+
+/// The time zone list: the United States' zones first, then every other zone the time zone
+/// database knows (the system's, or the one built in), so the clinician picks a zone rather
+/// than types its IANA name. A saved value missing from both is kept as the first choice.
+fn time_zone_choices(current: &str) -> Vec<ChoiceGroup> {
+    let us: Vec<(String, String)> = US_ZONES
+        .iter()
+        .map(|(zone, words)| (zone.to_string(), format!("{words}: {zone}")))
+        .collect();
+    let mut others: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_string())
+        // The canonical region/city names; the old aliases ("US/Pacific", "EST5EDT") are
+        // left out, as are the US zones already listed.
+        .filter(|name| name.contains('/') && !name.starts_with("US/") && !name.starts_with("Etc/"))
+        .filter(|name| !US_ZONES.iter().any(|(zone, _)| zone == name))
+        .collect();
+    others.sort();
+    others.dedup();
+    let mut groups = Vec::new();
+    let known = |name: &str| {
+        US_ZONES.iter().any(|(zone, _)| *zone == name) || others.iter().any(|z| z == name)
+    };
+    if !current.is_empty() && !known(current) {
+        groups.push(ChoiceGroup {
+            label: "Saved",
+            choices: vec![(current.to_string(), current.to_string())],
+        });
+    }
+    groups.push(ChoiceGroup {
+        label: "United States",
+        choices: us,
+    });
+    if !others.is_empty() {
+        groups.push(ChoiceGroup {
+            label: "Other time zones",
+            choices: others.into_iter().map(|z| (z.clone(), z)).collect(),
+        });
+    }
+    groups
 }
 
 #[derive(Template)]
@@ -98,6 +162,11 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
                     file_values[f.name].clone()
                 } else {
                     shown.values.get(f.name).cloned().unwrap_or_default()
+                },
+                choices: if f.name == "time_zone" && !in_file {
+                    time_zone_choices(shown.values.get(f.name).map_or("", String::as_str))
+                } else {
+                    Vec::new()
                 },
                 from_file: in_file.then(|| source.clone()),
                 error,

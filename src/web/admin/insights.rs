@@ -45,6 +45,11 @@ pub struct Chart {
     pub bars: Vec<Bar>,
     /// The baseline's height (vertical charts).
     pub baseline: u32,
+    /// The largest value (vertical charts): written at the top of the scale, so the bars
+    /// read as numbers on the chart itself, not only in its table.
+    pub top: i64,
+    /// The height of the top of the scale.
+    pub top_y: u32,
 }
 
 const WIDTH: u32 = 640;
@@ -78,6 +83,8 @@ fn columns(values: &[(String, i64)], unit: &str) -> Chart {
         height,
         bars,
         baseline,
+        top: values.iter().map(|v| v.1).max().unwrap_or(0),
+        top_y: 10,
     }
 }
 
@@ -108,6 +115,8 @@ fn rows(values: &[(String, i64)]) -> Chart {
         height: u32::try_from(values.len()).unwrap_or(0) * row,
         bars,
         baseline: 0,
+        top: max,
+        top_y: 0,
     }
 }
 

@@ -30,6 +30,7 @@ mod meeting;
 mod own_pages;
 pub(crate) mod posted;
 mod questionnaires;
+mod reset;
 mod sign_in;
 mod two_factor;
 mod views;
@@ -90,6 +91,30 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, "/admin/login", Public, post(sign_in::login)),
         r(
             Method::GET,
+            "/admin/login/forgot",
+            Public,
+            get(reset::forgot),
+        ),
+        r(
+            Method::POST,
+            "/admin/login/forgot",
+            Public,
+            post(reset::ask),
+        ),
+        r(
+            Method::GET,
+            "/admin/login/reset/{token}",
+            Public,
+            get(reset::show),
+        ),
+        r(
+            Method::POST,
+            "/admin/login/reset/{token}",
+            Public,
+            post(reset::choose),
+        ),
+        r(
+            Method::GET,
             "/admin/setup/{token}",
             Public,
             get(first_run::show),
@@ -121,6 +146,12 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/pages/{id}",
             SignedIn,
             post(own_pages::change),
+        ),
+        r(
+            Method::GET,
+            "/admin/pages/{id}/remove",
+            SignedIn,
+            get(own_pages::confirm_remove),
         ),
         r(
             Method::POST,
@@ -330,6 +361,18 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             SignedIn,
             post(two_factor::enable_two_factor),
         ),
+        r(
+            Method::GET,
+            "/admin/two-factor/recovery-codes.txt",
+            SignedIn,
+            get(two_factor::recovery_codes_file),
+        ),
+        r(
+            Method::GET,
+            "/admin/two-factor/recovery-codes",
+            SignedIn,
+            get(two_factor::recovery_codes_print),
+        ),
     ]
 }
 
@@ -358,6 +401,17 @@ pub(crate) struct SessionData {
     pub pending_at: Option<i64>,
     /// A two-factor secret being enrolled, sealed.
     pub enrol_secret: Option<String>,
+    /// Whether the signed-in account has two-factor sign-in, as of the sign-in or enrolment
+    /// (the credentials stamp changes with it, which ends the session). `None`: not known yet,
+    /// so read from the account.
+    #[serde(default)]
+    pub two_factor: Option<bool>,
+    /// The recovery codes of an enrolment just made, sealed, and when they were made: kept a
+    /// short while so that they can be downloaded or printed, then forgotten.
+    #[serde(default)]
+    pub recovery_codes: Option<String>,
+    #[serde(default)]
+    pub recovery_codes_at: Option<i64>,
 }
 
 const SESSION_KEY: &str = "admin";
@@ -446,6 +500,15 @@ async fn admin_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// Where an account turns on two-factor sign-in.
+pub const TWO_FACTOR_PAGE: &str = "/admin/two-factor";
+
+/// The pages an account without two-factor sign-in may open: the page that turns it on, the
+/// first run's welcome, and signing out.
+fn open_before_two_factor(path: &str) -> bool {
+    matches!(path, TWO_FACTOR_PAGE | "/admin/welcome" | "/admin/logout")
+}
+
 /// Lets protected routes through only with a completed, unexpired sign-in.
 async fn require_sign_in(
     State(state): State<AppState>,
@@ -471,6 +534,15 @@ async fn require_sign_in(
                 && current.is_some()
                 && current == data.credentials_stamp =>
         {
+            // Every account uses two-factor sign-in: one without it is sent to turn it on
+            // before anything else.
+            if data.two_factor != Some(true) && !open_before_two_factor(request.uri().path()) {
+                match state.store.credentials(email).await {
+                    Ok(Some(account)) if account.totp_secret.is_some() => {}
+                    Ok(_) => return Redirect::to(TWO_FACTOR_PAGE).into_response(),
+                    Err(e) => return super::AppError::from(e).into_response(),
+                }
+            }
             request.extensions_mut().insert(Admin {
                 account_id,
                 email: email.clone(),

@@ -2,7 +2,8 @@
 //!
 //! A page has a title, an address of one segment (`/fees`) and Markdown, checked like the
 //! privacy page's. It is published at once, linked in the navigation and listed in the
-//! sitemap; removing it makes its address answer 410 Gone for good. Addresses that belong to
+//! sitemap; removing it (after a page that asks) makes its address answer 410 Gone until a new
+//! page is given the address. Addresses that belong to
 //! the site itself are refused. A page's title and words can be changed later (its address
 //! stays), with a preview first; a change made on a version someone else has changed since is
 //! refused with the text kept. Every change is audited.
@@ -105,7 +106,7 @@ pub async fn list(
     let notice = if q.added.is_some() {
         Some("The page is published and linked in the navigation.".to_string())
     } else if q.removed.is_some() {
-        Some("The page is removed: its address now says it is gone.".to_string())
+        Some("The page is removed: its address now says the page has been removed, until you give the address to a new page.".to_string())
     } else {
         None
     };
@@ -239,6 +240,38 @@ pub async fn add(
             Ok(Redirect::to("/admin/pages?added=1").into_response())
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin/page_remove.html")]
+struct RemoveView {
+    chrome: super::views::Chrome,
+    id: i64,
+    title: String,
+    path: String,
+}
+
+/// `GET /admin/pages/{id}/remove`: what removing the page does, and the button that does it.
+pub async fn confirm_remove(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let page = shown_page(&state, id).await?;
+    let view = RemoveView {
+        chrome: super::sign_in::form_chrome(
+            &state,
+            &admin,
+            &format!("Remove {}?", page.title),
+            false,
+            "pages",
+        )
+        .await?,
+        id,
+        title: page.title,
+        path: page.path,
+    };
+    Ok(super::sign_in::render(StatusCode::OK, view.render()))
 }
 
 pub async fn remove(

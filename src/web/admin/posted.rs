@@ -89,7 +89,10 @@ async fn genuine(state: &AppState, parts: &mut Parts, token: &str) -> bool {
     };
     let data = SessionData::load(&session).await;
     let path = parts.uri.path();
-    let before_session = path == "/admin/login" || path.starts_with("/admin/setup/");
+    let before_session = path == "/admin/login"
+        || path == "/admin/login/forgot"
+        || path.starts_with("/admin/login/reset/")
+        || path.starts_with("/admin/setup/");
     (!data.csrf.is_empty() && crate::crypto::equal(token.as_bytes(), data.csrf.as_bytes()))
         || (before_session
             && state

@@ -111,6 +111,7 @@ async fn with_token(session: &Session) -> Result<SessionData, AppError> {
 pub struct LoginQuery {
     expired: Option<String>,
     signed_out: Option<String>,
+    reset: Option<String>,
 }
 
 /// The sign-in form's CSRF token: signed and short-lived rather than stored, so that showing the
@@ -136,6 +137,8 @@ pub async fn login_page(
         Some("Your session ended, so you were signed out. Please sign in again.".to_string())
     } else if q.signed_out.is_some() {
         Some("You have signed out.".to_string())
+    } else if q.reset.is_some() {
+        Some("Your new password is saved, and every session of the account has ended. Sign in with it; your sign-in code is still asked for.".to_string())
     } else {
         None
     };
@@ -174,7 +177,7 @@ fn paused(state: &AppState, csrf: &str, email: &str, until: Timestamp) -> Respon
         csrf,
         email.to_string(),
         Some(format!(
-            "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, it can be reset with `kap-practice admin passwd` on the server."
+            "Too many failed attempts, so sign-in is paused for a while. Try again after {until}. If you have forgotten your password, choose \"Forgot your password?\" below."
         )),
         None,
         StatusCode::TOO_MANY_REQUESTS,
@@ -272,6 +275,7 @@ pub(super) async fn complete(
         email: Some(email.to_string()),
         signed_in_at: Some(now.as_millisecond()),
         credentials_stamp: Some(account.credentials_stamp.clone()),
+        two_factor: Some(account.totp_secret.is_some()),
         ..SessionData::default()
     };
     data.save(session).await?;
@@ -283,7 +287,13 @@ pub(super) async fn complete(
         .store
         .audit(&Entry::new(email, Action::SignIn).detail(detail), now)
         .await?;
-    Ok(Redirect::to("/admin").into_response())
+    // An account without two-factor sign-in turns it on before anything else.
+    let next = if account.totp_secret.is_some() {
+        "/admin"
+    } else {
+        super::TWO_FACTOR_PAGE
+    };
+    Ok(Redirect::to(next).into_response())
 }
 
 inbox_form!(

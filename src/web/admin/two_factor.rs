@@ -16,7 +16,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -24,6 +24,100 @@ use tower_sessions::Session;
 /// A two-factor secret being enrolled, kept sealed in the session: bound to the account it is
 /// enrolled for, so it serves no other account and no stored value opens as one.
 const ENROL_SECRET: crate::crypto::SealedField = crate::crypto::SealedField::kept("enrol_secret");
+
+/// The recovery codes of an enrolment just made, kept sealed in the session for a short while
+/// so that they can be downloaded or printed; bound to the account like the secret.
+const RECOVERY_CODES: crate::crypto::SealedField =
+    crate::crypto::SealedField::kept("recovery_codes");
+
+/// How long after an enrolment its recovery codes can be downloaded or printed.
+const RECOVERY_CODES_FOR_MS: i64 = 15 * 60 * 1000;
+
+/// The recovery codes of the enrolment just made in this session, while they are kept.
+async fn kept_recovery_codes(
+    state: &AppState,
+    admin: &Admin,
+    session: &Session,
+) -> Option<Vec<String>> {
+    let data = SessionData::load(session).await;
+    let at = data.recovery_codes_at?;
+    if Timestamp::now().as_millisecond() - at >= RECOVERY_CODES_FOR_MS {
+        return None;
+    }
+    let sealed = crate::crypto::hex::unhex(data.recovery_codes.as_deref()?)?;
+    let codes = state
+        .store
+        .keys()
+        .open(RECOVERY_CODES.of(admin.account_id), &sealed)
+        .ok()?;
+    Some(codes.lines().map(str::to_string).collect())
+}
+
+/// The page that says the recovery codes are no longer kept.
+fn codes_gone() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Recovery codes</title><p>The recovery codes are shown only for 15 minutes after turning on two-factor sign-in, in the session that turned it on. To get new ones, <a href=\"/admin/two-factor\">enrol again</a>.</p></html>",
+        ),
+    )
+        .into_response()
+}
+
+/// `/admin/two-factor/recovery-codes.txt`: the codes just made, as a plain-text file.
+pub async fn recovery_codes_file(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+) -> Result<Response, AppError> {
+    let Some(codes) = kept_recovery_codes(&state, &admin, &session).await else {
+        return Ok(codes_gone());
+    };
+    let text = recovery_codes_text(&state.config().practice.name, &admin.email, &codes);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"recovery-codes.txt\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// The recovery codes as the file says them.
+fn recovery_codes_text(practice: &str, email: &str, codes: &[String]) -> String {
+    let mut text = format!(
+        "Recovery codes for signing in to the inbox of {practice} as {email}\n\nEach code works once, if you no longer have your authenticator app.\nKeep them somewhere safe, away from your phone.\n\n"
+    );
+    for code in codes {
+        text.push_str(code);
+        text.push('\n');
+    }
+    text
+}
+
+/// `/admin/two-factor/recovery-codes`: the codes just made on a page of their own, to print.
+pub async fn recovery_codes_print(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(admin): Extension<Admin>,
+) -> Result<Response, AppError> {
+    let Some(codes) = kept_recovery_codes(&state, &admin, &session).await else {
+        return Ok(codes_gone());
+    };
+    let view = super::views::RecoveryCodesView {
+        chrome: page_chrome(&state, &admin, "Recovery codes", "two-factor").await?,
+        practice: state.config().practice.name.clone(),
+        recovery_codes: codes,
+    };
+    Ok(render(StatusCode::OK, view.render()))
+}
 
 /// The two-factor secret being enrolled for `admin`, kept sealed in the session.
 fn enrol_secret(state: &AppState, admin: &Admin, data: &SessionData) -> Option<Vec<u8>> {
@@ -81,6 +175,14 @@ async fn two_factor_view(
         )
     };
     let account = state.store.credentials(&admin.email).await?;
+    let next = if state.store.practice_details().await?.is_none() {
+        (
+            super::first_run::DETAILS_PAGE,
+            "Next: enter the practice's details",
+        )
+    } else {
+        ("/admin", "Go to the inbox")
+    };
     let title = if outcome.errors.is_empty() {
         "Two-factor sign-in"
     } else {
@@ -96,6 +198,8 @@ async fn two_factor_view(
         errors: outcome.errors,
         recovery_codes: outcome.recovery_codes,
         unused_codes: state.store.unused_recovery_codes(admin.account_id).await?,
+        next_href: next.0,
+        next_label: next.1,
     };
     Ok(render(status, view.render()))
 }
@@ -279,6 +383,12 @@ pub async fn enable_two_factor(
     session.cycle_id().await?;
     data.enrol_secret = None;
     data.credentials_stamp = stamp;
+    data.two_factor = Some(true);
+    data.recovery_codes = Some(crate::crypto::hex::hex(&state.store.keys().seal(
+        RECOVERY_CODES.of(admin.account_id),
+        &codes.join("\n"),
+    )));
+    data.recovery_codes_at = Some(now.as_millisecond());
     data.save(&session).await?;
     two_factor_view(
         &state,

@@ -372,6 +372,19 @@ pub struct TwoFactorView {
     /// Shown once, right after enrolment.
     pub recovery_codes: Vec<String>,
     pub unused_codes: i64,
+    /// Where to go once the codes are kept: the practice's details while they were never
+    /// saved, else the inbox.
+    pub next_href: &'static str,
+    pub next_label: &'static str,
+}
+
+/// The recovery codes of an enrolment just made, on a page of their own to print.
+#[derive(Template)]
+#[template(path = "admin/recovery_codes.html")]
+pub struct RecoveryCodesView {
+    pub chrome: Chrome,
+    pub practice: String,
+    pub recovery_codes: Vec<String>,
 }
 
 impl TwoFactorView {

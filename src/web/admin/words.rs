@@ -69,6 +69,10 @@ fn sections() -> Vec<Section> {
             let title = match stem {
                 "contact" => "The contact page".to_string(),
                 "privacy" => "The privacy page".to_string(),
+                "screening" => "The screening questions".to_string(),
+                s if s.starts_with("home/") && title_in(&text).is_some() => {
+                    format!("KAP page: {}", title_in(&text).unwrap_or_default())
+                }
                 s => {
                     let name = s.rsplit('/').next().unwrap_or(s);
                     let words = name
@@ -93,6 +97,24 @@ fn sections() -> Vec<Section> {
         })
         .chain(documents)
         .collect()
+}
+
+/// The `title` a file's settings give it (`+++ title = "Is KAP Safe?" +++`), if any: the
+/// name the reader sees, rather than one made from the file's name.
+fn title_in(text: &str) -> Option<String> {
+    let settings = text.strip_prefix("+++\n")?;
+    let settings = &settings[..settings.find("\n+++")?];
+    let table: toml::Table = toml::from_str(settings).ok()?;
+    let title = table.get("title")?.as_str()?.trim();
+    (!title.is_empty()).then(|| title.to_string())
+}
+
+/// A section's name from its words as published now, else its built-in name.
+fn named(section: &Section, published: Option<&str>) -> String {
+    match published.and_then(title_in) {
+        Some(t) if section.rel.starts_with("home/") => format!("KAP page: {t}"),
+        _ => section.title.clone(),
+    }
 }
 
 pub(super) fn find(slug: &str) -> Option<Section> {
@@ -144,6 +166,7 @@ struct EditView {
     errors: Vec<String>,
     notice: Option<String>,
     preview: Option<String>,
+    restoring: Option<(i64, String)>,
     history: Vec<HistoryEntry>,
 }
 
@@ -164,8 +187,8 @@ pub async fn list(
             .map(|s| Listed {
                 edited: published.contains_key(&s.rel),
                 document: s.document,
+                title: named(&s, published.get(&s.rel).map(|r| r.body.as_str())),
                 slug: s.slug,
-                title: s.title,
             })
             .collect(),
     };
@@ -180,6 +203,8 @@ pub(super) struct Shown {
     pub(super) errors: Vec<String>,
     pub(super) notice: Option<String>,
     pub(super) preview: Option<String>,
+    /// The version being looked at before it is restored: its id and how the history names it.
+    pub(super) restoring: Option<(i64, String)>,
 }
 
 pub(super) async fn edit_page(
@@ -203,13 +228,13 @@ pub(super) async fn edit_page(
         chrome: form_chrome(
             state,
             admin,
-            &section.title,
+            &named(section, Some(&current_text)),
             !shown.errors.is_empty(),
             "words",
         )
         .await?,
         slug: section.slug.clone(),
-        title: section.title.clone(),
+        title: named(section, Some(&current_text)),
         body: shown.body.unwrap_or(current_text),
         base: shown.base.unwrap_or(newest),
         read_only: dir.is_some(),
@@ -217,6 +242,7 @@ pub(super) async fn edit_page(
         errors: shown.errors,
         notice: shown.notice,
         preview: shown.preview,
+        restoring: shown.restoring,
         history: if dir.is_some() { Vec::new() } else { history },
     };
     Ok(render(status, view.render()))
@@ -284,6 +310,8 @@ fn changes(before: &str, after: &str) -> Vec<Change> {
 pub struct EditQuery {
     published: Option<String>,
     restored: Option<String>,
+    /// A version to look at before restoring it: a revision's id, `0` for the built-in words.
+    restore: Option<String>,
 }
 
 pub async fn edit(
@@ -304,11 +332,46 @@ pub async fn edit(
     } else {
         None
     };
-    let shown = Shown {
+    let mut shown = Shown {
         notice,
         ..Shown::default()
     };
+    // "Restore" first shows the version as the public page would, with the button that
+    // publishes it; nothing changes until that is pressed.
+    if let Some(id) = q.restore.as_deref() {
+        let Ok(id) = id.trim().parse::<i64>() else {
+            return Err(AppError::NotFound);
+        };
+        let revisions = state.store.revisions(&section.rel).await?;
+        let Some(entry) = history(&state, &section, &revisions)
+            .into_iter()
+            .find(|h| h.id == id && !h.current)
+        else {
+            return Err(AppError::NotFound);
+        };
+        let text = version_text(&section, &revisions, id).ok_or(AppError::NotFound)?;
+        match with_text(&state, &section, &text).await? {
+            Ok(content) => {
+                let part = part_of(&content, &section.rel, &text);
+                let page = preview_of(&state, content, page_of(&section.rel)).await?;
+                shown.preview = Some(part.as_ref().and_then(|p| p.cut(&page)).unwrap_or(page));
+            }
+            Err(errors) => shown.errors = errors,
+        }
+        shown.restoring = Some((id, entry.label));
+    }
     edit_page(&state, &admin, &section, shown, StatusCode::OK).await
+}
+
+/// The words of version `id` of `section`: a revision, or (`0`) the built-in words.
+fn version_text(section: &Section, revisions: &[Revision], id: i64) -> Option<String> {
+    if id == 0 {
+        return Some(section.built_in.clone());
+    }
+    revisions
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.body.clone())
 }
 
 /// The words as they would be with `text` for `section`: checked like `check` checks files.
@@ -348,6 +411,67 @@ pub(super) fn capitalised(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// The part of the KAP page a file's words make: its top, or one section by its anchor.
+#[derive(Debug, PartialEq)]
+enum Part {
+    Top,
+    Section(String),
+}
+
+/// Where the words of `rel` (now `text`) appear on their page, so a preview shows that part
+/// rather than the whole page; `None` for the pages shown whole.
+fn part_of(content: &crate::content::Content, rel: &str, text: &str) -> Option<Part> {
+    if !rel.starts_with("home/") {
+        return None;
+    }
+    let title = title_in(text)?;
+    if content.home.hero.title == title {
+        return Some(Part::Top);
+    }
+    content
+        .home
+        .sections
+        .iter()
+        .find(|s| s.title == title)
+        .map(|s| Part::Section(s.anchor.clone()))
+}
+
+impl Part {
+    /// The part's element in a page's `<main>`, whole.
+    fn cut(&self, main: &str) -> Option<String> {
+        let (start, open, close) = match self {
+            Part::Top => (
+                main.find("<header class=\"hero\">")?,
+                "<header",
+                "</header>",
+            ),
+            Part::Section(anchor) => {
+                let at = main.find(&format!(" id=\"{anchor}\""))?;
+                (main[..at].rfind("<section")?, "<section", "</section>")
+            }
+        };
+        // The element ends where as many of its kind closed as opened.
+        let mut depth = 0usize;
+        let mut i = start;
+        while i < main.len() {
+            let rest = &main[i..];
+            if rest.starts_with(open) {
+                depth += 1;
+                i += open.len();
+            } else if rest.starts_with(close) {
+                depth = depth.saturating_sub(1);
+                i += close.len();
+                if depth == 0 {
+                    return Some(main[start..i].to_string());
+                }
+            } else {
+                i += rest.chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        None
     }
 }
 
@@ -441,7 +565,9 @@ pub async fn save(
         }
     };
     if !publish {
-        let preview = preview_of(&state, content, page_of(&section.rel)).await?;
+        let part = part_of(&content, &section.rel, &text);
+        let page = preview_of(&state, content, page_of(&section.rel)).await?;
+        let preview = part.as_ref().and_then(|p| p.cut(&page)).unwrap_or(page);
         let shown = Shown {
             body: Some(text),
             base: Some(base),
@@ -523,14 +649,7 @@ pub async fn restore(
             .into_response());
     };
     let revisions = state.store.revisions(&section.rel).await?;
-    let text = if id == 0 {
-        section.built_in.clone()
-    } else {
-        match revisions.iter().find(|r| r.id == id) {
-            Some(r) => r.body.clone(),
-            None => return Err(AppError::NotFound),
-        }
-    };
+    let text = version_text(&section, &revisions, id).ok_or(AppError::NotFound)?;
     let audit = Entry::new(&admin.email, Action::WordsRestored).detail(format!(
         "{} from {}",
         section.rel,

@@ -8,9 +8,35 @@ use kap_practice::auth::password;
 pub const EMAIL: &str = "clinician@practice.example";
 pub const PASSWORD: &str = "lantern orchard velvet tide";
 
+/// The clinician's authenticator app: the two-factor secret [`TestApp::add_clinician`] enrols.
+pub const TOTP_SECRET: &[u8; 20] = b"kap-practice-testkey";
+
 impl TestApp {
-    /// Adds the clinician's account ([`EMAIL`], [`PASSWORD`]).
+    /// Adds the clinician's account ([`EMAIL`], [`PASSWORD`]) with two-factor sign-in on
+    /// ([`TOTP_SECRET`]), as every account must have it before the inbox opens.
     pub async fn add_clinician(&self) {
+        let id = self.add_clinician_without_two_factor().await;
+        let hashes: Vec<String> = kap_practice::auth::totp::new_recovery_codes()
+            .iter()
+            .map(|c| kap_practice::auth::totp::recovery_code_hash(c))
+            .collect();
+        self.state
+            .store
+            .enable_two_factor(
+                id,
+                TOTP_SECRET,
+                0,
+                &hashes,
+                jiff::Timestamp::now(),
+                &Entry::new(EMAIL, Action::TwoFactorEnrolled),
+            )
+            .await
+            .expect("two-factor sign-in on");
+    }
+
+    /// Adds the clinician's account without two-factor sign-in, as the first run or `admin
+    /// add` leaves it: it is sent to turn it on at its first sign-in. Returns its id.
+    pub async fn add_clinician_without_two_factor(&self) -> i64 {
         let hash = password::hash(PASSWORD).expect("hash");
         self.state
             .store
@@ -22,7 +48,20 @@ impl TestApp {
             )
             .await
             .expect("store")
-            .expect("new account");
+            .expect("new account")
+    }
+
+    /// The code the clinician's authenticator app shows now. A code works once, and a test
+    /// may sign in many times within one 30-second step: the account's record of the last
+    /// step used is cleared first (the single use itself is tested in `admin.rs`, on accounts
+    /// of its own).
+    pub async fn authenticator_code(&self) -> String {
+        self.state
+            .store
+            .execute_unchecked("UPDATE admin_accounts SET totp_last_step = NULL")
+            .await
+            .expect("the last step forgotten");
+        kap_practice::auth::totp::current_code(TOTP_SECRET, jiff::Timestamp::now()).expect("code")
     }
 }
 
@@ -75,7 +114,7 @@ impl<'a> Clinician<'a> {
     /// recovery code.
     pub async fn signed_in_with_code(app: &'a TestApp, code: &str) -> Clinician<'a> {
         let mut c = Clinician::new(app);
-        let r = c.sign_in(PASSWORD).await;
+        let r = c.sign_in_password_only(PASSWORD).await;
         assert_eq!(
             r.header("location"),
             Some("/admin/login/code"),
@@ -135,7 +174,20 @@ impl<'a> Clinician<'a> {
         html[start..start + 64].to_string()
     }
 
+    /// Signs in with `password` and, when a code is asked for, the authenticator app's code:
+    /// the answer to the last step.
     pub async fn sign_in(&mut self, password: &str) -> Reply {
+        let r = self.sign_in_password_only(password).await;
+        if r.header("location") != Some("/admin/login/code") {
+            return r;
+        }
+        let code = self.app.authenticator_code().await;
+        self.action("/admin/login/code", "/admin/login/code", &[("code", &code)])
+            .await
+    }
+
+    /// Sends the sign-in form with `password`, and no code.
+    pub async fn sign_in_password_only(&mut self, password: &str) -> Reply {
         let csrf = self.csrf("/admin/login").await;
         let body = form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", password)]);
         self.post("/admin/login", &body).await

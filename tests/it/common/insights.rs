@@ -97,7 +97,10 @@ pub async fn walk_the_funnel(app: &TestApp) -> Vec<i64> {
             .request(
                 "POST",
                 link,
-                &[("content-type", "application/x-www-form-urlencoded")],
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("user-agent", FIREFOX),
+                ],
                 super::form_body(&[("start", time), ("format", "video")]),
             )
             .await;
