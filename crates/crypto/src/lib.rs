@@ -9,6 +9,7 @@
 //! It must never know of a database, the web, templates or mail, nor choose where files live:
 //! it depends on cipher, MAC and randomness crates alone, and the layers above depend on it.
 
+pub mod backup;
 pub mod hex;
 mod keys;
 pub mod private;
@@ -16,6 +17,7 @@ pub mod random;
 mod seal;
 mod sign;
 
+pub use backup::{BackupKey, BackupKeyError};
 pub use keys::{KEY_FILE, KeyEnv, KeyError, KeySource, Keyring, generate_key_hex};
 pub use seal::{Binding, FIELD_BOUND, OpenError, RowKey, SealedField};
 pub use sign::{Signer, TAG_LEN};
