@@ -40,6 +40,8 @@ pub struct Config {
     /// HTTPS served by the program itself; `None`: plain HTTP (behind a reverse proxy, say).
     pub tls: Option<TlsConfig>,
     pub insights: InsightsConfig,
+    /// Automatic encrypted backups (`[backup]`, see `src/backup/`).
+    pub backup: crate::backup::BackupSettings,
 }
 
 /// Counting visits for the clinician's insights page (see `src/insights/`).
@@ -424,6 +426,8 @@ struct FileConfig {
     tls: FileTls,
     #[serde(default)]
     insights: FileInsights,
+    #[serde(default)]
+    backup: crate::backup::FileBackup,
 }
 
 #[derive(Deserialize, Default)]
@@ -928,7 +932,10 @@ impl Config {
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from));
 
+        let backup = crate::backup::BackupSettings::from_file(file.backup, name, text, &mut errors);
+
         errors.into_result(Config {
+            backup,
             insights,
             database: DatabaseConfig {
                 url: database_url.map(|(url, _, _)| Secret(url)),

@@ -255,7 +255,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         | MailKind::QuestionnaireLink
         | MailKind::QuestionnaireAttentionNotice
         | MailKind::QuestionnaireMailCheck
-        | MailKind::QuestionnaireAttentionOverdue => return None,
+        | MailKind::QuestionnaireAttentionOverdue
+        | MailKind::BackupLate => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

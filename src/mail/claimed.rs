@@ -111,6 +111,8 @@ pub enum Mail {
         /// The code that confirms the notice address, read as it leaves.
         code: Option<String>,
     },
+    /// No backup has succeeded for a day and a half.
+    BackupLate,
 }
 
 impl Mail {
@@ -152,6 +154,7 @@ impl Mail {
             Mail::QuestionnaireAttentionNotice { .. } => MailKind::QuestionnaireAttentionNotice,
             Mail::QuestionnaireAttentionOverdue { .. } => MailKind::QuestionnaireAttentionOverdue,
             Mail::QuestionnaireMailCheck { .. } => MailKind::QuestionnaireMailCheck,
+            Mail::BackupLate => MailKind::BackupLate,
         }
     }
 }
@@ -263,6 +266,7 @@ impl ClaimedMail {
                 reference: reference.clone().unwrap_or_default(),
             }),
             MailKind::QuestionnaireMailCheck => Ok(Mail::QuestionnaireMailCheck { code: None }),
+            MailKind::BackupLate => Ok(Mail::BackupLate),
         };
         ClaimedMail {
             id,

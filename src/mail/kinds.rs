@@ -39,6 +39,8 @@ practice::text_forms! {
         /// To the practice, marked urgent: an answer that needed attention was not followed up
         /// within the time the person was told (no detail).
         QuestionnaireAttentionOverdue = "questionnaire_attention_overdue",
+        /// To the practice: no backup has succeeded for a day and a half (no detail).
+        BackupLate = "backup_late",
     }
 }
 
@@ -54,6 +56,7 @@ impl MailKind {
                 | MailKind::QuestionnaireAttentionNotice
                 | MailKind::QuestionnaireMailCheck
                 | MailKind::QuestionnaireAttentionOverdue
+                | MailKind::BackupLate
         )
     }
 }

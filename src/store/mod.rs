@@ -10,6 +10,7 @@
 //! The API is engine-neutral: plain Rust types in and out.
 
 mod accounts;
+mod backups;
 mod bookings;
 pub(crate) mod engine;
 mod fields;
@@ -42,6 +43,7 @@ use crate::practice::consultation::{
 };
 use crate::practice::status::{ClosedReason, Status};
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
+pub use backups::{BackupEvent, BackupEventKind, BackupLog, RowCounts};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use engine::Engine;
 pub use inbox::{
