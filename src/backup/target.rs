@@ -472,3 +472,52 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3() -> S3 {
+        S3::new(S3Settings {
+            endpoint: "https://storage.example".into(),
+            bucket: "practice".into(),
+            region: "us-east-1".into(),
+            prefix: String::new(),
+            path_style: true,
+            access_key_id: "id".into(),
+            secret_access_key: crate::config::Secret("secret".into()),
+        })
+    }
+
+    #[test]
+    fn storage_answers_become_errors_a_person_can_act_on() {
+        let s3 = s3();
+        let body = |code: &str| {
+            format!("<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>m</Message></Error>")
+        };
+        assert!(matches!(
+            s3.refusal(403, body("InvalidAccessKeyId").as_bytes(), None),
+            TargetError::Refused(403)
+        ));
+        assert!(matches!(
+            s3.refusal(403, body("SignatureDoesNotMatch").as_bytes(), None),
+            TargetError::Refused(403)
+        ));
+        assert!(matches!(
+            s3.refusal(404, body("NoSuchBucket").as_bytes(), None),
+            TargetError::NoBucket(_)
+        ));
+        assert!(matches!(
+            s3.refusal(404, body("NoSuchKey").as_bytes(), Some("kap-practice-x.kapbak")),
+            TargetError::NotFound(..)
+        ));
+        let other = s3.refusal(507, body("InsufficientStorage").as_bytes(), None);
+        assert_eq!(
+            other.to_string(),
+            "the object storage answered HTTP 507 (InsufficientStorage)"
+        );
+        assert!(is_backup_name("kap-practice-20261206T031000.000Z.kapbak"));
+        assert!(!is_backup_name("kap-practice-20261206T031000.000Z.kapbak.partial"));
+        assert!(!is_backup_name(".kap-practice-connection-test"));
+    }
+}

@@ -147,7 +147,7 @@ impl BackupWorker {
     /// any personal detail, and the inbox's warning (which reads the log).
     async fn warn_if_late(&self, log: &BackupLog, now: Timestamp) -> Result<bool, StoreError> {
         // Since when backups have been wanted and not made.
-        let since = match (&log.last_success, &log.last_failure) {
+        let since = match (&log.last_success, &log.failing_since) {
             (Some(s), _) => s.at,
             (None, Some(f)) => f.at,
             (None, None) => return Ok(false),

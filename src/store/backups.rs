@@ -41,6 +41,8 @@ pub struct BackupEvent {
 pub struct BackupLog {
     pub last_success: Option<BackupEvent>,
     pub last_failure: Option<BackupEvent>,
+    /// The first failed backup after the last success: since when backups have been failing.
+    pub failing_since: Option<BackupEvent>,
     pub last_verify: Option<BackupEvent>,
     pub last_warning: Option<BackupEvent>,
     /// The id of the newest backup key made, and whether its words were typed back.
@@ -155,8 +157,19 @@ impl Store {
             }
             None => None,
         };
+        let last_success = self.latest_backup_event(K::Backup, Some(true)).await?;
+        let after = last_success.as_ref().map_or(i64::MIN, |s| ms(s.at));
+        let first_failure: Option<EventRow> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT kind, at, ok, name, bytes, detail FROM backup_events
+             WHERE kind = $1 AND ok = FALSE AND at > $2 ORDER BY at, id LIMIT 1",
+        )
+        .bind(K::Backup.as_str())
+        .bind(after)
+        .fetch_optional(pool)
+        .await?);
         Ok(BackupLog {
-            last_success: self.latest_backup_event(K::Backup, Some(true)).await?,
+            failing_since: first_failure.map(event).transpose()?,
+            last_success,
             last_failure: self.latest_backup_event(K::Backup, Some(false)).await?,
             last_verify: self.latest_backup_event(K::Verify, None).await?,
             last_warning: self.latest_backup_event(K::LateWarning, None).await?,
