@@ -167,6 +167,9 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                     None => "built-in".into(),
                 }
             );
+            for note in crate::backup::check_notes(&config) {
+                eprintln!("warning: {note}");
+            }
             let data_dir = &config.server.data_dir;
             if crate::data_dir::open_to_others(data_dir) {
                 println!(

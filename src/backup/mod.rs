@@ -168,6 +168,24 @@ pub async fn confirm_key(store: &Store, key: &BackupKey, now: Timestamp) -> Resu
         .await
 }
 
+/// What `kap-practice check` says about backups.
+pub fn check_notes(config: &crate::config::Config) -> Vec<String> {
+    let settings = &config.backup;
+    if config.database.url.is_some() {
+        return vec![BackupError::Postgres.to_string()];
+    }
+    if !settings.configured() {
+        return vec![
+            "no automatic backups: set backup.dir or backup.s3_endpoint and backup.s3_bucket (see docs/deployment.md, \"Backups\")".into(),
+        ];
+    }
+    match load_key(settings, &config.server.data_dir) {
+        Ok(Some(_)) => Vec::new(),
+        Ok(None) => vec![BackupError::NoKey.to_string()],
+        Err(e) => vec![e.to_string()],
+    }
+}
+
 /// A backup made and stored.
 #[derive(Clone, Debug)]
 pub struct Made {
@@ -184,6 +202,9 @@ pub async fn backup_and_record(
     data_dir: &Path,
     now: Timestamp,
 ) -> Result<Made, BackupError> {
+    if store.engine() == crate::store::Engine::Postgres {
+        return Err(BackupError::Postgres);
+    }
     let result = match load_key(settings, data_dir) {
         Ok(Some(key)) => backup_now(store, settings, data_dir, &key, now).await,
         Ok(None) => Err(BackupError::NoKey),

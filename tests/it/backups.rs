@@ -317,3 +317,89 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Ada Example"), "{out}");
 }
+
+#[tokio::test]
+async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
+    use crate::common::clinician::Clinician;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .config(&format!("[backup]\ndir = \"{}\"\n", dir.path().display()))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get("/admin/backups").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    if app.state.store.engine() == Engine::Postgres {
+        assert!(html.contains("PostgreSQL keeps its own backups"), "{html}");
+        assert!(!html.contains("Make the backup key"));
+        return;
+    }
+    assert!(html.contains("There is no backup key yet"), "{html}");
+    assert!(html.contains(&dir.path().display().to_string()));
+
+    // Test the connection now: the directory takes a file.
+    let tested = c.action("/admin/backups", "/admin/backups/test", &[]).await.text();
+    assert!(tested.contains(": works"), "{tested}");
+
+    // The key, shown once as twelve words.
+    let shown = c.action("/admin/backups", "/admin/backups/key", &[]).await.text();
+    let words: Vec<String> = shown
+        .split("<ol class=\"backup-words\">")
+        .nth(1)
+        .and_then(|s| s.split("</ol>").next())
+        .expect("the words")
+        .split("<li>")
+        .filter_map(|w| w.split("</li>").next())
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(words.len(), 12, "{words:?}");
+    let again = c.get("/admin/backups").await.text();
+    assert!(!again.contains(&format!("<li>{}</li>", words[0])) || !again.contains("backup-words"));
+    assert!(again.contains("never confirmed"), "{again}");
+    let inbox = c.get("/admin").await.text();
+    assert!(inbox.contains("never confirmed"), "{inbox}");
+
+    // A wrong word is refused, the right ones confirm.
+    let wrong = c
+        .action(
+            "/admin/backups",
+            "/admin/backups/key/confirm",
+            &[("word3", &words[2]), ("word7", "wrong"), ("word11", &words[10])],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.text().contains("word 7 did not match"), "{}", wrong.text());
+    let right = c
+        .action(
+            "/admin/backups",
+            "/admin/backups/key/confirm",
+            &[
+                ("word3", &words[2].to_uppercase()),
+                ("word7", &words[6]),
+                ("word11", &words[10]),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, 200);
+    assert!(right.text().contains("Confirmed: the words match"));
+
+    // The words open the backups made now.
+    let (code, _, err) = app.cli(&["backup", "now"]);
+    assert_eq!(code, 0, "{err}");
+    let key = kap_practice::crypto::BackupKey::from_words(&words.join(" ")).expect("words");
+    let verified = kap_practice::backup::verify(
+        &kap_practice::backup::Target::Local(dir.path().to_path_buf()),
+        None,
+        &key,
+        &dir.path().join("work"),
+    )
+    .await
+    .expect("verified with the words");
+    assert_eq!(verified.counts.0[0], ("requests", 0));
+    let inbox = c.get("/admin").await.text();
+    assert!(inbox.contains("Last backup: today at"), "{inbox}");
+}

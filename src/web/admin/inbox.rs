@@ -114,6 +114,7 @@ pub async fn list(
             .tls
             .as_ref()
             .and_then(|t| t.warning(jiff::Timestamp::now())),
+        backup_line: super::backups::inbox_line(&state).await,
         attention,
     };
     Ok(render(StatusCode::OK, view.render()))
