@@ -167,8 +167,8 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                     None => "built-in".into(),
                 }
             );
-            for note in crate::backup::check_notes(&config) {
-                eprintln!("warning: {note}");
+            if let Some((kind, note)) = crate::backup::check_notes(&config) {
+                eprintln!("{kind}: {note}");
             }
             let data_dir = &config.server.data_dir;
             if crate::data_dir::open_to_others(data_dir) {

@@ -189,7 +189,11 @@ async fn list(overrides: &Overrides, from: Option<&Path>) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn verify(overrides: &Overrides, name: Option<&str>, from: Option<&Path>) -> anyhow::Result<()> {
+async fn verify(
+    overrides: &Overrides,
+    name: Option<&str>,
+    from: Option<&Path>,
+) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     refuse_postgres(&config)?;
     let data_dir = &config.server.data_dir;

@@ -168,21 +168,22 @@ pub async fn confirm_key(store: &Store, key: &BackupKey, now: Timestamp) -> Resu
         .await
 }
 
-/// What `kap-practice check` says about backups.
-pub fn check_notes(config: &crate::config::Config) -> Vec<String> {
+/// What `kap-practice check` says about backups: `("note", …)` or `("warning", …)`.
+pub fn check_notes(config: &crate::config::Config) -> Option<(&'static str, String)> {
     let settings = &config.backup;
     if config.database.url.is_some() {
-        return vec![BackupError::Postgres.to_string()];
+        return Some(("note", BackupError::Postgres.to_string()));
     }
     if !settings.configured() {
-        return vec![
+        return Some((
+            "note",
             "no automatic backups: set backup.dir or backup.s3_endpoint and backup.s3_bucket (see docs/deployment.md, \"Backups\")".into(),
-        ];
+        ));
     }
     match load_key(settings, &config.server.data_dir) {
-        Ok(Some(_)) => Vec::new(),
-        Ok(None) => vec![BackupError::NoKey.to_string()],
-        Err(e) => vec![e.to_string()],
+        Ok(Some(_)) => None,
+        Ok(None) => Some(("warning", BackupError::NoKey.to_string())),
+        Err(e) => Some(("warning", e.to_string())),
     }
 }
 
@@ -343,9 +344,7 @@ fn seal_file(
         .truncate(true)
         .open(out)
         .map_err(io(out))?;
-    let sealer = key
-        .sealer(std::io::BufWriter::new(file))
-        .map_err(io(out))?;
+    let sealer = key.sealer(std::io::BufWriter::new(file)).map_err(io(out))?;
     let mut gz = flate2::write::GzEncoder::new(sealer, flate2::Compression::default());
     let head = format!(
         "{FORMAT_LINE}\ncreated_at={now}\nversion={}\ndatabase_bytes={size}\nkeys={keys}\n\n",
@@ -509,10 +508,7 @@ async fn open_and_check(
 
 /// The integrity check, the records counted, and every request's sealed fields opened.
 async fn count_and_open(store: Store) -> Result<(RowCounts, usize), BackupError> {
-    let counts = store
-        .check_copy()
-        .await?
-        .map_err(BackupError::Integrity)?;
+    let counts = store.check_copy().await?.map_err(BackupError::Integrity)?;
     let requests = store.all_requests().await?;
     Ok((counts, requests.len()))
 }
@@ -651,10 +647,7 @@ pub async fn restore(
         let _ = std::fs::remove_file(&sealed);
         let previous_keys = opened.keys.write_restored(data_dir).map_err(io(data_dir))?;
         let counts = on_own_runtime(data_dir, opened.keys, |store| async move {
-            store
-                .check_copy()
-                .await?
-                .map_err(BackupError::Integrity)
+            store.check_copy().await?.map_err(BackupError::Integrity)
         })
         .await?;
         Ok(Restored {

@@ -508,7 +508,11 @@ mod tests {
             TargetError::NoBucket(_)
         ));
         assert!(matches!(
-            s3.refusal(404, body("NoSuchKey").as_bytes(), Some("kap-practice-x.kapbak")),
+            s3.refusal(
+                404,
+                body("NoSuchKey").as_bytes(),
+                Some("kap-practice-x.kapbak")
+            ),
             TargetError::NotFound(..)
         ));
         let other = s3.refusal(507, body("InsufficientStorage").as_bytes(), None);
@@ -517,7 +521,9 @@ mod tests {
             "the object storage answered HTTP 507 (InsufficientStorage)"
         );
         assert!(is_backup_name("kap-practice-20261206T031000.000Z.kapbak"));
-        assert!(!is_backup_name("kap-practice-20261206T031000.000Z.kapbak.partial"));
+        assert!(!is_backup_name(
+            "kap-practice-20261206T031000.000Z.kapbak.partial"
+        ));
         assert!(!is_backup_name(".kap-practice-connection-test"));
     }
 }

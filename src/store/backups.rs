@@ -49,7 +49,14 @@ pub struct BackupLog {
     pub key: Option<(String, bool)>,
 }
 
-type EventRow = (String, i64, bool, Option<String>, Option<i64>, Option<String>);
+type EventRow = (
+    String,
+    i64,
+    bool,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
 
 fn event(row: EventRow) -> Result<BackupEvent, StoreError> {
     let (kind, at, ok, name, bytes, detail) = row;

@@ -45,7 +45,11 @@ fn in_dir(dir: &Path) -> (Vec<String>, Vec<String>) {
     let mut backups = Vec::new();
     let mut other = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if kap_practice::backup::target::is_backup_name(&name) {
             backups.push(name);
         } else {
@@ -106,7 +110,11 @@ async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verif
     let verified = first.verify.expect("a verify was due").expect("verified");
     assert_eq!(verified.name, made.name);
     assert_eq!(verified.requests_opened, 1);
-    assert!(verified.counts.to_string().contains("requests 1"), "{}", verified.counts);
+    assert!(
+        verified.counts.to_string().contains("requests 1"),
+        "{}",
+        verified.counts
+    );
     let later = w.look(at(2, 5)).await.expect("look");
     assert!(later.backup.is_none() && later.verify.is_none());
     // Before 3 AM the next day, still nothing; after it, the next backup.
@@ -166,11 +174,12 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
     let config = app.state.config();
     let data_dir = config.server.data_dir.clone();
     let backup = |now| {
-        let (store, settings, data_dir) =
-            (app.state.store.clone(), config.backup.clone(), data_dir.clone());
-        async move {
-            kap_practice::backup::backup_and_record(&store, &settings, &data_dir, now).await
-        }
+        let (store, settings, data_dir) = (
+            app.state.store.clone(),
+            config.backup.clone(),
+            data_dir.clone(),
+        );
+        async move { kap_practice::backup::backup_and_record(&store, &settings, &data_dir, now).await }
     };
     let good = backup(at(2, 0)).await.expect("the first backup");
 
@@ -185,7 +194,13 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
     let log = app.state.store.backup_log().await.expect("log");
     assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
     let failure = log.last_failure.clone().expect("the failure is kept");
-    assert!(failure.detail.as_deref().is_some_and(|d| d.contains("does not exist")), "{failure:?}");
+    assert!(
+        failure
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("does not exist")),
+        "{failure:?}"
+    );
     assert_eq!(Health::of(&log, at(3, 1)), Health::Failing);
     let health = app.get("/healthz").await.text();
     assert!(health.contains("\"backup\":\"failing\""), "{health}");
@@ -194,7 +209,10 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
     s3.stop();
     let stopped = backup(at(4, 0)).await;
     assert!(
-        matches!(stopped, Err(BackupError::Target(TargetError::Unreachable(_)))),
+        matches!(
+            stopped,
+            Err(BackupError::Target(TargetError::Unreachable(_)))
+        ),
         "{stopped:?}"
     );
     let log = app.state.store.backup_log().await.expect("log");
@@ -202,7 +220,13 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
     assert_eq!(log.last_failure.as_ref().map(|f| f.at), Some(at(4, 0)));
     // The worker waits an hour before trying again, and says so by doing nothing.
     let w = worker(&app);
-    assert!(w.look(at(4, 0) + SignedDuration::from_mins(30)).await.expect("look").backup.is_none());
+    assert!(
+        w.look(at(4, 0) + SignedDuration::from_mins(30))
+            .await
+            .expect("look")
+            .backup
+            .is_none()
+    );
 
     // A full disk: the local copy's file is the kernel's always-full device, so its writes fail
     // with ENOSPC; the partial copy is removed and no backup carries a name there.
@@ -212,15 +236,24 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
     let name = kap_practice::backup::retention::name_at(at(6, 0));
     std::os::unix::fs::symlink("/dev/full", dir.path().join(format!("{name}.partial")))
         .expect("symlink");
-    let full = kap_practice::backup::backup_and_record(&app.state.store, &settings, &data_dir, at(6, 0)).await;
+    let full =
+        kap_practice::backup::backup_and_record(&app.state.store, &settings, &data_dir, at(6, 0))
+            .await;
     let Err(BackupError::Target(TargetError::Local { source, .. })) = &full else {
         panic!("{full:?}");
     };
     assert_eq!(source.raw_os_error(), Some(28), "ENOSPC: {source}");
     let (backups, other) = in_dir(dir.path());
-    assert!(backups.is_empty() && other.is_empty(), "{backups:?} {other:?}");
     assert!(
-        !data_dir.join("backup-staging").read_dir().expect("staging").any(|_| true),
+        backups.is_empty() && other.is_empty(),
+        "{backups:?} {other:?}"
+    );
+    assert!(
+        !data_dir
+            .join("backup-staging")
+            .read_dir()
+            .expect("staging")
+            .any(|_| true),
         "the staging folder is emptied"
     );
     let log = app.state.store.backup_log().await.expect("log");
@@ -278,7 +311,10 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
             .arg(dir.path())
             .env("KAP_DATA_DIR", target)
             .env("KAP_BACKUP_KEY", words)
-            .env("KAP_CONFIG", app.overrides.config_file.as_ref().expect("config"))
+            .env(
+                "KAP_CONFIG",
+                app.overrides.config_file.as_ref().expect("config"),
+            )
             .env_remove("DATABASE_URL")
             .env_remove("RUST_LOG");
         let out = cmd.output().expect("run");
@@ -297,7 +333,11 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
     let fresh = tempfile::tempdir().expect("tempdir");
     let target: PathBuf = fresh.path().join("data");
     let mut wrong: Vec<&str> = words.split_whitespace().collect();
-    wrong[5] = if wrong[5] == "abandon" { "ability" } else { "abandon" };
+    wrong[5] = if wrong[5] == "abandon" {
+        "ability"
+    } else {
+        "abandon"
+    };
     let (code, _, err) = restore_into(&target, &wrong.join(" "));
     assert_eq!(code, 1, "{err}");
     assert!(!target.join("kap-practice.db").exists());
@@ -306,12 +346,19 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("requests 1"), "{out}");
     assert_eq!(
-        std::fs::read_to_string(target.join("data.key")).expect("key").trim(),
+        std::fs::read_to_string(target.join("data.key"))
+            .expect("key")
+            .trim(),
         app.data_key()
     );
     // The restored directory serves the same request.
     let (code, out, err) = crate::common::run_binary(
-        &["inquiries", "export", "--data-dir", &target.display().to_string()],
+        &[
+            "inquiries",
+            "export",
+            "--data-dir",
+            &target.display().to_string(),
+        ],
         fresh.path(),
     );
     assert_eq!(code, 0, "{err}");
@@ -340,11 +387,17 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
     assert!(html.contains(&dir.path().display().to_string()));
 
     // Test the connection now: the directory takes a file.
-    let tested = c.action("/admin/backups", "/admin/backups/test", &[]).await.text();
+    let tested = c
+        .action("/admin/backups", "/admin/backups/test", &[])
+        .await
+        .text();
     assert!(tested.contains(": works"), "{tested}");
 
     // The key, shown once as twelve words.
-    let shown = c.action("/admin/backups", "/admin/backups/key", &[]).await.text();
+    let shown = c
+        .action("/admin/backups", "/admin/backups/key", &[])
+        .await
+        .text();
     let words: Vec<String> = shown
         .split("<ol class=\"backup-words\">")
         .nth(1)
@@ -368,11 +421,19 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
         .action(
             "/admin/backups",
             "/admin/backups/key/confirm",
-            &[("word3", &words[2]), ("word7", "wrong"), ("word11", &words[10])],
+            &[
+                ("word3", &words[2]),
+                ("word7", "wrong"),
+                ("word11", &words[10]),
+            ],
         )
         .await;
     assert_eq!(wrong.status, 422);
-    assert!(wrong.text().contains("word 7 did not match"), "{}", wrong.text());
+    assert!(
+        wrong.text().contains("word 7 did not match"),
+        "{}",
+        wrong.text()
+    );
     let right = c
         .action(
             "/admin/backups",
@@ -402,4 +463,23 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
     assert_eq!(verified.counts.0[0], ("requests", 0));
     let inbox = c.get("/admin").await.text();
     assert!(inbox.contains("Last backup: today at"), "{inbox}");
+}
+
+#[tokio::test]
+async fn check_says_how_backups_stand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .config(&format!("[backup]\ndir = \"{}\"\n", dir.path().display()))
+        .build()
+        .await;
+    let (code, _, err) = app.cli(&["check"]);
+    assert_eq!(code, 0, "{err}");
+    if app.state.store.engine() == Engine::Postgres {
+        assert!(
+            err.contains("note: PostgreSQL keeps its own backups"),
+            "{err}"
+        );
+    } else {
+        assert!(err.contains("warning: no backup key yet"), "{err}");
+    }
 }

@@ -88,11 +88,9 @@ impl BackupKey {
         if let Some(i) = words.iter().position(|w| !list.contains(&w.as_str())) {
             return Err(BackupKeyError::UnknownWord(i + 1));
         }
-        let mnemonic = bip39::Mnemonic::parse_in_normalized(
-            bip39::Language::English,
-            &words.join(" "),
-        )
-        .map_err(|_| BackupKeyError::Checksum)?;
+        let mnemonic =
+            bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &words.join(" "))
+                .map_err(|_| BackupKeyError::Checksum)?;
         let (entropy, len) = mnemonic.to_entropy_array();
         let entropy: [u8; 16] = entropy
             .get(..len)

@@ -88,13 +88,10 @@ async fn view(state: &AppState, admin: &Admin) -> Result<BackupsView, AppError> 
         .as_ref()
         .filter(|f| log.last_success.as_ref().is_none_or(|s| f.at > s.at))
         .map(|f| (when(f.at, &tz), f.detail.clone().unwrap_or_default()));
-    v.last_verify = log.last_verify.as_ref().map(|e| {
-        (
-            when(e.at, &tz),
-            e.ok,
-            e.detail.clone().unwrap_or_default(),
-        )
-    });
+    v.last_verify = log
+        .last_verify
+        .as_ref()
+        .map(|e| (when(e.at, &tz), e.ok, e.detail.clone().unwrap_or_default()));
     v.key_confirmed = log.key.as_ref().map(|(_, confirmed)| *confirmed);
     Ok(v)
 }
@@ -128,10 +125,7 @@ pub fn status_line(
         size(success.bytes.unwrap_or(0))
     );
     if let Some(v) = log.last_verify.as_ref().filter(|v| v.ok) {
-        line.push_str(&format!(
-            ", verified {}",
-            day(v.at, tz, now)
-        ));
+        line.push_str(&format!(", verified {}", day(v.at, tz, now)));
     }
     line.push('.');
     match Health::of(log, now) {
@@ -228,8 +222,7 @@ pub async fn make_key(
         &config.server.data_dir,
         Timestamp::now(),
     )
-    .await
-    ?;
+    .await?;
     v.words = key.words();
     v.key_confirmed = Some(false);
     Ok(render(StatusCode::OK, v.render()))
@@ -243,8 +236,7 @@ pub async fn confirm_key(
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
     let config = state.config();
-    let key = backup::load_key(&config.backup, &config.server.data_dir)
-        ?;
+    let key = backup::load_key(&config.backup, &config.server.data_dir)?;
     let Some(key) = key else {
         v.confirm_error = Some("There is no backup key yet: make one first.".into());
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, v.render()));
