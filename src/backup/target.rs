@@ -57,7 +57,7 @@ pub struct Listed {
 #[derive(Clone, Debug)]
 pub enum Target {
     Local(PathBuf),
-    S3(S3),
+    S3(Box<S3>),
 }
 
 impl Target {
@@ -68,7 +68,7 @@ impl Target {
             out.push(Target::Local(dir.clone()));
         }
         if let Some(s3) = &settings.s3 {
-            out.push(Target::S3(S3::new(s3.clone())));
+            out.push(Target::S3(Box::new(S3::new(s3.clone()))));
         }
         out
     }
