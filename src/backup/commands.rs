@@ -94,6 +94,18 @@ fn key_for_reading(settings: &BackupSettings, data_dir: &Path) -> anyhow::Result
     Ok(BackupKey::from_words(&line)?)
 }
 
+/// What reading backups needs: the config (SQLite only), the key, the destinations.
+fn for_reading(
+    overrides: &Overrides,
+    from: Option<&Path>,
+) -> anyhow::Result<(Config, BackupKey, Vec<Target>)> {
+    let config = Config::load(overrides)?;
+    refuse_postgres(&config)?;
+    let targets = targets(&config.backup, from)?;
+    let key = key_for_reading(&config.backup, &config.server.data_dir)?;
+    Ok((config, key, targets))
+}
+
 async fn key(overrides: &Overrides) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     refuse_postgres(&config)?;
@@ -194,11 +206,7 @@ async fn verify(
     name: Option<&str>,
     from: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let config = Config::load(overrides)?;
-    refuse_postgres(&config)?;
-    let data_dir = &config.server.data_dir;
-    let key = key_for_reading(&config.backup, data_dir)?;
-    let targets = targets(&config.backup, from)?;
+    let (_, key, targets) = for_reading(overrides, from)?;
     let work = std::env::temp_dir().join(format!(
         "kap-practice-verify-{}",
         crate::crypto::hex::hex(&crate::crypto::random::bytes::<8>())
@@ -222,12 +230,9 @@ async fn restore(
     name: Option<&str>,
     from: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let config = Config::load(overrides)?;
-    refuse_postgres(&config)?;
+    let (config, key, targets) = for_reading(overrides, from)?;
     let data_dir = &config.server.data_dir;
-    let targets = targets(&config.backup, from)?;
     // The first destination that answers is restored from.
-    let key = key_for_reading(&config.backup, data_dir)?;
     let mut last = None;
     for target in &targets {
         match super::restore(target, name, &key, data_dir).await {

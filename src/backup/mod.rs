@@ -214,27 +214,14 @@ pub async fn backup_and_record(
     if matches!(result, Err(BackupError::Postgres)) {
         return result;
     }
-    let event = match &result {
-        Ok(made) => BackupEvent {
-            kind: BackupEventKind::Backup,
-            at: now,
-            ok: true,
-            name: Some(made.name.clone()),
-            bytes: i64::try_from(made.bytes).ok(),
-            detail: (made.pruned > 0).then(|| format!("{} older backups pruned", made.pruned)),
-        },
-        Err(e) => BackupEvent {
-            kind: BackupEventKind::Backup,
-            at: now,
-            ok: false,
-            name: None,
-            bytes: None,
-            detail: Some(e.to_string()),
-        },
-    };
-    if let Err(e) = store.record_backup_event(&event).await {
-        tracing::warn!(error = %e, "cannot record the backup's outcome");
-    }
+    let outcome = result.as_ref().map(|made| {
+        (
+            made.name.clone(),
+            made.bytes,
+            (made.pruned > 0).then(|| format!("{} older backups pruned", made.pruned)),
+        )
+    });
+    record(store, BackupEventKind::Backup, now, outcome).await;
     match &result {
         Ok(made) => {
             tracing::info!(name = %made.name, bytes = made.bytes, pruned = made.pruned, "backup stored")
@@ -575,17 +562,32 @@ pub async fn verify_and_record(
     if matches!(result, Err(BackupError::Postgres)) {
         return result;
     }
-    let event = match &result {
-        Ok(v) => BackupEvent {
-            kind: BackupEventKind::Verify,
+    let outcome = result
+        .as_ref()
+        .map(|v| (v.name.clone(), v.bytes, Some(v.counts.to_string())));
+    record(store, BackupEventKind::Verify, now, outcome).await;
+    result
+}
+
+/// Records the outcome of a backup or verify: the backup's name, size and a detail, or why it
+/// failed. A record that cannot be written is logged (the outcome itself is returned anyway).
+async fn record(
+    store: &Store,
+    kind: BackupEventKind,
+    now: Timestamp,
+    outcome: Result<(String, u64, Option<String>), &BackupError>,
+) {
+    let event = match outcome {
+        Ok((name, bytes, detail)) => BackupEvent {
+            kind,
             at: now,
             ok: true,
-            name: Some(v.name.clone()),
-            bytes: i64::try_from(v.bytes).ok(),
-            detail: Some(v.counts.to_string()),
+            name: Some(name),
+            bytes: i64::try_from(bytes).ok(),
+            detail,
         },
         Err(e) => BackupEvent {
-            kind: BackupEventKind::Verify,
+            kind,
             at: now,
             ok: false,
             name: None,
@@ -594,9 +596,8 @@ pub async fn verify_and_record(
         },
     };
     if let Err(e) = store.record_backup_event(&event).await {
-        tracing::warn!(error = %e, "cannot record the verify's outcome");
+        tracing::warn!(error = %e, kind = kind.as_str(), "cannot record the outcome");
     }
-    result
 }
 
 /// Verifies the newest backup: at the object storage when there is one (the copy off the
