@@ -8,8 +8,6 @@ use crate::common;
 use crate::common::booking::*;
 use kap_practice::practice::status::Status;
 
-use std::time::Duration;
-
 use crate::common::clinician::{Clinician, EMAIL};
 use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::time;
@@ -1422,7 +1420,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     confirm(&app, cy).await;
     // Each: the practice's notice, the hold and its notice to the practice; Ada and Cy the
     // confirmation as well.
-    assert_eq!(smtp.wait_for(11, Duration::from_secs(30)).len(), 11);
+    assert_eq!(smtp.wait_for(11).len(), 11);
 
     let feed_path = format!(
         "/calendar/{}.ics",

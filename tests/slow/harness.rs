@@ -610,7 +610,7 @@ impl Browser {
     /// Waits until a new document at `path` has loaded (after [`Browser::mark_page`], if it
     /// was called).
     pub async fn wait_for_path(&self, path: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + crate::common::PATIENCE;
         loop {
             let url = self.client.current_url().await.expect("current url");
             let ready: String = self
