@@ -44,7 +44,7 @@ impl S3Server {
             child: Some(child),
             port,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + super::PATIENCE;
         while super::blocking_get(([127, 0, 0, 1], port).into(), "/moto-api/").is_none() {
             assert!(Instant::now() < deadline, "moto did not start on {port}");
             std::thread::sleep(Duration::from_millis(100));
