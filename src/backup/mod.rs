@@ -138,7 +138,7 @@ pub async fn make_key(
     let path = key_path(settings, data_dir);
     let partial = path.with_extension("key.partial");
     let _ = std::fs::remove_file(&partial);
-    crate::crypto::private::file(&partial, true).map_err(io(&partial))?;
+    crate::data_dir::private::file(&partial, true).map_err(io(&partial))?;
     std::fs::write(&partial, format!("{}\n", key.words().join(" "))).map_err(io(&partial))?;
     std::fs::rename(&partial, &path).map_err(io(&path))?;
     store
@@ -247,7 +247,7 @@ pub async fn backup_now(
         return Err(BackupError::NotConfigured);
     }
     let staging = data_dir.join(STAGING);
-    crate::crypto::private::create_dir(&staging).map_err(io(&staging))?;
+    crate::data_dir::private::create_dir(&staging).map_err(io(&staging))?;
     let snapshot = staging.join("snapshot.db");
     let name = retention::name_at(now);
     let sealed = staging.join(&name);
@@ -325,7 +325,7 @@ fn seal_file(
 ) -> Result<u64, BackupError> {
     let mut database = std::fs::File::open(snapshot).map_err(io(snapshot))?;
     let size = database.metadata().map_err(io(snapshot))?.len();
-    crate::crypto::private::file(out, true).map_err(io(out))?;
+    crate::data_dir::private::file(out, true).map_err(io(out))?;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
@@ -355,6 +355,8 @@ fn seal_file(
 /// What a backup holds besides the database.
 struct Opened {
     keys: Keyring,
+    /// The data keys as the backup carried them (hex, current first).
+    record: String,
     created_at: String,
 }
 
@@ -378,7 +380,8 @@ fn open_file(
             damaged()
         });
     }
-    let (mut keys, mut created_at, mut size) = (None, String::new(), None);
+    let (mut keys, mut record, mut created_at, mut size) =
+        (None, String::new(), String::new(), None);
     loop {
         line.clear();
         reader.read_line(&mut line).map_err(|_| damaged())?;
@@ -387,7 +390,10 @@ fn open_file(
             break;
         }
         match l.split_once('=') {
-            Some(("keys", v)) => keys = Keyring::from_backup_record(v),
+            Some(("keys", v)) => {
+                keys = Keyring::from_backup_record(v);
+                record = v.to_string();
+            }
             Some(("created_at", v)) => created_at = v.to_string(),
             Some(("database_bytes", v)) => size = v.parse::<u64>().ok(),
             _ => {}
@@ -396,7 +402,7 @@ fn open_file(
     let (Some(keys), Some(size)) = (keys, size) else {
         return Err(damaged());
     };
-    crate::crypto::private::file(database, true).map_err(io(database))?;
+    crate::data_dir::private::file(database, true).map_err(io(database))?;
     let mut out = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
@@ -419,7 +425,36 @@ fn open_file(
         return Err(damaged());
     }
     out.sync_all().map_err(io(database))?;
-    Ok(Opened { keys, created_at })
+    Ok(Opened {
+        keys,
+        record,
+        created_at,
+    })
+}
+
+/// Writes the data keys a backup carried into a restored data directory: the current one as
+/// `data.key`, the previous ones (if any) in `data.keys.previous` for `KAP_DATA_KEYS_PREVIOUS`
+/// until `keys reseal` has run. Returns how many previous keys there were.
+fn write_keys(record: &str, dir: &Path) -> Result<usize, BackupError> {
+    let mut keys = record.split(',').map(str::trim);
+    let current = keys.next().unwrap_or_default();
+    let previous: Vec<&str> = keys.collect();
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        crate::data_dir::private::file(&path, true).map_err(io(&path))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(text.as_bytes()).map_err(io(&path))?;
+        file.sync_all().map_err(io(&path))
+    };
+    write("data.key", format!("{current}\n"))?;
+    if !previous.is_empty() {
+        write("data.keys.previous", format!("{}\n", previous.join(",")))?;
+    }
+    Ok(previous.len())
 }
 
 /// What a verify found.
@@ -468,7 +503,7 @@ pub async fn verify(
     work: &Path,
 ) -> Result<Verified, BackupError> {
     let chosen = choose(target, name).await?;
-    crate::crypto::private::create_dir(work).map_err(io(work))?;
+    crate::data_dir::private::create_dir(work).map_err(io(work))?;
     let result = open_and_check(target, &chosen, key, work).await;
     let _ = std::fs::remove_dir_all(work);
     result
@@ -641,12 +676,12 @@ pub async fn restore(
             return Err(BackupError::NotEmpty(data_dir.display().to_string()));
         }
     }
-    crate::crypto::private::create_dir(data_dir).map_err(io(data_dir))?;
+    crate::data_dir::private::create_dir(data_dir).map_err(io(data_dir))?;
     let result = async {
         let chosen = choose(target, name).await?;
         let (sealed, opened) = fetch_and_open(target, &chosen.name, key, data_dir).await?;
         let _ = std::fs::remove_file(&sealed);
-        let previous_keys = opened.keys.write_restored(data_dir).map_err(io(data_dir))?;
+        let previous_keys = write_keys(&opened.record, data_dir)?;
         let counts = on_own_runtime(data_dir, opened.keys, |store| async move {
             store.check_copy().await?.map_err(BackupError::Integrity)
         })

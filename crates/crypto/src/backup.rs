@@ -316,38 +316,6 @@ impl Keyring {
         let previous = keys.collect::<Option<Vec<_>>>()?;
         Some(Keyring { current, previous })
     }
-
-    /// Writes the current key as `data.key` in `dir` (0600, a new file): the key a restored
-    /// data directory starts with. The previous keys, if any, go to `data.keys.previous` for
-    /// `KAP_DATA_KEYS_PREVIOUS` until `keys reseal` has run. Returns how many previous keys
-    /// there were.
-    pub fn write_restored(&self, dir: &std::path::Path) -> io::Result<usize> {
-        write_private(
-            &dir.join(super::KEY_FILE),
-            &format!("{}\n", hex(&self.current.raw)),
-        )?;
-        if !self.previous.is_empty() {
-            let previous: Vec<String> = self.previous.iter().map(|k| hex(&k.raw)).collect();
-            write_private(
-                &dir.join("data.keys.previous"),
-                &format!("{}\n", previous.join(",")),
-            )?;
-        }
-        Ok(self.previous.len())
-    }
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 #[cfg(test)]

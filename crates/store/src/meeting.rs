@@ -22,8 +22,8 @@ use super::fields::{EMAIL, RECIPIENT};
 use super::inbox::write_audit;
 use super::{Store, StoreError, StoredBooking, ms};
 use crate::audit;
-use crate::mail::MailKind;
-use crate::practice::meeting::{self, MeetingDetails, ReminderNotSent};
+use practice::mail::MailKind;
+use practice::meeting::{self, MeetingDetails, ReminderNotSent};
 
 /// What becomes of a reminder about to leave.
 #[derive(Clone, Debug, PartialEq, Eq)]

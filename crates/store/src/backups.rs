@@ -106,7 +106,7 @@ impl Store {
         on_db!(&self.db, pool => sqlx::query(
             "INSERT INTO outbox (kind, created_at, next_attempt_at) VALUES ($1, $2, $2)",
         )
-        .bind(crate::mail::MailKind::BackupLate.as_str())
+        .bind(practice::mail::MailKind::BackupLate.as_str())
         .bind(ms(now))
         .execute(pool)
         .await?

@@ -7,9 +7,9 @@ use super::engine::{Columns, on_db};
 use super::fields::{HISTORY_NOTE, NOTE};
 use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
 use crate::audit;
-use crate::mail::OutboxStatus;
-use crate::practice::consultation::SpamReason;
-use crate::practice::status::{Status, StatusChange};
+use practice::consultation::SpamReason;
+use practice::mail::OutboxStatus;
+use practice::status::{Status, StatusChange};
 
 /// Which requests to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -103,7 +103,7 @@ macro_rules! write_audit {
             sqlx::query(
                 "INSERT INTO audit_log (at, actor, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind($crate::store::ms($now))
+            .bind($crate::ms($now))
             .bind(&entry.actor)
             .bind(entry.action.as_str())
             .bind(entry.request_id)
