@@ -52,11 +52,15 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Copy the database, consistently, while the server runs (SQLite; on PostgreSQL use
-    /// pg_dump). Restore by stopping the server and putting the copy in place of the database.
+    /// Backups: `backup FILE` copies the database, consistently, while the server runs
+    /// (SQLite; on PostgreSQL use pg_dump), to be put in place of the database with the server
+    /// stopped. `backup key|now|list|verify|restore`: the automatic encrypted backups.
+    #[command(args_conflicts_with_subcommands = true)]
     Backup {
         /// Where to write the copy; it must not exist yet.
-        file: PathBuf,
+        file: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<crate::backup::commands::BackupCommand>,
     },
     /// Consultation requests kept by the practice.
     Inquiries {
@@ -163,6 +167,9 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                     None => "built-in".into(),
                 }
             );
+            if let Some((kind, note)) = crate::backup::check_notes(&config) {
+                eprintln!("{kind}: {note}");
+            }
             let data_dir = &config.server.data_dir;
             if crate::data_dir::open_to_others(data_dir) {
                 println!(

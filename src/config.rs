@@ -43,6 +43,8 @@ pub struct Config {
     /// The going-live items the file confirms as reviewed (`going_live.reviewed`), with those
     /// confirmed in the inbox (see [`crate::going_live`]).
     pub going_live_reviewed: Vec<String>,
+    /// Automatic encrypted backups (`[backup]`, see `src/backup/`).
+    pub backup: crate::backup::BackupSettings,
 }
 
 /// Counting visits for the clinician's insights page (see `src/insights/`).
@@ -446,6 +448,8 @@ struct FileConfig {
     tls: FileTls,
     #[serde(default)]
     insights: FileInsights,
+    #[serde(default)]
+    backup: crate::backup::FileBackup,
     #[serde(default)]
     going_live: FileGoingLive,
 }
@@ -990,7 +994,10 @@ impl Config {
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from));
 
+        let backup = crate::backup::BackupSettings::from_file(file.backup, name, text, &mut errors);
+
         errors.into_result(Config {
+            backup,
             insights,
             going_live_reviewed,
             database: DatabaseConfig {

@@ -6,6 +6,7 @@
 //! on `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
 
 pub mod auth;
+pub mod backup;
 pub mod calendar;
 pub mod cli;
 pub mod config;
@@ -213,6 +214,19 @@ fn housekeeping_every_hour(workers: &workers::Workers, state: AppState) {
     });
 }
 
+/// The backup worker of `state` (it does nothing where backups are not made here).
+pub fn backup_worker(state: &AppState) -> backup::worker::BackupWorker {
+    let config = state.config();
+    backup::worker::BackupWorker {
+        store: state.store.clone(),
+        settings: config.backup.clone(),
+        data_dir: config.server.data_dir.clone(),
+        zone: state.time_zone(),
+        mail: state.mail_enabled,
+        wake: state.mail_wake.clone(),
+    }
+}
+
 /// Loads and checks config and content, and prepares the site.
 pub fn prepare(overrides: &Overrides) -> Result<(Arc<Config>, site::PageCache), StartError> {
     let config = Config::load(overrides);
@@ -315,6 +329,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     reload_on_hangup(&workers, state.clone(), overrides);
     housekeeping_every_hour(&workers, state.clone());
+    backup_worker(&state).run_every_few_minutes(&workers);
     let insights = state.insights.clone();
     insights::flush_every_few_seconds(&workers, insights.clone(), state.store.clone());
     if let (Some(tls), Some(config::CertificateSource::Acme(acme))) =

@@ -33,7 +33,19 @@ fn main() -> ExitCode {
         Some(Command::Words {
             command: WordsCommand::Export { dir },
         }) => block_on(kap_practice::cli::export_words(&overrides, &dir)),
-        Some(Command::Backup { file }) => block_on(kap_practice::cli::backup(&overrides, &file)),
+        Some(Command::Backup {
+            command: Some(command),
+            ..
+        }) => block_on(kap_practice::backup::commands::run(&overrides, &command)),
+        Some(Command::Backup {
+            file: Some(file), ..
+        }) => block_on(kap_practice::cli::backup(&overrides, &file)),
+        Some(Command::Backup { .. }) => {
+            eprintln!(
+                "backup: name a FILE to copy the database to, or one of key, now, list, verify, restore (see `kap-practice backup --help`)"
+            );
+            ExitCode::FAILURE
+        }
         Some(Command::Admin { command }) => {
             block_on(kap_practice::cli::admin(&overrides, &command))
         }

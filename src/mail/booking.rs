@@ -257,7 +257,8 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
         | MailKind::QuestionnaireMailCheck
         | MailKind::QuestionnaireAttentionOverdue
         | MailKind::DocumentsLink
-        | MailKind::DocumentsReminder => return None,
+        | MailKind::DocumentsReminder
+        | MailKind::BackupLate => return None,
     };
     let calendar = calendar.and_then(|(method, status)| {
         match invitation(config, b, method, status, &meeting, now) {

@@ -118,6 +118,8 @@ pub enum Mail {
         /// The code that confirms the notice address, read as it leaves.
         code: Option<String>,
     },
+    /// No backup has succeeded for a day and a half.
+    BackupLate,
 }
 
 impl Mail {
@@ -165,6 +167,7 @@ impl Mail {
                 reminder: false, ..
             } => MailKind::DocumentsLink,
             Mail::DocumentsLink { reminder: true, .. } => MailKind::DocumentsReminder,
+            Mail::BackupLate => MailKind::BackupLate,
         }
     }
 }
@@ -285,6 +288,7 @@ impl ClaimedMail {
                 (Err(e), _) => Err(e),
                 (_, None) => Err(request_gone),
             },
+            MailKind::BackupLate => Ok(Mail::BackupLate),
         };
         ClaimedMail {
             id,

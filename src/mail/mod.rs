@@ -177,6 +177,15 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
             let (subject, body) = documents::write(config, links, request, *reminder);
             (person()?, subject, body, None)
         }
+        Mail::BackupLate => (
+            practice_inbox()?,
+            format!("Backups have stopped - {}", config.practice.name),
+            format!(
+                "No backup of the website's records has succeeded for a day and a half.\n\nSign in to see why and what to do: {base}/admin/backups\n\nUntil a backup succeeds, a failed disk or a lost server would lose the practice's records. You will not be told again until a backup has succeeded.\n\nFor privacy, this email holds no details.\n",
+                base = config.server.base_url,
+            ),
+            None,
+        ),
         Mail::QuestionnaireLink { .. }
         | Mail::QuestionnaireAttentionNotice { .. }
         | Mail::QuestionnaireAttentionOverdue { .. }

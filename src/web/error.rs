@@ -49,6 +49,9 @@ pub enum AppError {
     Export(#[source] std::io::Error),
     #[error("writing the calendar")]
     Calendar(#[from] crate::calendar::CalendarError),
+    /// The backup key could not be made or read (the message names files, never data).
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 /// An error with its whole source chain, for the log ("a: b: c"). No variant's message or

@@ -9,6 +9,9 @@
 //! `"certificate_renewal"` is `"failing"` after a failed renewal, else `"ok"`. `"pages"` is
 //! `"ready"` once every prepared page has all its encodings, `"compressing"` for the moment after
 //! a start or a content change while the brotli variants are made (gzip is served meanwhile).
+//! `"backup"` is `"ok"` (the last automatic backup succeeded within a day and a half), `"late"`,
+//! `"failing"` (the last attempt failed, or none succeeded yet) or `"off"` (not configured, or
+//! PostgreSQL, whose own backups are used); it never makes the server unhealthy.
 
 use axum::Json;
 use axum::extract::State;
@@ -27,6 +30,7 @@ struct Health {
     storage: &'static str,
     mail: &'static str,
     pages: &'static str,
+    backup: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     certificate_expires: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +42,14 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     let up = matches!(database, Ok(Ok(())));
     let storage = state.storage.status();
+    let backup = if crate::backup_worker(&state).active() && up {
+        match state.store.backup_log().await {
+            Ok(log) => crate::backup::worker::Health::of(&log, jiff::Timestamp::now()).as_str(),
+            Err(_) => "unknown",
+        }
+    } else {
+        crate::backup::worker::Health::Off.as_str()
+    };
     let ok = up && storage == Storage::Ok;
     (
         if ok {
@@ -57,6 +69,7 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             } else {
                 "compressing"
             },
+            backup,
             certificate_expires: state
                 .tls
                 .as_ref()

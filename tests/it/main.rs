@@ -11,6 +11,7 @@
 mod common;
 
 mod admin;
+mod backups;
 mod booking;
 mod calendar_file;
 mod cli;

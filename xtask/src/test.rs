@@ -176,12 +176,38 @@ fn env_or(var: &str, default: &str) -> String {
 /// independent reader of the signed documents' PDFs).
 fn ensure_test_tools() -> Result<()> {
     ensure_browser()?;
+    ensure_s3_server()?;
     tools::ensure_apt(&[
         ("pebble", "pebble"),
         ("openssl", "openssl"),
         ("fio", "fio"),
         ("pdftotext", "poppler-utils"),
     ])
+}
+
+/// moto's S3 server, the real S3-compatible server the backup tests start on loopback (Debian
+/// has no package of it: it comes from PyPI, for the `python3` on the PATH the tests run).
+fn ensure_s3_server() -> Result<()> {
+    let has = || {
+        Command::new("python3")
+            .args(["-c", "import moto.server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if has() {
+        return Ok(());
+    }
+    eprintln!("installing moto's S3 server for the backup tests (pip install 'moto[server]')");
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "moto[server]"])
+        .status()
+        .context("running pip")?;
+    if !status.success() || !has() {
+        bail!("cannot install moto's S3 server: `python3 -m pip install 'moto[server]'` failed");
+    }
+    Ok(())
 }
 
 /// Chromium, chromedriver (both Debian's, so their versions match) and a font.

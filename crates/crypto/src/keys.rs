@@ -18,11 +18,11 @@ use super::sign::{Signer, hmac};
 pub(super) struct DataKey {
     pub(super) id: [u8; 4],
     pub(super) cipher: XChaCha20Poly1305,
-    raw: [u8; 32],
+    pub(super) raw: [u8; 32],
 }
 
 impl DataKey {
-    fn new(raw: [u8; 32]) -> Self {
+    pub(super) fn new(raw: [u8; 32]) -> Self {
         let digest = Sha256::digest(raw);
         let id = [digest[0], digest[1], digest[2], digest[3]];
         DataKey {

@@ -9,12 +9,14 @@
 //! It must never know of a database, the web, templates or mail, nor touch the file system:
 //! it depends on cipher, MAC and randomness crates alone, and the layers above depend on it.
 
+pub mod backup;
 pub mod hex;
 mod keys;
 pub mod random;
 mod seal;
 mod sign;
 
+pub use backup::{BackupKey, BackupKeyError};
 pub use keys::{Keyring, generate_key_hex};
 pub use seal::{Binding, FIELD_BOUND, OpenError, RowKey, SealedField};
 pub use sign::{Signer, TAG_LEN};

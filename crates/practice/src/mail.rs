@@ -46,6 +46,8 @@ crate::text_forms! {
         /// To the person: the one reminder of documents still unsigned a few days after they
         /// were sent, with the same link.
         DocumentsReminder = "documents_reminder",
+        /// To the practice: no backup has succeeded for a day and a half (no detail).
+        BackupLate = "backup_late",
     }
 }
 
@@ -73,6 +75,7 @@ impl MailKind {
                 | MailKind::QuestionnaireAttentionNotice
                 | MailKind::QuestionnaireMailCheck
                 | MailKind::QuestionnaireAttentionOverdue
+                | MailKind::BackupLate
         )
     }
 }

@@ -20,6 +20,7 @@
 
 mod accounts;
 pub mod audit;
+mod backups;
 mod bookings;
 pub mod data_dir;
 mod documents;
@@ -50,6 +51,7 @@ use engine::{Db, on_db};
 use crate::data_dir::DATABASE_FILE;
 use crate::data_dir::private;
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
+pub use backups::{BackupEvent, BackupEventKind, BackupLog, RowCounts};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
 pub use crypto::{Keyring, OpenError};
 pub use documents::{

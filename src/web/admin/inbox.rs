@@ -113,6 +113,7 @@ pub async fn list(
             .tls
             .as_ref()
             .and_then(|t| t.warning(jiff::Timestamp::now())),
+        backup_line: super::backups::inbox_line(&state).await,
         attention,
         going_live: super::going_live::rows(&state),
         due_for_deletion: if spam {

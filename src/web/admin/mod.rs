@@ -17,6 +17,7 @@
 //! who has not signed in leaves nothing on the server).
 
 mod audit_log;
+pub mod backups;
 mod booking;
 mod booking_form;
 mod details;
@@ -331,6 +332,25 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         ),
         r(Method::POST, "/admin/export", SignedIn, post(inbox::export)),
         r(Method::GET, "/admin/audit", SignedIn, get(audit_log::page)),
+        r(Method::GET, "/admin/backups", SignedIn, get(backups::page)),
+        r(
+            Method::POST,
+            "/admin/backups/test",
+            SignedIn,
+            post(backups::test),
+        ),
+        r(
+            Method::POST,
+            "/admin/backups/key",
+            SignedIn,
+            post(backups::make_key),
+        ),
+        r(
+            Method::POST,
+            "/admin/backups/key/confirm",
+            SignedIn,
+            post(backups::confirm_key),
+        ),
         r(
             Method::GET,
             "/admin/insights",

@@ -189,6 +189,8 @@ pub struct InboxView {
     pub filter_query: String,
     /// Shown above the list when the HTTPS certificate could not be renewed and expires soon.
     pub certificate_warning: Option<String>,
+    /// How backups stand (see `backups::inbox_line`): the sentence, and whether it is a warning.
+    pub backup_line: Option<(String, bool)>,
     /// Requests whose questionnaire needs attention: (id, reference, since, what became of
     /// the urgent notice), shown first.
     pub attention: Vec<(i64, String, String, String)>,

@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod questionnaire;
 pub mod reminders;
 pub mod routes;
+pub mod s3;
 pub mod tls;
 
 use std::net::SocketAddr;

@@ -1,0 +1,193 @@
+//! Where and when backups are made: the `[backup]` section of the config file, with the
+//! environment on top (`KAP_BACKUP_*`, and the usual `AWS_ACCESS_KEY_ID` /
+//! `AWS_SECRET_ACCESS_KEY` for object storage).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::Secret;
+use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+
+/// The `[backup]` table as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileBackup {
+    dir: Option<String>,
+    s3_endpoint: Option<Spanned<String>>,
+    s3_bucket: Option<String>,
+    s3_region: Option<String>,
+    s3_prefix: Option<String>,
+    /// Bucket in the path (`https://host/bucket/key`), as most providers other than AWS want.
+    s3_path_style: Option<bool>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    /// A file of two lines: the access key id, then the secret.
+    s3_credentials_file: Option<Spanned<String>>,
+    hour: Option<Spanned<u8>>,
+    verify_every_days: Option<Spanned<u32>>,
+    key_file: Option<String>,
+}
+
+/// S3-compatible object storage.
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    /// Prepended to every object name (`kap-practice/`, say); may be empty.
+    pub prefix: String,
+    pub path_style: bool,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+}
+
+/// Backups as configured.
+#[derive(Clone, Debug)]
+pub struct BackupSettings {
+    /// A local directory (another disk, a mounted share).
+    pub dir: Option<PathBuf>,
+    pub s3: Option<S3Settings>,
+    /// The hour of the day (practice's time zone) the daily backup is made.
+    pub hour: u8,
+    /// A backup is downloaded and checked this often.
+    pub verify_every_days: u32,
+    /// Where the backup key's words are kept on this server; default `backup.key` in the data
+    /// directory. `KAP_BACKUP_KEY` (the words) wins.
+    pub key_file: Option<PathBuf>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            dir: None,
+            s3: None,
+            hour: 3,
+            verify_every_days: 7,
+            key_file: None,
+        }
+    }
+}
+
+impl BackupSettings {
+    /// Whether any destination is set: backups are made only then.
+    pub fn configured(&self) -> bool {
+        self.dir.is_some() || self.s3.is_some()
+    }
+
+    /// Reads the section (and the environment), reporting problems by line.
+    pub fn from_file(
+        file: FileBackup,
+        name: &str,
+        text: &str,
+        errors: &mut Diagnostics,
+    ) -> BackupSettings {
+        let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        let defaults = BackupSettings::default();
+        let hour = match file.hour {
+            Some(h) if *h.get_ref() > 23 => {
+                errors.push(Diagnostic::new(
+                    name,
+                    line_of(text, h.span().start),
+                    "backup.hour is the hour of the day of the daily backup: 0 to 23 (3 is 3 AM)",
+                ));
+                defaults.hour
+            }
+            Some(h) => h.into_inner(),
+            None => defaults.hour,
+        };
+        let verify_every_days = match file.verify_every_days {
+            Some(d) if *d.get_ref() == 0 => {
+                errors.push(Diagnostic::new(
+                    name,
+                    line_of(text, d.span().start),
+                    "backup.verify_every_days must be at least 1 (7: once a week)",
+                ));
+                defaults.verify_every_days
+            }
+            Some(d) => d.into_inner(),
+            None => defaults.verify_every_days,
+        };
+        let dir = env("KAP_BACKUP_DIR")
+            .or(file.dir)
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from);
+        let endpoint_line = file
+            .s3_endpoint
+            .as_ref()
+            .map(|e| line_of(text, e.span().start))
+            .unwrap_or(0);
+        let endpoint = env("KAP_BACKUP_S3_ENDPOINT").or(file.s3_endpoint.map(|e| e.into_inner()));
+        let bucket = env("KAP_BACKUP_S3_BUCKET").or(file.s3_bucket);
+        let s3 = match (endpoint, bucket) {
+            (None, None) => None,
+            (Some(endpoint), Some(bucket)) => {
+                if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+                    errors.push(Diagnostic::new(
+                        name,
+                        endpoint_line,
+                        "backup.s3_endpoint must be the storage's address, starting with https:// (for example https://s3.us-east-1.amazonaws.com)",
+                    ));
+                }
+                let (mut id, mut secret) = (file.s3_access_key_id, file.s3_secret_access_key);
+                if let Some(path) = file.s3_credentials_file {
+                    let line = line_of(text, path.span().start);
+                    let path = path.into_inner();
+                    match std::fs::read_to_string(&path) {
+                        Ok(t) => {
+                            let mut lines = t.lines().map(str::trim).filter(|l| !l.is_empty());
+                            id = lines.next().map(str::to_string);
+                            secret = lines.next().map(str::to_string);
+                        }
+                        Err(e) => errors.push(Diagnostic::new(
+                            name,
+                            line,
+                            format!("cannot read backup.s3_credentials_file {path}: {e}"),
+                        )),
+                    }
+                }
+                let id = env("AWS_ACCESS_KEY_ID").or(id);
+                let secret = env("AWS_SECRET_ACCESS_KEY").or(secret);
+                match (id, secret) {
+                    (Some(id), Some(secret)) => Some(S3Settings {
+                        endpoint,
+                        bucket,
+                        region: env("KAP_BACKUP_S3_REGION")
+                            .or(file.s3_region)
+                            .unwrap_or_else(|| "us-east-1".into()),
+                        prefix: env("KAP_BACKUP_S3_PREFIX")
+                            .or(file.s3_prefix)
+                            .unwrap_or_default(),
+                        path_style: file.s3_path_style.unwrap_or(true),
+                        access_key_id: id,
+                        secret_access_key: Secret(secret),
+                    }),
+                    _ => {
+                        errors.push(Diagnostic::new(
+                            name,
+                            endpoint_line,
+                            "backups to object storage need its access key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or backup.s3_credentials_file (a file of two lines: the key id, then the secret)",
+                        ));
+                        None
+                    }
+                }
+            }
+            _ => {
+                errors.push(Diagnostic::new(
+                    name,
+                    endpoint_line,
+                    "backups to object storage need both backup.s3_endpoint and backup.s3_bucket",
+                ));
+                None
+            }
+        };
+        BackupSettings {
+            dir,
+            s3,
+            hour,
+            verify_every_days,
+            key_file: file.key_file.map(PathBuf::from),
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Automatic encrypted backups: to a local directory and a real S3-compatible server (moto,
+//! started by the test on loopback), on a schedule driven by the test's clock, pruned to the
+//! retention, verified, restored by the command line, and honest when storage fails. On
+//! PostgreSQL every part refuses and says to use the database's own backups.
+
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+use kap_practice::backup::worker::{BackupWorker, Health};
+use kap_practice::backup::{BackupError, TargetError};
+use kap_practice::store::Engine;
+
+use crate::common::s3::S3Server;
+use crate::common::{SmtpServer, TestApp};
+
+/// A server whose `[backup]` section is `backup`, with a backup key made and confirmed.
+async fn app_with(backup: &str) -> TestApp {
+    let app = TestApp::builder()
+        .config(&format!("[backup]\n{backup}"))
+        .build()
+        .await;
+    if app.state.store.engine() == Engine::Sqlite {
+        let config = app.state.config();
+        let key = kap_practice::backup::make_key(
+            &app.state.store,
+            &config.backup,
+            &config.server.data_dir,
+            Timestamp::now(),
+        )
+        .await
+        .expect("key");
+        kap_practice::backup::confirm_key(&app.state.store, &key, Timestamp::now())
+            .await
+            .expect("confirmed");
+    }
+    app
+}
+
+fn worker(app: &TestApp) -> BackupWorker {
+    kap_practice::backup_worker(&app.state)
+}
+
+/// The complete backups in `dir`, and anything else left there.
+fn in_dir(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let mut backups = Vec::new();
+    let mut other = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if kap_practice::backup::target::is_backup_name(&name) {
+            backups.push(name);
+        } else {
+            other.push(name);
+        }
+    }
+    backups.sort();
+    (backups, other)
+}
+
+/// On PostgreSQL: no backup is made, and each way in says why.
+async fn refused_on_postgres(app: &TestApp) {
+    let config = app.state.config();
+    assert!(!worker(app).active());
+    let refused = kap_practice::backup::backup_and_record(
+        &app.state.store,
+        &config.backup,
+        &config.server.data_dir,
+        Timestamp::now(),
+    )
+    .await;
+    assert!(matches!(refused, Err(BackupError::Postgres)), "{refused:?}");
+    let (code, _, err) = app.cli(&["backup", "now"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("PostgreSQL keeps its own backups"), "{err}");
+    assert!(err.contains("pg_dump"), "{err}");
+    let health = app.get("/healthz").await.text();
+    assert!(health.contains("\"backup\":\"off\""), "{health}");
+}
+
+/// 03:00 in Los Angeles (the built-in practice's zone) on `day` of March 2026, plus `hours`.
+fn at(day: i8, hours: i64) -> Timestamp {
+    let t: Timestamp = format!("2026-03-{day:02}T11:00:00Z").parse().expect("time");
+    t + SignedDuration::from_hours(hours)
+}
+
+#[tokio::test]
+async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verified() {
+    let s3 = S3Server::start();
+    s3.create_bucket("practice-backups");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with(&format!(
+        "dir = \"{}\"\n{}",
+        dir.path().display(),
+        s3.config("practice-backups")
+    ))
+    .await;
+    if app.state.store.engine() == Engine::Postgres {
+        return refused_on_postgres(&app).await;
+    }
+    assert_eq!(app.submit("Ada Example", &[]).await.status, 303);
+    let w = worker(&app);
+    assert!(w.active());
+
+    // The first look after 3 AM backs up and verifies; the next looks that day do nothing.
+    let first = w.look(at(2, 1)).await.expect("look");
+    let made = first.backup.expect("a backup was due").expect("backed up");
+    let verified = first.verify.expect("a verify was due").expect("verified");
+    assert_eq!(verified.name, made.name);
+    assert_eq!(verified.requests_opened, 1);
+    assert!(
+        verified.counts.to_string().contains("requests 1"),
+        "{}",
+        verified.counts
+    );
+    let later = w.look(at(2, 5)).await.expect("look");
+    assert!(later.backup.is_none() && later.verify.is_none());
+    // Before 3 AM the next day, still nothing; after it, the next backup.
+    assert!(w.look(at(3, -1)).await.expect("look").backup.is_none());
+    assert!(w.look(at(3, 0)).await.expect("look").backup.is_some());
+
+    // Forty nights: every copy is stored, then pruned to the retention in both places.
+    let mut verifies = 1;
+    for day in 4..=31 {
+        let round = w.look(at(day, 2)).await.expect("look");
+        round.backup.expect("due").expect("backed up");
+        if let Some(v) = round.verify {
+            v.expect("verified");
+            verifies += 1;
+        }
+    }
+    // A weekly verify: March 2 and then every seven days.
+    assert_eq!(verifies, 5);
+    let (local, other) = in_dir(dir.path());
+    assert!(other.is_empty(), "nothing half-written is left: {other:?}");
+    let expected = kap_practice::backup::retention::keep(&local);
+    assert_eq!(expected.len(), local.len(), "what is left is what is kept");
+    // Seven days, and the older weeks (the month's other weeks fall in March too).
+    assert!((8..=11).contains(&local.len()), "{local:?}");
+    let remote: Vec<String> = kap_practice::backup::Target::all(&app.state.config().backup)[1]
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(remote, local);
+
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(Health::of(&log, at(31, 3)), Health::Ok);
+    assert_eq!(Health::of(&log, at(31, 2 + 37)), Health::Late);
+    assert!(log.key.as_ref().is_some_and(|(_, confirmed)| *confirmed));
+
+    // The command line lists and verifies what the worker stored.
+    let (code, out, err) = app.cli(&["backup", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches(".kapbak").count(), 2 * local.len(), "{out}");
+    let (code, out, err) = app.cli(&["backup", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("opened and checked").count(), 2, "{out}");
+}
+
+#[tokio::test]
+async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
+    let mut s3 = S3Server::start();
+    s3.create_bucket("practice-backups");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with(&s3.config("practice-backups")).await;
+    if app.state.store.engine() == Engine::Postgres {
+        return refused_on_postgres(&app).await;
+    }
+    let config = app.state.config();
+    let data_dir = config.server.data_dir.clone();
+    let backup = |now| {
+        let (store, settings, data_dir) = (
+            app.state.store.clone(),
+            config.backup.clone(),
+            data_dir.clone(),
+        );
+        async move { kap_practice::backup::backup_and_record(&store, &settings, &data_dir, now).await }
+    };
+    let good = backup(at(2, 0)).await.expect("the first backup");
+
+    // The bucket vanishes (moto's own reset: every bucket is gone).
+    assert!(!good.name.is_empty());
+    assert_eq!(s3.plain("POST", "/moto-api/reset"), 200);
+    let gone = backup(at(3, 0)).await;
+    assert!(
+        matches!(gone, Err(BackupError::Target(TargetError::NoBucket(_)))),
+        "{gone:?}"
+    );
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
+    let failure = log.last_failure.clone().expect("the failure is kept");
+    assert!(
+        failure
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("does not exist")),
+        "{failure:?}"
+    );
+    assert_eq!(Health::of(&log, at(3, 1)), Health::Failing);
+    let health = app.get("/healthz").await.text();
+    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+
+    // The server is stopped: the upload cannot happen, and nothing is counted.
+    s3.stop();
+    let stopped = backup(at(4, 0)).await;
+    assert!(
+        matches!(
+            stopped,
+            Err(BackupError::Target(TargetError::Unreachable(_)))
+        ),
+        "{stopped:?}"
+    );
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
+    assert_eq!(log.last_failure.as_ref().map(|f| f.at), Some(at(4, 0)));
+    // The worker waits an hour before trying again, and says so by doing nothing.
+    let w = worker(&app);
+    assert!(
+        w.look(at(4, 0) + SignedDuration::from_mins(30))
+            .await
+            .expect("look")
+            .backup
+            .is_none()
+    );
+
+    // A full disk: the local copy's file is the kernel's always-full device, so its writes fail
+    // with ENOSPC; the partial copy is removed and no backup carries a name there.
+    let mut settings = config.backup.clone();
+    settings.s3 = None;
+    settings.dir = Some(dir.path().to_path_buf());
+    let name = kap_practice::backup::retention::name_at(at(6, 0));
+    std::os::unix::fs::symlink("/dev/full", dir.path().join(format!("{name}.partial")))
+        .expect("symlink");
+    let full =
+        kap_practice::backup::backup_and_record(&app.state.store, &settings, &data_dir, at(6, 0))
+            .await;
+    let Err(BackupError::Target(TargetError::Local { source, .. })) = &full else {
+        panic!("{full:?}");
+    };
+    assert_eq!(source.raw_os_error(), Some(28), "ENOSPC: {source}");
+    let (backups, other) = in_dir(dir.path());
+    assert!(
+        backups.is_empty() && other.is_empty(),
+        "{backups:?} {other:?}"
+    );
+    assert!(
+        !data_dir
+            .join("backup-staging")
+            .read_dir()
+            .expect("staging")
+            .any(|_| true),
+        "the staging folder is emptied"
+    );
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
+}
+
+#[tokio::test]
+async fn a_day_and_a_half_without_a_backup_sends_one_email_without_detail() {
+    let mail_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(mail_dir.path());
+    // A directory that does not exist: every backup fails.
+    let app = app_with("dir = \"/nonexistent/kap-backups\"\n").await;
+    if app.state.store.engine() == Engine::Postgres {
+        return refused_on_postgres(&app).await;
+    }
+    assert_eq!(app.submit("Ada Example", &[]).await.status, 303);
+    let w = BackupWorker {
+        mail: true,
+        ..worker(&app)
+    };
+    let first = w.look(at(2, 0)).await.expect("look");
+    assert!(matches!(first.backup, Some(Err(BackupError::Target(_)))));
+    assert!(!first.warned);
+    // Tried every hour, never told before a day and a half.
+    for h in (1..=36).step_by(5) {
+        assert!(!w.look(at(2, h)).await.expect("look").warned, "hour {h}");
+    }
+    assert!(w.look(at(2, 37)).await.expect("look").warned);
+    assert!(!w.look(at(2, 40)).await.expect("look").warned, "told once");
+    let outbox = crate::common::reminders::outbox_to(&app, &smtp);
+    crate::common::reminders::deliver_at(&app, &outbox, at(2, 40)).await;
+    let sent = smtp.with_subject("Backups have stopped");
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].contains("Ada"), "no personal detail");
+    assert!(sent[0].contains("/admin/backups"));
+}
+
+#[tokio::test]
+async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with(&format!("dir = \"{}\"\n", dir.path().display())).await;
+    if app.state.store.engine() == Engine::Postgres {
+        return refused_on_postgres(&app).await;
+    }
+    assert_eq!(app.submit("Ada Example", &[]).await.status, 303);
+    let (code, out, err) = app.cli(&["backup", "now"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("backed up: kap-practice-"), "{out}");
+    let words = std::fs::read_to_string(app.state.config().server.data_dir.join("backup.key"))
+        .expect("the key's words");
+
+    let restore_into = |target: &Path, words: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+        cmd.args(["backup", "restore", "--from"])
+            .arg(dir.path())
+            .env("KAP_DATA_DIR", target)
+            .env("KAP_BACKUP_KEY", words)
+            .env(
+                "KAP_CONFIG",
+                app.overrides.config_file.as_ref().expect("config"),
+            )
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG");
+        let out = cmd.output().expect("run");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Never over a live data directory.
+    let live = app.state.config().server.data_dir.clone();
+    let (code, _, err) = restore_into(&live, &words);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not empty"), "{err}");
+    // A wrong word is caught before anything is written.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let target: PathBuf = fresh.path().join("data");
+    let mut wrong: Vec<&str> = words.split_whitespace().collect();
+    wrong[5] = if wrong[5] == "abandon" {
+        "ability"
+    } else {
+        "abandon"
+    };
+    let (code, _, err) = restore_into(&target, &wrong.join(" "));
+    assert_eq!(code, 1, "{err}");
+    assert!(!target.join("kap-practice.db").exists());
+    // The right words restore the database and its data key.
+    let (code, out, err) = restore_into(&target, &words);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("requests 1"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(target.join("data.key"))
+            .expect("key")
+            .trim(),
+        app.data_key()
+    );
+    // The restored directory serves the same request.
+    let (code, out, err) = crate::common::run_binary(
+        &[
+            "inquiries",
+            "export",
+            "--data-dir",
+            &target.display().to_string(),
+        ],
+        fresh.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Ada Example"), "{out}");
+}
+
+#[tokio::test]
+async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
+    use crate::common::clinician::Clinician;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .config(&format!("[backup]\ndir = \"{}\"\n", dir.path().display()))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get("/admin/backups").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    if app.state.store.engine() == Engine::Postgres {
+        assert!(html.contains("PostgreSQL keeps its own backups"), "{html}");
+        assert!(!html.contains("Make the backup key"));
+        return;
+    }
+    assert!(html.contains("There is no backup key yet"), "{html}");
+    assert!(html.contains(&dir.path().display().to_string()));
+
+    // Test the connection now: the directory takes a file.
+    let tested = c
+        .action("/admin/backups", "/admin/backups/test", &[])
+        .await
+        .text();
+    assert!(tested.contains(": works"), "{tested}");
+
+    // The key, shown once as twelve words.
+    let shown = c
+        .action("/admin/backups", "/admin/backups/key", &[])
+        .await
+        .text();
+    let words: Vec<String> = shown
+        .split("<ol class=\"backup-words\">")
+        .nth(1)
+        .and_then(|s| s.split("</ol>").next())
+        .expect("the words")
+        .split("<li>")
+        .filter_map(|w| w.split("</li>").next())
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(words.len(), 12, "{words:?}");
+    let again = c.get("/admin/backups").await.text();
+    assert!(!again.contains(&format!("<li>{}</li>", words[0])) || !again.contains("backup-words"));
+    assert!(again.contains("never confirmed"), "{again}");
+    let inbox = c.get("/admin").await.text();
+    assert!(inbox.contains("never confirmed"), "{inbox}");
+
+    // A wrong word is refused, the right ones confirm.
+    let wrong = c
+        .action(
+            "/admin/backups",
+            "/admin/backups/key/confirm",
+            &[
+                ("word3", &words[2]),
+                ("word7", "wrong"),
+                ("word11", &words[10]),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong.text().contains("word 7 did not match"),
+        "{}",
+        wrong.text()
+    );
+    let right = c
+        .action(
+            "/admin/backups",
+            "/admin/backups/key/confirm",
+            &[
+                ("word3", &words[2].to_uppercase()),
+                ("word7", &words[6]),
+                ("word11", &words[10]),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, 200);
+    assert!(right.text().contains("Confirmed: the words match"));
+
+    // The words open the backups made now.
+    let (code, _, err) = app.cli(&["backup", "now"]);
+    assert_eq!(code, 0, "{err}");
+    let key = kap_practice::crypto::BackupKey::from_words(&words.join(" ")).expect("words");
+    let verified = kap_practice::backup::verify(
+        &kap_practice::backup::Target::Local(dir.path().to_path_buf()),
+        None,
+        &key,
+        &dir.path().join("work"),
+    )
+    .await
+    .expect("verified with the words");
+    assert_eq!(verified.counts.0[0], ("requests", 0));
+    let inbox = c.get("/admin").await.text();
+    assert!(inbox.contains("Last backup: today at"), "{inbox}");
+}
+
+#[tokio::test]
+async fn check_says_how_backups_stand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .config(&format!("[backup]\ndir = \"{}\"\n", dir.path().display()))
+        .build()
+        .await;
+    let (code, _, err) = app.cli(&["check"]);
+    assert_eq!(code, 0, "{err}");
+    if app.state.store.engine() == Engine::Postgres {
+        assert!(
+            err.contains("note: PostgreSQL keeps its own backups"),
+            "{err}"
+        );
+    } else {
+        assert!(err.contains("warning: no backup key yet"), "{err}");
+    }
+}
