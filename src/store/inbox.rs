@@ -11,6 +11,11 @@ use crate::mail::OutboxStatus;
 use crate::practice::consultation::SpamReason;
 use crate::practice::status::{Status, StatusChange};
 
+mod audit_log;
+
+pub use audit_log::AuditRow;
+pub(super) use audit_log::write_audit;
+
 /// Which requests to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InboxFilter {
@@ -84,38 +89,6 @@ pub struct MailState {
     pub sent_to: Option<String>,
 }
 
-/// A row of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
-    pub request_id: Option<i64>,
-    pub detail: Option<String>,
-}
-
-/// Appends one audit row on `$conn` (inside the transaction whose change it records).
-macro_rules! write_audit {
-    ($conn:ident, $entry:expr, $now:expr) => {
-        async {
-            let entry: &$crate::audit::Entry = $entry;
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind($crate::store::ms($now))
-            .bind(&entry.actor)
-            .bind(entry.action.as_str())
-            .bind(entry.request_id)
-            .bind(&entry.detail)
-            .execute(&mut *$conn)
-            .await
-            .map(|_| ())
-        }
-    };
-}
-pub(super) use write_audit;
-
 /// Appends one entry to a request's history on `$conn`.
 macro_rules! write_history {
     ($conn:ident, $id:expr, $actor:expr, $event:expr, $detail:expr, $now:expr) => {
@@ -133,76 +106,6 @@ macro_rules! write_history {
 pub(super) use write_history;
 
 impl Store {
-    /// Writes one audit row on its own (sign-ins, views, exports).
-    pub async fn audit(&self, entry: &audit::Entry, now: Timestamp) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            write_audit!(tx, entry, now).await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// The audit log, newest first.
-    /// Up to `limit` audit rows older than the row `before` (newest first): the export reads
-    /// the log in pages like this, so it never holds the whole log in memory.
-    pub async fn audit_rows_before(
-        &self,
-        before: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
-                .bind(before)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(AuditRow {
-                        id: r.col("id")?,
-                        at: r.time("at")?,
-                        actor: r.col("actor")?,
-                        action: r.col("action")?,
-                        request_id: r.col("request_id")?,
-                        detail: r.col("detail")?,
-                    })
-                })
-                .collect()
-        })
-    }
-
-    pub async fn audit_log(
-        &self,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(Vec<AuditRow>, i64), StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2")
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
-                .fetch_one(pool)
-                .await?;
-            let rows = rows
-                .iter()
-                .map(|r| {
-                    Ok(AuditRow {
-                        id: r.col("id")?,
-                        at: r.time("at")?,
-                        actor: r.col("actor")?,
-                        action: r.col("action")?,
-                        request_id: r.col("request_id")?,
-                        detail: r.col("detail")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok((rows, total))
-        })
-    }
-
     /// A page of requests. Name and email are sealed, so a search opens the candidates and
     /// matches in memory — fine for one practice's thousands of requests.
     pub async fn list_requests(&self, f: &InboxFilter) -> Result<InboxPage, StoreError> {
@@ -643,20 +546,6 @@ impl Store {
             tx.commit().await?;
             Ok(ids)
         })
-    }
-
-    /// Records that `actor` exported `count` requests.
-    pub async fn audit_export(
-        &self,
-        actor: &str,
-        count: usize,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.audit(
-            &audit::Entry::new(actor, audit::Action::Export).detail(format!("{count} requests")),
-            now,
-        )
-        .await
     }
 }
 
