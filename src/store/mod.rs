@@ -57,7 +57,7 @@ pub use questionnaires::{AttentionItem, MailCheck, MailCheckAnswer, StoredQuesti
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
-pub use site_details::SavedDetails;
+pub use site_details::SavedPracticeDetails;
 pub use words::Revision;
 
 #[derive(Debug, thiserror::Error)]
