@@ -30,19 +30,9 @@ crate::text_forms! {
     /// How the person prefers to be reached.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum ContactMethod {
-        Email = "email",
-        Phone = "phone",
-        Either = "either",
-    }
-}
-
-impl ContactMethod {
-    pub fn label(self) -> &'static str {
-        match self {
-            ContactMethod::Email => "Email",
-            ContactMethod::Phone => "Phone",
-            ContactMethod::Either => "Either is fine",
-        }
+        Email = "email" => "Email",
+        Phone = "phone" => "Phone",
+        Either = "either" => "Either is fine",
     }
 }
 
@@ -73,18 +63,8 @@ crate::text_forms! {
     /// parent writing for their child).
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum ForWhom {
-        Myself = "myself",
-        SomeoneElse = "someone_else",
-    }
-}
-
-impl ForWhom {
-    /// How the inbox names it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ForWhom::Myself => "The person writing",
-            ForWhom::SomeoneElse => "Someone the person writing cares for",
-        }
+        Myself = "myself" => "The person writing",
+        SomeoneElse = "someone_else" => "Someone the person writing cares for",
     }
 }
 

@@ -33,17 +33,8 @@ crate::text_forms! {
     /// How the first conversation takes place.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub enum ConsultationFormat {
-        Video = "video",
-        Phone = "phone",
-    }
-}
-
-impl ConsultationFormat {
-    pub fn label(self) -> &'static str {
-        match self {
-            ConsultationFormat::Video => "Video call",
-            ConsultationFormat::Phone => "Phone call",
-        }
+        Video = "video" => "Video call",
+        Phone = "phone" => "Phone call",
     }
 }
 
