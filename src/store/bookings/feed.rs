@@ -15,23 +15,8 @@ impl Store {
         let fresh = self
             .keys
             .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &new_feed_secret()?);
-        let sealed: Vec<u8> = on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(CALENDAR_FEED)
-                .bind(fresh)
-                .execute(pool)
-                .await?;
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CALENDAR_FEED)
-                .fetch_one(pool)
-                .await?
-        });
-        self.keys
-            .open(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: "calendar feed",
-                source,
-            })
+        let sealed = self.setting_or_insert(CALENDAR_FEED, fresh).await?;
+        self.open_setting(CALENDAR_FEED, "calendar feed", &sealed)
     }
 
     /// Replaces the calendar feed's secret: the old link stops working at once.
@@ -70,22 +55,9 @@ impl Store {
         if candidate.len() != 64 {
             return Ok(false);
         }
-        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CALENDAR_FEED)
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some(sealed) = sealed else {
+        let Some(secret) = self.read_setting(CALENDAR_FEED, "calendar feed").await? else {
             return Ok(false);
         };
-        let secret = self
-            .keys
-            .open(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: "calendar feed",
-                source,
-            })?;
         Ok(crate::crypto::equal(
             secret.as_bytes(),
             candidate.as_bytes(),

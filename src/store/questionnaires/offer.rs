@@ -99,23 +99,10 @@ impl Store {
     /// Whether the owner turned the questionnaire on (it is offered only while its notice is
     /// known to arrive: [`Store::questionnaires_offered`]).
     pub async fn questionnaires_turned_on(&self) -> Result<bool, StoreError> {
-        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(OFFERED)
-                .fetch_optional(pool)
-                .await?
-        });
-        match sealed {
-            None => Ok(false),
-            Some(s) => self
-                .keys
-                .open(OFFERED_VALUE.of(OFFERED), &s)
-                .map(|v| v == "on")
-                .map_err(|source| StoreError::Sealed {
-                    field: "questionnaire setting",
-                    source,
-                }),
-        }
+        Ok(self
+            .read_setting(OFFERED, "questionnaire setting")
+            .await?
+            .is_some_and(|v| v == "on"))
     }
 
     /// Turns the questionnaire on or off, with an audit line.
@@ -148,22 +135,12 @@ impl Store {
 
     /// The latest test email to the notice address, if one was sent.
     pub async fn mail_check(&self) -> Result<Option<MailCheck>, StoreError> {
-        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(MAIL_CHECK)
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some(sealed) = sealed else {
+        let Some(text) = self
+            .read_setting(MAIL_CHECK, "questionnaire mail check")
+            .await?
+        else {
             return Ok(None);
         };
-        let text = self
-            .keys
-            .open(MAIL_CHECK_VALUE.of(MAIL_CHECK), &sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: "questionnaire mail check",
-                source,
-            })?;
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|_| StoreError::Unreadable {
