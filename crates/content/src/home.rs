@@ -50,6 +50,19 @@ impl Layout {
 /// Anchors the page uses for itself.
 const RESERVED_ANCHORS: &[&str] = &["main", "contents", "top", "site-header", "site-footer"];
 
+/// The section's call to action, if it has one: to the contact page unless it says where.
+fn cta(p: &Parsed<'_>) -> Option<Cta> {
+    p.fm.cta_label.as_ref().map(|label| Cta {
+        label: label.trim().to_string(),
+        href: p
+            .fm
+            .cta_href
+            .as_ref()
+            .map(|h| h.get_ref().trim().to_string())
+            .unwrap_or_else(|| "/contact".into()),
+    })
+}
+
 pub(crate) fn parse_home(files: &[File], errors: &mut Diagnostics) -> Option<HomePage> {
     let mut hero = None;
     let mut sections: Vec<Section> = Vec::new();
@@ -161,15 +174,7 @@ pub(crate) fn parse_home(files: &[File], errors: &mut Diagnostics) -> Option<Hom
             Layout::Myths => parse_myths(&p, errors),
             Layout::Hero => None,
         };
-        let cta = p.fm.cta_label.as_ref().map(|label| Cta {
-            label: label.trim().to_string(),
-            href: p
-                .fm
-                .cta_href
-                .as_ref()
-                .map(|h| h.get_ref().trim().to_string())
-                .unwrap_or_else(|| "/contact".into()),
-        });
+        let cta = cta(&p);
         if let (Some(body), true) = (body, errors.0.len() == before) {
             sections.push(Section {
                 toc_title: p
@@ -310,15 +315,7 @@ fn parse_hero(p: &Parsed<'_>, title: String, errors: &mut Diagnostics) -> Option
         lead,
         description: description?,
         html,
-        cta: p.fm.cta_label.as_ref().map(|label| Cta {
-            label: label.trim().to_string(),
-            href: p
-                .fm
-                .cta_href
-                .as_ref()
-                .map(|h| h.get_ref().trim().to_string())
-                .unwrap_or_else(|| "/contact".into()),
-        }),
+        cta: cta(&p),
     })
 }
 

@@ -42,6 +42,18 @@ fn page_front_matter<'a>(
     Some(p)
 }
 
+/// The title and description every page that stands alone needs.
+fn title_and_description(
+    p: &Parsed<'_>,
+    errors: &mut Diagnostics,
+) -> (Option<String>, Option<String>) {
+    let title = required_text(p, &p.fm.title, "title", errors);
+    (
+        title,
+        required_text(p, &p.fm.description, "description", errors),
+    )
+}
+
 /// `text` rendered as a whole page's Markdown, its mistakes added to `errors`.
 fn render_page(text: &str, p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<String> {
     match markdown::render_page(text, p.origin()) {
@@ -64,9 +76,7 @@ pub(crate) fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<S
         "for the screening questions: they take title, description, words and a list of questions",
         errors,
     )?;
-    let fm = &p.fm;
-    let title = required_text(&p, &fm.title, "title", errors);
-    let description = required_text(&p, &fm.description, "description", errors);
+    let (title, description) = title_and_description(&p, errors);
     let mut intro = String::new();
     let mut questions: Vec<String> = Vec::new();
     let mut bad_question = false;
@@ -121,9 +131,7 @@ pub(crate) fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<T
         "on this page: it takes title, description and text",
         errors,
     )?;
-    let fm = &p.fm;
-    let title = required_text(&p, &fm.title, "title", errors);
-    let description = required_text(&p, &fm.description, "description", errors);
+    let (title, description) = title_and_description(&p, errors);
     let html = render_page(p.body, &p, errors);
     Some(TextPage {
         title: title?,

@@ -73,21 +73,7 @@ pub(crate) fn read_files(source: &ContentSource) -> Result<Files, Diagnostics> {
                 }
             }
             let one = |rel: &str, errors: &mut Diagnostics| {
-                let name = format!("{prefix}/{rel}");
-                match EMBEDDED.get_file(rel).and_then(|f| f.contents_utf8()) {
-                    Some(text) => Some(File {
-                        name,
-                        text: text.to_string(),
-                    }),
-                    None => {
-                        errors.push(Diagnostic::new(
-                            name,
-                            0,
-                            "missing from the built-in content",
-                        ));
-                        None
-                    }
-                }
+                built_in(rel, format!("{prefix}/{rel}"), errors)
             };
             (
                 one("contact.md", &mut errors),
@@ -139,22 +125,24 @@ pub(crate) fn read_files(source: &ContentSource) -> Result<Files, Diagnostics> {
 fn read_one(source: &ContentSource, rel: &str, errors: &mut Diagnostics) -> Option<File> {
     match source {
         ContentSource::Dir(root) if root.join(rel).exists() => read_disk(&root.join(rel), errors),
-        _ => {
-            let name = format!("content/{rel}");
-            match EMBEDDED.get_file(rel).and_then(|f| f.contents_utf8()) {
-                Some(text) => Some(File {
-                    name,
-                    text: text.to_string(),
-                }),
-                None => {
-                    errors.push(Diagnostic::new(
-                        name,
-                        0,
-                        "missing from the built-in content",
-                    ));
-                    None
-                }
-            }
+        _ => built_in(rel, format!("content/{rel}"), errors),
+    }
+}
+
+/// The built-in file at `rel`, called `name` in messages.
+fn built_in(rel: &str, name: String, errors: &mut Diagnostics) -> Option<File> {
+    match EMBEDDED.get_file(rel).and_then(|f| f.contents_utf8()) {
+        Some(text) => Some(File {
+            name,
+            text: text.to_string(),
+        }),
+        None => {
+            errors.push(Diagnostic::new(
+                name,
+                0,
+                "missing from the built-in content",
+            ));
+            None
         }
     }
 }

@@ -83,27 +83,48 @@ fn the_built_in_content_is_valid() {
     assert_eq!(myths, 8);
 }
 
-fn home_with(files: &[(&str, &str)]) -> Result<Content, Diagnostics> {
+/// A home page of one hero section, as the folders below start from.
+const HERO: &str =
+    "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n";
+
+/// A privacy page with nothing wrong.
+const PRIVACY: &str = "+++\ntitle = \"P\"\ndescription = \"P\"\n+++\nN\n";
+
+/// A content folder with `files` (paths inside it), and a `home/` folder.
+fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("home")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("home/00-hero.md"),
-        "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n",
-    )
-    .expect("write");
     for (name, text) in files {
-        std::fs::write(dir.path().join("home").join(name), text).expect("write");
+        std::fs::write(dir.path().join(name), text).expect("write");
     }
-    std::fs::write(
-        dir.path().join("contact.md"),
-        "+++\ntitle = \"Contact\"\ndescription = \"C\"\n+++\nWrite.\n",
-    )
-    .expect("write");
-    std::fs::write(
-        dir.path().join("privacy.md"),
-        "+++\ntitle = \"Privacy\"\ndescription = \"P\"\n+++\nNone.\n",
-    )
-    .expect("write");
+    dir
+}
+
+/// What loading the folder `dir` reports (it must fail).
+fn problems(dir: &tempfile::TempDir) -> String {
+    load(&ContentSource::Dir(dir.path().to_path_buf()))
+        .expect_err("invalid")
+        .to_string()
+}
+
+fn home_with(files: &[(&str, &str)]) -> Result<Content, Diagnostics> {
+    let home: Vec<(String, &str)> = files
+        .iter()
+        .map(|(name, text)| (format!("home/{name}"), *text))
+        .collect();
+    let mut all = vec![
+        ("home/00-hero.md", HERO),
+        (
+            "contact.md",
+            "+++\ntitle = \"Contact\"\ndescription = \"C\"\n+++\nWrite.\n",
+        ),
+        (
+            "privacy.md",
+            "+++\ntitle = \"Privacy\"\ndescription = \"P\"\n+++\nNone.\n",
+        ),
+    ];
+    all.extend(home.iter().map(|(name, text)| (name.as_str(), *text)));
+    let dir = folder(&all);
     load(&ContentSource::Dir(dir.path().to_path_buf()))
 }
 
@@ -145,30 +166,19 @@ fn problems_name_file_and_line() {
 
 #[test]
 fn a_home_page_key_on_a_page_that_stands_alone_is_reported() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let write = |name: &str, text: &str| {
-        std::fs::write(dir.path().join(name), text).expect("write");
-    };
-    std::fs::create_dir(dir.path().join("home")).expect("mkdir");
-    write(
-        "home/00-hero.md",
-        "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n",
-    );
-    write(
-        "contact.md",
-        "+++\ntitle = \"C\"\ndescription = \"C\"\nlead = \"L\"\n+++\nW\n",
-    );
-    write(
-        "privacy.md",
-        "+++\ntitle = \"P\"\ndescription = \"P\"\n+++\nN\n",
-    );
-    write(
-        "screening.md",
-        "+++\ntitle = \"S\"\ndescription = \"Why\"\nanchor = \"a\"\n+++\n- Heart problems?\n",
-    );
-    let errs = load(&ContentSource::Dir(dir.path().to_path_buf()))
-        .expect_err("invalid")
-        .to_string();
+    let dir = folder(&[
+        ("home/00-hero.md", HERO),
+        (
+            "contact.md",
+            "+++\ntitle = \"C\"\ndescription = \"C\"\nlead = \"L\"\n+++\nW\n",
+        ),
+        ("privacy.md", PRIVACY),
+        (
+            "screening.md",
+            "+++\ntitle = \"S\"\ndescription = \"Why\"\nanchor = \"a\"\n+++\n- Heart problems?\n",
+        ),
+    ]);
+    let errs = problems(&dir);
     assert!(
         errs.contains(
             "contact.md:4: lead is not used on this page: it takes title, description and text"
@@ -191,30 +201,22 @@ fn screening_questions_are_a_list_checked_like_the_rest() {
     let c = home_with(&[]).expect("valid");
     assert_eq!(c.screening.questions.len(), built_in);
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = folder(&[
+        ("home/00-hero.md", HERO),
+        (
+            "contact.md",
+            "+++\ntitle = \"C\"\ndescription = \"C\"\n+++\nW\n",
+        ),
+        ("privacy.md", PRIVACY),
+    ]);
     let write = |name: &str, text: &str| {
         std::fs::write(dir.path().join(name), text).expect("write");
     };
-    std::fs::create_dir(dir.path().join("home")).expect("mkdir");
-    write(
-        "home/00-hero.md",
-        "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n",
-    );
-    write(
-        "contact.md",
-        "+++\ntitle = \"C\"\ndescription = \"C\"\n+++\nW\n",
-    );
-    write(
-        "privacy.md",
-        "+++\ntitle = \"P\"\ndescription = \"P\"\n+++\nN\n",
-    );
     write(
         "screening.md",
         "+++\ntitle = \"S\"\ndescription = \"Why\"\n+++\nHave you:\n\n- Heart problems?\n- Heart problems?\n- \nafter\n",
     );
-    let errs = load(&ContentSource::Dir(dir.path().to_path_buf()))
-        .expect_err("invalid")
-        .to_string();
+    let errs = problems(&dir);
     assert!(
         errs.contains("screening.md:8: this question is asked twice"),
         "{errs}"
@@ -231,9 +233,7 @@ fn screening_questions_are_a_list_checked_like_the_rest() {
         "screening.md",
         "+++\ntitle = \"S\"\ndescription = \"Why\"\n+++\nNo list.\n",
     );
-    let errs = load(&ContentSource::Dir(dir.path().to_path_buf()))
-        .expect_err("invalid")
-        .to_string();
+    let errs = problems(&dir);
     assert!(
         errs.contains("screening.md:5: there are no questions"),
         "{errs}"
