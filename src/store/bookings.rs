@@ -22,7 +22,7 @@ use jiff::tz::TimeZone;
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{NAME, setting};
-use super::inbox::write_audit;
+use super::inbox::{commit_audited, write_audit};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
 use crate::mail::MailKind;
@@ -314,13 +314,10 @@ impl Store {
             }
             let booking = change_status!(tx, booking, BookingStatus::Cancelled, now).await?;
             record_change!(tx, self, &booking, PERSON, None, kinds, now).await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(PERSON, audit::Action::BookingCancelled).request(request_id),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }
@@ -398,15 +395,12 @@ impl Store {
                     .await?;
                 }
             }
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, action)
                     .request(request_id)
                     .detail(format!("{} → {}", before.label(), booking.status.label())),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }

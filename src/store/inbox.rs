@@ -14,7 +14,7 @@ use crate::practice::status::{Status, StatusChange};
 mod audit_log;
 
 pub use audit_log::AuditRow;
-pub(super) use audit_log::write_audit;
+pub(super) use audit_log::{commit_audited, write_audit};
 
 /// Which requests to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -320,8 +320,7 @@ impl Store {
                 return Ok(false);
             }
             write_history!(tx, id, actor, event, None::<&str>, now).await?;
-            write_audit!(tx, &audit::Entry::new(actor, action).request(id), now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, &audit::Entry::new(actor, action).request(id), now).await?;
             Ok(true)
         })
     }
@@ -357,13 +356,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             write_history!(tx, id, author, "note", None::<&str>, now).await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(author, audit::Action::NoteAdded).request(id),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(true)
         })
     }
@@ -464,13 +460,10 @@ impl Store {
             .bind(OutboxStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::MailRetry).request(id),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(done.rows_affected())
         })
     }
@@ -491,13 +484,10 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::Delete).request(id),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(true)
         })
     }

@@ -19,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
 use super::fields::{EMAIL, RECIPIENT};
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, StoredBooking, ms};
 use crate::audit;
 use crate::mail::MailKind;
@@ -149,13 +149,10 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
         });
         Ok(())
     }

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 
 use super::engine::on_db;
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -94,8 +94,7 @@ impl Store {
             sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(PageAdded::Added(id))
         })
     }
@@ -136,8 +135,7 @@ impl Store {
             sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(PageChanged::Changed)
         })
     }
@@ -168,8 +166,7 @@ impl Store {
             sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(true)
         })
     }

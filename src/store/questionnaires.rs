@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{EMAIL, HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, RECIPIENT};
-use super::inbox::{write_audit, write_history};
+use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
 use crate::mail::MailKind;
@@ -351,13 +351,10 @@ impl Store {
             .bind(actor)
             .execute(&mut *tx)
             .await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(true)
         })
     }
@@ -475,13 +472,10 @@ impl Store {
                 .bind(row)
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
             Ok(true)
         })
     }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::super::engine::on_db;
-use super::super::inbox::write_audit;
+use super::super::inbox::commit_audited;
 use super::super::{Store, StoreError};
 use super::{CALENDAR_FEED, CALENDAR_FEED_VALUE};
 use crate::audit;
@@ -39,13 +39,10 @@ impl Store {
             .bind(sealed)
             .execute(&mut *tx)
             .await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
         });
         Ok(secret)
     }

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::engine::{Columns, on_db};
-use super::super::inbox::write_audit;
+use super::super::inbox::commit_audited;
 use super::super::{Store, StoreError, ms, parsed};
 use crate::audit;
 use crate::practice::booking::{weekday_code, weekday_from_code};
@@ -143,13 +143,10 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-            write_audit!(
-                tx,
+            commit_audited!(tx,
                 &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
                 now
-            )
-            .await?;
-            tx.commit().await?;
+            ).await?;
         });
         Ok(())
     }

@@ -39,6 +39,18 @@ macro_rules! write_audit {
 }
 pub(crate) use write_audit;
 
+/// Appends the audit row of the change made in the transaction `$tx`, and commits both: a
+/// change and its audit row are kept together or not at all.
+macro_rules! commit_audited {
+    ($tx:ident, $entry:expr, $now:expr) => {
+        async {
+            $crate::store::inbox::write_audit!($tx, $entry, $now).await?;
+            $tx.commit().await
+        }
+    };
+}
+pub(crate) use commit_audited;
+
 /// One row of `audit_log`, as the queries below select it.
 fn audit_row(r: &impl Columns) -> Result<AuditRow, StoreError> {
     Ok(AuditRow {
@@ -56,8 +68,7 @@ impl Store {
     pub async fn audit(&self, entry: &audit::Entry, now: Timestamp) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            write_audit!(tx, entry, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, entry, now).await?;
         });
         Ok(())
     }

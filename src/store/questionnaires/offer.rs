@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::super::engine::on_db;
 use super::super::fields::setting;
-use super::super::inbox::write_audit;
+use super::super::inbox::{commit_audited, write_audit};
 use super::super::{Store, StoreError, ms};
 use crate::audit;
 use crate::mail::MailKind;
@@ -127,8 +127,7 @@ impl Store {
             .bind(sealed)
             .execute(&mut *tx)
             .await?;
-            write_audit!(tx, &audit::Entry::new(actor, action), now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, &audit::Entry::new(actor, action), now).await?;
         });
         Ok(())
     }
