@@ -314,10 +314,12 @@ impl Store {
             }
             let booking = change_status!(tx, booking, BookingStatus::Cancelled, now).await?;
             record_change!(tx, self, &booking, PERSON, None, kinds, now).await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(PERSON, audit::Action::BookingCancelled).request(request_id),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }
@@ -395,12 +397,12 @@ impl Store {
                     .await?;
                 }
             }
-            commit_audited!(tx,
-                &audit::Entry::new(actor, action)
-                    .request(request_id)
-                    .detail(format!("{} → {}", before.label(), booking.status.label())),
+            commit_audited!(
+                tx,
+                &audit::Entry::new(actor, action) .request(request_id) .detail(format!("{} → {}", before.label(), booking.status.label())),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }

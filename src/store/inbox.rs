@@ -356,10 +356,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             write_history!(tx, id, author, "note", None::<&str>, now).await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(author, audit::Action::NoteAdded).request(id),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(true)
         })
     }
@@ -460,10 +462,12 @@ impl Store {
             .bind(OutboxStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(actor, audit::Action::MailRetry).request(id),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(done.rows_affected())
         })
     }
@@ -484,10 +488,12 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(actor, audit::Action::Delete).request(id),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(true)
         })
     }

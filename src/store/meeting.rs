@@ -149,10 +149,12 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
                 now
-            ).await?;
+            )
+            .await?;
         });
         Ok(())
     }

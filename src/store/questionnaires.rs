@@ -351,10 +351,12 @@ impl Store {
             .bind(actor)
             .execute(&mut *tx)
             .await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(true)
         })
     }
@@ -472,10 +474,12 @@ impl Store {
                 .bind(row)
                 .execute(&mut *tx)
                 .await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),
                 now
-            ).await?;
+            )
+            .await?;
             Ok(true)
         })
     }

@@ -39,10 +39,12 @@ impl Store {
             .bind(sealed)
             .execute(&mut *tx)
             .await?;
-            commit_audited!(tx,
+            commit_audited!(
+                tx,
                 &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
                 now
-            ).await?;
+            )
+            .await?;
         });
         Ok(secret)
     }
