@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, Db, on_db};
-use super::fields::{EMAIL, HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, RECIPIENT};
+use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
@@ -319,13 +319,7 @@ impl Store {
             let Some((email, link_secret)) = found else {
                 return Ok(false);
             };
-            let email = self
-                .keys
-                .open(EMAIL.of(link_secret.as_str()), &email)
-                .map_err(|source| StoreError::Sealed {
-                    field: EMAIL.name(),
-                    source,
-                })?;
+            let recipient = self.recipient_of(&link_secret, &email)?;
             sqlx::query(
                 "INSERT INTO questionnaires (request_id, kind, sent_at) VALUES ($1, 'measures', $2)",
             )
@@ -339,7 +333,7 @@ impl Store {
             )
             .bind(MailKind::QuestionnaireLink.as_str())
             .bind(request_id)
-            .bind(self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email))
+            .bind(recipient)
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
