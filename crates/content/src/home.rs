@@ -315,7 +315,7 @@ fn parse_hero(p: &Parsed<'_>, title: String, errors: &mut Diagnostics) -> Option
         lead,
         description: description?,
         html,
-        cta: cta(&p),
+        cta: cta(p),
     })
 }
 
