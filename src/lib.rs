@@ -5,7 +5,6 @@
 //! with a redirecting plain listener when `[tls]` is set), with content and certificate reload
 //! on `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
 
-pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod cli;
@@ -15,7 +14,6 @@ pub use content;
 pub mod crisis;
 /// Keys, sealing and signing, from their own crate (`crates/crypto`).
 pub use crypto;
-pub mod data_dir;
 pub mod details;
 /// Problems found in the config and content files, from their own crate (`crates/diagnostics`).
 pub use diagnostics;
@@ -26,7 +24,11 @@ pub mod mail;
 /// The practice's rules, from their own crate (`crates/practice`).
 pub use practice;
 pub mod site;
-pub mod store;
+/// Storage (SQLite and PostgreSQL), the audit trail and the data directory, from their own crate
+/// (`crates/store`): the only crate that names sqlx or where the data key is kept. `audit` and
+/// `data_dir` keep their old paths here.
+pub use store;
+pub use store::{audit, data_dir};
 pub mod tls;
 pub mod web;
 pub mod wording;
@@ -50,8 +52,6 @@ pub enum StartError {
     Invalid(Diagnostics),
     #[error(transparent)]
     Render(#[from] site::RenderError),
-    #[error(transparent)]
-    Key(#[from] crypto::KeyError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]
@@ -117,9 +117,7 @@ pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::In
 pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
     let data_dir = &config.server.data_dir;
     let url = config.database.url.as_ref().map(|s| s.0.as_str());
-    let env = crypto::KeyEnv::read();
-    let keys = crypto::Keyring::load(&crypto::KeySource::from_env(data_dir, &env, url.is_none()))?;
-    Ok(store::Store::open(data_dir, url, keys).await?)
+    Ok(store::Store::open_with_data_key(data_dir, url).await?)
 }
 
 /// Deletes what the practice no longer keeps: closed requests and spam past their retention

@@ -10,7 +10,9 @@
 
 pub mod booking;
 mod claimed;
-mod kinds;
+/// The outbox's words, which the store reads and writes too: kept with the practice's rules
+/// (`crates/practice/src/mail.rs`), below the store.
+use practice::mail as kinds;
 pub mod outbox;
 pub mod questionnaire;
 pub mod reminders;

@@ -297,7 +297,7 @@ async fn half_sent_connections_from_one_address_cannot_starve_the_health_check()
     // which a connection closed unanswered shows has not happened yet. (The deadline only ends
     // a failure: a share never given back.)
     drop(held);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + crate::common::PATIENCE;
     loop {
         let mut again = connect_from([127, 0, 0, 2], app.addr).await;
         let _ = again.write_all(GET).await;

@@ -43,7 +43,7 @@ async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
         .await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
-    let messages = smtp.wait_for(1, Duration::from_secs(15));
+    let messages = smtp.wait_for(1);
     assert_eq!(messages.len(), 1, "one notification");
     let m = &messages[0];
     assert!(
@@ -92,7 +92,7 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
     );
     // The worker has tried, failed and tried again while the server was down.
     let id = app.state.store.all_requests().await.expect("stored")[0].id;
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let states = app.state.store.mail_states(id).await.expect("mail states");
         if states.iter().any(|m| m.attempts >= 2) {
@@ -108,7 +108,7 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
     assert_eq!(counts.pending, 1, "still waiting, not given up");
 
     let smtp = SmtpServer::start_on(port, &dir.path().join("maildir"));
-    let messages = smtp.wait_for(1, Duration::from_secs(15));
+    let messages = smtp.wait_for(1);
     assert_eq!(
         messages.len(),
         1,
@@ -143,7 +143,7 @@ async fn every_request_gets_exactly_one_notification() {
     for h in handles {
         assert_eq!(h.await.expect("task"), 303);
     }
-    let messages = smtp.wait_for(n, Duration::from_secs(20));
+    let messages = smtp.wait_for(n);
     // Once the outbox has every one as sent, nothing sends one again.
     let counts = outbox_settled(&app, n).await;
     assert_eq!((counts.pending, counts.sent), (0, n as i64));
@@ -170,7 +170,7 @@ async fn the_optional_acknowledgement_echoes_nothing() {
     let app = acknowledging(&smtp).await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
-    let messages = smtp.wait_for(2, Duration::from_secs(15));
+    let messages = smtp.wait_for(2);
     assert_eq!(messages.len(), 2);
     let ack = messages
         .iter()
@@ -209,7 +209,7 @@ async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
         )
         .await;
     assert_eq!(r.status, 303);
-    let messages = smtp.wait_for(2, Duration::from_secs(15));
+    let messages = smtp.wait_for(2);
     let ack = messages
         .iter()
         .find(|m| m.contains("To: kim@example.org"))
@@ -248,7 +248,7 @@ async fn the_inbox_names_each_email_and_its_delivery_in_words() {
 
 /// The outbox counts once `sent` mails are marked sent and none is pending (or after 20 s).
 async fn outbox_settled(app: &TestApp, sent: usize) -> kap_practice::store::OutboxCounts {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let counts = app.state.store.outbox_counts().await.expect("counts");
         if (counts.pending == 0 && counts.sent >= sent as i64)

@@ -19,7 +19,6 @@ mod contact_form;
 mod first_run;
 mod fuzz;
 mod insights;
-mod layers;
 mod mail;
 mod page_words;
 mod practice_details;

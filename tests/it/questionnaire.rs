@@ -151,7 +151,7 @@ async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer,
         .action("/admin/booking", "/admin/booking/questionnaire/test", &[])
         .await;
     assert_eq!(r.status, 303, "{}", r.text());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     let mail = loop {
         if let Some(new) = smtp
             .messages()
@@ -218,7 +218,7 @@ async fn follow_up(c: &mut Clinician<'_>, id: i64, note: &str) {
 
 /// Waits for a message whose subject line starts with `subject`.
 fn wait_for_subject(smtp: &SmtpServer, subject: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         if let Some(m) = smtp
             .messages()
@@ -589,7 +589,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     );
 
     // Every email has left: the markers are in none, in no log line, and nowhere at rest.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     while app
         .state
         .store
@@ -847,7 +847,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
 /// How many emails with a subject starting `subject` have arrived, waiting up to a while for
 /// `at_least` of them.
 fn count_subject(smtp: &SmtpServer, subject: &str, at_least: usize) -> usize {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let n = smtp
             .messages()
@@ -1315,7 +1315,7 @@ async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
     );
     let done = app.get(&format!("{q}/done")).await.text();
     assert!(done.contains("within 6 hours"), "{done}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let privacy = app.get("/privacy").await.text();
         if privacy.contains("I will get in touch with you within 6 hours") {

@@ -432,6 +432,9 @@ fn audit_once(cli: &Path, url: &str, path: &'static str, base_name: &Path) -> Re
                 "--output=html",
                 "--quiet",
                 "--only-categories=performance,accessibility,best-practices,seo",
+                // The screenshot of the whole page (for the report's element pictures) costs
+                // a second or more a run and counts in no score.
+                "--disable-full-page-screenshot",
             ])
             .arg(format!("--output-path={}", base_name.display()))
             .arg(format!("--chrome-flags={CHROME_FLAGS}"))

@@ -83,22 +83,28 @@ pub fn run(args: &[String]) -> Result<()> {
         steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
 
-    // The whole suite runs twice: on SQLite (the default), then on PostgreSQL, each test with a
-    // database of its own on one server started for the run.
+    // The whole suite runs on SQLite (the default), then again on PostgreSQL, each test with a
+    // database of its own on one server started for the run. On PostgreSQL the slow tier leaves
+    // out the modules that drive Chromium and the TLS handshake (see `sqlite_only_slow_modules`).
     let mut counts = Counts::default();
     // Each run: the fast tier (every crate's `cargo test`), then the slow tier (tests/slow, the
     // bench target `slow`), both on the same build; or only the cargo arguments given.
-    let runs: Vec<Vec<String>> = if test_args.is_empty() {
-        vec![
-            vec!["--workspace".to_string()],
-            vec!["--bench".to_string(), SLOW_TESTS.to_string()],
-        ]
+    let fast = vec!["--workspace".to_string()];
+    let slow = vec!["--bench".to_string(), SLOW_TESTS.to_string()];
+    let (sqlite_runs, postgres_runs): (Vec<Vec<String>>, Vec<Vec<String>>) = if test_args.is_empty()
+    {
+        let mut slow_on_postgres = slow.clone();
+        slow_on_postgres.push("--".to_string());
+        for module in sqlite_only_slow_modules(&root)? {
+            slow_on_postgres.extend(["--skip".to_string(), format!("{module}::")]);
+        }
+        (vec![fast.clone(), slow], vec![fast, slow_on_postgres])
     } else {
-        vec![test_args.clone()]
+        (vec![test_args.clone()], vec![test_args.clone()])
     };
-    let test = |counts: &mut Counts, env: &[(&'static str, String)]| {
+    let test = |counts: &mut Counts, runs: &[Vec<String>], env: &[(&'static str, String)]| {
         let mut failures = Vec::new();
-        for run in &runs {
+        for run in runs {
             let mut cmd = tools::cargo();
             // Every test binary runs, even after one fails, so one run reports every failure.
             cmd.args(["test", "--no-fail-fast"])
@@ -118,18 +124,47 @@ pub fn run(args: &[String]) -> Result<()> {
             bail!("{}", failures.join("\n"))
         }
     };
-    let on_sqlite = steps.run("cargo test (SQLite)", || test(&mut counts, &[]));
+    let on_sqlite = steps.run("cargo test (SQLite)", || {
+        test(&mut counts, &sqlite_runs, &[])
+    });
     let on_postgres = steps
         .run("PostgreSQL server", crate::postgres::Server::start)
         .and_then(|server| {
             steps.run("cargo test (PostgreSQL)", || {
-                test(&mut counts, &server.test_env())
+                test(&mut counts, &postgres_runs, &server.test_env())
             })
         });
     // The server the tests built is the one audited.
     let lighthouse = steps.run("lighthouse", || crate::lighthouse::audit(false, &[]));
     steps.summary(Some(&counts));
     on_sqlite.and(on_postgres).and(lighthouse)
+}
+
+/// The slow-tier modules that run on SQLite only: the browser tests (tests/slow/browser*.rs)
+/// and the TLS ones. They check what a person sees and does in Chromium, and the certificates
+/// and handshakes; what they store goes through the same store calls that the fast tier runs on
+/// both engines (every HTTP test, every query), so a second run on PostgreSQL would test the
+/// browser again, not the database. The multi-server, reminder, insight and drill modules, which
+/// are about the database, run on both.
+fn sqlite_only_slow_modules(root: &Path) -> Result<Vec<String>> {
+    let dir = root.join("tests/slow");
+    let mut modules = vec!["tls".to_string()];
+    for entry in std::fs::read_dir(&dir).with_context(|| dir.display().to_string())? {
+        let name = entry?.file_name();
+        if let Some(module) = name.to_str().and_then(|n| n.strip_suffix(".rs"))
+            && module.starts_with("browser")
+        {
+            modules.push(module.to_string());
+        }
+    }
+    if !dir.join("tls.rs").is_file() || modules.len() < 2 {
+        bail!(
+            "tests/slow has no tls.rs or no browser*.rs: update sqlite_only_slow_modules in \
+             xtask/src/test.rs"
+        );
+    }
+    modules.sort();
+    Ok(modules)
 }
 
 fn env_or(var: &str, default: &str) -> String {

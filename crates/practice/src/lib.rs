@@ -10,6 +10,11 @@
 
 pub mod booking;
 pub mod consultation;
+/// The words of the mail the practice sends (what kind a piece of mail is, where it stands,
+/// what came of sending it). They live here rather than beside the mail code, which sits above
+/// the store: the store writes and reads them in the outbox, so they must be below it, and they
+/// need nothing but time. Composing and sending mail stays in the mail layer.
+pub mod mail;
 pub mod measures;
 pub mod meeting;
 pub mod neutral;

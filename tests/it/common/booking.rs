@@ -230,7 +230,7 @@ pub fn python_read(raw: &str, what: &str) -> Value {
 /// Waits for the message whose subject starts with `subject` (read in Rust, with no process
 /// per look) and reads it as Python's `email` and `icalendar` do.
 pub fn wait_for_mail(smtp: &SmtpServer, subject: &str) -> (Value, String) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + super::PATIENCE;
     loop {
         if let Some(raw) = smtp.with_subject(subject).into_iter().next() {
             let read = python_read(&raw, "mail");

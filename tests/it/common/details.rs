@@ -59,7 +59,7 @@ pub async fn save_details(c: &mut Clinician<'_>) {
 
 /// Every message that arrived, as Python reads it, once one of each of `subjects` has.
 pub fn all_mail(smtp: &SmtpServer, subjects: &[&str]) -> Vec<(Value, String)> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + super::PATIENCE;
     loop {
         // Subjects read here; Python reads the messages once they are all in.
         let arrived = smtp.subjects();

@@ -700,7 +700,7 @@ impl Process {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let deadline = std::time::Instant::now() + PATIENCE;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("kap-practice exited early ({status}): {}", self.stderr());
@@ -714,7 +714,10 @@ impl Process {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        panic!("kap-practice did not answer within 20 s: {}", self.stderr());
+        panic!(
+            "kap-practice did not answer within {PATIENCE:?}: {}",
+            self.stderr()
+        );
     }
 
     pub fn stderr(&self) -> String {
@@ -722,9 +725,9 @@ impl Process {
     }
 
     /// The log once it holds `line` (lines reach the file a moment after they are logged), or
-    /// as it is after 10 seconds, for the assertion to show.
+    /// as it is after [`PATIENCE`], for the assertion to show.
     pub fn log_with(&self, line: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             let log = self.stderr();
             if log.contains(line) || std::time::Instant::now() > deadline {
@@ -913,7 +916,7 @@ impl SmtpServer {
             port,
             maildir: maildir.to_path_buf(),
         };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             use std::io::Read;
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -975,9 +978,9 @@ impl SmtpServer {
             .collect()
     }
 
-    /// Waits until at least `n` messages arrived (or the time is up) and returns them all.
-    pub fn wait_for(&self, n: usize, within: std::time::Duration) -> Vec<String> {
-        let deadline = std::time::Instant::now() + within;
+    /// Waits until at least `n` messages arrived (or [`PATIENCE`] is up) and returns them all.
+    pub fn wait_for(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             let m = self.messages();
             if m.len() >= n || std::time::Instant::now() >= deadline {
@@ -1109,13 +1112,19 @@ pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8
     out
 }
 
+/// How long a test waits for something that must happen — a server or the mail server ready, a
+/// message, background work done — before it fails. Each wait ends as soon as the thing happens,
+/// so the figure costs nothing when all is well; it is long so that a machine whose cores are
+/// all busy (another build, the other tests) is not taken for a broken program.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Waits until `state` serves its site with every encoding made.
 pub async fn until_site_complete(state: &kap_practice::web::AppState) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + PATIENCE;
     while !state.site_complete() {
         assert!(
             std::time::Instant::now() < deadline,
-            "the brotli variants were not made within a minute"
+            "the brotli variants were not made within {PATIENCE:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }

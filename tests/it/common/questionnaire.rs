@@ -95,7 +95,7 @@ pub async fn offer_questionnaires(app: &TestApp) {
 /// Waits until the outbox has tried request `id`'s latest urgent notice and left it `status`
 /// ("sent", or "pending" after a failed attempt).
 pub async fn notice_attempted(app: &TestApp, id: i64, status: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + super::PATIENCE;
     loop {
         let states = app.state.store.mail_states(id).await.expect("states");
         let latest = states

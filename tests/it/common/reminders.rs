@@ -86,7 +86,7 @@ pub fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
 /// Runs `outbox`'s rounds at `now` until nothing due waits (a row the server's own worker holds
 /// locked for a moment is taken in a later round).
 pub async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + super::PATIENCE;
     loop {
         outbox.round_at(now).await.expect("round");
         let pending = app

@@ -274,7 +274,7 @@ impl HttpsProcess {
             stderr_path,
             dir,
         };
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let deadline = std::time::Instant::now() + super::PATIENCE;
         loop {
             if let Ok(Some(status)) = process.child.try_wait() {
                 panic!("kap-practice exited early ({status}): {}", process.stderr());
@@ -285,7 +285,8 @@ impl HttpsProcess {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "kap-practice did not answer within 20 s: {}",
+                "kap-practice did not answer within {:?}: {}",
+                super::PATIENCE,
                 process.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));

@@ -7,9 +7,9 @@ use super::engine::{Columns, on_db};
 use super::fields::{HISTORY_NOTE, NOTE};
 use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
 use crate::audit;
-use crate::mail::OutboxStatus;
-use crate::practice::consultation::SpamReason;
-use crate::practice::status::{Status, StatusChange};
+use practice::consultation::SpamReason;
+use practice::mail::OutboxStatus;
+use practice::status::{Status, StatusChange};
 
 mod audit_log;
 

@@ -1,21 +1,33 @@
-//! Storage: every query of the program lives below this module.
+//! Storage: every query of the program lives in this crate, with what storage needs below it:
+//! the audit trail's words ([`audit`]), the data directory and its private files
+//! ([`data_dir`]), and where the data key is kept (the environment, a key file or `data.key`;
+//! private here, see [`Store::open_with_data_key`]).
 //!
 //! Personal fields are sealed here on the way in and opened here on the way out, and nowhere
 //! else. Writes are durable before they are acknowledged: SQLite runs in WAL mode with
 //! `synchronous=FULL`, so a committed transaction survives a crash or power loss.
 //!
 //! The engine is SQLite in the data directory (no setup at all) or, with `DATABASE_URL`,
-//! PostgreSQL shared by several servers. The practice's queries are written once and run on
-//! either (see `engine.rs`); each engine has its own migrations in `migrations/<engine>/`.
-//! The API is engine-neutral: plain Rust types in and out.
+//! PostgreSQL shared by several servers; both are always built. The practice's queries are
+//! written once and run on either (see `engine.rs`); each engine has its own migrations in the
+//! repository's `migrations/<engine>/`. The API is engine-neutral: plain Rust types in and out.
+//!
+//! A crate of its own so that the compiler keeps the walls: it is the only crate that depends on
+//! sqlx, so SQL anywhere else does not build, and the key's sources are private to it. It must
+//! never know of the web, pages, templates, the config file or how mail is written: it depends
+//! on the practice's rules (whose words it stores, the outbox's among them) and the crypto
+//! crate, and the layers above depend on it.
 
 mod accounts;
+pub mod audit;
 mod bookings;
+pub mod data_dir;
 pub(crate) mod engine;
 mod fields;
 mod inbox;
 mod insights;
 mod jobs;
+mod keys;
 mod meeting;
 mod outbox;
 mod own_pages;
@@ -34,16 +46,11 @@ use jiff::Timestamp;
 
 use engine::{Db, on_db};
 
-use crate::crypto::private;
-pub use crate::crypto::{Keyring, OpenError};
 use crate::data_dir::DATABASE_FILE;
-use crate::mail::MailKind;
-use crate::practice::consultation::{
-    AgeGroup, ContactMethod, Flags, ForWhom, Location, NewConsultationRequest, SpamReason,
-};
-use crate::practice::status::{ClosedReason, Status};
+use crate::data_dir::private;
 pub use accounts::{Account, Credentials, SignInClaim, SignInCounter, email_key};
 pub use bookings::{Bookable, ChangeOutcome, Hold, HoldOutcome, ListedBooking, StoredBooking};
+pub use crypto::{Keyring, OpenError};
 pub use engine::Engine;
 pub use inbox::{
     AuditRow, FoundRequest, HistoryEntry, InboxFilter, InboxPage, MailState, Note,
@@ -51,9 +58,15 @@ pub use inbox::{
 };
 pub use insights::InsightCount;
 pub use jobs::Job;
+pub use keys::KeyError;
 pub use meeting::ReminderFate;
 pub use outbox::OutboxRow;
 pub use own_pages::{PageAdded, PageChanged, StoredPage};
+use practice::consultation::{
+    AgeGroup, ContactMethod, Flags, ForWhom, Location, NewConsultationRequest, SpamReason,
+};
+use practice::mail::MailKind;
+use practice::status::{ClosedReason, Status};
 pub use questionnaires::{AttentionItem, MailCheck, MailCheckAnswer, StoredQuestionnaire};
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
@@ -94,6 +107,9 @@ pub enum StoreError {
     /// database written by a newer version. Never replaced by a default.
     #[error("the stored {column} holds {value:?}, which this version cannot read")]
     Unreadable { column: &'static str, value: String },
+    /// The data key cannot be read, or made on first start.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -105,7 +121,7 @@ pub enum StoreError {
 const KEY_CHECK: &str = "key_check";
 
 /// Where the key check's marker is sealed.
-const KEY_CHECK_VALUE: crate::crypto::SealedField = fields::setting(KEY_CHECK);
+const KEY_CHECK_VALUE: crypto::SealedField = fields::setting(KEY_CHECK);
 
 /// The practice's storage, on SQLite or PostgreSQL.
 #[derive(Clone)]
@@ -171,6 +187,20 @@ impl Store {
         let store = Store { db, keys };
         store.check_key().await?;
         Ok(store)
+    }
+
+    /// Opens the data key and the database, as a server does: the key from `KAP_DATA_KEY`,
+    /// `KAP_DATA_KEY_FILE` or `data.key` in `data_dir` (generated there on first start on
+    /// SQLite; with PostgreSQL it must be given, never generated, because every server must
+    /// share it), then [`Store::open`].
+    pub async fn open_with_data_key(
+        data_dir: &Path,
+        database_url: Option<&str>,
+    ) -> Result<Store, StoreError> {
+        let env = keys::KeyEnv::read();
+        let source = keys::KeySource::from_env(data_dir, &env, database_url.is_none());
+        let keys = keys::load(&source)?;
+        Store::open(data_dir, database_url, keys).await
     }
 
     /// The engine this store runs on.
@@ -305,15 +335,13 @@ fn sidecar(database: &Path, suffix: &str) -> std::path::PathBuf {
 
 /// A new request's link secret: 128 bits from the operating system, as 32 hex characters.
 pub(crate) fn new_link_secret() -> Result<String, StoreError> {
-    Ok(crate::crypto::hex::hex(
-        &crate::crypto::random::bytes::<16>(),
-    ))
+    Ok(crypto::hex::hex(&crypto::random::bytes::<16>()))
 }
 
 /// A short reference a person can read out, from an alphabet without look-alike characters.
 pub fn new_reference() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let bytes: [u8; 8] = crate::crypto::random::bytes();
+    let bytes: [u8; 8] = crypto::random::bytes();
     let mut s = String::with_capacity(9);
     for (i, b) in bytes.iter().enumerate() {
         if i == 4 {

@@ -47,8 +47,8 @@ macro_rules! accounts_begin {
             sqlx::query(
                 "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
             )
-            .bind($crate::store::setup::ACCOUNTS_BEGAN)
-            .bind($crate::store::ms($now).to_string().into_bytes())
+            .bind($crate::setup::ACCOUNTS_BEGAN)
+            .bind($crate::ms($now).to_string().into_bytes())
             .execute(&mut *$tx)
             .await?;
             sqlx::query("DELETE FROM setup_tokens")
@@ -60,7 +60,7 @@ macro_rules! accounts_begin {
 pub(crate) use accounts_begin;
 
 fn token_hash(token: &str) -> String {
-    crate::crypto::hex::hex(&Sha256::digest(token.as_bytes()))
+    crypto::hex::hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl Store {
@@ -95,7 +95,7 @@ impl Store {
                 .rows_affected());
             return Ok(None);
         }
-        let token = crate::crypto::hex::hex(&crate::crypto::random::bytes::<32>());
+        let token = crypto::hex::hex(&crypto::random::bytes::<32>());
         on_db!(&self.db, pool => sqlx::query(
             "INSERT INTO setup_tokens (id, token_hash, created_at) VALUES (1, $1, $2)
              ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,

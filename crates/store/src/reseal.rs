@@ -13,7 +13,7 @@ use super::fields::{
     RECIPIENT, REFERRAL_SOURCE, SESSION, TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
-use crate::crypto::{FIELD_BOUND, RowKey, SealedField};
+use crypto::{FIELD_BOUND, RowKey, SealedField};
 
 /// How many rows are read and written per transaction.
 const BATCH: i64 = 500;

@@ -11,7 +11,7 @@ macro_rules! taken_times {
                  WHERE status IN ('held', 'confirmed') AND end_at > $1 AND request_id <> $2",
             )
             // Buffers reach back at most a day: bookings that ended earlier take nothing.
-            .bind($crate::store::ms($now) - 24 * 3600 * 1000)
+            .bind($crate::ms($now) - 24 * 3600 * 1000)
             .bind($except)
             .fetch_all($conn)
             .await?;
@@ -31,18 +31,18 @@ macro_rules! taken_times {
 macro_rules! record_change {
     ($conn:ident, $store:expr, $booking:expr, $actor:expr, $message:expr, $mail:expr, $now:expr) => {
         async {
-            let b: &$crate::store::StoredBooking = $booking;
+            let b: &$crate::StoredBooking = $booking;
             let message: Option<&str> = $message;
             let change_id: i64 = sqlx::query_scalar(
                 "INSERT INTO booking_changes (booking_id, at, actor, status, start_at, end_at, format, sequence, message_sealed)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(b.id)
-            .bind($crate::store::ms($now))
+            .bind($crate::ms($now))
             .bind($actor)
             .bind(b.status.as_str())
-            .bind($crate::store::ms(b.start))
-            .bind($crate::store::ms(b.end))
+            .bind($crate::ms(b.start))
+            .bind($crate::ms(b.end))
             .bind(b.format.as_str())
             .bind(b.sequence)
             .bind(None::<Vec<u8>>)
@@ -51,12 +51,12 @@ macro_rules! record_change {
             // The message is sealed for its own row, whose id the insert gives.
             if let Some(m) = message {
                 sqlx::query("UPDATE booking_changes SET message_sealed = $1 WHERE id = $2")
-                    .bind($store.keys.seal($crate::store::fields::BOOKING_MESSAGE.of(change_id), m))
+                    .bind($store.keys.seal($crate::fields::BOOKING_MESSAGE.of(change_id), m))
                     .bind(change_id)
                     .execute(&mut *$conn)
                     .await?;
             }
-            let kinds: &[$crate::mail::MailKind] = $mail;
+            let kinds: &[::practice::mail::MailKind] = $mail;
             if !kinds.is_empty() {
                 let (email, link_secret): (Vec<u8>, String) = sqlx::query_as(
                     "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
@@ -66,15 +66,15 @@ macro_rules! record_change {
                 .await?;
                 let email = $store
                     .keys
-                    .open($crate::store::fields::EMAIL.of(link_secret.as_str()), &email)
-                    .map_err(|source| $crate::store::StoreError::Sealed {
-                        field: $crate::store::fields::EMAIL.name(),
+                    .open($crate::fields::EMAIL.of(link_secret.as_str()), &email)
+                    .map_err(|source| $crate::StoreError::Sealed {
+                        field: $crate::fields::EMAIL.name(),
                         source,
                     })?;
                 for kind in kinds {
                     let recipient = kind
                         .to_person()
-                        .then(|| $store.keys.seal($crate::store::fields::RECIPIENT.of(link_secret.as_str()), &email));
+                        .then(|| $store.keys.seal($crate::fields::RECIPIENT.of(link_secret.as_str()), &email));
                     sqlx::query(
                         "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
                          VALUES ($1, $2, $3, $4, $4, $5)",
@@ -82,7 +82,7 @@ macro_rules! record_change {
                     .bind(kind.as_str())
                     .bind(b.request_id)
                     .bind(recipient)
-                    .bind($crate::store::ms($now))
+                    .bind($crate::ms($now))
                     .bind(change_id)
                     .execute(&mut *$conn)
                     .await?;
@@ -92,12 +92,12 @@ macro_rules! record_change {
                 "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'booking', $4)",
             )
             .bind(b.request_id)
-            .bind($crate::store::ms($now))
+            .bind($crate::ms($now))
             .bind($actor)
             .bind(b.status.label())
             .execute(&mut *$conn)
             .await?;
-            Ok::<(), $crate::store::StoreError>(())
+            Ok::<(), $crate::StoreError>(())
         }
     };
 }
@@ -106,20 +106,20 @@ macro_rules! record_change {
 macro_rules! change_status {
     ($conn:ident, $booking:expr, $status:expr, $now:expr) => {
         async {
-            let mut b: $crate::store::StoredBooking = $booking;
-            let status: $crate::practice::booking::BookingStatus = $status;
+            let mut b: $crate::StoredBooking = $booking;
+            let status: ::practice::booking::BookingStatus = $status;
             sqlx::query(
                 "UPDATE bookings SET status = $1, sequence = sequence + 1, updated_at = $2 WHERE id = $3",
             )
             .bind(status.as_str())
-            .bind($crate::store::ms($now))
+            .bind($crate::ms($now))
             .bind(b.id)
             .execute(&mut *$conn)
             .await?;
             b.status = status;
             b.sequence += 1;
             b.updated_at = $now;
-            Ok::<$crate::store::StoredBooking, sqlx::Error>(b)
+            Ok::<$crate::StoredBooking, sqlx::Error>(b)
         }
     };
 }
@@ -130,12 +130,12 @@ macro_rules! booking_of_request {
         async {
             let row = sqlx::query(&format!(
                 "SELECT {} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.request_id = $1",
-                $crate::store::bookings::BOOKING_COLUMNS
+                $crate::bookings::BOOKING_COLUMNS
             ))
             .bind($request_id)
             .fetch_optional($conn)
             .await?;
-            row.as_ref().map($crate::store::bookings::booking_row).transpose()
+            row.as_ref().map($crate::bookings::booking_row).transpose()
         }
     };
 }
@@ -154,30 +154,28 @@ macro_rules! cancel_on_closing {
             let now: jiff::Timestamp = $now;
             let request_id: i64 = $request_id;
             let Some(booking) =
-                $crate::store::bookings::booking_of_request!(&mut *$conn, request_id).await?
+                $crate::bookings::booking_of_request!(&mut *$conn, request_id).await?
             else {
-                return Ok::<_, $crate::store::StoreError>(None);
+                return Ok::<_, $crate::StoreError>(None);
             };
             if !booking.status.cancelled_by_closing(booking.start, now) {
                 return Ok(None);
             }
-            let booking = $crate::store::bookings::change_status!(
+            let booking = $crate::bookings::change_status!(
                 $conn,
                 booking,
-                $crate::practice::booking::BookingStatus::Cancelled,
+                ::practice::booking::BookingStatus::Cancelled,
                 now
             )
             .await?;
-            let kinds: &[$crate::mail::MailKind] = if $mail {
-                &[$crate::mail::MailKind::BookingCancelled]
+            let kinds: &[::practice::mail::MailKind] = if $mail {
+                &[::practice::mail::MailKind::BookingCancelled]
             } else {
                 &[]
             };
-            $crate::store::bookings::record_change!(
-                $conn, $store, &booking, $actor, None, kinds, now
-            )
-            .await?;
-            $crate::store::inbox::write_audit!(
+            $crate::bookings::record_change!($conn, $store, &booking, $actor, None, kinds, now)
+                .await?;
+            $crate::inbox::write_audit!(
                 $conn,
                 &$crate::audit::Entry::new($actor, $crate::audit::Action::BookingCancelled)
                     .request(request_id)

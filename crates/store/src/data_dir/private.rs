@@ -1,6 +1,6 @@
 //! Files and folders only this user may read: where key material, and the data sealed with it,
-//! is kept. The crypto layer owns this small helper because its own key file needs it; the data
-//! directory's check and the store use it for the database and its backups.
+//! is kept. Part of the data directory's module: the key file, the database, its WAL and its
+//! backups are all made through it.
 
 use std::path::Path;
 

@@ -12,6 +12,8 @@
 //! whether the last write of a request failed. Nothing needs a restart: once there is space
 //! again, the next request is stored.
 
+pub mod private;
+
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,7 +77,7 @@ pub fn check(dir: &Path) -> Result<(), DataDirError> {
             file,
         });
     }
-    crate::crypto::private::create_dir(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
+    private::create_dir(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
     probe(dir).map_err(|e| classify(DIRECTORY, dir, e))?;
     let database = dir.join(DATABASE_FILE);
     if database.exists() {

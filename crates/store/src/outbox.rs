@@ -12,9 +12,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::engine::{Columns, Db, on_db};
 use super::fields::{BOOKING_MESSAGE, RECIPIENT};
 use super::{OutboxCounts, Store, StoreError, from_ms, ms, parsed};
-use crate::mail::{BookingMail, Delivery, MailKind, OutboxStatus};
-use crate::practice::booking::BookingStatus;
-use crate::practice::open_times::ConsultationFormat;
+use practice::booking::BookingStatus;
+use practice::mail::{BookingMail, Delivery, MailKind, OutboxStatus};
+use practice::open_times::ConsultationFormat;
 
 const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
         o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
@@ -180,7 +180,7 @@ impl Store {
             outside_licensed_states: row.col("outside_licensed_states")?,
             minor: row.col("minor")?,
             outside_us: row.col::<Option<String>>("location")?.as_deref()
-                == Some(crate::practice::consultation::OUTSIDE_US),
+                == Some(practice::consultation::OUTSIDE_US),
             booking,
         })
     }

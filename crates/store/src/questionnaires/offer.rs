@@ -8,17 +8,17 @@ use super::super::fields::setting;
 use super::super::inbox::{commit_audited, write_audit};
 use super::super::{Store, StoreError, ms};
 use crate::audit;
-use crate::mail::MailKind;
+use practice::mail::MailKind;
 
 /// The settings key of whether questionnaires are offered (sealed, as every setting).
 pub(crate) const OFFERED: &str = "questionnaire_offered";
 
-const OFFERED_VALUE: crate::crypto::SealedField = setting(OFFERED);
+const OFFERED_VALUE: crypto::SealedField = setting(OFFERED);
 
 /// The settings key of the test that urgent notices reach the notice address (sealed).
 pub(crate) const MAIL_CHECK: &str = "questionnaire_mail_check";
 
-const MAIL_CHECK_VALUE: crate::crypto::SealedField = setting(MAIL_CHECK);
+const MAIL_CHECK_VALUE: crypto::SealedField = setting(MAIL_CHECK);
 
 /// Writes a setting's sealed value.
 const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)
@@ -151,7 +151,7 @@ impl Store {
     /// Queues a test email to `to`, the address urgent notices go to now, with a new code that
     /// replaces any earlier test's; returns the code (which only the email carries).
     pub async fn send_mail_check(&self, to: &str, now: Timestamp) -> Result<String, StoreError> {
-        let n = u32::from_le_bytes(crate::crypto::random::bytes::<4>()) % 1_000_000;
+        let n = u32::from_le_bytes(crypto::random::bytes::<4>()) % 1_000_000;
         let check = MailCheck {
             to: to.trim().to_string(),
             code: format!("{n:06}"),
@@ -178,7 +178,7 @@ impl Store {
             return Ok(MailCheckAnswer::NoTest);
         }
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        if !crate::crypto::equal(code.as_bytes(), check.code.as_bytes()) {
+        if !crypto::equal(code.as_bytes(), check.code.as_bytes()) {
             return Ok(MailCheckAnswer::WrongCode);
         }
         check.confirmed_at = Some(ms(now));

@@ -25,10 +25,10 @@ use super::fields::{NAME, setting};
 use super::inbox::{commit_audited, write_audit};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
-use crate::mail::MailKind;
-use crate::practice::booking::{BookingStatus, ClinicianDecision};
-use crate::practice::open_times::{Booking, ConsultationFormat, WhyNotOpen, is_open};
-use crate::practice::status::Status;
+use practice::booking::{BookingStatus, ClinicianDecision};
+use practice::mail::MailKind;
+use practice::open_times::{Booking, ConsultationFormat, WhyNotOpen, is_open};
+use practice::status::Status;
 
 /// The settings key of the calendar feed's secret (sealed).
 pub(super) const CALENDAR_FEED: &str = "calendar_feed";
@@ -37,7 +37,7 @@ pub(super) const CALENDAR_FEED: &str = "calendar_feed";
 pub(super) const PERSON: &str = "visitor";
 
 /// Where the calendar feed's secret is sealed.
-const CALENDAR_FEED_VALUE: crate::crypto::SealedField = setting(CALENDAR_FEED);
+const CALENDAR_FEED_VALUE: crypto::SealedField = setting(CALENDAR_FEED);
 
 /// A booking as stored, with its request's reference.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,9 +1,10 @@
 //! The outbox's words: what kind of mail a row is, where it stands, and what came of sending it.
-//! The store writes and reads these columns by the text forms declared here and nowhere else.
+//! The store writes and reads these columns by the text forms declared here and nowhere else;
+//! the mail layer (above the store) writes the emails they name.
 
 use jiff::Timestamp;
 
-practice::text_forms! {
+crate::text_forms! {
     /// What kind of mail an outbox row is.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum MailKind {
@@ -58,7 +59,7 @@ impl MailKind {
     }
 }
 
-practice::text_forms! {
+crate::text_forms! {
     /// Where an outbox row stands.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum OutboxStatus {
@@ -75,10 +76,10 @@ practice::text_forms! {
 #[derive(Clone)]
 pub struct BookingMail {
     pub booking_id: i64,
-    pub status: practice::booking::BookingStatus,
+    pub status: crate::booking::BookingStatus,
     pub start: Timestamp,
     pub end: Timestamp,
-    pub format: practice::open_times::ConsultationFormat,
+    pub format: crate::open_times::ConsultationFormat,
     pub sequence: i64,
     /// The clinician's message to the person, with a decline.
     pub message: Option<String>,

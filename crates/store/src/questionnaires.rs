@@ -15,8 +15,8 @@ use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
-use crate::mail::MailKind;
-use crate::practice::questionnaire::{Answers, Kind, Page};
+use practice::mail::MailKind;
+use practice::questionnaire::{Answers, Kind, Page};
 
 mod offer;
 

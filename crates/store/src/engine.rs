@@ -52,8 +52,8 @@ impl Engine {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::store::engine::Db::Sqlite($pool) => $body,
-            $crate::store::engine::Db::Postgres($pool) => $body,
+            $crate::engine::Db::Sqlite($pool) => $body,
+            $crate::engine::Db::Postgres($pool) => $body,
         }
     };
 }
@@ -141,7 +141,9 @@ impl Db {
             .acquire_timeout(Duration::from_secs(3))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
         Ok(Db::Postgres(pool))
     }
 
@@ -158,7 +160,9 @@ impl Db {
 async fn migrate_sqlite(options: &SqliteConnectOptions) -> Result<(), StoreError> {
     use sqlx::{ConnectOptions, Connection};
     let mut conn = options.clone().foreign_keys(false).connect().await?;
-    sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+    sqlx::migrate!("../../migrations/sqlite")
+        .run(&mut conn)
+        .await?;
     let broken = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut conn)
         .await?;

@@ -26,7 +26,7 @@ macro_rules! write_audit {
             sqlx::query(
                 "INSERT INTO audit_log (at, actor, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind($crate::store::ms($now))
+            .bind($crate::ms($now))
             .bind(&entry.actor)
             .bind(entry.action.as_str())
             .bind(entry.request_id)
@@ -44,7 +44,7 @@ pub(crate) use write_audit;
 macro_rules! commit_audited {
     ($tx:ident, $entry:expr, $now:expr) => {
         async {
-            $crate::store::inbox::write_audit!($tx, $entry, $now).await?;
+            $crate::inbox::write_audit!($tx, $entry, $now).await?;
             $tx.commit().await
         }
     };

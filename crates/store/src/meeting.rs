@@ -21,8 +21,8 @@ use super::engine::{Columns, on_db};
 use super::inbox::commit_audited;
 use super::{Store, StoreError, StoredBooking, ms};
 use crate::audit;
-use crate::mail::MailKind;
-use crate::practice::meeting::{self, MeetingDetails, ReminderNotSent};
+use practice::mail::MailKind;
+use practice::meeting::{self, MeetingDetails, ReminderNotSent};
 
 /// What becomes of a reminder about to leave.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,16 +57,11 @@ impl Store {
         let Some(secret) = self.read_setting(CALENDAR_FEED, "calendar feed").await? else {
             return Ok(false);
         };
-        Ok(crate::crypto::equal(
-            secret.as_bytes(),
-            candidate.as_bytes(),
-        ))
+        Ok(crypto::equal(secret.as_bytes(), candidate.as_bytes()))
     }
 }
 
 /// 256 random bits, hex: the calendar feed's secret.
 fn new_feed_secret() -> Result<String, StoreError> {
-    Ok(crate::crypto::hex::hex(
-        &crate::crypto::random::bytes::<32>(),
-    ))
+    Ok(crypto::hex::hex(&crypto::random::bytes::<32>()))
 }

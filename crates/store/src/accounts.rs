@@ -249,7 +249,7 @@ impl Store {
                         source,
                     })
                     .and_then(|hex| {
-                        crate::crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
+                        crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
                             field: TOTP_SECRET.name(),
                             source: super::OpenError::Malformed,
                         })
@@ -277,7 +277,7 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         let sealed = self
             .keys
-            .seal(TOTP_SECRET.of(account_id), &crate::crypto::hex::hex(secret));
+            .seal(TOTP_SECRET.of(account_id), &crypto::hex::hex(secret));
         let stamp = new_credentials_stamp()?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;

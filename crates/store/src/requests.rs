@@ -12,11 +12,9 @@ use super::{
     Inserted, Store, StoreError, StoredRequest, Submission, ms, new_link_secret, new_reference,
     parsed,
 };
-use crate::crypto::{OpenError, SealedField};
-use crate::practice::consultation::{
-    AgeGroup, ContactMethod, Flags, ForWhom, Location, SpamReason,
-};
-use crate::practice::status::{ClosedReason, Status};
+use crypto::{OpenError, SealedField};
+use practice::consultation::{AgeGroup, ContactMethod, Flags, ForWhom, Location, SpamReason};
+use practice::status::{ClosedReason, Status};
 
 /// The fields of a consultation request the store seals (encrypts) before writing, by the names
 /// they are sealed under; each lives in the column `<name>_sealed`. The others (how the person

@@ -13,7 +13,7 @@
 //!   and a change's value is sealed once the insert has given the id, in the same transaction.
 //! - A session by its id, a setting by its key.
 
-use crate::crypto::SealedField;
+use crypto::SealedField;
 
 const fn request(column: &'static str, name: &'static str) -> SealedField {
     SealedField::stored("consultation_requests", column, name)

@@ -10,8 +10,8 @@ use super::super::engine::{Columns, on_db};
 use super::super::inbox::commit_audited;
 use super::super::{Store, StoreError, ms, parsed};
 use crate::audit;
-use crate::practice::booking::{weekday_code, weekday_from_code};
-use crate::practice::open_times::{AvailabilityWindow, BookingRules, ConsultationFormat};
+use practice::booking::{weekday_code, weekday_from_code};
+use practice::open_times::{AvailabilityWindow, BookingRules, ConsultationFormat};
 
 /// `mon 09:00-12:00,tue 13:00-17:00`.
 fn encode_windows(windows: &[AvailabilityWindow]) -> String {
