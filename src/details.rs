@@ -150,14 +150,14 @@ const fn field(
 /// self-harm (a number, where the other contact-form fields are phrases).
 const URGENT_REPLY_HOURS: &str = "urgent_reply_hours";
 
-/// Values by field name.
-pub type Values = BTreeMap<String, String>;
+/// The practice's details, each value by its field's name.
+pub type PracticeDetails = BTreeMap<String, String>;
 
 /// The value of each field in `config`, as the form shows it.
-pub fn values_of(config: &Config) -> Values {
+pub fn values_of(config: &Config) -> PracticeDetails {
     let p = &config.practice;
     let f = &config.form;
-    let mut v = Values::new();
+    let mut v = PracticeDetails::new();
     for (name, value) in [
         ("name", p.name.clone()),
         ("clinician_name", p.clinician_name.clone()),
@@ -223,7 +223,7 @@ const OPTIONAL: &[&str] = &[
 
 /// `values` with details stored under an older name moved to the fields that took their place
 /// (a single crisis line saved before the call and text lines were apart is both).
-pub fn upgraded(values: &Values) -> Values {
+pub fn upgraded(values: &PracticeDetails) -> PracticeDetails {
     let mut out = values.clone();
     for (old, new) in OLDER_NAMES {
         if let Some(v) = out.remove(*old) {
@@ -281,7 +281,7 @@ fn toml_line(field: &Field, value: &str) -> String {
 
 /// Checks `values` with the config's own checks; every problem is named by its field, in the
 /// words `kap-practice check` uses.
-pub fn check(values: &Values) -> Result<(), Vec<(&'static str, String)>> {
+pub fn check(values: &PracticeDetails) -> Result<(), Vec<(&'static str, String)>> {
     let mut problems = Vec::new();
     for field in FIELDS {
         let value = values.get(field.name).map_or("", |v| v.trim());
@@ -355,7 +355,7 @@ fn plain_message(field: &Field, message: &str) -> String {
 
 /// `config` with the stored `values` in place of its own, except where the config file sets
 /// a value (that wins). Values that do not pass [`check`] are left out.
-pub fn apply(config: &Config, values: &Values) -> Config {
+pub fn apply(config: &Config, values: &PracticeDetails) -> Config {
     let values = &upgraded(values);
     let from_file = set_in_file(config);
     let mut text = String::from("[practice]\n");
@@ -367,7 +367,7 @@ pub fn apply(config: &Config, values: &Values) -> Config {
         let Some(value) = values.get(field.name).map(|v| v.trim()) else {
             continue;
         };
-        let mut one = Values::new();
+        let mut one = PracticeDetails::new();
         one.insert(field.name.to_string(), value.to_string());
         let alone = FIELDS
             .iter()
@@ -466,7 +466,7 @@ fn copy_practice_field(to: &mut Config, from: &Config, name: &str) {
 mod tests {
     use super::*;
 
-    fn good() -> Values {
+    fn good() -> PracticeDetails {
         values_of(&Config::from_toml("", "t", None, &Overrides::default()).expect("defaults"))
             .into_iter()
             .chain([

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use crate::config::Config;
-use crate::details::{self, Values};
+use crate::details::{self, PracticeDetails};
 
 /// The config file's settings with the details saved in the inbox in place.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ pub struct InForce {
     /// The config as read from the file and environment (replaced on `SIGHUP`).
     file: ArcSwap<Config>,
     /// The details saved in the inbox, as last read from the database.
-    saved: ArcSwap<Option<Values>>,
+    saved: ArcSwap<Option<PracticeDetails>>,
     /// `file` with `saved` applied: what every reader sees.
     current: ArcSwap<Config>,
     /// One writer at a time, so `current` is always made from the `file` and `saved` stored.
@@ -34,7 +34,7 @@ pub struct InForce {
 }
 
 impl InForce {
-    pub fn new(file: Arc<Config>, saved: Option<Values>) -> InForce {
+    pub fn new(file: Arc<Config>, saved: Option<PracticeDetails>) -> InForce {
         let current = Arc::new(effective(&file, saved.as_ref()));
         InForce {
             file: ArcSwap::new(file),
@@ -56,12 +56,12 @@ impl InForce {
     }
 
     /// The details saved in the inbox, if any.
-    pub fn saved(&self) -> Option<Values> {
+    pub fn saved(&self) -> Option<PracticeDetails> {
         self.saved.load().as_ref().clone()
     }
 
     /// Puts the details read from the database in force; returns the practice now in force.
-    pub fn set_saved(&self, saved: Option<Values>) -> Arc<Config> {
+    pub fn set_saved(&self, saved: Option<PracticeDetails>) -> Arc<Config> {
         let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let current = Arc::new(effective(&self.file.load(), saved.as_ref()));
         self.saved.store(Arc::new(saved));
@@ -81,7 +81,7 @@ impl InForce {
 }
 
 /// `file` with the saved `details` in place, except where the file sets a value.
-fn effective(file: &Config, details: Option<&Values>) -> Config {
+fn effective(file: &Config, details: Option<&PracticeDetails>) -> Config {
     match details {
         Some(values) => details::apply(file, values),
         None => file.clone(),
@@ -97,7 +97,7 @@ mod tests {
         Arc::new(Config::from_toml(text, "t", None, &Overrides::default()).expect("valid config"))
     }
 
-    fn saved() -> Values {
+    fn saved() -> PracticeDetails {
         let mut v = details::values_of(&config(""));
         v.insert("name".into(), "Harbor Light".into());
         v.insert("email".into(), "sam@harborlight.org".into());

@@ -119,6 +119,13 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
             .parse()
             .map_err(|_| SendError::Permanent("the recipient address cannot be used".into()))
     };
+    let to = |to_practice: bool| {
+        if to_practice {
+            practice_inbox()
+        } else {
+            person()
+        }
+    };
     let practice = &config.practice;
     let when = |at: &Timestamp| match at.in_tz(&practice.time_zone) {
         Ok(zoned) => zoned.strftime("%A, %B %-d, %Y at %-I:%M %p %Z").to_string(),
@@ -193,23 +200,23 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
             let written = questionnaire::write(config, links, mail).ok_or_else(|| {
                 SendError::Permanent("the request or test this email is about is gone".into())
             })?;
-            let to = if written.to_practice {
-                practice_inbox()?
-            } else {
-                person()?
-            };
-            (to, written.subject, written.body, None)
+            (
+                to(written.to_practice)?,
+                written.subject,
+                written.body,
+                None,
+            )
         }
         _ => {
             let written = booking::write(config, links, mail).ok_or_else(|| {
                 SendError::Permanent("the booking this email is about is gone".into())
             })?;
-            let to = if written.to_practice {
-                practice_inbox()?
-            } else {
-                person()?
-            };
-            (to, written.subject, written.body, written.calendar)
+            (
+                to(written.to_practice)?,
+                written.subject,
+                written.body,
+                written.calendar,
+            )
         }
     };
     let text = {

@@ -40,6 +40,13 @@ pub struct RenderError {
     source: askama::Error,
 }
 
+impl RenderError {
+    /// The error of rendering `page`, for `map_err`.
+    fn of(page: &'static str) -> impl FnOnce(askama::Error) -> RenderError {
+        move |source| RenderError { page, source }
+    }
+}
+
 const HTML: &str = "text/html; charset=utf-8";
 
 /// Renders pages from the config, the content and the assets. Kept in the [`PageCache`] for
@@ -60,6 +67,14 @@ impl Renderer {
             script: false,
             extra_script: None,
             json_ld: None,
+        }
+    }
+
+    /// The head of a page that search engines are asked not to index.
+    fn unlisted_head(&self, path: &str, title: String, description: &str) -> Head {
+        Head {
+            indexable: false,
+            ..self.head(path, title, description)
         }
     }
 
@@ -92,10 +107,7 @@ impl Renderer {
             form,
         }
         .render()
-        .map_err(|source| RenderError {
-            page: "/contact",
-            source,
-        })
+        .map_err(RenderError::of("/contact"))
     }
 
     /// An empty contact form for this token.
@@ -112,8 +124,7 @@ impl Renderer {
     /// A page that explains a status: not found, a refused request, an outage.
     pub fn status(&self, heading: &str, paragraphs: &[&str]) -> Result<String, RenderError> {
         let p = &self.config.practice;
-        let mut head = self.head("/", format!("{heading} · {}", p.name), heading);
-        head.indexable = false;
+        let head = self.unlisted_head("/", format!("{heading} · {}", p.name), heading);
         StatusView {
             head,
             chrome: self.chrome(""),
@@ -121,17 +132,14 @@ impl Renderer {
             paragraphs,
         }
         .render()
-        .map_err(|source| RenderError {
-            page: "status",
-            source,
-        })
+        .map_err(RenderError::of("status"))
     }
 
     /// The page where a person chooses a consultation time (rendered per request: it shows
     /// the open times of the moment). Not indexed.
     pub fn book(&self, page: BookPage) -> Result<String, RenderError> {
-        let mut head = self.head("/book", page.title.clone(), "Choose a consultation time.");
-        head.indexable = false;
+        let mut head =
+            self.unlisted_head("/book", page.title.clone(), "Choose a consultation time.");
         head.extra_script = Some(self.assets.booking_js.clone());
         BookView {
             head,
@@ -139,26 +147,19 @@ impl Renderer {
             page,
         }
         .render()
-        .map_err(|source| RenderError {
-            page: "/book",
-            source,
-        })
+        .map_err(RenderError::of("/book"))
     }
 
     /// The page that shows a person where their booking stands. Not indexed.
     pub fn booking(&self, page: BookingPage) -> Result<String, RenderError> {
-        let mut head = self.head("/book", self.title(&page.heading), &page.heading);
-        head.indexable = false;
+        let head = self.unlisted_head("/book", self.title(&page.heading), &page.heading);
         BookingView {
             head,
             chrome: self.chrome(""),
             page,
         }
         .render()
-        .map_err(|source| RenderError {
-            page: "/book",
-            source,
-        })
+        .map_err(RenderError::of("/book"))
     }
 
     fn thanks(
@@ -173,12 +174,11 @@ impl Renderer {
             minor_alone,
         } = notes;
         let form = &self.config.form;
-        let mut head = self.head(
+        let head = self.unlisted_head(
             "/contact/thanks",
             self.title("Thank you"),
             "Your request has arrived.",
         );
-        head.indexable = false;
         let mut chrome = self.chrome("");
         chrome.crisis = crate::crisis::Crisis::for_reader(form, outside_us);
         ThanksView {
@@ -191,10 +191,7 @@ impl Renderer {
             booking_href,
         }
         .render()
-        .map_err(|source| RenderError {
-            page: "/contact/thanks",
-            source,
-        })
+        .map_err(RenderError::of("/contact/thanks"))
     }
 }
 
@@ -294,7 +291,7 @@ pub fn build(
     let render = |page: &'static str, result: Result<String, askama::Error>| {
         result
             .map(String::into_bytes)
-            .map_err(|source| RenderError { page, source })
+            .map_err(RenderError::of(page))
     };
 
     let mut pages: HashMap<String, Arc<Page>> = HashMap::new();
@@ -362,12 +359,11 @@ pub fn build(
     }
     let mut gone = Vec::new();
     for path in &r.content.removed_pages {
-        let mut head = r.head(
+        let head = r.unlisted_head(
             path,
             format!("Page removed · {}", r.config.practice.name),
             "Page removed",
         );
-        head.indexable = false;
         let html = render(
             "removed page",
             StatusView {

@@ -80,17 +80,13 @@ impl Renderer {
         } else {
             format!("Error: {}", self.title(&page.heading))
         };
-        let mut head = self.head("/questionnaire", title, &page.heading);
-        head.indexable = false;
+        let head = self.unlisted_head("/questionnaire", title, &page.heading);
         QuestionnaireView {
             head,
             chrome: self.chrome(""),
             page,
         }
         .render()
-        .map_err(|source| RenderError {
-            page: "/questionnaire",
-            source,
-        })
+        .map_err(RenderError::of("/questionnaire"))
     }
 }

@@ -44,7 +44,7 @@ pub fn backoff(check: Duration, failures: u32) -> Duration {
 }
 
 /// The files in `tls/` of the data directory.
-pub struct Store {
+pub struct CertificateFiles {
     dir: PathBuf,
 }
 
@@ -54,9 +54,9 @@ struct StoredAccount {
     credentials: AccountCredentials,
 }
 
-impl Store {
+impl CertificateFiles {
     pub fn new(data_dir: &Path) -> Self {
-        Store {
+        CertificateFiles {
             dir: data_dir.join("tls"),
         }
     }
@@ -133,7 +133,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Keeps a certificate for `config.domains` in `tls`, until the process ends.
 pub async fn run(tls: Arc<Tls>, config: AcmeConfig, data_dir: PathBuf) {
-    let store = Store::new(&data_dir);
+    let files = CertificateFiles::new(&data_dir);
     let check = Duration::from_secs(config.check_seconds);
     let mut account: Option<Account> = None;
     let mut failures = 0u32;
@@ -142,7 +142,7 @@ pub async fn run(tls: Arc<Tls>, config: AcmeConfig, data_dir: PathBuf) {
             .info()
             .is_none_or(|info| renewal_due(&info, Timestamp::now(), config.renew_days_before));
         if due {
-            match obtain(&tls, &config, &store, &mut account).await {
+            match obtain(&tls, &config, &files, &mut account).await {
                 Ok(loaded) => {
                     failures = 0;
                     tls.clear_failure();
@@ -201,7 +201,7 @@ pub enum AcmeError {
 }
 
 /// The account, created on first use and kept in the data directory.
-async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, AcmeError> {
+async fn account(config: &AcmeConfig, files: &CertificateFiles) -> Result<Account, AcmeError> {
     let builder = || match &config.ca_file {
         Some(ca) => Account::builder_with_root(ca).map_err(|source| AcmeError::CaFile {
             path: ca.display().to_string(),
@@ -209,7 +209,7 @@ async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, AcmeErro
         }),
         None => Account::builder().map_err(AcmeError::Client),
     };
-    if let Some(credentials) = store.load_account(&config.directory) {
+    if let Some(credentials) = files.load_account(&config.directory) {
         return builder()?
             .from_credentials(credentials)
             .await
@@ -228,7 +228,7 @@ async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, AcmeErro
         )
         .await
         .map_err(AcmeError::NewAccount)?;
-    store
+    files
         .save_account(&config.directory, credentials)
         .map_err(AcmeError::SaveAccount)?;
     tracing::info!(directory = %config.directory, "opened an account with the certificate authority");
@@ -239,13 +239,13 @@ async fn account(config: &AcmeConfig, store: &Store) -> Result<Account, AcmeErro
 async fn obtain(
     tls: &Tls,
     config: &AcmeConfig,
-    store: &Store,
+    files: &CertificateFiles,
     cached: &mut Option<Account>,
 ) -> Result<Loaded, AcmeError> {
     let account = match cached {
         Some(a) => a.clone(),
         None => {
-            let a = account(config, store).await?;
+            let a = account(config, files).await?;
             *cached = Some(a.clone());
             a
         }
@@ -256,11 +256,11 @@ async fn obtain(
     let loaded = load_pem(
         chain.as_bytes(),
         key.as_bytes(),
-        &store.certificate_path(),
-        &store.key_path(),
+        &files.certificate_path(),
+        &files.key_path(),
     )
     .map_err(AcmeError::Unusable)?;
-    store
+    files
         .save_certificate(&chain, &key)
         .map_err(AcmeError::SaveCertificate)?;
     Ok(loaded)

@@ -228,13 +228,15 @@ impl Tls {
                 cert_file,
                 key_file,
             } => tls.install(load_files(cert_file, key_file)?),
-            CertificateSource::Acme(_) => match acme::Store::new(data_dir).load_certificate() {
-                Ok(Some(loaded)) => tls.install(loaded),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "the stored certificate cannot be used; a new one will be requested")
+            CertificateSource::Acme(_) => {
+                match acme::CertificateFiles::new(data_dir).load_certificate() {
+                    Ok(Some(loaded)) => tls.install(loaded),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the stored certificate cannot be used; a new one will be requested")
+                    }
                 }
-            },
+            }
         }
         Ok(tls)
     }

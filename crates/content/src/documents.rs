@@ -13,8 +13,9 @@
 
 use diagnostics::{Diagnostic, Diagnostics};
 
+use super::front_matter::split_front_matter;
 use super::markdown::{self, Origin};
-use super::{EMBEDDED, File, split_front_matter};
+use super::sources::{EMBEDDED, File};
 
 /// The fields filled from the practice when a packet is sent.
 pub const PRACTICE_FIELDS: &[&str] = &[

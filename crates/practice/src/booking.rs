@@ -15,29 +15,18 @@ crate::text_forms! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum BookingStatus {
         /// Chosen by the person, waiting for the clinician.
-        Held = "held",
-        Confirmed = "confirmed",
+        Held = "held" => "Waiting for confirmation",
+        Confirmed = "confirmed" => "Confirmed",
         /// The clinician cannot meet at that time, and does not ask for another online.
-        Declined = "declined",
+        Declined = "declined" => "Declined",
         /// Cancelled: by the person, or because the clinician closed the request.
-        Cancelled = "cancelled",
+        Cancelled = "cancelled" => "Cancelled",
         /// The clinician asked the person to choose another time.
-        ProposedOtherTime = "proposed_other_time",
+        ProposedOtherTime = "proposed_other_time" => "Asked to choose another time",
     }
 }
 
 impl BookingStatus {
-    /// The clinician's word for it.
-    pub fn label(self) -> &'static str {
-        match self {
-            BookingStatus::Held => "Waiting for confirmation",
-            BookingStatus::Confirmed => "Confirmed",
-            BookingStatus::Declined => "Declined",
-            BookingStatus::Cancelled => "Cancelled",
-            BookingStatus::ProposedOtherTime => "Asked to choose another time",
-        }
-    }
-
     /// Whether the booking takes its time (and a place in its day's cap).
     pub fn takes_time(self) -> bool {
         matches!(self, BookingStatus::Held | BookingStatus::Confirmed)

@@ -235,21 +235,13 @@ crate::text_forms! {
     /// decides anything by itself.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum ScreeningAnswer {
-        Yes = "yes",
-        No = "no",
-        NotSure = "not_sure",
+        Yes = "yes" => "Yes",
+        No = "no" => "No",
+        NotSure = "not_sure" => "Not sure",
     }
 }
 
 impl ScreeningAnswer {
-    pub fn label(self) -> &'static str {
-        match self {
-            ScreeningAnswer::Yes => "Yes",
-            ScreeningAnswer::No => "No",
-            ScreeningAnswer::NotSure => "Not sure",
-        }
-    }
-
     /// Whether to raise it at the consultation: a "Yes", and a "Not sure" as much (the
     /// person could not rule it out).
     pub fn to_discuss(self) -> bool {

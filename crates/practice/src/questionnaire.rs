@@ -14,20 +14,13 @@ crate::text_forms! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Kind {
         /// Before the first consultation: everything.
-        Intake = "intake",
+        Intake = "intake" => "Before the consultation",
         /// Sent again by the clinician: the two measures only.
-        Measures = "measures",
+        Measures = "measures" => "Measures",
     }
 }
 
 impl Kind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Intake => "Before the consultation",
-            Kind::Measures => "Measures",
-        }
-    }
-
     /// Its pages, in order.
     pub fn pages(self) -> &'static [Page] {
         match self {

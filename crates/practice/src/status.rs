@@ -9,14 +9,14 @@ crate::text_forms! {
     /// A request's status.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum Status {
-        New = "new",
-        Contacted = "contacted",
-        ConsultationScheduled = "consultation_scheduled",
-        MedicalEvaluation = "medical_evaluation",
-        Preparation = "preparation",
-        MedicationSessions = "medication_sessions",
-        Integration = "integration",
-        Closed = "closed",
+        New = "new" => "New",
+        Contacted = "contacted" => "Contacted",
+        ConsultationScheduled = "consultation_scheduled" => "Consultation scheduled",
+        MedicalEvaluation = "medical_evaluation" => "Medical evaluation",
+        Preparation = "preparation" => "Preparation",
+        MedicationSessions = "medication_sessions" => "Medication sessions",
+        Integration = "integration" => "Integration",
+        Closed = "closed" => "Closed",
     }
 }
 
@@ -33,41 +33,16 @@ impl Status {
                 | Status::Integration
         )
     }
-
-    /// The clinician's word for it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::New => "New",
-            Status::Contacted => "Contacted",
-            Status::ConsultationScheduled => "Consultation scheduled",
-            Status::MedicalEvaluation => "Medical evaluation",
-            Status::Preparation => "Preparation",
-            Status::MedicationSessions => "Medication sessions",
-            Status::Integration => "Integration",
-            Status::Closed => "Closed",
-        }
-    }
 }
 
 crate::text_forms! {
     /// Why a request was closed.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum ClosedReason {
-        NotAFit = "not_a_fit",
-        NoResponse = "no_response",
-        ReferredElsewhere = "referred_elsewhere",
-        Completed = "completed",
-    }
-}
-
-impl ClosedReason {
-    pub fn label(self) -> &'static str {
-        match self {
-            ClosedReason::NotAFit => "Not a fit",
-            ClosedReason::NoResponse => "No response",
-            ClosedReason::ReferredElsewhere => "Referred elsewhere",
-            ClosedReason::Completed => "Completed",
-        }
+        NotAFit = "not_a_fit" => "Not a fit",
+        NoResponse = "no_response" => "No response",
+        ReferredElsewhere = "referred_elsewhere" => "Referred elsewhere",
+        Completed = "completed" => "Completed",
     }
 }
 

@@ -2,9 +2,33 @@
 //! a form or a URL, and read back.
 
 /// Declares an enum whose every variant has one text form (`Variant = "text"`), with `ALL`
-/// (every variant, in order), `as_str` and `parse` (the exact inverse of `as_str`).
+/// (every variant, in order), `as_str` and `parse` (the exact inverse of `as_str`). With the
+/// words people read for each variant as well (`Variant = "text" => "Words"`), `label` gives
+/// them.
 #[macro_export]
 macro_rules! text_forms {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal => $label:literal ),+ $(,)?
+        }
+    ) => {
+        $crate::text_forms! {
+            $(#[$meta])*
+            $vis enum $name {
+                $( $(#[$vmeta])* $variant = $text ),+
+            }
+        }
+
+        impl $name {
+            /// The words people read for it.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
@@ -49,6 +73,15 @@ mod tests {
         }
     }
 
+    crate::text_forms! {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Shade {
+            Light = "light" => "Light",
+            /// A comment on a labelled variant stays.
+            VeryDark = "very_dark" => "Very dark",
+        }
+    }
+
     #[test]
     fn every_variant_reads_back_from_its_text() {
         assert_eq!(Colour::ALL, [Colour::Red, Colour::DarkBlue]);
@@ -57,5 +90,11 @@ mod tests {
         }
         assert_eq!(Colour::DarkBlue.as_str(), "dark_blue");
         assert_eq!(Colour::parse("Red"), None);
+        assert_eq!(
+            Shade::parse(Shade::VeryDark.as_str()),
+            Some(Shade::VeryDark)
+        );
+        assert_eq!(Shade::VeryDark.label(), "Very dark");
+        assert_eq!(Shade::ALL.map(Shade::label), ["Light", "Very dark"]);
     }
 }

@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, on_db};
 use super::fields::TOTP_SECRET;
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -135,8 +135,7 @@ impl Store {
                 Err(e) => return Err(e.into()),
             };
             super::setup::accounts_begin!(tx, now).await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(Some(id))
         })
     }
@@ -169,8 +168,7 @@ impl Store {
                 return Ok(false);
             };
             end_sessions!(tx, id).await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(true)
         })
     }
@@ -194,8 +192,7 @@ impl Store {
                 return Ok(false);
             };
             end_sessions!(tx, id).await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(true)
         })
     }
@@ -310,8 +307,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(Some(stamp))
         })
     }

@@ -13,22 +13,21 @@
 //! it points there: the email says what happened at that moment, even when it leaves later and
 //! the booking has changed again since.
 
-use std::collections::BTreeSet;
+mod changes;
+mod feed;
+mod rules;
 
-use jiff::civil::{Date, Time};
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{NAME, setting};
-use super::inbox::write_audit;
+use super::inbox::{commit_audited, write_audit};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
-use practice::booking::{BookingStatus, ClinicianDecision, weekday_code, weekday_from_code};
+use practice::booking::{BookingStatus, ClinicianDecision};
 use practice::mail::MailKind;
-use practice::open_times::{
-    AvailabilityWindow, Booking, BookingRules, ConsultationFormat, WhyNotOpen, is_open,
-};
+use practice::open_times::{Booking, ConsultationFormat, WhyNotOpen, is_open};
 use practice::status::Status;
 
 /// The settings key of the calendar feed's secret (sealed).
@@ -129,332 +128,11 @@ pub(super) fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreErro
     })
 }
 
-/// `mon 09:00-12:00,tue 13:00-17:00`.
-fn encode_windows(windows: &[AvailabilityWindow]) -> String {
-    windows
-        .iter()
-        .map(|w| {
-            format!(
-                "{} {:02}:{:02}-{:02}:{:02}",
-                weekday_code(w.weekday),
-                w.start.hour(),
-                w.start.minute(),
-                w.end.hour(),
-                w.end.minute()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn decode_windows(text: &str) -> Option<Vec<AvailabilityWindow>> {
-    text.split(',')
-        .filter(|w| !w.trim().is_empty())
-        .map(|w| {
-            let (day, hours) = w.trim().split_once(' ')?;
-            let (start, end) = hours.split_once('-')?;
-            Some(AvailabilityWindow {
-                weekday: weekday_from_code(day)?,
-                start: start.parse::<Time>().ok()?,
-                end: end.parse::<Time>().ok()?,
-            })
-        })
-        .collect()
-}
-
-fn decode_days(text: &str) -> Option<BTreeSet<Date>> {
-    text.split(',')
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| d.trim().parse::<Date>().ok())
-        .collect()
-}
-
-fn rules_row(row: &impl Columns, time_zone: &TimeZone) -> Result<BookingRules, StoreError> {
-    let mut rules = BookingRules::new(time_zone.clone());
-    rules.length = SignedDuration::from_mins(row.col("length_minutes")?);
-    rules.buffer = SignedDuration::from_mins(row.col("buffer_minutes")?);
-    rules.notice = SignedDuration::from_mins(row.col("notice_minutes")?);
-    rules.horizon = SignedDuration::from_hours(24 * row.col::<i64>("horizon_days")?);
-    rules.step = SignedDuration::from_mins(row.col("step_minutes")?);
-    let cap: Option<i64> = row.col("daily_cap")?;
-    rules.daily_cap = cap.and_then(|c| u32::try_from(c).ok());
-    let formats: String = row.col("formats")?;
-    rules.formats = formats
-        .split(',')
-        .filter(|f| !f.is_empty())
-        .map(|f| parsed("formats", f.to_string(), ConsultationFormat::parse))
-        .collect::<Result<_, _>>()?;
-    let windows: String = row.col("windows")?;
-    let days_off: String = row.col("days_off")?;
-    match (decode_windows(&windows), decode_days(&days_off)) {
-        (Some(w), Some(d)) => {
-            rules.windows = w;
-            rules.days_off = d;
-        }
-        _ => {
-            // Only this program writes the row; if it cannot be read, offer nothing rather
-            // than times the clinician never gave.
-            tracing::error!("the stored booking rules cannot be read; no times are offered");
-            rules.windows.clear();
-        }
-    }
-    Ok(rules)
-}
-
-/// Every held or confirmed booking that may still matter for times from `now` on, except the
-/// request `except`'s own.
-macro_rules! taken_times {
-    ($conn:expr, $now:expr, $except:expr) => {
-        async {
-            let rows = sqlx::query(
-                "SELECT start_at, end_at FROM bookings
-                 WHERE status IN ('held', 'confirmed') AND end_at > $1 AND request_id <> $2",
-            )
-            // Buffers reach back at most a day: bookings that ended earlier take nothing.
-            .bind($crate::ms($now) - 24 * 3600 * 1000)
-            .bind($except)
-            .fetch_all($conn)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Booking {
-                        start: r.time("start_at")?,
-                        end: r.time("end_at")?,
-                    })
-                })
-                .collect::<Result<Vec<Booking>, StoreError>>()
-        }
-    };
-}
-
-/// Records one change of a booking and the mail about it, on `$conn`.
-macro_rules! record_change {
-    ($conn:ident, $store:expr, $booking:expr, $actor:expr, $message:expr, $mail:expr, $now:expr) => {
-        async {
-            let b: &$crate::StoredBooking = $booking;
-            let message: Option<&str> = $message;
-            let change_id: i64 = sqlx::query_scalar(
-                "INSERT INTO booking_changes (booking_id, at, actor, status, start_at, end_at, format, sequence, message_sealed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            )
-            .bind(b.id)
-            .bind($crate::ms($now))
-            .bind($actor)
-            .bind(b.status.as_str())
-            .bind($crate::ms(b.start))
-            .bind($crate::ms(b.end))
-            .bind(b.format.as_str())
-            .bind(b.sequence)
-            .bind(None::<Vec<u8>>)
-            .fetch_one(&mut *$conn)
-            .await?;
-            // The message is sealed for its own row, whose id the insert gives.
-            if let Some(m) = message {
-                sqlx::query("UPDATE booking_changes SET message_sealed = $1 WHERE id = $2")
-                    .bind($store.keys.seal($crate::fields::BOOKING_MESSAGE.of(change_id), m))
-                    .bind(change_id)
-                    .execute(&mut *$conn)
-                    .await?;
-            }
-            let kinds: &[::practice::mail::MailKind] = $mail;
-            if !kinds.is_empty() {
-                let (email, link_secret): (Vec<u8>, String) = sqlx::query_as(
-                    "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
-                )
-                .bind(b.request_id)
-                .fetch_one(&mut *$conn)
-                .await?;
-                let email = $store
-                    .keys
-                    .open($crate::fields::EMAIL.of(link_secret.as_str()), &email)
-                    .map_err(|source| $crate::StoreError::Sealed {
-                        field: $crate::fields::EMAIL.name(),
-                        source,
-                    })?;
-                for kind in kinds {
-                    let recipient = kind
-                        .to_person()
-                        .then(|| $store.keys.seal($crate::fields::RECIPIENT.of(link_secret.as_str()), &email));
-                    sqlx::query(
-                        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
-                         VALUES ($1, $2, $3, $4, $4, $5)",
-                    )
-                    .bind(kind.as_str())
-                    .bind(b.request_id)
-                    .bind(recipient)
-                    .bind($crate::ms($now))
-                    .bind(change_id)
-                    .execute(&mut *$conn)
-                    .await?;
-                }
-            }
-            sqlx::query(
-                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'booking', $4)",
-            )
-            .bind(b.request_id)
-            .bind($crate::ms($now))
-            .bind($actor)
-            .bind(b.status.label())
-            .execute(&mut *$conn)
-            .await?;
-            Ok::<(), $crate::StoreError>(())
-        }
-    };
-}
-
-/// Moves `$booking` to `$status` on `$conn`, raising its sequence; evaluates to the booking after.
-macro_rules! change_status {
-    ($conn:ident, $booking:expr, $status:expr, $now:expr) => {
-        async {
-            let mut b: $crate::StoredBooking = $booking;
-            let status: ::practice::booking::BookingStatus = $status;
-            sqlx::query(
-                "UPDATE bookings SET status = $1, sequence = sequence + 1, updated_at = $2 WHERE id = $3",
-            )
-            .bind(status.as_str())
-            .bind($crate::ms($now))
-            .bind(b.id)
-            .execute(&mut *$conn)
-            .await?;
-            b.status = status;
-            b.sequence += 1;
-            b.updated_at = $now;
-            Ok::<$crate::StoredBooking, sqlx::Error>(b)
-        }
-    };
-}
-
-/// Reads one booking by its request on `$conn`.
-macro_rules! booking_of_request {
-    ($conn:expr, $request_id:expr) => {
-        async {
-            let row = sqlx::query(&format!(
-                "SELECT {} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id WHERE b.request_id = $1",
-                $crate::bookings::BOOKING_COLUMNS
-            ))
-            .bind($request_id)
-            .fetch_optional($conn)
-            .await?;
-            row.as_ref().map($crate::bookings::booking_row).transpose()
-        }
-    };
-}
-
-/// Cancels request `$request_id`'s booking on `$conn` (a transaction) when closing the request
-/// ends it: a held or confirmed time that has not begun (see
-/// [`BookingStatus::cancelled_by_closing`]). With `$mail`, the person is sent the cancellation.
-/// Evaluates to the booking as cancelled, if one was.
-///
-/// It runs in the transaction that closes the request, so from that commit on the time is open
-/// again, the calendar feed no longer lists it, no reminder is queued for it, and one already
-/// queued no longer fits and is not sent (see `meeting.rs`).
-macro_rules! cancel_on_closing {
-    ($conn:ident, $store:expr, $request_id:expr, $actor:expr, $mail:expr, $now:expr) => {
-        async {
-            let now: jiff::Timestamp = $now;
-            let request_id: i64 = $request_id;
-            let Some(booking) =
-                $crate::bookings::booking_of_request!(&mut *$conn, request_id).await?
-            else {
-                return Ok::<_, $crate::StoreError>(None);
-            };
-            if !booking.status.cancelled_by_closing(booking.start, now) {
-                return Ok(None);
-            }
-            let booking = $crate::bookings::change_status!(
-                $conn,
-                booking,
-                ::practice::booking::BookingStatus::Cancelled,
-                now
-            )
-            .await?;
-            let kinds: &[::practice::mail::MailKind] = if $mail {
-                &[::practice::mail::MailKind::BookingCancelled]
-            } else {
-                &[]
-            };
-            $crate::bookings::record_change!($conn, $store, &booking, $actor, None, kinds, now)
-                .await?;
-            $crate::inbox::write_audit!(
-                $conn,
-                &$crate::audit::Entry::new($actor, $crate::audit::Action::BookingCancelled)
-                    .request(request_id)
-                    .detail("the request was closed"),
-                now
-            )
-            .await?;
-            Ok(Some(booking))
-        }
-    };
-}
-pub(super) use {booking_of_request, cancel_on_closing, change_status, record_change};
+use changes::taken_times;
+pub(super) use changes::{booking_of_request, cancel_on_closing, change_status, record_change};
+use rules::rules_row;
 
 impl Store {
-    /// The clinician's booking rules, read in `time_zone` (the practice's).
-    pub async fn booking_rules(&self, time_zone: &TimeZone) -> Result<BookingRules, StoreError> {
-        on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT * FROM booking_rules WHERE id = 1")
-                .fetch_one(pool)
-                .await?;
-            rules_row(&row, time_zone)
-        })
-    }
-
-    /// Saves the rules (checked by the caller) and audits the change.
-    pub async fn save_booking_rules(
-        &self,
-        rules: &BookingRules,
-        actor: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let formats = rules
-            .formats
-            .iter()
-            .map(|f| f.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        let days_off = rules
-            .days_off
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let detail = format!(
-            "{} min, {} weekly hours, {} days off",
-            rules.length.as_mins(),
-            rules.windows.len(),
-            rules.days_off.len()
-        );
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE booking_rules SET length_minutes = $1, formats = $2, buffer_minutes = $3,
-                 notice_minutes = $4, horizon_days = $5, daily_cap = $6, step_minutes = $7,
-                 windows = $8, days_off = $9, updated_at = $10 WHERE id = 1",
-            )
-            .bind(rules.length.as_mins())
-            .bind(formats)
-            .bind(rules.buffer.as_mins())
-            .bind(rules.notice.as_mins())
-            .bind(rules.horizon.as_hours() / 24)
-            .bind(rules.daily_cap.map(i64::from))
-            .bind(rules.step.as_mins())
-            .bind(encode_windows(&rules.windows))
-            .bind(days_off)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            write_audit!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
-                now
-            )
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// Whether request `id` may book online: not spam, not one the practice cannot see, not
     /// closed.
     pub async fn bookable(&self, id: i64) -> Result<Option<Bookable>, StoreError> {
@@ -636,13 +314,12 @@ impl Store {
             }
             let booking = change_status!(tx, booking, BookingStatus::Cancelled, now).await?;
             record_change!(tx, self, &booking, PERSON, None, kinds, now).await?;
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(PERSON, audit::Action::BookingCancelled).request(request_id),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }
@@ -725,15 +402,12 @@ impl Store {
                     .await?;
                 }
             }
-            write_audit!(
+            commit_audited!(
                 tx,
-                &audit::Entry::new(actor, action)
-                    .request(request_id)
-                    .detail(format!("{} → {}", before.label(), booking.status.label())),
+                &audit::Entry::new(actor, action) .request(request_id) .detail(format!("{} → {}", before.label(), booking.status.label())),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }
@@ -801,118 +475,5 @@ impl Store {
             .await?;
             rows.iter().map(booking_row).collect()
         })
-    }
-
-    /// The calendar feed's secret, created on first use.
-    pub async fn calendar_feed_secret(&self) -> Result<String, StoreError> {
-        let fresh = self
-            .keys
-            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &new_feed_secret()?);
-        let sealed: Vec<u8> = on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(CALENDAR_FEED)
-                .bind(fresh)
-                .execute(pool)
-                .await?;
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CALENDAR_FEED)
-                .fetch_one(pool)
-                .await?
-        });
-        self.keys
-            .open(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: "calendar feed",
-                source,
-            })
-    }
-
-    /// Replaces the calendar feed's secret: the old link stops working at once.
-    pub async fn replace_calendar_feed_secret(
-        &self,
-        actor: &str,
-        now: Timestamp,
-    ) -> Result<String, StoreError> {
-        let secret = new_feed_secret()?;
-        let sealed = self
-            .keys
-            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &secret);
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(CALENDAR_FEED)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
-            write_audit!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
-                now
-            )
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(secret)
-    }
-
-    /// Whether `candidate` is the calendar feed's secret (compared in constant time).
-    pub async fn is_calendar_feed_secret(&self, candidate: &str) -> Result<bool, StoreError> {
-        if candidate.len() != 64 {
-            return Ok(false);
-        }
-        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CALENDAR_FEED)
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some(sealed) = sealed else {
-            return Ok(false);
-        };
-        let secret = self
-            .keys
-            .open(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: "calendar feed",
-                source,
-            })?;
-        Ok(crypto::equal(secret.as_bytes(), candidate.as_bytes()))
-    }
-}
-
-/// 256 random bits, hex: the calendar feed's secret.
-fn new_feed_secret() -> Result<String, StoreError> {
-    Ok(crypto::hex::hex(&crypto::random::bytes::<32>()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use jiff::civil::{Weekday, time};
-
-    #[test]
-    fn windows_are_stored_as_text_and_read_back() {
-        let windows = vec![
-            AvailabilityWindow {
-                weekday: Weekday::Monday,
-                start: time(9, 0, 0, 0),
-                end: time(12, 30, 0, 0),
-            },
-            AvailabilityWindow {
-                weekday: Weekday::Sunday,
-                start: time(13, 5, 0, 0),
-                end: time(17, 0, 0, 0),
-            },
-        ];
-        let text = encode_windows(&windows);
-        assert_eq!(text, "mon 09:00-12:30,sun 13:05-17:00");
-        assert_eq!(decode_windows(&text), Some(windows));
-        assert_eq!(decode_windows(""), Some(vec![]));
-        assert_eq!(decode_windows("xyz 09:00-10:00"), None);
-        assert_eq!(decode_days(""), Some(BTreeSet::new()));
-        assert!(decode_days("2025-02-30").is_none());
     }
 }

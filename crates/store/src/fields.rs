@@ -52,3 +52,22 @@ pub(super) const SESSION: SealedField =
 pub(super) const fn setting(key: &'static str) -> SealedField {
     SealedField::stored("settings", "value", key)
 }
+
+impl super::Store {
+    /// The person's address on a request (sealed with the request's link secret), sealed again
+    /// for an outbox row that writes to them.
+    pub(super) fn recipient_of(
+        &self,
+        link_secret: &str,
+        sealed_email: &[u8],
+    ) -> Result<Vec<u8>, super::StoreError> {
+        let email = self
+            .keys
+            .open(EMAIL.of(link_secret), sealed_email)
+            .map_err(|source| super::StoreError::Sealed {
+                field: EMAIL.name(),
+                source,
+            })?;
+        Ok(self.keys.seal(RECIPIENT.of(link_secret), &email))
+    }
+}

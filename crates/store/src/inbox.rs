@@ -11,6 +11,11 @@ use practice::consultation::SpamReason;
 use practice::mail::OutboxStatus;
 use practice::status::{Status, StatusChange};
 
+mod audit_log;
+
+pub use audit_log::AuditRow;
+pub(super) use audit_log::{commit_audited, write_audit};
+
 /// The instants before which closed requests, and spam, are past their retention periods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cutoffs {
@@ -109,38 +114,6 @@ pub struct MailState {
     pub sent_to: Option<String>,
 }
 
-/// A row of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
-    pub request_id: Option<i64>,
-    pub detail: Option<String>,
-}
-
-/// Appends one audit row on `$conn` (inside the transaction whose change it records).
-macro_rules! write_audit {
-    ($conn:ident, $entry:expr, $now:expr) => {
-        async {
-            let entry: &$crate::audit::Entry = $entry;
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind($crate::ms($now))
-            .bind(&entry.actor)
-            .bind(entry.action.as_str())
-            .bind(entry.request_id)
-            .bind(&entry.detail)
-            .execute(&mut *$conn)
-            .await
-            .map(|_| ())
-        }
-    };
-}
-pub(super) use write_audit;
-
 /// Appends one entry to a request's history on `$conn`.
 macro_rules! write_history {
     ($conn:ident, $id:expr, $actor:expr, $event:expr, $detail:expr, $now:expr) => {
@@ -158,76 +131,6 @@ macro_rules! write_history {
 pub(super) use write_history;
 
 impl Store {
-    /// Writes one audit row on its own (sign-ins, views, exports).
-    pub async fn audit(&self, entry: &audit::Entry, now: Timestamp) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            write_audit!(tx, entry, now).await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// The audit log, newest first.
-    /// Up to `limit` audit rows older than the row `before` (newest first): the export reads
-    /// the log in pages like this, so it never holds the whole log in memory.
-    pub async fn audit_rows_before(
-        &self,
-        before: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
-                .bind(before)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(AuditRow {
-                        id: r.col("id")?,
-                        at: r.time("at")?,
-                        actor: r.col("actor")?,
-                        action: r.col("action")?,
-                        request_id: r.col("request_id")?,
-                        detail: r.col("detail")?,
-                    })
-                })
-                .collect()
-        })
-    }
-
-    pub async fn audit_log(
-        &self,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(Vec<AuditRow>, i64), StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2")
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
-                .fetch_one(pool)
-                .await?;
-            let rows = rows
-                .iter()
-                .map(|r| {
-                    Ok(AuditRow {
-                        id: r.col("id")?,
-                        at: r.time("at")?,
-                        actor: r.col("actor")?,
-                        action: r.col("action")?,
-                        request_id: r.col("request_id")?,
-                        detail: r.col("detail")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok((rows, total))
-        })
-    }
-
     /// A page of requests. Name and email are sealed, so a search opens the candidates and
     /// matches in memory — fine for one practice's thousands of requests.
     pub async fn list_requests(&self, f: &InboxFilter) -> Result<InboxPage, StoreError> {
@@ -443,8 +346,7 @@ impl Store {
                 return Ok(false);
             }
             write_history!(tx, id, actor, event, None::<&str>, now).await?;
-            write_audit!(tx, &audit::Entry::new(actor, action).request(id), now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, &audit::Entry::new(actor, action).request(id), now).await?;
             Ok(true)
         })
     }
@@ -480,13 +382,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             write_history!(tx, id, author, "note", None::<&str>, now).await?;
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(author, audit::Action::NoteAdded).request(id),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(true)
         })
     }
@@ -587,13 +488,12 @@ impl Store {
             .bind(OutboxStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::MailRetry).request(id),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(done.rows_affected())
         })
     }
@@ -614,13 +514,12 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::Delete).request(id),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(true)
         })
     }
@@ -692,20 +591,6 @@ impl Store {
                 })
                 .collect()
         })
-    }
-
-    /// Records that `actor` exported `count` requests.
-    pub async fn audit_export(
-        &self,
-        actor: &str,
-        count: usize,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.audit(
-            &audit::Entry::new(actor, audit::Action::Export).detail(format!("{count} requests")),
-            now,
-        )
-        .await
     }
 }
 

@@ -38,6 +38,7 @@ mod questionnaires;
 mod requests;
 mod reseal;
 mod sessions;
+mod settings;
 mod setup;
 mod site_details;
 mod words;
@@ -78,7 +79,7 @@ pub use questionnaires::{AttentionItem, MailCheck, MailCheckAnswer, StoredQuesti
 pub use requests::SEALED_REQUEST_FIELDS;
 pub use sessions::SessionStore;
 pub use setup::{FirstAccount, SETUP_VALID_FOR};
-pub use site_details::SavedDetails;
+pub use site_details::SavedPracticeDetails;
 pub use words::Revision;
 
 #[derive(Debug, thiserror::Error)]
@@ -227,17 +228,7 @@ impl Store {
         let marker = self
             .keys
             .seal(KEY_CHECK_VALUE.of(KEY_CHECK), "kap-practice");
-        let value: Vec<u8> = on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(KEY_CHECK)
-                .bind(marker)
-                .execute(pool)
-                .await?;
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(KEY_CHECK)
-                .fetch_one(pool)
-                .await?
-        });
+        let value = self.setting_or_insert(KEY_CHECK, marker).await?;
         self.keys
             .open(KEY_CHECK_VALUE.of(KEY_CHECK), &value)
             .map(|_| ())

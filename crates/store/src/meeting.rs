@@ -18,8 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
-use super::fields::{EMAIL, RECIPIENT};
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, StoredBooking, ms};
 use crate::audit;
 use practice::mail::MailKind;
@@ -149,13 +148,12 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
                 now
             )
             .await?;
-            tx.commit().await?;
         });
         Ok(())
     }
@@ -238,14 +236,7 @@ impl Store {
                         let (Some(reminder_id), true) = (claimed, send) else {
                             continue;
                         };
-                        let email = self
-                            .keys
-                            .open(EMAIL.of(link_secret.as_str()), &email)
-                            .map_err(|source| StoreError::Sealed {
-                                field: EMAIL.name(),
-                                source,
-                            })?;
-                        let recipient = self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email);
+                        let recipient = self.recipient_of(&link_secret, &email)?;
                         let outbox_id: i64 = sqlx::query_scalar(
                             "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
                              VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",

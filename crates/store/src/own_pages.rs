@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 
 use super::engine::on_db;
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -100,8 +100,7 @@ impl Store {
             sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(PageAdded::Added(id))
         })
     }
@@ -142,8 +141,7 @@ impl Store {
             sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(PageChanged::Changed)
         })
     }
@@ -174,8 +172,7 @@ impl Store {
             sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(true)
         })
     }

@@ -11,83 +11,17 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, Db, on_db};
-use super::fields::{EMAIL, HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, RECIPIENT, setting};
-use super::inbox::{write_audit, write_history};
+use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
+use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
 use practice::mail::MailKind;
 use practice::questionnaire::{Answers, Kind, Page};
 
-/// The settings key of whether questionnaires are offered (sealed, as every setting).
-pub(super) const OFFERED: &str = "questionnaire_offered";
+mod offer;
 
-const OFFERED_VALUE: crypto::SealedField = setting(OFFERED);
-
-/// The settings key of the test that urgent notices reach the notice address (sealed).
-pub(super) const MAIL_CHECK: &str = "questionnaire_mail_check";
-
-const MAIL_CHECK_VALUE: crypto::SealedField = setting(MAIL_CHECK);
-
-/// Writes a setting's sealed value.
-const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)
-     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-
-/// The latest test email to the notice address, and whether its code came back.
-///
-/// The questionnaire asks about thoughts of self-harm, so the practice offers it only while
-/// the urgent notice is known to arrive: the owner sends a test to the notice address and
-/// enters the code it carries. A test confirms that address only; when the notices go
-/// elsewhere, the questionnaire stops being offered until a test to the new address is
-/// confirmed.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-pub struct MailCheck {
-    /// Where the test went.
-    pub to: String,
-    code: String,
-    /// When the test was queued (ms since the epoch).
-    sent_at: i64,
-    /// When its code was entered (ms since the epoch), if it was.
-    confirmed_at: Option<i64>,
-}
-
-impl std::fmt::Debug for MailCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailCheck")
-            .field("confirmed", &self.confirmed_at.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl MailCheck {
-    /// When the test was queued.
-    pub fn sent_at(&self) -> Option<Timestamp> {
-        Timestamp::from_millisecond(self.sent_at).ok()
-    }
-
-    /// When the code came back, if it did.
-    pub fn confirmed_at(&self) -> Option<Timestamp> {
-        self.confirmed_at
-            .and_then(|v| Timestamp::from_millisecond(v).ok())
-    }
-
-    /// Whether the test confirmed that notices reach `address`.
-    pub fn confirms(&self, address: &str) -> bool {
-        self.confirmed_at.is_some() && same_address(&self.to, address)
-    }
-}
-
-fn same_address(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
-}
-
-/// What entering a test's code did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MailCheckAnswer {
-    Confirmed,
-    /// No test was sent, or it went to another address than notices go to now.
-    NoTest,
-    WrongCode,
-}
+pub(super) use offer::{MAIL_CHECK, OFFERED};
+pub use offer::{MailCheck, MailCheckAnswer};
 
 /// Queues the urgent email `$kind` about request `$request_id` to the practice on `$tx`, with
 /// the line `$detail` in the request's history.
@@ -194,183 +128,6 @@ impl Store {
             attention_raised_at: opt_time("attention_raised_at")?,
             answers,
         })
-    }
-
-    /// Whether the practice offers the questionnaire after a time is held: turned on, and the
-    /// urgent notice known to reach `notices_to`, where notices go now (`None` when the server
-    /// sends no email, and so never offers it).
-    pub async fn questionnaires_offered(
-        &self,
-        notices_to: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let Some(to) = notices_to else {
-            return Ok(false);
-        };
-        Ok(self.questionnaires_turned_on().await?
-            && self.mail_check().await?.is_some_and(|c| c.confirms(to)))
-    }
-
-    /// Whether the owner turned the questionnaire on (it is offered only while its notice is
-    /// known to arrive: [`Store::questionnaires_offered`]).
-    pub async fn questionnaires_turned_on(&self) -> Result<bool, StoreError> {
-        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(OFFERED)
-                .fetch_optional(pool)
-                .await?
-        });
-        match sealed {
-            None => Ok(false),
-            Some(s) => self
-                .keys
-                .open(OFFERED_VALUE.of(OFFERED), &s)
-                .map(|v| v == "on")
-                .map_err(|source| StoreError::Sealed {
-                    field: "questionnaire setting",
-                    source,
-                }),
-        }
-    }
-
-    /// Turns the questionnaire on or off, with an audit line.
-    pub async fn set_questionnaires_offered(
-        &self,
-        on: bool,
-        actor: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let sealed = self
-            .keys
-            .seal(OFFERED_VALUE.of(OFFERED), if on { "on" } else { "off" });
-        let action = if on {
-            audit::Action::QuestionnairesTurnedOn
-        } else {
-            audit::Action::QuestionnairesTurnedOff
-        };
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(PUT_SETTING)
-            .bind(OFFERED)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
-            write_audit!(tx, &audit::Entry::new(actor, action), now).await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// The latest test email to the notice address, if one was sent.
-    pub async fn mail_check(&self) -> Result<Option<MailCheck>, StoreError> {
-        let sealed: Option<Vec<u8>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(MAIL_CHECK)
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some(sealed) = sealed else {
-            return Ok(None);
-        };
-        let text = self
-            .keys
-            .open(MAIL_CHECK_VALUE.of(MAIL_CHECK), &sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: "questionnaire mail check",
-                source,
-            })?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|_| StoreError::Unreadable {
-                column: "settings.value",
-                value: "(questionnaire mail check)".into(),
-            })
-    }
-
-    /// Queues a test email to `to`, the address urgent notices go to now, with a new code that
-    /// replaces any earlier test's; returns the code (which only the email carries).
-    pub async fn send_mail_check(&self, to: &str, now: Timestamp) -> Result<String, StoreError> {
-        let n = u32::from_le_bytes(crypto::random::bytes::<4>()) % 1_000_000;
-        let check = MailCheck {
-            to: to.trim().to_string(),
-            code: format!("{n:06}"),
-            sent_at: ms(now),
-            confirmed_at: None,
-        };
-        self.put_mail_check(&check, Some(now), None).await?;
-        Ok(check.code)
-    }
-
-    /// The owner entered `code` from the test email; it confirms notices reach `to` (where
-    /// they go now) if it is the latest test's code and that test went to `to`.
-    pub async fn confirm_mail_check(
-        &self,
-        code: &str,
-        to: &str,
-        actor: &str,
-        now: Timestamp,
-    ) -> Result<MailCheckAnswer, StoreError> {
-        let Some(mut check) = self.mail_check().await? else {
-            return Ok(MailCheckAnswer::NoTest);
-        };
-        if !same_address(&check.to, to) {
-            return Ok(MailCheckAnswer::NoTest);
-        }
-        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        if !crypto::equal(code.as_bytes(), check.code.as_bytes()) {
-            return Ok(MailCheckAnswer::WrongCode);
-        }
-        check.confirmed_at = Some(ms(now));
-        self.put_mail_check(&check, None, Some((actor, now)))
-            .await?;
-        Ok(MailCheckAnswer::Confirmed)
-    }
-
-    /// Stores `check`; with `queue_at`, queues its email; with `audit`, writes the
-    /// confirmation's audit line.
-    async fn put_mail_check(
-        &self,
-        check: &MailCheck,
-        queue_at: Option<Timestamp>,
-        audit: Option<(&str, Timestamp)>,
-    ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(check).map_err(|_| StoreError::Unreadable {
-            column: "settings.value",
-            value: "(questionnaire mail check)".into(),
-        })?;
-        let sealed = self.keys.seal(MAIL_CHECK_VALUE.of(MAIL_CHECK), &json);
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(PUT_SETTING)
-            .bind(MAIL_CHECK)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(at) = queue_at {
-                sqlx::query(
-                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                     VALUES ($1, NULL, NULL, $2, $2)",
-                )
-                .bind(MailKind::QuestionnaireMailCheck.as_str())
-                .bind(ms(at))
-                .execute(&mut *tx)
-                .await?;
-            }
-            if let Some((actor, at)) = audit {
-                write_audit!(
-                    tx,
-                    &audit::Entry::new(actor, audit::Action::QuestionnaireMailConfirmed),
-                    at
-                )
-                .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// The code of the latest test email, for the outbox to write it.
-    pub async fn mail_check_code(&self) -> Result<Option<String>, StoreError> {
-        Ok(self.mail_check().await?.map(|c| c.code))
     }
 
     /// The secret a request's links are bound to, if the request exists and is not spam.
@@ -562,13 +319,7 @@ impl Store {
             let Some((email, link_secret)) = found else {
                 return Ok(false);
             };
-            let email = self
-                .keys
-                .open(EMAIL.of(link_secret.as_str()), &email)
-                .map_err(|source| StoreError::Sealed {
-                    field: EMAIL.name(),
-                    source,
-                })?;
+            let recipient = self.recipient_of(&link_secret, &email)?;
             sqlx::query(
                 "INSERT INTO questionnaires (request_id, kind, sent_at) VALUES ($1, 'measures', $2)",
             )
@@ -582,7 +333,7 @@ impl Store {
             )
             .bind(MailKind::QuestionnaireLink.as_str())
             .bind(request_id)
-            .bind(self.keys.seal(RECIPIENT.of(link_secret.as_str()), &email))
+            .bind(recipient)
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
@@ -594,13 +345,12 @@ impl Store {
             .bind(actor)
             .execute(&mut *tx)
             .await?;
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(true)
         })
     }
@@ -718,13 +468,12 @@ impl Store {
                 .bind(row)
                 .execute(&mut *tx)
                 .await?;
-            write_audit!(
+            commit_audited!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),
                 now
             )
             .await?;
-            tx.commit().await?;
             Ok(true)
         })
     }

@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::engine::on_db;
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, ms};
 use crate::audit;
 
@@ -168,8 +168,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             accounts_begin!(tx, now).await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(FirstAccount::Added(id))
         })
     }

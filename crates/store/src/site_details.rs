@@ -6,18 +6,18 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::engine::on_db;
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
-/// The details' values by field name (`details::Values`: the details module reads and checks
-/// them; the store keeps them as they are).
-type Values = BTreeMap<String, String>;
+/// The practice's details, each value by its field's name (`details::PracticeDetails`: the
+/// details module reads and checks them; the store keeps them as they are).
+type PracticeDetails = BTreeMap<String, String>;
 
 /// The details as last saved.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SavedDetails {
-    pub values: Values,
+pub struct SavedPracticeDetails {
+    pub values: PracticeDetails,
     /// Raised by each save; a form carries the version it was shown with.
     pub version: i64,
     pub saved_at: Timestamp,
@@ -35,7 +35,7 @@ pub(super) use bump_site_version;
 
 impl Store {
     /// The details saved in the inbox, if they ever were.
-    pub async fn practice_details(&self) -> Result<Option<SavedDetails>, StoreError> {
+    pub async fn practice_details(&self) -> Result<Option<SavedPracticeDetails>, StoreError> {
         let row: Option<(String, i64, i64, String)> = on_db!(&self.db, pool => sqlx::query_as(
             "SELECT fields, version, saved_at, saved_by FROM practice_details WHERE id = 1",
         )
@@ -44,11 +44,12 @@ impl Store {
         let Some((fields, version, saved_at, saved_by)) = row else {
             return Ok(None);
         };
-        let values: Values = serde_json::from_str(&fields).map_err(|_| StoreError::Unreadable {
-            column: "practice_details.fields",
-            value: "(not a JSON object of text values)".into(),
-        })?;
-        Ok(Some(SavedDetails {
+        let values: PracticeDetails =
+            serde_json::from_str(&fields).map_err(|_| StoreError::Unreadable {
+                column: "practice_details.fields",
+                value: "(not a JSON object of text values)".into(),
+            })?;
+        Ok(Some(SavedPracticeDetails {
             values,
             version,
             saved_at: from_ms("practice_details.saved_at", saved_at)?,
@@ -60,7 +61,7 @@ impl Store {
     /// false when someone saved in between (nothing is written then).
     pub async fn save_practice_details(
         &self,
-        values: &Values,
+        values: &PracticeDetails,
         expected_version: i64,
         now: Timestamp,
         audit: &audit::Entry,
@@ -99,8 +100,7 @@ impl Store {
                 return Ok(false);
             }
             bump_site_version!(tx).await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(true)
         })
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::engine::on_db;
-use super::inbox::write_audit;
+use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -99,8 +99,7 @@ impl Store {
             .bind(restored_from)
             .fetch_one(&mut *tx)
             .await?;
-            write_audit!(tx, audit, now).await?;
-            tx.commit().await?;
+            commit_audited!(tx, audit, now).await?;
             Ok(Some(id))
         })
     }

@@ -20,7 +20,7 @@ use super::posted::InboxForm;
 use super::sign_in::{form_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
-use crate::details::{self, FIELDS, Values};
+use crate::details::{self, FIELDS, PracticeDetails};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
@@ -120,7 +120,7 @@ pub struct DetailsQuery {
 }
 
 struct Shown {
-    values: Values,
+    values: PracticeDetails,
     errors: Vec<FieldError>,
     version: i64,
     saved: bool,
@@ -255,7 +255,7 @@ pub async fn save(
     let file = state.in_force.file();
     let from_file = details::set_in_file(&file);
     let file_values = details::values_of(&file);
-    let values: Values = FIELDS
+    let values: PracticeDetails = FIELDS
         .iter()
         .map(|f| {
             let v = if from_file.contains(&f.name) {

@@ -384,10 +384,11 @@ pub async fn enable_two_factor(
     data.enrol_secret = None;
     data.credentials_stamp = stamp;
     data.two_factor = Some(true);
-    data.recovery_codes = Some(crate::crypto::hex::hex(&state.store.keys().seal(
-        RECOVERY_CODES.of(admin.account_id),
-        &codes.join("\n"),
-    )));
+    data.recovery_codes =
+        Some(crate::crypto::hex::hex(&state.store.keys().seal(
+            RECOVERY_CODES.of(admin.account_id),
+            &codes.join("\n"),
+        )));
     data.recovery_codes_at = Some(now.as_millisecond());
     data.save(&session).await?;
     two_factor_view(

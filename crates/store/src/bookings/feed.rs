@@ -1,0 +1,67 @@
+//! The calendar feed's secret: created on first use, replaced on request, compared in constant
+//! time.
+
+use jiff::Timestamp;
+
+use super::super::engine::on_db;
+use super::super::inbox::commit_audited;
+use super::super::{Store, StoreError};
+use super::{CALENDAR_FEED, CALENDAR_FEED_VALUE};
+use crate::audit;
+
+impl Store {
+    /// The calendar feed's secret, created on first use.
+    pub async fn calendar_feed_secret(&self) -> Result<String, StoreError> {
+        let fresh = self
+            .keys
+            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &new_feed_secret()?);
+        let sealed = self.setting_or_insert(CALENDAR_FEED, fresh).await?;
+        self.open_setting(CALENDAR_FEED, "calendar feed", &sealed)
+    }
+
+    /// Replaces the calendar feed's secret: the old link stops working at once.
+    pub async fn replace_calendar_feed_secret(
+        &self,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<String, StoreError> {
+        let secret = new_feed_secret()?;
+        let sealed = self
+            .keys
+            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &secret);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(CALENDAR_FEED)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+            commit_audited!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
+                now
+            )
+            .await?;
+        });
+        Ok(secret)
+    }
+
+    /// Whether `candidate` is the calendar feed's secret (compared in constant time).
+    pub async fn is_calendar_feed_secret(&self, candidate: &str) -> Result<bool, StoreError> {
+        if candidate.len() != 64 {
+            return Ok(false);
+        }
+        let Some(secret) = self.read_setting(CALENDAR_FEED, "calendar feed").await? else {
+            return Ok(false);
+        };
+        Ok(crypto::equal(secret.as_bytes(), candidate.as_bytes()))
+    }
+}
+
+/// 256 random bits, hex: the calendar feed's secret.
+fn new_feed_secret() -> Result<String, StoreError> {
+    Ok(crypto::hex::hex(&crypto::random::bytes::<32>()))
+}

@@ -1,0 +1,184 @@
+//! The clinician's booking rules as stored: one row, its weekly hours and days off as text.
+
+use std::collections::BTreeSet;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::super::engine::{Columns, on_db};
+use super::super::inbox::commit_audited;
+use super::super::{Store, StoreError, ms, parsed};
+use crate::audit;
+use practice::booking::{weekday_code, weekday_from_code};
+use practice::open_times::{AvailabilityWindow, BookingRules, ConsultationFormat};
+
+/// `mon 09:00-12:00,tue 13:00-17:00`.
+fn encode_windows(windows: &[AvailabilityWindow]) -> String {
+    windows
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {:02}:{:02}-{:02}:{:02}",
+                weekday_code(w.weekday),
+                w.start.hour(),
+                w.start.minute(),
+                w.end.hour(),
+                w.end.minute()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn decode_windows(text: &str) -> Option<Vec<AvailabilityWindow>> {
+    text.split(',')
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| {
+            let (day, hours) = w.trim().split_once(' ')?;
+            let (start, end) = hours.split_once('-')?;
+            Some(AvailabilityWindow {
+                weekday: weekday_from_code(day)?,
+                start: start.parse::<Time>().ok()?,
+                end: end.parse::<Time>().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn decode_days(text: &str) -> Option<BTreeSet<Date>> {
+    text.split(',')
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim().parse::<Date>().ok())
+        .collect()
+}
+
+pub(super) fn rules_row(
+    row: &impl Columns,
+    time_zone: &TimeZone,
+) -> Result<BookingRules, StoreError> {
+    let mut rules = BookingRules::new(time_zone.clone());
+    rules.length = SignedDuration::from_mins(row.col("length_minutes")?);
+    rules.buffer = SignedDuration::from_mins(row.col("buffer_minutes")?);
+    rules.notice = SignedDuration::from_mins(row.col("notice_minutes")?);
+    rules.horizon = SignedDuration::from_hours(24 * row.col::<i64>("horizon_days")?);
+    rules.step = SignedDuration::from_mins(row.col("step_minutes")?);
+    let cap: Option<i64> = row.col("daily_cap")?;
+    rules.daily_cap = cap.and_then(|c| u32::try_from(c).ok());
+    let formats: String = row.col("formats")?;
+    rules.formats = formats
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(|f| parsed("formats", f.to_string(), ConsultationFormat::parse))
+        .collect::<Result<_, _>>()?;
+    let windows: String = row.col("windows")?;
+    let days_off: String = row.col("days_off")?;
+    match (decode_windows(&windows), decode_days(&days_off)) {
+        (Some(w), Some(d)) => {
+            rules.windows = w;
+            rules.days_off = d;
+        }
+        _ => {
+            // Only this program writes the row; if it cannot be read, offer nothing rather
+            // than times the clinician never gave.
+            tracing::error!("the stored booking rules cannot be read; no times are offered");
+            rules.windows.clear();
+        }
+    }
+    Ok(rules)
+}
+
+impl Store {
+    /// The clinician's booking rules, read in `time_zone` (the practice's).
+    pub async fn booking_rules(&self, time_zone: &TimeZone) -> Result<BookingRules, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT * FROM booking_rules WHERE id = 1")
+                .fetch_one(pool)
+                .await?;
+            rules_row(&row, time_zone)
+        })
+    }
+
+    /// Saves the rules (checked by the caller) and audits the change.
+    pub async fn save_booking_rules(
+        &self,
+        rules: &BookingRules,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let formats = rules
+            .formats
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let days_off = rules
+            .days_off
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let detail = format!(
+            "{} min, {} weekly hours, {} days off",
+            rules.length.as_mins(),
+            rules.windows.len(),
+            rules.days_off.len()
+        );
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE booking_rules SET length_minutes = $1, formats = $2, buffer_minutes = $3,
+                 notice_minutes = $4, horizon_days = $5, daily_cap = $6, step_minutes = $7,
+                 windows = $8, days_off = $9, updated_at = $10 WHERE id = 1",
+            )
+            .bind(rules.length.as_mins())
+            .bind(formats)
+            .bind(rules.buffer.as_mins())
+            .bind(rules.notice.as_mins())
+            .bind(rules.horizon.as_hours() / 24)
+            .bind(rules.daily_cap.map(i64::from))
+            .bind(rules.step.as_mins())
+            .bind(encode_windows(&rules.windows))
+            .bind(days_off)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            commit_audited!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
+                now
+            )
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{Weekday, time};
+
+    #[test]
+    fn windows_are_stored_as_text_and_read_back() {
+        let windows = vec![
+            AvailabilityWindow {
+                weekday: Weekday::Monday,
+                start: time(9, 0, 0, 0),
+                end: time(12, 30, 0, 0),
+            },
+            AvailabilityWindow {
+                weekday: Weekday::Sunday,
+                start: time(13, 5, 0, 0),
+                end: time(17, 0, 0, 0),
+            },
+        ];
+        let text = encode_windows(&windows);
+        assert_eq!(text, "mon 09:00-12:30,sun 13:05-17:00");
+        assert_eq!(decode_windows(&text), Some(windows));
+        assert_eq!(decode_windows(""), Some(vec![]));
+        assert_eq!(decode_windows("xyz 09:00-10:00"), None);
+        assert_eq!(decode_days(""), Some(BTreeSet::new()));
+        assert!(decode_days("2025-02-30").is_none());
+    }
+}

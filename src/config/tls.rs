@@ -1,0 +1,243 @@
+//! `[tls]`: HTTPS served by the program itself, from certificate files or ACME.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Overrides;
+use super::read::{Reader, looks_like_email};
+
+/// HTTPS served by the program itself: where its certificate comes from and where it listens.
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    /// The HTTPS listener (HTTP/2 and HTTP/1.1, chosen by ALPN). `server.bind` then only
+    /// redirects to it.
+    pub bind: SocketAddr,
+    pub certificate: CertificateSource,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Clone, Debug)]
+pub enum CertificateSource {
+    /// PEM files, read at start and again on `SIGHUP`.
+    Files {
+        cert_file: PathBuf,
+        key_file: PathBuf,
+    },
+    /// Obtained and renewed automatically from an ACME certificate authority.
+    Acme(AcmeConfig),
+}
+
+/// Automatic certificates (ACME, RFC 8555) with the HTTP-01 challenge on the plain listener.
+#[derive(Clone, Debug)]
+pub struct AcmeConfig {
+    /// The names the certificate covers; the first is the site's host.
+    pub domains: Vec<String>,
+    /// The contact address given to the certificate authority (expiry notices).
+    pub email: String,
+    /// The certificate authority's directory URL.
+    pub directory: String,
+    /// A root certificate (PEM) to trust for the directory instead of the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// Renew when this many days remain, or at two thirds of the lifetime if that is sooner.
+    pub renew_days_before: u64,
+    /// How often the certificate's age is looked at (and the first retry after a failure).
+    pub check_seconds: u64,
+}
+
+/// Let's Encrypt's production directory, the default certificate authority.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// `[tls]` as the file writes it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileTls {
+    cert_file: Option<Spanned<String>>,
+    key_file: Option<Spanned<String>>,
+    acme_domains: Option<Spanned<Vec<String>>>,
+    acme_email: Option<Spanned<String>>,
+    acme_directory: Option<Spanned<String>>,
+    acme_ca_file: Option<Spanned<String>>,
+    acme_renew_days_before: Option<Spanned<u64>>,
+    acme_check_seconds: Option<Spanned<u64>>,
+    bind: Option<Spanned<String>>,
+}
+
+/// A setting as read: `(value, file, line)`.
+type Given<T> = (T, String, usize);
+
+impl Reader<'_> {
+    /// Reads `[tls]`: certificate files or ACME, never both; the public address must be https
+    /// on one of the certificate's names. The environment wins.
+    pub(super) fn tls(
+        &mut self,
+        t: FileTls,
+        overrides: &Overrides,
+        base_url: &str,
+    ) -> Option<TlsConfig> {
+        let o = overrides;
+        let cert_file = self.setting(&o.tls_cert_file, "KAP_TLS_CERT_FILE", t.cert_file);
+        let key_file = self.setting(&o.tls_key_file, "KAP_TLS_KEY_FILE", t.key_file);
+        let domains = self.acme_domains(&o.tls_acme_domains, t.acme_domains);
+        let email = self.setting(&o.tls_acme_email, "KAP_TLS_ACME_EMAIL", t.acme_email);
+        let directory = self.setting(
+            &o.tls_acme_directory,
+            "KAP_TLS_ACME_DIRECTORY",
+            t.acme_directory,
+        );
+        let ca_file = self.setting(&o.tls_acme_ca_file, "KAP_TLS_ACME_CA_FILE", t.acme_ca_file);
+        let bind = self.setting(&o.tls_bind, "KAP_TLS_BIND", t.bind);
+
+        let certificate = match (cert_file, key_file, domains) {
+            (None, None, None) => {
+                if let Some((_, file, line)) =
+                    email.as_ref().or(directory.as_ref()).or(bind.as_ref())
+                {
+                    self.error_in(file.clone(), *line, "[tls] is set without a certificate: give tls.cert_file and tls.key_file, or tls.acme_domains for automatic certificates");
+                }
+                return None;
+            }
+            (Some(_), _, Some((_, file, line))) | (_, Some(_), Some((_, file, line))) => {
+                self.error_in(file, line, "tls.acme_domains and tls.cert_file/tls.key_file are both set: choose certificate files or automatic certificates, not both");
+                return None;
+            }
+            (Some((cert, ..)), Some((key, ..)), None) => CertificateSource::Files {
+                cert_file: PathBuf::from(cert),
+                key_file: PathBuf::from(key),
+            },
+            (Some((_, file, line)), None, None) => {
+                self.error_in(
+                    file,
+                    line,
+                    "tls.cert_file is set without tls.key_file: give both files (PEM)",
+                );
+                return None;
+            }
+            (None, Some((_, file, line)), None) => {
+                self.error_in(
+                    file,
+                    line,
+                    "tls.key_file is set without tls.cert_file: give both files (PEM)",
+                );
+                return None;
+            }
+            (None, None, Some(domains)) => CertificateSource::Acme(self.acme(
+                domains,
+                email,
+                directory,
+                ca_file,
+                t.acme_renew_days_before,
+                t.acme_check_seconds,
+            )),
+        };
+        let bind = match bind {
+            None => SocketAddr::from(([0, 0, 0, 0], 443)),
+            Some((v, file, line)) => v.parse().unwrap_or_else(|_| {
+                self.error_in(
+                    file,
+                    line,
+                    format!("tls.bind {v:?} is not an address: write it as \"0.0.0.0:443\""),
+                );
+                SocketAddr::from(([0, 0, 0, 0], 443))
+            }),
+        };
+        if !base_url.starts_with("https://") {
+            self.error(0, format!("server.base_url {base_url:?} must start with https:// when [tls] is set: the site is served over HTTPS (e.g. \"https://www.yourpractice.com\")"));
+        }
+        Some(TlsConfig { bind, certificate })
+    }
+
+    /// `tls.acme_domains` (comma-separated in the environment), trimmed, empty names dropped;
+    /// `None` when no name is left.
+    fn acme_domains(
+        &self,
+        env: &Option<String>,
+        file: Option<Spanned<Vec<String>>>,
+    ) -> Option<Given<Vec<String>>> {
+        let (domains, file, line): Given<Vec<String>> = match (env, file) {
+            (Some(v), _) => (
+                v.split(',').map(str::to_string).collect(),
+                "KAP_TLS_ACME_DOMAINS".to_string(),
+                0,
+            ),
+            (None, Some(v)) => (v.get_ref().clone(), self.name.to_string(), self.line(&v)),
+            (None, None) => return None,
+        };
+        let domains: Vec<String> = domains
+            .iter()
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect();
+        (!domains.is_empty()).then_some((domains, file, line))
+    }
+
+    /// The ACME settings that go with `tls.acme_domains`.
+    fn acme(
+        &mut self,
+        (domains, file, line): Given<Vec<String>>,
+        email: Option<Given<String>>,
+        directory: Option<Given<String>>,
+        ca_file: Option<Given<String>>,
+        renew_days_before: Option<Spanned<u64>>,
+        check_seconds: Option<Spanned<u64>>,
+    ) -> AcmeConfig {
+        for d in &domains {
+            if !valid_dns_name(d) {
+                self.error_in(file.clone(), line, format!("tls.acme_domains: {d:?} is not a domain name: write names like \"www.yourpractice.com\" (no scheme, no port)"));
+            }
+        }
+        let email = match email {
+            Some((e, file, line)) => {
+                if !looks_like_email(&e) {
+                    self.error_in(file, line, format!("tls.acme_email {e:?} is not an email address: write it like \"you@yourpractice.com\""));
+                }
+                e
+            }
+            None => {
+                self.error_in(file, line, "tls.acme_domains needs tls.acme_email: the certificate authority writes there about expiring certificates");
+                String::new()
+            }
+        };
+        let directory = match directory {
+            Some((d, file, line)) => {
+                if !d.starts_with("https://") {
+                    self.error_in(file, line, format!("tls.acme_directory {d:?} is not an https URL: leave it out for Let's Encrypt ({LETS_ENCRYPT})"));
+                }
+                d
+            }
+            None => LETS_ENCRYPT.to_string(),
+        };
+        AcmeConfig {
+            domains,
+            email,
+            directory,
+            ca_file: ca_file.map(|(f, _, _)| PathBuf::from(f)),
+            renew_days_before: self.at_least_one(
+                renew_days_before,
+                30,
+                "tls.acme_renew_days_before must be at least 1",
+            ),
+            check_seconds: self.at_least_one(
+                check_seconds,
+                3600,
+                "tls.acme_check_seconds must be at least 1",
+            ),
+        }
+    }
+}
+
+/// A DNS name a certificate can be issued for (a leading `*.` allowed).
+fn valid_dns_name(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    name.contains('.')
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
