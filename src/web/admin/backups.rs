@@ -10,9 +10,11 @@ use axum::response::Response;
 use jiff::Timestamp;
 
 use super::Admin;
+use super::posted::{Button, inbox_form};
 use super::sign_in::{chrome, render};
 use super::views::{Chrome, when};
 use crate::backup::{self, Target, worker::Health};
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// The words asked back to confirm the key (1-based).
@@ -195,6 +197,7 @@ pub async fn page(
 pub async fn test(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
     if v.postgres.is_none() {
@@ -210,6 +213,7 @@ pub async fn test(
 pub async fn make_key(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
+    _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
     if v.postgres.is_some() {
@@ -228,11 +232,16 @@ pub async fn make_key(
     Ok(render(StatusCode::OK, v.render()))
 }
 
+inbox_form!(
+    /// The words of the backup key asked back ([`ASKED`]).
+    ConfirmKeyForm { word3, word7, word11 } "Nothing was confirmed."
+);
+
 /// Confirms the key: the three words asked must match.
 pub async fn confirm_key(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+    Posted(form): Posted<ConfirmKeyForm>,
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
     let config = state.config();
@@ -243,11 +252,13 @@ pub async fn confirm_key(
     };
     let words = key.words();
     let typed = |n: usize| {
-        fields
-            .iter()
-            .find(|(k, _)| *k == format!("word{n}"))
-            .map(|(_, v)| v.trim().to_lowercase())
-            .unwrap_or_default()
+        match n {
+            3 => &form.word3,
+            7 => &form.word7,
+            _ => &form.word11,
+        }
+        .trim()
+        .to_lowercase()
     };
     let wrong: Vec<usize> = ASKED
         .into_iter()

@@ -9,7 +9,6 @@
 //! the packet.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,7 +20,7 @@ use super::words::{Shown, capitalised, edit_page, find, stale};
 use crate::audit::{Action, Entry};
 use crate::content::documents::{self as text, DocumentKind};
 use crate::store::{NewPacketDocument, StoredRequest};
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// Where the practice's Notice of Privacy Practices is published (a page of the clinician's
@@ -214,31 +213,37 @@ async fn refused(
     super::inbox::request_page_with(state, admin, r, Some(error), None, status, None).await
 }
 
+/// The packet's form: a box per document (`send-…`) and the prescriber's details.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SendForm {
+    csrf: String,
+    #[serde(flatten)]
+    fields: std::collections::HashMap<String, String>,
+}
+
+impl super::posted::InboxForm for SendForm {
+    const FIELDS: &'static [&'static str] = &[];
+    const NOTHING: &'static str = "Nothing was sent.";
+
+    fn reads(name: &str) -> bool {
+        name.starts_with("send-") || text::PRESCRIBER_FIELDS.contains(&name)
+    }
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/requests/{id}/documents`: sends the chosen documents, after the consent to
 /// sign electronically, as one packet by email.
 pub async fn send(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    body: Bytes,
+    Posted(SendForm { fields: form, .. }): Posted<SendForm>,
 ) -> Result<Response, AppError> {
     let all = text::built_in_documents();
-    let names: Vec<String> = all
-        .iter()
-        .map(|(rel, _)| format!("send-{}", slug_of(rel)))
-        .chain(text::PRESCRIBER_FIELDS.iter().map(|f| (*f).to_string()))
-        .collect();
-    let known: Vec<&str> = names.iter().map(String::as_str).collect();
-    let form = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was sent."),
-            )
-                .into_response());
-        }
-    };
     if !state.mail_enabled {
         return refused(
             &state,

@@ -2,15 +2,15 @@
 //! [`crate::going_live`]). The checklist itself is shown at the top of the inbox.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 
 use super::Admin;
+use super::posted::inbox_form;
 use crate::going_live::Item;
-use crate::web::form::decode;
+use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
 /// One item of the checklist as the inbox shows it.
@@ -50,21 +50,17 @@ fn needs_change(state: &AppState, item: Item) -> bool {
     item == Item::Credentials && state.config().practice.name_repeats_credentials()
 }
 
+inbox_form!(
+    /// "I have reviewed it: keep it", for one item of the checklist.
+    ReviewForm { item }
+);
+
 pub async fn review(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    body: Bytes,
+    Posted(form): Posted<ReviewForm>,
 ) -> Result<Response, AppError> {
-    let item = match decode(&body, &["item"]) {
-        Ok(f) => f.get("item").and_then(|v| Item::parse(v.trim())),
-        Err(e) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was saved."),
-            )
-                .into_response());
-        }
-    };
+    let item = Item::parse(form.item.trim());
     let Some(item) = item else {
         return Ok((
             StatusCode::BAD_REQUEST,
