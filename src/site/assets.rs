@@ -6,11 +6,8 @@
 //! The stylesheet also gives the first view's styles, which every public page carries inline so
 //! that its first paint needs one round trip: the sheet without its parts marked
 //! `/* first view: skip { */` … `/* } first view: skip */`, comments and indentation left out.
-//! The rest arrives after the first paint: the one inline script of a page
-//! ([`AFTER_FIRST_PAINT`]) asks for the whole sheet and the page's scripts once the first screen
-//! has been drawn, so nothing but the page itself stands between a phone and its first paint
-//! (without JavaScript, a `<noscript>` link loads the sheet). The Content-Security-Policy allows
-//! the inline styles and that script by their hashes alone.
+//! The pages link the whole sheet at the end of their body, where it blocks no paint, and the
+//! Content-Security-Policy allows the inline styles by their hash alone.
 
 use base64::Engine as _;
 use include_dir::{Dir, include_dir};
@@ -20,27 +17,6 @@ use crate::config::Practice;
 use crate::config::colour::Rgb;
 
 static STATIC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static");
-
-/// The one inline script of a public page, at the end of its body. Once the browser has
-/// recorded the page's first contentful paint (or after three seconds, for a browser that does
-/// not report paints), it links the whole stylesheet and loads the page's scripts, named by its
-/// `data-css` and `data-js` (space-separated) attributes, and marks the document `data-loaded`
-/// when all of them are in. The same text on every page, so one hash allows it.
-pub const AFTER_FIRST_PAINT: &str = "(function(s){var d=s.dataset,P=window.PerformanceObserver,\
-once=0;function go(){if(once++){return}var h=document.head,u=[d.css].concat((d.js||'').split(' ')\
-.filter(Boolean)),n=u.length;u.forEach(function(x,i){var e=document.createElement(i?'script':'link');\
-if(i){e.src=x}else{e.rel='stylesheet';e.href=x}e.onload=e.onerror=function(){\
-if(!--n){document.documentElement.setAttribute('data-loaded','')}};h.appendChild(e)})}\
-if(P&&(P.supportedEntryTypes||[]).indexOf('paint')>=0){new P(function(l,o){\
-if(l.getEntriesByName('first-contentful-paint').length){o.disconnect();setTimeout(go,0)}})\
-.observe({type:'paint',buffered:true})}setTimeout(go,3000)})(document.currentScript)";
-
-/// `'sha256-…'`: the Content-Security-Policy's source for [`AFTER_FIRST_PAINT`].
-pub fn after_first_paint_hash() -> &'static str {
-    static HASH: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| csp_hash(AFTER_FIRST_PAINT));
-    &HASH
-}
 
 /// One asset ready to serve.
 pub struct Asset {
@@ -125,12 +101,7 @@ pub fn critical_css(sheet: &str) -> String {
 
 /// The Content-Security-Policy source that allows exactly the inline styles `css`.
 pub fn style_hash(css: &str) -> String {
-    csp_hash(css)
-}
-
-/// The Content-Security-Policy source (`'sha256-…'`) that allows exactly the inline `text`.
-fn csp_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = Sha256::digest(css.as_bytes());
     format!(
         "'sha256-{}'",
         base64::engine::general_purpose::STANDARD.encode(digest)

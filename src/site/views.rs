@@ -44,12 +44,6 @@ pub struct Chrome<'a> {
 }
 
 impl<'a> Chrome<'a> {
-    /// The inline script that loads the whole stylesheet and the page's scripts after the first
-    /// paint.
-    pub fn after_first_paint(&self) -> &'static str {
-        super::assets::AFTER_FIRST_PAINT
-    }
-
     pub fn new(config: &'a Config, assets: &'a Assets, current: &'a str) -> Self {
         let practice = &config.practice;
         Chrome {

@@ -53,8 +53,7 @@ pub struct SecurityHeaders {
 }
 
 /// The Content-Security-Policy: our own origin only, no inline code but the first view's styles
-/// named by their hash (`style_hash`, `'sha256-…'`) and the script that loads the rest after the
-/// first paint (see [`crate::site::assets`]), no framing.
+/// named by their hash (`style_hash`, `'sha256-…'`; see [`crate::site::assets`]), no framing.
 pub fn csp(https: bool, style_hash: &str) -> String {
     let styles = if style_hash.is_empty() {
         String::new()
@@ -66,9 +65,8 @@ pub fn csp(https: bool, style_hash: &str) -> String {
     } else {
         ""
     };
-    let script = crate::site::assets::after_first_paint_hash();
     format!(
-        "default-src 'self'; script-src 'self' {script}; style-src 'self'{styles}; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'; manifest-src 'self'{upgrade}"
     )

@@ -17,10 +17,9 @@ const SITE_HOST: &str = "kap.example.org";
 /// Another site's origin, sent with every GET a second time: no response may grant it access.
 const FOREIGN_ORIGIN: &str = "https://elsewhere.example.net";
 
-/// Our own origin only, no inline code but the first view's styles and the script that loads
-/// the rest after the first paint, each named by its hash (`STYLE_HASH`, `SCRIPT_HASH`, filled
-/// in from the page), no plugins, no framing, forms only to ourselves.
-const CSP: &str = "default-src 'self'; script-src 'self' SCRIPT_HASH; style-src 'self' STYLE_HASH; img-src 'self' data:; \
+/// Our own origin only, no inline code but the first view's styles named by their hash
+/// (`STYLE_HASH`, filled in from the page), no plugins, no framing, forms only to ourselves.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' STYLE_HASH; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'; manifest-src 'self'";
 const PERMISSIONS: &str = "camera=(), microphone=(), geolocation=(), interest-cohort=(), \
@@ -29,10 +28,8 @@ browsing-topics=(), payment=(), usb=()";
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// Headers every response carries, with their exact values.
-fn every_response(https: bool, inline: &Inline) -> Vec<(&'static str, String)> {
-    let csp = CSP
-        .replace("STYLE_HASH", &inline.style)
-        .replace("SCRIPT_HASH", &inline.script);
+fn every_response(https: bool, style_hash: &str) -> Vec<(&'static str, String)> {
+    let csp = CSP.replace("STYLE_HASH", style_hash);
     let mut headers = vec![
         (
             "content-security-policy",
@@ -97,44 +94,18 @@ const NEVER: &[&str] = &[
     "access-control-allow-credentials",
 ];
 
-/// The CSP sources (`'sha256-…'`) of a page's inline code.
-struct Inline {
-    /// Of its one `<style>` element.
-    style: String,
-    /// Of its one script that is not data (the one that loads the rest after the first paint).
-    script: String,
-}
-
-/// The CSP sources of the inline code of `app`'s home page, each the hash of the exact text of
-/// its one element.
-async fn inline_hashes(app: &TestApp) -> Inline {
-    let html = app.get("/").await.text();
-    assert_eq!(html.matches("<style").count(), 1, "one <style> element");
-    assert_eq!(
-        html.matches("<script").count()
-            - html.matches("<script type=\"application/ld+json\"").count(),
-        1,
-        "one script that runs"
-    );
-    Inline {
-        style: hash_of_element(&html, "<style>"),
-        script: hash_of_element(&html, "<script data-css="),
-    }
-}
-
-/// `'sha256-…'` of the text of the element that `open` starts, up to its closing tag.
-fn hash_of_element(html: &str, open: &str) -> String {
+/// The CSP source of the inline styles of `app`'s home page: `'sha256-…'` of the exact text of
+/// its one `<style>` element.
+async fn style_hash(app: &TestApp) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let at = html
-        .find(open)
-        .unwrap_or_else(|| panic!("the page has {open}"));
-    let start = at + html[at..].find('>').expect("the tag ends") + 1;
-    let tag = &open[1..open.find([' ', '>']).unwrap_or(open.len())];
-    let end = start
-        + html[start..]
-            .find(&format!("</{tag}>"))
-            .expect("the element ends");
+    let html = app.get("/").await.text();
+    let start = html
+        .find("<style>")
+        .expect("the home page has inline styles")
+        + 7;
+    let end = start + html[start..].find("</style>").expect("the styles end");
+    assert_eq!(html.matches("<style").count(), 1, "one <style> element");
     let digest = sha2::Sha256::digest(&html.as_bytes()[start..end]);
     format!(
         "'sha256-{}'",
@@ -143,11 +114,11 @@ fn hash_of_element(html: &str, open: &str) -> String {
 }
 
 /// Every way `reply`, a response of `kind`, breaks the table (empty when it keeps it); the
-/// site's inline code hashes to `inline`.
-fn breaches(reply: &Reply, kind: Kind, https: bool, inline: &Inline) -> Vec<String> {
+/// site's inline styles hash to `style_hash`.
+fn breaches(reply: &Reply, kind: Kind, https: bool, style_hash: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let (exact, present) = by_kind(kind);
-    let exact = every_response(https, inline)
+    let exact = every_response(https, style_hash)
         .into_iter()
         .chain(exact.iter().map(|(n, v)| (*n, v.to_string())));
     for (name, want) in exact {
@@ -219,7 +190,7 @@ async fn every_route_keeps_the_table(app: &TestApp, https: bool) -> Vec<(Probe, 
         "the route list shrank: {}",
         probes.len()
     );
-    let inline = inline_hashes(app).await;
+    let style_hash = style_hash(app).await;
     let mut failures = Vec::new();
     let mut replies = Vec::new();
     for probe in probes {
@@ -233,11 +204,11 @@ async fn every_route_keeps_the_table(app: &TestApp, https: bool) -> Vec<(Probe, 
                 reply.text()
             );
         }
-        let mut problems = breaches(&reply, probe.kind, https, &inline);
+        let mut problems = breaches(&reply, probe.kind, https, &style_hash);
         if probe.method == "GET" {
             let foreign = probe.send(app, &[("origin", FOREIGN_ORIGIN)]).await;
             problems.extend(
-                breaches(&foreign, probe.kind, https, &inline)
+                breaches(&foreign, probe.kind, https, &style_hash)
                     .into_iter()
                     .map(|p| format!("with a foreign Origin: {p}")),
             );
@@ -344,25 +315,16 @@ fn comparable_headers(reply: &Reply) -> Vec<(String, String)> {
 async fn a_response_without_the_csp_fails_the_table() {
     let app = TestApp::builder().config(HTTPS_CONFIG).build().await;
     let mut reply = app.get("/").await;
-    let inline = inline_hashes(&app).await;
+    let hash = style_hash(&app).await;
     assert_eq!(
-        breaches(&reply, Kind::Page, true, &inline),
+        breaches(&reply, Kind::Page, true, &hash),
         Vec::<String>::new()
     );
-    // Styles or a script other than the page's own would not be allowed.
+    // Styles other than the page's own would not be allowed.
     let other = "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='";
-    let other_style = Inline {
-        style: other.to_string(),
-        script: inline.script.clone(),
-    };
-    assert_eq!(breaches(&reply, Kind::Page, true, &other_style).len(), 1);
-    let other_script = Inline {
-        style: inline.style.clone(),
-        script: other.to_string(),
-    };
-    assert_eq!(breaches(&reply, Kind::Page, true, &other_script).len(), 1);
+    assert_eq!(breaches(&reply, Kind::Page, true, other).len(), 1);
     reply.headers.remove("content-security-policy");
-    let problems = breaches(&reply, Kind::Page, true, &inline);
+    let problems = breaches(&reply, Kind::Page, true, &hash);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].starts_with("content-security-policy: want"),

@@ -424,12 +424,12 @@ async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
         )
         .await;
     if browser
-        .wait_for(HANDLE, crate::common::PATIENCE)
+        .wait_for(HANDLE, Duration::from_secs(5))
         .await
         .is_none()
     {
         panic!(
-            "the compare panel has no `{HANDLE}`: static/js/compare.js should add it \
+            "the compare panel has no `{HANDLE}` after 5 s: static/js/compare.js should add it \
              inside .compare-stage"
         );
     }
@@ -693,12 +693,12 @@ async fn compare_does_not_shift(viewport: Viewport) {
     let anchor = compare_section_anchor(&app).await;
     browser.goto(&app.url(&format!("/#{anchor}"))).await;
     let handle = browser
-        .wait_for(HANDLE, crate::common::PATIENCE)
+        .wait_for(HANDLE, Duration::from_secs(5))
         .await
         .is_some();
     assert!(
         handle,
-        "the compare panel has no `{HANDLE}`: static/js/compare.js should add it"
+        "the compare panel has no `{HANDLE}` after 5 s: static/js/compare.js should add it"
     );
     browser
         .js::<Value>(

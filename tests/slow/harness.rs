@@ -334,37 +334,11 @@ impl Browser {
             .goto(url)
             .await
             .unwrap_or_else(|e| panic!("opening {url}: {e}"));
-        self.settled().await;
         if self.options.dark {
             assert!(
                 self.is_dark().await,
                 "the browser did not switch to the dark colour scheme"
             );
-        }
-    }
-
-    /// Waits until the open page has loaded, with the stylesheet and scripts that a public page
-    /// asks for after its first paint (at once for a page without them; with JavaScript off the
-    /// stylesheet is part of the load itself).
-    pub async fn settled(&self) {
-        let deadline = Instant::now() + crate::common::PATIENCE;
-        loop {
-            let done: bool = self
-                .js(
-                    "return document.readyState === 'complete' && (!arguments[0] \
-                     || !document.querySelector('script[data-css]') \
-                     || document.documentElement.hasAttribute('data-loaded'))",
-                    vec![json!(self.options.javascript)],
-                )
-                .await;
-            if done {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the page's stylesheet and scripts did not load"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -441,7 +415,6 @@ pub const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "w
 impl Browser {
     /// axe-core's WCAG 2.2 AA violations on the open page, as readable lines.
     pub async fn axe_violations(&self) -> Vec<String> {
-        self.settled().await;
         let loaded: String = self
             .js(
                 &format!("{}\n;return typeof window.axe;", axe_source()),
@@ -649,7 +622,6 @@ impl Browser {
                 )
                 .await;
             if url.path() == path && ready == "complete" {
-                self.settled().await;
                 return;
             }
             if Instant::now() >= deadline {
