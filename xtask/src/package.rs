@@ -250,8 +250,12 @@ fn install_and_start(deb: &Path) -> Result<()> {
     if !address.starts_with(&format!("{PACKAGED_SITE}/admin/setup/")) {
         bail!("the setup address {address:?} is not on the packaged site {PACKAGED_SITE}");
     }
+    // 200, or 503 while there is no certificate yet (the certificate authority here is a
+    // closed port): either way the server answers.
+    let mut health = None;
     server.wait_until(Duration::from_secs(20), || {
-        tools::status_of(port, "/healthz") == Some(200)
+        health = tools::status_of(port, "/healthz");
+        health.is_some()
     })?;
     let data_mode = std::fs::metadata(&data)?.permissions().mode() & 0o777;
     if data_mode != 0o700 {
