@@ -737,6 +737,25 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// A wrk script (in the scratch folder, named `name`) that posts a valid consultation
+    /// request to the kap-practice on `port`, with a form token it handed out, and counts the
+    /// `303`s.
+    fn post_script(&self, port: u16, name: &str) -> Result<PathBuf> {
+        let form = tools::fetch(
+            "GET",
+            &format!("http://127.0.0.1:{port}/contact"),
+            &[],
+            None,
+        )?;
+        let token = form_token(&form.text()).context("GET /contact has no form_token value")?;
+        let script = self.tmp.join(name);
+        std::fs::write(
+            &script,
+            format!("{POST_HOOKS}wrk.body = \"{SUBMISSION_BODY}{token}\"\n{DONE_HOOK}"),
+        )?;
+        Ok(script)
+    }
+
     /// Durable submissions beside fio's fsync rate, then SIGTERM and the stored count.
     fn submissions(&self, report: &mut Report) -> Result<()> {
         step("form submissions: starting kap-practice");
@@ -748,18 +767,7 @@ impl Bench<'_> {
             tools::status_of(port, "/healthz") == Some(200)
         })?;
         let data = self.tmp.join("submissions/data");
-        let form = tools::fetch(
-            "GET",
-            &format!("http://127.0.0.1:{port}/contact"),
-            &[],
-            None,
-        )?;
-        let token = form_token(&form.text()).context("GET /contact has no form_token value")?;
-        let script = self.tmp.join("post.lua");
-        std::fs::write(
-            &script,
-            format!("{POST_HOOKS}wrk.body = \"{SUBMISSION_BODY}{token}\"\n{DONE_HOOK}"),
-        )?;
+        let script = self.post_script(port, "post.lua")?;
 
         step("form submissions: fio fsync probe");
         let before = fsync_rate(&data)?;

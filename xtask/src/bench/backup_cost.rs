@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Bench, DONE_HOOK, KAP_ENV, POST_HOOKS, Report, SUBMISSION_BODY, SUBMISSION_CONFIG,
-    SUBMISSION_CONNECTIONS, Wrk, form_token, join, median, step, thousands, wrk,
+    Bench, DONE_HOOK, KAP_ENV, Report, SUBMISSION_CONFIG, SUBMISSION_CONNECTIONS, Wrk, join,
+    median, step, thousands, wrk,
 };
 use crate::tools::{self, Process};
 
@@ -60,13 +60,7 @@ impl Bench<'_> {
         )?;
 
         let base = format!("http://127.0.0.1:{port}");
-        let form = tools::fetch("GET", &format!("{base}/contact"), &[], None)?;
-        let token = form_token(&form.text()).context("GET /contact has no form_token value")?;
-        let post = self.tmp.join("backup-post.lua");
-        std::fs::write(
-            &post,
-            format!("{POST_HOOKS}wrk.body = \"{SUBMISSION_BODY}{token}\"\n{DONE_HOOK}"),
-        )?;
+        let post = self.post_script(port, "backup-post.lua")?;
         let get = self.tmp.join("done.lua");
         std::fs::write(&get, DONE_HOOK)?;
 
