@@ -75,8 +75,12 @@ pub fn run(args: &[String]) -> Result<()> {
         ("curl", "curl"),
     ])?;
     ensure_cargo_deb()?;
-    step("building the release binary and the package (cargo deb)");
-    let out = tools::output(tools::cargo().args(["deb", "-p", "kap-practice"]))?;
+    step("building the release binary");
+    tools::run(tools::cargo().args(["build", "--release", "--bin", "kap-practice"]))?;
+    step("building the package (cargo deb)");
+    // The binary just built, as the bench builds it: cargo-deb's own build would use other
+    // settings and build the whole tree again.
+    let out = tools::output(tools::cargo().args(["deb", "-p", "kap-practice", "--no-build"]))?;
     // cargo-deb prints the package's path as its last line.
     let deb = out
         .lines()
