@@ -267,8 +267,9 @@ fn install_and_start(deb: &Path) -> Result<()> {
     }
     println!("the packaged binary started with the packaged config and printed:\n  {address}");
     println!(
-        "its data directory {} has mode 700; /healthz answers 200",
-        data.display()
+        "its data directory {} has mode 700; /healthz on the plain port answers {}",
+        data.display(),
+        health.unwrap_or_default()
     );
     if !server.stop() {
         bail!("the packaged binary did not stop on SIGTERM");
