@@ -2,8 +2,9 @@
 //! what the tests need when it is missing (Chromium, chromedriver, fonts, the aiosmtpd SMTP
 //! server, pebble, openssl and fio from Debian; axe-core from npm), then runs the format check,
 //! builds the tests, and runs every test, the fast tier (`cargo test --workspace`) and the slow
-//! one (`cargo test --bench slow`: browser and other slow tests, tests/slow) — once on SQLite,
-//! once on a PostgreSQL server it starts (Debian's `postgresql`) — while clippy runs beside them;
+//! one (`cargo test --bench slow`: browser and other slow tests, tests/slow) — on SQLite and,
+//! side by side with that, on a PostgreSQL server it starts (Debian's `postgresql`) — while
+//! clippy runs beside them;
 //! then the dependency policy (`cargo xtask deny`) and Lighthouse, and ends with a summary whose
 //! last line (`tests: N passed, N failed`) CI reads.
 //!
@@ -101,7 +102,10 @@ pub fn run(args: &[String]) -> Result<()> {
     } else {
         (vec![test_args.clone()], vec![test_args.clone()])
     };
-    let test = |counts: &mut Counts, runs: &[Vec<String>], env: &[(&'static str, String)]| {
+    let test = |counts: &mut Counts,
+                runs: &[Vec<String>],
+                env: &[(&'static str, String)],
+                out: &mut dyn FnMut(&str)| {
         let mut failures = Vec::new();
         for run in runs {
             let mut cmd = tools::cargo();
@@ -113,7 +117,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
                 .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
             // The slow tier runs even when the fast one failed: one run reports every failure.
-            if let Err(e) = cargo_test(&mut cmd, counts) {
+            if let Err(e) = cargo_test(&mut cmd, counts, out) {
                 failures.push(format!("cargo test {}: {e:#}", run.join(" ")));
             }
         }
@@ -123,16 +127,53 @@ pub fn run(args: &[String]) -> Result<()> {
             bail!("{}", failures.join("\n"))
         }
     };
-    let on_sqlite = steps.run("cargo test (SQLite)", || {
-        test(&mut counts, &sqlite_runs, &[])
-    });
-    let on_postgres = steps
-        .run("PostgreSQL server", crate::postgres::Server::start)
-        .and_then(|server| {
-            steps.run("cargo test (PostgreSQL)", || {
-                test(&mut counts, &postgres_runs, &server.test_env())
+    // The PostgreSQL run goes beside the SQLite one, on the same build (the tests spend most of
+    // their time waiting, and every test has its own ports, folders and database); its output is
+    // kept and printed after the SQLite run's, so each reads whole.
+    let server = steps.run("PostgreSQL server", crate::postgres::Server::start);
+    let (on_sqlite, on_postgres) = std::thread::scope(|scope| {
+        let postgres = server.as_ref().ok().map(|server| {
+            let env = server.test_env();
+            let test = &test;
+            let postgres_runs = &postgres_runs;
+            scope.spawn(move || {
+                let started = Instant::now();
+                let mut counts = Counts::default();
+                let mut output = String::new();
+                let result = test(&mut counts, postgres_runs, &env, &mut |line| {
+                    output.push_str(line);
+                    output.push('\n');
+                });
+                (started.elapsed(), counts, output, result)
             })
         });
+        let on_sqlite = steps.run("cargo test (SQLite)", || {
+            test(&mut counts, &sqlite_runs, &[], &mut |line| {
+                println!("{line}")
+            })
+        });
+        let on_postgres = match (postgres, &server) {
+            (Some(thread), _) => {
+                eprintln!("==> cargo test (PostgreSQL), run beside the SQLite one");
+                let (took, pg_counts, output, result) = match thread.join() {
+                    Ok(done) => done,
+                    Err(_) => (
+                        Duration::ZERO,
+                        Counts::default(),
+                        String::new(),
+                        Err(anyhow::anyhow!("the PostgreSQL run's thread panicked")),
+                    ),
+                };
+                print!("{output}");
+                counts.add(&pg_counts);
+                steps.record("cargo test (PostgreSQL)", took, result)
+            }
+            (None, Err(e)) => Err(anyhow::anyhow!("no PostgreSQL server: {e:#}")),
+            (None, Ok(_)) => Ok(()),
+        };
+        (on_sqlite, on_postgres)
+    });
+    drop(server);
     let linted = match clippy {
         Some(clippy) => steps
             .run("cargo clippy", || clippy.finish())
@@ -361,8 +402,17 @@ struct Counts {
     binaries: u64,
 }
 
-/// Runs `cargo test`, passing its output through while counting the `test result:` lines.
-fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<()> {
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.ignored += other.ignored;
+        self.binaries += other.binaries;
+    }
+}
+
+/// Runs `cargo test`, passing its output to `out` while counting the `test result:` lines.
+fn cargo_test(cmd: &mut Command, counts: &mut Counts, out: &mut dyn FnMut(&str)) -> Result<()> {
     // This run's own figures: `counts` also holds the runs before it (SQLite, then PostgreSQL).
     let before = *counts;
     let mut child = cmd
@@ -372,7 +422,7 @@ fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<()> {
     let stdout = child.stdout.take().context("no output from cargo test")?;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo test output")?;
-        println!("{line}");
+        out(&line);
         if let Some(result) = line.trim().strip_prefix("test result: ") {
             counts.binaries += 1;
             for part in result.split([';', '.']) {
@@ -432,6 +482,13 @@ impl Steps {
         {
             self.summary(None);
         }
+        result.with_context(|| name)
+    }
+
+    /// Records a step that ran elsewhere (on a thread of its own) and took `took`.
+    fn record(&mut self, name: &'static str, took: Duration, result: Result<()>) -> Result<()> {
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"));
+        self.done.push((name, took, outcome));
         result.with_context(|| name)
     }
 
