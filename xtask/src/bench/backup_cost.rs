@@ -50,6 +50,8 @@ impl Bench<'_> {
         // The backing-up process reads the same data directory with [backup] set; the server
         // itself has none, so its own worker never backs up during a quiet round.
         let backups = dir.join("backups");
+        // The directory must exist: the program takes a missing one for a disk not mounted.
+        std::fs::create_dir_all(&backups)?;
         let backup_config = dir.join("backup.toml");
         std::fs::write(
             &backup_config,
