@@ -25,6 +25,7 @@ mod bookings;
 pub mod data_dir;
 mod documents;
 pub(crate) mod engine;
+mod estimates;
 mod fields;
 mod going_live;
 mod inbox;
@@ -59,6 +60,7 @@ pub use documents::{
     DocumentsLink, NewPacketDocument, Packet, PacketDocument, Signature, SignerRole, sha256,
 };
 pub use engine::Engine;
+pub use estimates::{DueBecause, GivenHow, NewEstimate, StoredEstimate};
 pub use going_live::Review;
 pub use inbox::{
     AuditRow, Cutoffs, DueForDeletion, FoundRequest, HistoryEntry, InboxFilter, InboxPage,

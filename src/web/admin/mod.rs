@@ -22,6 +22,7 @@ mod booking;
 mod booking_form;
 mod details;
 mod documents;
+mod estimates;
 mod field_error;
 mod first_run;
 mod going_live;
@@ -274,6 +275,24 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/requests/{id}/documents/{document}/pdf",
             SignedIn,
             get(documents::pdf),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/estimates",
+            SignedIn,
+            post(estimates::make),
+        ),
+        r(
+            Method::GET,
+            "/admin/requests/{id}/estimates/{estimate}/pdf",
+            SignedIn,
+            get(estimates::pdf),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/estimates/{estimate}/given",
+            SignedIn,
+            post(estimates::given),
         ),
         r(
             Method::POST,

@@ -252,6 +252,8 @@ pub struct RequestView {
     pub questionnaires: super::questionnaires::QuestionnairesPanel,
     /// The documents sent to sign, and the form to send more.
     pub documents: super::documents::DocumentsPanel,
+    /// The Good Faith Estimates made for the person, and the form to make one.
+    pub estimates: super::estimates::EstimatesPanel,
 }
 
 /// A request's booking as its page shows it, with what the clinician may do.
