@@ -268,6 +268,10 @@ pub struct BookingPanel {
     pub closing_cancels: bool,
     /// Whether email is set up, so the person can be told of a cancellation.
     pub mail_enabled: bool,
+    /// Where the person said they will be during the session, in words.
+    pub location: Option<String>,
+    /// That place is outside the licensed states (flagged, not refused).
+    pub outside: bool,
 }
 
 /// One pair of hours on the settings form.
