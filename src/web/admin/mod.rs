@@ -21,7 +21,7 @@ pub mod backups;
 mod booking;
 mod booking_form;
 mod details;
-mod documents;
+pub(crate) mod documents;
 mod estimates;
 mod field_error;
 mod first_run;
