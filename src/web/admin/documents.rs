@@ -251,7 +251,7 @@ fn slug_of(rel: &str) -> String {
 }
 
 /// The request's page again, with `error` at the top.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     admin: &Admin,
     id: i64,

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::Admin;
+use super::documents::refused;
 use super::views::when;
 use crate::practice::good_faith_estimate::{
     self as gfe, EstimateInput, Provider, Service, SessionKind, Trigger,
@@ -176,20 +177,6 @@ fn code(value: &str) -> Option<String> {
 /// A date as the form gives it (`YYYY-MM-DD`).
 fn date(value: &str) -> Option<Date> {
     value.trim().parse::<Date>().ok()
-}
-
-/// The request's page again, with `error` at the top.
-async fn refused(
-    state: &AppState,
-    admin: &Admin,
-    id: i64,
-    error: String,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let Some(r) = state.store.request(id).await? else {
-        return Err(AppError::NotFound);
-    };
-    super::inbox::request_page_with(state, admin, r, Some(error), None, status, None).await
 }
 
 /// `POST /admin/requests/{id}/estimates`: makes a Good Faith Estimate for the request's person.
