@@ -85,4 +85,3 @@ pub async fn confirm_key(store: &Store, key: &BackupKey, now: Timestamp) -> Resu
         })
         .await
 }
-

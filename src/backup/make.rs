@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::sealed::seal_file;
 use super::{BackupError, BackupSettings, STAGING, Target, io, load_key, retention};
-use crate::crypto::BackupKey;
+use crate::crypto::{BackupKey, Keyring};
 use crate::store::{BackupEvent, BackupEventKind, Store};
 
 /// A backup made and stored.
@@ -94,9 +94,23 @@ async fn snapshot_seal_store(
     now: Timestamp,
 ) -> Result<Made, BackupError> {
     store.backup_to(snapshot).await?;
+    seal_and_store(targets, key, store.keys(), snapshot, sealed, name, now).await
+}
+
+/// Seals the database copy `snapshot` (with the data keys `keys` inside) into `sealed`, stores
+/// it at every destination as `name`, then prunes.
+async fn seal_and_store(
+    targets: &[Target],
+    key: &BackupKey,
+    keys: &Keyring,
+    snapshot: &Path,
+    sealed: &Path,
+    name: &str,
+    now: Timestamp,
+) -> Result<Made, BackupError> {
     let bytes = {
         let (snapshot, sealed, key) = (snapshot.to_path_buf(), sealed.to_path_buf(), key.clone());
-        let record = store.keys().backup_record();
+        let record = keys.backup_record();
         tokio::task::spawn_blocking(move || seal_file(&snapshot, &sealed, &key, &record, now))
             .await
             .map_err(|e| BackupError::Io {
@@ -137,7 +151,6 @@ pub async fn prune(target: &Target) -> Result<usize, BackupError> {
     Ok(pruned)
 }
 
-
 /// Records the outcome of a backup or verify: the backup's name, size and a detail, or why it
 /// failed. A record that cannot be written is logged (the outcome itself is returned anyway).
 pub(super) async fn record(
@@ -169,3 +182,85 @@ pub(super) async fn record(
     }
 }
 
+/// A backup made at start, before the database's migrations (see [`before_migrations`]).
+#[derive(Clone, Debug)]
+pub struct BeforeMigrations {
+    pub made: Made,
+    /// How many migrations were then applied.
+    pub pending: usize,
+    pub at: Timestamp,
+}
+
+/// At start, before the SQLite database is opened: when backups are configured and the
+/// database has migrations to apply, a backup of it as it is, so an update that goes wrong can
+/// be undone. `None` when nothing was due (PostgreSQL, no destination, a new database, nothing
+/// pending). With backups configured but no backup key the migrations go ahead after a warning
+/// (there is nothing to seal with); a backup that fails stops the start, with why.
+pub async fn before_migrations(
+    settings: &BackupSettings,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<BeforeMigrations>, BackupError> {
+    if database_url.is_some() || !settings.configured() {
+        return Ok(None);
+    }
+    let staging = data_dir.join(STAGING);
+    let snapshot = staging.join("before-migrations.db");
+    if !data_dir.join(crate::data_dir::DATABASE_FILE).exists() {
+        return Ok(None);
+    }
+    crate::data_dir::private::create_dir(&staging).map_err(io(&staging))?;
+    let _ = std::fs::remove_file(&snapshot);
+    let pending = crate::store::Store::snapshot_before_migrations(data_dir, &snapshot).await?;
+    if pending == 0 {
+        return Ok(None);
+    }
+    let name = retention::name_at(now);
+    let sealed = staging.join(&name);
+    let result = match load_key(settings, data_dir) {
+        Ok(Some(key)) => {
+            let keys = crate::store::Store::data_keys(data_dir, None)?;
+            seal_and_store(
+                &Target::all(settings),
+                &key,
+                &keys,
+                &snapshot,
+                &sealed,
+                &name,
+                now,
+            )
+            .await
+            .map(Some)
+        }
+        Ok(None) => {
+            tracing::warn!(
+                pending,
+                "no backup key yet, so no backup before the database's update: run `kap-practice backup key`"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_file(&snapshot);
+    let _ = std::fs::remove_file(&sealed);
+    let made = result?;
+    if let Some(made) = &made {
+        tracing::info!(name = %made.name, bytes = made.bytes, pending, "backup stored before the database's update");
+    }
+    Ok(made.map(|made| BeforeMigrations {
+        made,
+        pending,
+        at: now,
+    }))
+}
+
+/// Records a backup made before the migrations, once the database is open.
+pub async fn record_before_migrations(store: &Store, before: &BeforeMigrations) {
+    let detail = format!(
+        "before the database's update ({} migrations)",
+        before.pending
+    );
+    let outcome = Ok((before.made.name.clone(), before.made.bytes, Some(detail)));
+    record(store, BackupEventKind::Backup, before.at, outcome).await;
+}

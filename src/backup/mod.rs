@@ -28,7 +28,10 @@ pub mod worker;
 use std::path::Path;
 
 pub use keys::{confirm_key, key_path, load_key, make_key};
-pub use make::{Made, backup_and_record, backup_now, prune};
+pub use make::{
+    BeforeMigrations, Made, backup_and_record, backup_now, before_migrations, prune,
+    record_before_migrations,
+};
 pub use settings::{BackupSettings, FileBackup, S3Settings};
 pub use target::{Listed, Target, TargetError};
 pub use verify::{Restored, Verified, restore, verify, verify_and_record};
@@ -93,7 +96,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + use<> {
     move |source| BackupError::Io { path, source }
 }
 
-
 /// What `kap-practice check` says about backups: `("note", …)` or `("warning", …)`.
 pub fn check_notes(config: &crate::config::Config) -> Option<(&'static str, String)> {
     let settings = &config.backup;
@@ -112,4 +114,3 @@ pub fn check_notes(config: &crate::config::Config) -> Option<(&'static str, Stri
         Err(e) => Some(("warning", e.to_string())),
     }
 }
-

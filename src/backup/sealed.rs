@@ -151,7 +151,6 @@ pub(super) fn write_keys(record: &str, dir: &Path) -> Result<usize, BackupError>
     Ok(previous.len())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

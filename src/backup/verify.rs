@@ -159,7 +159,6 @@ pub async fn verify_and_record(
     result
 }
 
-
 /// Verifies the newest backup: at the object storage when there is one (the copy off the
 /// machine is the one that matters), else in the local directory.
 async fn verify_newest(
@@ -230,4 +229,3 @@ pub async fn restore(
     }
     result
 }
-

@@ -483,3 +483,105 @@ async fn check_says_how_backups_stand() {
         assert!(err.contains("warning: no backup key yet"), "{err}");
     }
 }
+
+/// A database made by an older version: the first `applied` of the SQLite migrations, in a
+/// data directory of its own.
+async fn older_database(dir: &Path, applied: usize) {
+    use sqlx::ConnectOptions;
+    let mut migrator = sqlx::migrate::Migrator::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .await
+    .expect("migrations");
+    migrator.migrations = migrator.migrations[..applied].to_vec().into();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("kap-practice.db"))
+        .create_if_missing(true)
+        .foreign_keys(false)
+        .connect()
+        .await
+        .expect("create");
+    migrator.run(&mut conn).await.expect("older migrations");
+}
+
+#[tokio::test]
+async fn a_backup_is_made_before_the_database_is_updated_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with(&format!("dir = \"{}\"\n", dir.path().display())).await;
+    if app.state.store.engine() == Engine::Postgres {
+        // The database's own backups: opening it again makes none, whatever is pending.
+        let config = app.state.config();
+        let url = config.database.url.as_ref().map(|u| u.0.clone());
+        let before = kap_practice::backup::before_migrations(
+            &config.backup,
+            &config.server.data_dir,
+            url.as_deref(),
+            Timestamp::now(),
+        )
+        .await
+        .expect("nothing to do");
+        assert!(before.is_none());
+        return refused_on_postgres(&app).await;
+    }
+    // A data directory whose database an older version wrote, with this server's backup key.
+    let older = tempfile::tempdir().expect("tempdir");
+    let data = older.path().join("data");
+    kap_practice::data_dir::private::create_dir(&data).expect("data dir");
+    older_database(&data, 10).await;
+    let live = app.state.config().server.data_dir.clone();
+    std::fs::copy(live.join("backup.key"), data.join("backup.key")).expect("key");
+    let mut config = (*app.state.config()).clone();
+    config.server.data_dir = data.clone();
+
+    let store = kap_practice::open_store(&config).await.expect("starts");
+    let (backups, other) = in_dir(dir.path());
+    assert_eq!(
+        backups.len(),
+        1,
+        "one backup before the update: {backups:?}"
+    );
+    assert!(other.is_empty(), "{other:?}");
+    let log = store.backup_log().await.expect("log");
+    let success = log.last_success.clone().expect("recorded");
+    assert_eq!(success.name.as_deref(), Some(backups[0].as_str()));
+    let pending = sqlx::migrate::Migrator::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .await
+    .expect("migrations")
+    .iter()
+    .count()
+        - 10;
+    assert_eq!(
+        success.detail.as_deref(),
+        Some(format!("before the database's update ({pending} migrations)").as_str())
+    );
+    assert!(
+        !data
+            .join("backup-staging")
+            .read_dir()
+            .expect("staging")
+            .any(|_| true),
+        "nothing is left in the staging folder"
+    );
+    store.close().await;
+    // The backup opens with the words and holds a database.
+    let words = std::fs::read_to_string(data.join("backup.key")).expect("words");
+    let key = kap_practice::crypto::BackupKey::from_words(&words).expect("words");
+    kap_practice::backup::verify(
+        &kap_practice::backup::Target::Local(dir.path().to_path_buf()),
+        None,
+        &key,
+        &older.path().join("work"),
+    )
+    .await
+    .expect("the backup before the update opens");
+
+    // Started again with nothing pending, no backup; nor for a new data directory.
+    let store = kap_practice::open_store(&config).await.expect("starts");
+    store.close().await;
+    config.server.data_dir = older.path().join("new");
+    let store = kap_practice::open_store(&config).await.expect("starts");
+    store.close().await;
+    assert_eq!(in_dir(dir.path()).0, backups);
+}
