@@ -585,3 +585,73 @@ async fn a_backup_is_made_before_the_database_is_updated_at_start() {
     store.close().await;
     assert_eq!(in_dir(dir.path()).0, backups);
 }
+
+/// Wrong credentials at a real object storage: moto, with its checking of access keys turned
+/// on, refuses the upload; the failure is kept with its reason, `/healthz` says failing, the
+/// earlier good backup stays the last one, and nothing half-written is left in the bucket.
+#[tokio::test]
+async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
+    let s3 = S3Server::start();
+    s3.create_bucket("practice-backups");
+    let app = app_with(&s3.config("practice-backups")).await;
+    if app.state.store.engine() == Engine::Postgres {
+        return refused_on_postgres(&app).await;
+    }
+    let config = app.state.config();
+    let data_dir = config.server.data_dir.clone();
+    let good = kap_practice::backup::backup_and_record(
+        &app.state.store,
+        &config.backup,
+        &data_dir,
+        at(2, 0),
+    )
+    .await
+    .expect("the first backup");
+
+    let mut wrong = config.backup.clone();
+    let s3_settings = wrong.s3.as_mut().expect("object storage");
+    s3_settings.access_key_id = "AKIAWRONGWRONGWRONG0".into();
+    s3_settings.secret_access_key = kap_practice::config::Secret("not the secret".into());
+    s3.check_access_keys(true);
+    let refused =
+        kap_practice::backup::backup_and_record(&app.state.store, &wrong, &data_dir, at(3, 0))
+            .await;
+    assert!(
+        matches!(
+            refused,
+            Err(BackupError::Target(
+                TargetError::Refused(_) | TargetError::Status(..)
+            ))
+        ),
+        "{refused:?}"
+    );
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
+    let failure = log.last_failure.clone().expect("the failure is kept");
+    assert_eq!(failure.at, at(3, 0));
+    assert!(
+        failure.name.is_none() && failure.bytes.is_none(),
+        "{failure:?}"
+    );
+    assert!(
+        failure
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("object storage")),
+        "{failure:?}"
+    );
+    assert_eq!(Health::of(&log, at(3, 1)), Health::Failing);
+    let health = app.get("/healthz").await.text();
+    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+
+    // The bucket holds the good backup only.
+    s3.check_access_keys(false);
+    let remote: Vec<String> = kap_practice::backup::Target::all(&config.backup)[0]
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(remote, vec![good.name]);
+}
