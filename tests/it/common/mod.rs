@@ -89,6 +89,7 @@ pub struct Builder {
     options: Option<kap_practice::web::server::Options>,
     tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
     https_host: Option<String>,
+    before_open: Option<Box<dyn FnOnce(&Path) + Send>>,
 }
 
 impl Builder {
@@ -135,6 +136,13 @@ impl Builder {
         self
     }
 
+    /// Runs `prepare` on the (not yet existing) data directory before the server opens it: to
+    /// restore a backup into it, say.
+    pub fn before_open(mut self, prepare: impl FnOnce(&Path) + Send + 'static) -> Builder {
+        self.before_open = Some(Box::new(prepare));
+        self
+    }
+
     /// Starts the server and waits until it serves its finished site.
     pub async fn build(self) -> TestApp {
         let Builder {
@@ -144,6 +152,7 @@ impl Builder {
             options,
             mut tls,
             https_host,
+            before_open,
         } = self;
         let config_text = config.as_deref();
         let mut https = None;
@@ -179,6 +188,9 @@ impl Builder {
             overrides.config_file = Some(path);
         }
         overrides.data_dir = Some(data_dir.path().join("data"));
+        if let Some(prepare) = before_open {
+            prepare(&data_dir.path().join("data"));
+        }
         if let Some(key) = key_hex {
             let data = data_dir.path().join("data");
             std::fs::create_dir_all(&data).expect("data dir");
