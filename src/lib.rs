@@ -115,7 +115,16 @@ pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::In
             None
         }
     };
-    in_force::InForce::new(config, saved)
+    let in_force = in_force::InForce::new(config, saved);
+    match store.saved_backup_settings().await {
+        Ok(saved) => {
+            in_force.set_saved_backup(saved);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the backup settings saved in the inbox; using the configured ones");
+        }
+    }
+    in_force
 }
 
 /// Opens the data key and the database the config names: PostgreSQL when `database.url` (or
@@ -235,6 +244,7 @@ pub fn backup_worker(state: &AppState) -> backup::worker::BackupWorker {
         zone: state.time_zone(),
         mail: state.mail_enabled,
         wake: state.mail_wake.clone(),
+        in_force: Some(state.in_force.clone()),
     }
 }
 

@@ -655,3 +655,185 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
         .collect();
     assert_eq!(remote, vec![good.name]);
 }
+
+/// The settings form of `/admin/backups` with `fields` (besides the csrf).
+async fn save_settings(
+    c: &mut crate::common::clinician::Clinician<'_>,
+    fields: &[(&str, &str)],
+) -> crate::common::Reply {
+    c.action("/admin/backups", "/admin/backups/settings", fields)
+        .await
+}
+
+#[tokio::test]
+async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets_them() {
+    use crate::common::clinician::Clinician;
+    let s3 = S3Server::start();
+    s3.create_bucket("practice-backups");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::start().await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let html = c.get("/admin/backups").await.text();
+    assert!(html.contains("Change where and when"), "{html}");
+    if app.state.store.engine() == Engine::Sqlite {
+        assert!(html.contains("No destination is set yet"), "{html}");
+    }
+
+    // A relative directory and a storage without its bucket are refused, by field.
+    let refused = save_settings(
+        &mut c,
+        &[
+            ("dir", "backups"),
+            ("s3_endpoint", &s3.endpoint()),
+            ("hour", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(
+        html.contains("Enter the directory&#39;s full path")
+            || html.contains("Enter the directory's full path"),
+        "{html}"
+    );
+    assert!(html.contains("Enter the bucket"), "{html}");
+    assert!(
+        app.state
+            .store
+            .saved_backup_settings()
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    // A directory and a bucket whose access key is in a file named here (never typed in).
+    let credentials = dir.path().join("s3-credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "{}\n{}\n",
+            crate::common::s3::ACCESS_KEY,
+            crate::common::s3::SECRET_KEY
+        ),
+    )
+    .expect("credentials");
+    let local = dir.path().join("copies");
+    std::fs::create_dir(&local).expect("dir");
+    let saved = save_settings(
+        &mut c,
+        &[
+            ("enabled", "on"),
+            ("dir", &local.display().to_string()),
+            ("s3_endpoint", &s3.endpoint()),
+            ("s3_bucket", "practice-backups"),
+            ("s3_prefix", "practice/"),
+            ("s3_credentials_file", &credentials.display().to_string()),
+            ("hour", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    assert!(saved.text().contains("Saved."));
+    let stored = app
+        .state
+        .store
+        .saved_backup_settings()
+        .await
+        .expect("read")
+        .expect("saved");
+    assert!(
+        !stored
+            .values()
+            .any(|v| v.contains(crate::common::s3::SECRET_KEY)),
+        "no secret is stored: {stored:?}"
+    );
+    let in_force = app.state.config().backup.clone();
+    assert_eq!(in_force.dir.as_deref(), Some(local.as_path()));
+    assert_eq!(in_force.hour, 4);
+    assert!(in_force.configured());
+    if app.state.store.engine() == Engine::Postgres {
+        // Kept, and the page says why no backup is made here.
+        let html = c.get("/admin/backups").await.text();
+        assert!(html.contains("PostgreSQL keeps its own backups"), "{html}");
+        assert!(html.contains("The settings are kept, but this server makes no backups"));
+        assert!(!worker(&app).active());
+    } else {
+        // Test the connection now: both places take a file.
+        let tested = c
+            .action("/admin/backups", "/admin/backups/test", &[])
+            .await
+            .text();
+        assert_eq!(tested.matches(": works").count(), 2, "{tested}");
+        // The worker makes the backup in both places with the saved settings.
+        kap_practice::backup::make_key(
+            &app.state.store,
+            &in_force,
+            &app.state.config().server.data_dir,
+            Timestamp::now(),
+        )
+        .await
+        .expect("key");
+        let round = worker(&app).look(Timestamp::now()).await.expect("look");
+        round.backup.expect("due").expect("backed up");
+        assert_eq!(in_dir(&local).0.len(), 1);
+    }
+
+    // A credentials file that cannot be read: said on the page, and the test says so too.
+    std::fs::remove_file(&credentials).expect("remove");
+    let saved = save_settings(
+        &mut c,
+        &[
+            ("enabled", "on"),
+            ("s3_endpoint", &s3.endpoint()),
+            ("s3_bucket", "practice-backups"),
+            ("s3_credentials_file", &credentials.display().to_string()),
+            ("hour", "4"),
+        ],
+    )
+    .await
+    .text();
+    assert!(saved.contains("cannot be read"), "{saved}");
+    assert!(app.state.config().backup.s3.is_none());
+
+    // Turned off: no automatic backups.
+    save_settings(
+        &mut c,
+        &[("dir", &local.display().to_string()), ("hour", "4")],
+    )
+    .await;
+    assert!(!app.state.config().backup.configured());
+}
+
+#[tokio::test]
+async fn the_config_file_wins_over_the_settings_saved_in_the_browser() {
+    use crate::common::clinician::Clinician;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .config(&format!(
+            "[backup]\ndir = \"{}\"\nhour = 2\n",
+            dir.path().display()
+        ))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let html = c.get("/admin/backups").await.text();
+    assert!(
+        html.contains("which wins over what is saved here"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("name=\"dir\""),
+        "the file's directory is not a field"
+    );
+    let saved = save_settings(
+        &mut c,
+        &[("enabled", "on"), ("dir", "/elsewhere"), ("hour", "5")],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let backup = &app.state.config().backup;
+    assert_eq!(backup.dir.as_deref(), Some(dir.path()));
+    assert_eq!(backup.hour, 2);
+}
