@@ -78,6 +78,9 @@ impl Reply {
     }
 }
 
+/// What runs on a data directory before the server opens it ([`Builder::before_open`]).
+type BeforeOpen = Box<dyn FnOnce(&Path) + Send>;
+
 /// How a test server is started: `TestApp::builder()`, then what the test needs, then
 /// [`Builder::build`]. Unset, it is the built-in content with the default identity, on SQLite
 /// (or a database of its own in the PostgreSQL run), served over plain HTTP.
@@ -89,7 +92,7 @@ pub struct Builder {
     options: Option<kap_practice::web::server::Options>,
     tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
     https_host: Option<String>,
-    before_open: Option<Box<dyn FnOnce(&Path) + Send>>,
+    before_open: Option<BeforeOpen>,
 }
 
 impl Builder {
