@@ -70,27 +70,25 @@ impl InForce {
 
     /// Puts the details read from the database in force; returns the practice now in force.
     pub fn set_saved(&self, saved: Option<PracticeDetails>) -> Arc<Config> {
-        let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let current = Arc::new(effective(
-            &self.file.load(),
-            saved.as_ref(),
-            self.saved_backup.load().as_ref().as_ref(),
-        ));
-        self.saved.store(Arc::new(saved));
-        self.current.store(current.clone());
-        current
+        self.put(|| self.saved.store(Arc::new(saved)))
     }
 
     /// Puts a config re-read from the file in force (`SIGHUP`); returns the practice now in
     /// force.
     pub fn set_file(&self, file: Arc<Config>) -> Arc<Config> {
+        self.put(|| self.file.store(file))
+    }
+
+    /// Stores one part with `store`, then puts the practice made from all parts in force; one
+    /// writer at a time, so `current` is always made from the parts stored.
+    fn put(&self, store: impl FnOnce()) -> Arc<Config> {
         let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        store();
         let current = Arc::new(effective(
-            &file,
+            &self.file.load(),
             self.saved.load().as_ref().as_ref(),
             self.saved_backup.load().as_ref().as_ref(),
         ));
-        self.file.store(file);
         self.current.store(current.clone());
         current
     }
@@ -102,15 +100,7 @@ impl InForce {
     /// Puts the backup settings read from the database in force; returns the practice now in
     /// force.
     pub fn set_saved_backup(&self, saved: Option<SavedBackup>) -> Arc<Config> {
-        let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let current = Arc::new(effective(
-            &self.file.load(),
-            self.saved.load().as_ref().as_ref(),
-            saved.as_ref(),
-        ));
-        self.saved_backup.store(Arc::new(saved));
-        self.current.store(current.clone());
-        current
+        self.put(|| self.saved_backup.store(Arc::new(saved)))
     }
 }
 

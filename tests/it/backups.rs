@@ -80,6 +80,32 @@ async fn refused_on_postgres(app: &TestApp) {
     assert!(health.contains("\"backup\":\"off\""), "{health}");
 }
 
+/// After a failed backup at `failed` (the last good one at `good`): the failure is kept with
+/// its reason (naming `reason`) and no backup's name or size, and the status says failing.
+async fn failed_honestly(app: &TestApp, good: Timestamp, failed: Timestamp, reason: &str) {
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(good));
+    let failure = log.last_failure.clone().expect("the failure is kept");
+    assert_eq!(failure.at, failed);
+    assert!(
+        failure.name.is_none() && failure.bytes.is_none(),
+        "{failure:?}"
+    );
+    assert!(
+        failure
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(reason)),
+        "{failure:?}"
+    );
+    assert_eq!(
+        Health::of(&log, failed + SignedDuration::from_hours(1)),
+        Health::Failing
+    );
+    let health = app.get("/healthz").await.text();
+    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+}
+
 /// 03:00 in Los Angeles (the built-in practice's zone) on `day` of March 2026, plus `hours`.
 fn at(day: i8, hours: i64) -> Timestamp {
     let t: Timestamp = format!("2026-03-{day:02}T11:00:00Z").parse().expect("time");
@@ -191,19 +217,7 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
         matches!(gone, Err(BackupError::Target(TargetError::NoBucket(_)))),
         "{gone:?}"
     );
-    let log = app.state.store.backup_log().await.expect("log");
-    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
-    let failure = log.last_failure.clone().expect("the failure is kept");
-    assert!(
-        failure
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains("does not exist")),
-        "{failure:?}"
-    );
-    assert_eq!(Health::of(&log, at(3, 1)), Health::Failing);
-    let health = app.get("/healthz").await.text();
-    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+    failed_honestly(&app, at(2, 0), at(3, 0), "does not exist").await;
 
     // The server is stopped: the upload cannot happen, and nothing is counted.
     s3.stop();
@@ -625,24 +639,7 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
         ),
         "{refused:?}"
     );
-    let log = app.state.store.backup_log().await.expect("log");
-    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
-    let failure = log.last_failure.clone().expect("the failure is kept");
-    assert_eq!(failure.at, at(3, 0));
-    assert!(
-        failure.name.is_none() && failure.bytes.is_none(),
-        "{failure:?}"
-    );
-    assert!(
-        failure
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains("object storage")),
-        "{failure:?}"
-    );
-    assert_eq!(Health::of(&log, at(3, 1)), Health::Failing);
-    let health = app.get("/healthz").await.text();
-    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+    failed_honestly(&app, at(2, 0), at(3, 0), "object storage").await;
 
     // The bucket holds the good backup only.
     s3.check_access_keys(false);
