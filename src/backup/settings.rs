@@ -355,3 +355,53 @@ pub fn check_posted(
         Err(problems)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted(pairs: &[(&str, &str)]) -> SavedBackup {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn posted_settings_are_checked_by_field_and_unticked_means_off() {
+        let ok = check_posted(&posted(&[("dir", " /mnt/b "), ("hour", "4")])).expect("valid");
+        assert_eq!(ok.get("dir").map(String::as_str), Some("/mnt/b"));
+        assert_eq!(ok.get("enabled").map(String::as_str), Some("off"));
+        let problems = check_posted(&posted(&[
+            ("dir", "relative"),
+            ("s3_endpoint", "s3.example.com"),
+            ("s3_credentials_file", "creds"),
+            ("hour", "24"),
+        ]))
+        .expect_err("refused");
+        let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            fields,
+            ["dir", "s3_endpoint", "s3_credentials_file", "hour"]
+        );
+    }
+
+    #[test]
+    fn saved_settings_apply_where_the_file_is_silent() {
+        let saved = posted(&[("dir", "/saved"), ("hour", "5"), ("enabled", "on")]);
+        let file = BackupSettings {
+            dir: Some(PathBuf::from("/file")),
+            file_sets: FileSets {
+                dir: true,
+                ..FileSets::default()
+            },
+            ..BackupSettings::default()
+        };
+        let now = file.with_saved(&saved);
+        assert_eq!(now.dir, Some(PathBuf::from("/file")));
+        assert_eq!(now.hour, 5);
+        let off =
+            BackupSettings::default().with_saved(&posted(&[("dir", "/d"), ("enabled", "off")]));
+        assert!(!off.configured());
+    }
+}
