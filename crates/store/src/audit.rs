@@ -50,6 +50,7 @@ practice::text_forms! {
         PageChanged = "page_changed" => "Changed a page",
         PageRemoved = "page_removed" => "Removed a page",
         GoingLiveReviewed = "going_live_reviewed" => "Confirmed a part of the site as reviewed",
+        BackupSettingsSaved = "backup_settings_saved" => "Saved where and when backups are made",
     }
 }
 

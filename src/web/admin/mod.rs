@@ -366,6 +366,12 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         ),
         r(
             Method::POST,
+            "/admin/backups/settings",
+            SignedIn,
+            post(backups::save_settings),
+        ),
+        r(
+            Method::POST,
             "/admin/backups/key/confirm",
             SignedIn,
             post(backups::confirm_key),
