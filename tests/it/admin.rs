@@ -48,6 +48,7 @@ async fn last_audit(app: &TestApp) -> kap_practice::store::AuditRow {
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
         .replace("{token}", "00")
+        .replace("{estimate}", "1")
         .replace("{section}", "privacy")
 }
 

@@ -21,7 +21,8 @@ pub mod backups;
 mod booking;
 mod booking_form;
 mod details;
-mod documents;
+pub(crate) mod documents;
+mod estimates;
 mod field_error;
 mod first_run;
 mod going_live;
@@ -277,6 +278,24 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         ),
         r(
             Method::POST,
+            "/admin/requests/{id}/estimates",
+            SignedIn,
+            post(estimates::make),
+        ),
+        r(
+            Method::GET,
+            "/admin/requests/{id}/estimates/{estimate}/pdf",
+            SignedIn,
+            get(estimates::pdf),
+        ),
+        r(
+            Method::POST,
+            "/admin/requests/{id}/estimates/{estimate}/given",
+            SignedIn,
+            post(estimates::given),
+        ),
+        r(
+            Method::POST,
             "/admin/requests/{id}/attention",
             SignedIn,
             post(questionnaires::followed_up),
@@ -344,6 +363,12 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
             "/admin/backups/key",
             SignedIn,
             post(backups::make_key),
+        ),
+        r(
+            Method::POST,
+            "/admin/backups/settings",
+            SignedIn,
+            post(backups::save_settings),
         ),
         r(
             Method::POST,
