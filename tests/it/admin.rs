@@ -2058,6 +2058,97 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
     );
 }
 
+/// Two posts of the same reset link at the same moment: the password is changed once, the
+/// other post is told the link no longer works, and the store refuses a change for a stamp
+/// that is no longer the account's (on either engine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = crate::common::SmtpServer::start(dir.path());
+    let app = TestApp::builder()
+        .config(&format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n",
+            smtp.port
+        ))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::new(&app);
+    let r = c
+        .action(
+            "/admin/login/forgot",
+            "/admin/login/forgot",
+            &[("email", EMAIL)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let link = reset_link(&smtp.wait_for(1)[0]);
+    let (first_password, second_password) = (
+        "harbour quietly lantern meadow",
+        "orchard gently compass river",
+    );
+    let mut first = Clinician::new(&app);
+    let mut second = Clinician::new(&app);
+    let csrf = (first.csrf(&link).await, second.csrf(&link).await);
+    let body = |csrf: &str, pw: &str| {
+        crate::common::form_body(&[("csrf", csrf), ("password", pw), ("password_again", pw)])
+    };
+    let (a, b) = (
+        body(&csrf.0, first_password),
+        body(&csrf.1, second_password),
+    );
+    let (a, b) = tokio::join!(first.post(&link, &a), second.post(&link, &b));
+    let statuses = [a.status, b.status];
+    assert!(
+        statuses.contains(&303) && statuses.contains(&404),
+        "one change and one dead link: {statuses:?}"
+    );
+    let (winner, loser) = if a.status == 303 {
+        (first_password, second_password)
+    } else {
+        (second_password, first_password)
+    };
+    let dead = if a.status == 404 { &a } else { &b };
+    assert!(dead.text().contains("That link does not work"));
+    let mut c = Clinician::new(&app);
+    assert_eq!(c.sign_in_password_only(loser).await.status, 401);
+    let r = c.sign_in_password_only(winner).await;
+    assert_eq!(r.header("location"), Some("/admin/login/code"));
+    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.action == "password_changed")
+            .count(),
+        1
+    );
+
+    // The condition itself: a stamp that is no longer the account's changes nothing.
+    let account = app
+        .state
+        .store
+        .credentials(EMAIL)
+        .await
+        .expect("read")
+        .expect("account");
+    let audit =
+        kap_practice::audit::Entry::new(EMAIL, kap_practice::audit::Action::PasswordChanged);
+    let hash = kap_practice::auth::password::hash(loser).expect("hash");
+    let now = jiff::Timestamp::now();
+    let store = &app.state.store;
+    assert!(
+        !store
+            .reset_password(account.id, "an older stamp", &hash, now, &audit)
+            .await
+            .expect("store")
+    );
+    assert!(
+        store
+            .reset_password(account.id, &account.credentials_stamp, &hash, now, &audit)
+            .await
+            .expect("store")
+    );
+}
+
 /// A reset link is asked for at most a few times per email in a quarter of an hour: past it,
 /// the answer is the same and nothing more is sent.
 #[tokio::test]
