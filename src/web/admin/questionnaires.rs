@@ -584,6 +584,12 @@ mod tests {
             ("27 (Severe)", "7 (Mild)")
         );
         assert_eq!(c.rows[1].1, "Not complete (1 of 9 answered)");
+        // Each row and each point says when it was answered.
+        assert_eq!(c.rows[0].0, "Nov 14, 2023, 10:13 PM UTC");
+        assert_eq!(
+            c.lines[0].points[0].title,
+            "PHQ-9 Nov 14, 2023, 10:13 PM UTC: 27 (Severe)"
+        );
         assert_eq!(
             c.rows[1].1,
             result_view(&qs[1], &TimeZone::UTC).scores[0].1,
