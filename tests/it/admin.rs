@@ -1935,22 +1935,46 @@ fn reset_link(raw: &str) -> String {
         .to_string()
 }
 
+/// An app with one clinician whose mail goes to a real SMTP server: `before` comes before
+/// the `[mail]` table, `mail` inside it.
+async fn with_mail(
+    before: &str,
+    mail: &str,
+) -> (tempfile::TempDir, crate::common::SmtpServer, TestApp) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = crate::common::SmtpServer::start(dir.path());
+    let app = TestApp::builder()
+        .config(&format!(
+            "{before}[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n{mail}",
+            smtp.port
+        ))
+        .build()
+        .await;
+    app.add_clinician().await;
+    (dir, smtp, app)
+}
+
+/// "Forgot your password?" sent for the clinician's email.
+async fn ask_for_a_link(c: &mut Clinician<'_>) -> Reply {
+    c.action(
+        "/admin/login/forgot",
+        "/admin/login/forgot",
+        &[("email", EMAIL)],
+    )
+    .await
+}
+
 /// "Forgot your password?": the same answer whether or not an account uses the address; an
 /// emailed link (the token and nothing personal) that works once, for a short while; a new
 /// password under the usual rules that ends the account's sessions; and the second factor is
 /// still asked for at the next sign-in. Each step is audited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_still_asked() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = crate::common::SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&format!(
-            "[practice]\nemail = \"hello@practice.example\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nnotify_email = \"inbox@practice.example\"\n",
-            smtp.port
-        ))
-        .build()
-        .await;
-    app.add_clinician().await;
+    let (_dir, smtp, app) = with_mail(
+        "[practice]\nemail = \"hello@practice.example\"\n\n",
+        "notify_email = \"inbox@practice.example\"\n",
+    )
+    .await;
     let mut signed_in = Clinician::signed_in(&app).await;
     assert_eq!(signed_in.get("/admin").await.status, 200);
 
@@ -2063,25 +2087,9 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
 /// that is no longer the account's (on either engine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = crate::common::SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&format!(
-            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n",
-            smtp.port
-        ))
-        .build()
-        .await;
-    app.add_clinician().await;
+    let (_dir, smtp, app) = with_mail("", "").await;
     let mut c = Clinician::new(&app);
-    let r = c
-        .action(
-            "/admin/login/forgot",
-            "/admin/login/forgot",
-            &[("email", EMAIL)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(ask_for_a_link(&mut c).await.status, 200);
     let link = reset_link(&smtp.wait_for(1)[0]);
     let (first_password, second_password) = (
         "harbour quietly lantern meadow",
@@ -2160,13 +2168,7 @@ async fn reset_links_are_limited_per_email_with_the_same_answer() {
     app.add_clinician().await;
     let mut c = Clinician::new(&app);
     for _ in 0..5 {
-        let r = c
-            .action(
-                "/admin/login/forgot",
-                "/admin/login/forgot",
-                &[("email", EMAIL)],
-            )
-            .await;
+        let r = ask_for_a_link(&mut c).await;
         assert_eq!(r.status, 200);
         assert!(r.text().contains("If an account uses that address"));
     }
