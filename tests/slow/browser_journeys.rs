@@ -242,9 +242,20 @@ async fn the_going_live_checklist_is_readable_on_a_phone_and_a_desktop() {
             checklist.contains("Before the public sees your site"),
             "{checklist}"
         );
-        for item in ["details", "city", "about", "credentials", "privacy", "crisis"] {
+        for item in [
+            "details",
+            "city",
+            "about",
+            "credentials",
+            "privacy",
+            "crisis",
+        ] {
             let row = browser.text_of(&format!("#going-live-{item}")).await;
-            assert!(row.contains("To do"), "{item} at {}px: {row}", viewport.width);
+            assert!(
+                row.contains("To do"),
+                "{item} at {}px: {row}",
+                viewport.width
+            );
         }
         let keep: usize = browser
             .js(
@@ -252,7 +263,10 @@ async fn the_going_live_checklist_is_readable_on_a_phone_and_a_desktop() {
                 vec![],
             )
             .await;
-        assert!(keep >= 2, "the privacy page and the crisis numbers may be kept");
+        assert!(
+            keep >= 2,
+            "the privacy page and the crisis numbers may be kept"
+        );
         browser
             .assert_accessible(&format!(
                 "the inbox with the going-live checklist at {}px",
