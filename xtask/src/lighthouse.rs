@@ -97,27 +97,44 @@ pub fn run(args: &[String]) -> Result<()> {
             other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
-    audit(release, &[])
+    audit(Server::Build { release })
 }
 
-/// Builds the server (with `cargo_args` added to `cargo build`, so a caller can match the
-/// features of a build it already has) and audits the pages.
-pub fn audit(release: bool, cargo_args: &[&str]) -> Result<()> {
+/// Which server binary is audited.
+pub enum Server {
+    /// Built here with `cargo build --bin kap-practice` (debug, or release when `true`).
+    Build { release: bool },
+    /// Already built, as the suite's tests build it: the suite audits the binary its tests ran.
+    /// A `cargo build` of the binary alone would resolve features without the tests'
+    /// dev-dependencies and compile some ninety crates a second time.
+    Built(PathBuf),
+}
+
+/// Audits the pages of `server`.
+pub fn audit(server: Server) -> Result<()> {
     let root = tools::root();
     ensure_browser()?;
     let cli = ensure_lighthouse(&root)?;
 
-    let profile = if release { "release" } else { "debug" };
-    eprintln!("==> building the server ({profile})");
-    let mut build = tools::cargo();
-    build
-        .args(["build", "--quiet", "--bin", "kap-practice"])
-        .args(cargo_args);
-    if release {
-        build.arg("--release");
-    }
-    tools::run(&mut build)?;
-    let binary = tools::target_dir().join(profile).join("kap-practice");
+    let binary = match server {
+        Server::Build { release } => {
+            let profile = if release { "release" } else { "debug" };
+            eprintln!("==> building the server ({profile})");
+            let mut build = tools::cargo();
+            build.args(["build", "--quiet", "--bin", "kap-practice"]);
+            if release {
+                build.arg("--release");
+            }
+            tools::run(&mut build)?;
+            tools::target_dir().join(profile).join("kap-practice")
+        }
+        Server::Built(binary) => {
+            if !binary.is_file() {
+                bail!("{} is missing: build it first", binary.display());
+            }
+            binary
+        }
+    };
 
     let out = tools::target_dir().join("lighthouse");
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;

@@ -1,6 +1,7 @@
 //! The test harness: a real server on 127.0.0.1:0 with its own data folder, and a plain HTTP
 //! client that shows exactly what went over the wire (no automatic decompression).
 
+pub mod at_rest;
 pub mod booking;
 pub mod clinician;
 pub mod details;
