@@ -56,6 +56,12 @@ pub const FIELDS: &[Field] = &[
         "Written as #rrggbb. White text must be readable on it.",
     ),
     field(
+        CALENDAR_TITLE,
+        "practice",
+        "Title of calendar invitations",
+        "What a person's calendar shows for the consultation, where family or colleagues may see it. It may not name the treatment; left empty, it is Appointment.",
+    ),
+    field(
         "reply_time",
         "contact_form",
         "When people can expect a reply",
@@ -194,6 +200,9 @@ fn estimate_key(name: &str) -> Option<crate::config::EstimateKey> {
         .map(|(_, key)| key)
 }
 
+/// The field of the calendar invitations' title: left empty, the neutral default.
+const CALENDAR_TITLE: &str = "calendar_title";
+
 /// The fields of how long closed requests are kept (numbers of days).
 const KEEP_CLOSED_DAYS: &str = "keep_closed_days";
 const KEEP_CONSULTED_DAYS: &str = "keep_consulted_days";
@@ -245,6 +254,7 @@ pub fn values_of(config: &Config) -> PracticeDetails {
         ("city", p.city.clone()),
         ("time_zone", p.time_zone.clone()),
         ("accent_color", p.accent_color.clone()),
+        (CALENDAR_TITLE, p.calendar_title.clone()),
         ("reply_time", f.reply_time.clone()),
         ("urgent_reply_hours", f.urgent_reply_hours.to_string()),
         ("crisis_call", f.crisis_call.clone()),
@@ -327,7 +337,7 @@ pub fn source_name(config: &Config) -> String {
 }
 
 /// A TOML basic string holding `s`.
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -393,6 +403,9 @@ pub fn check(values: &PracticeDetails) -> Result<(), Vec<(&'static str, String)>
             {
                 problems.push((field.name, message));
             }
+            continue;
+        }
+        if field.name == CALENDAR_TITLE && value.is_empty() {
             continue;
         }
         if field.table == "contact_form" {
@@ -461,6 +474,9 @@ pub fn apply(config: &Config, values: &PracticeDetails) -> Config {
         let Some(value) = values.get(field.name).map(|v| v.trim()) else {
             continue;
         };
+        if field.name == CALENDAR_TITLE && value.is_empty() {
+            continue;
+        }
         let mut one = PracticeDetails::new();
         one.insert(field.name.to_string(), value.to_string());
         let alone = FIELDS
@@ -563,6 +579,7 @@ fn copy_practice_field(to: &mut Config, from: &Config, name: &str) {
             t.zone = f.zone.clone();
         }
         "accent_color" => t.accent_color = f.accent_color.clone(),
+        CALENDAR_TITLE => t.calendar_title = f.calendar_title.clone(),
         _ => {}
     }
 }
@@ -698,5 +715,55 @@ mod tests {
         assert_eq!(merged.practice.licensed_states, vec!["NY", "NJ"]);
         assert_eq!(merged.practice.city, "Say \"hi\" \\ Brooklyn");
         assert_eq!(merged.form.reply_time, config.form.reply_time);
+    }
+
+    #[test]
+    fn the_calendar_title_is_checked_in_the_forms_words_and_the_file_wins() {
+        let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+        assert_eq!(config.practice.calendar_title, "Appointment");
+        let mut values = good();
+        values.insert(CALENDAR_TITLE.into(), "Ketamine check-in".into());
+        let problems = check(&values).expect_err("names the treatment");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, CALENDAR_TITLE);
+        assert!(
+            problems[0]
+                .1
+                .starts_with("Title of calendar invitations: \"Ketamine check-in\" cannot be used: it names the treatment"),
+            "{}",
+            problems[0].1
+        );
+        assert!(!problems[0].1.contains("practice."), "{}", problems[0].1);
+        values.insert(CALENDAR_TITLE.into(), "".into());
+        assert!(check(&values).is_ok(), "empty is the neutral default");
+        assert_eq!(
+            apply(&config, &values).practice.calendar_title,
+            "Appointment"
+        );
+        values.insert(CALENDAR_TITLE.into(), "Visit".into());
+        assert_eq!(apply(&config, &values).practice.calendar_title, "Visit");
+        let filed = Config::from_toml(
+            "[practice]\ncalendar_title = \"Meeting\"\n",
+            "t",
+            None,
+            &Overrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(set_in_file(&filed), [CALENDAR_TITLE]);
+        assert_eq!(apply(&filed, &values).practice.calendar_title, "Meeting");
+        let refused = Config::from_toml(
+            "[practice]\ncalendar_title = \"KAP session\"\n",
+            "t",
+            None,
+            &Overrides::default(),
+        )
+        .expect_err("names the treatment");
+        assert!(
+            refused.0[0]
+                .message
+                .starts_with("practice.calendar_title: \"KAP session\" cannot be used"),
+            "{}",
+            refused.0[0].message
+        );
     }
 }

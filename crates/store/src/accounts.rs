@@ -150,18 +150,48 @@ impl Store {
         let Some(id) = self.account_id(email).await? else {
             return Ok(false);
         };
+        self.replace_password(id, None, password_hash, now, audit)
+            .await
+    }
+
+    /// Sets the password chosen through a reset link, only while the account's credentials
+    /// stamp is still the one the link was issued for: of two posts of one link at the same
+    /// moment, one changes the password and the other finds the stamp changed (`false`).
+    pub async fn reset_password(
+        &self,
+        account_id: i64,
+        stamp_was: &str,
+        password_hash: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<bool, StoreError> {
+        self.replace_password(account_id, Some(stamp_was), password_hash, now, audit)
+            .await
+    }
+
+    /// A new password and credentials stamp for the account (if its stamp is still
+    /// `stamp_was`, when given), its sessions ended, audited.
+    async fn replace_password(
+        &self,
+        id: i64,
+        stamp_was: Option<&str>,
+        password_hash: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<bool, StoreError> {
         let stamp = new_credentials_stamp()?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
                  credentials_stamp = $4
-                 WHERE id = $3 RETURNING id",
+                 WHERE id = $3 AND ($5 IS NULL OR credentials_stamp = $5) RETURNING id",
             )
             .bind(password_hash)
             .bind(ms(now))
             .bind(id)
             .bind(&stamp)
+            .bind(stamp_was)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
