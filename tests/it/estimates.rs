@@ -136,6 +136,15 @@ async fn an_estimate_carries_every_element_is_due_on_time_given_and_kept_sealed(
     let estimates = app.state.store.estimates(id).await.expect("read");
     assert_eq!(estimates.len(), 1);
     let eid = estimates[0].id;
+    // A copy of each estimate is kept at least six years: its request is kept for the
+    // longer of the two periods, as one that reached the consultation.
+    assert_eq!(
+        app.database_texts(&format!(
+            "SELECT 'kept longer' FROM consultation_requests WHERE id = {id} AND reached_consultation = TRUE"
+        ))
+        .await,
+        ["kept longer"]
+    );
 
     // The PDF, item by item against the list (45 CFR 149.610(e)).
     let pdf = c.get(&format!("{page_path}/estimates/{eid}/pdf")).await;

@@ -190,6 +190,12 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            // A copy of each estimate is kept for at least six years (45 CFR 149.610): its
+            // request is kept for the longer period, as one that reached the consultation.
+            sqlx::query("UPDATE consultation_requests SET reached_consultation = TRUE WHERE id = $1")
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
             write_history!(tx, request_id, actor, "estimate", Some("Good Faith Estimate made"), now)
                 .await?;
             write_audit!(
