@@ -198,21 +198,20 @@ impl Store {
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor FROM admin_accounts ORDER BY email")
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Account {
-                        id: r.col("id")?,
-                        email: r.col("email")?,
-                        created_at: r.time("created_at")?,
-                        two_factor: r.col("two_factor")?,
-                    })
+        self.read_all(
+            "SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor
+             FROM admin_accounts ORDER BY email",
+            &[],
+            |r| {
+                Ok(Account {
+                    id: r.col("id")?,
+                    email: r.col("email")?,
+                    created_at: r.time("created_at")?,
+                    two_factor: r.col("two_factor")?,
                 })
-                .collect()
-        })
+            },
+        )
+        .await
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
@@ -242,18 +241,12 @@ impl Store {
         };
         let totp_secret = sealed
             .map(|v| {
-                self.keys
-                    .open(TOTP_SECRET.of(id), &v)
-                    .map_err(|source| StoreError::Sealed {
+                self.unseal(TOTP_SECRET, id, &v).and_then(|hex| {
+                    crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
                         field: TOTP_SECRET.name(),
-                        source,
+                        source: super::OpenError::Malformed,
                     })
-                    .and_then(|hex| {
-                        crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
-                            field: TOTP_SECRET.name(),
-                            source: super::OpenError::Malformed,
-                        })
-                    })
+                })
             })
             .transpose()?;
         Ok(Some(Credentials {
