@@ -22,7 +22,7 @@ use jiff::Timestamp;
 
 use super::client::client_key;
 use super::form::{Posted, PostedForm, Refusal, RefusalWords};
-use super::respond::{html_response, refusal};
+use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
 use crate::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
@@ -116,29 +116,6 @@ async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Resul
     }
 }
 
-fn render(
-    status: StatusCode,
-    html: Result<String, crate::site::RenderError>,
-    headers: &HeaderMap,
-    head: bool,
-) -> Response {
-    match html {
-        Ok(html) => {
-            let mut r = html_response(status, html.into_bytes(), headers, head);
-            r.headers_mut().insert(
-                "x-robots-tag",
-                HeaderValue::from_static("noindex, nofollow"),
-            );
-            r
-        }
-        Err(e) => AppError::from(e).into_response(),
-    }
-}
-
-fn redirect(to: String) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
-}
-
 /// What the person chose, as sent.
 #[derive(Default, serde::Deserialize)]
 #[serde(default)]
@@ -193,7 +170,7 @@ pub async fn show(
                     Err(e) => return AppError::from(e).into_response(),
                 }
             }
-            return render(StatusCode::OK, site.renderer.booking(page), &headers, head);
+            return private_page(StatusCode::OK, site.renderer.booking(page), &headers, head);
         }
         Some(b) if b.status == BookingStatus::Cancelled => Some(format!(
             "You cancelled the consultation that was on {}. If you would like another time, choose one below.",
@@ -225,7 +202,7 @@ pub async fn show(
             back: false,
         },
     );
-    render(StatusCode::OK, site.renderer.book(page), &headers, head)
+    private_page(StatusCode::OK, site.renderer.book(page), &headers, head)
 }
 
 /// `GET /book/{token}/change`: the times to choose from instead of the one held.
@@ -245,7 +222,7 @@ pub async fn change(
         Err(e) => return AppError::from(e).into_response(),
     };
     let Some(b) = booking.filter(|b| b.status.takes_time() && b.start > now) else {
-        return redirect(format!("/book/{token}"));
+        return see_other(&format!("/book/{token}"));
     };
     let (rules, open) = match open_for(&state, id, now).await {
         Ok(x) => x,
@@ -271,7 +248,7 @@ pub async fn change(
         },
     );
     let site = state.site.load();
-    render(
+    private_page(
         StatusCode::OK,
         site.renderer.book(page),
         &headers,
@@ -349,7 +326,7 @@ pub async fn choose(
                 state.mail_wake.notify_one();
             }
             tracing::info!(request_id = id, "consultation time held");
-            redirect(format!("/book/{token}"))
+            see_other(&format!("/book/{token}"))
         }
         Ok(HoldOutcome::NotOpen(why)) => {
             let message = match why {
@@ -384,7 +361,7 @@ pub async fn choose(
             )
             .await
         }
-        Ok(HoldOutcome::NotBookable) => redirect(format!("/book/{token}")),
+        Ok(HoldOutcome::NotBookable) => see_other(&format!("/book/{token}")),
         Err(e) => AppError::from(e).into_response(),
     }
 }
@@ -443,7 +420,7 @@ async fn again(
         },
     );
     let site = state.site.load();
-    render(status, site.renderer.book(page), headers, false)
+    private_page(status, site.renderer.book(page), headers, false)
 }
 
 /// `POST /book/{token}/cancel`.
@@ -474,10 +451,10 @@ pub async fn cancel(
                 state.mail_wake.notify_one();
             }
             tracing::info!(request_id = id, "consultation cancelled by the person");
-            redirect(format!("/book/{token}"))
+            see_other(&format!("/book/{token}"))
         }
         Ok(ChangeOutcome::NoBooking | ChangeOutcome::NotApplicable(_)) => {
-            redirect(format!("/book/{token}"))
+            see_other(&format!("/book/{token}"))
         }
         Err(e) => AppError::from(e).into_response(),
     }

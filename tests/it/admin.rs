@@ -1870,10 +1870,8 @@ async fn the_recovery_codes_can_be_downloaded_and_printed() {
 /// details go while they were never saved; without `server.base_url` it says what it printed.
 #[tokio::test]
 async fn admin_add_prints_the_public_address_and_the_steps_that_follow() {
-    let app = TestApp::builder()
-        .config("[server]\nbase_url = \"https://www.harborlight.example\"\n")
-        .build()
-        .await;
+    let app =
+        TestApp::with_config("[server]\nbase_url = \"https://www.harborlight.example\"\n").await;
     let (code, out, err) = admin_cli_with(
         &app,
         &["admin", "add", "sam@harborlight.example"],
@@ -1943,13 +1941,10 @@ fn reset_link(raw: &str) -> String {
 async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_still_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = crate::common::SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&format!(
+    let app = TestApp::with_config(&format!(
             "[practice]\nemail = \"hello@practice.example\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nnotify_email = \"inbox@practice.example\"\n",
             smtp.port
-        ))
-        .build()
-        .await;
+        )).await;
     app.add_clinician().await;
     let mut signed_in = Clinician::signed_in(&app).await;
     assert_eq!(signed_in.get("/admin").await.status, 200);
@@ -2062,10 +2057,7 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
 /// the answer is the same and nothing more is sent.
 #[tokio::test]
 async fn reset_links_are_limited_per_email_with_the_same_answer() {
-    let app = TestApp::builder()
-        .config("[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n").await;
     app.add_clinician().await;
     let mut c = Clinician::new(&app);
     for _ in 0..5 {

@@ -18,7 +18,7 @@ use crate::common::{SmtpServer, TestApp};
 async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and_page() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder().config(&config(smtp.port)).build().await;
+    let app = TestApp::with_config(&config(smtp.port)).await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;
@@ -159,7 +159,7 @@ async fn the_notices_follow_the_practice_email_unless_set_on_their_own() {
         "{}notify_email = \"desk@harborlight.org\"\nfrom = \"Front Desk <desk@harborlight.org>\"\n",
         config(smtp.port)
     );
-    let app = TestApp::builder().config(&text).build().await;
+    let app = TestApp::with_config(&text).await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;

@@ -23,7 +23,7 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
         "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
         smtp.url()
     );
-    let app = TestApp::builder().config(&config).build().await;
+    let app = TestApp::with_config(&config).await;
     let rules = every_day(TimeZone::get(ZONE).expect("tzdata"), (9, 11), 5);
     offer(&app, &rules).await;
     app
