@@ -301,16 +301,20 @@ pub async fn show(
 }
 
 /// The signing form as sent: a `sign-{id}` box for each document ticked, the name typed, the
-/// guardian's confirmation and where the person will be during sessions.
-#[derive(Default, serde::Deserialize)]
-#[serde(default)]
-pub struct SignPost {
-    name: String,
-    guardian: Option<String>,
-    location: String,
-    /// The ticked boxes, by field name.
-    #[serde(flatten)]
-    boxes: HashMap<String, String>,
+/// guardian's confirmation and where the person will be during sessions. Its fields are named
+/// by the packet's documents, so it is read as the fields it has.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct SignPost(HashMap<String, String>);
+
+impl SignPost {
+    fn ticked(&self, document: i64) -> bool {
+        self.0.contains_key(&format!("sign-{document}"))
+    }
+
+    fn field(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", String::as_str)
+    }
 }
 
 impl PostedForm for SignPost {
@@ -349,12 +353,16 @@ pub async fn sign(
         ticked: packet
             .documents
             .iter()
-            .filter(|d| d.signed_at.is_none() && form.boxes.contains_key(&format!("sign-{}", d.id)))
+            .filter(|d| d.signed_at.is_none() && form.ticked(d.id))
             .map(|d| d.id)
             .collect(),
-        name: form.name.split_whitespace().collect::<Vec<_>>().join(" "),
-        guardian: form.guardian.is_some(),
-        location: form.location,
+        name: form
+            .field("name")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        guardian: form.0.contains_key("guardian"),
+        location: form.field("location").to_string(),
     };
     let esign = packet
         .documents

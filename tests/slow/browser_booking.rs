@@ -56,10 +56,7 @@ async fn book_with_the_keyboard(options: Options) {
     // From the thank-you page to the times, by keyboard.
     browser.tab_to_one_of("choose-a-time").await;
     let link: String = browser
-        .js(
-            "return document.getElementById('choose-a-time').getAttribute('href')",
-            vec![],
-        )
+        .eval("return document.getElementById('choose-a-time').getAttribute('href')")
         .await;
     assert!(link.starts_with("/book/"), "{link}");
     browser.mark_page().await;
@@ -71,16 +68,10 @@ async fn book_with_the_keyboard(options: Options) {
     if options.javascript {
         // The enhancement: each time on the visitor's own clocks too, when they differ.
         let zone: String = browser
-            .js(
-                "return Intl.DateTimeFormat().resolvedOptions().timeZone",
-                vec![],
-            )
+            .eval("return Intl.DateTimeFormat().resolvedOptions().timeZone")
             .await;
         let shown: usize = browser
-            .js(
-                "return document.querySelectorAll('.local-time').length",
-                vec![],
-            )
+            .eval("return document.querySelectorAll('.local-time').length")
             .await;
         if zone == ZONE {
             assert_eq!(shown, 0);
@@ -89,10 +80,7 @@ async fn book_with_the_keyboard(options: Options) {
         }
     } else {
         let shown: usize = browser
-            .js(
-                "return document.querySelectorAll('.local-time').length",
-                vec![],
-            )
+            .eval("return document.querySelectorAll('.local-time').length")
             .await;
         assert_eq!(shown, 0, "no script ran");
     }
@@ -253,7 +241,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser.assert_accessible("the booking settings").await;
     // A mistake, shown GOV.UK-style, is accessible too.
     browser
-        .js::<()>("document.getElementById('length').value = 'twenty'", vec![])
+        .eval::<()>("document.getElementById('length').value = 'twenty'")
         .await;
     browser.click("#save-booking-settings").await;
     browser.wait_for_path("/admin/booking").await;

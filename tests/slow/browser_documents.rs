@@ -27,10 +27,7 @@ async fn a_person_signs_on_a_phone_with_the_keyboard() {
     assert_eq!(browser.heading().await, "Documents to read and sign");
     browser.assert_accessible("the documents to sign").await;
     let fits: bool = browser
-        .js(
-            "return document.documentElement.scrollWidth <= window.innerWidth",
-            vec![],
-        )
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert!(fits, "nothing wider than the phone's screen");
 

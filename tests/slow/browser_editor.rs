@@ -102,7 +102,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     assert!(browser.text_of(".notice").await.contains("are saved"));
 
     browser.goto(&app.url("/contact")).await;
-    let page: String = browser.js("return document.body.innerText", vec![]).await;
+    let page: String = browser.eval("return document.body.innerText").await;
     assert!(page.contains("Harbor Light Therapy"), "{page}");
     assert!(page.contains("(212) 555-0188"));
     assert!(!page.contains("Clearwater"));
@@ -125,7 +125,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     browser.wait_for_path(path).await;
     browser.assert_accessible("a section's words").await;
     let original: String = browser
-        .js("return document.getElementById('body').value", vec![])
+        .eval("return document.getElementById('body').value")
         .await;
 
     // A Markdown mistake: named by its line, the text kept.
@@ -139,7 +139,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         "{summary}"
     );
     let kept: String = browser
-        .js("return document.getElementById('body').value", vec![])
+        .eval("return document.getElementById('body').value")
         .await;
     assert!(kept.contains("carousel"), "the text is kept");
     browser
@@ -165,7 +165,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .assert_accessible("the words with their history")
         .await;
     browser.goto(&app.url("/")).await;
-    let home: String = browser.js(MAIN_WORDS, vec![]).await;
+    let home: String = browser.eval(MAIN_WORDS).await;
     assert!(home.contains("it is never free of risk"));
 
     // Restore the built-in words (the last entry of the history): shown first, then restored.
@@ -186,7 +186,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .await;
     browser.wait_for_path(path).await;
     browser.goto(&app.url("/")).await;
-    let home: String = browser.js(MAIN_WORDS, vec![]).await;
+    let home: String = browser.eval(MAIN_WORDS).await;
     assert!(home.contains("it is not risk-free"));
     assert!(!home.contains("it is never free of risk"));
 
@@ -221,10 +221,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     // Changed in place: a mistake (the text kept), a preview, a publish.
     browser.goto(&app.url("/admin/pages")).await;
     let edit: String = browser
-        .js(
-            "return new URL(document.querySelector('ul.own-pages a.button').href).pathname",
-            vec![],
-        )
+        .eval("return new URL(document.querySelector('ul.own-pages a.button').href).pathname")
         .await;
     browser.click("ul.own-pages a.button").await;
     browser.wait_for_path(&edit).await;
@@ -238,7 +235,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let summary = browser.text_of(".error-summary").await;
     assert!(summary.contains("Enter a title"), "{summary}");
     let kept: String = browser
-        .js("return document.getElementById('body').value", vec![])
+        .eval("return document.getElementById('body').value")
         .await;
     assert_eq!(kept, "Sessions are **$220** from May.");
     browser
@@ -256,7 +253,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     browser.wait_for_path(&edit).await;
     browser.goto(&app.url("/fees")).await;
     assert_eq!(browser.heading().await, "Fees");
-    let page: String = browser.js("return document.body.innerText", vec![]).await;
+    let page: String = browser.eval("return document.body.innerText").await;
     assert!(page.contains("$220 from May"), "{page}");
 
     browser.goto(&app.url("/admin/pages")).await;

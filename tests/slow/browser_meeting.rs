@@ -32,10 +32,7 @@ async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
         .await;
 
     browser
-        .js::<()>(
-            "document.getElementById('video_address').value = 'https://meet.example.com/clearwater'",
-            vec![],
-        )
+        .eval::<()>("document.getElementById('video_address').value = 'https://meet.example.com/clearwater'")
         .await;
     browser.click("#phone_way-person-calls").await;
     browser.fill("#phone_number", "(510) 555-0123").await;

@@ -128,10 +128,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
 
     // Too long an answer: the GOV.UK error pattern, accessible too.
     browser
-        .js::<()>(
-            "document.getElementById('medications').value = 'x'.repeat(2001)",
-            vec![],
-        )
+        .eval::<()>("document.getElementById('medications').value = 'x'.repeat(2001)")
         .await;
     browser.click("#save-continue").await;
     browser.wait_for_path(&format!("{q}/medications")).await;
@@ -141,7 +138,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .assert_accessible("the medications with a mistake")
         .await;
     browser
-        .js::<()>("document.getElementById('medications').value = ''", vec![])
+        .eval::<()>("document.getElementById('medications').value = ''")
         .await;
     browser.tab_to("medications").await;
     browser.type_text(MEDS).await;
@@ -196,10 +193,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         "{panel}"
     );
     let points: usize = browser
-        .js(
-            "return document.querySelectorAll('#scores-chart .chart-point').length",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('#scores-chart .chart-point').length")
         .await;
     assert_eq!(points, 2, "one PHQ-9 and one GAD-7 point");
     browser
@@ -231,10 +225,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .goto(&app.url(&format!("/admin/requests/{id}")))
         .await;
     let points: usize = browser
-        .js(
-            "return document.querySelectorAll('#scores-chart .chart-point').length",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('#scores-chart .chart-point').length")
         .await;
     assert_eq!(points, 4, "a second point for each measure");
     let table = browser.text_of("#scores-table").await;
@@ -254,10 +245,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
     browser.goto(&app.url("/admin")).await;
     let flagged: usize = browser
-        .js(
-            "return document.querySelectorAll('#needs-attention').length",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('#needs-attention').length")
         .await;
     assert_eq!(flagged, 0);
     browser.close().await;
@@ -314,10 +302,7 @@ async fn the_alert_comes_first_on_every_screen_and_in_both_colour_schemes() {
             ] {
                 browser.goto(&app.url(&path)).await;
                 let first: String = browser
-                    .js(
-                        "return document.querySelector('main').firstElementChild.id",
-                        vec![],
-                    )
+                    .eval("return document.querySelector('main').firstElementChild.id")
                     .await;
                 assert_eq!(first, alert, "{path} at {}px", viewport.width);
                 let (top, heading): (f64, f64) = browser

@@ -5,7 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::engine::{Columns, on_db};
+use super::engine::{Bind, Columns, bind_all, on_db};
 use super::fields::TOTP_SECRET;
 use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
@@ -151,26 +151,15 @@ impl Store {
             return Ok(false);
         };
         let stamp = new_credentials_stamp()?;
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
-                 credentials_stamp = $4
-                 WHERE id = $3 RETURNING id",
-            )
-            .bind(password_hash)
-            .bind(ms(now))
-            .bind(id)
-            .bind(&stamp)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
-                return Ok(false);
-            };
-            end_sessions!(tx, id).await?;
-            commit_audited!(tx, audit, now).await?;
-            Ok(true)
-        })
+        let sql = "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
+                   credentials_stamp = $4 WHERE id = $3 RETURNING id";
+        let binds = [
+            password_hash.into(),
+            ms(now).into(),
+            id.into(),
+            stamp.as_str().into(),
+        ];
+        self.change_credentials(sql, &binds, audit, now).await
     }
 
     pub async fn remove_account(
@@ -182,13 +171,26 @@ impl Store {
         let Some(id) = self.account_id(email).await? else {
             return Ok(false);
         };
+        let sql = "DELETE FROM admin_accounts WHERE id = $1 RETURNING id";
+        self.change_credentials(sql, &[id.into()], audit, now).await
+    }
+
+    /// Runs `sql` (`binds`), a change to one account's credentials or its removal that returns
+    /// the account's id, then ends the account's sessions and writes `audit`, in one
+    /// transaction. False when no account changed.
+    async fn change_credentials(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+        audit: &audit::Entry,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM admin_accounts WHERE id = $1 RETURNING id")
-                .bind(id)
+            let changed: Option<i64> = bind_all!(sqlx::query_scalar(sql), binds)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
+            let Some(id) = changed else {
                 return Ok(false);
             };
             end_sessions!(tx, id).await?;

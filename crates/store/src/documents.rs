@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, claim, on_db};
 use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
 use super::inbox::{write_audit, write_history};
 use super::{Store, StoreError, ms};
@@ -337,16 +337,9 @@ impl Store {
             .await?;
             let mut queued = 0;
             for (packet, request_id, email, link_secret) in due {
-                // Claimed by the one update that finds it still unclaimed.
-                let claimed = sqlx::query(
-                    "UPDATE document_packets SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL",
-                )
-                .bind(ms(now))
-                .bind(packet)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if claimed == 0 {
+                let sql = "UPDATE document_packets SET reminded_at = $1
+                           WHERE id = $2 AND reminded_at IS NULL";
+                if !claim!(tx, sql, now, packet).await? {
                     continue;
                 }
                 queue_to_person!(

@@ -235,6 +235,23 @@ macro_rules! bind_all {
 }
 pub(crate) use bind_all;
 
+/// Claims row `$id` for this server on `$conn` with `$sql`, an update that stamps its claim
+/// (`$1`: `$now`) only where none is stamped yet (`$2`: the row). However many servers look
+/// at once, exactly one update changes the row: true for that one.
+macro_rules! claim {
+    ($conn:ident, $sql:expr, $now:expr, $id:expr) => {
+        async {
+            sqlx::query($sql)
+                .bind($crate::ms($now))
+                .bind($id)
+                .execute(&mut *$conn)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        }
+    };
+}
+pub(crate) use claim;
+
 /// A row of either engine, for the readers that turn a row into a record.
 #[derive(Clone, Copy)]
 pub(crate) enum Row<'r> {

@@ -10,7 +10,7 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, Db, on_db};
+use super::engine::{Columns, Db, claim, on_db};
 use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
@@ -370,17 +370,9 @@ impl Store {
             .await?;
             let mut queued = 0;
             for (id, request_id) in due {
-                // Claimed by the one update that finds it still unclaimed.
-                let claimed = sqlx::query(
-                    "UPDATE questionnaires SET attention_overdue_at = $1
-                     WHERE id = $2 AND attention_overdue_at IS NULL AND attention_seen_at IS NULL",
-                )
-                .bind(ms(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if claimed == 0 {
+                let sql = "UPDATE questionnaires SET attention_overdue_at = $1
+                           WHERE id = $2 AND attention_overdue_at IS NULL AND attention_seen_at IS NULL";
+                if !claim!(tx, sql, now, id).await? {
                     continue;
                 }
                 queue_urgent!(
