@@ -59,9 +59,7 @@ async fn book_with_the_keyboard(options: Options) {
         .eval("return document.getElementById('choose-a-time').getAttribute('href')")
         .await;
     assert!(link.starts_with("/book/"), "{link}");
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&link).await;
+    browser.enter_to(&link).await;
     assert!(browser.heading().await.contains("Choose a time"));
     browser.assert_accessible("the open times").await;
 
@@ -102,9 +100,7 @@ async fn book_with_the_keyboard(options: Options) {
     assert_eq!(browser.active_id().await, "format-video");
     browser.press(Key::Space).await;
     browser.tab_to_one_of("choose-time").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&link).await;
+    browser.enter_to(&link).await;
     assert!(
         browser
             .heading()
@@ -175,10 +171,8 @@ async fn book_with_the_keyboard(options: Options) {
     browser.press(Key::Tab).await;
     browser.press(Key::Space).await;
     browser.tab_to_one_of("choose-time").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&grace_link).await;
-    let summary = browser.text_of(".error-summary").await;
+    browser.enter_to(&grace_link).await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("just been taken"), "{summary}");
     browser.assert_accessible("the just-taken answer").await;
     browser.close().await;
@@ -245,7 +239,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
         .await;
     browser.click("#save-booking-settings").await;
     browser.wait_for_path("/admin/booking").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(
         summary.contains("how long a consultation lasts"),
         "{summary}"

@@ -43,10 +43,8 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     browser.type_text("too short").await;
     browser.tab_to("password_again").await;
     browser.type_text("too short").await;
-    browser.mark_page().await;
-    browser.press(fantoccini::key::Key::Enter).await;
-    browser.wait_for_path(&setup).await;
-    let summary = browser.text_of(".error-summary").await;
+    browser.enter_to(&setup).await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("at least 12 characters"), "{summary}");
     browser
         .assert_accessible("the setup page with a mistake")
@@ -89,7 +87,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         .click("form.settings-form button[type=submit]")
         .await;
     browser.wait_for_path("/admin/details").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("is not a phone number"), "{summary}");
     browser
         .assert_accessible("the practice's details with a mistake")
@@ -133,7 +131,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", &broken).await;
     browser.click("button[value=publish]").await;
     browser.wait_for_path(path).await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(
         summary.contains("Line 2: layout \"carousel\" is not known"),
         "{summary}"
@@ -198,7 +196,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", "A session is **$200**.").await;
     browser.click("form.request-form button[type=submit]").await;
     browser.wait_for_path("/admin/pages").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(
         summary.contains("/contact belongs to the site itself"),
         "{summary}"
@@ -232,7 +230,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", "Sessions are **$220** from May.").await;
     browser.click("button[value=publish]").await;
     browser.wait_for_path(&edit).await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("Enter a title"), "{summary}");
     let kept: String = browser
         .eval("return document.getElementById('body').value")

@@ -89,10 +89,7 @@ async fn contact_form_with_the_keyboard(options: Options) {
     browser.press(Key::Enter).await;
     assert_eq!(browser.active_id().await, "phone");
     browser.type_text("(510) 555-0123").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-
-    browser.wait_for_path("/contact/thanks").await;
+    browser.enter_to("/contact/thanks").await;
     assert!(browser.heading().await.contains("Thank you"));
     browser.assert_accessible("the thank-you page").await;
     let stored = app.state.store.all_requests().await.expect("stored");

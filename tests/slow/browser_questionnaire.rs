@@ -47,9 +47,7 @@ async fn choose(browser: &Browser, name: &str, v: u8) {
 /// Presses the page's "Save and …" button with the keyboard and waits for `path`.
 async fn save_and_go(browser: &Browser, path: &str) {
     browser.tab_to("save-continue").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(path).await;
+    browser.enter_to(path).await;
 }
 
 /// A message at the SMTP server containing `needle`, as its text reads.
@@ -91,9 +89,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser.tab_to("format-video").await;
     browser.press(Key::Space).await;
     browser.tab_to("choose-time").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&book).await;
+    browser.enter_to(&book).await;
     assert!(
         browser
             .heading()
@@ -106,15 +102,11 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
 
     // Offered at once: into the questionnaire.
     browser.tab_to("questionnaire-start").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&q).await;
+    browser.enter_to(&q).await;
     assert_eq!(browser.heading().await, "A few questions before we meet");
     browser.assert_accessible("the questionnaire's start").await;
     browser.tab_to("questionnaire-next").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&format!("{q}/screening")).await;
+    browser.enter_to(&format!("{q}/screening")).await;
     browser.assert_accessible("the screening questions").await;
     // The first question "yes" (Space), the second "no" (Space then Down): the rest skipped.
     browser.tab_to("s0-yes").await;
@@ -132,7 +124,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
     browser.click("#save-continue").await;
     browser.wait_for_path(&format!("{q}/medications")).await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("2,000 characters or fewer"), "{summary}");
     browser
         .assert_accessible("the medications with a mistake")
@@ -161,9 +153,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
     answer_measure(&browser, "gad7", &[1, 1, 1, 1, 1, 1, 0]).await;
     browser.tab_to("save-continue").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&format!("{q}/done")).await;
+    browser.enter_to(&format!("{q}/done")).await;
     browser
         .assert_accessible("the end of the questionnaire")
         .await;

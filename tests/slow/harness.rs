@@ -608,6 +608,18 @@ impl Browser {
         self.eval::<()>("window.kapOldPage = true").await;
     }
 
+    /// Presses Enter (on the focused link or button) and waits for the new document at `path`.
+    pub async fn enter_to(&self, path: &str) {
+        self.mark_page().await;
+        self.press(Key::Enter).await;
+        self.wait_for_path(path).await;
+    }
+
+    /// The text of the page's error summary.
+    pub async fn error_summary(&self) -> String {
+        self.text_of(".error-summary").await
+    }
+
     /// Waits until a new document at `path` has loaded (after [`Browser::mark_page`], if it
     /// was called).
     pub async fn wait_for_path(&self, path: &str) {
