@@ -421,7 +421,7 @@ impl Store {
 mod tests {
     #[test]
     fn reminder_times_are_stored_as_text_and_read_back() {
-        assert_eq!(super::join_list(&[1440, 60]), "1440,60");
+        assert_eq!(super::join_list([1440, 60]), "1440,60");
         assert_eq!(super::decode_reminders("1440,60"), Some(vec![1440, 60]));
         assert_eq!(super::decode_reminders(""), Some(vec![]));
         assert_eq!(super::decode_reminders("x"), None);
