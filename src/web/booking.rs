@@ -183,26 +183,52 @@ pub async fn show(
         )),
         None => None,
     };
-    let (rules, open) = match open_for(&state, id, now).await {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+    let page = Fresh {
+        heading: "Choose a time for your first conversation",
+        notice,
+        back: false,
     };
-    let page = times_page(
-        &state,
-        TimesForm {
-            token: &token,
+    page.answer(&state, id, &token, now, &headers, head).await
+}
+
+/// The times to choose from, nothing chosen yet: under `heading`, with `notice`, and a way
+/// back to the time held when `back`.
+struct Fresh {
+    heading: &'static str,
+    notice: Option<String>,
+    back: bool,
+}
+
+impl Fresh {
+    async fn answer(
+        self,
+        state: &AppState,
+        id: i64,
+        token: &str,
+        now: Timestamp,
+        headers: &HeaderMap,
+        head: bool,
+    ) -> Response {
+        let (rules, open) = match open_for(state, id, now).await {
+            Ok(x) => x,
+            Err(e) => return e.into_response(),
+        };
+        let form = TimesForm {
+            token,
             rules: &rules,
             open: &open,
             choice: &Choice::default(),
-            heading: "Choose a time for your first conversation",
-            notice,
+            heading: self.heading,
+            notice: self.notice,
             time_error: None,
             format_error: None,
             nearest_only: false,
-            back: false,
-        },
-    );
-    private_page(StatusCode::OK, site.renderer.book(page), &headers, head)
+            back: self.back,
+        };
+        let page = times_page(state, form);
+        let site = state.site.load();
+        private_page(StatusCode::OK, site.renderer.book(page), headers, head)
+    }
 }
 
 /// `GET /book/{token}/change`: the times to choose from instead of the one held.
@@ -224,36 +250,18 @@ pub async fn change(
     let Some(b) = booking.filter(|b| b.status.takes_time() && b.start > now) else {
         return see_other(&format!("/book/{token}"));
     };
-    let (rules, open) = match open_for(&state, id, now).await {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let page = times_page(
-        &state,
-        TimesForm {
-            token: &token,
-            rules: &rules,
-            open: &open,
-            choice: &Choice::default(),
-            heading: "Choose a different time",
-            notice: Some(format!(
-                "Your time now is {}. A new time replaces it, and {} confirms the new time by email.",
-                long_time(b.start, &state.time_zone()),
-                state.config().practice.clinician_name
-            )),
-            time_error: None,
-            format_error: None,
-            nearest_only: false,
-            back: true,
-        },
+    let notice = format!(
+        "Your time now is {}. A new time replaces it, and {} confirms the new time by email.",
+        long_time(b.start, &state.time_zone()),
+        state.config().practice.clinician_name
     );
-    let site = state.site.load();
-    private_page(
-        StatusCode::OK,
-        site.renderer.book(page),
-        &headers,
-        method == Method::HEAD,
-    )
+    let page = Fresh {
+        heading: "Choose a different time",
+        notice: Some(notice),
+        back: true,
+    };
+    let head = method == Method::HEAD;
+    page.answer(&state, id, &token, now, &headers, head).await
 }
 
 /// `POST /book/{token}`: holds the chosen time.
