@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::client::client_key;
-use super::form::{Posted, PostedForm, Refusal, RefusalWords};
+use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
 use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
@@ -128,16 +128,8 @@ impl PostedForm for Choice {
     const FIELDS: &'static [&'static str] = &["start", "format"];
 
     fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
-        RefusalWords {
-            nothing: "Nothing was changed.",
-            use_the_form: "Please use the form on the page.",
-            too_large: (
-                "What you sent is too large",
-                "Nothing was changed. Please use the form on the page.",
-            ),
-            again: "Please open the page again and choose from there.",
-        }
-        .page(state, why, headers)
+        let again = "Please open the page again and choose from there.";
+        refuse_on_own_page(state, why, headers, "Nothing was changed.", again)
     }
 }
 

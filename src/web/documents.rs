@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::form::{Posted, PostedForm, Refusal, RefusalWords};
+use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
 use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link::LinkError;
@@ -325,16 +325,8 @@ impl PostedForm for SignPost {
     }
 
     fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
-        RefusalWords {
-            nothing: "Nothing was signed.",
-            use_the_form: "Please use the form on the page.",
-            too_large: (
-                "What you sent is too large",
-                "Nothing was signed. Please use the form on the page.",
-            ),
-            again: "Please open the link from the email again and sign from there.",
-        }
-        .page(state, why, headers)
+        let again = "Please open the link from the email again and sign from there.";
+        refuse_on_own_page(state, why, headers, "Nothing was signed.", again)
     }
 }
 
