@@ -21,6 +21,7 @@ mod admin;
 pub mod colour;
 mod contact_form;
 mod database;
+mod estimate;
 mod insights;
 mod mail;
 mod practice;
@@ -31,6 +32,10 @@ mod tls;
 pub use admin::{AdminConfig, DEFAULT_KEEP_CLOSED_DAYS, DEFAULT_KEEP_CONSULTED_DAYS};
 pub use contact_form::{DEFAULT_URGENT_REPLY_HOURS, FormConfig, urgent_reply_hours};
 pub use database::DatabaseConfig;
+pub use estimate::{
+    EstimateConfig, Key as EstimateKey, Value as EstimateValue, check as check_estimate,
+    keys as estimate_keys,
+};
 pub use insights::InsightsConfig;
 pub use mail::{MailConfig, default_sender};
 pub use practice::{Practice, default_practice};
@@ -59,6 +64,8 @@ pub struct Config {
     /// HTTPS served by the program itself; `None`: plain HTTP (behind a reverse proxy, say).
     pub tls: Option<TlsConfig>,
     pub insights: InsightsConfig,
+    /// What the Good Faith Estimate is made from (`[estimate]`).
+    pub estimate: EstimateConfig,
     /// The going-live items the file confirms as reviewed (`going_live.reviewed`), with those
     /// confirmed in the inbox (see [`crate::going_live`]).
     pub going_live_reviewed: Vec<String>,
@@ -81,7 +88,7 @@ fn file_keys(text: &str) -> std::collections::BTreeSet<String> {
     let Ok(table) = text.parse::<toml::Table>() else {
         return Default::default();
     };
-    ["practice", "contact_form", "admin"]
+    ["practice", "contact_form", "admin", "estimate"]
         .into_iter()
         .filter_map(|name| Some((name, table.get(name)?.as_table()?)))
         .flat_map(|(name, t)| t.keys().map(move |k| format!("{name}.{k}")))
@@ -176,6 +183,8 @@ struct FileConfig {
     backup: crate::backup::FileBackup,
     #[serde(default)]
     going_live: FileGoingLive,
+    #[serde(default)]
+    estimate: estimate::FileEstimate,
 }
 
 /// `[going_live]` as the file writes it.
@@ -239,6 +248,7 @@ impl Config {
         let tls = read.tls(file.tls, overrides, &server.base_url);
         let insights = read.insights(file.insights);
         let going_live_reviewed = read.going_live(file.going_live);
+        let estimate = read.estimate(file.estimate);
         let backup =
             crate::backup::BackupSettings::from_file(file.backup, name, text, &mut read.errors);
         let content_dir = overrides.content_dir.clone().or(file
@@ -258,6 +268,7 @@ impl Config {
             database,
             tls,
             insights,
+            estimate,
             going_live_reviewed,
             backup,
         })

@@ -115,7 +115,84 @@ pub const FIELDS: &[Field] = &[
         "Days a closed request is kept when it reached a consultation or went further",
         "A whole number of days, 2557 (seven years) by default. These are clinical records: how long your state requires them to be kept is for you to check with your counsel.",
     ),
+    field(
+        "npi",
+        ESTIMATE,
+        "National Provider Identifier (NPI)",
+        "Ten digits. Printed on the Good Faith Estimates you give, as the No Surprises Act requires.",
+    ),
+    field(
+        "tin",
+        ESTIMATE,
+        "Taxpayer Identification Number (TIN)",
+        "Your EIN (or the SSN you bill under), such as 12-3456789. Printed on the Good Faith Estimates you give, as the law requires.",
+    ),
+    field(
+        "office_address",
+        ESTIMATE,
+        "Office address",
+        "Where you see people, on one line. Printed on the Good Faith Estimates you give.",
+    ),
+    field(
+        "consultation_fee",
+        ESTIMATE,
+        "Fee for a consultation, in dollars",
+        "Used for Good Faith Estimates. Write 0 if the consultation is free.",
+    ),
+    field(
+        "consultation_count",
+        ESTIMATE,
+        "Consultations expected",
+        "How many a course of care usually takes.",
+    ),
+    field(
+        "preparation_fee",
+        ESTIMATE,
+        "Fee for a preparation session, in dollars",
+        "",
+    ),
+    field(
+        "preparation_count",
+        ESTIMATE,
+        "Preparation sessions expected",
+        "",
+    ),
+    field(
+        "medication_session_fee",
+        ESTIMATE,
+        "Fee for a medication session, in dollars",
+        "Your own fee for the psychotherapy during the session. The prescriber and the medication are billed separately and listed as such on the estimate.",
+    ),
+    field(
+        "medication_session_count",
+        ESTIMATE,
+        "Medication sessions expected",
+        "",
+    ),
+    field(
+        "integration_fee",
+        ESTIMATE,
+        "Fee for an integration session, in dollars",
+        "",
+    ),
+    field(
+        "integration_count",
+        ESTIMATE,
+        "Integration sessions expected",
+        "",
+    ),
 ];
+
+/// The table of the settings of the Good Faith Estimate (see [`crate::config::EstimateConfig`]).
+const ESTIMATE: &str = "estimate";
+
+/// The estimate's key for field `name`.
+fn estimate_key(name: &str) -> Option<crate::config::EstimateKey> {
+    crate::config::estimate_keys()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, key)| key)
+}
 
 /// The fields of how long closed requests are kept (numbers of days).
 const KEEP_CLOSED_DAYS: &str = "keep_closed_days";
@@ -183,6 +260,11 @@ pub fn values_of(config: &Config) -> PracticeDetails {
         ),
     ] {
         v.insert(name.to_string(), value);
+    }
+    for field in FIELDS.iter().filter(|f| f.table == ESTIMATE) {
+        if let Some(key) = estimate_key(field.name) {
+            v.insert(field.name.to_string(), config.estimate.text_of(key));
+        }
     }
     v
 }
@@ -301,6 +383,18 @@ pub fn check(values: &PracticeDetails) -> Result<(), Vec<(&'static str, String)>
             }
             continue;
         }
+        if field.table == ESTIMATE {
+            // Left empty: not set yet (no estimate can be made until it is).
+            if value.is_empty() {
+                continue;
+            }
+            if let Some(key) = estimate_key(field.name)
+                && let Err(message) = crate::config::check_estimate(key, value, field.label)
+            {
+                problems.push((field.name, message));
+            }
+            continue;
+        }
         if field.table == "contact_form" {
             // The config reads these as free text; the inbox asks for a value on one line.
             if value.is_empty() && OPTIONAL.contains(&field.name) {
@@ -377,7 +471,7 @@ pub fn apply(config: &Config, values: &PracticeDetails) -> Config {
         if check(&one).is_err() {
             continue;
         }
-        if field.table == "admin" {
+        if field.table == "admin" || field.table == ESTIMATE {
             continue;
         }
         let line = toml_line(field, value);
@@ -414,6 +508,17 @@ pub fn apply(config: &Config, values: &PracticeDetails) -> Config {
                 KEEP_CONSULTED_DAYS => merged.admin.keep_consulted_days = d,
                 _ => {}
             }
+        }
+    }
+    for field in FIELDS.iter().filter(|f| f.table == ESTIMATE) {
+        let (Some(key), Some(value)) = (estimate_key(field.name), values.get(field.name)) else {
+            continue;
+        };
+        if from_file.contains(&field.name) || value.trim().is_empty() {
+            continue;
+        }
+        if let Ok(v) = crate::config::check_estimate(key, value, field.label) {
+            merged.estimate.set(key, v);
         }
     }
     // The notices and the sender follow the practice's email and name unless set on their own.

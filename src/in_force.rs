@@ -9,6 +9,10 @@
 //! `InForce` and updates it whenever it sees the stored details change (`web::live`), so on
 //! PostgreSQL a change saved on one server reaches the others within the poll interval.
 //!
+//! Backups work the same way: where and when they are made comes from the config file's
+//! `[backup]` where it sets a value, else from what was saved on `/admin/backups`
+//! ([`crate::backup::BackupSettings::with_saved`]).
+//!
 //! The notices of new requests go to the practice's email and every email is sent in the
 //! practice's name unless `mail.notify_email` or `mail.from` are set on their own
 //! ([`crate::details::apply`]).
@@ -17,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use crate::backup::settings::SavedBackup;
 use crate::config::Config;
 use crate::details::{self, PracticeDetails};
 
@@ -27,7 +32,9 @@ pub struct InForce {
     file: ArcSwap<Config>,
     /// The details saved in the inbox, as last read from the database.
     saved: ArcSwap<Option<PracticeDetails>>,
-    /// `file` with `saved` applied: what every reader sees.
+    /// The backup settings saved on `/admin/backups`, as last read from the database.
+    saved_backup: ArcSwap<Option<SavedBackup>>,
+    /// `file` with `saved` and `saved_backup` applied: what every reader sees.
     current: ArcSwap<Config>,
     /// One writer at a time, so `current` is always made from the `file` and `saved` stored.
     writing: Mutex<()>,
@@ -35,10 +42,11 @@ pub struct InForce {
 
 impl InForce {
     pub fn new(file: Arc<Config>, saved: Option<PracticeDetails>) -> InForce {
-        let current = Arc::new(effective(&file, saved.as_ref()));
+        let current = Arc::new(effective(&file, saved.as_ref(), None));
         InForce {
             file: ArcSwap::new(file),
             saved: ArcSwap::new(Arc::new(saved)),
+            saved_backup: ArcSwap::new(Arc::new(None)),
             current: ArcSwap::new(current),
             writing: Mutex::new(()),
         }
@@ -62,30 +70,55 @@ impl InForce {
 
     /// Puts the details read from the database in force; returns the practice now in force.
     pub fn set_saved(&self, saved: Option<PracticeDetails>) -> Arc<Config> {
-        let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let current = Arc::new(effective(&self.file.load(), saved.as_ref()));
-        self.saved.store(Arc::new(saved));
-        self.current.store(current.clone());
-        current
+        self.put(|| self.saved.store(Arc::new(saved)))
     }
 
     /// Puts a config re-read from the file in force (`SIGHUP`); returns the practice now in
     /// force.
     pub fn set_file(&self, file: Arc<Config>) -> Arc<Config> {
+        self.put(|| self.file.store(file))
+    }
+
+    /// Stores one part with `store`, then puts the practice made from all parts in force; one
+    /// writer at a time, so `current` is always made from the parts stored.
+    fn put(&self, store: impl FnOnce()) -> Arc<Config> {
         let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let current = Arc::new(effective(&file, self.saved.load().as_ref().as_ref()));
-        self.file.store(file);
+        store();
+        let current = Arc::new(effective(
+            &self.file.load(),
+            self.saved.load().as_ref().as_ref(),
+            self.saved_backup.load().as_ref().as_ref(),
+        ));
         self.current.store(current.clone());
         current
     }
+    /// The backup settings saved on `/admin/backups`, if any.
+    pub fn saved_backup(&self) -> Option<SavedBackup> {
+        self.saved_backup.load().as_ref().clone()
+    }
+
+    /// Puts the backup settings read from the database in force; returns the practice now in
+    /// force.
+    pub fn set_saved_backup(&self, saved: Option<SavedBackup>) -> Arc<Config> {
+        self.put(|| self.saved_backup.store(Arc::new(saved)))
+    }
 }
 
-/// `file` with the saved `details` in place, except where the file sets a value.
-fn effective(file: &Config, details: Option<&PracticeDetails>) -> Config {
-    match details {
+/// `file` with the saved `details` and `backup` settings in place, except where the file sets
+/// a value.
+fn effective(
+    file: &Config,
+    details: Option<&PracticeDetails>,
+    backup: Option<&SavedBackup>,
+) -> Config {
+    let mut config = match details {
         Some(values) => details::apply(file, values),
         None => file.clone(),
+    };
+    if let Some(saved) = backup {
+        config.backup = config.backup.with_saved(saved);
     }
+    config
 }
 
 #[cfg(test)]

@@ -59,6 +59,10 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Mail(#[from] mail::TransportError),
+    #[error(
+        "the database needs an update, and the backup before it failed: {0} (fix the backup destination, or remove it from the config file's [backup] to update without a backup)"
+    )]
+    BackupFirst(#[from] backup::BackupError),
 }
 
 /// A server ready to serve: its state, its background workers (the poll for changes saved on
@@ -111,7 +115,16 @@ pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::In
             None
         }
     };
-    in_force::InForce::new(config, saved)
+    let in_force = in_force::InForce::new(config, saved);
+    match store.saved_backup_settings().await {
+        Ok(saved) => {
+            in_force.set_saved_backup(saved);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the backup settings saved in the inbox; using the configured ones");
+        }
+    }
+    in_force
 }
 
 /// Opens the data key and the database the config names: PostgreSQL when `database.url` (or
@@ -120,7 +133,14 @@ pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::In
 pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
     let data_dir = &config.server.data_dir;
     let url = config.database.url.as_ref().map(|s| s.0.as_str());
-    Ok(store::Store::open_with_data_key(data_dir, url).await?)
+    // A backup before the database's update, when there is one to make.
+    let before =
+        backup::before_migrations(&config.backup, data_dir, url, jiff::Timestamp::now()).await?;
+    let store = store::Store::open_with_data_key(data_dir, url).await?;
+    if let Some(before) = &before {
+        backup::record_before_migrations(&store, before).await;
+    }
+    Ok(store)
 }
 
 /// Deletes what the practice no longer keeps: closed requests and spam past their retention
@@ -224,6 +244,7 @@ pub fn backup_worker(state: &AppState) -> backup::worker::BackupWorker {
         zone: state.time_zone(),
         mail: state.mail_enabled,
         wake: state.mail_wake.clone(),
+        in_force: Some(state.in_force.clone()),
     }
 }
 

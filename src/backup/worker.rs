@@ -70,6 +70,9 @@ pub struct BackupWorker {
     /// Queues the one email to the practice when backups are late (none without mail).
     pub mail: bool,
     pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Where the settings in force are read before each look (the inbox may change them);
+    /// `None`: `settings` as given.
+    pub in_force: Option<std::sync::Arc<crate::in_force::InForce>>,
 }
 
 /// What one look did.
@@ -178,11 +181,15 @@ impl BackupWorker {
 
     /// Runs [`BackupWorker::look`] every few minutes until the server stops.
     pub fn run_every_few_minutes(self, workers: &crate::workers::Workers) {
-        if !self.active() {
+        // Backups may be set up in the inbox later: only PostgreSQL never makes them.
+        if self.store.engine() != crate::store::Engine::Sqlite {
             return;
         }
         workers.every(EVERY, move || {
-            let worker = self.clone();
+            let mut worker = self.clone();
+            if let Some(in_force) = &worker.in_force {
+                worker.settings = in_force.get().backup.clone();
+            }
             async move {
                 if let Err(e) = worker.look(Timestamp::now()).await {
                     tracing::warn!(error = %e, "cannot look at the backups; will look again");

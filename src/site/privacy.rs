@@ -111,6 +111,7 @@ pub const KEPT_PLAIN: &[PlainRecord] = &[
             "bookings.status",
             "bookings.created_at",
             "bookings.updated_at",
+            "bookings.session_location",
             "booking_changes.at",
             "booking_changes.actor",
             "booking_changes.status",
@@ -122,7 +123,7 @@ pub const KEPT_PLAIN: &[PlainRecord] = &[
             "booking_reminders.status",
             "booking_reminders.at",
         ],
-        label: "the time of a consultation you choose, the way of meeting you chose (video or phone), whether that time is held, confirmed, declined or cancelled, each change to it, and the reminders sent",
+        label: "the time of a consultation you choose, the way of meeting you chose (video or phone), the state you said you will be in during it, whether that time is held, confirmed, declined or cancelled, each change to it, and the reminders sent",
     },
     PlainRecord {
         columns: &[
@@ -136,6 +137,19 @@ pub const KEPT_PLAIN: &[PlainRecord] = &[
             "questionnaires.attention_overdue_at",
         ],
         label: "which questionnaire was sent, and when it was sent, saved and finished; whether an answer asked for my prompt attention (a yes or no, never the answer itself), and when I followed it up",
+    },
+    PlainRecord {
+        columns: &[
+            "good_faith_estimates.made_at",
+            "good_faith_estimates.made_by",
+            "good_faith_estimates.due_because",
+            "good_faith_estimates.due_from",
+            "good_faith_estimates.service_on",
+            "good_faith_estimates.due_on",
+            "good_faith_estimates.given_at",
+            "good_faith_estimates.given_how",
+        ],
+        label: "for a Good Faith Estimate of your costs: when it was asked for or a service scheduled, the day it was due, and when and how it was given (never what it says, which is encrypted)",
     },
     PlainRecord {
         columns: &[
@@ -191,6 +205,8 @@ pub const NOT_ABOUT_THE_PERSON: &[&str] = &[
     "booking_reminders.outbox_id",
     "questionnaires.id",
     "questionnaires.request_id",
+    "good_faith_estimates.id",
+    "good_faith_estimates.request_id",
     "outbox.id",
     "outbox.request_id",
     "outbox.booking_change_id",

@@ -204,6 +204,12 @@ pub struct BookPage {
     pub errors: Vec<ErrorLink>,
     pub time_error: Option<String>,
     pub format_error: Option<String>,
+    /// Where the person will be during the session: the question's error, the state chosen
+    /// (the request's, to begin with), every state, and the licensed ones in words.
+    pub location_error: Option<String>,
+    pub location_chosen: String,
+    pub states: &'static [(&'static str, &'static str)],
+    pub licensed: String,
     /// Where to go back to without changing anything (when changing a booked time).
     pub back_href: Option<String>,
 }

@@ -27,6 +27,7 @@ use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
 use crate::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
 use crate::practice::booking::BookingStatus;
+use crate::practice::consultation::Location;
 use crate::practice::open_times::{
     BookingRules, ConsultationFormat, OpenTime, WhyNotOpen, by_day, nearest_open, open_times,
 };
@@ -122,10 +123,33 @@ async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Resul
 pub struct Choice {
     start: String,
     format: String,
+    /// Where the person will be during the session; `None` from a post without the question.
+    #[serde(deserialize_with = "present")]
+    location: Option<String>,
+}
+
+/// A field that is sent (even empty), as opposed to one that is absent (`None`, the default).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+impl Choice {
+    /// A new choice, with where the person will be taken from their request (they may change
+    /// it).
+    async fn near(state: &AppState, id: i64) -> Choice {
+        let location = match state.store.request(id).await {
+            Ok(Some(r)) => Some(r.location.as_str().to_string()),
+            _ => None,
+        };
+        Choice {
+            location,
+            ..Choice::default()
+        }
+    }
 }
 
 impl PostedForm for Choice {
-    const FIELDS: &'static [&'static str] = &["start", "format"];
+    const FIELDS: &'static [&'static str] = &["start", "format", "location"];
 
     fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
         let again = "Please open the page again and choose from there.";
@@ -209,11 +233,12 @@ impl Fresh {
             token,
             rules: &rules,
             open: &open,
-            choice: &Choice::default(),
+            choice: &Choice::near(state, id).await,
             heading: self.heading,
             notice: self.notice,
             time_error: None,
             format_error: None,
+            location_error: None,
             nearest_only: false,
             back: self.back,
         };
@@ -274,9 +299,18 @@ pub async fn choose(
     let now = Timestamp::now();
     let start = Timestamp::from_str(choice.start.trim()).ok();
     let format = ConsultationFormat::parse(choice.format.trim());
-    let (start, format) = match (start, format) {
-        (Some(start), Some(format)) => (start, format),
-        (start, format) => {
+    // Asked on every booking; a place outside the licensed states is flagged to the
+    // clinician, never refused (as with the telehealth consent).
+    let location = choice
+        .location
+        .as_deref()
+        .map(|l| Location::parse(l.trim()));
+    let location_error = matches!(location, Some(None))
+        .then(|| "Choose the state you will be in during the consultation".to_string());
+    let location = location.flatten();
+    let (start, format) = match (start, format, location_error) {
+        (Some(start), Some(format), None) => (start, format),
+        (start, format, location_error) => {
             let time_error = start.is_none().then(|| {
                 if choice.start.trim().is_empty() {
                     "Choose a time".to_string()
@@ -294,7 +328,7 @@ pub async fn choose(
                 &choice,
                 &headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                (time_error, format_error),
+                (time_error, format_error, location_error),
                 None,
             )
             .await;
@@ -306,6 +340,7 @@ pub async fn choose(
         format,
         time_zone: &state.time_zone(),
         mail: state.mail_enabled,
+        location: location.as_ref().map(Location::as_str),
     };
     let outcome = state.store.hold(&hold, now).await;
     match &outcome {
@@ -343,7 +378,7 @@ pub async fn choose(
                 &choice,
                 &headers,
                 StatusCode::CONFLICT,
-                (Some(message), None),
+                (Some(message), None, None),
                 Some(start),
             )
             .await
@@ -356,7 +391,11 @@ pub async fn choose(
                 &choice,
                 &headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                (None, Some("Choose how you would like to meet".to_string())),
+                (
+                    None,
+                    Some("Choose how you would like to meet".to_string()),
+                    None,
+                ),
                 None,
             )
             .await
@@ -375,7 +414,7 @@ async fn again(
     choice: &Choice,
     headers: &HeaderMap,
     status: StatusCode,
-    (time_error, format_error): (Option<String>, Option<String>),
+    (time_error, format_error, location_error): (Option<String>, Option<String>, Option<String>),
     near: Option<Timestamp>,
 ) -> Response {
     let now = Timestamp::now();
@@ -399,6 +438,7 @@ async fn again(
             choice.start.clone()
         },
         format: choice.format.clone(),
+        location: choice.location.clone(),
     };
     let page = times_page(
         state,
@@ -415,6 +455,7 @@ async fn again(
             notice: None,
             time_error,
             format_error,
+            location_error,
             nearest_only: near.is_some(),
             back: false,
         },

@@ -124,7 +124,11 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::web::Ap
     }
     // Emails, flags and workers follow the saved details from here on; the pages once built.
     let config = state.in_force.set_saved(saved);
-    let content = with_own_pages(content_with(state, &words), &own_pages);
+    let content = with_notice(
+        with_own_pages(content_with(state, &words), &own_pages),
+        &config,
+        &words,
+    );
     let built = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || {
@@ -192,6 +196,29 @@ fn with_own_pages(
     Arc::new(content)
 }
 
+/// `content` with the published Notice of Privacy Practices at its public address, unless the
+/// clinician has a page of their own there.
+fn with_notice(
+    content: Arc<crate::content::Content>,
+    config: &Config,
+    words: &BTreeMap<String, String>,
+) -> Arc<crate::content::Content> {
+    use crate::web::admin::documents::{NOTICE_DOCUMENT, NOTICE_PATH, notice_page};
+    if content.own_pages.iter().any(|p| p.path == NOTICE_PATH)
+        || content.removed_pages.iter().any(|p| p == NOTICE_PATH)
+    {
+        return content;
+    }
+    match notice_page(config, words.get(NOTICE_DOCUMENT).map(String::as_str)) {
+        Some(page) => {
+            let mut content = (*content).clone();
+            content.own_pages.push(page);
+            Arc::new(content)
+        }
+        None => content,
+    }
+}
+
 /// Serves `site`, prepared from `config`, from now on; opens the public site once the
 /// practice's own details are in place and the going-live checklist is done (and closes it
 /// again should an item come undone, such as the example's words restored).
@@ -215,7 +242,11 @@ pub fn rebuild(
     } else {
         content
     };
-    let content = with_own_pages(content, &state.live.pages.load());
+    let content = with_notice(
+        with_own_pages(content, &state.live.pages.load()),
+        &config,
+        &words,
+    );
     let site = crate::site::build(config.clone(), content, SEALED_REQUEST_FIELDS)?;
     swap_in(state, &config, site);
     Ok(())

@@ -77,6 +77,32 @@ async fn refused_on_postgres(app: &TestApp) {
     assert!(health.contains("\"backup\":\"off\""), "{health}");
 }
 
+/// After a failed backup at `failed` (the last good one at `good`): the failure is kept with
+/// its reason (naming `reason`) and no backup's name or size, and the status says failing.
+async fn failed_honestly(app: &TestApp, good: Timestamp, failed: Timestamp, reason: &str) {
+    let log = app.state.store.backup_log().await.expect("log");
+    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(good));
+    let failure = log.last_failure.clone().expect("the failure is kept");
+    assert_eq!(failure.at, failed);
+    assert!(
+        failure.name.is_none() && failure.bytes.is_none(),
+        "{failure:?}"
+    );
+    assert!(
+        failure
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(reason)),
+        "{failure:?}"
+    );
+    assert_eq!(
+        Health::of(&log, failed + SignedDuration::from_hours(1)),
+        Health::Failing
+    );
+    let health = app.get("/healthz").await.text();
+    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+}
+
 /// 03:00 in Los Angeles (the built-in practice's zone) on `day` of March 2026, plus `hours`.
 fn at(day: i8, hours: i64) -> Timestamp {
     let t: Timestamp = format!("2026-03-{day:02}T11:00:00Z").parse().expect("time");
@@ -188,19 +214,7 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
         matches!(gone, Err(BackupError::Target(TargetError::NoBucket(_)))),
         "{gone:?}"
     );
-    let log = app.state.store.backup_log().await.expect("log");
-    assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
-    let failure = log.last_failure.clone().expect("the failure is kept");
-    assert!(
-        failure
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains("does not exist")),
-        "{failure:?}"
-    );
-    assert_eq!(Health::of(&log, at(3, 1)), Health::Failing);
-    let health = app.get("/healthz").await.text();
-    assert!(health.contains("\"backup\":\"failing\""), "{health}");
+    failed_honestly(&app, at(2, 0), at(3, 0), "does not exist").await;
 
     // The server is stopped: the upload cannot happen, and nothing is counted.
     s3.stop();
@@ -479,4 +493,341 @@ async fn check_says_how_backups_stand() {
     } else {
         assert!(err.contains("warning: no backup key yet"), "{err}");
     }
+}
+
+/// A database made by an older version: the first `applied` of the SQLite migrations, in a
+/// data directory of its own.
+async fn older_database(dir: &Path, applied: usize) {
+    use sqlx::ConnectOptions;
+    let mut migrator = sqlx::migrate::Migrator::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .await
+    .expect("migrations");
+    migrator.migrations = migrator.migrations[..applied].to_vec().into();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("kap-practice.db"))
+        .create_if_missing(true)
+        .foreign_keys(false)
+        .connect()
+        .await
+        .expect("create");
+    migrator.run(&mut conn).await.expect("older migrations");
+}
+
+#[tokio::test]
+async fn a_backup_is_made_before_the_database_is_updated_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with(&format!("dir = \"{}\"\n", dir.path().display())).await;
+    if app.state.store.engine() == Engine::Postgres {
+        // The database's own backups: opening it again makes none, whatever is pending.
+        let config = app.state.config();
+        let url = config.database.url.as_ref().map(|u| u.0.clone());
+        let before = kap_practice::backup::before_migrations(
+            &config.backup,
+            &config.server.data_dir,
+            url.as_deref(),
+            Timestamp::now(),
+        )
+        .await
+        .expect("nothing to do");
+        assert!(before.is_none());
+        return refused_on_postgres(&app).await;
+    }
+    // A data directory whose database an older version wrote, with this server's backup key.
+    let older = tempfile::tempdir().expect("tempdir");
+    let data = older.path().join("data");
+    kap_practice::data_dir::private::create_dir(&data).expect("data dir");
+    older_database(&data, 10).await;
+    let live = app.state.config().server.data_dir.clone();
+    std::fs::copy(live.join("backup.key"), data.join("backup.key")).expect("key");
+    let mut config = (*app.state.config()).clone();
+    config.server.data_dir = data.clone();
+
+    let store = kap_practice::open_store(&config).await.expect("starts");
+    let (backups, other) = in_dir(dir.path());
+    assert_eq!(
+        backups.len(),
+        1,
+        "one backup before the update: {backups:?}"
+    );
+    assert!(other.is_empty(), "{other:?}");
+    let log = store.backup_log().await.expect("log");
+    let success = log.last_success.clone().expect("recorded");
+    assert_eq!(success.name.as_deref(), Some(backups[0].as_str()));
+    let pending = sqlx::migrate::Migrator::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .await
+    .expect("migrations")
+    .iter()
+    .count()
+        - 10;
+    assert_eq!(
+        success.detail.as_deref(),
+        Some(format!("before the database's update ({pending} migrations)").as_str())
+    );
+    assert!(
+        !data
+            .join("backup-staging")
+            .read_dir()
+            .expect("staging")
+            .any(|_| true),
+        "nothing is left in the staging folder"
+    );
+    store.close().await;
+    // The backup opens with the words and holds a database.
+    let words = std::fs::read_to_string(data.join("backup.key")).expect("words");
+    let key = kap_practice::crypto::BackupKey::from_words(&words).expect("words");
+    kap_practice::backup::verify(
+        &kap_practice::backup::Target::Local(dir.path().to_path_buf()),
+        None,
+        &key,
+        &older.path().join("work"),
+    )
+    .await
+    .expect("the backup before the update opens");
+
+    // Started again with nothing pending, no backup; nor for a new data directory.
+    let store = kap_practice::open_store(&config).await.expect("starts");
+    store.close().await;
+    config.server.data_dir = older.path().join("new");
+    let store = kap_practice::open_store(&config).await.expect("starts");
+    store.close().await;
+    assert_eq!(in_dir(dir.path()).0, backups);
+}
+
+/// Wrong credentials at a real object storage: moto, with its checking of access keys turned
+/// on, refuses the upload; the failure is kept with its reason, `/healthz` says failing, the
+/// earlier good backup stays the last one, and nothing half-written is left in the bucket.
+#[tokio::test]
+async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
+    let s3 = S3Server::start();
+    s3.create_bucket("practice-backups");
+    let app = app_with(&s3.config("practice-backups")).await;
+    if app.state.store.engine() == Engine::Postgres {
+        return refused_on_postgres(&app).await;
+    }
+    let config = app.state.config();
+    let data_dir = config.server.data_dir.clone();
+    let good = kap_practice::backup::backup_and_record(
+        &app.state.store,
+        &config.backup,
+        &data_dir,
+        at(2, 0),
+    )
+    .await
+    .expect("the first backup");
+
+    let mut wrong = config.backup.clone();
+    let s3_settings = wrong.s3.as_mut().expect("object storage");
+    s3_settings.access_key_id = "AKIAWRONGWRONGWRONG0".into();
+    s3_settings.secret_access_key = kap_practice::config::Secret("not the secret".into());
+    s3.check_access_keys(true);
+    let refused =
+        kap_practice::backup::backup_and_record(&app.state.store, &wrong, &data_dir, at(3, 0))
+            .await;
+    assert!(
+        matches!(
+            refused,
+            Err(BackupError::Target(
+                TargetError::Refused(_) | TargetError::Status(..)
+            ))
+        ),
+        "{refused:?}"
+    );
+    failed_honestly(&app, at(2, 0), at(3, 0), "object storage").await;
+
+    // The bucket holds the good backup only.
+    s3.check_access_keys(false);
+    let remote: Vec<String> = kap_practice::backup::Target::all(&config.backup)[0]
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(remote, vec![good.name]);
+}
+
+/// The settings form of `/admin/backups` with `fields` (besides the csrf).
+async fn save_settings(
+    c: &mut crate::common::clinician::Clinician<'_>,
+    fields: &[(&str, &str)],
+) -> crate::common::Reply {
+    c.action("/admin/backups", "/admin/backups/settings", fields)
+        .await
+}
+
+#[tokio::test]
+async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets_them() {
+    use crate::common::clinician::Clinician;
+    let s3 = S3Server::start();
+    s3.create_bucket("practice-backups");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::start().await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let html = c.get("/admin/backups").await.text();
+    assert!(html.contains("Change where and when"), "{html}");
+    if app.state.store.engine() == Engine::Sqlite {
+        assert!(html.contains("No destination is set yet"), "{html}");
+    }
+
+    // A relative directory and a storage without its bucket are refused, by field.
+    let refused = save_settings(
+        &mut c,
+        &[
+            ("dir", "backups"),
+            ("s3_endpoint", &s3.endpoint()),
+            ("hour", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(
+        html.contains("Enter the directory&#39;s full path")
+            || html.contains("Enter the directory's full path"),
+        "{html}"
+    );
+    assert!(html.contains("Enter the bucket"), "{html}");
+    assert!(
+        app.state
+            .store
+            .saved_backup_settings()
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    // A directory and a bucket whose access key is in a file named here (never typed in).
+    let credentials = dir.path().join("s3-credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "{}\n{}\n",
+            crate::common::s3::ACCESS_KEY,
+            crate::common::s3::SECRET_KEY
+        ),
+    )
+    .expect("credentials");
+    let local = dir.path().join("copies");
+    std::fs::create_dir(&local).expect("dir");
+    let saved = save_settings(
+        &mut c,
+        &[
+            ("enabled", "on"),
+            ("dir", &local.display().to_string()),
+            ("s3_endpoint", &s3.endpoint()),
+            ("s3_bucket", "practice-backups"),
+            ("s3_prefix", "practice/"),
+            ("s3_credentials_file", &credentials.display().to_string()),
+            ("hour", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    assert!(saved.text().contains("Saved."));
+    let stored = app
+        .state
+        .store
+        .saved_backup_settings()
+        .await
+        .expect("read")
+        .expect("saved");
+    assert!(
+        !stored
+            .values()
+            .any(|v| v.contains(crate::common::s3::SECRET_KEY)),
+        "no secret is stored: {stored:?}"
+    );
+    let in_force = app.state.config().backup.clone();
+    assert_eq!(in_force.dir.as_deref(), Some(local.as_path()));
+    assert_eq!(in_force.hour, 4);
+    assert!(in_force.configured());
+    if app.state.store.engine() == Engine::Postgres {
+        // Kept, and the page says why no backup is made here.
+        let html = c.get("/admin/backups").await.text();
+        assert!(html.contains("PostgreSQL keeps its own backups"), "{html}");
+        assert!(html.contains("The settings are kept, but this server makes no backups"));
+        assert!(!worker(&app).active());
+    } else {
+        // Test the connection now: both places take a file.
+        let tested = c
+            .action("/admin/backups", "/admin/backups/test", &[])
+            .await
+            .text();
+        assert_eq!(tested.matches(": works").count(), 2, "{tested}");
+        // The worker makes the backup in both places with the saved settings.
+        kap_practice::backup::make_key(
+            &app.state.store,
+            &in_force,
+            &app.state.config().server.data_dir,
+            Timestamp::now(),
+        )
+        .await
+        .expect("key");
+        let round = worker(&app).look(Timestamp::now()).await.expect("look");
+        round.backup.expect("due").expect("backed up");
+        assert_eq!(in_dir(&local).0.len(), 1);
+    }
+
+    // A credentials file that cannot be read: said on the page, and the test says so too.
+    std::fs::remove_file(&credentials).expect("remove");
+    let saved = save_settings(
+        &mut c,
+        &[
+            ("enabled", "on"),
+            ("s3_endpoint", &s3.endpoint()),
+            ("s3_bucket", "practice-backups"),
+            ("s3_credentials_file", &credentials.display().to_string()),
+            ("hour", "4"),
+        ],
+    )
+    .await
+    .text();
+    assert!(saved.contains("cannot be read"), "{saved}");
+    assert!(app.state.config().backup.s3.is_none());
+
+    // Turned off: no automatic backups.
+    save_settings(
+        &mut c,
+        &[("dir", &local.display().to_string()), ("hour", "4")],
+    )
+    .await;
+    assert!(!app.state.config().backup.configured());
+}
+
+#[tokio::test]
+async fn the_config_file_wins_over_the_settings_saved_in_the_browser() {
+    use crate::common::clinician::Clinician;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .config(&format!(
+            "[backup]\ndir = \"{}\"\nhour = 2\n",
+            dir.path().display()
+        ))
+        .build()
+        .await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let html = c.get("/admin/backups").await.text();
+    assert!(
+        html.contains("which wins over what is saved here"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("name=\"dir\""),
+        "the file's directory is not a field"
+    );
+    let saved = save_settings(
+        &mut c,
+        &[("enabled", "on"), ("dir", "/elsewhere"), ("hour", "5")],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let backup = &app.state.config().backup;
+    assert_eq!(backup.dir.as_deref(), Some(dir.path()));
+    assert_eq!(backup.hour, 2);
 }

@@ -1408,3 +1408,80 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
         "{ada_form}"
     );
 }
+
+/// Each booking asks where the person will be during the session (their request's state to
+/// begin with); a state outside the licensed ones is flagged to the clinician, not refused.
+#[tokio::test]
+async fn a_booking_asks_where_the_person_will_be_and_flags_an_unlicensed_state() {
+    let app = start(None, "").await;
+    offer(&app, &mornings()).await;
+    let (away, link) = request_and_link(&app, "Ada", &[]).await;
+    let html = app.get(&link).await.text();
+    assert!(
+        html.contains("Which state will you be in during the consultation?"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"CA\" selected>California</option>"),
+        "the request's state to begin with"
+    );
+    let times = times_in(&html);
+
+    // Left at "Choose a state": asked again, nothing held.
+    let r = post_form(
+        &app,
+        &link,
+        &[("start", &times[0]), ("format", "video"), ("location", "")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(
+        html.contains("href=\"#location\">Choose the state you will be in during the consultation"),
+        "{html}"
+    );
+    assert!(html.contains("aria-invalid=\"true\""));
+
+    // Nevada: held all the same, and flagged on the request's page.
+    let r = post_form(
+        &app,
+        &link,
+        &[
+            ("start", &times[0]),
+            ("format", "video"),
+            ("location", "nv"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        booking_of(&app, away).await.session_location.as_deref(),
+        Some("NV")
+    );
+    let (home, link) = request_and_link(&app, "Bea", &[]).await;
+    let r = post_form(
+        &app,
+        &link,
+        &[
+            ("start", &times[1]),
+            ("format", "video"),
+            ("location", "CA"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+
+    let mut c = Clinician::signed_in(&app).await;
+    let page = c.get(&format!("/admin/requests/{away}")).await.text();
+    assert!(
+        page.contains(
+            "<dt>Where the person will be</dt><dd><span class=\"tag\">Outside licensed states</span> Nevada</dd>"
+        ),
+        "{page}"
+    );
+    let page = c.get(&format!("/admin/requests/{home}")).await.text();
+    assert!(
+        page.contains("<dt>Where the person will be</dt><dd>California</dd>"),
+        "{page}"
+    );
+}

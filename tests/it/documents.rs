@@ -62,7 +62,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
     assert_eq!(r.status, 422);
     assert!(
         r.text()
-            .contains("add it under Pages at that address first"),
+            .contains("review and publish the Notice of Privacy Practices"),
         "{}",
         r.text()
     );
@@ -352,10 +352,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
         for entry in std::fs::read_dir(&data).expect("data dir").flatten() {
             let bytes = std::fs::read(entry.path()).unwrap_or_default();
             for m in [PRESCRIBER, "Marbeck Family"] {
-                assert!(
-                    !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
-                    "{m} at rest"
-                );
+                assert!(!crate::common::at_rest::holds(&bytes, m), "{m} at rest");
             }
         }
     }
@@ -493,4 +490,46 @@ fn the_documents_link_is_never_logged() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(!p.stderr().contains("d0c5marker"), "{}", p.stderr());
+}
+
+/// The built-in Notice of Privacy Practices is shown at its public address (which the
+/// acknowledgement names) only once the clinician has reviewed and published it, with the
+/// practice's details filled in; it is never offered as a document to sign.
+#[tokio::test]
+async fn the_notice_of_privacy_practices_is_published_at_its_address_once_reviewed() {
+    const NOTICE: &str = "documents/05-notice-of-privacy-practices.md";
+    let app = start(None, "").await;
+    let r = app.submit(PERSON, &[]).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let id = newest_request(&app).await;
+    assert_eq!(app.get("/notice-of-privacy-practices").await.status, 404);
+    let mut c = Clinician::signed_in(&app).await;
+    let built_in = built_in(NOTICE);
+    assert!(built_in.contains("review with its own counsel"));
+    publish(&mut c, NOTICE, &built_in).await;
+    let r = app.get("/notice-of-privacy-practices").await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    for fact in [
+        "THIS NOTICE DESCRIBES HOW MEDICAL INFORMATION ABOUT YOU MAY BE USED AND DISCLOSED AND HOW YOU CAN GET ACCESS TO THIS INFORMATION. PLEASE REVIEW IT CAREFULLY.",
+        "Treatment.",
+        "Payment.",
+        "Health care operations.",
+        "psychotherapy notes",
+        "revoke in writing",
+        "a paper copy of this notice",
+        "Office for Civil Rights",
+        "not be retaliated against",
+        "Effective date:",
+        "hello@practice.example",
+    ] {
+        assert!(html.contains(fact), "{fact}: {html}");
+    }
+    assert!(!html.contains("{{"), "every field filled in");
+    assert!(
+        !html.contains("164.520"),
+        "the practice's notes are not shown"
+    );
+    let page = c.get(&format!("/admin/requests/{id}")).await.text();
+    assert!(!page.contains("send-05-notice-of-privacy-practices"));
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common::clinician::Clinician;
-use crate::common::{Process, TestApp};
+use crate::common::{Process, TestApp, at_rest};
 use jiff::Timestamp;
 
 #[tokio::test]
@@ -287,28 +287,6 @@ fn raw_get(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> 
         .unwrap_or(0)
 }
 
-/// Every file below `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-/// Whether `needle` (ASCII) is in `text`, a file read as lossy UTF-8 (the standard library's
-/// substring search is fast enough for a whole database cluster).
-fn contains(text: &str, needle: &str) -> bool {
-    text.contains(needle)
-}
-
 #[test]
 fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
     // The client's address comes from a trusted proxy's header, so it can carry a marker.
@@ -349,27 +327,14 @@ fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
         "stopped: {}",
         p.stderr()
     );
+    // This server's database files (on PostgreSQL, its database and the cluster's
+    // write-ahead log, after a checkpoint has written everything out).
     let files = match common::postgres::admin_url() {
-        None => walk(&p.dir.path().join("data")),
+        None => at_rest::files_below(&p.dir.path().join("data")),
         Some(admin) => {
-            // This server's database files and the cluster's write-ahead log, after a
-            // checkpoint has written everything out.
-            common::postgres::psql(&admin, "CHECKPOINT");
-            let cluster = std::path::PathBuf::from(
-                std::env::var("KAP_TEST_POSTGRES_DATA")
-                    .expect("the test command names the cluster's folder"),
-            );
             let url = std::fs::read_to_string(p.dir.path().join("data.database-url"))
                 .expect("the server's database");
-            let name = url.trim().rsplit('/').next().expect("a database name");
-            let oid = common::postgres::psql(
-                &admin,
-                &format!("SELECT oid FROM pg_database WHERE datname = '{name}'"),
-            );
-            assert!(!oid.is_empty(), "the database {name} exists");
-            let mut files = walk(&cluster.join("base").join(&oid));
-            files.extend(walk(&cluster.join("pg_wal")));
-            files
+            at_rest::postgres_files(&admin, &url)
         }
     };
     let mut host_found = false;
@@ -377,7 +342,6 @@ fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
         let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
-        let bytes = String::from_utf8_lossy(&bytes);
         for needle in [
             address,
             "MarkerBrowser",
@@ -386,12 +350,12 @@ fn no_address_browser_or_full_referrer_reaches_the_disk_or_the_log() {
             "querymarker-z8w1",
         ] {
             assert!(
-                !contains(&bytes, needle),
+                !at_rest::holds(&bytes, needle),
                 "{needle} written to {}",
                 path.display()
             );
         }
-        host_found |= contains(&bytes, "refhost-m4.test");
+        host_found |= at_rest::holds(&bytes, "refhost-m4.test");
     }
     assert!(
         host_found,

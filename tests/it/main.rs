@@ -18,6 +18,7 @@ mod cli;
 mod connections;
 mod contact_form;
 mod documents;
+mod estimates;
 mod first_run;
 mod fuzz;
 mod insights;

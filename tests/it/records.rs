@@ -400,6 +400,7 @@ async fn the_privacy_page_names_everything_kept_in_plain_text() {
         "booking_changes",
         "booking_reminders",
         "questionnaires",
+        "good_faith_estimates",
         "outbox",
         "audit_log",
     ] {

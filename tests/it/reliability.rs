@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::{
-    Process, SmtpServer, blocking_post, export, form_body, run_binary, token_in, valid_fields,
+    Process, SmtpServer, at_rest, blocking_post, export, form_body, run_binary, token_in,
+    valid_fields,
 };
 
 fn post_request(
@@ -178,18 +179,14 @@ fn personal_data_is_never_in_plaintext_on_disk_or_in_the_logs() {
         assert!(p.log_with(&line).contains(&line), "the log has {line:?}");
     }
 
-    // On SQLite: the database, its WAL and the key file. On PostgreSQL: every file of the
-    // server's cluster (tables, indexes and the WAL), after a checkpoint has written them out.
+    // On SQLite: the database, its WAL and the key file. On PostgreSQL: the server's database
+    // (tables and indexes) and the cluster's WAL.
     let files: Vec<std::path::PathBuf> = match common::postgres::admin_url() {
-        None => std::fs::read_dir(p.dir.path().join("data"))
-            .expect("data dir")
-            .map(|e| e.expect("entry").path())
-            .collect(),
+        None => at_rest::files_below(&p.dir.path().join("data")),
         Some(admin) => {
-            common::postgres::psql(&admin, "CHECKPOINT");
-            let cluster = std::env::var("KAP_TEST_POSTGRES_DATA")
-                .expect("the test command names the cluster's folder");
-            walk(std::path::Path::new(&cluster))
+            let url = std::fs::read_to_string(p.dir.path().join("data.database-url"))
+                .expect("the server's database");
+            at_rest::postgres_files(&admin, &url)
         }
     };
     let mut checked = 0;
@@ -199,7 +196,7 @@ fn personal_data_is_never_in_plaintext_on_disk_or_in_the_logs() {
         };
         for needle in [marker, "555-0142"] {
             assert!(
-                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                !at_rest::holds(&bytes, needle),
                 "{needle} in plaintext in {}",
                 path.display()
             );
@@ -221,26 +218,6 @@ fn personal_data_is_never_in_plaintext_on_disk_or_in_the_logs() {
     }
     // The clinician's export opens it all.
     drop(p);
-}
-
-/// Every file below `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 #[test]

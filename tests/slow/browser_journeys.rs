@@ -208,6 +208,7 @@ async fn the_clinicians_working_day() {
         ("/admin/audit", "the audit log"),
         ("/admin/two-factor", "two-factor enrolment"),
         ("/admin?folder=spam", "the spam folder"),
+        ("/admin/backups", "the backups page and its settings"),
     ] {
         browser.goto(&app.url(path)).await;
         browser.assert_accessible(what).await;

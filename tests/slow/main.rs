@@ -13,6 +13,7 @@ mod harness;
 #[path = "../browser/chromium_flags.rs"]
 mod chromium_flags;
 
+mod backup_drill;
 mod browser;
 mod browser_booking;
 mod browser_documents;

@@ -18,13 +18,14 @@ const SITE: &str = "http://practice.test";
 /// it shows its pages.
 const GENEROUS: &str = "[contact_form]\nrate_limit_per_hour = 1000000\n\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\ncity = \"Brooklyn, New York\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
 
-/// A database for this test: on the run's PostgreSQL server, or on a cluster of its own.
+/// An empty database for this test (its servers, started at once, migrate it themselves): on
+/// the run's PostgreSQL server, or on a cluster of its own.
 pub(crate) fn database() -> (String, Option<Cluster>) {
     match postgres::admin_url() {
-        Some(admin) => (postgres::fresh_database(&admin), None),
+        Some(admin) => (postgres::empty_database(&admin), None),
         None => {
             let cluster = Cluster::start();
-            (postgres::fresh_database(&cluster.url()), Some(cluster))
+            (postgres::empty_database(&cluster.url()), Some(cluster))
         }
     }
 }

@@ -59,7 +59,7 @@ const PAGES: [(&str, &str); 4] = [
 
 /// The clinician-made page: its address, title and words (a few paragraphs and a list, as a
 /// practice's fees page would have).
-const OWN_PAGE: (&str, &str, &str) = (
+pub(crate) const OWN_PAGE: (&str, &str, &str) = (
     "/fees",
     "Fees and insurance",
     "A first consultation of twenty minutes is **free of charge**. After it, each session is \
@@ -97,27 +97,44 @@ pub fn run(args: &[String]) -> Result<()> {
             other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
-    audit(release, &[])
+    audit(Server::Build { release })
 }
 
-/// Builds the server (with `cargo_args` added to `cargo build`, so a caller can match the
-/// features of a build it already has) and audits the pages.
-pub fn audit(release: bool, cargo_args: &[&str]) -> Result<()> {
+/// Which server binary is audited.
+pub enum Server {
+    /// Built here with `cargo build --bin kap-practice` (debug, or release when `true`).
+    Build { release: bool },
+    /// Already built, as the suite's tests build it: the suite audits the binary its tests ran.
+    /// A `cargo build` of the binary alone would resolve features without the tests'
+    /// dev-dependencies and compile some ninety crates a second time.
+    Built(PathBuf),
+}
+
+/// Audits the pages of `server`.
+pub fn audit(server: Server) -> Result<()> {
     let root = tools::root();
     ensure_browser()?;
     let cli = ensure_lighthouse(&root)?;
 
-    let profile = if release { "release" } else { "debug" };
-    eprintln!("==> building the server ({profile})");
-    let mut build = tools::cargo();
-    build
-        .args(["build", "--quiet", "--bin", "kap-practice"])
-        .args(cargo_args);
-    if release {
-        build.arg("--release");
-    }
-    tools::run(&mut build)?;
-    let binary = tools::target_dir().join(profile).join("kap-practice");
+    let binary = match server {
+        Server::Build { release } => {
+            let profile = if release { "release" } else { "debug" };
+            eprintln!("==> building the server ({profile})");
+            let mut build = tools::cargo();
+            build.args(["build", "--quiet", "--bin", "kap-practice"]);
+            if release {
+                build.arg("--release");
+            }
+            tools::run(&mut build)?;
+            tools::target_dir().join(profile).join("kap-practice")
+        }
+        Server::Built(binary) => {
+            if !binary.is_file() {
+                bail!("{} is missing: build it first", binary.display());
+            }
+            binary
+        }
+    };
 
     let out = tools::target_dir().join("lighthouse");
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
@@ -347,20 +364,9 @@ fn audit_all(
     let port = tools::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let log = scratch.join("server.log");
-    // The account, added as a practice adds its first one from the command line.
     let mut add = tools::kap_practice(binary, scratch, &config);
-    add.args(["admin", "add", CLINICIAN.0])
-        .env("KAP_BASE_URL", &base)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null());
-    let mut child = add.spawn().context("cannot run kap-practice admin add")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        writeln!(stdin, "{}", CLINICIAN.1)?;
-    }
-    if !child.wait()?.success() {
-        bail!("kap-practice admin add {} failed", CLINICIAN.0);
-    }
+    add.env("KAP_BASE_URL", &base);
+    add_clinician(add)?;
     let mut server = Process::spawn(
         "the server",
         tools::kap_practice(binary, scratch, &config)
@@ -442,10 +448,27 @@ fn audit_once(cli: &Path, url: &str, path: &'static str, base_name: &Path) -> Re
     })
 }
 
+/// Adds [`CLINICIAN`] as a practice adds its first account, from the command line; `add` is
+/// kap-practice with its config and data folder.
+pub(crate) fn add_clinician(mut add: Command) -> Result<()> {
+    add.args(["admin", "add", CLINICIAN.0])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    let mut child = add.spawn().context("cannot run kap-practice admin add")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        writeln!(stdin, "{}", CLINICIAN.1)?;
+    }
+    if !child.wait()?.success() {
+        bail!("kap-practice admin add {} failed", CLINICIAN.0);
+    }
+    Ok(())
+}
+
 /// Signs in as [`CLINICIAN`] and adds [`OWN_PAGE`] with the form of `/admin/pages`, as a
 /// browser would (the session cookie in a jar, the page's CSRF token, the site's Origin); then
 /// checks that the page is served.
-fn add_own_page(base: &str, scratch: &Path) -> Result<()> {
+pub(crate) fn add_own_page(base: &str, scratch: &Path) -> Result<()> {
     let jar = scratch.join("cookies.txt");
     let jar = jar
         .to_str()

@@ -11,6 +11,9 @@
 //! - `bench`: measures the release server with wrk, fio and curl, beside nginx serving the same
 //!   bytes, and writes docs/benchmarks.md.
 //! - `screenshots`: pictures of every public page at phone and desktop widths, for review.
+//! - `package`: the Debian package (cargo-deb), checked with lintian; `--check` installs it into
+//!   a scratch root and starts the packaged binary. Not part of `test` (it builds the release
+//!   binary).
 
 mod bench;
 // Shared with the browser tests, which start Chromium with the same flags.
@@ -19,6 +22,7 @@ mod chromium_flags;
 mod deny;
 mod fuzz;
 mod lighthouse;
+mod package;
 mod postgres;
 mod screenshots;
 mod test;
@@ -38,9 +42,12 @@ fn main() -> ExitCode {
         "deny" => deny::run(rest),
         "fuzz" => fuzz::run(rest),
         "lighthouse" => lighthouse::run(rest),
+        "package" => package::run(rest),
         "screenshots" => screenshots::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|deny|fuzz|lighthouse|bench|screenshots> [options]");
+            eprintln!(
+                "usage: cargo xtask <test|deny|fuzz|lighthouse|bench|screenshots|package> [options]"
+            );
             return if command == "help" || command == "--help" {
                 ExitCode::SUCCESS
             } else {

@@ -70,9 +70,15 @@ impl Server {
                 .arg(&data)
                 .args(["-U", "kap", "--auth=trust", "-E", "UTF8", "--no-sync"]),
         )?;
-        // Many tests run at once, each with its own database and pool.
+        // Many tests run at once, each with its own database and pool. This server's own crash
+        // safety is not under test: it is never stopped mid-run, and the drills that stop a
+        // server start clusters of their own with PostgreSQL's defaults. So it does not wait
+        // for the disk (fsync, synchronous commits, full-page writes), which would make each
+        // test's database copy and each commit wait for it.
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c max_connections=400",
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} \
+             -c max_connections=400 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off",
             server.dir.display()
         );
         server.run(

@@ -1,15 +1,17 @@
 //! `cargo xtask test`: the whole suite, where plain `cargo test` is the fast tier. It installs
 //! what the tests need when it is missing (Chromium, chromedriver, fonts, the aiosmtpd SMTP
 //! server, pebble, openssl and fio from Debian; axe-core from npm), then runs the format check,
-//! clippy, the dependency policy (`cargo xtask deny`) and every test, the fast tier (`cargo test
-//! --workspace`) and the slow one (`cargo test --bench slow`: browser and other slow tests,
-//! tests/slow) — once on SQLite, once on a PostgreSQL server it starts (Debian's `postgresql`) —
-//! then Lighthouse, and ends with a summary whose last line (`tests: N passed, N failed`) CI
-//! reads.
+//! builds the tests, and runs every test, the fast tier (`cargo test --workspace`) and the slow
+//! one (`cargo test --bench slow`: browser and other slow tests, tests/slow) — on SQLite and,
+//! side by side with that, on a PostgreSQL server it starts (Debian's `postgresql`) — while
+//! clippy runs beside them;
+//! then the dependency policy (`cargo xtask deny`) and Lighthouse, and ends with a summary whose
+//! last line (`tests: N passed, N failed`) CI reads.
 //!
 //! Compiled work is reused between the steps: no feature tells the tiers apart, so the library
-//! and the binary are built once for both tiers and both engines, and Lighthouse's server build
-//! finds them up to date.
+//! and the binary are built once for both tiers and both engines, and Lighthouse audits the
+//! binary the tests ran (a `cargo build` of the binary alone would resolve features without the
+//! tests' dev-dependencies and compile some ninety crates again).
 //!
 //! The fuzz targets' bodies run among the tests, over their corpus and generated inputs
 //! (tests/it/fuzz/); the instrumented fuzz build is not part of the suite. Coverage-guided
@@ -68,20 +70,18 @@ pub fn run(args: &[String]) -> Result<()> {
             tools::run(tools::cargo().args(["fmt", "--all", "--", "--check"]))
                 .context("code is not formatted: run `cargo fmt --all` and look at the diff above")
         })?;
-        steps.run("cargo clippy", || {
-            tools::run(tools::cargo().args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ]))
-            .context("clippy found problems (above); fix them, nothing is allowed")
-        })?;
-        steps.run("cargo deny", || crate::deny::run(&[]))?;
     }
+    // The tests' build first, on both cores; then clippy runs beside the tests, which spend much
+    // of their time waiting (for a server, a mail, a browser), in a target directory of its own
+    // so that neither waits for the other's lock. Lighthouse, which measures time, starts only
+    // once clippy has finished.
+    if test_args.is_empty() {
+        steps.run("build the tests", || {
+            tools::run(tools::cargo().args(["test", "--workspace", "--no-run"]))?;
+            tools::run(tools::cargo().args(["test", "--bench", SLOW_TESTS, "--no-run"]))
+        })?;
+    }
+    let clippy = lint.then(|| Clippy::start(&root));
 
     // The whole suite runs on SQLite (the default), then again on PostgreSQL, each test with a
     // database of its own on one server started for the run. On PostgreSQL the slow tier leaves
@@ -102,7 +102,10 @@ pub fn run(args: &[String]) -> Result<()> {
     } else {
         (vec![test_args.clone()], vec![test_args.clone()])
     };
-    let test = |counts: &mut Counts, runs: &[Vec<String>], env: &[(&'static str, String)]| {
+    let test = |counts: &mut Counts,
+                runs: &[Vec<String>],
+                env: &[(&'static str, String)],
+                out: &mut dyn FnMut(&str)| {
         let mut failures = Vec::new();
         for run in runs {
             let mut cmd = tools::cargo();
@@ -114,7 +117,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
                 .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
             // The slow tier runs even when the fast one failed: one run reports every failure.
-            if let Err(e) = cargo_test(&mut cmd, counts) {
+            if let Err(e) = cargo_test(&mut cmd, counts, out) {
                 failures.push(format!("cargo test {}: {e:#}", run.join(" ")));
             }
         }
@@ -124,20 +127,68 @@ pub fn run(args: &[String]) -> Result<()> {
             bail!("{}", failures.join("\n"))
         }
     };
-    let on_sqlite = steps.run("cargo test (SQLite)", || {
-        test(&mut counts, &sqlite_runs, &[])
-    });
-    let on_postgres = steps
-        .run("PostgreSQL server", crate::postgres::Server::start)
-        .and_then(|server| {
-            steps.run("cargo test (PostgreSQL)", || {
-                test(&mut counts, &postgres_runs, &server.test_env())
+    // The PostgreSQL run goes beside the SQLite one, on the same build (the tests spend most of
+    // their time waiting, and every test has its own ports, folders and database); its output is
+    // kept and printed after the SQLite run's, so each reads whole.
+    let server = steps.run("PostgreSQL server", crate::postgres::Server::start);
+    let (on_sqlite, on_postgres) = std::thread::scope(|scope| {
+        let postgres = server.as_ref().ok().map(|server| {
+            let env = server.test_env();
+            let test = &test;
+            let postgres_runs = &postgres_runs;
+            scope.spawn(move || {
+                let started = Instant::now();
+                let mut counts = Counts::default();
+                let mut output = String::new();
+                let result = test(&mut counts, postgres_runs, &env, &mut |line| {
+                    output.push_str(line);
+                    output.push('\n');
+                });
+                (started.elapsed(), counts, output, result)
             })
         });
-    // The server the tests built is the one audited.
-    let lighthouse = steps.run("lighthouse", || crate::lighthouse::audit(false, &[]));
+        let on_sqlite = steps.run("cargo test (SQLite)", || {
+            test(&mut counts, &sqlite_runs, &[], &mut |line| {
+                println!("{line}")
+            })
+        });
+        let on_postgres = match (postgres, &server) {
+            (Some(thread), _) => {
+                eprintln!("==> cargo test (PostgreSQL), run beside the SQLite one");
+                let (took, pg_counts, output, result) = match thread.join() {
+                    Ok(done) => done,
+                    Err(_) => (
+                        Duration::ZERO,
+                        Counts::default(),
+                        String::new(),
+                        Err(anyhow::anyhow!("the PostgreSQL run's thread panicked")),
+                    ),
+                };
+                print!("{output}");
+                counts.add(&pg_counts);
+                steps.record("cargo test (PostgreSQL)", took, result)
+            }
+            (None, Err(e)) => Err(anyhow::anyhow!("no PostgreSQL server: {e:#}")),
+            (None, Ok(_)) => Ok(()),
+        };
+        (on_sqlite, on_postgres)
+    });
+    drop(server);
+    let linted = match clippy {
+        Some(clippy) => steps
+            .run("cargo clippy", || clippy.finish())
+            .and_then(|()| steps.run("cargo deny", || crate::deny::run(&[]))),
+        None => Ok(()),
+    };
+    // The server the tests built is the one audited: `cargo test --no-run` finds everything up
+    // to date and leaves that build's binary in target/debug.
+    let lighthouse = steps.run("lighthouse", || {
+        tools::run(tools::cargo().args(["test", "--workspace", "--no-run", "--quiet"]))?;
+        let binary = tools::target_dir().join("debug").join("kap-practice");
+        crate::lighthouse::audit(crate::lighthouse::Server::Built(binary))
+    });
     steps.summary(Some(&counts));
-    on_sqlite.and(on_postgres).and(lighthouse)
+    on_sqlite.and(on_postgres).and(linted).and(lighthouse)
 }
 
 /// The slow-tier modules that run on SQLite only: the browser tests (tests/slow/browser*.rs)
@@ -165,6 +216,74 @@ fn sqlite_only_slow_modules(root: &Path) -> Result<Vec<String>> {
     }
     modules.sort();
     Ok(modules)
+}
+
+/// `cargo clippy` on every target, running in the background with its output kept in a file.
+struct Clippy {
+    thread: std::thread::JoinHandle<Result<Duration>>,
+    log: PathBuf,
+}
+
+impl Clippy {
+    fn start(root: &Path) -> Self {
+        let target = tools::target_dir().join("clippy");
+        let log = tools::target_dir().join("clippy.log");
+        let mut cmd = tools::cargo();
+        cmd.current_dir(root)
+            .env("CARGO_TARGET_DIR", &target)
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+        eprintln!(
+            "==> cargo clippy (beside the tests; its output goes to {})",
+            log.display()
+        );
+        let file = std::fs::File::create(&log);
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let file = file.context("cannot write clippy's log")?;
+            let status = cmd
+                .stdout(file.try_clone().context("clippy's log")?)
+                .stderr(file)
+                .status()
+                .context("cannot run cargo clippy")?;
+            if !status.success() {
+                bail!("clippy found problems: fix them, nothing is allowed");
+            }
+            Ok(started.elapsed())
+        });
+        Self { thread, log }
+    }
+
+    /// Waits for clippy; prints its output when it failed.
+    fn finish(self) -> Result<()> {
+        let result = self
+            .thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("clippy's thread panicked"))
+            .and_then(|r| r);
+        match result {
+            Ok(took) => {
+                eprintln!(
+                    "    clippy took {:.1}s beside the tests",
+                    took.as_secs_f64()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                if let Ok(out) = std::fs::read_to_string(&self.log) {
+                    eprintln!("{out}");
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 fn env_or(var: &str, default: &str) -> String {
@@ -283,8 +402,17 @@ struct Counts {
     binaries: u64,
 }
 
-/// Runs `cargo test`, passing its output through while counting the `test result:` lines.
-fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<()> {
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.ignored += other.ignored;
+        self.binaries += other.binaries;
+    }
+}
+
+/// Runs `cargo test`, passing its output to `out` while counting the `test result:` lines.
+fn cargo_test(cmd: &mut Command, counts: &mut Counts, out: &mut dyn FnMut(&str)) -> Result<()> {
     // This run's own figures: `counts` also holds the runs before it (SQLite, then PostgreSQL).
     let before = *counts;
     let mut child = cmd
@@ -294,7 +422,7 @@ fn cargo_test(cmd: &mut Command, counts: &mut Counts) -> Result<()> {
     let stdout = child.stdout.take().context("no output from cargo test")?;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo test output")?;
-        println!("{line}");
+        out(&line);
         if let Some(result) = line.trim().strip_prefix("test result: ") {
             counts.binaries += 1;
             for part in result.split([';', '.']) {
@@ -347,10 +475,20 @@ impl Steps {
         self.done.push((name, started.elapsed(), outcome));
         if result.is_err()
             && !name.starts_with("cargo test")
-            && !matches!(name, "PostgreSQL server" | "lighthouse")
+            && !matches!(
+                name,
+                "PostgreSQL server" | "lighthouse" | "cargo clippy" | "cargo deny"
+            )
         {
             self.summary(None);
         }
+        result.with_context(|| name)
+    }
+
+    /// Records a step that ran elsewhere (on a thread of its own) and took `took`.
+    fn record(&mut self, name: &'static str, took: Duration, result: Result<()>) -> Result<()> {
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"));
+        self.done.push((name, took, outcome));
         result.with_context(|| name)
     }
 

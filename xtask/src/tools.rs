@@ -160,6 +160,11 @@ impl Process {
         self.child.id()
     }
 
+    /// Its standard output, when it was started with `Stdio::piped()`.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -47,12 +47,17 @@ pub enum DocumentKind {
     /// The authorization to exchange information with the prescriber: filled in per person,
     /// and revocable.
     Release,
+    /// The Notice of Privacy Practices (45 CFR 164.520): never sent to sign, but published at
+    /// its public address once the clinician has reviewed and published it.
+    Notice,
 }
 
 impl DocumentKind {
     /// The kind of the document at `rel` (`documents/40-prescriber-release.md`).
     pub fn of(rel: &str) -> DocumentKind {
-        if rel.contains("esign") {
+        if rel.contains("notice-of-privacy-practices") {
+            DocumentKind::Notice
+        } else if rel.contains("esign") {
             DocumentKind::Esign
         } else if rel.contains("release") {
             DocumentKind::Release

@@ -39,6 +39,8 @@ practice::text_forms! {
         QuestionnairesTurnedOff = "questionnaires_turned_off" => "Turned the questionnaire off",
         MeasuresSent = "measures_sent" => "Sent the measures again",
         DocumentsSent = "documents_sent" => "Sent documents to sign",
+        EstimateMade = "estimate_made" => "Made a Good Faith Estimate",
+        EstimateGiven = "estimate_given" => "Gave a Good Faith Estimate",
         AttentionFollowedUp = "attention_followed_up" => "Marked a questionnaire as followed up",
         QuestionnaireMailConfirmed = "questionnaire_mail_confirmed" => "Confirmed that urgent questionnaire notices reach the notice address",
         PracticeDetailsSaved = "practice_details_saved" => "Saved the practice's details",
@@ -48,6 +50,7 @@ practice::text_forms! {
         PageChanged = "page_changed" => "Changed a page",
         PageRemoved = "page_removed" => "Removed a page",
         GoingLiveReviewed = "going_live_reviewed" => "Confirmed a part of the site as reviewed",
+        BackupSettingsSaved = "backup_settings_saved" => "Saved where and when backups are made",
     }
 }
 

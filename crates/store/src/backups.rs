@@ -205,3 +205,58 @@ impl Store {
         Ok(Ok(RowCounts(counts)))
     }
 }
+
+/// The settings key of the backup settings saved in the inbox (a JSON object of text values,
+/// sealed like every setting).
+const SAVED_SETTINGS: &str = "backup_settings";
+
+impl Store {
+    /// Where and when backups are made, as saved in the inbox (`backup::settings` reads and
+    /// checks the values; the store keeps them as they are). `None`: never saved.
+    pub async fn saved_backup_settings(
+        &self,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, StoreError> {
+        let Some(json) = self
+            .read_setting(SAVED_SETTINGS, "the backup settings")
+            .await?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|_| StoreError::Unreadable {
+                column: "settings.backup_settings",
+                value: "(not a JSON object of text values)".into(),
+            })
+    }
+
+    /// Saves the backup settings, with the audit row, in one transaction.
+    pub async fn save_backup_settings(
+        &self,
+        values: &std::collections::BTreeMap<String, String>,
+        now: Timestamp,
+        audit: &crate::audit::Entry,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(values).map_err(|_| StoreError::Unreadable {
+            column: "settings.backup_settings",
+            value: "(cannot be written as JSON)".into(),
+        })?;
+        let sealed = self.keys.seal(
+            super::fields::setting(SAVED_SETTINGS).of(SAVED_SETTINGS),
+            &json,
+        );
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(SAVED_SETTINGS)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+            super::inbox::commit_audited!(tx, audit, now).await?;
+            Ok(())
+        })
+    }
+}

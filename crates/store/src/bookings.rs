@@ -52,6 +52,9 @@ pub struct StoredBooking {
     pub status: BookingStatus,
     pub sequence: i64,
     pub updated_at: Timestamp,
+    /// Where the person said they will be during the session (a state's code, or
+    /// `outside-us`); `None` when the form did not ask.
+    pub session_location: Option<String>,
 }
 
 /// A booking with the name on its request, for the inbox's list.
@@ -79,6 +82,8 @@ pub struct Hold<'a> {
     pub time_zone: &'a TimeZone,
     /// Queue the emails (false when no mail server is configured).
     pub mail: bool,
+    /// Where the person will be during the session, as they said.
+    pub location: Option<&'a str>,
 }
 
 /// What became of a choice of time.
@@ -112,7 +117,7 @@ pub struct Bookable {
     pub link_secret: String,
 }
 
-pub(super) const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at";
+pub(super) const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at, b.session_location";
 
 pub(super) fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
     Ok(StoredBooking {
@@ -125,6 +130,7 @@ pub(super) fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreErro
         status: row.choice("status", BookingStatus::parse)?,
         sequence: row.col("sequence")?,
         updated_at: row.time("updated_at")?,
+        session_location: row.col("session_location")?,
     })
 }
 
@@ -238,24 +244,27 @@ impl Store {
             let written: Result<i64, sqlx::Error> = match &existing {
                 Some(b) => sqlx::query_scalar(
                     "UPDATE bookings SET start_at = $1, end_at = $2, format = $3, status = 'held',
-                     sequence = sequence + 1, updated_at = $4 WHERE id = $5 RETURNING id",
+                     sequence = sequence + 1, updated_at = $4, session_location = $6
+                     WHERE id = $5 RETURNING id",
                 )
                 .bind(ms(time.start))
                 .bind(ms(time.end))
                 .bind(h.format.as_str())
                 .bind(ms(now))
                 .bind(b.id)
+                .bind(h.location)
                 .fetch_one(&mut *tx)
                 .await,
                 None => sqlx::query_scalar(
-                    "INSERT INTO bookings (request_id, start_at, end_at, format, status, sequence, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, 'held', 0, $5, $5) RETURNING id",
+                    "INSERT INTO bookings (request_id, start_at, end_at, format, status, sequence, created_at, updated_at, session_location)
+                     VALUES ($1, $2, $3, $4, 'held', 0, $5, $5, $6) RETURNING id",
                 )
                 .bind(h.request_id)
                 .bind(ms(time.start))
                 .bind(ms(time.end))
                 .bind(h.format.as_str())
                 .bind(ms(now))
+                .bind(h.location)
                 .fetch_one(&mut *tx)
                 .await,
             };

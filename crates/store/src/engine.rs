@@ -174,6 +174,45 @@ async fn migrate_sqlite(options: &SqliteConnectOptions) -> Result<(), StoreError
     }
 }
 
+/// When the SQLite database at `database` exists and has migrations still to apply, a
+/// consistent copy of it at `out` (`VACUUM INTO`) taken before anything changes it. Returns how
+/// many migrations are pending (0: nothing to apply, or no database yet; no copy made).
+pub(crate) async fn snapshot_if_pending(database: &Path, out: &Path) -> Result<usize, StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    if !database.exists() {
+        return Ok(0);
+    }
+    let mut conn = SqliteConnectOptions::new()
+        .filename(database)
+        .busy_timeout(Duration::from_secs(5))
+        .connect()
+        .await?;
+    let has_table: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    let applied: Vec<i64> = if has_table > 0 {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&mut conn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let pending = sqlx::migrate!("../../migrations/sqlite")
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+        .count();
+    if pending > 0 {
+        sqlx::query("VACUUM INTO $1")
+            .bind(out.display().to_string())
+            .execute(&mut conn)
+            .await?;
+    }
+    conn.close().await?;
+    Ok(pending)
+}
+
 /// How long a starting server waits for a PostgreSQL database that does not answer yet.
 const START_WAIT: Duration = Duration::from_secs(30);
 

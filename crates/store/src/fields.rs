@@ -45,6 +45,13 @@ pub(super) const DOCUMENT_TEXT: SealedField =
 /// A signature (the name typed, the role, the hashes), bound to its document's row id.
 pub(super) const SIGNATURE: SealedField =
     SealedField::stored("packet_documents", "signature_sealed", "signature");
+/// What a Good Faith Estimate says (the person's name and date of birth, the services, the
+/// text as given), bound to its row's id.
+pub(super) const ESTIMATE: SealedField = SealedField::stored(
+    "good_faith_estimates",
+    "estimate_sealed",
+    "good_faith_estimate",
+);
 pub(super) const SESSION: SealedField =
     SealedField::stored("admin_sessions", "record_sealed", "session");
 

@@ -25,6 +25,7 @@ mod bookings;
 pub mod data_dir;
 mod documents;
 pub(crate) mod engine;
+mod estimates;
 mod fields;
 mod going_live;
 mod inbox;
@@ -59,6 +60,7 @@ pub use documents::{
     DocumentsLink, NewPacketDocument, Packet, PacketDocument, Signature, SignerRole, sha256,
 };
 pub use engine::Engine;
+pub use estimates::{DueBecause, GivenHow, NewEstimate, StoredEstimate};
 pub use going_live::Review;
 pub use inbox::{
     AuditRow, Cutoffs, DueForDeletion, FoundRequest, HistoryEntry, InboxFilter, InboxPage,
@@ -244,10 +246,37 @@ impl Store {
         data_dir: &Path,
         database_url: Option<&str>,
     ) -> Result<Store, StoreError> {
+        let keys = Store::data_keys(data_dir, database_url)?;
+        Store::open(data_dir, database_url, keys).await
+    }
+
+    /// The data key as a server finds it (see [`Store::open_with_data_key`]).
+    pub fn data_keys(data_dir: &Path, database_url: Option<&str>) -> Result<Keyring, StoreError> {
         let env = keys::KeyEnv::read();
         let source = keys::KeySource::from_env(data_dir, &env, database_url.is_none());
-        let keys = keys::load(&source)?;
-        Store::open(data_dir, database_url, keys).await
+        Ok(keys::load(&source)?)
+    }
+
+    /// Before a SQLite database is opened (and migrated): when the database in `data_dir`
+    /// exists and has migrations still to apply, a consistent copy of it at `out`, readable by
+    /// this user only. Returns how many migrations are pending (0: no copy made).
+    pub async fn snapshot_before_migrations(
+        data_dir: &Path,
+        out: &Path,
+    ) -> Result<usize, StoreError> {
+        let database = data_dir.join(DATABASE_FILE);
+        if !database.exists() {
+            return Ok(0);
+        }
+        private::file(out, true).map_err(|source| StoreError::DataDir {
+            path: out.display().to_string(),
+            source,
+        })?;
+        let pending = engine::snapshot_if_pending(&database, out).await;
+        if !matches!(pending, Ok(n) if n > 0) {
+            let _ = std::fs::remove_file(out);
+        }
+        pending
     }
 
     /// The engine this store runs on.

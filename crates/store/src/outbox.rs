@@ -228,6 +228,17 @@ impl Store {
         v.map(|v| from_ms("next_attempt_at", v)).transpose()
     }
 
+    /// How many pending mails a worker holds leased at `now`: mail being sent at that moment.
+    pub async fn outbox_leased(&self, now: Timestamp) -> Result<i64, StoreError> {
+        Ok(on_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE status = $1 AND claimed_until > $2",
+        )
+        .bind(OutboxStatus::Pending.as_str())
+        .bind(ms(now))
+        .fetch_one(pool)
+        .await?))
+    }
+
     /// Outbox rows by state.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let counts = self

@@ -9,7 +9,7 @@
 
 use super::engine::{Columns, on_db};
 use super::fields::{
-    BOOKING_MESSAGE, DOCUMENT_TEXT, EMAIL, HISTORY_NOTE, MESSAGE, NAME, NOTE, PHONE,
+    BOOKING_MESSAGE, DOCUMENT_TEXT, EMAIL, ESTIMATE, HISTORY_NOTE, MESSAGE, NAME, NOTE, PHONE,
     QUESTIONNAIRE_ANSWERS, RECIPIENT, REFERRAL_SOURCE, SESSION, SIGNATURE, TOTP_SECRET, setting,
 };
 use super::{KEY_CHECK, Store, StoreError};
@@ -96,6 +96,10 @@ const COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn {
         field: SIGNATURE,
+        bound_to: BoundTo::Id,
+    },
+    SealedColumn {
+        field: ESTIMATE,
         bound_to: BoundTo::Id,
     },
 ];

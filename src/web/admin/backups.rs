@@ -1,6 +1,7 @@
-//! `/admin/backups`: how the automatic backups stand, where and when they are made (from the
-//! config file's `[backup]` section), a test of each destination now, and the backup key: made
-//! here, shown once as twelve words to write down or print, confirmed by typing three back.
+//! `/admin/backups`: how the automatic backups stand, where and when they are made (saved here,
+//! or set in the config file's `[backup]` section, which wins where it sets a value), a test
+//! of each destination now, and the backup key: made here, shown once as twelve words to write
+//! down or print, confirmed by typing three back.
 
 use askama::Template;
 use axum::Extension;
@@ -13,7 +14,9 @@ use super::Admin;
 use super::posted::{Button, inbox_form};
 use super::sign_in::{chrome, render};
 use super::views::{Chrome, when};
+use crate::backup::settings::{FileSets, SavedBackup, check_posted};
 use crate::backup::{self, Target, worker::Health};
+use crate::store::audit::{Action, Entry};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 
@@ -42,6 +45,106 @@ pub struct BackupsView {
     pub asked: [usize; 3],
     pub confirm_error: Option<String>,
     pub confirmed_now: bool,
+    /// The settings form: the values shown (saved, or as posted after a problem).
+    pub saved: SavedBackup,
+    /// What the config file sets (shown, not editable here).
+    pub file_sets: FileSets,
+    /// The values in force, for the fields the file sets.
+    pub file_dir: String,
+    pub file_s3: String,
+    pub hour_now: u8,
+    pub enabled_now: bool,
+    pub hours: Vec<(u8, String)>,
+    /// Problems with the posted settings, by field.
+    pub errors: Vec<(&'static str, String)>,
+    pub saved_now: bool,
+    /// Why the saved object storage cannot be used.
+    pub saved_problem: Option<String>,
+}
+
+/// A text field of the settings form.
+pub struct TextField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+impl BackupsView {
+    /// The value shown in the settings form's field `name`.
+    pub fn value(&self, name: &str) -> &str {
+        self.saved.get(name).map(String::as_str).unwrap_or_default()
+    }
+
+    /// The problem with field `name`, if any.
+    pub fn error(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn field(&self, name: &'static str, label: &'static str, hint: &'static str) -> TextField {
+        TextField {
+            name,
+            label,
+            hint,
+            value: self.value(name).to_string(),
+            error: self.error(name).map(str::to_string),
+        }
+    }
+
+    /// The local directory's field (empty when the config file sets it).
+    pub fn dir_fields(&self) -> Vec<TextField> {
+        if self.file_sets.dir {
+            return Vec::new();
+        }
+        vec![self.field(
+            "dir",
+            "A directory on another disk or a mounted share",
+            "Its full path, for example /mnt/backup-disk/kap-practice. Leave it empty for none.",
+        )]
+    }
+
+    /// The object storage's fields (none when the config file sets it).
+    pub fn s3_fields(&self) -> Vec<TextField> {
+        if self.file_sets.s3 {
+            return Vec::new();
+        }
+        vec![
+            self.field(
+                "s3_endpoint",
+                "The storage's address",
+                "For example https://s3.us-east-1.amazonaws.com. Leave it empty for none.",
+            ),
+            self.field("s3_bucket", "The bucket", ""),
+            self.field(
+                "s3_prefix",
+                "Folder in the bucket (optional)",
+                "For example kap-practice/",
+            ),
+            self.field("s3_region", "Region (optional)", "us-east-1 when empty"),
+            self.field(
+                "s3_credentials_file",
+                "The access key's file on the server (optional)",
+                "The full path of a file of two lines, the access key id and then the secret, readable by the server only. Without it, the key is taken from the server's environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). The secret itself is never typed here.",
+            ),
+        ]
+    }
+
+    /// The hour shown as chosen.
+    pub fn hour_chosen(&self) -> u8 {
+        self.value("hour").parse().unwrap_or(self.hour_now)
+    }
+
+    /// Whether "make backups" shows as ticked.
+    pub fn enabled_chosen(&self) -> bool {
+        match self.saved.get("enabled") {
+            Some(v) => v == "on",
+            None => self.enabled_now,
+        }
+    }
 }
 
 async fn view(state: &AppState, admin: &Admin) -> Result<BackupsView, AppError> {
@@ -76,6 +179,26 @@ async fn view(state: &AppState, admin: &Admin) -> Result<BackupsView, AppError> 
         asked: ASKED,
         confirm_error: None,
         confirmed_now: false,
+        saved: state.in_force.saved_backup().unwrap_or_default(),
+        file_sets: config.backup.file_sets,
+        file_dir: config
+            .backup
+            .dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        file_s3: config
+            .backup
+            .s3
+            .as_ref()
+            .map(|s3| format!("{}/{}/{}", s3.endpoint, s3.bucket, s3.prefix))
+            .unwrap_or_default(),
+        hour_now: config.backup.hour,
+        enabled_now: config.backup.enabled,
+        hours: (0..24).map(|h| (h, hour(h))).collect(),
+        errors: Vec::new(),
+        saved_now: false,
+        saved_problem: config.backup.saved_problem.clone(),
     };
     if state.store.engine() == crate::store::Engine::Postgres {
         v.postgres = Some(backup::BackupError::Postgres.to_string());
@@ -277,4 +400,51 @@ pub async fn confirm_key(
     v.key_confirmed = Some(true);
     v.confirmed_now = true;
     Ok(render(StatusCode::OK, v.render()))
+}
+
+inbox_form!(
+    /// Where and when backups are made (never a secret: the object storage's access key comes
+    /// from the server's environment or the credentials file named here).
+    SettingsForm { dir, s3_endpoint, s3_bucket, s3_prefix, s3_region, s3_credentials_file, hour, enabled }
+);
+
+/// Saves where and when backups are made (the fields the config file sets are not taken).
+pub async fn save_settings(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Posted(form): Posted<SettingsForm>,
+) -> Result<Response, AppError> {
+    let posted: SavedBackup = [
+        ("dir", form.dir),
+        ("s3_endpoint", form.s3_endpoint),
+        ("s3_bucket", form.s3_bucket),
+        ("s3_prefix", form.s3_prefix),
+        ("s3_region", form.s3_region),
+        ("s3_credentials_file", form.s3_credentials_file),
+        ("hour", form.hour),
+        ("enabled", form.enabled),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    match check_posted(&posted) {
+        Err(errors) => {
+            let mut v = view(&state, &admin).await?;
+            v.saved = posted;
+            v.errors = errors;
+            v.chrome.title = format!("Error: {}", v.chrome.title);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, v.render()))
+        }
+        Ok(values) => {
+            let audit = Entry::new(&admin.email, Action::BackupSettingsSaved);
+            state
+                .store
+                .save_backup_settings(&values, Timestamp::now(), &audit)
+                .await?;
+            state.in_force.set_saved_backup(Some(values));
+            let mut v = view(&state, &admin).await?;
+            v.saved_now = true;
+            Ok(render(StatusCode::OK, v.render()))
+        }
+    }
 }

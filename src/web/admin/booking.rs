@@ -274,7 +274,21 @@ pub async fn list(
 
 /// The booking section of a request's page.
 pub(super) fn panel(state: &AppState, b: &StoredBooking) -> BookingPanel {
+    let location = b
+        .session_location
+        .as_deref()
+        .and_then(crate::practice::consultation::Location::parse);
+    let outside = location.as_ref().is_some_and(|l| {
+        !state
+            .config()
+            .practice
+            .licensed_states
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(l.as_str()))
+    });
     BookingPanel {
+        location: location.as_ref().map(|l| l.label().to_string()),
+        outside,
         when: long_time(b.start, &state.time_zone()),
         what: what(b),
         status: b.status.label(),

@@ -27,6 +27,50 @@ use crate::web::{AppError, AppState};
 /// own, under Pages), which the acknowledgement names.
 pub const NOTICE_PATH: &str = "/notice-of-privacy-practices";
 
+/// The built-in Notice of Privacy Practices, shown at [`NOTICE_PATH`] once published.
+pub const NOTICE_DOCUMENT: &str = "documents/05-notice-of-privacy-practices.md";
+
+/// The practice's fields of a document, from the practice in force.
+pub fn practice_values(config: &crate::config::Config) -> Vec<(&'static str, String)> {
+    let practice = &config.practice;
+    vec![
+        ("practice_name", practice.name.clone()),
+        ("clinician_name", practice.clinician_name.clone()),
+        ("practice_email", practice.email.clone()),
+        ("practice_phone", practice.phone.clone()),
+        (
+            "licensed_states",
+            practice.licensed_state_names().join(", "),
+        ),
+        (
+            "privacy_notice_address",
+            format!("{}{NOTICE_PATH}", config.server.base_url),
+        ),
+    ]
+}
+
+/// The published Notice of Privacy Practices as the page at [`NOTICE_PATH`], its fields filled
+/// from `config`; `None` until the clinician has reviewed and published it.
+pub fn notice_page(
+    config: &crate::config::Config,
+    published: Option<&str>,
+) -> Option<crate::content::OwnPage> {
+    let values = practice_values(config);
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let read = text::document(NOTICE_DOCUMENT, &text::fill(published?, &values)).ok()?;
+    Some(crate::content::OwnPage {
+        path: NOTICE_PATH.to_string(),
+        page: crate::content::TextPage {
+            description: format!(
+                "How {} uses and protects health information.",
+                config.practice.name
+            ),
+            title: read.title,
+            html: read.html,
+        },
+    })
+}
+
 /// The longest prescriber detail.
 const DETAIL_MAX: usize = 300;
 
@@ -97,6 +141,10 @@ pub(super) async fn save(
     if published.is_none() {
         return stale(state, admin, &section, text).await;
     }
+    if rel == NOTICE_DOCUMENT {
+        // Shown on the public site: live at once.
+        crate::web::live::refresh(state, false).await?;
+    }
     Ok(Redirect::to(&format!("/admin/words/{slug}?published=1")).into_response())
 }
 
@@ -139,6 +187,9 @@ pub async fn panel(state: &AppState, r: &StoredRequest) -> Result<DocumentsPanel
         let newest = published.get(&rel);
         if kind == DocumentKind::Esign {
             esign_ready = newest.is_some();
+            continue;
+        }
+        if kind == DocumentKind::Notice {
             continue;
         }
         let body = newest.map_or(built_in.as_str(), |r| r.body.as_str());
@@ -200,7 +251,7 @@ fn slug_of(rel: &str) -> String {
 }
 
 /// The request's page again, with `error` at the top.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     admin: &Admin,
     id: i64,
@@ -269,7 +320,6 @@ pub async fn send(
     }
     let published = state.store.published_words().await?;
     let config = state.config();
-    let practice = &config.practice;
     let prescriber: Vec<(&str, String)> = text::PRESCRIBER_FIELDS
         .iter()
         .map(|f| {
@@ -281,20 +331,18 @@ pub async fn send(
             )
         })
         .collect();
-    let notice = format!("{}{NOTICE_PATH}", config.server.base_url);
-    let states = practice.licensed_state_names().join(", ");
-    let mut values: Vec<(&str, &str)> = vec![
-        ("practice_name", practice.name.as_str()),
-        ("clinician_name", practice.clinician_name.as_str()),
-        ("practice_email", practice.email.as_str()),
-        ("practice_phone", practice.phone.as_str()),
-        ("licensed_states", states.as_str()),
-        ("privacy_notice_address", notice.as_str()),
-    ];
+    let practice_values = practice_values(&config);
+    let mut values: Vec<(&str, &str)> = practice_values
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
     let mut documents = Vec::new();
     let mut problems = Vec::new();
     for (rel, _) in &all {
         let kind = DocumentKind::of(rel);
+        if kind == DocumentKind::Notice {
+            continue;
+        }
         if kind != DocumentKind::Esign && !form.contains_key(&format!("send-{}", slug_of(rel))) {
             continue;
         }
@@ -310,6 +358,7 @@ pub async fn send(
             continue;
         };
         if rel.contains("privacy-notice")
+            && !published.contains_key(NOTICE_DOCUMENT)
             && !state
                 .store
                 .own_pages()
@@ -318,7 +367,7 @@ pub async fn send(
                 .any(|p| p.path == NOTICE_PATH && !p.removed)
         {
             problems.push(format!(
-                "The acknowledgement names your Notice of Privacy Practices at {NOTICE_PATH}: add it under Pages at that address first"
+                "The acknowledgement names your Notice of Privacy Practices at {NOTICE_PATH}: review and publish the Notice of Privacy Practices under The page's words (or add your own under Pages at that address) first"
             ));
         }
         if kind == DocumentKind::Release {

@@ -224,6 +224,7 @@ pub(super) async fn request_page_with(
         booking,
         questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
         documents: super::documents::panel(state, &r).await?,
+        estimates: super::estimates::panel(state, &r).await?,
         r,
     };
     Ok(render(status_code, view.render()))

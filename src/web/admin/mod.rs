@@ -21,7 +21,8 @@ pub mod backups;
 mod booking;
 mod booking_form;
 mod details;
-mod documents;
+pub(crate) mod documents;
+mod estimates;
 mod field_error;
 mod first_run;
 mod going_live;
@@ -122,6 +123,9 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         SignedIn POST "/admin/requests/{id}/measures" => questionnaires::send_measures,
         SignedIn POST "/admin/requests/{id}/documents" => documents::send,
         SignedIn GET  "/admin/requests/{id}/documents/{document}/pdf" => documents::pdf,
+        SignedIn POST "/admin/requests/{id}/estimates" => estimates::make,
+        SignedIn GET  "/admin/requests/{id}/estimates/{estimate}/pdf" => estimates::pdf,
+        SignedIn POST "/admin/requests/{id}/estimates/{estimate}/given" => estimates::given,
         SignedIn POST "/admin/requests/{id}/attention" => questionnaires::followed_up,
         SignedIn POST "/admin/booking/questionnaire" => questionnaires::set_offered,
         SignedIn POST "/admin/booking/questionnaire/test" => questionnaires::send_notice_test,
@@ -137,6 +141,7 @@ fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
         SignedIn GET  "/admin/backups" => backups::page,
         SignedIn POST "/admin/backups/test" => backups::test,
         SignedIn POST "/admin/backups/key" => backups::make_key,
+        SignedIn POST "/admin/backups/settings" => backups::save_settings,
         SignedIn POST "/admin/backups/key/confirm" => backups::confirm_key,
         SignedIn GET  "/admin/insights" => insights::page,
         SignedIn GET  "/admin/insights.csv" => insights::export,

@@ -252,6 +252,8 @@ pub struct RequestView {
     pub questionnaires: super::questionnaires::QuestionnairesPanel,
     /// The documents sent to sign, and the form to send more.
     pub documents: super::documents::DocumentsPanel,
+    /// The Good Faith Estimates made for the person, and the form to make one.
+    pub estimates: super::estimates::EstimatesPanel,
 }
 
 /// A request's booking as its page shows it, with what the clinician may do.
@@ -266,6 +268,10 @@ pub struct BookingPanel {
     pub closing_cancels: bool,
     /// Whether email is set up, so the person can be told of a cancellation.
     pub mail_enabled: bool,
+    /// Where the person said they will be during the session, in words.
+    pub location: Option<String>,
+    /// That place is outside the licensed states (flagged, not refused).
+    pub outside: bool,
 }
 
 /// One pair of hours on the settings form.

@@ -12,6 +12,7 @@ pub(super) struct TimesForm<'a> {
     pub(super) notice: Option<String>,
     pub(super) time_error: Option<String>,
     pub(super) format_error: Option<String>,
+    pub(super) location_error: Option<String>,
     pub(super) nearest_only: bool,
     pub(super) back: bool,
 }
@@ -62,7 +63,14 @@ pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
             message: e.clone(),
         });
     }
-    let practice = &state.config().practice;
+    if let Some(e) = &f.location_error {
+        errors.push(ErrorLink {
+            target: "location".to_string(),
+            message: e.clone(),
+        });
+    }
+    let config = state.config();
+    let practice = &config.practice;
     let title = if errors.is_empty() {
         format!("Choose a consultation time · {}", practice.name)
     } else {
@@ -91,6 +99,10 @@ pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
         errors,
         time_error: f.time_error,
         format_error: f.format_error,
+        location_error: f.location_error,
+        location_chosen: f.choice.location.clone().unwrap_or_default(),
+        states: crate::practice::us_states::ALL,
+        licensed: practice.licensed_state_names().join(", "),
         back_href: f.back.then(|| format!("/book/{}", f.token)),
     }
 }

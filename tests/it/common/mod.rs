@@ -1,6 +1,7 @@
 //! The test harness: a real server on 127.0.0.1:0 with its own data folder, and a plain HTTP
 //! client that shows exactly what went over the wire (no automatic decompression).
 
+pub mod at_rest;
 pub mod booking;
 pub mod clinician;
 pub mod details;
@@ -78,6 +79,9 @@ impl Reply {
     }
 }
 
+/// What runs on a data directory before the server opens it ([`Builder::before_open`]).
+type BeforeOpen = Box<dyn FnOnce(&Path) + Send>;
+
 /// How a test server is started: `TestApp::builder()`, then what the test needs, then
 /// [`Builder::build`]. Unset, it is the built-in content with the default identity, on SQLite
 /// (or a database of its own in the PostgreSQL run), served over plain HTTP.
@@ -89,6 +93,7 @@ pub struct Builder {
     options: Option<kap_practice::web::server::Options>,
     tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
     https_host: Option<String>,
+    before_open: Option<BeforeOpen>,
 }
 
 impl Builder {
@@ -135,6 +140,13 @@ impl Builder {
         self
     }
 
+    /// Runs `prepare` on the (not yet existing) data directory before the server opens it: to
+    /// restore a backup into it, say.
+    pub fn before_open(mut self, prepare: impl FnOnce(&Path) + Send + 'static) -> Builder {
+        self.before_open = Some(Box::new(prepare));
+        self
+    }
+
     /// Starts the server and waits until it serves its finished site.
     pub async fn build(self) -> TestApp {
         let Builder {
@@ -144,6 +156,7 @@ impl Builder {
             options,
             mut tls,
             https_host,
+            before_open,
         } = self;
         let config_text = config.as_deref();
         let mut https = None;
@@ -179,6 +192,9 @@ impl Builder {
             overrides.config_file = Some(path);
         }
         overrides.data_dir = Some(data_dir.path().join("data"));
+        if let Some(prepare) = before_open {
+            prepare(&data_dir.path().join("data"));
+        }
         if let Some(key) = key_hex {
             let data = data_dir.path().join("data");
             std::fs::create_dir_all(&data).expect("data dir");

@@ -93,8 +93,28 @@ pub fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
 
 /// Runs `outbox`'s rounds at `now` until nothing due waits (a row the server's own worker holds
 /// locked for a moment is taken in a later round).
+///
+/// A mail the server's own worker is sending holds its lease until a real moment; a round at a
+/// later `now` would take that lease as lapsed and send the mail a second time. So this waits
+/// first until the server's worker holds nothing.
 pub async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
     let deadline = std::time::Instant::now() + super::PATIENCE;
+    loop {
+        let leased = app
+            .state
+            .store
+            .outbox_leased(Timestamp::now())
+            .await
+            .expect("leased");
+        if leased == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{leased} mails still being sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     loop {
         outbox.round_at(now).await.expect("round");
         let pending = app

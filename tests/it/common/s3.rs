@@ -80,6 +80,25 @@ impl S3Server {
         assert_eq!(self.plain("PUT", &format!("/{bucket}")), 200);
     }
 
+    /// Turns moto's checking of access keys on or off (its `reset-auth`: from now on, every
+    /// request must be signed by a key it knows). With it on, moto refuses the program's
+    /// query-signed requests whatever the key (it reads signatures from the header only).
+    pub fn check_access_keys(&self, on: bool) {
+        use std::io::{Read, Write};
+        let body = if on { "0" } else { "inf" };
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            s,
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .expect("write");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("read");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
     /// Stops the server (what it held is gone with it).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -1,0 +1,278 @@
+//! Good Faith Estimates made for a request's person (45 CFR 149.610): what each says, sealed
+//! and written once, when it was due and when it was given.
+//!
+//! The estimate's content (the person's name and date of birth as the clinician entered them,
+//! the services and their charges, the text as given) is one sealed value bound to the row's
+//! id; a correction is a new estimate, so each copy given stays as given (the law asks the
+//! practice to keep them). Making and giving one writes a line in the request's history and in
+//! the audit log, which name the request only. Rows go with their request, by the database's
+//! `ON DELETE CASCADE`.
+
+use jiff::Timestamp;
+
+use super::engine::{Columns, on_db};
+use super::fields::ESTIMATE;
+use super::inbox::{write_audit, write_history};
+use super::{Store, StoreError, from_ms, ms};
+use crate::audit;
+
+/// What made an estimate due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DueBecause {
+    /// The person asked for one.
+    Requested,
+    /// A service was scheduled.
+    Scheduled,
+}
+
+impl DueBecause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueBecause::Requested => "requested",
+            DueBecause::Scheduled => "scheduled",
+        }
+    }
+
+    fn parse(s: &str) -> Result<DueBecause, StoreError> {
+        match s {
+            "requested" => Ok(DueBecause::Requested),
+            "scheduled" => Ok(DueBecause::Scheduled),
+            other => Err(StoreError::Unreadable {
+                column: "good_faith_estimates.due_because",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// How an estimate was given to the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GivenHow {
+    /// A link to it sent by email.
+    Email,
+    /// The PDF given by the clinician.
+    Pdf,
+}
+
+impl GivenHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GivenHow::Email => "email",
+            GivenHow::Pdf => "pdf",
+        }
+    }
+
+    fn parse(s: &str) -> Result<GivenHow, StoreError> {
+        match s {
+            "email" => Ok(GivenHow::Email),
+            "pdf" => Ok(GivenHow::Pdf),
+            other => Err(StoreError::Unreadable {
+                column: "good_faith_estimates.given_how",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// An estimate to keep.
+#[derive(Clone)]
+pub struct NewEstimate {
+    pub due_because: DueBecause,
+    /// When the person asked, or the service was scheduled.
+    pub due_from: Timestamp,
+    /// The scheduled service's day (`YYYY-MM-DD`).
+    pub service_on: Option<String>,
+    /// The last day to give it (`YYYY-MM-DD`), if the law asks for one.
+    pub due_on: Option<String>,
+    /// What it says (sealed): the web's own serialisation of the estimate.
+    pub content: String,
+}
+
+/// An estimate kept for a request.
+#[derive(Clone)]
+pub struct StoredEstimate {
+    pub id: i64,
+    pub request_id: i64,
+    pub made_at: Timestamp,
+    pub made_by: String,
+    pub due_because: DueBecause,
+    pub due_from: Timestamp,
+    pub service_on: Option<String>,
+    pub due_on: Option<String>,
+    /// What it says, opened.
+    pub content: String,
+    pub given_at: Option<Timestamp>,
+    pub given_how: Option<GivenHow>,
+}
+
+impl std::fmt::Debug for StoredEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredEstimate")
+            .field("id", &self.id)
+            .field("request_id", &self.request_id)
+            .field("due_on", &self.due_on)
+            .field("given", &self.given_at.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    fn stored_estimate(&self, row: &impl Columns) -> Result<StoredEstimate, StoreError> {
+        let id: i64 = row.col("id")?;
+        let sealed: Option<Vec<u8>> = row.col("estimate_sealed")?;
+        let Some(sealed) = sealed else {
+            return Err(StoreError::Unreadable {
+                column: "good_faith_estimates.estimate_sealed",
+                value: "(sealed)".into(),
+            });
+        };
+        let content =
+            self.keys
+                .open(ESTIMATE.of(id), &sealed)
+                .map_err(|source| StoreError::Sealed {
+                    field: ESTIMATE.name(),
+                    source,
+                })?;
+        let given_at: Option<i64> = row.col("given_at")?;
+        let given_how: Option<String> = row.col("given_how")?;
+        let due_because: String = row.col("due_because")?;
+        Ok(StoredEstimate {
+            id,
+            request_id: row.col("request_id")?,
+            made_at: row.time("made_at")?,
+            made_by: row.col("made_by")?,
+            due_because: DueBecause::parse(&due_because)?,
+            due_from: row.time("due_from")?,
+            service_on: row.col("service_on")?,
+            due_on: row.col("due_on")?,
+            content,
+            given_at: given_at.map(|v| from_ms("given_at", v)).transpose()?,
+            given_how: given_how.as_deref().map(GivenHow::parse).transpose()?,
+        })
+    }
+
+    /// Keeps `estimate` for request `request_id`, with a line in the history and the audit
+    /// log, in one transaction. `None` if the request is gone.
+    pub async fn add_estimate(
+        &self,
+        request_id: i64,
+        estimate: &NewEstimate,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = $1")
+                    .bind(request_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if found.is_none() {
+                return Ok(None);
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO good_faith_estimates
+                     (request_id, made_at, made_by, due_because, due_from, service_on, due_on)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(request_id)
+            .bind(ms(now))
+            .bind(actor)
+            .bind(estimate.due_because.as_str())
+            .bind(ms(estimate.due_from))
+            .bind(&estimate.service_on)
+            .bind(&estimate.due_on)
+            .fetch_one(&mut *tx)
+            .await?;
+            // Sealed for its own row, whose id the insert gives.
+            sqlx::query("UPDATE good_faith_estimates SET estimate_sealed = $1 WHERE id = $2")
+                .bind(self.keys.seal(ESTIMATE.of(id), &estimate.content))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            write_history!(tx, request_id, actor, "estimate", Some("Good Faith Estimate made"), now)
+                .await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::EstimateMade).request(request_id),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+
+    /// Every estimate of request `request_id`, newest first.
+    pub async fn estimates(&self, request_id: i64) -> Result<Vec<StoredEstimate>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT * FROM good_faith_estimates WHERE request_id = $1 ORDER BY id DESC",
+            )
+            .bind(request_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| self.stored_estimate(r)).collect()
+        })
+    }
+
+    /// Estimate `id` of request `request_id`, if both exist.
+    pub async fn estimate(
+        &self,
+        request_id: i64,
+        id: i64,
+    ) -> Result<Option<StoredEstimate>, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(
+                "SELECT * FROM good_faith_estimates WHERE request_id = $1 AND id = $2",
+            )
+            .bind(request_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(|r| self.stored_estimate(r)).transpose()
+        })
+    }
+
+    /// Records that estimate `id` of request `request_id` was given `how`, the first time only,
+    /// with a line in the history and the audit log. Whether it was recorded now.
+    pub async fn estimate_given(
+        &self,
+        request_id: i64,
+        id: i64,
+        how: GivenHow,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE good_faith_estimates SET given_at = $1, given_how = $2
+                 WHERE request_id = $3 AND id = $4 AND given_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(how.as_str())
+            .bind(request_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                return Ok(false);
+            }
+            let detail = match how {
+                GivenHow::Email => "Good Faith Estimate sent by email",
+                GivenHow::Pdf => "Good Faith Estimate given as a PDF",
+            };
+            write_history!(tx, request_id, actor, "estimate", Some(detail), now).await?;
+            write_audit!(
+                tx,
+                &audit::Entry::new(actor, audit::Action::EstimateGiven).request(request_id),
+                now
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
