@@ -4,8 +4,9 @@
 //! A calendar entry is seen in places the person does not control: a phone's lock screen, a
 //! calendar shared with family or an employer, a reminder read aloud. So the words in these files
 //! are neutral by construction: [`ConsultationEvent`] holds only a reference number, the format
-//! (video or phone) and the times, and the only other text is the practice's name and host,
-//! checked by [`CalendarSender::new`] to name no treatment. No person's name, nor anything a person
+//! (video or phone) and the times, and the only other text is the event's title (the practice
+//! chooses it; "Appointment" by default, so a shared calendar does not say "therapy") and the
+//! practice's name and host, checked by [`CalendarSender`] to name no treatment. No person's name, nor anything a person
 //! wrote, can reach a calendar file through this module.
 //!
 //! The writer is our own, not the `icalendar` crate: that crate brings a second time library
@@ -84,6 +85,8 @@ pub enum Join<'a> {
 pub struct CalendarSender {
     name: String,
     host: String,
+    /// Each event's summary: the practice's chosen title ("Appointment" by default).
+    title: String,
     organizer: Option<String>,
 }
 
@@ -102,6 +105,8 @@ pub enum CalendarError {
     Host(String),
     #[error("\"{0}\" is not an email address for calendar invitations.")]
     Organizer(String),
+    #[error("The title of calendar invitations cannot be used: {0}.")]
+    Title(#[from] crate::practice::neutral::EventTitleProblem),
     #[error("Booking {reference} ends before it starts.")]
     EndNotAfterStart { reference: u64 },
     #[error("Booking {reference} is outside the years 1 to 9999.")]
@@ -115,8 +120,9 @@ pub enum CalendarError {
 }
 
 impl CalendarSender {
-    /// `practice_name` (shown in each event's summary) and `host` (the site's host, which makes
-    /// UIDs unique to this practice).
+    /// `practice_name` (shown as the feed's name) and `host` (the site's host, which makes UIDs
+    /// unique to this practice). Each event's summary is the neutral default title until
+    /// [`CalendarSender::with_title`] gives the practice's own.
     pub fn new(practice_name: &str, host: &str) -> Result<Self, CalendarError> {
         let name = practice_name.trim();
         if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control)
@@ -131,8 +137,17 @@ impl CalendarSender {
         Ok(CalendarSender {
             name: name.to_owned(),
             host: host.to_ascii_lowercase(),
+            title: crate::practice::neutral::DEFAULT_EVENT_TITLE.to_owned(),
             organizer: None,
         })
+    }
+
+    /// Gives each event the practice's chosen title, checked by the practice's rule: one line
+    /// that never names the treatment.
+    pub fn with_title(mut self, title: &str) -> Result<Self, CalendarError> {
+        crate::practice::neutral::check_event_title(title)?;
+        self.title = title.trim().to_owned();
+        Ok(self)
     }
 
     /// Names the practice's email address as the events' organizer, so calendars that answer
@@ -247,7 +262,7 @@ pub fn write(
         out.line("DTEND", &end);
         out.line("SEQUENCE", &e.sequence.to_string());
         out.line("STATUS", e.status.as_str());
-        out.text("SUMMARY", &format!("Consultation with {}", sender.name));
+        out.text("SUMMARY", &sender.title);
         let join = match e.join {
             Some(Join::Video(address)) => format!("\nJoin the video call: {address}"),
             Some(Join::Call(number)) => format!("\nCall {number} at the time of the consultation."),

@@ -56,6 +56,12 @@ pub const FIELDS: &[Field] = &[
         "Written as #rrggbb. White text must be readable on it.",
     ),
     field(
+        CALENDAR_TITLE,
+        "practice",
+        "Title of calendar invitations",
+        "What a person's calendar shows for the consultation, where family or colleagues may see it. It may not name the treatment; left empty, it is Appointment.",
+    ),
+    field(
         "reply_time",
         "contact_form",
         "When people can expect a reply",
@@ -194,6 +200,9 @@ fn estimate_key(name: &str) -> Option<crate::config::EstimateKey> {
         .map(|(_, key)| key)
 }
 
+/// The field of the calendar invitations' title: left empty, the neutral default.
+const CALENDAR_TITLE: &str = "calendar_title";
+
 /// The fields of how long closed requests are kept (numbers of days).
 const KEEP_CLOSED_DAYS: &str = "keep_closed_days";
 const KEEP_CONSULTED_DAYS: &str = "keep_consulted_days";
@@ -245,6 +254,7 @@ pub fn values_of(config: &Config) -> PracticeDetails {
         ("city", p.city.clone()),
         ("time_zone", p.time_zone.clone()),
         ("accent_color", p.accent_color.clone()),
+        (CALENDAR_TITLE, p.calendar_title.clone()),
         ("reply_time", f.reply_time.clone()),
         ("urgent_reply_hours", f.urgent_reply_hours.to_string()),
         ("crisis_call", f.crisis_call.clone()),
@@ -327,7 +337,7 @@ pub fn source_name(config: &Config) -> String {
 }
 
 /// A TOML basic string holding `s`.
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -393,6 +403,9 @@ pub fn check(values: &PracticeDetails) -> Result<(), Vec<(&'static str, String)>
             {
                 problems.push((field.name, message));
             }
+            continue;
+        }
+        if field.name == CALENDAR_TITLE && value.is_empty() {
             continue;
         }
         if field.table == "contact_form" {
@@ -461,6 +474,9 @@ pub fn apply(config: &Config, values: &PracticeDetails) -> Config {
         let Some(value) = values.get(field.name).map(|v| v.trim()) else {
             continue;
         };
+        if field.name == CALENDAR_TITLE && value.is_empty() {
+            continue;
+        }
         let mut one = PracticeDetails::new();
         one.insert(field.name.to_string(), value.to_string());
         let alone = FIELDS
@@ -563,6 +579,7 @@ fn copy_practice_field(to: &mut Config, from: &Config, name: &str) {
             t.zone = f.zone.clone();
         }
         "accent_color" => t.accent_color = f.accent_color.clone(),
+        CALENDAR_TITLE => t.calendar_title = f.calendar_title.clone(),
         _ => {}
     }
 }

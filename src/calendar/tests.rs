@@ -51,7 +51,7 @@ fn an_invitation_reads_exactly_so() {
          DTEND:20250309T072000Z\r\n\
          SEQUENCE:0\r\n\
          STATUS:CONFIRMED\r\n\
-         SUMMARY:Consultation with Clearwater Psychotherapy\r\n\
+         SUMMARY:Appointment\r\n\
          DESCRIPTION:Initial consultation by video call.\\nReference: 1042\r\n\
          CLASS:PRIVATE\r\n\
          TRANSP:OPAQUE\r\n\
@@ -225,7 +225,7 @@ fn text_is_escaped() {
         Escaped("a\\b;c,d\ne\r\nf\rg\th\u{7}i").to_string(),
         "a\\\\b\\;c\\,d\\ne\\nf\\ng\thi"
     );
-    let sender = CalendarSender::new("Ellis, Hart; and \\ Partners", "www.example.com").unwrap();
+    let sender = sender().with_title("Ellis, Hart; and \\ Partners").unwrap();
     let ics = write(
         Method::Request,
         &sender,
@@ -233,7 +233,7 @@ fn text_is_escaped() {
         stamp(),
     )
     .unwrap();
-    assert!(ics.contains("SUMMARY:Consultation with Ellis\\, Hart\\; and \\\\ Partners\r\n"));
+    assert!(ics.contains("SUMMARY:Ellis\\, Hart\\; and \\\\ Partners\r\n"));
 }
 
 #[test]
@@ -355,4 +355,27 @@ fn a_confirmed_invitation_says_where_to_join_and_refuses_a_place_naming_the_trea
         write(Method::Request, &sender(), &[e], stamp()),
         Err(CalendarError::NamesTreatment { .. })
     ));
+}
+
+#[test]
+fn the_title_is_the_practices_and_never_names_the_treatment() {
+    let titled = sender().with_title("  Meeting with J.  ").unwrap();
+    let ics = write(
+        Method::Request,
+        &titled,
+        &[event(EventStatus::Tentative)],
+        stamp(),
+    )
+    .unwrap();
+    assert!(ics.contains("\r\nSUMMARY:Meeting with J.\r\n"), "{ics}");
+    assert!(
+        !ics.contains("Clearwater"),
+        "the practice's name is not the title: {ics}"
+    );
+    assert_eq!(
+        sender().with_title("Ketamine session"),
+        Err(CalendarError::Title(
+            crate::practice::neutral::EventTitleProblem::NamesTreatment("ketamine")
+        ))
+    );
 }

@@ -25,6 +25,9 @@ pub struct Practice {
     pub zone: jiff::tz::TimeZone,
     /// `#rrggbb`, dark enough for white text on it (WCAG AA, 4.5:1).
     pub accent_color: String,
+    /// What a person's calendar shows for a consultation (the invitation's title): neutral by
+    /// default, and never naming the treatment (`practice::neutral::check_event_title`).
+    pub calendar_title: String,
 }
 
 impl Practice {
@@ -83,6 +86,7 @@ pub fn default_practice() -> Practice {
         time_zone: "America/Los_Angeles".into(),
         zone: jiff::tz::TimeZone::get("America/Los_Angeles").unwrap_or(jiff::tz::TimeZone::UTC),
         accent_color: "#2f5d54".into(),
+        calendar_title: crate::practice::neutral::DEFAULT_EVENT_TITLE.into(),
     }
 }
 
@@ -99,6 +103,7 @@ pub(super) struct FilePractice {
     city: Option<Spanned<String>>,
     time_zone: Option<Spanned<String>>,
     accent_color: Option<Spanned<String>>,
+    calendar_title: Option<Spanned<String>>,
 }
 
 impl Reader<'_> {
@@ -187,6 +192,9 @@ impl Reader<'_> {
                 v
             }
         };
+        let calendar_title = self.practice_checked(p.calendar_title, defaults.calendar_title, |v| {
+            crate::practice::neutral::check_event_title(v).err().map(|problem| format!("practice.calendar_title: {v:?} cannot be used: {problem}. Use a neutral title such as \"{}\"", crate::practice::neutral::DEFAULT_EVENT_TITLE))
+        });
         Practice {
             name,
             clinician_name,
@@ -198,6 +206,7 @@ impl Reader<'_> {
             time_zone,
             zone,
             accent_color,
+            calendar_title,
         }
     }
 

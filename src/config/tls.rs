@@ -35,8 +35,10 @@ pub enum CertificateSource {
 pub struct AcmeConfig {
     /// The names the certificate covers; the first is the site's host.
     pub domains: Vec<String>,
-    /// The contact address given to the certificate authority (expiry notices).
-    pub email: String,
+    /// The contact address given to the certificate authority, if any. Optional: Let's Encrypt
+    /// no longer writes about expiring certificates (renewal here is automatic and shown in the
+    /// inbox and `/healthz`), and an account without a contact is allowed (RFC 8555, 7.3).
+    pub email: Option<String>,
     /// The certificate authority's directory URL.
     pub directory: String,
     /// A root certificate (PEM) to trust for the directory instead of the public roots.
@@ -56,6 +58,9 @@ pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 pub(super) struct FileTls {
     cert_file: Option<Spanned<String>>,
     key_file: Option<Spanned<String>>,
+    /// `true`: automatic certificates for the host of `server.base_url`, so that the domain is
+    /// written once (the Debian package's config uses this).
+    automatic: Option<Spanned<bool>>,
     acme_domains: Option<Spanned<Vec<String>>>,
     acme_email: Option<Spanned<String>>,
     acme_directory: Option<Spanned<String>>,
@@ -80,7 +85,9 @@ impl Reader<'_> {
         let o = overrides;
         let cert_file = self.setting(&o.tls_cert_file, "KAP_TLS_CERT_FILE", t.cert_file);
         let key_file = self.setting(&o.tls_key_file, "KAP_TLS_KEY_FILE", t.key_file);
-        let domains = self.acme_domains(&o.tls_acme_domains, t.acme_domains);
+        let domains = self
+            .acme_domains(&o.tls_acme_domains, t.acme_domains)
+            .or_else(|| self.automatic_domain(t.automatic, base_url));
         let email = self.setting(&o.tls_acme_email, "KAP_TLS_ACME_EMAIL", t.acme_email);
         let directory = self.setting(
             &o.tls_acme_directory,
@@ -173,6 +180,29 @@ impl Reader<'_> {
         (!domains.is_empty()).then_some((domains, file, line))
     }
 
+    /// `tls.automatic = true` without `tls.acme_domains`: the host of the site's address.
+    fn automatic_domain(
+        &mut self,
+        automatic: Option<Spanned<bool>>,
+        base_url: &str,
+    ) -> Option<Given<Vec<String>>> {
+        let automatic = automatic?;
+        if !*automatic.get_ref() {
+            return None;
+        }
+        let line = self.line(&automatic);
+        let host = url::Url::parse(base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        match host {
+            Some(host) => Some((vec![host], self.name.to_string(), line)),
+            None => {
+                self.error(line, format!("tls.automatic needs the site's domain in server.base_url (now {base_url:?}): write it like \"https://www.yourpractice.com\""));
+                None
+            }
+        }
+    }
+
     /// The ACME settings that go with `tls.acme_domains`.
     fn acme(
         &mut self,
@@ -188,18 +218,12 @@ impl Reader<'_> {
                 self.error_in(file.clone(), line, format!("tls.acme_domains: {d:?} is not a domain name: write names like \"www.yourpractice.com\" (no scheme, no port)"));
             }
         }
-        let email = match email {
-            Some((e, file, line)) => {
-                if !looks_like_email(&e) {
-                    self.error_in(file, line, format!("tls.acme_email {e:?} is not an email address: write it like \"you@yourpractice.com\""));
-                }
-                e
+        let email = email.map(|(e, file, line)| {
+            if !looks_like_email(&e) {
+                self.error_in(file, line, format!("tls.acme_email {e:?} is not an email address: write it like \"you@yourpractice.com\""));
             }
-            None => {
-                self.error_in(file, line, "tls.acme_domains needs tls.acme_email: the certificate authority writes there about expiring certificates");
-                String::new()
-            }
-        };
+            e
+        });
         let directory = match directory {
             Some((d, file, line)) => {
                 if !d.starts_with("https://") {

@@ -128,3 +128,53 @@ fn stored_values_replace_the_defaults_and_quotes_stay_text() {
     assert_eq!(merged.practice.city, "Say \"hi\" \\ Brooklyn");
     assert_eq!(merged.form.reply_time, config.form.reply_time);
 }
+
+#[test]
+fn the_calendar_title_is_checked_in_the_forms_words_and_the_file_wins() {
+    let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+    assert_eq!(config.practice.calendar_title, "Appointment");
+    let mut values = good();
+    values.insert(CALENDAR_TITLE.into(), "Ketamine check-in".into());
+    let problems = check(&values).expect_err("names the treatment");
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].0, CALENDAR_TITLE);
+    assert!(
+        problems[0]
+            .1
+            .starts_with("Title of calendar invitations: \"Ketamine check-in\" cannot be used: it names the treatment"),
+        "{}",
+        problems[0].1
+    );
+    assert!(!problems[0].1.contains("practice."), "{}", problems[0].1);
+    values.insert(CALENDAR_TITLE.into(), "".into());
+    assert!(check(&values).is_ok(), "empty is the neutral default");
+    assert_eq!(
+        apply(&config, &values).practice.calendar_title,
+        "Appointment"
+    );
+    values.insert(CALENDAR_TITLE.into(), "Visit".into());
+    assert_eq!(apply(&config, &values).practice.calendar_title, "Visit");
+    let filed = Config::from_toml(
+        "[practice]\ncalendar_title = \"Meeting\"\n",
+        "t",
+        None,
+        &Overrides::default(),
+    )
+    .expect("valid");
+    assert_eq!(set_in_file(&filed), [CALENDAR_TITLE]);
+    assert_eq!(apply(&filed, &values).practice.calendar_title, "Meeting");
+    let refused = Config::from_toml(
+        "[practice]\ncalendar_title = \"KAP session\"\n",
+        "t",
+        None,
+        &Overrides::default(),
+    )
+    .expect_err("names the treatment");
+    assert!(
+        refused.0[0]
+            .message
+            .starts_with("practice.calendar_title: \"KAP session\" cannot be used"),
+        "{}",
+        refused.0[0].message
+    );
+}

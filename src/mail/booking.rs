@@ -33,9 +33,10 @@ pub struct Written {
 /// The sender of calendar files: the practice's name and its site's host, with the practice's
 /// email as organizer when it is a plain address.
 ///
-/// A practice whose name or address names the treatment still sends calendar files: the event
-/// then says "Consultation with the practice", and the events' unique ids use a stand-in for the
-/// host made from its hash (the ids must be unique, not readable).
+/// Each event is titled as the practice chose (`practice.calendar_title`, in force: the config
+/// file or the inbox). A practice whose name or address names the treatment still sends
+/// calendar files: the feed is then named for "the practice", and the events' unique ids use a
+/// stand-in for the host made from its hash (the ids must be unique, not readable).
 pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::CalendarError> {
     let name = if crate::practice::neutral::names_treatment(&config.practice.name) {
         "the practice"
@@ -51,6 +52,12 @@ pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::Cale
         host.to_string()
     };
     let sender = CalendarSender::new(name, &host)?;
+    // The title was checked when the practice was read (file or inbox); a title that fails the
+    // rule all the same leaves the neutral default.
+    let sender = sender
+        .clone()
+        .with_title(&config.practice.calendar_title)
+        .unwrap_or(sender);
     Ok(sender
         .clone()
         .with_organizer(&config.practice.email)

@@ -215,11 +215,12 @@ async fn account(config: &AcmeConfig, files: &CertificateFiles) -> Result<Accoun
             .await
             .map_err(AcmeError::Unreachable);
     }
-    let contact = format!("mailto:{}", config.email);
+    let contact = config.email.as_ref().map(|e| format!("mailto:{e}"));
+    let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
     let (account, credentials) = builder()?
         .create(
             &NewAccount {
-                contact: &[&contact],
+                contact: &contacts,
                 terms_of_service_agreed: true,
                 only_return_existing: false,
             },

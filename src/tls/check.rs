@@ -113,6 +113,7 @@ fn refused_port(setting: &str, addr: SocketAddr, error: &std::io::Error) -> Opti
 mod tests {
     use super::*;
     use crate::config::Overrides;
+    use crate::config::{CertificateSource, TlsConfig};
 
     fn config(text: &str, overrides: &Overrides) -> Config {
         Config::from_toml(text, "kap.toml", None, overrides).expect("valid config")
@@ -129,6 +130,48 @@ mod tests {
             found.iter().any(|f| matches!(f, Finding::Error(m) if m.contains("add www.practice.example to tls.acme_domains"))),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn automatic_certificates_are_for_the_public_host_with_the_domain_written_once() {
+        let c = config(
+            "[server]\nbase_url = \"https://www.practice.example\"\n[tls]\nautomatic = true\nbind = \"127.0.0.1:0\"\n",
+            &Overrides::default(),
+        );
+        let Some(TlsConfig {
+            certificate: CertificateSource::Acme(acme),
+            ..
+        }) = &c.tls
+        else {
+            panic!("automatic certificates: {:?}", c.tls);
+        };
+        assert_eq!(acme.domains, ["www.practice.example"]);
+        assert_eq!(acme.email, None, "no contact address is needed");
+        assert!(diagnose(&c, Timestamp::now()).is_empty());
+    }
+
+    #[test]
+    fn the_debian_packages_config_names_the_domain_once() {
+        let text = include_str!("../../packaging/debian/kap-practice.toml");
+        assert_eq!(
+            text.matches("yourpractice.example").count()
+                - text
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with('#'))
+                    .map(|l| l.matches("yourpractice.example").count())
+                    .sum::<usize>(),
+            1,
+            "the domain is written on one line that is not a comment"
+        );
+        let c = config(text, &Overrides::default());
+        let Some(TlsConfig {
+            certificate: CertificateSource::Acme(acme),
+            ..
+        }) = &c.tls
+        else {
+            panic!("automatic certificates: {:?}", c.tls);
+        };
+        assert_eq!(acme.domains, ["www.yourpractice.example"]);
     }
 
     #[test]

@@ -1946,19 +1946,44 @@ fn reset_link(raw: &str) -> String {
         .to_string()
 }
 
+/// An app with one clinician whose mail goes to a real SMTP server: `before` comes before
+/// the `[mail]` table, `mail` inside it.
+async fn with_mail(
+    before: &str,
+    mail: &str,
+) -> (tempfile::TempDir, crate::common::SmtpServer, TestApp) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = crate::common::SmtpServer::start(dir.path());
+    let app = TestApp::with_config(&format!(
+        "{before}[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n{mail}",
+        smtp.port
+    ))
+    .await;
+    app.add_clinician().await;
+    (dir, smtp, app)
+}
+
+/// "Forgot your password?" sent for the clinician's email.
+async fn ask_for_a_link(c: &mut Clinician<'_>) -> Reply {
+    c.action(
+        "/admin/login/forgot",
+        "/admin/login/forgot",
+        &[("email", EMAIL)],
+    )
+    .await
+}
+
 /// "Forgot your password?": the same answer whether or not an account uses the address; an
 /// emailed link (the token and nothing personal) that works once, for a short while; a new
 /// password under the usual rules that ends the account's sessions; and the second factor is
 /// still asked for at the next sign-in. Each step is audited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_still_asked() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = crate::common::SmtpServer::start(dir.path());
-    let app = TestApp::with_config(&format!(
-            "[practice]\nemail = \"hello@practice.example\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nnotify_email = \"inbox@practice.example\"\n",
-            smtp.port
-        )).await;
-    app.add_clinician().await;
+    let (_dir, smtp, app) = with_mail(
+        "[practice]\nemail = \"hello@practice.example\"\n\n",
+        "notify_email = \"inbox@practice.example\"\n",
+    )
+    .await;
     let mut signed_in = Clinician::signed_in(&app).await;
     assert_eq!(signed_in.get("/admin").await.status, 200);
 
@@ -2066,6 +2091,81 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
     );
 }
 
+/// Two posts of the same reset link at the same moment: the password is changed once, the
+/// other post is told the link no longer works, and the store refuses a change for a stamp
+/// that is no longer the account's (on either engine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
+    let (_dir, smtp, app) = with_mail("", "").await;
+    let mut c = Clinician::new(&app);
+    assert_eq!(ask_for_a_link(&mut c).await.status, 200);
+    let link = reset_link(&smtp.wait_for(1)[0]);
+    let (first_password, second_password) = (
+        "harbour quietly lantern meadow",
+        "orchard gently compass river",
+    );
+    let mut first = Clinician::new(&app);
+    let mut second = Clinician::new(&app);
+    let csrf = (first.csrf(&link).await, second.csrf(&link).await);
+    let body = |csrf: &str, pw: &str| {
+        crate::common::form_body(&[("csrf", csrf), ("password", pw), ("password_again", pw)])
+    };
+    let (a, b) = (
+        body(&csrf.0, first_password),
+        body(&csrf.1, second_password),
+    );
+    let (a, b) = tokio::join!(first.post(&link, &a), second.post(&link, &b));
+    let statuses = [a.status, b.status];
+    assert!(
+        statuses.contains(&303) && statuses.contains(&404),
+        "one change and one dead link: {statuses:?}"
+    );
+    let (winner, loser) = if a.status == 303 {
+        (first_password, second_password)
+    } else {
+        (second_password, first_password)
+    };
+    let dead = if a.status == 404 { &a } else { &b };
+    assert!(dead.text().contains("That link does not work"));
+    let mut c = Clinician::new(&app);
+    assert_eq!(c.sign_in_password_only(loser).await.status, 401);
+    let r = c.sign_in_password_only(winner).await;
+    assert_eq!(r.header("location"), Some("/admin/login/code"));
+    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.action == "password_changed")
+            .count(),
+        1
+    );
+
+    // The condition itself: a stamp that is no longer the account's changes nothing.
+    let account = app
+        .state
+        .store
+        .credentials(EMAIL)
+        .await
+        .expect("read")
+        .expect("account");
+    let audit =
+        kap_practice::audit::Entry::new(EMAIL, kap_practice::audit::Action::PasswordChanged);
+    let hash = kap_practice::auth::password::hash(loser).expect("hash");
+    let now = jiff::Timestamp::now();
+    let store = &app.state.store;
+    assert!(
+        !store
+            .reset_password(account.id, "an older stamp", &hash, now, &audit)
+            .await
+            .expect("store")
+    );
+    assert!(
+        store
+            .reset_password(account.id, &account.credentials_stamp, &hash, now, &audit)
+            .await
+            .expect("store")
+    );
+}
+
 /// A reset link is asked for at most a few times per email in a quarter of an hour: past it,
 /// the answer is the same and nothing more is sent.
 #[tokio::test]
@@ -2074,13 +2174,7 @@ async fn reset_links_are_limited_per_email_with_the_same_answer() {
     app.add_clinician().await;
     let mut c = Clinician::new(&app);
     for _ in 0..5 {
-        let r = c
-            .action(
-                "/admin/login/forgot",
-                "/admin/login/forgot",
-                &[("email", EMAIL)],
-            )
-            .await;
+        let r = ask_for_a_link(&mut c).await;
         assert_eq!(r.status, 200);
         assert!(r.text().contains("If an account uses that address"));
     }

@@ -103,13 +103,12 @@ fn an_invitation_just_after_spring_forward_is_read_at_the_booked_instant() {
     );
     // A long name with separators and characters of two and three octets, so folds fall
     // near them and escaping matters.
-    let sender = CalendarSender::new(
-        "Clínica Ørsted, Hart; Åsa \\ Ellis — Psychotherapie & Beratung für Erwachsene",
-        "www.example.com",
-    )
-    .unwrap()
-    .with_organizer("hello@example.com")
-    .unwrap();
+    let sender = CalendarSender::new("Clearwater Psychotherapy", "www.example.com")
+        .unwrap()
+        .with_title("Clínica Ørsted, Hart; Åsa \\ Ellis — Psychotherapie & Beratung für Erwachsene")
+        .unwrap()
+        .with_organizer("hello@example.com")
+        .unwrap();
     let event = ConsultationEvent {
         reference: 1042,
         format: ConsultationFormat::Video,
@@ -134,7 +133,7 @@ fn an_invitation_just_after_spring_forward_is_read_at_the_booked_instant() {
          UID \"booking-1042@www.example.com\"\n\
          SEQUENCE \"1\"\n\
          STATUS \"CONFIRMED\"\n\
-         SUMMARY \"Consultation with Clínica Ørsted, Hart; Åsa \\\\ Ellis — Psychotherapie & Beratung für Erwachsene\"\n\
+         SUMMARY \"Clínica Ørsted, Hart; Åsa \\\\ Ellis — Psychotherapie & Beratung für Erwachsene\"\n\
          DESCRIPTION \"Initial consultation by video call.\\nReference: 1042\"\n"
     );
 }

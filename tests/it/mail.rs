@@ -215,10 +215,7 @@ async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
 #[tokio::test]
 async fn the_inbox_names_each_email_and_its_delivery_in_words() {
     // Mail on, its server not there: the notice waits in the outbox.
-    let app = TestApp::builder()
-        .config(&mail_config(free_port(), ""))
-        .build()
-        .await;
+    let app = TestApp::with_config(&mail_config(free_port(), "")).await;
     app.add_clinician().await;
     assert_eq!(app.submit("Ada", &[]).await.status, 303);
     let id = app.state.store.all_requests().await.expect("read")[0].id;

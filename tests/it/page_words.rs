@@ -2,8 +2,8 @@
 //! publishing, published live without a restart, refused when another tab published first,
 //! and restorable to any revision, the built-in words included.
 
-use crate::common::TestApp;
 use crate::common::clinician::{Clinician, text_area};
+use crate::common::{Reply, TestApp};
 
 const SAFE: &str = "/admin/words/home-10-is-kap-safe";
 
@@ -16,7 +16,7 @@ fn field(html: &str, name: &str) -> String {
 /// Publishes the words on `page` (the privacy notice's) with "in everyday words" for "in plain
 /// language"; returns the words as they were.
 async fn publish_everyday_words(c: &mut Clinician<'_>, page: &str) -> String {
-    let original = text_area(&c.get(page).await.text());
+    let original = text_area(&c.get(&format!("{page}?as_text=1")).await.text());
     let edited = original.replace("in plain language", "in everyday words");
     assert_eq!(c.publish_words(page, &edited, "0").await.status, 303);
     original
@@ -34,7 +34,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
     let list = c.get("/admin/words").await.text();
     assert!(list.contains("href=\"/admin/words/home-10-is-kap-safe\">KAP page: Is KAP Safe?"));
     assert!(list.contains("href=\"/admin/words/privacy\">The privacy page"));
-    let page = c.get(SAFE).await.text();
+    let page = c.get(&format!("{SAFE}?as_text=1")).await.text();
     let original = text_area(&page);
     assert!(original.contains("it is not risk-free"));
     assert_eq!(field(&page, "base"), "0");
@@ -478,7 +478,7 @@ async fn contact_words_cannot_reach_the_form_token() {
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let contact = "/admin/words/contact";
-    let page = c.get(contact).await.text();
+    let page = c.get(&format!("{contact}?as_text=1")).await.text();
     let original = text_area(&page);
     let words =
         "Write to me about kap-form-token-slot and /book/kap-booking-link-slot, as written.";
@@ -521,7 +521,7 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
     let app = TestApp::start().await;
     let mut c = app_and_clinician(&app).await;
     let privacy = "/admin/words/privacy";
-    let page = c.get(privacy).await.text();
+    let page = c.get(&format!("{privacy}?as_text=1")).await.text();
     let original = text_area(&page);
     let edited = format!("{original}\n{bad}");
     let line = edited
@@ -587,7 +587,7 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     );
     assert!(!list.contains("isnt enough<"), "{list}");
 
-    let page = c.get(SAFE).await.text();
+    let page = c.get(&format!("{SAFE}?as_text=1")).await.text();
     assert!(page.contains("<h1>KAP page: Is KAP Safe?</h1>"));
     assert!(page.contains(&format!("action=\"{SAFE}#preview\"")));
     let original = text_area(&page);
@@ -648,4 +648,70 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     assert_eq!(restored.status, 303, "{}", restored.text());
     assert!(app.get("/").await.text().contains("it is not risk-free"));
     assert_eq!(c.get(&format!("{SAFE}?restore=99")).await.status, 404);
+}
+
+/// Posts the editor of "Is KAP Safe?" with its settings as fields.
+async fn post_settings(c: &mut Clinician<'_>, body: &str, title: &str, action: &str) -> Reply {
+    c.action(
+        SAFE,
+        SAFE,
+        &[
+            ("mode", "fields"),
+            ("settings", "title"),
+            ("setting-title", title),
+            ("body", body),
+            ("base", "0"),
+            ("action", action),
+        ],
+    )
+    .await
+}
+
+/// The settings between the `+++` lines are form fields: a title changed in its field is
+/// published, a problem is named by the field as the form names it, and the whole text (the
+/// settings in TOML) is one button away for whoever prefers it.
+#[tokio::test]
+async fn the_settings_are_fields_named_in_the_forms_words() {
+    let app = TestApp::start().await;
+    let mut c = app_and_clinician(&app).await;
+    let page = c.get(SAFE).await.text();
+    assert!(
+        page.contains("<label class=\"label\" for=\"setting-title\">Title</label>"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"setting-title\" type=\"text\" value=\"Is KAP Safe?\""));
+    assert_eq!(field(&page, "settings"), "title");
+    let body = text_area(&page);
+    assert!(
+        !body.contains("+++") && body.contains("it is not risk-free"),
+        "{body}"
+    );
+
+    let refused = post_settings(&mut c, &body, "  ", "publish").await;
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(
+        html.contains("<a href=\"#setting-title\">Title is empty: write the words</a>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"setting-title-error\""), "{html}");
+    assert!(!html.contains("title is empty"), "{html}");
+
+    let as_text = post_settings(&mut c, &body, "Is KAP Safe for Me?", "as_text").await;
+    assert_eq!(as_text.status, 200);
+    let whole = text_area(&as_text.text());
+    assert!(
+        whole.starts_with("+++\ntitle = \"Is KAP Safe for Me?\"\n+++\n"),
+        "{whole}"
+    );
+
+    let published = post_settings(&mut c, &body, "Is KAP Safe for Me?", "publish").await;
+    assert_eq!(published.status, 303, "{}", published.text());
+    assert!(app.get("/").await.text().contains("Is KAP Safe for Me?"));
+    let stored = app.state.store.published_words().await.expect("read");
+    let text = &stored["home/10-is-kap-safe.md"].body;
+    assert!(
+        text.starts_with("+++\ntitle = \"Is KAP Safe for Me?\"\n+++\nKetamine can be used safely"),
+        "{text}"
+    );
 }

@@ -151,6 +151,58 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
     assert!(two_factor.contains("The app lists it as Harbor Light."));
 }
 
+/// The title a person's calendar shows is the one chosen in the browser, in the invitation and
+/// in the clinician's feed; one that names the treatment is refused in the form's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_title_chosen_in_the_browser_reaches_the_invitation_and_the_feed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = TestApp::with_config(&config(smtp.port)).await;
+    app.add_clinician().await;
+    let mut c = Clinician::signed_in(&app).await;
+    let mut refused = SAVED.to_vec();
+    refused.extend([("calendar_title", "Ketamine check-in"), ("version", "0")]);
+    let r = c.action("/admin/details", "/admin/details", &refused).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let page = crate::common::visible_text(&r.text());
+    assert!(
+        page.contains("Title of calendar invitations: \"Ketamine check-in\" cannot be used: it names the treatment"),
+        "{page}"
+    );
+    assert!(!page.contains("practice.calendar_title"), "{page}");
+    let mut saved = SAVED.to_vec();
+    saved.push(("calendar_title", "Visit with Sam"));
+    save_first(&mut c, &saved).await;
+    offer(&app, &mornings()).await;
+
+    let (id, link) = request_and_link(&app, NAME, &[("state", "NY")]).await;
+    let start = later_times(&app, &link).await[0];
+    assert_eq!(choose(&app, &link, &start.to_string()).await.status, 303);
+    confirm(&app, id).await;
+    let mail = all_mail(
+        &smtp,
+        &[
+            "Your consultation time is held",
+            "Your consultation is confirmed",
+        ],
+    );
+    for kind in [
+        "Your consultation time is held",
+        "Your consultation is confirmed",
+    ] {
+        let m = with_subject(&mail, kind);
+        assert_eq!(m["events"][0]["summary"], "Visit with Sam", "{kind}");
+        let ics = m["ics"].as_str().expect("calendar file");
+        assert!(!ics.contains("Harbor Light"), "{kind}: {ics}");
+    }
+
+    let settings = c.get("/admin/booking").await.text();
+    let at = settings.find("/calendar/").expect("feed address");
+    let feed: String = settings[at..].chars().take_while(|c| *c != '"').collect();
+    let read = python_read(&app.get(&feed).await.text(), "ics");
+    assert_eq!(read["events"][0]["summary"], "Visit with Sam", "{read}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notices_follow_the_practice_email_unless_set_on_their_own() {
     let dir = tempfile::tempdir().expect("tempdir");

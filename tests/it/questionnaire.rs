@@ -422,6 +422,12 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         "{page}"
     );
     assert!(!page.contains("questionnaire_attention_notice"), "{page}");
+    // Each item's answer is there for the clinician, not only the totals.
+    assert!(
+        page.contains("<summary>PHQ-9: the answer to each question</summary>")
+            && page.contains("<summary>GAD-7: the answer to each question</summary>"),
+        "{page}"
+    );
     // The alert is the first thing on the request's page, before the person's details and the
     // booking's buttons, on every screen (the page's order, not only its style).
     let main = &page[page.find("<main").expect("the main part")..];

@@ -344,6 +344,15 @@ async fn the_inbox_offers_an_export_of_what_retention_deletes_within_30_days() {
         .unwrap_or_else(|| panic!("no list of what is deleted soon: {inbox}"));
     let section = &inbox[at..at + inbox[at..].find("</section>").expect("end")];
     assert!(section.contains(&reference("Due soon")), "{section}");
+    // The day shown is a year after closing, as housekeeping's cutoffs have it.
+    let deleted = (ago(340) + SignedDuration::from_hours(24 * 365))
+        .to_zoned_datetime(app.state.time_zone())
+        .strftime("%b %-d, %Y, %-I:%M %p %Z")
+        .to_string();
+    assert!(
+        section.contains(&format!("deleted after {deleted}")),
+        "{deleted} in {section}"
+    );
     assert!(!section.contains(&reference("Not yet")), "{section}");
     assert!(!section.contains(&reference("Client")), "{section}");
     assert!(section.contains("<input type=\"hidden\" name=\"id\" value=\"1\">"));

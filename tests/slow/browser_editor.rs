@@ -121,10 +121,31 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let path = "/admin/words/home-10-is-kap-safe";
     browser.click(&format!("a[href='{path}']")).await;
     browser.wait_for_path(path).await;
-    browser.assert_accessible("a section's words").await;
+    browser
+        .assert_accessible("a section's words, its settings as fields")
+        .await;
+
+    // A setting left empty: named by its field, in the form's words.
+    set_value(&browser, "setting-title", "").await;
+    browser.click("button[value=publish]").await;
+    browser.wait_for_path(path).await;
+    let summary = browser.text_of(".error-summary").await;
+    assert!(
+        summary.contains("Title is empty: write the words"),
+        "{summary}"
+    );
+    browser
+        .assert_accessible("a section's settings with a mistake")
+        .await;
+
+    // The whole text, its settings in TOML, for whoever prefers it.
+    set_value(&browser, "setting-title", "Is KAP Safe?").await;
+    browser.click("button[value=as_text]").await;
+    browser.wait_for_path(path).await;
     let original: String = browser
         .eval("return document.getElementById('body').value")
         .await;
+    assert!(original.starts_with("+++\ntitle = "), "{original}");
 
     // A Markdown mistake: named by its line, the text kept.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);

@@ -225,6 +225,56 @@ async fn the_clinicians_working_day() {
     browser.close().await;
 }
 
+/// The going-live checklist at the top of the inbox, on a phone and a desktop: every item is
+/// there with what is left to do, the items that may be kept have their button, and axe-core
+/// finds nothing in the light or the dark colour scheme.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_going_live_checklist_is_readable_on_a_phone_and_a_desktop() {
+    let app = TestApp::start().await;
+    app.add_clinician().await;
+    for viewport in [PHONE, DESKTOP] {
+        let browser = Browser::start(Options::new(viewport)).await;
+        browser.sign_in(&app).await;
+        let checklist = browser.text_of("#going-live").await;
+        assert!(
+            checklist.contains("Before the public sees your site"),
+            "{checklist}"
+        );
+        for item in [
+            "details",
+            "city",
+            "about",
+            "credentials",
+            "privacy",
+            "crisis",
+        ] {
+            let row = browser.text_of(&format!("#going-live-{item}")).await;
+            assert!(
+                row.contains("To do"),
+                "{item} at {}px: {row}",
+                viewport.width
+            );
+        }
+        let keep: usize = browser
+            .js(
+                "return document.querySelectorAll('#going-live form[action=\"/admin/going-live\"]').length",
+                vec![],
+            )
+            .await;
+        assert!(
+            keep >= 2,
+            "the privacy page and the crisis numbers may be kept"
+        );
+        browser
+            .assert_accessible(&format!(
+                "the inbox with the going-live checklist at {}px",
+                viewport.width
+            ))
+            .await;
+        browser.close().await;
+    }
+}
+
 /// The recovery codes shown once after turning on two-factor sign-in are readable (axe's
 /// contrast check, light and dark) on a phone and a desktop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,7 +40,7 @@ async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     wait_for(&b, "/", "Harbor Light Therapy").await;
 
     let privacy = "/admin/words/privacy";
-    let text = text_area(&c.get(privacy).await.text())
+    let text = text_area(&c.get(&format!("{privacy}?as_text=1")).await.text())
         .replace("in plain language", "in words anyone can follow");
     assert_eq!(c.publish_words(privacy, &text, "0").await.status, 303);
     assert!(

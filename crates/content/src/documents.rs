@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn every_built_in_document_reads_and_says_to_review_it_with_counsel() {
         let all = built_in_documents();
-        assert_eq!(all.len(), 5, "{all:?}");
+        assert_eq!(all.len(), 6, "{all:?}");
         assert_eq!(DocumentKind::of(&all[0].0), DocumentKind::Esign);
         for (rel, text) in &all {
             let d = document(rel, text).unwrap_or_else(|e| panic!("{rel}: {e}"));

@@ -32,6 +32,45 @@ pub fn names_treatment(text: &str) -> bool {
     treatment_named_in(text).is_some()
 }
 
+/// The title a calendar shows for a consultation unless the practice chooses another: what any
+/// appointment would say, so a calendar seen by family or colleagues reveals neither the
+/// treatment nor that it is therapy.
+pub const DEFAULT_EVENT_TITLE: &str = "Appointment";
+
+/// Longest title of a calendar invitation, in characters.
+pub const EVENT_TITLE_MAX: usize = 100;
+
+/// Why a title cannot be a calendar invitation's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EventTitleProblem {
+    #[error("it is empty")]
+    Empty,
+    #[error("it is longer than {EVENT_TITLE_MAX} characters")]
+    TooLong,
+    #[error("it is not on one line")]
+    NotOneLine,
+    /// The invitation never names the treatment: a calendar is seen by others.
+    #[error("it names the treatment (\"{0}\"), which anyone who sees the calendar would read")]
+    NamesTreatment(&'static str),
+}
+
+/// Checks a title the practice chose for its calendar invitations: one line of 1 to
+/// [`EVENT_TITLE_MAX`] characters that does not name the treatment.
+pub fn check_event_title(title: &str) -> Result<(), EventTitleProblem> {
+    let title = title.trim();
+    if title.is_empty() {
+        Err(EventTitleProblem::Empty)
+    } else if title.chars().count() > EVENT_TITLE_MAX {
+        Err(EventTitleProblem::TooLong)
+    } else if title.chars().any(char::is_control) {
+        Err(EventTitleProblem::NotOneLine)
+    } else if let Some(word) = treatment_named_in(title) {
+        Err(EventTitleProblem::NamesTreatment(word))
+    } else {
+        Ok(())
+    }
+}
+
 /// The host of a site's address: `https://www.example.com:8443/x` → `www.example.com`.
 pub fn host_of(base_url: &str) -> &str {
     let rest = base_url
@@ -52,6 +91,29 @@ mod tests {
         assert_eq!(treatment_named_in("The KAP room"), Some("kap"));
         assert_eq!(treatment_named_in("Kapok Street"), None);
         assert!(!names_treatment("Harbor Light"));
+    }
+
+    #[test]
+    fn an_invitation_title_never_names_the_treatment() {
+        assert_eq!(check_event_title(DEFAULT_EVENT_TITLE), Ok(()));
+        assert_eq!(check_event_title("Meeting with J. Ellis"), Ok(()));
+        assert_eq!(
+            check_event_title("Ketamine session"),
+            Err(EventTitleProblem::NamesTreatment("ketamine"))
+        );
+        assert_eq!(
+            check_event_title("KAP intake"),
+            Err(EventTitleProblem::NamesTreatment("kap"))
+        );
+        assert_eq!(check_event_title("  "), Err(EventTitleProblem::Empty));
+        assert_eq!(
+            check_event_title("Two\nlines"),
+            Err(EventTitleProblem::NotOneLine)
+        );
+        assert_eq!(
+            check_event_title(&"a".repeat(EVENT_TITLE_MAX + 1)),
+            Err(EventTitleProblem::TooLong)
+        );
     }
 
     #[test]

@@ -150,14 +150,45 @@ impl Store {
         let Some(id) = self.account_id(email).await? else {
             return Ok(false);
         };
+        self.replace_password(id, None, password_hash, now, audit)
+            .await
+    }
+
+    /// Sets the password chosen through a reset link, only while the account's credentials
+    /// stamp is still the one the link was issued for: of two posts of one link at the same
+    /// moment, one changes the password and the other finds the stamp changed (`false`).
+    pub async fn reset_password(
+        &self,
+        account_id: i64,
+        stamp_was: &str,
+        password_hash: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<bool, StoreError> {
+        self.replace_password(account_id, Some(stamp_was), password_hash, now, audit)
+            .await
+    }
+
+    /// A new password and credentials stamp for the account (if its stamp is still
+    /// `stamp_was`, when given), its sessions ended, audited.
+    async fn replace_password(
+        &self,
+        id: i64,
+        stamp_was: Option<&str>,
+        password_hash: &str,
+        now: Timestamp,
+        audit: &audit::Entry,
+    ) -> Result<bool, StoreError> {
         let stamp = new_credentials_stamp()?;
         let sql = "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
-                   credentials_stamp = $4 WHERE id = $3 RETURNING id";
+                   credentials_stamp = $4
+                   WHERE id = $3 AND ($5 IS NULL OR credentials_stamp = $5) RETURNING id";
         let binds = [
             password_hash.into(),
             ms(now).into(),
             id.into(),
             stamp.as_str().into(),
+            stamp_was.into(),
         ];
         self.change_credentials(sql, &binds, audit, now).await
     }

@@ -223,6 +223,7 @@ pub(crate) enum Bind<'a> {
     MaybeInt(Option<i64>),
     Bool(bool),
     Text(&'a str),
+    MaybeText(Option<&'a str>),
     Bytes(&'a [u8]),
 }
 
@@ -250,6 +251,12 @@ impl<'a> From<&'a str> for Bind<'a> {
     }
 }
 
+impl<'a> From<Option<&'a str>> for Bind<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Bind::MaybeText(v)
+    }
+}
+
 impl<'a> From<&'a [u8]> for Bind<'a> {
     fn from(v: &'a [u8]) -> Self {
         Bind::Bytes(v)
@@ -266,6 +273,7 @@ macro_rules! bind_all {
                 $crate::engine::Bind::MaybeInt(v) => query.bind(v),
                 $crate::engine::Bind::Bool(v) => query.bind(v),
                 $crate::engine::Bind::Text(v) => query.bind(v),
+                $crate::engine::Bind::MaybeText(v) => query.bind(v),
                 $crate::engine::Bind::Bytes(v) => query.bind(v),
             };
         }

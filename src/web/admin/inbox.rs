@@ -143,18 +143,20 @@ async fn due_for_deletion(
         .store
         .due_for_deletion(&crate::retention_cutoffs(&admin, soon))
         .await?;
+    // A request is kept as long after closing as `now` is after today's cutoff for it: the
+    // periods are the cutoffs' alone, so the date shown is the day housekeeping deletes it.
+    let today = crate::retention_cutoffs(&admin, now);
     Ok(due
         .into_iter()
         .map(|d| {
-            let days = if d.reached_consultation {
-                admin.keep_consulted_days
+            let cutoff = if d.reached_consultation {
+                today.consulted
             } else {
-                admin.keep_closed_days
+                today.closed
             };
-            let hours = i64::try_from(days).unwrap_or(0).saturating_mul(24);
             let at = d
                 .closed_at
-                .checked_add(jiff::SignedDuration::from_hours(hours))
+                .checked_add(now.duration_since(cutoff))
                 .unwrap_or(d.closed_at);
             (d.id, d.reference, when(at, tz))
         })

@@ -34,6 +34,8 @@ pub struct ResultView {
     pub scores: Vec<(&'static str, String, &'static str)>,
     /// The PHQ-9's item 9 in words, when answered.
     pub item9: Option<&'static str>,
+    /// (measure, [(question, answer)]): every item's answer in words, in the published order.
+    pub items: Vec<(&'static str, Vec<(&'static str, &'static str)>)>,
     /// (measure, answer) to each measure's unscored "how difficult" question, when answered.
     pub difficulty: Vec<(&'static str, &'static str)>,
     /// (question, answer) in the order asked; "yes" answers are marked for discussion.
@@ -160,9 +162,30 @@ fn result_view(q: &StoredQuestionnaire, tz: &TimeZone) -> ResultView {
         (None, Some(t)) => format!("Started, not finished (last saved {})", when(t, tz)),
         (None, None) => "Not started".to_string(),
     };
-    let scores = Measure::ALL
+    let measures = Measure::ALL
         .into_iter()
-        .filter(|m| q.kind.pages().iter().any(|p| p.slug() == m.key()))
+        .filter(|m| q.kind.pages().iter().any(|p| p.slug() == m.key()));
+    let items = measures
+        .clone()
+        .map(|m| {
+            let answers = a.responses(m).0;
+            let rows = m
+                .items()
+                .iter()
+                .enumerate()
+                .map(|(i, question)| {
+                    let answer = answers
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .and_then(|v| OPTIONS.get(usize::from(v)).copied());
+                    (*question, answer.unwrap_or("Not answered"))
+                })
+                .collect();
+            (m.name(), rows)
+        })
+        .collect();
+    let scores = measures
         .map(|m| match a.score(m) {
             Some(s) => (m.name(), s.total.to_string(), s.band.label()),
             None => (m.name(), not_complete(q, m), ""),
@@ -182,6 +205,7 @@ fn result_view(q: &StoredQuestionnaire, tz: &TimeZone) -> ResultView {
         needs_attention: q.needs_attention,
         scores,
         item9,
+        items,
         difficulty: Measure::ALL
             .into_iter()
             .filter_map(|m| a.difficulty(m).map(|d| (m.name(), d)))
@@ -584,6 +608,20 @@ mod tests {
             ("27 (Severe)", "7 (Mild)")
         );
         assert_eq!(c.rows[1].1, "Not complete (1 of 9 answered)");
+        // Every item's answer, in words, for the clinician.
+        let items = result_view(&qs[1], &TimeZone::UTC).items;
+        assert_eq!(items[0].0, "PHQ-9");
+        assert_eq!(items[0].1.len(), 9);
+        assert_eq!(items[0].1[0], (Measure::Phq9.items()[0], "Several days"));
+        assert_eq!(items[0].1[1].1, "Not answered");
+        assert_eq!(items[1].1.len(), 7);
+        assert_eq!(items[1].1[6], (Measure::Gad7.items()[6], "Not at all"));
+        // Each row and each point says when it was answered.
+        assert_eq!(c.rows[0].0, "Nov 14, 2023, 10:13 PM UTC");
+        assert_eq!(
+            c.lines[0].points[0].title,
+            "PHQ-9 Nov 14, 2023, 10:13 PM UTC: 27 (Severe)"
+        );
         assert_eq!(
             c.rows[1].1,
             result_view(&qs[1], &TimeZone::UTC).scores[0].1,

@@ -333,10 +333,17 @@ pub async fn choose(
         password::hash(&pw).map_err(|_| AppError::Store(crate::store::StoreError::NoRandomness))?;
     let audit =
         Entry::new(&account.email, Action::PasswordChanged).detail("reset from an emailed link");
-    // The new stamp ends the account's sessions and this link with them.
+    // The new stamp ends the account's sessions and this link with them; set only while the
+    // stamp is still the link's, so a second post of the same link at the same moment fails.
     if !state
         .store
-        .set_password(&account.email, &hash, Timestamp::now(), &audit)
+        .reset_password(
+            account.id,
+            &account.credentials_stamp,
+            &hash,
+            Timestamp::now(),
+            &audit,
+        )
         .await?
     {
         return Ok(dead_link(&state));

@@ -1,7 +1,8 @@
 //! `/admin/words`: the page's words, edited in the inbox.
 //!
 //! Every file of the content (each section of the KAP page, the contact page, the privacy
-//! page) can be edited as the Markdown it is written in. "Preview" checks the text with the
+//! page) can be edited as the Markdown it is written in, its settings (the `+++` lines) as form
+//! fields ([`settings`]) or, for whoever prefers, as the one text with the settings in TOML. "Preview" checks the text with the
 //! loader `check` uses, naming the line of a mistake, and shows the page as the public site
 //! would (the same pipeline and stylesheet, no script needed); nothing is stored. "Publish"
 //! checks again and stores the text as a new revision, audited; the site follows at once on
@@ -10,8 +11,12 @@
 //! the text kept. Every revision can be restored, the built-in words too. With `content.dir`
 //! set the files are the words: the editor shows them read-only.
 
+mod history;
+mod preview;
+mod sections;
+mod settings;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
@@ -22,113 +27,20 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::posted::inbox_form;
+use super::field_error::{FieldError, message_for};
+use super::posted::{InboxForm, inbox_form};
 use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
-use crate::content::diff::{self, Change};
-use crate::store::Revision;
+use crate::content::diff::Change;
+use crate::diagnostics::Diagnostics;
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
-
-/// One editable file.
-pub(super) struct Section {
-    /// Its path inside `content/`: `home/10-is-kap-safe.md`.
-    rel: String,
-    /// Its address in the inbox: `home-10-is-kap-safe`.
-    slug: String,
-    title: String,
-    built_in: String,
-    /// One of the practice's documents to sign (`documents/…`), not a file of the site.
-    document: bool,
-}
-
-/// Every editable file, in page order: the built-in content's files, then the practice's
-/// documents to sign.
-fn sections() -> Vec<Section> {
-    let documents = crate::content::documents::built_in_documents()
-        .into_iter()
-        .map(|(rel, text)| {
-            let slug = rel.strip_suffix(".md").unwrap_or(&rel).replace('/', "-");
-            let title = crate::content::documents::document(&rel, &text)
-                .map(|d| format!("Document: {}", d.title))
-                .unwrap_or_else(|_| slug.clone());
-            Section {
-                rel,
-                slug,
-                title,
-                built_in: text,
-                document: true,
-            }
-        });
-    crate::content::built_in_files()
-        .into_iter()
-        .map(|(rel, text)| {
-            let stem = rel.strip_suffix(".md").unwrap_or(&rel);
-            let slug = stem.replace('/', "-");
-            let title = match stem {
-                "contact" => "The contact page".to_string(),
-                "privacy" => "The privacy page".to_string(),
-                "screening" => "The screening questions".to_string(),
-                s if s.starts_with("home/") && title_in(&text).is_some() => {
-                    format!("KAP page: {}", title_in(&text).unwrap_or_default())
-                }
-                s => {
-                    let name = s.rsplit('/').next().unwrap_or(s);
-                    let words = name
-                        .trim_start_matches(|c: char| c.is_ascii_digit())
-                        .trim_start_matches('-')
-                        .replace('-', " ");
-                    let mut c = words.chars();
-                    let words = match c.next() {
-                        Some(f) => f.to_uppercase().chain(c).collect(),
-                        None => words,
-                    };
-                    format!("KAP page: {words}")
-                }
-            };
-            Section {
-                rel,
-                slug,
-                title,
-                built_in: text,
-                document: false,
-            }
-        })
-        .chain(documents)
-        .collect()
-}
-
-/// The `title` a file's settings give it (`+++ title = "Is KAP Safe?" +++`), if any: the
-/// name the reader sees, rather than one made from the file's name.
-fn title_in(text: &str) -> Option<String> {
-    let settings = text.strip_prefix("+++\n")?;
-    let settings = &settings[..settings.find("\n+++")?];
-    let table: toml::Table = toml::from_str(settings).ok()?;
-    let title = table.get("title")?.as_str()?.trim();
-    (!title.is_empty()).then(|| title.to_string())
-}
-
-/// A section's name from its words as published now, else its built-in name.
-fn named(section: &Section, published: Option<&str>) -> String {
-    match published.and_then(title_in) {
-        Some(t) if section.rel.starts_with("home/") => format!("KAP page: {t}"),
-        _ => section.title.clone(),
-    }
-}
-
-pub(super) fn find(slug: &str) -> Option<Section> {
-    sections().into_iter().find(|s| s.slug == slug)
-}
-
-/// The public page a file's words appear on.
-fn page_of(rel: &str) -> &'static str {
-    match rel {
-        "contact.md" => "/contact",
-        "privacy.md" => "/privacy",
-        _ => "/",
-    }
-}
+use history::{HistoryEntry, history, version_text};
+pub(super) use preview::preview_of;
+use preview::{page_of, part_of};
+pub(super) use sections::{Section, find};
+use sections::{named, sections, title_in};
 
 struct Listed {
     slug: String,
@@ -145,13 +57,6 @@ struct ListView {
     sections: Vec<Listed>,
 }
 
-struct HistoryEntry {
-    id: i64,
-    label: String,
-    current: bool,
-    changes: Vec<Change>,
-}
-
 #[derive(Template)]
 #[template(path = "admin/word_edit.html")]
 struct EditView {
@@ -164,6 +69,13 @@ struct EditView {
     /// The privacy page: most of it is written from the settings, not from these words.
     generated_below: bool,
     errors: Vec<String>,
+    /// Problems with the settings shown as fields, each linked to its field.
+    setting_errors: Vec<FieldError>,
+    /// The settings as form fields (`body` is then the Markdown alone); `None` when the whole
+    /// file is edited as one text.
+    settings: Option<settings::Split>,
+    /// Whether the file's settings can be shown as fields (to offer the switch back).
+    fields_possible: bool,
     notice: Option<String>,
     preview: Option<String>,
     restoring: Option<(i64, String)>,
@@ -201,6 +113,9 @@ pub(super) struct Shown {
     pub(super) body: Option<String>,
     pub(super) base: Option<i64>,
     pub(super) errors: Vec<String>,
+    pub(super) setting_errors: Vec<FieldError>,
+    /// Edit the whole file as one text, its settings in TOML.
+    pub(super) as_text: bool,
     pub(super) notice: Option<String>,
     pub(super) preview: Option<String>,
     /// The version being looked at before it is restored: its id and how the history names it.
@@ -224,22 +139,39 @@ pub(super) async fn edit_page(
             .map_or_else(|| section.built_in.clone(), |r| r.body.clone()),
     };
     let history = history(state, section, &revisions);
+    let body = shown.body.unwrap_or_else(|| current_text.clone());
+    let read_only = dir.is_some();
+    // The site's files have their settings as fields; the documents keep one text.
+    let split = (!section.document && !read_only)
+        .then(|| settings::split(&body))
+        .flatten();
+    let fields_possible = split.is_some();
+    let split = split.filter(|_| !shown.as_text).map(|mut split| {
+        for field in &mut split.fields {
+            field.error = message_for(&shown.setting_errors, &format!("setting-{}", field.key))
+                .map(str::to_string);
+        }
+        split
+    });
     let view = EditView {
         chrome: form_chrome(
             state,
             admin,
             &named(section, Some(&current_text)),
-            !shown.errors.is_empty(),
+            !shown.errors.is_empty() || !shown.setting_errors.is_empty(),
             "words",
         )
         .await?,
         slug: section.slug.clone(),
         title: named(section, Some(&current_text)),
-        body: shown.body.unwrap_or(current_text),
+        body: split.as_ref().map_or(body.clone(), |s| s.body.clone()),
         base: shown.base.unwrap_or(newest),
-        read_only: dir.is_some(),
+        read_only,
         generated_below: section.rel == "privacy.md",
         errors: shown.errors,
+        setting_errors: shown.setting_errors,
+        settings: split,
+        fields_possible,
         notice: shown.notice,
         preview: shown.preview,
         restoring: shown.restoring,
@@ -248,70 +180,14 @@ pub(super) async fn edit_page(
     Ok(render(status, view.render()))
 }
 
-/// The revisions newest first, then the built-in words, each with what it changed.
-fn history(state: &AppState, section: &Section, revisions: &[Revision]) -> Vec<HistoryEntry> {
-    let mut entries = Vec::new();
-    for (i, r) in revisions.iter().enumerate() {
-        let before = revisions
-            .get(i + 1)
-            .map_or(section.built_in.as_str(), |p| p.body.as_str());
-        let how = match r.restored_from {
-            Some(0) => "The built-in words restored".to_string(),
-            Some(_) => "An earlier version restored".to_string(),
-            None => "Published".to_string(),
-        };
-        entries.push(HistoryEntry {
-            id: r.id,
-            label: format!(
-                "{how} {} by {}",
-                when(r.published_at, &state.time_zone()),
-                r.published_by
-            ),
-            current: i == 0,
-            changes: changes(before, &r.body),
-        });
-    }
-    entries.push(HistoryEntry {
-        id: 0,
-        label: "The built-in words".to_string(),
-        current: revisions.is_empty(),
-        changes: Vec::new(),
-    });
-    entries
-}
-
-/// The word-level changes from `before` to `after`, with long unchanged runs shortened to
-/// their ends; empty when nothing changed.
-fn changes(before: &str, after: &str) -> Vec<Change> {
-    let all = diff::words(before, after);
-    if all.iter().all(|c| matches!(c, Change::Same(_))) {
-        return Vec::new();
-    }
-    all.into_iter()
-        .map(|c| match c {
-            Change::Same(run) => {
-                let words: Vec<&str> = run.split(' ').collect();
-                if words.len() > 16 {
-                    Change::Same(format!(
-                        "{} … {}",
-                        words[..8].join(" "),
-                        words[words.len() - 8..].join(" ")
-                    ))
-                } else {
-                    Change::Same(run)
-                }
-            }
-            other => other,
-        })
-        .collect()
-}
-
 #[derive(Deserialize)]
 pub struct EditQuery {
     published: Option<String>,
     restored: Option<String>,
     /// A version to look at before restoring it: a revision's id, `0` for the built-in words.
     restore: Option<String>,
+    /// Show the whole file as one text, its settings in TOML, rather than as fields.
+    as_text: Option<String>,
 }
 
 pub async fn edit(
@@ -334,6 +210,7 @@ pub async fn edit(
     };
     let mut shown = Shown {
         notice,
+        as_text: q.as_text.is_some(),
         ..Shown::default()
     };
     // "Restore" first shows the version as the public page would, with the button that
@@ -356,22 +233,11 @@ pub async fn edit(
                 let page = preview_of(&state, content, page_of(&section.rel)).await?;
                 shown.preview = Some(part.as_ref().and_then(|p| p.cut(&page)).unwrap_or(page));
             }
-            Err(errors) => shown.errors = errors,
+            Err(found) => shown.errors = problems(&section, found, None).0,
         }
         shown.restoring = Some((id, entry.label));
     }
     edit_page(&state, &admin, &section, shown, StatusCode::OK).await
-}
-
-/// The words of version `id` of `section`: a revision, or (`0`) the built-in words.
-fn version_text(section: &Section, revisions: &[Revision], id: i64) -> Option<String> {
-    if id == 0 {
-        return Some(section.built_in.clone());
-    }
-    revisions
-        .iter()
-        .find(|r| r.id == id)
-        .map(|r| r.body.clone())
 }
 
 /// The words as they would be with `text` for `section`: checked like `check` checks files.
@@ -379,7 +245,7 @@ async fn with_text(
     state: &AppState,
     section: &Section,
     text: &str,
-) -> Result<Result<crate::content::Content, Vec<String>>, AppError> {
+) -> Result<Result<crate::content::Content, Diagnostics>, AppError> {
     let mut words: BTreeMap<String, String> = state
         .store
         .published_words()
@@ -388,22 +254,33 @@ async fn with_text(
         .map(|(k, r)| (k, r.body))
         .collect();
     words.insert(section.rel.clone(), text.to_string());
-    Ok(crate::content::load_edited(&words).map_err(|found| {
-        let own = format!("content/{}", section.rel);
-        found
-            .0
-            .into_iter()
-            .map(|d| {
-                if d.file == own && d.line > 0 {
-                    format!("Line {}: {}", d.line, d.message)
-                } else if d.file == own {
-                    capitalised(&d.message)
-                } else {
-                    d.to_string()
-                }
-            })
-            .collect()
-    }))
+    Ok(crate::content::load_edited(&words))
+}
+
+/// The problems `found` in `section`'s words, said for the editor: by line of the text, or,
+/// when the settings are shown as fields (`split`), by the field of the setting.
+fn problems(
+    section: &Section,
+    found: Diagnostics,
+    split: Option<&settings::Split>,
+) -> (Vec<String>, Vec<FieldError>) {
+    let own = format!("content/{}", section.rel);
+    let (mut text, mut fields) = (Vec::new(), Vec::new());
+    for d in found.0 {
+        if d.file != own {
+            text.push(d.to_string());
+            continue;
+        }
+        match split {
+            Some(split) if d.line > 0 => match settings::place(split, d.line, &d.message) {
+                settings::Placed::Setting(e) => fields.push(e),
+                settings::Placed::Text(t) => text.push(t),
+            },
+            _ if d.line > 0 => text.push(format!("Line {}: {}", d.line, d.message)),
+            _ => text.push(capitalised(&d.message)),
+        }
+    }
+    (text, fields)
 }
 
 pub(super) fn capitalised(s: &str) -> String {
@@ -414,103 +291,34 @@ pub(super) fn capitalised(s: &str) -> String {
     }
 }
 
-/// The part of the KAP page a file's words make: its top, or one section by its anchor.
-#[derive(Debug, PartialEq)]
-enum Part {
-    Top,
-    Section(String),
+/// New words for a section, as sent: previewed, published or shown another way (`action`),
+/// over the version they were written from (`base`); with the settings as fields
+/// (`mode` "fields": their keys in `settings`, each value as `setting-<key>`) or in the text.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct WordsPost {
+    csrf: String,
+    body: String,
+    base: String,
+    action: String,
+    mode: String,
+    settings: String,
+    #[serde(flatten)]
+    values: std::collections::HashMap<String, String>,
 }
 
-/// Where the words of `rel` (now `text`) appear on their page, so a preview shows that part
-/// rather than the whole page; `None` for the pages shown whole.
-fn part_of(content: &crate::content::Content, rel: &str, text: &str) -> Option<Part> {
-    if !rel.starts_with("home/") {
-        return None;
-    }
-    let title = title_in(text)?;
-    if content.home.hero.title == title {
-        return Some(Part::Top);
-    }
-    content
-        .home
-        .sections
-        .iter()
-        .find(|s| s.title == title)
-        .map(|s| Part::Section(s.anchor.clone()))
-}
+impl InboxForm for WordsPost {
+    const FIELDS: &'static [&'static str] = &["body", "base", "action", "mode", "settings"];
+    const NOTHING: &'static str = "Nothing was published.";
 
-impl Part {
-    /// The part's element in a page's `<main>`, whole.
-    fn cut(&self, main: &str) -> Option<String> {
-        let (start, open, close) = match self {
-            Part::Top => (
-                main.find("<header class=\"hero\">")?,
-                "<header",
-                "</header>",
-            ),
-            Part::Section(anchor) => {
-                let at = main.find(&format!(" id=\"{anchor}\""))?;
-                (main[..at].rfind("<section")?, "<section", "</section>")
-            }
-        };
-        // The element ends where as many of its kind closed as opened.
-        let mut depth = 0usize;
-        let mut i = start;
-        while i < main.len() {
-            let rest = &main[i..];
-            if rest.starts_with(open) {
-                depth += 1;
-                i += open.len();
-            } else if rest.starts_with(close) {
-                depth = depth.saturating_sub(1);
-                i += close.len();
-                if depth == 0 {
-                    return Some(main[start..i].to_string());
-                }
-            } else {
-                i += rest.chars().next().map_or(1, char::len_utf8);
-            }
-        }
-        None
+    fn reads(name: &str) -> bool {
+        Self::FIELDS.contains(&name) || name.starts_with("setting-")
+    }
+
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
-
-/// The `<main>` of `path` as the public site would show it with `content`.
-pub(super) async fn preview_of(
-    state: &AppState,
-    content: crate::content::Content,
-    path: &str,
-) -> Result<String, AppError> {
-    let config = state.config();
-    let site = tokio::task::spawn_blocking(move || {
-        crate::site::build(
-            config,
-            Arc::new(content),
-            crate::store::SEALED_REQUEST_FIELDS,
-        )
-    })
-    .await??;
-    let html = match site.get(path) {
-        Some(page) => String::from_utf8_lossy(&page.identity.body).into_owned(),
-        None => site
-            .renderer
-            .contact(site.renderer.empty_form(String::new()))?,
-    };
-    let start = html
-        .find("<main")
-        .and_then(|i| html[i..].find('>').map(|j| i + j + 1));
-    let end = html.rfind("</main>");
-    Ok(match (start, end) {
-        (Some(s), Some(e)) if s <= e => html[s..e].to_string(),
-        _ => String::new(),
-    })
-}
-
-inbox_form!(
-    /// New words for a section, as sent: previewed or published (`action`), over the version
-    /// they were written from (`base`).
-    WordsPost { body, base, action } "Nothing was published."
-);
 
 inbox_form!(
     /// An earlier version of a section to restore, over the version shown.
@@ -530,9 +338,25 @@ pub async fn save(
         return read_only(&state, &admin, &section).await;
     }
     // Browsers send CR LF line ends from a text area; the files use LF.
-    let text = form.body.replace("\r\n", "\n");
+    let body = form.body.replace("\r\n", "\n");
+    let as_fields = form.mode == "fields" && !section.document;
+    let text = if as_fields {
+        settings::join(&form.settings, &form.values, &body)
+    } else {
+        body
+    };
     let base: i64 = form.base.trim().parse().unwrap_or(-1);
     let publish = form.action == "publish";
+    // "Edit the settings as text" and back: the same words, shown the other way.
+    if matches!(form.action.as_str(), "as_text" | "as_fields") {
+        let shown = Shown {
+            body: Some(text),
+            base: Some(base),
+            as_text: form.action == "as_text",
+            ..Shown::default()
+        };
+        return edit_page(&state, &admin, &section, shown, StatusCode::OK).await;
+    }
     if section.document {
         return super::documents::save(
             &state,
@@ -547,11 +371,19 @@ pub async fn save(
     }
     let content = match with_text(&state, &section, &text).await? {
         Ok(c) => c,
-        Err(errors) => {
+        Err(found) => {
+            let split = if as_fields {
+                settings::split(&text)
+            } else {
+                None
+            };
+            let (errors, setting_errors) = problems(&section, found, split.as_ref());
             let shown = Shown {
                 body: Some(text),
                 base: Some(base),
                 errors,
+                setting_errors,
+                as_text: !as_fields,
                 ..Shown::default()
             };
             return edit_page(
@@ -572,6 +404,7 @@ pub async fn save(
             body: Some(text),
             base: Some(base),
             preview: Some(preview),
+            as_text: !as_fields,
             ..Shown::default()
         };
         return edit_page(&state, &admin, &section, shown, StatusCode::OK).await;
