@@ -92,6 +92,12 @@ pub fn delay(account_attempts: i64, address_attempts: i64) -> Duration {
     }
 }
 
+/// Waits out the [`delay`] for the attempts counted so far: the account's, then the address's.
+pub async fn slow_down(attempts: &[i64]) {
+    let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
+    tokio::time::sleep(delay(count(0), count(1))).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

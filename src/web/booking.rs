@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::client::client_key;
-use super::form::{Posted, PostedForm, Refusal, RefusalWords};
-use super::respond::{html_response, refusal};
+use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
+use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link::{self, LinkError};
 use crate::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
@@ -117,29 +117,6 @@ async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Resul
     }
 }
 
-fn render(
-    status: StatusCode,
-    html: Result<String, crate::site::RenderError>,
-    headers: &HeaderMap,
-    head: bool,
-) -> Response {
-    match html {
-        Ok(html) => {
-            let mut r = html_response(status, html.into_bytes(), headers, head);
-            r.headers_mut().insert(
-                "x-robots-tag",
-                HeaderValue::from_static("noindex, nofollow"),
-            );
-            r
-        }
-        Err(e) => AppError::from(e).into_response(),
-    }
-}
-
-fn redirect(to: String) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
-}
-
 /// What the person chose, as sent.
 #[derive(Default, serde::Deserialize)]
 #[serde(default)]
@@ -175,16 +152,8 @@ impl PostedForm for Choice {
     const FIELDS: &'static [&'static str] = &["start", "format", "location"];
 
     fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
-        RefusalWords {
-            nothing: "Nothing was changed.",
-            use_the_form: "Please use the form on the page.",
-            too_large: (
-                "What you sent is too large",
-                "Nothing was changed. Please use the form on the page.",
-            ),
-            again: "Please open the page again and choose from there.",
-        }
-        .page(state, why, headers)
+        let again = "Please open the page again and choose from there.";
+        refuse_on_own_page(state, why, headers, "Nothing was changed.", again)
     }
 }
 
@@ -217,7 +186,7 @@ pub async fn show(
                     Err(e) => return AppError::from(e).into_response(),
                 }
             }
-            return render(StatusCode::OK, site.renderer.booking(page), &headers, head);
+            return private_page(StatusCode::OK, site.renderer.booking(page), &headers, head);
         }
         Some(b) if b.status == BookingStatus::Cancelled => Some(format!(
             "You cancelled the consultation that was on {}. If you would like another time, choose one below.",
@@ -230,27 +199,53 @@ pub async fn show(
         )),
         None => None,
     };
-    let (rules, open) = match open_for(&state, id, now).await {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+    let page = Fresh {
+        heading: "Choose a time for your first conversation",
+        notice,
+        back: false,
     };
-    let page = times_page(
-        &state,
-        TimesForm {
-            token: &token,
+    page.answer(&state, id, &token, now, &headers, head).await
+}
+
+/// The times to choose from, nothing chosen yet: under `heading`, with `notice`, and a way
+/// back to the time held when `back`.
+struct Fresh {
+    heading: &'static str,
+    notice: Option<String>,
+    back: bool,
+}
+
+impl Fresh {
+    async fn answer(
+        self,
+        state: &AppState,
+        id: i64,
+        token: &str,
+        now: Timestamp,
+        headers: &HeaderMap,
+        head: bool,
+    ) -> Response {
+        let (rules, open) = match open_for(state, id, now).await {
+            Ok(x) => x,
+            Err(e) => return e.into_response(),
+        };
+        let form = TimesForm {
+            token,
             rules: &rules,
             open: &open,
-            choice: &Choice::near(&state, id).await,
-            heading: "Choose a time for your first conversation",
-            notice,
+            choice: &Choice::near(state, id).await,
+            heading: self.heading,
+            notice: self.notice,
             time_error: None,
             format_error: None,
             location_error: None,
             nearest_only: false,
-            back: false,
-        },
-    );
-    render(StatusCode::OK, site.renderer.book(page), &headers, head)
+            back: self.back,
+        };
+        let page = times_page(state, form);
+        let site = state.site.load();
+        private_page(StatusCode::OK, site.renderer.book(page), headers, head)
+    }
 }
 
 /// `GET /book/{token}/change`: the times to choose from instead of the one held.
@@ -270,39 +265,20 @@ pub async fn change(
         Err(e) => return AppError::from(e).into_response(),
     };
     let Some(b) = booking.filter(|b| b.status.takes_time() && b.start > now) else {
-        return redirect(format!("/book/{token}"));
+        return see_other(&format!("/book/{token}"));
     };
-    let (rules, open) = match open_for(&state, id, now).await {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let page = times_page(
-        &state,
-        TimesForm {
-            token: &token,
-            rules: &rules,
-            open: &open,
-            choice: &Choice::near(&state, id).await,
-            heading: "Choose a different time",
-            notice: Some(format!(
-                "Your time now is {}. A new time replaces it, and {} confirms the new time by email.",
-                long_time(b.start, &state.time_zone()),
-                state.config().practice.clinician_name
-            )),
-            time_error: None,
-            format_error: None,
-            location_error: None,
-            nearest_only: false,
-            back: true,
-        },
+    let notice = format!(
+        "Your time now is {}. A new time replaces it, and {} confirms the new time by email.",
+        long_time(b.start, &state.time_zone()),
+        state.config().practice.clinician_name
     );
-    let site = state.site.load();
-    render(
-        StatusCode::OK,
-        site.renderer.book(page),
-        &headers,
-        method == Method::HEAD,
-    )
+    let page = Fresh {
+        heading: "Choose a different time",
+        notice: Some(notice),
+        back: true,
+    };
+    let head = method == Method::HEAD;
+    page.answer(&state, id, &token, now, &headers, head).await
 }
 
 /// `POST /book/{token}`: holds the chosen time.
@@ -385,7 +361,7 @@ pub async fn choose(
                 state.mail_wake.notify_one();
             }
             tracing::info!(request_id = id, "consultation time held");
-            redirect(format!("/book/{token}"))
+            see_other(&format!("/book/{token}"))
         }
         Ok(HoldOutcome::NotOpen(why)) => {
             let message = match why {
@@ -424,7 +400,7 @@ pub async fn choose(
             )
             .await
         }
-        Ok(HoldOutcome::NotBookable) => redirect(format!("/book/{token}")),
+        Ok(HoldOutcome::NotBookable) => see_other(&format!("/book/{token}")),
         Err(e) => AppError::from(e).into_response(),
     }
 }
@@ -485,7 +461,7 @@ async fn again(
         },
     );
     let site = state.site.load();
-    render(status, site.renderer.book(page), headers, false)
+    private_page(status, site.renderer.book(page), headers, false)
 }
 
 /// `POST /book/{token}/cancel`.
@@ -516,10 +492,10 @@ pub async fn cancel(
                 state.mail_wake.notify_one();
             }
             tracing::info!(request_id = id, "consultation cancelled by the person");
-            redirect(format!("/book/{token}"))
+            see_other(&format!("/book/{token}"))
         }
         Ok(ChangeOutcome::NoBooking | ChangeOutcome::NotApplicable(_)) => {
-            redirect(format!("/book/{token}"))
+            see_other(&format!("/book/{token}"))
         }
         Err(e) => AppError::from(e).into_response(),
     }

@@ -11,14 +11,15 @@
 //! practice edits later. Names and texts go only into the store (sealed) and onto this page:
 //! never a log line, an address or an email.
 
-use axum::body::Bytes;
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::form::decode;
-use super::respond::{html_response, refusal};
+use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
+use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link::LinkError;
 use crate::content::documents::{self as text, DocumentKind};
@@ -266,15 +267,7 @@ fn render(
     headers: &HeaderMap,
 ) -> Response {
     let site = state.site.load();
-    match site.renderer.documents(page) {
-        Ok(html) => {
-            let mut r = html_response(status, html.into_bytes(), headers, false);
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(e) => AppError::from(e).into_response(),
-    }
+    private_page(status, site.renderer.documents(page), headers, false)
 }
 
 /// `GET /documents/{token}`: the packet, to read and sign.
@@ -307,47 +300,61 @@ pub async fn show(
     render(&state, StatusCode::OK, p, &headers)
 }
 
+/// The signing form as sent: a `sign-{id}` box for each document ticked, the name typed, the
+/// guardian's confirmation and where the person will be during sessions. Its fields are named
+/// by the packet's documents, so it is read as the fields it has.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct SignPost(HashMap<String, String>);
+
+impl SignPost {
+    fn ticked(&self, document: i64) -> bool {
+        self.0.contains_key(&format!("sign-{document}"))
+    }
+
+    fn field(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", String::as_str)
+    }
+}
+
+impl PostedForm for SignPost {
+    const FIELDS: &'static [&'static str] = &["name", "guardian", "location"];
+
+    fn reads(name: &str) -> bool {
+        Self::FIELDS.contains(&name) || name.starts_with("sign-")
+    }
+
+    fn refused(state: &AppState, why: Refusal, headers: &HeaderMap) -> Response {
+        let again = "Please open the link from the email again and sign from there.";
+        refuse_on_own_page(state, why, headers, "Nothing was signed.", again)
+    }
+}
+
 /// `POST /documents/{token}`: signs the ticked documents.
 pub async fn sign(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(form): Posted<SignPost>,
 ) -> Response {
     let (id, minor, packet) = match opened(&state, &token, &headers).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let names: Vec<String> = packet
-        .documents
-        .iter()
-        .map(|d| format!("sign-{}", d.id))
-        .chain(["name", "guardian", "location"].map(String::from))
-        .collect();
-    let known: Vec<&str> = names.iter().map(String::as_str).collect();
-    let form = match decode(&body, &known) {
-        Ok(f) => f,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("The form could not be read because {e}. Nothing was signed."),
-            )
-                .into_response();
-        }
-    };
     let sent = Sent {
         ticked: packet
             .documents
             .iter()
-            .filter(|d| d.signed_at.is_none() && form.contains_key(&format!("sign-{}", d.id)))
+            .filter(|d| d.signed_at.is_none() && form.ticked(d.id))
             .map(|d| d.id)
             .collect(),
         name: form
-            .get("name")
-            .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_default(),
-        guardian: form.contains_key("guardian"),
-        location: form.get("location").cloned().unwrap_or_default(),
+            .field("name")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        guardian: form.0.contains_key("guardian"),
+        location: form.field("location").to_string(),
     };
     let esign = packet
         .documents
@@ -419,7 +426,7 @@ pub async fn sign(
     {
         return AppError::from(e).into_response();
     }
-    Redirect::to(&format!("/documents/{token}")).into_response()
+    see_other(&format!("/documents/{token}"))
 }
 
 /// `POST /documents/{token}/revoke/{document}`: revokes a signed authorization, in writing.
@@ -446,7 +453,7 @@ pub async fn revoke(
         );
     }
     match state.store.revoke_document(id, doc, Timestamp::now()).await {
-        Ok(_) => Redirect::to(&format!("/documents/{token}")).into_response(),
+        Ok(_) => see_other(&format!("/documents/{token}")),
         Err(e) => AppError::from(e).into_response(),
     }
 }

@@ -76,6 +76,26 @@ pub struct RefusalWords<'a> {
     pub again: &'a str,
 }
 
+/// The refusal page of a form on a person's own page (their booking, their documents):
+/// `nothing` says what did not happen ("Nothing was signed."), `again` what to do instead.
+pub fn refuse_on_own_page(
+    state: &AppState,
+    refused: Refusal,
+    headers: &HeaderMap,
+    nothing: &str,
+    again: &str,
+) -> Response {
+    let use_the_form = "Please use the form on the page.";
+    let too_large = format!("{nothing} {use_the_form}");
+    RefusalWords {
+        nothing,
+        use_the_form,
+        too_large: ("What you sent is too large", &too_large),
+        again,
+    }
+    .page(state, refused, headers)
+}
+
 impl RefusalWords<'_> {
     /// The refusal page for `refusal`, in these words.
     pub fn page(&self, state: &AppState, refused: Refusal, headers: &HeaderMap) -> Response {

@@ -13,12 +13,12 @@
 //! clinician's: never in a log line, an address or an email.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::form::{Posted, PostedForm, Refusal, RefusalWords};
-use super::respond::{html_response, refusal};
+use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link::LinkError;
 use crate::practice::measures::{self, Measure, OPTIONS, ScreeningAnswer};
@@ -138,21 +138,7 @@ fn render(
 ) -> Response {
     page.follow_up = crate::wording::within_hours(state.config().form.urgent_reply_hours);
     let site = state.site.load();
-    match site.renderer.questionnaire(page) {
-        Ok(html) => {
-            let mut r = html_response(status, html.into_bytes(), headers, head);
-            r.headers_mut().insert(
-                "x-robots-tag",
-                HeaderValue::from_static("noindex, nofollow"),
-            );
-            r
-        }
-        Err(e) => AppError::from(e).into_response(),
-    }
-}
-
-fn redirect(to: String) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+    private_page(status, site.renderer.questionnaire(page), headers, head)
 }
 
 fn base(token: &str) -> String {
@@ -451,7 +437,7 @@ pub async fn save(
         .position(|p| *p == page)
         .and_then(|i| pages.get(i + 1));
     match next {
-        Some(p) => redirect(part(&token, &q, p.slug())),
-        None => redirect(part(&token, &q, "done")),
+        Some(p) => see_other(&part(&token, &q, p.slug())),
+        None => see_other(&part(&token, &q, "done")),
     }
 }

@@ -51,6 +51,32 @@ pub fn html_response(
     r
 }
 
+/// A page of one person's own link (their booking, questionnaire or documents): made for this
+/// request, never cached and never indexed.
+pub fn private_page(
+    status: StatusCode,
+    html: Result<String, crate::site::RenderError>,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    match html {
+        Ok(html) => {
+            let mut r = html_response(status, html.into_bytes(), headers, head);
+            r.headers_mut().insert(
+                "x-robots-tag",
+                HeaderValue::from_static("noindex, nofollow"),
+            );
+            r
+        }
+        Err(e) => super::AppError::from(e).into_response(),
+    }
+}
+
+/// `303 See Other` to `to`: where a form post sends the browser next.
+pub fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}
+
 /// A short page that explains why a request was refused (naming no one while the site is being
 /// set up).
 pub fn refusal(

@@ -1883,10 +1883,8 @@ async fn the_recovery_codes_can_be_downloaded_and_printed() {
 /// details go while they were never saved; without `server.base_url` it says what it printed.
 #[tokio::test]
 async fn admin_add_prints_the_public_address_and_the_steps_that_follow() {
-    let app = TestApp::builder()
-        .config("[server]\nbase_url = \"https://www.harborlight.example\"\n")
-        .build()
-        .await;
+    let app =
+        TestApp::with_config("[server]\nbase_url = \"https://www.harborlight.example\"\n").await;
     let (code, out, err) = admin_cli_with(
         &app,
         &["admin", "add", "sam@harborlight.example"],
@@ -1956,13 +1954,11 @@ async fn with_mail(
 ) -> (tempfile::TempDir, crate::common::SmtpServer, TestApp) {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = crate::common::SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&format!(
-            "{before}[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n{mail}",
-            smtp.port
-        ))
-        .build()
-        .await;
+    let app = TestApp::with_config(&format!(
+        "{before}[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n{mail}",
+        smtp.port
+    ))
+    .await;
     app.add_clinician().await;
     (dir, smtp, app)
 }
@@ -2174,10 +2170,7 @@ async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
 /// the answer is the same and nothing more is sent.
 #[tokio::test]
 async fn reset_links_are_limited_per_email_with_the_same_answer() {
-    let app = TestApp::builder()
-        .config("[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n").await;
     app.add_clinician().await;
     let mut c = Clinician::new(&app);
     for _ in 0..5 {

@@ -15,10 +15,7 @@ use crate::common::{SmtpServer, TestApp};
 
 /// A server whose `[backup]` section is `backup`, with a backup key made and confirmed.
 async fn app_with(backup: &str) -> TestApp {
-    let app = TestApp::builder()
-        .config(&format!("[backup]\n{backup}"))
-        .build()
-        .await;
+    let app = TestApp::with_config(&format!("[backup]\n{backup}")).await;
     if app.state.store.engine() == Engine::Sqlite {
         let config = app.state.config();
         let key = kap_practice::backup::make_key(

@@ -862,12 +862,10 @@ async fn the_calendar_feed_holds_confirmed_consultations_in_neutral_words_until_
 
 #[tokio::test]
 async fn too_many_changes_from_one_address_are_refused_kindly() {
-    let app = TestApp::builder()
-        .config(&format!(
-            "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 2\n"
-        ))
-        .build()
-        .await;
+    let app = TestApp::with_config(&format!(
+        "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 2\n"
+    ))
+    .await;
     offer(&app, &mornings()).await;
     let (_, link) = request_and_link(&app, "Ada", &[]).await;
     let times = times_in(&app.get(&link).await.text());

@@ -57,7 +57,7 @@ async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
 #[tokio::test]
 async fn crisis_numbers_and_reply_time_are_configurable() {
     let config = "[contact_form]\ncrisis_line = \"116 123\"\nemergency_number = \"999\"\nreply_time = \"within one working day\"\n";
-    let app = TestApp::builder().config(config).build().await;
+    let app = TestApp::with_config(config).await;
     let text = visible_text(&app.get("/contact").await.text());
     assert!(text.contains("116 123") && text.contains("999"), "{text}");
     let r = app.submit("Ada", &[]).await;
@@ -309,10 +309,7 @@ async fn mistakes_bring_the_form_back_with_everything_typed_and_a_summary() {
 
 #[tokio::test]
 async fn every_kind_of_bad_input_gets_a_clear_4xx_and_stores_nothing() {
-    let app = TestApp::builder()
-        .config("[contact_form]\nrate_limit_per_hour = 1000\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[contact_form]\nrate_limit_per_hour = 1000\n").await;
     let token = app.token().await;
     let fields = valid_fields("Ada");
     let with = |changes: &[(&str, &str)]| {
@@ -480,10 +477,7 @@ async fn every_kind_of_bad_input_gets_a_clear_4xx_and_stores_nothing() {
 
 #[tokio::test]
 async fn an_expired_form_comes_back_with_a_new_token_and_nothing_lost() {
-    let app = TestApp::builder()
-        .config("[contact_form]\ntoken_max_age_minutes = 1\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[contact_form]\ntoken_max_age_minutes = 1\n").await;
     let old = app
         .state
         .form_tokens
@@ -541,10 +535,7 @@ async fn suspected_spam_is_thanked_filed_as_spam_and_sends_no_mail() {
 
 #[tokio::test]
 async fn a_flood_from_one_address_is_limited_and_others_still_get_through() {
-    let app = TestApp::builder()
-        .config("[contact_form]\nrate_limit_per_hour = 3\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[contact_form]\nrate_limit_per_hour = 3\n").await;
     let flood: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
     let mut statuses = Vec::new();
     for i in 0..6 {
@@ -583,7 +574,7 @@ async fn an_ipv6_client_changing_addresses_within_its_slash_64_shares_one_limit(
         "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n\n[contact_form]\nrate_limit_per_hour = 3\n\n{}",
         common::OWN_PRACTICE
     );
-    let app = TestApp::builder().config(&config).build().await;
+    let app = TestApp::with_config(&config).await;
     let token = app.token().await;
     let fields = valid_fields("Visitor");
     let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -622,10 +613,9 @@ async fn a_burst_stored_together_keeps_each_request_with_its_own_reference_and_m
     // acknowledgement; the burst makes the store commit requests together.
     let port = common::free_port();
     let app = std::sync::Arc::new(
-        TestApp::builder().config(&format!(
+        TestApp::with_config(&format!(
                 "[server]\n# Eighty people at once from one address: the test client opens a connection for each request\n# in flight and more while its pool refills, far past what one person's browser opens.\nmax_connections_per_address = 100000\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\n[contact_form]\nacknowledge = true\nrate_limit_per_hour = 100000\n"
-            )).build()
-        .await,
+            )).await,
     );
     let n = 80;
     let mut handles = Vec::new();

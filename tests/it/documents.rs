@@ -437,6 +437,10 @@ async fn a_parent_or_guardian_signs_for_a_person_under_18() {
         r.text()
             .contains("Confirm that you are the parent or legal guardian")
     );
+    // A post that cannot be read gets the documents' own refusal page, and signs nothing.
+    let r = post(&app, &link, &[("name", GUARDIAN), ("name", GUARDIAN)]).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("Nothing was signed."), "{}", r.text());
     pairs.push(("guardian", "yes"));
     let r = post(&app, &link, &pairs).await;
     assert_eq!(r.status, 303, "{}", r.text());

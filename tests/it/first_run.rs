@@ -184,7 +184,7 @@ async fn the_error_pages_of_a_site_being_set_up_name_no_one() {
 #[tokio::test]
 async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
     const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
-    let app = TestApp::builder().config(BEHIND_PROXY).build().await;
+    let app = TestApp::with_config(BEHIND_PROXY).await;
     assert!(app.addr.ip().is_loopback());
     for path in ["/", "/contact", "/privacy"] {
         let page = app.get(path).await;
@@ -195,10 +195,7 @@ async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
             assert!(!html.contains(shown), "{path} shows {shown}");
         }
     }
-    let own = TestApp::builder()
-        .config(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}"))
-        .build()
-        .await;
+    let own = TestApp::with_config(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}")).await;
     let home = own.get("/").await;
     assert_eq!(home.status, 200);
     assert!(home.text().contains("Harbor Light Therapy"));

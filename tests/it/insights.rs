@@ -160,10 +160,7 @@ async fn a_referrer_counts_as_its_host_and_a_campaign_tag_is_counted() {
 
 #[tokio::test]
 async fn nothing_is_counted_when_insights_are_off() {
-    let app = TestApp::builder()
-        .config("[insights]\nenabled = false\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[insights]\nenabled = false\n").await;
     visit(&app, "/", &[("user-agent", FIREFOX)]).await;
     let c = counts(&app).await;
     assert!(c.is_empty(), "{c:?}");
@@ -171,10 +168,7 @@ async fn nothing_is_counted_when_insights_are_off() {
 
 #[tokio::test]
 async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
-    let app = TestApp::builder()
-        .config("[insights]\nretention_months = 2\n")
-        .build()
-        .await;
+    let app = TestApp::with_config("[insights]\nretention_months = 2\n").await;
     let today = app.state.insights.today();
     let day = |months: i64| {
         today
@@ -212,7 +206,7 @@ async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
 /// a headless browser) had its requests counted. Both are now counted by the same rule.
 #[tokio::test]
 async fn the_form_opened_and_the_requests_sent_are_counted_by_the_same_rule() {
-    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
+    let app = TestApp::with_config(FUNNEL_CONFIG).await;
     for agent in [
         "",
         "curl/8.5.0",
@@ -242,7 +236,7 @@ async fn the_form_opened_and_the_requests_sent_are_counted_by_the_same_rule() {
 
 #[tokio::test]
 async fn the_steps_towards_a_consultation_match_the_requests_and_bookings_made() {
-    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
+    let app = TestApp::with_config(FUNNEL_CONFIG).await;
     app.add_clinician().await;
     walk_the_funnel(&app).await;
     let c = counts(&app).await;
@@ -419,7 +413,7 @@ fn chart_values(html: &str, id: &str) -> Vec<i64> {
 
 #[tokio::test]
 async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_them() {
-    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
+    let app = TestApp::with_config(FUNNEL_CONFIG).await;
     app.add_clinician().await;
     let ua = ("user-agent", FIREFOX);
     visit(
@@ -520,10 +514,7 @@ async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_
 
 #[tokio::test]
 async fn the_privacy_notice_says_what_is_counted_and_what_is_not() {
-    let on = TestApp::builder()
-        .config("[insights]\nretention_months = 14\n")
-        .build()
-        .await;
+    let on = TestApp::with_config("[insights]\nretention_months = 14\n").await;
     let html = on.get("/privacy").await.text();
     let text = common::visible_text(&html);
     assert!(html.contains("id=\"visits-counted\""), "{text}");
@@ -538,10 +529,7 @@ async fn the_privacy_notice_says_what_is_counted_and_what_is_not() {
     ] {
         assert!(text.contains(said), "{said:?} missing: {text}");
     }
-    let off = TestApp::builder()
-        .config("[insights]\nenabled = false\n")
-        .build()
-        .await;
+    let off = TestApp::with_config("[insights]\nenabled = false\n").await;
     let text = common::visible_text(&off.get("/privacy").await.text());
     assert!(
         text.contains("This website does not count visits"),

@@ -13,13 +13,11 @@ fn mail_config(port: u16, extra: &str) -> String {
 
 /// The server with mail to `smtp` and the person's acknowledgement on.
 async fn acknowledging(smtp: &SmtpServer) -> TestApp {
-    TestApp::builder()
-        .config(&mail_config(
-            smtp.port,
-            "\n[contact_form]\nacknowledge = true\n",
-        ))
-        .build()
-        .await
+    TestApp::with_config(&mail_config(
+        smtp.port,
+        "\n[contact_form]\nacknowledge = true\n",
+    ))
+    .await
 }
 
 const PERSONAL: &[(&str, &str)] = &[
@@ -37,10 +35,7 @@ const PERSONAL: &[(&str, &str)] = &[
 async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&mail_config(smtp.port, ""))
-        .build()
-        .await;
+    let app = TestApp::with_config(&mail_config(smtp.port, "")).await;
     let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
     assert_eq!(r.status, 303);
     let messages = smtp.wait_for(1);
@@ -79,10 +74,7 @@ async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
 async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let app = TestApp::builder()
-        .config(&mail_config(port, ""))
-        .build()
-        .await;
+    let app = TestApp::with_config(&mail_config(port, "")).await;
     // The mail server is down when the request comes: the request is still accepted.
     let r = app.submit("Ada", &[]).await;
     assert_eq!(r.status, 303);
@@ -124,13 +116,11 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
 async fn every_request_gets_exactly_one_notification() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder()
-        .config(&mail_config(
-            smtp.port,
-            "\n[contact_form]\nrate_limit_per_hour = 100\n",
-        ))
-        .build()
-        .await;
+    let app = TestApp::with_config(&mail_config(
+        smtp.port,
+        "\n[contact_form]\nrate_limit_per_hour = 100\n",
+    ))
+    .await;
     let n = 12;
     let mut handles = Vec::new();
     let app = std::sync::Arc::new(app);
@@ -225,10 +215,7 @@ async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
 #[tokio::test]
 async fn the_inbox_names_each_email_and_its_delivery_in_words() {
     // Mail on, its server not there: the notice waits in the outbox.
-    let app = TestApp::builder()
-        .config(&mail_config(free_port(), ""))
-        .build()
-        .await;
+    let app = TestApp::with_config(&mail_config(free_port(), "")).await;
     app.add_clinician().await;
     assert_eq!(app.submit("Ada", &[]).await.status, 303);
     let id = app.state.store.all_requests().await.expect("read")[0].id;

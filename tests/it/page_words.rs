@@ -182,7 +182,7 @@ async fn with_content_files_the_editor_is_read_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let content = crate::common::copy_content(dir.path());
     let config = format!("[content]\ndir = \"{}\"\n", content.display());
-    let app = TestApp::builder().config(&config).build().await;
+    let app = TestApp::with_config(&config).await;
     let mut c = app_and_clinician(&app).await;
     let list = c.get("/admin/words").await.text();
     assert!(list.contains("The words come from the files in"));

@@ -19,7 +19,7 @@ fn version_on(html: &str) -> String {
 }
 
 async fn signed_in_app(config: &str) -> TestApp {
-    let app = TestApp::builder().config(config).build().await;
+    let app = TestApp::with_config(config).await;
     app.add_clinician().await;
     app
 }

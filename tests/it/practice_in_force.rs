@@ -18,7 +18,7 @@ use crate::common::{SmtpServer, TestApp};
 async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and_page() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder().config(&config(smtp.port)).build().await;
+    let app = TestApp::with_config(&config(smtp.port)).await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;
@@ -157,7 +157,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
 async fn the_calendar_title_chosen_in_the_browser_reaches_the_invitation_and_the_feed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder().config(&config(smtp.port)).build().await;
+    let app = TestApp::with_config(&config(smtp.port)).await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     let mut refused = SAVED.to_vec();
@@ -211,7 +211,7 @@ async fn the_notices_follow_the_practice_email_unless_set_on_their_own() {
         "{}notify_email = \"desk@harborlight.org\"\nfrom = \"Front Desk <desk@harborlight.org>\"\n",
         config(smtp.port)
     );
-    let app = TestApp::builder().config(&text).build().await;
+    let app = TestApp::with_config(&text).await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;

@@ -97,7 +97,7 @@ async fn the_home_page_is_structured_for_reading() {
 #[tokio::test]
 async fn the_head_describes_the_page_for_search_and_sharing() {
     let config = "[server]\nbase_url = \"https://kap.example.org\"\n[practice]\nname = \"Harbor Light Therapy\"\nclinician_name = \"Sam Rivera\"\nlicensed_states = [\"NY\", \"NJ\"]\nemail = \"sam@harborlight.example.org\"\nphone = \"(212) 555-0188\"\ncity = \"Brooklyn, New York\"\n\n[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
-    let app = TestApp::builder().config(config).build().await;
+    let app = TestApp::with_config(config).await;
     let html = app.get("/").await.text();
     assert!(
         html.contains("<title>Ketamine-Assisted Psychotherapy · Harbor Light Therapy</title>"),
@@ -360,7 +360,7 @@ async fn health_reports_status_and_version() {
 #[tokio::test]
 async fn contact_and_privacy_show_the_practice() {
     let config = "[practice]\nemail = \"care@harbor.example\"\nphone = \"(212) 555-0199\"\ncity = \"Brooklyn, New York\"\nlicensed_states = [\"NY\"]\n";
-    let app = TestApp::builder().config(config).build().await;
+    let app = TestApp::with_config(config).await;
     let contact = app.get("/contact").await;
     assert_eq!(contact.status, 200);
     let html = contact.text();
@@ -450,7 +450,7 @@ const UNUSUAL_CRISIS: &str = "[contact_form]\ncrisis_line = \"741741\"\ncrisis_l
 
 #[tokio::test]
 async fn every_page_carries_the_configured_crisis_numbers_and_none_hard_coded() {
-    let app = TestApp::builder().config(UNUSUAL_CRISIS).build().await;
+    let app = TestApp::with_config(UNUSUAL_CRISIS).await;
     let thanks = app.submit("Ada", &[]).await;
     assert_eq!(thanks.status, 303);
     let mut pages = Vec::new();
@@ -523,7 +523,7 @@ async fn phone_numbers_keep_to_one_line() {
 #[tokio::test]
 async fn credentials_already_in_the_clinicians_name_are_not_written_twice() {
     let config = "[practice]\nclinician_name = \"Maya Okafor, LCSW\"\ncredentials = \"LCSW\"\n";
-    let app = TestApp::builder().config(config).build().await;
+    let app = TestApp::with_config(config).await;
     for path in ["/", "/contact"] {
         let text = visible_text(&app.get(path).await.text());
         assert!(text.contains("Maya Okafor, LCSW"), "{path}: {text}");
@@ -536,7 +536,7 @@ const TEXT_ONLY_CRISIS: &str = "[contact_form]\ncrisis_call = \"\"\ncrisis_text 
 
 #[tokio::test]
 async fn a_line_that_only_takes_texts_is_never_offered_as_a_call() {
-    let app = TestApp::builder().config(TEXT_ONLY_CRISIS).build().await;
+    let app = TestApp::with_config(TEXT_ONLY_CRISIS).await;
     let thanks = app.submit("Ada", &[]).await;
     let location = thanks
         .header("location")
@@ -570,7 +570,7 @@ async fn the_search_data_describes_a_psychotherapy_practice_and_the_configured_t
         ("Psychotherapist, MA", "Psychotherapist, MA"),
     ] {
         let config = format!("[practice]\ncredentials = \"{credentials}\"\n");
-        let app = TestApp::builder().config(&config).build().await;
+        let app = TestApp::with_config(&config).await;
         let html = app.get("/").await.text();
         let start = html
             .find("<script type=\"application/ld+json\">")

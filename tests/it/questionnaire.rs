@@ -70,7 +70,7 @@ async fn start(smtp: &SmtpServer) -> TestApp {
 
 /// The server with `config`, a clinician and open times.
 async fn start_on(config: &str) -> TestApp {
-    let app = TestApp::builder().config(config).build().await;
+    let app = TestApp::with_config(config).await;
     app.add_clinician().await;
     let rules = mornings_in(jiff::tz::TimeZone::get(ZONE).expect("tzdata"));
     app.state

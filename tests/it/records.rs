@@ -83,7 +83,7 @@ fn item<'h>(inbox: &'h str, key: &str) -> &'h str {
 
 #[tokio::test]
 async fn the_site_goes_live_only_once_every_item_of_the_checklist_is_done() {
-    let app = TestApp::builder().config(PUBLIC).build().await;
+    let app = TestApp::with_config(PUBLIC).await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in_from(&app, "https://practice.test").await;
 
@@ -275,10 +275,7 @@ async fn retention_periods_are_set_in_the_inbox_stated_and_followed() {
     assert_eq!(housekeeping(after(3651)).await.expect("housekeeping"), 1);
 
     // A period written in the config file wins, and the inbox shows where it comes from.
-    let filed = TestApp::builder()
-        .config("[admin]\nkeep_consulted_days = 4000\n")
-        .build()
-        .await;
+    let filed = TestApp::with_config("[admin]\nkeep_consulted_days = 4000\n").await;
     filed.add_clinician().await;
     let mut c = Clinician::signed_in(&filed).await;
     let page = c.get("/admin/details").await.text();

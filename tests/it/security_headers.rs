@@ -247,7 +247,7 @@ async fn every_route_over_https_carries_its_kinds_headers_the_same_as_behind_a_p
         .build()
         .await;
     let secure = every_route_keeps_the_table(&https, true).await;
-    let http = TestApp::builder().config(HTTPS_CONFIG).build().await;
+    let http = TestApp::with_config(HTTPS_CONFIG).await;
     let plain = every_route_keeps_the_table(&http, true).await;
     assert_eq!(
         secure.iter().map(|(p, _)| &p.label).collect::<Vec<_>>(),
@@ -313,7 +313,7 @@ fn comparable_headers(reply: &Reply) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_response_without_the_csp_fails_the_table() {
-    let app = TestApp::builder().config(HTTPS_CONFIG).build().await;
+    let app = TestApp::with_config(HTTPS_CONFIG).await;
     let mut reply = app.get("/").await;
     let hash = style_hash(&app).await;
     assert_eq!(

@@ -51,7 +51,7 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
         Some(smtp.port),
         &format!("[backup]\ndir = \"{}\"\n", backups.path().display()),
     );
-    let app = TestApp::builder().config(&config).build().await;
+    let app = TestApp::with_config(&config).await;
     app.add_clinician().await;
     if app.state.store.engine() == Engine::Postgres {
         let (code, _, err) = app.cli(&["backup", "now"]);

@@ -53,10 +53,10 @@ struct ViolationNode {
 /// a `<script>` element would be blocked) and runs the WCAG 2.2 AA rules on the whole document.
 async fn axe(browser: &Browser) -> Vec<Violation> {
     let loaded: String = browser
-        .js(
-            &format!("{}\n;return typeof window.axe;", harness::axe_source()),
-            vec![],
-        )
+        .eval(&format!(
+            "{}\n;return typeof window.axe;",
+            harness::axe_source()
+        ))
         .await;
     assert_eq!(loaded, "object", "axe-core did not load into the page");
     let outcome: AxeOutcome = browser
@@ -117,10 +117,7 @@ async fn check_pages(options: Options) {
         // WCAG 1.4.10 Reflow: nothing scrolls sideways on a phone.
         if options.viewport.touch {
             let (scroll, client): (f64, f64) = browser
-                .js(
-                    "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];",
-                    vec![],
-                )
+                .eval("const e = document.documentElement; return [e.scrollWidth, e.clientWidth];")
                 .await;
             if scroll > client + 1.0 {
                 problems.push_str(&format!(
@@ -166,20 +163,14 @@ async fn every_misconception_shows_its_correction_on_a_phone() {
     let browser = Browser::start(Options::new(PHONE)).await;
     browser.goto(&app.url("/")).await;
     let shown: Vec<(String, f64, f64)> = browser
-        .js(
-            "return [...document.querySelectorAll('.myth')].map(m => {\
+        .eval("return [...document.querySelectorAll('.myth')].map(m => {\
                const claim = m.querySelector('.myth-claim'), answer = m.querySelector('.myth-answer');\
                return [claim.textContent.trim(), claim.getBoundingClientRect().height,\
                        answer ? answer.getBoundingClientRect().height : 0];\
-             });",
-            vec![],
-        )
+             });")
         .await;
     let closed: u32 = browser
-        .js(
-            "return document.querySelectorAll('details').length;",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('details').length;")
         .await;
     let violations = axe(&browser).await;
     browser.close().await;
@@ -297,28 +288,21 @@ async fn contact_form_starts_within_the_first_screen_on_a_phone() {
     let browser = Browser::start(Options::new(PHONE)).await;
     browser.goto(&app.url("/contact")).await;
     let (name, direct, height): (Rect, Rect, f64) = browser
-        .js(
+        .eval(
             "const rect = e => { const r = e.getBoundingClientRect();\
                return { x: r.left, y: r.top, width: r.width, height: r.height }; };\
              return [rect(document.getElementById('name')),\
                      rect(document.querySelector('.contact-direct')), innerHeight];",
-            vec![],
         )
         .await;
     // The question about voicemail appears only for a call.
     browser.click("#contact_method-email").await;
     let with_email: f64 = browser
-        .js(
-            "return document.querySelector('.field-voicemail').getBoundingClientRect().height;",
-            vec![],
-        )
+        .eval("return document.querySelector('.field-voicemail').getBoundingClientRect().height;")
         .await;
     browser.click("#contact_method-phone").await;
     let with_phone: f64 = browser
-        .js(
-            "return document.querySelector('.field-voicemail').getBoundingClientRect().height;",
-            vec![],
-        )
+        .eval("return document.querySelector('.field-voicemail').getBoundingClientRect().height;")
         .await;
     let violations = axe(&browser).await;
     browser.close().await;
@@ -418,9 +402,8 @@ fn compare_start(viewport: Viewport) -> f64 {
 async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
     browser.goto(&app.url("/")).await;
     browser
-        .js::<Value>(
+        .eval::<Value>(
             "document.querySelector('.compare').scrollIntoView({ block: 'center' }); return null;",
-            vec![],
         )
         .await;
     if browser
@@ -446,14 +429,11 @@ async fn open_compare(browser: &Browser, app: &TestApp) -> Slider {
 /// point (the middle of its visible part).
 async fn stage_in_view(browser: &Browser) -> (Rect, f64) {
     let (rect, y): (Rect, f64) = browser
-        .js(
-            "const s = document.querySelector('.compare-stage');\
+        .eval("const s = document.querySelector('.compare-stage');\
              s.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });\
              const r = s.getBoundingClientRect();\
              const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, innerHeight);\
-             return [{ x: r.left, y: r.top, width: r.width, height: r.height }, (top + bottom) / 2];",
-            vec![],
-        )
+             return [{ x: r.left, y: r.top, width: r.width, height: r.height }, (top + bottom) / 2];")
         .await;
     assert!(
         rect.width > 100.0 && rect.height > 20.0,
@@ -558,7 +538,7 @@ async fn drag(browser: &Browser, kind: Pointer) {
         &format!("a {kind:?} drag from 50% to 80%"),
     )
     .await;
-    let seen: Vec<f64> = browser.js("return window.__kapSeen;", vec![]).await;
+    let seen: Vec<f64> = browser.eval("return window.__kapSeen;").await;
     let mut between: Vec<i64> = seen
         .iter()
         .filter(|v| **v > 52.0 && **v < 77.0)
@@ -701,25 +681,22 @@ async fn compare_does_not_shift(viewport: Viewport) {
         "the compare panel has no `{HANDLE}` after 5 s: static/js/compare.js should add it"
     );
     browser
-        .js::<Value>(
-            "window.__kapShift = 0;\
+        .eval::<Value>("window.__kapShift = 0;\
              new PerformanceObserver(list => {\
                for (const e of list.getEntries()) if (!e.hadRecentInput) window.__kapShift += e.value;\
              }).observe({ type: 'layout-shift', buffered: true });\
-             return null;",
-            vec![],
-        )
+             return null;")
         .await;
     let measure = "const s = document.querySelector('.compare-stage').getBoundingClientRect();\
          const next = document.querySelector('.compare').nextElementSibling\
            || document.querySelector('.compare').parentElement.nextElementSibling;\
          return { stage: s.height, after: next.getBoundingClientRect().top + scrollY };";
-    let before: Geometry = browser.js(measure, vec![]).await;
+    let before: Geometry = browser.eval(measure).await;
     // A deliberate wait, not for a condition: a shift would come from something loading late,
     // so the panel is measured again a second later.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let later: Geometry = browser.js(measure, vec![]).await;
-    let shift: f64 = browser.js("return window.__kapShift;", vec![]).await;
+    let later: Geometry = browser.eval(measure).await;
+    let shift: f64 = browser.eval("return window.__kapShift;").await;
     browser.close().await;
     assert!(
         shift < 0.01,

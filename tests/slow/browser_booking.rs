@@ -23,7 +23,7 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
         "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
         smtp.url()
     );
-    let app = TestApp::builder().config(&config).build().await;
+    let app = TestApp::with_config(&config).await;
     let rules = every_day(TimeZone::get(ZONE).expect("tzdata"), (9, 11), 5);
     offer(&app, &rules).await;
     app
@@ -56,31 +56,20 @@ async fn book_with_the_keyboard(options: Options) {
     // From the thank-you page to the times, by keyboard.
     browser.tab_to_one_of("choose-a-time").await;
     let link: String = browser
-        .js(
-            "return document.getElementById('choose-a-time').getAttribute('href')",
-            vec![],
-        )
+        .eval("return document.getElementById('choose-a-time').getAttribute('href')")
         .await;
     assert!(link.starts_with("/book/"), "{link}");
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&link).await;
+    browser.enter_to(&link).await;
     assert!(browser.heading().await.contains("Choose a time"));
     browser.assert_accessible("the open times").await;
 
     if options.javascript {
         // The enhancement: each time on the visitor's own clocks too, when they differ.
         let zone: String = browser
-            .js(
-                "return Intl.DateTimeFormat().resolvedOptions().timeZone",
-                vec![],
-            )
+            .eval("return Intl.DateTimeFormat().resolvedOptions().timeZone")
             .await;
         let shown: usize = browser
-            .js(
-                "return document.querySelectorAll('.local-time').length",
-                vec![],
-            )
+            .eval("return document.querySelectorAll('.local-time').length")
             .await;
         if zone == ZONE {
             assert_eq!(shown, 0);
@@ -89,10 +78,7 @@ async fn book_with_the_keyboard(options: Options) {
         }
     } else {
         let shown: usize = browser
-            .js(
-                "return document.querySelectorAll('.local-time').length",
-                vec![],
-            )
+            .eval("return document.querySelectorAll('.local-time').length")
             .await;
         assert_eq!(shown, 0, "no script ran");
     }
@@ -114,9 +100,7 @@ async fn book_with_the_keyboard(options: Options) {
     assert_eq!(browser.active_id().await, "format-video");
     browser.press(Key::Space).await;
     browser.tab_to_one_of("choose-time").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&link).await;
+    browser.enter_to(&link).await;
     assert!(
         browser
             .heading()
@@ -187,10 +171,8 @@ async fn book_with_the_keyboard(options: Options) {
     browser.press(Key::Tab).await;
     browser.press(Key::Space).await;
     browser.tab_to_one_of("choose-time").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&grace_link).await;
-    let summary = browser.text_of(".error-summary").await;
+    browser.enter_to(&grace_link).await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("just been taken"), "{summary}");
     browser.assert_accessible("the just-taken answer").await;
     browser.close().await;
@@ -253,11 +235,11 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser.assert_accessible("the booking settings").await;
     // A mistake, shown GOV.UK-style, is accessible too.
     browser
-        .js::<()>("document.getElementById('length').value = 'twenty'", vec![])
+        .eval::<()>("document.getElementById('length').value = 'twenty'")
         .await;
     browser.click("#save-booking-settings").await;
     browser.wait_for_path("/admin/booking").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(
         summary.contains("how long a consultation lasts"),
         "{summary}"

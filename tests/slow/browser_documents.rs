@@ -27,10 +27,7 @@ async fn a_person_signs_on_a_phone_with_the_keyboard() {
     assert_eq!(browser.heading().await, "Documents to read and sign");
     browser.assert_accessible("the documents to sign").await;
     let fits: bool = browser
-        .js(
-            "return document.documentElement.scrollWidth <= window.innerWidth",
-            vec![],
-        )
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert!(fits, "nothing wider than the phone's screen");
 
@@ -40,10 +37,8 @@ async fn a_person_signs_on_a_phone_with_the_keyboard() {
     browser.tab_to(&format!("sign-{}", ids[1])).await;
     browser.press(Key::Space).await;
     browser.tab_to("sign-button").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&link).await;
-    let summary = browser.text_of(".error-summary").await;
+    browser.enter_to(&link).await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("Type your full name"), "{summary}");
     browser
         .assert_accessible("the signing form with a mistake")
@@ -53,9 +48,7 @@ async fn a_person_signs_on_a_phone_with_the_keyboard() {
     browser.tab_to("name").await;
     browser.type_text("Ada Lovelace").await;
     browser.tab_to("sign-button").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&link).await;
+    browser.enter_to(&link).await;
     let page = browser.text_of("main").await;
     assert!(page.contains("by Ada Lovelace"), "{page}");
     assert!(page.contains("Download the signed copy (PDF)"), "{page}");

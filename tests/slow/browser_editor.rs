@@ -43,10 +43,8 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     browser.type_text("too short").await;
     browser.tab_to("password_again").await;
     browser.type_text("too short").await;
-    browser.mark_page().await;
-    browser.press(fantoccini::key::Key::Enter).await;
-    browser.wait_for_path(&setup).await;
-    let summary = browser.text_of(".error-summary").await;
+    browser.enter_to(&setup).await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("at least 12 characters"), "{summary}");
     browser
         .assert_accessible("the setup page with a mistake")
@@ -89,7 +87,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         .click("form.settings-form button[type=submit]")
         .await;
     browser.wait_for_path("/admin/details").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("is not a phone number"), "{summary}");
     browser
         .assert_accessible("the practice's details with a mistake")
@@ -102,7 +100,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     assert!(browser.text_of(".notice").await.contains("are saved"));
 
     browser.goto(&app.url("/contact")).await;
-    let page: String = browser.js("return document.body.innerText", vec![]).await;
+    let page: String = browser.eval("return document.body.innerText").await;
     assert!(page.contains("Harbor Light Therapy"), "{page}");
     assert!(page.contains("(212) 555-0188"));
     assert!(!page.contains("Clearwater"));
@@ -145,7 +143,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     browser.click("button[value=as_text]").await;
     browser.wait_for_path(path).await;
     let original: String = browser
-        .js("return document.getElementById('body').value", vec![])
+        .eval("return document.getElementById('body').value")
         .await;
     assert!(original.starts_with("+++\ntitle = "), "{original}");
 
@@ -154,13 +152,13 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", &broken).await;
     browser.click("button[value=publish]").await;
     browser.wait_for_path(path).await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(
         summary.contains("Line 2: layout \"carousel\" is not known"),
         "{summary}"
     );
     let kept: String = browser
-        .js("return document.getElementById('body').value", vec![])
+        .eval("return document.getElementById('body').value")
         .await;
     assert!(kept.contains("carousel"), "the text is kept");
     browser
@@ -186,7 +184,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .assert_accessible("the words with their history")
         .await;
     browser.goto(&app.url("/")).await;
-    let home: String = browser.js(MAIN_WORDS, vec![]).await;
+    let home: String = browser.eval(MAIN_WORDS).await;
     assert!(home.contains("it is never free of risk"));
 
     // Restore the built-in words (the last entry of the history): shown first, then restored.
@@ -207,7 +205,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .await;
     browser.wait_for_path(path).await;
     browser.goto(&app.url("/")).await;
-    let home: String = browser.js(MAIN_WORDS, vec![]).await;
+    let home: String = browser.eval(MAIN_WORDS).await;
     assert!(home.contains("it is not risk-free"));
     assert!(!home.contains("it is never free of risk"));
 
@@ -219,7 +217,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", "A session is **$200**.").await;
     browser.click("form.request-form button[type=submit]").await;
     browser.wait_for_path("/admin/pages").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(
         summary.contains("/contact belongs to the site itself"),
         "{summary}"
@@ -242,10 +240,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     // Changed in place: a mistake (the text kept), a preview, a publish.
     browser.goto(&app.url("/admin/pages")).await;
     let edit: String = browser
-        .js(
-            "return new URL(document.querySelector('ul.own-pages a.button').href).pathname",
-            vec![],
-        )
+        .eval("return new URL(document.querySelector('ul.own-pages a.button').href).pathname")
         .await;
     browser.click("ul.own-pages a.button").await;
     browser.wait_for_path(&edit).await;
@@ -256,10 +251,10 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "body", "Sessions are **$220** from May.").await;
     browser.click("button[value=publish]").await;
     browser.wait_for_path(&edit).await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("Enter a title"), "{summary}");
     let kept: String = browser
-        .js("return document.getElementById('body').value", vec![])
+        .eval("return document.getElementById('body').value")
         .await;
     assert_eq!(kept, "Sessions are **$220** from May.");
     browser
@@ -277,7 +272,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     browser.wait_for_path(&edit).await;
     browser.goto(&app.url("/fees")).await;
     assert_eq!(browser.heading().await, "Fees");
-    let page: String = browser.js("return document.body.innerText", vec![]).await;
+    let page: String = browser.eval("return document.body.innerText").await;
     assert!(page.contains("$220 from May"), "{page}");
 
     browser.goto(&app.url("/admin/pages")).await;

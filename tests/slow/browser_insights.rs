@@ -61,7 +61,7 @@ fn check(what: &str, c: &Compared) {
 
 #[tokio::test]
 async fn the_insights_page_is_accessible_and_its_charts_say_what_its_tables_say() {
-    let app = TestApp::builder().config(FUNNEL_CONFIG).build().await;
+    let app = TestApp::with_config(FUNNEL_CONFIG).await;
     app.add_clinician().await;
     walk_the_funnel(&app).await;
 

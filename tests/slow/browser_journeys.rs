@@ -45,7 +45,7 @@ async fn contact_form_with_the_keyboard(options: Options) {
     browser.press(Key::Space).await;
     browser.tab_to("send-request").await;
     let invalid: Vec<String> = browser
-        .js("return [...document.querySelectorAll('form.request-form :invalid')].map(e => e.id || e.name)", vec![])
+        .eval("return [...document.querySelectorAll('form.request-form :invalid')].map(e => e.id || e.name)")
         .await;
     assert!(
         invalid.is_empty(),
@@ -67,7 +67,7 @@ async fn contact_form_with_the_keyboard(options: Options) {
         "{summary_text}"
     );
     let kept: String = browser
-        .js("return document.getElementById('name').value", vec![])
+        .eval("return document.getElementById('name').value")
         .await;
     assert_eq!(kept, "Ada Lovelace");
     browser
@@ -84,15 +84,12 @@ async fn contact_form_with_the_keyboard(options: Options) {
     assert_eq!(href, "#phone");
     // Keyboard: focus the link, press Enter, land in the field.
     browser
-        .js::<()>("document.querySelector('.error-summary a').focus()", vec![])
+        .eval::<()>("document.querySelector('.error-summary a').focus()")
         .await;
     browser.press(Key::Enter).await;
     assert_eq!(browser.active_id().await, "phone");
     browser.type_text("(510) 555-0123").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-
-    browser.wait_for_path("/contact/thanks").await;
+    browser.enter_to("/contact/thanks").await;
     assert!(browser.heading().await.contains("Thank you"));
     browser.assert_accessible("the thank-you page").await;
     let stored = app.state.store.all_requests().await.expect("stored");

@@ -25,17 +25,14 @@ async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
         .await;
     browser.click("#save-meeting").await;
     browser.wait_for_path("/admin/booking/meeting").await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("with https://"), "{summary}");
     browser
         .assert_accessible("the meeting details with a mistake")
         .await;
 
     browser
-        .js::<()>(
-            "document.getElementById('video_address').value = 'https://meet.example.com/clearwater'",
-            vec![],
-        )
+        .eval::<()>("document.getElementById('video_address').value = 'https://meet.example.com/clearwater'")
         .await;
     browser.click("#phone_way-person-calls").await;
     browser.fill("#phone_number", "(510) 555-0123").await;

@@ -47,9 +47,7 @@ async fn choose(browser: &Browser, name: &str, v: u8) {
 /// Presses the page's "Save and …" button with the keyboard and waits for `path`.
 async fn save_and_go(browser: &Browser, path: &str) {
     browser.tab_to("save-continue").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(path).await;
+    browser.enter_to(path).await;
 }
 
 /// A message at the SMTP server containing `needle`, as its text reads.
@@ -91,9 +89,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser.tab_to("format-video").await;
     browser.press(Key::Space).await;
     browser.tab_to("choose-time").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&book).await;
+    browser.enter_to(&book).await;
     assert!(
         browser
             .heading()
@@ -106,15 +102,11 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
 
     // Offered at once: into the questionnaire.
     browser.tab_to("questionnaire-start").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&q).await;
+    browser.enter_to(&q).await;
     assert_eq!(browser.heading().await, "A few questions before we meet");
     browser.assert_accessible("the questionnaire's start").await;
     browser.tab_to("questionnaire-next").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&format!("{q}/screening")).await;
+    browser.enter_to(&format!("{q}/screening")).await;
     browser.assert_accessible("the screening questions").await;
     // The first question "yes" (Space), the second "no" (Space then Down): the rest skipped.
     browser.tab_to("s0-yes").await;
@@ -128,20 +120,17 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
 
     // Too long an answer: the GOV.UK error pattern, accessible too.
     browser
-        .js::<()>(
-            "document.getElementById('medications').value = 'x'.repeat(2001)",
-            vec![],
-        )
+        .eval::<()>("document.getElementById('medications').value = 'x'.repeat(2001)")
         .await;
     browser.click("#save-continue").await;
     browser.wait_for_path(&format!("{q}/medications")).await;
-    let summary = browser.text_of(".error-summary").await;
+    let summary = browser.error_summary().await;
     assert!(summary.contains("2,000 characters or fewer"), "{summary}");
     browser
         .assert_accessible("the medications with a mistake")
         .await;
     browser
-        .js::<()>("document.getElementById('medications').value = ''", vec![])
+        .eval::<()>("document.getElementById('medications').value = ''")
         .await;
     browser.tab_to("medications").await;
     browser.type_text(MEDS).await;
@@ -164,9 +153,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
     answer_measure(&browser, "gad7", &[1, 1, 1, 1, 1, 1, 0]).await;
     browser.tab_to("save-continue").await;
-    browser.mark_page().await;
-    browser.press(Key::Enter).await;
-    browser.wait_for_path(&format!("{q}/done")).await;
+    browser.enter_to(&format!("{q}/done")).await;
     browser
         .assert_accessible("the end of the questionnaire")
         .await;
@@ -196,10 +183,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         "{panel}"
     );
     let points: usize = browser
-        .js(
-            "return document.querySelectorAll('#scores-chart .chart-point').length",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('#scores-chart .chart-point').length")
         .await;
     assert_eq!(points, 2, "one PHQ-9 and one GAD-7 point");
     browser
@@ -231,10 +215,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .goto(&app.url(&format!("/admin/requests/{id}")))
         .await;
     let points: usize = browser
-        .js(
-            "return document.querySelectorAll('#scores-chart .chart-point').length",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('#scores-chart .chart-point').length")
         .await;
     assert_eq!(points, 4, "a second point for each measure");
     let table = browser.text_of("#scores-table").await;
@@ -254,10 +235,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
     browser.goto(&app.url("/admin")).await;
     let flagged: usize = browser
-        .js(
-            "return document.querySelectorAll('#needs-attention').length",
-            vec![],
-        )
+        .eval("return document.querySelectorAll('#needs-attention').length")
         .await;
     assert_eq!(flagged, 0);
     browser.close().await;
@@ -314,10 +292,7 @@ async fn the_alert_comes_first_on_every_screen_and_in_both_colour_schemes() {
             ] {
                 browser.goto(&app.url(&path)).await;
                 let first: String = browser
-                    .js(
-                        "return document.querySelector('main').firstElementChild.id",
-                        vec![],
-                    )
+                    .eval("return document.querySelector('main').firstElementChild.id")
                     .await;
                 assert_eq!(first, alert, "{path} at {}px", viewport.width);
                 let (top, heading): (f64, f64) = browser

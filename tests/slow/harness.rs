@@ -354,6 +354,11 @@ impl Browser {
         })
     }
 
+    /// Runs `script` without arguments and reads what it returns.
+    pub async fn eval<T: DeserializeOwned>(&self, script: &str) -> T {
+        self.js(script, vec![]).await
+    }
+
     /// Runs an async script: it must call `arguments[arguments.length - 1]` with its result.
     pub async fn js_async<T: DeserializeOwned>(&self, script: &str, args: Vec<Value>) -> T {
         let value = self
@@ -416,10 +421,7 @@ impl Browser {
     /// axe-core's WCAG 2.2 AA violations on the open page, as readable lines.
     pub async fn axe_violations(&self) -> Vec<String> {
         let loaded: String = self
-            .js(
-                &format!("{}\n;return typeof window.axe;", axe_source()),
-                vec![],
-            )
+            .eval(&format!("{}\n;return typeof window.axe;", axe_source()))
             .await;
         assert_eq!(loaded, "object", "axe-core did not load into the page");
         self.js_async(
@@ -468,11 +470,8 @@ impl Browser {
 
     /// Whether the open page is in the dark colour scheme.
     pub async fn is_dark(&self) -> bool {
-        self.js(
-            "return matchMedia('(prefers-color-scheme: dark)').matches",
-            vec![],
-        )
-        .await
+        self.eval("return matchMedia('(prefers-color-scheme: dark)').matches")
+            .await
     }
 
     /// Emulates CSS media `features` (name, value) on the open tab through the DevTools
@@ -606,7 +605,19 @@ impl Browser {
 
     /// Marks the current document, so that a wait can tell when a new one has loaded.
     pub async fn mark_page(&self) {
-        self.js::<()>("window.kapOldPage = true", vec![]).await;
+        self.eval::<()>("window.kapOldPage = true").await;
+    }
+
+    /// Presses Enter (on the focused link or button) and waits for the new document at `path`.
+    pub async fn enter_to(&self, path: &str) {
+        self.mark_page().await;
+        self.press(Key::Enter).await;
+        self.wait_for_path(path).await;
+    }
+
+    /// The text of the page's error summary.
+    pub async fn error_summary(&self) -> String {
+        self.text_of(".error-summary").await
     }
 
     /// Waits until a new document at `path` has loaded (after [`Browser::mark_page`], if it
@@ -616,20 +627,14 @@ impl Browser {
         loop {
             let url = self.client.current_url().await.expect("current url");
             let ready: String = self
-                .js(
-                    "return window.kapOldPage ? 'old' : document.readyState",
-                    vec![],
-                )
+                .eval("return window.kapOldPage ? 'old' : document.readyState")
                 .await;
             if url.path() == path && ready == "complete" {
                 return;
             }
             if Instant::now() >= deadline {
                 let text: String = self
-                    .js(
-                        "return document.body ? document.body.innerText : ''",
-                        vec![],
-                    )
+                    .eval("return document.body ? document.body.innerText : ''")
                     .await;
                 panic!("waiting for {path}, at {url}: {text}");
             }

@@ -64,7 +64,7 @@ async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
     use crate::harness::{Browser, DESKTOP, Options};
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::builder().config(&config(smtp.port)).build().await;
+    let app = TestApp::with_config(&config(smtp.port)).await;
     app.add_clinician().await;
     let browser = Browser::start(Options::new(DESKTOP)).await;
     browser.sign_in(&app).await;

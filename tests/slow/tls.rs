@@ -194,7 +194,7 @@ async fn the_inbox_warns_when_the_authority_fails() {
     std::fs::write(&ca_file, &ca.pem).expect("ca file");
     let acme = kap_practice::config::AcmeConfig {
         domains: vec![SITE.to_string()],
-        email: format!("clinician@{SITE}"),
+        email: Some(format!("clinician@{SITE}")),
         directory: pebble.directory.clone(),
         ca_file: Some(ca_file),
         renew_days_before: 1,

@@ -112,6 +112,11 @@ pub(crate) fn split_front_matter(file: &File) -> Result<Parsed<'_>, Diagnostic> 
     }
 }
 
+/// An optional value of the front matter, trimmed.
+pub(crate) fn optional_text(value: &Option<Spanned<String>>) -> Option<String> {
+    value.as_ref().map(|v| v.get_ref().trim().to_string())
+}
+
 pub(crate) fn required_text(
     p: &Parsed<'_>,
     value: &Option<Spanned<String>>,

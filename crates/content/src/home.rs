@@ -4,7 +4,7 @@
 use diagnostics::{Diagnostic, Diagnostics, quoted};
 use toml::Spanned;
 
-use crate::front_matter::{Parsed, required_text, split_front_matter};
+use crate::front_matter::{Parsed, optional_text, required_text, split_front_matter};
 use crate::markdown;
 use crate::model::*;
 use crate::sources::File;
@@ -54,12 +54,7 @@ const RESERVED_ANCHORS: &[&str] = &["main", "contents", "top", "site-header", "s
 fn cta(p: &Parsed<'_>) -> Option<Cta> {
     p.fm.cta_label.as_ref().map(|label| Cta {
         label: label.trim().to_string(),
-        href: p
-            .fm
-            .cta_href
-            .as_ref()
-            .map(|h| h.get_ref().trim().to_string())
-            .unwrap_or_else(|| "/contact".into()),
+        href: optional_text(&p.fm.cta_href).unwrap_or_else(|| "/contact".into()),
     })
 }
 
@@ -291,11 +286,7 @@ fn split(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<markdown::Split> {
 
 fn parse_hero(p: &Parsed<'_>, title: String, errors: &mut Diagnostics) -> Option<Hero> {
     let subtitle = required_text(p, &p.fm.subtitle, "subtitle", errors);
-    let lead =
-        p.fm.lead
-            .as_ref()
-            .map(|l| l.get_ref().trim().to_string())
-            .unwrap_or_default();
+    let lead = optional_text(&p.fm.lead).unwrap_or_default();
     let description = required_text(p, &p.fm.description, "description", errors);
     if let (Some(d), Some(span)) = (&description, p.fm.description.as_ref().map(|d| d.span())) {
         let n = d.chars().count();
@@ -321,11 +312,7 @@ fn parse_hero(p: &Parsed<'_>, title: String, errors: &mut Diagnostics) -> Option
 
 fn parse_compare(p: &Parsed<'_>, errors: &mut Diagnostics) -> Option<Compare> {
     let hint = required_text(p, &p.fm.hint, "hint", errors);
-    let disclaimer =
-        p.fm.disclaimer
-            .as_ref()
-            .map(|d| d.get_ref().trim().to_string())
-            .unwrap_or_default();
+    let disclaimer = optional_text(&p.fm.disclaimer).unwrap_or_default();
     let left = required_text(p, &p.fm.left, "left", errors);
     let s = split(p, errors)?;
     if !s.intro_is_empty {

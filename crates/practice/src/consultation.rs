@@ -222,6 +222,18 @@ pub struct Licence<'a> {
     pub states: &'a [String],
 }
 
+/// One of a question's fixed answers, read with `parse`; else the problem to show: `missing`
+/// when nothing was chosen, `unknown` for an answer the form does not offer.
+fn choice<T>(
+    sent: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    missing: &'static str,
+    unknown: &'static str,
+) -> Result<T, &'static str> {
+    let sent = sent.trim();
+    parse(sent).ok_or(if sent.is_empty() { missing } else { unknown })
+}
+
 impl ConsultationForm {
     /// Checks every field; returns the request or every problem, in form order.
     pub fn validate(
@@ -305,44 +317,30 @@ impl ConsultationForm {
             }
         };
 
-        let location = Location::parse(self.state.trim());
-        if location.is_none() {
-            if self.state.trim().is_empty() {
-                err(
-                    Field::State,
-                    "Choose the state you will be in during sessions, or “Outside the US”",
-                );
-            } else {
-                err(
-                    Field::State,
-                    "Choose a state from the list, or “Outside the US”",
-                );
-            }
-        }
-
-        let for_whom = ForWhom::parse(self.for_whom.trim());
-        if for_whom.is_none() {
-            if self.for_whom.trim().is_empty() {
-                err(Field::ForWhom, "Choose whom the consultation is for");
-            } else {
-                err(
-                    Field::ForWhom,
-                    "Choose “Myself” or “Someone I care for, such as my child”",
-                );
-            }
-        }
-
-        let age_group = AgeGroup::parse(self.age_group.trim());
-        if age_group.is_none() {
-            if self.age_group.trim().is_empty() {
-                err(
-                    Field::AgeGroup,
-                    "Choose whether the person the consultation is for is 18 or older",
-                );
-            } else {
-                err(Field::AgeGroup, "Choose “18 or older” or “Under 18”");
-            }
-        }
+        let location = choice(
+            &self.state,
+            Location::parse,
+            "Choose the state you will be in during sessions, or “Outside the US”",
+            "Choose a state from the list, or “Outside the US”",
+        )
+        .map_err(|m| err(Field::State, m))
+        .ok();
+        let for_whom = choice(
+            &self.for_whom,
+            ForWhom::parse,
+            "Choose whom the consultation is for",
+            "Choose “Myself” or “Someone I care for, such as my child”",
+        )
+        .map_err(|m| err(Field::ForWhom, m))
+        .ok();
+        let age_group = choice(
+            &self.age_group,
+            AgeGroup::parse,
+            "Choose whether the person the consultation is for is 18 or older",
+            "Choose “18 or older” or “Under 18”",
+        )
+        .map_err(|m| err(Field::AgeGroup, m))
+        .ok();
 
         let message = clean_block(&self.message);
         match check_text(&message, MESSAGE_MAX, true) {

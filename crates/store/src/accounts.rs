@@ -5,7 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::engine::{Columns, on_db};
+use super::engine::{Bind, Columns, bind_all, on_db};
 use super::fields::TOTP_SECRET;
 use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
@@ -180,27 +180,17 @@ impl Store {
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
         let stamp = new_credentials_stamp()?;
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
-                 credentials_stamp = $4
-                 WHERE id = $3 AND ($5 IS NULL OR credentials_stamp = $5) RETURNING id",
-            )
-            .bind(password_hash)
-            .bind(ms(now))
-            .bind(id)
-            .bind(&stamp)
-            .bind(stamp_was)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
-                return Ok(false);
-            };
-            end_sessions!(tx, id).await?;
-            commit_audited!(tx, audit, now).await?;
-            Ok(true)
-        })
+        let sql = "UPDATE admin_accounts SET password_hash = $1, password_changed_at = $2,
+                   credentials_stamp = $4
+                   WHERE id = $3 AND ($5 IS NULL OR credentials_stamp = $5) RETURNING id";
+        let binds = [
+            password_hash.into(),
+            ms(now).into(),
+            id.into(),
+            stamp.as_str().into(),
+            stamp_was.into(),
+        ];
+        self.change_credentials(sql, &binds, audit, now).await
     }
 
     pub async fn remove_account(
@@ -212,13 +202,26 @@ impl Store {
         let Some(id) = self.account_id(email).await? else {
             return Ok(false);
         };
+        let sql = "DELETE FROM admin_accounts WHERE id = $1 RETURNING id";
+        self.change_credentials(sql, &[id.into()], audit, now).await
+    }
+
+    /// Runs `sql` (`binds`), a change to one account's credentials or its removal that returns
+    /// the account's id, then ends the account's sessions and writes `audit`, in one
+    /// transaction. False when no account changed.
+    async fn change_credentials(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+        audit: &audit::Entry,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM admin_accounts WHERE id = $1 RETURNING id")
-                .bind(id)
+            let changed: Option<i64> = bind_all!(sqlx::query_scalar(sql), binds)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(id): Option<i64> = done.map(|r| r.col("id")).transpose()? else {
+            let Some(id) = changed else {
                 return Ok(false);
             };
             end_sessions!(tx, id).await?;
@@ -228,21 +231,20 @@ impl Store {
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor FROM admin_accounts ORDER BY email")
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Account {
-                        id: r.col("id")?,
-                        email: r.col("email")?,
-                        created_at: r.time("created_at")?,
-                        two_factor: r.col("two_factor")?,
-                    })
+        self.read_all(
+            "SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor
+             FROM admin_accounts ORDER BY email",
+            &[],
+            |r| {
+                Ok(Account {
+                    id: r.col("id")?,
+                    email: r.col("email")?,
+                    created_at: r.time("created_at")?,
+                    two_factor: r.col("two_factor")?,
                 })
-                .collect()
-        })
+            },
+        )
+        .await
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
@@ -272,18 +274,12 @@ impl Store {
         };
         let totp_secret = sealed
             .map(|v| {
-                self.keys
-                    .open(TOTP_SECRET.of(id), &v)
-                    .map_err(|source| StoreError::Sealed {
+                self.unseal(TOTP_SECRET, id, &v).and_then(|hex| {
+                    crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
                         field: TOTP_SECRET.name(),
-                        source,
+                        source: super::OpenError::Malformed,
                     })
-                    .and_then(|hex| {
-                        crypto::hex::unhex(&hex).ok_or(StoreError::Sealed {
-                            field: TOTP_SECRET.name(),
-                            source: super::OpenError::Malformed,
-                        })
-                    })
+                })
             })
             .transpose()?;
         Ok(Some(Credentials {

@@ -451,13 +451,7 @@ impl Store {
                         let link_secret: String = row.col("link_secret")?;
                         Ok(ListedBooking {
                             booking: booking_row(row)?,
-                            name: self
-                                .keys
-                                .open(NAME.of(link_secret.as_str()), &name)
-                                .map_err(|source| StoreError::Sealed {
-                                    field: NAME.name(),
-                                    source,
-                                })?,
+                            name: self.unseal(NAME, link_secret.as_str(), &name)?,
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
@@ -474,15 +468,11 @@ impl Store {
         &self,
         since: Timestamp,
     ) -> Result<Vec<StoredBooking>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(&format!(
-                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
-                 WHERE b.status = 'confirmed' AND b.end_at > $1 ORDER BY b.start_at, b.id"
-            ))
-            .bind(ms(since))
-            .fetch_all(pool)
-            .await?;
-            rows.iter().map(booking_row).collect()
-        })
+        let sql = format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+             WHERE b.status = 'confirmed' AND b.end_at > $1 ORDER BY b.start_at, b.id"
+        );
+        self.read_all(&sql, &[ms(since).into()], |r| booking_row(r))
+            .await
     }
 }

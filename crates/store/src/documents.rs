@@ -15,10 +15,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, claim, on_db};
 use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
 use super::inbox::{write_audit, write_history};
-use super::{Store, StoreError, from_ms, ms};
+use super::{Store, StoreError, ms};
 use crate::audit;
 use practice::mail::MailKind;
 
@@ -133,13 +133,7 @@ const DOCUMENT_ROWS: &str = "SELECT d.id, d.packet_id, d.document, d.revision_id
 macro_rules! queue_to_person {
     ($store:ident, $tx:ident, $kind:expr, $request_id:expr, $link_secret:expr, $email:expr, $now:expr) => {{
         let link_secret: &str = $link_secret;
-        let email = $store
-            .keys
-            .open(EMAIL.of(link_secret), &$email)
-            .map_err(|source| StoreError::Sealed {
-                field: EMAIL.name(),
-                source,
-            })?;
+        let email = $store.unseal(EMAIL, link_secret, &$email)?;
         sqlx::query(
             "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
              VALUES ($1, $2, $3, $4, $4)",
@@ -164,26 +158,14 @@ impl Store {
     fn packet_document(&self, row: &impl Columns) -> Result<PacketDocument, StoreError> {
         let id: i64 = row.col("id")?;
         let text: Option<Vec<u8>> = row.col("text_sealed")?;
-        let text =
-            match text {
-                Some(s) => self.keys.open(DOCUMENT_TEXT.of(id), &s).map_err(|source| {
-                    StoreError::Sealed {
-                        field: DOCUMENT_TEXT.name(),
-                        source,
-                    }
-                })?,
-                None => return Err(unreadable("packet_documents.text_sealed")),
-            };
+        let text = match text {
+            Some(s) => self.unseal(DOCUMENT_TEXT, id, &s)?,
+            None => return Err(unreadable("packet_documents.text_sealed")),
+        };
         let signature: Option<Vec<u8>> = row.col("signature_sealed")?;
         let signature = match signature {
             Some(s) => {
-                let json =
-                    self.keys
-                        .open(SIGNATURE.of(id), &s)
-                        .map_err(|source| StoreError::Sealed {
-                            field: SIGNATURE.name(),
-                            source,
-                        })?;
+                let json = self.unseal(SIGNATURE, id, &s)?;
                 Some(
                     serde_json::from_str(&json)
                         .map_err(|_| unreadable("packet_documents.signature_sealed"))?,
@@ -191,20 +173,15 @@ impl Store {
             }
             None => None,
         };
-        let opt_time = |c: &'static str| -> Result<Option<Timestamp>, StoreError> {
-            row.col::<Option<i64>>(c)?
-                .map(|v| from_ms(c, v))
-                .transpose()
-        };
         Ok(PacketDocument {
             id,
             packet_id: row.col("packet_id")?,
             document: row.col("document")?,
             revision_id: row.col("revision_id")?,
             text,
-            signed_at: opt_time("signed_at")?,
+            signed_at: row.time_opt("signed_at")?,
             signature,
-            revoked_at: opt_time("revoked_at")?,
+            revoked_at: row.time_opt("revoked_at")?,
         })
     }
 
@@ -311,9 +288,6 @@ impl Store {
                 .iter()
                 .map(|r| self.packet_document(r))
                 .collect::<Result<Vec<_>, _>>()?;
-            let opt_time = |r: &_, c: &'static str| -> Result<Option<Timestamp>, StoreError> {
-                Columns::col::<Option<i64>>(r, c)?.map(|v| from_ms(c, v)).transpose()
-            };
             rows.iter()
                 .map(|r| {
                     let id: i64 = r.col("id")?;
@@ -322,8 +296,8 @@ impl Store {
                         request_id: r.col("request_id")?,
                         sent_at: r.time("sent_at")?,
                         sent_by: r.col("sent_by")?,
-                        opened_at: opt_time(r, "opened_at")?,
-                        reminded_at: opt_time(r, "reminded_at")?,
+                        opened_at: r.time_opt("opened_at")?,
+                        reminded_at: r.time_opt("reminded_at")?,
                         documents: docs.iter().filter(|d| d.packet_id == id).cloned().collect(),
                     })
                 })
@@ -336,14 +310,7 @@ impl Store {
         &self,
         requests: &[super::StoredRequest],
     ) -> Result<std::collections::HashMap<i64, Vec<Packet>>, StoreError> {
-        let mut all = std::collections::HashMap::new();
-        for r in requests {
-            let packets = self.packets(r.id).await?;
-            if !packets.is_empty() {
-                all.insert(r.id, packets);
-            }
-        }
-        Ok(all)
+        super::by_request(requests, |id| self.packets(id)).await
     }
 
     /// Queues the one reminder of each packet sent at or before `sent_by` with a document still
@@ -370,16 +337,9 @@ impl Store {
             .await?;
             let mut queued = 0;
             for (packet, request_id, email, link_secret) in due {
-                // Claimed by the one update that finds it still unclaimed.
-                let claimed = sqlx::query(
-                    "UPDATE document_packets SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL",
-                )
-                .bind(ms(now))
-                .bind(packet)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if claimed == 0 {
+                let sql = "UPDATE document_packets SET reminded_at = $1
+                           WHERE id = $2 AND reminded_at IS NULL";
+                if !claim!(tx, sql, now, packet).await? {
                     continue;
                 }
                 queue_to_person!(

@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::Row;
+use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -216,6 +216,146 @@ pub(crate) async fn snapshot_if_pending(database: &Path, out: &Path) -> Result<u
 /// How long a starting server waits for a PostgreSQL database that does not answer yet.
 const START_WAIT: Duration = Duration::from_secs(30);
 
+/// A value bound to a statement that runs on either engine (see [`crate::Store::execute_audited`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Bind<'a> {
+    Int(i64),
+    MaybeInt(Option<i64>),
+    Bool(bool),
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Bytes(&'a [u8]),
+}
+
+impl From<i64> for Bind<'_> {
+    fn from(v: i64) -> Self {
+        Bind::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Bind<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Bind::MaybeInt(v)
+    }
+}
+
+impl From<bool> for Bind<'_> {
+    fn from(v: bool) -> Self {
+        Bind::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Bind<'a> {
+    fn from(v: &'a str) -> Self {
+        Bind::Text(v)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Bind<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Bind::MaybeText(v)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Bind<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Bind::Bytes(v)
+    }
+}
+
+/// Binds `$binds` ([`Bind`]s, in order) to `$query` on whichever engine the query is for.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match *bind {
+                $crate::engine::Bind::Int(v) => query.bind(v),
+                $crate::engine::Bind::MaybeInt(v) => query.bind(v),
+                $crate::engine::Bind::Bool(v) => query.bind(v),
+                $crate::engine::Bind::Text(v) => query.bind(v),
+                $crate::engine::Bind::MaybeText(v) => query.bind(v),
+                $crate::engine::Bind::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+pub(crate) use bind_all;
+
+/// Claims row `$id` for this server on `$conn` with `$sql`, an update that stamps its claim
+/// (`$1`: `$now`) only where none is stamped yet (`$2`: the row). However many servers look
+/// at once, exactly one update changes the row: true for that one.
+macro_rules! claim {
+    ($conn:ident, $sql:expr, $now:expr, $id:expr) => {
+        async {
+            sqlx::query($sql)
+                .bind($crate::ms($now))
+                .bind($id)
+                .execute(&mut *$conn)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        }
+    };
+}
+pub(crate) use claim;
+
+/// A row of either engine, for the readers that turn a row into a record.
+#[derive(Clone, Copy)]
+pub(crate) enum Row<'r> {
+    Sqlite(&'r SqliteRow),
+    Postgres(&'r PgRow),
+}
+
+impl<'r> From<&'r SqliteRow> for Row<'r> {
+    fn from(row: &'r SqliteRow) -> Self {
+        Row::Sqlite(row)
+    }
+}
+
+impl<'r> From<&'r PgRow> for Row<'r> {
+    fn from(row: &'r PgRow) -> Self {
+        Row::Postgres(row)
+    }
+}
+
+impl Columns for Row<'_> {
+    fn col<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        match self {
+            Row::Sqlite(row) => T::from_sqlite(row, column),
+            Row::Postgres(row) => T::from_postgres(row, column),
+        }
+    }
+}
+
+impl crate::Store {
+    /// Runs the query `sql` (`binds` for `$1`, `$2`…) and reads every row it gives with `read`.
+    pub(crate) async fn read_all<T>(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+        read: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = bind_all!(sqlx::query(sql), binds).fetch_all(pool).await?;
+            rows.iter().map(|row| read(&row.into())).collect()
+        })
+    }
+
+    /// Runs the query `sql` (`binds` for `$1`, `$2`…) and reads the row it gives, if any, with
+    /// `read`.
+    pub(crate) async fn read_one<T>(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+        read: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = bind_all!(sqlx::query(sql), binds).fetch_optional(pool).await?;
+            row.as_ref().map(|row| read(&row.into())).transpose()
+        })
+    }
+}
+
 /// A value that both engines' rows can hand back.
 pub(crate) trait Value: Sized {
     fn from_sqlite(row: &SqliteRow, column: &str) -> Result<Self, sqlx::Error>;
@@ -252,6 +392,13 @@ pub(crate) trait Columns {
     /// A time column, stored as milliseconds since 1970.
     fn time(&self, column: &'static str) -> Result<jiff::Timestamp, StoreError> {
         super::from_ms(column, self.col(column)?)
+    }
+
+    /// A time column that may be empty.
+    fn time_opt(&self, column: &'static str) -> Result<Option<jiff::Timestamp>, StoreError> {
+        self.col::<Option<i64>>(column)?
+            .map(|v| super::from_ms(column, v))
+            .transpose()
     }
 
     /// A column holding one of a fixed set of words, read with `parse`.

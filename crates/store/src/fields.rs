@@ -13,7 +13,7 @@
 //!   and a change's value is sealed once the insert has given the id, in the same transaction.
 //! - A session by its id, a setting by its key.
 
-use crypto::SealedField;
+use crypto::{RowKey, SealedField};
 
 const fn request(column: &'static str, name: &'static str) -> SealedField {
     SealedField::stored("consultation_requests", column, name)
@@ -61,6 +61,22 @@ pub(super) const fn setting(key: &'static str) -> SealedField {
 }
 
 impl super::Store {
+    /// Opens `field`'s value in the row whose key is `row`; a value that does not open is an
+    /// error that names the field (never the value).
+    pub(super) fn unseal<'a>(
+        &self,
+        field: SealedField,
+        row: impl Into<RowKey<'a>>,
+        sealed: &[u8],
+    ) -> Result<String, super::StoreError> {
+        self.keys
+            .open(field.of(row), sealed)
+            .map_err(|source| super::StoreError::Sealed {
+                field: field.name(),
+                source,
+            })
+    }
+
     /// The person's address on a request (sealed with the request's link secret), sealed again
     /// for an outbox row that writes to them.
     pub(super) fn recipient_of(
@@ -68,13 +84,7 @@ impl super::Store {
         link_secret: &str,
         sealed_email: &[u8],
     ) -> Result<Vec<u8>, super::StoreError> {
-        let email = self
-            .keys
-            .open(EMAIL.of(link_secret), sealed_email)
-            .map_err(|source| super::StoreError::Sealed {
-                field: EMAIL.name(),
-                source,
-            })?;
+        let email = self.unseal(EMAIL, link_secret, sealed_email)?;
         Ok(self.keys.seal(RECIPIENT.of(link_secret), &email))
     }
 }

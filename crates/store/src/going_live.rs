@@ -20,22 +20,18 @@ pub struct Review {
 impl Store {
     /// Every item confirmed as reviewed.
     pub async fn going_live_reviews(&self) -> Result<Vec<Review>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT item, reviewed_by, reviewed_at FROM going_live_reviews ORDER BY item",
-            )
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Review {
-                        item: r.col("item")?,
-                        reviewed_by: r.col("reviewed_by")?,
-                        reviewed_at: r.time("reviewed_at")?,
-                    })
+        self.read_all(
+            "SELECT item, reviewed_by, reviewed_at FROM going_live_reviews ORDER BY item",
+            &[],
+            |r| {
+                Ok(Review {
+                    item: r.col("item")?,
+                    reviewed_by: r.col("reviewed_by")?,
+                    reviewed_at: r.time("reviewed_at")?,
                 })
-                .collect()
-        })
+            },
+        )
+        .await
     }
 
     /// Records that `actor` reviewed `item` (once: a second confirmation changes nothing), with

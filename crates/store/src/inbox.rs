@@ -1,45 +1,25 @@
 //! The inbox's queries: listing and filtering requests, notes, history, status changes, mail
-//! delivery state, deletion, retention, and the audit log.
+//! delivery state and deletion; retention (`retention.rs`) and the audit log (`audit_log.rs`).
 
 use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
 use super::fields::{HISTORY_NOTE, NOTE};
-use super::{Store, StoreError, StoredRequest, from_ms, ms, parsed};
+use super::{Store, StoreError, StoredRequest, ms, parsed};
 use crate::audit;
 use practice::consultation::SpamReason;
 use practice::mail::OutboxStatus;
 use practice::status::{Status, StatusChange};
 
 mod audit_log;
+mod retention;
 
 pub use audit_log::AuditRow;
 pub(super) use audit_log::{commit_audited, write_audit};
+pub use retention::{Cutoffs, DueForDeletion};
 
-/// The instants before which closed requests, and spam, are past their retention periods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cutoffs {
-    /// Closed requests that never reached a consultation, closed before this.
-    pub closed: Timestamp,
-    /// Closed requests that reached a consultation or went further, closed before this.
-    pub consulted: Timestamp,
-    /// Spam received before this.
-    pub spam: Timestamp,
-}
-
-/// A closed request retention is about to delete.
-#[derive(Clone, Debug)]
-pub struct DueForDeletion {
-    pub id: i64,
-    pub reference: String,
-    pub closed_at: Timestamp,
-    /// Kept for the longer period, as the start of a clinical record.
-    pub reached_consultation: bool,
-}
-
-/// The closed requests (not spam) past their retention, given the closed and consulted
-/// cutoffs as `$1` and `$2`.
-const PAST_RETENTION: &str = "(spam = FALSE AND status = 'closed' AND ((reached_consultation = FALSE AND closed_at < $1) OR (reached_consultation = TRUE AND closed_at < $2)))";
+/// One request, by id (`$1`).
+const REQUEST_BY_ID: &str = "SELECT * FROM consultation_requests WHERE id = $1";
 
 /// Which requests to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -196,24 +176,14 @@ impl Store {
     }
 
     pub async fn request(&self, id: i64) -> Result<Option<StoredRequest>, StoreError> {
-        on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT * FROM consultation_requests WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(|r| self.open_request(r)).transpose()
-        })
+        self.read_one(REQUEST_BY_ID, &[id.into()], |r| self.open_request(r))
+            .await
     }
 
     /// Request `id` as the inbox shows it: opened, or, when it cannot be read, what can be.
     pub async fn find_request(&self, id: i64) -> Result<Option<FoundRequest>, StoreError> {
-        on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT * FROM consultation_requests WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(|r| self.open_or_unreadable(r)).transpose()
-        })
+        self.read_one(REQUEST_BY_ID, &[id.into()], |r| self.open_or_unreadable(r))
+            .await
     }
 
     /// Opens a request's row; one that cannot be read is logged by its id alone and given as
@@ -393,80 +363,58 @@ impl Store {
     }
 
     pub async fn notes(&self, id: i64) -> Result<Vec<Note>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, author, created_at, body_sealed FROM request_notes WHERE request_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    let sealed: Vec<u8> = r.col("body_sealed")?;
-                    let note_id: i64 = r.col("id")?;
-                    Ok(Note {
-                        author: r.col("author")?,
-                        at: r.time("created_at")?,
-                        body: self
-                            .keys
-                            .open(NOTE.of(note_id), &sealed)
-                            .map_err(|source| StoreError::Sealed {
-                                field: NOTE.name(),
-                                source,
-                            })?,
-                    })
+        self.read_all(
+            "SELECT id, author, created_at, body_sealed
+             FROM request_notes WHERE request_id = $1 ORDER BY id",
+            &[id.into()],
+            |r| {
+                let sealed: Vec<u8> = r.col("body_sealed")?;
+                let note_id: i64 = r.col("id")?;
+                Ok(Note {
+                    author: r.col("author")?,
+                    at: r.time("created_at")?,
+                    body: self.unseal(NOTE, note_id, &sealed)?,
                 })
-                .collect()
-        })
+            },
+        )
+        .await
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT id, at, actor, event, detail, note_sealed FROM request_history WHERE request_id = $1 ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    let mut entry = history_entry(r)?;
-                    let sealed: Option<Vec<u8>> = r.col("note_sealed")?;
-                    if let Some(sealed) = sealed {
-                        let row: i64 = r.col("id")?;
-                        entry.note = Some(self.keys.open(HISTORY_NOTE.of(row), &sealed).map_err(
-                            |source| StoreError::Sealed {
-                                field: HISTORY_NOTE.name(),
-                                source,
-                            },
-                        )?);
-                    }
-                    Ok(entry)
-                })
-                .collect()
-        })
+        self.read_all(
+            "SELECT id, at, actor, event, detail, note_sealed
+             FROM request_history WHERE request_id = $1 ORDER BY id",
+            &[id.into()],
+            |r| {
+                let mut entry = history_entry(r)?;
+                let sealed: Option<Vec<u8>> = r.col("note_sealed")?;
+                if let Some(sealed) = sealed {
+                    let row: i64 = r.col("id")?;
+                    entry.note = Some(self.unseal(HISTORY_NOTE, row, &sealed)?);
+                }
+                Ok(entry)
+            },
+        )
+        .await
     }
 
     pub async fn mail_states(&self, id: i64) -> Result<Vec<MailState>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT kind, status, attempts, last_error, sent_at, created_at, next_attempt_at, sent_to FROM outbox WHERE request_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    let sent_at: Option<i64> = r.col("sent_at")?;
+        self.read_all(
+            "SELECT kind, status, attempts, last_error, sent_at, created_at, next_attempt_at, sent_to
+             FROM outbox WHERE request_id = $1 ORDER BY id",
+            &[id.into()],
+            |r| {
                     Ok(MailState {
                         kind: r.col("kind")?,
                         status: r.col("status")?,
                         attempts: r.col("attempts")?,
                         last_error: r.col("last_error")?,
-                        sent_at: sent_at.map(|v| from_ms("sent_at", v)).transpose()?,
+                        sent_at: r.time_opt("sent_at")?,
                         created_at: r.time("created_at")?,
                         next_attempt_at: r.time("next_attempt_at")?,
                         sent_to: r.col("sent_to")?,
                     })
-                })
-                .collect()
-        })
+                }).await
     }
 
     /// Puts a request's unsent (or given-up) mail back in the queue, due now.
@@ -505,92 +453,15 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM consultation_requests WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
-            }
-            commit_audited!(
-                tx,
+        let deleted = self
+            .execute_audited(
+                "DELETE FROM consultation_requests WHERE id = $1",
+                &[id.into()],
                 &audit::Entry::new(actor, audit::Action::Delete).request(id),
-                now
+                now,
             )
             .await?;
-            Ok(true)
-        })
-    }
-
-    /// Deletes the closed requests and spam past their retention periods ([`Cutoffs`]); one
-    /// audit row per deletion. Returns the ids deleted.
-    pub async fn purge(&self, before: &Cutoffs, now: Timestamp) -> Result<Vec<i64>, StoreError> {
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query(&format!(
-                "SELECT id, spam FROM consultation_requests WHERE {PAST_RETENTION} OR (spam = TRUE AND received_at < $3)"
-            ))
-            .bind(ms(before.closed))
-            .bind(ms(before.consulted))
-            .bind(ms(before.spam))
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut ids = Vec::with_capacity(rows.len());
-            for row in rows {
-                let id: i64 = row.col("id")?;
-                let spam: bool = row.col("spam")?;
-                sqlx::query("DELETE FROM consultation_requests WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                let why = if spam {
-                    "spam past its retention period"
-                } else {
-                    "closed past its retention period"
-                };
-                write_audit!(
-                    tx,
-                    &audit::Entry::new("system", audit::Action::Purge)
-                        .request(id)
-                        .detail(why),
-                    now
-                )
-                .await?;
-                ids.push(id);
-            }
-            tx.commit().await?;
-            Ok(ids)
-        })
-    }
-
-    /// The closed requests (not spam) that [`Store::purge`] with `before` would delete, oldest
-    /// closing first: what the inbox offers to export before it is gone.
-    pub async fn due_for_deletion(
-        &self,
-        before: &Cutoffs,
-    ) -> Result<Vec<DueForDeletion>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(&format!(
-                "SELECT id, reference, closed_at, reached_consultation FROM consultation_requests
-                 WHERE {PAST_RETENTION} ORDER BY closed_at, id"
-            ))
-            .bind(ms(before.closed))
-            .bind(ms(before.consulted))
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(DueForDeletion {
-                        id: r.col("id")?,
-                        reference: r.col("reference")?,
-                        closed_at: r.time("closed_at")?,
-                        reached_consultation: r.col("reached_consultation")?,
-                    })
-                })
-                .collect()
-        })
+        Ok(deleted > 0)
     }
 }
 

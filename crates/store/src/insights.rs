@@ -54,26 +54,20 @@ impl Store {
         &self,
         first_day: &str,
     ) -> Result<Vec<InsightCount>, StoreError> {
-        let rows = on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT day, kind, subject, total FROM insight_counts WHERE day >= $1
-                 ORDER BY day, kind, subject",
-            )
-            .bind(first_day)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(InsightCount {
-                        day: r.col("day")?,
-                        kind: r.col("kind")?,
-                        subject: r.col("subject")?,
-                        total: r.col("total")?,
-                    })
+        self.read_all(
+            "SELECT day, kind, subject, total FROM insight_counts WHERE day >= $1
+             ORDER BY day, kind, subject",
+            &[first_day.into()],
+            |r| {
+                Ok(InsightCount {
+                    day: r.col("day")?,
+                    kind: r.col("kind")?,
+                    subject: r.col("subject")?,
+                    total: r.col("total")?,
                 })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        Ok(rows)
+            },
+        )
+        .await
     }
 
     /// Deletes the counts of days before `first_kept_day` (`YYYY-MM-DD`); returns how many rows.
@@ -113,15 +107,8 @@ impl Store {
         sealed
             .into_iter()
             .map(|(link_secret, v)| {
-                v.map(|v| {
-                    self.keys
-                        .open(REFERRAL_SOURCE.of(link_secret.as_str()), &v)
-                        .map_err(|source| StoreError::Sealed {
-                            field: REFERRAL_SOURCE.name(),
-                            source,
-                        })
-                })
-                .transpose()
+                v.map(|v| self.unseal(REFERRAL_SOURCE, link_secret.as_str(), &v))
+                    .transpose()
             })
             .collect()
     }

@@ -161,6 +161,45 @@ pub(crate) fn parsed<T>(
     parse(&value).ok_or(StoreError::Unreadable { column, value })
 }
 
+/// A list stored as text: its items joined by commas.
+pub(crate) fn join_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A list stored by [`join_list`], each item read with `parse`; `None` if one cannot be read.
+pub(crate) fn split_list<T, C: FromIterator<T>>(
+    text: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<C> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(parse)
+        .collect()
+}
+
+/// What `read` finds for each of `requests`, by request id (a request with nothing is absent).
+async fn by_request<T, F>(
+    requests: &[StoredRequest],
+    read: impl Fn(i64) -> F,
+) -> Result<std::collections::HashMap<i64, Vec<T>>, StoreError>
+where
+    F: Future<Output = Result<Vec<T>, StoreError>>,
+{
+    let mut all = std::collections::HashMap::new();
+    for r in requests {
+        let found = read(r.id).await?;
+        if !found.is_empty() {
+            all.insert(r.id, found);
+        }
+    }
+    Ok(all)
+}
+
 impl Store {
     /// Opens the practice's database: PostgreSQL at `database_url` if given, else SQLite in
     /// `data_dir` (created if needed, readable by this user only). Applies migrations and

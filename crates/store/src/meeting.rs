@@ -18,8 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
-use super::inbox::commit_audited;
-use super::{Store, StoreError, StoredBooking, ms};
+use super::{Store, StoreError, StoredBooking, join_list, ms, split_list};
 use crate::audit;
 use practice::mail::MailKind;
 use practice::meeting::{self, MeetingDetails, ReminderNotSent};
@@ -57,19 +56,8 @@ pub(super) fn unreadable(e: &StoreError) -> &'static str {
     }
 }
 
-fn encode_reminders(minutes: &[i64]) -> String {
-    minutes
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn decode_reminders(text: &str) -> Option<Vec<i64>> {
-    text.split(',')
-        .filter(|m| !m.trim().is_empty())
-        .map(|m| m.trim().parse::<i64>().ok().filter(|m| *m > 0))
-        .collect()
+    split_list(text, |m| m.parse::<i64>().ok().filter(|m| *m > 0))
 }
 
 impl Store {
@@ -135,26 +123,21 @@ impl Store {
             details.reminders_in_words(),
             if details.daily_agenda { "on" } else { "off" },
         );
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE meeting_details SET video_address = $1, phone_number = $2, reminders = $3,
-                 daily_agenda = $4, updated_at = $5 WHERE id = 1",
-            )
-            .bind(details.video_address.clone().unwrap_or_default())
-            .bind(details.phone_number.clone().unwrap_or_default())
-            .bind(encode_reminders(&details.reminders))
-            .bind(details.daily_agenda)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
-                now
-            )
-            .await?;
-        });
+        let reminders = join_list(&details.reminders);
+        self.execute_audited(
+            "UPDATE meeting_details SET video_address = $1, phone_number = $2, reminders = $3,
+             daily_agenda = $4, updated_at = $5 WHERE id = 1",
+            &[
+                details.video_address.as_deref().unwrap_or_default().into(),
+                details.phone_number.as_deref().unwrap_or_default().into(),
+                reminders.as_str().into(),
+                details.daily_agenda.into(),
+                ms(now).into(),
+            ],
+            &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
+            now,
+        )
+        .await?;
         Ok(())
     }
 
@@ -425,17 +408,12 @@ impl Store {
         ) else {
             return Ok(Vec::new());
         };
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(&format!(
-                "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
-                 WHERE b.status = 'confirmed' AND b.start_at >= $1 AND b.start_at < $2 ORDER BY b.start_at, b.id"
-            ))
-            .bind(ms(from.timestamp()))
-            .bind(ms(to.timestamp()))
-            .fetch_all(pool)
-            .await?;
-            rows.iter().map(booking_row).collect()
-        })
+        let sql = format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings b JOIN consultation_requests r ON r.id = b.request_id
+             WHERE b.status = 'confirmed' AND b.start_at >= $1 AND b.start_at < $2 ORDER BY b.start_at, b.id"
+        );
+        let binds = [ms(from.timestamp()).into(), ms(to.timestamp()).into()];
+        self.read_all(&sql, &binds, |r| booking_row(r)).await
     }
 }
 
@@ -443,7 +421,7 @@ impl Store {
 mod tests {
     #[test]
     fn reminder_times_are_stored_as_text_and_read_back() {
-        assert_eq!(super::encode_reminders(&[1440, 60]), "1440,60");
+        assert_eq!(super::join_list([1440, 60]), "1440,60");
         assert_eq!(super::decode_reminders("1440,60"), Some(vec![1440, 60]));
         assert_eq!(super::decode_reminders(""), Some(vec![]));
         assert_eq!(super::decode_reminders("x"), None);

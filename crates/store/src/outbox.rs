@@ -101,16 +101,8 @@ impl Store {
         // Mail is bound to the request it is about (see `fields.rs`).
         let link_secret: Option<String> = row.col("link_secret")?;
         let recipient = recipient
-            .map(|v| {
-                self.keys
-                    .open(RECIPIENT.of(link_secret.as_deref().unwrap_or("")), &v)
-                    .map_err(|source| StoreError::Sealed {
-                        field: RECIPIENT.name(),
-                        source,
-                    })
-            })
+            .map(|v| self.unseal(RECIPIENT, link_secret.as_deref().unwrap_or(""), &v))
             .transpose()?;
-        let received_at: Option<i64> = row.col("received_at")?;
         let booking_id: Option<i64> = row.col("booking_id")?;
         let booking = match booking_id {
             None => None,
@@ -126,14 +118,7 @@ impl Store {
                 let message: Option<Vec<u8>> = row.col("booking_message")?;
                 let change_id: Option<i64> = row.col("booking_change_id")?;
                 let message = message
-                    .map(|m| {
-                        self.keys
-                            .open(BOOKING_MESSAGE.of(change_id.unwrap_or(0)), &m)
-                            .map_err(|source| StoreError::Sealed {
-                                field: "booking message",
-                                source,
-                            })
-                    })
+                    .map(|m| self.unseal(BOOKING_MESSAGE, change_id.unwrap_or(0), &m))
                     .transpose()?;
                 Some(BookingMail {
                     booking_id,
@@ -175,7 +160,7 @@ impl Store {
             request_id: row.col("request_id")?,
             link_secret,
             reference: row.col("reference")?,
-            received_at: received_at.map(|v| from_ms("received_at", v)).transpose()?,
+            received_at: row.time_opt("received_at")?,
             spam: row.col("spam")?,
             outside_licensed_states: row.col("outside_licensed_states")?,
             minor: row.col("minor")?,
@@ -256,14 +241,13 @@ impl Store {
 
     /// Outbox rows by state.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        let counts: Vec<(OutboxStatus, i64)> = on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|row| Ok((row.choice("status", OutboxStatus::parse)?, row.col("n")?)))
-                .collect::<Result<_, StoreError>>()?
-        });
+        let counts = self
+            .read_all(
+                "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status",
+                &[],
+                |r| Ok((r.choice("status", OutboxStatus::parse)?, r.col::<i64>("n")?)),
+            )
+            .await?;
         let mut c = OutboxCounts::default();
         for (status, n) in counts {
             match status {

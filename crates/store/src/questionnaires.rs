@@ -10,7 +10,7 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, Db, on_db};
+use super::engine::{Columns, Db, claim, on_db};
 use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
@@ -98,34 +98,23 @@ impl Store {
         let answers = match sealed {
             None => Answers::default(),
             Some(s) => {
-                let text = self
-                    .keys
-                    .open(QUESTIONNAIRE_ANSWERS.of(id), &s)
-                    .map_err(|source| StoreError::Sealed {
-                        field: QUESTIONNAIRE_ANSWERS.name(),
-                        source,
-                    })?;
+                let text = self.unseal(QUESTIONNAIRE_ANSWERS, id, &s)?;
                 serde_json::from_str(&text).map_err(|_| StoreError::Unreadable {
                     column: "questionnaires.answers_sealed",
                     value: "(sealed answers)".into(),
                 })?
             }
         };
-        let opt_time = |c: &'static str| -> Result<Option<Timestamp>, StoreError> {
-            row.col::<Option<i64>>(c)?
-                .map(|v| super::from_ms(c, v))
-                .transpose()
-        };
         Ok(StoredQuestionnaire {
             id,
             request_id: row.col("request_id")?,
             kind: row.choice("kind", Kind::parse)?,
             sent_at: row.time("sent_at")?,
-            updated_at: opt_time("updated_at")?,
-            completed_at: opt_time("completed_at")?,
+            updated_at: row.time_opt("updated_at")?,
+            completed_at: row.time_opt("completed_at")?,
             needs_attention: row.col("needs_attention")?,
-            attention_seen_at: opt_time("attention_seen_at")?,
-            attention_raised_at: opt_time("attention_raised_at")?,
+            attention_seen_at: row.time_opt("attention_seen_at")?,
+            attention_raised_at: row.time_opt("attention_raised_at")?,
             answers,
         })
     }
@@ -184,14 +173,10 @@ impl Store {
         id: i64,
     ) -> Result<Option<StoredQuestionnaire>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM questionnaires WHERE id = $1 AND request_id = $2");
-        on_db!(&self.db, pool => {
-            let row = sqlx::query(&sql)
-                .bind(id)
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?;
-            row.map(|r| self.questionnaire_row(&r)).transpose()
+        self.read_one(&sql, &[id.into(), request_id.into()], |r| {
+            self.questionnaire_row(r)
         })
+        .await
     }
 
     /// Every questionnaire of a request, oldest first.
@@ -200,10 +185,8 @@ impl Store {
         request_id: i64,
     ) -> Result<Vec<StoredQuestionnaire>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM questionnaires WHERE request_id = $1 ORDER BY id");
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(&sql).bind(request_id).fetch_all(pool).await?;
-            rows.iter().map(|r| self.questionnaire_row(r)).collect()
-        })
+        self.read_all(&sql, &[request_id.into()], |r| self.questionnaire_row(r))
+            .await
     }
 
     /// The questionnaires of each of `requests`, by request id (a request without any is
@@ -212,14 +195,7 @@ impl Store {
         &self,
         requests: &[super::StoredRequest],
     ) -> Result<std::collections::HashMap<i64, Vec<StoredQuestionnaire>>, StoreError> {
-        let mut all = std::collections::HashMap::new();
-        for r in requests {
-            let qs = self.questionnaires(r.id).await?;
-            if !qs.is_empty() {
-                all.insert(r.id, qs);
-            }
-        }
-        Ok(all)
+        super::by_request(requests, |id| self.questionnaires(id)).await
     }
 
     /// Saves one page of questionnaire `id` (of request `request_id`): takes `page`'s answers
@@ -358,26 +334,17 @@ impl Store {
     /// Requests with a questionnaire that needs attention and is not yet followed up, oldest
     /// first.
     pub async fn needing_attention(&self) -> Result<Vec<AttentionItem>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT q.request_id, r.reference, MIN(COALESCE(q.attention_raised_at, q.updated_at)) AS since
+        self.read_all("SELECT q.request_id, r.reference, MIN(COALESCE(q.attention_raised_at, q.updated_at)) AS since
                  FROM questionnaires q JOIN consultation_requests r ON r.id = q.request_id
                  WHERE q.needs_attention AND q.attention_seen_at IS NULL
                  GROUP BY q.request_id, r.reference
-                 ORDER BY since, q.request_id",
-            )
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
+                 ORDER BY since, q.request_id", &[], |r| {
                     Ok(AttentionItem {
                         request_id: r.col("request_id")?,
                         reference: r.col("reference")?,
                         since: r.time("since")?,
                     })
-                })
-                .collect()
-        })
+                }).await
     }
 
     /// Queues the second urgent notice of every answer that raised "needs attention" at or
@@ -403,17 +370,9 @@ impl Store {
             .await?;
             let mut queued = 0;
             for (id, request_id) in due {
-                // Claimed by the one update that finds it still unclaimed.
-                let claimed = sqlx::query(
-                    "UPDATE questionnaires SET attention_overdue_at = $1
-                     WHERE id = $2 AND attention_overdue_at IS NULL AND attention_seen_at IS NULL",
-                )
-                .bind(ms(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if claimed == 0 {
+                let sql = "UPDATE questionnaires SET attention_overdue_at = $1
+                           WHERE id = $2 AND attention_overdue_at IS NULL AND attention_seen_at IS NULL";
+                if !claim!(tx, sql, now, id).await? {
                     continue;
                 }
                 queue_urgent!(

@@ -155,27 +155,20 @@ impl Store {
 
     /// Every request, oldest first, opened.
     pub async fn all_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT * FROM consultation_requests ORDER BY received_at, id")
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(|row| self.open_request(row)).collect()
-        })
+        self.read_all(
+            "SELECT * FROM consultation_requests ORDER BY received_at, id",
+            &[],
+            |r| self.open_request(r),
+        )
+        .await
     }
 
     pub(super) fn open_request(&self, row: &impl Columns) -> Result<StoredRequest, StoreError> {
         let link_secret: String = row.col("link_secret")?;
         let open_opt = |field: SealedField| -> Result<Option<String>, StoreError> {
             let v: Option<Vec<u8>> = row.col(field.column())?;
-            v.map(|v| {
-                self.keys
-                    .open(field.of(link_secret.as_str()), &v)
-                    .map_err(|source| StoreError::Sealed {
-                        field: field.name(),
-                        source,
-                    })
-            })
-            .transpose()
+            v.map(|v| self.unseal(field, link_secret.as_str(), &v))
+                .transpose()
         };
         let open = |field: SealedField| -> Result<String, StoreError> {
             open_opt(field)?.ok_or(StoreError::Sealed {

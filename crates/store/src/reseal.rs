@@ -168,13 +168,7 @@ impl Store {
         if !self.keys.needs_reseal(sealed) {
             return Ok(None);
         }
-        let plain = self
-            .keys
-            .open(field.of(row), sealed)
-            .map_err(|source| StoreError::Sealed {
-                field: field.name(),
-                source,
-            })?;
+        let plain = self.unseal(field, row, sealed)?;
         Ok(Some(self.keys.seal(field.of(row), &plain)))
     }
 

@@ -83,24 +83,28 @@ impl SessionStore {
         Ok(self.store.keys.seal(SESSION.of(id.as_str()), &json))
     }
 
-    /// Writes a new session; false if the id is taken.
-    async fn insert(&self, record: &Record) -> session_store::Result<bool> {
+    /// Runs `sql` with the session's id, sealed record, expiry and account as `$1`…`$4`;
+    /// returns how many rows it changed.
+    async fn write(&self, sql: &str, record: &Record) -> session_store::Result<u64> {
         let sealed = self.seal(record)?;
         let id = record.id.to_string();
         let expires = expires_ms(record);
-        Ok(on_db!(&self.store.db, pool => sqlx::query(
-            "INSERT INTO admin_sessions (id, record_sealed, expires_at, account_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(sealed)
-        .bind(expires)
-        .bind(account_of(record))
-        .execute(pool)
-        .await
-        .map_err(backend)?
-        .rows_affected())
-            == 1)
+        Ok(on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(id)
+            .bind(sealed)
+            .bind(expires)
+            .bind(account_of(record))
+            .execute(pool)
+            .await
+            .map_err(backend)?
+            .rows_affected()))
+    }
+
+    /// Writes a new session; false if the id is taken.
+    async fn insert(&self, record: &Record) -> session_store::Result<bool> {
+        let sql = "INSERT INTO admin_sessions (id, record_sealed, expires_at, account_id)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
+        Ok(self.write(sql, record).await? == 1)
     }
 }
 
@@ -120,21 +124,9 @@ impl session_store::SessionStore for SessionStore {
     /// Updates an existing session; one whose row is gone stays gone (see the module's
     /// comment). The request still gets its answer; its cookie opens nothing afterwards.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let sealed = self.seal(record)?;
-        let id = record.id.to_string();
-        let expires = expires_ms(record);
-        on_db!(&self.store.db, pool => sqlx::query(
-            "UPDATE admin_sessions SET record_sealed = $2, expires_at = $3, account_id = $4
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(sealed)
-        .bind(expires)
-        .bind(account_of(record))
-        .execute(pool)
-        .await
-        .map_err(backend)?
-        .rows_affected());
+        let sql = "UPDATE admin_sessions SET record_sealed = $2, expires_at = $3, account_id = $4
+                   WHERE id = $1";
+        self.write(sql, record).await?;
         Ok(())
     }
 

@@ -43,7 +43,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodFilter, MethodRouter};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tower_sessions::cookie::SameSite;
@@ -69,356 +69,88 @@ pub struct Route {
     pub access: Access,
 }
 
+/// Declares the route table: one line a route, `access METHOD "path" => handler`.
+macro_rules! routes {
+    ($($access:ident $method:ident $path:literal => $handler:path,)*) => {
+        vec![$((
+            Route {
+                method: Method::$method,
+                path: $path,
+                access: Access::$access,
+            },
+            axum::routing::on(MethodFilter::$method, $handler),
+        ),)*]
+    };
+}
+
 /// Every admin route with its handler. The single source of truth for the router and the tests.
 fn routes() -> Vec<(Route, MethodRouter<AppState>)> {
-    use Access::*;
-    let r =
-        |method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>| {
-            (
-                Route {
-                    method,
-                    path,
-                    access,
-                },
-                handler,
-            )
-        };
-    vec![
-        r(
-            Method::GET,
-            "/admin/login",
-            Public,
-            get(sign_in::login_page),
-        ),
-        r(Method::POST, "/admin/login", Public, post(sign_in::login)),
-        r(
-            Method::GET,
-            "/admin/login/forgot",
-            Public,
-            get(reset::forgot),
-        ),
-        r(
-            Method::POST,
-            "/admin/login/forgot",
-            Public,
-            post(reset::ask),
-        ),
-        r(
-            Method::GET,
-            "/admin/login/reset/{token}",
-            Public,
-            get(reset::show),
-        ),
-        r(
-            Method::POST,
-            "/admin/login/reset/{token}",
-            Public,
-            post(reset::choose),
-        ),
-        r(
-            Method::GET,
-            "/admin/setup/{token}",
-            Public,
-            get(first_run::show),
-        ),
-        r(
-            Method::POST,
-            "/admin/setup/{token}",
-            Public,
-            post(first_run::create),
-        ),
-        r(Method::GET, "/admin/details", SignedIn, get(details::show)),
-        r(
-            Method::POST,
-            "/admin/details",
-            SignedIn,
-            post(details::save),
-        ),
-        r(Method::GET, "/admin/words", SignedIn, get(words::list)),
-        r(Method::GET, "/admin/pages", SignedIn, get(own_pages::list)),
-        r(Method::POST, "/admin/pages", SignedIn, post(own_pages::add)),
-        r(
-            Method::GET,
-            "/admin/pages/{id}",
-            SignedIn,
-            get(own_pages::edit),
-        ),
-        r(
-            Method::POST,
-            "/admin/pages/{id}",
-            SignedIn,
-            post(own_pages::change),
-        ),
-        r(
-            Method::GET,
-            "/admin/pages/{id}/remove",
-            SignedIn,
-            get(own_pages::confirm_remove),
-        ),
-        r(
-            Method::POST,
-            "/admin/pages/{id}/remove",
-            SignedIn,
-            post(own_pages::remove),
-        ),
-        r(
-            Method::GET,
-            "/admin/words/{section}",
-            SignedIn,
-            get(words::edit),
-        ),
-        r(
-            Method::POST,
-            "/admin/words/{section}",
-            SignedIn,
-            post(words::save),
-        ),
-        r(
-            Method::POST,
-            "/admin/words/{section}/restore",
-            SignedIn,
-            post(words::restore),
-        ),
-        r(
-            Method::GET,
-            "/admin/welcome",
-            SignedIn,
-            get(first_run::welcome),
-        ),
-        r(
-            Method::GET,
-            "/admin/login/code",
-            Public,
-            get(sign_in::code_page),
-        ),
-        r(
-            Method::POST,
-            "/admin/login/code",
-            Public,
-            post(sign_in::code),
-        ),
-        r(
-            Method::POST,
-            "/admin/logout",
-            SignedIn,
-            post(sign_in::logout),
-        ),
-        r(Method::GET, "/admin", SignedIn, get(inbox::list)),
-        r(
-            Method::POST,
-            "/admin/going-live",
-            SignedIn,
-            post(going_live::review),
-        ),
-        r(
-            Method::GET,
-            "/admin/requests/{id}",
-            SignedIn,
-            get(inbox::detail),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/status",
-            SignedIn,
-            post(inbox::change_status),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/notes",
-            SignedIn,
-            post(inbox::add_note),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/spam",
-            SignedIn,
-            post(inbox::set_spam),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/retry-mail",
-            SignedIn,
-            post(inbox::retry_mail),
-        ),
-        r(
-            Method::GET,
-            "/admin/requests/{id}/delete",
-            SignedIn,
-            get(inbox::confirm_delete),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/delete",
-            SignedIn,
-            post(inbox::delete),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/booking",
-            SignedIn,
-            post(booking::decide),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/measures",
-            SignedIn,
-            post(questionnaires::send_measures),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/documents",
-            SignedIn,
-            post(documents::send),
-        ),
-        r(
-            Method::GET,
-            "/admin/requests/{id}/documents/{document}/pdf",
-            SignedIn,
-            get(documents::pdf),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/estimates",
-            SignedIn,
-            post(estimates::make),
-        ),
-        r(
-            Method::GET,
-            "/admin/requests/{id}/estimates/{estimate}/pdf",
-            SignedIn,
-            get(estimates::pdf),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/estimates/{estimate}/given",
-            SignedIn,
-            post(estimates::given),
-        ),
-        r(
-            Method::POST,
-            "/admin/requests/{id}/attention",
-            SignedIn,
-            post(questionnaires::followed_up),
-        ),
-        r(
-            Method::POST,
-            "/admin/booking/questionnaire",
-            SignedIn,
-            post(questionnaires::set_offered),
-        ),
-        r(
-            Method::POST,
-            "/admin/booking/questionnaire/test",
-            SignedIn,
-            post(questionnaires::send_notice_test),
-        ),
-        r(
-            Method::POST,
-            "/admin/booking/questionnaire/confirm",
-            SignedIn,
-            post(questionnaires::confirm_notice_test),
-        ),
-        r(Method::GET, "/admin/bookings", SignedIn, get(booking::list)),
-        r(
-            Method::GET,
-            "/admin/booking",
-            SignedIn,
-            get(booking::settings),
-        ),
-        r(
-            Method::POST,
-            "/admin/booking",
-            SignedIn,
-            post(booking::save_settings),
-        ),
-        r(
-            Method::GET,
-            "/admin/booking/meeting",
-            SignedIn,
-            get(meeting::page),
-        ),
-        r(
-            Method::POST,
-            "/admin/booking/meeting",
-            SignedIn,
-            post(meeting::save),
-        ),
-        r(
-            Method::POST,
-            "/admin/booking/calendar-link",
-            SignedIn,
-            post(booking::replace_feed),
-        ),
-        r(Method::POST, "/admin/export", SignedIn, post(inbox::export)),
-        r(Method::GET, "/admin/audit", SignedIn, get(audit_log::page)),
-        r(Method::GET, "/admin/backups", SignedIn, get(backups::page)),
-        r(
-            Method::POST,
-            "/admin/backups/test",
-            SignedIn,
-            post(backups::test),
-        ),
-        r(
-            Method::POST,
-            "/admin/backups/key",
-            SignedIn,
-            post(backups::make_key),
-        ),
-        r(
-            Method::POST,
-            "/admin/backups/settings",
-            SignedIn,
-            post(backups::save_settings),
-        ),
-        r(
-            Method::POST,
-            "/admin/backups/key/confirm",
-            SignedIn,
-            post(backups::confirm_key),
-        ),
-        r(
-            Method::GET,
-            "/admin/insights",
-            SignedIn,
-            get(insights::page),
-        ),
-        r(
-            Method::GET,
-            "/admin/insights.csv",
-            SignedIn,
-            get(insights::export),
-        ),
-        r(
-            Method::POST,
-            "/admin/audit/export",
-            SignedIn,
-            post(audit_log::export),
-        ),
-        r(
-            Method::GET,
-            "/admin/two-factor",
-            SignedIn,
-            get(two_factor::two_factor_page),
-        ),
-        r(
-            Method::POST,
-            "/admin/two-factor",
-            SignedIn,
-            post(two_factor::enable_two_factor),
-        ),
-        r(
-            Method::GET,
-            "/admin/two-factor/recovery-codes.txt",
-            SignedIn,
-            get(two_factor::recovery_codes_file),
-        ),
-        r(
-            Method::GET,
-            "/admin/two-factor/recovery-codes",
-            SignedIn,
-            get(two_factor::recovery_codes_print),
-        ),
-    ]
+    routes! {
+        Public   GET  "/admin/login" => sign_in::login_page,
+        Public   POST "/admin/login" => sign_in::login,
+        Public   GET  "/admin/login/forgot" => reset::forgot,
+        Public   POST "/admin/login/forgot" => reset::ask,
+        Public   GET  "/admin/login/reset/{token}" => reset::show,
+        Public   POST "/admin/login/reset/{token}" => reset::choose,
+        Public   GET  "/admin/setup/{token}" => first_run::show,
+        Public   POST "/admin/setup/{token}" => first_run::create,
+        SignedIn GET  "/admin/details" => details::show,
+        SignedIn POST "/admin/details" => details::save,
+        SignedIn GET  "/admin/words" => words::list,
+        SignedIn GET  "/admin/pages" => own_pages::list,
+        SignedIn POST "/admin/pages" => own_pages::add,
+        SignedIn GET  "/admin/pages/{id}" => own_pages::edit,
+        SignedIn POST "/admin/pages/{id}" => own_pages::change,
+        SignedIn GET  "/admin/pages/{id}/remove" => own_pages::confirm_remove,
+        SignedIn POST "/admin/pages/{id}/remove" => own_pages::remove,
+        SignedIn GET  "/admin/words/{section}" => words::edit,
+        SignedIn POST "/admin/words/{section}" => words::save,
+        SignedIn POST "/admin/words/{section}/restore" => words::restore,
+        SignedIn GET  "/admin/welcome" => first_run::welcome,
+        Public   GET  "/admin/login/code" => sign_in::code_page,
+        Public   POST "/admin/login/code" => sign_in::code,
+        SignedIn POST "/admin/logout" => sign_in::logout,
+        SignedIn GET  "/admin" => inbox::list,
+        SignedIn POST "/admin/going-live" => going_live::review,
+        SignedIn GET  "/admin/requests/{id}" => inbox::detail,
+        SignedIn POST "/admin/requests/{id}/status" => inbox::change_status,
+        SignedIn POST "/admin/requests/{id}/notes" => inbox::add_note,
+        SignedIn POST "/admin/requests/{id}/spam" => inbox::set_spam,
+        SignedIn POST "/admin/requests/{id}/retry-mail" => inbox::retry_mail,
+        SignedIn GET  "/admin/requests/{id}/delete" => inbox::confirm_delete,
+        SignedIn POST "/admin/requests/{id}/delete" => inbox::delete,
+        SignedIn POST "/admin/requests/{id}/booking" => booking::decide,
+        SignedIn POST "/admin/requests/{id}/measures" => questionnaires::send_measures,
+        SignedIn POST "/admin/requests/{id}/documents" => documents::send,
+        SignedIn GET  "/admin/requests/{id}/documents/{document}/pdf" => documents::pdf,
+        SignedIn POST "/admin/requests/{id}/estimates" => estimates::make,
+        SignedIn GET  "/admin/requests/{id}/estimates/{estimate}/pdf" => estimates::pdf,
+        SignedIn POST "/admin/requests/{id}/estimates/{estimate}/given" => estimates::given,
+        SignedIn POST "/admin/requests/{id}/attention" => questionnaires::followed_up,
+        SignedIn POST "/admin/booking/questionnaire" => questionnaires::set_offered,
+        SignedIn POST "/admin/booking/questionnaire/test" => questionnaires::send_notice_test,
+        SignedIn POST "/admin/booking/questionnaire/confirm" => questionnaires::confirm_notice_test,
+        SignedIn GET  "/admin/bookings" => booking::list,
+        SignedIn GET  "/admin/booking" => booking::settings,
+        SignedIn POST "/admin/booking" => booking::save_settings,
+        SignedIn GET  "/admin/booking/meeting" => meeting::page,
+        SignedIn POST "/admin/booking/meeting" => meeting::save,
+        SignedIn POST "/admin/booking/calendar-link" => booking::replace_feed,
+        SignedIn POST "/admin/export" => inbox::export,
+        SignedIn GET  "/admin/audit" => audit_log::page,
+        SignedIn GET  "/admin/backups" => backups::page,
+        SignedIn POST "/admin/backups/test" => backups::test,
+        SignedIn POST "/admin/backups/key" => backups::make_key,
+        SignedIn POST "/admin/backups/settings" => backups::save_settings,
+        SignedIn POST "/admin/backups/key/confirm" => backups::confirm_key,
+        SignedIn GET  "/admin/insights" => insights::page,
+        SignedIn GET  "/admin/insights.csv" => insights::export,
+        SignedIn POST "/admin/audit/export" => audit_log::export,
+        SignedIn GET  "/admin/two-factor" => two_factor::two_factor_page,
+        SignedIn POST "/admin/two-factor" => two_factor::enable_two_factor,
+        SignedIn GET  "/admin/two-factor/recovery-codes.txt" => two_factor::recovery_codes_file,
+        SignedIn GET  "/admin/two-factor/recovery-codes" => two_factor::recovery_codes_print,
+    }
 }
 
 /// Every admin route, for tests and documentation.

@@ -202,8 +202,7 @@ async fn claim(
             attempts,
             began_pause,
         } => {
-            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
-            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            throttle::slow_down(&attempts).await;
             Ok(Ok(began_pause))
         }
     }

@@ -322,43 +322,33 @@ pub async fn enable_two_factor(
             attempts,
             began_pause,
         } => {
-            let count = |i: usize| attempts.get(i).copied().unwrap_or(0);
-            tokio::time::sleep(throttle::delay(count(0), count(1))).await;
+            throttle::slow_down(&attempts).await;
             began_pause
         }
     };
-    if !password::verify_aside(pw, Some(account.password_hash.clone())).await {
-        record_failure(
-            &state,
-            &admin.email,
+    // What was wrong, for the log, and the field and message that say it.
+    let wrong = if !password::verify_aside(pw, Some(account.password_hash.clone())).await {
+        Some((
             "wrong password on the two-factor page",
-            began_pause,
-            now,
-        )
-        .await?;
-        let error = FieldError::new(
             "password",
             "The password is not right. Enter the password you sign in with",
-        );
-        return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    if enabled
+        ))
+    } else if enabled
         && second_factor(&state, &account, &current_code, now)
             .await?
             .is_none()
     {
-        record_failure(
-            &state,
-            &admin.email,
+        Some((
             "wrong code on the two-factor page",
-            began_pause,
-            now,
-        )
-        .await?;
-        let error = FieldError::new(
             "current_code",
             "That code is not right, or was used already. Enter the newest code from your app as it is set up now, or an unused recovery code",
-        );
+        ))
+    } else {
+        None
+    };
+    if let Some((why, field, message)) = wrong {
+        record_failure(&state, &admin.email, why, began_pause, now).await?;
+        let error = FieldError::new(field, message);
         return refuse(vec![error], StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     give_back(&state, &admin.email, client).await?;

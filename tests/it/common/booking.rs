@@ -33,10 +33,7 @@ pub fn config(smtp_port: Option<u16>, extra: &str) -> String {
 }
 
 pub async fn start(smtp_port: Option<u16>, extra: &str) -> TestApp {
-    let app = TestApp::builder()
-        .config(&config(smtp_port, extra))
-        .build()
-        .await;
+    let app = TestApp::with_config(&config(smtp_port, extra)).await;
     app.add_clinician().await;
     app
 }
@@ -156,15 +153,7 @@ pub fn times_in(html: &str) -> Vec<String> {
         .collect()
 }
 
-pub async fn post_form(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
-    app.request(
-        "POST",
-        path,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        super::form_body(pairs),
-    )
-    .await
-}
+pub use super::questionnaire::post as post_form;
 
 pub async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
     post_form(app, link, &[("start", start), ("format", "video")]).await

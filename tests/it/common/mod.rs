@@ -308,6 +308,12 @@ impl TestApp {
         Self::builder().build().await
     }
 
+    /// The server with the built-in content and `config` as its config file:
+    /// `TestApp::builder().config(config).build()`.
+    pub async fn with_config(config: &str) -> TestApp {
+        Self::builder().config(config).build().await
+    }
+
     /// A server to start: see [`Builder`].
     pub fn builder() -> Builder {
         Builder::default()

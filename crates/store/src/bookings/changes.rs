@@ -64,13 +64,7 @@ macro_rules! record_change {
                 .bind(b.request_id)
                 .fetch_one(&mut *$conn)
                 .await?;
-                let email = $store
-                    .keys
-                    .open($crate::fields::EMAIL.of(link_secret.as_str()), &email)
-                    .map_err(|source| $crate::StoreError::Sealed {
-                        field: $crate::fields::EMAIL.name(),
-                        source,
-                    })?;
+                let email = $store.unseal($crate::fields::EMAIL, link_secret.as_str(), &email)?;
                 for kind in kinds {
                     let recipient = kind
                         .to_person()

@@ -3,8 +3,6 @@
 
 use jiff::Timestamp;
 
-use super::super::engine::on_db;
-use super::super::inbox::commit_audited;
 use super::super::{Store, StoreError};
 use super::{CALENDAR_FEED, CALENDAR_FEED_VALUE};
 use crate::audit;
@@ -29,23 +27,14 @@ impl Store {
         let sealed = self
             .keys
             .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &secret);
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(CALENDAR_FEED)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
-                now
-            )
-            .await?;
-        });
+        self.execute_audited(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[CALENDAR_FEED.into(), sealed.as_slice().into()],
+            &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
+            now,
+        )
+        .await?;
         Ok(secret)
     }
 

@@ -7,50 +7,39 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::engine::{Columns, on_db};
-use super::super::inbox::commit_audited;
-use super::super::{Store, StoreError, ms, parsed};
+use super::super::{Store, StoreError, join_list, ms, parsed, split_list};
 use crate::audit;
 use practice::booking::{weekday_code, weekday_from_code};
 use practice::open_times::{AvailabilityWindow, BookingRules, ConsultationFormat};
 
 /// `mon 09:00-12:00,tue 13:00-17:00`.
 fn encode_windows(windows: &[AvailabilityWindow]) -> String {
-    windows
-        .iter()
-        .map(|w| {
-            format!(
-                "{} {:02}:{:02}-{:02}:{:02}",
-                weekday_code(w.weekday),
-                w.start.hour(),
-                w.start.minute(),
-                w.end.hour(),
-                w.end.minute()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    join_list(windows.iter().map(|w| {
+        format!(
+            "{} {:02}:{:02}-{:02}:{:02}",
+            weekday_code(w.weekday),
+            w.start.hour(),
+            w.start.minute(),
+            w.end.hour(),
+            w.end.minute()
+        )
+    }))
 }
 
 fn decode_windows(text: &str) -> Option<Vec<AvailabilityWindow>> {
-    text.split(',')
-        .filter(|w| !w.trim().is_empty())
-        .map(|w| {
-            let (day, hours) = w.trim().split_once(' ')?;
-            let (start, end) = hours.split_once('-')?;
-            Some(AvailabilityWindow {
-                weekday: weekday_from_code(day)?,
-                start: start.parse::<Time>().ok()?,
-                end: end.parse::<Time>().ok()?,
-            })
+    split_list(text, |w| {
+        let (day, hours) = w.split_once(' ')?;
+        let (start, end) = hours.split_once('-')?;
+        Some(AvailabilityWindow {
+            weekday: weekday_from_code(day)?,
+            start: start.parse::<Time>().ok()?,
+            end: end.parse::<Time>().ok()?,
         })
-        .collect()
+    })
 }
 
 fn decode_days(text: &str) -> Option<BTreeSet<Date>> {
-    text.split(',')
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| d.trim().parse::<Date>().ok())
-        .collect()
+    split_list(text, |d| d.parse::<Date>().ok())
 }
 
 pub(super) fn rules_row(
@@ -106,50 +95,35 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let formats = rules
-            .formats
-            .iter()
-            .map(|f| f.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        let days_off = rules
-            .days_off
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let formats = join_list(rules.formats.iter().map(|f| f.as_str()));
+        let days_off = join_list(&rules.days_off);
+        let windows = encode_windows(&rules.windows);
         let detail = format!(
             "{} min, {} weekly hours, {} days off",
             rules.length.as_mins(),
             rules.windows.len(),
             rules.days_off.len()
         );
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE booking_rules SET length_minutes = $1, formats = $2, buffer_minutes = $3,
-                 notice_minutes = $4, horizon_days = $5, daily_cap = $6, step_minutes = $7,
-                 windows = $8, days_off = $9, updated_at = $10 WHERE id = 1",
-            )
-            .bind(rules.length.as_mins())
-            .bind(formats)
-            .bind(rules.buffer.as_mins())
-            .bind(rules.notice.as_mins())
-            .bind(rules.horizon.as_hours() / 24)
-            .bind(rules.daily_cap.map(i64::from))
-            .bind(rules.step.as_mins())
-            .bind(encode_windows(&rules.windows))
-            .bind(days_off)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
-                now
-            )
-            .await?;
-        });
+        self.execute_audited(
+            "UPDATE booking_rules SET length_minutes = $1, formats = $2, buffer_minutes = $3,
+             notice_minutes = $4, horizon_days = $5, daily_cap = $6, step_minutes = $7,
+             windows = $8, days_off = $9, updated_at = $10 WHERE id = 1",
+            &[
+                rules.length.as_mins().into(),
+                formats.as_str().into(),
+                rules.buffer.as_mins().into(),
+                rules.notice.as_mins().into(),
+                (rules.horizon.as_hours() / 24).into(),
+                rules.daily_cap.map(i64::from).into(),
+                rules.step.as_mins().into(),
+                windows.as_str().into(),
+                days_off.as_str().into(),
+                ms(now).into(),
+            ],
+            &audit::Entry::new(actor, audit::Action::BookingRulesChanged).detail(detail),
+            now,
+        )
+        .await?;
         Ok(())
     }
 }

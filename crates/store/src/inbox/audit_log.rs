@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::super::engine::{Columns, on_db};
+use super::super::engine::{Bind, Columns, bind_all, on_db};
 use super::super::{Store, StoreError};
 use crate::audit;
 
@@ -64,6 +64,29 @@ fn audit_row(r: &impl Columns) -> Result<AuditRow, StoreError> {
 }
 
 impl Store {
+    /// Runs one statement (`binds` for `$1`, `$2`…) and, when it changed a row, the audit row
+    /// of the change, in one transaction. Returns how many rows changed; when none did, nothing
+    /// is written, not even the audit row.
+    pub(crate) async fn execute_audited(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+        entry: &audit::Entry,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = bind_all!(sqlx::query(sql), binds)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed > 0 {
+                commit_audited!(tx, entry, now).await?;
+            }
+            Ok(changed)
+        })
+    }
+
     /// Writes one audit row on its own (sign-ins, views, exports).
     pub async fn audit(&self, entry: &audit::Entry, now: Timestamp) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
@@ -80,16 +103,13 @@ impl Store {
         before: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT id, at, actor, action, request_id, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
-                .bind(before)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(audit_row)
-                .collect()
-        })
+        self.read_all(
+            "SELECT id, at, actor, action, request_id, detail
+             FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2",
+            &[before.into(), limit.into()],
+            |r| audit_row(r),
+        )
+        .await
     }
 
     /// A page of the audit log, newest first, and how many rows it has in all.
