@@ -13,6 +13,8 @@ use crate::common::clinician::{Clinician, text_area};
 use crate::common::{TestApp, booking, questionnaire};
 
 const PRIVACY: &str = "/admin/words/privacy";
+/// The same page with the whole file (settings and words) in one text.
+const PRIVACY_AS_TEXT: &str = "/admin/words/privacy?as_text=1";
 
 /// `kap-practice backup restore --from backups` into `data`, with the words given as the
 /// owner types them.
@@ -72,7 +74,7 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
     assert!(!times.is_empty(), "the link offers times");
     // A revision of the site's words.
     let mut c = Clinician::signed_in(&app).await;
-    let original = text_area(&c.get(PRIVACY).await.text());
+    let original = text_area(&c.get(PRIVACY_AS_TEXT).await.text());
     let edited = original.replace("in plain language", "in everyday words");
     assert_ne!(edited, original);
     assert_eq!(c.publish_words(PRIVACY, &edited, "0").await.status, 303);
@@ -188,7 +190,7 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
     let mut c = Clinician::signed_in_with_code(&restored, &code).await;
     assert_eq!(c.get("/admin").await.status, 200);
     // The published words and their revision are back.
-    assert!(text_area(&c.get(PRIVACY).await.text()).contains("in everyday words"));
+    assert!(text_area(&c.get(PRIVACY_AS_TEXT).await.text()).contains("in everyday words"));
     let site = restored.get("/privacy").await.text();
     assert!(
         site.contains("in everyday words"),

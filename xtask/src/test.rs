@@ -72,53 +72,87 @@ pub fn run(args: &[String]) -> Result<()> {
         })?;
     }
     // The tests' build first, on both cores; then clippy runs beside the tests, which spend much
-    // of their time waiting (for a server, a mail, a browser), in a target directory of its own
-    // so that neither waits for the other's lock. Lighthouse, which measures time, starts only
-    // once clippy has finished.
-    if test_args.is_empty() {
-        steps.run("build the tests", || {
-            tools::run(tools::cargo().args(["test", "--workspace", "--no-run"]))?;
-            tools::run(tools::cargo().args(["test", "--bench", SLOW_TESTS, "--no-run"]))
-        })?;
-    }
+    // of their time waiting (for a server, a mail, a browser). It shares the target directory
+    // (and so the build scripts and macros the tests' build compiled): the tests are run from
+    // the binaries the build reported, not through `cargo test`, so that none waits for the
+    // lock clippy holds. Lighthouse, which measures time, starts only once clippy has finished.
+    let built = if test_args.is_empty() {
+        Some(steps.run("build the tests", || {
+            Ok((
+                build_tests(&["--workspace"])?,
+                build_tests(&["--bench", SLOW_TESTS])?,
+            ))
+        })?)
+    } else {
+        None
+    };
     let clippy = lint.then(|| Clippy::start(&root));
 
-    // The whole suite runs on SQLite (the default), then again on PostgreSQL, each test with a
-    // database of its own on one server started for the run. On PostgreSQL the slow tier leaves
-    // out the modules that drive Chromium and the TLS handshake (see `sqlite_only_slow_modules`).
+    // The whole suite runs on SQLite (the default), and on PostgreSQL beside it, each test with
+    // a database of its own on one server started for the run. On PostgreSQL the slow tier
+    // leaves out the modules that drive Chromium and the TLS handshake (see
+    // `sqlite_only_slow_modules`).
     let mut counts = Counts::default();
-    // Each run: the fast tier (every crate's `cargo test`), then the slow tier (tests/slow, the
-    // bench target `slow`), both on the same build; or only the cargo arguments given.
-    let fast = vec!["--workspace".to_string()];
-    let slow = vec!["--bench".to_string(), SLOW_TESTS.to_string()];
-    let (sqlite_runs, postgres_runs): (Vec<Vec<String>>, Vec<Vec<String>>) = if test_args.is_empty()
-    {
-        let mut slow_on_postgres = slow.clone();
-        slow_on_postgres.push("--".to_string());
-        for module in sqlite_only_slow_modules(&root)? {
-            slow_on_postgres.extend(["--skip".to_string(), format!("{module}::")]);
+    // Each run: the fast tier (every crate's tests), then the slow tier (tests/slow, the bench
+    // target `slow`), both from the same build; or `cargo test` with the arguments given.
+    let (sqlite_runs, postgres_runs): (Vec<Run>, Vec<Run>) = match built {
+        Some((fast, slow)) => {
+            let mut skip = Vec::new();
+            for module in sqlite_only_slow_modules(&root)? {
+                skip.extend(["--skip".to_string(), format!("{module}::")]);
+            }
+            (
+                vec![
+                    Run::Binaries(fast.clone(), Vec::new()),
+                    Run::Binaries(slow.clone(), Vec::new()),
+                ],
+                vec![Run::Binaries(fast, Vec::new()), Run::Binaries(slow, skip)],
+            )
         }
-        (vec![fast.clone(), slow], vec![fast, slow_on_postgres])
-    } else {
-        (vec![test_args.clone()], vec![test_args.clone()])
+        None => (
+            vec![Run::Cargo(test_args.clone())],
+            vec![Run::Cargo(test_args.clone())],
+        ),
     };
     let test = |counts: &mut Counts,
-                runs: &[Vec<String>],
+                runs: &[Run],
                 env: &[(&'static str, String)],
                 out: &mut dyn FnMut(&str)| {
         let mut failures = Vec::new();
-        for run in runs {
-            let mut cmd = tools::cargo();
-            // Every test binary runs, even after one fails, so one run reports every failure.
-            cmd.args(["test", "--no-fail-fast"])
-                .args(run)
-                .env("AXE_PATH", &axe)
+        let with_env = |cmd: &mut Command| {
+            cmd.env("AXE_PATH", &axe)
                 .env("CHROMIUM", env_or("CHROMIUM", CHROMIUM))
                 .env("CHROMEDRIVER", env_or("CHROMEDRIVER", CHROMEDRIVER))
                 .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-            // The slow tier runs even when the fast one failed: one run reports every failure.
-            if let Err(e) = cargo_test(&mut cmd, counts, out) {
-                failures.push(format!("cargo test {}: {e:#}", run.join(" ")));
+        };
+        // Every test binary runs, even after one fails, so one run reports every failure (and
+        // the slow tier runs even when the fast one failed).
+        for run in runs {
+            match run {
+                Run::Cargo(args) => {
+                    let mut cmd = tools::cargo();
+                    cmd.args(["test", "--no-fail-fast"]).args(args);
+                    with_env(&mut cmd);
+                    if let Err(e) = cargo_test(&mut cmd, counts, out, true) {
+                        failures.push(format!("cargo test {}: {e:#}", args.join(" ")));
+                    }
+                }
+                Run::Binaries(binaries, args) => {
+                    let before = counts.passed;
+                    for binary in binaries {
+                        out(&format!("     Running {}", binary.name));
+                        // Where `cargo test` runs it: its package's folder.
+                        let mut cmd = Command::new(&binary.path);
+                        cmd.args(args).current_dir(&binary.dir);
+                        with_env(&mut cmd);
+                        if let Err(e) = cargo_test(&mut cmd, counts, out, false) {
+                            failures.push(format!("{}: {e:#}", binary.name));
+                        }
+                    }
+                    if counts.passed == before && failures.is_empty() {
+                        failures.push("no test passed".to_string());
+                    }
+                }
             }
         }
         if failures.is_empty() {
@@ -218,6 +252,83 @@ fn sqlite_only_slow_modules(root: &Path) -> Result<Vec<String>> {
     Ok(modules)
 }
 
+/// One run of tests: `cargo test` with arguments, or test binaries already built, each run
+/// with the arguments given.
+enum Run {
+    Cargo(Vec<String>),
+    Binaries(Vec<TestBinary>, Vec<String>),
+}
+
+/// A test binary `cargo test --no-run` built.
+#[derive(Clone)]
+struct TestBinary {
+    path: PathBuf,
+    /// Its package's folder, where `cargo test` would run it.
+    dir: PathBuf,
+    /// As `cargo test` names it: the source file and the package.
+    name: String,
+}
+
+/// Builds the tests `cargo test ARGS` would run and returns their binaries, as cargo reports
+/// them (its JSON messages; the compiler's own messages are shown as usual). Documentation
+/// examples are not among them: the crates keep their examples as tests, not in doc comments.
+fn build_tests(args: &[&str]) -> Result<Vec<TestBinary>> {
+    let mut cmd = tools::cargo();
+    cmd.args([
+        "test",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ])
+    .args(args)
+    .stdout(Stdio::piped());
+    let mut child = cmd.spawn().context("cannot run cargo test --no-run")?;
+    let stdout = child.stdout.take().context("no output from cargo")?;
+    let mut binaries = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo's messages")?;
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" || message["profile"]["test"] != true {
+            continue;
+        }
+        let (Some(path), Some(manifest)) = (
+            message["executable"].as_str(),
+            message["manifest_path"].as_str(),
+        ) else {
+            continue;
+        };
+        let dir = Path::new(manifest)
+            .parent()
+            .context("a manifest has a folder")?
+            .to_path_buf();
+        let source = message["target"]["src_path"]
+            .as_str()
+            .and_then(|p| Path::new(p).strip_prefix(&dir).ok())
+            .map_or_else(|| path.to_string(), |p| p.display().to_string());
+        let package = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        binaries.push(TestBinary {
+            path: PathBuf::from(path),
+            name: match package {
+                Some(package) => format!("{source} ({package})"),
+                None => source,
+            },
+            dir,
+        });
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    if !status.success() {
+        bail!("cargo test --no-run {} failed ({status})", args.join(" "));
+    }
+    if binaries.is_empty() {
+        bail!(
+            "cargo test --no-run {} built no test binary",
+            args.join(" ")
+        );
+    }
+    Ok(binaries)
+}
+
 /// `cargo clippy` on every target, running in the background with its output kept in a file.
 struct Clippy {
     thread: std::thread::JoinHandle<Result<Duration>>,
@@ -226,20 +337,17 @@ struct Clippy {
 
 impl Clippy {
     fn start(root: &Path) -> Self {
-        let target = tools::target_dir().join("clippy");
         let log = tools::target_dir().join("clippy.log");
         let mut cmd = tools::cargo();
-        cmd.current_dir(root)
-            .env("CARGO_TARGET_DIR", &target)
-            .args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ]);
+        cmd.current_dir(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]);
         eprintln!(
             "==> cargo clippy (beside the tests; its output goes to {})",
             log.display()
@@ -412,7 +520,14 @@ impl Counts {
 }
 
 /// Runs `cargo test`, passing its output to `out` while counting the `test result:` lines.
-fn cargo_test(cmd: &mut Command, counts: &mut Counts, out: &mut dyn FnMut(&str)) -> Result<()> {
+/// With `require_tests`, a run that passed no test is an error (a test binary of a crate without
+/// tests is not).
+fn cargo_test(
+    cmd: &mut Command,
+    counts: &mut Counts,
+    out: &mut dyn FnMut(&str),
+    require_tests: bool,
+) -> Result<()> {
     // This run's own figures: `counts` also holds the runs before it (SQLite, then PostgreSQL).
     let before = *counts;
     let mut child = cmd
@@ -450,7 +565,7 @@ fn cargo_test(cmd: &mut Command, counts: &mut Counts, out: &mut dyn FnMut(&str))
              test binary (see above)"
         );
     }
-    if counts.passed == before.passed {
+    if require_tests && counts.passed == before.passed {
         bail!("cargo test ran no test");
     }
     Ok(())
