@@ -122,6 +122,29 @@ pub async fn https_request(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Result<Answer, String> {
+    // A server that never answers fails the test instead of holding the whole run.
+    tokio::time::timeout(
+        super::PATIENCE,
+        exchange(config, addr, host, method, path, headers, body),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(format!(
+            "no answer to {method} {path} within {:?}",
+            super::PATIENCE
+        ))
+    })
+}
+
+async fn exchange(
+    config: &Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Answer, String> {
     let tcp = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
