@@ -2,7 +2,7 @@
 //! what the tests need when it is missing (Chromium, chromedriver, fonts, the aiosmtpd SMTP
 //! server, pebble, openssl and fio from Debian; axe-core from npm), then runs the format check,
 //! builds the tests, and runs every test, the fast tier (`cargo test --workspace`) and the slow
-//! one (`cargo test --bench slow`: browser and other slow tests, tests/slow, beside the fast one) — on SQLite and,
+//! one (`cargo test --bench slow`: browser and other slow tests, tests/slow) — on SQLite and,
 //! side by side with that, on a PostgreSQL server it starts (Debian's `postgresql`) — while
 //! clippy runs beside them;
 //! then the dependency policy (`cargo xtask deny`) and Lighthouse, and ends with a summary whose
@@ -165,51 +165,47 @@ pub fn run(args: &[String]) -> Result<()> {
     // their time waiting, and every test has its own ports, folders and database); its output is
     // kept and printed after the SQLite run's, so each reads whole.
     let server = steps.run("PostgreSQL server", crate::postgres::Server::start);
-    // Three runs at once: SQLite's fast tier (its output shown as it comes), SQLite's slow tier,
-    // and PostgreSQL's two tiers (their output kept and printed afterwards, each whole).
-    let (sqlite_live, sqlite_beside) = sqlite_runs.split_at(sqlite_runs.len().min(1));
     let (on_sqlite, on_postgres) = std::thread::scope(|scope| {
-        let test = &test;
-        let postgres = server
-            .as_ref()
-            .ok()
-            .map(|server| beside(scope, test, &postgres_runs, server.test_env()));
-        let sqlite_slow =
-            (!sqlite_beside.is_empty()).then(|| beside(scope, test, sqlite_beside, Vec::new()));
-        let mut joined = |name: &'static str, thread: std::thread::ScopedJoinHandle<'_, Done>| {
-            eprintln!("==> {name}, run beside the others");
-            let (took, run_counts, output, result) = thread.join().unwrap_or_else(|_| {
-                (
-                    Duration::ZERO,
-                    Counts::default(),
-                    String::new(),
-                    Err(anyhow::anyhow!("the run's thread panicked")),
-                )
-            });
-            print!("{output}");
-            counts.add(&run_counts);
-            (took, result)
-        };
-        let mut live_counts = Counts::default();
+        let postgres = server.as_ref().ok().map(|server| {
+            let env = server.test_env();
+            let test = &test;
+            let postgres_runs = &postgres_runs;
+            scope.spawn(move || {
+                let started = Instant::now();
+                let mut counts = Counts::default();
+                let mut output = String::new();
+                let result = test(&mut counts, postgres_runs, &env, &mut |line| {
+                    output.push_str(line);
+                    output.push('\n');
+                });
+                (started.elapsed(), counts, output, result)
+            })
+        });
         let on_sqlite = steps.run("cargo test (SQLite)", || {
-            test(&mut live_counts, sqlite_live, &[], &mut |line| {
+            test(&mut counts, &sqlite_runs, &[], &mut |line| {
                 println!("{line}")
             })
         });
-        let on_sqlite_slow = sqlite_slow.map(|thread| {
-            let (took, result) = joined("cargo test (SQLite, slow tier)", thread);
-            steps.record("SQLite, slow tier", took, result)
-        });
         let on_postgres = match (postgres, &server) {
             (Some(thread), _) => {
-                let (took, result) = joined("cargo test (PostgreSQL)", thread);
+                eprintln!("==> cargo test (PostgreSQL), run beside the SQLite one");
+                let (took, pg_counts, output, result) = match thread.join() {
+                    Ok(done) => done,
+                    Err(_) => (
+                        Duration::ZERO,
+                        Counts::default(),
+                        String::new(),
+                        Err(anyhow::anyhow!("the PostgreSQL run's thread panicked")),
+                    ),
+                };
+                print!("{output}");
+                counts.add(&pg_counts);
                 steps.record("cargo test (PostgreSQL)", took, result)
             }
             (None, Err(e)) => Err(anyhow::anyhow!("no PostgreSQL server: {e:#}")),
             (None, Ok(_)) => Ok(()),
         };
-        counts.add(&live_counts);
-        (on_sqlite.and(on_sqlite_slow.unwrap_or(Ok(()))), on_postgres)
+        (on_sqlite, on_postgres)
     });
     drop(server);
     let linted = match clippy {
@@ -254,32 +250,6 @@ fn sqlite_only_slow_modules(root: &Path) -> Result<Vec<String>> {
     }
     modules.sort();
     Ok(modules)
-}
-
-/// What a run beside the others gives back: its time, its counts, its output and its outcome.
-type Done = (Duration, Counts, String, Result<()>);
-
-/// Starts `runs` on a thread of `scope`, its output kept for later.
-fn beside<'scope, 'env, F>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
-    test: &'env F,
-    runs: &'env [Run],
-    env: Vec<(&'static str, String)>,
-) -> std::thread::ScopedJoinHandle<'scope, Done>
-where
-    F: Fn(&mut Counts, &[Run], &[(&'static str, String)], &mut dyn FnMut(&str)) -> Result<()>
-        + Sync,
-{
-    scope.spawn(move || {
-        let started = Instant::now();
-        let mut counts = Counts::default();
-        let mut output = String::new();
-        let result = test(&mut counts, runs, &env, &mut |line| {
-            output.push_str(line);
-            output.push('\n');
-        });
-        (started.elapsed(), counts, output, result)
-    })
 }
 
 /// One run of tests: `cargo test` with arguments, or test binaries already built, each run
@@ -645,10 +615,10 @@ impl Steps {
                 Ok(()) => "ok".to_string(),
                 Err(e) => format!("FAILED: {e}"),
             };
-            println!("  {name:<24} {:>6.1}s  {mark}", took.as_secs_f64());
+            println!("  {name:<20} {:>6.1}s  {mark}", took.as_secs_f64());
         }
         if let Some(start) = self.start {
-            println!("  {:<24} {:>6.1}s", "total", start.elapsed().as_secs_f64());
+            println!("  {:<20} {:>6.1}s", "total", start.elapsed().as_secs_f64());
         }
         if let Some(c) = counts {
             let skipped = if c.ignored > 0 {
