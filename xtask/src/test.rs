@@ -265,7 +265,7 @@ struct TestBinary {
     path: PathBuf,
     /// Its package's folder, where `cargo test` would run it.
     dir: PathBuf,
-    /// As `cargo test` names it: the source file and the package.
+    /// As `cargo test` names it: the source file and the binary.
     name: String,
 }
 
@@ -302,17 +302,17 @@ fn build_tests(args: &[&str]) -> Result<Vec<TestBinary>> {
             .parent()
             .context("a manifest has a folder")?
             .to_path_buf();
+        // As cargo names it: the source file and the binary.
         let source = message["target"]["src_path"]
             .as_str()
             .and_then(|p| Path::new(p).strip_prefix(&dir).ok())
             .map_or_else(|| path.to_string(), |p| p.display().to_string());
-        let package = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        let file = Path::new(path)
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         binaries.push(TestBinary {
             path: PathBuf::from(path),
-            name: match package {
-                Some(package) => format!("{source} ({package})"),
-                None => source,
-            },
+            name: format!("{source} ({file})"),
             dir,
         });
     }
