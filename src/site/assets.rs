@@ -4,10 +4,13 @@
 //! The practice's accent colour (from config) is written into the stylesheet here, before hashing.
 //!
 //! The stylesheet also gives the first view's styles, which every public page carries inline so
-//! that its first paint needs one round trip: the sheet without its parts marked
-//! `/* first view: skip { */` … `/* } first view: skip */`, comments and indentation left out.
-//! The pages link the whole sheet at the end of their body, where it blocks no paint, and the
-//! Content-Security-Policy allows the inline styles by their hash alone.
+//! that its first paint needs one round trip: every rule a public page shows on screen, that is
+//! the sheet without its parts marked `/* first view: skip { */` … `/* } first view: skip */`
+//! (the clinician's pages, print), comments and indentation left out. The pages link the whole
+//! sheet at the end of their body for print only (`media="print"`): a stylesheet for the screen
+//! there, even at the end, holds the parser and the first paint until it arrives, and makes the
+//! first paint wait for a second round trip. The Content-Security-Policy allows the inline styles
+//! by their hash alone.
 
 use base64::Engine as _;
 use include_dir::{Dir, include_dir};
@@ -28,7 +31,7 @@ pub struct Asset {
 /// The URLs the templates link to, and every asset's bytes.
 pub struct Assets {
     pub css: String,
-    /// The first view's styles (the stylesheet's part every first screen needs), for a
+    /// The first view's styles (every rule a public page shows on screen), for a
     /// `<style>` element in the head of every public page.
     pub critical_css: String,
     /// `'sha256-…'`: the Content-Security-Policy's source for [`Assets::critical_css`].
@@ -63,7 +66,7 @@ fn hashed_url(path: &str, body: &[u8]) -> String {
     }
 }
 
-/// The marks around a part of the stylesheet that no first screen needs.
+/// The marks around a part of the stylesheet that no public page shows on screen.
 const SKIP_START: &str = "/* first view: skip { */";
 const SKIP_END: &str = "/* } first view: skip */";
 
@@ -209,7 +212,12 @@ mod tests {
         ] {
             assert!(critical.contains(kept), "{kept} is in the first view");
         }
-        for left in [".myth-claim", ".chart-bar", "@media print"] {
+        // Every rule a public page shows on screen (the home page's lower sections too, since
+        // the whole sheet is linked for print only); none of the clinician's pages or print.
+        for kept in [".myth-claim", ".step-number", ".section.call"] {
+            assert!(critical.contains(kept), "{kept} is in the first view");
+        }
+        for left in [".chart-bar", ".table-wrap", "@media print"] {
             assert!(!critical.contains(left), "{left} is not in the first view");
         }
         assert!(!critical.contains("/*") && !critical.contains("</"));
