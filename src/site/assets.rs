@@ -214,7 +214,12 @@ mod tests {
         }
         // Every rule a public page shows on screen (the home page's lower sections too, since
         // the whole sheet is linked for print only); none of the clinician's pages or print.
-        for kept in [".myth-claim", ".step-number", ".section.call"] {
+        for kept in [
+            ".myth-claim",
+            ".step-number",
+            ".section.call",
+            "code,\n.secret",
+        ] {
             assert!(critical.contains(kept), "{kept} is in the first view");
         }
         for left in [".chart-bar", ".table-wrap", "@media print"] {
