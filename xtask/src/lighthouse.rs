@@ -1,6 +1,6 @@
 //! `cargo xtask lighthouse [--release]`: Lighthouse's four scores — performance,
-//! accessibility, best practices, SEO — for the home, contact and privacy pages and a page the
-//! clinician made in the inbox, as a phone sees them (Lighthouse's default: a mid-range phone on
+//! accessibility, best practices, SEO — for the home, contact and privacy pages, a page the
+//! clinician made in the inbox and a booking page, as a phone sees them (Lighthouse's default: a mid-range phone on
 //! a slow 4G connection, simulated). Every score must be 100; anything less fails the task and
 //! names the audits that cost points.
 //!
@@ -8,7 +8,9 @@
 //! tests/browser/package.json), builds the server (debug, or release with `--release`), starts
 //! it on a free loopback port with a temporary data folder, makes a page of the clinician's own
 //! the way a clinician does (an account added with `admin add`, then signing in and sending the
-//! form of `/admin/pages`, see [`add_own_page`]), runs Lighthouse three times on each page with
+//! form of `/admin/pages`, see [`add_own_page`]) and a booking page (times offered in
+//! `/admin/booking`, a request sent through the contact form, its thank-you page's link, see
+//! [`add_booking_link`]), runs Lighthouse three times on each page with
 //! Debian's Chromium and counts the median run (see [`RUNS`]), and prints a table. Beside the
 //! pages it measures a page of one paragraph served from loopback in the same run (see
 //! [`reference_page`]): the floor no page can go below on that phone and network, measured on the
@@ -65,6 +67,12 @@ const PAGES: [(&str, &str); 4] = [
     ("/privacy", "privacy"),
     (OWN_PAGE.0, "own-page"),
 ];
+
+/// The booking page's name in the table: its address is a link signed for one request (see
+/// [`add_booking_link`]). The questionnaire is not audited: it exists only once a questionnaire
+/// is offered, which the practice turns on after confirming its notice address by a code sent
+/// by email, and this task has no mail server to read that code from.
+const BOOKING: &str = "/book/…";
 
 /// The clinician-made page: its address, title and words (a few paragraphs and a list, as a
 /// practice's fees page would have).
@@ -437,6 +445,7 @@ fn audit_all(
             format!("server log:\n{text}")
         })?;
     add_own_page(&base, scratch)?;
+    let booking = add_booking_link(&base, scratch)?;
 
     // The floor, measured first and in the same conditions as the pages; a failure to measure
     // it loses the comparison, not the pages' scores.
@@ -451,6 +460,13 @@ fn audit_all(
     for (path, name) in PAGES {
         reports.push(audit_page(cli, &format!("{base}{path}"), path, name, out)?);
     }
+    reports.push(audit_page(
+        cli,
+        &format!("{base}{booking}"),
+        BOOKING,
+        "booking",
+        out,
+    )?);
     drop(server);
     Ok((reference, reports))
 }
@@ -610,6 +626,119 @@ pub(crate) fn add_own_page(base: &str, scratch: &Path) -> Result<()> {
         bail!("{path} answered {} without its title", page.status);
     }
     Ok(())
+}
+
+/// The value of the first `attr="…"` after `at` in `html`.
+fn attr_after<'a>(html: &'a str, at: usize, attr: &str) -> Option<&'a str> {
+    let needle = format!("{attr}=\"");
+    let start = html[at..].find(&needle)? + at + needle.len();
+    let end = html[start..].find('"')? + start;
+    Some(&html[start..end])
+}
+
+/// Offers consultation times online and sends a request through the contact form as a person
+/// would, then returns the address of the booking page its thank-you page links to (a
+/// `/book/…` link signed for that one request). The clinician must be signed in already
+/// ([`add_own_page`] leaves the session in the cookie jar of `scratch`): the booking settings
+/// form of `/admin/booking` is sent as it is, with every day open from 9:00 to 17:00.
+pub(crate) fn add_booking_link(base: &str, scratch: &Path) -> Result<String> {
+    let jar = scratch.join("cookies.txt");
+    let jar = jar
+        .to_str()
+        .context("the scratch folder's path is not UTF-8")?;
+    let origin = format!("Origin: {base}");
+    let browser = ["--cookie", jar, "--cookie-jar", jar, "--header", &origin];
+    let send = |path: &str, fields: &[(String, String)], follow: bool| -> Result<tools::Reply> {
+        let mut options: Vec<String> = browser.iter().map(|s| s.to_string()).collect();
+        if follow {
+            options.push("--location".into());
+        }
+        for (name, value) in fields {
+            options.push("--data-urlencode".into());
+            options.push(format!("{name}={value}"));
+        }
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        tools::fetch("POST", &format!("{base}{path}"), &options, None)
+    };
+
+    // The settings form as the page fills it, every day's first window 9:00–17:00.
+    let page = tools::fetch("GET", &format!("{base}/admin/booking"), &browser, None)?.text();
+    let form = &page[..page
+        .find("</form>")
+        .context("/admin/booking has no settings form")?];
+    let mut fields = Vec::new();
+    for (at, _) in form.match_indices("<input ") {
+        let tag = &form[at..at + form[at..].find('>').unwrap_or(form.len() - at)];
+        let (Some(name), value) = (attr_after(tag, 0, "name"), attr_after(tag, 0, "value")) else {
+            continue;
+        };
+        let value = if name.starts_with("window-") && name.ends_with("-1-start") {
+            "09:00"
+        } else if name.starts_with("window-") && name.ends_with("-1-end") {
+            "17:00"
+        } else if tag.contains("type=\"checkbox\"") && !tag.contains(" checked") {
+            continue;
+        } else {
+            value.unwrap_or_default()
+        };
+        fields.push((name.to_string(), value.to_string()));
+    }
+    let status = send("/admin/booking", &fields, false)?.status;
+    if status != 303 {
+        bail!("saving the booking settings answered {status}, not 303");
+    }
+
+    // A request from someone in a state the practice is licensed in (the first the form lists
+    // after its prompt), who may then book online.
+    let page = tools::fetch("GET", &format!("{base}/contact"), &browser, None)?.text();
+    let token = page
+        .find("name=\"form_token\"")
+        .and_then(|at| attr_after(&page, at, "value"))
+        .context("/contact has no form token")?
+        .to_string();
+    let state = page
+        .find("<option value=\"\"")
+        .and_then(|at| page[at + 1..].find("<option value=\"").map(|n| n + at + 1))
+        .and_then(|at| attr_after(&page, at, "value"))
+        .context("/contact lists no state")?
+        .to_string();
+    // The form refuses what is sent faster than a person can fill it in (3 s by default).
+    std::thread::sleep(Duration::from_secs(4));
+    let fields: Vec<(String, String)> = [
+        ("form_token", token.as_str()),
+        ("name", "Lighthouse Visitor"),
+        ("email", "visitor@example.com"),
+        ("phone", ""),
+        ("contact_method", "email"),
+        ("state", state.as_str()),
+        ("for_whom", "myself"),
+        ("age_group", "adult"),
+        ("message", ""),
+        ("referral_source", ""),
+        ("website", ""),
+        ("consent", "yes"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let thanks = send("/contact", &fields, true)?;
+    let html = thanks.text();
+    let start = html.find("href=\"/book/").with_context(|| {
+        format!(
+            "the thank-you page ({}) links to no booking page",
+            thanks.status
+        )
+    })? + 6;
+    let end = html[start..]
+        .find('"')
+        .context("the booking link does not end")?
+        + start;
+    let link = html[start..end].to_string();
+    let page = tools::fetch("GET", &format!("{base}{link}"), &[], None)?;
+    if page.status != 200 {
+        bail!("the booking page answered {}", page.status);
+    }
+    Ok(link)
 }
 
 fn env_or(var: &str, default: &str) -> String {
