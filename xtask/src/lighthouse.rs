@@ -545,16 +545,29 @@ pub(crate) fn add_clinician(mut add: Command) -> Result<()> {
     Ok(())
 }
 
-/// Signs in as [`CLINICIAN`] and adds [`OWN_PAGE`] with the form of `/admin/pages`, as a
-/// browser would (the session cookie in a jar, the page's CSRF token, the site's Origin); then
-/// checks that the page is served.
-pub(crate) fn add_own_page(base: &str, scratch: &Path) -> Result<()> {
+/// curl's options for a browser on `base` that keeps its cookies in a jar in `scratch` and
+/// sends the site's Origin.
+fn browser_options(base: &str, scratch: &Path) -> Result<Vec<String>> {
     let jar = scratch.join("cookies.txt");
     let jar = jar
         .to_str()
         .context("the scratch folder's path is not UTF-8")?;
-    let origin = format!("Origin: {base}");
-    let browser = ["--cookie", jar, "--cookie-jar", jar, "--header", &origin];
+    Ok(vec![
+        "--cookie".into(),
+        jar.into(),
+        "--cookie-jar".into(),
+        jar.into(),
+        "--header".into(),
+        format!("Origin: {base}"),
+    ])
+}
+
+/// Signs in as [`CLINICIAN`] and adds [`OWN_PAGE`] with the form of `/admin/pages`, as a
+/// browser would (the session cookie in a jar, the page's CSRF token, the site's Origin); then
+/// checks that the page is served.
+pub(crate) fn add_own_page(base: &str, scratch: &Path) -> Result<()> {
+    let options = browser_options(base, scratch)?;
+    let browser: Vec<&str> = options.iter().map(String::as_str).collect();
     let csrf = |path: &str| -> Result<String> {
         let page = tools::fetch("GET", &format!("{base}{path}"), &browser, None)?.text();
         let start = page
@@ -669,12 +682,8 @@ fn attr_after<'a>(html: &'a str, at: usize, attr: &str) -> Option<&'a str> {
 /// ([`add_own_page`] leaves the session in the cookie jar of `scratch`): the booking settings
 /// form of `/admin/booking` is sent as it is, with every day open from 9:00 to 17:00.
 pub(crate) fn add_booking_link(base: &str, scratch: &Path) -> Result<String> {
-    let jar = scratch.join("cookies.txt");
-    let jar = jar
-        .to_str()
-        .context("the scratch folder's path is not UTF-8")?;
-    let origin = format!("Origin: {base}");
-    let browser = ["--cookie", jar, "--cookie-jar", jar, "--header", &origin];
+    let options = browser_options(base, scratch)?;
+    let browser: Vec<&str> = options.iter().map(String::as_str).collect();
     let headers = scratch.join("headers.txt");
     let send = |path: &str, fields: &[(String, String)]| -> Result<tools::Reply> {
         let mut options: Vec<String> = browser.iter().map(|s| s.to_string()).collect();
