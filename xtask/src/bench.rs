@@ -351,6 +351,9 @@ impl Bench<'_> {
         let mut p = Process::spawn(name, &mut cmd)?;
         p.wait_until(Duration::from_secs(20), || tools::pages_ready(port))?;
         crate::lighthouse::add_own_page(&base, &dir)?;
+        // The new page makes a new site, served with a quick gzip until its brotli variants are
+        // made: a client asking for brotli alone would get the page as it is meanwhile.
+        p.wait_until(Duration::from_secs(20), || tools::pages_ready(port))?;
         Ok((p, port))
     }
 
