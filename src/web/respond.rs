@@ -77,6 +77,49 @@ pub fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
 }
 
+/// The request a link's token is for, or the page to answer with. The token must be signed
+/// with the secret `secret_of` finds for the request it names: a link for a deleted request,
+/// or for another, is simply not found; an expired one says so, saying what links `to` do
+/// ("to the questionnaire").
+pub async fn linked_request<F, S>(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    to: &str,
+    secret_of: F,
+) -> Result<i64, Response>
+where
+    F: FnOnce(i64) -> S,
+    S: Future<Output = Result<Option<String>, crate::store::StoreError>>,
+{
+    let presented = match state.links.read(token) {
+        Ok(p) => p,
+        Err(_) => return Err(super::AppError::NotFound.into_response()),
+    };
+    let secret = match secret_of(presented.request_id()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(super::AppError::NotFound.into_response()),
+        Err(e) => return Err(super::AppError::from(e).into_response()),
+    };
+    match state
+        .links
+        .verify(&presented, &secret, jiff::Timestamp::now())
+    {
+        Ok(id) => Ok(id),
+        Err(crate::auth::link::LinkError::Forged) => Err(super::AppError::NotFound.into_response()),
+        Err(crate::auth::link::LinkError::Expired) => Err(refusal(
+            state,
+            StatusCode::GONE,
+            "This link has expired",
+            &[
+                &format!("For your safety, links {to} only work for a while."),
+                "Please use the link in the latest email from the practice, or contact the practice by email or phone (below).",
+            ],
+            headers,
+        )),
+    }
+}
+
 /// A short page that explains why a request was refused (naming no one while the site is being
 /// set up).
 pub fn refusal(

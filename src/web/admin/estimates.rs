@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::Admin;
-use super::documents::refused;
+use super::inbox::refused;
 use super::views::when;
 use crate::practice::good_faith_estimate::{
     self as gfe, EstimateInput, Provider, Service, SessionKind, Trigger,

@@ -174,6 +174,20 @@ pub(super) async fn request_page(
     request_page_with(state, admin, r, error, message, status_code, None).await
 }
 
+/// The request's page again, with `error` at the top.
+pub(super) async fn refused(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let Some(r) = state.store.request(id).await? else {
+        return Err(AppError::NotFound);
+    };
+    request_page_with(state, admin, r, Some(error), None, status, None).await
+}
+
 /// The request's page; `note_error` is the message by the follow-up note's field.
 pub(super) async fn request_page_with(
     state: &AppState,
@@ -345,16 +359,8 @@ pub async fn change_status(
             Ok(back_to(id))
         }
         Err(e) => {
-            let r = state.store.request(id).await?.ok_or_else(not_found)?;
-            request_page(
-                &state,
-                &admin,
-                r,
-                Some(e.to_string()),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            refused(&state, &admin, id, e.to_string(), status).await
         }
     }
 }
@@ -379,16 +385,8 @@ pub async fn add_note(
         None
     };
     if let Some(p) = problem {
-        let r = state.store.request(id).await?.ok_or_else(not_found)?;
-        return request_page(
-            &state,
-            &admin,
-            r,
-            Some(p.to_string()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return refused(&state, &admin, id, p.to_string(), status).await;
     }
     if !state
         .store
