@@ -81,6 +81,16 @@ async fn start_on(config: &str) -> TestApp {
     app
 }
 
+/// A practice that offers its questionnaires, its mail caught in a new folder (kept while the
+/// test runs).
+async fn offering() -> (tempfile::TempDir, SmtpServer, TestApp) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    (dir, smtp, app)
+}
+
 /// A message as its text reads: quoted-printable's soft line breaks undone.
 fn unfold(raw: &str) -> String {
     raw.replace("=\r\n", "")
@@ -729,10 +739,7 @@ async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_answers_are_explained_and_only_genuine_links_open() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, smtp, app) = offering().await;
     let (_, q) = held(&app).await;
 
     // The email about the held time carries the questionnaire's signed link too.
@@ -815,10 +822,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_deletes_questionnaires_with_their_request() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     answer(&app, &q, "phq9", &[0; 9]).await;
     assert_eq!(
@@ -933,10 +937,7 @@ fn action_of(html: &str) -> String {
 /// The confirmation does not invite a person to a questionnaire they already finished.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
     assert!(held_mail.contains("Before we meet"), "{held_mail}");
@@ -968,10 +969,7 @@ async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
 
     // Half the intake: screening sent, the medications page open in the person's browser.
@@ -1089,10 +1087,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
     use kap_practice::practice::questionnaire::Page;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     assert_eq!(app.get(&q).await.status, 200, "the intake is created");
     let store = &app.state.store;
@@ -1284,10 +1279,7 @@ async fn the_clinician_is_told_when_the_urgent_notice_does_not_go_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let mut c = Clinician::signed_in(&app).await;
 
     // The clinician sets the time frame in the practice details; a wrong one is explained.
@@ -1341,10 +1333,7 @@ async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
 async fn an_alert_not_followed_up_in_time_sends_one_more_urgent_notice() {
     use crate::common::reminders::{deliver_at, outbox_to};
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, smtp, app) = offering().await;
     let mut c = Clinician::signed_in(&app).await;
     let raised = Timestamp::now();
     let (id, q) = held(&app).await;

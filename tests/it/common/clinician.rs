@@ -120,9 +120,7 @@ impl<'a> Clinician<'a> {
             Some("/admin/login/code"),
             "a code is asked for"
         );
-        let r = c
-            .action("/admin/login/code", "/admin/login/code", &[("code", code)])
-            .await;
+        let r = c.send_code(code).await;
         assert_eq!(
             r.header("location"),
             Some("/admin"),
@@ -182,7 +180,13 @@ impl<'a> Clinician<'a> {
             return r;
         }
         let code = self.app.authenticator_code().await;
-        self.action("/admin/login/code", "/admin/login/code", &[("code", &code)])
+        self.send_code(&code).await
+    }
+
+    /// Sends the sign-in's second step with `code` (from the authenticator app, or a recovery
+    /// code).
+    pub async fn send_code(&mut self, code: &str) -> Reply {
+        self.action("/admin/login/code", "/admin/login/code", &[("code", code)])
             .await
     }
 

@@ -475,6 +475,12 @@ impl TestApp {
             .id
     }
 
+    /// How many lines of the audit log record `action`.
+    pub async fn audit_lines(&self, action: &str) -> usize {
+        let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
+        rows.iter().filter(|r| r.action == action).count()
+    }
+
     /// The names of the stored requests, in the order received.
     pub async fn request_names(&self) -> Vec<String> {
         request_names(&self.state.store).await
