@@ -1079,11 +1079,8 @@ async fn a_stored_value_this_version_cannot_read_is_an_error_not_a_default() {
     let app = app_with_account().await;
     let _ = app.submit("Ada", &[]).await;
     let changed = app
-        .state
-        .store
-        .execute_unchecked("UPDATE consultation_requests SET status = 'archived' WHERE id = 1")
-        .await
-        .expect("update");
+        .execute("UPDATE consultation_requests SET status = 'archived' WHERE id = 1")
+        .await;
     assert_eq!(changed, 1);
     let err = app
         .state

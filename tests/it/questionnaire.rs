@@ -14,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::common::booking::{link_to, mornings_in};
 use crate::common::clinician::Clinician;
 use crate::common::questionnaire::*;
+use crate::common::reminders::look;
 use crate::common::{Reply, SmtpServer, TestApp, form_body};
 
 const ZONE: &str = "America/New_York";
@@ -1350,32 +1351,11 @@ async fn an_alert_not_followed_up_in_time_sends_one_more_urgent_notice() {
 
     // Within the 24 hours the person was told, nothing; once they pass, one more notice, once.
     let hours = |h: i64| SignedDuration::from_hours(h);
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(raised + hours(23))
-            .await
-            .expect("look"),
-        0
-    );
+    assert_eq!(look(&app, raised + hours(23)).await, 0);
     let later = Timestamp::now() + hours(24) + SignedDuration::from_mins(1);
-    assert_eq!(app.state.reminders().look(later).await.expect("look"), 1);
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(later + hours(1))
-            .await
-            .expect("look"),
-        0
-    );
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(later + hours(48))
-            .await
-            .expect("look"),
-        0
-    );
+    assert_eq!(look(&app, later).await, 1);
+    assert_eq!(look(&app, later + hours(1)).await, 0);
+    assert_eq!(look(&app, later + hours(48)).await, 0);
     let outbox = outbox_to(&app, &smtp);
     deliver_at(&app, &outbox, later).await;
     let second = wait_for_subject(

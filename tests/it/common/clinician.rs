@@ -200,12 +200,17 @@ impl<'a> Clinician<'a> {
     /// Publishes `body` as the words edited on `page`, from the revision `base` (the page's
     /// first is "0").
     pub async fn publish_words(&mut self, page: &str, body: &str, base: &str) -> Reply {
-        self.action(
-            page,
-            page,
-            &[("body", body), ("base", base), ("action", "publish")],
-        )
-        .await
+        self.words(page, body, base, "publish").await
+    }
+
+    /// Previews `body` as the words edited on `page`, from the revision `base`.
+    pub async fn preview_words(&mut self, page: &str, body: &str, base: &str) -> Reply {
+        self.words(page, body, base, "preview").await
+    }
+
+    async fn words(&mut self, page: &str, body: &str, base: &str, action: &str) -> Reply {
+        let fields = [("body", body), ("base", base), ("action", action)];
+        self.action(page, page, &fields).await
     }
 
     /// Adds a page of the practice's own at `path` with the form of `/admin/pages`.
