@@ -366,7 +366,7 @@ pub async fn decide(
                 _ => "No consultation time has been chosen for this request. Nothing was changed."
                     .to_string(),
             };
-            request_page(&state, &admin, r, Some(why), None, StatusCode::CONFLICT).await
+            request_page(&state, &admin, r, Some(why), StatusCode::CONFLICT, None).await
         }
     }
 }

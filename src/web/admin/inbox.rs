@@ -163,17 +163,6 @@ async fn due_for_deletion(
         .collect())
 }
 
-pub(super) async fn request_page(
-    state: &AppState,
-    admin: &Admin,
-    r: StoredRequest,
-    error: Option<String>,
-    message: Option<String>,
-    status_code: StatusCode,
-) -> Result<Response, AppError> {
-    request_page_with(state, admin, r, error, message, status_code, None).await
-}
-
 /// The request's page again, with `error` at the top.
 pub(super) async fn refused(
     state: &AppState,
@@ -185,16 +174,16 @@ pub(super) async fn refused(
     let Some(r) = state.store.request(id).await? else {
         return Err(AppError::NotFound);
     };
-    request_page_with(state, admin, r, Some(error), None, status, None).await
+    request_page(state, admin, r, Some(error), status, None).await
 }
 
-/// The request's page; `note_error` is the message by the follow-up note's field.
-pub(super) async fn request_page_with(
+/// The request's page, with `error` at the top; `note_error` is the message by the follow-up
+/// note's field.
+pub(super) async fn request_page(
     state: &AppState,
     admin: &Admin,
     r: StoredRequest,
     error: Option<String>,
-    message: Option<String>,
     status_code: StatusCode,
     note_error: Option<String>,
 ) -> Result<Response, AppError> {
@@ -236,7 +225,7 @@ pub(super) async fn request_page_with(
         history: history.collect(),
         mail: mail.iter().map(|m| mail_line(m, tz)).collect(),
         error,
-        message,
+        message: None,
         booking,
         questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
         documents: super::documents::panel(state, &r).await?,
@@ -262,7 +251,7 @@ pub async fn detail(
         .ok_or_else(not_found)?
     {
         FoundRequest::Readable(r) => {
-            request_page(&state, &admin, r, None, None, StatusCode::OK).await
+            request_page(&state, &admin, r, None, StatusCode::OK, None).await
         }
         FoundRequest::Unreadable(u) => unreadable_page(&state, &admin, &u).await,
     }
