@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::common::booking::{link_to, mornings_in};
 use crate::common::clinician::Clinician;
+use crate::common::documents::{signed_link_in, unfold};
 use crate::common::questionnaire::*;
 use crate::common::reminders::look;
 use crate::common::{Reply, SmtpServer, TestApp, form_body};
@@ -92,26 +93,9 @@ async fn offering() -> (tempfile::TempDir, SmtpServer, TestApp) {
     (dir, smtp, app)
 }
 
-/// A message as its text reads: quoted-printable's soft line breaks undone.
-fn unfold(raw: &str) -> String {
-    raw.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
-}
-
-/// The signed questionnaire link an email carries, with quoted-printable's soft line breaks
-/// undone where the mail server's copy has them.
+/// The signed questionnaire link an email carries.
 fn questionnaire_link(app: &TestApp, mail: &str) -> String {
-    let mail = unfold(mail);
-    let base = app.url("");
-    let at = mail
-        .find(&format!("{base}/questionnaire/"))
-        .unwrap_or_else(|| panic!("a questionnaire link in {mail}"))
-        + base.len();
-    mail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect()
+    signed_link_in(app, mail, "questionnaire")
 }
 
 /// The code a test email of the notice address carries.
