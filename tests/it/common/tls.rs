@@ -152,20 +152,15 @@ pub async fn https_request(
                     .await
                     .map_err(|e| format!("h2 handshake: {e}"))?;
             tokio::spawn(connection);
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("request: {e}"))?
+            sender.send_request(request).await
         } else {
             let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
                 .await
                 .map_err(|e| format!("http1 handshake: {e}"))?;
             tokio::spawn(connection);
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("request: {e}"))?
-        };
+            sender.send_request(request).await
+        }
+        .map_err(|e| format!("request: {e}"))?;
         let version = response.version();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
