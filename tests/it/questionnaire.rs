@@ -83,6 +83,32 @@ async fn start_on(config: &str) -> TestApp {
     app
 }
 
+/// The questionnaires of request `id`, as stored.
+async fn questionnaires(app: &TestApp, id: i64) -> Vec<kap_practice::store::StoredQuestionnaire> {
+    app.state.store.questionnaires(id).await.expect("read")
+}
+
+/// What needs the clinician's attention, as the inbox lists it.
+async fn needing_attention(app: &TestApp) -> Vec<kap_practice::store::AttentionItem> {
+    app.state.store.needing_attention().await.expect("read")
+}
+
+/// The clinician sends request `id` the measures again, as the request's page does: whether
+/// they were sent.
+async fn send_measures(app: &TestApp, id: i64) -> bool {
+    let store = &app.state.store;
+    store
+        .send_measures(id, "clinician", Timestamp::now())
+        .await
+        .expect("sent")
+}
+
+/// How many points of `measure` ("phq9", "gad7") the chart on a request's page shows.
+fn points(page: &str, measure: &str) -> usize {
+    page.matches(&format!("class=\"chart-point chart-point-{measure}\""))
+        .count()
+}
+
 /// A practice that offers its questionnaires, its mail caught in a new folder (kept while the
 /// test runs).
 async fn offering() -> (tempfile::TempDir, SmtpServer, TestApp) {
@@ -468,11 +494,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         !page.contains("in the last month? <strong>No</strong> <span"),
         "{page}"
     );
-    assert_eq!(
-        page.matches("class=\"chart-point chart-point-phq9\"")
-            .count(),
-        1
-    );
+    assert_eq!(points(&page, "phq9"), 1);
     assert!(page.contains("data-measure=\"PHQ-9\" data-value=\"12\""));
     assert!(
         page.contains("<td>12 (Moderate)</td><td>15 (Severe)</td>"),
@@ -520,17 +542,8 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     .await;
     assert_eq!(r.status, 303);
     let page = c.get(&format!("/admin/requests/{id}")).await.text();
-    assert_eq!(
-        page.matches("class=\"chart-point chart-point-phq9\"")
-            .count(),
-        2,
-        "a second point"
-    );
-    assert_eq!(
-        page.matches("class=\"chart-point chart-point-gad7\"")
-            .count(),
-        2
-    );
+    assert_eq!(points(&page, "phq9"), 2, "a second point");
+    assert_eq!(points(&page, "gad7"), 2);
     assert!(page.contains("class=\"chart-line chart-line-phq9\""));
     assert!(
         page.contains("<td>4 (Minimal)</td><td>7 (Mild)</td>"),
@@ -657,14 +670,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         )
         .await;
     assert_eq!(r.status, 303);
-    assert!(
-        app.state
-            .store
-            .questionnaires(id)
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(questionnaires(&app, id).await.is_empty());
     assert!(
         app.database_blobs(
             "SELECT answers_sealed FROM questionnaires WHERE answers_sealed IS NOT NULL"
@@ -783,14 +789,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     assert_eq!(app.get(&format!("{q}/elsewhere")).await.status, 404);
 
     // Nothing was saved by those, and no flag or email came of them.
-    assert!(
-        app.state
-            .store
-            .needing_attention()
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(needing_attention(&app).await.is_empty());
 
     // Altered, foreign or expired links open nothing.
     let mut altered = q.clone();
@@ -810,15 +809,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
     let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     answer(&app, &q, "phq9", &[0; 9]).await;
-    assert_eq!(
-        app.state
-            .store
-            .questionnaires(id)
-            .await
-            .expect("read")
-            .len(),
-        1
-    );
+    assert_eq!(questionnaires(&app, id).await.len(), 1);
     let now = Timestamp::now();
     app.state
         .store
@@ -846,14 +837,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
         .await
         .expect("purge");
     assert_eq!(purged, [id]);
-    assert!(
-        app.state
-            .store
-            .questionnaires(id)
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(questionnaires(&app, id).await.is_empty());
 }
 
 /// How many emails with a subject starting `subject` have arrived, waiting up to a while for
@@ -887,27 +871,19 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
 
     answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert_eq!(count_subject(&smtp, URGENT, 1), 1);
-    assert!(flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(flagged(needing_attention(&app).await));
 
     // The clinician follows it up.
     follow_up(&mut c, id, "Spoke with them by phone.").await;
-    assert!(!flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(!flagged(needing_attention(&app).await));
 
     // The same answer sent again raises nothing new.
     answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]).await;
-    assert!(!flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(!flagged(needing_attention(&app).await));
 
     // A higher item 9: flagged again at the top of the inbox, and a second urgent email.
     answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]).await;
-    assert!(flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(flagged(needing_attention(&app).await));
     let inbox = c.get("/admin").await.text();
     assert!(inbox.contains("id=\"needs-attention\""), "{inbox}");
     assert_eq!(count_subject(&smtp, URGENT, 2), 2);
@@ -942,7 +918,7 @@ async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
     let gad = app.get(r.header("location").expect("next")).await.text();
     let r = post_owned(&app, &action_of(&gad), &measure("gad7", &[0; 7])).await;
     assert_eq!(r.status, 303);
-    let qs = app.state.store.questionnaires(id).await.expect("read");
+    let qs = questionnaires(&app, id).await;
     assert!(qs[0].completed_at.is_some(), "the intake is finished");
 
     crate::common::reminders::confirm(&app, id).await;
@@ -966,13 +942,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     assert!(page.contains("Your medications"), "{page}");
 
     // Meanwhile the clinician sends the measures again.
-    assert!(
-        app.state
-            .store
-            .send_measures(id, "clinician", Timestamp::now())
-            .await
-            .expect("sent")
-    );
+    assert!(send_measures(&app, id).await);
 
     // The open page still saves into the intake, and the intake goes on to its end.
     let r = post(
@@ -995,7 +965,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     let done = app.get(r.header("location").expect("next")).await.text();
     assert!(done.contains("Thank you"), "{done}");
 
-    let qs = app.state.store.questionnaires(id).await.expect("read");
+    let qs = questionnaires(&app, id).await;
     assert_eq!(qs.len(), 2);
     let (intake, again) = (&qs[0], &qs[1]);
     assert_eq!(intake.kind.as_str(), "intake");
@@ -1018,7 +988,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     )
     .await;
     assert_eq!(r.status, 303);
-    let qs = app.state.store.questionnaires(id).await.expect("read");
+    let qs = questionnaires(&app, id).await;
     assert_eq!(qs[1].answers.phq9, vec![Some(0); 9]);
     assert_eq!(
         qs[0].answers.phq9,
@@ -1030,14 +1000,8 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     let other = app.submit("Tamsin Orchard", &[]).await;
     assert_eq!(other.status, 303);
     let other = app.other_request_id(id).await;
-    assert!(
-        app.state
-            .store
-            .send_measures(other, "clinician", Timestamp::now())
-            .await
-            .expect("sent")
-    );
-    let foreign = app.state.store.questionnaires(other).await.expect("read")[0].id;
+    assert!(send_measures(&app, other).await);
+    let foreign = questionnaires(&app, other).await[0].id;
     for bad in [
         format!("{q}/phq9?q={foreign}"),
         format!("{q}/phq9?q=first"),
@@ -1053,20 +1017,8 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
         assert_eq!(r.status, 404, "{bad}");
     }
     assert_eq!(app.get(&format!("{q}?q=-1")).await.status, 404);
-    assert!(
-        app.state.store.questionnaires(other).await.expect("read")[0]
-            .answers
-            .phq9
-            .is_empty()
-    );
-    assert!(
-        app.state
-            .store
-            .needing_attention()
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(questionnaires(&app, other).await[0].answers.phq9.is_empty());
+    assert!(needing_attention(&app).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
