@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::engine::{Columns, claim, on_db};
 use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
-use super::inbox::{write_audit, write_history};
+use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
 use practice::mail::MailKind;
@@ -264,13 +264,8 @@ impl Store {
             queue_to_person!(self, tx, MailKind::DocumentsLink, request_id, &link_secret, email, now);
             let detail = format!("{} sent to sign", documents.len());
             write_history!(tx, request_id, actor, "documents", Some(detail.as_str()), now).await?;
-            write_audit!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::DocumentsSent).request(request_id),
-                now
-            )
-            .await?;
-            tx.commit().await?;
+            let audit = audit::Entry::new(actor, audit::Action::DocumentsSent).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(Some(packet))
         })
     }
