@@ -14,7 +14,6 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -28,6 +28,23 @@ pub fn html_response(
         Encoding::Gzip => (Encoding::Gzip, crate::site::cache::gzip_fast(&html)),
         Encoding::Identity => (Encoding::Identity, html),
     };
+    let mut r = uncached(status, body, "text/html; charset=utf-8", head);
+    let h = r.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(e) = encoding.header() {
+        h.insert(header::CONTENT_ENCODING, e);
+    }
+    r
+}
+
+/// `body` of `content_type` made for one request and never cached: without the body for a
+/// `HEAD` request (`head`), which is told its length.
+pub fn uncached(
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+    head: bool,
+) -> Response {
     let len = body.len();
     let mut r = Response::new(if head {
         Body::empty()
@@ -36,15 +53,8 @@ pub fn html_response(
     });
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    if let Some(e) = encoding.header() {
-        h.insert(header::CONTENT_ENCODING, e);
-    }
     if head {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
