@@ -37,6 +37,17 @@ pub fn html_response(
     r
 }
 
+/// A PDF to download as `filename`, never cached.
+pub fn pdf_download(bytes: Vec<u8>, filename: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    let headers = [
+        (header::CONTENT_TYPE, "application/pdf"),
+        (header::CONTENT_DISPOSITION, disposition.as_str()),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    (headers, bytes).into_response()
+}
+
 /// `body` of `content_type` made for one request and never cached: without the body for a
 /// `HEAD` request (`head`), which is told its length.
 pub fn uncached(
