@@ -255,8 +255,7 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
     let result = async {
         let (_, store) = open_store(overrides).await?;
         let requests = store.all_requests().await?;
-        let questionnaires = store.questionnaires_of(&requests).await?;
-        let documents = store.packets_of(&requests).await?;
+        let attached = crate::export::Attached::of(&store, &requests).await?;
         store
             .audit(
                 &crate::audit::Entry::new("cli", crate::audit::Action::Export)
@@ -268,12 +267,8 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         match format {
-            ExportFormat::Jsonl => {
-                crate::export::jsonl(&requests, &questionnaires, &documents, &mut out)?
-            }
-            ExportFormat::Csv => {
-                crate::export::csv(&requests, &questionnaires, &documents, &mut out)?
-            }
+            ExportFormat::Jsonl => crate::export::jsonl(&requests, &attached, &mut out)?,
+            ExportFormat::Csv => crate::export::csv(&requests, &attached, &mut out)?,
         }
         std::io::Write::flush(&mut out)?;
         Ok::<usize, anyhow::Error>(requests.len())

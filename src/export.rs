@@ -1,26 +1,65 @@
 //! Exports of consultation requests for the clinician's own records: JSON Lines and CSV.
 //!
-//! Each request comes with its questionnaires (answers, scores and bands) and the documents sent
+//! Each request comes with its questionnaires (answers, scores and bands), the documents sent
 //! to it to sign (each with the exact text sent, its revision and SHA-256, and the signature:
-//! the name typed, the role, when; revoked when): in JSON Lines as lists, in the CSV as one
-//! cell each holding that list as JSON.
+//! the name typed, the role, when; revoked when) and its Good Faith Estimates (the text given,
+//! when it was due and when given): in JSON Lines as lists, in the CSV as one cell each holding
+//! that list as JSON.
 //!
 //! The CSV is safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab or
 //! a carriage return is prefixed with `'`, so it is shown as text and never run as a formula.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use serde::Serialize;
 
 use crate::practice::measures::Measure;
-use crate::store::{Packet, StoredQuestionnaire, StoredRequest};
+use crate::store::{Packet, Store, StoreError, StoredEstimate, StoredQuestionnaire, StoredRequest};
 
-/// Each exported request's questionnaires, by request id (a request without any is absent).
-pub type Questionnaires = std::collections::HashMap<i64, Vec<StoredQuestionnaire>>;
+/// What each exported request carries besides its own fields, by request id (a request without
+/// any of a kind is absent from that map).
+#[derive(Default)]
+pub struct Attached {
+    pub questionnaires: HashMap<i64, Vec<StoredQuestionnaire>>,
+    pub documents: HashMap<i64, Vec<Packet>>,
+    pub estimates: HashMap<i64, Vec<StoredEstimate>>,
+}
 
-/// Each exported request's packets of documents, by request id (a request without any is
-/// absent).
-pub type Documents = std::collections::HashMap<i64, Vec<Packet>>;
+impl Attached {
+    /// Reads what `requests` carry.
+    pub async fn of(store: &Store, requests: &[StoredRequest]) -> Result<Attached, StoreError> {
+        Ok(Attached {
+            questionnaires: store.questionnaires_of(requests).await?,
+            documents: store.packets_of(requests).await?,
+            estimates: store.estimates_of(requests).await?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct EstimateRow<'a> {
+    made_at: String,
+    due_because: &'static str,
+    due_on: Option<&'a str>,
+    service_on: Option<&'a str>,
+    given_at: Option<String>,
+    given_how: Option<&'static str>,
+    /// The estimate as given, line by line.
+    text: &'a str,
+}
+
+fn estimate_row(e: &StoredEstimate) -> EstimateRow<'_> {
+    EstimateRow {
+        made_at: e.made_at.to_string(),
+        due_because: e.due_because.as_str(),
+        due_on: e.due_on.as_deref(),
+        service_on: e.service_on.as_deref(),
+        given_at: e.given_at.map(|t| t.to_string()),
+        given_how: e.given_how.map(|h| h.as_str()),
+        text: &e.content,
+    }
+}
 
 #[derive(Serialize)]
 struct DocumentRow<'a> {
@@ -120,9 +159,10 @@ struct Row<'a> {
     referral_source: Option<&'a str>,
     questionnaires: Vec<QuestionnaireRow<'a>>,
     documents: Vec<DocumentRow<'a>>,
+    estimates: Vec<EstimateRow<'a>>,
 }
 
-fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires, docs: &'a Documents) -> Row<'a> {
+fn row<'a>(r: &'a StoredRequest, attached: &'a Attached) -> Row<'a> {
     Row {
         reference: &r.reference,
         received_at: r.received_at.to_string(),
@@ -139,13 +179,20 @@ fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires, docs: &'a Documents) ->
         minor: r.flags.minor,
         message: r.message.as_deref(),
         referral_source: r.referral_source.as_deref(),
-        questionnaires: qs
+        questionnaires: attached
+            .questionnaires
             .get(&r.id)
             .map(|v| v.iter().map(questionnaire_row).collect())
             .unwrap_or_default(),
-        documents: docs
+        documents: attached
+            .documents
             .get(&r.id)
             .map(|p| document_rows(p))
+            .unwrap_or_default(),
+        estimates: attached
+            .estimates
+            .get(&r.id)
+            .map(|v| v.iter().map(estimate_row).collect())
             .unwrap_or_default(),
     }
 }
@@ -153,12 +200,11 @@ fn row<'a>(r: &'a StoredRequest, qs: &'a Questionnaires, docs: &'a Documents) ->
 /// One JSON object per line.
 pub fn jsonl(
     requests: &[StoredRequest],
-    qs: &Questionnaires,
-    docs: &Documents,
+    attached: &Attached,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     for r in requests {
-        serde_json::to_writer(&mut *out, &row(r, qs, docs))?;
+        serde_json::to_writer(&mut *out, &row(r, attached))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -167,8 +213,7 @@ pub fn jsonl(
 /// A CSV table with a header row, safe against formula injection.
 pub fn csv(
     requests: &[StoredRequest],
-    qs: &Questionnaires,
-    docs: &Documents,
+    attached: &Attached,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
@@ -190,19 +235,21 @@ pub fn csv(
         "referral_source",
         "questionnaires",
         "documents",
+        "estimates",
     ])?;
+    // A list as one cell of JSON; empty when there is nothing in it.
+    fn list<T: Serialize>(items: &[T]) -> std::io::Result<String> {
+        if items.is_empty() {
+            Ok(String::new())
+        } else {
+            serde_json::to_string(items).map_err(std::io::Error::other)
+        }
+    }
     for r in requests {
-        let x = row(r, qs, docs);
-        let questionnaires = if x.questionnaires.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&x.questionnaires).map_err(std::io::Error::other)?
-        };
-        let documents = if x.documents.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&x.documents).map_err(std::io::Error::other)?
-        };
+        let x = row(r, attached);
+        let questionnaires = list(&x.questionnaires)?;
+        let documents = list(&x.documents)?;
+        let estimates = list(&x.estimates)?;
         let flag = |b: bool| if b { "yes" } else { "no" };
         w.write_record([
             safe_cell(x.reference),
@@ -222,6 +269,7 @@ pub fn csv(
             safe_cell(x.referral_source.unwrap_or("")),
             safe_cell(&questionnaires),
             safe_cell(&documents),
+            safe_cell(&estimates),
         ])?;
     }
     w.flush()

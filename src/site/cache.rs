@@ -2,10 +2,11 @@
 //!
 //! Everything a visitor can fetch is prepared once (at start and on reload), so serving a request
 //! is a map lookup, a header comparison and a write. Brotli and gzip variants are made at the
-//! strongest settings, since the cost is paid once. Gzip takes milliseconds and is made with the
-//! page; brotli at its strongest takes about a quarter of a second for the whole site, so a new
-//! site is served with gzip at once and its brotli variants are added by
-//! [`PageCache::with_brotli`] on a thread of its own (see `web::AppState::replace_site`).
+//! strongest settings, since the cost is paid once, but not before the server answers: a page is
+//! made with a quick gzip (level 1, a few times faster than the best and a fifth larger; the best
+//! for every page made the start take twice as long), and the best gzip and brotli variants are
+//! added by [`PageCache::with_best_encodings`] on a thread of its own, which takes about a
+//! quarter of a second for the whole site (see `web::AppState::replace_site`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -72,8 +73,9 @@ pub struct Page {
     pub content_type: HeaderValue,
     pub cache_control: HeaderValue,
     pub identity: Variant,
+    /// Quick when the page is made, the best after [`Page::with_best_encodings`].
     pub gzip: Option<Variant>,
-    /// Made after the page, by [`Page::with_brotli`].
+    /// Made after the page, by [`Page::with_best_encodings`].
     pub br: Option<Variant>,
     /// Text worth compressing, as opposed to images and the like.
     compressible: bool,
@@ -98,8 +100,8 @@ impl Encoding {
 }
 
 impl Page {
-    /// Prepares `body` as it is and gzipped; the brotli variant follows from
-    /// [`Page::with_brotli`].
+    /// Prepares `body` as it is and quickly gzipped; the best variants follow from
+    /// [`Page::with_best_encodings`].
     pub fn new(
         status: StatusCode,
         content_type: &'static str,
@@ -124,9 +126,9 @@ impl Page {
             }
         };
         let gzip = compressible
-            .then(|| gzip(&body))
+            .then(|| gzip(&body, flate2::Compression::fast()))
             .filter(|encoded| encoded.len() < body.len())
-            .map(|encoded| variant(encoded, "-gz", Encoding::Gzip));
+            .map(|encoded| variant(encoded, "-gz1", Encoding::Gzip));
         Page {
             status,
             identity: variant(body, "", Encoding::Identity),
@@ -138,32 +140,44 @@ impl Page {
         }
     }
 
-    /// The same page with its brotli variant, or `None` when there is nothing to add (not text,
-    /// already made, or no smaller than the page itself). The variant's headers are the page's
-    /// own, as served (security headers included), with its ETag and content encoding.
-    pub fn with_brotli(&self, quality: u32) -> Option<Page> {
+    /// The same page with its best gzip and its brotli variant, or `None` when there is nothing
+    /// to add (not text, or already made). A variant no smaller than the page itself is left
+    /// out. The variants' headers are the page's own, as served (security headers included),
+    /// with their ETag and content encoding.
+    pub fn with_best_encodings(&self, quality: u32) -> Option<Page> {
         if !self.compressible || self.br.is_some() {
             return None;
         }
         let body = &self.identity.body;
-        let encoded = compress_brotli(body, quality.clamp(1, 11) as i32);
-        if encoded.len() >= body.len() {
-            return None;
-        }
-        let etag = etag(&short_hash(body), "-br");
-        let mut headers = self.identity.headers.clone();
-        if self.status.is_success() {
-            headers.insert(header::ETAG, etag.clone());
-        }
-        if let Some(e) = Encoding::Brotli.header() {
-            headers.insert(header::CONTENT_ENCODING, e);
-        }
+        let hash = short_hash(body);
+        let variant = |encoded: Vec<u8>, suffix: &str, encoding: Encoding| {
+            (encoded.len() < body.len()).then(|| {
+                let etag = etag(&hash, suffix);
+                let mut headers = self.identity.headers.clone();
+                if self.status.is_success() {
+                    headers.insert(header::ETAG, etag.clone());
+                }
+                if let Some(e) = encoding.header() {
+                    headers.insert(header::CONTENT_ENCODING, e);
+                }
+                Variant {
+                    body: Bytes::from(encoded),
+                    etag,
+                    headers,
+                }
+            })
+        };
         Some(Page {
-            br: Some(Variant {
-                body: Bytes::from(encoded),
-                etag,
-                headers,
-            }),
+            gzip: variant(
+                gzip(body, flate2::Compression::best()),
+                "-gz",
+                Encoding::Gzip,
+            ),
+            br: variant(
+                compress_brotli(body, quality.clamp(1, 11) as i32),
+                "-br",
+                Encoding::Brotli,
+            ),
             ..self.clone()
         })
     }
@@ -270,8 +284,8 @@ pub fn gzip_fast(body: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+fn gzip(body: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(body);
     enc.finish().unwrap_or_default()
@@ -314,7 +328,7 @@ pub struct PageCache {
     pub thanks_booking: super::SplitPage,
     /// For the pages that depend on the request.
     pub renderer: Arc<super::Renderer>,
-    /// Whether the brotli variants have been made ([`PageCache::with_brotli`]).
+    /// Whether the best variants have been made ([`PageCache::with_best_encodings`]).
     pub complete: bool,
 }
 
@@ -337,12 +351,12 @@ impl PageCache {
             .chain(self.thanks.iter_mut())
     }
 
-    /// The same site with the brotli variant, at `quality` (11 in production), of every page
-    /// that gains from one.
-    pub fn with_brotli(&self, quality: u32) -> PageCache {
+    /// The same site with the best gzip and the brotli variant, at `quality` (11 in
+    /// production), of every page that gains from them.
+    pub fn with_best_encodings(&self, quality: u32) -> PageCache {
         let mut site = self.clone();
         for page in site.all_pages_mut() {
-            if let Some(with) = page.with_brotli(quality) {
+            if let Some(with) = page.with_best_encodings(quality) {
                 *page = Arc::new(with);
             }
         }
@@ -380,8 +394,16 @@ mod tests {
         );
         let (enc, gz) = page.variant(Some("br, gzip"));
         assert_eq!(enc, Encoding::Gzip, "gzip until the brotli variant is made");
-        let page = page.with_brotli(11).expect("text compresses");
-        assert!(page.with_brotli(11).is_none(), "made once");
+        let quick = gz.clone();
+        let page = page.with_best_encodings(11).expect("text compresses");
+        assert!(page.with_best_encodings(11).is_none(), "made once");
+        let (enc, best) = page.variant(Some("gzip"));
+        assert_eq!(enc, Encoding::Gzip);
+        assert!(
+            best.body.len() <= quick.body.len(),
+            "the best gzip is no larger"
+        );
+        assert_ne!(best.etag, quick.etag, "other bytes, another ETag");
         let (enc, v) = page.variant(Some("br, gzip"));
         assert_eq!(enc, Encoding::Brotli);
         assert_eq!(

@@ -8,7 +8,8 @@
 //! itself, `"certificate_expires"` is the serving certificate's expiry (RFC 3339) and
 //! `"certificate_renewal"` is `"failing"` after a failed renewal, else `"ok"`. `"pages"` is
 //! `"ready"` once every prepared page has all its encodings, `"compressing"` for the moment after
-//! a start or a content change while the brotli variants are made (gzip is served meanwhile).
+//! a start or a content change while the best gzip and brotli variants are made (a quick gzip is
+//! served meanwhile).
 //! `"backup"` is `"ok"` (the last automatic backup succeeded within a day and a half), `"late"`,
 //! `"failing"` (the last attempt failed, or none succeeded yet) or `"off"` (not configured, or
 //! PostgreSQL, whose own backups are used); it never makes the server unhealthy.

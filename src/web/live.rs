@@ -223,7 +223,7 @@ fn with_notice(
 /// practice's own details are in place and the going-live checklist is done (and closes it
 /// again should an item come undone, such as the example's words restored).
 fn swap_in(state: &AppState, config: &Config, site: PageCache) {
-    // The brotli variants follow on their own thread; nothing here waits for them.
+    // The best gzip and brotli variants follow on their own thread; nothing here waits for them.
     drop(state.replace_site(site));
     set_gate(state, config);
 }

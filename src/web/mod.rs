@@ -93,7 +93,11 @@ impl AppState {
         let time_zone = config.practice.zone.clone();
         let served = Arc::new(ArcSwap::new(site.clone()));
         // Detached: the served site shows when it is complete.
-        drop(add_brotli(&served, site, config.server.brotli_quality));
+        drop(add_best_encodings(
+            &served,
+            site,
+            config.server.brotli_quality,
+        ));
         AppState(Arc::new(Shared {
             insights: Arc::new(crate::insights::Insights::new(
                 config.insights.enabled,
@@ -166,12 +170,12 @@ impl AppState {
     }
 
     /// Serves a newly prepared site from now on (content reload). Returns the thread that makes
-    /// its brotli variants, if one was started, for a caller that waits for it (tests do);
+    /// its best gzip and brotli variants, if one was started, for a caller that waits for it (tests do);
     /// dropping it lets the thread finish on its own.
     pub fn replace_site(&self, site: PageCache) -> Option<std::thread::JoinHandle<()>> {
         let site = Arc::new(site);
         self.site.store(site.clone());
-        add_brotli(&self.site, site, self.config().server.brotli_quality)
+        add_best_encodings(&self.site, site, self.config().server.brotli_quality)
     }
 
     /// Whether the site being served has all its encodings (brotli follows a new site by a
@@ -181,10 +185,10 @@ impl AppState {
     }
 }
 
-/// Makes `site`'s brotli variants on a thread of their own and serves them, unless a newer site
-/// has replaced it meanwhile. Until then its pages go out with gzip, so the server answers at
-/// once after a start or a content change.
-fn add_brotli(
+/// Makes `site`'s best gzip and brotli variants on a thread of their own and serves them,
+/// unless a newer site has replaced it meanwhile. Until then its pages go out with a quick gzip,
+/// so the server answers at once after a start or a content change.
+fn add_best_encodings(
     slot: &Arc<ArcSwap<PageCache>>,
     site: Arc<PageCache>,
     quality: u32,
@@ -194,16 +198,16 @@ fn add_brotli(
     }
     let slot = slot.clone();
     let spawned = std::thread::Builder::new()
-        .name("brotli".into())
+        .name("compress".into())
         .spawn(move || {
-            let complete = Arc::new(site.with_brotli(quality));
+            let complete = Arc::new(site.with_best_encodings(quality));
             // Swapped only if `site` is still the one served.
             slot.compare_and_swap(&site, complete);
         });
     match spawned {
         Ok(thread) => Some(thread),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot start compressing the pages with brotli; they go out with gzip");
+            tracing::warn!(error = %e, "cannot start compressing the pages at their best; they go out with a quick gzip");
             None
         }
     }

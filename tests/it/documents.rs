@@ -286,7 +286,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
     assert!(
         csv.lines()
             .next()
-            .is_some_and(|h| h.ends_with(",documents")),
+            .is_some_and(|h| h.ends_with(",documents,estimates")),
         "{csv}"
     );
     for expected in [

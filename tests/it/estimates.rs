@@ -9,6 +9,7 @@ use crate::common::booking::start;
 use crate::common::clinician::Clinician;
 use crate::common::details::new_practice;
 use crate::common::documents::pdf_text;
+use crate::common::form_body;
 use crate::common::questionnaire::newest_request;
 
 const PERSON: &str = "Wrenna Halloway-Pike";
@@ -223,6 +224,34 @@ async fn an_estimate_carries_every_element_is_due_on_time_given_and_kept_sealed(
     )
     .await;
     assert!(page.contains("Due by Thursday, January 15, 2026"), "{page}");
+
+    // The request's export carries both estimates as given, with when each was due and given.
+    let csrf = c.csrf("/admin").await;
+    let export = c
+        .post(
+            "/admin/export",
+            &form_body(&[("csrf", &csrf), ("id", &id.to_string())]),
+        )
+        .await;
+    assert_eq!(export.status, 200);
+    let csv = export.text();
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.ends_with(",estimates")),
+        "{csv}"
+    );
+    for expected in [
+        "\"\"due_on\"\":\"\"2026-01-14\"\"",
+        "\"\"due_on\"\":\"\"2026-01-15\"\"",
+        "\"\"service_on\"\":\"\"2026-01-26\"\"",
+        "\"\"given_how\"\":\"\"pdf\"\"",
+        "Name: ",
+        "Total estimated charges: $4,831.50",
+        "www.cms.gov/nosurprises",
+    ] {
+        assert!(csv.contains(expected), "{expected} in {csv}");
+    }
 
     // Another's estimate is not reachable through this request.
     assert_eq!(

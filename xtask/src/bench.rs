@@ -94,6 +94,12 @@ const KAP_ENV: &[&str] = &[
     "RUST_LOG",
 ];
 
+/// A practice of its own with the going-live checklist done, for a server that others could
+/// reach (with TLS): otherwise every page is "being set up".
+const LIVE_PRACTICE: &str = "[practice]\nname = \"Bench Psychotherapy\"\nclinician_name = \"Sam Bench\"\n\
+email = \"office@bench-practice.test\"\nphone = \"(555) 010-0199\"\ncity = \"Benchville, California\"\n\
+[going_live]\nreviewed = [\"about\", \"credentials\", \"privacy\", \"crisis\"]\n";
+
 /// wrk's summary as one JSON line; a POST script adds the count of `303` answers.
 const DONE_HOOK: &str = r#"
 function done(summary, latency, requests)
@@ -550,8 +556,11 @@ impl Bench<'_> {
     /// does not serve TLS (its plain listener answers 200 and the TLS port stays closed).
     fn start_kap_tls(&self, cert: &Path, key: &Path) -> Result<Option<(Process, u16)>> {
         let (port, tls_port) = (tools::free_port()?, tools::free_port()?);
-        // With TLS on, the public address must be https (the server refuses to start otherwise).
-        let config = format!("[server]\nbase_url = \"https://localhost:{tls_port}\"\n");
+        // With TLS on, the public address must be https (the server refuses to start otherwise),
+        // and the server may be reached by others: it shows "being set up" (503) until the
+        // practice is its own and the going-live checklist is done, which this config does.
+        let config =
+            format!("[server]\nbase_url = \"https://localhost:{tls_port}\"\n{LIVE_PRACTICE}");
         let mut cmd = self.kap("load-tls", port, &config)?;
         cmd.env("KAP_TLS_CERT_FILE", cert)
             .env("KAP_TLS_KEY_FILE", key)

@@ -147,7 +147,9 @@ pub mod statement {
     /// 149.610(e)(7)(ii): only an estimate; actual items, services and charges may differ.
     pub const ONLY_AN_ESTIMATE: &str = "This is only an estimate. The actual items, services or charges may differ from this estimate.";
     /// 149.610(e)(7)(iii) and (e)(8): the right to dispute a bill $400 or more above the
-    /// estimate, and where to find how.
+    /// estimate, and where to find how. The 120 calendar days from receiving the initial bill
+    /// are 45 CFR 149.620(c)(1)'s; the web address and the No Surprises Help Desk's number are
+    /// those CMS gives on its standard Good Faith Estimate form and consumer pages.
     pub const DISPUTE: &str = "You have the right to start the patient-provider dispute resolution process if you are billed at least $400 more than this estimate for this provider. To start it, contact the U.S. Department of Health and Human Services within 120 calendar days of receiving the bill: see www.cms.gov/nosurprises or call 1-800-985-3059. Keep a copy of this estimate and of the bill.";
     /// 149.610(e)(9): not a contract; no obligation to obtain the services.
     pub const NOT_A_CONTRACT: &str = "This Good Faith Estimate is not a contract and does not require you to obtain the items or services it lists.";

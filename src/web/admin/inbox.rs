@@ -489,10 +489,8 @@ pub async fn export(
             .into_response());
     }
     let mut out = Vec::new();
-    let questionnaires = state.store.questionnaires_of(&requests).await?;
-    let documents = state.store.packets_of(&requests).await?;
-    crate::export::csv(&requests, &questionnaires, &documents, &mut out)
-        .map_err(AppError::Export)?;
+    let attached = crate::export::Attached::of(&state.store, &requests).await?;
+    crate::export::csv(&requests, &attached, &mut out).map_err(AppError::Export)?;
     state
         .store
         .audit_export(&admin.email, requests.len(), Timestamp::now())

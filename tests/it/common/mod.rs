@@ -709,6 +709,18 @@ pub fn database_env(data_dir: &Path, has_key: bool) -> Vec<(String, String)> {
     env
 }
 
+/// How many times a spawned server is given a new port when another process took the one
+/// chosen for it.
+const PORT_TRIES: usize = 5;
+/// What the server says when its port is taken.
+const PORT_TAKEN: &str = "Address already in use";
+
+/// How a spawned server's start ended.
+pub enum Ready {
+    Up,
+    PortTaken,
+}
+
 /// The real binary, started as a process (for signals, exit codes and logs).
 pub struct Process {
     pub child: std::process::Child,
@@ -726,61 +738,80 @@ impl Process {
     /// As [`Process::serve`], bound to `ip` (another loopback address stands for a network
     /// address in tests).
     pub fn serve_on(ip: [u8; 4], extra: &[&str], env: &[(&str, &str)]) -> Process {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let mut dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("kap-practice.toml");
         if !extra.contains(&"--config") {
             std::fs::write(&config, "").expect("config");
         }
-        let port = free_port();
-        let addr = SocketAddr::from((ip, port));
-        let stderr_path = dir.path().join("stderr.log");
-        let stderr = std::fs::File::create(&stderr_path).expect("log file");
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
-        cmd.arg("serve").arg("--bind").arg(addr.to_string());
-        if !extra.contains(&"--data-dir") {
-            cmd.arg("--data-dir").arg(dir.path().join("data"));
-        }
-        if !extra.contains(&"--config") {
-            cmd.arg("--config").arg(&config);
-        }
+        let own_data_dir = !extra.contains(&"--data-dir");
         let data_dir = match extra.iter().position(|a| *a == "--data-dir") {
             Some(i) => PathBuf::from(extra[i + 1]),
             None => dir.path().join("data"),
         };
-        if !env.iter().any(|(k, _)| *k == "DATABASE_URL") {
-            cmd.envs(database_env(
-                &data_dir,
-                env.iter().any(|(k, _)| *k == "KAP_DATA_KEY"),
-            ));
+        let stderr_path = dir.path().join("stderr.log");
+        // A free port is free when it is chosen; another process may take it before this one
+        // binds it. The server then stops at once, saying so, and starts again on another.
+        for _ in 0..PORT_TRIES {
+            let addr = SocketAddr::from((ip, free_port()));
+            let stderr = std::fs::File::create(&stderr_path).expect("log file");
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
+            cmd.arg("serve").arg("--bind").arg(addr.to_string());
+            if own_data_dir {
+                cmd.arg("--data-dir").arg(&data_dir);
+            }
+            if !extra.contains(&"--config") {
+                cmd.arg("--config").arg(&config);
+            }
+            if !env.iter().any(|(k, _)| *k == "DATABASE_URL") {
+                cmd.envs(database_env(
+                    &data_dir,
+                    env.iter().any(|(k, _)| *k == "KAP_DATA_KEY"),
+                ));
+            }
+            cmd.args(extra)
+                .env_remove("RUST_LOG")
+                .envs(env.iter().copied())
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr);
+            let child = cmd.spawn().expect("spawn kap-practice");
+            let mut p = Process {
+                child,
+                addr,
+                stderr_path: stderr_path.clone(),
+                dir,
+            };
+            match p.wait_ready(|p| {
+                blocking_get(p.addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+                    // The log is written by a thread of its own: the line that ends the start,
+                    // logged after every warning of the start, says they are all in the file.
+                    && p.stderr().contains("serving address=")
+            }) {
+                Ready::Up => return p,
+                Ready::PortTaken => {
+                    if own_data_dir {
+                        let _ = std::fs::remove_dir_all(&data_dir);
+                    }
+                    dir = std::mem::replace(&mut p.dir, tempfile::tempdir().expect("tempdir"));
+                }
+            }
         }
-        cmd.args(extra)
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr);
-        let child = cmd.spawn().expect("spawn kap-practice");
-        let mut p = Process {
-            child,
-            addr,
-            stderr_path,
-            dir,
-        };
-        p.wait_ready();
-        p
+        panic!("kap-practice found its port taken {PORT_TRIES} times");
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until `up` holds. [`Ready::PortTaken`] if the server stopped because another
+    /// process took its port first; any other early stop fails the test.
+    pub fn wait_ready(&mut self, up: impl Fn(&Process) -> bool) -> Ready {
         let deadline = std::time::Instant::now() + PATIENCE;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("kap-practice exited early ({status}): {}", self.stderr());
+                let log = self.stderr();
+                if log.contains(PORT_TAKEN) {
+                    return Ready::PortTaken;
+                }
+                panic!("kap-practice exited early ({status}): {log}");
             }
-            // The log is written by a thread of its own: the line that ends the start, logged
-            // after every warning of the start, says they are all in the file.
-            if blocking_get(self.addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
-                && self.stderr().contains("serving address=")
-            {
-                return;
+            if up(self) {
+                return Ready::Up;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -946,6 +977,23 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// The SMTP server: aiosmtpd on 127.0.0.1 at the port given (argument 1; 0 for any), storing
+/// mail in the Maildir given (argument 2); prints the port once it listens.
+const SMTP_SERVER: &str = "
+import asyncio, sys
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import SMTP
+
+async def main():
+    loop = asyncio.get_running_loop()
+    handler = Mailbox(sys.argv[2])
+    server = await loop.create_server(lambda: SMTP(handler), '127.0.0.1', int(sys.argv[1]))
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+";
+
 /// A real SMTP server on loopback (Debian's python3-aiosmtpd) that stores mail in a Maildir.
 pub struct SmtpServer {
     child: std::process::Child,
@@ -954,13 +1002,15 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// Starts on a free port with a new Maildir in `dir`.
+    /// Starts on a port the system gives it, with a new Maildir in `dir`.
     pub fn start(dir: &Path) -> SmtpServer {
-        Self::start_on(free_port(), &dir.join("maildir"))
+        Self::start_on(0, &dir.join("maildir"))
     }
 
-    /// Starts on `port`, keeping mail in `maildir` (so a restarted server adds to the same box).
+    /// Starts on `port` (0: one the system gives, so no other process can take it first),
+    /// keeping mail in `maildir` (so a restarted server adds to the same box).
     pub fn start_on(port: u16, maildir: &Path) -> SmtpServer {
+        use std::io::BufRead;
         let python = ["/usr/bin/python3", "python3"]
             .into_iter()
             .find(|p| {
@@ -972,36 +1022,29 @@ impl SmtpServer {
                     .is_ok_and(|s| s.success())
             })
             .expect("python3 with aiosmtpd (Debian's python3-aiosmtpd): run `cargo xtask test`, which installs it");
-        let child = std::process::Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        // aiosmtpd's own server and Maildir handler, as `python3 -m aiosmtpd -n -c
+        // aiosmtpd.handlers.Mailbox` runs them, listening before it prints its port.
+        let mut child = std::process::Command::new(python)
+            .args(["-c", SMTP_SERVER])
+            .arg(port.to_string())
             .arg(maildir)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start aiosmtpd");
-        let server = SmtpServer {
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let port: u16 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("aiosmtpd did not start on port {port}: {line:?}"));
+        SmtpServer {
             child,
             port,
             maildir: maildir.to_path_buf(),
-        };
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            use std::io::Read;
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                let mut banner = [0u8; 3];
-                if s.read_exact(&mut banner).is_ok() && &banner == b"220" {
-                    break;
-                }
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "aiosmtpd did not start on {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        server
     }
 
     pub fn url(&self) -> String {

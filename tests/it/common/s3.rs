@@ -8,7 +8,16 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::free_port;
+/// moto's S3 server on 127.0.0.1, on a port the system gives; prints the port once it listens.
+const MOTO_SERVER: &str = "
+import threading
+from moto.server import ThreadedMotoServer
+
+server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+threading.Event().wait()
+";
 
 /// A running moto server, stopped when dropped.
 pub struct S3Server {
@@ -33,20 +42,32 @@ impl S3Server {
                     .is_ok_and(|s| s.success())
             })
             .expect("python3 with moto's server (pip install 'moto[server]'): run `cargo xtask test`, which installs it");
-        let port = free_port();
-        let mut cmd = Command::new(python);
-        cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = cmd.spawn().expect("start moto");
+        // moto's server on a port the system gives it (no other process can take it first),
+        // printed once it listens.
+        let mut child = Command::new(python)
+            .args(["-c", MOTO_SERVER])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+        }
         let server = S3Server {
             child: Some(child),
-            port,
+            port: line
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("moto did not start: {line:?}")),
         };
         let deadline = Instant::now() + super::PATIENCE;
-        while super::blocking_get(([127, 0, 0, 1], port).into(), "/moto-api/").is_none() {
-            assert!(Instant::now() < deadline, "moto did not start on {port}");
+        while super::blocking_get(([127, 0, 0, 1], server.port).into(), "/moto-api/").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not answer on {}",
+                server.port
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         server

@@ -202,7 +202,7 @@ pub async fn https_get(
 
 // The binary serving HTTPS itself, and waiting on it.
 
-use super::{Process, blocking_get, database_env, free_port};
+use super::{Process, Ready, blocking_get, database_env, free_port};
 
 /// Writes `bytes` to `path` in one step (a reader never sees half a file).
 pub fn replace_file(path: &Path, bytes: &str) {
@@ -272,60 +272,61 @@ impl HttpsProcess {
 
     /// The same, for the site `https://{host}:{port}`.
     pub fn start_for(host: &str, tls_section: &str, env: &[(&str, &str)]) -> HttpsProcess {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let plain: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let config = dir.path().join("kap-practice.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\ntls_handshake_timeout_seconds = {}\n\n{}\n[tls]\nbind = \"{https}\"\n{tls_section}",
-                https.port(),
-                TLS_HANDSHAKE.as_secs(),
-                crate::common::OWN_PRACTICE
-            ),
-        )
-        .expect("config");
-        let data_dir = dir.path().join("data");
-        let stderr_path = dir.path().join("stderr.log");
-        let stderr = std::fs::File::create(&stderr_path).expect("log file");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .envs(database_env(&data_dir, false))
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn kap-practice");
-        let mut process = Process {
-            child,
-            addr: plain,
-            stderr_path,
-            dir,
-        };
-        let deadline = std::time::Instant::now() + super::PATIENCE;
-        loop {
-            if let Ok(Some(status)) = process.child.try_wait() {
-                panic!("kap-practice exited early ({status}): {}", process.stderr());
-            }
+        let mut dir = tempfile::tempdir().expect("tempdir");
+        // Free ports may be taken by another process before the server binds them: it then
+        // stops at once, saying so, and starts again on others (see `Process::serve_on`).
+        for _ in 0..super::PORT_TRIES {
+            let plain: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+            let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+            let config = dir.path().join("kap-practice.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[server]\nbind = \"{plain}\"\nbase_url = \"https://{host}:{}\"\ntls_handshake_timeout_seconds = {}\n\n{}\n[tls]\nbind = \"{https}\"\n{tls_section}",
+                    https.port(),
+                    TLS_HANDSHAKE.as_secs(),
+                    crate::common::OWN_PRACTICE
+                ),
+            )
+            .expect("config");
+            let data_dir = dir.path().join("data");
+            let stderr_path = dir.path().join("stderr.log");
+            let stderr = std::fs::File::create(&stderr_path).expect("log file");
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"))
+                .arg("serve")
+                .arg("--config")
+                .arg(&config)
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .envs(database_env(&data_dir, false))
+                .env_remove("RUST_LOG")
+                .envs(env.iter().copied())
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .expect("spawn kap-practice");
+            let mut process = Process {
+                child,
+                addr: plain,
+                stderr_path,
+                dir,
+            };
             // `/healthz` is answered on the plain port too (everything else is redirected).
-            if blocking_get(plain, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-                break;
+            match process.wait_ready(|p| {
+                blocking_get(p.addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+            }) {
+                Ready::Up => return HttpsProcess { process, https },
+                Ready::PortTaken => {
+                    let _ = std::fs::remove_dir_all(&data_dir);
+                    dir =
+                        std::mem::replace(&mut process.dir, tempfile::tempdir().expect("tempdir"));
+                }
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "kap-practice did not answer within {:?}: {}",
-                super::PATIENCE,
-                process.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
-        HttpsProcess { process, https }
+        panic!(
+            "kap-practice found its ports taken {} times",
+            super::PORT_TRIES
+        );
     }
 
     pub fn data_dir(&self) -> std::path::PathBuf {
