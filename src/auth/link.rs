@@ -13,17 +13,15 @@
 //! the request a token claims to be for, and [`LinkTokens::verify`] checks it against that
 //! request's stored secret.
 //!
-//! Layout, hex-encoded: `version (2) | request id (8) | expiry, ms since 1970 (8) | HMAC (16)`,
-//! the HMAC over the first three and the link secret. Tokens of version 1, signed without a
-//! secret, are refused.
+//! The token is [`super::token`]'s, of version 2, bound to the request's link secret. Tokens of
+//! version 1, signed without a secret, are refused.
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::crypto::hex::{hex, unhex};
-use crate::crypto::{Keyring, Signer, TAG_LEN};
+use super::token::{self, Tokens};
+use crate::crypto::{Keyring, Signer};
 
 const VERSION: u8 = 2;
-const PAYLOAD_LEN: usize = 17;
 /// The length of a link secret, in hex characters (128 bits).
 pub const SECRET_LEN: usize = 32;
 /// What the links' signing key is derived for, and the label signed with each link.
@@ -45,82 +43,49 @@ pub enum LinkError {
 
 /// A token as presented, read but not yet checked against its request's secret.
 #[derive(Clone, Copy, Debug)]
-pub struct Presented {
-    payload: [u8; PAYLOAD_LEN],
-    tag: [u8; TAG_LEN],
-}
+pub struct Presented(token::Presented);
 
 impl Presented {
     /// The request the token claims to be for (not yet proven).
     pub fn request_id(&self) -> i64 {
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&self.payload[1..9]);
-        i64::from_be_bytes(id)
-    }
-
-    fn expires_ms(&self) -> i64 {
-        let mut expires = [0u8; 8];
-        expires.copy_from_slice(&self.payload[9..]);
-        i64::from_be_bytes(expires)
+        self.0.id()
     }
 }
 
 /// Issues and checks the links.
 #[derive(Clone)]
 pub struct LinkTokens {
-    signer: Signer,
+    tokens: Tokens,
 }
 
 impl LinkTokens {
     /// The links of the servers sharing these data keys.
     pub fn new(keys: &Keyring) -> Self {
         LinkTokens {
-            signer: keys.signer(PURPOSE, LABEL),
+            tokens: Tokens::new(keys.signer(PURPOSE, LABEL), VERSION),
         }
     }
 
     /// Links signed with one given key (tests and tools).
     pub fn with_key(key: [u8; 32]) -> Self {
         LinkTokens {
-            signer: Signer::new(key, LABEL),
+            tokens: Tokens::new(Signer::new(key, LABEL), VERSION),
         }
-    }
-
-    fn signed(payload: &[u8], link_secret: &str) -> Vec<u8> {
-        let mut signed = Vec::with_capacity(payload.len() + link_secret.len());
-        signed.extend_from_slice(payload);
-        signed.extend_from_slice(link_secret.as_bytes());
-        signed
     }
 
     /// A token for request `request_id` whose stored link secret is `link_secret`, good until
     /// `expires`.
     pub fn issue(&self, request_id: i64, link_secret: &str, expires: Timestamp) -> String {
-        let mut payload = [0u8; PAYLOAD_LEN];
-        payload[0] = VERSION;
-        payload[1..9].copy_from_slice(&request_id.to_be_bytes());
-        payload[9..].copy_from_slice(&expires.as_millisecond().to_be_bytes());
-        let mut token = hex(&payload);
-        token.push_str(&hex(&self
-            .signer
-            .sign(&Self::signed(&payload, link_secret))));
-        token
+        self.tokens.issue(request_id, link_secret, expires)
     }
 
     /// Reads a token of the current version; which request it is for still needs
     /// [`LinkTokens::verify`].
     pub fn read(&self, token: &str) -> Result<Presented, LinkError> {
-        let bytes = unhex(token).ok_or(LinkError::Forged)?;
-        if bytes.len() != PAYLOAD_LEN + TAG_LEN || bytes[0] != VERSION {
-            return Err(LinkError::Forged);
-        }
-        let mut presented = Presented {
-            payload: [0; PAYLOAD_LEN],
-            tag: [0; TAG_LEN],
-        };
-        presented.payload.copy_from_slice(&bytes[..PAYLOAD_LEN]);
-        presented.tag.copy_from_slice(&bytes[PAYLOAD_LEN..]);
-        Ok(presented)
+        self.tokens
+            .read(token)
+            .map(Presented)
+            .ok_or(LinkError::Forged)
     }
 
     /// The request a genuine, unexpired token is for, given that request's stored link secret.
@@ -131,15 +96,10 @@ impl LinkTokens {
         now: Timestamp,
     ) -> Result<i64, LinkError> {
         // A request without a secret of the full length never has a genuine link.
-        if link_secret.len() != SECRET_LEN
-            || !self.signer.verify(
-                &Self::signed(&presented.payload, link_secret),
-                &presented.tag,
-            )
-        {
+        if link_secret.len() != SECRET_LEN || !self.tokens.signed_for(&presented.0, link_secret) {
             return Err(LinkError::Forged);
         }
-        if now.as_millisecond() > presented.expires_ms() {
+        if now.as_millisecond() > presented.0.expires_ms() {
             return Err(LinkError::Expired);
         }
         Ok(presented.request_id())
@@ -201,13 +161,10 @@ mod tests {
     #[test]
     fn links_of_the_first_version_are_refused() {
         let t = LinkTokens::with_key([3; 32]);
-        let mut payload = [0u8; PAYLOAD_LEN];
-        payload[0] = 1;
-        payload[1..9].copy_from_slice(&42i64.to_be_bytes());
         let until = now() + SignedDuration::from_hours(1);
-        payload[9..].copy_from_slice(&until.as_millisecond().to_be_bytes());
-        let mut old = hex(&payload);
-        old.push_str(&hex(&t.signer.sign(&payload)));
+        // Version 1 signed the id and expiry alone: as a secret-less token of that version.
+        let first = Tokens::new(Signer::new([3; 32], LABEL), 1);
+        let old = first.issue(42, "", until);
         assert_eq!(t.read(&old).map(|p| p.request_id()), Err(LinkError::Forged));
     }
 

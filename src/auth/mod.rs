@@ -8,6 +8,7 @@ pub mod link;
 pub mod password;
 pub mod reset;
 pub mod throttle;
+pub mod token;
 pub mod totp;
 
 /// The one form of an email address that accounts and sign-in throttling compare (the store's:

@@ -14,7 +14,6 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,9 +21,9 @@ use jiff::Timestamp;
 
 use super::client::client_key;
 use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
-use super::respond::{private_page, refusal, see_other};
+use super::respond::{linked_request, private_page, refusal, see_other};
 use super::{AppError, AppState};
-use crate::auth::link::{self, LinkError};
+use crate::auth::link;
 use crate::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
 use crate::practice::booking::BookingStatus;
 use crate::practice::consultation::Location;
@@ -89,32 +88,36 @@ fn limited(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Re
 /// with the request's own link secret: a link for a deleted request, or for another, is simply
 /// not found.
 async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Result<i64, Response> {
-    let presented = match state.links.read(token) {
-        Ok(p) => p,
-        Err(_) => return Err(AppError::NotFound.into_response()),
-    };
-    let bookable = match state.store.bookable(presented.request_id()).await {
-        Ok(Some(b)) => b,
-        Ok(None) => return Err(AppError::NotFound.into_response()),
-        Err(e) => return Err(AppError::from(e).into_response()),
-    };
-    match state
-        .links
-        .verify(&presented, &bookable.link_secret, Timestamp::now())
-    {
-        Ok(id) => Ok(id),
-        Err(LinkError::Forged) => Err(AppError::NotFound.into_response()),
-        Err(LinkError::Expired) => Err(refusal(
-            state,
-            StatusCode::GONE,
-            "This link has expired",
-            &[
-                "For your safety, links to choose or change a consultation time only work for a while.",
-                "Please use the link in the latest email from the practice, or contact the practice by email or phone (below).",
-            ],
-            headers,
-        )),
+    let to = "to choose or change a consultation time";
+    linked_request(state, token, headers, to, |id| async move {
+        Ok(state.store.bookable(id).await?.map(|b| b.link_secret))
+    })
+    .await
+}
+
+/// The request a link's token is for and its booking, if any, or the page to answer with.
+async fn booking_of(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+) -> Result<(i64, Option<StoredBooking>), Response> {
+    let id = request_of(state, token, headers).await?;
+    match state.store.booking_for_request(id).await {
+        Ok(booking) => Ok((id, booking)),
+        Err(e) => Err(AppError::from(e).into_response()),
     }
+}
+
+/// The request of a change sent through the link of `token` (choosing or cancelling a time),
+/// or the page to answer with: the link must hold and the client must not be [`limited`].
+async fn change_of(
+    state: &AppState,
+    token: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<i64, Response> {
+    let id = request_of(state, token, headers).await?;
+    limited(state, peer, headers).map_or(Ok(id), Err)
 }
 
 /// What the person chose, as sent.
@@ -164,16 +167,12 @@ pub async fn show(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let id = match request_of(&state, &token, &headers).await {
-        Ok(id) => id,
+    let (id, booking) = match booking_of(&state, &token, &headers).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let head = method == Method::HEAD;
     let now = Timestamp::now();
-    let booking = match state.store.booking_for_request(id).await {
-        Ok(b) => b,
-        Err(e) => return AppError::from(e).into_response(),
-    };
     let site = state.site.load();
     let notice = match &booking {
         Some(b) if b.status.takes_time() || b.status == BookingStatus::Declined => {
@@ -255,15 +254,11 @@ pub async fn change(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let id = match request_of(&state, &token, &headers).await {
-        Ok(id) => id,
+    let (id, booking) = match booking_of(&state, &token, &headers).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let now = Timestamp::now();
-    let booking = match state.store.booking_for_request(id).await {
-        Ok(b) => b,
-        Err(e) => return AppError::from(e).into_response(),
-    };
     let Some(b) = booking.filter(|b| b.status.takes_time() && b.start > now) else {
         return see_other(&format!("/book/{token}"));
     };
@@ -289,13 +284,17 @@ pub async fn choose(
     headers: HeaderMap,
     Posted(choice): Posted<Choice>,
 ) -> Response {
-    let id = match request_of(&state, &token, &headers).await {
+    let id = match change_of(&state, &token, peer, &headers).await {
         Ok(id) => id,
         Err(r) => return r,
     };
-    if let Some(r) = limited(&state, peer, &headers) {
-        return r;
-    }
+    let sent = Sent {
+        state: &state,
+        token: &token,
+        id,
+        choice: &choice,
+        headers: &headers,
+    };
     let now = Timestamp::now();
     let start = Timestamp::from_str(choice.start.trim()).ok();
     let format = ConsultationFormat::parse(choice.format.trim());
@@ -321,17 +320,13 @@ pub async fn choose(
             let format_error = format
                 .is_none()
                 .then(|| "Choose how you would like to meet".to_string());
-            return again(
-                &state,
-                &token,
-                id,
-                &choice,
-                &headers,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                (time_error, format_error, location_error),
-                None,
-            )
-            .await;
+            return sent
+                .again(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    (time_error, format_error, location_error),
+                    None,
+                )
+                .await;
         }
     };
     let hold = Hold {
@@ -371,12 +366,7 @@ pub async fn choose(
                 }
                 other => other.to_string().trim_end_matches('.').to_string(),
             };
-            again(
-                &state,
-                &token,
-                id,
-                &choice,
-                &headers,
+            sent.again(
                 StatusCode::CONFLICT,
                 (Some(message), None, None),
                 Some(start),
@@ -384,12 +374,7 @@ pub async fn choose(
             .await
         }
         Ok(HoldOutcome::FormatNotOffered) => {
-            again(
-                &state,
-                &token,
-                id,
-                &choice,
-                &headers,
+            sent.again(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 (
                     None,
@@ -405,63 +390,81 @@ pub async fn choose(
     }
 }
 
-/// The form again with what to fix: all open times, or (when `near` is given) the nearest to it.
-#[allow(clippy::too_many_arguments)]
-async fn again(
-    state: &AppState,
-    token: &str,
+/// A choice sent for request `id` through the link of `token`.
+struct Sent<'a> {
+    state: &'a AppState,
+    token: &'a str,
     id: i64,
-    choice: &Choice,
-    headers: &HeaderMap,
-    status: StatusCode,
-    (time_error, format_error, location_error): (Option<String>, Option<String>, Option<String>),
-    near: Option<Timestamp>,
-) -> Response {
-    let now = Timestamp::now();
-    let rules = match state.store.booking_rules(&state.time_zone()).await {
-        Ok(r) => r,
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    let taken = match state.store.taken_times(now, id).await {
-        Ok(t) => t,
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    let open = match near {
-        Some(start) => nearest_open(&rules, &taken, now, start, NEAREST),
-        None => open_times(&rules, &taken, now),
-    };
-    // A time no longer open is not kept as chosen.
-    let choice = Choice {
-        start: if near.is_some() {
-            String::new()
-        } else {
-            choice.start.clone()
-        },
-        format: choice.format.clone(),
-        location: choice.location.clone(),
-    };
-    let page = times_page(
-        state,
-        TimesForm {
+    choice: &'a Choice,
+    headers: &'a HeaderMap,
+}
+
+impl Sent<'_> {
+    /// The form again with what to fix: all open times, or (when `near` is given) the nearest
+    /// to it.
+    async fn again(
+        &self,
+        status: StatusCode,
+        (time_error, format_error, location_error): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ),
+        near: Option<Timestamp>,
+    ) -> Response {
+        let Sent {
+            state,
             token,
-            rules: &rules,
-            open: &open,
-            choice: &choice,
-            heading: if near.is_some() {
-                "Choose another time"
+            id,
+            choice,
+            headers,
+        } = *self;
+        let now = Timestamp::now();
+        let rules = match state.store.booking_rules(&state.time_zone()).await {
+            Ok(r) => r,
+            Err(e) => return AppError::from(e).into_response(),
+        };
+        let taken = match state.store.taken_times(now, id).await {
+            Ok(t) => t,
+            Err(e) => return AppError::from(e).into_response(),
+        };
+        let open = match near {
+            Some(start) => nearest_open(&rules, &taken, now, start, NEAREST),
+            None => open_times(&rules, &taken, now),
+        };
+        // A time no longer open is not kept as chosen.
+        let choice = Choice {
+            start: if near.is_some() {
+                String::new()
             } else {
-                "Choose a time for your first conversation"
+                choice.start.clone()
             },
-            notice: None,
-            time_error,
-            format_error,
-            location_error,
-            nearest_only: near.is_some(),
-            back: false,
-        },
-    );
-    let site = state.site.load();
-    private_page(status, site.renderer.book(page), headers, false)
+            format: choice.format.clone(),
+            location: choice.location.clone(),
+        };
+        let page = times_page(
+            state,
+            TimesForm {
+                token,
+                rules: &rules,
+                open: &open,
+                choice: &choice,
+                heading: if near.is_some() {
+                    "Choose another time"
+                } else {
+                    "Choose a time for your first conversation"
+                },
+                notice: None,
+                time_error,
+                format_error,
+                location_error,
+                nearest_only: near.is_some(),
+                back: false,
+            },
+        );
+        let site = state.site.load();
+        private_page(status, site.renderer.book(page), headers, false)
+    }
 }
 
 /// `POST /book/{token}/cancel`.
@@ -471,13 +474,10 @@ pub async fn cancel(
     Token(token): Token,
     headers: HeaderMap,
 ) -> Response {
-    let id = match request_of(&state, &token, &headers).await {
+    let id = match change_of(&state, &token, peer, &headers).await {
         Ok(id) => id,
         Err(r) => return r,
     };
-    if let Some(r) = limited(&state, peer, &headers) {
-        return r;
-    }
     let outcome = state
         .store
         .cancel_booking(id, state.mail_enabled, Timestamp::now())

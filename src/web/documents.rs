@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
@@ -462,18 +462,7 @@ pub async fn revoke(
 pub(crate) fn pdf_response(d: &PacketDocument, tz: &jiff::tz::TimeZone) -> Response {
     let title = read(d).title;
     let bytes = crate::pdf::document(&title, &signed_lines(d, tz));
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"signed-document.pdf\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::web::respond::pdf_download(bytes, "signed-document.pdf")
 }
 
 /// `GET /documents/{token}/pdf/{document}`: a signed document's PDF.

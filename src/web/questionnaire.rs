@@ -18,9 +18,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::form::{Posted, PostedForm, Refusal, RefusalWords};
-use super::respond::{private_page, refusal, see_other};
+use super::respond::{linked_request, private_page, refusal, see_other};
 use super::{AppError, AppState};
-use crate::auth::link::LinkError;
 use crate::practice::measures::{self, Measure, OPTIONS, ScreeningAnswer};
 use crate::practice::questionnaire::{Answers, Kind, Page, ScreeningItem, text_answer};
 use crate::site::ErrorLink;
@@ -35,33 +34,10 @@ use questions::question_page;
 
 /// The request a token is for, or the page to answer with.
 async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Result<i64, Response> {
-    let presented = match state.links.read(token) {
-        Ok(p) => p,
-        Err(_) => return Err(AppError::NotFound.into_response()),
-    };
-    let secret = match state
-        .store
-        .questionnaire_link_secret(presented.request_id())
-        .await
-    {
-        Ok(Some(s)) => s,
-        Ok(None) => return Err(AppError::NotFound.into_response()),
-        Err(e) => return Err(AppError::from(e).into_response()),
-    };
-    match state.links.verify(&presented, &secret, Timestamp::now()) {
-        Ok(id) => Ok(id),
-        Err(LinkError::Forged) => Err(AppError::NotFound.into_response()),
-        Err(LinkError::Expired) => Err(refusal(
-            state,
-            StatusCode::GONE,
-            "This link has expired",
-            &[
-                "For your safety, links to the questionnaire only work for a while.",
-                "Please use the link in the latest email from the practice, or contact the practice by email or phone (below).",
-            ],
-            headers,
-        )),
-    }
+    linked_request(state, token, headers, "to the questionnaire", |id| {
+        state.store.questionnaire_link_secret(id)
+    })
+    .await
 }
 
 /// The questionnaire named by `?q=` in the address, if any: `Ok(None)` when none is named,

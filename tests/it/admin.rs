@@ -475,13 +475,7 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
     // The clock moves on: housekeeping as it runs that many days from now.
     let days = |d: i64| now + jiff::SignedDuration::from_hours(24 * d);
     let left = || async {
-        let mut names: Vec<String> = store
-            .all_requests()
-            .await
-            .expect("read")
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
+        let mut names = app.request_names().await;
         names.sort();
         names
     };
@@ -520,25 +514,9 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     c.sign_in(PASSWORD).await;
     let page = c.get("/admin/two-factor").await.text();
     assert!(page.contains("<svg role=\"img\""), "an inline SVG QR code");
-    let start =
-        page.find("<code class=\"secret\">").expect("secret") + "<code class=\"secret\">".len();
-    let secret_b32 = &page[start..start + page[start..].find('<').expect("end")];
-    let secret = base32_decode(secret_b32);
+    let secret = offered_secret(&page);
     let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
-    let r = c
-        .action(
-            "/admin/two-factor",
-            "/admin/two-factor",
-            &[("password", PASSWORD), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    let html = r.text();
-    let codes: Vec<String> = html
-        .split("<li><code>")
-        .skip(1)
-        .map(|s| s[..s.find('<').expect("end")].to_string())
-        .collect();
+    let codes = recovery_codes(&turn_on(&mut c, &code).await.text());
     assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
     assert_eq!(last_audit(&app).await.action, "two_factor_enrolled");
     c.action("/admin", "/admin/logout", &[]).await;
@@ -551,9 +529,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
         Some("/admin/login")
     );
     // The code that enrolled cannot be replayed.
-    let r = c
-        .action("/admin/login/code", "/admin/login/code", &[("code", &code)])
-        .await;
+    let r = c.send_code(&code).await;
     assert_eq!(r.status, 401, "no replay");
     // A fresh code for the next step works.
     let next = totp::current_code(
@@ -561,9 +537,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
         jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30),
     )
     .expect("code");
-    let r = c
-        .action("/admin/login/code", "/admin/login/code", &[("code", &next)])
-        .await;
+    let r = c.send_code(&next).await;
     assert_eq!(
         r.header("location"),
         Some("/admin"),
@@ -574,13 +548,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
 
     // A recovery code works once.
     c.sign_in_password_only(PASSWORD).await;
-    let r = c
-        .action(
-            "/admin/login/code",
-            "/admin/login/code",
-            &[("code", &codes[0])],
-        )
-        .await;
+    let r = c.send_code(&codes[0]).await;
     assert_eq!(
         r.header("location"),
         Some("/admin"),
@@ -588,13 +556,7 @@ async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     );
     c.action("/admin", "/admin/logout", &[]).await;
     c.sign_in_password_only(PASSWORD).await;
-    let r = c
-        .action(
-            "/admin/login/code",
-            "/admin/login/code",
-            &[("code", &codes[0])],
-        )
-        .await;
+    let r = c.send_code(&codes[0]).await;
     assert_eq!(r.status, 401, "a recovery code is single use");
 }
 
@@ -737,18 +699,9 @@ async fn turning_on_two_factor_ends_the_accounts_other_sessions() {
     let other_csrf = other.csrf("/admin/two-factor").await;
     let mut c = Clinician::signed_in(&app).await;
     let page = c.get("/admin/two-factor").await.text();
-    let start =
-        page.find("<code class=\"secret\">").expect("secret") + "<code class=\"secret\">".len();
-    let secret = base32_decode(&page[start..start + page[start..].find('<').expect("end")]);
+    let secret = offered_secret(&page);
     let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
-    let r = c
-        .action(
-            "/admin/two-factor",
-            "/admin/two-factor",
-            &[("password", PASSWORD), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    turn_on(&mut c, &code).await;
     assert_eq!(
         c.get("/admin/requests/1").await.status,
         200,
@@ -1126,11 +1079,8 @@ async fn a_stored_value_this_version_cannot_read_is_an_error_not_a_default() {
     let app = app_with_account().await;
     let _ = app.submit("Ada", &[]).await;
     let changed = app
-        .state
-        .store
-        .execute_unchecked("UPDATE consultation_requests SET status = 'archived' WHERE id = 1")
-        .await
-        .expect("update");
+        .execute("UPDATE consultation_requests SET status = 'archived' WHERE id = 1")
+        .await;
     assert_eq!(changed, 1);
     let err = app
         .state
@@ -1568,15 +1518,7 @@ async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
         .await;
     assert_eq!(r.status, 422);
     assert!(r.text().contains("href=\"#password\">Enter your password"));
-    let r = c
-        .action(
-            "/admin/two-factor",
-            "/admin/two-factor",
-            &[("password", PASSWORD), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    let codes = recovery_codes(&r.text());
+    let codes = recovery_codes(&turn_on(&mut c, &code).await.text());
     assert_eq!(codes.len(), 10);
     let enrolled = app
         .state
@@ -1748,11 +1690,16 @@ async fn one_unreadable_request_leaves_the_rest_of_the_inbox_usable() {
 async fn enrol(c: &mut Clinician<'_>) -> Reply {
     let secret = offered_secret(&c.get("/admin/two-factor").await.text());
     let code = totp::current_code(&secret, jiff::Timestamp::now()).expect("code");
+    turn_on(c, &code).await
+}
+
+/// Turns on two-factor sign-in with `code` and the password: the page then shown.
+async fn turn_on(c: &mut Clinician<'_>, code: &str) -> Reply {
     let r = c
         .action(
             "/admin/two-factor",
             "/admin/two-factor",
-            &[("password", PASSWORD), ("code", &code)],
+            &[("password", PASSWORD), ("code", code)],
         )
         .await;
     assert_eq!(r.status, 200);
@@ -1860,13 +1807,7 @@ async fn the_recovery_codes_can_be_downloaded_and_printed() {
     let mut other = Clinician::new(&app);
     let r = other.sign_in_password_only(PASSWORD).await;
     assert_eq!(r.header("location"), Some("/admin/login/code"));
-    let r = other
-        .action(
-            "/admin/login/code",
-            "/admin/login/code",
-            &[("code", &codes[0])],
-        )
-        .await;
+    let r = other.send_code(&codes[0]).await;
     assert_eq!(r.header("location"), Some("/admin"));
     for path in [
         "/admin/two-factor/recovery-codes.txt",
@@ -2070,9 +2011,7 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
     let r = c.sign_in_password_only(new_password).await;
     assert_eq!(r.header("location"), Some("/admin/login/code"));
     let code = app.authenticator_code().await;
-    let r = c
-        .action("/admin/login/code", "/admin/login/code", &[("code", &code)])
-        .await;
+    let r = c.send_code(&code).await;
     assert_eq!(r.header("location"), Some("/admin"));
 
     let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
@@ -2131,13 +2070,7 @@ async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
     assert_eq!(c.sign_in_password_only(loser).await.status, 401);
     let r = c.sign_in_password_only(winner).await;
     assert_eq!(r.header("location"), Some("/admin/login/code"));
-    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
-    assert_eq!(
-        rows.iter()
-            .filter(|r| r.action == "password_changed")
-            .count(),
-        1
-    );
+    assert_eq!(app.audit_lines("password_changed").await, 1);
 
     // The condition itself: a stamp that is no longer the account's changes nothing.
     let account = app
@@ -2178,10 +2111,6 @@ async fn reset_links_are_limited_per_email_with_the_same_answer() {
         assert_eq!(r.status, 200);
         assert!(r.text().contains("If an account uses that address"));
     }
-    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
-    let sent = rows
-        .iter()
-        .filter(|r| r.action == "password_reset_requested")
-        .count();
+    let sent = app.audit_lines("password_reset_requested").await;
     assert_eq!(sent, 3, "three links, then none for a while");
 }

@@ -109,6 +109,12 @@ fn at(day: i8, hours: i64) -> Timestamp {
     t + SignedDuration::from_hours(hours)
 }
 
+/// The names of the backups `target` holds.
+async fn names_at(target: &kap_practice::backup::Target) -> Vec<String> {
+    let listed = target.list().await.expect("list");
+    listed.into_iter().map(|l| l.name).collect()
+}
+
 #[tokio::test]
 async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verified() {
     let s3 = S3Server::start();
@@ -162,13 +168,7 @@ async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verif
     assert_eq!(expected.len(), local.len(), "what is left is what is kept");
     // Seven days, and the older weeks (the month's other weeks fall in March too).
     assert!((8..=11).contains(&local.len()), "{local:?}");
-    let remote: Vec<String> = kap_practice::backup::Target::all(&app.state.config().backup)[1]
-        .list()
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|l| l.name)
-        .collect();
+    let remote = names_at(&kap_practice::backup::Target::all(&app.state.config().backup)[1]).await;
     assert_eq!(remote, local);
 
     let log = app.state.store.backup_log().await.expect("log");
@@ -640,13 +640,7 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
 
     // The bucket holds the good backup only.
     s3.check_access_keys(false);
-    let remote: Vec<String> = kap_practice::backup::Target::all(&config.backup)[0]
-        .list()
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|l| l.name)
-        .collect();
+    let remote = names_at(&kap_practice::backup::Target::all(&config.backup)[0]).await;
     assert_eq!(remote, vec![good.name]);
 }
 

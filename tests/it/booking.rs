@@ -10,6 +10,7 @@ use crate::common::old_database::sqlite_database_at;
 use kap_practice::practice::status::Status;
 
 use crate::common::clinician::{Clinician, EMAIL};
+use crate::common::reminders::look;
 use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::time;
 use jiff::tz::TimeZone;
@@ -436,14 +437,7 @@ async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
         "a second hold of the same start is refused by the database"
     );
     let cancelled = sql.replace("'held'", "'cancelled'");
-    assert_eq!(
-        app.state
-            .store
-            .execute_unchecked(&cancelled)
-            .await
-            .expect("a cancelled booking takes no time"),
-        1
-    );
+    assert_eq!(app.execute(&cancelled).await, 1);
 }
 
 #[tokio::test]
@@ -900,14 +894,9 @@ async fn a_closed_request_can_no_longer_book() {
     let (id, link) = request_and_link(&app, NAME, &[]).await;
     let times = times_in(&app.get(&link).await.text());
     assert!(!times.is_empty(), "times are offered before closing");
-    let closed = app
-        .state
-        .store
-        .execute_unchecked(&format!(
+    let closed = app.execute(&format!(
             "UPDATE consultation_requests SET status = 'closed', closed_reason = 'not_a_fit' WHERE id = {id}"
-        ))
-        .await
-        .expect("closed");
+        )).await;
     assert_eq!(closed, 1);
     assert_eq!(app.get(&link).await.status, 404, "the page is refused");
     assert_eq!(
@@ -1202,14 +1191,9 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
     let secret = link_secret(&app, id).await;
     assert_eq!(secret.len(), 32);
     assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
-    let changed = app
-        .state
-        .store
-        .execute_unchecked(&format!(
+    let changed = app.execute(&format!(
             "UPDATE consultation_requests SET link_secret = '0123456789abcdef0123456789abcdef' WHERE id = {id}"
-        ))
-        .await
-        .expect("changed");
+        )).await;
     assert_eq!(changed, 1);
     assert_eq!(app.get(&link).await.status, 404);
     let times = times_in(
@@ -1301,14 +1285,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     assert!(!offered.contains(&ada_start.to_string()), "{offered:?}");
     assert!(!offered.contains(&bo_start.to_string()), "{offered:?}");
     // Ada's day-before reminder is queued before her request is closed.
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(ada_start - hours(24))
-            .await
-            .expect("look"),
-        1
-    );
+    assert_eq!(look(&app, ada_start - hours(24)).await, 1);
 
     // The clinician closes both requests from their pages: Ada is told, Bo is not (the box
     // unticked, so the browser does not send it).
@@ -1365,7 +1342,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
         .collect();
     moments.sort();
     for t in moments {
-        app.state.reminders().look(t).await.expect("look");
+        look(&app, t).await;
         deliver_at(&app, &outbox, t).await;
     }
     assert_eq!(reminders_to(&smtp, "ada@example.org"), 0);

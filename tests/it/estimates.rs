@@ -41,6 +41,15 @@ fn details_with_fees() -> Vec<(&'static str, &'static str)> {
     fields
 }
 
+/// Makes an estimate on the request's page `page_path` from `fields`: that page after.
+async fn made(c: &mut Clinician<'_>, page_path: &str, fields: &[(&str, &str)]) -> String {
+    let r = c
+        .action(page_path, &format!("{page_path}/estimates"), fields)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    c.get(page_path).await.text()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_estimate_carries_every_element_is_due_on_time_given_and_kept_sealed() {
     let app = start(None, FILE).await;
@@ -111,23 +120,20 @@ async fn an_estimate_carries_every_element_is_due_on_time_given_and_kept_sealed(
     );
 
     // Asked on Friday, January 9, 2026: due three business days on, Wednesday the 14th.
-    let r = c
-        .action(
-            &page_path,
-            &format!("{page_path}/estimates"),
-            &[
-                ("person_name", PERSON),
-                ("date_of_birth", BIRTH),
-                ("due_because", "requested"),
-                ("due_from", "2026-01-09"),
-                ("code-preparation", "90837"),
-                ("code-integration", ""),
-                ("diagnosis_codes", "F33.1, F43.10"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let page = c.get(&page_path).await.text();
+    let page = made(
+        &mut c,
+        &page_path,
+        &[
+            ("person_name", PERSON),
+            ("date_of_birth", BIRTH),
+            ("due_because", "requested"),
+            ("due_from", "2026-01-09"),
+            ("code-preparation", "90837"),
+            ("code-integration", ""),
+            ("diagnosis_codes", "F33.1, F43.10"),
+        ],
+    )
+    .await;
     assert!(
         page.contains("Due by Wednesday, January 14, 2026"),
         "{page}"
@@ -205,21 +211,18 @@ async fn an_estimate_carries_every_element_is_due_on_time_given_and_kept_sealed(
     assert!(!page.contains("<span class=\"tag\">Late</span>"));
 
     // Scheduled two weeks ahead on Monday, January 12: due Thursday the 15th.
-    let r = c
-        .action(
-            &page_path,
-            &format!("{page_path}/estimates"),
-            &[
-                ("person_name", PERSON),
-                ("date_of_birth", BIRTH),
-                ("due_because", "scheduled"),
-                ("due_from", "2026-01-12"),
-                ("service_on", "2026-01-26"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let page = c.get(&page_path).await.text();
+    let page = made(
+        &mut c,
+        &page_path,
+        &[
+            ("person_name", PERSON),
+            ("date_of_birth", BIRTH),
+            ("due_because", "scheduled"),
+            ("due_from", "2026-01-12"),
+            ("service_on", "2026-01-26"),
+        ],
+    )
+    .await;
     assert!(page.contains("Due by Thursday, January 15, 2026"), "{page}");
 
     // The request's export carries both estimates as given, with when each was due and given.

@@ -57,13 +57,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
 
     // A preview shows the page as published would, and publishes nothing.
     let edited = original.replace("it is not risk-free", "it is never without risk");
-    let preview = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &edited), ("base", "0"), ("action", "preview")],
-        )
-        .await;
+    let preview = c.preview_words(SAFE, &edited, "0").await;
     assert_eq!(preview.status, 200);
     let html = preview.text();
     assert!(html.contains("Preview (not published yet)"));
@@ -509,6 +503,17 @@ async fn contact_words_cannot_reach_the_form_token() {
     assert_eq!(stored.len(), 1);
 }
 
+/// `original` with the `bad` lines after it, and the number of the first of them.
+fn with_bad_links(original: &str, bad: &str) -> (String, usize) {
+    let edited = format!("{original}\n{bad}");
+    let line = edited
+        .lines()
+        .position(|l| l.starts_with("Call [me]"))
+        .expect("line")
+        + 1;
+    (edited, line)
+}
+
 /// A link or image the site refuses is explained in the owner's words: the line, the address
 /// as written in quotes, and the rule, never the program's own notation.
 #[tokio::test]
@@ -523,12 +528,7 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
     let privacy = "/admin/words/privacy";
     let page = c.get(&format!("{privacy}?as_text=1")).await.text();
     let original = text_area(&page);
-    let edited = format!("{original}\n{bad}");
-    let line = edited
-        .lines()
-        .position(|l| l.starts_with("Call [me]"))
-        .expect("line")
-        + 1;
+    let (edited, line) = with_bad_links(&original, bad);
     let refused = c
         .publish_words(privacy, &edited, &field(&page, "base"))
         .await;
@@ -548,12 +548,7 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
     let content = crate::common::copy_content(dir.path());
     let file = content.join("privacy.md");
     let original = std::fs::read_to_string(&file).expect("read");
-    let edited = format!("{original}\n{bad}");
-    let line = edited
-        .lines()
-        .position(|l| l.starts_with("Call [me]"))
-        .expect("line")
-        + 1;
+    let (edited, line) = with_bad_links(&original, bad);
     std::fs::write(&file, &edited).expect("write");
     let errors = kap_practice::content::load(&kap_practice::content::ContentSource::Dir(content))
         .expect_err("refused")
@@ -592,14 +587,7 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     assert!(page.contains(&format!("action=\"{SAFE}#preview\"")));
     let original = text_area(&page);
     let edited = original.replace("it is not risk-free", "it is never without risk");
-    let preview = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &edited), ("base", "0"), ("action", "preview")],
-        )
-        .await
-        .text();
+    let preview = c.preview_words(SAFE, &edited, "0").await.text();
     let shown = &preview[preview
         .find("<div class=\"preview-page\">")
         .expect("preview")..];
@@ -612,13 +600,7 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     assert!(!shown.contains("On this page"), "not the whole page");
     assert!(!shown.contains("<header class=\"hero\">"));
 
-    let published = c
-        .action(
-            SAFE,
-            SAFE,
-            &[("body", &edited), ("base", "0"), ("action", "publish")],
-        )
-        .await;
+    let published = c.publish_words(SAFE, &edited, "0").await;
     assert_eq!(published.status, 303);
     // "Restore" shows the version first and publishes nothing.
     let history = c.get(SAFE).await.text();

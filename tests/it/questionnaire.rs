@@ -13,7 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::common::booking::{link_to, mornings_in};
 use crate::common::clinician::Clinician;
+use crate::common::documents::{signed_link_in, unfold};
 use crate::common::questionnaire::*;
+use crate::common::reminders::look;
 use crate::common::{Reply, SmtpServer, TestApp, form_body};
 
 const ZONE: &str = "America/New_York";
@@ -81,26 +83,45 @@ async fn start_on(config: &str) -> TestApp {
     app
 }
 
-/// A message as its text reads: quoted-printable's soft line breaks undone.
-fn unfold(raw: &str) -> String {
-    raw.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
+/// The questionnaires of request `id`, as stored.
+async fn questionnaires(app: &TestApp, id: i64) -> Vec<kap_practice::store::StoredQuestionnaire> {
+    app.state.store.questionnaires(id).await.expect("read")
 }
 
-/// The signed questionnaire link an email carries, with quoted-printable's soft line breaks
-/// undone where the mail server's copy has them.
+/// What needs the clinician's attention, as the inbox lists it.
+async fn needing_attention(app: &TestApp) -> Vec<kap_practice::store::AttentionItem> {
+    app.state.store.needing_attention().await.expect("read")
+}
+
+/// The clinician sends request `id` the measures again, as the request's page does: whether
+/// they were sent.
+async fn send_measures(app: &TestApp, id: i64) -> bool {
+    let store = &app.state.store;
+    store
+        .send_measures(id, "clinician", Timestamp::now())
+        .await
+        .expect("sent")
+}
+
+/// How many points of `measure` ("phq9", "gad7") the chart on a request's page shows.
+fn points(page: &str, measure: &str) -> usize {
+    page.matches(&format!("class=\"chart-point chart-point-{measure}\""))
+        .count()
+}
+
+/// A practice that offers its questionnaires, its mail caught in a new folder (kept while the
+/// test runs).
+async fn offering() -> (tempfile::TempDir, SmtpServer, TestApp) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
+    let app = start(&smtp).await;
+    offer_questionnaires(&app).await;
+    (dir, smtp, app)
+}
+
+/// The signed questionnaire link an email carries.
 fn questionnaire_link(app: &TestApp, mail: &str) -> String {
-    let mail = unfold(mail);
-    let base = app.url("");
-    let at = mail
-        .find(&format!("{base}/questionnaire/"))
-        .unwrap_or_else(|| panic!("a questionnaire link in {mail}"))
-        + base.len();
-    mail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect()
+    signed_link_in(app, mail, "questionnaire")
 }
 
 /// The code a test email of the notice address carries.
@@ -473,11 +494,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         !page.contains("in the last month? <strong>No</strong> <span"),
         "{page}"
     );
-    assert_eq!(
-        page.matches("class=\"chart-point chart-point-phq9\"")
-            .count(),
-        1
-    );
+    assert_eq!(points(&page, "phq9"), 1);
     assert!(page.contains("data-measure=\"PHQ-9\" data-value=\"12\""));
     assert!(
         page.contains("<td>12 (Moderate)</td><td>15 (Severe)</td>"),
@@ -525,17 +542,8 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     .await;
     assert_eq!(r.status, 303);
     let page = c.get(&format!("/admin/requests/{id}")).await.text();
-    assert_eq!(
-        page.matches("class=\"chart-point chart-point-phq9\"")
-            .count(),
-        2,
-        "a second point"
-    );
-    assert_eq!(
-        page.matches("class=\"chart-point chart-point-gad7\"")
-            .count(),
-        2
-    );
+    assert_eq!(points(&page, "phq9"), 2, "a second point");
+    assert_eq!(points(&page, "gad7"), 2);
     assert!(page.contains("class=\"chart-line chart-line-phq9\""));
     assert!(
         page.contains("<td>4 (Minimal)</td><td>7 (Mild)</td>"),
@@ -662,14 +670,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
         )
         .await;
     assert_eq!(r.status, 303);
-    assert!(
-        app.state
-            .store
-            .questionnaires(id)
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(questionnaires(&app, id).await.is_empty());
     assert!(
         app.database_blobs(
             "SELECT answers_sealed FROM questionnaires WHERE answers_sealed IS NOT NULL"
@@ -729,10 +730,7 @@ async fn at_rest_nowhere(app: &TestApp, id: i64, markers: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_answers_are_explained_and_only_genuine_links_open() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, smtp, app) = offering().await;
     let (_, q) = held(&app).await;
 
     // The email about the held time carries the questionnaire's signed link too.
@@ -791,14 +789,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     assert_eq!(app.get(&format!("{q}/elsewhere")).await.status, 404);
 
     // Nothing was saved by those, and no flag or email came of them.
-    assert!(
-        app.state
-            .store
-            .needing_attention()
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(needing_attention(&app).await.is_empty());
 
     // Altered, foreign or expired links open nothing.
     let mut altered = q.clone();
@@ -815,21 +806,10 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_deletes_questionnaires_with_their_request() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     answer(&app, &q, "phq9", &[0; 9]).await;
-    assert_eq!(
-        app.state
-            .store
-            .questionnaires(id)
-            .await
-            .expect("read")
-            .len(),
-        1
-    );
+    assert_eq!(questionnaires(&app, id).await.len(), 1);
     let now = Timestamp::now();
     app.state
         .store
@@ -857,14 +837,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
         .await
         .expect("purge");
     assert_eq!(purged, [id]);
-    assert!(
-        app.state
-            .store
-            .questionnaires(id)
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(questionnaires(&app, id).await.is_empty());
 }
 
 /// How many emails with a subject starting `subject` have arrived, waiting up to a while for
@@ -898,27 +871,19 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
 
     answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert_eq!(count_subject(&smtp, URGENT, 1), 1);
-    assert!(flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(flagged(needing_attention(&app).await));
 
     // The clinician follows it up.
     follow_up(&mut c, id, "Spoke with them by phone.").await;
-    assert!(!flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(!flagged(needing_attention(&app).await));
 
     // The same answer sent again raises nothing new.
     answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 1]).await;
-    assert!(!flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(!flagged(needing_attention(&app).await));
 
     // A higher item 9: flagged again at the top of the inbox, and a second urgent email.
     answer(&app, &q, "phq9", &[1, 0, 0, 0, 0, 0, 0, 0, 3]).await;
-    assert!(flagged(
-        app.state.store.needing_attention().await.expect("read")
-    ));
+    assert!(flagged(needing_attention(&app).await));
     let inbox = c.get("/admin").await.text();
     assert!(inbox.contains("id=\"needs-attention\""), "{inbox}");
     assert_eq!(count_subject(&smtp, URGENT, 2), 2);
@@ -933,10 +898,7 @@ fn action_of(html: &str) -> String {
 /// The confirmation does not invite a person to a questionnaire they already finished.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     let held_mail = unfold(&wait_for_subject(&smtp, "Your consultation time is held"));
     assert!(held_mail.contains("Before we meet"), "{held_mail}");
@@ -956,7 +918,7 @@ async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
     let gad = app.get(r.header("location").expect("next")).await.text();
     let r = post_owned(&app, &action_of(&gad), &measure("gad7", &[0; 7])).await;
     assert_eq!(r.status, 303);
-    let qs = app.state.store.questionnaires(id).await.expect("read");
+    let qs = questionnaires(&app, id).await;
     assert!(qs[0].completed_at.is_some(), "the intake is finished");
 
     crate::common::reminders::confirm(&app, id).await;
@@ -968,10 +930,7 @@ async fn a_finished_questionnaire_is_not_offered_again_in_the_confirmation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
 
     // Half the intake: screening sent, the medications page open in the person's browser.
@@ -983,13 +942,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     assert!(page.contains("Your medications"), "{page}");
 
     // Meanwhile the clinician sends the measures again.
-    assert!(
-        app.state
-            .store
-            .send_measures(id, "clinician", Timestamp::now())
-            .await
-            .expect("sent")
-    );
+    assert!(send_measures(&app, id).await);
 
     // The open page still saves into the intake, and the intake goes on to its end.
     let r = post(
@@ -1012,7 +965,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     let done = app.get(r.header("location").expect("next")).await.text();
     assert!(done.contains("Thank you"), "{done}");
 
-    let qs = app.state.store.questionnaires(id).await.expect("read");
+    let qs = questionnaires(&app, id).await;
     assert_eq!(qs.len(), 2);
     let (intake, again) = (&qs[0], &qs[1]);
     assert_eq!(intake.kind.as_str(), "intake");
@@ -1035,7 +988,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     )
     .await;
     assert_eq!(r.status, 303);
-    let qs = app.state.store.questionnaires(id).await.expect("read");
+    let qs = questionnaires(&app, id).await;
     assert_eq!(qs[1].answers.phq9, vec![Some(0); 9]);
     assert_eq!(
         qs[0].answers.phq9,
@@ -1047,14 +1000,8 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     let other = app.submit("Tamsin Orchard", &[]).await;
     assert_eq!(other.status, 303);
     let other = app.other_request_id(id).await;
-    assert!(
-        app.state
-            .store
-            .send_measures(other, "clinician", Timestamp::now())
-            .await
-            .expect("sent")
-    );
-    let foreign = app.state.store.questionnaires(other).await.expect("read")[0].id;
+    assert!(send_measures(&app, other).await);
+    let foreign = questionnaires(&app, other).await[0].id;
     for bad in [
         format!("{q}/phq9?q={foreign}"),
         format!("{q}/phq9?q=first"),
@@ -1070,29 +1017,14 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
         assert_eq!(r.status, 404, "{bad}");
     }
     assert_eq!(app.get(&format!("{q}?q=-1")).await.status, 404);
-    assert!(
-        app.state.store.questionnaires(other).await.expect("read")[0]
-            .answers
-            .phq9
-            .is_empty()
-    );
-    assert!(
-        app.state
-            .store
-            .needing_attention()
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(questionnaires(&app, other).await[0].answers.phq9.is_empty());
+    assert!(needing_attention(&app).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
     use kap_practice::practice::questionnaire::Page;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     assert_eq!(app.get(&q).await.status, 200, "the intake is created");
     let store = &app.state.store;
@@ -1284,10 +1216,7 @@ async fn the_clinician_is_told_when_the_urgent_notice_does_not_go_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, _smtp, app) = offering().await;
     let mut c = Clinician::signed_in(&app).await;
 
     // The clinician sets the time frame in the practice details; a wrong one is explained.
@@ -1341,10 +1270,7 @@ async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
 async fn an_alert_not_followed_up_in_time_sends_one_more_urgent_notice() {
     use crate::common::reminders::{deliver_at, outbox_to};
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = start(&smtp).await;
-    offer_questionnaires(&app).await;
+    let (_dir, smtp, app) = offering().await;
     let mut c = Clinician::signed_in(&app).await;
     let raised = Timestamp::now();
     let (id, q) = held(&app).await;
@@ -1361,32 +1287,11 @@ async fn an_alert_not_followed_up_in_time_sends_one_more_urgent_notice() {
 
     // Within the 24 hours the person was told, nothing; once they pass, one more notice, once.
     let hours = |h: i64| SignedDuration::from_hours(h);
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(raised + hours(23))
-            .await
-            .expect("look"),
-        0
-    );
+    assert_eq!(look(&app, raised + hours(23)).await, 0);
     let later = Timestamp::now() + hours(24) + SignedDuration::from_mins(1);
-    assert_eq!(app.state.reminders().look(later).await.expect("look"), 1);
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(later + hours(1))
-            .await
-            .expect("look"),
-        0
-    );
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(later + hours(48))
-            .await
-            .expect("look"),
-        0
-    );
+    assert_eq!(look(&app, later).await, 1);
+    assert_eq!(look(&app, later + hours(1)).await, 0);
+    assert_eq!(look(&app, later + hours(48)).await, 0);
     let outbox = outbox_to(&app, &smtp);
     deliver_at(&app, &outbox, later).await;
     let second = wait_for_subject(

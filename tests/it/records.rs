@@ -18,27 +18,19 @@ const ABOUT: &str = "/admin/words/home-14-why-work-with-me";
 /// The details form as a new practice first saves it: its own name, email and phone, the
 /// example's city left as it was, and the credentials written into the name as well.
 fn first_save() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("name", "Harbor Light Therapy"),
-        ("clinician_name", "Maya Okafor, LCSW"),
-        ("credentials", "LCSW"),
-        ("licensed_states", "NY"),
-        ("email", "maya@harborlight.example.org"),
-        ("phone", "(212) 555-0188"),
-        ("city", "Oakland, California"),
-        ("time_zone", "America/New_York"),
-        ("accent_color", "#1d4e6b"),
-        ("reply_time", "within one business day"),
-        ("urgent_reply_hours", "24"),
-        ("crisis_call", "988"),
-        ("crisis_call_name", "Suicide & Crisis Lifeline"),
-        ("crisis_text", "988"),
-        ("crisis_text_keyword", ""),
-        ("crisis_text_name", "Suicide & Crisis Lifeline"),
-        ("emergency_number", "911"),
-        ("keep_closed_days", "365"),
-        ("keep_consulted_days", "2557"),
-    ]
+    with(
+        crate::common::details::new_practice(),
+        &[
+            ("clinician_name", "Maya Okafor, LCSW"),
+            ("credentials", "LCSW"),
+            ("licensed_states", "NY"),
+            ("email", "maya@harborlight.example.org"),
+            ("city", "Oakland, California"),
+            ("urgent_reply_hours", "24"),
+            ("keep_closed_days", "365"),
+            ("keep_consulted_days", "2557"),
+        ],
+    )
 }
 
 /// `fields` with `changes` in place.
@@ -182,13 +174,7 @@ async fn the_site_goes_live_only_once_every_item_of_the_checklist_is_done() {
     assert!(!inbox.contains("Before the public sees your site"));
     let notice = c.get("/admin/details?saved=1").await.text();
     assert!(notice.contains("The public pages show them now"));
-    let (rows, _) = app.state.store.audit_log(50, 0).await.expect("audit");
-    assert_eq!(
-        rows.iter()
-            .filter(|r| r.action == "going_live_reviewed")
-            .count(),
-        3
-    );
+    assert_eq!(app.audit_lines("going_live_reviewed").await, 3);
 
     // Restoring the example's words takes the site back to "being set up".
     let editor = c.get(ABOUT).await.text();
@@ -378,13 +364,7 @@ async fn the_inbox_offers_an_export_of_what_retention_deletes_within_30_days() {
             .await
             .expect("housekeeping");
     assert_eq!(purged, 1);
-    let mut left: Vec<String> = store
-        .all_requests()
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let mut left = app.request_names().await;
     left.sort();
     assert_eq!(left, ["Client", "Not yet"]);
 }

@@ -109,21 +109,11 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     let ada_start = later[0];
     let day_before = ada_start - hours(24);
     assert_eq!(
-        app.state
-            .reminders()
-            .look(day_before - SignedDuration::from_secs(1))
-            .await
-            .expect("look"),
+        look(&app, day_before - SignedDuration::from_secs(1)).await,
         0
     );
-    assert_eq!(
-        app.state.reminders().look(day_before).await.expect("look"),
-        1
-    );
-    assert_eq!(
-        app.state.reminders().look(day_before).await.expect("look"),
-        0
-    );
+    assert_eq!(look(&app, day_before).await, 1);
+    assert_eq!(look(&app, day_before).await, 0);
     let outbox = outbox_to(&app, &smtp);
     deliver_at(&app, &outbox, day_before).await;
     let first = exactly_reminders(&app, &smtp, 1).await;
@@ -172,8 +162,8 @@ async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_eac
     moments.sort();
     let mut queued = 0;
     for t in moments {
-        queued += app.state.reminders().look(t).await.expect("look");
-        queued += app.state.reminders().look(t).await.expect("look");
+        queued += look(&app, t).await;
+        queued += look(&app, t).await;
         deliver_at(&app, &outbox, t).await;
     }
     assert_eq!(queued, 3);
@@ -250,30 +240,9 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
 
     // While the mail server is down: the three day-before reminders come due, then Bo's and
     // Cy's hour-before ones.
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(ada_start - hours(24))
-            .await
-            .expect("look"),
-        3
-    );
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(bo_start - hours(1))
-            .await
-            .expect("look"),
-        1
-    );
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(cy_start - hours(1))
-            .await
-            .expect("look"),
-        1
-    );
+    assert_eq!(look(&app, ada_start - hours(24)).await, 3);
+    assert_eq!(look(&app, bo_start - hours(1)).await, 1);
+    assert_eq!(look(&app, cy_start - hours(1)).await, 1);
 
     // The mail server is back half an hour before Cy's consultation: Bo's has begun, Ada's is
     // hours away.
@@ -319,7 +288,7 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
     let said = "Reminder (24 hours before) not sent: the mail server could not be reached until a nearer reminder was due";
     assert!(page.contains(said), "{said}: {page}");
     // Nothing is left to send later, and looking again queues nothing for Bo or Cy.
-    assert_eq!(app.state.reminders().look(back).await.expect("look"), 0);
+    assert_eq!(look(&app, back).await, 0);
     assert_eq!(
         app.state
             .store
@@ -431,23 +400,9 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
         .to_zoned_datetime(zone())
         .expect("7:00")
         .timestamp();
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(seven - SignedDuration::from_mins(1))
-            .await
-            .expect("look"),
-        0
-    );
-    assert_eq!(app.state.reminders().look(seven).await.expect("look"), 1);
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(seven + hours(1))
-            .await
-            .expect("look"),
-        0
-    );
+    assert_eq!(look(&app, seven - SignedDuration::from_mins(1)).await, 0);
+    assert_eq!(look(&app, seven).await, 1);
+    assert_eq!(look(&app, seven + hours(1)).await, 0);
     deliver_at(&app, &outbox_to(&app, &smtp), seven).await;
     let (agenda, raw) = wait_for_mail(&smtp, "Today's consultations");
     assert_eq!(agenda["to"], "inbox@practice.example");
@@ -475,7 +430,7 @@ async fn a_reminder_queued_before_a_cancellation_or_a_move_does_not_leave() {
     } = ada_and_bo_confirmed(&app).await;
     // Both day-before reminders are queued while the outbox has not yet run at that moment.
     let t = later[1] - hours(24);
-    assert_eq!(app.state.reminders().look(t).await.expect("look"), 2);
+    assert_eq!(look(&app, t).await, 2);
     // Then Ada cancels and Bo moves to another time.
     app.state
         .store
@@ -534,14 +489,7 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     confirm(&app, ada).await;
     let outbox = outbox_to(&app, &smtp);
     // The day-before reminder is queued; Ada cancels before it leaves, so it does not.
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(t - hours(24))
-            .await
-            .expect("look"),
-        1
-    );
+    assert_eq!(look(&app, t - hours(24)).await, 1);
     app.state
         .store
         .cancel_booking(ada, true, Timestamp::now())
@@ -559,23 +507,9 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
     );
     assert_eq!(choose(&app, &ada_link, &at_(t)).await.status, 303);
     confirm(&app, ada).await;
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(t - hours(24))
-            .await
-            .expect("look"),
-        1
-    );
+    assert_eq!(look(&app, t - hours(24)).await, 1);
     deliver_at(&app, &outbox, t - hours(24)).await;
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(t - hours(1))
-            .await
-            .expect("look"),
-        1
-    );
+    assert_eq!(look(&app, t - hours(1)).await, 1);
     deliver_at(&app, &outbox, t - hours(1)).await;
     let sent = exactly_reminders(&app, &smtp, 2).await;
     for (to, mail, _) in &sent {
@@ -583,14 +517,7 @@ async fn a_booking_cancelled_and_chosen_again_at_the_same_time_is_reminded_again
         let body = mail["text"].as_str().expect("text");
         assert!(body.contains(&long_time(t, &zone())), "{body}");
     }
-    assert_eq!(
-        app.state
-            .reminders()
-            .look(t - hours(1))
-            .await
-            .expect("look"),
-        0
-    );
+    assert_eq!(look(&app, t - hours(1)).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -608,13 +535,9 @@ async fn one_unreadable_request_does_not_hold_up_the_other_reminders() {
         1
     );
     let t = later[1] - hours(24);
-    assert_eq!(
-        app.state.reminders().look(t).await.expect("look"),
-        1,
-        "Bo's is queued"
-    );
+    assert_eq!(look(&app, t).await, 1, "Bo's is queued");
     // Looked at again, Ada's still cannot be queued and nothing fails.
-    assert_eq!(app.state.reminders().look(t).await.expect("look"), 0);
+    assert_eq!(look(&app, t).await, 0);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
     let sent = exactly_reminders(&app, &smtp, 1).await;
     assert_eq!(sent[0].0, "bo@example.org");
@@ -672,7 +595,7 @@ async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given
     );
     // The reminder says the same.
     let t = later[0] - hours(24);
-    assert_eq!(app.state.reminders().look(t).await.expect("look"), 1);
+    assert_eq!(look(&app, t).await, 1);
     deliver_at(&app, &outbox_to(&app, &smtp), t).await;
     let sent = exactly_reminders(&app, &smtp, 1).await;
     let text = sent[0].1["text"].as_str().expect("text").replace('\n', " ");

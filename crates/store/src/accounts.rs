@@ -120,21 +120,11 @@ impl Store {
         let email = email_key(email);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let result: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
-                 VALUES ($1, $2, $3, $3) RETURNING id",
-            )
-            .bind(email)
-            .bind(password_hash)
-            .bind(ms(now))
-            .fetch_one(&mut *tx)
-            .await;
-            let id = match result {
+            let id = match super::setup::insert_account!(tx, email, password_hash, now).await {
                 Ok(id) => id,
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
-            super::setup::accounts_begin!(tx, now).await?;
             commit_audited!(tx, audit, now).await?;
             Ok(Some(id))
         })

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::engine::{Columns, claim, on_db};
 use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
-use super::inbox::{write_audit, write_history};
+use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
 use practice::mail::MailKind;
@@ -128,6 +128,19 @@ const DOCUMENT_ROWS: &str = "SELECT d.id, d.packet_id, d.document, d.revision_id
         d.signed_at, d.signature_sealed, d.revoked_at
      FROM packet_documents d JOIN document_packets p ON p.id = d.packet_id";
 
+/// The sealed email address of request `$request_id` and its link secret, read on `$tx`;
+/// none if the request is gone.
+macro_rules! person_of {
+    ($tx:ident, $request_id:expr) => {
+        sqlx::query_as::<_, (Vec<u8>, String)>(
+            "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
+        )
+        .bind($request_id)
+        .fetch_optional(&mut *$tx)
+    };
+}
+pub(crate) use person_of;
+
 /// Queues the email `$kind` about request `$request_id` on `$tx` to the person, whose address
 /// is `$email` as sealed with the request (bound to its link secret `$link_secret`).
 macro_rules! queue_to_person {
@@ -219,13 +232,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let found: Option<(Vec<u8>, String)> = sqlx::query_as(
-                "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
-            )
-            .bind(request_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((email, link_secret)) = found else {
+            let Some((email, link_secret)) = person_of!(tx, request_id).await? else {
                 return Ok(None);
             };
             let packet: i64 = sqlx::query_scalar(
@@ -257,13 +264,8 @@ impl Store {
             queue_to_person!(self, tx, MailKind::DocumentsLink, request_id, &link_secret, email, now);
             let detail = format!("{} sent to sign", documents.len());
             write_history!(tx, request_id, actor, "documents", Some(detail.as_str()), now).await?;
-            write_audit!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::DocumentsSent).request(request_id),
-                now
-            )
-            .await?;
-            tx.commit().await?;
+            let audit = audit::Entry::new(actor, audit::Action::DocumentsSent).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(Some(packet))
         })
     }

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
 use super::fields::ESTIMATE;
-use super::inbox::{write_audit, write_history};
+use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -198,13 +198,8 @@ impl Store {
                 .await?;
             write_history!(tx, request_id, actor, "estimate", Some("Good Faith Estimate made"), now)
                 .await?;
-            write_audit!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::EstimateMade).request(request_id),
-                now
-            )
-            .await?;
-            tx.commit().await?;
+            let audit = audit::Entry::new(actor, audit::Action::EstimateMade).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(Some(id))
         })
     }
@@ -279,13 +274,8 @@ impl Store {
                 GivenHow::Pdf => "Good Faith Estimate given as a PDF",
             };
             write_history!(tx, request_id, actor, "estimate", Some(detail), now).await?;
-            write_audit!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::EstimateGiven).request(request_id),
-                now
-            )
-            .await?;
-            tx.commit().await?;
+            let audit = audit::Entry::new(actor, audit::Action::EstimateGiven).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(true)
         })
     }

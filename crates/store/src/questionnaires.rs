@@ -286,13 +286,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let found: Option<(Vec<u8>, String)> = sqlx::query_as(
-                "SELECT email_sealed, link_secret FROM consultation_requests WHERE id = $1",
-            )
-            .bind(request_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((email, link_secret)) = found else {
+            let Some((email, link_secret)) = super::documents::person_of!(tx, request_id).await? else {
                 return Ok(false);
             };
             let recipient = self.recipient_of(&link_secret, &email)?;

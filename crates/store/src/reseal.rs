@@ -18,6 +18,41 @@ use crypto::{FIELD_BOUND, RowKey, SealedField};
 /// How many rows are read and written per transaction.
 const BATCH: i64 = 500;
 
+/// Writes `$fresh` over the sealed value of row `$row` on `$tx` with `$sql` (`$1` the new
+/// value, `$2` the row, `$3` the old value), only where the row still holds `$old`: how many
+/// rows changed.
+macro_rules! replace {
+    ($tx:ident, $sql:expr, $fresh:expr, $row:expr, $old:expr) => {
+        async {
+            sqlx::query($sql)
+                .bind($fresh)
+                .bind($row)
+                .bind($old)
+                .execute(&mut *$tx)
+                .await
+                .map(|done| done.rows_affected())
+        }
+    };
+}
+
+/// Runs `batch` from key `after` on, each time from the last key the one before read, until one
+/// reads nothing: how many values all of them sealed again.
+async fn in_batches<K, F, B>(mut after: K, mut batch: F) -> Result<u64, StoreError>
+where
+    F: FnMut(K) -> B,
+    B: Future<Output = Result<(Option<K>, u64), StoreError>>,
+{
+    let mut done = 0;
+    loop {
+        let (last, n) = batch(after).await?;
+        done += n;
+        match last {
+            Some(key) => after = key,
+            None => return Ok(done),
+        }
+    }
+}
+
 /// What a column's values are bound to (see `fields.rs`).
 enum BoundTo {
     /// The row's own id.
@@ -188,12 +223,11 @@ impl Store {
             col = c.field.column(),
             table = c.field.table()
         );
-        let mut after = 0i64;
-        let mut done = 0;
-        loop {
-            let (last, n) = on_db!(&self.db, pool => {
+        let (select, update) = (&select, &update);
+        in_batches(0i64, |after| async move {
+            Ok(on_db!(&self.db, pool => {
                 let mut tx = pool.begin().await?;
-                let rows = sqlx::query(&select)
+                let rows = sqlx::query(select)
                     .bind(after)
                     .bind(BATCH)
                     .fetch_all(&mut *tx)
@@ -215,31 +249,21 @@ impl Store {
                         None => RowKey::Id(id),
                     };
                     if let Some(fresh) = self.resealed(c.field, key, &sealed)? {
-                        n += sqlx::query(&update)
-                            .bind(fresh)
-                            .bind(id)
-                            .bind(sealed)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
+                        n += replace!(tx, update, fresh, id, sealed).await?;
                     }
                 }
                 tx.commit().await?;
                 (last, n)
-            });
-            done += n;
-            match last {
-                Some(id) => after = id,
-                None => return Ok(done),
-            }
-        }
+            }))
+        })
+        .await
     }
 
     async fn reseal_sessions(&self) -> Result<u64, StoreError> {
-        let mut after = String::new();
-        let mut done = 0;
-        loop {
-            let (last, n) = on_db!(&self.db, pool => {
+        const UPDATE: &str =
+            "UPDATE admin_sessions SET record_sealed = $1 WHERE id = $2 AND record_sealed = $3";
+        in_batches(String::new(), |after| async move {
+            Ok(on_db!(&self.db, pool => {
                 let mut tx = pool.begin().await?;
                 let rows = sqlx::query(
                     "SELECT id, record_sealed FROM admin_sessions WHERE id > $1 ORDER BY id LIMIT $2",
@@ -254,27 +278,15 @@ impl Store {
                     let id: String = row.col("id")?;
                     let sealed: Vec<u8> = row.col("record_sealed")?;
                     if let Some(fresh) = self.resealed(SESSION, RowKey::Text(&id), &sealed)? {
-                        n += sqlx::query(
-                            "UPDATE admin_sessions SET record_sealed = $1 WHERE id = $2 AND record_sealed = $3",
-                        )
-                        .bind(fresh)
-                        .bind(&id)
-                        .bind(sealed)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                        n += replace!(tx, UPDATE, fresh, &id, sealed).await?;
                     }
                     last = Some(id);
                 }
                 tx.commit().await?;
                 (last, n)
-            });
-            done += n;
-            match last {
-                Some(id) => after = id,
-                None => return Ok(done),
-            }
-        }
+            }))
+        })
+        .await
     }
 
     async fn reseal_setting(&self, key: &'static str) -> Result<u64, StoreError> {
@@ -289,13 +301,14 @@ impl Store {
             if let Some(sealed) = sealed
                 && let Some(fresh) = self.resealed(setting(key), RowKey::Text(key), &sealed)?
             {
-                n = sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
-                    .bind(fresh)
-                    .bind(key)
-                    .bind(sealed)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                n = replace!(
+                    tx,
+                    "UPDATE settings SET value = $1 WHERE key = $2 AND value = $3",
+                    fresh,
+                    key,
+                    sealed
+                )
+                .await?;
             }
             tx.commit().await?;
             n

@@ -59,6 +59,27 @@ macro_rules! accounts_begin {
 }
 pub(crate) use accounts_begin;
 
+/// Makes the account of `$email` (already as its key) with `$password_hash` inside the
+/// transaction `$tx`, and records that accounts began: the new account's id.
+macro_rules! insert_account {
+    ($tx:expr, $email:expr, $password_hash:expr, $now:expr) => {
+        async {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
+                 VALUES ($1, $2, $3, $3) RETURNING id",
+            )
+            .bind($email)
+            .bind($password_hash)
+            .bind($crate::ms($now))
+            .fetch_one(&mut *$tx)
+            .await?;
+            $crate::setup::accounts_begin!($tx, $now).await?;
+            Ok::<i64, sqlx::Error>(id)
+        }
+    };
+}
+pub(crate) use insert_account;
+
 fn token_hash(token: &str) -> String {
     crypto::hex::hex(&Sha256::digest(token.as_bytes()))
 }
@@ -158,16 +179,7 @@ impl Store {
             if used != 1 || accounts > 0 {
                 return Ok(FirstAccount::AddressInvalid);
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO admin_accounts (email, password_hash, created_at, password_changed_at)
-                 VALUES ($1, $2, $3, $3) RETURNING id",
-            )
-            .bind(email)
-            .bind(password_hash)
-            .bind(ms(now))
-            .fetch_one(&mut *tx)
-            .await?;
-            accounts_begin!(tx, now).await?;
+            let id = insert_account!(tx, email, password_hash, now).await?;
             commit_audited!(tx, audit, now).await?;
             Ok(FirstAccount::Added(id))
         })

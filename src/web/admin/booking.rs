@@ -14,7 +14,7 @@ use super::Admin;
 use super::booking_form::{
     DAY_NAMES, SettingsError, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field,
 };
-use super::inbox::request_page;
+use super::inbox::{refused, request_page};
 use super::posted::{Button, InboxForm, inbox_form};
 use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::{
@@ -328,16 +328,8 @@ pub async fn decide(
         _ => None,
     };
     if let Some(problem) = problem {
-        let r = state.store.request(id).await?.ok_or(AppError::NotFound)?;
-        return request_page(
-            &state,
-            &admin,
-            r,
-            Some(problem),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return refused(&state, &admin, id, problem, status).await;
     }
     let Some(decision) = decision else {
         return Err(AppError::NotFound);
@@ -374,7 +366,7 @@ pub async fn decide(
                 _ => "No consultation time has been chosen for this request. Nothing was changed."
                     .to_string(),
             };
-            request_page(&state, &admin, r, Some(why), None, StatusCode::CONFLICT).await
+            request_page(&state, &admin, r, Some(why), StatusCode::CONFLICT, None).await
         }
     }
 }

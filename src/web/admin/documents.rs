@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 
 use super::Admin;
+use super::inbox::refused;
 use super::views::when;
 use super::words::{Shown, capitalised, edit_page, find, stale};
 use crate::audit::{Action, Entry};
@@ -248,20 +249,6 @@ fn slug_of(rel: &str) -> String {
         .unwrap_or(rel)
         .trim_start_matches("documents/")
         .to_string()
-}
-
-/// The request's page again, with `error` at the top.
-pub(super) async fn refused(
-    state: &AppState,
-    admin: &Admin,
-    id: i64,
-    error: String,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let Some(r) = state.store.request(id).await? else {
-        return Err(AppError::NotFound);
-    };
-    super::inbox::request_page_with(state, admin, r, Some(error), None, status, None).await
 }
 
 /// The packet's form: a box per document (`send-…`) and the prescriber's details.

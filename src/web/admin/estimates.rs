@@ -9,13 +9,13 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::Admin;
-use super::documents::refused;
+use super::inbox::refused;
 use super::views::when;
 use crate::practice::good_faith_estimate::{
     self as gfe, EstimateInput, Provider, Service, SessionKind, Trigger,
@@ -349,18 +349,7 @@ pub(crate) fn pdf_response(e: &StoredEstimate) -> Response {
         .chain(e.content.lines().map(String::from))
         .collect();
     let bytes = crate::pdf::document("Good Faith Estimate", &lines);
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"good-faith-estimate.pdf\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::web::respond::pdf_download(bytes, "good-faith-estimate.pdf")
 }
 
 /// `GET /admin/requests/{id}/estimates/{estimate}/pdf`: the estimate as a PDF, to give.

@@ -16,9 +16,10 @@ use tower_sessions::Session;
 
 use super::field_error::{FieldError, message_for};
 use super::posted::inbox_form;
-use super::sign_in::{chrome, complete, page_chrome, render, sign_in_token};
+use super::sign_in::{
+    chrome, complete, hashed, new_password_problem, page_chrome, render, sign_in_token,
+};
 use crate::audit::{Action, Entry};
-use crate::auth::password;
 use crate::store::FirstAccount;
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
@@ -142,25 +143,7 @@ pub async fn create(
             "Enter an email address in the right form, like name@example.com",
         ));
     }
-    let config = state.config();
-    let context = [
-        email.as_str(),
-        config.practice.name.as_str(),
-        config.practice.clinician_name.as_str(),
-    ];
-    if pw.is_empty() {
-        errors.push(FieldError::new("password", "Choose a password"));
-    } else if let Err(problem) = password::check_policy(&pw, &context) {
-        errors.push(FieldError::new(
-            "password",
-            capitalised(&problem.to_string()),
-        ));
-    } else if pw != again {
-        errors.push(FieldError::new(
-            "password_again",
-            "The two passwords are not the same: type the same password in both boxes",
-        ));
-    }
+    errors.extend(new_password_problem(&state, &email, &pw, &again));
     if !errors.is_empty() {
         return Ok(page(
             &state,
@@ -170,9 +153,7 @@ pub async fn create(
             StatusCode::UNPROCESSABLE_ENTITY,
         ));
     }
-    // Hashing fails only when the operating system gives no randomness for the salt.
-    let hash =
-        password::hash(&pw).map_err(|_| AppError::Store(crate::store::StoreError::NoRandomness))?;
+    let hash = hashed(&pw)?;
     let audit =
         Entry::new(&email, Action::AccountAdded).detail("first account, from the setup address");
     match state
@@ -201,13 +182,4 @@ pub async fn welcome(
         details_href: DETAILS_PAGE,
     };
     Ok(render(StatusCode::OK, view.render()))
-}
-
-/// "The password must…" from "the password must…".
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }

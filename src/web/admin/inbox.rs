@@ -163,24 +163,27 @@ async fn due_for_deletion(
         .collect())
 }
 
+/// The request's page again, with `error` at the top.
+pub(super) async fn refused(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let Some(r) = state.store.request(id).await? else {
+        return Err(AppError::NotFound);
+    };
+    request_page(state, admin, r, Some(error), status, None).await
+}
+
+/// The request's page, with `error` at the top; `note_error` is the message by the follow-up
+/// note's field.
 pub(super) async fn request_page(
     state: &AppState,
     admin: &Admin,
     r: StoredRequest,
     error: Option<String>,
-    message: Option<String>,
-    status_code: StatusCode,
-) -> Result<Response, AppError> {
-    request_page_with(state, admin, r, error, message, status_code, None).await
-}
-
-/// The request's page; `note_error` is the message by the follow-up note's field.
-pub(super) async fn request_page_with(
-    state: &AppState,
-    admin: &Admin,
-    r: StoredRequest,
-    error: Option<String>,
-    message: Option<String>,
     status_code: StatusCode,
     note_error: Option<String>,
 ) -> Result<Response, AppError> {
@@ -222,7 +225,7 @@ pub(super) async fn request_page_with(
         history: history.collect(),
         mail: mail.iter().map(|m| mail_line(m, tz)).collect(),
         error,
-        message,
+        message: None,
         booking,
         questionnaires: super::questionnaires::panel(state, r.id, &mail, note_error).await?,
         documents: super::documents::panel(state, &r).await?,
@@ -248,7 +251,7 @@ pub async fn detail(
         .ok_or_else(not_found)?
     {
         FoundRequest::Readable(r) => {
-            request_page(&state, &admin, r, None, None, StatusCode::OK).await
+            request_page(&state, &admin, r, None, StatusCode::OK, None).await
         }
         FoundRequest::Unreadable(u) => unreadable_page(&state, &admin, &u).await,
     }
@@ -345,16 +348,8 @@ pub async fn change_status(
             Ok(back_to(id))
         }
         Err(e) => {
-            let r = state.store.request(id).await?.ok_or_else(not_found)?;
-            request_page(
-                &state,
-                &admin,
-                r,
-                Some(e.to_string()),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            refused(&state, &admin, id, e.to_string(), status).await
         }
     }
 }
@@ -379,16 +374,8 @@ pub async fn add_note(
         None
     };
     if let Some(p) = problem {
-        let r = state.store.request(id).await?.ok_or_else(not_found)?;
-        return request_page(
-            &state,
-            &admin,
-            r,
-            Some(p.to_string()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return refused(&state, &admin, id, p.to_string(), status).await;
     }
     if !state
         .store

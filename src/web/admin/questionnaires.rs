@@ -400,12 +400,11 @@ pub async fn followed_up(
         let Some(r) = state.store.request(id).await? else {
             return Err(AppError::NotFound);
         };
-        return super::inbox::request_page_with(
+        return super::inbox::request_page(
             &state,
             &admin,
             r,
             Some(format!("{problem}. It was not marked as followed up.")),
-            None,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(problem.to_string()),
         )

@@ -19,9 +19,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::field_error::{FieldError, message_for};
 use super::posted::inbox_form;
-use super::sign_in::{chrome, render, sign_in_token};
+use super::sign_in::{chrome, hashed, new_password_problem, render, sign_in_token};
 use crate::audit::{Action, Entry};
-use crate::auth::password;
 use crate::auth::reset::{RESET_LIFETIME, ResetTokens};
 use crate::store::SignInClaim;
 use crate::web::client::client_key;
@@ -298,39 +297,11 @@ pub async fn choose(
         password_again: again,
         ..
     } = form;
-    let config = state.config();
-    let context = [
-        account.email.as_str(),
-        config.practice.name.as_str(),
-        config.practice.clinician_name.as_str(),
-    ];
-    let mut errors = Vec::new();
-    if pw.is_empty() {
-        errors.push(FieldError::new("password", "Choose a password"));
-    } else if let Err(problem) = password::check_policy(&pw, &context) {
-        let problem = problem.to_string();
-        let mut c = problem.chars();
-        let problem: String = match c.next() {
-            Some(f) => f.to_uppercase().chain(c).collect(),
-            None => problem,
-        };
-        errors.push(FieldError::new("password", problem));
-    } else if pw != again {
-        errors.push(FieldError::new(
-            "password_again",
-            "The two passwords are not the same: type the same password in both boxes",
-        ));
+    if let Some(problem) = new_password_problem(&state, &account.email, &pw, &again) {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(reset_page(&state, token, vec![problem], status));
     }
-    if !errors.is_empty() {
-        return Ok(reset_page(
-            &state,
-            token,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
-    }
-    let hash =
-        password::hash(&pw).map_err(|_| AppError::Store(crate::store::StoreError::NoRandomness))?;
+    let hash = hashed(&pw)?;
     let audit =
         Entry::new(&account.email, Action::PasswordChanged).detail("reset from an emailed link");
     // The new stamp ends the account's sessions and this link with them; set only while the

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::field_error::FieldError;
 use super::posted::{Button, inbox_form};
 use super::views::{Chrome, CodeView, LoginView};
 use super::{Admin, SessionData, new_token};
@@ -492,4 +493,40 @@ pub async fn logout(
         .await?;
     session.flush().await?;
     Ok(Redirect::to("/admin/login?signed_out=1").into_response())
+}
+
+/// What is wrong with a new password `pw`, typed again as `again`, for the account of `email`
+/// (the policy refuses one made of the address or the practice's names): none, or the message
+/// by the field to fix.
+pub(super) fn new_password_problem(
+    state: &AppState,
+    email: &str,
+    pw: &str,
+    again: &str,
+) -> Option<FieldError> {
+    let config = state.config();
+    let context = [
+        email,
+        config.practice.name.as_str(),
+        config.practice.clinician_name.as_str(),
+    ];
+    if pw.is_empty() {
+        Some(FieldError::new("password", "Choose a password"))
+    } else if let Err(problem) = password::check_policy(pw, &context) {
+        let message = super::words::capitalised(&problem.to_string());
+        Some(FieldError::new("password", message))
+    } else if pw != again {
+        Some(FieldError::new(
+            "password_again",
+            "The two passwords are not the same: type the same password in both boxes",
+        ))
+    } else {
+        None
+    }
+}
+
+/// `pw` hashed to be stored.
+pub(super) fn hashed(pw: &str) -> Result<String, AppError> {
+    // Hashing fails only when the operating system gives no randomness for the salt.
+    password::hash(pw).map_err(|_| AppError::Store(crate::store::StoreError::NoRandomness))
 }

@@ -33,24 +33,12 @@ pub async fn feed(
         .collect();
     let sender = crate::mail::booking::calendar_sender(&state.config())?;
     let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)?;
-    let len = ics.len();
-    let mut r = Response::new(if method == Method::HEAD {
-        Body::empty()
-    } else {
-        Body::from(ics)
-    });
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/calendar; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
+    let head = method == Method::HEAD;
+    let content_type = "text/calendar; charset=utf-8";
+    let mut r = crate::web::respond::uncached(StatusCode::OK, ics.into_bytes(), content_type, head);
+    r.headers_mut().insert(
         "x-robots-tag",
         HeaderValue::from_static("noindex, nofollow"),
     );
-    if method == Method::HEAD {
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
     Ok(r)
 }

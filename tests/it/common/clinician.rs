@@ -120,9 +120,7 @@ impl<'a> Clinician<'a> {
             Some("/admin/login/code"),
             "a code is asked for"
         );
-        let r = c
-            .action("/admin/login/code", "/admin/login/code", &[("code", code)])
-            .await;
+        let r = c.send_code(code).await;
         assert_eq!(
             r.header("location"),
             Some("/admin"),
@@ -182,7 +180,13 @@ impl<'a> Clinician<'a> {
             return r;
         }
         let code = self.app.authenticator_code().await;
-        self.action("/admin/login/code", "/admin/login/code", &[("code", &code)])
+        self.send_code(&code).await
+    }
+
+    /// Sends the sign-in's second step with `code` (from the authenticator app, or a recovery
+    /// code).
+    pub async fn send_code(&mut self, code: &str) -> Reply {
+        self.action("/admin/login/code", "/admin/login/code", &[("code", code)])
             .await
     }
 
@@ -196,12 +200,17 @@ impl<'a> Clinician<'a> {
     /// Publishes `body` as the words edited on `page`, from the revision `base` (the page's
     /// first is "0").
     pub async fn publish_words(&mut self, page: &str, body: &str, base: &str) -> Reply {
-        self.action(
-            page,
-            page,
-            &[("body", body), ("base", base), ("action", "publish")],
-        )
-        .await
+        self.words(page, body, base, "publish").await
+    }
+
+    /// Previews `body` as the words edited on `page`, from the revision `base`.
+    pub async fn preview_words(&mut self, page: &str, body: &str, base: &str) -> Reply {
+        self.words(page, body, base, "preview").await
+    }
+
+    async fn words(&mut self, page: &str, body: &str, base: &str, action: &str) -> Reply {
+        let fields = [("body", body), ("base", base), ("action", action)];
+        self.action(page, page, &fields).await
     }
 
     /// Adds a page of the practice's own at `path` with the form of `/admin/pages`.

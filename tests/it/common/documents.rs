@@ -80,11 +80,17 @@ pub fn wait_for(smtp: &SmtpServer, subject: &str, n: usize) -> Vec<String> {
 }
 
 pub fn link_in(app: &TestApp, mail: &str) -> String {
+    signed_link_in(app, mail, "documents")
+}
+
+/// The signed link to `/{kind}/…` an email carries, with quoted-printable's soft line breaks
+/// undone where the mail server's copy has them.
+pub fn signed_link_in(app: &TestApp, mail: &str, kind: &str) -> String {
     let mail = unfold(mail);
     let base = app.url("");
     let at = mail
-        .find(&format!("{base}/documents/"))
-        .unwrap_or_else(|| panic!("a documents link in {mail}"))
+        .find(&format!("{base}/{kind}/"))
+        .unwrap_or_else(|| panic!("a {kind} link in {mail}"))
         + base.len();
     mail[at..]
         .chars()

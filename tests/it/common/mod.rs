@@ -324,6 +324,12 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Runs `sql` through the server's own store, as a change made by hand in the database:
+    /// how many rows changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        self.state.store.execute_unchecked(sql).await.expect(sql)
+    }
+
     /// Runs `sql` with `blobs` bound as `$1`, `$2`, ... on the server's database directly, as
     /// someone with the database but not the key could; returns how many rows changed.
     pub async fn database_write(&self, sql: &str, blobs: &[&[u8]]) -> u64 {
@@ -473,6 +479,12 @@ impl TestApp {
             .find(|r| r.id != id)
             .expect("another request")
             .id
+    }
+
+    /// How many lines of the audit log record `action`.
+    pub async fn audit_lines(&self, action: &str) -> usize {
+        let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
+        rows.iter().filter(|r| r.action == action).count()
     }
 
     /// The names of the stored requests, in the order received.

@@ -18,6 +18,11 @@ pub fn hours(h: i64) -> SignedDuration {
     SignedDuration::from_hours(h)
 }
 
+/// Looks for reminders due at `now`, as the reminders task does: how many it queued.
+pub async fn look(app: &TestApp, now: Timestamp) -> usize {
+    app.state.reminders().look(now).await.expect("look")
+}
+
 pub async fn meet_by_video(app: &TestApp) {
     save_meeting(
         app,

@@ -122,89 +122,72 @@ pub async fn https_request(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Result<Answer, String> {
-    // A server that never answers fails the test instead of holding the whole run.
-    tokio::time::timeout(
-        super::PATIENCE,
-        exchange(config, addr, host, method, path, headers, body),
-    )
-    .await
-    .unwrap_or_else(|_| {
-        Err(format!(
-            "no answer to {method} {path} within {:?}",
-            super::PATIENCE
-        ))
-    })
-}
-
-async fn exchange(
-    config: &Arc<rustls::ClientConfig>,
-    addr: SocketAddr,
-    host: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Bytes,
-) -> Result<Answer, String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let name =
-        rustls_pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(config.clone())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let (_, session) = tls.get_ref();
-    let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
-    let certificate = session
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| c.to_vec())
-        .unwrap_or_default();
-    let mut request = hyper::Request::builder()
-        .method(method)
-        .uri(format!("https://{host}{path}"));
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
-    let response = if alpn.as_deref() == Some(b"h2") {
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let name =
+            rustls_pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        let (_, session) = tls.get_ref();
+        let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
+        let certificate = session
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.to_vec())
+            .unwrap_or_default();
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("https://{host}{path}"));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
+        let response = if alpn.as_deref() == Some(b"h2") {
+            let (mut sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+                    .await
+                    .map_err(|e| format!("h2 handshake: {e}"))?;
+            tokio::spawn(connection);
+            sender.send_request(request).await
+        } else {
+            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
                 .await
-                .map_err(|e| format!("h2 handshake: {e}"))?;
-        tokio::spawn(connection);
-        sender
-            .send_request(request)
+                .map_err(|e| format!("http1 handshake: {e}"))?;
+            tokio::spawn(connection);
+            sender.send_request(request).await
+        }
+        .map_err(|e| format!("request: {e}"))?;
+        let version = response.version();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
             .await
-            .map_err(|e| format!("request: {e}"))?
-    } else {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| format!("http1 handshake: {e}"))?;
-        tokio::spawn(connection);
-        sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("request: {e}"))?
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
+        Ok::<Answer, String>(Answer {
+            alpn,
+            version,
+            status,
+            headers,
+            body,
+            certificate,
+        })
     };
-    let version = response.version();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
+    // A server that never answers fails the test instead of holding the whole run.
+    tokio::time::timeout(super::PATIENCE, exchange)
         .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    Ok(Answer {
-        alpn,
-        version,
-        status,
-        headers,
-        body,
-        certificate,
-    })
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer to {method} {path} within {:?}",
+                super::PATIENCE
+            ))
+        })
 }
 
 /// GET `path` from `addr` over a new TLS connection for `host`, with HTTP/2 when negotiated.
