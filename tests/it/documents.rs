@@ -274,15 +274,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
     );
 
     // The request's export carries each document as signed.
-    let csrf = c.csrf("/admin").await;
-    let export = c
-        .post(
-            "/admin/export",
-            &form_body(&[("csrf", &csrf), ("id", &id.to_string())]),
-        )
-        .await;
-    assert_eq!(export.status, 200);
-    let csv = export.text();
+    let csv = c.export_csv(id).await;
     assert!(
         csv.lines()
             .next()

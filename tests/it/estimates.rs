@@ -9,7 +9,6 @@ use crate::common::booking::start;
 use crate::common::clinician::Clinician;
 use crate::common::details::new_practice;
 use crate::common::documents::pdf_text;
-use crate::common::form_body;
 use crate::common::questionnaire::newest_request;
 
 const PERSON: &str = "Wrenna Halloway-Pike";
@@ -226,15 +225,7 @@ async fn an_estimate_carries_every_element_is_due_on_time_given_and_kept_sealed(
     assert!(page.contains("Due by Thursday, January 15, 2026"), "{page}");
 
     // The request's export carries both estimates as given, with when each was due and given.
-    let csrf = c.csrf("/admin").await;
-    let export = c
-        .post(
-            "/admin/export",
-            &form_body(&[("csrf", &csrf), ("id", &id.to_string())]),
-        )
-        .await;
-    assert_eq!(export.status, 200);
-    let csv = export.text();
+    let csv = c.export_csv(id).await;
     assert!(
         csv.lines()
             .next()

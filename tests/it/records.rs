@@ -344,15 +344,7 @@ async fn the_inbox_offers_an_export_of_what_retention_deletes_within_30_days() {
     assert!(section.contains("<input type=\"hidden\" name=\"id\" value=\"1\">"));
     assert!(section.contains("Export this request"));
 
-    let csrf = c.csrf("/admin").await;
-    let csv = c
-        .post(
-            "/admin/export",
-            &crate::common::form_body(&[("csrf", &csrf), ("id", "1")]),
-        )
-        .await;
-    assert_eq!(csv.status, 200);
-    let csv = csv.text();
+    let csv = c.export_csv(1).await;
     assert!(
         csv.contains("Due soon") && !csv.contains("Not yet"),
         "{csv}"

@@ -236,6 +236,15 @@ impl<'a> Clinician<'a> {
         pairs.extend_from_slice(fields);
         self.post(path, &form_body(&pairs)).await
     }
+
+    /// The inbox's CSV export of request `id`, as the inbox's export button sends it.
+    pub async fn export_csv(&mut self, id: i64) -> String {
+        let r = self
+            .action("/admin", "/admin/export", &[("id", &id.to_string())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    }
 }
 
 /// The text area's words on an edit page (as the browser would send them back).
