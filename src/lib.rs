@@ -7,7 +7,6 @@
 
 pub mod auth;
 pub mod backup;
-pub mod calendar;
 pub mod cli;
 pub mod config;
 /// The practice's words, loaded and checked, from their own crate (`crates/content`).
@@ -34,7 +33,6 @@ pub use store;
 pub use store::{audit, data_dir};
 pub mod tls;
 pub mod web;
-pub mod wording;
 pub mod workers;
 
 use std::future::Future;

@@ -69,7 +69,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                 Some(id) => format!("{base}/admin/requests/{id}"),
                 None => format!("{base}/admin"),
             };
-            let within = crate::wording::within_hours(config.form.urgent_reply_hours);
+            let within = practice::wording::within_hours(config.form.urgent_reply_hours);
             Some(
                 if matches!(mail, Mail::QuestionnaireAttentionNotice { .. }) {
                     Written {

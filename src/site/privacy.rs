@@ -266,7 +266,7 @@ impl PrivacyFacts {
             keep_closed_days: config.admin.keep_closed_days,
             keep_consulted_days: config.admin.keep_consulted_days,
             keep_spam_days: config.admin.keep_spam_days,
-            urgent_reply: crate::wording::within_hours(config.form.urgent_reply_hours),
+            urgent_reply: practice::wording::within_hours(config.form.urgent_reply_hours),
             insights: config.insights.enabled,
             insights_retention_months: config.insights.retention_months,
         }

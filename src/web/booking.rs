@@ -24,7 +24,6 @@ use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
 use super::respond::{linked_request, private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::auth::link;
-use crate::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
 use crate::practice::booking::BookingStatus;
 use crate::practice::consultation::Location;
 use crate::practice::open_times::{
@@ -32,7 +31,8 @@ use crate::practice::open_times::{
 };
 use crate::site::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
 use crate::store::{ChangeOutcome, Hold, HoldOutcome, StoredBooking};
-use crate::wording::{clock, day_heading, long_time, zone_label};
+use practice::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
+use practice::wording::{clock, day_heading, long_time, zone_label};
 
 mod feed;
 mod pages;

@@ -134,7 +134,7 @@ pub(crate) fn signed_lines(d: &PacketDocument, tz: &jiff::tz::TimeZone) -> Vec<S
         lines.push(format!("Signing as: {}", s.role.label()));
         lines.push(format!(
             "Date and time: {}",
-            crate::wording::long_time(at, tz)
+            practice::wording::long_time(at, tz)
         ));
         if let Some(esign) = &s.esign_sha256 {
             lines.push(format!(
@@ -143,7 +143,7 @@ pub(crate) fn signed_lines(d: &PacketDocument, tz: &jiff::tz::TimeZone) -> Vec<S
         }
     }
     if let Some(at) = d.revoked_at {
-        lines.push(format!("Revoked: {}", crate::wording::long_time(at, tz)));
+        lines.push(format!("Revoked: {}", practice::wording::long_time(at, tz)));
     }
     lines.push(format!("Document revision: {}", d.revision_id));
     lines.push(format!("SHA-256 of the text signed: {}", sha256(&d.text)));
@@ -156,12 +156,12 @@ pub(crate) fn signed_words(d: &PacketDocument, tz: &jiff::tz::TimeZone) -> Optio
     Some(match s.role {
         SignerRole::Person => format!(
             "Signed {} by {}.",
-            crate::wording::long_time(at, tz),
+            practice::wording::long_time(at, tz),
             s.name
         ),
         SignerRole::ParentOrGuardian => format!(
             "Signed {} by {}, parent or legal guardian.",
-            crate::wording::long_time(at, tz),
+            practice::wording::long_time(at, tz),
             s.name
         ),
     })
@@ -206,7 +206,7 @@ fn page(
                 pdf_href: signed.then(|| format!("/documents/{token}/pdf/{}", d.id)),
                 revoked: d
                     .revoked_at
-                    .map(|at| format!("Revoked {}.", crate::wording::long_time(at, &tz))),
+                    .map(|at| format!("Revoked {}.", practice::wording::long_time(at, &tz))),
                 revoke_action: (signed
                     && d.revoked_at.is_none()
                     && DocumentKind::of(&d.document) == DocumentKind::Release)

@@ -48,7 +48,7 @@ pub enum AppError {
     #[error("writing the export")]
     Export(#[source] std::io::Error),
     #[error("writing the calendar")]
-    Calendar(#[from] crate::calendar::CalendarError),
+    Calendar(#[from] practice::calendar::CalendarError),
     /// The backup key could not be made or read (the message names files, never data).
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),

@@ -112,7 +112,7 @@ fn render(
     headers: &HeaderMap,
     head: bool,
 ) -> Response {
-    page.follow_up = crate::wording::within_hours(state.config().form.urgent_reply_hours);
+    page.follow_up = practice::wording::within_hours(state.config().form.urgent_reply_hours);
     let site = state.site.load();
     private_page(status, site.renderer.questionnaire(page), headers, head)
 }

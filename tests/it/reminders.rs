@@ -20,7 +20,7 @@ use crate::common::reminders::*;
 use crate::common::{SmtpServer, TestApp, free_port, visible_text};
 use kap_practice::practice::booking::ClinicianDecision;
 use kap_practice::practice::meeting::MeetingDetails;
-use kap_practice::wording::long_time;
+use practice::wording::long_time;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_confirmation_carries_the_video_room_and_reminders_leave_once_at_each_set_time() {
@@ -410,7 +410,7 @@ async fn the_daily_agenda_lists_the_days_consultations_without_names() {
     assert!(text.contains(&booking.reference), "{text}");
     assert!(text.contains("by video call"), "{text}");
     assert!(
-        text.contains(&kap_practice::wording::clock(later[0], &zone())),
+        text.contains(&practice::wording::clock(later[0], &zone())),
         "{text}"
     );
     assert!(text.contains(&format!("{}/admin", app.url(""))), "{text}");

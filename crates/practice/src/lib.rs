@@ -9,6 +9,9 @@
 //! process, and how a person books the initial consultation.
 
 pub mod booking;
+/// Calendar files (iCalendar): the invitation, its cancellation and the clinician's feed, whose
+/// words never name the treatment.
+pub mod calendar;
 pub mod consultation;
 /// The Good Faith Estimate of the No Surprises Act: when it is due and what it says.
 pub mod good_faith_estimate;
@@ -25,3 +28,5 @@ pub mod questionnaire;
 pub mod status;
 mod text_forms;
 pub mod us_states;
+/// How times and time zones are written for people, in pages and emails alike.
+pub mod wording;

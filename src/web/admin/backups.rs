@@ -278,7 +278,11 @@ fn day(at: Timestamp, tz: &jiff::tz::TimeZone, now: Timestamp) -> String {
 
 /// "yesterday at 3:10 AM".
 fn day_time(at: Timestamp, tz: &jiff::tz::TimeZone, now: Timestamp) -> String {
-    format!("{} at {}", day(at, tz, now), crate::wording::clock(at, tz))
+    format!(
+        "{} at {}",
+        day(at, tz, now),
+        practice::wording::clock(at, tz)
+    )
 }
 
 /// "2.1 MB", "840 kB".

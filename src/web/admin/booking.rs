@@ -25,7 +25,7 @@ use crate::practice::open_times::{BookingRules, open_times};
 use crate::store::{ChangeOutcome, ListedBooking, StoredBooking};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
-use crate::wording::{long_time, zone_label};
+use practice::wording::{long_time, zone_label};
 
 /// Every field of the settings form, by name (the same as its id).
 fn settings_fields() -> Vec<String> {
@@ -138,7 +138,7 @@ async fn settings_view(
         questionnaires_turned_on: state.store.questionnaires_turned_on().await?,
         questionnaires_offered: state.questionnaires_offered().await?,
         questionnaire_mail: super::questionnaires::notice_check(state).await?,
-        urgent_reply: crate::wording::within_hours(state.config().form.urgent_reply_hours),
+        urgent_reply: practice::wording::within_hours(state.config().form.urgent_reply_hours),
     })
 }
 

@@ -114,7 +114,7 @@ fn promise(state: &AppState, qs: &[StoredQuestionnaire], tz: &TimeZone) -> Optio
     };
     Some(format!(
         "The person was told you will get in touch {}: by {}.{late}",
-        crate::wording::within_hours(hours),
+        practice::wording::within_hours(hours),
         at_time(by, tz)
     ))
 }

@@ -154,7 +154,7 @@ pub(super) fn status_page(
             page.success = true;
             page.paragraphs.push(format!(
                 "{clinician} will confirm it {}, by email.",
-                crate::wording::confirm_by(b.start, now, &state.config().form.reply_time)
+                practice::wording::confirm_by(b.start, now, &state.config().form.reply_time)
             ));
             if state.mail_enabled {
                 page.paragraphs.push(

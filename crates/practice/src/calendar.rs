@@ -21,7 +21,7 @@ use std::fmt::{self, Write as _};
 use jiff::Timestamp;
 use jiff::tz::Offset;
 
-use crate::practice::open_times::ConsultationFormat;
+use crate::open_times::ConsultationFormat;
 
 #[cfg(test)]
 mod tests;
@@ -29,7 +29,7 @@ mod tests;
 /// Longest practice name, in characters.
 pub const NAME_MAX: usize = 100;
 
-practice::text_forms! {
+crate::text_forms! {
     /// What the file asks of the calendar that opens it (iTIP, RFC 5546).
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Method {
@@ -42,7 +42,7 @@ practice::text_forms! {
     }
 }
 
-practice::text_forms! {
+crate::text_forms! {
     /// Where a booking stands, as calendars understand it.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum EventStatus {
@@ -106,7 +106,7 @@ pub enum CalendarError {
     #[error("\"{0}\" is not an email address for calendar invitations.")]
     Organizer(String),
     #[error("The title of calendar invitations cannot be used: {0}.")]
-    Title(#[from] crate::practice::neutral::EventTitleProblem),
+    Title(#[from] crate::neutral::EventTitleProblem),
     #[error("Booking {reference} ends before it starts.")]
     EndNotAfterStart { reference: u64 },
     #[error("Booking {reference} is outside the years 1 to 9999.")]
@@ -137,7 +137,7 @@ impl CalendarSender {
         Ok(CalendarSender {
             name: name.to_owned(),
             host: host.to_ascii_lowercase(),
-            title: crate::practice::neutral::DEFAULT_EVENT_TITLE.to_owned(),
+            title: crate::neutral::DEFAULT_EVENT_TITLE.to_owned(),
             organizer: None,
         })
     }
@@ -145,7 +145,7 @@ impl CalendarSender {
     /// Gives each event the practice's chosen title, checked by the practice's rule: one line
     /// that never names the treatment.
     pub fn with_title(mut self, title: &str) -> Result<Self, CalendarError> {
-        crate::practice::neutral::check_event_title(title)?;
+        crate::neutral::check_event_title(title)?;
         self.title = title.trim().to_owned();
         Ok(self)
     }
@@ -190,7 +190,7 @@ fn is_host(host: &str) -> bool {
 
 /// Refuses what names the treatment (the rule is the practice's: `practice::neutral`).
 fn check_neutral(text: &str) -> Result<(), CalendarError> {
-    match crate::practice::neutral::treatment_named_in(text) {
+    match crate::neutral::treatment_named_in(text) {
         Some(word) => Err(CalendarError::NamesTreatment {
             word: word.to_owned(),
         }),

@@ -375,7 +375,7 @@ fn the_title_is_the_practices_and_never_names_the_treatment() {
     assert_eq!(
         sender().with_title("Ketamine session"),
         Err(CalendarError::Title(
-            crate::practice::neutral::EventTitleProblem::NamesTreatment("ketamine")
+            crate::neutral::EventTitleProblem::NamesTreatment("ketamine")
         ))
     );
 }
