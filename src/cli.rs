@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Overrides;
+use settings::config::Overrides;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -329,8 +329,11 @@ pub async fn export_words(overrides: &Overrides, dir: &std::path::Path) -> ExitC
 /// saved in the inbox where the config file does not set them).
 async fn open_store(
     overrides: &Overrides,
-) -> anyhow::Result<(std::sync::Arc<crate::config::Config>, crate::store::Store)> {
-    let config = std::sync::Arc::new(crate::config::Config::load(overrides)?);
+) -> anyhow::Result<(
+    std::sync::Arc<settings::config::Config>,
+    crate::store::Store,
+)> {
+    let config = std::sync::Arc::new(settings::config::Config::load(overrides)?);
     let store = crate::open_store(&config).await?;
     let config = crate::in_force(config, &store).await.get();
     Ok((config, store))
@@ -356,7 +359,7 @@ fn read_new_password() -> anyhow::Result<String> {
 
 /// The site's public address, `server.base_url`, or, where it is not set, the address the
 /// server listens on, with a warning that it is only that (with `[tls]` it must be set).
-fn public_address(config: &crate::config::Config) -> (String, Option<&'static str>) {
+fn public_address(config: &settings::config::Config) -> (String, Option<&'static str>) {
     let server = &config.server;
     let unset = server.base_url == format!("http://{}", server.bind);
     (
@@ -369,7 +372,7 @@ fn public_address(config: &crate::config::Config) -> (String, Option<&'static st
 
 /// What `admin add` tells the operator: where the new account signs in, that it turns on
 /// two-factor sign-in first, and, while the practice's details were never saved, where they go.
-fn signed_in_next(config: &crate::config::Config, email: &str, details_saved: bool) -> String {
+fn signed_in_next(config: &settings::config::Config, email: &str, details_saved: bool) -> String {
     let (base, warning) = public_address(config);
     let mut out = format!(
         "added {email}: sign in at {base}/admin/login\nAt the first sign-in, turn on two-factor sign-in at {base}/admin/two-factor: the inbox opens once it is on."

@@ -8,18 +8,13 @@
 pub mod auth;
 pub mod backup;
 pub mod cli;
-pub mod config;
 /// The practice's words, loaded and checked, from their own crate (`crates/content`).
 pub use content;
-pub mod crisis;
 /// Keys, sealing and signing, from their own crate (`crates/crypto`).
 pub use crypto;
-pub mod details;
 /// Problems found in the config and content files, from their own crate (`crates/diagnostics`).
 pub use diagnostics;
 pub mod export;
-pub mod going_live;
-pub mod in_force;
 pub mod insights;
 pub mod mail;
 pub mod pdf;
@@ -41,10 +36,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Overrides};
 use crate::content::ContentSource;
 use crate::diagnostics::Diagnostics;
 use crate::web::AppState;
+use settings::config::{Config, Overrides};
 
 /// Why the program could not start: each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +100,7 @@ pub async fn open(config: Arc<Config>, site: site::PageCache) -> Result<App, Sta
 
 /// The practice in force on `store`: `config` with the details saved in the inbox where the
 /// config file does not set them.
-pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::InForce {
+pub async fn in_force(config: Arc<Config>, store: &store::Store) -> settings::in_force::InForce {
     let saved = match store.practice_details().await {
         Ok(details) => details.map(|d| d.values),
         Err(e) => {
@@ -113,7 +108,7 @@ pub async fn in_force(config: Arc<Config>, store: &store::Store) -> in_force::In
             None
         }
     };
-    let in_force = in_force::InForce::new(config, saved);
+    let in_force = settings::in_force::InForce::new(config, saved);
     match store.saved_backup_settings().await {
         Ok(saved) => {
             in_force.set_saved_backup(saved);
@@ -150,7 +145,10 @@ pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> 
 
 /// The instants before which requests are past their retention periods at `now`, under the
 /// periods in force (the config file's, else the inbox's).
-pub fn retention_cutoffs(admin: &config::AdminConfig, now: jiff::Timestamp) -> store::Cutoffs {
+pub fn retention_cutoffs(
+    admin: &settings::config::AdminConfig,
+    now: jiff::Timestamp,
+) -> store::Cutoffs {
     let before = |d: u64| {
         let hours = i64::try_from(d).unwrap_or(i64::MAX / 24).saturating_mul(24);
         now.checked_sub(jiff::SignedDuration::from_hours(hours))
@@ -253,7 +251,7 @@ pub fn prepare(overrides: &Overrides) -> Result<(Arc<Config>, site::PageCache), 
         Ok(c) => content::load(&ContentSource::from_config(c.content_dir.as_deref())),
         // Check the content too, so one run reports every problem.
         Err(_) => content::load(&ContentSource::from_config(
-            config::content_dir_hint(overrides).as_deref(),
+            settings::config::content_dir_hint(overrides).as_deref(),
         )),
     };
     match (config, content) {
@@ -351,7 +349,7 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     backup_worker(&state).run_every_few_minutes(&workers);
     let insights = state.insights.clone();
     insights::flush_every_few_seconds(&workers, insights.clone(), state.store.clone());
-    if let (Some(tls), Some(config::CertificateSource::Acme(acme))) =
+    if let (Some(tls), Some(settings::config::CertificateSource::Acme(acme))) =
         (&tls, state.config().tls.as_ref().map(|t| &t.certificate))
     {
         // Renewal ends where it is when the server stops: an order left half-way is

@@ -9,8 +9,8 @@ use jiff::Timestamp;
 
 use super::{BackupError, BackupSettings, Target};
 use crate::cli::one_line;
-use crate::config::{Config, Overrides};
 use crate::crypto::BackupKey;
+use settings::config::{Config, Overrides};
 
 /// The subcommands of `kap-practice backup`.
 #[derive(clap::Subcommand, Debug)]

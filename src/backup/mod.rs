@@ -20,7 +20,6 @@ mod keys;
 mod make;
 pub mod retention;
 mod sealed;
-pub mod settings;
 pub mod target;
 mod verify;
 pub mod worker;
@@ -32,7 +31,7 @@ pub use make::{
     BeforeMigrations, Made, backup_and_record, backup_now, before_migrations, prune,
     record_before_migrations,
 };
-pub use settings::{BackupSettings, FileBackup, S3Settings};
+pub use settings::backup::BackupSettings;
 pub use target::{Listed, Target, TargetError};
 pub use verify::{Restored, Verified, restore, verify, verify_and_record};
 
@@ -97,7 +96,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + use<> {
 }
 
 /// What `kap-practice check` says about backups: `("note", …)` or `("warning", …)`.
-pub fn check_notes(config: &crate::config::Config) -> Option<(&'static str, String)> {
+pub fn check_notes(config: &settings::config::Config) -> Option<(&'static str, String)> {
     let settings = &config.backup;
     if config.database.url.is_some() {
         return Some(("note", BackupError::Postgres.to_string()));

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
-use super::settings::S3Settings;
+use settings::backup::S3Settings;
 
 /// The ending of every backup's name.
 pub const SUFFIX: &str = ".kapbak";
@@ -485,7 +485,7 @@ mod tests {
             prefix: String::new(),
             path_style: true,
             access_key_id: "id".into(),
-            secret_access_key: crate::config::Secret("secret".into()),
+            secret_access_key: settings::config::Secret("secret".into()),
         })
     }
 

@@ -72,7 +72,7 @@ pub struct BackupWorker {
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// Where the settings in force are read before each look (the inbox may change them);
     /// `None`: `settings` as given.
-    pub in_force: Option<std::sync::Arc<crate::in_force::InForce>>,
+    pub in_force: Option<std::sync::Arc<settings::in_force::InForce>>,
 }
 
 /// What one look did.

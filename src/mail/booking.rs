@@ -12,13 +12,13 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
 use crate::auth::link::{self, LinkTokens};
-use crate::config::Config;
-use crate::crisis::Crisis;
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::StoredBooking;
 use practice::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use practice::wording::{clock, confirm_by, day_heading, long_time, zone_label};
+use settings::config::Config;
+use settings::crisis::Crisis;
 
 /// What a booking email says and carries.
 pub struct Written {

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::claimed::RequestLink;
 use crate::auth::link::{self, LinkTokens};
-use crate::config::Config;
+use settings::config::Config;
 
 /// The subject and body of the email with the link to `request`'s documents, or of its one
 /// reminder.

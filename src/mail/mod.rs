@@ -30,8 +30,8 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
 use crate::auth::link::LinkTokens;
-use crate::config::Config;
-use crate::crisis::Crisis;
+use settings::config::Config;
+use settings::crisis::Crisis;
 
 /// Why a message was not sent, in words safe to store and show (never the server's own text,
 /// which may quote an address).

@@ -15,9 +15,9 @@ use tokio::sync::Notify;
 
 use super::{ClaimedMail, Delivery, Mail, Offers, SendError, Transport, compose};
 use crate::auth::link::LinkTokens;
-use crate::config::Config;
-use crate::in_force::InForce;
 use crate::store::{ReminderFate, Store};
+use settings::config::Config;
+use settings::in_force::InForce;
 
 /// How long a claimed message is reserved for the worker that claimed it.
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -241,11 +241,11 @@ pub fn backoff(config: &Config, attempt: i64) -> Duration {
 mod tests {
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let config = crate::config::Config::from_toml(
+        let config = settings::config::Config::from_toml(
             "[mail]\nretry_base_seconds = 5\nretry_max_seconds = 60\n",
             "t.toml",
             None,
-            &crate::config::Overrides::default(),
+            &settings::config::Overrides::default(),
         )
         .expect("valid");
         let secs: Vec<u64> = (1..=6)

@@ -10,8 +10,8 @@ use jiff::Timestamp;
 
 use super::{Mail, MailKind};
 use crate::auth::link::{self, LinkTokens};
-use crate::config::Config;
-use crate::crisis::Crisis;
+use settings::config::Config;
+use settings::crisis::Crisis;
 
 /// What a questionnaire email says.
 pub struct Written {

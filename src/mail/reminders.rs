@@ -11,8 +11,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::Notify;
 
-use crate::in_force::InForce;
 use crate::store::{Store, StoreError};
+use settings::in_force::InForce;
 
 /// How often the worker looks.
 const EVERY: Duration = Duration::from_secs(60);

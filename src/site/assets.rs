@@ -16,8 +16,8 @@ use base64::Engine as _;
 use include_dir::{Dir, include_dir};
 use sha2::{Digest, Sha256};
 
-use crate::config::Practice;
-use crate::config::colour::Rgb;
+use settings::config::Practice;
+use settings::config::colour::Rgb;
 
 static STATIC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static");
 
@@ -235,7 +235,7 @@ mod tests {
             style_hash("alert('Hello, world.');"),
             "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='"
         );
-        let assets = Assets::build(&crate::config::default_practice());
+        let assets = Assets::build(&settings::config::default_practice());
         assert_eq!(assets.critical_css_hash, style_hash(&assets.critical_css));
         assert!(assets.critical_css.starts_with(":root{--accent:"));
     }

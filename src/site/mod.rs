@@ -16,10 +16,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::http::StatusCode;
 
-use crate::config::Config;
 use crate::content::Content;
 use bytes::Bytes;
 pub use cache::{Caching, Encoding, Page, PageCache};
+use settings::config::Config;
 pub use views::FormView;
 pub use views::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
 use views::{
@@ -180,7 +180,7 @@ impl Renderer {
             "Your request has arrived.",
         );
         let mut chrome = self.chrome("");
-        chrome.crisis = crate::crisis::Crisis::for_reader(form, outside_us);
+        chrome.crisis = settings::crisis::Crisis::for_reader(form, outside_us);
         ThanksView {
             head,
             chrome,
@@ -461,7 +461,7 @@ pub fn build(
     let form = &r.config.form;
     let not_received_crisis = format!(
         "Please try again in a few minutes, or contact the practice directly by email or phone (below). If you are in crisis, {}.",
-        crate::crisis::Crisis::new(form).sentence()
+        settings::crisis::Crisis::new(form).sentence()
     );
     let not_received = status_page(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -7,7 +7,7 @@
 //! config: which fields are encrypted (from the store's own list, handed in), where the database lives,
 //! which emails are sent, how long requests are kept, and the crisis numbers.
 
-use crate::config::Config;
+use settings::config::Config;
 
 /// One thing the contact form collects: the name it is stored under and how the notice says it.
 pub struct Collected {

@@ -4,12 +4,12 @@ use askama::Template;
 
 use std::collections::HashMap;
 
-use crate::config::{Config, FormConfig, Practice};
 use crate::content::{HomePage, TextPage};
-use crate::crisis::Crisis;
 use crate::practice::consultation::{ConsultationForm, ContactMethod, FieldError};
 use crate::practice::us_states;
 use crate::site::assets::Assets;
+use settings::config::{Config, FormConfig, Practice};
+use settings::crisis::Crisis;
 
 /// The `<head>` of a page.
 pub struct Head {

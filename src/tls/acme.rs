@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{CertificateInfo, Loaded, Tls, load_pem};
-use crate::config::AcmeConfig;
+use settings::config::AcmeConfig;
 
 /// The longest wait between retries after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use jiff::Timestamp;
 
 use super::{WARN_BEFORE_EXPIRY, load_files};
-use crate::config::{CertificateSource, Config};
+use settings::config::{CertificateSource, Config};
 
 /// One finding: an error stops the server from working as configured; a warning does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +112,8 @@ fn refused_port(setting: &str, addr: SocketAddr, error: &std::io::Error) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Overrides;
-    use crate::config::{CertificateSource, TlsConfig};
+    use settings::config::Overrides;
+    use settings::config::{CertificateSource, TlsConfig};
 
     fn config(text: &str, overrides: &Overrides) -> Config {
         Config::from_toml(text, "kap.toml", None, overrides).expect("valid config")

@@ -25,7 +25,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use check::diagnose;
 
-use crate::config::{CertificateSource, TlsConfig};
+use settings::config::{CertificateSource, TlsConfig};
 
 /// Within this time of expiry, a failed renewal is shown in the inbox.
 pub const WARN_BEFORE_EXPIRY: jiff::SignedDuration = jiff::SignedDuration::from_hours(14 * 24);

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::Tls;
-use crate::config::{CertificateSource, Config};
+use settings::config::{CertificateSource, Config};
 
 #[derive(Clone)]
 struct Redirect {

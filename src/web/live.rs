@@ -16,9 +16,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use super::AppState;
-use crate::config::Config;
 use crate::site::PageCache;
 use crate::store::{SEALED_REQUEST_FIELDS, StoredPage};
+use settings::config::Config;
 
 /// How often each server asks the database whether the site changed.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -60,11 +60,11 @@ impl Live {
 }
 
 /// The going-live checklist of the practice in force on this server.
-pub fn checklist(state: &AppState) -> Vec<crate::going_live::Entry> {
+pub fn checklist(state: &AppState) -> Vec<settings::going_live::Entry> {
     let config = state.config();
     let words = state.live.words();
     let reviewed = state.live.reviews();
-    crate::going_live::checklist(&crate::going_live::Facts {
+    settings::going_live::checklist(&settings::going_live::Facts {
         config: &config,
         words: &words,
         reviewed: &reviewed,
@@ -75,7 +75,7 @@ pub fn checklist(state: &AppState) -> Vec<crate::going_live::Entry> {
 fn set_gate(state: &AppState, config: &Config) {
     let words = state.live.words();
     let reviewed = state.live.reviews();
-    let done = crate::going_live::complete(&crate::going_live::Facts {
+    let done = settings::going_live::complete(&settings::going_live::Facts {
         config,
         words: &words,
         reviewed: &reviewed,

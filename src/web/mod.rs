@@ -28,11 +28,11 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::sync::Notify;
 
-use crate::config::Config;
-use crate::in_force::InForce;
 use crate::site::PageCache;
 use crate::store::Store;
 pub use error::AppError;
+use settings::config::Config;
+use settings::in_force::InForce;
 
 /// What every handler can reach: one `Arc`, so the clone that each request makes (for every
 /// extractor and middleware that takes the state) is one counter, not one per part.

@@ -104,7 +104,7 @@ impl Default for Options {
 
 impl Options {
     /// The defaults, with what the configuration sets.
-    pub fn from_config(server: &crate::config::ServerConfig) -> Self {
+    pub fn from_config(server: &settings::config::ServerConfig) -> Self {
         Options {
             max_connections_per_address: server.max_connections_per_address,
             unlimited_addresses: server.trusted_proxies.clone(),

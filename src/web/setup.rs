@@ -1,5 +1,5 @@
 //! "This site is being set up": what a server open to the world shows before the practice's
-//! details exist and the going-live checklist ([`crate::going_live`]) is done.
+//! details exist and the going-live checklist ([`settings::going_live`]) is done.
 //!
 //! A fresh install carries an example practice (a name, a clinician, an email and a phone
 //! number) so that it runs with no setup at all on a laptop. A server others may reach must
@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ErrorPage;
-use crate::config::{Config, Practice, default_practice};
+use settings::config::Config;
 
 /// Whether this server still hides the example practice from visitors.
 #[derive(Debug)]
@@ -59,16 +59,7 @@ impl SetupGate {
 /// Whether a server with `config` shows "being set up": it may be reached by others and the
 /// practice is still (even in part) the example's, or the going-live checklist is not done.
 pub fn closed_with(config: &Config, checklist_done: bool) -> bool {
-    !local_only(config) && (shows_example(&config.practice) || !checklist_done)
-}
-
-/// True when the example practice's name, clinician, email or phone number is still in use.
-pub fn shows_example(practice: &Practice) -> bool {
-    let example = default_practice();
-    practice.name == example.name
-        || practice.clinician_name == example.clinician_name
-        || practice.email == example.email
-        || practice.phone == example.phone
+    !local_only(config) && (config.practice.shows_example() || !checklist_done)
 }
 
 /// True when no one else can be sent to this site: the bind address and the public address are
@@ -194,7 +185,7 @@ pub fn error_page(state: &AppState, page: ErrorPage, status: StatusCode) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Overrides;
+    use settings::config::Overrides;
 
     fn config(bind: &str, base_url: &str, practice: &str) -> Config {
         let overrides = Overrides {

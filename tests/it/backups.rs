@@ -622,7 +622,7 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
     let mut wrong = config.backup.clone();
     let s3_settings = wrong.s3.as_mut().expect("object storage");
     s3_settings.access_key_id = "AKIAWRONGWRONGWRONG0".into();
-    s3_settings.secret_access_key = kap_practice::config::Secret("not the secret".into());
+    s3_settings.secret_access_key = settings::config::Secret("not the secret".into());
     s3.check_access_keys(true);
     let refused =
         kap_practice::backup::backup_and_record(&app.state.store, &wrong, &data_dir, at(3, 0))

@@ -6,7 +6,7 @@ use kap_practice::practice::consultation::SpamReason;
 use kap_practice::practice::status::Status;
 
 use crate::common::{TestApp, form_body, valid_fields, visible_text};
-use kap_practice::config::Overrides;
+use settings::config::Overrides;
 
 async fn stored(app: &TestApp) -> Vec<kap_practice::store::StoredRequest> {
     app.state.store.all_requests().await.expect("read requests")

@@ -3,7 +3,7 @@
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
 use crate::common::{OWN_PRACTICE, Process, TestApp, form_body};
-use kap_practice::config::Overrides;
+use settings::config::Overrides;
 
 /// What only the example practice shows: its names, its email, its phone number.
 const EXAMPLE_IDENTITY: &[&str] = &[

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use crate::common::{TestApp, asset_url, seed_lines, visible_text};
-use kap_practice::config::Overrides;
+use settings::config::Overrides;
 
 #[tokio::test]
 async fn the_home_page_holds_every_line_of_the_practice_copy_in_order() {
@@ -243,7 +243,7 @@ async fn brotli_follows_a_new_site_and_never_brings_back_an_older_one() {
     // Production's brotli, the slowest, so that the first site's is still being made when the
     // second replaces it.
     let app = TestApp::builder()
-        .overrides(kap_practice::config::Overrides {
+        .overrides(settings::config::Overrides {
             brotli_quality: Some(11),
             ..Default::default()
         })
@@ -605,7 +605,7 @@ async fn the_search_data_describes_a_psychotherapy_practice_and_the_configured_t
 fn privacy_for(config: &str) -> String {
     use std::sync::Arc;
     let config =
-        kap_practice::config::Config::from_toml(config, "test.toml", None, &Overrides::default())
+        settings::config::Config::from_toml(config, "test.toml", None, &Overrides::default())
             .expect("valid config");
     let content =
         kap_practice::content::load(&kap_practice::content::ContentSource::from_config(None))
@@ -830,7 +830,7 @@ async fn every_first_view_arrives_in_one_round_trip() {
     // Production's brotli: what a visitor's phone receives.
     let app = TestApp::builder()
         .config(&crate::common::booking::config(None, ""))
-        .overrides(kap_practice::config::Overrides {
+        .overrides(settings::config::Overrides {
             brotli_quality: Some(11),
             ..Default::default()
         })

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::common::TestApp;
 use crate::common::clinician::{Clinician, PASSWORD, text_area};
 use crate::common::details::{new_practice, save_first};
-use kap_practice::config::Overrides;
+use settings::config::Overrides;
 
 const SITE: &str = "http://practice.test";
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD};
 use crate::common::postgres::{self, Cluster};
 use crate::common::{Builder, SmtpServer, TestApp, visible_text};
-use kap_practice::config::Overrides;
+use settings::config::Overrides;
 
 /// The one public address both servers stand behind (as behind a reverse proxy).
 const SITE: &str = "http://practice.test";

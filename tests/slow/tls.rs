@@ -192,7 +192,7 @@ async fn the_inbox_warns_when_the_authority_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &ca.pem).expect("ca file");
-    let acme = kap_practice::config::AcmeConfig {
+    let acme = settings::config::AcmeConfig {
         domains: vec![SITE.to_string()],
         email: Some(format!("clinician@{SITE}")),
         directory: pebble.directory.clone(),
@@ -202,9 +202,9 @@ async fn the_inbox_warns_when_the_authority_fails() {
     };
     let data = dir.path().join("data");
     let tls = kap_practice::tls::Tls::start(
-        &kap_practice::config::TlsConfig {
+        &settings::config::TlsConfig {
             bind: "127.0.0.1:0".parse().expect("addr"),
-            certificate: kap_practice::config::CertificateSource::Acme(acme.clone()),
+            certificate: settings::config::CertificateSource::Acme(acme.clone()),
         },
         &data,
     )

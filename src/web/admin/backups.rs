@@ -14,11 +14,11 @@ use super::Admin;
 use super::posted::{Button, inbox_form};
 use super::sign_in::{chrome, render};
 use super::views::{Chrome, when};
-use crate::backup::settings::{FileSets, SavedBackup, check_posted};
 use crate::backup::{self, Target, worker::Health};
 use crate::store::audit::{Action, Entry};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
+use settings::backup::{FileSets, SavedBackup, check_posted};
 
 /// The words asked back to confirm the key (1-based).
 const ASKED: [usize; 3] = [3, 7, 11];

@@ -1,6 +1,6 @@
 //! `/admin/details`: the practice's details, kept by the clinician in the inbox.
 //!
-//! Checked with the config's own checks ([`crate::details::check`]), saved with the version
+//! Checked with the config's own checks ([`settings::details::check`]), saved with the version
 //! the form was shown at (a save from an older version, another tab's say, is refused and the
 //! text kept), audited, and live at once: this server prepares its pages again before
 //! answering, the others within seconds ([`crate::web::live`]). Settings written in the config
@@ -20,9 +20,9 @@ use super::posted::InboxForm;
 use super::sign_in::{form_chrome, render};
 use super::views::when;
 use crate::audit::{Action, Entry};
-use crate::details::{self, FIELDS, PracticeDetails};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
+use settings::details::{self, FIELDS, PracticeDetails};
 
 /// One input as the template shows it.
 struct FieldView {

@@ -32,7 +32,7 @@ pub const NOTICE_PATH: &str = "/notice-of-privacy-practices";
 pub const NOTICE_DOCUMENT: &str = "documents/05-notice-of-privacy-practices.md";
 
 /// The practice's fields of a document, from the practice in force.
-pub fn practice_values(config: &crate::config::Config) -> Vec<(&'static str, String)> {
+pub fn practice_values(config: &settings::config::Config) -> Vec<(&'static str, String)> {
     let practice = &config.practice;
     vec![
         ("practice_name", practice.name.clone()),
@@ -53,7 +53,7 @@ pub fn practice_values(config: &crate::config::Config) -> Vec<(&'static str, Str
 /// The published Notice of Privacy Practices as the page at [`NOTICE_PATH`], its fields filled
 /// from `config`; `None` until the clinician has reviewed and published it.
 pub fn notice_page(
-    config: &crate::config::Config,
+    config: &settings::config::Config,
     published: Option<&str>,
 ) -> Option<crate::content::OwnPage> {
     let values = practice_values(config);

@@ -1,5 +1,5 @@
 //! `/admin/going-live`: confirming an item of the going-live checklist as reviewed (see
-//! [`crate::going_live`]). The checklist itself is shown at the top of the inbox.
+//! [`settings::going_live`]). The checklist itself is shown at the top of the inbox.
 
 use axum::Extension;
 use axum::extract::State;
@@ -9,9 +9,9 @@ use jiff::Timestamp;
 
 use super::Admin;
 use super::posted::inbox_form;
-use crate::going_live::Item;
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
+use settings::going_live::Item;
 
 /// One item of the checklist as the inbox shows it.
 pub struct ChecklistRow {

@@ -25,7 +25,7 @@ use hyper::header::HeaderMap;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use kap_practice::config::Overrides;
+use settings::config::Overrides;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 

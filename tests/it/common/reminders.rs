@@ -82,7 +82,7 @@ pub async fn confirm(app: &TestApp, id: i64) {
 /// mail queued at the test's later instants alone).
 pub fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
     let mut config = (*app.state.config()).clone();
-    config.mail.smtp_url = Some(kap_practice::config::Secret(smtp.url()));
+    config.mail.smtp_url = Some(settings::config::Secret(smtp.url()));
     Outbox {
         store: app.state.store.clone(),
         transport: kap_practice::mail::Transport::from_config(&config)

@@ -215,9 +215,9 @@ pub fn replace_file(path: &Path, bytes: &str) {
 /// `data_dir` as its folder.
 pub fn from_files(cert_file: PathBuf, key_file: PathBuf, data_dir: &Path) -> Arc<Tls> {
     Tls::start(
-        &kap_practice::config::TlsConfig {
+        &settings::config::TlsConfig {
             bind: "127.0.0.1:0".parse().expect("addr"),
-            certificate: kap_practice::config::CertificateSource::Files {
+            certificate: settings::config::CertificateSource::Files {
                 cert_file,
                 key_file,
             },

@@ -157,7 +157,7 @@ pub(super) fn join(keys: &str, posted: &HashMap<String, String>, body: &str) -> 
             let value = value.replace(['\r', '\n'], " ");
             text.push_str(&format!(
                 "{key} = {}\n",
-                crate::details::toml_string(value.trim())
+                ::settings::details::toml_string(value.trim())
             ));
         }
     }

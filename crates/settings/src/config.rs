@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use diagnostics::{Diagnostic, Diagnostics, line_of};
 
 mod admin;
 pub mod colour;

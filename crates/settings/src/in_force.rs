@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
-use crate::backup::settings::SavedBackup;
+use crate::backup::SavedBackup;
 use crate::config::Config;
 use crate::details::{self, PracticeDetails};
 

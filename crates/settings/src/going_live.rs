@@ -99,7 +99,7 @@ impl Facts<'_> {
         let Some(text) = self.words.get(rel) else {
             return false;
         };
-        crate::content::built_in_files()
+        content::built_in_files()
             .into_iter()
             .find(|(r, _)| r == rel)
             .is_none_or(|(_, built_in)| built_in.trim() != text.trim())
@@ -130,7 +130,7 @@ fn entry(facts: &Facts, item: Item) -> Entry {
     let reviewed = facts.reviewed(item);
     let (done, words) = match item {
         Item::Details => {
-            if crate::web::setup::shows_example(p) {
+            if p.shows_example() {
                 (
                     false,
                     "Some are still the example practice's: write your own on the details page."
@@ -285,7 +285,7 @@ mod tests {
         assert_eq!(left(&config(&city), &none, &[]), [Item::City, Item::About]);
         assert!(left(&config(OWN), &none, &all).is_empty(), "reviewed");
         // The built-in words published again are still the example's.
-        let (rel, text) = crate::content::built_in_files()
+        let (rel, text) = content::built_in_files()
             .into_iter()
             .find(|(rel, _)| rel == ABOUT_FILE)
             .expect("the section");

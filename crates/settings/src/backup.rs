@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::Secret;
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use diagnostics::{Diagnostic, Diagnostics, line_of};
 
 /// The `[backup]` table as written.
 #[derive(Deserialize, Default)]

@@ -337,7 +337,7 @@ pub fn source_name(config: &Config) -> String {
 }
 
 /// A TOML basic string holding `s`.
-pub(crate) fn toml_string(s: &str) -> String {
+pub fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

@@ -3,7 +3,7 @@
 
 use toml::Spanned;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, line_of};
+use diagnostics::{Diagnostic, Diagnostics, line_of};
 
 /// The file being read and the problems found in it, in the order found.
 pub(super) struct Reader<'a> {

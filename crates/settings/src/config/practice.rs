@@ -5,7 +5,7 @@ use toml::Spanned;
 
 use super::colour;
 use super::read::{Reader, looks_like_email};
-use crate::practice::us_states;
+use practice::us_states;
 
 /// The practice's identity, shown on every page.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +31,15 @@ pub struct Practice {
 }
 
 impl Practice {
+    /// True when the example practice's name, clinician, email or phone number is still in use.
+    pub fn shows_example(&self) -> bool {
+        let example = default_practice();
+        self.name == example.name
+            || self.clinician_name == example.clinician_name
+            || self.email == example.email
+            || self.phone == example.phone
+    }
+
     /// "Jordan Ellis, LCSW".
     /// When the name already ends with the credentials ("Maya Okafor, LCSW" with "LCSW"), they
     /// are not written twice.
@@ -86,7 +95,7 @@ pub fn default_practice() -> Practice {
         time_zone: "America/Los_Angeles".into(),
         zone: jiff::tz::TimeZone::get("America/Los_Angeles").unwrap_or(jiff::tz::TimeZone::UTC),
         accent_color: "#2f5d54".into(),
-        calendar_title: crate::practice::neutral::DEFAULT_EVENT_TITLE.into(),
+        calendar_title: practice::neutral::DEFAULT_EVENT_TITLE.into(),
     }
 }
 
@@ -193,7 +202,7 @@ impl Reader<'_> {
             }
         };
         let calendar_title = self.practice_checked(p.calendar_title, defaults.calendar_title, |v| {
-            crate::practice::neutral::check_event_title(v).err().map(|problem| format!("practice.calendar_title: {v:?} cannot be used: {problem}. Use a neutral title such as \"{}\"", crate::practice::neutral::DEFAULT_EVENT_TITLE))
+            practice::neutral::check_event_title(v).err().map(|problem| format!("practice.calendar_title: {v:?} cannot be used: {problem}. Use a neutral title such as \"{}\"", practice::neutral::DEFAULT_EVENT_TITLE))
         });
         Practice {
             name,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use super::read::Reader;
-use crate::practice::good_faith_estimate::{Fee, SessionKind};
+use practice::good_faith_estimate::{Fee, SessionKind};
 
 /// The settings of the Good Faith Estimate. Empty text and `None` mean "not set yet".
 #[derive(Clone, Debug, Default, PartialEq)]
