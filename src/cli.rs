@@ -391,7 +391,7 @@ fn signed_in_next(config: &settings::config::Config, email: &str, details_saved:
 /// `kap-practice admin …`.
 pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
     use crate::audit::{Action, Entry};
-    use crate::auth::password;
+    use auth::password;
     let result: anyhow::Result<String> = async {
         let (config, store) = open_store(overrides).await?;
         let now = jiff::Timestamp::now();

@@ -5,7 +5,6 @@
 //! with a redirecting plain listener when `[tls]` is set), with content and certificate reload
 //! on `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
 
-pub mod auth;
 pub mod backup;
 pub mod cli;
 /// The practice's words, loaded and checked, from their own crate (`crates/content`).

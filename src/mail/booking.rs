@@ -11,10 +11,10 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
-use crate::auth::link::{self, LinkTokens};
 use crate::practice::meeting::{self, MeetingDetails};
 use crate::practice::open_times::ConsultationFormat;
 use crate::store::StoredBooking;
+use auth::link::{self, LinkTokens};
 use practice::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use practice::wording::{clock, confirm_by, day_heading, long_time, zone_label};
 use settings::config::Config;

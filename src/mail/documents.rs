@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::claimed::RequestLink;
-use crate::auth::link::{self, LinkTokens};
+use auth::link::{self, LinkTokens};
 use settings::config::Config;
 
 /// The subject and body of the email with the link to `request`'s documents, or of its one

@@ -29,7 +29,7 @@ use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
-use crate::auth::link::LinkTokens;
+use auth::link::LinkTokens;
 use settings::config::Config;
 use settings::crisis::Crisis;
 

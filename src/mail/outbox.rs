@@ -14,8 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
 
 use super::{ClaimedMail, Delivery, Mail, Offers, SendError, Transport, compose};
-use crate::auth::link::LinkTokens;
 use crate::store::{ReminderFate, Store};
+use auth::link::LinkTokens;
 use settings::config::Config;
 use settings::in_force::InForce;
 

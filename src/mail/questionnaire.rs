@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 
 use super::{Mail, MailKind};
-use crate::auth::link::{self, LinkTokens};
+use auth::link::{self, LinkTokens};
 use settings::config::Config;
 use settings::crisis::Crisis;
 

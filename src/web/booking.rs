@@ -23,7 +23,6 @@ use super::client::client_key;
 use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
 use super::respond::{linked_request, private_page, refusal, see_other};
 use super::{AppError, AppState};
-use crate::auth::link;
 use crate::practice::booking::BookingStatus;
 use crate::practice::consultation::Location;
 use crate::practice::open_times::{
@@ -31,6 +30,7 @@ use crate::practice::open_times::{
 };
 use crate::site::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
 use crate::store::{ChangeOutcome, Hold, HoldOutcome, StoredBooking};
+use auth::link;
 use practice::calendar::{self, ConsultationEvent, EventStatus, Method as CalendarMethod};
 use practice::wording::{clock, day_heading, long_time, zone_label};
 

@@ -21,11 +21,11 @@ use jiff::Timestamp;
 use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
 use super::respond::{private_page, refusal, see_other};
 use super::{AppError, AppState};
-use crate::auth::link::LinkError;
 use crate::content::documents::{self as text, DocumentKind};
 use crate::site::ErrorLink;
 use crate::site::documents::{DocumentsPage, LocationQuestion, ShownDocument, SignForm};
 use crate::store::{Packet, PacketDocument, SignerRole, sha256};
+use auth::link::LinkError;
 
 /// The longest name a signer may type.
 const NAME_MAX: usize = 200;

@@ -72,7 +72,7 @@ pub struct Shared {
     /// Per-address limit on sign-in attempts, applied before anything is read or written.
     pub sign_in_limiter: Arc<client::AddressLimiter>,
     /// Signs and checks the links back to a person's consultation booking.
-    pub links: Arc<crate::auth::link::LinkTokens>,
+    pub links: Arc<auth::link::LinkTokens>,
     /// The data directory's free space and read-only state, and how the last writes went.
     pub storage: Arc<crate::data_dir::Watch>,
     /// The HTTPS certificate and its renewal state, when the program serves HTTPS itself.
@@ -109,9 +109,9 @@ impl AppState {
             form_limiter: Arc::new(client::AddressLimiter::new(config.form.rate_limit_per_hour)),
             booking_limiter: Arc::new(client::AddressLimiter::new(config.form.rate_limit_per_hour)),
             sign_in_limiter: Arc::new(client::AddressLimiter::per_minute(
-                crate::auth::throttle::ATTEMPTS_PER_MINUTE,
+                auth::throttle::ATTEMPTS_PER_MINUTE,
             )),
-            links: Arc::new(crate::auth::link::LinkTokens::new(store.keys())),
+            links: Arc::new(auth::link::LinkTokens::new(store.keys())),
             storage: Arc::new(crate::data_dir::Watch::new(&config.server.data_dir)),
             setup: Arc::new(setup::SetupGate::until_checked(&config)),
             live: Arc::new(live::Live::new()),

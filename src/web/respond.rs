@@ -127,8 +127,8 @@ where
         .verify(&presented, &secret, jiff::Timestamp::now())
     {
         Ok(id) => Ok(id),
-        Err(crate::auth::link::LinkError::Forged) => Err(super::AppError::NotFound.into_response()),
-        Err(crate::auth::link::LinkError::Expired) => Err(refusal(
+        Err(auth::link::LinkError::Forged) => Err(super::AppError::NotFound.into_response()),
+        Err(auth::link::LinkError::Expired) => Err(refusal(
             state,
             StatusCode::GONE,
             "This link has expired",

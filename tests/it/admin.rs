@@ -7,7 +7,7 @@ use kap_practice::practice::status::Status;
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD, base32_decode};
 use crate::common::old_database::sqlite_database_at;
 use crate::common::{Reply, TestApp, visible_text};
-use kap_practice::auth::totp;
+use auth::totp;
 use kap_practice::web::admin::{Access, route_table};
 
 async fn app_with_account() -> TestApp {
@@ -823,7 +823,7 @@ const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
 /// right after setup, is not kept out for long. Told through the store with explicit times.
 #[tokio::test]
 async fn strangers_wrong_passwords_pause_an_account_for_a_minute_only() {
-    use kap_practice::auth::throttle;
+    use auth::throttle;
     use kap_practice::store::SignInClaim;
     let app = app_with_account().await;
     let store = &app.state.store;
@@ -907,7 +907,7 @@ async fn an_ipv6_slash_64_is_limited_as_one_address() {
     // addresses in it, other emails: the limit met is the address's, not an account's). Sent
     // together, so that however slowly a busy machine answers, the minute's allowance cannot
     // refill between them.
-    let attempts = kap_practice::auth::throttle::ATTEMPTS_PER_MINUTE + 5;
+    let attempts = auth::throttle::ATTEMPTS_PER_MINUTE + 5;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 1..=attempts {
         let app = app.clone();
@@ -948,7 +948,7 @@ async fn an_ipv6_slash_64_is_limited_as_one_address() {
 #[tokio::test]
 async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
     let app = TestApp::start().await;
-    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let hash = auth::password::hash(PASSWORD).expect("hash");
     let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
     let now = jiff::Timestamp::now();
     let store = &app.state.store;
@@ -974,8 +974,8 @@ async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
             "{typed}"
         );
         assert_eq!(
-            kap_practice::auth::throttle::account_subject(typed),
-            kap_practice::auth::throttle::account_subject("İlkay@Practice.example")
+            auth::throttle::account_subject(typed),
+            auth::throttle::account_subject("İlkay@Practice.example")
         );
     }
     let mut c = Clinician::new(&app);
@@ -1149,7 +1149,7 @@ async fn a_session_saved_after_its_account_was_removed_does_not_open_the_next_ac
     // ...and writes the session back as it ends.
     sessions.save(&record).await.expect("save");
     // `admin add` then makes someone else's account.
-    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let hash = auth::password::hash(PASSWORD).expect("hash");
     let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
     store
         .add_account("next@practice.example", &hash, now, &entry)
@@ -1206,7 +1206,7 @@ async fn account_ids_are_never_given_again() {
     let app = TestApp::start().await;
     let store = &app.state.store;
     let now = jiff::Timestamp::now();
-    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let hash = auth::password::hash(PASSWORD).expect("hash");
     let added = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
     let removed =
         kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
@@ -1262,7 +1262,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     // The migrations as they were before this change.
     let (data, pool, keys, _) = sqlite_database_at(dir.path(), 12).await;
     {
-        let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+        let hash = auth::password::hash(PASSWORD).expect("hash");
         for (id, email) in [(1i64, EMAIL), (2, "second@practice.example")] {
             sqlx::query(
                 "INSERT INTO admin_accounts (id, email, password_hash, created_at,
@@ -1304,7 +1304,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     }
     assert_ne!(stamps[0], stamps[1], "a stamp of its own");
     assert_eq!(store.unused_recovery_codes(2).await.expect("codes"), 2);
-    let hash = kap_practice::auth::password::hash(PASSWORD).expect("hash");
+    let hash = auth::password::hash(PASSWORD).expect("hash");
     let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
     let id = store
         .add_account(
@@ -1473,8 +1473,8 @@ async fn wrong_passwords_at_once_stop_at_the_limit_and_the_pause_is_audited_once
     assert_eq!(
         (checked, paused),
         (
-            kap_practice::auth::throttle::ACCOUNT_LIMIT as usize,
-            10 - kap_practice::auth::throttle::ACCOUNT_LIMIT as usize
+            auth::throttle::ACCOUNT_LIMIT as usize,
+            10 - auth::throttle::ACCOUNT_LIMIT as usize
         ),
         "{statuses:?}"
     );
@@ -2082,7 +2082,7 @@ async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
         .expect("account");
     let audit =
         kap_practice::audit::Entry::new(EMAIL, kap_practice::audit::Action::PasswordChanged);
-    let hash = kap_practice::auth::password::hash(loser).expect("hash");
+    let hash = auth::password::hash(loser).expect("hash");
     let now = jiff::Timestamp::now();
     let store = &app.state.store;
     assert!(

@@ -61,8 +61,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     browser.wait_for_path("/admin/two-factor").await;
     browser.assert_accessible("the two-factor page").await;
     let secret = crate::common::clinician::base32_decode(&browser.text_of("code.secret").await);
-    let code =
-        kap_practice::auth::totp::current_code(&secret, jiff::Timestamp::now()).expect("a code");
+    let code = auth::totp::current_code(&secret, jiff::Timestamp::now()).expect("a code");
     set_value(&browser, "password", PASSWORD).await;
     set_value(&browser, "code", &code).await;
     browser

@@ -289,8 +289,7 @@ async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
             .assert_accessible("two-factor sign-in, required before the inbox")
             .await;
         let secret = crate::common::clinician::base32_decode(&browser.text_of("code.secret").await);
-        let code = kap_practice::auth::totp::current_code(&secret, jiff::Timestamp::now())
-            .expect("a code");
+        let code = auth::totp::current_code(&secret, jiff::Timestamp::now()).expect("a code");
         browser.fill("#password", PASSWORD).await;
         browser.fill("#code", &code).await;
         browser

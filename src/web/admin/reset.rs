@@ -3,7 +3,7 @@
 //! The request form answers the same words, after the same work, whether or not an account
 //! uses the address (the email leaves in the background), and is limited per address and per
 //! email: a few links in a quarter of an hour, then none for a while, still with the same
-//! answer. The link is signed, short-lived and works once ([`crate::auth::reset`]); the email
+//! answer. The link is signed, short-lived and works once ([`auth::reset`]); the email
 //! and the link hold nothing but the token. A new password follows the rules of `admin add`,
 //! ends the account's sessions everywhere and is audited; it does not sign in: the next
 //! sign-in still asks for the second factor (or, without one, sends the account to turn it
@@ -21,11 +21,11 @@ use super::field_error::{FieldError, message_for};
 use super::posted::inbox_form;
 use super::sign_in::{chrome, hashed, new_password_problem, render, sign_in_token};
 use crate::audit::{Action, Entry};
-use crate::auth::reset::{RESET_LIFETIME, ResetTokens};
 use crate::store::SignInClaim;
 use crate::web::client::client_key;
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
+use auth::reset::{RESET_LIFETIME, ResetTokens};
 
 /// Links asked for one email within [`LIMIT_WINDOW`] before no more are sent for a while.
 const PER_EMAIL: i64 = 3;
@@ -135,13 +135,13 @@ pub async fn ask(
     let client = client_key(peer.ip(), &headers, &state.config().server.trusted_proxies);
     let within_limits = state.sign_in_limiter.allow(client) && {
         let counters = [
-            crate::auth::throttle::Counter {
-                subject: format!("reset:{}", crate::auth::email_key(&email)),
+            auth::throttle::Counter {
+                subject: format!("reset:{}", auth::email_key(&email)),
                 limit: PER_EMAIL,
                 pause: LIMIT_PAUSE,
                 window: LIMIT_WINDOW,
             },
-            crate::auth::throttle::Counter {
+            auth::throttle::Counter {
                 subject: format!("reset-ip:{client}"),
                 limit: PER_ADDRESS,
                 pause: LIMIT_PAUSE,

@@ -3,7 +3,7 @@
 //! Answers never reveal whether an account exists: a wrong email and a wrong password get the
 //! same words, take the same time (a dummy hash is checked), and count toward the same throttle.
 //! Each attempt is counted before its password or code is checked, and while sign-in is paused
-//! nothing is checked; see [`crate::auth::throttle`].
+//! nothing is checked; see [`auth::throttle`].
 
 use std::net::SocketAddr;
 
@@ -21,12 +21,12 @@ use super::posted::{Button, inbox_form};
 use super::views::{Chrome, CodeView, LoginView};
 use super::{Admin, SessionData, new_token};
 use crate::audit::{Action, Entry};
-use crate::auth::throttle;
-use crate::auth::{password, totp};
 use crate::store::SignInClaim;
 use crate::web::client::{ClientKey, client_key};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
+use auth::throttle;
+use auth::{password, totp};
 
 /// How long a password-only sign-in waits for its code.
 const PENDING_FOR_MS: i64 = 5 * 60 * 1000;

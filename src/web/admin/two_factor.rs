@@ -6,13 +6,13 @@ use super::sign_in::{give_back, page_chrome, record_failure, render, second_fact
 use super::views::TwoFactorView;
 use super::{Admin, SessionData};
 use crate::audit::{Action, Entry};
-use crate::auth::throttle;
-use crate::auth::{password, totp};
 use crate::store::SignInClaim;
 use crate::web::client::client_key;
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
 use askama::Template;
+use auth::throttle;
+use auth::{password, totp};
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};

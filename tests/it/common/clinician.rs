@@ -2,8 +2,8 @@
 //! that keeps the session cookie and sends the site's Origin.
 
 use super::{Reply, TestApp, form_body};
+use auth::password;
 use kap_practice::audit::{Action, Entry};
-use kap_practice::auth::password;
 
 pub const EMAIL: &str = "clinician@practice.example";
 pub const PASSWORD: &str = "lantern orchard velvet tide";
@@ -16,9 +16,9 @@ impl TestApp {
     /// ([`TOTP_SECRET`]), as every account must have it before the inbox opens.
     pub async fn add_clinician(&self) {
         let id = self.add_clinician_without_two_factor().await;
-        let hashes: Vec<String> = kap_practice::auth::totp::new_recovery_codes()
+        let hashes: Vec<String> = auth::totp::new_recovery_codes()
             .iter()
-            .map(|c| kap_practice::auth::totp::recovery_code_hash(c))
+            .map(|c| auth::totp::recovery_code_hash(c))
             .collect();
         self.state
             .store
@@ -61,7 +61,7 @@ impl TestApp {
             .execute_unchecked("UPDATE admin_accounts SET totp_last_step = NULL")
             .await
             .expect("the last step forgotten");
-        kap_practice::auth::totp::current_code(TOTP_SECRET, jiff::Timestamp::now()).expect("code")
+        auth::totp::current_code(TOTP_SECRET, jiff::Timestamp::now()).expect("code")
     }
 }
 

@@ -19,7 +19,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::token::{self, Tokens};
-use crate::crypto::{Keyring, Signer};
+use crypto::{Keyring, Signer};
 
 const VERSION: u8 = 2;
 /// The length of a link secret, in hex characters (128 bits).

@@ -8,8 +8,8 @@
 
 use jiff::Timestamp;
 
-use crate::crypto::hex::{hex, unhex};
-use crate::crypto::{Signer, TAG_LEN};
+use crypto::hex::{hex, unhex};
+use crypto::{Signer, TAG_LEN};
 
 const PAYLOAD_LEN: usize = 17;
 

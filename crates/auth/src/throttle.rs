@@ -45,7 +45,7 @@ pub const ADDRESS_PAUSE: SignedDuration = SignedDuration::from_mins(15);
 pub const ATTEMPTS_PER_MINUTE: u32 = 10;
 
 /// One count of attempts the database keeps: for an email or for an address.
-pub use crate::store::SignInCounter as Counter;
+pub use store::SignInCounter as Counter;
 
 /// The counter for sign-in attempts with a typed email.
 pub fn account(email: &str) -> Counter {

@@ -3,6 +3,10 @@
 //!
 //! There is no default account: the clinician creates one with `kap-practice admin add`. The
 //! rules here are plain Rust; accounts live in the store and sessions in the web layer.
+//!
+//! A crate of its own, on the crypto crate and the store only: it must never know of pages,
+//! forms, sessions or mail (the web and the mail use it, never the other way round), and it
+//! holds no key of its own (the keys are the crypto crate's, handed in).
 
 pub mod link;
 pub mod password;
@@ -13,4 +17,4 @@ pub mod totp;
 
 /// The one form of an email address that accounts and sign-in throttling compare (the store's:
 /// it compares accounts by it).
-pub use crate::store::email_key;
+pub use store::email_key;

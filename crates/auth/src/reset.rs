@@ -12,7 +12,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::token::{self, Tokens};
-use crate::crypto::Keyring;
+use crypto::Keyring;
 
 const VERSION: u8 = 1;
 const PURPOSE: &str = "password-reset";
@@ -68,7 +68,7 @@ mod tests {
 
     fn tokens() -> ResetTokens {
         ResetTokens {
-            tokens: Tokens::new(crate::crypto::Signer::new([7; 32], LABEL), VERSION),
+            tokens: Tokens::new(crypto::Signer::new([7; 32], LABEL), VERSION),
         }
     }
 

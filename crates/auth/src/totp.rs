@@ -17,7 +17,7 @@ const STEP: u64 = 30;
 
 /// A new random secret.
 pub fn new_secret() -> Vec<u8> {
-    crate::crypto::random::bytes::<SECRET_LEN>().to_vec()
+    crypto::random::bytes::<SECRET_LEN>().to_vec()
 }
 
 fn totp(secret: &[u8], issuer: &str, account: &str) -> Option<TOTP> {
@@ -83,7 +83,7 @@ pub fn verify(
         })
         .find(|step| {
             let generated = t.generate(step * STEP);
-            crate::crypto::equal(generated.as_bytes(), code.as_bytes())
+            crypto::equal(generated.as_bytes(), code.as_bytes())
         })
         .and_then(|step| i64::try_from(step).ok())
 }
@@ -99,7 +99,7 @@ pub fn new_recovery_codes() -> Vec<String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..10)
         .map(|_| {
-            let bytes: [u8; 10] = crate::crypto::random::bytes();
+            let bytes: [u8; 10] = crypto::random::bytes();
             let chars: String = bytes
                 .iter()
                 .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
@@ -116,7 +116,7 @@ pub fn recovery_code_hash(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    crate::crypto::hex::hex(&Sha256::digest(normal.as_bytes()))
+    crypto::hex::hex(&Sha256::digest(normal.as_bytes()))
 }
 
 #[cfg(test)]
