@@ -15,7 +15,6 @@ pub use crypto;
 pub use diagnostics;
 pub mod export;
 pub mod insights;
-pub mod mail;
 pub mod pdf;
 /// The practice's rules, from their own crate (`crates/practice`).
 pub use practice;
@@ -27,7 +26,6 @@ pub use store;
 pub use store::{audit, data_dir};
 pub mod tls;
 pub mod web;
-pub mod workers;
 
 use std::future::Future;
 use std::sync::Arc;

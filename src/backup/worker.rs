@@ -180,7 +180,7 @@ impl BackupWorker {
     }
 
     /// Runs [`BackupWorker::look`] every few minutes until the server stops.
-    pub fn run_every_few_minutes(self, workers: &crate::workers::Workers) {
+    pub fn run_every_few_minutes(self, workers: &workers::Workers) {
         // Backups may be set up in the inbox later: only PostgreSQL never makes them.
         if self.store.engine() != crate::store::Engine::Sqlite {
             return;

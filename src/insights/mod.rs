@@ -350,7 +350,7 @@ impl Insights {
 /// Writes `insights`'s counts to `store` every [`FLUSH_EVERY`], until the task is stopped
 /// (then [`Insights::flush`] once more, at shutdown).
 pub fn flush_every_few_seconds(
-    workers: &crate::workers::Workers,
+    workers: &workers::Workers,
     insights: std::sync::Arc<Insights>,
     store: Store,
 ) {

@@ -24,12 +24,12 @@ use super::form::{Posted, PostedForm, Refusal, RefusalWords};
 use super::form_token::TokenError;
 use super::pages::page_response;
 use super::respond::{html_response, refusal};
-use crate::mail::MailKind;
 use crate::practice::consultation::{
     self, ConsultationForm, Decision, FormAge, Location, Rules, Sent, SpamReason,
 };
 use crate::site::FormView;
 use crate::store::Submission;
+use mail::MailKind;
 
 /// The form's field names, as the HTML sends them.
 pub const FIELDS: &[&str] = &[

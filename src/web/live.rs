@@ -253,7 +253,7 @@ pub fn rebuild(
 }
 
 /// Looks at the site's version every [`POLL_EVERY`] until the server stops.
-pub fn poll(workers: &crate::workers::Workers, state: AppState) {
+pub fn poll(workers: &workers::Workers, state: AppState) {
     workers.every(POLL_EVERY, move || {
         let state = state.clone();
         async move {

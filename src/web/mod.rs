@@ -147,8 +147,8 @@ impl AppState {
 
     /// The worker that queues reminders and the daily agenda, with this state's store, practice
     /// and outbox wake-up.
-    pub fn reminders(&self) -> crate::mail::reminders::Reminders {
-        crate::mail::reminders::Reminders {
+    pub fn reminders(&self) -> mail::reminders::Reminders {
+        mail::reminders::Reminders {
             store: self.store.clone(),
             in_force: self.in_force.clone(),
             wake: self.mail_wake.clone(),

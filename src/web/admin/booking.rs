@@ -132,7 +132,7 @@ async fn settings_view(
         zone_label: zone_label(&state.config().practice.time_zone),
         open_summary: open_summary(&rules, &taken),
         feed_url: format!("{}/calendar/{secret}.ics", state.config().server.base_url),
-        calendar_problem: crate::mail::booking::calendar_sender(&state.config())
+        calendar_problem: mail::booking::calendar_sender(&state.config())
             .err()
             .map(|e| e.to_string()),
         questionnaires_turned_on: state.store.questionnaires_turned_on().await?,

@@ -16,11 +16,11 @@ use jiff::tz::TimeZone;
 use super::Admin;
 use super::posted::{Button, inbox_form};
 use super::views::{at_time, mail_line, when};
-use crate::mail::MailKind;
 use crate::practice::measures::{Measure, OPTIONS, ScreeningAnswer};
 use crate::store::{MailCheckAnswer, MailState, StoredQuestionnaire};
 use crate::web::form::Posted;
 use crate::web::{AppError, AppState};
+use mail::MailKind;
 
 /// One questionnaire's results as the request's page shows them.
 pub struct ResultView {

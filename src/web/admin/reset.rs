@@ -202,10 +202,10 @@ fn send_link(state: &AppState, to: String, token: String) {
                 .to(to.parse().ok()?)
                 .subject("Choose a new password")
                 .header(lettre::message::header::ContentType::TEXT_PLAIN)
-                .body(crate::mail::wrap(&body, 72))
+                .body(mail::wrap(&body, 72))
                 .ok()
         })();
-        let sent = match (message, crate::mail::Transport::from_config(&config)) {
+        let sent = match (message, mail::Transport::from_config(&config)) {
             (Some(message), Ok(Some(transport))) => transport.send(message).await.is_ok(),
             _ => false,
         };

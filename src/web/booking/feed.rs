@@ -31,7 +31,7 @@ pub async fn feed(
             join: None,
         })
         .collect();
-    let sender = crate::mail::booking::calendar_sender(&state.config())?;
+    let sender = mail::booking::calendar_sender(&state.config())?;
     let ics = calendar::write(CalendarMethod::Publish, &sender, &events, now)?;
     let head = method == Method::HEAD;
     let content_type = "text/calendar; charset=utf-8";

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::mail::outbox::Outbox;
 use kap_practice::practice::booking::ClinicianDecision;
 use kap_practice::practice::meeting::MeetingDetails;
+use mail::outbox::Outbox;
 use serde_json::Value;
 
 use super::booking::python_read;
@@ -85,7 +85,7 @@ pub fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
     config.mail.smtp_url = Some(settings::config::Secret(smtp.url()));
     Outbox {
         store: app.state.store.clone(),
-        transport: kap_practice::mail::Transport::from_config(&config)
+        transport: mail::Transport::from_config(&config)
             .expect("transport")
             .expect("configured"),
         // The server's own practice in force, so details saved in the inbox reach this worker's

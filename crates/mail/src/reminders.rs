@@ -11,8 +11,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::Notify;
 
-use crate::store::{Store, StoreError};
 use settings::in_force::InForce;
+use store::{Store, StoreError};
 
 /// How often the worker looks.
 const EVERY: Duration = Duration::from_secs(60);
@@ -64,7 +64,7 @@ impl Reminders {
     }
 
     /// Runs [`Reminders::look`] every minute until the server stops.
-    pub fn look_every_minute(self, workers: &crate::workers::Workers) {
+    pub fn look_every_minute(self, workers: &workers::Workers) {
         workers.every(EVERY, move || {
             let reminders = self.clone();
             async move {

@@ -7,6 +7,11 @@
 //! the person (if acknowledgements are on) is told that it arrived, with no echo of what they wrote.
 //! Emails about a consultation booking are written in [`booking`], about questionnaires in
 //! [`questionnaire`].
+//!
+//! A crate of its own on the rules, the practice in force, the store and the signed links: it
+//! must never know of the web (no axum, no pages, no web state). Its workers get what they need
+//! passed in (the store, the practice in force, the outbox's wake-up) and run under the
+//! server's [`workers::Workers`].
 
 pub mod booking;
 mod claimed;

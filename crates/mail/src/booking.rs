@@ -11,14 +11,14 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
-use crate::practice::meeting::{self, MeetingDetails};
-use crate::practice::open_times::ConsultationFormat;
-use crate::store::StoredBooking;
 use auth::link::{self, LinkTokens};
 use practice::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
+use practice::meeting::{self, MeetingDetails};
+use practice::open_times::ConsultationFormat;
 use practice::wording::{clock, confirm_by, day_heading, long_time, zone_label};
 use settings::config::Config;
 use settings::crisis::Crisis;
+use store::StoredBooking;
 
 /// What a booking email says and carries.
 pub struct Written {
@@ -38,16 +38,16 @@ pub struct Written {
 /// calendar files: the feed is then named for "the practice", and the events' unique ids use a
 /// stand-in for the host made from its hash (the ids must be unique, not readable).
 pub fn calendar_sender(config: &Config) -> Result<CalendarSender, calendar::CalendarError> {
-    let name = if crate::practice::neutral::names_treatment(&config.practice.name) {
+    let name = if practice::neutral::names_treatment(&config.practice.name) {
         "the practice"
     } else {
         config.practice.name.as_str()
     };
-    let host = crate::practice::neutral::host_of(&config.server.base_url);
-    let host = if crate::practice::neutral::names_treatment(host) || host.is_empty() {
+    let host = practice::neutral::host_of(&config.server.base_url);
+    let host = if practice::neutral::names_treatment(host) || host.is_empty() {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(host.as_bytes());
-        format!("{}.practice", crate::crypto::hex::hex(&digest[..8]))
+        format!("{}.practice", crypto::hex::hex(&digest[..8]))
     } else {
         host.to_string()
     };

@@ -14,10 +14,10 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
 
 use super::{ClaimedMail, Delivery, Mail, Offers, SendError, Transport, compose};
-use crate::store::{ReminderFate, Store};
 use auth::link::LinkTokens;
 use settings::config::Config;
 use settings::in_force::InForce;
+use store::{ReminderFate, Store};
 
 /// How long a claimed message is reserved for the worker that claimed it.
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -62,12 +62,12 @@ impl Outbox {
     }
 
     /// Sends what is due; returns whether anything was claimed.
-    pub async fn round(&self) -> Result<bool, crate::store::StoreError> {
+    pub async fn round(&self) -> Result<bool, store::StoreError> {
         self.round_at(Timestamp::now()).await
     }
 
     /// Sends what is due at `now` (the present, except in tests that move the clock).
-    pub async fn round_at(&self, now: Timestamp) -> Result<bool, crate::store::StoreError> {
+    pub async fn round_at(&self, now: Timestamp) -> Result<bool, store::StoreError> {
         let rows = self.store.claim_due_mail(now, LEASE, 10).await?;
         if rows.is_empty() {
             return Ok(false);
@@ -117,7 +117,7 @@ impl Outbox {
         id: i64,
         mail: &mut Mail,
         now: Timestamp,
-    ) -> Result<bool, crate::store::StoreError> {
+    ) -> Result<bool, store::StoreError> {
         match mail {
             Mail::BookingReminder { time_left, .. } => {
                 match self.store.settle_reminder(id, now).await? {
@@ -162,8 +162,7 @@ impl Outbox {
                     .await?
                     .iter()
                     .any(|q| {
-                        q.kind == crate::practice::questionnaire::Kind::Intake
-                            && q.completed_at.is_some()
+                        q.kind == practice::questionnaire::Kind::Intake && q.completed_at.is_some()
                     });
         }
         Ok(true)

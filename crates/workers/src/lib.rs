@@ -5,6 +5,9 @@
 //! here. Each does its work between waits and looks at the stop signal only while it waits, so
 //! at shutdown a round in progress (an email being handed to the SMTP server, a batch of counts
 //! being written) finishes, and [`Workers::stop`] returns once every worker has ended.
+//!
+//! A crate of its own, on the runtime only, so that the mail and the web can both run their
+//! workers here without one depending on the other: it must never know what a worker does.
 
 use std::future::Future;
 use std::time::Duration;

@@ -6,8 +6,8 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 use super::kinds::{BookingMail, MailKind};
-use crate::practice::meeting::MeetingDetails;
-use crate::store::{OutboxRow, StoredBooking};
+use practice::meeting::MeetingDetails;
+use store::{OutboxRow, StoredBooking};
 
 /// A claimed outbox row: its bookkeeping, and the email it makes (or why it cannot make one,
 /// which counts as a permanent failure).
