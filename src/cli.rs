@@ -1,5 +1,7 @@
 //! The command line: `serve` (the default), `check`, and the options every command shares.
 
+pub mod backup_commands;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,7 +62,7 @@ pub enum Command {
         /// Where to write the copy; it must not exist yet.
         file: Option<PathBuf>,
         #[command(subcommand)]
-        command: Option<crate::backup::commands::BackupCommand>,
+        command: Option<backup_commands::BackupCommand>,
     },
     /// Consultation requests kept by the practice.
     Inquiries {
@@ -146,13 +148,13 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                 eprintln!("warning: {warning}");
             }
             let mut failed = false;
-            for finding in crate::tls::diagnose(&config, jiff::Timestamp::now()) {
+            for finding in web::tls::diagnose(&config, jiff::Timestamp::now()) {
                 match finding {
-                    crate::tls::check::Finding::Error(m) => {
+                    web::tls::check::Finding::Error(m) => {
                         failed = true;
                         eprintln!("error: {m}");
                     }
-                    crate::tls::check::Finding::Warning(m) => eprintln!("warning: {m}"),
+                    web::tls::check::Finding::Warning(m) => eprintln!("warning: {m}"),
                 }
             }
             if failed {
@@ -167,11 +169,11 @@ pub fn check(overrides: &Overrides) -> ExitCode {
                     None => "built-in".into(),
                 }
             );
-            if let Some((kind, note)) = crate::backup::check_notes(&config) {
+            if let Some((kind, note)) = web::backup::check_notes(&config) {
                 eprintln!("{kind}: {note}");
             }
             let data_dir = &config.server.data_dir;
-            if crate::data_dir::open_to_others(data_dir) {
+            if store::data_dir::open_to_others(data_dir) {
                 println!(
                     "warning: the data directory {} can be read by other users of this machine: `chmod 700 {}` (the database and key files in it are 0600, but their names and sizes show)",
                     data_dir.display(),
@@ -221,7 +223,7 @@ pub async fn backup(overrides: &Overrides, file: &std::path::Path) -> ExitCode {
 
 /// `kap-practice keys generate`.
 pub fn generate_key() -> ExitCode {
-    println!("{}", crate::crypto::generate_key_hex());
+    println!("{}", crypto::generate_key_hex());
     ExitCode::SUCCESS
 }
 
@@ -255,10 +257,10 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
     let result = async {
         let (_, store) = open_store(overrides).await?;
         let requests = store.all_requests().await?;
-        let attached = crate::export::Attached::of(&store, &requests).await?;
+        let attached = web::export::Attached::of(&store, &requests).await?;
         store
             .audit(
-                &crate::audit::Entry::new("cli", crate::audit::Action::Export)
+                &store::audit::Entry::new("cli", store::audit::Action::Export)
                     .detail(format!("{} requests", requests.len())),
                 jiff::Timestamp::now(),
             )
@@ -267,8 +269,8 @@ pub async fn export(overrides: &Overrides, format: ExportFormat) -> ExitCode {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         match format {
-            ExportFormat::Jsonl => crate::export::jsonl(&requests, &attached, &mut out)?,
-            ExportFormat::Csv => crate::export::csv(&requests, &attached, &mut out)?,
+            ExportFormat::Jsonl => web::export::jsonl(&requests, &attached, &mut out)?,
+            ExportFormat::Csv => web::export::csv(&requests, &attached, &mut out)?,
         }
         std::io::Write::flush(&mut out)?;
         Ok::<usize, anyhow::Error>(requests.len())
@@ -298,7 +300,7 @@ pub async fn export_words(overrides: &Overrides, dir: &std::path::Path) -> ExitC
         let published = store.published_words().await?;
         store.close().await;
         let mut count = 0;
-        for (rel, built_in) in crate::content::built_in_files() {
+        for (rel, built_in) in content::built_in_files() {
             let text = published.get(&rel).map_or(built_in, |r| r.body.clone());
             let path = dir.join(&rel);
             if let Some(parent) = path.parent() {
@@ -329,10 +331,7 @@ pub async fn export_words(overrides: &Overrides, dir: &std::path::Path) -> ExitC
 /// saved in the inbox where the config file does not set them).
 async fn open_store(
     overrides: &Overrides,
-) -> anyhow::Result<(
-    std::sync::Arc<settings::config::Config>,
-    crate::store::Store,
-)> {
+) -> anyhow::Result<(std::sync::Arc<settings::config::Config>, store::Store)> {
     let config = std::sync::Arc::new(settings::config::Config::load(overrides)?);
     let store = crate::open_store(&config).await?;
     let config = crate::in_force(config, &store).await.get();
@@ -390,8 +389,8 @@ fn signed_in_next(config: &settings::config::Config, email: &str, details_saved:
 
 /// `kap-practice admin …`.
 pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
-    use crate::audit::{Action, Entry};
     use auth::password;
+    use store::audit::{Action, Entry};
     let result: anyhow::Result<String> = async {
         let (config, store) = open_store(overrides).await?;
         let now = jiff::Timestamp::now();
@@ -410,7 +409,7 @@ pub async fn admin(overrides: &Overrides, command: &AdminCommand) -> ExitCode {
             AdminCommand::Add { email } => {
                 let email = email.trim();
                 anyhow::ensure!(
-                    crate::practice::consultation::valid_email(email),
+                    practice::consultation::valid_email(email),
                     "{email:?} is not an email address"
                 );
                 let hash = new_hash(email)?;

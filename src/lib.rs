@@ -5,27 +5,13 @@
 //! with a redirecting plain listener when `[tls]` is set), with content and certificate reload
 //! on `SIGHUP` and a graceful shutdown on `SIGTERM` or Ctrl-C. `main.rs` only parses the command line.
 
-pub mod backup;
+//!
+//! This package is the program itself: the binary, its command line (`cli`) and start-up
+//! (open the store, put the practice in force, start the workers, serve, reload, stop). Every
+//! layer below is a crate of its own (the README's "How it is built" draws the graph); nothing
+//! here is imported by them.
+
 pub mod cli;
-/// The practice's words, loaded and checked, from their own crate (`crates/content`).
-pub use content;
-/// Keys, sealing and signing, from their own crate (`crates/crypto`).
-pub use crypto;
-/// Problems found in the config and content files, from their own crate (`crates/diagnostics`).
-pub use diagnostics;
-pub mod export;
-pub mod insights;
-pub mod pdf;
-/// The practice's rules, from their own crate (`crates/practice`).
-pub use practice;
-pub mod site;
-/// Storage (SQLite and PostgreSQL), the audit trail and the data directory, from their own crate
-/// (`crates/store`): the only crate that names sqlx or where the data key is kept. `audit` and
-/// `data_dir` keep their old paths here.
-pub use store;
-pub use store::{audit, data_dir};
-pub mod tls;
-pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,10 +19,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::content::ContentSource;
-use crate::diagnostics::Diagnostics;
-use crate::web::AppState;
+use content::ContentSource;
+use diagnostics::Diagnostics;
 use settings::config::{Config, Overrides};
+use store::data_dir;
+use web::AppState;
+use web::{backup, insights, site, tls};
 
 /// Why the program could not start: each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -131,114 +119,6 @@ pub async fn open_store(config: &Config) -> Result<store::Store, StartError> {
         backup::record_before_migrations(&store, before).await;
     }
     Ok(store)
-}
-
-/// Deletes what the practice no longer keeps: closed requests and spam past their retention
-/// periods (each deletion audited), expired sign-in sessions and sign-in counts past their
-/// window. Returns the requests deleted.
-pub async fn housekeeping(state: &AppState) -> Result<usize, store::StoreError> {
-    housekeeping_at(state, jiff::Timestamp::now()).await
-}
-
-/// The instants before which requests are past their retention periods at `now`, under the
-/// periods in force (the config file's, else the inbox's).
-pub fn retention_cutoffs(
-    admin: &settings::config::AdminConfig,
-    now: jiff::Timestamp,
-) -> store::Cutoffs {
-    let before = |d: u64| {
-        let hours = i64::try_from(d).unwrap_or(i64::MAX / 24).saturating_mul(24);
-        now.checked_sub(jiff::SignedDuration::from_hours(hours))
-            .unwrap_or(jiff::Timestamp::MIN)
-    };
-    store::Cutoffs {
-        closed: before(admin.keep_closed_days),
-        consulted: before(admin.keep_consulted_days),
-        spam: before(admin.keep_spam_days),
-    }
-}
-
-/// [`housekeeping`] as of `now` (tests drive the clock with it).
-pub async fn housekeeping_at(
-    state: &AppState,
-    now: jiff::Timestamp,
-) -> Result<usize, store::StoreError> {
-    use tower_sessions::session_store::ExpiredDeletion;
-    let config = state.config();
-    let purged = state
-        .store
-        .purge(&retention_cutoffs(&config.admin, now), now)
-        .await?;
-    if !purged.is_empty() {
-        tracing::info!(
-            count = purged.len(),
-            "deleted requests past their retention period"
-        );
-    }
-    if let Err(e) = state.store.sessions().delete_expired().await {
-        tracing::warn!(error = %e, "cannot delete expired sessions");
-    }
-    if let Err(e) = state
-        .store
-        .forget_old_sign_in_attempts(auth::throttle::WINDOW, now)
-        .await
-    {
-        tracing::warn!(error = %e, "cannot delete old sign-in counts");
-    }
-    let first_kept = state
-        .insights
-        .first_kept_day(config.insights.retention_months);
-    match state
-        .store
-        .delete_insight_counts_before(&first_kept.to_string())
-        .await
-    {
-        Ok(0) => {}
-        Ok(rows) => tracing::info!(rows, "deleted visit counts past their retention period"),
-        Err(e) => tracing::warn!(error = %e, "cannot delete old visit counts"),
-    }
-    Ok(purged.len())
-}
-
-/// Runs [`housekeeping`] once an hour across all servers: each server looks every few
-/// minutes, and whichever first claims the hour does the work.
-fn housekeeping_every_hour(workers: &workers::Workers, state: AppState) {
-    workers.every(std::time::Duration::from_secs(300), move || {
-        let state = state.clone();
-        async move {
-            let claimed = state
-                .store
-                .claim_job(
-                    store::Job::Housekeeping,
-                    jiff::SignedDuration::from_hours(1),
-                    jiff::Timestamp::now(),
-                )
-                .await;
-            match claimed {
-                Ok(true) => {
-                    if let Err(e) = housekeeping(&state).await {
-                        tracing::warn!(error = %e, "housekeeping failed; will try again in an hour");
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot reach the database for housekeeping"),
-            }
-        }
-    });
-}
-
-/// The backup worker of `state` (it does nothing where backups are not made here).
-pub fn backup_worker(state: &AppState) -> backup::worker::BackupWorker {
-    let config = state.config();
-    backup::worker::BackupWorker {
-        store: state.store.clone(),
-        settings: config.backup.clone(),
-        data_dir: config.server.data_dir.clone(),
-        zone: state.time_zone(),
-        mail: state.mail_enabled,
-        wake: state.mail_wake.clone(),
-        in_force: Some(state.in_force.clone()),
-    }
 }
 
 /// Loads and checks config and content, and prepares the site.
@@ -342,8 +222,8 @@ pub async fn run(overrides: Overrides) -> anyhow::Result<()> {
     );
     let shutdown = shutdown_signal();
     reload_on_hangup(&workers, state.clone(), overrides);
-    housekeeping_every_hour(&workers, state.clone());
-    backup_worker(&state).run_every_few_minutes(&workers);
+    web::housekeeping::every_hour(&workers, state.clone());
+    state.backup_worker().run_every_few_minutes(&workers);
     let insights = state.insights.clone();
     insights::flush_every_few_seconds(&workers, insights.clone(), state.store.clone());
     if let (Some(tls), Some(settings::config::CertificateSource::Acme(acme))) =

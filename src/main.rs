@@ -36,7 +36,9 @@ fn main() -> ExitCode {
         Some(Command::Backup {
             command: Some(command),
             ..
-        }) => block_on(kap_practice::backup::commands::run(&overrides, &command)),
+        }) => block_on(kap_practice::cli::backup_commands::run(
+            &overrides, &command,
+        )),
         Some(Command::Backup {
             file: Some(file), ..
         }) => block_on(kap_practice::cli::backup(&overrides, &file)),

@@ -2,13 +2,13 @@
 //! clinician's actions and the audit rows they leave.
 
 use crate::common;
-use kap_practice::practice::status::Status;
+use practice::status::Status;
 
 use crate::common::clinician::{Clinician, EMAIL, PASSWORD, base32_decode};
 use crate::common::old_database::sqlite_database_at;
 use crate::common::{Reply, TestApp, visible_text};
 use auth::totp;
-use kap_practice::web::admin::{Access, route_table};
+use web::admin::{Access, route_table};
 
 async fn app_with_account() -> TestApp {
     app_with_account_config(None).await
@@ -35,7 +35,7 @@ async fn audit_count(app: &TestApp) -> i64 {
     app.state.store.audit_log(1, 0).await.expect("audit").1
 }
 
-async fn last_audit(app: &TestApp) -> kap_practice::store::AuditRow {
+async fn last_audit(app: &TestApp) -> store::AuditRow {
     app.state
         .store
         .audit_log(1, 0)
@@ -456,9 +456,7 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
     }
     let store = &app.state.store;
     let now = jiff::Timestamp::now();
-    let change = |s: &str, r: &str| {
-        kap_practice::practice::status::StatusChange::parse(s, r).expect("valid")
-    };
+    let change = |s: &str, r: &str| practice::status::StatusChange::parse(s, r).expect("valid");
     for (id, status, reason) in [
         (1, "closed", "not_a_fit"),
         (2, "contacted", ""),
@@ -479,7 +477,7 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
         names.sort();
         names
     };
-    let housekeeping = |at| kap_practice::housekeeping_at(&app.state, at);
+    let housekeeping = |at| web::housekeeping::run_at(&app.state, at);
     assert_eq!(housekeeping(days(29)).await.expect("housekeeping"), 0);
     // Spam goes after 30 days.
     assert_eq!(housekeeping(days(31)).await.expect("housekeeping"), 1);
@@ -764,7 +762,7 @@ async fn the_audit_export_streams_every_row() {
         app.state
             .store
             .audit(
-                &kap_practice::audit::Entry::new("system", kap_practice::audit::Action::Purge)
+                &store::audit::Entry::new("system", store::audit::Action::Purge)
                     .detail(format!("row {i}")),
                 now,
             )
@@ -824,7 +822,7 @@ const BEHIND_PROXY: &str = "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
 #[tokio::test]
 async fn strangers_wrong_passwords_pause_an_account_for_a_minute_only() {
     use auth::throttle;
-    use kap_practice::store::SignInClaim;
+    use store::SignInClaim;
     let app = app_with_account().await;
     let store = &app.state.store;
     // Whole milliseconds, as the database keeps times.
@@ -834,9 +832,7 @@ async fn strangers_wrong_passwords_pause_an_account_for_a_minute_only() {
     let from = |ip: &str| {
         [
             throttle::account(EMAIL),
-            throttle::address(kap_practice::web::client::ClientKey::of(
-                ip.parse().expect("ip"),
-            )),
+            throttle::address(web::client::ClientKey::of(ip.parse().expect("ip"))),
         ]
     };
     for i in 1..=throttle::ACCOUNT_LIMIT {
@@ -949,7 +945,7 @@ async fn an_ipv6_slash_64_is_limited_as_one_address() {
 async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
     let app = TestApp::start().await;
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
     let now = jiff::Timestamp::now();
     let store = &app.state.store;
     // "İ" lower-cases to "i̇" (i and a combining dot) in Unicode; SQLite's lower() leaves it
@@ -1000,7 +996,7 @@ async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
 /// before.
 #[tokio::test]
 async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
-    use kap_practice::store::{OpenError, StoreError};
+    use store::{OpenError, StoreError};
     let app = app_with_account().await;
     for (name, email) in [
         ("Ada Lovelace", "ada@lovelace.example"),
@@ -1138,8 +1134,7 @@ async fn a_session_saved_after_its_account_was_removed_does_not_open_the_next_ac
         .expect("load")
         .expect("the session");
     // ...when `admin remove` runs...
-    let entry =
-        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    let entry = store::audit::Entry::new("test", store::audit::Action::AccountRemoved);
     assert!(
         store
             .remove_account(EMAIL, now, &entry)
@@ -1150,7 +1145,7 @@ async fn a_session_saved_after_its_account_was_removed_does_not_open_the_next_ac
     sessions.save(&record).await.expect("save");
     // `admin add` then makes someone else's account.
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
     store
         .add_account("next@practice.example", &hash, now, &entry)
         .await
@@ -1207,9 +1202,8 @@ async fn account_ids_are_never_given_again() {
     let store = &app.state.store;
     let now = jiff::Timestamp::now();
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let added = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
-    let removed =
-        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    let added = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
+    let removed = store::audit::Entry::new("test", store::audit::Action::AccountRemoved);
     let first = store
         .add_account("first@practice.example", &hash, now, &added)
         .await
@@ -1292,7 +1286,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
         .expect("session");
         pool.close().await;
     }
-    let store = kap_practice::store::Store::open(&data, None, keys)
+    let store = store::Store::open(&data, None, keys)
         .await
         .expect("the application opens and upgrades the database");
     let mut stamps = Vec::new();
@@ -1305,7 +1299,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     assert_ne!(stamps[0], stamps[1], "a stamp of its own");
     assert_eq!(store.unused_recovery_codes(2).await.expect("codes"), 2);
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let entry = kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountAdded);
+    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
     let id = store
         .add_account(
             "third@practice.example",
@@ -1318,8 +1312,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
         .expect("new account");
     assert_eq!(id, 6, "the removed account's id 5 is not given again");
     // The recovery codes still follow their account.
-    let removed =
-        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    let removed = store::audit::Entry::new("test", store::audit::Action::AccountRemoved);
     assert!(
         store
             .remove_account("second@practice.example", jiff::Timestamp::now(), &removed)
@@ -1329,7 +1322,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     store.close().await;
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
+            .filename(data.join(store::data_dir::DATABASE_FILE))
             .foreign_keys(true),
     )
     .await
@@ -1351,7 +1344,7 @@ async fn upgrading_a_database_that_had_an_account_keeps_the_setup_address_dead()
     let token = "ab".repeat(32);
     let hash = {
         use sha2::Digest;
-        kap_practice::crypto::hex::hex(&sha2::Sha256::digest(token.as_bytes()))
+        crypto::hex::hex(&sha2::Sha256::digest(token.as_bytes()))
     };
     sqlx::query("INSERT INTO setup_tokens (id, token_hash, created_at) VALUES (1, $1, $2)")
         .bind(hash)
@@ -1366,7 +1359,7 @@ async fn upgrading_a_database_that_had_an_account_keeps_the_setup_address_dead()
     .await
     .expect("audit");
     pool.close().await;
-    let store = kap_practice::store::Store::open(&data, None, keys)
+    let store = store::Store::open(&data, None, keys)
         .await
         .expect("the application opens and upgrades the database");
     assert!(!store.has_accounts().await.expect("store"));
@@ -1386,10 +1379,7 @@ async fn while_an_account_is_paused_no_password_is_checked() {
             0,
             &[],
             jiff::Timestamp::now(),
-            &kap_practice::audit::Entry::new(
-                "test",
-                kap_practice::audit::Action::TwoFactorEnrolled,
-            ),
+            &store::audit::Entry::new("test", store::audit::Action::TwoFactorEnrolled),
         )
         .await
         .expect("two-factor on");
@@ -2025,7 +2015,7 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
         && r.detail.as_deref() == Some("reset from an emailed link")));
     // The link's token is not in the access log's form of the address.
     assert_eq!(
-        kap_practice::web::middleware::loggable_path(&link),
+        web::middleware::loggable_path(&link),
         "/admin/login/reset/…"
     );
 }
@@ -2080,8 +2070,7 @@ async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
         .await
         .expect("read")
         .expect("account");
-    let audit =
-        kap_practice::audit::Entry::new(EMAIL, kap_practice::audit::Action::PasswordChanged);
+    let audit = store::audit::Entry::new(EMAIL, store::audit::Action::PasswordChanged);
     let hash = auth::password::hash(loser).expect("hash");
     let now = jiff::Timestamp::now();
     let store = &app.state.store;

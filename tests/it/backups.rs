@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::backup::worker::{BackupWorker, Health};
-use kap_practice::backup::{BackupError, TargetError};
-use kap_practice::store::Engine;
+use store::Engine;
+use web::backup::worker::{BackupWorker, Health};
+use web::backup::{BackupError, TargetError};
 
 use crate::common::s3::S3Server;
 use crate::common::{SmtpServer, TestApp};
@@ -18,7 +18,7 @@ async fn app_with(backup: &str) -> TestApp {
     let app = TestApp::with_config(&format!("[backup]\n{backup}")).await;
     if app.state.store.engine() == Engine::Sqlite {
         let config = app.state.config();
-        let key = kap_practice::backup::make_key(
+        let key = web::backup::make_key(
             &app.state.store,
             &config.backup,
             &config.server.data_dir,
@@ -26,7 +26,7 @@ async fn app_with(backup: &str) -> TestApp {
         )
         .await
         .expect("key");
-        kap_practice::backup::confirm_key(&app.state.store, &key, Timestamp::now())
+        web::backup::confirm_key(&app.state.store, &key, Timestamp::now())
             .await
             .expect("confirmed");
     }
@@ -34,7 +34,7 @@ async fn app_with(backup: &str) -> TestApp {
 }
 
 fn worker(app: &TestApp) -> BackupWorker {
-    kap_practice::backup_worker(&app.state)
+    app.state.backup_worker()
 }
 
 /// The complete backups in `dir`, and anything else left there.
@@ -47,7 +47,7 @@ fn in_dir(dir: &Path) -> (Vec<String>, Vec<String>) {
             .file_name()
             .to_string_lossy()
             .into_owned();
-        if kap_practice::backup::target::is_backup_name(&name) {
+        if web::backup::target::is_backup_name(&name) {
             backups.push(name);
         } else {
             other.push(name);
@@ -61,7 +61,7 @@ fn in_dir(dir: &Path) -> (Vec<String>, Vec<String>) {
 async fn refused_on_postgres(app: &TestApp) {
     let config = app.state.config();
     assert!(!worker(app).active());
-    let refused = kap_practice::backup::backup_and_record(
+    let refused = web::backup::backup_and_record(
         &app.state.store,
         &config.backup,
         &config.server.data_dir,
@@ -110,7 +110,7 @@ fn at(day: i8, hours: i64) -> Timestamp {
 }
 
 /// The names of the backups `target` holds.
-async fn names_at(target: &kap_practice::backup::Target) -> Vec<String> {
+async fn names_at(target: &web::backup::Target) -> Vec<String> {
     let listed = target.list().await.expect("list");
     listed.into_iter().map(|l| l.name).collect()
 }
@@ -164,11 +164,11 @@ async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verif
     assert_eq!(verifies, 5);
     let (local, other) = in_dir(dir.path());
     assert!(other.is_empty(), "nothing half-written is left: {other:?}");
-    let expected = kap_practice::backup::retention::keep(&local);
+    let expected = web::backup::retention::keep(&local);
     assert_eq!(expected.len(), local.len(), "what is left is what is kept");
     // Seven days, and the older weeks (the month's other weeks fall in March too).
     assert!((8..=11).contains(&local.len()), "{local:?}");
-    let remote = names_at(&kap_practice::backup::Target::all(&app.state.config().backup)[1]).await;
+    let remote = names_at(&web::backup::Target::all(&app.state.config().backup)[1]).await;
     assert_eq!(remote, local);
 
     let log = app.state.store.backup_log().await.expect("log");
@@ -202,7 +202,7 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
             config.backup.clone(),
             data_dir.clone(),
         );
-        async move { kap_practice::backup::backup_and_record(&store, &settings, &data_dir, now).await }
+        async move { web::backup::backup_and_record(&store, &settings, &data_dir, now).await }
     };
     let good = backup(at(2, 0)).await.expect("the first backup");
 
@@ -244,12 +244,11 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
     let mut settings = config.backup.clone();
     settings.s3 = None;
     settings.dir = Some(dir.path().to_path_buf());
-    let name = kap_practice::backup::retention::name_at(at(6, 0));
+    let name = web::backup::retention::name_at(at(6, 0));
     std::os::unix::fs::symlink("/dev/full", dir.path().join(format!("{name}.partial")))
         .expect("symlink");
     let full =
-        kap_practice::backup::backup_and_record(&app.state.store, &settings, &data_dir, at(6, 0))
-            .await;
+        web::backup::backup_and_record(&app.state.store, &settings, &data_dir, at(6, 0)).await;
     let Err(BackupError::Target(TargetError::Local { source, .. })) = &full else {
         panic!("{full:?}");
     };
@@ -462,9 +461,9 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
     // The words open the backups made now.
     let (code, _, err) = app.cli(&["backup", "now"]);
     assert_eq!(code, 0, "{err}");
-    let key = kap_practice::crypto::BackupKey::from_words(&words.join(" ")).expect("words");
-    let verified = kap_practice::backup::verify(
-        &kap_practice::backup::Target::Local(dir.path().to_path_buf()),
+    let key = crypto::BackupKey::from_words(&words.join(" ")).expect("words");
+    let verified = web::backup::verify(
+        &web::backup::Target::Local(dir.path().to_path_buf()),
         None,
         &key,
         &dir.path().join("work"),
@@ -523,7 +522,7 @@ async fn a_backup_is_made_before_the_database_is_updated_at_start() {
         // The database's own backups: opening it again makes none, whatever is pending.
         let config = app.state.config();
         let url = config.database.url.as_ref().map(|u| u.0.clone());
-        let before = kap_practice::backup::before_migrations(
+        let before = web::backup::before_migrations(
             &config.backup,
             &config.server.data_dir,
             url.as_deref(),
@@ -537,7 +536,7 @@ async fn a_backup_is_made_before_the_database_is_updated_at_start() {
     // A data directory whose database an older version wrote, with this server's backup key.
     let older = tempfile::tempdir().expect("tempdir");
     let data = older.path().join("data");
-    kap_practice::data_dir::private::create_dir(&data).expect("data dir");
+    store::data_dir::private::create_dir(&data).expect("data dir");
     older_database(&data, 10).await;
     let live = app.state.config().server.data_dir.clone();
     std::fs::copy(live.join("backup.key"), data.join("backup.key")).expect("key");
@@ -578,9 +577,9 @@ async fn a_backup_is_made_before_the_database_is_updated_at_start() {
     store.close().await;
     // The backup opens with the words and holds a database.
     let words = std::fs::read_to_string(data.join("backup.key")).expect("words");
-    let key = kap_practice::crypto::BackupKey::from_words(&words).expect("words");
-    kap_practice::backup::verify(
-        &kap_practice::backup::Target::Local(dir.path().to_path_buf()),
+    let key = crypto::BackupKey::from_words(&words).expect("words");
+    web::backup::verify(
+        &web::backup::Target::Local(dir.path().to_path_buf()),
         None,
         &key,
         &older.path().join("work"),
@@ -610,14 +609,10 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
     }
     let config = app.state.config();
     let data_dir = config.server.data_dir.clone();
-    let good = kap_practice::backup::backup_and_record(
-        &app.state.store,
-        &config.backup,
-        &data_dir,
-        at(2, 0),
-    )
-    .await
-    .expect("the first backup");
+    let good =
+        web::backup::backup_and_record(&app.state.store, &config.backup, &data_dir, at(2, 0))
+            .await
+            .expect("the first backup");
 
     let mut wrong = config.backup.clone();
     let s3_settings = wrong.s3.as_mut().expect("object storage");
@@ -625,8 +620,7 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
     s3_settings.secret_access_key = settings::config::Secret("not the secret".into());
     s3.check_access_keys(true);
     let refused =
-        kap_practice::backup::backup_and_record(&app.state.store, &wrong, &data_dir, at(3, 0))
-            .await;
+        web::backup::backup_and_record(&app.state.store, &wrong, &data_dir, at(3, 0)).await;
     assert!(
         matches!(
             refused,
@@ -640,7 +634,7 @@ async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
 
     // The bucket holds the good backup only.
     s3.check_access_keys(false);
-    let remote = names_at(&kap_practice::backup::Target::all(&config.backup)[0]).await;
+    let remote = names_at(&web::backup::Target::all(&config.backup)[0]).await;
     assert_eq!(remote, vec![good.name]);
 }
 
@@ -754,7 +748,7 @@ async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets
             .text();
         assert_eq!(tested.matches(": works").count(), 2, "{tested}");
         // The worker makes the backup in both places with the saved settings.
-        kap_practice::backup::make_key(
+        web::backup::make_key(
             &app.state.store,
             &in_force,
             &app.state.config().server.data_dir,

@@ -7,7 +7,7 @@
 use crate::common;
 use crate::common::booking::*;
 use crate::common::old_database::sqlite_database_at;
-use kap_practice::practice::status::Status;
+use practice::status::Status;
 
 use crate::common::clinician::{Clinician, EMAIL};
 use crate::common::reminders::look;
@@ -15,7 +15,7 @@ use crate::common::{Reply, SmtpServer, TestApp, visible_text};
 use jiff::civil::time;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::practice::open_times::open_times;
+use practice::open_times::open_times;
 use serde_json::Value;
 
 #[tokio::test]
@@ -921,7 +921,7 @@ async fn an_old_thank_you_url_says_the_request_arrived_and_mints_no_link() {
     let (id, _) = request_and_link(&app, NAME, &[]).await;
     let old = Timestamp::now() - jiff::SignedDuration::from_mins(61);
     // One issued more than an hour ago, and one sealed before pages carried their time.
-    let thanks = kap_practice::crypto::SealedField::kept("thanks");
+    let thanks = crypto::SealedField::kept("thanks");
     for (text, sealed_then) in [
         (format!("0:{id}:{}", old.as_millisecond()), false),
         (format!("0:{id}"), true),
@@ -932,10 +932,7 @@ async fn an_old_thank_you_url_says_the_request_arrived_and_mints_no_link() {
             app.state.store.keys().seal(thanks.alone(), &text)
         };
         let page = app
-            .get(&format!(
-                "/contact/thanks?n={}",
-                kap_practice::crypto::hex::hex(&sealed)
-            ))
+            .get(&format!("/contact/thanks?n={}", crypto::hex::hex(&sealed)))
             .await;
         assert_eq!(page.status, 410, "{text}");
         let html = page.text();
@@ -964,7 +961,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The migrations as they were: the first six.
     let (data, pool, keys, key) = sqlite_database_at(dir.path(), 6).await;
-    let file = data.join(kap_practice::data_dir::DATABASE_FILE);
+    let file = data.join(store::data_dir::DATABASE_FILE);
     let old_seal = |field: &str, plain: &str| common::sealed_the_old_way(&key, field, plain);
     {
         for id in 1..=3i64 {
@@ -1038,7 +1035,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
         ("bookings", 2),
         ("booking_changes", 2),
     ];
-    let store = kap_practice::store::Store::open(&data, None, keys)
+    let store = store::Store::open(&data, None, keys)
         .await
         .expect("the application opens and upgrades the database");
     let names = common::request_names(&store).await;
@@ -1234,7 +1231,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     use crate::common::reminders::{
         confirm, deliver_at, hours, later_times, meet_by_video, outbox_to,
     };
-    use kap_practice::practice::booking::BookingStatus;
+    use practice::booking::BookingStatus;
 
     let (_dir, smtp, app) = offering_with_mail().await;
     meet_by_video(&app).await;

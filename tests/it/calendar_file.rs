@@ -7,10 +7,8 @@ use std::process::Command;
 use jiff::civil::{Weekday, date, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::practice::open_times::{
-    AvailabilityWindow, BookingRules, ConsultationFormat, open_times,
-};
 use practice::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Method};
+use practice::open_times::{AvailabilityWindow, BookingRules, ConsultationFormat, open_times};
 
 /// Checks the raw file (CRLF only, lines of at most 75 octets, each valid UTF-8 on its own so
 /// no fold split a character), then prints what the parser read.

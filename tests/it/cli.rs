@@ -263,9 +263,7 @@ fn check_and_serve_warn_about_an_example_notice_address() {
 }
 
 /// The outbox's mail due within the hour, claimed (each row opened with the store's keys).
-async fn claim_due_within_the_hour(
-    store: &kap_practice::store::Store,
-) -> Vec<kap_practice::store::OutboxRow> {
+async fn claim_due_within_the_hour(store: &store::Store) -> Vec<store::OutboxRow> {
     store
         .claim_due_mail(
             jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
@@ -280,8 +278,8 @@ async fn claim_due_within_the_hour(
 /// a previous key, all open with B alone, and the store starts with B alone.
 #[tokio::test]
 async fn after_resealing_everything_opens_with_the_new_key_alone() {
-    use kap_practice::crypto::Keyring;
-    use kap_practice::store::Store;
+    use crypto::Keyring;
+    use store::Store;
     let app = crate::common::TestApp::start().await;
     app.add_clinician().await;
     assert_eq!(app.submit("Ada Lovelace", &[]).await.status, 303);
@@ -306,7 +304,7 @@ async fn after_resealing_everything_opens_with_the_new_key_alone() {
     // The server stays up (its folder goes with it); the rotation happens beside it.
     let url = app.overrides.database_url.clone();
 
-    let b = kap_practice::crypto::generate_key_hex();
+    let b = crypto::generate_key_hex();
     let rotating = Store::open(
         &data,
         url.as_deref(),

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::common::TestApp;
-use kap_practice::web::server::Options;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use web::server::Options;
 
 const HEADERS: Duration = Duration::from_secs(1);
 const IDLE: Duration = Duration::from_secs(2);

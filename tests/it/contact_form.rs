@@ -2,13 +2,13 @@
 //! wrong — each answered with a 4xx a person can read, and nothing stored.
 
 use crate::common;
-use kap_practice::practice::consultation::SpamReason;
-use kap_practice::practice::status::Status;
+use practice::consultation::SpamReason;
+use practice::status::Status;
 
 use crate::common::{TestApp, form_body, valid_fields, visible_text};
 use settings::config::Overrides;
 
-async fn stored(app: &TestApp) -> Vec<kap_practice::store::StoredRequest> {
+async fn stored(app: &TestApp) -> Vec<store::StoredRequest> {
     app.state.store.all_requests().await.expect("read requests")
 }
 
@@ -122,7 +122,7 @@ async fn the_form_asks_whom_the_consultation_is_for_and_the_minor_flag_follows_t
             .find(|r| r.name == n)
             .unwrap_or_else(|| panic!("{n} stored"))
     };
-    use kap_practice::practice::consultation::ForWhom;
+    use practice::consultation::ForWhom;
     assert_eq!(by_name("Pat").for_whom, Some(ForWhom::SomeoneElse));
     assert!(by_name("Pat").flags.minor);
     assert_eq!(by_name("Jo").for_whom, Some(ForWhom::Myself));

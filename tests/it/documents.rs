@@ -207,8 +207,8 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
         .clone();
     let signature = consent.signature.clone().expect("signed");
     assert_eq!(signature.name, PERSON);
-    assert_eq!(signature.role, kap_practice::store::SignerRole::Person);
-    assert_eq!(signature.sha256, kap_practice::store::sha256(&consent.text));
+    assert_eq!(signature.role, store::SignerRole::Person);
+    assert_eq!(signature.sha256, store::sha256(&consent.text));
     assert!(signature.esign_sha256.is_some());
     let revisions = app.state.store.revisions(CONSENT).await.expect("read");
     assert_eq!(revisions.len(), 2);
@@ -225,7 +225,7 @@ async fn documents_are_sent_opened_signed_kept_as_signed_and_revoked() {
     assert_eq!(pdf.status, 200);
     assert_eq!(pdf.header("content-type"), Some("application/pdf"));
     let text = pdf_text(&pdf.body);
-    let signed = kap_practice::content::documents::sent(CONSENT, &consent.text).expect("reads");
+    let signed = content::documents::sent(CONSENT, &consent.text).expect("reads");
     let expected = words(&signed.plain.join("\n"));
     let got = words(&text);
     assert_eq!(
@@ -440,7 +440,7 @@ async fn a_parent_or_guardian_signs_for_a_person_under_18() {
     for d in &packets[0].documents {
         let s = d.signature.as_ref().expect("signed");
         assert_eq!(s.name, GUARDIAN);
-        assert_eq!(s.role, kap_practice::store::SignerRole::ParentOrGuardian);
+        assert_eq!(s.role, store::SignerRole::ParentOrGuardian);
     }
     let html = app.get(&link).await.text();
     assert!(

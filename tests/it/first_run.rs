@@ -393,8 +393,7 @@ async fn the_setup_address_stays_dead_once_an_account_has_existed() {
     app.add_clinician().await;
     assert_eq!(app.get(&path).await.status, 404);
     // ...nor once that account is removed, within the address's 24 hours.
-    let removed =
-        kap_practice::audit::Entry::new("test", kap_practice::audit::Action::AccountRemoved);
+    let removed = store::audit::Entry::new("test", store::audit::Action::AccountRemoved);
     let store = &app.state.store;
     assert!(
         store

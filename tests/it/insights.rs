@@ -176,7 +176,7 @@ async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
             .expect("a day")
             .to_string()
     };
-    let row = |d: String| kap_practice::store::InsightCount {
+    let row = |d: String| store::InsightCount {
         day: d,
         kind: "view".into(),
         subject: "/".into(),
@@ -187,7 +187,7 @@ async fn counts_past_the_retention_period_are_deleted_by_housekeeping() {
         .add_insight_counts(&[row(day(3)), row(day(2)), row(day(1))])
         .await
         .expect("stored");
-    kap_practice::housekeeping(&app.state)
+    web::housekeeping::run(&app.state)
         .await
         .expect("housekeeping");
     let kept: Vec<String> = app
@@ -260,7 +260,7 @@ async fn the_steps_towards_a_consultation_match_the_requests_and_bookings_made()
     );
     let confirmed = bookings
         .iter()
-        .filter(|b| b.booking.status == kap_practice::practice::booking::BookingStatus::Confirmed)
+        .filter(|b| b.booking.status == practice::booking::BookingStatus::Confirmed)
         .count() as i64;
     assert_eq!(confirmed, 1);
     assert_eq!(total(&c, "step", "confirmed"), confirmed, "{c:?}");

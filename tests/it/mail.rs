@@ -234,7 +234,7 @@ async fn the_inbox_names_each_email_and_its_delivery_in_words() {
 }
 
 /// The outbox counts once `sent` mails are marked sent and none is pending (or after 20 s).
-async fn outbox_settled(app: &TestApp, sent: usize) -> kap_practice::store::OutboxCounts {
+async fn outbox_settled(app: &TestApp, sent: usize) -> store::OutboxCounts {
     let deadline = std::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let counts = app.state.store.outbox_counts().await.expect("counts");

@@ -550,7 +550,7 @@ async fn a_refused_link_is_explained_in_plain_words_in_the_editor_and_the_loader
     let original = std::fs::read_to_string(&file).expect("read");
     let (edited, line) = with_bad_links(&original, bad);
     std::fs::write(&file, &edited).expect("write");
-    let errors = kap_practice::content::load(&kap_practice::content::ContentSource::Dir(content))
+    let errors = content::load(&content::ContentSource::Dir(content))
         .expect_err("refused")
         .to_string();
     let name = file.display().to_string();

@@ -607,13 +607,11 @@ fn privacy_for(config: &str) -> String {
     let config =
         settings::config::Config::from_toml(config, "test.toml", None, &Overrides::default())
             .expect("valid config");
-    let content =
-        kap_practice::content::load(&kap_practice::content::ContentSource::from_config(None))
-            .expect("content");
-    let site = kap_practice::site::build(
+    let content = content::load(&content::ContentSource::from_config(None)).expect("content");
+    let site = web::site::build(
         Arc::new(config),
         Arc::new(content),
-        kap_practice::store::SEALED_REQUEST_FIELDS,
+        store::SEALED_REQUEST_FIELDS,
     )
     .expect("site");
     let page = site.get("/privacy").expect("/privacy");
@@ -673,7 +671,7 @@ fn the_privacy_notice_states_what_the_configuration_does() {
                     format!("mail {with_mail}, acknowledgement {with_ack}, PostgreSQL {with_pg}");
 
                 // Encrypted: exactly what the store seals; the rest said to be plain text.
-                let mut expected: Vec<String> = kap_practice::store::SEALED_REQUEST_FIELDS
+                let mut expected: Vec<String> = store::SEALED_REQUEST_FIELDS
                     .iter()
                     .map(|f| notice_label(f).to_string())
                     .collect();

@@ -84,12 +84,12 @@ async fn start_on(config: &str) -> TestApp {
 }
 
 /// The questionnaires of request `id`, as stored.
-async fn questionnaires(app: &TestApp, id: i64) -> Vec<kap_practice::store::StoredQuestionnaire> {
+async fn questionnaires(app: &TestApp, id: i64) -> Vec<store::StoredQuestionnaire> {
     app.state.store.questionnaires(id).await.expect("read")
 }
 
 /// What needs the clinician's attention, as the inbox lists it.
-async fn needing_attention(app: &TestApp) -> Vec<kap_practice::store::AttentionItem> {
+async fn needing_attention(app: &TestApp) -> Vec<store::AttentionItem> {
     app.state.store.needing_attention().await.expect("read")
 }
 
@@ -812,8 +812,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
         .store
         .change_status(
             id,
-            kap_practice::practice::status::StatusChange::parse("closed", "not_a_fit")
-                .expect("a change"),
+            practice::status::StatusChange::parse("closed", "not_a_fit").expect("a change"),
             "test",
             false,
             now,
@@ -824,7 +823,7 @@ async fn retention_deletes_questionnaires_with_their_request() {
         .state
         .store
         .purge(
-            &kap_practice::store::Cutoffs {
+            &store::Cutoffs {
                 closed: now + SignedDuration::from_secs(1),
                 consulted: now,
                 spam: now,
@@ -863,8 +862,7 @@ async fn a_higher_item_nine_after_a_follow_up_needs_attention_again() {
     offer_questionnaires(&app).await;
     let (id, q) = held(&app).await;
     const URGENT: &str = "Urgent: a questionnaire needs your attention";
-    let flagged =
-        |items: Vec<kap_practice::store::AttentionItem>| items.iter().any(|a| a.request_id == id);
+    let flagged = |items: Vec<store::AttentionItem>| items.iter().any(|a| a.request_id == id);
 
     answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).await;
     assert_eq!(count_subject(&smtp, URGENT, 1), 1);
@@ -1020,7 +1018,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
-    use kap_practice::practice::questionnaire::Page;
+    use practice::questionnaire::Page;
     let (_dir, _smtp, app) = offering().await;
     let (id, q) = held(&app).await;
     assert_eq!(app.get(&q).await.status, 200, "the intake is created");

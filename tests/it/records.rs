@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::common::clinician::Clinician;
 use crate::common::{TestApp, visible_text};
-use kap_practice::practice::status::StatusChange;
+use practice::status::StatusChange;
 
 /// A site at a public address: the example practice is hidden until it goes live.
 const PUBLIC: &str = "[server]\nbase_url = \"https://practice.test\"\n";
@@ -180,7 +180,7 @@ async fn the_site_goes_live_only_once_every_item_of_the_checklist_is_done() {
     let editor = c.get(ABOUT).await.text();
     let base = base_on(&editor);
     let csrf = c.csrf(ABOUT).await;
-    let built_in = kap_practice::content::built_in_files()
+    let built_in = content::built_in_files()
         .into_iter()
         .find(|(rel, _)| rel == "home/14-why-work-with-me.md")
         .expect("the built-in section")
@@ -254,7 +254,7 @@ async fn retention_periods_are_set_in_the_inbox_stated_and_followed() {
         .await
         .expect("close");
     let after = |d: i64| now + SignedDuration::from_hours(24 * d);
-    let housekeeping = |at| kap_practice::housekeeping_at(&app.state, at);
+    let housekeeping = |at| web::housekeeping::run_at(&app.state, at);
     assert_eq!(housekeeping(after(89)).await.expect("housekeeping"), 0);
     assert_eq!(housekeeping(after(91)).await.expect("housekeeping"), 1);
     assert_eq!(housekeeping(after(3649)).await.expect("housekeeping"), 0);
@@ -351,10 +351,9 @@ async fn the_inbox_offers_an_export_of_what_retention_deletes_within_30_days() {
     );
 
     // 26 days on, it is gone, and the others stay.
-    let purged =
-        kap_practice::housekeeping_at(&app.state, now + SignedDuration::from_hours(24 * 26))
-            .await
-            .expect("housekeeping");
+    let purged = web::housekeeping::run_at(&app.state, now + SignedDuration::from_hours(24 * 26))
+        .await
+        .expect("housekeeping");
     assert_eq!(purged, 1);
     let mut left = app.request_names().await;
     left.sort();
@@ -366,12 +365,9 @@ async fn the_inbox_offers_an_export_of_what_retention_deletes_within_30_days() {
 /// a column added in plain text fails here until the privacy page says so.
 #[tokio::test]
 async fn the_privacy_page_names_everything_kept_in_plain_text() {
-    use kap_practice::site::privacy::{COLLECTED, KEPT_PLAIN, NOT_ABOUT_THE_PERSON};
+    use web::site::privacy::{COLLECTED, KEPT_PLAIN, NOT_ABOUT_THE_PERSON};
     let app = TestApp::start().await;
-    let postgres = matches!(
-        app.state.store.engine(),
-        kap_practice::store::Engine::Postgres
-    );
+    let postgres = matches!(app.state.store.engine(), store::Engine::Postgres);
     let mut unnamed = Vec::new();
     for table in [
         "consultation_requests",

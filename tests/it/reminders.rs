@@ -18,8 +18,8 @@ use crate::common::booking::{
 use crate::common::clinician::Clinician;
 use crate::common::reminders::*;
 use crate::common::{SmtpServer, TestApp, free_port, visible_text};
-use kap_practice::practice::booking::ClinicianDecision;
-use kap_practice::practice::meeting::MeetingDetails;
+use practice::booking::ClinicianDecision;
+use practice::meeting::MeetingDetails;
 use practice::wording::long_time;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

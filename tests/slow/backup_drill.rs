@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use kap_practice::store::Engine;
+use store::Engine;
 
 use crate::common::clinician::{Clinician, text_area};
 use crate::common::{TestApp, booking, questionnaire};
@@ -113,7 +113,7 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
     // The backup key, written down, and the backup.
     let settings = app.state.config().backup.clone();
     let data: PathBuf = app.state.config().server.data_dir.clone();
-    let key = kap_practice::backup::make_key(&app.state.store, &settings, &data, Timestamp::now())
+    let key = web::backup::make_key(&app.state.store, &settings, &data, Timestamp::now())
         .await
         .expect("key");
     let words = key.words().join(" ");

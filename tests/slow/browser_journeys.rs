@@ -2,7 +2,7 @@
 //! (making a mistake on the way), and the clinician's working day in the inbox. axe-core checks
 //! every page on the way, including the form in its error state.
 
-use kap_practice::practice::status::Status;
+use practice::status::Status;
 use std::time::Duration;
 
 use crate::common::TestApp;

@@ -11,7 +11,7 @@ use crate::common::insights::{CHROME, FIREFOX, counts, total, visit};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_postgresql_add_up_to_one_set_of_numbers() {
     let (url, _cluster) = crate::scale_out::database();
-    let key = kap_practice::crypto::generate_key_hex();
+    let key = crypto::generate_key_hex();
     let (a, b) = crate::scale_out::two_servers(|| TestApp::builder().database(&url, &key)).await;
     a.add_clinician().await;
     let ua = ("user-agent", FIREFOX);

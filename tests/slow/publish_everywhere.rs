@@ -1,6 +1,6 @@
 //! Two servers on one PostgreSQL database: what the clinician publishes on one is served by
 //! the other, which finds it by its own look at the site's version (every
-//! [`POLL_EVERY`](kap_practice::web::live::POLL_EVERY)), without a restart.
+//! [`POLL_EVERY`](web::live::POLL_EVERY)), without a restart.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ const SITE: &str = "http://practice.test";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_on_one_server_is_served_by_the_other_by_itself() {
     let (url, _cluster) = crate::scale_out::database();
-    let key = kap_practice::crypto::generate_key_hex();
+    let key = crypto::generate_key_hex();
     let overrides = || Overrides {
         base_url: Some(SITE.into()),
         ..Overrides::default()

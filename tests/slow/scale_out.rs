@@ -68,7 +68,7 @@ async fn signed_in(app: &TestApp) -> Clinician<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_requests_sessions_and_mail() {
     let (url, _cluster) = database();
-    let key = kap_practice::crypto::generate_key_hex();
+    let key = crypto::generate_key_hex();
     let smtp_dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(smtp_dir.path());
     // Both start at the same moment on an empty database: migrations are applied once, under
@@ -159,7 +159,7 @@ async fn two_servers_share_requests_sessions_and_mail() {
     // A periodic job is claimed by one server per period.
     let now = jiff::Timestamp::now();
     let hour = jiff::SignedDuration::from_hours(1);
-    let job = kap_practice::store::Job::Housekeeping;
+    let job = store::Job::Housekeeping;
     let (ca, cb) = tokio::join!(
         a.state.store.claim_job(job, hour, now),
         b.state.store.claim_job(job, hour, now)
@@ -221,7 +221,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
     // A cluster of this test's own: it is stopped and started again.
     let cluster = Cluster::start();
     let url = postgres::fresh_database(&cluster.url());
-    let key = kap_practice::crypto::generate_key_hex();
+    let key = crypto::generate_key_hex();
     let mut o = overrides(None);
     o.base_url = None;
     let app = Arc::new(
@@ -349,7 +349,7 @@ async fn postgres_stopped_mid_burst_loses_nothing_acknowledged_and_recovers_by_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
     let (url, _cluster) = database();
-    let key = kap_practice::crypto::generate_key_hex();
+    let key = crypto::generate_key_hex();
     let (a, b) = tokio::join!(
         TestApp::builder()
             .overrides(overrides(None))

@@ -13,7 +13,7 @@ use crate::common::{SmtpServer, TestApp};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_queue_and_send_each_reminder_once() {
     let (url, _cluster) = crate::scale_out::database();
-    let key = kap_practice::crypto::generate_key_hex();
+    let key = crypto::generate_key_hex();
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let text = config(Some(smtp.port), "");

@@ -118,7 +118,7 @@ async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fail
     .await;
     assert_eq!(first.version, hyper::Version::HTTP_2);
     assert_eq!(first.status, 200);
-    let info = kap_practice::tls::CertificateInfo::from_der(&first.certificate).expect("x509");
+    let info = web::tls::CertificateInfo::from_der(&first.certificate).expect("x509");
     assert_eq!(info.names, vec![SITE.to_string()]);
     let kept = p.data_dir().join("tls").join("certificate.pem");
     assert!(
@@ -150,7 +150,7 @@ async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fail
         }
     })
     .await;
-    let renewed_info = kap_practice::tls::CertificateInfo::from_der(&renewed).expect("x509");
+    let renewed_info = web::tls::CertificateInfo::from_der(&renewed).expect("x509");
     assert_ne!(renewed_info.serial, info.serial);
 
     // The authority goes away: renewal fails, the last certificate keeps serving.
@@ -171,7 +171,7 @@ async fn acme_certificates_are_obtained_renewed_and_kept_when_the_authority_fail
         .await
         .expect("still served after the authority failed");
     assert_eq!(last.status, 200);
-    let last_info = kap_practice::tls::CertificateInfo::from_der(&last.certificate).expect("x509");
+    let last_info = web::tls::CertificateInfo::from_der(&last.certificate).expect("x509");
     assert!(last_info.not_after > jiff::Timestamp::now());
     assert!(
         p.process.stderr().contains("cannot obtain a certificate"),
@@ -201,7 +201,7 @@ async fn the_inbox_warns_when_the_authority_fails() {
         check_seconds: 1,
     };
     let data = dir.path().join("data");
-    let tls = kap_practice::tls::Tls::start(
+    let tls = web::tls::Tls::start(
         &settings::config::TlsConfig {
             bind: "127.0.0.1:0".parse().expect("addr"),
             certificate: settings::config::CertificateSource::Acme(acme.clone()),
@@ -209,7 +209,7 @@ async fn the_inbox_warns_when_the_authority_fails() {
         &data,
     )
     .expect("tls");
-    let renewal = tokio::spawn(kap_practice::tls::acme::run(tls.clone(), acme, data));
+    let renewal = tokio::spawn(web::tls::acme::run(tls.clone(), acme, data));
     until_some(Duration::from_secs(30), "the first certificate", || {
         let info = tls.info();
         async move { info }

@@ -7,9 +7,9 @@ use std::time::Duration;
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::practice::open_times::{AvailabilityWindow, BookingRules};
-use kap_practice::store::StoredBooking;
+use practice::open_times::{AvailabilityWindow, BookingRules};
 use serde_json::Value;
+use store::StoredBooking;
 
 use super::{Reply, SmtpServer, TestApp};
 

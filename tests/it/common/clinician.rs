@@ -3,7 +3,7 @@
 
 use super::{Reply, TestApp, form_body};
 use auth::password;
-use kap_practice::audit::{Action, Entry};
+use store::audit::{Action, Entry};
 
 pub const EMAIL: &str = "clinician@practice.example";
 pub const PASSWORD: &str = "lantern orchard velvet tide";

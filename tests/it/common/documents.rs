@@ -14,7 +14,7 @@ pub const ACKNOWLEDGEMENT: &str = "documents/30-privacy-notice-acknowledgement.m
 pub const TELEHEALTH: &str = "documents/20-telehealth-consent.md";
 
 pub fn built_in(rel: &str) -> String {
-    kap_practice::content::documents::built_in_documents()
+    content::documents::built_in_documents()
         .into_iter()
         .find(|(r, _)| r == rel)
         .map(|(_, t)| t)

@@ -43,7 +43,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The server's folder (its data directory is `data` inside), alive as long as the server.
     pub data_dir: tempfile::TempDir,
-    pub state: kap_practice::web::AppState,
+    pub state: web::AppState,
     /// What the server was started with, for starting the command line on the same data.
     pub overrides: Overrides,
     stop: Option<oneshot::Sender<()>>,
@@ -91,8 +91,8 @@ pub struct Builder {
     overrides: Overrides,
     config: Option<String>,
     database: Option<(String, String)>,
-    options: Option<kap_practice::web::server::Options>,
-    tls: Option<std::sync::Arc<kap_practice::tls::Tls>>,
+    options: Option<web::server::Options>,
+    tls: Option<std::sync::Arc<web::tls::Tls>>,
     https_host: Option<String>,
     before_open: Option<BeforeOpen>,
 }
@@ -118,14 +118,14 @@ impl Builder {
     }
 
     /// These server options instead of the ones the config gives.
-    pub fn server_options(mut self, options: kap_practice::web::server::Options) -> Builder {
+    pub fn server_options(mut self, options: web::server::Options) -> Builder {
         self.options = Some(options);
         self
     }
 
     /// The server's state holds the HTTPS certificate `tls` (for what the inbox and `/healthz`
     /// say about it); it is still served over plain HTTP.
-    pub fn tls_state(mut self, tls: std::sync::Arc<kap_practice::tls::Tls>) -> Builder {
+    pub fn tls_state(mut self, tls: std::sync::Arc<web::tls::Tls>) -> Builder {
         self.tls = Some(tls);
         self
     }
@@ -208,11 +208,7 @@ impl Builder {
             overrides.database_url = Some(postgres::fresh_database(&admin));
             let data = data_dir.path().join("data");
             std::fs::create_dir_all(&data).expect("data dir");
-            std::fs::write(
-                data.join("data.key"),
-                kap_practice::crypto::generate_key_hex(),
-            )
-            .expect("data key");
+            std::fs::write(data.join("data.key"), crypto::generate_key_hex()).expect("data key");
         }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -252,9 +248,8 @@ impl Builder {
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
         // The server options the config gives, as `serve` would use, unless the test sets its own.
-        let options = options.unwrap_or_else(|| {
-            kap_practice::web::server::Options::from_config(&state.config().server)
-        });
+        let options =
+            options.unwrap_or_else(|| web::server::Options::from_config(&state.config().server));
         let stopped = async {
             let _ = rx.await;
         };
@@ -262,16 +257,9 @@ impl Builder {
             (Some(plain), Some(tls), Some((client, host))) => {
                 let plain_addr = plain.local_addr().expect("addr");
                 tokio::spawn(async move {
-                    kap_practice::web::server::serve_https(
-                        listener,
-                        plain,
-                        serve_state,
-                        tls,
-                        stopped,
-                        &options,
-                    )
-                    .await
-                    .expect("server runs");
+                    web::server::serve_https(listener, plain, serve_state, tls, stopped, &options)
+                        .await
+                        .expect("server runs");
                 });
                 Some(Https {
                     client,
@@ -281,7 +269,7 @@ impl Builder {
             }
             _ => {
                 tokio::spawn(async move {
-                    kap_practice::web::server::serve(listener, serve_state, stopped, &options)
+                    web::server::serve(listener, serve_state, stopped, &options)
                         .await
                         .expect("server runs");
                 });
@@ -459,7 +447,7 @@ impl TestApp {
     }
 
     /// Request `id` as stored, which must exist.
-    pub async fn stored_request(&self, id: i64) -> kap_practice::store::StoredRequest {
+    pub async fn stored_request(&self, id: i64) -> store::StoredRequest {
         self.state
             .store
             .request(id)
@@ -597,7 +585,7 @@ impl Drop for TestApp {
 }
 
 /// The names of the requests in `store`, in the order received.
-pub async fn request_names(store: &kap_practice::store::Store) -> Vec<String> {
+pub async fn request_names(store: &store::Store) -> Vec<String> {
     store
         .all_requests()
         .await
@@ -699,7 +687,7 @@ pub fn database_env(data_dir: &Path, has_key: bool) -> Vec<(String, String)> {
     if !has_key {
         let key_file = side("key");
         if !key_file.is_file() {
-            std::fs::write(&key_file, kap_practice::crypto::generate_key_hex()).expect("data key");
+            std::fs::write(&key_file, crypto::generate_key_hex()).expect("data key");
         }
         env.push((
             "KAP_DATA_KEY_FILE".to_string(),
@@ -1206,7 +1194,7 @@ pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8
     use chacha20poly1305::XChaCha20Poly1305;
     use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
     use sha2::Digest;
-    let key = kap_practice::crypto::hex::unhex(key_hex).expect("hex key");
+    let key = crypto::hex::unhex(key_hex).expect("hex key");
     let cipher = XChaCha20Poly1305::new_from_slice(&key).expect("32-byte key");
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let ciphertext = cipher
@@ -1232,7 +1220,7 @@ pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Waits until `state` serves its site with every encoding made.
-pub async fn until_site_complete(state: &kap_practice::web::AppState) {
+pub async fn until_site_complete(state: &web::AppState) {
     let deadline = std::time::Instant::now() + PATIENCE;
     while !state.site_complete() {
         assert!(

@@ -8,7 +8,7 @@ pub async fn sqlite_database_at(
 ) -> (
     std::path::PathBuf,
     sqlx::SqlitePool,
-    kap_practice::crypto::Keyring,
+    crypto::Keyring,
     String,
 ) {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -32,7 +32,7 @@ pub async fn sqlite_database_at(
         .max_connections(1)
         .connect_with(
             SqliteConnectOptions::new()
-                .filename(data.join(kap_practice::data_dir::DATABASE_FILE))
+                .filename(data.join(store::data_dir::DATABASE_FILE))
                 .create_if_missing(true)
                 .foreign_keys(true),
         )
@@ -43,7 +43,7 @@ pub async fn sqlite_database_at(
         .expect("old migrations");
     assert_eq!(migrator.iter().last().map(|m| m.version), Some(version));
     migrator.run(&pool).await.expect("old migrations run");
-    let key = kap_practice::crypto::generate_key_hex();
-    let keys = kap_practice::crypto::Keyring::from_hex(&key, &[]).expect("key");
+    let key = crypto::generate_key_hex();
+    let keys = crypto::Keyring::from_hex(&key, &[]).expect("key");
     (data, pool, keys, key)
 }

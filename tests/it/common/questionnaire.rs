@@ -83,7 +83,7 @@ pub async fn offer_questionnaires(app: &TestApp) {
         .confirm_mail_check(&code, &to, "test", Timestamp::now())
         .await
         .expect("confirmed");
-    assert_eq!(answer, kap_practice::store::MailCheckAnswer::Confirmed);
+    assert_eq!(answer, store::MailCheckAnswer::Confirmed);
     app.state
         .store
         .set_questionnaires_offered(true, "test", Timestamp::now())

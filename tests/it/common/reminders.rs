@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::practice::booking::ClinicianDecision;
-use kap_practice::practice::meeting::MeetingDetails;
 use mail::outbox::Outbox;
+use practice::booking::ClinicianDecision;
+use practice::meeting::MeetingDetails;
 use serde_json::Value;
 
 use super::booking::python_read;
@@ -70,7 +70,7 @@ pub async fn confirm(app: &TestApp, id: i64) {
         .await
         .expect("decided");
     assert!(
-        matches!(outcome, kap_practice::store::ChangeOutcome::Changed(_)),
+        matches!(outcome, store::ChangeOutcome::Changed(_)),
         "{outcome:?}"
     );
     // As the inbox does after a decision: the mail leaves at once.

@@ -159,15 +159,15 @@ pub async fn every_route(app: &TestApp) -> Vec<Probe> {
             "Fees",
             "Fees.",
             jiff::Timestamp::now(),
-            &kap_practice::audit::Entry::new("test", kap_practice::audit::Action::PageAdded),
+            &store::audit::Entry::new("test", store::audit::Action::PageAdded),
         )
         .await
         .expect("store")
     {
-        kap_practice::store::PageAdded::Added(page) => page,
+        store::PageAdded::Added(page) => page,
         other => panic!("the page was not added: {other:?}"),
     };
-    for route in kap_practice::web::admin::route_table() {
+    for route in web::admin::route_table() {
         let id = if route.path.starts_with("/admin/pages/") {
             page
         } else {

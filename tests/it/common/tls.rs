@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use kap_practice::tls::Tls;
+use web::tls::Tls;
 
 use super::TestApp;
 

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kap_practice::content::{ContentSource, SectionBody, load};
+use content::{ContentSource, SectionBody, load};
 
 const HERO: &str =
     "+++\ntitle = \"T\"\nlayout = \"hero\"\nsubtitle = \"S\"\ndescription = \"D\"\n+++\nHi\n";

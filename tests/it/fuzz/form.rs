@@ -10,12 +10,12 @@
 //! its answers, and its `Debug` shows no personal field; a refused form gets at least one message
 //! per problem, in form order, one per field.
 
-use kap_practice::practice::consultation::{
+use practice::consultation::{
     AgeGroup, EMAIL_MAX, Field, Licence, Location, MESSAGE_MAX, NAME_MAX, PHONE_MAX, REFERRAL_MAX,
     valid_email, valid_phone,
 };
-use kap_practice::web::contact::{FIELDS, form_of};
-use kap_practice::web::form::{FormDecodeError, decode};
+use web::contact::{FIELDS, form_of};
+use web::form::{FormDecodeError, decode};
 
 pub fn check(body: &[u8]) {
     let fields = match decode(body, FIELDS) {

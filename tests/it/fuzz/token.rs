@@ -15,7 +15,7 @@
 use std::sync::OnceLock;
 
 use jiff::{SignedDuration, Timestamp};
-use kap_practice::web::form_token::{FormTokens, TokenError};
+use web::form_token::{FormTokens, TokenError};
 
 const KEY: [u8; 32] = [7; 32];
 /// When both genuine tokens were issued.

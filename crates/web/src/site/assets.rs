@@ -1,0 +1,242 @@
+//! The stylesheet, script and icons, at URLs that carry a hash of their content.
+//!
+//! A changed file gets a new URL, so browsers may keep every asset for a year without asking.
+//! The practice's accent colour (from config) is written into the stylesheet here, before hashing.
+//!
+//! The stylesheet also gives the first view's styles, which every public page carries inline so
+//! that its first paint needs one round trip: every rule a public page shows on screen, that is
+//! the sheet without its parts marked `/* first view: skip { */` … `/* } first view: skip */`
+//! (the clinician's pages, print), comments and indentation left out. The pages link the whole
+//! sheet at the end of their body for print only (`media="print"`): a stylesheet for the screen
+//! there, even at the end, holds the parser and the first paint until it arrives, and makes the
+//! first paint wait for a second round trip. The Content-Security-Policy allows the inline styles
+//! by their hash alone.
+
+use base64::Engine as _;
+use include_dir::{Dir, include_dir};
+use sha2::{Digest, Sha256};
+
+use settings::config::Practice;
+use settings::config::colour::Rgb;
+
+static STATIC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../static");
+
+/// One asset ready to serve.
+pub struct Asset {
+    pub url: String,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// The URLs the templates link to, and every asset's bytes.
+pub struct Assets {
+    pub css: String,
+    /// The first view's styles (every rule a public page shows on screen), for a
+    /// `<style>` element in the head of every public page.
+    pub critical_css: String,
+    /// `'sha256-…'`: the Content-Security-Policy's source for [`Assets::critical_css`].
+    pub critical_css_hash: String,
+    pub js: String,
+    /// The booking page's script (times in the visitor's own zone).
+    pub booking_js: String,
+    pub favicon: String,
+    pub all: Vec<Asset>,
+    /// The accent colour as the page's theme colour.
+    pub theme_color: String,
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("woff2") => "font/woff2",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `css/site.css` + hash → `/static/css/site.<hash>.css`.
+fn hashed_url(path: &str, body: &[u8]) -> String {
+    let hash = &super::cache::short_hash(body)[..10];
+    match path.rsplit_once('.') {
+        Some((stem, ext)) => format!("/static/{stem}.{hash}.{ext}"),
+        None => format!("/static/{path}.{hash}"),
+    }
+}
+
+/// The marks around a part of the stylesheet that no public page shows on screen.
+const SKIP_START: &str = "/* first view: skip { */";
+const SKIP_END: &str = "/* } first view: skip */";
+
+/// The first view's styles from the whole stylesheet: without the parts between [`SKIP_START`]
+/// and [`SKIP_END`], without comments, indentation and empty lines. An unclosed mark skips the
+/// rest of the sheet (the unit tests keep the marks paired).
+pub fn critical_css(sheet: &str) -> String {
+    let mut kept = String::with_capacity(sheet.len());
+    let mut rest = sheet;
+    while let Some(at) = rest.find(SKIP_START) {
+        kept.push_str(&rest[..at]);
+        rest = match rest[at..].find(SKIP_END) {
+            Some(end) => &rest[at + end + SKIP_END.len()..],
+            None => "",
+        };
+    }
+    kept.push_str(rest);
+    // Comments out (the sheet has none inside strings or URLs).
+    let mut plain = String::with_capacity(kept.len());
+    let mut rest = kept.as_str();
+    while let Some(at) = rest.find("/*") {
+        plain.push_str(&rest[..at]);
+        rest = rest[at..]
+            .find("*/")
+            .map_or("", |end| &rest[at + end + 2..]);
+    }
+    plain.push_str(rest);
+    plain
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The Content-Security-Policy source that allows exactly the inline styles `css`.
+pub fn style_hash(css: &str) -> String {
+    let digest = Sha256::digest(css.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+fn files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
+    out.extend(dir.files());
+    for d in dir.dirs() {
+        files(d, out);
+    }
+}
+
+impl Assets {
+    pub fn build(practice: &Practice) -> Assets {
+        let accent = Rgb::parse(&practice.accent_color).unwrap_or(Rgb(0x2f, 0x5d, 0x54));
+        let accent_light = accent.readable_on(Rgb::DARK_BACKGROUND, 7.0);
+        let mut all = Vec::new();
+        let mut list = Vec::new();
+        files(&STATIC, &mut list);
+        let (mut css, mut js, mut booking_js, mut favicon) =
+            (String::new(), String::new(), String::new(), String::new());
+        let mut critical = String::new();
+        for file in list {
+            let path = file.path().to_string_lossy().replace('\\', "/");
+            let mut body = file.contents().to_vec();
+            if path == "css/site.css" {
+                let vars = format!(
+                    ":root{{--accent:{};--accent-light:{}}}\n",
+                    accent.hex(),
+                    accent_light.hex()
+                );
+                body.splice(0..0, vars.into_bytes());
+                critical = critical_css(&String::from_utf8_lossy(&body));
+            }
+            let url = hashed_url(&path, &body);
+            match path.as_str() {
+                "css/site.css" => css = url.clone(),
+                "js/compare.js" => js = url.clone(),
+                "js/booking.js" => booking_js = url.clone(),
+                "icons/favicon.svg" => favicon = url.clone(),
+                _ => {}
+            }
+            all.push(Asset {
+                url,
+                content_type: content_type(&path),
+                body,
+            });
+        }
+        Assets {
+            css,
+            critical_css_hash: style_hash(&critical),
+            critical_css: critical,
+            js,
+            booking_js,
+            favicon,
+            all,
+            theme_color: accent.hex(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_view_leaves_out_the_marked_parts_and_the_comments() {
+        let sheet = "/* the sheet */\n:root {\n  --a: 1;\n}\n/* first view: skip { */\n.admin {\n  color: red;\n}\n/* } first view: skip */\n\n.page { /* why */\n  margin: 0;\n}\n";
+        assert_eq!(
+            critical_css(sheet),
+            ":root {\n--a: 1;\n}\n.page {\nmargin: 0;\n}"
+        );
+        assert_eq!(critical_css("a{}\n/* first view: skip { */\nb{}"), "a{}");
+    }
+
+    #[test]
+    fn the_stylesheet_marks_pair_up_and_leave_out_only_what_no_first_screen_needs() {
+        let sheet = STATIC
+            .get_file("css/site.css")
+            .and_then(|f| f.contents_utf8())
+            .expect("the stylesheet");
+        let (starts, ends) = (
+            sheet.matches(SKIP_START).count(),
+            sheet.matches(SKIP_END).count(),
+        );
+        assert!(starts > 0 && starts == ends, "{starts} starts, {ends} ends");
+        let mut rest = sheet;
+        while let Some(at) = rest.find(SKIP_START) {
+            let after = &rest[at + SKIP_START.len()..];
+            let end = after.find(SKIP_END).expect("a closing mark");
+            assert!(
+                !after[..end].contains(SKIP_START),
+                "a mark opens inside another"
+            );
+            rest = &after[end..];
+        }
+        let critical = critical_css(sheet);
+        for kept in [
+            ".site-header",
+            ".hero",
+            ".request-form",
+            ".site-footer",
+            ".booking-offer",
+        ] {
+            assert!(critical.contains(kept), "{kept} is in the first view");
+        }
+        // Every rule a public page shows on screen (the home page's lower sections too, since
+        // the whole sheet is linked for print only); none of the clinician's pages or print.
+        for kept in [
+            ".myth-claim",
+            ".step-number",
+            ".section.call",
+            "code,\n.secret",
+        ] {
+            assert!(critical.contains(kept), "{kept} is in the first view");
+        }
+        for left in [".chart-bar", ".table-wrap", "@media print"] {
+            assert!(!critical.contains(left), "{left} is not in the first view");
+        }
+        assert!(!critical.contains("/*") && !critical.contains("</"));
+    }
+
+    #[test]
+    fn the_hash_is_the_csp_source_of_the_exact_styles() {
+        // The example of CSP Level 3, section 8.3: `alert('Hello, world.');`.
+        assert_eq!(
+            style_hash("alert('Hello, world.');"),
+            "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='"
+        );
+        let assets = Assets::build(&settings::config::default_practice());
+        assert_eq!(assets.critical_css_hash, style_hash(&assets.critical_css));
+        assert!(assets.critical_css.starts_with(":root{--accent:"));
+    }
+}
