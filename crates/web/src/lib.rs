@@ -175,9 +175,6 @@ impl AppState {
             .then(|| self.in_force.get().mail.notify_email.clone())
     }
 
-    /// Whether the questionnaire is offered now: turned on, and its urgent notice known to
-    /// reach the notice address in force.
-
     /// The backup worker of this server (it does nothing where backups are not made here).
     pub fn backup_worker(&self) -> backup::worker::BackupWorker {
         let config = self.config();
@@ -191,6 +188,9 @@ impl AppState {
             in_force: Some(self.in_force.clone()),
         }
     }
+
+    /// Whether the questionnaire is offered now: turned on, and its urgent notice known to
+    /// reach the notice address in force.
     pub async fn questionnaires_offered(&self) -> Result<bool, store::StoreError> {
         self.store
             .questionnaires_offered(self.notices_to().as_deref())
