@@ -81,6 +81,18 @@ impl MeetingDetails {
         let each: Vec<String> = self.reminders.iter().map(|m| before(*m)).collect();
         format!("{} before", each.join(" and "))
     }
+
+    /// The audit log's line for saved details: what is set, never the room or the number.
+    pub fn audit_line(&self) -> String {
+        let set = |v: &Option<String>| if v.is_some() { "set" } else { "not set" };
+        format!(
+            "meeting details: video room {}, number to call {}, reminders {}, daily agenda {}",
+            set(&self.video_address),
+            set(&self.phone_number),
+            self.reminders_in_words(),
+            if self.daily_agenda { "on" } else { "off" },
+        )
+    }
 }
 
 /// A reminder that was taken out of the outbox without being sent, as a request's history keeps
@@ -242,6 +254,37 @@ pub fn due_reminders(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_line_says_what_is_set_and_never_the_room_or_the_number() {
+        let details = MeetingDetails {
+            video_address: Some("https://meet.example.com/room-4711".into()),
+            phone_number: Some("+1 555 0100".into()),
+            reminders: vec![1440, 60],
+            daily_agenda: false,
+        };
+        let line = details.audit_line();
+        assert_eq!(
+            line,
+            format!(
+                "meeting details: video room set, number to call set, reminders {}, daily agenda off",
+                details.reminders_in_words()
+            )
+        );
+        assert!(
+            !line.contains("room-4711") && !line.contains("0100"),
+            "{line}"
+        );
+        let none = MeetingDetails {
+            video_address: None,
+            phone_number: None,
+            ..details
+        };
+        assert!(
+            none.audit_line()
+                .contains("video room not set, number to call not set")
+        );
+    }
 
     #[test]
     fn a_reminder_not_sent_is_kept_as_its_kind_and_set_time() {

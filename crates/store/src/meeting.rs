@@ -108,21 +108,7 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let detail = format!(
-            "meeting details: video room {}, number to call {}, reminders {}, daily agenda {}",
-            if details.video_address.is_some() {
-                "set"
-            } else {
-                "not set"
-            },
-            if details.phone_number.is_some() {
-                "set"
-            } else {
-                "not set"
-            },
-            details.reminders_in_words(),
-            if details.daily_agenda { "on" } else { "off" },
-        );
+        let detail = details.audit_line();
         let reminders = join_list(&details.reminders);
         self.execute_audited(
             "UPDATE meeting_details SET video_address = $1, phone_number = $2, reminders = $3,
