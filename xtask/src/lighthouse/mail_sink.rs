@@ -33,7 +33,8 @@ impl MailSink {
         let maildir = scratch.join("maildir");
         let mut server = Process::spawn(
             "the SMTP server",
-            Command::new("python3")
+            // Debian's python3, which has the package (another python3 may come first in PATH).
+            Command::new("/usr/bin/python3")
                 .args(["-c", SMTP_SERVER, "0"])
                 .arg(&maildir)
                 .stdout(Stdio::piped())
