@@ -49,7 +49,7 @@ mod wrk;
 
 const USAGE: &str =
     "usage: cargo xtask bench [--duration SECS] [--rounds N] [--connections N] [--no-write]
-                         [--only insights|first-view|backup]
+                         [--only load|insights|first-view|submissions|backup]
 
   --duration SECS   length of each measured wrk run (default 10)
   --rounds N        turns each page server gets; the best requests/s and the median p99 count
@@ -57,8 +57,11 @@ const USAGE: &str =
   --connections N   wrk's open connections for GET / (default 64)
   --binary PATH     measure this kap-practice binary instead of building the release one
   --no-write        print the report only; by default it also goes to docs/benchmarks.md
+  --only load       measure only GET / beside nginx and the memory after it (implies --no-write)
   --only insights   measure only GET / with visit counting on against off (implies --no-write)
   --only first-view measure only the first-view bytes of the public pages (implies --no-write)
+  --only submissions measure only durable form submissions and the crash check (implies
+                    --no-write)
   --only backup     measure only what a backup costs GET / and form posts (implies --no-write)";
 
 const COLD_START_RUNS: usize = 5;
@@ -115,12 +118,18 @@ struct Options {
     connections: u32,
     binary: Option<PathBuf>,
     write: bool,
-    /// Only the comparison of visit counting on and off.
-    only_insights: bool,
-    /// Only the first-view bytes of the public pages.
-    only_first_view: bool,
-    /// Only what a backup costs the site.
-    only_backup: bool,
+    /// One part measured alone (`--only`), or every part.
+    only: Option<Part>,
+}
+
+/// A part of the bench that can be measured alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Load,
+    Insights,
+    FirstView,
+    Submissions,
+    Backup,
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -130,9 +139,7 @@ pub fn run(args: &[String]) -> Result<()> {
         connections: 64,
         binary: None,
         write: true,
-        only_insights: false,
-        only_first_view: false,
-        only_backup: false,
+        only: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -148,21 +155,19 @@ pub fn run(args: &[String]) -> Result<()> {
             "--connections" => o.connections = number("--connections")?,
             "--binary" => o.binary = Some(it.next().context("--binary needs a path")?.into()),
             "--no-write" => o.write = false,
-            "--only" => match it.next().map(String::as_str) {
-                Some("insights") => {
-                    o.only_insights = true;
-                    o.write = false;
-                }
-                Some("first-view") => {
-                    o.only_first_view = true;
-                    o.write = false;
-                }
-                Some("backup") => {
-                    o.only_backup = true;
-                    o.write = false;
-                }
-                _ => bail!("--only takes \"insights\", \"first-view\" or \"backup\"\n{USAGE}"),
-            },
+            "--only" => {
+                o.only = Some(match it.next().map(String::as_str) {
+                    Some("load") => Part::Load,
+                    Some("insights") => Part::Insights,
+                    Some("first-view") => Part::FirstView,
+                    Some("submissions") => Part::Submissions,
+                    Some("backup") => Part::Backup,
+                    _ => bail!(
+                        "--only takes \"load\", \"insights\", \"first-view\", \"submissions\" or \"backup\"\n{USAGE}"
+                    ),
+                });
+                o.write = false;
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -202,23 +207,27 @@ pub fn run(args: &[String]) -> Result<()> {
         tmp: &tmp.0,
         o: &o,
     };
-    let everything = !(o.only_insights || o.only_first_view || o.only_backup);
-    if o.only_first_view {
-        bench.first_view(&mut report)?;
-    } else if everything {
+    let measure = |part: Part| o.only.is_none_or(|only| only == part);
+    if o.only.is_none() {
         bench.cold_start(&mut report);
+    }
+    if measure(Part::FirstView) {
         bench.first_view(&mut report)?;
+    }
+    if measure(Part::Load) {
         bench.load(&mut report)?;
     }
-    if (everything || o.only_insights)
+    if measure(Part::Insights)
         && let Err(e) = bench.insights(&mut report)
     {
         report.fail("GET / with visit counting on and off", e);
     }
-    if everything && let Err(e) = bench.submissions(&mut report) {
+    if measure(Part::Submissions)
+        && let Err(e) = bench.submissions(&mut report)
+    {
         report.fail("durable form submissions", e);
     }
-    if (everything || o.only_backup)
+    if measure(Part::Backup)
         && let Err(e) = bench.backup_cost(&mut report)
     {
         report.fail("what a backup costs the site", e);

@@ -108,13 +108,16 @@ impl Report {
              - Memory: `VmRSS` from `/proc/<pid>/status` once the load rounds are over.\n\
              - Visit counting: two servers, counting on and off, GET / with a browser's user \
              agent; each round is a pair run back to back (on first in odd rounds, off first in \
-             even ones), and the figure is the median of the pairs' ratios.\n\
+             even ones), at least {pairs} pairs, and the figure is the median of the pairs' \
+             ratios; beside it, each server's CPU time per request served (utime + stime from \
+             `/proc/<pid>/stat` around each run), median of the runs.\n\
              - Submissions: wrk posts a valid consultation request (one form token, rate limit \
              lifted, minimum fill time 0) over {SUBMISSION_CONNECTIONS} connections for {d} s and \
              counts the `303` answers. fio measures the disk's fsync rate in the server's data \
              folder before and after (`--rw=write --bs=4k --size=4m --fdatasync=1 --overwrite=1`, \
-             {FSYNC_PROBE_SECS} s); the better probe is the reference. The server then gets \
-             SIGTERM and `kap-practice inquiries export` counts the stored requests.\n\
+             {FSYNC_PROBE_SECS} s); the better probe is the reference. Then wrk posts again and the \
+             server is killed (SIGKILL) in the middle of it; `kap-practice inquiries export` \
+             counts the stored requests against every `303` wrk counted in both runs.\n\
              - Backup cost: a server's database is filled with {backup_requests} consultation \
              requests by posting the form; then, in alternating rounds, `GET /` ({c} \
              connections) and valid form posts ({SUBMISSION_CONNECTIONS} connections) run for \
@@ -125,6 +128,7 @@ impl Report {
             c = o.connections,
             d = o.duration,
             r = o.rounds,
+            pairs = o.rounds.max(super::insights::MIN_PAIRS),
             backup_requests = thousands(backup_cost::REQUESTS as f64),
         );
         s
