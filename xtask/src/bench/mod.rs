@@ -295,7 +295,9 @@ impl Bench<'_> {
         let port = tools::free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         let mut cmd = self.kap(name, port, "")?;
-        cmd.env("KAP_BASE_URL", &base);
+        // The booking page is reached by posting the form at once, as Lighthouse's server does.
+        cmd.env("KAP_BASE_URL", &base)
+            .env("KAP_MIN_FILL_SECONDS", "0");
         let dir = self.tmp.join(name);
         let mut add = tools::kap_practice(self.bin, &dir, &dir.join("config.toml"));
         for var in KAP_ENV {
