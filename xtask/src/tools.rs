@@ -171,6 +171,19 @@ impl Process {
 
     /// Sends SIGTERM to the group and waits up to 5 s for the leader, then SIGKILL. True when
     /// it stopped on SIGTERM (or had already exited).
+    /// Kills the whole group at once (SIGKILL): no chance to finish anything, as in a crash.
+    pub fn kill(&mut self) {
+        // Signal the group only while its leader is unreaped, so the id cannot have been reused.
+        if self.alive() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.pid())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.wait();
+    }
+
     pub fn stop(&mut self) -> bool {
         // Signal the group only while its leader is unreaped, so the id cannot have been reused.
         if !self.alive() {

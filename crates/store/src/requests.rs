@@ -31,9 +31,18 @@ const INSERT_REQUEST: &str = "INSERT INTO consultation_requests
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      RETURNING id";
 
-const INSERT_MAIL: &str =
-    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-     VALUES ($1, $2, $3, $4, $4)";
+/// The mail queued with a request, every message in one statement: `$1` the request, `$2` the
+/// time, then a kind and a sealed recipient per message.
+fn insert_mail(messages: usize) -> String {
+    let rows: Vec<String> = (0..messages)
+        .map(|i| format!("(${}, $1, ${}, $2, $2)", 3 + 2 * i, 4 + 2 * i))
+        .collect();
+    format!(
+        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
+         VALUES {}",
+        rows.join(", ")
+    )
+}
 
 /// A request ready to store: personal fields already sealed.
 struct SealedRequest {
@@ -58,13 +67,18 @@ struct SealedRequest {
 
 /// Stores one request in its own transaction, drawing a new reference on the (one in a
 /// trillion) collision.
+///
+/// The connection is the one serial part of taking a request on SQLite (one writer), so it is
+/// held for as few statements as can be: a request with no mail is one `INSERT` (one statement
+/// is its own transaction: the request and the history entry its trigger writes commit
+/// together); with mail, `BEGIN`, the request, all its mail in one `INSERT`, `COMMIT`.
 async fn insert(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreError> {
     let mut attempt = 0;
+    let mail_sql = (!row.mail.is_empty()).then(|| insert_mail(row.mail.len()));
     loop {
         let reference = new_reference();
         let outcome: Result<i64, sqlx::Error> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            let id: i64 = sqlx::query_scalar(INSERT_REQUEST)
+            let request = sqlx::query_scalar(INSERT_REQUEST)
                 .bind(&reference)
                 .bind(row.received_at)
                 .bind(row.spam_reason.is_some())
@@ -80,18 +94,21 @@ async fn insert(db: &Db, row: &SealedRequest) -> Result<Inserted, StoreError> {
                 .bind(&row.phone)
                 .bind(&row.message)
                 .bind(&row.referral_source)
-                .bind(&row.link_secret)
-                .fetch_one(&mut *tx)
-                .await?;
+                .bind(&row.link_secret);
+            let Some(mail_sql) = &mail_sql else {
+                // Run to its end (`fetch_all`, not `fetch_one`): on its own the statement
+                // commits as it finishes, and a commit that fails is reported only then; sqlx
+                // stops a `fetch_one` at the first row and drops what the rest says.
+                let ids: Vec<i64> = request.fetch_all(pool).await?;
+                return ids.first().copied().ok_or(sqlx::Error::RowNotFound);
+            };
+            let mut tx = pool.begin().await?;
+            let id: i64 = request.fetch_one(&mut *tx).await?;
+            let mut mail = sqlx::query(mail_sql).bind(id).bind(row.received_at);
             for (kind, recipient) in &row.mail {
-                sqlx::query(INSERT_MAIL)
-                    .bind(*kind)
-                    .bind(id)
-                    .bind(recipient)
-                    .bind(row.received_at)
-                    .execute(&mut *tx)
-                    .await?;
+                mail = mail.bind(*kind).bind(recipient);
             }
+            mail.execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(id)
         }

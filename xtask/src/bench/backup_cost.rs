@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use super::wrk::{DONE_HOOK, Wrk, wrk};
 use super::{
-    Bench, DONE_HOOK, KAP_ENV, Report, SUBMISSION_CONFIG, SUBMISSION_CONNECTIONS, Wrk, join,
-    median, step, thousands, wrk,
+    Bench, KAP_ENV, Report, SUBMISSION_CONFIG, SUBMISSION_CONNECTIONS, join, median, step,
+    thousands,
 };
 use crate::tools::{self, Process};
 

@@ -22,12 +22,15 @@ const BOT_WORDS: &[&str] = &[
 
 /// Whether a user agent says it is a bot, a monitor or a script (or says nothing at all).
 pub fn is_bot(user_agent: &str) -> bool {
-    let ua = user_agent.trim().as_bytes();
-    ua.is_empty()
-        || BOT_WORDS.iter().any(|w| {
-            ua.windows(w.len())
-                .any(|window| window.eq_ignore_ascii_case(w.as_bytes()))
-        })
+    let ua = user_agent.trim();
+    if ua.is_empty() {
+        return true;
+    }
+    // Lower-cased once, then searched for each word with the standard library's substring
+    // search; comparing every window case-insensitively took a few microseconds of every
+    // counted page view.
+    let ua = ua.to_ascii_lowercase();
+    BOT_WORDS.iter().any(|w| ua.contains(w))
 }
 
 /// Whether a request is a prefetch (`Sec-Purpose: prefetch` or the older `Purpose: prefetch`):
