@@ -22,7 +22,7 @@ use jiff::tz::TimeZone;
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{NAME, setting};
-use super::inbox::{commit_audited, write_audit};
+use super::inbox::{commit_audited, write_audit, write_history};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
 use practice::booking::{BookingStatus, ClinicianDecision};
@@ -400,15 +400,7 @@ impl Store {
                         old.label(),
                         Status::ConsultationScheduled.label()
                     );
-                    sqlx::query(
-                        "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'status', $4)",
-                    )
-                    .bind(request_id)
-                    .bind(ms(now))
-                    .bind(actor)
-                    .bind(&detail)
-                    .execute(&mut *tx)
-                    .await?;
+                    write_history!(tx, request_id, actor, "status", Some(&detail), now).await?;
                 }
             }
             commit_audited!(

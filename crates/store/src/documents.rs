@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::engine::{Columns, claim, on_db};
-use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
+use super::fields::{DOCUMENT_TEXT, SIGNATURE};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
@@ -146,17 +146,8 @@ pub(crate) use person_of;
 macro_rules! queue_to_person {
     ($store:ident, $tx:ident, $kind:expr, $request_id:expr, $link_secret:expr, $email:expr, $now:expr) => {{
         let link_secret: &str = $link_secret;
-        let email = $store.unseal(EMAIL, link_secret, &$email)?;
-        sqlx::query(
-            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind($kind.as_str())
-        .bind($request_id)
-        .bind($store.keys.seal(RECIPIENT.of(link_secret), &email))
-        .bind(ms($now))
-        .execute(&mut *$tx)
-        .await?;
+        let recipient = $store.recipient_of(link_secret, &$email)?;
+        $crate::outbox::queue_mail!($tx, $kind, $request_id, recipient, $now).await?;
     }};
 }
 
@@ -272,39 +263,31 @@ impl Store {
 
     /// Every packet of request `request_id` with its documents, newest first.
     pub async fn packets(&self, request_id: i64) -> Result<Vec<Packet>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT id, request_id, sent_at, sent_by, opened_at, reminded_at
-                 FROM document_packets WHERE request_id = $1 ORDER BY id DESC",
-            )
-            .bind(request_id)
-            .fetch_all(pool)
-            .await?;
-            let docs = sqlx::query(
+        let docs = self
+            .read_all(
                 &format!("{DOCUMENT_ROWS} WHERE p.request_id = $1 ORDER BY d.id"),
+                &[request_id.into()],
+                |r| self.packet_document(r),
             )
-            .bind(request_id)
-            .fetch_all(pool)
             .await?;
-            let docs = docs
-                .iter()
-                .map(|r| self.packet_document(r))
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.iter()
-                .map(|r| {
-                    let id: i64 = r.col("id")?;
-                    Ok(Packet {
-                        id,
-                        request_id: r.col("request_id")?,
-                        sent_at: r.time("sent_at")?,
-                        sent_by: r.col("sent_by")?,
-                        opened_at: r.time_opt("opened_at")?,
-                        reminded_at: r.time_opt("reminded_at")?,
-                        documents: docs.iter().filter(|d| d.packet_id == id).cloned().collect(),
-                    })
+        self.read_all(
+            "SELECT id, request_id, sent_at, sent_by, opened_at, reminded_at
+             FROM document_packets WHERE request_id = $1 ORDER BY id DESC",
+            &[request_id.into()],
+            |r| {
+                let id: i64 = r.col("id")?;
+                Ok(Packet {
+                    id,
+                    request_id: r.col("request_id")?,
+                    sent_at: r.time("sent_at")?,
+                    sent_by: r.col("sent_by")?,
+                    opened_at: r.time_opt("opened_at")?,
+                    reminded_at: r.time_opt("reminded_at")?,
+                    documents: docs.iter().filter(|d| d.packet_id == id).cloned().collect(),
                 })
-                .collect()
-        })
+            },
+        )
+        .await
     }
 
     /// The packets of each of `requests`, by request id (a request without any is absent).

@@ -206,15 +206,12 @@ impl Store {
 
     /// Every estimate of request `request_id`, newest first.
     pub async fn estimates(&self, request_id: i64) -> Result<Vec<StoredEstimate>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT * FROM good_faith_estimates WHERE request_id = $1 ORDER BY id DESC",
-            )
-            .bind(request_id)
-            .fetch_all(pool)
-            .await?;
-            rows.iter().map(|r| self.stored_estimate(r)).collect()
-        })
+        self.read_all(
+            "SELECT * FROM good_faith_estimates WHERE request_id = $1 ORDER BY id DESC",
+            &[request_id.into()],
+            |r| self.stored_estimate(r),
+        )
+        .await
     }
 
     /// The estimates of each of `requests`, by request id (a request without any is absent).
@@ -231,16 +228,12 @@ impl Store {
         request_id: i64,
         id: i64,
     ) -> Result<Option<StoredEstimate>, StoreError> {
-        on_db!(&self.db, pool => {
-            let row = sqlx::query(
-                "SELECT * FROM good_faith_estimates WHERE request_id = $1 AND id = $2",
-            )
-            .bind(request_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-            row.as_ref().map(|r| self.stored_estimate(r)).transpose()
-        })
+        self.read_one(
+            "SELECT * FROM good_faith_estimates WHERE request_id = $1 AND id = $2",
+            &[request_id.into(), id.into()],
+            |r| self.stored_estimate(r),
+        )
+        .await
     }
 
     /// Records that estimate `id` of request `request_id` was given `how`, the first time only,

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, on_db, record};
 use super::fields::{HISTORY_NOTE, NOTE};
 use super::{Store, StoreError, StoredRequest, ms, parsed};
 use crate::audit;
@@ -101,7 +101,7 @@ macro_rules! write_history {
             "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind($id)
-        .bind(ms($now))
+        .bind($crate::ms($now))
         .bind($actor)
         .bind($event)
         .bind($detail)
@@ -404,15 +404,9 @@ impl Store {
              FROM outbox WHERE request_id = $1 ORDER BY id",
             &[id.into()],
             |r| {
-                    Ok(MailState {
-                        kind: r.col("kind")?,
-                        status: r.col("status")?,
-                        attempts: r.col("attempts")?,
-                        last_error: r.col("last_error")?,
-                        sent_at: r.time_opt("sent_at")?,
-                        created_at: r.time("created_at")?,
-                        next_attempt_at: r.time("next_attempt_at")?,
-                        sent_to: r.col("sent_to")?,
+                    record!(r => MailState {
+                        kind, status, attempts, last_error, sent_at: time_opt, created_at: time,
+                        next_attempt_at: time, sent_to
                     })
                 }).await
     }

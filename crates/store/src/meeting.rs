@@ -18,6 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
+use super::inbox::write_history;
 use super::{Store, StoreError, StoredBooking, join_list, ms, split_list};
 use crate::audit;
 use practice::mail::MailKind;
@@ -307,14 +308,8 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     if let Some(why) = why {
-                        sqlx::query(
-                            "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'reminder', $3)",
-                        )
-                        .bind(request_id)
-                        .bind(ms(now))
-                        .bind(why.encode())
-                        .execute(&mut *tx)
-                        .await?;
+                        write_history!(tx, request_id, "system", "reminder", Some(why.encode()), now)
+                            .await?;
                     }
                     ReminderFate::Dropped
                 }
