@@ -22,7 +22,7 @@ use jiff::tz::TimeZone;
 
 use super::engine::{Columns, Db, on_db};
 use super::fields::{NAME, setting};
-use super::inbox::{commit_audited, write_audit, write_history};
+use super::inbox::{commit_audited, request_column, write_audit, write_history};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
 use practice::booking::{BookingStatus, ClinicianDecision};
@@ -169,12 +169,7 @@ impl Store {
     /// The secret request `id`'s booking links are bound to, if the request exists (for
     /// tools and tests that make a link themselves).
     pub async fn link_secret(&self, id: i64) -> Result<Option<String>, StoreError> {
-        Ok(on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT link_secret FROM consultation_requests WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        }))
+        Ok(on_db!(&self.db, pool => request_column!(pool, "link_secret", id).await?))
     }
 
     /// The times held or confirmed by other requests than `except`, for listing open times.

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
 use super::fields::ESTIMATE;
-use super::inbox::{commit_audited, write_history};
+use super::inbox::{commit_audited, request_column, write_history};
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -162,11 +162,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = $1")
-                    .bind(request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let found: Option<i64> = request_column!(&mut *tx, "id", request_id).await?;
             if found.is_none() {
                 return Ok(None);
             }

@@ -94,6 +94,20 @@ pub struct MailState {
     pub sent_to: Option<String>,
 }
 
+/// The column `$column` of request `$id` (`None`: no such request), read on `$executor`.
+macro_rules! request_column {
+    ($executor:expr, $column:literal, $id:expr) => {
+        sqlx::query_scalar(concat!(
+            "SELECT ",
+            $column,
+            " FROM consultation_requests WHERE id = $1"
+        ))
+        .bind($id)
+        .fetch_optional($executor)
+    };
+}
+pub(super) use request_column;
+
 /// Appends one entry to a request's history on `$conn`.
 macro_rules! write_history {
     ($conn:ident, $id:expr, $actor:expr, $event:expr, $detail:expr, $now:expr) => {
@@ -252,11 +266,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let old: Option<String> =
-                sqlx::query_scalar("SELECT status FROM consultation_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let old: Option<String> = request_column!(&mut *tx, "status", id).await?;
             let Some(old) = old else { return Ok(false) };
             let closed_at = (change.to == Status::Closed).then(|| ms(now));
             sqlx::query("UPDATE consultation_requests SET status = $1, closed_reason = $2, closed_at = $3, reached_consultation = (reached_consultation OR $4) WHERE id = $5")
@@ -330,11 +340,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let exists: Option<i64> = request_column!(&mut *tx, "id", id).await?;
             if exists.is_none() {
                 return Ok(false);
             }

@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
-use super::inbox::write_history;
+use super::inbox::{request_column, write_history};
 use super::{Store, StoreError, StoredBooking, join_list, ms, split_list};
 use crate::audit;
 use practice::mail::MailKind;
@@ -93,12 +93,8 @@ impl Store {
 
     /// Whether request `request_id` gave a phone number (without opening it).
     pub async fn phone_given(&self, request_id: i64) -> Result<bool, StoreError> {
-        let sealed: Option<Option<Vec<u8>>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT phone_sealed FROM consultation_requests WHERE id = $1")
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?
-        });
+        let sealed: Option<Option<Vec<u8>>> =
+            on_db!(&self.db, pool => request_column!(pool, "phone_sealed", request_id).await?);
         Ok(sealed.flatten().is_some_and(|v| !v.is_empty()))
     }
 
