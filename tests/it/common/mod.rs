@@ -78,6 +78,14 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Asserts that the answer has `status` and that its page says `says`.
+    #[track_caller]
+    pub fn assert_shows(&self, status: u16, says: &str) {
+        let text = self.text();
+        assert_eq!(self.status, status, "{text}");
+        assert!(text.contains(says), "{says:?} not in {text}");
+    }
 }
 
 /// What runs on a data directory before the server opens it ([`Builder::before_open`]).
@@ -485,6 +493,29 @@ impl TestApp {
     pub async fn audit_lines(&self, action: &str) -> usize {
         let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
         rows.iter().filter(|r| r.action == action).count()
+    }
+
+    /// Whether the audit log has a line recording `action` on the request `id`.
+    pub async fn audited(&self, action: &str, id: i64) -> bool {
+        let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
+        rows.iter()
+            .any(|r| r.action == action && r.request_id == Some(id))
+    }
+
+    /// Asserts that no detail of the audit log, nor of the history of the request `id`, holds
+    /// any of `markers` (personal details the test wrote).
+    pub async fn assert_nothing_personal_logged(&self, id: i64, markers: &[&str]) {
+        let (audit, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
+        let history = self.state.store.history(id).await.expect("history");
+        for text in audit
+            .iter()
+            .filter_map(|r| r.detail.clone())
+            .chain(history.iter().filter_map(|h| h.detail.clone()))
+        {
+            for marker in markers {
+                assert!(!text.contains(marker), "{marker} in {text}");
+            }
+        }
     }
 
     /// The names of the stored requests, in the order received.
@@ -1230,6 +1261,35 @@ pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8
 /// so the figure costs nothing when all is well; it is long so that a machine whose cores are
 /// all busy (another build, the other tests) is not taken for a broken program.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Looks with `look` until it finds what it looks for (`Ok`), for up to [`PATIENCE`]: what it
+/// found; past that, the test fails with the last look's words (`Err`).
+pub async fn patiently<T, F, Fut>(mut look: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match look().await {
+            Ok(found) => return found,
+            Err(why) => assert!(std::time::Instant::now() < deadline, "{why}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// [`patiently`], for a look that waits on nothing (from a test's plain thread).
+pub fn patiently_blocking<T>(mut look: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match look() {
+            Ok(found) => return found,
+            Err(why) => assert!(std::time::Instant::now() < deadline, "{why}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 /// Waits until `state` serves its site with every encoding made.
 pub async fn until_site_complete(state: &kap_practice::web::AppState) {
