@@ -592,15 +592,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
 
     // Every email has left: the markers are in none, in no log line, and nowhere at rest.
     let deadline = std::time::Instant::now() + crate::common::PATIENCE;
-    while app
-        .state
-        .store
-        .outbox_counts()
-        .await
-        .expect("counts")
-        .pending
-        > 0
-    {
+    while app.mail_pending().await > 0 {
         assert!(std::time::Instant::now() < deadline, "mail still pending");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -20,7 +20,7 @@ mod rules;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::engine::{Columns, Db, on_db};
+use super::engine::{Columns, Db, on_db, record};
 use super::fields::{NAME, setting};
 use super::inbox::{commit_audited, request_column, write_audit, write_history};
 use super::{Store, StoreError, ms, parsed};
@@ -120,17 +120,12 @@ pub struct Bookable {
 pub(super) const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at, b.session_location";
 
 pub(super) fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
-    Ok(StoredBooking {
-        id: row.col("id")?,
-        request_id: row.col("request_id")?,
-        reference: row.col("reference")?,
-        start: row.time("start_at")?,
-        end: row.time("end_at")?,
+    record!(row => StoredBooking {
+        id, request_id, reference, start: time("start_at"), end: time("end_at"), sequence,
+        updated_at: time, session_location
+    } and {
         format: row.choice("format", ConsultationFormat::parse)?,
         status: row.choice("status", BookingStatus::parse)?,
-        sequence: row.col("sequence")?,
-        updated_at: row.time("updated_at")?,
-        session_location: row.col("session_location")?,
     })
 }
 

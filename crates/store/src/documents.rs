@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::engine::{Columns, claim, on_db};
+use super::engine::{Columns, claim, on_db, record};
 use super::fields::{DOCUMENT_TEXT, SIGNATURE};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
@@ -177,16 +177,9 @@ impl Store {
             }
             None => None,
         };
-        Ok(PacketDocument {
-            id,
-            packet_id: row.col("packet_id")?,
-            document: row.col("document")?,
-            revision_id: row.col("revision_id")?,
-            text,
-            signed_at: row.time_opt("signed_at")?,
-            signature,
-            revoked_at: row.time_opt("revoked_at")?,
-        })
+        record!(row => PacketDocument {
+            packet_id, document, revision_id, signed_at: time_opt, revoked_at: time_opt
+        } and { id, text, signature })
     }
 
     /// What the documents link of request `request_id` may do: its secret, whether the request
@@ -276,15 +269,10 @@ impl Store {
             &[request_id.into()],
             |r| {
                 let id: i64 = r.col("id")?;
-                Ok(Packet {
-                    id,
-                    request_id: r.col("request_id")?,
-                    sent_at: r.time("sent_at")?,
-                    sent_by: r.col("sent_by")?,
-                    opened_at: r.time_opt("opened_at")?,
-                    reminded_at: r.time_opt("reminded_at")?,
-                    documents: docs.iter().filter(|d| d.packet_id == id).cloned().collect(),
-                })
+                let documents = docs.iter().filter(|d| d.packet_id == id).cloned().collect();
+                record!(r => Packet {
+                    request_id, sent_at: time, sent_by, opened_at: time_opt, reminded_at: time_opt
+                } and { id, documents })
             },
         )
         .await

@@ -387,10 +387,17 @@ values!(
 
 /// A record read from `$row`, each field from the column of its name: `record!(r => Review {
 /// item, reviewed_at: time })` reads `item` with [`Columns::col`] and `reviewed_at` with
-/// [`Columns::time`]; `start: time("start_at")` names another column.
+/// [`Columns::time`]; `start: time("start_at")` names another column. Fields that are not
+/// columns follow in `and { name: value }`.
 macro_rules! record {
-    ($row:ident => $ty:ident { $($field:ident $(: $read:ident $(($column:literal))?)?),* $(,)? }) => {
-        Ok($ty { $($field: $crate::engine::record!(@read $row, $field $(, $read $(, $column)?)?)),* })
+    (
+        $row:ident => $ty:ident { $($field:ident $(: $read:ident $(($column:literal))?)?),* $(,)? }
+        $(and { $($name:ident $(: $value:expr)?),* $(,)? })?
+    ) => {
+        Ok($ty {
+            $($field: $crate::engine::record!(@read $row, $field $(, $read $(, $column)?)?),)*
+            $($($name $(: $value)?,)*)?
+        })
     };
     (@read $row:ident, $field:ident) => {
         $row.col(stringify!($field))?

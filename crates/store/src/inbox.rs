@@ -466,11 +466,5 @@ impl Store {
 }
 
 fn history_entry(r: &impl Columns) -> Result<HistoryEntry, StoreError> {
-    Ok(HistoryEntry {
-        at: r.time("at")?,
-        actor: r.col("actor")?,
-        event: r.col("event")?,
-        detail: r.col("detail")?,
-        note: None,
-    })
+    record!(r => HistoryEntry { at: time, actor, event, detail } and { note: None })
 }

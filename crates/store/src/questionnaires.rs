@@ -98,18 +98,10 @@ impl Store {
                 })?
             }
         };
-        Ok(StoredQuestionnaire {
-            id,
-            request_id: row.col("request_id")?,
-            kind: row.choice("kind", Kind::parse)?,
-            sent_at: row.time("sent_at")?,
-            updated_at: row.time_opt("updated_at")?,
-            completed_at: row.time_opt("completed_at")?,
-            needs_attention: row.col("needs_attention")?,
-            attention_seen_at: row.time_opt("attention_seen_at")?,
-            attention_raised_at: row.time_opt("attention_raised_at")?,
-            answers,
-        })
+        record!(row => StoredQuestionnaire {
+            request_id, sent_at: time, updated_at: time_opt, completed_at: time_opt,
+            needs_attention, attention_seen_at: time_opt, attention_raised_at: time_opt
+        } and { id, kind: row.choice("kind", Kind::parse)?, answers })
     }
 
     /// The secret a request's links are bound to, if the request exists and is not spam.

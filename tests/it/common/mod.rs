@@ -495,6 +495,12 @@ impl TestApp {
         rows.iter().filter(|r| r.action == action).count()
     }
 
+    /// How many outbox rows wait to be sent.
+    pub async fn mail_pending(&self) -> i64 {
+        let counts = self.state.store.outbox_counts().await.expect("counts");
+        counts.pending
+    }
+
     /// Whether the audit log has a line recording `action` on the request `id`.
     pub async fn audited(&self, action: &str, id: i64) -> bool {
         let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");

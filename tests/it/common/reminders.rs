@@ -110,14 +110,7 @@ pub async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
     .await;
     super::patiently(|| async {
         outbox.round_at(now).await.expect("round");
-        match app
-            .state
-            .store
-            .outbox_counts()
-            .await
-            .expect("counts")
-            .pending
-        {
+        match app.mail_pending().await {
             0 => Ok(()),
             pending => Err(format!("{pending} mails still wait")),
         }
