@@ -1358,15 +1358,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     assert_eq!(told["method"], "CANCEL");
     assert_eq!(told["events"][0]["start"], ada_start.to_string());
     // Bo is not: no such mail was queued for him, and none reached the mail server.
-    let queued: Vec<String> = app
-        .state
-        .store
-        .mail_states(bo)
-        .await
-        .expect("mail")
-        .into_iter()
-        .map(|m| m.kind)
-        .collect();
+    let queued = app.mail_kinds(bo).await;
     assert!(
         !queued.iter().any(|k| k.starts_with("booking_cancelled")),
         "{queued:?}"

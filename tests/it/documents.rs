@@ -346,14 +346,8 @@ async fn a_parent_or_guardian_signs_for_a_person_under_18() {
 
     // One reminder of unsigned documents, a few days after they were sent.
     let reminders = || async {
-        app.state
-            .store
-            .mail_states(id)
-            .await
-            .expect("read")
-            .iter()
-            .filter(|m| m.kind == "documents_reminder")
-            .count()
+        let kinds = app.mail_kinds(id).await;
+        kinds.iter().filter(|k| *k == "documents_reminder").count()
     };
     let sent = Timestamp::now();
     let worker = app.state.reminders();

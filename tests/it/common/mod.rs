@@ -495,6 +495,19 @@ impl TestApp {
         rows.iter().filter(|r| r.action == action).count()
     }
 
+    /// The kinds of the mail queued about request `id`, oldest first.
+    pub async fn mail_kinds(&self, id: i64) -> Vec<String> {
+        let states = self.state.store.mail_states(id).await.expect("mail");
+        states.into_iter().map(|m| m.kind).collect()
+    }
+
+    /// The answers of each questionnaire of request `id`, oldest first (they open).
+    pub async fn answers(&self, id: i64) -> Vec<kap_practice::practice::questionnaire::Answers> {
+        let questionnaires = self.state.store.questionnaires(id).await;
+        let questionnaires = questionnaires.expect("the answers open");
+        questionnaires.into_iter().map(|q| q.answers).collect()
+    }
+
     /// How many outbox rows wait to be sent.
     pub async fn mail_pending(&self) -> i64 {
         let counts = self.state.store.outbox_counts().await.expect("counts");
