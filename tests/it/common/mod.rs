@@ -79,6 +79,20 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The body, decoded from the `content-encoding` it came with (none, `gzip` or `br`).
+    pub fn decoded(&self) -> Vec<u8> {
+        use std::io::Read;
+        let mut decoded = Vec::new();
+        match self.header("content-encoding") {
+            None => return self.body.to_vec(),
+            Some("gzip") => flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut decoded),
+            Some("br") => brotli::Decompressor::new(&self.body[..], 4096).read_to_end(&mut decoded),
+            Some(other) => panic!("compressed with gzip or brotli, not {other}"),
+        }
+        .expect("decodes");
+        decoded
+    }
+
     /// Asserts that the answer has `status` and that its page says `says`.
     #[track_caller]
     pub fn assert_shows(&self, status: u16, says: &str) {
