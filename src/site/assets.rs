@@ -4,13 +4,21 @@
 //! The practice's accent colour (from config) is written into the stylesheet here, before hashing.
 //!
 //! The stylesheet also gives the first view's styles, which every public page carries inline so
-//! that its first paint needs one round trip: every rule a public page shows on screen, that is
-//! the sheet without its parts marked `/* first view: skip { */` … `/* } first view: skip */`
-//! (the clinician's pages, print), comments and indentation left out. The pages link the whole
-//! sheet at the end of their body for print only (`media="print"`): a stylesheet for the screen
-//! there, even at the end, holds the parser and the first paint until it arrives, and makes the
-//! first paint wait for a second round trip. The Content-Security-Policy allows the inline styles
-//! by their hash alone.
+//! that its first paint needs one round trip: every rule a public page shows, on screen and in
+//! print, that is the sheet without its parts marked `/* first view: skip { */` …
+//! `/* } first view: skip */` (the clinician's pages), comments and indentation left out. Public
+//! pages link no stylesheet: a stylesheet for the screen, even at the end of the body, holds the
+//! parser and the first paint until it arrives, and one for print only is still fetched while
+//! the page loads (which Lighthouse's simulation of a slow network counts as another round trip
+//! before the largest paint). The Content-Security-Policy allows the inline styles by their hash
+//! alone.
+//!
+//! The same goes for the icon and the scripts: the icon is a `data:` URL in each page, and a
+//! public page's script is inline, allowed by its hash alone ([`Assets::script_hashes`]): the
+//! booking page's (`js/booking.js`) runs as the page is parsed, so the times it adds are there
+//! at the first paint; the home page's compare panel script (`js/compare.js`, a file) is loaded
+//! by an inline one (`js/after-paint.js`) once the page has painted. Those inlined files are
+//! not served on their own.
 
 use base64::Engine as _;
 use include_dir::{Dir, include_dir};
@@ -36,9 +44,17 @@ pub struct Assets {
     pub critical_css: String,
     /// `'sha256-…'`: the Content-Security-Policy's source for [`Assets::critical_css`].
     pub critical_css_hash: String,
+    /// The compare panel's script, loaded by [`Assets::after_paint_js`].
     pub js: String,
-    /// The booking page's script (times in the visitor's own zone).
+    /// The script that loads a page's script (its element's `data-src`) once the page has
+    /// painted: the text of an inline `<script>`.
+    pub after_paint_js: String,
+    /// The booking page's script (times in the visitor's own zone): the text of an inline
+    /// `<script>` after its form.
     pub booking_js: String,
+    /// `'sha256-…' 'sha256-…'`: the Content-Security-Policy's sources for the inline scripts.
+    pub script_hashes: String,
+    /// The icon, as a `data:` URL.
     pub favicon: String,
     pub all: Vec<Asset>,
     /// The accent colour as the page's theme colour.
@@ -65,6 +81,9 @@ fn hashed_url(path: &str, body: &[u8]) -> String {
         None => format!("/static/{path}.{hash}"),
     }
 }
+
+/// The files the pages carry inline (see the module's comment).
+const INLINE: [&str; 3] = ["js/after-paint.js", "js/booking.js", "icons/favicon.svg"];
 
 /// The marks around a part of the stylesheet that no public page shows on screen.
 const SKIP_START: &str = "/* first view: skip { */";
@@ -102,13 +121,38 @@ pub fn critical_css(sheet: &str) -> String {
         .join("\n")
 }
 
-/// The Content-Security-Policy source that allows exactly the inline styles `css`.
+/// The Content-Security-Policy source that allows exactly the inline styles (or script) `css`.
 pub fn style_hash(css: &str) -> String {
     let digest = Sha256::digest(css.as_bytes());
     format!(
         "'sha256-{}'",
         base64::engine::general_purpose::STANDARD.encode(digest)
     )
+}
+
+/// A script as a page carries it inline: without its comment lines, indentation and empty
+/// lines (the scripts have no string or template spanning lines, so this changes no meaning).
+pub fn inline_script(source: &str) -> String {
+    source
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `svg` as a `data:` URL, for an attribute: every byte but letters, digits and a few safe
+/// marks percent-encoded (a space too: in a `data:` URL, `+` is a plus).
+pub fn svg_data_url(svg: &str) -> String {
+    let mut url = String::from("data:image/svg+xml,");
+    for b in svg.trim().bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/:=,;()!*".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
 }
 
 fn files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
@@ -125,8 +169,8 @@ impl Assets {
         let mut all = Vec::new();
         let mut list = Vec::new();
         files(&STATIC, &mut list);
-        let (mut css, mut js, mut booking_js, mut favicon) =
-            (String::new(), String::new(), String::new(), String::new());
+        let (mut css, mut js, mut favicon) = (String::new(), String::new(), String::new());
+        let (mut after_paint_js, mut booking_js) = (String::new(), String::new());
         let mut critical = String::new();
         for file in list {
             let path = file.path().to_string_lossy().replace('\\', "/");
@@ -140,12 +184,21 @@ impl Assets {
                 body.splice(0..0, vars.into_bytes());
                 critical = critical_css(&String::from_utf8_lossy(&body));
             }
+            // What the pages carry inline is not served on its own.
+            let text = String::from_utf8_lossy(&body);
+            match path.as_str() {
+                "js/after-paint.js" => after_paint_js = inline_script(&text),
+                "js/booking.js" => booking_js = inline_script(&text),
+                "icons/favicon.svg" => favicon = svg_data_url(&text),
+                _ => {}
+            }
+            if INLINE.contains(&path.as_str()) {
+                continue;
+            }
             let url = hashed_url(&path, &body);
             match path.as_str() {
                 "css/site.css" => css = url.clone(),
                 "js/compare.js" => js = url.clone(),
-                "js/booking.js" => booking_js = url.clone(),
-                "icons/favicon.svg" => favicon = url.clone(),
                 _ => {}
             }
             all.push(Asset {
@@ -159,6 +212,12 @@ impl Assets {
             critical_css_hash: style_hash(&critical),
             critical_css: critical,
             js,
+            script_hashes: format!(
+                "{} {}",
+                style_hash(&after_paint_js),
+                style_hash(&booking_js)
+            ),
+            after_paint_js,
             booking_js,
             favicon,
             all,
@@ -213,7 +272,7 @@ mod tests {
             assert!(critical.contains(kept), "{kept} is in the first view");
         }
         // Every rule a public page shows on screen (the home page's lower sections too, since
-        // the whole sheet is linked for print only); none of the clinician's pages or print.
+        // no stylesheet is linked); none of the clinician's pages.
         for kept in [
             ".myth-claim",
             ".step-number",
@@ -222,7 +281,9 @@ mod tests {
         ] {
             assert!(critical.contains(kept), "{kept} is in the first view");
         }
-        for left in [".chart-bar", ".table-wrap", "@media print"] {
+        // Print too, since no stylesheet is linked: the page prints as the whole sheet printed it.
+        assert!(critical.contains("@media print"));
+        for left in [".chart-bar", ".table-wrap", ".recovery-codes-print"] {
             assert!(!critical.contains(left), "{left} is not in the first view");
         }
         assert!(!critical.contains("/*") && !critical.contains("</"));
@@ -238,5 +299,48 @@ mod tests {
         let assets = Assets::build(&crate::config::default_practice());
         assert_eq!(assets.critical_css_hash, style_hash(&assets.critical_css));
         assert!(assets.critical_css.starts_with(":root{--accent:"));
+        assert_eq!(
+            assets.script_hashes,
+            format!(
+                "{} {}",
+                style_hash(&assets.after_paint_js),
+                style_hash(&assets.booking_js)
+            )
+        );
+    }
+
+    #[test]
+    fn what_the_pages_carry_inline_is_ready_for_them_and_not_served() {
+        let assets = Assets::build(&crate::config::default_practice());
+        // The icon: a data: URL with nothing an attribute would have to escape.
+        assert!(
+            assets
+                .favicon
+                .starts_with("data:image/svg+xml,%3Csvg%20xmlns=%22http://")
+        );
+        assert!(
+            !assets
+                .favicon
+                .contains(['"', '\'', '<', '>', '&', '#', ' '])
+        );
+        // The scripts: without their comments and indentation, and never ending a <script>.
+        for js in [&assets.after_paint_js, &assets.booking_js] {
+            assert!(!js.is_empty() && !js.contains("\n//") && !js.starts_with("//"));
+            assert!(!js.contains("</") && !js.contains("\n "));
+        }
+        assert!(assets.after_paint_js.contains("dataset.src"));
+        assert!(assets.booking_js.contains("Intl.DateTimeFormat"));
+        assert_eq!(
+            inline_script("// why\n  a();\n\n  // b\n  b();\n"),
+            "a();\nb();"
+        );
+        for url in ["favicon", "after-paint", "booking."] {
+            assert!(
+                !assets.all.iter().any(|a| a.url.contains(url)),
+                "{url} is served on its own"
+            );
+        }
+        assert!(assets.all.iter().any(|a| a.url == assets.js));
+        assert!(assets.all.iter().any(|a| a.url == assets.css));
     }
 }

@@ -65,7 +65,6 @@ impl Renderer {
             canonical: format!("{}{path}", self.config.server.base_url),
             indexable: true,
             script: false,
-            extra_script: None,
             json_ld: None,
         }
     }
@@ -138,9 +137,7 @@ impl Renderer {
     /// The page where a person chooses a consultation time (rendered per request: it shows
     /// the open times of the moment). Not indexed.
     pub fn book(&self, page: BookPage) -> Result<String, RenderError> {
-        let mut head =
-            self.unlisted_head("/book", page.title.clone(), "Choose a consultation time.");
-        head.extra_script = Some(self.assets.booking_js.clone());
+        let head = self.unlisted_head("/book", page.title.clone(), "Choose a consultation time.");
         BookView {
             head,
             chrome: self.chrome(""),

@@ -18,10 +18,8 @@ pub struct Head {
     pub canonical: String,
     /// False for error pages: they ask search engines not to index them.
     pub indexable: bool,
-    /// Whether the page loads the compare script.
+    /// Whether the page loads the compare script (once it has painted).
     pub script: bool,
-    /// Another script the page loads (already a hashed asset URL).
-    pub extra_script: Option<String>,
     /// schema.org JSON-LD, already escaped for a `<script>` element.
     pub json_ld: Option<String>,
 }

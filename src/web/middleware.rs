@@ -46,34 +46,38 @@ pub struct SecurityHeaders {
     /// Whether Strict-Transport-Security is among them; when it is not, it is also taken off a
     /// prepared page that carries it (HSTS must not be sent over plain HTTP, RFC 6797 §7.2).
     hsts: bool,
-    /// The Content-Security-Policy for the inline styles last asked for: their hash, and the
-    /// header. The styles follow the practice's accent colour, so a rebuilt site may bring new
-    /// ones; the header is made again only then.
-    csp: ArcSwap<(String, HeaderValue)>,
+    /// The Content-Security-Policy for the inline styles and scripts last asked for: their
+    /// hashes, and the header. The styles follow the practice's accent colour, so a rebuilt site
+    /// may bring new ones; the header is made again only then.
+    csp: ArcSwap<(String, String, HeaderValue)>,
 }
 
 /// The Content-Security-Policy: our own origin only, no inline code but the first view's styles
-/// named by their hash (`style_hash`, `'sha256-…'`; see [`crate::site::assets`]), no framing.
-pub fn csp(https: bool, style_hash: &str) -> String {
-    let styles = if style_hash.is_empty() {
-        String::new()
-    } else {
-        format!(" {style_hash}")
+/// and the public pages' scripts named by their hashes (`style_hash` and `script_hashes`,
+/// `'sha256-…'`; see [`crate::site::assets`]), no framing.
+pub fn csp(https: bool, style_hash: &str, script_hashes: &str) -> String {
+    let with = |hashes: &str| {
+        if hashes.is_empty() {
+            String::new()
+        } else {
+            format!(" {hashes}")
+        }
     };
+    let (styles, scripts) = (with(style_hash), with(script_hashes));
     let upgrade = if https {
         "; upgrade-insecure-requests"
     } else {
         ""
     };
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self'{scripts}; style-src 'self'{styles}; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'; manifest-src 'self'{upgrade}"
     )
 }
 
-fn csp_header(https: bool, style_hash: &str) -> HeaderValue {
-    HeaderValue::from_str(&csp(https, style_hash))
+fn csp_header(https: bool, style_hash: &str, script_hashes: &str) -> HeaderValue {
+    HeaderValue::from_str(&csp(https, style_hash, script_hashes))
         .unwrap_or(HeaderValue::from_static("default-src 'self'"))
 }
 
@@ -113,28 +117,36 @@ impl SecurityHeaders {
         SecurityHeaders {
             headers: h,
             hsts: https,
-            csp: ArcSwap::from_pointee((String::new(), csp_header(https, ""))),
+            csp: ArcSwap::from_pointee((String::new(), String::new(), csp_header(https, "", ""))),
         }
     }
 
-    /// The Content-Security-Policy header that allows the inline styles hashed `style_hash`.
-    fn csp_for(&self, style_hash: &str) -> HeaderValue {
+    /// The Content-Security-Policy header that allows the inline styles hashed `style_hash`
+    /// and the inline scripts hashed `script_hashes`.
+    fn csp_for(&self, style_hash: &str, script_hashes: &str) -> HeaderValue {
         let last = self.csp.load();
-        if last.0 == style_hash {
-            return last.1.clone();
+        if last.0 == style_hash && last.1 == script_hashes {
+            return last.2.clone();
         }
-        let value = csp_header(self.hsts, style_hash);
-        self.csp
-            .store(Arc::new((style_hash.to_string(), value.clone())));
+        let value = csp_header(self.hsts, style_hash, script_hashes);
+        self.csp.store(Arc::new((
+            style_hash.to_string(),
+            script_hashes.to_string(),
+            value.clone(),
+        )));
         value
     }
 
-    /// Sets the headers on a response of a site whose inline styles hash to `style_hash`.
-    pub fn apply(&self, headers: &mut HeaderMap, style_hash: &str) {
+    /// Sets the headers on a response of a site whose inline styles hash to `style_hash` and
+    /// inline scripts to `script_hashes`.
+    pub fn apply(&self, headers: &mut HeaderMap, style_hash: &str, script_hashes: &str) {
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
         }
-        headers.insert(header::CONTENT_SECURITY_POLICY, self.csp_for(style_hash));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            self.csp_for(style_hash, script_hashes),
+        );
         if !self.hsts {
             headers.remove(header::STRICT_TRANSPORT_SECURITY);
         }
@@ -245,10 +257,13 @@ async fn every_response(State(state): State<AppState>, request: Request, next: N
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let style_hash = &state.site.load().renderer.assets.critical_css_hash;
-    state
-        .security_headers
-        .apply(response.headers_mut(), style_hash);
+    let site = state.site.load();
+    let assets = &site.renderer.assets;
+    state.security_headers.apply(
+        response.headers_mut(),
+        &assets.critical_css_hash,
+        &assets.script_hashes,
+    );
     finish(response, id, &method, &path, started)
 }
 

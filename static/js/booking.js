@@ -2,6 +2,10 @@
 // each time's radio button carries its instant (UTC, RFC 3339) as its value, and the labels show
 // the practice's clocks. When the visitor's clocks read differently, each label gains the same
 // instant on the visitor's clocks, and a note says which zone that is.
+//
+// Inlined right after the form (allowed by the Content-Security-Policy by its hash; see
+// src/site/assets.rs), so it runs while the page is parsed, before its first paint: the labels
+// and the note have their final size when the page first shows, and nothing moves after.
 (() => {
   'use strict';
   const form = document.querySelector('form[data-zone]');
@@ -29,7 +33,7 @@
     if (Number.isNaN(when.getTime())) continue;
     const local = mine.format(when);
     if (local === theirs.format(when)) continue;
-    const label = form.querySelector(`label[for="${input.id}"]`);
+    const label = input.labels && input.labels[0];
     if (!label || label.querySelector('.local-time')) continue;
     const span = document.createElement('span');
     span.className = 'local-time';

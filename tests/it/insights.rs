@@ -35,8 +35,8 @@ async fn page_views_of_public_pages_are_counted_and_nothing_else() {
 
     // None of these is a page view.
     let home = app.request("GET", "/", &ua, "").await.text();
-    let css = common::asset_url(&home, "/static/css/site.", ".css");
-    assert_eq!(visit(&app, &css, &ua).await, 200);
+    let script = common::asset_url(&home, "/static/js/compare.", ".js");
+    assert_eq!(visit(&app, &script, &ua).await, 200);
     assert_eq!(app.request("HEAD", "/", &ua, "").await.status, 200);
     assert_eq!(visit(&app, "/healthz", &ua).await, 200);
     assert_eq!(visit(&app, "/no-such-page", &ua).await, 404);

@@ -17,9 +17,10 @@ const SITE_HOST: &str = "kap.example.org";
 /// Another site's origin, sent with every GET a second time: no response may grant it access.
 const FOREIGN_ORIGIN: &str = "https://elsewhere.example.net";
 
-/// Our own origin only, no inline code but the first view's styles named by their hash
-/// (`STYLE_HASH`, filled in from the page), no plugins, no framing, forms only to ourselves.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' STYLE_HASH; img-src 'self' data:; \
+/// Our own origin only, no inline code but the first view's styles and the public pages' two
+/// inline scripts named by their hashes (`STYLE_HASH`, filled in from the page, and
+/// `SCRIPT_HASHES`, see [`script_hashes`]), no plugins, no framing, forms only to ourselves.
+const CSP: &str = "default-src 'self'; script-src 'self' SCRIPT_HASHES; style-src 'self' STYLE_HASH; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'; manifest-src 'self'";
 const PERMISSIONS: &str = "camera=(), microphone=(), geolocation=(), interest-cohort=(), \
@@ -29,7 +30,9 @@ const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// Headers every response carries, with their exact values.
 fn every_response(https: bool, style_hash: &str) -> Vec<(&'static str, String)> {
-    let csp = CSP.replace("STYLE_HASH", style_hash);
+    let csp = CSP
+        .replace("STYLE_HASH", style_hash)
+        .replace("SCRIPT_HASHES", &script_hashes());
     let mut headers = vec![
         (
             "content-security-policy",
@@ -97,8 +100,6 @@ const NEVER: &[&str] = &[
 /// The CSP source of the inline styles of `app`'s home page: `'sha256-…'` of the exact text of
 /// its one `<style>` element.
 async fn style_hash(app: &TestApp) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
     let html = app.get("/").await.text();
     let start = html
         .find("<style>")
@@ -106,10 +107,20 @@ async fn style_hash(app: &TestApp) -> String {
         + 7;
     let end = start + html[start..].find("</style>").expect("the styles end");
     assert_eq!(html.matches("<style").count(), 1, "one <style> element");
-    let digest = sha2::Sha256::digest(&html.as_bytes()[start..end]);
+    crate::common::csp_source(&html[start..end])
+}
+
+/// The CSP sources of the two inline scripts: the one that loads a page's script once it has
+/// painted (the home page's), and the booking page's, each as the pages carry it (the file
+/// without its comments and indentation).
+fn script_hashes() -> String {
+    use kap_practice::site::assets::inline_script;
+    let after_paint = inline_script(include_str!("../../static/js/after-paint.js"));
+    let booking = inline_script(include_str!("../../static/js/booking.js"));
     format!(
-        "'sha256-{}'",
-        base64::engine::general_purpose::STANDARD.encode(digest)
+        "{} {}",
+        crate::common::csp_source(&after_paint),
+        crate::common::csp_source(&booking)
     )
 }
 
@@ -320,6 +331,15 @@ async fn a_response_without_the_csp_fails_the_table() {
         breaches(&reply, Kind::Page, true, &hash),
         Vec::<String>::new()
     );
+    // The home page's inline script is the one allowed.
+    let html = reply.text();
+    let script = html
+        .find("<script data-src=")
+        .expect("the home page's script");
+    let script = &html[script..];
+    let script =
+        &script[script.find('>').expect("tag") + 1..script.find("</script>").expect("end")];
+    assert!(script_hashes().starts_with(&crate::common::csp_source(script)));
     // Styles other than the page's own would not be allowed.
     let other = "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='";
     assert_eq!(breaches(&reply, Kind::Page, true, other).len(), 1);

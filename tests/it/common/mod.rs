@@ -1043,20 +1043,7 @@ fn copy_dir(src: &Path, dst: &Path) {
 
 /// The SMTP server: aiosmtpd on 127.0.0.1 at the port given (argument 1; 0 for any), storing
 /// mail in the Maildir given (argument 2); prints the port once it listens.
-const SMTP_SERVER: &str = "
-import asyncio, sys
-from aiosmtpd.handlers import Mailbox
-from aiosmtpd.smtp import SMTP
-
-async def main():
-    loop = asyncio.get_running_loop()
-    handler = Mailbox(sys.argv[2])
-    server = await loop.create_server(lambda: SMTP(handler), '127.0.0.1', int(sys.argv[1]))
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await server.serve_forever()
-
-asyncio.run(main())
-";
+const SMTP_SERVER: &str = include_str!("smtp_server.py");
 
 /// A real SMTP server on loopback (Debian's python3-aiosmtpd) that stores mail in a Maildir.
 pub struct SmtpServer {
@@ -1252,6 +1239,18 @@ pub fn blocking_post(
     let status = text.get(9..12)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     Some((status, head.to_string(), body.to_string()))
+}
+
+/// The Content-Security-Policy source that allows exactly the inline styles or script
+/// `text`: `'sha256-…'` of its bytes (CSP Level 3, 8.3).
+pub fn csp_source(text: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 /// The content-hashed URL of an asset the page links, e.g. `/static/css/site.<hash>.css` for

@@ -37,7 +37,7 @@ mod steps;
 use binaries::{Counts, Run, build_tests, cargo_test};
 use clippy::Clippy;
 use needs::ensure_test_tools;
-pub use needs::{ensure_browser, ensure_npm_tools};
+pub use needs::{AIOSMTPD, ensure_browser, ensure_npm_tools};
 use steps::Steps;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";

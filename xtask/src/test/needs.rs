@@ -9,7 +9,7 @@ use super::{CHROMEDRIVER, CHROMIUM};
 use crate::tools;
 
 /// Installed by python3-aiosmtpd, the SMTP server of the mail tests.
-const AIOSMTPD: &str = "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py";
+pub const AIOSMTPD: &str = "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py";
 /// A font for text in screenshots and layout (Chromium renders boxes without any).
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
