@@ -998,27 +998,15 @@ async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
 async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
     use store::{OpenError, StoreError};
     let app = app_with_account().await;
-    for (name, email) in [
-        ("Ada Lovelace", "ada@lovelace.example"),
-        ("Grace Hopper", "grace@hopper.example"),
-    ] {
-        assert_eq!(app.submit(name, &[("email", email)]).await.status, 303);
-    }
-    let all = app.state.store.all_requests().await.expect("read");
-    let id_of = |name: &str| all.iter().find(|r| r.name == name).expect("stored").id;
-    let (a, b) = (id_of("Ada Lovelace"), id_of("Grace Hopper"));
-    let copied = app
-        .database_write(
-            &format!(
-                "UPDATE consultation_requests SET
-                   name_sealed = (SELECT name_sealed FROM consultation_requests WHERE id = {a}),
-                   email_sealed = (SELECT email_sealed FROM consultation_requests WHERE id = {a})
-                 WHERE id = {b}"
-            ),
-            &[],
-        )
-        .await;
-    assert_eq!(copied, 1);
+    let [a, b] = requests_from(
+        &app,
+        [
+            ("Ada Lovelace", "ada@lovelace.example"),
+            ("Grace Hopper", "grace@hopper.example"),
+        ],
+    )
+    .await;
+    copy_sealed(&app, &["name_sealed", "email_sealed"], a, b).await;
 
     let leaks = |text: &str| {
         ["Ada", "Lovelace", "ada@lovelace"]
@@ -1037,8 +1025,7 @@ async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
 
     let mut c = Clinician::signed_in(&app).await;
     let page = c.get(&format!("/admin/requests/{b}")).await;
-    assert_eq!(page.status, 200);
-    assert!(page.text().contains("cannot be read"), "{}", page.text());
+    page.assert_shows(200, "cannot be read");
     assert!(!leaks(&page.text()), "{}", page.text());
     let inbox = c.get("/admin").await;
     assert_eq!(inbox.status, 200);
@@ -1060,8 +1047,7 @@ async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
         assert!(!leaks(&export.text()), "{}", export.text());
     }
     let page = c.get(&format!("/admin/requests/{a}")).await;
-    assert_eq!(page.status, 200);
-    assert!(page.text().contains("Ada Lovelace"));
+    page.assert_shows(200, "Ada Lovelace");
 
     // The operator's export stops with an error that names no one.
     let (code, out, err) = app.cli(&["inquiries", "export", "--format", "jsonl"]);
@@ -1108,6 +1094,29 @@ async fn a_stored_value_this_version_cannot_read_is_an_error_not_a_default() {
         !row.contains("New") && !row.contains("is-new"),
         "the inbox does not show the request as New: {row}"
     );
+}
+
+/// Sends a request from each of `people` (name, email): their requests' ids, in that order.
+async fn requests_from<const N: usize>(app: &TestApp, people: [(&str, &str); N]) -> [i64; N] {
+    for (name, email) in people {
+        assert_eq!(app.submit(name, &[("email", email)]).await.status, 303);
+    }
+    let all = app.state.store.all_requests().await.expect("read");
+    people.map(|(name, _)| all.iter().find(|r| r.name == name).expect("stored").id)
+}
+
+/// Overwrites `columns` of request `to` with request `from`'s sealed values, with SQL on the
+/// database (as someone with the database but not the key could).
+async fn copy_sealed(app: &TestApp, columns: &[&str], from: i64, to: i64) {
+    let set: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = (SELECT {c} FROM consultation_requests WHERE id = {from})"))
+        .collect();
+    let sql = format!(
+        "UPDATE consultation_requests SET {} WHERE id = {to}",
+        set.join(", ")
+    );
+    assert_eq!(app.database_write(&sql, &[]).await, 1);
 }
 
 /// The session id in a clinician's cookie.
@@ -1506,8 +1515,7 @@ async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
     let r = c
         .action("/admin/two-factor", "/admin/two-factor", &[("code", &code)])
         .await;
-    assert_eq!(r.status, 422);
-    assert!(r.text().contains("href=\"#password\">Enter your password"));
+    r.assert_shows(422, "href=\"#password\">Enter your password");
     let codes = recovery_codes(&turn_on(&mut c, &code).await.text());
     assert_eq!(codes.len(), 10);
     let enrolled = app
@@ -1607,34 +1615,18 @@ async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
 #[tokio::test]
 async fn one_unreadable_request_leaves_the_rest_of_the_inbox_usable() {
     let app = app_with_account().await;
-    for (name, email) in [
-        ("Ada Lovelace", "ada@lovelace.example"),
-        ("Grace Hopper", "grace@hopper.example"),
-        ("Katherine Johnson", "katherine@johnson.example"),
-    ] {
-        assert_eq!(app.submit(name, &[("email", email)]).await.status, 303);
-    }
-    let all = app.state.store.all_requests().await.expect("read");
-    let id_of = |name: &str| all.iter().find(|r| r.name == name).expect("stored").id;
-    let (ada, grace) = (id_of("Ada Lovelace"), id_of("Grace Hopper"));
-    let reference = all
-        .iter()
-        .find(|r| r.id == grace)
-        .expect("stored")
-        .reference
-        .clone();
+    let [ada, grace, _] = requests_from(
+        &app,
+        [
+            ("Ada Lovelace", "ada@lovelace.example"),
+            ("Grace Hopper", "grace@hopper.example"),
+            ("Katherine Johnson", "katherine@johnson.example"),
+        ],
+    )
+    .await;
+    let reference = app.stored_request(grace).await.reference;
     // Grace's name is overwritten with Ada's sealed name, which opens only on Ada's row.
-    let changed = app
-        .database_write(
-            &format!(
-                "UPDATE consultation_requests SET
-                   name_sealed = (SELECT name_sealed FROM consultation_requests WHERE id = {ada})
-                 WHERE id = {grace}"
-            ),
-            &[],
-        )
-        .await;
-    assert_eq!(changed, 1);
+    copy_sealed(&app, &["name_sealed"], ada, grace).await;
 
     let mut c = Clinician::signed_in(&app).await;
     let inbox = c.get("/admin").await;
@@ -1672,8 +1664,7 @@ async fn one_unreadable_request_leaves_the_rest_of_the_inbox_usable() {
     }
     // The others' pages are as before.
     let page = c.get(&format!("/admin/requests/{ada}")).await;
-    assert_eq!(page.status, 200);
-    assert!(page.text().contains("Ada Lovelace"));
+    page.assert_shows(200, "Ada Lovelace");
 }
 
 /// Turns on two-factor sign-in from its page, with the key it offers: the page then shown.
@@ -1993,8 +1984,7 @@ async fn a_forgotten_password_is_reset_from_an_emailed_link_and_the_code_is_stil
     );
     // The link works once.
     let again = c.get(&link).await;
-    assert_eq!(again.status, 404);
-    assert!(again.text().contains("That link does not work"));
+    again.assert_shows(404, "That link does not work");
     // The old password no longer signs in; the new one asks for the code.
     let r = c.sign_in_password_only(PASSWORD).await;
     assert_eq!(r.status, 401);
@@ -2097,8 +2087,7 @@ async fn reset_links_are_limited_per_email_with_the_same_answer() {
     let mut c = Clinician::new(&app);
     for _ in 0..5 {
         let r = ask_for_a_link(&mut c).await;
-        assert_eq!(r.status, 200);
-        assert!(r.text().contains("If an account uses that address"));
+        r.assert_shows(200, "If an account uses that address");
     }
     let sent = app.audit_lines("password_reset_requested").await;
     assert_eq!(sent, 3, "three links, then none for a while");

@@ -115,6 +115,15 @@ async fn names_at(target: &web::backup::Target) -> Vec<String> {
     listed.into_iter().map(|l| l.name).collect()
 }
 
+/// The practice backing up to the folder `dir` (with `more` lines of `[backup]`), no backup key
+/// made yet (unlike [`app_with`]).
+async fn backing_up_to(dir: &Path, more: &str) -> TestApp {
+    TestApp::builder()
+        .config(&format!("[backup]\ndir = \"{}\"\n{more}", dir.display()))
+        .build()
+        .await
+}
+
 #[tokio::test]
 async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verified() {
     let s3 = S3Server::start();
@@ -379,10 +388,7 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
 async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
     use crate::common::clinician::Clinician;
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = TestApp::builder()
-        .config(&format!("[backup]\ndir = \"{}\"\n", dir.path().display()))
-        .build()
-        .await;
+    let app = backing_up_to(dir.path(), "").await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     let page = c.get("/admin/backups").await;
@@ -438,12 +444,7 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
             ],
         )
         .await;
-    assert_eq!(wrong.status, 422);
-    assert!(
-        wrong.text().contains("word 7 did not match"),
-        "{}",
-        wrong.text()
-    );
+    wrong.assert_shows(422, "word 7 did not match");
     let right = c
         .action(
             "/admin/backups",
@@ -455,8 +456,7 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
             ],
         )
         .await;
-    assert_eq!(right.status, 200);
-    assert!(right.text().contains("Confirmed: the words match"));
+    right.assert_shows(200, "Confirmed: the words match");
 
     // The words open the backups made now.
     let (code, _, err) = app.cli(&["backup", "now"]);
@@ -478,10 +478,7 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
 #[tokio::test]
 async fn check_says_how_backups_stand() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = TestApp::builder()
-        .config(&format!("[backup]\ndir = \"{}\"\n", dir.path().display()))
-        .build()
-        .await;
+    let app = backing_up_to(dir.path(), "").await;
     let (code, _, err) = app.cli(&["check"]);
     assert_eq!(code, 0, "{err}");
     if app.state.store.engine() == Engine::Postgres {
@@ -715,8 +712,7 @@ async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets
         ],
     )
     .await;
-    assert_eq!(saved.status, 200, "{}", saved.text());
-    assert!(saved.text().contains("Saved."));
+    saved.assert_shows(200, "Saved.");
     let stored = app
         .state
         .store
@@ -791,13 +787,7 @@ async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets
 async fn the_config_file_wins_over_the_settings_saved_in_the_browser() {
     use crate::common::clinician::Clinician;
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = TestApp::builder()
-        .config(&format!(
-            "[backup]\ndir = \"{}\"\nhour = 2\n",
-            dir.path().display()
-        ))
-        .build()
-        .await;
+    let app = backing_up_to(dir.path(), "hour = 2\n").await;
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     let html = c.get("/admin/backups").await.text();

@@ -372,11 +372,7 @@ async fn holding_a_time_sends_an_invitation_that_icalendar_reads_at_the_chosen_i
     // The request's history and the audit log record it, in neutral words.
     let history = app.state.store.history(id).await.expect("history");
     assert!(history.iter().any(|h| h.event == "booking"));
-    let (rows, _) = app.state.store.audit_log(5, 0).await.expect("audit");
-    assert!(
-        rows.iter()
-            .any(|r| r.action == "booking_held" && r.request_id == Some(id))
-    );
+    assert!(app.audited("booking_held", id).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1364,15 +1360,7 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     assert_eq!(told["method"], "CANCEL");
     assert_eq!(told["events"][0]["start"], ada_start.to_string());
     // Bo is not: no such mail was queued for him, and none reached the mail server.
-    let queued: Vec<String> = app
-        .state
-        .store
-        .mail_states(bo)
-        .await
-        .expect("mail")
-        .into_iter()
-        .map(|m| m.kind)
-        .collect();
+    let queued = app.mail_kinds(bo).await;
     assert!(
         !queued.iter().any(|k| k.starts_with("booking_cancelled")),
         "{queued:?}"
@@ -1406,12 +1394,7 @@ async fn a_booking_asks_where_the_person_will_be_and_flags_an_unlicensed_state()
     let times = times_in(&html);
 
     // Left at "Choose a state": asked again, nothing held.
-    let r = post_form(
-        &app,
-        &link,
-        &[("start", &times[0]), ("format", "video"), ("location", "")],
-    )
-    .await;
+    let r = choose_from(&app, &link, &times[0], "").await;
     assert_eq!(r.status, 422);
     let html = r.text();
     assert!(
@@ -1421,32 +1404,14 @@ async fn a_booking_asks_where_the_person_will_be_and_flags_an_unlicensed_state()
     assert!(html.contains("aria-invalid=\"true\""));
 
     // Nevada: held all the same, and flagged on the request's page.
-    let r = post_form(
-        &app,
-        &link,
-        &[
-            ("start", &times[0]),
-            ("format", "video"),
-            ("location", "nv"),
-        ],
-    )
-    .await;
+    let r = choose_from(&app, &link, &times[0], "nv").await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(
         booking_of(&app, away).await.session_location.as_deref(),
         Some("NV")
     );
     let (home, link) = request_and_link(&app, "Bea", &[]).await;
-    let r = post_form(
-        &app,
-        &link,
-        &[
-            ("start", &times[1]),
-            ("format", "video"),
-            ("location", "CA"),
-        ],
-    )
-    .await;
+    let r = choose_from(&app, &link, &times[1], "CA").await;
     assert_eq!(r.status, 303, "{}", r.text());
 
     let mut c = Clinician::signed_in(&app).await;

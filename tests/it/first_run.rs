@@ -197,16 +197,14 @@ async fn a_server_behind_a_proxy_never_shows_the_example_practice() {
     }
     let own = TestApp::with_config(&format!("{BEHIND_PROXY}\n{OWN_PRACTICE}")).await;
     let home = own.get("/").await;
-    assert_eq!(home.status, 200);
-    assert!(home.text().contains("Harbor Light Therapy"));
+    home.assert_shows(200, "Harbor Light Therapy");
 }
 
 #[tokio::test]
 async fn on_loopback_the_example_site_is_still_shown() {
     let app = TestApp::start().await;
     let home = app.get("/").await;
-    assert_eq!(home.status, 200);
-    assert!(home.text().contains("Clearwater Psychotherapy"));
+    home.assert_shows(200, "Clearwater Psychotherapy");
 }
 
 /// A server with a fresh setup address.
@@ -219,8 +217,7 @@ async fn with_setup_address() -> (TestApp, String) {
 /// The setup address at `path` is refused, plainly said, and makes no account when sent.
 async fn assert_setup_address_dead(app: &TestApp, path: &str) {
     let again = app.get(path).await;
-    assert_eq!(again.status, 404);
-    assert!(again.text().contains("This setup address does not work"));
+    again.assert_shows(404, "This setup address does not work");
     let mut other = Clinician::new(app);
     let csrf = other.csrf("/admin/login").await;
     let reuse = other

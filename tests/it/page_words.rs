@@ -280,8 +280,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
     let removed = c.action(&remove, &remove, &[]).await;
     assert_eq!(removed.status, 303);
     let gone = app.get("/fees").await;
-    assert_eq!(gone.status, 410);
-    assert!(gone.text().contains("This page has been removed"));
+    gone.assert_shows(410, "This page has been removed");
     assert!(!app.get("/").await.text().contains("href=\"/fees\""));
     assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));
     let (rows, _) = app.state.store.audit_log(20, 0).await.expect("audit");

@@ -18,8 +18,7 @@ use crate::common::{SmtpServer, TestApp};
 async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and_page() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::with_config(&config(smtp.port)).await;
-    app.add_clinician().await;
+    let app = practice_mailing_to(&smtp).await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;
     offer(&app, &mornings()).await;
@@ -157,8 +156,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
 async fn the_calendar_title_chosen_in_the_browser_reaches_the_invitation_and_the_feed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::with_config(&config(smtp.port)).await;
-    app.add_clinician().await;
+    let app = practice_mailing_to(&smtp).await;
     let mut c = Clinician::signed_in(&app).await;
     let mut refused = SAVED.to_vec();
     refused.extend([("calendar_title", "Ketamine check-in"), ("version", "0")]);

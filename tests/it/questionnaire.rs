@@ -156,12 +156,9 @@ async fn turn_on(c: &mut Clinician<'_>) -> Reply {
 /// email carries: the notices are confirmed to reach `to`.
 async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer, to: &str) {
     let r = turn_on(c).await;
-    assert_eq!(r.status, 409, "{}", r.text());
-    assert!(
-        r.text()
-            .contains(&format!("until you confirm that urgent notices reach {to}")),
-        "{}",
-        r.text()
+    r.assert_shows(
+        409,
+        &format!("until you confirm that urgent notices reach {to}"),
     );
     let before: Vec<String> = smtp
         .messages()
@@ -202,8 +199,7 @@ async fn confirm_notices_by_test_email(c: &mut Clinician<'_>, smtp: &SmtpServer,
             &[("code", wrong)],
         )
         .await;
-    assert_eq!(r.status, 422, "{}", r.text());
-    assert!(r.text().contains("does not match"), "{}", r.text());
+    r.assert_shows(422, "does not match");
     let r = c
         .action(
             "/admin/booking",
@@ -293,8 +289,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
     let page = app.get(&book).await.text();
     assert!(page.contains(&format!("href=\"{q}\"")), "{page}");
     let start = app.get(&q).await;
-    assert_eq!(start.status, 200);
-    assert!(start.text().contains(&format!("href=\"{q}/screening?q=")));
+    start.assert_shows(200, &format!("href=\"{q}/screening?q="));
 
     // Screening: the content's questions, each a fieldset with a legend.
     let screening = app.get(&format!("{q}/screening")).await.text();
@@ -597,15 +592,7 @@ async fn a_person_answers_and_the_clinician_follows_the_scores_over_time() {
 
     // Every email has left: the markers are in none, in no log line, and nowhere at rest.
     let deadline = std::time::Instant::now() + crate::common::PATIENCE;
-    while app
-        .state
-        .store
-        .outbox_counts()
-        .await
-        .expect("counts")
-        .pending
-        > 0
-    {
+    while app.mail_pending().await > 0 {
         assert!(std::time::Instant::now() < deadline, "mail still pending");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -734,8 +721,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     let held_mail = wait_for_subject(&smtp, "Your consultation time is held");
     let emailed = questionnaire_link(&app, &held_mail);
     let start = app.get(&emailed).await;
-    assert_eq!(start.status, 200);
-    assert!(start.text().contains("A few questions before we meet"));
+    start.assert_shows(200, "A few questions before we meet");
 
     // An answer that is not one of the four choices: the GOV.UK error pattern, nothing saved.
     let r = post(
@@ -764,25 +750,16 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     );
     let long = "x".repeat(2001);
     let r = post(&app, &format!("{q}/medications"), &[("medications", &long)]).await;
-    assert_eq!(r.status, 422);
-    assert!(
-        r.text()
-            .contains("Your medications must be 2,000 characters or fewer")
-    );
+    r.assert_shows(422, "Your medications must be 2,000 characters or fewer");
     let r = post(&app, &format!("{q}/screening"), &[("s0", "perhaps")]).await;
-    assert_eq!(r.status, 422);
-    assert!(
-        r.text()
-            .contains("Choose yes, no or not sure for question 1")
-    );
+    r.assert_shows(422, "Choose yes, no or not sure for question 1");
     let r = post(
         &app,
         &format!("{q}/screening"),
         &[("s0", "yes"), ("s0", "no")],
     )
     .await;
-    assert_eq!(r.status, 400);
-    assert!(r.text().contains("was sent more than once"));
+    r.assert_shows(400, "was sent more than once");
     assert_eq!(app.get(&format!("{q}/elsewhere")).await.status, 404);
 
     // Nothing was saved by those, and no flag or email came of them.
@@ -797,8 +774,7 @@ async fn wrong_answers_are_explained_and_only_genuine_links_open() {
     let id = newest_request(&app).await;
     let old = link_to(&app, id, Timestamp::now() - SignedDuration::from_hours(1)).await;
     let r = app.get(&old.replace("/book/", "/questionnaire/")).await;
-    assert_eq!(r.status, 410);
-    assert!(r.text().contains("This link has expired"));
+    r.assert_shows(410, "This link has expired");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -948,8 +924,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     .await;
     assert_eq!(r.status, 303, "{}", r.text());
     let phq = app.get(r.header("location").expect("next")).await;
-    assert_eq!(phq.status, 200);
-    assert!(phq.text().contains("Part 3 of 4"), "{}", phq.text());
+    phq.assert_shows(200, "Part 3 of 4");
     let phq9 = [1, 1, 1, 1, 1, 1, 1, 1, 0];
     let r = post_owned(&app, &action_of(&phq.text()), &measure("phq9", &phq9)).await;
     assert_eq!(r.status, 303);
@@ -1097,12 +1072,7 @@ async fn the_questionnaire_is_offered_only_while_its_urgent_notice_is_known_to_a
         "{settings}"
     );
     let r = turn_on(&mut c).await;
-    assert_eq!(r.status, 409, "{}", r.text());
-    assert!(
-        r.text().contains("this website sends no email"),
-        "{}",
-        r.text()
-    );
+    r.assert_shows(409, "this website sends no email");
     let r = c
         .action("/admin/booking", "/admin/booking/questionnaire/test", &[])
         .await;
@@ -1218,12 +1188,9 @@ async fn the_person_is_told_when_the_clinician_will_get_in_touch() {
     let mut fields = crate::common::details::SAVED.to_vec();
     fields.extend([("version", "0"), ("urgent_reply_hours", "0")]);
     let r = c.action("/admin/details", "/admin/details", &fields).await;
-    assert_eq!(r.status, 422, "{}", r.text());
-    assert!(
-        r.text()
-            .contains("urgent_reply_hours must be a whole number of hours from 1 to 72"),
-        "{}",
-        r.text()
+    r.assert_shows(
+        422,
+        "urgent_reply_hours must be a whole number of hours from 1 to 72",
     );
     fields.pop();
     fields.push(("urgent_reply_hours", "6"));

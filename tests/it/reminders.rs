@@ -289,15 +289,7 @@ async fn a_reminder_missed_while_the_mail_server_was_down_leaves_late_only_befor
     assert!(page.contains(said), "{said}: {page}");
     // Nothing is left to send later, and looking again queues nothing for Bo or Cy.
     assert_eq!(look(&app, back).await, 0);
-    assert_eq!(
-        app.state
-            .store
-            .outbox_counts()
-            .await
-            .expect("counts")
-            .pending,
-        0
-    );
+    assert_eq!(app.mail_pending().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,8 +13,8 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use crate::common::tls::{
-    HttpsProcess, TLS_HANDSHAKE, TestCa, certificate_files, client_config, eventually,
-    files_section, https_get, plain_request, raw_header, replace_file,
+    TLS_HANDSHAKE, TestCa, certificate_files, client_config, eventually, https_get, plain_request,
+    raw_header, replace_file, serving_files,
 };
 
 /// Certificate files: `/` is served over HTTP/2 (chosen by ALPN) to a client trusting the
@@ -24,8 +24,7 @@ use crate::common::tls::{
 async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
     let ca = TestCa::new();
     let (cert, key) = ca.issue();
-    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
-    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
+    let (_files, _, _, p) = serving_files(&cert, &key);
     let client = client_config(ca.pem.as_bytes());
 
     let home = https_get(&client, p.https, "localhost", "/")
@@ -89,8 +88,7 @@ async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
 async fn replaced_files_are_served_after_sighup_without_a_failed_request() {
     let ca = TestCa::new();
     let (cert, key) = ca.issue();
-    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
-    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
+    let (_files, cert_file, key_file, p) = serving_files(&cert, &key);
     let client = client_config(ca.pem.as_bytes());
     let first_der = CertificateDer::from_pem_slice(cert.as_bytes())
         .expect("PEM")
@@ -254,8 +252,7 @@ async fn a_silent_client_is_dropped_and_sigterm_stops_both_listeners() {
     use tokio::io::AsyncReadExt;
     let ca = TestCa::new();
     let (cert, key) = ca.issue();
-    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
-    let mut p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
+    let (_files, _, _, mut p) = serving_files(&cert, &key);
     let started = std::time::Instant::now();
     let mut silent = tokio::net::TcpStream::connect(p.https)
         .await
@@ -340,8 +337,7 @@ fn assert_security_headers(response: &str, what: &str) {
 async fn every_answer_of_the_plain_port_passes_the_middleware() {
     let ca = TestCa::new();
     let (cert, key) = ca.issue_for(&["localhost", "www.localhost"]);
-    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
-    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
+    let (_files, _, _, p) = serving_files(&cert, &key);
     let plain = p.process.addr;
     let site = format!("https://localhost:{}", p.https.port());
 
@@ -495,8 +491,7 @@ async fn the_http_01_challenge_is_answered_on_the_plain_port() {
 async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
     let ca = TestCa::new();
     let (cert, key) = ca.issue();
-    let (_files, cert_file, key_file) = certificate_files(&cert, &key);
-    let p = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
+    let (_files, cert_file, key_file, p) = serving_files(&cert, &key);
     let client = client_config(ca.pem.as_bytes());
     let served = https_get(&client, p.https, "localhost", "/")
         .await

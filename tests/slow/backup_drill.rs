@@ -91,15 +91,7 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
     assert_eq!(feed_before.status, 200);
     let requests_before = crate::common::request_names(&app.state.store).await;
     let held_booking = booking::booking_of(&app, held).await;
-    let answers_before: Vec<_> = app
-        .state
-        .store
-        .questionnaires(held)
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|q| q.answers)
-        .collect();
+    let answers_before = app.answers(held).await;
     assert!(!answers_before.is_empty(), "the questionnaire was answered");
     let revisions_before = app
         .state
@@ -148,16 +140,7 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
         (held_booking.start, held_booking.end)
     );
     // The questionnaire's answers open (sealed under the data key the backup carried).
-    let answers: Vec<_> = restored
-        .state
-        .store
-        .questionnaires(held)
-        .await
-        .expect("the answers open")
-        .into_iter()
-        .map(|q| q.answers)
-        .collect();
-    assert_eq!(answers, answers_before);
+    assert_eq!(restored.answers(held).await, answers_before);
     let revisions = restored
         .state
         .store

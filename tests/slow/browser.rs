@@ -10,7 +10,9 @@ use crate::harness;
 use std::time::{Duration, Instant};
 
 use crate::common::TestApp;
-use crate::harness::{Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS};
+use crate::harness::{
+    Browser, DESKTOP, Options, PHONE, Rect, Viewport, WCAG_TAGS, on_phone_and_desktop,
+};
 use fantoccini::Locator;
 use fantoccini::actions::{
     InputSource, MOUSE_BUTTON_LEFT, MouseActions, PenActions, PointerAction, TouchActions,
@@ -137,15 +139,11 @@ async fn check_pages(options: Options) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_passes_axe_on_a_phone() {
-    check_pages(Options::new(PHONE)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_passes_axe_on_a_desktop() {
-    check_pages(Options::new(DESKTOP)).await;
-}
+on_phone_and_desktop!(
+    |viewport| check_pages(Options::new(viewport));
+    every_page_passes_axe_on_a_phone,
+    every_page_passes_axe_on_a_desktop
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_passes_axe_in_the_dark_colour_scheme() {
@@ -605,15 +603,11 @@ async fn compare_keyboard(viewport: Viewport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_works_with_the_keyboard_on_a_phone() {
-    compare_keyboard(PHONE).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_works_with_the_keyboard_on_a_desktop() {
-    compare_keyboard(DESKTOP).await;
-}
+on_phone_and_desktop!(
+    |viewport| compare_keyboard(viewport);
+    compare_works_with_the_keyboard_on_a_phone,
+    compare_works_with_the_keyboard_on_a_desktop
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_follows_taps_and_drags_on_a_phone() {
@@ -710,15 +704,11 @@ async fn compare_does_not_shift(viewport: Viewport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_does_not_shift_the_layout_on_a_phone() {
-    compare_does_not_shift(PHONE).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_does_not_shift_the_layout_on_a_desktop() {
-    compare_does_not_shift(DESKTOP).await;
-}
+on_phone_and_desktop!(
+    |viewport| compare_does_not_shift(viewport);
+    compare_does_not_shift_the_layout_on_a_phone,
+    compare_does_not_shift_the_layout_on_a_desktop
+);
 
 /// Without JavaScript both sides are readable in full, one after the other, and nothing asks
 /// to be tapped. Read through WebDriver element commands only.
@@ -811,15 +801,11 @@ async fn compare_without_javascript(viewport: Viewport) {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_reads_in_full_without_javascript_on_a_phone() {
-    compare_without_javascript(PHONE).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_reads_in_full_without_javascript_on_a_desktop() {
-    compare_without_javascript(DESKTOP).await;
-}
+on_phone_and_desktop!(
+    |viewport| compare_without_javascript(viewport);
+    compare_reads_in_full_without_javascript_on_a_phone,
+    compare_reads_in_full_without_javascript_on_a_desktop
+);
 
 // ---------------------------------------------------------------------------------------------
 // The keyboard path into the content.
@@ -869,12 +855,8 @@ async fn skip_link(viewport: Viewport) {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_tab_reaches_the_skip_link_and_enter_moves_to_main_on_a_phone() {
-    skip_link(PHONE).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_tab_reaches_the_skip_link_and_enter_moves_to_main_on_a_desktop() {
-    skip_link(DESKTOP).await;
-}
+on_phone_and_desktop!(
+    |viewport| skip_link(viewport);
+    first_tab_reaches_the_skip_link_and_enter_moves_to_main_on_a_phone,
+    first_tab_reaches_the_skip_link_and_enter_moves_to_main_on_a_desktop
+);

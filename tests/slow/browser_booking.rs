@@ -172,9 +172,9 @@ async fn book_with_the_keyboard(options: Options) {
     browser.press(Key::Space).await;
     browser.tab_to_one_of("choose-time").await;
     browser.enter_to(&grace_link).await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("just been taken"), "{summary}");
-    browser.assert_accessible("the just-taken answer").await;
+    browser
+        .assert_mistake_shown("just been taken", "the just-taken answer")
+        .await;
     browser.close().await;
 }
 
@@ -237,15 +237,14 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser
         .eval::<()>("document.getElementById('length').value = 'twenty'")
         .await;
-    browser.click("#save-booking-settings").await;
-    browser.wait_for_path("/admin/booking").await;
-    let summary = browser.error_summary().await;
-    assert!(
-        summary.contains("how long a consultation lasts"),
-        "{summary}"
-    );
     browser
-        .assert_accessible("the booking settings with a mistake")
+        .click_to("#save-booking-settings", "/admin/booking")
+        .await;
+    browser
+        .assert_mistake_shown(
+            "how long a consultation lasts",
+            "the booking settings with a mistake",
+        )
         .await;
 
     browser.goto(&app.url("/admin/bookings")).await;
@@ -256,9 +255,8 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser
         .assert_accessible("a request with a held booking")
         .await;
-    browser.click("#confirm-booking").await;
     browser
-        .wait_for_path(&format!("/admin/requests/{id}"))
+        .click_to("#confirm-booking", &format!("/admin/requests/{id}"))
         .await;
     assert_eq!(booking_status(&app, id).await, "confirmed");
     browser
@@ -294,9 +292,8 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
             "Those hours are taken; please choose another.",
         )
         .await;
-    browser.click("#decline-booking").await;
     browser
-        .wait_for_path(&format!("/admin/requests/{other}"))
+        .click_to("#decline-booking", &format!("/admin/requests/{other}"))
         .await;
     assert_eq!(booking_status(&app, other).await, "declined");
     browser

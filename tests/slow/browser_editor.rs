@@ -44,32 +44,35 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     browser.tab_to("password_again").await;
     browser.type_text("too short").await;
     browser.enter_to(&setup).await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("at least 12 characters"), "{summary}");
     browser
-        .assert_accessible("the setup page with a mistake")
+        .assert_mistake_shown("at least 12 characters", "the setup page with a mistake")
         .await;
     set_value(&browser, "password", PASSWORD).await;
     set_value(&browser, "password_again", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin/welcome").await;
+    browser
+        .click_to("form.request-form button[type=submit]", "/admin/welcome")
+        .await;
     assert_eq!(browser.heading().await, "Your account is ready");
     browser.assert_accessible("the welcome page").await;
 
     // Two-factor sign-in is required before anything else; then the practice's details.
-    browser.click("a[href='/admin/two-factor']").await;
-    browser.wait_for_path("/admin/two-factor").await;
+    browser
+        .click_to("a[href='/admin/two-factor']", "/admin/two-factor")
+        .await;
     browser.assert_accessible("the two-factor page").await;
     let secret = crate::common::clinician::base32_decode(&browser.text_of("code.secret").await);
     let code = auth::totp::current_code(&secret, jiff::Timestamp::now()).expect("a code");
     set_value(&browser, "password", PASSWORD).await;
     set_value(&browser, "code", &code).await;
     browser
-        .click("form[action='/admin/two-factor'] button[type=submit]")
+        .click_to(
+            "form[action='/admin/two-factor'] button[type=submit]",
+            "/admin/two-factor",
+        )
         .await;
-    browser.wait_for_path("/admin/two-factor").await;
-    browser.click("a.button[href='/admin/details']").await;
-    browser.wait_for_path("/admin/details").await;
+    browser
+        .click_to("a.button[href='/admin/details']", "/admin/details")
+        .await;
     browser.assert_accessible("the practice's details").await;
     for (id, value) in [
         ("name", "Harbor Light Therapy"),
@@ -83,19 +86,18 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         set_value(&browser, id, value).await;
     }
     browser
-        .click("form.settings-form button[type=submit]")
+        .click_to("form.settings-form button[type=submit]", "/admin/details")
         .await;
-    browser.wait_for_path("/admin/details").await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("is not a phone number"), "{summary}");
     browser
-        .assert_accessible("the practice's details with a mistake")
+        .assert_mistake_shown(
+            "is not a phone number",
+            "the practice's details with a mistake",
+        )
         .await;
     set_value(&browser, "phone", "(212) 555-0188").await;
     browser
-        .click("form.settings-form button[type=submit]")
+        .click_to("form.settings-form button[type=submit]", "/admin/details")
         .await;
-    browser.wait_for_path("/admin/details").await;
     assert!(browser.text_of(".notice").await.contains("are saved"));
 
     browser.goto(&app.url("/contact")).await;
@@ -110,24 +112,21 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
 async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let app = TestApp::start().await;
     app.add_clinician().await;
-    let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.sign_in(&app).await;
+    let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
 
     browser.goto(&app.url("/admin/words")).await;
     browser
         .assert_accessible("the list of the page's words")
         .await;
     let path = "/admin/words/home-10-is-kap-safe";
-    browser.click(&format!("a[href='{path}']")).await;
-    browser.wait_for_path(path).await;
+    browser.click_to(&format!("a[href='{path}']"), path).await;
     browser
         .assert_accessible("a section's words, its settings as fields")
         .await;
 
     // A setting left empty: named by its field, in the form's words.
     set_value(&browser, "setting-title", "").await;
-    browser.click("button[value=publish]").await;
-    browser.wait_for_path(path).await;
+    browser.click_to("button[value=publish]", path).await;
     let summary = browser.text_of(".error-summary").await;
     assert!(
         summary.contains("Title is empty: write the words"),
@@ -139,8 +138,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
 
     // The whole text, its settings in TOML, for whoever prefers it.
     set_value(&browser, "setting-title", "Is KAP Safe?").await;
-    browser.click("button[value=as_text]").await;
-    browser.wait_for_path(path).await;
+    browser.click_to("button[value=as_text]", path).await;
     let original: String = browser
         .eval("return document.getElementById('body').value")
         .await;
@@ -149,8 +147,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     // A Markdown mistake: named by its line, the text kept.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
     set_value(&browser, "body", &broken).await;
-    browser.click("button[value=publish]").await;
-    browser.wait_for_path(path).await;
+    browser.click_to("button[value=publish]", path).await;
     let summary = browser.error_summary().await;
     assert!(
         summary.contains("Line 2: layout \"carousel\" is not known"),
@@ -167,8 +164,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     // A preview, then a publish that changes the public page.
     let edited = original.replace("it is not risk-free", "it is never free of risk");
     set_value(&browser, "body", &edited).await;
-    browser.click("button[value=preview]").await;
-    browser.wait_for_path(path).await;
+    browser.click_to("button[value=preview]", path).await;
     assert!(
         browser
             .text_of(".preview")
@@ -177,8 +173,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     );
     browser.assert_accessible("a preview").await;
     assert!(app.get("/").await.text().contains("it is not risk-free"));
-    browser.click("button[value=publish]").await;
-    browser.wait_for_path(path).await;
+    browser.click_to("button[value=publish]", path).await;
     browser
         .assert_accessible("the words with their history")
         .await;
@@ -188,8 +183,9 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
 
     // Restore the built-in words (the last entry of the history): shown first, then restored.
     browser.goto(&app.url(path)).await;
-    browser.click("ol.history li:last-child a.button").await;
-    browser.wait_for_path(path).await;
+    browser
+        .click_to("ol.history li:last-child a.button", path)
+        .await;
     assert!(
         browser
             .text_of(".preview")
@@ -200,9 +196,8 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .assert_accessible("a version shown before it is restored")
         .await;
     browser
-        .click("form[action$='/restore'] button[type=submit]")
+        .click_to("form[action$='/restore'] button[type=submit]", path)
         .await;
-    browser.wait_for_path(path).await;
     browser.goto(&app.url("/")).await;
     let home: String = browser.eval(MAIN_WORDS).await;
     assert!(home.contains("it is not risk-free"));
@@ -214,22 +209,21 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "title", "Fees and insurance").await;
     set_value(&browser, "path", "/contact").await;
     set_value(&browser, "body", "A session is **$200**.").await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin/pages").await;
-    let summary = browser.error_summary().await;
-    assert!(
-        summary.contains("/contact belongs to the site itself"),
-        "{summary}"
-    );
     browser
-        .assert_accessible("the practice's own pages with a mistake")
+        .click_to("form.request-form button[type=submit]", "/admin/pages")
+        .await;
+    browser
+        .assert_mistake_shown(
+            "/contact belongs to the site itself",
+            "the practice's own pages with a mistake",
+        )
         .await;
     set_value(&browser, "path", "/fees").await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin/pages").await;
+    browser
+        .click_to("form.request-form button[type=submit]", "/admin/pages")
+        .await;
     browser.goto(&app.url("/")).await;
-    browser.click("nav a[href='/fees']").await;
-    browser.wait_for_path("/fees").await;
+    browser.click_to("nav a[href='/fees']", "/fees").await;
     assert_eq!(browser.heading().await, "Fees and insurance");
     browser
         .assert_accessible("a page of the practice's own")
@@ -241,15 +235,13 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let edit: String = browser
         .eval("return new URL(document.querySelector('ul.own-pages a.button').href).pathname")
         .await;
-    browser.click("ul.own-pages a.button").await;
-    browser.wait_for_path(&edit).await;
+    browser.click_to("ul.own-pages a.button", &edit).await;
     browser
         .assert_accessible("changing a page of the practice's own")
         .await;
     set_value(&browser, "title", "").await;
     set_value(&browser, "body", "Sessions are **$220** from May.").await;
-    browser.click("button[value=publish]").await;
-    browser.wait_for_path(&edit).await;
+    browser.click_to("button[value=publish]", &edit).await;
     let summary = browser.error_summary().await;
     assert!(summary.contains("Enter a title"), "{summary}");
     let kept: String = browser
@@ -260,15 +252,13 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         .assert_accessible("changing a page of the practice's own, with a mistake")
         .await;
     set_value(&browser, "title", "Fees").await;
-    browser.click("button[value=preview]").await;
-    browser.wait_for_path(&edit).await;
+    browser.click_to("button[value=preview]", &edit).await;
     assert!(browser.text_of(".preview").await.contains("$220 from May"));
     browser
         .assert_accessible("a preview of a page of the practice's own")
         .await;
     assert!(app.get("/fees").await.text().contains("$200"));
-    browser.click("button[value=publish]").await;
-    browser.wait_for_path(&edit).await;
+    browser.click_to("button[value=publish]", &edit).await;
     browser.goto(&app.url("/fees")).await;
     assert_eq!(browser.heading().await, "Fees");
     let page: String = browser.eval("return document.body.innerText").await;
@@ -277,16 +267,17 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     browser.goto(&app.url("/admin/pages")).await;
     let remove = format!("{edit}/remove");
     browser
-        .click(&format!("ul.own-pages a[href='{remove}']"))
+        .click_to(&format!("ul.own-pages a[href='{remove}']"), &remove)
         .await;
-    browser.wait_for_path(&remove).await;
     browser
         .assert_accessible("removing a page asks first")
         .await;
     browser
-        .click(&format!("form[action='{remove}'] button[type=submit]"))
+        .click_to(
+            &format!("form[action='{remove}'] button[type=submit]"),
+            "/admin/pages",
+        )
         .await;
-    browser.wait_for_path("/admin/pages").await;
     assert_eq!(app.get("/fees").await.status, 410);
     assert!(!app.get("/sitemap.xml").await.text().contains("/fees"));
     browser.close().await;

@@ -65,8 +65,7 @@ async fn the_insights_page_is_accessible_and_its_charts_say_what_its_tables_say(
     app.add_clinician().await;
     walk_the_funnel(&app).await;
 
-    let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.sign_in(&app).await;
+    let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
     for path in ["/admin/insights", "/admin/insights?period=12m"] {
         browser.goto(&app.url(path)).await;
         browser.assert_accessible(path).await;

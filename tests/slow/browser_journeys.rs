@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::TestApp;
 use crate::common::clinician::{EMAIL, PASSWORD};
-use crate::harness::{Browser, DESKTOP, Options, PHONE};
+use crate::harness::{Browser, DESKTOP, Options, PHONE, on_phone_and_desktop};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 
@@ -98,15 +98,11 @@ async fn contact_form_with_the_keyboard(options: Options) {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_sends_the_form_with_the_keyboard_on_a_phone() {
-    contact_form_with_the_keyboard(Options::new(PHONE)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_sends_the_form_with_the_keyboard_on_a_desktop() {
-    contact_form_with_the_keyboard(Options::new(DESKTOP)).await;
-}
+on_phone_and_desktop!(
+    |viewport| contact_form_with_the_keyboard(Options::new(viewport));
+    a_person_sends_the_form_with_the_keyboard_on_a_phone,
+    a_person_sends_the_form_with_the_keyboard_on_a_desktop
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clinicians_working_day() {
@@ -127,28 +123,34 @@ async fn the_clinicians_working_day() {
     browser.assert_accessible("the sign-in page").await;
     browser.fill("#email", EMAIL).await;
     browser.fill("#password", PASSWORD).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin/login/code").await;
+    browser
+        .click_to("form.request-form button[type=submit]", "/admin/login/code")
+        .await;
     browser.assert_accessible("the sign-in code page").await;
     browser.fill("#code", &app.authenticator_code().await).await;
-    browser.click("form.request-form button[type=submit]").await;
-    browser.wait_for_path("/admin").await;
+    browser
+        .click_to("form.request-form button[type=submit]", "/admin")
+        .await;
     browser.assert_accessible("the inbox").await;
 
     // Open the new request.
     browser
-        .click("table.requests a[href='/admin/requests/1']")
+        .click_to(
+            "table.requests a[href='/admin/requests/1']",
+            "/admin/requests/1",
+        )
         .await;
-    browser.wait_for_path("/admin/requests/1").await;
     assert!(browser.heading().await.contains("Grace Hopper"));
     browser.assert_accessible("a request's page").await;
 
     // Add a note.
     browser.fill("#note", "Called; left a voicemail.").await;
     browser
-        .click("form[action='/admin/requests/1/notes'] button")
+        .click_to(
+            "form[action='/admin/requests/1/notes'] button",
+            "/admin/requests/1",
+        )
         .await;
-    browser.wait_for_path("/admin/requests/1").await;
     let notes = browser.text_of("ol.notes").await;
     assert!(notes.contains("Called; left a voicemail."), "{notes}");
 
@@ -162,9 +164,11 @@ async fn the_clinicians_working_day() {
         .await
         .expect("select");
     browser
-        .click("form[action='/admin/requests/1/status'] button")
+        .click_to(
+            "form[action='/admin/requests/1/status'] button",
+            "/admin/requests/1",
+        )
         .await;
-    browser.wait_for_path("/admin/requests/1").await;
     assert_eq!(app.stored_request(1).await.status, Status::Contacted);
     let history = browser.text_of("ol.history").await;
     assert!(history.contains("New → Contacted"), "{history}");
@@ -187,13 +191,16 @@ async fn the_clinicians_working_day() {
 
     // Delete it, after the confirmation.
     browser.goto(&app.url("/admin/requests/1")).await;
-    browser.click("a[href='/admin/requests/1/delete']").await;
-    browser.wait_for_path("/admin/requests/1/delete").await;
+    browser
+        .click_to(
+            "a[href='/admin/requests/1/delete']",
+            "/admin/requests/1/delete",
+        )
+        .await;
     browser.assert_accessible("the delete confirmation").await;
     browser
-        .click("form[action='/admin/requests/1/delete'] button")
+        .click_to("form[action='/admin/requests/1/delete'] button", "/admin")
         .await;
-    browser.wait_for_path("/admin").await;
     assert!(
         app.state
             .store
@@ -216,8 +223,9 @@ async fn the_clinicians_working_day() {
     let phone = Browser::start(Options::new(PHONE)).await;
     phone.goto(&app.url("/admin/login")).await;
     phone.assert_accessible("the sign-in page on a phone").await;
-    phone.click("a[href='/admin/login/forgot']").await;
-    phone.wait_for_path("/admin/login/forgot").await;
+    phone
+        .click_to("a[href='/admin/login/forgot']", "/admin/login/forgot")
+        .await;
     phone
         .assert_accessible("\"Forgot your password?\" on a phone")
         .await;
@@ -233,8 +241,7 @@ async fn the_going_live_checklist_is_readable_on_a_phone_and_a_desktop() {
     let app = TestApp::start().await;
     app.add_clinician().await;
     for viewport in [PHONE, DESKTOP] {
-        let browser = Browser::start(Options::new(viewport)).await;
-        browser.sign_in(&app).await;
+        let browser = Browser::signed_in(&app, Options::new(viewport)).await;
         let checklist = browser.text_of("#going-live").await;
         assert!(
             checklist.contains("Before the public sees your site"),
@@ -293,9 +300,11 @@ async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
         browser.fill("#password", PASSWORD).await;
         browser.fill("#code", &code).await;
         browser
-            .click("form[action='/admin/two-factor'] button[type=submit]")
+            .click_to(
+                "form[action='/admin/two-factor'] button[type=submit]",
+                "/admin/two-factor",
+            )
             .await;
-        browser.wait_for_path("/admin/two-factor").await;
         let codes = browser.text_of(".recovery-codes").await;
         assert_eq!(codes.lines().count(), 10, "{codes}");
         browser
@@ -303,10 +312,10 @@ async fn the_recovery_codes_are_readable_on_a_phone_and_a_desktop() {
             .await;
         // Their page to print, without the inbox's navigation.
         browser
-            .click("a[href='/admin/two-factor/recovery-codes']")
-            .await;
-        browser
-            .wait_for_path("/admin/two-factor/recovery-codes")
+            .click_to(
+                "a[href='/admin/two-factor/recovery-codes']",
+                "/admin/two-factor/recovery-codes",
+            )
             .await;
         let printed = browser.text_of(".recovery-codes").await;
         assert_eq!(printed, codes);

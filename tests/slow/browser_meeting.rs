@@ -9,12 +9,12 @@ use crate::harness::{Browser, DESKTOP, Options};
 async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
     let app = TestApp::start().await;
     app.add_clinician().await;
-    let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.sign_in(&app).await;
+    let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
 
     browser.goto(&app.url("/admin/booking")).await;
-    browser.click("#meeting-link").await;
-    browser.wait_for_path("/admin/booking/meeting").await;
+    browser
+        .click_to("#meeting-link", "/admin/booking/meeting")
+        .await;
     assert_eq!(browser.heading().await, "Meeting details and reminders");
     browser
         .assert_accessible("the meeting details and reminders")
@@ -23,12 +23,11 @@ async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
     browser
         .fill("#video_address", "meet.example.com/clearwater")
         .await;
-    browser.click("#save-meeting").await;
-    browser.wait_for_path("/admin/booking/meeting").await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("with https://"), "{summary}");
     browser
-        .assert_accessible("the meeting details with a mistake")
+        .click_to("#save-meeting", "/admin/booking/meeting")
+        .await;
+    browser
+        .assert_mistake_shown("with https://", "the meeting details with a mistake")
         .await;
 
     browser
@@ -36,8 +35,9 @@ async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
         .await;
     browser.click("#phone_way-person-calls").await;
     browser.fill("#phone_number", "(510) 555-0123").await;
-    browser.click("#save-meeting").await;
-    browser.wait_for_path("/admin/booking/meeting").await;
+    browser
+        .click_to("#save-meeting", "/admin/booking/meeting")
+        .await;
     let notice = browser.text_of(".notice").await;
     assert!(notice.contains("saved"), "{notice}");
     browser

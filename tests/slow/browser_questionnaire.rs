@@ -122,12 +122,14 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser
         .eval::<()>("document.getElementById('medications').value = 'x'.repeat(2001)")
         .await;
-    browser.click("#save-continue").await;
-    browser.wait_for_path(&format!("{q}/medications")).await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("2,000 characters or fewer"), "{summary}");
     browser
-        .assert_accessible("the medications with a mistake")
+        .click_to("#save-continue", &format!("{q}/medications"))
+        .await;
+    browser
+        .assert_mistake_shown(
+            "2,000 characters or fewer",
+            "the medications with a mistake",
+        )
         .await;
     browser
         .eval::<()>("document.getElementById('medications').value = ''")
@@ -191,9 +193,8 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
         .await;
 
     // The measures again, from the request's page.
-    browser.click("#send-measures").await;
     browser
-        .wait_for_path(&format!("/admin/requests/{id}"))
+        .click_to("#send-measures", &format!("/admin/requests/{id}"))
         .await;
     let mail = wait_for_mail(&smtp, "Two short questionnaires").await;
     let base = app.url("");
@@ -229,9 +230,8 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser
         .fill("#attention-note", "Spoke with them by phone.")
         .await;
-    browser.click("#attention-followed-up").await;
     browser
-        .wait_for_path(&format!("/admin/requests/{id}"))
+        .click_to("#attention-followed-up", &format!("/admin/requests/{id}"))
         .await;
     browser.goto(&app.url("/admin")).await;
     let flagged: usize = browser
@@ -246,12 +246,12 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
     let smtp_dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(smtp_dir.path());
     let app = start_app(&smtp).await;
-    let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.sign_in(&app).await;
+    let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
     browser.goto(&app.url("/admin/booking")).await;
     browser.click("#questionnaire-off").await;
-    browser.click("#save-questionnaire-setting").await;
-    browser.wait_for_path("/admin/booking").await;
+    browser
+        .click_to("#save-questionnaire-setting", "/admin/booking")
+        .await;
     assert!(!app.state.questionnaires_offered().await.expect("read"));
     browser
         .assert_accessible("the booking settings with the questionnaire setting")

@@ -32,6 +32,26 @@ pub struct Viewport {
     pub touch: bool,
 }
 
+/// Two tests of one check, each with its own name: `on_phone_and_desktop!(|viewport| check(viewport);
+/// name_on_a_phone, name_on_a_desktop)` runs `check` with [`PHONE`] in the first and [`DESKTOP`]
+/// in the second.
+macro_rules! on_phone_and_desktop {
+    (|$viewport:ident| $check:expr; $phone:ident, $desktop:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $phone() {
+            let $viewport = $crate::harness::PHONE;
+            $check.await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $desktop() {
+            let $viewport = $crate::harness::DESKTOP;
+            $check.await;
+        }
+    };
+}
+pub(crate) use on_phone_and_desktop;
+
 pub const PHONE: Viewport = Viewport {
     width: 390,
     height: 844,
@@ -567,13 +587,19 @@ impl Browser {
             .expect("text")
     }
 
-    /// Signs the clinician in through the sign-in form and waits for the inbox.
+    /// A browser with `options`, signed in as `app`'s clinician, at the inbox.
+    pub async fn signed_in(app: &TestApp, options: Options) -> Browser {
+        let browser = Browser::start(options).await;
+        browser.sign_in(app).await;
+        browser
+    }
+
     /// Signs in as the clinician: the password, then the authenticator app's code.
     pub async fn sign_in(&self, app: &TestApp) {
         self.sign_in_password(app, "/admin/login/code").await;
         self.fill("#code", &app.authenticator_code().await).await;
-        self.click("form.request-form button[type=submit]").await;
-        self.wait_for_path("/admin").await;
+        self.click_to("form.request-form button[type=submit]", "/admin")
+            .await;
     }
 
     /// Sends the sign-in form with the clinician's password, and waits for `next`.
@@ -581,8 +607,8 @@ impl Browser {
         self.goto(&app.url("/admin/login")).await;
         self.fill("#email", EMAIL).await;
         self.fill("#password", PASSWORD).await;
-        self.click("form.request-form button[type=submit]").await;
-        self.wait_for_path(next).await;
+        self.click_to("form.request-form button[type=submit]", next)
+            .await;
     }
 
     /// Clicks the element matching `css` (scrolled into view first), marking the page so that
@@ -603,6 +629,12 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
     }
 
+    /// Clicks the element matching `css` and waits for the new document at `path`.
+    pub async fn click_to(&self, css: &str, path: &str) {
+        self.click(css).await;
+        self.wait_for_path(path).await;
+    }
+
     /// Marks the current document, so that a wait can tell when a new one has loaded.
     pub async fn mark_page(&self) {
         self.eval::<()>("window.kapOldPage = true").await;
@@ -613,6 +645,14 @@ impl Browser {
         self.mark_page().await;
         self.press(Key::Enter).await;
         self.wait_for_path(path).await;
+    }
+
+    /// Asserts that the page's error summary says `says`, and that the page showing the
+    /// mistake (`what`) passes axe.
+    pub async fn assert_mistake_shown(&self, says: &str, what: &str) {
+        let summary = self.error_summary().await;
+        assert!(summary.contains(says), "{summary}");
+        self.assert_accessible(what).await;
     }
 
     /// The text of the page's error summary.

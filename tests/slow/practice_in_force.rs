@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::common::clinician::Clinician;
-use crate::common::details::{SAVED, config, save_details, the_next_request_is_announced_as_saved};
+use crate::common::details::{
+    SAVED, config, practice_mailing_to, save_details, the_next_request_is_announced_as_saved,
+};
 use crate::common::{SmtpServer, TestApp};
 
 /// Two servers of one practice on PostgreSQL: details saved through one reach the other's
@@ -64,10 +66,8 @@ async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
     use crate::harness::{Browser, DESKTOP, Options};
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let app = TestApp::with_config(&config(smtp.port)).await;
-    app.add_clinician().await;
-    let browser = Browser::start(Options::new(DESKTOP)).await;
-    browser.sign_in(&app).await;
+    let app = practice_mailing_to(&smtp).await;
+    let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
     browser.goto(&app.url("/admin/details")).await;
     for (id, value) in SAVED {
         browser
@@ -78,9 +78,8 @@ async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
             .await;
     }
     browser
-        .click("form.settings-form button[type=submit]")
+        .click_to("form.settings-form button[type=submit]", "/admin/details")
         .await;
-    browser.wait_for_path("/admin/details").await;
     assert!(browser.text_of(".notice").await.contains("are saved"));
     browser.close().await;
 

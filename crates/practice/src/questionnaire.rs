@@ -73,24 +73,17 @@ impl ScreeningItem {
 
 /// Everything answered so far. Sealed as one value (see `store/questionnaires.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Answers {
-    #[serde(default)]
     pub screening: Vec<ScreeningItem>,
-    #[serde(default)]
     pub medications: Option<String>,
-    #[serde(default)]
     pub prescriber: Option<String>,
-    #[serde(default)]
     pub phq9: Vec<Option<u8>>,
-    #[serde(default)]
     pub gad7: Vec<Option<u8>>,
     /// The unscored closing question of each measure, 0–3 ([`measures::DIFFICULTY_OPTIONS`]).
-    #[serde(default)]
     pub phq9_difficulty: Option<u8>,
-    #[serde(default)]
     pub gad7_difficulty: Option<u8>,
     /// The pages sent so far (by slug), answered or left blank.
-    #[serde(default)]
     pub pages_sent: Vec<String>,
 }
 

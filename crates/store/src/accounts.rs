@@ -5,7 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::engine::{Bind, Columns, bind_all, on_db};
+use super::engine::{Bind, Columns, bind_all, on_db, record};
 use super::fields::TOTP_SECRET;
 use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
@@ -225,14 +225,7 @@ impl Store {
             "SELECT id, email, created_at, totp_secret_sealed IS NOT NULL AS two_factor
              FROM admin_accounts ORDER BY email",
             &[],
-            |r| {
-                Ok(Account {
-                    id: r.col("id")?,
-                    email: r.col("email")?,
-                    created_at: r.time("created_at")?,
-                    two_factor: r.col("two_factor")?,
-                })
-            },
+            |r| record!(r => Account { id, email, created_at: time, two_factor }),
         )
         .await
     }

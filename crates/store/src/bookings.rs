@@ -20,9 +20,9 @@ mod rules;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::engine::{Columns, Db, on_db};
+use super::engine::{Columns, Db, on_db, record};
 use super::fields::{NAME, setting};
-use super::inbox::{commit_audited, write_audit};
+use super::inbox::{commit_audited, request_column, write_audit, write_history};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
 use practice::booking::{BookingStatus, ClinicianDecision};
@@ -120,17 +120,12 @@ pub struct Bookable {
 pub(super) const BOOKING_COLUMNS: &str = "b.id, b.request_id, r.reference, b.start_at, b.end_at, b.format, b.status, b.sequence, b.updated_at, b.session_location";
 
 pub(super) fn booking_row(row: &impl Columns) -> Result<StoredBooking, StoreError> {
-    Ok(StoredBooking {
-        id: row.col("id")?,
-        request_id: row.col("request_id")?,
-        reference: row.col("reference")?,
-        start: row.time("start_at")?,
-        end: row.time("end_at")?,
+    record!(row => StoredBooking {
+        id, request_id, reference, start: time("start_at"), end: time("end_at"), sequence,
+        updated_at: time, session_location
+    } and {
         format: row.choice("format", ConsultationFormat::parse)?,
         status: row.choice("status", BookingStatus::parse)?,
-        sequence: row.col("sequence")?,
-        updated_at: row.time("updated_at")?,
-        session_location: row.col("session_location")?,
     })
 }
 
@@ -169,12 +164,7 @@ impl Store {
     /// The secret request `id`'s booking links are bound to, if the request exists (for
     /// tools and tests that make a link themselves).
     pub async fn link_secret(&self, id: i64) -> Result<Option<String>, StoreError> {
-        Ok(on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT link_secret FROM consultation_requests WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        }))
+        Ok(on_db!(&self.db, pool => request_column!(pool, "link_secret", id).await?))
     }
 
     /// The times held or confirmed by other requests than `except`, for listing open times.
@@ -400,15 +390,7 @@ impl Store {
                         old.label(),
                         Status::ConsultationScheduled.label()
                     );
-                    sqlx::query(
-                        "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'status', $4)",
-                    )
-                    .bind(request_id)
-                    .bind(ms(now))
-                    .bind(actor)
-                    .bind(&detail)
-                    .execute(&mut *tx)
-                    .await?;
+                    write_history!(tx, request_id, actor, "status", Some(&detail), now).await?;
                 }
             }
             commit_audited!(

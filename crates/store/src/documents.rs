@@ -15,8 +15,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::engine::{Columns, claim, on_db};
-use super::fields::{DOCUMENT_TEXT, EMAIL, RECIPIENT, SIGNATURE};
+use super::engine::{Columns, claim, on_db, record};
+use super::fields::{DOCUMENT_TEXT, SIGNATURE};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
@@ -146,17 +146,8 @@ pub(crate) use person_of;
 macro_rules! queue_to_person {
     ($store:ident, $tx:ident, $kind:expr, $request_id:expr, $link_secret:expr, $email:expr, $now:expr) => {{
         let link_secret: &str = $link_secret;
-        let email = $store.unseal(EMAIL, link_secret, &$email)?;
-        sqlx::query(
-            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind($kind.as_str())
-        .bind($request_id)
-        .bind($store.keys.seal(RECIPIENT.of(link_secret), &email))
-        .bind(ms($now))
-        .execute(&mut *$tx)
-        .await?;
+        let recipient = $store.recipient_of(link_secret, &$email)?;
+        $crate::outbox::queue_mail!($tx, $kind, $request_id, recipient, $now).await?;
     }};
 }
 
@@ -186,16 +177,9 @@ impl Store {
             }
             None => None,
         };
-        Ok(PacketDocument {
-            id,
-            packet_id: row.col("packet_id")?,
-            document: row.col("document")?,
-            revision_id: row.col("revision_id")?,
-            text,
-            signed_at: row.time_opt("signed_at")?,
-            signature,
-            revoked_at: row.time_opt("revoked_at")?,
-        })
+        record!(row => PacketDocument {
+            packet_id, document, revision_id, signed_at: time_opt, revoked_at: time_opt
+        } and { id, text, signature })
     }
 
     /// What the documents link of request `request_id` may do: its secret, whether the request
@@ -272,39 +256,26 @@ impl Store {
 
     /// Every packet of request `request_id` with its documents, newest first.
     pub async fn packets(&self, request_id: i64) -> Result<Vec<Packet>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT id, request_id, sent_at, sent_by, opened_at, reminded_at
-                 FROM document_packets WHERE request_id = $1 ORDER BY id DESC",
-            )
-            .bind(request_id)
-            .fetch_all(pool)
-            .await?;
-            let docs = sqlx::query(
+        let docs = self
+            .read_all(
                 &format!("{DOCUMENT_ROWS} WHERE p.request_id = $1 ORDER BY d.id"),
+                &[request_id.into()],
+                |r| self.packet_document(r),
             )
-            .bind(request_id)
-            .fetch_all(pool)
             .await?;
-            let docs = docs
-                .iter()
-                .map(|r| self.packet_document(r))
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.iter()
-                .map(|r| {
-                    let id: i64 = r.col("id")?;
-                    Ok(Packet {
-                        id,
-                        request_id: r.col("request_id")?,
-                        sent_at: r.time("sent_at")?,
-                        sent_by: r.col("sent_by")?,
-                        opened_at: r.time_opt("opened_at")?,
-                        reminded_at: r.time_opt("reminded_at")?,
-                        documents: docs.iter().filter(|d| d.packet_id == id).cloned().collect(),
-                    })
-                })
-                .collect()
-        })
+        self.read_all(
+            "SELECT id, request_id, sent_at, sent_by, opened_at, reminded_at
+             FROM document_packets WHERE request_id = $1 ORDER BY id DESC",
+            &[request_id.into()],
+            |r| {
+                let id: i64 = r.col("id")?;
+                let documents = docs.iter().filter(|d| d.packet_id == id).cloned().collect();
+                record!(r => Packet {
+                    request_id, sent_at: time, sent_by, opened_at: time_opt, reminded_at: time_opt
+                } and { id, documents })
+            },
+        )
+        .await
     }
 
     /// The packets of each of `requests`, by request id (a request without any is absent).

@@ -385,6 +385,32 @@ values!(
     Option<Vec<u8>>
 );
 
+/// A record read from `$row`, each field from the column of its name: `record!(r => Review {
+/// item, reviewed_at: time })` reads `item` with [`Columns::col`] and `reviewed_at` with
+/// [`Columns::time`]; `start: time("start_at")` names another column. Fields that are not
+/// columns follow in `and { name: value }`.
+macro_rules! record {
+    (
+        $row:ident => $ty:ident { $($field:ident $(: $read:ident $(($column:literal))?)?),* $(,)? }
+        $(and { $($name:ident $(: $value:expr)?),* $(,)? })?
+    ) => {
+        Ok($ty {
+            $($field: $crate::engine::record!(@read $row, $field $(, $read $(, $column)?)?),)*
+            $($($name $(: $value)?,)*)?
+        })
+    };
+    (@read $row:ident, $field:ident) => {
+        $row.col(stringify!($field))?
+    };
+    (@read $row:ident, $field:ident, $read:ident) => {
+        $row.$read(stringify!($field))?
+    };
+    (@read $row:ident, $field:ident, $read:ident, $column:literal) => {
+        $row.$read($column)?
+    };
+}
+pub(crate) use record;
+
 /// Reads a column the same way from either engine's row.
 pub(crate) trait Columns {
     fn col<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;

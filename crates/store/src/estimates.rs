@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::engine::{Columns, on_db};
 use super::fields::ESTIMATE;
-use super::inbox::{commit_audited, write_history};
+use super::inbox::{commit_audited, request_column, write_history};
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 
@@ -162,11 +162,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = $1")
-                    .bind(request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let found: Option<i64> = request_column!(&mut *tx, "id", request_id).await?;
             if found.is_none() {
                 return Ok(None);
             }
@@ -206,15 +202,12 @@ impl Store {
 
     /// Every estimate of request `request_id`, newest first.
     pub async fn estimates(&self, request_id: i64) -> Result<Vec<StoredEstimate>, StoreError> {
-        on_db!(&self.db, pool => {
-            let rows = sqlx::query(
-                "SELECT * FROM good_faith_estimates WHERE request_id = $1 ORDER BY id DESC",
-            )
-            .bind(request_id)
-            .fetch_all(pool)
-            .await?;
-            rows.iter().map(|r| self.stored_estimate(r)).collect()
-        })
+        self.read_all(
+            "SELECT * FROM good_faith_estimates WHERE request_id = $1 ORDER BY id DESC",
+            &[request_id.into()],
+            |r| self.stored_estimate(r),
+        )
+        .await
     }
 
     /// The estimates of each of `requests`, by request id (a request without any is absent).
@@ -231,16 +224,12 @@ impl Store {
         request_id: i64,
         id: i64,
     ) -> Result<Option<StoredEstimate>, StoreError> {
-        on_db!(&self.db, pool => {
-            let row = sqlx::query(
-                "SELECT * FROM good_faith_estimates WHERE request_id = $1 AND id = $2",
-            )
-            .bind(request_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-            row.as_ref().map(|r| self.stored_estimate(r)).transpose()
-        })
+        self.read_one(
+            "SELECT * FROM good_faith_estimates WHERE request_id = $1 AND id = $2",
+            &[request_id.into(), id.into()],
+            |r| self.stored_estimate(r),
+        )
+        .await
     }
 
     /// Records that estimate `id` of request `request_id` was given `how`, the first time only,

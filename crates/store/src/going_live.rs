@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, on_db, record};
 use super::inbox::write_audit;
 use super::site_details::bump_site_version;
 use super::{Store, StoreError, ms};
@@ -23,13 +23,7 @@ impl Store {
         self.read_all(
             "SELECT item, reviewed_by, reviewed_at FROM going_live_reviews ORDER BY item",
             &[],
-            |r| {
-                Ok(Review {
-                    item: r.col("item")?,
-                    reviewed_by: r.col("reviewed_by")?,
-                    reviewed_at: r.time("reviewed_at")?,
-                })
-            },
+            |r| record!(r => Review { item, reviewed_by, reviewed_at: time }),
         )
         .await
     }

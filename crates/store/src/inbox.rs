@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, on_db, record};
 use super::fields::{HISTORY_NOTE, NOTE};
 use super::{Store, StoreError, StoredRequest, ms, parsed};
 use crate::audit;
@@ -94,6 +94,20 @@ pub struct MailState {
     pub sent_to: Option<String>,
 }
 
+/// The column `$column` of request `$id` (`None`: no such request), read on `$executor`.
+macro_rules! request_column {
+    ($executor:expr, $column:literal, $id:expr) => {
+        sqlx::query_scalar(concat!(
+            "SELECT ",
+            $column,
+            " FROM consultation_requests WHERE id = $1"
+        ))
+        .bind($id)
+        .fetch_optional($executor)
+    };
+}
+pub(super) use request_column;
+
 /// Appends one entry to a request's history on `$conn`.
 macro_rules! write_history {
     ($conn:ident, $id:expr, $actor:expr, $event:expr, $detail:expr, $now:expr) => {
@@ -101,7 +115,7 @@ macro_rules! write_history {
             "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind($id)
-        .bind(ms($now))
+        .bind($crate::ms($now))
         .bind($actor)
         .bind($event)
         .bind($detail)
@@ -252,11 +266,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let old: Option<String> =
-                sqlx::query_scalar("SELECT status FROM consultation_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let old: Option<String> = request_column!(&mut *tx, "status", id).await?;
             let Some(old) = old else { return Ok(false) };
             let closed_at = (change.to == Status::Closed).then(|| ms(now));
             sqlx::query("UPDATE consultation_requests SET status = $1, closed_reason = $2, closed_at = $3, reached_consultation = (reached_consultation OR $4) WHERE id = $5")
@@ -330,11 +340,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM consultation_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let exists: Option<i64> = request_column!(&mut *tx, "id", id).await?;
             if exists.is_none() {
                 return Ok(false);
             }
@@ -404,15 +410,9 @@ impl Store {
              FROM outbox WHERE request_id = $1 ORDER BY id",
             &[id.into()],
             |r| {
-                    Ok(MailState {
-                        kind: r.col("kind")?,
-                        status: r.col("status")?,
-                        attempts: r.col("attempts")?,
-                        last_error: r.col("last_error")?,
-                        sent_at: r.time_opt("sent_at")?,
-                        created_at: r.time("created_at")?,
-                        next_attempt_at: r.time("next_attempt_at")?,
-                        sent_to: r.col("sent_to")?,
+                    record!(r => MailState {
+                        kind, status, attempts, last_error, sent_at: time_opt, created_at: time,
+                        next_attempt_at: time, sent_to
                     })
                 }).await
     }
@@ -466,11 +466,5 @@ impl Store {
 }
 
 fn history_entry(r: &impl Columns) -> Result<HistoryEntry, StoreError> {
-    Ok(HistoryEntry {
-        at: r.time("at")?,
-        actor: r.col("actor")?,
-        event: r.col("event")?,
-        detail: r.col("detail")?,
-        note: None,
-    })
+    record!(r => HistoryEntry { at: time, actor, event, detail } and { note: None })
 }

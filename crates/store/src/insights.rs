@@ -8,7 +8,7 @@
 use super::fields::REFERRAL_SOURCE;
 use jiff::Timestamp;
 
-use super::engine::{Columns, on_db};
+use super::engine::{Columns, on_db, record};
 use super::{Store, StoreError, ms};
 
 /// One stored count: `total` of `kind` for `subject` on `day` (`YYYY-MM-DD`, the practice's
@@ -58,14 +58,7 @@ impl Store {
             "SELECT day, kind, subject, total FROM insight_counts WHERE day >= $1
              ORDER BY day, kind, subject",
             &[first_day.into()],
-            |r| {
-                Ok(InsightCount {
-                    day: r.col("day")?,
-                    kind: r.col("kind")?,
-                    subject: r.col("subject")?,
-                    total: r.col("total")?,
-                })
-            },
+            |r| record!(r => InsightCount { day, kind, subject, total }),
         )
         .await
     }

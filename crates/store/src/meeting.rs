@@ -18,6 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::bookings::{BOOKING_COLUMNS, booking_row};
 use super::engine::{Columns, on_db};
+use super::inbox::{request_column, write_history};
 use super::{Store, StoreError, StoredBooking, join_list, ms, split_list};
 use crate::audit;
 use practice::mail::MailKind;
@@ -92,12 +93,8 @@ impl Store {
 
     /// Whether request `request_id` gave a phone number (without opening it).
     pub async fn phone_given(&self, request_id: i64) -> Result<bool, StoreError> {
-        let sealed: Option<Option<Vec<u8>>> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT phone_sealed FROM consultation_requests WHERE id = $1")
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?
-        });
+        let sealed: Option<Option<Vec<u8>>> =
+            on_db!(&self.db, pool => request_column!(pool, "phone_sealed", request_id).await?);
         Ok(sealed.flatten().is_some_and(|v| !v.is_empty()))
     }
 
@@ -293,14 +290,8 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     if let Some(why) = why {
-                        sqlx::query(
-                            "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, 'system', 'reminder', $3)",
-                        )
-                        .bind(request_id)
-                        .bind(ms(now))
-                        .bind(why.encode())
-                        .execute(&mut *tx)
-                        .await?;
+                        write_history!(tx, request_id, "system", "reminder", Some(why.encode()), now)
+                            .await?;
                     }
                     ReminderFate::Dropped
                 }

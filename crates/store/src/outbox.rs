@@ -16,6 +16,28 @@ use practice::booking::BookingStatus;
 use practice::mail::{BookingMail, Delivery, MailKind, OutboxStatus};
 use practice::open_times::ConsultationFormat;
 
+/// Queues the email `$kind` on `$conn`, due at `$now`: about the request `$request_id` (an id,
+/// or `None` for mail about no request), to the sealed address `$recipient` (`None`: the
+/// practice's notification address) and, where given, about the booking change `$change`.
+macro_rules! queue_mail {
+    ($conn:ident, $kind:expr, $request_id:expr, $recipient:expr, $now:expr) => {
+        $crate::outbox::queue_mail!($conn, $kind, $request_id, $recipient, $now, None::<i64>)
+    };
+    ($conn:ident, $kind:expr, $request_id:expr, $recipient:expr, $now:expr, $change:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind($kind.as_str())
+        .bind($request_id)
+        .bind($recipient)
+        .bind($crate::ms($now))
+        .bind($change)
+        .execute(&mut *$conn)
+    };
+}
+pub(crate) use queue_mail;
+
 const DUE: &str = "SELECT o.id, o.kind, o.recipient_sealed, o.attempts, o.permanent_failures,
         o.request_id, r.link_secret, r.reference, r.received_at, r.spam, r.outside_licensed_states, r.minor,
         r.location,

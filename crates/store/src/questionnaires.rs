@@ -10,11 +10,12 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, Db, claim, on_db};
+use super::engine::{Columns, Db, claim, on_db, record};
 use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
+use crate::outbox::queue_mail;
 use practice::mail::MailKind;
 use practice::questionnaire::{Answers, Kind, Page};
 
@@ -27,15 +28,7 @@ pub use offer::{MailCheck, MailCheckAnswer};
 /// the line `$detail` in the request's history.
 macro_rules! queue_urgent {
     ($tx:ident, $kind:expr, $request_id:expr, $detail:expr, $now:expr) => {{
-        sqlx::query(
-            "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-             VALUES ($1, $2, NULL, $3, $3)",
-        )
-        .bind($kind.as_str())
-        .bind($request_id)
-        .bind(ms($now))
-        .execute(&mut *$tx)
-        .await?;
+        $crate::outbox::queue_mail!($tx, $kind, $request_id, None::<Vec<u8>>, $now).await?;
         write_history!(
             $tx,
             $request_id,
@@ -105,18 +98,10 @@ impl Store {
                 })?
             }
         };
-        Ok(StoredQuestionnaire {
-            id,
-            request_id: row.col("request_id")?,
-            kind: row.choice("kind", Kind::parse)?,
-            sent_at: row.time("sent_at")?,
-            updated_at: row.time_opt("updated_at")?,
-            completed_at: row.time_opt("completed_at")?,
-            needs_attention: row.col("needs_attention")?,
-            attention_seen_at: row.time_opt("attention_seen_at")?,
-            attention_raised_at: row.time_opt("attention_raised_at")?,
-            answers,
-        })
+        record!(row => StoredQuestionnaire {
+            request_id, sent_at: time, updated_at: time_opt, completed_at: time_opt,
+            needs_attention, attention_seen_at: time_opt, attention_raised_at: time_opt
+        } and { id, kind: row.choice("kind", Kind::parse)?, answers })
     }
 
     /// The secret a request's links are bound to, if the request exists and is not spam.
@@ -297,24 +282,8 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                 VALUES ($1, $2, $3, $4, $4)",
-            )
-            .bind(MailKind::QuestionnaireLink.as_str())
-            .bind(request_id)
-            .bind(recipient)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'questionnaire', 'measures sent')",
-            )
-            .bind(request_id)
-            .bind(ms(now))
-            .bind(actor)
-            .execute(&mut *tx)
-            .await?;
+            queue_mail!(tx, MailKind::QuestionnaireLink, request_id, recipient, now).await?;
+            write_history!(tx, request_id, actor, "questionnaire", Some("measures sent"), now).await?;
             commit_audited!(
                 tx,
                 &audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id),
@@ -333,11 +302,7 @@ impl Store {
                  WHERE q.needs_attention AND q.attention_seen_at IS NULL
                  GROUP BY q.request_id, r.reference
                  ORDER BY since, q.request_id", &[], |r| {
-                    Ok(AttentionItem {
-                        request_id: r.col("request_id")?,
-                        reference: r.col("reference")?,
-                        since: r.time("since")?,
-                    })
+                    record!(r => AttentionItem { request_id, reference, since: time })
                 }).await
     }
 

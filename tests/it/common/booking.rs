@@ -2,8 +2,6 @@
 //! followed, a time held, and the mail and calendar files as Python's `email` and `icalendar`
 //! packages read them.
 
-use std::time::Duration;
-
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -159,6 +157,21 @@ pub async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
     post_form(app, link, &[("start", start), ("format", "video")]).await
 }
 
+/// Chooses `start` to meet by video, saying the person will be in `location` (a state's code)
+/// during the session.
+pub async fn choose_from(app: &TestApp, link: &str, start: &str, location: &str) -> Reply {
+    post_form(
+        app,
+        link,
+        &[
+            ("start", start),
+            ("format", "video"),
+            ("location", location),
+        ],
+    )
+    .await
+}
+
 /// An email as Python's `email` and `icalendar` packages read it.
 pub const READ_MAIL: &str = r#"
 import datetime, json, sys
@@ -232,24 +245,18 @@ pub fn python_read(raw: &str, what: &str) -> Value {
 /// Waits for the message whose subject starts with `subject` (read in Rust, with no process
 /// per look) and reads it as Python's `email` and `icalendar` do.
 pub fn wait_for_mail(smtp: &SmtpServer, subject: &str) -> (Value, String) {
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
-        if let Some(raw) = smtp.with_subject(subject).into_iter().next() {
-            let read = python_read(&raw, "mail");
-            assert!(
-                read["subject"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with(subject)),
-                "Python reads another subject: {read}"
-            );
-            return (read, raw);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no email \"{subject}\" arrived"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let raw = super::patiently_blocking(|| {
+        let raw = smtp.with_subject(subject).into_iter().next();
+        raw.ok_or_else(|| format!("no email \"{subject}\" arrived"))
+    });
+    let read = python_read(&raw, "mail");
+    assert!(
+        read["subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(subject)),
+        "Python reads another subject: {read}"
+    );
+    (read, raw)
 }
 
 pub fn ms_string(t: Timestamp) -> String {

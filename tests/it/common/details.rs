@@ -1,8 +1,6 @@
 //! The practice's details as the clinician saves them in the inbox, and the mail that shows
 //! them (the practice in force, on one server or several).
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::SmtpServer;
@@ -71,6 +69,13 @@ pub fn config(smtp_port: u16) -> String {
     )
 }
 
+/// The practice of [`config`], mailing through `smtp`, with the clinician's account.
+pub async fn practice_mailing_to(smtp: &SmtpServer) -> super::TestApp {
+    let app = super::TestApp::with_config(&config(smtp.port)).await;
+    app.add_clinician().await;
+    app
+}
+
 /// Saves [`SAVED`] through the details form, as the clinician does in the browser.
 pub async fn save_details(c: &mut Clinician<'_>) {
     save_first(c, SAVED).await;
@@ -86,26 +91,22 @@ pub async fn save_first(c: &mut Clinician<'_>, fields: &[(&str, &str)]) {
 
 /// Every message that arrived, as Python reads it, once one of each of `subjects` has.
 pub fn all_mail(smtp: &SmtpServer, subjects: &[&str]) -> Vec<(Value, String)> {
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
-        // Subjects read here; Python reads the messages once they are all in.
+    // Subjects read here; Python reads the messages once they are all in.
+    let arrived = super::patiently_blocking(|| {
         let arrived = smtp.subjects();
         let missing: Vec<&&str> = subjects
             .iter()
             .filter(|s| !arrived.iter().any(|(t, _)| t.starts_with(**s)))
             .collect();
-        if missing.is_empty() {
-            return arrived
-                .into_iter()
-                .map(|(_, raw)| (python_read(&raw, "mail"), raw))
-                .collect();
+        match missing.is_empty() {
+            true => Ok(arrived),
+            false => Err(format!("no email {missing:?} arrived")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no email {missing:?} arrived"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    });
+    arrived
+        .into_iter()
+        .map(|(_, raw)| (python_read(&raw, "mail"), raw))
+        .collect()
 }
 
 pub fn with_subject<'a>(mail: &'a [(Value, String)], subject: &str) -> &'a Value {

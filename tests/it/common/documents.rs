@@ -2,8 +2,6 @@
 //! the words editor, sending a packet from a request's page, the link its email carries, the
 //! signing page's checkboxes, and the text of a PDF as poppler's `pdftotext` reads it.
 
-use std::time::Duration;
-
 use crate::common::clinician::Clinician;
 use crate::common::{SmtpServer, TestApp, form_body};
 
@@ -57,26 +55,18 @@ pub fn unfold(raw: &str) -> String {
 }
 
 pub fn wait_for(smtp: &SmtpServer, subject: &str, n: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
-    loop {
+    crate::common::patiently_blocking(|| {
         let found: Vec<String> = smtp
             .messages()
             .into_iter()
             .filter(|m| m.contains(&format!("Subject: {subject}")))
             .collect();
         if found.len() >= n {
-            return found;
+            return Ok(found);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no email \"{subject}\": {:?}",
-            smtp.subjects()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        let subjects: Vec<String> = smtp.subjects().into_iter().map(|(s, _)| s).collect();
+        Err(format!("no email \"{subject}\": {subjects:?}"))
+    })
 }
 
 pub fn link_in(app: &TestApp, mail: &str) -> String {

@@ -78,6 +78,28 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The body, decoded from the `content-encoding` it came with (none, `gzip` or `br`).
+    pub fn decoded(&self) -> Vec<u8> {
+        use std::io::Read;
+        let mut decoded = Vec::new();
+        match self.header("content-encoding") {
+            None => return self.body.to_vec(),
+            Some("gzip") => flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut decoded),
+            Some("br") => brotli::Decompressor::new(&self.body[..], 4096).read_to_end(&mut decoded),
+            Some(other) => panic!("compressed with gzip or brotli, not {other}"),
+        }
+        .expect("decodes");
+        decoded
+    }
+
+    /// Asserts that the answer has `status` and that its page says `says`.
+    #[track_caller]
+    pub fn assert_shows(&self, status: u16, says: &str) {
+        let text = self.text();
+        assert_eq!(self.status, status, "{text}");
+        assert!(text.contains(says), "{says:?} not in {text}");
+    }
 }
 
 /// What runs on a data directory before the server opens it ([`Builder::before_open`]).
@@ -473,6 +495,48 @@ impl TestApp {
     pub async fn audit_lines(&self, action: &str) -> usize {
         let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
         rows.iter().filter(|r| r.action == action).count()
+    }
+
+    /// The kinds of the mail queued about request `id`, oldest first.
+    pub async fn mail_kinds(&self, id: i64) -> Vec<String> {
+        let states = self.state.store.mail_states(id).await.expect("mail");
+        states.into_iter().map(|m| m.kind).collect()
+    }
+
+    /// The answers of each questionnaire of request `id`, oldest first (they open).
+    pub async fn answers(&self, id: i64) -> Vec<practice::questionnaire::Answers> {
+        let questionnaires = self.state.store.questionnaires(id).await;
+        let questionnaires = questionnaires.expect("the answers open");
+        questionnaires.into_iter().map(|q| q.answers).collect()
+    }
+
+    /// How many outbox rows wait to be sent.
+    pub async fn mail_pending(&self) -> i64 {
+        let counts = self.state.store.outbox_counts().await.expect("counts");
+        counts.pending
+    }
+
+    /// Whether the audit log has a line recording `action` on the request `id`.
+    pub async fn audited(&self, action: &str, id: i64) -> bool {
+        let (rows, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
+        rows.iter()
+            .any(|r| r.action == action && r.request_id == Some(id))
+    }
+
+    /// Asserts that no detail of the audit log, nor of the history of the request `id`, holds
+    /// any of `markers` (personal details the test wrote).
+    pub async fn assert_nothing_personal_logged(&self, id: i64, markers: &[&str]) {
+        let (audit, _) = self.state.store.audit_log(1000, 0).await.expect("audit");
+        let history = self.state.store.history(id).await.expect("history");
+        for text in audit
+            .iter()
+            .filter_map(|r| r.detail.clone())
+            .chain(history.iter().filter_map(|h| h.detail.clone()))
+        {
+            for marker in markers {
+                assert!(!text.contains(marker), "{marker} in {text}");
+            }
+        }
     }
 
     /// The names of the stored requests, in the order received.
@@ -1217,6 +1281,35 @@ pub fn sealed_the_old_way(key_hex: &str, field: &str, plaintext: &str) -> Vec<u8
 /// so the figure costs nothing when all is well; it is long so that a machine whose cores are
 /// all busy (another build, the other tests) is not taken for a broken program.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Looks with `look` until it finds what it looks for (`Ok`), for up to [`PATIENCE`]: what it
+/// found; past that, the test fails with the last look's words (`Err`).
+pub async fn patiently<T, F, Fut>(mut look: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match look().await {
+            Ok(found) => return found,
+            Err(why) => assert!(std::time::Instant::now() < deadline, "{why}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// [`patiently`], for a look that waits on nothing (from a test's plain thread).
+pub fn patiently_blocking<T>(mut look: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match look() {
+            Ok(found) => return found,
+            Err(why) => assert!(std::time::Instant::now() < deadline, "{why}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 /// Waits until `state` serves its site with every encoding made.
 pub async fn until_site_complete(state: &web::AppState) {

@@ -2,8 +2,6 @@
 //! answers, the questionnaire turned on as the booking settings do, and the urgent notice's
 //! delivery.
 
-use std::time::Duration;
-
 use jiff::{SignedDuration, Timestamp};
 
 use crate::common::booking::{link_to, times_in};
@@ -95,20 +93,16 @@ pub async fn offer_questionnaires(app: &TestApp) {
 /// Waits until the outbox has tried request `id`'s latest urgent notice and left it `status`
 /// ("sent", or "pending" after a failed attempt).
 pub async fn notice_attempted(app: &TestApp, id: i64, status: &str) {
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
+    super::patiently(|| async {
         let states = app.state.store.mail_states(id).await.expect("states");
         let latest = states
             .iter()
             .rev()
             .find(|m| m.kind == "questionnaire_attention_notice");
-        if latest.is_some_and(|m| m.status == status && m.attempts > 0) {
-            return;
+        match latest.is_some_and(|m| m.status == status && m.attempts > 0) {
+            true => Ok(()),
+            false => Err(format!("the urgent notice is not {status}: {states:?}")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the urgent notice is not {status}: {states:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }

@@ -1,8 +1,6 @@
 //! Reminders for the tests: video meetings, confirmed bookings, and an outbox worker whose
 //! rounds run at instants the test chooses.
 
-use std::time::Duration;
-
 use jiff::{SignedDuration, Timestamp};
 use mail::outbox::Outbox;
 use practice::booking::ClinicianDecision;
@@ -103,41 +101,21 @@ pub fn outbox_to(app: &TestApp, smtp: &SmtpServer) -> Outbox {
 /// later `now` would take that lease as lapsed and send the mail a second time. So this waits
 /// first until the server's worker holds nothing.
 pub async fn deliver_at(app: &TestApp, outbox: &Outbox, now: Timestamp) {
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
-        let leased = app
-            .state
-            .store
-            .outbox_leased(Timestamp::now())
-            .await
-            .expect("leased");
-        if leased == 0 {
-            break;
+    super::patiently(|| async {
+        match app.state.store.outbox_leased(Timestamp::now()).await {
+            Ok(0) => Ok(()),
+            leased => Err(format!("{leased:?} mails still being sent")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{leased} mails still being sent"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    loop {
+    })
+    .await;
+    super::patiently(|| async {
         outbox.round_at(now).await.expect("round");
-        let pending = app
-            .state
-            .store
-            .outbox_counts()
-            .await
-            .expect("counts")
-            .pending;
-        if pending == 0 {
-            break;
+        match app.mail_pending().await {
+            0 => Ok(()),
+            pending => Err(format!("{pending} mails still wait")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{pending} mails still wait"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 }
 
 /// The reminders received so far, read by Python: (recipient, message as read, raw).

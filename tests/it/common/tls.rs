@@ -245,6 +245,14 @@ pub fn certificate_files(cert: &str, key: &str) -> (tempfile::TempDir, PathBuf, 
     (files, cert_file, key_file)
 }
 
+/// `cert` and `key` in files of their own (see [`certificate_files`]), and the binary serving
+/// them.
+pub fn serving_files(cert: &str, key: &str) -> (tempfile::TempDir, PathBuf, PathBuf, HttpsProcess) {
+    let (files, cert_file, key_file) = certificate_files(cert, key);
+    let process = HttpsProcess::start(&files_section(&cert_file, &key_file), &[]);
+    (files, cert_file, key_file, process)
+}
+
 /// The `[tls]` lines that serve these certificate files.
 pub fn files_section(cert_file: &Path, key_file: &Path) -> String {
     format!(

@@ -337,7 +337,9 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    # One line per request, as kap-practice writes one (its default, `RUST_LOG=info`): nginx's
+    # own default, to a file, so that both servers do the same work for each request.
+    access_log {d}/access.log;
     server_tokens off;
     sendfile on;
     tcp_nodelay on;

@@ -277,7 +277,8 @@ impl Bench<'_> {
             .arg("serve")
             .env("KAP_BIND", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            // Its log (one line per request) to a file, as nginx writes its access log.
+            .stderr(std::fs::File::create(dir.join("stderr.log"))?);
         Ok(cmd)
     }
 

@@ -101,7 +101,9 @@ impl Report {
              start are in. The first view and the load rounds begin only then.\n\
              - Load: `wrk -t2 -c{c} -d{d}s -H 'Accept-Encoding: br'` on `/`, with a Lua `done()` \
              hook printing wrk's summary as JSON. nginx serves the body kap-practice sent for `/` \
-             with the same headers, on a plain and a TLS port; the TLS servers share one \
+             with the same headers, on a plain and a TLS port; each server writes one log line \
+             per request, as both do by default (nginx its access log to a file, kap-practice \
+             its `access` line to standard error); the TLS servers share one \
              self-signed certificate (`openssl req -x509`, P-256). After a 1 s warm-up each, the \
              servers take turns (rounds: {r}); each keeps its best requests/s and the median of \
              its p99s.\n\

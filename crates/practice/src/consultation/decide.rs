@@ -140,15 +140,21 @@ mod tests {
         }
     }
 
+    /// The decision to store `sent` under `rules` (a test fails on any other).
+    fn stored(sent: &Sent<'_>, rules: &Rules<'_>) -> Store {
+        match decide(sent, rules) {
+            Decision::Store(store) => store,
+            _ => panic!("not stored"),
+        }
+    }
+
     const HUMAN: FormAge = FormAge::Served(SignedDuration::from_secs(40));
 
     #[test]
     fn a_valid_request_is_stored_with_both_mails() {
         let states = ["CA".to_string()];
         let form = valid();
-        let Decision::Store(store) = decide(&sent(&form, "", HUMAN), &rules(&states)) else {
-            panic!("not stored");
-        };
+        let store = stored(&sent(&form, "", HUMAN), &rules(&states));
         assert_eq!(store.spam, None);
         assert!(store.notify_practice && store.acknowledge);
         assert!(!store.request.flags.outside_licensed_states);
@@ -162,14 +168,10 @@ mod tests {
         let mut r = rules(&states);
         r.acknowledge = false;
         r.offers_times = true;
-        let Decision::Store(store) = decide(&sent(&form, "", HUMAN), &r) else {
-            panic!("not stored");
-        };
+        let store = stored(&sent(&form, "", HUMAN), &r);
         assert!(store.notify_practice && !store.acknowledge && store.offer_times);
         r.mail = false;
-        let Decision::Store(store) = decide(&sent(&form, "", HUMAN), &r) else {
-            panic!("not stored");
-        };
+        let store = stored(&sent(&form, "", HUMAN), &r);
         assert!(!store.notify_practice && !store.acknowledge);
     }
 
@@ -182,10 +184,7 @@ mod tests {
             ("http://spam", HUMAN, SpamReason::Honeypot),
             ("", fast, SpamReason::TooFast),
         ] {
-            let Decision::Store(store) = decide(&sent(&form, honeypot, age), &rules(&states))
-            else {
-                panic!("not stored");
-            };
+            let store = stored(&sent(&form, honeypot, age), &rules(&states));
             assert_eq!(store.spam, Some(reason));
             assert!(!store.notify_practice && !store.acknowledge);
         }
@@ -225,9 +224,7 @@ mod tests {
     fn outside_the_licensed_states_is_heard_and_flagged() {
         let states = ["NY".to_string()];
         let form = valid();
-        let Decision::Store(store) = decide(&sent(&form, "", HUMAN), &rules(&states)) else {
-            panic!("not stored");
-        };
+        let store = stored(&sent(&form, "", HUMAN), &rules(&states));
         assert!(store.request.flags.outside_licensed_states);
         assert!(store.notify_practice);
     }

@@ -43,6 +43,17 @@ fn mondays_in_los_angeles() -> BookingRules {
     rules
 }
 
+/// Rules in `tz` for a look at the three days around a change of its clocks: one weekly
+/// `window`, no notice, no buffer.
+fn around_a_clock_change(tz: &TimeZone, window: AvailabilityWindow) -> BookingRules {
+    let mut rules = BookingRules::new(tz.clone());
+    rules.notice = SignedDuration::ZERO;
+    rules.buffer = SignedDuration::ZERO;
+    rules.horizon = SignedDuration::from_hours(72);
+    rules.windows = vec![window];
+    rules
+}
+
 fn minutes(n: i64) -> SignedDuration {
     SignedDuration::from_mins(n)
 }
@@ -292,11 +303,7 @@ fn validation_names_each_problem() {
 #[test]
 fn spring_forward_in_new_york_skips_the_missing_hour() {
     let tz = zone("America/New_York");
-    let mut rules = BookingRules::new(tz.clone());
-    rules.notice = SignedDuration::ZERO;
-    rules.buffer = SignedDuration::ZERO;
-    rules.horizon = SignedDuration::from_hours(72);
-    rules.windows = vec![window(Weekday::Sunday, (1, 0), (4, 0))];
+    let mut rules = around_a_clock_change(&tz, window(Weekday::Sunday, (1, 0), (4, 0)));
     let now = at(&tz, 2025, 3, 8, 12, 0);
     let open = open_times(&rules, &[], now);
     assert_eq!(
@@ -342,11 +349,7 @@ fn spring_forward_in_new_york_skips_the_missing_hour() {
 #[test]
 fn fall_back_in_new_york_offers_the_repeated_hour_once() {
     let tz = zone("America/New_York");
-    let mut rules = BookingRules::new(tz.clone());
-    rules.notice = SignedDuration::ZERO;
-    rules.buffer = SignedDuration::ZERO;
-    rules.horizon = SignedDuration::from_hours(72);
-    rules.windows = vec![window(Weekday::Sunday, (0, 30), (2, 30))];
+    let mut rules = around_a_clock_change(&tz, window(Weekday::Sunday, (0, 30), (2, 30)));
     let now = at(&tz, 2025, 11, 1, 12, 0);
     let open = open_times(&rules, &[], now);
     assert_eq!(
@@ -402,11 +405,7 @@ fn fall_back_in_new_york_offers_the_repeated_hour_once() {
 #[test]
 fn half_hour_shifts_on_lord_howe_island() {
     let tz = zone("Australia/Lord_Howe");
-    let mut rules = BookingRules::new(tz.clone());
-    rules.notice = SignedDuration::ZERO;
-    rules.buffer = SignedDuration::ZERO;
-    rules.horizon = SignedDuration::from_hours(72);
-    rules.windows = vec![window(Weekday::Sunday, (1, 0), (3, 0))];
+    let rules = around_a_clock_change(&tz, window(Weekday::Sunday, (1, 0), (3, 0)));
 
     // Sunday 5 October 2025: 2:00 (+10:30) becomes 2:30 (+11:00).
     let open = open_times(&rules, &[], at(&tz, 2025, 10, 4, 12, 0));

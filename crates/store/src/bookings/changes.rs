@@ -17,10 +17,7 @@ macro_rules! taken_times {
             .await?;
             rows.iter()
                 .map(|r| {
-                    Ok(Booking {
-                        start: r.time("start_at")?,
-                        end: r.time("end_at")?,
-                    })
+                    $crate::engine::record!(r => Booking { start: time("start_at"), end: time("end_at") })
                 })
                 .collect::<Result<Vec<Booking>, StoreError>>()
         }
@@ -69,28 +66,12 @@ macro_rules! record_change {
                     let recipient = kind
                         .to_person()
                         .then(|| $store.keys.seal($crate::fields::RECIPIENT.of(link_secret.as_str()), &email));
-                    sqlx::query(
-                        "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at, booking_change_id)
-                         VALUES ($1, $2, $3, $4, $4, $5)",
-                    )
-                    .bind(kind.as_str())
-                    .bind(b.request_id)
-                    .bind(recipient)
-                    .bind($crate::ms($now))
-                    .bind(change_id)
-                    .execute(&mut *$conn)
-                    .await?;
+                    $crate::outbox::queue_mail!($conn, kind, b.request_id, recipient, $now, change_id)
+                        .await?;
                 }
             }
-            sqlx::query(
-                "INSERT INTO request_history (request_id, at, actor, event, detail) VALUES ($1, $2, $3, 'booking', $4)",
-            )
-            .bind(b.request_id)
-            .bind($crate::ms($now))
-            .bind($actor)
-            .bind(b.status.label())
-            .execute(&mut *$conn)
-            .await?;
+            $crate::inbox::write_history!($conn, b.request_id, $actor, "booking", Some(b.status.label()), $now)
+                .await?;
             Ok::<(), $crate::StoreError>(())
         }
     };

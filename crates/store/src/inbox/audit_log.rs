@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::super::engine::{Bind, Columns, bind_all, on_db};
+use super::super::engine::{Bind, Columns, bind_all, on_db, record};
 use super::super::{Store, StoreError};
 use crate::audit;
 
@@ -53,14 +53,7 @@ pub(crate) use commit_audited;
 
 /// One row of `audit_log`, as the queries below select it.
 fn audit_row(r: &impl Columns) -> Result<AuditRow, StoreError> {
-    Ok(AuditRow {
-        id: r.col("id")?,
-        at: r.time("at")?,
-        actor: r.col("actor")?,
-        action: r.col("action")?,
-        request_id: r.col("request_id")?,
-        detail: r.col("detail")?,
-    })
+    record!(r => AuditRow { id, at: time, actor, action, request_id, detail })
 }
 
 impl Store {

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::super::engine::{Columns, on_db};
+use super::super::engine::{Columns, on_db, record};
 use super::super::{Store, StoreError, ms};
 use super::write_audit;
 use crate::audit;
@@ -88,12 +88,7 @@ impl Store {
             ),
             &[ms(before.closed).into(), ms(before.consulted).into()],
             |r| {
-                Ok(DueForDeletion {
-                    id: r.col("id")?,
-                    reference: r.col("reference")?,
-                    closed_at: r.time("closed_at")?,
-                    reached_consultation: r.col("reached_consultation")?,
-                })
+                record!(r => DueForDeletion { id, reference, closed_at: time, reached_consultation })
             },
         )
         .await

@@ -208,13 +208,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if let Some(at) = queue_at {
-                sqlx::query(
-                    "INSERT INTO outbox (kind, request_id, recipient_sealed, created_at, next_attempt_at)
-                     VALUES ($1, NULL, NULL, $2, $2)",
+                crate::outbox::queue_mail!(
+                    tx,
+                    MailKind::QuestionnaireMailCheck,
+                    None::<i64>,
+                    None::<Vec<u8>>,
+                    at
                 )
-                .bind(MailKind::QuestionnaireMailCheck.as_str())
-                .bind(ms(at))
-                .execute(&mut *tx)
                 .await?;
             }
             if let Some((actor, at)) = audit {
