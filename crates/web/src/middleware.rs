@@ -261,7 +261,7 @@ async fn every_response(State(state): State<AppState>, request: Request, next: N
     let assets = &site.renderer.assets;
     state.security_headers.apply(
         response.headers_mut(),
-        &assets.critical_css_hash,
+        &assets.style_hashes,
         &assets.script_hashes,
     );
     finish(response, id, &method, &path, started)

@@ -42,8 +42,13 @@ pub struct Assets {
     /// The first view's styles (every rule a public page shows on screen), for a
     /// `<style>` element in the head of every public page.
     pub critical_css: String,
-    /// `'sha256-…'`: the Content-Security-Policy's source for [`Assets::critical_css`].
-    pub critical_css_hash: String,
+    /// The home page's first view: [`Assets::critical_css`] without the rules of the forms,
+    /// booking and questionnaire pages, which the home page does not show. Its page is long;
+    /// these rules would take its HTML and headers past the first round trip.
+    pub home_css: String,
+    /// `'sha256-…' 'sha256-…'`: the Content-Security-Policy's sources for
+    /// [`Assets::critical_css`] and [`Assets::home_css`].
+    pub style_hashes: String,
     /// The compare panel's script, loaded by [`Assets::after_paint_js`].
     pub js: String,
     /// The script that loads a page's script (its element's `data-src`) once the page has
@@ -89,20 +94,37 @@ const INLINE: [&str; 3] = ["js/after-paint.js", "js/booking.js", "icons/favicon.
 const SKIP_START: &str = "/* first view: skip { */";
 const SKIP_END: &str = "/* } first view: skip */";
 
-/// The first view's styles from the whole stylesheet: without the parts between [`SKIP_START`]
-/// and [`SKIP_END`], without comments, indentation and empty lines. An unclosed mark skips the
-/// rest of the sheet (the unit tests keep the marks paired).
-pub fn critical_css(sheet: &str) -> String {
+/// The marks around a part of the stylesheet that the home page does not show (the forms,
+/// booking and questionnaire pages), left out of [`home_css`].
+const HOME_SKIP_START: &str = "/* home page: skip { */";
+const HOME_SKIP_END: &str = "/* } home page: skip */";
+
+/// `sheet` without the parts between `start` and `end`. An unclosed mark skips the rest of the
+/// sheet (the unit tests keep the marks paired).
+fn without_marked(sheet: &str, start: &str, end: &str) -> String {
     let mut kept = String::with_capacity(sheet.len());
     let mut rest = sheet;
-    while let Some(at) = rest.find(SKIP_START) {
+    while let Some(at) = rest.find(start) {
         kept.push_str(&rest[..at]);
-        rest = match rest[at..].find(SKIP_END) {
-            Some(end) => &rest[at + end + SKIP_END.len()..],
+        rest = match rest[at..].find(end) {
+            Some(to) => &rest[at + to + end.len()..],
             None => "",
         };
     }
     kept.push_str(rest);
+    kept
+}
+
+/// The home page's first view: [`critical_css`] without the parts between [`HOME_SKIP_START`]
+/// and [`HOME_SKIP_END`].
+pub fn home_css(sheet: &str) -> String {
+    critical_css(&without_marked(sheet, HOME_SKIP_START, HOME_SKIP_END))
+}
+
+/// The first view's styles from the whole stylesheet: without the parts between [`SKIP_START`]
+/// and [`SKIP_END`], without comments, indentation and empty lines.
+pub fn critical_css(sheet: &str) -> String {
+    let kept = without_marked(sheet, SKIP_START, SKIP_END);
     // Comments out (the sheet has none inside strings or URLs).
     let mut plain = String::with_capacity(kept.len());
     let mut rest = kept.as_str();
@@ -171,7 +193,7 @@ impl Assets {
         files(&STATIC, &mut list);
         let (mut css, mut js, mut favicon) = (String::new(), String::new(), String::new());
         let (mut after_paint_js, mut booking_js) = (String::new(), String::new());
-        let mut critical = String::new();
+        let (mut critical, mut home) = (String::new(), String::new());
         for file in list {
             let path = file.path().to_string_lossy().replace('\\', "/");
             let mut body = file.contents().to_vec();
@@ -182,7 +204,9 @@ impl Assets {
                     accent_light.hex()
                 );
                 body.splice(0..0, vars.into_bytes());
-                critical = critical_css(&String::from_utf8_lossy(&body));
+                let sheet = String::from_utf8_lossy(&body);
+                critical = critical_css(&sheet);
+                home = home_css(&sheet);
             }
             // What the pages carry inline is not served on its own.
             let text = String::from_utf8_lossy(&body);
@@ -209,8 +233,9 @@ impl Assets {
         }
         Assets {
             css,
-            critical_css_hash: style_hash(&critical),
+            style_hashes: format!("{} {}", style_hash(&critical), style_hash(&home)),
             critical_css: critical,
+            home_css: home,
             js,
             script_hashes: format!(
                 "{} {}",
@@ -246,21 +271,47 @@ mod tests {
             .get_file("css/site.css")
             .and_then(|f| f.contents_utf8())
             .expect("the stylesheet");
-        let (starts, ends) = (
-            sheet.matches(SKIP_START).count(),
-            sheet.matches(SKIP_END).count(),
-        );
-        assert!(starts > 0 && starts == ends, "{starts} starts, {ends} ends");
-        let mut rest = sheet;
-        while let Some(at) = rest.find(SKIP_START) {
-            let after = &rest[at + SKIP_START.len()..];
-            let end = after.find(SKIP_END).expect("a closing mark");
-            assert!(
-                !after[..end].contains(SKIP_START),
-                "a mark opens inside another"
-            );
-            rest = &after[end..];
+        for (start, end) in [(SKIP_START, SKIP_END), (HOME_SKIP_START, HOME_SKIP_END)] {
+            let (starts, ends) = (sheet.matches(start).count(), sheet.matches(end).count());
+            assert!(starts > 0 && starts == ends, "{starts} starts, {ends} ends");
+            let mut rest = sheet;
+            while let Some(at) = rest.find(start) {
+                let after = &rest[at + start.len()..];
+                let to = after.find(end).expect("a closing mark");
+                let inside = &after[..to];
+                assert!(
+                    ![SKIP_START, HOME_SKIP_START]
+                        .iter()
+                        .any(|mark| inside.contains(mark)),
+                    "a mark opens inside another"
+                );
+                // A part starts and ends outside every block: the rest stays well formed.
+                let plain = critical_css(inside);
+                assert_eq!(plain.matches('{').count(), plain.matches('}').count());
+                rest = &after[to..];
+            }
         }
+        // The home page's first view: the page's own rules and those of the notices and phone
+        // numbers it shows, none of the forms, booking and questionnaire pages'.
+        let home = home_css(sheet);
+        for kept in [".hero", ".myth-claim", ".crisis-notice", ".phone-number"] {
+            assert!(
+                home.contains(kept),
+                "{kept} is in the home page's first view"
+            );
+        }
+        for left in [
+            ".request-form {",
+            ".booking-offer",
+            ".crisis-panel {",
+            "[aria-invalid",
+        ] {
+            assert!(
+                !home.contains(left),
+                "{left} is not in the home page's first view"
+            );
+        }
+        assert!(home.len() * 5 < critical_css(sheet).len() * 4);
         let critical = critical_css(sheet);
         for kept in [
             ".site-header",
@@ -297,7 +348,14 @@ mod tests {
             "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='"
         );
         let assets = Assets::build(&settings::config::default_practice());
-        assert_eq!(assets.critical_css_hash, style_hash(&assets.critical_css));
+        assert_eq!(
+            assets.style_hashes,
+            format!(
+                "{} {}",
+                style_hash(&assets.critical_css),
+                style_hash(&assets.home_css)
+            )
+        );
         assert!(assets.critical_css.starts_with(":root{--accent:"));
         assert_eq!(
             assets.script_hashes,
