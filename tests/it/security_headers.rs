@@ -18,7 +18,7 @@ const SITE_HOST: &str = "kap.example.org";
 const FOREIGN_ORIGIN: &str = "https://elsewhere.example.net";
 
 /// Our own origin only, no inline code but the first view's styles and the public pages' two
-/// inline scripts named by their hashes (`STYLE_HASH`, filled in from the page, and
+/// inline scripts named by their hashes (`STYLE_HASH`: the two first views, filled in from the pages; and
 /// `SCRIPT_HASHES`, see [`script_hashes`]), no plugins, no framing, forms only to ourselves.
 const CSP: &str = "default-src 'self'; script-src 'self' SCRIPT_HASHES; style-src 'self' STYLE_HASH; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
@@ -97,17 +97,25 @@ const NEVER: &[&str] = &[
     "access-control-allow-credentials",
 ];
 
-/// The CSP source of the inline styles of `app`'s home page: `'sha256-…'` of the exact text of
-/// its one `<style>` element.
+/// The CSP sources of the inline styles: `'sha256-…'` of the exact text of the one `<style>`
+/// element of every page but the home page (`/contact`'s), then of the home page's.
 async fn style_hash(app: &TestApp) -> String {
-    let html = app.get("/").await.text();
-    let start = html
-        .find("<style>")
-        .expect("the home page has inline styles")
-        + 7;
-    let end = start + html[start..].find("</style>").expect("the styles end");
-    assert_eq!(html.matches("<style").count(), 1, "one <style> element");
-    crate::common::csp_source(&html[start..end])
+    let mut sources = Vec::new();
+    for path in ["/contact", "/"] {
+        let html = app.get(path).await.text();
+        let start = html
+            .find("<style>")
+            .unwrap_or_else(|| panic!("{path} has inline styles"))
+            + 7;
+        let end = start + html[start..].find("</style>").expect("the styles end");
+        assert_eq!(
+            html.matches("<style").count(),
+            1,
+            "{path}: one <style> element"
+        );
+        sources.push(crate::common::csp_source(&html[start..end]));
+    }
+    sources.join(" ")
 }
 
 /// The CSP sources of the two inline scripts: the one that loads a page's script once it has
