@@ -386,7 +386,8 @@ mod tests {
             assert!(!js.is_empty() && !js.contains("\n//") && !js.starts_with("//"));
             assert!(!js.contains("</") && !js.contains("\n "));
         }
-        assert!(assets.after_paint_js.contains("dataset.src"));
+        assert!(assets.after_paint_js.contains("script.dataset"));
+        assert!(assets.after_paint_js.contains("IntersectionObserver"));
         assert!(assets.booking_js.contains("Intl.DateTimeFormat"));
         assert_eq!(
             inline_script("// why\n  a();\n\n  // b\n  b();\n"),
