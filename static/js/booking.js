@@ -4,7 +4,7 @@
 // instant on the visitor's clocks, and a note says which zone that is.
 //
 // Inlined right after the form (allowed by the Content-Security-Policy by its hash; see
-// src/site/assets.rs), so it runs while the page is parsed, before its first paint: the labels
+// crates/web/src/site/assets.rs), so it runs while the page is parsed, before its first paint: the labels
 // and the note have their final size when the page first shows, and nothing moves after.
 (() => {
   'use strict';
