@@ -214,6 +214,25 @@ async fn the_open_times_are_a_form_grouped_by_day_in_the_practices_zone() {
         text.contains("9:00 AM") && text.contains("11:30 AM"),
         "{text}"
     );
+    // Each day names the practice's offset from UTC (one all morning), which the script
+    // compares with the visitor's before it loads any time zone data.
+    let offset = zone().to_offset(first).seconds() / 60;
+    assert!(
+        html.contains(&format!(
+            "<fieldset class=\"fieldset day\" data-offset=\"{offset}\" "
+        )),
+        "the first day names its offset {offset}"
+    );
+    // Its first view: the public pages' styles without the home page's sections, allowed by
+    // the CSP by its hash.
+    let start = html.find("<style>").expect("inline styles") + "<style>".len();
+    let styles = &html[start..start + html[start..].find("</style>").expect("end")];
+    assert!(styles.contains(".booking-form .day") && !styles.contains(".myth-claim"));
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(
+        csp.contains(&common::csp_source(styles)),
+        "{csp} does not allow the booking page's styles"
+    );
     // Works without JavaScript: its one script only adds the visitor's own times, inline right
     // after the form (it runs before the first paint, so nothing moves), allowed by the CSP by
     // its hash alone.

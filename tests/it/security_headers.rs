@@ -98,7 +98,8 @@ const NEVER: &[&str] = &[
 ];
 
 /// The CSP sources of the inline styles: `'sha256-…'` of the exact text of the one `<style>`
-/// element of every page but the home page (`/contact`'s), then of the home page's.
+/// element of every page but the home page and the booking page (`/contact`'s), then of the
+/// home page's, then of the booking page's (its page is checked in `booking::`).
 async fn style_hash(app: &TestApp) -> String {
     let mut sources = Vec::new();
     for path in ["/contact", "/"] {
@@ -115,6 +116,8 @@ async fn style_hash(app: &TestApp) -> String {
         );
         sources.push(crate::common::csp_source(&html[start..end]));
     }
+    let booking = crate::common::csp_source(&app.state.site.load().renderer.assets.booking_css);
+    sources.push(booking);
     sources.join(" ")
 }
 

@@ -17,6 +17,13 @@ pub(super) struct TimesForm<'a> {
     pub(super) back: bool,
 }
 
+/// The zone's offset from UTC in minutes at `times`, if it is the same at each.
+fn one_offset(tz: &jiff::tz::TimeZone, times: &[OpenTime]) -> Option<i32> {
+    let mut offsets = times.iter().map(|t| tz.to_offset(t.start).seconds() / 60);
+    let first = offsets.next()?;
+    offsets.all(|o| o == first).then_some(first)
+}
+
 pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
     let tz = &state.time_zone();
     let days: Vec<DayChoice> = by_day(tz, f.open)
@@ -24,6 +31,7 @@ pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
         .map(|day| DayChoice {
             id: format!("day-{}", day.date),
             heading: day_heading(day.date),
+            offset: one_offset(tz, &day.times),
             times: day
                 .times
                 .iter()

@@ -6,7 +6,8 @@
 //! The stylesheet also gives the first view's styles, which every public page carries inline so
 //! that its first paint needs one round trip: every rule a public page shows, on screen and in
 //! print, that is the sheet without its parts marked `/* first view: skip { */` …
-//! `/* } first view: skip */` (the clinician's pages), comments and indentation left out. Public
+//! `/* } first view: skip */` (the clinician's pages), comments and indentation left out (the
+//! home and booking pages carry less: [`home_css`], [`booking_css`]). Public
 //! pages link no stylesheet: a stylesheet for the screen, even at the end of the body, holds the
 //! parser and the first paint until it arrives, and one for print only is still fetched while
 //! the page loads (which Lighthouse's simulation of a slow network counts as another round trip
@@ -46,8 +47,12 @@ pub struct Assets {
     /// booking and questionnaire pages, which the home page does not show. Its page is long;
     /// these rules would take its HTML and headers past the first round trip.
     pub home_css: String,
-    /// `'sha256-…' 'sha256-…'`: the Content-Security-Policy's sources for
-    /// [`Assets::critical_css`] and [`Assets::home_css`].
+    /// The booking page's first view: [`Assets::critical_css`] without the home page's
+    /// sections, which the booking page does not show. Its list of times is long; these rules
+    /// would take its HTML past the first round trip and cost every phone their parsing.
+    pub booking_css: String,
+    /// `'sha256-…' 'sha256-…' 'sha256-…'`: the Content-Security-Policy's sources for
+    /// [`Assets::critical_css`], [`Assets::home_css`] and [`Assets::booking_css`].
     pub style_hashes: String,
     /// The compare panel's script, loaded by [`Assets::after_paint_js`].
     pub js: String,
@@ -99,6 +104,11 @@ const SKIP_END: &str = "/* } first view: skip */";
 const HOME_SKIP_START: &str = "/* home page: skip { */";
 const HOME_SKIP_END: &str = "/* } home page: skip */";
 
+/// The marks around a part of the stylesheet that the booking page does not show (the home
+/// page's sections), left out of [`booking_css`].
+const BOOKING_SKIP_START: &str = "/* booking page: skip { */";
+const BOOKING_SKIP_END: &str = "/* } booking page: skip */";
+
 /// `sheet` without the parts between `start` and `end`. An unclosed mark skips the rest of the
 /// sheet (the unit tests keep the marks paired).
 fn without_marked(sheet: &str, start: &str, end: &str) -> String {
@@ -119,6 +129,12 @@ fn without_marked(sheet: &str, start: &str, end: &str) -> String {
 /// and [`HOME_SKIP_END`].
 pub fn home_css(sheet: &str) -> String {
     critical_css(&without_marked(sheet, HOME_SKIP_START, HOME_SKIP_END))
+}
+
+/// The booking page's first view: [`critical_css`] without the parts between
+/// [`BOOKING_SKIP_START`] and [`BOOKING_SKIP_END`].
+pub fn booking_css(sheet: &str) -> String {
+    critical_css(&without_marked(sheet, BOOKING_SKIP_START, BOOKING_SKIP_END))
 }
 
 /// The first view's styles from the whole stylesheet: without the parts between [`SKIP_START`]
@@ -193,7 +209,7 @@ impl Assets {
         files(&STATIC, &mut list);
         let (mut css, mut js, mut favicon) = (String::new(), String::new(), String::new());
         let (mut after_paint_js, mut booking_js) = (String::new(), String::new());
-        let (mut critical, mut home) = (String::new(), String::new());
+        let (mut critical, mut home, mut booking) = (String::new(), String::new(), String::new());
         for file in list {
             let path = file.path().to_string_lossy().replace('\\', "/");
             let mut body = file.contents().to_vec();
@@ -207,6 +223,7 @@ impl Assets {
                 let sheet = String::from_utf8_lossy(&body);
                 critical = critical_css(&sheet);
                 home = home_css(&sheet);
+                booking = booking_css(&sheet);
             }
             // What the pages carry inline is not served on its own.
             let text = String::from_utf8_lossy(&body);
@@ -233,9 +250,15 @@ impl Assets {
         }
         Assets {
             css,
-            style_hashes: format!("{} {}", style_hash(&critical), style_hash(&home)),
+            style_hashes: format!(
+                "{} {} {}",
+                style_hash(&critical),
+                style_hash(&home),
+                style_hash(&booking)
+            ),
             critical_css: critical,
             home_css: home,
+            booking_css: booking,
             js,
             script_hashes: format!(
                 "{} {}",
@@ -271,7 +294,11 @@ mod tests {
             .get_file("css/site.css")
             .and_then(|f| f.contents_utf8())
             .expect("the stylesheet");
-        for (start, end) in [(SKIP_START, SKIP_END), (HOME_SKIP_START, HOME_SKIP_END)] {
+        for (start, end) in [
+            (SKIP_START, SKIP_END),
+            (HOME_SKIP_START, HOME_SKIP_END),
+            (BOOKING_SKIP_START, BOOKING_SKIP_END),
+        ] {
             let (starts, ends) = (sheet.matches(start).count(), sheet.matches(end).count());
             assert!(starts > 0 && starts == ends, "{starts} starts, {ends} ends");
             let mut rest = sheet;
@@ -280,7 +307,7 @@ mod tests {
                 let to = after.find(end).expect("a closing mark");
                 let inside = &after[..to];
                 assert!(
-                    ![SKIP_START, HOME_SKIP_START]
+                    ![SKIP_START, HOME_SKIP_START, BOOKING_SKIP_START]
                         .iter()
                         .any(|mark| inside.contains(mark)),
                     "a mark opens inside another"
@@ -312,6 +339,32 @@ mod tests {
             );
         }
         assert!(home.len() * 5 < critical_css(sheet).len() * 4);
+        // The booking page's first view: its form, times, notices and chrome, none of the home
+        // page's sections (but for the few lines of them in the print and forced colours
+        // rules).
+        let booking = booking_css(sheet);
+        for kept in [
+            ".site-header",
+            ".request-form",
+            ".booking-form .day",
+            ".times",
+            ".local-time",
+            ".crisis-notice",
+            ".site-footer",
+            "@media print",
+        ] {
+            assert!(
+                booking.contains(kept),
+                "{kept} is in the booking page's first view"
+            );
+        }
+        for left in [".hero .wrap", ".compare {", ".myth-claim", ".toc {", ".steps {"] {
+            assert!(
+                !booking.contains(left),
+                "{left} is not in the booking page's first view"
+            );
+        }
+        assert!(booking.len() * 4 < critical_css(sheet).len() * 3);
         let critical = critical_css(sheet);
         for kept in [
             ".site-header",
@@ -351,9 +404,10 @@ mod tests {
         assert_eq!(
             assets.style_hashes,
             format!(
-                "{} {}",
+                "{} {} {}",
                 style_hash(&assets.critical_css),
-                style_hash(&assets.home_css)
+                style_hash(&assets.home_css),
+                style_hash(&assets.booking_css)
             )
         );
         assert!(assets.critical_css.starts_with(":root{--accent:"));

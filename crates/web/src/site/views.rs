@@ -172,6 +172,10 @@ pub struct DayChoice {
     pub id: String,
     /// "Tuesday, March 11".
     pub heading: String,
+    /// The practice's offset from UTC in minutes, where it is one for all the day's times: the
+    /// script that adds the visitor's own times compares it with the visitor's, so that a
+    /// visitor on the practice's clocks costs it no time zone data.
+    pub offset: Option<i32>,
     pub times: Vec<TimeChoice>,
 }
 
