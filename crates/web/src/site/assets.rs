@@ -358,7 +358,13 @@ mod tests {
                 "{kept} is in the booking page's first view"
             );
         }
-        for left in [".hero .wrap", ".compare {", ".myth-claim", ".toc {", ".steps {"] {
+        for left in [
+            ".hero .wrap",
+            ".compare {",
+            ".myth-claim",
+            ".toc {",
+            ".steps {",
+        ] {
             assert!(
                 !booking.contains(left),
                 "{left} is not in the booking page's first view"
