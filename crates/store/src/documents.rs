@@ -256,14 +256,6 @@ impl Store {
         .await
     }
 
-    /// The packets of each of `requests`, by request id (a request without any is absent).
-    pub async fn packets_of(
-        &self,
-        requests: &[super::StoredRequest],
-    ) -> Result<std::collections::HashMap<i64, Vec<Packet>>, StoreError> {
-        super::by_request(requests, |id| self.packets(id)).await
-    }
-
     /// Queues the one reminder of each packet sent at or before `sent_by` with a document still
     /// unsigned, the request's newest and the request open: once per packet, however many
     /// servers look, with a line in the request's history. Returns how many were queued.

@@ -151,14 +151,6 @@ impl Store {
         .await
     }
 
-    /// The estimates of each of `requests`, by request id (a request without any is absent).
-    pub async fn estimates_of(
-        &self,
-        requests: &[super::StoredRequest],
-    ) -> Result<std::collections::HashMap<i64, Vec<StoredEstimate>>, StoreError> {
-        super::by_request(requests, |id| self.estimates(id)).await
-    }
-
     /// Estimate `id` of request `request_id`, if both exist.
     pub async fn estimate(
         &self,

@@ -168,15 +168,6 @@ impl Store {
             .await
     }
 
-    /// The questionnaires of each of `requests`, by request id (a request without any is
-    /// absent).
-    pub async fn questionnaires_of(
-        &self,
-        requests: &[super::StoredRequest],
-    ) -> Result<std::collections::HashMap<i64, Vec<StoredQuestionnaire>>, StoreError> {
-        super::by_request(requests, |id| self.questionnaires(id)).await
-    }
-
     /// Saves one page of questionnaire `id` (of request `request_id`): takes `page`'s answers
     /// from `sent` into the answers as they stand now, read again inside the saving
     /// transaction (locked on PostgreSQL; SQLite has one writer on one connection), so two
