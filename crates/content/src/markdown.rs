@@ -151,21 +151,17 @@ fn to_html(
             }
             Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(level_of(level))),
             Event::Start(Tag::Image { ref dest_url, .. }) if !is_local(dest_url) => {
-                refuse(
-                    format!(
-                        "the image {} is on another site: visitors' browsers must not contact other sites; put the image in the site's own files and link it with a path starting with /",
-                        quoted(dest_url)
-                    ),
-                );
+                refuse(format!(
+                    "the image {} is on another site: visitors' browsers must not contact other sites; put the image in the site's own files and link it with a path starting with /",
+                    quoted(dest_url)
+                ));
                 event
             }
             Event::Start(Tag::Link { ref dest_url, .. }) if !is_safe_link(dest_url) => {
-                refuse(
-                    format!(
-                        "the link {} is not allowed: links must start with https://, http://, mailto:, tel:, / or #",
-                        quoted(dest_url)
-                    ),
-                );
+                refuse(format!(
+                    "the link {} is not allowed: links must start with https://, http://, mailto:, tel:, / or #",
+                    quoted(dest_url)
+                ));
                 event
             }
             other => other,

@@ -125,11 +125,7 @@ impl BackupSettings {
             .or(file.dir)
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
-        let endpoint_line = file
-            .s3_endpoint
-            .as_ref()
-            .map(|e| read.line(e))
-            .unwrap_or(0);
+        let endpoint_line = file.s3_endpoint.as_ref().map(|e| read.line(e)).unwrap_or(0);
         let endpoint = env("KAP_BACKUP_S3_ENDPOINT").or(file.s3_endpoint.map(|e| e.into_inner()));
         let bucket = env("KAP_BACKUP_S3_BUCKET").or(file.s3_bucket);
         let s3 = match (endpoint, bucket) {

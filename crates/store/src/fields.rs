@@ -145,7 +145,9 @@ impl super::Store {
         row: impl Into<RowKey<'a>>,
         value: &impl Serialize,
     ) -> Result<Vec<u8>, StoreError> {
-        Ok(self.keys.seal(field.of(row), &to_json(field.column(), value)?))
+        Ok(self
+            .keys
+            .seal(field.of(row), &to_json(field.column(), value)?))
     }
 
     /// Opens `field`'s JSON value in row `row`, read as a `T`.

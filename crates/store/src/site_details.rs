@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::engine::on_db;
-use super::inbox::commit_audited;
 use super::fields::{from_json, to_json};
+use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
 

@@ -111,8 +111,7 @@ fn retention_periods_are_days_and_the_file_wins() {
     let merged = apply(&config, &values);
     assert_eq!(merged.admin.keep_closed_days, 90);
     assert_eq!(merged.admin.keep_consulted_days, 2557);
-    let filed = load("[admin]\nkeep_closed_days = 30\n")
-    .expect("valid");
+    let filed = load("[admin]\nkeep_closed_days = 30\n").expect("valid");
     assert_eq!(set_in_file(&filed), ["keep_closed_days"]);
     assert_eq!(apply(&filed, &values).admin.keep_closed_days, 30);
 }
@@ -154,12 +153,11 @@ fn the_calendar_title_is_checked_in_the_forms_words_and_the_file_wins() {
     );
     values.insert(CALENDAR_TITLE.into(), "Visit".into());
     assert_eq!(apply(&config, &values).practice.calendar_title, "Visit");
-    let filed = load("[practice]\ncalendar_title = \"Meeting\"\n")
-    .expect("valid");
+    let filed = load("[practice]\ncalendar_title = \"Meeting\"\n").expect("valid");
     assert_eq!(set_in_file(&filed), [CALENDAR_TITLE]);
     assert_eq!(apply(&filed, &values).practice.calendar_title, "Meeting");
-    let refused = load("[practice]\ncalendar_title = \"KAP session\"\n")
-    .expect_err("names the treatment");
+    let refused =
+        load("[practice]\ncalendar_title = \"KAP session\"\n").expect_err("names the treatment");
     assert!(
         refused.0[0]
             .message

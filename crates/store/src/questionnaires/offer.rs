@@ -5,8 +5,8 @@ use jiff::Timestamp;
 
 use super::super::engine::on_db;
 use super::super::fields::to_json;
-use super::super::settings::put_setting;
 use super::super::inbox::{commit_audited, write_audit};
+use super::super::settings::put_setting;
 use super::super::{Store, StoreError, ms};
 use crate::audit;
 use practice::mail::MailKind;
