@@ -128,6 +128,7 @@ fn to_html(
     let mut out = Vec::with_capacity(events.len());
     for (event, range) in events {
         let line = origin.line(body, range.start);
+        let mut refuse = |message: String| errors.push(Diagnostic::new(origin.file, line, message));
         let event = match event {
             Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
             Event::Start(Tag::Heading {
@@ -137,11 +138,9 @@ fn to_html(
                 attrs,
             }) => {
                 if level == HeadingLevel::H1 {
-                    errors.push(Diagnostic::new(
-                        origin.file,
-                        line,
-                        "a `#` heading inside a section: the title is the section's heading; use `##` for headings inside it",
-                    ));
+                    refuse(
+                        "a `#` heading inside a section: the title is the section's heading; use `##` for headings inside it".into(),
+                    );
                 }
                 Event::Start(Tag::Heading {
                     level: level_of(level),
@@ -152,24 +151,16 @@ fn to_html(
             }
             Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(level_of(level))),
             Event::Start(Tag::Image { ref dest_url, .. }) if !is_local(dest_url) => {
-                errors.push(Diagnostic::new(
-                    origin.file,
-                    line,
-                    format!(
-                        "the image {} is on another site: visitors' browsers must not contact other sites; put the image in the site's own files and link it with a path starting with /",
-                        quoted(dest_url)
-                    ),
+                refuse(format!(
+                    "the image {} is on another site: visitors' browsers must not contact other sites; put the image in the site's own files and link it with a path starting with /",
+                    quoted(dest_url)
                 ));
                 event
             }
             Event::Start(Tag::Link { ref dest_url, .. }) if !is_safe_link(dest_url) => {
-                errors.push(Diagnostic::new(
-                    origin.file,
-                    line,
-                    format!(
-                        "the link {} is not allowed: links must start with https://, http://, mailto:, tel:, / or #",
-                        quoted(dest_url)
-                    ),
+                refuse(format!(
+                    "the link {} is not allowed: links must start with https://, http://, mailto:, tel:, / or #",
+                    quoted(dest_url)
                 ));
                 event
             }

@@ -10,7 +10,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson};
+use super::{BookingMail, Joining, Mail, MailKind, RequestLink, ToPerson, Written};
 use auth::link::{self, LinkTokens};
 use practice::calendar::{self, CalendarSender, ConsultationEvent, EventStatus, Join, Method};
 use practice::meeting::{self, MeetingDetails};
@@ -19,16 +19,6 @@ use practice::wording::{clock, confirm_by, day_heading, long_time, zone_label};
 use settings::config::Config;
 use settings::crisis::Crisis;
 use store::StoredBooking;
-
-/// What a booking email says and carries.
-pub struct Written {
-    /// Whether it goes to the practice's notification address (else to the person).
-    pub to_practice: bool,
-    pub subject: String,
-    pub body: String,
-    /// The calendar file: its method and text.
-    pub calendar: Option<(Method, String)>,
-}
 
 /// The sender of calendar files: the practice's name and its site's host, with the practice's
 /// email as organizer when it is a plain address.

@@ -22,28 +22,36 @@ pub fn write(
         &request.link_secret,
         link::expiry(Timestamp::now(), None),
     );
-    let signature = format!(
-        "{}\n{} | {}\n",
-        practice.name, practice.email, practice.phone
-    );
-    if reminder {
-        return (
-            format!("Reminder: documents to read and sign - {}", practice.name),
+    // What the email and its reminder say differently; the link and the way to ask are shared.
+    let (subject, opening, before, after) = if reminder {
+        (
+            "Reminder: documents to read and sign",
             format!(
-                "A reminder: some of the documents {clinician} sent you are not signed yet. They are needed before your sessions can begin.\n\n{base}/documents/{token}\n\nIf you have a question about a document, or would rather have it on paper, reply to this email or call {phone}. This is the only reminder.\n\n{signature}",
-                clinician = practice.clinician_name,
-                base = config.server.base_url,
-                phone = practice.phone,
+                "A reminder: some of the documents {} sent you are not signed yet. They are needed before your sessions can begin.",
+                practice.clinician_name
             ),
-        );
-    }
+            "",
+            " This is the only reminder.",
+        )
+    } else {
+        (
+            "Documents to read and sign",
+            format!(
+                "{} has sent you the practice's documents to read and sign before your sessions. Reading them takes about fifteen minutes; you can sign on a phone or a computer, and download a copy of each one you sign.",
+                practice.clinician_name
+            ),
+            "The link works for 30 days. ",
+            "",
+        )
+    };
     (
-        format!("Documents to read and sign - {}", practice.name),
+        format!("{subject} - {}", practice.name),
         format!(
-            "{clinician} has sent you the practice's documents to read and sign before your sessions. Reading them takes about fifteen minutes; you can sign on a phone or a computer, and download a copy of each one you sign.\n\n{base}/documents/{token}\n\nThe link works for 30 days. If you have a question about a document, or would rather have it on paper, reply to this email or call {phone}.\n\n{signature}",
-            clinician = practice.clinician_name,
+            "{opening}\n\n{base}/documents/{token}\n\n{before}If you have a question about a document, or would rather have it on paper, reply to this email or call {phone}.{after}\n\n{name}\n{email} | {phone}\n",
             base = config.server.base_url,
             phone = practice.phone,
+            name = practice.name,
+            email = practice.email,
         ),
     )
 }

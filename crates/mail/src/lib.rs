@@ -38,6 +38,16 @@ use auth::link::LinkTokens;
 use settings::config::Config;
 use settings::crisis::Crisis;
 
+/// What a booking or questionnaire email says and carries.
+pub struct Written {
+    /// Whether it goes to the practice's notification address (else to the person).
+    pub to_practice: bool,
+    pub subject: String,
+    pub body: String,
+    /// The calendar file: its method and text.
+    pub calendar: Option<(practice::calendar::Method, String)>,
+}
+
 /// Why a message was not sent, in words safe to store and show (never the server's own text,
 /// which may quote an address).
 #[derive(Debug, thiserror::Error)]
@@ -198,24 +208,17 @@ pub fn compose(config: &Config, mail: &Mail, links: &LinkTokens) -> Result<Messa
             ),
             None,
         ),
-        Mail::QuestionnaireLink { .. }
-        | Mail::QuestionnaireAttentionNotice { .. }
-        | Mail::QuestionnaireAttentionOverdue { .. }
-        | Mail::QuestionnaireMailCheck { .. } => {
-            let written = questionnaire::write(config, links, mail).ok_or_else(|| {
-                SendError::Permanent("the request or test this email is about is gone".into())
-            })?;
-            (
-                to(written.to_practice)?,
-                written.subject,
-                written.body,
-                None,
-            )
-        }
         _ => {
-            let written = booking::write(config, links, mail).ok_or_else(|| {
-                SendError::Permanent("the booking this email is about is gone".into())
-            })?;
+            let written = match mail {
+                Mail::QuestionnaireLink { .. }
+                | Mail::QuestionnaireAttentionNotice { .. }
+                | Mail::QuestionnaireAttentionOverdue { .. }
+                | Mail::QuestionnaireMailCheck { .. } => questionnaire::write(config, links, mail)
+                    .ok_or("the request or test this email is about is gone"),
+                _ => booking::write(config, links, mail)
+                    .ok_or("the booking this email is about is gone"),
+            }
+            .map_err(|gone| SendError::Permanent(gone.into()))?;
             (
                 to(written.to_practice)?,
                 written.subject,

@@ -8,18 +8,10 @@
 
 use jiff::Timestamp;
 
-use super::{Mail, MailKind};
+use super::{Mail, MailKind, Written};
 use auth::link::{self, LinkTokens};
 use settings::config::Config;
 use settings::crisis::Crisis;
-
-/// What a questionnaire email says.
-pub struct Written {
-    /// Whether it goes to the practice's notification address (else to the person).
-    pub to_practice: bool,
-    pub subject: String,
-    pub body: String,
-}
 
 /// Whether an email is marked urgent (`Importance: high`, `X-Priority: 1`).
 pub fn urgent(kind: MailKind) -> bool {
@@ -55,6 +47,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                     email = practice.email,
                     phone = practice.phone,
                 ),
+                calendar: None,
             })
         }
         Mail::QuestionnaireAttentionNotice {
@@ -78,6 +71,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                         body: format!(
                             "A questionnaire needs your attention soon. The person was told you will get in touch {within}.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
                         ),
+                        calendar: None,
                     }
                 } else {
                     Written {
@@ -88,6 +82,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                         body: format!(
                             "A questionnaire that needs your attention has not been marked as followed up. The person was told you will get in touch {within}, and that time has passed.\n\nSign in to see it and mark it followed up: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details. This is the last reminder about it.\n",
                         ),
+                        calendar: None,
                     }
                 },
             )
@@ -101,6 +96,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                     "This is a test from the website of {name}. It was sent so that you know urgent notices about questionnaires reach this address.\n\nTo confirm that they do, enter this code in the booking settings ({base}/admin/booking): {code}\n\nUntil a test is confirmed, the questionnaire is not offered.\n",
                     name = practice.name,
                 ),
+                calendar: None,
             })
         }
         _ => None,

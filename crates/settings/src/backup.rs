@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::Secret;
-use diagnostics::{Diagnostic, Diagnostics, line_of};
+use crate::config::read::Reader;
 
 /// The `[backup]` table as written.
 #[derive(Deserialize, Default)]
@@ -98,12 +98,7 @@ impl BackupSettings {
     }
 
     /// Reads the section (and the environment), reporting problems by line.
-    pub fn from_file(
-        file: FileBackup,
-        name: &str,
-        text: &str,
-        errors: &mut Diagnostics,
-    ) -> BackupSettings {
+    pub(crate) fn from_file(file: FileBackup, read: &mut Reader<'_>) -> BackupSettings {
         let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
         let defaults = BackupSettings::default();
         let file_sets = FileSets {
@@ -115,54 +110,36 @@ impl BackupSettings {
             hour: file.hour.is_some(),
             enabled: file.enabled.is_some(),
         };
-        let hour = match file.hour {
-            Some(h) if *h.get_ref() > 23 => {
-                errors.push(Diagnostic::new(
-                    name,
-                    line_of(text, h.span().start),
-                    "backup.hour is the hour of the day of the daily backup: 0 to 23 (3 is 3 AM)",
-                ));
-                defaults.hour
-            }
-            Some(h) => h.into_inner(),
-            None => defaults.hour,
-        };
-        let verify_every_days = match file.verify_every_days {
-            Some(d) if *d.get_ref() == 0 => {
-                errors.push(Diagnostic::new(
-                    name,
-                    line_of(text, d.span().start),
-                    "backup.verify_every_days must be at least 1 (7: once a week)",
-                ));
-                defaults.verify_every_days
-            }
-            Some(d) => d.into_inner(),
-            None => defaults.verify_every_days,
-        };
+        let hour = read.checked(
+            file.hour,
+            |h| *h <= 23,
+            defaults.hour,
+            "backup.hour is the hour of the day of the daily backup: 0 to 23 (3 is 3 AM)",
+        );
+        let verify_every_days = read.at_least_one(
+            file.verify_every_days,
+            defaults.verify_every_days,
+            "backup.verify_every_days must be at least 1 (7: once a week)",
+        );
         let dir = env("KAP_BACKUP_DIR")
             .or(file.dir)
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
-        let endpoint_line = file
-            .s3_endpoint
-            .as_ref()
-            .map(|e| line_of(text, e.span().start))
-            .unwrap_or(0);
+        let endpoint_line = file.s3_endpoint.as_ref().map(|e| read.line(e)).unwrap_or(0);
         let endpoint = env("KAP_BACKUP_S3_ENDPOINT").or(file.s3_endpoint.map(|e| e.into_inner()));
         let bucket = env("KAP_BACKUP_S3_BUCKET").or(file.s3_bucket);
         let s3 = match (endpoint, bucket) {
             (None, None) => None,
             (Some(endpoint), Some(bucket)) => {
                 if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-                    errors.push(Diagnostic::new(
-                        name,
+                    read.error(
                         endpoint_line,
                         "backup.s3_endpoint must be the storage's address, starting with https:// (for example https://s3.us-east-1.amazonaws.com)",
-                    ));
+                    );
                 }
                 let (mut id, mut secret) = (file.s3_access_key_id, file.s3_secret_access_key);
                 if let Some(path) = file.s3_credentials_file {
-                    let line = line_of(text, path.span().start);
+                    let line = read.line(&path);
                     let path = path.into_inner();
                     match std::fs::read_to_string(&path) {
                         Ok(t) => {
@@ -170,11 +147,10 @@ impl BackupSettings {
                             id = lines.next().map(str::to_string);
                             secret = lines.next().map(str::to_string);
                         }
-                        Err(e) => errors.push(Diagnostic::new(
-                            name,
+                        Err(e) => read.error(
                             line,
                             format!("cannot read backup.s3_credentials_file {path}: {e}"),
-                        )),
+                        ),
                     }
                 }
                 let id = env("AWS_ACCESS_KEY_ID").or(id);
@@ -194,21 +170,19 @@ impl BackupSettings {
                         secret_access_key: Secret(secret),
                     }),
                     _ => {
-                        errors.push(Diagnostic::new(
-                            name,
+                        read.error(
                             endpoint_line,
                             "backups to object storage need its access key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or backup.s3_credentials_file (a file of two lines: the key id, then the secret)",
-                        ));
+                        );
                         None
                     }
                 }
             }
             _ => {
-                errors.push(Diagnostic::new(
-                    name,
+                read.error(
                     endpoint_line,
                     "backups to object storage need both backup.s3_endpoint and backup.s3_bucket",
-                ));
+                );
                 None
             }
         };

@@ -25,7 +25,7 @@ mod estimate;
 mod insights;
 mod mail;
 mod practice;
-mod read;
+pub(crate) mod read;
 mod server;
 mod tls;
 
@@ -249,8 +249,7 @@ impl Config {
         let insights = read.insights(file.insights);
         let going_live_reviewed = read.going_live(file.going_live);
         let estimate = read.estimate(file.estimate);
-        let backup =
-            crate::backup::BackupSettings::from_file(file.backup, name, text, &mut read.errors);
+        let backup = crate::backup::BackupSettings::from_file(file.backup, &mut read);
         let content_dir = overrides.content_dir.clone().or(file
             .content
             .dir

@@ -129,94 +129,64 @@ fn entry(facts: &Facts, item: Item) -> Entry {
     let example = default_practice();
     let reviewed = facts.reviewed(item);
     let (done, words) = match item {
-        Item::Details => {
-            if p.shows_example() {
-                (
-                    false,
-                    "Some are still the example practice's: write your own on the details page."
-                        .to_string(),
-                )
-            } else {
-                (true, "Your own.".to_string())
-            }
-        }
-        Item::City => {
-            if p.city.trim() == example.city {
-                (
-                    false,
-                    format!(
-                        "Still the example's ({}): write the city you practise in.",
-                        example.city
-                    ),
-                )
-            } else {
-                (true, format!("{}.", p.city.trim()))
-            }
-        }
-        Item::About => {
-            if reviewed || facts.own_words(ABOUT_FILE) {
-                (true, "Your own words.".to_string())
-            } else {
-                (
-                    false,
-                    "Still the example clinician's training and way of working: write your own before anyone reads them as yours."
-                        .to_string(),
-                )
-            }
-        }
-        Item::Credentials => {
-            if p.name_repeats_credentials() {
-                (
-                    false,
-                    format!(
-                        "Your name (“{}”) already ends with your credentials (“{}”): keep the name alone in the name field, so the site does not read “{}, {}”.",
-                        p.clinician_name.trim(),
-                        p.credentials.trim(),
-                        p.clinician_name.trim(),
-                        p.credentials.trim()
-                    ),
-                )
-            } else if reviewed || p.credentials.trim() != example.credentials {
-                (true, credentials_shown(&p.credentials))
-            } else {
-                (
-                    false,
-                    format!(
-                        "Still the example's (“{}”): confirm they are yours, or change them.",
-                        example.credentials
-                    ),
-                )
-            }
-        }
-        Item::Privacy => {
-            if reviewed || facts.own_words(PRIVACY_FILE) {
-                (true, "Reviewed.".to_string())
-            } else {
-                (
-                    false,
-                    "The built-in privacy page: read it (with your counsel) and change what does not fit your practice, or confirm it does."
-                        .to_string(),
-                )
-            }
-        }
+        Item::Details => stands(
+            !p.shows_example(),
+            "Your own.",
+            "Some are still the example practice's: write your own on the details page.",
+        ),
+        Item::City => stands(
+            p.city.trim() != example.city,
+            format!("{}.", p.city.trim()),
+            format!(
+                "Still the example's ({}): write the city you practise in.",
+                example.city
+            ),
+        ),
+        Item::About => stands(
+            reviewed || facts.own_words(ABOUT_FILE),
+            "Your own words.",
+            "Still the example clinician's training and way of working: write your own before anyone reads them as yours.",
+        ),
+        Item::Credentials if p.name_repeats_credentials() => (
+            false,
+            format!(
+                "Your name (“{}”) already ends with your credentials (“{}”): keep the name alone in the name field, so the site does not read “{}, {}”.",
+                p.clinician_name.trim(),
+                p.credentials.trim(),
+                p.clinician_name.trim(),
+                p.credentials.trim()
+            ),
+        ),
+        Item::Credentials => stands(
+            reviewed || p.credentials.trim() != example.credentials,
+            credentials_shown(&p.credentials),
+            format!(
+                "Still the example's (“{}”): confirm they are yours, or change them.",
+                example.credentials
+            ),
+        ),
+        Item::Privacy => stands(
+            reviewed || facts.own_words(PRIVACY_FILE),
+            "Reviewed.",
+            "The built-in privacy page: read it (with your counsel) and change what does not fit your practice, or confirm it does.",
+        ),
         Item::Crisis => {
-            if reviewed || crisis_changed(&facts.config.form) {
-                (
-                    true,
-                    crate::crisis::Crisis::new(&facts.config.form).sentence(),
-                )
-            } else {
-                (
-                    false,
-                    format!(
-                        "The built-in numbers ({}): confirm they fit the people you serve, or change them.",
-                        crate::crisis::Crisis::new(&facts.config.form).sentence()
-                    ),
-                )
-            }
+            let numbers = crate::crisis::Crisis::new(&facts.config.form).sentence();
+            stands(
+                reviewed || crisis_changed(&facts.config.form),
+                numbers.clone(),
+                format!(
+                    "The built-in numbers ({numbers}): confirm they fit the people you serve, or change them."
+                ),
+            )
         }
     };
     Entry { item, done, words }
+}
+
+/// Whether an item is `done`, with its words: what it shows when done, else what is left to do.
+fn stands(done: bool, shows: impl Into<String>, to_do: impl Into<String>) -> (bool, String) {
+    (done, if done { shows.into() } else { to_do.into() })
 }
 
 fn credentials_shown(credentials: &str) -> String {

@@ -216,18 +216,8 @@ impl Store {
     pub async fn saved_backup_settings(
         &self,
     ) -> Result<Option<std::collections::BTreeMap<String, String>>, StoreError> {
-        let Some(json) = self
-            .read_setting(SAVED_SETTINGS, "the backup settings")
-            .await?
-        else {
-            return Ok(None);
-        };
-        serde_json::from_str(&json)
-            .map(Some)
-            .map_err(|_| StoreError::Unreadable {
-                column: "settings.backup_settings",
-                value: "(not a JSON object of text values)".into(),
-            })
+        self.read_json_setting(SAVED_SETTINGS, "the backup settings")
+            .await
     }
 
     /// Saves the backup settings, with the audit row, in one transaction.
@@ -237,24 +227,10 @@ impl Store {
         now: Timestamp,
         audit: &crate::audit::Entry,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(values).map_err(|_| StoreError::Unreadable {
-            column: "settings.backup_settings",
-            value: "(cannot be written as JSON)".into(),
-        })?;
-        let sealed = self.keys.seal(
-            super::fields::setting(SAVED_SETTINGS).of(SAVED_SETTINGS),
-            &json,
-        );
+        let json = super::fields::to_json("settings.value", values)?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(SAVED_SETTINGS)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
+            super::settings::put_setting!(self, tx, SAVED_SETTINGS, &json).await?;
             super::inbox::commit_audited!(tx, audit, now).await?;
             Ok(())
         })

@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::engine::{Columns, Db, on_db, record};
-use super::fields::{NAME, setting};
+use super::fields::NAME;
 use super::inbox::{commit_audited, request_column, write_audit, write_history};
 use super::{Store, StoreError, ms, parsed};
 use crate::audit;
@@ -35,9 +35,6 @@ pub(super) const CALENDAR_FEED: &str = "calendar_feed";
 
 /// Who the person is in a booking's changes and the audit log (they have no account).
 pub(super) const PERSON: &str = "visitor";
-
-/// Where the calendar feed's secret is sealed.
-const CALENDAR_FEED_VALUE: crypto::SealedField = setting(CALENDAR_FEED);
 
 /// A booking as stored, with its request's reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,12 +310,8 @@ impl Store {
             }
             let booking = change_status!(tx, booking, BookingStatus::Cancelled, now).await?;
             record_change!(tx, self, &booking, PERSON, None, kinds, now).await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(PERSON, audit::Action::BookingCancelled).request(request_id),
-                now
-            )
-            .await?;
+            let audit = audit::Entry::new(PERSON, audit::Action::BookingCancelled).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }
@@ -393,12 +386,9 @@ impl Store {
                     write_history!(tx, request_id, actor, "status", Some(&detail), now).await?;
                 }
             }
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, action) .request(request_id) .detail(format!("{} → {}", before.label(), booking.status.label())),
-                now
-            )
-            .await?;
+            let detail = format!("{} → {}", before.label(), booking.status.label());
+            let audit = audit::Entry::new(actor, action).request(request_id).detail(detail);
+            commit_audited!(tx, &audit, now).await?;
             Ok(ChangeOutcome::Changed(booking))
         })
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::engine::{Columns, claim, on_db, record};
-use super::fields::{DOCUMENT_TEXT, SIGNATURE};
+use super::fields::{DOCUMENT_TEXT, SIGNATURE, seal_in_row};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
@@ -151,32 +151,14 @@ macro_rules! queue_to_person {
     }};
 }
 
-fn unreadable(column: &'static str) -> StoreError {
-    StoreError::Unreadable {
-        column,
-        value: "(sealed)".into(),
-    }
-}
-
 impl Store {
     fn packet_document(&self, row: &impl Columns) -> Result<PacketDocument, StoreError> {
         let id: i64 = row.col("id")?;
-        let text: Option<Vec<u8>> = row.col("text_sealed")?;
-        let text = match text {
-            Some(s) => self.unseal(DOCUMENT_TEXT, id, &s)?,
-            None => return Err(unreadable("packet_documents.text_sealed")),
-        };
+        let text = self.unseal_present(DOCUMENT_TEXT, id, row.col("text_sealed")?)?;
         let signature: Option<Vec<u8>> = row.col("signature_sealed")?;
-        let signature = match signature {
-            Some(s) => {
-                let json = self.unseal(SIGNATURE, id, &s)?;
-                Some(
-                    serde_json::from_str(&json)
-                        .map_err(|_| unreadable("packet_documents.signature_sealed"))?,
-                )
-            }
-            None => None,
-        };
+        let signature = signature
+            .map(|s| self.unseal_json(SIGNATURE, id, &s))
+            .transpose()?;
         record!(row => PacketDocument {
             packet_id, document, revision_id, signed_at: time_opt, revoked_at: time_opt
         } and { id, text, signature })
@@ -239,11 +221,7 @@ impl Store {
                 .bind(d.revision_id)
                 .fetch_one(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE packet_documents SET text_sealed = $1 WHERE id = $2")
-                    .bind(self.keys.seal(DOCUMENT_TEXT.of(id), &d.text))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                seal_in_row!(self, tx, DOCUMENT_TEXT, id, &d.text).await?;
             }
             queue_to_person!(self, tx, MailKind::DocumentsLink, request_id, &link_secret, email, now);
             let detail = format!("{} sent to sign", documents.len());
@@ -276,14 +254,6 @@ impl Store {
             },
         )
         .await
-    }
-
-    /// The packets of each of `requests`, by request id (a request without any is absent).
-    pub async fn packets_of(
-        &self,
-        requests: &[super::StoredRequest],
-    ) -> Result<std::collections::HashMap<i64, Vec<Packet>>, StoreError> {
-        super::by_request(requests, |id| self.packets(id)).await
     }
 
     /// Queues the one reminder of each packet sent at or before `sent_by` with a document still
@@ -406,14 +376,12 @@ impl Store {
                         .filter(|(id, _)| *id == d.id)
                         .map(|(_, l)| l.to_string()),
                 };
-                let json = serde_json::to_string(&signature)
-                    .map_err(|_| unreadable("packet_documents.signature_sealed"))?;
                 signed += sqlx::query(
                     "UPDATE packet_documents SET signed_at = $1, signature_sealed = $2
                      WHERE id = $3 AND signed_at IS NULL",
                 )
                 .bind(ms(now))
-                .bind(self.keys.seal(SIGNATURE.of(d.id), &json))
+                .bind(self.seal_json(SIGNATURE, d.id, &signature)?)
                 .bind(d.id)
                 .execute(&mut *tx)
                 .await?

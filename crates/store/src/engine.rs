@@ -227,41 +227,24 @@ pub(crate) enum Bind<'a> {
     Bytes(&'a [u8]),
 }
 
-impl From<i64> for Bind<'_> {
-    fn from(v: i64) -> Self {
-        Bind::Int(v)
-    }
+/// `From` each type of value for its [`Bind`].
+macro_rules! binds_from {
+    ($lt:lifetime: $($ty:ty => $variant:ident),* $(,)?) => {$(
+        impl<$lt> From<$ty> for Bind<$lt> {
+            fn from(v: $ty) -> Self {
+                Bind::$variant(v)
+            }
+        }
+    )*};
 }
-
-impl From<Option<i64>> for Bind<'_> {
-    fn from(v: Option<i64>) -> Self {
-        Bind::MaybeInt(v)
-    }
-}
-
-impl From<bool> for Bind<'_> {
-    fn from(v: bool) -> Self {
-        Bind::Bool(v)
-    }
-}
-
-impl<'a> From<&'a str> for Bind<'a> {
-    fn from(v: &'a str) -> Self {
-        Bind::Text(v)
-    }
-}
-
-impl<'a> From<Option<&'a str>> for Bind<'a> {
-    fn from(v: Option<&'a str>) -> Self {
-        Bind::MaybeText(v)
-    }
-}
-
-impl<'a> From<&'a [u8]> for Bind<'a> {
-    fn from(v: &'a [u8]) -> Self {
-        Bind::Bytes(v)
-    }
-}
+binds_from!('a:
+    i64 => Int,
+    Option<i64> => MaybeInt,
+    bool => Bool,
+    &'a str => Text,
+    Option<&'a str> => MaybeText,
+    &'a [u8] => Bytes,
+);
 
 /// Binds `$binds` ([`Bind`]s, in order) to `$query` on whichever engine the query is for.
 macro_rules! bind_all {

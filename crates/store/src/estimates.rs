@@ -10,67 +10,31 @@
 
 use jiff::Timestamp;
 
-use super::engine::{Columns, on_db};
-use super::fields::ESTIMATE;
+use super::engine::{Columns, on_db, record};
+use super::fields::{ESTIMATE, seal_in_row};
 use super::inbox::{commit_audited, request_column, write_history};
-use super::{Store, StoreError, from_ms, ms};
+use super::{Store, StoreError, ms, parsed};
 use crate::audit;
 
-/// What made an estimate due.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DueBecause {
-    /// The person asked for one.
-    Requested,
-    /// A service was scheduled.
-    Scheduled,
-}
-
-impl DueBecause {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DueBecause::Requested => "requested",
-            DueBecause::Scheduled => "scheduled",
-        }
-    }
-
-    fn parse(s: &str) -> Result<DueBecause, StoreError> {
-        match s {
-            "requested" => Ok(DueBecause::Requested),
-            "scheduled" => Ok(DueBecause::Scheduled),
-            other => Err(StoreError::Unreadable {
-                column: "good_faith_estimates.due_because",
-                value: other.to_string(),
-            }),
-        }
+practice::text_forms! {
+    /// What made an estimate due.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum DueBecause {
+        /// The person asked for one.
+        Requested = "requested",
+        /// A service was scheduled.
+        Scheduled = "scheduled",
     }
 }
 
-/// How an estimate was given to the person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GivenHow {
-    /// A link to it sent by email.
-    Email,
-    /// The PDF given by the clinician.
-    Pdf,
-}
-
-impl GivenHow {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GivenHow::Email => "email",
-            GivenHow::Pdf => "pdf",
-        }
-    }
-
-    fn parse(s: &str) -> Result<GivenHow, StoreError> {
-        match s {
-            "email" => Ok(GivenHow::Email),
-            "pdf" => Ok(GivenHow::Pdf),
-            other => Err(StoreError::Unreadable {
-                column: "good_faith_estimates.given_how",
-                value: other.to_string(),
-            }),
-        }
+practice::text_forms! {
+    /// How an estimate was given to the person.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum GivenHow {
+        /// A link to it sent by email.
+        Email = "email",
+        /// The PDF given by the clinician.
+        Pdf = "pdf",
     }
 }
 
@@ -119,35 +83,16 @@ impl std::fmt::Debug for StoredEstimate {
 impl Store {
     fn stored_estimate(&self, row: &impl Columns) -> Result<StoredEstimate, StoreError> {
         let id: i64 = row.col("id")?;
-        let sealed: Option<Vec<u8>> = row.col("estimate_sealed")?;
-        let Some(sealed) = sealed else {
-            return Err(StoreError::Unreadable {
-                column: "good_faith_estimates.estimate_sealed",
-                value: "(sealed)".into(),
-            });
-        };
-        let content =
-            self.keys
-                .open(ESTIMATE.of(id), &sealed)
-                .map_err(|source| StoreError::Sealed {
-                    field: ESTIMATE.name(),
-                    source,
-                })?;
-        let given_at: Option<i64> = row.col("given_at")?;
+        let content = self.unseal_present(ESTIMATE, id, row.col("estimate_sealed")?)?;
         let given_how: Option<String> = row.col("given_how")?;
-        let due_because: String = row.col("due_because")?;
-        Ok(StoredEstimate {
+        record!(row => StoredEstimate {
+            request_id, made_at: time, made_by, due_from: time, service_on, due_on,
+            given_at: time_opt
+        } and {
             id,
-            request_id: row.col("request_id")?,
-            made_at: row.time("made_at")?,
-            made_by: row.col("made_by")?,
-            due_because: DueBecause::parse(&due_because)?,
-            due_from: row.time("due_from")?,
-            service_on: row.col("service_on")?,
-            due_on: row.col("due_on")?,
+            due_because: row.choice("due_because", DueBecause::parse)?,
             content,
-            given_at: given_at.map(|v| from_ms("given_at", v)).transpose()?,
-            given_how: given_how.as_deref().map(GivenHow::parse).transpose()?,
+            given_how: given_how.map(|v| parsed("given_how", v, GivenHow::parse)).transpose()?,
         })
     }
 
@@ -181,11 +126,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             // Sealed for its own row, whose id the insert gives.
-            sqlx::query("UPDATE good_faith_estimates SET estimate_sealed = $1 WHERE id = $2")
-                .bind(self.keys.seal(ESTIMATE.of(id), &estimate.content))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            seal_in_row!(self, tx, ESTIMATE, id, &estimate.content).await?;
             // A copy of each estimate is kept for at least six years (45 CFR 149.610): its
             // request is kept for the longer period, as one that reached the consultation.
             sqlx::query("UPDATE consultation_requests SET reached_consultation = TRUE WHERE id = $1")
@@ -208,14 +149,6 @@ impl Store {
             |r| self.stored_estimate(r),
         )
         .await
-    }
-
-    /// The estimates of each of `requests`, by request id (a request without any is absent).
-    pub async fn estimates_of(
-        &self,
-        requests: &[super::StoredRequest],
-    ) -> Result<std::collections::HashMap<i64, Vec<StoredEstimate>>, StoreError> {
-        super::by_request(requests, |id| self.estimates(id)).await
     }
 
     /// Estimate `id` of request `request_id`, if both exist.

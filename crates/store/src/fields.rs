@@ -14,6 +14,10 @@
 //! - A session by its id, a setting by its key.
 
 use crypto::{RowKey, SealedField};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
 
 const fn request(column: &'static str, name: &'static str) -> SealedField {
     SealedField::stored("consultation_requests", column, name)
@@ -60,6 +64,49 @@ pub(super) const fn setting(key: &'static str) -> SealedField {
     SealedField::stored("settings", "value", key)
 }
 
+/// Seals `$value` (text) as `$field` of row `$id` of the field's table, on `$conn`: for a value
+/// bound to its own row, once the insert has given the id, in the same transaction.
+macro_rules! seal_in_row {
+    ($store:expr, $conn:ident, $field:expr, $id:expr, $value:expr) => {
+        async {
+            let field: ::crypto::SealedField = $field;
+            let id: i64 = $id;
+            let sql = format!(
+                "UPDATE {} SET {} = $1 WHERE id = $2",
+                field.table(),
+                field.column()
+            );
+            sqlx::query(&sql)
+                .bind($store.keys.seal(field.of(id), $value))
+                .bind(id)
+                .execute(&mut *$conn)
+                .await
+                .map(|_| ())
+        }
+    };
+}
+pub(super) use seal_in_row;
+
+/// `value` as JSON text, to be kept in `column`.
+pub(super) fn to_json(column: &'static str, value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|_| StoreError::Unreadable {
+        column,
+        value: "(cannot be written as JSON)".into(),
+    })
+}
+
+/// The JSON text kept in `column`, read as a `T`; text that is not one is an error that never
+/// quotes it.
+pub(super) fn from_json<T: DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Unreadable {
+        column,
+        value: "(not the JSON this version reads)".into(),
+    })
+}
+
 impl super::Store {
     /// Opens `field`'s value in the row whose key is `row`; a value that does not open is an
     /// error that names the field (never the value).
@@ -68,13 +115,49 @@ impl super::Store {
         field: SealedField,
         row: impl Into<RowKey<'a>>,
         sealed: &[u8],
-    ) -> Result<String, super::StoreError> {
+    ) -> Result<String, StoreError> {
         self.keys
             .open(field.of(row), sealed)
-            .map_err(|source| super::StoreError::Sealed {
+            .map_err(|source| StoreError::Sealed {
                 field: field.name(),
                 source,
             })
+    }
+
+    /// Opens `field`'s value in row `row`, a value every row has: an empty one is an error.
+    pub(super) fn unseal_present<'a>(
+        &self,
+        field: SealedField,
+        row: impl Into<RowKey<'a>>,
+        sealed: Option<Vec<u8>>,
+    ) -> Result<String, StoreError> {
+        let sealed = sealed.ok_or_else(|| StoreError::Unreadable {
+            column: field.column(),
+            value: "(empty)".into(),
+        })?;
+        self.unseal(field, row, &sealed)
+    }
+
+    /// `value` as JSON, sealed as `field` of row `row`.
+    pub(super) fn seal_json<'a>(
+        &self,
+        field: SealedField,
+        row: impl Into<RowKey<'a>>,
+        value: &impl Serialize,
+    ) -> Result<Vec<u8>, StoreError> {
+        Ok(self
+            .keys
+            .seal(field.of(row), &to_json(field.column(), value)?))
+    }
+
+    /// Opens `field`'s JSON value in row `row`, read as a `T`.
+    pub(super) fn unseal_json<'a, T: DeserializeOwned>(
+        &self,
+        field: SealedField,
+        row: impl Into<RowKey<'a>>,
+        sealed: &[u8],
+    ) -> Result<T, StoreError> {
+        from_json(field.column(), &self.unseal(field, row, sealed)?)
     }
 
     /// The person's address on a request (sealed with the request's link secret), sealed again
@@ -83,7 +166,7 @@ impl super::Store {
         &self,
         link_secret: &str,
         sealed_email: &[u8],
-    ) -> Result<Vec<u8>, super::StoreError> {
+    ) -> Result<Vec<u8>, StoreError> {
         let email = self.unseal(EMAIL, link_secret, sealed_email)?;
         Ok(self.keys.seal(RECIPIENT.of(link_secret), &email))
     }

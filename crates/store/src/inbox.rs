@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, on_db, record};
-use super::fields::{HISTORY_NOTE, NOTE};
+use super::fields::{HISTORY_NOTE, NOTE, seal_in_row};
 use super::{Store, StoreError, StoredRequest, ms, parsed};
 use crate::audit;
 use practice::consultation::SpamReason;
@@ -352,18 +352,10 @@ impl Store {
                 .bind(Vec::<u8>::new())
                 .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE request_notes SET body_sealed = $1 WHERE id = $2")
-                .bind(self.keys.seal(NOTE.of(note_id), body))
-                .bind(note_id)
-                .execute(&mut *tx)
-                .await?;
+            seal_in_row!(self, tx, NOTE, note_id, body).await?;
             write_history!(tx, id, author, "note", None::<&str>, now).await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(author, audit::Action::NoteAdded).request(id),
-                now
-            )
-            .await?;
+            let audit = audit::Entry::new(author, audit::Action::NoteAdded).request(id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(true)
         })
     }
@@ -436,12 +428,8 @@ impl Store {
             .bind(OutboxStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::MailRetry).request(id),
-                now
-            )
-            .await?;
+            let audit = audit::Entry::new(actor, audit::Action::MailRetry).request(id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(done.rows_affected())
         })
     }

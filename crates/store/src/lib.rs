@@ -182,8 +182,9 @@ pub(crate) fn split_list<T, C: FromIterator<T>>(
         .collect()
 }
 
-/// What `read` finds for each of `requests`, by request id (a request with nothing is absent).
-async fn by_request<T, F>(
+/// What `read` finds for each of `requests`, by request id (a request with nothing is absent):
+/// `by_request(requests, |id| store.estimates(id))`.
+pub async fn by_request<T, F>(
     requests: &[StoredRequest],
     read: impl Fn(i64) -> F,
 ) -> Result<std::collections::HashMap<i64, Vec<T>>, StoreError>

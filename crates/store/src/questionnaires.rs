@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 
 use super::engine::{Columns, Db, claim, on_db, record};
-use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS};
+use super::fields::{HISTORY_NOTE, QUESTIONNAIRE_ANSWERS, seal_in_row};
 use super::inbox::{commit_audited, write_history};
 use super::{Store, StoreError, ms};
 use crate::audit;
@@ -90,13 +90,7 @@ impl Store {
         let sealed: Option<Vec<u8>> = row.col("answers_sealed")?;
         let answers = match sealed {
             None => Answers::default(),
-            Some(s) => {
-                let text = self.unseal(QUESTIONNAIRE_ANSWERS, id, &s)?;
-                serde_json::from_str(&text).map_err(|_| StoreError::Unreadable {
-                    column: "questionnaires.answers_sealed",
-                    value: "(sealed answers)".into(),
-                })?
-            }
+            Some(s) => self.unseal_json(QUESTIONNAIRE_ANSWERS, id, &s)?,
         };
         record!(row => StoredQuestionnaire {
             request_id, sent_at: time, updated_at: time_opt, completed_at: time_opt,
@@ -174,15 +168,6 @@ impl Store {
             .await
     }
 
-    /// The questionnaires of each of `requests`, by request id (a request without any is
-    /// absent).
-    pub async fn questionnaires_of(
-        &self,
-        requests: &[super::StoredRequest],
-    ) -> Result<std::collections::HashMap<i64, Vec<StoredQuestionnaire>>, StoreError> {
-        super::by_request(requests, |id| self.questionnaires(id)).await
-    }
-
     /// Saves one page of questionnaire `id` (of request `request_id`): takes `page`'s answers
     /// from `sent` into the answers as they stand now, read again inside the saving
     /// transaction (locked on PostgreSQL; SQLite has one writer on one connection), so two
@@ -219,11 +204,7 @@ impl Store {
             let mut answers = before.answers.clone();
             answers.take_page(page, sent);
             let complete = answers.complete_after(before.kind, page);
-            let json = serde_json::to_string(&answers).map_err(|_| StoreError::Unreadable {
-                column: "questionnaires.answers_sealed",
-                value: "(answers)".into(),
-            })?;
-            let sealed = self.keys.seal(QUESTIONNAIRE_ANSWERS.of(id), &json);
+            let sealed = self.seal_json(QUESTIONNAIRE_ANSWERS, id, &answers)?;
             let attention = answers.needs_attention();
             let raised =
                 attention && (!before.needs_attention || answers.attention_rises_from(&before.answers));
@@ -284,12 +265,8 @@ impl Store {
             .await?;
             queue_mail!(tx, MailKind::QuestionnaireLink, request_id, recipient, now).await?;
             write_history!(tx, request_id, actor, "questionnaire", Some("measures sent"), now).await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id),
-                now
-            )
-            .await?;
+            let audit = audit::Entry::new(actor, audit::Action::MeasuresSent).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(true)
         })
     }
@@ -381,17 +358,10 @@ impl Store {
             .bind(actor)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("UPDATE request_history SET note_sealed = $1 WHERE id = $2")
-                .bind(self.keys.seal(HISTORY_NOTE.of(row), note))
-                .bind(row)
-                .execute(&mut *tx)
-                .await?;
-            commit_audited!(
-                tx,
-                &audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id),
-                now
-            )
-            .await?;
+            seal_in_row!(self, tx, HISTORY_NOTE, row, note).await?;
+            let audit =
+                audit::Entry::new(actor, audit::Action::AttentionFollowedUp).request(request_id);
+            commit_audited!(tx, &audit, now).await?;
             Ok(true)
         })
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::engine::on_db;
+use super::fields::{from_json, to_json};
 use super::inbox::commit_audited;
 use super::{Store, StoreError, from_ms, ms};
 use crate::audit;
@@ -44,11 +45,7 @@ impl Store {
         let Some((fields, version, saved_at, saved_by)) = row else {
             return Ok(None);
         };
-        let values: PracticeDetails =
-            serde_json::from_str(&fields).map_err(|_| StoreError::Unreadable {
-                column: "practice_details.fields",
-                value: "(not a JSON object of text values)".into(),
-            })?;
+        let values: PracticeDetails = from_json("practice_details.fields", &fields)?;
         Ok(Some(SavedPracticeDetails {
             values,
             version,
@@ -66,10 +63,7 @@ impl Store {
         now: Timestamp,
         audit: &audit::Entry,
     ) -> Result<bool, StoreError> {
-        let fields = serde_json::to_string(values).map_err(|_| StoreError::Unreadable {
-            column: "practice_details.fields",
-            value: "(cannot be written as JSON)".into(),
-        })?;
+        let fields = to_json("practice_details.fields", values)?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let written = if expected_version == 0 {

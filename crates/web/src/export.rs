@@ -30,9 +30,9 @@ impl Attached {
     /// Reads what `requests` carry.
     pub async fn of(store: &Store, requests: &[StoredRequest]) -> Result<Attached, StoreError> {
         Ok(Attached {
-            questionnaires: store.questionnaires_of(requests).await?,
-            documents: store.packets_of(requests).await?,
-            estimates: store.estimates_of(requests).await?,
+            questionnaires: store::by_request(requests, |id| store.questionnaires(id)).await?,
+            documents: store::by_request(requests, |id| store.packets(id)).await?,
+            estimates: store::by_request(requests, |id| store.estimates(id)).await?,
         })
     }
 }

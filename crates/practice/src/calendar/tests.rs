@@ -23,6 +23,11 @@ fn stamp() -> Timestamp {
     "2025-03-01T17:04:05.678Z".parse().unwrap()
 }
 
+/// The invitation `sender` writes for one event of `status`, at [`stamp`].
+fn invitation(sender: &CalendarSender, status: EventStatus) -> String {
+    write(Method::Request, sender, &[event(status)], stamp()).unwrap()
+}
+
 fn unfold(text: &str) -> String {
     text.replace("\r\n ", "")
 }
@@ -30,13 +35,7 @@ fn unfold(text: &str) -> String {
 #[test]
 fn an_invitation_reads_exactly_so() {
     let sender = sender().with_organizer("hello@example.com").unwrap();
-    let ics = write(
-        Method::Request,
-        &sender,
-        &[event(EventStatus::Confirmed)],
-        stamp(),
-    )
-    .unwrap();
+    let ics = invitation(&sender, EventStatus::Confirmed);
     assert_eq!(
         ics,
         "BEGIN:VCALENDAR\r\n\
@@ -226,41 +225,27 @@ fn text_is_escaped() {
         "a\\\\b\\;c\\,d\\ne\\nf\\ng\thi"
     );
     let sender = sender().with_title("Ellis, Hart; and \\ Partners").unwrap();
-    let ics = write(
-        Method::Request,
-        &sender,
-        &[event(EventStatus::Tentative)],
-        stamp(),
-    )
-    .unwrap();
+    let ics = invitation(&sender, EventStatus::Tentative);
     assert!(ics.contains("SUMMARY:Ellis\\, Hart\\; and \\\\ Partners\r\n"));
 }
 
 #[test]
 fn long_lines_fold_at_75_octets() {
-    let mut out = String::new();
-    fold_into(&mut out, &"a".repeat(200));
-    let lines: Vec<&str> = out.split_terminator("\r\n").collect();
-    assert_eq!(
-        lines.iter().map(|l| l.len()).collect::<Vec<_>>(),
-        [75, 75, 52]
-    );
-    assert!(lines[1..].iter().all(|l| l.starts_with(' ')));
-    assert_eq!(unfold(&out), format!("{}\r\n", "a".repeat(200)));
-
-    // Two-octet characters: 37 fit on the first line (74 octets), and 37 after each space.
-    let mut out = String::new();
-    fold_into(&mut out, &"é".repeat(100));
-    let lines: Vec<&str> = out.split_terminator("\r\n").collect();
-    assert_eq!(
-        lines.iter().map(|l| l.len()).collect::<Vec<_>>(),
-        [74, 75, 53]
-    );
-
-    // A line of exactly 75 octets is not folded.
-    let mut out = String::new();
-    fold_into(&mut out, &"b".repeat(75));
-    assert_eq!(out, format!("{}\r\n", "b".repeat(75)));
+    // The text, and the length in octets of each line it folds into. Two-octet characters: 37
+    // fit on the first line (74 octets), and 37 after each space. A line of exactly 75 octets
+    // is not folded.
+    for (text, lengths) in [
+        ("a".repeat(200), vec![75, 75, 52]),
+        ("é".repeat(100), vec![74, 75, 53]),
+        ("b".repeat(75), vec![75]),
+    ] {
+        let mut out = String::new();
+        fold_into(&mut out, &text);
+        let lines: Vec<&str> = out.split_terminator("\r\n").collect();
+        assert_eq!(lines.iter().map(|l| l.len()).collect::<Vec<_>>(), lengths);
+        assert!(lines[1..].iter().all(|l| l.starts_with(' ')), "{out}");
+        assert_eq!(unfold(&out), format!("{text}\r\n"));
+    }
 }
 
 proptest! {
@@ -360,13 +345,7 @@ fn a_confirmed_invitation_says_where_to_join_and_refuses_a_place_naming_the_trea
 #[test]
 fn the_title_is_the_practices_and_never_names_the_treatment() {
     let titled = sender().with_title("  Meeting with J.  ").unwrap();
-    let ics = write(
-        Method::Request,
-        &titled,
-        &[event(EventStatus::Tentative)],
-        stamp(),
-    )
-    .unwrap();
+    let ics = invitation(&titled, EventStatus::Tentative);
     assert!(ics.contains("\r\nSUMMARY:Meeting with J.\r\n"), "{ics}");
     assert!(
         !ics.contains("Clearwater"),

@@ -6,7 +6,7 @@ use toml::Spanned;
 use diagnostics::{Diagnostic, Diagnostics, line_of};
 
 /// The file being read and the problems found in it, in the order found.
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     /// The file's name in messages.
     pub name: &'a str,
     text: &'a str,
@@ -38,15 +38,17 @@ impl<'a> Reader<'a> {
         self.errors.push(Diagnostic::new(file, line, message));
     }
 
-    /// A count that must be at least 1: zero is reported with `message` and read as `default`.
-    pub fn at_least_one<T: Default + PartialEq>(
+    /// A value that must pass `ok`: one that does not is reported with `message` and read as
+    /// `default`, as is a value not given.
+    pub fn checked<T>(
         &mut self,
         value: Option<Spanned<T>>,
+        ok: impl FnOnce(&T) -> bool,
         default: T,
         message: impl Into<String>,
     ) -> T {
         match value {
-            Some(v) if *v.get_ref() == T::default() => {
+            Some(v) if !ok(v.get_ref()) => {
                 let line = self.line(&v);
                 self.error(line, message);
                 default
@@ -54,6 +56,16 @@ impl<'a> Reader<'a> {
             Some(v) => v.into_inner(),
             None => default,
         }
+    }
+
+    /// A count that must be at least 1: zero is reported with `message` and read as `default`.
+    pub fn at_least_one<T: Default + PartialEq>(
+        &mut self,
+        value: Option<Spanned<T>>,
+        default: T,
+        message: impl Into<String>,
+    ) -> T {
+        self.checked(value, |v| *v != T::default(), default, message)
     }
 
     /// A setting from the environment (named `env_name`) or the file, trimmed, with where it

@@ -2,8 +2,13 @@
 
 use super::*;
 
+/// The config read from `text`, as a file named `t`.
+fn load(text: &str) -> Result<Config, diagnostics::Diagnostics> {
+    Config::from_toml(text, "t", None, &Overrides::default())
+}
+
 fn good() -> PracticeDetails {
-    values_of(&Config::from_toml("", "t", None, &Overrides::default()).expect("defaults"))
+    values_of(&load("").expect("defaults"))
         .into_iter()
         .chain([
             ("name".to_string(), "Harbor Light Therapy".to_string()),
@@ -67,7 +72,7 @@ fn crisis_lines_are_optional_but_a_word_to_text_needs_its_number() {
 
 #[test]
 fn a_single_crisis_line_saved_before_is_both_a_line_to_call_and_to_text() {
-    let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+    let config = load("").expect("defaults");
     let mut values = good();
     for name in [
         "crisis_call",
@@ -102,24 +107,18 @@ fn retention_periods_are_days_and_the_file_wins() {
     values.insert("keep_closed_days".into(), "90".into());
     values.insert("keep_consulted_days".into(), "".into());
     assert!(check(&values).is_ok(), "empty keeps the period in force");
-    let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+    let config = load("").expect("defaults");
     let merged = apply(&config, &values);
     assert_eq!(merged.admin.keep_closed_days, 90);
     assert_eq!(merged.admin.keep_consulted_days, 2557);
-    let filed = Config::from_toml(
-        "[admin]\nkeep_closed_days = 30\n",
-        "t",
-        None,
-        &Overrides::default(),
-    )
-    .expect("valid");
+    let filed = load("[admin]\nkeep_closed_days = 30\n").expect("valid");
     assert_eq!(set_in_file(&filed), ["keep_closed_days"]);
     assert_eq!(apply(&filed, &values).admin.keep_closed_days, 30);
 }
 
 #[test]
 fn stored_values_replace_the_defaults_and_quotes_stay_text() {
-    let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+    let config = load("").expect("defaults");
     let mut values = good();
     values.insert("city".into(), "Say \"hi\" \\ Brooklyn".into());
     let merged = apply(&config, &values);
@@ -131,7 +130,7 @@ fn stored_values_replace_the_defaults_and_quotes_stay_text() {
 
 #[test]
 fn the_calendar_title_is_checked_in_the_forms_words_and_the_file_wins() {
-    let config = Config::from_toml("", "t", None, &Overrides::default()).expect("defaults");
+    let config = load("").expect("defaults");
     assert_eq!(config.practice.calendar_title, "Appointment");
     let mut values = good();
     values.insert(CALENDAR_TITLE.into(), "Ketamine check-in".into());
@@ -154,22 +153,11 @@ fn the_calendar_title_is_checked_in_the_forms_words_and_the_file_wins() {
     );
     values.insert(CALENDAR_TITLE.into(), "Visit".into());
     assert_eq!(apply(&config, &values).practice.calendar_title, "Visit");
-    let filed = Config::from_toml(
-        "[practice]\ncalendar_title = \"Meeting\"\n",
-        "t",
-        None,
-        &Overrides::default(),
-    )
-    .expect("valid");
+    let filed = load("[practice]\ncalendar_title = \"Meeting\"\n").expect("valid");
     assert_eq!(set_in_file(&filed), [CALENDAR_TITLE]);
     assert_eq!(apply(&filed, &values).practice.calendar_title, "Meeting");
-    let refused = Config::from_toml(
-        "[practice]\ncalendar_title = \"KAP session\"\n",
-        "t",
-        None,
-        &Overrides::default(),
-    )
-    .expect_err("names the treatment");
+    let refused =
+        load("[practice]\ncalendar_title = \"KAP session\"\n").expect_err("names the treatment");
     assert!(
         refused.0[0]
             .message

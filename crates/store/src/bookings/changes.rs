@@ -47,10 +47,7 @@ macro_rules! record_change {
             .await?;
             // The message is sealed for its own row, whose id the insert gives.
             if let Some(m) = message {
-                sqlx::query("UPDATE booking_changes SET message_sealed = $1 WHERE id = $2")
-                    .bind($store.keys.seal($crate::fields::BOOKING_MESSAGE.of(change_id), m))
-                    .bind(change_id)
-                    .execute(&mut *$conn)
+                $crate::fields::seal_in_row!($store, $conn, $crate::fields::BOOKING_MESSAGE, change_id, m)
                     .await?;
             }
             let kinds: &[::practice::mail::MailKind] = $mail;

@@ -3,16 +3,15 @@
 
 use jiff::Timestamp;
 
+use super::super::settings::PUT_SETTING;
 use super::super::{Store, StoreError};
-use super::{CALENDAR_FEED, CALENDAR_FEED_VALUE};
+use super::CALENDAR_FEED;
 use crate::audit;
 
 impl Store {
     /// The calendar feed's secret, created on first use.
     pub async fn calendar_feed_secret(&self) -> Result<String, StoreError> {
-        let fresh = self
-            .keys
-            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &new_feed_secret()?);
+        let fresh = self.seal_setting(CALENDAR_FEED, &new_feed_secret()?);
         let sealed = self.setting_or_insert(CALENDAR_FEED, fresh).await?;
         self.open_setting(CALENDAR_FEED, "calendar feed", &sealed)
     }
@@ -24,12 +23,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<String, StoreError> {
         let secret = new_feed_secret()?;
-        let sealed = self
-            .keys
-            .seal(CALENDAR_FEED_VALUE.of(CALENDAR_FEED), &secret);
+        let sealed = self.seal_setting(CALENDAR_FEED, &secret);
         self.execute_audited(
-            "INSERT INTO settings (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            PUT_SETTING,
             &[CALENDAR_FEED.into(), sealed.as_slice().into()],
             &audit::Entry::new(actor, audit::Action::CalendarLinkReplaced),
             now,

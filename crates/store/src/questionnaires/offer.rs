@@ -4,8 +4,9 @@
 use jiff::Timestamp;
 
 use super::super::engine::on_db;
-use super::super::fields::setting;
+use super::super::fields::to_json;
 use super::super::inbox::{commit_audited, write_audit};
+use super::super::settings::put_setting;
 use super::super::{Store, StoreError, ms};
 use crate::audit;
 use practice::mail::MailKind;
@@ -13,16 +14,8 @@ use practice::mail::MailKind;
 /// The settings key of whether questionnaires are offered (sealed, as every setting).
 pub(crate) const OFFERED: &str = "questionnaire_offered";
 
-const OFFERED_VALUE: crypto::SealedField = setting(OFFERED);
-
 /// The settings key of the test that urgent notices reach the notice address (sealed).
 pub(crate) const MAIL_CHECK: &str = "questionnaire_mail_check";
-
-const MAIL_CHECK_VALUE: crypto::SealedField = setting(MAIL_CHECK);
-
-/// Writes a setting's sealed value.
-const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)
-     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 /// The latest test email to the notice address, and whether its code came back.
 ///
@@ -112,9 +105,6 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let sealed = self
-            .keys
-            .seal(OFFERED_VALUE.of(OFFERED), if on { "on" } else { "off" });
         let action = if on {
             audit::Action::QuestionnairesTurnedOn
         } else {
@@ -122,11 +112,7 @@ impl Store {
         };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(PUT_SETTING)
-            .bind(OFFERED)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
+            put_setting!(self, tx, OFFERED, if on { "on" } else { "off" }).await?;
             commit_audited!(tx, &audit::Entry::new(actor, action), now).await?;
         });
         Ok(())
@@ -134,18 +120,8 @@ impl Store {
 
     /// The latest test email to the notice address, if one was sent.
     pub async fn mail_check(&self) -> Result<Option<MailCheck>, StoreError> {
-        let Some(text) = self
-            .read_setting(MAIL_CHECK, "questionnaire mail check")
-            .await?
-        else {
-            return Ok(None);
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|_| StoreError::Unreadable {
-                column: "settings.value",
-                value: "(questionnaire mail check)".into(),
-            })
+        self.read_json_setting(MAIL_CHECK, "questionnaire mail check")
+            .await
     }
 
     /// Queues a test email to `to`, the address urgent notices go to now, with a new code that
@@ -195,18 +171,10 @@ impl Store {
         queue_at: Option<Timestamp>,
         audit: Option<(&str, Timestamp)>,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(check).map_err(|_| StoreError::Unreadable {
-            column: "settings.value",
-            value: "(questionnaire mail check)".into(),
-        })?;
-        let sealed = self.keys.seal(MAIL_CHECK_VALUE.of(MAIL_CHECK), &json);
+        let json = to_json("settings.value", check)?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(PUT_SETTING)
-            .bind(MAIL_CHECK)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?;
+            put_setting!(self, tx, MAIL_CHECK, &json).await?;
             if let Some(at) = queue_at {
                 crate::outbox::queue_mail!(
                     tx,
