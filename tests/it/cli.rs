@@ -296,6 +296,17 @@ async fn after_resealing_everything_opens_with_the_new_key_alone() {
         .calendar_feed_secret()
         .await
         .expect("feed secret");
+    let backup_settings =
+        std::collections::BTreeMap::from([("schedule".to_string(), "daily".to_string())]);
+    app.state
+        .store
+        .save_backup_settings(
+            &backup_settings,
+            jiff::Timestamp::now(),
+            &store::audit::Entry::new("c", store::audit::Action::BackupSettingsSaved),
+        )
+        .await
+        .expect("backup settings saved");
     let data = app.data_dir.path().join("data");
     let a = std::fs::read_to_string(data.join("data.key")).unwrap_or_else(|_| {
         panic!("the test's data key");
@@ -313,8 +324,8 @@ async fn after_resealing_everything_opens_with_the_new_key_alone() {
     .await
     .expect("opens with B and previous A");
     let n = rotating.reseal_all().await.expect("reseal");
-    // At least the name, the email, the note and the two sealed settings.
-    assert!(n >= 5, "re-sealed {n}");
+    // At least the name, the email, the note and the three sealed settings.
+    assert!(n >= 6, "re-sealed {n}");
     assert_eq!(rotating.reseal_all().await.expect("again"), 0, "idempotent");
     rotating.close().await;
 
@@ -333,6 +344,13 @@ async fn after_resealing_everything_opens_with_the_new_key_alone() {
         .calendar_feed_secret()
         .await
         .expect("feed secret opens");
+    assert_eq!(
+        only_b
+            .saved_backup_settings()
+            .await
+            .expect("the saved backup settings open"),
+        Some(backup_settings)
+    );
     claim_due_within_the_hour(&only_b).await;
     only_b.close().await;
     drop(app);

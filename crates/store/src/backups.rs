@@ -208,7 +208,7 @@ impl Store {
 
 /// The settings key of the backup settings saved in the inbox (a JSON object of text values,
 /// sealed like every setting).
-const SAVED_SETTINGS: &str = "backup_settings";
+pub(crate) const SAVED_SETTINGS: &str = "backup_settings";
 
 impl Store {
     /// Where and when backups are made, as saved in the inbox (`backup::settings` reads and

@@ -145,6 +145,7 @@ const SEALED_SETTINGS: &[&str] = &[
     super::bookings::CALENDAR_FEED,
     super::questionnaires::OFFERED,
     super::questionnaires::MAIL_CHECK,
+    super::backups::SAVED_SETTINGS,
 ];
 
 impl Store {
