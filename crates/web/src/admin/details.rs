@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::field_error::FieldError;
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::InboxForm;
 use super::sign_in::{form_chrome, render};
 use super::views::when;
@@ -138,7 +138,7 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
         .iter()
         .map(|f| {
             let in_file = from_file.contains(&f.name);
-            let error = super::field_error::message_for(&shown.errors, f.name).map(str::to_string);
+            let error = shown.errors.message_for(f.name).map(str::to_string);
             let mut described = Vec::new();
             if !f.hint.is_empty() {
                 described.push(format!("{}-hint", f.name));

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::field_error::{FieldError, message_for};
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::{Button, inbox_form};
 use super::sign_in::{form_chrome, render};
 use crate::form::Posted;
@@ -51,12 +51,6 @@ struct PagesView {
     title: String,
     path: String,
     body: String,
-}
-
-impl PagesView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
 }
 
 #[derive(Deserialize)]
@@ -309,12 +303,6 @@ struct EditView {
     title: String,
     body: String,
     preview: Option<String>,
-}
-
-impl EditView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
 }
 
 #[derive(Deserialize)]

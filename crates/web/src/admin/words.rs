@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::field_error::{FieldError, message_for};
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::{InboxForm, inbox_form};
 use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::when;
@@ -148,7 +148,9 @@ pub(super) async fn edit_page(
     let fields_possible = split.is_some();
     let split = split.filter(|_| !shown.as_text).map(|mut split| {
         for field in &mut split.fields {
-            field.error = message_for(&shown.setting_errors, &format!("setting-{}", field.key))
+            field.error = shown
+                .setting_errors
+                .message_for(&format!("setting-{}", field.key))
                 .map(str::to_string);
         }
         split
