@@ -13,13 +13,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
-use super::respond::{private_page, refusal, see_other};
+use super::respond::{link_token, private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::site::ErrorLink;
 use crate::site::documents::{DocumentsPage, LocationQuestion, ShownDocument, SignForm};
@@ -102,16 +103,30 @@ async fn packet_of(state: &AppState, id: i64, headers: &HeaderMap) -> Result<Pac
     }
 }
 
-/// The request a token is for, whether it is for a person under 18, and its newest packet; or
-/// the page to answer with.
-async fn opened(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-) -> Result<(i64, bool, Packet), Response> {
-    let (id, minor) = request_of(state, token, headers).await?;
-    let packet = packet_of(state, id, headers).await?;
-    Ok((id, minor, packet))
+/// What a person's documents link opens: its token, the request it is for (and whether that
+/// is for a person under 18) and the request's newest packet. A handler that takes it runs
+/// only for a link that opens a packet; any other is answered with the page that says why.
+pub struct Opened {
+    token: String,
+    id: i64,
+    minor: bool,
+    packet: Packet,
+}
+
+impl FromRequestParts<AppState> for Opened {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = link_token(parts, state).await?;
+        let (id, minor) = request_of(state, &token, &parts.headers).await?;
+        let packet = packet_of(state, id, &parts.headers).await?;
+        Ok(Opened {
+            token,
+            id,
+            minor,
+            packet,
+        })
+    }
 }
 
 /// A document as sent, read for showing (its title and HTML), or a stand-in when its stored
@@ -273,13 +288,14 @@ fn render(
 /// `GET /documents/{token}`: the packet, to read and sign.
 pub async fn show(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Opened {
+        token,
+        id,
+        minor,
+        packet,
+    }: Opened,
     headers: HeaderMap,
 ) -> Response {
-    let (id, minor, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     if packet.opened_at.is_none()
         && let Err(e) = state
             .store
@@ -333,14 +349,15 @@ impl PostedForm for SignPost {
 /// `POST /documents/{token}`: signs the ticked documents.
 pub async fn sign(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Opened {
+        token,
+        id,
+        minor,
+        packet,
+    }: Opened,
     headers: HeaderMap,
     Posted(form): Posted<SignPost>,
 ) -> Response {
-    let (id, minor, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     let sent = Sent {
         ticked: packet
             .documents
@@ -430,13 +447,12 @@ pub async fn sign(
 /// `POST /documents/{token}/revoke/{document}`: revokes a signed authorization, in writing.
 pub async fn revoke(
     State(state): State<AppState>,
-    Path((token, doc)): Path<(String, i64)>,
+    Path((_, doc)): Path<(String, i64)>,
+    Opened {
+        token, id, packet, ..
+    }: Opened,
     headers: HeaderMap,
 ) -> Response {
-    let (id, _, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     let revocable = packet
         .documents
         .iter()
@@ -466,13 +482,10 @@ pub(crate) fn pdf_response(d: &PacketDocument, tz: &jiff::tz::TimeZone) -> Respo
 /// `GET /documents/{token}/pdf/{document}`: a signed document's PDF.
 pub async fn pdf(
     State(state): State<AppState>,
-    Path((token, doc)): Path<(String, i64)>,
+    Path((_, doc)): Path<(String, i64)>,
+    Opened { packet, .. }: Opened,
     headers: HeaderMap,
 ) -> Response {
-    let (_, _, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     match packet
         .documents
         .iter()
