@@ -286,29 +286,20 @@ fn render(
 }
 
 /// `GET /documents/{token}`: the packet, to read and sign.
-pub async fn show(
-    State(state): State<AppState>,
-    Opened {
-        token,
-        id,
-        minor,
-        packet,
-    }: Opened,
-    headers: HeaderMap,
-) -> Response {
-    if packet.opened_at.is_none()
+pub async fn show(State(state): State<AppState>, opened: Opened, headers: HeaderMap) -> Response {
+    if opened.packet.opened_at.is_none()
         && let Err(e) = state
             .store
-            .packet_opened(id, packet.id, Timestamp::now())
+            .packet_opened(opened.id, opened.packet.id, Timestamp::now())
             .await
     {
         return AppError::from(e).into_response();
     }
     let p = page(
         &state,
-        &token,
-        &packet,
-        minor,
+        &opened.token,
+        &opened.packet,
+        opened.minor,
         Sent::default(),
         Vec::new(),
         None,
@@ -349,17 +340,13 @@ impl PostedForm for SignPost {
 /// `POST /documents/{token}`: signs the ticked documents.
 pub async fn sign(
     State(state): State<AppState>,
-    Opened {
-        token,
-        id,
-        minor,
-        packet,
-    }: Opened,
+    opened: Opened,
     headers: HeaderMap,
     Posted(form): Posted<SignPost>,
 ) -> Response {
     let sent = Sent {
-        ticked: packet
+        ticked: opened
+            .packet
             .documents
             .iter()
             .filter(|d| d.signed_at.is_none() && form.ticked(d.id))
@@ -373,7 +360,8 @@ pub async fn sign(
         guardian: form.0.contains_key("guardian"),
         location: form.field("location").to_string(),
     };
-    let esign = packet
+    let esign = opened
+        .packet
         .documents
         .iter()
         .find(|d| DocumentKind::of(&d.document) == DocumentKind::Esign);
@@ -396,7 +384,7 @@ pub async fn sign(
     }
     // Where the person will be is asked with the telehealth consent; a state outside the
     // licensed ones is flagged to the clinician, never refused.
-    let telehealth = packet.documents.iter().find(|d| {
+    let telehealth = opened.packet.documents.iter().find(|d| {
         DocumentKind::of(&d.document) == DocumentKind::Telehealth && sent.ticked.contains(&d.id)
     });
     if telehealth.is_some() && practice::consultation::Location::parse(&sent.location).is_none() {
@@ -405,7 +393,7 @@ pub async fn sign(
             "Choose where the person will be during sessions",
         ));
     }
-    if minor && !sent.guardian {
+    if opened.minor && !sent.guardian {
         errors.push(error(
             "guardian",
             "Confirm that you are the parent or legal guardian of the person these documents are for",
@@ -417,10 +405,18 @@ pub async fn sign(
         errors.push(error("name", "Your name must be 200 characters or fewer"));
     }
     let (Some(esign), true) = (esign, errors.is_empty()) else {
-        let p = page(&state, &token, &packet, minor, sent, errors, None);
+        let p = page(
+            &state,
+            &opened.token,
+            &opened.packet,
+            opened.minor,
+            sent,
+            errors,
+            None,
+        );
         return render(&state, StatusCode::UNPROCESSABLE_ENTITY, p, &headers);
     };
-    let role = if minor {
+    let role = if opened.minor {
         SignerRole::ParentOrGuardian
     } else {
         SignerRole::Person
@@ -428,8 +424,8 @@ pub async fn sign(
     if let Err(e) = state
         .store
         .sign_documents(
-            id,
-            packet.id,
+            opened.id,
+            opened.packet.id,
             &sent.ticked,
             esign.id,
             &sent.name,
@@ -441,7 +437,7 @@ pub async fn sign(
     {
         return AppError::from(e).into_response();
     }
-    see_other(&format!("/documents/{token}"))
+    see_other(&format!("/documents/{}", opened.token))
 }
 
 /// `POST /documents/{token}/revoke/{document}`: revokes a signed authorization, in writing.
