@@ -198,9 +198,7 @@ pub async fn edit(
     Path(slug): Path<String>,
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AppError> {
-    let Some(section) = find(&slug) else {
-        return Err(AppError::NotFound);
-    };
+    let section = find(&slug).ok_or(AppError::NotFound)?;
     let notice = if q.published.is_some() && section.document {
         Some("Published: this text is the one sent from now on.".to_string())
     } else if q.published.is_some() {
@@ -333,9 +331,7 @@ pub async fn save(
     Path(slug): Path<String>,
     Posted(form): Posted<WordsPost>,
 ) -> Result<Response, AppError> {
-    let Some(section) = find(&slug) else {
-        return Err(AppError::NotFound);
-    };
+    let section = find(&slug).ok_or(AppError::NotFound)?;
     if files_dir(&state).is_some() && !section.document {
         return read_only(&state, &admin, &section).await;
     }
@@ -469,9 +465,7 @@ pub async fn restore(
     Path(slug): Path<String>,
     Posted(form): Posted<RestorePost>,
 ) -> Result<Response, AppError> {
-    let Some(section) = find(&slug) else {
-        return Err(AppError::NotFound);
-    };
+    let section = find(&slug).ok_or(AppError::NotFound)?;
     if files_dir(&state).is_some() && !section.document {
         return read_only(&state, &admin, &section).await;
     }
