@@ -23,7 +23,8 @@ use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
 use super::respond::{link_token, private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::site::ErrorLink;
-use crate::site::documents::{DocumentsPage, LocationQuestion, ShownDocument, SignForm};
+use crate::site::LocationQuestion;
+use crate::site::documents::{DocumentsPage, ShownDocument, SignForm};
 use auth::link::LinkError;
 use content::documents::{self as text, DocumentKind};
 use store::{Packet, PacketDocument, SignerRole, sha256};
@@ -260,11 +261,9 @@ fn page(
         location: unsigned
             .iter()
             .any(|d| DocumentKind::of(&d.document) == DocumentKind::Telehealth)
-            .then(|| LocationQuestion {
-                licensed: state.config().practice.licensed_state_names().join(", "),
-                states: practice::us_states::ALL,
-                chosen: sent.location.clone(),
-                error: error_for("location"),
+            .then(|| {
+                let practice = &state.config().practice;
+                LocationQuestion::new(practice, sent.location.clone(), error_for("location"))
             }),
     });
     DocumentsPage {
