@@ -92,6 +92,7 @@ pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
             .formats
             .iter()
             .map(|x| FormatChoice {
+                id: format!("format-{}", x.as_str()),
                 value: x.as_str(),
                 label: x.label(),
                 checked: x.as_str() == f.choice.format,

@@ -177,6 +177,8 @@ pub struct DayChoice {
 
 /// A way to meet the person may choose.
 pub struct FormatChoice {
+    /// The radio's id: `format-video`.
+    pub id: String,
     pub value: &'static str,
     pub label: &'static str,
     pub checked: bool,
