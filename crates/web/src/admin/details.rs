@@ -10,7 +10,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -318,6 +318,5 @@ pub async fn save(
         )
         .await;
     }
-    super::super::live::refresh(&state, false).await?;
-    Ok(Redirect::to("/admin/details?saved=1").into_response())
+    super::republished(&state, "/admin/details?saved=1").await
 }

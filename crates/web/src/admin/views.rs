@@ -9,6 +9,7 @@ use practice::status::{ClosedReason, Status};
 use store::{AuditRow, HistoryEntry, MailState, Note, StoredRequest, UnreadableRequest};
 
 /// What every inbox page shows around its content.
+#[derive(Default)]
 pub struct Chrome {
     pub title: String,
     pub css: String,

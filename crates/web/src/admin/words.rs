@@ -415,8 +415,11 @@ pub async fn save(
     if published.is_none() {
         return stale(&state, &admin, &section, text).await;
     }
-    crate::live::refresh(&state, false).await?;
-    Ok(Redirect::to(&format!("/admin/words/{}?published=1", section.slug)).into_response())
+    super::republished(
+        &state,
+        &format!("/admin/words/{}?published=1", section.slug),
+    )
+    .await
 }
 
 pub(super) async fn stale(
