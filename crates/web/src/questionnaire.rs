@@ -58,43 +58,11 @@ fn named(query: Option<&str>) -> Result<Option<i64>, ()> {
     Ok(named)
 }
 
-/// The questionnaire a page is for: the one named in the address (`?q=`) if it is one of the
-/// link's request's, else (nothing named) the one the link opens: the newest, the intake one
-/// being created on first visit when the practice offers it. Otherwise "not found".
-async fn questionnaire_of(
-    state: &AppState,
-    token: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<StoredQuestionnaire, Response> {
-    let id = request_of(state, token, headers).await?;
-    let found = match named(query) {
-        Err(()) => return Err(not_this_questionnaire(state, headers)),
-        Ok(Some(qid)) => match state.store.questionnaire_of_request(id, qid).await {
-            Ok(None) => return Err(not_this_questionnaire(state, headers)),
-            other => other,
-        },
-        Ok(None) => {
-            let offered = state
-                .questionnaires_offered()
-                .await
-                .map_err(|e| AppError::from(e).into_response())?;
-            state
-                .store
-                .current_questionnaire(id, offered, Timestamp::now())
-                .await
-        }
-    };
-    match found {
-        Ok(Some(q)) => Ok(q),
-        Ok(None) => Err(AppError::NotFound.into_response()),
-        Err(e) => Err(AppError::from(e).into_response()),
-    }
-}
-
-/// The questionnaire a page is for ([`questionnaire_of`]), with the token of the link that
-/// opened it. A handler that takes it runs only for a link and address that open one; any
-/// other is answered with the page that says why.
+/// The questionnaire a page is for, with the token of the link that opened it: the one named
+/// in the address (`?q=`) if it is one of the link's request's, else (nothing named) the one the
+/// link opens: the newest, the intake one being created on first visit when the practice offers
+/// it. A handler that takes it runs only for a link and address that open one; any other is
+/// answered with the page that says why (or "not found").
 pub struct Opened {
     token: String,
     q: StoredQuestionnaire,
@@ -105,8 +73,30 @@ impl FromRequestParts<AppState> for Opened {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let token = link_token(parts, state).await?;
-        let q = questionnaire_of(state, &token, parts.uri.query(), &parts.headers).await?;
-        Ok(Opened { token, q })
+        let headers = &parts.headers;
+        let id = request_of(state, &token, headers).await?;
+        let found = match named(parts.uri.query()) {
+            Err(()) => return Err(not_this_questionnaire(state, headers)),
+            Ok(Some(qid)) => match state.store.questionnaire_of_request(id, qid).await {
+                Ok(None) => return Err(not_this_questionnaire(state, headers)),
+                other => other,
+            },
+            Ok(None) => {
+                let offered = state
+                    .questionnaires_offered()
+                    .await
+                    .map_err(|e| AppError::from(e).into_response())?;
+                state
+                    .store
+                    .current_questionnaire(id, offered, Timestamp::now())
+                    .await
+            }
+        };
+        match found {
+            Ok(Some(q)) => Ok(Opened { token, q }),
+            Ok(None) => Err(AppError::NotFound.into_response()),
+            Err(e) => Err(AppError::from(e).into_response()),
+        }
     }
 }
 
