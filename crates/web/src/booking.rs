@@ -14,7 +14,8 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -95,16 +96,28 @@ async fn request_of(state: &AppState, token: &str, headers: &HeaderMap) -> Resul
     .await
 }
 
-/// The request a link's token is for and its booking, if any, or the page to answer with.
-async fn booking_of(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-) -> Result<(i64, Option<StoredBooking>), Response> {
-    let id = request_of(state, token, headers).await?;
-    match state.store.booking_for_request(id).await {
-        Ok(booking) => Ok((id, booking)),
-        Err(e) => Err(AppError::from(e).into_response()),
+/// What a person's booking link opens: its token, the request it is for and that request's
+/// booking, if any. A handler that takes it runs only for a link that holds; any other is
+/// answered with the page that says why.
+pub struct Booked {
+    token: String,
+    id: i64,
+    booking: Option<StoredBooking>,
+}
+
+impl FromRequestParts<AppState> for Booked {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Token(token) = match Token::from_request_parts(parts, state).await {
+            Ok(token) => token,
+            Err(never) => match never {},
+        };
+        let id = request_of(state, &token, &parts.headers).await?;
+        match state.store.booking_for_request(id).await {
+            Ok(booking) => Ok(Booked { token, id, booking }),
+            Err(e) => Err(AppError::from(e).into_response()),
+        }
     }
 }
 
@@ -163,14 +176,10 @@ impl PostedForm for Choice {
 /// `GET /book/{token}`: the booking, or the times to choose from.
 pub async fn show(
     State(state): State<AppState>,
-    Token(token): Token,
+    Booked { token, id, booking }: Booked,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let (id, booking) = match booking_of(&state, &token, &headers).await {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
     let head = method == Method::HEAD;
     let now = Timestamp::now();
     let site = state.site.load();
@@ -250,14 +259,10 @@ impl Fresh {
 /// `GET /book/{token}/change`: the times to choose from instead of the one held.
 pub async fn change(
     State(state): State<AppState>,
-    Token(token): Token,
+    Booked { token, id, booking }: Booked,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let (id, booking) = match booking_of(&state, &token, &headers).await {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
     let now = Timestamp::now();
     let Some(b) = booking.filter(|b| b.status.takes_time() && b.start > now) else {
         return see_other(&format!("/book/{token}"));

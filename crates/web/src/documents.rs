@@ -13,16 +13,18 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::form::{Posted, PostedForm, Refusal, refuse_on_own_page};
-use super::respond::{private_page, refusal, see_other};
+use super::respond::{link_token, private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::site::ErrorLink;
-use crate::site::documents::{DocumentsPage, LocationQuestion, ShownDocument, SignForm};
+use crate::site::LocationQuestion;
+use crate::site::documents::{DocumentsPage, ShownDocument, SignForm};
 use auth::link::LinkError;
 use content::documents::{self as text, DocumentKind};
 use store::{Packet, PacketDocument, SignerRole, sha256};
@@ -102,16 +104,30 @@ async fn packet_of(state: &AppState, id: i64, headers: &HeaderMap) -> Result<Pac
     }
 }
 
-/// The request a token is for, whether it is for a person under 18, and its newest packet; or
-/// the page to answer with.
-async fn opened(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-) -> Result<(i64, bool, Packet), Response> {
-    let (id, minor) = request_of(state, token, headers).await?;
-    let packet = packet_of(state, id, headers).await?;
-    Ok((id, minor, packet))
+/// What a person's documents link opens: its token, the request it is for (and whether that
+/// is for a person under 18) and the request's newest packet. A handler that takes it runs
+/// only for a link that opens a packet; any other is answered with the page that says why.
+pub struct Opened {
+    token: String,
+    id: i64,
+    minor: bool,
+    packet: Packet,
+}
+
+impl FromRequestParts<AppState> for Opened {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = link_token(parts, state).await?;
+        let (id, minor) = request_of(state, &token, &parts.headers).await?;
+        let packet = packet_of(state, id, &parts.headers).await?;
+        Ok(Opened {
+            token,
+            id,
+            minor,
+            packet,
+        })
+    }
 }
 
 /// A document as sent, read for showing (its title and HTML), or a stand-in when its stored
@@ -245,11 +261,9 @@ fn page(
         location: unsigned
             .iter()
             .any(|d| DocumentKind::of(&d.document) == DocumentKind::Telehealth)
-            .then(|| LocationQuestion {
-                licensed: state.config().practice.licensed_state_names().join(", "),
-                states: practice::us_states::ALL,
-                chosen: sent.location.clone(),
-                error: error_for("location"),
+            .then(|| {
+                let practice = &state.config().practice;
+                LocationQuestion::new(practice, sent.location.clone(), error_for("location"))
             }),
     });
     DocumentsPage {
@@ -271,28 +285,20 @@ fn render(
 }
 
 /// `GET /documents/{token}`: the packet, to read and sign.
-pub async fn show(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (id, minor, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if packet.opened_at.is_none()
+pub async fn show(State(state): State<AppState>, opened: Opened, headers: HeaderMap) -> Response {
+    if opened.packet.opened_at.is_none()
         && let Err(e) = state
             .store
-            .packet_opened(id, packet.id, Timestamp::now())
+            .packet_opened(opened.id, opened.packet.id, Timestamp::now())
             .await
     {
         return AppError::from(e).into_response();
     }
     let p = page(
         &state,
-        &token,
-        &packet,
-        minor,
+        &opened.token,
+        &opened.packet,
+        opened.minor,
         Sent::default(),
         Vec::new(),
         None,
@@ -333,16 +339,13 @@ impl PostedForm for SignPost {
 /// `POST /documents/{token}`: signs the ticked documents.
 pub async fn sign(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    opened: Opened,
     headers: HeaderMap,
     Posted(form): Posted<SignPost>,
 ) -> Response {
-    let (id, minor, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     let sent = Sent {
-        ticked: packet
+        ticked: opened
+            .packet
             .documents
             .iter()
             .filter(|d| d.signed_at.is_none() && form.ticked(d.id))
@@ -356,7 +359,8 @@ pub async fn sign(
         guardian: form.0.contains_key("guardian"),
         location: form.field("location").to_string(),
     };
-    let esign = packet
+    let esign = opened
+        .packet
         .documents
         .iter()
         .find(|d| DocumentKind::of(&d.document) == DocumentKind::Esign);
@@ -379,7 +383,7 @@ pub async fn sign(
     }
     // Where the person will be is asked with the telehealth consent; a state outside the
     // licensed ones is flagged to the clinician, never refused.
-    let telehealth = packet.documents.iter().find(|d| {
+    let telehealth = opened.packet.documents.iter().find(|d| {
         DocumentKind::of(&d.document) == DocumentKind::Telehealth && sent.ticked.contains(&d.id)
     });
     if telehealth.is_some() && practice::consultation::Location::parse(&sent.location).is_none() {
@@ -388,7 +392,7 @@ pub async fn sign(
             "Choose where the person will be during sessions",
         ));
     }
-    if minor && !sent.guardian {
+    if opened.minor && !sent.guardian {
         errors.push(error(
             "guardian",
             "Confirm that you are the parent or legal guardian of the person these documents are for",
@@ -400,10 +404,18 @@ pub async fn sign(
         errors.push(error("name", "Your name must be 200 characters or fewer"));
     }
     let (Some(esign), true) = (esign, errors.is_empty()) else {
-        let p = page(&state, &token, &packet, minor, sent, errors, None);
+        let p = page(
+            &state,
+            &opened.token,
+            &opened.packet,
+            opened.minor,
+            sent,
+            errors,
+            None,
+        );
         return render(&state, StatusCode::UNPROCESSABLE_ENTITY, p, &headers);
     };
-    let role = if minor {
+    let role = if opened.minor {
         SignerRole::ParentOrGuardian
     } else {
         SignerRole::Person
@@ -411,8 +423,8 @@ pub async fn sign(
     if let Err(e) = state
         .store
         .sign_documents(
-            id,
-            packet.id,
+            opened.id,
+            opened.packet.id,
             &sent.ticked,
             esign.id,
             &sent.name,
@@ -424,19 +436,18 @@ pub async fn sign(
     {
         return AppError::from(e).into_response();
     }
-    see_other(&format!("/documents/{token}"))
+    see_other(&format!("/documents/{}", opened.token))
 }
 
 /// `POST /documents/{token}/revoke/{document}`: revokes a signed authorization, in writing.
 pub async fn revoke(
     State(state): State<AppState>,
-    Path((token, doc)): Path<(String, i64)>,
+    Path((_, doc)): Path<(String, i64)>,
+    Opened {
+        token, id, packet, ..
+    }: Opened,
     headers: HeaderMap,
 ) -> Response {
-    let (id, _, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     let revocable = packet
         .documents
         .iter()
@@ -466,13 +477,10 @@ pub(crate) fn pdf_response(d: &PacketDocument, tz: &jiff::tz::TimeZone) -> Respo
 /// `GET /documents/{token}/pdf/{document}`: a signed document's PDF.
 pub async fn pdf(
     State(state): State<AppState>,
-    Path((token, doc)): Path<(String, i64)>,
+    Path((_, doc)): Path<(String, i64)>,
+    Opened { packet, .. }: Opened,
     headers: HeaderMap,
 ) -> Response {
-    let (_, _, packet) = match opened(&state, &token, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     match packet
         .documents
         .iter()

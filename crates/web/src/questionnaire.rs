@@ -12,13 +12,14 @@
 //! to the clinician. Answers go into the store sealed and appear only on these pages and the
 //! clinician's: never in a log line, an address or an email.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::form::{Posted, PostedForm, Refusal, RefusalWords};
-use super::respond::{linked_request, private_page, refusal, see_other};
+use super::respond::{link_token, linked_request, private_page, refusal, see_other};
 use super::{AppError, AppState};
 use crate::site::ErrorLink;
 use crate::site::questionnaire::{
@@ -57,37 +58,45 @@ fn named(query: Option<&str>) -> Result<Option<i64>, ()> {
     Ok(named)
 }
 
-/// The questionnaire a page is for: the one named in the address (`?q=`) if it is one of the
-/// link's request's, else (nothing named) the one the link opens: the newest, the intake one
-/// being created on first visit when the practice offers it. Otherwise "not found".
-async fn questionnaire_of(
-    state: &AppState,
-    token: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<StoredQuestionnaire, Response> {
-    let id = request_of(state, token, headers).await?;
-    let found = match named(query) {
-        Err(()) => return Err(not_this_questionnaire(state, headers)),
-        Ok(Some(qid)) => match state.store.questionnaire_of_request(id, qid).await {
-            Ok(None) => return Err(not_this_questionnaire(state, headers)),
-            other => other,
-        },
-        Ok(None) => {
-            let offered = state
-                .questionnaires_offered()
-                .await
-                .map_err(|e| AppError::from(e).into_response())?;
-            state
-                .store
-                .current_questionnaire(id, offered, Timestamp::now())
-                .await
+/// The questionnaire a page is for, with the token of the link that opened it: the one named
+/// in the address (`?q=`) if it is one of the link's request's, else (nothing named) the one the
+/// link opens: the newest, the intake one being created on first visit when the practice offers
+/// it. A handler that takes it runs only for a link and address that open one; any other is
+/// answered with the page that says why (or "not found").
+pub struct Opened {
+    token: String,
+    q: StoredQuestionnaire,
+}
+
+impl FromRequestParts<AppState> for Opened {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = link_token(parts, state).await?;
+        let headers = &parts.headers;
+        let id = request_of(state, &token, headers).await?;
+        let found = match named(parts.uri.query()) {
+            Err(()) => return Err(not_this_questionnaire(state, headers)),
+            Ok(Some(qid)) => match state.store.questionnaire_of_request(id, qid).await {
+                Ok(None) => return Err(not_this_questionnaire(state, headers)),
+                other => other,
+            },
+            Ok(None) => {
+                let offered = state
+                    .questionnaires_offered()
+                    .await
+                    .map_err(|e| AppError::from(e).into_response())?;
+                state
+                    .store
+                    .current_questionnaire(id, offered, Timestamp::now())
+                    .await
+            }
+        };
+        match found {
+            Ok(Some(q)) => Ok(Opened { token, q }),
+            Ok(None) => Err(AppError::NotFound.into_response()),
+            Err(e) => Err(AppError::from(e).into_response()),
         }
-    };
-    match found {
-        Ok(Some(q)) => Ok(q),
-        Ok(None) => Err(AppError::NotFound.into_response()),
-        Err(e) => Err(AppError::from(e).into_response()),
     }
 }
 
@@ -144,15 +153,10 @@ fn empty_page(heading: String) -> QuestionnairePage {
 /// `GET /questionnaire/{token}`: what the questionnaire is, and where to start or go on.
 pub async fn start(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    RawQuery(query): RawQuery,
+    Opened { token, q }: Opened,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
     let head = method == Method::HEAD;
     if q.completed_at.is_some() {
         return done_page(&state, &token, &q, &headers, head);
@@ -256,15 +260,11 @@ fn page_of(kind: Kind, slug: &str) -> Option<Page> {
 /// `GET /questionnaire/{token}/{page}`: one part, with the answers kept so far.
 pub async fn show(
     State(state): State<AppState>,
-    Path((token, slug)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
+    Path((_, slug)): Path<(String, String)>,
+    Opened { token, q }: Opened,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
     let head = method == Method::HEAD;
     if slug == "done" {
         return done_page(&state, &token, &q, &headers, head);
@@ -279,15 +279,11 @@ pub async fn show(
 /// `POST /questionnaire/{token}/{page}`: saves the part and goes on to the next.
 pub async fn save(
     State(state): State<AppState>,
-    Path((token, slug)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
+    Path((_, slug)): Path<(String, String)>,
+    Opened { token, q }: Opened,
     headers: HeaderMap,
     Posted(AnswersPost(sent)): Posted<AnswersPost>,
 ) -> Response {
-    let q = match questionnaire_of(&state, &token, query.as_deref(), &headers).await {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
     let Some(page) = page_of(q.kind, &slug) else {
         return AppError::NotFound.into_response();
     };

@@ -2,6 +2,8 @@
 //! the prepared pages of `pages.rs`: compressed quickly for this client and never cached.
 
 use axum::body::Body;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -96,6 +98,18 @@ pub fn private_page(
 /// `303 See Other` to `to`: where a form post sends the browser next.
 pub fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
+}
+
+/// The `{token}` of a person's link in the address, for the extractors that open what the
+/// link is for; an address that cannot be read is refused as the router refuses it.
+pub async fn link_token(parts: &mut Parts, state: &AppState) -> Result<String, Response> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let token = params.iter().find(|(name, _)| *name == "token");
+    Ok(token
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default())
 }
 
 /// The request a link's token is for, or the page to answer with. The token must be signed

@@ -11,9 +11,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::booking_form::{
-    DAY_NAMES, SettingsError, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field,
-};
+use super::booking_form::{DAY_NAMES, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field};
+use super::field_error::FieldError;
 use super::inbox::{refused, request_page};
 use super::posted::{Button, InboxForm, inbox_form};
 use super::sign_in::{form_chrome, page_chrome, render};
@@ -52,7 +51,7 @@ fn settings_fields() -> Vec<String> {
     names
 }
 
-fn day_rows(form: &SettingsForm, errors: &[SettingsError]) -> Vec<DayRow> {
+fn day_rows(form: &SettingsForm, errors: &[FieldError]) -> Vec<DayRow> {
     DAY_NAMES
         .iter()
         .enumerate()
@@ -109,7 +108,7 @@ async fn settings_view(
     state: &AppState,
     admin: &Admin,
     form: SettingsForm,
-    errors: Vec<SettingsError>,
+    errors: Vec<FieldError>,
     flags: (bool, bool),
 ) -> Result<BookingSettingsView, AppError> {
     let rules = state.store.booking_rules(&state.time_zone()).await?;

@@ -11,6 +11,7 @@ use jiff::SignedDuration;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
+use super::field_error::FieldError;
 use practice::booking::WEEKDAYS;
 use practice::open_times::{AvailabilityWindow, BookingRules, ConsultationFormat, RulesError};
 
@@ -53,14 +54,6 @@ pub struct SettingsForm {
     pub windows: [[WindowFields; WINDOWS_PER_DAY]; 7],
     /// One date a line.
     pub days_off: String,
-}
-
-/// A problem with one field of the settings form.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SettingsError {
-    /// The id of the input to fix.
-    pub field: String,
-    pub message: String,
 }
 
 /// The id of a window's input: `window-mon-1-start`.
@@ -109,14 +102,9 @@ impl SettingsForm {
     }
 
     /// The rules this form describes in `time_zone`, or every problem with it, in form order.
-    pub fn to_rules(&self, time_zone: TimeZone) -> Result<BookingRules, Vec<SettingsError>> {
+    pub fn to_rules(&self, time_zone: TimeZone) -> Result<BookingRules, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut err = |field: &str, message: String| {
-            errors.push(SettingsError {
-                field: field.to_string(),
-                message,
-            })
-        };
+        let mut err = |field: &str, message: String| errors.push(FieldError::new(field, message));
         let mut rules = BookingRules::new(time_zone);
         match whole_number(&self.length) {
             Some(n) => rules.length = SignedDuration::from_mins(n),
@@ -254,7 +242,7 @@ impl SettingsForm {
                     };
                     // The rules speak in sentences; the summary's messages end without a stop.
                     let message = p.to_string().trim_end_matches('.').to_string();
-                    SettingsError { field, message }
+                    FieldError { field, message }
                 })
                 .collect()),
         }

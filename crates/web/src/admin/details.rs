@@ -10,12 +10,12 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::field_error::FieldError;
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::InboxForm;
 use super::sign_in::{form_chrome, render};
 use super::views::when;
@@ -138,7 +138,7 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
         .iter()
         .map(|f| {
             let in_file = from_file.contains(&f.name);
-            let error = super::field_error::message_for(&shown.errors, f.name).map(str::to_string);
+            let error = shown.errors.message_for(f.name).map(str::to_string);
             let mut described = Vec::new();
             if !f.hint.is_empty() {
                 described.push(format!("{}-hint", f.name));
@@ -318,6 +318,5 @@ pub async fn save(
         )
         .await;
     }
-    super::super::live::refresh(&state, false).await?;
-    Ok(Redirect::to("/admin/details?saved=1").into_response())
+    super::republished(&state, "/admin/details?saved=1").await
 }

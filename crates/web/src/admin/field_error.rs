@@ -17,10 +17,17 @@ impl FieldError {
     }
 }
 
-/// The message for `field` among `errors`, if any.
-pub fn message_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-    errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.message.as_str())
+/// A form's problems, read by field: a template shows a field's message beside it with
+/// `errors.message_for("title")` (every view with a form keeps them as `errors`).
+pub trait FieldErrors {
+    /// The message for `field`, if it has a problem.
+    fn message_for(&self, field: &str) -> Option<&str>;
+}
+
+impl FieldErrors for [FieldError] {
+    fn message_for(&self, field: &str) -> Option<&str> {
+        self.iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
 }

@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use tower_sessions::Session;
 
-use super::field_error::{FieldError, message_for};
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::inbox_form;
 use super::sign_in::{
-    chrome, complete, hashed, new_password_problem, page_chrome, render, sign_in_token,
+    complete, hashed, new_password_problem, page_chrome, render, signed_out_chrome,
 };
 use crate::form::Posted;
 use crate::{AppError, AppState};
@@ -37,12 +37,6 @@ struct SetupView {
     errors: Vec<FieldError>,
 }
 
-impl SetupView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/welcome.html")]
 struct WelcomeView {
@@ -57,13 +51,8 @@ fn page(
     errors: Vec<FieldError>,
     status: StatusCode,
 ) -> Response {
-    let title = if errors.is_empty() {
-        "Set up"
-    } else {
-        "Error: Set up"
-    };
     let view = SetupView {
-        chrome: chrome(state, title, None, &sign_in_token(state), 0, ""),
+        chrome: signed_out_chrome(state, "Set up", !errors.is_empty()),
         invalid: false,
         token: token.to_string(),
         email,
@@ -74,14 +63,7 @@ fn page(
 
 fn invalid(state: &AppState) -> Response {
     let view = SetupView {
-        chrome: chrome(
-            state,
-            "Setup address not valid",
-            None,
-            &sign_in_token(state),
-            0,
-            "",
-        ),
+        chrome: signed_out_chrome(state, "Setup address not valid", false),
         invalid: true,
         token: String::new(),
         email: String::new(),

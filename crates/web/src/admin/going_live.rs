@@ -4,7 +4,7 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::Admin;
@@ -90,6 +90,5 @@ pub async fn review(
         .store
         .review_going_live(item.as_str(), &admin.email, Timestamp::now())
         .await?;
-    crate::live::refresh(&state, false).await?;
-    Ok(Redirect::to("/admin#going-live").into_response())
+    super::republished(&state, "/admin#going-live").await
 }

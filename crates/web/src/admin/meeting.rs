@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::inbox_form;
 use super::sign_in::{form_chrome, render};
 use super::views::Chrome;
@@ -33,13 +34,6 @@ pub struct MeetingForm {
     pub first_reminder: String,
     pub second_reminder: String,
     pub daily_agenda: bool,
-}
-
-/// A problem with one field, for the GOV.UK error summary.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
 }
 
 impl MeetingForm {
@@ -75,43 +69,35 @@ impl MeetingForm {
         };
         match meeting::video_address(&self.video_address) {
             Ok(v) => details.video_address = v,
-            Err(m) => errors.push(FieldError {
-                field: "video_address",
-                message: m.into(),
-            }),
+            Err(m) => errors.push(FieldError::new("video_address", m)),
         }
         match self.phone_way.as_str() {
             THEY_CALL => match meeting::phone_number(&self.phone_number) {
                 Ok(Some(n)) => details.phone_number = Some(n),
-                Ok(None) => errors.push(FieldError {
-                    field: "phone_number",
-                    message: "Enter the number people call, or choose that you call them".into(),
-                }),
-                Err(m) => errors.push(FieldError {
-                    field: "phone_number",
-                    message: m.into(),
-                }),
+                Ok(None) => errors.push(FieldError::new(
+                    "phone_number",
+                    "Enter the number people call, or choose that you call them",
+                )),
+                Err(m) => errors.push(FieldError::new("phone_number", m)),
             },
             WE_CALL => {}
-            _ => errors.push(FieldError {
-                field: "phone_way-clinician-calls",
-                message: "Choose how a phone consultation works".into(),
-            }),
+            _ => errors.push(FieldError::new(
+                "phone_way-clinician-calls",
+                "Choose how a phone consultation works",
+            )),
         }
         for (field, text) in [
             ("first_reminder", &self.first_reminder),
             ("second_reminder", &self.second_reminder),
         ] {
             match meeting::reminder_hours(text) {
-                Ok(Some(m)) if details.reminders.contains(&m) => errors.push(FieldError {
+                Ok(Some(m)) if details.reminders.contains(&m) => errors.push(FieldError::new(
                     field,
-                    message:
-                        "The two reminders are set for the same time: change one, or leave it empty"
-                            .into(),
-                }),
+                    "The two reminders are set for the same time: change one, or leave it empty",
+                )),
                 Ok(Some(m)) => details.reminders.push(m),
                 Ok(None) => {}
-                Err(m) => errors.push(FieldError { field, message: m }),
+                Err(m) => errors.push(FieldError::new(field, m)),
             }
         }
         details.reminders.sort_unstable_by(|a, b| b.cmp(a));
@@ -132,16 +118,6 @@ pub struct MeetingView {
     pub saved: bool,
     pub we_call: &'static str,
     pub they_call: &'static str,
-}
-
-impl MeetingView {
-    /// The message for a field, by its id.
-    pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -259,7 +235,7 @@ mod tests {
             daily_agenda: true,
         };
         let errors = f.to_details().expect_err("invalid");
-        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["video_address", "phone_number", "second_reminder"]);
     }
 }

@@ -362,6 +362,13 @@ async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next)
     next.run(request).await
 }
 
+/// After a change to what the public site shows: its pages are prepared again now, so that the
+/// next visitor sees the change, and the browser goes on to `to`.
+async fn republished(state: &AppState, to: &str) -> Result<Response, super::AppError> {
+    crate::live::refresh(state, false).await?;
+    Ok(Redirect::to(to).into_response())
+}
+
 fn forbidden(state: &AppState, message: &str) -> Response {
     if state.setup.closed() {
         return super::setup::neutral_page(

@@ -12,12 +12,12 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::field_error::{FieldError, message_for};
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::{Button, inbox_form};
 use super::sign_in::{form_chrome, render};
 use crate::form::Posted;
@@ -51,12 +51,6 @@ struct PagesView {
     title: String,
     path: String,
     body: String,
-}
-
-impl PagesView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
 }
 
 #[derive(Deserialize)]
@@ -235,10 +229,7 @@ pub async fn add(
             )
             .await
         }
-        PageAdded::Added(_) => {
-            crate::live::refresh(&state, false).await?;
-            Ok(Redirect::to("/admin/pages?added=1").into_response())
-        }
+        PageAdded::Added(_) => super::republished(&state, "/admin/pages?added=1").await,
     }
 }
 
@@ -292,10 +283,10 @@ pub async fn remove(
     {
         return Err(AppError::NotFound);
     }
-    crate::live::refresh(&state, false).await?;
-    Ok(Redirect::to("/admin/pages?removed=1").into_response())
+    super::republished(&state, "/admin/pages?removed=1").await
 }
 
+/// The edit page. Handlers fill in what it shows; [`edit_page`] adds the chrome.
 #[derive(Template)]
 #[template(path = "admin/page_edit.html")]
 struct EditView {
@@ -309,12 +300,6 @@ struct EditView {
     title: String,
     body: String,
     preview: Option<String>,
-}
-
-impl EditView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
 }
 
 #[derive(Deserialize)]
@@ -336,45 +321,18 @@ async fn shown_page(state: &AppState, id: i64) -> Result<StoredPage, AppError> {
 async fn edit_page(
     state: &AppState,
     admin: &Admin,
-    view: EditParts,
+    mut view: EditView,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let view = EditView {
-        chrome: form_chrome(
-            state,
-            admin,
-            &format!("Change {}", view.path),
-            !view.errors.is_empty(),
-            "pages",
-        )
-        .await?,
-        id: view.id,
-        path: view.path,
-        seen: view.seen,
-        errors: view.errors,
-        notice: view.notice,
-        title: view.title,
-        body: view.body,
-        preview: view.preview,
-    };
+    let title = format!("Change {}", view.path);
+    view.chrome = form_chrome(state, admin, &title, !view.errors.is_empty(), "pages").await?;
     Ok(render(status, view.render()))
 }
 
-/// What the edit page shows.
-struct EditParts {
-    id: i64,
-    path: String,
-    seen: i64,
-    errors: Vec<FieldError>,
-    notice: Option<String>,
-    title: String,
-    body: String,
-    preview: Option<String>,
-}
-
-impl EditParts {
+impl EditView {
     fn of(page: StoredPage) -> Self {
-        EditParts {
+        EditView {
+            chrome: Default::default(),
             id: page.id,
             path: page.path,
             seen: page.changed_at.as_millisecond(),
@@ -393,7 +351,7 @@ pub async fn edit(
     Path(id): Path<i64>,
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AppError> {
-    let mut parts = EditParts::of(shown_page(&state, id).await?);
+    let mut parts = EditView::of(shown_page(&state, id).await?);
     if q.changed.is_some() {
         parts.notice = Some("The change is published.".to_string());
     }
@@ -415,7 +373,8 @@ pub async fn change(
     };
     let seen: i64 = post.seen.trim().parse().unwrap_or(-1);
     let publish = post.action == "publish";
-    let mut parts = EditParts {
+    let mut parts = EditView {
+        chrome: Default::default(),
         id,
         path: stored.path.clone(),
         seen,
@@ -452,8 +411,7 @@ pub async fn change(
     };
     match changed {
         PageChanged::Changed => {
-            crate::live::refresh(&state, false).await?;
-            Ok(Redirect::to(&format!("/admin/pages/{id}?changed=1")).into_response())
+            super::republished(&state, &format!("/admin/pages/{id}?changed=1")).await
         }
         PageChanged::Stale => {
             // Shown again on the newest version, with the text that was sent.

@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 
-use super::field_error::{FieldError, message_for};
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::inbox_form;
-use super::sign_in::{chrome, hashed, new_password_problem, render, sign_in_token};
+use super::sign_in::{hashed, new_password_problem, render, signed_out_chrome};
 use crate::client::client_key;
 use crate::form::Posted;
 use crate::{AppError, AppState};
@@ -44,24 +44,12 @@ struct ForgotView {
     errors: Vec<FieldError>,
 }
 
-impl ForgotView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/reset.html")]
 struct ResetView {
     chrome: super::views::Chrome,
     token: String,
     errors: Vec<FieldError>,
-}
-
-impl ResetView {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
 }
 
 fn forgot_page(
@@ -71,13 +59,8 @@ fn forgot_page(
     errors: Vec<FieldError>,
     status: StatusCode,
 ) -> Response {
-    let title = if errors.is_empty() {
-        "Forgot your password?"
-    } else {
-        "Error: Forgot your password?"
-    };
     let view = ForgotView {
-        chrome: chrome(state, title, None, &sign_in_token(state), 0, ""),
+        chrome: signed_out_chrome(state, "Forgot your password?", !errors.is_empty()),
         mail: state.mail_enabled,
         sent,
         email,
@@ -243,13 +226,8 @@ fn reset_page(
     errors: Vec<FieldError>,
     status: StatusCode,
 ) -> Response {
-    let title = if errors.is_empty() {
-        "Choose a new password"
-    } else {
-        "Error: Choose a new password"
-    };
     let view = ResetView {
-        chrome: chrome(state, title, None, &sign_in_token(state), 0, ""),
+        chrome: signed_out_chrome(state, "Choose a new password", !errors.is_empty()),
         token,
         errors,
     };

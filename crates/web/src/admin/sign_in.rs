@@ -66,12 +66,25 @@ pub(super) async fn form_chrome(
     has_errors: bool,
     current: &'static str,
 ) -> Result<Chrome, AppError> {
-    let title = if has_errors {
+    page_chrome(state, admin, &error_title(title, has_errors), current).await
+}
+
+/// The chrome of a form shown before any session exists (a forgotten password, a new one, the
+/// first account): its token is a signed one, and the title says "Error: " as
+/// [`form_chrome`]'s does.
+pub(super) fn signed_out_chrome(state: &AppState, title: &str, has_errors: bool) -> Chrome {
+    let title = error_title(title, has_errors);
+    chrome(state, &title, None, &sign_in_token(state), 0, "")
+}
+
+/// A form page's title: starting with "Error: " when the form has mistakes, as the GOV.UK
+/// error pattern asks.
+fn error_title(title: &str, has_errors: bool) -> String {
+    if has_errors {
         format!("Error: {title}")
     } else {
         title.to_string()
-    };
-    page_chrome(state, admin, &title, current).await
+    }
 }
 
 /// The chrome of a signed-in page: the clinician, the form token and the count of new requests.

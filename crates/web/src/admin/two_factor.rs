@@ -12,7 +12,8 @@ use askama::Template;
 use auth::throttle;
 use auth::{password, totp};
 use axum::Extension;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::Timestamp;
@@ -31,6 +32,27 @@ const RECOVERY_CODES: crypto::SealedField = crypto::SealedField::kept("recovery_
 
 /// How long after an enrolment its recovery codes can be downloaded or printed.
 const RECOVERY_CODES_FOR_MS: i64 = 15 * 60 * 1000;
+
+/// The recovery codes of the enrolment just made in this session, for the handlers that give
+/// them out: they run only while the codes are kept; otherwise the answer is [`codes_gone`].
+pub struct KeptCodes(Vec<String>);
+
+impl FromRequestParts<AppState> for KeptCodes {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Extension(admin) = Extension::<Admin>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match kept_recovery_codes(state, &admin, &session).await {
+            Some(codes) => Ok(KeptCodes(codes)),
+            None => Err(codes_gone()),
+        }
+    }
+}
 
 /// The recovery codes of the enrolment just made in this session, while they are kept.
 async fn kept_recovery_codes(
@@ -66,12 +88,9 @@ fn codes_gone() -> Response {
 /// `/admin/two-factor/recovery-codes.txt`: the codes just made, as a plain-text file.
 pub async fn recovery_codes_file(
     State(state): State<AppState>,
-    session: Session,
     Extension(admin): Extension<Admin>,
+    KeptCodes(codes): KeptCodes,
 ) -> Result<Response, AppError> {
-    let Some(codes) = kept_recovery_codes(&state, &admin, &session).await else {
-        return Ok(codes_gone());
-    };
     let text = recovery_codes_text(&state.config().practice.name, &admin.email, &codes);
     Ok((
         [
@@ -104,12 +123,9 @@ fn recovery_codes_text(practice: &str, email: &str, codes: &[String]) -> String 
 /// `/admin/two-factor/recovery-codes`: the codes just made on a page of their own, to print.
 pub async fn recovery_codes_print(
     State(state): State<AppState>,
-    session: Session,
     Extension(admin): Extension<Admin>,
+    KeptCodes(codes): KeptCodes,
 ) -> Result<Response, AppError> {
-    let Some(codes) = kept_recovery_codes(&state, &admin, &session).await else {
-        return Ok(codes_gone());
-    };
     let view = super::views::RecoveryCodesView {
         chrome: page_chrome(&state, &admin, "Recovery codes", "two-factor").await?,
         practice: state.config().practice.name.clone(),

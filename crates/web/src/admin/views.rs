@@ -3,11 +3,13 @@
 
 use askama::Template;
 
-use super::booking_form::{SettingsError, SettingsForm};
+use super::booking_form::SettingsForm;
+use super::field_error::{FieldError, FieldErrors as _};
 use practice::status::{ClosedReason, Status};
 use store::{AuditRow, HistoryEntry, MailState, Note, StoredRequest, UnreadableRequest};
 
 /// What every inbox page shows around its content.
+#[derive(Default)]
 pub struct Chrome {
     pub title: String,
     pub css: String,
@@ -296,7 +298,7 @@ pub struct BookingSettingsView {
     pub chrome: Chrome,
     pub form: SettingsForm,
     pub days: Vec<DayRow>,
-    pub errors: Vec<SettingsError>,
+    pub errors: Vec<FieldError>,
     pub saved: bool,
     pub replaced: bool,
     /// "Eastern Time (America/New_York)".
@@ -314,16 +316,6 @@ pub struct BookingSettingsView {
     pub questionnaire_mail: super::questionnaires::NoticeCheck,
     /// When the clinician gets in touch after an answer about self-harm: "within 24 hours".
     pub urgent_reply: String,
-}
-
-impl BookingSettingsView {
-    /// The message for a field, by its id.
-    pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
-    }
 }
 
 /// One booking in the inbox's list.
@@ -376,7 +368,7 @@ pub struct TwoFactorView {
     /// The name the authenticator app lists the account under: the practice's name in force.
     pub issuer: String,
     /// Mistakes in the form sent, each by its field.
-    pub errors: Vec<super::field_error::FieldError>,
+    pub errors: Vec<FieldError>,
     /// Shown once, right after enrolment.
     pub recovery_codes: Vec<String>,
     pub unused_codes: i64,
@@ -393,12 +385,6 @@ pub struct RecoveryCodesView {
     pub chrome: Chrome,
     pub practice: String,
     pub recovery_codes: Vec<String>,
-}
-
-impl TwoFactorView {
-    fn error(&self, field: &str) -> Option<&str> {
-        super::field_error::message_for(&self.errors, field)
-    }
 }
 
 pub fn status_options() -> Vec<(&'static str, &'static str)> {

@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::Admin;
-use super::field_error::{FieldError, message_for};
+use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::{InboxForm, inbox_form};
 use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::when;
@@ -148,7 +148,9 @@ pub(super) async fn edit_page(
     let fields_possible = split.is_some();
     let split = split.filter(|_| !shown.as_text).map(|mut split| {
         for field in &mut split.fields {
-            field.error = message_for(&shown.setting_errors, &format!("setting-{}", field.key))
+            field.error = shown
+                .setting_errors
+                .message_for(&format!("setting-{}", field.key))
                 .map(str::to_string);
         }
         split
@@ -196,9 +198,7 @@ pub async fn edit(
     Path(slug): Path<String>,
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AppError> {
-    let Some(section) = find(&slug) else {
-        return Err(AppError::NotFound);
-    };
+    let section = find(&slug).ok_or(AppError::NotFound)?;
     let notice = if q.published.is_some() && section.document {
         Some("Published: this text is the one sent from now on.".to_string())
     } else if q.published.is_some() {
@@ -331,9 +331,7 @@ pub async fn save(
     Path(slug): Path<String>,
     Posted(form): Posted<WordsPost>,
 ) -> Result<Response, AppError> {
-    let Some(section) = find(&slug) else {
-        return Err(AppError::NotFound);
-    };
+    let section = find(&slug).ok_or(AppError::NotFound)?;
     if files_dir(&state).is_some() && !section.document {
         return read_only(&state, &admin, &section).await;
     }
@@ -417,8 +415,11 @@ pub async fn save(
     if published.is_none() {
         return stale(&state, &admin, &section, text).await;
     }
-    crate::live::refresh(&state, false).await?;
-    Ok(Redirect::to(&format!("/admin/words/{}?published=1", section.slug)).into_response())
+    super::republished(
+        &state,
+        &format!("/admin/words/{}?published=1", section.slug),
+    )
+    .await
 }
 
 pub(super) async fn stale(
@@ -467,9 +468,7 @@ pub async fn restore(
     Path(slug): Path<String>,
     Posted(form): Posted<RestorePost>,
 ) -> Result<Response, AppError> {
-    let Some(section) = find(&slug) else {
-        return Err(AppError::NotFound);
-    };
+    let section = find(&slug).ok_or(AppError::NotFound)?;
     if files_dir(&state).is_some() && !section.document {
         return read_only(&state, &admin, &section).await;
     }

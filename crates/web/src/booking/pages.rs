@@ -1,6 +1,7 @@
 //! The booking pages' views: the times to choose from, and where a booking stands.
 
 use super::*;
+use crate::site::LocationQuestion;
 
 /// The form with `open` times, in the state given.
 pub(super) struct TimesForm<'a> {
@@ -99,6 +100,7 @@ pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
             .formats
             .iter()
             .map(|x| FormatChoice {
+                id: format!("format-{}", x.as_str()),
                 value: x.as_str(),
                 label: x.label(),
                 checked: x.as_str() == f.choice.format,
@@ -107,10 +109,11 @@ pub(super) fn times_page(state: &AppState, f: TimesForm<'_>) -> BookPage {
         errors,
         time_error: f.time_error,
         format_error: f.format_error,
-        location_error: f.location_error,
-        location_chosen: f.choice.location.clone().unwrap_or_default(),
-        states: practice::us_states::ALL,
-        licensed: practice.licensed_state_names().join(", "),
+        location: LocationQuestion::new(
+            practice,
+            f.choice.location.clone().unwrap_or_default(),
+            f.location_error,
+        ),
         back_href: f.back.then(|| format!("/book/{}", f.token)),
     }
 }

@@ -242,6 +242,15 @@ mod tests {
     use super::*;
     use jiff::civil::date;
 
+    /// Asserts the report's columns of visits: how many, when the first starts, and the page
+    /// views of the first and of the last.
+    fn assert_visits(r: &Report, columns: usize, first: jiff::civil::Date, views: (i64, i64)) {
+        assert_eq!(r.visits.len(), columns);
+        assert_eq!(r.visits[0].start, first);
+        assert_eq!(r.visits[0].page_views, views.0);
+        assert_eq!(r.visits[columns - 1].page_views, views.1);
+    }
+
     fn count(day: &str, kind: &str, subject: &str, total: i64) -> InsightCount {
         InsightCount {
             day: day.into(),
@@ -264,10 +273,7 @@ mod tests {
             count("2026-11-29", "source", "directory.test", 3),
         ];
         let r = Report::build(Period::Days30, today, &counts, &[]);
-        assert_eq!(r.visits.len(), 30);
-        assert_eq!(r.visits[0].start, date(2026, 10, 31));
-        assert_eq!(r.visits[0].page_views, 5);
-        assert_eq!(r.visits[29].page_views, 3);
+        assert_visits(&r, 30, date(2026, 10, 31), (5, 3));
         assert_eq!(r.visits[29].visitors, 2);
         assert_eq!(r.weeks.first().map(|w| w.monday), Some(date(2026, 10, 26)));
         assert_eq!(r.weeks.last().map(|w| w.monday), Some(date(2026, 11, 23)));
@@ -286,10 +292,7 @@ mod tests {
             count("2026-11-02", "view", "/", 4),
         ];
         let r = Report::build(Period::Months12, today, &counts, &[]);
-        assert_eq!(r.visits.len(), 12);
-        assert_eq!(r.visits[0].start, date(2025, 12, 1));
-        assert_eq!(r.visits[0].page_views, 1);
-        assert_eq!(r.visits[11].page_views, 4);
+        assert_visits(&r, 12, date(2025, 12, 1), (1, 4));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use askama::Template;
 
-use super::views::{Chrome, ErrorLink, Head};
+use super::views::{Chrome, ErrorLink, Head, LocationQuestion};
 use super::{RenderError, Renderer};
 
 /// The page of a packet.
@@ -48,13 +48,6 @@ pub struct SignForm {
     /// With the telehealth consent unsigned: the question of where the person will be during
     /// sessions, with the licensed states named, and the answer chosen.
     pub location: Option<LocationQuestion>,
-}
-
-pub struct LocationQuestion {
-    pub licensed: String,
-    pub states: &'static [(&'static str, &'static str)],
-    pub chosen: String,
-    pub error: Option<String>,
 }
 
 #[derive(Template)]

@@ -21,7 +21,9 @@ pub use cache::{Caching, Encoding, Page, PageCache};
 use content::Content;
 use settings::config::Config;
 pub use views::FormView;
-pub use views::{BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, TimeChoice};
+pub use views::{
+    BookPage, BookingPage, DayChoice, ErrorLink, FormatChoice, LocationQuestion, TimeChoice,
+};
 use views::{
     BookView, BookingView, Chrome, ContactView, Head, HomeView, PrivacyView, StatusView, TextView,
     ThanksView,

@@ -181,6 +181,8 @@ pub struct DayChoice {
 
 /// A way to meet the person may choose.
 pub struct FormatChoice {
+    /// The radio's id: `format-video`.
+    pub id: String,
     pub value: &'static str,
     pub label: &'static str,
     pub checked: bool,
@@ -206,14 +208,32 @@ pub struct BookPage {
     pub errors: Vec<ErrorLink>,
     pub time_error: Option<String>,
     pub format_error: Option<String>,
-    /// Where the person will be during the session: the question's error, the state chosen
-    /// (the request's, to begin with), every state, and the licensed ones in words.
-    pub location_error: Option<String>,
-    pub location_chosen: String,
-    pub states: &'static [(&'static str, &'static str)],
-    pub licensed: String,
+    /// Where the person will be during the session (the request's state, to begin with).
+    pub location: LocationQuestion,
     /// Where to go back to without changing anything (when changing a booked time).
     pub back_href: Option<String>,
+}
+
+/// The question of where a person will be during sessions (asked when they book, and with the
+/// telehealth consent): every state to choose from, the licensed ones in words, the answer
+/// chosen and its error.
+pub struct LocationQuestion {
+    pub licensed: String,
+    pub states: &'static [(&'static str, &'static str)],
+    pub chosen: String,
+    pub error: Option<String>,
+}
+
+impl LocationQuestion {
+    /// The question for `practice`, with the state `chosen` so far and its `error`, if any.
+    pub fn new(practice: &Practice, chosen: String, error: Option<String>) -> LocationQuestion {
+        LocationQuestion {
+            licensed: practice.licensed_state_names().join(", "),
+            states: us_states::ALL,
+            chosen,
+            error,
+        }
+    }
 }
 
 #[derive(Template)]

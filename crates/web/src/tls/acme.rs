@@ -323,34 +323,32 @@ mod tests {
         }
     }
 
+    /// Asserts that the certificate valid from `not_before` to `not_after` is not yet due for
+    /// renewal at `still_early` but is at `due` (with the usual 30 days).
+    fn renews_between(not_before: &str, not_after: &str, still_early: &str, due: &str) {
+        let c = info(not_before, not_after);
+        assert!(!renewal_due(&c, still_early.parse().expect("t"), 30));
+        assert!(renewal_due(&c, due.parse().expect("t"), 30));
+    }
+
     #[test]
     fn ninety_day_certificates_renew_thirty_days_before_expiry() {
-        let c = info("2026-01-01T00:00:00Z", "2026-04-01T00:00:00Z");
-        assert!(!renewal_due(
-            &c,
-            "2026-03-01T00:00:00Z".parse().expect("t"),
-            30
-        ));
-        assert!(renewal_due(
-            &c,
-            "2026-03-03T00:00:00Z".parse().expect("t"),
-            30
-        ));
+        renews_between(
+            "2026-01-01T00:00:00Z",
+            "2026-04-01T00:00:00Z",
+            "2026-03-01T00:00:00Z",
+            "2026-03-03T00:00:00Z",
+        );
     }
 
     #[test]
     fn short_certificates_renew_at_two_thirds_of_their_lifetime() {
-        let c = info("2026-01-01T00:00:00Z", "2026-01-07T00:00:00Z");
-        assert!(!renewal_due(
-            &c,
-            "2026-01-04T23:00:00Z".parse().expect("t"),
-            30
-        ));
-        assert!(renewal_due(
-            &c,
-            "2026-01-05T01:00:00Z".parse().expect("t"),
-            30
-        ));
+        renews_between(
+            "2026-01-01T00:00:00Z",
+            "2026-01-07T00:00:00Z",
+            "2026-01-04T23:00:00Z",
+            "2026-01-05T01:00:00Z",
+        );
     }
 
     #[test]
