@@ -854,13 +854,21 @@ async fn every_first_view_arrives_in_one_round_trip() {
             sent.body.len()
         );
     }
-    let (home, others) = (&styles[0], &styles[1..]);
+    let (home, booking_page) = (&styles[0], &styles[4]);
+    let others = [&styles[1], &styles[2], &styles[3], &styles[5]];
     assert!(others[0].contains(".site-header") && others[0].contains(".request-form {"));
     // Print too: the same words, black on white, without the screen's chrome.
     assert!(home.contains("@media print") && others[0].contains("@media print"));
     assert!(
         others.iter().all(|s| *s == others[0]),
-        "every page but the home page inlines the same styles (one hash in the CSP)"
+        "every page but the home and booking pages inlines the same styles (one hash in the CSP)"
+    );
+    // The booking page's are the same less the home page's sections (the third hash).
+    assert!(booking_page.contains(".site-header") && !booking_page.contains(".myth-claim"));
+    assert!(
+        booking_page.len() < others[0].len()
+            && booking_page.lines().all(|line| others[0].contains(line)),
+        "the booking page's styles are the others' with the home page's sections left out"
     );
     // The home page's are the same less the forms' rules (the second hash in the CSP): its
     // long page leaves them out to fit the first round trip.
