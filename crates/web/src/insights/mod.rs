@@ -473,14 +473,29 @@ mod tests {
         let key = today.key;
         today.visitors.insert(1);
         let (day, today) = c.day_at(at("2026-03-09T06:59:59Z"), &tz);
-        assert_eq!(day, jiff::civil::date(2026, 3, 8), "a second before midnight PDT");
-        assert_eq!((today.key, today.visitors.len()), (key, 1), "the same day's memory");
+        assert_eq!(
+            day,
+            jiff::civil::date(2026, 3, 8),
+            "a second before midnight PDT"
+        );
+        assert_eq!(
+            (today.key, today.visitors.len()),
+            (key, 1),
+            "the same day's memory"
+        );
         let (day, today) = c.day_at(at("2026-03-09T07:00:00Z"), &tz);
         assert_eq!(day, jiff::civil::date(2026, 3, 9), "midnight PDT");
         assert_ne!(today.key, key, "a new day, a new key");
-        assert!(today.visitors.is_empty(), "yesterday's visitors are forgotten");
+        assert!(
+            today.visitors.is_empty(),
+            "yesterday's visitors are forgotten"
+        );
         let (day, _) = c.day_at(at("2026-03-08T07:59:59Z"), &tz);
-        assert_eq!(day, jiff::civil::date(2026, 3, 7), "a clock set back finds its day too");
+        assert_eq!(
+            day,
+            jiff::civil::date(2026, 3, 7),
+            "a clock set back finds its day too"
+        );
     }
 
     #[test]
