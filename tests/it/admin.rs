@@ -260,17 +260,7 @@ async fn wrong_credentials_reveal_nothing_and_repeated_failures_lock() {
     let mut c = Clinician::new(&app);
     let wrong_password = c.sign_in("not the password at all").await;
     assert_eq!(wrong_password.status, 401);
-    let csrf = c.csrf("/admin/login").await;
-    let unknown = c
-        .post(
-            "/admin/login",
-            &common::form_body(&[
-                ("csrf", &csrf),
-                ("email", "nobody@practice.example"),
-                ("password", PASSWORD),
-            ]),
-        )
-        .await;
+    let unknown = c.sign_in_as("nobody@practice.example", PASSWORD).await;
     assert_eq!(unknown.status, 401);
     let message = |r: &Reply| {
         let t = visible_text(&r.text());
@@ -975,16 +965,8 @@ async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
         );
     }
     let mut c = Clinician::new(&app);
-    let csrf = c.csrf("/admin/login").await;
     let r = c
-        .post(
-            "/admin/login",
-            &common::form_body(&[
-                ("csrf", &csrf),
-                ("email", "i\u{307}lkay@practice.example"),
-                ("password", PASSWORD),
-            ]),
-        )
+        .sign_in_as("i\u{307}lkay@practice.example", PASSWORD)
         .await;
     assert_eq!(r.status, 303, "signed in as typed in lower case");
 }

@@ -192,9 +192,13 @@ impl<'a> Clinician<'a> {
 
     /// Sends the sign-in form with `password`, and no code.
     pub async fn sign_in_password_only(&mut self, password: &str) -> Reply {
-        let csrf = self.csrf("/admin/login").await;
-        let body = form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", password)]);
-        self.post("/admin/login", &body).await
+        self.sign_in_as(EMAIL, password).await
+    }
+
+    /// Sends the sign-in form's first step with `email` and `password` as typed.
+    pub async fn sign_in_as(&mut self, email: &str, password: &str) -> Reply {
+        let fields = [("email", email), ("password", password)];
+        self.action("/admin/login", "/admin/login", &fields).await
     }
 
     /// Publishes `body` as the words edited on `page`, from the revision `base` (the page's
