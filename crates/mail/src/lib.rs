@@ -20,6 +20,7 @@ mod documents;
 /// (`crates/practice/src/mail.rs`), below the store.
 use practice::mail as kinds;
 pub mod outbox;
+pub mod password_reset;
 pub mod questionnaire;
 pub mod reminders;
 

@@ -174,20 +174,7 @@ pub async fn ask(
 fn send_link(state: &AppState, to: String, token: String) {
     let config = state.config();
     tokio::spawn(async move {
-        let practice = &config.practice.name;
-        let body = format!(
-            "Someone asked to choose a new password for the inbox of {practice}.\n\nTo choose one, open this link within 30 minutes. It works once:\n{base}/admin/login/reset/{token}\n\nIf you did not ask for it, ignore this email: your password stays as it is.\n",
-            base = config.server.base_url,
-        );
-        let message = (|| {
-            lettre::Message::builder()
-                .from(config.mail.from.parse().ok()?)
-                .to(to.parse().ok()?)
-                .subject("Choose a new password")
-                .header(lettre::message::header::ContentType::TEXT_PLAIN)
-                .body(mail::wrap(&body, 72))
-                .ok()
-        })();
+        let message = mail::password_reset::message(&config, &to, &token).ok();
         let sent = match (message, mail::Transport::from_config(&config)) {
             (Some(message), Ok(Some(transport))) => transport.send(message).await.is_ok(),
             _ => false,

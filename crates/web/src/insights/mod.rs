@@ -6,19 +6,23 @@
 //! towards a consultation (the contact form opened is a page view of `/contact`; requests sent,
 //! times chosen and consultations confirmed are counted where they happen).
 //!
-//! A unique visitor is a hash of a salt, the client's address and its user agent. The salt is
-//! drawn at random for each day and lives only in this server's memory; the hashes live in
-//! memory for that day only. At midnight both are dropped: nothing can link one day's visitor
-//! to the next day's, or a count back to anyone. Only the day's number is ever written.
+//! A unique visitor is a keyed hash (SipHash, a pseudorandom function) of the client's address
+//! and its user agent under a key drawn at random for each day, which lives only in this
+//! server's memory; the hashes live in memory for that day only. At midnight both are dropped:
+//! nothing can link one day's visitor to the next day's, or a count back to anyone. Only the
+//! day's number is ever written.
 //!
 //! A page view takes one short lock on the day's counts, which are written by
 //! [`flush_every_few_seconds`] every few seconds and at shutdown, off the request path. A crash
-//! loses at most those few seconds of counts, never a request.
+//! loses at most those few seconds of counts, never a request. What belongs to the day (its key,
+//! the instants it starts and ends in the practice's time zone) is worked out once a day, not
+//! per view.
 
 pub mod report;
 mod visit;
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -27,7 +31,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use sha2::{Digest, Sha256};
+use siphasher::sip::SipHasher13;
 
 use store::{InsightCount, Store, StoreError};
 pub use visit::{campaign_tag, is_bot, is_prefetch, referrer_host};
@@ -116,14 +120,32 @@ impl Tally {
     }
 }
 
-/// What is remembered of the current day, and dropped with it: its salt, the visitors seen
-/// (their salted hashes), and the referring sites and campaign tags counted.
+/// What is remembered of the current day, and dropped with it: its key, the visitors seen
+/// (their keyed hashes), and the referring sites and campaign tags counted.
 struct Today {
     day: Option<Date>,
-    salt: [u8; 32],
+    /// When the day starts and when the next one does, in the practice's time zone: a page view
+    /// within them is of this day, found by two comparisons.
+    span: Option<(Timestamp, Timestamp)>,
+    /// The day's key of the visitor hash, drawn at random.
+    key: [u8; 16],
     visitors: HashSet<u64>,
     sources: HashSet<String>,
     campaigns: HashSet<String>,
+}
+
+impl Today {
+    /// Nothing remembered yet: the first view or step starts a day.
+    fn none() -> Today {
+        Today {
+            day: None,
+            span: None,
+            key: [0; 16],
+            visitors: HashSet::new(),
+            sources: HashSet::new(),
+            campaigns: HashSet::new(),
+        }
+    }
 }
 
 /// The counts not yet written, and the day they are being gathered for.
@@ -133,39 +155,65 @@ struct Counts {
 }
 
 impl Counts {
-    /// Moves on to `day` if it is not the one remembered: yesterday's salt, visitors and
-    /// subjects are forgotten and a new salt is drawn.
+    /// Moves on to `day` if it is not the one remembered: yesterday's key, visitors and
+    /// subjects are forgotten and a new key is drawn.
     fn meet(&mut self, day: Date) -> &mut Today {
         if self.today.day != Some(day) {
             self.today = Today {
                 day: Some(day),
-                salt: crypto::random::bytes(),
-                visitors: HashSet::new(),
-                sources: HashSet::new(),
-                campaigns: HashSet::new(),
+                key: crypto::random::bytes(),
+                ..Today::none()
             };
         }
         &mut self.today
     }
+
+    /// The practice's day at `now`, and that day's memory: the remembered day if `now` falls
+    /// within it (the common case), else the day worked out in `time_zone`, moved on to.
+    fn day_at(&mut self, now: Timestamp, time_zone: &TimeZone) -> (Date, &mut Today) {
+        if let (Some(day), Some((start, end))) = (self.today.day, self.today.span)
+            && start <= now
+            && now < end
+        {
+            return (day, &mut self.today);
+        }
+        let day = time_zone.to_datetime(now).date();
+        let today = self.meet(day);
+        // Where the day's bounds cannot be worked out (a date at the end of the calendar), it
+        // is looked up again at the next view.
+        today.span = span_of(day, time_zone);
+        (day, today)
+    }
+}
+
+/// When `day` starts and when the next day starts, in `time_zone` (a day can be 23 or 25 hours
+/// long, or start at 01:00 where clocks skip midnight).
+fn span_of(day: Date, time_zone: &TimeZone) -> Option<(Timestamp, Timestamp)> {
+    let start = day.to_zoned_datetime(time_zone.clone()).ok()?.timestamp();
+    let end = day
+        .tomorrow()
+        .ok()?
+        .to_zoned_datetime(time_zone.clone())
+        .ok()?
+        .timestamp();
+    Some((start, end))
 }
 
 impl Today {
-    /// The salted hash of a visitor.
+    /// The keyed hash of a visitor under the day's key. The address is always its 16-byte form
+    /// (IPv4 as IPv4-mapped IPv6), so an address and a user agent are read apart unambiguously.
     fn visitor_hash(&self, client: IpAddr, user_agent: &str) -> u64 {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        match client {
-            IpAddr::V4(a) => h.update(a.octets()),
-            IpAddr::V6(a) => h.update(a.octets()),
-        }
-        h.update(user_agent.as_bytes());
-        let digest = h.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_le_bytes(first)
+        let address = match client {
+            IpAddr::V4(a) => a.to_ipv6_mapped(),
+            IpAddr::V6(a) => a,
+        };
+        let mut h = SipHasher13::new_with_key(&self.key);
+        h.write(&address.octets());
+        h.write(user_agent.as_bytes());
+        h.finish()
     }
 
-    /// Whether this address and browser are new today; remembers them (as a salted hash) if so.
+    /// Whether this address and browser are new today; remembers them (as a keyed hash) if so.
     fn first_visit(&mut self, client: IpAddr, user_agent: &str) -> bool {
         let hash = self.visitor_hash(client, user_agent);
         self.visitors.len() < VISITORS_PER_DAY && self.visitors.insert(hash)
@@ -209,13 +257,7 @@ impl Insights {
             own_host: visit::host_of(base_url),
             counts: Mutex::new(Counts {
                 tally: Tally::default(),
-                today: Today {
-                    day: None,
-                    salt: [0; 32],
-                    visitors: HashSet::new(),
-                    sources: HashSet::new(),
-                    campaigns: HashSet::new(),
-                },
+                today: Today::none(),
             }),
             shift_seconds: AtomicI64::new(0),
         }
@@ -263,13 +305,13 @@ impl Insights {
         if !self.enabled || is_bot(view.user_agent) {
             return;
         }
-        let day = self.today();
+        let now = self.now();
         let source = view
             .referrer
             .and_then(|r| referrer_host(r, view.host, self.own_host.as_deref()));
         let campaign = view.query.and_then(campaign_tag);
         let mut counts = self.counts();
-        let today = counts.meet(day);
+        let (day, today) = counts.day_at(now, &self.time_zone);
         let new_visitor = today.first_visit(view.client, view.user_agent);
         let source = source.map(|s| today.admit(Kind::Source, s));
         let campaign = campaign.map(|c| today.admit(Kind::Campaign, c));
@@ -405,7 +447,7 @@ mod tests {
     }
 
     #[test]
-    fn the_salt_changes_with_the_day() {
+    fn the_key_changes_with_the_day() {
         let i = Insights::new(true, TimeZone::UTC, "https://practice.test");
         let today = i.today();
         let client = "192.0.2.1".parse().expect("ip");
@@ -415,6 +457,45 @@ mod tests {
         assert_eq!(a, b);
         let c = hash(today.tomorrow().expect("a tomorrow"));
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn a_view_is_of_the_practices_day_by_its_bounds() {
+        // Los Angeles's rule: 8 March 2026 is 23 hours long (clocks skip from 02:00 to 03:00).
+        let tz = TimeZone::posix("PST8PDT,M3.2.0,M11.1.0").expect("a time-zone rule");
+        let at = |s: &str| s.parse::<Timestamp>().expect("an instant");
+        let mut c = Counts {
+            tally: Tally::default(),
+            today: Today::none(),
+        };
+        let (day, today) = c.day_at(at("2026-03-08T08:00:00Z"), &tz);
+        assert_eq!(day, jiff::civil::date(2026, 3, 8), "midnight PST");
+        let key = today.key;
+        today.visitors.insert(1);
+        let (day, today) = c.day_at(at("2026-03-09T06:59:59Z"), &tz);
+        assert_eq!(
+            day,
+            jiff::civil::date(2026, 3, 8),
+            "a second before midnight PDT"
+        );
+        assert_eq!(
+            (today.key, today.visitors.len()),
+            (key, 1),
+            "the same day's memory"
+        );
+        let (day, today) = c.day_at(at("2026-03-09T07:00:00Z"), &tz);
+        assert_eq!(day, jiff::civil::date(2026, 3, 9), "midnight PDT");
+        assert_ne!(today.key, key, "a new day, a new key");
+        assert!(
+            today.visitors.is_empty(),
+            "yesterday's visitors are forgotten"
+        );
+        let (day, _) = c.day_at(at("2026-03-08T07:59:59Z"), &tz);
+        assert_eq!(
+            day,
+            jiff::civil::date(2026, 3, 7),
+            "a clock set back finds its day too"
+        );
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Reading a page view: who is a bot, what is a prefetch, which site referred it (its host
 //! only) and which campaign tag the link carried. Plain functions on header values.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Words that user agents of crawlers, monitors and scripts say about themselves.
 const BOT_WORDS: &[&str] = &[
     "bot",
@@ -20,17 +24,29 @@ const BOT_WORDS: &[&str] = &[
     "lighthouse",
 ];
 
+/// [`BOT_WORDS`] in any case, found in one pass over a user agent, without copying it.
+static BOT_SEARCH: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(BOT_WORDS)
+        .ok()
+});
+
 /// Whether a user agent says it is a bot, a monitor or a script (or says nothing at all).
 pub fn is_bot(user_agent: &str) -> bool {
     let ua = user_agent.trim();
     if ua.is_empty() {
         return true;
     }
-    // Lower-cased once, then searched for each word with the standard library's substring
-    // search; comparing every window case-insensitively took a few microseconds of every
-    // counted page view.
-    let ua = ua.to_ascii_lowercase();
-    BOT_WORDS.iter().any(|w| ua.contains(w))
+    match &*BOT_SEARCH {
+        Some(words) => words.is_match(ua),
+        // The automaton of a few short words is always built; were it not, each word is looked
+        // for in the lower-cased user agent.
+        None => {
+            let ua = ua.to_ascii_lowercase();
+            BOT_WORDS.iter().any(|w| ua.contains(w))
+        }
+    }
 }
 
 /// Whether a request is a prefetch (`Sec-Purpose: prefetch` or the older `Purpose: prefetch`):
@@ -170,6 +186,7 @@ mod tests {
             "Mozilla/5.0 (compatible; bingbot/2.0)",
             "UptimeRobot/2.0",
             "curl/8.5.0",
+            "Mozilla/5.0 (compatible; HeadlessChrome)",
             "",
             "   ",
         ] {
