@@ -20,19 +20,8 @@ async fn the_form_has_every_field_the_crisis_notice_and_a_token() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(r.header("set-cookie").is_none());
     let html = r.text();
-    for name in [
-        "name",
-        "email",
-        "phone",
-        "contact_method",
-        "state",
-        "for_whom",
-        "age_group",
-        "message",
-        "referral_source",
-        "consent",
-        "form_token",
-    ] {
+    // Every field the server reads is on the form.
+    for name in web::contact::FIELDS {
         assert!(html.contains(&format!("name=\"{name}\"")), "field {name}");
     }
     assert!(html.contains("<option value=\"outside-us\""));
