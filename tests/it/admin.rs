@@ -162,8 +162,7 @@ async fn on_https_the_cookie_is_host_prefixed_and_secure() {
 #[tokio::test]
 async fn a_cookie_from_before_sign_out_is_refused_after() {
     let app = app_with_account().await;
-    let mut c = Clinician::new(&app);
-    c.sign_in(PASSWORD).await;
+    let mut c = Clinician::signed_in(&app).await;
     assert_eq!(c.get("/admin").await.status, 200);
     let old_cookie = c.cookie.clone();
     let r = c.action("/admin", "/admin/logout", &[]).await;
@@ -200,8 +199,7 @@ async fn every_inbox_form_refuses_a_post_without_its_token() {
 async fn state_changes_need_the_token_and_the_same_origin() {
     let app = app_with_account().await;
     let _ = app.submit("Ada", &[]).await;
-    let mut c = Clinician::new(&app);
-    c.sign_in(PASSWORD).await;
+    let mut c = Clinician::signed_in(&app).await;
     let csrf = c.csrf("/admin/requests/1").await;
     let body = common::form_body(&[("status", "contacted"), ("reason", "")]);
     let r = c.post("/admin/requests/1/status", &body).await;
@@ -317,8 +315,7 @@ async fn markup_from_a_visitor_is_shown_as_text_in_the_list_and_the_page() {
         app.submit(payload, &[("message", payload)]).await.status,
         303
     );
-    let mut c = Clinician::new(&app);
-    c.sign_in(PASSWORD).await;
+    let mut c = Clinician::signed_in(&app).await;
     for path in ["/admin", "/admin/requests/1"] {
         let html = c.get(path).await.text();
         assert!(!html.contains("<img src=x"), "{path} renders markup");
@@ -498,8 +495,7 @@ async fn retention_deletes_what_it_should_and_nothing_else() {
 #[tokio::test]
 async fn two_factor_enrolment_code_sign_in_and_single_use_recovery_codes() {
     let app = app_without_two_factor().await;
-    let mut c = Clinician::new(&app);
-    c.sign_in(PASSWORD).await;
+    let mut c = Clinician::signed_in(&app).await;
     let page = c.get("/admin/two-factor").await.text();
     assert!(page.contains("<svg role=\"img\""), "an inline SVG QR code");
     let secret = offered_secret(&page);
