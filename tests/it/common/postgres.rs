@@ -26,6 +26,7 @@ pub fn fresh_database(admin_url: &str) -> String {
     let template = match templates.iter().find(|(url, _)| url == admin_url) {
         Some((_, template)) => template.clone(),
         None => {
+            drop_leftovers(admin_url);
             let template = new_database_name();
             psql(admin_url, &format!("CREATE DATABASE {template}"));
             migrate(&with_database(admin_url, &template));
@@ -50,6 +51,29 @@ pub fn empty_database(admin_url: &str) -> String {
     let name = new_database_name();
     psql(admin_url, &format!("CREATE DATABASE {name}"));
     with_database(admin_url, &name)
+}
+
+/// Drops the databases that test processes which have ended left on the server at `admin_url`:
+/// a test's database lives as long as its process and nothing drops it at exit, so a
+/// developer's long-running server would otherwise fill its disk run after run. A database
+/// whose process (named in it, see [`new_database_name`]) still runs is kept.
+fn drop_leftovers(admin_url: &str) {
+    let names = psql(
+        admin_url,
+        "SELECT datname FROM pg_database WHERE datname LIKE 'kap\\_%'",
+    );
+    for name in names.lines().map(str::trim) {
+        let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            psql(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
 }
 
 fn new_database_name() -> String {
