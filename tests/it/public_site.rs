@@ -854,16 +854,22 @@ async fn every_first_view_arrives_in_one_round_trip() {
             sent.body.len()
         );
     }
-    let (home, booking_page) = (&styles[0], &styles[4]);
-    let others = [&styles[1], &styles[2], &styles[3], &styles[5]];
+    let (home, contact, booking_page) = (&styles[0], &styles[1], &styles[4]);
+    let others = [&styles[2], &styles[3], &styles[5]];
     assert!(others[0].contains(".site-header") && others[0].contains(".request-form {"));
+    assert!(contact.contains(".request-form {") && !contact.contains(".myth-claim"));
     // Print too: the same words, black on white, without the screen's chrome.
     assert!(home.contains("@media print") && others[0].contains("@media print"));
     assert!(
         others.iter().all(|s| *s == others[0]),
-        "every page but the home and booking pages inlines the same styles (one hash in the CSP)"
+        "every page but the home, contact and booking pages inlines the same styles (one hash in the CSP)"
     );
-    // The booking page's are the same less the home page's sections (the third hash).
+    // The contact and booking pages' are the same less the home page's sections (the third
+    // hash).
+    assert_eq!(
+        contact, booking_page,
+        "the contact and booking pages share their styles"
+    );
     assert!(booking_page.contains(".site-header") && !booking_page.contains(".myth-claim"));
     assert!(
         booking_page.len() < others[0].len()

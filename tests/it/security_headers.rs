@@ -98,11 +98,12 @@ const NEVER: &[&str] = &[
 ];
 
 /// The CSP sources of the inline styles: `'sha256-…'` of the exact text of the one `<style>`
-/// element of every page but the home page and the booking page (`/contact`'s), then of the
-/// home page's, then of the booking page's (its page is checked in `booking::`).
+/// element of every page but the home, contact and booking pages (`/privacy`'s), then of the
+/// home page's, then of the contact and booking pages' (the booking page is checked in
+/// `booking::`).
 async fn style_hash(app: &TestApp) -> String {
     let mut sources = Vec::new();
-    for path in ["/contact", "/"] {
+    for path in ["/privacy", "/", "/contact"] {
         let html = app.get(path).await.text();
         let start = html
             .find("<style>")
@@ -117,7 +118,10 @@ async fn style_hash(app: &TestApp) -> String {
         sources.push(crate::common::csp_source(&html[start..end]));
     }
     let booking = crate::common::csp_source(&app.state.site.load().renderer.assets.booking_css);
-    sources.push(booking);
+    assert_eq!(
+        sources[2], booking,
+        "the contact page carries the booking page's styles"
+    );
     sources.join(" ")
 }
 
