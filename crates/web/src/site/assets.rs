@@ -104,8 +104,8 @@ const SKIP_END: &str = "/* } first view: skip */";
 const HOME_SKIP_START: &str = "/* home page: skip { */";
 const HOME_SKIP_END: &str = "/* } home page: skip */";
 
-/// The marks around a part of the stylesheet that the booking page does not show (the home
-/// page's sections), left out of [`booking_css`].
+/// The marks around a part of the stylesheet that the booking and contact pages do not show
+/// (the home page's sections), left out of [`booking_css`].
 const BOOKING_SKIP_START: &str = "/* booking page: skip { */";
 const BOOKING_SKIP_END: &str = "/* } booking page: skip */";
 
