@@ -1,5 +1,6 @@
 //! `cargo xtask screenshots`: full-page pictures of every public page at phone (375 px) and
-//! desktop (1280 px) widths, in the light and the dark colour scheme, for review.
+//! desktop (1280 px) widths, in the light and the dark colour scheme, with and without
+//! JavaScript, for review (and to compare a change's pictures with those before it).
 //!
 //! It builds the server, starts it on a free loopback port with a temporary data folder, drives
 //! Debian's Chromium through chromedriver (a few WebDriver calls with curl, so the task needs no
@@ -96,14 +97,22 @@ fn take_all(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>> {
 
     let mut written = Vec::new();
     for (width, height, phone) in SCREENS {
-        for dark in [false, true] {
-            let profile = scratch.join(format!("profile-{width}-{dark}"));
-            let session = Session::start(driver_port, width, height, phone, dark, &profile)?;
+        for (dark, scripts) in [(false, true), (true, true), (false, false), (true, false)] {
+            let profile = scratch.join(format!("profile-{width}-{dark}-{scripts}"));
+            let screen = Screen {
+                width,
+                height,
+                phone,
+                dark,
+                scripts,
+            };
+            let session = Session::start(driver_port, &screen, &profile)?;
             let shots = (|| {
                 let mut shots = Vec::new();
                 for (path, name) in PAGES {
                     let scheme = if dark { "dark" } else { "light" };
-                    let file = out.join(format!("{name}-{width}-{scheme}.png"));
+                    let js = if scripts { "" } else { "-no-js" };
+                    let file = out.join(format!("{name}-{width}-{scheme}{js}.png"));
                     let url = format!("http://127.0.0.1:{site_port}{path}");
                     let png = session.full_page(&url)?;
                     std::fs::write(&file, png).with_context(|| file.display().to_string())?;
@@ -120,21 +129,33 @@ fn take_all(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// How one browser shows the pages.
+struct Screen {
+    width: u32,
+    height: u32,
+    phone: bool,
+    dark: bool,
+    /// Whether the pages' scripts run (the pictures without them show what a visitor with
+    /// JavaScript off sees; the capture's own script still runs, through WebDriver).
+    scripts: bool,
+}
+
 /// One WebDriver session (one browser) at one screen size and colour scheme.
 struct Session {
     port: u16,
     id: String,
+    scripts: bool,
 }
 
 impl Session {
-    fn start(
-        port: u16,
-        width: u32,
-        height: u32,
-        phone: bool,
-        dark: bool,
-        profile: &Path,
-    ) -> Result<Session> {
+    fn start(port: u16, screen: &Screen, profile: &Path) -> Result<Session> {
+        let Screen {
+            width,
+            height,
+            phone,
+            dark,
+            scripts,
+        } = *screen;
         let mut args = crate::chromium_flags::HEADLESS.map(String::from).to_vec();
         args.extend([
             "--hide-scrollbars".into(),
@@ -162,10 +183,20 @@ impl Session {
         let id = reply["value"]["sessionId"]
             .as_str()
             .with_context(|| format!("chromedriver did not start a session: {reply}"))?;
-        Ok(Session {
+        let session = Session {
             port,
             id: id.to_string(),
-        })
+            scripts,
+        };
+        if !scripts {
+            // As the browser's own "Disable JavaScript": the pages' scripts do not run (and
+            // `<noscript>` and `@media (scripting: none)` apply); the capture's script below
+            // runs through the DevTools protocol all the same.
+            let off = json!({ "cmd": "Emulation.setScriptExecutionDisabled",
+                "params": { "value": true } });
+            session.call("POST", "/goog/cdp/execute", Some(&off))?;
+        }
+        Ok(session)
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
@@ -185,28 +216,39 @@ impl Session {
     /// handle) is there.
     fn full_page(&self, url: &str) -> Result<Vec<u8>> {
         self.call("POST", "/url", Some(&json!({ "url": url })))?;
-        let script = "const done = arguments[arguments.length - 1];\
-            const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));\
-            (async () => {\
-              await document.fonts.ready;\
-              for (const el of document.querySelectorAll('body *')) {\
+        // Shows what lays out only near the screen; then, where the page's scripts run, waits
+        // for its fonts and scrolls through it once (a page with scripts off runs no callback,
+        // so there the capture measures it at once).
+        let show = "for (const el of document.querySelectorAll('body *')) {\
                 if (getComputedStyle(el).contentVisibility === 'auto') {\
                   el.style.contentVisibility = 'visible';\
                   el.style.contain = 'layout style paint';\
                 }\
               }\
-              const e = document.documentElement;\
-              for (let y = 0; y < e.scrollHeight; y += innerHeight) { scrollTo({ top: y, behavior: 'instant' }); await frame(); }\
-              scrollTo({ top: 0, behavior: 'instant' });\
-              await frame();\
-              done([Math.ceil(e.scrollWidth), Math.ceil(e.scrollHeight)]);\
-            })();";
-        let reply = self.call(
-            "POST",
-            "/execute/async",
-            Some(&json!({ "script": script, "args": [] })),
-        )?;
-        let size = &reply["value"];
+              const e = document.documentElement;";
+        let measure = "[Math.ceil(e.scrollWidth), Math.ceil(e.scrollHeight)]";
+        let script = if self.scripts {
+            format!(
+                "(async () => {{\
+                  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));\
+                  await document.fonts.ready;\
+                  {show}\
+                  for (let y = 0; y < e.scrollHeight; y += innerHeight) {{ scrollTo({{ top: y, behavior: 'instant' }}); await frame(); }}\
+                  scrollTo({{ top: 0, behavior: 'instant' }});\
+                  await frame();\
+                  return {measure};\
+                }})()"
+            )
+        } else {
+            format!("(() => {{ {show} return {measure}; }})()")
+        };
+        // Through the DevTools protocol rather than WebDriver's script call, which a page with
+        // scripts off refuses.
+        let evaluate = json!({ "cmd": "Runtime.evaluate", "params": {
+            "expression": script, "awaitPromise": true, "returnByValue": true,
+        } });
+        let reply = self.call("POST", "/goog/cdp/execute", Some(&evaluate))?;
+        let size = &reply["value"]["result"]["value"];
         let (Some(w), Some(h)) = (size[0].as_u64(), size[1].as_u64()) else {
             bail!("cannot measure {url}: {size}");
         };
