@@ -13,6 +13,7 @@ pub mod booking;
 /// words never name the treatment.
 pub mod calendar;
 pub mod consultation;
+mod debug_shows;
 /// The Good Faith Estimate of the No Surprises Act: when it is due and what it says.
 pub mod good_faith_estimate;
 /// The words of the mail the practice sends (what kind a piece of mail is, where it stands,
