@@ -7,14 +7,14 @@ use crate::markdown;
 use crate::model::*;
 use crate::sources::File;
 
-/// The front matter of a page that stands alone (screening questions, a text page): only
-/// title and description are taken, and every key a home page section uses is reported as
-/// not used `where_and_what`.
+/// The front matter of a page that stands alone (screening questions, a text page), with the
+/// title and description every such page needs: only those are taken, and every key a home
+/// page section uses is reported as not used `where_and_what`.
 fn page_front_matter<'a>(
     file: &'a File,
     where_and_what: &str,
     errors: &mut Diagnostics,
-) -> Option<Parsed<'a>> {
+) -> Option<(Parsed<'a>, Option<String>, Option<String>)> {
     let p = match split_front_matter(file) {
         Ok(p) => p,
         Err(d) => {
@@ -39,19 +39,9 @@ fn page_front_matter<'a>(
             ));
         }
     }
-    Some(p)
-}
-
-/// The title and description every page that stands alone needs.
-fn title_and_description(
-    p: &Parsed<'_>,
-    errors: &mut Diagnostics,
-) -> (Option<String>, Option<String>) {
-    let title = required_text(p, &p.fm.title, "title", errors);
-    (
-        title,
-        required_text(p, &p.fm.description, "description", errors),
-    )
+    let title = required_text(&p, &p.fm.title, "title", errors);
+    let description = required_text(&p, &p.fm.description, "description", errors);
+    Some((p, title, description))
 }
 
 /// `text` rendered as a whole page's Markdown, its mistakes added to `errors`.
@@ -71,12 +61,11 @@ const MAX_QUESTION: usize = 300;
 /// `screening.md`: a title and description, optional words, then the questions as a list, one
 /// `- ` line each.
 pub(crate) fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<Screening> {
-    let p = page_front_matter(
+    let (p, title, description) = page_front_matter(
         file,
         "for the screening questions: they take title, description, words and a list of questions",
         errors,
     )?;
-    let (title, description) = title_and_description(&p, errors);
     let mut intro = String::new();
     let mut questions: Vec<String> = Vec::new();
     let mut bad_question = false;
@@ -126,12 +115,11 @@ pub(crate) fn parse_screening(file: &File, errors: &mut Diagnostics) -> Option<S
 }
 
 pub(crate) fn parse_text_page(file: &File, errors: &mut Diagnostics) -> Option<TextPage> {
-    let p = page_front_matter(
+    let (p, title, description) = page_front_matter(
         file,
         "on this page: it takes title, description and text",
         errors,
     )?;
-    let (title, description) = title_and_description(&p, errors);
     let html = render_page(p.body, &p, errors);
     Some(TextPage {
         title: title?,

@@ -25,7 +25,8 @@ pub fn urgent(kind: MailKind) -> bool {
 pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written> {
     let practice = &config.practice;
     let base = &config.server.base_url;
-    match mail {
+    // None of them carries a calendar file.
+    let (to_practice, subject, body) = match mail {
         Mail::QuestionnaireLink {
             request,
             outside_us,
@@ -36,10 +37,10 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                 &request.link_secret,
                 link::expiry(Timestamp::now(), None),
             );
-            Some(Written {
-                to_practice: false,
-                subject: format!("Two short questionnaires - {}", practice.name),
-                body: format!(
+            (
+                false,
+                format!("Two short questionnaires - {}", practice.name),
+                format!(
                     "{clinician} asks you to answer two short questionnaires, about how you have been over the last 2 weeks. They take about five minutes, every question is optional, and your answers go only to {clinician}.\n\n{base}/questionnaire/{token}\n\nIf you are in crisis, please don't wait: {crisis}.\n\n{name}\n{email} | {phone}\n",
                     clinician = practice.clinician_name,
                     crisis = Crisis::for_reader(&config.form, *outside_us).sentence(),
@@ -47,8 +48,7 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                     email = practice.email,
                     phone = practice.phone,
                 ),
-                calendar: None,
-            })
+            )
         }
         Mail::QuestionnaireAttentionNotice {
             request_id,
@@ -63,42 +63,41 @@ pub fn write(config: &Config, links: &LinkTokens, mail: &Mail) -> Option<Written
                 None => format!("{base}/admin"),
             };
             let within = practice::wording::within_hours(config.form.urgent_reply_hours);
-            Some(
-                if matches!(mail, Mail::QuestionnaireAttentionNotice { .. }) {
-                    Written {
-                        to_practice: true,
-                        subject: "Urgent: a questionnaire needs your attention".to_string(),
-                        body: format!(
-                            "A questionnaire needs your attention soon. The person was told you will get in touch {within}.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
-                        ),
-                        calendar: None,
-                    }
-                } else {
-                    Written {
-                        to_practice: true,
-                        subject:
-                            "Urgent, not yet followed up: a questionnaire needs your attention"
-                                .to_string(),
-                        body: format!(
-                            "A questionnaire that needs your attention has not been marked as followed up. The person was told you will get in touch {within}, and that time has passed.\n\nSign in to see it and mark it followed up: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details. This is the last reminder about it.\n",
-                        ),
-                        calendar: None,
-                    }
-                },
-            )
+            if matches!(mail, Mail::QuestionnaireAttentionNotice { .. }) {
+                (
+                    true,
+                    "Urgent: a questionnaire needs your attention".to_string(),
+                    format!(
+                        "A questionnaire needs your attention soon. The person was told you will get in touch {within}.\n\nSign in to see it: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details.\n",
+                    ),
+                )
+            } else {
+                (
+                    true,
+                    "Urgent, not yet followed up: a questionnaire needs your attention".to_string(),
+                    format!(
+                        "A questionnaire that needs your attention has not been marked as followed up. The person was told you will get in touch {within}, and that time has passed.\n\nSign in to see it and mark it followed up: {link}\n\nReference: {reference}\n\nFor privacy, this email holds no details. This is the last reminder about it.\n",
+                    ),
+                )
+            }
         }
         Mail::QuestionnaireMailCheck { code } => {
             let code = code.as_deref()?;
-            Some(Written {
-                to_practice: true,
-                subject: format!("Test of urgent notices - {}", practice.name),
-                body: format!(
+            (
+                true,
+                format!("Test of urgent notices - {}", practice.name),
+                format!(
                     "This is a test from the website of {name}. It was sent so that you know urgent notices about questionnaires reach this address.\n\nTo confirm that they do, enter this code in the booking settings ({base}/admin/booking): {code}\n\nUntil a test is confirmed, the questionnaire is not offered.\n",
                     name = practice.name,
                 ),
-                calendar: None,
-            })
+            )
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(Written {
+        to_practice,
+        subject,
+        body,
+        calendar: None,
+    })
 }

@@ -21,6 +21,7 @@ use std::fmt::{self, Write as _};
 use jiff::Timestamp;
 use jiff::tz::Offset;
 
+use crate::host::is_host;
 use crate::open_times::ConsultationFormat;
 
 #[cfg(test)]
@@ -171,21 +172,6 @@ impl CalendarSender {
         self.organizer = Some(email.to_owned());
         Ok(self)
     }
-}
-
-/// A DNS name or IPv4 address: letters, digits and hyphens in dot-separated labels.
-fn is_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 /// Refuses what names the treatment (the rule is the practice's: `practice::neutral`).

@@ -5,8 +5,6 @@
 //! on, and never turn anyone away silently: someone outside the licensed states or under 18 is
 //! still heard, and the request is flagged for the clinician.
 
-use std::fmt;
-
 use super::us_states;
 
 mod decide;
@@ -135,15 +133,11 @@ impl NewConsultationRequest {
     }
 }
 
-/// Never prints personal fields, so a stray `{:?}` cannot leak them into a log.
-impl fmt::Debug for NewConsultationRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewConsultationRequest")
-            .field("contact_method", &self.contact_method)
-            .field("flags", &self.flags)
-            .finish_non_exhaustive()
-    }
-}
+// Never prints personal fields, so a stray `{:?}` cannot leak them into a log.
+crate::debug_shows!(NewConsultationRequest {
+    contact_method,
+    flags
+});
 
 /// The form as sent, every value a string (absent fields are empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]

@@ -13,8 +13,10 @@ pub mod booking;
 /// words never name the treatment.
 pub mod calendar;
 pub mod consultation;
+mod debug_shows;
 /// The Good Faith Estimate of the No Surprises Act: when it is due and what it says.
 pub mod good_faith_estimate;
+pub mod host;
 /// The words of the mail the practice sends (what kind a piece of mail is, where it stands,
 /// what came of sending it). They live here rather than beside the mail code, which sits above
 /// the store: the store writes and reads them in the outbox, so they must be below it, and they

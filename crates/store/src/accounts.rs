@@ -77,13 +77,7 @@ pub struct Credentials {
     pub totp_last_step: Option<i64>,
 }
 
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(Credentials { id });
 
 /// A new credentials stamp: 128 bits from the operating system, as 32 hex characters. It is
 /// only ever compared, never kept secret; what matters is that it does not repeat (new rows get

@@ -61,13 +61,7 @@ pub struct ListedBooking {
     pub name: String,
 }
 
-impl std::fmt::Debug for ListedBooking {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListedBooking")
-            .field("booking", &self.booking)
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(ListedBooking { booking });
 
 /// A person's choice of time.
 #[derive(Clone, Copy, Debug)]

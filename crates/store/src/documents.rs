@@ -56,13 +56,7 @@ pub struct Signature {
     pub location: Option<String>,
 }
 
-impl std::fmt::Debug for Signature {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signature")
-            .field("role", &self.role)
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(Signature { role });
 
 /// One document of a packet, opened.
 #[derive(Clone)]
@@ -80,15 +74,11 @@ pub struct PacketDocument {
     pub revoked_at: Option<Timestamp>,
 }
 
-impl std::fmt::Debug for PacketDocument {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PacketDocument")
-            .field("id", &self.id)
-            .field("document", &self.document)
-            .field("signed", &self.signed_at.is_some())
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(PacketDocument as d {
+    id,
+    document,
+    signed: d.signed_at.is_some(),
+});
 
 /// A packet sent to a request's person.
 #[derive(Clone, Debug)]

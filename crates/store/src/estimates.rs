@@ -69,16 +69,12 @@ pub struct StoredEstimate {
     pub given_how: Option<GivenHow>,
 }
 
-impl std::fmt::Debug for StoredEstimate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredEstimate")
-            .field("id", &self.id)
-            .field("request_id", &self.request_id)
-            .field("due_on", &self.due_on)
-            .field("given", &self.given_at.is_some())
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(StoredEstimate as e {
+    id,
+    request_id,
+    due_on,
+    given: e.given_at.is_some(),
+});
 
 impl Store {
     fn stored_estimate(&self, row: &impl Columns) -> Result<StoredEstimate, StoreError> {

@@ -368,15 +368,11 @@ pub struct StoredRequest {
     pub referral_source: Option<String>,
 }
 
-impl std::fmt::Debug for StoredRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredRequest")
-            .field("id", &self.id)
-            .field("reference", &self.reference)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(StoredRequest {
+    id,
+    reference,
+    status
+});
 
 /// A request accepted by the form, with what to send because of it.
 pub struct Submission<'a> {

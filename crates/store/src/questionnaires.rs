@@ -57,15 +57,11 @@ pub struct StoredQuestionnaire {
     pub answers: Answers,
 }
 
-impl std::fmt::Debug for StoredQuestionnaire {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredQuestionnaire")
-            .field("id", &self.id)
-            .field("request_id", &self.request_id)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(StoredQuestionnaire {
+    id,
+    request_id,
+    kind
+});
 
 /// A request with a questionnaire that needs attention, for the top of the inbox.
 #[derive(Clone, Debug, PartialEq, Eq)]

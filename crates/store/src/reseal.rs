@@ -35,6 +35,32 @@ macro_rules! replace {
     };
 }
 
+/// Reads on `$db` the batch of rows `$select` gives after key `$after` (`$1`; `$2` is the
+/// batch's size) and hands each to `$each`, with the batch's transaction open as `$tx`; the
+/// block gives the row's key and how many values it sealed again. Commits, then gives the last
+/// key read (none when the batch was empty) and the batch's count, as [`in_batches`] takes them.
+macro_rules! batch {
+    ($db:expr, $select:expr, $after:expr, |$tx:ident, $row:ident| $each:block) => {
+        Ok(on_db!($db, pool => {
+            let mut $tx = pool.begin().await?;
+            let rows = sqlx::query($select)
+                .bind($after)
+                .bind(BATCH)
+                .fetch_all(&mut *$tx)
+                .await?;
+            let mut last = None;
+            let mut done = 0;
+            for $row in &rows {
+                let (key, n) = $each;
+                last = Some(key);
+                done += n;
+            }
+            $tx.commit().await?;
+            (last, done)
+        }))
+    };
+}
+
 /// Runs `batch` from key `after` on, each time from the last key the one before read, until one
 /// reads nothing: how many values all of them sealed again.
 async fn in_batches<K, F, B>(mut after: K, mut batch: F) -> Result<u64, StoreError>
@@ -226,36 +252,25 @@ impl Store {
         );
         let (select, update) = (&select, &update);
         in_batches(0i64, |after| async move {
-            Ok(on_db!(&self.db, pool => {
-                let mut tx = pool.begin().await?;
-                let rows = sqlx::query(select)
-                    .bind(after)
-                    .bind(BATCH)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut last = None;
-                let mut n = 0;
-                for row in &rows {
-                    let id: i64 = row.col("id")?;
-                    let sealed: Vec<u8> = row.col("sealed")?;
-                    last = Some(id);
-                    let link_secret: Option<String> = match c.bound_to {
-                        BoundTo::Id => None,
-                        BoundTo::Request { .. } => {
-                            Some(row.col::<Option<String>>("row_key")?.unwrap_or_default())
-                        }
-                    };
-                    let key = match &link_secret {
-                        Some(secret) => RowKey::Text(secret),
-                        None => RowKey::Id(id),
-                    };
-                    if let Some(fresh) = self.resealed(c.field, key, &sealed)? {
-                        n += replace!(tx, update, fresh, id, sealed).await?;
+            batch!(&self.db, select, after, |tx, row| {
+                let id: i64 = row.col("id")?;
+                let sealed: Vec<u8> = row.col("sealed")?;
+                let link_secret: Option<String> = match c.bound_to {
+                    BoundTo::Id => None,
+                    BoundTo::Request { .. } => {
+                        Some(row.col::<Option<String>>("row_key")?.unwrap_or_default())
                     }
-                }
-                tx.commit().await?;
-                (last, n)
-            }))
+                };
+                let key = match &link_secret {
+                    Some(secret) => RowKey::Text(secret),
+                    None => RowKey::Id(id),
+                };
+                let n = match self.resealed(c.field, key, &sealed)? {
+                    Some(fresh) => replace!(tx, update, fresh, id, sealed).await?,
+                    None => 0,
+                };
+                (id, n)
+            })
         })
         .await
     }
@@ -263,29 +278,18 @@ impl Store {
     async fn reseal_sessions(&self) -> Result<u64, StoreError> {
         const UPDATE: &str =
             "UPDATE admin_sessions SET record_sealed = $1 WHERE id = $2 AND record_sealed = $3";
+        const SELECT: &str =
+            "SELECT id, record_sealed FROM admin_sessions WHERE id > $1 ORDER BY id LIMIT $2";
         in_batches(String::new(), |after| async move {
-            Ok(on_db!(&self.db, pool => {
-                let mut tx = pool.begin().await?;
-                let rows = sqlx::query(
-                    "SELECT id, record_sealed FROM admin_sessions WHERE id > $1 ORDER BY id LIMIT $2",
-                )
-                .bind(&after)
-                .bind(BATCH)
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut last = None;
-                let mut n = 0;
-                for row in &rows {
-                    let id: String = row.col("id")?;
-                    let sealed: Vec<u8> = row.col("record_sealed")?;
-                    if let Some(fresh) = self.resealed(SESSION, RowKey::Text(&id), &sealed)? {
-                        n += replace!(tx, UPDATE, fresh, &id, sealed).await?;
-                    }
-                    last = Some(id);
-                }
-                tx.commit().await?;
-                (last, n)
-            }))
+            batch!(&self.db, SELECT, &after, |tx, row| {
+                let id: String = row.col("id")?;
+                let sealed: Vec<u8> = row.col("record_sealed")?;
+                let n = match self.resealed(SESSION, RowKey::Text(&id), &sealed)? {
+                    Some(fresh) => replace!(tx, UPDATE, fresh, &id, sealed).await?,
+                    None => 0,
+                };
+                (id, n)
+            })
         })
         .await
     }

@@ -252,16 +252,8 @@ impl Reader<'_> {
     }
 }
 
-/// A DNS name a certificate can be issued for (a leading `*.` allowed).
+/// A DNS name a certificate can be issued for: a host with a domain (a leading `*.` allowed).
 fn valid_dns_name(name: &str) -> bool {
     let name = name.strip_prefix("*.").unwrap_or(name);
-    name.contains('.')
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+    name.contains('.') && practice::host::is_host(name)
 }

@@ -35,13 +35,9 @@ pub struct MailCheck {
     confirmed_at: Option<i64>,
 }
 
-impl std::fmt::Debug for MailCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailCheck")
-            .field("confirmed", &self.confirmed_at.is_some())
-            .finish_non_exhaustive()
-    }
-}
+practice::debug_shows!(MailCheck as c {
+    confirmed: c.confirmed_at.is_some()
+});
 
 impl MailCheck {
     /// When the test was queued.
