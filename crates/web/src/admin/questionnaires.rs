@@ -6,14 +6,13 @@
 //! The answers appear on the request's page only. The actions' audit lines name the request and
 //! never an answer.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::Admin;
+use super::Clinician;
 use super::posted::{Button, inbox_form};
 use super::views::{at_time, mail_line, when};
 use crate::form::Posted;
@@ -339,8 +338,7 @@ pub async fn panel(
 
 /// `POST /admin/requests/{id}/measures`: sends the measures again, by email.
 pub async fn send_measures(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
@@ -383,8 +381,7 @@ const NOTE_MAX: usize = 2000;
 /// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention,
 /// with a short note of what they did (required).
 pub async fn followed_up(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(FollowUpForm { note, .. }): Posted<FollowUpForm>,
 ) -> Result<Response, AppError> {
@@ -489,8 +486,7 @@ pub async fn send_notice_test(
 
 /// `POST /admin/booking/questionnaire/confirm`: the owner enters the test email's code.
 pub async fn confirm_notice_test(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(NoticeCodeForm { code, .. }): Posted<NoticeCodeForm>,
 ) -> Result<Response, AppError> {
     let Some(to) = state.notices_to() else {
@@ -524,8 +520,7 @@ pub async fn confirm_notice_test(
 /// `POST /admin/booking/questionnaire`: turns the questionnaire on or off; on only while its
 /// urgent notice is known to arrive.
 pub async fn set_offered(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(OfferedForm { questionnaire, .. }): Posted<OfferedForm>,
 ) -> Result<Response, AppError> {
     let on = match questionnaire.as_str() {
