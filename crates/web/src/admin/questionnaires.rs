@@ -466,6 +466,14 @@ fn cannot_offer(check: &NoticeCheck) -> Option<String> {
     }
 }
 
+/// The answer to a test of the urgent notices when the website sends no email, so `what`.
+fn no_email(what: &str) -> Response {
+    let message = format!(
+        "This website sends no email, so {what}. Set up email ([mail] in the config file) first."
+    );
+    (StatusCode::CONFLICT, message).into_response()
+}
+
 /// `POST /admin/booking/questionnaire/test`: sends a test email with a code to the address
 /// urgent notices go to.
 pub async fn send_notice_test(
@@ -473,11 +481,7 @@ pub async fn send_notice_test(
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let Some(to) = state.notices_to() else {
-        return Ok((
-            StatusCode::CONFLICT,
-            "This website sends no email, so no test can be sent. Set up email ([mail] in the config file) first.",
-        )
-            .into_response());
+        return Ok(no_email("no test can be sent"));
     };
     state.store.send_mail_check(&to, Timestamp::now()).await?;
     state.mail_wake.notify_one();
@@ -490,11 +494,7 @@ pub async fn confirm_notice_test(
     Posted(NoticeCodeForm { code, .. }): Posted<NoticeCodeForm>,
 ) -> Result<Response, AppError> {
     let Some(to) = state.notices_to() else {
-        return Ok((
-            StatusCode::CONFLICT,
-            "This website sends no email, so there is no test to confirm. Set up email ([mail] in the config file) first.",
-        )
-            .into_response());
+        return Ok(no_email("there is no test to confirm"));
     };
     let answer = state
         .store
