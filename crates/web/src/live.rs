@@ -85,6 +85,17 @@ fn set_gate(state: &AppState, config: &Config) {
         .set_closed(super::setup::closed_with(config, done));
 }
 
+/// The published words: each section's text, by its file name.
+pub(crate) async fn published_texts(
+    state: &AppState,
+) -> Result<BTreeMap<String, String>, crate::AppError> {
+    let published = state.store.published_words().await?;
+    Ok(published
+        .into_iter()
+        .map(|(section, r)| (section, r.body))
+        .collect())
+}
+
 /// Prepares the pages again from the database's current state if the site's version moved
 /// since this server last looked (or always, with `force`).
 pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::AppError> {
@@ -94,13 +105,7 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<(), crate::AppErro
         return Ok(());
     }
     let saved = state.store.practice_details().await?.map(|d| d.values);
-    let words: BTreeMap<String, String> = state
-        .store
-        .published_words()
-        .await?
-        .into_iter()
-        .map(|(section, r)| (section, r.body))
-        .collect();
+    let words = published_texts(state).await?;
     let own_pages = state.store.own_pages().await?;
     let reviews: Vec<String> = state
         .store

@@ -1,19 +1,18 @@
 //! The audit log page and its export (streamed: the log only grows).
 
 use askama::Template;
-use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
+use super::Clinician;
 use super::sign_in::{page_chrome, render};
 use super::views::{AuditView, when};
+use crate::AppError;
 use crate::export::safe_cell;
-use crate::{AppError, AppState};
 use store::AuditRow;
 use store::audit::{Action, Entry};
 
@@ -33,8 +32,7 @@ fn label(action: &str) -> String {
 }
 
 pub async fn page(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
     let page = q.page.unwrap_or(0);
@@ -62,8 +60,7 @@ pub async fn page(
 }
 
 pub async fn export(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     _: crate::form::Posted<super::posted::Button>,
 ) -> Result<Response, AppError> {
     let now = Timestamp::now();

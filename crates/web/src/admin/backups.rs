@@ -4,16 +4,14 @@
 //! down or print, confirmed by typing three back.
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 
-use super::Admin;
 use super::posted::{Button, inbox_form};
 use super::sign_in::{chrome, render};
 use super::views::{Chrome, when};
+use super::{Admin, Clinician};
 use crate::backup::{self, Target, worker::Health};
 use crate::form::Posted;
 use crate::{AppError, AppState};
@@ -312,18 +310,14 @@ pub async fn inbox_line(state: &AppState) -> Option<(String, bool)> {
     Some((line, warning))
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
-) -> Result<Response, AppError> {
+pub async fn page(Clinician { state, admin }: Clinician) -> Result<Response, AppError> {
     let v = view(&state, &admin).await?;
     Ok(render(StatusCode::OK, v.render()))
 }
 
 /// "Test the connection now": each destination takes a small test file.
 pub async fn test(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
@@ -338,8 +332,7 @@ pub async fn test(
 
 /// Makes a new backup key and shows its words, once.
 pub async fn make_key(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
@@ -366,8 +359,7 @@ inbox_form!(
 
 /// Confirms the key: the three words asked must match.
 pub async fn confirm_key(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(form): Posted<ConfirmKeyForm>,
 ) -> Result<Response, AppError> {
     let mut v = view(&state, &admin).await?;
@@ -414,8 +406,7 @@ inbox_form!(
 
 /// Saves where and when backups are made (the fields the config file sets are not taken).
 pub async fn save_settings(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(form): Posted<SettingsForm>,
 ) -> Result<Response, AppError> {
     let posted: SavedBackup = [

@@ -3,14 +3,12 @@
 //! request's page, and the private calendar feed's address.
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
 use super::booking_form::{DAY_NAMES, SettingsForm, WINDOWS_PER_DAY, WindowFields, window_field};
 use super::field_error::FieldError;
 use super::inbox::{refused, request_page};
@@ -19,6 +17,7 @@ use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::{
     BookingPanel, BookingRow, BookingSettingsView, BookingsView, DayRow, SlotRow, when,
 };
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use practice::booking::{BookingStatus, ClinicianDecision, decline_message};
@@ -143,8 +142,7 @@ async fn settings_view(
 
 /// `GET /admin/booking`.
 pub async fn settings(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<SettingsQuery>,
 ) -> Result<Response, AppError> {
     let rules = state.store.booking_rules(&state.time_zone()).await?;
@@ -182,8 +180,7 @@ impl InboxForm for SettingsPost {
 
 /// `POST /admin/booking`: checks and saves the settings.
 pub async fn save_settings(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(SettingsPost { fields, .. }): Posted<SettingsPost>,
 ) -> Result<Response, AppError> {
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
@@ -224,8 +221,7 @@ pub async fn save_settings(
 
 /// `POST /admin/booking/calendar-link`: a new feed address; the old one stops working.
 pub async fn replace_feed(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
     state
@@ -257,10 +253,7 @@ fn row(state: &AppState, l: &ListedBooking) -> BookingRow {
 }
 
 /// `GET /admin/bookings`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
-) -> Result<Response, AppError> {
+pub async fn list(Clinician { state, admin }: Clinician) -> Result<Response, AppError> {
     let (upcoming, past) = state.store.list_bookings(Timestamp::now(), 50).await?;
     let view = BookingsView {
         chrome: page_chrome(&state, &admin, "Bookings", "bookings").await?,
@@ -307,8 +300,7 @@ inbox_form!(
 /// `POST /admin/requests/{id}/booking`: confirm, decline (with an optional message to the person
 /// only), or ask for another time.
 pub async fn decide(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(form): Posted<DecisionForm>,
 ) -> Result<Response, AppError> {

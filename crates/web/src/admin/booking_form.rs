@@ -106,40 +106,54 @@ impl SettingsForm {
         let mut errors = Vec::new();
         let mut err = |field: &str, message: String| errors.push(FieldError::new(field, message));
         let mut rules = BookingRules::new(time_zone);
-        match whole_number(&self.length) {
-            Some(n) => rules.length = SignedDuration::from_mins(n),
-            None => err(
+        // Each duration is a whole number of its unit, the horizon at most 10,000 days.
+        let durations: [(&str, &str, DurationOf, i64, &mut SignedDuration, &str); 5] = [
+            (
                 "length",
-                "Enter how long a consultation lasts, in minutes, like 20".into(),
+                &self.length,
+                SignedDuration::from_mins,
+                i64::MAX,
+                &mut rules.length,
+                "Enter how long a consultation lasts, in minutes, like 20",
             ),
-        }
-        match whole_number(&self.step) {
-            Some(n) => rules.step = SignedDuration::from_mins(n),
-            None => err(
+            (
                 "step",
-                "Enter how often a start time is offered, in minutes, like 30".into(),
+                &self.step,
+                SignedDuration::from_mins,
+                i64::MAX,
+                &mut rules.step,
+                "Enter how often a start time is offered, in minutes, like 30",
             ),
-        }
-        match whole_number(&self.buffer) {
-            Some(n) => rules.buffer = SignedDuration::from_mins(n),
-            None => err(
+            (
                 "buffer",
-                "Enter the buffer between consultations, in minutes, like 10 (or 0)".into(),
+                &self.buffer,
+                SignedDuration::from_mins,
+                i64::MAX,
+                &mut rules.buffer,
+                "Enter the buffer between consultations, in minutes, like 10 (or 0)",
             ),
-        }
-        match whole_number(&self.notice) {
-            Some(n) => rules.notice = SignedDuration::from_hours(n),
-            None => err(
+            (
                 "notice",
-                "Enter the minimum notice in whole hours, like 24 (or 0)".into(),
+                &self.notice,
+                SignedDuration::from_hours,
+                i64::MAX,
+                &mut rules.notice,
+                "Enter the minimum notice in whole hours, like 24 (or 0)",
             ),
-        }
-        match whole_number(&self.horizon) {
-            Some(n) if n <= 10_000 => rules.horizon = SignedDuration::from_hours(24 * n),
-            _ => err(
+            (
                 "horizon",
-                "Enter how far ahead people may book, in days, like 21".into(),
+                &self.horizon,
+                |days| SignedDuration::from_hours(24 * days),
+                10_000,
+                &mut rules.horizon,
+                "Enter how far ahead people may book, in days, like 21",
             ),
+        ];
+        for (field, typed, of, most, rule, message) in durations {
+            match whole_number(typed) {
+                Some(n) if n <= most => *rule = of(n),
+                _ => err(field, message.into()),
+            }
         }
         if self.daily_cap.trim().is_empty() {
             rules.daily_cap = None;
@@ -249,6 +263,9 @@ impl SettingsForm {
     }
 }
 
+/// A duration of so many of its unit.
+type DurationOf = fn(i64) -> SignedDuration;
+
 /// A whole number of at most 7 digits, as typed (spaces around it allowed).
 fn whole_number(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -329,6 +346,36 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["length", "window-wed-2-end", "days_off"]);
         assert!(errors[2].message.contains("line 2"), "{:?}", errors[2]);
+    }
+
+    #[test]
+    fn each_duration_is_read_in_its_unit_and_its_problem_named_in_form_order() {
+        let mut f = filled();
+        (f.length, f.step, f.buffer, f.notice, f.horizon) = (
+            "45".into(),
+            "15".into(),
+            "5".into(),
+            "48".into(),
+            "60".into(),
+        );
+        let rules = f.to_rules(tz()).expect("valid");
+        assert_eq!(rules.length, SignedDuration::from_mins(45));
+        assert_eq!(rules.step, SignedDuration::from_mins(15));
+        assert_eq!(rules.buffer, SignedDuration::from_mins(5));
+        assert_eq!(rules.notice, SignedDuration::from_hours(48));
+        assert_eq!(rules.horizon, SignedDuration::from_hours(24 * 60));
+        (f.length, f.step, f.buffer, f.notice, f.horizon) = (
+            "x".into(),
+            "".into(),
+            "-1".into(),
+            "1.5".into(),
+            "10001".into(),
+        );
+        let errors = f.to_rules(tz()).expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["length", "step", "buffer", "notice", "horizon"]);
+        assert!(errors[0].message.contains("in minutes, like 20"));
+        assert!(errors[4].message.contains("in days, like 21"));
     }
 
     #[test]

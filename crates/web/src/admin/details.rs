@@ -7,18 +7,17 @@
 //! file are shown read-only with where they come from.
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
 use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::InboxForm;
 use super::sign_in::{form_chrome, render};
 use super::views::when;
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use settings::details::{self, FIELDS, PracticeDetails};
@@ -196,8 +195,7 @@ async fn page(state: &AppState, admin: &Admin, shown: Shown) -> Result<Response,
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<DetailsQuery>,
 ) -> Result<Response, AppError> {
     let stored = state.store.practice_details().await?;
@@ -241,8 +239,7 @@ impl InboxForm for DetailsPost {
 }
 
 pub async fn save(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(post): Posted<DetailsPost>,
 ) -> Result<Response, AppError> {
     let DetailsPost {

@@ -8,16 +8,15 @@
 //! filled in with the prescriber's name, practice and contact for each person, and sealed with
 //! the packet.
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 
-use super::Admin;
 use super::inbox::refused;
 use super::views::when;
 use super::words::{Shown, capitalised, edit_page, find, stale};
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use content::documents::{self as text, DocumentKind};
@@ -121,9 +120,7 @@ pub(super) async fn save(
     if !publish {
         let preview = format!(
             "<div class=\"wrap narrow page\"><h1>{}</h1><div class=\"prose\">{}</div></div>",
-            askama::filters::escape(&read.title, askama::filters::Html)
-                .map(|e| e.to_string())
-                .unwrap_or_default(),
+            crate::site::views::escaped(&read.title),
             read.html
         );
         let shown = Shown {
@@ -276,8 +273,7 @@ impl super::posted::InboxForm for SendForm {
 /// `POST /admin/requests/{id}/documents`: sends the chosen documents, after the consent to
 /// sign electronically, as one packet by email.
 pub async fn send(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(SendForm { fields: form, .. }): Posted<SendForm>,
 ) -> Result<Response, AppError> {
@@ -413,8 +409,7 @@ pub async fn send(
 /// `GET /admin/requests/{id}/documents/{document}/pdf`: the clinician's copy of a signed
 /// document.
 pub async fn pdf(
-    State(state): State<AppState>,
-    Extension(_admin): Extension<Admin>,
+    Clinician { state, .. }: Clinician,
     Path((id, doc)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let packets = state.store.packets(id).await?;

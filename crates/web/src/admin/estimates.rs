@@ -7,14 +7,13 @@
 //! the estimate, and appear nowhere but on this page and in the PDF. The due date is the rules'
 //! ([`practice::good_faith_estimate`]), counted in the practice's time zone.
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::Admin;
+use super::Clinician;
 use super::inbox::refused;
 use super::views::when;
 use crate::form::Posted;
@@ -181,8 +180,7 @@ fn date(value: &str) -> Option<Date> {
 
 /// `POST /admin/requests/{id}/estimates`: makes a Good Faith Estimate for the request's person.
 pub async fn make(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(form): Posted<EstimateForm>,
 ) -> Result<Response, AppError> {
@@ -354,8 +352,7 @@ pub(crate) fn pdf_response(e: &StoredEstimate) -> Response {
 
 /// `GET /admin/requests/{id}/estimates/{estimate}/pdf`: the estimate as a PDF, to give.
 pub async fn pdf(
-    State(state): State<AppState>,
-    Extension(_admin): Extension<Admin>,
+    Clinician { state, .. }: Clinician,
     Path((id, estimate)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     match state.store.estimate(id, estimate).await? {
@@ -383,8 +380,7 @@ impl super::posted::InboxForm for GivenForm {
 /// `POST /admin/requests/{id}/estimates/{estimate}/given`: records that the clinician gave the
 /// estimate's PDF to the person.
 pub async fn given(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path((id, estimate)): Path<(i64, i64)>,
     Posted(_): Posted<GivenForm>,
 ) -> Result<Response, AppError> {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use tower_sessions::Session;
 
+use super::Clinician;
 use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::inbox_form;
 use super::sign_in::{
@@ -155,10 +156,7 @@ pub async fn create(
     }
 }
 
-pub async fn welcome(
-    State(state): State<AppState>,
-    axum::Extension(admin): axum::Extension<super::Admin>,
-) -> Result<Response, AppError> {
+pub async fn welcome(Clinician { state, admin }: Clinician) -> Result<Response, AppError> {
     let view = WelcomeView {
         chrome: page_chrome(&state, &admin, "Your account is ready", "").await?,
         details_href: DETAILS_PAGE,

@@ -1,13 +1,11 @@
 //! `/admin/going-live`: confirming an item of the going-live checklist as reviewed (see
 //! [`settings::going_live`]). The checklist itself is shown at the top of the inbox.
 
-use axum::Extension;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::Admin;
+use super::Clinician;
 use super::posted::inbox_form;
 use crate::form::Posted;
 use crate::{AppError, AppState};
@@ -56,8 +54,7 @@ inbox_form!(
 );
 
 pub async fn review(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(form): Posted<ReviewForm>,
 ) -> Result<Response, AppError> {
     let item = Item::parse(form.item.trim());

@@ -1,20 +1,19 @@
 //! The list of requests, a request's page, and what the clinician can do with a request.
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
 use super::posted::{Button, InboxForm, inbox_form};
 use super::sign_in::{page_chrome, render};
 use super::views::{
     DeleteView, InboxView, RequestView, Row, UnreadableView, mail_line, reason_options,
     status_options, unreadable_reference, unreadable_title, when,
 };
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use practice::status::{ClosedReason, Status, StatusChange};
@@ -44,8 +43,7 @@ fn enc(s: &str) -> String {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let spam = q.folder.as_deref() == Some("spam");
@@ -240,8 +238,7 @@ fn not_found() -> AppError {
 }
 
 pub async fn detail(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     match state
@@ -323,9 +320,18 @@ fn back_to(id: i64) -> Response {
     Redirect::to(&format!("/admin/requests/{id}")).into_response()
 }
 
+/// Back to the request's page after the store changed it, or "not found" when it had no
+/// request `id` to change (`changed` is false).
+fn back_after(changed: bool, id: i64) -> Result<Response, AppError> {
+    if changed {
+        Ok(back_to(id))
+    } else {
+        Err(not_found())
+    }
+}
+
 pub async fn change_status(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(form): Posted<StatusForm>,
 ) -> Result<Response, AppError> {
@@ -355,8 +361,7 @@ pub async fn change_status(
 }
 
 pub async fn add_note(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(NoteForm { note, .. }): Posted<NoteForm>,
 ) -> Result<Response, AppError> {
@@ -377,24 +382,16 @@ pub async fn add_note(
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return refused(&state, &admin, id, p.to_string(), status).await;
     }
-    if !state
+    let note = note.replace("\r\n", "\n");
+    let added = state
         .store
-        .add_note(
-            id,
-            &admin.email,
-            &note.replace("\r\n", "\n"),
-            Timestamp::now(),
-        )
-        .await?
-    {
-        return Err(not_found());
-    }
-    Ok(back_to(id))
+        .add_note(id, &admin.email, &note, Timestamp::now())
+        .await?;
+    back_after(added, id)
 }
 
 pub async fn set_spam(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(SpamForm { spam, .. }): Posted<SpamForm>,
 ) -> Result<Response, AppError> {
@@ -403,19 +400,15 @@ pub async fn set_spam(
         "no" => false,
         _ => return Ok((StatusCode::BAD_REQUEST, "Choose spam=yes or spam=no.").into_response()),
     };
-    if !state
+    let marked = state
         .store
         .set_spam(id, spam, &admin.email, Timestamp::now())
-        .await?
-    {
-        return Err(not_found());
-    }
-    Ok(back_to(id))
+        .await?;
+    back_after(marked, id)
 }
 
 pub async fn retry_mail(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
@@ -431,8 +424,7 @@ pub async fn retry_mail(
 }
 
 pub async fn confirm_delete(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     // A request that cannot be read can still be deleted.
@@ -453,8 +445,7 @@ pub async fn confirm_delete(
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
@@ -470,8 +461,7 @@ pub async fn delete(
 
 /// `POST /admin/export`: the selected requests (`id` fields) or all, as a CSV download.
 pub async fn export(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(form): Posted<ExportForm>,
 ) -> Result<Response, AppError> {
     let all = form.scope.lines().any(|v| v == "all");

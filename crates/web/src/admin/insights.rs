@@ -6,14 +6,13 @@
 //! batch).
 
 use askama::Template;
-use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use super::Admin;
+use super::Clinician;
 use super::sign_in::{page_chrome, render};
 use super::views::Chrome;
 use crate::export::safe_cell;
@@ -189,8 +188,7 @@ async fn report(state: &AppState, period: Period) -> Result<Report, AppError> {
 
 /// `GET /admin/insights[?period=12m]`.
 pub async fn page(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Response, AppError> {
     let period = Period::parse(q.period.as_deref());

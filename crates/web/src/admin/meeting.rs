@@ -3,18 +3,17 @@
 //! gets a daily agenda. The rules for each value are in `practice/meeting.rs`.
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
 use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::inbox_form;
 use super::sign_in::{form_chrome, render};
 use super::views::Chrome;
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use practice::meeting::{self, MeetingDetails};
@@ -151,8 +150,7 @@ async fn view(
 
 /// `GET /admin/booking/meeting`.
 pub async fn page(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<MeetingQuery>,
 ) -> Result<Response, AppError> {
     let details = state.store.meeting_details().await?;
@@ -181,8 +179,7 @@ inbox_form!(
 
 /// `POST /admin/booking/meeting`: checks and saves.
 pub async fn save(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(post): Posted<MeetingPost>,
 ) -> Result<Response, AppError> {
     let form = MeetingForm {

@@ -38,12 +38,14 @@ mod two_factor;
 mod views;
 mod words;
 
-use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodFilter, MethodRouter};
+use axum::{Extension, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tower_sessions::cookie::SameSite;
@@ -217,6 +219,29 @@ pub struct Admin {
     pub account_id: i64,
     pub email: String,
     pub csrf: String,
+}
+
+/// What every protected handler starts from: the app state and the signed-in clinician, whom
+/// [`require_sign_in`] found before the handler runs (a route without that check has no
+/// clinician, and is answered as a missing extension would be).
+pub struct Clinician {
+    pub state: AppState,
+    pub admin: Admin,
+}
+
+impl FromRequestParts<AppState> for Clinician {
+    type Rejection = ExtensionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, ExtensionRejection> {
+        let Extension(admin) = Extension::<Admin>::from_request_parts(parts, state).await?;
+        Ok(Clinician {
+            state: state.clone(),
+            admin,
+        })
+    }
 }
 
 /// A fresh random token.

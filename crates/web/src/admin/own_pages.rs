@@ -9,17 +9,16 @@
 //! refused with the text kept. Every change is audited.
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
 use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::{Button, inbox_form};
 use super::sign_in::{form_chrome, render};
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use store::audit::{Action, Entry};
@@ -93,8 +92,7 @@ async fn page(
 }
 
 pub async fn list(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Query(q): Query<PagesQuery>,
 ) -> Result<Response, AppError> {
     let notice = if q.added.is_some() {
@@ -176,8 +174,7 @@ inbox_form!(
 );
 
 pub async fn add(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(post): Posted<NewPagePost>,
 ) -> Result<Response, AppError> {
     let form = Form {
@@ -244,8 +241,7 @@ struct RemoveView {
 
 /// `GET /admin/pages/{id}/remove`: what removing the page does, and the button that does it.
 pub async fn confirm_remove(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let page = shown_page(&state, id).await?;
@@ -266,8 +262,7 @@ pub async fn confirm_remove(
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
@@ -346,8 +341,7 @@ impl EditView {
 }
 
 pub async fn edit(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AppError> {
@@ -360,8 +354,7 @@ pub async fn edit(
 
 /// Previews or publishes a new title and words for page `id`.
 pub async fn change(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(post): Posted<PageChangePost>,
 ) -> Result<Response, AppError> {

@@ -6,14 +6,13 @@
 //! The answers appear on the request's page only. The actions' audit lines name the request and
 //! never an answer.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::Admin;
+use super::Clinician;
 use super::posted::{Button, inbox_form};
 use super::views::{at_time, mail_line, when};
 use crate::form::Posted;
@@ -339,8 +338,7 @@ pub async fn panel(
 
 /// `POST /admin/requests/{id}/measures`: sends the measures again, by email.
 pub async fn send_measures(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
@@ -383,8 +381,7 @@ const NOTE_MAX: usize = 2000;
 /// `POST /admin/requests/{id}/attention`: the clinician followed up what needed attention,
 /// with a short note of what they did (required).
 pub async fn followed_up(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(id): Path<i64>,
     Posted(FollowUpForm { note, .. }): Posted<FollowUpForm>,
 ) -> Result<Response, AppError> {
@@ -469,6 +466,14 @@ fn cannot_offer(check: &NoticeCheck) -> Option<String> {
     }
 }
 
+/// The answer to a test of the urgent notices when the website sends no email, so `what`.
+fn no_email(what: &str) -> Response {
+    let message = format!(
+        "This website sends no email, so {what}. Set up email ([mail] in the config file) first."
+    );
+    (StatusCode::CONFLICT, message).into_response()
+}
+
 /// `POST /admin/booking/questionnaire/test`: sends a test email with a code to the address
 /// urgent notices go to.
 pub async fn send_notice_test(
@@ -476,11 +481,7 @@ pub async fn send_notice_test(
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
     let Some(to) = state.notices_to() else {
-        return Ok((
-            StatusCode::CONFLICT,
-            "This website sends no email, so no test can be sent. Set up email ([mail] in the config file) first.",
-        )
-            .into_response());
+        return Ok(no_email("no test can be sent"));
     };
     state.store.send_mail_check(&to, Timestamp::now()).await?;
     state.mail_wake.notify_one();
@@ -489,16 +490,11 @@ pub async fn send_notice_test(
 
 /// `POST /admin/booking/questionnaire/confirm`: the owner enters the test email's code.
 pub async fn confirm_notice_test(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(NoticeCodeForm { code, .. }): Posted<NoticeCodeForm>,
 ) -> Result<Response, AppError> {
     let Some(to) = state.notices_to() else {
-        return Ok((
-            StatusCode::CONFLICT,
-            "This website sends no email, so there is no test to confirm. Set up email ([mail] in the config file) first.",
-        )
-            .into_response());
+        return Ok(no_email("there is no test to confirm"));
     };
     let answer = state
         .store
@@ -524,8 +520,7 @@ pub async fn confirm_notice_test(
 /// `POST /admin/booking/questionnaire`: turns the questionnaire on or off; on only while its
 /// urgent notice is known to arrive.
 pub async fn set_offered(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Posted(OfferedForm { questionnaire, .. }): Posted<OfferedForm>,
 ) -> Result<Response, AppError> {
     let on = match questionnaire.as_str() {

@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::Extension;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,7 +18,7 @@ use tower_sessions::Session;
 use super::field_error::FieldError;
 use super::posted::{Button, inbox_form};
 use super::views::{Chrome, CodeView, LoginView};
-use super::{Admin, SessionData, new_token};
+use super::{Admin, Clinician, SessionData, new_token};
 use crate::client::{ClientKey, client_key};
 use crate::form::Posted;
 use crate::{AppError, AppState};
@@ -495,9 +494,8 @@ pub async fn code(
 }
 
 pub async fn logout(
-    State(state): State<AppState>,
+    Clinician { state, admin }: Clinician,
     session: Session,
-    Extension(admin): Extension<Admin>,
     _: Posted<Button>,
 ) -> Result<Response, AppError> {
     state

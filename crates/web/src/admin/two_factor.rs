@@ -4,7 +4,7 @@ use super::field_error::FieldError;
 use super::posted::inbox_form;
 use super::sign_in::{give_back, page_chrome, record_failure, render, second_factor};
 use super::views::TwoFactorView;
-use super::{Admin, SessionData};
+use super::{Admin, Clinician, SessionData};
 use crate::client::client_key;
 use crate::form::Posted;
 use crate::{AppError, AppState};
@@ -12,7 +12,7 @@ use askama::Template;
 use auth::throttle;
 use auth::{password, totp};
 use axum::Extension;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -87,8 +87,7 @@ fn codes_gone() -> Response {
 
 /// `/admin/two-factor/recovery-codes.txt`: the codes just made, as a plain-text file.
 pub async fn recovery_codes_file(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     KeptCodes(codes): KeptCodes,
 ) -> Result<Response, AppError> {
     let text = recovery_codes_text(&state.config().practice.name, &admin.email, &codes);
@@ -122,8 +121,7 @@ fn recovery_codes_text(practice: &str, email: &str, codes: &[String]) -> String 
 
 /// `/admin/two-factor/recovery-codes`: the codes just made on a page of their own, to print.
 pub async fn recovery_codes_print(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     KeptCodes(codes): KeptCodes,
 ) -> Result<Response, AppError> {
     let view = super::views::RecoveryCodesView {
@@ -219,9 +217,8 @@ async fn two_factor_view(
 }
 
 pub async fn two_factor_page(
-    State(state): State<AppState>,
+    Clinician { state, admin }: Clinician,
     session: Session,
-    Extension(admin): Extension<Admin>,
 ) -> Result<Response, AppError> {
     two_factor_view(
         &state,
@@ -247,9 +244,8 @@ inbox_form!(
 /// is set up now, or a recovery code). These checks count as sign-in attempts: counted before
 /// they are made, not made while sign-in is paused, and audited when wrong.
 pub async fn enable_two_factor(
-    State(state): State<AppState>,
+    Clinician { state, admin }: Clinician,
     session: Session,
-    Extension(admin): Extension<Admin>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Posted(form): Posted<TwoFactorForm>,

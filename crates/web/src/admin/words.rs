@@ -16,21 +16,18 @@ mod preview;
 mod sections;
 mod settings;
 
-use std::collections::BTreeMap;
-
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::Admin;
 use super::field_error::{FieldError, FieldErrors as _};
 use super::posted::{InboxForm, inbox_form};
 use super::sign_in::{form_chrome, page_chrome, render};
 use super::views::when;
+use super::{Admin, Clinician};
 use crate::form::Posted;
 use crate::{AppError, AppState};
 use content::diff::Change;
@@ -86,10 +83,7 @@ fn files_dir(state: &AppState) -> Option<std::path::PathBuf> {
     state.config().content_dir.clone()
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
-) -> Result<Response, AppError> {
+pub async fn list(Clinician { state, admin }: Clinician) -> Result<Response, AppError> {
     let published = state.store.published_words().await?;
     let view = ListView {
         chrome: page_chrome(&state, &admin, "The page's words", "words").await?,
@@ -193,8 +187,7 @@ pub struct EditQuery {
 }
 
 pub async fn edit(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(slug): Path<String>,
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AppError> {
@@ -246,13 +239,7 @@ async fn with_text(
     section: &Section,
     text: &str,
 ) -> Result<Result<content::Content, Diagnostics>, AppError> {
-    let mut words: BTreeMap<String, String> = state
-        .store
-        .published_words()
-        .await?
-        .into_iter()
-        .map(|(k, r)| (k, r.body))
-        .collect();
+    let mut words = crate::live::published_texts(state).await?;
     words.insert(section.rel.clone(), text.to_string());
     Ok(content::load_edited(&words))
 }
@@ -326,8 +313,7 @@ inbox_form!(
 );
 
 pub async fn save(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(slug): Path<String>,
     Posted(form): Posted<WordsPost>,
 ) -> Result<Response, AppError> {
@@ -463,8 +449,7 @@ async fn read_only(
 }
 
 pub async fn restore(
-    State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Clinician { state, admin }: Clinician,
     Path(slug): Path<String>,
     Posted(form): Posted<RestorePost>,
 ) -> Result<Response, AppError> {

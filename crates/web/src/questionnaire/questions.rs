@@ -59,9 +59,7 @@ pub(super) fn question_page(
                 .collect();
             let intro = format!(
                 "<p>{}</p>{}",
-                askama::filters::escape(&s.description, askama::filters::Html)
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
+                crate::site::views::escaped(&s.description),
                 s.html
             );
             (s.title.clone(), Some(intro), None, choices, Vec::new())

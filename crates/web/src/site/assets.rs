@@ -321,82 +321,77 @@ mod tests {
         // The home page's first view: the page's own rules and those of the notices and phone
         // numbers it shows, none of the forms, booking and questionnaire pages'.
         let home = home_css(sheet);
-        for kept in [".hero", ".myth-claim", ".crisis-notice", ".phone-number"] {
-            assert!(
-                home.contains(kept),
-                "{kept} is in the home page's first view"
-            );
-        }
-        for left in [
-            ".request-form {",
-            ".booking-offer",
-            ".crisis-panel {",
-            "[aria-invalid",
-        ] {
-            assert!(
-                !home.contains(left),
-                "{left} is not in the home page's first view"
-            );
-        }
+        holds(
+            &home,
+            "the home page's first view",
+            &[".hero", ".myth-claim", ".crisis-notice", ".phone-number"],
+            &[
+                ".request-form {",
+                ".booking-offer",
+                ".crisis-panel {",
+                "[aria-invalid",
+            ],
+        );
         assert!(home.len() * 5 < critical_css(sheet).len() * 4);
         // The booking page's first view: its form, times, notices and chrome, none of the home
         // page's sections (but for the few lines of them in the print and forced colours
         // rules).
         let booking = booking_css(sheet);
-        for kept in [
-            ".site-header",
-            ".request-form",
-            ".booking-form .day",
-            ".times",
-            ".local-time",
-            ".crisis-notice",
-            ".site-footer",
-            "@media print",
-        ] {
-            assert!(
-                booking.contains(kept),
-                "{kept} is in the booking page's first view"
-            );
-        }
-        for left in [
-            ".hero .wrap",
-            ".compare {",
-            ".myth-claim",
-            ".toc {",
-            ".steps {",
-        ] {
-            assert!(
-                !booking.contains(left),
-                "{left} is not in the booking page's first view"
-            );
-        }
+        holds(
+            &booking,
+            "the booking page's first view",
+            &[
+                ".site-header",
+                ".request-form",
+                ".booking-form .day",
+                ".times",
+                ".local-time",
+                ".crisis-notice",
+                ".site-footer",
+                "@media print",
+            ],
+            &[
+                ".hero .wrap",
+                ".compare {",
+                ".myth-claim",
+                ".toc {",
+                ".steps {",
+            ],
+        );
         assert!(booking.len() * 4 < critical_css(sheet).len() * 3);
         let critical = critical_css(sheet);
-        for kept in [
-            ".site-header",
-            ".hero",
-            ".request-form",
-            ".site-footer",
-            ".booking-offer",
-        ] {
-            assert!(critical.contains(kept), "{kept} is in the first view");
-        }
-        // Every rule a public page shows on screen (the home page's lower sections too, since
-        // no stylesheet is linked); none of the clinician's pages.
-        for kept in [
-            ".myth-claim",
-            ".step-number",
-            ".section.call",
-            "code,\n.secret",
-        ] {
-            assert!(critical.contains(kept), "{kept} is in the first view");
-        }
-        // Print too, since no stylesheet is linked: the page prints as the whole sheet printed it.
-        assert!(critical.contains("@media print"));
-        for left in [".chart-bar", ".table-wrap", ".recovery-codes-print"] {
-            assert!(!critical.contains(left), "{left} is not in the first view");
-        }
+        holds(
+            &critical,
+            "the first view",
+            &[
+                ".site-header",
+                ".hero",
+                ".request-form",
+                ".site-footer",
+                ".booking-offer",
+                // Every rule a public page shows on screen (the home page's lower sections
+                // too, since no stylesheet is linked); none of the clinician's pages.
+                ".myth-claim",
+                ".step-number",
+                ".section.call",
+                "code,\n.secret",
+                // Print too, since no stylesheet is linked: the page prints as the whole sheet
+                // printed it.
+                "@media print",
+            ],
+            &[".chart-bar", ".table-wrap", ".recovery-codes-print"],
+        );
         assert!(!critical.contains("/*") && !critical.contains("</"));
+    }
+
+    /// Asserts that `css`, the styles of `view`, hold every one of `kept` and none of `left`.
+    fn holds(css: &str, view: &str, kept: &[&str], left: &[&str]) {
+        for kept in kept {
+            assert!(css.contains(kept), "{kept} is in {view}");
+        }
+        for left in left {
+            assert!(!css.contains(left), "{left} is not in {view}");
+        }
     }
 
     #[test]

@@ -62,22 +62,12 @@ impl Renderer {
     /// The page of a packet. Not indexed.
     pub fn documents(&self, page: DocumentsPage) -> Result<String, RenderError> {
         let heading = "Documents to read and sign";
-        let title = if page.errors.is_empty() {
-            self.title(heading)
-        } else {
-            format!("Error: {}", self.title(heading))
-        };
-        let mut head = self.head("/documents", title, heading);
-        head.indexable = false;
-        DocumentsView {
+        let title = self.form_title(heading, !page.errors.is_empty());
+        let head = self.unlisted_head("/documents", title, heading);
+        self.unlisted("/documents", head, |head, chrome| DocumentsView {
             head,
-            chrome: self.chrome(""),
+            chrome,
             page,
-        }
-        .render()
-        .map_err(|source| RenderError {
-            page: "/documents",
-            source,
         })
     }
 }

@@ -79,6 +79,29 @@ impl Renderer {
         }
     }
 
+    /// A page not in the site's navigation (a status page, a person's own page): its `view`
+    /// made from `head` and the chrome that marks no link as current, rendered.
+    fn unlisted<'a, V: Template>(
+        &'a self,
+        page: &'static str,
+        head: Head,
+        view: impl FnOnce(Head, Chrome<'a>) -> V,
+    ) -> Result<String, RenderError> {
+        view(head, self.chrome(""))
+            .render()
+            .map_err(RenderError::of(page))
+    }
+
+    /// The title of a page with its form, marked when the form came back with errors.
+    fn form_title(&self, page: &str, errors: bool) -> String {
+        let title = self.title(page);
+        if errors {
+            format!("Error: {title}")
+        } else {
+            title
+        }
+    }
+
     fn chrome<'a>(&'a self, current: &'a str) -> Chrome<'a> {
         let mut chrome = Chrome::new(&self.config, &self.assets, current);
         chrome.own_pages = &self.content.own_pages;
@@ -97,10 +120,10 @@ impl Renderer {
     /// The contact page with its form in the state given.
     pub fn contact(&self, form: FormView) -> Result<String, RenderError> {
         let content = &self.content;
-        let mut title = self.title(&content.contact.title);
-        if !form.errors.is_empty() || form.notice.is_some() {
-            title = format!("Error: {title}");
-        }
+        let title = self.form_title(
+            &content.contact.title,
+            !form.errors.is_empty() || form.notice.is_some(),
+        );
         ContactView {
             head: self.head("/contact", title, &content.contact.description),
             chrome: self.chrome("/contact"),
@@ -126,39 +149,33 @@ impl Renderer {
     pub fn status(&self, heading: &str, paragraphs: &[&str]) -> Result<String, RenderError> {
         let p = &self.config.practice;
         let head = self.unlisted_head("/", format!("{heading} · {}", p.name), heading);
-        StatusView {
+        self.unlisted("status", head, |head, chrome| StatusView {
             head,
-            chrome: self.chrome(""),
+            chrome,
             heading,
             paragraphs,
-        }
-        .render()
-        .map_err(RenderError::of("status"))
+        })
     }
 
     /// The page where a person chooses a consultation time (rendered per request: it shows
     /// the open times of the moment). Not indexed.
     pub fn book(&self, page: BookPage) -> Result<String, RenderError> {
         let head = self.unlisted_head("/book", page.title.clone(), "Choose a consultation time.");
-        BookView {
+        self.unlisted("/book", head, |head, chrome| BookView {
             head,
-            chrome: self.chrome(""),
+            chrome,
             page,
-        }
-        .render()
-        .map_err(RenderError::of("/book"))
+        })
     }
 
     /// The page that shows a person where their booking stands. Not indexed.
     pub fn booking(&self, page: BookingPage) -> Result<String, RenderError> {
         let head = self.unlisted_head("/book", self.title(&page.heading), &page.heading);
-        BookingView {
+        self.unlisted("/book", head, |head, chrome| BookingView {
             head,
-            chrome: self.chrome(""),
+            chrome,
             page,
-        }
-        .render()
-        .map_err(RenderError::of("/book"))
+        })
     }
 
     fn thanks(

@@ -75,18 +75,12 @@ struct QuestionnaireView<'a> {
 impl Renderer {
     /// A page of a questionnaire. Not indexed.
     pub fn questionnaire(&self, page: QuestionnairePage) -> Result<String, RenderError> {
-        let title = if page.errors.is_empty() {
-            self.title(&page.heading)
-        } else {
-            format!("Error: {}", self.title(&page.heading))
-        };
+        let title = self.form_title(&page.heading, !page.errors.is_empty());
         let head = self.unlisted_head("/questionnaire", title, &page.heading);
-        QuestionnaireView {
+        self.unlisted("/questionnaire", head, |head, chrome| QuestionnaireView {
             head,
-            chrome: self.chrome(""),
+            chrome,
             page,
-        }
-        .render()
-        .map_err(RenderError::of("/questionnaire"))
+        })
     }
 }

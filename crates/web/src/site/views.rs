@@ -57,6 +57,13 @@ impl<'a> Chrome<'a> {
     }
 }
 
+/// `text` escaped for HTML, as the templates escape what they show.
+pub fn escaped(text: &str) -> String {
+    askama::filters::escape(text, askama::filters::Html)
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
 /// "A", "A and B", "A, B and C".
 pub fn join_names(names: &[&str]) -> String {
     match names {

@@ -113,19 +113,34 @@ fn refused_port(setting: &str, addr: SocketAddr, error: &std::io::Error) -> Opti
 mod tests {
     use super::*;
     use settings::config::Overrides;
-    use settings::config::{CertificateSource, TlsConfig};
+    use settings::config::{AcmeConfig, CertificateSource, TlsConfig};
 
-    fn config(text: &str, overrides: &Overrides) -> Config {
-        Config::from_toml(text, "kap.toml", None, overrides).expect("valid config")
+    fn config(text: &str) -> Config {
+        Config::from_toml(text, "kap.toml", None, &Overrides::default()).expect("valid config")
+    }
+
+    /// The automatic certificates' settings of `c`.
+    fn acme(c: &Config) -> &AcmeConfig {
+        let Some(TlsConfig {
+            certificate: CertificateSource::Acme(acme),
+            ..
+        }) = &c.tls
+        else {
+            panic!("automatic certificates: {:?}", c.tls);
+        };
+        acme
+    }
+
+    /// What `check` finds in the config `text`.
+    fn findings(text: &str) -> Vec<Finding> {
+        diagnose(&config(text), Timestamp::now())
     }
 
     #[test]
     fn acme_domains_must_include_the_public_host() {
-        let c = config(
+        let found = findings(
             "[server]\nbase_url = \"https://www.practice.example\"\n[tls]\nacme_domains = [\"practice.example\"]\nacme_email = \"me@practice.example\"\nbind = \"127.0.0.1:0\"\n",
-            &Overrides::default(),
         );
-        let found = diagnose(&c, Timestamp::now());
         assert!(
             found.iter().any(|f| matches!(f, Finding::Error(m) if m.contains("add www.practice.example to tls.acme_domains"))),
             "{found:?}"
@@ -136,15 +151,8 @@ mod tests {
     fn automatic_certificates_are_for_the_public_host_with_the_domain_written_once() {
         let c = config(
             "[server]\nbase_url = \"https://www.practice.example\"\n[tls]\nautomatic = true\nbind = \"127.0.0.1:0\"\n",
-            &Overrides::default(),
         );
-        let Some(TlsConfig {
-            certificate: CertificateSource::Acme(acme),
-            ..
-        }) = &c.tls
-        else {
-            panic!("automatic certificates: {:?}", c.tls);
-        };
+        let acme = acme(&c);
         assert_eq!(acme.domains, ["www.practice.example"]);
         assert_eq!(acme.email, None, "no contact address is needed");
         assert!(diagnose(&c, Timestamp::now()).is_empty());
@@ -163,35 +171,25 @@ mod tests {
             1,
             "the domain is written on one line that is not a comment"
         );
-        let c = config(text, &Overrides::default());
-        let Some(TlsConfig {
-            certificate: CertificateSource::Acme(acme),
-            ..
-        }) = &c.tls
-        else {
-            panic!("automatic certificates: {:?}", c.tls);
-        };
+        let c = config(text);
+        let acme = acme(&c);
         assert_eq!(acme.domains, ["www.yourpractice.example"]);
     }
 
     #[test]
     fn acme_with_postgres_is_warned_about() {
-        let c = config(
+        let found = findings(
             "[server]\nbase_url = \"https://practice.example\"\n[database]\nurl = \"postgres://kap@localhost/kap\"\n[tls]\nacme_domains = [\"practice.example\"]\nacme_email = \"me@practice.example\"\nbind = \"127.0.0.1:0\"\n",
-            &Overrides::default(),
         );
-        let found = diagnose(&c, Timestamp::now());
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(matches!(&found[0], Finding::Warning(m) if m.contains("load balancer")));
     }
 
     #[test]
     fn missing_certificate_files_are_named() {
-        let c = config(
+        let found = findings(
             "[server]\nbase_url = \"https://practice.example\"\n[tls]\ncert_file = \"/nonexistent/fullchain.pem\"\nkey_file = \"/nonexistent/key.pem\"\nbind = \"127.0.0.1:0\"\n",
-            &Overrides::default(),
         );
-        let found = diagnose(&c, Timestamp::now());
         assert!(
             matches!(&found[..], [Finding::Error(m)] if m.contains("cannot read /nonexistent/fullchain.pem")),
             "{found:?}"
@@ -217,15 +215,11 @@ mod tests {
         let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         std::fs::write(&cert_file, cert).expect("cert");
         std::fs::write(&key_file, key).expect("key");
-        let c = config(
-            &format!(
-                "[server]\nbase_url = \"https://practice.example\"\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\nbind = \"127.0.0.1:0\"\n",
-                cert_file.display(),
-                key_file.display()
-            ),
-            &Overrides::default(),
-        );
-        diagnose(&c, Timestamp::now())
+        findings(&format!(
+            "[server]\nbase_url = \"https://practice.example\"\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\nbind = \"127.0.0.1:0\"\n",
+            cert_file.display(),
+            key_file.display()
+        ))
     }
 
     #[test]
@@ -234,8 +228,10 @@ mod tests {
         assert_eq!(diagnose_files(&cert, &key), Vec::new());
     }
 
-    /// Asserts that `found` is one error that says every one of `says`.
-    fn one_error_saying(found: &[Finding], says: &[&str]) {
+    /// Asserts that `check`, with these certificate and key files, finds one error that says
+    /// every one of `says`.
+    fn one_error_saying(cert: &str, key: &str, says: &[&str]) {
+        let found = &diagnose_files(cert, key)[..];
         assert!(
             matches!(found, [Finding::Error(m)] if says.iter().all(|s| m.contains(s))),
             "{found:?}"
@@ -247,7 +243,8 @@ mod tests {
         let (cert, _) = certificate(&["practice.example"], 2020, 2090);
         let (_, other_key) = certificate(&["practice.example"], 2020, 2090);
         one_error_saying(
-            &diagnose_files(&cert, &other_key),
+            &cert,
+            &other_key,
             &[
                 "does not belong to the certificate",
                 "give the key the certificate was issued for",
@@ -259,7 +256,8 @@ mod tests {
     fn a_certificate_for_another_name_is_explained() {
         let (cert, key) = certificate(&["other.example"], 2020, 2090);
         one_error_saying(
-            &diagnose_files(&cert, &key),
+            &cert,
+            &key,
             &[
                 "is for other.example but the site's address (server.base_url) is https://practice.example",
                 "use a certificate for practice.example",
@@ -270,10 +268,7 @@ mod tests {
     #[test]
     fn an_expired_certificate_is_explained() {
         let (cert, key) = certificate(&["practice.example"], 2019, 2020);
-        one_error_saying(
-            &diagnose_files(&cert, &key),
-            &["expired on 2020-01-01", "SIGHUP"],
-        );
+        one_error_saying(&cert, &key, &["expired on 2020-01-01", "SIGHUP"]);
     }
 
     #[test]
