@@ -56,6 +56,16 @@ async fn read_response(stream: &mut TcpStream) -> String {
     }
 }
 
+/// Asserts that the server closes `stream` once the header time has passed, and not long after
+/// (`what`: the case, for the failure message).
+async fn assert_closed_after_the_header_time(stream: &mut TcpStream, what: &str) {
+    let waited = closed_within(stream, HEADERS * 4).await;
+    assert!(
+        waited >= HEADERS.mul_f32(0.9),
+        "{what}: closed after {waited:?}, before the header time"
+    );
+}
+
 /// Waits for the server to close `stream`; returns how long that took.
 async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
     let start = Instant::now();
@@ -96,11 +106,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_time() {
         let head = read_response(&mut stream).await;
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     }
-    let waited = closed_within(&mut stream, HEADERS * 4).await;
-    assert!(
-        waited >= HEADERS.mul_f32(0.9),
-        "closed after {waited:?}, before the header time"
-    );
+    assert_closed_after_the_header_time(&mut stream, "an idle connection").await;
 }
 
 /// A client that opens a connection and then sends nothing, half of HTTP/2's opening
@@ -124,11 +130,7 @@ async fn a_client_that_never_sends_a_request_is_let_go_after_the_header_time() {
     ] {
         let mut stream = TcpStream::connect(app.addr).await.expect("connect");
         stream.write_all(sent).await.expect("send");
-        let waited = closed_within(&mut stream, HEADERS * 4).await;
-        assert!(
-            waited >= HEADERS.mul_f32(0.9),
-            "{what}: closed after {waited:?}, before the header time"
-        );
+        assert_closed_after_the_header_time(&mut stream, what).await;
     }
 }
 

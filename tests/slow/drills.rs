@@ -772,10 +772,7 @@ async fn ten_seconds_of_sign_in_posts_from_one_address_leave_a_handful_of_audit_
     );
     let (rows, _) = app.state.store.audit_log(written, 0).await.expect("audit");
     assert!(
-        rows.iter().any(|r| r
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains("sign-in paused"))),
+        common::a_detail_says(&rows, "sign-in paused"),
         "the pause is recorded once"
     );
 }
