@@ -56,6 +56,14 @@ async fn read_response(stream: &mut TcpStream) -> String {
     }
 }
 
+/// Asserts that a GET of `path` over the open connection `stream` is answered with 200.
+async fn assert_answered(stream: &mut TcpStream, path: &str) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let head = read_response(stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
 /// Asserts that the server closes `stream` once the header time has passed, and not long after
 /// (`what`: the case, for the failure message).
 async fn assert_closed_after_the_header_time(stream: &mut TcpStream, what: &str) {
@@ -99,12 +107,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_time() {
     let app = server().await;
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
     for _ in 0..3 {
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            .await
-            .expect("send");
-        let head = read_response(&mut stream).await;
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_answered(&mut stream, "/").await;
     }
     assert_closed_after_the_header_time(&mut stream, "an idle connection").await;
 }
@@ -281,12 +284,7 @@ async fn half_sent_connections_from_one_address_cannot_starve_the_health_check()
     let health = app.get("/healthz").await;
     assert_eq!(health.status, 200, "{}", health.text());
     let mut other = connect_from([127, 0, 0, 3], app.addr).await;
-    other
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .expect("send");
-    let head = read_response(&mut other).await;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_answered(&mut other, "/healthz").await;
     // The connections held are still open: the cap closed only the new ones. The first one's
     // request, finished now, is answered.
     held[0]

@@ -294,14 +294,12 @@ async fn contact_form_starts_within_the_first_screen_on_a_phone() {
         )
         .await;
     // The question about voicemail appears only for a call.
+    let voicemail_height =
+        "return document.querySelector('.field-voicemail').getBoundingClientRect().height;";
     browser.click("#contact_method-email").await;
-    let with_email: f64 = browser
-        .eval("return document.querySelector('.field-voicemail').getBoundingClientRect().height;")
-        .await;
+    let with_email: f64 = browser.eval(voicemail_height).await;
     browser.click("#contact_method-phone").await;
-    let with_phone: f64 = browser
-        .eval("return document.querySelector('.field-voicemail').getBoundingClientRect().height;")
-        .await;
+    let with_phone: f64 = browser.eval(voicemail_height).await;
     let violations = axe(&browser).await;
     browser.close().await;
     assert!(

@@ -125,13 +125,11 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     // A setting left empty: named by its field, in the form's words.
     set_value(&browser, "setting-title", "").await;
     browser.click_to("button[value=publish]", path).await;
-    let summary = browser.text_of(".error-summary").await;
-    assert!(
-        summary.contains("Title is empty: write the words"),
-        "{summary}"
-    );
     browser
-        .assert_accessible("a section's settings with a mistake")
+        .assert_mistake_shown(
+            "Title is empty: write the words",
+            "a section's settings with a mistake",
+        )
         .await;
 
     // The whole text, its settings in TOML, for whoever prefers it.
@@ -144,16 +142,14 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
     set_value(&browser, "body", &broken).await;
     browser.click_to("button[value=publish]", path).await;
-    let summary = browser.error_summary().await;
-    assert!(
-        summary.contains("Line 2: layout \"carousel\" is not known"),
-        "{summary}"
-    );
+    browser
+        .assert_mistake_shown(
+            "Line 2: layout \"carousel\" is not known",
+            "a section's words with a mistake",
+        )
+        .await;
     let kept = browser.value_of("body").await;
     assert!(kept.contains("carousel"), "the text is kept");
-    browser
-        .assert_accessible("a section's words with a mistake")
-        .await;
 
     // A preview, then a publish that changes the public page.
     let edited = original.replace("it is not risk-free", "it is never free of risk");
@@ -232,13 +228,14 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "title", "").await;
     set_value(&browser, "body", "Sessions are **$220** from May.").await;
     browser.click_to("button[value=publish]", &edit).await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("Enter a title"), "{summary}");
+    browser
+        .assert_mistake_shown(
+            "Enter a title",
+            "changing a page of the practice's own, with a mistake",
+        )
+        .await;
     let kept = browser.value_of("body").await;
     assert_eq!(kept, "Sessions are **$220** from May.");
-    browser
-        .assert_accessible("changing a page of the practice's own, with a mistake")
-        .await;
     set_value(&browser, "title", "Fees").await;
     browser.click_to("button[value=preview]", &edit).await;
     assert!(browser.text_of(".preview").await.contains("$220 from May"));
