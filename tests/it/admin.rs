@@ -21,6 +21,13 @@ async fn app_without_two_factor() -> TestApp {
     app
 }
 
+/// The account and one request in the inbox (Ada's, id 1).
+async fn app_with_a_request() -> TestApp {
+    let app = app_with_account().await;
+    let _ = app.submit("Ada", &[]).await;
+    app
+}
+
 async fn app_with_account_config(config: Option<&str>) -> TestApp {
     let mut builder = TestApp::builder();
     if let Some(text) = config {
@@ -45,6 +52,16 @@ async fn last_audit(app: &TestApp) -> store::AuditRow {
         .remove(0)
 }
 
+/// The words of a refused sign-in's error summary, up to the form.
+fn sign_in_error(r: &Reply) -> String {
+    let t = visible_text(&r.text());
+    t[t.find("There is a problem").expect("error")..]
+        .split("Email address")
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
         .replace("{token}", "00")
@@ -54,8 +71,7 @@ fn concrete(path: &str) -> String {
 
 #[tokio::test]
 async fn every_admin_route_sends_a_stranger_to_sign_in() {
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let routes = route_table();
     assert!(routes.len() >= 15, "the table lists every route");
     for route in routes.iter().filter(|r| r.access == Access::SignedIn) {
@@ -138,19 +154,24 @@ async fn signing_in_sets_a_strict_cookie_and_every_admin_page_is_private() {
     assert_eq!(missing.header("x-robots-tag"), Some("noindex, nofollow"));
 }
 
+/// The sign-in form with the right password and the token `csrf`, sent with only `headers`
+/// (not the site's Origin).
+async fn sign_in_with_headers(
+    c: &mut Clinician<'_>,
+    csrf: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let form = common::form_body(&[("csrf", csrf), ("email", EMAIL), ("password", PASSWORD)]);
+    c.post_with("/admin/login", &form, headers).await
+}
+
 #[tokio::test]
 async fn on_https_the_cookie_is_host_prefixed_and_secure() {
     let app =
         app_with_account_config(Some("[server]\nbase_url = \"https://kap.example.org\"\n")).await;
     let mut c = Clinician::new(&app);
     let csrf = c.csrf("/admin/login").await;
-    let r = c
-        .post_with(
-            "/admin/login",
-            &common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]),
-            &[("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let r = sign_in_with_headers(&mut c, &csrf, &[("sec-fetch-site", "same-origin")]).await;
     let cookie = r.header("set-cookie").expect("cookie at sign-in");
     assert!(cookie.starts_with("__Host-kap_admin="), "{cookie}");
     assert!(
@@ -179,8 +200,7 @@ async fn a_cookie_from_before_sign_out_is_refused_after() {
 /// without it, or with a wrong one, changes nothing and is refused.
 #[tokio::test]
 async fn every_inbox_form_refuses_a_post_without_its_token() {
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let mut c = Clinician::signed_in(&app).await;
     let audited = audit_count(&app).await;
     for route in route_table()
@@ -197,8 +217,7 @@ async fn every_inbox_form_refuses_a_post_without_its_token() {
 
 #[tokio::test]
 async fn state_changes_need_the_token_and_the_same_origin() {
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let mut c = Clinician::signed_in(&app).await;
     let csrf = c.csrf("/admin/requests/1").await;
     let body = common::form_body(&[("status", "contacted"), ("reason", "")]);
@@ -206,26 +225,17 @@ async fn state_changes_need_the_token_and_the_same_origin() {
     assert_eq!(r.status, 403, "no token");
     assert!(visible_text(&r.text()).contains("refused"));
     let with_token = common::form_body(&[("csrf", &csrf), ("status", "contacted"), ("reason", "")]);
-    let r = c
-        .post_with(
-            "/admin/requests/1/status",
-            &with_token,
-            &[("origin", "https://evil.example")],
-        )
-        .await;
-    assert_eq!(r.status, 403, "cross-site origin");
-    let r = c
-        .post_with(
-            "/admin/requests/1/status",
-            &with_token,
-            &[("sec-fetch-site", "cross-site")],
-        )
-        .await;
-    assert_eq!(r.status, 403, "cross-site fetch");
-    let r = c
-        .post_with("/admin/requests/1/status", &with_token, &[])
-        .await;
-    assert_eq!(r.status, 403, "neither origin nor fetch metadata");
+    let refused: [(&[(&str, &str)], &str); 3] = [
+        (&[("origin", "https://evil.example")], "cross-site origin"),
+        (&[("sec-fetch-site", "cross-site")], "cross-site fetch"),
+        (&[], "neither origin nor fetch metadata"),
+    ];
+    for (headers, why) in refused {
+        let r = c
+            .post_with("/admin/requests/1/status", &with_token, headers)
+            .await;
+        assert_eq!(r.status, 403, "{why}");
+    }
     let bad = common::form_body(&[
         ("csrf", &"0".repeat(64)),
         ("status", "contacted"),
@@ -257,20 +267,12 @@ async fn wrong_credentials_reveal_nothing_and_repeated_failures_lock() {
     let app = app_with_account().await;
     let mut c = Clinician::new(&app);
     let wrong_password = c.sign_in("not the password at all").await;
-    assert_eq!(wrong_password.status, 401);
+    assert_eq!(wrong_password.status, 401, "a wrong password");
     let unknown = c.sign_in_as("nobody@practice.example", PASSWORD).await;
-    assert_eq!(unknown.status, 401);
-    let message = |r: &Reply| {
-        let t = visible_text(&r.text());
-        t[t.find("There is a problem").expect("error")..]
-            .split("Email address")
-            .next()
-            .unwrap_or("")
-            .to_string()
-    };
+    assert_eq!(unknown.status, 401, "an unknown email");
     assert_eq!(
-        message(&wrong_password),
-        message(&unknown),
+        sign_in_error(&wrong_password),
+        sign_in_error(&unknown),
         "the same words either way"
     );
     assert_eq!(last_audit(&app).await.action, "sign_in_failed");
@@ -291,13 +293,7 @@ async fn wrong_credentials_reveal_nothing_and_repeated_failures_lock() {
 #[tokio::test]
 async fn the_stored_hash_is_argon2id_with_owasp_parameters() {
     let app = app_with_account().await;
-    let creds = app
-        .state
-        .store
-        .credentials(EMAIL)
-        .await
-        .expect("read")
-        .expect("account");
+    let creds = account(&app).await;
     assert!(
         creds
             .password_hash
@@ -581,22 +577,42 @@ fn admin_cli_with(
         .expect("stdin")
         .write_all(stdin.as_bytes())
         .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::outcome(child.wait_with_output().expect("wait"))
 }
 
-async fn account_id(app: &TestApp) -> i64 {
+/// The clinician's account as stored.
+async fn account(app: &TestApp) -> store::Credentials {
     app.state
         .store
         .credentials(EMAIL)
         .await
         .expect("read")
         .expect("account")
-        .id
+}
+
+async fn account_id(app: &TestApp) -> i64 {
+    account(app).await.id
+}
+
+/// Adds an account for `email` with the password hashed as `hash`, as `admin add` does: its
+/// id, or `None` when the address has an account already.
+async fn add_account(store: &store::Store, email: &str, hash: &str) -> Option<i64> {
+    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
+    store
+        .add_account(email, hash, jiff::Timestamp::now(), &entry)
+        .await
+        .expect("store")
+}
+
+/// `r` sends the browser to the sign-in page (`why`: what that means here).
+fn assert_sent_to_sign_in(r: &Reply, why: &str) {
+    assert_eq!(r.status, 303, "{why}");
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with("/admin/login")),
+        "{why}: {:?}",
+        r.header("location")
+    );
 }
 
 /// A signed-in cookie from before a credential change reads nothing, changes nothing and
@@ -605,34 +621,19 @@ async fn assert_session_ended(app: &TestApp, cookie: Option<String>, csrf: &str)
     let mut old = Clinician::new(app);
     old.cookie = cookie;
     let r = old.get("/admin/requests/1").await;
-    assert_eq!(r.status, 303, "the old session reads no request");
-    assert!(
-        r.header("location")
-            .is_some_and(|l| l.starts_with("/admin/login")),
-        "{:?}",
-        r.header("location")
-    );
-    let r = old
-        .post(
-            "/admin/export",
-            &common::form_body(&[("csrf", csrf), ("scope", "all")]),
-        )
-        .await;
+    assert_sent_to_sign_in(&r, "the old session reads no request");
+    let export = common::form_body(&[("csrf", csrf), ("scope", "all")]);
+    let r = old.post("/admin/export", &export).await;
     assert_eq!(r.status, 303, "the old session exports nothing");
     assert!(!r.text().contains("Ada"));
-    let r = old
-        .post(
-            "/admin/requests/1/notes",
-            &common::form_body(&[("csrf", csrf), ("note", "written after the change")]),
-        )
-        .await;
+    let note = common::form_body(&[("csrf", csrf), ("note", "written after the change")]);
+    let r = old.post("/admin/requests/1/notes", &note).await;
     assert_eq!(r.status, 303, "the old session adds no note");
 }
 
 #[tokio::test]
 async fn changing_the_password_or_removing_the_account_ends_its_sessions() {
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let id = account_id(&app).await;
 
     // `admin passwd` while signed in.
@@ -724,13 +725,7 @@ async fn the_sign_in_form_and_a_refused_sign_in_leave_nothing_on_the_server() {
     }
     // And from another site, even with a genuine token.
     let csrf = c.csrf("/admin/login").await;
-    let r = c
-        .post_with(
-            "/admin/login",
-            &common::form_body(&[("csrf", &csrf), ("email", EMAIL), ("password", PASSWORD)]),
-            &[("origin", "https://evil.example")],
-        )
-        .await;
+    let r = sign_in_with_headers(&mut c, &csrf, &[("origin", "https://evil.example")]).await;
     assert_eq!(r.status, 403, "cross-site");
     assert_eq!(
         c.sign_in(PASSWORD).await.status,
@@ -931,21 +926,14 @@ async fn an_ipv6_slash_64_is_limited_as_one_address() {
 async fn an_email_is_one_name_whatever_the_case_of_its_letters() {
     let app = TestApp::start().await;
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
-    let now = jiff::Timestamp::now();
     let store = &app.state.store;
     // "İ" lower-cases to "i̇" (i and a combining dot) in Unicode; SQLite's lower() leaves it
     // and PostgreSQL's may give a plain "i".
-    let id = store
-        .add_account("İlkay@Practice.example", &hash, now, &entry)
+    let id = add_account(store, "İlkay@Practice.example", &hash)
         .await
-        .expect("store")
         .expect("new account");
     assert_eq!(
-        store
-            .add_account("i\u{307}lkay@practice.example", &hash, now, &entry)
-            .await
-            .expect("store"),
+        add_account(store, "i\u{307}lkay@practice.example", &hash).await,
         None,
         "the same address, differently cased, is not a second account"
     );
@@ -1036,8 +1024,7 @@ async fn a_sealed_value_copied_into_another_request_does_not_open_there() {
 
 #[tokio::test]
 async fn a_stored_value_this_version_cannot_read_is_an_error_not_a_default() {
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let changed = app
         .execute("UPDATE consultation_requests SET status = 'archived' WHERE id = 1")
         .await;
@@ -1107,8 +1094,7 @@ fn session_id(c: &Clinician<'_>) -> tower_sessions::session::Id {
 #[tokio::test]
 async fn a_session_saved_after_its_account_was_removed_does_not_open_the_next_account() {
     use tower_sessions::SessionStore as _;
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let mut c = Clinician::signed_in(&app).await;
     assert_eq!(c.get("/admin/requests/1").await.status, 200);
     let store = &app.state.store;
@@ -1132,20 +1118,11 @@ async fn a_session_saved_after_its_account_was_removed_does_not_open_the_next_ac
     sessions.save(&record).await.expect("save");
     // `admin add` then makes someone else's account.
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
-    store
-        .add_account("next@practice.example", &hash, now, &entry)
+    add_account(store, "next@practice.example", &hash)
         .await
-        .expect("store")
         .expect("new account");
     let r = c.get("/admin/requests/1").await;
-    assert_eq!(r.status, 303, "the removed account's cookie opens nothing");
-    assert!(
-        r.header("location")
-            .is_some_and(|l| l.starts_with("/admin/login")),
-        "{:?}",
-        r.header("location")
-    );
+    assert_sent_to_sign_in(&r, "the removed account's cookie opens nothing");
 }
 
 #[tokio::test]
@@ -1189,12 +1166,9 @@ async fn account_ids_are_never_given_again() {
     let store = &app.state.store;
     let now = jiff::Timestamp::now();
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let added = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
     let removed = store::audit::Entry::new("test", store::audit::Action::AccountRemoved);
-    let first = store
-        .add_account("first@practice.example", &hash, now, &added)
+    let first = add_account(store, "first@practice.example", &hash)
         .await
-        .expect("store")
         .expect("new account");
     assert!(
         store
@@ -1202,18 +1176,15 @@ async fn account_ids_are_never_given_again() {
             .await
             .expect("remove")
     );
-    let second = store
-        .add_account("second@practice.example", &hash, now, &added)
+    let second = add_account(store, "second@practice.example", &hash)
         .await
-        .expect("store")
         .expect("new account");
     assert!(second > first, "{second} follows {first}");
 }
 
 #[tokio::test]
 async fn a_session_does_not_open_an_account_made_again_under_its_id() {
-    let app = app_with_account().await;
-    let _ = app.submit("Ada", &[]).await;
+    let app = app_with_a_request().await;
     let id = account_id(&app).await;
     let mut c = Clinician::signed_in(&app).await;
     assert_eq!(c.get("/admin/requests/1").await.status, 200);
@@ -1231,6 +1202,13 @@ async fn a_session_does_not_open_an_account_made_again_under_its_id() {
     .await;
     let r = c.get("/admin/requests/1").await;
     assert_eq!(r.status, 303, "the old session opens nothing");
+}
+
+/// The application's store on the old database at `data`, which it upgrades as it opens.
+async fn upgraded(data: &std::path::Path, keys: store::Keyring) -> store::Store {
+    store::Store::open(data, None, keys)
+        .await
+        .expect("the application opens and upgrades the database")
 }
 
 /// A SQLite database written before account ids were kept from reuse: its accounts, their
@@ -1273,9 +1251,7 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
         .expect("session");
         pool.close().await;
     }
-    let store = store::Store::open(&data, None, keys)
-        .await
-        .expect("the application opens and upgrades the database");
+    let store = upgraded(&data, keys).await;
     let mut stamps = Vec::new();
     for (id, email) in [(1i64, EMAIL), (2, "second@practice.example")] {
         let account = store.credentials(email).await.expect("read").expect("kept");
@@ -1286,16 +1262,8 @@ async fn upgrading_keeps_the_accounts_and_never_reuses_a_removed_accounts_id() {
     assert_ne!(stamps[0], stamps[1], "a stamp of its own");
     assert_eq!(store.unused_recovery_codes(2).await.expect("codes"), 2);
     let hash = auth::password::hash(PASSWORD).expect("hash");
-    let entry = store::audit::Entry::new("test", store::audit::Action::AccountAdded);
-    let id = store
-        .add_account(
-            "third@practice.example",
-            &hash,
-            jiff::Timestamp::now(),
-            &entry,
-        )
+    let id = add_account(&store, "third@practice.example", &hash)
         .await
-        .expect("store")
         .expect("new account");
     assert_eq!(id, 6, "the removed account's id 5 is not given again");
     // The recovery codes still follow their account.
@@ -1346,9 +1314,7 @@ async fn upgrading_a_database_that_had_an_account_keeps_the_setup_address_dead()
     .await
     .expect("audit");
     pool.close().await;
-    let store = store::Store::open(&data, None, keys)
-        .await
-        .expect("the application opens and upgrades the database");
+    let store = upgraded(&data, keys).await;
     assert!(!store.has_accounts().await.expect("store"));
     assert!(store.accounts_began().await.expect("store"));
     assert!(!store.setup_token_valid(&token, now).await.expect("store"));
@@ -1382,22 +1348,14 @@ async fn while_an_account_is_paused_no_password_is_checked() {
         .await;
         assert_eq!(r.status, 401, "guess {i}");
     }
-    let message = |r: &Reply| {
-        let t = visible_text(&r.text());
-        t[t.find("There is a problem").expect("error")..]
-            .split("Email address")
-            .next()
-            .unwrap_or("")
-            .to_string()
-    };
     // The right password is not even looked at: it gets the answer a wrong one gets, and no
     // step towards the code.
     let right = sign_in_from(&app, &mut stranger, "198.51.100.7", EMAIL, PASSWORD).await;
     let wrong = sign_in_from(&app, &mut stranger, "198.51.100.8", EMAIL, "another guess").await;
     assert_eq!(right.status, 429, "{:?}", right.header("location"));
     assert_eq!(wrong.status, 429);
-    assert!(message(&right).contains("sign-in is paused"));
-    assert_eq!(message(&right), message(&wrong));
+    assert!(sign_in_error(&right).contains("sign-in is paused"));
+    assert_eq!(sign_in_error(&right), sign_in_error(&wrong));
     assert_eq!(
         stranger.get("/admin/login/code").await.header("location"),
         Some("/admin/login"),
@@ -1496,14 +1454,7 @@ async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
     r.assert_shows(422, "href=\"#password\">Enter your password");
     let codes = recovery_codes(&turn_on(&mut c, &code).await.text());
     assert_eq!(codes.len(), 10);
-    let enrolled = app
-        .state
-        .store
-        .credentials(EMAIL)
-        .await
-        .expect("read")
-        .expect("account")
-        .totp_secret;
+    let enrolled = account(&app).await.totp_secret;
     let mut other = Clinician::signed_in_with_code(&app, &codes[1]).await;
 
     // Someone with the session alone, not the password nor the phone, cannot replace it.
@@ -1544,13 +1495,7 @@ async fn replacing_two_factor_asks_for_the_password_and_a_current_code() {
         assert!(recovery_codes(&html).is_empty(), "no new recovery codes");
     }
     assert_eq!(
-        app.state
-            .store
-            .credentials(EMAIL)
-            .await
-            .expect("read")
-            .expect("account")
-            .totp_secret,
+        account(&app).await.totp_secret,
         enrolled,
         "the second factor is unchanged"
     );
@@ -1754,9 +1699,7 @@ async fn the_recovery_codes_can_be_downloaded_and_printed() {
     }
     assert!(text.contains(EMAIL));
 
-    let print = c.get("/admin/two-factor/recovery-codes").await;
-    assert_eq!(print.status, 200);
-    let page = print.text();
+    let page = c.page("/admin/two-factor/recovery-codes").await;
     assert_eq!(recovery_codes(&page), codes);
     assert!(page.contains("class=\"narrow printable\""));
     assert!(page.contains("use your browser's Print command"));
@@ -2031,13 +1974,7 @@ async fn a_reset_link_posted_twice_at_once_changes_the_password_once() {
     assert_eq!(app.audit_lines("password_changed").await, 1);
 
     // The condition itself: a stamp that is no longer the account's changes nothing.
-    let account = app
-        .state
-        .store
-        .credentials(EMAIL)
-        .await
-        .expect("read")
-        .expect("account");
+    let account = account(&app).await;
     let audit = store::audit::Entry::new(EMAIL, store::audit::Action::PasswordChanged);
     let hash = auth::password::hash(loser).expect("hash");
     let now = jiff::Timestamp::now();

@@ -124,10 +124,40 @@ async fn backing_up_to(dir: &Path, more: &str) -> TestApp {
         .await
 }
 
-#[tokio::test]
-async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verified() {
+/// The practice backing up to the folder `dir` as [`backing_up_to`], with the clinician's
+/// account.
+async fn clinician_backing_up_to(dir: &Path, more: &str) -> TestApp {
+    let app = backing_up_to(dir, more).await;
+    app.add_clinician().await;
+    app
+}
+
+/// Object storage with the bucket `practice-backups`.
+fn storage_with_bucket() -> S3Server {
     let s3 = S3Server::start();
     s3.create_bucket("practice-backups");
+    s3
+}
+
+/// Whether the data directory `data` has nothing left in its backups' staging folder.
+fn staging_is_empty(data: &Path) -> bool {
+    let mut staged = data.join("backup-staging").read_dir().expect("staging");
+    staged.next().is_none()
+}
+
+/// Opens and checks the newest backup in the folder `dir` with `key`, working in `work`.
+async fn verify_in(
+    dir: &Path,
+    key: &crypto::BackupKey,
+    work: &Path,
+) -> Result<web::backup::Verified, BackupError> {
+    let target = web::backup::Target::Local(dir.to_path_buf());
+    web::backup::verify(&target, None, key, work).await
+}
+
+#[tokio::test]
+async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verified() {
+    let s3 = storage_with_bucket();
     let dir = tempfile::tempdir().expect("tempdir");
     let app = app_with(&format!(
         "dir = \"{}\"\n{}",
@@ -196,8 +226,7 @@ async fn daily_backups_reach_a_directory_and_object_storage_are_pruned_and_verif
 
 #[tokio::test]
 async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
-    let mut s3 = S3Server::start();
-    s3.create_bucket("practice-backups");
+    let mut s3 = storage_with_bucket();
     let dir = tempfile::tempdir().expect("tempdir");
     let app = app_with(&s3.config("practice-backups")).await;
     if app.state.store.engine() == Engine::Postgres {
@@ -267,14 +296,7 @@ async fn storage_that_fails_is_reported_and_never_counted_as_a_backup() {
         backups.is_empty() && other.is_empty(),
         "{backups:?} {other:?}"
     );
-    assert!(
-        !data_dir
-            .join("backup-staging")
-            .read_dir()
-            .expect("staging")
-            .any(|_| true),
-        "the staging folder is emptied"
-    );
+    assert!(staging_is_empty(&data_dir), "the staging folder is emptied");
     let log = app.state.store.backup_log().await.expect("log");
     assert_eq!(log.last_success.as_ref().map(|s| s.at), Some(at(2, 0)));
 }
@@ -336,12 +358,7 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
             )
             .env_remove("DATABASE_URL")
             .env_remove("RUST_LOG");
-        let out = cmd.output().expect("run");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        crate::common::outcome(cmd.output().expect("run"))
     };
     // Never over a live data directory.
     let live = app.state.config().server.data_dir.clone();
@@ -388,12 +405,9 @@ async fn restore_brings_a_backup_back_into_an_empty_directory_only() {
 async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
     use crate::common::clinician::Clinician;
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = backing_up_to(dir.path(), "").await;
-    app.add_clinician().await;
+    let app = clinician_backing_up_to(dir.path(), "").await;
     let mut c = Clinician::signed_in(&app).await;
-    let page = c.get("/admin/backups").await;
-    assert_eq!(page.status, 200);
-    let html = page.text();
+    let html = c.page("/admin/backups").await;
     if app.state.store.engine() == Engine::Postgres {
         assert!(html.contains("PostgreSQL keeps its own backups"), "{html}");
         assert!(!html.contains("Make the backup key"));
@@ -462,14 +476,9 @@ async fn the_backups_page_shows_the_key_once_and_confirms_it_by_three_words() {
     let (code, _, err) = app.cli(&["backup", "now"]);
     assert_eq!(code, 0, "{err}");
     let key = crypto::BackupKey::from_words(&words.join(" ")).expect("words");
-    let verified = web::backup::verify(
-        &web::backup::Target::Local(dir.path().to_path_buf()),
-        None,
-        &key,
-        &dir.path().join("work"),
-    )
-    .await
-    .expect("verified with the words");
+    let verified = verify_in(dir.path(), &key, &dir.path().join("work"))
+        .await
+        .expect("verified with the words");
     assert_eq!(verified.counts.0[0], ("requests", 0));
     let inbox = c.get("/admin").await.text();
     assert!(inbox.contains("Last backup: today at"), "{inbox}");
@@ -564,25 +573,16 @@ async fn a_backup_is_made_before_the_database_is_updated_at_start() {
         Some(format!("before the database's update ({pending} migrations)").as_str())
     );
     assert!(
-        !data
-            .join("backup-staging")
-            .read_dir()
-            .expect("staging")
-            .any(|_| true),
+        staging_is_empty(&data),
         "nothing is left in the staging folder"
     );
     store.close().await;
     // The backup opens with the words and holds a database.
     let words = std::fs::read_to_string(data.join("backup.key")).expect("words");
     let key = crypto::BackupKey::from_words(&words).expect("words");
-    web::backup::verify(
-        &web::backup::Target::Local(dir.path().to_path_buf()),
-        None,
-        &key,
-        &older.path().join("work"),
-    )
-    .await
-    .expect("the backup before the update opens");
+    verify_in(dir.path(), &key, &older.path().join("work"))
+        .await
+        .expect("the backup before the update opens");
 
     // Started again with nothing pending, no backup; nor for a new data directory.
     let store = kap_practice::open_store(&config).await.expect("starts");
@@ -598,8 +598,7 @@ async fn a_backup_is_made_before_the_database_is_updated_at_start() {
 /// earlier good backup stays the last one, and nothing half-written is left in the bucket.
 #[tokio::test]
 async fn wrong_credentials_are_reported_and_never_counted_as_a_backup() {
-    let s3 = S3Server::start();
-    s3.create_bucket("practice-backups");
+    let s3 = storage_with_bucket();
     let app = app_with(&s3.config("practice-backups")).await;
     if app.state.store.engine() == Engine::Postgres {
         return refused_on_postgres(&app).await;
@@ -647,11 +646,9 @@ async fn save_settings(
 #[tokio::test]
 async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets_them() {
     use crate::common::clinician::Clinician;
-    let s3 = S3Server::start();
-    s3.create_bucket("practice-backups");
+    let s3 = storage_with_bucket();
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = TestApp::start().await;
-    app.add_clinician().await;
+    let app = TestApp::with_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     let html = c.get("/admin/backups").await.text();
     assert!(html.contains("Change where and when"), "{html}");
@@ -660,7 +657,7 @@ async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets
     }
 
     // A relative directory and a storage without its bucket are refused, by field.
-    let refused = save_settings(
+    let html = save_settings(
         &mut c,
         &[
             ("dir", "backups"),
@@ -668,9 +665,8 @@ async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets
             ("hour", "4"),
         ],
     )
-    .await;
-    assert_eq!(refused.status, 422);
-    let html = refused.text();
+    .await
+    .page_with(422);
     assert!(
         html.contains("Enter the directory&#39;s full path")
             || html.contains("Enter the directory's full path"),
@@ -787,8 +783,7 @@ async fn where_and_when_are_saved_in_the_browser_and_the_file_wins_where_it_sets
 async fn the_config_file_wins_over_the_settings_saved_in_the_browser() {
     use crate::common::clinician::Clinician;
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = backing_up_to(dir.path(), "hour = 2\n").await;
-    app.add_clinician().await;
+    let app = clinician_backing_up_to(dir.path(), "hour = 2\n").await;
     let mut c = Clinician::signed_in(&app).await;
     let html = c.get("/admin/backups").await.text();
     assert!(

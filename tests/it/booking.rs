@@ -18,13 +18,16 @@ use jiff::{SignedDuration, Timestamp};
 use practice::open_times::open_times;
 use serde_json::Value;
 
+/// Sends the booking settings form with `fields`, as the clinician does in the inbox.
+async fn save_rules(c: &mut Clinician<'_>, fields: &[(&str, &str)]) -> Reply {
+    c.action("/admin/booking", "/admin/booking", fields).await
+}
+
 #[tokio::test]
 async fn the_clinician_sets_the_rules_in_the_inbox_and_mistakes_are_explained() {
     let app = start(None, "").await;
     let mut c = Clinician::signed_in(&app).await;
-    let page = c.get("/admin/booking").await;
-    assert_eq!(page.status, 200);
-    let html = page.text();
+    let html = c.page("/admin/booking").await;
     for default in [
         "id=\"length\" name=\"length\" type=\"text\" inputmode=\"numeric\" value=\"20\"",
         "id=\"notice\" name=\"notice\" type=\"text\" inputmode=\"numeric\" value=\"24\"",
@@ -37,50 +40,36 @@ async fn the_clinician_sets_the_rules_in_the_inbox_and_mistakes_are_explained() 
     assert!(visible_text(&html).contains("nobody can choose a time online yet"));
 
     // Mistakes: a length that is not a number, hours that overlap, notice past the horizon.
-    let r = c
-        .action(
-            "/admin/booking",
-            "/admin/booking",
-            &[
-                ("length", "twenty"),
-                ("step", "30"),
-                ("buffer", "10"),
-                ("notice", "24"),
-                ("horizon", "21"),
-                ("format-video", "yes"),
-                ("window-mon-1-start", "09:00"),
-                ("window-mon-1-end", "12:00"),
-                ("days_off", "2030-12-25\nnext Tuesday"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 422);
-    let html = r.text();
+    let not_a_number = [
+        ("length", "twenty"),
+        ("step", "30"),
+        ("buffer", "10"),
+        ("notice", "24"),
+        ("horizon", "21"),
+        ("format-video", "yes"),
+        ("window-mon-1-start", "09:00"),
+        ("window-mon-1-end", "12:00"),
+        ("days_off", "2030-12-25\nnext Tuesday"),
+    ];
+    let html = save_rules(&mut c, &not_a_number).await.page_with(422);
     assert!(html.contains("<title>Error: Booking settings"), "{html}");
     assert!(html.contains("href=\"#length\""), "{html}");
     assert!(html.contains("href=\"#days_off\""), "{html}");
     assert!(html.contains("line 2 is not"), "{html}");
     assert!(html.contains("value=\"twenty\""), "what was typed is kept");
 
-    let r = c
-        .action(
-            "/admin/booking",
-            "/admin/booking",
-            &[
-                ("length", "20"),
-                ("step", "30"),
-                ("buffer", "10"),
-                ("notice", "600"),
-                ("horizon", "21"),
-                ("window-mon-1-start", "09:00"),
-                ("window-mon-1-end", "12:00"),
-                ("window-mon-2-start", "11:00"),
-                ("window-mon-2-end", "13:00"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 422);
-    let html = r.text();
+    let overlapping = [
+        ("length", "20"),
+        ("step", "30"),
+        ("buffer", "10"),
+        ("notice", "600"),
+        ("horizon", "21"),
+        ("window-mon-1-start", "09:00"),
+        ("window-mon-1-end", "12:00"),
+        ("window-mon-2-start", "11:00"),
+        ("window-mon-2-end", "13:00"),
+    ];
+    let html = save_rules(&mut c, &overlapping).await.page_with(422);
     let text = visible_text(&html);
     assert!(html.contains("href=\"#notice\""), "{text}");
     assert!(
@@ -110,26 +99,21 @@ async fn the_clinician_sets_the_rules_in_the_inbox_and_mistakes_are_explained() 
         .await;
     assert_eq!(r.status, 403);
 
-    let r = c
-        .action(
-            "/admin/booking",
-            "/admin/booking",
-            &[
-                ("length", "25"),
-                ("step", "30"),
-                ("buffer", "5"),
-                ("notice", "48"),
-                ("horizon", "14"),
-                ("daily_cap", "3"),
-                ("format-phone", "yes"),
-                ("window-tue-1-start", "09:00"),
-                ("window-tue-1-end", "12:00"),
-                ("window-tue-2-start", "13:30"),
-                ("window-tue-2-end", "17:00"),
-                ("days_off", "2030-12-25\r\n2030-12-26"),
-            ],
-        )
-        .await;
+    let tuesdays = [
+        ("length", "25"),
+        ("step", "30"),
+        ("buffer", "5"),
+        ("notice", "48"),
+        ("horizon", "14"),
+        ("daily_cap", "3"),
+        ("format-phone", "yes"),
+        ("window-tue-1-start", "09:00"),
+        ("window-tue-1-end", "12:00"),
+        ("window-tue-2-start", "13:30"),
+        ("window-tue-2-end", "17:00"),
+        ("days_off", "2030-12-25\r\n2030-12-26"),
+    ];
+    let r = save_rules(&mut c, &tuesdays).await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("/admin/booking?saved=1"));
     let rules = app.state.store.booking_rules(&zone()).await.expect("rules");
@@ -400,8 +384,7 @@ async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
     offer(&app, &mornings()).await;
     let mut links = Vec::new();
     for i in 0..50 {
-        let r = app.submit(&format!("Person {i}"), &[]).await;
-        assert_eq!(r.status, 303);
+        app.submitted(&format!("Person {i}"), &[]).await;
     }
     let until = Timestamp::now() + SignedDuration::from_hours(1);
     for r in app.state.store.all_requests().await.expect("read") {
@@ -433,12 +416,7 @@ async fn fifty_people_choosing_the_same_time_at_once_get_exactly_one_hold() {
         49,
         "{statuses:?}"
     );
-    let (upcoming, _) = app
-        .state
-        .store
-        .list_bookings(Timestamp::now(), 10)
-        .await
-        .expect("bookings");
+    let (upcoming, _) = bookings(&app, 10).await;
     assert_eq!(upcoming.len(), 1);
     assert_eq!(upcoming[0].booking.start.to_string(), chosen);
 
@@ -469,9 +447,7 @@ async fn a_time_taken_a_moment_earlier_gets_the_nearest_others() {
     let times = times_in(&app.get(&second).await.text());
     let wanted = times[8].clone();
     assert_eq!(choose(&app, &first, &wanted).await.status, 303);
-    let r = choose(&app, &second, &wanted).await;
-    assert_eq!(r.status, 409);
-    let html = r.text();
+    let html = choose(&app, &second, &wanted).await.page_with(409);
     let text = visible_text(&html);
     assert!(text.contains("There is a problem"), "{text}");
     assert!(text.contains("That time has just been taken"), "{text}");
@@ -509,9 +485,9 @@ async fn wrong_answers_get_the_form_back_with_what_to_fix() {
     let r = post_form(&app, &link, &[("format", "video")]).await;
     assert_eq!(r.status, 422);
     assert!(visible_text(&r.text()).contains("Choose a time"));
-    let r = post_form(&app, &link, &[("start", &times[1])]).await;
-    assert_eq!(r.status, 422);
-    let html = r.text();
+    let html = post_form(&app, &link, &[("start", &times[1])])
+        .await
+        .page_with(422);
     assert!(visible_text(&html).contains("Choose how you would like to meet"));
     assert!(html.contains("checked>"), "the time chosen stays chosen");
     let r = post_form(
@@ -553,16 +529,7 @@ async fn wrong_answers_get_the_form_back_with_what_to_fix() {
         .await;
     assert_eq!(r.status, 400);
     assert!(visible_text(&r.text()).contains("sent more than once"));
-    assert!(
-        app.state
-            .store
-            .list_bookings(Timestamp::now(), 10)
-            .await
-            .expect("read")
-            .0
-            .is_empty(),
-        "nothing was held"
-    );
+    assert!(bookings(&app, 10).await.0.is_empty(), "nothing was held");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -585,15 +552,7 @@ async fn the_cancel_link_works_and_a_tampered_or_expired_link_reveals_nothing() 
     assert_eq!(r.status, 303);
     let booking = booking_of(&app, id).await;
     assert_eq!(booking.status.as_str(), "cancelled");
-    assert!(
-        app.state
-            .store
-            .taken_times(Timestamp::now(), 0)
-            .await
-            .expect("read")
-            .is_empty(),
-        "the time is open again"
-    );
+    assert!(taken_times(&app).await.is_empty(), "the time is open again");
     let after = visible_text(&app.get(&from_email).await.text());
     assert!(after.contains("You cancelled the consultation"), "{after}");
     assert!(
@@ -892,12 +851,7 @@ async fn too_many_changes_from_one_address_are_refused_kindly() {
         .request("POST", &format!("{link}/cancel"), &[], "")
         .await;
     assert_eq!(r.status, 429);
-    let b = app
-        .state
-        .store
-        .taken_times(Timestamp::now(), 0)
-        .await
-        .expect("read");
+    let b = taken_times(&app).await;
     assert_eq!(b.len(), 1);
     assert_eq!(
         b[0].start.to_string(),
@@ -923,14 +877,7 @@ async fn a_closed_request_can_no_longer_book() {
         404,
         "no time is held"
     );
-    assert!(
-        app.state
-            .store
-            .booking_for_request(id)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(booking_for(&app, id).await.is_none());
 }
 
 #[tokio::test]
@@ -1136,8 +1083,7 @@ async fn upgrading_keeps_every_row_and_never_reuses_a_deleted_id() {
 async fn a_deleted_requests_links_open_nothing_of_the_next_persons() {
     let app = start(None, "").await;
     offer(&app, &mornings()).await;
-    let sent = app.submit("Alice Example", &[]).await;
-    assert_eq!(sent.status, 303);
+    let sent = app.submitted("Alice Example", &[]).await;
     let alice_thanks = sent.header("location").expect("location").to_string();
     let alice_link = booking_link(&app.get(&alice_thanks).await.text()).expect("a link");
     let alice = app.last_request_id().await;
@@ -1219,15 +1165,7 @@ async fn a_link_opens_nothing_once_its_requests_secret_differs() {
     );
     assert!(!times.is_empty(), "a link made with the new secret works");
     assert_eq!(choose(&app, &link, &times[0]).await.status, 404);
-    assert!(
-        app.state
-            .store
-            .booking_for_request(id)
-            .await
-            .expect("read")
-            .is_none(),
-        "nothing held"
-    );
+    assert!(booking_for(&app, id).await.is_none(), "nothing held");
     let page = app.get(&thanks).await;
     assert_eq!(page.status, 200);
     assert!(booking_link(&page.text()).is_none(), "no link made");
@@ -1306,33 +1244,21 @@ async fn closing_a_request_cancels_its_booking_and_tells_the_person_as_chosen() 
     // The clinician closes both requests from their pages: Ada is told, Bo is not (the box
     // unticked, so the browser does not send it).
     let mut c = Clinician::signed_in(&app).await;
-    let ada_page = format!("/admin/requests/{ada}");
-    let ada_form = c.get(&ada_page).await.text();
-    let closed = c
-        .action(
-            &ada_page,
-            &format!("{ada_page}/status"),
-            &[
-                ("status", "closed"),
-                ("reason", "not_a_fit"),
-                ("tell_person_offered", "1"),
-                ("tell_person", "yes"),
-            ],
-        )
-        .await;
+    let ada_form = c.get(&format!("/admin/requests/{ada}")).await.text();
+    let telling_ada = [
+        ("status", "closed"),
+        ("reason", "not_a_fit"),
+        ("tell_person_offered", "1"),
+        ("tell_person", "yes"),
+    ];
+    let closed = c.change_status(ada, &telling_ada).await;
     assert_eq!(closed.status, 303, "{}", closed.text());
-    let bo_page = format!("/admin/requests/{bo}");
-    let closed = c
-        .action(
-            &bo_page,
-            &format!("{bo_page}/status"),
-            &[
-                ("status", "closed"),
-                ("reason", "no_response"),
-                ("tell_person_offered", "1"),
-            ],
-        )
-        .await;
+    let not_telling_bo = [
+        ("status", "closed"),
+        ("reason", "no_response"),
+        ("tell_person_offered", "1"),
+    ];
+    let closed = c.change_status(bo, &not_telling_bo).await;
     assert_eq!(closed.status, 303, "{}", closed.text());
 
     // Both bookings are cancelled, in the same step as the closing.
@@ -1413,9 +1339,7 @@ async fn a_booking_asks_where_the_person_will_be_and_flags_an_unlicensed_state()
     let times = times_in(&html);
 
     // Left at "Choose a state": asked again, nothing held.
-    let r = choose_from(&app, &link, &times[0], "").await;
-    assert_eq!(r.status, 422);
-    let html = r.text();
+    let html = choose_from(&app, &link, &times[0], "").await.page_with(422);
     assert!(
         html.contains("href=\"#location\">Choose the state you will be in during the consultation"),
         "{html}"

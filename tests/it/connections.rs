@@ -56,6 +56,24 @@ async fn read_response(stream: &mut TcpStream) -> String {
     }
 }
 
+/// Asserts that a GET of `path` over the open connection `stream` is answered with 200.
+async fn assert_answered(stream: &mut TcpStream, path: &str) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let head = read_response(stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+/// Asserts that the server closes `stream` once the header time has passed, and not long after
+/// (`what`: the case, for the failure message).
+async fn assert_closed_after_the_header_time(stream: &mut TcpStream, what: &str) {
+    let waited = closed_within(stream, HEADERS * 4).await;
+    assert!(
+        waited >= HEADERS.mul_f32(0.9),
+        "{what}: closed after {waited:?}, before the header time"
+    );
+}
+
 /// Waits for the server to close `stream`; returns how long that took.
 async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
     let start = Instant::now();
@@ -89,18 +107,9 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_time() {
     let app = server().await;
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
     for _ in 0..3 {
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            .await
-            .expect("send");
-        let head = read_response(&mut stream).await;
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_answered(&mut stream, "/").await;
     }
-    let waited = closed_within(&mut stream, HEADERS * 4).await;
-    assert!(
-        waited >= HEADERS.mul_f32(0.9),
-        "closed after {waited:?}, before the header time"
-    );
+    assert_closed_after_the_header_time(&mut stream, "an idle connection").await;
 }
 
 /// A client that opens a connection and then sends nothing, half of HTTP/2's opening
@@ -124,11 +133,7 @@ async fn a_client_that_never_sends_a_request_is_let_go_after_the_header_time() {
     ] {
         let mut stream = TcpStream::connect(app.addr).await.expect("connect");
         stream.write_all(sent).await.expect("send");
-        let waited = closed_within(&mut stream, HEADERS * 4).await;
-        assert!(
-            waited >= HEADERS.mul_f32(0.9),
-            "{what}: closed after {waited:?}, before the header time"
-        );
+        assert_closed_after_the_header_time(&mut stream, what).await;
     }
 }
 
@@ -279,12 +284,7 @@ async fn half_sent_connections_from_one_address_cannot_starve_the_health_check()
     let health = app.get("/healthz").await;
     assert_eq!(health.status, 200, "{}", health.text());
     let mut other = connect_from([127, 0, 0, 3], app.addr).await;
-    other
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .expect("send");
-    let head = read_response(&mut other).await;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_answered(&mut other, "/healthz").await;
     // The connections held are still open: the cap closed only the new ones. The first one's
     // request, finished now, is answered.
     held[0]

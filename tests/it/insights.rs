@@ -11,7 +11,18 @@ use std::time::Duration;
 
 use crate::common::clinician::Clinician;
 use crate::common::{Process, TestApp, at_rest};
-use jiff::Timestamp;
+
+/// Asserts that the counts `c` of `kind` are exactly `expected` (each subject, its count).
+#[track_caller]
+fn assert_counted(
+    c: &BTreeMap<String, BTreeMap<String, i64>>,
+    kind: &str,
+    expected: &[(&str, i64)],
+) {
+    let expected: BTreeMap<String, i64> =
+        expected.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+    assert_eq!(c.get(kind).cloned().unwrap_or_default(), expected, "{c:?}");
+}
 
 #[tokio::test]
 async fn page_views_of_public_pages_are_counted_and_nothing_else() {
@@ -136,22 +147,9 @@ async fn a_referrer_counts_as_its_host_and_a_campaign_tag_is_counted() {
     visit(&app, "/?utm_source=colleague-site&utm_medium=link", &[ua]).await;
 
     let c = counts(&app).await;
-    assert_eq!(
-        c.get("source").cloned().unwrap_or_default(),
-        BTreeMap::from([
-            ("directory.test".to_string(), 1),
-            ("search.test".to_string(), 1)
-        ]),
-        "{c:?}"
-    );
-    assert_eq!(
-        c.get("campaign").cloned().unwrap_or_default(),
-        BTreeMap::from([
-            ("newsletter".to_string(), 1),
-            ("colleague-site".to_string(), 1)
-        ]),
-        "{c:?}"
-    );
+    let sources = [("directory.test", 1), ("search.test", 1)];
+    assert_counted(&c, "source", &sources);
+    assert_counted(&c, "campaign", &[("newsletter", 1), ("colleague-site", 1)]);
     let stored = format!("{c:?}");
     for part in ["therapists", "ketamine", "kap+therapy", "oakland"] {
         assert!(!stored.contains(part), "{part} stored: {stored}");
@@ -246,12 +244,7 @@ async fn the_steps_towards_a_consultation_match_the_requests_and_bookings_made()
     let sent = stored.iter().filter(|r| r.spam.is_none()).count() as i64;
     assert_eq!(sent, 3);
     assert_eq!(total(&c, "step", "request_sent"), sent, "{c:?}");
-    let (upcoming, past) = app
-        .state
-        .store
-        .list_bookings(Timestamp::now(), 1000)
-        .await
-        .expect("bookings");
+    let (upcoming, past) = common::booking::bookings(&app, 1000).await;
     let bookings: Vec<_> = upcoming.into_iter().chain(past).collect();
     assert_eq!(
         total(&c, "step", "time_chosen"),
@@ -437,9 +430,7 @@ async fn the_clinician_sees_the_funnel_sources_pages_and_answers_and_can_export_
         inbox.contains("href=\"/admin/insights\""),
         "linked from the navigation"
     );
-    let r = c.get("/admin/insights").await;
-    assert_eq!(r.status, 200);
-    let html = r.text();
+    let html = c.page("/admin/insights").await;
     assert!(!html.contains("<script"), "no JavaScript");
     // The funnel: 5 views of `/` (one tagged), 3 of the contact form, 3 requests (the spam
     // left out), 2 times chosen, 1 confirmed.

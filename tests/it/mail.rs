@@ -36,8 +36,7 @@ async fn the_notification_arrives_and_holds_none_of_what_was_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = TestApp::with_config(&mail_config(smtp.port, "")).await;
-    let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
-    assert_eq!(r.status, 303);
+    app.submitted("Zephyrine Quillfeather", PERSONAL).await;
     let messages = smtp.wait_for(1);
     assert_eq!(messages.len(), 1, "one notification");
     let m = &messages[0];
@@ -82,8 +81,7 @@ async fn mail_waits_for_the_smtp_server_and_is_sent_once_when_it_returns() {
     let port = free_port();
     let app = TestApp::with_config(&mail_config(port, "")).await;
     // The mail server is down when the request comes: the request is still accepted.
-    let r = app.submit("Ada", &[]).await;
-    assert_eq!(r.status, 303);
+    app.submitted("Ada", &[]).await;
     assert_eq!(
         app.state.store.all_requests().await.expect("stored").len(),
         1
@@ -164,8 +162,7 @@ async fn the_optional_acknowledgement_echoes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = acknowledging(&smtp).await;
-    let r = app.submit("Zephyrine Quillfeather", PERSONAL).await;
-    assert_eq!(r.status, 303);
+    app.submitted("Zephyrine Quillfeather", PERSONAL).await;
     let messages = smtp.wait_for(2);
     assert_eq!(messages.len(), 2);
     let ack = messages
@@ -198,13 +195,11 @@ async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
     let app = acknowledging(&smtp).await;
-    let r = app
-        .submit(
-            "Kim",
-            &[("state", "outside-us"), ("email", "kim@example.org")],
-        )
-        .await;
-    assert_eq!(r.status, 303);
+    app.submitted(
+        "Kim",
+        &[("state", "outside-us"), ("email", "kim@example.org")],
+    )
+    .await;
     let messages = smtp.wait_for(2);
     let ack = messages
         .iter()

@@ -41,9 +41,7 @@ async fn a_mistake_is_named_by_line_a_preview_publishes_nothing_and_publish_is_l
 
     // A mistake in the settings: named by its line, the text kept, nothing published.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
-    let refused = c.publish_words(SAFE, &broken, "0").await;
-    assert_eq!(refused.status, 422);
-    let html = refused.text();
+    let html = c.publish_words(SAFE, &broken, "0").await.page_with(422);
     assert!(html.contains("<title>Error: KAP page"), "{html}");
     assert!(
         html.contains("href=\"#body\">Line 2: layout &#34;carousel&#34; is not known")
@@ -112,9 +110,7 @@ async fn a_publish_from_an_older_page_is_refused_and_the_built_in_words_can_be_r
     let original = publish_everyday_words(&mut c, privacy).await;
     // Another tab, opened before that publish.
     let second = original.replace("in plain language", "simply");
-    let refused = c.publish_words(privacy, &second, "0").await;
-    assert_eq!(refused.status, 409);
-    let html = refused.text();
+    let html = c.publish_words(privacy, &second, "0").await.page_with(409);
     assert!(html.contains("Someone published these words after you opened this page"));
     assert!(
         text_area(&html).contains("This notice explains, simply,"),
@@ -210,9 +206,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
         ),
     ];
     // Addresses of the site itself are refused.
-    let taken = c.add_page("Admin", "/admin", "Hello").await;
-    assert_eq!(taken.status, 422);
-    let html = taken.text();
+    let html = c.add_page("Admin", "/admin", "Hello").await.page_with(422);
     assert!(
         html.contains("href=\"#path\">/admin belongs to the site itself"),
         "{html}"
@@ -267,9 +261,7 @@ async fn a_page_of_the_practices_own_is_linked_listed_and_gone_once_removed() {
     assert!(list.contains(&format!(
         "<a class=\"button button-secondary\" href=\"{remove}\">Remove"
     )));
-    let ask = c.get(&remove).await;
-    assert_eq!(ask.status, 200);
-    let ask = ask.text();
+    let ask = c.page(&remove).await;
     assert!(
         ask.contains("<h1>Remove “Fees and insurance”?</h1>"),
         "{ask}"
@@ -389,9 +381,7 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
     ];
     let mut preview = changed.to_vec();
     preview.push(("action", "preview"));
-    let shown = c.action(&edit, &edit, &preview).await;
-    assert_eq!(shown.status, 200);
-    let html = shown.text();
+    let html = c.action(&edit, &edit, &preview).await.page_with(200);
     assert!(html.contains("Preview (not published yet)"), "{html}");
     assert!(html.contains("<h2 id=\"guide-title\">Writing in Markdown</h2>"));
     assert!(html.contains("<h1>Fees and insurance</h1>"), "{html}");
@@ -428,9 +418,7 @@ async fn a_page_of_the_practices_own_is_changed_in_place_and_a_stale_change_is_r
         ("seen", seen.as_str()),
     ];
     stale.push(("action", "publish"));
-    let refused = c.action(&edit, &edit, &stale).await;
-    assert_eq!(refused.status, 409);
-    let html = refused.text();
+    let html = c.action(&edit, &edit, &stale).await.page_with(409);
     assert!(
         html.contains("Someone changed this page after you opened it"),
         "{html}"
@@ -496,8 +484,7 @@ async fn contact_words_cannot_reach_the_form_token() {
         crate::common::visible_text(&form).contains(words),
         "the words are shown as written: {form}"
     );
-    let sent = app.submit("Ada Lovelace", &[]).await;
-    assert_eq!(sent.status, 303, "{}", sent.text());
+    app.submitted("Ada Lovelace", &[]).await;
     let stored = app.state.store.all_requests().await.expect("read");
     assert_eq!(stored.len(), 1);
 }
@@ -605,9 +592,7 @@ async fn the_editor_names_sections_by_title_previews_the_change_and_restores_aft
     let history = c.get(SAFE).await.text();
     let look = format!("href=\"{SAFE}?restore=0#preview\"");
     assert!(history.contains(&look), "{history}");
-    let look = c.get(&format!("{SAFE}?restore=0")).await;
-    assert_eq!(look.status, 200);
-    let look = look.text();
+    let look = c.page(&format!("{SAFE}?restore=0")).await;
     assert!(look.contains("Restore this version?"));
     assert!(
         look.contains("it is not risk-free"),
@@ -668,9 +653,9 @@ async fn the_settings_are_fields_named_in_the_forms_words() {
         "{body}"
     );
 
-    let refused = post_settings(&mut c, &body, "  ", "publish").await;
-    assert_eq!(refused.status, 422);
-    let html = refused.text();
+    let html = post_settings(&mut c, &body, "  ", "publish")
+        .await
+        .page_with(422);
     assert!(
         html.contains("<a href=\"#setting-title\">Title is empty: write the words</a>"),
         "{html}"

@@ -3,7 +3,7 @@
 
 use crate::common::TestApp;
 use crate::common::clinician::Clinician;
-use crate::common::details::{new_practice, save_first};
+use crate::common::details::{new_practice, save_first, send_details};
 
 /// A site at a public address, so the example practice is hidden until the details are saved
 /// (the rest of the going-live checklist is done by the file; see tests/it/records.rs).
@@ -34,22 +34,14 @@ async fn saved_details_replace_the_example_practice_at_once() {
     let app = signed_in_app(PUBLIC).await;
     assert_eq!(app.get("/").await.status, 503, "being set up");
     let mut c = clinician(&app).await;
-    let page = c.get("/admin/details").await;
-    assert_eq!(page.status, 200);
-    let html = page.text();
+    let html = c.page("/admin/details").await;
     assert!(html.contains("<label class=\"label\" for=\"phone\">Phone number</label>"));
     let version = version_on(&html);
     assert_eq!(version, "0");
 
     // Mistakes are named in the config's words, by field, and the text is kept.
-    let mut fields = new_practice();
-    fields.retain(|(k, _)| *k != "phone" && *k != "accent_color");
-    fields.push(("phone", "call me"));
-    fields.push(("accent_color", "#ffff00"));
-    fields.push(("version", "0"));
-    let refused = c.action("/admin/details", "/admin/details", &fields).await;
-    assert_eq!(refused.status, 422);
-    let html = refused.text();
+    let mistakes = [("phone", "call me"), ("accent_color", "#ffff00")];
+    let html = send_details(&mut c, &mistakes, "0").await.page_with(422);
     assert!(html.contains("<title>Error: The practice"));
     // In the form's words: the setting's internal name means nothing to the person at the form.
     assert!(
@@ -67,15 +59,11 @@ async fn saved_details_replace_the_example_practice_at_once() {
     );
     assert_eq!(app.get("/").await.status, 503, "nothing saved");
 
-    let mut fields = new_practice();
-    fields.push(("version", "0"));
-    let saved = c.action("/admin/details", "/admin/details", &fields).await;
+    let saved = send_details(&mut c, &[], "0").await;
     assert_eq!(saved.status, 303, "{}", saved.text());
     assert_eq!(saved.header("location"), Some("/admin/details?saved=1"));
     // Live without a restart: the public pages name the practice and no example is left.
-    let home = app.get("/").await;
-    assert_eq!(home.status, 200);
-    let html = home.text();
+    let html = app.page("/").await;
     assert!(html.contains("Harbor Light Therapy"));
     assert!(html.contains("Sam Rivera, LMFT"));
     assert!(!html.contains("Clearwater"));
@@ -98,13 +86,8 @@ async fn a_save_from_an_older_page_is_refused_and_its_text_kept() {
     let mut c = clinician(&app).await;
     save_first(&mut c, &new_practice()).await;
     // The second tab was opened at version 0, before that save.
-    let mut second = new_practice();
-    second.retain(|(k, _)| *k != "city");
-    second.push(("city", "Queens, New York"));
-    second.push(("version", "0"));
-    let refused = c.action("/admin/details", "/admin/details", &second).await;
-    assert_eq!(refused.status, 409);
-    let html = refused.text();
+    let second = [("city", "Queens, New York")];
+    let html = send_details(&mut c, &second, "0").await.page_with(409);
     assert!(html.contains("Someone saved these details after you opened this page"));
     assert!(
         html.contains("value=\"Queens, New York\""),
@@ -131,16 +114,8 @@ async fn a_value_in_the_config_file_wins_and_is_shown_read_only() {
     assert!(html.contains("value=\"Harbor Light Therapy\" readonly"));
     assert!(html.contains("id=\"name-source\">Set in "));
     assert!(html.contains("kap-practice.toml, which wins over this page"));
-    let mut fields = new_practice();
-    fields.retain(|(k, _)| *k != "name");
-    fields.push(("name", "Another Name"));
-    fields.push(("version", "0"));
-    assert_eq!(
-        c.action("/admin/details", "/admin/details", &fields)
-            .await
-            .status,
-        303
-    );
+    let another_name = [("name", "Another Name")];
+    assert_eq!(send_details(&mut c, &another_name, "0").await.status, 303);
     let home = app.get("/").await.text();
     assert!(home.contains("Harbor Light Therapy"));
     assert!(!home.contains("Another Name"));
@@ -157,9 +132,7 @@ async fn a_saved_time_zone_reaches_bookings_at_once_and_after_the_next_start() {
         Some("America/Los_Angeles")
     );
 
-    let mut fields = new_practice();
-    fields.push(("version", "0"));
-    let saved = c.action("/admin/details", "/admin/details", &fields).await;
+    let saved = send_details(&mut c, &[], "0").await;
     assert_eq!(saved.status, 303, "{}", saved.text());
     // Open times, bookings, reminders, emails and the calendar follow the saved zone at once.
     assert_eq!(app.state.time_zone().iana_name(), Some("America/New_York"));
@@ -214,11 +187,8 @@ async fn the_time_zone_is_chosen_from_a_list_with_the_united_states_first() {
     );
     assert!(!page.contains("America/New_York or America/Los_Angeles"));
 
-    let mut fields = new_practice();
-    fields.retain(|(k, _)| *k != "time_zone");
-    fields.push(("time_zone", "America/Chicago"));
-    fields.push(("version", "0"));
-    let saved = c.action("/admin/details", "/admin/details", &fields).await;
+    let chicago = [("time_zone", "America/Chicago")];
+    let saved = send_details(&mut c, &chicago, "0").await;
     assert_eq!(saved.status, 303, "{}", saved.text());
     let page = c.get("/admin/details?saved=1").await.text();
     assert!(page.contains("<option value=\"America/Chicago\" selected>"));

@@ -16,9 +16,7 @@ use crate::common::{SmtpServer, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and_page() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = practice_mailing_to(&smtp).await;
+    let (_dir, smtp, app) = practice_with_mail().await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;
     offer(&app, &mornings()).await;
@@ -27,12 +25,11 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
 
     // The licensed states are the saved ones: California is now outside them, New York inside.
     let r = app
-        .submit(
+        .submitted(
             "Casey West",
             &[("state", "CA"), ("email", "casey@example.org")],
         )
         .await;
-    assert_eq!(r.status, 303, "{}", r.text());
     let thanks = app
         .get(r.header("location").expect("location"))
         .await
@@ -154,9 +151,7 @@ async fn details_saved_in_the_browser_reach_every_email_flag_invitation_feed_and
 /// in the clinician's feed; one that names the treatment is refused in the form's words.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_calendar_title_chosen_in_the_browser_reaches_the_invitation_and_the_feed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = practice_mailing_to(&smtp).await;
+    let (_dir, smtp, app) = practice_with_mail().await;
     let mut c = Clinician::signed_in(&app).await;
     let mut refused = SAVED.to_vec();
     refused.extend([("calendar_title", "Ketamine check-in"), ("version", "0")]);
@@ -213,8 +208,7 @@ async fn the_notices_follow_the_practice_email_unless_set_on_their_own() {
     app.add_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     save_details(&mut c).await;
-    let r = app.submit("Dale Noor", &[("state", "NY")]).await;
-    assert_eq!(r.status, 303, "{}", r.text());
+    app.submitted("Dale Noor", &[("state", "NY")]).await;
     let mail = all_mail(
         &smtp,
         &["New consultation request", "We received your message"],

@@ -967,8 +967,7 @@ async fn an_unfinished_intake_goes_on_after_the_measures_are_sent_again() {
     );
 
     // A questionnaire that is not this link's, or no number at all: not found, plainly said.
-    let other = app.submit("Tamsin Orchard", &[]).await;
-    assert_eq!(other.status, 303);
+    app.submitted("Tamsin Orchard", &[]).await;
     let other = app.other_request_id(id).await;
     assert!(send_measures(&app, other).await);
     let foreign = questionnaires(&app, other).await[0].id;
@@ -1027,8 +1026,7 @@ async fn two_pages_saved_from_two_tabs_both_keep_their_answers() {
 
     // The same over HTTP, many pairs at once: every page keeps its answers.
     let (id2, q2) = {
-        let r = app.submit("Wren Halloway", &[]).await;
-        assert_eq!(r.status, 303);
+        app.submitted("Wren Halloway", &[]).await;
         let id2 = app.other_request_id(id).await;
         let book = link_to(&app, id2, Timestamp::now() + SignedDuration::from_hours(24)).await;
         (id2, book.replace("/book/", "/questionnaire/"))

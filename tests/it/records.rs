@@ -52,6 +52,16 @@ async fn save_details(c: &mut Clinician<'_>, fields: &[(&str, &str)], version: &
     assert_eq!(r.status, 303, "{}", r.text());
 }
 
+/// Moves request `id` to the status and reason `to` (the reason may be empty) at `at`.
+async fn move_to(app: &TestApp, id: i64, to: (&str, &str), at: Timestamp) {
+    let change = StatusChange::parse(to.0, to.1).expect("valid");
+    app.state
+        .store
+        .change_status(id, change, "test", false, at)
+        .await
+        .expect("status changed");
+}
+
 /// The revision a words form was shown at.
 fn base_on(html: &str) -> String {
     let at = html.find("name=\"base\" value=\"").expect("base field") + 19;
@@ -204,8 +214,7 @@ async fn the_site_goes_live_only_once_every_item_of_the_checklist_is_done() {
 /// the hourly housekeeping (driven here by its clock); the config file's value wins.
 #[tokio::test]
 async fn retention_periods_are_set_in_the_inbox_stated_and_followed() {
-    let app = TestApp::start().await;
-    app.add_clinician().await;
+    let app = TestApp::with_clinician().await;
     let mut c = Clinician::signed_in(&app).await;
     let days = with(
         first_save(),
@@ -232,20 +241,9 @@ async fn retention_periods_are_set_in_the_inbox_stated_and_followed() {
         assert_eq!(app.submit(name, &[]).await.status, 303);
     }
     let now = Timestamp::now();
-    let store = &app.state.store;
-    let change = |s: &str, r: &str| StatusChange::parse(s, r).expect("valid");
-    store
-        .change_status(1, change("closed", "no_response"), "test", false, now)
-        .await
-        .expect("close");
-    store
-        .change_status(2, change("consultation_scheduled", ""), "test", false, now)
-        .await
-        .expect("move");
-    store
-        .change_status(2, change("closed", "not_a_fit"), "test", false, now)
-        .await
-        .expect("close");
+    move_to(&app, 1, ("closed", "no_response"), now).await;
+    move_to(&app, 2, ("consultation_scheduled", ""), now).await;
+    move_to(&app, 2, ("closed", "not_a_fit"), now).await;
     let after = |d: i64| now + SignedDuration::from_hours(24 * d);
     let housekeeping = |at| web::housekeeping::run_at(&app.state, at);
     assert_eq!(housekeeping(after(89)).await.expect("housekeeping"), 0);
@@ -272,41 +270,20 @@ async fn retention_periods_are_set_in_the_inbox_stated_and_followed() {
 /// those requests, before it is gone.
 #[tokio::test]
 async fn the_inbox_offers_an_export_of_what_retention_deletes_within_30_days() {
-    let app = TestApp::start().await;
-    app.add_clinician().await;
+    let app = TestApp::with_clinician().await;
     for name in ["Due soon", "Not yet", "Client"] {
         assert_eq!(app.submit(name, &[]).await.status, 303);
     }
-    let store = &app.state.store;
     let now = Timestamp::now();
     let ago = |d: i64| now - SignedDuration::from_hours(24 * d);
-    let change = |s: &str, r: &str| StatusChange::parse(s, r).expect("valid");
     // Closed 340 days ago: deleted in 25 days (a year after closing).
-    store
-        .change_status(1, change("closed", "no_response"), "test", false, ago(340))
-        .await
-        .expect("close");
+    move_to(&app, 1, ("closed", "no_response"), ago(340)).await;
     // Closed 300 days ago: 65 days left.
-    store
-        .change_status(2, change("closed", "no_response"), "test", false, ago(300))
-        .await
-        .expect("close");
+    move_to(&app, 2, ("closed", "no_response"), ago(300)).await;
     // A client's record closed 340 days ago is kept seven years.
-    store
-        .change_status(
-            3,
-            change("medication_sessions", ""),
-            "test",
-            false,
-            ago(400),
-        )
-        .await
-        .expect("move");
-    store
-        .change_status(3, change("closed", "completed"), "test", false, ago(340))
-        .await
-        .expect("close");
-    let requests = store.all_requests().await.expect("read");
+    move_to(&app, 3, ("medication_sessions", ""), ago(400)).await;
+    move_to(&app, 3, ("closed", "completed"), ago(340)).await;
+    let requests = app.state.store.all_requests().await.expect("read");
     let reference = |name: &str| {
         requests
             .iter()

@@ -12,8 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::common::booking::{
-    MESSAGE, NAME, booking_of, choose, link_in, mornings, offer, offering_with_mail,
-    read_mail_with_subject, request_and_link, start, wait_for_mail, zone,
+    MESSAGE, NAME, booking_of, choose, choose_to_meet, link_in, mornings, offer,
+    offering_with_mail, read_mail_with_subject, request_and_link, start, wait_for_mail, zone,
 };
 use crate::common::clinician::Clinician;
 use crate::common::reminders::*;
@@ -297,26 +297,19 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
     let app = start(None, "").await;
     let mut c = Clinician::signed_in(&app).await;
     let page = "/admin/booking/meeting";
-    let r = c.get(page).await;
-    assert_eq!(r.status, 200);
-    let html = r.text();
+    let html = c.page(page).await;
     assert!(
         html.contains("value=\"24\"") && html.contains("value=\"1\""),
         "{html}"
     );
-    let r = c
-        .action(
-            page,
-            page,
-            &[
-                ("video_address", "meet.example.com/room"),
-                ("phone_way", "person-calls"),
-                ("phone_number", ""),
-                ("first_reminder", "twenty"),
-                ("second_reminder", "1"),
-            ],
-        )
-        .await;
+    let mistakes = [
+        ("video_address", "meet.example.com/room"),
+        ("phone_way", "person-calls"),
+        ("phone_number", ""),
+        ("first_reminder", "twenty"),
+        ("second_reminder", "1"),
+    ];
+    let r = c.action(page, page, &mistakes).await;
     assert_eq!(r.status, 422);
     let text = visible_text(&r.text());
     assert!(text.contains("There is a problem"), "{text}");
@@ -330,20 +323,15 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
         "{}",
         r.text()
     );
-    let r = c
-        .action(
-            page,
-            page,
-            &[
-                ("video_address", VIDEO),
-                ("phone_way", "person-calls"),
-                ("phone_number", "(510) 555-0123"),
-                ("first_reminder", "48"),
-                ("second_reminder", ""),
-                ("daily_agenda", "yes"),
-            ],
-        )
-        .await;
+    let details = [
+        ("video_address", VIDEO),
+        ("phone_way", "person-calls"),
+        ("phone_number", "(510) 555-0123"),
+        ("first_reminder", "48"),
+        ("second_reminder", ""),
+        ("daily_agenda", "yes"),
+    ];
+    let r = c.action(page, page, &details).await;
     assert_eq!(r.status, 303, "{}", r.text());
     let details = app.state.store.meeting_details().await.expect("read");
     assert_eq!(
@@ -357,10 +345,7 @@ async fn the_clinician_sets_the_meeting_details_and_mistakes_are_explained() {
     );
     let (rows, _) = app.state.store.audit_log(5, 0).await.expect("audit");
     assert!(
-        rows.iter().any(|r| r
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains("meeting details"))),
+        crate::common::a_detail_says(&rows, "meeting details"),
         "audited"
     );
 }
@@ -553,14 +538,7 @@ async fn a_phone_consultation_says_how_to_join_whether_or_not_a_number_was_given
     .await;
     let later = later_times(&app, &ada_link).await;
     for (id, link, t) in [(ada, &ada_link, later[0]), (bo, &bo_link, later[1])] {
-        let r = app
-            .request(
-                "POST",
-                link,
-                &[("content-type", "application/x-www-form-urlencoded")],
-                crate::common::form_body(&[("start", &at_(t)), ("format", "phone")]),
-            )
-            .await;
+        let r = choose_to_meet(&app, link, &at_(t), "phone").await;
         assert_eq!(r.status, 303, "{}", r.text());
         confirm(&app, id).await;
     }

@@ -2,6 +2,7 @@
 //! port redirecting, the files replaced on `SIGHUP` mid-traffic). Automatic certificates from
 //! Debian's `pebble` ACME test server are in the slow tier (tests/slow/tls.rs).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,19 +14,57 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use crate::common::tls::{
-    TLS_HANDSHAKE, TestCa, certificate_files, client_config, eventually, https_get, plain_request,
-    raw_header, replace_file, serving_files,
+    HttpsProcess, TLS_HANDSHAKE, TestCa, certificate_files, client_config, eventually, https_get,
+    plain_request, raw_header, replace_file, serving_files,
 };
+
+/// A certificate for localhost from a CA of the test's own, served by the binary from files
+/// ([`serving_files`]), and a client that trusts the CA.
+struct Served {
+    ca: TestCa,
+    /// The certificate's PEM.
+    cert: String,
+    /// The files' folder, to keep while the server runs, and the files in it.
+    _files: tempfile::TempDir,
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    p: HttpsProcess,
+    client: Arc<rustls::ClientConfig>,
+}
+
+impl Served {
+    fn start() -> Served {
+        let ca = TestCa::new();
+        let (cert, key) = ca.issue();
+        let (_files, cert_file, key_file, p) = serving_files(&cert, &key);
+        let client = client_config(ca.pem.as_bytes());
+        Served {
+            ca,
+            cert,
+            _files,
+            cert_file,
+            key_file,
+            p,
+            client,
+        }
+    }
+}
+
+/// The answer on the plain port at `plain` to the HTTP-01 challenge for `token`, asked for as
+/// `host`.
+async fn challenge(plain: std::net::SocketAddr, host: &str, token: &str) -> String {
+    let request = format!("GET /.well-known/acme-challenge/{token}");
+    plain_request(plain, host, &request, b"").await
+}
 
 /// Certificate files: `/` is served over HTTP/2 (chosen by ALPN) to a client trusting the
 /// practice's CA, with the security headers and HSTS; plain HTTP is redirected to https with
 /// 308, path and query kept.
 #[tokio::test]
 async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
-    let ca = TestCa::new();
-    let (cert, key) = ca.issue();
-    let (_files, _, _, p) = serving_files(&cert, &key);
-    let client = client_config(ca.pem.as_bytes());
+    let Served {
+        p, client, _files, ..
+    } = Served::start();
 
     let home = https_get(&client, p.https, "localhost", "/")
         .await
@@ -86,10 +125,15 @@ async fn certificate_files_serve_http2_and_the_plain_port_redirects() {
 /// connections get the new certificate.
 #[tokio::test]
 async fn replaced_files_are_served_after_sighup_without_a_failed_request() {
-    let ca = TestCa::new();
-    let (cert, key) = ca.issue();
-    let (_files, cert_file, key_file, p) = serving_files(&cert, &key);
-    let client = client_config(ca.pem.as_bytes());
+    let Served {
+        p,
+        client,
+        cert,
+        ca,
+        cert_file,
+        key_file,
+        _files,
+    } = Served::start();
     let first_der = CertificateDer::from_pem_slice(cert.as_bytes())
         .expect("PEM")
         .to_vec();
@@ -439,13 +483,7 @@ async fn the_http_01_challenge_is_answered_on_the_plain_port() {
     )]));
 
     for host in ["localhost", "practice.example"] {
-        let answer = plain_request(
-            plain,
-            host,
-            "GET /.well-known/acme-challenge/tok-3xY_9",
-            b"",
-        )
-        .await;
+        let answer = challenge(plain, host, "tok-3xY_9").await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(
             answer.ends_with("\r\n\r\ntok-3xY_9.thumbprint-of-the-account-key"),
@@ -453,26 +491,14 @@ async fn the_http_01_challenge_is_answered_on_the_plain_port() {
         );
         assert_security_headers(&answer, "the challenge's answer");
     }
-    let unknown = plain_request(
-        plain,
-        "localhost",
-        "GET /.well-known/acme-challenge/other",
-        b"",
-    )
-    .await;
+    let unknown = challenge(plain, "localhost", "other").await;
     assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
     assert!(unknown.contains("No such challenge"), "{unknown}");
     assert_security_headers(&unknown, "an unknown challenge");
 
     // Once the order is done, the token is no longer answered.
     tls.set_challenges(std::collections::HashMap::new());
-    let done = plain_request(
-        plain,
-        "localhost",
-        "GET /.well-known/acme-challenge/tok-3xY_9",
-        b"",
-    )
-    .await;
+    let done = challenge(plain, "localhost", "tok-3xY_9").await;
     assert!(done.starts_with("HTTP/1.1 404"), "{done}");
 
     let redirect = plain_request(plain, "localhost", "GET /?a=1", b"").await;
@@ -489,10 +515,15 @@ async fn the_http_01_challenge_is_answered_on_the_plain_port() {
 /// keeps serving.
 #[tokio::test]
 async fn a_reload_with_unusable_files_keeps_the_previous_certificate() {
-    let ca = TestCa::new();
-    let (cert, key) = ca.issue();
-    let (_files, cert_file, key_file, p) = serving_files(&cert, &key);
-    let client = client_config(ca.pem.as_bytes());
+    let Served {
+        ca,
+        _files,
+        cert_file,
+        key_file,
+        p,
+        client,
+        ..
+    } = Served::start();
     let served = https_get(&client, p.https, "localhost", "/")
         .await
         .expect("served")

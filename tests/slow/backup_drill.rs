@@ -33,11 +33,7 @@ fn restore(backups: &Path, data: &Path, words: &str) -> (i32, String, String) {
         .env_remove("RUST_LOG")
         .output()
         .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::common::outcome(out)
 }
 
 fn vevents(feed: &str) -> usize {
@@ -149,21 +145,11 @@ async fn a_deleted_data_directory_comes_back_from_a_backup_and_everything_works(
         .expect("read");
     assert_eq!(revisions.len(), revisions_before);
     // The link issued before still offers times, and books one.
-    let page = restored.get(&link).await;
-    assert_eq!(page.status, 200);
-    let times = booking::times_in(&page.text());
+    let times = booking::times_in(&restored.page(&link).await);
     assert!(!times.is_empty());
     let booked = booking::choose(&restored, &link, &times[0]).await;
     assert_eq!(booked.status, 303, "{}", booked.text());
-    assert!(
-        restored
-            .state
-            .store
-            .booking_for_request(waiting)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(booking::booking_for(&restored, waiting).await.is_some());
     // The feed the calendar subscribed to still answers, with the same consultations.
     let feed_after = restored.get(&feed).await;
     assert_eq!(feed_after.status, 200);

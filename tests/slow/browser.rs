@@ -294,14 +294,12 @@ async fn contact_form_starts_within_the_first_screen_on_a_phone() {
         )
         .await;
     // The question about voicemail appears only for a call.
+    let voicemail_height =
+        "return document.querySelector('.field-voicemail').getBoundingClientRect().height;";
     browser.click("#contact_method-email").await;
-    let with_email: f64 = browser
-        .eval("return document.querySelector('.field-voicemail').getBoundingClientRect().height;")
-        .await;
+    let with_email: f64 = browser.eval(voicemail_height).await;
     browser.click("#contact_method-phone").await;
-    let with_phone: f64 = browser
-        .eval("return document.querySelector('.field-voicemail').getBoundingClientRect().height;")
-        .await;
+    let with_phone: f64 = browser.eval(voicemail_height).await;
     let violations = axe(&browser).await;
     browser.close().await;
     assert!(
@@ -611,26 +609,32 @@ on_phone_and_desktop!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_follows_taps_and_drags_on_a_phone() {
-    let app = TestApp::start().await;
-    let browser = Browser::start(Options::new(PHONE)).await;
-    open_compare(&browser, &app).await;
-    tap_at(&browser, Pointer::Touch, 0.25).await;
-    tap_at(&browser, Pointer::Touch, 0.75).await;
-    drag(&browser, Pointer::Touch).await;
-    drag(&browser, Pointer::Pen).await;
-    browser.close().await;
+    let taps = [(Pointer::Touch, 0.25), (Pointer::Touch, 0.75)];
+    compare_follows(PHONE, &taps, &[Pointer::Touch, Pointer::Pen]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_follows_clicks_and_drags_on_a_desktop() {
+    let taps = [
+        (Pointer::Mouse, 0.25),
+        (Pointer::Mouse, 0.75),
+        (Pointer::Pen, 0.25),
+    ];
+    compare_follows(DESKTOP, &taps, &[Pointer::Mouse, Pointer::Pen]).await;
+}
+
+/// The compare panel at `viewport` follows each of `taps` (a pointer, and where across the
+/// stage it taps), then a drag with each of `drags`.
+async fn compare_follows(viewport: Viewport, taps: &[(Pointer, f64)], drags: &[Pointer]) {
     let app = TestApp::start().await;
-    let browser = Browser::start(Options::new(DESKTOP)).await;
+    let browser = Browser::start(Options::new(viewport)).await;
     open_compare(&browser, &app).await;
-    tap_at(&browser, Pointer::Mouse, 0.25).await;
-    tap_at(&browser, Pointer::Mouse, 0.75).await;
-    tap_at(&browser, Pointer::Pen, 0.25).await;
-    drag(&browser, Pointer::Mouse).await;
-    drag(&browser, Pointer::Pen).await;
+    for &(kind, fraction) in taps {
+        tap_at(&browser, kind, fraction).await;
+    }
+    for &kind in drags {
+        drag(&browser, kind).await;
+    }
     browser.close().await;
 }
 
@@ -710,6 +714,11 @@ on_phone_and_desktop!(
     compare_does_not_shift_the_layout_on_a_desktop
 );
 
+/// The page's elements that match `css`.
+async fn all_of(c: &fantoccini::Client, css: &str) -> Vec<fantoccini::elements::Element> {
+    c.find_all(Locator::Css(css)).await.expect("find")
+}
+
 /// Without JavaScript both sides are readable in full, one after the other, and nothing asks
 /// to be tapped. Read through WebDriver element commands only.
 async fn compare_without_javascript(viewport: Viewport) {
@@ -721,10 +730,7 @@ async fn compare_without_javascript(viewport: Viewport) {
     .await;
     browser.goto(&app.url("/")).await;
     let c = &browser.client;
-    let handles = c
-        .find_all(Locator::Css(".compare-handle"))
-        .await
-        .expect("find");
+    let handles = all_of(c, ".compare-handle").await;
     assert!(
         handles.is_empty(),
         "a .compare-handle exists although JavaScript is off (is it in the template?)"
@@ -734,10 +740,7 @@ async fn compare_without_javascript(viewport: Viewport) {
         .await
         .expect("the home page has a .compare-stage");
     let stage = Rect::from_tuple(stage_el.rectangle().await.expect("rect"));
-    let sides = c
-        .find_all(Locator::Css(".compare-side"))
-        .await
-        .expect("find");
+    let sides = all_of(c, ".compare-side").await;
     assert_eq!(
         sides.len(),
         2,

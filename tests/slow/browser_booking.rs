@@ -3,11 +3,11 @@
 //! the "just taken" answer; and the clinician's booking pages. axe-core checks every page on
 //! the way against WCAG 2.2 AA.
 
-use crate::common;
-
 use std::time::Duration;
 
-use crate::common::booking::{booking_of, every_day, link_to, offer};
+use crate::common::booking::{
+    booking_of, choose, choose_to_meet, every_day, link_to, offer, times_in,
+};
 use crate::common::{SmtpServer, TestApp};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 use fantoccini::key::Key;
@@ -17,8 +17,11 @@ use serde_json::json;
 
 const ZONE: &str = "America/New_York";
 
-/// The server with its mail going to `smtp`, open two hours every morning for five days.
-pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
+/// An SMTP server, and the server mailing through it, open two hours every morning for five
+/// days (the folder holds the mail: keep it while they run).
+pub(crate) async fn start_app() -> (tempfile::TempDir, SmtpServer, TestApp) {
+    let smtp_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(smtp_dir.path());
     let config = format!(
         "[practice]\ntime_zone = \"{ZONE}\"\n\n[contact_form]\nrate_limit_per_hour = 100\n\n[mail]\nsmtp_url = \"{}\"\nretry_base_seconds = 1\nretry_max_seconds = 1\n",
         smtp.url()
@@ -26,7 +29,7 @@ pub(crate) async fn start_app(smtp: &SmtpServer) -> TestApp {
     let app = TestApp::with_config(&config).await;
     let rules = every_day(TimeZone::get(ZONE).expect("tzdata"), (9, 11), 5);
     offer(&app, &rules).await;
-    app
+    (smtp_dir, smtp, app)
 }
 
 /// The status of the booking of request `id`.
@@ -34,18 +37,27 @@ async fn booking_status(app: &TestApp, id: i64) -> String {
     booking_of(app, id).await.status.as_str().to_string()
 }
 
+/// Clicks `button` on the page of request `id`, open in `browser`: the booking is then
+/// `status`, and the request's page that comes back passes axe.
+async fn decide(browser: &Browser, app: &TestApp, id: i64, button: &str, status: &str) {
+    browser
+        .click_to(button, &format!("/admin/requests/{id}"))
+        .await;
+    assert_eq!(booking_status(app, id).await, status);
+    browser
+        .assert_accessible(&format!("a request with a {status} booking"))
+        .await;
+}
+
 /// A request sent through the form: the thank-you page's address and the request's id.
 async fn send_request(app: &TestApp, name: &str) -> (String, i64) {
-    let r = app.submit(name, &[]).await;
-    assert_eq!(r.status, 303);
+    let r = app.submitted(name, &[]).await;
     let id = app.last_request_id().await;
     (r.header("location").expect("location").to_string(), id)
 }
 
 async fn book_with_the_keyboard(options: Options) {
-    let smtp_dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(smtp_dir.path());
-    let app = start_app(&smtp).await;
+    let (_smtp_dir, smtp, app) = start_app().await;
     let (thanks, id) = send_request(&app, "Ada Lovelace").await;
     let browser = Browser::start(options).await;
     browser.goto(&app.url(&thanks)).await;
@@ -98,9 +110,7 @@ async fn book_with_the_keyboard(options: Options) {
     assert!(checked, "the arrow key chose the time");
     browser.press(Key::Tab).await;
     assert_eq!(browser.active_id().await, "format-video");
-    browser.press(Key::Space).await;
-    browser.tab_to_one_of("choose-time").await;
-    browser.enter_to(&link).await;
+    browser.tick_and_send("choose-time", &link).await;
     assert!(
         browser
             .heading()
@@ -152,26 +162,12 @@ async fn book_with_the_keyboard(options: Options) {
     browser.tab_to_one_of("start-").await;
     browser.press(Key::Down).await;
     let wanted = browser.active_id().await;
-    let value: String = browser
-        .js(
-            "return document.getElementById(arguments[0]).value",
-            vec![json!(wanted)],
-        )
-        .await;
+    let value = browser.value_of(&wanted).await;
     let third_link = link_to(&app, third, until).await;
-    let r = app
-        .request(
-            "POST",
-            &third_link,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            common::form_body(&[("start", &value), ("format", "phone")]),
-        )
-        .await;
+    let r = choose_to_meet(&app, &third_link, &value, "phone").await;
     assert_eq!(r.status, 303);
     browser.press(Key::Tab).await;
-    browser.press(Key::Space).await;
-    browser.tab_to_one_of("choose-time").await;
-    browser.enter_to(&grace_link).await;
+    browser.tick_and_send("choose-time", &grace_link).await;
     browser
         .assert_mistake_shown("just been taken", "the just-taken answer")
         .await;
@@ -192,9 +188,7 @@ async fn a_person_books_a_time_with_the_keyboard_on_a_desktop_without_javascript
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_declines() {
-    let smtp_dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(smtp_dir.path());
-    let app = start_app(&smtp).await;
+    let (_smtp_dir, smtp, app) = start_app().await;
     app.add_clinician().await;
     let (thanks, id) = send_request(&app, "Grace Hopper").await;
     let until = Timestamp::now() + SignedDuration::from_hours(1);
@@ -209,20 +203,8 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser
         .assert_accessible("the open times on a desktop")
         .await;
-    let page = app.get(&link).await.text();
-    let start = page
-        .find("name=\"start\" type=\"radio\" value=\"")
-        .expect("a time")
-        + 33;
-    let value = &page[start..start + page[start..].find('"').expect("end")];
-    let r = app
-        .request(
-            "POST",
-            &link,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            common::form_body(&[("start", value), ("format", "video")]),
-        )
-        .await;
+    let first_time = times_in(&app.get(&link).await.text())[0].clone();
+    let r = choose(&app, &link, &first_time).await;
     assert_eq!(r.status, 303);
     browser.goto(&app.url(&link)).await;
     browser
@@ -255,33 +237,14 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
     browser
         .assert_accessible("a request with a held booking")
         .await;
-    browser
-        .click_to("#confirm-booking", &format!("/admin/requests/{id}"))
-        .await;
-    assert_eq!(booking_status(&app, id).await, "confirmed");
-    browser
-        .assert_accessible("a request with a confirmed booking")
-        .await;
+    decide(&browser, &app, id, "#confirm-booking", "confirmed").await;
 
     // Another person's time, declined with a message: the person is told by email.
     let (_, other) = send_request(&app, "Declined Person").await;
     let until = Timestamp::now() + SignedDuration::from_hours(1);
     let other_link = link_to(&app, other, until).await;
-    let page = app.get(&other_link).await.text();
-    let start = page
-        .split("name=\"start\" type=\"radio\" value=\"")
-        .nth(2)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a second open time")
-        .to_string();
-    let r = app
-        .request(
-            "POST",
-            &other_link,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            common::form_body(&[("start", &start), ("format", "video")]),
-        )
-        .await;
+    let times = times_in(&app.get(&other_link).await.text());
+    let r = choose(&app, &other_link, times.get(1).expect("a second open time")).await;
     assert_eq!(r.status, 303, "{}", r.text());
     browser
         .goto(&app.url(&format!("/admin/requests/{other}")))
@@ -292,13 +255,7 @@ async fn the_booking_pages_pass_axe_on_a_desktop_and_the_clinician_confirms_and_
             "Those hours are taken; please choose another.",
         )
         .await;
-    browser
-        .click_to("#decline-booking", &format!("/admin/requests/{other}"))
-        .await;
-    assert_eq!(booking_status(&app, other).await, "declined");
-    browser
-        .assert_accessible("a request with a declined booking")
-        .await;
+    decide(&browser, &app, other, "#decline-booking", "declined").await;
     let declined = wait_for_mail(&smtp, "Those hours are taken").await;
     assert!(declined.contains("To: person@example.com"), "{declined}");
     browser.close().await;

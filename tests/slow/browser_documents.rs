@@ -5,18 +5,14 @@
 
 use fantoccini::key::Key;
 
-use crate::common::SmtpServer;
 use crate::common::documents::{boxes, consent_sent};
 use crate::harness::{Browser, DESKTOP, Options, PHONE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_on_a_phone_with_the_keyboard() {
-    let smtp_dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(smtp_dir.path());
-    let app = crate::browser_booking::start_app(&smtp).await;
+    let (_smtp_dir, smtp, app) = crate::browser_booking::start_app().await;
     app.add_clinician().await;
-    let r = app.submit("Ada Lovelace", &[]).await;
-    assert_eq!(r.status, 303);
+    app.submitted("Ada Lovelace", &[]).await;
     let id = app.state.store.all_requests().await.expect("read")[0].id;
     let link = consent_sent(&app, &smtp, id).await;
     let ids = boxes(&app.get(&link).await.text());
@@ -35,9 +31,7 @@ async fn a_person_signs_on_a_phone_with_the_keyboard() {
     browser.tab_to(&format!("sign-{}", ids[0])).await;
     browser.press(Key::Space).await;
     browser.tab_to(&format!("sign-{}", ids[1])).await;
-    browser.press(Key::Space).await;
-    browser.tab_to("sign-button").await;
-    browser.enter_to(&link).await;
+    browser.tick_and_send("sign-button", &link).await;
     browser
         .assert_mistake_shown("Type your full name", "the signing form with a mistake")
         .await;

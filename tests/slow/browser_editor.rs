@@ -15,7 +15,12 @@ use serde_json::json;
 /// follows rendering, so it would leave them out.
 const MAIN_WORDS: &str = "return document.querySelector('main').textContent";
 
-/// The text of the element matching `css`.
+/// Presses the submit button of `form` (a CSS selector), which loads `path`.
+async fn send_form(browser: &Browser, form: &str, path: &str) {
+    let button = format!("{form} button[type=submit]");
+    browser.click_to(&button, path).await;
+}
+
 /// Sets a form field's value as typing would.
 async fn set_value(browser: &Browser, id: &str, value: &str) {
     browser
@@ -49,9 +54,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         .await;
     set_value(&browser, "password", PASSWORD).await;
     set_value(&browser, "password_again", PASSWORD).await;
-    browser
-        .click_to("form.request-form button[type=submit]", "/admin/welcome")
-        .await;
+    send_form(&browser, "form.request-form", "/admin/welcome").await;
     assert_eq!(browser.heading().await, "Your account is ready");
     browser.assert_accessible("the welcome page").await;
 
@@ -85,9 +88,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
     ] {
         set_value(&browser, id, value).await;
     }
-    browser
-        .click_to("form.settings-form button[type=submit]", "/admin/details")
-        .await;
+    send_form(&browser, "form.settings-form", "/admin/details").await;
     browser
         .assert_mistake_shown(
             "is not a phone number",
@@ -95,9 +96,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
         )
         .await;
     set_value(&browser, "phone", "(212) 555-0188").await;
-    browser
-        .click_to("form.settings-form button[type=submit]", "/admin/details")
-        .await;
+    send_form(&browser, "form.settings-form", "/admin/details").await;
     assert!(browser.text_of(".notice").await.contains("are saved"));
 
     browser.goto(&app.url("/contact")).await;
@@ -110,8 +109,7 @@ async fn first_run_from_the_setup_address_to_the_practices_own_public_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
-    let app = TestApp::start().await;
-    app.add_clinician().await;
+    let app = TestApp::with_clinician().await;
     let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
 
     browser.goto(&app.url("/admin/words")).await;
@@ -127,39 +125,31 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     // A setting left empty: named by its field, in the form's words.
     set_value(&browser, "setting-title", "").await;
     browser.click_to("button[value=publish]", path).await;
-    let summary = browser.text_of(".error-summary").await;
-    assert!(
-        summary.contains("Title is empty: write the words"),
-        "{summary}"
-    );
     browser
-        .assert_accessible("a section's settings with a mistake")
+        .assert_mistake_shown(
+            "Title is empty: write the words",
+            "a section's settings with a mistake",
+        )
         .await;
 
     // The whole text, its settings in TOML, for whoever prefers it.
     set_value(&browser, "setting-title", "Is KAP Safe?").await;
     browser.click_to("button[value=as_text]", path).await;
-    let original: String = browser
-        .eval("return document.getElementById('body').value")
-        .await;
+    let original = browser.value_of("body").await;
     assert!(original.starts_with("+++\ntitle = "), "{original}");
 
     // A Markdown mistake: named by its line, the text kept.
     let broken = original.replacen("+++\n", "+++\nlayout = \"carousel\"\n", 1);
     set_value(&browser, "body", &broken).await;
     browser.click_to("button[value=publish]", path).await;
-    let summary = browser.error_summary().await;
-    assert!(
-        summary.contains("Line 2: layout \"carousel\" is not known"),
-        "{summary}"
-    );
-    let kept: String = browser
-        .eval("return document.getElementById('body').value")
-        .await;
-    assert!(kept.contains("carousel"), "the text is kept");
     browser
-        .assert_accessible("a section's words with a mistake")
+        .assert_mistake_shown(
+            "Line 2: layout \"carousel\" is not known",
+            "a section's words with a mistake",
+        )
         .await;
+    let kept = browser.value_of("body").await;
+    assert!(kept.contains("carousel"), "the text is kept");
 
     // A preview, then a publish that changes the public page.
     let edited = original.replace("it is not risk-free", "it is never free of risk");
@@ -209,9 +199,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "title", "Fees and insurance").await;
     set_value(&browser, "path", "/contact").await;
     set_value(&browser, "body", "A session is **$200**.").await;
-    browser
-        .click_to("form.request-form button[type=submit]", "/admin/pages")
-        .await;
+    send_form(&browser, "form.request-form", "/admin/pages").await;
     browser
         .assert_mistake_shown(
             "/contact belongs to the site itself",
@@ -219,9 +207,7 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
         )
         .await;
     set_value(&browser, "path", "/fees").await;
-    browser
-        .click_to("form.request-form button[type=submit]", "/admin/pages")
-        .await;
+    send_form(&browser, "form.request-form", "/admin/pages").await;
     browser.goto(&app.url("/")).await;
     browser.click_to("nav a[href='/fees']", "/fees").await;
     assert_eq!(browser.heading().await, "Fees and insurance");
@@ -242,15 +228,14 @@ async fn an_edit_with_a_mistake_a_preview_a_publish_and_a_restore() {
     set_value(&browser, "title", "").await;
     set_value(&browser, "body", "Sessions are **$220** from May.").await;
     browser.click_to("button[value=publish]", &edit).await;
-    let summary = browser.error_summary().await;
-    assert!(summary.contains("Enter a title"), "{summary}");
-    let kept: String = browser
-        .eval("return document.getElementById('body').value")
-        .await;
-    assert_eq!(kept, "Sessions are **$220** from May.");
     browser
-        .assert_accessible("changing a page of the practice's own, with a mistake")
+        .assert_mistake_shown(
+            "Enter a title",
+            "changing a page of the practice's own, with a mistake",
+        )
         .await;
+    let kept = browser.value_of("body").await;
+    assert_eq!(kept, "Sessions are **$220** from May.");
     set_value(&browser, "title", "Fees").await;
     browser.click_to("button[value=preview]", &edit).await;
     assert!(browser.text_of(".preview").await.contains("$220 from May"));

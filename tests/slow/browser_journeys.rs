@@ -66,9 +66,7 @@ async fn contact_form_with_the_keyboard(options: Options) {
         summary_text.contains("Enter a phone number"),
         "{summary_text}"
     );
-    let kept: String = browser
-        .eval("return document.getElementById('name').value")
-        .await;
+    let kept = browser.value_of("name").await;
     assert_eq!(kept, "Ada Lovelace");
     browser
         .assert_accessible("the contact form with an error")
@@ -238,8 +236,7 @@ async fn the_clinicians_working_day() {
 /// finds nothing in the light or the dark colour scheme.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_going_live_checklist_is_readable_on_a_phone_and_a_desktop() {
-    let app = TestApp::start().await;
-    app.add_clinician().await;
+    let app = TestApp::with_clinician().await;
     for viewport in [PHONE, DESKTOP] {
         let browser = Browser::signed_in(&app, Options::new(viewport)).await;
         let checklist = browser.text_of("#going-live").await;

@@ -7,8 +7,7 @@ use crate::harness::{Browser, DESKTOP, Options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_meeting_details_page_passes_axe_with_and_without_a_mistake() {
-    let app = TestApp::start().await;
-    app.add_clinician().await;
+    let app = TestApp::with_clinician().await;
     let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
 
     browser.goto(&app.url("/admin/booking")).await;

@@ -14,11 +14,13 @@ use jiff::{SignedDuration, Timestamp};
 
 const MEDS: &str = "sertraline-marker-5520";
 
-async fn start_app(smtp: &SmtpServer) -> TestApp {
-    let app = crate::browser_booking::start_app(smtp).await;
+/// As [`crate::browser_booking::start_app`], with the clinician's account and the
+/// questionnaires offered.
+async fn start_app() -> (tempfile::TempDir, SmtpServer, TestApp) {
+    let (smtp_dir, smtp, app) = crate::browser_booking::start_app().await;
     app.add_clinician().await;
     crate::common::questionnaire::offer_questionnaires(&app).await;
-    app
+    (smtp_dir, smtp, app)
 }
 
 /// Answers a measure's page with the keyboard: each item's group reached with Tab, the answer
@@ -72,11 +74,8 @@ async fn wait_for_mail(smtp: &SmtpServer, needle: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores() {
-    let smtp_dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(smtp_dir.path());
-    let app = start_app(&smtp).await;
-    let r = app.submit("Ada Lovelace", &[]).await;
-    assert_eq!(r.status, 303);
+    let (_smtp_dir, smtp, app) = start_app().await;
+    app.submitted("Ada Lovelace", &[]).await;
     let id = app.state.store.all_requests().await.expect("read")[0].id;
     let book = link_to(&app, id, Timestamp::now() + SignedDuration::from_hours(2)).await;
     let q = book.replace("/book/", "/questionnaire/");
@@ -87,9 +86,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
     browser.tab_to_one_of("start-").await;
     browser.press(Key::Down).await;
     browser.tab_to("format-video").await;
-    browser.press(Key::Space).await;
-    browser.tab_to("choose-time").await;
-    browser.enter_to(&book).await;
+    browser.tick_and_send("choose-time", &book).await;
     assert!(
         browser
             .heading()
@@ -243,9 +240,7 @@ async fn a_person_answers_with_the_keyboard_and_the_clinician_follows_the_scores
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
-    let smtp_dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(smtp_dir.path());
-    let app = start_app(&smtp).await;
+    let (_smtp_dir, _smtp, app) = start_app().await;
     let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
     browser.goto(&app.url("/admin/booking")).await;
     browser.click("#questionnaire-off").await;
@@ -268,9 +263,7 @@ async fn the_questionnaire_setting_passes_axe_on_a_desktop() {
 /// colour scheme; axe-core finds nothing there, and the alert says where its urgent notice went.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alert_comes_first_on_every_screen_and_in_both_colour_schemes() {
-    let smtp_dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(smtp_dir.path());
-    let app = start_app(&smtp).await;
+    let (_smtp_dir, _smtp, app) = start_app().await;
     // The person's side in the browser is checked above; here their answers go over HTTP.
     let (id, q) = crate::common::questionnaire::held(&app).await;
     crate::common::questionnaire::answer(&app, &q, "phq9", &[0, 0, 0, 0, 0, 0, 0, 0, 2]).await;

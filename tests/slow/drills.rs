@@ -147,6 +147,16 @@ fn empty_config(dir: &Path) -> PathBuf {
     config
 }
 
+/// The server refuses to start, saying `expected`, on an empty data directory that `setup`
+/// mounts first (see [`start_refused_after`]), with an empty config file.
+fn refused_on_a_fresh_mount(setup: &str, expected: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = empty_config(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mount point");
+    start_refused_after(setup, &data, &config, expected);
+}
+
 #[test]
 fn a_data_directory_under_a_file_stops_the_start_with_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -166,19 +176,15 @@ fn a_data_directory_under_a_file_stops_the_start_with_one_line() {
 #[test]
 fn a_read_only_data_directory_stops_the_start_with_one_line() {
     // An empty read-only file system: nothing can be created.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = empty_config(dir.path());
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("mount point");
-    start_refused_after(
+    refused_on_a_fresh_mount(
         "mount -t tmpfs -o ro,size=1m,mode=0700 kap-drill \"$DATA\"",
-        &data,
-        &config,
         "is on a read-only file system",
     );
 
     // A working data directory (database, key) that is later mounted read-only, as a disk is
     // after errors: the server refuses to start, and leaves the data as it was.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = empty_config(dir.path());
     let data = dir.path().join("kept");
     let data_arg = data.to_str().expect("utf-8");
     let config_arg = config.to_str().expect("utf-8");
@@ -220,15 +226,9 @@ fn a_read_only_data_directory_stops_the_start_with_one_line() {
 
 #[test]
 fn a_full_disk_stops_the_start_with_one_line() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = empty_config(dir.path());
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("mount point");
-    start_refused_after(
+    refused_on_a_fresh_mount(
         "mount -t tmpfs -o size=1m,mode=0700 kap-drill \"$DATA\"; \
          dd if=/dev/zero of=\"$DATA/filler\" bs=64k 2>/dev/null || true",
-        &data,
-        &config,
         "is full; free some space",
     );
 }
@@ -772,10 +772,7 @@ async fn ten_seconds_of_sign_in_posts_from_one_address_leave_a_handful_of_audit_
     );
     let (rows, _) = app.state.store.audit_log(written, 0).await.expect("audit");
     assert!(
-        rows.iter().any(|r| r
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains("sign-in paused"))),
+        common::a_detail_says(&rows, "sign-in paused"),
         "the pause is recorded once"
     );
 }

@@ -252,6 +252,18 @@ async fn driver_ready(port: u16) -> bool {
     )
 }
 
+/// What `script` returned (`ran`: WebDriver's answer), decoded; a failed script or a value of
+/// another shape fails the test.
+fn decoded<T: DeserializeOwned>(
+    script: &str,
+    ran: Result<Value, fantoccini::error::CmdError>,
+) -> T {
+    let value = ran.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        panic!("script returned {value}, not the expected shape ({e})\n{script}")
+    })
+}
+
 /// A Chromium session. Call [`Browser::close`] at the end of a test; if the test panics first,
 /// dropping it kills the browser.
 pub struct Browser {
@@ -364,14 +376,7 @@ impl Browser {
 
     /// Runs `script` (a function body; `arguments` holds `args`) and decodes what it returns.
     pub async fn js<T: DeserializeOwned>(&self, script: &str, args: Vec<Value>) -> T {
-        let value = self
-            .client
-            .execute(script, args)
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
-        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
-            panic!("script returned {value}, not the expected shape ({e})\n{script}")
-        })
+        decoded(script, self.client.execute(script, args).await)
     }
 
     /// Runs `script` without arguments and reads what it returns.
@@ -381,13 +386,7 @@ impl Browser {
 
     /// Runs an async script: it must call `arguments[arguments.length - 1]` with its result.
     pub async fn js_async<T: DeserializeOwned>(&self, script: &str, args: Vec<Value>) -> T {
-        let value = self
-            .client
-            .execute_async(script, args)
-            .await
-            .unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"));
-        serde_json::from_value(value.clone())
-            .unwrap_or_else(|e| panic!("script returned {value}, not the expected shape ({e})"))
+        decoded(script, self.client.execute_async(script, args).await)
     }
 
     /// Presses and releases one key, as a keyboard does (to the focused element).
@@ -531,6 +530,23 @@ impl Browser {
         panic!("Tab never reached #{id}");
     }
 
+    /// The value of the form field with `id`, as the browser would send it.
+    pub async fn value_of(&self, id: &str) -> String {
+        self.js(
+            "return document.getElementById(arguments[0]).value",
+            vec![json!(id)],
+        )
+        .await
+    }
+
+    /// Presses Space on what has focus (ticking a choice), then Tab until the button `id` has
+    /// focus, and Enter on it: the page that follows is `path`.
+    pub async fn tick_and_send(&self, id: &str, path: &str) {
+        self.press(Key::Space).await;
+        self.tab_to(id).await;
+        self.enter_to(path).await;
+    }
+
     /// Presses Tab until an element whose id starts with `prefix` has focus; returns its id.
     pub async fn tab_to_one_of(&self, prefix: &str) -> String {
         for _ in 0..80 {
@@ -554,37 +570,28 @@ impl Browser {
             .expect("type");
     }
 
-    /// Types into the element matching `css`.
-    pub async fn fill(&self, css: &str, text: &str) {
+    /// The element matching `css`, which must be on the page.
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .send_keys(text)
-            .await
-            .expect("type");
+    }
+
+    /// Types into the element matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.element(css).await;
+        field.send_keys(text).await.expect("type");
     }
 
     /// The page's `h1`.
     pub async fn heading(&self) -> String {
-        self.client
-            .find(Locator::Css("h1"))
-            .await
-            .expect("h1")
-            .text()
-            .await
-            .expect("text")
+        self.text_of("h1").await
     }
 
     /// The text of the element matching `css`.
     pub async fn text_of(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("text")
+        self.element(css).await.text().await.expect("text")
     }
 
     /// A browser with `options`, signed in as `app`'s clinician, at the inbox.
@@ -620,10 +627,8 @@ impl Browser {
         )
         .await;
         self.mark_page().await;
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
+        let target = self.element(css).await;
+        target
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));

@@ -4,24 +4,19 @@
 
 use std::time::Duration;
 
+use crate::common::SmtpServer;
 use crate::common::clinician::Clinician;
 use crate::common::details::{
-    SAVED, config, practice_mailing_to, save_details, the_next_request_is_announced_as_saved,
+    SAVED, config, practice_with_mail, save_details, the_next_request_is_announced_as_saved,
 };
-use crate::common::{SmtpServer, TestApp};
 
 /// Two servers of one practice on PostgreSQL: details saved through one reach the other's
 /// pages, flags and mail worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn details_saved_on_one_server_reach_the_others_mail_and_flags() {
-    let (url, _cluster) = crate::scale_out::database();
-    let key = crypto::generate_key_hex();
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let text = config(smtp.port);
-    let (a, b) =
-        crate::scale_out::two_servers(|| TestApp::builder().config(&text).database(&url, &key))
-            .await;
+    let (_cluster, a, b) = crate::scale_out::two_servers_with(&config(smtp.port)).await;
     a.add_clinician().await;
     let mut c = Clinician::signed_in(&a).await;
     save_details(&mut c).await;
@@ -43,13 +38,11 @@ async fn details_saved_on_one_server_reach_the_others_mail_and_flags() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r = b
-        .submit(
-            "Ezra Vale",
-            &[("state", "CA"), ("email", "ezra@example.org")],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.text());
+    b.submitted(
+        "Ezra Vale",
+        &[("state", "CA"), ("email", "ezra@example.org")],
+    )
+    .await;
     let requests = b.state.store.all_requests().await.expect("read");
     assert!(
         requests[0].flags.outside_licensed_states,
@@ -64,9 +57,7 @@ async fn details_saved_on_one_server_reach_the_others_mail_and_flags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
     use crate::harness::{Browser, DESKTOP, Options};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start(dir.path());
-    let app = practice_mailing_to(&smtp).await;
+    let (_dir, smtp, app) = practice_with_mail().await;
     let browser = Browser::signed_in(&app, Options::new(DESKTOP)).await;
     browser.goto(&app.url("/admin/details")).await;
     for (id, value) in SAVED {
@@ -83,12 +74,10 @@ async fn the_details_form_filled_in_a_browser_reaches_the_next_emails() {
     assert!(browser.text_of(".notice").await.contains("are saved"));
     browser.close().await;
 
-    let r = app
-        .submit(
-            "Fay Lindqvist",
-            &[("state", "NY"), ("email", "fay@example.org")],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.text());
+    app.submitted(
+        "Fay Lindqvist",
+        &[("state", "NY"), ("email", "fay@example.org")],
+    )
+    .await;
     the_next_request_is_announced_as_saved(&smtp);
 }

@@ -36,6 +36,15 @@ pub(crate) async fn two_servers(builder: impl Fn() -> Builder) -> (TestApp, Test
     tokio::join!(builder().build(), builder().build())
 }
 
+/// Two servers of one practice with `config` as their config file, on a fresh database (and the
+/// cluster that holds it, when the test starts its own: keep it while they run).
+pub(crate) async fn two_servers_with(config: &str) -> (Option<Cluster>, TestApp, TestApp) {
+    let (url, cluster) = database();
+    let key = crypto::generate_key_hex();
+    let (a, b) = two_servers(|| TestApp::builder().config(config).database(&url, &key)).await;
+    (cluster, a, b)
+}
+
 fn overrides(smtp: Option<&SmtpServer>) -> Overrides {
     Overrides {
         base_url: Some(SITE.into()),
@@ -392,11 +401,7 @@ async fn a_password_change_on_the_server_ends_the_session_on_every_server() {
             .expect("password");
     }
     let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::stdout_of(out, "admin passwd");
     for app in [&b, &a] {
         let r = on_a.on(app).get("/admin").await;
         assert_eq!(r.status, 303, "the old session is over on every server");

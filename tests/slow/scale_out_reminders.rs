@@ -4,22 +4,17 @@
 
 use jiff::Timestamp;
 
+use crate::common::SmtpServer;
 use crate::common::booking::{choose, config, mornings, offer, request_and_link};
 use crate::common::reminders::{
     confirm, deliver_at, exactly_reminders, hours, later_times, meet_by_video, outbox_to,
 };
-use crate::common::{SmtpServer, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_queue_and_send_each_reminder_once() {
-    let (url, _cluster) = crate::scale_out::database();
-    let key = crypto::generate_key_hex();
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp = SmtpServer::start(dir.path());
-    let text = config(Some(smtp.port), "");
-    let (a, b) =
-        crate::scale_out::two_servers(|| TestApp::builder().config(&text).database(&url, &key))
-            .await;
+    let (_cluster, a, b) = crate::scale_out::two_servers_with(&config(Some(smtp.port), "")).await;
     offer(&a, &mornings()).await;
     meet_by_video(&a).await;
     let mut starts: Vec<Timestamp> = Vec::new();

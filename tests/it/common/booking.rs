@@ -5,9 +5,9 @@
 use jiff::civil::{Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use practice::open_times::{AvailabilityWindow, BookingRules};
+use practice::open_times::{AvailabilityWindow, Booking, BookingRules};
 use serde_json::Value;
-use store::StoredBooking;
+use store::{ListedBooking, StoredBooking};
 
 use super::{Reply, SmtpServer, TestApp};
 
@@ -98,11 +98,8 @@ pub async fn request_and_link(
     name: &str,
     changes: &[(&str, &str)],
 ) -> (i64, String) {
-    let r = app.submit(name, changes).await;
-    assert_eq!(r.status, 303, "{}", r.text());
-    let thanks = app.get(r.header("location").expect("location")).await;
-    assert_eq!(thanks.status, 200);
-    let html = thanks.text();
+    let r = app.submitted(name, changes).await;
+    let html = app.page(r.header("location").expect("location")).await;
     let link = booking_link(&html).unwrap_or_else(|| panic!("a booking link on {html}"));
     let id = app.last_request_id().await;
     (id, link)
@@ -124,14 +121,32 @@ pub async fn link_secret(app: &TestApp, id: i64) -> String {
         .expect("the request exists")
 }
 
+/// The booking of request `id`, if it has one.
+pub async fn booking_for(app: &TestApp, id: i64) -> Option<StoredBooking> {
+    app.state.store.booking_for_request(id).await.expect("read")
+}
+
 /// The booking of request `id`, which must have one.
 pub async fn booking_of(app: &TestApp, id: i64) -> StoredBooking {
+    booking_for(app, id).await.expect("booked")
+}
+
+/// The times held or booked now, which no one else can choose.
+pub async fn taken_times(app: &TestApp) -> Vec<Booking> {
     app.state
         .store
-        .booking_for_request(id)
+        .taken_times(Timestamp::now(), 0)
         .await
         .expect("read")
-        .expect("booked")
+}
+
+/// The bookings as the inbox lists them now: the upcoming ones, and up to `past` past ones.
+pub async fn bookings(app: &TestApp, past: i64) -> (Vec<ListedBooking>, Vec<ListedBooking>) {
+    app.state
+        .store
+        .list_bookings(Timestamp::now(), past)
+        .await
+        .expect("bookings")
 }
 
 /// The path of the booking page a thank-you page links to.
@@ -153,8 +168,14 @@ pub fn times_in(html: &str) -> Vec<String> {
 
 pub use super::questionnaire::post as post_form;
 
+/// Chooses `start` to meet by video.
 pub async fn choose(app: &TestApp, link: &str, start: &str) -> Reply {
-    post_form(app, link, &[("start", start), ("format", "video")]).await
+    choose_to_meet(app, link, start, "video").await
+}
+
+/// Chooses `start` to meet in `format` (`video` or `phone`).
+pub async fn choose_to_meet(app: &TestApp, link: &str, start: &str, format: &str) -> Reply {
+    post_form(app, link, &[("start", start), ("format", format)]).await
 }
 
 /// Chooses `start` to meet by video, saying the person will be in `location` (a state's code)

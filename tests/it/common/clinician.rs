@@ -145,6 +145,11 @@ impl<'a> Clinician<'a> {
         r
     }
 
+    /// The page at `path`, which must be there (200).
+    pub async fn page(&mut self, path: &str) -> String {
+        self.get(path).await.page_with(200)
+    }
+
     pub async fn post(&mut self, path: &str, body: &str) -> Reply {
         let origin = self.origin.clone();
         self.post_with(path, body, &[("origin", &origin)]).await
@@ -227,6 +232,12 @@ impl<'a> Clinician<'a> {
         .await
     }
 
+    /// Sends the status form on the page of request `id` with `fields` (status, reason, ...).
+    pub async fn change_status(&mut self, id: i64, fields: &[(&str, &str)]) -> Reply {
+        let page = format!("/admin/requests/{id}");
+        self.action(&page, &format!("{page}/status"), fields).await
+    }
+
     /// Sends the booking decision `fields` from the request's page `page` (as
     /// `/admin/requests/{id}`).
     pub async fn decide_booking(&mut self, page: &str, fields: &[(&str, &str)]) -> Reply {
@@ -248,6 +259,21 @@ impl<'a> Clinician<'a> {
             .await;
         assert_eq!(r.status, 200, "{}", r.text());
         r.text()
+    }
+}
+
+/// Asserts that the inbox's CSV export `csv` has a header row ending with `last_columns` and
+/// holds each of `expected`.
+#[track_caller]
+pub fn assert_export(csv: &str, last_columns: &str, expected: &[&str]) {
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.ends_with(last_columns)),
+        "{csv}"
+    );
+    for e in expected {
+        assert!(csv.contains(e), "{e} in {csv}");
     }
 }
 

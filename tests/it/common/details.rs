@@ -69,11 +69,14 @@ pub fn config(smtp_port: u16) -> String {
     )
 }
 
-/// The practice of [`config`], mailing through `smtp`, with the clinician's account.
-pub async fn practice_mailing_to(smtp: &SmtpServer) -> super::TestApp {
+/// An SMTP server, and the practice of [`config`] mailing through it with the clinician's
+/// account (the folder holds the mail: keep it while they run).
+pub async fn practice_with_mail() -> (tempfile::TempDir, SmtpServer, super::TestApp) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpServer::start(dir.path());
     let app = super::TestApp::with_config(&config(smtp.port)).await;
     app.add_clinician().await;
-    app
+    (dir, smtp, app)
 }
 
 /// Saves [`SAVED`] through the details form, as the clinician does in the browser.
@@ -87,6 +90,20 @@ pub async fn save_first(c: &mut Clinician<'_>, fields: &[(&str, &str)]) {
     fields.push(("version", "0"));
     let r = c.action("/admin/details", "/admin/details", &fields).await;
     assert_eq!(r.status, 303, "{}", r.text());
+}
+
+/// Sends the details form from a page of `version` with [`new_practice`]'s fields and
+/// `changes` (each replacing the field of its name, or added).
+pub async fn send_details(
+    c: &mut Clinician<'_>,
+    changes: &[(&str, &str)],
+    version: &str,
+) -> super::Reply {
+    let mut fields = new_practice();
+    fields.retain(|(k, _)| changes.iter().all(|(changed, _)| changed != k));
+    fields.extend_from_slice(changes);
+    fields.push(("version", version));
+    c.action("/admin/details", "/admin/details", &fields).await
 }
 
 /// Every message that arrived, as Python reads it, once one of each of `subjects` has.

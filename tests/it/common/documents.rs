@@ -115,12 +115,7 @@ pub fn pdf_text(bytes: &[u8]) -> String {
         .arg("-")
         .output()
         .expect("pdftotext (poppler-utils, installed by cargo xtask test)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("text")
+    String::from_utf8(crate::common::stdout_of(out, "pdftotext")).expect("text")
 }
 
 pub fn words(text: &str) -> Vec<String> {

@@ -93,6 +93,14 @@ impl Reply {
         decoded
     }
 
+    /// The answer's page, which must have come with `status`.
+    #[track_caller]
+    pub fn page_with(&self, status: u16) -> String {
+        let text = self.text();
+        assert_eq!(self.status, status, "{text}");
+        text
+    }
+
     /// Asserts that the answer has `status` and that its page says `says`.
     #[track_caller]
     pub fn assert_shows(&self, status: u16, says: &str) {
@@ -319,6 +327,14 @@ impl TestApp {
         Self::builder().build().await
     }
 
+    /// A server as [`TestApp::start`] gives, with the clinician's account
+    /// ([`TestApp::add_clinician`]).
+    pub async fn with_clinician() -> TestApp {
+        let app = TestApp::start().await;
+        app.add_clinician().await;
+        app
+    }
+
     /// The server with the built-in content and `config` as its config file:
     /// `TestApp::builder().config(config).build()`.
     pub async fn with_config(config: &str) -> TestApp {
@@ -423,16 +439,16 @@ impl TestApp {
         if let Some(url) = &self.overrides.database_url {
             cmd.env("DATABASE_URL", url);
         }
-        let out = cmd.output().expect("run kap-practice");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        outcome(cmd.output().expect("run kap-practice"))
     }
 
     pub async fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], Bytes::new()).await
+    }
+
+    /// The page at `path`, which must be there (200).
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.page_with(200)
     }
 
     /// A fresh contact form's token.
@@ -567,6 +583,22 @@ impl TestApp {
         let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         pairs.push(("form_token", &token));
         self.post_form(&pairs).await
+    }
+
+    /// Sends the contact form as [`TestApp::submit`] does and checks that it was taken (the
+    /// answer is the redirect to the thank-you page).
+    pub async fn submitted(&self, name: &str, changes: &[(&str, &str)]) -> Reply {
+        let r = self.submit(name, changes).await;
+        assert_eq!(r.status, 303, "the form was taken: {}", r.text());
+        r
+    }
+
+    /// Sends the contact form as [`TestApp::submitted`] does and reads the words of the
+    /// thank-you page it leads to.
+    pub async fn thanked_for(&self, name: &str, changes: &[(&str, &str)]) -> String {
+        let r = self.submitted(name, changes).await;
+        let thanks = self.get(r.header("location").expect("location")).await;
+        visible_text(&thanks.text())
     }
 
     /// A request sent from another loopback address (127.0.0.2, …).
@@ -949,6 +981,33 @@ pub fn blocking_get(addr: SocketAddr, path: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Whether one of the audit log's `rows` has a detail that says `words`.
+pub fn a_detail_says(rows: &[store::AuditRow], words: &str) -> bool {
+    rows.iter()
+        .any(|r| r.detail.as_deref().is_some_and(|d| d.contains(words)))
+}
+
+/// What a finished program said: (exit code, stdout, stderr).
+pub fn outcome(out: std::process::Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a finished program wrote to stdout; it must have succeeded (`what`: the program, for
+/// the failure message, which quotes its stderr).
+#[track_caller]
+pub fn stdout_of(out: std::process::Output, what: &str) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Runs the binary with `args` to completion: (exit code, stdout, stderr).
 pub fn run_binary(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kap-practice"));
@@ -964,11 +1023,7 @@ pub fn run_binary(args: &[&str], cwd: &Path) -> (i32, String, String) {
         .env_remove("RUST_LOG")
         .output()
         .expect("run kap-practice");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(out)
 }
 
 /// Every request kept in `data`, decrypted by `kap-practice inquiries export` in `format`.

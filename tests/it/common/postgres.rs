@@ -128,12 +128,8 @@ pub fn psql(url: &str, sql: &str) -> String {
         .args([url, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
         .output()
         .expect("run psql (Debian package postgresql-client)");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let stdout = super::stdout_of(out, &format!("psql {sql}"));
+    String::from_utf8_lossy(&stdout).trim().to_string()
 }
 
 /// Where PostgreSQL's programs are: `KAP_TEST_PG_BIN`, else Debian's newest.

@@ -54,8 +54,7 @@ pub async fn newest_request(app: &TestApp) -> i64 {
 
 /// As [`held`], with `changes` to the form's usual answers.
 pub async fn held_with(app: &TestApp, changes: &[(&str, &str)]) -> (i64, String) {
-    let r = app.submit("Oriel Vantasse", changes).await;
-    assert_eq!(r.status, 303, "{}", r.text());
+    app.submitted("Oriel Vantasse", changes).await;
     let id = newest_request(app).await;
     let book = link_to(app, id, Timestamp::now() + SignedDuration::from_hours(24)).await;
     let times = times_in(&app.get(&book).await.text());

@@ -175,18 +175,13 @@ fn the_sender_names_no_treatment() {
 
 #[test]
 fn the_sender_is_checked() {
-    assert_eq!(
-        CalendarSender::new("  ", "www.example.com"),
-        Err(CalendarError::Name)
-    );
-    assert_eq!(
-        CalendarSender::new("Two\nLines", "www.example.com"),
-        Err(CalendarError::Name)
-    );
-    assert_eq!(
-        CalendarSender::new(&"x".repeat(NAME_MAX + 1), "www.example.com"),
-        Err(CalendarError::Name)
-    );
+    for name in ["  ", "Two\nLines", &"x".repeat(NAME_MAX + 1)] {
+        assert_eq!(
+            CalendarSender::new(name, "www.example.com"),
+            Err(CalendarError::Name),
+            "{name:?}"
+        );
+    }
     for host in [
         "",
         "www.example.com:8080",

@@ -33,10 +33,7 @@ fn insights_are_on_by_default_and_their_retention_is_checked() {
     let e = load("[insights]\nretention_months = 0\n")
         .expect_err("zero months refused")
         .to_string();
-    assert!(
-        e.contains("insights.retention_months must be at least 1"),
-        "{e}"
-    );
+    says_all(&e, &["insights.retention_months must be at least 1"]);
 }
 
 #[test]
