@@ -128,7 +128,7 @@ impl Store {
     /// Whether request `id` may book online: not spam, not one the practice cannot see, not
     /// closed.
     pub async fn bookable(&self, id: i64) -> Result<Option<Bookable>, StoreError> {
-        on_db!(&self.db, pool => {
+        on_db!(&self.reads, pool => {
             let row = sqlx::query(
                 "SELECT spam, outside_licensed_states, minor, status, link_secret FROM consultation_requests WHERE id = $1",
             )

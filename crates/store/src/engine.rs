@@ -8,8 +8,11 @@
 //! engine has and the other lacks (`FOR UPDATE SKIP LOCKED`, `VACUUM INTO`).
 //!
 //! - **SQLite** (the default): one file in the data directory, WAL mode, `synchronous=FULL`,
-//!   one connection (SQLite has one writer anyway; one connection never meets "database is
-//!   locked").
+//!   one connection for everything that writes (SQLite has one writer anyway; one connection
+//!   never meets "database is locked"), and a few read-only connections for the reads on a
+//!   visitor's path ([`Db::open_sqlite_readers`]): in WAL mode a reader neither waits for the
+//!   writer's commit (its fsync) nor holds it up, so such a read does not queue behind the
+//!   writes.
 //! - **PostgreSQL** (`DATABASE_URL=postgres://…`): a pool shared by any number of servers;
 //!   migrations take an advisory lock, so servers starting together apply them once.
 
@@ -113,6 +116,26 @@ impl Db {
         Ok(Db::Sqlite(pool))
     }
 
+    /// Read-only connections to the SQLite database at `path` (opened and migrated by
+    /// [`Db::open_sqlite`] first), for the reads that need not queue behind the one writing
+    /// connection. Each sees what was committed when its read began; a write sent here fails
+    /// ("attempt to write a readonly database") instead of bypassing the writer.
+    pub(crate) async fn open_sqlite_readers(path: &Path) -> Result<Db, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            // Local and always alive, like the writer: no ping before each use.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
+        Ok(Db::Sqlite(pool))
+    }
+
     /// Connects to PostgreSQL at `url` and applies its migrations (under an advisory lock, so a
     /// second server starting at the same moment waits, then finds nothing left to do).
     ///
@@ -212,6 +235,10 @@ pub(crate) async fn snapshot_if_pending(database: &Path, out: &Path) -> Result<u
     conn.close().await?;
     Ok(pending)
 }
+
+/// The read-only SQLite connections ([`Db::open_sqlite_readers`]): enough for the reads of a
+/// busy moment to run side by side, each on a thread of its own.
+const READERS: u32 = 4;
 
 /// How long a starting server waits for a PostgreSQL database that does not answer yet.
 const START_WAIT: Duration = Duration::from_secs(30);

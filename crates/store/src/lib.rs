@@ -137,6 +137,9 @@ const KEY_CHECK_VALUE: crypto::SealedField = fields::setting(KEY_CHECK);
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Where the reads on a visitor's path run: on SQLite, read-only connections beside the
+    /// one that writes (see `engine.rs`); on PostgreSQL, the same pool as `db`.
+    reads: Db,
     keys: Keyring,
 }
 
@@ -210,8 +213,11 @@ impl Store {
         database_url: Option<&str>,
         keys: Keyring,
     ) -> Result<Store, StoreError> {
-        let db = match database_url {
-            Some(url) => Db::open_postgres(url).await?,
+        let (db, reads) = match database_url {
+            Some(url) => {
+                let db = Db::open_postgres(url).await?;
+                (db.clone(), db)
+            }
             None => {
                 private::create_dir(data_dir).map_err(|source| StoreError::DataDir {
                     path: data_dir.display().to_string(),
@@ -231,10 +237,11 @@ impl Store {
                         }
                     })?;
                 }
-                Db::open_sqlite(&database).await?
+                let db = Db::open_sqlite(&database).await?;
+                (db, Db::open_sqlite_readers(&database).await?)
             }
         };
-        let store = Store { db, keys };
+        let store = Store { db, reads, keys };
         store.check_key().await?;
         Ok(store)
     }
@@ -341,6 +348,8 @@ impl Store {
 
     /// Closes the connections (on SQLite, checkpointing the WAL).
     pub async fn close(&self) {
+        // The readers first: the writer, closing last, checkpoints the WAL and removes it.
+        self.reads.close().await;
         self.db.close().await;
     }
 }

@@ -78,9 +78,10 @@ pub(super) fn rules_row(
 }
 
 impl Store {
-    /// The clinician's booking rules, read in `time_zone` (the practice's).
+    /// The clinician's booking rules, read in `time_zone` (the practice's). Read on every
+    /// request sent through the form, so it does not wait for the writes (see `engine.rs`).
     pub async fn booking_rules(&self, time_zone: &TimeZone) -> Result<BookingRules, StoreError> {
-        on_db!(&self.db, pool => {
+        on_db!(&self.reads, pool => {
             let row = sqlx::query("SELECT * FROM booking_rules WHERE id = 1")
                 .fetch_one(pool)
                 .await?;
