@@ -91,7 +91,10 @@ impl Report {
              - First view: curl fetches `/` and every `/static/` asset it links with \
              `Accept-Encoding: br` and the bodies are added up; Lighthouse's figure (when a report \
              is there) also counts headers. Each public page's first view (the pages the sitemap lists, with a page of \
-             the clinician's own, `/fees`, added in the inbox first, and the not-found page) is \
+             the clinician's own, `/fees`, added in the inbox first; a booking page and a questionnaire, \
+             reached as a person reaches them, by the link after a request and once a time is held, \
+             in a practice whose notice address a code sent to a local mail server confirmed; and \
+             the not-found page) is \
              the page and the stylesheets linked in its head, which block its first paint (one linked in the body \
              blocks none), with `Accept-Encoding: br`, against 14 KiB, what TCP's initial window \
              of ten segments carries in the first round trip.\n\

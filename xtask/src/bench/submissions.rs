@@ -49,9 +49,9 @@ impl Bench<'_> {
         let mut cmd = self.kap("submissions", port, SUBMISSION_CONFIG)?;
         cmd.env("KAP_MIN_FILL_SECONDS", "0");
         let mut server = Process::spawn("kap-practice (submissions)", &mut cmd)?;
-        server.wait_until(Duration::from_secs(20), || {
-            tools::status_of(port, "/healthz") == Some(200)
-        })?;
+        // Every page's best encodings made first: that work would otherwise share the cores with
+        // the first posts.
+        server.wait_until(Duration::from_secs(20), || tools::pages_ready(port))?;
         let data = self.tmp.join("submissions/data");
         let script = self.post_script(port, "post.lua")?;
 

@@ -20,7 +20,7 @@ const SMTP_SERVER: &str = include_str!("../../../tests/it/common/smtp_server.py"
 /// after a failure within seconds.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-pub(super) struct MailSink {
+pub(crate) struct MailSink {
     server: Process,
     port: u16,
     maildir: PathBuf,
@@ -28,7 +28,7 @@ pub(super) struct MailSink {
 
 impl MailSink {
     /// Starts the server with a Maildir in `scratch`.
-    pub(super) fn start(scratch: &Path) -> Result<MailSink> {
+    pub(crate) fn start(scratch: &Path) -> Result<MailSink> {
         tools::ensure_apt(&[(crate::test::AIOSMTPD, "python3-aiosmtpd")])?;
         let maildir = scratch.join("maildir");
         let mut server = Process::spawn(
@@ -56,12 +56,12 @@ impl MailSink {
     }
 
     /// The server's address, for the practice's `KAP_SMTP_URL`.
-    pub(super) fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// Waits for the message whose subject starts with `subject` and returns it as sent.
-    pub(super) fn wait_for(&mut self, subject: &str) -> Result<String> {
+    pub(crate) fn wait_for(&mut self, subject: &str) -> Result<String> {
         let header = format!("\nSubject: {subject}");
         let find = |maildir: &Path| -> Option<String> {
             std::fs::read_dir(maildir.join("new"))

@@ -38,9 +38,10 @@ use serde_json::Value;
 use crate::test::ensure_browser;
 use crate::tools::{self, Process};
 use audit::{audit_page, reference_page};
-use mail_sink::MailSink;
-pub(crate) use practice_setup::{add_booking_link, add_clinician, add_own_page};
-use practice_setup::{hold_a_time, offer_questionnaire};
+pub(crate) use mail_sink::MailSink;
+pub(crate) use practice_setup::{
+    add_booking_link, add_clinician, add_own_page, hold_a_time, offer_questionnaire,
+};
 use report::{Report, over_budget, print_table};
 
 /// Runs per page. Performance is measured in time on a machine that may be busy with other

@@ -335,7 +335,7 @@ fn link_to(page: &str, prefix: &str) -> Option<String> {
 /// address urgent notices go to, the code it carries entered, then the questionnaire turned on.
 /// The clinician must be signed in already (see [`add_booking_link`]); `mail` is the SMTP server
 /// the practice's email goes to.
-pub(super) fn offer_questionnaire(base: &str, scratch: &Path, mail: &mut MailSink) -> Result<()> {
+pub(crate) fn offer_questionnaire(base: &str, scratch: &Path, mail: &mut MailSink) -> Result<()> {
     let browser = Browser::new(base, scratch)?;
     let settings = "/admin/booking";
     browser.send_inbox_form(
@@ -382,7 +382,7 @@ fn code_in(message: &str) -> Option<String> {
 /// Holds the first time the booking page `link` offers, as the person would (a state the
 /// practice is licensed in), and returns the address of the questionnaire the page then
 /// offers.
-pub(super) fn hold_a_time(base: &str, scratch: &Path, link: &str) -> Result<String> {
+pub(crate) fn hold_a_time(base: &str, scratch: &Path, link: &str) -> Result<String> {
     let browser = Browser::new(base, scratch)?;
     let page = browser.get(link)?.text();
     let form = page
