@@ -98,12 +98,12 @@ const NEVER: &[&str] = &[
 ];
 
 /// The CSP sources of the inline styles: `'sha256-…'` of the exact text of the one `<style>`
-/// element of every page but the home, contact and booking pages (`/privacy`'s), then of the
-/// home page's, then of the contact and booking pages' (the booking page is checked in
-/// `booking::`).
+/// element of every page but the home, contact, booking and text pages (the not-found page's),
+/// then of the home page's, then of the contact and booking pages' (the booking page is checked
+/// in `booking::`), then of the pages of text (`/privacy`'s).
 async fn style_hash(app: &TestApp) -> String {
     let mut sources = Vec::new();
-    for path in ["/privacy", "/", "/contact"] {
+    for path in ["/no-such-page", "/", "/contact", "/privacy"] {
         let html = app.get(path).await.text();
         let start = html
             .find("<style>")
@@ -121,6 +121,11 @@ async fn style_hash(app: &TestApp) -> String {
     assert_eq!(
         sources[2], booking,
         "the contact page carries the booking page's styles"
+    );
+    let text = crate::common::csp_source(&app.state.site.load().renderer.assets.text_css);
+    assert_eq!(
+        sources[3], text,
+        "the privacy notice carries a page of text's styles"
     );
     sources.join(" ")
 }

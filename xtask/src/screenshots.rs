@@ -18,10 +18,13 @@ use crate::test::{CHROMEDRIVER, CHROMIUM, ensure_browser};
 use crate::tools::{self, Process};
 
 /// The pages, and the name each picture gets.
-const PAGES: [(&str, &str); 4] = [
+const PAGES: [(&str, &str); 5] = [
     ("/", "home"),
     ("/contact", "contact"),
     ("/privacy", "privacy"),
+    // A page of the clinician's own, added in the inbox as a practice adds its fees page
+    // (`lighthouse::OWN_PAGE`).
+    (crate::lighthouse::OWN_PAGE.0, "own-page"),
     ("/no-such-page", "not-found"),
 ];
 
@@ -62,12 +65,16 @@ fn take_all(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>> {
     std::fs::write(&config, "").with_context(|| config.display().to_string())?;
     let site_port = tools::free_port()?;
     let binary = tools::target_dir().join("debug/kap-practice");
+    let base = format!("http://127.0.0.1:{site_port}");
+    let mut add = tools::kap_practice(&binary, scratch, &config);
+    add.env("KAP_BASE_URL", &base);
+    crate::lighthouse::add_clinician(add)?;
     let log = scratch.join("server.log");
     let mut server = Process::spawn(
         "the server",
         tools::kap_practice(&binary, scratch, &config)
             .args(["serve", "--bind", &format!("127.0.0.1:{site_port}")])
-            .env("KAP_BASE_URL", format!("http://127.0.0.1:{site_port}"))
+            .env("KAP_BASE_URL", &base)
             .stdout(Stdio::null())
             .stderr(Stdio::from(
                 std::fs::File::create(&log).with_context(|| log.display().to_string())?,
@@ -81,6 +88,9 @@ fn take_all(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>> {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             format!("server log:\n{text}")
         })?;
+    crate::lighthouse::add_own_page(&base, scratch)?;
+    // The new page makes a new site: pictured once it is served.
+    server.wait_until(Duration::from_secs(60), || tools::pages_ready(site_port))?;
 
     let driver_port = tools::free_port()?;
     let mut driver = Process::spawn(

@@ -7,7 +7,7 @@
 //! that its first paint needs one round trip: every rule a public page shows, on screen and in
 //! print, that is the sheet without its parts marked `/* first view: skip { */` …
 //! `/* } first view: skip */` (the clinician's pages), comments and indentation left out (the
-//! home and booking pages carry less: [`home_css`], [`booking_css`]). Public
+//! home, booking and text pages carry less: [`home_css`], [`booking_css`], [`text_css`]). Public
 //! pages link no stylesheet: a stylesheet for the screen, even at the end of the body, holds the
 //! parser and the first paint until it arrives, and one for print only is still fetched while
 //! the page loads (which Lighthouse's simulation of a slow network counts as another round trip
@@ -51,8 +51,13 @@ pub struct Assets {
     /// sections, which the booking page does not show. Its list of times is long; these rules
     /// would take its HTML past the first round trip and cost every phone their parsing.
     pub booking_css: String,
-    /// `'sha256-…' 'sha256-…' 'sha256-…'`: the Content-Security-Policy's sources for
-    /// [`Assets::critical_css`], [`Assets::home_css`] and [`Assets::booking_css`].
+    /// The first view of a page of text (the privacy notice, the clinician's own pages):
+    /// [`Assets::critical_css`] without the home page's sections and without the forms, booking
+    /// and questionnaire pages, neither of which such a page shows.
+    pub text_css: String,
+    /// `'sha256-…' 'sha256-…' 'sha256-…' 'sha256-…'`: the Content-Security-Policy's sources for
+    /// [`Assets::critical_css`], [`Assets::home_css`], [`Assets::booking_css`] and
+    /// [`Assets::text_css`].
     pub style_hashes: String,
     /// The compare panel's script, loaded by [`Assets::after_paint_js`].
     pub js: String,
@@ -137,6 +142,17 @@ pub fn booking_css(sheet: &str) -> String {
     critical_css(&without_marked(sheet, BOOKING_SKIP_START, BOOKING_SKIP_END))
 }
 
+/// A page of text's first view: [`critical_css`] without the parts the home page leaves out
+/// and those the booking page leaves out.
+pub fn text_css(sheet: &str) -> String {
+    let sheet = without_marked(sheet, HOME_SKIP_START, HOME_SKIP_END);
+    critical_css(&without_marked(
+        &sheet,
+        BOOKING_SKIP_START,
+        BOOKING_SKIP_END,
+    ))
+}
+
 /// The first view's styles from the whole stylesheet: without the parts between [`SKIP_START`]
 /// and [`SKIP_END`], without comments, indentation and empty lines.
 pub fn critical_css(sheet: &str) -> String {
@@ -210,6 +226,7 @@ impl Assets {
         let (mut css, mut js, mut favicon) = (String::new(), String::new(), String::new());
         let (mut after_paint_js, mut booking_js) = (String::new(), String::new());
         let (mut critical, mut home, mut booking) = (String::new(), String::new(), String::new());
+        let mut text_page = String::new();
         for file in list {
             let path = file.path().to_string_lossy().replace('\\', "/");
             let mut body = file.contents().to_vec();
@@ -224,6 +241,7 @@ impl Assets {
                 critical = critical_css(&sheet);
                 home = home_css(&sheet);
                 booking = booking_css(&sheet);
+                text_page = text_css(&sheet);
             }
             // What the pages carry inline is not served on its own.
             let text = String::from_utf8_lossy(&body);
@@ -251,14 +269,16 @@ impl Assets {
         Assets {
             css,
             style_hashes: format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 style_hash(&critical),
                 style_hash(&home),
-                style_hash(&booking)
+                style_hash(&booking),
+                style_hash(&text_page)
             ),
             critical_css: critical,
             home_css: home,
             booking_css: booking,
+            text_css: text_page,
             js,
             script_hashes: format!(
                 "{} {}",
@@ -359,6 +379,29 @@ mod tests {
             ],
         );
         assert!(booking.len() * 4 < critical_css(sheet).len() * 3);
+        // A page of text's first view: its prose, notices and chrome, neither the home page's
+        // sections nor the forms.
+        let text = text_css(sheet);
+        holds(
+            &text,
+            "a page of text's first view",
+            &[
+                ".site-header",
+                ".prose > *",
+                ".prose h2",
+                ".crisis-notice",
+                ".site-footer",
+                "@media print",
+            ],
+            &[
+                ".hero .wrap",
+                ".compare {",
+                ".field {",
+                ".booking-form .day",
+                ".contact-card {",
+            ],
+        );
+        assert!(text.len() * 2 < critical_css(sheet).len());
         let critical = critical_css(sheet);
         holds(
             &critical,
@@ -405,10 +448,11 @@ mod tests {
         assert_eq!(
             assets.style_hashes,
             format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 style_hash(&assets.critical_css),
                 style_hash(&assets.home_css),
-                style_hash(&assets.booking_css)
+                style_hash(&assets.booking_css),
+                style_hash(&assets.text_css)
             )
         );
         assert!(assets.critical_css.starts_with(":root{--accent:"));
