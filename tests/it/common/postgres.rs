@@ -56,11 +56,15 @@ pub fn empty_database(admin_url: &str) -> String {
 /// Drops the databases that test processes which have ended left on the server at `admin_url`:
 /// a test's database lives as long as its process and nothing drops it at exit, so a
 /// developer's long-running server would otherwise fill its disk run after run. A database
-/// whose process (named in it, see [`new_database_name`]) still runs is kept.
+/// whose process (named in it, see [`new_database_name`]) still runs here is kept, and so is
+/// one anybody is connected to (the server may be shared with test runs on other machines,
+/// whose processes this one cannot see): it is dropped without force, and a drop refused
+/// because someone connected meanwhile is left for a later run.
 fn drop_leftovers(admin_url: &str) {
     let names = psql(
         admin_url,
-        "SELECT datname FROM pg_database WHERE datname LIKE 'kap\\_%'",
+        "SELECT datname FROM pg_database d WHERE datname LIKE 'kap\\_%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
     );
     for name in names.lines().map(str::trim) {
         let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
@@ -68,10 +72,14 @@ fn drop_leftovers(admin_url: &str) {
             && pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{pid}")).exists()
         {
-            psql(
-                admin_url,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
+            // Best effort: an error (someone connected since) leaves the database be.
+            let _ = Command::new("psql")
+                .args([
+                    admin_url,
+                    "-tAc",
+                    &format!("DROP DATABASE IF EXISTS {name}"),
+                ])
+                .output();
         }
     }
 }

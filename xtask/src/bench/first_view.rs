@@ -15,7 +15,7 @@ impl Bench<'_> {
         std::fs::create_dir_all(&dir)?;
         // The practice's email: the questionnaire is offered once a code sent there is entered.
         let mut mail = crate::lighthouse::MailSink::start(&dir)?;
-        let (_server, port) = self.start_kap_with_own_page("first-view", Some(&mail.url()))?;
+        let (_server, port) = self.start_kap_with_own_page("first-view", &mail.url())?;
         let base = format!("http://127.0.0.1:{port}");
         let br = ["--header", "Accept-Encoding: br"];
         let html = tools::fetch("GET", &format!("{base}/"), &[], None)?.text();
@@ -62,36 +62,14 @@ impl Bench<'_> {
         for path in &pages {
             // A booking link is signed for one request; the table names the kind of page.
             let shown = if *path == booking { "/book/…" } else { path };
-            let (html, css) = first_view_bytes(&base, path)?;
-            let total = html + css;
-            report.row(
-                &format!(
-                    "First view of `{shown}`: the page and its render-blocking stylesheets, brotli, bodies only"
-                ),
-                format!("{:.1} kB ({total} B)", total as f64 / 1000.0),
-                format!(
-                    "page {html} + blocking CSS {css}; one round trip carries {:.1} kB",
-                    FIRST_ROUND_TRIP as f64 / 1000.0
-                ),
-                Some(total <= FIRST_ROUND_TRIP),
-            );
+            first_view_row(report, &base, path, shown)?;
         }
         // A questionnaire, reached as a person reaches it: offered by the practice, then linked
         // from the booking page once a time is held (which changes that page: so it comes after
         // the booking page's row).
         crate::lighthouse::offer_questionnaire(&base, &dir, &mut mail)?;
         let questionnaire = crate::lighthouse::hold_a_time(&base, &dir, &booking)?;
-        let (html, css) = first_view_bytes(&base, &questionnaire)?;
-        let total = html + css;
-        report.row(
-            "First view of `/questionnaire/…`: the page and its render-blocking stylesheets, brotli, bodies only",
-            format!("{:.1} kB ({total} B)", total as f64 / 1000.0),
-            format!(
-                "page {html} + blocking CSS {css}; one round trip carries {:.1} kB",
-                FIRST_ROUND_TRIP as f64 / 1000.0
-            ),
-            Some(total <= FIRST_ROUND_TRIP),
-        );
+        first_view_row(report, &base, &questionnaire, "/questionnaire/…")?;
         if let Some((bytes, when)) = lighthouse_weight() {
             report.row(
                 "First-view weight of `/`, Lighthouse's total byte weight (headers included, simulated phone)",
@@ -102,6 +80,25 @@ impl Bench<'_> {
         }
         Ok(())
     }
+}
+
+/// The row of `path`'s first view, named `shown` (a link signed for one person is named by its
+/// kind of page).
+fn first_view_row(report: &mut Report, base: &str, path: &str, shown: &str) -> Result<()> {
+    let (html, css) = first_view_bytes(base, path)?;
+    let total = html + css;
+    report.row(
+        &format!(
+            "First view of `{shown}`: the page and its render-blocking stylesheets, brotli, bodies only"
+        ),
+        format!("{:.1} kB ({total} B)", total as f64 / 1000.0),
+        format!(
+            "page {html} + blocking CSS {css}; one round trip carries {:.1} kB",
+            FIRST_ROUND_TRIP as f64 / 1000.0
+        ),
+        Some(total <= FIRST_ROUND_TRIP),
+    );
+    Ok(())
 }
 
 /// An address no page has: the not-found page's first view.

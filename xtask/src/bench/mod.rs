@@ -292,18 +292,16 @@ impl Bench<'_> {
 
     /// Starts kap-practice with an account, signs in and adds the clinician's own page
     /// (`/fees`) in the inbox, as `cargo xtask lighthouse` does.
-    /// `smtp`: the practice's mail server, where one is needed (the questionnaire is offered
-    /// only once its notice address is confirmed by email).
-    fn start_kap_with_own_page(&self, name: &str, smtp: Option<&str>) -> Result<(Process, u16)> {
+    /// `smtp`: the practice's mail server (the questionnaire is offered only once its notice
+    /// address is confirmed by email).
+    fn start_kap_with_own_page(&self, name: &str, smtp: &str) -> Result<(Process, u16)> {
         let port = tools::free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         let mut cmd = self.kap(name, port, "")?;
         // The booking page is reached by posting the form at once, as Lighthouse's server does.
         cmd.env("KAP_BASE_URL", &base)
-            .env("KAP_MIN_FILL_SECONDS", "0");
-        if let Some(smtp) = smtp {
-            cmd.env("KAP_SMTP_URL", smtp);
-        }
+            .env("KAP_MIN_FILL_SECONDS", "0")
+            .env("KAP_SMTP_URL", smtp);
         let dir = self.tmp.join(name);
         let mut add = tools::kap_practice(self.bin, &dir, &dir.join("config.toml"));
         for var in KAP_ENV {
