@@ -21,6 +21,7 @@ use super::views::{Chrome, CodeView, LoginView};
 use super::{Admin, Clinician, SessionData, new_token};
 use crate::client::{ClientKey, client_key};
 use crate::form::Posted;
+use crate::site::error_title;
 use crate::{AppError, AppState};
 use auth::throttle;
 use auth::{password, totp};
@@ -74,16 +75,6 @@ pub(super) async fn form_chrome(
 pub(super) fn signed_out_chrome(state: &AppState, title: &str, has_errors: bool) -> Chrome {
     let title = error_title(title, has_errors);
     chrome(state, &title, None, &sign_in_token(state), 0, "")
-}
-
-/// A form page's title: starting with "Error: " when the form has mistakes, as the GOV.UK
-/// error pattern asks.
-fn error_title(title: &str, has_errors: bool) -> String {
-    if has_errors {
-        format!("Error: {title}")
-    } else {
-        title.to_string()
-    }
 }
 
 /// The chrome of a signed-in page: the clinician, the form token and the count of new requests.

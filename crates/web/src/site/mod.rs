@@ -33,6 +33,16 @@ use views::{
 
 use practice::consultation::ConsultationForm;
 
+/// A form page's title, marked "Error: " when the form came back with errors (the first
+/// thing a screen reader announces), on the public pages and the clinician's alike.
+pub(crate) fn error_title(title: &str, has_errors: bool) -> String {
+    if has_errors {
+        format!("Error: {title}")
+    } else {
+        title.to_string()
+    }
+}
+
 /// The public pages, for the sitemap and for tests.
 pub const PAGES: &[&str] = &["/", "/contact", "/privacy"];
 
@@ -96,12 +106,7 @@ impl Renderer {
 
     /// The title of a page with its form, marked when the form came back with errors.
     fn form_title(&self, page: &str, errors: bool) -> String {
-        let title = self.title(page);
-        if errors {
-            format!("Error: {title}")
-        } else {
-            title
-        }
+        error_title(&self.title(page), errors)
     }
 
     fn chrome<'a>(&'a self, current: &'a str) -> Chrome<'a> {
