@@ -9,7 +9,6 @@
 //! quarter of a second for the whole site (see `web::AppState::replace_site`).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -126,7 +125,7 @@ impl Page {
             }
         };
         let gzip = compressible
-            .then(|| gzip(&body, flate2::Compression::fast()))
+            .then(|| compression::gzip(&body, 1))
             .filter(|encoded| encoded.len() < body.len())
             .map(|encoded| variant(encoded, "-gz1", Encoding::Gzip));
         Page {
@@ -168,13 +167,9 @@ impl Page {
             })
         };
         Some(Page {
-            gzip: variant(
-                gzip(body, flate2::Compression::best()),
-                "-gz",
-                Encoding::Gzip,
-            ),
+            gzip: variant(compression::gzip(body, 9), "-gz", Encoding::Gzip),
             br: variant(
-                compress_brotli(body, quality.clamp(1, 11) as i32),
+                compression::brotli(body, quality.clamp(1, 11)),
                 "-br",
                 Encoding::Brotli,
             ),
@@ -276,38 +271,11 @@ fn etag(hash: &str, suffix: &str) -> HeaderValue {
 /// Fast compression for pages made per request (quality traded for latency): the contact page
 /// (35 kB) in under a millisecond, 8.7 kB.
 pub fn brotli_fast(body: &[u8]) -> Vec<u8> {
-    compress_brotli(body, 6)
+    compression::brotli(body, 6)
 }
 
 pub fn gzip_fast(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    let _ = enc.write_all(body);
-    enc.finish().unwrap_or_default()
-}
-
-fn gzip(body: &[u8], level: flate2::Compression) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(body);
-    enc.finish().unwrap_or_default()
-}
-
-fn compress_brotli(body: &[u8], quality: i32) -> Vec<u8> {
-    let mut out = Vec::new();
-    // A window just large enough for the body (less memory), but never under 2^18: at qualities
-    // 5 to 9 a window of 2^16 or less takes the encoder's slow path, 20 ms for the contact page
-    // against 0.8 ms at 2^18, for a few bytes' difference either way.
-    let lgwin = (usize::BITS - body.len().max(1).leading_zeros()).clamp(18, 22) as i32;
-    let params = brotli::enc::BrotliEncoderParams {
-        quality,
-        lgwin,
-        ..Default::default()
-    };
-    let mut input = body;
-    match brotli::BrotliCompress(&mut input, &mut out, &params) {
-        Ok(_) => out,
-        Err(_) => Vec::new(),
-    }
+    compression::gzip(body, 6)
 }
 
 /// Every prepared response, by path, plus the error pages.
