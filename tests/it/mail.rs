@@ -210,7 +210,12 @@ async fn a_person_outside_the_us_is_told_of_local_emergency_services_not_988() {
         words.contains("If you are in crisis, please don't wait for a reply: contact your local emergency services."),
         "{ack}"
     );
-    assert!(!ack.contains("988") && !ack.contains("911"), "{ack}");
+    // The body only: the headers carry random digits (the message's id, its date).
+    let body = ack
+        .split_once("\r\n\r\n")
+        .or_else(|| ack.split_once("\n\n"))
+        .map_or(ack.as_str(), |(_, body)| body);
+    assert!(!body.contains("988") && !body.contains("911"), "{ack}");
 }
 
 #[tokio::test]
