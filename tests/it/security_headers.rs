@@ -46,7 +46,6 @@ fn every_response(https: bool, style_hash: &str) -> Vec<(&'static str, String)> 
         ("referrer-policy", "no-referrer".into()),
         ("x-frame-options", "DENY".into()),
         ("permissions-policy", PERMISSIONS.into()),
-        ("cross-origin-opener-policy", "same-origin".into()),
         ("cross-origin-resource-policy", "same-origin".into()),
     ];
     if https {
@@ -78,10 +77,12 @@ fn by_kind(
             &[],
         ),
         Kind::Redirect => (&[], &["location"]),
+        // The inbox, where the records are, is kept apart from other sites' windows.
         Kind::Admin | Kind::SignedIn => (
             &[
                 ("cache-control", "no-store"),
                 ("x-robots-tag", "noindex, nofollow"),
+                ("cross-origin-opener-policy", "same-origin"),
             ],
             &[],
         ),
@@ -167,6 +168,15 @@ fn breaches(reply: &Reply, kind: Kind, https: bool, style_hash: &str) -> Vec<Str
         if let Some(v) = reply.headers.get(*name) {
             problems.push(format!("{name}: must not be sent, got {v:?}"));
         }
+    }
+    // A visitor's page opens no window and is never framed: it is not kept apart from other
+    // sites' windows, which would cost every visit a new browser process before its first paint.
+    if !matches!(kind, Kind::Admin | Kind::SignedIn)
+        && let Some(v) = reply.headers.get("cross-origin-opener-policy")
+    {
+        problems.push(format!(
+            "cross-origin-opener-policy: the inbox's alone, got {v:?}"
+        ));
     }
     if !https && reply.headers.contains_key("strict-transport-security") {
         problems.push("strict-transport-security: never over plain HTTP".into());

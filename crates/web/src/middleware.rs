@@ -100,10 +100,6 @@ impl SecurityHeaders {
                 ),
             ),
             (
-                HeaderName::from_static("cross-origin-opener-policy"),
-                HeaderValue::from_static("same-origin"),
-            ),
-            (
                 HeaderName::from_static("cross-origin-resource-policy"),
                 HeaderValue::from_static("same-origin"),
             ),
@@ -138,10 +134,32 @@ impl SecurityHeaders {
     }
 
     /// Sets the headers on a response of a site whose inline styles hash to `style_hash` and
-    /// inline scripts to `script_hashes`.
-    pub fn apply(&self, headers: &mut HeaderMap, style_hash: &str, script_hashes: &str) {
+    /// inline scripts to `script_hashes`; `inbox` for the clinician's pages.
+    ///
+    /// Only the inbox, where the records are, is kept apart from other sites' windows
+    /// (`Cross-Origin-Opener-Policy: same-origin`, which also has Chrome on Android give it a
+    /// process of its own). The visitors' pages open no window and are never framed (CSP
+    /// `frame-ancestors 'none'`), so another site's window could learn nothing through them;
+    /// and the policy costs every visit a new browser process before its first paint: a
+    /// one-paragraph page with it painted 28 ms later and once blocked the main thread for 71 ms
+    /// (Lighthouse on a simulated phone, median of three, docs/benchmarks.md).
+    pub fn apply(
+        &self,
+        headers: &mut HeaderMap,
+        style_hash: &str,
+        script_hashes: &str,
+        inbox: bool,
+    ) {
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
+        }
+        if inbox {
+            headers.insert(
+                CROSS_ORIGIN_OPENER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+        } else {
+            headers.remove(CROSS_ORIGIN_OPENER_POLICY);
         }
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -152,6 +170,10 @@ impl SecurityHeaders {
         }
     }
 }
+
+/// Keeps a page's window apart from other sites' windows (sent on the inbox's pages only).
+const CROSS_ORIGIN_OPENER_POLICY: HeaderName =
+    HeaderName::from_static("cross-origin-opener-policy");
 
 /// Search engines' instructions for one response (the inbox's pages: `noindex, nofollow`).
 pub const X_ROBOTS_TAG: HeaderName = HeaderName::from_static("x-robots-tag");
@@ -187,6 +209,7 @@ async fn every_response(State(state): State<AppState>, request: Request, next: N
     let path = loggable_path(uri.path());
     let is_head = method == axum::http::Method::HEAD;
     let visit = Visit::read(&state, &request);
+    let inbox = uri.path() == "/admin" || uri.path().starts_with("/admin/");
     // For an error page, which goes out compressed like any prepared page (it carries the first
     // view's styles).
     let accept = request.headers().get(header::ACCEPT_ENCODING).cloned();
@@ -263,6 +286,7 @@ async fn every_response(State(state): State<AppState>, request: Request, next: N
         response.headers_mut(),
         &assets.style_hashes,
         &assets.script_hashes,
+        inbox,
     );
     finish(response, id, &method, &path, started)
 }
