@@ -4,7 +4,7 @@
 // where it is one all day). When the visitor's clocks read differently, each label gains the
 // same instant on the visitor's clocks, and a note says which zone that is.
 //
-// Inlined right after the form (allowed by the Content-Security-Policy by its hash; see
+// Inlined at the end of the page (allowed by the Content-Security-Policy by its hash; see
 // crates/web/src/site/assets.rs), so it runs while the page is parsed, before its first paint: the labels
 // and the note have their final size when the page first shows, and nothing moves after. So it
 // costs the first paint as little as it can. The first `Intl.DateTimeFormat` a page makes loads

@@ -217,13 +217,23 @@ async fn the_open_times_are_a_form_grouped_by_day_in_the_practices_zone() {
         csp.contains(&common::csp_source(styles)),
         "{csp} does not allow the booking page's styles"
     );
-    // Works without JavaScript: its one script only adds the visitor's own times, inline right
-    // after the form (it runs before the first paint, so nothing moves), allowed by the CSP by
-    // its hash alone.
+    // Works without JavaScript: its one script only adds the visitor's own times, inline at the
+    // end of the page (it runs as the page is parsed, before the first paint, so nothing moves;
+    // last, so the page is parsed whole before it is laid out), allowed by the CSP by its hash
+    // alone.
     assert_eq!(html.matches("<script").count(), 1, "{html}");
-    let after_form = "</form>\n<script>";
-    let script = html.find(after_form).expect("the script after the form") + after_form.len();
-    let script = &html[script..script + html[script..].find("</script>").expect("end")];
+    let script = html.find("<script>").expect("the script") + "<script>".len();
+    assert!(
+        html.find("</footer>").is_some_and(|footer| footer < script),
+        "the script comes after the page's last part: {html}"
+    );
+    let end = script + html[script..].find("</script>").expect("end");
+    assert_eq!(
+        html[end..].split_whitespace().collect::<String>(),
+        "</script></body></html>",
+        "the script is the page's last element: {html}"
+    );
+    let script = &html[script..end];
     assert!(script.contains("Intl.DateTimeFormat"), "{script}");
     let csp = page.header("content-security-policy").expect("a CSP");
     let scripts = csp
