@@ -1,5 +1,5 @@
-//! Running Lighthouse: the runs of one page and their median, one run and its report, and the
-//! one-paragraph page served beside the site as the floor.
+//! Running Lighthouse: rounds over every page and each page's median, one run and its report,
+//! and the one-paragraph page served beside the site as the floor.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,35 +20,52 @@ pub(super) const ONE_PARAGRAPH: &str = "<!doctype html><html lang=\"en\"><head><
 view a phone can have over this network, the floor every page of the site is measured \
 against.</p></body></html>";
 
-/// Runs Lighthouse [`RUNS`] times on `url` and returns the median run.
-pub(super) fn audit_page(
-    cli: &Path,
-    url: &str,
-    path: &'static str,
-    name: &str,
-    out: &Path,
-) -> Result<Report> {
-    let mut runs = Vec::new();
-    let mut last_error = None;
-    for attempt in 1..=RUNS {
-        eprintln!("==> lighthouse {path} (run {attempt})");
-        let base_name = out.join(format!("{name}-{attempt}"));
-        match audit_once(cli, url, path, &base_name) {
-            Ok(report) => runs.push(report),
-            // Lighthouse's own trace errors (NO_NAVSTART, NO_FCP and the like) say "please run
-            // Lighthouse again": the run measured nothing, so it is left out, and the page fails
-            // only if none of its runs could audit it.
-            Err(e) => {
-                eprintln!("    run {attempt} of {path} could not audit the page: {e:#}");
-                last_error = Some(e);
+/// A page to audit: its address, its name in the table and its reports' file name.
+pub(super) struct Target {
+    pub url: String,
+    pub path: &'static str,
+    pub name: &'static str,
+}
+
+/// Runs Lighthouse on every target in [`RUNS`] rounds, each round every target once in order,
+/// and returns each target's median run (or why none could be recorded). Round by round rather
+/// than page by page, so that the floor's runs and each page's are spread over the same minutes:
+/// a minute in which the machine is slower costs the floor's runs as it costs the pages'.
+pub(super) fn audit_rounds(cli: &Path, targets: &[Target], out: &Path) -> Vec<Result<Report>> {
+    let mut runs: Vec<Vec<Report>> = targets.iter().map(|_| Vec::new()).collect();
+    let mut last_errors: Vec<Option<anyhow::Error>> = targets.iter().map(|_| None).collect();
+    for round in 1..=RUNS {
+        for (target, (runs, last_error)) in
+            targets.iter().zip(runs.iter_mut().zip(&mut last_errors))
+        {
+            eprintln!("==> lighthouse {} (round {round} of {RUNS})", target.path);
+            let base_name = out.join(format!("{}-{round}", target.name));
+            match audit_once(cli, &target.url, target.path, &base_name) {
+                Ok(report) => runs.push(report),
+                // Lighthouse's own trace errors (NO_NAVSTART, NO_FCP and the like) say "please
+                // run Lighthouse again": the run measured nothing, so it is left out, and the
+                // page fails only if none of its runs could audit it.
+                Err(e) => {
+                    eprintln!(
+                        "    round {round} of {} could not audit the page: {e:#}",
+                        target.path
+                    );
+                    *last_error = Some(e);
+                }
             }
         }
     }
-    median_run(runs).ok_or_else(|| {
-        last_error
-            .unwrap_or_else(|| anyhow!("lighthouse did not run"))
-            .context(format!("no run of {RUNS} could audit {path}"))
-    })
+    runs.into_iter()
+        .zip(last_errors)
+        .zip(targets)
+        .map(|((runs, last_error), target)| {
+            median_run(runs).ok_or_else(|| {
+                last_error
+                    .unwrap_or_else(|| anyhow!("lighthouse did not run"))
+                    .context(format!("no run of {RUNS} could audit {}", target.path))
+            })
+        })
+        .collect()
 }
 
 /// Serves [`ONE_PARAGRAPH`] on a free loopback port, for as long as the program runs (a thread

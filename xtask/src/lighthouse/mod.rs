@@ -13,8 +13,9 @@
 //! `/admin/booking`, a request sent through the contact form, its thank-you page's link, see
 //! [`add_booking_link`]) and a questionnaire (offered once a test email's code confirms that
 //! urgent notices arrive, then a time held on the booking page, see
-//! [`practice_setup::offer_questionnaire`]), runs Lighthouse three times on each page with
-//! Debian's Chromium and counts the median run (see [`RUNS`]), and prints a table. Beside the
+//! [`practice_setup::offer_questionnaire`]), runs Lighthouse on every page with
+//! Debian's Chromium in three rounds and counts each page's median run (see [`RUNS`] and
+//! [`audit::audit_rounds`]), and prints a table. Beside the
 //! pages it measures a page of one paragraph served from loopback in the same run (see
 //! [`reference_page`]): the floor no page can go below on that phone and network, measured on the
 //! same busy machine, so each page's first paint is read as its distance from the floor. The full
@@ -37,7 +38,7 @@ use serde_json::Value;
 
 use crate::test::ensure_browser;
 use crate::tools::{self, Process};
-use audit::{audit_page, reference_page};
+use audit::{Target, audit_rounds, reference_page};
 pub(crate) use mail_sink::MailSink;
 pub(crate) use practice_setup::{
     add_booking_link, add_clinician, add_own_page, hold_a_time, offer_questionnaire,
@@ -313,40 +314,49 @@ fn audit_all(
     add_own_page(&base, scratch)?;
     let booking = add_booking_link(&base, scratch)?;
     offer_questionnaire(&base, scratch, &mut mail)?;
+    // The questionnaire is offered once a time is held, after which that person's booking page
+    // shows the time held instead of the times: so it is a second person's, and both pages are
+    // audited in the same rounds.
+    let holding = add_booking_link(&base, scratch)?;
+    let questionnaire = hold_a_time(&base, scratch, &holding)?;
     // The new page makes a new site: audited once its brotli variants are made, as visitors
     // get it from then on.
     server.wait_until(Duration::from_secs(60), || tools::pages_ready(port))?;
 
-    // The floor, measured first and in the same conditions as the pages; a failure to measure
-    // it loses the comparison, not the pages' scores.
-    let reference = match audit_page(cli, &reference_page()?, REFERENCE, "one-paragraph", out) {
-        Ok(report) => Some(report),
-        Err(e) => {
+    let mut targets = vec![Target {
+        url: reference_page()?,
+        path: REFERENCE,
+        name: "one-paragraph",
+    }];
+    for (path, name) in PAGES {
+        targets.push(Target {
+            url: format!("{base}{path}"),
+            path,
+            name,
+        });
+    }
+    targets.push(Target {
+        url: format!("{base}{booking}"),
+        path: BOOKING,
+        name: "booking",
+    });
+    targets.push(Target {
+        url: format!("{base}{questionnaire}"),
+        path: QUESTIONNAIRE,
+        name: "questionnaire",
+    });
+    let mut results = audit_rounds(cli, &targets, out).into_iter();
+    // The floor, measured in the same rounds as the pages; a failure to measure it loses the
+    // comparison, not the pages' scores.
+    let reference = match results.next() {
+        Some(Ok(report)) => Some(report),
+        Some(Err(e)) => {
             eprintln!("    the one-paragraph page could not be measured: {e:#}");
             None
         }
+        None => None,
     };
-    let mut reports = Vec::new();
-    for (path, name) in PAGES {
-        reports.push(audit_page(cli, &format!("{base}{path}"), path, name, out)?);
-    }
-    reports.push(audit_page(
-        cli,
-        &format!("{base}{booking}"),
-        BOOKING,
-        "booking",
-        out,
-    )?);
-    // The questionnaire is offered once a time is held, which the booking page then shows
-    // instead of its times: so it comes after the booking page's audit.
-    let questionnaire = hold_a_time(&base, scratch, &booking)?;
-    reports.push(audit_page(
-        cli,
-        &format!("{base}{questionnaire}"),
-        QUESTIONNAIRE,
-        "questionnaire",
-        out,
-    )?);
+    let reports = results.collect::<Result<Vec<_>>>()?;
     drop(server);
     Ok((reference, reports))
 }
