@@ -86,7 +86,24 @@ async fn book_with_the_keyboard(options: Options) {
         if zone == ZONE {
             assert_eq!(shown, 0);
         } else {
+            // The first days' times are there when the page first shows; the later days' are
+            // added once it has painted, and then every time has its own.
             assert!(shown > 0, "times in {zone} are shown");
+            let (all, times): (usize, usize) = browser
+                .js_async(
+                    "const done = arguments[0];
+                     const count = () => [document.querySelectorAll('.local-time').length,
+                       document.querySelectorAll('input[name=\"start\"]').length];
+                     const wait = (tries) => {
+                       const [shown, times] = count();
+                       if (shown === times || tries === 0) done([shown, times]);
+                       else setTimeout(() => wait(tries - 1), 50);
+                     };
+                     wait(100);",
+                    vec![],
+                )
+                .await;
+            assert_eq!(all, times, "every time in {zone} is shown");
         }
     } else {
         let shown: usize = browser
