@@ -18,11 +18,11 @@
   'use strict';
   const form = document.querySelector('form[data-zone]');
   if (!form) return;
-  // The times the visitor's clocks may read differently: all but those at the practice's
-  // offset (getTimezoneOffset() counts minutes west of UTC, the page east).
   // The first days are those a first screen can show: their times are added before the first
   // paint; the rest once it is done.
   const firstDays = new Set(Array.prototype.slice.call(form.querySelectorAll('.day'), 0, 3));
+  // The times the visitor's clocks may read differently: all but those at the practice's
+  // offset (getTimezoneOffset() counts minutes west of UTC, the page east).
   const differ = [];
   for (const input of form.querySelectorAll('input[name="start"]')) {
     const when = new Date(input.value);
