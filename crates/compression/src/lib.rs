@@ -2,9 +2,8 @@
 //! at a quality the caller chooses (the prepared pages at the best, a page made for one request
 //! at a quick one).
 //!
-//! Writing into a `Vec` cannot fail, so neither function can: an encoder error would be a bug in
-//! the encoder, and yields an empty body, which the callers never prefer to the original (a
-//! prepared variant is kept only when smaller).
+//! Both write into memory, which cannot fail, so neither returns an error: the encoders fail
+//! only when their output does.
 
 use std::io::Write;
 

@@ -209,7 +209,7 @@ async fn every_response(State(state): State<AppState>, request: Request, next: N
     let path = loggable_path(uri.path());
     let is_head = method == axum::http::Method::HEAD;
     let visit = Visit::read(&state, &request);
-    let inbox = uri.path() == "/admin" || uri.path().starts_with("/admin/");
+    let inbox = crate::admin::is_inbox(uri.path());
     // For an error page, which goes out compressed like any prepared page (it carries the first
     // view's styles).
     let accept = request.headers().get(header::ACCEPT_ENCODING).cloned();

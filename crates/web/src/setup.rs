@@ -135,10 +135,6 @@ fn always_served(path: &str) -> bool {
     path == "/healthz" || path.starts_with("/static/")
 }
 
-fn is_inbox(path: &str) -> bool {
-    path == "/admin" || path.starts_with("/admin/")
-}
-
 /// The layer: public pages become the "being set up" page while the gate is closed. (Error
 /// pages, the inbox's and the assets' included, are made neutral by the middleware.)
 pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -146,7 +142,7 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
         return next.run(request).await;
     }
     let path = request.uri().path();
-    if always_served(path) || is_inbox(path) {
+    if always_served(path) || crate::admin::is_inbox(path) {
         return next.run(request).await;
     }
     being_set_up(&state)

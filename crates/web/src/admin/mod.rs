@@ -249,6 +249,11 @@ pub(crate) fn new_token() -> String {
     crypto::hex::hex(&crypto::random::bytes::<32>())
 }
 
+/// Whether `path` is the inbox's: `/admin` and everything under it.
+pub(crate) fn is_inbox(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
 /// The admin area: its routes and layers.
 pub fn router(state: &AppState) -> Router<AppState> {
     let mut public = Router::new();
